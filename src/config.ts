@@ -1,0 +1,185 @@
+import { readFileSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UsageError } from './errors.js';
+
+/** Where the database URL came from; `embedded` means atlas's own PostgreSQL under ATLAS_HOME. */
+export type DatabaseSource = '--database-url' | 'ATLAS_DATABASE_URL' | 'DATABASE_URL' | 'config file' | 'embedded';
+
+/** Fully resolved settings: every field decided, nothing optional. */
+export interface Settings {
+  /** Connection string, or null for the embedded default server. */
+  databaseUrl: string | null;
+  /** Which rule picked the database. */
+  databaseSource: DatabaseSource;
+  /** Schema holding the tracking tables and the target tables. @default "public" */
+  schema: string;
+  /** atlas's home directory (embedded server data). @default "~/.atlas" */
+  atlasHome: string;
+  /** Who is running atlas: recorded as user_id and undone_by. @default the OS user name */
+  user: string;
+  /** The config file that was read, or null. */
+  configPath: string | null;
+  /** S3-compatible storage settings from the config file (environment fills the gaps at use). */
+  s3: S3Settings;
+}
+
+/** The `s3` section of the config file. */
+export interface S3Settings {
+  endpoint: string | null;
+  region: string | null;
+  accessKeyId: string | null;
+  secretAccessKey: string | null;
+  forcePathStyle: boolean | null;
+}
+
+/** What the global flags said; undefined means "not given". */
+export interface GlobalFlags {
+  databaseUrl?: string | undefined;
+  schema?: string | undefined;
+  config?: string | undefined;
+  user?: string | undefined;
+}
+
+interface RawConfig {
+  database?: { url?: unknown; schema?: unknown };
+  user?: unknown;
+  s3?: Record<string, unknown>;
+}
+
+const CONFIG_SHAPE: Record<string, readonly string[] | null> = {
+  database: ['url', 'schema'],
+  user: null,
+  s3: ['endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'forcePathStyle'],
+};
+
+const isComment = (key: string): boolean => key.startsWith('//');
+
+/** Reads and validates a config file, reporting every problem at once. */
+export function loadConfigFile(path: string): RawConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`config file ${path} must hold a JSON object`);
+  }
+  const problems: string[] = [];
+  const obj = parsed as Record<string, unknown>;
+  for (const [key, value] of Object.entries(obj)) {
+    if (isComment(key)) continue;
+    if (!(key in CONFIG_SHAPE)) {
+      problems.push(`unknown key "${key}"`);
+      continue;
+    }
+    const allowed = CONFIG_SHAPE[key];
+    if (allowed === null || allowed === undefined) {
+      if (typeof value !== 'string') problems.push(`"${key}" must be a string`);
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      problems.push(`"${key}" must be an object`);
+      continue;
+    }
+    for (const [sub, subValue] of Object.entries(value as Record<string, unknown>)) {
+      if (isComment(sub)) continue;
+      if (!allowed.includes(sub)) problems.push(`unknown key "${key}.${sub}"`);
+      else if (sub === 'forcePathStyle' ? typeof subValue !== 'boolean' : typeof subValue !== 'string') {
+        problems.push(`"${key}.${sub}" must be a ${sub === 'forcePathStyle' ? 'boolean' : 'string'}`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new UsageError(`config file ${path}: ${problems.join('; ')}`, { hint: 'see atlas.config.example.json for every key' });
+  }
+  return obj as RawConfig;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/** Default OS user name, or "unknown" when the OS cannot tell. */
+export function osUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+/**
+ * The one place settings are decided. Precedence: flag > environment > config file > default.
+ * Config file: `--config FILE`, else `./atlas.config.json` when it exists.
+ */
+export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+  let configPath: string | null = null;
+  let raw: RawConfig = {};
+  if (flags.config !== undefined) {
+    configPath = resolve(cwd, flags.config);
+    raw = loadConfigFile(configPath);
+  } else {
+    const candidate = join(cwd, 'atlas.config.json');
+    let exists = true;
+    try {
+      readFileSync(candidate);
+    } catch {
+      exists = false;
+    }
+    if (exists) {
+      configPath = candidate;
+      raw = loadConfigFile(candidate);
+    }
+  }
+
+  let databaseUrl: string | null = null;
+  let databaseSource: DatabaseSource = 'embedded';
+  const candidates: Array<[DatabaseSource, string | undefined]> = [
+    ['--database-url', nonEmpty(flags.databaseUrl)],
+    ['ATLAS_DATABASE_URL', nonEmpty(env.ATLAS_DATABASE_URL)],
+    ['DATABASE_URL', nonEmpty(env.DATABASE_URL)],
+    ['config file', str(raw.database?.url) ?? undefined],
+  ];
+  for (const [source, url] of candidates) {
+    if (url !== undefined) {
+      databaseUrl = url;
+      databaseSource = source;
+      break;
+    }
+  }
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+    throw new UsageError(`the database URL from ${databaseSource} must start with postgres:// or postgresql://`);
+  }
+
+  const schema = nonEmpty(flags.schema) ?? nonEmpty(env.ATLAS_SCHEMA) ?? str(raw.database?.schema) ?? 'public';
+  if (Buffer.byteLength(schema, 'utf8') > 63) throw new UsageError(`schema name "${schema}" is longer than 63 bytes`);
+
+  const s3 = raw.s3 ?? {};
+  return {
+    databaseUrl,
+    databaseSource,
+    schema,
+    atlasHome: resolve(nonEmpty(env.ATLAS_HOME) ?? join(homedir(), '.atlas')),
+    user: nonEmpty(flags.user) ?? nonEmpty(env.ATLAS_USER) ?? str(raw.user) ?? osUserName(),
+    configPath,
+    s3: {
+      endpoint: str(s3.endpoint),
+      region: str(s3.region),
+      accessKeyId: str(s3.accessKeyId),
+      secretAccessKey: str(s3.secretAccessKey),
+      forcePathStyle: typeof s3.forcePathStyle === 'boolean' ? s3.forcePathStyle : null,
+    },
+  };
+}

