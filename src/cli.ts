@@ -19,6 +19,8 @@ function addGlobalOptions(program: Command): void {
 
 export function buildProgram(): Command {
   const program = new Command('atlas');
+  // Before the subcommands are added, so they inherit it: errors reach main() instead of exiting.
+  program.exitOverride();
   program
     .description('Load files into PostgreSQL with an exact, queryable record of every load.')
     .version('0.1.0', '--version', 'print the version')
@@ -104,7 +106,6 @@ Examples:
 /** Runs the CLI: the one place errors become messages and exit codes. */
 export async function main(argv: string[] = process.argv): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   const wantsJson = argv.includes('--json');
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   try {

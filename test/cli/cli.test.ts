@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { csv, openTestDb, ROOT, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+
+describe('atlas CLI (spawned)', () => {
+  let db: TestDb;
+  const files = tempDir();
+  let conn: string[];
+  before(async () => {
+    db = await openTestDb();
+    conn = ['--database-url', db.url, '--schema', db.schema];
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  it('imports the shipped example with --json, and history shows it with the file hash', async () => {
+    const example = join(ROOT, 'examples', 'customers.csv');
+    const r = await runAtlas(['import', example, ...conn, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(out.success, true);
+    assert.equal(out.status, 'success');
+    assert.equal(out.table_name, 'customers');
+    const dataLines = readFileSync(example, 'utf8').trim().split('\n').length - 2; // header, and one quoted newline
+    assert.equal(out.rows_inserted, dataLines);
+
+    const h = await runAtlas(['history', '--json', ...conn]);
+    assert.equal(h.code, 0, h.stderr);
+    const history = JSON.parse(h.stdout) as { success: boolean; imports: Array<Record<string, unknown>>; total_count: number; limit: number; offset: number };
+    assert.equal(history.success, true);
+    assert.equal(history.total_count, 1);
+    assert.equal(history.limit, 100);
+    assert.equal(history.offset, 0);
+    const rec = history.imports[0]!;
+    assert.equal(rec.import_id, out.import_id);
+    assert.equal(rec.status, 'success');
+    assert.equal(rec.rows_inserted, dataLines);
+    assert.equal(rec.file_hash, createHash('sha256').update(readFileSync(example)).digest('hex'));
+
+    const one = await runAtlas(['history', String(out.import_id).slice(0, 8), '--json', ...conn]);
+    assert.equal(one.code, 0, one.stderr);
+    const detail = JSON.parse(one.stdout) as { success: boolean; import_record: Record<string, unknown> };
+    assert.equal(detail.import_record.import_id, out.import_id);
+    assert.equal(typeof detail.import_record.duration_seconds, 'number');
+
+    const human = await runAtlas(['history', ...conn]);
+    assert.equal(human.code, 0);
+    assert.match(human.stdout, /customers\.csv/);
+    assert.match(human.stdout, /success/);
+  });
+
+  it('global options work before and after the subcommand and its arguments', async () => {
+    const path = files.write('order.csv', csv([['a'], [1]]));
+    const before = await runAtlas([...conn, '--json', 'import', path, '--table', 'opt_before']);
+    assert.equal(before.code, 0, before.stderr);
+    const after = await runAtlas(['import', '--table', 'opt_after', path, '--json', ...conn]);
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal((JSON.parse(after.stdout) as { table_name: string }).table_name, 'opt_after');
+  });
+
+  it('exit codes: 1 for a failed import, 2 for usage errors, 3 for partial', async () => {
+    const bad = files.write('bad.csv', Buffer.concat([Buffer.from('a,b\n1,2\n'), Buffer.from([0xc3, 0x28, 0x0a])]));
+    const failed = await runAtlas(['import', bad, ...conn]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /^atlas: import [0-9a-f-]{36} into bad failed: .*not valid utf-8/im);
+    assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace without --verbose');
+    const failedJson = await runAtlas(['import', bad, '--json', '--table', 'bad2', ...conn]);
+    assert.equal(failedJson.code, 1);
+    const body = JSON.parse(failedJson.stdout) as { success: boolean; error: string; import_id: string };
+    assert.equal(body.success, false);
+    assert.match(body.error, /utf-8/i);
+
+    const missing = await runAtlas(['import', join(files.dir, 'nope.csv'), ...conn]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /file not found/);
+    const unknown = await runAtlas(['import', '--bogus', ...conn]);
+    assert.equal(unknown.code, 2);
+    const badUrl = await runAtlas(['history', '--database-url', 'mysql://x']);
+    assert.equal(badUrl.code, 2);
+
+    const partial = files.write('partial.csv', 'd\n2024-01-01\n2024-02-30\n');
+    const p = await runAtlas(['import', partial, ...conn]);
+    assert.equal(p.code, 3, p.stderr);
+    assert.match(p.stdout, /partial/);
+  });
+
+  it('database URL precedence: flag over ATLAS_DATABASE_URL over DATABASE_URL over config file', async () => {
+    const broken = 'postgresql://nobody:secret@127.0.0.1:1/none';
+    const path = files.write('prec.csv', csv([['a'], [1]]));
+    // The flag wins over broken environment variables.
+    const flag = await runAtlas(['import', path, '--table', 'prec1', ...conn], { env: { ATLAS_DATABASE_URL: broken, DATABASE_URL: broken } });
+    assert.equal(flag.code, 0, flag.stderr);
+    // ATLAS_DATABASE_URL wins over DATABASE_URL.
+    const env1 = await runAtlas(['import', path, '--table', 'prec2', '--schema', db.schema], { env: { ATLAS_DATABASE_URL: db.url, DATABASE_URL: broken } });
+    assert.equal(env1.code, 0, env1.stderr);
+    // The config file is used when nothing else is set; a broken DATABASE_URL beats it.
+    const cfg = files.write('atlas.config.json', JSON.stringify({ '//': 'test', database: { url: db.url, schema: db.schema } }));
+    const fromFile = await runAtlas(['import', path, '--table', 'prec3', '--config', cfg]);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    const envBeatsFile = await runAtlas(['import', path, '--table', 'prec4', '--config', cfg], { env: { DATABASE_URL: broken } });
+    assert.equal(envBeatsFile.code, 1);
+    assert.doesNotMatch(envBeatsFile.stderr, /secret/, 'the password is never printed');
+    const tables = await db.rows<{ tablename: string }>(`select tablename from pg_tables where schemaname = $1 and tablename like 'prec%' order by 1`, [db.schema]);
+    assert.deepEqual(tables.map((t) => t.tablename), ['prec1', 'prec2', 'prec3']);
+  });
+
+  it('rejects a config file with unknown keys, listing every problem', async () => {
+    const cfg = files.write('bad.config.json', JSON.stringify({ databse: {}, database: { url: 5, port: 1 } }));
+    const r = await runAtlas(['history', '--config', cfg]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown key "databse"/);
+    assert.match(r.stderr, /"database.url" must be a string/);
+    assert.match(r.stderr, /unknown key "database.port"/);
+  });
+
+  it('reads stdin with --table', async () => {
+    const r = await runAtlas(['import', '-', '--table', 'from_stdin', '--json', ...conn], { input: 'x,y\n1,2\n3,4\n' });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { rows_inserted: number; file_name: string | null };
+    assert.equal(out.rows_inserted, 2);
+    assert.equal(out.file_name, null);
+    const [h] = await db.rows<{ source_type: string }>(`select source_type from ${db.schema}.import_history where table_name = 'from_stdin'`);
+    assert.equal(h?.source_type, 'api_direct');
+    const noTable = await runAtlas(['import', '-', ...conn], { input: 'x\n1\n' });
+    assert.equal(noTable.code, 2);
+  });
+
+  it('Ctrl-C rolls the import back and records it as failed: cancelled', async () => {
+    const path = join(files.dir, 'big.csv');
+    const lines = ['id,name,amount,when'];
+    for (let i = 0; i < 400_000; i++) lines.push(`${i},name ${i},${i}.25,2024-01-${String((i % 28) + 1).padStart(2, '0')}`);
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const r = await runAtlas(['import', path, '--table', 'cancel_me', ...conn], {
+      onSpawn: (child) => {
+        void (async () => {
+          for (let i = 0; i < 200; i++) {
+            const rows = await db.rows(`select 1 from ${db.schema}.import_history where table_name = 'cancel_me' and status = 'in_progress'`).catch(() => []);
+            if (rows.length > 0) break;
+            await sleep(25);
+          }
+          await sleep(100);
+          child.kill('SIGINT');
+        })();
+      },
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cancel/);
+    const [h] = await db.rows<Record<string, unknown>>(`select status, error_message from ${db.schema}.import_history where table_name = 'cancel_me'`);
+    assert.equal(h?.status, 'failed');
+    assert.equal(h?.error_message, 'cancelled');
+    const exists = await db.rows(`select 1 from pg_tables where schemaname = $1 and tablename = 'cancel_me'`, [db.schema]);
+    if (exists.length > 0) assert.equal((await db.rows(`select 1 from ${db.schema}.cancel_me`)).length, 0);
+  });
+
+  it('--help lists commands, options with defaults, and examples', async () => {
+    const r = await runAtlas(['--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /import \[options\] <source>/);
+    assert.match(r.stdout, /Exit codes/);
+    const h = await runAtlas(['history', '--help']);
+    assert.match(h.stdout, /--limit <n>.*\(default: "100"\)/s);
+    assert.match(h.stdout, /Examples:/);
+  });
+});

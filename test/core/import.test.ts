@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { importFile, type ImportOptions } from '../../src/core/import.ts';
+import { ImportFailedError } from '../../src/errors.ts';
+import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+
+const defaults: Omit<ImportOptions, 'source'> = { table: null, format: null, delimiter: null, header: true, encoding: null, name: null };
+
+describe('importFile (CSV)', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  it('round trip: rows, metadata columns, source row numbers, history record and hash', async () => {
+    const text = csv([
+      ['id', 'name', 'joined', 'score', 'vip', 'seen_at'],
+      [1, 'Ada', '03/14/2024', '1.5', 'yes', '2025-01-05T09:12:00'],
+      [2, 'Grace, "Amazing"', '07/02/2023', '2', 'no', '2025-01-04 18:40:10'],
+      [3, 'Alan\nTuring', '11/23/2022', '-0.25', 'yes', '2024-11-30T07:01:59'],
+    ]);
+    const path = files.write('people.csv', text);
+    const result = await importFile(db.settings, { ...defaults, source: path });
+    assert.equal(result.status, 'success');
+    assert.equal(result.table_name, 'people');
+    assert.equal(result.rows_inserted, 3);
+    assert.equal(result.import_strategy, 'new_table');
+
+    const rows = await db.rows<Record<string, unknown>>(
+      `select id_2, name, joined::text, score::text, vip, seen_at::text, _import_id, _source_row_number, _corrections_applied
+       from ${db.schema}.people order by id`,
+    );
+    assert.deepEqual(rows.map((r) => r.name), ['Ada', 'Grace, "Amazing"', 'Alan\nTuring']);
+    assert.deepEqual(rows.map((r) => r._source_row_number), [1, 2, 3]);
+    assert.deepEqual(rows.map((r) => r.joined), ['2024-03-14', '2023-07-02', '2022-11-23']);
+    assert.deepEqual(rows.map((r) => r.score), ['1.5', '2', '-0.25']);
+    assert.deepEqual(rows.map((r) => r.vip), [true, false, true]);
+    assert.equal(rows[1]!.seen_at, '2025-01-04 18:40:10');
+    assert.ok(rows.every((r) => r._import_id === result.import_id));
+    assert.deepEqual((rows[0]!._corrections_applied as Record<string, unknown>).joined, {
+      before: '03/14/2024',
+      after: '2024-03-14',
+      correction_type: 'datetime_standardization',
+      source_format: '%m/%d/%Y',
+    });
+
+    const types = await db.rows<{ column_name: string; data_type: string }>(
+      `select column_name, data_type from information_schema.columns where table_schema = $1 and table_name = 'people' order by ordinal_position`,
+      [db.schema],
+    );
+    assert.deepEqual(
+      Object.fromEntries(types.map((t) => [t.column_name, t.data_type])),
+      {
+        id: 'bigint',
+        id_2: 'integer',
+        name: 'text',
+        joined: 'date',
+        score: 'numeric',
+        vip: 'boolean',
+        seen_at: 'timestamp without time zone',
+        _import_id: 'uuid',
+        _imported_at: 'timestamp without time zone',
+        _source_row_number: 'integer',
+        _corrections_applied: 'jsonb',
+      },
+    );
+
+    const [h] = await db.rows<Record<string, unknown>>(`select * from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+    assert.ok(h);
+    assert.equal(h.status, 'success');
+    assert.equal(h.source_type, 'local_upload');
+    assert.equal(h.file_name, 'people.csv');
+    assert.equal(h.file_type, 'csv');
+    assert.equal(h.table_name, 'people');
+    assert.equal(h.import_strategy, 'new_table');
+    assert.equal(h.total_rows_in_file, 3);
+    assert.equal(h.rows_inserted, 3);
+    assert.equal(h.rows_skipped, 0);
+    assert.equal(h.mapping_status, 'completed');
+    assert.equal(Number(h.file_size_bytes), Buffer.byteLength(text));
+    assert.equal(h.file_hash, createHash('sha256').update(readFileSync(path)).digest('hex'));
+    assert.ok(h.mapping_config);
+    assert.ok(Number(h.duration_seconds) >= 0);
+  });
+
+  it('merges a second file with the same columns into the existing table', async () => {
+    const a = files.write('m1.csv', csv([['k', 'v'], [1, 'a'], [2, 'b']]));
+    const b = files.write('m2.csv', csv([['k', 'v'], [3, 'c']]));
+    const first = await importFile(db.settings, { ...defaults, source: a, table: 'merged' });
+    const second = await importFile(db.settings, { ...defaults, source: b, table: 'merged' });
+    assert.equal(second.import_strategy, 'merge_exact');
+    const counts = await db.rows<{ _import_id: string; n: string }>(`select _import_id, count(*) n from ${db.schema}.merged group by 1`);
+    assert.deepEqual(Object.fromEntries(counts.map((c) => [c._import_id, Number(c.n)])), { [first.import_id]: 2, [second.import_id]: 1 });
+  });
+
+  it('a failed import leaves no rows, no table and a failed record', async () => {
+    // Valid header, then bytes that are not UTF-8 deep in the file: fails during COPY.
+    const good = csv([['a', 'b'], ...Array.from({ length: 2000 }, (_, i) => [i, `row ${i}`])]);
+    const path = files.write('broken.csv', Buffer.concat([Buffer.from(good), Buffer.from([0xff, 0xfe, 0x2c, 0x0a])]));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: path }), (err: unknown) => {
+      assert.ok(err instanceof ImportFailedError);
+      assert.match(err.message, /not valid utf-8/i);
+      return true;
+    });
+    const exists = await db.rows(`select 1 from pg_tables where schemaname = $1 and tablename = 'broken'`, [db.schema]);
+    assert.equal(exists.length, 0);
+    const [h] = await db.rows<Record<string, unknown>>(`select * from ${db.schema}.import_history where file_name = 'broken.csv'`);
+    assert.equal(h?.status, 'failed');
+    assert.equal(h?.mapping_status, 'failed');
+    assert.match(String(h?.error_message), /utf-8/i);
+    assert.equal(h?.rows_inserted, 0);
+  });
+
+  it('a failed import into an existing table leaves its rows untouched', async () => {
+    const a = files.write('keep.csv', csv([['k', 'v'], [1, 'a']]));
+    await importFile(db.settings, { ...defaults, source: a, table: 'keep' });
+    const b = files.write('keep2.csv', csv([['k', 'other'], [2, 'b']]));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: b, table: 'keep' }), /cannot merge into existing table keep/);
+    const rows = await db.rows(`select k from ${db.schema}.keep`);
+    assert.equal(rows.length, 1);
+  });
+
+  it('quotes hostile table and column names', async () => {
+    const header = ['"; DROP TABLE x; --', 'select', 'Robert\'); DROP TABLE students;--', 'a b', 'id'];
+    const path = files.write('hostile.csv', csv([header, [1, 2, 3, 4, 5]]));
+    const table = 'weird "table"; drop table import_history; --';
+    const result = await importFile(db.settings, { ...defaults, source: path, table });
+    assert.equal(result.table_name, table);
+    const cols = await db.rows<{ column_name: string }>(
+      `select column_name from information_schema.columns where table_schema = $1 and table_name = $2 order by ordinal_position`,
+      [db.schema, table],
+    );
+    assert.deepEqual(cols.map((c) => c.column_name).slice(1, 6), ['drop_table_x', 'select', 'robert_drop_table_students', 'a_b', 'id_2']);
+    const history = await db.rows(`select 1 from ${db.schema}.import_history`);
+    assert.ok(history.length > 0, 'import_history survived');
+  });
+
+  it('semicolon, tab and pipe delimiters are sniffed; TSV by extension', async () => {
+    for (const [name, d] of [['semi.csv', ';'], ['pipe.csv', '|'], ['tabbed.tsv', '\t']] as const) {
+      const path = files.write(name, csv([['x', 'y'], [1, 'a,b'], [2, 'c']], d));
+      const r = await importFile(db.settings, { ...defaults, source: path });
+      assert.equal(r.rows_inserted, 2, name);
+      const rows = await db.rows<{ y: string }>(`select y from ${db.schema}.${r.table_name} order by id`);
+      assert.deepEqual(rows.map((x) => x.y), ['a,b', 'c'], name);
+    }
+  });
+
+  it('values shaped like dates but invalid become mapping errors; the import is partial', async () => {
+    const path = files.write('dates.csv', csv([['d', 'n'], ['2023-01-02', 1], ['2023-13-45', 2], ['2023-02-28', 3]]));
+    const r = await importFile(db.settings, { ...defaults, source: path });
+    assert.equal(r.status, 'partial');
+    assert.equal(r.rows_inserted, 2);
+    assert.equal(r.mapping_errors_count, 1);
+    const [e] = await db.rows<Record<string, unknown>>(`select * from ${db.schema}.mapping_errors where import_id = $1`, [r.import_id]);
+    assert.equal(e?.record_number, 2);
+    assert.equal(e?.source_field, 'd');
+    assert.equal(e?.error_type, 'datetime_conversion');
+    assert.equal(e?.source_value, '2023-13-45');
+    const [h] = await db.rows<Record<string, unknown>>(`select * from ${db.schema}.import_history where import_id = $1`, [r.import_id]);
+    assert.equal(h?.status, 'partial');
+    assert.equal(h?.mapping_status, 'completed_with_errors');
+    assert.equal(h?.mapping_errors_count, 1);
+    assert.equal(h?.validation_errors, 1);
+  });
+
+  it('rows with too few or too many fields become mapping errors, not a crash', async () => {
+    const path = files.write('ragged.csv', 'a,b\n1,2\n3\n4,5,6\n7,8\n');
+    const r = await importFile(db.settings, { ...defaults, source: path });
+    assert.equal(r.status, 'partial');
+    assert.equal(r.rows_inserted, 2);
+    const errs = await db.rows<{ record_number: number; error_type: string }>(
+      `select record_number, error_type from ${db.schema}.mapping_errors where import_id = $1 order by record_number`,
+      [r.import_id],
+    );
+    assert.deepEqual(errs.map((e) => e.record_number), [2, 3]);
+    const rows = await db.rows<{ _source_row_number: number }>(`select _source_row_number from ${db.schema}.ragged order by id`);
+    assert.deepEqual(rows.map((x) => x._source_row_number), [1, 4]);
+  });
+});

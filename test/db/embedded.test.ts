@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { describe, it } from 'node:test';
+import { EMBEDDED_PREFERRED_PORT, getEmbeddedServerStatus } from '../../src/db/embedded.ts';
+import { csv, runAtlas, tempDir } from '../helpers.ts';
+
+function occupy(port: number): Promise<Server | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(null));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+describe('embedded default database', () => {
+  it('two atlas processes at once both work, on a free port when the usual one is taken, and the server outlives them', async () => {
+    const home = tempDir('atlas-home-');
+    // Whether the usual port is free or taken by someone else, it is taken now.
+    const blocker = await occupy(EMBEDDED_PREFERRED_PORT);
+    try {
+      const a = home.write('a.csv', csv([['n'], [1], [2]]));
+      const b = home.write('b.csv', csv([['n'], [3]]));
+      const env = { ATLAS_HOME: home.dir };
+      const [ra, rb] = await Promise.all([runAtlas(['import', a, '--json'], { env }), runAtlas(['import', b, '--json'], { env })]);
+      assert.equal(ra.code, 0, ra.stderr);
+      assert.equal(rb.code, 0, rb.stderr);
+      assert.match(ra.stderr + rb.stderr, /embedded PostgreSQL/);
+
+      const status = await getEmbeddedServerStatus(home.dir);
+      assert.equal(status.running, true, 'the server keeps running after both processes exit');
+      assert.notEqual(status.port, EMBEDDED_PREFERRED_PORT);
+
+      const h = await runAtlas(['history', '--json'], { env });
+      assert.equal(h.code, 0, h.stderr);
+      const history = JSON.parse(h.stdout) as { total_count: number; imports: Array<{ status: string }> };
+      assert.equal(history.total_count, 2);
+      assert.ok(history.imports.every((i) => i.status === 'success'));
+
+      const stop = await runAtlas(['server', 'stop'], { env });
+      assert.equal(stop.code, 0, stop.stderr);
+      assert.equal((await getEmbeddedServerStatus(home.dir)).running, false);
+    } finally {
+      await runAtlas(['server', 'stop'], { env: { ATLAS_HOME: home.dir } });
+      blocker?.close();
+      home.cleanup();
+    }
+  });
+});

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CsvScanner, sniffDelimiter } from '../../src/formats/csvScanner.ts';
+
+function scan(text: string, delimiter = ',', chunkSize = text.length || 1): Array<Array<string | null>> {
+  const out: Array<Array<string | null>> = [];
+  const s = new CsvScanner(delimiter, (fields) => out.push(fields));
+  for (let i = 0; i < text.length; i += chunkSize) s.push(text.slice(i, i + chunkSize));
+  s.end();
+  return out;
+}
+
+describe('CsvScanner', () => {
+  const sample = 'a,b,c\r\n1,"x, ""y""",\n2,"multi\nline",""\r3,,z';
+  const expected = [
+    ['a', 'b', 'c'],
+    ['1', 'x, "y"', null],
+    ['2', 'multi\nline', ''],
+    ['3', null, 'z'],
+  ];
+
+  it('splits quoted fields, doubled quotes, CRLF, lone CR and quoted newlines', () => {
+    assert.deepEqual(scan(sample), expected);
+  });
+
+  it('gives the same records whatever the chunk boundaries', () => {
+    for (let size = 1; size <= sample.length; size++) assert.deepEqual(scan(sample, ',', size), expected, `chunk size ${size}`);
+  });
+
+  it('reports blank lines as empty records and handles a missing final newline', () => {
+    assert.deepEqual(scan('a\n\nb'), [['a'], [], ['b']]);
+  });
+
+  it('knows when input ends inside quotes', () => {
+    const s = new CsvScanner(',', () => undefined);
+    s.push('a,"unterminated\n');
+    assert.equal(s.insideQuotes, true);
+  });
+
+  it('sniffs the delimiter', () => {
+    assert.equal(sniffDelimiter('a;b;c\n1;2;3\n'), ';');
+    assert.equal(sniffDelimiter('a\tb\n1\t2\n'), '\t');
+    assert.equal(sniffDelimiter('a|b\n1|2\n'), '|');
+    assert.equal(sniffDelimiter('name,note\n"x","a;b;c;d"\n'), ',');
+  });
+});

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { columnNamesFromHeader, importIdIndexName, sanitizeIdentifier, tableNameFromFileName } from '../../src/transform/naming.ts';
+
+describe('naming', () => {
+  it('sanitises identifiers: lower case, runs of other characters become one _', () => {
+    assert.equal(sanitizeIdentifier('name.common'), 'name_common');
+    assert.equal(sanitizeIdentifier('First Name'), 'first_name');
+    assert.equal(sanitizeIdentifier('  Total ($) '), 'total');
+    assert.equal(sanitizeIdentifier('"; DROP TABLE x; --'), 'drop_table_x');
+    assert.equal(sanitizeIdentifier('Größe'), 'größe');
+    assert.equal(sanitizeIdentifier('_private'), '_private');
+    assert.equal(sanitizeIdentifier('🙂'), '');
+  });
+
+  it('cuts names to 63 bytes without splitting a character', () => {
+    const long = 'é'.repeat(40); // 80 bytes
+    const cut = sanitizeIdentifier(long);
+    assert.ok(Buffer.byteLength(cut) <= 63);
+    assert.equal(cut, 'é'.repeat(31));
+  });
+
+  it('derives table names from file names', () => {
+    assert.equal(tableNameFromFileName('/data/Customers 2024.csv'), 'customers_2024');
+    assert.equal(tableNameFromFileName('sales.csv.gz'), 'sales');
+    assert.equal(tableNameFromFileName('!!!.csv'), 'import');
+  });
+
+  it('makes header names unique, fills empty ones and keeps away from metadata columns', () => {
+    assert.deepEqual(columnNamesFromHeader(['id', 'Name', 'name', '', 'NAME!', '_import_id', 'select']), [
+      'id_2',
+      'name',
+      'name_2',
+      'column_4',
+      'name_3',
+      '_import_id_2',
+      'select',
+    ]);
+    const a = 'x'.repeat(70);
+    const names = columnNamesFromHeader([a, `${a}y`]);
+    assert.equal(names[0], 'x'.repeat(63));
+    assert.equal(names[1], `${'x'.repeat(61)}_2`);
+  });
+
+  it('index names stay valid and distinct for any table name', () => {
+    const long = importIdIndexName('a'.repeat(63));
+    assert.ok(Buffer.byteLength(long) <= 63);
+    assert.notEqual(importIdIndexName('my-table'), importIdIndexName('my table'));
+    assert.match(importIdIndexName('my table'), /^idx_my_table_[0-9a-f]{8}_import_id$/);
+  });
+});
