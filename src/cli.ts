@@ -17,6 +17,20 @@ function addGlobalOptions(program: Command): void {
     .option('--no-color', 'no colour (NO_COLOR is respected too)');
 }
 
+/** --limit and --offset, for commands that page through records (limit 0 is rejected, exit 2). */
+function addPaginationOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option('--limit <n>', `how many ${what} to show, 1 or more`, '100')
+    .option('--offset <n>', `how many ${what} to skip (past the end: an empty page)`, '0');
+}
+
+/** --dry-run and --yes, for commands that delete: on a terminal they ask first, without one they need --yes. */
+function addConfirmationOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option('--dry-run', `show what would be ${what}; change nothing`)
+    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)');
+}
+
 export function buildProgram(): Command {
   const program = new Command('atlas');
   // Before the subcommands are added, so they inherit it: errors reach main() instead of exiting.
@@ -37,22 +51,39 @@ Examples:
   cat export.csv | atlas import - --table daily   read stdin
   atlas history                                   recent imports, newest first
   atlas history 1f0c2a9e                          one import, whole
+  atlas stats --days 7                            counts, success rate, rows of the last week
+  atlas lineage customers                         which imports the rows of a table came from
+  atlas errors 1f0c2a9e                           the values an import could not use
+  atlas undo 1f0c2a9e --dry-run                   what undoing an import would remove
 
 Exit codes: 0 success, 1 failed, 2 usage or configuration error, 3 partial (some rows had
-mapping errors), 4 already imported.`,
+mapping errors), 4 already imported (the same file went into the same table before).`,
   );
 
   program
     .command('import')
-    .description('import a CSV or TSV file (or - for stdin) into a table, in one transaction')
-    .argument('<source>', 'file path, or - for stdin')
-    .option('-t, --table <name>', 'target table (default: the file name, sanitised)')
-    .addOption(new Option('-f, --format <format>', 'input format (default: from the extension)').choices(['csv', 'tsv']))
+    .description('import a file (CSV, TSV, XLSX, JSON, NDJSON, XML, optionally gzipped), stdin (-) or s3://bucket/key into a table, in one transaction')
+    .argument('<source>', 'file path, - for stdin, or s3://bucket/key')
+    .option('-t, --table <name>', 'target table (default: the mapping file\'s "table", else the file name, sanitised)')
+    .addOption(new Option('-f, --format <format>', 'input format (default: from the extension, else the first bytes)').choices(['csv', 'tsv', 'xlsx', 'json', 'ndjson', 'xml']))
+    .addOption(new Option('--strategy <strategy>', 'how to treat an existing table (default: chosen automatically and recorded)').choices(['new_table', 'merge_exact', 'extend_table', 'adapt_data']))
+    .option('--mapping <file>', 'JSON mapping: target table, strategy, per column target/type/format/ignore, key (the stored mapping_config of an import is a valid mapping file)')
+    .option('--max-errors <n|p%>', 'allow N mapping errors, or P% of data rows; past that nothing is written and the import fails (default: no limit)')
+    .option('--strict', 'any mapping error fails the import (same as --max-errors 0)')
+    .option('--dry-run', 'read the file, infer the schema and find errors; write nothing and print the plan')
+    .option('--key <columns>', 'uniqueness columns for the duplicate check, comma-separated (default: every column of the file)')
+    .option('--no-dedupe', 'do not skip rows equal to rows already in the table or earlier in the file')
+    .option('--allow-same-file', 'import a file whose bytes were already imported into this table (rows are still checked)')
+    .option('--force', 'bypass every duplicate check, file and row')
     .option('-d, --delimiter <char>', 'CSV field delimiter (default: sniffed among , ; tab |)')
-    .option('--no-header', 'the first line is data; columns are named column_1, column_2, ...')
-    .option('--encoding <name>', 'input encoding: utf8, utf16le, utf16be, latin1 (default: UTF-8, or from a byte-order mark)')
+    .option('--no-header', 'CSV: the first line is data; columns are named column_1, column_2, ...')
+    .option('--encoding <name>', 'text encoding: utf8, utf16le, utf16be, latin1 (default: UTF-8, or from a byte-order mark)')
+    .option('--sheet <name|number>', 'XLSX: the sheet to read (default: the first)')
+    .option('--header-row <n>', 'XLSX: the row holding the header (default: found automatically)')
+    .option('--record-path <path>', 'JSON: where the record array is (data.items); XML: the record element (default: detected)')
     .option('--name <file name>', 'file name to record when reading stdin')
-    .option('--user <name>', 'who runs the import, recorded as user_id (default: the OS user)')
+    .option('--progress', 'write progress lines to stderr even when it is not a terminal (a terminal always gets a live spinner)')
+    .option('--user <name>', 'who runs the import, recorded as user_id (default: ATLAS_USER, the config file\'s "user", else the OS user)')
     .addHelpText(
       'after',
       `
@@ -60,6 +91,9 @@ Examples:
   atlas import examples/customers.csv
   atlas import orders.csv --table orders_2025 --json
   atlas import legacy.csv --encoding latin1 --delimiter ';'
+  atlas import export.csv --max-errors 1% --mapping export.mapping.json
+  atlas import new_export.csv --table customers --dry-run
+  atlas import daily.csv --table events --key event_id     (re-runs skip rows already loaded)
   gunzip -c big.csv.gz | atlas import - --table big --name big.csv`,
     )
     .action(async (source: string, flags, cmd: Command) => {
@@ -67,27 +101,134 @@ Examples:
       await runImportCommand(source, flags, cmd);
     });
 
-  program
+  const history = program
     .command('history')
     .description('list imports, newest first; or show one import whole')
     .argument('[import_id]', 'an import id, or its first 8+ characters')
-    .option('--table <name>', 'only imports into this table')
-    .option('--user <name>', 'only imports by this user')
-    .addOption(new Option('--status <status>', 'only imports with this status').choices(['in_progress', 'interrupted', 'success', 'failed', 'partial', 'undone']))
-    .option('--since <date>', 'only imports since a date (2025-01-31) or an age (7d, 12h)')
-    .option('--limit <n>', 'how many to show', '100')
-    .option('--offset <n>', 'how many to skip', '0')
+    .option('--table <name>', 'only imports into this table (default: all tables)')
+    .option('--user <name>', 'only imports by this user (default: all users)')
+    .addOption(new Option('--status <status>', 'only imports with this status (default: all)').choices(['in_progress', 'interrupted', 'success', 'failed', 'partial', 'undone']))
+    .option('--since <date>', 'only imports since a date (2025-01-31) or an age (30m, 12h, 7d, 2w) (default: all time)');
+  addPaginationOptions(history, 'imports')
+    .helpCommand(false)
     .addHelpText(
       'after',
       `
 Examples:
   atlas history --table customers --limit 10
   atlas history --status failed --since 7d --json
-  atlas history 1f0c2a9e`,
+  atlas history --limit 20 --offset 20             the second page of 20
+  atlas history 1f0c2a9e
+  atlas history prune --older-than 365d --dry-run`,
     )
     .action(async (importId: string | undefined, flags, cmd: Command) => {
       const { runHistoryCommand } = await import('./commands/history.js');
       await runHistoryCommand(importId, flags, cmd);
+    });
+
+  // A subcommand beside history's optional [import_id]: commander dispatches `history prune ...`
+  // here and anything else to history's own action (import ids are hex, never "prune").
+  const prune = history
+    .command('prune')
+    .description('delete old history records that own no rows (failed, interrupted, undone) and their mapping errors; never data')
+    .requiredOption('--older-than <age>', 'only records imported longer ago than this: 12h, 365d, 52w (required)')
+    // history's own filters are not prune's: list only the program's flags as global in its help.
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false, visibleGlobalOptions: () => program.options.filter((o) => !o.hidden) });
+  addConfirmationOptions(prune, 'deleted')
+    .addHelpText(
+      'after',
+      `
+Records that own rows (success, partial) are never pruned: undo them first. A record is also
+kept while any row still references it.
+
+Examples:
+  atlas history prune --older-than 365d --dry-run
+  atlas history prune --older-than 52w --yes --json`,
+    )
+    .action(async (flags, cmd: Command) => {
+      const { runHistoryPruneCommand } = await import('./commands/historyPrune.js');
+      await runHistoryPruneCommand(flags, cmd);
+    });
+
+  program
+    .command('stats')
+    .description('import statistics over a period: imports by status, success rate, rows, durations, tables, users')
+    .option('--table <name>', 'only imports into this table (default: all tables)')
+    .option('--user <name>', 'only imports by this user (default: all users)')
+    .option('--days <n>', 'look back this many days, 1 or more', '30')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  atlas stats
+  atlas stats --table customers --days 7
+  atlas stats --user alice --json`,
+    )
+    .action(async (flags, cmd: Command) => {
+      const { runStatsCommand } = await import('./commands/stats.js');
+      await runStatsCommand(flags, cmd);
+    });
+
+  program
+    .command('lineage')
+    .description('which imports contributed the rows now in a table (rows now vs inserted then); or where one row came from')
+    .argument('<table>', 'a table atlas imported into')
+    .option('--row <id>', 'trace one row by its id column: import, file, source row number, corrections (default: the whole table)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  atlas lineage customers
+  atlas lineage customers --row 42
+  atlas lineage customers --json`,
+    )
+    .action(async (table: string, flags, cmd: Command) => {
+      const { runLineageCommand } = await import('./commands/lineage.js');
+      await runLineageCommand(table, flags, cmd);
+    });
+
+  const errors = program
+    .command('errors')
+    .description("an import's mapping errors, in file order: the values or records it could not store")
+    .argument('<import_id>', 'an import id, or its first 8+ characters')
+    .option('--type <type>', 'only errors of this type: type_mismatch, datetime_conversion, numeric_overflow, field_count_mismatch, ... (default: all)')
+    .option('--field <name>', 'only errors in this source or target field (default: all)')
+    .option('--duplicates', 'list the rows it skipped as duplicates instead (record number, the record, the row or record it equals)');
+  addPaginationOptions(errors, 'errors').addHelpText(
+    'after',
+    `
+Examples:
+  atlas errors 1f0c2a9e
+  atlas errors 1f0c2a9e --type datetime_conversion --field signup_date
+  atlas errors 1f0c2a9e --limit 1000 --json`,
+  ).action(async (importId: string, flags, cmd: Command) => {
+    const { runErrorsCommand } = await import('./commands/errors.js');
+    await runErrorsCommand(importId, flags, cmd);
+  });
+
+  const undo = program
+    .command('undo')
+    .description('remove exactly the rows an import inserted, in one transaction; its history record stays, marked undone')
+    .argument('<import_id>', 'an import id, or its first 8+ characters');
+  addConfirmationOptions(undo, 'removed')
+    .option('--force', "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone")
+    .option('--purge', 'also delete the history record and its mapping errors: no audit trail is left (also for failed or undone imports)')
+    .option('--user <name>', 'who undoes it, recorded as undone_by (default: ATLAS_USER, the config file\'s "user", else the OS user)')
+    .addHelpText(
+      'after',
+      `
+Rows of other imports, even in the same table, are never touched. Refused (exit 1) for an
+unknown, failed, interrupted or already undone import, and without --force when the rows changed.
+
+Examples:
+  atlas undo 1f0c2a9e --dry-run
+  atlas undo 1f0c2a9e                 asks first on a terminal
+  atlas undo 1f0c2a9e --yes --json    in a script
+  atlas undo 1f0c2a9e --yes --purge   leave no record either`,
+    )
+    .action(async (importId: string, flags, cmd: Command) => {
+      const { runUndoCommand } = await import('./commands/undo.js');
+      await runUndoCommand(importId, flags, cmd);
     });
 
   program
@@ -105,6 +246,13 @@ Examples:
 
 /** Runs the CLI: the one place errors become messages and exit codes. */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // A reader that stops early (`atlas history | head`) is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   const program = buildProgram();
   const wantsJson = argv.includes('--json');
   const verbose = argv.includes('--verbose') || argv.includes('-v');

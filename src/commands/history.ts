@@ -1,8 +1,25 @@
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { getImport, listHistory, type ImportRecord } from '../core/history.js';
-import { UsageError } from '../errors.js';
-import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printJson, settingsFor } from './shared.js';
+import {
+  colorFor,
+  colorStatus,
+  databaseNotice,
+  describePage,
+  formatAbsoluteTime,
+  formatCount,
+  formatDuration,
+  formatRelativeTime,
+  formatTime,
+  globalOptions,
+  parseSince,
+  parseWholeNumber,
+  printJson,
+  renderDetail,
+  settingsFor,
+  truncate,
+  newTable,
+  type DetailGroup,
+} from './shared.js';
 
 interface HistoryFlags {
   table?: string;
@@ -11,23 +28,6 @@ interface HistoryFlags {
   since?: string;
   limit: string;
   offset: string;
-}
-
-function parseIntFlag(name: string, value: string): number {
-  if (!/^\d+$/.test(value)) throw new UsageError(`${name} must be a whole number, not "${value}"`);
-  return Number(value);
-}
-
-function parseSince(value: string | undefined): Date | null {
-  if (value === undefined) return null;
-  const rel = /^(\d+)([dhm])$/.exec(value);
-  if (rel) {
-    const unit = rel[2] === 'd' ? 86_400_000 : rel[2] === 'h' ? 3_600_000 : 60_000;
-    return new Date(Date.now() - Number(rel[1]) * unit);
-  }
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--since must be a date (2025-01-31) or an age (7d, 12h), not "${value}"`);
-  return d;
 }
 
 export async function runHistoryCommand(importId: string | undefined, flags: HistoryFlags, cmd: Command): Promise<void> {
@@ -40,6 +40,7 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
     else process.stdout.write(renderRecord(record, c));
     return;
   }
+  const filtered = flags.table !== undefined || flags.user !== undefined || flags.status !== undefined || flags.since !== undefined;
   const result = await listHistory(
     settings,
     {
@@ -47,8 +48,8 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
       user: flags.user ?? null,
       status: flags.status ?? null,
       since: parseSince(flags.since),
-      limit: parseIntFlag('--limit', flags.limit),
-      offset: parseIntFlag('--offset', flags.offset),
+      limit: parseWholeNumber('--limit', flags.limit),
+      offset: parseWholeNumber('--offset', flags.offset),
     },
     databaseNotice(cmd),
   );
@@ -56,48 +57,93 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
     printJson({ success: true, ...result });
     return;
   }
-  if (result.imports.length === 0) {
-    process.stdout.write(result.total_count === 0 ? 'No imports yet. Start with: atlas import FILE\n' : `No imports on this page (${result.total_count} in all).\n`);
+  if (result.total_count === 0) {
+    process.stdout.write(filtered ? 'No imports match these filters.\n' : 'No imports yet. Start with: atlas import FILE\n');
     return;
   }
-  const table = new Table({ head: ['import id', 'when', 'file', 'table', 'status', 'rows', 'time'], style: { head: [], border: [] } });
+  if (result.imports.length === 0) {
+    process.stdout.write(`${describePage('imports', result, 0)}\n`);
+    return;
+  }
+  const table = newTable(['import id', 'when', 'user', 'file', 'table', 'status', 'rows', 'time'], c);
   for (const r of result.imports) {
     table.push([
       r.import_id.slice(0, 8),
-      r.import_timestamp.replace('T', ' ').slice(0, 19),
-      truncate(r.file_name ?? '(stdin)', 30),
-      truncate(r.table_name, 30),
+      `${formatAbsoluteTime(r.import_timestamp).slice(0, 16)} ${c.dim(formatRelativeTime(r.import_timestamp))}`,
+      truncate(r.user_id ?? '-', 12),
+      truncate(r.file_name ?? '(stdin)', 28),
+      truncate(r.table_name, 24),
       colorStatus(c, r.status),
       { hAlign: 'right', content: formatCount(r.rows_inserted) },
       { hAlign: 'right', content: formatDuration(r.duration_seconds) },
     ]);
   }
-  const shown = `${result.offset + 1}-${result.offset + result.imports.length} of ${result.total_count}`;
-  process.stdout.write(`${table.toString()}\n${c.dim(`showing ${shown} imports, newest first`)}\n`);
+  process.stdout.write(`${table.toString()}\n${c.dim(`${describePage('imports', result, result.imports.length)}, newest first`)}\n`);
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
+const seconds = (s: number | null): string | null => (s === null ? null : formatDuration(s));
 
+/** One record, whole, grouped: source, destination, outcome, statistics, timings, mapping. */
 function renderRecord(r: ImportRecord, c: ReturnType<typeof colorFor>): string {
-  const groups: Array<[string, Array<[string, unknown]>]> = [
-    ['import', [['import id', r.import_id], ['when', r.import_timestamp], ['user', r.user_id]]],
-    ['source', [['type', r.source_type], ['path', r.source_path], ['file', r.file_name], ['size (bytes)', formatCount(r.file_size_bytes)], ['format', r.file_type], ['sha-256', r.file_hash]]],
-    ['destination', [['table', r.table_name], ['strategy', r.import_strategy]]],
-    ['outcome', [['status', colorStatus(c, r.status)], ['error', r.error_message], ['warnings', r.warnings.length ? r.warnings.join('\n') : null], ['undone at', r.undone_at], ['undone by', r.undone_by], ['rows removed', r.rows_removed]]],
-    ['statistics', [['rows in file', formatCount(r.total_rows_in_file)], ['processed', formatCount(r.rows_processed)], ['inserted', formatCount(r.rows_inserted)], ['skipped', formatCount(r.rows_skipped)], ['duplicates', formatCount(r.duplicates_found)], ['validation errors', formatCount(r.validation_errors)]]],
-    ['timings', [['total', formatDuration(r.duration_seconds)], ['parsing', formatDuration(r.parsing_time_seconds)], ['duplicate check', formatDuration(r.duplicate_check_time_seconds)], ['insert', formatDuration(r.insert_time_seconds)]]],
-    ['mapping', [['status', r.mapping_status], ['errors', formatCount(r.mapping_errors_count)], ['duration', formatDuration(r.mapping_duration_seconds)], ['config', JSON.stringify(r.mapping_config, null, 2)]]],
+  const groups: DetailGroup[] = [
+    ['import', [['import id', r.import_id], ['when', formatTime(r.import_timestamp)], ['user', r.user_id], ['email', r.user_email]]],
+    [
+      'source',
+      [
+        ['type', r.source_type],
+        ['path', r.source_path],
+        ['file', r.file_name],
+        ['size', r.file_size_bytes === null ? null : `${formatCount(r.file_size_bytes)} bytes`],
+        ['format', r.file_type],
+        ['sha-256', r.file_hash],
+      ],
+    ],
+    ['destination', [['table', r.table_name], ['strategy', r.import_strategy], ['duplicate check', r.duplicate_check_enabled === null ? null : r.duplicate_check_enabled ? 'on' : 'off']]],
+    [
+      'outcome',
+      [
+        ['status', colorStatus(c, r.status)],
+        ['error', r.error_message],
+        ['warnings', r.warnings.length ? r.warnings.join('\n') : null],
+        ['undone', r.undone_at ? `${formatTime(r.undone_at)} by ${r.undone_by ?? '?'}` : null],
+        ['rows removed', r.rows_removed === null ? null : formatCount(r.rows_removed)],
+      ],
+    ],
+    [
+      'statistics',
+      [
+        ['rows in file', formatCount(r.total_rows_in_file)],
+        ['processed', formatCount(r.rows_processed)],
+        ['inserted', formatCount(r.rows_inserted)],
+        ['skipped', formatCount(r.rows_skipped)],
+        ['duplicates', formatCount(r.duplicates_found)],
+        ['validation errors', formatCount(r.validation_errors)],
+      ],
+    ],
+    [
+      'timings',
+      [
+        ['total', seconds(r.duration_seconds)],
+        ['parsing', seconds(r.parsing_time_seconds)],
+        ['duplicate check', seconds(r.duplicate_check_time_seconds)],
+        ['insert', seconds(r.insert_time_seconds)],
+        ['created', formatAbsoluteTime(r.created_at)],
+        ['updated', formatAbsoluteTime(r.updated_at)],
+      ],
+    ],
+    [
+      'mapping',
+      [
+        ['status', r.mapping_status],
+        ['errors', formatCount(r.mapping_errors_count)],
+        ['duration', seconds(r.mapping_duration_seconds)],
+        ['config', r.mapping_config === null || r.mapping_config === undefined ? null : JSON.stringify(r.mapping_config, null, 2)],
+      ],
+    ],
+    ['context', [['analysis id', r.analysis_id], ['task id', r.task_id], ['metadata', Object.keys(r.metadata).length ? JSON.stringify(r.metadata, null, 2) : null]]],
   ];
-  const out: string[] = [];
-  for (const [title, fields] of groups) {
-    out.push(c.bold(title));
-    for (const [k, v] of fields) {
-      if (v === null || v === undefined || v === '-') continue;
-      const text = String(v).split('\n').join(`\n${' '.repeat(20)}`);
-      out.push(`  ${k.padEnd(18)}${text}`);
-    }
-  }
-  return `${out.join('\n')}\n`;
+  const next: string[] = [];
+  if ((r.mapping_errors_count ?? 0) > 0) next.push(`atlas errors ${r.import_id.slice(0, 8)}`);
+  if (r.status === 'success' || r.status === 'partial') next.push(`atlas lineage ${r.table_name}`, `atlas undo ${r.import_id.slice(0, 8)} --dry-run`);
+  return renderDetail(groups, c) + (next.length ? c.dim(`\nnext: ${next.join('  |  ')}\n`) : '');
 }

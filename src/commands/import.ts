@@ -1,21 +1,38 @@
 import type { Command } from 'commander';
-import { importFile, type ImportResult } from '../core/import.js';
-import { ExitCode } from '../errors.js';
+import { dryRunImport, importFile, type DryRunResult, type ImportResult } from '../core/import.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { FileFormat } from '../formats/types.js';
+import type { Strategy } from '../transform/mapping.js';
+import { createProgress } from './progress.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printJson, settingsFor } from './shared.js';
 
 interface ImportFlags {
   table?: string;
   format?: FileFormat;
+  strategy?: Strategy;
+  mapping?: string;
+  maxErrors?: string;
+  strict?: boolean;
+  dryRun?: boolean;
+  key?: string;
+  dedupe: boolean;
+  allowSameFile?: boolean;
+  force?: boolean;
   delimiter?: string;
   header: boolean;
   encoding?: string;
+  sheet?: string;
+  headerRow?: string;
+  recordPath?: string;
   name?: string;
+  progress?: boolean;
 }
 
 export async function runImportCommand(source: string, flags: ImportFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
+  if (flags.headerRow !== undefined && !/^[1-9]\d*$/.test(flags.headerRow)) throw new UsageError('--header-row must be a row number (1 or more)');
+  if (flags.strict && flags.maxErrors !== undefined) throw new UsageError('--strict and --max-errors cannot be used together');
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {
@@ -26,22 +43,44 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let result: ImportResult;
+  // Progress goes to stderr: a spinner on a terminal; with no terminal (cron, CI) nothing unless --progress.
+  const reporter = createProgress(g.quiet ? 'off' : process.stderr.isTTY ? 'spinner' : flags.progress ? 'lines' : 'off');
+  let result: ImportResult | DryRunResult;
   try {
-    result = await importFile(settings, {
+    const run = flags.dryRun ? dryRunImport : importFile;
+    result = await run(settings, {
       source,
       table: flags.table ?? null,
       format: flags.format ?? null,
+      strategy: flags.strategy ?? null,
+      mappingFile: flags.mapping ?? null,
+      maxErrors: flags.maxErrors ?? null,
+      strict: flags.strict ?? false,
+      dedupe: flags.dedupe,
+      key: flags.key === undefined ? null : flags.key.split(',').map((k) => k.trim()).filter((k) => k !== ''),
+      allowSameFile: flags.allowSameFile ?? false,
+      force: flags.force ?? false,
       delimiter: flags.delimiter === undefined ? null : flags.delimiter === '\\t' || flags.delimiter === 'tab' ? '\t' : flags.delimiter,
       header: flags.header,
       encoding: flags.encoding ?? null,
+      sheet: flags.sheet ?? null,
+      headerRow: flags.headerRow === undefined ? null : Number(flags.headerRow),
+      recordPath: flags.recordPath ?? null,
       name: flags.name ?? null,
       signal: controller.signal,
       onDatabase: databaseNotice(cmd),
+      onPhase: (p) => reporter.phase(p),
+      onProgress: (p) => reporter.progress(p),
     });
   } finally {
+    reporter.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+  if ('dry_run' in result) {
+    if (g.json) printJson({ success: true, ...result });
+    else if (!g.quiet) process.stdout.write(renderDryRun(result, colorFor(cmd)));
+    return;
   }
   process.exitCode = result.status === 'partial' ? ExitCode.partial : ExitCode.success;
   if (g.json) {
@@ -53,8 +92,32 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
   const lines = [
     `${colorStatus(c, result.status)}: imported ${formatCount(result.rows_inserted)} of ${formatCount(result.total_rows_in_file)} rows from ${result.file_name ?? 'stdin'} into ${result.schema}.${result.table_name} (${result.import_strategy}) in ${formatDuration(result.duration_seconds)}`,
   ];
-  if (result.rows_skipped > 0) lines.push(`  skipped ${formatCount(result.rows_skipped)} row(s); mapping errors: ${formatCount(result.mapping_errors_count)} (see: atlas errors ${result.import_id})`);
+  lines.push(
+    c.dim(
+      `  time: reading and staging ${formatDuration(result.parsing_time_seconds)}, duplicate check ${formatDuration(result.duplicate_check_time_seconds)}, insert ${formatDuration(result.insert_time_seconds)}`,
+    ),
+  );
+  if (result.duplicates_found > 0) lines.push(`  skipped ${formatCount(result.duplicates_found)} duplicate row(s) (see: atlas errors ${result.import_id} --duplicates)`);
+  if (result.mapping_errors_count > 0) lines.push(`  ${formatCount(result.mapping_errors_count)} mapping error(s) kept ${formatCount(result.rows_skipped - result.duplicates_found)} row(s) out (see: atlas errors ${result.import_id})`);
   for (const w of result.warnings) lines.push(c.yellow(`  warning: ${w}`));
   lines.push(`  import id ${c.bold(result.import_id)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function renderDryRun(r: DryRunResult, c: ReturnType<typeof colorFor>): string {
+  const out = [
+    c.bold(`dry run: nothing was written`),
+    `would import ${formatCount(r.total_rows_in_file)} rows into ${r.schema}.${r.table_name} (${r.import_strategy})`,
+    '',
+    c.bold('columns'),
+    ...r.columns.map((col) => `  ${col.source === col.target ? col.target : `${col.source} -> ${col.target}`}  ${c.cyan(col.type)}${col.new ? c.dim(' (new)') : ''}${col.notes.length ? c.yellow(`  ${col.notes.join('; ')}`) : ''}`),
+  ];
+  if (r.mapping_errors_count > 0) {
+    out.push('', c.bold(`mapping errors: ${formatCount(r.mapping_errors_count)}${r.would_fail ? c.red(' (over the error budget: the import would fail)') : ''}`));
+    for (const e of r.first_errors) out.push(`  row ${String(e.record_number)}${e.source_field ? `, ${String(e.source_field)}` : ''}: ${String(e.error_message)}`);
+    if (r.mapping_errors_count > r.first_errors.length) out.push(c.dim(`  ... and ${formatCount(r.mapping_errors_count - r.first_errors.length)} more`));
+  }
+  for (const w of r.warnings) out.push(c.yellow(`warning: ${w}`));
+  out.push('', c.bold('effective mapping (usable as --mapping):'), JSON.stringify(r.mapping_config, null, 2));
+  return `${out.join('\n')}\n`;
 }

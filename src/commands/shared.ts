@@ -1,7 +1,10 @@
 /** What every command file shares: global flags -> Settings, the embedded-database notice, output helpers. */
+import { createInterface } from 'node:readline/promises';
 import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { resolveSettings, type Settings } from '../config.js';
+import { UsageError } from '../errors.js';
 import type { DatabaseTarget } from '../db/connection.js';
 
 /** Global flags as commander gives them. */
@@ -50,18 +53,140 @@ export function formatCount(n: number | null | undefined): string {
   return n === null || n === undefined ? '-' : n.toLocaleString('en-US');
 }
 
-/** 2.5 s, 1 min 5 s */
+/** 0.125 s, 2.5 s, 12.3 s, 1 min 5 s: about three significant digits, trailing zeros dropped. */
 export function formatDuration(s: number | null | undefined): string {
   if (s === null || s === undefined) return '-';
-  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
+  if (s < 60) return `${Number(s.toFixed(s < 1 ? 3 : s < 10 ? 2 : 1))} s`;
   const m = Math.floor(s / 60);
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
-/** Colours a status: green success, yellow partial/in progress, red failed/interrupted. */
+/** Colours a status: green success, yellow partial/in progress, red failed/interrupted, dim undone. */
 export function colorStatus(c: ChalkInstance, status: string): string {
   if (status === 'success') return c.green(status);
   if (status === 'partial' || status === 'in_progress') return c.yellow(status);
   if (status === 'failed' || status === 'interrupted') return c.red(status);
   return c.dim(status);
+}
+
+/** A flag that must be a whole number (0 or more); ranges are checked by the core. */
+export function parseWholeNumber(flag: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number, not "${value}"`);
+  return Number(value);
+}
+
+const AGE_UNITS: Record<string, number> = { m: 60, h: 3_600, d: 86_400, w: 604_800 };
+
+/**
+ * An age like 30m, 12h, 365d or 52w, in seconds; null when `value` is not one. `units` limits
+ * the units: a deleting command leaves out `m`, which a user may read as months.
+ */
+export function parseAge(value: string, units = 'mhdw'): number | null {
+  const m = /^(\d+)\s*([a-z])$/i.exec(value.trim());
+  const unit = m?.[2]?.toLowerCase();
+  return m && unit !== undefined && units.includes(unit) ? Number(m[1]) * AGE_UNITS[unit]! : null;
+}
+
+/** --since: a date (2025-01-31, or any ISO time) or an age (7d, 12h, 30m, 2w) counted back from now. */
+export function parseSince(value: string | undefined): Date | null {
+  if (value === undefined) return null;
+  const age = parseAge(value);
+  if (age !== null) return new Date(Date.now() - age * 1000);
+  const d = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--since must be a date (2025-01-31) or an age (7d, 12h), not "${value}"`);
+  return d;
+}
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** 2025-01-31 14:05:09 in local time. */
+export function formatAbsoluteTime(iso: string | null | undefined): string {
+  if (!iso) return '-';
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** just now, 5 min ago, 3 h ago, 2 days ago, 4 months ago, 2 years ago. */
+export function formatRelativeTime(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '-';
+  const s = Math.round((now - new Date(iso).getTime()) / 1000);
+  if (s < 45) return 'just now';
+  if (s < 3_600) return `${Math.max(1, Math.round(s / 60))} min ago`;
+  if (s < 86_400) return `${Math.round(s / 3_600)} h ago`;
+  const days = Math.round(s / 86_400);
+  if (days === 1) return 'yesterday';
+  if (days < 60) return `${days} days ago`;
+  if (days < 730) return `${Math.round(days / 30.44)} months ago`;
+  return `${Math.round(days / 365.25)} years ago`;
+}
+
+/** 2025-01-31 14:05:09 (3 h ago) */
+export function formatTime(iso: string | null | undefined): string {
+  return iso ? `${formatAbsoluteTime(iso)} (${formatRelativeTime(iso)})` : '-';
+}
+
+/** Cuts a value for a list cell: one line, at most `max` characters, with … when cut. */
+export function truncate(text: string, max: number): string {
+  const line = text.replace(/\s*\n\s*/g, ' ');
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+/** A group of a detail view: a title, then label/value lines (null values are left out). */
+export type DetailGroup = [title: string, fields: Array<[label: string, value: string | number | null | undefined]>];
+
+/** Renders a detail view: values whole (never truncated), continuation lines aligned under the value. */
+export function renderDetail(groups: DetailGroup[], c: ChalkInstance): string {
+  const width = Math.max(...groups.flatMap(([, fields]) => fields.map(([k]) => k.length))) + 2;
+  const out: string[] = [];
+  for (const [title, fields] of groups) {
+    const shown = fields.filter(([, v]) => v !== null && v !== undefined && v !== '' && v !== '-');
+    if (shown.length === 0) continue;
+    out.push(c.bold(title));
+    for (const [k, v] of shown) out.push(`  ${k.padEnd(width)}${String(v).split('\n').join(`\n  ${' '.repeat(width)}`)}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** "showing 1-20 of 57 imports" for a page, or why the page is empty. */
+export function describePage(what: string, page: { total_count: number; limit: number; offset: number }, shown: number): string {
+  if (shown === 0) return `nothing on this page: ${formatCount(page.total_count)} ${what} in all, and --offset ${page.offset} is past the end`;
+  const more = page.offset + shown < page.total_count ? `; next page: --offset ${page.offset + page.limit}` : '';
+  return `showing ${formatCount(page.offset + 1)}-${formatCount(page.offset + shown)} of ${formatCount(page.total_count)} ${what}${more}`;
+}
+
+/** Both ends are a terminal: a question can be asked and answered. */
+export function isInteractive(): boolean {
+  return process.stdin.isTTY === true && process.stderr.isTTY === true;
+}
+
+/** Asks a yes/no question on the terminal (on stderr, so stdout stays clean); true only for y/yes. */
+export async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * The confirmation rule of destructive commands, checked before any work: --yes skips the
+ * question; on a terminal the user is asked; without one --yes is required (exit 2), so a script
+ * never hangs on a prompt. Returns whether to ask.
+ */
+export function needsConfirmation(flags: { yes?: boolean; dryRun?: boolean }, action: string): boolean {
+  if (flags.yes || flags.dryRun) return false;
+  if (!isInteractive()) throw new UsageError(`${action} needs confirmation and there is no terminal to ask on: pass --yes`, { hint: 'or --dry-run to see what it would do' });
+  return true;
+}
+
+/** An aligned, borderless table (columns two spaces apart) with a bold header row. */
+export function newTable(head: string[], c: ChalkInstance): Table.Table {
+  const none = { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '' };
+  return new Table({
+    head: head.map((h) => c.bold(h)),
+    chars: { ...none, left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+  });
 }

@@ -1,18 +1,31 @@
+/** `atlas history`: list records, show one, and prune old records that own no rows. */
 import type { Settings } from '../config.js';
-import { findImports, listImports, type HistoryFilter, type ImportRecord } from '../db/history.js';
+import { withTransaction, type Client } from '../db/connection.js';
+import { findRowOwners } from '../db/dataTables.js';
+import { deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord } from '../db/history.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 
 export type { HistoryFilter, ImportRecord };
 
+/** One page of records and where it sits. */
+export interface HistoryPage {
+  imports: ImportRecord[];
+  /** How many records match the filters, over all pages. */
+  total_count: number;
+  limit: number;
+  offset: number;
+}
+
+/** Rejects a page that cannot be asked for: limit below 1 (0 would be an empty page by design), negative offset. */
+export function checkPage(limit: number, offset: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+  if (!Number.isInteger(offset) || offset < 0) throw new UsageError('--offset must be zero or a positive integer');
+}
+
 /** `atlas history`: records newest first, with the total count of matching records. */
-export async function listHistory(
-  settings: Settings,
-  filter: HistoryFilter,
-  onDatabase?: DatabaseListener,
-): Promise<{ imports: ImportRecord[]; total_count: number; limit: number; offset: number }> {
-  if (!Number.isInteger(filter.limit) || filter.limit < 1) throw new UsageError('--limit must be a positive integer');
-  if (!Number.isInteger(filter.offset) || filter.offset < 0) throw new UsageError('--offset must be zero or a positive integer');
+export async function listHistory(settings: Settings, filter: HistoryFilter, onDatabase?: DatabaseListener): Promise<HistoryPage> {
+  checkPage(filter.limit, filter.offset);
   return withDatabase(settings, onDatabase, async (client) => {
     const { rows, total } = await listImports(client, settings.schema, filter);
     return { imports: rows, total_count: total, limit: filter.limit, offset: filter.offset };
@@ -21,15 +34,81 @@ export async function listHistory(
 
 const ID_PREFIX_RE = /^[0-9a-f-]{8,36}$/i;
 
-/** One record by id or unambiguous prefix (8+ characters). */
-export async function getImport(settings: Settings, idOrPrefix: string, onDatabase?: DatabaseListener): Promise<ImportRecord> {
-  if (!ID_PREFIX_RE.test(idOrPrefix)) {
+/** Checks the shape of an id or prefix before any database work. */
+export function checkImportId(idOrPrefix: string): void {
+  if (!ID_PREFIX_RE.test(idOrPrefix) || idOrPrefix.replace(/-/g, '').length < 8) {
     throw new UsageError(`"${idOrPrefix}" is not an import id (give the full id or at least its first 8 characters)`);
   }
-  return withDatabase(settings, onDatabase, async (client) => {
-    const found = await findImports(client, settings.schema, idOrPrefix);
-    if (found.length === 0) throw new NotFoundError(`no import with id ${idOrPrefix}`, { hint: 'list imports with `atlas history`' });
-    if (found.length > 1) throw new UsageError(`import id prefix ${idOrPrefix} is ambiguous`, { hint: 'give more characters of the id' });
-    return found[0]!;
-  });
+}
+
+/** Finds one record by id or unambiguous prefix (8+ characters), on an open connection. */
+export async function resolveImport(client: Client, schema: string, idOrPrefix: string): Promise<ImportRecord> {
+  checkImportId(idOrPrefix);
+  const found = await findImports(client, schema, idOrPrefix);
+  if (found.length === 0) throw new NotFoundError(`no import with id ${idOrPrefix}`, { hint: 'list imports with `atlas history`' });
+  if (found.length > 1) throw new UsageError(`import id prefix ${idOrPrefix} is ambiguous`, { hint: 'give more characters of the id' });
+  return found[0]!;
+}
+
+/** One record by id or unambiguous prefix (8+ characters). */
+export async function getImport(settings: Settings, idOrPrefix: string, onDatabase?: DatabaseListener): Promise<ImportRecord> {
+  checkImportId(idOrPrefix);
+  return withDatabase(settings, onDatabase, (client) => resolveImport(client, settings.schema, idOrPrefix));
+}
+
+/** What `atlas history prune` was asked to do. */
+export interface PruneOptions {
+  /** Records older than this many seconds are candidates. */
+  olderThanSeconds: number;
+  /** Only report what would be deleted. @default false */
+  dryRun: boolean;
+  /**
+   * Delete only these ids (those the user saw in a dry run and confirmed), when they are still
+   * eligible; null deletes every eligible record. @default null
+   */
+  onlyIds?: readonly string[] | null;
+  onDatabase?: DatabaseListener | undefined;
+}
+
+/** What pruning did (or, with dryRun, would do). */
+export interface PruneResult {
+  dry_run: boolean;
+  /** Records imported before this time were considered. */
+  cutoff: string;
+  /** Statuses that are pruned: records of these own no rows. */
+  statuses: string[];
+  /** Deleted (or, in a dry run, deletable) records, oldest first. */
+  imports: ImportRecord[];
+  pruned_count: number;
+  /** Eligible by status and age but kept because rows still reference them. */
+  kept: Array<{ import_id: string; table: string; rows: number }>;
+}
+
+/**
+ * Deletes history records older than a cutoff that own no rows: failed, interrupted and undone
+ * imports, never data. Their mapping errors go with them (on delete cascade). Before deleting,
+ * it checks that no row in any table references them, since the foreign key would cascade.
+ */
+export async function pruneHistory(settings: Settings, options: PruneOptions): Promise<PruneResult> {
+  if (!Number.isFinite(options.olderThanSeconds) || options.olderThanSeconds < 0) throw new UsageError('--older-than must be an age like 365d, 12h or 52w');
+  return withDatabase(settings, options.onDatabase, (client) =>
+    withTransaction(client, async () => {
+      const schema = settings.schema;
+      const { cutoff, records } = await listPrunable(client, schema, options.olderThanSeconds);
+      const only = options.onlyIds ? new Set(options.onlyIds) : null;
+      const candidates = only ? records.filter((r) => only.has(r.import_id)) : records;
+      const owners = await findRowOwners(client, schema, candidates.map((r) => r.import_id));
+      const owning = new Set(owners.map((o) => o.importId));
+      const prunable = candidates.filter((r) => !owning.has(r.import_id));
+      const pruned = options.dryRun ? prunable.length : await deleteImports(client, schema, prunable.map((r) => r.import_id));
+      return {
+        dry_run: options.dryRun,
+        cutoff,
+        statuses: [...ROWLESS_STATUSES],
+        imports: prunable,
+        pruned_count: pruned,
+        kept: owners.map((o) => ({ import_id: o.importId, table: o.table, rows: o.rows })),
+      };
+    }),
+  );
 }

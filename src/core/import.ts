@@ -1,54 +1,74 @@
 /**
- * `atlas import`: one file into one table, in one transaction, with a complete history record.
+ * `atlas import`: one input into one table, in one transaction, with a complete history record.
  *
- * Flow: open the source -> read the header -> record an in_progress import (committed, so a
- * running or dead import is visible) -> BEGIN -> COPY every row into a TEMP staging table while
- * Node observes every value for inference -> decide types -> create or check the target table ->
- * record values that cannot be stored as mapping errors -> one INSERT ... SELECT with the metadata
+ * Flow: open the input and read its header (before touching the database) -> record an
+ * in_progress import (committed, so a running or dead import is visible) -> BEGIN -> COPY every
+ * row into a TEMP staging table while Node observes every value -> decide types and strategy ->
+ * record values that cannot be stored as mapping errors (past the error budget: stop, keep the
+ * errors, write no data) -> create or extend the table -> one INSERT ... SELECT with the metadata
  * columns -> final history update -> COMMIT. Any failure rolls back and marks the record failed.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Settings } from '../config.js';
 import { lockForTransaction, withAdvisoryLock, withTransaction, type Client } from '../db/connection.js';
 import { completeImport, insertInProgress, markFailed, type ImportOutcome } from '../db/history.js';
-import { copyIntoStage } from '../db/staging.js';
+import { copyIntoStage, createStage, type StageResult } from '../db/staging.js';
 import { getExistingTable, getServerVersion } from '../db/tables.js';
-import { AtlasError, CancelledError, describeError, ImportFailedError, UsageError } from '../errors.js';
-import { openCsv } from '../formats/csv.js';
-import type { FileFormat, TableStream } from '../formats/types.js';
-import { HashingReader, openLocalSource, type OpenedSource } from '../sources/source.js';
-import { createStageSql, createTableSql } from '../transform/ddl.js';
-import { ColumnStats, type ColumnType } from '../transform/infer.js';
+import { AlreadyImportedError, AtlasError, CancelledError, describeError, ImportFailedError, UsageError } from '../errors.js';
+import type { FileFormat } from '../formats/types.js';
+import { addColumnsSql, createTableSql } from '../transform/ddl.js';
+import type { ColumnType } from '../transform/infer.js';
+import { overBudget, parseErrorBudget, validateMapping, type ErrorBudget, type Mapping, type Strategy } from '../transform/mapping.js';
 import { columnNamesFromHeader, MAX_IDENTIFIER_BYTES, qualify, quoteIdent, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
-import { castSql, correctionSql, errorTypeSql, isTextType, trimmedSql, validSql, type ColumnPlan } from '../transform/typeSql.js';
 import { withDatabase, type DatabaseListener } from './database.js';
+import { openSource, readInput, type InputOptions, type OpenedInput } from './input.js';
+import type { OpenedSource } from '../sources/source.js';
+import { planImport, type ImportPlan } from './plan.js';
+import { duplicateCheckSql, errorRowsSql, insertDuplicatesSql, insertRowsSql, markDuplicatesSql, rehashTableSql, tableColumnOrder } from './insertSql.js';
+import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 
 /** What `atlas import` was asked to do. */
-export interface ImportOptions {
-  /** A file path, or `-` for stdin. */
+export interface ImportOptions extends Partial<Omit<InputOptions, 'source'>> {
+  /** A file path, `-` for stdin, or `s3://bucket/key`. */
   source: string;
-  /** Target table; derived from the file name when null. */
+  /** Target table; from the mapping, else derived from the file name, when null. */
   table: string | null;
-  /** Input format; detected from the extension when null. @default null */
-  format: FileFormat | null;
-  /** CSV delimiter; sniffed when null. */
-  delimiter: string | null;
-  /** The first record is a header. @default true */
-  header: boolean;
-  /** Input encoding; detected when null. */
-  encoding: string | null;
-  /** File name to record for stdin. */
-  name: string | null;
+  /** Forces a strategy (fails with a reason when it cannot apply). @default null (chosen automatically) */
+  strategy?: Strategy | null;
+  /** Path of a mapping file (JSON). @default null */
+  mappingFile?: string | null;
+  /** `N` errors allowed, or `P%` of data rows; past it nothing is written. @default null (no limit) */
+  maxErrors?: string | null;
+  /** Any mapping error fails the import. @default false */
+  strict?: boolean;
+  /** Skip rows equal to rows already in the table or earlier in the file. @default true */
+  dedupe?: boolean;
+  /** Uniqueness columns for the row-level duplicate check. @default null (every user column of the file) */
+  key?: string[] | null;
+  /** Import a file whose bytes were already imported into this table (row-level checks still apply). @default false */
+  allowSameFile?: boolean;
+  /** Bypass every duplicate check. @default false */
+  force?: boolean;
   /** Aborts the import (Ctrl-C): the transaction is rolled back and the record marked failed. */
   signal?: AbortSignal | undefined;
   /** Phase changes, for progress display. */
   onPhase?: ((phase: ImportPhase) => void) | undefined;
+  /** Called as rows stream into staging (about once per megabyte), for progress display. */
+  onProgress?: ((progress: ImportProgress) => void) | undefined;
   onDatabase?: DatabaseListener | undefined;
-  /** Test hook: the stdin stream to read for `-`. */
-  stdin?: NodeJS.ReadableStream | undefined;
 }
 
-export type ImportPhase = 'reading' | 'staging' | 'checking types' | 'inserting' | 'committing';
+/** How far the reading has come. */
+export interface ImportProgress {
+  /** Bytes of the source read so far (as given: compressed bytes for .gz). */
+  bytesRead: number;
+  /** The source's size when known (file size, S3 object size), else null. */
+  totalBytes: number | null;
+  rows: number;
+}
+
+export type ImportPhase = 'reading' | 'staging' | 'checking types' | 'checking duplicates' | 'inserting' | 'committing';
 
 /** What an import did; the same fields as its history record. */
 export interface ImportResult {
@@ -56,7 +76,7 @@ export interface ImportResult {
   table_name: string;
   schema: string;
   status: 'success' | 'partial';
-  import_strategy: string;
+  import_strategy: Strategy;
   file_name: string | null;
   file_hash: string;
   file_size_bytes: number;
@@ -66,278 +86,448 @@ export interface ImportResult {
   duplicates_found: number;
   mapping_errors_count: number;
   duration_seconds: number;
+  parsing_time_seconds: number;
+  duplicate_check_time_seconds: number | null;
+  insert_time_seconds: number;
   warnings: string[];
   columns: Array<{ source: string; target: string; type: string }>;
 }
 
+/** What `--dry-run` reports: the plan and the first problems, nothing written. */
+export interface DryRunResult {
+  dry_run: true;
+  table_name: string;
+  schema: string;
+  import_strategy: Strategy;
+  total_rows_in_file: number;
+  mapping_errors_count: number;
+  would_fail: boolean;
+  mapping_config: ImportPlan['mapping'];
+  columns: Array<{ source: string; target: string; type: string; new: boolean; notes: string[] }>;
+  first_errors: Array<Record<string, unknown>>;
+  warnings: string[];
+}
+
+/** Options inside the core: a real import, or a dry run that writes nothing. */
+type RunOptions = ImportOptions & { dryRun: boolean };
+
+/** How many mapping errors --dry-run shows. */
+const DRY_RUN_ERRORS_SHOWN = 20;
+
 const seconds = (ms: number): number => Math.round(ms) / 1000;
 
-function detectFormat(options: ImportOptions, opened: OpenedSource): FileFormat {
-  if (options.format) return options.format;
-  const name = (opened.fileName ?? '').toLowerCase().replace(/\.gz$/, '');
-  if (name.endsWith('.tsv') || name.endsWith('.tab')) return 'tsv';
-  if (name.endsWith('.csv') || name.endsWith('.txt') || opened.fileName === null) return 'csv';
-  const ext = name.includes('.') ? name.slice(name.lastIndexOf('.')) : '(none)';
-  throw new UsageError(`cannot tell the format of ${opened.fileName} from its extension ${ext}`, { hint: 'pass --format csv or --format tsv' });
+interface Prepared {
+  input: OpenedInput;
+  tableName: string;
+  mapping: Mapping;
+  budget: ErrorBudget;
+  /** Uniqueness columns as the user named them, or null for all. */
+  key: string[] | null;
 }
 
-async function openTable(format: FileFormat, reader: HashingReader, options: ImportOptions): Promise<TableStream> {
-  return openCsv(reader, {
-    delimiter: format === 'tsv' ? (options.delimiter ?? '\t') : options.delimiter,
-    header: options.header,
-    encoding: options.encoding,
-  });
+function readMappingFile(path: string): Mapping {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`mapping file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
+  }
+  const { mapping, problems } = validateMapping(parsed);
+  if (problems.length > 0) throw new UsageError(`mapping file ${path}: ${problems.join('; ')}`);
+  return mapping;
 }
 
-function resolveTableName(options: ImportOptions, opened: OpenedSource): string {
-  if (options.table !== null) {
+/** Everything that can be checked before the database is touched. */
+async function prepare(settings: Settings, options: RunOptions): Promise<Prepared> {
+  if (options.delimiter != null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
+  let budget: ErrorBudget = null;
+  if (options.strict) budget = { kind: 'count', value: 0 };
+  else if (options.maxErrors != null) {
+    const parsed = parseErrorBudget(options.maxErrors);
+    if (typeof parsed === 'string') throw new UsageError(parsed);
+    budget = parsed;
+  }
+  const mapping = options.mappingFile ? readMappingFile(options.mappingFile) : {};
+  if (options.table != null) {
     if (options.table.trim() === '') throw new UsageError('--table must not be empty');
     if (Buffer.byteLength(options.table, 'utf8') > MAX_IDENTIFIER_BYTES) {
       throw new UsageError(`table name "${truncateUtf8(options.table, 40)}..." is longer than PostgreSQL's 63-byte limit`);
     }
-    return options.table;
   }
-  if (opened.fileName === null) throw new UsageError('reading stdin needs --table NAME');
-  return tableNameFromFileName(opened.fileName);
+  const inputOptions: InputOptions = {
+    source: options.source,
+    format: (options.format ?? null) as FileFormat | null,
+    delimiter: options.delimiter ?? null,
+    header: options.header ?? true,
+    encoding: options.encoding ?? null,
+    name: options.name ?? null,
+    sheet: options.sheet ?? null,
+    headerRow: options.headerRow ?? null,
+    recordPath: options.recordPath ?? null,
+    stdin: options.stdin,
+  };
+  const opened = await openSource(settings, inputOptions);
+  const fallbackTable = options.table ?? mapping.table ?? (opened.fileName ? tableNameFromFileName(opened.fileName) : null);
+  let input: OpenedInput;
+  try {
+    input = await readInput(opened, inputOptions);
+  } catch (err) {
+    opened.stream.destroy();
+    // The data itself is unreadable (encoding, empty, corrupt): still an import attempt worth recording.
+    if (err instanceof AtlasError && !(err instanceof UsageError) && fallbackTable !== null && !options.dryRun) {
+      throw await recordUnreadable(settings, options, opened, fallbackTable, err);
+    }
+    throw err;
+  }
+  if (input.table.kind === 'fixed' && mapping.columns) {
+    const header = new Set(input.table.header);
+    const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !header.has(c));
+    if (unknown.length > 0) {
+      input.opened.stream.destroy();
+      throw new UsageError(`mapping file ${options.mappingFile}: column(s) not in the file: ${unknown.join(', ')}`, { hint: `the file's columns are: ${[...header].join(', ')}` });
+    }
+  }
+  const key = options.key ?? mapping.key ?? null;
+  if (key !== null && input.table.kind === 'fixed') {
+    const names = new Set([...input.table.header, ...columnNamesFromHeader(input.table.header)]);
+    const lacking = key.filter((k) => !names.has(k));
+    if (lacking.length > 0) {
+      input.opened.stream.destroy();
+      throw new UsageError(`key column(s) not in the file: ${lacking.join(', ')}`, { hint: `the file's columns are: ${input.table.header.join(', ')}` });
+    }
+  }
+  const tableName = options.table ?? mapping.table ?? (input.opened.fileName ? tableNameFromFileName(input.opened.fileName) : null);
+  if (tableName === null) {
+    input.opened.stream.destroy();
+    throw new UsageError('reading stdin needs --table NAME (or a mapping file with "table")');
+  }
+  return { input, tableName, mapping, budget, key };
 }
 
-/** Runs one import. Throws ImportFailedError (with the failed record's id) when it fails. */
-export async function importFile(settings: Settings, options: ImportOptions): Promise<ImportResult> {
-  const startedAt = performance.now();
-  const opened = openLocalSource(options.source, options.name, (options.stdin ?? process.stdin) as never);
-  const format = detectFormat(options, opened);
-  const tableName = resolveTableName(options, opened);
-  if (options.delimiter !== null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
-
-  return withDatabase(settings, options.onDatabase, async (client) => {
-    const schema = settings.schema;
-    const importId = randomUUID();
-    const serverVersion = await getServerVersion(client);
-    const reader = new HashingReader(opened.stream as AsyncIterable<Buffer>);
-    const metadata: Record<string, unknown> = { ...opened.metadata, atlas_version: 1, server_version_num: serverVersion };
-
-    await insertInProgress(client, schema, {
+/** Records a failed import for input that could not be read at all, and returns the error to throw. */
+async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: AtlasError): Promise<ImportFailedError> {
+  const importId = randomUUID();
+  await withDatabase(settings, options.onDatabase, async (client) => {
+    await insertInProgress(client, settings.schema, {
       importId,
       userId: settings.user,
       sourceType: opened.sourceType,
       sourcePath: opened.sourcePath,
       fileName: opened.fileName,
       fileSizeBytes: opened.sizeBytes,
-      fileType: format === 'tsv' ? 'csv' : format,
+      fileType: options.format ?? null,
       tableName,
       duplicateCheckEnabled: false,
-      metadata,
+      metadata: { ...opened.metadata },
     });
-
-    // The lock marks this import as alive; history shows `interrupted` for an in_progress record without it.
-    return withAdvisoryLock(client, `atlas:import:${importId}`, async () => {
-      try {
-        const result = await withTransaction(client, () => runImport(client, settings, options, { importId, tableName, format, reader, opened, startedAt, serverVersion, metadata }));
-        return result;
-      } catch (err) {
-        const cancelled = options.signal?.aborted === true;
-        const message = cancelled ? 'cancelled' : describeError(err);
-        opened.stream.destroy();
-        await markFailed(client, schema, importId, message, seconds(performance.now() - startedAt), { error_class: err instanceof Error ? err.name : 'Error' }).catch(() => undefined);
-        if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);
-        const hint = err instanceof AtlasError ? err.hint : null;
-        throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err });
-      }
-    });
+    await markFailed(client, settings.schema, importId, describeError(err), 0, { error_class: err.name });
   });
+  return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err.hint, cause: err });
+}
+
+/** Runs one import. Throws ImportFailedError (with the failed record's id) when it fails. */
+export async function importFile(settings: Settings, options: ImportOptions): Promise<ImportResult> {
+  return (await runImportFile(settings, { ...options, dryRun: false })) as ImportResult;
+}
+
+/** `--dry-run`: reads, stages and plans the import inside a transaction that is rolled back; writes nothing. */
+export async function dryRunImport(settings: Settings, options: ImportOptions): Promise<DryRunResult> {
+  return (await runImportFile(settings, { ...options, dryRun: true })) as DryRunResult;
+}
+
+async function runImportFile(settings: Settings, options: RunOptions): Promise<ImportResult | DryRunResult> {
+  const startedAt = performance.now();
+  options.onPhase?.('reading');
+  const prepared = await prepare(settings, options);
+  const { input, tableName } = prepared;
+  const fileType = input.format === 'tsv' ? 'csv' : input.format === 'ndjson' ? 'json' : input.format === 'xlsx' ? 'excel' : input.format;
+
+  try {
+    return await withDatabase(settings, options.onDatabase, async (client, url) => {
+      const serverVersion = await getServerVersion(client);
+      const importId = randomUUID();
+      const ctx: RunContext = { importId, tableName, prepared, startedAt, serverVersion, url };
+      if (options.dryRun) {
+        await client.query('begin');
+        try {
+          return await runImport(client, settings, options, ctx);
+        } finally {
+          await client.query('rollback');
+        }
+      }
+      const fileCheck = !options.force && !options.allowSameFile;
+      if (fileCheck && input.opened.sourceType === 'local_upload' && input.opened.sourcePath !== null) {
+        // Refuse a re-run before reading the file into the database (the check inside the transaction stays the authority).
+        const earlier = await findEarlierImport(client, settings.schema, tableName, await hashLocalFile(input.opened.sourcePath), null);
+        if (earlier) throw alreadyImported(tableName, earlier);
+      }
+      if (prepared.key !== null) await checkKeyAgainstTable(client, settings.schema, tableName, prepared.key);
+      // The lock marks this import as alive (history shows `interrupted` for an in_progress record
+      // without it), so it is taken before the record exists.
+      return withAdvisoryLock(client, `atlas:import:${importId}`, async () => {
+        await insertInProgress(client, settings.schema, {
+          importId,
+          userId: settings.user,
+          sourceType: input.opened.sourceType,
+          sourcePath: input.opened.sourcePath,
+          fileName: input.opened.fileName,
+          fileSizeBytes: input.opened.sizeBytes,
+          fileType,
+          tableName,
+          duplicateCheckEnabled: options.dedupe !== false && !options.force,
+          metadata: {
+            ...input.opened.metadata,
+            compressed: input.compressed,
+            server_version_num: serverVersion,
+            ...(options.allowSameFile ? { allow_same_file: true } : {}),
+            ...(options.force ? { force: true } : {}),
+          },
+        });
+        const stopOnAbort = cancelQueriesOnAbort(client, url, options.signal);
+        try {
+          return await withTransaction(client, () => runImport(client, settings, options, ctx));
+        } catch (err) {
+          const cancelled = options.signal?.aborted === true;
+          const message = cancelled ? 'cancelled' : describeError(err);
+          if (err instanceof BudgetExceededError) throw err;
+          if (err instanceof AlreadyImportedError) {
+            // A refused import leaves no history row.
+            await client.query(`delete from ${qualify(settings.schema, 'import_history')} where import_id = $1`, [importId]).catch(() => undefined);
+            throw err;
+          }
+          await markFailed(client, settings.schema, importId, message, seconds(performance.now() - startedAt), { error_class: err instanceof Error ? err.name : 'Error' }).catch(() => undefined);
+          if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);
+          const hint = err instanceof AtlasError ? err.hint : null;
+          throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err });
+        } finally {
+          stopOnAbort();
+        }
+      });
+    });
+  } finally {
+    input.opened.stream.destroy();
+  }
+}
+
+function alreadyImported(tableName: string, earlier: { import_id: string; import_timestamp: Date }): AlreadyImportedError {
+  return new AlreadyImportedError(
+    `already imported: this file went into ${tableName} by import ${earlier.import_id} at ${earlier.import_timestamp.toISOString()}`,
+    earlier.import_id,
+    'nothing to do; to load it again pass --allow-same-file (rows are still checked for duplicates) or --force',
+  );
+}
+
+/** A key column must be in the table (when it exists) as well as in the file; checked before anything is written. */
+async function checkKeyAgainstTable(client: Client, schema: string, tableName: string, key: string[]): Promise<void> {
+  const existing = await getExistingTable(client, schema, tableName);
+  if (existing === null) return;
+  const tableCols = new Set(existing.columns.map((c) => c.name));
+  const lacking = key.filter((k) => !tableCols.has(k) && !tableCols.has(columnNamesFromHeader([k])[0]!));
+  if (lacking.length > 0) throw new UsageError(`key column(s) not in table ${tableName}: ${lacking.join(', ')}`);
+}
+
+/** Thrown inside the transaction when mapping errors exceed the budget: the errors and the failed record are committed, no data. */
+class BudgetExceededError extends ImportFailedError {}
+
+/** While a query runs, Ctrl-C cancels it from a second connection (COPY is cancelled through its stream). */
+function cancelQueriesOnAbort(client: Client, url: string, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => undefined;
+  const onAbort = (): void => {
+    const pid = (client as unknown as { processID?: number }).processID;
+    if (!pid) return;
+    void import('../db/connection.js').then(({ withClient }) => withClient(url, (c) => c.query('select pg_cancel_backend($1)', [pid]))).catch(() => undefined);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 interface RunContext {
   importId: string;
   tableName: string;
-  format: FileFormat;
-  reader: HashingReader;
-  opened: OpenedSource;
+  prepared: Prepared;
   startedAt: number;
   serverVersion: number;
-  metadata: Record<string, unknown>;
+  url: string;
 }
 
-async function runImport(client: Client, settings: Settings, options: ImportOptions, ctx: RunContext): Promise<ImportResult> {
+async function runImport(client: Client, settings: Settings, options: RunOptions, ctx: RunContext): Promise<ImportResult | DryRunResult> {
   const schema = settings.schema;
-  const { importId, tableName } = ctx;
+  const { importId, tableName, prepared } = ctx;
+  const { input, mapping, budget } = prepared;
   const signal = options.signal;
   const checkCancelled = (): void => {
     if (signal?.aborted) throw new CancelledError();
   };
   const warnings: string[] = [];
 
-  options.onPhase?.('reading');
-  const table = await openTable(ctx.format, ctx.reader, options);
-  const targetNames = columnNamesFromHeader(table.header);
-  const width = table.header.length;
-  const stats = targetNames.map(() => new ColumnStats());
-
-  // Stage: TEMP table, dropped at COMMIT/ROLLBACK.
+  // Stage every row; Node sees every value on the way.
   options.onPhase?.('staging');
   const stage = `_atlas_stage_${importId.replace(/-/g, '').slice(0, 16)}`;
-  await client.query(createStageSql(stage, width));
+  await createStage(client, stage, input.table);
+  const targets = new Map(Object.entries(mapping.columns ?? {}).flatMap(([src, spec]) => (spec.target ? [[src, spec.target] as const] : [])));
   const parseStart = performance.now();
-  const staged = await copyIntoStage(
-    client,
-    stage,
-    width,
-    table.batches,
-    (fields) => {
-      for (let i = 0; i < width; i++) stats[i]!.observe(fields[i] ?? null);
-    },
-    signal,
-  );
+  const onChunk = options.onProgress ? (rows: number) => options.onProgress?.({ bytesRead: input.reader.bytes, totalBytes: input.opened.sizeBytes, rows }) : undefined;
+  const staged: StageResult = await copyIntoStage(client, stage, input.table, targets, signal, onChunk);
+  onChunk?.(staged.rows);
   checkCancelled();
   const parsingSeconds = seconds(performance.now() - parseStart);
-  if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed`);
+  if (input.table.kind === 'keyed' && mapping.columns) {
+    const known = new Set(staged.columns.map((c) => c.sourceName));
+    const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !known.has(c));
+    if (unknown.length > 0) throw new UsageError(`mapping file ${options.mappingFile}: column(s) not in the file: ${unknown.join(', ')}`);
+  }
+  if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed (recorded in _corrections_applied)`);
 
-  // Decide types.
+  // Types and strategy. One import at a time decides the shape of, and writes into, a given table.
   options.onPhase?.('checking types');
-  const decided: ColumnType[] = stats.map((s) => s.decide());
-  decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${targetNames[i]}: ${note}`)));
-
-  // One import at a time decides the shape of and writes into a given table.
+  const decided: ColumnType[] = staged.columns.map((c) => c.stats.decide());
+  decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${staged.columns[i]!.targetName}: ${note}`)));
   await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
+  if (!options.dryRun && !options.force && !options.allowSameFile) {
+    const earlier = await findEarlierImport(client, schema, tableName, input.reader.digest(), importId);
+    if (earlier) throw alreadyImported(tableName, earlier);
+  }
   const existing = await getExistingTable(client, schema, tableName);
-  let strategy: string;
-  let plans: ColumnPlan[];
-  if (existing === null) {
-    strategy = 'new_table';
-    plans = decided.map((d, i) => ({
-      sourceName: table.header[i] ?? '',
-      stageColumn: `c${i + 1}`,
-      targetName: targetNames[i]!,
-      sqlType: d.type,
-      format: d.format,
-      checkValidity: d.invalidValues > 0,
-      recordCorrections: d.mayNeedCorrection,
-    }));
-    for (const sql of createTableSql(schema, tableName, plans.map((p) => ({ name: p.targetName, sqlType: p.sqlType })))) await client.query(sql);
-  } else {
-    if (!existing.tracked) {
-      throw new AtlasError(`table ${schema}.${tableName} exists but was not created by atlas (it has no _import_id column)`, {
-        hint: 'import into a new table with --table NAME',
-      });
-    }
-    const tableCols = new Map(existing.columns.map((c) => [c.name, c.sqlType]));
-    const fileCols = new Set(targetNames);
-    const missing = existing.columns.filter((c) => !fileCols.has(c.name)).map((c) => c.name);
-    const extra = targetNames.filter((n) => !tableCols.has(n));
-    if (missing.length > 0 || extra.length > 0) {
-      const parts: string[] = [];
-      if (extra.length > 0) parts.push(`the file has column(s) the table lacks: ${extra.join(', ')}`);
-      if (missing.length > 0) parts.push(`the table has column(s) the file lacks: ${missing.join(', ')}`);
-      throw new AtlasError(`cannot merge into existing table ${tableName}: ${parts.join('; ')}`, {
-        hint: 'import into a new table with --table NAME',
-      });
-    }
-    strategy = 'merge_exact';
-    plans = decided.map((d, i) => {
-      const sqlType = tableCols.get(targetNames[i]!)!;
-      const sameType = d.type === sqlType || (d.type === 'timestamp' && sqlType === 'timestamp without time zone') || (d.type === 'timestamptz' && sqlType === 'timestamp with time zone');
-      return {
-        sourceName: table.header[i] ?? '',
-        stageColumn: `c${i + 1}`,
-        targetName: targetNames[i]!,
-        sqlType,
-        format: sameType ? d.format : isTextType(sqlType) ? { kind: 'text' } : compatibleFormat(d, sqlType),
-        checkValidity: sameType ? d.invalidValues > 0 : !isTextType(sqlType),
-        recordCorrections: sameType ? d.mayNeedCorrection : !isTextType(sqlType),
-      };
-    });
+  const plan = planImport({ tableName, staged: staged.columns, decided, existing, mapping, forced: options.strategy ?? null });
+  warnings.push(...plan.warnings);
+  if (plan.missingRequired.length > 0) {
+    throw new AtlasError(`table ${tableName} requires column(s) the file does not have: ${plan.missingRequired.join(', ')} (NOT NULL without a default)`);
+  }
+  if (existing) {
+    const required = new Set(existing.columns.filter((c) => c.required).map((c) => c.name));
+    for (const c of plan.columns) if (required.has(c.targetName)) Object.assign(c, { required: true, checkValidity: true });
   }
   checkCancelled();
 
-  // Values that cannot be stored, and ragged rows, become mapping errors; their rows stay out.
+  // Values that cannot be stored, and ragged rows: mapping errors; their rows stay out.
   const hasPgInputIsValid = ctx.serverVersion >= 160000;
-  const me = qualify(schema, 'mapping_errors');
-  const st = quoteIdent(stage);
+  const errors = errorRowsSql({ schema, stage, plan, hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length });
   let mappingErrors = 0;
-  if (staged.raggedRows > 0) {
-    const res = await client.query(
-      `insert into ${me} (import_id, record_number, error_type, error_message, source_value)
-       select $1, s._rn, 'field_count_mismatch',
-              format('record has %s field(s), the header has %s', split_part(s._err, ':', 2), $2::int), null
-       from ${st} s where s._err is not null`,
-      [importId, width],
-    );
-    mappingErrors += res.rowCount ?? 0;
+  let firstErrors: Array<Record<string, unknown>> = [];
+  if (errors !== null) {
+    if (options.dryRun) {
+      const count = await client.query<{ n: string }>(`select count(*) as n from (${errors.sql}) e`, errors.params);
+      mappingErrors = Number(count.rows[0]?.n ?? 0);
+      firstErrors = (await client.query(`select * from (${errors.sql}) e order by record_number limit ${DRY_RUN_ERRORS_SHOWN}`, errors.params)).rows;
+    } else {
+      const res = await client.query(
+        `insert into ${qualify(schema, 'mapping_errors')} (import_id, record_number, source_field, target_field, error_type, error_message, source_value)
+         select $${errors.params.length + 1}::uuid, record_number, source_field, target_field, error_type, error_message, source_value from (${errors.sql}) e`,
+        [...errors.params, importId],
+      );
+      mappingErrors = res.rowCount ?? 0;
+    }
   }
-  const validity: string[] = [];
-  for (const plan of plans.filter((p) => p.checkValidity)) {
-    const raw = `s.${quoteIdent(plan.stageColumn)}`;
-    const valid = validSql(plan, raw, quoteIdent(schema), hasPgInputIsValid);
-    validity.push(valid);
-    const res = await client.query(
-      `insert into ${me} (import_id, record_number, source_field, target_field, error_type, error_message, source_value)
-       select $1, s._rn, $2, $3, ${errorTypeSql(plan, raw)},
-              format('Value %s is not a valid %s', quote_literal(left(${trimmedSql(raw)}, 100)), $4::text),
-              left(${raw}, 500)
-       from ${st} s where s._err is null and not ${valid}`,
-      [importId, plan.sourceName, plan.targetName, plan.sqlType],
-    );
-    mappingErrors += res.rowCount ?? 0;
+  const failsBudget = overBudget(budget, mappingErrors, staged.rows);
+  const mappingConfig = plan.mapping;
+
+  if (options.dryRun) {
+    const newNames = new Set(plan.newColumns.map((c) => c.targetName));
+    return {
+      dry_run: true,
+      table_name: tableName,
+      schema,
+      import_strategy: plan.strategy,
+      total_rows_in_file: staged.rows,
+      mapping_errors_count: mappingErrors,
+      would_fail: failsBudget,
+      mapping_config: mappingConfig,
+      columns: plan.columns.map((c) => ({ source: c.sourceName, target: c.targetName, type: c.sqlType, new: newNames.has(c.targetName), notes: decided[staged.columns.indexOf(c.staged)]?.notes ?? [] })),
+      first_errors: firstErrors,
+      warnings,
+    };
+  }
+
+  const base = {
+    fileHash: input.reader.digest(),
+    fileSizeBytes: input.reader.bytes,
+    tableName,
+    importStrategy: plan.strategy,
+    mappingConfig,
+    totalRowsInFile: staged.rows,
+    rowsProcessed: staged.rows,
+    duplicatesFound: 0,
+    validationErrors: mappingErrors,
+    parsingTimeSeconds: parsingSeconds,
+    duplicateCheckTimeSeconds: null,
+    mappingErrorsCount: mappingErrors,
+    metadata: { ...input.table.details },
+  };
+
+  if (failsBudget) {
+    // Nothing reaches the target: no DDL has run yet. The errors and the failed record commit, so the user can see why.
+    const limit = budget?.kind === 'percent' ? `${budget.value}% of ${staged.rows} rows` : `${budget?.value ?? 0}`;
+    const message = `${mappingErrors} mapping error(s), more than the ${options.strict ? '--strict limit of 0' : `--max-errors limit of ${limit}`}; nothing was imported`;
+    await completeImport(client, schema, importId, {
+      ...base,
+      status: 'failed',
+      errorMessage: message,
+      warnings,
+      rowsInserted: 0,
+      rowsSkipped: staged.rows,
+      durationSeconds: seconds(performance.now() - ctx.startedAt),
+      insertTimeSeconds: null,
+      mappingStatus: 'failed',
+    });
+    await client.query('commit');
+    await client.query('begin'); // withTransaction's COMMIT then ends an empty transaction
+    throw new BudgetExceededError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint: `see the errors with: atlas errors ${importId}` });
+  }
+
+  // Create or extend the table, then the one INSERT ... SELECT.
+  const newTable = plan.strategy === 'new_table' ? createTableSql(schema, tableName, plan.columns.map((p) => ({ name: p.targetName, sqlType: p.sqlType }))) : null;
+  if (newTable) {
+    await client.query(newTable.create);
+  } else if (plan.newColumns.length > 0) {
+    for (const sql of addColumnsSql(schema, tableName, plan.newColumns.map((p) => ({ name: p.targetName, sqlType: p.sqlType })))) await client.query(sql);
+    if (existing?.hasRowHash) await client.query(rehashTableSql(schema, tableName, tableColumnOrder(plan, existing.columns)));
   }
   checkCancelled();
 
-  // The one INSERT ... SELECT.
+  // Row-level duplicates: one set-based check against the table and the file itself.
+  const tableColumns = tableColumnOrder(plan, existing ? existing.columns : null);
+  const rowHashColumns = existing === null || existing.hasRowHash ? tableColumns : null;
+  let duplicatesFound = 0;
+  let duplicateSeconds: number | null = null;
+  if (options.dedupe !== false && !options.force) {
+    options.onPhase?.('checking duplicates');
+    const dedupeStart = performance.now();
+    const key = resolveKey(prepared.key, plan);
+    const dups = `_atlas_dups_${importId.replace(/-/g, '').slice(0, 16)}`;
+    const allColumns = key.length === tableColumns.length && tableColumns.every((c) => key.includes(c.name));
+    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, tableColumns, key, useStoredHash: rowHashColumns !== null && allColumns, dups });
+    await client.query(check.sql, check.params);
+    const kept = insertDuplicatesSql({ schema, stage, plan, hasPgInputIsValid, dups, importId });
+    duplicatesFound = (await client.query(kept.sql, kept.params)).rowCount ?? 0;
+    if (duplicatesFound > 0) await client.query(markDuplicatesSql(stage, dups));
+    duplicateSeconds = seconds(performance.now() - dedupeStart);
+    checkCancelled();
+  }
+
   options.onPhase?.('inserting');
   const insertStart = performance.now();
-  const params: unknown[] = [importId];
-  const corrections: string[] = [];
-  for (const plan of plans) {
-    const sql = correctionSql(plan, `s.${quoteIdent(plan.stageColumn)}`);
-    if (sql === null) continue;
-    params.push(plan.targetName);
-    corrections.push(`$${params.length}::text, ${sql}`);
-  }
-  // jsonb_build_object takes at most 100 arguments: build per 50 columns and concatenate.
-  const correctionGroups: string[] = [];
-  for (let i = 0; i < corrections.length; i += 50) correctionGroups.push(`jsonb_build_object(${corrections.slice(i, i + 50).join(', ')})`);
-  const correctionExpr = correctionGroups.length === 0 ? 'null::jsonb' : `nullif(jsonb_strip_nulls(${correctionGroups.join(' || ')}), '{}'::jsonb)`;
-  const insert = await client.query(
-    `insert into ${qualify(schema, tableName)} (${plans.map((p) => quoteIdent(p.targetName)).join(', ')}${plans.length ? ', ' : ''}_import_id, _source_row_number, _corrections_applied)
-     select ${plans.map((p) => castSql(p, `s.${quoteIdent(p.stageColumn)}`)).join(', ')}${plans.length ? ', ' : ''}$1::uuid, s._rn, ${correctionExpr}
-     from ${st} s where s._err is null${validity.map((v) => ` and ${v}`).join('')}`,
-    params,
-  );
-  const rowsInserted = insert.rowCount ?? 0;
+  const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns });
+  const inserted = await client.query(insert.sql, insert.params);
+  const rowsInserted = inserted.rowCount ?? 0;
+  if (newTable) for (const sql of newTable.finish) await client.query(sql);
   const insertSeconds = seconds(performance.now() - insertStart);
   checkCancelled();
 
   options.onPhase?.('committing');
-  const totalRows = staged.rows;
-  const rowsSkipped = totalRows - rowsInserted;
   const status: 'success' | 'partial' = mappingErrors > 0 ? 'partial' : 'success';
-  const mappingConfig = {
-    table: tableName,
-    strategy,
-    columns: plans.map((p) => ({ source: p.sourceName, target: p.targetName, type: p.sqlType, format: p.format })),
-  };
   const durationSeconds = seconds(performance.now() - ctx.startedAt);
   const outcome: ImportOutcome = {
+    ...base,
     status,
     errorMessage: null,
     warnings,
-    fileHash: ctx.reader.digest(),
-    fileSizeBytes: ctx.reader.bytes,
-    tableName,
-    importStrategy: strategy,
-    mappingConfig,
-    totalRowsInFile: totalRows,
-    rowsProcessed: totalRows,
+    duplicatesFound,
+    duplicateCheckTimeSeconds: duplicateSeconds,
     rowsInserted,
-    rowsSkipped,
-    duplicatesFound: 0,
-    validationErrors: mappingErrors,
+    rowsSkipped: staged.rows - rowsInserted,
     durationSeconds,
-    parsingTimeSeconds: parsingSeconds,
-    duplicateCheckTimeSeconds: null,
     insertTimeSeconds: insertSeconds,
     mappingStatus: mappingErrors > 0 ? 'completed_with_errors' : 'completed',
-    mappingErrorsCount: mappingErrors,
-    metadata: { ...table.details },
   };
   await completeImport(client, schema, importId, outcome);
   return {
@@ -345,27 +535,30 @@ async function runImport(client: Client, settings: Settings, options: ImportOpti
     table_name: tableName,
     schema,
     status,
-    import_strategy: strategy,
-    file_name: ctx.opened.fileName,
-    file_hash: outcome.fileHash!,
-    file_size_bytes: ctx.reader.bytes,
-    total_rows_in_file: totalRows,
+    import_strategy: plan.strategy,
+    file_name: input.opened.fileName,
+    file_hash: base.fileHash,
+    file_size_bytes: input.reader.bytes,
+    total_rows_in_file: staged.rows,
     rows_inserted: rowsInserted,
-    rows_skipped: rowsSkipped,
-    duplicates_found: 0,
+    rows_skipped: staged.rows - rowsInserted,
+    duplicates_found: duplicatesFound,
     mapping_errors_count: mappingErrors,
     duration_seconds: durationSeconds,
+    parsing_time_seconds: parsingSeconds,
+    duplicate_check_time_seconds: duplicateSeconds,
+    insert_time_seconds: insertSeconds,
     warnings,
-    columns: plans.map((p) => ({ source: p.sourceName, target: p.targetName, type: p.sqlType })),
+    columns: plan.columns.map((p) => ({ source: p.sourceName, target: p.targetName, type: p.sqlType })),
   };
 }
 
-/** For a file column going into an existing column of another type: read the text the way the inference did when it can. */
-function compatibleFormat(d: ColumnType, sqlType: string): ColumnPlan['format'] {
-  const numericTarget = ['integer', 'bigint', 'smallint', 'numeric', 'real', 'double precision'].includes(sqlType) || sqlType.startsWith('numeric');
-  const timeTarget = sqlType === 'date' || sqlType.startsWith('timestamp');
-  if (numericTarget && (d.format.kind === 'integer' || d.format.kind === 'numeric')) return d.format;
-  if (timeTarget && (d.format.kind === 'date' || d.format.kind === 'timestamp')) return d.format;
-  return { kind: 'text' };
+/** The uniqueness columns as target names: the ones named (by target or source name), else every column the file brings. */
+function resolveKey(named: string[] | null, plan: ImportPlan): string[] {
+  if (named === null) return plan.columns.map((c) => c.targetName);
+  return named.map((k) => {
+    const col = plan.columns.find((c) => c.targetName === k) ?? plan.columns.find((c) => c.sourceName === k);
+    if (!col) throw new AtlasError(`key column ${k} is not among the columns this import writes`, { hint: 'check --key against the file and the table' });
+    return col.targetName;
+  });
 }
-

@@ -1,18 +1,28 @@
 import type { ColumnDef } from '../transform/ddl.js';
+
 import type { Client } from './connection.js';
+
+/** A user column of an existing table. */
+export interface ExistingColumn extends ColumnDef {
+  /** NOT NULL without a default: rows must bring a value. */
+  required: boolean;
+}
 
 /** The user columns of an existing table (metadata columns and `id` excluded), or null if it does not exist. */
 export interface ExistingTable {
-  columns: ColumnDef[];
+  columns: ExistingColumn[];
   /** The table has atlas's metadata columns (`_import_id`, ...). */
   tracked: boolean;
+  /** The table has the indexed `_row_hash` column of the duplicate check. */
+  hasRowHash: boolean;
 }
 
-const METADATA = new Set(['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied']);
+const METADATA = new Set(['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied', '_row_hash']);
 
 export async function getExistingTable(client: Client, schema: string, table: string): Promise<ExistingTable | null> {
-  const res = await client.query<{ name: string; type: string }>(
-    `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type
+  const res = await client.query<{ name: string; type: string; required: boolean }>(
+    `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type,
+            a.attnotnull and not a.atthasdef and a.attidentity = '' and a.attgenerated = '' as required
        from pg_attribute a
        join pg_class c on c.oid = a.attrelid
        join pg_namespace n on n.oid = c.relnamespace
@@ -26,12 +36,13 @@ export async function getExistingTable(client: Client, schema: string, table: st
       `select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`,
       [schema, table],
     );
-    return exists.rows.length > 0 ? { columns: [], tracked: false } : null;
+    return exists.rows.length > 0 ? { columns: [], tracked: false, hasRowHash: false } : null;
   }
   const names = new Set(res.rows.map((r) => r.name));
   return {
-    columns: res.rows.filter((r) => !METADATA.has(r.name)).map((r) => ({ name: r.name, sqlType: r.type })),
+    columns: res.rows.filter((r) => !METADATA.has(r.name)).map((r) => ({ name: r.name, sqlType: r.type, required: r.required })),
     tracked: names.has('_import_id') && names.has('_source_row_number') && names.has('_corrections_applied'),
+    hasRowHash: names.has('_row_hash'),
   };
 }
 

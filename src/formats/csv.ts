@@ -1,7 +1,8 @@
+import { pullBatches } from './pull.js';
 import { AtlasError } from '../errors.js';
 import { CsvScanner, sniffDelimiter } from './csvScanner.js';
 import { detectEncoding, StrictDecoder } from './decode.js';
-import type { Row, TableStream } from './types.js';
+import type { FixedTableStream, Row } from './types.js';
 
 export interface CsvOptions {
   /** Field delimiter; sniffed among , ; tab | when null. */
@@ -16,7 +17,7 @@ export interface CsvOptions {
  * Reads CSV: returns once the header is known, then streams the data records in batches.
  * Blank lines are not records. `rn` counts data records from 1 (the first after the header).
  */
-export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions): Promise<TableStream> {
+export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions): Promise<FixedTableStream> {
   const iterator = bytes[Symbol.asyncIterator]();
   let decoder: StrictDecoder | null = null;
   let scanner: CsvScanner | null = null;
@@ -71,19 +72,19 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     header = Array.from({ length: width }, (_, i) => `column_${i + 1}`);
   }
 
-  async function* batches(): AsyncGenerator<Row[]> {
-    for (;;) {
-      if (pending.length > 0) {
+  const batches = (): AsyncGenerator<Row[]> =>
+    pullBatches(
+      () => {
         const out = pending;
         pending = [];
-        yield out;
-      }
-      if (done) return;
-      await feed();
-    }
-  }
+        return out;
+      },
+      () => done,
+      feed,
+    );
 
   return {
+    kind: 'fixed',
     header: header as unknown as string[],
     batches: batches(),
     details: { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header },

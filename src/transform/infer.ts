@@ -11,7 +11,7 @@ export type ValueFormat =
   | { kind: 'text' }
   | { kind: 'boolean' }
   | { kind: 'integer'; dotZero: boolean }
-  | { kind: 'numeric'; grouping: boolean; currency: string | null }
+  | { kind: 'numeric'; grouping: boolean; currency: string | null; european?: boolean }
   | { kind: 'date'; order: DateOrder; separator: '-' | '/' | '.' }
   | { kind: 'timestamp'; order: DateOrder; separator: '-' | '/' | '.'; zone: boolean };
 
@@ -27,6 +27,8 @@ export interface ColumnType {
   mayNeedCorrection: boolean;
   /** Human notes on the decision, e.g. an ambiguous day/month order. */
   notes: string[];
+  /** Some values have surrounding whitespace. */
+  untrimmed?: boolean;
 }
 
 const INT_RE = /^[+-]?\d+(?:\.0+)?$/;
@@ -54,8 +56,12 @@ const INT8_MAX = '9223372036854775807';
 /** numeric accepts exponents far beyond this, but a value past 1e100000 overflows it in practice. */
 const MAX_NUMERIC_EXPONENT = 100_000;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Plain arithmetic: this runs for every date value, where a Date object per call is measurable. */
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) return 29;
+  return DAYS_IN_MONTH[month - 1] ?? 0;
 }
 
 function validDate(y: number, m: number, d: number): boolean {
@@ -89,6 +95,8 @@ class DateFamily {
 export class ColumnStats {
   nonEmpty = 0;
   maxLength = 0;
+  /** Some value had surrounding whitespace. */
+  untrimmed = false;
   private possible = { bool: true, int: true, num: true, grouped: true, currency: true, iso: true, slash: true, dot: true };
   private intDotZero = false;
   private intNeedsInt8 = false;
@@ -99,6 +107,8 @@ export class ColumnStats {
   private groupedSeen = false;
   private currencySymbol: string | null = null;
   private boolCanonical = 0;
+  private boolOnes = 0;
+  private boolZeros = 0;
   private leadingZero = false;
   private readonly iso = new DateFamily();
   private readonly slash = new DateFamily();
@@ -111,15 +121,18 @@ export class ColumnStats {
     if (raw.length > this.maxLength) this.maxLength = raw.length;
     if (!this.anyPossible) return;
     const v = raw.trim();
+    const exact = v === raw;
+    if (!exact) this.untrimmed = true;
     if (v === '') return;
     this.nonEmpty++;
     const p = this.possible;
-    const exact = v === raw;
 
     if (p.bool) {
       const lower = v.toLowerCase();
       if (BOOL_VALUES.has(lower)) {
         if (exact && (lower === 'true' || lower === 'false') && lower === v) this.boolCanonical++;
+        if (lower === '1') this.boolOnes++;
+        else if (lower === '0') this.boolZeros++;
       } else p.bool = false;
     }
     if (p.int || p.num) {
@@ -197,6 +210,10 @@ export class ColumnStats {
 
   /** The column's type, decided from everything observed. */
   decide(): ColumnType {
+    return { ...this.decideType(), untrimmed: this.untrimmed };
+  }
+
+  private decideType(): ColumnType {
     const n = this.nonEmpty;
     const p = this.possible;
     const text: ColumnType = { type: 'text', format: { kind: 'text' }, invalidValues: 0, mayNeedCorrection: false, notes: [] };
@@ -204,7 +221,9 @@ export class ColumnStats {
       if (this.leadingZero) text.notes.push('kept as text: values have leading zeros');
       return text;
     }
-    if (p.bool) {
+    // A column of only 1s and 0s is boolean when both appear; a column of only 1s (an id, a count) is not.
+    const digitsOnly = this.boolOnes + this.boolZeros === n;
+    if (p.bool && (!digitsOnly || (this.boolOnes > 0 && this.boolZeros > 0))) {
       return { type: 'boolean', format: { kind: 'boolean' }, invalidValues: 0, mayNeedCorrection: this.boolCanonical < n, notes: [] };
     }
     if (p.int) {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 export const MAX_IDENTIFIER_BYTES = 63;
 
 /** Column names atlas owns in every data table; a user column may never take one. */
-export const RESERVED_COLUMNS = ['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied'] as const;
+export const RESERVED_COLUMNS = ['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied', '_row_hash'] as const;
 
 /** Cuts a string to at most `maxBytes` UTF-8 bytes without splitting a character. */
 export function truncateUtf8(text: string, maxBytes: number): string {
@@ -50,21 +50,34 @@ function withSuffix(name: string, suffix: string): string {
  * with `_2`, `_3`, ...
  */
 export function columnNamesFromHeader(header: readonly string[]): string[] {
-  const taken = new Set<string>(RESERVED_COLUMNS);
-  return header.map((raw, index) => {
-    const base = sanitizeIdentifier(raw) || `column_${index + 1}`;
-    let name = base;
-    for (let n = 2; taken.has(name); n++) name = withSuffix(base, `_${n}`);
-    taken.add(name);
-    return name;
-  });
+  const namer = new ColumnNamer();
+  return header.map((raw) => namer.next(raw));
 }
 
-/** Name of the `_import_id` index of a table: readable, unique per table, always within 63 bytes. */
-export function importIdIndexName(tableName: string): string {
-  const hash = createHash('sha256').update(tableName).digest('hex').slice(0, 8);
-  return withSuffix(`idx_${sanitizeIdentifier(tableName) || 't'}`, `_${hash}_import_id`);
+/** Assigns column names one at a time (for inputs whose columns appear while reading), as columnNamesFromHeader does. */
+export class ColumnNamer {
+  private readonly taken = new Set<string>(RESERVED_COLUMNS);
+  private count = 0;
+
+  /** The name for the next column; `preferred` (a mapping's target) is used as given when free. */
+  next(raw: string, preferred?: string): string {
+    this.count++;
+    const base = preferred ?? (sanitizeIdentifier(raw) || `column_${this.count}`);
+    let name = base;
+    for (let n = 2; this.taken.has(name); n++) name = withSuffix(base, `_${n}`);
+    this.taken.add(name);
+    return name;
+  }
 }
+
+/** Name of an index of a table atlas creates: readable, unique per table, always within 63 bytes. */
+function indexName(tableName: string, what: string): string {
+  const hash = createHash('sha256').update(tableName).digest('hex').slice(0, 8);
+  return withSuffix(`idx_${sanitizeIdentifier(tableName) || 't'}`, `_${hash}_${what}`);
+}
+
+export const importIdIndexName = (tableName: string): string => indexName(tableName, 'import_id');
+export const rowHashIndexName = (tableName: string): string => indexName(tableName, 'row_hash');
 
 /** Quotes an identifier for SQL (doubling embedded quotes). */
 export function quoteIdent(name: string): string {

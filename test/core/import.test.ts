@@ -69,6 +69,7 @@ describe('importFile (CSV)', () => {
         _imported_at: 'timestamp without time zone',
         _source_row_number: 'integer',
         _corrections_applied: 'jsonb',
+        _row_hash: 'bigint',
       },
     );
 
@@ -101,8 +102,9 @@ describe('importFile (CSV)', () => {
   });
 
   it('a failed import leaves no rows, no table and a failed record', async () => {
-    // Valid header, then bytes that are not UTF-8 deep in the file: fails during COPY.
-    const good = csv([['a', 'b'], ...Array.from({ length: 2000 }, (_, i) => [i, `row ${i}`])]);
+    // Valid header, then bytes that are not UTF-8 deep in the file (past the first read): fails during COPY.
+    const good = csv([['a', 'b'], ...Array.from({ length: 150_000 }, (_, i) => [i, `row ${i}`])]);
+    assert.ok(good.length > 2 << 20);
     const path = files.write('broken.csv', Buffer.concat([Buffer.from(good), Buffer.from([0xff, 0xfe, 0x2c, 0x0a])]));
     await assert.rejects(importFile(db.settings, { ...defaults, source: path }), (err: unknown) => {
       assert.ok(err instanceof ImportFailedError);
@@ -118,11 +120,21 @@ describe('importFile (CSV)', () => {
     assert.equal(h?.rows_inserted, 0);
   });
 
+  it('a file that is unreadable from its first bytes is recorded as failed too', async () => {
+    const path = files.write('latin.csv', Buffer.from('name\nJos\xe9\n', 'latin1'));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: path }), /not valid utf-8[\s\S]*/i);
+    const [h] = await db.rows<Record<string, unknown>>(`select status, error_message from ${db.schema}.import_history where file_name = 'latin.csv'`);
+    assert.equal(h?.status, 'failed');
+    const ok = await importFile(db.settings, { ...defaults, source: path, encoding: 'latin1' });
+    const rows = await db.rows<{ name: string }>(`select name from ${db.schema}.${ok.table_name}`);
+    assert.deepEqual(rows.map((r) => r.name), ['José']);
+  });
+
   it('a failed import into an existing table leaves its rows untouched', async () => {
     const a = files.write('keep.csv', csv([['k', 'v'], [1, 'a']]));
     await importFile(db.settings, { ...defaults, source: a, table: 'keep' });
     const b = files.write('keep2.csv', csv([['k', 'other'], [2, 'b']]));
-    await assert.rejects(importFile(db.settings, { ...defaults, source: b, table: 'keep' }), /cannot merge into existing table keep/);
+    await assert.rejects(importFile(db.settings, { ...defaults, source: b, table: 'keep', strategy: 'merge_exact' }), /merge_exact cannot apply to keep/);
     const rows = await db.rows(`select k from ${db.schema}.keep`);
     assert.equal(rows.length, 1);
   });

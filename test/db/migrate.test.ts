@@ -19,7 +19,7 @@ describe('migrations', () => {
       assert.deepEqual(rows.rows.map((r: { version: number }) => r.version), listMigrations().map((m) => m.version));
       assert.deepEqual(await migrate(clients[0]!, schema), [], 'a later run has nothing to do');
       const tables = await clients[0]!.query(`select tablename from pg_tables where schemaname = $1 order by 1`, [schema]);
-      assert.deepEqual(tables.rows.map((r: { tablename: string }) => r.tablename), ['atlas_migrations', 'import_history', 'mapping_errors']);
+      assert.deepEqual(tables.rows.map((r: { tablename: string }) => r.tablename), ['atlas_migrations', 'import_duplicates', 'import_history', 'mapping_errors']);
     } finally {
       await clients[0]!.query(`drop schema if exists ${schema} cascade`);
       await Promise.all(clients.map((c) => c.end()));

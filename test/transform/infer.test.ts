@@ -44,6 +44,7 @@ describe('type inference', () => {
     assert.equal(infer(['t', 'f']).type, 'boolean');
     assert.equal(infer(['1', '0', '1']).type, 'boolean');
     assert.equal(infer(['1', '0', '2']).type, 'integer');
+    assert.equal(infer(['1', '1']).type, 'integer', 'only 1s: an id or a count, not a flag');
   });
 
   it('dates: ISO, US and European, with day/month order from the whole column', () => {

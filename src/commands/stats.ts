@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { getStats } from '../core/stats.js';
+import { colorFor, databaseNotice, formatAbsoluteTime, formatCount, formatDuration, globalOptions, parseWholeNumber, printJson, renderDetail, settingsFor } from './shared.js';
+
+interface StatsFlags {
+  table?: string;
+  user?: string;
+  days: string;
+}
+
+export async function runStatsCommand(flags: StatsFlags, cmd: Command): Promise<void> {
+  const settings = settingsFor(cmd);
+  const g = globalOptions(cmd);
+  const s = await getStats(settings, { table: flags.table ?? null, user: flags.user ?? null, days: parseWholeNumber('--days', flags.days), onDatabase: databaseNotice(cmd) });
+  if (g.json) {
+    printJson({ success: true, ...s });
+    return;
+  }
+  const c = colorFor(cmd);
+  const scope = [s.table_name ? `table ${s.table_name}` : 'all tables', s.user_id ? `user ${s.user_id}` : 'all users'].join(', ');
+  const rate = s.success_rate === null ? '-' : `${(s.success_rate * 100).toFixed(1)} %`;
+  process.stdout.write(
+    renderDetail(
+      [
+        ['period', [['days', `${s.period_days} (${formatAbsoluteTime(s.period_start)} to now)`], ['scope', scope]]],
+        [
+          'imports',
+          [
+            ['total', formatCount(s.total_imports)],
+            ['successful', c.green(formatCount(s.successful_imports))],
+            ['partial', s.partial_imports ? c.yellow(formatCount(s.partial_imports)) : '0'],
+            ['failed', s.failed_imports ? c.red(formatCount(s.failed_imports)) : '0'],
+            ['undone', formatCount(s.undone_imports)],
+            ['in progress', s.in_progress_imports ? formatCount(s.in_progress_imports) : null],
+            ['success rate', rate],
+          ],
+        ],
+        [
+          'rows',
+          [
+            ['inserted', formatCount(s.total_rows_inserted)],
+            ['removed by undo', s.total_rows_removed ? formatCount(s.total_rows_removed) : null],
+            ['duplicates found', formatCount(s.total_duplicates_found)],
+          ],
+        ],
+        ['other', [['average duration', formatDuration(s.avg_duration_seconds)], ['tables affected', formatCount(s.tables_affected)], ['unique users', formatCount(s.unique_users)]]],
+      ],
+      c,
+    ),
+  );
+}

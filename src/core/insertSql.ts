@@ -1,0 +1,208 @@
+/** The two set-based statements of an import: the mapping errors, and the INSERT ... SELECT. */
+import { rawSql } from '../db/staging.js';
+import { qualify, quoteIdent } from '../transform/naming.js';
+import { castSql, correctionSql, errorTypeSql, recordsCorrections, trimmedSql, validSql } from '../transform/typeSql.js';
+import type { ImportPlan } from './plan.js';
+
+interface SqlArgs {
+  schema: string;
+  stage: string;
+  plan: ImportPlan;
+  hasPgInputIsValid: boolean;
+}
+
+/** What the error query needs to know about the staged rows. */
+interface StagedShape {
+  /** Rows with too few or too many fields were staged. */
+  raggedRows: number;
+  /** Fields per record of a fixed-width input. */
+  width: number;
+}
+
+/** A SELECT of every mapping error (record_number, source_field, target_field, error_type, error_message, source_value), or null when none can exist. */
+export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params: unknown[] } | null {
+  const { stage, plan } = args;
+  const st = quoteIdent(stage);
+  const params: unknown[] = [];
+  const parts: string[] = [];
+  if (args.raggedRows > 0) {
+    params.push(args.width);
+    parts.push(
+      `select s._rn as record_number, null::text as source_field, null::text as target_field, 'field_count_mismatch'::text as error_type,
+              format('record has %s field(s), the header has %s', split_part(s._err, ':', 2), $${params.length}::int) as error_message, null::text as source_value
+         from ${st} s where s._err is not null`,
+    );
+  }
+  for (const c of plan.columns.filter((p) => p.checkValidity)) {
+    const raw = rawSql(c.staged, params);
+    params.push(c.sourceName, c.targetName, c.sqlType);
+    const [src, tgt, typ] = [params.length - 2, params.length - 1, params.length];
+    parts.push(
+      `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, ${errorTypeSql(c, raw)} as error_type,
+              case when ${trimmedSql(raw)} is null then format('Value is missing and column %s is required', $${tgt}::text)
+                   else format('Value %s is not a valid %s', quote_literal(left(${trimmedSql(raw)}, 100)), $${typ}::text) end as error_message,
+              left(${raw}, 500) as source_value
+         from ${st} s where s._err is null and not ${validSql(c, raw, quoteIdent(args.schema), args.hasPgInputIsValid)}`,
+    );
+  }
+  if (parts.length === 0) return null;
+  return { sql: parts.join('\nunion all\n'), params };
+}
+
+/**
+ * INSERT ... SELECT of every staged row without a mapping error and not a duplicate, with the
+ * metadata columns (and `_row_hash` when the table has it).
+ */
+export function insertRowsSql(
+  args: SqlArgs & { tableName: string; importId: string; rowHashColumns: ReadonlyArray<{ name: string; sqlType: string }> | null },
+): { sql: string; params: unknown[] } {
+  const { schema, stage, plan, tableName } = args;
+  const params: unknown[] = [args.importId];
+  const targets = plan.columns.map((p) => quoteIdent(p.targetName));
+  const values = plan.columns.map((p) => castSql(p, rawSql(p.staged, params)));
+  const corrections: string[] = [];
+  for (const p of plan.columns) {
+    if (!recordsCorrections(p)) continue;
+    const sql = correctionSql(p, rawSql(p.staged, params))!;
+    params.push(p.targetName);
+    corrections.push(`$${params.length}::text, ${sql}`);
+  }
+  // jsonb_build_object takes at most 100 arguments: build per 50 columns and concatenate.
+  const groups: string[] = [];
+  for (let i = 0; i < corrections.length; i += 50) groups.push(`jsonb_build_object(${corrections.slice(i, i + 50).join(', ')})`);
+  const correctionExpr = groups.length === 0 ? 's._fix' : `nullif(coalesce(s._fix, '{}'::jsonb) || jsonb_strip_nulls(${groups.join(' || ')}), '{}'::jsonb)`;
+  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged, params), quoteIdent(schema), args.hasPgInputIsValid));
+  const meta = ['_import_id', '_source_row_number', '_corrections_applied'];
+  const metaValues = ['$1::uuid', 's._rn', correctionExpr];
+  if (args.rowHashColumns !== null) {
+    meta.push('_row_hash');
+    metaValues.push(rowHashSql(stagedRow(plan, args.rowHashColumns, params)));
+  }
+  const sql = `insert into ${qualify(schema, tableName)} (${[...targets, ...meta].join(', ')})
+     select ${[...values, ...metaValues].join(', ')}
+       from ${quoteIdent(stage)} s
+      where s._err is null${validity.map((v) => `\n        and ${v}`).join('')}`;
+  return { sql, params };
+}
+
+/**
+ * A 64-bit hash of a row's values (hash_record_extended: equal values hash alike, 1.50 = 1.5,
+ * NULL-safe; a third of the cost of hashing the row's text). It only narrows the search: a match
+ * is always confirmed by comparing the values themselves, so a collision can never drop a row.
+ */
+export function rowHashSql(values: ReadonlyArray<{ expr: string | null; sqlType: string }>): string {
+  return `hash_record_extended(${rowSql(values)}, 0)`;
+}
+
+/** A row constructor of typed values (NULLs typed too, so records compare column by column). */
+function rowSql(values: ReadonlyArray<{ expr: string | null; sqlType: string }>): string {
+  if (values.length === 0) return 'row()';
+  return `row(${values.map((v) => (v.expr === null ? `null::${v.sqlType}` : v.expr)).join(', ')})`;
+}
+
+/** The user columns of the target table after this import's DDL, in table order. */
+export function tableColumnOrder(plan: ImportPlan, existing: ReadonlyArray<{ name: string; sqlType: string }> | null): Array<{ name: string; sqlType: string }> {
+  if (existing === null) return plan.columns.map((c) => ({ name: c.targetName, sqlType: c.sqlType }));
+  return [...existing.map((c) => ({ name: c.name, sqlType: c.sqlType })), ...plan.newColumns.map((c) => ({ name: c.targetName, sqlType: c.sqlType }))];
+}
+
+/** A staged row's converted values over every user column of the table, in table order. */
+function stagedRow(plan: ImportPlan, columns: ReadonlyArray<{ name: string; sqlType: string }>, params: unknown[]): Array<{ expr: string | null; sqlType: string }> {
+  const byName = new Map(plan.columns.map((c) => [c.targetName, c]));
+  return columns.map((col) => {
+    const p = byName.get(col.name);
+    return { expr: p ? castSql(p, rawSql(p.staged, params)) : null, sqlType: col.sqlType };
+  });
+}
+
+/** Recomputes `_row_hash` of every row after columns were added (their NULLs are part of the hash now). */
+export function rehashTableSql(schema: string, tableName: string, columns: ReadonlyArray<{ name: string; sqlType: string }>): string {
+  return `update ${qualify(schema, tableName)} t set _row_hash = ${rowHashSql(columns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })))}`;
+}
+
+export interface DedupeArgs extends SqlArgs {
+  tableName: string;
+  /** The user columns of the table in table order (after this import's DDL). */
+  tableColumns: ReadonlyArray<{ name: string; sqlType: string }>;
+  /** The uniqueness columns (target names). */
+  key: readonly string[];
+  /** The table has `_row_hash` filled for every row and the key is all of its user columns. */
+  useStoredHash: boolean;
+  /** Temp table that receives the duplicates. */
+  dups: string;
+}
+
+/**
+ * One set-based statement: every valid staged row whose key equals an earlier record of the same
+ * file or a row already in the table goes into a temp table (record number, the existing row's id
+ * or the earlier record number). Comparison is of converted values and NULL-safe.
+ */
+export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unknown[] } {
+  const { plan, schema, stage, tableName } = args;
+  const params: unknown[] = [];
+  const byName = new Map(plan.columns.map((c) => [c.targetName, c]));
+  const types = new Map(args.tableColumns.map((c) => [c.name, c.sqlType]));
+  const keyColumns = args.useStoredHash ? args.tableColumns : args.key.map((k) => ({ name: k, sqlType: types.get(k) ?? byName.get(k)!.sqlType }));
+  const newRow = rowSql(stagedRow(plan, keyColumns, params));
+  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged, params), quoteIdent(schema), args.hasPgInputIsValid));
+  const target = qualify(schema, tableName);
+  const tableRow = rowSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
+  // With the stored hash each staged row is one index probe, whatever the table's size; otherwise
+  // the table's key values are hashed in one scan and hash-joined. Either way the values
+  // themselves must match (IS NOT DISTINCT FROM: NULL equals NULL).
+  const hash = `hash_record_extended(${newRow}, 0)`;
+  const st = quoteIdent(stage);
+  const where = `s._err is null${validity.map((v) => `\n         and ${v}`).join('')}`;
+  // Hashes narrow the search: only rows whose hash repeats in the file or is in the table are
+  // candidates, and only candidates have their values compared (IS NOT DISTINCT FROM and record
+  // equality: NULL equals NULL). With the stored, indexed hash each row is one index probe,
+  // whatever the table's size; otherwise the table's key values are hashed in one scan.
+  const inTable = args.useStoredHash
+    ? `exists (select 1 from ${target} t where t._row_hash = src.h)`
+    : `src.h in (select ${rowHashSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })))} from ${target} t)`;
+  const tableHash = rowHashSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
+  const existingMatch = args.useStoredHash
+    ? `left join lateral (select min(t.id) as id from ${target} t where t._row_hash = c.h and ${tableRow} is not distinct from c.r) m on true`
+    : `left join (select ${tableHash} as h, ${tableRow} as r, min(t.id) as id from ${target} t group by 1, 2) m on m.h = c.h and m.r = c.r`;
+  const sql = `create temp table ${quoteIdent(args.dups)} on commit drop as
+    with src as materialized (
+      select s._rn, ${hash} as h from ${st} s where ${where}
+    ), candidates as materialized (
+      select src._rn, src.h, ${newRow} as r
+        from src join ${st} s on s._rn = src._rn
+       where src.h in (select h from src group by h having count(*) > 1) or ${inTable}
+    ), firsts as (
+      select h, r, min(_rn) as first_rn from candidates group by h, r
+    ), matched as (
+      select c._rn, m.id, f.first_rn from candidates c join firsts f on f.h = c.h and f.r = c.r
+      ${existingMatch}
+    )
+    select _rn, id as matched_row_id, case when id is null then first_rn end as matched_record_number
+      from matched where id is not null or _rn <> first_rn`;
+  return { sql, params };
+}
+
+/**
+ * Marks the duplicates in the staging table, so the INSERT's scan of it stays a plain scan in file
+ * order (ids follow the file; an anti-join could be planned as a hash join that reorders rows).
+ */
+export function markDuplicatesSql(stage: string, dups: string): string {
+  return `update ${quoteIdent(stage)} s set _err = 'duplicate' from ${quoteIdent(dups)} d where d._rn = s._rn`;
+}
+
+/** Keeps each skipped row for review: the record as it would have been stored. */
+export function insertDuplicatesSql(args: SqlArgs & { dups: string; importId: string }): { sql: string; params: unknown[] } {
+  const params: unknown[] = [args.importId];
+  const pairs: string[] = [];
+  for (const p of args.plan.columns) {
+    const value = castSql(p, rawSql(p.staged, params));
+    params.push(p.targetName);
+    pairs.push(`$${params.length}::text, ${value}`);
+  }
+  const groups: string[] = [];
+  for (let i = 0; i < pairs.length; i += 50) groups.push(`jsonb_build_object(${pairs.slice(i, i + 50).join(', ')})`);
+  const sql = `insert into ${qualify(args.schema, 'import_duplicates')} (import_id, record_number, record, matched_row_id, matched_record_number)
+    select $1::uuid, d._rn, ${groups.length ? groups.join(' || ') : `'{}'::jsonb`}, d.matched_row_id, d.matched_record_number
+      from ${quoteIdent(args.dups)} d join ${quoteIdent(args.stage)} s on s._rn = d._rn`;
+  return { sql, params };
+}

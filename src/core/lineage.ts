@@ -1,0 +1,101 @@
+/** `atlas lineage`: which imports the rows of a table came from, and where one row came from. */
+import type { Settings } from '../config.js';
+import type { Client } from '../db/connection.js';
+import { countRowsByImport, getDataTable, getRowById } from '../db/dataTables.js';
+import { getImportsByIds, type ImportRecord } from '../db/history.js';
+import { AtlasError, NotFoundError, UsageError } from '../errors.js';
+import { sanitizeIdentifier } from '../transform/naming.js';
+import { withDatabase, type DatabaseListener } from './database.js';
+
+/** An import that contributed rows still in the table: its whole record, and how many of its rows remain. */
+export interface LineageImport extends ImportRecord {
+  /** Rows of this import in the table now (rows_inserted is what it inserted then). */
+  rows_contributed: number;
+}
+
+/** The spec's lineage shape. */
+export interface TableLineage {
+  table_name: string;
+  /** Newest first. */
+  imports: LineageImport[];
+  total_imports: number;
+  /** Rows now in the table, all of them traced to an import. */
+  total_rows_contributed: number;
+}
+
+/** Where one row came from. */
+export interface RowLineage {
+  table_name: string;
+  row_id: number;
+  import_id: string;
+  file_name: string | null;
+  import_timestamp: string;
+  /** Position of the row's record in the source file (1 = the first data record). */
+  source_row_number: number | null;
+  imported_at: string | null;
+  /** Values stored in a form other than their text, per column: {before, after, correction_type, ...}; null when none. */
+  corrections_applied: Record<string, unknown> | null;
+  /** The row's own columns (atlas's metadata columns left out). */
+  values: Record<string, unknown>;
+  /** The whole history record of the import. */
+  import_record: ImportRecord;
+}
+
+/** Checks the table exists and has `_import_id`; throws a helpful error otherwise. */
+async function requireTrackedTable(client: Client, schema: string, table: string): Promise<void> {
+  const info = await getDataTable(client, schema, table);
+  if (info === null) {
+    const guess = sanitizeIdentifier(table);
+    const hint = guess !== table && guess !== '' && (await getDataTable(client, schema, guess)) !== null ? `did you mean ${guess}?` : '`atlas history` shows the tables atlas imported into';
+    throw new NotFoundError(`no table ${schema}.${table}`, { hint });
+  }
+  if (!info.tracked) {
+    throw new AtlasError(`table ${schema}.${table} has no _import_id column: atlas did not create it, so its rows cannot be traced`);
+  }
+}
+
+/** Every import that contributed rows still present in `table`, newest first. */
+export async function traceLineage(settings: Settings, table: string, onDatabase?: DatabaseListener): Promise<TableLineage> {
+  if (table === '') throw new UsageError('give a table name');
+  return withDatabase(settings, onDatabase, async (client) => {
+    await requireTrackedTable(client, settings.schema, table);
+    const counts = await countRowsByImport(client, settings.schema, table);
+    const byId = new Map(counts.map((c) => [c.importId, c.rows]));
+    const records = await getImportsByIds(client, settings.schema, [...byId.keys()]);
+    const imports = records.map((r) => ({ ...r, rows_contributed: byId.get(r.import_id) ?? 0 }));
+    return {
+      table_name: table,
+      imports,
+      total_imports: imports.length,
+      total_rows_contributed: counts.reduce((sum, c) => sum + c.rows, 0),
+    };
+  });
+}
+
+/** The import, file, source row number and corrections behind the row whose `id` is `rowId`. */
+export async function traceRow(settings: Settings, table: string, rowId: string | number, onDatabase?: DatabaseListener): Promise<RowLineage> {
+  const id = String(rowId);
+  // bigint identity: digits only, and within bigint's range (19 digits).
+  if (!/^[0-9]{1,19}$/.test(id)) throw new UsageError(`--row must be a row id (a positive whole number), not "${id}"`);
+  return withDatabase(settings, onDatabase, async (client) => {
+    await requireTrackedTable(client, settings.schema, table);
+    const info = await getDataTable(client, settings.schema, table);
+    if (!info?.columns.has('id')) throw new AtlasError(`table ${settings.schema}.${table} has no id column to find row ${id} by`);
+    const row = await getRowById(client, settings.schema, table, id);
+    if (row === null) throw new NotFoundError(`no row with id ${id} in ${settings.schema}.${table}`, { hint: 'it may have been deleted, or removed by `atlas undo`' });
+    const [record] = await getImportsByIds(client, settings.schema, [row.importId]);
+    if (record === undefined) throw new NotFoundError(`row ${id} names import ${row.importId}, which has no history record`);
+    return {
+      table_name: table,
+      row_id: Number(id),
+      import_id: row.importId,
+      file_name: record.file_name,
+      import_timestamp: record.import_timestamp,
+      source_row_number: row.sourceRowNumber,
+      imported_at: row.importedAt,
+      corrections_applied: row.correctionsApplied,
+      values: row.values,
+      import_record: record,
+    };
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * Deciding how an import's columns land: the strategy (new_table, merge_exact, extend_table,
+ * adapt_data), each target column's type and how its text is read, which columns are added, and
+ * which values need checks and correction records. No I/O.
+ */
+import type { StagedColumn } from '../db/staging.js';
+import type { ExistingTable } from '../db/tables.js';
+import { AtlasError } from '../errors.js';
+import type { ColumnType, SqlType, ValueFormat } from '../transform/infer.js';
+import { formatFromMapping, formatToMapping, type Mapping, type Strategy } from '../transform/mapping.js';
+import { canonicalTypeName, isTextType, type ColumnPlan } from '../transform/typeSql.js';
+
+/** A plan column together with where its staged text is. */
+export interface PlannedColumn extends ColumnPlan {
+  staged: StagedColumn;
+}
+
+export interface ImportPlan {
+  strategy: Strategy;
+  /** Columns that receive values, in insert order. */
+  columns: PlannedColumn[];
+  /** Columns to create (new_table) or add (extend_table). */
+  newColumns: PlannedColumn[];
+  /** Existing NOT NULL columns without default that the input does not bring. */
+  missingRequired: string[];
+  warnings: string[];
+  /** The effective mapping (inferred plus overridden), in the mapping file's shape. */
+  mapping: Mapping & { table: string; strategy: Strategy; columns: NonNullable<Mapping['columns']> };
+}
+
+/** Types whose values another type holds without loss, so inferred formats can be reused. */
+const WIDENS: Record<string, string[]> = {
+  integer: ['integer', 'bigint', 'numeric', 'double precision', 'real'],
+  bigint: ['bigint', 'numeric', 'double precision'],
+  numeric: ['numeric', 'double precision', 'real'],
+  date: ['date', 'timestamp without time zone', 'timestamp with time zone'],
+  timestamp: ['timestamp without time zone', 'timestamp with time zone'],
+  timestamptz: ['timestamp with time zone'],
+  boolean: ['boolean'],
+};
+
+function sameType(inferred: SqlType, existing: string): boolean {
+  return canonicalTypeName(inferred) === existing;
+}
+
+function widens(inferred: SqlType, existing: string): boolean {
+  return WIDENS[inferred]?.includes(existing.replace(/\(.*\)$/, '')) ?? false;
+}
+
+/** How to read a column into an existing column of type `sqlType`. */
+function planForExisting(d: ColumnType, sqlType: string): Pick<ColumnPlan, 'format' | 'checkValidity' | 'recordCorrections' | 'trim'> {
+  if (isTextType(sqlType)) return { format: { kind: 'text' }, checkValidity: sqlType !== 'text', recordCorrections: false };
+  if (sameType(d.type, sqlType)) return { format: d.format, checkValidity: d.invalidValues > 0, recordCorrections: d.mayNeedCorrection, trim: d.untrimmed !== false };
+  if (widens(d.type, sqlType)) return { format: d.format, checkValidity: true, recordCorrections: true };
+  return { format: { kind: 'text' }, checkValidity: true, recordCorrections: true };
+}
+
+/** The format for a type a mapping asked for: the mapping's, else the inferred one when it fits that type. */
+function mappedFormat(type: string, format: string | undefined, d: ColumnType): ValueFormat {
+  const fromMapping = formatFromMapping(type as never, format);
+  if (format !== undefined && fromMapping) return fromMapping;
+  if (sameType(d.type, canonicalTypeName(type)) || widens(d.type, canonicalTypeName(type))) return d.format;
+  return fromMapping ?? { kind: 'text' };
+}
+
+export interface PlanInput {
+  tableName: string;
+  staged: StagedColumn[];
+  decided: ColumnType[];
+  existing: ExistingTable | null;
+  mapping: Mapping;
+  /** --strategy, or the mapping's. */
+  forced: Strategy | null;
+}
+
+export function planImport(input: PlanInput): ImportPlan {
+  const { existing, mapping, tableName } = input;
+  const forced = input.forced ?? mapping.strategy ?? null;
+  const warnings: string[] = [];
+  const specs = mapping.columns ?? {};
+
+  // Columns the input brings (ignored ones dropped).
+  const brought: Array<{ staged: StagedColumn; decided: ColumnType }> = [];
+  input.staged.forEach((staged, i) => {
+    if (specs[staged.sourceName]?.ignore) return;
+    brought.push({ staged, decided: input.decided[i]! });
+  });
+
+  if (existing === null) {
+    if (forced !== null && forced !== 'new_table') {
+      throw new AtlasError(`strategy ${forced} needs an existing table, and ${tableName} does not exist`, { hint: 'leave out --strategy to create it' });
+    }
+    const columns = brought.map(({ staged, decided }): PlannedColumn => {
+      const spec = specs[staged.sourceName];
+      const sqlType = spec?.type ?? (staged.json ? 'jsonb' : decided.type);
+      const explicit = spec?.type !== undefined;
+      const format = explicit ? mappedFormat(sqlType, spec?.format, decided) : staged.json ? ({ kind: 'text' } as const) : decided.format;
+      return {
+        staged,
+        sourceName: staged.sourceName,
+        stageColumn: staged.ref.kind === 'column' ? staged.ref.name : staged.ref.key,
+        targetName: staged.targetName,
+        sqlType,
+        format,
+        checkValidity: explicit || decided.invalidValues > 0,
+        recordCorrections: explicit ? !isTextType(sqlType) : decided.mayNeedCorrection,
+        trim: explicit || decided.untrimmed !== false,
+        readerJson: staged.json && !explicit,
+      };
+    });
+    return finish('new_table', columns, columns, [], warnings, input);
+  }
+
+  if (!existing.tracked) {
+    throw new AtlasError(`table ${tableName} exists but was not created by atlas (it has no _import_id column)`, {
+      hint: 'import into a new table with --table NAME',
+    });
+  }
+  if (forced === 'new_table') throw new AtlasError(`strategy new_table cannot apply: table ${tableName} already exists`);
+
+  const tableCols = new Map(existing.columns.map((c) => [c.name, c]));
+  const present = brought.filter((b) => tableCols.has(b.staged.targetName));
+  const extra = brought.filter((b) => !tableCols.has(b.staged.targetName));
+  const fileNames = new Set(brought.map((b) => b.staged.targetName));
+  const missing = existing.columns.filter((c) => !fileNames.has(c.name));
+  const exactTypes = present.every((b) => {
+    const t = tableCols.get(b.staged.targetName)!.sqlType;
+    const spec = specs[b.staged.sourceName];
+    return isTextType(t) || sameType(b.decided.type, t) || widens(b.decided.type, t) || (spec?.type !== undefined && canonicalTypeName(spec.type) === t);
+  });
+
+  let strategy: Strategy;
+  if (forced !== null) strategy = forced;
+  else if (extra.length === 0 && missing.length === 0 && exactTypes) strategy = 'merge_exact';
+  else if (extra.length > 0 && missing.length === 0) strategy = 'extend_table';
+  else strategy = 'adapt_data';
+
+  if (strategy === 'merge_exact' && (extra.length > 0 || missing.length > 0)) {
+    const parts: string[] = [];
+    if (extra.length > 0) parts.push(`the file has column(s) the table lacks: ${extra.map((b) => b.staged.targetName).join(', ')}`);
+    if (missing.length > 0) parts.push(`the table has column(s) the file lacks: ${missing.map((c) => c.name).join(', ')}`);
+    throw new AtlasError(`strategy merge_exact cannot apply to ${tableName}: ${parts.join('; ')}`, { hint: 'use --strategy extend_table or adapt_data, or leave --strategy out' });
+  }
+
+  const plannedExisting = present.map(({ staged, decided }): PlannedColumn => {
+    const sqlType = tableCols.get(staged.targetName)!.sqlType;
+    const spec = specs[staged.sourceName];
+    const how = spec?.type !== undefined ? { format: mappedFormat(spec.type, spec.format, decided), checkValidity: !isTextType(sqlType) || sqlType !== 'text', recordCorrections: !isTextType(sqlType) } : planForExisting(decided, sqlType);
+    const readerJson = staged.json && sqlType === 'jsonb' && spec?.type === undefined;
+    return { staged, sourceName: staged.sourceName, stageColumn: staged.targetName, targetName: staged.targetName, sqlType, ...how, ...(readerJson ? { readerJson, checkValidity: false, recordCorrections: false } : {}) };
+  });
+
+  let added: PlannedColumn[] = [];
+  if (strategy === 'extend_table') {
+    added = extra.map(({ staged, decided }) => ({
+      staged,
+      sourceName: staged.sourceName,
+      stageColumn: staged.targetName,
+      targetName: staged.targetName,
+      sqlType: specs[staged.sourceName]?.type ?? (staged.json ? 'jsonb' : decided.type),
+      format: staged.json ? { kind: 'text' } : decided.format,
+      checkValidity: !staged.json && decided.invalidValues > 0,
+      recordCorrections: !staged.json && decided.mayNeedCorrection,
+      trim: decided.untrimmed !== false,
+      readerJson: staged.json && specs[staged.sourceName]?.type === undefined,
+    }));
+  } else if (extra.length > 0) {
+    warnings.push(`column(s) not in table ${tableName} were left out (${strategy} adds none; extend_table would): ${extra.map((b) => b.staged.sourceName).join(', ')}`);
+  }
+  if (missing.length > 0) warnings.push(`column(s) of ${tableName} missing from the file are left NULL (or their default): ${missing.map((c) => c.name).join(', ')}`);
+  const missingRequired = missing.filter((c) => c.required).map((c) => c.name);
+  return finish(strategy, [...plannedExisting, ...added], added, missingRequired, warnings, input);
+}
+
+function finish(strategy: Strategy, columns: PlannedColumn[], newColumns: PlannedColumn[], missingRequired: string[], warnings: string[], input: PlanInput): ImportPlan {
+  const mappedColumns: NonNullable<Mapping['columns']> = {};
+  for (const s of input.staged) if (input.mapping.columns?.[s.sourceName]?.ignore) mappedColumns[s.sourceName] = { ignore: true };
+  for (const c of columns) {
+    const format = formatToMapping(c.format);
+    mappedColumns[c.sourceName] = { target: c.targetName, type: c.sqlType as never, ...(format === undefined ? {} : { format }) };
+  }
+  return {
+    strategy,
+    columns,
+    newColumns,
+    missingRequired,
+    warnings,
+    mapping: { table: input.tableName, strategy, key: input.mapping.key ?? null, columns: mappedColumns },
+  };
+}

@@ -1,0 +1,73 @@
+/** `atlas stats`: figures over the imports of a period. */
+import type { Settings } from '../config.js';
+import { getStatistics } from '../db/history.js';
+import { UsageError } from '../errors.js';
+import { withDatabase, type DatabaseListener } from './database.js';
+
+/** Which imports `getStats` looks at. */
+export interface StatsOptions {
+  /** Only imports into this table. @default null (all) */
+  table: string | null;
+  /** Only imports by this user_id. @default null (all) */
+  user: string | null;
+  /** Look back this many days from now. @default 30 */
+  days: number;
+  onDatabase?: DatabaseListener | undefined;
+}
+
+/** The spec's statistics, plus the counts it leaves implicit; every count is a number. */
+export interface ImportStatistics {
+  total_imports: number;
+  successful_imports: number;
+  /** Failed and interrupted imports: neither committed a row. */
+  failed_imports: number;
+  partial_imports: number;
+  undone_imports: number;
+  in_progress_imports: number;
+  /** successful_imports / total_imports, from 0 to 1 (3 decimals); null when there were no imports. */
+  success_rate: number | null;
+  /** Rows the imports inserted (undone imports included: they did insert them). */
+  total_rows_inserted: number;
+  /** Rows removed by undo. */
+  total_rows_removed: number;
+  total_duplicates_found: number;
+  /** Mean duration of the finished imports, seconds; null when none finished. */
+  avg_duration_seconds: number | null;
+  /** Tables an import committed rows into (success, partial, or undone since). */
+  tables_affected: number;
+  unique_users: number;
+  period_days: number;
+  /** The period: from `period_start` to `period_end` (now). */
+  period_start: string;
+  period_end: string;
+  table_name: string | null;
+  user_id: string | null;
+}
+
+/** Statistics of the imports of the last `days` days (by import_timestamp). */
+export async function getStats(settings: Settings, options: StatsOptions): Promise<ImportStatistics> {
+  if (!Number.isInteger(options.days) || options.days < 1) throw new UsageError('--days must be a positive integer');
+  return withDatabase(settings, options.onDatabase, async (client) => {
+    const s = await getStatistics(client, settings.schema, { table: options.table, user: options.user, days: options.days });
+    return {
+      total_imports: s.total,
+      successful_imports: s.successful,
+      failed_imports: s.failed,
+      partial_imports: s.partial,
+      undone_imports: s.undone,
+      in_progress_imports: s.inProgress,
+      success_rate: s.total === 0 ? null : Math.round((s.successful / s.total) * 1000) / 1000,
+      total_rows_inserted: s.rowsInserted,
+      total_rows_removed: s.rowsRemoved,
+      total_duplicates_found: s.duplicatesFound,
+      avg_duration_seconds: s.avgDurationSeconds,
+      tables_affected: s.tablesAffected,
+      unique_users: s.uniqueUsers,
+      period_days: options.days,
+      period_start: s.since,
+      period_end: s.until,
+      table_name: options.table,
+      user_id: options.user,
+    };
+  });
+}

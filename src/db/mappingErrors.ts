@@ -1,0 +1,58 @@
+/** Queries on mapping_errors. The schema name is always quoted; every value is a parameter. */
+import { qualify } from '../transform/naming.js';
+import type { Client } from './connection.js';
+
+/** A row of mapping_errors as the spec's JSON shows it. */
+export interface MappingError {
+  id: number;
+  import_id: string;
+  /** Which data record of the file (1 = the first after the header). */
+  record_number: number | null;
+  error_type: string | null;
+  error_message: string;
+  source_field: string | null;
+  target_field: string | null;
+  /** The value that could not be used (cut to 500 characters), or null for a record-level error. */
+  source_value: string | null;
+  occurred_at: string | null;
+  chunk_number: number | null;
+}
+
+/** Filters of `atlas errors`. */
+export interface MappingErrorFilter {
+  importId: string;
+  /** Only this error_type. */
+  type: string | null;
+  /** Only errors whose source_field or target_field is this. */
+  field: string | null;
+  limit: number;
+  offset: number;
+}
+
+/** One page of an import's mapping errors in file order, with the count of all that match. */
+export async function listMappingErrors(client: Client, schema: string, f: MappingErrorFilter): Promise<{ rows: MappingError[]; total: number }> {
+  const where = `where e.import_id = $1
+      and ($2::text is null or e.error_type = $2)
+      and ($3::text is null or e.source_field = $3 or e.target_field = $3)`;
+  const params = [f.importId, f.type, f.field];
+  const table = qualify(schema, 'mapping_errors');
+  const total = await client.query<{ n: string }>(`select count(*) as n from ${table} e ${where}`, params);
+  const res = await client.query(
+    `select e.id, e.import_id, e.record_number, e.error_type, e.error_message, e.source_field, e.target_field,
+            e.source_value, e.occurred_at, e.chunk_number
+       from ${table} e ${where}
+      order by e.record_number nulls last, e.id limit $4 offset $5`,
+    [...params, f.limit, f.offset],
+  );
+  const rows = res.rows.map((r: Record<string, unknown>) => ({
+    ...r,
+    occurred_at: r.occurred_at instanceof Date ? r.occurred_at.toISOString() : (r.occurred_at as string | null),
+  })) as MappingError[];
+  return { rows, total: Number(total.rows[0]?.n ?? 0) };
+}
+
+/** How many mapping errors an import has (what deleting its record removes with it). */
+export async function countMappingErrors(client: Client, schema: string, importId: string): Promise<number> {
+  const res = await client.query<{ n: string }>(`select count(*) as n from ${qualify(schema, 'mapping_errors')} where import_id = $1`, [importId]);
+  return Number(res.rows[0]?.n ?? 0);
+}

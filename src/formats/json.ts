@@ -1,0 +1,164 @@
+import { pullBatches } from './pull.js';
+import { AtlasError, UsageError } from '../errors.js';
+import { detectEncoding } from './decode.js';
+import { flattenRecord, nestsDeeperThan } from './jsonFlatten.js';
+import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, jsonKindOf } from './jsonScanner.js';
+import { TextChunks } from './textChunks.js';
+import type { KeyedRow, KeyedTableStream } from './types.js';
+
+export interface JsonOptions {
+  /** Dotted keys leading to the array of records (e.g. `data.items`); the top-level array when null. */
+  recordPath: string | null;
+  /** Encoding name (see --encoding); detected from a BOM, else UTF-8, when null. */
+  encoding: string | null;
+}
+
+export interface NdjsonOptions {
+  /** Encoding name (see --encoding); detected from a BOM, else UTF-8, when null. */
+  encoding: string | null;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
+/** `data.items` -> ["data", "items"]; a leading `$.` (JSONPath habit) is accepted. */
+export function parseRecordPath(recordPath: string | null): string[] {
+  if (recordPath === null) return [];
+  const path = recordPath.replace(/^\$\.?/, '');
+  if (path === '') return [];
+  const keys = path.split('.');
+  if (keys.some((k) => k === '')) throw new UsageError(`--record-path "${recordPath}" has an empty key: write keys separated by dots, e.g. data.items`);
+  return keys;
+}
+
+/**
+ * Streams the records of a JSON array of objects (top-level, or at `recordPath`), never holding
+ * more than one record's text. Returns once the first record (or the end) is reached, so that a
+ * file of the wrong shape fails here. `rn` is the record's 1-based position in the array.
+ */
+export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOptions): Promise<KeyedTableStream> {
+  const path = parseRecordPath(options.recordPath);
+  const jsonKeys = new Set<string>();
+  let pending: KeyedRow[] = [];
+  const scanner = new JsonArrayScanner(path, (text, index) => {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      throw new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine((err as Error).message)}`);
+    }
+    pending.push({ rn: index + 1, values: flattenRecord(text, jsonKeys) });
+  });
+  const text = new TextChunks(bytes, (first) => detectEncoding(first, options.encoding));
+  const chunks = text[Symbol.asyncIterator]();
+  let done = false;
+  const feed = async (): Promise<void> => {
+    const next = await chunks.next();
+    if (next.done) {
+      done = true;
+      scanner.end();
+    } else scanner.push(next.value);
+  };
+  while (!done && pending.length === 0) await feed();
+
+  const batches = (): AsyncGenerator<KeyedRow[]> =>
+    pullBatches(
+      () => {
+        const out = pending;
+        pending = [];
+        return out;
+      },
+      () => done,
+      feed,
+    );
+
+  return {
+    kind: 'keyed',
+    batches: batches(),
+    jsonKeys,
+    details: { format: 'json', record_path: path.length > 0 ? path.join('.') : null, encoding: text.encoding ?? 'utf-8' },
+  };
+}
+
+/**
+ * Streams NDJSON / JSON Lines: one JSON object per line, blank lines skipped. A line that is not
+ * valid JSON, or not an object, fails the read with its line number (a row of nothing would
+ * hide it). `rn` counts records (non-blank lines) from 1.
+ */
+export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOptions): Promise<KeyedTableStream> {
+  const jsonKeys = new Set<string>();
+  let pending: KeyedRow[] = [];
+  let carry = '';
+  let lineNo = 0;
+  let rn = 0;
+
+  const onLine = (raw: string): void => {
+    lineNo++;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (!/\S/.test(line)) return;
+    if (nestsDeeperThan(line, MAX_JSON_DEPTH)) {
+      throw new AtlasError(`line ${lineNo} is nested more than ${MAX_JSON_DEPTH} levels deep: atlas refuses such input`);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      throw new AtlasError(`line ${lineNo} is not valid JSON: ${oneLine((err as Error).message)}`, {
+        hint: lineNo === 1 ? 'if the file is one JSON document, use --format json' : null,
+      });
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new AtlasError(`line ${lineNo} is ${jsonKindOf(line.trimStart()[0] ?? '')}, not a JSON object: every line must hold one object`);
+    }
+    rn++;
+    pending.push({ rn, values: flattenRecord(line, jsonKeys) });
+  };
+  const onText = (text: string): void => {
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) {
+        carry += text.slice(start);
+        if (carry.length > MAX_RECORD_CHARS) {
+          throw new AtlasError(`line ${lineNo + 1} is longer than ${MAX_RECORD_CHARS / (1024 * 1024)} MiB: atlas refuses it to keep memory bounded`);
+        }
+        return;
+      }
+      const line = carry + text.slice(start, nl);
+      carry = '';
+      start = nl + 1;
+      onLine(line);
+    }
+  };
+
+  const text = new TextChunks(bytes, (first) => detectEncoding(first, options.encoding));
+  const chunks = text[Symbol.asyncIterator]();
+  let done = false;
+  const feed = async (): Promise<void> => {
+    const next = await chunks.next();
+    if (next.done) {
+      done = true;
+      if (carry !== '') onLine(carry);
+      carry = '';
+    } else onText(next.value);
+  };
+  while (!done && pending.length === 0) await feed();
+
+  const batches = (): AsyncGenerator<KeyedRow[]> =>
+    pullBatches(
+      () => {
+        const out = pending;
+        pending = [];
+        return out;
+      },
+      () => done,
+      feed,
+    );
+
+  return {
+    kind: 'keyed',
+    batches: batches(),
+    jsonKeys,
+    details: { format: 'ndjson', record_path: null, encoding: text.encoding ?? 'utf-8' },
+  };
+}

@@ -1,0 +1,380 @@
+import { AtlasError } from '../errors.js';
+
+/** Nesting deeper than this is refused: no real record needs it, and deep input is an attack. */
+export const MAX_JSON_DEPTH = 1000;
+/** One record larger than this (in UTF-16 code units) is refused, to keep memory bounded. */
+export const MAX_RECORD_CHARS = 256 * 1024 * 1024;
+/** A key longer than this can never be a --record-path key; it is skipped, not kept. */
+const MAX_KEY_CHARS = 64 * 1024;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+/** JSON's four whitespace characters. */
+function isWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** Where a primitive (number, true, false, null) ends. */
+function isDelimiter(c: number): boolean {
+  return c === COMMA || c === CLOSE_BRACE || c === CLOSE_BRACKET || isWhitespace(c);
+}
+
+/** The next quote or backslash: lets a scan jump over the body of a long string. */
+const STRING_SPECIAL = /["\\]/g;
+
+/** What a JSON value is, from its first character (for messages). */
+export function jsonKindOf(first: string): string {
+  switch (first) {
+    case '{':
+      return 'an object';
+    case '[':
+      return 'an array';
+    case '"':
+      return 'a string';
+    case 't':
+    case 'f':
+      return 'a boolean';
+    case 'n':
+      return 'null';
+    default:
+      return /[-0-9]/.test(first) ? 'a number' : `"${first}"`;
+  }
+}
+
+type Mode =
+  | 'start' // before the top-level value
+  | 'key' // in an object on the record path: a key or '}'
+  | 'keyString' // inside such a key
+  | 'colon'
+  | 'value' // the value of a key
+  | 'skip' // skipping a value that is not on the path
+  | 'next' // ',' or '}' after a skipped value
+  | 'elementOrEnd' // in the record array: a record or ']'
+  | 'element' // inside a record
+  | 'elementNext' // ',' or ']' after a record
+  | 'elementStart' // a record (after a comma)
+  | 'after'; // after the record array
+
+/**
+ * Finds the records of a JSON document without holding it: fed text in chunks of any size, it
+ * tracks strings, escapes and nesting, follows `path` (object keys) down to an array, and hands
+ * over the text of each element of that array, one at a time. Element text is checked by the
+ * caller (JSON.parse); the scanner checks the structure around it.
+ */
+export class JsonArrayScanner {
+  private mode: Mode = 'start';
+  /** Objects of the record path entered so far. */
+  private level = 0;
+  /** The top-level value is an object and no path was given: look for an array to suggest. */
+  private probe = false;
+  private key = '';
+  private keyTooLong = false;
+  private keyEscape = false;
+  // State of the value being skipped or collected.
+  private depth = 0;
+  private inString = false;
+  private escape = false;
+  private primitive = false;
+  private parts: string[] = [];
+  private partsLength = 0;
+  private index = 0;
+  private consumed = 0;
+
+  constructor(
+    private readonly path: readonly string[],
+    private readonly onElement: (text: string, index: number) => void,
+  ) {}
+
+  /** Elements handed over so far. */
+  get count(): number {
+    return this.index;
+  }
+
+  private fail(message: string, offset: number | null, hint?: string): never {
+    const where = offset === null ? '' : ` (at character ${this.consumed + offset + 1})`;
+    throw new AtlasError(`${message}${where}`, { hint: hint ?? null });
+  }
+
+  private pathText(upTo = this.path.length): string {
+    return this.path.slice(0, upTo).join('.');
+  }
+
+  /** Starts tracking a value whose first character (`c`) has been consumed. */
+  private beginValue(c: number): void {
+    this.depth = 0;
+    this.inString = false;
+    this.escape = false;
+    this.primitive = false;
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      this.depth = 1;
+      this.checkDepth();
+    } else if (c === QUOTE) this.inString = true;
+    else this.primitive = true;
+  }
+
+  private checkDepth(): void {
+    if (this.depth + this.level + 1 > MAX_JSON_DEPTH) {
+      throw new AtlasError(`the JSON is nested more than ${MAX_JSON_DEPTH} levels deep${this.mode === 'element' ? ` in record ${this.index + 1}` : ''}: atlas refuses such input`);
+    }
+  }
+
+  /** Scans the value begun by beginValue(); returns the index just after its end, or -1 if it goes on. */
+  private scanValue(text: string, from: number): number {
+    const n = text.length;
+    for (let i = from; i < n; i++) {
+      if (this.inString) {
+        if (this.escape) {
+          this.escape = false;
+          continue;
+        }
+        STRING_SPECIAL.lastIndex = i;
+        const m = STRING_SPECIAL.exec(text);
+        if (m === null) return -1;
+        i = m.index;
+        if (text.charCodeAt(i) === BACKSLASH) this.escape = true;
+        else {
+          this.inString = false;
+          if (this.depth === 0) return i + 1;
+        }
+        continue;
+      }
+      const c = text.charCodeAt(i);
+      if (this.primitive) {
+        if (isDelimiter(c)) return i;
+        continue;
+      }
+      if (c === QUOTE) this.inString = true;
+      else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        this.depth++;
+        this.checkDepth();
+      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        this.depth--;
+        if (this.depth === 0) return i + 1;
+      }
+    }
+    return -1;
+  }
+
+  private keep(text: string): void {
+    this.partsLength += text.length;
+    if (this.partsLength > MAX_RECORD_CHARS) {
+      throw new AtlasError(`record ${this.index + 1} is larger than ${MAX_RECORD_CHARS / (1024 * 1024)} MiB: atlas refuses it to keep memory bounded`);
+    }
+    this.parts.push(text);
+  }
+
+  private startElement(text: string, i: number): void {
+    const first = text[i] as string;
+    if (first === ']' && this.mode === 'elementStart') this.fail(`invalid JSON: a comma before "]" after record ${this.index}`, i);
+    if (first !== '{') {
+      this.fail(
+        `array element ${this.index + 1} (index ${this.index}) is ${jsonKindOf(first)}, not an object: every record must be a JSON object`,
+        null,
+      );
+    }
+    this.beginValue(OPEN_BRACE);
+    this.parts = ['{'];
+    this.partsLength = 1;
+    this.mode = 'element';
+  }
+
+  push(text: string): void {
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      const mode = this.mode;
+      if (mode === 'element') {
+        const end = this.scanValue(text, i);
+        if (end < 0) {
+          this.keep(text.slice(i));
+          break;
+        }
+        this.keep(text.slice(i, end));
+        const element = this.parts.length === 1 ? (this.parts[0] as string) : this.parts.join('');
+        this.parts = [];
+        this.partsLength = 0;
+        this.mode = 'elementNext';
+        this.onElement(element, this.index++);
+        i = end;
+        continue;
+      }
+      if (mode === 'skip') {
+        const end = this.scanValue(text, i);
+        if (end < 0) break;
+        this.mode = 'next';
+        i = end;
+        continue;
+      }
+      if (mode === 'keyString') {
+        const end = this.scanKey(text, i);
+        if (end < 0) break;
+        this.mode = 'colon';
+        i = end;
+        continue;
+      }
+      const c = text.charCodeAt(i);
+      if (isWhitespace(c)) {
+        i++;
+        continue;
+      }
+      if (mode === 'after') {
+        // Beyond the records: the rest of the document is read (for the hash) but not kept.
+        if (this.path.length > 0) break;
+        this.fail('unexpected text after the top-level JSON array', i);
+      }
+      this.step(mode, c, text, i);
+      i++;
+    }
+    this.consumed += n;
+  }
+
+  /** One structural character outside values. */
+  private step(mode: Mode, c: number, text: string, i: number): void {
+    const ch = text[i] as string;
+    switch (mode) {
+      case 'start':
+        if (c === OPEN_BRACKET && this.path.length === 0) this.mode = 'elementOrEnd';
+        else if (c === OPEN_BRACE) {
+          this.probe = this.path.length === 0;
+          this.mode = 'key';
+        } else if (c === OPEN_BRACKET) {
+          this.fail(`the JSON is an array, so --record-path ${this.pathText()} finds nothing`, null, 'drop --record-path to read the array itself');
+        } else {
+          this.fail(`the input is not a JSON array of objects: it starts with ${jsonKindOf(ch)}`, i, 'for one JSON object per line, use --format ndjson');
+        }
+        return;
+      case 'key':
+        if (c === QUOTE) {
+          this.key = '';
+          this.keyTooLong = false;
+          this.keyEscape = false;
+          this.mode = 'keyString';
+        } else if (c === CLOSE_BRACE) this.objectEnded(i);
+        else this.fail(`invalid JSON: expected a key, found "${ch}"`, i);
+        return;
+      case 'colon':
+        if (c !== COLON) this.fail(`invalid JSON: expected ":" after key "${this.key}", found "${ch}"`, i);
+        this.mode = 'value';
+        return;
+      case 'value':
+        this.enterValue(c, ch, i);
+        return;
+      case 'next':
+        if (c === COMMA) this.mode = 'key';
+        else if (c === CLOSE_BRACE) this.objectEnded(i);
+        else this.fail(`invalid JSON: expected "," or "}", found "${ch}"`, i);
+        return;
+      case 'elementOrEnd':
+        if (c === CLOSE_BRACKET) this.mode = 'after';
+        else this.startElement(text, i);
+        return;
+      case 'elementStart':
+        this.startElement(text, i);
+        return;
+      case 'elementNext':
+        if (c === COMMA) this.mode = 'elementStart';
+        else if (c === CLOSE_BRACKET) this.mode = 'after';
+        else this.fail(`invalid JSON after record ${this.index}: expected "," or "]", found "${ch}"`, i);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private enterValue(c: number, ch: string, i: number): void {
+    if (this.probe) {
+      if (c === OPEN_BRACKET) {
+        this.fail('the JSON is an object, not an array of records', null, `name the array that holds the records with --record-path, e.g. --record-path ${this.key}`);
+      }
+    } else if (!this.keyTooLong && this.key === this.path[this.level]) {
+      const last = this.level === this.path.length - 1;
+      if (last && c === OPEN_BRACKET) {
+        this.mode = 'elementOrEnd';
+        return;
+      }
+      if (!last && c === OPEN_BRACE) {
+        this.level++;
+        this.mode = 'key';
+        return;
+      }
+      this.fail(`${this.pathText(this.level + 1)} is ${jsonKindOf(ch)}, not ${last ? 'an array' : 'an object'}`, null, 'check --record-path');
+    }
+    this.beginValue(c);
+    this.mode = 'skip';
+  }
+
+  private objectEnded(i: number): void {
+    if (this.probe) this.fail('the JSON is an object holding no array of records', i, 'atlas reads a JSON array of objects, or one nested in an object (--record-path)');
+    const where = this.level === 0 ? 'the top-level object' : this.pathText(this.level);
+    this.fail(`no key "${this.path[this.level]}" in ${where}`, null, 'check --record-path');
+  }
+
+  /** Collects a key's raw text; returns the index after its closing quote, or -1. */
+  private scanKey(text: string, from: number): number {
+    const n = text.length;
+    let i = from;
+    while (i < n) {
+      if (this.keyEscape) {
+        this.keyEscape = false;
+        this.addKeyText(text.slice(i, i + 1));
+        i++;
+        continue;
+      }
+      STRING_SPECIAL.lastIndex = i;
+      const m = STRING_SPECIAL.exec(text);
+      const stop = m === null ? n : m.index;
+      this.addKeyText(text.slice(i, stop));
+      if (m === null) return -1;
+      if (text.charCodeAt(stop) === BACKSLASH) {
+        this.keyEscape = true;
+        this.addKeyText('\\');
+        i = stop + 1;
+        continue;
+      }
+      if (!this.keyTooLong) {
+        try {
+          this.key = JSON.parse(`"${this.key}"`) as string;
+        } catch {
+          this.fail('invalid JSON: a key holds an invalid escape or control character', stop);
+        }
+      }
+      return stop + 1;
+    }
+    return -1;
+  }
+
+  private addKeyText(s: string): void {
+    if (this.keyTooLong) return;
+    if (this.key.length + s.length > MAX_KEY_CHARS) {
+      this.keyTooLong = true;
+      this.key = '';
+    } else this.key += s;
+  }
+
+  /** Checks the document is complete. */
+  end(): void {
+    switch (this.mode) {
+      case 'after':
+        return;
+      case 'start':
+        this.fail('the file is empty: no JSON found', null);
+        break;
+      case 'element':
+      case 'elementNext':
+      case 'elementStart':
+      case 'elementOrEnd':
+        this.fail(`the JSON ends inside the array of records, after ${this.index} record(s): the file is truncated`, null);
+        break;
+      default:
+        if (this.probe) this.fail('the JSON ends early: the file is truncated', null);
+        this.fail(`the JSON ends before the array of records${this.path.length > 0 ? ` at ${this.pathText()}` : ''} was found: the file is truncated`, null);
+    }
+  }
+}

@@ -1,0 +1,227 @@
+import { pullBatches } from './pull.js';
+import { TextDecoder } from 'node:util';
+import { AtlasError } from '../errors.js';
+import { detectEncoding, ENCODINGS } from './decode.js';
+import { TextChunks } from './textChunks.js';
+import type { KeyedRow, KeyedTableStream } from './types.js';
+import {
+  flattenXmlRecord,
+  matchesRecord,
+  parseXmlRecordPath,
+  RecordDetector,
+  type RecordMatcher,
+  type XmlColumns,
+  type XmlNode,
+} from './xmlRecords.js';
+
+export interface XmlOptions {
+  /** Record element: a name (`order`) or a path (`orders/order`); detected when null. */
+  recordPath: string | null;
+  /** Encoding name (see --encoding); else a BOM, else the XML declaration, else UTF-8. */
+  encoding: string | null;
+}
+
+/** Elements nested deeper than this are refused: no real record needs it, and deep input is an attack. */
+export const MAX_XML_DEPTH = 1000;
+/** Parser events kept while looking for the record element; past this, the best guess is taken. */
+const DETECT_MAX_EVENTS = 50_000;
+/** Text kept while looking for the record element (UTF-16 code units). */
+const DETECT_MAX_CHARS = 16 * 1024 * 1024;
+/** One record may hold this much text (UTF-16 code units) and this many elements: memory stays bounded. */
+export const MAX_XML_RECORD_CHARS = 256 * 1024 * 1024;
+const MAX_XML_RECORD_NODES = 1_000_000;
+
+/** sax's names for the buffers it limits, as a user would say them. */
+const BUFFER_NAMES: Record<string, string> = {
+  doctype: 'a DOCTYPE declaration',
+  comment: 'a comment',
+  attribValue: 'an attribute value',
+  attribName: 'an attribute name',
+  tagName: 'a tag name',
+  procInstBody: 'a processing instruction',
+  sgmlDecl: 'a declaration',
+  entity: 'an entity name',
+};
+
+type ParserEvent = { open: string; attributes: Record<string, string> } | { close: true } | { text: string };
+
+/**
+ * The encoding: the user's, else a BOM's, else the one the XML declaration names, else UTF-8.
+ */
+export function pickXmlEncoding(first: Buffer, requested: string | null): string {
+  if (requested !== null || (first[0] === 0xff && first[1] === 0xfe) || (first[0] === 0xfe && first[1] === 0xff)) {
+    return detectEncoding(first, requested);
+  }
+  const declared = /^(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']/.exec(first.subarray(0, 256).toString('latin1'));
+  if (!declared) return 'utf-8';
+  const name = (declared[1] as string).toLowerCase();
+  const encoding = ENCODINGS[name] ?? name;
+  try {
+    new TextDecoder(encoding);
+  } catch {
+    throw new AtlasError(`the XML declares encoding "${declared[1]}", which atlas cannot decode`, { hint: 'convert the file to UTF-8, or name a readable encoding with --encoding' });
+  }
+  return encoding;
+}
+
+/**
+ * Streams the records of an XML document with sax (strict mode). Entities declared in a DTD are
+ * never expanded and external entities never fetched: a reference to one is an error. Returns
+ * once the first record (or the end) is reached.
+ */
+export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions): Promise<KeyedTableStream> {
+  let matcher: RecordMatcher | null = options.recordPath === null ? null : parseXmlRecordPath(options.recordPath);
+  // Loaded here so that importing this module (and atlas --help) does not load sax.
+  const { default: sax } = await import('sax');
+  const parser = sax.parser(true, { trim: false, normalize: false, position: true });
+  const columns: XmlColumns = { jsonKeys: new Set(), repeated: new Set() };
+  let pending: KeyedRow[] = [];
+  let rn = 0;
+  let sawDoctype = false;
+  let sawElement = false;
+
+  // Record building (once the record element is known).
+  const stack: string[] = [];
+  const open: XmlNode[] = [];
+  let recordChars = 0;
+  let recordNodes = 0;
+
+  const tooBig = (): never => {
+    throw new AtlasError(`record ${rn + 1} is too large (over ${MAX_XML_RECORD_CHARS / (1024 * 1024)} MiB of text or ${MAX_XML_RECORD_NODES} elements): atlas refuses it to keep memory bounded`);
+  };
+  const openElement = (name: string, attributes: Record<string, string>): void => {
+    stack.push(name);
+    const parent = open.at(-1);
+    if (parent === undefined && !matchesRecord(matcher as RecordMatcher, stack)) return;
+    const node: XmlNode = { name, attributes, children: [], text: '' };
+    if (parent) parent.children.push(node);
+    else {
+      recordChars = 0;
+      recordNodes = 0;
+    }
+    for (const [k, v] of Object.entries(attributes)) recordChars += k.length + v.length;
+    if (++recordNodes > MAX_XML_RECORD_NODES || recordChars > MAX_XML_RECORD_CHARS) tooBig();
+    open.push(node);
+  };
+  const closeElement = (): void => {
+    stack.pop();
+    const node = open.pop();
+    if (node !== undefined && open.length === 0) {
+      rn++;
+      pending.push({ rn, values: flattenXmlRecord(node, columns) });
+    }
+  };
+  const addText = (text: string): void => {
+    const node = open.at(-1);
+    if (node === undefined) return;
+    node.text += text;
+    recordChars += text.length;
+    if (recordChars > MAX_XML_RECORD_CHARS) tooBig();
+  };
+
+  // Detection (no record path given): events are kept until the record element is known.
+  const detector = matcher === null ? new RecordDetector() : null;
+  let kept: ParserEvent[] | null = matcher === null ? [] : null;
+  let keptChars = 0;
+  const decide = (chosen: RecordMatcher | null): void => {
+    if (chosen === null) throw new AtlasError('no XML element found');
+    matcher = chosen;
+    const events = kept ?? [];
+    kept = null;
+    for (const e of events) {
+      if ('open' in e) openElement(e.open, e.attributes);
+      else if ('close' in e) closeElement();
+      else addText(e.text);
+    }
+  };
+  const keep = (e: ParserEvent, chars: number): void => {
+    (kept as ParserEvent[]).push(e);
+    keptChars += chars;
+    if (detector?.decided) decide(detector.decided);
+    else if ((kept as ParserEvent[]).length > DETECT_MAX_EVENTS || keptChars > DETECT_MAX_CHARS) decide(detector?.guess() ?? null);
+  };
+
+  let depth = 0;
+  parser.onopentag = (tag) => {
+    if (depth === 0 && sawElement) throw new AtlasError(`invalid XML at line ${parser.line + 1}: a second root element <${tag.name}> after the first one closed`);
+    sawElement = true;
+    if (++depth > MAX_XML_DEPTH) throw new AtlasError(`the XML is nested more than ${MAX_XML_DEPTH} elements deep: atlas refuses such input`);
+    const attributes = Object.assign(Object.create(null) as Record<string, string>, tag.attributes as Record<string, string>);
+    if (kept === null) return openElement(tag.name, attributes);
+    detector?.open(tag.name);
+    keep({ open: tag.name, attributes }, tag.name.length);
+  };
+  parser.onclosetag = () => {
+    depth--;
+    if (kept === null) return closeElement();
+    detector?.close();
+    keep({ close: true }, 1);
+  };
+  parser.ontext = parser.oncdata = (text: string) => {
+    if (kept === null) return addText(text);
+    if (/\S/.test(text)) keep({ text }, text.length);
+  };
+  parser.ondoctype = () => {
+    sawDoctype = true;
+  };
+  parser.onerror = (err: Error) => {
+    const first = err.message.split('\n')[0] ?? err.message;
+    const entity = (parser as unknown as { entity?: string }).entity;
+    const limit = /^Max buffer length exceeded: (\w+)/.exec(first);
+    const what =
+      first === 'Invalid character entity' && entity
+        ? `undefined entity &${entity};`
+        : limit
+          ? `${BUFFER_NAMES[limit[1] as string] ?? limit[1]} longer than ${((sax as unknown as { MAX_BUFFER_LENGTH: number }).MAX_BUFFER_LENGTH / 1024).toFixed(0)} KiB, the XML parser's limit`
+          : first.replace(/\.$/, '');
+    throw new AtlasError(`invalid XML at line ${parser.line + 1}, column ${parser.column}: ${what}`, {
+      cause: err,
+      hint: /entity/i.test(first)
+        ? `atlas never expands entities declared in a DTD${sawDoctype ? ' (this file declares some)' : ''} nor fetches external ones: replace the references with their text`
+        : null,
+    });
+  };
+
+  const text = new TextChunks(bytes, (first) => pickXmlEncoding(first, options.encoding));
+  const chunks = text[Symbol.asyncIterator]();
+  let done = false;
+  const feed = async (): Promise<void> => {
+    const next = await chunks.next();
+    if (!next.done) {
+      parser.write(next.value);
+      return;
+    }
+    done = true;
+    if (!sawElement) throw new AtlasError(text.encoding === null ? 'the file is empty: no XML found' : 'no XML element found: the file is not XML');
+    parser.close();
+    if (kept !== null) decide(detector?.guess() ?? null);
+    if (rn === 0 && options.recordPath !== null) {
+      throw new AtlasError(`no element matches --record-path ${options.recordPath}`, { hint: 'give the name of the repeated element (e.g. order) or its path (e.g. orders/order)' });
+    }
+  };
+  while (!done && pending.length === 0) await feed();
+
+  const batches = (): AsyncGenerator<KeyedRow[]> =>
+    pullBatches(
+      () => {
+        const out = pending;
+        pending = [];
+        return out;
+      },
+      () => done,
+      feed,
+    );
+
+  const names = (matcher as RecordMatcher | null)?.names ?? [];
+  return {
+    kind: 'keyed',
+    batches: batches(),
+    jsonKeys: columns.jsonKeys,
+    details: {
+      format: 'xml',
+      record_element: names.at(-1) ?? null,
+      record_path: names.length > 0 ? `${(matcher as RecordMatcher).anchored ? '/' : ''}${names.join('/')}` : null,
+      encoding: text.encoding ?? 'utf-8',
+    },
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Pure parts of the XML reader: which elements are records, and how a record's element tree
+ * becomes columns. No sax import.
+ */
+import { UsageError } from '../errors.js';
+
+/** One element of a record, as built from parser events. */
+export interface XmlNode {
+  name: string;
+  attributes: Record<string, string>;
+  children: XmlNode[];
+  /** Text and CDATA directly inside the element, joined. */
+  text: string;
+}
+
+/** Which elements are records: the last names of their path must equal `names`. */
+export interface RecordMatcher {
+  names: string[];
+  /** The path starts at the root element (a detected path, or one given with a leading "/"). */
+  anchored: boolean;
+}
+
+function localName(name: string): string {
+  const colon = name.indexOf(':');
+  return colon < 0 ? name : name.slice(colon + 1);
+}
+
+/** `order`, `orders/order` or `/orders/order` -> a matcher. */
+export function parseXmlRecordPath(recordPath: string): RecordMatcher {
+  const anchored = recordPath.startsWith('/');
+  const names = recordPath.split('/').filter((s, i) => !(i === 0 && anchored && s === ''));
+  if (names.length === 0 || names.some((n) => n === '' || /\s/.test(n))) {
+    throw new UsageError(`--record-path "${recordPath}" is not an element name or a path like orders/order`);
+  }
+  return { names, anchored };
+}
+
+/** True when the element at the end of `stack` (names from the root) is a record. */
+export function matchesRecord(matcher: RecordMatcher, stack: readonly string[]): boolean {
+  const { names } = matcher;
+  if (matcher.anchored ? stack.length !== names.length : stack.length < names.length) return false;
+  const offset = stack.length - names.length;
+  for (let i = 0; i < names.length; i++) {
+    const want = names[i] as string;
+    const have = stack[offset + i] as string;
+    if (have !== want && localName(have) !== want) return false;
+  }
+  return true;
+}
+
+/**
+ * Watches the first elements of a document to find the record element: a child of the root
+ * that repeats decides at once; otherwise, when asked, the shallowest element that repeats
+ * under one parent (the most repeated among equals), else the root's first child.
+ */
+export class RecordDetector {
+  private readonly stack: Array<{ name: string; childCounts: Map<string, number> }> = [];
+  /** Path (joined by "/") -> [depth, highest count under one parent]. */
+  private readonly repeats = new Map<string, { names: string[]; count: number }>();
+  private firstChild: string[] | null = null;
+  private root: string | null = null;
+  /** Set once a child of the root repeats. */
+  decided: RecordMatcher | null = null;
+
+  open(name: string): void {
+    const parent = this.stack.at(-1);
+    if (parent) {
+      const count = (parent.childCounts.get(name) ?? 0) + 1;
+      parent.childCounts.set(name, count);
+      const names = [...this.stack.map((e) => e.name), name];
+      if (this.stack.length === 1) this.firstChild ??= names;
+      if (count >= 2) {
+        const key = names.join('/');
+        const seen = this.repeats.get(key);
+        if (!seen || seen.count < count) this.repeats.set(key, { names, count });
+        if (this.stack.length === 1 && this.decided === null) this.decided = { names, anchored: true };
+      }
+    } else this.root ??= name;
+    this.stack.push({ name, childCounts: new Map() });
+  }
+
+  close(): void {
+    this.stack.pop();
+  }
+
+  /** The best guess from what was seen, or null when the document has no elements. */
+  guess(): RecordMatcher | null {
+    if (this.decided) return this.decided;
+    let best: { names: string[]; count: number } | null = null;
+    for (const r of this.repeats.values()) {
+      if (best === null || r.names.length < best.names.length || (r.names.length === best.names.length && r.count > best.count)) best = r;
+    }
+    if (best) return { names: best.names, anchored: true };
+    if (this.firstChild) return { names: this.firstChild, anchored: true };
+    return this.root === null ? null : { names: [this.root], anchored: true };
+  }
+}
+
+/** Text of an element, or null when it holds only whitespace. */
+function textOf(node: XmlNode): string | null {
+  return /\S/.test(node.text) ? node.text : null;
+}
+
+function isLeaf(node: XmlNode): boolean {
+  return node.children.length === 0 && Object.keys(node.attributes).length === 0;
+}
+
+function groupByName(nodes: XmlNode[]): Map<string, XmlNode[]> {
+  const groups = new Map<string, XmlNode[]>();
+  for (const n of nodes) {
+    const list = groups.get(n.name);
+    if (list) list.push(n);
+    else groups.set(n.name, [n]);
+  }
+  return groups;
+}
+
+/**
+ * An element as a JSON value: a leaf is its text (or null); otherwise an object of its
+ * attributes and children (repeated children as arrays), its own text under "#text".
+ */
+export function xmlToJson(node: XmlNode): unknown {
+  if (isLeaf(node)) return textOf(node);
+  const out = Object.create(null) as Record<string, unknown>;
+  Object.assign(out, node.attributes);
+  for (const [name, list] of groupByName(node.children)) out[name] = list.length > 1 ? list.map(xmlToJson) : xmlToJson(list[0] as XmlNode);
+  const text = textOf(node);
+  if (text !== null) out['#text'] = text;
+  return out;
+}
+
+/** What the flattening remembers across records: keys holding JSON, and which of them repeat. */
+export interface XmlColumns {
+  jsonKeys: Set<string>;
+  /** Keys whose element was seen repeated: always written as a JSON array from then on. */
+  repeated: Set<string>;
+}
+
+/**
+ * A record's columns: its attributes (`id`), its children's text (`name`), a child's attributes
+ * (`child_attr`) and grandchildren (`child_grandchild`); repeated children, and anything deeper,
+ * as JSON text whose keys join `jsonKeys`. The record's own text, if any, is under its own name.
+ * Once a key holds JSON, later records write it as JSON too (a child seen repeated before is an
+ * array of one when single), so the column stays valid JSON from that record on.
+ */
+export function flattenXmlRecord(record: XmlNode, columns: XmlColumns): Record<string, string | null> {
+  const values = Object.create(null) as Record<string, string | null>;
+  const { jsonKeys, repeated } = columns;
+  const asJson = (key: string, value: unknown): void => {
+    values[key] = JSON.stringify(value);
+    jsonKeys.add(key);
+  };
+  /** Writes a group of same-named elements; false when the caller should flatten the single one. */
+  const put = (key: string, list: XmlNode[], mayFlatten: boolean): boolean => {
+    const first = list[0] as XmlNode;
+    if (list.length > 1) repeated.add(key);
+    if (repeated.has(key)) asJson(key, list.map(xmlToJson));
+    else if (!isLeaf(first)) {
+      if (mayFlatten) return false;
+      asJson(key, xmlToJson(first));
+    } else if (jsonKeys.has(key)) asJson(key, textOf(first));
+    else values[key] = textOf(first);
+    return true;
+  };
+  Object.assign(values, record.attributes);
+  const ownText = textOf(record);
+  if (ownText !== null) values[record.name] = ownText;
+  for (const [name, list] of groupByName(record.children)) {
+    if (put(name, list, true)) continue;
+    const child = list[0] as XmlNode;
+    for (const [attr, value] of Object.entries(child.attributes)) values[`${name}_${attr}`] = value;
+    const childText = textOf(child);
+    if (childText !== null) values[name] = childText;
+    for (const [inner, innerList] of groupByName(child.children)) put(`${name}_${inner}`, innerList, false);
+  }
+  return values;
+}

@@ -1,0 +1,182 @@
+import { Readable, type Writable } from 'node:stream';
+import { AtlasError } from '../errors.js';
+
+/**
+ * Expansion allowed before a zip is taken for a bomb: at least this many bytes inflated...
+ * (well above any sheet a person makes, small enough that a bomb stops before filling a disk:
+ * exceljs parks worksheets in temporary files).
+ */
+export const BOMB_MIN_INFLATED_BYTES = 100 * 1024 * 1024;
+/**
+ * ...and more than this many times the compressed bytes read so far. Real workbooks inflate
+ * 5-30x (very repetitive sheets up to ~100x); deflate tops out near 1032x.
+ */
+export const BOMB_MAX_RATIO = 250;
+
+/**
+ * The bytes of an .xlsx as the Readable exceljs wants, with what exceljs lacks:
+ * - errors of the zip parser it pipes us into are caught (exceljs waits forever on some of
+ *   them: a corrupt entry it is copying to a temporary file never ends), so `race()` can stop;
+ * - the inflated size of every entry is counted, to stop a zip bomb;
+ * - `drain()` reads the rest of the source after exceljs stops, so every byte is hashed.
+ */
+export class ZipInput extends Readable {
+  /** The error the source itself threw (not the archive's fault), if any. */
+  sourceError: unknown = null;
+  /** Compressed bytes handed to the zip parser. */
+  bytesIn = 0;
+  /** Bytes the zip parser inflated. */
+  bytesOut = 0;
+  private readonly head: Buffer[] = [];
+  private pulling: Promise<void> | null = null;
+  private wanted = false;
+  private reading = false;
+  private stopped = false;
+  private sourceDone = false;
+  /** The first failure, once there is one. */
+  private failure: { error: unknown } | null = null;
+  /** Rejecters of the race() calls in progress. */
+  private readonly waiters = new Set<(err: unknown) => void>();
+
+  constructor(private readonly source: AsyncIterator<Buffer>) {
+    super();
+    this.on('error', (err) => this.fail(err));
+  }
+
+  /** The first `n` bytes (fewer if the input is shorter), read ahead and kept for the parser. */
+  async peek(n: number): Promise<Buffer> {
+    let have = this.head.reduce((sum, b) => sum + b.length, 0);
+    while (have < n && !this.sourceDone) {
+      const next = await this.source.next();
+      if (next.done) this.sourceDone = true;
+      else {
+        this.head.push(next.value);
+        have += next.value.length;
+      }
+    }
+    return Buffer.concat(this.head).subarray(0, n);
+  }
+
+  /**
+   * Settles like `work`, unless the archive or the source fails first. (Not Promise.race with a
+   * long-lived promise: each call would leave a reaction on it holding its result, a leak of
+   * every row read.)
+   */
+  race<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.failure !== null) {
+        work.catch(() => undefined); // it may reject after we stopped listening
+        reject(this.failure.error);
+        return;
+      }
+      this.waiters.add(reject);
+      work.then(
+        (value) => {
+          this.waiters.delete(reject);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.waiters.delete(reject);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** Stops `race()` callers, present and future, with this error. */
+  fail(err: unknown): void {
+    this.failure ??= { error: err };
+    for (const reject of this.waiters) reject(this.failure.error);
+    this.waiters.clear();
+  }
+
+  override _read(): void {
+    this.wanted = true;
+    if (!this.reading) this.pulling = this.pull();
+  }
+
+  /** Pushes chunks while the stream wants them; `wanted` is re-set by any _read() meanwhile. */
+  private async pull(): Promise<void> {
+    this.reading = true;
+    try {
+      while (this.wanted && !this.stopped) {
+        this.wanted = false;
+        let chunk = this.head.shift();
+        if (chunk === undefined && !this.sourceDone) {
+          const next = await this.source.next();
+          if (this.stopped) return;
+          if (next.done) this.sourceDone = true;
+          else chunk = next.value;
+        }
+        if (chunk === undefined) {
+          this.push(null);
+          return;
+        }
+        this.bytesIn += chunk.length;
+        if (this.push(chunk)) this.wanted = true;
+      }
+    } catch (err) {
+      this.sourceError = err;
+      this.fail(err);
+      this.destroy();
+    } finally {
+      // Synchronous with the loop's end: a _read() after this starts a new pull.
+      this.reading = false;
+    }
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    (destination as unknown as Writable).on('error', (err: unknown) => this.fail(err));
+    this.countInflatedBytes(destination as unknown as Readable);
+    return super.pipe(destination, options);
+  }
+
+  /**
+   * unzipper pushes each archive entry as a stream object; the inflated bytes of each are counted
+   * as the entry pushes them. (If unzipper ever changes how it hands entries over, this counts
+   * nothing and exceljs's row and column limits remain the only guard.)
+   */
+  private countInflatedBytes(parser: Readable): void {
+    const pushEntry = parser.push.bind(parser);
+    parser.push = (entry: unknown, encoding?: BufferEncoding): boolean => {
+      if (entry instanceof Readable) {
+        const pushData = entry.push.bind(entry);
+        entry.push = (data: unknown, enc?: BufferEncoding): boolean => {
+          if (data instanceof Uint8Array) {
+            this.bytesOut += data.length;
+            if (this.bytesOut > BOMB_MIN_INFLATED_BYTES && this.bytesOut > BOMB_MAX_RATIO * this.bytesIn) {
+              this.fail(
+                new AtlasError(
+                  `not a valid .xlsx file: it inflates to more than ${BOMB_MAX_RATIO} times its size (${this.bytesOut} bytes from ${this.bytesIn}): a zip bomb?`,
+                ),
+              );
+              this.close();
+              return false;
+            }
+          }
+          return pushData(data, enc);
+        };
+      }
+      return pushEntry(entry, encoding);
+    };
+  }
+
+  /** Stops reading and releases the source (after an error or when the reader is abandoned). */
+  close(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (!this.sourceDone) void this.source.return?.()?.catch(() => undefined);
+    this.destroy();
+  }
+
+  /** Reads (and drops) what is left of the source, so that a hash over it covers the whole file. */
+  async drain(): Promise<void> {
+    this.stopped = true;
+    await this.pulling;
+    while (!this.sourceDone) {
+      const next = await this.source.next();
+      if (next.done) this.sourceDone = true;
+    }
+    this.destroy();
+  }
+}

@@ -1,0 +1,196 @@
+import { Readable } from 'node:stream';
+import type { S3Settings } from '../config.js';
+import { AtlasError, NotFoundError, redactSecrets, UsageError } from '../errors.js';
+import type { OpenedSource } from './source.js';
+
+/** Attempts per request: one retry for a passing glitch, no long wait on a dead endpoint. */
+const MAX_ATTEMPTS = 2;
+/** Time allowed to open a connection (ms): an unreachable endpoint fails in seconds, not minutes. */
+const CONNECTION_TIMEOUT_MS = 3000;
+/** A connection idle this long (ms) mid-download is given up. */
+const IDLE_TIMEOUT_MS = 120_000;
+/** Region used when none is configured (S3-compatible services accept any; AWS redirects). */
+const DEFAULT_REGION = 'us-east-1';
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+
+/** Where an s3:// URL points. */
+export interface S3Location {
+  bucket: string;
+  key: string;
+}
+
+/** The S3 client settings that apply: the config file's first, then the environment's. */
+export interface ResolvedS3 {
+  endpoint: string | null;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string } | null;
+  forcePathStyle: boolean;
+}
+
+/** Splits `s3://bucket/key` (the key taken as written, not URL-decoded). */
+export function parseS3Url(url: string): S3Location {
+  const m = /^s3:\/\/([^/]*)\/(.*)$/s.exec(url);
+  if (m === null) throw new UsageError('an S3 source must look like s3://bucket/path/to/file');
+  const bucket = m[1] as string;
+  const key = m[2] as string;
+  if (/[@:]/.test(bucket)) {
+    // Never echo it: it may carry a key and secret.
+    throw new UsageError('the s3:// URL must not hold credentials or a port', { hint: 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or s3.* in the config file) and ATLAS_S3_ENDPOINT instead' });
+  }
+  if (bucket === '') throw new UsageError(`${url} names no bucket: write s3://bucket/path/to/file`);
+  if (key === '' || key.endsWith('/')) throw new UsageError(`${url} names a folder, not a file: write s3://bucket/path/to/file`);
+  return { bucket, key };
+}
+
+const nonEmpty = (v: string | null | undefined): string | null => (v === undefined || v === null || v === '' ? null : v);
+
+/** Settings first (the config file), then the environment fills the gaps. */
+export function resolveS3Settings(s3: S3Settings, env: NodeJS.ProcessEnv): ResolvedS3 {
+  const endpoint = nonEmpty(s3.endpoint) ?? nonEmpty(env.ATLAS_S3_ENDPOINT) ?? nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+  const region = nonEmpty(s3.region) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? DEFAULT_REGION;
+  const keyFromSettings = nonEmpty(s3.accessKeyId) !== null || nonEmpty(s3.secretAccessKey) !== null;
+  const accessKeyId = keyFromSettings ? nonEmpty(s3.accessKeyId) : nonEmpty(env.AWS_ACCESS_KEY_ID);
+  const secretAccessKey = keyFromSettings ? nonEmpty(s3.secretAccessKey) : nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+  if ((accessKeyId === null) !== (secretAccessKey === null)) {
+    const [has, lacks] = keyFromSettings
+      ? accessKeyId === null ? ['s3.secretAccessKey', 's3.accessKeyId'] : ['s3.accessKeyId', 's3.secretAccessKey']
+      : accessKeyId === null ? ['AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID'] : ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+    throw new UsageError(`${has} is set but ${lacks} is not: S3 needs both`);
+  }
+  if (endpoint !== null) {
+    try {
+      new URL(endpoint);
+    } catch {
+      throw new UsageError('the S3 endpoint is not a URL (expected e.g. http://localhost:9000)', { hint: 'check s3.endpoint in the config file, or ATLAS_S3_ENDPOINT' });
+    }
+  }
+  return {
+    endpoint,
+    region,
+    credentials: accessKeyId !== null && secretAccessKey !== null ? { accessKeyId, secretAccessKey } : null,
+    forcePathStyle: s3.forcePathStyle ?? endpoint !== null,
+  };
+}
+
+/** The endpoint without any user:password part, for messages and metadata. */
+export function describeEndpoint(endpoint: string | null): string {
+  if (endpoint === null) return 'AWS S3';
+  try {
+    const u = new URL(endpoint);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return redactSecrets(endpoint);
+  }
+}
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  cause?: unknown;
+}
+
+/** The network error code (ECONNREFUSED...) anywhere in an error's cause chain. */
+function networkCode(err: unknown): string | null {
+  for (let e = err as SdkError | undefined, i = 0; e && i < 5; e = e.cause as SdkError | undefined, i++) {
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return e.code;
+    if (e.name === 'TimeoutError') return 'timed out';
+    const inner = (e as { errors?: unknown[] }).errors; // AggregateError (IPv4 and IPv6 both refused)
+    if (Array.isArray(inner)) for (const x of inner) if (NETWORK_CODES.has((x as SdkError).code ?? '')) return (x as SdkError).code as string;
+  }
+  return null;
+}
+
+/** One line for a failed GetObject; never includes a secret. */
+export function describeS3Error(err: unknown, url: string, settings: ResolvedS3): AtlasError {
+  const e = (err ?? {}) as SdkError;
+  const name = e.name ?? e.Code ?? 'Error';
+  const status = e.$metadata?.httpStatusCode;
+  const endpoint = describeEndpoint(settings.endpoint);
+  const scrub = (text: string): string => {
+    let out = redactSecrets(text.replace(/\s*\n\s*/g, ' '));
+    if (settings.credentials) out = out.split(settings.credentials.secretAccessKey).join('***');
+    return out;
+  };
+  const net = networkCode(err);
+  if (net !== null) {
+    return new AtlasError(scrub(`cannot reach the S3 endpoint ${endpoint} (${net})`), {
+      cause: err,
+      hint: 'check s3.endpoint in the config file or ATLAS_S3_ENDPOINT / AWS_ENDPOINT_URL, and that the server is running',
+    });
+  }
+  if (name === 'NoSuchBucket') {
+    return new NotFoundError(scrub(`${url}: the bucket does not exist at ${endpoint}`), { cause: err, hint: 'check the bucket name and the endpoint' });
+  }
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
+    return new NotFoundError(scrub(`${url}: no such file in the bucket (at ${endpoint})`), { cause: err, hint: 'check the path: keys are case-sensitive' });
+  }
+  if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'AccessDenied' || name === 'InvalidToken' || name === 'ExpiredToken' || status === 403) {
+    return new AtlasError(scrub(`access to ${url} was refused (${name})`), {
+      cause: err,
+      hint: 'check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or s3.accessKeyId/s3.secretAccessKey in the config file) and what that key may read',
+    });
+  }
+  if (name === 'CredentialsProviderError') {
+    return new AtlasError('no S3 credentials found', { cause: err, hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or s3.accessKeyId/s3.secretAccessKey in the config file' });
+  }
+  if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
+    return new AtlasError(scrub(`${url}: the bucket is in another region than ${settings.region} (${name})`), { cause: err, hint: 'set AWS_REGION or s3.region in the config file' });
+  }
+  return new AtlasError(scrub(`cannot read ${url} from ${endpoint}: ${name}${e.message ? `: ${e.message}` : ''}`), { cause: err });
+}
+
+/**
+ * Opens `s3://bucket/key` for streaming with GetObject (never downloaded whole). Settings come
+ * from the config file's s3 section first, then ATLAS_S3_ENDPOINT / AWS_ENDPOINT_URL,
+ * AWS_REGION / AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; without keys
+ * the SDK's own chain (profiles, instance roles) applies. A custom endpoint uses path-style
+ * addressing unless s3.forcePathStyle is false.
+ */
+export async function openS3Source(url: string, s3: S3Settings, env: NodeJS.ProcessEnv): Promise<OpenedSource> {
+  const location = parseS3Url(url);
+  const settings = resolveS3Settings(s3, env);
+  // The SDK warns on stderr about a future Node requirement on every run; atlas supports Node 20.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Loaded here so that importing this module (and atlas --help) does not load the AWS SDK.
+  const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({
+    region: settings.region,
+    ...(settings.endpoint !== null ? { endpoint: settings.endpoint } : {}),
+    ...(settings.credentials !== null ? { credentials: settings.credentials } : {}),
+    forcePathStyle: settings.forcePathStyle,
+    maxAttempts: MAX_ATTEMPTS,
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: IDLE_TIMEOUT_MS },
+  });
+  let response;
+  try {
+    response = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+  } catch (err) {
+    client.destroy();
+    throw describeS3Error(err, url, settings);
+  }
+  const body = response.Body;
+  if (!(body instanceof Readable)) {
+    client.destroy();
+    throw new AtlasError(`cannot read ${url}: the S3 response has no readable body`);
+  }
+  body.once('close', () => client.destroy());
+  const slash = location.key.lastIndexOf('/');
+  return {
+    sourceType: 'b2_storage',
+    sourcePath: url,
+    fileName: location.key.slice(slash + 1),
+    sizeBytes: typeof response.ContentLength === 'number' ? response.ContentLength : null,
+    stream: body,
+    metadata: {
+      etag: typeof response.ETag === 'string' ? response.ETag.replace(/^"|"$/g, '') : null,
+      s3_endpoint: describeEndpoint(settings.endpoint),
+      s3_region: settings.region,
+    },
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * The mapping file (`--mapping FILE`) and the effective mapping stored in
+ * import_history.mapping_config share one shape, so any import can be repeated exactly by passing
+ * its stored mapping back:
+ *
+ *   { "table": "customers", "strategy": "adapt_data", "key": ["email"],
+ *     "columns": { "Signup Date": { "target": "signup_date", "type": "date", "format": "%d/%m/%Y" },
+ *                  "Internal": { "ignore": true } } }
+ *
+ * Pure code: validation reports every problem at once.
+ */
+import type { DateOrder, ValueFormat } from './infer.js';
+
+export const STRATEGIES = ['new_table', 'merge_exact', 'extend_table', 'adapt_data'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** Types a mapping may ask for. */
+export const MAPPING_TYPES = ['text', 'integer', 'bigint', 'smallint', 'numeric', 'real', 'double precision', 'boolean', 'date', 'timestamp', 'timestamptz', 'jsonb', 'uuid'] as const;
+export type MappingType = (typeof MAPPING_TYPES)[number];
+
+export interface ColumnMapping {
+  /** Target column name (sanitised like a header when absent). */
+  target?: string;
+  type?: MappingType;
+  /** Dates: strftime-style (`%d/%m/%Y`, `%m/%d/%Y %I:%M %p`). Numbers: `1234.56`, `1,234.56`, `$1,234.56`, `1.234,56`. */
+  format?: string;
+  ignore?: boolean;
+}
+
+export interface Mapping {
+  table?: string;
+  strategy?: Strategy;
+  /** Uniqueness columns for duplicate checks (target names). */
+  key?: string[] | null;
+  columns?: Record<string, ColumnMapping>;
+}
+
+const TOP_KEYS = new Set(['table', 'strategy', 'key', 'columns']);
+const COLUMN_KEYS = new Set(['target', 'type', 'format', 'ignore']);
+
+/** Validates a parsed mapping; returns the problems (empty when fine). `//` keys are comments. */
+export function validateMapping(value: unknown): { mapping: Mapping; problems: string[] } {
+  const problems: string[] = [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { mapping: {}, problems: ['the mapping must be a JSON object'] };
+  const obj = value as Record<string, unknown>;
+  for (const k of Object.keys(obj)) if (!k.startsWith('//') && !TOP_KEYS.has(k)) problems.push(`unknown key "${k}"`);
+  if (obj.table !== undefined && (typeof obj.table !== 'string' || obj.table === '')) problems.push('"table" must be a non-empty string');
+  if (obj.strategy !== undefined && !STRATEGIES.includes(obj.strategy as Strategy)) problems.push(`"strategy" must be one of ${STRATEGIES.join(', ')}`);
+  if (obj.key !== undefined && obj.key !== null && (!Array.isArray(obj.key) || obj.key.length === 0 || !obj.key.every((k) => typeof k === 'string'))) {
+    problems.push('"key" must be a non-empty list of column names');
+  }
+  if (obj.columns !== undefined) {
+    if (typeof obj.columns !== 'object' || obj.columns === null || Array.isArray(obj.columns)) problems.push('"columns" must be an object keyed by source column');
+    else {
+      for (const [source, spec] of Object.entries(obj.columns as Record<string, unknown>)) {
+        if (source.startsWith('//')) continue;
+        const where = `columns["${source}"]`;
+        if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+          problems.push(`${where} must be an object`);
+          continue;
+        }
+        const c = spec as Record<string, unknown>;
+        for (const k of Object.keys(c)) if (!k.startsWith('//') && !COLUMN_KEYS.has(k)) problems.push(`${where}: unknown key "${k}"`);
+        if (c.target !== undefined && (typeof c.target !== 'string' || c.target === '' || Buffer.byteLength(c.target) > 63)) problems.push(`${where}.target must be a name of 1 to 63 bytes`);
+        if (c.ignore !== undefined && typeof c.ignore !== 'boolean') problems.push(`${where}.ignore must be true or false`);
+        if (c.type !== undefined && !MAPPING_TYPES.includes(c.type as MappingType)) problems.push(`${where}.type "${String(c.type)}" is not one of ${MAPPING_TYPES.join(', ')}`);
+        if (c.format !== undefined) {
+          if (typeof c.format !== 'string') problems.push(`${where}.format must be a string`);
+          else if (c.type === undefined) problems.push(`${where}.format needs a "type"`);
+          else if (formatFromMapping(c.type as MappingType, c.format) === null) problems.push(`${where}.format "${c.format}" cannot be used for type ${String(c.type)}`);
+        }
+      }
+    }
+  }
+  return { mapping: obj as Mapping, problems };
+}
+
+/** Reads a strftime date part: order and separator, or null. */
+function parseDateFormat(format: string): { order: DateOrder; separator: '-' | '/' | '.'; time: boolean } | null {
+  const m = /^%([YmdD])([-/.])%([YmdD])\2%([YmdD])(.*)$/.exec(format.trim());
+  if (!m) return null;
+  const parts = `${m[1]}${m[3]}${m[4]}`;
+  const order = parts === 'Ymd' ? 'ymd' : parts === 'mdY' ? 'mdy' : parts === 'dmY' ? 'dmy' : null;
+  if (order === null) return null;
+  const rest = m[5] ?? '';
+  if (rest !== '' && !/^[ T]%[HI]:%M(:%S)?( ?%p)?$/.test(rest)) return null;
+  return { order, separator: m[2] as '-' | '/' | '.', time: rest !== '' };
+}
+
+/** A ValueFormat for a mapped type and optional format string, or null when they do not fit. */
+export function formatFromMapping(type: MappingType, format: string | undefined): ValueFormat | null {
+  if (type === 'date' || type === 'timestamp' || type === 'timestamptz') {
+    if (format === undefined) return type === 'date' ? { kind: 'date', order: 'ymd', separator: '-' } : { kind: 'timestamp', order: 'ymd', separator: '-', zone: type === 'timestamptz' };
+    const d = parseDateFormat(format);
+    if (d === null) return null;
+    return type === 'date' ? { kind: 'date', order: d.order, separator: d.separator } : { kind: 'timestamp', order: d.order, separator: d.separator, zone: type === 'timestamptz' };
+  }
+  if (['integer', 'bigint', 'smallint', 'numeric', 'real', 'double precision'].includes(type)) {
+    switch (format ?? '1234.56') {
+      case '1234.56':
+      case '1234':
+        return type === 'numeric' || type === 'real' || type === 'double precision' ? { kind: 'numeric', grouping: false, currency: null } : { kind: 'integer', dotZero: true };
+      case '1,234.56':
+      case '1,234':
+        return { kind: 'numeric', grouping: true, currency: null };
+      case '1.234,56':
+        return { kind: 'numeric', grouping: true, currency: null, european: true };
+      default: {
+        const cur = /^([$€£¥])1,234(\.56)?$/.exec(format ?? '');
+        return cur ? { kind: 'numeric', grouping: true, currency: cur[1]! } : null;
+      }
+    }
+  }
+  if (format !== undefined) return null;
+  if (type === 'boolean') return { kind: 'boolean' };
+  return { kind: 'text' };
+}
+
+function strftimeDatePart(order: DateOrder, separator: string): string {
+  const parts = order === 'ymd' ? ['%Y', '%m', '%d'] : order === 'mdy' ? ['%m', '%d', '%Y'] : ['%d', '%m', '%Y'];
+  return parts.join(separator);
+}
+
+/** The format string a ValueFormat is written as in a mapping (undefined when the type needs none). */
+export function formatToMapping(format: ValueFormat): string | undefined {
+  switch (format.kind) {
+    case 'date':
+      return strftimeDatePart(format.order, format.separator);
+    case 'timestamp':
+      return format.order === 'ymd' && format.separator === '-' ? undefined : strftimeDatePart(format.order, format.separator);
+    case 'numeric':
+      if (format.european) return '1.234,56';
+      if (format.currency) return `${format.currency}1,234.56`;
+      return format.grouping ? '1,234.56' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** `--max-errors N` or `N%`. */
+export type ErrorBudget = { kind: 'count'; value: number } | { kind: 'percent'; value: number } | null;
+
+export function parseErrorBudget(text: string): ErrorBudget | string {
+  const m = /^(\d+(?:\.\d+)?)(%)?$/.exec(text.trim());
+  if (!m) return `--max-errors must be a number (5) or a percentage (2%), not "${text}"`;
+  const value = Number(m[1]);
+  if (m[2]) return value > 100 ? '--max-errors percentage must be at most 100%' : { kind: 'percent', value };
+  return Number.isInteger(value) ? { kind: 'count', value } : '--max-errors must be a whole number of errors';
+}
+
+/** True when `errors` exceed the budget for `rows` data rows (N errors are allowed, N+1 fail). */
+export function overBudget(budget: ErrorBudget, errors: number, rows: number): boolean {
+  if (budget === null) return false;
+  if (budget.kind === 'count') return errors > budget.value;
+  return errors > (budget.value / 100) * rows;
+}

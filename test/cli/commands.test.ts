@@ -1,0 +1,287 @@
+/** history, stats, lineage, errors, undo and history prune through the real binary: output shapes, exit codes, terminals. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BIN, csv, FIXTURES, openTestDb, runAtlas, tempDir, type RunResult, type TestDb } from '../helpers.ts';
+import { importInto, insertRecord } from '../importHelpers.ts';
+
+interface Shapes {
+  history_list: { top: string[]; import: string[] };
+  import_record: { top: string[]; record: string[] };
+  mapping_errors: { top: string[]; error: string[] };
+  statistics: { top: string[] };
+  lineage: { top: string[]; import: string[] };
+  error: { top: string[] };
+}
+const SHAPES = JSON.parse(readFileSync(join(FIXTURES, 'spec-shapes.json'), 'utf8')) as Shapes;
+
+/** Every field the spec names is present. */
+function assertHasFields(obj: unknown, fields: string[], what: string): void {
+  assert.ok(obj !== null && typeof obj === 'object', `${what} is an object`);
+  const missing = fields.filter((f) => !(f in (obj as Record<string, unknown>)));
+  assert.deepEqual(missing, [], `${what} lacks spec field(s)`);
+}
+
+/** stdout is exactly one JSON document and nothing else. */
+function json(r: RunResult): Record<string, unknown> {
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
+
+/** Runs atlas on a pseudo-terminal (util-linux `script`), feeding `input` as typed keys. */
+function runOnTerminal(args: string[], input: string, env: Record<string, string | undefined> = {}): Promise<RunResult> {
+  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  const fullEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, DATABASE_URL: undefined, ATLAS_DATABASE_URL: undefined, ...env };
+  for (const k of Object.keys(fullEnv)) if (fullEnv[k] === undefined) delete fullEnv[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: fullEnv as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+describe('tracking commands (spawned)', () => {
+  let db: TestDb;
+  const files = tempDir();
+  let conn: string[];
+  const longName = 'a_rather_long_file_name_that_the_list_must_cut.csv';
+  let small: { import_id: string };
+  let big: { import_id: string };
+  let partial: { import_id: string };
+  before(async () => {
+    db = await openTestDb();
+    conn = ['--database-url', db.url, '--schema', db.schema];
+    small = await importInto(db.settings, files.write('people_one.csv', csv([['name', 'n'], ['ada', 1], ['grace', 2], ['alan', 3]])), 'people');
+    const rows: Array<Array<string | number>> = [['name', 'n']];
+    for (let i = 0; i < 1_200; i++) rows.push([`person ${i}`, i]);
+    big = await importInto(db.settings, files.write(longName, csv(rows)), 'people');
+    partial = await importInto(db.settings, files.write('dates.csv', 'd,n\n2024-01-01,1\n2024-02-30,2\n2024-03-01,3\n'), 'dates');
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  it('--json: history, one record, stats, lineage and errors carry every field of the spec, and nothing else is on stdout', async () => {
+    const h = await runAtlas(['history', '--json', ...conn]);
+    assert.equal(h.code, 0, h.stderr);
+    assert.equal(h.stderr, '');
+    const list = json(h);
+    assertHasFields(list, SHAPES.history_list.top, 'history');
+    assert.equal(list.success, true);
+    assert.equal(list.total_count, 3);
+    for (const i of list.imports as unknown[]) assertHasFields(i, SHAPES.history_list.import, 'history import');
+
+    const one = json(await runAtlas(['history', big.import_id.slice(0, 8), '--json', ...conn]));
+    assertHasFields(one, SHAPES.import_record.top, 'record');
+    const rec = one.import_record as Record<string, unknown>;
+    assertHasFields(rec, SHAPES.import_record.record, 'import_record');
+    assert.equal(rec.import_id, big.import_id);
+    assert.equal(rec.file_name, longName);
+    for (const f of ['file_size_bytes', 'rows_inserted', 'duration_seconds', 'data_validation_errors', 'mapping_errors_count']) assert.equal(typeof rec[f], 'number', f);
+    assert.equal(rec.data_validation_errors, rec.validation_errors);
+
+    const stats = json(await runAtlas(['stats', '--json', ...conn]));
+    assertHasFields(stats, SHAPES.statistics.top, 'stats');
+    assert.equal(stats.total_imports, 3);
+    assert.equal(stats.total_rows_inserted, 3 + 1_200 + (await db.rows(`select 1 from ${db.schema}.dates`)).length);
+    assert.equal(stats.period_days, 30);
+
+    const lineage = json(await runAtlas(['lineage', 'people', '--json', ...conn]));
+    assertHasFields(lineage, SHAPES.lineage.top, 'lineage');
+    assert.equal(lineage.total_imports, 2);
+    assert.equal(lineage.total_rows_contributed, 1_203);
+    for (const i of lineage.imports as unknown[]) assertHasFields(i, SHAPES.lineage.import, 'lineage import');
+
+    const errors = await runAtlas(['errors', partial.import_id.slice(0, 8), '--json', ...conn]);
+    assert.equal(errors.code, 0, errors.stderr);
+    const e = json(errors);
+    assertHasFields(e, SHAPES.mapping_errors.top, 'errors');
+    assert.ok((e.total_count as number) > 0);
+    for (const x of e.errors as unknown[]) assertHasFields(x, SHAPES.mapping_errors.error, 'mapping error');
+
+    const row = json(await runAtlas(['lineage', 'people', '--row', '2', '--json', ...conn]));
+    assert.equal(row.success, true);
+    assert.equal(row.import_id, small.import_id);
+    assert.equal(row.source_row_number, 2);
+  });
+
+  it('errors under --json are {"success": false, "error"} with a non-zero exit code', async () => {
+    const cases: Array<[string[], number]> = [
+      [['history', '00000000-0000-4000-8000-000000000000'], 1],
+      [['history', '--limit', '0'], 2],
+      [['history', '--limit', 'ten'], 2],
+      [['history', 'xyz'], 2],
+      [['errors', '0000000'], 2],
+      [['lineage', 'no_such_table'], 1],
+      [['stats', '--days', '0'], 2],
+      [['undo', '00000000-0000-4000-8000-000000000000', '--yes'], 1],
+      [['history', '--status', 'bogus'], 2],
+    ];
+    for (const [args, code] of cases) {
+      const r = await runAtlas([...args, '--json', ...conn]);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      const body = json(r);
+      assertHasFields(body, SHAPES.error.top, args.join(' '));
+      assert.equal(body.success, false);
+      assert.equal(typeof body.error, 'string');
+    }
+  });
+
+  it('terminal output: aligned tables, human numbers and durations, long values cut in lists and whole in details', async () => {
+    const h = await runAtlas(['history', ...conn]);
+    assert.equal(h.code, 0, h.stderr);
+    assert.match(h.stdout, /1,200/);
+    assert.match(h.stdout, /\d s\b/);
+    assert.match(h.stdout, /a_rather_long_file_name\w*…/);
+    assert.doesNotMatch(h.stdout, new RegExp(longName));
+    assert.match(h.stdout, /showing 1-3 of 3 imports/);
+    assert.match(h.stdout, /just now|min ago/);
+    const lines = h.stdout.split('\n').filter((l) => /^[0-9a-f]{8} /.test(l));
+    assert.equal(lines.length, 3);
+    assert.equal(new Set(lines.map((l) => l.search(/ (success|partial) /))).size, 1, 'the status column is aligned');
+
+    const detail = await runAtlas(['history', big.import_id, ...conn]);
+    assert.match(detail.stdout, new RegExp(longName));
+    for (const group of ['source', 'destination', 'outcome', 'statistics', 'timings', 'mapping']) assert.match(detail.stdout, new RegExp(`^${group}$`, 'm'));
+
+    const stats = await runAtlas(['stats', ...conn]);
+    assert.match(stats.stdout, /inserted\s+1,20\d/);
+    assert.match(stats.stdout, /success rate\s+\d+\.\d %/);
+
+    const page = await runAtlas(['history', '--offset', '10', ...conn]);
+    assert.equal(page.code, 0);
+    assert.match(page.stdout, /3 imports in all, and --offset 10 is past the end/);
+    const none = await runAtlas(['history', '--table', 'nope', ...conn]);
+    assert.match(none.stdout, /No imports match/);
+  });
+
+  it('undo: needs --yes without a terminal; --dry-run --json gives the row count and changes nothing; then undoes', async () => {
+    const t = await importInto(db.settings, files.write('undo_me.csv', csv([['name', 'n'], ['u1', 1], ['u2', 2]])), 'people');
+    const count = async () => (await db.rows(`select 1 from ${db.schema}.people`)).length;
+    const before = await count();
+
+    const noYes = await runAtlas(['undo', t.import_id, ...conn]);
+    assert.equal(noYes.code, 2);
+    assert.match(noYes.stderr, /pass --yes/);
+    assert.equal(await count(), before);
+
+    const dry = await runAtlas(['undo', t.import_id.slice(0, 8), '--dry-run', '--json', ...conn]);
+    assert.equal(dry.code, 0, dry.stderr);
+    const plan = json(dry);
+    assert.equal(plan.rows_to_remove, 2);
+    assert.equal(plan.dry_run, true);
+    assert.equal(await count(), before);
+    const human = await runAtlas(['undo', t.import_id, '--dry-run', ...conn]);
+    assert.match(human.stdout, /dry run: nothing was changed/);
+    assert.match(human.stdout, /remove 2 row\(s\)/);
+
+    const done = await runAtlas(['undo', t.import_id, '--yes', '--user', 'mallory', '--json', ...conn]);
+    assert.equal(done.code, 0, done.stderr);
+    const body = json(done);
+    assert.equal(body.success, true);
+    assert.equal(body.rows_removed, 2);
+    assert.equal(body.undone_by, 'mallory');
+    assert.equal(await count(), before - 2);
+    const [h] = await db.rows<Record<string, unknown>>(`select status, undone_by, rows_removed from ${db.schema}.import_history where import_id = $1`, [t.import_id]);
+    assert.deepEqual(h, { status: 'undone', undone_by: 'mallory', rows_removed: 2 });
+
+    const again = await runAtlas(['undo', t.import_id, '--yes', ...conn]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already undone/);
+    const statusFilter = json(await runAtlas(['history', '--status', 'undone', '--json', ...conn]));
+    assert.deepEqual((statusFilter.imports as Array<{ import_id: string }>).map((i) => i.import_id), [t.import_id]);
+
+    // ATLAS_USER is the default undone_by.
+    const u = await importInto(db.settings, files.write('undo_env.csv', csv([['name', 'n'], ['e1', 1]])), 'people');
+    const byEnv = await runAtlas(['undo', u.import_id, '--yes', '--json', ...conn], { env: { ATLAS_USER: 'trent' } });
+    assert.equal(json(byEnv).undone_by, 'trent');
+  });
+
+  it('history prune: a subcommand beside history <import_id>; --dry-run, --yes, and its refusals', async () => {
+    const old = await insertRecord(db, { status: 'failed', age: '400 days', table_name: 'people' });
+    const oldOk = await insertRecord(db, { status: 'success', age: '400 days', table_name: 'elsewhere', rows_inserted: 0 });
+
+    const dry = await runAtlas(['history', 'prune', '--older-than', '365d', '--dry-run', '--json', ...conn]);
+    assert.equal(dry.code, 0, dry.stderr);
+    const plan = json(dry);
+    assert.equal(plan.dry_run, true);
+    assert.deepEqual((plan.imports as Array<{ import_id: string }>).map((i) => i.import_id), [old]);
+    const human = await runAtlas(['history', 'prune', '--older-than', '52w', '--dry-run', ...conn]);
+    assert.match(human.stdout, /would delete 1 history record/);
+
+    const refusals: Array<[string[], RegExp]> = [
+      [['history', 'prune'], /--older-than/],
+      [['history', 'prune', '--older-than', '10x', '--dry-run'], /must be an age/],
+      [['history', 'prune', '--older-than', '365d'], /pass --yes/],
+      [['history', 'prune', '--older-than', '365d', '--dry-run', '--table', 'people'], /does not take --table/],
+    ];
+    for (const [args, message] of refusals) {
+      const r = await runAtlas([...args, ...conn]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, message);
+    }
+    assert.equal((await db.rows(`select 1 from ${db.schema}.import_history where import_id = $1`, [old])).length, 1);
+
+    const done = await runAtlas(['history', 'prune', '--older-than', '8760h', '--yes', '--json', ...conn]);
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(json(done).pruned_count, 1);
+    assert.equal((await db.rows(`select 1 from ${db.schema}.import_history where import_id = $1`, [old])).length, 0);
+    assert.equal((await db.rows(`select 1 from ${db.schema}.import_history where import_id = $1`, [oldOk])).length, 1, 'a successful import is never pruned');
+    // history <import_id> still works beside the subcommand.
+    assert.equal(json(await runAtlas(['history', oldOk.slice(0, 8), '--json', ...conn])).success, true);
+  });
+
+  it('--help of the program and of each command lists every option with an example', async () => {
+    const top = await runAtlas(['--help']);
+    for (const cmd of ['import', 'history', 'stats', 'lineage', 'errors', 'undo', 'server']) assert.match(top.stdout, new RegExp(`^  ${cmd} `, 'm'), cmd);
+    const expectations: Array<[string[], RegExp[]]> = [
+      [['history'], [/--table <name>/, /--user <name>/, /--status <status>/, /--since <date>/, /--limit <n>.*\(default: "100"\)/s, /--offset <n>.*\(default: "0"\)/s, /prune/]],
+      [['history', 'prune'], [/--older-than <age>/, /--dry-run/, /--yes/]],
+      [['stats'], [/--table <name>/, /--user <name>/, /--days <n>.*\(default: "30"\)/s]],
+      [['lineage'], [/<table>/, /--row <id>/]],
+      [['errors'], [/--type <type>/, /--field <name>/, /--duplicates/, /--limit <n>.*\(default: "100"\)/s, /--offset <n>/]],
+      [['undo'], [/--dry-run/, /-y, --yes/, /--force/, /--purge/, /--user <name>/]],
+    ];
+    for (const [cmd, patterns] of expectations) {
+      const r = await runAtlas([...cmd, '--help']);
+      assert.equal(r.code, 0, cmd.join(' '));
+      for (const p of patterns) assert.match(r.stdout, p, `${cmd.join(' ')} --help: ${p}`);
+      assert.match(r.stdout, /Examples:\n  atlas /, `${cmd.join(' ')} has examples`);
+      assert.match(r.stdout, /--json/, `${cmd.join(' ')} lists the global options`);
+    }
+  });
+
+  it('on a terminal: colour unless NO_COLOR or --no-color; undo asks and does nothing on "n"', { skip: HAS_SCRIPT ? false : 'util-linux `script` is not installed' }, async () => {
+    const coloured = await runOnTerminal(['history', ...conn], '');
+    assert.equal(coloured.code, 0, coloured.stdout);
+    assert.match(coloured.stdout, /\u001b\[32msuccess/, 'success in green');
+    const noColor = await runOnTerminal(['history', ...conn], '', { NO_COLOR: '1' });
+    assert.doesNotMatch(noColor.stdout, /\u001b\[3\dm/);
+    const flag = await runOnTerminal(['history', '--no-color', ...conn], '');
+    assert.doesNotMatch(flag.stdout, /\u001b\[3\dm/);
+
+    const t = await importInto(db.settings, files.write('ask.csv', csv([['name', 'n'], ['q1', 1]])), 'people');
+    const no = await runOnTerminal(['undo', t.import_id, ...conn], 'n\n');
+    assert.equal(no.code, 1, no.stdout);
+    // The terminal merges stdout and stderr; the plan and the question are on stderr, in colour.
+    const plain = no.stdout.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
+    assert.match(plain, /remove 1 row\(s\)/);
+    assert.match(plain, /Go ahead\? \[y\/N\]/);
+    assert.match(plain, /cancelled; nothing was changed/);
+    assert.equal((await db.rows(`select 1 from ${db.schema}.people where _import_id = $1`, [t.import_id])).length, 1);
+    const yes = await runOnTerminal(['undo', t.import_id, ...conn], 'y\n');
+    assert.equal(yes.code, 0, yes.stdout);
+    assert.match(yes.stdout, /undone/);
+    assert.equal((await db.rows(`select 1 from ${db.schema}.people where _import_id = $1`, [t.import_id])).length, 0);
+  });
+});

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { importFile, type ImportOptions } from '../../src/core/import.ts';
+import { AlreadyImportedError, UsageError } from '../../src/errors.ts';
+import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+
+const defaults: Omit<ImportOptions, 'source'> = { table: null };
+
+describe('duplicate detection', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+  const count = async (table: string): Promise<number> => Number((await db.rows<{ n: string }>(`select count(*) n from ${db.schema}.${table}`))[0]!.n);
+  const historyFor = (table: string): Promise<Array<Record<string, unknown>>> =>
+    db.rows(`select * from ${db.schema}.import_history where table_name = $1 order by import_timestamp`, [table]);
+
+  it('the same file twice is refused (exit code 4), leaving the table and history unchanged; another table is fine', async () => {
+    const path = files.write('same.csv', csv([['a', 'b'], [1, 'x'], [2, 'y']]));
+    const first = await importFile(db.settings, { ...defaults, source: path });
+    await assert.rejects(importFile(db.settings, { ...defaults, source: path }), (err: unknown) => {
+      assert.ok(err instanceof AlreadyImportedError);
+      assert.equal(err.exitCode, 4);
+      assert.equal(err.previousImportId, first.import_id);
+      assert.match(err.message, new RegExp(first.import_id));
+      return true;
+    });
+    assert.equal(await count('same'), 2);
+    assert.equal((await historyFor('same')).length, 1);
+    const other = await importFile(db.settings, { ...defaults, source: path, table: 'same_elsewhere' });
+    assert.equal(other.rows_inserted, 2);
+  });
+
+  it('the check also runs inside the transaction (stdin has no file to pre-hash)', async () => {
+    const text = csv([['a'], [1], [2]]);
+    const { Readable } = await import('node:stream');
+    await importFile(db.settings, { ...defaults, source: '-', table: 'piped', stdin: Readable.from([Buffer.from(text)]) });
+    await assert.rejects(importFile(db.settings, { ...defaults, source: '-', table: 'piped', stdin: Readable.from([Buffer.from(text)]) }), AlreadyImportedError);
+    assert.equal((await historyFor('piped')).length, 1, 'a refused import leaves no history row');
+  });
+
+  it('--allow-same-file imports again with row checks; --force bypasses them; both are recorded', async () => {
+    const path = files.write('again.csv', csv([['a', 'b'], [1, 'x'], [2, 'y']]));
+    const first = await importFile(db.settings, { ...defaults, source: path });
+    const again = await importFile(db.settings, { ...defaults, source: path, allowSameFile: true });
+    assert.equal(again.rows_inserted, 0);
+    assert.equal(again.duplicates_found, 2);
+    assert.equal(again.rows_skipped, 2);
+    assert.equal(again.status, 'success');
+    const kept = await db.rows<Record<string, unknown>>(
+      `select record_number, record, matched_row_id, matched_record_number from ${db.schema}.import_duplicates where import_id = $1 order by record_number`,
+      [again.import_id],
+    );
+    const ids = await db.rows<{ id: string }>(`select id from ${db.schema}.again where _import_id = $1 order by id`, [first.import_id]);
+    assert.deepEqual(kept, [
+      { record_number: 1, record: { a: 1, b: 'x' }, matched_row_id: ids[0]!.id, matched_record_number: null },
+      { record_number: 2, record: { a: 2, b: 'y' }, matched_row_id: ids[1]!.id, matched_record_number: null },
+    ]);
+    const forced = await importFile(db.settings, { ...defaults, source: path, force: true });
+    assert.equal(forced.rows_inserted, 2);
+    assert.equal(await count('again'), 4);
+    const h = await historyFor('again');
+    assert.deepEqual(h.map((r) => [(r.metadata as Record<string, unknown>).allow_same_file ?? false, (r.metadata as Record<string, unknown>).force ?? false]), [
+      [false, false],
+      [true, false],
+      [false, true],
+    ]);
+    assert.deepEqual(h.map((r) => r.duplicate_check_enabled), [true, true, false]);
+    assert.equal(h[1]!.duplicates_found, 2);
+    assert.ok(Number(h[1]!.duplicate_check_time_seconds) >= 0);
+  });
+
+  it('overlapping files, duplicates inside one file, NULLs, and coercion: exact counts, true row numbers', async () => {
+    await importFile(db.settings, { ...defaults, source: files.write('o1.csv', csv([['n', 'label'], ['1', 'a'], ['2', ''], ['3', 'c']])), table: 'overlap' });
+    const r = await importFile(db.settings, {
+      ...defaults,
+      source: files.write('o2.csv', 'n,label\n3,c\n2,\n4,d\n4,d\n1.0,a\n5,\n5,\n'),
+      table: 'overlap',
+    });
+    // 3,c and 2,NULL and 1.0=1,a exist; the second 4,d and the second 5,NULL repeat earlier records.
+    assert.equal(r.duplicates_found, 5);
+    assert.equal(r.rows_inserted, 2);
+    const rows = await db.rows<{ n: number; label: string | null; _source_row_number: number }>(
+      `select n, label, _source_row_number from ${db.schema}.overlap where _import_id = $1 order by id`,
+      [r.import_id],
+    );
+    assert.deepEqual(rows, [
+      { n: 4, label: 'd', _source_row_number: 3 },
+      { n: 5, label: null, _source_row_number: 6 },
+    ]);
+    const kept = await db.rows<{ record_number: number; matched_record_number: number | null; matched: boolean }>(
+      `select record_number, matched_record_number, matched_row_id is not null as matched from ${db.schema}.import_duplicates where import_id = $1 order by record_number`,
+      [r.import_id],
+    );
+    assert.deepEqual(kept, [
+      { record_number: 1, matched_record_number: null, matched: true },
+      { record_number: 2, matched_record_number: null, matched: true },
+      { record_number: 4, matched_record_number: 3, matched: false },
+      { record_number: 5, matched_record_number: null, matched: true },
+      { record_number: 7, matched_record_number: 6, matched: false },
+    ]);
+  });
+
+  it('--no-dedupe keeps every row', async () => {
+    const r = await importFile(db.settings, { ...defaults, source: files.write('nodedupe.csv', 'a\n1\n1\n'), dedupe: false });
+    assert.equal(r.rows_inserted, 2);
+    assert.equal(r.duplicates_found, 0);
+  });
+
+  it('--key compares only the key columns; a missing key column is an error before anything is written', async () => {
+    await importFile(db.settings, { ...defaults, source: files.write('k1.csv', csv([['email', 'name'], ['a@x', 'Ann'], ['b@x', 'Bob']])), table: 'keyed' });
+    const r = await importFile(db.settings, { ...defaults, source: files.write('k2.csv', csv([['email', 'name'], ['a@x', 'Ann B.'], ['c@x', 'Cy']])), table: 'keyed', key: ['email'] });
+    assert.equal(r.duplicates_found, 1);
+    assert.equal(r.rows_inserted, 1);
+    const before = (await db.rows(`select 1 from ${db.schema}.import_history`)).length;
+    await assert.rejects(importFile(db.settings, { ...defaults, source: files.write('k3.csv', csv([['email'], ['z@x']])), table: 'keyed', key: ['phone'] }), (err: unknown) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(err.message, /key column\(s\) not in the file: phone/);
+      return true;
+    });
+    await assert.rejects(importFile(db.settings, { ...defaults, source: files.write('k4.csv', csv([['email', 'phone'], ['z@x', '1']])), table: 'keyed', key: ['phone'], strategy: 'adapt_data' }), /key column\(s\) not in table keyed: phone|not among the columns/);
+    assert.equal((await db.rows(`select 1 from ${db.schema}.import_history`)).length, before, 'nothing written');
+  });
+
+  it('8 concurrent imports of overlapping files into one new table end with exactly the distinct rows', async () => {
+    const paths = Array.from({ length: 8 }, (_, f) => {
+      const lines = ['id,value'];
+      // File f holds ids [f*50, f*50+100): each overlaps the next by half.
+      for (let i = f * 50; i < f * 50 + 100; i++) lines.push(`${i},v${i}`);
+      return files.write(`conc${f}.csv`, `${lines.join('\n')}\n`);
+    });
+    const results = await Promise.all(paths.map((p) => importFile(db.settings, { ...defaults, source: p, table: 'concurrent' })));
+    const distinct = 7 * 50 + 100;
+    assert.equal(await count('concurrent'), distinct);
+    assert.equal(results.reduce((sum, r) => sum + r.rows_inserted, 0), distinct);
+    assert.equal(results.reduce((sum, r) => sum + r.duplicates_found, 0), 8 * 100 - distinct);
+    const [d] = await db.rows<{ n: string }>(`select count(*) - count(distinct id_2) as n from ${db.schema}.concurrent`);
+    assert.equal(Number(d!.n), 0);
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * The same small data set imported from every format and source ends in the same rows and types.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import ExcelJS from 'exceljs';
+import S3rver from 's3rver';
+import { importFile, type ImportOptions } from '../../src/core/import.ts';
+import { ImportFailedError } from '../../src/errors.ts';
+import { openTestDb, tempDir, type TestDb } from '../helpers.ts';
+
+const RECORDS = [
+  { id: 1, name: 'Ann', amount: 12.5, day: '2024-01-15', active: true },
+  { id: 2, name: "O'Brien, Pat", amount: 1234.56, day: '2024-02-29', active: false },
+  { id: 3, name: 'Zoë', amount: 0.99, day: '2023-12-31', active: true },
+  { id: 4, name: 'Li "Lee" & y', amount: -3.25, day: '2024-03-01', active: false },
+];
+const COLUMNS = ['id', 'name', 'amount', 'day', 'active'] as const;
+const EXPECTED_ROWS = RECORDS.map((r) => ({ id_2: r.id, name: r.name, amount: String(r.amount), day: r.day, active: r.active }));
+const EXPECTED_TYPES = { id_2: 'integer', name: 'text', amount: 'numeric', day: 'date', active: 'boolean' };
+
+function delimited(delimiter: string, eol = '\n'): string {
+  const field = (v: unknown): string => {
+    const s = String(v);
+    return s.includes(delimiter) || /["\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [COLUMNS.join(delimiter), ...RECORDS.map((r) => COLUMNS.map((c) => field(r[c])).join(delimiter))].join(eol) + eol;
+}
+
+async function xlsx(): Promise<Buffer> {
+  const wb = new ExcelJS.Workbook();
+  const ws = wb.addWorksheet('Export');
+  ws.addRow(['Customer export, March 2024']);
+  ws.addRow([]);
+  ws.addRow([...COLUMNS]);
+  for (const r of RECORDS) {
+    const [y, m, d] = r.day.split('-').map(Number) as [number, number, number];
+    ws.addRow([r.id, r.name, r.amount, new Date(Date.UTC(y, m - 1, d)), r.active]).getCell(4).numFmt = 'yyyy-mm-dd';
+  }
+  return Buffer.from(await wb.xlsx.writeBuffer());
+}
+
+const xmlEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+
+describe('every format and source gives the same rows and types', () => {
+  let db: TestDb;
+  const files = tempDir();
+  let s3: S3rver;
+  let s3Endpoint = '';
+  before(async () => {
+    db = await openTestDb();
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(files.dir, 's3'), configureBuckets: [{ name: 'exports', configs: [] }] });
+    const { port } = await s3.run();
+    s3Endpoint = `http://127.0.0.1:${port}`;
+  });
+  after(async () => {
+    await s3.close();
+    await db.close();
+    files.cleanup();
+  });
+
+  async function check(table: string, options: Omit<ImportOptions, 'table'>): Promise<void> {
+    const r = await importFile(db.settings, { ...options, table });
+    assert.equal(r.status, 'success', table);
+    assert.equal(r.rows_inserted, RECORDS.length, table);
+    const types = await db.rows<{ column_name: string; data_type: string }>(
+      `select column_name, data_type from information_schema.columns where table_schema = $1 and table_name = $2 and column_name not like '\\_%' and column_name <> 'id'`,
+      [db.schema, table],
+    );
+    assert.deepEqual(Object.fromEntries(types.map((t) => [t.column_name, t.data_type])), EXPECTED_TYPES, table);
+    const rows = await db.rows(`select id_2, name, amount::text, day::text, active from ${db.schema}.${table} order by id`);
+    assert.deepEqual(rows, EXPECTED_ROWS, table);
+  }
+
+  it('CSV, TSV and semicolon CSV', async () => {
+    await check('f_csv', { source: files.write('data.csv', delimited(',', '\r\n')) });
+    await check('f_tsv', { source: files.write('data.tsv', delimited('\t')) });
+    await check('f_semicolon', { source: files.write('semi.csv', delimited(';')) });
+  });
+
+  it('UTF-16 (with BOM) and Latin-1 CSV', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(delimited(','), 'utf16le')]);
+    await check('f_utf16', { source: files.write('utf16.csv', utf16) });
+    await check('f_latin1', { source: files.write('latin1.csv', Buffer.from(delimited(','), 'latin1')), encoding: 'latin1' });
+  });
+
+  it('XLSX with title rows above the header and a date column', async () => {
+    await check('f_xlsx', { source: files.write('data.xlsx', await xlsx()) });
+    const [row] = await db.rows<{ _source_row_number: number; _corrections_applied: Record<string, { correction_type: string }> }>(
+      `select _source_row_number, _corrections_applied from ${db.schema}.f_xlsx order by id limit 1`,
+    );
+    assert.equal(row!._source_row_number, 4, 'the sheet row number');
+    assert.equal(row!._corrections_applied.day?.correction_type, 'datetime_standardization', 'date serials are recorded as corrections');
+  });
+
+  it('JSON array, NDJSON, and nested JSON', async () => {
+    await check('f_json', { source: files.write('data.json', JSON.stringify(RECORDS)) });
+    await check('f_ndjson', { source: files.write('data.ndjson', RECORDS.map((r) => JSON.stringify(r)).join('\n')) });
+    const nested = RECORDS.map((r) => ({ id: r.id, name: r.name, money: { amount: r.amount }, day: r.day, active: r.active, tags: ['a', r.id] }));
+    const res = await importFile(db.settings, { source: files.write('nested.json', JSON.stringify({ data: { items: nested } })), table: 'f_nested', recordPath: 'data.items' });
+    assert.equal(res.rows_inserted, 4);
+    const rows = await db.rows<{ money_amount: string; tags: unknown }>(`select money_amount::text, tags from ${db.schema}.f_nested order by id`);
+    assert.deepEqual(rows[1], { money_amount: '1234.56', tags: ['a', 2] });
+  });
+
+  it('XML with attributes', async () => {
+    const body = RECORDS.map((r) => `<customer id="${r.id}"><name>${xmlEscape(r.name)}</name><amount>${r.amount}</amount><day>${r.day}</day><active>${r.active}</active></customer>`).join('\n');
+    await check('f_xml', { source: files.write('data.xml', `<?xml version="1.0" encoding="UTF-8"?>\n<customers>\n${body}\n</customers>\n`) });
+  });
+
+  it('gzip, stdin and S3-compatible storage', async () => {
+    await check('f_gzip', { source: files.write('data.csv.gz', gzipSync(delimited(','))) });
+    await check('f_stdin', { source: '-', stdin: Readable.from([Buffer.from(delimited(','))]) });
+    const client = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    await client.send(new PutObjectCommand({ Bucket: 'exports', Key: 'daily/data.csv', Body: delimited(',') }));
+    client.destroy();
+    const settings = { ...db.settings, s3: { endpoint: s3Endpoint, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true } };
+    const r = await importFile(settings, { source: 's3://exports/daily/data.csv', table: 'f_s3' });
+    assert.equal(r.rows_inserted, 4);
+    const [h] = await db.rows<{ source_type: string; source_path: string; metadata: Record<string, unknown> }>(
+      `select source_type, source_path, metadata from ${db.schema}.import_history where import_id = $1`,
+      [r.import_id],
+    );
+    assert.equal(h!.source_type, 'b2_storage');
+    assert.equal(h!.source_path, 's3://exports/daily/data.csv');
+    assert.equal(typeof h!.metadata.etag, 'string');
+    const rows = await db.rows(`select id_2, name, amount::text, day::text, active from ${db.schema}.f_s3 order by id`);
+    assert.deepEqual(rows, EXPECTED_ROWS);
+  });
+
+  it('hostile input ends in a clear message or in corrections, never a crash or a hang', async () => {
+    const nul = await importFile(db.settings, { source: files.write('nul.csv', 'a,b\nx\u0000y,1\n'), table: 'h_nul' });
+    assert.equal(nul.rows_inserted, 1);
+    const [row] = await db.rows<{ a: string; _corrections_applied: Record<string, unknown> }>(`select a, _corrections_applied from ${db.schema}.h_nul`);
+    assert.equal(row!.a, 'xy');
+    assert.deepEqual(row!._corrections_applied.a, { before: 'x\\0y', after: 'xy', correction_type: 'nul_removed' });
+    assert.ok(nul.warnings.some((w) => w.includes('NUL')));
+
+    const gz = gzipSync(delimited(',').repeat(200));
+    await assert.rejects(importFile(db.settings, { source: files.write('cut.csv.gz', gz.subarray(0, gz.length - 30)), table: 'h_gz' }), (err: unknown) => {
+      assert.ok(err instanceof ImportFailedError);
+      assert.match(err.message, /gzip data is corrupt or truncated/);
+      return true;
+    });
+    const xls = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(2000)]);
+    await assert.rejects(importFile(db.settings, { source: files.write('old.xlsx', xls), table: 'h_xls' }), /xls|binary Excel/i);
+    const laughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><lolz><r><v>&lol2;</v></r><r><v>x</v></r></lolz>`;
+    await assert.rejects(importFile(db.settings, { source: files.write('laughs.xml', laughs), table: 'h_xml' }), /entit/i);
+    const failed = await db.rows<{ status: string }>(`select status from ${db.schema}.import_history where table_name like 'h\\_%' and status = 'failed'`);
+    assert.equal(failed.length, 3, 'each refusal is recorded as a failed import');
+  });
+});

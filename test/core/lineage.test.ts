@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { traceLineage, traceRow } from '../../src/core/lineage.ts';
+import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
+import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { importInto } from '../importHelpers.ts';
+
+describe('traceLineage and traceRow', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  it('lists every import with rows still present: rows now vs inserted then, newest first', async () => {
+    const a = await importInto(db.settings, files.write('members_1.csv', csv([['name', 'joined'], ['ada', '03/14/2024'], ['grace', '07/02/2023'], ['alan', '11/23/2022']])), 'members');
+    const b = await importInto(db.settings, files.write('members_2.csv', csv([['name', 'joined'], ['edsger', '01/05/2021'], ['barbara', '02/06/2020']])), 'members');
+    await db.client.query(`delete from ${db.schema}.members where name = 'grace'`);
+
+    const l = await traceLineage(db.settings, 'members');
+    assert.equal(l.table_name, 'members');
+    assert.equal(l.total_imports, 2);
+    assert.equal(l.total_rows_contributed, 4);
+    assert.deepEqual(
+      l.imports.map((i) => [i.import_id, i.file_name, i.rows_contributed, i.rows_inserted, i.status]),
+      [
+        [b.import_id, 'members_2.csv', 2, 2, 'success'],
+        [a.import_id, 'members_1.csv', 2, 3, 'success'],
+      ],
+    );
+    assert.equal(typeof l.imports[0]!.import_timestamp, 'string');
+
+    // An import whose rows are all gone no longer contributes.
+    await db.client.query(`delete from ${db.schema}.members where _import_id = $1`, [b.import_id]);
+    const after = await traceLineage(db.settings, 'members');
+    assert.deepEqual(after.imports.map((i) => i.import_id), [a.import_id]);
+    assert.equal(after.total_rows_contributed, 2);
+  });
+
+  it('traces one row to its import, file, source row number and corrections', async () => {
+    const r = await importInto(db.settings, files.write('traced.csv', csv([['name', 'joined'], ['ada', '03/14/2024'], ['grace', '07/02/2023']])), 'traced');
+    const [row] = await db.rows<{ id: string }>(`select id from ${db.schema}.traced where name = 'grace'`);
+    const t = await traceRow(db.settings, 'traced', row!.id);
+    assert.equal(t.import_id, r.import_id);
+    assert.equal(t.file_name, 'traced.csv');
+    assert.equal(t.source_row_number, 2);
+    assert.equal(t.row_id, Number(row!.id));
+    assert.deepEqual(t.values, { name: 'grace', joined: '2023-07-02' });
+    assert.deepEqual(t.corrections_applied, {
+      joined: { before: '07/02/2023', after: '2023-07-02', correction_type: 'datetime_standardization', source_format: '%m/%d/%Y' },
+    });
+    assert.equal(t.import_record.import_id, r.import_id);
+    assert.equal(t.import_record.file_hash, r.file_hash);
+  });
+
+  it('explains a missing table, an untracked table, a missing row and a bad row id', async () => {
+    await assert.rejects(traceLineage(db.settings, 'no_such_table'), NotFoundError);
+    await assert.rejects(traceLineage(db.settings, 'Traced'), (err: unknown) => err instanceof NotFoundError && err.hint === 'did you mean traced?');
+    await db.client.query(`create table ${db.schema}.plain (id int, v text)`);
+    await assert.rejects(traceLineage(db.settings, 'plain'), (err: unknown) => err instanceof AtlasError && /no _import_id/.test(err.message));
+    await assert.rejects(traceRow(db.settings, 'traced', '999999'), NotFoundError);
+    await assert.rejects(traceRow(db.settings, 'traced', 'abc'), UsageError);
+    await assert.rejects(traceRow(db.settings, 'traced', '-1'), UsageError);
+  });
+});

@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { dryRunImport, importFile, type ImportOptions } from '../../src/core/import.ts';
+import { ImportFailedError, UsageError } from '../../src/errors.ts';
+import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+
+const defaults: Omit<ImportOptions, 'source'> = { table: null };
+
+describe('types, corrections, strategies, mappings and error budgets', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+  const typesOf = async (table: string): Promise<Record<string, string>> =>
+    Object.fromEntries(
+      (
+        await db.rows<{ column_name: string; data_type: string }>(
+          `select column_name, data_type from information_schema.columns where table_schema = $1 and table_name = $2 and column_name not like '\\_%' and column_name <> 'id'`,
+          [db.schema, table],
+        )
+      ).map((r) => [r.column_name, r.data_type]),
+    );
+
+  it('every type and format lands typed, with corrections in the spec shape', async () => {
+    const path = files.write(
+      'typed.csv',
+      csv([
+        ['age', 'big', 'price', 'money', 'sci', 'flag', 'code', 'eu_date', 'us_ts', 'iso_tz'],
+        ['30.0', '3000000000', '1,234.50', '$1,200.00', '1e3', 'yes', '00123', '25.12.2024', '10/09/2025 8:11 PM', '2024-12-25T08:00:00Z'],
+        ['41', '1', '999', '$3.50', '-0.5', 'no', '00456', '01.02.2023', '10/10/2025 9:05:30 AM', '2024-12-26T09:30:00+02:00'],
+        ['', '', '', '', '', '', '', '', '', ''],
+      ]),
+    );
+    const r = await importFile(db.settings, { ...defaults, source: path });
+    assert.equal(r.status, 'success');
+    assert.deepEqual(await typesOf('typed'), {
+      age: 'integer',
+      big: 'bigint',
+      price: 'numeric',
+      money: 'numeric',
+      sci: 'numeric',
+      flag: 'boolean',
+      code: 'text',
+      eu_date: 'date',
+      us_ts: 'timestamp without time zone',
+      iso_tz: 'timestamp with time zone',
+    });
+    const rows = await db.rows<Record<string, unknown>>(
+      `select age, big::text, price::text, money::text, sci::text, flag, code, eu_date::text, us_ts::text, _corrections_applied c from ${db.schema}.typed order by id`,
+    );
+    assert.deepEqual(rows[0], {
+      age: 30,
+      big: '3000000000',
+      price: '1234.50',
+      money: '1200.00',
+      sci: '1000',
+      flag: true,
+      code: '00123',
+      eu_date: '2024-12-25',
+      us_ts: '2025-10-09 20:11:00',
+      c: {
+        age: { before: '30.0', after: 30, correction_type: 'type_coercion', target_type: 'INTEGER' },
+        price: { before: '1,234.50', after: 1234.5, correction_type: 'type_coercion', target_type: 'NUMERIC' },
+        money: { before: '$1,200.00', after: 1200, correction_type: 'type_coercion', target_type: 'NUMERIC' },
+        sci: { before: '1e3', after: 1000, correction_type: 'type_coercion', target_type: 'NUMERIC' },
+        flag: { before: 'yes', after: true, correction_type: 'type_coercion', target_type: 'BOOLEAN' },
+        eu_date: { before: '25.12.2024', after: '2024-12-25', correction_type: 'datetime_standardization', source_format: '%d.%m.%Y' },
+        us_ts: { before: '10/09/2025 8:11 PM', after: '2025-10-09T20:11:00', correction_type: 'datetime_standardization', source_format: '%m/%d/%Y %I:%M %p' },
+      },
+    });
+    assert.equal((rows[1]!.c as Record<string, { source_format?: string }>).us_ts?.source_format, '%m/%d/%Y %I:%M:%S %p');
+    assert.equal((rows[1]!.c as Record<string, unknown>).big, undefined, 'canonical values are not corrections');
+    assert.deepEqual({ ...rows[2], c: rows[2]!.c }, { age: null, big: null, price: null, money: null, sci: null, flag: null, code: null, eu_date: null, us_ts: null, c: null });
+  });
+
+  it('a late type change after many rows decides the type; corrections are kept for every row of a large file', async () => {
+    const lines = ['n,d'];
+    for (let i = 1; i <= 30_000; i++) lines.push(`${i},${String((i % 12) + 1).padStart(2, '0')}/15/2024`);
+    lines.push('3.5,12/31/2024');
+    const r = await importFile(db.settings, { ...defaults, source: files.write('late.csv', `${lines.join('\n')}\n`) });
+    assert.deepEqual(await typesOf('late'), { n: 'numeric', d: 'date' });
+    const [count] = await db.rows<{ n: string }>(`select count(*) n from ${db.schema}.late where _corrections_applied ? 'd'`);
+    assert.equal(Number(count!.n), r.rows_inserted);
+    assert.equal(r.rows_inserted, 30_001);
+  });
+
+  it('day/month order: one value past 12 settles the whole column', async () => {
+    const r = await importFile(db.settings, { ...defaults, source: files.write('dmy.csv', 'd\n10/09/2025\n03/04/2025\n25/12/2024\n') });
+    const rows = await db.rows<{ d: string }>(`select d::text from ${db.schema}.${r.table_name} order by id`);
+    assert.deepEqual(rows.map((x) => x.d), ['2025-09-10', '2025-04-03', '2024-12-25']);
+  });
+
+  it('extend_table adds new columns inside the transaction; existing rows get NULL', async () => {
+    await importFile(db.settings, { ...defaults, source: files.write('e1.csv', csv([['a', 'b'], [1, 'x']])), table: 'ext' });
+    const r = await importFile(db.settings, { ...defaults, source: files.write('e2.csv', csv([['a', 'b', 'c'], [2, 'y', '2024-01-01']])), table: 'ext' });
+    assert.equal(r.import_strategy, 'extend_table');
+    const rows = await db.rows<{ a: number; c: string | null }>(`select a, c::text from ${db.schema}.ext order by id`);
+    assert.deepEqual(rows, [{ a: 1, c: null }, { a: 2, c: '2024-01-01' }]);
+    assert.equal((await typesOf('ext')).c, 'date');
+  });
+
+  it('a failed extend_table adds no column', async () => {
+    await importFile(db.settings, { ...defaults, source: files.write('f1.csv', csv([['a'], [1]])), table: 'ext_fail' });
+    await assert.rejects(
+      importFile(db.settings, { ...defaults, source: files.write('f2.csv', csv([['a', 'z'], ['abc', 1]])), table: 'ext_fail', strict: true }),
+      ImportFailedError,
+    );
+    assert.deepEqual(Object.keys(await typesOf('ext_fail')), ['a']);
+  });
+
+  it('adapt_data: missing columns NULL, values converted to existing types, bad ones are mapping errors, extra columns reported', async () => {
+    await importFile(db.settings, { ...defaults, source: files.write('a1.csv', csv([['n', 'd', 'keep'], [1, '2024-01-01', 'k']])), table: 'adapt' });
+    const r = await importFile(db.settings, { ...defaults, source: files.write('a2.csv', csv([['n', 'd', 'extra'], ['7', '02/03/2024', 'e'], ['x7', '2024-13-01', 'f']])), table: 'adapt' });
+    assert.equal(r.import_strategy, 'adapt_data');
+    assert.equal(r.status, 'partial');
+    assert.equal(r.rows_inserted, 1);
+    assert.ok(r.warnings.some((w) => w.includes('extra')));
+    assert.ok(r.warnings.some((w) => w.includes('keep')));
+    const rows = await db.rows<Record<string, unknown>>(`select n, d::text, keep from ${db.schema}.adapt order by id`);
+    assert.deepEqual(rows[1], { n: 7, d: '2024-02-03', keep: null });
+    const errs = await db.rows<{ source_field: string; error_type: string; record_number: number }>(
+      `select source_field, error_type, record_number from ${db.schema}.mapping_errors where import_id = $1 order by source_field`,
+      [r.import_id],
+    );
+    assert.deepEqual(errs, [
+      { source_field: 'd', error_type: 'datetime_conversion', record_number: 2 },
+      { source_field: 'n', error_type: 'type_mismatch', record_number: 2 },
+    ]);
+    assert.deepEqual(Object.keys(await typesOf('adapt')).sort(), ['d', 'keep', 'n']);
+  });
+
+  it('forced strategies fail with a reason when they cannot apply', async () => {
+    const path = files.write('s.csv', csv([['a'], [1]]));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: path, table: 'nope_table', strategy: 'merge_exact' }), /needs an existing table/);
+    await importFile(db.settings, { ...defaults, source: path, table: 'forced' });
+    await assert.rejects(importFile(db.settings, { ...defaults, source: path, table: 'forced', strategy: 'new_table', allowSameFile: true }), /already exists/);
+  });
+
+  it('a bad value in each type is a mapping error with the right type', async () => {
+    await importFile(db.settings, { ...defaults, source: files.write('t1.csv', csv([['i', 'n', 'b', 'd', 't'], [1, 1.5, 'true', '2024-01-01', '2024-01-01T10:00:00']])), table: 'bad_each' });
+    const r = await importFile(db.settings, {
+      ...defaults,
+      source: files.write('t2.csv', csv([['i', 'n', 'b', 'd', 't'], ['99999999999', 'abc', 'maybe', '2024-02-30', 'noon'], [2, 2.5, 'false', '2024-02-01', '2024-02-01 11:00']])),
+      table: 'bad_each',
+    });
+    assert.equal(r.rows_inserted, 1);
+    const errs = await db.rows<{ source_field: string; error_type: string; source_value: string }>(
+      `select source_field, error_type, source_value from ${db.schema}.mapping_errors where import_id = $1 order by source_field`,
+      [r.import_id],
+    );
+    assert.deepEqual(errs, [
+      { source_field: 'b', error_type: 'type_mismatch', source_value: 'maybe' },
+      { source_field: 'd', error_type: 'datetime_conversion', source_value: '2024-02-30' },
+      { source_field: 'i', error_type: 'numeric_overflow', source_value: '99999999999' },
+      { source_field: 'n', error_type: 'type_mismatch', source_value: 'abc' },
+      { source_field: 't', error_type: 'datetime_conversion', source_value: 'noon' },
+    ]);
+  });
+
+  it('error budget: N errors pass, N+1 fail with nothing written but the errors kept', async () => {
+    const text = csv([['d'], ['2024-01-01'], ['2024-13-01'], ['2024-14-01'], ['2024-01-02']]);
+    const ok = await importFile(db.settings, { ...defaults, source: files.write('b1.csv', text), table: 'budget_ok', maxErrors: '2' });
+    assert.equal(ok.status, 'partial');
+    await assert.rejects(importFile(db.settings, { ...defaults, source: files.write('b2.csv', text), table: 'budget_fail', maxErrors: '1' }), (err: unknown) => {
+      assert.ok(err instanceof ImportFailedError);
+      assert.match(err.message, /2 mapping error\(s\), more than the --max-errors limit of 1/);
+      return true;
+    });
+    const [h] = await db.rows<Record<string, unknown>>(`select import_id, status, mapping_status, mapping_errors_count, rows_inserted from ${db.schema}.import_history where table_name = 'budget_fail'`);
+    assert.equal(h?.status, 'failed');
+    assert.equal(h?.mapping_status, 'failed');
+    assert.equal(h?.mapping_errors_count, 2);
+    assert.equal(h?.rows_inserted, 0);
+    const errs = await db.rows(`select 1 from ${db.schema}.mapping_errors where import_id = $1`, [h?.import_id]);
+    assert.equal(errs.length, 2);
+    assert.equal((await db.rows(`select 1 from pg_tables where schemaname = $1 and tablename = 'budget_fail'`, [db.schema])).length, 0, 'no table created');
+    const pct = await importFile(db.settings, { ...defaults, source: files.write('b3.csv', text), table: 'budget_pct', maxErrors: '50%' });
+    assert.equal(pct.rows_inserted, 2);
+    await assert.rejects(importFile(db.settings, { ...defaults, source: files.write('b4.csv', text), table: 'budget_strict', strict: true }), /--strict/);
+  });
+
+  it('a mapping file overrides inference, is validated with the file name, and is stored so the import can be repeated', async () => {
+    const data = files.write('mapped.csv', csv([['When', 'Amount', 'Secret', 'Code'], ['05/04/2024', '1.234,50', 'x', '12'], ['31/12/2024', '7,25', 'y', '13']]));
+    const mappingPath = join(files.dir, 'mapping.json');
+    writeFileSync(
+      mappingPath,
+      JSON.stringify({ table: 'mapped', columns: { When: { target: 'happened_on', type: 'date', format: '%d/%m/%Y' }, Amount: { type: 'numeric', format: '1.234,56' }, Secret: { ignore: true }, Code: { type: 'text' } } }),
+    );
+    const r = await importFile(db.settings, { ...defaults, source: data, mappingFile: mappingPath });
+    assert.equal(r.table_name, 'mapped');
+    assert.deepEqual(await typesOf('mapped'), { happened_on: 'date', amount: 'numeric', code: 'text' });
+    const rows = await db.rows<Record<string, string>>(`select happened_on::text, amount::text, code from ${db.schema}.mapped order by id`);
+    assert.deepEqual(rows, [
+      { happened_on: '2024-04-05', amount: '1234.50', code: '12' },
+      { happened_on: '2024-12-31', amount: '7.25', code: '13' },
+    ]);
+    const [h] = await db.rows<{ mapping_config: Record<string, unknown> }>(`select mapping_config from ${db.schema}.import_history where import_id = $1`, [r.import_id]);
+    // The stored mapping is itself a valid mapping file: re-importing with it gives the same table shape.
+    const stored = join(files.dir, 'stored.json');
+    writeFileSync(stored, JSON.stringify({ ...h!.mapping_config, table: 'mapped_again', strategy: undefined }));
+    await importFile(db.settings, { ...defaults, source: data, mappingFile: stored });
+    assert.deepEqual(await typesOf('mapped_again'), await typesOf('mapped'));
+
+    const badMapping = join(files.dir, 'bad-mapping.json');
+    writeFileSync(badMapping, JSON.stringify({ columns: { Nope: { type: 'integer' }, When: { type: 'datetime' } } }));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: data, mappingFile: badMapping }), (err: unknown) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(err.message, /bad-mapping\.json/);
+      assert.match(err.message, /"datetime"/);
+      return true;
+    });
+    writeFileSync(badMapping, JSON.stringify({ columns: { Nope: { type: 'integer' } } }));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: data, mappingFile: badMapping }), /column\(s\) not in the file: Nope/);
+  });
+
+  it('--dry-run prints the plan and the first errors and writes nothing', async () => {
+    const before = await db.rows(`select 1 from ${db.schema}.import_history`);
+    const r = await dryRunImport(db.settings, { ...defaults, source: files.write('dry.csv', csv([['d', 'n'], ['2024-01-01', 1], ['2024-13-01', 2]])), maxErrors: '0' });
+    assert.equal(r.dry_run, true);
+    assert.equal(r.import_strategy, 'new_table');
+    assert.equal(r.mapping_errors_count, 1);
+    assert.equal(r.would_fail, true);
+    assert.equal(r.first_errors[0]?.record_number, 2);
+    assert.deepEqual(r.columns.map((c) => c.type), ['date', 'integer']);
+    assert.equal((await db.rows(`select 1 from pg_tables where schemaname = $1 and tablename = 'dry'`, [db.schema])).length, 0);
+    assert.equal((await db.rows(`select 1 from ${db.schema}.import_history`)).length, before.length);
+  });
+});

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { getImport } from '../../src/core/history.ts';
+import { traceLineage } from '../../src/core/lineage.ts';
+import { getStats } from '../../src/core/stats.ts';
+import { undoImport, type UndoOptions } from '../../src/core/undo.ts';
+import { AtlasError, ImportFailedError, NotFoundError } from '../../src/errors.ts';
+import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { importInto, insertRecord } from '../importHelpers.ts';
+
+const run: UndoOptions = { dryRun: false, force: false, purge: false };
+
+describe('undoImport', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+    db.settings.user = 'undoer';
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  const rowsOf = async (table: string) => db.rows<{ name: string; _import_id: string }>(`select name, _import_id from ${db.schema}.${table} order by id`);
+  const record = async (id: string) => (await db.rows<Record<string, unknown>>(`select * from ${db.schema}.import_history where import_id = $1`, [id]))[0];
+
+  it('removes exactly one import of two in the same table; the record stays as the audit trail', async () => {
+    const a = await importInto(db.settings, files.write('batch1.csv', csv([['name', 'qty'], ['ada', 1], ['grace', 2], ['alan', 3]])), 'people');
+    const b = await importInto(db.settings, files.write('batch2.csv', csv([['name', 'qty'], ['edsger', 4], ['barbara', 5]])), 'people');
+    assert.equal((await rowsOf('people')).length, 5);
+
+    const r = await undoImport(db.settings, a.import_id.slice(0, 8), run);
+    assert.equal(r.import_id, a.import_id);
+    assert.equal(r.rows_removed, 3);
+    assert.equal(r.rows_to_remove, 3);
+    assert.equal(r.force_reason, null);
+    assert.equal(r.purged, false);
+    assert.equal(r.undone_by, 'undoer');
+
+    const left = await rowsOf('people');
+    assert.deepEqual(left.map((x) => x.name), ['edsger', 'barbara'], "the other import's rows are untouched");
+    assert.ok(left.every((x) => x._import_id === b.import_id));
+    const h = await record(a.import_id);
+    assert.equal(h?.status, 'undone');
+    assert.equal(h?.undone_by, 'undoer');
+    assert.equal(h?.rows_removed, 3);
+    assert.ok(h?.undone_at instanceof Date);
+    assert.equal(h?.rows_inserted, 3, 'what the import did stays recorded');
+    assert.equal((await record(b.import_id))?.status, 'success');
+
+    // Lineage after undo: only the remaining import.
+    const lineage = await traceLineage(db.settings, 'people');
+    assert.deepEqual(lineage.imports.map((i) => i.import_id), [b.import_id]);
+    assert.equal(lineage.total_rows_contributed, 2);
+    const stats = await getStats(db.settings, { table: 'people', user: null, days: 1 });
+    assert.equal(stats.undone_imports, 1);
+    assert.equal(stats.total_rows_removed, 3);
+  });
+
+  it('a dry run reports the row count and changes nothing', async () => {
+    const a = await importInto(db.settings, files.write('dry.csv', csv([['name'], ['x'], ['y']])), 'dry_people');
+    const before = await record(a.import_id);
+    const r = await undoImport(db.settings, a.import_id, { ...run, dryRun: true });
+    assert.equal(r.dry_run, true);
+    assert.equal(r.rows_to_remove, 2);
+    assert.equal(r.rows_removed, null);
+    assert.equal(r.undone_at, null);
+    assert.equal((await rowsOf('dry_people')).length, 2);
+    assert.deepEqual(await record(a.import_id), before);
+    // Dry run with --purge changes nothing either.
+    await undoImport(db.settings, a.import_id, { ...run, dryRun: true, purge: true });
+    assert.deepEqual(await record(a.import_id), before);
+  });
+
+  it('undo, then the same file imports again', async () => {
+    const path = files.write('again.csv', csv([['name', 'n'], ['p', 1], ['q', 2]]));
+    const first = await importInto(db.settings, path, 'again');
+    await undoImport(db.settings, first.import_id, run);
+    assert.equal((await rowsOf('again')).length, 0);
+    const second = await importInto(db.settings, path, 'again');
+    assert.equal(second.rows_inserted, 2);
+    assert.notEqual(second.import_id, first.import_id);
+    const rows = await rowsOf('again');
+    assert.deepEqual(rows.map((r) => r.name), ['p', 'q']);
+    assert.ok(rows.every((r) => r._import_id === second.import_id));
+    assert.equal((await record(first.import_id))?.status, 'undone');
+    const lineage = await traceLineage(db.settings, 'again');
+    assert.deepEqual(lineage.imports.map((i) => [i.import_id, i.rows_contributed]), [[second.import_id, 2]]);
+  });
+
+  it('undoes a partial import; --purge deletes the record and its mapping errors too', async () => {
+    const p = await importInto(db.settings, files.write('partial.csv', 'name,d\nok,2024-01-01\nbad,2024-02-30\nfine,2024-03-01\n'), 'partial_t');
+    assert.equal(p.status, 'partial');
+    assert.ok(p.mapping_errors_count > 0);
+    const dry = await undoImport(db.settings, p.import_id, { ...run, dryRun: true, purge: true });
+    assert.equal(dry.mapping_errors_removed, p.mapping_errors_count);
+    const r = await undoImport(db.settings, p.import_id, { ...run, purge: true });
+    assert.equal(r.rows_removed, p.rows_inserted);
+    assert.equal(r.purged, true);
+    assert.equal(await record(p.import_id), undefined);
+    assert.equal((await db.rows(`select 1 from ${db.schema}.mapping_errors where import_id = $1`, [p.import_id])).length, 0);
+    assert.equal((await rowsOf('partial_t')).length, 0);
+    await assert.rejects(getImport(db.settings, p.import_id), NotFoundError);
+  });
+
+  it('refuses unknown, failed, interrupted, running and already undone imports (exit 1)', async () => {
+    const isExit1 = (pattern: RegExp) => (err: unknown) => err instanceof AtlasError && err.exitCode === 1 && pattern.test(err.message);
+    await assert.rejects(undoImport(db.settings, '00000000-0000-4000-8000-000000000000', run), isExit1(/no import/));
+
+    const bad = files.write('bad.csv', Buffer.concat([Buffer.from('a,b\n1,2\n'), Buffer.from([0xc3, 0x28, 0x0a])]));
+    const failedId = await importInto(db.settings, bad, 'bad_t').then(
+      () => assert.fail('the import should fail'),
+      (err: unknown) => (err as ImportFailedError).importId!,
+    );
+    await assert.rejects(undoImport(db.settings, failedId, run), isExit1(/failed: it committed no rows/));
+
+    const interrupted = await insertRecord(db, { status: 'in_progress', table_name: 'people' });
+    await assert.rejects(undoImport(db.settings, interrupted, run), isExit1(/interrupted/));
+
+    const running = await insertRecord(db, { status: 'in_progress', table_name: 'people' });
+    const importer = new pg.Client(db.url);
+    await importer.connect();
+    try {
+      await importer.query('select pg_advisory_lock(hashtextextended($1, 0))', [`atlas:import:${running}`]);
+      await assert.rejects(undoImport(db.settings, running, run), isExit1(/still running/));
+    } finally {
+      await importer.end();
+    }
+
+    const a = await importInto(db.settings, files.write('twice.csv', csv([['name'], ['t']])), 'twice');
+    await undoImport(db.settings, a.import_id, run);
+    await assert.rejects(undoImport(db.settings, a.import_id, run), isExit1(/already undone .* by undoer \(1 rows removed\)/));
+    await assert.rejects(undoImport(db.settings, a.import_id, { ...run, force: true }), isExit1(/already undone/));
+
+    // --purge on records that own no rows deletes just the record.
+    const purged = await undoImport(db.settings, a.import_id, { ...run, purge: true });
+    assert.equal(purged.rows_removed, 0);
+    assert.equal(await record(a.import_id), undefined);
+    await undoImport(db.settings, failedId, { ...run, purge: true });
+    assert.equal(await record(failedId), undefined);
+  });
+
+  it('refuses when rows were updated, deleted or added since, unless --force', async () => {
+    const a = await importInto(db.settings, files.write('chg_a.csv', csv([['name', 'qty'], ['a1', 1], ['a2', 2], ['a3', 3]])), 'chg');
+    const b = await importInto(db.settings, files.write('chg_b.csv', csv([['name', 'qty'], ['b1', 1]])), 'chg');
+    const changed = (err: unknown) => err instanceof AtlasError && err.exitCode === 1 && /changed/.test(err.message) && /--force/.test(err.hint ?? '');
+
+    // One row updated.
+    await db.client.query(`update ${db.schema}.chg set qty = 99 where name = 'a2'`);
+    await assert.rejects(undoImport(db.settings, a.import_id, run), changed);
+    const dry = await undoImport(db.settings, a.import_id, { ...run, dryRun: true });
+    assert.equal(dry.rows_changed, 1);
+    assert.match(dry.force_reason ?? '', /1 of them updated/);
+    assert.equal((await rowsOf('chg')).length, 4, 'refusal changed nothing');
+
+    // A table-wide update touches every row of b: all of them changed, though they agree with each other.
+    await db.client.query(`update ${db.schema}.chg set qty = qty + 1`);
+    await assert.rejects(undoImport(db.settings, b.import_id, run), changed);
+
+    const forced = await undoImport(db.settings, a.import_id, { ...run, force: true });
+    assert.equal(forced.rows_removed, 3);
+    assert.deepEqual((await rowsOf('chg')).map((r) => r.name), ['b1']);
+    assert.equal((await record(a.import_id))?.rows_removed, 3);
+
+    // A row deleted since: fewer rows than recorded.
+    const c = await importInto(db.settings, files.write('chg_c.csv', csv([['name', 'qty'], ['c1', 1], ['c2', 2]])), 'chg');
+    await db.client.query(`delete from ${db.schema}.chg where name = 'c1'`);
+    await assert.rejects(undoImport(db.settings, c.import_id, run), (err: unknown) => changed(err) && /1 of the 2 it inserted deleted/.test((err as Error).message));
+    assert.equal((await undoImport(db.settings, c.import_id, { ...run, force: true })).rows_removed, 1);
+
+    // A row added by hand with the import's id.
+    const d = await importInto(db.settings, files.write('chg_d.csv', csv([['name', 'qty'], ['d1', 1]])), 'chg');
+    await db.client.query(`insert into ${db.schema}.chg (name, qty, _import_id) values ('extra', 0, $1)`, [d.import_id]);
+    await assert.rejects(undoImport(db.settings, d.import_id, run), changed);
+    assert.equal((await undoImport(db.settings, d.import_id, { ...run, force: true })).rows_removed, 2);
+  });
+
+  it('an import whose table was dropped: refused, and --force marks it undone with 0 rows removed', async () => {
+    const a = await importInto(db.settings, files.write('gone.csv', csv([['name'], ['g']])), 'gone');
+    await db.client.query(`drop table ${db.schema}.gone`);
+    await assert.rejects(undoImport(db.settings, a.import_id, run), (err: unknown) => err instanceof AtlasError && /no longer exists/.test(err.message));
+    const r = await undoImport(db.settings, a.import_id, { ...run, force: true });
+    assert.equal(r.table_exists, false);
+    assert.equal(r.rows_removed, 0);
+    const h = await record(a.import_id);
+    assert.equal(h?.status, 'undone');
+    assert.equal(h?.rows_removed, 0);
+  });
+
+  it('refuses when the row count differs from the one confirmed', async () => {
+    const a = await importInto(db.settings, files.write('conf.csv', csv([['name'], ['c1'], ['c2']])), 'conf');
+    await assert.rejects(undoImport(db.settings, a.import_id, { ...run, expectedRows: 5 }), /not the 5 you confirmed/);
+    assert.equal((await record(a.import_id))?.status, 'success');
+    assert.equal((await undoImport(db.settings, a.import_id, { ...run, expectedRows: 2 })).rows_removed, 2);
+  });
+
+  it('says how many records of later imports were skipped as duplicates of the rows it removes', async (t) => {
+    const a = await importInto(db.settings, files.write('dup_a.csv', csv([['name', 'qty'], ['x', 1], ['y', 2]])), 'dups');
+    const b = await importInto(db.settings, files.write('dup_b.csv', csv([['name', 'qty'], ['y', 2], ['z', 3]])), 'dups');
+    if (b.duplicates_found === 0) {
+      t.skip('this importer does not skip duplicate rows');
+      return;
+    }
+    const plan = await undoImport(db.settings, a.import_id, { ...run, dryRun: true });
+    assert.equal(plan.later_duplicates, 1);
+    assert.equal((await undoImport(db.settings, b.import_id, { ...run, dryRun: true })).later_duplicates, 0);
+    const r = await undoImport(db.settings, a.import_id, run);
+    assert.equal(r.rows_removed, 2);
+    assert.deepEqual((await rowsOf('dups')).map((x) => x.name), ['z'], "b's own row stays; the row it matched went with a");
+  });
+
+  it('waits for an import holding the table lock, then undoes', async () => {
+    const a = await importInto(db.settings, files.write('locked.csv', csv([['name'], ['l1']])), 'locked');
+    const other = new pg.Client(db.url);
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`atlas:table:${db.schema}.locked`]);
+      let finished = false;
+      const undo = undoImport(db.settings, a.import_id, run).then((r) => {
+        finished = true;
+        return r;
+      });
+      await sleep(300);
+      assert.equal(finished, false, 'undo waits for the lock');
+      assert.equal((await record(a.import_id))?.status, 'success');
+      await other.query('commit');
+      assert.equal((await undo).rows_removed, 1);
+    } finally {
+      await other.end();
+    }
+  });
+});

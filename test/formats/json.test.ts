@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AtlasError, UsageError } from '../../src/errors.ts';
+import { openJson, openNdjson, parseRecordPath } from '../../src/formats/json.ts';
+import { compactJson, flattenRecord } from '../../src/formats/jsonFlatten.ts';
+import { JsonArrayScanner } from '../../src/formats/jsonScanner.ts';
+import { chunked, plain, readRecords, within } from './readerHelpers.ts';
+
+const json = (text: string, recordPath: string | null = null, size?: number) => openJson(chunked(text, size), { recordPath, encoding: null });
+const ndjson = (text: string, size?: number) => openNdjson(chunked(text, size), { encoding: null });
+/** Opens and reads everything: some errors only show up after the first records. */
+const readJson = async (text: string, recordPath: string | null = null) => readRecords(await json(text, recordPath));
+const readNdjson = async (text: string) => readRecords(await ndjson(text));
+
+/** Elements the scanner hands over when fed `text` in chunks of `size`. */
+function scan(text: string, path: string[], size: number): string[] {
+  const out: string[] = [];
+  const s = new JsonArrayScanner(path, (t) => out.push(t));
+  for (let i = 0; i < text.length; i += size) s.push(text.slice(i, i + size));
+  s.end();
+  return out;
+}
+
+const NESTED = `{
+  "meta": {"note": "a ] and a [ and a \\" and a }", "list": [[1, {"data": "decoy"}], "x"]},
+  "data": {
+    "count": 2, "flag": true, "none": null,
+    "items": [
+      {"id": 1, "name": "Ann \\u00e9\\n", "amount": 1.50, "big": 1e3, "ok": true, "gone": null},
+      {"id": 2, "name": "Zoë 😀", "address": {"city": "Paris", "geo": {"lat": 48.85}, "tags": ["a", "b"]}, "list": [1, [2]]}
+    ],
+    "after": [{"not": "a record"}]
+  },
+  "tail": "x"
+}`;
+
+describe('openJson', () => {
+  it('reads a top-level array of objects, flattening one level and keeping numbers as written', async () => {
+    const table = await json('[{"id": 1, "amount": 1.50, "exp": -2.5E+3, "ok": false, "none": null, "s": "a\\"b\\\\c\\u00e9",\n "a": {"b": 1, "c": {"d": [1, 2]}, "e": [ 1 , 2 ]}, "tags": ["x", {"y": 1}], "empty": {}, "__proto__": "p"}]');
+    const records = await readRecords(table);
+    assert.equal(records.length, 1);
+    assert.equal(records[0]?.rn, 1);
+    assert.deepEqual(plain(records), [
+      { id: '1', amount: '1.50', exp: '-2.5E+3', ok: 'false', none: null, s: 'a"b\\cé', a_b: '1', a_c: '{"d":[1,2]}', a_e: '[1,2]', tags: '["x",{"y":1}]', ['__proto__']: 'p' },
+    ]);
+    assert.deepEqual([...table.jsonKeys].sort(), ['a_c', 'a_e', 'tags']);
+    assert.deepEqual(table.details, { format: 'json', record_path: null, encoding: 'utf-8' });
+  });
+
+  it('follows --record-path through objects, past decoy brackets, keys and arrays', async () => {
+    const table = await json(NESTED, 'data.items');
+    assert.deepEqual(table.details, { format: 'json', record_path: 'data.items', encoding: 'utf-8' });
+    const records = await readRecords(table);
+    assert.deepEqual(records.map((r) => r.rn), [1, 2]);
+    assert.deepEqual(plain(records), [
+      { id: '1', name: 'Ann é\n', amount: '1.50', big: '1e3', ok: 'true', gone: null },
+      { id: '2', name: 'Zoë 😀', address_city: 'Paris', address_geo: '{"lat":48.85}', address_tags: '["a","b"]', list: '[1,[2]]' },
+    ]);
+    assert.deepEqual([...table.jsonKeys].sort(), ['address_geo', 'address_tags', 'list']);
+  });
+
+  it('gives the same records whatever the chunk boundaries, down to one byte at a time', async () => {
+    const whole = plain(await readRecords(await json(NESTED, 'data.items')));
+    for (const size of [1, 2, 3, 5, 7, 64]) {
+      assert.deepEqual(plain(await readRecords(await json(NESTED, 'data.items', size))), whole, `chunks of ${size} bytes`);
+    }
+    const text = NESTED.replace(/\s+/g, ' ');
+    const expected = scan(text, ['data', 'items'], text.length);
+    for (let size = 1; size <= 40; size++) assert.deepEqual(scan(text, ['data', 'items'], size), expected, `scanner, chunks of ${size}`);
+  });
+
+  it('streams: returns after the first records without reading the rest', async () => {
+    let chunksRead = 0;
+    async function* endless(): AsyncGenerator<Buffer> {
+      yield Buffer.from('[');
+      for (let i = 0; ; i++) {
+        chunksRead++;
+        yield Buffer.from(`{"i": ${i}},`.repeat(100));
+      }
+    }
+    const stream = await openJson(endless(), { recordPath: null, encoding: null });
+    const first = await stream.batches[Symbol.asyncIterator]().next();
+    assert.equal(first.value?.[0]?.values.i, '0');
+    assert.ok(chunksRead <= 2, `read ${chunksRead} chunks`);
+  });
+
+  it('names the element that is not an object', async () => {
+    await assert.rejects(readJson('[{"a": 1}, {"a": 2}, 3]'), /^AtlasError: array element 3 \(index 2\) is a number, not an object/);
+    await assert.rejects(readJson('[["a"]]'), /array element 1 \(index 0\) is an array, not an object/);
+    await assert.rejects(readJson('{"items": [{"a": 1}, "x"]}', 'items'), /array element 2 \(index 1\) is a string/);
+  });
+
+  it('explains a document of the wrong shape', async () => {
+    await assert.rejects(readJson('{"meta": {}, "rows": [{"a": 1}]}'), (err: Error) => {
+      assert.ok(err instanceof AtlasError);
+      assert.equal(err.message, 'the JSON is an object, not an array of records');
+      assert.match(err.hint ?? '', /--record-path rows/);
+      return true;
+    });
+    await assert.rejects(readJson('{"a": 1}\n{"a": 2}\n'), /the JSON is an object holding no array of records/);
+    await assert.rejects(readJson('"text"'), /not a JSON array of objects: it starts with a string/);
+    await assert.rejects(readJson('{"data": {"items": 5}}', 'data.items'), /^AtlasError: data\.items is a number, not an array/);
+    await assert.rejects(readJson('{"data": [1]}', 'data.items'), /data is an array, not an object/);
+    await assert.rejects(readJson('{"data": {"other": []}}', 'data.items'), /no key "items" in data/);
+    await assert.rejects(readJson('[{"a": 1}]', 'data'), /the JSON is an array, so --record-path data finds nothing/);
+    assert.throws(() => parseRecordPath('data..items'), UsageError);
+    assert.deepEqual(parseRecordPath('$.data.items'), ['data', 'items']);
+  });
+
+  it('reports truncated, empty and invalid JSON in one line', async () => {
+    await assert.rejects(readJson('[{"a": 1}, {"a": '), /the JSON ends inside the array of records, after 1 record\(s\): the file is truncated/);
+    await assert.rejects(readJson(''), /the file is empty/);
+    await assert.rejects(readJson('   \n'), /the file is empty/);
+    await assert.rejects(readJson('[{"a": 1}] trailing'), /unexpected text after the top-level JSON array/);
+    await assert.rejects(readJson('[{"a": 1},]'), /a comma before "\]" after record 1/);
+    await assert.rejects(readJson('[{"a": 1 "b": 2}]'), (err: Error) => err instanceof AtlasError && /^record 1 of the array is not valid JSON: /.test(err.message) && !err.message.includes('\n'));
+  });
+
+  it('refuses JSON nested 10,000 deep, quickly and without a stack overflow', async () => {
+    const deep = `[{"a": ${'['.repeat(10_000)}${']'.repeat(10_000)}}]`;
+    await within(5000, assert.rejects(readJson(deep), /^AtlasError: the JSON is nested more than 1000 levels deep in record 1/));
+    const deepPath = `{"d": ${'{"d": '.repeat(10_000)}1${'}'.repeat(10_001)}`;
+    await within(5000, assert.rejects(readJson(deepPath, 'x'), /nested more than 1000 levels deep/));
+    // Within the limit is fine.
+    const ok = `[{"a": ${'['.repeat(500)}${']'.repeat(500)}}]`;
+    assert.equal(plain(await readRecords(await json(ok)))[0]?.a, '['.repeat(500) + ']'.repeat(500));
+  });
+
+  it('reads a 20 MB string value', async () => {
+    const big = 'x'.repeat(20 * 1024 * 1024);
+    const records = await readRecords(await json(`[{"id": 1, "blob": "${big}", "after": "\\"y\\""}]`));
+    assert.equal(records[0]?.values.blob?.length, big.length);
+    assert.equal(records[0]?.values.after, '"y"');
+  });
+
+  it('decodes UTF-16 with a BOM, and the encoding named', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('[{"name": "Zoë"}]', 'utf16le')]);
+    const t1 = await openJson(chunked(utf16, 3), { recordPath: null, encoding: null });
+    assert.deepEqual(plain(await readRecords(t1)), [{ name: 'Zoë' }]);
+    assert.equal(t1.details.encoding, 'utf-16le');
+    const latin1 = Buffer.from('[{"name": "Zoë"}]', 'latin1');
+    assert.deepEqual(plain(await readRecords(await openJson(chunked(latin1), { recordPath: null, encoding: 'latin1' }))), [{ name: 'Zoë' }]);
+    await assert.rejects(openJson(chunked(latin1), { recordPath: null, encoding: null }), /not valid utf-8/);
+  });
+});
+
+describe('openNdjson', () => {
+  const lines = '{"id": 1, "amount": 1.50, "a": {"b": true}}\r\n\n   \n{"id": 2, "tags": [1, 2]}\n{"id": 3}';
+
+  it('reads one object per line, skipping blank lines, with or without a final newline', async () => {
+    const table = await ndjson(lines);
+    const records = await readRecords(table);
+    assert.deepEqual(records.map((r) => r.rn), [1, 2, 3]);
+    assert.deepEqual(plain(records), [{ id: '1', amount: '1.50', a_b: 'true' }, { id: '2', tags: '[1,2]' }, { id: '3' }]);
+    assert.deepEqual([...table.jsonKeys], ['tags']);
+    assert.deepEqual(table.details, { format: 'ndjson', record_path: null, encoding: 'utf-8' });
+    for (const size of [1, 2, 3, 10]) assert.deepEqual(plain(await readRecords(await ndjson(lines, size))), plain(records), `chunks of ${size}`);
+  });
+
+  it('fails on a line that is not JSON, or not an object, naming the line', async () => {
+    await assert.rejects(readNdjson('{"a": 1}\n\n{"a": \n'), (err: Error) => err instanceof AtlasError && /^line 3 is not valid JSON: /.test(err.message) && !err.message.includes('\n'));
+    await assert.rejects(readNdjson('{"a": 1}\n[1, 2]\n'), /^AtlasError: line 2 is an array, not a JSON object/);
+    await assert.rejects(readNdjson('{"a": 1}\n42\n'), /line 2 is a number, not a JSON object/);
+    await assert.rejects(readNdjson(`{"a": ${'['.repeat(10_000)}${']'.repeat(10_000)}}\n`), /line 1 is nested more than 1000 levels deep/);
+  });
+
+  it('reads an empty file as no records', async () => {
+    assert.deepEqual(await readRecords(await ndjson('')), []);
+    assert.deepEqual(await readRecords(await ndjson('\n\n')), []);
+  });
+});
+
+describe('flattenRecord', () => {
+  it('keeps later duplicate keys and compacts deep values', () => {
+    const keys = new Set<string>();
+    assert.deepEqual({ ...flattenRecord('{"a": 1, "a": 2, "b": { "c" : [ 1 , "x y" ] } }', keys) }, { a: '2', b_c: '[1,"x y"]' });
+    assert.deepEqual([...keys], ['b_c']);
+    assert.equal(compactJson('{ "a" : [ 1, " s p " ], "b" :\n\t{} }'), '{"a":[1," s p "],"b":{}}');
+  });
+});

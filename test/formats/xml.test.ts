@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { AtlasError, UsageError } from '../../src/errors.ts';
+import { openXml } from '../../src/formats/xml.ts';
+import { flattenXmlRecord, parseXmlRecordPath, type XmlNode } from '../../src/formats/xmlRecords.ts';
+import { tempDir } from '../helpers.ts';
+import { chunked, plain, readRecords, within } from './readerHelpers.ts';
+
+const xml = (text: string | Buffer, recordPath: string | null = null, size?: number) => openXml(chunked(text, size), { recordPath, encoding: null });
+/** Opens and reads everything: some errors only show up after the first records. */
+const readXml = async (text: string, recordPath: string | null = null) => readRecords(await xml(text, recordPath));
+
+const ORDERS = `<?xml version="1.0" encoding="UTF-8"?>
+<!-- exported -->
+<orders exported="2024-01-01">
+  <meta><generator>tool</generator><generator>v2</generator></meta>
+  <order id="1" status="new">
+    <name>Ann &amp; Bo &#233;</name>
+    <amount currency="EUR">12.50</amount>
+    <note><![CDATA[<b>bold</b> & more]]></note>
+    <tag>a</tag>
+    <tag>b</tag>
+    <address><city>Paris</city><geo><lat>48.85</lat></geo></address>
+    <empty/>
+  </order>
+  <order id="2">
+    <name>Zoë</name>
+    <amount>3</amount>
+    <tag>c</tag>
+  </order>
+</orders>`;
+
+const EXPECTED = [
+  {
+    id: '1',
+    status: 'new',
+    name: 'Ann & Bo é',
+    amount_currency: 'EUR',
+    amount: '12.50',
+    note: '<b>bold</b> & more',
+    tag: '["a","b"]',
+    address_city: 'Paris',
+    address_geo: '{"lat":"48.85"}',
+    empty: null,
+  },
+  // A child seen repeated before stays a JSON array when single.
+  { id: '2', name: 'Zoë', amount: '3', tag: '["c"]' },
+];
+
+describe('openXml', () => {
+  it('detects the repeated element under the root and flattens each record', async () => {
+    const table = await xml(ORDERS);
+    const records = await readRecords(table);
+    assert.deepEqual(records.map((r) => r.rn), [1, 2]);
+    assert.deepEqual(plain(records), EXPECTED);
+    assert.deepEqual([...table.jsonKeys].sort(), ['address_geo', 'tag']);
+    assert.deepEqual(table.details, { format: 'xml', record_element: 'order', record_path: '/orders/order', encoding: 'utf-8' });
+  });
+
+  it('gives the same records whatever the chunk boundaries (text split across chunks is joined)', async () => {
+    for (const size of [1, 2, 3, 7, 50]) assert.deepEqual(plain(await readRecords(await xml(ORDERS, null, size))), EXPECTED, `chunks of ${size}`);
+  });
+
+  it('takes --record-path as a name or a path', async () => {
+    for (const path of ['order', 'orders/order', '/orders/order']) {
+      const table = await xml(ORDERS, path);
+      assert.deepEqual(plain(await readRecords(table)), EXPECTED, path);
+      assert.equal(table.details.record_element, 'order');
+    }
+    assert.deepEqual(plain(await readXml(ORDERS, 'meta')), [{ generator: '["tool","v2"]' }]);
+    assert.deepEqual(plain(await readXml(ORDERS, 'address')), [{ city: 'Paris', geo_lat: '48.85' }]);
+    await assert.rejects(readXml(ORDERS, 'invoice'), /no element matches --record-path invoice/);
+    await assert.rejects(readXml(ORDERS, '/order'), /no element matches/);
+    assert.throws(() => parseXmlRecordPath('orders//order'), UsageError);
+  });
+
+  it('finds records deeper down, and a single record', async () => {
+    const nested = '<export><header><field>a</field><field>b</field></header><data><row n="1"/><row n="2"/><row n="3"/></data></export>';
+    const table = await xml(nested);
+    assert.deepEqual(plain(await readRecords(table)), [{ n: '1' }, { n: '2' }, { n: '3' }]);
+    assert.equal(table.details.record_path, '/export/data/row');
+    assert.deepEqual(plain(await readXml('<orders>\n  <order id="7"><name>x</name></order>\n</orders>')), [{ id: '7', name: 'x' }]);
+  });
+
+  it('streams: returns after the first records without reading the rest', async () => {
+    let chunksRead = 0;
+    async function* endless(): AsyncGenerator<Buffer> {
+      yield Buffer.from('<rows>');
+      for (let i = 0; ; i++) {
+        chunksRead++;
+        yield Buffer.from(`<row><i>${i}</i></row>`.repeat(100));
+      }
+    }
+    const table = await openXml(endless(), { recordPath: null, encoding: null });
+    const first = await table.batches[Symbol.asyncIterator]().next();
+    assert.equal(first.value?.[0]?.values.i, '0');
+    assert.ok(chunksRead <= 2, `read ${chunksRead} chunks`);
+  });
+
+  it('never expands a billion-laughs DTD: a clear error, at once, in bounded memory', async () => {
+    const entities = ['<!ENTITY lol "lol">'];
+    for (let i = 1; i <= 9; i++) entities.push(`<!ENTITY lol${i} "${`&lol${i === 1 ? '' : i - 1};`.repeat(10)}">`);
+    const bomb = `<?xml version="1.0"?>\n<!DOCTYPE lolz [\n${entities.join('\n')}\n]>\n<lolz><lol>&lol9;</lol><lol>x</lol></lolz>`;
+    const before = process.memoryUsage().heapUsed;
+    await within(5000, assert.rejects(readXml(bomb), (err: Error) => {
+      assert.ok(err instanceof AtlasError);
+      assert.equal(err.message, 'invalid XML at line 14, column 17: undefined entity &lol9;');
+      assert.match(err.hint ?? '', /never expands entities declared in a DTD \(this file declares some\)/);
+      return true;
+    }));
+    assert.ok(process.memoryUsage().heapUsed - before < 50 * 1024 * 1024, 'memory stayed bounded');
+  });
+
+  it('never reads or fetches an external entity or DTD', async () => {
+    const tmp = tempDir();
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.end('<!ENTITY leak "LEAKED">');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/evil.dtd`;
+      const secret = tmp.write('secret.txt', 'TOP-SECRET-CONTENT');
+      const fileEntity = `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file://${secret}">]><r><x>&xxe;</x><x>2</x></r>`;
+      await assert.rejects(readXml(fileEntity), (err: Error) => {
+        assert.match(err.message, /undefined entity &xxe;/);
+        assert.doesNotMatch(`${err.message} ${(err as AtlasError).hint}`, /TOP-SECRET/);
+        return true;
+      });
+      await assert.rejects(readXml(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY web SYSTEM "${url}">]><r><x>&web;</x></r>`), /undefined entity &web;/);
+      // An external DTD and a parameter entity are not loaded: the document reads as written.
+      const withDtd = `<?xml version="1.0"?><!DOCTYPE r SYSTEM "${url}"><r><x>1</x><x>2</x></r>`;
+      assert.deepEqual(plain(await readXml(withDtd)), [{ x: '1' }, { x: '2' }]);
+      const paramEntity = `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "${url}"> %p;]><r><x>1</x><x>&amp;</x></r>`;
+      assert.deepEqual(plain(await readXml(paramEntity)), [{ x: '1' }, { x: '&' }]);
+      assert.equal(requests, 0, 'nothing was fetched');
+    } finally {
+      server.close();
+      tmp.cleanup();
+    }
+  });
+
+  it('refuses a DOCTYPE or attribute past the 64 KiB buffer of the parser, and reads long text', async () => {
+    await assert.rejects(readXml(`<!DOCTYPE r [${'<!ENTITY a "b">'.repeat(700_000)}]><r/>`), /a DOCTYPE declaration longer than 64 KiB, the XML parser's limit/);
+    await assert.rejects(readXml(`<r><x a="${'v'.repeat(1_000_000)}"/></r>`), /an attribute value longer than 64 KiB/);
+    const long = 'y'.repeat(5 * 1024 * 1024);
+    assert.equal(plain(await readXml(`<r><x><v>${long}</v></x><x><v>2</v></x></r>`))[0]?.v?.length, long.length);
+  });
+
+  it('refuses elements nested 10,000 deep without a stack overflow', async () => {
+    const deep = `<r>${'<a>'.repeat(10_000)}${'</a>'.repeat(10_000)}</r>`;
+    await within(5000, assert.rejects(readXml(deep), /^AtlasError: the XML is nested more than 1000 elements deep/));
+  });
+
+  it('reports malformed XML in one line', async () => {
+    const oneLine = (re: RegExp) => (err: Error) => err instanceof AtlasError && re.test(err.message) && !err.message.includes('\n');
+    await assert.rejects(readXml('<r><x>1</x><x>2</x>'), oneLine(/^invalid XML at line 1, column \d+: Unclosed root tag$/));
+    await assert.rejects(readXml('<r><x>1</y></r>'), oneLine(/^invalid XML at line 1, column \d+: Unexpected close tag/));
+    await assert.rejects(readXml('{"a": 1}'), oneLine(/^invalid XML at line 1, column 1: Non-whitespace before first tag$/));
+    await assert.rejects(readXml('<r><x>1</x></r><r><x>2</x></r>'), /a second root element <r>/);
+    await assert.rejects(readXml(''), /the file is empty/);
+    await assert.rejects(readXml('<?xml version="1.0"?>\n'), /no XML element found/);
+  });
+
+  it('decodes the encoding the declaration names, a BOM, or the one given', async () => {
+    const latin1 = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><r><x>Zoë</x><x>é</x></r>', 'latin1');
+    const t1 = await xml(latin1);
+    assert.deepEqual(plain(await readRecords(t1)), [{ x: 'Zoë' }, { x: 'é' }]);
+    assert.equal(t1.details.encoding, 'windows-1252');
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<?xml version="1.0" encoding="UTF-16"?><r><x>Zoë</x><x>2</x></r>', 'utf16le')]);
+    assert.deepEqual(plain(await readRecords(await xml(utf16, null, 5))), [{ x: 'Zoë' }, { x: '2' }]);
+    await assert.rejects(xml(Buffer.from('<?xml version="1.0" encoding="EBCDIC-XYZ"?><r/>')), /declares encoding "EBCDIC-XYZ", which atlas cannot decode/);
+  });
+});
+
+describe('flattenXmlRecord', () => {
+  const node = (name: string, attributes: Record<string, string> = {}, children: XmlNode[] = [], text = ''): XmlNode => ({ name, attributes, children, text });
+
+  it('puts a record of mixed content under its own name and keeps deep elements as JSON', () => {
+    const columns = { jsonKeys: new Set<string>(), repeated: new Set<string>() };
+    const rec = node('item', { id: '1' }, [node('a', {}, [node('b', { k: 'v' }, [], 'x'), node('c', {}, [node('d', {}, [], '1'), node('d', {}, [], '2')])])], ' text ');
+    assert.deepEqual({ ...flattenXmlRecord(rec, columns) }, { id: '1', item: ' text ', a_b: '{"k":"v","#text":"x"}', a_c: '{"d":["1","2"]}' });
+    assert.deepEqual([...columns.jsonKeys].sort(), ['a_b', 'a_c']);
+    // Once JSON, a key stays JSON: a later plain value is written as a JSON string.
+    assert.deepEqual({ ...flattenXmlRecord(node('item', {}, [node('a', {}, [node('b', {}, [], 'y')])]), columns) }, { a_b: '"y"' });
+  });
+});

@@ -1,0 +1,56 @@
+/** Helpers for the history, stats, lineage, errors and undo tests: real imports and hand-made records. */
+import { randomUUID } from 'node:crypto';
+import { importFile, type ImportOptions, type ImportResult } from '../src/core/import.ts';
+import type { Settings } from '../src/config.ts';
+import { migrate } from '../src/db/migrate.ts';
+import type { TestDb } from './helpers.ts';
+
+const importDefaults: Omit<ImportOptions, 'source'> = { table: null, format: null, delimiter: null, header: true, encoding: null, name: null };
+
+/** Imports a file through the real importer. */
+export function importInto(settings: Settings, path: string, table: string | null = null): Promise<ImportResult> {
+  return importFile(settings, { ...importDefaults, source: path, table });
+}
+
+/** Creates atlas's own tables in the test schema (the first core call would do it too). */
+export async function migrateTestDb(db: TestDb): Promise<void> {
+  await migrate(db.client, db.schema);
+}
+
+/** Fields of a hand-made import_history record; anything left out gets a plain default. */
+export interface RecordFields {
+  import_id?: string;
+  user_id?: string | null;
+  table_name?: string;
+  file_name?: string | null;
+  status?: 'in_progress' | 'success' | 'failed' | 'partial' | 'undone';
+  /** Age of the record, e.g. '3 days' (a PostgreSQL interval). @default '0 seconds' */
+  age?: string;
+  rows_inserted?: number | null;
+  duplicates_found?: number | null;
+  duration_seconds?: number | null;
+  validation_errors?: number | null;
+}
+
+/** Inserts an import_history record directly (for filters, ages and statuses the importer cannot be told to produce). */
+export async function insertRecord(db: TestDb, f: RecordFields = {}): Promise<string> {
+  const id = f.import_id ?? randomUUID();
+  await db.client.query(
+    `insert into ${db.schema}.import_history
+       (import_id, user_id, source_type, file_name, table_name, status, import_timestamp, created_at, rows_inserted, duplicates_found, duration_seconds, validation_errors)
+     values ($1, $2, 'local_upload', $3, $4, $5, now() - $6::interval, now() - $6::interval, $7, $8, $9, $10)`,
+    [
+      id,
+      f.user_id === undefined ? 'tester' : f.user_id,
+      f.file_name === undefined ? 'data.csv' : f.file_name,
+      f.table_name ?? 'things',
+      f.status ?? 'success',
+      f.age ?? '0 seconds',
+      f.rows_inserted === undefined ? 0 : f.rows_inserted,
+      f.duplicates_found === undefined ? 0 : f.duplicates_found,
+      f.duration_seconds === undefined ? 1 : f.duration_seconds,
+      f.validation_errors === undefined ? 0 : f.validation_errors,
+    ],
+  );
+  return id;
+}

@@ -1,0 +1,150 @@
+/**
+ * openS3Source against a real S3-protocol server (s3rver) on loopback, through the real AWS SDK
+ * client: no mocks. s3rver accepts only its own key id (S3RVER) but does not verify SigV4
+ * signatures, so a wrong key id is refused while a wrong secret is not: the secret-mismatch
+ * path (SignatureDoesNotMatch) is covered by describeS3Error's unit test only.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+import type { S3Settings } from '../../src/config.ts';
+import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
+import { describeS3Error, openS3Source, parseS3Url, resolveS3Settings } from '../../src/sources/s3.ts';
+import { tempDir } from '../helpers.ts';
+
+const KEY = 'S3RVER';
+const SECRET = 'S3RVER';
+const NO_SETTINGS: S3Settings = { endpoint: null, region: null, accessKeyId: null, secretAccessKey: null, forcePathStyle: null };
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('openS3Source (s3rver on loopback)', () => {
+  const dir = tempDir('atlas-s3-');
+  let server: S3rver;
+  let endpoint = '';
+  let settings: S3Settings;
+  const body = randomBytes(3 * 1024 * 1024 + 17);
+
+  before(async () => {
+    // The SDK's notice about Node versions is not this test's business (openS3Source silences it too).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir.dir, configureBuckets: [{ name: 'data', configs: [] }] });
+    const { port } = await server.run();
+    endpoint = `http://127.0.0.1:${port}`;
+    settings = { endpoint, region: null, accessKeyId: KEY, secretAccessKey: SECRET, forcePathStyle: null };
+    const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+    await client.send(new PutObjectCommand({ Bucket: 'data', Key: 'exports/2024/orders.csv', Body: body }));
+    client.destroy();
+  });
+
+  after(async () => {
+    await server.close();
+    dir.cleanup();
+  });
+
+  it('streams an object: bytes, size, name and ETag', async () => {
+    const url = 's3://data/exports/2024/orders.csv';
+    const source = await openS3Source(url, settings, {});
+    assert.equal(source.stream.readableEnded, false, 'the body is read as a stream, not fetched before');
+    const chunks: Buffer[] = [];
+    for await (const chunk of source.stream) chunks.push(chunk as Buffer);
+    assert.ok(chunks.length > 1, 'the body arrived in several chunks');
+    assert.ok(Buffer.concat(chunks).equals(body));
+    assert.equal(source.sourceType, 'b2_storage');
+    assert.equal(source.sourcePath, url);
+    assert.equal(source.fileName, 'orders.csv');
+    assert.equal(source.sizeBytes, body.length);
+    assert.deepEqual(source.metadata, { etag: createHash('md5').update(body).digest('hex'), s3_endpoint: endpoint, s3_region: 'us-east-1' });
+  });
+
+  it('takes endpoint, region and keys from the environment when the config file has none', async () => {
+    const env = { ATLAS_S3_ENDPOINT: endpoint, AWS_REGION: 'eu-west-3', AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET };
+    const source = await openS3Source('s3://data/exports/2024/orders.csv', NO_SETTINGS, env);
+    source.stream.destroy();
+    assert.equal(source.metadata.s3_region, 'eu-west-3');
+    assert.equal(source.sizeBytes, body.length);
+  });
+
+  it('reports a missing file or bucket', async () => {
+    await assert.rejects(openS3Source('s3://data/exports/missing.csv', settings, {}), (err: Error) => {
+      assert.ok(err instanceof NotFoundError);
+      assert.equal(err.exitCode, 1);
+      assert.equal(err.message, `s3://data/exports/missing.csv: no such file in the bucket (at ${endpoint})`);
+      assert.match(err.hint ?? '', /keys are case-sensitive/);
+      return true;
+    });
+    await assert.rejects(openS3Source('s3://nobucket/a.csv', settings, {}), (err: Error) => err instanceof NotFoundError && err.message === `s3://nobucket/a.csv: the bucket does not exist at ${endpoint}`);
+  });
+
+  it('reports refused credentials without showing the secret', async () => {
+    const wrong = { ...settings, accessKeyId: 'AKIAWRONGKEY', secretAccessKey: 'wrong-secret-value-123' };
+    await assert.rejects(openS3Source('s3://data/exports/2024/orders.csv', wrong, {}), (err: Error) => {
+      assert.ok(err instanceof AtlasError);
+      assert.equal(err.exitCode, 1);
+      assert.equal(err.message, 'access to s3://data/exports/2024/orders.csv was refused (InvalidAccessKeyId)');
+      assert.match(err.hint ?? '', /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+      assert.doesNotMatch(`${err.message} ${err.hint}`, /wrong-secret-value-123/);
+      return true;
+    });
+  });
+
+  it('gives up quickly on an unreachable endpoint', async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const started = Date.now();
+    await assert.rejects(openS3Source('s3://data/a.csv', { ...settings, endpoint: dead, secretAccessKey: 'do-not-print-me' }, {}), (err: Error) => {
+      assert.ok(err instanceof AtlasError);
+      assert.equal(err.message, `cannot reach the S3 endpoint ${dead} (ECONNREFUSED)`);
+      assert.doesNotMatch(`${err.message} ${(err as AtlasError).hint}`, /do-not-print-me/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 15_000);
+  });
+});
+
+describe('S3 URLs and settings', () => {
+  it('parses s3://bucket/key and refuses anything else with a usage error', () => {
+    assert.deepEqual(parseS3Url('s3://b/dir/my file.csv'), { bucket: 'b', key: 'dir/my file.csv' });
+    for (const bad of ['http://b/k', 's3://b', 's3://b/', 's3:///k', 's3://b/dir/']) assert.throws(() => parseS3Url(bad), UsageError, bad);
+    assert.throws(() => parseS3Url('s3://AKIA:supersecret@b/k'), (err: Error) => err instanceof UsageError && !err.message.includes('supersecret'));
+  });
+
+  it('prefers the config file, lets the environment fill gaps, and uses path style for a custom endpoint', () => {
+    const env = { ATLAS_S3_ENDPOINT: 'http://env:9000', AWS_ENDPOINT_URL: 'http://other:1', AWS_DEFAULT_REGION: 'eu-central-1', AWS_ACCESS_KEY_ID: 'envkey', AWS_SECRET_ACCESS_KEY: 'envsecret' };
+    assert.deepEqual(resolveS3Settings(NO_SETTINGS, env), {
+      endpoint: 'http://env:9000',
+      region: 'eu-central-1',
+      credentials: { accessKeyId: 'envkey', secretAccessKey: 'envsecret' },
+      forcePathStyle: true,
+    });
+    const file: S3Settings = { endpoint: 'https://s3.example.com', region: 'us-west-2', accessKeyId: 'filekey', secretAccessKey: 'filesecret', forcePathStyle: false };
+    assert.deepEqual(resolveS3Settings(file, env), {
+      endpoint: 'https://s3.example.com',
+      region: 'us-west-2',
+      credentials: { accessKeyId: 'filekey', secretAccessKey: 'filesecret' },
+      forcePathStyle: false,
+    });
+    assert.deepEqual(resolveS3Settings(NO_SETTINGS, {}), { endpoint: null, region: 'us-east-1', credentials: null, forcePathStyle: false });
+    assert.throws(() => resolveS3Settings(NO_SETTINGS, { AWS_ACCESS_KEY_ID: 'k' }), /AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not/);
+    assert.throws(() => resolveS3Settings({ ...NO_SETTINGS, endpoint: 'not a url' }, {}), UsageError);
+  });
+
+  it('maps SDK errors to one line without secrets', () => {
+    const resolved = resolveS3Settings({ ...NO_SETTINGS, endpoint: 'http://user:pw@host:9000', accessKeyId: 'k', secretAccessKey: 'sekrit' }, {});
+    const sig = describeS3Error({ name: 'SignatureDoesNotMatch', message: 'signature for sekrit\nmismatch', $metadata: { httpStatusCode: 403 } }, 's3://b/k', resolved);
+    assert.equal(sig.message, 'access to s3://b/k was refused (SignatureDoesNotMatch)');
+    const other = describeS3Error({ name: 'InternalError', message: 'boom with sekrit\ninside' }, 's3://b/k', resolved);
+    assert.equal(other.message, 'cannot read s3://b/k from http://host:9000: InternalError: boom with *** inside');
+    const region = describeS3Error({ name: 'PermanentRedirect', $metadata: { httpStatusCode: 301 } }, 's3://b/k', resolved);
+    assert.match(region.hint ?? '', /AWS_REGION/);
+  });
+});
