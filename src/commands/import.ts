@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { dryRunImport, importFile, type DryRunResult, type ImportResult } from '../core/import.js';
+import { dryRunImport, importFile, type DryRunResult, type ImportPhase, type ImportResult } from '../core/import.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { FileFormat } from '../formats/types.js';
 import type { Strategy } from '../transform/mapping.js';
@@ -26,6 +26,35 @@ interface ImportFlags {
   recordPath?: string;
   name?: string;
   progress?: boolean;
+}
+
+/** Names of the debug pause points (ATLAS_DEBUG_PAUSE) by phase. */
+const PHASE_POINTS: Record<ImportPhase, string> = {
+  reading: 'reading',
+  staging: 'staging',
+  'checking types': 'types',
+  'checking duplicates': 'duplicates',
+  inserting: 'insert',
+  committing: 'commit',
+};
+
+/** Pause points still armed: ATLAS_DEBUG_PAUSE=copy,commit (each pauses once). */
+const debugPauses = new Set((process.env.ATLAS_DEBUG_PAUSE ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''));
+
+/**
+ * For fault-injection tests: at an armed point, say so on stderr and wait (up to 10 minutes, or
+ * until Ctrl-C/SIGTERM) so a test can kill the process or the server right there.
+ */
+async function debugPause(point: string, signal: AbortSignal): Promise<void> {
+  if (!debugPauses.delete(point)) return;
+  process.stderr.write(`atlas: debug: paused at ${point} (pid ${process.pid})\n`);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 600_000);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
 }
 
 export async function runImportCommand(source: string, flags: ImportFlags, cmd: Command): Promise<void> {
@@ -69,8 +98,14 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
       name: flags.name ?? null,
       signal: controller.signal,
       onDatabase: databaseNotice(cmd),
-      onPhase: (p) => reporter.phase(p),
-      onProgress: (p) => reporter.progress(p),
+      onPhase: async (p) => {
+        reporter.phase(p);
+        await debugPause(PHASE_POINTS[p], controller.signal);
+      },
+      onProgress: async (p) => {
+        reporter.progress(p);
+        await debugPause('copy', controller.signal);
+      },
     });
   } finally {
     reporter.stop();

@@ -52,10 +52,10 @@ export interface ImportOptions extends Partial<Omit<InputOptions, 'source'>> {
   force?: boolean;
   /** Aborts the import (Ctrl-C): the transaction is rolled back and the record marked failed. */
   signal?: AbortSignal | undefined;
-  /** Phase changes, for progress display. */
-  onPhase?: ((phase: ImportPhase) => void) | undefined;
-  /** Called as rows stream into staging (about once per megabyte), for progress display. */
-  onProgress?: ((progress: ImportProgress) => void) | undefined;
+  /** Phase changes, for progress display. The import waits for a returned promise (a debugging hook pauses here). */
+  onPhase?: ((phase: ImportPhase) => void | Promise<void>) | undefined;
+  /** Called as rows stream into staging (about once per megabyte), for progress display; a returned promise is awaited. */
+  onProgress?: ((progress: ImportProgress) => void | Promise<void>) | undefined;
   onDatabase?: DatabaseListener | undefined;
 }
 
@@ -237,7 +237,7 @@ export async function dryRunImport(settings: Settings, options: ImportOptions): 
 
 async function runImportFile(settings: Settings, options: RunOptions): Promise<ImportResult | DryRunResult> {
   const startedAt = performance.now();
-  options.onPhase?.('reading');
+  await options.onPhase?.('reading');
   const prepared = await prepare(settings, options);
   const { input, tableName } = prepared;
   const fileType = input.format === 'tsv' ? 'csv' : input.format === 'ndjson' ? 'json' : input.format === 'xlsx' ? 'excel' : input.format;
@@ -361,14 +361,15 @@ async function runImport(client: Client, settings: Settings, options: RunOptions
   const warnings: string[] = [];
 
   // Stage every row; Node sees every value on the way.
-  options.onPhase?.('staging');
+  await options.onPhase?.('staging');
+  checkCancelled();
   const stage = `_atlas_stage_${importId.replace(/-/g, '').slice(0, 16)}`;
   await createStage(client, stage, input.table);
   const targets = new Map(Object.entries(mapping.columns ?? {}).flatMap(([src, spec]) => (spec.target ? [[src, spec.target] as const] : [])));
   const parseStart = performance.now();
   const onChunk = options.onProgress ? (rows: number) => options.onProgress?.({ bytesRead: input.reader.bytes, totalBytes: input.opened.sizeBytes, rows }) : undefined;
   const staged: StageResult = await copyIntoStage(client, stage, input.table, targets, signal, onChunk);
-  onChunk?.(staged.rows);
+  await onChunk?.(staged.rows);
   checkCancelled();
   const parsingSeconds = seconds(performance.now() - parseStart);
   if (input.table.kind === 'keyed' && mapping.columns) {
@@ -379,7 +380,8 @@ async function runImport(client: Client, settings: Settings, options: RunOptions
   if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed (recorded in _corrections_applied)`);
 
   // Types and strategy. One import at a time decides the shape of, and writes into, a given table.
-  options.onPhase?.('checking types');
+  await options.onPhase?.('checking types');
+  checkCancelled();
   const decided: ColumnType[] = staged.columns.map((c) => c.stats.decide());
   decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${staged.columns[i]!.targetName}: ${note}`)));
   await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
@@ -490,7 +492,8 @@ async function runImport(client: Client, settings: Settings, options: RunOptions
   let duplicatesFound = 0;
   let duplicateSeconds: number | null = null;
   if (options.dedupe !== false && !options.force) {
-    options.onPhase?.('checking duplicates');
+    await options.onPhase?.('checking duplicates');
+    checkCancelled();
     const dedupeStart = performance.now();
     const key = resolveKey(prepared.key, plan);
     const dups = `_atlas_dups_${importId.replace(/-/g, '').slice(0, 16)}`;
@@ -504,7 +507,8 @@ async function runImport(client: Client, settings: Settings, options: RunOptions
     checkCancelled();
   }
 
-  options.onPhase?.('inserting');
+  await options.onPhase?.('inserting');
+  checkCancelled();
   const insertStart = performance.now();
   const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns });
   const inserted = await client.query(insert.sql, insert.params);
@@ -513,7 +517,8 @@ async function runImport(client: Client, settings: Settings, options: RunOptions
   const insertSeconds = seconds(performance.now() - insertStart);
   checkCancelled();
 
-  options.onPhase?.('committing');
+  await options.onPhase?.('committing');
+  checkCancelled();
   const status: 'success' | 'partial' = mappingErrors > 0 ? 'partial' : 'success';
   const durationSeconds = seconds(performance.now() - ctx.startedAt);
   const outcome: ImportOutcome = {

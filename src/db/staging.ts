@@ -79,7 +79,7 @@ export async function copyIntoStage(
   table: TableStream,
   targets: TargetNames,
   signal?: AbortSignal,
-  onChunk?: (rows: number) => void,
+  onChunk?: (rows: number) => void | Promise<void>,
 ): Promise<StageResult> {
   const namer = new ColumnNamer();
   const result: StageResult = { rows: 0, raggedRows: 0, nulValues: 0, columns: [] };
@@ -130,7 +130,7 @@ export async function copyIntoStage(
         result.rows++;
       }
       if (size >= COPY_CHUNK_CHARS) {
-        onChunk?.(result.rows);
+        await onChunk?.(result.rows);
         yield parts.join('');
         parts = [];
         size = 0;
@@ -170,7 +170,7 @@ export async function copyIntoStage(
         result.rows++;
       }
       if (size >= COPY_CHUNK_CHARS) {
-        onChunk?.(result.rows);
+        await onChunk?.(result.rows);
         yield parts.join('');
         parts = [];
         size = 0;
