@@ -5,7 +5,7 @@
  */
 export { resolveSettings, type Settings } from './config.js';
 export { AlreadyImportedError, AtlasError, CancelledError, DatabaseError, ExitCode, ImportFailedError, NotFoundError, UsageError } from './errors.js';
-export { importFile, type ImportOptions, type ImportResult } from './core/import.js';
+export { dryRunImport, importFile, type DryRunResult, type ImportOptions, type ImportPhase, type ImportProgress, type ImportResult } from './core/import.js';
 export { getImport, listHistory, pruneHistory, type HistoryFilter, type HistoryPage, type ImportRecord, type PruneOptions, type PruneResult } from './core/history.js';
 export { getStats, type ImportStatistics, type StatsOptions } from './core/stats.js';
 export { traceLineage, traceRow, type LineageImport, type RowLineage, type TableLineage } from './core/lineage.js';

@@ -510,7 +510,7 @@ async function runImport(client: Client, settings: Settings, options: RunOptions
   await options.onPhase?.('inserting');
   checkCancelled();
   const insertStart = performance.now();
-  const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns });
+  const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0 });
   const inserted = await client.query(insert.sql, insert.params);
   const rowsInserted = inserted.rowCount ?? 0;
   if (newTable) for (const sql of newTable.finish) await client.query(sql);

@@ -50,27 +50,53 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
 }
 
 /**
+ * `_corrections_applied`: NULL when nothing changed. Built per row, so its shape is chosen for
+ * cost: one correctable column needs a single object, several need NULLs stripped, and the
+ * reader's own corrections are merged only when there are any.
+ */
+function correctionsSql(corrections: ReadonlyArray<{ key: string; condition: string; value: string }>, readerFixes: boolean): string {
+  let computed: string;
+  if (corrections.length === 0) computed = 'null::jsonb';
+  else if (corrections.length === 1) {
+    const c = corrections[0]!;
+    computed = `case when ${c.condition} then jsonb_build_object(${c.key}, ${c.value}) end`;
+  } else {
+    // jsonb_build_object takes at most 100 arguments: build per 50 columns and concatenate.
+    const groups: string[] = [];
+    for (let i = 0; i < corrections.length; i += 50) {
+      groups.push(`jsonb_build_object(${corrections.slice(i, i + 50).map((c) => `${c.key}, case when ${c.condition} then ${c.value} end`).join(', ')})`);
+    }
+    computed = `nullif(jsonb_strip_nulls(${groups.join(' || ')}), '{}'::jsonb)`;
+  }
+  if (!readerFixes) return computed;
+  return corrections.length === 0 ? 's._fix' : `case when s._fix is null then ${computed} else nullif(s._fix || coalesce(${computed}, '{}'::jsonb), '{}'::jsonb) end`;
+}
+
+/**
  * INSERT ... SELECT of every staged row without a mapping error and not a duplicate, with the
  * metadata columns (and `_row_hash` when the table has it).
  */
 export function insertRowsSql(
-  args: SqlArgs & { tableName: string; importId: string; rowHashColumns: ReadonlyArray<{ name: string; sqlType: string }> | null },
+  args: SqlArgs & {
+    tableName: string;
+    importId: string;
+    rowHashColumns: ReadonlyArray<{ name: string; sqlType: string }> | null;
+    /** Some staged rows carry corrections the reader made (`_fix`). */
+    readerFixes: boolean;
+  },
 ): { sql: string; params: unknown[] } {
   const { schema, stage, plan, tableName } = args;
   const params: unknown[] = [args.importId];
   const targets = plan.columns.map((p) => quoteIdent(p.targetName));
   const values = plan.columns.map((p) => castSql(p, rawSql(p.staged, params)));
-  const corrections: string[] = [];
+  const corrections: Array<{ key: string; condition: string; value: string }> = [];
   for (const p of plan.columns) {
     if (!recordsCorrections(p)) continue;
-    const sql = correctionSql(p, rawSql(p.staged, params))!;
+    const c = correctionSql(p, rawSql(p.staged, params))!;
     params.push(p.targetName);
-    corrections.push(`$${params.length}::text, ${sql}`);
+    corrections.push({ key: `$${params.length}::text`, ...c });
   }
-  // jsonb_build_object takes at most 100 arguments: build per 50 columns and concatenate.
-  const groups: string[] = [];
-  for (let i = 0; i < corrections.length; i += 50) groups.push(`jsonb_build_object(${corrections.slice(i, i + 50).join(', ')})`);
-  const correctionExpr = groups.length === 0 ? 's._fix' : `nullif(coalesce(s._fix, '{}'::jsonb) || jsonb_strip_nulls(${groups.join(' || ')}), '{}'::jsonb)`;
+  const correctionExpr = correctionsSql(corrections, args.readerFixes);
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged, params), quoteIdent(schema), args.hasPgInputIsValid));
   const meta = ['_import_id', '_source_row_number', '_corrections_applied'];
   const metaValues = ['$1::uuid', 's._rn', correctionExpr];

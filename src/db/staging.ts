@@ -40,6 +40,8 @@ export interface StageResult {
   raggedRows: number;
   /** Values that held NUL bytes, which PostgreSQL text cannot store (removed and recorded). */
   nulValues: number;
+  /** Rows that carry corrections made while reading (`_fix`). */
+  rowsWithFixes: number;
   columns: StagedColumn[];
 }
 
@@ -59,8 +61,10 @@ function stripNul(value: string, target: string, fixes: Record<string, ReaderFix
   return clean;
 }
 
-function fixesJson(fixes: Record<string, ReaderFix> | null): string {
-  return fixes === null ? '\\N' : escapeCopyText(JSON.stringify(fixes));
+function fixesJson(fixes: Record<string, ReaderFix> | null, result: StageResult): string {
+  if (fixes === null) return '\\N';
+  result.rowsWithFixes++;
+  return escapeCopyText(JSON.stringify(fixes));
 }
 
 /** Creates the TEMP staging table for `table` (dropped at COMMIT/ROLLBACK). */
@@ -82,7 +86,7 @@ export async function copyIntoStage(
   onChunk?: (rows: number) => void | Promise<void>,
 ): Promise<StageResult> {
   const namer = new ColumnNamer();
-  const result: StageResult = { rows: 0, raggedRows: 0, nulValues: 0, columns: [] };
+  const result: StageResult = { rows: 0, raggedRows: 0, nulValues: 0, rowsWithFixes: 0, columns: [] };
   const byKey = new Map<string, StagedColumn>();
   const addColumn = (sourceName: string, ref: StagedColumn['ref']): StagedColumn => {
     const col: StagedColumn = { sourceName, targetName: namer.next(sourceName, targets.get(sourceName)), stats: new ColumnStats(), ref, json: false };
@@ -124,7 +128,7 @@ export async function copyIntoStage(
           if (problem === '\\N') cols[i]!.stats.observe(f);
           line += '\t' + escapeCopyText(f);
         }
-        const head = `${row.rn}\t${problem}\t${fixesJson(fixes)}`;
+        const head = `${row.rn}\t${problem}\t${fixesJson(fixes, result)}`;
         parts.push(head + line + '\n');
         size += head.length + line.length + 1;
         result.rows++;
@@ -164,7 +168,7 @@ export async function copyIntoStage(
           fixes ??= {};
           for (const [k, v] of Object.entries(row.fixes)) fixes[byKey.get(k)?.targetName ?? k] = v;
         }
-        const line = `${row.rn}\t\\N\t${fixesJson(fixes)}\t${escapeCopyText(JSON.stringify(clean))}\n`;
+        const line = `${row.rn}\t\\N\t${fixesJson(fixes, result)}\t${escapeCopyText(JSON.stringify(clean))}\n`;
         parts.push(line);
         size += line.length;
         result.rows++;

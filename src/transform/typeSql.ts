@@ -162,7 +162,7 @@ export function recordsCorrections(plan: Pick<ColumnPlan, 'recordCorrections' | 
  * else NULL. Shapes are the spec's: type_coercion with target_type, datetime_standardization with
  * source_format (strftime-style).
  */
-export function correctionSql(plan: ColumnPlan, raw: string): string | null {
+export function correctionSql(plan: ColumnPlan, raw: string): { condition: string; value: string } | null {
   if (!recordsCorrections(plan)) return null;
   const f = plan.format;
   const t = valueSql(plan, raw);
@@ -175,9 +175,10 @@ export function correctionSql(plan: ColumnPlan, raw: string): string | null {
     const datePart = `'${strftimeDate(f.order, f.separator)}'`;
     const timePart =
       f.kind === 'date'
-        ? `''`
+        ? null
         : `case when ${t} ~ '[0-9]:[0-9]{2}' then concat(case when ${t} ~ 'T' then 'T' else ' ' end, case when ${t} ~* '[ap]m$' then '%I' else '%H' end, ':%M', case when ${t} ~ ':[0-9]{2}:[0-9]{2}' then ':%S' else '' end, case when ${t} ~* '[ap]m$' then ' %p' else '' end) else '' end`;
-    return `case when ${condition} then jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'datetime_standardization', 'source_format', concat(${datePart}, ${timePart})) end`;
+    const sourceFormat = timePart === null ? datePart : `concat(${datePart}, ${timePart})`;
+    return { condition, value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'datetime_standardization', 'source_format', ${sourceFormat})` };
   }
-  return `case when ${condition} then jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'type_coercion', 'target_type', '${specTypeName(plan.sqlType)}') end`;
+  return { condition, value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'type_coercion', 'target_type', '${specTypeName(plan.sqlType)}')` };
 }
