@@ -1,0 +1,95 @@
+/** The options and results of an import (shared by the entry points, the run, and the CLI). */
+import type { InputOptions } from './input.js';
+import type { ImportPlan } from './plan.js';
+import type { Strategy } from '../transform/mapping.js';
+import type { DatabaseListener } from './database.js';
+
+/** What `atlas import` was asked to do. */
+export interface ImportOptions extends Partial<Omit<InputOptions, 'source'>> {
+  /** A file path, `-` for stdin, or `s3://bucket/key`. */
+  source: string;
+  /** Target table; from the mapping, else derived from the file name, when null. */
+  table: string | null;
+  /** Forces a strategy (fails with a reason when it cannot apply). @default null (chosen automatically) */
+  strategy?: Strategy | null;
+  /** Path of a mapping file (JSON). @default null */
+  mappingFile?: string | null;
+  /** `N` errors allowed, or `P%` of data rows; past it nothing is written. @default null (no limit) */
+  maxErrors?: string | null;
+  /** Any mapping error fails the import. @default false */
+  strict?: boolean;
+  /** Skip rows equal to rows already in the table or earlier in the file. @default true */
+  dedupe?: boolean;
+  /** Uniqueness columns for the row-level duplicate check. @default null (every user column of the file) */
+  key?: string[] | null;
+  /** Import a file whose bytes were already imported into this table (row-level checks still apply). @default false */
+  allowSameFile?: boolean;
+  /** Bypass every duplicate check. @default false */
+  force?: boolean;
+  /** Aborts the import (Ctrl-C): the transaction is rolled back and the record marked failed. */
+  signal?: AbortSignal | undefined;
+  /** Phase changes, for progress display. The import waits for a returned promise (a debugging hook pauses here). */
+  onPhase?: ((phase: ImportPhase) => void | Promise<void>) | undefined;
+  /** Called as rows stream into staging (about once per megabyte), for progress display; a returned promise is awaited. */
+  onProgress?: ((progress: ImportProgress) => void | Promise<void>) | undefined;
+  onDatabase?: DatabaseListener | undefined;
+}
+
+/** How far the reading has come. */
+export interface ImportProgress {
+  /** Bytes of the source read so far (as given: compressed bytes for .gz). */
+  bytesRead: number;
+  /** The source's size when known (file size, S3 object size), else null. */
+  totalBytes: number | null;
+  rows: number;
+}
+
+export type ImportPhase = 'reading' | 'staging' | 'checking types' | 'checking duplicates' | 'inserting' | 'committing';
+
+/** What an import did; the same fields as its history record. */
+export interface ImportResult {
+  import_id: string;
+  table_name: string;
+  schema: string;
+  status: 'success' | 'partial';
+  import_strategy: Strategy;
+  file_name: string | null;
+  file_hash: string;
+  file_size_bytes: number;
+  total_rows_in_file: number;
+  rows_inserted: number;
+  rows_skipped: number;
+  duplicates_found: number;
+  mapping_errors_count: number;
+  duration_seconds: number;
+  parsing_time_seconds: number;
+  duplicate_check_time_seconds: number | null;
+  insert_time_seconds: number;
+  warnings: string[];
+  columns: Array<{ source: string; target: string; type: string }>;
+}
+
+/** What `--dry-run` reports: the plan and the first problems, nothing written. */
+export interface DryRunResult {
+  dry_run: true;
+  table_name: string;
+  schema: string;
+  import_strategy: Strategy;
+  total_rows_in_file: number;
+  mapping_errors_count: number;
+  would_fail: boolean;
+  mapping_config: ImportPlan['mapping'];
+  columns: Array<{ source: string; target: string; type: string; new: boolean; notes: string[] }>;
+  first_errors: Array<Record<string, unknown>>;
+  warnings: string[];
+}
+
+/** Options inside the core: a real import, or a dry run that writes nothing. */
+export type RunOptions = ImportOptions & { dryRun: boolean };
+
+/** How many mapping errors --dry-run shows. */
+export const DRY_RUN_ERRORS_SHOWN = 20;
+
+
+/** Milliseconds to seconds, rounded to the millisecond (the history columns hold 3 decimals). */
+export const seconds = (ms: number): number => Math.round(ms) / 1000;

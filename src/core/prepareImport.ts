@@ -1,0 +1,122 @@
+/** Everything about an import that can be checked before the database is touched: flags, the mapping file, the input's header, the key. */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Settings } from '../config.js';
+import { insertInProgress, markFailed } from '../db/history.js';
+import { AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
+import type { FileFormat } from '../formats/types.js';
+import { parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
+import { columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
+import { withDatabase } from './database.js';
+import { openSource, readInput, type InputOptions, type OpenedInput } from './input.js';
+import type { OpenedSource } from '../sources/source.js';
+import type { RunOptions } from './importTypes.js';
+
+export interface Prepared {
+  input: OpenedInput;
+  tableName: string;
+  mapping: Mapping;
+  budget: ErrorBudget;
+  /** Uniqueness columns as the user named them, or null for all. */
+  key: string[] | null;
+}
+
+function readMappingFile(path: string): Mapping {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`mapping file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
+  }
+  const { mapping, problems } = validateMapping(parsed);
+  if (problems.length > 0) throw new UsageError(`mapping file ${path}: ${problems.join('; ')}`);
+  return mapping;
+}
+
+/** Everything that can be checked before the database is touched. */
+export async function prepare(settings: Settings, options: RunOptions): Promise<Prepared> {
+  if (options.delimiter != null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
+  let budget: ErrorBudget = null;
+  if (options.strict) budget = { kind: 'count', value: 0 };
+  else if (options.maxErrors != null) {
+    const parsed = parseErrorBudget(options.maxErrors);
+    if (typeof parsed === 'string') throw new UsageError(parsed);
+    budget = parsed;
+  }
+  const mapping = options.mappingFile ? readMappingFile(options.mappingFile) : {};
+  if (options.table != null) {
+    if (options.table.trim() === '') throw new UsageError('--table must not be empty');
+    if (Buffer.byteLength(options.table, 'utf8') > MAX_IDENTIFIER_BYTES) {
+      throw new UsageError(`table name "${truncateUtf8(options.table, 40)}..." is longer than PostgreSQL's 63-byte limit`);
+    }
+  }
+  const inputOptions: InputOptions = {
+    source: options.source,
+    format: (options.format ?? null) as FileFormat | null,
+    delimiter: options.delimiter ?? null,
+    header: options.header ?? true,
+    encoding: options.encoding ?? null,
+    name: options.name ?? null,
+    sheet: options.sheet ?? null,
+    headerRow: options.headerRow ?? null,
+    recordPath: options.recordPath ?? null,
+    stdin: options.stdin,
+  };
+  const opened = await openSource(settings, inputOptions);
+  const fallbackTable = options.table ?? mapping.table ?? (opened.fileName ? tableNameFromFileName(opened.fileName) : null);
+  let input: OpenedInput;
+  try {
+    input = await readInput(opened, inputOptions);
+  } catch (err) {
+    opened.stream.destroy();
+    // The data itself is unreadable (encoding, empty, corrupt): still an import attempt worth recording.
+    if (err instanceof AtlasError && !(err instanceof UsageError) && fallbackTable !== null && !options.dryRun) {
+      throw await recordUnreadable(settings, options, opened, fallbackTable, err);
+    }
+    throw err;
+  }
+  if (input.table.kind === 'fixed' && mapping.columns) {
+    const header = new Set(input.table.header);
+    const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !header.has(c));
+    if (unknown.length > 0) {
+      input.opened.stream.destroy();
+      throw new UsageError(`mapping file ${options.mappingFile}: column(s) not in the file: ${unknown.join(', ')}`, { hint: `the file's columns are: ${[...header].join(', ')}` });
+    }
+  }
+  const key = options.key ?? mapping.key ?? null;
+  if (key !== null && input.table.kind === 'fixed') {
+    const names = new Set([...input.table.header, ...columnNamesFromHeader(input.table.header)]);
+    const lacking = key.filter((k) => !names.has(k));
+    if (lacking.length > 0) {
+      input.opened.stream.destroy();
+      throw new UsageError(`key column(s) not in the file: ${lacking.join(', ')}`, { hint: `the file's columns are: ${input.table.header.join(', ')}` });
+    }
+  }
+  const tableName = options.table ?? mapping.table ?? (input.opened.fileName ? tableNameFromFileName(input.opened.fileName) : null);
+  if (tableName === null) {
+    input.opened.stream.destroy();
+    throw new UsageError('reading stdin needs --table NAME (or a mapping file with "table")');
+  }
+  return { input, tableName, mapping, budget, key };
+}
+
+/** Records a failed import for input that could not be read at all, and returns the error to throw. */
+async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: AtlasError): Promise<ImportFailedError> {
+  const importId = randomUUID();
+  await withDatabase(settings, options.onDatabase, async (client) => {
+    await insertInProgress(client, settings.schema, {
+      importId,
+      userId: settings.user,
+      sourceType: opened.sourceType,
+      sourcePath: opened.sourcePath,
+      fileName: opened.fileName,
+      fileSizeBytes: opened.sizeBytes,
+      fileType: options.format ?? null,
+      tableName,
+      duplicateCheckEnabled: false,
+      metadata: { ...opened.metadata },
+    });
+    await markFailed(client, settings.schema, importId, describeError(err), 0, { error_class: err.name });
+  });
+  return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err.hint, cause: err });
+}

@@ -1,0 +1,259 @@
+/**
+ * The body of one import, inside its transaction: stage every row, decide types and strategy,
+ * record mapping errors (or stop at the error budget), create or extend the table, check
+ * duplicates, INSERT ... SELECT, and write the final history record.
+ */
+import type { Settings } from '../config.js';
+import { lockForTransaction, type Client } from '../db/connection.js';
+import { completeImport, type ImportOutcome } from '../db/history.js';
+import { copyIntoStage, createStage, type StageResult } from '../db/staging.js';
+import { getExistingTable } from '../db/tables.js';
+import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
+import { addColumnsSql, createTableSql } from '../transform/ddl.js';
+import type { ColumnType } from '../transform/infer.js';
+import { overBudget } from '../transform/mapping.js';
+import { qualify } from '../transform/naming.js';
+import { planImport, type ImportPlan } from './plan.js';
+import { duplicateCheckSql, errorRowsSql, insertDuplicatesSql, insertRowsSql, markDuplicatesSql, rehashTableSql, tableColumnOrder } from './insertSql.js';
+import { findEarlierImport } from './fileDuplicates.js';
+
+import { DRY_RUN_ERRORS_SHOWN, seconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
+import type { Prepared } from './prepareImport.js';
+
+export function alreadyImported(tableName: string, earlier: { import_id: string; import_timestamp: Date }): AlreadyImportedError {
+  return new AlreadyImportedError(
+    `already imported: this file went into ${tableName} by import ${earlier.import_id} at ${earlier.import_timestamp.toISOString()}`,
+    earlier.import_id,
+    'nothing to do; to load it again pass --allow-same-file (rows are still checked for duplicates) or --force',
+  );
+}
+
+/** Thrown inside the transaction when mapping errors exceed the budget: the errors and the failed record are committed, no data. */
+export class BudgetExceededError extends ImportFailedError {}
+
+export interface RunContext {
+  importId: string;
+  tableName: string;
+  prepared: Prepared;
+  startedAt: number;
+  serverVersion: number;
+  url: string;
+}
+
+export async function runImport(client: Client, settings: Settings, options: RunOptions, ctx: RunContext): Promise<ImportResult | DryRunResult> {
+  const schema = settings.schema;
+  const { importId, tableName, prepared } = ctx;
+  const { input, mapping, budget } = prepared;
+  const signal = options.signal;
+  const checkCancelled = (): void => {
+    if (signal?.aborted) throw new CancelledError();
+  };
+  const warnings: string[] = [];
+
+  // Stage every row; Node sees every value on the way.
+  await options.onPhase?.('staging');
+  checkCancelled();
+  const stage = `_atlas_stage_${importId.replace(/-/g, '').slice(0, 16)}`;
+  await createStage(client, stage, input.table);
+  const targets = new Map(Object.entries(mapping.columns ?? {}).flatMap(([src, spec]) => (spec.target ? [[src, spec.target] as const] : [])));
+  const parseStart = performance.now();
+  const onChunk = options.onProgress ? (rows: number) => options.onProgress?.({ bytesRead: input.reader.bytes, totalBytes: input.opened.sizeBytes, rows }) : undefined;
+  const staged: StageResult = await copyIntoStage(client, stage, input.table, targets, signal, onChunk);
+  await onChunk?.(staged.rows);
+  checkCancelled();
+  const parsingSeconds = seconds(performance.now() - parseStart);
+  if (input.table.kind === 'keyed' && mapping.columns) {
+    const known = new Set(staged.columns.map((c) => c.sourceName));
+    const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !known.has(c));
+    if (unknown.length > 0) throw new UsageError(`mapping file ${options.mappingFile}: column(s) not in the file: ${unknown.join(', ')}`);
+  }
+  if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed (recorded in _corrections_applied)`);
+
+  // Types and strategy. One import at a time decides the shape of, and writes into, a given table.
+  await options.onPhase?.('checking types');
+  checkCancelled();
+  const decided: ColumnType[] = staged.columns.map((c) => c.stats.decide());
+  decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${staged.columns[i]!.targetName}: ${note}`)));
+  await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
+  if (!options.dryRun && !options.force && !options.allowSameFile) {
+    const earlier = await findEarlierImport(client, schema, tableName, input.reader.digest(), importId);
+    if (earlier) throw alreadyImported(tableName, earlier);
+  }
+  const existing = await getExistingTable(client, schema, tableName);
+  const plan = planImport({ tableName, staged: staged.columns, decided, existing, mapping, forced: options.strategy ?? null });
+  warnings.push(...plan.warnings);
+  if (plan.missingRequired.length > 0) {
+    throw new AtlasError(`table ${tableName} requires column(s) the file does not have: ${plan.missingRequired.join(', ')} (NOT NULL without a default)`);
+  }
+  if (existing) {
+    const required = new Set(existing.columns.filter((c) => c.required).map((c) => c.name));
+    for (const c of plan.columns) if (required.has(c.targetName)) Object.assign(c, { required: true, checkValidity: true });
+  }
+  checkCancelled();
+
+  // Values that cannot be stored, and ragged rows: mapping errors; their rows stay out.
+  const hasPgInputIsValid = ctx.serverVersion >= 160000;
+  const errors = errorRowsSql({ schema, stage, plan, hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length });
+  let mappingErrors = 0;
+  let firstErrors: Array<Record<string, unknown>> = [];
+  if (errors !== null) {
+    if (options.dryRun) {
+      const count = await client.query<{ n: string }>(`select count(*) as n from (${errors.sql}) e`, errors.params);
+      mappingErrors = Number(count.rows[0]?.n ?? 0);
+      firstErrors = (await client.query(`select * from (${errors.sql}) e order by record_number limit ${DRY_RUN_ERRORS_SHOWN}`, errors.params)).rows;
+    } else {
+      const res = await client.query(
+        `insert into ${qualify(schema, 'mapping_errors')} (import_id, record_number, source_field, target_field, error_type, error_message, source_value)
+         select $${errors.params.length + 1}::uuid, record_number, source_field, target_field, error_type, error_message, source_value from (${errors.sql}) e`,
+        [...errors.params, importId],
+      );
+      mappingErrors = res.rowCount ?? 0;
+    }
+  }
+  const failsBudget = overBudget(budget, mappingErrors, staged.rows);
+  const mappingConfig = plan.mapping;
+
+  if (options.dryRun) {
+    const newNames = new Set(plan.newColumns.map((c) => c.targetName));
+    return {
+      dry_run: true,
+      table_name: tableName,
+      schema,
+      import_strategy: plan.strategy,
+      total_rows_in_file: staged.rows,
+      mapping_errors_count: mappingErrors,
+      would_fail: failsBudget,
+      mapping_config: mappingConfig,
+      columns: plan.columns.map((c) => ({ source: c.sourceName, target: c.targetName, type: c.sqlType, new: newNames.has(c.targetName), notes: decided[staged.columns.indexOf(c.staged)]?.notes ?? [] })),
+      first_errors: firstErrors,
+      warnings,
+    };
+  }
+
+  const base = {
+    fileHash: input.reader.digest(),
+    fileSizeBytes: input.reader.bytes,
+    tableName,
+    importStrategy: plan.strategy,
+    mappingConfig,
+    totalRowsInFile: staged.rows,
+    rowsProcessed: staged.rows,
+    duplicatesFound: 0,
+    validationErrors: mappingErrors,
+    parsingTimeSeconds: parsingSeconds,
+    duplicateCheckTimeSeconds: null,
+    mappingErrorsCount: mappingErrors,
+    metadata: { ...input.table.details },
+  };
+
+  if (failsBudget) {
+    // Nothing reaches the target: no DDL has run yet. The errors and the failed record commit, so the user can see why.
+    const limit = budget?.kind === 'percent' ? `${budget.value}% of ${staged.rows} rows` : `${budget?.value ?? 0}`;
+    const message = `${mappingErrors} mapping error(s), more than the ${options.strict ? '--strict limit of 0' : `--max-errors limit of ${limit}`}; nothing was imported`;
+    await completeImport(client, schema, importId, {
+      ...base,
+      status: 'failed',
+      errorMessage: message,
+      warnings,
+      rowsInserted: 0,
+      rowsSkipped: staged.rows,
+      durationSeconds: seconds(performance.now() - ctx.startedAt),
+      insertTimeSeconds: null,
+      mappingStatus: 'failed',
+    });
+    await client.query('commit');
+    await client.query('begin'); // withTransaction's COMMIT then ends an empty transaction
+    throw new BudgetExceededError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint: `see the errors with: atlas errors ${importId}` });
+  }
+
+  // Create or extend the table, then the one INSERT ... SELECT.
+  const newTable = plan.strategy === 'new_table' ? createTableSql(schema, tableName, plan.columns.map((p) => ({ name: p.targetName, sqlType: p.sqlType }))) : null;
+  if (newTable) {
+    await client.query(newTable.create);
+  } else if (plan.newColumns.length > 0) {
+    for (const sql of addColumnsSql(schema, tableName, plan.newColumns.map((p) => ({ name: p.targetName, sqlType: p.sqlType })))) await client.query(sql);
+    if (existing?.hasRowHash) await client.query(rehashTableSql(schema, tableName, tableColumnOrder(plan, existing.columns)));
+  }
+  checkCancelled();
+
+  // Row-level duplicates: one set-based check against the table and the file itself.
+  const tableColumns = tableColumnOrder(plan, existing ? existing.columns : null);
+  const rowHashColumns = existing === null || existing.hasRowHash ? tableColumns : null;
+  let duplicatesFound = 0;
+  let duplicateSeconds: number | null = null;
+  if (options.dedupe !== false && !options.force) {
+    await options.onPhase?.('checking duplicates');
+    checkCancelled();
+    const dedupeStart = performance.now();
+    const key = resolveKey(prepared.key, plan);
+    const dups = `_atlas_dups_${importId.replace(/-/g, '').slice(0, 16)}`;
+    const allColumns = key.length === tableColumns.length && tableColumns.every((c) => key.includes(c.name));
+    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, tableColumns, key, useStoredHash: rowHashColumns !== null && allColumns, dups });
+    await client.query(check.sql, check.params);
+    const kept = insertDuplicatesSql({ schema, stage, plan, hasPgInputIsValid, dups, importId });
+    duplicatesFound = (await client.query(kept.sql, kept.params)).rowCount ?? 0;
+    if (duplicatesFound > 0) await client.query(markDuplicatesSql(stage, dups));
+    duplicateSeconds = seconds(performance.now() - dedupeStart);
+    checkCancelled();
+  }
+
+  await options.onPhase?.('inserting');
+  checkCancelled();
+  const insertStart = performance.now();
+  const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0 });
+  const inserted = await client.query(insert.sql, insert.params);
+  const rowsInserted = inserted.rowCount ?? 0;
+  if (newTable) for (const sql of newTable.finish) await client.query(sql);
+  const insertSeconds = seconds(performance.now() - insertStart);
+  checkCancelled();
+
+  await options.onPhase?.('committing');
+  checkCancelled();
+  const status: 'success' | 'partial' = mappingErrors > 0 ? 'partial' : 'success';
+  const durationSeconds = seconds(performance.now() - ctx.startedAt);
+  const outcome: ImportOutcome = {
+    ...base,
+    status,
+    errorMessage: null,
+    warnings,
+    duplicatesFound,
+    duplicateCheckTimeSeconds: duplicateSeconds,
+    rowsInserted,
+    rowsSkipped: staged.rows - rowsInserted,
+    durationSeconds,
+    insertTimeSeconds: insertSeconds,
+    mappingStatus: mappingErrors > 0 ? 'completed_with_errors' : 'completed',
+  };
+  await completeImport(client, schema, importId, outcome);
+  return {
+    import_id: importId,
+    table_name: tableName,
+    schema,
+    status,
+    import_strategy: plan.strategy,
+    file_name: input.opened.fileName,
+    file_hash: base.fileHash,
+    file_size_bytes: input.reader.bytes,
+    total_rows_in_file: staged.rows,
+    rows_inserted: rowsInserted,
+    rows_skipped: staged.rows - rowsInserted,
+    duplicates_found: duplicatesFound,
+    mapping_errors_count: mappingErrors,
+    duration_seconds: durationSeconds,
+    parsing_time_seconds: parsingSeconds,
+    duplicate_check_time_seconds: duplicateSeconds,
+    insert_time_seconds: insertSeconds,
+    warnings,
+    columns: plan.columns.map((p) => ({ source: p.sourceName, target: p.targetName, type: p.sqlType })),
+  };
+}
+
+/** The uniqueness columns as target names: the ones named (by target or source name), else every column the file brings. */
+function resolveKey(named: string[] | null, plan: ImportPlan): string[] {
+  if (named === null) return plan.columns.map((c) => c.targetName);
+  return named.map((k) => {
+    const col = plan.columns.find((c) => c.targetName === k) ?? plan.columns.find((c) => c.sourceName === k);
+    if (!col) throw new AtlasError(`key column ${k} is not among the columns this import writes`, { hint: 'check --key against the file and the table' });
+    return col.targetName;
+  });
+}
