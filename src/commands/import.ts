@@ -40,20 +40,27 @@ const PHASE_POINTS: Record<ImportPhase, string> = {
 
 /** Pause points still armed: ATLAS_DEBUG_PAUSE=copy,commit (each pauses once). */
 const debugPauses = new Set((process.env.ATLAS_DEBUG_PAUSE ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''));
+/** Ends the pause in progress, if any (set while paused). */
+let endDebugPause: (() => void) | null = null;
 
 /**
  * For fault-injection tests: at an armed point, say so on stderr and wait (up to 10 minutes, or
- * until Ctrl-C/SIGTERM) so a test can kill the process or the server right there.
+ * until Ctrl-C/SIGTERM, or until the import fails meanwhile, e.g. because the server went away)
+ * so a test can kill the process or the server right there.
  */
 async function debugPause(point: string, signal: AbortSignal): Promise<void> {
   if (!debugPauses.delete(point)) return;
   process.stderr.write(`atlas: debug: paused at ${point} (pid ${process.pid})\n`);
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 600_000);
-    signal.addEventListener('abort', () => {
+    const end = (): void => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', end);
+      endDebugPause = null;
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(end, 600_000);
+    signal.addEventListener('abort', end, { once: true });
+    endDebugPause = end;
   });
 }
 
@@ -108,6 +115,8 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
       },
     });
   } finally {
+    // A pause whose import failed under it (the connection was cut mid-COPY) must not keep the process alive.
+    endDebugPause?.();
     reporter.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

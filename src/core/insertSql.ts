@@ -69,7 +69,7 @@ function correctionsSql(corrections: ReadonlyArray<{ key: string; condition: str
     computed = `nullif(jsonb_strip_nulls(${groups.join(' || ')}), '{}'::jsonb)`;
   }
   if (!readerFixes) return computed;
-  return corrections.length === 0 ? 's._fix' : `case when s._fix is null then ${computed} else nullif(s._fix || coalesce(${computed}, '{}'::jsonb), '{}'::jsonb) end`;
+  return corrections.length === 0 ? 'v._fix' : `case when v._fix is null then ${computed} else nullif(v._fix || coalesce(${computed}, '{}'::jsonb), '{}'::jsonb) end`;
 }
 
 /**
@@ -87,27 +87,43 @@ export function insertRowsSql(
 ): { sql: string; params: unknown[] } {
   const { schema, stage, plan, tableName } = args;
   const params: unknown[] = [args.importId];
-  const targets = plan.columns.map((p) => quoteIdent(p.targetName));
-  const values = plan.columns.map((p) => castSql(p, rawSql(p.staged, params)));
+  // The inner query converts each value once (OFFSET 0 keeps it from being flattened into the
+  // outer one, which would repeat every conversion for the hash and the corrections: 25% slower).
+  const inner: string[] = ['s._rn', 's._fix'];
+  const converted = new Map<string, string>();
+  const rawRefs = new Map<string, string>();
+  plan.columns.forEach((p, i) => {
+    const raw = rawSql(p.staged, params);
+    inner.push(`${castSql(p, raw)} as v${i}`);
+    converted.set(p.targetName, `v.v${i}`);
+    if (recordsCorrections(p)) {
+      inner.push(`${raw} as r${i}`);
+      rawRefs.set(p.targetName, `v.r${i}`);
+    }
+  });
+  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged, params), quoteIdent(schema), args.hasPgInputIsValid));
   const corrections: Array<{ key: string; condition: string; value: string }> = [];
   for (const p of plan.columns) {
-    if (!recordsCorrections(p)) continue;
-    const c = correctionSql(p, rawSql(p.staged, params))!;
+    const raw = rawRefs.get(p.targetName);
+    if (raw === undefined) continue;
+    const c = correctionSql(p, raw, converted.get(p.targetName))!;
     params.push(p.targetName);
     corrections.push({ key: `$${params.length}::text`, ...c });
   }
-  const correctionExpr = correctionsSql(corrections, args.readerFixes);
-  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged, params), quoteIdent(schema), args.hasPgInputIsValid));
+  const targets = plan.columns.map((p) => quoteIdent(p.targetName));
+  const values = plan.columns.map((p) => converted.get(p.targetName)!);
   const meta = ['_import_id', '_source_row_number', '_corrections_applied'];
-  const metaValues = ['$1::uuid', 's._rn', correctionExpr];
+  const metaValues = ['$1::uuid', 'v._rn', correctionsSql(corrections, args.readerFixes)];
   if (args.rowHashColumns !== null) {
     meta.push('_row_hash');
-    metaValues.push(rowHashSql(stagedRow(plan, args.rowHashColumns, params)));
+    metaValues.push(rowHashSql(args.rowHashColumns.map((c) => ({ expr: converted.get(c.name) ?? null, sqlType: c.sqlType }))));
   }
   const sql = `insert into ${qualify(schema, tableName)} (${[...targets, ...meta].join(', ')})
      select ${[...values, ...metaValues].join(', ')}
-       from ${quoteIdent(stage)} s
-      where s._err is null${validity.map((v) => `\n        and ${v}`).join('')}`;
+       from (select ${inner.join(', ')}
+               from ${quoteIdent(stage)} s
+              where s._err is null${validity.map((v) => `\n                and ${v}`).join('')}
+             offset 0) v`;
   return { sql, params };
 }
 

@@ -288,3 +288,18 @@ export async function stopEmbeddedServer(home: string): Promise<boolean> {
   if (result.code !== 0) throw new DatabaseError(`could not stop the embedded PostgreSQL: ${lastLine(result.output)}`);
   return true;
 }
+
+/**
+ * Restarts the embedded server with the options it was started with. `immediate` stops it the
+ * way a crash or power cut would (no checkpoint; recovery from the WAL on start); the fault tests
+ * use it to prove an import cut short by a crashed server leaves nothing behind.
+ */
+export async function restartEmbeddedServer(home: string, mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+  const status = await getEmbeddedServerStatus(home);
+  if (!status.running) throw new DatabaseError(`the embedded PostgreSQL in ${status.dataDir} is not running`);
+  const bin = await loadBinaries();
+  // -l: without a log file the new server would hold pg_ctl's output pipe open, and this would never return.
+  const args = ['restart', '-D', status.dataDir, '-m', mode, '-w', '-t', '60', '-l', join(status.dataDir, 'atlas-server.log')];
+  const result = await run(bin.pg_ctl, args, serverUser());
+  if (result.code !== 0) throw new DatabaseError(`could not restart the embedded PostgreSQL: ${lastLine(result.output)}`);
+}

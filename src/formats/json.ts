@@ -1,8 +1,8 @@
 import { pullBatches } from './pull.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { detectEncoding } from './decode.js';
-import { flattenRecord, nestsDeeperThan } from './jsonFlatten.js';
-import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, jsonKindOf } from './jsonScanner.js';
+import { flattenRecord, nestsDeeperThan, type KeyLimit } from './jsonFlatten.js';
+import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
 import { TextChunks } from './textChunks.js';
 import type { KeyedRow, KeyedTableStream } from './types.js';
 
@@ -32,6 +32,34 @@ export function parseRecordPath(recordPath: string | null): string[] {
   return keys;
 }
 
+function tooManyColumns(where: string): AtlasError {
+  return new AtlasError(
+    `${where} brings the number of distinct keys past ${MAX_RECORD_COLUMNS}: a PostgreSQL table holds at most 1600 columns, ${1600 - MAX_RECORD_COLUMNS} of them atlas's own`,
+    { hint: 'keys nested two levels deep or more are kept together in one jsonb column; or split the file' },
+  );
+}
+
+/**
+ * Keys the records brought so far. Every key becomes a column, so past what a table can hold
+ * the input is refused as soon as it is seen, before memory fills with columns that could never be created.
+ */
+class ColumnKeys {
+  private readonly seen = new Set<string>();
+
+  /** The limit for one record, failing with `where` in the message. */
+  limitFor(where: () => string): KeyLimit {
+    return { maxKeys: MAX_RECORD_COLUMNS, fail: () => { throw tooManyColumns(where()); } };
+  }
+
+  add(values: Record<string, unknown>, where: () => string): void {
+    for (const key in values) {
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      if (this.seen.size > MAX_RECORD_COLUMNS) throw tooManyColumns(where());
+    }
+  }
+}
+
 /**
  * Streams the records of a JSON array of objects (top-level, or at `recordPath`), never holding
  * more than one record's text. Returns once the first record (or the end) is reached, so that a
@@ -40,6 +68,7 @@ export function parseRecordPath(recordPath: string | null): string[] {
 export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOptions): Promise<KeyedTableStream> {
   const path = parseRecordPath(options.recordPath);
   const jsonKeys = new Set<string>();
+  const columns = new ColumnKeys();
   let pending: KeyedRow[] = [];
   const scanner = new JsonArrayScanner(path, (text, index) => {
     try {
@@ -47,7 +76,10 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
     } catch (err) {
       throw new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine((err as Error).message)}`);
     }
-    pending.push({ rn: index + 1, values: flattenRecord(text, jsonKeys) });
+    const where = (): string => `record ${index + 1}`;
+    const values = flattenRecord(text, jsonKeys, columns.limitFor(where));
+    columns.add(values, where);
+    pending.push({ rn: index + 1, values });
   });
   const text = new TextChunks(bytes, (first) => detectEncoding(first, options.encoding));
   const chunks = text[Symbol.asyncIterator]();
@@ -87,6 +119,7 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
  */
 export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOptions): Promise<KeyedTableStream> {
   const jsonKeys = new Set<string>();
+  const columns = new ColumnKeys();
   let pending: KeyedRow[] = [];
   let carry = '';
   let lineNo = 0;
@@ -111,7 +144,10 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
       throw new AtlasError(`line ${lineNo} is ${jsonKindOf(line.trimStart()[0] ?? '')}, not a JSON object: every line must hold one object`);
     }
     rn++;
-    pending.push({ rn, values: flattenRecord(line, jsonKeys) });
+    const where = (): string => `line ${lineNo}`;
+    const values = flattenRecord(line, jsonKeys, columns.limitFor(where));
+    columns.add(values, where);
+    pending.push({ rn, values });
   };
   const onText = (text: string): void => {
     let start = 0;

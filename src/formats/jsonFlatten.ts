@@ -115,18 +115,31 @@ function scalarText(raw: string): string | null {
   }
 }
 
+/** How many keys one record may have, and what to throw past that. */
+export interface KeyLimit {
+  maxKeys: number;
+  fail(): never;
+}
+
 /**
  * Flattens the JSON object `text` (valid JSON, an object): `{"a":{"b":1}}` -> `a_b: "1"`;
  * arrays, and objects nested deeper than one level, become compact JSON text and their keys are
  * added to `jsonKeys`. The result has no prototype, so a key such as `__proto__` is an ordinary column.
  */
-export function flattenRecord(text: string, jsonKeys: Set<string>): Record<string, string | null> {
+export function flattenRecord(text: string, jsonKeys: Set<string>, limit?: KeyLimit): Record<string, string | null> {
   const values = Object.create(null) as Record<string, string | null>;
   const start = skipWhitespace(text, 0);
+  let members = 0;
+  // Columns are counted as they are met, so a record of a million keys stops before its object is built.
+  const count = (): void => {
+    if (limit !== undefined && ++members > limit.maxKeys) limit.fail();
+  };
   eachMember(text, start, (key, from, to) => {
     const c = text.charCodeAt(from);
+    if (c !== 0x7b) count();
     if (c === 0x7b) {
       eachMember(text, from, (inner, innerFrom, innerTo) => {
+        count();
         const name = `${key}_${inner}`;
         const d = text.charCodeAt(innerFrom);
         if (d === 0x7b || d === 0x5b) {

@@ -128,7 +128,25 @@ export class ZipInput extends Readable {
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
     (destination as unknown as Writable).on('error', (err: unknown) => this.fail(err));
     this.countInflatedBytes(destination as unknown as Readable);
+    this.dropEarlyEnd(destination as unknown as Readable);
     return super.pipe(destination, options);
+  }
+
+  /**
+   * unzipper's parser emits 'end' itself as soon as its writable side finishes (it has read the
+   * whole archive), even when entries it pushed still wait in its readable buffer because exceljs
+   * is busy with an earlier one (writing a sheet to a temporary file, say). exceljs stops at that
+   * 'end', so those entries (the workbook part, the shared strings, later sheets) were silently
+   * lost, or not, depending on timing. Only the parser's real end, after the last entry has been
+   * read, is let through; a truncated archive still fails through the parser's own error.
+   */
+  private dropEarlyEnd(parser: Readable): void {
+    const emit = parser.emit.bind(parser) as (event: string | symbol, ...args: unknown[]) => boolean;
+    parser.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+      // Node sets readableEnded just before it emits the real 'end'.
+      if (event === 'end' && !parser.readableEnded) return false;
+      return emit(event, ...args);
+    }) as typeof parser.emit;
   }
 
   /**

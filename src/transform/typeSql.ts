@@ -162,11 +162,11 @@ export function recordsCorrections(plan: Pick<ColumnPlan, 'recordCorrections' | 
  * else NULL. Shapes are the spec's: type_coercion with target_type, datetime_standardization with
  * source_format (strftime-style).
  */
-export function correctionSql(plan: ColumnPlan, raw: string): { condition: string; value: string } | null {
+export function correctionSql(plan: ColumnPlan, raw: string, converted?: string): { condition: string; value: string } | null {
   if (!recordsCorrections(plan)) return null;
   const f = plan.format;
   const t = valueSql(plan, raw);
-  const cast = castSql(plan, raw);
+  const cast = converted ?? castSql(plan, raw);
   const pattern = CANONICAL_SQL_PATTERN[f.kind];
   // Text read into a typed column: a correction only where the stored value's text differs.
   const canonical = f.kind === 'boolean' ? `${raw} in ('true', 'false')` : pattern ? `${raw} ~ '${pattern}'` : `${raw} = (${cast})::text`;

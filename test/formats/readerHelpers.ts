@@ -48,6 +48,8 @@ export interface ZipEntry {
   data: string | Buffer;
   /** Bytes stored as the entry's compressed data instead of deflating `data` (to corrupt it). */
   rawDeflate?: Buffer;
+  /** Stored as is, not deflated (zip method 0): unzipper passes it through without zlib. */
+  stored?: boolean;
 }
 
 /** A zip archive of the entries in order (deflated, no data descriptors), as Excel writes. */
@@ -57,14 +59,14 @@ export function makeZip(entries: ZipEntry[]): Buffer {
   let offset = 0;
   for (const e of entries) {
     const data = typeof e.data === 'string' ? Buffer.from(e.data) : e.data;
-    const compressed = e.rawDeflate ?? deflateRawSync(data);
+    const compressed = e.stored ? data : (e.rawDeflate ?? deflateRawSync(data));
     const name = Buffer.from(e.name);
     const crc = crc32(data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(0, 6);
-    local.writeUInt16LE(8, 8);
+    local.writeUInt16LE(e.stored ? 0 : 8, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(compressed.length, 18);
     local.writeUInt32LE(data.length, 22);
@@ -73,7 +75,7 @@ export function makeZip(entries: ZipEntry[]): Buffer {
     dir.writeUInt32LE(0x02014b50, 0);
     dir.writeUInt16LE(20, 4);
     dir.writeUInt16LE(20, 6);
-    dir.writeUInt16LE(8, 10);
+    dir.writeUInt16LE(e.stored ? 0 : 8, 10);
     dir.writeUInt32LE(crc, 16);
     dir.writeUInt32LE(compressed.length, 20);
     dir.writeUInt32LE(data.length, 24);
@@ -99,9 +101,13 @@ const REL_NS = 'http://schemas.openxmlformats.org/officeDocument/2006/relationsh
 /**
  * A hand-made .xlsx: the parts in the order given by `sharedStringsFirst` (exceljs streams the
  * sheets straight through when the shared strings come first, and parks them in temporary files
- * otherwise). Sheet XML is the inside of <sheetData>.
+ * otherwise). Sheet XML is the inside of <sheetData>. `stored` stores every part undeflated
+ * (unless `sheetEntry` says otherwise).
  */
-export function handMadeXlsx(sheets: Array<{ name: string; rows: string }>, options: { sharedStrings?: string[]; sharedStringsFirst?: boolean; sheetEntry?: (i: number, xml: string) => Partial<ZipEntry> } = {}): Buffer {
+export function handMadeXlsx(
+  sheets: Array<{ name: string; rows: string }>,
+  options: { sharedStrings?: string[]; sharedStringsFirst?: boolean; stored?: boolean; sheetEntry?: (i: number, xml: string) => Partial<ZipEntry> } = {},
+): Buffer {
   const strings = options.sharedStrings ?? [];
   const workbook = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="${MAIN_NS}" xmlns:r="${REL_NS}"><sheets>${sheets
     .map((s, i) => `<sheet name="${s.name}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`)
@@ -125,5 +131,5 @@ export function handMadeXlsx(sheets: Array<{ name: string; rows: string }>, opti
   ];
   const sst: ZipEntry = { name: 'xl/sharedStrings.xml', data: shared };
   const parts = options.sharedStringsFirst === false ? [...head, ...sheetEntries, sst] : [...head, sst, ...sheetEntries];
-  return makeZip(parts);
+  return makeZip(options.stored ? parts.map((p) => ({ stored: true, ...p })) : parts);
 }
