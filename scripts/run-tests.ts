@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ensureEmbeddedServer, stopEmbeddedServer } from '../src/db/embedded.ts';
+import { destroyEmbeddedServer, ensureEmbeddedServer } from '../src/db/embedded.ts';
 
 function listTests(dir: string): string[] {
   return readdirSync(dir)
@@ -46,7 +46,8 @@ const code = await new Promise<number>((resolve) => {
 });
 
 if (home !== null) {
-  await stopEmbeddedServer(home).catch((err: unknown) => process.stderr.write(`could not stop the test server: ${String(err)}\n`));
+  // Stops the server and deletes its cluster (under /var/lib/atlas when running as root).
+  await destroyEmbeddedServer(home).catch((err: unknown) => process.stderr.write(`could not stop the test server: ${String(err)}\n`));
   rmSync(home, { recursive: true, force: true });
 }
 process.exit(code);

@@ -3,7 +3,7 @@
  * loads no database, spreadsheet, XML or S3 code), and the one place errors become exit codes.
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { AtlasError, describeError, ExitCode } from './errors.js';
+import { AtlasError, describeError, ExitCode, redactSecrets } from './errors.js';
 
 /** Flags every command accepts, before or after its own arguments. */
 function addGlobalOptions(program: Command): void {
@@ -35,6 +35,8 @@ export function buildProgram(): Command {
   const program = new Command('atlas');
   // Before the subcommands are added, so they inherit it: errors reach main() instead of exiting.
   program.exitOverride();
+  // Commander echoes what it could not parse (`--databse-url=postgres://user:password@...`): never a password.
+  program.configureOutput({ outputError: (text, write) => write(redactSecrets(text)) });
   program
     .description('Load files into PostgreSQL with an exact, queryable record of every load.')
     .version('0.1.0', '--version', 'print the version')
@@ -265,7 +267,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         return;
       }
       process.exitCode = ExitCode.usage;
-      if (wantsJson) process.stdout.write(`${JSON.stringify({ success: false, error: err.message.replace(/^error: /, '') })}\n`);
+      if (wantsJson) process.stdout.write(`${JSON.stringify({ success: false, error: redactSecrets(err.message.replace(/^error: /, '')) })}\n`);
       return;
     }
     const message = describeError(err);
@@ -280,6 +282,6 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     }
     process.stderr.write(`atlas: ${message}\n`);
     if (hint) process.stderr.write(`  hint: ${hint}\n`);
-    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`);
   }
 }

@@ -87,7 +87,13 @@ export function describeError(err: unknown): string {
   return redactSecrets(text.replace(/\s*\n\s*/g, ' '));
 }
 
-/** Removes passwords from anything that looks like a connection URL. */
+/**
+ * Removes passwords from anything that looks like a connection URL (`scheme://user:password@`,
+ * up to the last `@` so that an unencoded `@` in the password does not leave its end showing)
+ * or a `password=` parameter (`?password=...`, `password=... host=...`).
+ */
 export function redactSecrets(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@\s/]*@/gi, '$1***@');
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)\S*@/gi, '$1***@')
+    .replace(/(\b(?:ssl)?password=)(?:'[^']*'|"[^"]*"|[^&\s'"]*)/gi, '$1***');
 }

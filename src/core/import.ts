@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
-import { withAdvisoryLock, withTransaction, type Client } from '../db/connection.js';
+import { withAdvisoryLock, withClient, withTransaction, type Client } from '../db/connection.js';
 import { insertInProgress, markFailed } from '../db/history.js';
 import { getExistingTable, getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
@@ -93,7 +93,10 @@ async function runImportFile(settings: Settings, options: RunOptions): Promise<I
             await client.query(`delete from ${qualify(settings.schema, 'import_history')} where import_id = $1`, [importId]).catch(() => undefined);
             throw err;
           }
-          await markFailed(client, settings.schema, importId, message, seconds(performance.now() - startedAt), { error_class: err instanceof Error ? err.name : 'Error' }).catch(() => undefined);
+          const record = (c: Client): Promise<void> =>
+            markFailed(c, settings.schema, importId, message, seconds(performance.now() - startedAt), { error_class: err instanceof Error ? err.name : 'Error' });
+          // The import's own connection may be what failed (server restart, terminated backend): then a fresh one says why.
+          await record(client).catch(() => withClient(url, record).catch(() => undefined));
           if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);
           const hint = err instanceof AtlasError ? err.hint : null;
           throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err });

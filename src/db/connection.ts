@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Settings } from '../config.js';
-import { DatabaseError, describeError } from '../errors.js';
+import { DatabaseError, describeError, UsageError } from '../errors.js';
 import { ensureEmbeddedServer } from './embedded.js';
 
 export type Client = pg.Client;
@@ -20,7 +20,16 @@ export async function resolveDatabase(settings: Settings): Promise<DatabaseTarge
 
 /** Opens a client with an error listener attached (an idle client's socket error must not crash the process). */
 export async function openClient(url: string, applicationName = 'atlas'): Promise<Client> {
-  const client = new pg.Client({ connectionString: url, application_name: applicationName });
+  let client: Client;
+  try {
+    client = new pg.Client({ connectionString: url, application_name: applicationName });
+  } catch (err) {
+    // The parser's own message is a bare "Invalid URL"; the URL is never echoed (it may hold a password).
+    throw new UsageError('the database URL is not a valid connection URL (a port that is not a number, or a password with an unencoded "/", "?" or "#"?)', {
+      hint: 'percent-encode special characters in the user name and password (/ as %2F, @ as %40, # as %23)',
+      cause: err,
+    });
+  }
   client.on('error', () => {
     /* surfaced through the failing query instead */
   });

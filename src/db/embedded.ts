@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, symlinkSync, unlinkSync, writeFileSync, chownSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync, chownSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
@@ -302,4 +302,16 @@ export async function restartEmbeddedServer(home: string, mode: 'fast' | 'immedi
   const args = ['restart', '-D', status.dataDir, '-m', mode, '-w', '-t', '60', '-l', join(status.dataDir, 'atlas-server.log')];
   const result = await run(bin.pg_ctl, args, serverUser());
   if (result.code !== 0) throw new DatabaseError(`could not restart the embedded PostgreSQL: ${lastLine(result.output)}`);
+}
+
+/**
+ * Stops the embedded server and deletes its cluster, wherever it lives (also the directory under
+ * /var/lib/atlas that $ATLAS_HOME/pgdata links to when running as root, which deleting
+ * $ATLAS_HOME alone would leave behind). For throw-away homes: tests.
+ */
+export async function destroyEmbeddedServer(home: string): Promise<void> {
+  const { dataDir } = await getEmbeddedServerStatus(home);
+  await stopEmbeddedServer(home);
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(join(home, 'pgdata'), { recursive: true, force: true });
 }

@@ -206,14 +206,18 @@ export async function findImports(client: Client, schema: string, idOrPrefix: st
   return rows.rows.map(toImportRecord);
 }
 
-/** Marks an import failed in its own transaction (after the import's transaction rolled back). */
+/**
+ * Marks an import failed in its own transaction (after the import's transaction rolled back).
+ * Only an in_progress record changes: if the connection dropped during COMMIT, the import may
+ * have committed after all, and its committed record must not be overwritten.
+ */
 export async function markFailed(client: Client, schema: string, importId: string, message: string, durationSeconds: number, metadata: Record<string, unknown>): Promise<void> {
   await client.query(
     `update ${qualify(schema, 'import_history')} set status = 'failed', error_message = $2, duration_seconds = $3,
        mapping_status = 'failed', mapping_completed_at = clock_timestamp(),
        mapping_duration_seconds = extract(epoch from clock_timestamp() - mapping_started_at),
        rows_inserted = 0, metadata = coalesce(metadata, '{}'::jsonb) || $4::jsonb, updated_at = clock_timestamp()
-     where import_id = $1`,
+     where import_id = $1 and status = 'in_progress'`,
     [importId, message, durationSeconds, JSON.stringify(metadata)],
   );
 }

@@ -6,6 +6,18 @@
  * gather the statistics type inference needs, and its record count is checked against COPY's.
  */
 
+import { getHeapStatistics } from 'node:v8';
+import { AtlasError } from '../errors.js';
+
+const MIB = 1024 * 1024;
+/**
+ * The longest field accepted (UTF-16 code units): 1/8 of the heap, in whole MiB (32 MiB under
+ * --max-old-space-size=256). A field is held several times over on its way to COPY, so a larger
+ * one (or an unterminated quote swallowing the rest of a big file) is a clear error, not an
+ * out-of-memory crash.
+ */
+export const MAX_FIELD_CHARS = Math.max(MIB, Math.floor(getHeapStatistics().heap_size_limit / 8 / MIB) * MIB);
+
 /** Called with each record's fields; `null` is an unquoted empty field (NULL in COPY). */
 export type RecordHandler = (fields: Array<string | null>, recordNumber: number) => void;
 
@@ -125,6 +137,11 @@ export class CsvScanner {
       i++;
     }
     if (start < n) this.field += chunk.slice(start, n);
+    if (this.field.length > MAX_FIELD_CHARS) {
+      throw new AtlasError(
+        `a field of record ${this.records + 1} is longer than ${MAX_FIELD_CHARS / MIB} MiB${this.inQuotes ? ' (a quote that is never closed?)' : ''}: atlas refuses it to keep memory bounded`,
+      );
+    }
   }
 
   /** Flushes a last record without a trailing newline. */

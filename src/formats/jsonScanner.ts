@@ -8,12 +8,13 @@ const MIB = 1024 * 1024;
 export const MAX_JSON_DEPTH = 1000;
 /**
  * One record larger than this (in UTF-16 code units) is refused, to keep memory bounded. On its
- * way to COPY a record is held several times over (its text, JSON.parse's check, its values, its
- * COPY line), as two-byte strings when the decoder makes them so: up to ~8 bytes of heap per
- * character. So the limit is 1/16 of the heap (18 MiB under --max-old-space-size=256, 256 MiB,
- * the most ever allowed, with a 4 GB heap): a bigger record is a clear error, not an out-of-memory crash.
+ * way to COPY a record is held several times over (its text, JSON.parse's check, its decoded
+ * values, their JSON and COPY escaping, which can double a string of backslashes twice over), as
+ * two-byte strings when the decoder makes them so: up to ~16 bytes of heap per character. So the
+ * limit is 1/32 of the heap (9 MiB under --max-old-space-size=256, 128 MiB with a 4 GB heap, never
+ * more than 256 MiB): a bigger record is a clear error, not an out-of-memory crash.
  */
-export const MAX_RECORD_CHARS = Math.min(256 * MIB, Math.max(MIB, Math.floor(getHeapStatistics().heap_size_limit / 16 / MIB) * MIB));
+export const MAX_RECORD_CHARS = Math.min(256 * MIB, Math.max(MIB, Math.floor(getHeapStatistics().heap_size_limit / 32 / MIB) * MIB));
 /** Distinct keys (columns) records may bring: PostgreSQL's 1600 columns per table, less atlas's own. */
 export const MAX_RECORD_COLUMNS = 1600 - RESERVED_COLUMNS.length;
 /** A key longer than this can never be a --record-path key; it is skipped, not kept. */

@@ -1,6 +1,8 @@
 import { pullBatches } from './pull.js';
 import { TextDecoder } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { AtlasError } from '../errors.js';
+import { RESERVED_COLUMNS } from '../transform/naming.js';
 import { detectEncoding, ENCODINGS } from './decode.js';
 import { TextChunks } from './textChunks.js';
 import type { KeyedRow, KeyedTableStream } from './types.js';
@@ -27,9 +29,20 @@ export const MAX_XML_DEPTH = 1000;
 const DETECT_MAX_EVENTS = 50_000;
 /** Text kept while looking for the record element (UTF-16 code units). */
 const DETECT_MAX_CHARS = 16 * 1024 * 1024;
-/** One record may hold this much text (UTF-16 code units) and this many elements: memory stays bounded. */
-export const MAX_XML_RECORD_CHARS = 256 * 1024 * 1024;
-const MAX_XML_RECORD_NODES = 1_000_000;
+const MIB = 1024 * 1024;
+/**
+ * One record may hold this much text (UTF-16 code units): memory stays bounded. As for JSON
+ * (MAX_RECORD_CHARS in jsonScanner.ts), a record's text is held several times over on its way to
+ * COPY, so the limit is 1/32 of the heap (9 MiB under --max-old-space-size=256, never more than 256 MiB).
+ */
+export const MAX_XML_RECORD_CHARS = Math.min(256 * MIB, Math.max(MIB, Math.floor(getHeapStatistics().heap_size_limit / 32 / MIB) * MIB));
+/**
+ * Elements one record may hold: each costs up to ~1 KB of heap while the record is built and
+ * flattened, so 1/2048 of the heap (about 150,000 under --max-old-space-size=256), at most a million.
+ */
+const MAX_XML_RECORD_NODES = Math.min(1_000_000, Math.floor(getHeapStatistics().heap_size_limit / 2048));
+/** Distinct columns (keys) the records may bring: PostgreSQL's 1600 columns per table, less atlas's own. */
+export const MAX_XML_COLUMNS = 1600 - RESERVED_COLUMNS.length;
 
 /** sax's names for the buffers it limits, as a user would say them. */
 const BUFFER_NAMES: Record<string, string> = {
@@ -87,7 +100,21 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   let recordNodes = 0;
 
   const tooBig = (): never => {
-    throw new AtlasError(`record ${rn + 1} is too large (over ${MAX_XML_RECORD_CHARS / (1024 * 1024)} MiB of text or ${MAX_XML_RECORD_NODES} elements): atlas refuses it to keep memory bounded`);
+    throw new AtlasError(`record ${rn + 1} is too large (over ${MAX_XML_RECORD_CHARS / MIB} MiB of text or ${MAX_XML_RECORD_NODES} elements): atlas refuses it to keep memory bounded`);
+  };
+  // Every key becomes a column: past what a table can hold, the input is refused as soon as it is seen.
+  const seenKeys = new Set<string>();
+  const countKeys = (values: Record<string, string | null>): void => {
+    for (const key in values) {
+      if (seenKeys.has(key)) continue;
+      seenKeys.add(key);
+      if (seenKeys.size > MAX_XML_COLUMNS) {
+        throw new AtlasError(
+          `record ${rn} brings the number of distinct columns (attributes and child elements) past ${MAX_XML_COLUMNS}: a PostgreSQL table holds at most 1600 columns, ${1600 - MAX_XML_COLUMNS} of them atlas's own`,
+          { hint: 'name a different record element with --record-path, or split the file' },
+        );
+      }
+    }
   };
   const openElement = (name: string, attributes: Record<string, string>): void => {
     stack.push(name);
@@ -108,7 +135,9 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     const node = open.pop();
     if (node !== undefined && open.length === 0) {
       rn++;
-      pending.push({ rn, values: flattenXmlRecord(node, columns) });
+      const values = flattenXmlRecord(node, columns);
+      countKeys(values);
+      pending.push({ rn, values });
     }
   };
   const addText = (text: string): void => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
-import { EMBEDDED_PREFERRED_PORT, getEmbeddedServerStatus } from '../../src/db/embedded.ts';
+import { destroyEmbeddedServer, EMBEDDED_PREFERRED_PORT, getEmbeddedServerStatus } from '../../src/db/embedded.ts';
 import { csv, runAtlas, tempDir } from '../helpers.ts';
 
 function occupy(port: number): Promise<Server | null> {
@@ -40,7 +40,7 @@ describe('embedded default database', () => {
       assert.equal(stop.code, 0, stop.stderr);
       assert.equal((await getEmbeddedServerStatus(home.dir)).running, false);
     } finally {
-      await runAtlas(['server', 'stop'], { env: { ATLAS_HOME: home.dir } });
+      await destroyEmbeddedServer(home.dir);
       blocker?.close();
       home.cleanup();
     }

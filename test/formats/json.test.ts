@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { getHeapStatistics } from 'node:v8';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { openJson, openNdjson, parseRecordPath } from '../../src/formats/json.ts';
 import { compactJson, flattenRecord } from '../../src/formats/jsonFlatten.ts';
-import { JsonArrayScanner } from '../../src/formats/jsonScanner.ts';
+import { JsonArrayScanner, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS } from '../../src/formats/jsonScanner.ts';
 import { chunked, plain, readRecords, within } from './readerHelpers.ts';
 
 const json = (text: string, recordPath: string | null = null, size?: number) => openJson(chunked(text, size), { recordPath, encoding: null });
@@ -126,11 +127,27 @@ describe('openJson', () => {
     assert.equal(plain(await readRecords(await json(ok)))[0]?.a, '['.repeat(500) + ']'.repeat(500));
   });
 
+  it('sets the per-record limit from the heap: 1/32 of it, in whole MiB, at most 256 MiB', () => {
+    const heap = getHeapStatistics().heap_size_limit;
+    assert.equal(MAX_RECORD_CHARS, Math.min(256, Math.max(1, Math.floor(heap / 32 / 1024 / 1024))) * 1024 * 1024);
+  });
+
   it('reads a 20 MB string value', async () => {
     const big = 'x'.repeat(20 * 1024 * 1024);
     const records = await readRecords(await json(`[{"id": 1, "blob": "${big}", "after": "\\"y\\""}]`));
     assert.equal(records[0]?.values.blob?.length, big.length);
     assert.equal(records[0]?.values.after, '"y"');
+  });
+
+  it('refuses more distinct keys than a table can have columns, as soon as a record brings them', async () => {
+    const keys = (n: number, from = 0): string => Array.from({ length: n }, (_, i) => `"k${from + i}": ${i}`).join(', ');
+    assert.equal((await readJson(`[{${keys(MAX_RECORD_COLUMNS)}}]`)).length, 1, 'up to the limit is fine');
+    await assert.rejects(readJson(`[{${keys(MAX_RECORD_COLUMNS + 1)}}]`), /^AtlasError: record 1 brings the number of distinct keys past 1594: a PostgreSQL table holds at most 1600 columns, 6 of them atlas's own/);
+    // Keys of a nested object are columns too (a_b), the object's own key is not.
+    await assert.rejects(readJson(`[{"id": 1, "a": {${keys(MAX_RECORD_COLUMNS)}}}]`), /record 1 brings the number of distinct keys past/);
+    const oneNewKeyEach = Array.from({ length: MAX_RECORD_COLUMNS + 10 }, (_, i) => `{"id": ${i}, "k${i}": 1}`);
+    await assert.rejects(readJson(`[${oneNewKeyEach.join(',')}]`), /^AtlasError: record 1594 brings the number of distinct keys past 1594/);
+    await assert.rejects(readNdjson(oneNewKeyEach.join('\n')), /^AtlasError: line 1594 brings the number of distinct keys past 1594/);
   });
 
   it('decodes UTF-16 with a BOM, and the encoding named', async () => {

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { AtlasError, UsageError } from '../../src/errors.ts';
-import { openXml } from '../../src/formats/xml.ts';
+import { MAX_XML_COLUMNS, openXml } from '../../src/formats/xml.ts';
 import { flattenXmlRecord, parseXmlRecordPath, type XmlNode } from '../../src/formats/xmlRecords.ts';
 import { tempDir } from '../helpers.ts';
 import { chunked, plain, readRecords, within } from './readerHelpers.ts';
@@ -148,6 +148,13 @@ describe('openXml', () => {
     await assert.rejects(readXml(`<r><x a="${'v'.repeat(1_000_000)}"/></r>`), /an attribute value longer than 64 KiB/);
     const long = 'y'.repeat(5 * 1024 * 1024);
     assert.equal(plain(await readXml(`<r><x><v>${long}</v></x><x><v>2</v></x></r>`))[0]?.v?.length, long.length);
+  });
+
+  it('refuses more distinct columns than a table can have, as soon as a record brings them', async () => {
+    const rows = Array.from({ length: MAX_XML_COLUMNS + 10 }, (_, i) => `<row><k${i}>1</k${i}></row>`).join('');
+    await assert.rejects(readXml(`<rows>${rows}</rows>`), /^AtlasError: record 1595 brings the number of distinct columns \(attributes and child elements\) past 1594/);
+    const attrs = Array.from({ length: MAX_XML_COLUMNS + 1 }, (_, i) => `a${i}="1"`).join(' ');
+    await assert.rejects(readXml(`<rows><row ${attrs}/><row/></rows>`), /record 1 brings the number of distinct columns/);
   });
 
   it('refuses elements nested 10,000 deep without a stack overflow', async () => {

@@ -1,0 +1,90 @@
+/**
+ * Imports racing each other into one table: 8 at once with 50% overlapping rows, over several
+ * rounds (the first round also races to create the table), and an undo racing an import. Every
+ * one must finish (no deadlock), every row must be in the table exactly once, and every history
+ * record must match the rows it owns.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { qualify } from '../../src/transform/naming.ts';
+import { openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { assertPromiseHolds, countImportRows, countRows, numberedCsv, runAtlasWith, SLOW } from './helpers.ts';
+
+const PARALLEL = 8;
+const ROWS_PER_FILE = 2000;
+const ROUNDS = SLOW ? 4 : 2;
+
+interface ImportOut {
+  import_id: string;
+  rows_inserted: number;
+  duplicates_found: number;
+  total_rows_in_file: number;
+}
+
+describe('concurrent imports into one table', { timeout: 300_000 }, () => {
+  let db: TestDb;
+  const files = tempDir('atlas-race-');
+  let conn: string[];
+
+  before(async () => {
+    db = await openTestDb();
+    conn = ['--database-url', db.url, '--schema', db.schema];
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  it(`${PARALLEL} at once with 50% overlapping rows, ${ROUNDS} rounds: exact distinct totals, no deadlock`, async () => {
+    const table = 'race';
+    let expected = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      // File i holds ids [base + i*N/2, base + i*N/2 + N): each overlaps its neighbours by half.
+      const base = round * 1_000_000;
+      const paths = Array.from({ length: PARALLEL }, (_, i) => files.write(`r${round}_${i}.csv`, numberedCsv(base + (i * ROWS_PER_FILE) / 2, ROWS_PER_FILE)));
+      const runs = await Promise.all(paths.map((p) => runAtlasWith(['import', p, '--table', table, '--json', ...conn], { timeoutMs: 120_000 })));
+      const outs: ImportOut[] = runs.map((r) => {
+        assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /deadlock/i);
+        return JSON.parse(r.stdout) as ImportOut;
+      });
+      expected += ((PARALLEL + 1) * ROWS_PER_FILE) / 2;
+      for (const o of outs) {
+        assert.equal(o.rows_inserted + o.duplicates_found, ROWS_PER_FILE, 'each row of each file is either inserted or a duplicate');
+        assert.equal(await countImportRows(db.client, db.schema, table, o.import_id), o.rows_inserted);
+      }
+      const [counts] = await db.rows<{ n: string; d: string }>(`select count(*) as n, count(distinct id_2) as d from ${qualify(db.schema, table)}`);
+      assert.equal(Number(counts!.n), expected, `round ${round}: every distinct row once`);
+      assert.equal(Number(counts!.d), expected, `round ${round}: no row twice`);
+    }
+    await assertPromiseHolds(db.client, db.schema);
+  });
+
+  it('an undo of one import while another imports into the same table: both correct', async () => {
+    const table = 'undo_race';
+    const n = 3000;
+    for (let round = 0; round < (SLOW ? 4 : 2); round++) {
+      const base = round * 1_000_000;
+      const first = await runAtlasWith(['import', files.write(`u${round}_a.csv`, numberedCsv(base, n)), '--table', table, '--json', ...conn]);
+      assert.equal(first.code, 0, first.stderr);
+      const a = JSON.parse(first.stdout) as ImportOut;
+      const before = await countRows(db.client, db.schema, table);
+      // B overlaps A by half: what it skips depends on whether the undo went first.
+      const [undo, second] = await Promise.all([
+        runAtlasWith(['undo', a.import_id, '--yes', '--json', ...conn]),
+        runAtlasWith(['import', files.write(`u${round}_b.csv`, numberedCsv(base + n / 2, n)), '--table', table, '--json', ...conn]),
+      ]);
+      assert.equal(undo.code, 0, undo.stderr);
+      assert.equal(second.code, 0, second.stderr);
+      const undone = JSON.parse(undo.stdout) as { rows_removed: number };
+      const b = JSON.parse(second.stdout) as ImportOut;
+      assert.equal(undone.rows_removed, n, 'the undo removed exactly A\'s rows');
+      assert.equal(await countImportRows(db.client, db.schema, table, a.import_id), 0);
+      assert.equal(await countImportRows(db.client, db.schema, table, b.import_id), b.rows_inserted);
+      assert.ok(b.duplicates_found === 0 || b.duplicates_found === n / 2, `B skipped ${b.duplicates_found}: all of the overlap (A still there) or none (A already undone)`);
+      assert.equal(b.rows_inserted + b.duplicates_found, n);
+      assert.equal(await countRows(db.client, db.schema, table), before - n + b.rows_inserted);
+    }
+    await assertPromiseHolds(db.client, db.schema);
+  });
+});

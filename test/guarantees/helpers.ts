@@ -1,0 +1,216 @@
+/**
+ * Helpers of the guarantees battery (README "Guarantees"): spawning atlas with a capped heap and a
+ * time limit, waiting for its ATLAS_DEBUG_PAUSE points, finding its backend, and checking the
+ * promise itself over every history record of a schema.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { listImports, type ImportRecord } from '../../src/db/history.ts';
+import { qualify } from '../../src/transform/naming.ts';
+import { BIN } from '../helpers.ts';
+
+/** The slow cases (100 MB inputs, more rounds) run when this is set; `.ci/run` sets it. */
+export const SLOW = process.env.ATLAS_SLOW_TESTS === '1';
+
+/** Heap cap for atlas in the hostile battery: memory must stay bounded whatever the input. */
+export const CAPPED_HEAP = ['--max-old-space-size=256'];
+
+export interface AtlasRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time of the run (ms). */
+  ms: number;
+  /** The time limit was reached and the process was killed. */
+  timedOut: boolean;
+}
+
+export interface AtlasProcess {
+  child: ChildProcess;
+  /** Settles when the process has exited. */
+  done: Promise<AtlasRun>;
+  stderr(): string;
+  /** Resolves when atlas says `paused at <point>`; rejects if it exits first or takes longer than `timeoutMs`. */
+  paused(point: string, timeoutMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string | undefined>;
+  /** Node flags before bin/atlas.js (e.g. CAPPED_HEAP). */
+  nodeArgs?: string[];
+  /** Killed (SIGKILL) past this; the run reports timedOut. @default 120000 */
+  timeoutMs?: number;
+  /** ATLAS_DEBUG_PAUSE points, comma-separated. */
+  pause?: string;
+  cwd?: string;
+}
+
+/** Starts the real binary (database variables cleared unless given, like runAtlas). */
+export function startAtlas(args: string[], options: StartOptions = {}): AtlasProcess {
+  const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, ATLAS_DATABASE_URL: undefined, ATLAS_DEBUG_PAUSE: options.pause, NO_COLOR: '1', ...options.env };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  const started = performance.now();
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd: options.cwd ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let timedOut = false;
+  const listeners = new Set<() => void>();
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    for (const l of listeners) l();
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, options.timeoutMs ?? 120_000);
+  const done = new Promise<AtlasRun>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      for (const l of listeners) l();
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - started, timedOut });
+    });
+  });
+  let exited = false;
+  void done.then(() => (exited = true), () => (exited = true));
+  return {
+    child,
+    done,
+    stderr: () => stderr,
+    paused: (point, timeoutMs = 60_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (stderr.includes(`paused at ${point} `)) finish(null);
+          else if (exited) finish(new Error(`atlas exited before pausing at ${point}: ${stderr}`));
+        };
+        const limit = setTimeout(() => finish(new Error(`atlas did not pause at ${point} within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+        const finish = (err: Error | null): void => {
+          clearTimeout(limit);
+          listeners.delete(check);
+          if (err) reject(err);
+          else resolve();
+        };
+        listeners.add(check);
+        void done.then(check, check);
+        check();
+      }),
+  };
+}
+
+/** Runs atlas to the end (see startAtlas). */
+export function runAtlasWith(args: string[], options: StartOptions = {}): Promise<AtlasRun> {
+  return startAtlas(args, options).done;
+}
+
+/** Polls `probe` until it returns something other than null/undefined/false. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** What a crash must never print: a stack trace, an unhandled error, an out-of-memory abort. */
+export function assertCleanStderr(stderr: string): void {
+  const problems = [
+    [/^\s+at .+:\d+:\d+\)?$/m, 'a stack trace'],
+    [/Unhandled|uncaught/i, 'an unhandled error'],
+    [/FATAL ERROR|heap out of memory|Allocation failed/, 'an out-of-memory abort'],
+  ] as const;
+  for (const [re, what] of problems) if (re.test(stderr)) throw new Error(`stderr shows ${what}:\n${stderr.slice(0, 4000)}`);
+}
+
+/** The lines atlas printed as its error (`atlas: ...`), other than debug and cancellation notices. */
+export function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('atlas: ') && !l.startsWith('atlas: debug:') && !l.startsWith('atlas: cancelling'));
+}
+
+/** Every history record of the schema, with `interrupted` derived as `atlas history` shows it. */
+export async function historyOf(client: pg.Client, schema: string): Promise<ImportRecord[]> {
+  const exists = await client.query(`select to_regclass($1) as t`, [`${qualify(schema, 'import_history')}`]);
+  if (exists.rows[0]?.t === null) return [];
+  return (await listImports(client, schema, { table: null, user: null, status: null, since: null, limit: 100_000, offset: 0 })).rows;
+}
+
+export async function tableExists(client: pg.Client, schema: string, table: string): Promise<boolean> {
+  const r = await client.query(`select to_regclass($1) is not null as e`, [qualify(schema, table)]);
+  return r.rows[0]?.e === true;
+}
+
+/** Rows of `table` now (0 when it does not exist). */
+export async function countRows(client: pg.Client, schema: string, table: string): Promise<number> {
+  if (!(await tableExists(client, schema, table))) return 0;
+  return Number((await client.query(`select count(*) as n from ${qualify(schema, table)}`)).rows[0].n);
+}
+
+/** Rows of `table` carrying `importId` (0 when the table does not exist). */
+export async function countImportRows(client: pg.Client, schema: string, table: string, importId: string): Promise<number> {
+  if (!(await tableExists(client, schema, table))) return 0;
+  return Number((await client.query(`select count(*) as n from ${qualify(schema, table)} where _import_id = $1`, [importId])).rows[0].n);
+}
+
+/**
+ * The promise, checked over every record of the schema: a committed import (success, partial)
+ * has exactly `rows_inserted` rows in its table; any other (failed, interrupted, undone) has none;
+ * none is `in_progress` once no atlas process runs. Returns the records.
+ */
+export async function assertPromiseHolds(client: pg.Client, schema: string): Promise<ImportRecord[]> {
+  const records = await historyOf(client, schema);
+  for (const r of records) {
+    const rows = await countImportRows(client, schema, r.table_name, r.import_id);
+    if (r.status === 'success' || r.status === 'partial') {
+      if (rows !== r.rows_inserted) throw new Error(`import ${r.import_id} (${r.status}) records ${r.rows_inserted} rows inserted but ${r.table_name} holds ${rows} of its rows`);
+    } else if (r.status === 'in_progress') {
+      throw new Error(`import ${r.import_id} is still in_progress with no atlas process running`);
+    } else if (rows !== 0) {
+      throw new Error(`import ${r.import_id} is ${r.status} but ${r.table_name} holds ${rows} of its rows`);
+    }
+    if (r.status === 'failed' && !r.error_message) throw new Error(`failed import ${r.import_id} does not say why`);
+  }
+  return records;
+}
+
+/** The backend (pid) running an import: the session holding its `atlas:import:<id>` advisory lock. */
+export async function backendOfImport(client: pg.Client, importId: string): Promise<number | null> {
+  const r = await client.query<{ pid: number }>(
+    `select l.pid from pg_locks l, lateral (select hashtextextended('atlas:import:' || $1::text, 0) as k) key
+     where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+       and l.database = (select oid from pg_database where datname = current_database())
+       and l.classid = ((key.k >> 32) & 4294967295)::oid and l.objid = (key.k & 4294967295)::oid`,
+    [importId],
+  );
+  return r.rows[0]?.pid ?? null;
+}
+
+/** The in_progress import into `table`, once atlas has recorded it. */
+export async function inProgressImport(client: pg.Client, schema: string, table: string): Promise<string> {
+  return waitFor(`an in_progress import into ${table}`, async () => {
+    const exists = await client.query(`select to_regclass($1) as t`, [qualify(schema, 'import_history')]);
+    if (exists.rows[0]?.t === null) return null;
+    const r = await client.query<{ import_id: string }>(`select import_id from ${qualify(schema, 'import_history')} where table_name = $1 and status = 'in_progress' order by import_timestamp desc limit 1`, [table]);
+    return r.rows[0]?.import_id ?? null;
+  });
+}
+
+/** Waits until the import's backend waits on a lock while running a statement that starts with `statementStart`. */
+export async function waitUntilBlocked(client: pg.Client, pid: number, statementStart: RegExp): Promise<void> {
+  await waitFor(`backend ${pid} to block in ${statementStart.source}`, async () => {
+    const r = await client.query<{ wait_event_type: string | null; query: string }>(`select wait_event_type, query from pg_stat_activity where pid = $1`, [pid]);
+    const row = r.rows[0];
+    return row !== undefined && row.wait_event_type === 'Lock' && statementStart.test(row.query.trimStart());
+  });
+}
+
+/** A CSV whose row for `id` is always the same: files with overlapping id ranges share equal rows. */
+export function numberedCsv(from: number, count: number): string {
+  const lines = ['id,name,amount,day'];
+  for (let id = from; id < from + count; id++) lines.push(`${id},name ${id},${id % 1000}.25,2024-01-${String((id % 28) + 1).padStart(2, '0')}`);
+  return `${lines.join('\n')}\n`;
+}
