@@ -13,7 +13,7 @@ import { ColumnNamer, quoteIdent } from '../transform/naming.js';
 import type { Client } from './connection.js';
 
 /** COPY data is sent in pieces of about this size: big enough to keep per-write overhead low. */
-const COPY_CHUNK_CHARS = 1 << 20;
+const COPY_CHUNK_CHARS = 1 << 18;
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
 
@@ -200,6 +200,6 @@ export async function copyIntoStage(
 
   const text = table.kind === 'fixed' ? fixedText(table) : keyedText(table);
   const copy = client.query(copyFrom(`copy ${quoteIdent(stage)} from stdin`));
-  await pipeline(Readable.from(text), copy, signal ? { signal } : {});
+  await pipeline(Readable.from(text, { highWaterMark: 2 }), copy, signal ? { signal } : {});
   return result;
 }

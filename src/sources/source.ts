@@ -22,7 +22,7 @@ export interface OpenedSource {
 }
 
 /** Reads chunks large enough that per-chunk overhead stays negligible on big files. */
-const READ_CHUNK_BYTES = 1 << 20;
+const READ_CHUNK_BYTES = 1 << 18;
 
 /** Opens a local file or stdin (`-`). */
 export function openLocalSource(spec: string, nameOverride: string | null, stdin: Readable = process.stdin): OpenedSource {
