@@ -8,7 +8,7 @@ import { AtlasError } from '../errors.js';
  */
 export const BOMB_MIN_INFLATED_BYTES = 100 * 1024 * 1024;
 /**
- * ...and more than this many times the compressed bytes read so far. Real workbooks inflate
+ * ...and more than this many times the compressed bytes inflated so far. Real workbooks inflate
  * 5-30x (very repetitive sheets up to ~100x); deflate tops out near 1032x.
  */
 export const BOMB_MAX_RATIO = 250;
@@ -23,9 +23,9 @@ export const BOMB_MAX_RATIO = 250;
 export class ZipInput extends Readable {
   /** The error the source itself threw (not the archive's fault), if any. */
   sourceError: unknown = null;
-  /** Compressed bytes handed to the zip parser. */
+  /** Compressed bytes the zip parser has inflated (a stored entry's bytes count as they are). */
   bytesIn = 0;
-  /** Bytes the zip parser inflated. */
+  /** Bytes they inflated to. */
   bytesOut = 0;
   private readonly head: Buffer[] = [];
   private pulling: Promise<void> | null = null;
@@ -112,7 +112,6 @@ export class ZipInput extends Readable {
           this.push(null);
           return;
         }
-        this.bytesIn += chunk.length;
         if (this.push(chunk)) this.wanted = true;
       }
     } catch (err) {
@@ -150,32 +149,48 @@ export class ZipInput extends Readable {
   }
 
   /**
-   * unzipper pushes each archive entry as a stream object; the inflated bytes of each are counted
-   * as the entry pushes them. (If unzipper ever changes how it hands entries over, this counts
-   * nothing and exceljs's row and column limits remain the only guard.)
+   * unzipper pushes each archive entry as a stream object, then pipes the entry's inflater (zlib,
+   * or a pass-through for a stored entry) into it. Each inflater's output is counted as it pushes
+   * it, against the compressed bytes that inflater has consumed (zlib's `bytesWritten`, counted
+   * before it pushes what they inflated to). Both follow from the archive's bytes alone, never
+   * from how far ahead of the parser the source happens to have been read (the bytes read so far
+   * were once counted, and a part after a bomb, read ahead or not, let it through or not), so a
+   * file is judged the same way however fast its bytes arrive. (If unzipper ever changes how it
+   * hands entries over, this counts nothing and exceljs's row and column limits remain the only
+   * guard.)
    */
   private countInflatedBytes(parser: Readable): void {
     const pushEntry = parser.push.bind(parser);
     parser.push = (entry: unknown, encoding?: BufferEncoding): boolean => {
-      if (entry instanceof Readable) {
-        const pushData = entry.push.bind(entry);
-        entry.push = (data: unknown, enc?: BufferEncoding): boolean => {
-          if (data instanceof Uint8Array) {
-            this.bytesOut += data.length;
-            if (this.bytesOut > BOMB_MIN_INFLATED_BYTES && this.bytesOut > BOMB_MAX_RATIO * this.bytesIn) {
-              this.fail(
-                new AtlasError(
-                  `not a valid .xlsx file: it inflates to more than ${BOMB_MAX_RATIO} times its size (${this.bytesOut} bytes from ${this.bytesIn}): a zip bomb?`,
-                ),
-              );
-              this.close();
-              return false;
-            }
-          }
-          return pushData(data, enc);
-        };
-      }
+      if (entry instanceof Readable) entry.once('pipe', (inflater: unknown) => this.countInflater(inflater));
       return pushEntry(entry, encoding);
+    };
+  }
+
+  private countInflater(inflater: unknown): void {
+    if (!(inflater instanceof Readable)) return;
+    const zlib = inflater as Readable & { bytesWritten?: unknown };
+    let consumed = 0;
+    const pushData = inflater.push.bind(inflater);
+    inflater.push = (data: unknown, encoding?: BufferEncoding): boolean => {
+      if (data instanceof Uint8Array) {
+        // A stored entry's pass-through has no bytesWritten: its bytes are their own size.
+        const total = typeof zlib.bytesWritten === 'number' ? zlib.bytesWritten : consumed + data.length;
+        this.bytesIn += total - consumed;
+        consumed = total;
+        this.bytesOut += data.length;
+        if (this.bytesOut > BOMB_MIN_INFLATED_BYTES && this.bytesOut > BOMB_MAX_RATIO * this.bytesIn) {
+          this.fail(
+            new AtlasError(
+              `not a valid .xlsx file: it inflates to more than ${BOMB_MAX_RATIO} times its size (${this.bytesOut} bytes from ${this.bytesIn}): a zip bomb?`,
+            ),
+          );
+          this.close();
+          inflater.destroy(); // inflate no further what the parser already holds
+          return false;
+        }
+      }
+      return pushData(data, encoding);
     };
   }
 

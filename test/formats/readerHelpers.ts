@@ -102,11 +102,11 @@ const REL_NS = 'http://schemas.openxmlformats.org/officeDocument/2006/relationsh
  * A hand-made .xlsx: the parts in the order given by `sharedStringsFirst` (exceljs streams the
  * sheets straight through when the shared strings come first, and parks them in temporary files
  * otherwise). Sheet XML is the inside of <sheetData>. `stored` stores every part undeflated
- * (unless `sheetEntry` says otherwise).
+ * (unless `sheetEntry` says otherwise); `after` adds parts at the end (an image, say).
  */
 export function handMadeXlsx(
   sheets: Array<{ name: string; rows: string }>,
-  options: { sharedStrings?: string[]; sharedStringsFirst?: boolean; stored?: boolean; sheetEntry?: (i: number, xml: string) => Partial<ZipEntry> } = {},
+  options: { sharedStrings?: string[]; sharedStringsFirst?: boolean; stored?: boolean; sheetEntry?: (i: number, xml: string) => Partial<ZipEntry>; after?: ZipEntry[] } = {},
 ): Buffer {
   const strings = options.sharedStrings ?? [];
   const workbook = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="${MAIN_NS}" xmlns:r="${REL_NS}"><sheets>${sheets
@@ -130,6 +130,6 @@ export function handMadeXlsx(
     { name: 'xl/styles.xml', data: styles },
   ];
   const sst: ZipEntry = { name: 'xl/sharedStrings.xml', data: shared };
-  const parts = options.sharedStringsFirst === false ? [...head, ...sheetEntries, sst] : [...head, sst, ...sheetEntries];
+  const parts = [...(options.sharedStringsFirst === false ? [...head, ...sheetEntries, sst] : [...head, sst, ...sheetEntries]), ...(options.after ?? [])];
   return makeZip(options.stored ? parts.map((p) => ({ stored: true, ...p })) : parts);
 }
