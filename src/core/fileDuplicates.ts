@@ -1,13 +1,26 @@
 /** File-level duplicate detection: the same bytes into the same table. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Client } from '../db/connection.js';
 import { qualify } from '../transform/naming.js';
+
+/** Bytes read per call while hashing: one buffer, reused, so hashing a large file allocates nothing. */
+const HASH_BUFFER_BYTES = 1 << 20;
 
 /** SHA-256 of a local file, read at full speed (no parsing). */
 export async function hashLocalFile(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  const buffer = Buffer.allocUnsafe(HASH_BUFFER_BYTES);
+  const file = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await file.close();
+  }
   return hash.digest('hex');
 }
 
