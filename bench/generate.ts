@@ -1,13 +1,24 @@
 /**
- * Deterministic CSV generator for the atlas benchmark.
+ * Deterministic data files for the atlas benchmark, in every format atlas reads.
  *
- * Ten mixed columns with a header: id, name, email, signup_date (MM/DD/YYYY), amount (2 decimals),
- * active (true/false), category, city, notes (quoted, with commas and sometimes a doubled quote)
- * and created_at (ISO timestamp without zone). About 120 bytes per row. The same row count always
- * gives the same bytes: values come from a seeded PRNG (mulberry32), never Math.random.
+ * Ten mixed columns: id, name, email, signup_date (MM/DD/YYYY), amount (2 decimals), active
+ * (true/false), category, city, notes (with commas and sometimes a quote) and created_at (ISO
+ * timestamp without zone). The same rows always give the same values (and, but for the time stamps
+ * inside an XLSX archive, the same bytes): values come from a seeded PRNG (mulberry32), never
+ * Math.random, and row `id` is always the id-th row of one sequence, so a file of rows
+ * 500,001..1,500,000 repeats rows 500,001..1,000,000 of the 1,000,000-row file exactly.
  *
- * As a script:  node --import tsx bench/generate.ts [--rows N] [--out FILE]
- * (default: 1,000,000 rows into bench/data/bench-<rows>-rows.csv, reused when it exists).
+ * - CSV: a header, then one line per row, notes quoted (`""` for a quote); about 126 bytes a row.
+ * - JSON: one array of objects, one object a line; id and amount are numbers, active a boolean.
+ * - NDJSON: the same objects, one a line.
+ * - XML: `<customers><customer><id>1</id>...</customer>...</customers>`, one record a line.
+ * - XLSX: one sheet, a header row, numbers, booleans and date cells (signup_date `mm/dd/yyyy`,
+ *   created_at `yyyy-mm-dd hh:mm:ss`), strings in the shared-strings table as Excel writes them,
+ *   written with exceljs's streaming WorkbookWriter (each row committed as it is written; memory
+ *   grows only with the shared-strings table, about 200 MB peak for 200,000 rows).
+ *
+ * As a script:  node --import tsx bench/generate.ts [--rows N] [--first K] [--format csv|json|ndjson|xml|xlsx] [--out FILE]
+ * (default: 1,000,000 CSV rows into bench/data/, reused when the file exists).
  */
 import { createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -24,6 +35,9 @@ export const DATA_DIR = fileURLToPath(new URL('./data/', import.meta.url));
 
 export const HEADER = ['id', 'name', 'email', 'signup_date', 'amount', 'active', 'category', 'city', 'notes', 'created_at'] as const;
 
+export const FORMATS = ['csv', 'json', 'ndjson', 'xml', 'xlsx'] as const;
+export type BenchFormat = (typeof FORMATS)[number];
+
 const FIRST = ['James', 'Mary', 'John', 'Linda', 'Robert', 'Susan', 'Michael', 'Karen', 'David', 'Lisa', 'Daniel', 'Nancy', 'Paul', 'Sandra', 'Mark', 'Emily', 'Ana', 'Omar', 'Yuki', 'Chen'];
 const LAST = ['Smith', 'Johnson', 'Brown', 'Garcia', 'Miller', 'Davis', 'Lopez', 'Wilson', 'Moore', 'Clark', 'Lewis', 'Young', 'King', 'Scott', 'Green', 'Baker', 'Nguyen', 'Patel', 'Kim', 'Silva'];
 const DOMAINS = ['example.com', 'mail.test', 'corp.test', 'web.test'];
@@ -34,7 +48,7 @@ const CITIES = [
   'Memphis', 'Louisville', 'Baltimore', 'Milwaukee', 'Tucson', 'Fresno', 'Atlanta', 'Omaha', 'Miami', 'Oakland',
 ];
 const NOTE_PARTS = ['called', 'emailed', 'paid late', 'sent invoice', 'new contact', 'follow up', 'sent quote', 'no answer', 'renewed', 'upgraded'];
-const QUOTED = ['said ""hi""', 'wants ""VIP"" tier', 'marked ""urgent""'];
+const QUOTED = ['said "hi"', 'wants "VIP" tier', 'marked "urgent"'];
 
 /** mulberry32: small, fast, 32-bit state, good enough for test data. Returns floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -51,8 +65,27 @@ export function mulberry32(seed: number): () => number {
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
 
-/** Makes rows one at a time; the same seed gives the same sequence. */
-function rowMaker(seed: number): (id: number) => string {
+/** One generated row, its values unescaped; dates as numbers so each format writes them its own way. */
+export interface BenchRecord {
+  id: number;
+  name: string;
+  email: string;
+  signup: { y: number; m: number; d: number };
+  /** Decimal text with two places ("1234.05"): the same digits in every format. */
+  amount: string;
+  active: boolean;
+  category: string;
+  city: string;
+  notes: string;
+  created: { m: number; d: number; h: number; mi: number; s: number };
+}
+
+/**
+ * Makes rows one at a time, in id order; the same seed gives the same sequence. The PRNG is drawn
+ * in exactly the order of the first version of this generator, so its CSV files stay byte for byte
+ * the same (their name carries GENERATOR_VERSION).
+ */
+function recordMaker(seed: number): (id: number) => BenchRecord {
   const rnd = mulberry32(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)] as T;
   const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
@@ -60,54 +93,66 @@ function rowMaker(seed: number): (id: number) => string {
     const first = pick(FIRST);
     const last = pick(LAST);
     const email = `${first.charAt(0).toLowerCase()}.${last.toLowerCase()}${int(1, 99)}@${pick(DOMAINS)}`;
-
     const sy = int(2015, 2024);
     const sm = int(1, 12);
     const sd = int(1, daysIn(sy, sm));
-    const signup = `${pad2(sm)}/${pad2(sd)}/${sy}`;
-
     const cents = int(0, 999_999);
     const amount = `${Math.floor(cents / 100)}.${pad2(cents % 100)}`;
-
-    const active = rnd() < 0.7 ? 'true' : 'false';
-
+    const active = rnd() < 0.7;
     let notes = `${pick(NOTE_PARTS)}, ${pick(NOTE_PARTS)}`;
     if (rnd() < 0.125) notes += `, ${pick(QUOTED)}`;
-
     const cm = int(1, 12);
-    const created = `2024-${pad2(cm)}-${pad2(int(1, daysIn(2024, cm)))}T${pad2(int(0, 23))}:${pad2(int(0, 59))}:${pad2(int(0, 59))}`;
-
-    return `${id},${first} ${last},${email},${signup},${amount},${active},${pick(CATEGORIES)},${pick(CITIES)},"${notes}",${created}\n`;
+    const created = { m: cm, d: int(1, daysIn(2024, cm)), h: int(0, 23), mi: int(0, 59), s: int(0, 59) };
+    return { id, name: `${first} ${last}`, email, signup: { y: sy, m: sm, d: sd }, amount, active, category: pick(CATEGORIES), city: pick(CITIES), notes, created };
   };
 }
 
-/** Where the benchmark keeps the file for `rows` rows (the row count is in the name). */
-export function benchCsvPath(rows: number): string {
-  return resolve(DATA_DIR, `bench-v${GENERATOR_VERSION}-${rows}-rows.csv`);
+const signupText = (r: BenchRecord): string => `${pad2(r.signup.m)}/${pad2(r.signup.d)}/${r.signup.y}`;
+const createdText = (r: BenchRecord): string => {
+  const c = r.created;
+  return `2024-${pad2(c.m)}-${pad2(c.d)}T${pad2(c.h)}:${pad2(c.mi)}:${pad2(c.s)}`;
+};
+
+function csvLine(r: BenchRecord): string {
+  return `${r.id},${r.name},${r.email},${signupText(r)},${r.amount},${r.active},${r.category},${r.city},"${r.notes.replace(/"/g, '""')}",${createdText(r)}\n`;
 }
 
-/** Writes `rows` data rows (plus the header) to `path`, through a buffered stream that honours backpressure. */
-export async function generateCsv(path: string, rows: number): Promise<{ path: string; bytes: number }> {
+function jsonObject(r: BenchRecord): string {
+  const s = JSON.stringify;
+  return `{"id":${r.id},"name":${s(r.name)},"email":${s(r.email)},"signup_date":"${signupText(r)}","amount":${r.amount},"active":${r.active},"category":${s(r.category)},"city":${s(r.city)},"notes":${s(r.notes)},"created_at":"${createdText(r)}"}`;
+}
+
+const xmlText = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function xmlRecord(r: BenchRecord): string {
+  const values = [String(r.id), r.name, r.email, signupText(r), r.amount, String(r.active), r.category, r.city, r.notes, createdText(r)];
+  return `<customer>${HEADER.map((h, i) => `<${h}>${xmlText(values[i]!)}</${h}>`).join('')}</customer>\n`;
+}
+
+/** The text formats: what comes before the rows, each row, what separates rows, what ends the file. */
+const TEXT_FORMATS: Record<Exclude<BenchFormat, 'xlsx'>, { head: string; row: (r: BenchRecord) => string; sep: string; tail: string }> = {
+  csv: { head: `${HEADER.join(',')}\n`, row: csvLine, sep: '', tail: '' },
+  json: { head: '[\n', row: jsonObject, sep: ',\n', tail: '\n]\n' },
+  ndjson: { head: '', row: (r) => `${jsonObject(r)}\n`, sep: '', tail: '' },
+  xml: { head: '<?xml version="1.0" encoding="UTF-8"?>\n<customers>\n', row: xmlRecord, sep: '', tail: '</customers>\n' },
+};
+
+/**
+ * Writes rows `first`..`first + rows - 1` in `format` to `path`. Written under a temporary name and
+ * renamed at the end, so an interrupted run leaves no half file to reuse.
+ */
+export async function generateFile(path: string, format: BenchFormat, rows: number, first = 1): Promise<{ path: string; bytes: number }> {
   if (!Number.isInteger(rows) || rows < 0) throw new Error(`rows must be a non-negative integer, got ${rows}`);
+  if (!Number.isInteger(first) || first < 1) throw new Error(`first must be a positive integer, got ${first}`);
   mkdirSync(dirname(path), { recursive: true });
-  // Written under a temporary name and renamed at the end, so an interrupted run leaves no half file to reuse.
   const tmp = `${path}.tmp-${process.pid}`;
-  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
-  const closed = once(out, 'close');
-  const makeRow = rowMaker(SEED);
+  const makeRecord = recordMaker(SEED);
+  // Rows before `first` are made and dropped: row n is always the n-th draw of the one sequence.
+  for (let id = 1; id < first; id++) makeRecord(id);
   try {
-    let chunk = `${HEADER.join(',')}\n`;
-    for (let id = 1; id <= rows; id++) {
-      chunk += makeRow(id);
-      if (chunk.length >= 1 << 16) {
-        if (!out.write(chunk)) await once(out, 'drain');
-        chunk = '';
-      }
-    }
-    out.end(chunk);
-    await closed;
+    if (format === 'xlsx') await writeXlsx(tmp, rows, first, makeRecord);
+    else await writeText(tmp, TEXT_FORMATS[format], rows, first, makeRecord);
   } catch (err) {
-    out.destroy();
     try {
       unlinkSync(tmp);
     } catch {
@@ -119,26 +164,105 @@ export async function generateCsv(path: string, rows: number): Promise<{ path: s
   return { path, bytes: statSync(path).size };
 }
 
-/** The benchmark file for `rows` rows: reused when it exists, generated otherwise. */
-export async function ensureBenchCsv(rows: number): Promise<{ path: string; bytes: number; reused: boolean }> {
-  const path = benchCsvPath(rows);
-  if (existsSync(path)) return { path, bytes: statSync(path).size, reused: true };
-  const made = await generateCsv(path, rows);
-  return { ...made, reused: false };
+/** Through a buffered stream that honours backpressure: memory stays flat whatever the row count. */
+async function writeText(path: string, f: (typeof TEXT_FORMATS)[keyof typeof TEXT_FORMATS], rows: number, first: number, make: (id: number) => BenchRecord): Promise<void> {
+  const out = createWriteStream(path, { highWaterMark: 1 << 20 });
+  const closed = once(out, 'close');
+  try {
+    let chunk = f.head;
+    for (let id = first; id < first + rows; id++) {
+      chunk += (id === first ? '' : f.sep) + f.row(make(id));
+      if (chunk.length >= 1 << 16) {
+        if (!out.write(chunk)) await once(out, 'drain');
+        chunk = '';
+      }
+    }
+    out.end(chunk + f.tail);
+    await closed;
+  } catch (err) {
+    out.destroy();
+    throw err;
+  }
 }
 
-function parseRows(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_ROWS;
+/** Bytes of sheet XML allowed to wait for the compressor before the writer pauses. */
+const XLSX_PENDING_BYTES = 4 << 20;
+
+/**
+ * exceljs's streaming writer hands each committed row's XML to the zip entry without waiting for
+ * it, so when rows are made faster than they are deflated the XML piles up (about 80 MB of it for
+ * 200,000 rows). This waits for that queue, reached through exceljs's internal `stream.pipes`
+ * (a PassThrough into archiver), to drain; if those internals ever change it waits for nothing.
+ */
+async function zipCaughtUp(sheet: unknown): Promise<void> {
+  type Queue = NodeJS.EventEmitter & { writableLength?: number; _writableState?: { length?: number } };
+  const queue = (sheet as { stream?: { pipes?: Queue[] } }).stream?.pipes?.[0];
+  if (queue === undefined) return;
+  const pending = queue.writableLength ?? queue._writableState?.length ?? 0;
+  if (pending > XLSX_PENDING_BYTES) await once(queue, 'drain');
+}
+
+/** exceljs's streaming writer: each row is committed (serialised and released) as it is added. */
+async function writeXlsx(path: string, rows: number, first: number, make: (id: number) => BenchRecord): Promise<void> {
+  const { default: ExcelJS } = await import('exceljs');
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useStyles: true, useSharedStrings: true });
+  const sheet = workbook.addWorksheet('customers');
+  sheet.columns = HEADER.map((header) => ({
+    header,
+    key: header,
+    ...(header === 'signup_date' ? { style: { numFmt: 'mm/dd/yyyy' } } : header === 'created_at' ? { style: { numFmt: 'yyyy-mm-dd hh:mm:ss' } } : {}),
+  }));
+  for (let id = first; id < first + rows; id++) {
+    const r = make(id);
+    const c = r.created;
+    sheet
+      .addRow([
+        r.id,
+        r.name,
+        r.email,
+        new Date(Date.UTC(r.signup.y, r.signup.m - 1, r.signup.d)),
+        Number(r.amount),
+        r.active,
+        r.category,
+        r.city,
+        r.notes,
+        new Date(Date.UTC(2024, c.m - 1, c.d, c.h, c.mi, c.s)),
+      ])
+      .commit();
+    if ((id - first) % 1000 === 999) await zipCaughtUp(sheet);
+  }
+  sheet.commit();
+  await workbook.commit();
+}
+
+/** Where the benchmark keeps a file: the format, the first row and the row count are in the name. */
+export function benchFilePath(format: BenchFormat, rows: number, first = 1): string {
+  const range = first === 1 ? `${rows}-rows` : `rows-${first}-${first + rows - 1}`;
+  return resolve(DATA_DIR, `bench-v${GENERATOR_VERSION}-${range}.${format}`);
+}
+
+/** The benchmark file: reused when it exists, generated otherwise. */
+export async function ensureBenchFile(format: BenchFormat, rows: number, first = 1): Promise<{ path: string; bytes: number; reused: boolean }> {
+  const path = benchFilePath(format, rows, first);
+  if (existsSync(path)) return { path, bytes: statSync(path).size, reused: true };
+  return { ...(await generateFile(path, format, rows, first)), reused: false };
+}
+
+function parsePositive(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
   const n = Number(text.replace(/_/g, ''));
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--rows must be a positive integer, got ${text}`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, got ${text}`);
   return n;
 }
 
 async function cli(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string' }, out: { type: 'string' } } });
-  const rows = parseRows(values.rows);
+  const { values } = parseArgs({ options: { rows: { type: 'string' }, first: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } } });
+  const rows = parsePositive('rows', values.rows, DEFAULT_ROWS);
+  const first = parsePositive('first', values.first, 1);
+  const format = (values.format ?? 'csv') as BenchFormat;
+  if (!FORMATS.includes(format)) throw new Error(`--format must be one of ${FORMATS.join(', ')}, got ${values.format}`);
   const started = performance.now();
-  const result = values.out !== undefined ? { ...(await generateCsv(resolve(values.out), rows)), reused: false } : await ensureBenchCsv(rows);
+  const result = values.out !== undefined ? { ...(await generateFile(resolve(values.out), format, rows, first)), reused: false } : await ensureBenchFile(format, rows, first);
   const secs = ((performance.now() - started) / 1000).toFixed(1);
   const verb = result.reused ? 'reused' : `generated in ${secs} s`;
   process.stdout.write(`${result.path}: ${rows.toLocaleString('en-US')} rows, ${result.bytes.toLocaleString('en-US')} bytes (${(result.bytes / Math.max(rows, 1)).toFixed(1)} bytes/row), ${verb}\n`);

@@ -139,7 +139,7 @@ export class CsvScanner {
     if (start < n) this.field += chunk.slice(start, n);
     if (this.field.length > MAX_FIELD_CHARS) {
       throw new AtlasError(
-        `a field of record ${this.records + 1} is longer than ${MAX_FIELD_CHARS / MIB} MiB${this.inQuotes ? ' (a quote that is never closed?)' : ''}: atlas refuses it to keep memory bounded`,
+        `a field longer than ${MAX_FIELD_CHARS / MIB} MiB in record ${this.records + 1}${this.inQuotes ? ' (a quote that is never closed?)' : ''}: atlas refuses it to keep memory bounded`,
       );
     }
   }
