@@ -1,4 +1,4 @@
-import { pullBatches } from './pull.js';
+import { BatchQueue, pullBatches } from './pull.js';
 import { AtlasError } from '../errors.js';
 import { CsvScanner, sniffDelimiter } from './csvScanner.js';
 import { detectEncoding, StrictDecoder } from './decode.js';
@@ -23,7 +23,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   let scanner: CsvScanner | null = null;
   let header: string[] | null = null;
   let rn = 0;
-  let pending: Row[] = [];
+  const pending = new BatchQueue<Row>();
   let done = false;
   let delimiter = options.delimiter;
 
@@ -67,26 +67,15 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   while (!done && (options.header ? header === null : pending.length === 0)) await feed();
   if (options.header && header === null) throw new AtlasError('the file is empty: no header row found');
   if (!options.header) {
-    const width = pending[0]?.fields.length ?? 0;
+    const width = pending.peek()?.fields.length ?? 0;
     if (width === 0) throw new AtlasError('the file is empty: no records found');
     header = Array.from({ length: width }, (_, i) => `column_${i + 1}`);
   }
 
-  const batches = (): AsyncGenerator<Row[]> =>
-    pullBatches(
-      () => {
-        const out = pending;
-        pending = [];
-        return out;
-      },
-      () => done,
-      feed,
-    );
-
   return {
     kind: 'fixed',
     header: header as unknown as string[],
-    batches: batches(),
+    batches: pullBatches(pending, () => done, feed),
     details: { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header },
   };
 }

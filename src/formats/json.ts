@@ -1,4 +1,4 @@
-import { pullBatches } from './pull.js';
+import { BatchQueue, pullBatches } from './pull.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { detectEncoding } from './decode.js';
 import { flattenRecord, nestsDeeperThan, type KeyLimit } from './jsonFlatten.js';
@@ -69,7 +69,7 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
   const path = parseRecordPath(options.recordPath);
   const jsonKeys = new Set<string>();
   const columns = new ColumnKeys();
-  let pending: KeyedRow[] = [];
+  const pending = new BatchQueue<KeyedRow>();
   const scanner = new JsonArrayScanner(path, (text, index) => {
     try {
       JSON.parse(text);
@@ -93,20 +93,9 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
   };
   while (!done && pending.length === 0) await feed();
 
-  const batches = (): AsyncGenerator<KeyedRow[]> =>
-    pullBatches(
-      () => {
-        const out = pending;
-        pending = [];
-        return out;
-      },
-      () => done,
-      feed,
-    );
-
   return {
     kind: 'keyed',
-    batches: batches(),
+    batches: pullBatches(pending, () => done, feed),
     jsonKeys,
     details: { format: 'json', record_path: path.length > 0 ? path.join('.') : null, encoding: text.encoding ?? 'utf-8' },
   };
@@ -120,7 +109,7 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
 export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOptions): Promise<KeyedTableStream> {
   const jsonKeys = new Set<string>();
   const columns = new ColumnKeys();
-  let pending: KeyedRow[] = [];
+  const pending = new BatchQueue<KeyedRow>();
   let carry = '';
   let lineNo = 0;
   let rn = 0;
@@ -180,20 +169,9 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
   };
   while (!done && pending.length === 0) await feed();
 
-  const batches = (): AsyncGenerator<KeyedRow[]> =>
-    pullBatches(
-      () => {
-        const out = pending;
-        pending = [];
-        return out;
-      },
-      () => done,
-      feed,
-    );
-
   return {
     kind: 'keyed',
-    batches: batches(),
+    batches: pullBatches(pending, () => done, feed),
     jsonKeys,
     details: { format: 'ndjson', record_path: null, encoding: text.encoding ?? 'utf-8' },
   };

@@ -1,13 +1,40 @@
 /**
- * Turns a push-style parser (it fills a list of records as input is fed to it) into the pull-style
- * batches every reader returns: yield what is ready, feed more input when nothing is, stop at the end.
+ * Turns a push-style parser (it fills a queue of records as input is fed to it) into the
+ * pull-style batches every reader returns: yield what is ready, feed more input when nothing is,
+ * stop at the end.
  */
-export async function* pullBatches<T>(take: () => T[], isDone: () => boolean, feed: () => Promise<unknown>): AsyncGenerator<T[]> {
+
+/** The records a parser produced and nobody has taken yet. */
+export class BatchQueue<T> {
+  private items: T[] = [];
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  /** The first record not yet taken, if any. */
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
+  /** Everything queued, leaving the queue empty. */
+  take(): T[] {
+    const out = this.items;
+    this.items = [];
+    return out;
+  }
+}
+
+export async function* pullBatches<T>(queue: BatchQueue<T>, isDone: () => boolean, feed: () => Promise<unknown>): AsyncGenerator<T[]> {
   for (;;) {
-    const ready = take();
+    const ready = queue.take();
     if (ready.length > 0) yield ready;
     if (isDone()) {
-      const rest = take();
+      const rest = queue.take();
       if (rest.length > 0) yield rest;
       return;
     }

@@ -1,4 +1,4 @@
-import { pullBatches } from './pull.js';
+import { BatchQueue, pullBatches } from './pull.js';
 import { TextDecoder } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { AtlasError } from '../errors.js';
@@ -88,7 +88,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   const { default: sax } = await import('sax');
   const parser = sax.parser(true, { trim: false, normalize: false, position: true });
   const columns: XmlColumns = { jsonKeys: new Set(), repeated: new Set() };
-  let pending: KeyedRow[] = [];
+  const pending = new BatchQueue<KeyedRow>();
   let rn = 0;
   let sawDoctype = false;
   let sawElement = false;
@@ -230,21 +230,10 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   };
   while (!done && pending.length === 0) await feed();
 
-  const batches = (): AsyncGenerator<KeyedRow[]> =>
-    pullBatches(
-      () => {
-        const out = pending;
-        pending = [];
-        return out;
-      },
-      () => done,
-      feed,
-    );
-
   const names = (matcher as RecordMatcher | null)?.names ?? [];
   return {
     kind: 'keyed',
-    batches: batches(),
+    batches: pullBatches(pending, () => done, feed),
     jsonKeys: columns.jsonKeys,
     details: {
       format: 'xml',
