@@ -91,6 +91,7 @@ async function main(): Promise<void> {
 
   const started = performance.now();
   const builtAt = distStamp();
+  const versionAtStart = await atlasVersion();
   const files = await prepareFiles(rows, cases);
   const tiny = join(DATA_DIR, 'warmup.csv');
   if (!existsSync(tiny)) await generateFile(tiny, 'csv', 3);
@@ -145,6 +146,7 @@ async function main(): Promise<void> {
   // Only the full default run replaces bench/RESULTS.md.
   const complete = fullSize && values.runs === undefined;
   const memGb = totalmem() / 1024 ** 3;
+  const versionAtEnd = await atlasVersion();
   const md = [
     '# atlas benchmark results',
     '',
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
     '',
     `- date: ${new Date().toISOString()}; the whole run took ${fmt(totalMin, 1)} min`,
     `- machine: ${await nproc()} CPUs (nproc), ${fmt(memGb, 1)} GiB memory, ${cpuModel()}`,
-    `- atlas: ${await atlasVersion()}`,
+    `- atlas: ${versionAtEnd}${versionAtEnd !== versionAtStart ? ` (at the start of the run: ${versionAtStart})` : ''}`,
     `- Node: ${process.version}`,
     `- PostgreSQL server: ${serverVersion}`,
     `- database: ${db.label}`,
