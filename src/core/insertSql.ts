@@ -34,7 +34,7 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
     );
   }
   for (const c of plan.columns.filter((p) => p.checkValidity)) {
-    const raw = rawSql(c.staged, params);
+    const raw = rawSql(c.staged);
     params.push(c.sourceName, c.targetName, c.sqlType);
     const [src, tgt, typ] = [params.length - 2, params.length - 1, params.length];
     parts.push(
@@ -95,7 +95,7 @@ export function insertRowsSql(
   const converted = new Map<string, string>();
   const rawRefs = new Map<string, string>();
   plan.columns.forEach((p, i) => {
-    const raw = rawSql(p.staged, params);
+    const raw = rawSql(p.staged);
     inner.push(`${castSql(p, raw)} as v${i}`);
     converted.set(p.targetName, `v.v${i}`);
     if (recordsCorrections(p)) {
@@ -103,7 +103,7 @@ export function insertRowsSql(
       rawRefs.set(p.targetName, `v.r${i}`);
     }
   });
-  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged, params), quoteIdent(schema), args.hasPgInputIsValid));
+  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
   const corrections: Array<{ key: string; condition: string; value: string }> = [];
   for (const p of plan.columns) {
     const raw = rawRefs.get(p.targetName);
@@ -153,11 +153,11 @@ export function tableColumnOrder(plan: ImportPlan, existing: ReadonlyArray<{ nam
 }
 
 /** A staged row's converted values over every user column of the table, in table order. */
-function stagedRow(plan: ImportPlan, columns: ReadonlyArray<{ name: string; sqlType: string }>, params: unknown[]): Array<{ expr: string | null; sqlType: string }> {
+function stagedRow(plan: ImportPlan, columns: ReadonlyArray<{ name: string; sqlType: string }>): Array<{ expr: string | null; sqlType: string }> {
   const byName = new Map(plan.columns.map((c) => [c.targetName, c]));
   return columns.map((col) => {
     const p = byName.get(col.name);
-    return { expr: p ? castSql(p, rawSql(p.staged, params)) : null, sqlType: col.sqlType };
+    return { expr: p ? castSql(p, rawSql(p.staged)) : null, sqlType: col.sqlType };
   });
 }
 
@@ -189,8 +189,8 @@ export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unkn
   const byName = new Map(plan.columns.map((c) => [c.targetName, c]));
   const types = new Map(args.tableColumns.map((c) => [c.name, c.sqlType]));
   const keyColumns = args.useStoredHash ? args.tableColumns : args.key.map((k) => ({ name: k, sqlType: types.get(k) ?? byName.get(k)!.sqlType }));
-  const newRow = rowSql(stagedRow(plan, keyColumns, params));
-  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged, params), quoteIdent(schema), args.hasPgInputIsValid));
+  const newRow = rowSql(stagedRow(plan, keyColumns));
+  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
   const target = qualify(schema, tableName);
   const tableRow = rowSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
   const tableHash = rowHashSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
@@ -240,7 +240,7 @@ export function insertDuplicatesSql(args: SqlArgs & { dups: string; importId: st
   const params: unknown[] = [args.importId];
   // to_jsonb of a row whose columns carry the target names: a fifth cheaper per row than
   // jsonb_build_object with a key/value pair per column (the names are quoted identifiers).
-  const columns = args.plan.columns.map((p) => `${castSql(p, rawSql(p.staged, params))} as ${quoteIdent(p.targetName)}`);
+  const columns = args.plan.columns.map((p) => `${castSql(p, rawSql(p.staged))} as ${quoteIdent(p.targetName)}`);
   const record = columns.length === 0 ? `'{}'::jsonb` : 'to_jsonb(x)';
   const sql = `insert into ${qualify(args.schema, 'import_duplicates')} (import_id, record_number, record, matched_row_id, matched_record_number)
     select $1::uuid, d._rn, ${record}, d.matched_row_id, d.matched_record_number

@@ -98,7 +98,7 @@ export function planImport(input: PlanInput): ImportPlan {
       return {
         staged,
         sourceName: staged.sourceName,
-        stageColumn: staged.ref.kind === 'column' ? staged.ref.name : staged.ref.key,
+        stageColumn: staged.ref.name,
         targetName: staged.targetName,
         sqlType,
         format,

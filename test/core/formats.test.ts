@@ -108,6 +108,44 @@ describe('every format and source gives the same rows and types', () => {
     assert.deepEqual(rows[1], { money_amount: '1234.56', tags: ['a', 2] });
   });
 
+  it('JSON and XML keys that first appear deep into the file, and keys that stop appearing', async () => {
+    // 20,000 records span many reader batches and COPY pieces: `late` first appears in record
+    // 15,001 (the staging table gains a column mid-read), `early` is missing after record 5,000.
+    const n = 20_000;
+    const recs = Array.from({ length: n }, (_, i) => ({
+      id: i + 1,
+      ...(i < 5000 ? { early: `e${i + 1}` } : {}),
+      ...(i >= 15_000 ? { late: i + 1 } : {}),
+      ...(i === n - 1 ? { tags: ['x', 'y'] } : {}),
+    }));
+    const xmlBody = recs.map((r) => `<r id="${r.id}">${'early' in r ? `<early>${r.early}</early>` : ''}${'late' in r ? `<late>${r.late}</late>` : ''}</r>`).join('\n');
+    for (const [table, source] of [
+      ['f_late_json', files.write('late.json', JSON.stringify(recs))],
+      ['f_late_xml', files.write('late.xml', `<rs>\n${xmlBody}\n</rs>\n`)],
+    ] as const) {
+      const r = await importFile(db.settings, { source, table });
+      assert.equal(r.rows_inserted, n, table);
+      const [counts] = await db.rows<{ early: string; late: string; late_sum: string; first_late: number; last_early: number }>(
+        `select count(early) as early, count(late) as late, sum(late)::text as late_sum,
+                min(_source_row_number) filter (where late is not null) as first_late,
+                max(_source_row_number) filter (where early is not null) as last_early
+           from ${db.schema}.${table}`,
+      );
+      assert.deepEqual(counts, { early: '5000', late: '5000', late_sum: String(((15_001 + n) * 5000) / 2), first_late: 15_001, last_early: 5000 }, table);
+      const types = await db.rows<{ column_name: string; data_type: string }>(
+        `select column_name, data_type from information_schema.columns where table_schema = $1 and table_name = $2 and column_name in ('early', 'late', 'tags') order by column_name`,
+        [db.schema, table],
+      );
+      assert.deepEqual(
+        types.map((t) => `${t.column_name} ${t.data_type}`),
+        table === 'f_late_json' ? ['early text', 'late integer', 'tags jsonb'] : ['early text', 'late integer'],
+        table,
+      );
+    }
+    const [last] = await db.rows<{ tags: unknown }>(`select tags from ${db.schema}.f_late_json where _source_row_number = $1`, [n]);
+    assert.deepEqual(last!.tags, ['x', 'y']);
+  });
+
   it('XML with attributes', async () => {
     const body = RECORDS.map((r) => `<customer id="${r.id}"><name>${xmlEscape(r.name)}</name><amount>${r.amount}</amount><day>${r.day}</day><active>${r.active}</active></customer>`).join('\n');
     await check('f_xml', { source: files.write('data.xml', `<?xml version="1.0" encoding="UTF-8"?>\n<customers>\n${body}\n</customers>\n`) });
