@@ -1,0 +1,76 @@
+/**
+ * When an import may skip the per-row check of its own `_import_id` foreign key, and that the
+ * tables it writes to keep their guarantees either way: user triggers fire, other foreign keys
+ * hold, undo still cascades.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { canSkipImportIdCheck } from '../../src/db/tables.ts';
+import { importInto, migrateTestDb } from '../importHelpers.ts';
+import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { undoImport } from '../../src/core/undo.ts';
+
+describe('skipping the per-row _import_id check', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+    await migrateTestDb(db);
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  const superuser = async (): Promise<boolean> => (await db.rows<{ s: string }>(`select current_setting('is_superuser') as s`))[0]!.s === 'on';
+
+  it('is allowed only for a plain table whose one foreign key is the import id, as superuser', async (t) => {
+    if (!(await superuser())) return t.skip('the test role is not a superuser: the check is never skipped');
+    const first = files.write('a.csv', csv([['k', 'v'], [1, 'a'], [2, 'b']]));
+    await importInto(db.settings, first, 'plain');
+    assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'plain', '_import_id'), true);
+    assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'import_duplicates', 'import_id'), true);
+    assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'no_such_table', '_import_id'), false);
+    assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'plain', 'k'), false, 'the foreign key is on another column');
+
+    await importInto(db.settings, first, 'with_trigger');
+    await db.client.query(`create function ${db.schema}.count_rows() returns trigger language plpgsql as $$ begin update ${db.schema}.counter set n = n + 1; return new; end $$`);
+    await db.client.query(`create table ${db.schema}.counter (n int not null)`);
+    await db.client.query(`insert into ${db.schema}.counter values (0)`);
+    await db.client.query(`create trigger count_rows after insert on ${db.schema}.with_trigger for each row execute function ${db.schema}.count_rows()`);
+    assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'with_trigger', '_import_id'), false);
+
+    await importInto(db.settings, first, 'with_fk');
+    await db.client.query(`create table ${db.schema}.allowed (k int primary key)`);
+    await db.client.query(`insert into ${db.schema}.allowed values (1), (2), (3)`);
+    await db.client.query(`alter table ${db.schema}.with_fk add foreign key (k) references ${db.schema}.allowed (k)`);
+    assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'with_fk', '_import_id'), false);
+
+    await importInto(db.settings, first, 'with_rule');
+    await db.client.query(`create table ${db.schema}.log (k int)`);
+    await db.client.query(`create rule keep as on insert to ${db.schema}.with_rule do also insert into ${db.schema}.log values (new.k)`);
+    assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'with_rule', '_import_id'), false);
+  });
+
+  it('leaves user triggers and other foreign keys working on imports into existing tables', async () => {
+    const more = files.write('b.csv', csv([['k', 'v'], [3, 'c'], [1, 'a']]));
+    const r = await importInto(db.settings, more, 'with_trigger');
+    assert.equal(r.rows_inserted, 1);
+    assert.deepEqual(await db.rows(`select n from ${db.schema}.counter`), [{ n: 1 }], 'the user trigger fired for the inserted row');
+
+    await assert.rejects(importInto(db.settings, files.write('c.csv', csv([['k', 'v'], [9, 'z']])), 'with_fk'), /foreign key/);
+    assert.deepEqual(await db.rows(`select k from ${db.schema}.with_fk order by k`), [{ k: 1 }, { k: 2 }]);
+  });
+
+  it('keeps duplicates and rows tied to their import: undo removes both', async () => {
+    const more = files.write('d.csv', csv([['k', 'v'], [1, 'a'], [5, 'e']]));
+    const r = await importInto(db.settings, more, 'plain');
+    assert.equal(r.rows_inserted, 1);
+    assert.equal(r.duplicates_found, 1);
+    const kept = await db.rows<{ n: string }>(`select count(*) as n from ${db.schema}.import_duplicates where import_id = $1`, [r.import_id]);
+    assert.equal(kept[0]!.n, '1');
+    await undoImport(db.settings, r.import_id, { dryRun: false, force: false, purge: true });
+    assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.import_duplicates where import_id = $1`, [r.import_id]), [{ n: 0 }]);
+    assert.deepEqual(await db.rows(`select k from ${db.schema}.plain order by k`), [{ k: 1 }, { k: 2 }]);
+  });
+});
