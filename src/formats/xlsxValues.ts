@@ -1,6 +1,6 @@
 /**
- * Pure conversion of exceljs cell values to the text atlas stores. No exceljs import: the values
- * are plain objects, described here by shape.
+ * Pure conversion of XLSX cell values (as the sheet XML writes them) to the text atlas stores:
+ * numbers at Excel's precision, date serials to ISO text with the serial kept as a fix.
  */
 import type { ReaderFix } from './types.js';
 
@@ -21,7 +21,7 @@ const EXCEL_DIGITS = 15;
 
 const NO_FIX: null = null;
 
-/** True when an Excel number format displays a date or time (the rule exceljs applies to plain cells). */
+/** True when an Excel number format displays a date or time (the rule exceljs applies, utils.isDateFmt). */
 export function isDateFormat(numFmt: unknown): boolean {
   if (typeof numFmt !== 'string' || numFmt === '') return false;
   const bare = numFmt.replace(/\[[^\]]*]/g, '').replace(/"[^"]*"/g, '');
@@ -59,7 +59,7 @@ export function plainDecimal(n: number): string {
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
-/** The Excel serial a date cell held, as exceljs converted it to a Date (UTC). */
+/** The Excel serial a date cell held, from the Date (UTC) it was converted to. */
 export function excelSerial(date: Date, date1904: boolean): number {
   return date.getTime() / DAY_MS + EPOCH_1900 - (date1904 ? OFFSET_1904 : 0);
 }
@@ -67,7 +67,7 @@ export function excelSerial(date: Date, date1904: boolean): number {
 /**
  * ISO text of an Excel date/time: "YYYY-MM-DD" at midnight, "YYYY-MM-DDTHH:MM:SS" otherwise
  * (".sss" added only when the serial holds milliseconds), "HH:MM:SS" for a time of day alone
- * (a serial below 1, which exceljs would place on 1899-12-30).
+ * (a serial below 1, which the conversion places on 1899-12-30).
  */
 export function isoFromExcelDate(date: Date, serial: number): string {
   const time = `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
@@ -85,55 +85,153 @@ export function dateCell(date: Date, date1904: boolean): CellText {
   let serial = excelSerial(date, date1904);
   let shown = date;
   // Excel's 1900 system counts a 29 Feb 1900 that never was (Lotus compatibility): serials
-  // before it are one day later than exceljs's arithmetic says.
+  // before it are one day later than the arithmetic says.
   if (!date1904 && serial >= 1 && serial < 60) shown = new Date(date.getTime() + DAY_MS);
   const after = isoFromExcelDate(shown, serial);
   serial = Number(serial.toFixed(8)); // ms precision; drops float noise from the round trip
   return { text: after, fix: { before: plainDecimal(serial), after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null;
+/** A number cell's text (its `<v>` as written): plain decimal at Excel precision; null when it is not a number. */
+export function numberText(raw: string): string | null {
+  return formatExcelNumber(parseFloat(raw));
 }
 
-function richTextOf(v: unknown): string | null {
-  if (!isObject(v) || !Array.isArray(v.richText)) return null;
-  return v.richText.map((part: unknown) => (isObject(part) && typeof part.text === 'string' ? part.text : '')).join('');
+/** "00" to "99". */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+/** The fast path of serialDateCell covers years 1000-9999 (four digits, as pad() writes them). */
+const FAST_MIN_MS = Date.UTC(1000, 0, 1);
+const FAST_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+/** Below this, a serial with 8 decimals has at most 15 significant digits (see serialText). */
+const SHORT_SERIAL = 1e7;
+
+/**
+ * Text and fix for a number cell formatted as a date: `serial` days since Excel's epoch. The
+ * same text as dateCell(new Date(...)) - the arithmetic exceljs's reader used (utils.excelToDate),
+ * kept so that the serials recorded stay the same - without a Date, padStart or toPrecision:
+ * a sheet of dates has two or more per row, and this was a fifth of the reading time.
+ */
+export function serialDateCell(serial: number, date1904: boolean): CellText {
+  if (!Number.isFinite(serial)) return { text: null, fix: NO_FIX };
+  const offset = date1904 ? OFFSET_1904 : 0;
+  const ms = Math.round((serial - EPOCH_1900 + offset) * DAY_MS);
+  if (!(ms >= FAST_MIN_MS && ms <= FAST_MAX_MS)) return dateCell(new Date(ms), date1904);
+  const exact = ms / DAY_MS + EPOCH_1900 - offset; // what excelSerial() gives for that Date
+  // Excel's phantom 29 Feb 1900, as in dateCell.
+  const after = isoText(!date1904 && exact >= 1 && exact < 60 ? ms + DAY_MS : ms, exact);
+  return { text: after, fix: { before: serialText(exact), after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
+}
+
+/** isoFromExcelDate(new Date(ms), serial), by integer arithmetic (days to civil date: H. Hinnant's algorithm). */
+function isoText(ms: number, serial: number): string {
+  const days = Math.floor(ms / DAY_MS);
+  let rest = ms - days * DAY_MS;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const mi = Math.floor(rest / 60_000);
+  rest -= mi * 60_000;
+  const sec = Math.floor(rest / 1000);
+  const milli = rest - sec * 1000;
+  const time = `${TWO_DIGITS[h]}:${TWO_DIGITS[mi]}:${TWO_DIGITS[sec]}`;
+  const timeText = milli === 0 ? time : `${time}.${pad(milli, 3)}`;
+  if (serial >= 0 && serial < 1) return timeText;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const day = `${y}-${TWO_DIGITS[m]}-${TWO_DIGITS[d]}`;
+  return h === 0 && mi === 0 && sec === 0 && milli === 0 ? day : `${day}T${timeText}`;
 }
 
 /**
- * Converts one exceljs cell value. `numFmt` is the cell's number format (to read a formula's
- * numeric result as a date when the cell is formatted as one).
+ * plainDecimal(Number(serial.toFixed(8))) without the round trip: below 1e7 the fixed text has
+ * at most 15 significant digits, which a double holds exactly, so the shortest text of that
+ * double (what String() writes) is the fixed text less its trailing zeros.
  */
-export function cellText(value: unknown, numFmt: unknown, date1904: boolean): CellText {
-  if (value === null || value === undefined) return { text: null, fix: NO_FIX };
-  if (typeof value === 'number') return { text: formatExcelNumber(value), fix: NO_FIX };
-  // An empty string cell looks blank in Excel: the same as no cell.
-  if (typeof value === 'string') return { text: value === '' ? null : value, fix: NO_FIX };
-  if (typeof value === 'boolean') return { text: value ? 'true' : 'false', fix: NO_FIX };
-  if (value instanceof Date) return dateCell(value, date1904);
-  if (!isObject(value)) return { text: String(value), fix: NO_FIX };
-  const rich = richTextOf(value);
-  if (rich !== null) return { text: rich === '' ? null : rich, fix: NO_FIX };
-  if ('error' in value) return { text: null, fix: NO_FIX };
-  if ('formula' in value || 'sharedFormula' in value) {
-    const result = value.result;
-    if (typeof result === 'number' && isDateFormat(numFmt) && Number.isFinite(result)) {
-      const ms = Math.round((result - EPOCH_1900 + (date1904 ? OFFSET_1904 : 0)) * DAY_MS);
-      return dateCell(new Date(ms), date1904);
-    }
-    return cellText(result, null, date1904);
-  }
-  if ('text' in value) return cellText(value.text, null, date1904); // hyperlink: { text, hyperlink }
-  if ('sharedString' in value) return { text: null, fix: NO_FIX };
-  return { text: JSON.stringify(value), fix: NO_FIX };
+function serialText(serial: number): string {
+  if (Number.isInteger(serial)) return String(serial); // a date at midnight
+  const fixed = serial.toFixed(8);
+  if (!(Math.abs(serial) < SHORT_SERIAL)) return plainDecimal(Number(fixed));
+  let end = fixed.length;
+  while (fixed.charCodeAt(end - 1) === 0x30) end--;
+  if (fixed.charCodeAt(end - 1) === 0x2e) end--;
+  const text = fixed.slice(0, end);
+  return text === '-0' ? '0' : text;
 }
 
-/** True when the value is text as typed (what a header row is made of). */
-export function isTextValue(value: unknown): boolean {
-  if (typeof value === 'string') return value.trim() !== '';
-  const rich = richTextOf(value);
-  if (rich !== null) return rich.trim() !== '';
-  if (isObject(value) && 'hyperlink' in value) return isTextValue(value.text);
-  return false;
+/** Text and fix for a cell of type "d" (an ISO 8601 date/time as text, UTC when it names no zone). */
+export function isoDateCell(iso: string, date1904: boolean): CellText {
+  const text = iso.trim();
+  if (text === '') return { text: null, fix: NO_FIX };
+  const zoned = /(?:Z|[+-]\d\d:?\d\d)$/i.test(text) || !text.includes('T') ? text : `${text}Z`;
+  const date = new Date(/^\d{4}-\d\d-\d\d$/.test(zoned) ? `${zoned}T00:00:00Z` : zoned);
+  return Number.isNaN(date.getTime()) ? { text, fix: NO_FIX } : dateCell(date, date1904);
+}
+
+/** The text of a boolean cell's `<v>` ("1" or "0"). */
+export function booleanText(raw: string): string {
+  return parseInt(raw, 10) !== 0 ? 'true' : 'false';
+}
+
+// Byte-level reading of the digits of a <v>, for the sheet scanner.
+
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+/** Significant digits a double holds exactly in decimal: shorter numbers are already what formatExcelNumber writes. */
+const EXACT_DIGITS = 15;
+
+/**
+ * True when the bytes are a decimal number already as formatExcelNumber would write it (no
+ * sign on zero, no leading or trailing zeros, no exponent, at most 15 significant digits): such
+ * text round-trips through a double unchanged, so it is used as written.
+ */
+export function isPlainNumber(b: Buffer, start: number, end: number): boolean {
+  let i = start;
+  if (b[i] === MINUS) i++;
+  if (i >= end) return false;
+  let digits = 0;
+  let leadingZeros = true;
+  if (b[i] === ZERO) {
+    i++;
+    if (i === end) return i - start === 1; // "0", not "-0"
+  } else {
+    const first = i;
+    for (; i < end; i++) {
+      const c = b[i] as number;
+      if (c < ZERO || c > NINE) break;
+    }
+    if (i === first) return false;
+    digits = i - first;
+    leadingZeros = false;
+    if (i === end) return digits <= EXACT_DIGITS;
+  }
+  if (b[i] !== DOT || i + 1 === end) return false;
+  for (i++; i < end; i++) {
+    const c = b[i] as number;
+    if (c < ZERO || c > NINE) return false;
+    if (c !== ZERO) leadingZeros = false;
+    if (!leadingZeros) digits++;
+  }
+  return b[end - 1] !== ZERO && digits <= EXACT_DIGITS;
+}
+
+/** The non-negative integer the bytes spell, or -1. */
+export function parseIndex(b: Buffer, start: number, end: number): number {
+  while (start < end && (b[start] as number) <= 0x20) start++;
+  while (end > start && (b[end - 1] as number) <= 0x20) end--;
+  if (start === end || end - start > 10) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = b[i] as number;
+    if (c < ZERO || c > NINE) return -1;
+    n = n * 10 + (c - ZERO);
+  }
+  return n;
 }

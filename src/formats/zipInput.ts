@@ -1,10 +1,9 @@
-import { Readable, type Writable } from 'node:stream';
+import { createInflateRaw, type InflateRaw, type ZlibOptions } from 'node:zlib';
 import { AtlasError } from '../errors.js';
 
 /**
  * Expansion allowed before a zip is taken for a bomb: at least this many bytes inflated...
- * (well above any sheet a person makes, small enough that a bomb stops before filling a disk:
- * exceljs parks worksheets in temporary files).
+ * (well above any sheet a person makes, small enough that a bomb stops early).
  */
 export const BOMB_MIN_INFLATED_BYTES = 100 * 1024 * 1024;
 /**
@@ -13,184 +12,296 @@ export const BOMB_MIN_INFLATED_BYTES = 100 * 1024 * 1024;
  */
 export const BOMB_MAX_RATIO = 250;
 
+/** Compressed bytes handed to zlib at a time: fixed, so that inflating (and the bomb check) goes the same way however the source's chunks fall. */
+const INFLATE_INPUT_BYTES = 64 * 1024;
+/** Inflated bytes per chunk out of zlib (its default is 16 KiB: fewer, larger chunks cost less per byte). */
+const INFLATE_OUTPUT_BYTES = 64 * 1024;
+/** Inflated bytes zlib may run ahead of the reader (on the thread pool, while the sheet is scanned). */
+const INFLATE_AHEAD_BYTES = 4 * INFLATE_OUTPUT_BYTES;
+
+const LOCAL_HEADER = 0x04034b50;
+const DATA_DESCRIPTOR = 0x08074b50;
+/** Records after the last entry: central directory, digital signature, zip64 end records, end of central directory. */
+const END_OF_ENTRIES = new Set([0x02014b50, 0x05054b50, 0x06064b50, 0x07064b50, 0x06054b50]);
+/** Longest data descriptor (zip64, with its signature). */
+const LONGEST_DESCRIPTOR_BYTES = 24;
 /**
- * The bytes of an .xlsx as the Readable exceljs wants, with what exceljs lacks:
- * - errors of the zip parser it pipes us into are caught (exceljs waits forever on some of
- *   them: a corrupt entry it is copying to a temporary file never ends), so `race()` can stop;
- * - the inflated size of every entry is counted, to stop a zip bomb;
- * - `drain()` reads the rest of the source after exceljs stops, so every byte is hashed.
+ * Bytes held back while looking for a descriptor: one may start among them, and one without
+ * signature is only recognised by the next record's signature after it.
  */
-export class ZipInput extends Readable {
+const DESCRIPTOR_HOLD_BYTES = 2 * LONGEST_DESCRIPTOR_BYTES;
+const PK = Buffer.from('PK');
+const FLAG_ENCRYPTED = 0x1;
+const FLAG_DESCRIPTOR = 0x8;
+const FLAG_UTF8 = 0x800;
+const ZIP64_EXTRA = 0x0001;
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/** One entry (part) of the archive, from its local header. */
+export interface ZipEntry {
+  /** The name as stored (a part name such as `xl/worksheets/sheet1.xml`). */
+  name: string;
+  /** 0 stored, 8 deflated. */
+  method: number;
+}
+
+interface EntryState {
+  entry: ZipEntry;
+  /** Compressed bytes still to read, from the local header's size; null when only the data descriptor after the data tells. */
+  left: number | null;
+  hasDescriptor: boolean;
+  zip64: boolean;
+  /** Data bytes read before the unread ones (looking for a descriptor). */
+  emitted: number;
+  /** Where among the unread bytes the search for a descriptor goes on. */
+  searchFrom: number;
+  /** Set once its data has been read or skipped. */
+  done: boolean;
+}
+
+const truncated = (): AtlasError => new AtlasError('not a valid .xlsx file: the archive ends early (is the file truncated?)');
+const corrupt = (what: string): AtlasError => new AtlasError(`not a valid .xlsx file: the zip archive is corrupt (${what})`);
+
+/**
+ * An .xlsx archive read front to back as its bytes arrive (from a file, stdin or S3: nothing is
+ * seekable): each entry's local header, then its data, whose end is known from the header or,
+ * for entries written with a data descriptor (sizes after the data, as exceljs and other
+ * streaming writers do), found by the descriptor itself: its signature or the next header,
+ * where the compressed size it records equals the bytes since the data began. The data can be
+ * read compressed (to set aside) or inflated, with every inflated byte counted against a zip
+ * bomb. `drain()` reads what is left of the source, so that every byte of the file is hashed.
+ */
+export class ZipInput {
   /** The error the source itself threw (not the archive's fault), if any. */
   sourceError: unknown = null;
-  /** Compressed bytes the zip parser has inflated (a stored entry's bytes count as they are). */
+  /** Compressed bytes zlib has consumed (a stored entry's bytes count as they are). */
   bytesIn = 0;
   /** Bytes they inflated to. */
   bytesOut = 0;
-  private readonly head: Buffer[] = [];
-  private pulling: Promise<void> | null = null;
-  private wanted = false;
-  private reading = false;
-  private stopped = false;
+  private buf: Buffer = EMPTY;
   private sourceDone = false;
-  /** The first failure, once there is one. */
-  private failure: { error: unknown } | null = null;
-  /** Rejecters of the race() calls in progress. */
-  private readonly waiters = new Set<(err: unknown) => void>();
+  private stopped = false;
+  private current: EntryState | null = null;
+  private entriesDone = false;
 
-  constructor(private readonly source: AsyncIterator<Buffer>) {
-    super();
-    this.on('error', (err) => this.fail(err));
-  }
+  constructor(private readonly source: AsyncIterator<Buffer>) {}
 
-  /** The first `n` bytes (fewer if the input is shorter), read ahead and kept for the parser. */
-  async peek(n: number): Promise<Buffer> {
-    let have = this.head.reduce((sum, b) => sum + b.length, 0);
-    while (have < n && !this.sourceDone) {
-      const next = await this.source.next();
-      if (next.done) this.sourceDone = true;
-      else {
-        this.head.push(next.value);
-        have += next.value.length;
-      }
-    }
-    return Buffer.concat(this.head).subarray(0, n);
-  }
-
-  /**
-   * Settles like `work`, unless the archive or the source fails first. (Not Promise.race with a
-   * long-lived promise: each call would leave a reaction on it holding its result, a leak of
-   * every row read.)
-   */
-  race<T>(work: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.failure !== null) {
-        work.catch(() => undefined); // it may reject after we stopped listening
-        reject(this.failure.error);
-        return;
-      }
-      this.waiters.add(reject);
-      work.then(
-        (value) => {
-          this.waiters.delete(reject);
-          resolve(value);
-        },
-        (err: unknown) => {
-          this.waiters.delete(reject);
-          reject(err);
-        },
-      );
-    });
-  }
-
-  /** Stops `race()` callers, present and future, with this error. */
-  fail(err: unknown): void {
-    this.failure ??= { error: err };
-    for (const reject of this.waiters) reject(this.failure.error);
-    this.waiters.clear();
-  }
-
-  override _read(): void {
-    this.wanted = true;
-    if (!this.reading) this.pulling = this.pull();
-  }
-
-  /** Pushes chunks while the stream wants them; `wanted` is re-set by any _read() meanwhile. */
-  private async pull(): Promise<void> {
-    this.reading = true;
+  /** Appends the source's next chunk to the unread bytes; false at its end. */
+  private async more(): Promise<boolean> {
+    if (this.stopped) throw new AtlasError('not a valid .xlsx file: reading stopped');
+    if (this.sourceDone) return false;
+    let next: IteratorResult<Buffer>;
     try {
-      while (this.wanted && !this.stopped) {
-        this.wanted = false;
-        let chunk = this.head.shift();
-        if (chunk === undefined && !this.sourceDone) {
-          const next = await this.source.next();
-          if (this.stopped) return;
-          if (next.done) this.sourceDone = true;
-          else chunk = next.value;
-        }
-        if (chunk === undefined) {
-          this.push(null);
-          return;
-        }
-        if (this.push(chunk)) this.wanted = true;
-      }
+      next = await this.source.next();
     } catch (err) {
       this.sourceError = err;
-      this.fail(err);
-      this.destroy();
-    } finally {
-      // Synchronous with the loop's end: a _read() after this starts a new pull.
-      this.reading = false;
+      throw err;
+    }
+    if (next.done) {
+      this.sourceDone = true;
+      return false;
+    }
+    const chunk = next.value;
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    return true;
+  }
+
+  /** Makes at least `n` bytes readable, or fails: the archive ends early. */
+  private async need(n: number): Promise<void> {
+    while (this.buf.length < n) if (!(await this.more())) throw truncated();
+  }
+
+  /** The first `n` bytes (fewer if the input is shorter), read ahead and kept. */
+  async peek(n: number): Promise<Buffer> {
+    while (this.buf.length < n && (await this.more()));
+    return this.buf.subarray(0, n);
+  }
+
+  /** The next entry's header, or null after the last one. The current entry's data is skipped if unread. */
+  async nextEntry(): Promise<ZipEntry | null> {
+    if (this.current !== null && !this.current.done) await this.skip();
+    this.current = null;
+    if (this.entriesDone) return null;
+    await this.need(4);
+    const signature = this.buf.readUInt32LE(0);
+    if (END_OF_ENTRIES.has(signature)) {
+      this.entriesDone = true;
+      return null;
+    }
+    if (signature !== LOCAL_HEADER) throw corrupt(`invalid signature 0x${signature.toString(16).padStart(8, '0')}`);
+    await this.need(30);
+    const b = this.buf;
+    const flags = b.readUInt16LE(6);
+    const method = b.readUInt16LE(8);
+    let size: number = b.readUInt32LE(18);
+    const nameLength = b.readUInt16LE(26);
+    const extraLength = b.readUInt16LE(28);
+    await this.need(30 + nameLength + extraLength);
+    const nameBytes = this.buf.subarray(30, 30 + nameLength);
+    const name = nameBytes.toString(flags & FLAG_UTF8 ? 'utf8' : 'latin1');
+    let zip64 = false;
+    for (let at = 30 + nameLength; at + 4 <= 30 + nameLength + extraLength; ) {
+      const id = this.buf.readUInt16LE(at);
+      const length = this.buf.readUInt16LE(at + 2);
+      if (id === ZIP64_EXTRA) {
+        zip64 = true;
+        // A local header's zip64 field holds both sizes, uncompressed then compressed.
+        if (size === 0xffffffff && length >= 16) size = Number(this.buf.readBigUInt64LE(at + 12));
+      }
+      at += 4 + length;
+    }
+    this.buf = this.buf.subarray(30 + nameLength + extraLength);
+    if (flags & FLAG_ENCRYPTED) throw new AtlasError(`not a valid .xlsx file: part ${name} is encrypted`);
+    if (method !== 0 && method !== 8) throw new AtlasError(`not a valid .xlsx file: part ${name} is compressed with zip method ${method}, which atlas does not read`);
+    const hasDescriptor = (flags & FLAG_DESCRIPTOR) !== 0;
+    const entry: ZipEntry = { name, method };
+    // With a data descriptor the local header's sizes are usually 0: the descriptor is the truth.
+    this.current = { entry, left: hasDescriptor && (size === 0 || size === 0xffffffff) ? null : size, hasDescriptor, zip64, emitted: 0, searchFrom: 0, done: false };
+    return entry;
+  }
+
+  /**
+   * The compressed bytes of the current entry, chunk by chunk. Progress is kept with the entry,
+   * so that skip() (or nextEntry()) goes on from wherever reading stopped.
+   */
+  async *data(): AsyncGenerator<Buffer> {
+    const state = this.current;
+    if (state === null) return;
+    while (!state.done) {
+      const chunk = state.left !== null ? await this.nextSizedChunk(state) : await this.nextChunkBeforeDescriptor(state);
+      if (chunk.length > 0) yield chunk;
     }
   }
 
-  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
-    (destination as unknown as Writable).on('error', (err: unknown) => this.fail(err));
-    this.countInflatedBytes(destination as unknown as Readable);
-    this.dropEarlyEnd(destination as unknown as Readable);
-    return super.pipe(destination, options);
+  /** The next bytes of data whose size the local header gave (then the descriptor after it, if any). */
+  private async nextSizedChunk(state: EntryState): Promise<Buffer> {
+    const left = state.left as number;
+    if (left > 0) {
+      if (this.buf.length === 0 && !(await this.more())) throw truncated();
+      const n = Math.min(left, this.buf.length);
+      const chunk = this.buf.subarray(0, n);
+      this.buf = this.buf.subarray(n);
+      state.left = left - n;
+      return chunk;
+    }
+    if (state.hasDescriptor) {
+      await this.need(4);
+      const length = (this.buf.readUInt32LE(0) === DATA_DESCRIPTOR ? 4 : 0) + (state.zip64 ? 20 : 12);
+      await this.need(length);
+      this.buf = this.buf.subarray(length);
+    }
+    state.done = true;
+    return EMPTY;
   }
 
   /**
-   * unzipper's parser emits 'end' itself as soon as its writable side finishes (it has read the
-   * whole archive), even when entries it pushed still wait in its readable buffer because exceljs
-   * is busy with an earlier one (writing a sheet to a temporary file, say). exceljs stops at that
-   * 'end', so those entries (the workbook part, the shared strings, later sheets) were silently
-   * lost, or not, depending on timing. Only the parser's real end, after the last entry has been
-   * read, is let through; a truncated archive still fails through the parser's own error.
+   * The next bytes of data whose end only the data descriptor tells: all but the last bytes
+   * read (the descriptor may begin among them), until it is found.
    */
-  private dropEarlyEnd(parser: Readable): void {
-    const emit = parser.emit.bind(parser) as (event: string | symbol, ...args: unknown[]) => boolean;
-    parser.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
-      // Node sets readableEnded just before it emits the real 'end'.
-      if (event === 'end' && !parser.readableEnded) return false;
-      return emit(event, ...args);
-    }) as typeof parser.emit;
+  private async nextChunkBeforeDescriptor(state: EntryState): Promise<Buffer> {
+    const b = this.buf;
+    const found = findDescriptor(b, state.searchFrom, state.emitted, this.sourceDone);
+    if (typeof found !== 'number') {
+      const [end, length] = found;
+      this.buf = b.subarray(end + length);
+      state.done = true;
+      return b.subarray(0, end);
+    }
+    let chunk: Buffer = EMPTY;
+    const safe = b.length - DESCRIPTOR_HOLD_BYTES;
+    if (safe > 0) {
+      chunk = b.subarray(0, safe);
+      this.buf = b.subarray(safe);
+      state.emitted += safe;
+    }
+    state.searchFrom = Math.max(0, found - Math.max(0, safe));
+    if (chunk.length === 0) {
+      if (this.sourceDone) throw truncated(); // looked at to the very end: no descriptor
+      await this.more();
+    }
+    return chunk;
+  }
+
+  /** Skips the current entry's data without inflating it. */
+  async skip(): Promise<void> {
+    for await (const chunk of this.data()) void chunk;
   }
 
   /**
-   * unzipper pushes each archive entry as a stream object, then pipes the entry's inflater (zlib,
-   * or a pass-through for a stored entry) into it. Each inflater's output is counted as it pushes
-   * it, against the compressed bytes that inflater has consumed (zlib's `bytesWritten`, counted
-   * before it pushes what they inflated to). Both follow from the archive's bytes alone, never
-   * from how far ahead of the parser the source happens to have been read (the bytes read so far
-   * were once counted, and a part after a bomb, read ahead or not, let it through or not), so a
-   * file is judged the same way however fast its bytes arrive. (If unzipper ever changes how it
-   * hands entries over, this counts nothing and exceljs's row and column limits remain the only
-   * guard.)
+   * The bytes of `raw` (an entry's data, straight from the archive or set aside) inflated,
+   * counted against a zip bomb: it stops once more than BOMB_MIN_INFLATED_BYTES have come out
+   * and more than BOMB_MAX_RATIO times what zlib consumed to make them.
    */
-  private countInflatedBytes(parser: Readable): void {
-    const pushEntry = parser.push.bind(parser);
-    parser.push = (entry: unknown, encoding?: BufferEncoding): boolean => {
-      if (entry instanceof Readable) entry.once('pipe', (inflater: unknown) => this.countInflater(inflater));
-      return pushEntry(entry, encoding);
-    };
+  async *inflate(entry: ZipEntry, raw: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    if (entry.method === 0) {
+      for await (const chunk of raw) {
+        this.count(chunk.length, chunk.length);
+        yield chunk;
+      }
+      return;
+    }
+    // (zlib passes stream options on to its Transform; its typings list only zlib's own.)
+    const inflater = createInflateRaw({ chunkSize: INFLATE_OUTPUT_BYTES, highWaterMark: INFLATE_AHEAD_BYTES } as ZlibOptions);
+    this.countInflater(inflater);
+    let stop = false;
+    const pump = (async () => {
+      // Every slice is taken from `raw` (so the archive moves on to the next entry), inflated or not.
+      for await (const slice of fixedSlices(raw, INFLATE_INPUT_BYTES)) {
+        if (stop) continue;
+        const before = inflater.bytesWritten;
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            inflater.off('close', done);
+            resolve();
+          };
+          inflater.once('close', done);
+          inflater.write(slice, done);
+        });
+        // zlib stops consuming at the end of the deflate data: bytes after it are not inflated.
+        if (inflater.destroyed || inflater.bytesWritten - before < slice.length) stop = true;
+      }
+      if (!inflater.destroyed && !inflater.writableEnded) inflater.end();
+    })();
+    pump.catch((err: unknown) => inflater.destroy(err as Error));
+    let finished = false;
+    try {
+      for await (const out of inflater) yield out as Buffer;
+      finished = true;
+    } finally {
+      stop = true;
+      if (!finished) inflater.destroy();
+    }
+    await pump;
   }
 
-  private countInflater(inflater: unknown): void {
-    if (!(inflater instanceof Readable)) return;
-    const zlib = inflater as Readable & { bytesWritten?: unknown };
+  private count(compressed: number, inflated: number): void {
+    this.bytesIn += compressed;
+    this.bytesOut += inflated;
+    if (this.bytesOut > BOMB_MIN_INFLATED_BYTES && this.bytesOut > BOMB_MAX_RATIO * this.bytesIn) {
+      throw new AtlasError(`not a valid .xlsx file: it inflates to more than ${BOMB_MAX_RATIO} times its size (${this.bytesOut} bytes from ${this.bytesIn}): a zip bomb?`);
+    }
+  }
+
+  /**
+   * Counts each chunk zlib pushes as it pushes it, against the compressed bytes it has consumed
+   * by then (zlib's `bytesWritten`, updated before the push): the same figures however far ahead
+   * of the reader it runs.
+   */
+  private countInflater(inflater: InflateRaw): void {
     let consumed = 0;
-    const pushData = inflater.push.bind(inflater);
+    const push = inflater.push.bind(inflater);
     inflater.push = (data: unknown, encoding?: BufferEncoding): boolean => {
       if (data instanceof Uint8Array) {
-        // A stored entry's pass-through has no bytesWritten: its bytes are their own size.
-        const total = typeof zlib.bytesWritten === 'number' ? zlib.bytesWritten : consumed + data.length;
-        this.bytesIn += total - consumed;
-        consumed = total;
-        this.bytesOut += data.length;
-        if (this.bytesOut > BOMB_MIN_INFLATED_BYTES && this.bytesOut > BOMB_MAX_RATIO * this.bytesIn) {
-          this.fail(
-            new AtlasError(
-              `not a valid .xlsx file: it inflates to more than ${BOMB_MAX_RATIO} times its size (${this.bytesOut} bytes from ${this.bytesIn}): a zip bomb?`,
-            ),
-          );
-          this.close();
-          inflater.destroy(); // inflate no further what the parser already holds
+        const total = inflater.bytesWritten;
+        try {
+          this.count(total - consumed, data.length);
+        } catch (err) {
+          inflater.destroy(err as Error); // inflate no further
           return false;
         }
+        consumed = total;
       }
-      return pushData(data, encoding);
+      return push(data, encoding);
     };
   }
 
@@ -199,17 +310,78 @@ export class ZipInput extends Readable {
     if (this.stopped) return;
     this.stopped = true;
     if (!this.sourceDone) void this.source.return?.()?.catch(() => undefined);
-    this.destroy();
   }
 
   /** Reads (and drops) what is left of the source, so that a hash over it covers the whole file. */
   async drain(): Promise<void> {
-    this.stopped = true;
-    await this.pulling;
-    while (!this.sourceDone) {
-      const next = await this.source.next();
+    this.buf = EMPTY;
+    while (!this.sourceDone && !this.stopped) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await this.source.next();
+      } catch (err) {
+        this.sourceError = err;
+        throw err;
+      }
       if (next.done) this.sourceDone = true;
     }
-    this.destroy();
   }
+}
+
+/**
+ * Where the data descriptor is, as [end of the data, length of the descriptor], looking at the
+ * `PK` pairs in `b` from `from`; `before` data bytes came before `b`. Without one, where to look
+ * on once more bytes have come (`final`: none will). A descriptor records the
+ * data's compressed size, so a candidate is taken only where that size is exactly the bytes
+ * since the data began: either `PK\x07\x08` (the optional signature) followed by it, or, for a
+ * descriptor without signature, the next record's signature with it 12 bytes before. Sizes are
+ * 4 bytes, or 8 in zip64 archives; both are tried (writers disagree on when to use which).
+ */
+function findDescriptor(b: Buffer, from: number, before: number, final: boolean): [number, number] | number {
+  for (let q = b.indexOf(PK, from); q >= 0; q = b.indexOf(PK, q + 1)) {
+    if (q + 4 > b.length) return q; // looked at again with more bytes
+    const signature = b.readUInt32LE(q);
+    if (signature === DATA_DESCRIPTOR) {
+      if (q + 16 > b.length) {
+        if (final) continue;
+        return q;
+      }
+      if (b.readUInt32LE(q + 8) === before + q) return [q, 16];
+      if (q + 24 > b.length) {
+        if (final) continue;
+        return q;
+      }
+      if (Number(b.readBigUInt64LE(q + 8)) === before + q) return [q, 24];
+    } else if (signature === LOCAL_HEADER || END_OF_ENTRIES.has(signature)) {
+      if (q >= 12 && b.readUInt32LE(q - 8) === before + q - 12) return [q - 12, 12];
+      if (q >= 20 && Number(b.readBigUInt64LE(q - 16)) === before + q - 20) return [q - 20, 20];
+    }
+  }
+  // A `PK` pair and its two signature bytes may yet start in the last three bytes.
+  return Math.max(from, b.length - 3);
+}
+
+/** The bytes of `raw` in slices of exactly `size` bytes (the last one shorter). */
+async function* fixedSlices(raw: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let have = 0;
+  for await (let chunk of raw) {
+    while (chunk.length > 0) {
+      if (have === 0 && chunk.length >= size) {
+        yield chunk.subarray(0, size);
+        chunk = chunk.subarray(size);
+        continue;
+      }
+      const n = Math.min(size - have, chunk.length);
+      parts.push(chunk.subarray(0, n));
+      have += n;
+      chunk = chunk.subarray(n);
+      if (have === size) {
+        yield Buffer.concat(parts, size);
+        parts = [];
+        have = 0;
+      }
+    }
+  }
+  if (have > 0) yield Buffer.concat(parts, have);
 }

@@ -1,0 +1,173 @@
+/**
+ * The walk through an .xlsx archive up to the sheet to read: which part is which, what is read
+ * on the way (workbook, relationships, styles, shared strings) and which worksheets are parked
+ * until those have been read.
+ */
+import { AtlasError, UsageError } from '../errors.js';
+import type { XlsxOptions } from './xlsx.js';
+import type { ParkedPart, Parking } from './xlsxParking.js';
+import { SharedStringsReader, type SharedStrings } from './xlsxSharedStrings.js';
+import type { SheetContext } from './xlsxSheet.js';
+import { parseDateStyles, parseRelationshipsPart, parseWorkbookPart, partPath, type Relationship, type SheetInfo, type WorkbookInfo } from './xlsxWorkbook.js';
+import type { ZipEntry, ZipInput } from './zipInput.js';
+
+/** Largest workbook, relationships or styles part read whole (real ones are kilobytes; Excel's 64,000 styles make a few MB). */
+const MAX_SMALL_PART_BYTES = 32 * 1024 * 1024;
+
+const WORKBOOK_PART = 'xl/workbook.xml';
+const WORKBOOK_RELS_PART = 'xl/_rels/workbook.xml.rels';
+const REL_TYPE = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/';
+/** Where a worksheet part may be before the relationships say (exceljs's reader knew no other place). */
+const WORKSHEET_PATH = /^xl\/worksheets\/[^/]+\.xml$/;
+
+function sheetList(sheets: SheetInfo[]): string {
+  return sheets.length === 0 ? 'none found' : sheets.map((s) => `"${s.name}"`).join(', ');
+}
+
+/** The workbook's sheet that `sheet` names, or a usage error listing the sheets. */
+function pickSheet(sheets: SheetInfo[], sheet: string | number | null): SheetInfo {
+  let found: SheetInfo | undefined;
+  if (sheet === null) {
+    found = sheets.find((s) => s.state === undefined || s.state === 'visible') ?? sheets[0];
+    if (found === undefined) throw new AtlasError('not a valid .xlsx file: the workbook has no sheets');
+    return found;
+  }
+  if (typeof sheet === 'number') {
+    found = Number.isInteger(sheet) && sheet >= 1 ? sheets[sheet - 1] : undefined;
+    // A sheet named like a number ("2024") given on the command line arrives as a number.
+    found ??= sheets.find((s) => s.name === String(sheet));
+    if (found === undefined) {
+      throw new UsageError(`there is no sheet ${sheet}: the workbook has ${sheets.length} sheet(s): ${sheetList(sheets)}`);
+    }
+    return found;
+  }
+  found = sheets.find((s) => s.name === sheet);
+  if (found === undefined) {
+    const folded = sheets.filter((s) => s.name.toLowerCase() === sheet.toLowerCase());
+    if (folded.length === 1) found = folded[0];
+  }
+  if (found === undefined) throw new UsageError(`there is no sheet named "${sheet}": the workbook has ${sheetList(sheets)}`);
+  return found;
+}
+
+/** The sheet found, and where its bytes come from. */
+export interface FoundSheet {
+  name: string;
+  context: SheetContext;
+  entry: ZipEntry;
+  /** Its compressed bytes: straight from the archive (the parts it needs came first), or parked. */
+  source: 'archive' | ParkedPart;
+}
+
+/**
+ * Walks the archive until the wanted sheet can be read: the workbook, its relationships, the
+ * styles and the shared strings are read as they come; worksheets that come before them are
+ * parked (compressed); a worksheet met once all of them are known is read as it streams in.
+ */
+export async function findSheet(zip: ZipInput, parking: Parking, options: XlsxOptions): Promise<FoundSheet> {
+  let workbook: WorkbookInfo | null = null;
+  let rels: Relationship[] | null = null;
+  let dateStyles: Uint8Array | null = null;
+  let strings: SharedStrings | null = null;
+  let stringsRead = false;
+  const parked = new Map<string, { entry: ZipEntry; part: ParkedPart }>();
+  /** Worksheet paths in archive order: the sheets of an archive without a workbook part. */
+  const worksheets: string[] = [];
+
+  const relOfType = (type: string): Relationship | undefined => rels?.find((r) => r.Type === REL_TYPE + type);
+  const stylesPath = (): string => partPath(relOfType('styles')?.Target ?? 'styles.xml');
+  const stringsPath = (): string => partPath(relOfType('sharedStrings')?.Target ?? 'sharedStrings.xml');
+  const worksheetPaths = (): Set<string> => new Set((rels ?? []).filter((r) => r.Type === `${REL_TYPE}worksheet`).map((r) => partPath(r.Target)));
+  /** The part of a sheet the workbook lists: by relationship, else by the name exceljs writes. */
+  const pathOf = (sheet: SheetInfo): string => {
+    const rel = rels?.find((r) => r.Id === sheet.rId);
+    return rel ? partPath(rel.Target) : `xl/worksheets/sheet${sheet.id}.xml`;
+  };
+  const wanted = (): { sheet: SheetInfo; path: string } | null => {
+    if (workbook === null || rels === null) return null;
+    const sheet = pickSheet(workbook.sheets, options.sheet);
+    return { sheet, path: pathOf(sheet) };
+  };
+  /**
+   * True when every part the sheet's cells need has been read. A workbook without shared strings
+   * or styles cannot be told from one whose parts come later (not every writer lists them in the
+   * relationships), so its sheet is parked until the end of the archive.
+   */
+  const ready = (): boolean => workbook !== null && rels !== null && dateStyles !== null && stringsRead;
+  const found = (name: string, entry: ZipEntry, source: FoundSheet['source']): FoundSheet => ({
+    name,
+    entry,
+    source,
+    context: { sheetName: name, strings, dateStyles: dateStyles ?? new Uint8Array(0), date1904: workbook?.date1904 ?? false },
+  });
+  const dropUnwanted = async (): Promise<void> => {
+    const target = wanted();
+    if (target === null) return;
+    for (const [path, p] of parked) {
+      if (path !== target.path) {
+        parked.delete(path);
+        await p.part.discard();
+      }
+    }
+  };
+
+  for (;;) {
+    const entry = await zip.nextEntry();
+    if (entry === null) break;
+    const path = entry.name.replace(/^\//, '').toLowerCase();
+    if (path === WORKBOOK_PART) {
+      workbook = await parseWorkbookPart(await readSmallPart(zip, entry));
+      pickSheet(workbook.sheets, options.sheet); // a sheet that does not exist fails now, not at the end
+      await dropUnwanted();
+    } else if (path === WORKBOOK_RELS_PART) {
+      rels = await parseRelationshipsPart(await readSmallPart(zip, entry));
+      await dropUnwanted();
+    } else if (path === stylesPath() && dateStyles === null) {
+      dateStyles = await parseDateStyles(await readSmallPart(zip, entry));
+    } else if (path === stringsPath() && !stringsRead) {
+      const reader = new SharedStringsReader();
+      for await (const chunk of zip.inflate(entry, zip.data())) reader.push(chunk);
+      strings = reader.end();
+      stringsRead = true;
+    } else if (WORKSHEET_PATH.test(path) || worksheetPaths().has(path)) {
+      worksheets.push(path);
+      const target = wanted();
+      if (target !== null && target.path !== path) continue; // another sheet: skipped unread
+      if (target !== null && ready()) return found(target.sheet.name, entry, 'archive');
+      const part = parking.park(path);
+      parked.set(path, { entry, part });
+      for await (const chunk of zip.data()) await part.add(chunk);
+    }
+  }
+
+  // The end of the archive: the sheet was parked, or is missing.
+  let name: string;
+  let path: string;
+  if (workbook !== null) {
+    const sheet = pickSheet(workbook.sheets, options.sheet);
+    name = sheet.name;
+    path = pathOf(sheet);
+  } else {
+    // No workbook part: the worksheets in archive order, named as exceljs's reader named them.
+    const sheets = worksheets.map((p, i): SheetInfo => ({ name: `Sheet${/(\d+)\.xml$/.exec(p)?.[1] ?? i + 1}`, id: i + 1 }));
+    name = pickSheet(sheets, options.sheet).name;
+    path = worksheets[sheets.findIndex((s) => s.name === name)] as string;
+  }
+  const got = parked.get(path);
+  if (got === undefined) throw new AtlasError(`not a valid .xlsx file: the sheet's data is missing from the archive`);
+  parked.delete(path);
+  for (const p of parked.values()) await p.part.discard();
+  return found(name, got.entry, got.part);
+}
+
+/** A small part (workbook, relationships, styles) inflated whole. */
+async function readSmallPart(zip: ZipInput, entry: ZipEntry): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of zip.inflate(entry, zip.data())) {
+    bytes += chunk.length;
+    if (bytes > MAX_SMALL_PART_BYTES) throw new AtlasError(`not a valid .xlsx file: part ${entry.name} is larger than ${MAX_SMALL_PART_BYTES / 1024 / 1024} MiB`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, bytes);
+}
