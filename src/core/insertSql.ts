@@ -189,7 +189,11 @@ export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unkn
   const byName = new Map(plan.columns.map((c) => [c.targetName, c]));
   const types = new Map(args.tableColumns.map((c) => [c.name, c.sqlType]));
   const keyColumns = args.useStoredHash ? args.tableColumns : args.key.map((k) => ({ name: k, sqlType: types.get(k) ?? byName.get(k)!.sqlType }));
-  const newRow = rowSql(stagedRow(plan, keyColumns));
+  // The key's converted values, computed once per staged row (k0, k1, ...) and referenced by every
+  // step below, instead of casting again wherever the row is compared.
+  const keyValues = stagedRow(plan, keyColumns);
+  const keyCasts = keyValues.flatMap((k, i) => (k.expr === null ? [] : [`${k.expr} as k${i}`]));
+  const keyRow = (alias: string): string => rowSql(keyValues.map((k, i) => ({ expr: k.expr === null ? null : `${alias}.k${i}`, sqlType: k.sqlType })));
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
   const target = qualify(schema, tableName);
   const tableRow = rowSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
@@ -207,10 +211,11 @@ export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unkn
   const tableHashColumn = args.useStoredHash ? 't._row_hash' : 't._key_hash';
   const sql = `create temp table ${quoteIdent(args.dups)} on commit drop as
     with src as materialized (
-      select s._rn, hash_record_extended(${newRow}, 0) as h from ${st} s where ${where}
+      select v.*, hash_record_extended(${keyRow('v')}, 0) as h
+        from (select ${['s._rn', ...keyCasts].join(', ')} from ${st} s where ${where} offset 0) v
     ), repeated as (
-      select src._rn, src.h, ${newRow} as r
-        from src join ${st} s on s._rn = src._rn
+      select src._rn, src.h, ${keyRow('src')} as r
+        from src
        where src.h in (select h from src group by h having count(*) > 1)
     ), firsts as (
       select h, r, min(_rn) as first_rn from repeated group by h, r
@@ -218,8 +223,8 @@ export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unkn
       select p._rn, f.first_rn from repeated p join firsts f on f.h = p.h and f.r = p.r where p._rn <> f.first_rn
     ), in_table as (
       select src._rn, min(t.id) as id
-        from src join ${st} s on s._rn = src._rn join ${tableSide} on ${tableHashColumn} = src.h
-       where ${tableRow} is not distinct from ${newRow}
+        from src join ${tableSide} on ${tableHashColumn} = src.h
+       where ${tableRow} is not distinct from ${keyRow('src')}
        group by src._rn
     )
     select coalesce(m._rn, f._rn) as _rn, m.id as matched_row_id, case when m.id is null then f.first_rn end as matched_record_number
