@@ -205,7 +205,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
     await client.query(check.sql, check.params);
     const kept = insertDuplicatesSql({ schema, stage, plan, hasPgInputIsValid, dups, importId });
     const skipCheck = await canSkipImportIdCheck(client, schema, 'import_duplicates', 'import_id');
-    duplicatesFound = (await withImportIdCheckSkipped(client, skipCheck, () => client.query(kept.sql, kept.params))).rowCount ?? 0;
+    duplicatesFound = (await withImportIdCheckSkipped(client, skipCheck, { schema, importId }, () => client.query(kept.sql, kept.params))).rowCount ?? 0;
     // Few duplicates: mark them in the staging table (cost grows with the duplicates). Mostly
     // duplicates: leave them out with an anti-join and keep file order with a sort (cost grows
     // with the rows still to insert, few in this case).
@@ -222,7 +222,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   // A new table gets its foreign key after the INSERT (one validating join); an existing one checks
   // it per row unless that check can be skipped.
   const skipCheck = newTable === null && (await canSkipImportIdCheck(client, schema, tableName, '_import_id'));
-  const inserted = await withImportIdCheckSkipped(client, skipCheck, () => client.query(insert.sql, insert.params));
+  const inserted = await withImportIdCheckSkipped(client, skipCheck, { schema, importId }, () => client.query(insert.sql, insert.params));
   const rowsInserted = inserted.rowCount ?? 0;
   if (newTable) for (const sql of newTable.finish) await client.query(sql);
   const insertSeconds = seconds(performance.now() - insertStart);

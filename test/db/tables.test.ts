@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { canSkipImportIdCheck } from '../../src/db/tables.ts';
-import { importInto, migrateTestDb } from '../importHelpers.ts';
+import pg from 'pg';
+import { canSkipImportIdCheck, withImportIdCheckSkipped } from '../../src/db/tables.ts';
+import { importInto, insertRecord, migrateTestDb } from '../importHelpers.ts';
 import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 import { undoImport } from '../../src/core/undo.ts';
 
@@ -73,4 +74,33 @@ describe('skipping the per-row _import_id check', () => {
     assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.import_duplicates where import_id = $1`, [r.import_id]), [{ n: 0 }]);
     assert.deepEqual(await db.rows(`select k from ${db.schema}.plain order by k`), [{ k: 1 }, { k: 2 }]);
   });
+
+  it('holds the history record as the skipped checks would: it cannot be deleted until COMMIT, and a deleted one fails', async () => {
+    const importId = await insertRecord(db, { status: 'in_progress' });
+    await db.client.query('begin');
+    try {
+      const out = await withImportIdCheckSkipped(db.client, true, { schema: db.schema, importId }, async () => 'ran');
+      assert.equal(out, 'ran');
+      const other = new pg.Client(db.url);
+      await other.connect();
+      try {
+        await other.query(`set lock_timeout = '300ms'`);
+        await assert.rejects(other.query(`delete from ${db.schema}.import_history where import_id = $1`, [importId]), /lock timeout/);
+      } finally {
+        await other.end();
+      }
+    } finally {
+      await db.client.query('rollback');
+    }
+    await db.client.query('begin');
+    try {
+      await assert.rejects(
+        withImportIdCheckSkipped(db.client, true, { schema: db.schema, importId: '00000000-0000-4000-8000-000000000000' }, async () => 'ran'),
+        /history record of import .* was deleted/,
+      );
+    } finally {
+      await db.client.query('rollback');
+    }
+  });
 });
+
