@@ -86,17 +86,21 @@ export class ZipInput {
 
   constructor(private readonly source: AsyncIterator<Buffer>) {}
 
-  /** Appends the source's next chunk to the unread bytes; false at its end. */
-  private async more(): Promise<boolean> {
-    if (this.stopped) throw new AtlasError('not a valid .xlsx file: reading stopped');
-    if (this.sourceDone) return false;
-    let next: IteratorResult<Buffer>;
+  /** The source's next chunk; a failure of the source itself is kept as `sourceError`. */
+  private async pull(): Promise<IteratorResult<Buffer>> {
     try {
-      next = await this.source.next();
+      return await this.source.next();
     } catch (err) {
       this.sourceError = err;
       throw err;
     }
+  }
+
+  /** Appends the source's next chunk to the unread bytes; false at its end. */
+  private async more(): Promise<boolean> {
+    if (this.stopped) throw new AtlasError('not a valid .xlsx file: reading stopped');
+    if (this.sourceDone) return false;
+    const next = await this.pull();
     if (next.done) {
       this.sourceDone = true;
       return false;
@@ -316,14 +320,7 @@ export class ZipInput {
   async drain(): Promise<void> {
     this.buf = EMPTY;
     while (!this.sourceDone && !this.stopped) {
-      let next: IteratorResult<Buffer>;
-      try {
-        next = await this.source.next();
-      } catch (err) {
-        this.sourceError = err;
-        throw err;
-      }
-      if (next.done) this.sourceDone = true;
+      if ((await this.pull()).done) this.sourceDone = true;
     }
   }
 }
