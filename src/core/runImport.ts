@@ -7,7 +7,7 @@ import type { Settings } from '../config.js';
 import { lockForTransaction, type Client } from '../db/connection.js';
 import { completeImport, type ImportOutcome } from '../db/history.js';
 import { copyIntoStage, createStage, type StageResult } from '../db/staging.js';
-import { canSkipImportIdCheck, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
+import { getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
 import { addColumnsSql, createTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
@@ -204,8 +204,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
     const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, tableColumns, key, useStoredHash: rowHashColumns !== null && allColumns, dups });
     await client.query(check.sql, check.params);
     const kept = insertDuplicatesSql({ schema, stage, plan, hasPgInputIsValid, dups, importId });
-    const skipCheck = await canSkipImportIdCheck(client, schema, 'import_duplicates', 'import_id');
-    duplicatesFound = (await withImportIdCheckSkipped(client, skipCheck, { schema, importId }, () => client.query(kept.sql, kept.params))).rowCount ?? 0;
+    const keptInto = { schema, table: 'import_duplicates', fkColumn: 'import_id', importId };
+    duplicatesFound = (await withImportIdCheckSkipped(client, keptInto, () => client.query(kept.sql, kept.params))).rowCount ?? 0;
     // Few duplicates: mark them in the staging table (cost grows with the duplicates). Mostly
     // duplicates: leave them out with an anti-join and keep file order with a sort (cost grows
     // with the rows still to insert, few in this case).
@@ -221,8 +221,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
   const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups });
   // A new table gets its foreign key after the INSERT (one validating join); an existing one checks
   // it per row unless that check can be skipped.
-  const skipCheck = newTable === null && (await canSkipImportIdCheck(client, schema, tableName, '_import_id'));
-  const inserted = await withImportIdCheckSkipped(client, skipCheck, { schema, importId }, () => client.query(insert.sql, insert.params));
+  const runInsert = () => client.query(insert.sql, insert.params);
+  const inserted = newTable ? await runInsert() : await withImportIdCheckSkipped(client, { schema, table: tableName, fkColumn: '_import_id', importId }, runInsert);
   const rowsInserted = inserted.rowCount ?? 0;
   if (newTable) for (const sql of newTable.finish) await client.query(sql);
   const insertSeconds = seconds(performance.now() - insertStart);

@@ -39,7 +39,7 @@ export interface StagedColumn {
   targetName: string;
   stats: ColumnStats;
   /** The staging table's column (`c3`) that holds this column's text. */
-  ref: { kind: 'column'; name: string };
+  ref: { name: string };
   /** Values are JSON text (arrays, nested objects): the column is jsonb. */
   json: boolean;
 }
@@ -95,7 +95,6 @@ export async function copyIntoStage(
 ): Promise<StageResult> {
   const namer = new ColumnNamer();
   const result: StageResult = { rows: 0, raggedRows: 0, nulValues: 0, rowsWithFixes: 0, columns: [] };
-  const byKey = new Map<string, StagedColumn>();
   const addColumn = (sourceName: string, ref: StagedColumn['ref']): StagedColumn => {
     const col: StagedColumn = { sourceName, targetName: namer.next(sourceName, targets.get(sourceName)), stats: new ColumnStats(), ref, json: false };
     result.columns.push(col);
@@ -104,7 +103,7 @@ export async function copyIntoStage(
 
   async function* fixedText(t: Extract<TableStream, { kind: 'fixed' }>): AsyncGenerator<string> {
     const width = t.header.length;
-    const cols = t.header.map((h, i) => addColumn(h, { kind: 'column', name: `c${i + 1}` }));
+    const cols = t.header.map((h, i) => addColumn(h, { name: `c${i + 1}` }));
     const targetOf = new Map(cols.map((c) => [c.sourceName, c.targetName]));
     let parts: string[] = [];
     let size = 0;
@@ -184,10 +183,14 @@ export async function copyIntoStage(
         for (const key in row.values) {
           if (keyIndex.has(key)) continue;
           keyIndex.set(key, result.columns.length);
-          byKey.set(key, addColumn(key, { kind: 'column', name: `c${result.columns.length + 1}` }));
+          addColumn(key, { name: `c${result.columns.length + 1}` });
         }
       }
       return result.columns.length > before;
+    };
+    const columnOf = (key: string): StagedColumn | undefined => {
+      const index = keyIndex.get(key);
+      return index === undefined ? undefined : result.columns[index];
     };
     let staged = 0; // columns the staging table has
     let width = 0; // columns the running COPY sends
@@ -222,7 +225,7 @@ export async function copyIntoStage(
         }
         if (row.fixes) {
           fixes ??= {};
-          for (const [k, v] of Object.entries(row.fixes)) fixes[byKey.get(k)?.targetName ?? k] = v;
+          for (const [k, v] of Object.entries(row.fixes)) fixes[columnOf(k)?.targetName ?? k] = v;
         }
         let line = `${row.rn}\t\\N\t${fixesJson(fixes, result)}`;
         for (let i = 0; i < width; i++) {
@@ -242,16 +245,16 @@ export async function copyIntoStage(
     while (!finished) {
       if (result.columns.length > staged) {
         const added = result.columns.slice(staged);
-        await client.query(`alter table ${quoteIdent(stage)} ${added.map((c) => `add column ${quoteIdent(refName(c))} text`).join(', ')}`);
+        await client.query(`alter table ${quoteIdent(stage)} ${added.map((c) => `add column ${quoteIdent(c.ref.name)} text`).join(', ')}`);
         staged = result.columns.length;
       }
       width = staged;
-      const names = ['_rn', '_err', '_fix', ...result.columns.map(refName)].map(quoteIdent).join(', ');
+      const names = ['_rn', '_err', '_fix', ...result.columns.map((c) => c.ref.name)].map(quoteIdent).join(', ');
       const copy = client.query(copyFrom(`copy ${quoteIdent(stage)} (${names}) from stdin`));
       await pipeline(Readable.from(segment(), { highWaterMark: 2 }), copy, signal ? { signal } : {});
     }
     for (const key of t.jsonKeys) {
-      const col = byKey.get(key);
+      const col = columnOf(key);
       if (col) col.json = true;
     }
   }
@@ -261,8 +264,4 @@ export async function copyIntoStage(
     await pipeline(Readable.from(fixedText(table), { highWaterMark: 2 }), copy, signal ? { signal } : {});
   } else await copyKeyed(table);
   return result;
-}
-
-function refName(column: StagedColumn): string {
-  return column.ref.name;
 }

@@ -87,13 +87,18 @@ export async function canSkipImportIdCheck(client: Client, schema: string, table
 }
 
 /**
- * Runs one statement with per-row triggers (so foreign key checks) off, when `skip` is true (see
- * canSkipImportIdCheck), after locking the import's history row as the skipped checks would have.
+ * Runs one statement writing rows of this import into `table`, with per-row triggers (so foreign
+ * key checks) off when canSkipImportIdCheck allows it, after locking the import's history row as
+ * the skipped checks would have.
  */
-export async function withImportIdCheckSkipped<T>(client: Client, skip: boolean, ref: { schema: string; importId: string }, fn: () => Promise<T>): Promise<T> {
-  if (!skip) return fn();
-  const held = await client.query(`select 1 from ${qualify(ref.schema, 'import_history')} where import_id = $1 for key share`, [ref.importId]);
-  if (held.rowCount !== 1) throw new AtlasError(`the history record of import ${ref.importId} was deleted while the import ran; nothing was written`);
+export async function withImportIdCheckSkipped<T>(
+  client: Client,
+  target: { schema: string; table: string; fkColumn: string; importId: string },
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (!(await canSkipImportIdCheck(client, target.schema, target.table, target.fkColumn))) return fn();
+  const held = await client.query(`select 1 from ${qualify(target.schema, 'import_history')} where import_id = $1 for key share`, [target.importId]);
+  if (held.rowCount !== 1) throw new AtlasError(`the history record of import ${target.importId} was deleted while the import ran; nothing was written`);
   await client.query(`set local session_replication_role = replica`);
   const result = await fn();
   await client.query(`set local session_replication_role = origin`);

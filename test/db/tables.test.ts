@@ -75,11 +75,12 @@ describe('skipping the per-row _import_id check', () => {
     assert.deepEqual(await db.rows(`select k from ${db.schema}.plain order by k`), [{ k: 1 }, { k: 2 }]);
   });
 
-  it('holds the history record as the skipped checks would: it cannot be deleted until COMMIT, and a deleted one fails', async () => {
+  it('holds the history record as the skipped checks would: it cannot be deleted until COMMIT, and a deleted one fails', async (t) => {
+    if (!(await superuser())) return t.skip('the test role is not a superuser: the check is never skipped, so no lock is taken for it');
     const importId = await insertRecord(db, { status: 'in_progress' });
     await db.client.query('begin');
     try {
-      const out = await withImportIdCheckSkipped(db.client, true, { schema: db.schema, importId }, async () => 'ran');
+      const out = await withImportIdCheckSkipped(db.client, { schema: db.schema, table: 'import_duplicates', fkColumn: 'import_id', importId }, async () => 'ran');
       assert.equal(out, 'ran');
       const other = new pg.Client(db.url);
       await other.connect();
@@ -95,7 +96,7 @@ describe('skipping the per-row _import_id check', () => {
     await db.client.query('begin');
     try {
       await assert.rejects(
-        withImportIdCheckSkipped(db.client, true, { schema: db.schema, importId: '00000000-0000-4000-8000-000000000000' }, async () => 'ran'),
+        withImportIdCheckSkipped(db.client, { schema: db.schema, table: 'import_duplicates', fkColumn: 'import_id', importId: '00000000-0000-4000-8000-000000000000' }, async () => 'ran'),
         /history record of import .* was deleted/,
       );
     } finally {
