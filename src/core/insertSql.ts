@@ -152,15 +152,6 @@ export function tableColumnOrder(plan: ImportPlan, existing: ReadonlyArray<{ nam
   return [...existing.map((c) => ({ name: c.name, sqlType: c.sqlType })), ...plan.newColumns.map((c) => ({ name: c.targetName, sqlType: c.sqlType }))];
 }
 
-/** A staged row's converted values over every user column of the table, in table order. */
-function stagedRow(plan: ImportPlan, columns: ReadonlyArray<{ name: string; sqlType: string }>): Array<{ expr: string | null; sqlType: string }> {
-  const byName = new Map(plan.columns.map((c) => [c.targetName, c]));
-  return columns.map((col) => {
-    const p = byName.get(col.name);
-    return { expr: p ? castSql(p, rawSql(p.staged)) : null, sqlType: col.sqlType };
-  });
-}
-
 /** Recomputes `_row_hash` of every row after columns were added (their NULLs are part of the hash now). */
 export function rehashTableSql(schema: string, tableName: string, columns: ReadonlyArray<{ name: string; sqlType: string }>): string {
   return `update ${qualify(schema, tableName)} t set _row_hash = ${rowHashSql(columns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })))}`;
@@ -168,68 +159,111 @@ export function rehashTableSql(schema: string, tableName: string, columns: Reado
 
 export interface DedupeArgs extends SqlArgs {
   tableName: string;
+  importId: string;
+  /** The table was created by this import: no row of it can match. */
+  newTable: boolean;
   /** The user columns of the table in table order (after this import's DDL). */
   tableColumns: ReadonlyArray<{ name: string; sqlType: string }>;
   /** The uniqueness columns (target names). */
   key: readonly string[];
   /** The table has `_row_hash` filled for every row and the key is all of its user columns. */
   useStoredHash: boolean;
-  /** Temp table that receives the duplicates. */
-  dups: string;
 }
 
 /**
  * One set-based statement: every valid staged row whose key equals an earlier record of the same
- * file or a row already in the table goes into a temp table (record number, the existing row's id
- * or the earlier record number). Comparison is of converted values and NULL-safe.
+ * file or a row already in the table is kept in import_duplicates (the record as it would have
+ * been stored, and the existing row's id or the earlier record number). Comparison is of converted values and NULL-safe. Returns one row:
+ * `valid_rows` (staged rows without a mapping error) and `duplicates`.
  */
 export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unknown[] } {
   const { plan, schema, stage, tableName } = args;
-  const params: unknown[] = [];
-  const byName = new Map(plan.columns.map((c) => [c.targetName, c]));
+  const params: unknown[] = [args.importId];
+  const index = new Map(plan.columns.map((c, i) => [c.targetName, i]));
   const types = new Map(args.tableColumns.map((c) => [c.name, c.sqlType]));
-  const keyColumns = args.useStoredHash ? args.tableColumns : args.key.map((k) => ({ name: k, sqlType: types.get(k) ?? byName.get(k)!.sqlType }));
-  // The key's converted values, computed once per staged row (k0, k1, ...) and referenced by every
-  // step below, instead of casting again wherever the row is compared.
-  const keyValues = stagedRow(plan, keyColumns);
-  const keyCasts = keyValues.flatMap((k, i) => (k.expr === null ? [] : [`${k.expr} as k${i}`]));
-  const keyRow = (alias: string): string => rowSql(keyValues.map((k, i) => ({ expr: k.expr === null ? null : `${alias}.k${i}`, sqlType: k.sqlType })));
+  const keyColumns = args.useStoredHash ? args.tableColumns : args.key.map((k) => ({ name: k, sqlType: types.get(k) ?? plan.columns[index.get(k)!]!.sqlType }));
+  // Every column's converted value, computed once per row (c0, c1, ...): the key is compared on
+  // them and the kept record is built from them, with no second join to the staging table.
+  const casts = plan.columns.map((p, i) => `${castSql(p, rawSql(p.staged))} as c${i}`);
+  const keyRow = (alias: string): string =>
+    rowSql(keyColumns.map((k) => ({ expr: index.has(k.name) ? `${alias}.c${index.get(k.name)}` : null, sqlType: k.sqlType })));
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
-  const target = qualify(schema, tableName);
-  const tableRow = rowSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
-  const tableHash = rowHashSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
   const st = quoteIdent(stage);
   const where = `s._err is null${validity.map((v) => `\n         and ${v}`).join('')}`;
   // Hashes narrow the search and values decide: a row is a duplicate only when its values equal
   // (IS NOT DISTINCT FROM, record equality: NULL equals NULL) those of an earlier record of the
   // file or of a row in the table. Values are compared only for rows whose hash repeats in the
-  // file or is found in the table, so a file of new rows costs one hash per row. With the stored,
-  // indexed `_row_hash` the table side is an index lookup or a hash join (the planner picks by
-  // size: the staging table is analysed); for a key subset the table's key values are hashed in
-  // one scan.
-  const tableSide = args.useStoredHash ? `${target} t` : `(select t.*, ${tableHash} as _key_hash from ${target} t) t`;
-  const tableHashColumn = args.useStoredHash ? 't._row_hash' : 't._key_hash';
-  const sql = `create temp table ${quoteIdent(args.dups)} on commit drop as
-    with src as materialized (
-      select v.*, hash_record_extended(${keyRow('v')}, 0) as h
-        from (select ${['s._rn', ...keyCasts].join(', ')} from ${st} s where ${where} offset 0) v
+  // file or is found in the table, so a file of new rows costs one hash per row.
+  //   A new table cannot hold a match: `src` keeps only the hashes (a million rows' values would
+  // spill to disk), and the few rows whose hash repeats are converted again. Otherwise `src` keeps
+  // every value: with the stored, indexed `_row_hash` the table side is an index lookup or a hash
+  // join (the planner picks by size: the staging table is analysed); for a key subset the table's
+  // key values are hashed in one scan.
+  let steps: string;
+  let found: string;
+  let values: string;
+  if (args.newTable) {
+    steps = `src as materialized (
+      select v._rn, hash_record_extended(${keyRow('v')}, 0) as h
+        from (select ${['s._rn', ...casts].join(', ')} from ${st} s where ${where} offset 0) v
     ), repeated as (
-      select src._rn, src.h, ${keyRow('src')} as r
+      select v.*, ${keyRow('v')} as r
+        from (select src._rn, src.h, ${casts.join(', ')}
+                from src join ${st} s on s._rn = src._rn
+               where src.h in (select h from src group by h having count(*) > 1) offset 0) v
+    )`;
+    found = `select p._rn, null::bigint as matched_row_id, p.first_rn as matched_record_number from in_file p`;
+    values = 'repeated';
+  } else {
+    const target = qualify(schema, tableName);
+    const tableRow = rowSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
+    const tableHash = rowHashSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
+    const tableSide = args.useStoredHash ? `${target} t` : `(select t.*, ${tableHash} as _key_hash from ${target} t) t`;
+    const tableHashColumn = args.useStoredHash ? 't._row_hash' : 't._key_hash';
+    steps = `src as materialized (
+      select v.*, hash_record_extended(${keyRow('v')}, 0) as h
+        from (select ${['s._rn', ...casts].join(', ')} from ${st} s where ${where} offset 0) v
+    ), repeated as (
+      select src.*, ${keyRow('src')} as r
         from src
        where src.h in (select h from src group by h having count(*) > 1)
-    ), firsts as (
-      select h, r, min(_rn) as first_rn from repeated group by h, r
-    ), in_file as (
-      select p._rn, f.first_rn from repeated p join firsts f on f.h = p.h and f.r = p.r where p._rn <> f.first_rn
     ), in_table as (
       select src._rn, min(t.id) as id
         from src join ${tableSide} on ${tableHashColumn} = src.h
        where ${tableRow} is not distinct from ${keyRow('src')}
        group by src._rn
+    )`;
+    found = `select coalesce(m._rn, f._rn) as _rn, m.id as matched_row_id, case when m.id is null then f.first_rn end as matched_record_number
+        from in_table m full join in_file f on f._rn = m._rn`;
+    values = 'src';
+  }
+  // to_jsonb of a row whose columns carry the target names: a fifth cheaper per row than
+  // jsonb_build_object with a key/value pair per column (the names are quoted identifiers).
+  const named = plan.columns.map((p, i) => `v.c${i} as ${quoteIdent(p.targetName)}`);
+  const record = named.length === 0 ? `'{}'::jsonb` : 'to_jsonb(x)';
+  const sql = `with ${steps}, firsts as (
+      select h, r, min(_rn) as first_rn from repeated group by h, r
+    ), in_file as (
+      select p._rn, f.first_rn from repeated p join firsts f on f.h = p.h and f.r = p.r where p._rn <> f.first_rn
+    ), found as (
+      ${found}
+    ), kept as (
+      insert into ${qualify(schema, 'import_duplicates')} (import_id, record_number, record, matched_row_id, matched_record_number)
+      select $1::uuid, d._rn, ${record}, d.matched_row_id, d.matched_record_number
+        from found d join ${values} v on v._rn = d._rn${named.length === 0 ? '' : `\n        cross join lateral (select ${named.join(', ')}) x`}
+      returning 1
     )
-    select coalesce(m._rn, f._rn) as _rn, m.id as matched_row_id, case when m.id is null then f.first_rn end as matched_record_number
-      from in_table m full join in_file f on f._rn = m._rn`;
+    select (select count(*) from src)::int as valid_rows, (select count(*) from kept)::int as duplicates`;
   return { sql, params };
+}
+
+/**
+ * A temp table of the record numbers this import kept as duplicates, dropped at commit: the INSERT
+ * leaves them out (made only when some rows remain to be inserted).
+ */
+export function createDupsSql(schema: string, dups: string): string {
+  return `create temp table ${quoteIdent(dups)} on commit drop as
+    select record_number as _rn from ${qualify(schema, 'import_duplicates')} where import_id = $1::uuid`;
 }
 
 /**
@@ -238,18 +272,4 @@ export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unkn
  */
 export function markDuplicatesSql(stage: string, dups: string): string {
   return `update ${quoteIdent(stage)} s set _err = 'duplicate' from ${quoteIdent(dups)} d where d._rn = s._rn`;
-}
-
-/** Keeps each skipped row for review: the record as it would have been stored. */
-export function insertDuplicatesSql(args: SqlArgs & { dups: string; importId: string }): { sql: string; params: unknown[] } {
-  const params: unknown[] = [args.importId];
-  // to_jsonb of a row whose columns carry the target names: a fifth cheaper per row than
-  // jsonb_build_object with a key/value pair per column (the names are quoted identifiers).
-  const columns = args.plan.columns.map((p) => `${castSql(p, rawSql(p.staged))} as ${quoteIdent(p.targetName)}`);
-  const record = columns.length === 0 ? `'{}'::jsonb` : 'to_jsonb(x)';
-  const sql = `insert into ${qualify(args.schema, 'import_duplicates')} (import_id, record_number, record, matched_row_id, matched_record_number)
-    select $1::uuid, d._rn, ${record}, d.matched_row_id, d.matched_record_number
-      from ${quoteIdent(args.dups)} d join ${quoteIdent(args.stage)} s on s._rn = d._rn
-      ${columns.length === 0 ? '' : `cross join lateral (select ${columns.join(', ')}) x`}`;
-  return { sql, params };
 }

@@ -14,7 +14,7 @@ import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
-import { duplicateCheckSql, errorRowsSql, insertDuplicatesSql, insertRowsSql, markDuplicatesSql, rehashTableSql, tableColumnOrder } from './insertSql.js';
+import { createDupsSql, duplicateCheckSql, errorRowsSql, insertRowsSql, markDuplicatesSql, rehashTableSql, tableColumnOrder } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
 
 import { DRY_RUN_ERRORS_SHOWN, seconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
@@ -194,6 +194,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
   let excludeDups: string | null = null;
   let duplicatesFound = 0;
   let duplicateSeconds: number | null = null;
+  /** Staged rows without a mapping error, when the duplicate check counted them. */
+  let validRows: number | null = null;
   if (options.dedupe !== false && !options.force) {
     await options.onPhase?.('checking duplicates');
     checkCancelled();
@@ -201,16 +203,23 @@ export async function runImport(client: Client, settings: Settings, options: Run
     const key = resolveKey(prepared.key, plan);
     const dups = `_atlas_dups_${importId.replace(/-/g, '').slice(0, 16)}`;
     const allColumns = key.length === tableColumns.length && tableColumns.every((c) => key.includes(c.name));
-    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, tableColumns, key, useStoredHash: rowHashColumns !== null && allColumns, dups });
-    await client.query(check.sql, check.params);
-    const kept = insertDuplicatesSql({ schema, stage, plan, hasPgInputIsValid, dups, importId });
+    const check = duplicateCheckSql({
+      schema, stage, plan, hasPgInputIsValid, tableName, importId, newTable: newTable !== null, tableColumns, key,
+      useStoredHash: rowHashColumns !== null && allColumns,
+    });
+    // One statement finds the duplicates and keeps them in import_duplicates (see withImportIdCheckSkipped).
     const keptInto = { schema, table: 'import_duplicates', fkColumn: 'import_id', importId };
-    duplicatesFound = (await withImportIdCheckSkipped(client, keptInto, () => client.query(kept.sql, kept.params))).rowCount ?? 0;
+    const counts = await withImportIdCheckSkipped(client, keptInto, () => client.query<{ valid_rows: number; duplicates: number }>(check.sql, check.params));
+    duplicatesFound = counts.rows[0]!.duplicates;
+    validRows = counts.rows[0]!.valid_rows;
     // Few duplicates: mark them in the staging table (cost grows with the duplicates). Mostly
     // duplicates: leave them out with an anti-join and keep file order with a sort (cost grows
-    // with the rows still to insert, few in this case).
-    if (duplicatesFound > 0 && duplicatesFound * 2 <= staged.rows) await client.query(markDuplicatesSql(stage, dups));
-    else if (duplicatesFound > 0) excludeDups = dups;
+    // with the rows still to insert, few in this case). None left: nothing to do.
+    if (duplicatesFound > 0 && duplicatesFound < validRows) {
+      await client.query(createDupsSql(schema, dups), [importId]);
+      if (duplicatesFound * 2 <= validRows) await client.query(markDuplicatesSql(stage, dups));
+      else excludeDups = dups;
+    }
     duplicateSeconds = seconds(performance.now() - dedupeStart);
     checkCancelled();
   }
@@ -222,8 +231,12 @@ export async function runImport(client: Client, settings: Settings, options: Run
   // A new table gets its foreign key after the INSERT (one validating join); an existing one checks
   // it per row unless that check can be skipped.
   const runInsert = () => client.query(insert.sql, insert.params);
-  const inserted = newTable ? await runInsert() : await withImportIdCheckSkipped(client, { schema, table: tableName, fkColumn: '_import_id', importId }, runInsert);
-  const rowsInserted = inserted.rowCount ?? 0;
+  let rowsInserted = 0;
+  // Every valid row a duplicate (the same file again): no statement to run.
+  if (validRows === null || duplicatesFound < validRows) {
+    const inserted = newTable ? await runInsert() : await withImportIdCheckSkipped(client, { schema, table: tableName, fkColumn: '_import_id', importId }, runInsert);
+    rowsInserted = inserted.rowCount ?? 0;
+  }
   if (newTable) for (const sql of newTable.finish) await client.query(sql);
   const insertSeconds = seconds(performance.now() - insertStart);
   checkCancelled();

@@ -106,6 +106,22 @@ describe('duplicate detection', () => {
     ]);
   });
 
+  it('a new table keeps the first of repeated records, in file order, and each later one as a duplicate of it', async () => {
+    const r = await importFile(db.settings, { ...defaults, source: files.write('fresh.csv', 'a,b,c\n1,x,2024-01-02\n2,y,\n1,x,2024-01-02\n2,y,\n1,x,2024-01-03\n1,x,2024-01-02\n'), table: 'fresh' });
+    assert.equal(r.import_strategy, 'new_table');
+    assert.equal(r.duplicates_found, 3);
+    assert.deepEqual(await db.rows(`select a, b, c::text, _source_row_number from ${db.schema}.fresh order by id`), [
+      { a: 1, b: 'x', c: '2024-01-02', _source_row_number: 1 },
+      { a: 2, b: 'y', c: null, _source_row_number: 2 },
+      { a: 1, b: 'x', c: '2024-01-03', _source_row_number: 5 },
+    ]);
+    assert.deepEqual(await db.rows(`select record_number, record, matched_row_id, matched_record_number from ${db.schema}.import_duplicates where import_id = $1 order by record_number`, [r.import_id]), [
+      { record_number: 3, record: { a: 1, b: 'x', c: '2024-01-02' }, matched_row_id: null, matched_record_number: 1 },
+      { record_number: 4, record: { a: 2, b: 'y', c: null }, matched_row_id: null, matched_record_number: 2 },
+      { record_number: 6, record: { a: 1, b: 'x', c: '2024-01-02' }, matched_row_id: null, matched_record_number: 1 },
+    ]);
+  });
+
   it('--no-dedupe keeps every row', async () => {
     const r = await importFile(db.settings, { ...defaults, source: files.write('nodedupe.csv', 'a\n1\n1\n'), dedupe: false });
     assert.equal(r.rows_inserted, 2);
@@ -117,6 +133,11 @@ describe('duplicate detection', () => {
     const r = await importFile(db.settings, { ...defaults, source: files.write('k2.csv', csv([['email', 'name'], ['a@x', 'Ann B.'], ['c@x', 'Cy']])), table: 'keyed', key: ['email'] });
     assert.equal(r.duplicates_found, 1);
     assert.equal(r.rows_inserted, 1);
+    // The kept record holds every column the import writes, not only the key.
+    const ann = await db.rows<{ id: string }>(`select id from ${db.schema}.keyed where email = 'a@x'`);
+    assert.deepEqual(await db.rows(`select record_number, record, matched_row_id, matched_record_number from ${db.schema}.import_duplicates where import_id = $1`, [r.import_id]), [
+      { record_number: 1, record: { email: 'a@x', name: 'Ann B.' }, matched_row_id: ann[0]!.id, matched_record_number: null },
+    ]);
     const before = (await db.rows(`select 1 from ${db.schema}.import_history`)).length;
     await assert.rejects(importFile(db.settings, { ...defaults, source: files.write('k3.csv', csv([['email'], ['z@x']])), table: 'keyed', key: ['phone'] }), (err: unknown) => {
       assert.ok(err instanceof UsageError);
