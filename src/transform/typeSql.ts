@@ -178,7 +178,13 @@ export function correctionSql(plan: ColumnPlan, raw: string, converted?: string)
         ? null
         : `case when ${t} ~ '[0-9]:[0-9]{2}' then concat(case when ${t} ~ 'T' then 'T' else ' ' end, case when ${t} ~* '[ap]m$' then '%I' else '%H' end, ':%M', case when ${t} ~ ':[0-9]{2}:[0-9]{2}' then ':%S' else '' end, case when ${t} ~* '[ap]m$' then ' %p' else '' end) else '' end`;
     const sourceFormat = timePart === null ? datePart : `concat(${datePart}, ${timePart})`;
-    return { condition, value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'datetime_standardization', 'source_format', ${sourceFormat})` };
+    // Every member is a string (a date's JSON is a string: `#>> '{}'` takes its text), so the object
+    // is built from a text array: jsonb_build_object's per-call handling of its "any" arguments
+    // made this a third dearer per row (1M rows with a US date each: about 2 s).
+    return {
+      condition,
+      value: `jsonb_object(array['before', ${raw}, 'after', to_jsonb(${cast}) #>> '{}', 'correction_type', 'datetime_standardization', 'source_format', ${sourceFormat}])`,
+    };
   }
   return { condition, value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'type_coercion', 'target_type', '${specTypeName(plan.sqlType)}')` };
 }
