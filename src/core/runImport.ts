@@ -14,7 +14,7 @@ import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
-import { createDupsSql, duplicateCheckSql, errorRowsSql, insertRowsSql, markDuplicatesSql, rehashTableSql, tableColumnOrder } from './insertSql.js';
+import { createDupsSql, duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, tableColumnOrder } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
 
 import { DRY_RUN_ERRORS_SHOWN, seconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
@@ -188,27 +188,26 @@ export async function runImport(client: Client, settings: Settings, options: Run
   }
   checkCancelled();
 
-  // Row-level duplicates: one set-based check against the table and the file itself.
+  // Row-level duplicates: one set-based check against the table and the file itself, before the
+  // INSERT for an existing table; for a new table, after it (see newTableDuplicatesSql).
   const tableColumns = tableColumnOrder(plan, existing ? existing.columns : null);
   const rowHashColumns = existing === null || existing.hasRowHash ? tableColumns : null;
+  const dedupe = options.dedupe !== false && !options.force;
+  const key = dedupe ? resolveKey(prepared.key, plan) : [];
+  const allColumns = key.length === tableColumns.length && tableColumns.every((c) => key.includes(c.name));
+  const keptInto = { schema, table: 'import_duplicates', fkColumn: 'import_id', importId };
   let excludeDups: string | null = null;
   let duplicatesFound = 0;
   let duplicateSeconds: number | null = null;
   /** Staged rows without a mapping error, when the duplicate check counted them. */
   let validRows: number | null = null;
-  if (options.dedupe !== false && !options.force) {
+  if (dedupe && !newTable) {
     await options.onPhase?.('checking duplicates');
     checkCancelled();
     const dedupeStart = performance.now();
-    const key = resolveKey(prepared.key, plan);
     const dups = `_atlas_dups_${importId.replace(/-/g, '').slice(0, 16)}`;
-    const allColumns = key.length === tableColumns.length && tableColumns.every((c) => key.includes(c.name));
-    const check = duplicateCheckSql({
-      schema, stage, plan, hasPgInputIsValid, tableName, importId, newTable: newTable !== null, tableColumns, key,
-      useStoredHash: rowHashColumns !== null && allColumns,
-    });
+    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash: rowHashColumns !== null && allColumns });
     // One statement finds the duplicates and keeps them in import_duplicates (see withImportIdCheckSkipped).
-    const keptInto = { schema, table: 'import_duplicates', fkColumn: 'import_id', importId };
     const counts = await withImportIdCheckSkipped(client, keptInto, () => client.query<{ valid_rows: number; duplicates: number }>(check.sql, check.params));
     duplicatesFound = counts.rows[0]!.duplicates;
     validRows = counts.rows[0]!.valid_rows;
@@ -237,9 +236,26 @@ export async function runImport(client: Client, settings: Settings, options: Run
     const inserted = newTable ? await runInsert() : await withImportIdCheckSkipped(client, { schema, table: tableName, fkColumn: '_import_id', importId }, runInsert);
     rowsInserted = inserted.rowCount ?? 0;
   }
-  if (newTable) for (const sql of newTable.finish) await client.query(sql);
-  const insertSeconds = seconds(performance.now() - insertStart);
+  let insertMs = performance.now() - insertStart;
   checkCancelled();
+  if (newTable) {
+    if (dedupe) {
+      await options.onPhase?.('checking duplicates');
+      checkCancelled();
+      const dedupeStart = performance.now();
+      const check = newTableDuplicatesSql({ schema, tableName, importId, plan, key, useStoredHash: allColumns });
+      const counts = await withImportIdCheckSkipped(client, keptInto, () => client.query<{ duplicates: number }>(check.sql, check.params));
+      duplicatesFound = counts.rows[0]!.duplicates;
+      rowsInserted -= duplicatesFound;
+      duplicateSeconds = seconds(performance.now() - dedupeStart);
+      checkCancelled();
+    }
+    const finishStart = performance.now();
+    for (const sql of newTable.finish) await client.query(sql);
+    insertMs += performance.now() - finishStart;
+    checkCancelled();
+  }
+  const insertSeconds = seconds(insertMs);
 
   await options.onPhase?.('committing');
   checkCancelled();
