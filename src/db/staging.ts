@@ -180,7 +180,7 @@ export async function copyIntoStage(
     const addKeys = (rows: KeyedRow[]): boolean => {
       const before = result.columns.length;
       for (const row of rows) {
-        for (const key in row.values) {
+        for (const key of row.keys) {
           if (keyIndex.has(key)) continue;
           keyIndex.set(key, result.columns.length);
           addColumn(key, { name: `c${result.columns.length + 1}` });
@@ -211,28 +211,31 @@ export async function copyIntoStage(
         }
         const row = batch[pos++] as KeyedRow;
         let fixes: Record<string, ReaderFix> | null = null;
-        const fields: Array<string | null> = new Array<string | null>(width).fill(null);
-        for (const key in row.values) {
-          const index = keyIndex.get(key) as number;
-          const col = result.columns[index] as StagedColumn;
-          let v = row.values[key] as string | null;
-          if (v !== null && v.includes('\0')) {
-            result.nulValues++;
-            v = stripNul(v, col.targetName, (fixes ??= {}));
+        // By column: a key absent from the record stays undefined (NULL, not observed); a key
+        // repeated in it keeps its last value.
+        const fields = new Array<string | null | undefined>(width);
+        const { keys, values } = row;
+        for (let k = 0; k < keys.length; k++) fields[keyIndex.get(keys[k]!)!] = values[k];
+        let body = '';
+        for (let i = 0; i < width; i++) {
+          let f = fields[i];
+          if (f === undefined) {
+            body += '\t\\N';
+            continue;
           }
-          col.stats.observe(v);
-          fields[index] = v;
+          const col = result.columns[i]!;
+          if (f !== null && f.includes('\0')) {
+            result.nulValues++;
+            f = stripNul(f, col.targetName, (fixes ??= {}));
+          }
+          col.stats.observe(f);
+          body += f === null ? '\t\\N' : '\t' + escapeCopyText(f);
         }
         if (row.fixes) {
           fixes ??= {};
           for (const [k, v] of Object.entries(row.fixes)) fixes[columnOf(k)?.targetName ?? k] = v;
         }
-        let line = `${row.rn}\t\\N\t${fixesJson(fixes, result)}`;
-        for (let i = 0; i < width; i++) {
-          const f = fields[i];
-          line += f === null || f === undefined ? '\t\\N' : '\t' + escapeCopyText(f);
-        }
-        line += '\n';
+        const line = `${row.rn}\t\\N\t${fixesJson(fixes, result)}${body}\n`;
         parts.push(line);
         size += line.length;
         result.rows++;

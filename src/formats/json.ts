@@ -51,8 +51,8 @@ class ColumnKeys {
     return { maxKeys: MAX_RECORD_COLUMNS, fail: () => { throw tooManyColumns(where()); } };
   }
 
-  add(values: Record<string, unknown>, where: () => string): void {
-    for (const key in values) {
+  add(keys: readonly string[], where: () => string): void {
+    for (const key of keys) {
       if (this.seen.has(key)) continue;
       this.seen.add(key);
       if (this.seen.size > MAX_RECORD_COLUMNS) throw tooManyColumns(where());
@@ -77,9 +77,9 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
       throw new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine((err as Error).message)}`);
     }
     const where = (): string => `record ${index + 1}`;
-    const values = flattenRecord(text, jsonKeys, columns.limitFor(where));
-    columns.add(values, where);
-    pending.push({ rn: index + 1, values });
+    const record = flattenRecord(text, jsonKeys, columns.limitFor(where));
+    columns.add(record.keys, where);
+    pending.push({ rn: index + 1, keys: record.keys, values: record.values });
   });
   const text = new TextChunks(bytes, (first) => detectEncoding(first, options.encoding));
   const chunks = text[Symbol.asyncIterator]();
@@ -134,9 +134,9 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
     }
     rn++;
     const where = (): string => `line ${lineNo}`;
-    const values = flattenRecord(line, jsonKeys, columns.limitFor(where));
-    columns.add(values, where);
-    pending.push({ rn, values });
+    const record = flattenRecord(line, jsonKeys, columns.limitFor(where));
+    columns.add(record.keys, where);
+    pending.push({ rn, keys: record.keys, values: record.values });
   };
   const onText = (text: string): void => {
     let start = 0;

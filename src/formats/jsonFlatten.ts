@@ -124,10 +124,12 @@ export interface KeyLimit {
 /**
  * Flattens the JSON object `text` (valid JSON, an object): `{"a":{"b":1}}` -> `a_b: "1"`;
  * arrays, and objects nested deeper than one level, become compact JSON text and their keys are
- * added to `jsonKeys`. The result has no prototype, so a key such as `__proto__` is an ordinary column.
+ * added to `jsonKeys`. Keys in the order met, a repeated one more than once (its last value wins,
+ * see KeyedRow); a key such as `__proto__` is an ordinary column.
  */
-export function flattenRecord(text: string, jsonKeys: Set<string>, limit?: KeyLimit): Record<string, string | null> {
-  const values = Object.create(null) as Record<string, string | null>;
+export function flattenRecord(text: string, jsonKeys: Set<string>, limit?: KeyLimit): { keys: string[]; values: Array<string | null> } {
+  const keys: string[] = [];
+  const values: Array<string | null> = [];
   const start = skipWhitespace(text, 0);
   let members = 0;
   // Columns are counted as they are met, so a record of a million keys stops before its object is built.
@@ -142,17 +144,21 @@ export function flattenRecord(text: string, jsonKeys: Set<string>, limit?: KeyLi
         count();
         const name = `${key}_${inner}`;
         const d = text.charCodeAt(innerFrom);
+        keys.push(name);
         if (d === 0x7b || d === 0x5b) {
-          values[name] = compactJson(text.slice(innerFrom, innerTo));
+          values.push(compactJson(text.slice(innerFrom, innerTo)));
           jsonKeys.add(name);
-        } else values[name] = scalarText(text.slice(innerFrom, innerTo));
+        } else values.push(scalarText(text.slice(innerFrom, innerTo)));
       });
-    } else if (c === 0x5b) {
-      values[key] = compactJson(text.slice(from, to));
-      jsonKeys.add(key);
-    } else values[key] = scalarText(text.slice(from, to));
+    } else {
+      keys.push(key);
+      if (c === 0x5b) {
+        values.push(compactJson(text.slice(from, to)));
+        jsonKeys.add(key);
+      } else values.push(scalarText(text.slice(from, to)));
+    }
   });
-  return values;
+  return { keys, values };
 }
 
 /** True when the JSON text nests deeper than `limit` (checked before JSON.parse on untrusted lines). */

@@ -20,9 +20,22 @@ export interface Row {
 export interface KeyedRow {
   /** 1-based index of the record. */
   rn: number;
-  /** Flattened record: column name -> text (`null` = JSON null). Keys absent here are NULL. */
-  values: Record<string, string | null>;
+  /**
+   * Flattened record: column names and, at the same positions, their text (`null` = JSON null).
+   * Keys absent here are NULL; a key repeated in one record takes its last value. Two arrays, not
+   * an object: a prototype-less object with a million records' keys is a dictionary, and three
+   * passes over its keys cost four times what they cost over arrays.
+   */
+  keys: string[];
+  values: Array<string | null>;
   fixes?: Record<string, ReaderFix>;
+}
+
+/** The record as an object (a key repeated keeps its last value); it has no prototype. */
+export function recordValues(row: Pick<KeyedRow, 'keys' | 'values'>): Record<string, string | null> {
+  const out = Object.create(null) as Record<string, string | null>;
+  for (let i = 0; i < row.keys.length; i++) out[row.keys[i]!] = row.values[i]!;
+  return out;
 }
 
 /** Input with a header known before the data (CSV, TSV, XLSX). */

@@ -104,8 +104,8 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   };
   // Every key becomes a column: past what a table can hold, the input is refused as soon as it is seen.
   const seenKeys = new Set<string>();
-  const countKeys = (values: Record<string, string | null>): void => {
-    for (const key in values) {
+  const countKeys = (keys: readonly string[]): void => {
+    for (const key of keys) {
       if (seenKeys.has(key)) continue;
       seenKeys.add(key);
       if (seenKeys.size > MAX_XML_COLUMNS) {
@@ -136,8 +136,9 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     if (node !== undefined && open.length === 0) {
       rn++;
       const values = flattenXmlRecord(node, columns);
-      countKeys(values);
-      pending.push({ rn, values });
+      const keys = Object.keys(values);
+      countKeys(keys);
+      pending.push({ rn, keys, values: keys.map((k) => values[k]!) });
     }
   };
   const addText = (text: string): void => {

@@ -81,7 +81,7 @@ describe('openJson', () => {
     }
     const stream = await openJson(endless(), { recordPath: null, encoding: null });
     const first = await stream.batches[Symbol.asyncIterator]().next();
-    assert.equal(first.value?.[0]?.values.i, '0');
+    assert.equal(plain(first.value ?? [])[0]?.i, '0');
     assert.ok(chunksRead <= 2, `read ${chunksRead} chunks`);
   });
 
@@ -135,8 +135,8 @@ describe('openJson', () => {
   it('reads a 20 MB string value', async () => {
     const big = 'x'.repeat(20 * 1024 * 1024);
     const records = await readRecords(await json(`[{"id": 1, "blob": "${big}", "after": "\\"y\\""}]`));
-    assert.equal(records[0]?.values.blob?.length, big.length);
-    assert.equal(records[0]?.values.after, '"y"');
+    assert.equal(plain(records)[0]?.blob?.length, big.length);
+    assert.equal(plain(records)[0]?.after, '"y"');
   });
 
   it('refuses more distinct keys than a table can have columns, as soon as a record brings them', async () => {
@@ -190,7 +190,7 @@ describe('openNdjson', () => {
 describe('flattenRecord', () => {
   it('keeps later duplicate keys and compacts deep values', () => {
     const keys = new Set<string>();
-    assert.deepEqual({ ...flattenRecord('{"a": 1, "a": 2, "b": { "c" : [ 1 , "x y" ] } }', keys) }, { a: '2', b_c: '[1,"x y"]' });
+    assert.deepEqual(plain([flattenRecord('{"a": 1, "a": 2, "b": { "c" : [ 1 , "x y" ] } }', keys)])[0], { a: '2', b_c: '[1,"x y"]' });
     assert.deepEqual([...keys], ['b_c']);
     assert.equal(compactJson('{ "a" : [ 1, " s p " ], "b" :\n\t{} }'), '{"a":[1," s p "],"b":{}}');
   });

@@ -1,6 +1,6 @@
 /** Shared by the format reader tests: byte streams in chunks, reading a table whole, tiny zips. */
 import { crc32, deflateRawSync } from 'node:zlib';
-import type { FixedTableStream, KeyedRow, KeyedTableStream, Row } from '../../src/formats/types.ts';
+import { recordValues, type FixedTableStream, type KeyedRow, type KeyedTableStream, type Row } from '../../src/formats/types.ts';
 
 /** The bytes as a stream of `size`-byte chunks (1 = byte by byte). */
 export async function* chunked(data: string | Buffer, size = 64 * 1024): AsyncGenerator<Buffer> {
@@ -20,9 +20,9 @@ export async function readRecords(table: KeyedTableStream): Promise<KeyedRow[]> 
   return out;
 }
 
-/** Plain objects (the readers' values have no prototype) for deepEqual. */
-export function plain(rows: KeyedRow[]): Array<Record<string, string | null>> {
-  return rows.map((r) => ({ ...r.values }));
+/** Plain objects (a key repeated in a record keeps its last value) for deepEqual. */
+export function plain(rows: Array<Pick<KeyedRow, 'keys' | 'values'>>): Array<Record<string, string | null>> {
+  return rows.map((r) => ({ ...recordValues(r) }));
 }
 
 /** Rows of a fixed table as objects keyed by header. */

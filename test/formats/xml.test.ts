@@ -95,7 +95,7 @@ describe('openXml', () => {
     }
     const table = await openXml(endless(), { recordPath: null, encoding: null });
     const first = await table.batches[Symbol.asyncIterator]().next();
-    assert.equal(first.value?.[0]?.values.i, '0');
+    assert.equal(plain(first.value ?? [])[0]?.i, '0');
     assert.ok(chunksRead <= 2, `read ${chunksRead} chunks`);
   });
 
