@@ -143,7 +143,6 @@ export function errorTypeSql(plan: Pick<ColumnPlan, 'sqlType' | 'format' | 'requ
 const CANONICAL_SQL_PATTERN: Partial<Record<ValueFormat['kind'], string>> = {
   integer: '^-?(0|[1-9][0-9]*)$',
   numeric: '^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$',
-  date: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$',
   timestamp: '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$',
 };
 
@@ -168,8 +167,13 @@ export function correctionSql(plan: ColumnPlan, raw: string, converted?: string)
   const t = valueSql(plan, raw);
   const cast = converted ?? castSql(plan, raw);
   const pattern = CANONICAL_SQL_PATTERN[f.kind];
-  // Text read into a typed column: a correction only where the stored value's text differs.
-  const canonical = f.kind === 'boolean' ? `${raw} in ('true', 'false')` : pattern ? `${raw} ~ '${pattern}'` : `${raw} = (${cast})::text`;
+  // A date's text as stored (its JSON, a string: `#>> '{}'` takes the text), recorded as `after`.
+  const dateText = `to_jsonb(${cast}) #>> '{}'`;
+  // Text read into a typed column: a correction only where the stored value's text differs. For a
+  // date that is the text compared with `after` (a regular expression match costs more per row
+  // than computing it).
+  const canonical =
+    f.kind === 'boolean' ? `${raw} in ('true', 'false')` : f.kind === 'date' ? `${raw} = (${dateText})` : pattern ? `${raw} ~ '${pattern}'` : `${raw} = (${cast})::text`;
   const condition = `${t} is not null and not (${canonical})`;
   if (f.kind === 'date' || f.kind === 'timestamp') {
     const datePart = `'${strftimeDate(f.order, f.separator)}'`;
@@ -178,12 +182,12 @@ export function correctionSql(plan: ColumnPlan, raw: string, converted?: string)
         ? null
         : `case when ${t} ~ '[0-9]:[0-9]{2}' then concat(case when ${t} ~ 'T' then 'T' else ' ' end, case when ${t} ~* '[ap]m$' then '%I' else '%H' end, ':%M', case when ${t} ~ ':[0-9]{2}:[0-9]{2}' then ':%S' else '' end, case when ${t} ~* '[ap]m$' then ' %p' else '' end) else '' end`;
     const sourceFormat = timePart === null ? datePart : `concat(${datePart}, ${timePart})`;
-    // Every member is a string (a date's JSON is a string: `#>> '{}'` takes its text), so the object
-    // is built from a text array: jsonb_build_object's per-call handling of its "any" arguments
-    // made this a third dearer per row (1M rows with a US date each: about 2 s).
+    // Every member is a string, so the object is built from a text array: jsonb_build_object's
+    // per-call handling of its "any" arguments made this a third dearer per row (1M rows with a US
+    // date each: about 2 s).
     return {
       condition,
-      value: `jsonb_object(array['before', ${raw}, 'after', to_jsonb(${cast}) #>> '{}', 'correction_type', 'datetime_standardization', 'source_format', ${sourceFormat}])`,
+      value: `jsonb_object(array['before', ${raw}, 'after', ${dateText}, 'correction_type', 'datetime_standardization', 'source_format', ${sourceFormat}])`,
     };
   }
   return { condition, value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'type_coercion', 'target_type', '${specTypeName(plan.sqlType)}')` };

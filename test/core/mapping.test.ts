@@ -32,10 +32,10 @@ describe('types, corrections, strategies, mappings and error budgets', () => {
     const path = files.write(
       'typed.csv',
       csv([
-        ['age', 'big', 'price', 'money', 'sci', 'flag', 'code', 'eu_date', 'us_ts', 'iso_tz'],
-        ['30.0', '3000000000', '1,234.50', '$1,200.00', '1e3', 'yes', '00123', '25.12.2024', '10/09/2025 8:11 PM', '2024-12-25T08:00:00Z'],
-        ['41', '1', '999', '$3.50', '-0.5', 'no', '00456', '01.02.2023', '10/10/2025 9:05:30 AM', '2024-12-26T09:30:00+02:00'],
-        ['', '', '', '', '', '', '', '', '', ''],
+        ['age', 'big', 'price', 'money', 'sci', 'flag', 'code', 'eu_date', 'us_ts', 'iso_tz', 'iso_date'],
+        ['30.0', '3000000000', '1,234.50', '$1,200.00', '1e3', 'yes', '00123', '25.12.2024', '10/09/2025 8:11 PM', '2024-12-25T08:00:00Z', '2024-12-25'],
+        ['41', '1', '999', '$3.50', '-0.5', 'no', '00456', '01.02.2023', '10/10/2025 9:05:30 AM', '2024-12-26T09:30:00+02:00', '2024-1-26'],
+        ['', '', '', '', '', '', '', '', '', '', ''],
       ]),
     );
     const r = await importFile(db.settings, { ...defaults, source: path });
@@ -51,6 +51,7 @@ describe('types, corrections, strategies, mappings and error budgets', () => {
       eu_date: 'date',
       us_ts: 'timestamp without time zone',
       iso_tz: 'timestamp with time zone',
+      iso_date: 'date',
     });
     const rows = await db.rows<Record<string, unknown>>(
       `select age, big::text, price::text, money::text, sci::text, flag, code, eu_date::text, us_ts::text, _corrections_applied c from ${db.schema}.typed order by id`,
@@ -77,6 +78,8 @@ describe('types, corrections, strategies, mappings and error budgets', () => {
     });
     assert.equal((rows[1]!.c as Record<string, { source_format?: string }>).us_ts?.source_format, '%m/%d/%Y %I:%M:%S %p');
     assert.equal((rows[1]!.c as Record<string, unknown>).big, undefined, 'canonical values are not corrections');
+    // An ISO date is stored as written (no correction in row 1); one without zero padding is not.
+    assert.deepEqual((rows[1]!.c as Record<string, unknown>).iso_date, { before: '2024-1-26', after: '2024-01-26', correction_type: 'datetime_standardization', source_format: '%Y-%m-%d' });
     assert.deepEqual({ ...rows[2], c: rows[2]!.c }, { age: null, big: null, price: null, money: null, sci: null, flag: null, code: null, eu_date: null, us_ts: null, c: null });
   });
 
