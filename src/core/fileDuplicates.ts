@@ -24,6 +24,19 @@ export async function hashLocalFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * Whether an earlier import into the table that still owns its rows read exactly `sizeBytes`
+ * bytes: only then can a file be the same bytes, and is worth hashing before the import (1M-row
+ * CSV: half a second).
+ */
+export async function hasEarlierImportOfSize(client: Client, schema: string, tableName: string, sizeBytes: number): Promise<boolean> {
+  const res = await client.query(
+    `select 1 from ${qualify(schema, 'import_history')} where table_name = $1 and file_size_bytes = $2 and status in ('success', 'partial') limit 1`,
+    [tableName, sizeBytes],
+  );
+  return res.rowCount === 1;
+}
+
 /** An earlier import of the same bytes into the same table that still owns its rows (success or partial, not undone). */
 export async function findEarlierImport(
   client: Client,
