@@ -1,7 +1,7 @@
 import { BatchQueue, pullBatches } from './pull.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { detectEncoding } from './decode.js';
-import { flattenRecord, nestsDeeperThan, type KeyLimit } from './jsonFlatten.js';
+import { flattenRecord, flattenVerified, nestsDeeperThan, type KeyLimit } from './jsonFlatten.js';
 import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
 import { TextChunks } from './textChunks.js';
 import type { KeyedRow, KeyedTableStream } from './types.js';
@@ -71,13 +71,17 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
   const columns = new ColumnKeys();
   const pending = new BatchQueue<KeyedRow>();
   const scanner = new JsonArrayScanner(path, (text, index) => {
-    try {
-      JSON.parse(text);
-    } catch (err) {
-      throw new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine((err as Error).message)}`);
-    }
     const where = (): string => `record ${index + 1}`;
-    const record = flattenRecord(text, jsonKeys, columns.limitFor(where));
+    const limit = columns.limitFor(where);
+    let record = flattenVerified(text, jsonKeys, limit);
+    if (record === null) {
+      try {
+        JSON.parse(text);
+      } catch (err) {
+        throw new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine((err as Error).message)}`);
+      }
+      record = flattenRecord(text, jsonKeys, limit);
+    }
     columns.add(record.keys, where);
     pending.push({ rn: index + 1, keys: record.keys, values: record.values });
   });
@@ -121,20 +125,24 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
     if (nestsDeeperThan(line, MAX_JSON_DEPTH)) {
       throw new AtlasError(`line ${lineNo} is nested more than ${MAX_JSON_DEPTH} levels deep: atlas refuses such input`);
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (err) {
-      throw new AtlasError(`line ${lineNo} is not valid JSON: ${oneLine((err as Error).message)}`, {
-        hint: lineNo === 1 ? 'if the file is one JSON document, use --format json' : null,
-      });
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new AtlasError(`line ${lineNo} is ${jsonKindOf(line.trimStart()[0] ?? '')}, not a JSON object: every line must hold one object`);
+    const where = (): string => `line ${lineNo}`;
+    const limit = columns.limitFor(where);
+    let record = flattenVerified(line, jsonKeys, limit);
+    if (record === null) {
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (err) {
+        throw new AtlasError(`line ${lineNo} is not valid JSON: ${oneLine((err as Error).message)}`, {
+          hint: lineNo === 1 ? 'if the file is one JSON document, use --format json' : null,
+        });
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new AtlasError(`line ${lineNo} is ${jsonKindOf(line.trimStart()[0] ?? '')}, not a JSON object: every line must hold one object`);
+      }
+      record = flattenRecord(line, jsonKeys, limit);
     }
     rn++;
-    const where = (): string => `line ${lineNo}`;
-    const record = flattenRecord(line, jsonKeys, columns.limitFor(where));
     columns.add(record.keys, where);
     pending.push({ rn, keys: record.keys, values: record.values });
   };

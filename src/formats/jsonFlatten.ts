@@ -82,19 +82,79 @@ export function compactJson(text: string): string {
   return out.join('');
 }
 
-/** Calls `each(key, valueStart, valueEnd)` for every member of the object starting at `start`. */
-function eachMember(text: string, start: number, each: (key: string, from: number, to: number) => void): void {
+/**
+ * Thrown by a checked walk where the text leaves the subset of JSON it verifies itself (anything
+ * odd: the caller then lets JSON.parse decide, and say what is wrong). One instance: no stack.
+ */
+const UNVERIFIED = new Error('not verified');
+function verify(ok: boolean): void {
+  if (!ok) throw UNVERIFIED;
+}
+
+/** A control character, which a JSON string may hold only escaped. */
+const CONTROL = /[\x00-\x1f]/;
+/** JSON's number grammar (RFC 8259). */
+const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+/**
+ * Whether the record being verified holds a control character anywhere: only then can a string
+ * hold one (one test per record instead of one per string; set by flattenVerified).
+ */
+let recordHasControl = true;
+
+/** Checks a string token (with its quotes): escapes are left to JSON.parse, which decodes them anyway. */
+function verifyString(raw: string): void {
+  verify(raw.length >= 2 && raw.charCodeAt(raw.length - 1) === QUOTE);
+  if (raw.indexOf('\\') >= 0) {
+    try {
+      JSON.parse(raw);
+    } catch {
+      throw UNVERIFIED;
+    }
+  } else if (recordHasControl) verify(!CONTROL.test(raw));
+}
+
+/** Checks a scalar token: a string, a number, true, false or null. */
+function verifyScalar(raw: string): void {
+  const c = raw.charCodeAt(0);
+  if (c === QUOTE) verifyString(raw);
+  else verify(raw === 'true' || raw === 'false' || raw === 'null' || JSON_NUMBER.test(raw));
+}
+
+/** Checks a nested array or object (rare in flat records: JSON.parse of just that value). */
+function verifyDeep(raw: string): void {
+  try {
+    JSON.parse(raw);
+  } catch {
+    throw UNVERIFIED;
+  }
+}
+
+/**
+ * Calls `each(key, valueStart, valueEnd)` for every member of the object starting at `start`;
+ * returns the index after its closing brace. With `check`, every piece of syntax the walk steps
+ * over is verified (keys, colons, commas, the closing brace); values are the caller's to check.
+ */
+function eachMember(text: string, start: number, each: (key: string, from: number, to: number) => void, check: boolean): number {
   let i = skipWhitespace(text, start + 1);
-  if (text.charCodeAt(i) === 0x7d) return;
+  if (text.charCodeAt(i) === 0x7d) return i + 1;
   for (;;) {
+    if (check) verify(text.charCodeAt(i) === QUOTE);
     const keyEnd = stringEnd(text, i);
-    const key = stringValue(text.slice(i, keyEnd));
-    i = skipWhitespace(text, keyEnd) + 1; // past ':'
-    const from = skipWhitespace(text, i);
+    const rawKey = text.slice(i, keyEnd);
+    if (check) verifyString(rawKey);
+    const key = stringValue(rawKey);
+    i = skipWhitespace(text, keyEnd);
+    if (check) verify(text.charCodeAt(i) === 0x3a);
+    const from = skipWhitespace(text, i + 1); // past ':'
     const to = valueEnd(text, from);
+    if (check) verify(to > from);
     each(key, from, to);
     i = skipWhitespace(text, to);
-    if (text.charCodeAt(i) !== 0x2c) return; // '}'
+    if (text.charCodeAt(i) !== 0x2c) {
+      if (check) verify(text.charCodeAt(i) === 0x7d);
+      return i + 1;
+    }
     i = skipWhitespace(text, i + 1);
   }
 }
@@ -127,37 +187,83 @@ export interface KeyLimit {
  * added to `jsonKeys`. Keys in the order met, a repeated one more than once (its last value wins,
  * see KeyedRow); a key such as `__proto__` is an ordinary column.
  */
-export function flattenRecord(text: string, jsonKeys: Set<string>, limit?: KeyLimit): { keys: string[]; values: Array<string | null> } {
+export function flattenRecord(text: string, jsonKeys: Set<string>, limit?: KeyLimit): FlatRecord {
+  return flatten(text, jsonKeys, limit, false);
+}
+
+/**
+ * flattenRecord of text not yet known to be JSON, verifying it on the way: null when the text is
+ * not a JSON object, or uses JSON this check leaves to JSON.parse (the caller then parses it, for
+ * its error message). A valid record is thus read once instead of twice (JSON.parse, then the
+ * flattening): 1M records, about 3 us each.
+ */
+export function flattenVerified(text: string, jsonKeys: Set<string>, limit?: KeyLimit): FlatRecord | null {
+  recordHasControl = CONTROL.test(text);
+  try {
+    return flatten(text, jsonKeys, limit, true);
+  } catch (err) {
+    if (err === UNVERIFIED) return null;
+    throw err;
+  }
+}
+
+export interface FlatRecord {
+  keys: string[];
+  values: Array<string | null>;
+}
+
+function flatten(text: string, jsonKeys: Set<string>, limit: KeyLimit | undefined, check: boolean): FlatRecord {
   const keys: string[] = [];
   const values: Array<string | null> = [];
   const start = skipWhitespace(text, 0);
+  if (check) verify(text.charCodeAt(start) === 0x7b);
   let members = 0;
   // Columns are counted as they are met, so a record of a million keys stops before its object is built.
   const count = (): void => {
     if (limit !== undefined && ++members > limit.maxKeys) limit.fail();
   };
-  eachMember(text, start, (key, from, to) => {
-    const c = text.charCodeAt(from);
-    if (c !== 0x7b) count();
-    if (c === 0x7b) {
-      eachMember(text, from, (inner, innerFrom, innerTo) => {
-        count();
-        const name = `${key}_${inner}`;
-        const d = text.charCodeAt(innerFrom);
-        keys.push(name);
-        if (d === 0x7b || d === 0x5b) {
-          values.push(compactJson(text.slice(innerFrom, innerTo)));
-          jsonKeys.add(name);
-        } else values.push(scalarText(text.slice(innerFrom, innerTo)));
-      });
-    } else {
-      keys.push(key);
-      if (c === 0x5b) {
-        values.push(compactJson(text.slice(from, to)));
-        jsonKeys.add(key);
-      } else values.push(scalarText(text.slice(from, to)));
-    }
-  });
+  const deep = (raw: string): string => {
+    if (check) verifyDeep(raw);
+    return compactJson(raw);
+  };
+  const scalar = (raw: string): string | null => {
+    if (check) verifyScalar(raw);
+    return scalarText(raw);
+  };
+  const end = eachMember(
+    text,
+    start,
+    (key, from, to) => {
+      const c = text.charCodeAt(from);
+      if (c !== 0x7b) count();
+      if (c === 0x7b) {
+        const inner = eachMember(
+          text,
+          from,
+          (innerKey, innerFrom, innerTo) => {
+            count();
+            const name = `${key}_${innerKey}`;
+            const d = text.charCodeAt(innerFrom);
+            keys.push(name);
+            if (d === 0x7b || d === 0x5b) {
+              values.push(deep(text.slice(innerFrom, innerTo)));
+              jsonKeys.add(name);
+            } else values.push(scalar(text.slice(innerFrom, innerTo)));
+          },
+          check,
+        );
+        if (check) verify(inner === to);
+      } else {
+        keys.push(key);
+        if (c === 0x5b) {
+          values.push(deep(text.slice(from, to)));
+          jsonKeys.add(key);
+        } else values.push(scalar(text.slice(from, to)));
+      }
+    },
+    check,
+  );
+  if (check) verify(skipWhitespace(text, end) === text.length);
   return { keys, values };
 }
 

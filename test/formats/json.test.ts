@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { getHeapStatistics } from 'node:v8';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { openJson, openNdjson, parseRecordPath } from '../../src/formats/json.ts';
-import { compactJson, flattenRecord } from '../../src/formats/jsonFlatten.ts';
+import { compactJson, flattenRecord, flattenVerified } from '../../src/formats/jsonFlatten.ts';
 import { JsonArrayScanner, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS } from '../../src/formats/jsonScanner.ts';
 import { chunked, plain, readRecords, within } from './readerHelpers.ts';
 
@@ -193,5 +193,74 @@ describe('flattenRecord', () => {
     assert.deepEqual(plain([flattenRecord('{"a": 1, "a": 2, "b": { "c" : [ 1 , "x y" ] } }', keys)])[0], { a: '2', b_c: '[1,"x y"]' });
     assert.deepEqual([...keys], ['b_c']);
     assert.equal(compactJson('{ "a" : [ 1, " s p " ], "b" :\n\t{} }'), '{"a":[1," s p "],"b":{}}');
+  });
+});
+
+describe('flattenVerified', () => {
+  const seeds = [
+    '{"id":1,"name":"Ann","score":-1.5e3,"ok":true,"no":false,"none":null,"tags":["a",{"b":[1]}],"addr":{"city":"Oslo","geo":{"lat":1}},"esc":"a\\"b\\u00e9\\n"}',
+    '{ "a" : 0 , "b" : { } , "c" : [ ] ,\n\t"d" : "x y" }',
+    '{}',
+    '{"":"","\\u0041":{"":0}}',
+  ];
+  it('flattens valid records as flattenRecord does', () => {
+    for (const text of seeds) {
+      const verified = flattenVerified(text, new Set());
+      assert.ok(verified !== null, text);
+      assert.deepEqual(verified, flattenRecord(text, new Set()), text);
+    }
+  });
+
+  it('leaves every invalid record, and every non-object, to JSON.parse', () => {
+    const invalid = [
+      '{"a":01}', '{"a":-01}', '{"a":1.}', '{"a":.5}', '{"a":+1}', '{"a":1e}', '{"a":-}', '{"a":tru}', '{"a":nul}', '{"a":True}',
+      '{"a":{"b":1]}', '{"a":[1}', '{"a" 1}', '{"a"::1}', '{"a":}', '{"a":1,}', '{,"a":1}', '{"a":1}}', '{"a":1} x', '{"a":1 "b":2}',
+      '{"a":"\u0001"}', '{"a":"\\x"}', "{'a':1}", '{a:1}', '{"a":1', '{"a"}', '{"a\\"}', '{"a":{"b":1,}}', '{"a":{"b" 1}}', '{"a":{"b":01}}',
+      '{"a":\u000b1}', '{\n"a": "x\ny"}', '\u00a0{"a":1}', '{"a":1}\u0000', '{"a":[1,]}', '{"a":{"b":{"c":01}}}',
+    ];
+    for (const text of invalid) {
+      assert.throws(() => JSON.parse(text), SyntaxError, `the case itself: ${JSON.stringify(text)}`);
+      assert.equal(flattenVerified(text, new Set()), null, JSON.stringify(text));
+    }
+    for (const text of ['[1]', '1', '"s"', 'null', ' [{"a":1}]']) assert.equal(flattenVerified(text, new Set()), null, text);
+  });
+
+  it('never accepts what JSON.parse refuses, nor anything but an object (random edits of valid records)', () => {
+    // Characters that matter to JSON's grammar, and some that must be escaped or are not whitespace.
+    const alphabet = ['{', '}', '[', ']', ',', ':', '"', '\\', ' ', '\n', '\t', '\u000b', '\u0000', '\u001f', '0', '1', '-', '+', '.', 'e', 'E', 't', 'n', 'u', 'x', 'a', '\u00a0', '/'];
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    let accepted = 0;
+    let refused = 0;
+    for (let round = 0; round < 40_000; round++) {
+      let text = seeds[random(seeds.length)]!;
+      for (let edits = 1 + random(3); edits > 0; edits--) {
+        const at = random(text.length + 1);
+        const ch = alphabet[random(alphabet.length)]!;
+        const kind = random(3);
+        text = kind === 0 ? text.slice(0, at) + ch + text.slice(at) : kind === 1 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + ch + text.slice(at + 1);
+      }
+      let parsed: unknown;
+      let valid = true;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        valid = false;
+      }
+      const verified = flattenVerified(text, new Set());
+      if (verified === null) {
+        refused++;
+        continue;
+      }
+      accepted++;
+      assert.ok(valid, `accepted text that JSON.parse refuses: ${JSON.stringify(text)}`);
+      assert.ok(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed), `accepted a non-object: ${JSON.stringify(text)}`);
+      assert.deepEqual(verified, flattenRecord(text, new Set()), text);
+    }
+    // Both outcomes are exercised: the property above is not vacuous.
+    assert.ok(accepted > 1000 && refused > 1000, `accepted ${accepted}, refused ${refused}`);
   });
 });
