@@ -30,6 +30,14 @@ const DETECT_MAX_EVENTS = 50_000;
 /** Text kept while looking for the record element (UTF-16 code units). */
 const DETECT_MAX_CHARS = 16 * 1024 * 1024;
 const MIB = 1024 * 1024;
+
+/** The attributes of every element that has none (never written to). */
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
 /**
  * One record may hold this much text (UTF-16 code units): memory stays bounded. As for JSON
  * (MAX_RECORD_CHARS in jsonScanner.ts), a record's text is held several times over on its way to
@@ -126,7 +134,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
       recordChars = 0;
       recordNodes = 0;
     }
-    for (const [k, v] of Object.entries(attributes)) recordChars += k.length + v.length;
+    for (const k in attributes) recordChars += k.length + (attributes[k] as string).length;
     if (++recordNodes > MAX_XML_RECORD_NODES || recordChars > MAX_XML_RECORD_CHARS) tooBig();
     open.push(node);
   };
@@ -176,7 +184,8 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     if (depth === 0 && sawElement) throw new AtlasError(`invalid XML at line ${parser.line + 1}: a second root element <${tag.name}> after the first one closed`);
     sawElement = true;
     if (++depth > MAX_XML_DEPTH) throw new AtlasError(`the XML is nested more than ${MAX_XML_DEPTH} elements deep: atlas refuses such input`);
-    const attributes = Object.assign(Object.create(null) as Record<string, string>, tag.attributes as Record<string, string>);
+    // Most elements have no attributes: they share one empty object instead of a copy each.
+    const attributes = hasKeys(tag.attributes) ? Object.assign(Object.create(null) as Record<string, string>, tag.attributes as Record<string, string>) : NO_ATTRIBUTES;
     if (kept === null) return openElement(tag.name, attributes);
     detector?.open(tag.name);
     keep({ open: tag.name, attributes }, tag.name.length);

@@ -102,7 +102,9 @@ function textOf(node: XmlNode): string | null {
 }
 
 function isLeaf(node: XmlNode): boolean {
-  return node.children.length === 0 && Object.keys(node.attributes).length === 0;
+  if (node.children.length > 0) return false;
+  for (const _ in node.attributes) return false;
+  return true;
 }
 
 function groupByName(nodes: XmlNode[]): Map<string, XmlNode[]> {
@@ -168,7 +170,7 @@ export function flattenXmlRecord(record: XmlNode, columns: XmlColumns): Record<s
   for (const [name, list] of groupByName(record.children)) {
     if (put(name, list, true)) continue;
     const child = list[0] as XmlNode;
-    for (const [attr, value] of Object.entries(child.attributes)) values[`${name}_${attr}`] = value;
+    for (const attr in child.attributes) values[`${name}_${attr}`] = child.attributes[attr] as string;
     const childText = textOf(child);
     if (childText !== null) values[name] = childText;
     for (const [inner, innerList] of groupByName(child.children)) put(`${name}_${inner}`, innerList, false);
