@@ -247,7 +247,7 @@ export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unkn
  * is the whole check, and it reads typed values already stored with their `_row_hash` instead of
  * converting and hashing every staged row a second time before the INSERT (1M rows: about 5 s).
  * The rows left keep their ids (in file order); the deleted ones are dead tuples until vacuumed.
- * Returns one row: `duplicates`.
+ * Returns one row: `duplicates` (kept) and `removed` (deleted from the table; the same rows).
  */
 export function newTableDuplicatesSql(args: {
   schema: string;
@@ -275,9 +275,9 @@ export function newTableDuplicatesSql(args: {
       select $1::uuid, p._rn, p.record, d.first_rn from in_file d join repeated p on p._rn = d._rn
       returning 1
     ), removed as (
-      delete from ${target} t where t.ctid = any (array(select p.tid from in_file d join repeated p on p._rn = d._rn))
+      delete from ${target} t where t.ctid = any (array(select p.tid from in_file d join repeated p on p._rn = d._rn)) returning 1
     )
-    select (select count(*) from kept)::int as duplicates`;
+    select (select count(*) from kept)::int as duplicates, (select count(*) from removed)::int as removed`;
   return { sql, params: [args.importId] };
 }
 

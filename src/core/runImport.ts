@@ -244,9 +244,9 @@ export async function runImport(client: Client, settings: Settings, options: Run
       checkCancelled();
       const dedupeStart = performance.now();
       const check = newTableDuplicatesSql({ schema, tableName, importId, plan, key, useStoredHash: allColumns });
-      const counts = await withImportIdCheckSkipped(client, keptInto, () => client.query<{ duplicates: number }>(check.sql, check.params));
+      const counts = await withImportIdCheckSkipped(client, keptInto, () => client.query<{ duplicates: number; removed: number }>(check.sql, check.params));
       duplicatesFound = counts.rows[0]!.duplicates;
-      rowsInserted -= duplicatesFound;
+      rowsInserted -= counts.rows[0]!.removed;
       duplicateSeconds = seconds(performance.now() - dedupeStart);
       checkCancelled();
     }
