@@ -38,6 +38,7 @@ function hasKeys(o: object): boolean {
   for (const _ in o) return true;
   return false;
 }
+
 /**
  * One record may hold this much text (UTF-16 code units): memory stays bounded. As for JSON
  * (MAX_RECORD_CHARS in jsonScanner.ts), a record's text is held several times over on its way to
