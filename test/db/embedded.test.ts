@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
-import { destroyEmbeddedServer, EMBEDDED_PREFERRED_PORT, getEmbeddedServerStatus } from '../../src/db/embedded.ts';
+import pg from 'pg';
+import { destroyEmbeddedServer, EMBEDDED_PREFERRED_PORT, ensureEmbeddedServer, getEmbeddedServerStatus, SERVER_SETTINGS } from '../../src/db/embedded.ts';
 import { csv, runAtlas, tempDir } from '../helpers.ts';
 
 function occupy(port: number): Promise<Server | null> {
@@ -29,6 +30,19 @@ describe('embedded default database', () => {
       const status = await getEmbeddedServerStatus(home.dir);
       assert.equal(status.running, true, 'the server keeps running after both processes exit');
       assert.notEqual(status.port, EMBEDDED_PREFERRED_PORT);
+
+      // It runs with the load settings (wal_level=minimal and so on), whichever process started it.
+      const client = new pg.Client((await ensureEmbeddedServer(home.dir)).url);
+      await client.connect();
+      try {
+        for (const setting of SERVER_SETTINGS) {
+          const [name, value] = setting.split('=') as [string, string];
+          const shown = await client.query<{ v: string }>('select current_setting($1) as v', [name]);
+          assert.equal(shown.rows[0]!.v, value, name);
+        }
+      } finally {
+        await client.end();
+      }
 
       const h = await runAtlas(['history', '--json'], { env });
       assert.equal(h.code, 0, h.stderr);
