@@ -25,32 +25,32 @@ export async function hashLocalFile(path: string): Promise<string> {
 }
 
 /**
- * Whether an earlier import into the table that still owns its rows read exactly `sizeBytes`
- * bytes: only then can a file be the same bytes, and is worth hashing before the import (1M-row
- * CSV: half a second).
+ * What is known of a file: its hash, or its size with a way to hash it. Given the size, the
+ * earlier imports of that size are looked up first and the file is hashed only when there are any
+ * (hashing a 1M-row CSV costs half a second).
  */
-export async function hasEarlierImportOfSize(client: Client, schema: string, tableName: string, sizeBytes: number): Promise<boolean> {
-  const res = await client.query(
-    `select 1 from ${qualify(schema, 'import_history')} where table_name = $1 and file_size_bytes = $2 and status in ('success', 'partial') limit 1`,
-    [tableName, sizeBytes],
-  );
-  return res.rowCount === 1;
-}
+export type FileIdentity = { hash: string } | { sizeBytes: number; hash: () => Promise<string> };
 
-/** An earlier import of the same bytes into the same table that still owns its rows (success or partial, not undone). */
+/** The earliest import of the same bytes into the same table that still owns its rows (success or partial, not undone). */
 export async function findEarlierImport(
   client: Client,
   schema: string,
   tableName: string,
-  fileHash: string,
+  file: FileIdentity,
   exceptImportId: string | null,
 ): Promise<{ import_id: string; import_timestamp: Date } | null> {
-  const res = await client.query<{ import_id: string; import_timestamp: Date }>(
-    `select import_id, import_timestamp from ${qualify(schema, 'import_history')}
-      where table_name = $1 and file_hash = $2 and status in ('success', 'partial')
-        and ($3::uuid is null or import_id <> $3::uuid)
-      order by import_timestamp limit 1`,
-    [tableName, fileHash, exceptImportId],
+  const knownHash = typeof file.hash === 'string' ? file.hash : null;
+  const sizeBytes = 'sizeBytes' in file ? file.sizeBytes : null;
+  const res = await client.query<{ import_id: string; import_timestamp: Date; file_hash: string | null }>(
+    `select import_id, import_timestamp, file_hash from ${qualify(schema, 'import_history')}
+      where table_name = $1 and status in ('success', 'partial')
+        and ($2::text is null or file_hash = $2) and ($3::bigint is null or file_size_bytes = $3)
+        and ($4::uuid is null or import_id <> $4::uuid)
+      order by import_timestamp`,
+    [tableName, knownHash, sizeBytes, exceptImportId],
   );
-  return res.rows[0] ?? null;
+  if (res.rows.length === 0) return null;
+  const hash = typeof file.hash === 'string' ? file.hash : await file.hash();
+  const found = res.rows.find((r) => r.file_hash === hash);
+  return found ? { import_id: found.import_id, import_timestamp: found.import_timestamp } : null;
 }

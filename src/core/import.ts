@@ -16,7 +16,7 @@ import { getExistingTable, getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { columnNamesFromHeader, qualify } from '../transform/naming.js';
 import { withDatabase } from './database.js';
-import { findEarlierImport, hasEarlierImportOfSize, hashLocalFile } from './fileDuplicates.js';
+import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 import { seconds, type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
 import { prepare } from './prepareImport.js';
 import { alreadyImported, BudgetExceededError, runImport, type RunContext } from './runImport.js';
@@ -57,10 +57,8 @@ async function runImportFile(settings: Settings, options: RunOptions): Promise<I
       const { sourcePath, sizeBytes } = input.opened;
       if (fileCheck && input.opened.sourceType === 'local_upload' && sourcePath !== null && sizeBytes !== null) {
         // Refuse a re-run before reading the file into the database (the check inside the transaction stays the authority).
-        if (await hasEarlierImportOfSize(client, settings.schema, tableName, sizeBytes)) {
-          const earlier = await findEarlierImport(client, settings.schema, tableName, await hashLocalFile(sourcePath), null);
-          if (earlier) throw alreadyImported(tableName, earlier);
-        }
+        const earlier = await findEarlierImport(client, settings.schema, tableName, { sizeBytes, hash: () => hashLocalFile(sourcePath) }, null);
+        if (earlier) throw alreadyImported(tableName, earlier);
       }
       if (prepared.key !== null) await checkKeyAgainstTable(client, settings.schema, tableName, prepared.key);
       // The lock marks this import as alive (history shows `interrupted` for an in_progress record

@@ -88,7 +88,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${staged.columns[i]!.targetName}: ${note}`)));
   await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
   if (!options.dryRun && !options.force && !options.allowSameFile) {
-    const earlier = await findEarlierImport(client, schema, tableName, input.reader.digest(), importId);
+    const earlier = await findEarlierImport(client, schema, tableName, { hash: input.reader.digest() }, importId);
     if (earlier) throw alreadyImported(tableName, earlier);
   }
   const existing = await getExistingTable(client, schema, tableName);
