@@ -160,13 +160,15 @@ export function rehashTableSql(schema: string, tableName: string, columns: Reado
 /**
  * CTEs over `repeated` (`_rn`, `h` the key's hash, `r` the key's values; the records whose hash
  * repeats in the file): `firsts`, the first record of each distinct key, and `in_file`, every
- * later record (`_rn`) with the first one's (`first_rn`).
+ * later record (`_rn`) with the first one's (`first_rn`) and the `carried` columns of `repeated`.
  */
-const IN_FILE_STEPS = `firsts as (
+function inFileSteps(carried: readonly string[] = []): string {
+  return `firsts as (
       select h, r, min(_rn) as first_rn from repeated group by h, r
     ), in_file as (
-      select p._rn, f.first_rn from repeated p join firsts f on f.h = p.h and f.r = p.r where p._rn <> f.first_rn
+      select p._rn, f.first_rn${carried.map((c) => `, p.${c}`).join('')} from repeated p join firsts f on f.h = p.h and f.r = p.r where p._rn <> f.first_rn
     )`;
+}
 
 export interface DedupeArgs extends SqlArgs {
   tableName: string;
@@ -224,7 +226,7 @@ export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unkn
       select src._rn, src.h, ${keyRow('src')} as r
         from src
        where src.h in (select h from src group by h having count(*) > 1)
-    ), ${IN_FILE_STEPS}, in_table as (
+    ), ${inFileSteps()}, in_table as (
       select src._rn, min(t.id) as id
         from src join ${tableSide} on ${tableHashColumn} = src.h
        where ${tableRow} is not distinct from ${keyRow('src')}
@@ -272,12 +274,12 @@ export function newTableDuplicatesSql(args: {
       select t.ctid as tid, t._source_row_number as _rn, ${hash} as h, ${rowSql(keyValues)} as r, ${record} as record
         from ${target} t${columns.length === 0 ? '' : ` cross join lateral (select ${columns.join(', ')}) x`}
        where ${hash} in (select ${hash} from ${target} t group by 1 having count(*) > 1)
-    ), ${IN_FILE_STEPS}, kept as (
+    ), ${inFileSteps(['tid', 'record'])}, kept as (
       insert into ${qualify(schema, 'import_duplicates')} (import_id, record_number, record, matched_record_number)
-      select $1::uuid, p._rn, p.record, d.first_rn from in_file d join repeated p on p._rn = d._rn
+      select $1::uuid, d._rn, d.record, d.first_rn from in_file d
       returning 1
     ), removed as (
-      delete from ${target} t where t.ctid = any (array(select p.tid from in_file d join repeated p on p._rn = d._rn)) returning 1
+      delete from ${target} t where t.ctid = any (array(select d.tid from in_file d)) returning 1
     )
     select (select count(*) from kept)::int as duplicates, (select count(*) from removed)::int as removed`;
   return { sql, params: [args.importId] };
