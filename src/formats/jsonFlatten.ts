@@ -29,11 +29,6 @@ function stringEnd(text: string, i: number): number {
   }
 }
 
-/** The value of a JSON string token (with its quotes); JSON.parse only when it holds escapes. */
-function stringValue(raw: string): string {
-  return raw.indexOf('\\') < 0 ? raw.slice(1, -1) : (JSON.parse(raw) as string);
-}
-
 /** Index just after the value that starts at `i`. */
 function valueEnd(text: string, i: number): number {
   const c = text.charCodeAt(i);
@@ -102,23 +97,22 @@ const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
  */
 let recordHasControl = true;
 
-/** Checks a string token (with its quotes): escapes are left to JSON.parse, which decodes them anyway. */
-function verifyString(raw: string): void {
-  verify(raw.length >= 2 && raw.charCodeAt(raw.length - 1) === QUOTE);
-  if (raw.indexOf('\\') >= 0) {
-    try {
-      JSON.parse(raw);
-    } catch {
-      throw UNVERIFIED;
-    }
-  } else if (recordHasControl) verify(!CONTROL.test(raw));
-}
-
-/** Checks a scalar token: a string, a number, true, false or null. */
-function verifyScalar(raw: string): void {
-  const c = raw.charCodeAt(0);
-  if (c === QUOTE) verifyString(raw);
-  else verify(raw === 'true' || raw === 'false' || raw === 'null' || JSON_NUMBER.test(raw));
+/**
+ * The value of a JSON string token (with its quotes), checked first with `check`. One with
+ * escapes is JSON.parsed, which both decodes and checks them (so it is parsed once).
+ */
+function stringValue(raw: string, check: boolean): string {
+  if (check) verify(raw.length >= 2 && raw.charCodeAt(raw.length - 1) === QUOTE);
+  if (raw.indexOf('\\') < 0) {
+    if (check && recordHasControl) verify(!CONTROL.test(raw));
+    return raw.slice(1, -1);
+  }
+  if (!check) return JSON.parse(raw) as string;
+  try {
+    return JSON.parse(raw) as string;
+  } catch {
+    throw UNVERIFIED;
+  }
 }
 
 /** Checks a nested array or object (rare in flat records: JSON.parse of just that value). */
@@ -142,8 +136,7 @@ function eachMember(text: string, start: number, each: (key: string, from: numbe
     if (check) verify(text.charCodeAt(i) === QUOTE);
     const keyEnd = stringEnd(text, i);
     const rawKey = text.slice(i, keyEnd);
-    if (check) verifyString(rawKey);
-    const key = stringValue(rawKey);
+    const key = stringValue(rawKey, check);
     i = skipWhitespace(text, keyEnd);
     if (check) verify(text.charCodeAt(i) === 0x3a);
     const from = skipWhitespace(text, i + 1); // past ':'
@@ -159,11 +152,12 @@ function eachMember(text: string, start: number, each: (key: string, from: numbe
   }
 }
 
-/** Text of a scalar JSON value: strings decoded, numbers as written, null as null. */
-function scalarText(raw: string): string | null {
-  switch (raw.charCodeAt(0)) {
-    case QUOTE:
-      return stringValue(raw);
+/** Text of a scalar JSON value (a string, a number, true, false or null), checked first with `check`: strings decoded, numbers as written, null as null. */
+function scalarText(raw: string, check: boolean): string | null {
+  const c = raw.charCodeAt(0);
+  if (c === QUOTE) return stringValue(raw, check);
+  if (check) verify(raw === 'true' || raw === 'false' || raw === 'null' || JSON_NUMBER.test(raw));
+  switch (c) {
     case 0x74: // true
       return 'true';
     case 0x66: // false
@@ -226,10 +220,7 @@ function flatten(text: string, jsonKeys: Set<string>, limit: KeyLimit | undefine
     if (check) verifyDeep(raw);
     return compactJson(raw);
   };
-  const scalar = (raw: string): string | null => {
-    if (check) verifyScalar(raw);
-    return scalarText(raw);
-  };
+  const scalar = (raw: string): string | null => scalarText(raw, check);
   const end = eachMember(
     text,
     start,
