@@ -98,6 +98,13 @@ async function main(): Promise<void> {
   const db = await resolveDatabase();
   const serverVersion = await scalar<string>(db.url, 'select version()');
   log(`server: ${serverVersion}\n`);
+  // The settings that shape load times, for the report (atlas's embedded server sets some, see SERVER_SETTINGS).
+  const serverSettings = await scalar<string>(
+    db.url,
+    `select string_agg(name || '=' || current_setting(name), ', ' order by name) from pg_settings
+      where name in ('wal_level', 'shared_buffers', 'wal_buffers', 'max_wal_size', 'work_mem', 'maintenance_work_mem', 'synchronous_commit', 'fsync')`,
+  );
+  log(`server settings: ${serverSettings}\n`);
 
   const fig = new Figures(runCount);
   const findings = new Findings();
@@ -158,6 +165,7 @@ async function main(): Promise<void> {
     `- Node: ${process.version}`,
     `- PostgreSQL server: ${serverVersion}`,
     `- database: ${db.label}`,
+    `- server settings: ${serverSettings}`,
     `- reference client: ${psqlVersion.stdout.trim()}`,
     `- CSV: ${files.csv.slice(ROOT.length)}, ${count(rows)} rows (+ header), 10 columns, ${count(files.csvBytes)} bytes (${fmt(files.csvBytes / rows, 1)} bytes/row)`,
     `- cases: ${[...cases].join(', ')}`,
