@@ -16,6 +16,8 @@ import type { Client } from './connection.js';
 const COPY_CHUNK_CHARS = 1 << 18;
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
+/** A value that needs escaping or holds NUL bytes: one test per value on the common path. */
+const NEEDS_WORK = /[\\\t\n\r\0]/;
 
 /** Escaping works on pieces of this size: a global replace holds ~35 bytes per match until it ends, so one 8 MB value of backslashes would otherwise need ~300 MB of heap. */
 const ESCAPE_PIECE_CHARS = 1 << 16;
@@ -101,12 +103,14 @@ export async function copyIntoStage(
     return col;
   };
 
+  // A COPY line is `_rn, _err, c1 .. cn, _fix`: `_fix` goes last because a value's NUL bytes add a
+  // fix while the line is written. Lines are appended to one string per chunk rather than built
+  // per row and joined (300k CSV rows: 1.2 -> 0.6 s of line building).
   async function* fixedText(t: Extract<TableStream, { kind: 'fixed' }>): AsyncGenerator<string> {
     const width = t.header.length;
     const cols = t.header.map((h, i) => addColumn(h, { name: `c${i + 1}` }));
     const targetOf = new Map(cols.map((c) => [c.sourceName, c.targetName]));
-    let parts: string[] = [];
-    let size = 0;
+    let chunk = '';
     for await (const batch of t.batches) {
       for (const row of batch) {
         let fields = row.fields;
@@ -121,33 +125,35 @@ export async function copyIntoStage(
           problem = fields.length < width ? `too_few_fields:${fields.length}` : `too_many_fields:${fields.length}`;
           fields = fields.length < width ? [...fields, ...Array<null>(width - fields.length).fill(null)] : fields.slice(0, width);
         }
-        let line = '';
+        chunk += `${row.rn}\t${problem}`;
         for (let i = 0; i < width; i++) {
           let f = fields[i] ?? null;
           if (f === null) {
-            line += '\t\\N';
+            chunk += '\t\\N';
             continue;
           }
-          if (f.includes('\0')) {
-            result.nulValues++;
-            f = stripNul(f, cols[i]!.targetName, (fixes ??= {}));
+          if (NEEDS_WORK.test(f)) {
+            if (f.includes('\0')) {
+              result.nulValues++;
+              f = stripNul(f, cols[i]!.targetName, (fixes ??= {}));
+            }
+            if (problem === '\\N') cols[i]!.stats.observe(f);
+            chunk += '\t' + escapeCopyText(f);
+          } else {
+            if (problem === '\\N') cols[i]!.stats.observe(f);
+            chunk += '\t' + f;
           }
-          if (problem === '\\N') cols[i]!.stats.observe(f);
-          line += '\t' + escapeCopyText(f);
         }
-        const head = `${row.rn}\t${problem}\t${fixesJson(fixes, result)}`;
-        parts.push(head + line + '\n');
-        size += head.length + line.length + 1;
+        chunk += `\t${fixesJson(fixes, result)}\n`;
         result.rows++;
       }
-      if (size >= COPY_CHUNK_CHARS) {
+      if (chunk.length >= COPY_CHUNK_CHARS) {
         await onChunk?.(result.rows);
-        yield parts.join('');
-        parts = [];
-        size = 0;
+        yield chunk;
+        chunk = '';
       }
     }
-    if (parts.length > 0) yield parts.join('');
+    if (chunk.length > 0) yield chunk;
   }
 
   // Keyed inputs (JSON, XML) bring their columns while they are read, so their staging table
@@ -195,16 +201,15 @@ export async function copyIntoStage(
     let staged = 0; // columns the staging table has
     let width = 0; // columns the running COPY sends
 
+    // Lines as in fixedText: `_rn, _err, c1 .. cn, _fix`, appended to one string per chunk.
     async function* segment(): AsyncGenerator<string> {
-      let parts: string[] = [];
-      let size = 0;
+      let chunk = '';
       for (;;) {
         if (pos >= batch.length) {
-          if (size >= COPY_CHUNK_CHARS) {
+          if (chunk.length >= COPY_CHUNK_CHARS) {
             await onChunk?.(result.rows);
-            yield parts.join('');
-            parts = [];
-            size = 0;
+            yield chunk;
+            chunk = '';
           }
           if (!(await nextBatch())) break;
           if (addKeys(batch)) break; // new columns first: this batch goes into the next COPY
@@ -216,31 +221,37 @@ export async function copyIntoStage(
         const fields = new Array<string | null | undefined>(width);
         const { keys, values } = row;
         for (let k = 0; k < keys.length; k++) fields[keyIndex.get(keys[k]!)!] = values[k];
-        let body = '';
+        chunk += `${row.rn}\t\\N`;
         for (let i = 0; i < width; i++) {
           let f = fields[i];
           if (f === undefined) {
-            body += '\t\\N';
+            chunk += '\t\\N';
             continue;
           }
           const col = result.columns[i]!;
-          if (f !== null && f.includes('\0')) {
-            result.nulValues++;
-            f = stripNul(f, col.targetName, (fixes ??= {}));
+          if (f === null) {
+            col.stats.observe(f);
+            chunk += '\t\\N';
+          } else if (NEEDS_WORK.test(f)) {
+            if (f.includes('\0')) {
+              result.nulValues++;
+              f = stripNul(f, col.targetName, (fixes ??= {}));
+            }
+            col.stats.observe(f);
+            chunk += '\t' + escapeCopyText(f);
+          } else {
+            col.stats.observe(f);
+            chunk += '\t' + f;
           }
-          col.stats.observe(f);
-          body += f === null ? '\t\\N' : '\t' + escapeCopyText(f);
         }
         if (row.fixes) {
           fixes ??= {};
           for (const [k, v] of Object.entries(row.fixes)) fixes[columnOf(k)?.targetName ?? k] = v;
         }
-        const line = `${row.rn}\t\\N\t${fixesJson(fixes, result)}${body}\n`;
-        parts.push(line);
-        size += line.length;
+        chunk += `\t${fixesJson(fixes, result)}\n`;
         result.rows++;
       }
-      if (parts.length > 0) yield parts.join('');
+      if (chunk.length > 0) yield chunk;
     }
 
     if (!(await nextBatch())) return;
@@ -252,7 +263,7 @@ export async function copyIntoStage(
         staged = result.columns.length;
       }
       width = staged;
-      const names = ['_rn', '_err', '_fix', ...result.columns.map((c) => c.ref.name)].map(quoteIdent).join(', ');
+      const names = ['_rn', '_err', ...result.columns.map((c) => c.ref.name), '_fix'].map(quoteIdent).join(', ');
       const copy = client.query(copyFrom(`copy ${quoteIdent(stage)} (${names}) from stdin`));
       await pipeline(Readable.from(segment(), { highWaterMark: 2 }), copy, signal ? { signal } : {});
     }
@@ -263,7 +274,8 @@ export async function copyIntoStage(
   }
 
   if (table.kind === 'fixed') {
-    const copy = client.query(copyFrom(`copy ${quoteIdent(stage)} from stdin`));
+    const names = ['_rn', '_err', ...table.header.map((_, i) => `c${i + 1}`), '_fix'].map(quoteIdent).join(', ');
+    const copy = client.query(copyFrom(`copy ${quoteIdent(stage)} (${names}) from stdin`));
     await pipeline(Readable.from(fixedText(table), { highWaterMark: 2 }), copy, signal ? { signal } : {});
   } else await copyKeyed(table);
   return result;

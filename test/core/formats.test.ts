@@ -178,6 +178,14 @@ describe('every format and source gives the same rows and types', () => {
     assert.equal(row!.a, 'xy');
     assert.deepEqual(row!._corrections_applied.a, { before: 'x\\0y', after: 'xy', correction_type: 'nul_removed' });
     assert.ok(nul.warnings.some((w) => w.includes('NUL')));
+    // The same in a keyed input (JSON), where the fix joins the line after the values.
+    const nulJson = await importFile(db.settings, { source: files.write('nul.json', '[{"a":"x\\u0000y","b":1},{"a":"z","b":2}]'), table: 'h_nul_json' });
+    assert.equal(nulJson.rows_inserted, 2);
+    const jsonRows = await db.rows<{ a: string; b: number; c: Record<string, unknown> | null }>(`select a, b, _corrections_applied c from ${db.schema}.h_nul_json order by id`);
+    assert.deepEqual(jsonRows, [
+      { a: 'xy', b: 1, c: { a: { before: 'x\\0y', after: 'xy', correction_type: 'nul_removed' } } },
+      { a: 'z', b: 2, c: null },
+    ]);
 
     const gz = gzipSync(delimited(',').repeat(200));
     await assert.rejects(importFile(db.settings, { source: files.write('cut.csv.gz', gz.subarray(0, gz.length - 30)), table: 'h_gz' }), (err: unknown) => {
