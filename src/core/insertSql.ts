@@ -3,6 +3,7 @@ import { rawSql } from '../db/staging.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
 import { castSql, correctionSql, errorTypeSql, recordsCorrections, trimmedSql, validSql } from '../transform/typeSql.js';
 import type { ImportPlan } from './plan.js';
+import { lookupJoinSql, type ValueLookups } from './valueLookups.js';
 
 interface SqlArgs {
   schema: string;
@@ -54,7 +55,7 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
  * cost: one correctable column needs a single object, several need NULLs stripped, and the
  * reader's own corrections are merged only when there are any.
  */
-function correctionsSql(corrections: ReadonlyArray<{ key: string; condition: string; value: string }>, readerFixes: boolean): string {
+function correctionsSql(corrections: ReadonlyArray<{ key: string; condition: string; value: string }>, lookedUp: readonly string[], readerFixes: boolean): string {
   let computed: string;
   if (corrections.length === 0) computed = 'null::jsonb';
   else if (corrections.length === 1) {
@@ -68,8 +69,12 @@ function correctionsSql(corrections: ReadonlyArray<{ key: string; condition: str
     }
     computed = `nullif(jsonb_strip_nulls(${groups.join(' || ')}), '{}'::jsonb)`;
   }
+  // Corrections from lookups (see valueLookups.ts) come whole, one object per column or NULL.
+  const terms = corrections.length === 0 ? [...lookedUp] : [...lookedUp, computed];
+  if (terms.length > 1) computed = `nullif(${terms.map((t) => `coalesce(${t}, '{}'::jsonb)`).join(' || ')}, '{}'::jsonb)`;
+  else if (terms.length === 1) computed = terms[0]!;
   if (!readerFixes) return computed;
-  return corrections.length === 0 ? 'v._fix' : `case when v._fix is null then ${computed} else nullif(v._fix || coalesce(${computed}, '{}'::jsonb), '{}'::jsonb) end`;
+  return terms.length === 0 ? 'v._fix' : `case when v._fix is null then ${computed} else nullif(v._fix || coalesce(${computed}, '{}'::jsonb), '{}'::jsonb) end`;
 }
 
 /**
@@ -85,6 +90,8 @@ export function insertRowsSql(
     readerFixes: boolean;
     /** A temp table of duplicates to leave out (rows are then sorted back into file order). */
     excludeDups: string | null;
+    /** Columns whose converted values and corrections are looked up (valueLookups.ts). */
+    lookups: ValueLookups;
   },
 ): { sql: string; params: unknown[] } {
   const { schema, stage, plan, tableName } = args;
@@ -94,8 +101,18 @@ export function insertRowsSql(
   const inner: string[] = ['s._rn', 's._fix'];
   const converted = new Map<string, string>();
   const rawRefs = new Map<string, string>();
+  const joins: string[] = [];
+  const lookedUp: string[] = [];
   plan.columns.forEach((p, i) => {
     const raw = rawSql(p.staged);
+    const lookup = args.lookups.get(p.targetName);
+    if (lookup !== undefined) {
+      inner.push(`${raw} as r${i}`);
+      joins.push(lookupJoinSql(lookup, `v.r${i}`, `l${i}`));
+      converted.set(p.targetName, `l${i}.v`);
+      lookedUp.push(`l${i}.j`);
+      return;
+    }
     inner.push(`${castSql(p, raw)} as v${i}`);
     converted.set(p.targetName, `v.v${i}`);
     if (recordsCorrections(p)) {
@@ -115,7 +132,7 @@ export function insertRowsSql(
   const targets = plan.columns.map((p) => quoteIdent(p.targetName));
   const values = plan.columns.map((p) => converted.get(p.targetName)!);
   const meta = ['_import_id', '_source_row_number', '_corrections_applied'];
-  const metaValues = ['$1::uuid', 'v._rn', correctionsSql(corrections, args.readerFixes)];
+  const metaValues = ['$1::uuid', 'v._rn', correctionsSql(corrections, lookedUp, args.readerFixes)];
   if (args.rowHashColumns !== null) {
     meta.push('_row_hash');
     metaValues.push(rowHashSql(args.rowHashColumns.map((c) => ({ expr: converted.get(c.name) ?? null, sqlType: c.sqlType }))));
@@ -127,7 +144,7 @@ export function insertRowsSql(
               where s._err is null${validity.map((v) => `\n                and ${v}`).join('')}${
                 args.excludeDups === null ? '' : `\n                and not exists (select 1 from ${quoteIdent(args.excludeDups)} d where d._rn = s._rn)\n              order by s._rn`
               }
-             offset 0) v`;
+             offset 0) v${joins.map((j) => `\n       ${j}`).join('')}`;
   return { sql, params };
 }
 

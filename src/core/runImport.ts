@@ -16,6 +16,7 @@ import { qualify, quoteIdent } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { createDupsSql, duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, tableColumnOrder } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
+import { createValueLookups } from './valueLookups.js';
 
 import { DRY_RUN_ERRORS_SHOWN, seconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import type { Prepared } from './prepareImport.js';
@@ -226,13 +227,15 @@ export async function runImport(client: Client, settings: Settings, options: Run
   await options.onPhase?.('inserting');
   checkCancelled();
   const insertStart = performance.now();
-  const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups });
+  // Every valid row a duplicate (the same file again): no statement to run.
+  const toInsert = validRows === null || duplicatesFound < validRows;
+  const lookups = toInsert ? await createValueLookups(client, { stage, plan, rows: staged.rows, schema, hasPgInputIsValid, importId }) : new Map<string, string>();
+  const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups, lookups });
   // A new table gets its foreign key after the INSERT (one validating join); an existing one checks
   // it per row unless that check can be skipped.
   const runInsert = () => client.query(insert.sql, insert.params);
   let rowsInserted = 0;
-  // Every valid row a duplicate (the same file again): no statement to run.
-  if (validRows === null || duplicatesFound < validRows) {
+  if (toInsert) {
     const inserted = newTable ? await runInsert() : await withImportIdCheckSkipped(client, { schema, table: tableName, fkColumn: '_import_id', importId }, runInsert);
     rowsInserted = inserted.rowCount ?? 0;
   }

@@ -83,6 +83,51 @@ describe('types, corrections, strategies, mappings and error budgets', () => {
     assert.deepEqual({ ...rows[2], c: rows[2]!.c }, { age: null, big: null, price: null, money: null, sci: null, flag: null, code: null, eu_date: null, us_ts: null, c: null });
   });
 
+  it('columns of few distinct values (looked up once per value) and of many (converted per row) give the same values and corrections, in file order', async () => {
+    // d and flag repeat a handful of values (valueLookups.ts builds a lookup for each), ts and amt
+    // differ per row (converted per row); two d values are invalid dates (mapping errors).
+    const dates = ['01/05/2024', '02/29/2024', '03/15/2023', '12/31/2022', '07/04/2021', '11/11/2020'];
+    const lines = ['d,flag,ts,amt'];
+    const expected: Array<{ rn: number; d: string; flag: boolean; ts: string; amt: string; c: Record<string, unknown> }> = [];
+    for (let i = 0; i < 2400; i++) {
+      const rn = i + 1;
+      const d = i === 6 || i === 1499 ? '02/30/2024' : dates[i % dates.length]!;
+      const flag = i % 3 === 0 ? 'yes' : 'no';
+      const [day, hour, minute] = [1 + (Math.floor(i / 1440) % 28), Math.floor(i / 60) % 24, i % 60].map((n) => String(n).padStart(2, '0'));
+      const ts = `01/${day}/2024 ${hour}:${minute}`;
+      const amt = `$${i + 1}.${String(i % 100).padStart(2, '0')}`;
+      lines.push(`${d},${flag},${ts},"${amt}"`);
+      if (d === '02/30/2024') continue;
+      const [mm, dd, yyyy] = d.split('/');
+      const iso = `${yyyy}-${mm}-${dd}`;
+      const tsIso = `2024-01-${day}T${hour}:${minute}:00`;
+      const amtText = `${i + 1}.${String(i % 100).padStart(2, '0')}`;
+      expected.push({
+        rn,
+        d: iso,
+        flag: flag === 'yes',
+        ts: tsIso.replace('T', ' '),
+        amt: amtText,
+        c: {
+          d: { before: d, after: iso, correction_type: 'datetime_standardization', source_format: '%m/%d/%Y' },
+          flag: { before: flag, after: flag === 'yes', correction_type: 'type_coercion', target_type: 'BOOLEAN' },
+          ts: { before: ts, after: tsIso, correction_type: 'datetime_standardization', source_format: '%m/%d/%Y %H:%M' },
+          amt: { before: amt, after: Number(amtText), correction_type: 'type_coercion', target_type: 'NUMERIC' },
+        },
+      });
+    }
+    const r = await importFile(db.settings, { ...defaults, source: files.write('lookups.csv', `${lines.join('\n')}\n`), maxErrors: '2' });
+    assert.equal(r.mapping_errors_count, 2);
+    assert.equal(r.rows_inserted, 2398);
+    assert.deepEqual(await typesOf(r.table_name), { d: 'date', flag: 'boolean', ts: 'timestamp without time zone', amt: 'numeric' });
+    const rows = await db.rows<{ rn: number; d: string; flag: boolean; ts: string; amt: string; c: Record<string, unknown> }>(
+      `select _source_row_number rn, d::text, flag, ts::text, amt::text, _corrections_applied c from ${db.schema}.${r.table_name} order by id`,
+    );
+    assert.deepEqual(rows, expected);
+    const errors = await db.rows<{ record_number: number }>(`select record_number from ${db.schema}.mapping_errors where import_id = $1 order by 1`, [r.import_id]);
+    assert.deepEqual(errors.map((e) => e.record_number), [7, 1500]);
+  });
+
   it('a late type change after many rows decides the type; corrections are kept for every row of a large file', async () => {
     const lines = ['n,d'];
     for (let i = 1; i <= 30_000; i++) lines.push(`${i},${String((i % 12) + 1).padStart(2, '0')}/15/2024`);
