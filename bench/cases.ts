@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { timeAtlasImport, timeAtlasUndo, warmUp, type AtlasImport } from './atlas.ts';
-import { createReferenceTable, differingRows, dropSchema, qualified, rowCount, scalar, settle, tableShape, timePsqlCopy, withClient } from './db.ts';
+import { createReferenceTable, differingRows, dropSchema, qualified, rowCount, scalar, settle, tableShape, timePsqlCopy, timePsqlCopyIntoNewTable, withClient } from './db.ts';
 import { ensureBenchFile, type BenchFormat } from './generate.ts';
 import { Figures, mbFmt, rateFmt, ratioFmt, secondsFmt, type Target } from './report.ts';
 import { count, fmt, log, quoteIdent, ROOT, seconds } from './util.ts';
@@ -162,12 +162,20 @@ export async function runOnce(ctx: RunContext): Promise<void> {
     const psql = await timePsqlCopy(url, schema, 'ref_a', files.csv, rows);
     step(`1 csv: psql ${fmt(psql, 2)} s, `);
     await settle(url, schema);
+    // The same load with the table created in psql's transaction, as atlas creates its own (no WAL
+    // for it under wal_level=minimal): shown beside the issue's reference, without a target.
+    const psqlNew = await timePsqlCopyIntoNewTable(url, schema, 'ref_c', files.csv, rows);
+    step(`psql into a table made in its transaction ${fmt(psqlNew, 2)} s, `);
+    await withClient(url, (c) => c.query(`drop table ${qualified(schema, 'ref_c')}`));
+    await settle(url, schema);
     const atlas = await timeAtlasImport(url, schema, 'bench_t', files.csv);
     log(`atlas ${fmt(atlas.seconds, 2)} s (${fmt(atlas.seconds / psql, 2)}x, ${fmt(atlas.peakRssMb, 0)} MB)\n`);
     state.import1 = atlas;
     recordImport(fig, s1, run, rows, psql, atlas);
     fig.add(s1, 'ratio atlas / psql [issue 7]', run, atlas.seconds / psql, ratioFmt, T.csvRatio);
     fig.add(s1, 'ratio atlas / psql [issue 3: CSV path]', run, atlas.seconds / psql, ratioFmt, T.csvRatio);
+    fig.add(s1, 'psql \\copy, table made in its transaction (s)', run, psqlNew, secondsFmt);
+    fig.add(s1, 'ratio atlas / that psql (no target)', run, atlas.seconds / psqlNew, ratioFmt);
     fig.add(s6, `CSV ${count(rows)} rows, case 1 (MB)`, run, atlas.peakRssMb, mbFmt, T.rssMb);
     const n = await loaded('bench_t');
     check(
