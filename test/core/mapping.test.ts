@@ -128,6 +128,20 @@ describe('types, corrections, strategies, mappings and error budgets', () => {
     assert.deepEqual(errors.map((e) => e.record_number), [7, 1500]);
   });
 
+  it('a looked-up column takes values of any length (one number of 3,000 digits among repeated ones)', async () => {
+    let seed = 7;
+    const digits = Array.from({ length: 3000 }, (_, i) => (i === 0 ? 1 : (seed = (seed * 48271) % 2147483647) % 10)).join('');
+    const lines = ['i,n'];
+    for (let i = 0; i < 1500; i++) lines.push(`${i},${i === 700 ? digits : '1e3'}`);
+    const r = await importFile(db.settings, { ...defaults, source: files.write('long.csv', `${lines.join('\n')}\n`) });
+    assert.equal(r.rows_inserted, 1500);
+    assert.deepEqual(await typesOf(r.table_name), { i: 'integer', n: 'numeric' });
+    const rows = await db.rows<{ n: string; c: Record<string, unknown> | null }>(`select n::text, _corrections_applied c from ${db.schema}.${r.table_name} order by id`);
+    assert.equal(rows[700]!.n, digits);
+    assert.equal(rows[700]!.c, null);
+    assert.deepEqual(rows[0], { n: '1000', c: { n: { before: '1e3', after: 1000, correction_type: 'type_coercion', target_type: 'NUMERIC' } } });
+  });
+
   it('a late type change after many rows decides the type; corrections are kept for every row of a large file', async () => {
     const lines = ['n,d'];
     for (let i = 1; i <= 30_000; i++) lines.push(`${i},${String((i % 12) + 1).padStart(2, '0')}/15/2024`);
