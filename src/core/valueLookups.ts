@@ -10,7 +10,7 @@
  * Order: the INSERT joins a lookup as a LATERAL subquery that refers to the row (OFFSET 0 keeps
  * it from being pulled up into a plain join), which PostgreSQL can only run as a nested loop
  * driven by the staged rows, so rows are inserted in file order as before (ids follow the file);
- * a hash join could reorder them. The planner puts a Memoize node over the lookup's (hash) index scan,
+ * a hash join could reorder them. The planner puts a Memoize node over the lookup's index scan,
  * so a repeated value is a hash probe (1M rows, 3,653 distinct dates: 0.4 s for every lookup).
  */
 import { rawSql } from '../db/staging.js';
