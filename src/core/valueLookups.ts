@@ -61,16 +61,16 @@ export async function createValueLookups(
   const columns = await columnsWorthALookup(client, args.stage, args.plan, args.rows);
   for (const p of columns) {
     const name = `_atlas_lk_${args.importId.replace(/-/g, '').slice(0, 12)}_${lookups.size + 1}`;
-    const staged = rawSql(p.staged);
     const c = correctionSql(p, 'd.raw', 'd.v')!;
-    // The validity test filters the distinct texts before any is converted (a conversion of an
-    // invalid one would fail the statement); OFFSET 0 converts each once for the condition and the value.
-    const valid = p.checkValidity ? ` and ${validSql(p, staged, quoteIdent(args.schema), args.hasPgInputIsValid)}` : '';
+    // Each distinct text is tested for validity before it is converted (converting an invalid one
+    // would fail the statement): OFFSET 0 under the test keeps it from being pushed down to every
+    // staged row, OFFSET 0 above it converts each text once for the value and the correction.
+    const valid = p.checkValidity ? `\n                  where ${validSql(p, 'r.raw', quoteIdent(args.schema), args.hasPgInputIsValid)}` : '';
     await client.query(
       `create temp table ${quoteIdent(name)} on commit drop as
          select d.raw, d.v, case when ${c.condition} then jsonb_build_object($1::text, ${c.value}) end as j
            from (select r.raw, ${castSql(p, 'r.raw')} as v
-                   from (select distinct ${staged} as raw from ${quoteIdent(args.stage)} s where s._err is null${valid}) r
+                   from (select distinct ${rawSql(p.staged)} as raw from ${quoteIdent(args.stage)} s where s._err is null offset 0) r${valid}
                  offset 0) d`,
       [p.targetName],
     );

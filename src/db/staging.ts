@@ -105,7 +105,8 @@ export async function copyIntoStage(
 
   // A COPY line is `_rn, _err, c1 .. cn, _fix`: `_fix` goes last because a value's NUL bytes add a
   // fix while the line is written. Lines are appended to one string per chunk rather than built
-  // per row and joined (300k CSV rows: 1.2 -> 0.6 s of line building).
+  // per row and joined (line building measured alone on 300k CSV rows: 1.2 -> 0.6 s; atlas's CPU
+  // for a dry run of them: 4.5 -> 4.25 s).
   async function* fixedText(t: Extract<TableStream, { kind: 'fixed' }>): AsyncGenerator<string> {
     const width = t.header.length;
     const cols = t.header.map((h, i) => addColumn(h, { name: `c${i + 1}` }));
