@@ -196,17 +196,29 @@ export interface DedupeArgs extends SqlArgs {
   key: readonly string[];
   /** The table has `_row_hash` filled for every row and the key is all of its user columns. */
   useStoredHash: boolean;
+  /** The name of the temp table of converted rows (`source`'s, dropped at commit). */
+  converted: string;
 }
 
 /**
- * One set-based statement: every valid staged row whose key equals an earlier record of the same
- * file or a row already in the table is kept in import_duplicates (the record as it would have
- * been stored, and the existing row's id or the earlier record number). Comparison is of
- * converted values and NULL-safe. Returns one row: `valid_rows` (staged rows without a mapping
- * error) and `duplicates`. (Measured against it, 300k rows all duplicates: a correlated index probe
- * per row for the table match instead of the join is half again slower, 12.4-13.0 s vs 8.4-9.1 s.)
+ * Three statements, run in order: `source` makes a temp table of every valid staged row with
+ * each column's converted value (c0, c1, ...) and the key's hash `h` (its row count is the
+ * number of valid rows); `analyze` gives the planner its statistics; `check` then keeps every row
+ * whose key equals an earlier record of the same file or a row already in the table in
+ * import_duplicates (the record as it would have been stored, and the existing row's id or the
+ * earlier record number), returning one row with `duplicates`. Comparison is of converted
+ * values and NULL-safe.
+ *
+ * Why a temp table and not a CTE: the planner knows nothing of a CTE's computed hash, guessed
+ * that each of its values matches 1/200 of the table, and joined 1M staged rows to a 1M-row table
+ * with a merge join over the `_row_hash` index: a heap fetch per row in hash order, 14 s of a
+ * 30 s check, most of it rereading and rewriting pages (a fresh table's first reader sets every
+ * tuple's hint bit). With the temp table analysed it knows the hashes are distinct, and picks a
+ * hash join for a file about the table's size and index lookups for a small file.
+ * (Measured against the join, 300k rows all duplicates: a correlated index probe per row for the
+ * table match is half again slower, 12.4-13.0 s vs 8.4-9.1 s.)
  */
-export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unknown[] } {
+export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: string; check: string; params: unknown[] } {
   const { plan, schema, stage, tableName } = args;
   const params: unknown[] = [args.importId];
   const index = new Map(plan.columns.map((c, i) => [c.targetName, i]));
@@ -219,14 +231,17 @@ export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unkn
     rowSql(keyColumns.map((k) => ({ expr: index.has(k.name) ? `${alias}.c${index.get(k.name)}` : null, sqlType: k.sqlType })));
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
   const st = quoteIdent(stage);
+  const src = quoteIdent(args.converted);
   const where = `s._err is null${validity.map((v) => `\n         and ${v}`).join('')}`;
+  const source = `create temp table ${src} on commit drop as
+      select v.*, hash_record_extended(${keyRow('v')}, 0) as h
+        from (select ${['s._rn', ...casts].join(', ')} from ${st} s where ${where} offset 0) v`;
   // Hashes narrow the search and values decide: a row is a duplicate only when its values equal
   // (IS NOT DISTINCT FROM, record equality: NULL equals NULL) those of an earlier record of the
   // file or of a row in the table. Values are compared only for rows whose hash repeats in the
-  // file or is found in the table, so a file of new rows costs one hash per row. `src` keeps every
-  // converted value, for the comparisons and the kept records. With the stored, indexed
-  // `_row_hash` the table side is an index lookup or a hash join (the planner picks by size: the
-  // staging table is analysed); for a key subset the table's key values are hashed in one scan.
+  // file or is found in the table, so a file of new rows costs one hash per row. With the stored,
+  // indexed `_row_hash` the table side is an index lookup or a hash join (the planner picks by
+  // size); for a key subset the table's key values are hashed in one scan.
   const target = qualify(schema, tableName);
   const tableRow = rowSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
   const tableHash = rowHashSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
@@ -236,16 +251,13 @@ export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unkn
   // jsonb_build_object with a key/value pair per column (the names are quoted identifiers).
   const named = plan.columns.map((p, i) => `v.c${i} as ${quoteIdent(p.targetName)}`);
   const record = named.length === 0 ? `'{}'::jsonb` : 'to_jsonb(x.*)';
-  const sql = `with src as materialized (
-      select v.*, hash_record_extended(${keyRow('v')}, 0) as h
-        from (select ${['s._rn', ...casts].join(', ')} from ${st} s where ${where} offset 0) v
-    ), repeated as (
+  const check = `with repeated as (
       select src._rn, src.h, ${keyRow('src')} as r
-        from src
-       where src.h in (select h from src group by h having count(*) > 1)
+        from ${src} src
+       where src.h in (select h from ${src} group by h having count(*) > 1)
     ), ${inFileSteps()}, in_table as (
       select src._rn, min(t.id) as id
-        from src join ${tableSide} on ${tableHashColumn} = src.h
+        from ${src} src join ${tableSide} on ${tableHashColumn} = src.h
        where ${tableRow} is not distinct from ${keyRow('src')}
        group by src._rn
     ), found as (
@@ -254,11 +266,11 @@ export function duplicateCheckSql(args: DedupeArgs): { sql: string; params: unkn
     ), kept as (
       insert into ${qualify(schema, 'import_duplicates')} (import_id, record_number, record, matched_row_id, matched_record_number)
       select $1::uuid, d._rn, ${record}, d.matched_row_id, d.matched_record_number
-        from found d join src v on v._rn = d._rn${named.length === 0 ? '' : `\n        cross join lateral (select ${named.join(', ')}) x`}
+        from found d join ${src} v on v._rn = d._rn${named.length === 0 ? '' : `\n        cross join lateral (select ${named.join(', ')}) x`}
       returning 1
     )
-    select (select count(*) from src)::int as valid_rows, (select count(*) from kept)::int as duplicates`;
-  return { sql, params };
+    select (select count(*) from kept)::int as duplicates`;
+  return { source, analyze: `analyze ${src} (_rn, h)`, check, params };
 }
 
 /**

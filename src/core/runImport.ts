@@ -207,11 +207,13 @@ export async function runImport(client: Client, settings: Settings, options: Run
     checkCancelled();
     const dedupeStart = performance.now();
     const dups = `_atlas_dups_${importId.replace(/-/g, '').slice(0, 16)}`;
-    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash: rowHashColumns !== null && allColumns });
+    const converted = `_atlas_conv_${importId.replace(/-/g, '').slice(0, 16)}`;
+    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash: rowHashColumns !== null && allColumns, converted });
+    validRows = (await client.query(check.source)).rowCount ?? 0;
+    await client.query(check.analyze);
     // One statement finds the duplicates and keeps them in import_duplicates (see withImportIdCheckSkipped).
-    const counts = await withImportIdCheckSkipped(client, keptInto, () => client.query<{ valid_rows: number; duplicates: number }>(check.sql, check.params));
+    const counts = await withImportIdCheckSkipped(client, keptInto, () => client.query<{ duplicates: number }>(check.check, check.params));
     duplicatesFound = counts.rows[0]!.duplicates;
-    validRows = counts.rows[0]!.valid_rows;
     // Few duplicates: mark them in the staging table (cost grows with the duplicates). Mostly
     // duplicates: leave them out with an anti-join and keep file order with a sort (cost grows
     // with the rows still to insert, few in this case). None left: nothing to do.
