@@ -65,7 +65,9 @@ export function rawSql(column: StagedColumn, alias = 's'): string {
 /** Target names picked by a mapping, by source name. */
 export type TargetNames = ReadonlyMap<string, string>;
 
-function stripNul(value: string, target: string, fixes: Record<string, ReaderFix>): string {
+/** `value` without its NUL bytes (PostgreSQL text cannot hold them): counted, and recorded as a fix of `target`. */
+function stripNul(value: string, target: string, fixes: Record<string, ReaderFix>, result: StageResult): string {
+  result.nulValues++;
   const clean = value.replace(/\0/g, '');
   fixes[target] = { before: value.replace(/\0/g, '\\0'), after: clean, correction_type: 'nul_removed' };
   return clean;
@@ -133,17 +135,10 @@ export async function copyIntoStage(
             chunk += '\t\\N';
             continue;
           }
-          if (NEEDS_WORK.test(f)) {
-            if (f.includes('\0')) {
-              result.nulValues++;
-              f = stripNul(f, cols[i]!.targetName, (fixes ??= {}));
-            }
-            if (problem === '\\N') cols[i]!.stats.observe(f);
-            chunk += '\t' + escapeCopyText(f);
-          } else {
-            if (problem === '\\N') cols[i]!.stats.observe(f);
-            chunk += '\t' + f;
-          }
+          const work = NEEDS_WORK.test(f);
+          if (work && f.includes('\0')) f = stripNul(f, cols[i]!.targetName, (fixes ??= {}), result);
+          if (problem === '\\N') cols[i]!.stats.observe(f);
+          chunk += '\t' + (work ? escapeCopyText(f) : f);
         }
         chunk += `\t${fixesJson(fixes, result)}\n`;
         result.rows++;
@@ -233,17 +228,12 @@ export async function copyIntoStage(
           if (f === null) {
             col.stats.observe(f);
             chunk += '\t\\N';
-          } else if (NEEDS_WORK.test(f)) {
-            if (f.includes('\0')) {
-              result.nulValues++;
-              f = stripNul(f, col.targetName, (fixes ??= {}));
-            }
-            col.stats.observe(f);
-            chunk += '\t' + escapeCopyText(f);
-          } else {
-            col.stats.observe(f);
-            chunk += '\t' + f;
+            continue;
           }
+          const work = NEEDS_WORK.test(f);
+          if (work && f.includes('\0')) f = stripNul(f, col.targetName, (fixes ??= {}), result);
+          col.stats.observe(f);
+          chunk += '\t' + (work ? escapeCopyText(f) : f);
         }
         if (row.fixes) {
           fixes ??= {};
