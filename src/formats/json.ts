@@ -1,10 +1,28 @@
 import { BatchQueue, pullBatches } from './pull.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { detectEncoding } from './decode.js';
-import { flattenRecord, flattenVerified, nestsDeeperThan, type KeyLimit } from './jsonFlatten.js';
+import { flattenRecord, flattenVerified, nestsDeeperThan, type FlatRecord, type KeyLimit } from './jsonFlatten.js';
 import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
 import { TextChunks } from './textChunks.js';
 import type { KeyedRow, KeyedTableStream } from './types.js';
+
+/**
+ * One record's keys and values: read by the checked walk, or, where that declines, JSON.parse
+ * decides what is wrong (`invalid` says so in the format's words; `parsed` may refuse what
+ * parsed) before the record is flattened.
+ */
+function readRecord(text: string, jsonKeys: Set<string>, limit: KeyLimit | undefined, invalid: (err: Error) => AtlasError, parsed?: (value: unknown) => void): FlatRecord {
+  const record = flattenVerified(text, jsonKeys, limit);
+  if (record !== null) return record;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw invalid(err as Error);
+  }
+  parsed?.(value);
+  return flattenRecord(text, jsonKeys, limit);
+}
 
 export interface JsonOptions {
   /** Dotted keys leading to the array of records (e.g. `data.items`); the top-level array when null. */
@@ -73,15 +91,7 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
   const scanner = new JsonArrayScanner(path, (text, index) => {
     const where = (): string => `record ${index + 1}`;
     const limit = columns.limitFor(where);
-    let record = flattenVerified(text, jsonKeys, limit);
-    if (record === null) {
-      try {
-        JSON.parse(text);
-      } catch (err) {
-        throw new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine((err as Error).message)}`);
-      }
-      record = flattenRecord(text, jsonKeys, limit);
-    }
+    const record = readRecord(text, jsonKeys, limit, (err) => new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine(err.message)}`));
     columns.add(record.keys, where);
     pending.push({ rn: index + 1, keys: record.keys, values: record.values });
   });
@@ -127,21 +137,17 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
     }
     const where = (): string => `line ${lineNo}`;
     const limit = columns.limitFor(where);
-    let record = flattenVerified(line, jsonKeys, limit);
-    if (record === null) {
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (err) {
-        throw new AtlasError(`line ${lineNo} is not valid JSON: ${oneLine((err as Error).message)}`, {
-          hint: lineNo === 1 ? 'if the file is one JSON document, use --format json' : null,
-        });
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new AtlasError(`line ${lineNo} is ${jsonKindOf(line.trimStart()[0] ?? '')}, not a JSON object: every line must hold one object`);
-      }
-      record = flattenRecord(line, jsonKeys, limit);
-    }
+    const record = readRecord(
+      line,
+      jsonKeys,
+      limit,
+      (err) => new AtlasError(`line ${lineNo} is not valid JSON: ${oneLine(err.message)}`, { hint: lineNo === 1 ? 'if the file is one JSON document, use --format json' : null }),
+      (value) => {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          throw new AtlasError(`line ${lineNo} is ${jsonKindOf(line.trimStart()[0] ?? '')}, not a JSON object: every line must hold one object`);
+        }
+      },
+    );
     rn++;
     columns.add(record.keys, where);
     pending.push({ rn, keys: record.keys, values: record.values });

@@ -107,18 +107,17 @@ function stringValue(raw: string, check: boolean): string {
     if (check && recordHasControl) verify(!CONTROL.test(raw));
     return raw.slice(1, -1);
   }
-  if (!check) return JSON.parse(raw) as string;
-  try {
-    return JSON.parse(raw) as string;
-  } catch {
-    throw UNVERIFIED;
-  }
+  return parsedOrUnverified(raw) as string;
 }
 
-/** Checks a nested array or object (rare in flat records: JSON.parse of just that value). */
-function verifyDeep(raw: string): void {
+/**
+ * JSON.parse of `raw`, throwing UNVERIFIED where it fails. Also the check of a nested array or
+ * object (rare in flat records: JSON.parse of just that value). Unchecked walks call it only on
+ * text already verified, where it cannot fail.
+ */
+function parsedOrUnverified(raw: string): unknown {
   try {
-    JSON.parse(raw);
+    return JSON.parse(raw);
   } catch {
     throw UNVERIFIED;
   }
@@ -217,7 +216,7 @@ function flatten(text: string, jsonKeys: Set<string>, limit: KeyLimit | undefine
     if (limit !== undefined && ++members > limit.maxKeys) limit.fail();
   };
   const deep = (raw: string): string => {
-    if (check) verifyDeep(raw);
+    if (check) parsedOrUnverified(raw);
     return compactJson(raw);
   };
   const scalar = (raw: string): string | null => scalarText(raw, check);
