@@ -8,6 +8,7 @@ import { TextChunks } from './textChunks.js';
 import type { KeyedRow, KeyedTableStream } from './types.js';
 import {
   flattenXmlRecord,
+  hasKeys,
   matchesRecord,
   parseXmlRecordPath,
   RecordDetector,
@@ -33,11 +34,6 @@ const MIB = 1024 * 1024;
 
 /** The attributes of every element that has none (never written to). */
 const NO_ATTRIBUTES: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
-}
 
 /**
  * One record may hold this much text (UTF-16 code units): memory stays bounded. As for JSON

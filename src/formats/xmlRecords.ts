@@ -101,10 +101,14 @@ function textOf(node: XmlNode): string | null {
   return /\S/.test(node.text) ? node.text : null;
 }
 
+/** Whether `o` has any enumerable key (without building the list of keys). */
+export function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 function isLeaf(node: XmlNode): boolean {
-  if (node.children.length > 0) return false;
-  for (const _ in node.attributes) return false;
-  return true;
+  return node.children.length === 0 && !hasKeys(node.attributes);
 }
 
 function groupByName(nodes: XmlNode[]): Map<string, XmlNode[]> {
