@@ -7,7 +7,7 @@
  * string it keeps alive: 2-3x the bytes kept here. A small direct-mapped cache of decoded strings
  * gives repeated values (a city, a category) one JS string instead of one per cell.
  */
-import { ChunkJoiner, INCOMPLETE, LT, MalformedXmlError, nameAt, nameIs, readName, readStringItem, skipElement, skipSpecial, SLASH, tagEnd, textOut, utf8Text } from './xlsxXml.js';
+import { ChunkJoiner, INCOMPLETE, LT, MalformedXmlError, nameAt, nameIs, nextTag, readName, readStringItem, resumeAt, skipElement, SLASH, tagEnd, textOut, utf8Text } from './xlsxXml.js';
 
 /** Decoded strings remembered by index (a power of two): ~0.5 MB of slots, enough for the repeated values of a sheet. */
 const CACHE_SLOTS = 1 << 14;
@@ -100,14 +100,8 @@ export class SharedStringsReader {
   private scan(b: Buffer): number {
     let i = 0;
     for (;;) {
-      const lt = b.indexOf(LT, i);
-      if (lt < 0) return b.length;
-      const special = skipSpecial(b, lt);
-      if (special !== null) {
-        if (special === INCOMPLETE) return lt;
-        i = special;
-        continue;
-      }
+      const lt = nextTag(b, i);
+      if (lt === INCOMPLETE) return resumeAt.i;
       const nameEnd = readName(b, lt);
       const start = nameAt.start;
       const closing = b[lt + 1] === SLASH;

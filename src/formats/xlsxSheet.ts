@@ -19,7 +19,7 @@ import { AtlasError } from '../errors.js';
 import type { ReaderFix } from './types.js';
 import type { SharedStrings } from './xlsxSharedStrings.js';
 import { booleanText, isPlainNumber, isoDateCell, numberText, parseIndex, serialDateCell } from './xlsxValues.js';
-import { ChunkJoiner, decodeText, endsName, GT, INCOMPLETE, latin1Text, LT, MalformedXmlError, nameAt, nameIs, readName, readStringItem, readText, skipElement, skipSpecial, SLASH, tagEnd, textOut } from './xlsxXml.js';
+import { ChunkJoiner, decodeText, endsName, GT, INCOMPLETE, latin1Text, LT, MalformedXmlError, nameAt, nameIs, nextTag, readName, readStringItem, readText, resumeAt, skipElement, skipSpecial, SLASH, tagEnd, textOut } from './xlsxXml.js';
 
 /** Excel's own limits (rows and columns per sheet): anything beyond is corrupt or hostile. */
 export const MAX_SHEET_ROWS = 1_048_576;
@@ -123,14 +123,8 @@ export class SheetScanner {
   private scan(b: Buffer): number {
     let i = 0;
     while (!this.done) {
-      const lt = b.indexOf(LT, i);
-      if (lt < 0) return b.length;
-      const special = skipSpecial(b, lt);
-      if (special !== null) {
-        if (special === INCOMPLETE) return lt;
-        i = special;
-        continue;
-      }
+      const lt = nextTag(b, i);
+      if (lt === INCOMPLETE) return resumeAt.i;
       const nameEnd = readName(b, lt);
       const start = nameAt.start;
       const closing = b[lt + 1] === SLASH;

@@ -119,6 +119,32 @@ export function skipSpecial(b: Buffer, lt: number): number | null {
   return skipDoctype(b, lt);
 }
 
+/** Where a scan stopped by nextTag's INCOMPLETE can start again. */
+export const resumeAt = { i: 0 };
+
+/**
+ * The `<` of the next ordinary tag at or after `i`, past comments, CDATA, processing
+ * instructions and DOCTYPEs (skipSpecial); INCOMPLETE when `b` ends first, with `resumeAt.i`
+ * set to where reading must start again (`b.length` when no `<` is left, else the `<` of the
+ * markup cut off).
+ */
+export function nextTag(b: Buffer, i: number): number {
+  for (;;) {
+    const lt = b.indexOf(LT, i);
+    if (lt < 0) {
+      resumeAt.i = b.length;
+      return INCOMPLETE;
+    }
+    const special = skipSpecial(b, lt);
+    if (special === null) return lt;
+    if (special === INCOMPLETE) {
+      resumeAt.i = lt;
+      return INCOMPLETE;
+    }
+    i = special;
+  }
+}
+
 function after(b: Buffer, at: number, length: number): number {
   return at < 0 ? INCOMPLETE : at + length;
 }
@@ -148,16 +174,8 @@ export function skipElement(b: Buffer, lt: number): number {
   let depth = 0;
   let i = lt;
   for (;;) {
-    if (b[i] !== LT) {
-      i = b.indexOf(LT, i);
-      if (i < 0) return INCOMPLETE;
-    }
-    const special = skipSpecial(b, i);
-    if (special !== null) {
-      if (special === INCOMPLETE) return INCOMPLETE;
-      i = special;
-      continue;
-    }
+    i = nextTag(b, i);
+    if (i === INCOMPLETE) return INCOMPLETE;
     const gt = tagEnd(b, i);
     if (gt === INCOMPLETE) return INCOMPLETE;
     if (b[i + 1] === SLASH) depth--;
@@ -264,14 +282,8 @@ export function readStringItem(b: Buffer, lt: number): number {
   let depth = 1; // inside the item; 2 inside a run
   let i = gt + 1;
   for (;;) {
-    i = b.indexOf(LT, i);
-    if (i < 0) return INCOMPLETE;
-    const special = skipSpecial(b, i);
-    if (special !== null) {
-      if (special === INCOMPLETE) return INCOMPLETE;
-      i = special;
-      continue;
-    }
+    i = nextTag(b, i);
+    if (i === INCOMPLETE) return INCOMPLETE;
     const nameEnd = readName(b, i);
     const start = nameAt.start;
     if (b[i + 1] === SLASH) {
