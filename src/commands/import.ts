@@ -3,7 +3,7 @@ import { dryRunImport, importFile, type DryRunResult, type ImportPhase, type Imp
 import { ExitCode, UsageError } from '../errors.js';
 import type { FileFormat } from '../formats/types.js';
 import type { Strategy } from '../transform/mapping.js';
-import { createProgress } from './progress.js';
+import { createProgress, progressMode } from './progress.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printJson, settingsFor } from './shared.js';
 
 interface ImportFlags {
@@ -79,8 +79,7 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // Progress goes to stderr: a spinner on a terminal; with no terminal (cron, CI) nothing unless --progress.
-  const reporter = createProgress(g.quiet ? 'off' : process.stderr.isTTY ? 'spinner' : flags.progress ? 'lines' : 'off');
+  const reporter = createProgress(progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true }));
   let result: ImportResult | DryRunResult;
   try {
     const run = flags.dryRun ? dryRunImport : importFile;

@@ -20,7 +20,23 @@ function formatBytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }
 
-export function createProgress(mode: 'spinner' | 'lines' | 'off'): ProgressReporter {
+export type ProgressMode = 'spinner' | 'lines' | 'off';
+
+/**
+ * How an import shows its progress on `stream` (stderr): a spinner on a terminal; with no
+ * terminal (cron, CI) nothing unless --progress, then plain lines; nothing at all with --quiet.
+ * A terminal that reports no width (a pseudo-terminal of 0 columns, as `script` without a
+ * terminal of its own or some container runtimes make) gets plain lines: ora divides each
+ * line's width by the column count, and with 0 it cleared lines without end, so the import
+ * never finished.
+ */
+export function progressMode(stream: { isTTY?: boolean; columns?: number }, flags: { quiet: boolean; progress: boolean }): ProgressMode {
+  if (flags.quiet) return 'off';
+  if (stream.isTTY === true) return (stream.columns ?? 0) > 0 ? 'spinner' : 'lines';
+  return flags.progress ? 'lines' : 'off';
+}
+
+export function createProgress(mode: ProgressMode): ProgressReporter {
   if (mode === 'off') return { phase: () => undefined, progress: () => undefined, stop: () => undefined };
   const started = performance.now();
   let phase: ImportPhase = 'reading';
@@ -38,12 +54,17 @@ export function createProgress(mode: 'spinner' | 'lines' | 'off'): ProgressRepor
     return parts.join(', ');
   };
   const update = (force: boolean): void => {
-    if (spinner) spinner.text = describe();
-    else if (force || performance.now() - lastLine >= PLAIN_INTERVAL_MS) {
+    if (spinner) {
+      spinner.text = describe();
+      if (force) spinner.render(); // a new phase shows at once, not at the next frame
+    } else if (force || performance.now() - lastLine >= PLAIN_INTERVAL_MS) {
       lastLine = performance.now();
       process.stderr.write(`atlas: ${describe()}\n`);
     }
   };
+  // The elapsed time keeps counting through phases that report nothing until they end (an INSERT).
+  const tick = spinner ? setInterval(() => update(false), 1000) : null;
+  tick?.unref();
   return {
     phase: (p) => {
       phase = p;
@@ -53,6 +74,9 @@ export function createProgress(mode: 'spinner' | 'lines' | 'off'): ProgressRepor
       last = p;
       update(false);
     },
-    stop: () => spinner?.stop(),
+    stop: () => {
+      if (tick !== null) clearInterval(tick);
+      spinner?.stop();
+    },
   };
 }

@@ -31,14 +31,22 @@ function json(r: RunResult): Record<string, unknown> {
 
 const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
 
-/** Runs atlas on a pseudo-terminal (util-linux `script`), feeding `input` as typed keys. */
-function runOnTerminal(args: string[], input: string, env: Record<string, string | undefined> = {}): Promise<RunResult> {
+/**
+ * Runs atlas on a pseudo-terminal (util-linux `script`), feeding `input` as typed keys. The
+ * terminal is `columns` wide (0: its size unknown, as `script` makes it with no terminal of its
+ * own); atlas is killed after `timeoutMs`.
+ */
+function runOnTerminal(args: string[], input: string, env: Record<string, string | undefined> = {}, terminal: { columns: number; timeoutMs?: number } = { columns: 100 }): Promise<RunResult> {
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  const atlas = [process.execPath, BIN, ...args].map(quote).join(' ');
+  // coreutils `timeout` kills atlas itself: killing `script` would leave it running.
+  const seconds = Math.ceil((terminal.timeoutMs ?? 60_000) / 1000);
+  const limited = `timeout -s KILL ${seconds} ${atlas}`;
+  const command = terminal.columns > 0 ? `stty cols ${terminal.columns} rows 40 && ${limited}` : limited;
   const fullEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, DATABASE_URL: undefined, ATLAS_DATABASE_URL: undefined, ...env };
   for (const k of Object.keys(fullEnv)) if (fullEnv[k] === undefined) delete fullEnv[k];
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { env: fullEnv as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: fullEnv as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], timeout: (seconds + 30) * 1000, killSignal: 'SIGKILL' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -283,5 +291,31 @@ describe('tracking commands (spawned)', () => {
     assert.equal(yes.code, 0, yes.stdout);
     assert.match(yes.stdout, /undone/);
     assert.equal((await db.rows(`select 1 from ${db.schema}.people where _import_id = $1`, [t.import_id])).length, 0);
+  });
+
+  it('import on a terminal: a spinner with the phase, bytes, rows/s and time, then the summary; on a terminal of no width, plain lines', { skip: HAS_SCRIPT ? false : 'util-linux `script` is not installed' }, async () => {
+    const rows: Array<Array<string | number>> = [['name', 'n']];
+    for (let i = 0; i < 100_000; i++) rows.push([`p${i}`, i]);
+    const file = files.write('on_terminal.csv', csv(rows));
+    const plain = (text: string): string => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+
+    const sized = await runOnTerminal(['import', file, '--table', 'on_terminal', ...conn], '', {}, { columns: 100 });
+    assert.equal(sized.code, 0, plain(sized.stdout).slice(-2000));
+    assert.match(sized.stdout, /\u001b\[\?25l/, 'the spinner hides the cursor');
+    assert.match(sized.stdout, /\u001b\[\?25h/, 'and shows it again');
+    const frames = plain(sized.stdout);
+    assert.match(frames, /staging, [\d.]+ (KB|MB) of [\d.]+ (KB|MB) \(\d+%\), [\d,]+ rows, [\d,]+ rows\/s, [\d.]+ m?s/, 'bytes of the total, rows, rows/s, elapsed');
+    assert.match(frames, /success: imported 100,000 of 100,000 rows/);
+    assert.match(frames, /time: reading and staging/);
+    assert.match(frames, /import id [0-9a-f-]{36}/);
+
+    // With 0 columns, ora divided by the width and cleared lines without end: the import never finished.
+    const unsized = await runOnTerminal(['import', file, '--table', 'on_terminal_0', ...conn], '', {}, { columns: 0, timeoutMs: 60_000 });
+    assert.notEqual(unsized.code, 128 + 9, 'atlas finished on its own (it was not killed after 60 s)');
+    assert.equal(unsized.code, 0, plain(unsized.stdout).slice(-2000));
+    assert.doesNotMatch(unsized.stdout, /\u001b\[1A/, 'no cursor movement');
+    assert.match(unsized.stdout, /^atlas: staging, /m, 'phases as plain lines');
+    assert.match(plain(unsized.stdout), /success: imported 100,000 of 100,000 rows/);
+    assert.equal((await db.rows(`select 1 from ${db.schema}.on_terminal_0`)).length, 100_000);
   });
 });
