@@ -62,9 +62,10 @@ export function createProgress(mode: ProgressMode): ProgressReporter {
       process.stderr.write(`atlas: ${describe()}\n`);
     }
   };
-  // The elapsed time keeps counting through phases that report nothing until they end (an INSERT).
-  const tick = spinner ? setInterval(() => update(false), 1000) : null;
-  tick?.unref();
+  // The elapsed time keeps counting through phases that report nothing until they end (an
+  // INSERT): the spinner's text each second, a plain line every PLAIN_INTERVAL_MS.
+  const tick = setInterval(() => update(false), 1000);
+  tick.unref();
   return {
     phase: (p) => {
       phase = p;
@@ -75,7 +76,7 @@ export function createProgress(mode: ProgressMode): ProgressReporter {
       update(false);
     },
     stop: () => {
-      if (tick !== null) clearInterval(tick);
+      clearInterval(tick);
       spinner?.stop();
     },
   };
