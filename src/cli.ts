@@ -84,7 +84,7 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('--header-row <n>', 'XLSX: the row holding the header (default: found automatically)')
     .option('--record-path <path>', 'JSON: where the record array is (data.items); XML: the record element (default: detected)')
     .option('--name <file name>', 'file name to record when reading stdin')
-    .option('--progress', 'write progress lines to stderr even when it is not a terminal (a terminal gets a live spinner, or these lines if it reports no width)')
+    .option('--progress', 'write progress lines to stderr even when it is not a terminal (a terminal gets a live spinner, or these lines if it reports no width, TERM is dumb or CI is set)')
     .option('--user <name>', 'who runs the import, recorded as user_id (default: ATLAS_USER, the config file\'s "user", else the OS user)')
     .addHelpText(
       'after',

@@ -25,14 +25,19 @@ export type ProgressMode = 'spinner' | 'lines' | 'off';
 /**
  * How an import shows its progress on `stream` (stderr): a spinner on a terminal; with no
  * terminal (cron, CI) nothing unless --progress, then plain lines; nothing at all with --quiet.
- * A terminal that reports no width (a pseudo-terminal of 0 columns, as `script` without a
- * terminal of its own or some container runtimes make) gets plain lines: ora divides each
- * line's width by the column count, and with 0 it cleared lines without end, so the import
- * never finished.
+ * A terminal gets plain lines instead where a spinner cannot work: one that reports no width (a
+ * pseudo-terminal of 0 columns, as `script` without a terminal of its own or some container
+ * runtimes make; ora divides each line's width by the column count, and with 0 it cleared lines
+ * without end, so the import never finished), and where ora would not animate (TERM=dumb, or CI
+ * set in the environment: it would write its first text once and nothing more).
  */
-export function progressMode(stream: { isTTY?: boolean; columns?: number }, flags: { quiet: boolean; progress: boolean }): ProgressMode {
+export function progressMode(
+  stream: { isTTY?: boolean; columns?: number },
+  flags: { quiet: boolean; progress: boolean },
+  env: Record<string, string | undefined> = process.env,
+): ProgressMode {
   if (flags.quiet) return 'off';
-  if (stream.isTTY === true) return (stream.columns ?? 0) > 0 ? 'spinner' : 'lines';
+  if (stream.isTTY === true) return (stream.columns ?? 0) > 0 && env.TERM !== 'dumb' && !('CI' in env) ? 'spinner' : 'lines';
   return flags.progress ? 'lines' : 'off';
 }
 

@@ -299,7 +299,9 @@ describe('tracking commands (spawned)', () => {
     const file = files.write('on_terminal.csv', csv(rows));
     const plain = (text: string): string => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 
-    const sized = await runOnTerminal(['import', file, '--table', 'on_terminal', ...conn], '', {}, { columns: 100 });
+    // ora animates only without CI in the environment and with a TERM other than dumb.
+    const terminalEnv = { CI: undefined, TERM: 'xterm-256color' };
+    const sized = await runOnTerminal(['import', file, '--table', 'on_terminal', ...conn], '', terminalEnv, { columns: 100 });
     assert.equal(sized.code, 0, plain(sized.stdout).slice(-2000));
     assert.match(sized.stdout, /\u001b\[\?25l/, 'the spinner hides the cursor');
     assert.match(sized.stdout, /\u001b\[\?25h/, 'and shows it again');
@@ -310,12 +312,19 @@ describe('tracking commands (spawned)', () => {
     assert.match(frames, /import id [0-9a-f-]{36}/);
 
     // With 0 columns, ora divided by the width and cleared lines without end: the import never finished.
-    const unsized = await runOnTerminal(['import', file, '--table', 'on_terminal_0', ...conn], '', {}, { columns: 0, timeoutMs: 60_000 });
+    const unsized = await runOnTerminal(['import', file, '--table', 'on_terminal_0', ...conn], '', terminalEnv, { columns: 0, timeoutMs: 60_000 });
     assert.notEqual(unsized.code, 128 + 9, 'atlas finished on its own (it was not killed after 60 s)');
     assert.equal(unsized.code, 0, plain(unsized.stdout).slice(-2000));
     assert.doesNotMatch(unsized.stdout, /\u001b\[1A/, 'no cursor movement');
     assert.match(unsized.stdout, /^atlas: staging, /m, 'phases as plain lines');
     assert.match(plain(unsized.stdout), /success: imported 100,000 of 100,000 rows/);
     assert.equal((await db.rows(`select 1 from ${db.schema}.on_terminal_0`)).length, 100_000);
+
+    // In CI (CI set), where ora would write its first text once and stop: plain lines as well.
+    const inCi = await runOnTerminal(['import', file, '--table', 'on_terminal_ci', ...conn], '', { ...terminalEnv, CI: 'true' }, { columns: 100 });
+    assert.equal(inCi.code, 0, plain(inCi.stdout).slice(-2000));
+    assert.doesNotMatch(inCi.stdout, /\u001b\[\?25l/, 'no spinner');
+    assert.match(inCi.stdout, /^atlas: staging, /m, 'phases as plain lines');
+    assert.match(inCi.stdout, /^atlas: committing, /m);
   });
 });
