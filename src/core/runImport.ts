@@ -12,7 +12,7 @@ import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, Us
 import { addColumnsSql, createTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
-import { qualify, quoteIdent } from '../transform/naming.js';
+import { importTempTable, qualify, quoteIdent } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { createDupsSql, duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, tableColumnOrder } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
@@ -59,9 +59,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   // Stage every row; Node sees every value on the way.
   await options.onPhase?.('staging');
   checkCancelled();
-  /** Names this import's temp tables (dropped at commit). */
-  const tempName = (kind: string): string => `_atlas_${kind}_${importId.replace(/-/g, '').slice(0, 16)}`;
-  const stage = tempName('stage');
+  const stage = importTempTable(importId, 'stage');
   // For this transaction only: sorts and hashes over millions of staged rows stay in memory
   // instead of spilling to disk (measured: the duplicate check of 1M rows went from 23 s to a few),
   // and the staging table gets more local buffers (settable only before it is first used).
@@ -208,8 +206,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
     await options.onPhase?.('checking duplicates');
     checkCancelled();
     const dedupeStart = performance.now();
-    const dups = tempName('dups');
-    const converted = tempName('conv');
+    const dups = importTempTable(importId, 'dups');
+    const converted = importTempTable(importId, 'conv');
     const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash: rowHashColumns !== null && allColumns, converted });
     validRows = (await client.query(check.source)).rowCount ?? 0;
     await client.query(check.analyze);

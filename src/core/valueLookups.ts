@@ -15,7 +15,7 @@
  */
 import { rawSql } from '../db/staging.js';
 import type { Client } from '../db/connection.js';
-import { quoteIdent } from '../transform/naming.js';
+import { importTempTable, quoteIdent } from '../transform/naming.js';
 import { castSql, correctionSql, recordsCorrections, validSql } from '../transform/typeSql.js';
 import type { ImportPlan, PlannedColumn } from './plan.js';
 
@@ -60,7 +60,7 @@ export async function createValueLookups(
   const lookups = new Map<string, string>();
   const columns = await columnsWorthALookup(client, args.stage, args.plan, args.rows);
   for (const p of columns) {
-    const name = `_atlas_lk_${args.importId.replace(/-/g, '').slice(0, 12)}_${lookups.size + 1}`;
+    const name = importTempTable(args.importId, `lk${lookups.size + 1}`);
     const c = correctionSql(p, 'd.raw', 'd.v')!;
     // Each distinct text is tested for validity before it is converted (converting an invalid one
     // would fail the statement): OFFSET 0 under the test keeps it from being pushed down to every

@@ -84,6 +84,11 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** The name of one of an import's temp tables (`kind`: stage, dups, ...), unique to the import. */
+export function importTempTable(importId: string, kind: string): string {
+  return `_atlas_${kind}_${importId.replace(/-/g, '').slice(0, 16)}`;
+}
+
 /** `"schema"."name"` */
 export function qualify(schema: string, name: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(name)}`;
