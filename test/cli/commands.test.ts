@@ -39,11 +39,15 @@ const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
 function runOnTerminal(args: string[], input: string, env: Record<string, string | undefined> = {}, terminal: { columns: number; timeoutMs?: number } = { columns: 100 }): Promise<RunResult> {
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   const atlas = [process.execPath, BIN, ...args].map(quote).join(' ');
-  // coreutils `timeout` kills atlas itself: killing `script` would leave it running.
+  // coreutils `timeout` kills atlas itself: killing `script` would leave it running. --foreground
+  // keeps atlas in the terminal's foreground process group: without it, timeout moves itself and
+  // atlas to a group of their own, and a shell that forks rather than execs its last command (dash)
+  // leaves that group in the background, where reading the terminal or setting its mode stops atlas.
   const seconds = Math.ceil((terminal.timeoutMs ?? 60_000) / 1000);
-  const limited = `timeout -s KILL ${seconds} ${atlas}`;
+  const limited = `timeout --foreground -s KILL ${seconds} ${atlas}`;
   const command = terminal.columns > 0 ? `stty cols ${terminal.columns} rows 40 && ${limited}` : limited;
-  const fullEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, DATABASE_URL: undefined, ATLAS_DATABASE_URL: undefined, ...env };
+  // `script` runs the command with $SHELL: /bin/sh on every machine, whatever the caller's shell.
+  const fullEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, DATABASE_URL: undefined, ATLAS_DATABASE_URL: undefined, SHELL: '/bin/sh', ...env };
   for (const k of Object.keys(fullEnv)) if (fullEnv[k] === undefined) delete fullEnv[k];
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qec', command, '/dev/null'], { env: fullEnv as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], timeout: (seconds + 30) * 1000, killSignal: 'SIGKILL' });
