@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync, chownSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync, chownSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
@@ -236,6 +236,14 @@ async function initialise(bin: Binaries, dataDir: string, home: string, runAs: R
   writeFileSync(credentialsPath(home), JSON.stringify(creds), { mode: 0o600 });
 }
 
+/** initdb needs an empty directory: one left by an initialisation cut short gets a clear error instead of initdb's. */
+function refuseLeftovers(dataDir: string): void {
+  if (!existsSync(dataDir) || readdirSync(dataDir).length === 0) return;
+  throw new DatabaseError(`${dataDir} holds files but no PostgreSQL cluster (an initialisation cut short?), so atlas cannot create its database there`, {
+    hint: `delete ${dataDir} and run atlas again, or set --database-url`,
+  });
+}
+
 function lastLine(text: string): string {
   const lines = text.trim().split('\n').filter((l) => l.trim() !== '');
   return lines.slice(-2).join(' ').trim();
@@ -261,8 +269,16 @@ export async function ensureEmbeddedServer(home: string): Promise<EmbeddedServer
   mkdirSync(home, { recursive: true, mode: 0o700 });
   return withStartupLock(home, async () => {
     const dataDir = prepareDataDir(home, runAs);
-    if (!existsSync(join(dataDir, 'PG_VERSION')) || !existsSync(credentialsPath(home))) {
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+      refuseLeftovers(dataDir);
       await initialise(bin, dataDir, home, runAs);
+    } else if (!existsSync(credentialsPath(home))) {
+      // A cluster without its password file: $ATLAS_HOME was deleted (as root the cluster lives on
+      // under /var/lib/atlas) or embedded.json was. Nobody can log in to it, and it may hold the
+      // user's tables: say so, and leave deleting it to the user.
+      throw new DatabaseError(`the embedded PostgreSQL in ${dataDir} has lost its password file ${credentialsPath(home)}, so atlas cannot log in to it`, {
+        hint: `restore that file; or, to start again with an empty database, run \`atlas server stop\` and delete ${dataDir} (this deletes every table in it); or set --database-url`,
+      });
     }
     const creds = JSON.parse(readFileSync(credentialsPath(home), 'utf8')) as Credentials;
     const existing = runningPort(dataDir);

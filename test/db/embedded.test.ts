@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { destroyEmbeddedServer, EMBEDDED_PREFERRED_PORT, ensureEmbeddedServer, getEmbeddedServerStatus, SERVER_SETTINGS } from '../../src/db/embedded.ts';
 import { csv, runAtlas, tempDir } from '../helpers.ts';
@@ -56,6 +58,52 @@ describe('embedded default database', () => {
     } finally {
       await destroyEmbeddedServer(home.dir);
       blocker?.close();
+      home.cleanup();
+    }
+  });
+
+  it('a cluster that lost its password file, or a data directory left half made: one clear line with what to do, and no data deleted', async () => {
+    const home = tempDir('atlas-home-');
+    const env = { ATLAS_HOME: home.dir };
+    try {
+      const file = home.write('kept.csv', csv([['n'], [1], [2]]));
+      const first = await runAtlas(['import', file, '--json'], { env });
+      assert.equal(first.code, 0, first.stderr);
+      const { dataDir } = await getEmbeddedServerStatus(home.dir);
+      const credentials = join(home.dir, 'embedded.json');
+      const saved = readFileSync(credentials);
+
+      // As if $ATLAS_HOME's password file were deleted while the cluster lives on (running or not).
+      rmSync(credentials);
+      for (const stop of [false, true]) {
+        if (stop) assert.equal((await runAtlas(['server', 'stop'], { env })).code, 0);
+        const refused = await runAtlas(['history'], { env });
+        assert.equal(refused.code, 1, refused.stderr);
+        assert.match(refused.stderr, /^atlas: the embedded PostgreSQL in .+ has lost its password file .+embedded\.json, so atlas cannot log in to it\n  hint: restore that file; or, to start again with an empty database, run `atlas server stop` and delete /);
+        assert.ok(existsSync(join(dataDir, 'PG_VERSION')), 'the cluster is still there');
+        assert.equal(existsSync(credentials), false, 'no new password file for a cluster it does not open');
+      }
+      // Restored, the same data is back.
+      writeFileSync(credentials, saved, { mode: 0o600 });
+      const back = await runAtlas(['history', '--json'], { env });
+      assert.equal(back.code, 0, back.stderr);
+      assert.equal((JSON.parse(back.stdout) as { total_count: number }).total_count, 1);
+      await destroyEmbeddedServer(home.dir);
+
+      // A data directory holding files but no cluster (initdb cut short): refused, left as it is.
+      mkdirSync(join(home.dir, 'pgdata'));
+      home.write('pgdata/base', 'half made');
+      const leftovers = await runAtlas(['history'], { env });
+      assert.equal(leftovers.code, 1, leftovers.stderr);
+      assert.match(leftovers.stderr, /^atlas: .+pgdata holds files but no PostgreSQL cluster \(an initialisation cut short\?\), so atlas cannot create its database there\n  hint: delete .+pgdata and run atlas again/);
+      assert.equal(readFileSync(join(home.dir, 'pgdata', 'base'), 'utf8'), 'half made');
+      // Once deleted, atlas creates a new database there.
+      rmSync(join(home.dir, 'pgdata'), { recursive: true });
+      const fresh = await runAtlas(['history', '--json'], { env });
+      assert.equal(fresh.code, 0, fresh.stderr);
+      assert.equal((JSON.parse(fresh.stdout) as { total_count: number }).total_count, 0);
+    } finally {
+      await destroyEmbeddedServer(home.dir);
       home.cleanup();
     }
   });
