@@ -248,10 +248,10 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
   const tableHash = rowHashSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
   const tableSide = args.useStoredHash ? `${target} t` : `(select t.*, ${tableHash} as _key_hash from ${target} t) t`;
   const tableHashColumn = args.useStoredHash ? 't._row_hash' : 't._key_hash';
-  // to_jsonb of a row whose columns carry the target names: a fifth cheaper per row than
-  // jsonb_build_object with a key/value pair per column (the names are quoted identifiers).
+  // row_to_json of a row whose columns carry the target names (quoted identifiers): the record
+  // in column order, cheaper per row than to_jsonb or json_build_object (sql/004).
   const named = plan.columns.map((p, i) => `v.c${i} as ${quoteIdent(p.targetName)}`);
-  const record = named.length === 0 ? `'{}'::jsonb` : 'to_jsonb(x.*)';
+  const record = named.length === 0 ? `'{}'::json` : 'row_to_json(x.*)';
   const check = `with repeated as (
       select src._rn, src.h, ${keyRow('src')} as r
         from ${src} src
@@ -299,7 +299,7 @@ export function newTableDuplicatesSql(args: {
   const hash = args.useStoredHash ? 't._row_hash' : rowHashSql(keyValues);
   const columns = plan.columns.map((p) => `t.${quoteIdent(p.targetName)}`);
   // `x.*`: a user column may itself be called x.
-  const record = columns.length === 0 ? `'{}'::jsonb` : 'to_jsonb(x.*)';
+  const record = columns.length === 0 ? `'{}'::json` : 'row_to_json(x.*)';
   const sql = `with repeated as (
       select t.ctid as tid, t._source_row_number as _rn, ${hash} as h, ${rowSql(keyValues)} as r, ${record} as record
         from ${target} t${columns.length === 0 ? '' : ` cross join lateral (select ${columns.join(', ')}) x`}

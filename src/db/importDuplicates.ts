@@ -33,9 +33,10 @@ export async function listImportDuplicates(
   if (!(await tableExists(client, schema, IMPORT_DUPLICATES_TABLE))) return null;
   const table = qualify(schema, IMPORT_DUPLICATES_TABLE);
   const total = await client.query<{ n: string }>(`select count(*) as n from ${table} d where d.import_id = $1`, [importId]);
-  // to_jsonb: every column whatever later migrations add, with bigint ids as JSON numbers.
+  // row_to_json: every column whatever later migrations add, bigint ids as JSON numbers, and the
+  // record as stored (json, in its columns' order; to_jsonb would reorder its keys).
   const res = await client.query<{ row: DuplicateRow }>(
-    `select to_jsonb(d) as row from ${table} d where d.import_id = $1 order by d.record_number, d.id limit $2 offset $3`,
+    `select row_to_json(d) as row from ${table} d where d.import_id = $1 order by d.record_number, d.id limit $2 offset $3`,
     [importId, limit, offset],
   );
   return { rows: res.rows.map((r) => r.row), total: Number(total.rows[0]?.n ?? 0) };

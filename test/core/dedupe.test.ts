@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
+import { listSkippedDuplicates } from '../../src/core/importErrors.ts';
 import { AlreadyImportedError, UsageError } from '../../src/errors.ts';
 import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 
@@ -121,6 +122,21 @@ describe('duplicate detection', () => {
       { record_number: 4, record: { x: 2, t: 'y', c: null }, matched_row_id: null, matched_record_number: 2 },
       { record_number: 6, record: { x: 1, t: 'x', c: '2024-01-02' }, matched_row_id: null, matched_record_number: 1 },
     ]);
+  });
+
+  it('a kept record lists its columns in the table\'s order, in a new table and an existing one', async () => {
+    // jsonb would order the keys by length (a, bb); the record keeps the row's own order.
+    const path = files.write('order.csv', 'bb,a\n2,x\n2,x\n');
+    const first = await importFile(db.settings, { ...defaults, source: path, table: 'keyorder' });
+    const again = await importFile(db.settings, { ...defaults, source: path, table: 'keyorder', allowSameFile: true });
+    assert.deepEqual([first.duplicates_found, again.duplicates_found], [1, 2]);
+    const text = await db.rows(`select record::text as t from ${db.schema}.import_duplicates where import_id = any ($1) order by import_id = $2 desc, record_number`, [
+      [first.import_id, again.import_id],
+      first.import_id,
+    ]);
+    assert.deepEqual(text, [{ t: '{"bb":2,"a":"x"}' }, { t: '{"bb":2,"a":"x"}' }, { t: '{"bb":2,"a":"x"}' }]);
+    const page = await listSkippedDuplicates(db.settings, again.import_id, { limit: 10, offset: 0 });
+    assert.deepEqual(page.duplicates.map((d) => Object.keys(d.record ?? {})), [['bb', 'a'], ['bb', 'a']], 'atlas errors --duplicates shows them in that order too');
   });
 
   it('a new table with --key: a later record with an earlier key is a duplicate whatever its other values', async () => {

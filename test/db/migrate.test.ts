@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { listMigrations, migrate } from '../../src/db/migrate.ts';
@@ -23,6 +23,38 @@ describe('migrations', () => {
     } finally {
       await clients[0]!.query(`drop schema if exists ${schema} cascade`);
       await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  it('version 4 keeps the records a version-3 schema holds, as json', async () => {
+    const client = new pg.Client(testDatabaseUrl());
+    await client.connect();
+    const schema = `mig_${randomBytes(5).toString('hex')}`;
+    try {
+      // A schema as version 3 left it, holding two kept records (jsonb then).
+      await client.query(`create schema ${schema}`);
+      await client.query(`create table ${schema}.atlas_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`);
+      for (const m of listMigrations().filter((m) => m.version <= 3)) {
+        await client.query(`set search_path to ${schema}`);
+        await client.query(m.sql);
+        await client.query(`insert into ${schema}.atlas_migrations (version, name) values ($1, $2)`, [m.version, m.name]);
+      }
+      await client.query('reset search_path');
+      const id = randomUUID();
+      await client.query(`insert into ${schema}.import_history (import_id, source_type, table_name, file_name, status) values ($1, 'local_upload', 't', 'f.csv', 'success')`, [id]);
+      await client.query(
+        `insert into ${schema}.import_duplicates (import_id, record_number, record, matched_record_number) values ($1, 3, '{"bb": 2, "a": "x"}', 1), ($1, 5, null, 2)`,
+        [id],
+      );
+      assert.deepEqual(await migrate(client, schema), listMigrations().filter((m) => m.version > 3).map((m) => m.version));
+      const kept = await client.query(`select record_number, record, pg_typeof(record)::text as type, matched_record_number from ${schema}.import_duplicates order by id`);
+      assert.deepEqual(kept.rows, [
+        { record_number: 3, record: { a: 'x', bb: 2 }, type: 'json', matched_record_number: 1 },
+        { record_number: 5, record: null, type: 'json', matched_record_number: 2 },
+      ]);
+    } finally {
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
     }
   });
 
