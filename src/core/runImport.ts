@@ -7,12 +7,12 @@ import type { Settings } from '../config.js';
 import { lockForTransaction, type Client } from '../db/connection.js';
 import { completeImport, type ImportOutcome } from '../db/history.js';
 import { copyIntoStage, createStage, type StageResult } from '../db/staging.js';
-import { getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
+import { countTableColumns, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
 import { addColumnsSql, createTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
-import { importTempTable, qualify, quoteIdent } from '../transform/naming.js';
+import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { createDupsSql, duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, tableColumnOrder } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
@@ -46,6 +46,16 @@ export interface RunContext {
   url: string;
 }
 
+/** Refuses, before any DDL, new columns that would take an existing table past PostgreSQL's limit. */
+async function checkRoomForColumns(client: Client, schema: string, tableName: string, adding: number): Promise<void> {
+  const { total, dropped } = await countTableColumns(client, schema, tableName);
+  if (total + adding <= PG_MAX_COLUMNS) return;
+  const counted = dropped > 0 ? ` (${dropped} of them dropped, which PostgreSQL still counts)` : '';
+  throw new AtlasError(`table ${tableName} has ${total} columns${counted}; the ${adding} new column(s) this file brings would take it past PostgreSQL's limit of ${PG_MAX_COLUMNS}`, {
+    hint: `import into a new table with --table NAME, or leave columns out with "ignore": true in a --mapping file${dropped > 0 ? '; a copy of the table (create table ... as select) has no dropped columns' : ''}`,
+  });
+}
+
 export async function runImport(client: Client, settings: Settings, options: RunOptions, ctx: RunContext): Promise<ImportResult | DryRunResult> {
   const schema = settings.schema;
   const { importId, tableName, prepared } = ctx;
@@ -65,6 +75,11 @@ export async function runImport(client: Client, settings: Settings, options: Run
   // and the staging table gets more local buffers (settable only before it is first used).
   await client.query(`set local work_mem = '${IMPORT_WORK_MEM}'`);
   await client.query(`set local temp_buffers = '${IMPORT_TEMP_BUFFERS}'`);
+  if (input.table.kind === 'fixed' && input.table.header.length > MAX_USER_COLUMNS) {
+    throw new AtlasError(`the file has ${input.table.header.length} columns, more than the ${MAX_USER_COLUMNS} atlas can put in one table: ${COLUMN_LIMIT_REASON}`, {
+      hint: 'split the columns across several files (repeat a key column in each, to join them), then import each into its own table',
+    });
+  }
   await createStage(client, stage, input.table);
   const targets = new Map(Object.entries(mapping.columns ?? {}).flatMap(([src, spec]) => (spec.target ? [[src, spec.target] as const] : [])));
   const parseStart = performance.now();
@@ -98,6 +113,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   if (plan.missingRequired.length > 0) {
     throw new AtlasError(`table ${tableName} requires column(s) the file does not have: ${plan.missingRequired.join(', ')} (NOT NULL without a default)`);
   }
+  if (existing && plan.newColumns.length > 0) await checkRoomForColumns(client, schema, tableName, plan.newColumns.length);
   if (existing) {
     const required = new Set(existing.columns.filter((c) => c.required).map((c) => c.name));
     for (const c of plan.columns) if (required.has(c.targetName)) Object.assign(c, { required: true, checkValidity: true });

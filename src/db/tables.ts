@@ -48,6 +48,20 @@ export async function getExistingTable(client: Client, schema: string, table: st
   };
 }
 
+/**
+ * The columns PostgreSQL counts against its limit of 1600 for an existing table: every column it
+ * ever had, dropped ones included (their numbers are never reused).
+ */
+export async function countTableColumns(client: Client, schema: string, table: string): Promise<{ total: number; dropped: number }> {
+  const res = await client.query<{ total: number; dropped: number }>(
+    `select count(*)::int as total, (count(*) filter (where a.attisdropped))::int as dropped
+       from pg_attribute a
+      where a.attrelid = to_regclass(format('%I.%I', $1::text, $2::text)) and a.attnum > 0`,
+    [schema, table],
+  );
+  return res.rows[0] ?? { total: 0, dropped: 0 };
+}
+
 /** server_version_num, e.g. 150012. */
 export async function getServerVersion(client: Client): Promise<number> {
   const res = await client.query<{ v: string }>(`select current_setting('server_version_num') as v`);

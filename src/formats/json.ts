@@ -3,6 +3,7 @@ import { AtlasError, UsageError } from '../errors.js';
 import { detectEncoding } from './decode.js';
 import { flattenRecord, flattenVerified, nestsDeeperThan, type FlatRecord, type KeyLimit } from './jsonFlatten.js';
 import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
+import { COLUMN_LIMIT_REASON } from '../transform/naming.js';
 import { TextChunks } from './textChunks.js';
 import type { KeyedRow, KeyedTableStream } from './types.js';
 
@@ -52,7 +53,7 @@ export function parseRecordPath(recordPath: string | null): string[] {
 
 function tooManyColumns(where: string): AtlasError {
   return new AtlasError(
-    `${where} brings the number of distinct keys past ${MAX_RECORD_COLUMNS}: a PostgreSQL table holds at most 1600 columns, ${1600 - MAX_RECORD_COLUMNS} of them atlas's own`,
+    `${where} brings the number of distinct keys past ${MAX_RECORD_COLUMNS}: ${COLUMN_LIMIT_REASON}`,
     { hint: 'keys nested two levels deep or more are kept together in one jsonb column; or split the file' },
   );
 }

@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import { AtlasError } from '../errors.js';
-import { RESERVED_COLUMNS } from '../transform/naming.js';
+import { MAX_USER_COLUMNS } from '../transform/naming.js';
 
 const MIB = 1024 * 1024;
 
@@ -16,7 +16,7 @@ export const MAX_JSON_DEPTH = 1000;
  */
 export const MAX_RECORD_CHARS = Math.min(256 * MIB, Math.max(MIB, Math.floor(getHeapStatistics().heap_size_limit / 32 / MIB) * MIB));
 /** Distinct keys (columns) records may bring: PostgreSQL's 1600 columns per table, less atlas's own. */
-export const MAX_RECORD_COLUMNS = 1600 - RESERVED_COLUMNS.length;
+export const MAX_RECORD_COLUMNS = MAX_USER_COLUMNS;
 /** A key longer than this can never be a --record-path key; it is skipped, not kept. */
 const MAX_KEY_CHARS = 64 * 1024;
 

@@ -2,7 +2,7 @@ import { BatchQueue, pullBatches } from './pull.js';
 import { TextDecoder } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { AtlasError } from '../errors.js';
-import { RESERVED_COLUMNS } from '../transform/naming.js';
+import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../transform/naming.js';
 import { detectEncoding, ENCODINGS } from './decode.js';
 import { TextChunks } from './textChunks.js';
 import type { KeyedRow, KeyedTableStream } from './types.js';
@@ -47,7 +47,7 @@ export const MAX_XML_RECORD_CHARS = Math.min(256 * MIB, Math.max(MIB, Math.floor
  */
 const MAX_XML_RECORD_NODES = Math.min(1_000_000, Math.floor(getHeapStatistics().heap_size_limit / 2048));
 /** Distinct columns (keys) the records may bring: PostgreSQL's 1600 columns per table, less atlas's own. */
-export const MAX_XML_COLUMNS = 1600 - RESERVED_COLUMNS.length;
+export const MAX_XML_COLUMNS = MAX_USER_COLUMNS;
 
 /** sax's names for the buffers it limits, as a user would say them. */
 const BUFFER_NAMES: Record<string, string> = {
@@ -115,7 +115,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
       seenKeys.add(key);
       if (seenKeys.size > MAX_XML_COLUMNS) {
         throw new AtlasError(
-          `record ${rn} brings the number of distinct columns (attributes and child elements) past ${MAX_XML_COLUMNS}: a PostgreSQL table holds at most 1600 columns, ${1600 - MAX_XML_COLUMNS} of them atlas's own`,
+          `record ${rn} brings the number of distinct columns (attributes and child elements) past ${MAX_XML_COLUMNS}: ${COLUMN_LIMIT_REASON}`,
           { hint: 'name a different record element with --record-path, or split the file' },
         );
       }

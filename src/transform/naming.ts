@@ -6,6 +6,13 @@ export const MAX_IDENTIFIER_BYTES = 63;
 /** Column names atlas owns in every data table; a user column may never take one. */
 export const RESERVED_COLUMNS = ['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied', '_row_hash'] as const;
 
+/** Columns a PostgreSQL table may have (MaxHeapAttributeNumber), dropped ones included. */
+export const PG_MAX_COLUMNS = 1600;
+/** Columns of a file atlas can put in one table: PostgreSQL's limit less atlas's own. */
+export const MAX_USER_COLUMNS = PG_MAX_COLUMNS - RESERVED_COLUMNS.length;
+/** Why MAX_USER_COLUMNS, for error messages. */
+export const COLUMN_LIMIT_REASON = `a PostgreSQL table holds at most ${PG_MAX_COLUMNS} columns, ${RESERVED_COLUMNS.length} of them atlas's own`;
+
 /** Cuts a string to at most `maxBytes` UTF-8 bytes without splitting a character. */
 export function truncateUtf8(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;

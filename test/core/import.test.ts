@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
-import { ImportFailedError } from '../../src/errors.ts';
+import { AtlasError, ImportFailedError } from '../../src/errors.ts';
 import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 
 const defaults: Omit<ImportOptions, 'source'> = { table: null, format: null, delimiter: null, header: true, encoding: null, name: null };
@@ -137,6 +137,48 @@ describe('importFile (CSV)', () => {
     await assert.rejects(importFile(db.settings, { ...defaults, source: b, table: 'keep', strategy: 'merge_exact' }), /merge_exact cannot apply to keep/);
     const rows = await db.rows(`select k from ${db.schema}.keep`);
     assert.equal(rows.length, 1);
+  });
+
+  it("PostgreSQL's 1600 columns: a wider file, or a table it would widen too far, gets atlas's error before any DDL", async () => {
+    // Mostly empty values: a row of 1594 integers would pass PostgreSQL's 8 KB row limit instead.
+    const wide = (name: string, columns: string[]): string => files.write(name, csv([columns, ...[1, 2].map((r) => columns.map((_, i) => (i % 100 === 0 ? r * i : '')))]));
+    const names = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `c${from + i}`);
+    const r = await importFile(db.settings, { ...defaults, source: wide('w1594.csv', names(1594)), table: 'w1594' });
+    assert.equal(r.rows_inserted, 2, 'the widest file atlas can take: 1594 columns and its own 6');
+    await assert.rejects(importFile(db.settings, { ...defaults, source: wide('w1595.csv', names(1595)), table: 'w1595' }), (err: unknown) => {
+      assert.ok(err instanceof AtlasError);
+      assert.match(err.message, /the file has 1595 columns, more than the 1594 atlas can put in one table: a PostgreSQL table holds at most 1600 columns, 6 of them atlas's own/);
+      assert.match(String(err.hint), /split the columns/);
+      return true;
+    });
+    const [failed] = await db.rows<Record<string, unknown>>(`select status, error_message from ${db.schema}.import_history where file_name = 'w1595.csv'`);
+    assert.equal(failed?.status, 'failed');
+    assert.match(String(failed?.error_message), /1595 columns/);
+
+    // An existing table: 1590 user columns and atlas's 6, then 4 more, then files that would add one.
+    // (A file leaving a column out adds none by default: adapt_data; extend_table adds them.)
+    await importFile(db.settings, { ...defaults, source: wide('x1.csv', names(1590)), table: 'widex' });
+    await importFile(db.settings, { ...defaults, source: wide('x2.csv', names(1594)), table: 'widex' });
+    const tooMany = (err: unknown, pattern: RegExp): boolean => {
+      assert.ok(err instanceof AtlasError);
+      assert.match(err.message, pattern);
+      return true;
+    };
+    await assert.rejects(importFile(db.settings, { ...defaults, source: wide('x3.csv', [...names(1593), 'extra']), table: 'widex', strategy: 'extend_table' }), (err: unknown) =>
+      tooMany(err, /: table widex has 1600 columns; the 1 new column\(s\) this file brings would take it past PostgreSQL's limit of 1600$/),
+    );
+    // Dropped columns still count (their numbers are never reused).
+    await db.rows(`alter table ${db.schema}.widex drop column c1593`);
+    await assert.rejects(importFile(db.settings, { ...defaults, source: wide('x5.csv', [...names(1593), 'again']), table: 'widex', strategy: 'extend_table' }), (err: unknown) =>
+      tooMany(err, /: table widex has 1600 columns \(1 of them dropped, which PostgreSQL still counts\); the 1 new column\(s\)/),
+    );
+    const left = await db.rows(
+      `select count(*)::int as n, count(*) filter (where attname in ('extra', 'again'))::int as added from pg_attribute where attrelid = $1::regclass and attnum > 0`,
+      [`${db.schema}.widex`],
+    );
+    assert.deepEqual(left, [{ n: 1600, added: 0 }], 'the refused imports added no column');
+    const rows = await db.rows(`select count(*)::int as n from ${db.schema}.widex`);
+    assert.deepEqual(rows, [{ n: 2 }], "x1's rows (x2's were the same values, NULL in its new columns: duplicates)");
   });
 
   it('quotes hostile table and column names', async () => {
