@@ -87,14 +87,24 @@ export function parseAge(value: string, units = 'mhdw'): number | null {
   return m && unit !== undefined && units.includes(unit) ? Number(m[1]) * AGE_UNITS[unit]! : null;
 }
 
-/** --since: a date (2025-01-31, or any ISO time) or an age (7d, 12h, 30m, 2w) counted back from now. */
+/** --since: a date or time (2025-01-31, 2025-01-31 14:00, an ISO time with its zone) or an age (7d, 12h, 30m, 2w) counted back from now. */
 export function parseSince(value: string | undefined): Date | null {
   if (value === undefined) return null;
   const age = parseAge(value);
   if (age !== null) return new Date(Date.now() - age * 1000);
-  const d = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(Number.NaN);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--since must be a date (2025-01-31) or an age (7d, 12h), not "${value}"`);
-  return d;
+  const wrong = (): UsageError => new UsageError(`--since must be a date (2025-01-31, 2025-01-31 14:00, in local time unless it ends in Z or +01:00) or an age (7d, 12h), not "${value}"`);
+  // Local time, as history shows times (JavaScript alone reads a bare date as UTC midnight, and a
+  // date with a time as local); a time zone written in the value is honoured, as in --json's times.
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.exec(value.trim());
+  if (!m) throw wrong();
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((p) => Number(p ?? 0)) as [number, number, number, number, number, number];
+  // Checked here: new Date would roll 2025-02-30 over to March 2.
+  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate() || hour > 23 || minute > 59 || second > 59) throw wrong();
+  const ms = Math.round(Number(m[7] ?? 0) * 1000);
+  const zone = m[8];
+  if (zone === undefined) return new Date(year, month - 1, day, hour, minute, second, ms);
+  const offset = zone.toUpperCase() === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)));
+  return new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms) - offset * 60_000);
 }
 
 const pad = (n: number): string => String(n).padStart(2, '0');

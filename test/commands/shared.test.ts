@@ -36,7 +36,23 @@ describe('command output helpers', () => {
     assert.equal(parseAge('30m', 'hdw'), null, 'no minutes where m could be read as months');
     assert.equal(parseAge('10x'), null);
     assert.equal(parseAge('d'), null);
-    assert.equal(parseSince('2025-01-31')?.toISOString(), '2025-01-31T00:00:00.000Z');
+    const tz = process.env.TZ;
+    try {
+      // Dates and times without a zone are local, as history shows them; a written zone is honoured.
+      process.env.TZ = 'America/New_York';
+      assert.equal(parseSince('2025-01-31')?.toISOString(), '2025-01-31T05:00:00.000Z');
+      assert.equal(parseSince('2025-07-31 14:30')?.toISOString(), '2025-07-31T18:30:00.000Z');
+      assert.equal(parseSince('2025-07-31T14:30:05')?.toISOString(), '2025-07-31T18:30:05.000Z');
+      assert.equal(parseSince('2026-12-02T12:59:51.435Z')?.toISOString(), '2026-12-02T12:59:51.435Z');
+      assert.equal(parseSince('2025-01-31T10:00+01:00')?.toISOString(), '2025-01-31T09:00:00.000Z');
+      assert.equal(parseSince('2025-01-31 10:00-0230')?.toISOString(), '2025-01-31T12:30:00.000Z');
+      process.env.TZ = 'UTC';
+      assert.equal(parseSince('2025-01-31')?.toISOString(), '2025-01-31T00:00:00.000Z');
+      for (const typo of ['2025-02-30', '2025-13-01', '2025-01-31 24:00', '2025-1-31', '2025-01-31T10:00+1']) assert.throws(() => parseSince(typo), UsageError, typo);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
     assert.ok(Math.abs(Date.now() - 7 * 86_400_000 - parseSince('7d')!.getTime()) < 5_000);
     assert.equal(parseSince(undefined), null);
     assert.throws(() => parseSince('yesterday'), UsageError);
