@@ -175,6 +175,19 @@ export function rehashTableSql(schema: string, tableName: string, columns: Reado
 }
 
 /**
+ * Counts, among the table's first and last `sample` rows by id, those whose stored `_row_hash` is
+ * not the hash of their values as the columns are now. A column dropped or retyped outside atlas
+ * leaves every stored hash stale, and a duplicate check trusting them would find no duplicates
+ * (the file loaded twice); these few index reads catch that before the check.
+ */
+export function staleRowHashesSql(schema: string, tableName: string, columns: ReadonlyArray<{ name: string; sqlType: string }>, sample: number): string {
+  const t = qualify(schema, tableName);
+  const hash = rowHashSql(columns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
+  const side = (order: string): string => `(select t._row_hash as stored, ${hash} as h from ${t} t order by t.id ${order} limit ${sample})`;
+  return `select count(*)::int as stale from (${side('asc')} union all ${side('desc')}) s where s.stored is distinct from s.h`;
+}
+
+/**
  * CTEs over `repeated` (`_rn`, `h` the key's hash, `r` the key's values; the records whose hash
  * repeats in the file): `firsts`, the first record of each distinct key, and `in_file`, every
  * later record (`_rn`) with the first one's (`first_rn`) and the `carried` columns of `repeated`.

@@ -14,7 +14,7 @@ import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
 import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
-import { createDupsSql, duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, tableColumnOrder } from './insertSql.js';
+import { createDupsSql, duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
 import { createValueLookups } from './valueLookups.js';
 
@@ -45,6 +45,9 @@ export interface RunContext {
   serverVersion: number;
   url: string;
 }
+
+/** Rows at each end of a table whose stored `_row_hash` is checked before the duplicate check trusts it. */
+const STALE_HASH_SAMPLE = 50;
 
 /** Refuses, before any DDL, new columns that would take an existing table past PostgreSQL's limit. */
 async function checkRoomForColumns(client: Client, schema: string, tableName: string, adding: number): Promise<void> {
@@ -195,13 +198,25 @@ export async function runImport(client: Client, settings: Settings, options: Run
     throw new BudgetExceededError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint: `see the errors with: atlas errors ${importId}` });
   }
 
+  /**
+   * Recomputes every row's `_row_hash`, and records this transaction's id in the history record:
+   * the UPDATE gives the rows of earlier imports a new xmin, which undo then knows is atlas's own
+   * rewrite, not a change by someone else (see getImportRowState).
+   */
+  const rehash = async (columns: ReadonlyArray<{ name: string; sqlType: string }>): Promise<number> => {
+    const res = await client.query(rehashTableSql(schema, tableName, columns));
+    const xid = await client.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`);
+    Object.assign(base.metadata, { rehash_xmin: xid.rows[0]!.x, rehashed_rows: res.rowCount ?? 0 });
+    return res.rowCount ?? 0;
+  };
+
   // Create or extend the table, then the one INSERT ... SELECT.
   const newTable = plan.strategy === 'new_table' ? createTableSql(schema, tableName, plan.columns.map((p) => ({ name: p.targetName, sqlType: p.sqlType }))) : null;
   if (newTable) {
     await client.query(newTable.create);
   } else if (plan.newColumns.length > 0) {
     for (const sql of addColumnsSql(schema, tableName, plan.newColumns.map((p) => ({ name: p.targetName, sqlType: p.sqlType })))) await client.query(sql);
-    if (existing?.hasRowHash) await client.query(rehashTableSql(schema, tableName, tableColumnOrder(plan, existing.columns)));
+    if (existing?.hasRowHash) await rehash(tableColumnOrder(plan, existing.columns));
   }
   checkCancelled();
 
@@ -222,9 +237,18 @@ export async function runImport(client: Client, settings: Settings, options: Run
     await options.onPhase?.('checking duplicates');
     checkCancelled();
     const dedupeStart = performance.now();
+    const useStoredHash = rowHashColumns !== null && allColumns;
+    if (useStoredHash && plan.newColumns.length === 0) {
+      // (New columns were just rehashed above.)
+      const stale = await client.query<{ stale: number }>(staleRowHashesSql(schema, tableName, tableColumns, STALE_HASH_SAMPLE));
+      if (stale.rows[0]!.stale > 0) {
+        const rows = await rehash(tableColumns);
+        warnings.push(`${tableName}'s stored row hashes did not match its columns (one dropped or retyped outside atlas?): recomputed for its ${rows} row(s) before the duplicate check`);
+      }
+    }
     const dups = importTempTable(importId, 'dups');
     const converted = importTempTable(importId, 'conv');
-    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash: rowHashColumns !== null && allColumns, converted });
+    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash, converted });
     validRows = (await client.query(check.source)).rowCount ?? 0;
     await client.query(check.analyze);
     // One statement finds the duplicates and keeps them in import_duplicates (see withImportIdCheckSkipped).

@@ -56,13 +56,19 @@ export interface ImportRowState {
  * `rows` with the recorded `rows_inserted`. Row locks (SELECT FOR UPDATE) set xmax, not xmin, and
  * VACUUM FREEZE keeps the raw xmin, so neither counts as a change. A table rewrite that re-inserts
  * rows (ALTER COLUMN ... TYPE) or a dump and restore gives every row a new xmin: such a table
- * reads as changed, which errs on the safe side (undo then asks for --force).
+ * reads as changed, which errs on the safe side (undo then asks for --force). atlas's own rewrite
+ * of `_row_hash` (a later import adding columns, or repairing stale hashes) is not a change: that
+ * import records its transaction id (`metadata.rehash_xmin`), and rows with that xmin count as
+ * unchanged (an UPDATE by someone else before that rewrite can no longer be told apart).
  */
 export async function getImportRowState(client: Client, schema: string, table: string, importId: string, importXmin: string): Promise<ImportRowState> {
   const res = await client.query<{ n: string; changed: string }>(
-    `select count(*) as n, count(*) filter (where t.xmin::text <> $2) as changed
+    `select count(*) as n,
+            count(*) filter (where t.xmin::text <> $2 and t.xmin::text not in (
+              select h.metadata->>'rehash_xmin' from ${qualify(schema, 'import_history')} h where h.table_name = $3 and h.metadata ? 'rehash_xmin'
+            )) as changed
        from ${qualify(schema, table)} t where t._import_id = $1`,
-    [importId, importXmin],
+    [importId, importXmin, table],
   );
   return { rows: Number(res.rows[0]?.n ?? 0), changed: Number(res.rows[0]?.changed ?? 0) };
 }

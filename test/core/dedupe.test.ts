@@ -139,6 +139,20 @@ describe('duplicate detection', () => {
     assert.deepEqual(page.duplicates.map((d) => Object.keys(d.record ?? {})), [['bb', 'a'], ['bb', 'a']], 'atlas errors --duplicates shows them in that order too');
   });
 
+  it('a column dropped outside atlas: the stale row hashes are recomputed, so the rows are still found as duplicates', async () => {
+    const first = await importFile(db.settings, { ...defaults, source: files.write('dropped1.csv', 'a,b,c\n1,x,p\n2,y,q\n'), table: 'dropped' });
+    await db.rows(`alter table ${db.schema}.dropped drop column b`);
+    const again = await importFile(db.settings, { ...defaults, source: files.write('dropped2.csv', 'a,c\n1,p\n2,q\n3,r\n'), table: 'dropped' });
+    assert.deepEqual([again.import_strategy, again.duplicates_found, again.rows_inserted], ['merge_exact', 2, 1]);
+    assert.ok(again.warnings.some((w) => /dropped's stored row hashes did not match its columns .*recomputed for its 2 row\(s\)/.test(w)), again.warnings.join('\n'));
+    assert.equal(await count('dropped'), 3);
+    const third = await importFile(db.settings, { ...defaults, source: files.write('dropped3.csv', 'a,c\n3,r\n4,s\n'), table: 'dropped' });
+    assert.deepEqual([third.duplicates_found, third.rows_inserted, third.warnings], [1, 1, []], 'hashes now current: no second rewrite');
+    const { undoImport } = await import('../../src/core/undo.ts');
+    const undone = await undoImport(db.settings, first.import_id, { dryRun: false, force: false, purge: false });
+    assert.equal(undone.rows_removed, 2, "the rewrite is atlas's own: no --force needed");
+  });
+
   it('a new table with --key: a later record with an earlier key is a duplicate whatever its other values', async () => {
     const r = await importFile(db.settings, { ...defaults, source: files.write('freshkey.csv', 'a,b\n1,x\n1,y\n2,z\n,w\n,v\n'), table: 'freshkey', key: ['a'] });
     assert.equal(r.duplicates_found, 2);

@@ -178,6 +178,24 @@ describe('undoImport', () => {
     assert.equal((await undoImport(db.settings, d.import_id, { ...run, force: true })).rows_removed, 2);
   });
 
+  it("atlas's own rewrite of row hashes (a later file adding a column) is no change; an update after it still is", async () => {
+    const a = await importInto(db.settings, files.write('rh_a.csv', csv([['name', 'qty'], ['a1', 1], ['a2', 2]])), 'rehashed');
+    const b = await importInto(db.settings, files.write('rh_b.csv', csv([['name', 'qty', 'colour'], ['b1', 3, 'red']])), 'rehashed');
+    assert.equal(b.import_strategy, 'extend_table');
+    const [meta] = await db.rows<{ rows: string }>(`select metadata->>'rehashed_rows' as rows from ${db.schema}.import_history where import_id = $1`, [b.import_id]);
+    assert.equal(meta?.rows, '2', "b rewrote the hashes of a's two rows");
+    const dry = await undoImport(db.settings, a.import_id, { ...run, dryRun: true });
+    assert.deepEqual([dry.rows_to_remove, dry.rows_changed, dry.force_reason], [2, 0, null]);
+
+    const c = await importInto(db.settings, files.write('rh_c.csv', csv([['name', 'qty', 'colour', 'size'], ['c1', 4, 'blue', 'L']])), 'rehashed');
+    await db.client.query(`update ${db.schema}.rehashed set qty = 20 where name = 'a2'`);
+    await assert.rejects(undoImport(db.settings, a.import_id, run), (err: unknown) => err instanceof AtlasError && /1 of them updated/.test(err.message));
+    const undoB = await undoImport(db.settings, b.import_id, run);
+    assert.equal(undoB.rows_removed, 1, "c's rewrite did not block b's undo");
+    assert.deepEqual((await rowsOf('rehashed')).map((r) => r.name), ['a1', 'a2', 'c1']);
+    assert.equal(c.rows_inserted, 1);
+  });
+
   it('an import whose table was dropped: refused, and --force marks it undone with 0 rows removed', async () => {
     const a = await importInto(db.settings, files.write('gone.csv', csv([['name'], ['g']])), 'gone');
     await db.client.query(`drop table ${db.schema}.gone`);
