@@ -45,9 +45,13 @@ export function parseS3Url(url: string): S3Location {
 
 const nonEmpty = (v: string | null | undefined): string | null => (v === undefined || v === null || v === '' ? null : v);
 
-/** Settings first (the config file), then the environment fills the gaps. */
+/**
+ * atlas's own variable (ATLAS_S3_ENDPOINT) beats the config file, as every ATLAS_* variable does;
+ * the file's s3 section beats the AWS_* variables, which other tools share (a shell set up for
+ * AWS must not send its keys to the B2 endpoint a project's config names), and those fill gaps.
+ */
 export function resolveS3Settings(s3: S3Settings, env: NodeJS.ProcessEnv): ResolvedS3 {
-  const endpoint = nonEmpty(s3.endpoint) ?? nonEmpty(env.ATLAS_S3_ENDPOINT) ?? nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+  const endpoint = nonEmpty(env.ATLAS_S3_ENDPOINT) ?? nonEmpty(s3.endpoint) ?? nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL);
   const region = nonEmpty(s3.region) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? DEFAULT_REGION;
   const keyFromSettings = nonEmpty(s3.accessKeyId) !== null || nonEmpty(s3.secretAccessKey) !== null;
   const accessKeyId = keyFromSettings ? nonEmpty(s3.accessKeyId) : nonEmpty(env.AWS_ACCESS_KEY_ID);
@@ -147,7 +151,7 @@ export function describeS3Error(err: unknown, url: string, settings: ResolvedS3)
 
 /**
  * Opens `s3://bucket/key` for streaming with GetObject (never downloaded whole). Settings come
- * from the config file's s3 section first, then ATLAS_S3_ENDPOINT / AWS_ENDPOINT_URL,
+ * from ATLAS_S3_ENDPOINT, the config file's s3 section, then AWS_ENDPOINT_URL(_S3),
  * AWS_REGION / AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; without keys
  * the SDK's own chain (profiles, instance roles) applies. A custom endpoint uses path-style
  * addressing unless s3.forcePathStyle is false.

@@ -118,7 +118,7 @@ describe('S3 URLs and settings', () => {
     assert.throws(() => parseS3Url('s3://AKIA:supersecret@b/k'), (err: Error) => err instanceof UsageError && !err.message.includes('supersecret'));
   });
 
-  it('prefers the config file, lets the environment fill gaps, and uses path style for a custom endpoint', () => {
+  it('ATLAS_S3_ENDPOINT, then the config file, then AWS_* to fill gaps; path style for a custom endpoint', () => {
     const env = { ATLAS_S3_ENDPOINT: 'http://env:9000', AWS_ENDPOINT_URL: 'http://other:1', AWS_DEFAULT_REGION: 'eu-central-1', AWS_ACCESS_KEY_ID: 'envkey', AWS_SECRET_ACCESS_KEY: 'envsecret' };
     assert.deepEqual(resolveS3Settings(NO_SETTINGS, env), {
       endpoint: 'http://env:9000',
@@ -128,6 +128,13 @@ describe('S3 URLs and settings', () => {
     });
     const file: S3Settings = { endpoint: 'https://s3.example.com', region: 'us-west-2', accessKeyId: 'filekey', secretAccessKey: 'filesecret', forcePathStyle: false };
     assert.deepEqual(resolveS3Settings(file, env), {
+      endpoint: 'http://env:9000',
+      region: 'us-west-2',
+      credentials: { accessKeyId: 'filekey', secretAccessKey: 'filesecret' },
+      forcePathStyle: false,
+    });
+    const { ATLAS_S3_ENDPOINT: _, ...awsOnly } = env;
+    assert.deepEqual(resolveS3Settings(file, awsOnly), {
       endpoint: 'https://s3.example.com',
       region: 'us-west-2',
       credentials: { accessKeyId: 'filekey', secretAccessKey: 'filesecret' },
