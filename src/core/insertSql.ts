@@ -211,16 +211,19 @@ export interface DedupeArgs extends SqlArgs {
   useStoredHash: boolean;
   /** The name of the temp table of converted rows (`source`'s, dropped at commit). */
   converted: string;
+  /** The name of the temp table of the duplicates found (`find`'s, dropped at commit). */
+  found: string;
 }
 
 /**
- * Three statements, run in order: `source` makes a temp table of every valid staged row with
- * each column's converted value (c0, c1, ...) and the key's hash `h` (its row count is the
- * number of valid rows); `analyze` gives the planner its statistics; `check` then keeps every row
- * whose key equals an earlier record of the same file or a row already in the table in
- * import_duplicates (the record as it would have been stored, and the existing row's id or the
- * earlier record number), returning one row with `duplicates`. Comparison is of converted
- * values and NULL-safe.
+ * Five statements, run in order: `source` makes a temp table of every valid staged row with each
+ * column's converted value (c0, c1, ...) and the key's hash `h` (its row count is the number of
+ * valid rows); `analyze` gives the planner its statistics; `find` makes the temp table `found`
+ * of every row (`_rn`) whose key equals an earlier record of the same file or a row already in the
+ * table, with that row's id or the earlier record's number; `analyzeFound` counts it; `keep` then
+ * writes each found record to import_duplicates (the record as it would have been stored),
+ * returning one row with `duplicates`. Comparison is of converted values and NULL-safe. `found`
+ * stays to the commit: the INSERT leaves its rows out.
  *
  * Why a temp table and not a CTE: where the table had no statistics yet (just made by the
  * previous import), the planner knew nothing of a CTE's computed hash, guessed that each value
@@ -231,10 +234,16 @@ export interface DedupeArgs extends SqlArgs {
  * (check 46.4 -> 35.5 s; with the table analysed 33 -> 31 s), index lookups for a small file.
  * (Measured against the join, 300k rows all duplicates: a correlated index probe per row for the
  * table match is half again slower, 12.4-13.0 s vs 8.4-9.1 s.)
+ *
+ * Why `found` is a table too: its size is the number of duplicates, which the planner cannot
+ * estimate (it guessed 1,667 for 1M). As one statement, the join of the found rows back to the
+ * converted ones hashed all 1M wide converted rows; counted, `found` is the side hashed (narrow)
+ * and the converted rows stream past it. 1M records, all duplicates, three runs each: building
+ * the records 8.4-9.5 s -> 7.3-9.3 s with `found` written and analysed (7.1-8.3 s as one
+ * statement whose plan rests on that guess, kept out for that reason).
  */
-export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: string; check: string; params: unknown[] } {
+export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: string; find: string; analyzeFound: string; keep: string; params: unknown[] } {
   const { plan, schema, stage, tableName } = args;
-  const params: unknown[] = [args.importId];
   const index = new Map(plan.columns.map((c, i) => [c.targetName, i]));
   const types = new Map(args.tableColumns.map((c) => [c.name, c.sqlType]));
   const keyColumns = args.useStoredHash ? args.tableColumns : args.key.map((k) => ({ name: k, sqlType: types.get(k) ?? plan.columns[index.get(k)!]!.sqlType }));
@@ -246,6 +255,7 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
   const st = quoteIdent(stage);
   const src = quoteIdent(args.converted);
+  const found = quoteIdent(args.found);
   const where = `s._err is null${validity.map((v) => `\n         and ${v}`).join('')}`;
   const source = `create temp table ${src} on commit drop as
       select v.*, hash_record_extended(${keyRow('v')}, 0) as h
@@ -261,11 +271,8 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
   const tableHash = rowHashSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
   const tableSide = args.useStoredHash ? `${target} t` : `(select t.*, ${tableHash} as _key_hash from ${target} t) t`;
   const tableHashColumn = args.useStoredHash ? 't._row_hash' : 't._key_hash';
-  // row_to_json of a row whose columns carry the target names (quoted identifiers): the record
-  // in column order, cheaper per row than to_jsonb or json_build_object (sql/004).
-  const named = plan.columns.map((p, i) => `v.c${i} as ${quoteIdent(p.targetName)}`);
-  const record = named.length === 0 ? `'{}'::json` : 'row_to_json(x.*)';
-  const check = `with repeated as (
+  const find = `create temp table ${found} on commit drop as
+    with repeated as (
       select src._rn, src.h, ${keyRow('src')} as r
         from ${src} src
        where src.h in (select h from ${src} group by h having count(*) > 1)
@@ -274,17 +281,17 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
         from ${src} src join ${tableSide} on ${tableHashColumn} = src.h
        where ${tableRow} is not distinct from ${keyRow('src')}
        group by src._rn
-    ), found as (
-      select coalesce(m._rn, f._rn) as _rn, m.id as matched_row_id, case when m.id is null then f.first_rn end as matched_record_number
-        from in_table m full join in_file f on f._rn = m._rn
-    ), kept as (
-      insert into ${qualify(schema, 'import_duplicates')} (import_id, record_number, record, matched_row_id, matched_record_number)
-      select $1::uuid, d._rn, ${record}, d.matched_row_id, d.matched_record_number
-        from found d join ${src} v on v._rn = d._rn${named.length === 0 ? '' : `\n        cross join lateral (select ${named.join(', ')}) x`}
-      returning 1
     )
-    select (select count(*) from kept)::int as duplicates`;
-  return { source, analyze: `analyze ${src} (_rn, h)`, check, params };
+    select coalesce(m._rn, f._rn) as _rn, m.id as matched_row_id, case when m.id is null then f.first_rn end as matched_record_number
+      from in_table m full join in_file f on f._rn = m._rn`;
+  // row_to_json of a row whose columns carry the target names (quoted identifiers): the record
+  // in column order, cheaper per row than to_jsonb or json_build_object (sql/004).
+  const named = plan.columns.map((p, i) => `v.c${i} as ${quoteIdent(p.targetName)}`);
+  const record = named.length === 0 ? `'{}'::json` : 'row_to_json(x.*)';
+  const keep = `insert into ${qualify(schema, 'import_duplicates')} (import_id, record_number, record, matched_row_id, matched_record_number)
+      select $1::uuid, d._rn, ${record}, d.matched_row_id, d.matched_record_number
+        from ${found} d join ${src} v on v._rn = d._rn${named.length === 0 ? '' : `\n        cross join lateral (select ${named.join(', ')}) x`}`;
+  return { source, analyze: `analyze ${src} (_rn, h)`, find, analyzeFound: `analyze ${found}`, keep, params: [args.importId] };
 }
 
 /**
@@ -326,15 +333,6 @@ export function newTableDuplicatesSql(args: {
     )
     select (select count(*) from kept)::int as duplicates, (select count(*) from removed)::int as removed`;
   return { sql, params: [args.importId] };
-}
-
-/**
- * A temp table of the record numbers this import kept as duplicates, dropped at commit: the INSERT
- * leaves them out (made only when some rows remain to be inserted).
- */
-export function createDupsSql(schema: string, dups: string): string {
-  return `create temp table ${quoteIdent(dups)} on commit drop as
-    select record_number as _rn from ${qualify(schema, 'import_duplicates')} where import_id = $1::uuid`;
 }
 
 /**

@@ -14,7 +14,7 @@ import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
 import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
-import { createDupsSql, duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder } from './insertSql.js';
+import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
 import { createValueLookups } from './valueLookups.js';
 
@@ -246,23 +246,26 @@ export async function runImport(client: Client, settings: Settings, options: Run
         warnings.push(`${tableName}'s stored row hashes did not match its columns (one dropped or retyped outside atlas?): recomputed for its ${rows} row(s) before the duplicate check`);
       }
     }
-    const dups = importTempTable(importId, 'dups');
     const converted = importTempTable(importId, 'conv');
-    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash, converted });
+    const found = importTempTable(importId, 'dups');
+    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash, converted, found });
     validRows = (await client.query(check.source)).rowCount ?? 0;
     await client.query(check.analyze);
-    // One statement finds the duplicates and keeps them in import_duplicates (see withImportIdCheckSkipped).
-    const counts = await withImportIdCheckSkipped(client, keptInto, () => client.query<{ duplicates: number }>(check.check, check.params));
-    duplicatesFound = counts.rows[0]!.duplicates;
+    duplicatesFound = (await client.query(check.find)).rowCount ?? 0;
+    if (duplicatesFound > 0) {
+      await client.query(check.analyzeFound);
+      // Kept in import_duplicates (see withImportIdCheckSkipped).
+      const kept = await withImportIdCheckSkipped(client, keptInto, () => client.query(check.keep, check.params));
+      if (kept.rowCount !== duplicatesFound) throw new AtlasError(`internal error: ${duplicatesFound} duplicate(s) found but ${kept.rowCount} kept; nothing was imported`);
+    }
     // Its disk space (as much as the staging table's) is not held through the INSERT.
     await client.query(`drop table ${quoteIdent(converted)}`);
     // Few duplicates: mark them in the staging table (cost grows with the duplicates). Mostly
     // duplicates: leave them out with an anti-join and keep file order with a sort (cost grows
     // with the rows still to insert, few in this case). None left: nothing to do.
     if (duplicatesFound > 0 && duplicatesFound < validRows) {
-      await client.query(createDupsSql(schema, dups), [importId]);
-      if (duplicatesFound * 2 <= validRows) await client.query(markDuplicatesSql(stage, dups));
-      else excludeDups = dups;
+      if (duplicatesFound * 2 <= validRows) await client.query(markDuplicatesSql(stage, found));
+      else excludeDups = found;
     }
     duplicateSeconds = seconds(performance.now() - dedupeStart);
     checkCancelled();
