@@ -220,10 +220,10 @@ export interface DedupeArgs extends SqlArgs {
  * column's converted value (c0, c1, ...) and the key's hash `h` (its row count is the number of
  * valid rows); `analyze` gives the planner its statistics; `find` makes the temp table `found`
  * of every row (`_rn`) whose key equals an earlier record of the same file or a row already in the
- * table, with that row's id or the earlier record's number; `analyzeFound` counts it; `keep` then
- * writes each found record to import_duplicates (the record as it would have been stored),
- * returning one row with `duplicates`. Comparison is of converted values and NULL-safe. `found`
- * stays to the commit: the INSERT leaves its rows out.
+ * table, with that row's id or the earlier record's number (its row count is the number of
+ * duplicates); `analyzeFound` counts it; `keep` then writes each found record to import_duplicates
+ * (the record as it would have been stored; its row count must equal `find`'s). Comparison is of
+ * converted values and NULL-safe. `found` stays to the commit: the INSERT leaves its rows out.
  *
  * Why a temp table and not a CTE: where the table had no statistics yet (just made by the
  * previous import), the planner knew nothing of a CTE's computed hash, guessed that each value
