@@ -16,7 +16,7 @@ import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS,
 import { planImport, type ImportPlan } from './plan.js';
 import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
-import { createValueLookups } from './valueLookups.js';
+import { analyzeStageSql, createValueLookups } from './valueLookups.js';
 
 import { DRY_RUN_ERRORS_SHOWN, seconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import type { Prepared } from './prepareImport.js';
@@ -91,8 +91,6 @@ export async function runImport(client: Client, settings: Settings, options: Run
   await onChunk?.(staged.rows);
   checkCancelled();
   const parsingSeconds = seconds(performance.now() - parseStart);
-  // Row counts and value statistics let the planner choose index lookups or hash joins well.
-  await client.query(`analyze ${quoteIdent(stage)}`);
   if (input.table.kind === 'keyed' && mapping.columns) {
     const known = new Set(staged.columns.map((c) => c.sourceName));
     const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !known.has(c));
@@ -121,6 +119,9 @@ export async function runImport(client: Client, settings: Settings, options: Run
     const required = new Set(existing.columns.filter((c) => c.required).map((c) => c.name));
     for (const c of plan.columns) if (required.has(c.targetName)) Object.assign(c, { required: true, checkValidity: true });
   }
+  // The staging table's row count for the planner, and the distinct values of the columns that
+  // might get a value lookup (createValueLookups); not a dry run's (it runs neither).
+  if (!options.dryRun) for (const sql of analyzeStageSql(stage, plan)) await client.query(sql);
   checkCancelled();
 
   // Values that cannot be stored, and ragged rows: mapping errors; their rows stay out.

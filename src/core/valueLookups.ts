@@ -27,13 +27,27 @@ const MIN_ROWS = 1000;
 /** Lookups by target column: the TEMP table holding `raw`, `v` (the converted value) and `j` (the correction, or NULL). */
 export type ValueLookups = ReadonlyMap<string, string>;
 
+/** The columns a lookup could serve: their values are corrected in SQL on the way in. */
+const lookupCandidates = (plan: ImportPlan): PlannedColumn[] => plan.columns.filter((p) => recordsCorrections(p) && !p.readerJson);
+
 /**
- * The staged columns worth a lookup, from the staging table's statistics (ANALYZE ran after
- * staging): n_distinct is a count, or minus a share of the rows when it grows with them.
+ * ANALYZE of the staging table: `_rn` (the row count, and the joins on it) and the lookup
+ * candidates (their n_distinct). Other columns' statistics serve no statement of the import, and
+ * computing them was most of the cost (XLSX, 200k rows, 10 columns: 563 ms for all of them, 214
+ * ms for `_rn` alone); `_rn`, unique, needs no large sample (3,000 rows: 30 ms).
+ */
+export function analyzeStageSql(stage: string, plan: ImportPlan): string[] {
+  const columns = lookupCandidates(plan).map((p) => quoteIdent(p.staged.ref.name));
+  return [`alter table ${quoteIdent(stage)} alter column _rn set statistics 10`, `analyze ${quoteIdent(stage)} (${['_rn', ...new Set(columns)].join(', ')})`];
+}
+
+/**
+ * The staged columns worth a lookup, from the staging table's statistics (analyzeStageSql ran):
+ * n_distinct is a count, or minus a share of the rows when it grows with them.
  */
 async function columnsWorthALookup(client: Client, stage: string, plan: ImportPlan, rows: number): Promise<PlannedColumn[]> {
   if (rows < MIN_ROWS) return [];
-  const candidates = plan.columns.filter((p) => recordsCorrections(p) && !p.readerJson);
+  const candidates = lookupCandidates(plan);
   if (candidates.length === 0) return [];
   const res = await client.query<{ attname: string; n_distinct: number }>(
     `select attname, n_distinct from pg_stats
