@@ -98,7 +98,6 @@ export function planImport(input: PlanInput): ImportPlan {
       return {
         staged,
         sourceName: staged.sourceName,
-        stageColumn: staged.ref.name,
         targetName: staged.targetName,
         sqlType,
         format,
@@ -147,7 +146,7 @@ export function planImport(input: PlanInput): ImportPlan {
     const spec = specs[staged.sourceName];
     const how = spec?.type !== undefined ? { format: mappedFormat(spec.type, spec.format, decided), checkValidity: !isTextType(sqlType) || sqlType !== 'text', recordCorrections: !isTextType(sqlType) } : planForExisting(decided, sqlType);
     const readerJson = staged.json && sqlType === 'jsonb' && spec?.type === undefined;
-    return { staged, sourceName: staged.sourceName, stageColumn: staged.targetName, targetName: staged.targetName, sqlType, ...how, ...(readerJson ? { readerJson, checkValidity: false, recordCorrections: false } : {}) };
+    return { staged, sourceName: staged.sourceName, targetName: staged.targetName, sqlType, ...how, ...(readerJson ? { readerJson, checkValidity: false, recordCorrections: false } : {}) };
   });
 
   let added: PlannedColumn[] = [];
@@ -155,7 +154,6 @@ export function planImport(input: PlanInput): ImportPlan {
     added = extra.map(({ staged, decided }) => ({
       staged,
       sourceName: staged.sourceName,
-      stageColumn: staged.targetName,
       targetName: staged.targetName,
       sqlType: specs[staged.sourceName]?.type ?? (staged.json ? 'jsonb' : decided.type),
       format: staged.json ? { kind: 'text' } : decided.format,

@@ -9,8 +9,6 @@ import type { DateOrder, SqlType, ValueFormat } from './infer.js';
 export interface ColumnPlan {
   /** Header text as found in the file. */
   sourceName: string;
-  /** Column in the staging table (`c1`, `c2`, ...). */
-  stageColumn: string;
   /** Column in the target table. */
   targetName: string;
   /** SQL type of the target column, as PostgreSQL's format_type() spells it for existing columns. */

@@ -9,7 +9,6 @@ import { migrateTestDb } from '../importHelpers.ts';
 function column(name: string, ref: string, sqlType: string, format: ValueFormat, checkValidity: boolean): PlannedColumn {
   return {
     sourceName: name,
-    stageColumn: ref,
     targetName: name,
     sqlType,
     format,
