@@ -169,9 +169,14 @@ export function tableColumnOrder(plan: ImportPlan, existing: ReadonlyArray<{ nam
   return [...existing.map((c) => ({ name: c.name, sqlType: c.sqlType })), ...plan.newColumns.map((c) => ({ name: c.targetName, sqlType: c.sqlType }))];
 }
 
+/** The columns of the table aliased `t`, typed, for rowSql and rowHashSql. */
+function tableValues(columns: ReadonlyArray<{ name: string; sqlType: string }>): Array<{ expr: string; sqlType: string }> {
+  return columns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType }));
+}
+
 /** Recomputes `_row_hash` of every row after columns were added (their NULLs are part of the hash now). */
 export function rehashTableSql(schema: string, tableName: string, columns: ReadonlyArray<{ name: string; sqlType: string }>): string {
-  return `update ${qualify(schema, tableName)} t set _row_hash = ${rowHashSql(columns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })))}`;
+  return `update ${qualify(schema, tableName)} t set _row_hash = ${rowHashSql(tableValues(columns))}`;
 }
 
 /**
@@ -182,7 +187,7 @@ export function rehashTableSql(schema: string, tableName: string, columns: Reado
  */
 export function staleRowHashesSql(schema: string, tableName: string, columns: ReadonlyArray<{ name: string; sqlType: string }>, sample: number): string {
   const t = qualify(schema, tableName);
-  const hash = rowHashSql(columns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
+  const hash = rowHashSql(tableValues(columns));
   const side = (order: string): string => `(select t._row_hash as stored, ${hash} as h from ${t} t order by t.id ${order} limit ${sample})`;
   return `select count(*)::int as stale from (${side('asc')} union all ${side('desc')}) s where s.stored is distinct from s.h`;
 }
@@ -267,8 +272,8 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
   // indexed `_row_hash` the table side is an index lookup or a hash join (the planner picks by
   // size); for a key subset the table's key values are hashed in one scan.
   const target = qualify(schema, tableName);
-  const tableRow = rowSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
-  const tableHash = rowHashSql(keyColumns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType })));
+  const tableRow = rowSql(tableValues(keyColumns));
+  const tableHash = rowHashSql(tableValues(keyColumns));
   const tableSide = args.useStoredHash ? `${target} t` : `(select t.*, ${tableHash} as _key_hash from ${target} t) t`;
   const tableHashColumn = args.useStoredHash ? 't._row_hash' : 't._key_hash';
   const find = `create temp table ${found} on commit drop as

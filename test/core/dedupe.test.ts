@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
 import { listSkippedDuplicates } from '../../src/core/importErrors.ts';
+import { undoImport } from '../../src/core/undo.ts';
 import { AlreadyImportedError, UsageError } from '../../src/errors.ts';
 import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 
@@ -148,7 +149,6 @@ describe('duplicate detection', () => {
     assert.equal(await count('dropped'), 3);
     const third = await importFile(db.settings, { ...defaults, source: files.write('dropped3.csv', 'a,c\n3,r\n4,s\n'), table: 'dropped' });
     assert.deepEqual([third.duplicates_found, third.rows_inserted, third.warnings], [1, 1, []], 'hashes now current: no second rewrite');
-    const { undoImport } = await import('../../src/core/undo.ts');
     const undone = await undoImport(db.settings, first.import_id, { dryRun: false, force: false, purge: false });
     assert.equal(undone.rows_removed, 2, "the rewrite is atlas's own: no --force needed");
   });
