@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ImportPlan, PlannedColumn } from '../../src/core/plan.ts';
-import { createValueLookups } from '../../src/core/valueLookups.ts';
+import { analyzeStageSql, createValueLookups } from '../../src/core/valueLookups.ts';
 import { ColumnStats, type ValueFormat } from '../../src/transform/infer.ts';
 import { openTestDb, type TestDb } from '../helpers.ts';
 import { migrateTestDb } from '../importHelpers.ts';
@@ -46,13 +46,14 @@ describe('value lookups', () => {
                 to_char(timestamp '2024-01-01' + n * interval '1 minute', 'MM/DD/YYYY HH24:MI')
            from generate_series(1, 3000) n`,
       );
-      await c.query(`analyze ${stage}`);
       const columns = [
         column('d', 'c1', 'date', { kind: 'date', order: 'mdy', separator: '/' }, true),
         column('flag', 'c2', 'boolean', { kind: 'boolean' }, false),
         column('ts', 'c3', 'timestamp', { kind: 'timestamp', order: 'mdy', separator: '/', zone: false }, false),
       ];
       const plan = { columns } as unknown as ImportPlan;
+      // The import's own ANALYZE: `_rn` and the lookup candidates only (the lookups need their n_distinct).
+      for (const sql of analyzeStageSql(stage, plan)) await c.query(sql);
       const lookups = await createValueLookups(c, { stage, plan, rows: 3000, schema: db.schema, hasPgInputIsValid: false, importId });
       assert.deepEqual([...lookups.keys()], ['d', 'flag'], 'the timestamp column has a distinct value per row: converted per row');
 
