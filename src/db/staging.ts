@@ -178,10 +178,14 @@ export async function copyIntoStage(
     };
     /** Each key's position among the staged columns (and so in a COPY line). */
     const keyIndex = new Map<string, number>();
+    /** The keys array last checked by addKeys: records sharing it (see SameKeys) need no check. */
+    let checkedKeys: readonly string[] | null = null;
     /** Adds a column for every key of `rows` not seen before; true when there was one. */
     const addKeys = (rows: KeyedRow[]): boolean => {
       const before = result.columns.length;
       for (const row of rows) {
+        if (row.keys === checkedKeys) continue;
+        checkedKeys = row.keys;
         for (const key of row.keys) {
           if (keyIndex.has(key)) continue;
           keyIndex.set(key, result.columns.length);
@@ -196,6 +200,10 @@ export async function copyIntoStage(
     };
     let staged = 0; // columns the staging table has
     let width = 0; // columns the running COPY sends
+    // Each key's column for the keys array last seen; a key's column never changes, so this stays
+    // valid across COPYs.
+    let placedKeys: readonly string[] | null = null;
+    let places: number[] = [];
 
     // Lines as in fixedText: `_rn, _err, c1 .. cn, _fix`, appended to one string per chunk.
     async function* segment(): AsyncGenerator<string> {
@@ -216,7 +224,11 @@ export async function copyIntoStage(
         // repeated in it keeps its last value.
         const fields = new Array<string | null | undefined>(width);
         const { keys, values } = row;
-        for (let k = 0; k < keys.length; k++) fields[keyIndex.get(keys[k]!)!] = values[k];
+        if (keys !== placedKeys) {
+          placedKeys = keys;
+          places = keys.map((key) => keyIndex.get(key)!);
+        }
+        for (let k = 0; k < keys.length; k++) fields[places[k]!] = values[k];
         chunk += `${row.rn}\t\\N`;
         for (let i = 0; i < width; i++) {
           let f = fields[i];

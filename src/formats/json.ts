@@ -1,20 +1,28 @@
 import { BatchQueue, pullBatches } from './pull.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { detectEncoding } from './decode.js';
-import { flattenRecord, flattenVerified, nestsDeeperThan, type FlatRecord, type KeyLimit } from './jsonFlatten.js';
+import { flattenRecord, flattenVerified, flattenVerifiedAt, hasControlCharacter, nestsDeeperThan, type FlatRecord, type KeyLimit } from './jsonFlatten.js';
 import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
 import { COLUMN_LIMIT_REASON } from '../transform/naming.js';
 import { TextChunks } from './textChunks.js';
-import type { KeyedRow, KeyedTableStream } from './types.js';
+import { SameKeys, type KeyedRow, type KeyedTableStream } from './types.js';
 
 /**
  * One record's keys and values: read by the checked walk, or, where that declines, JSON.parse
  * decides what is wrong (`invalid` says so in the format's words; `parsed` may refuse what
  * parsed) before the record is flattened.
  */
-function readRecord(text: string, jsonKeys: Set<string>, limit: KeyLimit | undefined, invalid: (err: Error) => AtlasError, parsed?: (value: unknown) => void): FlatRecord {
+function readRecord(
+  text: string,
+  jsonKeys: Set<string>,
+  limit: KeyLimit | undefined,
+  invalid: (err: Error) => AtlasError,
+  parsed?: (value: unknown) => void,
+  beforeParse?: () => void,
+): FlatRecord {
   const record = flattenVerified(text, jsonKeys, limit);
   if (record !== null) return record;
+  beforeParse?.();
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -64,18 +72,23 @@ function tooManyColumns(where: string): AtlasError {
  */
 class ColumnKeys {
   private readonly seen = new Set<string>();
+  private readonly same = new SameKeys();
 
   /** The limit for one record, failing with `where` in the message. */
   limitFor(where: () => string): KeyLimit {
     return { maxKeys: MAX_RECORD_COLUMNS, fail: () => { throw tooManyColumns(where()); } };
   }
 
-  add(keys: readonly string[], where: () => string): void {
+  /** Counts the keys of a record; returns them, as the previous record's array when they are the same (already counted). */
+  add(keys: readonly string[], where: () => string): readonly string[] {
+    const shared = this.same.of(keys);
+    if (shared !== keys) return shared;
     for (const key of keys) {
       if (this.seen.has(key)) continue;
       this.seen.add(key);
       if (this.seen.size > MAX_RECORD_COLUMNS) throw tooManyColumns(where());
     }
+    return keys;
   }
 }
 
@@ -89,13 +102,31 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
   const jsonKeys = new Set<string>();
   const columns = new ColumnKeys();
   const pending = new BatchQueue<KeyedRow>();
-  const scanner = new JsonArrayScanner(path, (text, index) => {
-    const where = (): string => `record ${index + 1}`;
-    const limit = columns.limitFor(where);
-    const record = readRecord(text, jsonKeys, limit, (err) => new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine(err.message)}`));
-    columns.add(record.keys, where);
-    pending.push({ rn: index + 1, keys: record.keys, values: record.values });
-  });
+  // Records are read where they lie in the text the scanner is given (see its `direct`); one it
+  // declines comes here whole, through readRecord.
+  let controlChecked: string | null = null;
+  let hasControl = true;
+  const scanner = new JsonArrayScanner(
+    path,
+    (text, index) => {
+      const where = (): string => `record ${index + 1}`;
+      const limit = columns.limitFor(where);
+      const record = readRecord(text, jsonKeys, limit, (err) => new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine(err.message)}`));
+      pending.push({ rn: index + 1, keys: columns.add(record.keys, where), values: record.values });
+    },
+    (text, start, index, maxDepth) => {
+      if (text !== controlChecked) {
+        controlChecked = text;
+        hasControl = hasControlCharacter(text);
+      }
+      const where = (): string => `record ${index + 1}`;
+      const record = flattenVerifiedAt(text, start, hasControl, maxDepth, jsonKeys, columns.limitFor(where));
+      // A record past the size limit is left to the scanner, which refuses it.
+      if (record === null || record.end - start > MAX_RECORD_CHARS) return -1;
+      pending.push({ rn: index + 1, keys: columns.add(record.keys, where), values: record.values });
+      return record.end;
+    },
+  );
   const text = new TextChunks(bytes, (first) => detectEncoding(first, options.encoding));
   const chunks = text[Symbol.asyncIterator]();
   let done = false;
@@ -133,9 +164,6 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
     lineNo++;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (!/\S/.test(line)) return;
-    if (nestsDeeperThan(line, MAX_JSON_DEPTH)) {
-      throw new AtlasError(`line ${lineNo} is nested more than ${MAX_JSON_DEPTH} levels deep: atlas refuses such input`);
-    }
     const where = (): string => `line ${lineNo}`;
     const limit = columns.limitFor(where);
     const record = readRecord(
@@ -148,10 +176,16 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
           throw new AtlasError(`line ${lineNo} is ${jsonKindOf(line.trimStart()[0] ?? '')}, not a JSON object: every line must hold one object`);
         }
       },
+      // Only where the checked walk declines (it refuses deep values itself), so that a valid
+      // line is not scanned once more for its depth (1M lines: ~0.4 s).
+      () => {
+        if (nestsDeeperThan(line, MAX_JSON_DEPTH)) {
+          throw new AtlasError(`line ${lineNo} is nested more than ${MAX_JSON_DEPTH} levels deep: atlas refuses such input`);
+        }
+      },
     );
     rn++;
-    columns.add(record.keys, where);
-    pending.push({ rn, keys: record.keys, values: record.values });
+    pending.push({ rn, keys: columns.add(record.keys, where), values: record.values });
   };
   const onText = (text: string): void => {
     let start = 0;

@@ -5,7 +5,7 @@ import { AtlasError } from '../errors.js';
 import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../transform/naming.js';
 import { detectEncoding, ENCODINGS } from './decode.js';
 import { TextChunks } from './textChunks.js';
-import type { KeyedRow, KeyedTableStream } from './types.js';
+import { SameKeys, type KeyedRow, type KeyedTableStream } from './types.js';
 import {
   flattenXmlRecord,
   hasKeys,
@@ -109,7 +109,11 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   };
   // Every key becomes a column: past what a table can hold, the input is refused as soon as it is seen.
   const seenKeys = new Set<string>();
-  const countKeys = (keys: readonly string[]): void => {
+  const sameKeys = new SameKeys();
+  /** Counts the keys of a record; returns them, as the previous record's array when they are the same (already counted). */
+  const countKeys = (keys: readonly string[]): readonly string[] => {
+    const shared = sameKeys.of(keys);
+    if (shared !== keys) return shared;
     for (const key of keys) {
       if (seenKeys.has(key)) continue;
       seenKeys.add(key);
@@ -120,6 +124,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
         );
       }
     }
+    return keys;
   };
   const openElement = (name: string, attributes: Record<string, string>): void => {
     stack.push(name);
@@ -141,8 +146,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     if (node !== undefined && open.length === 0) {
       rn++;
       const values = flattenXmlRecord(node, columns);
-      const keys = Object.keys(values);
-      countKeys(keys);
+      const keys = countKeys(Object.keys(values));
       pending.push({ rn, keys, values: keys.map((k) => values[k]!) });
     }
   };

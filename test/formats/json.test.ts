@@ -150,6 +150,25 @@ describe('openJson', () => {
     await assert.rejects(readNdjson(oneNewKeyEach.join('\n')), /^AtlasError: line 1594 brings the number of distinct keys past 1594/);
   });
 
+  it('counts the levels around the records in the depth limit: the array, and the objects of --record-path', async () => {
+    const nest = (n: number): string => `${'['.repeat(n)}${']'.repeat(n)}`;
+    // array (1) + record (2) + 998 levels = 1000.
+    assert.deepEqual(plain(await readJson(`[{"id": 1}, {"a": ${nest(998)}}]`)), [{ id: '1' }, { a: nest(998) }]);
+    await assert.rejects(readJson(`[{"id": 1}, {"a": ${nest(999)}}]`), /nested more than 1000 levels deep in record 2/);
+    await assert.rejects(readJson(`[{"a": {"b": ${nest(998)}}}]`), /nested more than 1000 levels deep in record 1/);
+    assert.equal((await readJson(`{"x": {"y": [{"a": ${nest(997)}}]}}`, 'x.y')).length, 1);
+    await assert.rejects(readJson(`{"x": {"y": [{"a": ${nest(998)}}]}}`, 'x.y'), /nested more than 1000 levels deep in record 1/);
+  });
+
+  it('reads records split anywhere across the input chunks as it reads them whole', async () => {
+    const records = Array.from({ length: 40 }, (_, i) => `{"id": ${i}, "s": "x\\"${'y'.repeat(i)}\\\\", "n": ${i % 2 ? 'null' : '1.50'}, "o": {"p": [${i}]}}`);
+    const text = `[${records.join(',\n ')}]`;
+    const whole = plain(await readJson(text));
+    assert.equal(whole.length, 40);
+    assert.deepEqual(whole[3], { id: '3', s: 'x"yyy\\', n: null, o_p: '[3]' });
+    for (const size of [1, 7, 50, 100, 333]) assert.deepEqual(plain(await readRecords(await json(text, null, size))), whole, `chunks of ${size} bytes`);
+  });
+
   it('decodes UTF-16 with a BOM, and the encoding named', async () => {
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('[{"name": "Zoë"}]', 'utf16le')]);
     const t1 = await openJson(chunked(utf16, 3), { recordPath: null, encoding: null });
@@ -179,6 +198,49 @@ describe('openNdjson', () => {
     await assert.rejects(readNdjson('{"a": 1}\n[1, 2]\n'), /^AtlasError: line 2 is an array, not a JSON object/);
     await assert.rejects(readNdjson('{"a": 1}\n42\n'), /line 2 is a number, not a JSON object/);
     await assert.rejects(readNdjson(`{"a": ${'['.repeat(10_000)}${']'.repeat(10_000)}}\n`), /line 1 is nested more than 1000 levels deep/);
+  });
+
+  it('refuses a line nested past 1000 levels and reads one at 1000 exactly, wherever the deep value sits', async () => {
+    const nest = (n: number): string => `${'['.repeat(n)}${']'.repeat(n)}`;
+    // The record object is level 1: a member's array of 999 levels makes 1000, one of 1000 makes 1001.
+    assert.deepEqual(plain(await readNdjson(`{"a": ${nest(999)}}\n`)), [{ a: nest(999) }]);
+    await assert.rejects(readNdjson(`{"a": 1}\n{"a": ${nest(1000)}}\n`), /^AtlasError: line 2 is nested more than 1000 levels deep/);
+    // Inside a nested object (flattened to a_b) the array starts a level further in.
+    assert.deepEqual(plain(await readNdjson(`{"a": {"b": ${nest(998)}}}\n`)), [{ a_b: nest(998) }]);
+    await assert.rejects(readNdjson(`{"a": {"b": ${nest(999)}}}\n`), /line 1 is nested more than 1000 levels deep/);
+  });
+
+  it('reads keys repeated from record to record exactly, whatever changes between them, and shares one keys array among records with the same keys', async () => {
+    const text = [
+      '{"id": 1, "name": "a"}',
+      '{"id": 2, "name": "b"}',
+      '{"name": "c", "id": 3}', // same keys, other order
+      '{"id\\u0032": 4, "name": "d"}', // an escaped key: "id2"
+      '{"id2": 5, "namex": "e"}', // a key the last one's text starts
+      '{"i": 6, "name": "f", "more": 1}',
+      '{"i": 7, "name": "g", "more": 2}',
+      '{"\\"": 8}',
+      '{"\\"": 9}',
+    ].join('\n');
+    const records = await readNdjson(text);
+    assert.deepEqual(plain(records), [
+      { id: '1', name: 'a' },
+      { id: '2', name: 'b' },
+      { name: 'c', id: '3' },
+      { id2: '4', name: 'd' },
+      { id2: '5', namex: 'e' },
+      { i: '6', name: 'f', more: '1' },
+      { i: '7', name: 'g', more: '2' },
+      { '"': '8' },
+      { '"': '9' },
+    ]);
+    assert.deepEqual(records.map((r) => r.keys), [['id', 'name'], ['id', 'name'], ['name', 'id'], ['id2', 'name'], ['id2', 'namex'], ['i', 'name', 'more'], ['i', 'name', 'more'], ['"'], ['"']]);
+    const shared = (a: number, b: number): boolean => records[a]!.keys === records[b]!.keys;
+    assert.deepEqual([shared(0, 1), shared(1, 2), shared(5, 6), shared(7, 8)], [true, false, true, true]);
+    // The JSON array reader shares them too.
+    const array = await readJson(`[${text.split('\n').join(',')}]`);
+    assert.deepEqual(plain(array), plain(records));
+    assert.equal(array[0]!.keys, array[1]!.keys);
   });
 
   it('reads an empty file as no records', async () => {
