@@ -32,6 +32,8 @@ const DETECT_MAX_EVENTS = 50_000;
 const DETECT_MAX_CHARS = 16 * 1024 * 1024;
 const MIB = 1024 * 1024;
 
+/** The children of every element that has none (most are leaves): replaced, never written to. */
+const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
 /** The attributes of every element that has none (never written to). */
 const NO_ATTRIBUTES: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
 
@@ -130,8 +132,11 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     stack.push(name);
     const parent = open.at(-1);
     if (parent === undefined && !matchesRecord(matcher as RecordMatcher, stack)) return;
-    const node: XmlNode = { name, attributes, children: [], text: '' };
-    if (parent) parent.children.push(node);
+    const node: XmlNode = { name, attributes, children: NO_CHILDREN, text: '' };
+    if (parent) {
+      if (parent.children === NO_CHILDREN) parent.children = [node];
+      else parent.children.push(node);
+    }
     else {
       recordChars = 0;
       recordNodes = 0;
@@ -145,9 +150,8 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     const node = open.pop();
     if (node !== undefined && open.length === 0) {
       rn++;
-      const values = flattenXmlRecord(node, columns);
-      const keys = countKeys(Object.keys(values));
-      pending.push({ rn, keys, values: keys.map((k) => values[k]!) });
+      const record = flattenXmlRecord(node, columns);
+      pending.push({ rn, keys: countKeys(record.keys), values: record.values });
     }
   };
   const addText = (text: string): void => {

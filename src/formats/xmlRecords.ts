@@ -142,42 +142,71 @@ export interface XmlColumns {
   repeated: Set<string>;
 }
 
+/** Whether the elements all have different names (so none repeats): the usual record. */
+function distinctNames(nodes: XmlNode[]): boolean {
+  const n = nodes.length;
+  if (n < 2) return true;
+  if (n <= 16) {
+    for (let i = 1; i < n; i++) {
+      const name = (nodes[i] as XmlNode).name;
+      for (let j = 0; j < i; j++) if ((nodes[j] as XmlNode).name === name) return false;
+    }
+    return true;
+  }
+  return new Set(nodes.map((c) => c.name)).size === n;
+}
+
+/**
+ * Each group of same-named elements, in first-seen order: `each(name, first, list)`, `list`
+ * being null for an element whose name does not repeat. Where no name repeats (most records),
+ * no Map of lists is built.
+ */
+function eachGroup(nodes: XmlNode[], each: (name: string, first: XmlNode, list: XmlNode[] | null) => void): void {
+  if (distinctNames(nodes)) for (const n of nodes) each(n.name, n, null);
+  else for (const [name, list] of groupByName(nodes)) each(name, list[0] as XmlNode, list.length > 1 ? list : null);
+}
+
 /**
  * A record's columns: its attributes (`id`), its children's text (`name`), a child's attributes
  * (`child_attr`) and grandchildren (`child_grandchild`); repeated children, and anything deeper,
  * as JSON text whose keys join `jsonKeys`. The record's own text, if any, is under its own name.
  * Once a key holds JSON, later records write it as JSON too (a child seen repeated before is an
- * array of one when single), so the column stays valid JSON from that record on.
+ * array of one when single), so the column stays valid JSON from that record on. Keys in the
+ * order met; one met twice (an attribute and a child of the same name) takes its last value, as
+ * KeyedRow says.
  */
-export function flattenXmlRecord(record: XmlNode, columns: XmlColumns): Record<string, string | null> {
-  const values = Object.create(null) as Record<string, string | null>;
+export function flattenXmlRecord(record: XmlNode, columns: XmlColumns): { keys: string[]; values: Array<string | null> } {
+  const keys: string[] = [];
+  const values: Array<string | null> = [];
   const { jsonKeys, repeated } = columns;
+  const set = (key: string, value: string | null): void => {
+    keys.push(key);
+    values.push(value);
+  };
   const asJson = (key: string, value: unknown): void => {
-    values[key] = JSON.stringify(value);
+    set(key, JSON.stringify(value));
     jsonKeys.add(key);
   };
-  /** Writes a group of same-named elements; false when the caller should flatten the single one. */
-  const put = (key: string, list: XmlNode[], mayFlatten: boolean): boolean => {
-    const first = list[0] as XmlNode;
-    if (list.length > 1) repeated.add(key);
-    if (repeated.has(key)) asJson(key, list.map(xmlToJson));
+  /** Writes a group of same-named elements (`list` null: just `first`); false when the caller should flatten the single one. */
+  const put = (key: string, first: XmlNode, list: XmlNode[] | null, mayFlatten: boolean): boolean => {
+    if (list !== null) repeated.add(key);
+    if (repeated.has(key)) asJson(key, (list ?? [first]).map(xmlToJson));
     else if (!isLeaf(first)) {
       if (mayFlatten) return false;
       asJson(key, xmlToJson(first));
     } else if (jsonKeys.has(key)) asJson(key, textOf(first));
-    else values[key] = textOf(first);
+    else set(key, textOf(first));
     return true;
   };
-  Object.assign(values, record.attributes);
+  for (const attr in record.attributes) set(attr, record.attributes[attr] as string);
   const ownText = textOf(record);
-  if (ownText !== null) values[record.name] = ownText;
-  for (const [name, list] of groupByName(record.children)) {
-    if (put(name, list, true)) continue;
-    const child = list[0] as XmlNode;
-    for (const attr in child.attributes) values[`${name}_${attr}`] = child.attributes[attr] as string;
+  if (ownText !== null) set(record.name, ownText);
+  eachGroup(record.children, (name, child, list) => {
+    if (put(name, child, list, true)) return;
+    for (const attr in child.attributes) set(`${name}_${attr}`, child.attributes[attr] as string);
     const childText = textOf(child);
-    if (childText !== null) values[name] = childText;
-    for (const [inner, innerList] of groupByName(child.children)) put(`${name}_${inner}`, innerList, false);
-  }
-  return values;
+    if (childText !== null) set(name, childText);
+    eachGroup(child.children, (inner, first, innerList) => put(`${name}_${inner}`, first, innerList, false));
+  });
+  return { keys, values };
 }

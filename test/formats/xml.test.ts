@@ -189,9 +189,22 @@ describe('flattenXmlRecord', () => {
   it('puts a record of mixed content under its own name and keeps deep elements as JSON', () => {
     const columns = { jsonKeys: new Set<string>(), repeated: new Set<string>() };
     const rec = node('item', { id: '1' }, [node('a', {}, [node('b', { k: 'v' }, [], 'x'), node('c', {}, [node('d', {}, [], '1'), node('d', {}, [], '2')])])], ' text ');
-    assert.deepEqual({ ...flattenXmlRecord(rec, columns) }, { id: '1', item: ' text ', a_b: '{"k":"v","#text":"x"}', a_c: '{"d":["1","2"]}' });
+    assert.deepEqual(plain([flattenXmlRecord(rec, columns)])[0], { id: '1', item: ' text ', a_b: '{"k":"v","#text":"x"}', a_c: '{"d":["1","2"]}' });
     assert.deepEqual([...columns.jsonKeys].sort(), ['a_b', 'a_c']);
     // Once JSON, a key stays JSON: a later plain value is written as a JSON string.
-    assert.deepEqual({ ...flattenXmlRecord(node('item', {}, [node('a', {}, [node('b', {}, [], 'y')])]), columns) }, { a_b: '"y"' });
+    assert.deepEqual(plain([flattenXmlRecord(node('item', {}, [node('a', {}, [node('b', {}, [], 'y')])]), columns)])[0], { a_b: '"y"' });
+  });
+
+  it('finds repeated children wherever they are, among few children or many', () => {
+    const columns = { jsonKeys: new Set<string>(), repeated: new Set<string>() };
+    const leaf = (name: string, text: string): XmlNode => node(name, {}, [], text);
+    const few = flattenXmlRecord(node('r', { a: 'attr' }, [leaf('a', '1'), leaf('b', 'x'), leaf('a', '2')]), columns);
+    assert.deepEqual(few.keys, ['a', 'a', 'b']);
+    assert.deepEqual(plain([few])[0], { a: '["1","2"]', b: 'x' });
+    const many = Array.from({ length: 20 }, (_, i) => leaf(`c${i}`, String(i)));
+    many.push(leaf('c3', 'again'));
+    assert.deepEqual(plain([flattenXmlRecord(node('r', {}, many), columns)])[0]!['c3'], '["3","again"]');
+    assert.deepEqual([...columns.repeated].sort(), ['a', 'c3']);
+    assert.deepEqual(plain([flattenXmlRecord(node('r', {}, [leaf('c3', 'one'), leaf('d', 'y')]), columns)])[0], { c3: '["one"]', d: 'y' });
   });
 });
