@@ -41,10 +41,10 @@ const SMALL_RE = /^[+-]?\d{1,3}(?:\.\d+)?$/;
 const CURRENCY_RE = /^([+-]?)([$€£¥])\s?(\d{1,3}(?:,\d{3})*(?:\.\d+)?|\d+(?:\.\d+)?)$/;
 const BOOL_VALUES = new Set(['true', 'false', 't', 'f', 'yes', 'no', 'y', 'n', '1', '0']);
 
-const ISO_DATE_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
-const SLASH_DATE_RE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
-const DOT_DATE_RE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/;
-const ISO_TS_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+export const ISO_DATE_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
+export const SLASH_DATE_RE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
+export const DOT_DATE_RE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/;
+export const ISO_TS_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
 const SLASH_TS_RE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s?([AaPp][Mm]))?$/;
 const DOT_TS_RE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/;
 /** ISO values need no standardisation: PostgreSQL stores exactly what they say. */
@@ -70,6 +70,59 @@ function validDate(y: number, m: number, d: number): boolean {
 
 function validTime(h: number, mi: number, s: number, ampm: boolean): boolean {
   return (ampm ? h >= 1 && h <= 12 : h >= 0 && h <= 23) && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
+}
+
+/** The numbers quickDate read: the three date parts in the order written, then hours, minutes, seconds. */
+export const QUICK = new Int32Array(6);
+
+/** The digits of `v` from `at` to `at + n` as a number, or -1 when any is not an ASCII digit. */
+function digitsAt(v: string, at: number, n: number): number {
+  let x = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = v.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    x = x * 10 + d;
+  }
+  return x;
+}
+
+/**
+ * Reads `v` into QUICK when it has one of the fixed-width forms: with `ymd`, YYYY-MM-DD (1) or
+ * YYYY-MM-DDTHH:MM:SS, T or a space (2); otherwise NN<sep>NN<sep>YYYY (1). 0 for anything else,
+ * which the regular expressions then read.
+ */
+export function quickDate(v: string, sep: number, ymd: boolean): 0 | 1 | 2 {
+  const n = v.length;
+  if (n !== 10 && !(ymd && n === 19)) return 0;
+  let a: number;
+  let b: number;
+  let c: number;
+  if (ymd) {
+    if (v.charCodeAt(4) !== sep || v.charCodeAt(7) !== sep) return 0;
+    a = digitsAt(v, 0, 4);
+    b = digitsAt(v, 5, 2);
+    c = digitsAt(v, 8, 2);
+  } else {
+    if (v.charCodeAt(2) !== sep || v.charCodeAt(5) !== sep) return 0;
+    a = digitsAt(v, 0, 2);
+    b = digitsAt(v, 3, 2);
+    c = digitsAt(v, 6, 4);
+  }
+  if (a < 0 || b < 0 || c < 0) return 0;
+  QUICK[0] = a;
+  QUICK[1] = b;
+  QUICK[2] = c;
+  if (n === 10) return 1;
+  const t = v.charCodeAt(10);
+  if ((t !== 0x54 && t !== 0x20) || v.charCodeAt(13) !== 0x3a || v.charCodeAt(16) !== 0x3a) return 0;
+  const h = digitsAt(v, 11, 2);
+  const mi = digitsAt(v, 14, 2);
+  const sec = digitsAt(v, 17, 2);
+  if (h < 0 || mi < 0 || sec < 0) return 0;
+  QUICK[3] = h;
+  QUICK[4] = mi;
+  QUICK[5] = sec;
+  return 2;
 }
 
 /** Magnitude comparison of two unsigned digit strings without leading zeros. */
@@ -171,34 +224,55 @@ export class ColumnStats {
       if (m && (this.currencySymbol === null || this.currencySymbol === m[2])) this.currencySymbol = m[2] ?? null;
       else p.currency = false;
     }
-    if (p.iso) p.iso = this.observeDate(this.iso, v, exact, ISO_DATE_RE, ISO_TS_RE, 'ymd');
-    if (p.slash) p.slash = this.observeDate(this.slash, v, exact, SLASH_DATE_RE, SLASH_TS_RE, 'first');
-    if (p.dot) p.dot = this.observeDate(this.dot, v, exact, DOT_DATE_RE, DOT_TS_RE, 'first');
+    if (p.iso) p.iso = this.observeDate(this.iso, v, exact, ISO_DATE_RE, ISO_TS_RE, 'ymd', 0x2d);
+    if (p.slash) p.slash = this.observeDate(this.slash, v, exact, SLASH_DATE_RE, SLASH_TS_RE, 'first', 0x2f);
+    if (p.dot) p.dot = this.observeDate(this.dot, v, exact, DOT_DATE_RE, DOT_TS_RE, 'first', 0x2e);
     this.anyPossible = p.bool || p.int || p.num || p.grouped || p.currency || p.iso || p.slash || p.dot;
   }
 
-  private observeDate(f: DateFamily, v: string, exact: boolean, dateRe: RegExp, tsRe: RegExp, order: 'ymd' | 'first'): boolean {
-    let m = dateRe.exec(v);
+  /** `sep`: the family's separator's character code (- / .). */
+  private observeDate(f: DateFamily, v: string, exact: boolean, dateRe: RegExp, tsRe: RegExp, order: 'ymd' | 'first', sep: number): boolean {
+    let a: number;
+    let b: number;
+    let c: number;
     let isTs = false;
-    if (!m) {
-      m = tsRe.exec(v);
-      if (!m) return false;
-      isTs = true;
-    }
-    f.matched++;
-    const a = Number(m[1]);
-    const b = Number(m[2]);
-    const c = Number(m[3]);
     let timeOk = true;
-    if (isTs) {
-      f.timestamps++;
-      const ampm = order === 'first' && m[7] !== undefined;
-      if (order === 'ymd' && m[7] !== undefined) f.zoned++;
-      timeOk = validTime(Number(m[4]), Number(m[5]), Number(m[6] ?? 0), ampm);
+    // The fixed-width forms (2024-05-03, 2024-05-03T22:56:58, 08/06/2021) are read by position:
+    // the same numbers the regular expressions capture, without a match array and three strings
+    // per value (two date columns of 1M rows: ~0.3 s).
+    const quick = quickDate(v, sep, order === 'ymd');
+    if (quick !== 0) {
+      f.matched++;
+      a = QUICK[0] as number;
+      b = QUICK[1] as number;
+      c = QUICK[2] as number;
+      if (quick === 2) {
+        isTs = true;
+        f.timestamps++;
+        timeOk = validTime(QUICK[3] as number, QUICK[4] as number, QUICK[5] as number, false);
+      }
+    } else {
+      let m = dateRe.exec(v);
+      if (!m) {
+        m = tsRe.exec(v);
+        if (!m) return false;
+        isTs = true;
+      }
+      f.matched++;
+      a = Number(m[1]);
+      b = Number(m[2]);
+      c = Number(m[3]);
+      if (isTs) {
+        f.timestamps++;
+        const ampm = order === 'first' && m[7] !== undefined;
+        if (order === 'ymd' && m[7] !== undefined) f.zoned++;
+        timeOk = validTime(Number(m[4]), Number(m[5]), Number(m[6] ?? 0), ampm);
+      }
     }
     if (order === 'ymd') {
       if (!timeOk || !validDate(a, b, c)) f.invalidYmd++;
-      if (exact && (isTs ? CANONICAL_TS_RE : CANONICAL_DATE_RE).test(v)) f.canonical++;
+      // The quick forms are canonical by their shape.
+      if (exact && (quick !== 0 || (isTs ? CANONICAL_TS_RE : CANONICAL_DATE_RE).test(v))) f.canonical++;
     } else {
       f.maxFirst = Math.max(f.maxFirst, a);
       f.maxSecond = Math.max(f.maxSecond, b);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ColumnStats, type ColumnType } from '../../src/transform/infer.ts';
+import { ColumnStats, DOT_DATE_RE, ISO_DATE_RE, ISO_TS_RE, QUICK, quickDate, SLASH_DATE_RE, type ColumnType } from '../../src/transform/infer.ts';
 
 function infer(values: Array<string | null>): ColumnType {
   const s = new ColumnStats();
@@ -76,5 +76,50 @@ describe('type inference', () => {
     assert.equal(infer(['', null, '42', ' ']).type, 'integer');
     assert.equal(infer(['', null]).type, 'text');
     assert.equal(infer(['abc', '1']).type, 'text');
+  });
+});
+
+describe('quickDate (the fixed-width date forms read by position)', () => {
+  it('reads exactly what the regular expressions capture, and declines what they would not match', () => {
+    // Strings of the fixed widths over the characters those forms use, and some they do not.
+    const alphabet = '0123456789-/.T :Z+x';
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const shapes = ['dddd-dd-dd', 'dddd-dd-ddTdd:dd:dd', 'dddd-dd-dd dd:dd:dd', 'dd/dd/dddd', 'dd.dd.dddd'];
+    let read = 0;
+    for (let i = 0; i < 60_000; i++) {
+      // Mostly a shape with a character or two changed, so that both outcomes are common.
+      const shape = shapes[random(shapes.length)] as string;
+      let v = [...shape].map((ch) => (ch === 'd' ? String(random(10)) : ch)).join('');
+      for (let k = random(3); k > 0; k--) {
+        const at = random(v.length);
+        v = v.slice(0, at) + alphabet[random(alphabet.length)] + v.slice(at + 1);
+      }
+      for (const [sep, ymd, dateRe] of [[0x2d, true, ISO_DATE_RE], [0x2f, false, SLASH_DATE_RE], [0x2e, false, DOT_DATE_RE]] as const) {
+        const quick = quickDate(v, sep, ymd);
+        const m = dateRe.exec(v) ?? (ymd ? ISO_TS_RE.exec(v) : null);
+        if (quick === 0) continue;
+        read++;
+        assert.ok(m, `${v}: read by position but not matched`);
+        assert.equal(quick === 2, !dateRe.test(v), v);
+        const want = quick === 2 ? [m[1], m[2], m[3], m[4], m[5], m[6]] : [m[1], m[2], m[3]];
+        assert.deepEqual([...QUICK.slice(0, want.length)], want.map(Number), v);
+        if (quick === 2) assert.equal(m[7], undefined, v);
+      }
+    }
+    assert.ok(read > 10_000, `only ${read} values were read by position`);
+  });
+
+  it('leaves the same decision as before for the forms it reads (US dates, ISO dates and timestamps)', () => {
+    assert.deepEqual(infer(['08/06/2021', '12/31/1999', '02/29/2020']).format, { kind: 'date', order: 'mdy', separator: '/' });
+    assert.equal(infer(['02/30/2021', '01/01/2021']).invalidValues, 1);
+    const iso = infer(['2024-05-03T22:56:58', '2024-05-03 00:00:00']);
+    assert.equal(iso.type, 'timestamp');
+    assert.equal(iso.mayNeedCorrection, false);
+    assert.equal(infer(['2024-05-03T24:00:00', '2024-05-03T23:00:00']).invalidValues, 1);
+    assert.equal(infer(['2024-02-30', '2024-02-29']).invalidValues, 1);
   });
 });
