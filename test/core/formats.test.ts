@@ -178,6 +178,14 @@ describe('every format and source gives the same rows and types', () => {
     assert.equal(row!.a, 'xy');
     assert.deepEqual(row!._corrections_applied.a, { before: 'x\\0y', after: 'xy', correction_type: 'nul_removed' });
     assert.ok(nul.warnings.some((w) => w.includes('NUL')));
+    // Two corrections in one row.
+    const two = await importFile(db.settings, { source: files.write('nul2.csv', 'a,b\nx\u0000y,p\u0000q\u0000\n'), table: 'h_nul2' });
+    assert.equal(two.rows_inserted, 1);
+    const [fixed] = await db.rows<{ c: Record<string, unknown> }>(`select _corrections_applied c from ${db.schema}.h_nul2`);
+    assert.deepEqual(fixed!.c, {
+      a: { before: 'x\\0y', after: 'xy', correction_type: 'nul_removed' },
+      b: { before: 'p\\0q\\0', after: 'pq', correction_type: 'nul_removed' },
+    });
     // The same in a keyed input (JSON), where the fix joins the line after the values.
     const nulJson = await importFile(db.settings, { source: files.write('nul.json', '[{"a":"x\\u0000y","b":1},{"a":"z","b":2}]'), table: 'h_nul_json' });
     assert.equal(nulJson.rows_inserted, 2);
