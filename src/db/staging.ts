@@ -222,6 +222,8 @@ export async function copyIntoStage(
     // valid across COPYs.
     let placedKeys: readonly string[] | null = null;
     let places: number[] = [];
+    /** places is 0, 1, 2, ...: the keys are the first columns, in order, none repeated. */
+    let inOrder = false;
 
     // Lines as in fixedText: `_rn, _err, c1 .. cn, _fix`, appended to one string per chunk.
     async function* segment(): AsyncGenerator<string> {
@@ -240,13 +242,18 @@ export async function copyIntoStage(
         let fixes = '';
         // By column: a key absent from the record stays undefined (NULL, not observed); a key
         // repeated in it keeps its last value.
-        const fields = new Array<string | null | undefined>(width);
         const { keys, values } = row;
         if (keys !== placedKeys) {
           placedKeys = keys;
           places = keys.map((key) => keyIndex.get(key)!);
+          inOrder = places.every((place, k) => place === k);
         }
-        for (let k = 0; k < keys.length; k++) fields[places[k]!] = values[k];
+        // A record holding every column in the staging table's order (the usual one) is its own line.
+        let fields: Array<string | null | undefined> = values;
+        if (!inOrder || keys.length !== width) {
+          fields = new Array<string | null | undefined>(width);
+          for (let k = 0; k < keys.length; k++) fields[places[k]!] = values[k];
+        }
         chunk += `${row.rn}\t\\N`;
         for (let i = 0; i < width; i++) {
           let f = fields[i];
