@@ -82,12 +82,6 @@ function nulFix(value: string, clean: string): ReaderFix {
   return { before: value.replace(/\0/g, '\\0'), after: clean, correction_type: 'nul_removed' };
 }
 
-/** The reader's corrections of a row as members (see withFix), keyed by the target of each source column. */
-function readerFixes(members: string, fixes: Record<string, ReaderFix>, quotedTargetOf: (source: string) => string): string {
-  for (const k of Object.keys(fixes)) members = withFix(members, quotedTargetOf(k), fixes[k] as ReaderFix);
-  return members;
-}
-
 function fixesJson(members: string, result: StageResult): string {
   if (members === '') return '\\N';
   result.rowsWithFixes++;
@@ -128,14 +122,18 @@ export async function copyIntoStage(
     const width = t.header.length;
     const cols = t.header.map((h, i) => addColumn(h, { name: `c${i + 1}` }));
     const quoted = cols.map((c) => JSON.stringify(c.targetName));
-    const quotedOf = new Map(cols.map((c, i) => [c.sourceName, quoted[i] as string]));
-    const quotedTargetOf = (source: string): string => quotedOf.get(source) ?? JSON.stringify(source);
     let chunk = '';
     for await (const batch of t.batches) {
       for (const row of batch) {
         let fields = row.fields;
         let problem = '\\N';
-        let fixes = row.fixes ? readerFixes('', row.fixes, quotedTargetOf) : '';
+        let fixes = '';
+        if (row.fixes) {
+          // A field past the header (a ragged row, which becomes a mapping error) is named as the reader would name it.
+          row.fixes.forEach((fix, i) => {
+            if (fix) fixes = withFix(fixes, quoted[i] ?? JSON.stringify(`column_${i + 1}`), fix);
+          });
+        }
         if (fields.length !== width) {
           result.raggedRows++;
           problem = fields.length < width ? `too_few_fields:${fields.length}` : `too_many_fields:${fields.length}`;
@@ -277,7 +275,9 @@ export async function copyIntoStage(
           col.stats.observe(f);
           chunk += '\t' + (work ? escapeCopyText(f) : f);
         }
-        if (row.fixes) fixes = readerFixes(fixes, row.fixes, (k) => JSON.stringify(columnOf(k)?.targetName ?? k));
+        if (row.fixes) {
+          for (const k of Object.keys(row.fixes)) fixes = withFix(fixes, JSON.stringify(columnOf(k)?.targetName ?? k), row.fixes[k] as ReaderFix);
+        }
         chunk += `\t${fixesJson(fixes, result)}\n`;
         result.rows++;
       }

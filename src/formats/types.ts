@@ -12,8 +12,11 @@ export interface Row {
   rn: number;
   /** `null` is an absent value (an unquoted empty CSV field, an empty cell). */
   fields: Array<string | null>;
-  /** Corrections the reader made, keyed by header name (as in `header`). */
-  fixes?: Record<string, ReaderFix>;
+  /**
+   * Corrections the reader made, by field position (sparse). By position, not header text: two
+   * columns may have the same header (or none), and a header such as `__proto__` is no safe key.
+   */
+  fixes?: Array<ReaderFix | undefined>;
 }
 
 /** One record of an input whose columns are discovered while reading (JSON, NDJSON, XML). */

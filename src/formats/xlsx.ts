@@ -206,8 +206,6 @@ async function readTable(
   const header: string[] = Array.from({ length: lastCol - firstCol + 1 }, () => '');
   for (const c of headerData.cells) header[c.col - firstCol] = c.text;
   const width = header.length;
-  /** The key of each column's fixes: its header text (as the old reader keyed them, '' included). */
-  const fixKeys = header.map((h, i) => h ?? `column_${i + 1}`);
 
   const stray = (number: number, col: number): AtlasError =>
     new AtlasError(`sheet "${sheetName}" row ${number} has a value in column ${columnLetters(col)}, left of the table, which starts at column ${columnLetters(firstCol)}`, {
@@ -216,12 +214,12 @@ async function readTable(
   const rowFromData = (data: RowData): Row => {
     const last = data.cells.at(-1)?.col ?? firstCol;
     const fields: Array<string | null> = new Array<string | null>(Math.max(width, last - firstCol + 1)).fill(null);
-    let fixes: Record<string, ReaderFix> | undefined;
+    let fixes: Array<ReaderFix | undefined> | undefined;
     for (const c of data.cells) {
       if (c.col < firstCol) throw stray(data.number, c.col);
       const i = c.col - firstCol;
       fields[i] = c.text;
-      if (c.fix) (fixes ??= {})[fixKeys[i] ?? `column_${i + 1}`] = c.fix;
+      if (c.fix) (fixes ??= [])[i] = c.fix;
     }
     return fixes ? { rn: data.number, fields, fixes } : { rn: data.number, fields };
   };
@@ -229,14 +227,14 @@ async function readTable(
     const count = row.count;
     const last = row.cols[count - 1] as number;
     const fields: Array<string | null> = new Array<string | null>(Math.max(width, last - firstCol + 1)).fill(null);
-    let fixes: Record<string, ReaderFix> | undefined;
+    let fixes: Array<ReaderFix | undefined> | undefined;
     for (let k = 0; k < count; k++) {
       const col = row.cols[k] as number;
       if (col < firstCol) throw stray(row.number, col);
       const i = col - firstCol;
       fields[i] = row.texts[k] as string;
       const fix = row.fixes[k];
-      if (fix) (fixes ??= {})[fixKeys[i] ?? `column_${i + 1}`] = fix;
+      if (fix) (fixes ??= [])[i] = fix;
     }
     return fixes ? { rn: row.number, fields, fixes } : { rn: row.number, fields };
   };

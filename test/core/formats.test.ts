@@ -12,6 +12,7 @@ import S3rver from 's3rver';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
 import { ImportFailedError } from '../../src/errors.ts';
 import { openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { handMadeXlsx } from '../formats/readerHelpers.ts';
 
 const RECORDS = [
   { id: 1, name: 'Ann', amount: 12.5, day: '2024-01-15', active: true },
@@ -96,6 +97,25 @@ describe('every format and source gives the same rows and types', () => {
     );
     assert.equal(row!._source_row_number, 4, 'the sheet row number');
     assert.equal(row!._corrections_applied.day?.correction_type, 'datetime_standardization', 'date serials are recorded as corrections');
+  });
+
+  it('XLSX: the corrections of every date column are recorded under that column, whatever its header', async () => {
+    const head = `<row r="1">${['A', 'B', 'C'].map((c, i) => `<c r="${c}1" t="s"><v>${i}</v></c>`).join('')}</row>`;
+    const row = (r: number): string => `<row r="${r}"><c r="A${r}" s="1"><v>${44414 + r}</v></c><c r="B${r}" s="1"><v>${45000 + r}</v></c><c r="C${r}" s="1"><v>${45100 + r}</v></c></row>`;
+    const bytes = handMadeXlsx([{ name: 'S', rows: head + row(2) + row(3) }], { sharedStrings: ['d', 'd', '__proto__'] });
+    const r = await importFile(db.settings, { source: files.write('same-headers.xlsx', bytes), table: 'f_xlsx_heads' });
+    assert.deepEqual(r.columns.map((c) => c.target), ['d', 'd_2', '__proto__']);
+    const rows = await db.rows<{ d: string; d_2: string; c: Record<string, { before: string; after: string }> }>(
+      `select d::text, d_2::text, _corrections_applied c from ${db.schema}.f_xlsx_heads order by id`,
+    );
+    assert.equal(rows.length, 2);
+    for (const [k, x] of rows.entries()) {
+      const n = k + 2;
+      assert.deepEqual(Object.keys(x.c).sort(), r.columns.map((c) => c.target).sort(), `row ${n}: one correction per date column`);
+      assert.deepEqual([x.c.d?.before, x.c.d_2?.before], [String(44414 + n), String(45000 + n)]);
+      assert.equal(x.c.d?.after, x.d);
+      assert.equal(x.c.d_2?.after, x.d_2);
+    }
   });
 
   it('JSON array, NDJSON, and nested JSON', async () => {

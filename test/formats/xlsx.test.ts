@@ -9,6 +9,7 @@ import { openXlsx } from '../../src/formats/xlsx.ts';
 import { Parking } from '../../src/formats/xlsxParking.ts';
 import { booleanText, dateCell, formatExcelNumber, isDateFormat, isoDateCell, numberText, serialDateCell } from '../../src/formats/xlsxValues.ts';
 import { ZipInput } from '../../src/formats/zipInput.ts';
+import type { ReaderFix } from '../../src/formats/types.ts';
 import { HashingReader } from '../../src/sources/source.ts';
 import { chunked, handMadeXlsx, makeZip, readRows, within, type ZipEntry } from './readerHelpers.ts';
 
@@ -35,6 +36,12 @@ async function ordersWorkbook(): Promise<Buffer> {
 }
 
 const DATE_FIX = { correction_type: 'datetime_standardization', source_format: 'excel_serial' };
+/** A row's corrections as the reader gives them: by field position, `fix` at `i` and nothing else. */
+function fixAt(i: number, fix: ReaderFix): Array<ReaderFix | undefined> {
+  const fixes: Array<ReaderFix | undefined> = [];
+  fixes[i] = fix;
+  return fixes;
+}
 
 describe('openXlsx', () => {
   it('finds the header below title rows and converts every kind of cell', async () => {
@@ -46,17 +53,17 @@ describe('openXlsx', () => {
       {
         rn: 4,
         fields: ['1', 'Ann', '12.5', '2024-01-15', 'true', '25', 'site'],
-        fixes: { ordered: { before: '45306', after: '2024-01-15', ...DATE_FIX } },
+        fixes: fixAt(3, { before: '45306', after: '2024-01-15', ...DATE_FIX }),
       },
       {
         rn: 6, // row 5 is empty
         fields: ['2', 'Bob', '1234.5', '2024-02-29T13:45:30', 'false', null, null],
-        fixes: { ordered: { before: '45351.57326389', after: '2024-02-29T13:45:30', ...DATE_FIX } },
+        fixes: fixAt(3, { before: '45351.57326389', after: '2024-02-29T13:45:30', ...DATE_FIX }),
       },
       {
         rn: 7,
         fields: ['3', 'Zoë', '0.3', '2024-03-01', 'true', '1000000000000000000000', '0.00000015'],
-        fixes: { ordered: { before: '45352', after: '2024-03-01', ...DATE_FIX } },
+        fixes: fixAt(3, { before: '45352', after: '2024-03-01', ...DATE_FIX }),
       },
     ]);
   });
@@ -104,7 +111,7 @@ describe('openXlsx', () => {
         const rows = await readRows(table);
         if (sheet === null) {
           assert.deepEqual(table.header, ['n', 'when']);
-          assert.deepEqual(rows, [{ rn: 2, fields: ['7', '2024-01-01T12:00:00'], fixes: { when: { before: '45292.5', after: '2024-01-01T12:00:00', ...DATE_FIX } } }]);
+          assert.deepEqual(rows, [{ rn: 2, fields: ['7', '2024-01-01T12:00:00'], fixes: fixAt(1, { before: '45292.5', after: '2024-01-01T12:00:00', ...DATE_FIX }) }]);
         } else assert.deepEqual(table.header, ['n']);
         // Every byte went through the reader, so the import's hash covers the whole file.
         assert.equal(source.bytes, bytes.length, `sharedStringsFirst=${sharedStringsFirst} sheet=${sheet}`);
@@ -148,7 +155,7 @@ describe('openXlsx', () => {
     ws.addRow([utc(2024, 1, 1), 1]);
     ws.getCell('A2').numFmt = 'yyyy-mm-dd';
     const rows = await readRows(await openXlsx(chunked(Buffer.from(await wb.xlsx.writeBuffer())), { sheet: null, headerRow: null }));
-    assert.deepEqual(rows, [{ rn: 2, fields: ['2024-01-01', '1'], fixes: { day: { before: '43830', after: '2024-01-01', ...DATE_FIX } } }]);
+    assert.deepEqual(rows, [{ rn: 2, fields: ['2024-01-01', '1'], fixes: fixAt(0, { before: '43830', after: '2024-01-01', ...DATE_FIX }) }]);
   });
 
   it('yields rows in batches as it reads', async () => {
@@ -370,8 +377,8 @@ describe("atlas's own scanner of shared strings and sheet rows", () => {
       '<row r="4"/><row r="5"><c r="A5"/></row>',
     ].join('\n');
     const expected = [
-      { rn: 2, fields: ['2024-01-01T06:00:00', 'true', '12', null], fixes: { a: { before: '45292.25', after: '2024-01-01T06:00:00', ...DATE_FIX } } },
-      { rn: 3, fields: ['2023-03-15', 'e', '3.25', '-4'], fixes: { a: { before: '45000', after: '2023-03-15', ...DATE_FIX } } },
+      { rn: 2, fields: ['2024-01-01T06:00:00', 'true', '12', null], fixes: fixAt(0, { before: '45292.25', after: '2024-01-01T06:00:00', ...DATE_FIX }) },
+      { rn: 3, fields: ['2023-03-15', 'e', '3.25', '-4'], fixes: fixAt(0, { before: '45000', after: '2023-03-15', ...DATE_FIX }) },
     ];
     const bytes = rawWorkbook('<si><t>b</t></si><si><t>e</t></si>', sheet, { stored: true });
     for (const size of [1, 2, 3, 4, 6, 9, 64 * 1024]) {
@@ -411,7 +418,8 @@ describe("atlas's own scanner of shared strings and sheet rows", () => {
     assert.equal(table.header.length, 13);
     const [row] = await readRows(table);
     assert.deepEqual(row?.fields, ['inline', 'a&lt;b', 'true', null, '2024-03-01T10:30:00', null, '7', '0', '0.00000015', '2024-01-01', '12345678901234600000', 'false', '0']);
-    assert.deepEqual(Object.keys(row?.fixes ?? {}), ['h5', 'h10']);
+    // Corrections by field position: h5 and h10.
+    assert.deepEqual((row?.fixes ?? []).flatMap((fix, i) => (fix ? [i] : [])), [4, 9]);
   });
 
   it('reads cells and rows without r attributes, cells out of order, namespace prefixes and odd quoting', async () => {
