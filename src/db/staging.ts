@@ -77,9 +77,14 @@ function withFix(members: string, quotedTarget: string, fix: ReaderFix): string 
   return members === '' ? member : `${members},${member}`;
 }
 
-/** The correction recorded for a value whose NUL bytes were removed (PostgreSQL text cannot hold them). */
-function nulFix(value: string, clean: string): ReaderFix {
-  return { before: value.replace(/\0/g, '\\0'), after: clean, correction_type: 'nul_removed' };
+/**
+ * `value` without its NUL bytes (PostgreSQL text cannot hold them), counted, and the row's
+ * correction members (see withFix) with the removal recorded under `quotedTarget`.
+ */
+function stripNul(value: string, quotedTarget: string, members: string, result: StageResult): [string, string] {
+  result.nulValues++;
+  const clean = value.replace(/\0/g, '');
+  return [clean, withFix(members, quotedTarget, { before: value.replace(/\0/g, '\\0'), after: clean, correction_type: 'nul_removed' })];
 }
 
 function fixesJson(members: string, result: StageResult): string {
@@ -147,12 +152,7 @@ export async function copyIntoStage(
             continue;
           }
           const work = NEEDS_WORK.test(f);
-          if (work && f.includes('\0')) {
-            const clean = f.replace(/\0/g, '');
-            fixes = withFix(fixes, quoted[i] as string, nulFix(f, clean));
-            result.nulValues++;
-            f = clean;
-          }
+          if (work && f.includes('\0')) [f, fixes] = stripNul(f, quoted[i] as string, fixes, result);
           if (problem === '\\N') cols[i]!.stats.observe(f);
           chunk += '\t' + (work ? escapeCopyText(f) : f);
         }
@@ -194,7 +194,7 @@ export async function copyIntoStage(
     };
     /** Each key's position among the staged columns (and so in a COPY line). */
     const keyIndex = new Map<string, number>();
-    /** The keys array last checked by addKeys: records sharing it (see SameKeys) need no check. */
+    /** The keys array last checked by addKeys: records sharing it (see RecordKeys) need no check. */
     let checkedKeys: readonly string[] | null = null;
     /** Adds a column for every key of `rows` not seen before; true when there was one. */
     const addKeys = (rows: KeyedRow[]): boolean => {
@@ -266,12 +266,7 @@ export async function copyIntoStage(
             continue;
           }
           const work = NEEDS_WORK.test(f);
-          if (work && f.includes('\0')) {
-            const clean = f.replace(/\0/g, '');
-            fixes = withFix(fixes, JSON.stringify(col.targetName), nulFix(f, clean));
-            result.nulValues++;
-            f = clean;
-          }
+          if (work && f.includes('\0')) [f, fixes] = stripNul(f, JSON.stringify(col.targetName), fixes, result);
           col.stats.observe(f);
           chunk += '\t' + (work ? escapeCopyText(f) : f);
         }

@@ -5,7 +5,7 @@ import { flattenRecord, flattenVerified, flattenVerifiedAt, hasControlCharacter,
 import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
 import { COLUMN_LIMIT_REASON } from '../transform/naming.js';
 import { TextChunks } from './textChunks.js';
-import { SameKeys, type KeyedRow, type KeyedTableStream } from './types.js';
+import { RecordKeys, type KeyedRow, type KeyedTableStream } from './types.js';
 
 /**
  * One record's keys and values: read by the checked walk, or, where that declines, JSON.parse
@@ -66,29 +66,20 @@ function tooManyColumns(where: string): AtlasError {
   );
 }
 
-/**
- * Keys the records brought so far. Every key becomes a column, so past what a table can hold
- * the input is refused as soon as it is seen, before memory fills with columns that could never be created.
- */
+/** The keys records brought so far (see RecordKeys), with the limit in this format's words. */
 class ColumnKeys {
-  private readonly seen = new Set<string>();
-  private readonly same = new SameKeys();
+  private readonly keys = new RecordKeys(MAX_RECORD_COLUMNS);
 
   /** The limit for one record, failing with `where` in the message. */
   limitFor(where: () => string): KeyLimit {
     return { maxKeys: MAX_RECORD_COLUMNS, fail: () => { throw tooManyColumns(where()); } };
   }
 
-  /** Counts the keys of a record; returns them, as the previous record's array when they are the same (already counted). */
+  /** Counts the keys of a record; returns them, as the previous record's array when they are the same (see RecordKeys). */
   add(keys: readonly string[], where: () => string): readonly string[] {
-    const shared = this.same.of(keys);
-    if (shared !== keys) return shared;
-    for (const key of keys) {
-      if (this.seen.has(key)) continue;
-      this.seen.add(key);
-      if (this.seen.size > MAX_RECORD_COLUMNS) throw tooManyColumns(where());
-    }
-    return keys;
+    const counted = this.keys.add(keys);
+    if (counted === null) throw tooManyColumns(where());
+    return counted;
   }
 }
 

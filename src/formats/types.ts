@@ -28,7 +28,7 @@ export interface KeyedRow {
    * Keys absent here are NULL; a key repeated in one record takes its last value. Two arrays, not
    * an object: a prototype-less object with a million records' keys is a dictionary, and three
    * passes over its keys cost four times what they cost over arrays. Records with the same keys
-   * in the same order may share one array (see SameKeys): it is never modified.
+   * in the same order may share one array (see RecordKeys): it is never modified.
    */
   keys: readonly string[];
   values: Array<string | null>;
@@ -36,15 +36,22 @@ export interface KeyedRow {
 }
 
 /**
- * Hands back the previous record's keys array when a record has the same keys in the same order,
- * as the records of a file mostly do, so that whoever checks keys (the readers' column limit, the
- * staging table's columns, each key's place in a COPY line) does it once per change of keys
- * rather than once per record: one string comparison per key instead of three Map lookups.
+ * The distinct keys the records of an input brought, counted as they come, since every key
+ * becomes a column: past what a table can hold the input is refused as soon as it is seen. A
+ * record with the same keys in the same order as the previous one (as the records of a file
+ * mostly have) gets the previous record's keys array back and is not counted again, so that
+ * whoever checks keys after the reader (the staging table's columns, each key's place in a COPY
+ * line) does it once per change of keys rather than once per record: one string comparison per
+ * key instead of three Map lookups.
  */
-export class SameKeys {
+export class RecordKeys {
   private last: readonly string[] = [];
+  private readonly seen = new Set<string>();
 
-  of(keys: readonly string[]): readonly string[] {
+  constructor(private readonly maxKeys: number) {}
+
+  /** The record's keys (the previous record's array when they are the same); null when they take the input past `maxKeys` distinct keys. */
+  add(keys: readonly string[]): readonly string[] | null {
     const last = this.last;
     if (keys.length === last.length) {
       let i = 0;
@@ -52,6 +59,11 @@ export class SameKeys {
       if (i === keys.length) return last;
     }
     this.last = keys;
+    for (const key of keys) {
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      if (this.seen.size > this.maxKeys) return null;
+    }
     return keys;
   }
 }

@@ -5,7 +5,7 @@ import { AtlasError } from '../errors.js';
 import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../transform/naming.js';
 import { detectEncoding, ENCODINGS } from './decode.js';
 import { TextChunks } from './textChunks.js';
-import { SameKeys, type KeyedRow, type KeyedTableStream } from './types.js';
+import { RecordKeys, type KeyedRow, type KeyedTableStream } from './types.js';
 import {
   flattenXmlRecord,
   hasKeys,
@@ -110,23 +110,17 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     throw new AtlasError(`record ${rn + 1} is too large (over ${MAX_XML_RECORD_CHARS / MIB} MiB of text or ${MAX_XML_RECORD_NODES} elements): atlas refuses it to keep memory bounded`);
   };
   // Every key becomes a column: past what a table can hold, the input is refused as soon as it is seen.
-  const seenKeys = new Set<string>();
-  const sameKeys = new SameKeys();
-  /** Counts the keys of a record; returns them, as the previous record's array when they are the same (already counted). */
+  const recordKeys = new RecordKeys(MAX_XML_COLUMNS);
+  /** Counts the keys of a record; returns them, as the previous record's array when they are the same (see RecordKeys). */
   const countKeys = (keys: readonly string[]): readonly string[] => {
-    const shared = sameKeys.of(keys);
-    if (shared !== keys) return shared;
-    for (const key of keys) {
-      if (seenKeys.has(key)) continue;
-      seenKeys.add(key);
-      if (seenKeys.size > MAX_XML_COLUMNS) {
-        throw new AtlasError(
-          `record ${rn} brings the number of distinct columns (attributes and child elements) past ${MAX_XML_COLUMNS}: ${COLUMN_LIMIT_REASON}`,
-          { hint: 'name a different record element with --record-path, or split the file' },
-        );
-      }
+    const counted = recordKeys.add(keys);
+    if (counted === null) {
+      throw new AtlasError(
+        `record ${rn} brings the number of distinct columns (attributes and child elements) past ${MAX_XML_COLUMNS}: ${COLUMN_LIMIT_REASON}`,
+        { hint: 'name a different record element with --record-path, or split the file' },
+      );
     }
-    return keys;
+    return counted;
   };
   const openElement = (name: string, attributes: Record<string, string>): void => {
     stack.push(name);
