@@ -59,6 +59,12 @@ describe('openXml', () => {
     assert.deepEqual(table.details, { format: 'xml', record_element: 'order', record_path: '/orders/order', encoding: 'utf-8' });
   });
 
+  it('shares one keys array among consecutive records with the same keys, and only those', async () => {
+    const records = await readRecords(await xml('<r><x><a>1</a><b>2</b></x><x><a>3</a><b>4</b></x><x><b>5</b><a>6</a></x><x><b>7</b><a>8</a></x></r>'));
+    assert.deepEqual(plain(records), [{ a: '1', b: '2' }, { a: '3', b: '4' }, { b: '5', a: '6' }, { b: '7', a: '8' }]);
+    assert.deepEqual([records[0]!.keys === records[1]!.keys, records[1]!.keys === records[2]!.keys, records[2]!.keys === records[3]!.keys], [true, false, true]);
+  });
+
   it('gives the same records whatever the chunk boundaries (text split across chunks is joined)', async () => {
     for (const size of [1, 2, 3, 7, 50]) assert.deepEqual(plain(await readRecords(await xml(ORDERS, null, size))), EXPECTED, `chunks of ${size}`);
   });
