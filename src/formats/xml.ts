@@ -5,6 +5,7 @@ import { AtlasError } from '../errors.js';
 import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../transform/naming.js';
 import { detectEncoding, ENCODINGS } from './decode.js';
 import { TextChunks } from './textChunks.js';
+import { XmlFastPath, type HandOver, type XmlEvents } from './xmlFast.js';
 import { RecordKeys, type KeyedRow, type KeyedTableStream } from './types.js';
 import {
   flattenXmlRecord,
@@ -22,6 +23,8 @@ export interface XmlOptions {
   recordPath: string | null;
   /** Encoding name (see --encoding); else a BOM, else the XML declaration, else UTF-8. */
   encoding: string | null;
+  /** Read everything with sax, without the fast path (for tests comparing the two). */
+  saxOnly?: boolean;
 }
 
 /** Elements nested deeper than this are refused: no real record needs it, and deep input is an attack. */
@@ -178,26 +181,40 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     else if ((kept as ParserEvent[]).length > DETECT_MAX_EVENTS || keptChars > DETECT_MAX_CHARS) decide(detector?.guess() ?? null);
   };
 
+  // The parser's events, from the fast path (xmlFast.ts) or from sax.
   let depth = 0;
+  const events: XmlEvents = {
+    open: (name, attributes) => {
+      if (depth === 0 && sawElement) throw new AtlasError(`invalid XML at line ${parser.line + 1}: a second root element <${name}> after the first one closed`);
+      sawElement = true;
+      if (++depth > MAX_XML_DEPTH) throw new AtlasError(`the XML is nested more than ${MAX_XML_DEPTH} elements deep: atlas refuses such input`);
+      if (kept === null) return openElement(name, attributes);
+      detector?.open(name);
+      keep({ open: name, attributes }, name.length);
+    },
+    close: () => {
+      depth--;
+      if (kept === null) return closeElement();
+      detector?.close();
+      keep({ close: true }, 1);
+    },
+    text: (text) => {
+      if (kept === null) return addText(text);
+      if (/\S/.test(text)) keep({ text }, text.length);
+    },
+  };
+  /** While sax reads the fast path's synthetic prefix (see handOver), its events are not the document's. */
+  let muted = false;
   parser.onopentag = (tag) => {
-    if (depth === 0 && sawElement) throw new AtlasError(`invalid XML at line ${parser.line + 1}: a second root element <${tag.name}> after the first one closed`);
-    sawElement = true;
-    if (++depth > MAX_XML_DEPTH) throw new AtlasError(`the XML is nested more than ${MAX_XML_DEPTH} elements deep: atlas refuses such input`);
+    if (muted) return;
     // Most elements have no attributes: they share one empty object instead of a copy each.
-    const attributes = hasKeys(tag.attributes) ? Object.assign(Object.create(null) as Record<string, string>, tag.attributes as Record<string, string>) : NO_ATTRIBUTES;
-    if (kept === null) return openElement(tag.name, attributes);
-    detector?.open(tag.name);
-    keep({ open: tag.name, attributes }, tag.name.length);
+    events.open(tag.name, hasKeys(tag.attributes) ? Object.assign(Object.create(null) as Record<string, string>, tag.attributes as Record<string, string>) : NO_ATTRIBUTES);
   };
   parser.onclosetag = () => {
-    depth--;
-    if (kept === null) return closeElement();
-    detector?.close();
-    keep({ close: true }, 1);
+    if (!muted) events.close();
   };
   parser.ontext = parser.oncdata = (text: string) => {
-    if (kept === null) return addText(text);
-    if (/\S/.test(text)) keep({ text }, text.length);
+    if (!muted) events.text(text);
   };
   parser.ondoctype = () => {
     sawDoctype = true;
@@ -220,18 +237,39 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     });
   };
 
+  // The fast path reads while the input stays in its subset; sax reads the rest, if any.
+  let fast: XmlFastPath | null = options.saxOnly === true ? null : new XmlFastPath(events, NO_ATTRIBUTES);
+  const handOver = (over: HandOver): void => {
+    fast = null;
+    muted = true;
+    parser.write(over.prefix);
+    muted = false;
+    Object.assign(parser, { line: over.line, column: over.column, position: over.position });
+    parser.write(over.rest);
+  };
   const text = new TextChunks(bytes, (first) => pickXmlEncoding(first, options.encoding));
   const chunks = text[Symbol.asyncIterator]();
   let done = false;
   const feed = async (): Promise<void> => {
     const next = await chunks.next();
     if (!next.done) {
-      parser.write(next.value);
+      if (fast === null) parser.write(next.value);
+      else {
+        const over = fast.write(next.value);
+        if (over !== null) handOver(over);
+      }
       return;
     }
     done = true;
+    /** The fast path read the document to its end: it is complete, sax has nothing to check. */
+    let readToEnd = false;
+    if (fast !== null) {
+      const over = fast.end();
+      if (over === null) readToEnd = true;
+      else handOver(over);
+    }
     if (!sawElement) throw new AtlasError(text.encoding === null ? 'the file is empty: no XML found' : 'no XML element found: the file is not XML');
-    parser.close();
+    if (!readToEnd) parser.close();
     if (kept !== null) decide(detector?.guess() ?? null);
     if (rn === 0 && options.recordPath !== null) {
       throw new AtlasError(`no element matches --record-path ${options.recordPath}`, { hint: 'give the name of the repeated element (e.g. order) or its path (e.g. orders/order)' });
