@@ -1,14 +1,15 @@
 /**
  * A fast path for the XML most exports are: elements, attributes in quotes, text with the five
- * predefined entities. It reads such input by searching for `<` and `>` instead of stepping a
- * state machine over every character as sax does (the bench's 500k-record file: sax alone 5.4 s),
- * and gives up at the first thing outside that subset: a comment, CDATA, a processing
- * instruction or DOCTYPE, a numeric or unknown entity, a non-ASCII name, any malformed markup,
- * a token longer than MAX_TOKEN. From there sax reads the rest, after a synthetic prefix of the
- * open elements' tags (its handlers muted) has put it in the state it would be in had it read
- * everything, and its line and column are set to the real ones: events, results and error
- * messages are the same as sax alone would give (test/formats/xml.test.ts compares both on
- * generated documents, valid and not, cut into chunks at random).
+ * predefined entities, CDATA, comments. It reads such input by searching for `<` and `>` instead
+ * of stepping a state machine over every character as sax does (the bench's 500k-record file:
+ * the reader 2.0-3.0 s instead of 7.6-9.0 s), and gives up at the first thing outside that
+ * subset: a processing instruction (but an XML declaration at the start) or DOCTYPE, a numeric
+ * or unknown entity, a non-ASCII name, any malformed markup, a token longer than MAX_TOKEN. From
+ * there sax reads the rest, after a synthetic prefix of the open elements' tags (its handlers
+ * muted) has put it in the state it would be in had it read everything, and its line and column
+ * are set to the real ones: events, results and error messages are the same as sax alone would
+ * give (test/formats/xmlFast.test.ts compares both on generated documents, valid and not, cut
+ * into chunks at random).
  *
  * It never reports an XML error itself: whatever it does not accept, sax judges.
  */
@@ -33,6 +34,9 @@ const EQ = 61;
 const QUOT = 34;
 const APOS = 39;
 
+const BANG = 33; // !
+const CDATA_OPEN = '<![CDATA[';
+
 const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 9 || c === 13;
 /** ASCII name characters that start a name (a subset of XML's, which sax accepts). */
 const isNameStart = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
@@ -52,6 +56,24 @@ function decodeEntities(text: string): string | null {
     from = semi + 1;
   }
   return out + text.slice(from);
+}
+
+/** `buf` holds `token` at `at`, or the start of it up to its end. */
+function startsOrMayStart(buf: string, at: number, token: string): boolean {
+  const n = Math.min(token.length, buf.length - at);
+  return buf.startsWith(token.slice(0, n), at);
+}
+
+/**
+ * A comment at `at`: the offset after it, NEED_MORE, or GIVE_UP if there is none there or it is
+ * one sax refuses (`--` inside, `--->` at its end) or longer than MAX_TOKEN.
+ */
+function comment(buf: string, at: number): number {
+  if (!startsOrMayStart(buf, at, '<!--')) return GIVE_UP;
+  const end = buf.indexOf('-->', at + 4);
+  if (end < 0) return NEED_MORE;
+  if (end + 3 - at > MAX_TOKEN || buf.indexOf('--', at + 4) !== end) return GIVE_UP;
+  return end + 3;
 }
 
 /** A name of ASCII name characters starting at `i`: its end, or -1 if none starts there. */
@@ -120,25 +142,38 @@ export class XmlFastPath {
     /** Where sax takes over, if it does. */
     let stop = -1;
     if (!this.started) {
-      // Before the root element: an XML declaration at the very start, then whitespace only;
-      // nothing is dropped until the root element is reached, so sax can be given all of it.
+      // Before the root element: an XML declaration at the very start, then whitespace and
+      // comments; nothing is dropped until the root element is reached, so sax can be given all of it.
       if (buf.length < 6) return false;
       if (buf.startsWith('<?xml') && isSpace(buf.charCodeAt(5))) {
         const end = buf.indexOf('?>', 6);
         if (end < 0) return buf.length > MAX_TOKEN;
         i = end + 2;
       }
-      while (i < buf.length && isSpace(buf.charCodeAt(i))) i++;
-      if (i === buf.length) return buf.length > MAX_TOKEN;
+      for (;;) {
+        while (i < buf.length && isSpace(buf.charCodeAt(i))) i++;
+        const next = i + 1 < buf.length ? comment(buf, i) : NEED_MORE;
+        if (next === NEED_MORE) return buf.length > MAX_TOKEN;
+        if (next === GIVE_UP) break;
+        i = next;
+      }
       if (buf.charCodeAt(i) !== LT || !isNameStart(buf.charCodeAt(i + 1))) return true;
       // Nothing before the root was emitted (sax's events there, a text of whitespace, change nothing).
       this.started = true;
     }
     for (;;) {
       if (this.rootClosed) {
+        // After the root element: whitespace and comments.
         while (i < buf.length && isSpace(buf.charCodeAt(i))) i++;
-        if (i < buf.length) stop = i;
-        break;
+        if (i === buf.length) break;
+        const next = comment(buf, i);
+        if (next === NEED_MORE && buf.length - i <= MAX_TOKEN) break;
+        if (next < 0) {
+          stop = i;
+          break;
+        }
+        i = next;
+        continue;
       }
       const lt = buf.indexOf('<', i);
       if (lt < 0) {
@@ -162,7 +197,7 @@ export class XmlFastPath {
         this.events.text(text);
         i = lt;
       }
-      const next = this.tag(buf, lt);
+      const next = buf.charCodeAt(lt + 1) === BANG ? this.markup(buf, lt) : this.tag(buf, lt);
       if (next === GIVE_UP || (next === NEED_MORE && buf.length - lt > MAX_TOKEN)) {
         stop = lt;
         break;
@@ -172,6 +207,18 @@ export class XmlFastPath {
     }
     this.consume(stop >= 0 ? stop : i);
     return stop >= 0;
+  }
+
+  /** A comment, or CDATA (its text is the element's, as sax gives it) at `lt`: the offset after it, NEED_MORE or GIVE_UP. */
+  private markup(buf: string, lt: number): number {
+    if (!startsOrMayStart(buf, lt, CDATA_OPEN)) return comment(buf, lt);
+    if (buf.length - lt < CDATA_OPEN.length) return NEED_MORE;
+    const end = buf.indexOf(']]>', lt + CDATA_OPEN.length);
+    if (end < 0) return NEED_MORE;
+    if (end + 3 - lt > MAX_TOKEN) return GIVE_UP;
+    // sax gives an empty CDATA section no event.
+    if (end > lt + CDATA_OPEN.length) this.events.text(buf.slice(lt + CDATA_OPEN.length, end));
+    return end + 3;
   }
 
   /** Reads the tag at `lt`: the offset after it, NEED_MORE or GIVE_UP. */
@@ -203,6 +250,7 @@ export class XmlFastPath {
           if (k + 1 >= buf.length) return NEED_MORE;
           if (buf.charCodeAt(k + 1) !== GT) return GIVE_UP;
         }
+        if (k + 2 - lt > MAX_TOKEN) return GIVE_UP;
         const name = buf.slice(lt + 1, ne);
         this.stack.push(name);
         this.events.open(name, attributes);
