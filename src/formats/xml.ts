@@ -223,15 +223,18 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     const first = err.message.split('\n')[0] ?? err.message;
     const entity = (parser as unknown as { entity?: string }).entity;
     const limit = /^Max buffer length exceeded: (\w+)/.exec(first);
-    const what =
-      first === 'Invalid character entity' && entity
+    // A character reference (&#...;) names no entity: it is refused for its number.
+    const reference = first === 'Invalid character entity' && entity?.startsWith('#') === true;
+    const what = reference
+      ? `invalid character reference &${entity}; (XML allows &#1; to &#1114111;, in decimal or as &#x...; in hex)`
+      : first === 'Invalid character entity' && entity
         ? `undefined entity &${entity};`
         : limit
           ? `${BUFFER_NAMES[limit[1] as string] ?? limit[1]} longer than ${((sax as unknown as { MAX_BUFFER_LENGTH: number }).MAX_BUFFER_LENGTH / 1024).toFixed(0)} KiB, the XML parser's limit`
           : first.replace(/\.$/, '');
     throw new AtlasError(`invalid XML at line ${parser.line + 1}, column ${parser.column}: ${what}`, {
       cause: err,
-      hint: /entity/i.test(first)
+      hint: /entity/i.test(first) && !reference
         ? `atlas never expands entities declared in a DTD${sawDoctype ? ' (this file declares some)' : ''} nor fetches external ones: replace the references with their text`
         : null,
     });

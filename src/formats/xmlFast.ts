@@ -1,15 +1,15 @@
 /**
  * A fast path for the XML most exports are: elements, attributes in quotes, text with the five
- * predefined entities, CDATA, comments. It reads such input by searching for `<` and `>` instead
- * of stepping a state machine over every character as sax does (the bench's 500k-record file:
- * the reader 2.0-3.0 s instead of 7.6-9.0 s), and gives up at the first thing outside that
- * subset: a processing instruction (but an XML declaration at the start) or DOCTYPE, a numeric
- * or unknown entity, a non-ASCII name, any malformed markup, a token longer than MAX_TOKEN. From
- * there sax reads the rest, after a synthetic prefix of the open elements' tags (its handlers
- * muted) has put it in the state it would be in had it read everything, and its line and column
- * are set to the real ones: events, results and error messages are the same as sax alone would
- * give (test/formats/xmlFast.test.ts compares both on generated documents, valid and not, cut
- * into chunks at random).
+ * predefined entities and character references, CDATA, comments. It reads such input by
+ * searching for `<` and `>` instead of stepping a state machine over every character as sax does
+ * (the bench's 500k-record file: the reader 2.0-3.0 s instead of 7.6-9.0 s), and gives up at the
+ * first thing outside that subset: a processing instruction (but an XML declaration at the
+ * start) or DOCTYPE, any other entity, a non-ASCII name, any malformed markup, a token longer
+ * than MAX_TOKEN. From there sax reads the rest, after a synthetic prefix of the open elements'
+ * tags (its handlers muted) has put it in the state it would be in had it read everything, and
+ * its line and column are set to the real ones: events, results and error messages are the same
+ * as sax alone would give (test/formats/xmlFast.test.ts compares both on generated documents,
+ * valid and not, cut into chunks at random).
  *
  * It never reports an XML error itself: whatever it does not accept, sax judges.
  */
@@ -42,15 +42,28 @@ const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 9 || c ===
 const isNameStart = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
 const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 48 && c <= 57) || c === 45 || c === 46;
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-/** The five predefined entities only: `&#...;`, `&name;` of any other name, a lone `&` give null (sax decides). */
+const ENTITIES: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" });
+/** `&#233;`, `&#xe9;` as sax reads them (no leading zero, lowercase x, 1 to 0x10FFFF); anything else is left to sax. */
+const CHAR_REFERENCE = /^#(?:([1-9][0-9]{0,6})|x([1-9a-f][0-9a-f]{0,5}))$/;
+
+/** The character an entity name stands for, or undefined where sax is to decide. */
+function entityText(name: string): string | undefined {
+  const named = ENTITIES[name];
+  if (named !== undefined || name.charCodeAt(0) !== 35) return named;
+  const ref = CHAR_REFERENCE.exec(name);
+  if (ref === null) return undefined;
+  const code = ref[1] !== undefined ? Number(ref[1]) : parseInt(ref[2] as string, 16);
+  return code <= 0x10ffff ? String.fromCodePoint(code) : undefined;
+}
+
+/** The predefined entities and character references decoded; any other `&` gives null (sax decides). */
 function decodeEntities(text: string): string | null {
   let out = '';
   let from = 0;
   for (let amp = text.indexOf('&'); amp >= 0; amp = text.indexOf('&', from)) {
     const semi = text.indexOf(';', amp + 1);
-    if (semi < 0 || semi - amp > 5) return null;
-    const decoded = ENTITIES[text.slice(amp + 1, semi)];
+    if (semi < 0 || semi - amp > 10) return null;
+    const decoded = entityText(text.slice(amp + 1, semi));
     if (decoded === undefined) return null;
     out += text.slice(from, amp) + decoded;
     from = semi + 1;

@@ -178,6 +178,20 @@ describe('openXml', () => {
     await assert.rejects(readXml('<?xml version="1.0"?>\n'), /no XML element found/);
   });
 
+  it('decodes character references, and names a bad one as such (not as an undefined entity)', async () => {
+    assert.deepEqual(plain(await readXml('<r><x a="&#233;">caf&#xe9; &#x1F600;</x><x>&lt;&#65;&gt;</x></r>')), [{ a: 'é', x: 'café 😀' }, { x: '<A>' }]);
+    for (const ref of ['&#0;', '&#1114112;', '&#xZZ;']) {
+      // The column sax reports is the one after the reference's `;`.
+      const column = '<r><x>'.length + ref.length;
+      await assert.rejects(readXml(`<r><x>${ref}</x></r>`), (err: Error) => {
+        assert.ok(err instanceof AtlasError);
+        assert.equal(err.message, `invalid XML at line 1, column ${column}: invalid character reference ${ref} (XML allows &#1; to &#1114111;, in decimal or as &#x...; in hex)`);
+        assert.equal(err.hint, null);
+        return true;
+      });
+    }
+  });
+
   it('decodes the encoding the declaration names, a BOM, or the one given', async () => {
     const latin1 = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><r><x>Zoë</x><x>é</x></r>', 'latin1');
     const t1 = await xml(latin1);
