@@ -226,7 +226,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     // A character reference (&#...;) names no entity: it is refused for its number.
     const reference = first === 'Invalid character entity' && entity?.startsWith('#') === true;
     const what = reference
-      ? `invalid character reference &${entity}; (XML allows &#1; to &#1114111;, in decimal or as &#x...; in hex)`
+      ? `invalid character reference &${entity}; (XML allows &#9;, &#10;, &#13; and &#32; to &#1114111; except &#xD800; to &#xDFFF;, &#xFFFE; and &#xFFFF;)`
       : first === 'Invalid character entity' && entity
         ? `undefined entity &${entity};`
         : limit

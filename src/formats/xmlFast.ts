@@ -27,6 +27,11 @@ export interface XmlEvents {
  */
 const MAX_TOKEN = 32 * 1024;
 
+/** A token reader's answer: the token is not all in the buffer yet. */
+const NEED_MORE = -1;
+/** A token reader's answer: the token is outside the fast path's subset (or malformed): sax reads it. */
+const GIVE_UP = -2;
+
 const LT = 60; // <
 const GT = 62; // >
 const SLASH = 47;
@@ -43,8 +48,13 @@ const isNameStart = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 &&
 const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 48 && c <= 57) || c === 45 || c === 46;
 
 const ENTITIES: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" });
-/** `&#233;`, `&#xe9;` as sax reads them (no leading zero, lowercase x, 1 to 0x10FFFF); anything else is left to sax. */
-const CHAR_REFERENCE = /^#(?:([1-9][0-9]{0,6})|x([1-9a-f][0-9a-f]{0,5}))$/;
+/** `&#233;`, `&#xe9;`, `&#XE9;` without leading zeros, as sax reads them; anything else is left to sax. */
+const CHAR_REFERENCE = /^#(?:([1-9][0-9]{0,6})|x([1-9a-f][0-9a-f]{0,5}))$/i;
+
+/** XML's Char production, as sax checks a character reference against it (surrogates, most controls, U+FFFE/U+FFFF refused). */
+export function isXmlChar(code: number): boolean {
+  return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+}
 
 /** The character an entity name stands for, or undefined where sax is to decide. */
 function entityText(name: string): string | undefined {
@@ -53,7 +63,7 @@ function entityText(name: string): string | undefined {
   const ref = CHAR_REFERENCE.exec(name);
   if (ref === null) return undefined;
   const code = ref[1] !== undefined ? Number(ref[1]) : parseInt(ref[2] as string, 16);
-  return code <= 0x10ffff ? String.fromCodePoint(code) : undefined;
+  return isXmlChar(code) ? String.fromCodePoint(code) : undefined;
 }
 
 /** The predefined entities and character references decoded; any other `&` gives null (sax decides). */
@@ -96,11 +106,6 @@ function nameEnd(buf: string, i: number): number {
   while (j < buf.length && isNameChar(buf.charCodeAt(j))) j++;
   return j;
 }
-
-/** tag(): the tag is not all in the buffer yet. */
-const NEED_MORE = -1;
-/** tag(): the tag is outside the fast path's subset (or malformed): sax reads it. */
-const GIVE_UP = -2;
 
 /** What sax is given when the fast path stops: where it resumes, and how to get it there. */
 export interface HandOver {
