@@ -1,9 +1,9 @@
 /**
  * An incremental CSV tokenizer that splits records exactly as PostgreSQL's `COPY ... (FORMAT csv)`
  * does (quote `"` doubled to escape, a quote anywhere toggles quoting, CR, LF and CRLF end a
- * record outside quotes, an unquoted empty field is NULL). atlas lets the server parse the bytes
- * for the COPY itself (fast C code on the other core); this scanner runs beside it in Node only to
- * gather the statistics type inference needs, and its record count is checked against COPY's.
+ * record outside quotes, an unquoted empty field is NULL). Where a run of records is plain
+ * enough (see csv.ts), the server parses their bytes itself and this scanner's records only feed
+ * type inference; the COPY's row count is checked against theirs.
  */
 
 import { getHeapStatistics } from 'node:v8';
@@ -45,6 +45,11 @@ export class CsvScanner {
     this.delimiter = delimiter.charCodeAt(0);
     this.quote = quote.charCodeAt(0);
     this.onRecord = onRecord;
+  }
+
+  /** True between records: everything pushed so far ended with a record's end. */
+  atRecordStart(): boolean {
+    return !this.inQuotes && !this.pendingQuote && !this.afterCR && this.field === '' && this.fields.length === 0 && !this.recordHasContent;
   }
 
   /** True while the scanner is inside a quoted field (an unterminated quote at end of input). */

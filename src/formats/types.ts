@@ -75,12 +75,28 @@ export function recordValues(row: Pick<KeyedRow, 'keys' | 'values'>): Record<str
   return out;
 }
 
+/**
+ * A batch of CSV records as the input has them: bytes that PostgreSQL's `COPY ... (FORMAT csv)`
+ * splits into exactly the batch's rows (see csv.ts for when a reader gives them).
+ */
+export interface RawCsv {
+  /** The records, UTF-8, each ending with its line end (the input's last may have none). */
+  bytes: Buffer;
+  /** The one-byte field delimiter. */
+  delimiter: string;
+  /** Every line end is CRLF (else every one is LF): one COPY reads only one kind. */
+  crlf: boolean;
+}
+
+/** Rows in file order; with `raw`, also as the input's own bytes. */
+export type RowBatch = Row[] & { raw?: RawCsv };
+
 /** Input with a header known before the data (CSV, TSV, XLSX). */
 export interface FixedTableStream {
   kind: 'fixed';
   /** Column names as found in the input (before sanitising). */
   header: string[];
-  batches: AsyncIterable<Row[]>;
+  batches: AsyncIterable<RowBatch>;
   /** Format details recorded in import_history.metadata. */
   details: Record<string, unknown>;
 }
