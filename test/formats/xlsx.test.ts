@@ -12,6 +12,8 @@ import { ZipInput } from '../../src/formats/zipInput.ts';
 import type { ReaderFix } from '../../src/formats/types.ts';
 import { HashingReader } from '../../src/sources/source.ts';
 import { chunked, handMadeXlsx, makeZip, readRows, within, type ZipEntry } from './readerHelpers.ts';
+import { fixJson } from '../../src/db/staging.ts';
+import { mulberry32 } from '../../bench/generate.ts';
 
 const utc = (y: number, m: number, d: number, h = 0, mi = 0, s = 0): Date => new Date(Date.UTC(y, m - 1, d, h, mi, s));
 
@@ -285,6 +287,26 @@ describe('xlsx cell values', () => {
     assert.ok(isDateFormat('[$-409]d-mmm-yy'));
     assert.ok(!isDateFormat('"Day" 0.00'));
     assert.ok(!isDateFormat('#,##0.00'));
+  });
+
+  it("an Excel date's fix is staged as the JSON text JSON.stringify gives, for every date form", () => {
+    const rand = mulberry32(7);
+    const cells = [
+      ...Array.from({ length: 20_000 }, () => serialDateCell(rand() * 2_958_465 * (rand() < 0.05 ? -1 : 1), rand() < 0.1)),
+      ...Array.from({ length: 2_000 }, () => serialDateCell(Math.floor(rand() * 60_000), false)),
+      ...[0, 0.5, 59, 60, 61, 1e-9, 2_958_465.99999999, Number.MAX_VALUE].map((v) => serialDateCell(v, false)),
+      ...Array.from({ length: 2_000 }, () => dateCell(new Date(Math.floor((rand() - 0.5) * 8e14)), rand() < 0.5)),
+    ];
+    let fast = 0;
+    for (const { fix } of cells) {
+      if (!fix) continue;
+      assert.equal(fixJson(fix), JSON.stringify(fix), JSON.stringify(fix));
+      if (/^[0-9.:T+-]+$/.test(fix.before) && /^[0-9.:T+-]+$/.test(String(fix.after))) fast++;
+    }
+    assert.ok(fast > 20_000, `${fast} fixes took the written path`);
+    // Another shape (a key more) is stringified whole.
+    const other: ReaderFix = { before: '1', after: '1900-01-01', correction_type: 'datetime_standardization', source_format: 'excel_serial', sheet: 'S' };
+    assert.equal(fixJson(other), JSON.stringify(other));
   });
 });
 
