@@ -85,7 +85,11 @@ export type TargetNames = ReadonlyMap<string, string>;
  * treat specially (`__proto__`).
  */
 function withFix(members: string, quotedTarget: string, fix: ReaderFix): string {
-  const member = `${quotedTarget}:${fixJson(fix)}`;
+  // Each member is escaped for COPY text as it is made (escaping goes character by character), so
+  // that a plain fix under a plain name needs no test of the whole row's JSON (an XLSX of dates:
+  // one regular expression over ~200 characters per row, ~180 ms per 200k rows in a profile).
+  const plain = plainFixJson(fix);
+  const member = plain !== null && !NEEDS_ESCAPE.test(quotedTarget) ? `${quotedTarget}:${plain}` : escapeCopyText(`${quotedTarget}:${plain ?? JSON.stringify(fix)}`);
   return members === '' ? member : `${members},${member}`;
 }
 
@@ -93,12 +97,12 @@ function withFix(members: string, quotedTarget: string, fix: ReaderFix): string 
 const PLAIN_FIX_TEXT = /^[0-9.:T+-]+$/;
 
 /**
- * A reader's fix as JSON text. The fix of an Excel serial date (a sheet of dates has one or more
- * per row) is written from its two values, as the same text JSON.stringify gives for its four
- * keys in this order; any other shape goes through JSON.stringify. Measured on 400k such fixes:
- * 50-95 ms instead of 300-370 ms.
+ * The fix of an Excel serial date (a sheet of dates has one or more per row) as JSON text, written
+ * from its two values: the same text JSON.stringify gives for its four keys in this order, and
+ * nothing that COPY text escapes. Null for any other shape (then JSON.stringify). Measured on 400k
+ * such fixes: 50-95 ms instead of 300-370 ms.
  */
-export function fixJson(fix: ReaderFix): string {
+function plainFixJson(fix: ReaderFix): string | null {
   const { before, after } = fix;
   if (
     fix.source_format === 'excel_serial' &&
@@ -110,7 +114,12 @@ export function fixJson(fix: ReaderFix): string {
   ) {
     return `{"before":"${before}","after":"${after}","correction_type":"datetime_standardization","source_format":"excel_serial"}`;
   }
-  return JSON.stringify(fix);
+  return null;
+}
+
+/** A reader's fix as JSON text, as staged in `_fix`. */
+export function fixJson(fix: ReaderFix): string {
+  return plainFixJson(fix) ?? JSON.stringify(fix);
 }
 
 /**
@@ -123,10 +132,11 @@ function stripNul(value: string, quotedTarget: string, members: string, result: 
   return [clean, withFix(members, quotedTarget, { before: value.replace(/\0/g, '\\0'), after: clean, correction_type: 'nul_removed' })];
 }
 
+/** `_fix` of a row as COPY text: its members (escaped by withFix) as one JSON object, or NULL. */
 function fixesJson(members: string, result: StageResult): string {
   if (members === '') return '\\N';
   result.rowsWithFixes++;
-  return escapeCopyText(`{${members}}`);
+  return `{${members}}`;
 }
 
 /**

@@ -116,6 +116,14 @@ describe('every format and source gives the same rows and types', () => {
       assert.equal(x.c.d?.after, x.d);
       assert.equal(x.c.d_2?.after, x.d_2);
     }
+    // A mapping's target name that JSON and COPY text both escape (a quote, a backslash, a tab).
+    const odd = 'when "it"\\was\tdone';
+    const mapping = files.write('odd-target.json', `{"columns": {"__proto__": {"target": ${JSON.stringify(odd)}}}}`);
+    const r2 = await importFile(db.settings, { source: files.write('odd-target.xlsx', bytes), table: 'f_xlsx_odd', mappingFile: mapping });
+    assert.deepEqual(r2.columns.map((c) => c.target), ['d', 'd_2', odd]);
+    const [first] = await db.rows<{ c: Record<string, { before: string }> }>(`select _corrections_applied c from ${db.schema}.f_xlsx_odd order by id limit 1`);
+    assert.deepEqual(Object.keys(first!.c).sort(), ['d', 'd_2', odd].sort());
+    assert.equal(first!.c[odd]?.before, String(45100 + 2));
   });
 
   it('JSON array, NDJSON, and nested JSON', async () => {
