@@ -11,7 +11,7 @@
  * CSV staging unchanged (median 1.97 s either way), NDJSON staging 3.0 -> 2.5 s, the imports as
  * long as before, and peak RSS 135 -> 235-260 MB (each worker's heap, and buffers awaiting
  * collection), past the 200 MB the bench allows. Two threads parsing slowed each other (per-row
- * cost +30% with both running), and the server needs the second core for the COPY.
+ * cost +20-30% with both running), and the server needs the second core for the COPY.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
