@@ -16,6 +16,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
+import type { SniffedDelimiter } from '../formats/csvScanner.js';
 import type { KeyedRow, ReaderFix, RowBatch, TableStream } from '../formats/types.js';
 import { AtlasError } from '../errors.js';
 import { ColumnStats } from '../transform/infer.js';
@@ -141,9 +142,9 @@ function fixesJson(members: string, result: StageResult): string {
 
 /**
  * COPY's DELIMITER for each delimiter whose CSV bytes are sent as they are (formats/csv.ts):
- * fixed text, never built from input.
+ * fixed text, never built from input; the type makes it name every one.
  */
-const CSV_DELIMITER_SQL: Record<string, string> = { ',': "','", ';': "';'", '\t': "E'\\t'", '|': "'|'" };
+const CSV_DELIMITER_SQL: Record<SniffedDelimiter, string> = { ',': "','", ';': "';'", '\t': "E'\\t'", '|': "'|'" };
 
 /** How a COPY into the staging table reads its data: text lines, or CSV bytes with LF or CRLF line ends. */
 type CopyKind = 'text' | 'csv' | 'csv-crlf';

@@ -1,6 +1,6 @@
 import { BatchQueue } from './pull.js';
 import { AtlasError } from '../errors.js';
-import { CsvScanner, sniffDelimiter } from './csvScanner.js';
+import { CsvScanner, SNIFFED_DELIMITERS, sniffDelimiter, type SniffedDelimiter } from './csvScanner.js';
 import { detectEncoding, StrictDecoder } from './decode.js';
 import type { FixedTableStream, RawCsv, Row, RowBatch } from './types.js';
 
@@ -12,9 +12,6 @@ export interface CsvOptions {
   /** Encoding name (see --encoding); detected from a BOM, else UTF-8, when null. */
   encoding: string | null;
 }
-
-/** Delimiters whose records may go to the server as the input's bytes (those atlas sniffs among; the SQL for each is in db/staging.ts). */
-export const RAW_DELIMITERS: readonly string[] = [',', ';', '\t', '|'];
 
 /**
  * Input is scanned in pieces that end with a line end, so that the scanner is often between
@@ -34,7 +31,7 @@ const MAX_RUN_BYTES = 4 << 20;
  * mapping error), a single-column line `\.` (the end-of-data marker before PostgreSQL 18), line
  * ends other than all LF or all CRLF (COPY holds every line to the first one's).
  */
-function rawOf(pieces: Buffer[], rows: Row[], width: number, delimiter: string): RawCsv | null {
+function rawOf(pieces: Buffer[], rows: Row[], width: number, delimiter: SniffedDelimiter): RawCsv | null {
   const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
   if (bytes.indexOf(0) >= 0) return null;
   for (const row of rows) if (row.fields.length !== width) return null;
@@ -56,7 +53,7 @@ function rawOf(pieces: Buffer[], rows: Row[], width: number, delimiter: string):
  * Blank lines are not records. `rn` counts data records from 1 (the first after the header).
  *
  * A batch is a run of whole records, between two points where the scanner is between records.
- * When the input is UTF-8 and its delimiter one atlas sniffs, a run that COPY (FORMAT csv) reads
+ * When the input is UTF-8 and its delimiter one atlas sniffs (SNIFFED_DELIMITERS), a run that COPY (FORMAT csv) reads
  * exactly as the scanner does (see rawOf) also carries its bytes: staging sends those to the
  * server as they are, and writes no COPY text for them. The server's CSV parsing runs on the
  * other core (300k bench rows alone: Node's CPU for staging 1.9 -> 1.1 s; the 1M-row bench CSV,
@@ -99,14 +96,15 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     if (runRows.length > 0) {
       const batch: RowBatch = runRows;
       const width = header?.length ?? runRows[0]!.fields.length;
-      const raw = runRaw ? rawOf(runBytes, runRows, width, delimiter!) : null;
+      const raw = runRaw ? rawOf(runBytes, runRows, width, delimiter as SniffedDelimiter) : null;
       if (raw !== null) batch.raw = raw;
       pending.push(batch);
     }
     runRows = [];
     runBytes = [];
     runSize = 0;
-    runRaw = (decoder as StrictDecoder | null)?.encoding === 'utf-8' && RAW_DELIMITERS.includes(delimiter!);
+    // Only the delimiters atlas sniffs among go as bytes (db/staging.ts has COPY's DELIMITER for each).
+    runRaw = (decoder as StrictDecoder | null)?.encoding === 'utf-8' && (SNIFFED_DELIMITERS as readonly string[]).includes(delimiter!);
   };
 
   /** Scans `piece` (it ends with a line end, or is the input's last bytes, or too long to wait for one). */

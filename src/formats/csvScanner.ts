@@ -179,6 +179,7 @@ export class CsvScanner {
 
 /** Delimiters atlas sniffs among, in order of preference on a tie. */
 export const SNIFFED_DELIMITERS = [',', ';', '\t', '|'] as const;
+export type SniffedDelimiter = (typeof SNIFFED_DELIMITERS)[number];
 
 /**
  * Picks the delimiter that splits the first lines most consistently: the candidate with the same

@@ -1,3 +1,5 @@
+import type { SniffedDelimiter } from './csvScanner.js';
+
 /** A correction a reader made while reading a value (e.g. an Excel date serial read as a date). */
 export interface ReaderFix {
   before: string;
@@ -82,8 +84,8 @@ export function recordValues(row: Pick<KeyedRow, 'keys' | 'values'>): Record<str
 export interface RawCsv {
   /** The records, UTF-8, each ending with its line end (the input's last may have none). */
   bytes: Buffer;
-  /** The one-byte field delimiter. */
-  delimiter: string;
+  /** The field delimiter, one of those atlas sniffs among. */
+  delimiter: SniffedDelimiter;
   /** Every line end is CRLF (else every one is LF): one COPY reads only one kind. */
   crlf: boolean;
 }

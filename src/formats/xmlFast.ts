@@ -52,7 +52,7 @@ const ENTITIES: Record<string, string> = Object.assign(Object.create(null) as Re
 const CHAR_REFERENCE = /^#(?:([1-9][0-9]{0,6})|x([1-9a-f][0-9a-f]{0,5}))$/i;
 
 /** XML's Char production, as sax checks a character reference against it (surrogates, most controls, U+FFFE/U+FFFF refused). */
-export function isXmlChar(code: number): boolean {
+function isXmlChar(code: number): boolean {
   return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
 }
 
