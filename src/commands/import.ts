@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { dryRunImport, importFile, type DryRunResult, type ImportPhase, type ImportResult } from '../core/import.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { FileFormat } from '../formats/types.js';
-import type { Strategy } from '../transform/mapping.js';
+import { parseKeyList, type Strategy } from '../transform/mapping.js';
 import { createProgress, progressMode } from './progress.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printJson, settingsFor } from './shared.js';
 
@@ -69,6 +69,8 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
   const g = globalOptions(cmd);
   if (flags.headerRow !== undefined && !/^[1-9]\d*$/.test(flags.headerRow)) throw new UsageError('--header-row must be a row number (1 or more)');
   if (flags.strict && flags.maxErrors !== undefined) throw new UsageError('--strict and --max-errors cannot be used together');
+  const key = flags.key === undefined ? null : parseKeyList(flags.key);
+  if (typeof key === 'string') throw new UsageError(key, { hint: 'name the uniqueness columns, comma-separated: --key id or --key email,date' });
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {
@@ -92,7 +94,7 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
       maxErrors: flags.maxErrors ?? null,
       strict: flags.strict ?? false,
       dedupe: flags.dedupe,
-      key: flags.key === undefined ? null : flags.key.split(',').map((k) => k.trim()).filter((k) => k !== ''),
+      key,
       allowSameFile: flags.allowSameFile ?? false,
       force: flags.force ?? false,
       delimiter: flags.delimiter === undefined ? null : flags.delimiter === '\\t' || flags.delimiter === 'tab' ? '\t' : flags.delimiter,

@@ -36,6 +36,8 @@ function readMappingFile(path: string): Mapping {
 /** Everything that can be checked before the database is touched. */
 export async function prepare(settings: Settings, options: RunOptions): Promise<Prepared> {
   if (options.delimiter != null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
+  // Library callers too (the CLI checks --key as it parses it): an empty key makes every row a duplicate of every other.
+  if (options.key != null && (options.key.length === 0 || options.key.some((k) => k.trim() === ''))) throw new UsageError('the key must name at least one column, none of them blank');
   let budget: ErrorBudget = null;
   if (options.strict) budget = { kind: 'count', value: 0 };
   else if (options.maxErrors != null) {

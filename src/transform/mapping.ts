@@ -38,6 +38,18 @@ export interface Mapping {
 const TOP_KEYS = new Set(['table', 'strategy', 'key', 'columns']);
 const COLUMN_KEYS = new Set(['target', 'type', 'format', 'ignore']);
 
+/**
+ * `--key a,b`: the column names, trimmed. An empty or blank name (`--key ''` from an unset shell
+ * variable, `--key ,`, `--key a,,b`) is an error: an empty key would make every row a duplicate.
+ */
+export function parseKeyList(text: string): string[] | string {
+  const names = text.split(',').map((k) => k.trim());
+  if (names.some((k) => k === '')) {
+    return text.trim() === '' ? '--key needs at least one column name (was it given an unset variable?)' : `--key "${text}" has an empty column name`;
+  }
+  return names;
+}
+
 /** Validates a parsed mapping; returns the problems (empty when fine). `//` keys are comments. */
 export function validateMapping(value: unknown): { mapping: Mapping; problems: string[] } {
   const problems: string[] = [];
@@ -46,8 +58,8 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
   for (const k of Object.keys(obj)) if (!k.startsWith('//') && !TOP_KEYS.has(k)) problems.push(`unknown key "${k}"`);
   if (obj.table !== undefined && (typeof obj.table !== 'string' || obj.table === '')) problems.push('"table" must be a non-empty string');
   if (obj.strategy !== undefined && !STRATEGIES.includes(obj.strategy as Strategy)) problems.push(`"strategy" must be one of ${STRATEGIES.join(', ')}`);
-  if (obj.key !== undefined && obj.key !== null && (!Array.isArray(obj.key) || obj.key.length === 0 || !obj.key.every((k) => typeof k === 'string'))) {
-    problems.push('"key" must be a non-empty list of column names');
+  if (obj.key !== undefined && obj.key !== null && (!Array.isArray(obj.key) || obj.key.length === 0 || !obj.key.every((k) => typeof k === 'string' && k.trim() !== ''))) {
+    problems.push('"key" must be a non-empty list of column names, none of them blank');
   }
   if (obj.columns !== undefined) {
     if (typeof obj.columns !== 'object' || obj.columns === null || Array.isArray(obj.columns)) problems.push('"columns" must be an object keyed by source column');

@@ -90,6 +90,28 @@ describe('atlas CLI (spawned)', () => {
     assert.match(p.stdout, /partial/);
   });
 
+  it('an empty or blank --key is a usage error before anything is read: no rows lost as "duplicates", no record', async () => {
+    const path = files.write('emptykey.csv', csv([['a', 'b'], [1, 'x'], [2, 'y'], [3, 'z']]));
+    const loaded = await runAtlas(['import', path, '--table', 'emptykey', ...conn]);
+    assert.equal(loaded.code, 0, loaded.stderr);
+    const again = files.write('emptykey2.csv', csv([['a', 'b'], [4, 'p'], [5, 'q'], [6, 'r']]));
+    for (const key of ['', ' ', ',', 'a,,b', 'a,']) {
+      const r = await runAtlas(['import', again, '--table', 'emptykey', '--key', key, ...conn]);
+      assert.equal(r.code, 2, `--key ${JSON.stringify(key)}: ${r.stderr}`);
+      assert.match(r.stderr, /--key/);
+    }
+    const fresh = await runAtlas(['import', again, '--table', 'emptykey_new', '--key', '', ...conn, '--json']);
+    assert.equal(fresh.code, 2);
+    assert.equal((JSON.parse(fresh.stdout) as { success: boolean }).success, false);
+    assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.emptykey`), [{ n: 3 }]);
+    assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.import_history where table_name like 'emptykey%'`), [{ n: 1 }]);
+    assert.deepEqual(await db.rows(`select to_regclass($1) as t`, [`${db.schema}.emptykey_new`]), [{ t: null }]);
+    // A key that names real columns still works, with spaces around the names.
+    const keyed = await runAtlas(['import', again, '--table', 'emptykey', '--key', ' a , b ', ...conn]);
+    assert.equal(keyed.code, 0, keyed.stderr);
+    assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.emptykey`), [{ n: 6 }]);
+  });
+
   it('database URL precedence: flag over ATLAS_DATABASE_URL over DATABASE_URL over config file', async () => {
     const broken = 'postgresql://nobody:secret@127.0.0.1:1/none';
     const path = files.write('prec.csv', csv([['a'], [1]]));

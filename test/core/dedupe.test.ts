@@ -170,6 +170,18 @@ describe('duplicate detection', () => {
     assert.equal(r.duplicates_found, 0);
   });
 
+  it('an empty key from a library caller is a usage error before the file is read', async () => {
+    for (const key of [[], [''], ['a', ' ']]) {
+      await assert.rejects(importFile(db.settings, { ...defaults, source: files.write('nokey.csv', 'a,b\n1,x\n1,x\n'), table: 'nokey', key }), (err: unknown) => {
+        assert.ok(err instanceof UsageError, String(err));
+        return true;
+      });
+    }
+    assert.deepEqual(await db.rows(`select to_regclass($1) as t`, [`${db.schema}.nokey`]), [{ t: null }]);
+    const history = await db.rows<{ t: string | null }>(`select to_regclass($1)::text as t`, [`${db.schema}.import_history`]);
+    if (history[0]!.t !== null) assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.import_history where table_name = 'nokey'`), [{ n: 0 }]);
+  });
+
   it('--key compares only the key columns; a missing key column is an error before anything is written', async () => {
     await importFile(db.settings, { ...defaults, source: files.write('k1.csv', csv([['email', 'name'], ['a@x', 'Ann'], ['b@x', 'Bob']])), table: 'keyed' });
     const r = await importFile(db.settings, { ...defaults, source: files.write('k2.csv', csv([['email', 'name'], ['a@x', 'Ann B.'], ['c@x', 'Cy']])), table: 'keyed', key: ['email'] });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatFromMapping, formatToMapping, overBudget, parseErrorBudget, validateMapping } from '../../src/transform/mapping.ts';
+import { formatFromMapping, formatToMapping, overBudget, parseErrorBudget, parseKeyList, validateMapping } from '../../src/transform/mapping.ts';
 
 describe('mapping files', () => {
   it('accepts a complete mapping and comment keys', () => {
@@ -12,6 +12,14 @@ describe('mapping files', () => {
       columns: { 'Signup Date': { target: 'signup', type: 'date', format: '%d/%m/%Y' }, Notes: { ignore: true }, Amount: { type: 'numeric', format: '1.234,56' } },
     });
     assert.deepEqual(problems, []);
+  });
+
+  it('--key lists: names trimmed; an empty or blank name anywhere is refused', () => {
+    assert.deepEqual(parseKeyList('email'), ['email']);
+    assert.deepEqual(parseKeyList(' email , date '), ['email', 'date']);
+    for (const bad of ['', '  ', ',', 'a,,b', 'a,', ',a']) assert.equal(typeof parseKeyList(bad), 'string', JSON.stringify(bad));
+    assert.match(String(parseKeyList('')), /at least one column/);
+    assert.deepEqual(validateMapping({ key: ['a', ' '] }).problems, ['"key" must be a non-empty list of column names, none of them blank']);
   });
 
   it('reports every problem at once', () => {
