@@ -1,329 +1,83 @@
 /**
- * The benchmark's cases: the data files they need, one run of the per-run cases (1 to 5 and 7) in
- * a fresh schema, and the 10M-row case. Every figure goes into a Figures table, every correctness
- * check into Findings; see run.ts for what each case compares and its target.
+ * The benchmark's cases, in the order they run and are reported (CASE_TABLE), which of them a
+ * `--cases` selection takes, and how they run: every each-run case in one fresh schema per run
+ * and server, once-per-server cases in a schema of their own, `once` cases once.
  */
 import { randomBytes } from 'node:crypto';
-import { timeAtlasImport, timeAtlasUndo, warmUp, type AtlasImport } from './atlas.ts';
-import { createReferenceTable, differingRows, dropSchema, qualified, rowCount, scalar, settle, tableShape, timePsqlCopy, timePsqlCopyIntoNewTable, withClient } from './db.ts';
-import { ensureBenchFile, type BenchFormat } from './generate.ts';
-import { Figures, mbFmt, rateFmt, ratioFmt, secondsFmt, type Target } from './report.ts';
-import { count, fmt, log, quoteIdent, ROOT, seconds } from './util.ts';
+import { timeHelp, warmUp } from './atlas.ts';
+import type { BenchCase, CaseContext, DataFiles, FileSpec, Findings, RunState } from './context.ts';
+import { T } from './context.ts';
+import { csvFile, overlapFile, ROWS_10M, run10mCase, runCsvCase, runNoDedupeCase, runOverlapCase, runSameFileCase, runUndoCase } from './csvCases.ts';
+import { dropSchema, withClient } from './db.ts';
+import { FORMAT_CASES, formatFiles, runFormatCase } from './formatCases.ts';
+import { type Figures, msFmt, type Target } from './report.ts';
+import type { BenchServer } from './servers.ts';
+import { fail, log, median, quoteIdent } from './util.ts';
 
-export const ROWS_10M = 10_000_000;
+const HELP_SAMPLES = 5;
 
-export const CASES = ['csv', 'no-dedupe', 'same-file', 'overlap', 'undo', 'rss-10m', 'xlsx', 'json', 'ndjson', 'xml', 'startup'] as const;
-export type CaseName = (typeof CASES)[number];
-export const FORMAT_CASES = ['xlsx', 'json', 'ndjson', 'xml'] as const;
-export const GROUPS: Record<string, readonly CaseName[]> = {
-  dedupe: ['same-file', 'overlap'],
-  formats: FORMAT_CASES,
-  all: CASES,
-};
-/** Cases that load into, or undo, case 1's table: case 1 runs with them. */
-export const NEEDS_CSV: readonly CaseName[] = ['same-file', 'overlap', 'undo'];
-
-/** Targets (issue numbers as the issues give them). */
-export const T = {
-  csvRatio: { op: '<=', value: 1.5 },
-  noDedupeRatio: { op: '<=', value: 1.3 },
-  dupRatioIssue7: { op: '<=', value: 1.5 },
-  dupRatioIssue5: { op: '<=', value: 2.5 },
-  undoShare: { op: '<=', value: 1 / 3, text: '1/3 = 0.33' },
-  rssMb: { op: '<=', value: 200 },
-  formatRssMb: { op: '<', value: 250 },
-  helpMs: { op: '<=', value: 150 },
-} satisfies Record<string, Target>;
-
-/** The format cases: rows as a share of N, and the rows/s target. */
-const FORMAT_SPECS: Record<(typeof FORMAT_CASES)[number], { label: string; rows: (n: number) => number; rate: number }> = {
-  xlsx: { label: 'XLSX', rows: (n) => Math.max(1, Math.round(n / 5)), rate: 40_000 },
-  json: { label: 'JSON array', rows: (n) => n, rate: 150_000 },
-  ndjson: { label: 'NDJSON', rows: (n) => n, rate: 150_000 },
-  xml: { label: 'XML', rows: (n) => Math.max(1, Math.round(n / 2)), rate: 80_000 },
-};
-
-export interface Files {
-  csv: string;
-  csvBytes: number;
-  overlap: string;
-  overlapFirst: number;
-  formats: Map<BenchFormat, { path: string; rows: number }>;
-  csv10m: string | null;
+/** Case 8: `atlas --help` against `node -e 0` (no database). */
+async function runStartupCase(ctx: CaseContext): Promise<void> {
+  log('start-up: timing atlas --help against node -e 0 ...\n');
+  const help = await timeHelp(HELP_SAMPLES);
+  const section = '8. start-up (no database)';
+  ctx.fig.addSingle(null, section, 'atlas --help minus node -e 0 (ms)', help.overheadMs, msFmt, T.helpMs);
+  ctx.fig.addSingle(null, section, `  atlas --help, median of ${HELP_SAMPLES} (ms)`, median(help.helpMs), msFmt);
+  ctx.fig.addSingle(null, section, `  node -e 0, median of ${HELP_SAMPLES} (ms)`, median(help.nodeMs), msFmt);
 }
 
-/** Makes (or reuses) every data file the selected cases need, saying which were generated. */
-export async function prepareFiles(rows: number, cases: Set<CaseName>): Promise<Files> {
-  const ensure = async (format: BenchFormat, n: number, first = 1): Promise<{ path: string; bytes: number }> => {
-    const started = performance.now();
-    const f = await ensureBenchFile(format, n, first);
-    const how = f.reused ? 'reused' : `generated in ${fmt(seconds(performance.now() - started), 1)} s`;
-    log(`data: ${f.path.slice(ROOT.length)} (${count(n)} rows, ${fmt(f.bytes / 1024 / 1024, 1)} MB, ${how})\n`);
-    return f;
-  };
-  const csv = await ensure('csv', rows);
-  // Rows N/2+1 .. N/2+N of the same sequence: the first half equals the last half of the CSV above.
-  const overlapFirst = Math.floor(rows / 2) + 1;
-  const overlap = cases.has('overlap') ? (await ensure('csv', rows, overlapFirst)).path : '';
-  const formats = new Map<BenchFormat, { path: string; rows: number }>();
-  for (const name of FORMAT_CASES) {
-    if (!cases.has(name)) continue;
-    const n = FORMAT_SPECS[name].rows(rows);
-    formats.set(name, { path: (await ensure(name, n)).path, rows: n });
+/** Every case, in run and report order. Adding a case: a function (ctx) => Promise<void> and an entry here. */
+export const CASE_TABLE: readonly BenchCase[] = [
+  { name: 'csv', when: 'each-run', files: (n) => [csvFile(n)], run: runCsvCase },
+  { name: 'no-dedupe', when: 'each-run', files: (n) => [csvFile(n)], run: runNoDedupeCase },
+  { name: 'same-file', when: 'each-run', groups: ['dedupe'], needs: ['csv'], files: (n) => [csvFile(n)], run: runSameFileCase },
+  { name: 'overlap', when: 'each-run', groups: ['dedupe'], needs: ['csv'], files: (n) => [csvFile(n), overlapFile(n)], run: runOverlapCase },
+  { name: 'undo', when: 'each-run', needs: ['csv'], run: runUndoCase },
+  ...FORMAT_CASES.map((format): BenchCase => ({ name: format, when: 'each-run', groups: ['formats'], files: (n) => formatFiles(format, n), run: (ctx) => runFormatCase(ctx, format) })),
+  { name: 'rss-10m', when: 'once-per-server', byDefault: 'full-size', files: () => [csvFile(ROWS_10M)], run: run10mCase },
+  { name: 'startup', when: 'once', run: runStartupCase },
+];
+
+export const CASE_NAMES = CASE_TABLE.map((c) => c.name);
+const GROUP_NAMES = [...new Set(CASE_TABLE.flatMap((c) => c.groups ?? [])), 'all'];
+
+/**
+ * `--cases a,b,group`: the named cases and groups, plus what they need (`added` says which were
+ * added, and why); without it every case, the full-size ones (10M) only when `fullSize`.
+ */
+export function selectCases(text: string | undefined, fullSize: boolean): { cases: BenchCase[]; added: string[] } {
+  const chosen = new Set<string>();
+  if (text === undefined) {
+    for (const c of CASE_TABLE) if ((c.byDefault ?? 'always') === 'always' || fullSize) chosen.add(c.name);
+  } else {
+    for (const raw of text.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')) {
+      const members = CASE_TABLE.filter((c) => c.name === raw || raw === 'all' || (c.groups ?? []).includes(raw));
+      if (members.length === 0) fail(`--cases: unknown case ${JSON.stringify(raw)}; cases: ${CASE_NAMES.join(', ')}; groups: ${GROUP_NAMES.join(', ')}`);
+      // `all` keeps the full-size rule: the 10M case comes with full-size runs or --rows-10m.
+      for (const c of members) if (raw !== 'all' || (c.byDefault ?? 'always') === 'always' || fullSize) chosen.add(c.name);
+    }
+    if (chosen.size === 0) fail('--cases names no case');
+    if (fullSize) for (const c of CASE_TABLE) if (c.byDefault === 'full-size') chosen.add(c.name);
   }
-  const csv10m = cases.has('rss-10m') ? (await ensure('csv', ROWS_10M)).path : null;
-  return { csv: csv.path, csvBytes: csv.bytes, overlap, overlapFirst, formats, csv10m };
-}
-
-/** The psql time, atlas's time with its phases, and atlas's rate, of one case. */
-function recordImport(fig: Figures, section: string, run: number, rows: number, psqlSeconds: number, atlas: AtlasImport): void {
-  const p = atlas.phases;
-  fig.add(section, 'psql \\copy (s)', run, psqlSeconds, secondsFmt);
-  fig.add(section, 'atlas import (s)', run, atlas.seconds, secondsFmt);
-  fig.add(section, '  phase: staging (s)', run, p.staging ?? Number.NaN, secondsFmt);
-  fig.add(section, '  phase: duplicate check (s)', run, p.duplicates ?? Number.NaN, secondsFmt);
-  fig.add(section, '  phase: insert (s)', run, p.insert ?? Number.NaN, secondsFmt);
-  fig.add(section, '  rest: start-up, types, commit (s)', run, atlas.seconds - (p.staging ?? 0) - (p.duplicates ?? 0) - (p.insert ?? 0), secondsFmt);
-  fig.add(section, 'atlas rows/s (file rows)', run, rows / atlas.seconds, rateFmt);
-}
-
-/** What the cases found besides figures: correctness checks (a failed one fails the bench) and notes. */
-export class Findings {
-  readonly checks: Array<{ ok: boolean; text: string }> = [];
-  readonly notes: string[] = [];
-
-  check(ok: boolean, text: string): void {
-    this.checks.push({ ok, text });
-    if (!ok) log(`\n  CHECK FAILED: ${text}\n`);
+  const added: string[] = [];
+  for (const c of CASE_TABLE) {
+    for (const need of chosen.has(c.name) ? (c.needs ?? []) : []) {
+      if (chosen.has(need)) continue;
+      chosen.add(need);
+      added.push(`${need} (${c.name} builds on it)`);
+    }
   }
+  return { cases: CASE_TABLE.filter((c) => chosen.has(c.name)), added };
 }
 
-export interface RunContext {
-  url: string;
-  schema: string;
-  run: number;
-  rows: number;
-  files: Files;
-  cases: Set<CaseName>;
-  fig: Figures;
-  findings: Findings;
-}
-
-/** What one run's cases hand on to the next ones. */
-interface RunState {
-  /** Case 1's import into bench_t, which cases 3, 4 and 5 build on. */
-  import1: AtlasImport | null;
-  /** ref_b holds the CSV (case 2 ran). */
-  refB: boolean;
-  /** Records of later imports skipped as duplicates of import 1's rows (what undo reports). */
-  laterDuplicates: number;
-}
-
-const sectionTitles = (rows: number, files: Files, cases: Set<CaseName>) => {
-  const overlapRows = rows - files.overlapFirst + 1;
-  const before = [cases.has('same-file') ? '3' : null, cases.has('overlap') ? '4' : null].filter((c) => c !== null);
-  return {
-    s1: `1. CSV ${count(rows)} rows, new table, row dedupe on`,
-    s2: `2. CSV ${count(rows)} rows, new table, --no-dedupe`,
-    s3: '3. the same CSV again into table 1, --allow-same-file (all rows duplicates)',
-    s4: `4. CSV rows ${count(files.overlapFirst)}..${count(files.overlapFirst + rows - 1)} into table 1 (${count(overlapRows)} already there)`,
-    s5: `5. atlas undo of import 1 (${count(rows)} rows)${before.length > 0 ? `, after case${before.length > 1 ? 's' : ''} ${before.join(' and ')}` : ''}`,
-    s6: '6. peak RSS of atlas import',
-    overlapRows,
-  };
-};
-
-/** One run: every selected per-run case, in a fresh schema. A case that fails is recorded and the run goes on. */
-export async function runOnce(ctx: RunContext): Promise<void> {
-  const { url, schema, run, rows, files, cases, fig, findings } = ctx;
-  const check = (ok: boolean, text: string): void => findings.check(ok, text);
-  const step = (text: string): void => log(`  ${text}`);
-  const loaded = async (table: string): Promise<number> => rowCount(url, schema, table);
-  const { s1, s2, s3, s4, s5, s6, overlapRows } = sectionTitles(rows, files, cases);
-  // Reference tables: ref_a follows table 1 (case 1, then the same file again); ref_b holds the
-  // CSV from case 2 and then takes the overlapping file (the state table 1 is in before case 4).
-  const state: RunState = { import1: null, refB: false, laterDuplicates: 0 };
-
-  const attempt = async (name: CaseName, needsImport1: boolean, body: () => Promise<void>): Promise<void> => {
-    if (!cases.has(name)) return;
-    if (needsImport1 && state.import1 === null) {
-      check(false, `run ${run} ${name}: not run, case 1 (whose table it works on) failed`);
-      return;
-    }
-    try {
-      await body();
-    } catch (err) {
-      check(false, `run ${run} ${name}: failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  };
-
-  await attempt('csv', false, async () => {
-    await createReferenceTable(url, schema, 'ref_a');
-    const psql = await timePsqlCopy(url, schema, 'ref_a', files.csv, rows);
-    step(`1 csv: psql ${fmt(psql, 2)} s, `);
-    await settle(url, schema);
-    // The same load with the table created in psql's transaction, as atlas creates its own (no WAL
-    // for it under wal_level=minimal): shown beside the issue's reference, without a target.
-    const psqlNew = await timePsqlCopyIntoNewTable(url, schema, 'ref_c', files.csv, rows);
-    step(`psql into a table made in its transaction ${fmt(psqlNew, 2)} s, `);
-    await withClient(url, (c) => c.query(`drop table ${qualified(schema, 'ref_c')}`));
-    await settle(url, schema);
-    const atlas = await timeAtlasImport(url, schema, 'bench_t', files.csv);
-    log(`atlas ${fmt(atlas.seconds, 2)} s (${fmt(atlas.seconds / psql, 2)}x, ${fmt(atlas.peakRssMb, 0)} MB)\n`);
-    state.import1 = atlas;
-    recordImport(fig, s1, run, rows, psql, atlas);
-    fig.add(s1, 'ratio atlas / psql [issue 7]', run, atlas.seconds / psql, ratioFmt, T.csvRatio);
-    fig.add(s1, 'ratio atlas / psql [issue 3: CSV path]', run, atlas.seconds / psql, ratioFmt, T.csvRatio);
-    fig.add(s1, 'psql \\copy, table made in its transaction (s)', run, psqlNew, secondsFmt);
-    fig.add(s1, 'ratio atlas / that psql (no target)', run, atlas.seconds / psqlNew, ratioFmt);
-    fig.add(s6, `CSV ${count(rows)} rows, case 1 (MB)`, run, atlas.peakRssMb, mbFmt, T.rssMb);
-    const n = await loaded('bench_t');
-    check(
-      atlas.json.rows_inserted === rows && n === rows && atlas.json.duplicates_found === 0,
-      `run ${run} case 1: rows_inserted ${atlas.json.rows_inserted}, table holds ${n}, duplicates_found ${atlas.json.duplicates_found} (expected ${rows}, ${rows}, 0)`,
-    );
-    if (run === 1) {
-      const [ref, got] = await Promise.all([tableShape(url, schema, 'ref_a'), tableShape(url, schema, 'bench_t')]);
-      for (const part of ['columns', 'indexes', 'constraints'] as const) {
-        const same = ref[part].join(', ') === got[part].join(', ');
-        check(
-          same,
-          same
-            ? `atlas's table has the reference's ${part}: ${got[part].join(', ')}`
-            : `atlas's table differs from the reference in its ${part}:\n    atlas:     ${got[part].join(', ')}\n    reference: ${ref[part].join(', ')}`,
-        );
-      }
-      const differing = await differingRows(url, schema, 'ref_a', 'bench_t');
-      check(
-        differing === 0,
-        differing === 0
-          ? "run 1: atlas's table holds exactly the reference's values (all ten columns compared row by row)"
-          : `run 1: ${count(differing)} row(s) hold different values in atlas's table than in the reference`,
-      );
-      for (const w of atlas.json.warnings ?? []) findings.notes.push(`atlas warning (case 1): ${w}`);
-    }
-    await settle(url, schema);
-  });
-
-  await attempt('no-dedupe', false, async () => {
-    await createReferenceTable(url, schema, 'ref_b');
-    const psql = await timePsqlCopy(url, schema, 'ref_b', files.csv, rows);
-    state.refB = true;
-    step(`2 no-dedupe: psql ${fmt(psql, 2)} s, `);
-    await settle(url, schema);
-    const atlas = await timeAtlasImport(url, schema, 'bench_nd', files.csv, ['--no-dedupe']);
-    log(`atlas ${fmt(atlas.seconds, 2)} s (${fmt(atlas.seconds / psql, 2)}x)\n`);
-    recordImport(fig, s2, run, rows, psql, atlas);
-    fig.add(s2, 'ratio atlas / psql', run, atlas.seconds / psql, ratioFmt, T.noDedupeRatio);
-    fig.add(s6, `CSV ${count(rows)} rows, --no-dedupe, case 2 (MB)`, run, atlas.peakRssMb, mbFmt);
-    const n = await loaded('bench_nd');
-    check(
-      atlas.json.rows_inserted === rows && n === rows && atlas.phases.duplicates === null,
-      `run ${run} case 2: rows_inserted ${atlas.json.rows_inserted}, table holds ${n}, duplicate check ${atlas.phases.duplicates ?? 'not run'} (expected ${rows}, ${rows}, not run)`,
-    );
-    await withClient(url, (c) => c.query(`drop table ${qualified(schema, 'bench_nd')}`));
-    await settle(url, schema);
-  });
-
-  await attempt('same-file', true, async () => {
-    const psql = await timePsqlCopy(url, schema, 'ref_a', files.csv, rows);
-    step(`3 same-file: psql ${fmt(psql, 2)} s, `);
-    await settle(url, schema);
-    const atlas = await timeAtlasImport(url, schema, 'bench_t', files.csv, ['--allow-same-file']);
-    log(`atlas ${fmt(atlas.seconds, 2)} s (${fmt(atlas.seconds / psql, 2)}x)\n`);
-    recordImport(fig, s3, run, rows, psql, atlas);
-    fig.add(s3, 'ratio atlas / psql [issue 7]', run, atlas.seconds / psql, ratioFmt, T.dupRatioIssue7);
-    fig.add(s3, 'ratio atlas / psql [issue 5]', run, atlas.seconds / psql, ratioFmt, T.dupRatioIssue5);
-    fig.add(s6, `CSV ${count(rows)} rows, all duplicates, case 3 (MB)`, run, atlas.peakRssMb, mbFmt);
-    const n = await loaded('bench_t');
-    state.laterDuplicates += rows;
-    check(
-      atlas.json.rows_inserted === 0 && atlas.json.duplicates_found === rows && n === rows,
-      `run ${run} case 3: rows_inserted ${atlas.json.rows_inserted}, duplicates_found ${atlas.json.duplicates_found}, table holds ${n} (expected 0, ${rows}, ${rows})`,
-    );
-    await settle(url, schema);
-  });
-
-  await attempt('overlap', true, async () => {
-    if (!state.refB) {
-      // Case 2 did not run: give ref_b the CSV untimed, so that it is in table 1's state.
-      await createReferenceTable(url, schema, 'ref_b');
-      await timePsqlCopy(url, schema, 'ref_b', files.csv, rows);
-      await settle(url, schema);
-    }
-    const before = await loaded('bench_t');
-    const psql = await timePsqlCopy(url, schema, 'ref_b', files.overlap, rows);
-    step(`4 overlap: psql ${fmt(psql, 2)} s, `);
-    await settle(url, schema);
-    const atlas = await timeAtlasImport(url, schema, 'bench_t', files.overlap);
-    log(`atlas ${fmt(atlas.seconds, 2)} s (${fmt(atlas.seconds / psql, 2)}x)\n`);
-    recordImport(fig, s4, run, rows, psql, atlas);
-    fig.add(s4, 'ratio atlas / psql [issue 5]', run, atlas.seconds / psql, ratioFmt, T.dupRatioIssue5);
-    fig.add(s4, 'duplicates_found', run, atlas.json.duplicates_found ?? Number.NaN, rateFmt);
-    fig.add(s6, `CSV ${count(rows)} rows, half duplicates, case 4 (MB)`, run, atlas.peakRssMb, mbFmt);
-    state.laterDuplicates += overlapRows;
-    const n = await loaded('bench_t');
-    const repeated = Number(await scalar<string>(url, `select count(*) - count(distinct id_2) from ${qualified(schema, 'bench_t')}`));
-    check(
-      atlas.json.duplicates_found === overlapRows && atlas.json.rows_inserted === rows - overlapRows && n === before + rows - overlapRows && repeated === 0,
-      `run ${run} case 4: duplicates_found ${atlas.json.duplicates_found} (true overlap ${overlapRows}), rows_inserted ${atlas.json.rows_inserted} (expected ${rows - overlapRows}), table holds ${n} (expected ${before + rows - overlapRows}), file ids stored twice: ${repeated}`,
-    );
-    await settle(url, schema);
-  });
-
-  await attempt('undo', true, async () => {
-    const import1 = state.import1!;
-    const before = await loaded('bench_t');
-    const undo = await timeAtlasUndo(url, schema, import1.json.import_id);
-    step(`5 undo: ${fmt(undo.seconds, 2)} s (${fmt(undo.seconds / import1.seconds, 2)} of import 1's ${fmt(import1.seconds, 2)} s)\n`);
-    fig.add(s5, 'atlas undo (s)', run, undo.seconds, secondsFmt);
-    fig.add(s5, 'atlas import 1, case 1 (s)', run, import1.seconds, secondsFmt);
-    fig.add(s5, 'ratio undo / import 1 [issue 6]', run, undo.seconds / import1.seconds, ratioFmt, T.undoShare);
-    fig.add(s5, 'rows removed', run, undo.json.rows_removed ?? Number.NaN, rateFmt);
-    const after = await loaded('bench_t');
-    const left = await rowCount(url, schema, 'bench_t', `_import_id = '${import1.json.import_id}'`);
-    check(
-      undo.json.rows_removed === rows && after === before - rows && left === 0 && (undo.json.force_reason ?? null) === null,
-      `run ${run} case 5: rows_removed ${undo.json.rows_removed} (expected ${rows}), table ${count(before)} -> ${count(after)} rows, ${left} row(s) of import 1 left, force_reason ${JSON.stringify(undo.json.force_reason ?? null)}`,
-    );
-    check(
-      undo.json.later_duplicates === state.laterDuplicates,
-      `run ${run} case 5: later_duplicates ${undo.json.later_duplicates} (records of cases 3 and 4 skipped as duplicates of import 1's rows: ${state.laterDuplicates})`,
-    );
-    await settle(url, schema);
-  });
-
-  for (const name of FORMAT_CASES) {
-    const file = files.formats.get(name);
-    if (file === undefined) continue;
-    await attempt(name, false, async () => {
-      const spec = FORMAT_SPECS[name];
-      const section = `7. formats: ${spec.label}, ${count(file.rows)} rows, new table`;
-      const atlas = await timeAtlasImport(url, schema, `bench_${name}`, file.path);
-      step(`7 ${name}: ${fmt(atlas.seconds, 2)} s, ${count(file.rows / atlas.seconds)} rows/s, ${fmt(atlas.peakRssMb, 0)} MB\n`);
-      fig.add(section, 'atlas import (s)', run, atlas.seconds, secondsFmt);
-      fig.add(section, '  phase: staging (s)', run, atlas.phases.staging ?? Number.NaN, secondsFmt);
-      fig.add(section, '  phase: insert (s)', run, atlas.phases.insert ?? Number.NaN, secondsFmt);
-      fig.add(section, 'atlas rows/s', run, file.rows / atlas.seconds, rateFmt, { op: '>=', value: spec.rate, text: count(spec.rate) });
-      fig.add(section, 'atlas peak RSS (MB)', run, atlas.peakRssMb, mbFmt, T.formatRssMb);
-      const n = await loaded(`bench_${name}`);
-      check(atlas.json.rows_inserted === file.rows && n === file.rows, `run ${run} ${name}: rows_inserted ${atlas.json.rows_inserted}, table holds ${n} (expected ${file.rows})`);
-      if (run === 1) {
-        const types = (atlas.json.columns ?? []).map((c) => `${c.target} ${c.type}`).join(', ');
-        const csvTypes = (state.import1?.json.columns ?? []).map((c) => `${c.target} ${c.type}`).join(', ');
-        if (state.import1 !== null && types !== csvTypes) findings.notes.push(`${spec.label}: atlas's column types differ from the CSV's: ${types} (CSV: ${csvTypes})`);
-        for (const w of atlas.json.warnings ?? []) findings.notes.push(`atlas warning (${spec.label}): ${w}`);
-      }
-      await withClient(url, (c) => c.query(`drop table ${qualified(schema, `bench_${name}`)}`));
-    });
-  }
-}
+/** Every data file the cases read, for N rows. */
+export const filesOf = (cases: readonly BenchCase[], rows: number): FileSpec[] => cases.flatMap((c) => c.files?.(rows) ?? []);
 
 /**
  * Runs `fn` in a new schema (named `prefix_<random>`) where a tiny untimed import has created
  * atlas's tracking tables; the schema is dropped afterwards, whatever happens.
  */
-export async function inFreshSchema(url: string, prefix: string, tiny: string, fn: (schema: string) => Promise<void>): Promise<void> {
+async function inFreshSchema(url: string, prefix: string, tiny: string, fn: (schema: string) => Promise<void>): Promise<void> {
   const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
   try {
     await withClient(url, (c) => c.query(`create schema ${quoteIdent(schema)}`));
@@ -334,21 +88,78 @@ export async function inFreshSchema(url: string, prefix: string, tiny: string, f
   }
 }
 
-/** Case 6 at scale: one import of the 10M-row CSV, for its peak RSS (and time, for the record). */
-export async function run10m(url: string, file: string, tiny: string, fig: Figures, findings: Findings): Promise<void> {
-  await inFreshSchema(url, 'bench_10m', tiny, async (schema) => {
-    log(`10M rows (schema ${schema}): `);
-    const atlas = await timeAtlasImport(url, schema, 'bench_t', file);
-    log(`atlas ${fmt(atlas.seconds, 1)} s, ${fmt(atlas.peakRssMb, 0)} MB\n`);
-    const section = '6. peak RSS of atlas import';
-    const what = `CSV ${count(ROWS_10M)} rows`;
-    fig.addSingle(section, `${what}, new table (MB)`, atlas.peakRssMb, mbFmt, T.rssMb);
-    fig.addSingle(section, `  ${what}: atlas import (s)`, atlas.seconds, secondsFmt);
-    fig.addSingle(section, `  ${what}: atlas rows/s`, ROWS_10M / atlas.seconds, rateFmt);
-    fig.addSingle(section, `  ${what}: phase staging (s)`, atlas.phases.staging ?? Number.NaN, secondsFmt);
-    fig.addSingle(section, `  ${what}: phase duplicate check (s)`, atlas.phases.duplicates ?? Number.NaN, secondsFmt);
-    fig.addSingle(section, `  ${what}: phase insert (s)`, atlas.phases.insert ?? Number.NaN, secondsFmt);
-    const n = await rowCount(url, schema, 'bench_t');
-    findings.check(atlas.json.rows_inserted === ROWS_10M && n === ROWS_10M, `10M: rows_inserted ${atlas.json.rows_inserted}, table holds ${n} (expected ${ROWS_10M})`);
+/** What every case of a bench run shares. */
+export interface BenchRun {
+  rows: number;
+  files: DataFiles;
+  fig: Figures;
+  findings: Findings;
+  /** The selected cases' names. */
+  selected: ReadonlySet<string>;
+  /** A 3-row CSV for the untimed import that creates atlas's tables in a fresh schema. */
+  tiny: string;
+}
+
+function contextFor(bench: BenchRun, server: BenchServer, schema: string, run: number): CaseContext {
+  const state: RunState = { import1: null, refB: false, laterDuplicates: 0, plainPsql: null };
+  return {
+    server,
+    url: server.url,
+    schema,
+    run,
+    rows: bench.rows,
+    files: bench.files,
+    selected: bench.selected,
+    state,
+    findings: bench.findings,
+    fig: bench.fig,
+    add: (section: string, label: string, value: number, show: (n: number) => string, target: Target | null = null) =>
+      bench.fig.add(server.name, section, label, run, value, show, target),
+  };
+}
+
+/**
+ * Runs one case; a case that fails is recorded as a failed check and the rest go on. A case whose
+ * `needs` did not complete in this run is not run (it would work on a table that is not there).
+ */
+async function attempt(c: BenchCase, ctx: CaseContext, done: Set<string>): Promise<void> {
+  const where = `${ctx.server.name}${c.when === 'each-run' ? ` run ${ctx.run}` : ''}`;
+  const missing = (c.needs ?? []).filter((n) => !done.has(n));
+  if (missing.length > 0) {
+    ctx.findings.check(false, `${where} ${c.name}: not run, ${missing.join(', ')} (which it builds on) failed`);
+    return;
+  }
+  try {
+    await c.run(ctx);
+    done.add(c.name);
+  } catch (err) {
+    ctx.findings.check(false, `${where} ${c.name}: failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** One run of the each-run cases on one server, in a fresh schema. */
+export async function runEachRunCases(bench: BenchRun, cases: readonly BenchCase[], server: BenchServer, run: number, heading: string): Promise<void> {
+  const selected = cases.filter((c) => c.when === 'each-run');
+  if (selected.length === 0) return;
+  await inFreshSchema(server.url, `bench_${run}`, bench.tiny, async (schema) => {
+    log(`${heading} (schema ${schema}):\n`);
+    const ctx = contextFor(bench, server, schema, run);
+    const done = new Set<string>();
+    for (const c of selected) await attempt(c, ctx, done);
   });
+}
+
+/** The once-per-server cases on one server, each in a schema of its own. */
+export async function runOncePerServerCases(bench: BenchRun, cases: readonly BenchCase[], server: BenchServer): Promise<void> {
+  for (const c of cases.filter((k) => k.when === 'once-per-server')) {
+    await inFreshSchema(server.url, `bench_${c.name.replace(/\W/g, '_')}`, bench.tiny, async (schema) => {
+      log(`${server.name}, ${c.name} (schema ${schema}):\n`);
+      await attempt(c, contextFor(bench, server, schema, 1), new Set());
+    });
+  }
+}
+
+/** The cases that need no database, once. */
+export async function runOnceCases(bench: BenchRun, cases: readonly BenchCase[], anyServer: BenchServer): Promise<void> {
+  for (const c of cases.filter((k) => k.when === 'once')) await attempt(c, contextFor(bench, anyServer, '', 1), new Set());
 }

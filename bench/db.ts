@@ -3,16 +3,12 @@
  * checks on what atlas loaded.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import pg from 'pg';
-import { DATA_DIR } from './generate.ts';
-import { exec, fail, fmt, log, quoteIdent, quoteLiteral, redact, seconds } from './util.ts';
+import { exec, fail, quoteIdent, quoteLiteral, redact, seconds } from './util.ts';
 
-const EMBEDDED_HOME = join(DATA_DIR, 'home');
-
-/** Columns of the data, in file order: atlas renames the file's `id` to `id_2` (`id` is its own key). */
-export const REFERENCE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
-  ['id_2', 'integer'],
+/** The data's columns in file order, with their types: the plain typed table a hand-written loader or pgloader fills. */
+export const FILE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['id', 'integer'],
   ['name', 'text'],
   ['email', 'text'],
   ['signup_date', 'date'],
@@ -23,6 +19,9 @@ export const REFERENCE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['notes', 'text'],
   ['created_at', 'timestamp'],
 ];
+
+/** The same columns in atlas's table: it renames the file's `id` to `id_2` (`id` is its own key). */
+export const REFERENCE_COLUMNS: ReadonlyArray<readonly [string, string]> = FILE_COLUMNS.map(([name, type]) => [name === 'id' ? 'id_2' : name, type]);
 
 export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, application_name: 'atlas-bench' });
@@ -93,28 +92,20 @@ export async function tableShape(url: string, schema: string, table: string): Pr
   });
 }
 
-/** Rows whose user columns differ between two tables holding the same file (matched on the file's id). */
-export async function differingRows(url: string, schema: string, a: string, b: string): Promise<number> {
-  const cols = REFERENCE_COLUMNS.map(([n]) => n).filter((n) => n !== 'id_2');
-  const row = (alias: string): string => `(${cols.map((col) => `${alias}.${quoteIdent(col)}`).join(', ')})`;
+/**
+ * Rows whose data columns differ between two tables holding the same file, matched on the file's
+ * id: `id_2` in atlas's table and the reference, `id` in a plain table (`columns` = FILE_COLUMNS).
+ */
+export async function differingRows(url: string, schema: string, a: string, b: string, columns = REFERENCE_COLUMNS): Promise<number> {
+  const [key, ...rest] = columns.map(([n]) => quoteIdent(n));
+  const row = (alias: string): string => `(${rest.map((col) => `${alias}.${col}`).join(', ')})`;
   return Number(
     await scalar<string>(
       url,
-      `select count(*) from ${qualified(schema, a)} r full join ${qualified(schema, b)} t on t.id_2 = r.id_2
-        where r.id_2 is null or t.id_2 is null or ${row('r')} is distinct from ${row('t')}`,
+      `select count(*) from ${qualified(schema, a)} r full join ${qualified(schema, b)} t on t.${key} = r.${key}
+        where r.${key} is null or t.${key} is null or ${row('r')} is distinct from ${row('t')}`,
     ),
   );
-}
-
-export async function resolveDatabase(): Promise<{ url: string; label: string }> {
-  const fromEnv = process.env.ATLAS_BENCH_DATABASE_URL;
-  if (fromEnv !== undefined && fromEnv !== '') return { url: fromEnv, label: 'ATLAS_BENCH_DATABASE_URL' };
-  const { ensureEmbeddedServer } = await import('../src/db/embedded.ts');
-  const started = performance.now();
-  const info = await ensureEmbeddedServer(EMBEDDED_HOME);
-  const how = info.started ? `started in ${fmt(seconds(performance.now() - started), 1)} s` : 'already running';
-  log(`database: atlas's embedded PostgreSQL on port ${info.port} (${how}, data in ${info.dataDir})\n`);
-  return { url: info.url, label: `atlas embedded server (port ${info.port})` };
 }
 
 /**
@@ -167,19 +158,28 @@ async function timedPsql(url: string, commands: readonly string[]): Promise<numb
   return seconds(res.ms);
 }
 
-function copyCommand(schema: string, table: string, file: string): string {
-  const target = `${qualified(schema, table)}(${REFERENCE_COLUMNS.map(([n]) => n).join(',')})`;
+function copyCommand(schema: string, table: string, file: string, columns: ReadonlyArray<readonly [string, string]>): string {
+  const target = `${qualified(schema, table)}(${columns.map(([n]) => quoteIdent(n)).join(',')})`;
   return `\\copy ${target} from ${quoteLiteral(file)} with (format csv, header true)`;
 }
 
-/** Times `psql \copy` of a CSV file into a reference table (after a checkpoint); checks the rows arrived. */
-export async function timePsqlCopy(url: string, schema: string, table: string, file: string, rows: number): Promise<number> {
+/**
+ * Times `psql \copy` of a CSV file into a table (after a checkpoint): a reference table, or with
+ * `columns` = FILE_COLUMNS a plain one. Checks the rows arrived.
+ */
+export async function timePsqlCopy(url: string, schema: string, table: string, file: string, rows: number, columns = REFERENCE_COLUMNS): Promise<number> {
   const before = await rowCount(url, schema, table);
   await checkpoint(url);
-  const took = await timedPsql(url, [copyCommand(schema, table, file)]);
+  const took = await timedPsql(url, [copyCommand(schema, table, file, columns)]);
   const n = await rowCount(url, schema, table);
   if (n !== before + rows) fail(`psql \\copy left ${n} rows in ${table}, expected ${before + rows}`);
   return took;
+}
+
+/** A plain typed table of the file's columns, as a hand-written loader would make: no key, no index, no tracking. */
+export async function createPlainTable(url: string, schema: string, table: string): Promise<void> {
+  const cols = FILE_COLUMNS.map(([name, type]) => `${quoteIdent(name)} ${type}`).join(', ');
+  await withClient(url, (c) => c.query(`create table ${qualified(schema, table)} (${cols})`));
 }
 
 /**
@@ -191,7 +191,7 @@ export async function timePsqlCopy(url: string, schema: string, table: string, f
 export async function timePsqlCopyIntoNewTable(url: string, schema: string, table: string, file: string, rows: number): Promise<number> {
   const ddl = referenceTableDdl(schema, table, await referenceImport(url, schema, table));
   await checkpoint(url);
-  const took = await timedPsql(url, ['begin', ...ddl, copyCommand(schema, table, file), 'commit']);
+  const took = await timedPsql(url, ['begin', ...ddl, copyCommand(schema, table, file, REFERENCE_COLUMNS), 'commit']);
   const n = await rowCount(url, schema, table);
   if (n !== rows) fail(`psql \\copy left ${n} rows in ${table}, expected ${rows}`);
   return took;

@@ -34,8 +34,8 @@ export function exec(cmd: string, args: readonly string[], env: NodeJS.ProcessEn
  * Runs a command under GNU time for its peak resident set size (`%M`, KiB). time's own line is
  * the last line of stderr; it is taken off, so `stderr` is the command's own.
  */
-export async function execMeasured(cmd: string, args: readonly string[]): Promise<Exec & { peakRssMb: number }> {
-  const res = await exec('/usr/bin/time', ['-f', '%M', cmd, ...args]);
+export async function execMeasured(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Exec & { peakRssMb: number }> {
+  const res = await exec('/usr/bin/time', ['-f', '%M', cmd, ...args], env);
   const lines = res.stderr.trimEnd().split('\n');
   const rssKb = Number(lines.at(-1));
   if (!Number.isFinite(rssKb)) fail(`could not read the peak RSS from /usr/bin/time: ${JSON.stringify(lines.at(-1))}`);
