@@ -10,6 +10,7 @@ import { T } from './context.ts';
 import { csvFile, overlapFile, ROWS_10M, run10mCase, runCsvCase, runNoDedupeCase, runOverlapCase, runSameFileCase, runUndoCase } from './csvCases.ts';
 import { dropSchema, withClient } from './db.ts';
 import { FORMAT_CASES, formatFiles, runFormatCase } from './formatCases.ts';
+import { runHandwrittenCase, runPgloaderCase } from './otherLoaders.ts';
 import { type Figures, msFmt, type Target } from './report.ts';
 import type { BenchServer } from './servers.ts';
 import { fail, log, median, quoteIdent } from './util.ts';
@@ -34,6 +35,8 @@ export const CASE_TABLE: readonly BenchCase[] = [
   { name: 'overlap', when: 'each-run', groups: ['dedupe'], needs: ['csv'], files: (n) => [csvFile(n), overlapFile(n)], run: runOverlapCase },
   { name: 'undo', when: 'each-run', needs: ['csv'], run: runUndoCase },
   ...FORMAT_CASES.map((format): BenchCase => ({ name: format, when: 'each-run', groups: ['formats'], files: (n) => formatFiles(format, n), run: (ctx) => runFormatCase(ctx, format) })),
+  { name: 'handwritten', when: 'each-run', groups: ['others'], files: (n) => [csvFile(n)], run: runHandwrittenCase },
+  { name: 'pgloader', when: 'each-run', groups: ['others'], files: (n) => [csvFile(n)], run: runPgloaderCase },
   { name: 'rss-10m', when: 'once-per-server', byDefault: 'full-size', files: () => [csvFile(ROWS_10M)], run: run10mCase },
   { name: 'startup', when: 'once', run: runStartupCase },
 ];
