@@ -41,7 +41,7 @@ export const CASE_TABLE: readonly BenchCase[] = [
   { name: 'startup', when: 'once', run: runStartupCase },
 ];
 
-export const CASE_NAMES = CASE_TABLE.map((c) => c.name);
+const CASE_NAMES = CASE_TABLE.map((c) => c.name);
 const GROUP_NAMES = [...new Set(CASE_TABLE.flatMap((c) => c.groups ?? [])), 'all'];
 
 /**

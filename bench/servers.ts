@@ -210,7 +210,7 @@ async function initPg15Cluster(runAs: RunAs): Promise<void> {
   writeFileSync(PG15_CREDENTIALS, JSON.stringify({ user: PG15_USER, password }), { mode: 0o600 });
 }
 
-export async function ensurePg15Cluster(): Promise<{ url: string; port: number; how: 'started' | 'already running' }> {
+async function ensurePg15Cluster(): Promise<{ url: string; port: number; how: 'started' | 'already running' }> {
   if (!pg15Installed()) fail(`PostgreSQL 15 is not installed (no ${PG15_BIN}/initdb): ${PG15_INSTALL_HINT}`);
   const runAs = clusterUser();
   if (!existsSync(join(PG15_DIR, 'PG_VERSION'))) await initPg15Cluster(runAs);
@@ -226,7 +226,7 @@ export async function ensurePg15Cluster(): Promise<{ url: string; port: number; 
 }
 
 /** Fast shutdown of the bench's PostgreSQL 15; false when it was not running. */
-export async function stopPg15Cluster(): Promise<boolean> {
+async function stopPg15Cluster(): Promise<boolean> {
   if (runningPort() === null) return false;
   const res = await runAsUser(join(PG15_BIN, 'pg_ctl'), ['stop', '-D', PG15_DIR, '-m', 'fast', '-w', '-t', '60'], clusterUser());
   if (res.code !== 0) fail(`could not stop PostgreSQL 15 in ${PG15_DIR}: ${lastLines(res.output)}`);
