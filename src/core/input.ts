@@ -4,7 +4,7 @@ import { createGunzip } from 'node:zlib';
 import type { Settings } from '../config.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { openCsv } from '../formats/csv.js';
-import type { FileFormat, TableStream } from '../formats/types.js';
+import { FORMAT_EXTENSIONS, type FileFormat, type TableStream } from '../formats/types.js';
 import { HashingReader, openLocalSource, type OpenedSource } from '../sources/source.js';
 
 /** How to read the input; null fields are detected. */
@@ -29,26 +29,12 @@ export interface OpenedInput {
   table: TableStream;
 }
 
-const EXTENSIONS: Record<string, FileFormat> = {
-  csv: 'csv',
-  txt: 'csv',
-  tsv: 'tsv',
-  tab: 'tsv',
-  xlsx: 'xlsx',
-  xlsm: 'xlsx',
-  xls: 'xlsx',
-  json: 'json',
-  ndjson: 'ndjson',
-  jsonl: 'ndjson',
-  xml: 'xml',
-};
-
 /** The format from --format, else the extension (a `.gz` suffix ignored), else the first bytes. */
 export function detectFormat(requested: FileFormat | null, fileName: string | null, firstBytes: Buffer): FileFormat {
   if (requested) return requested;
   const name = (fileName ?? '').toLowerCase().replace(/\.(gz|gzip)$/, '');
   const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : '';
-  const byExt = EXTENSIONS[ext];
+  const byExt = FORMAT_EXTENSIONS[ext];
   if (byExt) return byExt;
   const head = firstBytes.subarray(0, 512).toString('utf8').replace(/^\uFEFF/, '').trimStart();
   if (firstBytes[0] === 0x50 && firstBytes[1] === 0x4b) return 'xlsx';

@@ -65,7 +65,8 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     stdin: options.stdin,
   };
   const opened = await openSource(settings, inputOptions);
-  const fallbackTable = options.table ?? mapping.table ?? (opened.fileName ? tableNameFromFileName(opened.fileName) : null);
+  // Before the input is read, a sheet is known only as it was asked for (a name or a number).
+  const fallbackTable = options.table ?? mapping.table ?? defaultTableName(opened.fileName, inputOptions.sheet);
   let input: OpenedInput;
   try {
     input = await readInput(opened, inputOptions);
@@ -94,12 +95,22 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
       throw new UsageError(`key column(s) not in the file: ${lacking.join(', ')}`, { hint: `the file's columns are: ${input.table.header.join(', ')}` });
     }
   }
-  const tableName = options.table ?? mapping.table ?? (input.opened.fileName ? tableNameFromFileName(input.opened.fileName) : null);
+  const sheet = inputOptions.sheet === null ? null : String(input.table.details.sheet ?? inputOptions.sheet);
+  const tableName = options.table ?? mapping.table ?? defaultTableName(input.opened.fileName, sheet);
   if (tableName === null) {
     input.opened.stream.destroy();
     throw new UsageError('reading stdin needs --table NAME (or a mapping file with "table")');
   }
   return { input, tableName, mapping, budget, key };
+}
+
+/**
+ * The table for a file when none is named: the file's name, plus the sheet when one was asked
+ * for (each sheet of a workbook is a table of its own); null for stdin without --name.
+ */
+function defaultTableName(fileName: string | null, sheet: string | null): string | null {
+  if (fileName === null) return null;
+  return tableNameFromFileName(fileName, sheet ?? undefined);
 }
 
 /** Records a failed import for input that could not be read at all, and returns the error to throw. */

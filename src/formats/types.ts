@@ -116,3 +116,21 @@ export type TableStream = FixedTableStream | KeyedTableStream;
 
 /** Input formats atlas reads. */
 export type FileFormat = 'csv' | 'tsv' | 'xlsx' | 'json' | 'ndjson' | 'xml';
+
+/** The format each file extension names (lower case, without the dot). */
+export const FORMAT_EXTENSIONS: Readonly<Record<string, FileFormat>> = {
+  csv: 'csv',
+  txt: 'csv',
+  tsv: 'tsv',
+  tab: 'tsv',
+  xlsx: 'xlsx',
+  xlsm: 'xlsx',
+  xls: 'xlsx',
+  json: 'json',
+  ndjson: 'ndjson',
+  jsonl: 'ndjson',
+  xml: 'xml',
+};
+
+/** Extensions of compressed files and archives (some of which atlas reads: gzip, zip). */
+export const COMPRESSION_EXTENSIONS: ReadonlySet<string> = new Set(['gz', 'gzip', 'zip', 'bz2', 'xz', 'zst', '7z', 'rar']);

@@ -26,6 +26,21 @@ describe('naming', () => {
     assert.equal(tableNameFromFileName('!!!.csv'), 'import');
   });
 
+  it('drops every extension atlas knows from a file name, and one unknown one only when there is no known one', () => {
+    for (const name of ['cities.ndjson', 'cities.jsonl', 'cities.csv.gz', 'cities.tsv.gz', 'cities.csv.zip', 'Cities.CSV.BZ2', 'cities.xml.xz', 'cities.json.gzip', 'cities.dat']) {
+      assert.equal(tableNameFromFileName(name), 'cities', name);
+    }
+    assert.equal(tableNameFromFileName('cities.2024.csv'), 'cities_2024');
+    assert.equal(tableNameFromFileName('cities.backup.csv.gz'), 'cities_backup');
+    assert.equal(tableNameFromFileName('cities'), 'cities');
+  });
+
+  it('appends the sheet (or archive entry) to the file name', () => {
+    assert.equal(tableNameFromFileName('/data/datasets.xlsx', 'quakes'), 'datasets_quakes');
+    assert.equal(tableNameFromFileName('Budget 2024.xlsx', 'Q1 Sales'), 'budget_2024_q1_sales');
+    assert.equal(tableNameFromFileName('x.xlsx', 'é'.repeat(40)), `x_${'é'.repeat(30)}`);
+  });
+
   it('makes header names unique, fills empty ones and keeps away from metadata columns', () => {
     assert.deepEqual(columnNamesFromHeader(['id', 'Name', 'name', '', 'NAME!', '_import_id', 'select']), [
       'id_2',
