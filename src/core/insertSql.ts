@@ -1,5 +1,6 @@
 /** The two set-based statements of an import: the mapping errors, and the INSERT ... SELECT. */
 import { rawSql } from '../db/staging.js';
+import { SPREADSHEET_ERROR } from '../formats/types.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
 import { castSql, correctionSql, errorTypeSql, recordsCorrections, trimmedSql, validSql } from '../transform/typeSql.js';
 import type { ImportPlan } from './plan.js';
@@ -18,6 +19,8 @@ interface StagedShape {
   raggedRows: number;
   /** Fields per record of a fixed-width input. */
   width: number;
+  /** Spreadsheet error cells are mapping errors (--strict) rather than NULLs with a correction. */
+  errorCellsAreErrors: boolean;
 }
 
 /** A SELECT of every mapping error (record_number, source_field, target_field, error_type, error_message, source_value), or null when none can exist. */
@@ -33,6 +36,18 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
               format('record has %s field(s), the header has %s', split_part(s._err, ':', 2), $${params.length}::int) as error_message, null::text as source_value
          from ${st} s where s._err is not null`,
     );
+  }
+  if (args.errorCellsAreErrors) {
+    for (const c of plan.columns.filter((p) => p.staged.errorCells !== null)) {
+      params.push(c.sourceName, c.targetName);
+      const [src, tgt] = [params.length - 1, params.length];
+      parts.push(
+        `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, '${SPREADSHEET_ERROR}'::text as error_type,
+                format('the cell holds the spreadsheet error %s', f.before) as error_message, f.before as source_value
+           from ${st} s cross join lateral (select s._fix -> $${tgt}::text ->> 'before' as before) f
+          where s._err is null and s._fix -> $${tgt}::text ->> 'correction_type' = '${SPREADSHEET_ERROR}'`,
+      );
+    }
   }
   for (const c of plan.columns.filter((p) => p.checkValidity)) {
     const raw = rawSql(c.staged);

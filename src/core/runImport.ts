@@ -6,7 +6,7 @@
 import type { Settings } from '../config.js';
 import { lockForTransaction, type Client } from '../db/connection.js';
 import { completeImport, type ImportOutcome } from '../db/history.js';
-import { copyIntoStage, createStage, type StageResult } from '../db/staging.js';
+import { copyIntoStage, createStage, type StagedColumn, type StageResult } from '../db/staging.js';
 import { countTableColumns, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
 import { addColumnsSql, createTableSql } from '../transform/ddl.js';
@@ -111,6 +111,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
   const existing = await getExistingTable(client, schema, tableName);
   const plan = planImport({ tableName, staged: staged.columns, decided, existing, mapping, forced: options.strategy ?? null });
   warnings.push(...plan.warnings);
+  const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
+  warnings.push(...errorCells.warnings);
   if (plan.missingRequired.length > 0) {
     throw new AtlasError(`table ${tableName} requires column(s) the file does not have: ${plan.missingRequired.join(', ')} (NOT NULL without a default)`);
   }
@@ -126,7 +128,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
 
   // Values that cannot be stored, and ragged rows: mapping errors; their rows stay out.
   const hasPgInputIsValid = ctx.serverVersion >= 160000;
-  const errors = errorRowsSql({ schema, stage, plan, hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length });
+  const errors = errorRowsSql({ schema, stage, plan, hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, errorCellsAreErrors: options.strict === true });
   let mappingErrors = 0;
   let firstErrors: Array<Record<string, unknown>> = [];
   if (errors !== null) {
@@ -176,7 +178,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
     parsingTimeSeconds: parsingSeconds,
     duplicateCheckTimeSeconds: null,
     mappingErrorsCount: mappingErrors,
-    metadata: { ...input.table.details },
+    metadata: { ...input.table.details, ...(errorCells.total > 0 ? { spreadsheet_errors: errorCells.byColumn } : {}) },
   };
 
   if (failsBudget) {
@@ -347,6 +349,30 @@ export async function runImport(client: Client, settings: Settings, options: Run
     warnings,
     columns: plan.columns.map((p) => ({ source: p.sourceName, target: p.targetName, type: p.sqlType })),
   };
+}
+
+/**
+ * Spreadsheet error cells (`#DIV/0!`, `#N/A`, ...) by column: one warning per column saying how
+ * many and which, and the counts for the history record's metadata.
+ */
+function countErrorCells(columns: readonly StagedColumn[], strict: boolean): { warnings: string[]; byColumn: Record<string, number>; total: number } {
+  const warnings: string[] = [];
+  const byColumn = Object.create(null) as Record<string, number>; // keys are column names: `__proto__` is one too
+  let total = 0;
+  for (const c of columns) {
+    if (c.errorCells === null) continue;
+    const counts = [...c.errorCells];
+    const n = counts.reduce((sum, [, k]) => sum + k, 0);
+    byColumn[c.targetName] = n;
+    total += n;
+    const which = counts.map(([text, k]) => `${text} ${k}`).join(', ');
+    warnings.push(
+      strict
+        ? `${c.targetName}: ${n} spreadsheet error cell(s) (${which}): mapping errors under --strict`
+        : `${c.targetName}: ${n} spreadsheet error cell(s) (${which}) stored as NULL; each cell's error is in its row's _corrections_applied`,
+    );
+  }
+  return { warnings, byColumn, total };
 }
 
 /** The uniqueness columns as target names: the ones named (by target or source name), else every column the file brings. */

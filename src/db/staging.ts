@@ -17,7 +17,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { SniffedDelimiter } from '../formats/csvScanner.js';
-import type { KeyedRow, ReaderFix, RowBatch, TableStream } from '../formats/types.js';
+import { SPREADSHEET_ERROR, type KeyedRow, type ReaderFix, type RowBatch, type TableStream } from '../formats/types.js';
 import { AtlasError } from '../errors.js';
 import { ColumnStats } from '../transform/infer.js';
 import { ColumnNamer, quoteIdent } from '../transform/naming.js';
@@ -55,6 +55,8 @@ export interface StagedColumn {
   ref: { name: string };
   /** Values are JSON text (arrays, nested objects): the column is jsonb. */
   json: boolean;
+  /** Spreadsheet error cells staged as NULL (rows of the header's width), by error text (`#N/A`); null when none. */
+  errorCells: Map<string, number> | null;
 }
 
 export interface StageResult {
@@ -133,6 +135,12 @@ function stripNul(value: string, quotedTarget: string, members: string, result: 
   return [clean, withFix(members, quotedTarget, { before: value.replace(/\0/g, '\\0'), after: clean, correction_type: 'nul_removed' })];
 }
 
+/** Counts a spreadsheet error cell of `column` (see StagedColumn.errorCells). */
+function countErrorCell(column: StagedColumn, text: string): void {
+  column.errorCells ??= new Map();
+  column.errorCells.set(text, (column.errorCells.get(text) ?? 0) + 1);
+}
+
 /** `_fix` of a row as COPY text: its members (escaped by withFix) as one JSON object, or NULL. */
 function fixesJson(members: string, result: StageResult): string {
   if (members === '') return '\\N';
@@ -171,7 +179,7 @@ export async function copyIntoStage(
   const namer = new ColumnNamer();
   const result: StageResult = { rows: 0, raggedRows: 0, nulValues: 0, rowsWithFixes: 0, csvRows: 0, columns: [] };
   const addColumn = (sourceName: string, ref: StagedColumn['ref']): StagedColumn => {
-    const col: StagedColumn = { sourceName, targetName: namer.next(sourceName, targets.get(sourceName)), stats: new ColumnStats(), ref, json: false };
+    const col: StagedColumn = { sourceName, targetName: namer.next(sourceName, targets.get(sourceName)), stats: new ColumnStats(), ref, json: false, errorCells: null };
     result.columns.push(col);
     return col;
   };
@@ -209,7 +217,9 @@ export async function copyIntoStage(
         if (row.fixes) {
           // A field past the header (a ragged row, which becomes a mapping error) is named as the reader would name it.
           row.fixes.forEach((fix, i) => {
-            if (fix) fixes = withFix(fixes, quoted[i] ?? JSON.stringify(`column_${i + 1}`), fix);
+            if (!fix) return;
+            fixes = withFix(fixes, quoted[i] ?? JSON.stringify(`column_${i + 1}`), fix);
+            if (fix.correction_type === SPREADSHEET_ERROR && fields.length === width) countErrorCell(cols[i]!, fix.before);
           });
         }
         if (fields.length !== width) {

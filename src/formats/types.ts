@@ -3,10 +3,14 @@ import type { SniffedDelimiter } from './csvScanner.js';
 /** A correction a reader made while reading a value (e.g. an Excel date serial read as a date). */
 export interface ReaderFix {
   before: string;
-  after: string | number | boolean;
+  /** null: the value is stored as NULL (a spreadsheet error cell). */
+  after: string | number | boolean | null;
   correction_type: string;
   [extra: string]: unknown;
 }
+
+/** correction_type of a spreadsheet error cell (`#DIV/0!`, `#N/A`, ...), stored as NULL with its text as `before`. */
+export const SPREADSHEET_ERROR = 'spreadsheet_error';
 
 /** One record of a fixed-width input (CSV, TSV, XLSX): its position and its fields as text. */
 export interface Row {

@@ -27,7 +27,8 @@ const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 
 interface CellData {
   col: number;
-  text: string;
+  /** null: an error cell (see its fix). */
+  text: string | null;
   fix: ReaderFix | null;
   isText: boolean;
 }
@@ -92,8 +93,8 @@ function columnLetters(col: number): string {
 function rowData(row: ScannedRow): RowData {
   const cells: CellData[] = [];
   for (let k = 0; k < row.count; k++) {
-    const text = row.texts[k] as string;
-    cells.push({ col: row.cols[k] as number, text, fix: row.fixes[k] ?? null, isText: row.typed[k] === 1 && text.trim() !== '' });
+    const text = row.texts[k] ?? null;
+    cells.push({ col: row.cols[k] as number, text, fix: row.fixes[k] ?? null, isText: row.typed[k] === 1 && text !== null && text.trim() !== '' });
   }
   return { number: row.number, cells };
 }
@@ -204,7 +205,7 @@ async function readTable(
   const firstCol = Math.min(...near.map((r) => r.cells[0]?.col ?? Infinity));
   const lastCol = Math.max(...near.map((r) => r.cells.at(-1)?.col ?? 0));
   const header: string[] = Array.from({ length: lastCol - firstCol + 1 }, () => '');
-  for (const c of headerData.cells) header[c.col - firstCol] = c.text;
+  for (const c of headerData.cells) header[c.col - firstCol] = c.text ?? c.fix?.before ?? '';
   const width = header.length;
 
   const stray = (number: number, col: number): AtlasError =>
@@ -232,7 +233,7 @@ async function readTable(
       const col = row.cols[k] as number;
       if (col < firstCol) throw stray(row.number, col);
       const i = col - firstCol;
-      fields[i] = row.texts[k] as string;
+      fields[i] = row.texts[k] ?? null;
       const fix = row.fixes[k];
       if (fix) (fixes ??= [])[i] = fix;
     }

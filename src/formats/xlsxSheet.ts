@@ -16,7 +16,7 @@
  * chunks stays whole (exceljs decoded each chunk alone, turning it into U+FFFD).
  */
 import { AtlasError } from '../errors.js';
-import type { ReaderFix } from './types.js';
+import { SPREADSHEET_ERROR, type ReaderFix } from './types.js';
 import type { SharedStrings } from './xlsxSharedStrings.js';
 import { booleanText, isPlainNumber, isoDateCell, numberText, parseIndex, serialDateCell } from './xlsxValues.js';
 import { ChunkJoiner, decodeText, endsName, GT, INCOMPLETE, latin1Text, LT, MalformedXmlError, nameAt, nameIs, nextTag, readName, readStringItem, readText, resumeAt, skipElement, skipSpecial, SLASH, tagEnd, textOut } from './xlsxXml.js';
@@ -48,7 +48,8 @@ export interface ScannedRow {
   count: number;
   /** 1-based column of each cell. */
   cols: Int32Array;
-  texts: string[];
+  /** null: an error cell (its text is in its fix). */
+  texts: Array<string | null>;
   fixes: Array<ReaderFix | null>;
   /** 1 where the cell holds text as typed (a string, not a number or a formula's result). */
   typed: Uint8Array;
@@ -372,6 +373,11 @@ export class SheetScanner {
         if (hasV) text = booleanText(this.value(b));
         break;
       case CellType.Error:
+        // Kept as NULL with the error's text as a fix, so that it never vanishes without a trace.
+        if (hasV) {
+          const shown = this.value(b).trim();
+          if (shown !== '') fix = { before: shown, after: null, correction_type: SPREADSHEET_ERROR };
+        }
         break;
       case CellType.Date:
         if (hasV) ({ text, fix } = isoDateCell(this.value(b), this.date1904));
@@ -386,11 +392,11 @@ export class SheetScanner {
           text = numberText(this.value(b));
         }
     }
-    if (text === null || text === '') return;
+    if ((text === null || text === '') && fix === null) return;
     const row = this.row;
     const k = row.count++;
     row.cols[k] = this.col;
-    row.texts[k] = text;
+    row.texts[k] = text === '' ? null : text;
     row.fixes[k] = fix;
     row.typed[k] = typed;
   }
@@ -420,14 +426,14 @@ function cellType(b: Buffer, start: number, end: number): CellType {
 function sortCells(row: ScannedRow): void {
   const order = Array.from({ length: row.count }, (_, k) => k).sort((x, y) => (row.cols[x] as number) - (row.cols[y] as number) || y - x);
   const cols = order.map((k) => row.cols[k] as number);
-  const texts = order.map((k) => row.texts[k] as string);
+  const texts = order.map((k) => row.texts[k] ?? null);
   const fixes = order.map((k) => row.fixes[k] ?? null);
   const typed = order.map((k) => row.typed[k] as number);
   let n = 0;
   for (let k = 0; k < order.length; k++) {
     if (n > 0 && row.cols[n - 1] === cols[k]) continue; // the later of two in one column came first in `order`
     row.cols[n] = cols[k] as number;
-    row.texts[n] = texts[k] as string;
+    row.texts[n] = texts[k] ?? null;
     row.fixes[n] = fixes[k] ?? null;
     row.typed[n] = typed[k] as number;
     n++;

@@ -60,7 +60,8 @@ describe('openXlsx', () => {
       {
         rn: 6, // row 5 is empty
         fields: ['2', 'Bob', '1234.5', '2024-02-29T13:45:30', 'false', null, null],
-        fixes: fixAt(3, { before: '45351.57326389', after: '2024-02-29T13:45:30', ...DATE_FIX }),
+        // The error cell is NULL, its text kept as a correction.
+        fixes: Object.assign(fixAt(3, { before: '45351.57326389', after: '2024-02-29T13:45:30', ...DATE_FIX }), { 6: { before: '#N/A', after: null, correction_type: 'spreadsheet_error' } }),
       },
       {
         rn: 7,
@@ -399,7 +400,11 @@ describe("atlas's own scanner of shared strings and sheet rows", () => {
       '<row r="4"/><row r="5"><c r="A5"/></row>',
     ].join('\n');
     const expected = [
-      { rn: 2, fields: ['2024-01-01T06:00:00', 'true', '12', null], fixes: fixAt(0, { before: '45292.25', after: '2024-01-01T06:00:00', ...DATE_FIX }) },
+      {
+        rn: 2,
+        fields: ['2024-01-01T06:00:00', 'true', '12', null],
+        fixes: Object.assign(fixAt(0, { before: '45292.25', after: '2024-01-01T06:00:00', ...DATE_FIX }), { 3: { before: '#N/A', after: null, correction_type: 'spreadsheet_error' } }),
+      },
       { rn: 3, fields: ['2023-03-15', 'e', '3.25', '-4'], fixes: fixAt(0, { before: '45000', after: '2023-03-15', ...DATE_FIX }) },
     ];
     const bytes = rawWorkbook('<si><t>b</t></si><si><t>e</t></si>', sheet, { stored: true });
@@ -440,8 +445,23 @@ describe("atlas's own scanner of shared strings and sheet rows", () => {
     assert.equal(table.header.length, 13);
     const [row] = await readRows(table);
     assert.deepEqual(row?.fields, ['inline', 'a&lt;b', 'true', null, '2024-03-01T10:30:00', null, '7', '0', '0.00000015', '2024-01-01', '12345678901234600000', 'false', '0']);
-    // Corrections by field position: h5 and h10.
-    assert.deepEqual((row?.fixes ?? []).flatMap((fix, i) => (fix ? [i] : [])), [4, 9]);
+    // Corrections by field position: h4 (the error cell), h5 and h10.
+    assert.deepEqual((row?.fixes ?? []).flatMap((fix, i) => (fix ? [i] : [])), [3, 4, 9]);
+  });
+
+  it('keeps every kind of error cell as NULL with its text as a correction, also in a row of nothing else, and never as a value', async () => {
+    const errors = ['#DIV/0!', '#N/A', '#NUM!', '#VALUE!', '#REF!', '#NAME?', '#NULL!', '#SPILL!', '#CALC!', '#GETTING_DATA'];
+    const head = '<row r="1"><c r="A1" t="inlineStr"><is><t>n</t></is></c><c r="B1" t="inlineStr"><is><t>x</t></is></c></row>';
+    const rows = errors.map((e, i) => `<row r="${i + 2}"><c r="A${i + 2}"><v>${i}</v></c><c r="B${i + 2}" t="e"><f>X()</f><v>${e}</v></c></row>`);
+    // An error cell alone in its row (with a formula, and without: a value Excel wrote as is).
+    rows.push(`<row r="20"><c r="B20" t="e"><v>#N/A</v></c></row>`, `<row r="21"><c r="B21" t="e"/></row>`);
+    const table = await openXlsx(chunked(rawWorkbook('', head + rows.join(''))), { sheet: null, headerRow: null });
+    const read = await readRows(table);
+    const error = (before: string): ReaderFix => ({ before, after: null, correction_type: 'spreadsheet_error' });
+    assert.deepEqual(read, [
+      ...errors.map((e, i) => ({ rn: i + 2, fields: [String(i), null], fixes: Object.assign([], { 1: error(e) }) })),
+      { rn: 20, fields: [null, null], fixes: Object.assign([], { 1: error('#N/A') }) },
+    ]);
   });
 
   it('reads cells and rows without r attributes, cells out of order, namespace prefixes and odd quoting', async () => {
