@@ -82,6 +82,7 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('--encoding <name>', 'text encoding: utf8, utf16le, utf16be, latin1 (default: UTF-8, or from a byte-order mark)')
     .option('--sheet <name|number>', 'XLSX: the sheet to read (default: the first)')
     .option('--header-row <n>', 'XLSX: the row holding the header (default: found automatically)')
+    .option('--entry <name>', 'zip: the file inside the archive to import, by its name or path (default: the only data file; with several, required)')
     .option('--record-path <path>', 'JSON: where the record array is (data.items); XML: the record element (default: detected)')
     .option('--name <file name>', 'file name to record when reading stdin')
     .option('--progress', 'write progress lines to stderr even when it is not a terminal (a terminal gets a live spinner, or these lines if it reports no width, TERM is dumb or CI is set)')

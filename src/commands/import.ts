@@ -24,6 +24,7 @@ interface ImportFlags {
   sheet?: string;
   headerRow?: string;
   recordPath?: string;
+  entry?: string;
   name?: string;
   progress?: boolean;
 }
@@ -103,6 +104,7 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
       sheet: flags.sheet ?? null,
       headerRow: flags.headerRow === undefined ? null : Number(flags.headerRow),
       recordPath: flags.recordPath ?? null,
+      entry: flags.entry ?? null,
       name: flags.name ?? null,
       signal: controller.signal,
       onDatabase: databaseNotice(cmd),

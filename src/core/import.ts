@@ -77,6 +77,7 @@ async function runImportFile(settings: Settings, options: RunOptions): Promise<I
           metadata: {
             ...input.opened.metadata,
             compressed: input.compressed,
+            ...(input.entry !== null ? { zip_entry: input.entry } : {}),
             server_version_num: serverVersion,
             ...(options.allowSameFile ? { allow_same_file: true } : {}),
             ...(options.force ? { force: true } : {}),

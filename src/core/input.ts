@@ -5,7 +5,10 @@ import type { Settings } from '../config.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { openCsv } from '../formats/csv.js';
 import { FORMAT_EXTENSIONS, type FileFormat, type TableStream } from '../formats/types.js';
+import type { XlsxOptions } from '../formats/xlsx.js';
+import { openZipArchive } from '../formats/zipArchive.js';
 import { HashingReader, openLocalSource, type OpenedSource } from '../sources/source.js';
+import { tableNameFromFileName } from '../transform/naming.js';
 
 /** How to read the input; null fields are detected. */
 export interface InputOptions {
@@ -18,6 +21,10 @@ export interface InputOptions {
   sheet: string | null;
   headerRow: number | null;
   recordPath: string | null;
+  /** The entry of a zip archive to import; the first data file when null. */
+  entry?: string | null;
+  /** The table named by --table or the mapping, for the commands that messages suggest. */
+  table?: string | null;
   stdin?: NodeJS.ReadableStream | undefined;
 }
 
@@ -26,23 +33,70 @@ export interface OpenedInput {
   reader: HashingReader;
   format: FileFormat;
   compressed: boolean;
+  /** The zip archive's entry that was read, or null when the input is not a zip of data files. */
+  entry: string | null;
   table: TableStream;
 }
 
 /** The format from --format, else the extension (a `.gz` suffix ignored), else the first bytes. */
 export function detectFormat(requested: FileFormat | null, fileName: string | null, firstBytes: Buffer): FileFormat {
   if (requested) return requested;
-  const name = (fileName ?? '').toLowerCase().replace(/\.(gz|gzip)$/, '');
-  const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : '';
-  const byExt = FORMAT_EXTENSIONS[ext];
+  const byExt = formatOfName(fileName);
   if (byExt) return byExt;
+  const ext = extensionOf(fileName);
   const head = firstBytes.subarray(0, 512).toString('utf8').replace(/^\uFEFF/, '').trimStart();
-  if (firstBytes[0] === 0x50 && firstBytes[1] === 0x4b) return 'xlsx';
+  if (isZip(firstBytes)) return 'xlsx';
   if (head.startsWith('<')) return 'xml';
   if (head.startsWith('[')) return 'json';
   if (head.startsWith('{')) return 'ndjson';
   if (fileName === null || ext === '') return 'csv';
   throw new UsageError(`cannot tell the format of ${fileName} from its extension .${ext}`, { hint: 'pass --format csv|tsv|xlsx|json|ndjson|xml' });
+}
+
+/** The last extension of a file name (a `.gz` suffix ignored), lower case; '' for none. */
+function extensionOf(fileName: string | null): string {
+  const name = (fileName ?? '').toLowerCase().replace(/\.(gz|gzip)$/, '');
+  return name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : '';
+}
+
+/** The format a file's extension names, if any. */
+function formatOfName(fileName: string | null): FileFormat | null {
+  const ext = extensionOf(fileName);
+  return Object.hasOwn(FORMAT_EXTENSIONS, ext) ? (FORMAT_EXTENSIONS[ext] as FileFormat) : null;
+}
+
+const isZip = (b: Buffer): boolean => b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
+
+/** Compressions and archives atlas does not read: how to know them, and the command that writes their content to stdout. */
+const UNREAD_COMPRESSIONS = [
+  { what: 'bzip2-compressed', ext: 'bz2', magic: [0x42, 0x5a, 0x68], command: 'bzip2 -dc' },
+  { what: 'xz-compressed', ext: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], command: 'xz -dc' },
+  { what: 'zstd-compressed', ext: 'zst', magic: [0x28, 0xb5, 0x2f, 0xfd], command: 'zstd -dc' },
+  { what: 'a 7-Zip archive', ext: '7z', magic: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], command: '7z x -so' },
+  { what: 'a RAR archive', ext: 'rar', magic: [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07], command: 'unrar p -inul' },
+] as const;
+
+/** A file name as one shell word. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Refuses, in one line that gives a command that works, a compression atlas does not read (by
+ * its first bytes, or the file's extension): read as text it would fail later with hints that
+ * each point the wrong way.
+ */
+function refuseUnreadCompression(first: Buffer, fileName: string | null, table: string | null): void {
+  const ext = (fileName ?? '').toLowerCase().split('.').pop();
+  const found = UNREAD_COMPRESSIONS.find((c) => c.magic.every((byte, i) => first[i] === byte) || (fileName !== null && ext === c.ext));
+  if (found === undefined) return;
+  const inner = fileName === null ? null : fileName.slice(0, fileName.length - found.ext.length - 1);
+  const target = table ?? (fileName === null ? 'TABLE' : tableNameFromFileName(fileName));
+  const command =
+    fileName === null
+      ? `... | ${found.command} | atlas import - --table ${shellWord(target)}`
+      : `${found.command} ${shellWord(fileName)} | atlas import - --table ${shellWord(target)} --name ${shellWord(inner ?? fileName)}`;
+  throw new AtlasError(`${fileName ?? 'the input'} is ${found.what}, which atlas does not read; decompress it on the way in: ${command}`);
 }
 
 /** Yields the first chunk again after peeking at it. */
@@ -89,9 +143,28 @@ export async function readInput(opened: OpenedSource, options: InputOptions): Pr
   let { first, rest } = await peek(reader);
   const compressed = first[0] === 0x1f && first[1] === 0x8b;
   if (compressed) ({ first, rest } = await peek(gunzip(rest)));
+  refuseUnreadCompression(first, opened.fileName, options.table ?? null);
+  const wanted = options.entry ?? null;
+  // A zip is a workbook only if it has a workbook's parts (openZipArchive looks), whatever its name, unless .xlsx says so.
+  const zip = isZip(first) && (options.format ?? formatOfName(opened.fileName)) !== 'xlsx';
+  if (wanted !== null && !zip) throw new UsageError('--entry names a file inside a .zip archive, and this input is not one');
+  if (zip) {
+    const content = await openZipArchive(rest, wanted);
+    if (content.kind === 'workbook') {
+      const { openXlsxArchive } = await import('../formats/xlsx.js');
+      return { opened, reader, format: 'xlsx', compressed, entry: null, table: await openXlsxArchive(content.zip, xlsxOptions(options)) };
+    }
+    ({ first, rest } = await peek(content.bytes));
+    const format = detectFormat(options.format, content.name, first);
+    return { opened, reader, format, compressed, entry: content.name, table: await openTable(format, rest, options) };
+  }
   const format = detectFormat(options.format, opened.fileName, first);
   const table = await openTable(format, rest, options);
-  return { opened, reader, format, compressed, table };
+  return { opened, reader, format, compressed, entry: null, table };
+}
+
+function xlsxOptions(options: InputOptions): XlsxOptions {
+  return { sheet: options.sheet === null ? null : /^\d+$/.test(options.sheet) ? Number(options.sheet) : options.sheet, headerRow: options.headerRow };
 }
 
 async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, options: InputOptions): Promise<TableStream> {
@@ -102,7 +175,7 @@ async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, optio
     // Each reader loads its library (exceljs, sax) only when a file of its format is imported.
     case 'xlsx': {
       const { openXlsx } = await import('../formats/xlsx.js');
-      return openXlsx(bytes, { sheet: options.sheet === null ? null : /^\d+$/.test(options.sheet) ? Number(options.sheet) : options.sheet, headerRow: options.headerRow });
+      return openXlsx(bytes, xlsxOptions(options));
     }
     case 'json': {
       const { openJson } = await import('../formats/json.js');

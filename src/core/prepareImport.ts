@@ -6,7 +6,7 @@ import { insertInProgress, markFailed } from '../db/history.js';
 import { AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import type { FileFormat } from '../formats/types.js';
 import { parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
-import { columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
+import { baseFileName, columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
 import { withDatabase } from './database.js';
 import { openSource, readInput, type InputOptions, type OpenedInput } from './input.js';
 import type { OpenedSource } from '../sources/source.js';
@@ -62,11 +62,13 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     sheet: options.sheet ?? null,
     headerRow: options.headerRow ?? null,
     recordPath: options.recordPath ?? null,
+    entry: options.entry ?? null,
+    table: options.table ?? mapping.table ?? null,
     stdin: options.stdin,
   };
   const opened = await openSource(settings, inputOptions);
   // Before the input is read, a sheet is known only as it was asked for (a name or a number).
-  const fallbackTable = options.table ?? mapping.table ?? defaultTableName(opened.fileName, inputOptions.sheet);
+  const fallbackTable = options.table ?? mapping.table ?? defaultTableName(opened.fileName, inputOptions.sheet ?? (inputOptions.entry ? baseFileName(inputOptions.entry) : null));
   let input: OpenedInput;
   try {
     input = await readInput(opened, inputOptions);
@@ -96,7 +98,8 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     }
   }
   const sheet = inputOptions.sheet === null ? null : String(input.table.details.sheet ?? inputOptions.sheet);
-  const tableName = options.table ?? mapping.table ?? defaultTableName(input.opened.fileName, sheet);
+  const entry = inputOptions.entry == null || input.entry === null ? null : baseFileName(input.entry);
+  const tableName = options.table ?? mapping.table ?? defaultTableName(input.opened.fileName, sheet ?? entry);
   if (tableName === null) {
     input.opened.stream.destroy();
     throw new UsageError('reading stdin needs --table NAME (or a mapping file with "table")');
@@ -105,12 +108,13 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
 }
 
 /**
- * The table for a file when none is named: the file's name, plus the sheet when one was asked
- * for (each sheet of a workbook is a table of its own); null for stdin without --name.
+ * The table for a file when none is named: the file's name, plus the sheet or archive entry
+ * when one was asked for (each sheet of a workbook, each file of a zip, is a table of its own);
+ * null for stdin without --name.
  */
-function defaultTableName(fileName: string | null, sheet: string | null): string | null {
+function defaultTableName(fileName: string | null, part: string | null): string | null {
   if (fileName === null) return null;
-  return tableNameFromFileName(fileName, sheet ?? undefined);
+  return tableNameFromFileName(fileName, part ?? undefined);
 }
 
 /** Records a failed import for input that could not be read at all, and returns the error to throw. */

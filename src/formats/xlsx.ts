@@ -5,7 +5,7 @@ import { Parking } from './xlsxParking.js';
 import { MAX_SHEET_COLUMNS, MAX_SHEET_ROWS, SheetScanner, type ScannedRow } from './xlsxSheet.js';
 import { preloadWorkbookParsers } from './xlsxWorkbook.js';
 import { MalformedXmlError } from './xlsxXml.js';
-import { ZipInput } from './zipInput.js';
+import { asZipError, ZipInput } from './zipInput.js';
 
 export { MAX_SHEET_COLUMNS, MAX_SHEET_ROWS };
 
@@ -50,21 +50,10 @@ function checkMagic(head: Buffer): void {
   }
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
-}
-
 /** Turns what zlib or a part's parser threw into one line a user can act on. */
 function asXlsxError(err: unknown): Error {
   if (err instanceof MalformedXmlError) return new AtlasError(`not a valid .xlsx file: ${err.message}`, { cause: err });
-  if (err instanceof AtlasError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  let what: string;
-  if (/unexpected end/i.test(message)) what = 'the archive ends early (is the file truncated?)';
-  else if ((err as { errno?: unknown }).errno !== undefined || /invalid (?:literal|distance|code|block|stored|bit)/i.test(message)) {
-    what = `corrupt compressed data (${message})`;
-  } else what = message;
-  return new AtlasError(`not a valid .xlsx file: ${oneLine(what)}`, { cause: err });
+  return asZipError(err, '.xlsx file');
 }
 
 /**
@@ -108,7 +97,16 @@ function rowData(row: ScannedRow): RowData {
  * scanner (xlsxSheet.ts, xlsxSharedStrings.ts), the small parts with exceljs (xlsxWorkbook.ts).
  */
 export async function openXlsx(bytes: AsyncIterable<Buffer>, options: XlsxOptions): Promise<FixedTableStream> {
-  const zip = new ZipInput(bytes[Symbol.asyncIterator]());
+  return readWorkbook(new ZipInput(bytes[Symbol.asyncIterator]()), options, true);
+}
+
+/** openXlsx of an archive already being read: a zip found to be a workbook at its first part under xl/ (put back). */
+export async function openXlsxArchive(zip: ZipInput, options: XlsxOptions): Promise<FixedTableStream> {
+  zip.what = '.xlsx file';
+  return readWorkbook(zip, options, false);
+}
+
+async function readWorkbook(zip: ZipInput, options: XlsxOptions, fromStart: boolean): Promise<FixedTableStream> {
   const parking = new Parking();
   /** Stops reading and frees what was parked (after an error, or when the rows are abandoned). */
   const release = async (): Promise<void> => {
@@ -121,7 +119,7 @@ export async function openXlsx(bytes: AsyncIterable<Buffer>, options: XlsxOption
     throw zip.sourceError ?? asXlsxError(err);
   };
   try {
-    checkMagic(await zip.peek(OLE2_MAGIC.length));
+    if (fromStart) checkMagic(await zip.peek(OLE2_MAGIC.length));
     preloadWorkbookParsers();
     const sheet = await findSheet(zip, parking, options);
     return await readTable(zip, sheet, options, release, fail);

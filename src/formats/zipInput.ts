@@ -59,8 +59,6 @@ interface EntryState {
   done: boolean;
 }
 
-const truncated = (): AtlasError => new AtlasError('not a valid .xlsx file: the archive ends early (is the file truncated?)');
-const corrupt = (what: string): AtlasError => new AtlasError(`not a valid .xlsx file: the zip archive is corrupt (${what})`);
 
 /**
  * An .xlsx archive read front to back as its bytes arrive (from a file, stdin or S3: nothing is
@@ -72,6 +70,11 @@ const corrupt = (what: string): AtlasError => new AtlasError(`not a valid .xlsx 
  * bomb. `drain()` reads what is left of the source, so that every byte of the file is hashed.
  */
 export class ZipInput {
+  /**
+   * What the archive is, as messages name it (`not a valid ${what}: ...`): a workbook, or a zip
+   * archive of data files (set to a workbook when it turns out to be one).
+   */
+  what = '.xlsx file';
   /** The error the source itself threw (not the archive's fault), if any. */
   sourceError: unknown = null;
   /** Compressed bytes zlib has consumed (a stored entry's bytes count as they are). */
@@ -83,8 +86,27 @@ export class ZipInput {
   private stopped = false;
   private current: EntryState | null = null;
   private entriesDone = false;
+  /** The current entry is to be returned again by the next nextEntry() (see putBack). */
+  private heldBack = false;
 
   constructor(private readonly source: AsyncIterator<Buffer>) {}
+
+  private truncated(): AtlasError {
+    return new AtlasError(`not a valid ${this.what}: the archive ends early (is the file truncated?)`);
+  }
+
+  private corrupt(what: string): AtlasError {
+    return new AtlasError(`not a valid ${this.what}: the zip archive is corrupt (${what})`);
+  }
+
+  /**
+   * Makes the next nextEntry() return the entry it just returned, whose data has not been read:
+   * for a reader that looks at an entry's name before deciding who reads the archive.
+   */
+  putBack(): void {
+    if (this.current === null || this.current.emitted > 0 || this.current.done) throw new Error('putBack: no unread entry to put back');
+    this.heldBack = true;
+  }
 
   /** The source's next chunk; a failure of the source itself is kept as `sourceError`. */
   private async pull(): Promise<IteratorResult<Buffer>> {
@@ -98,7 +120,7 @@ export class ZipInput {
 
   /** Appends the source's next chunk to the unread bytes; false at its end. */
   private async more(): Promise<boolean> {
-    if (this.stopped) throw new AtlasError('not a valid .xlsx file: reading stopped');
+    if (this.stopped) throw new AtlasError(`not a valid ${this.what}: reading stopped`);
     if (this.sourceDone) return false;
     const next = await this.pull();
     if (next.done) {
@@ -112,7 +134,7 @@ export class ZipInput {
 
   /** Makes at least `n` bytes readable, or fails: the archive ends early. */
   private async need(n: number): Promise<void> {
-    while (this.buf.length < n) if (!(await this.more())) throw truncated();
+    while (this.buf.length < n) if (!(await this.more())) throw this.truncated();
   }
 
   /** The first `n` bytes (fewer if the input is shorter), read ahead and kept. */
@@ -123,6 +145,10 @@ export class ZipInput {
 
   /** The next entry's header, or null after the last one. The current entry's data is skipped if unread. */
   async nextEntry(): Promise<ZipEntry | null> {
+    if (this.heldBack) {
+      this.heldBack = false;
+      return (this.current as EntryState).entry;
+    }
     if (this.current !== null && !this.current.done) await this.skip();
     this.current = null;
     if (this.entriesDone) return null;
@@ -132,7 +158,7 @@ export class ZipInput {
       this.entriesDone = true;
       return null;
     }
-    if (signature !== LOCAL_HEADER) throw corrupt(`invalid signature 0x${signature.toString(16).padStart(8, '0')}`);
+    if (signature !== LOCAL_HEADER) throw this.corrupt(`invalid signature 0x${signature.toString(16).padStart(8, '0')}`);
     await this.need(30);
     const b = this.buf;
     const flags = b.readUInt16LE(6);
@@ -155,8 +181,8 @@ export class ZipInput {
       at += 4 + length;
     }
     this.buf = this.buf.subarray(30 + nameLength + extraLength);
-    if (flags & FLAG_ENCRYPTED) throw new AtlasError(`not a valid .xlsx file: part ${name} is encrypted`);
-    if (method !== 0 && method !== 8) throw new AtlasError(`not a valid .xlsx file: part ${name} is compressed with zip method ${method}, which atlas does not read`);
+    if (flags & FLAG_ENCRYPTED) throw new AtlasError(`not a valid ${this.what}: part ${name} is encrypted`);
+    if (method !== 0 && method !== 8) throw new AtlasError(`not a valid ${this.what}: part ${name} is compressed with zip method ${method}, which atlas does not read`);
     const hasDescriptor = (flags & FLAG_DESCRIPTOR) !== 0;
     const entry: ZipEntry = { name, method };
     // With a data descriptor the local header's sizes are usually 0: the descriptor is the truth.
@@ -181,7 +207,7 @@ export class ZipInput {
   private async nextSizedChunk(state: EntryState): Promise<Buffer> {
     const left = state.left as number;
     if (left > 0) {
-      if (this.buf.length === 0 && !(await this.more())) throw truncated();
+      if (this.buf.length === 0 && !(await this.more())) throw this.truncated();
       const n = Math.min(left, this.buf.length);
       const chunk = this.buf.subarray(0, n);
       this.buf = this.buf.subarray(n);
@@ -220,7 +246,7 @@ export class ZipInput {
     }
     state.searchFrom = Math.max(0, found - Math.max(0, safe));
     if (chunk.length === 0) {
-      if (this.sourceDone) throw truncated(); // looked at to the very end: no descriptor
+      if (this.sourceDone) throw this.truncated(); // looked at to the very end: no descriptor
       await this.more();
     }
     return chunk;
@@ -282,7 +308,7 @@ export class ZipInput {
     this.bytesIn += compressed;
     this.bytesOut += inflated;
     if (this.bytesOut > BOMB_MIN_INFLATED_BYTES && this.bytesOut > BOMB_MAX_RATIO * this.bytesIn) {
-      throw new AtlasError(`not a valid .xlsx file: it inflates to more than ${BOMB_MAX_RATIO} times its size (${this.bytesOut} bytes from ${this.bytesIn}): a zip bomb?`);
+      throw new AtlasError(`not a valid ${this.what}: it inflates to more than ${BOMB_MAX_RATIO} times its size (${this.bytesOut} bytes from ${this.bytesIn}): a zip bomb?`);
     }
   }
 
@@ -356,6 +382,18 @@ function findDescriptor(b: Buffer, from: number, before: number, final: boolean)
   }
   // A `PK` pair and its two signature bytes may yet start in the last three bytes.
   return Math.max(from, b.length - 3);
+}
+
+/** Turns what zlib threw while reading the archive (`what`: `.xlsx file`, `zip archive`) into one line a user can act on. */
+export function asZipError(err: unknown, what: string): Error {
+  if (err instanceof AtlasError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  let problem: string;
+  if (/unexpected end/i.test(message)) problem = 'the archive ends early (is the file truncated?)';
+  else if ((err as { errno?: unknown }).errno !== undefined || /invalid (?:literal|distance|code|block|stored|bit)/i.test(message)) {
+    problem = `corrupt compressed data (${message})`;
+  } else problem = message;
+  return new AtlasError(`not a valid ${what}: ${problem.replace(/\s*\n\s*/g, ' ').trim()}`, { cause: err });
 }
 
 /** The bytes of `raw` in slices of exactly `size` bytes (the last one shorter). */

@@ -3,11 +3,15 @@
  * licence), imported as a new user would: nothing lost, nothing misleading.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { importFile, type ImportOptions } from '../../src/core/import.ts';
-import { ImportFailedError } from '../../src/errors.ts';
-import { FIXTURES, openTestDb, type TestDb } from '../helpers.ts';
+import { dryRunImport, importFile, type ImportOptions } from '../../src/core/import.ts';
+import { AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
+import { makeZip } from '../formats/readerHelpers.ts';
+import { FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 
 const REAL = join(FIXTURES, 'real');
 
@@ -87,5 +91,83 @@ describe('real files', () => {
     ]);
     const [table] = await db.rows(`select to_regclass($1) as t`, [`${db.schema}.errors_strict`]);
     assert.deepEqual(table, { t: null });
+  });
+
+  it('vroom mtcars.csv.zip: a zip of one CSV is imported as that CSV, the hash of the zip recorded and the entry named', async () => {
+    const zipped = await run('mtcars.csv.zip');
+    const plain = await run('mtcars.csv', { table: 'mtcars_plain' });
+    assert.equal(zipped.table_name, 'mtcars');
+    assert.equal(zipped.rows_inserted, 32);
+    assert.deepEqual(zipped.columns, plain.columns);
+    assert.equal(zipped.file_hash, createHash('sha256').update(readFileSync(join(REAL, 'mtcars.csv.zip'))).digest('hex'));
+    const [history] = await db.rows(`select file_type, metadata ->> 'zip_entry' as entry from ${db.schema}.import_history where import_id = $1`, [zipped.import_id]);
+    assert.deepEqual(history, { file_type: 'csv', entry: 'mtcars.csv' });
+    const [diff] = await db.rows<{ n: number }>(
+      `select count(*)::int as n from ((select model, mpg, cyl from ${db.schema}.mtcars except all select model, mpg, cyl from ${db.schema}.mtcars_plain)
+        union all (select model, mpg, cyl from ${db.schema}.mtcars_plain except all select model, mpg, cyl from ${db.schema}.mtcars)) d`,
+    );
+    assert.equal(diff?.n, 0);
+  });
+
+  it('vroom mtcars.csv.bz2 and .xz: one line naming the compression and a command that works', async () => {
+    for (const [file, command] of [
+      ['mtcars.csv.bz2', 'bzip2 -dc mtcars.csv.bz2'],
+      ['mtcars.csv.xz', 'xz -dc mtcars.csv.xz'],
+    ] as const) {
+      const err = await dryRunImport(db.settings, { table: null, source: join(REAL, file) }).catch((e: unknown) => e);
+      assert.ok(err instanceof AtlasError);
+      const kind = file.endsWith('bz2') ? 'bzip2' : 'xz';
+      assert.equal(err.message, `${file} is ${kind}-compressed, which atlas does not read; decompress it on the way in: ${command} | atlas import - --table mtcars --name mtcars.csv`);
+      assert.equal(err.hint, null);
+    }
+    // Known by its first bytes too: from stdin, without a name.
+    const err = await dryRunImport(db.settings, { table: 'piped', source: '-', stdin: Readable.from([readFileSync(join(REAL, 'mtcars.csv.bz2'))]) }).catch((e: unknown) => e);
+    assert.match(String(err), /the input is bzip2-compressed, which atlas does not read; decompress it on the way in: \.\.\. \| bzip2 -dc \| atlas import - --table piped$/);
+  });
+
+  it('a zip of several CSVs (vroom mtcars-4/6/8.csv): refused naming them all, unless --entry picks one; it goes to a table of its own', async () => {
+    const files = tempDir();
+    try {
+      const entries = ['mtcars-4.csv', 'mtcars-6.csv', 'mtcars-8.csv'].map((name) => ({ name: `cars/${name}`, data: readFileSync(join(REAL, name)) }));
+      // What zip tools add beside the data: a folder, macOS metadata, a readme; none of them is a data file.
+      const zip = makeZip([{ name: 'cars/', data: '' }, { name: '__MACOSX/cars/._mtcars-4.csv', data: 'x' }, { name: 'cars/README.txt', data: 'By cylinders.' }, ...entries]);
+      const path = files.write('cars.zip', zip);
+      const several = await importFile(db.settings, { table: null, source: path }).catch((e: unknown) => e);
+      assert.ok(several instanceof ImportFailedError, String(several));
+      assert.match(several.message, /the zip archive holds 3 data files \(cars\/mtcars-4\.csv, cars\/mtcars-6\.csv, cars\/mtcars-8\.csv\): atlas does not guess which one to import$/);
+      assert.equal(several.hint, 'name it with --entry, e.g. --entry "cars/mtcars-6.csv"');
+      const [table] = await db.rows(`select to_regclass($1) as t`, [`${db.schema}.cars`]);
+      assert.deepEqual(table, { t: null });
+
+      const six = await importFile(db.settings, { table: null, source: path, entry: 'mtcars-6.csv' });
+      assert.equal(six.table_name, 'cars_mtcars_6');
+      assert.equal(six.rows_inserted, readFileSync(join(REAL, 'mtcars-6.csv'), 'utf8').trim().split('\n').length - 1);
+      const eight = await importFile(db.settings, { table: null, source: path, entry: 'cars/mtcars-8.csv' });
+      assert.equal(eight.table_name, 'cars_mtcars_8');
+
+      const missing = await importFile(db.settings, { table: null, source: path, entry: 'mtcars-5.csv' }).catch((e: unknown) => e);
+      assert.ok(missing instanceof UsageError);
+      assert.equal(missing.message, 'the zip archive has no entry named "mtcars-5.csv": it holds __MACOSX/cars/._mtcars-4.csv, cars/README.txt, cars/mtcars-4.csv, cars/mtcars-6.csv, cars/mtcars-8.csv');
+    } finally {
+      files.cleanup();
+    }
+  });
+
+  it('by content, a zip is a workbook only when it has a workbook part: a downloaded zip of a CSV without extension is read as the CSV', async () => {
+    const files = tempDir();
+    try {
+      const zip = await importFile(db.settings, { table: 'download', source: files.write('download', readFileSync(join(REAL, 'mtcars.csv.zip'))) });
+      assert.equal(zip.rows_inserted, 32);
+      const workbook = await importFile(db.settings, { table: 'workbook', source: files.write('workbook', readFileSync(join(REAL, 'datasets.xlsx'))) });
+      assert.equal(workbook.total_rows_in_file, 150);
+      // Named by --format: the entry is read as that format.
+      const forced = await importFile(db.settings, { table: 'forced', format: 'csv', source: join(REAL, 'mtcars.csv.zip') });
+      assert.equal(forced.rows_inserted, 32);
+      const notZip = await importFile(db.settings, { table: 'x', source: join(REAL, 'mtcars.csv'), entry: 'a.csv' }).catch((e: unknown) => e);
+      assert.ok(notZip instanceof UsageError);
+      assert.equal(notZip.message, '--entry names a file inside a .zip archive, and this input is not one');
+    } finally {
+      files.cleanup();
+    }
   });
 });
