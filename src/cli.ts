@@ -78,11 +78,12 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('--allow-same-file', 'import a file whose bytes were already imported into this table (rows are still checked)')
     .option('--force', 'bypass every duplicate check, file and row')
     .option('-d, --delimiter <char>', 'CSV field delimiter (default: sniffed among , ; tab |)')
-    .option('--no-header', 'CSV: the first line is data; columns are named column_1, column_2, ...')
+    .option('--no-header', 'CSV: the first line is data (XLSX with --range: its first row); columns are named column_1, column_2, ...')
     .option('--encoding <name>', 'text encoding: utf8, utf16le, utf16be, latin1 (default: UTF-8, or from a byte-order mark)')
-    .option('--sheet <name|number>', 'XLSX: the sheet to read (default: the first)')
+    .option('--sheet <name|number>', 'XLSX: the sheet to read; without --table the table is named after the file and the sheet (default: the first sheet, table named after the file)')
     .option('--header-row <n>', 'XLSX: the row holding the header (default: found automatically)')
-    .option('--entry <name>', 'zip: the file inside the archive to import, by its name or path (default: the only data file; with several, required)')
+    .option('--range <cells>', 'XLSX: read only this block of cells, in Excel notation: A5:F15, or A5:F to the last row; its first row is the header (default: the whole sheet)')
+    .option('--entry <name>', 'zip: the file inside the archive to import, by its name or path; without --table the table is named after the archive and the file (default: the only data file)')
     .option('--record-path <path>', 'JSON: where the record array is (data.items); XML: the record element (default: detected)')
     .option('--name <file name>', 'file name to record when reading stdin')
     .option('--progress', 'write progress lines to stderr even when it is not a terminal (a terminal gets a live spinner, or these lines if it reports no width, TERM is dumb or CI is set)')
@@ -97,7 +98,10 @@ Examples:
   atlas import export.csv --max-errors 1% --mapping export.mapping.json
   atlas import new_export.csv --table customers --dry-run
   atlas import daily.csv --table events --key event_id     (re-runs skip rows already loaded)
-  gunzip -c big.csv.gz | atlas import - --table big --name big.csv`,
+  atlas import deaths.xlsx --sheet arts --range A5:F15     (the table alone, no notes above or below)
+  atlas import gtfs.zip --entry stops.txt                  (into table gtfs_stops)
+  gunzip -c big.csv.gz | atlas import - --table big --name big.csv
+  bzip2 -dc big.csv.bz2 | atlas import - --table big --name big.csv`,
     )
     .action(async (source: string, flags, cmd: Command) => {
       const { runImportCommand } = await import('./commands/import.js');

@@ -23,6 +23,7 @@ interface ImportFlags {
   encoding?: string;
   sheet?: string;
   headerRow?: string;
+  range?: string;
   recordPath?: string;
   entry?: string;
   name?: string;
@@ -103,6 +104,7 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
       encoding: flags.encoding ?? null,
       sheet: flags.sheet ?? null,
       headerRow: flags.headerRow === undefined ? null : Number(flags.headerRow),
+      range: flags.range ?? null,
       recordPath: flags.recordPath ?? null,
       entry: flags.entry ?? null,
       name: flags.name ?? null,

@@ -6,6 +6,7 @@ import { AtlasError, UsageError } from '../errors.js';
 import { openCsv } from '../formats/csv.js';
 import { FORMAT_EXTENSIONS, type FileFormat, type TableStream } from '../formats/types.js';
 import type { XlsxOptions } from '../formats/xlsx.js';
+import { parseSheetRange } from '../formats/xlsxRange.js';
 import { openZipArchive } from '../formats/zipArchive.js';
 import { HashingReader, openLocalSource, type OpenedSource } from '../sources/source.js';
 import { tableNameFromFileName } from '../transform/naming.js';
@@ -21,6 +22,8 @@ export interface InputOptions {
   sheet: string | null;
   headerRow: number | null;
   recordPath: string | null;
+  /** XLSX: the block of cells to read (`A5:F15`, `A5:F`); the whole sheet when null. */
+  range?: string | null;
   /** The entry of a zip archive to import; the first data file when null. */
   entry?: string | null;
   /** The table named by --table or the mapping, for the commands that messages suggest. */
@@ -164,10 +167,16 @@ export async function readInput(opened: OpenedSource, options: InputOptions): Pr
 }
 
 function xlsxOptions(options: InputOptions): XlsxOptions {
-  return { sheet: options.sheet === null ? null : /^\d+$/.test(options.sheet) ? Number(options.sheet) : options.sheet, headerRow: options.headerRow };
+  return {
+    sheet: options.sheet === null ? null : /^\d+$/.test(options.sheet) ? Number(options.sheet) : options.sheet,
+    headerRow: options.headerRow,
+    range: options.range == null ? null : parseSheetRange(options.range),
+    header: options.header,
+  };
 }
 
 async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, options: InputOptions): Promise<TableStream> {
+  if (options.range != null && format !== 'xlsx') throw new UsageError(`--range reads a block of cells of a spreadsheet (XLSX); this input is ${format.toUpperCase()}`);
   switch (format) {
     case 'csv':
     case 'tsv':

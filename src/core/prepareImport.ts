@@ -7,6 +7,7 @@ import { AtlasError, describeError, ImportFailedError, UsageError } from '../err
 import type { FileFormat } from '../formats/types.js';
 import { parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
 import { baseFileName, columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
+import { parseSheetRange } from '../formats/xlsxRange.js';
 import { withDatabase } from './database.js';
 import { openSource, readInput, type InputOptions, type OpenedInput } from './input.js';
 import type { OpenedSource } from '../sources/source.js';
@@ -45,6 +46,10 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     if (typeof parsed === 'string') throw new UsageError(parsed);
     budget = parsed;
   }
+  if (options.range != null) {
+    parseSheetRange(options.range); // a usage error now, before anything is read
+    if (options.headerRow != null) throw new UsageError('--range and --header-row cannot be used together: the first row of the range is the header', { hint: 'start the range at the header row (--range A5:F15), or pass --no-header when it has none' });
+  }
   const mapping = options.mappingFile ? readMappingFile(options.mappingFile) : {};
   if (options.table != null) {
     if (options.table.trim() === '') throw new UsageError('--table must not be empty');
@@ -62,6 +67,7 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     sheet: options.sheet ?? null,
     headerRow: options.headerRow ?? null,
     recordPath: options.recordPath ?? null,
+    range: options.range ?? null,
     entry: options.entry ?? null,
     table: options.table ?? mapping.table ?? null,
     stdin: options.stdin,

@@ -105,6 +105,8 @@ export interface FixedTableStream {
   batches: AsyncIterable<RowBatch>;
   /** Format details recorded in import_history.metadata. */
   details: Record<string, unknown>;
+  /** What the reader noticed and the user should hear of (filled by the time the last batch is read). */
+  warnings?: string[];
 }
 
 /** Input whose columns are the union of the keys of all records, in first-seen order (JSON, XML). */

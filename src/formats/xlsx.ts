@@ -3,6 +3,7 @@ import type { FixedTableStream, ReaderFix, Row } from './types.js';
 import { findSheet, type FoundSheet } from './xlsxArchive.js';
 import { Parking } from './xlsxParking.js';
 import { MAX_SHEET_COLUMNS, MAX_SHEET_ROWS, SheetScanner, type ScannedRow } from './xlsxSheet.js';
+import { columnLetters, rangeText, TrailingNotes, type SheetRange } from './xlsxRange.js';
 import { preloadWorkbookParsers } from './xlsxWorkbook.js';
 import { MalformedXmlError } from './xlsxXml.js';
 import { asZipError, ZipInput } from './zipInput.js';
@@ -14,6 +15,10 @@ export interface XlsxOptions {
   sheet: string | number | null;
   /** 1-based sheet row holding the header; found automatically (below any title rows) when null. */
   headerRow: number | null;
+  /** Read only this block of cells (its first row the header); the whole sheet when null. @default null */
+  range?: SheetRange | null;
+  /** With a range: its first row is the header (false: data, the columns named column_1, ...). @default true */
+  header?: boolean;
 }
 
 /** Rows looked at to find the header below title rows. */
@@ -71,12 +76,6 @@ export function findHeaderIndex(rows: ReadonlyArray<{ cells: ReadonlyArray<{ isT
   let best = 0;
   for (let i = 1; i < rows.length; i++) if ((textCounts[i] ?? 0) > (textCounts[best] ?? 0)) best = i;
   return best;
-}
-
-function columnLetters(col: number): string {
-  let s = '';
-  for (let n = col; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(65 + ((n - 1) % 26)) + s;
-  return s;
 }
 
 function rowData(row: ScannedRow): RowData {
@@ -144,10 +143,13 @@ async function readTable(
   // Rows go to `onRow`: kept whole while the header is looked for, then made into Rows.
   let buffered: RowData[] = [];
   let pending: Row[] = [];
-  let toRow: ((row: ScannedRow) => Row) | null = null;
+  let toRow: ((row: ScannedRow) => Row | null) | null = null;
   const scanner = new SheetScanner(sheet.context, (row) => {
     if (toRow === null) buffered.push(rowData(row));
-    else pending.push(toRow(row));
+    else {
+      const made = toRow(row);
+      if (made !== null) pending.push(made);
+    }
   });
   let ended = false;
   /** Scans the sheet's next inflated chunk; false at its end. */
@@ -168,23 +170,24 @@ async function readTable(
   };
 
   // Find the header row, and the rows after it that set the table's width.
-  let headerData: RowData;
+  const range = options.range ?? null;
+  let headerData: RowData | null;
   let nearRows: number;
-  if (options.headerRow !== null) {
-    const wantedRow = options.headerRow;
-    for (;;) {
+  if (range !== null || options.headerRow !== null) {
+    const wantedRow = range?.firstRow ?? (options.headerRow as number);
+    const hasHeader = range === null || options.header !== false;
+    // Rows above go (the scanner may have read several at once), then the header is the first row left.
+    do {
       await bufferRows(1);
-      const row = buffered.shift();
-      if (row === undefined || row.number > wantedRow) {
-        throw new UsageError(`row ${wantedRow} of sheet "${sheetName}" is empty: it cannot be the header`, { hint: 'give the sheet row number of the header with --header-row' });
-      }
-      if (row.number === wantedRow) {
-        headerData = row;
-        break;
-      }
-      // Rows above the header are dropped; the scanner may have read several at once.
       buffered = buffered.filter((r) => r.number >= wantedRow);
+    } while (buffered.length === 0 && !ended);
+    const row = buffered[0];
+    if (hasHeader && row?.number !== wantedRow) {
+      throw new UsageError(`row ${wantedRow} of sheet "${sheetName}" is empty: it cannot be the header`, {
+        hint: range === null ? 'give the sheet row number of the header with --header-row' : "start --range at the header's row, or pass --no-header when the range has none",
+      });
     }
+    headerData = hasHeader ? (buffered.shift() as RowData) : null;
     await bufferRows(HEADER_FOLLOWING_ROWS);
     nearRows = HEADER_FOLLOWING_ROWS;
   } else {
@@ -198,50 +201,57 @@ async function readTable(
   }
 
   // The table spans from the leftmost to the rightmost column used by the header and the rows
-  // right after it (a title sheet often leaves column A empty).
-  const near = [headerData, ...buffered.slice(0, nearRows)];
-  const firstCol = Math.min(...near.map((r) => r.cells[0]?.col ?? Infinity));
-  const lastCol = Math.max(...near.map((r) => r.cells.at(-1)?.col ?? 0));
-  const header: string[] = Array.from({ length: lastCol - firstCol + 1 }, () => '');
-  for (const c of headerData.cells) header[c.col - firstCol] = c.text ?? c.fix?.before ?? '';
+  // right after it (a title sheet often leaves column A empty), or exactly the range's.
+  const near = [...(headerData ? [headerData] : []), ...buffered.slice(0, nearRows)];
+  const firstCol = range?.firstCol ?? Math.min(...near.map((r) => r.cells[0]?.col ?? Infinity));
+  const lastCol = range?.lastCol ?? Math.max(...near.map((r) => r.cells.at(-1)?.col ?? 0));
+  const header: string[] = Array.from({ length: lastCol - firstCol + 1 }, (_, i) => (headerData ? '' : `column_${i + 1}`));
+  for (const c of headerData?.cells ?? []) if (c.col >= firstCol && c.col <= lastCol) header[c.col - firstCol] = c.text ?? c.fix?.before ?? '';
   const width = header.length;
+  const lastRow = range?.lastRow ?? Infinity;
+  const notes = new TrailingNotes(width);
 
   const stray = (number: number, col: number): AtlasError =>
     new AtlasError(`sheet "${sheetName}" row ${number} has a value in column ${columnLetters(col)}, left of the table, which starts at column ${columnLetters(firstCol)}`, {
-      hint: 'remove the stray value, or give the header row with --header-row',
+      hint: 'remove the stray value, or give the header row with --header-row, or the block to read with --range',
     });
-  const rowFromData = (data: RowData): Row => {
-    const last = data.cells.at(-1)?.col ?? firstCol;
-    const fields: Array<string | null> = new Array<string | null>(Math.max(width, last - firstCol + 1)).fill(null);
+  /**
+   * A row's cells as fields; null for a row outside the range or with no cell in it. Cells left
+   * of the table are an error, unless a range says where the table is (then they, and cells right
+   * of it, are outside).
+   */
+  const toFields = (number: number, count: number, cols: ArrayLike<number>, texts: ArrayLike<string | null>, cellFixes: ArrayLike<ReaderFix | null>): Row | null => {
+    if (number > lastRow) return null;
+    const last = cols[count - 1] as number;
+    const fields: Array<string | null> = new Array<string | null>(range === null ? Math.max(width, last - firstCol + 1) : width).fill(null);
     let fixes: Array<ReaderFix | undefined> | undefined;
-    for (const c of data.cells) {
-      if (c.col < firstCol) throw stray(data.number, c.col);
-      const i = c.col - firstCol;
-      fields[i] = c.text;
-      if (c.fix) (fixes ??= [])[i] = c.fix;
-    }
-    return fixes ? { rn: data.number, fields, fixes } : { rn: data.number, fields };
-  };
-  toRow = (row: ScannedRow): Row => {
-    const count = row.count;
-    const last = row.cols[count - 1] as number;
-    const fields: Array<string | null> = new Array<string | null>(Math.max(width, last - firstCol + 1)).fill(null);
-    let fixes: Array<ReaderFix | undefined> | undefined;
+    let filled = 0;
     for (let k = 0; k < count; k++) {
-      const col = row.cols[k] as number;
-      if (col < firstCol) throw stray(row.number, col);
+      const col = cols[k] as number;
+      if (col < firstCol || col > lastCol) {
+        if (range !== null) continue;
+        if (col < firstCol) throw stray(number, col);
+      }
       const i = col - firstCol;
-      fields[i] = row.texts[k] ?? null;
-      const fix = row.fixes[k];
+      fields[i] = texts[k] ?? null;
+      filled++;
+      const fix = cellFixes[k];
       if (fix) (fixes ??= [])[i] = fix;
     }
-    return fixes ? { rn: row.number, fields, fixes } : { rn: row.number, fields };
+    if (filled === 0) return null;
+    notes.observe(number, filled);
+    return fixes ? { rn: number, fields, fixes } : { rn: number, fields };
   };
+  const rowFromData = (data: RowData): Row | null =>
+    data.cells.length === 0
+      ? null
+      : toFields(data.number, data.cells.length, data.cells.map((c) => c.col), data.cells.map((c) => c.text), data.cells.map((c) => c.fix));
+  toRow = (row: ScannedRow): Row | null => toFields(row.number, row.count, row.cols, row.texts, row.fixes);
 
   async function* batches(): AsyncGenerator<Row[]> {
     let finished = false;
     try {
-      pending = buffered.map(rowFromData);
+      pending = buffered.flatMap((data) => rowFromData(data) ?? []);
       buffered = [];
       while (!ended) {
         while (pending.length < BATCH_ROWS && (await feed()));
@@ -253,6 +263,8 @@ async function readTable(
       }
       if (pending.length > 0) yield pending;
       pending = [];
+      const note = notes.warning(sheetName, { firstRow: headerData?.number ?? range?.firstRow ?? 1, firstCol, lastCol });
+      if (note !== null) warnings.push(note);
       if (fromArchive) {
         // Read the rest of the archive, so that every byte of the file passes through (its hash).
         while ((await zip.nextEntry()) !== null);
@@ -269,10 +281,12 @@ async function readTable(
     }
   }
 
+  const warnings: string[] = [];
   return {
     kind: 'fixed',
     header,
     batches: batches(),
-    details: { format: 'xlsx', sheet: sheetName, header_row: headerData.number },
+    details: { format: 'xlsx', sheet: sheetName, header_row: headerData?.number ?? null, ...(range !== null ? { range: rangeText(range) } : {}) },
+    warnings,
   };
 }

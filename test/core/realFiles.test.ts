@@ -170,4 +170,40 @@ describe('real files', () => {
       files.cleanup();
     }
   });
+
+  it('readxl deaths.xlsx: notes below the data are kept as rows with a warning naming --range, which reads the table alone, typed', async () => {
+    const all = await run('deaths.xlsx', { table: 'deaths_all' });
+    assert.equal(all.rows_inserted, 14); // sheet rows 6-19: ten people and four rows of notes, none dropped
+    assert.ok(
+      all.warnings.includes(
+        'sheet "arts" ends in 4 row(s) (sheet rows 16-19) filling only one or two cells of a table whose other rows are well filled: notes below the data? They were imported as rows; to read the table alone, pass --range A5:F15',
+      ),
+      all.warnings.join('\n'),
+    );
+    const table = await run('deaths.xlsx', { range: 'A5:F15' });
+    assert.equal(table.table_name, 'deaths');
+    assert.equal(table.rows_inserted, 10);
+    assert.deepEqual(table.warnings, []);
+    assert.deepEqual(
+      table.columns.map((c) => `${c.target} ${c.type}`),
+      ['name text', 'profession text', 'age integer', 'has_kids boolean', 'date_of_birth date', 'date_of_death date'],
+    );
+    const [bowie] = await db.rows(`select _source_row_number as n, age, has_kids, date_of_birth::text as born from ${db.schema}.deaths where name = 'David Bowie'`);
+    assert.deepEqual(bowie, { n: 6, age: 69, has_kids: true, born: '1947-01-08' });
+    const [history] = await db.rows(`select metadata ->> 'range' as range, metadata ->> 'header_row' as header_row from ${db.schema}.import_history where import_id = $1`, [table.import_id]);
+    assert.deepEqual(history, { range: 'A5:F15', header_row: '5' });
+    // The other sheet, the same way, into a table of its own.
+    const other = await run('deaths.xlsx', { sheet: 'other', range: 'A5:F15' });
+    assert.equal(other.table_name, 'deaths_other');
+    assert.equal(other.rows_inserted, 10);
+  });
+
+  it('--range is refused where it cannot apply, before anything is read', async () => {
+    const both = await run('deaths.xlsx', { range: 'A5:F15', headerRow: 5 }).catch((e: unknown) => e);
+    assert.ok(both instanceof UsageError);
+    assert.equal(both.message, '--range and --header-row cannot be used together: the first row of the range is the header');
+    const csv = await run('mtcars.csv', { range: 'A1:B5' }).catch((e: unknown) => e);
+    assert.ok(csv instanceof UsageError);
+    assert.equal(csv.message, '--range reads a block of cells of a spreadsheet (XLSX); this input is CSV');
+  });
 });
