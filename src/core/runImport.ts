@@ -6,7 +6,7 @@
 import type { Settings } from '../config.js';
 import { lockForTransaction, type Client } from '../db/connection.js';
 import { completeImport, type ImportOutcome } from '../db/history.js';
-import { copyIntoStage, createStage, type StagedColumn, type StageResult } from '../db/staging.js';
+import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging.js';
 import { countTableColumns, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
 import { addColumnsSql, createTableSql } from '../transform/ddl.js';
@@ -90,6 +90,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   const staged: StageResult = await copyIntoStage(client, stage, input.table, targets, signal, onChunk);
   await onChunk?.(staged.rows);
   checkCancelled();
+  const lateArrays = input.table.kind === 'keyed' ? await reshapeLateArrays(client, stage, staged, input.table) : {};
   const parsingSeconds = seconds(performance.now() - parseStart);
   if (input.table.kind === 'keyed' && mapping.columns) {
     const known = new Set(staged.columns.map((c) => c.sourceName));
@@ -179,7 +180,11 @@ export async function runImport(client: Client, settings: Settings, options: Run
     parsingTimeSeconds: parsingSeconds,
     duplicateCheckTimeSeconds: null,
     mappingErrorsCount: mappingErrors,
-    metadata: { ...input.table.details, ...(errorCells.total > 0 ? { spreadsheet_errors: errorCells.byColumn } : {}) },
+    metadata: {
+      ...input.table.details,
+      ...(errorCells.total > 0 ? { spreadsheet_errors: errorCells.byColumn } : {}),
+      ...(Object.keys(lateArrays).length > 0 ? { elements_made_arrays: lateArrays } : {}),
+    },
   };
 
   if (failsBudget) {

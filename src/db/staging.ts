@@ -433,3 +433,65 @@ export async function copyIntoStage(
   else await copyKeyed(table);
   return result;
 }
+
+/**
+ * One element, one shape: an XML element met once in some records and several times in later
+ * ones is a jsonb array in every record. The reader streams, so the records staged before its
+ * first repetition hold it as read (its text in its column, or flattened into `child_attr`,
+ * `child_grandchild` columns); here those rows are rewritten to hold it as an array of one
+ * element (as xmlToJson makes it), and the columns its single occurrences were flattened into
+ * leave the import. Costs one UPDATE of the rows before the first repetition, and nothing when
+ * every element keeps one shape. An element whose flattened columns also hold values of another
+ * origin after that point is left as read. Returns the records rewritten, by element.
+ */
+export async function reshapeLateArrays(client: Client, stage: string, result: StageResult, table: Extract<TableStream, { kind: 'keyed' }>): Promise<Record<string, number>> {
+  const rewritten = Object.create(null) as Record<string, number>;
+  const found = table.lateArrays?.();
+  if (found === undefined || found.arrays.length === 0) return rewritten;
+  const byKey = new Map(result.columns.map((c) => [c.sourceName, c]));
+  const dropped = new Set<string>();
+  // Elements with flattened members first: a member that is itself an array later is folded into its element.
+  for (const late of [...found.arrays].sort((a, b) => b.members.length - a.members.length)) {
+    const column = byKey.get(late.key);
+    if (column === undefined || dropped.has(late.key)) continue;
+    const members = late.members.flatMap((m) => {
+      const c = byKey.get(m.column);
+      return c === undefined || dropped.has(m.column) ? [] : [{ member: m.member, column: c }];
+    });
+    const params: unknown[] = [late.since];
+    const ref = (c: StagedColumn): string => `s.${quoteIdent(c.ref.name)}`;
+    if (members.length > 0) {
+      const other = await client.query<{ clash: boolean }>(
+        `select exists (select 1 from ${quoteIdent(stage)} s where s._rn >= $1 and (${members.map((m) => `${ref(m.column)} is not null`).join(' or ')})) as clash`,
+        params,
+      );
+      if (other.rows[0]!.clash) continue;
+    }
+    /** A staged value as JSON: raw text before the record from which its key was written as JSON. */
+    const asJson = (c: StagedColumn): string => {
+      const since = found.jsonSince.get(c.sourceName);
+      if (since === undefined) return `to_jsonb(${ref(c)})`;
+      params.push(since);
+      return `case when s._rn >= $${params.length}::int then ${ref(c)}::jsonb else to_jsonb(${ref(c)}) end`;
+    };
+    // Each member present as a one-key object, concatenated (no subquery per row: 150k rows in a third of the time).
+    const member = (key: string, c: StagedColumn): string => {
+      params.push(key);
+      return `case when ${ref(c)} is not null then jsonb_build_object($${params.length}::text, ${asJson(c)}) else '{}'::jsonb end`;
+    };
+    const own = asJson(column);
+    const anyMember = members.length === 0 ? 'false' : members.map((m) => `${ref(m.column)} is not null`).join(' or ');
+    // The element's JSON: an object of its members (and its own text as "#text"), or, with none, its text or JSON.
+    const element =
+      members.length === 0 ? own : `case when ${anyMember} then ${[...members.map((m) => member(m.member, m.column)), member('#text', column)].join(' || ')} else ${own} end`;
+    const res = await client.query(
+      `update ${quoteIdent(stage)} s set ${quoteIdent(column.ref.name)} = jsonb_build_array(${element})::text
+        where s._rn < $1 and (${ref(column)} is not null or ${anyMember})`,
+      params,
+    );
+    rewritten[late.key] = res.rowCount ?? 0;
+    for (const m of members) dropped.add(m.column.sourceName);
+  }
+  result.columns = result.columns.filter((c) => !dropped.has(c.sourceName));
+  return rewritten;
+}

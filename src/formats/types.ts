@@ -1,4 +1,5 @@
 import type { SniffedDelimiter } from './csvScanner.js';
+import type { LateArray } from './xmlRecords.js';
 
 /** A correction a reader made while reading a value (e.g. an Excel date serial read as a date). */
 export interface ReaderFix {
@@ -115,6 +116,12 @@ export interface KeyedTableStream {
   batches: AsyncIterable<KeyedRow[]>;
   /** Keys whose values are JSON text (arrays, deep objects): stored as jsonb. Filled while reading. */
   jsonKeys: Set<string>;
+  /**
+   * After the last record: the elements met once in some records and repeated in later ones, to
+   * be rewritten as arrays in the earlier records (XML), and from which record on each JSON key's
+   * text is JSON (raw text before).
+   */
+  lateArrays?: () => { arrays: LateArray[]; jsonSince: ReadonlyMap<string, number> };
   details: Record<string, unknown>;
 }
 

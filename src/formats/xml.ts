@@ -10,7 +10,9 @@ import { RecordKeys, type KeyedRow, type KeyedTableStream } from './types.js';
 import {
   flattenXmlRecord,
   hasKeys,
+  lateArrays,
   matchesRecord,
+  newXmlColumns,
   parseXmlRecordPath,
   RecordDetector,
   type RecordMatcher,
@@ -97,7 +99,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   // Loaded here so that importing this module (and atlas --help) does not load sax.
   const { default: sax } = await import('sax');
   const parser = sax.parser(true, { trim: false, normalize: false, position: true });
-  const columns: XmlColumns = { jsonKeys: new Set(), repeated: new Set() };
+  const columns: XmlColumns = newXmlColumns();
   const pending = new BatchQueue<KeyedRow>();
   let rn = 0;
   let sawDoctype = false;
@@ -147,7 +149,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     const node = open.pop();
     if (node !== undefined && open.length === 0) {
       rn++;
-      const record = flattenXmlRecord(node, columns);
+      const record = flattenXmlRecord(node, columns, rn);
       pending.push({ rn, keys: countKeys(record.keys), values: record.values });
     }
   };
@@ -285,6 +287,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     kind: 'keyed',
     batches: pullBatches(pending, () => done, feed),
     jsonKeys: columns.jsonKeys,
+    lateArrays: () => ({ arrays: lateArrays(columns), jsonSince: columns.jsonSince }),
     details: {
       format: 'xml',
       record_element: names.at(-1) ?? null,

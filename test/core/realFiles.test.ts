@@ -206,4 +206,53 @@ describe('real files', () => {
     assert.ok(csv instanceof UsageError);
     assert.equal(csv.message, '--range reads a block of cells of a spreadsheet (XLSX); this input is CSV');
   });
+
+  it('shared-mime-info freedesktop.org.xml: an element once in some records and several times in others is a jsonb array in every record', async () => {
+    const file = 'freedesktop.org-first12.xml';
+    const text = readFileSync(join(REAL, file), 'utf8');
+    const result = await run(file, { table: 'mime' });
+    assert.equal(result.rows_inserted, 12);
+    const columns = new Map(result.columns.map((c) => [c.target, c.type]));
+    // Records 1-5 hold one <glob pattern="..."/>, record 6 two: no glob_pattern column beside a glob column.
+    assert.equal(columns.get('glob'), 'jsonb');
+    assert.equal(columns.has('glob_pattern'), false);
+    const [counts] = await db.rows<{ arrays: number; patterns: number }>(
+      `select count(*) filter (where jsonb_typeof(glob) = 'array')::int as arrays, sum(jsonb_array_length(glob))::int as patterns from ${db.schema}.mime`,
+    );
+    assert.deepEqual(counts, { arrays: text.match(/<mime-type [^>]*>[\s\S]*?<\/mime-type>/g)!.filter((r) => r.includes('<glob ')).length, patterns: text.match(/<glob /g)!.length });
+    const [first] = await db.rows<{ glob: unknown }>(`select glob from ${db.schema}.mime where _source_row_number = 1`);
+    assert.deepEqual(first?.glob, [{ pattern: /<glob pattern="([^"]+)"/.exec(text)![1] }]);
+    const [history] = await db.rows<{ arrays: Record<string, number> }>(`select metadata -> 'elements_made_arrays' as arrays from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+    assert.equal(history?.arrays.glob, 5); // the five records before the first with two globs
+  });
+
+  it('generated: leaf and nested elements that repeat only in later records are arrays in every record, nothing of the earlier ones lost', async () => {
+    const files = tempDir();
+    try {
+      const xml = `<books>
+        <book id="1"><author>Ann</author><tag lang="en" kind="x">one</tag><tag_lang>own column</tag_lang></book>
+        <book id="2"><author>Bob</author><tag lang="fr"><sub>deep</sub><sub>er</sub></tag></book>
+        <book id="3"><author>Cy</author><author>Dee</author><tag lang="en">two</tag><tag lang="de">three</tag></book>
+        <book id="4"><author>Eve</author><tag lang="it"/></book>
+        <book id="5"/>
+      </books>`;
+      const result = await importFile(db.settings, { table: 'books', source: files.write('books.xml', xml) });
+      const rows = await db.rows(`select id_2 as id, author, tag, tag_lang from ${db.schema}.books order by 1`);
+      assert.deepEqual(rows, [
+        // Column tag_lang is also an element of its own (<tag_lang>, which already takes the place of
+        // the attribute in record 1): it stays a column, and only tag's other members are folded in.
+        { id: 1, author: ['Ann'], tag: [{ kind: 'x', '#text': 'one' }], tag_lang: 'own column' },
+        { id: 2, author: ['Bob'], tag: [{ sub: ['deep', 'er'] }], tag_lang: 'fr' },
+        { id: 3, author: ['Cy', 'Dee'], tag: [{ lang: 'en', '#text': 'two' }, { lang: 'de', '#text': 'three' }], tag_lang: null },
+        { id: 4, author: ['Eve'], tag: [{ lang: 'it' }], tag_lang: null },
+        { id: 5, author: null, tag: null, tag_lang: null },
+      ]);
+      assert.deepEqual(
+        result.columns.map((c) => c.target),
+        ['id_2', 'author', 'tag_lang', 'tag'],
+      );
+    } finally {
+      files.cleanup();
+    }
+  });
 });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { MAX_XML_COLUMNS, openXml } from '../../src/formats/xml.ts';
-import { flattenXmlRecord, parseXmlRecordPath, type XmlNode } from '../../src/formats/xmlRecords.ts';
+import { flattenXmlRecord, lateArrays, newXmlColumns, parseXmlRecordPath, type XmlNode } from '../../src/formats/xmlRecords.ts';
 import { tempDir } from '../helpers.ts';
 import { chunked, plain, readRecords, within } from './readerHelpers.ts';
 
@@ -207,7 +207,7 @@ describe('flattenXmlRecord', () => {
   const node = (name: string, attributes: Record<string, string> = {}, children: XmlNode[] = [], text = ''): XmlNode => ({ name, attributes, children, text });
 
   it('puts a record of mixed content under its own name and keeps deep elements as JSON', () => {
-    const columns = { jsonKeys: new Set<string>(), repeated: new Set<string>() };
+    const columns = newXmlColumns();
     const rec = node('item', { id: '1' }, [node('a', {}, [node('b', { k: 'v' }, [], 'x'), node('c', {}, [node('d', {}, [], '1'), node('d', {}, [], '2')])])], ' text ');
     assert.deepEqual(plain([flattenXmlRecord(rec, columns)])[0], { id: '1', item: ' text ', a_b: '{"k":"v","#text":"x"}', a_c: '{"d":["1","2"]}' });
     assert.deepEqual([...columns.jsonKeys].sort(), ['a_b', 'a_c']);
@@ -216,7 +216,7 @@ describe('flattenXmlRecord', () => {
   });
 
   it('finds repeated children wherever they are, among few children or many', () => {
-    const columns = { jsonKeys: new Set<string>(), repeated: new Set<string>() };
+    const columns = newXmlColumns();
     const leaf = (name: string, text: string): XmlNode => node(name, {}, [], text);
     const few = flattenXmlRecord(node('r', { a: 'attr' }, [leaf('a', '1'), leaf('b', 'x'), leaf('a', '2')]), columns);
     assert.deepEqual(few.keys, ['a', 'a', 'b']);
@@ -226,5 +226,20 @@ describe('flattenXmlRecord', () => {
     assert.deepEqual(plain([flattenXmlRecord(node('r', {}, many), columns)])[0]!['c3'], '["3","again"]');
     assert.deepEqual([...columns.repeated].sort(), ['a', 'c3']);
     assert.deepEqual(plain([flattenXmlRecord(node('r', {}, [leaf('c3', 'one'), leaf('d', 'y')]), columns)])[0], { c3: '["one"]', d: 'y' });
+  });
+
+  it('remembers where each element became an array and which flattened columns its single occurrences made', () => {
+    const columns = newXmlColumns();
+    const tag = (lang: string, text: string, children: XmlNode[] = []): XmlNode => node('tag', { lang }, children, text);
+    flattenXmlRecord(node('r', { id: '1' }, [tag('en', 'one'), node('who', {}, [], 'Ann')]), columns, 1);
+    flattenXmlRecord(node('r', {}, [tag('fr', '', [node('sub', {}, [], 'x')])]), columns, 2);
+    flattenXmlRecord(node('r', {}, [tag('de', 'two'), tag('it', 'three'), node('who', {}, [], 'Bo')]), columns, 3);
+    assert.deepEqual(lateArrays(columns), [
+      { key: 'tag', since: 3, members: [{ column: 'tag_lang', member: 'lang' }, { column: 'tag_sub', member: 'sub' }] },
+    ]);
+    // A key made by two elements' flattening has no single origin.
+    flattenXmlRecord(node('r', {}, [node('a', { b_c: '1' }, [node('x', {}, [], 'y')]), node('a_b', { c: '2' }, [node('y', {}, [], 'z')])]), columns, 4);
+    assert.equal(columns.memberOf.get('a_b_c'), null);
+    assert.deepEqual(columns.memberOf.get('a_x'), { element: 'a', member: 'x' });
   });
 });
