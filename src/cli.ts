@@ -64,7 +64,7 @@ mapping errors), 4 already imported (the same file went into the same table befo
 
   program
     .command('import')
-    .description('import a file (CSV, TSV, XLSX, JSON, NDJSON, XML, optionally gzipped), stdin (-) or s3://bucket/key into a table, in one transaction')
+    .description('import a file (CSV, TSV, XLSX, JSON, NDJSON, XML, optionally gzipped or in a .zip), stdin (-) or s3://bucket/key into a table, in one transaction')
     .argument('<source>', 'file path, - for stdin, or s3://bucket/key')
     .option('-t, --table <name>', 'target table (default: the mapping file\'s "table", else the file name, sanitised)')
     .addOption(new Option('-f, --format <format>', 'input format (default: from the extension, else the first bytes)').choices(['csv', 'tsv', 'xlsx', 'json', 'ndjson', 'xml']))
