@@ -41,14 +41,13 @@ export interface OpenedInput {
   table: TableStream;
 }
 
-/** The format from --format, else the extension (a `.gz` suffix ignored), else the first bytes. */
+/** The format from --format, else the extension (a `.gz` suffix ignored), else the first bytes (a zip is looked into first, see readInput). */
 export function detectFormat(requested: FileFormat | null, fileName: string | null, firstBytes: Buffer): FileFormat {
   if (requested) return requested;
   const byExt = formatOfName(fileName);
   if (byExt) return byExt;
   const ext = extensionOf(fileName);
   const head = firstBytes.subarray(0, 512).toString('utf8').replace(/^\uFEFF/, '').trimStart();
-  if (isZip(firstBytes)) return 'xlsx';
   if (head.startsWith('<')) return 'xml';
   if (head.startsWith('[')) return 'json';
   if (head.startsWith('{')) return 'ndjson';
