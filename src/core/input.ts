@@ -1,5 +1,6 @@
 /** Opening an import's input: the source's bytes, hashed as given, gunzipped when compressed, read by its format. */
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Settings } from '../config.js';
 import { AtlasError, UsageError } from '../errors.js';
@@ -76,11 +77,17 @@ async function peek(source: AsyncIterable<Buffer>): Promise<{ first: Buffer; res
 }
 
 function gunzip(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  const out = Readable.from(source).pipe(createGunzip());
+  const out = createGunzip();
+  // pipeline, not pipe: an error of the source (a read error, a dropped S3 connection) then ends
+  // the gunzipped stream with that error instead of escaping as an uncaught exception that
+  // kills the process before the import's record says it failed.
+  pipeline(Readable.from(source), out).catch(() => undefined); // its error reaches the loop below
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of out) yield chunk as Buffer;
     } catch (err) {
+      // zlib's own errors carry a Z_ code; anything else is the source's, passed on as it is.
+      if (!String((err as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) throw err;
       throw new AtlasError(`the gzip data is corrupt or truncated: ${(err as Error).message}`, { cause: err });
     }
   }

@@ -71,8 +71,9 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     input = await readInput(opened, inputOptions);
   } catch (err) {
     opened.stream.destroy();
-    // The data itself is unreadable (encoding, empty, corrupt): still an import attempt worth recording.
-    if (err instanceof AtlasError && !(err instanceof UsageError) && fallbackTable !== null && !options.dryRun) {
+    // The data itself is unreadable (encoding, empty, corrupt, a read error, more than V8 can
+    // hold): still an import attempt worth recording. Only a usage error touches nothing.
+    if (!(err instanceof UsageError) && fallbackTable !== null && !options.dryRun) {
       throw await recordUnreadable(settings, options, opened, fallbackTable, err);
     }
     throw err;
@@ -103,7 +104,7 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
 }
 
 /** Records a failed import for input that could not be read at all, and returns the error to throw. */
-async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: AtlasError): Promise<ImportFailedError> {
+async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: unknown): Promise<ImportFailedError> {
   const importId = randomUUID();
   await withDatabase(settings, options.onDatabase, async (client) => {
     await insertInProgress(client, settings.schema, {
@@ -118,7 +119,7 @@ async function recordUnreadable(settings: Settings, options: RunOptions, opened:
       duplicateCheckEnabled: false,
       metadata: { ...opened.metadata },
     });
-    await markFailed(client, settings.schema, importId, describeError(err), 0, { error_class: err.name });
+    await markFailed(client, settings.schema, importId, describeError(err), 0, { error_class: err instanceof Error ? err.name : 'Error' });
   });
-  return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err.hint, cause: err });
+  return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err instanceof AtlasError ? err.hint : null, cause: err });
 }
