@@ -5,7 +5,8 @@ import { createGunzip } from 'node:zlib';
 import type { Settings } from '../config.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { openCsv } from '../formats/csv.js';
-import type { FileFormat, TableStream } from '../formats/types.js';
+import type { FileFormat, FixedTableStream, TableStream } from '../formats/types.js';
+import { cutSourceNameNote, nulSourceNameProblem, sourceNameOf } from '../transform/naming.js';
 import { HashingReader, openLocalSource, type OpenedSource } from '../sources/source.js';
 
 /** How to read the input; null fields are detected. */
@@ -28,6 +29,8 @@ export interface OpenedInput {
   format: FileFormat;
   compressed: boolean;
   table: TableStream;
+  /** Warnings about the input found while opening it (a header cell cut to MAX_SOURCE_NAME_CHARS). */
+  notes: string[];
 }
 
 const EXTENSIONS: Record<string, FileFormat> = {
@@ -112,7 +115,24 @@ export async function readInput(opened: OpenedSource, options: InputOptions): Pr
   if (compressed) ({ first, rest } = await peek(gunzip(rest)));
   const format = detectFormat(options.format, opened.fileName, first);
   const table = await openTable(format, rest, options);
-  return { opened, reader, format, compressed, table };
+  const notes = table.kind === 'fixed' ? keepHeader(table) : [];
+  return { opened, reader, format, compressed, table, notes };
+}
+
+/**
+ * Makes a fixed input's header cells its columns' source names (see sourceNameOf): a cell with a
+ * NUL byte is refused, a cell too long cut; returns a warning per cut cell.
+ */
+function keepHeader(table: FixedTableStream): string[] {
+  const notes: string[] = [];
+  table.header = table.header.map((cell, i) => {
+    const where = `column ${i + 1} of the header`;
+    const name = sourceNameOf(cell);
+    if (name === null) throw new AtlasError(nulSourceNameProblem(where), { hint: 'remove the NUL byte from the header line' });
+    if (name !== cell) notes.push(cutSourceNameNote(where, cell.length));
+    return name;
+  });
+  return notes;
 }
 
 async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, options: InputOptions): Promise<TableStream> {

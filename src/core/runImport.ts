@@ -96,6 +96,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
     const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !known.has(c));
     if (unknown.length > 0) throw new UsageError(`mapping file ${options.mappingFile}: column(s) not in the file: ${unknown.join(', ')}`);
   }
+  warnings.push(...input.notes, ...staged.notes);
   if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed (recorded in _corrections_applied)`);
 
   // Types and strategy. One import at a time decides the shape of, and writes into, a given table.
