@@ -2,15 +2,16 @@
 import type { Settings } from '../config.js';
 import { withTransaction, type Client } from '../db/connection.js';
 import { findRowOwners } from '../db/dataTables.js';
-import { deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord } from '../db/history.js';
+import { deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 
-export type { HistoryFilter, ImportRecord };
+export type { HistoryFilter, ImportRecord, ImportSummary };
 
 /** One page of records and where it sits. */
 export interface HistoryPage {
-  imports: ImportRecord[];
+  /** Summaries: `getImport` gives one record whole. */
+  imports: ImportSummary[];
   /** How many records match the filters, over all pages. */
   total_count: number;
   limit: number;
@@ -77,8 +78,8 @@ export interface PruneResult {
   cutoff: string;
   /** Statuses that are pruned: records of these own no rows. */
   statuses: string[];
-  /** Deleted (or, in a dry run, deletable) records, oldest first. */
-  imports: ImportRecord[];
+  /** Deleted (or, in a dry run, deletable) records, oldest first, as summaries. */
+  imports: ImportSummary[];
   pruned_count: number;
   /** Eligible by status and age but kept because rows still reference them. */
   kept: Array<{ import_id: string; table: string; rows: number }>;

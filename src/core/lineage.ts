@@ -2,16 +2,16 @@
 import type { Settings } from '../config.js';
 import type { Client } from '../db/connection.js';
 import { countRowsByImport, getDataTable, getRowById } from '../db/dataTables.js';
-import { getImportsByIds, type ImportRecord } from '../db/history.js';
+import { getImportsByIds, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
 import { sanitizeIdentifier } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 
-/** An import that contributed rows still in the table: its whole record, and how many of its rows remain. */
-export interface LineageImport extends ImportRecord {
+/** An import that contributed rows still in the table: its record (as a summary), and how many of its rows remain. */
+export type LineageImport = ImportSummary & {
   /** Rows of this import in the table now (rows_inserted is what it inserted then). */
   rows_contributed: number;
-}
+};
 
 /** The spec's lineage shape. */
 export interface TableLineage {
@@ -61,7 +61,7 @@ export async function traceLineage(settings: Settings, table: string, onDatabase
     await requireTrackedTable(client, settings.schema, table);
     const counts = await countRowsByImport(client, settings.schema, table);
     const byId = new Map(counts.map((c) => [c.importId, c.rows]));
-    const records = await getImportsByIds(client, settings.schema, [...byId.keys()]);
+    const records = await getImportsByIds(client, settings.schema, [...byId.keys()], true);
     const imports = records.map((r) => ({ ...r, rows_contributed: byId.get(r.import_id) ?? 0 }));
     return {
       table_name: table,

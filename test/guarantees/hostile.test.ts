@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { migrate } from '../../src/db/migrate.ts';
 import { qualify } from '../../src/transform/naming.ts';
 import { FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 import { assertCleanStderr, assertPromiseHolds, CAPPED_HEAP, errorLines, historyOf, runAtlasWith, SLOW, tableExists, type AtlasRun } from './helpers.ts';
@@ -162,5 +163,60 @@ describe('hostile and broken input (atlas heap capped at 256 MB)', { timeout: 90
     // The statements are atlas's own: identifiers from files appear only sanitised and quoted.
     assert.ok(wire.statements.some((s) => s.includes('"drop_table_canary"')));
     assert.ok(!readFileSync(join(HOSTILE, 'hostile_headers.csv'), 'utf8').includes('"drop_table_canary"'));
+  });
+});
+
+describe('history lists stay small whatever a record holds (atlas heap capped at 64 MB)', () => {
+  it('history, its JSON and history prune list records of 16 MB mapping_config, metadata, warnings, error_message and source_path each; history <id> shows one whole', async () => {
+    const db = await openTestDb();
+    try {
+      await migrate(db.client, db.schema);
+      const history = qualify(db.schema, 'import_history');
+      const big = 16 * 1024 * 1024;
+      // Made by the server (repeat), so that only atlas holds these values in Node.
+      await db.client.query(
+        `insert into ${history} (import_id, user_id, source_type, source_path, file_name, table_name, status, error_message, warnings, mapping_config, metadata, import_timestamp)
+         select gen_random_uuid(), 'tester', 'local_upload', repeat('p', $1), 'big.csv', 'big_' || g, 'failed', repeat('e', $1),
+                array[repeat('w', $1), 'short'], jsonb_build_object('table', repeat('m', $1)), jsonb_build_object('note', repeat('n', $1)), now() - interval '400 days'
+           from generate_series(1, 10) g`,
+        [big],
+      );
+      const conn = ['--database-url', db.url, '--schema', db.schema];
+      const capped = { nodeArgs: ['--max-old-space-size=64'], timeoutMs: 60_000 };
+
+      const listed = await runAtlasWith(['history', '--json', ...conn], capped);
+      assertCleanStderr(listed.stderr);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.ok(listed.stdout.length < 100_000, `${listed.stdout.length} characters listed`);
+      const page = JSON.parse(listed.stdout) as { imports: Array<Record<string, unknown>> };
+      assert.equal(page.imports.length, 10);
+      for (const r of page.imports) {
+        assert.equal(r.error_message, `${'e'.repeat(999)}…`);
+        assert.equal(r.source_path, `${'p'.repeat(999)}…`);
+        assert.equal(r.warnings_count, 2);
+        for (const unbounded of ['mapping_config', 'metadata', 'warnings']) assert.ok(!(unbounded in r), unbounded);
+      }
+
+      const text = await runAtlasWith(['history', ...conn], capped);
+      assertCleanStderr(text.stderr);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /showing 1-10 of 10 imports/);
+
+      const prune = await runAtlasWith(['history', 'prune', '--older-than', '365d', '--dry-run', '--json', ...conn], capped);
+      assertCleanStderr(prune.stderr);
+      assert.equal(prune.code, 0, prune.stderr);
+      assert.equal((JSON.parse(prune.stdout) as { pruned_count: number }).pruned_count, 10);
+
+      // One record is shown whole.
+      const [{ id }] = (await db.client.query<{ id: string }>(`select import_id::text as id from ${history} limit 1`)).rows as [{ id: string }];
+      await db.client.query(`update ${history} set error_message = repeat('e', 5000), mapping_config = '{"table": "t"}', warnings = array['w'], metadata = '{}' where import_id = $1`, [id]);
+      const one = await runAtlasWith(['history', id, '--json', ...conn], capped);
+      assert.equal(one.code, 0, one.stderr);
+      const record = (JSON.parse(one.stdout) as { import_record: Record<string, unknown> }).import_record;
+      assert.equal(record.error_message, 'e'.repeat(5000));
+      assert.deepEqual(record.mapping_config, { table: 't' });
+    } finally {
+      await db.close();
+    }
   });
 });

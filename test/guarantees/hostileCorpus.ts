@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw, createGzip, crc32 } from 'node:zlib';
-import type { ImportRecord } from '../../src/db/history.ts';
+import type { ImportSummary } from '../../src/db/history.ts';
 import { qualify } from '../../src/transform/naming.ts';
 import type { TestDb } from '../helpers.ts';
 import type { AtlasRun } from './helpers.ts';
@@ -31,7 +31,7 @@ export interface Outcome {
   db: TestDb;
   run: AtlasRun;
   out: ImportOut | null;
-  record: ImportRecord | undefined;
+  record: ImportSummary | undefined;
 }
 
 export interface HostileCase {
