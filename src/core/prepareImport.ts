@@ -1,6 +1,5 @@
 /** Everything about an import that can be checked before the database is touched: flags, the mapping file, the input's header, the key. */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Settings } from '../config.js';
 import { insertInProgress, markFailed } from '../db/history.js';
 import { AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
@@ -9,6 +8,7 @@ import { parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } fro
 import { columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
 import { withDatabase } from './database.js';
 import { openSource, readInput, type InputOptions, type OpenedInput } from './input.js';
+import { readJsonFile } from '../sources/jsonFile.js';
 import type { OpenedSource } from '../sources/source.js';
 import type { RunOptions } from './importTypes.js';
 
@@ -21,13 +21,14 @@ export interface Prepared {
   key: string[] | null;
 }
 
+/**
+ * A mapping file larger than this is refused: the stored mapping of any import fits (1594 columns
+ * of 255-character source names take about 600 KB), and reading a device whole would exhaust memory.
+ */
+export const MAX_MAPPING_FILE_BYTES = 4 * 1024 * 1024;
+
 function readMappingFile(path: string): Mapping {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`mapping file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
-  }
+  const parsed = readJsonFile(path, 'mapping file', MAX_MAPPING_FILE_BYTES);
   const { mapping, problems } = validateMapping(parsed);
   if (problems.length > 0) throw new UsageError(`mapping file ${path}: ${problems.join('; ')}`);
   return mapping;

@@ -10,7 +10,8 @@
  * the check is not vacuous) and never in any statement's text; a canary table survives.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { migrate } from '../../src/db/migrate.ts';
@@ -217,6 +218,73 @@ describe('history lists stay small whatever a record holds (atlas heap capped at
       assert.deepEqual(record.mapping_config, { table: 't' });
     } finally {
       await db.close();
+    }
+  });
+});
+
+describe('files given to --mapping and --config: regular files only, up to a size, never quoted', () => {
+  const made = tempDir('atlas-hostile-flags-');
+  after(() => made.cleanup());
+  const csvPath = (): string => made.write('data.csv', 'a,b\n1,2\n');
+
+  /** Runs atlas (heap capped, killed if it hangs) and checks it refused in one line, exit 2, before touching any database. */
+  async function refused(args: string[], message: RegExp): Promise<AtlasRun> {
+    // An unreachable server: a usage error must come before any connection.
+    const run = await runAtlasWith([...args, '--database-url', 'postgresql://nobody@127.0.0.1:9/none'], { nodeArgs: CAPPED_HEAP, timeoutMs: 30_000 });
+    assert.equal(run.timedOut, false, 'atlas hung');
+    assertCleanStderr(run.stderr);
+    assert.equal(run.code, 2, run.stderr);
+    const lines = errorLines(run.stderr);
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0]!, message);
+    return run;
+  }
+
+  it('/dev/zero as --mapping or --config: refused at once (it grew to 16.8 GB and aborted)', async () => {
+    await refused(['import', csvPath(), '--mapping', '/dev/zero'], /^atlas: mapping file \/dev\/zero is a character device: atlas reads only a regular file$/);
+    await refused(['history', '--config', '/dev/zero'], /^atlas: config file \/dev\/zero is a character device: atlas reads only a regular file$/);
+  });
+
+  it('a FIFO as --mapping or --config: refused without waiting for a writer (it blocked forever, deaf to Ctrl-C)', async () => {
+    const fifo = join(made.dir, 'mapping.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await refused(['import', csvPath(), '--mapping', fifo], /is a FIFO \(named pipe\): atlas reads only a regular file$/);
+    await refused(['stats', '--config', fifo], /^atlas: config file .*mapping\.fifo is a FIFO \(named pipe\)/);
+    // The config file atlas looks for by itself is not opened when it is not a regular file.
+    const dir = join(made.dir, 'cwd');
+    mkdirSync(dir);
+    execFileSync('mkfifo', [join(dir, 'atlas.config.json')]);
+    const run = await runAtlasWith(['history', '--database-url', 'postgresql://nobody@127.0.0.1:9/none'], { cwd: dir, timeoutMs: 30_000 });
+    assert.equal(run.timedOut, false, 'atlas hung');
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /atlas\.config\.json is a FIFO/);
+  });
+
+  it('a mapping file over 4 MiB or a config file over 1 MiB: refused with the limit', async () => {
+    const mapping = made.write('big.mapping.json', `{"//": "${'x'.repeat(4 * 1024 * 1024)}"}`);
+    await refused(['import', csvPath(), '--mapping', mapping], /^atlas: mapping file .* is larger than 4 MiB: atlas refuses it/);
+    const config = made.write('big.config.json', `{"//": "${'x'.repeat(1024 * 1024)}"}`);
+    await refused(['history', '--config', config], /^atlas: config file .* is larger than 1 MiB: atlas refuses it/);
+  });
+
+  it('a malformed config file: where it stops, never its text (it printed the start of a secret key)', async () => {
+    const secret = 'AKIAZZSECRETKEY0123456789';
+    const cases = [
+      `{\n  "s3": {\n    "secretAccessKey": "${secret}" oops\n  }\n}\n`,
+      `secretAccessKey=${secret}\n`, // not JSON at all: V8's message quotes the text
+      `{"s3": {"secretAccessKey": "${secret}`, // cut short
+    ];
+    const where = [/ \(at line 3, column 52\)$/, / \(at line 1, column 1\)$/, / \(at the end: it stops too early\)$/];
+    for (const [i, text] of cases.entries()) {
+      const config = made.write(`broken${i}.config.json`, text);
+      const run = await refused(['history', '--config', config], /^atlas: config file .* is not valid JSON/);
+      assert.match(errorLines(run.stderr)[0]!, where[i]!);
+      // --verbose adds the stack trace: still not the text.
+      const verbose = await runAtlasWith(['history', '--config', config, '--verbose'], { timeoutMs: 30_000 });
+      assert.equal(verbose.code, 2, verbose.stderr);
+      for (const out of [run.stderr, verbose.stderr, verbose.stdout]) {
+        for (const part of [secret, secret.slice(0, 4), 'SECRET']) assert.ok(!out.includes(part), `the config file's text was printed: ${out}`);
+      }
     }
   });
 });
