@@ -4,6 +4,7 @@
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { AtlasError, describeError, ExitCode, redactSecrets } from './errors.js';
+import { printable, printableLines } from './transform/printable.js';
 
 /** Flags every command accepts, before or after its own arguments. */
 function addGlobalOptions(program: Command): void {
@@ -36,7 +37,7 @@ export function buildProgram(): Command {
   // Before the subcommands are added, so they inherit it: errors reach main() instead of exiting.
   program.exitOverride();
   // Commander echoes what it could not parse (`--databse-url=postgres://user:password@...`): never a password.
-  program.configureOutput({ outputError: (text, write) => write(redactSecrets(text)) });
+  program.configureOutput({ outputError: (text, write) => write(printableLines(redactSecrets(text))) });
   program
     .description('Load files into PostgreSQL with an exact, queryable record of every load.')
     .version('0.1.0', '--version', 'print the version')
@@ -280,8 +281,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       if (typeof importId === 'string') body.import_id = importId;
       process.stdout.write(`${JSON.stringify(body)}\n`);
     }
-    process.stderr.write(`atlas: ${message}\n`);
-    if (hint) process.stderr.write(`  hint: ${hint}\n`);
-    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`);
+    // Messages name files, tables and columns, and quote values: escaped, like all text from outside.
+    process.stderr.write(`atlas: ${printable(message)}\n`);
+    if (hint) process.stderr.write(`  hint: ${printable(hint)}\n`);
+    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${printableLines(redactSecrets(err.stack))}\n`);
   }
 }

@@ -6,6 +6,11 @@ import type { Command } from 'commander';
 import { resolveSettings, type Settings } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { DatabaseTarget } from '../db/connection.js';
+import { printable } from '../transform/printable.js';
+
+// Every string from a file, a file name or the database goes through these when text output is
+// rendered (JSON output stays exact).
+export { printable, printableLines } from '../transform/printable.js';
 
 /** Global flags as commander gives them. */
 export interface GlobalOptions {
@@ -40,7 +45,7 @@ export function databaseNotice(cmd: Command): (target: DatabaseTarget) => void {
   return (target) => {
     if (!target.embedded || globalOptions(cmd).quiet) return;
     const verb = target.embedded.started ? 'started' : 'using';
-    process.stderr.write(`atlas: ${verb} the embedded PostgreSQL (data in ${target.embedded.home}, port ${target.embedded.port})\n`);
+    process.stderr.write(`atlas: ${verb} the embedded PostgreSQL (data in ${printable(target.embedded.home)}, port ${target.embedded.port})\n`);
   };
 }
 
@@ -66,7 +71,7 @@ export function colorStatus(c: ChalkInstance, status: string): string {
   if (status === 'success') return c.green(status);
   if (status === 'partial' || status === 'in_progress') return c.yellow(status);
   if (status === 'failed' || status === 'interrupted') return c.red(status);
-  return c.dim(status);
+  return c.dim(printable(status));
 }
 
 /** A flag that must be a whole number (0 or more); ranges are checked by the core. */

@@ -288,3 +288,65 @@ describe('files given to --mapping and --config: regular files only, up to a siz
     }
   });
 });
+
+describe('escape sequences from files, file names and the database: escaped in text output and messages, exact in JSON', () => {
+  let db: TestDb;
+  const made = tempDir('atlas-hostile-escapes-');
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    made.cleanup();
+  });
+
+  const ESC = '\u001b';
+  const BEL = '\u0007';
+  /** Retitles the terminal, then clears it. */
+  const ATTACK = `${ESC}]0;pwned${BEL}${ESC}[2J`;
+  /** Raw control characters a terminal would act on (C0 but line ends, DEL, C1, bidi overrides). */
+  const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+  it('errors, history, lineage, undo and failures print them escaped; --json gives them exactly', async () => {
+    const name = `report${ESC}[31m${BEL}.csv`;
+    const path = made.write(name, `id,day,note\n1,2024-01-01,"${ATTACK}"\n2,${ATTACK},x\n3,2024-01-03,"\u009b2J \u202eevil"\n`);
+    const conn = ['--database-url', db.url, '--schema', db.schema];
+    const run = async (args: string[], code = 0): Promise<AtlasRun> => {
+      const r = await runAtlasWith([...args, ...conn], { timeoutMs: 60_000 });
+      assert.equal(r.code, code, r.stderr);
+      assert.doesNotMatch(r.stdout + r.stderr, RAW, `raw control characters from: atlas ${args.join(' ')}`);
+      return r;
+    };
+
+    const mapping = made.write('escapes.mapping.json', JSON.stringify({ columns: { day: { type: 'date' } } }));
+    const imported = await run(['import', path, '--table', 'escapes', '--mapping', mapping], 3);
+    assert.match(imported.stdout, /from report\\x1b\[31m\\x07\.csv into /);
+    const importId = /import id (\S+)/.exec(imported.stdout)![1]!;
+
+    const errors = await run(['errors', importId]);
+    assert.match(errors.stdout, /\\x1b\]0;pwned\\x07\\x1b\[2J/, 'the value, in the message, escaped');
+    const errorsJson = JSON.parse((await run(['errors', importId, '--json'])).stdout) as { errors: Array<{ source_value: string; error_message: string }> };
+    assert.equal(errorsJson.errors[0]!.source_value, ATTACK, 'JSON stays exact');
+    assert.ok(errorsJson.errors[0]!.error_message.includes(ATTACK));
+
+    const record = await run(['history', importId]);
+    assert.match(record.stdout, /file +report\\x1b\[31m\\x07\.csv/);
+    assert.equal((JSON.parse((await run(['history', importId, '--json'])).stdout) as { import_record: { file_name: string } }).import_record.file_name, name);
+    await run(['history']);
+
+    await run(['lineage', 'escapes']);
+    const row = await run(['lineage', 'escapes', '--row', '1']);
+    assert.match(row.stdout, /note +\\x1b\]0;pwned\\x07\\x1b\[2J/);
+    const twoRow = await run(['lineage', 'escapes', '--row', '2']);
+    assert.match(twoRow.stdout, /\\x9b2J \\u202eevil/);
+    assert.equal((JSON.parse((await run(['lineage', 'escapes', '--row', '1', '--json'])).stdout) as { values: { note: string } }).values.note, ATTACK);
+
+    await run(['undo', importId, '--dry-run']);
+
+    // Errors on stderr, with --verbose too: a file name in "file not found", a table name given by hand.
+    const missing = await run(['import', join(made.dir, `gone${ATTACK}.csv`), '--verbose'], 2);
+    assert.match(missing.stderr, /^atlas: file not found: .*gone\\x1b\]0;pwned\\x07\\x1b\[2J\.csv$/m);
+    const noTable = await run(['lineage', `t${ATTACK}`], 1);
+    assert.match(noTable.stderr, /no table .*t\\x1b\]0;pwned/);
+  });
+});
