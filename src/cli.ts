@@ -249,11 +249,20 @@ Examples:
 
 /** Runs the CLI: the one place errors become messages and exit codes. */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  // A reader that stops early (`atlas history | head`) is not an error.
+  // A reader that stops early (`atlas history | head`) is not an error: silence. Output that
+  // cannot be written (a full disk, `> /dev/full`) is: one line on stderr, exit 1. Where stderr
+  // itself fails, there is nothing left to say it on.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw err;
+      if (stream === process.stdout) {
+        try {
+          process.stderr.write(`atlas: cannot write the output: ${err.code === 'ENOSPC' ? 'no space left on device' : err.message.replace(/,? write$/, '')} (${err.code ?? 'error'})\n`);
+        } catch {
+          // stderr is gone too
+        }
+      }
+      process.exit(ExitCode.failed);
     });
   }
   const program = buildProgram();

@@ -5,6 +5,7 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { resolveSettings, type Settings } from '../config.js';
 import { UsageError } from '../errors.js';
+import { MAX_AGE_DAYS } from '../core/history.js';
 import type { DatabaseTarget } from '../db/connection.js';
 import { printable } from '../transform/printable.js';
 
@@ -96,7 +97,10 @@ export function parseAge(value: string, units = 'mhdw'): number | null {
 export function parseSince(value: string | undefined): Date | null {
   if (value === undefined) return null;
   const age = parseAge(value);
-  if (age !== null) return new Date(Date.now() - age * 1000);
+  if (age !== null) {
+    if (age > MAX_AGE_DAYS * 86_400) throw new UsageError(`--since must reach back at most ${MAX_AGE_DAYS} days, not "${value}"`);
+    return new Date(Date.now() - age * 1000);
+  }
   const wrong = (): UsageError => new UsageError(`--since must be a date (2025-01-31, 2025-01-31 14:00, in local time unless it ends in Z or +01:00) or an age (7d, 12h), not "${value}"`);
   // Local time, as history shows times (JavaScript alone reads a bare date as UTC midnight, and a
   // date with a time as local); a time zone written in the value is honoured, as in --json's times.

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
 import { insertInProgress, markFailed } from '../db/history.js';
 import { AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
+import { isKnownEncoding } from '../formats/decode.js';
 import type { FileFormat } from '../formats/types.js';
 import { parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
 import { columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
@@ -37,6 +38,9 @@ function readMappingFile(path: string): Mapping {
 /** Everything that can be checked before the database is touched. */
 export async function prepare(settings: Settings, options: RunOptions): Promise<Prepared> {
   if (options.delimiter != null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
+  if (options.encoding != null && !isKnownEncoding(options.encoding)) {
+    throw new UsageError(`--encoding ${options.encoding} is not an encoding atlas knows`, { hint: 'use utf8, utf16le, utf16be or latin1 (windows-1252)' });
+  }
   // Library callers too (the CLI checks --key as it parses it): an empty key makes every row a duplicate of every other.
   if (options.key != null && (options.key.length === 0 || options.key.some((k) => k.trim() === ''))) throw new UsageError('the key must name at least one column, none of them blank');
   let budget: ErrorBudget = null;
