@@ -15,6 +15,7 @@ import {
   parseWholeNumber,
   printable,
   printableLines,
+  printableOrNull,
   printJson,
   renderDetail,
   settingsFor,
@@ -85,7 +86,7 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
 
 const seconds = (s: number | null): string | null => (s === null ? null : formatDuration(s));
 
-const shown = (text: string | null): string | null => (text === null ? null : printable(text));
+const shown = printableOrNull;
 const shownJson = (value: unknown): string => printableLines(JSON.stringify(value, null, 2));
 
 /** One record, whole, grouped: source, destination, outcome, statistics, timings, mapping. Every text from the record escaped. */

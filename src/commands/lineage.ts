@@ -11,6 +11,7 @@ import {
   globalOptions,
   newTable,
   printable,
+  printableOrNull,
   printJson,
   renderDetail,
   settingsFor,
@@ -62,7 +63,6 @@ function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
     const f = fix as { before?: unknown; after?: unknown; correction_type?: unknown };
     return printable(`${column}: ${JSON.stringify(f.before)} -> ${JSON.stringify(f.after)} (${String(f.correction_type ?? 'correction')})`);
   });
-  const shown = (text: string | null): string | null => (text === null ? null : printable(text));
   return renderDetail(
     [
       ['row', [['table', printable(r.table_name)], ['row id', r.row_id], ['imported at', r.imported_at]]],
@@ -72,10 +72,10 @@ function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
           ['import id', r.import_id],
           ['status', colorStatus(c, r.import_record.status)],
           ['when', formatTime(r.import_timestamp)],
-          ['user', shown(r.import_record.user_id)],
+          ['user', printableOrNull(r.import_record.user_id)],
           ['file', r.file_name === null ? '(stdin)' : printable(r.file_name)],
-          ['path', shown(r.import_record.source_path)],
-          ['sha-256', shown(r.import_record.file_hash)],
+          ['path', printableOrNull(r.import_record.source_path)],
+          ['sha-256', printableOrNull(r.import_record.file_hash)],
           ['source row', r.source_row_number === null ? null : `${formatCount(r.source_row_number)} (data record number, 1 = first after the header)`],
         ],
       ],

@@ -13,6 +13,11 @@ import { printable } from '../transform/printable.js';
 // rendered (JSON output stays exact).
 export { printable, printableLines } from '../transform/printable.js';
 
+/** printable() of a value that may be absent (a detail view leaves null out). */
+export function printableOrNull(text: string | null): string | null {
+  return text === null ? null : printable(text);
+}
+
 /** Global flags as commander gives them. */
 export interface GlobalOptions {
   databaseUrl?: string;

@@ -8,14 +8,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { qualify } from '../../src/transform/naming.ts';
+import { errorLines } from '../guarantees/helpers.ts';
 import { BIN, csv, openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
 
 /** Nothing listens here: a command that reached for the database would fail with exit 1, not 2. */
 const NOWHERE = ['--database-url', 'postgresql://nobody@127.0.0.1:9/none'];
-
-function errorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l.startsWith('atlas: '));
-}
 
 describe('refusals: exit codes and one line', () => {
   let db: TestDb;
