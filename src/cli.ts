@@ -4,13 +4,14 @@
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { AtlasError, describeError, ExitCode, redactSecrets } from './errors.js';
+import { printable, printableLines } from './transform/printable.js';
 
 /** Flags every command accepts, before or after its own arguments. */
 function addGlobalOptions(program: Command): void {
   program
     .option('--database-url <url>', 'PostgreSQL connection string (else ATLAS_DATABASE_URL, DATABASE_URL, the config file, else the embedded server)')
     .option('--schema <name>', 'schema for the tracking tables and the target tables (default: "public")')
-    .option('--config <file>', 'config file (default: ./atlas.config.json when it exists)')
+    .option('--config <file>', 'config file, a regular file of at most 1 MiB (default: ./atlas.config.json when it exists)')
     .option('--json', 'print one JSON document on stdout (errors too: {"success": false, "error": ...})')
     .option('-q, --quiet', 'print nothing but errors')
     .option('-v, --verbose', 'print stack traces with errors')
@@ -36,7 +37,7 @@ export function buildProgram(): Command {
   // Before the subcommands are added, so they inherit it: errors reach main() instead of exiting.
   program.exitOverride();
   // Commander echoes what it could not parse (`--databse-url=postgres://user:password@...`): never a password.
-  program.configureOutput({ outputError: (text, write) => write(redactSecrets(text)) });
+  program.configureOutput({ outputError: (text, write) => write(printableLines(redactSecrets(text))) });
   program
     .description('Load files into PostgreSQL with an exact, queryable record of every load.')
     .version('0.1.0', '--version', 'print the version')
@@ -69,7 +70,7 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('-t, --table <name>', 'target table (default: the mapping file\'s "table", else the file name, sanitised)')
     .addOption(new Option('-f, --format <format>', 'input format (default: from the extension, else the first bytes)').choices(['csv', 'tsv', 'xlsx', 'json', 'ndjson', 'xml']))
     .addOption(new Option('--strategy <strategy>', 'how to treat an existing table (default: chosen automatically and recorded)').choices(['new_table', 'merge_exact', 'extend_table', 'adapt_data']))
-    .option('--mapping <file>', 'JSON mapping: target table, strategy, per column target/type/format/ignore, key (the stored mapping_config of an import is a valid mapping file)')
+    .option('--mapping <file>', 'JSON mapping (a regular file of at most 4 MiB): target table, strategy, per column target/type/format/ignore, key (the stored mapping_config of an import is a valid mapping file)')
     .option('--max-errors <n|p%>', 'allow N mapping errors, or P% of data rows; past that nothing is written and the import fails (default: no limit)')
     .option('--strict', 'any mapping error fails the import (same as --max-errors 0)')
     .option('--dry-run', 'read the file, infer the schema and find errors; write nothing and print the plan')
@@ -253,11 +254,20 @@ Examples:
 
 /** Runs the CLI: the one place errors become messages and exit codes. */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  // A reader that stops early (`atlas history | head`) is not an error.
+  // A reader that stops early (`atlas history | head`) is not an error: silence. Output that
+  // cannot be written (a full disk, `> /dev/full`) is: one line on stderr, exit 1. Where stderr
+  // itself fails, there is nothing left to say it on.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw err;
+      if (stream === process.stdout) {
+        try {
+          process.stderr.write(`atlas: cannot write the output: ${err.code === 'ENOSPC' ? 'no space left on device' : err.message.replace(/,? write$/, '')} (${err.code ?? 'error'})\n`);
+        } catch {
+          // stderr is gone too
+        }
+      }
+      process.exit(ExitCode.failed);
     });
   }
   const program = buildProgram();
@@ -285,8 +295,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       if (typeof importId === 'string') body.import_id = importId;
       process.stdout.write(`${JSON.stringify(body)}\n`);
     }
-    process.stderr.write(`atlas: ${message}\n`);
-    if (hint) process.stderr.write(`  hint: ${hint}\n`);
-    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`);
+    // Messages name files, tables and columns, and quote values: escaped, like all text from outside.
+    process.stderr.write(`atlas: ${printable(message)}\n`);
+    if (hint) process.stderr.write(`  hint: ${printable(hint)}\n`);
+    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${printableLines(redactSecrets(err.stack))}\n`);
   }
 }

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
+import { readJsonFile } from './sources/jsonFile.js';
 
 /** Where the database URL came from; `embedded` means atlas's own PostgreSQL under ATLAS_HOME. */
 export type DatabaseSource = '--database-url' | 'ATLAS_DATABASE_URL' | 'DATABASE_URL' | 'config file' | 'embedded';
@@ -55,20 +56,13 @@ const CONFIG_SHAPE: Record<string, readonly string[] | null> = {
 
 const isComment = (key: string): boolean => key.startsWith('//');
 
+/** A config file larger than this is refused: it holds a few settings (and reading a device such as /dev/zero whole would exhaust memory). */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
 /** Reads and validates a config file, reporting every problem at once. */
 export function loadConfigFile(path: string): RawConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read config file ${path}: ${(err as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
-  }
+  // Errors never quote the file: it holds secrets.
+  const parsed = readJsonFile(path, 'config file', MAX_CONFIG_FILE_BYTES);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UsageError(`config file ${path} must hold a JSON object`);
   }
@@ -132,13 +126,8 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
     raw = loadConfigFile(configPath);
   } else {
     const candidate = join(cwd, 'atlas.config.json');
-    let exists = true;
-    try {
-      readFileSync(candidate);
-    } catch {
-      exists = false;
-    }
-    if (exists) {
+    // Only looked at, not opened: a FIFO of that name would block an open (loadConfigFile refuses it).
+    if (existsSync(candidate)) {
       configPath = candidate;
       raw = loadConfigFile(candidate);
     }

@@ -13,6 +13,9 @@ import {
   globalOptions,
   parseSince,
   parseWholeNumber,
+  printable,
+  printableLines,
+  printableOrNull,
   printJson,
   renderDetail,
   settingsFor,
@@ -70,9 +73,9 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
     table.push([
       r.import_id.slice(0, 8),
       `${formatAbsoluteTime(r.import_timestamp).slice(0, 16)} ${c.dim(formatRelativeTime(r.import_timestamp))}`,
-      truncate(r.user_id ?? '-', 12),
-      truncate(r.file_name ?? '(stdin)', 28),
-      truncate(r.table_name, 24),
+      truncate(printable(r.user_id ?? '-'), 12),
+      truncate(r.file_name === null ? '(stdin)' : printable(r.file_name), 28),
+      truncate(printable(r.table_name), 24),
       colorStatus(c, r.status),
       { hAlign: 'right', content: formatCount(r.rows_inserted) },
       { hAlign: 'right', content: formatDuration(r.duration_seconds) },
@@ -83,29 +86,32 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
 
 const seconds = (s: number | null): string | null => (s === null ? null : formatDuration(s));
 
-/** One record, whole, grouped: source, destination, outcome, statistics, timings, mapping. */
+const shown = printableOrNull;
+const shownJson = (value: unknown): string => printableLines(JSON.stringify(value, null, 2));
+
+/** One record, whole, grouped: source, destination, outcome, statistics, timings, mapping. Every text from the record escaped. */
 function renderRecord(r: ImportRecord, c: ReturnType<typeof colorFor>): string {
   const groups: DetailGroup[] = [
-    ['import', [['import id', r.import_id], ['when', formatTime(r.import_timestamp)], ['user', r.user_id], ['email', r.user_email]]],
+    ['import', [['import id', r.import_id], ['when', formatTime(r.import_timestamp)], ['user', shown(r.user_id)], ['email', shown(r.user_email)]]],
     [
       'source',
       [
-        ['type', r.source_type],
-        ['path', r.source_path],
-        ['file', r.file_name],
+        ['type', shown(r.source_type)],
+        ['path', shown(r.source_path)],
+        ['file', shown(r.file_name)],
         ['size', r.file_size_bytes === null ? null : `${formatCount(r.file_size_bytes)} bytes`],
-        ['format', r.file_type],
-        ['sha-256', r.file_hash],
+        ['format', shown(r.file_type)],
+        ['sha-256', shown(r.file_hash)],
       ],
     ],
-    ['destination', [['table', r.table_name], ['strategy', r.import_strategy], ['duplicate check', r.duplicate_check_enabled === null ? null : r.duplicate_check_enabled ? 'on' : 'off']]],
+    ['destination', [['table', shown(r.table_name)], ['strategy', shown(r.import_strategy)], ['duplicate check', r.duplicate_check_enabled === null ? null : r.duplicate_check_enabled ? 'on' : 'off']]],
     [
       'outcome',
       [
         ['status', colorStatus(c, r.status)],
-        ['error', r.error_message],
-        ['warnings', r.warnings.length ? r.warnings.join('\n') : null],
-        ['undone', r.undone_at ? `${formatTime(r.undone_at)} by ${r.undone_by ?? '?'}` : null],
+        ['error', shown(r.error_message)],
+        ['warnings', r.warnings.length ? r.warnings.map(printable).join('\n') : null],
+        ['undone', r.undone_at ? `${formatTime(r.undone_at)} by ${printable(r.undone_by ?? '?')}` : null],
         ['rows removed', r.rows_removed === null ? null : formatCount(r.rows_removed)],
       ],
     ],
@@ -134,16 +140,16 @@ function renderRecord(r: ImportRecord, c: ReturnType<typeof colorFor>): string {
     [
       'mapping',
       [
-        ['status', r.mapping_status],
+        ['status', shown(r.mapping_status)],
         ['errors', formatCount(r.mapping_errors_count)],
         ['duration', seconds(r.mapping_duration_seconds)],
-        ['config', r.mapping_config === null || r.mapping_config === undefined ? null : JSON.stringify(r.mapping_config, null, 2)],
+        ['config', r.mapping_config === null || r.mapping_config === undefined ? null : shownJson(r.mapping_config)],
       ],
     ],
-    ['context', [['analysis id', r.analysis_id], ['task id', r.task_id], ['metadata', Object.keys(r.metadata).length ? JSON.stringify(r.metadata, null, 2) : null]]],
+    ['context', [['analysis id', shown(r.analysis_id)], ['task id', shown(r.task_id)], ['metadata', Object.keys(r.metadata).length ? shownJson(r.metadata) : null]]],
   ];
   const next: string[] = [];
   if ((r.mapping_errors_count ?? 0) > 0) next.push(`atlas errors ${r.import_id.slice(0, 8)}`);
-  if (r.status === 'success' || r.status === 'partial') next.push(`atlas lineage ${r.table_name}`, `atlas undo ${r.import_id.slice(0, 8)} --dry-run`);
+  if (r.status === 'success' || r.status === 'partial') next.push(`atlas lineage ${printable(r.table_name)}`, `atlas undo ${r.import_id.slice(0, 8)} --dry-run`);
   return renderDetail(groups, c) + (next.length ? c.dim(`\nnext: ${next.join('  |  ')}\n`) : '');
 }

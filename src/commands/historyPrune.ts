@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { pruneHistory, type PruneResult } from '../core/history.js';
 import { CancelledError, UsageError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, needsConfirmation, parseAge, printJson, settingsFor, truncate } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, needsConfirmation, parseAge, printable, printJson, settingsFor, truncate } from './shared.js';
 
 interface PruneFlags {
   olderThan: string;
@@ -52,9 +52,11 @@ function render(r: PruneResult, c: ReturnType<typeof colorFor>): string {
   const verb = r.dry_run ? 'would delete' : 'deleted';
   lines.push(`${verb} ${formatCount(r.pruned_count)} history record(s) older than ${formatAbsoluteTime(r.cutoff)} (statuses: ${r.statuses.join(', ')}); no data rows are touched`);
   const shown = r.imports.slice(0, 20);
-  for (const i of shown) lines.push(`  ${i.import_id.slice(0, 8)}  ${formatAbsoluteTime(i.import_timestamp)}  ${i.status.padEnd(11)}  ${truncate(i.table_name, 24).padEnd(24)}  ${truncate(i.file_name ?? '(stdin)', 30)}`);
+  for (const i of shown) {
+    lines.push(`  ${i.import_id.slice(0, 8)}  ${formatAbsoluteTime(i.import_timestamp)}  ${printable(i.status).padEnd(11)}  ${truncate(printable(i.table_name), 24).padEnd(24)}  ${truncate(i.file_name === null ? '(stdin)' : printable(i.file_name), 30)}`);
+  }
   if (r.imports.length > shown.length) lines.push(c.dim(`  ... and ${formatCount(r.imports.length - shown.length)} more (--json lists all)`));
-  for (const k of r.kept) lines.push(c.yellow(`  kept ${k.import_id}: ${formatCount(k.rows)} row(s) in ${k.table} still reference it`));
+  for (const k of r.kept) lines.push(c.yellow(`  kept ${k.import_id}: ${formatCount(k.rows)} row(s) in ${printable(k.table)} still reference it`));
   if (r.dry_run && r.pruned_count > 0) lines.push(c.dim('run again without --dry-run to delete them'));
   return `${lines.join('\n')}\n`;
 }

@@ -4,7 +4,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import type { FileFormat } from '../formats/types.js';
 import { parseKeyList, type Strategy } from '../transform/mapping.js';
 import { createProgress, progressMode } from './progress.js';
-import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printJson, settingsFor } from './shared.js';
+import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printableLines, printJson, settingsFor } from './shared.js';
 
 interface ImportFlags {
   table?: string;
@@ -139,7 +139,7 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
   if (g.quiet) return;
   const c = colorFor(cmd);
   const lines = [
-    `${colorStatus(c, result.status)}: imported ${formatCount(result.rows_inserted)} of ${formatCount(result.total_rows_in_file)} rows from ${result.file_name ?? 'stdin'} into ${result.schema}.${result.table_name} (${result.import_strategy}) in ${formatDuration(result.duration_seconds)}`,
+    `${colorStatus(c, result.status)}: imported ${formatCount(result.rows_inserted)} of ${formatCount(result.total_rows_in_file)} rows from ${printable(result.file_name ?? 'stdin')} into ${printable(`${result.schema}.${result.table_name}`)} (${result.import_strategy}) in ${formatDuration(result.duration_seconds)}`,
   ];
   lines.push(
     c.dim(
@@ -148,7 +148,7 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
   );
   if (result.duplicates_found > 0) lines.push(`  skipped ${formatCount(result.duplicates_found)} duplicate row(s) (see: atlas errors ${result.import_id} --duplicates)`);
   if (result.mapping_errors_count > 0) lines.push(`  ${formatCount(result.mapping_errors_count)} mapping error(s) kept ${formatCount(result.rows_skipped - result.duplicates_found)} row(s) out (see: atlas errors ${result.import_id})`);
-  for (const w of result.warnings) lines.push(c.yellow(`  warning: ${w}`));
+  for (const w of result.warnings) lines.push(c.yellow(`  warning: ${printable(w)}`));
   lines.push(`  import id ${c.bold(result.import_id)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -156,17 +156,20 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
 function renderDryRun(r: DryRunResult, c: ReturnType<typeof colorFor>): string {
   const out = [
     c.bold(`dry run: nothing was written`),
-    `would import ${formatCount(r.total_rows_in_file)} rows into ${r.schema}.${r.table_name} (${r.import_strategy})`,
+    `would import ${formatCount(r.total_rows_in_file)} rows into ${printable(`${r.schema}.${r.table_name}`)} (${r.import_strategy})`,
     '',
     c.bold('columns'),
-    ...r.columns.map((col) => `  ${col.source === col.target ? col.target : `${col.source} -> ${col.target}`}  ${c.cyan(col.type)}${col.new ? c.dim(' (new)') : ''}${col.notes.length ? c.yellow(`  ${col.notes.join('; ')}`) : ''}`),
+    ...r.columns.map(
+      (col) =>
+        `  ${printable(col.source === col.target ? col.target : `${col.source} -> ${col.target}`)}  ${c.cyan(printable(col.type))}${col.new ? c.dim(' (new)') : ''}${col.notes.length ? c.yellow(`  ${printable(col.notes.join('; '))}`) : ''}`,
+    ),
   ];
   if (r.mapping_errors_count > 0) {
     out.push('', c.bold(`mapping errors: ${formatCount(r.mapping_errors_count)}${r.would_fail ? c.red(' (over the error budget: the import would fail)') : ''}`));
-    for (const e of r.first_errors) out.push(`  row ${String(e.record_number)}${e.source_field ? `, ${String(e.source_field)}` : ''}: ${String(e.error_message)}`);
+    for (const e of r.first_errors) out.push(`  row ${String(e.record_number)}${printable(e.source_field ? `, ${String(e.source_field)}` : '')}: ${printable(String(e.error_message))}`);
     if (r.mapping_errors_count > r.first_errors.length) out.push(c.dim(`  ... and ${formatCount(r.mapping_errors_count - r.first_errors.length)} more`));
   }
-  for (const w of r.warnings) out.push(c.yellow(`warning: ${w}`));
-  out.push('', c.bold('effective mapping (usable as --mapping):'), JSON.stringify(r.mapping_config, null, 2));
+  for (const w of r.warnings) out.push(c.yellow(`warning: ${printable(w)}`));
+  out.push('', c.bold('effective mapping (usable as --mapping):'), printableLines(JSON.stringify(r.mapping_config, null, 2)));
   return `${out.join('\n')}\n`;
 }

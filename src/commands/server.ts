@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { getEmbeddedServerStatus, stopEmbeddedServer } from '../db/embedded.js';
-import { globalOptions, printJson, settingsFor } from './shared.js';
+import { globalOptions, printable, printJson, settingsFor } from './shared.js';
 
 export async function runServerCommand(action: 'status' | 'stop', cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);
@@ -16,8 +16,8 @@ export async function runServerCommand(action: 'status' | 'stop', cmd: Command):
   else {
     process.stdout.write(
       status.running
-        ? `the embedded PostgreSQL is running on 127.0.0.1:${status.port} (data in ${status.dataDir})\n`
-        : `the embedded PostgreSQL is not running (${status.initialised ? `data in ${status.dataDir}` : 'not created yet'}); atlas starts it when needed\n`,
+        ? `the embedded PostgreSQL is running on 127.0.0.1:${status.port} (data in ${printable(status.dataDir)})\n`
+        : `the embedded PostgreSQL is not running (${status.initialised ? `data in ${printable(status.dataDir)}` : 'not created yet'}); atlas starts it when needed\n`,
     );
   }
 }

@@ -5,7 +5,18 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { resolveSettings, type Settings } from '../config.js';
 import { UsageError } from '../errors.js';
+import { MAX_AGE_DAYS } from '../core/history.js';
 import type { DatabaseTarget } from '../db/connection.js';
+import { printable } from '../transform/printable.js';
+
+// Every string from a file, a file name or the database goes through these when text output is
+// rendered (JSON output stays exact).
+export { printable, printableLines } from '../transform/printable.js';
+
+/** printable() of a value that may be absent (a detail view leaves null out). */
+export function printableOrNull(text: string | null): string | null {
+  return text === null ? null : printable(text);
+}
 
 /** Global flags as commander gives them. */
 export interface GlobalOptions {
@@ -40,7 +51,7 @@ export function databaseNotice(cmd: Command): (target: DatabaseTarget) => void {
   return (target) => {
     if (!target.embedded || globalOptions(cmd).quiet) return;
     const verb = target.embedded.started ? 'started' : 'using';
-    process.stderr.write(`atlas: ${verb} the embedded PostgreSQL (data in ${target.embedded.home}, port ${target.embedded.port})\n`);
+    process.stderr.write(`atlas: ${verb} the embedded PostgreSQL (data in ${printable(target.embedded.home)}, port ${target.embedded.port})\n`);
   };
 }
 
@@ -66,7 +77,7 @@ export function colorStatus(c: ChalkInstance, status: string): string {
   if (status === 'success') return c.green(status);
   if (status === 'partial' || status === 'in_progress') return c.yellow(status);
   if (status === 'failed' || status === 'interrupted') return c.red(status);
-  return c.dim(status);
+  return c.dim(printable(status));
 }
 
 /** A flag that must be a whole number (0 or more); ranges are checked by the core. */
@@ -91,7 +102,10 @@ export function parseAge(value: string, units = 'mhdw'): number | null {
 export function parseSince(value: string | undefined): Date | null {
   if (value === undefined) return null;
   const age = parseAge(value);
-  if (age !== null) return new Date(Date.now() - age * 1000);
+  if (age !== null) {
+    if (age > MAX_AGE_DAYS * 86_400) throw new UsageError(`--since must reach back at most ${MAX_AGE_DAYS} days, not "${value}"`);
+    return new Date(Date.now() - age * 1000);
+  }
   const wrong = (): UsageError => new UsageError(`--since must be a date (2025-01-31, 2025-01-31 14:00, in local time unless it ends in Z or +01:00) or an age (7d, 12h), not "${value}"`);
   // Local time, as history shows times (JavaScript alone reads a bare date as UTC midnight, and a
   // date with a time as local); a time zone written in the value is honoured, as in --json's times.

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { getStats } from '../core/stats.js';
-import { colorFor, databaseNotice, formatAbsoluteTime, formatCount, formatDuration, globalOptions, parseWholeNumber, printJson, renderDetail, settingsFor } from './shared.js';
+import { colorFor, databaseNotice, formatAbsoluteTime, formatCount, formatDuration, globalOptions, parseWholeNumber, printable, printJson, renderDetail, settingsFor } from './shared.js';
 
 interface StatsFlags {
   table?: string;
@@ -17,7 +17,7 @@ export async function runStatsCommand(flags: StatsFlags, cmd: Command): Promise<
     return;
   }
   const c = colorFor(cmd);
-  const scope = [s.table_name ? `table ${s.table_name}` : 'all tables', s.user_id ? `user ${s.user_id}` : 'all users'].join(', ');
+  const scope = printable([s.table_name ? `table ${s.table_name}` : 'all tables', s.user_id ? `user ${s.user_id}` : 'all users'].join(', '));
   const rate = s.success_rate === null ? '-' : `${(s.success_rate * 100).toFixed(1)} %`;
   process.stdout.write(
     renderDetail(

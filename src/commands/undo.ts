@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { forceRequiredError, undoImport, type UndoResult } from '../core/undo.js';
 import { CancelledError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, needsConfirmation, printJson, settingsFor } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
 
 interface UndoFlags {
   dryRun?: boolean;
@@ -38,15 +38,15 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
 }
 
 function render(r: UndoResult, c: ReturnType<typeof colorFor>): string {
-  const where = `${r.schema}.${r.table_name}`;
-  const what = `import ${r.import_id} (${r.file_name ?? 'stdin'}, ${formatTime(r.import_timestamp)})`;
+  const where = printable(`${r.schema}.${r.table_name}`);
+  const what = `import ${r.import_id} (${printable(r.file_name ?? 'stdin')}, ${formatTime(r.import_timestamp)})`;
   const lines: string[] = [];
   const noRows = r.previous_status !== 'success' && r.previous_status !== 'partial';
   if (r.dry_run) {
     lines.push(`${c.bold('dry run')}: nothing was changed. Undoing ${what} would:`);
     if (!noRows) lines.push(`  remove ${c.bold(formatCount(r.rows_to_remove))} row(s) from ${where}${r.rows_recorded !== r.rows_to_remove ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}`);
     lines.push(r.purged ? `  delete its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)` : '  keep its history record, marked undone');
-    if (r.force_reason !== null) lines.push(c.yellow(`  need --force: ${r.force_reason}`));
+    if (r.force_reason !== null) lines.push(c.yellow(`  need --force: ${printable(r.force_reason)}`));
     if (r.later_duplicates > 0) lines.push(c.yellow(`  note: ${formatCount(r.later_duplicates)} record(s) of later imports were skipped as duplicates of these rows; their data goes too`));
     return `${lines.join('\n')}\n`;
   }
@@ -55,8 +55,8 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>): string {
   } else {
     lines.push(`${c.green('undone')}: removed ${formatCount(r.rows_removed)} row(s) of ${what} from ${where}`);
     if (r.purged) lines.push(`  deleted its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)`);
-    else lines.push(`  its history record stays, marked undone by ${r.undone_by ?? '?'} at ${formatTime(r.undone_at)}`);
-    if (r.force_reason !== null) lines.push(c.yellow(`  forced: ${r.force_reason}`));
+    else lines.push(`  its history record stays, marked undone by ${printable(r.undone_by ?? '?')} at ${formatTime(r.undone_at)}`);
+    if (r.force_reason !== null) lines.push(c.yellow(`  forced: ${printable(r.force_reason)}`));
     if (r.later_duplicates > 0) lines.push(c.yellow(`  note: ${formatCount(r.later_duplicates)} record(s) of later imports had been skipped as duplicates of the removed rows`));
   }
   return `${lines.join('\n')}\n`;

@@ -2,25 +2,36 @@
 import type { Settings } from '../config.js';
 import { withTransaction, type Client } from '../db/connection.js';
 import { findRowOwners } from '../db/dataTables.js';
-import { deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord } from '../db/history.js';
+import { deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 
-export type { HistoryFilter, ImportRecord };
+export type { HistoryFilter, ImportRecord, ImportSummary };
 
 /** One page of records and where it sits. */
 export interface HistoryPage {
-  imports: ImportRecord[];
+  /** Summaries: `getImport` gives one record whole. */
+  imports: ImportSummary[];
   /** How many records match the filters, over all pages. */
   total_count: number;
   limit: number;
   offset: number;
 }
 
-/** Rejects a page that cannot be asked for: limit below 1 (0 would be an empty page by design), negative offset. */
+/**
+ * The longest look-back of --days, --since and --older-than (about 2,700 years): PostgreSQL's
+ * timestamps reach back to 4713 BC, and a period past that is an error from the server.
+ */
+export const MAX_AGE_DAYS = 1_000_000;
+
+/**
+ * Rejects a page that cannot be asked for: limit below 1 (0 would be an empty page by design),
+ * negative offset, or either past the integers a JavaScript number holds exactly (which bigint,
+ * what LIMIT and OFFSET take, holds): checked here, not left to the server to refuse.
+ */
 export function checkPage(limit: number, offset: number): void {
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
-  if (!Number.isInteger(offset) || offset < 0) throw new UsageError('--offset must be zero or a positive integer');
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}`);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new UsageError(`--offset must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`);
 }
 
 /** `atlas history`: records newest first, with the total count of matching records. */
@@ -77,8 +88,8 @@ export interface PruneResult {
   cutoff: string;
   /** Statuses that are pruned: records of these own no rows. */
   statuses: string[];
-  /** Deleted (or, in a dry run, deletable) records, oldest first. */
-  imports: ImportRecord[];
+  /** Deleted (or, in a dry run, deletable) records, oldest first, as summaries. */
+  imports: ImportSummary[];
   pruned_count: number;
   /** Eligible by status and age but kept because rows still reference them. */
   kept: Array<{ import_id: string; table: string; rows: number }>;
@@ -91,6 +102,7 @@ export interface PruneResult {
  */
 export async function pruneHistory(settings: Settings, options: PruneOptions): Promise<PruneResult> {
   if (!Number.isFinite(options.olderThanSeconds) || options.olderThanSeconds < 0) throw new UsageError('--older-than must be an age like 365d, 12h or 52w');
+  if (options.olderThanSeconds > MAX_AGE_DAYS * 86_400) throw new UsageError(`--older-than must be at most ${MAX_AGE_DAYS}d`);
   return withDatabase(settings, options.onDatabase, (client) =>
     withTransaction(client, async () => {
       const schema = settings.schema;

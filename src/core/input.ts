@@ -1,15 +1,16 @@
 /** Opening an import's input: the source's bytes, hashed as given, gunzipped when compressed, read by its format. */
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Settings } from '../config.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { openCsv } from '../formats/csv.js';
-import { FORMAT_EXTENSIONS, type FileFormat, type TableStream } from '../formats/types.js';
+import { FORMAT_EXTENSIONS, type FileFormat, type FixedTableStream, type TableStream } from '../formats/types.js';
 import type { XlsxOptions } from '../formats/xlsx.js';
 import { parseSheetRange } from '../formats/xlsxRange.js';
 import { openZipArchive } from '../formats/zipArchive.js';
 import { HashingReader, openLocalSource, type OpenedSource } from '../sources/source.js';
-import { tableNameFromFileName } from '../transform/naming.js';
+import { cutSourceNameNote, nulSourceNameProblem, sourceNameOf, tableNameFromFileName } from '../transform/naming.js';
 
 /** How to read the input; null fields are detected. */
 export interface InputOptions {
@@ -39,6 +40,8 @@ export interface OpenedInput {
   /** The zip archive's entry that was read, or null when the input is not a zip of data files. */
   entry: string | null;
   table: TableStream;
+  /** Warnings about the input found while opening it (a header cell cut to MAX_SOURCE_NAME_CHARS). */
+  notes: string[];
 }
 
 /** The format from --format, else the extension (a `.gz` suffix ignored), else the first bytes (a zip is looked into first, see readInput). */
@@ -118,11 +121,17 @@ async function peek(source: AsyncIterable<Buffer>): Promise<{ first: Buffer; res
 }
 
 function gunzip(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  const out = Readable.from(source).pipe(createGunzip());
+  const out = createGunzip();
+  // pipeline, not pipe: an error of the source (a read error, a dropped S3 connection) then ends
+  // the gunzipped stream with that error instead of escaping as an uncaught exception that
+  // kills the process before the import's record says it failed.
+  pipeline(Readable.from(source), out).catch(() => undefined); // its error reaches the loop below
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of out) yield chunk as Buffer;
     } catch (err) {
+      // zlib's own errors carry a Z_ code; anything else is the source's, passed on as it is.
+      if (!String((err as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) throw err;
       throw new AtlasError(`the gzip data is corrupt or truncated: ${(err as Error).message}`, { cause: err });
     }
   }
@@ -154,15 +163,20 @@ export async function readInput(opened: OpenedSource, options: InputOptions): Pr
     const content = await openZipArchive(rest, wanted);
     if (content.kind === 'workbook') {
       const { openXlsxArchive } = await import('../formats/xlsx.js');
-      return { opened, reader, format: 'xlsx', compressed, entry: null, table: await openXlsxArchive(content.zip, xlsxOptions(options)) };
+      return opening(opened, reader, 'xlsx', compressed, null, await openXlsxArchive(content.zip, xlsxOptions(options)));
     }
     ({ first, rest } = await peek(content.bytes));
     const format = detectFormat(options.format, content.name, first);
-    return { opened, reader, format, compressed, entry: content.name, table: await openTable(format, rest, options) };
+    return opening(opened, reader, format, compressed, content.name, await openTable(format, rest, options));
   }
   const format = detectFormat(options.format, opened.fileName, first);
-  const table = await openTable(format, rest, options);
-  return { opened, reader, format, compressed, entry: null, table };
+  return opening(opened, reader, format, compressed, null, await openTable(format, rest, options));
+}
+
+/** The opened input, with a fixed input's header cells made its columns' source names (keepHeader). */
+function opening(opened: OpenedSource, reader: HashingReader, format: FileFormat, compressed: boolean, entry: string | null, table: TableStream): OpenedInput {
+  const notes = table.kind === 'fixed' ? keepHeader(table) : [];
+  return { opened, reader, format, compressed, entry, table, notes };
 }
 
 function xlsxOptions(options: InputOptions): XlsxOptions {
@@ -172,6 +186,22 @@ function xlsxOptions(options: InputOptions): XlsxOptions {
     range: options.range == null ? null : parseSheetRange(options.range),
     header: options.header,
   };
+}
+
+/**
+ * Makes a fixed input's header cells its columns' source names (see sourceNameOf): a cell with a
+ * NUL byte is refused, a cell too long cut; returns a warning per cut cell.
+ */
+function keepHeader(table: FixedTableStream): string[] {
+  const notes: string[] = [];
+  table.header = table.header.map((cell, i) => {
+    const where = `column ${i + 1} of the header`;
+    const name = sourceNameOf(cell);
+    if (name === null) throw new AtlasError(nulSourceNameProblem(where), { hint: 'remove the NUL byte from the header line' });
+    if (name !== cell) notes.push(cutSourceNameNote(where, cell.length));
+    return name;
+  });
+  return notes;
 }
 
 async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, options: InputOptions): Promise<TableStream> {

@@ -2,16 +2,16 @@
 import type { Settings } from '../config.js';
 import type { Client } from '../db/connection.js';
 import { countRowsByImport, getDataTable, getRowById } from '../db/dataTables.js';
-import { getImportsByIds, type ImportRecord } from '../db/history.js';
+import { getImportsByIds, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
 import { sanitizeIdentifier } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 
-/** An import that contributed rows still in the table: its whole record, and how many of its rows remain. */
-export interface LineageImport extends ImportRecord {
+/** An import that contributed rows still in the table: its record (as a summary), and how many of its rows remain. */
+export type LineageImport = ImportSummary & {
   /** Rows of this import in the table now (rows_inserted is what it inserted then). */
   rows_contributed: number;
-}
+};
 
 /** The spec's lineage shape. */
 export interface TableLineage {
@@ -41,6 +41,9 @@ export interface RowLineage {
   import_record: ImportRecord;
 }
 
+/** The largest bigint: atlas's `id` columns are bigint identities. */
+const MAX_BIGINT = 9223372036854775807n;
+
 /** Checks the table exists and has `_import_id`; throws a helpful error otherwise. */
 async function requireTrackedTable(client: Client, schema: string, table: string): Promise<void> {
   const info = await getDataTable(client, schema, table);
@@ -61,7 +64,7 @@ export async function traceLineage(settings: Settings, table: string, onDatabase
     await requireTrackedTable(client, settings.schema, table);
     const counts = await countRowsByImport(client, settings.schema, table);
     const byId = new Map(counts.map((c) => [c.importId, c.rows]));
-    const records = await getImportsByIds(client, settings.schema, [...byId.keys()]);
+    const records = await getImportsByIds(client, settings.schema, [...byId.keys()], true);
     const imports = records.map((r) => ({ ...r, rows_contributed: byId.get(r.import_id) ?? 0 }));
     return {
       table_name: table,
@@ -75,8 +78,8 @@ export async function traceLineage(settings: Settings, table: string, onDatabase
 /** The import, file, source row number and corrections behind the row whose `id` is `rowId`. */
 export async function traceRow(settings: Settings, table: string, rowId: string | number, onDatabase?: DatabaseListener): Promise<RowLineage> {
   const id = String(rowId);
-  // bigint identity: digits only, and within bigint's range (19 digits).
-  if (!/^[0-9]{1,19}$/.test(id)) throw new UsageError(`--row must be a row id (a positive whole number), not "${id}"`);
+  // bigint identity: digits only, within bigint's range (checked here, not left to the server to refuse).
+  if (!/^[0-9]{1,19}$/.test(id) || BigInt(id) > MAX_BIGINT) throw new UsageError(`--row must be a row id, a whole number from 0 to ${MAX_BIGINT}, not "${id}"`);
   return withDatabase(settings, onDatabase, async (client) => {
     await requireTrackedTable(client, settings.schema, table);
     const info = await getDataTable(client, settings.schema, table);

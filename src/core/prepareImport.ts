@@ -1,15 +1,16 @@
 /** Everything about an import that can be checked before the database is touched: flags, the mapping file, the input's header, the key. */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Settings } from '../config.js';
 import { insertInProgress, markFailed } from '../db/history.js';
 import { AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
+import { isKnownEncoding } from '../formats/decode.js';
 import type { FileFormat } from '../formats/types.js';
 import { parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
 import { baseFileName, columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
 import { parseSheetRange } from '../formats/xlsxRange.js';
 import { withDatabase } from './database.js';
 import { openSource, readInput, type InputOptions, type OpenedInput } from './input.js';
+import { readJsonFile } from '../sources/jsonFile.js';
 import type { OpenedSource } from '../sources/source.js';
 import type { RunOptions } from './importTypes.js';
 
@@ -22,13 +23,14 @@ export interface Prepared {
   key: string[] | null;
 }
 
+/**
+ * A mapping file larger than this is refused: the stored mapping of any import fits (1594 columns
+ * of 255-character source names take about 600 KB), and reading a device whole would exhaust memory.
+ */
+export const MAX_MAPPING_FILE_BYTES = 4 * 1024 * 1024;
+
 function readMappingFile(path: string): Mapping {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`mapping file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
-  }
+  const parsed = readJsonFile(path, 'mapping file', MAX_MAPPING_FILE_BYTES);
   const { mapping, problems } = validateMapping(parsed);
   if (problems.length > 0) throw new UsageError(`mapping file ${path}: ${problems.join('; ')}`);
   return mapping;
@@ -37,6 +39,9 @@ function readMappingFile(path: string): Mapping {
 /** Everything that can be checked before the database is touched. */
 export async function prepare(settings: Settings, options: RunOptions): Promise<Prepared> {
   if (options.delimiter != null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
+  if (options.encoding != null && !isKnownEncoding(options.encoding)) {
+    throw new UsageError(`--encoding ${options.encoding} is not an encoding atlas knows`, { hint: 'use utf8, utf16le, utf16be or latin1 (windows-1252)' });
+  }
   // Library callers too (the CLI checks --key as it parses it): an empty key makes every row a duplicate of every other.
   if (options.key != null && (options.key.length === 0 || options.key.some((k) => k.trim() === ''))) throw new UsageError('the key must name at least one column, none of them blank');
   let budget: ErrorBudget = null;
@@ -80,8 +85,9 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     input = await readInput(opened, inputOptions);
   } catch (err) {
     opened.stream.destroy();
-    // The data itself is unreadable (encoding, empty, corrupt): still an import attempt worth recording.
-    if (err instanceof AtlasError && !(err instanceof UsageError) && fallbackTable !== null && !options.dryRun) {
+    // The data itself is unreadable (encoding, empty, corrupt, a read error, more than V8 can
+    // hold): still an import attempt worth recording. Only a usage error touches nothing.
+    if (!(err instanceof UsageError) && fallbackTable !== null && !options.dryRun) {
       throw await recordUnreadable(settings, options, opened, fallbackTable, err);
     }
     throw err;
@@ -124,7 +130,7 @@ function defaultTableName(fileName: string | null, part: string | null): string 
 }
 
 /** Records a failed import for input that could not be read at all, and returns the error to throw. */
-async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: AtlasError): Promise<ImportFailedError> {
+async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: unknown): Promise<ImportFailedError> {
   const importId = randomUUID();
   await withDatabase(settings, options.onDatabase, async (client) => {
     await insertInProgress(client, settings.schema, {
@@ -139,7 +145,7 @@ async function recordUnreadable(settings: Settings, options: RunOptions, opened:
       duplicateCheckEnabled: false,
       metadata: { ...opened.metadata },
     });
-    await markFailed(client, settings.schema, importId, describeError(err), 0, { error_class: err.name });
+    await markFailed(client, settings.schema, importId, describeError(err), 0, { error_class: err instanceof Error ? err.name : 'Error' });
   });
-  return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err.hint, cause: err });
+  return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err instanceof AtlasError ? err.hint : null, cause: err });
 }

@@ -98,6 +98,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
     if (unknown.length > 0) throw new UsageError(`mapping file ${options.mappingFile}: column(s) not in the file: ${unknown.join(', ')}`);
   }
   if (input.table.kind === 'fixed') warnings.push(...(input.table.warnings ?? []));
+  warnings.push(...input.notes, ...staged.notes);
   if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed (recorded in _corrections_applied)`);
 
   // Types and strategy. One import at a time decides the shape of, and writes into, a given table.

@@ -3,6 +3,7 @@ import type { Settings } from '../config.js';
 import { getStatistics } from '../db/history.js';
 import { UsageError } from '../errors.js';
 import { withDatabase, type DatabaseListener } from './database.js';
+import { MAX_AGE_DAYS } from './history.js';
 
 /** Which imports `getStats` looks at. */
 export interface StatsOptions {
@@ -46,7 +47,7 @@ export interface ImportStatistics {
 
 /** Statistics of the imports of the last `days` days (by import_timestamp). */
 export async function getStats(settings: Settings, options: StatsOptions): Promise<ImportStatistics> {
-  if (!Number.isInteger(options.days) || options.days < 1) throw new UsageError('--days must be a positive integer');
+  if (!Number.isInteger(options.days) || options.days < 1 || options.days > MAX_AGE_DAYS) throw new UsageError(`--days must be a whole number from 1 to ${MAX_AGE_DAYS}`);
   return withDatabase(settings, options.onDatabase, async (client) => {
     const s = await getStatistics(client, settings.schema, { table: options.table, user: options.user, days: options.days });
     return {

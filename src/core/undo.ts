@@ -13,6 +13,7 @@ import { deleteImports, lockImport, markUndone, type ImportRecord } from '../db/
 import { countLaterDuplicatesOf } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
 import { AtlasError, NotFoundError } from '../errors.js';
+import { qualify } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 import { checkImportId, resolveImport } from './history.js';
 
@@ -78,6 +79,14 @@ function noRowsError(r: ImportRecord): AtlasError {
     return new AtlasError(`import ${r.import_id} was interrupted: its process ended before committing, so it has no rows to undo`, { hint: purge });
   }
   return new AtlasError(`import ${r.import_id} ${r.status === 'failed' ? 'failed' : `is ${r.status}`}: it committed no rows, so there is nothing to undo`, { hint: purge });
+}
+
+/** The refusal of an undo whose table lost atlas's `id` column (replaced or altered by hand). */
+function noIdColumnError(schema: string, table: string, id: string, rows: number): AtlasError {
+  return new AtlasError(
+    `cannot undo import ${id}: table ${schema}.${table} has no id column any more (was it replaced or altered by hand?), and undo needs it to find the rows later imports skipped as duplicates of this import's ${rows} row(s)`,
+    { hint: `restore the table as atlas made it; or delete the rows yourself (delete from ${qualify(schema, table)} where _import_id = '${id}'), then atlas undo ${id} --force marks the import undone` },
+  );
 }
 
 /** Describes how the import's rows differ from what it inserted. */
@@ -157,7 +166,13 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
         result.rows_changed = state.changed;
         const recorded = rec.rows_inserted ?? 0;
         if (state.rows !== recorded || state.changed > 0) result.force_reason = describeChange(state.rows, recorded, state.changed);
-        result.later_duplicates = await countLaterDuplicatesOf(client, schema, table, id);
+        // The later imports that rely on these rows are found by their id: without it, undo cannot
+        // tell what it would take from them, even with --force. Once no row is left, nothing is taken.
+        if (!info.columns.has('id')) {
+          if (state.rows > 0) throw noIdColumnError(schema, table, id, state.rows);
+        } else {
+          result.later_duplicates = await countLaterDuplicatesOf(client, schema, table, id);
+        }
       }
       if (result.force_reason !== null && !options.force && !options.dryRun) throw forceRequiredError(result);
       const expected = options.expectedRows ?? null;

@@ -92,7 +92,9 @@ export interface TracedRow {
 /** The row with `id` = `rowId` (atlas's identity column), or null. */
 export async function getRowById(client: Client, schema: string, table: string, rowId: string): Promise<TracedRow | null> {
   // to_jsonb keeps every type exact (numeric as a JSON number, date as ISO text) without per-type code.
-  const res = await client.query<{ row: Record<string, unknown> }>(`select to_jsonb(t) as row from ${qualify(schema, table)} t where t.id = $1`, [rowId]);
+  // $1 as bigint: an integer or smallint id column compares with it (and uses its index) where an
+  // id beyond that column's range would otherwise be an error from the server.
+  const res = await client.query<{ row: Record<string, unknown> }>(`select to_jsonb(t) as row from ${qualify(schema, table)} t where t.id = $1::bigint`, [rowId]);
   const row = res.rows[0]?.row;
   if (row === undefined) return null;
   const values: Record<string, unknown> = {};

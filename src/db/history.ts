@@ -58,8 +58,8 @@ const NUMERIC_FIELDS = [
 ] as const;
 const TIME_FIELDS = ['import_timestamp', 'created_at', 'updated_at', 'mapping_started_at', 'mapping_completed_at', 'undone_at'] as const;
 
-/** Converts a raw pg row (bigint/decimal as strings, Dates) to the JSON shape. */
-export function toImportRecord(row: Record<string, unknown>): ImportRecord {
+/** A raw pg row (bigint/decimal as strings, Dates) in the JSON shape. */
+function toJsonShape(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) {
     out[key] = value;
@@ -68,9 +68,53 @@ export function toImportRecord(row: Record<string, unknown>): ImportRecord {
   }
   for (const f of NUMERIC_FIELDS) if (out[f] !== null && out[f] !== undefined) out[f] = Number(out[f]);
   for (const f of TIME_FIELDS) if (out[f] instanceof Date) out[f] = (out[f] as Date).toISOString();
+  return out;
+}
+
+/** Converts a raw pg row of a whole record to the JSON shape. */
+export function toImportRecord(row: Record<string, unknown>): ImportRecord {
+  const out = toJsonShape(row);
   out.warnings ??= [];
   out.metadata ??= {};
   return out as unknown as ImportRecord;
+}
+
+/**
+ * A record as the lists show it (`atlas history`, `history prune`, `lineage`): every column of
+ * bounded size. The columns a record can make as large as it likes are left out (mapping_config,
+ * metadata; warnings, counted instead) or cut (source_path, error_message), so that listing
+ * records takes the same memory whatever they hold. `atlas history <id>` shows one whole.
+ */
+export type ImportSummary = Omit<ImportRecord, 'mapping_config' | 'metadata' | 'warnings'> & {
+  /** How many warnings the record has (`atlas history <id>` shows them). */
+  warnings_count: number;
+};
+
+/** Text columns of a summary are cut to this many characters, the last of them `…` when cut. */
+export const SUMMARY_TEXT_CHARS = 1000;
+
+/** `column` (h.<name>, never input) cut to SUMMARY_TEXT_CHARS; left() reads no more of a long value than it returns. */
+function cutSql(column: string): string {
+  return `case when length(left(h.${column}, ${SUMMARY_TEXT_CHARS + 1})) > ${SUMMARY_TEXT_CHARS} then left(h.${column}, ${SUMMARY_TEXT_CHARS - 1}) || '…' else h.${column} end as ${column}`;
+}
+
+/** The select list of a summary (with STATUS_SQL as `status`): named columns, so a later migration's column is not listed unbounded. */
+const SUMMARY_COLUMNS = [
+  ...['import_id', 'import_timestamp', 'user_id', 'user_email', 'source_type'].map((c) => `h.${c}`),
+  cutSql('source_path'),
+  ...['file_name', 'file_size_bytes', 'file_type', 'file_hash', 'table_name', 'import_strategy', 'duplicate_check_enabled'].map((c) => `h.${c}`),
+  cutSql('error_message'),
+  'coalesce(cardinality(h.warnings), 0) as warnings_count',
+  ...[
+    'total_rows_in_file', 'rows_processed', 'rows_inserted', 'rows_skipped', 'duplicates_found', 'validation_errors',
+    'duration_seconds', 'parsing_time_seconds', 'duplicate_check_time_seconds', 'insert_time_seconds',
+    'analysis_id', 'task_id', 'created_at', 'updated_at', 'mapping_status', 'mapping_started_at', 'mapping_completed_at',
+    'mapping_duration_seconds', 'mapping_errors_count', 'undone_at', 'undone_by', 'rows_removed',
+  ].map((c) => `h.${c}`),
+].join(', ');
+
+function toImportSummary(row: Record<string, unknown>): ImportSummary {
+  return toJsonShape(row) as unknown as ImportSummary;
 }
 
 /** Fields of a new in-progress record. */
@@ -181,7 +225,7 @@ const STATUS_SQL = `case when h.status = 'in_progress' and not exists (
       and l.classid = ((key.k >> 32) & 4294967295)::oid and l.objid = (key.k & 4294967295)::oid
   ) then 'interrupted' else h.status end`;
 
-export async function listImports(client: Client, schema: string, f: HistoryFilter): Promise<{ rows: ImportRecord[]; total: number }> {
+export async function listImports(client: Client, schema: string, f: HistoryFilter): Promise<{ rows: ImportSummary[]; total: number }> {
   const where = `where ($1::text is null or h.table_name = $1)
       and ($2::text is null or h.user_id = $2)
       and ($3::text is null or (${STATUS_SQL}) = $3)
@@ -189,11 +233,11 @@ export async function listImports(client: Client, schema: string, f: HistoryFilt
   const params = [f.table, f.user, f.status, f.since];
   const total = await client.query<{ n: string }>(`select count(*) as n from ${qualify(schema, 'import_history')} h ${where}`, params);
   const rows = await client.query(
-    `select h.*, ${STATUS_SQL} as status from ${qualify(schema, 'import_history')} h ${where}
+    `select ${SUMMARY_COLUMNS}, ${STATUS_SQL} as status from ${qualify(schema, 'import_history')} h ${where}
      order by h.import_timestamp desc, h.created_at desc limit $5 offset $6`,
     [...params, f.limit, f.offset],
   );
-  return { rows: rows.rows.map(toImportRecord), total: Number(total.rows[0]?.n ?? 0) };
+  return { rows: rows.rows.map(toImportSummary), total: Number(total.rows[0]?.n ?? 0) };
 }
 
 /** Finds one record by full id or by an unambiguous prefix of 8+ hex characters. */
@@ -246,15 +290,17 @@ export async function lockImport(client: Client, schema: string, importId: strin
   return { record: toImportRecord(rest), rowXmin: String(rowXmin) };
 }
 
-/** Records by full id, newest first (ids not found are left out). */
-export async function getImportsByIds(client: Client, schema: string, importIds: readonly string[]): Promise<ImportRecord[]> {
+/** Records by full id, newest first (ids not found are left out): whole, or as summaries. */
+export async function getImportsByIds(client: Client, schema: string, importIds: readonly string[]): Promise<ImportRecord[]>;
+export async function getImportsByIds(client: Client, schema: string, importIds: readonly string[], summaries: true): Promise<ImportSummary[]>;
+export async function getImportsByIds(client: Client, schema: string, importIds: readonly string[], summaries = false): Promise<Array<ImportRecord | ImportSummary>> {
   if (importIds.length === 0) return [];
   const res = await client.query(
-    `select h.*, ${STATUS_SQL} as status from ${qualify(schema, 'import_history')} h
+    `select ${summaries ? SUMMARY_COLUMNS : 'h.*'}, ${STATUS_SQL} as status from ${qualify(schema, 'import_history')} h
       where h.import_id = any($1::uuid[]) order by h.import_timestamp desc, h.created_at desc`,
     [importIds],
   );
-  return res.rows.map(toImportRecord);
+  return res.rows.map((row: Record<string, unknown>) => (summaries ? toImportSummary(row) : toImportRecord(row)));
 }
 
 /** Marks an undone import: the record stays as the audit trail. */
@@ -359,15 +405,15 @@ export const ROWLESS_STATUSES = ['failed', 'interrupted', 'undone'] as const;
  * oldest first, locked until the end of the transaction. Callers still check that no row
  * references them before deleting.
  */
-export async function listPrunable(client: Client, schema: string, olderThanSeconds: number): Promise<{ cutoff: string; records: ImportRecord[] }> {
+export async function listPrunable(client: Client, schema: string, olderThanSeconds: number): Promise<{ cutoff: string; records: ImportSummary[] }> {
   const cutoff = await client.query<{ cutoff: Date }>(`select now() - make_interval(secs => $1) as cutoff`, [olderThanSeconds]);
   const at = cutoff.rows[0]!.cutoff;
   const res = await client.query(
-    `select h.*, ${STATUS_SQL} as status from ${qualify(schema, 'import_history')} h
+    `select ${SUMMARY_COLUMNS}, ${STATUS_SQL} as status from ${qualify(schema, 'import_history')} h
       where h.import_timestamp < $1 and (${STATUS_SQL}) = any($2::text[])
       order by h.import_timestamp, h.created_at
       for update of h`,
     [at, [...ROWLESS_STATUSES]],
   );
-  return { cutoff: at.toISOString(), records: res.rows.map(toImportRecord) };
+  return { cutoff: at.toISOString(), records: res.rows.map(toImportSummary) };
 }

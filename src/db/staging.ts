@@ -20,7 +20,7 @@ import type { SniffedDelimiter } from '../formats/csvScanner.js';
 import { SPREADSHEET_ERROR, type KeyedRow, type ReaderFix, type RowBatch, type TableStream } from '../formats/types.js';
 import { AtlasError } from '../errors.js';
 import { ColumnStats } from '../transform/infer.js';
-import { ColumnNamer, quoteIdent } from '../transform/naming.js';
+import { ColumnNamer, cutSourceNameNote, nulSourceNameProblem, quoteIdent, sourceNameOf } from '../transform/naming.js';
 import type { Client } from './connection.js';
 
 /** COPY data is sent in pieces of about this size: big enough to keep per-write overhead low. */
@@ -70,6 +70,8 @@ export interface StageResult {
   /** Rows the server read from the input's own CSV bytes (the others went as COPY text lines). */
   csvRows: number;
   columns: StagedColumn[];
+  /** Warnings about the columns found while reading (a key cut to MAX_SOURCE_NAME_CHARS). */
+  notes: string[];
 }
 
 /** SQL for a staged column's raw text. */
@@ -177,7 +179,7 @@ export async function copyIntoStage(
   onChunk?: (rows: number) => void | Promise<void>,
 ): Promise<StageResult> {
   const namer = new ColumnNamer();
-  const result: StageResult = { rows: 0, raggedRows: 0, nulValues: 0, rowsWithFixes: 0, csvRows: 0, columns: [] };
+  const result: StageResult = { rows: 0, raggedRows: 0, nulValues: 0, rowsWithFixes: 0, csvRows: 0, columns: [], notes: [] };
   const addColumn = (sourceName: string, ref: StagedColumn['ref']): StagedColumn => {
     const col: StagedColumn = { sourceName, targetName: namer.next(sourceName, targets.get(sourceName)), stats: new ColumnStats(), ref, json: false, errorCells: null };
     result.columns.push(col);
@@ -335,8 +337,12 @@ export async function copyIntoStage(
         checkedKeys = row.keys;
         for (const key of row.keys) {
           if (keyIndex.has(key)) continue;
+          const where = `column ${result.columns.length + 1} (a key first in record ${row.rn})`;
+          const name = sourceNameOf(key);
+          if (name === null) throw new AtlasError(nulSourceNameProblem(where), { hint: 'remove the NUL byte (\\u0000) from the key' });
+          if (name !== key) result.notes.push(cutSourceNameNote(where, key.length));
           keyIndex.set(key, result.columns.length);
-          addColumn(key, { name: `c${result.columns.length + 1}` });
+          addColumn(name, { name: `c${result.columns.length + 1}` });
         }
       }
       return result.columns.length > before;

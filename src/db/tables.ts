@@ -19,6 +19,18 @@ export interface ExistingTable {
   hasRowHash: boolean;
 }
 
+/** What pg_class.relkind says a relation is, for the refusal of one that is not a table. */
+const RELKINDS: Record<string, string> = {
+  v: 'a view',
+  m: 'a materialized view',
+  f: 'a foreign table',
+  S: 'a sequence',
+  i: 'an index',
+  I: 'a partitioned index',
+  c: 'a composite type',
+  t: 'a TOAST table',
+};
+
 const METADATA = new Set(['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied', '_row_hash']);
 
 export async function getExistingTable(client: Client, schema: string, table: string): Promise<ExistingTable | null> {
@@ -34,11 +46,18 @@ export async function getExistingTable(client: Client, schema: string, table: st
     [schema, table],
   );
   if (res.rows.length === 0) {
-    const exists = await client.query(
-      `select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`,
+    const other = await client.query<{ relkind: string }>(
+      `select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`,
       [schema, table],
     );
-    return exists.rows.length > 0 ? { columns: [], tracked: false, hasRowHash: false } : null;
+    const relkind = other.rows[0]?.relkind;
+    if (relkind === undefined) return null;
+    if (relkind !== 'r' && relkind !== 'p') {
+      throw new AtlasError(`${schema}.${table} is ${RELKINDS[relkind] ?? `a relation of kind "${relkind}"`}, not a table: atlas imports only into tables`, {
+        hint: 'import into a table of another name with --table NAME',
+      });
+    }
+    return { columns: [], tracked: false, hasRowHash: false };
   }
   const names = new Set(res.rows.map((r) => r.name));
   return {

@@ -24,6 +24,12 @@ const MAX_UNCUT_BYTES = 1 << 20;
  * be cut at) is not held to its end: its rows so far go as a batch of COPY text.
  */
 const MAX_RUN_BYTES = 4 << 20;
+/**
+ * A header line longer than this is refused: no line of column names is that long (1594
+ * columns of 255 characters, what atlas keeps of each, take 400 KB), and a whole file read as
+ * one line (no line end, or a first line of data) would otherwise be held in memory.
+ */
+export const MAX_HEADER_LINE_BYTES = 1 << 20;
 
 /**
  * The bytes of `rows` for COPY (FORMAT csv), or null where COPY would read them otherwise than
@@ -70,6 +76,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   let delimiter = options.delimiter;
   /** What follows the last line end read: scanned with the next bytes. */
   let carry: Buffer | null = null;
+  let readBytes = 0;
   // The run of records since the scanner was last between records: their rows and bytes, and
   // whether they may be given as bytes (not the first run, which holds the header or a BOM; no
   // blank line, which COPY would read as a record).
@@ -144,6 +151,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       }
       return false;
     }
+    readBytes += next.value.length;
     const data: Buffer = carry === null ? next.value : Buffer.concat([carry, next.value]);
     const cut = data.lastIndexOf(10) + 1;
     if (cut === 0 && data.length <= MAX_UNCUT_BYTES) {
@@ -157,7 +165,14 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   };
 
   // Read until the header (or, without one, the first record) is known.
-  while (!done && (options.header ? header === null : pending.length === 0 && runRows.length === 0)) await feed();
+  while (!done && (options.header ? header === null : pending.length === 0 && runRows.length === 0)) {
+    await feed();
+    if (options.header && header === null && readBytes > MAX_HEADER_LINE_BYTES) {
+      throw new AtlasError(`the first line, the header, is longer than ${MAX_HEADER_LINE_BYTES / (1 << 20)} MiB: atlas refuses a header that long`, {
+        hint: 'is the first line data? --no-header reads it as data',
+      });
+    }
+  }
   if (options.header && header === null) throw new AtlasError('the file is empty: no header row found');
   if (!options.header) {
     const width = pending.peek()?.[0]?.fields.length ?? runRows[0]?.fields.length ?? 0;

@@ -6,17 +6,16 @@
  * type inference; the COPY's row count is checked against theirs.
  */
 
-import { getHeapStatistics } from 'node:v8';
 import { AtlasError } from '../errors.js';
+import { heapShare, MIB } from './limits.js';
 
-const MIB = 1024 * 1024;
 /**
  * The longest field accepted (UTF-16 code units): 1/8 of the heap, in whole MiB (32 MiB under
- * --max-old-space-size=256). A field is held several times over on its way to COPY, so a larger
- * one (or an unterminated quote swallowing the rest of a big file) is a clear error, not an
- * out-of-memory crash.
+ * --max-old-space-size=256), at most MAX_TEXT_CHARS (247 MiB). A field is held several times over
+ * on its way to COPY, so a larger one (or an unterminated quote swallowing the rest of a big file)
+ * is a clear error, not an out-of-memory crash.
  */
-export const MAX_FIELD_CHARS = Math.max(MIB, Math.floor(getHeapStatistics().heap_size_limit / 8 / MIB) * MIB);
+export const MAX_FIELD_CHARS = heapShare(8);
 
 /** Called with each record's fields; `null` is an unquoted empty field (NULL in COPY). */
 export type RecordHandler = (fields: Array<string | null>, recordNumber: number) => void;

@@ -16,6 +16,16 @@ export const ENCODINGS: Record<string, string> = {
   cp1252: 'windows-1252',
 };
 
+/** True when --encoding names an encoding atlas can decode (one of ENCODINGS, or another name the WHATWG decoder knows). */
+export function isKnownEncoding(name: string): boolean {
+  try {
+    new TextDecoder(detectEncoding(Buffer.alloc(0), name));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Picks the encoding from a byte-order mark when the user did not name one. */
 export function detectEncoding(firstBytes: Buffer, requested: string | null): string {
   if (requested !== null) return ENCODINGS[requested.toLowerCase()] ?? requested;

@@ -1,8 +1,6 @@
-import { getHeapStatistics } from 'node:v8';
 import { AtlasError } from '../errors.js';
 import { MAX_USER_COLUMNS } from '../transform/naming.js';
-
-const MIB = 1024 * 1024;
+import { heapShare } from './limits.js';
 
 /** Nesting deeper than this is refused: no real record needs it, and deep input is an attack. */
 export const MAX_JSON_DEPTH = 1000;
@@ -12,9 +10,9 @@ export const MAX_JSON_DEPTH = 1000;
  * values, their JSON and COPY escaping, which can double a string of backslashes twice over), as
  * two-byte strings when the decoder makes them so: up to ~16 bytes of heap per character. So the
  * limit is 1/32 of the heap (9 MiB under --max-old-space-size=256, 128 MiB with a 4 GB heap, never
- * more than 256 MiB): a bigger record is a clear error, not an out-of-memory crash.
+ * more than MAX_TEXT_CHARS, 247 MiB): a bigger record is a clear error, not an out-of-memory crash.
  */
-export const MAX_RECORD_CHARS = Math.min(256 * MIB, Math.max(MIB, Math.floor(getHeapStatistics().heap_size_limit / 32 / MIB) * MIB));
+export const MAX_RECORD_CHARS = heapShare(32);
 /** Distinct keys (columns) records may bring: PostgreSQL's 1600 columns per table, less atlas's own. */
 export const MAX_RECORD_COLUMNS = MAX_USER_COLUMNS;
 /** A key longer than this can never be a --record-path key; it is skipped, not kept. */

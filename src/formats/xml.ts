@@ -4,6 +4,7 @@ import { getHeapStatistics } from 'node:v8';
 import { AtlasError } from '../errors.js';
 import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../transform/naming.js';
 import { detectEncoding, ENCODINGS } from './decode.js';
+import { heapShare, MIB } from './limits.js';
 import { TextChunks } from './textChunks.js';
 import { XmlFastPath, type HandOver, type XmlEvents } from './xmlFast.js';
 import { RecordKeys, type KeyedRow, type KeyedTableStream } from './types.js';
@@ -35,7 +36,6 @@ export const MAX_XML_DEPTH = 1000;
 const DETECT_MAX_EVENTS = 50_000;
 /** Text kept while looking for the record element (UTF-16 code units). */
 const DETECT_MAX_CHARS = 16 * 1024 * 1024;
-const MIB = 1024 * 1024;
 
 /** The children of every element that has none (most are leaves): replaced, never written to. */
 const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
@@ -45,9 +45,9 @@ const NO_ATTRIBUTES: Record<string, string> = Object.freeze(Object.create(null) 
 /**
  * One record may hold this much text (UTF-16 code units): memory stays bounded. As for JSON
  * (MAX_RECORD_CHARS in jsonScanner.ts), a record's text is held several times over on its way to
- * COPY, so the limit is 1/32 of the heap (9 MiB under --max-old-space-size=256, never more than 256 MiB).
+ * COPY, so the limit is 1/32 of the heap (9 MiB under --max-old-space-size=256, never more than 247 MiB).
  */
-export const MAX_XML_RECORD_CHARS = Math.min(256 * MIB, Math.max(MIB, Math.floor(getHeapStatistics().heap_size_limit / 32 / MIB) * MIB));
+export const MAX_XML_RECORD_CHARS = heapShare(32);
 /**
  * Elements one record may hold: each costs up to ~1 KB of heap while the record is built and
  * flattened, so 1/2048 of the heap (about 150,000 under --max-old-space-size=256), at most a million.

@@ -10,6 +10,7 @@
  * Pure code: validation reports every problem at once.
  */
 import type { DateOrder, ValueFormat } from './infer.js';
+import { MAX_IDENTIFIER_BYTES, MAX_SOURCE_NAME_CHARS } from './naming.js';
 
 export const STRATEGIES = ['new_table', 'merge_exact', 'extend_table', 'adapt_data'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -50,13 +51,18 @@ export function parseKeyList(text: string): string[] | string {
   return names;
 }
 
+/** A table or column name PostgreSQL keeps as it is: 1 to 63 bytes, no NUL. */
+function isName(value: unknown): boolean {
+  return typeof value === 'string' && value !== '' && !value.includes('\0') && Buffer.byteLength(value) <= MAX_IDENTIFIER_BYTES;
+}
+
 /** Validates a parsed mapping; returns the problems (empty when fine). `//` keys are comments. */
 export function validateMapping(value: unknown): { mapping: Mapping; problems: string[] } {
   const problems: string[] = [];
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { mapping: {}, problems: ['the mapping must be a JSON object'] };
   const obj = value as Record<string, unknown>;
   for (const k of Object.keys(obj)) if (!k.startsWith('//') && !TOP_KEYS.has(k)) problems.push(`unknown key "${k}"`);
-  if (obj.table !== undefined && (typeof obj.table !== 'string' || obj.table === '')) problems.push('"table" must be a non-empty string');
+  if (obj.table !== undefined && !isName(obj.table)) problems.push('"table" must be a name of 1 to 63 bytes');
   if (obj.strategy !== undefined && !STRATEGIES.includes(obj.strategy as Strategy)) problems.push(`"strategy" must be one of ${STRATEGIES.join(', ')}`);
   if (obj.key !== undefined && obj.key !== null && (!Array.isArray(obj.key) || obj.key.length === 0 || !obj.key.every((k) => typeof k === 'string' && k.trim() !== ''))) {
     problems.push('"key" must be a non-empty list of column names, none of them blank');
@@ -66,6 +72,10 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
     else {
       for (const [source, spec] of Object.entries(obj.columns as Record<string, unknown>)) {
         if (source.startsWith('//')) continue;
+        if (source.length > MAX_SOURCE_NAME_CHARS) {
+          problems.push(`a column of ${source.length} characters in "columns": atlas keeps the first ${MAX_SOURCE_NAME_CHARS} characters of a header cell or key, so name the column by those`);
+          continue;
+        }
         const where = `columns["${source}"]`;
         if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
           problems.push(`${where} must be an object`);
@@ -73,7 +83,7 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
         }
         const c = spec as Record<string, unknown>;
         for (const k of Object.keys(c)) if (!k.startsWith('//') && !COLUMN_KEYS.has(k)) problems.push(`${where}: unknown key "${k}"`);
-        if (c.target !== undefined && (typeof c.target !== 'string' || c.target === '' || Buffer.byteLength(c.target) > 63)) problems.push(`${where}.target must be a name of 1 to 63 bytes`);
+        if (c.target !== undefined && !isName(c.target)) problems.push(`${where}.target must be a name of 1 to 63 bytes`);
         if (c.ignore !== undefined && typeof c.ignore !== 'boolean') problems.push(`${where}.ignore must be true or false`);
         if (c.type !== undefined && !MAPPING_TYPES.includes(c.type as MappingType)) problems.push(`${where}.type "${String(c.type)}" is not one of ${MAPPING_TYPES.join(', ')}`);
         if (c.format !== undefined) {

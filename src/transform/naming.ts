@@ -14,6 +14,34 @@ export const MAX_USER_COLUMNS = PG_MAX_COLUMNS - RESERVED_COLUMNS.length;
 /** Why MAX_USER_COLUMNS, for error messages. */
 export const COLUMN_LIMIT_REASON = `a PostgreSQL table holds at most ${PG_MAX_COLUMNS} columns, ${RESERVED_COLUMNS.length} of them atlas's own`;
 
+/**
+ * The longest header cell or key atlas keeps as a column's source name (in mapping_config and in
+ * mapping_errors.source_field, which holds 255 characters); a longer one is cut, with a warning.
+ * The column's own name keeps only its first 63 bytes anyway.
+ */
+export const MAX_SOURCE_NAME_CHARS = 255;
+
+/**
+ * A header cell or key as a column's source name: cut to MAX_SOURCE_NAME_CHARS (a surrogate pair
+ * kept whole); null when it holds a NUL byte, which PostgreSQL text cannot hold.
+ */
+export function sourceNameOf(raw: string): string | null {
+  if (raw.includes('\0')) return null;
+  if (raw.length <= MAX_SOURCE_NAME_CHARS) return raw;
+  const last = raw.charCodeAt(MAX_SOURCE_NAME_CHARS - 1);
+  return raw.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_SOURCE_NAME_CHARS - 1 : MAX_SOURCE_NAME_CHARS);
+}
+
+/** The warning for a source name sourceNameOf cut; `where` names the column ("column 7 of the header"). */
+export function cutSourceNameNote(where: string, length: number): string {
+  return `${where} is ${length.toLocaleString('en-US')} characters long: atlas keeps its first ${MAX_SOURCE_NAME_CHARS} as the column's source name (its name keeps ${MAX_IDENTIFIER_BYTES} bytes)`;
+}
+
+/** The error for a source name holding a NUL byte; `where` names the column. */
+export function nulSourceNameProblem(where: string): string {
+  return `${where} holds a NUL byte, which PostgreSQL cannot store in a name or text`;
+}
+
 /** Cuts a string to at most `maxBytes` UTF-8 bytes without splitting a character. */
 export function truncateUtf8(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
 import { AtlasError, ImportFailedError } from '../../src/errors.ts';
 import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
@@ -128,6 +130,34 @@ describe('importFile (CSV)', () => {
     const ok = await importFile(db.settings, { ...defaults, source: path, encoding: 'latin1' });
     const rows = await db.rows<{ name: string }>(`select name from ${db.schema}.${ok.table_name}`);
     assert.deepEqual(rows.map((r) => r.name), ['José']);
+  });
+
+  it('an input whose reading throws something other than an atlas error (a read error, V8\'s "Invalid string length") is recorded as failed, before and after its header', async () => {
+    const rangeError = (): RangeError => new RangeError('Invalid string length');
+    /** stdin that gives `head` (gzipped when asked), then fails as a huge field would. */
+    const failing = (head: Buffer): Readable =>
+      Readable.from(
+        (async function* () {
+          yield head;
+          await new Promise((r) => setTimeout(r, 20));
+          throw rangeError();
+        })(),
+      );
+    const body = Buffer.from(`a,b\n${'1,2\n'.repeat(100_000)}`);
+    const cases: Array<[string, Buffer]> = [
+      ['in_header', Buffer.from('a,b')], // before the header is known: the in-progress record does not exist yet
+      ['in_data', body.subarray(0, 200_000)],
+      ['in_gzip', gzipSync(body).subarray(0, 20_000)], // a source error under gunzip once escaped as an uncaught exception
+    ];
+    for (const [table, head] of cases) {
+      await assert.rejects(importFile(db.settings, { ...defaults, source: '-', stdin: failing(head), table }), (err: unknown) => {
+        assert.ok(err instanceof ImportFailedError, String(err));
+        assert.match(err.message, /Invalid string length$/);
+        return true;
+      });
+      const records = await db.rows<{ status: string; error_message: string }>(`select status, error_message from ${db.schema}.import_history where table_name = $1`, [table]);
+      assert.deepEqual(records, [{ status: 'failed', error_message: 'Invalid string length' }], table);
+    }
   });
 
   it('a failed import into an existing table leaves its rows untouched', async () => {

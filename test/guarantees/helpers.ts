@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { listImports, type ImportRecord } from '../../src/db/history.ts';
+import { listImports, type ImportSummary } from '../../src/db/history.ts';
 import { qualify } from '../../src/transform/naming.ts';
 import { BIN } from '../helpers.ts';
 
@@ -133,7 +133,7 @@ export function errorLines(stderr: string): string[] {
 }
 
 /** Every history record of the schema, with `interrupted` derived as `atlas history` shows it. */
-export async function historyOf(client: pg.Client, schema: string): Promise<ImportRecord[]> {
+export async function historyOf(client: pg.Client, schema: string): Promise<ImportSummary[]> {
   const exists = await client.query(`select to_regclass($1) as t`, [`${qualify(schema, 'import_history')}`]);
   if (exists.rows[0]?.t === null) return [];
   return (await listImports(client, schema, { table: null, user: null, status: null, since: null, limit: 100_000, offset: 0 })).rows;
@@ -161,7 +161,7 @@ export async function countImportRows(client: pg.Client, schema: string, table: 
  * has exactly `rows_inserted` rows in its table; any other (failed, interrupted, undone) has none;
  * none is `in_progress` once no atlas process runs. Returns the records.
  */
-export async function assertPromiseHolds(client: pg.Client, schema: string): Promise<ImportRecord[]> {
+export async function assertPromiseHolds(client: pg.Client, schema: string): Promise<ImportSummary[]> {
   const records = await historyOf(client, schema);
   for (const r of records) {
     const rows = await countImportRows(client, schema, r.table_name, r.import_id);

@@ -10,9 +10,11 @@
  * the check is not vacuous) and never in any statement's text; a canary table survives.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { migrate } from '../../src/db/migrate.ts';
 import { qualify } from '../../src/transform/naming.ts';
 import { FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 import { assertCleanStderr, assertPromiseHolds, CAPPED_HEAP, errorLines, historyOf, runAtlasWith, SLOW, tableExists, type AtlasRun } from './helpers.ts';
@@ -162,5 +164,189 @@ describe('hostile and broken input (atlas heap capped at 256 MB)', { timeout: 90
     // The statements are atlas's own: identifiers from files appear only sanitised and quoted.
     assert.ok(wire.statements.some((s) => s.includes('"drop_table_canary"')));
     assert.ok(!readFileSync(join(HOSTILE, 'hostile_headers.csv'), 'utf8').includes('"drop_table_canary"'));
+  });
+});
+
+describe('history lists stay small whatever a record holds (atlas heap capped at 64 MB)', () => {
+  it('history, its JSON and history prune list records of 16 MB mapping_config, metadata, warnings, error_message and source_path each; history <id> shows one whole', async () => {
+    const db = await openTestDb();
+    try {
+      await migrate(db.client, db.schema);
+      const history = qualify(db.schema, 'import_history');
+      const big = 16 * 1024 * 1024;
+      // Made by the server (repeat), so that only atlas holds these values in Node.
+      await db.client.query(
+        `insert into ${history} (import_id, user_id, source_type, source_path, file_name, table_name, status, error_message, warnings, mapping_config, metadata, import_timestamp)
+         select gen_random_uuid(), 'tester', 'local_upload', repeat('p', $1), 'big.csv', 'big_' || g, 'failed', repeat('e', $1),
+                array[repeat('w', $1), 'short'], jsonb_build_object('table', repeat('m', $1)), jsonb_build_object('note', repeat('n', $1)), now() - interval '400 days'
+           from generate_series(1, 10) g`,
+        [big],
+      );
+      const conn = ['--database-url', db.url, '--schema', db.schema];
+      const capped = { nodeArgs: ['--max-old-space-size=64'], timeoutMs: 60_000 };
+
+      const listed = await runAtlasWith(['history', '--json', ...conn], capped);
+      assertCleanStderr(listed.stderr);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.ok(listed.stdout.length < 100_000, `${listed.stdout.length} characters listed`);
+      const page = JSON.parse(listed.stdout) as { imports: Array<Record<string, unknown>> };
+      assert.equal(page.imports.length, 10);
+      for (const r of page.imports) {
+        assert.equal(r.error_message, `${'e'.repeat(999)}…`);
+        assert.equal(r.source_path, `${'p'.repeat(999)}…`);
+        assert.equal(r.warnings_count, 2);
+        for (const unbounded of ['mapping_config', 'metadata', 'warnings']) assert.ok(!(unbounded in r), unbounded);
+      }
+
+      const text = await runAtlasWith(['history', ...conn], capped);
+      assertCleanStderr(text.stderr);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /showing 1-10 of 10 imports/);
+
+      const prune = await runAtlasWith(['history', 'prune', '--older-than', '365d', '--dry-run', '--json', ...conn], capped);
+      assertCleanStderr(prune.stderr);
+      assert.equal(prune.code, 0, prune.stderr);
+      assert.equal((JSON.parse(prune.stdout) as { pruned_count: number }).pruned_count, 10);
+
+      // One record is shown whole.
+      const [{ id }] = (await db.client.query<{ id: string }>(`select import_id::text as id from ${history} limit 1`)).rows as [{ id: string }];
+      await db.client.query(`update ${history} set error_message = repeat('e', 5000), mapping_config = '{"table": "t"}', warnings = array['w'], metadata = '{}' where import_id = $1`, [id]);
+      const one = await runAtlasWith(['history', id, '--json', ...conn], capped);
+      assert.equal(one.code, 0, one.stderr);
+      const record = (JSON.parse(one.stdout) as { import_record: Record<string, unknown> }).import_record;
+      assert.equal(record.error_message, 'e'.repeat(5000));
+      assert.deepEqual(record.mapping_config, { table: 't' });
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('files given to --mapping and --config: regular files only, up to a size, never quoted', () => {
+  const made = tempDir('atlas-hostile-flags-');
+  after(() => made.cleanup());
+  const csvPath = (): string => made.write('data.csv', 'a,b\n1,2\n');
+
+  /** Runs atlas (heap capped, killed if it hangs) and checks it refused in one line, exit 2, before touching any database. */
+  async function refused(args: string[], message: RegExp): Promise<AtlasRun> {
+    // An unreachable server: a usage error must come before any connection.
+    const run = await runAtlasWith([...args, '--database-url', 'postgresql://nobody@127.0.0.1:9/none'], { nodeArgs: CAPPED_HEAP, timeoutMs: 30_000 });
+    assert.equal(run.timedOut, false, 'atlas hung');
+    assertCleanStderr(run.stderr);
+    assert.equal(run.code, 2, run.stderr);
+    const lines = errorLines(run.stderr);
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0]!, message);
+    return run;
+  }
+
+  it('/dev/zero as --mapping or --config: refused at once (it grew to 16.8 GB and aborted)', async () => {
+    await refused(['import', csvPath(), '--mapping', '/dev/zero'], /^atlas: mapping file \/dev\/zero is a character device: atlas reads only a regular file$/);
+    await refused(['history', '--config', '/dev/zero'], /^atlas: config file \/dev\/zero is a character device: atlas reads only a regular file$/);
+  });
+
+  it('a FIFO as --mapping or --config: refused without waiting for a writer (it blocked forever, deaf to Ctrl-C)', async () => {
+    const fifo = join(made.dir, 'mapping.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await refused(['import', csvPath(), '--mapping', fifo], /is a FIFO \(named pipe\): atlas reads only a regular file$/);
+    await refused(['stats', '--config', fifo], /^atlas: config file .*mapping\.fifo is a FIFO \(named pipe\)/);
+    // The config file atlas looks for by itself is not opened when it is not a regular file.
+    const dir = join(made.dir, 'cwd');
+    mkdirSync(dir);
+    execFileSync('mkfifo', [join(dir, 'atlas.config.json')]);
+    const run = await runAtlasWith(['history', '--database-url', 'postgresql://nobody@127.0.0.1:9/none'], { cwd: dir, timeoutMs: 30_000 });
+    assert.equal(run.timedOut, false, 'atlas hung');
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /atlas\.config\.json is a FIFO/);
+  });
+
+  it('a mapping file over 4 MiB or a config file over 1 MiB: refused with the limit', async () => {
+    const mapping = made.write('big.mapping.json', `{"//": "${'x'.repeat(4 * 1024 * 1024)}"}`);
+    await refused(['import', csvPath(), '--mapping', mapping], /^atlas: mapping file .* is larger than 4 MiB: atlas refuses it/);
+    const config = made.write('big.config.json', `{"//": "${'x'.repeat(1024 * 1024)}"}`);
+    await refused(['history', '--config', config], /^atlas: config file .* is larger than 1 MiB: atlas refuses it/);
+  });
+
+  it('a malformed config file: where it stops, never its text (it printed the start of a secret key)', async () => {
+    const secret = 'AKIAZZSECRETKEY0123456789';
+    const cases = [
+      `{\n  "s3": {\n    "secretAccessKey": "${secret}" oops\n  }\n}\n`,
+      `secretAccessKey=${secret}\n`, // not JSON at all: V8's message quotes the text
+      `{"s3": {"secretAccessKey": "${secret}`, // cut short
+    ];
+    const where = [/ \(at line 3, column 52\)$/, / \(at line 1, column 1\)$/, / \(at the end: it stops too early\)$/];
+    for (const [i, text] of cases.entries()) {
+      const config = made.write(`broken${i}.config.json`, text);
+      const run = await refused(['history', '--config', config], /^atlas: config file .* is not valid JSON/);
+      assert.match(errorLines(run.stderr)[0]!, where[i]!);
+      // --verbose adds the stack trace: still not the text.
+      const verbose = await runAtlasWith(['history', '--config', config, '--verbose'], { timeoutMs: 30_000 });
+      assert.equal(verbose.code, 2, verbose.stderr);
+      for (const out of [run.stderr, verbose.stderr, verbose.stdout]) {
+        for (const part of [secret, secret.slice(0, 4), 'SECRET']) assert.ok(!out.includes(part), `the config file's text was printed: ${out}`);
+      }
+    }
+  });
+});
+
+describe('escape sequences from files, file names and the database: escaped in text output and messages, exact in JSON', () => {
+  let db: TestDb;
+  const made = tempDir('atlas-hostile-escapes-');
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    made.cleanup();
+  });
+
+  const ESC = '\u001b';
+  const BEL = '\u0007';
+  /** Retitles the terminal, then clears it. */
+  const ATTACK = `${ESC}]0;pwned${BEL}${ESC}[2J`;
+  /** Raw control characters a terminal would act on (C0 but line ends, DEL, C1, bidi overrides). */
+  const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+  it('errors, history, lineage, undo and failures print them escaped; --json gives them exactly', async () => {
+    const name = `report${ESC}[31m${BEL}.csv`;
+    const path = made.write(name, `id,day,note\n1,2024-01-01,"${ATTACK}"\n2,${ATTACK},x\n3,2024-01-03,"\u009b2J \u202eevil"\n`);
+    const conn = ['--database-url', db.url, '--schema', db.schema];
+    const run = async (args: string[], code = 0): Promise<AtlasRun> => {
+      const r = await runAtlasWith([...args, ...conn], { timeoutMs: 60_000 });
+      assert.equal(r.code, code, r.stderr);
+      assert.doesNotMatch(r.stdout + r.stderr, RAW, `raw control characters from: atlas ${args.join(' ')}`);
+      return r;
+    };
+
+    const mapping = made.write('escapes.mapping.json', JSON.stringify({ columns: { day: { type: 'date' } } }));
+    const imported = await run(['import', path, '--table', 'escapes', '--mapping', mapping], 3);
+    assert.match(imported.stdout, /from report\\x1b\[31m\\x07\.csv into /);
+    const importId = /import id (\S+)/.exec(imported.stdout)![1]!;
+
+    const errors = await run(['errors', importId]);
+    assert.match(errors.stdout, /\\x1b\]0;pwned\\x07\\x1b\[2J/, 'the value, in the message, escaped');
+    const errorsJson = JSON.parse((await run(['errors', importId, '--json'])).stdout) as { errors: Array<{ source_value: string; error_message: string }> };
+    assert.equal(errorsJson.errors[0]!.source_value, ATTACK, 'JSON stays exact');
+    assert.ok(errorsJson.errors[0]!.error_message.includes(ATTACK));
+
+    const record = await run(['history', importId]);
+    assert.match(record.stdout, /file +report\\x1b\[31m\\x07\.csv/);
+    assert.equal((JSON.parse((await run(['history', importId, '--json'])).stdout) as { import_record: { file_name: string } }).import_record.file_name, name);
+    await run(['history']);
+
+    await run(['lineage', 'escapes']);
+    const row = await run(['lineage', 'escapes', '--row', '1']);
+    assert.match(row.stdout, /note +\\x1b\]0;pwned\\x07\\x1b\[2J/);
+    const twoRow = await run(['lineage', 'escapes', '--row', '2']);
+    assert.match(twoRow.stdout, /\\x9b2J \\u202eevil/);
+    assert.equal((JSON.parse((await run(['lineage', 'escapes', '--row', '1', '--json'])).stdout) as { values: { note: string } }).values.note, ATTACK);
+
+    await run(['undo', importId, '--dry-run']);
+
+    // Errors on stderr, with --verbose too: a file name in "file not found", a table name given by hand.
+    const missing = await run(['import', join(made.dir, `gone${ATTACK}.csv`), '--verbose'], 2);
+    assert.match(missing.stderr, /^atlas: file not found: .*gone\\x1b\]0;pwned\\x07\\x1b\[2J\.csv$/m);
+    const noTable = await run(['lineage', `t${ATTACK}`], 1);
+    assert.match(noTable.stderr, /no table .*t\\x1b\]0;pwned/);
   });
 });

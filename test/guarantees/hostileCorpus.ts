@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { createDeflateRaw, crc32 } from 'node:zlib';
-import type { ImportRecord } from '../../src/db/history.ts';
+import { pipeline } from 'node:stream/promises';
+import { createDeflateRaw, createGzip, crc32 } from 'node:zlib';
+import type { ImportSummary } from '../../src/db/history.ts';
 import { qualify } from '../../src/transform/naming.ts';
 import type { TestDb } from '../helpers.ts';
 import type { AtlasRun } from './helpers.ts';
@@ -30,7 +31,7 @@ export interface Outcome {
   db: TestDb;
   run: AtlasRun;
   out: ImportOut | null;
-  record: ImportRecord | undefined;
+  record: ImportSummary | undefined;
 }
 
 export interface HostileCase {
@@ -119,6 +120,16 @@ async function writeZipBomb(path: string, inflated: number): Promise<void> {
   for (const part of [local, name, data, central, name, end]) out.write(part);
   out.end();
   await once(out, 'finish');
+}
+
+/** `size` NUL bytes, gzipped: no line end anywhere (as a sparse file or a disk image would have). */
+async function writeGzippedZeros(path: string, size: number): Promise<void> {
+  const gzip = createGzip({ level: 1 });
+  const done = pipeline(gzip, createWriteStream(path));
+  const zeros = Buffer.alloc(MIB);
+  for (let left = size; left > 0; left -= MIB) if (!gzip.write(left >= MIB ? zeros : zeros.subarray(0, left))) await once(gzip, 'drain');
+  gzip.end();
+  await done;
 }
 
 const text = async (o: Outcome, sql: string, params: unknown[] = []): Promise<unknown[]> => (await o.db.client.query({ text: sql, values: params, rowMode: 'array' })).rows.map((r: unknown[]) => r[0]);
@@ -269,6 +280,58 @@ export const CASES: HostileCase[] = [
     make: (p) => writeRepeated(p, '[{"id":1,"s":"', 'y', 12 * MIB, '"},{"id":2,"s":"z"}]'),
   },
   { file: 'truncated.csv.gz', outcome: 'failed: the gzip data is truncated', exit: 1, error: /^the gzip data is corrupt or truncated/ },
+  {
+    file: 'header_200mb.csv',
+    outcome: 'failed after 1 MiB: a header line that long is refused (it imported, and was stored whole in mapping_config)',
+    exit: 1,
+    error: /^the first line, the header, is longer than 1 MiB: atlas refuses a header that long$/,
+    make: (p) => writeRepeated(p, '', 'a,', 100 * MIB, '\n1\n'),
+  },
+  {
+    file: 'dash_header_5mb.csv',
+    outcome: 'failed: a 5 MB header cell of "-" is a header line over 1 MiB (it ended in "Maximum call stack size exceeded")',
+    exit: 1,
+    error: /^the first line, the header, is longer than 1 MiB/,
+    make: (p) => writeRepeated(p, 'id,', '-', 5 * MIB, '\n1,2\n'),
+  },
+  {
+    file: 'zeros_1gb.csv.gz',
+    outcome: 'failed after 1 MiB: 1 GiB of NUL bytes without a line end, gzipped, is one header line (it ended in "Invalid string length" with no record)',
+    exit: 1,
+    error: /^the first line, the header, is longer than 1 MiB/,
+    make: (p) => writeGzippedZeros(p, 1024 * MIB),
+  },
+  {
+    file: 'zeros_1gb.csv.gz',
+    args: ['--no-header', '--table', 'zeros_no_header'],
+    outcome: 'failed at the field limit (1/8 of the heap, at most 247 MiB) with --no-header: one field of 1 GiB',
+    exit: 1,
+    error: /^a field longer than \d+ MiB in record 1: atlas refuses it to keep memory bounded$/,
+    make: (p) => writeGzippedZeros(p, 1024 * MIB),
+  },
+  { file: 'nul_header.csv', outcome: 'failed: a NUL byte in a header cell, named by its position', exit: 1, error: /^column 2 of the header holds a NUL byte, which PostgreSQL cannot store in a name or text$/ },
+  { file: 'nul_key.json', outcome: 'failed: a NUL byte (\\u0000) in a key, named by its position', exit: 1, error: /^column 2 \(a key first in record 1\) holds a NUL byte, which PostgreSQL cannot store in a name or text$/ },
+  {
+    file: 'long_header_300.csv',
+    outcome: 'partial: a 277-character header cell is cut to 255 characters (with a warning), so its mapping error can be recorded (it failed: value too long for varchar(255))',
+    exit: 3,
+    check: async (o) => {
+      assert.match(o.out!.warnings.join('\n'), /^column 2 of the header is 277 characters long: atlas keeps its first 255/m);
+      const [field] = await text(o, `select source_field from ${qualify(o.db.schema, 'mapping_errors')} where import_id = $1`, [o.out!.import_id]);
+      assert.equal((field as string).length, 255);
+      assert.equal(o.out!.columns[1]!.source, field);
+    },
+  },
+  {
+    file: 'dash_key_5mb.json',
+    outcome: 'success with a warning: a 5 MB key of "-" is cut to 255 characters (it was kept whole in mapping_config)',
+    exit: 0,
+    make: (p) => writeRepeated(p, '[{"id":1,"', '-', 5 * MIB, '":2}]'),
+    check: async (o) => {
+      assert.match(o.out!.warnings.join('\n'), /is 5,242,880 characters long: atlas keeps its first 255/);
+      assert.deepEqual(o.out!.columns.map((c) => [c.source.length, c.target]), [[2, 'id_2'], [255, 'column_2']]);
+    },
+  },
   { file: 'csv_renamed.xlsx', outcome: 'failed: not a zip archive', exit: 1, error: /^not a valid \.xlsx file: it is not a zip archive$/ },
   {
     file: 'zip_bomb.xlsx',

@@ -38,6 +38,15 @@ describe('mapping files', () => {
     assert.ok(problems.some((p) => p.includes('columns["e"]: unknown key "colour"')));
   });
 
+  it('names: a table or target of 1 to 63 bytes without NUL; a source column of at most 255 characters (what atlas keeps of a header cell)', () => {
+    const { problems } = validateMapping({ table: 't'.repeat(64), columns: { a: { target: 'x\0y' }, ['q'.repeat(300)]: { type: 'date' }, ['r'.repeat(255)]: { type: 'date' } } });
+    assert.deepEqual(problems, [
+      '"table" must be a name of 1 to 63 bytes',
+      'columns["a"].target must be a name of 1 to 63 bytes',
+      'a column of 300 characters in "columns": atlas keeps the first 255 characters of a header cell or key, so name the column by those',
+    ]);
+  });
+
   it('formats round-trip between mapping text and value formats', () => {
     for (const [type, format] of [
       ['date', '%d/%m/%Y'],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { columnNamesFromHeader, importIdIndexName, sanitizeIdentifier, tableNameFromFileName } from '../../src/transform/naming.ts';
+import { columnNamesFromHeader, importIdIndexName, MAX_SOURCE_NAME_CHARS, sanitizeIdentifier, sourceNameOf, tableNameFromFileName } from '../../src/transform/naming.ts';
 
 describe('naming', () => {
   it('sanitises identifiers: lower case, runs of other characters become one _', () => {
@@ -55,6 +55,15 @@ describe('naming', () => {
     const names = columnNamesFromHeader([a, `${a}y`]);
     assert.equal(names[0], 'x'.repeat(63));
     assert.equal(names[1], `${'x'.repeat(61)}_2`);
+  });
+
+  it('source names: a header cell or key is kept up to 255 characters (a surrogate pair never split); one with a NUL byte is refused', () => {
+    assert.equal(MAX_SOURCE_NAME_CHARS, 255);
+    assert.equal(sourceNameOf('Name'), 'Name');
+    assert.equal(sourceNameOf('x'.repeat(255)), 'x'.repeat(255));
+    assert.equal(sourceNameOf('-'.repeat(5_000_000)), '-'.repeat(255));
+    assert.equal(sourceNameOf(`${'x'.repeat(254)}😀tail`), 'x'.repeat(254));
+    assert.equal(sourceNameOf('na\0me'), null);
   });
 
   it('index names stay valid and distinct for any table name', () => {

@@ -1,0 +1,141 @@
+/**
+ * Refusals with the right exit code and one line (issue 25.12): flags out of range and an unknown
+ * encoding are usage errors before any database work; output that cannot be written; imports into
+ * what is not a table; undo on a table that lost atlas's id column.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { qualify } from '../../src/transform/naming.ts';
+import { errorLines } from '../guarantees/helpers.ts';
+import { BIN, csv, openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+
+/** Nothing listens here: a command that reached for the database would fail with exit 1, not 2. */
+const NOWHERE = ['--database-url', 'postgresql://nobody@127.0.0.1:9/none'];
+
+describe('refusals: exit codes and one line', () => {
+  let db: TestDb;
+  let conn: string[];
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+    conn = ['--database-url', db.url, '--schema', db.schema];
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  it('--limit, --offset, --days, --row, --since and --older-than out of range: usage errors (exit 2) before any query', async () => {
+    const huge = '99999999999999999999';
+    const cases: Array<[string[], RegExp]> = [
+      [['history', '--limit', huge], /--limit must be a whole number from 1 to 9007199254740991/],
+      [['history', '--offset', huge], /--offset must be a whole number from 0 to 9007199254740991/],
+      [['history', '--offset', '9007199254740993'], /--offset must be a whole number/],
+      [['errors', '1f0c2a9e', '--limit', huge], /--limit must be/],
+      [['errors', '1f0c2a9e', '--duplicates', '--offset', huge], /--offset must be/],
+      [['stats', '--days', huge], /--days must be a whole number from 1 to 1000000/],
+      [['stats', '--days', '1000001'], /--days must be/],
+      [['lineage', 'things', '--row', huge], /--row must be a row id, a whole number from 0 to 9223372036854775807/],
+      [['lineage', 'things', '--row', '9223372036854775808'], /--row must be a row id/],
+      [['history', '--since', `${huge}d`], /--since must reach back at most 1000000 days/],
+      [['history', 'prune', '--older-than', `${huge}d`, '--dry-run'], /--older-than must be at most 1000000d/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runAtlas([...args, ...NOWHERE]);
+      assert.equal(r.code, 2, `atlas ${args.join(' ')}: ${r.stderr}`);
+      assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /SQLSTATE/);
+    }
+  });
+
+  it('--row beyond an integer id column is "no such row", not an error from the server', async () => {
+    await db.client.query(`create table ${qualify(db.schema, 'small_ids')} (id integer primary key, _import_id uuid, v text)`);
+    const r = await runAtlas(['lineage', 'small_ids', '--row', '3000000000', ...conn]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^atlas: no row with id 3000000000 in /m);
+  });
+
+  it('--encoding bogus: a usage error before anything is read, and no record', async () => {
+    const path = files.write('enc.csv', csv([['a'], [1]]));
+    const offline = await runAtlas(['import', path, '--encoding', 'bogus', ...NOWHERE]);
+    assert.equal(offline.code, 2, offline.stderr);
+    assert.match(offline.stderr, /^atlas: --encoding bogus is not an encoding atlas knows$/m);
+    const r = await runAtlas(['import', path, '--encoding', 'bogus', '--json', ...conn]);
+    assert.equal(r.code, 2, r.stderr);
+    const t = (await db.rows<{ t: string | null }>(`select to_regclass($1)::text as t`, [qualify(db.schema, 'import_history')]))[0]!.t;
+    if (t !== null) assert.deepEqual(await db.rows(`select import_id from ${t} where table_name = 'enc'`), [], 'nothing was recorded');
+    const ok = await runAtlas(['import', path, '--encoding', 'LATIN1', ...conn]);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  it('stdout on a full device: one line and exit 1; a reader that went away (EPIPE): silence', async () => {
+    const full = openSync('/dev/full', 'w');
+    const run = (stdout: number | 'pipe', onSpawn: (child: ReturnType<typeof spawn>) => void = () => undefined): Promise<{ code: number | null; stderr: string }> =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, 'history', ...conn], { stdio: ['ignore', stdout, 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+        let stderr = '';
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stderr }));
+        onSpawn(child);
+      });
+    try {
+      const r = await run(full);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, 'atlas: cannot write the output: no space left on device (ENOSPC)\n');
+    } finally {
+      closeSync(full);
+    }
+    // The reading end is closed before atlas writes (it connects to the database first).
+    const gone = await run('pipe', (child) => child.stdout!.destroy());
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.equal(gone.stderr, '');
+  });
+
+  it('an import into a view, a materialized view or a foreign table says what it is', async () => {
+    const s = db.schema;
+    const server = `atlas_test_${s}`;
+    await db.client.query(`create extension if not exists file_fdw`);
+    await db.client.query(`create view ${qualify(s, 'a_view')} as select 1 as a`);
+    await db.client.query(`create materialized view ${qualify(s, 'a_matview')} as select 1 as a`);
+    await db.client.query(`create server ${server} foreign data wrapper file_fdw`);
+    try {
+      await db.client.query(`create foreign table ${qualify(s, 'a_foreign')} (a text) server ${server} options (filename '/dev/null')`);
+      const path = files.write('into.csv', csv([['a'], [1]]));
+      for (const [table, what] of [['a_view', 'a view'], ['a_matview', 'a materialized view'], ['a_foreign', 'a foreign table']]) {
+        const r = await runAtlas(['import', path, '--table', table!, ...conn]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+        assert.match(r.stderr, new RegExp(`failed: ${s}\\.${table} is ${what}, not a table: atlas imports only into tables$`, 'm'));
+        assert.doesNotMatch(r.stderr, /_import_id/);
+      }
+    } finally {
+      await db.client.query(`drop foreign table if exists ${qualify(s, 'a_foreign')}`);
+      await db.client.query(`drop server if exists ${server}`);
+    }
+  });
+
+  it('undo on a table without its id column fails, even with --force, saying what is wrong and what to do', async () => {
+    const path = files.write('noid.csv', csv([['a'], [1], [2]]));
+    const imported = await runAtlas(['import', path, '--json', ...conn]);
+    assert.equal(imported.code, 0, imported.stderr);
+    const id = (JSON.parse(imported.stdout) as { import_id: string }).import_id;
+    await db.client.query(`alter table ${qualify(db.schema, 'noid')} drop column id`);
+    for (const flags of [['--yes'], ['--yes', '--force'], ['--dry-run']]) {
+      const r = await runAtlas(['undo', id, ...flags, ...conn]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^atlas: cannot undo import .*: table .*noid has no id column any more/m);
+      assert.match(r.stderr, /hint: restore the table as atlas made it; or delete the rows yourself \(delete from .* where _import_id = '.*'\), then atlas undo .* --force marks the import undone/);
+      assert.doesNotMatch(r.stderr, /does not exist|SQLSTATE/);
+    }
+    assert.deepEqual(await db.rows(`select count(*)::int as n from ${qualify(db.schema, 'noid')}`), [{ n: 2 }], 'nothing was removed');
+    // What the hint says works.
+    await db.client.query(`delete from ${qualify(db.schema, 'noid')} where _import_id = $1`, [id]);
+    const forced = await runAtlas(['undo', id, '--yes', '--force', '--json', ...conn]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(await db.rows(`select status from ${qualify(db.schema, 'import_history')} where import_id = $1`, [id]), [{ status: 'undone' }]);
+  });
+});
