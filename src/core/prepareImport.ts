@@ -5,7 +5,8 @@ import type { Settings } from '../config.js';
 import { insertInProgress, markFailed } from '../db/history.js';
 import { AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import type { FileFormat } from '../formats/types.js';
-import { parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
+import type { NullValuesOf } from '../db/staging.js';
+import { checkNullValues, parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
 import { columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
 import { withDatabase } from './database.js';
 import { openSource, readInput, type InputOptions, type OpenedInput } from './input.js';
@@ -19,6 +20,8 @@ export interface Prepared {
   budget: ErrorBudget;
   /** Uniqueness columns as the user named them, or null for all. */
   key: string[] | null;
+  /** Each source column's null values. */
+  nullValuesOf: NullValuesOf;
 }
 
 function readMappingFile(path: string): Mapping {
@@ -46,6 +49,7 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     budget = parsed;
   }
   const mapping = options.mappingFile ? readMappingFile(options.mappingFile) : {};
+  const nullValues = resolveNullValues(options.nullValues ?? null, settings.nullValues, mapping);
   if (options.table != null) {
     if (options.table.trim() === '') throw new UsageError('--table must not be empty');
     if (Buffer.byteLength(options.table, 'utf8') > MAX_IDENTIFIER_BYTES) {
@@ -62,6 +66,7 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     sheet: options.sheet ?? null,
     headerRow: options.headerRow ?? null,
     recordPath: options.recordPath ?? null,
+    nullValues: nullValues.all,
     stdin: options.stdin,
   };
   const opened = await openSource(settings, inputOptions);
@@ -99,7 +104,21 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     input.opened.stream.destroy();
     throw new UsageError('reading stdin needs --table NAME (or a mapping file with "table")');
   }
-  return { input, tableName, mapping, budget, key };
+  return { input, tableName, mapping, budget, key, nullValuesOf: nullValues.of };
+}
+
+/** Each column's null values (the mapping's for that column, else --null-value's, else the config's), and all of them together, or null for none. */
+function resolveNullValues(flag: string[] | null, configured: string[], mapping: Mapping): { of: NullValuesOf; all: ReadonlySet<string> | null } {
+  let everywhere = configured;
+  if (flag !== null) {
+    const checked = checkNullValues(flag, '--null-value');
+    if (typeof checked === 'string') throw new UsageError(checked, { hint: "give the text that stands for a missing value, e.g. --null-value NA --null-value '\\N'" });
+    everywhere = checked;
+  }
+  const all = everywhere.length > 0 ? new Set(everywhere) : null;
+  const own = new Map(Object.entries(mapping.columns ?? {}).flatMap(([source, spec]) => (spec.null_values === undefined ? [] : [[source, new Set(spec.null_values)] as const])));
+  const every = new Set([...(all ?? []), ...[...own.values()].flatMap((set) => [...set])]);
+  return { of: (source) => own.get(source) ?? all, all: every.size > 0 ? every : null };
 }
 
 /** Records a failed import for input that could not be read at all, and returns the error to throw. */

@@ -3,7 +3,7 @@ import type { SniffedDelimiter } from './csvScanner.js';
 /** A correction a reader made while reading a value (e.g. an Excel date serial read as a date). */
 export interface ReaderFix {
   before: string;
-  after: string | number | boolean;
+  after: string | number | boolean | null;
   correction_type: string;
   [extra: string]: unknown;
 }
@@ -19,6 +19,11 @@ export interface Row {
    * columns may have the same header (or none), and a header such as `__proto__` is no safe key.
    */
   fixes?: Array<ReaderFix | undefined>;
+  /**
+   * Positions of quoted CSV fields whose text is a null value: quoting says text, so they are not
+   * read as NULL (as COPY's NULL string never matches a quoted value). Set only with null values.
+   */
+  quoted?: number[];
 }
 
 /** One record of an input whose columns are discovered while reading (JSON, NDJSON, XML). */
