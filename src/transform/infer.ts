@@ -208,11 +208,10 @@ export class ColumnStats {
       return;
     }
     this.nonEmpty++;
-    if (this.digitsOnly) {
-      if (!DIGITS_RE.test(v)) this.digitsOnly = false;
-      else if (first === 0x30 && v.length > 1) this.leadingZeros++;
+    if (!this.anyPossible) {
+      this.observeDigits(v, first); // (digitsOnly is true here)
+      return;
     }
-    if (!this.anyPossible) return;
     const p = this.possible;
 
     if (p.bool) {
@@ -233,14 +232,23 @@ export class ColumnStats {
     }
     if (p.int) {
       if (INT_RE.test(v)) {
-        if (v.includes('.')) this.intDotZero = true;
+        const dot = v.includes('.');
+        if (dot) this.intDotZero = true;
+        // While integers are possible, digitsOnly costs no regular expression of its own.
+        if (this.digitsOnly && (dot || first < 0x30 || first > 0x39)) this.digitsOnly = false;
         if (exact && CANONICAL_INT_RE.test(v)) this.intCanonical++;
         const digits = v.replace(/^[+-]/, '').replace(/\.0+$/, '').replace(/^0+(?=\d)/, '');
         if (!digitsAtMost(digits, INT4_MAX)) {
           if (digitsAtMost(digits, INT8_MAX)) this.intNeedsInt8 = true;
           else this.intNeedsNumeric = true;
         }
-      } else p.int = false;
+      } else {
+        p.int = false;
+        this.digitsOnly = false;
+      }
+    } else if (this.digitsOnly) {
+      // Integers ruled out by a leading zero (00123): whether the column is still all digits.
+      this.observeDigits(v, first);
     }
     if (p.num) {
       const m = NUM_RE.exec(v);
@@ -262,6 +270,12 @@ export class ColumnStats {
     if (p.slash) p.slash = this.observeDate(this.slash, v, exact, SLASH_DATE_RE, SLASH_TS_RE, 'first', 0x2f);
     if (p.dot) p.dot = this.observeDate(this.dot, v, exact, DOT_DATE_RE, DOT_TS_RE, 'first', 0x2e);
     this.anyPossible = p.bool || p.int || p.num || p.grouped || p.currency || p.iso || p.slash || p.dot;
+  }
+
+  /** Keeps digitsOnly and leadingZeros for a value (`first`: its first character's code). */
+  private observeDigits(v: string, first: number): void {
+    if (!DIGITS_RE.test(v)) this.digitsOnly = false;
+    else if (first === 0x30 && v.length > 1) this.leadingZeros++;
   }
 
   /** `sep`: the family's separator's character code (- / .). */
