@@ -59,7 +59,6 @@ const CONFIG_SHAPE: Record<string, readonly string[] | 'string' | 'strings'> = {
   null_values: 'strings',
 };
 
-
 const isComment = (key: string): boolean => key.startsWith('//');
 
 /** Reads and validates a config file, reporting every problem at once. */
@@ -88,11 +87,11 @@ export function loadConfigFile(path: string): RawConfig {
       continue;
     }
     const allowed = CONFIG_SHAPE[key];
-    if (allowed === 'string') {
+    if (allowed === 'string' || allowed === undefined) {
       if (typeof value !== 'string') problems.push(`"${key}" must be a string`);
       continue;
     }
-    if (allowed === 'strings' || allowed === undefined) {
+    if (allowed === 'strings') {
       const checked = checkNullValues(value, `"${key}"`);
       if (typeof checked === 'string') problems.push(checked);
       else obj[key] = checked;

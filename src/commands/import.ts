@@ -148,7 +148,6 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
   if (result.mapping_errors_count > 0) lines.push(`  ${formatCount(result.mapping_errors_count)} mapping error(s) kept ${formatCount(result.rows_skipped - result.duplicates_found)} row(s) out (see: atlas errors ${result.import_id})`);
   const nulled = Object.entries(result.null_values_applied);
   if (nulled.length > 0) lines.push(`  stored as NULL (null values, recorded in _corrections_applied): ${nulled.map(([column, n]) => `${column} ${formatCount(n)}`).join(', ')}`);
-  if (result.columns_left_out.length > 0) lines.push(c.yellow(`  left out: ${result.columns_left_out.map((l) => `${l.source} (${l.reason})`).join(', ')}`));
   for (const w of result.warnings) lines.push(c.yellow(`  warning: ${w}`));
   lines.push(`  import id ${c.bold(result.import_id)}`);
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -55,7 +55,7 @@ describe('atlas import: nothing lost, nothing misleading (spawned)', () => {
     assert.equal(first.code, 0, first.stderr);
     const text = await runAtlas(['import', real('penguins_raw_b.csv'), '--table', 'penguins', '--strategy', 'adapt_data', ...conn]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^ {2}left out: Body Mass \(g\) \(not in the table \(adapt_data adds no columns\)\), Sex \(not in the table \(adapt_data adds no columns\)\)$/m);
+    assert.match(text.stdout, /^ {2}warning: column\(s\) of the file left out, their values not imported: Body Mass \(g\), Sex \(not in table penguins; adapt_data adds no columns, extend_table would\)$/m);
     const json = await runAtlas(['import', real('penguins_raw_b.csv'), '--table', 'penguins', '--strategy', 'adapt_data', '--allow-same-file', '--json', ...conn]);
     assert.deepEqual((JSON.parse(json.stdout) as { columns_left_out: unknown }).columns_left_out, [
       { source: 'Body Mass (g)', reason: 'not in the table (adapt_data adds no columns)' },
