@@ -70,10 +70,11 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('-t, --table <name>', 'target table (default: the mapping file\'s "table", else the file name, sanitised)')
     .addOption(new Option('-f, --format <format>', 'input format (default: from the extension, else the first bytes)').choices(['csv', 'tsv', 'xlsx', 'json', 'ndjson', 'xml']))
     .addOption(new Option('--strategy <strategy>', 'how to treat an existing table (default: chosen automatically and recorded)').choices(['new_table', 'merge_exact', 'extend_table', 'adapt_data']))
-    .option('--mapping <file>', 'JSON mapping (a regular file of at most 4 MiB): target table, strategy, per column target/type/format/ignore, key (the stored mapping_config of an import is a valid mapping file)')
+    .option('--mapping <file>', 'JSON mapping (a regular file of at most 4 MiB): target table, strategy, per column target/type/format/null_values/ignore, key (the stored mapping_config of an import is a valid mapping file)')
     .option('--max-errors <n|p%>', 'allow N mapping errors, or P% of data rows; past that nothing is written and the import fails (default: no limit)')
     .option('--strict', 'any mapping error fails the import (same as --max-errors 0)')
     .option('--dry-run', 'read the file, infer the schema and find errors; write nothing and print the plan')
+    .option('--null-value <value>', 'text that stands for a missing value and is imported as NULL, in every column (repeat for more: --null-value NA --null-value \'\\N\'); each is recorded in the row\'s _corrections_applied (default: the config file\'s "null_values", else none: only empty fields are NULL)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--key <columns>', 'uniqueness columns for the duplicate check, comma-separated (default: every column of the file)')
     .option('--no-dedupe', 'do not skip rows equal to rows already in the table or earlier in the file')
     .option('--allow-same-file', 'import a file whose bytes were already imported into this table (rows are still checked)')
@@ -101,6 +102,7 @@ Examples:
   atlas import daily.csv --table events --key event_id     (re-runs skip rows already loaded)
   atlas import deaths.xlsx --sheet arts --range A5:F15     (the table alone, no notes above or below)
   atlas import gtfs.zip --entry stops.txt                  (into table gtfs_stops)
+  atlas import penguins.csv --null-value NA                (R's NA: NULL, not text)
   gunzip -c big.csv.gz | atlas import - --table big --name big.csv
   bzip2 -dc big.csv.bz2 | atlas import - --table big --name big.csv`,
     )

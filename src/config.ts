@@ -3,6 +3,7 @@ import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { readJsonFile } from './sources/jsonFile.js';
+import { checkNullValues } from './transform/mapping.js';
 
 /** Where the database URL came from; `embedded` means atlas's own PostgreSQL under ATLAS_HOME. */
 export type DatabaseSource = '--database-url' | 'ATLAS_DATABASE_URL' | 'DATABASE_URL' | 'config file' | 'embedded';
@@ -23,6 +24,8 @@ export interface Settings {
   configPath: string | null;
   /** S3-compatible storage settings from the config file (environment fills the gaps at use). */
   s3: S3Settings;
+  /** Values that stand for "missing" and are imported as NULL, in every column (`--null-value` replaces them). @default [] */
+  nullValues: string[];
 }
 
 /** The `s3` section of the config file. */
@@ -46,12 +49,15 @@ interface RawConfig {
   database?: { url?: unknown; schema?: unknown };
   user?: unknown;
   s3?: Record<string, unknown>;
+  null_values?: string[];
 }
 
-const CONFIG_SHAPE: Record<string, readonly string[] | null> = {
+/** Each key: the names of its section's keys, 'string', or 'strings' (a list of strings). */
+const CONFIG_SHAPE: Record<string, readonly string[] | 'string' | 'strings'> = {
   database: ['url', 'schema'],
-  user: null,
+  user: 'string',
   s3: ['endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'forcePathStyle'],
+  null_values: 'strings',
 };
 
 const isComment = (key: string): boolean => key.startsWith('//');
@@ -75,8 +81,14 @@ export function loadConfigFile(path: string): RawConfig {
       continue;
     }
     const allowed = CONFIG_SHAPE[key];
-    if (allowed === null || allowed === undefined) {
+    if (allowed === 'string' || allowed === undefined) {
       if (typeof value !== 'string') problems.push(`"${key}" must be a string`);
+      continue;
+    }
+    if (allowed === 'strings') {
+      const checked = checkNullValues(value, `"${key}"`);
+      if (typeof checked === 'string') problems.push(checked);
+      else obj[key] = checked;
       continue;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -170,5 +182,6 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
       secretAccessKey: str(s3.secretAccessKey),
       forcePathStyle: typeof s3.forcePathStyle === 'boolean' ? s3.forcePathStyle : null,
     },
+    nullValues: raw.null_values ?? [],
   };
 }

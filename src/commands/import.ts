@@ -15,6 +15,7 @@ interface ImportFlags {
   strict?: boolean;
   dryRun?: boolean;
   key?: string;
+  nullValue?: string[];
   dedupe: boolean;
   allowSameFile?: boolean;
   force?: boolean;
@@ -97,6 +98,7 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
       strict: flags.strict ?? false,
       dedupe: flags.dedupe,
       key,
+      nullValues: flags.nullValue ?? null,
       allowSameFile: flags.allowSameFile ?? false,
       force: flags.force ?? false,
       delimiter: flags.delimiter === undefined ? null : flags.delimiter === '\\t' || flags.delimiter === 'tab' ? '\t' : flags.delimiter,
@@ -148,6 +150,8 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
   );
   if (result.duplicates_found > 0) lines.push(`  skipped ${formatCount(result.duplicates_found)} duplicate row(s) (see: atlas errors ${result.import_id} --duplicates)`);
   if (result.mapping_errors_count > 0) lines.push(`  ${formatCount(result.mapping_errors_count)} mapping error(s) kept ${formatCount(result.rows_skipped - result.duplicates_found)} row(s) out (see: atlas errors ${result.import_id})`);
+  const nulled = Object.entries(result.null_values_applied);
+  if (nulled.length > 0) lines.push(`  stored as NULL (null values, recorded in _corrections_applied): ${nulled.map(([column, n]) => `${printable(column)} ${formatCount(n)}`).join(', ')}`);
   for (const w of result.warnings) lines.push(c.yellow(`  warning: ${printable(w)}`));
   lines.push(`  import id ${c.bold(result.import_id)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -163,9 +167,10 @@ function renderDryRun(r: DryRunResult, c: ReturnType<typeof colorFor>): string {
       (col) =>
         `  ${printable(col.source === col.target ? col.target : `${col.source} -> ${col.target}`)}  ${c.cyan(printable(col.type))}${col.new ? c.dim(' (new)') : ''}${col.notes.length ? c.yellow(`  ${printable(col.notes.join('; '))}`) : ''}`,
     ),
+    ...r.columns_left_out.map((l) => c.yellow(`  ${printable(l.source)}  left out: ${printable(l.reason)}`)),
   ];
   if (r.mapping_errors_count > 0) {
-    out.push('', c.bold(`mapping errors: ${formatCount(r.mapping_errors_count)}${r.would_fail ? c.red(' (over the error budget: the import would fail)') : ''}`));
+    out.push('', c.bold(`mapping errors: ${formatCount(r.mapping_errors_count)}${r.failure !== null ? c.red(` (the import would fail: ${printable(r.failure)})`) : ''}`));
     for (const e of r.first_errors) out.push(`  row ${String(e.record_number)}${printable(e.source_field ? `, ${String(e.source_field)}` : '')}: ${printable(String(e.error_message))}`);
     if (r.mapping_errors_count > r.first_errors.length) out.push(c.dim(`  ... and ${formatCount(r.mapping_errors_count - r.first_errors.length)} more`));
   }

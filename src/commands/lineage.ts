@@ -76,7 +76,7 @@ function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
           ['file', r.file_name === null ? '(stdin)' : printable(r.file_name)],
           ['path', printableOrNull(r.import_record.source_path)],
           ['sha-256', printableOrNull(r.import_record.file_hash)],
-          ['source row', r.source_row_number === null ? null : `${formatCount(r.source_row_number)} (data record number, 1 = first after the header)`],
+          ['source row', r.source_row_number === null ? null : `${formatCount(r.source_row_number)} (${r.source_row_meaning})`],
         ],
       ],
       ['corrections', corrections.length ? [['applied', corrections.join('\n')]] : [['applied', 'none: every value is stored as it was in the file']]],

@@ -19,7 +19,7 @@ import { withDatabase } from './database.js';
 import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 import { seconds, type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
 import { prepare } from './prepareImport.js';
-import { alreadyImported, BudgetExceededError, runImport, type RunContext } from './runImport.js';
+import { alreadyImported, FailedOnErrorsError, runImport, type RunContext } from './runImport.js';
 
 export type { DryRunResult, ImportOptions, ImportPhase, ImportProgress, ImportResult } from './importTypes.js';
 
@@ -89,7 +89,7 @@ async function runImportFile(settings: Settings, options: RunOptions): Promise<I
         } catch (err) {
           const cancelled = options.signal?.aborted === true;
           const message = cancelled ? 'cancelled' : describeError(err);
-          if (err instanceof BudgetExceededError) throw err;
+          if (err instanceof FailedOnErrorsError) throw err;
           if (err instanceof AlreadyImportedError) {
             // A refused import leaves no history row.
             await client.query(`delete from ${qualify(settings.schema, 'import_history')} where import_id = $1`, [importId]).catch(() => undefined);

@@ -1,11 +1,11 @@
 /** The options and results of an import (shared by the entry points, the run, and the CLI). */
 import type { InputOptions } from './input.js';
-import type { ImportPlan } from './plan.js';
+import type { ImportPlan, LeftOutColumn } from './plan.js';
 import type { Strategy } from '../transform/mapping.js';
 import type { DatabaseListener } from './database.js';
 
 /** What `atlas import` was asked to do. */
-export interface ImportOptions extends Partial<Omit<InputOptions, 'source'>> {
+export interface ImportOptions extends Partial<Omit<InputOptions, 'source' | 'nullValues'>> {
   /** A file path, `-` for stdin, or `s3://bucket/key`. */
   source: string;
   /** Target table; from the mapping, else derived from the file name, when null. */
@@ -26,6 +26,8 @@ export interface ImportOptions extends Partial<Omit<InputOptions, 'source'>> {
   allowSameFile?: boolean;
   /** Bypass every duplicate check. @default false */
   force?: boolean;
+  /** Values imported as NULL in every column (`--null-value`); replaces the config's null_values. @default null (the config's) */
+  nullValues?: string[] | null;
   /** Aborts the import (Ctrl-C): the transaction is rolled back and the record marked failed. */
   signal?: AbortSignal | undefined;
   /** Phase changes, for progress display. The import waits for a returned promise (a debugging hook pauses here). */
@@ -67,6 +69,10 @@ export interface ImportResult {
   insert_time_seconds: number;
   warnings: string[];
   columns: Array<{ source: string; target: string; type: string }>;
+  /** Columns of the file not imported (a mapping's "ignore": true, or an explicit adapt_data into a table without them). */
+  columns_left_out: LeftOutColumn[];
+  /** Values stored as NULL because they were null values (--null-value), by target column. */
+  null_values_applied: Record<string, number>;
 }
 
 /** What `--dry-run` reports: the plan and the first problems, nothing written. */
@@ -78,7 +84,10 @@ export interface DryRunResult {
   total_rows_in_file: number;
   mapping_errors_count: number;
   would_fail: boolean;
+  /** Why the import would fail on its mapping errors, or null. */
+  failure: string | null;
   mapping_config: ImportPlan['mapping'];
+  columns_left_out: LeftOutColumn[];
   columns: Array<{ source: string; target: string; type: string; new: boolean; notes: string[] }>;
   first_errors: Array<Record<string, unknown>>;
   warnings: string[];

@@ -29,6 +29,8 @@ export interface InputOptions {
   entry?: string | null;
   /** The table named by --table or the mapping, for the commands that messages suggest. */
   table?: string | null;
+  /** Every null value of any column (CSV marks quoted fields holding one: see Row.quoted). @default null */
+  nullValues?: ReadonlySet<string> | null;
   stdin?: NodeJS.ReadableStream | undefined;
 }
 
@@ -209,7 +211,7 @@ async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, optio
   switch (format) {
     case 'csv':
     case 'tsv':
-      return openCsv(bytes, { delimiter: format === 'tsv' ? (options.delimiter ?? '\t') : options.delimiter, header: options.header, encoding: options.encoding });
+      return openCsv(bytes, { delimiter: format === 'tsv' ? (options.delimiter ?? '\t') : options.delimiter, header: options.header, encoding: options.encoding, nullValues: options.nullValues ?? null });
     // Each reader loads its library (exceljs, sax) only when a file of its format is imported.
     case 'xlsx': {
       const { openXlsx } = await import('../formats/xlsx.js');

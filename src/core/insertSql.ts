@@ -2,7 +2,7 @@
 import { rawSql } from '../db/staging.js';
 import { SPREADSHEET_ERROR } from '../formats/types.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
-import { castSql, correctionSql, errorTypeSql, recordsCorrections, trimmedSql, validSql } from '../transform/typeSql.js';
+import { castSql, correctionSql, errorSql, recordsCorrections, validSql } from '../transform/typeSql.js';
 import type { ImportPlan } from './plan.js';
 import { lookupJoinSql, type ValueLookups } from './valueLookups.js';
 
@@ -53,11 +53,10 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
     const raw = rawSql(c.staged);
     params.push(c.sourceName, c.targetName, c.sqlType);
     const [src, tgt, typ] = [params.length - 2, params.length - 1, params.length];
+    const error = errorSql(c, raw, `$${tgt}::text`, `$${typ}::text`);
     parts.push(
-      `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, ${errorTypeSql(c, raw)} as error_type,
-              case when ${trimmedSql(raw)} is null then format('Value is missing and column %s is required', $${tgt}::text)
-                   else format('Value %s is not a valid %s', quote_literal(left(${trimmedSql(raw)}, 100)), $${typ}::text) end as error_message,
-              left(${raw}, 500) as source_value
+      `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, ${error.type} as error_type,
+              ${error.message} as error_message, left(${raw}, 500) as source_value
          from ${st} s where s._err is null and not ${validSql(c, raw, quoteIdent(args.schema), args.hasPgInputIsValid)}`,
     );
   }

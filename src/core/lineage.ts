@@ -30,8 +30,10 @@ export interface RowLineage {
   import_id: string;
   file_name: string | null;
   import_timestamp: string;
-  /** Position of the row's record in the source file (1 = the first data record). */
+  /** Position of the row's record in the source file, as `source_row_meaning` says. */
   source_row_number: number | null;
+  /** What `source_row_number` counts for this file's format (a CSV record, a sheet row, a JSON array element, ...). */
+  source_row_meaning: string;
   imported_at: string | null;
   /** Values stored in a form other than their text, per column: {before, after, correction_type, ...}; null when none. */
   corrections_applied: Record<string, unknown> | null;
@@ -43,6 +45,30 @@ export interface RowLineage {
 
 /** The largest bigint: atlas's `id` columns are bigint identities. */
 const MAX_BIGINT = 9223372036854775807n;
+
+/**
+ * What `_source_row_number` counts, by the format the import read (its metadata, written by the
+ * reader): each reader numbers its records its own way (formats/types.ts).
+ */
+export function sourceRowMeaning(record: Pick<ImportRecord, 'metadata' | 'file_type'>): string {
+  const m = record.metadata;
+  const text = (key: string): string | null => (typeof m[key] === 'string' ? (m[key] as string) : null);
+  switch (text('format') ?? record.file_type) {
+    case 'csv':
+      return m.header === false ? 'CSV record number, 1 = the first record (blank lines not counted)' : 'CSV data record number, 1 = the first record after the header (blank lines not counted)';
+    case 'xlsx':
+    case 'excel':
+      return `row number in sheet ${text('sheet') ?? '?'}, as the spreadsheet shows it`;
+    case 'json':
+      return `element number in the ${text('record_path') === null ? 'top-level array' : `array at ${text('record_path')}`}, 1 = the first`;
+    case 'ndjson':
+      return 'NDJSON record number, 1 = the first line holding a record (blank lines not counted)';
+    case 'xml':
+      return `number of the <${text('record_element') ?? 'record'}> element among the records, 1 = the first`;
+    default:
+      return 'number of the record in the file, 1 = the first';
+  }
+}
 
 /** Checks the table exists and has `_import_id`; throws a helpful error otherwise. */
 async function requireTrackedTable(client: Client, schema: string, table: string): Promise<void> {
@@ -95,6 +121,7 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
       file_name: record.file_name,
       import_timestamp: record.import_timestamp,
       source_row_number: row.sourceRowNumber,
+      source_row_meaning: sourceRowMeaning(record),
       imported_at: row.importedAt,
       corrections_applied: row.correctionsApplied,
       values: row.values,

@@ -23,9 +23,17 @@ export interface ImportPlan {
   newColumns: PlannedColumn[];
   /** Existing NOT NULL columns without default that the input does not bring. */
   missingRequired: string[];
+  /** Columns of the file that this import does not write, and why. */
+  leftOut: LeftOutColumn[];
   warnings: string[];
   /** The effective mapping (inferred plus overridden), in the mapping file's shape. */
   mapping: Mapping & { table: string; strategy: Strategy; columns: NonNullable<Mapping['columns']> };
+}
+
+/** A column of the file that is not imported: a mapping's `"ignore": true`, or a column the table lacks under an explicit adapt_data. */
+export interface LeftOutColumn {
+  source: string;
+  reason: 'ignored by the mapping' | 'not in the table (adapt_data adds no columns)';
 }
 
 /** Types whose values another type holds without loss, so inferred formats can be reused. */
@@ -128,10 +136,12 @@ export function planImport(input: PlanInput): ImportPlan {
     return isTextType(t) || sameType(b.decided.type, t) || widens(b.decided.type, t) || (spec?.type !== undefined && canonicalTypeName(spec.type) === t);
   });
 
+  // Chosen automatically, a strategy never leaves a column of the file out: new columns are added
+  // (the table's columns the file lacks stay NULL for its rows). Only an explicit adapt_data does.
   let strategy: Strategy;
   if (forced !== null) strategy = forced;
   else if (extra.length === 0 && missing.length === 0 && exactTypes) strategy = 'merge_exact';
-  else if (extra.length > 0 && missing.length === 0) strategy = 'extend_table';
+  else if (extra.length > 0) strategy = 'extend_table';
   else strategy = 'adapt_data';
 
   if (strategy === 'merge_exact' && (extra.length > 0 || missing.length > 0)) {
@@ -150,6 +160,7 @@ export function planImport(input: PlanInput): ImportPlan {
   });
 
   let added: PlannedColumn[] = [];
+  const dropped: LeftOutColumn[] = [];
   if (strategy === 'extend_table') {
     added = extra.map(({ staged, decided }) => ({
       staged,
@@ -162,26 +173,49 @@ export function planImport(input: PlanInput): ImportPlan {
       trim: decided.untrimmed !== false,
       readerJson: staged.json && specs[staged.sourceName]?.type === undefined,
     }));
-  } else if (extra.length > 0) {
-    warnings.push(`column(s) not in table ${tableName} were left out (${strategy} adds none; extend_table would): ${extra.map((b) => b.staged.sourceName).join(', ')}`);
+  } else {
+    for (const b of extra) dropped.push({ source: b.staged.sourceName, reason: 'not in the table (adapt_data adds no columns)' });
   }
   if (missing.length > 0) warnings.push(`column(s) of ${tableName} missing from the file are left NULL (or their default): ${missing.map((c) => c.name).join(', ')}`);
   const missingRequired = missing.filter((c) => c.required).map((c) => c.name);
-  return finish(strategy, [...plannedExisting, ...added], added, missingRequired, warnings, input);
+  return finish(strategy, [...plannedExisting, ...added], added, missingRequired, warnings, input, dropped);
 }
 
-function finish(strategy: Strategy, columns: PlannedColumn[], newColumns: PlannedColumn[], missingRequired: string[], warnings: string[], input: PlanInput): ImportPlan {
+function finish(
+  strategy: Strategy,
+  columns: PlannedColumn[],
+  newColumns: PlannedColumn[],
+  missingRequired: string[],
+  warnings: string[],
+  input: PlanInput,
+  dropped: LeftOutColumn[] = [],
+): ImportPlan {
+  const specs = input.mapping.columns ?? {};
+  const ignored = input.staged.filter((s) => specs[s.sourceName]?.ignore).map((s): LeftOutColumn => ({ source: s.sourceName, reason: 'ignored by the mapping' }));
+  const leftOut = [...ignored, ...dropped];
+  if (leftOut.length > 0) {
+    const parts: string[] = [];
+    if (ignored.length > 0) parts.push(`${ignored.map((l) => l.source).join(', ')} ("ignore": true in the mapping)`);
+    if (dropped.length > 0) parts.push(`${dropped.map((l) => l.source).join(', ')} (not in table ${input.tableName}; adapt_data adds no columns, extend_table would)`);
+    warnings.push(`column(s) of the file left out, their values not imported: ${parts.join('; ')}`);
+  }
+  // The effective mapping names every column of the file, left-out ones as "ignore": true, so that
+  // it shows what was not imported and repeats the import exactly: when any column had null
+  // values, every column says its own (maybe none), so that no --null-value or config changes them.
   const mappedColumns: NonNullable<Mapping['columns']> = {};
-  for (const s of input.staged) if (input.mapping.columns?.[s.sourceName]?.ignore) mappedColumns[s.sourceName] = { ignore: true };
+  for (const l of leftOut) mappedColumns[l.source] = { ignore: true };
+  const anyNulls = columns.some((c) => c.staged.nulls !== null);
   for (const c of columns) {
     const format = formatToMapping(c.format);
-    mappedColumns[c.sourceName] = { target: c.targetName, type: c.sqlType as never, ...(format === undefined ? {} : { format }) };
+    const nulls = anyNulls ? { null_values: [...(c.staged.nulls ?? [])] } : {};
+    mappedColumns[c.sourceName] = { target: c.targetName, type: c.sqlType as never, ...(format === undefined ? {} : { format }), ...nulls };
   }
   return {
     strategy,
     columns,
     newColumns,
     missingRequired,
+    leftOut,
     warnings,
     mapping: { table: input.tableName, strategy, key: input.mapping.key ?? null, columns: mappedColumns },
   };

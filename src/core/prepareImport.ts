@@ -5,7 +5,8 @@ import { insertInProgress, markFailed } from '../db/history.js';
 import { AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { isKnownEncoding } from '../formats/decode.js';
 import type { FileFormat } from '../formats/types.js';
-import { parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
+import type { NullValuesOf } from '../db/staging.js';
+import { checkNullValues, parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
 import { baseFileName, columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
 import { parseSheetRange } from '../formats/xlsxRange.js';
 import { withDatabase } from './database.js';
@@ -21,6 +22,8 @@ export interface Prepared {
   budget: ErrorBudget;
   /** Uniqueness columns as the user named them, or null for all. */
   key: string[] | null;
+  /** Each source column's null values. */
+  nullValuesOf: NullValuesOf;
 }
 
 /**
@@ -56,6 +59,7 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     if (options.headerRow != null) throw new UsageError('--range and --header-row cannot be used together: the first row of the range is the header', { hint: 'start the range at the header row (--range A5:F15), or pass --no-header when it has none' });
   }
   const mapping = options.mappingFile ? readMappingFile(options.mappingFile) : {};
+  const nullValues = resolveNullValues(options.nullValues ?? null, settings.nullValues, mapping);
   if (options.table != null) {
     if (options.table.trim() === '') throw new UsageError('--table must not be empty');
     if (Buffer.byteLength(options.table, 'utf8') > MAX_IDENTIFIER_BYTES) {
@@ -75,6 +79,7 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     range: options.range ?? null,
     entry: options.entry ?? null,
     table: options.table ?? mapping.table ?? null,
+    nullValues: nullValues.all,
     stdin: options.stdin,
   };
   const opened = await openSource(settings, inputOptions);
@@ -116,7 +121,21 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     input.opened.stream.destroy();
     throw new UsageError('reading stdin needs --table NAME (or a mapping file with "table")');
   }
-  return { input, tableName, mapping, budget, key };
+  return { input, tableName, mapping, budget, key, nullValuesOf: nullValues.of };
+}
+
+/** Each column's null values (the mapping's for that column, else --null-value's, else the config's), and all of them together, or null for none. */
+function resolveNullValues(flag: string[] | null, configured: string[], mapping: Mapping): { of: NullValuesOf; all: ReadonlySet<string> | null } {
+  let everywhere = configured;
+  if (flag !== null) {
+    const checked = checkNullValues(flag, '--null-value');
+    if (typeof checked === 'string') throw new UsageError(checked, { hint: "give the text that stands for a missing value, e.g. --null-value NA --null-value '\\N'" });
+    everywhere = checked;
+  }
+  const all = everywhere.length > 0 ? new Set(everywhere) : null;
+  const own = new Map(Object.entries(mapping.columns ?? {}).flatMap(([source, spec]) => (spec.null_values === undefined ? [] : [[source, new Set(spec.null_values)] as const])));
+  const every = new Set([...(all ?? []), ...[...own.values()].flatMap((set) => [...set])]);
+  return { of: (source) => own.get(source) ?? all, all: every.size > 0 ? every : null };
 }
 
 /**

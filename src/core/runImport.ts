@@ -29,13 +29,16 @@ export function alreadyImported(tableName: string, earlier: { import_id: string;
   );
 }
 
-/** Thrown inside the transaction when mapping errors exceed the budget: the errors and the failed record are committed, no data. */
 /** work_mem for an import's transaction: enough to sort and hash a few million staged rows in memory. */
 const IMPORT_WORK_MEM = '128MB';
 /** temp_buffers for the staging table (PostgreSQL's default, 8MB, makes it go through the OS cache at once). */
 const IMPORT_TEMP_BUFFERS = '64MB';
 
-export class BudgetExceededError extends ImportFailedError {}
+/**
+ * Thrown inside the transaction when the import fails on its mapping errors (past the budget, or
+ * no row left to insert): the errors and the failed record are committed, no data and no DDL.
+ */
+export class FailedOnErrorsError extends ImportFailedError {}
 
 export interface RunContext {
   importId: string;
@@ -87,7 +90,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   const targets = new Map(Object.entries(mapping.columns ?? {}).flatMap(([src, spec]) => (spec.target ? [[src, spec.target] as const] : [])));
   const parseStart = performance.now();
   const onChunk = options.onProgress ? (rows: number) => options.onProgress?.({ bytesRead: input.reader.bytes, totalBytes: input.opened.sizeBytes, rows }) : undefined;
-  const staged: StageResult = await copyIntoStage(client, stage, input.table, targets, signal, onChunk);
+  const staged: StageResult = await copyIntoStage(client, stage, input.table, targets, prepared.nullValuesOf, signal, onChunk);
   await onChunk?.(staged.rows);
   checkCancelled();
   const lateArrays = input.table.kind === 'keyed' ? await reshapeLateArrays(client, stage, staged, input.table) : {};
@@ -99,6 +102,11 @@ export async function runImport(client: Client, settings: Settings, options: Run
   }
   if (input.table.kind === 'fixed') warnings.push(...(input.table.warnings ?? []));
   warnings.push(...input.notes, ...staged.notes);
+  if (staged.rows === 0) {
+    // Nothing to create a table from or to add to one: a failure a script notices, not a success with nothing in it.
+    const what = input.table.kind === 'fixed' ? 'a header but no data rows' : 'no records';
+    throw new AtlasError(`nothing to import: the file has ${what}; no table was created or changed`, { hint: 'check that the export is complete (an empty file is most often a failed export)' });
+  }
   if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed (recorded in _corrections_applied)`);
 
   // Types and strategy. One import at a time decides the shape of, and writes into, a given table.
@@ -133,23 +141,36 @@ export async function runImport(client: Client, settings: Settings, options: Run
   const hasPgInputIsValid = ctx.serverVersion >= 160000;
   const errors = errorRowsSql({ schema, stage, plan, hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, errorCellsAreErrors: options.strict === true });
   let mappingErrors = 0;
+  /** Records with at least one mapping error: they stay out of the table. */
+  let rejectedRows = 0;
   let firstErrors: Array<Record<string, unknown>> = [];
   if (errors !== null) {
+    const counted = (rows: string): string => `select count(*)::int as errors, count(distinct record_number)::int as records from ${rows}`;
+    let counts: { errors: number; records: number };
     if (options.dryRun) {
-      const count = await client.query<{ n: string }>(`select count(*) as n from (${errors.sql}) e`, errors.params);
-      mappingErrors = Number(count.rows[0]?.n ?? 0);
+      counts = (await client.query<{ errors: number; records: number }>(counted(`(${errors.sql}) e`), errors.params)).rows[0]!;
       firstErrors = (await client.query(`select * from (${errors.sql}) e order by record_number limit ${DRY_RUN_ERRORS_SHOWN}`, errors.params)).rows;
     } else {
-      const res = await client.query(
-        `insert into ${qualify(schema, 'mapping_errors')} (import_id, record_number, source_field, target_field, error_type, error_message, source_value)
-         select $${errors.params.length + 1}::uuid, record_number, source_field, target_field, error_type, error_message, source_value from (${errors.sql}) e`,
-        [...errors.params, importId],
-      );
-      mappingErrors = res.rowCount ?? 0;
+      const insert = `insert into ${qualify(schema, 'mapping_errors')} (import_id, record_number, source_field, target_field, error_type, error_message, source_value)
+         select $${errors.params.length + 1}::uuid, record_number, source_field, target_field, error_type, error_message, source_value from (${errors.sql}) e
+         returning record_number`;
+      counts = (await client.query<{ errors: number; records: number }>(`with e as (${insert}) ${counted('e')}`, [...errors.params, importId])).rows[0]!;
     }
+    mappingErrors = counts.errors;
+    rejectedRows = counts.records;
   }
-  const failsBudget = overBudget(budget, mappingErrors, staged.rows);
   const mappingConfig = plan.mapping;
+  const fileErrors = mappingErrors === 1 ? '1 mapping error' : `${mappingErrors} mapping errors`;
+  // Why the import fails before writing anything, if it does.
+  let failure: string | null = null;
+  if (overBudget(budget, mappingErrors, staged.rows)) {
+    const limit = budget?.kind === 'percent' ? `${budget.value}% of ${staged.rows} rows` : `${budget?.value ?? 0}`;
+    failure = `${mappingErrors} mapping error(s), more than the ${options.strict ? '--strict limit of 0' : `--max-errors limit of ${limit}`}; nothing was imported`;
+  } else if (rejectedRows === staged.rows) {
+    failure = `every one of the ${staged.rows} record(s) has a mapping error (${fileErrors}); nothing was imported`;
+  }
+  const leftOut = plan.leftOut;
+  const nullValuesApplied = Object.fromEntries(staged.columns.filter((c) => c.nulled > 0).map((c) => [c.targetName, c.nulled]));
 
   if (options.dryRun) {
     const newNames = new Set(plan.newColumns.map((c) => c.targetName));
@@ -160,8 +181,10 @@ export async function runImport(client: Client, settings: Settings, options: Run
       import_strategy: plan.strategy,
       total_rows_in_file: staged.rows,
       mapping_errors_count: mappingErrors,
-      would_fail: failsBudget,
+      would_fail: failure !== null,
+      failure,
       mapping_config: mappingConfig,
+      columns_left_out: leftOut,
       columns: plan.columns.map((c) => ({ source: c.sourceName, target: c.targetName, type: c.sqlType, new: newNames.has(c.targetName), notes: decided[staged.columns.indexOf(c.staged)]?.notes ?? [] })),
       first_errors: firstErrors,
       warnings,
@@ -185,18 +208,23 @@ export async function runImport(client: Client, settings: Settings, options: Run
       ...input.table.details,
       ...(errorCells.total > 0 ? { spreadsheet_errors: errorCells.byColumn } : {}),
       ...(Object.keys(lateArrays).length > 0 ? { elements_made_arrays: lateArrays } : {}),
+      ...(leftOut.length > 0 ? { columns_left_out: leftOut } : {}),
+      ...(Object.keys(nullValuesApplied).length > 0 ? { null_values_applied: nullValuesApplied } : {}),
     },
   };
 
-  if (failsBudget) {
-    // Nothing reaches the target: no DDL has run yet. The errors and the failed record commit, so the user can see why.
-    const limit = budget?.kind === 'percent' ? `${budget.value}% of ${staged.rows} rows` : `${budget?.value ?? 0}`;
-    const message = `${mappingErrors} mapping error(s), more than the ${options.strict ? '--strict limit of 0' : `--max-errors limit of ${limit}`}; nothing was imported`;
+  /**
+   * Ends the import as failed on its mapping errors: nothing reaches the target (no DDL has run,
+   * or it was rolled back), and the errors and the failed record commit, so the user can see why.
+   * A failed import does not count as the file's import: once fixed, the same file can be imported.
+   */
+  const failOnErrors = async (message: string, duplicatesFound: number): Promise<never> => {
     await completeImport(client, schema, importId, {
       ...base,
       status: 'failed',
       errorMessage: message,
       warnings,
+      duplicatesFound,
       rowsInserted: 0,
       rowsSkipped: staged.rows,
       durationSeconds: seconds(performance.now() - ctx.startedAt),
@@ -205,8 +233,16 @@ export async function runImport(client: Client, settings: Settings, options: Run
     });
     await client.query('commit');
     await client.query('begin'); // withTransaction's COMMIT then ends an empty transaction
-    throw new BudgetExceededError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint: `see the errors with: atlas errors ${importId}` });
-  }
+    throw new FailedOnErrorsError(`import ${importId} into ${tableName} failed: ${message}`, importId, {
+      hint: `see the errors with: atlas errors ${importId}; fix the file or the mapping and import it again`,
+    });
+  };
+  if (failure !== null) await failOnErrors(failure, 0);
+  // Where every row without a mapping error may turn out to be a duplicate (see below), the DDL and
+  // the duplicate records are made so that they can be taken back.
+  const mayInsertNothing = existing !== null && rejectedRows > 0 && options.dedupe !== false && !options.force;
+  if (mayInsertNothing) await client.query('savepoint atlas_before_writing');
+  const said = { warnings: warnings.length, metadata: { ...base.metadata } };
 
   /**
    * Recomputes every row's `_row_hash`, and records this transaction's id in the history record:
@@ -262,6 +298,18 @@ export async function runImport(client: Client, settings: Settings, options: Run
     validRows = (await client.query(check.source)).rowCount ?? 0;
     await client.query(check.analyze);
     duplicatesFound = (await client.query(check.find)).rowCount ?? 0;
+    if (mayInsertNothing && duplicatesFound === validRows) {
+      // Nothing new would be inserted and the rest was rejected: a failure, not a partial import
+      // (which would keep the same file, once fixed, from being imported again). Added columns,
+      // row hashes and duplicate records are taken back; the count stays in the record.
+      await client.query('rollback to savepoint atlas_before_writing');
+      warnings.length = said.warnings; // (a rehash and its warning were taken back too)
+      base.metadata = said.metadata;
+      await failOnErrors(
+        `the ${validRows} record(s) without a mapping error are all already in ${tableName} (duplicates) and the other ${rejectedRows} have mapping errors (${fileErrors}); nothing was imported`,
+        duplicatesFound,
+      );
+    }
     if (duplicatesFound > 0) {
       await client.query(check.analyzeFound);
       // Kept in import_duplicates (see withImportIdCheckSkipped).
@@ -319,7 +367,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
 
   await options.onPhase?.('committing');
   checkCancelled();
-  const status: 'success' | 'partial' = mappingErrors > 0 ? 'partial' : 'success';
+  // Partial: rows inserted and rows rejected (an import that inserted none failed above).
+  const status: 'success' | 'partial' = rejectedRows > 0 ? 'partial' : 'success';
   const durationSeconds = seconds(performance.now() - ctx.startedAt);
   const outcome: ImportOutcome = {
     ...base,
@@ -355,6 +404,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
     insert_time_seconds: insertSeconds,
     warnings,
     columns: plan.columns.map((p) => ({ source: p.sourceName, target: p.targetName, type: p.sqlType })),
+    columns_left_out: leftOut,
+    null_values_applied: nullValuesApplied,
   };
 }
 

@@ -57,6 +57,10 @@ export interface StagedColumn {
   json: boolean;
   /** Spreadsheet error cells staged as NULL (rows of the header's width), by error text (`#N/A`); null when none. */
   errorCells: Map<string, number> | null;
+  /** Values staged as NULL (see NullValuesOf), or null for none. */
+  nulls: ReadonlySet<string> | null;
+  /** How many values the column's `nulls` turned into NULL. */
+  nulled: number;
 }
 
 export interface StageResult {
@@ -81,6 +85,25 @@ export function rawSql(column: StagedColumn, alias = 's'): string {
 
 /** Target names picked by a mapping, by source name. */
 export type TargetNames = ReadonlyMap<string, string>;
+
+/**
+ * The values that stand for "missing" in a source column (--null-value, the config's
+ * null_values, a mapping's per-column null_values), or null for none. A value whose text,
+ * trimmed, is one of them is staged as NULL before anything observes it, so inference never sees
+ * it, and the row's `_fix` records it as a `null_value` correction.
+ */
+export type NullValuesOf = (sourceName: string) => ReadonlySet<string> | null;
+
+/** True when `value` (trimmed as inference trims) is one of the column's null values. */
+function isNullValue(nulls: ReadonlySet<string>, value: string): boolean {
+  return nulls.has(value) || nulls.has(value.trim());
+}
+
+/** Stages a null value: counted on its column, recorded in the row's `_fix` members (see withFix). */
+function nullValueFix(col: StagedColumn, quotedTarget: string, value: string, members: string): string {
+  col.nulled++;
+  return withFix(members, quotedTarget, { before: value, after: null, correction_type: 'null_value' });
+}
 
 /**
  * A row's corrections go into `_fix` as the members of a JSON object, written as text: `"target":
@@ -175,13 +198,16 @@ export async function copyIntoStage(
   stage: string,
   table: TableStream,
   targets: TargetNames,
+  nullValuesOf: NullValuesOf = () => null,
   signal?: AbortSignal,
   onChunk?: (rows: number) => void | Promise<void>,
 ): Promise<StageResult> {
   const namer = new ColumnNamer();
   const result: StageResult = { rows: 0, raggedRows: 0, nulValues: 0, rowsWithFixes: 0, csvRows: 0, columns: [], notes: [] };
   const addColumn = (sourceName: string, ref: StagedColumn['ref']): StagedColumn => {
-    const col: StagedColumn = { sourceName, targetName: namer.next(sourceName, targets.get(sourceName)), stats: new ColumnStats(), ref, json: false, errorCells: null };
+    const found = nullValuesOf(sourceName);
+    const nulls = found !== null && found.size > 0 ? found : null;
+    const col: StagedColumn = { sourceName, targetName: namer.next(sourceName, targets.get(sourceName)), stats: new ColumnStats(nulls), ref, json: false, errorCells: null, nulls, nulled: 0 };
     result.columns.push(col);
     return col;
   };
@@ -202,12 +228,17 @@ export async function copyIntoStage(
     const columnNames = t.header.map((_, i) => quoteIdent(`c${i + 1}`)).join(', ');
     const iterator = t.batches[Symbol.asyncIterator]();
     const kindOf = (batch: RowBatch): CopyKind => (batch.raw === undefined ? 'text' : batch.raw.crlf ? 'csv-crlf' : 'csv');
+    /** Positions of the columns that have null values. */
+    const nullable = cols.flatMap((c, i) => (c.nulls === null ? [] : [i]));
+    /** A batch holding a null value goes as COPY text lines, which stage it as NULL (its CSV bytes would not). */
+    const holdsNullValue = (rows: RowBatch): boolean => rows.some((row) => nullable.some((i) => row.fields[i] != null && isNullValue(cols[i]!.nulls!, row.fields[i]!) && !row.quoted?.includes(i)));
     let batch: RowBatch | null = null;
     let finished = false;
     const nextBatch = async (): Promise<RowBatch | null> => {
       const next = await iterator.next();
       if (next.done) finished = true;
       batch = next.done ? null : next.value;
+      if (batch?.raw !== undefined && nullable.length > 0 && holdsNullValue(batch)) delete batch.raw;
       return batch;
     };
 
@@ -236,9 +267,15 @@ export async function copyIntoStage(
             chunk += '\t\\N';
             continue;
           }
+          const col = cols[i]!;
+          if (col.nulls !== null && isNullValue(col.nulls, f) && !row.quoted?.includes(i)) {
+            fixes = nullValueFix(col, quoted[i] as string, f, fixes);
+            chunk += '\t\\N';
+            continue;
+          }
           const work = NEEDS_WORK.test(f);
           if (work && f.includes('\0')) [f, fixes] = stripNul(f, quoted[i] as string, fixes, result);
-          if (problem === '\\N') cols[i]!.stats.observe(f);
+          if (problem === '\\N') col.stats.observe(f);
           chunk += '\t' + (work ? escapeCopyText(f) : f);
         }
         chunk += `\t${fixesJson(fixes, result)}\n`;
@@ -399,6 +436,11 @@ export async function copyIntoStage(
           const col = result.columns[i]!;
           if (f === null) {
             col.stats.observe(f);
+            chunk += '\t\\N';
+            continue;
+          }
+          if (col.nulls !== null && isNullValue(col.nulls, f)) {
+            fixes = nullValueFix(col, JSON.stringify(col.targetName), f, fixes);
             chunk += '\t\\N';
             continue;
           }

@@ -11,6 +11,8 @@ export interface CsvOptions {
   header: boolean;
   /** Encoding name (see --encoding); detected from a BOM, else UTF-8, when null. */
   encoding: string | null;
+  /** Null values (--null-value): a quoted field holding one is marked on its row (`Row.quoted`). @default null */
+  nullValues?: ReadonlySet<string> | null;
 }
 
 /**
@@ -85,7 +87,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   let runSize = 0;
   let runRaw = false;
 
-  const onRecord = (fields: Array<string | null>): void => {
+  const onRecord = (fields: Array<string | null>, _n: number, quoted: number[] | null): void => {
     if (fields.length === 0) {
       runRaw = false;
       return;
@@ -95,7 +97,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       return;
     }
     rn++;
-    runRows.push({ rn, fields });
+    runRows.push(quoted === null ? { rn, fields } : { rn, fields, quoted });
   };
 
   /** Ends the run: its rows become a batch, with their bytes when they may go as they are. */
@@ -120,7 +122,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     const text = decoder.decode(piece);
     if (scanner === null) {
       delimiter ??= sniffDelimiter(text.slice(0, 64 * 1024));
-      scanner = new CsvScanner(delimiter, onRecord);
+      scanner = new CsvScanner(delimiter, onRecord, '"', options.nullValues ?? null);
     }
     scanner.push(text);
     if (runRaw) runBytes.push(piece);

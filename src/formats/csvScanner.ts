@@ -17,8 +17,11 @@ import { heapShare, MIB } from './limits.js';
  */
 export const MAX_FIELD_CHARS = heapShare(8);
 
-/** Called with each record's fields; `null` is an unquoted empty field (NULL in COPY). */
-export type RecordHandler = (fields: Array<string | null>, recordNumber: number) => void;
+/**
+ * Called with each record's fields; `null` is an unquoted empty field (NULL in COPY). `quoted`: the
+ * positions of quoted fields whose text is one of the scanner's watched values, or null for none.
+ */
+export type RecordHandler = (fields: Array<string | null>, recordNumber: number, quoted: number[] | null) => void;
 
 const CR = 13;
 const LF = 10;
@@ -37,10 +40,13 @@ export class CsvScanner {
   /** A CR ended the last record; an LF right after it belongs to it. */
   private afterCR = false;
   private recordHasContent = false;
+  /** Quoted fields of this record whose text (trimmed or not) is watched. */
+  private quoted: number[] | null = null;
   /** Records emitted so far. */
   records = 0;
 
-  constructor(delimiter: string, onRecord: RecordHandler, quote = '"') {
+  /** `watched`: texts (null values) whose quoted occurrences are reported to `onRecord`. */
+  constructor(delimiter: string, onRecord: RecordHandler, quote = '"', private readonly watched: ReadonlySet<string> | null = null) {
     this.delimiter = delimiter.charCodeAt(0);
     this.quote = quote.charCodeAt(0);
     this.onRecord = onRecord;
@@ -158,6 +164,7 @@ export class CsvScanner {
   }
 
   private endField(): void {
+    if (this.fieldQuoted && this.watched !== null && (this.watched.has(this.field) || this.watched.has(this.field.trim()))) (this.quoted ??= []).push(this.fields.length);
     this.fields.push(this.field === '' && !this.fieldQuoted ? null : this.field);
     this.field = '';
     this.fieldQuoted = false;
@@ -166,13 +173,15 @@ export class CsvScanner {
   private endRecord(): void {
     this.endField();
     const fields = this.fields;
+    const quoted = this.quoted;
     this.fields = [];
+    this.quoted = null;
     const empty = fields.length === 1 && fields[0] === null && !this.recordHasContent;
     this.recordHasContent = false;
     // PostgreSQL skips nothing: an empty line is a record with one NULL field. We mirror that,
     // except that an empty line is reported as such so callers can name it.
     this.records++;
-    this.onRecord(empty ? [] : fields, this.records);
+    this.onRecord(empty ? [] : fields, this.records, quoted);
   }
 }
 

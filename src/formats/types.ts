@@ -4,7 +4,7 @@ import type { LateArray } from './xmlRecords.js';
 /** A correction a reader made while reading a value (e.g. an Excel date serial read as a date). */
 export interface ReaderFix {
   before: string;
-  /** null: the value is stored as NULL (a spreadsheet error cell). */
+  /** null: the value is stored as NULL (a spreadsheet error cell, or a null value). */
   after: string | number | boolean | null;
   correction_type: string;
   [extra: string]: unknown;
@@ -24,6 +24,11 @@ export interface Row {
    * columns may have the same header (or none), and a header such as `__proto__` is no safe key.
    */
   fixes?: Array<ReaderFix | undefined>;
+  /**
+   * Positions of quoted CSV fields whose text is a null value: quoting says text, so they are not
+   * read as NULL (as COPY's NULL string never matches a quoted value). Set only with null values.
+   */
+  quoted?: number[];
 }
 
 /** One record of an input whose columns are discovered while reading (JSON, NDJSON, XML). */

@@ -33,6 +33,7 @@ export interface ColumnType {
 
 const INT_RE = /^[+-]?\d+(?:\.0+)?$/;
 const LEADING_ZERO_RE = /^[+-]?0\d/;
+const DIGITS_RE = /^\d+$/;
 const CANONICAL_INT_RE = /^-?(?:0|[1-9]\d*)$/;
 const NUM_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?(\d+))?$/;
 const CANONICAL_NUM_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
@@ -55,6 +56,18 @@ const INT4_MAX = '2147483647';
 const INT8_MAX = '9223372036854775807';
 /** numeric accepts exponents far beyond this, but a value past 1e100000 overflows it in practice. */
 const MAX_NUMERIC_EXPONENT = 100_000;
+
+/**
+ * Spellings real exports use for "no value" (R's NA, MySQL's \N, Excel's #N/A, pandas' NaN, SAS's
+ * `.`). Without --null-value they are text like any other value, and so make a numeric or date
+ * column text; inference sets them aside to say so (see ColumnStats.decide). At most 4 characters.
+ */
+export const MISSING_PLACEHOLDERS: ReadonlySet<string> = new Set(['NA', 'N/A', 'n/a', 'na', '#N/A', 'NULL', 'null', 'Null', 'None', 'none', 'NaN', 'nan', '\\N', '-', '--', '.', '?']);
+
+/** A placeholder as a --null-value argument a shell passes as it is. */
+export function nullValueFlag(value: string): string {
+  return `--null-value ${/^[\w/.-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`}`;
+}
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -162,22 +175,43 @@ export class ColumnStats {
   private boolCanonical = 0;
   private boolOnes = 0;
   private boolZeros = 0;
-  private leadingZero = false;
+  /** Every non-empty value so far is plain digits (a code such as 00123 may be one). */
+  private digitsOnly = true;
+  /** Values of plain digits with a leading zero (00123). */
+  private leadingZeros = 0;
+  /** Placeholders for a missing value (MISSING_PLACEHOLDERS) seen, with their counts; set aside from inference. */
+  private placeholders: Map<string, number> | null = null;
   private readonly iso = new DateFamily();
   private readonly slash = new DateFamily();
   private readonly dot = new DateFamily();
   private anyPossible = true;
 
+  /** `nullValues`: the column's null values (--null-value), which staging keeps from it unless quoted. */
+  constructor(private readonly nullValues: ReadonlySet<string> | null = null) {}
+
   /** Observes one raw value (`null` = absent). */
   observe(raw: string | null): void {
     if (raw === null) return;
     if (raw.length > this.maxLength) this.maxLength = raw.length;
-    if (!this.anyPossible) return;
+    // Nothing left to learn: no type is possible and the values are not all digits.
+    if (!this.anyPossible && !this.digitsOnly) return;
     const v = raw.trim();
     const exact = v === raw;
     if (!exact) this.untrimmed = true;
     if (v === '') return;
+    // Placeholders start with a letter or punctuation: a value starting with a digit needs no lookup.
+    const first = v.charCodeAt(0);
+    if (v.length <= 4 && (first < 0x30 || first > 0x39) && MISSING_PLACEHOLDERS.has(v)) {
+      this.placeholders ??= new Map();
+      this.placeholders.set(v, (this.placeholders.get(v) ?? 0) + 1);
+      this.digitsOnly = false;
+      return;
+    }
     this.nonEmpty++;
+    if (!this.anyPossible) {
+      this.observeDigits(v, first); // (digitsOnly is true here)
+      return;
+    }
     const p = this.possible;
 
     if (p.bool) {
@@ -190,7 +224,6 @@ export class ColumnStats {
     }
     if (p.int || p.num) {
       if (LEADING_ZERO_RE.test(v)) {
-        this.leadingZero = true;
         p.int = false;
         p.num = false;
         p.grouped = false;
@@ -199,14 +232,23 @@ export class ColumnStats {
     }
     if (p.int) {
       if (INT_RE.test(v)) {
-        if (v.includes('.')) this.intDotZero = true;
+        const dot = v.includes('.');
+        if (dot) this.intDotZero = true;
+        // While integers are possible, digitsOnly costs no regular expression of its own.
+        if (this.digitsOnly && (dot || first < 0x30 || first > 0x39)) this.digitsOnly = false;
         if (exact && CANONICAL_INT_RE.test(v)) this.intCanonical++;
         const digits = v.replace(/^[+-]/, '').replace(/\.0+$/, '').replace(/^0+(?=\d)/, '');
         if (!digitsAtMost(digits, INT4_MAX)) {
           if (digitsAtMost(digits, INT8_MAX)) this.intNeedsInt8 = true;
           else this.intNeedsNumeric = true;
         }
-      } else p.int = false;
+      } else {
+        p.int = false;
+        this.digitsOnly = false;
+      }
+    } else if (this.digitsOnly) {
+      // Integers ruled out by a leading zero (00123): whether the column is still all digits.
+      this.observeDigits(v, first);
     }
     if (p.num) {
       const m = NUM_RE.exec(v);
@@ -228,6 +270,12 @@ export class ColumnStats {
     if (p.slash) p.slash = this.observeDate(this.slash, v, exact, SLASH_DATE_RE, SLASH_TS_RE, 'first', 0x2f);
     if (p.dot) p.dot = this.observeDate(this.dot, v, exact, DOT_DATE_RE, DOT_TS_RE, 'first', 0x2e);
     this.anyPossible = p.bool || p.int || p.num || p.grouped || p.currency || p.iso || p.slash || p.dot;
+  }
+
+  /** Keeps digitsOnly and leadingZeros for a value (`first`: its first character's code). */
+  private observeDigits(v: string, first: number): void {
+    if (!DIGITS_RE.test(v)) this.digitsOnly = false;
+    else if (first === 0x30 && v.length > 1) this.leadingZeros++;
   }
 
   /** `sep`: the family's separator's character code (- / .). */
@@ -285,17 +333,37 @@ export class ColumnStats {
 
   /** The column's type, decided from everything observed. */
   decide(): ColumnType {
-    return { ...this.decideType(), untrimmed: this.untrimmed };
+    const decided = this.decideType();
+    const text: ColumnType = { type: 'text', format: { kind: 'text' }, invalidValues: 0, mayNeedCorrection: false, notes: [], untrimmed: this.untrimmed };
+    if (this.placeholders !== null) {
+      // Text because of the placeholders alone: say which, and the flag that reads them as NULL.
+      if (decided.type !== 'text') {
+        // A placeholder that is one of the column's null values reached inference only because it was quoted (CSV).
+        const seen = [...this.placeholders];
+        const quoted = seen.filter(([v]) => this.nullValues?.has(v) === true);
+        const unread = seen.filter(([v]) => this.nullValues?.has(v) !== true);
+        const list = (values: Array<[string, number]>): string => values.map(([v, count]) => `"${v}" (${count} value${count === 1 ? '' : 's'})`).join(', ');
+        const causes: string[] = [];
+        if (unread.length > 0) causes.push(`${unread.length === 1 ? 'the placeholder' : 'the placeholders'} ${list(unread)}`);
+        if (quoted.length > 0) causes.push(`${list(quoted)} in quotes, which make a value text rather than a null value`);
+        const flags = unread.length > 0 ? ` To store missing values as NULL: ${unread.map(([v]) => nullValueFlag(v)).join(' ')}` : '';
+        text.notes.push(`kept as text because of ${causes.join(' and ')}; the other values are ${decided.type}.${flags}`);
+      }
+      return text;
+    }
+    if (decided.type === 'text' && this.digitsOnly && this.leadingZeros > 0) {
+      const some = this.leadingZeros === 1 ? '1 has a leading zero' : `${this.leadingZeros} have leading zeros`;
+      decided.notes.push(`kept as text: every value is digits and ${some} (codes such as 00123, whose zeros a number would lose)`);
+    }
+    return { ...decided, untrimmed: this.untrimmed };
   }
 
+  /** The type of the values other than placeholders. */
   private decideType(): ColumnType {
     const n = this.nonEmpty;
     const p = this.possible;
     const text: ColumnType = { type: 'text', format: { kind: 'text' }, invalidValues: 0, mayNeedCorrection: false, notes: [] };
-    if (n === 0 || !this.anyPossible) {
-      if (this.leadingZero) text.notes.push('kept as text: values have leading zeros');
-      return text;
-    }
+    if (n === 0 || !this.anyPossible) return text;
     // A column of only 1s and 0s is boolean when both appear; a column of only 1s (an id, a count) is not.
     const digitsOnly = this.boolOnes + this.boolZeros === n;
     if (p.bool && (!digitsOnly || (this.boolOnes > 0 && this.boolZeros > 0))) {

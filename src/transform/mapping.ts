@@ -4,7 +4,7 @@
  * its stored mapping back:
  *
  *   { "table": "customers", "strategy": "adapt_data", "key": ["email"],
- *     "columns": { "Signup Date": { "target": "signup_date", "type": "date", "format": "%d/%m/%Y" },
+ *     "columns": { "Signup Date": { "target": "signup_date", "type": "date", "format": "%d/%m/%Y", "null_values": ["NA"] },
  *                  "Internal": { "ignore": true } } }
  *
  * Pure code: validation reports every problem at once.
@@ -26,6 +26,8 @@ export interface ColumnMapping {
   /** Dates: strftime-style (`%d/%m/%Y`, `%m/%d/%Y %I:%M %p`). Numbers: `1234.56`, `1,234.56`, `$1,234.56`, `1.234,56`. */
   format?: string;
   ignore?: boolean;
+  /** Values read as NULL in this column (replacing --null-value and the config's null_values for it; [] for none). */
+  null_values?: string[];
 }
 
 export interface Mapping {
@@ -37,7 +39,7 @@ export interface Mapping {
 }
 
 const TOP_KEYS = new Set(['table', 'strategy', 'key', 'columns']);
-const COLUMN_KEYS = new Set(['target', 'type', 'format', 'ignore']);
+const COLUMN_KEYS = new Set(['target', 'type', 'format', 'ignore', 'null_values']);
 
 /**
  * `--key a,b`: the column names, trimmed. An empty or blank name (`--key ''` from an unset shell
@@ -54,6 +56,18 @@ export function parseKeyList(text: string): string[] | string {
 /** A table or column name PostgreSQL keeps as it is: 1 to 63 bytes, no NUL. */
 function isName(value: unknown): boolean {
   return typeof value === 'string' && value !== '' && !value.includes('\0') && Buffer.byteLength(value) <= MAX_IDENTIFIER_BYTES;
+}
+
+/**
+ * A list of null values (the config's null_values, --null-value, a mapping's null_values): the
+ * values trimmed, or a problem. An empty value is refused: empty fields are already NULL, and an
+ * empty --null-value is more often an unset shell variable than a wish.
+ */
+export function checkNullValues(values: unknown, where: string): string[] | string {
+  if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) return `${where} must be a list of strings`;
+  const trimmed = values.map((v: string) => v.trim());
+  if (trimmed.some((v) => v === '')) return `${where} has an empty value (empty fields are already NULL; was it given an unset variable?)`;
+  return trimmed;
 }
 
 /** Validates a parsed mapping; returns the problems (empty when fine). `//` keys are comments. */
@@ -85,6 +99,11 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
         for (const k of Object.keys(c)) if (!k.startsWith('//') && !COLUMN_KEYS.has(k)) problems.push(`${where}: unknown key "${k}"`);
         if (c.target !== undefined && !isName(c.target)) problems.push(`${where}.target must be a name of 1 to 63 bytes`);
         if (c.ignore !== undefined && typeof c.ignore !== 'boolean') problems.push(`${where}.ignore must be true or false`);
+        if (c.null_values !== undefined) {
+          const checked = checkNullValues(c.null_values, `${where}.null_values`);
+          if (typeof checked === 'string') problems.push(checked);
+          else c.null_values = checked;
+        }
         if (c.type !== undefined && !MAPPING_TYPES.includes(c.type as MappingType)) problems.push(`${where}.type "${String(c.type)}" is not one of ${MAPPING_TYPES.join(', ')}`);
         if (c.format !== undefined) {
           if (typeof c.format !== 'string') problems.push(`${where}.format must be a string`);

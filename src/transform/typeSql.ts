@@ -123,19 +123,80 @@ export function castSql(plan: Pick<ColumnPlan, 'format' | 'sqlType' | 'trim'> & 
 export function validSql(plan: Pick<ColumnPlan, 'format' | 'sqlType' | 'required' | 'trim'>, raw: string, schemaQuoted: string, hasPgInputIsValid: boolean): string {
   const n = normalizedSql(plan, raw);
   const type = `'${canonicalTypeName(plan.sqlType).replace(/'/g, "''")}'`;
-  const check = hasPgInputIsValid ? `pg_input_is_valid(${n}, ${type})` : `${schemaQuoted}.atlas_input_is_valid(${n}, ${type})`;
+  let check = hasPgInputIsValid ? `pg_input_is_valid(${n}, ${type})` : `${schemaQuoted}.atlas_input_is_valid(${n}, ${type})`;
+  // atlas_input_is_valid casts, and a cast to varchar(n) cuts a longer value without an error.
+  const length = maxLength(plan.sqlType);
+  if (!hasPgInputIsValid && length !== null) check = `(${check} and not ${tooLongSql(n, length)})`;
   return plan.required ? `(${n} is not null and ${check})` : `(${n} is null or ${check})`;
 }
 
-/** mapping_errors.error_type for a value that failed `plan`'s check. */
-export function errorTypeSql(plan: Pick<ColumnPlan, 'sqlType' | 'format' | 'required' | 'trim'>, raw: string): string {
-  if (plan.required) return `case when ${normalizedSql(plan, raw)} is null then 'missing_required' else ${errorTypeSql({ ...plan, required: false }, raw)} end`;
-  const t = plan.sqlType;
-  if (t === 'date' || t.startsWith('timestamp')) return `'datetime_conversion'`;
-  if (['integer', 'bigint', 'smallint', 'numeric'].includes(t)) {
-    return `case when ${trimmedSql(raw)} ~ '^[+-]?[0-9.,]+([eE][+-]?[0-9]+)?$' then 'numeric_overflow' else 'type_mismatch' end`;
+/** The length limit of a character type (varchar(10), character(2)), else null. */
+function maxLength(sqlType: string): number | null {
+  const m = /^(?:character varying|varchar|character|char)\((\d+)\)$/.exec(sqlType);
+  return m ? Number(m[1]) : null;
+}
+
+/** The value is longer than a column of `length` characters holds (trailing spaces past it are cut, as PostgreSQL does). */
+function tooLongSql(value: string, length: number): string {
+  return `char_length(rtrim(${value}, ' ')) > ${length}`;
+}
+
+/** The range of each integer type, and the type that holds a value past it. */
+const INTEGER_RANGES: Record<string, { range: string; wider: string }> = {
+  smallint: { range: '-32768 to 32767', wider: 'integer' },
+  integer: { range: '-2147483648 to 2147483647', wider: 'bigint' },
+  bigint: { range: '-9223372036854775808 to 9223372036854775807', wider: 'numeric' },
+};
+/** A number as text: digits with a decimal point or an exponent (what numeric reads). */
+const NUMBER_SQL_PATTERN = `'^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$'`;
+
+/**
+ * mapping_errors.error_type and error_message for a value that failed `plan`'s check, each saying
+ * the cause: a missing required value (`missing_required`), a number too large for its column
+ * (`numeric_overflow`, naming the range and the type that holds it), text longer than its column
+ * (`value_too_long`), a date or time that cannot be read (`datetime_conversion`, with the form it
+ * was read in), anything else (`type_mismatch`). `target` and `type` are SQL text expressions of the
+ * column's name and type. Computed only for the values that failed.
+ */
+export function errorSql(plan: Pick<ColumnPlan, 'sqlType' | 'format' | 'required' | 'trim'>, raw: string, target: string, type: string): { type: string; message: string } {
+  const n = normalizedSql(plan, raw);
+  const shown = `quote_literal(left(${trimmedSql(raw)}, 100))`;
+  const cases: Array<{ when: string; type: string; message: string }> = [];
+  if (plan.required) cases.push({ when: `${n} is null`, type: 'missing_required', message: `format('Value is missing and column %s is required', ${target})` });
+  const base = plan.sqlType.replace(/\(.*\)$/, '');
+  const integer = INTEGER_RANGES[base];
+  const length = maxLength(plan.sqlType);
+  let otherwise = { type: 'type_mismatch', message: `format('Value %s is not a valid %s', ${shown}, ${type})` };
+  if (integer !== undefined) {
+    cases.push({
+      when: `${n} ~ '^[+-]?[0-9]+$'`,
+      type: 'numeric_overflow',
+      message: `format('Value %s is out of range for %s (${integer.range}); ${integer.wider} holds it ("type": "${integer.wider}" in a --mapping file, or for an existing table alter the column to ${integer.wider})', ${shown}, ${type})`,
+    });
+    cases.push({
+      when: `${n} ~ ${NUMBER_SQL_PATTERN}`,
+      type: 'type_mismatch',
+      message: `format('Value %s has a decimal point or an exponent, which %s does not take; numeric holds it', ${shown}, ${type})`,
+    });
+  } else if (['numeric', 'real', 'double precision'].includes(base)) {
+    cases.push({ when: `${n} ~ ${NUMBER_SQL_PATTERN}`, type: 'numeric_overflow', message: `format('Value %s is out of range for %s', ${shown}, ${type})` });
+  } else if (length !== null) {
+    cases.push({
+      when: tooLongSql(raw, length),
+      type: 'value_too_long',
+      message: `format('Value %s is %s characters long, more than %s holds', ${shown}, length(${raw}), ${type})`,
+    });
+  } else if (base === 'date' || base.startsWith('timestamp')) {
+    const f = plan.format;
+    // (format() reads % itself: the strftime form's are doubled.)
+    const form = f.kind === 'date' || f.kind === 'timestamp' ? ` (read as ${strftimeDate(f.order, f.separator).replace(/%/g, '%%')}${f.kind === 'timestamp' ? ' and a time' : ''})` : '';
+    otherwise = { type: 'datetime_conversion', message: `format('Value %s is not a valid %s${form}', ${shown}, ${type})` };
   }
-  return `'type_mismatch'`;
+  const pick = (key: 'type' | 'message'): string => {
+    const value = (c: { type: string; message: string }): string => (key === 'type' ? `'${c.type}'` : c.message);
+    return cases.length === 0 ? value(otherwise) : `case ${cases.map((c) => `when ${c.when} then ${value(c)}`).join(' ')} else ${value(otherwise)} end`;
+  };
+  return { type: pick('type'), message: pick('message') };
 }
 
 const CANONICAL_SQL_PATTERN: Partial<Record<ValueFormat['kind'], string>> = {

@@ -177,13 +177,14 @@ describe('types, corrections, strategies, mappings and error budgets', () => {
     assert.deepEqual(Object.keys(await typesOf('ext_fail')), ['a']);
   });
 
-  it('adapt_data: missing columns NULL, values converted to existing types, bad ones are mapping errors, extra columns reported', async () => {
+  it('adapt_data (asked for): missing columns NULL, values converted to existing types, bad ones are mapping errors, extra columns left out and said so', async () => {
     await importFile(db.settings, { ...defaults, source: files.write('a1.csv', csv([['n', 'd', 'keep'], [1, '2024-01-01', 'k']])), table: 'adapt' });
-    const r = await importFile(db.settings, { ...defaults, source: files.write('a2.csv', csv([['n', 'd', 'extra'], ['7', '02/03/2024', 'e'], ['x7', '2024-13-01', 'f']])), table: 'adapt' });
+    const r = await importFile(db.settings, { ...defaults, source: files.write('a2.csv', csv([['n', 'd', 'extra'], ['7', '02/03/2024', 'e'], ['x7', '2024-13-01', 'f']])), table: 'adapt', strategy: 'adapt_data' });
     assert.equal(r.import_strategy, 'adapt_data');
     assert.equal(r.status, 'partial');
     assert.equal(r.rows_inserted, 1);
-    assert.ok(r.warnings.some((w) => w.includes('extra')));
+    assert.deepEqual(r.columns_left_out, [{ source: 'extra', reason: 'not in the table (adapt_data adds no columns)' }]);
+    assert.ok(r.warnings.some((w) => w.includes('left out') && w.includes('extra')));
     assert.ok(r.warnings.some((w) => w.includes('keep')));
     const rows = await db.rows<Record<string, unknown>>(`select n, d::text, keep from ${db.schema}.adapt order by id`);
     assert.deepEqual(rows[1], { n: 7, d: '2024-02-03', keep: null });

@@ -14,7 +14,7 @@ function column(name: string, ref: string, sqlType: string, format: ValueFormat,
     format,
     checkValidity,
     recordCorrections: true,
-    staged: { sourceName: name, targetName: name, stats: new ColumnStats(), ref: { name: ref }, json: false, errorCells: null },
+    staged: { sourceName: name, targetName: name, stats: new ColumnStats(), ref: { name: ref }, json: false, errorCells: null, nulls: null, nulled: 0 },
   };
 }
 

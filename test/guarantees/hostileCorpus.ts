@@ -139,12 +139,9 @@ export const CASES: HostileCase[] = [
   { file: 'empty.csv', outcome: 'failed: the file is empty', exit: 1, error: /^the file is empty: no header row found$/ },
   {
     file: 'header_only.csv',
-    outcome: 'success, 0 rows; the table is created with text columns',
-    exit: 0,
-    check: async (o) => {
-      assert.equal(o.out!.total_rows_in_file, 0);
-      assert.deepEqual(o.out!.columns.map((c) => c.type), ['text', 'text', 'text']);
-    },
+    outcome: 'failed: nothing to import (a header but no data rows); no table',
+    exit: 1,
+    error: /^nothing to import: the file has a header but no data rows; no table was created or changed$/,
   },
   { file: 'one_column.csv', outcome: 'success, 3 rows', exit: 0, check: async (o) => assert.equal(o.out!.rows_inserted, 3) },
   {

@@ -27,6 +27,31 @@ describe('type inference', () => {
     assert.equal(infer(['0', '10', '0.5']).type, 'numeric');
   });
 
+  it('warns of leading zeros only where every value is digits, whatever the order of the values', () => {
+    const note = 'kept as text: every value is digits and 2 have leading zeros (codes such as 00123, whose zeros a number would lose)';
+    for (const values of [['00123', '456', '007'], ['456', '007', '00123'], ['007', '', null, '456', '00123']]) assert.deepEqual(infer(values).notes, [note], values.join());
+    // Codes that were never numbers (airport codes), before or after other text, and a sign or a decimal: no warning.
+    for (const values of [['00A', 'ABQ'], ['ABQ', '00A'], ['0123', 'ABQ'], ['ABQ', '0123'], ['-0123', '12'], ['00.5', '1']]) assert.deepEqual(infer(values).notes, [], values.join());
+    assert.deepEqual(infer(['0', '10']).notes, [], 'a lone 0 is no leading zero');
+  });
+
+  it('a placeholder for a missing value keeps a column text, and the note names it and --null-value', () => {
+    const t = infer(['39.1', 'NA', '40.3', 'NA', '']);
+    assert.equal(t.type, 'text');
+    assert.deepEqual(t.notes, ['kept as text because of the placeholder "NA" (2 values); the other values are numeric. To store missing values as NULL: --null-value NA']);
+    assert.deepEqual(infer(['2024-01-01', '\\N', '-']).notes, [
+      `kept as text because of the placeholders "\\N" (1 value), "-" (1 value); the other values are date. To store missing values as NULL: --null-value '\\N' --null-value -`,
+    ]);
+    assert.deepEqual(infer(['#N/A', '1']).notes, [`kept as text because of the placeholder "#N/A" (1 value); the other values are integer. To store missing values as NULL: --null-value '#N/A'`]);
+    // A text column stays text without a word; a column of placeholders only has no other type to name.
+    assert.deepEqual(infer(['Adelie', 'NA']).notes, []);
+    assert.deepEqual(infer(['NA', 'NA']).notes, []);
+    // A column's own null value reaches inference only when quoted in a CSV: that is said instead.
+    const s = new ColumnStats(new Set(['NA']));
+    for (const v of ['0.606', 'NA']) s.observe(v);
+    assert.deepEqual(s.decide().notes, ['kept as text because of "NA" (1 value) in quotes, which make a value text rather than a null value; the other values are numeric.']);
+  });
+
   it('numeric forms: decimals, exponents, grouped thousands, currency', () => {
     assert.equal(infer(['-0.5', '1e3', '2.25']).type, 'numeric');
     const grouped = infer(['1,234.50', '999', '12,000']);

@@ -14,6 +14,16 @@ describe('mapping files', () => {
     assert.deepEqual(problems, []);
   });
 
+  it('per-column null_values: a list of non-empty strings, trimmed; [] is allowed', () => {
+    const { mapping, problems } = validateMapping({ columns: { a: { null_values: [' NA ', '\\N'] }, b: { null_values: [] } } });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(mapping.columns?.a?.null_values, ['NA', '\\N']);
+    assert.deepEqual(validateMapping({ columns: { a: { null_values: 'NA' }, b: { null_values: ['NA', ''] } } }).problems, [
+      'columns["a"].null_values must be a list of strings',
+      'columns["b"].null_values has an empty value (empty fields are already NULL; was it given an unset variable?)',
+    ]);
+  });
+
   it('--key lists: names trimmed; an empty or blank name anywhere is refused', () => {
     assert.deepEqual(parseKeyList('email'), ['email']);
     assert.deepEqual(parseKeyList(' email , date '), ['email', 'date']);

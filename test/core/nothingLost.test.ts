@@ -1,0 +1,396 @@
+/**
+ * Issue 19 (points 2, 3, 4, 5, 10) on real files (test/fixtures/real/README.md names each one's
+ * source and licence) and on generated edge cases: no column of the file dropped unless asked,
+ * every row rejected is a failure, values that say "missing", leading zeros, messages that say
+ * what happened.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import ExcelJS from 'exceljs';
+import { dryRunImport, importFile, type ImportOptions, type ImportResult } from '../../src/core/import.ts';
+import { listImportErrors } from '../../src/core/importErrors.ts';
+import { traceRow } from '../../src/core/lineage.ts';
+import { ImportFailedError, UsageError } from '../../src/errors.ts';
+import { csv, FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+
+const REAL = join(FIXTURES, 'real');
+const real = (name: string): string => join(REAL, name);
+const defaults: Omit<ImportOptions, 'source'> = { table: null };
+
+/** A CSV file's data lines in reverse order (the header first): the same set of values, another order. */
+function reversedCsv(path: string): string {
+  const [header, ...rows] = readFileSync(path, 'utf8').trimEnd().split('\n');
+  return [header, ...rows.reverse()].join('\n') + '\n';
+}
+
+describe('nothing lost, nothing misleading (issue 19)', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+  const q = (table: string): string => `${db.schema}.${table}`;
+  const columnsOf = async (table: string): Promise<Record<string, string>> =>
+    Object.fromEntries(
+      (
+        await db.rows<{ column_name: string; data_type: string }>(
+          `select column_name, data_type from information_schema.columns where table_schema = $1 and table_name = $2 and column_name not like '\\_%' and column_name <> 'id' order by ordinal_position`,
+          [db.schema, table],
+        )
+      ).map((r) => [r.column_name, r.data_type]),
+    );
+  const tableExists = async (table: string): Promise<boolean> => (await db.rows(`select 1 from information_schema.tables where table_schema = $1 and table_name = $2`, [db.schema, table])).length > 0;
+  const historyOf = async (importId: string): Promise<Record<string, unknown>> => (await db.rows(`select * from ${q('import_history')} where import_id = $1`, [importId]))[0]!;
+  /** Runs an import that must fail; returns the id of its failed record. */
+  const failing = async (options: ImportOptions, message: RegExp): Promise<string> => {
+    let id = '';
+    await assert.rejects(importFile(db.settings, options), (err: unknown) => {
+      assert.ok(err instanceof ImportFailedError, String(err));
+      assert.match(err.message, message);
+      id = err.importId!;
+      return true;
+    });
+    return id;
+  };
+
+  describe('2. the automatic strategy never drops a column of the file', () => {
+    it('penguins_raw: a file lacking two of the table\'s columns and bringing two new ones is added to (extend_table), every row kept', async () => {
+      const first = await importFile(db.settings, { ...defaults, source: real('penguins_raw_a.csv'), table: 'penguins' });
+      assert.equal(first.rows_inserted, 12);
+      // The same 12 penguins, with their body mass and sex and without the study columns: before,
+      // adapt_data dropped the two new columns and skipped all 12 rows as duplicates (exit 0).
+      const r = await importFile(db.settings, { ...defaults, source: real('penguins_raw_b.csv'), table: 'penguins' });
+      assert.equal(r.import_strategy, 'extend_table');
+      assert.equal(r.rows_inserted, 12);
+      assert.equal(r.duplicates_found, 0);
+      assert.deepEqual(r.columns_left_out, []);
+      assert.deepEqual(Object.keys(await columnsOf('penguins')), ['studyname', 'sample_number', 'species', 'island', 'individual_id', 'culmen_length_mm', 'body_mass_g', 'sex']);
+      const rows = await db.rows<Record<string, unknown>>(`select studyname, individual_id, body_mass_g, sex from ${q('penguins')} where _import_id = $1 order by id limit 2`, [r.import_id]);
+      assert.deepEqual(rows, [
+        { studyname: null, individual_id: 'N1A1', body_mass_g: '3750', sex: 'MALE' },
+        { studyname: null, individual_id: 'N1A2', body_mass_g: '3800', sex: 'FEMALE' },
+      ]);
+      assert.match(r.warnings.join('\n'), /missing from the file are left NULL \(or their default\): studyname, sample_number/);
+      // The row check compares whole rows again: the same file a second time is all duplicates.
+      const again = await importFile(db.settings, { ...defaults, source: real('penguins_raw_b.csv'), table: 'penguins', allowSameFile: true });
+      assert.equal(again.import_strategy, 'adapt_data');
+      assert.equal(again.rows_inserted, 0);
+      assert.equal(again.duplicates_found, 12);
+    });
+
+    it('rows that differ only in a column the file brings are not duplicates', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('d1.csv', csv([['a', 'b'], ['x', 1], ['y', 2]])), table: 'dropped' });
+      const r = await importFile(db.settings, { ...defaults, source: files.write('d2.csv', csv([['a', 'c'], ['x', 'new'], ['y', 'other'], ['z', 'third']])), table: 'dropped' });
+      assert.equal(r.import_strategy, 'extend_table');
+      assert.equal(r.rows_inserted, 3);
+      assert.equal(r.duplicates_found, 0);
+      assert.deepEqual(await db.rows(`select a, b, c from ${q('dropped')} order by id`), [
+        { a: 'x', b: 1, c: null },
+        { a: 'y', b: 2, c: null },
+        { a: 'x', b: null, c: 'new' },
+        { a: 'y', b: null, c: 'other' },
+        { a: 'z', b: null, c: 'third' },
+      ]);
+    });
+
+    it('only an explicit adapt_data, or "ignore": true, leaves a file column out, and the result, the warnings, the mapping and the record say which', async () => {
+      await importFile(db.settings, { ...defaults, source: real('penguins_raw_a.csv'), table: 'penguins_adapt' });
+      const r = await importFile(db.settings, { ...defaults, source: real('penguins_raw_b.csv'), table: 'penguins_adapt', strategy: 'adapt_data' });
+      assert.equal(r.import_strategy, 'adapt_data');
+      const reason = 'not in the table (adapt_data adds no columns)';
+      assert.deepEqual(r.columns_left_out, [
+        { source: 'Body Mass (g)', reason },
+        { source: 'Sex', reason },
+      ]);
+      assert.match(r.warnings.join('\n'), /left out, their values not imported: Body Mass \(g\), Sex \(not in table penguins_adapt; adapt_data adds no columns, extend_table would\)/);
+      // Equal on every column written: skipped as duplicates, as asked (the left-out values are named above).
+      assert.equal(r.duplicates_found, 12);
+      const h = await historyOf(r.import_id);
+      assert.deepEqual((h.metadata as Record<string, unknown>).columns_left_out, r.columns_left_out);
+      const mapped = (h.mapping_config as { columns: Record<string, unknown> }).columns;
+      assert.deepEqual(mapped['Sex'], { ignore: true });
+      assert.deepEqual(mapped['Body Mass (g)'], { ignore: true });
+      assert.deepEqual(Object.keys(await columnsOf('penguins_adapt')), ['studyname', 'sample_number', 'species', 'island', 'individual_id', 'culmen_length_mm']);
+
+      const mapping = files.write('ignore.json', JSON.stringify({ columns: { Sex: { ignore: true } } }));
+      const m = await importFile(db.settings, { ...defaults, source: real('penguins_raw_b.csv'), table: 'penguins_ignore', mappingFile: mapping });
+      assert.deepEqual(m.columns_left_out, [{ source: 'Sex', reason: 'ignored by the mapping' }]);
+      assert.match(m.warnings.join('\n'), /left out, their values not imported: Sex \("ignore": true in the mapping\)/);
+      const dry = await dryRunImport(db.settings, { ...defaults, source: real('penguins_raw_b.csv'), table: 'penguins_adapt', strategy: 'adapt_data' });
+      assert.deepEqual(dry.columns_left_out, r.columns_left_out);
+    });
+  });
+
+  describe('3. every row rejected is a failure', () => {
+    // seattle-weather's dates are 2012/01/01; a mapping that reads them as 01.01.2012 rejects every row.
+    const wrong = (): string => files.write('weather-wrong.json', JSON.stringify({ columns: { date: { type: 'date', format: '%d.%m.%Y' } } }));
+    const right = (): string => files.write('weather-right.json', JSON.stringify({ columns: { date: { type: 'date', format: '%Y/%m/%d' } } }));
+
+    it('seattle-weather with a wrong date mapping: failed, its errors kept, no table; the same file imports once the mapping is fixed', async () => {
+      const source = real('vega_seattle_weather_head20.csv');
+      const id = await failing({ ...defaults, source, table: 'weather', mappingFile: wrong() }, /every one of the 20 record\(s\) has a mapping error \(20 mapping errors\); nothing was imported/);
+      const h = await historyOf(id);
+      assert.equal(h.status, 'failed');
+      assert.equal(h.mapping_status, 'failed');
+      assert.equal(h.rows_inserted, 0);
+      assert.equal(h.mapping_errors_count, 20);
+      assert.equal(await tableExists('weather'), false);
+      const errors = await listImportErrors(db.settings, id, { type: null, field: null, limit: 100, offset: 0 });
+      assert.equal(errors.total_count, 20);
+      assert.equal(errors.errors[0]!.error_type, 'datetime_conversion');
+      assert.equal(errors.errors[0]!.error_message, "Value '2012/01/01' is not a valid date (read as %d.%m.%Y)");
+      // Not "already imported": a failed import is no import of the file.
+      const fixed = await importFile(db.settings, { ...defaults, source, table: 'weather', mappingFile: right() });
+      assert.equal(fixed.status, 'success');
+      assert.equal(fixed.rows_inserted, 20);
+      const [first] = await db.rows<{ date: string }>(`select date::text from ${q('weather')} order by id limit 1`);
+      assert.equal(first!.date, '2012-01-01');
+    });
+
+    it('an existing table is not extended by a file whose every row is rejected', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('n1.csv', csv([['n'], [1], [2]])), table: 'rejected_all' });
+      await failing({ ...defaults, source: files.write('n2.csv', csv([['n', 'extra'], ['one', 'a'], ['two', 'b']])), table: 'rejected_all' }, /every one of the 2 record/);
+      assert.deepEqual(Object.keys(await columnsOf('rejected_all')), ['n']);
+    });
+
+    it('a file whose every record has the wrong number of fields fails', async () => {
+      await failing({ ...defaults, source: files.write('ragged.csv', 'a,b\n1\n2,3,4\n'), table: 'ragged_all' }, /every one of the 2 record\(s\) has a mapping error/);
+      assert.equal(await tableExists('ragged_all'), false);
+    });
+
+    it('rows rejected and the rest all duplicates: failed (nothing inserted), no column added, the duplicates counted; the same file then imports once fixed', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('k1.csv', csv([['k', 'n'], ['a', 1], ['b', 2]])), table: 'dup_rejected' });
+      const text = csv([['k', 'n', 'note'], ['a', 1, ''], ['b', 2, ''], ['c', 'three', 'x']]);
+      const id = await failing(
+        { ...defaults, source: files.write('k2.csv', text), table: 'dup_rejected', key: ['k', 'n'] },
+        /the 2 record\(s\) without a mapping error are all already in dup_rejected \(duplicates\) and the other 1 have mapping errors \(1 mapping error\); nothing was imported/,
+      );
+      const h = await historyOf(id);
+      assert.equal(h.status, 'failed');
+      assert.equal(h.duplicates_found, 2);
+      assert.equal(h.mapping_errors_count, 1);
+      assert.ok(!('rehash_xmin' in (h.metadata as object)));
+      assert.deepEqual(Object.keys(await columnsOf('dup_rejected')), ['k', 'n']);
+      assert.equal((await db.rows(`select 1 from ${q('import_duplicates')} where import_id = $1`, [id])).length, 0);
+      assert.equal((await db.rows(`select 1 from ${q('mapping_errors')} where import_id = $1`, [id])).length, 1);
+      const ok = await importFile(db.settings, { ...defaults, source: files.write('k2.csv', text.replace('three', '3')), table: 'dup_rejected', key: ['k', 'n'] });
+      assert.equal(ok.rows_inserted, 1);
+    });
+
+    it('partial means rows inserted and rows rejected', async () => {
+      const r = await importFile(db.settings, { ...defaults, source: files.write('p.csv', csv([['d'], ['2024-01-01'], ['2024-02-30']])), table: 'partial_one' });
+      assert.equal(r.status, 'partial');
+      assert.equal(r.rows_inserted, 1);
+    });
+  });
+
+  describe('4. values that say "missing"', () => {
+    it('spData worldbank_df without --null-value: NA keeps numeric columns text, and a warning names NA and the flag', async () => {
+      const r = await importFile(db.settings, { ...defaults, source: real('spdata_worldbank_df.csv'), table: 'worldbank_text' });
+      const cols = await columnsOf('worldbank_text');
+      assert.equal(cols.hdi, 'text');
+      assert.equal(cols.literacy, 'text');
+      const hdi = r.warnings.find((w) => w.startsWith('hdi:'));
+      assert.match(hdi ?? '', /kept as text because of the placeholder "NA" \(\d+ values\); the other values are numeric\. To store missing values as NULL: --null-value NA$/);
+      assert.equal(r.warnings.filter((w) => w.startsWith('iso_a2:')).length, 0, 'iso_a2 is text whatever NA means');
+    });
+
+    it('spData worldbank_df with --null-value NA: numeric columns, each NA a recorded NULL; Namibia\'s quoted "NA" stays text', async () => {
+      const r = await importFile(db.settings, { ...defaults, source: real('spdata_worldbank_df.csv'), table: 'worldbank', nullValues: ['NA'] });
+      const cols = await columnsOf('worldbank');
+      assert.deepEqual([cols.hdi, cols.urban_pop, cols.unemployment, cols.literacy], ['numeric', 'integer', 'numeric', 'numeric']);
+      const [namibia] = await db.rows<Record<string, unknown>>(`select iso_a2, hdi::text, literacy, _corrections_applied from ${q('worldbank')} where name = 'Namibia'`);
+      assert.equal(namibia!.iso_a2, 'NA');
+      assert.equal(namibia!.hdi, '0.606');
+      assert.equal(namibia!.literacy, null);
+      assert.deepEqual(namibia!._corrections_applied, { literacy: { before: 'NA', after: null, correction_type: 'null_value' } });
+      const literacyNulls = await db.rows<{ n: number }>(`select count(*)::int as n from ${q('worldbank')} where _corrections_applied->'literacy'->>'correction_type' = 'null_value'`);
+      assert.equal(r.null_values_applied.literacy, literacyNulls[0]!.n);
+      // Three places without a code (Kosovo, Northern Cyprus, Somaliland) have an unquoted NA there.
+      assert.equal(r.null_values_applied.iso_a2, 3);
+      assert.deepEqual(await db.rows(`select name from ${q('worldbank')} where iso_a2 is null order by name`), [{ name: 'Kosovo' }, { name: 'Northern Cyprus' }, { name: 'Somaliland' }]);
+      const h = await historyOf(r.import_id);
+      assert.deepEqual((h.metadata as Record<string, unknown>).null_values_applied, r.null_values_applied);
+      const mapped = (h.mapping_config as { columns: Record<string, { null_values?: string[] }> }).columns;
+      assert.deepEqual(mapped['HDI']!.null_values, ['NA']);
+    });
+
+    it('readr challenge.csv: 1000 NA before the dates; the warning says date, and --null-value NA makes the column a date', async () => {
+      const dry = await dryRunImport(db.settings, { ...defaults, source: real('readr_challenge.csv'), table: 'challenge' });
+      assert.match(dry.warnings.join('\n'), /y: kept as text because of the placeholder "NA" \(1000 values\); the other values are date/);
+      const r = await importFile(db.settings, { ...defaults, source: real('readr_challenge.csv'), table: 'challenge', nullValues: ['NA'] });
+      assert.deepEqual(await columnsOf('challenge'), { x: 'numeric', y: 'date' });
+      assert.equal(r.null_values_applied.y, 1000);
+      assert.equal(r.rows_inserted + r.duplicates_found, 2000);
+    });
+
+    it('a per-column list in the mapping replaces the global one; [] reads nothing as NULL in that column', async () => {
+      const mapping = files.write('nulls.json', JSON.stringify({ columns: { HDI: { null_values: ['NA'] }, literacy: { null_values: [] } } }));
+      const r = await importFile(db.settings, { ...defaults, source: real('spdata_worldbank_df.csv'), table: 'worldbank_mapped', mappingFile: mapping });
+      const cols = await columnsOf('worldbank_mapped');
+      assert.equal(cols.hdi, 'numeric');
+      assert.equal(cols.urban_pop, 'text');
+      const withFlag = await importFile(db.settings, { ...defaults, source: real('spdata_worldbank_df.csv'), table: 'worldbank_mapped2', mappingFile: mapping, nullValues: ['NA'] });
+      const cols2 = await columnsOf('worldbank_mapped2');
+      assert.equal(cols2.urban_pop, 'integer');
+      assert.equal(cols2.literacy, 'text');
+      assert.equal(withFlag.null_values_applied.literacy, undefined);
+      assert.ok(r.null_values_applied.hdi! > 0);
+    });
+
+    it('the config file\'s null_values apply when no --null-value is given; the flag replaces them', async () => {
+      const settings = { ...db.settings, nullValues: ['NA'] };
+      const r = await importFile(settings, { ...defaults, source: real('spdata_worldbank_df.csv'), table: 'worldbank_config' });
+      assert.equal((await columnsOf('worldbank_config')).hdi, 'numeric');
+      assert.ok(r.null_values_applied.hdi! > 0);
+      const flagged = await importFile(settings, { ...defaults, source: real('spdata_worldbank_df.csv'), table: 'worldbank_flag', nullValues: ['-'] });
+      assert.equal((await columnsOf('worldbank_flag')).hdi, 'text');
+      assert.deepEqual(flagged.null_values_applied, {});
+    });
+
+    it('every format: CSV (as COPY text and as CSV bytes), NDJSON, JSON, XML and XLSX values become NULL before inference', async () => {
+      // A CSV large enough that most of it goes to the server as its own bytes: batches holding a null value must not.
+      const lines = ['i,n,d'];
+      for (let i = 1; i <= 30_000; i++) lines.push(i % 997 === 0 ? `${i},NA,\\N` : `${i},${i},2024-01-${String((i % 28) + 1).padStart(2, '0')}`);
+      const big = await importFile(db.settings, { ...defaults, source: files.write('big.csv', lines.join('\n') + '\n'), table: 'nulls_csv', nullValues: ['NA', '\\N'] });
+      assert.deepEqual(await columnsOf('nulls_csv'), { i: 'integer', n: 'integer', d: 'date' });
+      assert.deepEqual(big.null_values_applied, { n: 30, d: 30 });
+      const [nulls] = await db.rows<{ n: number }>(`select count(*)::int as n from ${q('nulls_csv')} where n is null and d is null and _corrections_applied->'d'->>'before' = '\\N'`);
+      assert.equal(nulls!.n, 30);
+
+      const expect = async (table: string, r: ImportResult): Promise<void> => {
+        assert.deepEqual(await columnsOf(table), { n: 'integer', d: 'date' }, table);
+        assert.deepEqual(r.null_values_applied, { n: 1, d: 1 }, table);
+        const rows = await db.rows<{ n: number | null; d: string | null; fix: unknown }>(`select n, d::text, _corrections_applied->'n' as fix from ${q(table)} order by _source_row_number`);
+        assert.deepEqual(rows.map((x) => [x.n, x.d]), [[1, '2024-01-02'], [null, null], [3, '2024-01-04']], table);
+        assert.deepEqual(rows[1]!.fix, { before: 'NA', after: null, correction_type: 'null_value' });
+      };
+      const records = [{ n: '1', d: '2024-01-02' }, { n: 'NA', d: '-' }, { n: '3', d: '2024-01-04' }];
+      const options = { ...defaults, nullValues: ['NA', '-'] };
+      await expect('nulls_ndjson', await importFile(db.settings, { ...options, source: files.write('n.ndjson', records.map((r) => JSON.stringify(r)).join('\n')), table: 'nulls_ndjson' }));
+      await expect('nulls_json', await importFile(db.settings, { ...options, source: files.write('n.json', JSON.stringify(records)), table: 'nulls_json' }));
+      const xml = `<rows>${records.map((r) => `<row><n>${r.n}</n><d>${r.d}</d></row>`).join('')}</rows>`;
+      await expect('nulls_xml', await importFile(db.settings, { ...options, source: files.write('n.xml', xml), table: 'nulls_xml' }));
+      const wb = new ExcelJS.Workbook();
+      const ws = wb.addWorksheet('data');
+      ws.addRow(['n', 'd']);
+      for (const r of records) ws.addRow([r.n === 'NA' ? 'NA' : Number(r.n), r.d]);
+      const xlsx = files.write('n.xlsx', Buffer.from(await wb.xlsx.writeBuffer()));
+      await expect('nulls_xlsx', await importFile(db.settings, { ...options, source: xlsx, table: 'nulls_xlsx' }));
+    });
+
+    it('an empty null value is refused (empty fields are already NULL), from the flag, the mapping and the config', async () => {
+      await assert.rejects(importFile(db.settings, { ...defaults, source: real('spdata_worldbank_df.csv'), table: 'x', nullValues: [' '] }), (err: unknown) => err instanceof UsageError && /--null-value has an empty value/.test(err.message));
+      const mapping = files.write('empty-null.json', JSON.stringify({ columns: { HDI: { null_values: [''] } } }));
+      await assert.rejects(importFile(db.settings, { ...defaults, source: real('spdata_worldbank_df.csv'), table: 'x', mappingFile: mapping }), /columns\["HDI"\]\.null_values has an empty value/);
+    });
+  });
+
+  describe('5. leading zeros', () => {
+    it('OurAirports: codes such as 00A are never called numbers with leading zeros, in any row order', async () => {
+      for (const [table, source] of [
+        ['airports', real('ourairports_head40.csv')],
+        ['airports_reversed', files.write('airports_reversed.csv', reversedCsv(real('ourairports_head40.csv')))],
+      ] as const) {
+        const r = await dryRunImport(db.settings, { ...defaults, source, table });
+        assert.deepEqual(r.warnings.filter((w) => /leading zero/.test(w)), [], table);
+        const ident = r.columns.find((c) => c.target === 'ident')!;
+        assert.equal(ident.type, 'text');
+      }
+    });
+
+    it('vega zipcodes: a column of digits some with leading zeros is text with the same warning in any row order', async () => {
+      const notes: string[][] = [];
+      for (const source of [real('vega_zipcodes_extract.csv'), files.write('zips_reversed.csv', reversedCsv(real('vega_zipcodes_extract.csv')))]) {
+        const r = await dryRunImport(db.settings, { ...defaults, source, table: 'zipcodes' });
+        assert.equal(r.columns.find((c) => c.target === 'zip_code')!.type, 'text');
+        notes.push(r.warnings.filter((w) => w.startsWith('zip_code:')));
+      }
+      assert.deepEqual(notes[0], ['zip_code: kept as text: every value is digits and 20 have leading zeros (codes such as 00123, whose zeros a number would lose)']);
+      assert.deepEqual(notes[1], notes[0]);
+    });
+  });
+
+  describe('10. messages that say what happened', () => {
+    it('3141999923 into an integer column: out of range for integer, and bigint holds it', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('i1.csv', csv([['n'], [1], [2]])), table: 'ints' });
+      const r = await importFile(db.settings, { ...defaults, source: files.write('i2.csv', csv([['n'], [3], ['3141999923'], ['7.5']])), table: 'ints' });
+      const errors = await db.rows<{ error_type: string; error_message: string }>(`select error_type, error_message from ${q('mapping_errors')} where import_id = $1 order by record_number`, [r.import_id]);
+      assert.deepEqual(errors, [
+        {
+          error_type: 'numeric_overflow',
+          error_message: `Value '3141999923' is out of range for integer (-2147483648 to 2147483647); bigint holds it ("type": "bigint" in a --mapping file, or for an existing table alter the column to bigint)`,
+        },
+        { error_type: 'type_mismatch', error_message: "Value '7.5' has a decimal point or an exponent, which integer does not take; numeric holds it" },
+      ]);
+    });
+
+    it('spData worldbank_df HDI mapped to integer: every decimal is a type_mismatch that says why, not a numeric_overflow', async () => {
+      const mapping = files.write('hdi-int.json', JSON.stringify({ columns: { HDI: { type: 'integer' } } }));
+      const r = await importFile(db.settings, { ...defaults, source: real('spdata_worldbank_df.csv'), table: 'worldbank_int', mappingFile: mapping, nullValues: ['NA'] });
+      assert.equal(r.status, 'partial');
+      const types = await db.rows<{ error_type: string; n: number; message: string }>(
+        `select error_type, count(*)::int as n, min(error_message) as message from ${q('mapping_errors')} where import_id = $1 group by 1`,
+        [r.import_id],
+      );
+      assert.equal(types.length, 1);
+      assert.equal(types[0]!.error_type, 'type_mismatch');
+      assert.match(types[0]!.message, /^Value '0\.\d+' has a decimal point or an exponent, which integer does not take; numeric holds it$/);
+    });
+
+    it('each error type names its cause: numeric(5,2) overflow, text too long for varchar(n), a value missing from a NOT NULL column', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('c1.csv', csv([['amount', 'code', 'label'], ['1.5', 'ab', 'x']])), table: 'causes' });
+      await db.client.query(`alter table ${q('causes')} alter column amount type numeric(5,2), alter column code type varchar(3), alter column label set not null`);
+      const r = await importFile(db.settings, { ...defaults, source: files.write('c2.csv', csv([['amount', 'code', 'label'], ['12345.67', 'abcd', ''], ['2.5', 'ok', 'y']])), table: 'causes' });
+      const errors = await db.rows<{ error_type: string; error_message: string }>(`select error_type, error_message from ${q('mapping_errors')} where import_id = $1 order by target_field`, [r.import_id]);
+      assert.deepEqual(errors, [
+        { error_type: 'numeric_overflow', error_message: "Value '12345.67' is out of range for numeric(5,2)" },
+        { error_type: 'value_too_long', error_message: "Value 'abcd' is 4 characters long, more than character varying(3) holds" },
+        { error_type: 'missing_required', error_message: 'Value is missing and column label is required' },
+      ]);
+    });
+
+    it('lineage --row says what _source_row_number counts in each format', async () => {
+      const meaning = async (table: string, source: string, extra: Partial<ImportOptions> = {}): Promise<[number | null, string]> => {
+        await importFile(db.settings, { ...defaults, source, table, ...extra });
+        const [row] = await db.rows<{ id: number }>(`select id from ${q(table)} order by id desc limit 1`);
+        const t = await traceRow(db.settings, table, row!.id);
+        return [t.source_row_number, t.source_row_meaning];
+      };
+      assert.deepEqual(await meaning('rn_csv', files.write('rn.csv', 'a\n1\n\n2\n')), [2, 'CSV data record number, 1 = the first record after the header (blank lines not counted)']);
+      assert.deepEqual(await meaning('rn_csv_bare', files.write('rn2.csv', '1\n2\n'), { header: false }), [2, 'CSV record number, 1 = the first record (blank lines not counted)']);
+      assert.deepEqual(await meaning('rn_ndjson', files.write('rn.ndjson', '{"a":1}\n\n{"a":2}\n')), [2, 'NDJSON record number, 1 = the first line holding a record (blank lines not counted)']);
+      assert.deepEqual(await meaning('rn_json', files.write('rn.json', '{"data":{"items":[{"a":1},{"a":2}]}}'), { recordPath: 'data.items' }), [2, 'element number in the array at data.items, 1 = the first']);
+      assert.deepEqual(await meaning('rn_xml', files.write('rn.xml', '<r><item a="1"/><item a="2"/></r>')), [2, 'number of the <item> element among the records, 1 = the first']);
+      const wb = new ExcelJS.Workbook();
+      const ws = wb.addWorksheet('Quakes');
+      ws.addRow(['Earthquakes, 2024']);
+      ws.addRow([]);
+      ws.addRow(['a', 'b']);
+      ws.addRow([1, 'x']);
+      ws.addRow([2, 'y']);
+      const xlsx = files.write('rn.xlsx', Buffer.from(await wb.xlsx.writeBuffer()));
+      assert.deepEqual(await meaning('rn_xlsx', xlsx), [5, 'row number in sheet Quakes, as the spreadsheet shows it']);
+    });
+
+    it('an empty JSON array and a header-only CSV create nothing and fail, saying there was nothing to import', async () => {
+      const header = readFileSync(real('spdata_worldbank_df.csv'), 'utf8').split('\n')[0]!;
+      for (const [table, source, what] of [
+        ['empty_csv', files.write('header_only.csv', `${header}\n`), 'a header but no data rows'],
+        ['empty_json', files.write('empty.json', '[]'), 'no records'],
+      ] as const) {
+        const id = await failing({ ...defaults, source, table }, new RegExp(`nothing to import: the file has ${what}; no table was created or changed`));
+        const h = await historyOf(id);
+        assert.equal(h.status, 'failed');
+        assert.equal(h.mapping_status, 'failed');
+        assert.equal(await tableExists(table), false);
+      }
+    });
+  });
+});
