@@ -1,8 +1,15 @@
-/** atlas's own glob matcher: syntax, the dot rule, `**`, escapes, braces. */
+/** atlas's own glob matcher: syntax, the dot rule, `**`, escapes, braces; and bash as a second opinion. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/errors.ts';
 import { compileGlob, compileNamePattern, expandBraces, isGlobArgument, literalPrefix, matchesGlob, splitGlobBase } from '../../src/sources/glob.ts';
+import { listSources } from '../../src/sources/listSources.ts';
+import { tempDir } from '../helpers.ts';
+
+const S3_NONE = { endpoint: null, region: null, accessKeyId: null, secretAccessKey: null, forcePathStyle: null };
 
 /** Whether the glob (braces expanded) matches the path. */
 const matches = (glob: string, path: string): boolean => expandBraces(glob).some((g) => matchesGlob(compileGlob(g), path));
@@ -104,5 +111,34 @@ describe('glob syntax', () => {
   it('--pattern matches names, with braces', () => {
     const match = compileNamePattern('*.{csv,tsv}.gz');
     assert.ok(match('a.csv.gz') && match('b.tsv.gz') && !match('a.csv') && !match('.a.csv.gz'));
+  });
+});
+
+describe('glob expansion against bash', () => {
+  // bash with globstar (and without dotglob) is the reference users know; nullglob drops words
+  // that match nothing, and only regular files count (atlas imports files).
+  const bashFiles = (cwd: string, glob: string): string[] => {
+    const script = `shopt -s globstar nullglob; for f in ${glob}; do [ -f "$f" ] && [ ! -L "$f" ] && printf '%s\\0' "$f"; done; exit 0`;
+    const out = spawnSync('bash', ['-c', script], { cwd, encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    return out.stdout.split('\0').filter((f) => f !== '').sort();
+  };
+
+  it('lists the same files as bash for each glob', async () => {
+    const t = tempDir('atlas-glob-');
+    try {
+      for (const d of ['in', 'in/2026', 'in/2026/12', 'in/.cache', 'in/.cache/x', 'in/a b', 'in/[x]', 'other']) mkdirSync(join(t.dir, d), { recursive: true });
+      for (const f of ['in/a.csv', 'in/b.csv', 'in/.h.csv', 'in/c.tsv', 'in/r1.csv', 'in/r[1].csv', 'in/2026/d.csv', 'in/2026/12/e.csv', 'in/2026/12/f.json', 'in/.cache/g.csv', 'in/.cache/x/h.csv', 'in/a b/i.csv', 'in/[x]/j.csv', 'other/k.csv', 'l.csv', 'in/é.csv', 'in/Z.csv']) t.write(f, 'x\n');
+      const globs = [
+        'in/*.csv', 'in/**/*.csv', '**/*.csv', 'in/**', 'in/*/*.csv', 'in/?.csv', 'in/[a-c].*', 'in/[!a-c].csv', 'in/*.{csv,tsv}', '{in,other}/*.csv',
+        'in/.*', 'in/.cache/**/*.csv', 'in/**/.cache/*', 'in/r\\[1\\].csv', 'in/r[12].csv', 'in/a\\ b/*', 'in/\\[x\\]/*', 'in/**/12/*', 'in/2026/**', 'in/[.]h.csv', 'in/.?.csv', 'in/?h.csv', 'in/**/*', '*/2026/*.csv', 'in/*.json',
+      ];
+      for (const glob of globs) {
+        const listed = await listSources([glob], { recursive: false, pattern: null, s3: S3_NONE, env: {}, cwd: t.dir });
+        assert.deepEqual(listed.files.map((f) => f.displayName).sort(), bashFiles(t.dir, glob), glob);
+      }
+    } finally {
+      t.cleanup();
+    }
   });
 });
