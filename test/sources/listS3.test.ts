@@ -112,6 +112,22 @@ describe('listSources on S3 (s3rver on loopback)', () => {
     assert.deepEqual((await list(['s3://drop/exports/*.parquet'])).arguments, [{ argument: 's3://drop/exports/*.parquet', kind: 's3-glob', files: 0 }]);
   });
 
+  it('lists a glob from its literal prefix, and below it only where the glob can reach', async () => {
+    /** The prefix and delimiter of each listing (its pages count once). */
+    const listRequests = async (url: string): Promise<Record<string, string>[]> => {
+      s3.requests.length = 0;
+      await list([url]);
+      const listings = s3.requests
+        .filter((r) => r.includes('list-type=2'))
+        .map((r) => JSON.stringify(Object.fromEntries([...new URL(r.split(' ')[1] as string, 'http://x').searchParams].filter(([k]) => k === 'prefix' || k === 'delimiter'))));
+      return [...new Set(listings)].map((l) => JSON.parse(l) as Record<string, string>);
+    };
+    // One segment of glob: deeper keys are rolled up by S3 (a bucket-wide *.csv must not list the whole bucket).
+    assert.deepEqual(await listRequests('s3://drop/exports/2026-12/*.csv.gz'), [{ prefix: 'exports/2026-12/', delimiter: '/' }]);
+    assert.deepEqual(await listRequests('s3://drop/exports/2026-1?/a.csv.gz'), [{ prefix: 'exports/2026-1' }]);
+    assert.deepEqual(await listRequests('s3://drop/exports/**/x.csv.gz'), [{ prefix: 'exports/' }]);
+  });
+
   it('takes a named object as it is (even with glob characters), with its size', async () => {
     const listed = await list(['s3://drop/exports/report[1].csv', 's3://drop/exports/2026-12/README.md'], { pattern: '*.csv.gz' });
     assert.deepEqual(listed.files.map((f) => [f.source, f.sizeBytes, f.argument]), [

@@ -3,9 +3,11 @@
  * the key id (S3RVER) but not SigV4 signatures. It runs in a child process started with
  * --openssl-legacy-provider: it encrypts ListObjectsV2 continuation tokens with DES, which
  * OpenSSL 3 (Node 20) has only in its legacy provider, so any listing of more than one page
- * fails in-process with ERR_OSSL_EVP_UNSUPPORTED.
+ * fails in-process with ERR_OSSL_EVP_UNSUPPORTED. Clients reach it through a small proxy that
+ * records each request's method and URL, so that tests can see what atlas asked for.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
 import { after, before } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3Settings } from '../../src/config.ts';
@@ -15,8 +17,10 @@ export const S3RVER_KEY = 'S3RVER';
 export const S3RVER_SECRET = 'S3RVER';
 
 export interface TestS3 {
-  /** http://127.0.0.1:<port>, set once the server runs. */
+  /** http://127.0.0.1:<port> of the recording proxy, set once the server runs. */
   endpoint: string;
+  /** `METHOD /path?query` of every request through the proxy, oldest first (tests may empty it). */
+  requests: string[];
   /** atlas's s3 settings for this server. */
   settings: S3Settings;
   /** Stores objects (key -> body) in a bucket. */
@@ -36,8 +40,10 @@ process.stdin.on('data', () => {}).on('end', () => server.close().then(() => pro
 export function useS3rver(buckets: string[]): TestS3 {
   const dir = tempDir('atlas-s3-');
   let child: ChildProcess | null = null;
+  let proxy: Server | null = null;
   const s3: TestS3 = {
     endpoint: '',
+    requests: [],
     settings: { endpoint: null, region: null, accessKeyId: null, secretAccessKey: null, forcePathStyle: null },
     put: async (bucket, objects) => {
       const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET } });
@@ -62,10 +68,26 @@ export function useS3rver(buckets: string[]): TestS3 {
       server.once('error', reject);
       server.once('exit', (code) => reject(new Error(`s3rver exited with code ${code} before listening`)));
     });
-    s3.endpoint = `http://127.0.0.1:${port}`;
+    proxy = createServer((req, res) => {
+      s3.requests.push(`${req.method} ${req.url}`);
+      const forward = request({ host: '127.0.0.1', port: Number(port), method: req.method, path: req.url, headers: req.headers }, (upstream) => {
+        res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+        upstream.pipe(res);
+      });
+      forward.on('error', () => res.destroy());
+      req.pipe(forward);
+    });
+    const listening = proxy;
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+    s3.endpoint = `http://127.0.0.1:${(listening.address() as { port: number }).port}`;
     s3.settings = { endpoint: s3.endpoint, region: null, accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET, forcePathStyle: null };
   });
   after(async () => {
+    const open = proxy;
+    if (open !== null) {
+      open.closeAllConnections();
+      await new Promise((resolve) => open.close(resolve));
+    }
     if (child !== null && child.exitCode === null) {
       const exited = new Promise((resolve) => child?.once('exit', resolve));
       child.stdin?.end();
