@@ -154,7 +154,7 @@ function listGlob(argument: string, cwd: string, rules: ListingRules, sink: List
   }
   // A missing directory is a mistake (a typo, an unmounted share), not an empty drop folder.
   if (!walked) {
-    throw new UsageError(`the glob ${argument} looks in ${missing.join(', ')}, ${missing.length === 1 ? 'which is not a directory' : 'none of which is a directory'}`, { hint: 'check the path; to name a file whose name holds * ? [ or {, escape them with \\' });
+    throw new UsageError(`no such directory: ${missing.join(', ')} (in the glob ${argument})`, { hint: 'check the path (and that the share is mounted)' });
   }
 }
 

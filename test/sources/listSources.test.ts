@@ -228,9 +228,9 @@ describe('listSources: arguments and errors', () => {
     await rejectsUsage(list(t.dir, ['in/dangling.csv']), 'in/dangling.csv is a symbolic link to a file that does not exist');
     await rejectsUsage(list(t.dir, ['in/named.pipe']), 'in/named.pipe is not a regular file (a FIFO, socket or device): atlas imports files');
     await rejectsUsage(list(t.dir, ['/dev/null']), '/dev/null is not a regular file (a FIFO, socket or device): atlas imports files');
-    await rejectsUsage(list(t.dir, ['incoming/*.csv']), 'the glob incoming/*.csv looks in incoming, which is not a directory');
-    await rejectsUsage(list(t.dir, ['in/a.csv/*.csv']), 'the glob in/a.csv/*.csv looks in in/a.csv, which is not a directory');
-    await rejectsUsage(list(t.dir, ['{x,y}/*.csv']), 'the glob {x,y}/*.csv looks in x, y, none of which is a directory');
+    await rejectsUsage(list(t.dir, ['incoming/*.csv']), 'no such directory: incoming (in the glob incoming/*.csv)');
+    await rejectsUsage(list(t.dir, ['in/a.csv/*.csv']), 'no such directory: in/a.csv (in the glob in/a.csv/*.csv)');
+    await rejectsUsage(list(t.dir, ['{x,y}/*.csv']), 'no such directory: x, y (in the glob {x,y}/*.csv)');
   });
 
   it('a glob that matches nothing is not an error; one brace alternative missing is not either', async () => {
