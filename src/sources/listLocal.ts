@@ -21,7 +21,7 @@ function describeFsError(display: string, err: unknown): UsageError {
 
 /**
  * stat, or null when the path does not exist (any other error is thrown as one line). The file
- * system is read with synchronous calls: 4x faster than a pool of asynchronous ones on 100,000
+ * system is read with synchronous calls: 4x faster than a pool of asynchronous ones on 20,000
  * files (docs/decisions.md), and nothing else runs while the sources are listed.
  */
 function statOrNull(path: string, display: string): BigIntStats | null {

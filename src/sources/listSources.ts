@@ -111,7 +111,8 @@ class Collector implements ListingSink {
 
 function compilePattern(pattern: string | null): ListingRules['pattern'] {
   if (pattern === null) return null;
-  if (pattern === '' || pattern.includes('/')) {
+  if (pattern === '') throw new UsageError('--pattern is empty', { hint: "write e.g. --pattern '*.csv.gz'" });
+  if (pattern.includes('/')) {
     throw new UsageError(`--pattern ${JSON.stringify(pattern)} must match file names, not paths`, { hint: "write e.g. --pattern '*.csv.gz'; to choose by path, give a glob as the source: 'dir/**/2026-*/*.csv'" });
   }
   return compileNamePattern(pattern);
