@@ -2,6 +2,7 @@
  * What a directory, S3 prefix or glob listing takes and what it skips (by name), and the shapes
  * the listers report in. The rules are documented in docs/decisions.md.
  */
+import { FORMAT_EXTENSIONS } from '../formats/types.js';
 
 /** Why a listing left an entry out. */
 export type SkipReason =
@@ -66,8 +67,12 @@ export interface ListingRules {
   pattern: ((name: string) => boolean) | null;
 }
 
-/** Extensions a directory or prefix listing takes without --pattern (each also with .gz or .gzip). */
-export const DATA_EXTENSIONS: readonly string[] = ['csv', 'tsv', 'tab', 'xlsx', 'xlsm', 'xls', 'json', 'ndjson', 'jsonl', 'xml'];
+/**
+ * Extensions a directory or prefix listing takes without --pattern, each also gzipped (.gz,
+ * .gzip): every format's but .txt, which a drop folder's README.txt or notes.txt has. A .zip is
+ * taken too: the importer reads the one data file in it.
+ */
+export const DATA_EXTENSIONS: readonly string[] = Object.keys(FORMAT_EXTENSIONS).filter((ext) => ext !== 'txt');
 
 /** Suffixes of files being written by downloaders and copy tools, and editor leftovers. */
 const TEMPORARY_SUFFIXES = ['.part', '.partial', '.tmp', '.temp', '.crdownload', '.download', '.filepart', '.swp', '~'];
@@ -83,9 +88,11 @@ export function isTemporaryName(name: string): boolean {
 }
 
 export function isDataFileName(name: string): boolean {
-  const lower = name.toLowerCase().replace(/\.(gz|gzip)$/, '');
-  const dot = lower.lastIndexOf('.');
-  return dot > 0 && DATA_EXTENSIONS.includes(lower.slice(dot + 1));
+  const lower = name.toLowerCase();
+  if (lower.endsWith('.zip')) return lower.length > '.zip'.length;
+  const base = lower.replace(/\.(gz|gzip)$/, '');
+  const dot = base.lastIndexOf('.');
+  return dot > 0 && DATA_EXTENSIONS.includes(base.slice(dot + 1));
 }
 
 /**

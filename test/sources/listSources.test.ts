@@ -90,7 +90,7 @@ describe('listSources: directories', () => {
   let socket: Server;
   before(async () => {
     for (const d of ['drop/2026/12', 'drop/.git/objects', 'drop/empty']) mkdirSync(join(t.dir, d), { recursive: true });
-    for (const f of ['a.csv', 'b.tsv.gz', 'c.XLSX', 'd.json', 'e.ndjson', 'f.jsonl', 'g.xml', 'h.tab', 'i.csv.gzip', 'README.md', 'notes.txt', 'Makefile', 'archive.csv.zip', 'old.csv.bz2', '.DS_Store', '.atlas-lock', '~$budget.xlsx', 'upload.csv.part', 'x.csv.tmp', 'y.csv.crdownload', 'z.csv~', '2026/12/deep.csv', '2026/top.csv', '2026/.hidden.csv', '.git/objects/o.csv']) t.write(`drop/${f}`, 'x\n');
+    for (const f of ['a.csv', 'b.tsv.gz', 'c.XLSX', 'd.json', 'e.ndjson', 'f.jsonl', 'g.xml', 'h.tab', 'i.csv.gzip', 'README.md', 'notes.txt', 'Makefile', 'archive.csv.zip', 'export.ZIP', 'old.csv.bz2', 'old.csv.xz', '.DS_Store', '.atlas-lock', '~$budget.xlsx', 'upload.csv.part', 'x.csv.tmp', 'y.csv.crdownload', 'z.csv~', '2026/12/deep.csv', '2026/top.csv', '2026/.hidden.csv', '.git/objects/o.csv']) t.write(`drop/${f}`, 'x\n');
     const fifo = spawnSync('mkfifo', [join(t.dir, 'drop', 'pipe.csv')]);
     assert.equal(fifo.status, 0, 'mkfifo');
     socket = createServer();
@@ -110,7 +110,7 @@ describe('listSources: directories', () => {
   it('takes the data files; skips hidden, temporary, special, non-data files and subdirectories, and says so', { timeout: 60_000 }, async () => {
     // A FIFO that were opened would block this test until its timeout.
     const listed = await list(t.dir, ['drop']);
-    assert.deepEqual(names(listed), ['drop/a.csv', 'drop/b.tsv.gz', 'drop/c.XLSX', 'drop/d.json', 'drop/e.ndjson', 'drop/f.jsonl', 'drop/g.xml', 'drop/h.tab', 'drop/i.csv.gzip']);
+    assert.deepEqual(names(listed), ['drop/a.csv', 'drop/archive.csv.zip', 'drop/b.tsv.gz', 'drop/c.XLSX', 'drop/d.json', 'drop/e.ndjson', 'drop/export.ZIP', 'drop/f.jsonl', 'drop/g.xml', 'drop/h.tab', 'drop/i.csv.gzip']);
     assert.deepEqual(skips(listed), [
       'drop/.DS_Store: hidden',
       'drop/.atlas-lock: hidden',
@@ -118,7 +118,6 @@ describe('listSources: directories', () => {
       'drop/2026: directory',
       'drop/Makefile: not-data',
       'drop/README.md: not-data',
-      'drop/archive.csv.zip: not-data',
       'drop/cycle1.csv: broken-symlink',
       'drop/cycle2: broken-symlink',
       'drop/dangling.csv: broken-symlink',
@@ -127,6 +126,7 @@ describe('listSources: directories', () => {
       'drop/link-to-pipe.csv: special',
       'drop/notes.txt: not-data',
       'drop/old.csv.bz2: not-data',
+      'drop/old.csv.xz: not-data',
       'drop/pipe.csv: special',
       'drop/socket.csv: special',
       'drop/upload.csv.part: temporary',
@@ -135,7 +135,7 @@ describe('listSources: directories', () => {
       'drop/z.csv~: temporary',
       'drop/~$budget.xlsx: temporary',
     ]);
-    assert.deepEqual(listed.arguments, [{ argument: 'drop', kind: 'directory', files: 10 }]);
+    assert.deepEqual(listed.arguments, [{ argument: 'drop', kind: 'directory', files: 12 }]);
   });
 
   it('every extension a listing takes is one the importer reads', () => {
