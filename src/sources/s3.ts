@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Settings } from '../config.js';
 import { AtlasError, NotFoundError, redactSecrets, UsageError } from '../errors.js';
 import type { OpenedSource } from './source.js';
@@ -28,19 +29,28 @@ export interface ResolvedS3 {
   forcePathStyle: boolean;
 }
 
-/** Splits `s3://bucket/key` (the key taken as written, not URL-decoded). */
-export function parseS3Url(url: string): S3Location {
-  const m = /^s3:\/\/([^/]*)\/(.*)$/s.exec(url);
+/**
+ * Splits `s3://bucket/key` (the key taken as written, not URL-decoded; it may be empty or end
+ * in `/`, as a prefix does).
+ */
+export function splitS3Url(url: string): S3Location {
+  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/s.exec(url);
   if (m === null) throw new UsageError('an S3 source must look like s3://bucket/path/to/file');
   const bucket = m[1] as string;
-  const key = m[2] as string;
   if (/[@:]/.test(bucket)) {
     // Never echo it: it may carry a key and secret.
     throw new UsageError('the s3:// URL must not hold credentials or a port', { hint: 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or s3.* in the config file) and ATLAS_S3_ENDPOINT instead' });
   }
   if (bucket === '') throw new UsageError(`${url} names no bucket: write s3://bucket/path/to/file`);
-  if (key === '' || key.endsWith('/')) throw new UsageError(`${url} names a folder, not a file: write s3://bucket/path/to/file`);
-  return { bucket, key };
+  if (m[2] === undefined) throw new UsageError(`${url} names no file: write s3://bucket/path/to/file, or s3://bucket/ for the whole bucket`);
+  return { bucket, key: m[2] };
+}
+
+/** Splits `s3://bucket/key` naming one object (not a prefix). */
+export function parseS3Url(url: string): S3Location {
+  const location = splitS3Url(url);
+  if (location.key === '' || location.key.endsWith('/')) throw new UsageError(`${url} names a folder, not a file: write s3://bucket/path/to/file`);
+  return location;
 }
 
 const nonEmpty = (v: string | null | undefined): string | null => (v === undefined || v === null || v === '' ? null : v);
@@ -149,21 +159,27 @@ export function describeS3Error(err: unknown, url: string, settings: ResolvedS3)
   return new AtlasError(scrub(`cannot read ${url} from ${endpoint}: ${name}${e.message ? `: ${e.message}` : ''}`), { cause: err });
 }
 
+/** An S3 client, the SDK it came from, and the settings it was made with (for messages). */
+export interface S3Connection {
+  client: S3Client;
+  sdk: typeof import('@aws-sdk/client-s3');
+  settings: ResolvedS3;
+}
+
 /**
- * Opens `s3://bucket/key` for streaming with GetObject (never downloaded whole). Settings come
- * from ATLAS_S3_ENDPOINT, the config file's s3 section, then AWS_ENDPOINT_URL(_S3),
- * AWS_REGION / AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; without keys
- * the SDK's own chain (profiles, instance roles) applies. A custom endpoint uses path-style
- * addressing unless s3.forcePathStyle is false.
+ * A client for the settings that apply. Settings come from ATLAS_S3_ENDPOINT, the config file's
+ * s3 section, then AWS_ENDPOINT_URL(_S3), AWS_REGION / AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID and
+ * AWS_SECRET_ACCESS_KEY; without keys the SDK's own chain (profiles, instance roles) applies. A
+ * custom endpoint uses path-style addressing unless s3.forcePathStyle is false. Call
+ * `client.destroy()` when done.
  */
-export async function openS3Source(url: string, s3: S3Settings, env: NodeJS.ProcessEnv): Promise<OpenedSource> {
-  const location = parseS3Url(url);
+export async function connectS3(s3: S3Settings, env: NodeJS.ProcessEnv): Promise<S3Connection> {
   const settings = resolveS3Settings(s3, env);
   // The SDK warns on stderr about a future Node requirement on every run; atlas supports Node 20.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Loaded here so that importing this module (and atlas --help) does not load the AWS SDK.
-  const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({
+  const sdk = await import('@aws-sdk/client-s3');
+  const client = new sdk.S3Client({
     region: settings.region,
     ...(settings.endpoint !== null ? { endpoint: settings.endpoint } : {}),
     ...(settings.credentials !== null ? { credentials: settings.credentials } : {}),
@@ -171,9 +187,16 @@ export async function openS3Source(url: string, s3: S3Settings, env: NodeJS.Proc
     maxAttempts: MAX_ATTEMPTS,
     requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: IDLE_TIMEOUT_MS },
   });
+  return { client, sdk, settings };
+}
+
+/** Opens `s3://bucket/key` for streaming with GetObject (never downloaded whole); settings as connectS3. */
+export async function openS3Source(url: string, s3: S3Settings, env: NodeJS.ProcessEnv): Promise<OpenedSource> {
+  const location = parseS3Url(url);
+  const { client, sdk, settings } = await connectS3(s3, env);
   let response;
   try {
-    response = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    response = await client.send(new sdk.GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
   } catch (err) {
     client.destroy();
     throw describeS3Error(err, url, settings);
@@ -197,4 +220,62 @@ export async function openS3Source(url: string, s3: S3Settings, env: NodeJS.Proc
       s3_region: settings.region,
     },
   };
+}
+
+/** Keys per ListObjectsV2 request: S3's maximum, so a 100,000-object prefix takes 100 requests. */
+export const S3_LIST_PAGE_SIZE = 1000;
+
+/** One object of a listing. */
+export interface S3ListedObject {
+  key: string;
+  sizeBytes: number | null;
+}
+
+/** One page of a ListObjectsV2 listing: its objects, and the common prefixes when a delimiter was given. */
+export interface S3ListingPage {
+  objects: S3ListedObject[];
+  prefixes: string[];
+}
+
+/**
+ * Every object whose key starts with `prefix`, one page at a time (following continuation tokens
+ * to the end), so that only one page's keys are held besides what the caller keeps. With a
+ * delimiter, keys holding it after the prefix are rolled up into `prefixes` instead. Errors name
+ * `options.url` (what the user typed), else the prefix's URL.
+ */
+export async function* listS3Pages(s3: S3Connection, bucket: string, prefix: string, options: { delimiter: string | null; pageSize: number; url?: string }): AsyncGenerator<S3ListingPage> {
+  let token: string | undefined;
+  do {
+    let page;
+    try {
+      page = await s3.client.send(
+        new s3.sdk.ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          MaxKeys: options.pageSize,
+          ...(options.delimiter !== null ? { Delimiter: options.delimiter } : {}),
+          ...(token !== undefined ? { ContinuationToken: token } : {}),
+        }),
+      );
+    } catch (err) {
+      throw describeS3Error(err, options.url ?? `s3://${bucket}/${prefix}`, s3.settings);
+    }
+    yield {
+      objects: (page.Contents ?? []).flatMap((o) => (typeof o.Key === 'string' ? [{ key: o.Key, sizeBytes: typeof o.Size === 'number' ? o.Size : null }] : [])),
+      prefixes: (page.CommonPrefixes ?? []).flatMap((p) => (typeof p.Prefix === 'string' ? [p.Prefix] : [])),
+    };
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+}
+
+/** The size of one object (HeadObject), or null when no object has that key (or the bucket does not exist: HEAD cannot tell). */
+export async function headS3Object(s3: S3Connection, location: S3Location): Promise<{ sizeBytes: number | null } | null> {
+  try {
+    const head = await s3.client.send(new s3.sdk.HeadObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    return { sizeBytes: typeof head.ContentLength === 'number' ? head.ContentLength : null };
+  } catch (err) {
+    const e = err as SdkError;
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
+    throw describeS3Error(err, `s3://${location.bucket}/${location.key}`, s3.settings);
+  }
 }

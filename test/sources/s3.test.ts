@@ -7,16 +7,12 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { before, describe, it } from 'node:test';
 import type { S3Settings } from '../../src/config.ts';
 import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
 import { describeS3Error, openS3Source, parseS3Url, resolveS3Settings } from '../../src/sources/s3.ts';
-import { tempDir } from '../helpers.ts';
+import { S3RVER_KEY as KEY, S3RVER_SECRET as SECRET, useS3rver } from './s3rverHelper.ts';
 
-const KEY = 'S3RVER';
-const SECRET = 'S3RVER';
 const NO_SETTINGS: S3Settings = { endpoint: null, region: null, accessKeyId: null, secretAccessKey: null, forcePathStyle: null };
 
 /** A loopback port nothing listens on. */
@@ -29,27 +25,14 @@ async function closedPort(): Promise<number> {
 }
 
 describe('openS3Source (s3rver on loopback)', () => {
-  const dir = tempDir('atlas-s3-');
-  let server: S3rver;
+  const s3 = useS3rver(['data']);
+  const body = randomBytes(3 * 1024 * 1024 + 17);
   let endpoint = '';
   let settings: S3Settings;
-  const body = randomBytes(3 * 1024 * 1024 + 17);
 
   before(async () => {
-    // The SDK's notice about Node versions is not this test's business (openS3Source silences it too).
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir.dir, configureBuckets: [{ name: 'data', configs: [] }] });
-    const { port } = await server.run();
-    endpoint = `http://127.0.0.1:${port}`;
-    settings = { endpoint, region: null, accessKeyId: KEY, secretAccessKey: SECRET, forcePathStyle: null };
-    const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
-    await client.send(new PutObjectCommand({ Bucket: 'data', Key: 'exports/2024/orders.csv', Body: body }));
-    client.destroy();
-  });
-
-  after(async () => {
-    await server.close();
-    dir.cleanup();
+    ({ endpoint, settings } = s3);
+    await s3.put('data', { 'exports/2024/orders.csv': body });
   });
 
   it('streams an object: bytes, size, name and ETag', async () => {
