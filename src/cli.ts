@@ -241,10 +241,22 @@ Examples:
 
   program
     .command('server')
-    .description("show or stop atlas's embedded PostgreSQL (started automatically when no database is configured)")
-    .addArgument(new Argument('<action>', 'status or stop').choices(['status', 'stop']))
-    .addHelpText('after', '\nExamples:\n  atlas server status\n  atlas server stop')
-    .action(async (action: 'status' | 'stop', _flags, cmd: Command) => {
+    .description("start, show or stop atlas's embedded PostgreSQL (started automatically when no database is configured)")
+    .addArgument(new Argument('<action>', 'start, status or stop').choices(['start', 'status', 'stop']))
+    .addHelpText(
+      'after',
+      `
+status prints the connection URL without its password (user, host, port, database), the file
+that holds the password, and the data directory. start starts the server if it is not running
+and prints the same; stop stops it (open sessions are rolled back).
+
+Examples:
+  atlas server start
+  atlas server status
+  atlas server status --json
+  atlas server stop`,
+    )
+    .action(async (action: 'start' | 'status' | 'stop', _flags, cmd: Command) => {
       const { runServerCommand } = await import('./commands/server.js');
       await runServerCommand(action, cmd);
     });

@@ -51,7 +51,7 @@ export function databaseNotice(cmd: Command): (target: DatabaseTarget) => void {
   return (target) => {
     if (!target.embedded || globalOptions(cmd).quiet) return;
     const verb = target.embedded.started ? 'started' : 'using';
-    process.stderr.write(`atlas: ${verb} the embedded PostgreSQL (data in ${printable(target.embedded.home)}, port ${target.embedded.port})\n`);
+    process.stderr.write(`atlas: ${verb} the embedded PostgreSQL on 127.0.0.1:${target.embedded.port} (data directory ${printable(target.embedded.dataDir)})\n`);
   };
 }
 

@@ -8,14 +8,14 @@ export type Client = pg.Client;
 /** How atlas reached its database; `embedded` carries the port for the stderr notice. */
 export interface DatabaseTarget {
   url: string;
-  embedded: { home: string; port: number; started: boolean } | null;
+  embedded: { home: string; dataDir: string; port: number; started: boolean } | null;
 }
 
 /** Resolves the settings' database to a URL, starting the embedded server when none is configured. */
 export async function resolveDatabase(settings: Settings): Promise<DatabaseTarget> {
   if (settings.databaseUrl !== null) return { url: settings.databaseUrl, embedded: null };
   const info = await ensureEmbeddedServer(settings.atlasHome);
-  return { url: info.url, embedded: { home: settings.atlasHome, port: info.port, started: info.started } };
+  return { url: info.url, embedded: { home: settings.atlasHome, dataDir: info.dataDir, port: info.port, started: info.started } };
 }
 
 /** Opens a client with an error listener attached (an idle client's socket error must not crash the process). */
