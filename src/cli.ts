@@ -115,7 +115,16 @@ Examples:
     .argument('[import_id]', 'an import id, or its first 8+ characters')
     .option('--table <name>', 'only imports into this table (default: all tables)')
     .option('--user <name>', 'only imports by this user (default: all users)')
-    .addOption(new Option('--status <status>', 'only imports with this status (default: all)').choices(['in_progress', 'interrupted', 'success', 'failed', 'partial', 'undone']))
+    .addOption(
+      new Option('--status <status>', 'only imports with this status (default: all); interrupted: the failed imports whose process ended before they committed').choices([
+        'in_progress',
+        'interrupted',
+        'success',
+        'failed',
+        'partial',
+        'undone',
+      ]),
+    )
     .option('--since <date>', 'only imports since a local date or time (2025-01-31, "2025-01-31 14:00") or an age (30m, 12h, 7d, 2w) (default: all time)');
   addPaginationOptions(history, 'imports')
     .helpCommand(false)

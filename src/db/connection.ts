@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { Settings } from '../config.js';
 import { DatabaseError, describeError, UsageError } from '../errors.js';
@@ -18,6 +20,9 @@ export async function resolveDatabase(settings: Settings): Promise<DatabaseTarge
   return { url: info.url, embedded: { home: settings.atlasHome, dataDir: info.dataDir, port: info.port, started: info.started } };
 }
 
+/** The key the server gave each open client (BackendKeyData), for cancel requests. */
+const cancelKeys = new WeakMap<Client, { processID: number; secretKey: number }>();
+
 /** Opens a client with an error listener attached (an idle client's socket error must not crash the process). */
 export async function openClient(url: string, applicationName = 'atlas'): Promise<Client> {
   let client: Client;
@@ -33,6 +38,8 @@ export async function openClient(url: string, applicationName = 'atlas'): Promis
   client.on('error', () => {
     /* surfaced through the failing query instead */
   });
+  // pg keeps the key in fields of its own; its connection emits the protocol message (pg pinned: test/db/connection.test.ts).
+  client.connection.on('backendKeyData', (msg: { processID: number; secretKey: number }) => cancelKeys.set(client, { processID: msg.processID, secretKey: msg.secretKey }));
   try {
     await client.connect();
   } catch (err) {
@@ -82,3 +89,37 @@ export async function withAdvisoryLock<T>(client: Client, key: string, fn: () =>
 export async function lockForTransaction(client: Client, key: string): Promise<void> {
   await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
 }
+
+/**
+ * Asks the server to cancel the statement `client` is running: a CancelRequest carrying the key
+ * the server gave that connection, sent on a new connection to the same host and port (plain, as
+ * libpq before version 17 sends it). Unlike pg_cancel_backend(pid), it reaches the right
+ * statement behind PgBouncer, which gives its clients keys of its own and forwards the request to
+ * the server connection the client is using at that moment. As libpq does, it then waits for the
+ * other end to close the connection, which says the request was taken (PgBouncer drops a request
+ * whose sender closes first). Resolves then, or when the server cannot be reached.
+ */
+export function cancelRunningQuery(client: Client): Promise<void> {
+  const key = cancelKeys.get(client);
+  if (key === undefined) return Promise.resolve();
+  const request = Buffer.alloc(16);
+  request.writeInt32BE(16, 0);
+  request.writeInt32BE(CANCEL_REQUEST_CODE, 4);
+  request.writeInt32BE(key.processID, 8);
+  request.writeInt32BE(key.secretKey, 12);
+  return new Promise((resolve) => {
+    // A host starting with "/" is a Unix socket directory, as in libpq.
+    const socket = client.host.startsWith('/') ? connect(join(client.host, `.s.PGSQL.${client.port}`)) : connect(client.port, client.host);
+    socket.setTimeout(CANCEL_TIMEOUT_MS, () => socket.destroy());
+    socket.once('connect', () => socket.write(request));
+    socket.on('data', () => undefined);
+    socket.once('end', () => socket.destroy());
+    socket.once('error', () => resolve());
+    socket.once('close', () => resolve());
+  });
+}
+
+/** CancelRequest's code in the PostgreSQL protocol (1234 << 16 | 5678). */
+const CANCEL_REQUEST_CODE = 80877102;
+/** How long a cancel request may take to be taken before it is given up. */
+const CANCEL_TIMEOUT_MS = 5000;

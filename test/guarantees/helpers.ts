@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { listImports, type ImportSummary } from '../../src/db/history.ts';
+import { listImports, markInterruptedImports, type ImportSummary } from '../../src/db/history.ts';
 import { qualify } from '../../src/transform/naming.ts';
 import { BIN } from '../helpers.ts';
 
@@ -132,10 +132,14 @@ export function errorLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.startsWith('atlas: ') && !l.startsWith('atlas: debug:') && !l.startsWith('atlas: cancelling'));
 }
 
-/** Every history record of the schema, with `interrupted` derived as `atlas history` shows it. */
+/**
+ * Every history record of the schema, as `atlas history` shows it: first, as atlas does whenever
+ * it connects, imports whose process is gone are stored as failed (interrupted).
+ */
 export async function historyOf(client: pg.Client, schema: string): Promise<ImportSummary[]> {
   const exists = await client.query(`select to_regclass($1) as t`, [`${qualify(schema, 'import_history')}`]);
   if (exists.rows[0]?.t === null) return [];
+  await markInterruptedImports(client, schema);
   return (await listImports(client, schema, { table: null, user: null, status: null, since: null, limit: 100_000, offset: 0 })).rows;
 }
 
@@ -158,8 +162,8 @@ export async function countImportRows(client: pg.Client, schema: string, table: 
 
 /**
  * The promise, checked over every record of the schema: a committed import (success, partial)
- * has exactly `rows_inserted` rows in its table; any other (failed, interrupted, undone) has none;
- * none is `in_progress` once no atlas process runs. Returns the records.
+ * has exactly `rows_inserted` rows in its table; any other (failed, interrupted ones included,
+ * undone) has none; none is `in_progress` once no atlas process runs. Returns the records.
  */
 export async function assertPromiseHolds(client: pg.Client, schema: string): Promise<ImportSummary[]> {
   const records = await historyOf(client, schema);
@@ -177,7 +181,7 @@ export async function assertPromiseHolds(client: pg.Client, schema: string): Pro
   return records;
 }
 
-/** The backend (pid) running an import: the session holding its `atlas:import:<id>` advisory lock. */
+/** The backend (pid) running an import: the one whose transaction holds its `atlas:import:<id>` advisory lock. */
 export async function backendOfImport(client: pg.Client, importId: string): Promise<number | null> {
   const r = await client.query<{ pid: number }>(
     `select l.pid from pg_locks l, lateral (select hashtextextended('atlas:import:' || $1::text, 0) as k) key
