@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
 import { cancelRunningQuery, lockForTransaction, withClient, withTransaction, type Client } from '../db/connection.js';
 import { IMPORT_LOCK_PREFIX, insertInProgress, markFailed } from '../db/history.js';
+import { checkImportPrivileges } from '../db/privileges.js';
 import { getExistingTable, getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { columnNamesFromHeader, qualify } from '../transform/naming.js';
@@ -61,6 +62,7 @@ async function runImportFile(settings: Settings, options: RunOptions): Promise<I
         if (earlier) throw alreadyImported(tableName, earlier);
       }
       if (prepared.key !== null) await checkKeyAgainstTable(client, settings.schema, tableName, prepared.key);
+      await checkImportPrivileges(client, settings.schema, tableName);
       const stopOnAbort = cancelQueriesOnAbort(client, options.signal);
       try {
         return await withTransaction(client, async () => {

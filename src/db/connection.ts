@@ -75,16 +75,6 @@ export async function withTransaction<T>(client: Client, fn: () => Promise<T>): 
   }
 }
 
-/** Holds a session-level advisory lock named by `key` while `fn` runs. */
-export async function withAdvisoryLock<T>(client: Client, key: string, fn: () => Promise<T>): Promise<T> {
-  await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
-  try {
-    return await fn();
-  } finally {
-    await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
-  }
-}
-
 /** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK). */
 export async function lockForTransaction(client: Client, key: string): Promise<void> {
   await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
