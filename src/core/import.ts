@@ -3,10 +3,11 @@
  *
  * Flow: open the input and read its header (before touching the database) -> BEGIN, take the
  * import's lock -> record an in_progress import (committed by a second connection, so a running
- * or dead import is visible) -> COPY every row into a TEMP staging table while Node observes every value -> decide types and strategy ->
- * record values that cannot be stored as mapping errors (past the error budget: stop, keep the
- * errors, write no data) -> create or extend the table -> one INSERT ... SELECT with the metadata
- * columns -> final history update -> COMMIT. Any failure rolls back and marks the record failed.
+ * or dead import is visible) -> COPY every row into a TEMP staging table while Node observes
+ * every value -> decide types and strategy -> record values that cannot be stored as mapping
+ * errors (past the error budget: stop, keep the errors, write no data) -> create or extend the
+ * table -> one INSERT ... SELECT with the metadata columns -> final history update -> COMMIT. Any
+ * failure rolls back and marks the record failed.
  */
 import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
