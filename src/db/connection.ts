@@ -29,6 +29,11 @@ export async function openClient(url: string, applicationName = 'atlas'): Promis
   try {
     client = new pg.Client({ connectionString: url, application_name: applicationName });
   } catch (err) {
+    // sslrootcert, sslcert and sslkey name files the driver reads as it parses the URL.
+    const unreadable = err as NodeJS.ErrnoException;
+    if (typeof unreadable.path === 'string') {
+      throw new UsageError(`cannot read ${unreadable.path}, named in the database URL (sslrootcert, sslcert or sslkey): ${unreadable.code ?? unreadable.message}`, { cause: err });
+    }
     // The parser's own message is a bare "Invalid URL"; the URL is never echoed (it may hold a password).
     throw new UsageError('the database URL is not a valid connection URL (a port that is not a number, or a password with an unencoded "/", "?" or "#"?)', {
       hint: 'percent-encode special characters in the user name and password (/ as %2F, @ as %40, # as %23)',

@@ -204,7 +204,11 @@ async function initialise(bin: Binaries, dataDir: string, home: string, runAs: R
       [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${creds.user}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'],
       runAs,
     );
-    if (result.code !== 0) throw new DatabaseError(`could not initialise the embedded PostgreSQL's data directory ${dataDir}: ${lastLine(result.output)}`);
+    if (result.code !== 0) {
+      throw new DatabaseError(`could not initialise the embedded PostgreSQL's data directory ${dataDir}: ${lastLine(result.output)}`, {
+        hint: `once the cause is mended, delete ${dataDir} and run atlas again; or set --database-url to use a PostgreSQL server of your own`,
+      });
+    }
   } finally {
     unlinkSync(pwfile);
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { cancelRunningQuery, openClient } from '../../src/db/connection.ts';
+import { UsageError } from '../../src/errors.ts';
 import { waitFor } from '../guarantees/helpers.ts';
 import { testDatabaseUrl } from '../helpers.ts';
 
@@ -31,5 +32,14 @@ describe('cancelRunningQuery', () => {
       await bystander.end();
       await observer.end();
     }
+  });
+});
+
+describe('openClient', () => {
+  it('a TLS file the URL names that cannot be read: said as such, not as a malformed URL', async () => {
+    await assert.rejects(
+      openClient('postgresql://loader:secret@127.0.0.1:5432/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem'),
+      (err: unknown) => err instanceof UsageError && err.message === 'cannot read /nonexistent/ca.pem, named in the database URL (sslrootcert, sslcert or sslkey): ENOENT',
+    );
   });
 });
