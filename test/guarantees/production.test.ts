@@ -118,6 +118,28 @@ describe('atlas as a role with only the privileges it needs', { timeout: 900_000
       assert.equal((await runAtlas(['history', ...as('no_usage')])).code, 0);
     });
 
+    it('a role that may only read the history: atlas history and stats work, and leave an in_progress record for the loading role to settle', async () => {
+      const schema = 'read_only';
+      await setup.addSchema(schema);
+      assert.equal((await runAtlas(['history', ...as(schema)])).code, 0);
+      const reader = await setup.addRole();
+      await setup.admin.query(`grant usage on schema ${schema} to ${quoteIdent(reader.role)}`);
+      await setup.admin.query(`grant select on all tables in schema ${schema} to ${quoteIdent(reader.role)}`);
+      // A record left by a process that is gone: nobody holds its lock.
+      const inserted = await setup.admin.query<{ id: string }>(
+        `insert into ${qualify(schema, 'import_history')} (import_id, source_type, table_name, status) values (gen_random_uuid(), 'local_upload', 'gone', 'in_progress') returning import_id as id`,
+      );
+      const id = inserted.rows[0]!.id;
+      for (const cmd of [['history', '--json'], ['stats', '--json']]) {
+        const r = await runAtlas([...cmd, ...as(schema, reader.url)]);
+        assert.equal(r.code, 0, `${cmd.join(' ')}: ${r.stderr}`);
+      }
+      const status = async () => (await setup.admin.query(`select status from ${qualify(schema, 'import_history')} where import_id = $1`, [id])).rows[0].status as string;
+      assert.equal(await status(), 'in_progress', 'as SQL shows it: the reader may not change it');
+      assert.equal((await runAtlas(['history', ...as(schema)])).code, 0);
+      assert.equal(await status(), 'failed', 'the loading role stores it');
+    });
+
     it('a table of another role: without SELECT and INSERT on it, or to extend it without owning it, the GRANT or ALTER that fixes it', async () => {
       const schema = 'shared_tables';
       await setup.addSchema(schema);

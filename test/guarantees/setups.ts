@@ -28,6 +28,8 @@ export interface RestrictedSetup {
   adminUrl: string;
   /** Another schema like `schema`, for a test that needs a fresh one. */
   addSchema(name: string): Promise<void>;
+  /** Another login role that may connect to `database` (and nothing else until granted); dropped with the rest. */
+  addRole(): Promise<{ role: string; url: string }>;
   drop(): Promise<void>;
 }
 
@@ -70,6 +72,18 @@ export async function createRestrictedSetup(adminUrl: string): Promise<Restricte
       await adminClient.query(`grant usage, create on schema ${quoteIdent(name)} to ${quoteIdent(role)}`);
     };
     await addSchema(schema);
+    const extraRoles: string[] = [];
+    const addRole = async (): Promise<{ role: string; url: string }> => {
+      const extra = `${role}_${extraRoles.length + 1}`;
+      const extraPassword = randomBytes(16).toString('hex');
+      await server.query(`create role ${quoteIdent(extra)} login password '${extraPassword}'`);
+      extraRoles.push(extra);
+      await server.query(`grant connect on database ${quoteIdent(database)} to ${quoteIdent(extra)}`);
+      const u = new URL(databaseAdminUrl);
+      u.username = extra;
+      u.password = extraPassword;
+      return { role: extra, url: u.toString() };
+    };
     url.username = role;
     url.password = password;
     return {
@@ -81,10 +95,11 @@ export async function createRestrictedSetup(adminUrl: string): Promise<Restricte
       admin,
       adminUrl: databaseAdminUrl,
       addSchema,
+      addRole,
       drop: async () => {
         await adminClient.end().catch(() => undefined);
         await server.query(`drop database if exists ${quoteIdent(database)} with (force)`);
-        await server.query(`drop role if exists ${quoteIdent(role)}`);
+        for (const r of [...extraRoles, role]) await server.query(`drop role if exists ${quoteIdent(r)}`);
         await server.end();
       },
     };
