@@ -141,7 +141,7 @@ describe('imports whose process is gone', () => {
       assert.equal(row.metadata?.interrupted, true);
       assert.equal(row.rows_inserted, 0);
       const listed = await listHistory(db.settings, { ...all, table: 'gone' });
-      assert.deepEqual(listed.imports.map((r) => [r.status, r.error_message]), [[row.status, row.error_message]], 'history and SQL agree');
+      assert.deepEqual(listed.imports.map((r) => [r.status, r.error_message, r.interrupted]), [[row.status, row.error_message, true]], 'history and SQL agree');
       assert.deepEqual((await listHistory(db.settings, { ...all, status: 'interrupted' })).imports.map((r) => r.import_id), [id]);
     } finally {
       await importer.end();

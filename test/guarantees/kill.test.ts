@@ -104,6 +104,8 @@ describe('kill -9 of atlas at each phase of an import', { timeout: 180_000 }, ()
     assert.equal(listed.code, 0, listed.stderr);
     const interrupted = (JSON.parse(listed.stdout) as { imports: Array<{ import_id: string }> }).imports.map((i) => i.import_id);
     for (const id of killedIds) assert.ok(interrupted.includes(id), `${id} is listed as interrupted`);
+    const shown = await runAtlas(['history', killedIds[0]!, ...conn]);
+    assert.match(shown.stdout, /^ {2}status +failed \(interrupted\)$/m, 'shown as both');
     const stuck = await runAtlas(['history', '--status', 'in_progress', '--json', ...conn]);
     assert.equal((JSON.parse(stuck.stdout) as { total_count: number }).total_count, 0, 'nothing shows as running forever');
     const stats = await runAtlas(['stats', '--json', ...conn]);
