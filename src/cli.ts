@@ -117,7 +117,16 @@ Examples:
     .argument('[import_id]', 'an import id, or its first 8+ characters')
     .option('--table <name>', 'only imports into this table (default: all tables)')
     .option('--user <name>', 'only imports by this user (default: all users)')
-    .addOption(new Option('--status <status>', 'only imports with this status (default: all)').choices(['in_progress', 'interrupted', 'success', 'failed', 'partial', 'undone']))
+    .addOption(
+      new Option('--status <status>', 'only imports with this status (default: all); interrupted: the failed imports whose process ended before they committed').choices([
+        'in_progress',
+        'interrupted',
+        'success',
+        'failed',
+        'partial',
+        'undone',
+      ]),
+    )
     .option('--since <date>', 'only imports since a local date or time (2025-01-31, "2025-01-31 14:00") or an age (30m, 12h, 7d, 2w) (default: all time)');
   addPaginationOptions(history, 'imports')
     .helpCommand(false)
@@ -243,10 +252,22 @@ Examples:
 
   program
     .command('server')
-    .description("show or stop atlas's embedded PostgreSQL (started automatically when no database is configured)")
-    .addArgument(new Argument('<action>', 'status or stop').choices(['status', 'stop']))
-    .addHelpText('after', '\nExamples:\n  atlas server status\n  atlas server stop')
-    .action(async (action: 'status' | 'stop', _flags, cmd: Command) => {
+    .description("start, show or stop atlas's embedded PostgreSQL (started automatically when no database is configured)")
+    .addArgument(new Argument('<action>', 'start, status or stop').choices(['start', 'status', 'stop']))
+    .addHelpText(
+      'after',
+      `
+status prints the connection URL without its password (user, host, port, database), the file
+that holds the password, and the data directory. start starts the server if it is not running
+and prints the same; stop stops it (open sessions are rolled back).
+
+Examples:
+  atlas server start
+  atlas server status
+  atlas server status --json
+  atlas server stop`,
+    )
+    .action(async (action: 'start' | 'status' | 'stop', _flags, cmd: Command) => {
       const { runServerCommand } = await import('./commands/server.js');
       await runServerCommand(action, cmd);
     });

@@ -73,12 +73,15 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the real binary. The environment is cleared of database variables unless given. */
-export function runAtlas(args: string[], options: { env?: Record<string, string | undefined>; input?: string | Buffer; cwd?: string; onSpawn?: (child: ReturnType<typeof spawn>) => void } = {}): Promise<RunResult> {
+/** Runs the real binary (`bin`: another installation's). The environment is cleared of database variables unless given. */
+export function runAtlas(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; input?: string | Buffer; cwd?: string; bin?: string; onSpawn?: (child: ReturnType<typeof spawn>) => void } = {},
+): Promise<RunResult> {
   const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, ATLAS_DATABASE_URL: undefined, NO_COLOR: '1', ...options.env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd: options.cwd ?? tmpdir(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd: options.cwd ?? tmpdir(), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -19,6 +19,7 @@ import {
   printJson,
   renderDetail,
   settingsFor,
+  statusLabel,
   truncate,
   newTable,
   type DetailGroup,
@@ -76,7 +77,7 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
       truncate(printable(r.user_id ?? '-'), 12),
       truncate(r.file_name === null ? '(stdin)' : printable(r.file_name), 28),
       truncate(printable(r.table_name), 24),
-      colorStatus(c, r.status),
+      colorStatus(c, statusLabel(r)),
       { hAlign: 'right', content: formatCount(r.rows_inserted) },
       { hAlign: 'right', content: formatDuration(r.duration_seconds) },
     ]);
@@ -108,7 +109,7 @@ function renderRecord(r: ImportRecord, c: ReturnType<typeof colorFor>): string {
     [
       'outcome',
       [
-        ['status', colorStatus(c, r.status)],
+        ['status', colorStatus(c, statusLabel(r))],
         ['error', shown(r.error_message)],
         ['warnings', r.warnings.length ? r.warnings.map(printable).join('\n') : null],
         ['undone', r.undone_at ? `${formatTime(r.undone_at)} by ${printable(r.undone_by ?? '?')}` : null],

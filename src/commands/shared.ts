@@ -5,7 +5,7 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { resolveSettings, type Settings } from '../config.js';
 import { UsageError } from '../errors.js';
-import { MAX_AGE_DAYS } from '../core/history.js';
+import { isInterrupted, MAX_AGE_DAYS } from '../core/history.js';
 import type { DatabaseTarget } from '../db/connection.js';
 import { printable } from '../transform/printable.js';
 
@@ -51,7 +51,7 @@ export function databaseNotice(cmd: Command): (target: DatabaseTarget) => void {
   return (target) => {
     if (!target.embedded || globalOptions(cmd).quiet) return;
     const verb = target.embedded.started ? 'started' : 'using';
-    process.stderr.write(`atlas: ${verb} the embedded PostgreSQL (data in ${printable(target.embedded.home)}, port ${target.embedded.port})\n`);
+    process.stderr.write(`atlas: ${verb} the embedded PostgreSQL on 127.0.0.1:${target.embedded.port} (data directory ${printable(target.embedded.dataDir)})\n`);
   };
 }
 
@@ -72,11 +72,16 @@ export function formatDuration(s: number | null | undefined): string {
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
-/** Colours a status: green success, yellow partial/in progress, red failed/interrupted, dim undone. */
+/** A record's status as shown: an interrupted import is stored as failed, and shown as both. */
+export function statusLabel(r: { status: string; metadata?: Record<string, unknown>; interrupted?: boolean }): string {
+  return isInterrupted(r) ? 'failed (interrupted)' : r.status;
+}
+
+/** Colours a status: green success, yellow partial/in progress, red failed (interrupted too), dim undone. */
 export function colorStatus(c: ChalkInstance, status: string): string {
   if (status === 'success') return c.green(status);
   if (status === 'partial' || status === 'in_progress') return c.yellow(status);
-  if (status === 'failed' || status === 'interrupted') return c.red(status);
+  if (status.startsWith('failed')) return c.red(status);
   return c.dim(printable(status));
 }
 

@@ -1,17 +1,23 @@
 import type { Settings } from '../config.js';
 import { openClient, resolveDatabase, type Client, type DatabaseTarget } from '../db/connection.js';
+import { markInterruptedImports } from '../db/history.js';
 import { migrate } from '../db/migrate.js';
 
 /** Told which database is used, before any work (the CLI says so on stderr for the embedded one). */
 export type DatabaseListener = (target: DatabaseTarget) => void;
 
-/** Every core call runs through this: resolve the database, connect, make sure the schema is current. */
+/**
+ * Every core call runs through this: resolve the database, connect, make sure the schema is
+ * current, and store imports whose process is gone as failed (interrupted), so that what every
+ * command reads, and what SQL reads, agree.
+ */
 export async function withDatabase<T>(settings: Settings, onDatabase: DatabaseListener | undefined, fn: (client: Client, url: string) => Promise<T>): Promise<T> {
   const target = await resolveDatabase(settings);
   onDatabase?.(target);
   const client = await openClient(target.url);
   try {
     await migrate(client, settings.schema);
+    await markInterruptedImports(client, settings.schema);
     return await fn(client, target.url);
   } finally {
     await client.end().catch(() => undefined);

@@ -7,6 +7,7 @@ import { NotFoundError, UsageError } from '../errors.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 
 export type { HistoryFilter, ImportRecord, ImportSummary };
+export { isInterrupted } from '../db/history.js';
 
 /** One page of records and where it sits. */
 export interface HistoryPage {

@@ -1,17 +1,19 @@
 /**
  * `atlas import`: one input into one table, in one transaction, with a complete history record.
  *
- * Flow: open the input and read its header (before touching the database) -> record an
- * in_progress import (committed, so a running or dead import is visible) -> BEGIN -> COPY every
- * row into a TEMP staging table while Node observes every value -> decide types and strategy ->
- * record values that cannot be stored as mapping errors (past the error budget: stop, keep the
- * errors, write no data) -> create or extend the table -> one INSERT ... SELECT with the metadata
- * columns -> final history update -> COMMIT. Any failure rolls back and marks the record failed.
+ * Flow: open the input and read its header (before touching the database) -> BEGIN, take the
+ * import's lock -> record an in_progress import (committed by a second connection, so a running
+ * or dead import is visible) -> COPY every row into a TEMP staging table while Node observes
+ * every value -> decide types and strategy -> record values that cannot be stored as mapping
+ * errors (past the error budget: stop, keep the errors, write no data) -> create or extend the
+ * table -> one INSERT ... SELECT with the metadata columns -> final history update -> COMMIT. Any
+ * failure rolls back and marks the record failed.
  */
 import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
-import { withAdvisoryLock, withClient, withTransaction, type Client } from '../db/connection.js';
-import { insertInProgress, markFailed } from '../db/history.js';
+import { cancelRunningQuery, lockForTransaction, withClient, withTransaction, type Client } from '../db/connection.js';
+import { IMPORT_LOCK_PREFIX, insertInProgress, markFailed } from '../db/history.js';
+import { checkImportPrivileges } from '../db/privileges.js';
 import { getExistingTable, getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { columnNamesFromHeader, qualify } from '../transform/naming.js';
@@ -61,51 +63,61 @@ async function runImportFile(settings: Settings, options: RunOptions): Promise<I
         if (earlier) throw alreadyImported(tableName, earlier);
       }
       if (prepared.key !== null) await checkKeyAgainstTable(client, settings.schema, tableName, prepared.key);
-      // The lock marks this import as alive (history shows `interrupted` for an in_progress record
-      // without it), so it is taken before the record exists.
-      return withAdvisoryLock(client, `atlas:import:${importId}`, async () => {
-        await insertInProgress(client, settings.schema, {
-          importId,
-          userId: settings.user,
-          sourceType: input.opened.sourceType,
-          sourcePath: input.opened.sourcePath,
-          fileName: input.opened.fileName,
-          fileSizeBytes: input.opened.sizeBytes,
-          fileType,
-          tableName,
-          duplicateCheckEnabled: options.dedupe !== false && !options.force,
-          metadata: {
-            ...input.opened.metadata,
-            compressed: input.compressed,
-            ...(input.entry !== null ? { zip_entry: input.entry } : {}),
-            server_version_num: serverVersion,
-            ...(options.allowSameFile ? { allow_same_file: true } : {}),
-            ...(options.force ? { force: true } : {}),
-          },
+      await checkImportPrivileges(client, settings.schema, tableName);
+      const stopOnAbort = cancelQueriesOnAbort(client, options.signal);
+      try {
+        return await withTransaction(client, async () => {
+          // Read committed whatever the server's default: the import reads its record, committed
+          // meanwhile by another connection, and the rows of imports it waited for.
+          await client.query('set transaction isolation level read committed');
+          // The import's sign of life, held by its transaction until COMMIT or ROLLBACK and taken
+          // before its record exists: an in_progress record nobody holds this for is an import
+          // whose process or connection is gone (markInterruptedImports).
+          await lockForTransaction(client, `${IMPORT_LOCK_PREFIX}${importId}`);
+          // Committed by a connection of its own, so that it is visible while the import runs and
+          // stays behind if this process dies.
+          await withClient(url, (c) =>
+            insertInProgress(c, settings.schema, {
+              importId,
+              userId: settings.user,
+              sourceType: input.opened.sourceType,
+              sourcePath: input.opened.sourcePath,
+              fileName: input.opened.fileName,
+              fileSizeBytes: input.opened.sizeBytes,
+              fileType,
+              tableName,
+              duplicateCheckEnabled: options.dedupe !== false && !options.force,
+              metadata: {
+                ...input.opened.metadata,
+                compressed: input.compressed,
+                ...(input.entry !== null ? { zip_entry: input.entry } : {}),
+                server_version_num: serverVersion,
+                ...(options.allowSameFile ? { allow_same_file: true } : {}),
+                ...(options.force ? { force: true } : {}),
+              },
+            }),
+          );
+          return runImport(client, settings, options, ctx);
         });
-        const stopOnAbort = cancelQueriesOnAbort(client, url, options.signal);
-        try {
-          return await withTransaction(client, () => runImport(client, settings, options, ctx));
-        } catch (err) {
-          const cancelled = options.signal?.aborted === true;
-          const message = cancelled ? 'cancelled' : describeError(err);
-          if (err instanceof FailedOnErrorsError) throw err;
-          if (err instanceof AlreadyImportedError) {
-            // A refused import leaves no history row.
-            await client.query(`delete from ${qualify(settings.schema, 'import_history')} where import_id = $1`, [importId]).catch(() => undefined);
-            throw err;
-          }
-          const record = (c: Client): Promise<void> =>
-            markFailed(c, settings.schema, importId, message, seconds(performance.now() - startedAt), { error_class: err instanceof Error ? err.name : 'Error' });
-          // The import's own connection may be what failed (server restart, terminated backend): then a fresh one says why.
-          await record(client).catch(() => withClient(url, record).catch(() => undefined));
-          if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);
-          const hint = err instanceof AtlasError ? err.hint : null;
-          throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err });
-        } finally {
-          stopOnAbort();
+      } catch (err) {
+        const cancelled = options.signal?.aborted === true;
+        const message = cancelled ? 'cancelled' : describeError(err);
+        if (err instanceof FailedOnErrorsError) throw err;
+        if (err instanceof AlreadyImportedError) {
+          // A refused import leaves no history row.
+          await client.query(`delete from ${qualify(settings.schema, 'import_history')} where import_id = $1`, [importId]).catch(() => undefined);
+          throw err;
         }
-      });
+        const record = (c: Client): Promise<void> =>
+          markFailed(c, settings.schema, importId, message, seconds(performance.now() - startedAt), { error_class: err instanceof Error ? err.name : 'Error' });
+        // The import's own connection may be what failed (server restart, terminated backend): then a fresh one says why.
+        await record(client).catch(() => withClient(url, record).catch(() => undefined));
+        if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);
+        const hint = err instanceof AtlasError ? err.hint : null;
+        throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err });
+      } finally {
+        stopOnAbort();
+      }
     });
   } finally {
     input.opened.stream.destroy();
@@ -121,15 +133,10 @@ async function checkKeyAgainstTable(client: Client, schema: string, tableName: s
   if (lacking.length > 0) throw new UsageError(`key column(s) not in table ${tableName}: ${lacking.join(', ')}`);
 }
 
-/** While a query runs, Ctrl-C cancels it from a second connection (COPY is cancelled through its stream). */
-function cancelQueriesOnAbort(client: Client, url: string, signal: AbortSignal | undefined): () => void {
+/** While a query runs, Ctrl-C cancels it on the server (COPY is cancelled through its stream). */
+function cancelQueriesOnAbort(client: Client, signal: AbortSignal | undefined): () => void {
   if (!signal) return () => undefined;
-  const onAbort = (): void => {
-    const pid = (client as unknown as { processID?: number }).processID;
-    if (!pid) return;
-    void import('../db/connection.js').then(({ withClient }) => withClient(url, (c) => c.query('select pg_cancel_backend($1)', [pid]))).catch(() => undefined);
-  };
+  const onAbort = (): void => void cancelRunningQuery(client);
   signal.addEventListener('abort', onAbort, { once: true });
   return () => signal.removeEventListener('abort', onAbort);
 }
-

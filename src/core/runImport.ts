@@ -6,6 +6,7 @@
 import type { Settings } from '../config.js';
 import { lockForTransaction, type Client } from '../db/connection.js';
 import { completeImport, type ImportOutcome } from '../db/history.js';
+import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging.js';
 import { countTableColumns, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
@@ -62,6 +63,23 @@ async function checkRoomForColumns(client: Client, schema: string, tableName: st
   });
 }
 
+/**
+ * Raises temp_buffers for this transaction where the session allows it. A session that has used
+ * temporary tables refuses any other value, which happens behind a pooler (another client's
+ * session): there the savepoint, which writes nothing, undoes the refusal and the session keeps
+ * its own.
+ */
+async function setTempBuffers(client: Client): Promise<void> {
+  await client.query('savepoint atlas_temp_buffers');
+  try {
+    await client.query(`set local temp_buffers = '${IMPORT_TEMP_BUFFERS}'`);
+    await client.query('release savepoint atlas_temp_buffers');
+  } catch {
+    await client.query('rollback to savepoint atlas_temp_buffers');
+    await client.query('release savepoint atlas_temp_buffers');
+  }
+}
+
 export async function runImport(client: Client, settings: Settings, options: RunOptions, ctx: RunContext): Promise<ImportResult | DryRunResult> {
   const schema = settings.schema;
   const { importId, tableName, prepared } = ctx;
@@ -80,7 +98,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   // instead of spilling to disk (measured: the duplicate check of 1M rows went from 23 s to a few),
   // and the staging table gets more local buffers (settable only before it is first used).
   await client.query(`set local work_mem = '${IMPORT_WORK_MEM}'`);
-  await client.query(`set local temp_buffers = '${IMPORT_TEMP_BUFFERS}'`);
+  await setTempBuffers(client);
   if (input.table.kind === 'fixed' && input.table.header.length > MAX_USER_COLUMNS) {
     throw new AtlasError(`the file has ${input.table.header.length} columns, more than the ${MAX_USER_COLUMNS} atlas can put in one table: ${COLUMN_LIMIT_REASON}`, {
       hint: 'split the columns across several files (repeat a key column in each, to join them), then import each into its own table',
@@ -261,6 +279,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   if (newTable) {
     await client.query(newTable.create);
   } else if (plan.newColumns.length > 0) {
+    await checkCanAlterTable(client, schema, tableName);
     for (const sql of addColumnsSql(schema, tableName, plan.newColumns.map((p) => ({ name: p.targetName, sqlType: p.sqlType })))) await client.query(sql);
     if (existing?.hasRowHash) await rehash(tableColumnOrder(plan, existing.columns));
   }

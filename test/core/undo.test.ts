@@ -124,7 +124,9 @@ describe('undoImport', () => {
     const importer = new pg.Client(db.url);
     await importer.connect();
     try {
-      await importer.query('select pg_advisory_lock(hashtextextended($1, 0))', [`atlas:import:${running}`]);
+      // The importer's lock, held by its transaction.
+      await importer.query('begin');
+      await importer.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`atlas:import:${running}`]);
       await assert.rejects(undoImport(db.settings, running, run), isExit1(/still running/));
     } finally {
       await importer.end();

@@ -79,7 +79,7 @@ describe('embedded default database', () => {
         if (stop) assert.equal((await runAtlas(['server', 'stop'], { env })).code, 0);
         const refused = await runAtlas(['history'], { env });
         assert.equal(refused.code, 1, refused.stderr);
-        assert.match(refused.stderr, /^atlas: the embedded PostgreSQL in .+ has lost its password file .+embedded\.json, so atlas cannot log in to it\n  hint: restore that file; or, to start again with an empty database, run `atlas server stop` and delete /);
+        assert.match(refused.stderr, /^atlas: the embedded PostgreSQL's data directory .+ has lost its password file .+embedded\.json, so atlas cannot log in to it\n  hint: restore that file; or, to start again with an empty database, run `atlas server stop` and delete /);
         assert.ok(existsSync(join(dataDir, 'PG_VERSION')), 'the cluster is still there');
         assert.equal(existsSync(credentials), false, 'no new password file for a cluster it does not open');
       }
@@ -95,7 +95,7 @@ describe('embedded default database', () => {
       home.write('pgdata/base', 'half made');
       const leftovers = await runAtlas(['history'], { env });
       assert.equal(leftovers.code, 1, leftovers.stderr);
-      assert.match(leftovers.stderr, /^atlas: .+pgdata holds files but no PostgreSQL cluster \(an initialisation cut short\?\), so atlas cannot create its database there\n  hint: delete .+pgdata and run atlas again/);
+      assert.match(leftovers.stderr, /^atlas: the embedded PostgreSQL's data directory .+pgdata holds files but no PostgreSQL cluster \(an initialisation cut short\?\), so atlas cannot create its database there\n  hint: delete .+pgdata and run atlas again/);
       assert.equal(readFileSync(join(home.dir, 'pgdata', 'base'), 'utf8'), 'half made');
       // Once deleted, atlas creates a new database there.
       rmSync(join(home.dir, 'pgdata'), { recursive: true });
@@ -104,6 +104,89 @@ describe('embedded default database', () => {
       assert.equal((JSON.parse(fresh.stdout) as { total_count: number }).total_count, 0);
     } finally {
       await destroyEmbeddedServer(home.dir);
+      home.cleanup();
+    }
+  });
+
+  it('atlas server start, status and stop: the URL without its password, where the password is, the data directory; JSON in snake_case', async () => {
+    const home = tempDir('atlas-home-');
+    const env = { ATLAS_HOME: home.dir };
+    try {
+      const before = await runAtlas(['server', 'status', '--json'], { env });
+      assert.equal(before.code, 0, before.stderr);
+      assert.deepEqual(JSON.parse(before.stdout), {
+        success: true,
+        running: false,
+        initialised: false,
+        url: null,
+        host: '127.0.0.1',
+        port: null,
+        user: null,
+        database: 'postgres',
+        password_file: join(home.dir, 'embedded.json'),
+        data_directory: join(home.dir, 'pgdata'),
+        atlas_home: home.dir,
+      });
+
+      const start = await runAtlas(['server', 'start', '--json'], { env });
+      assert.equal(start.code, 0, start.stderr);
+      const s = JSON.parse(start.stdout) as Record<string, unknown>;
+      const { dataDir, port } = await getEmbeddedServerStatus(home.dir);
+      assert.deepEqual(s, {
+        success: true,
+        started: true,
+        running: true,
+        initialised: true,
+        url: `postgresql://atlas@127.0.0.1:${port}/postgres`,
+        host: '127.0.0.1',
+        port,
+        user: 'atlas',
+        database: 'postgres',
+        password_file: join(home.dir, 'embedded.json'),
+        data_directory: dataDir,
+        atlas_home: home.dir,
+      });
+      // The URL and the password file are all a client needs.
+      const url = new URL(String(s.url));
+      url.password = (JSON.parse(readFileSync(String(s.password_file), 'utf8')) as { password: string }).password;
+      const client = new pg.Client(url.toString());
+      await client.connect();
+      await client.end();
+
+      const text = await runAtlas(['server', 'status'], { env });
+      assert.equal(text.stdout, [
+        `the embedded PostgreSQL is running on 127.0.0.1:${port}`,
+        `  url             postgresql://atlas@127.0.0.1:${port}/postgres (password not shown)`,
+        `  password        the "password" field of ${join(home.dir, 'embedded.json')}`,
+        `  psql            PGPASSWORD=$(node -p 'require("${join(home.dir, 'embedded.json')}").password') psql postgresql://atlas@127.0.0.1:${port}/postgres`,
+        `  data directory  ${dataDir}`,
+        '',
+      ].join('\n'));
+      const again = await runAtlas(['server', 'start'], { env });
+      assert.match(again.stdout, /^the embedded PostgreSQL was already running\n/);
+      // Every message names the data directory the same way.
+      const imported = await runAtlas(['import', home.write('n.csv', csv([['n'], [1]]))], { env });
+      assert.equal(imported.code, 0, imported.stderr);
+      assert.match(imported.stderr, new RegExp(`^atlas: using the embedded PostgreSQL on 127\\.0\\.0\\.1:${port} \\(data directory ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`, 'm'));
+
+      assert.deepEqual(JSON.parse((await runAtlas(['server', 'stop', '--json'], { env })).stdout), { success: true, stopped: true });
+      const stopped = await runAtlas(['server', 'status'], { env });
+      assert.equal(stopped.stdout, `the embedded PostgreSQL is not running; atlas starts it when needed (or: atlas server start)\n  data directory  ${dataDir}\n`);
+    } finally {
+      await destroyEmbeddedServer(home.dir);
+      home.cleanup();
+    }
+  });
+
+  it('a server that cannot start says what to do in one line', async () => {
+    const home = tempDir('atlas-home-');
+    try {
+      // $ATLAS_HOME under a file: its data directory cannot be made.
+      const file = home.write('not-a-directory', '');
+      const r = await runAtlas(['history'], { env: { ATLAS_HOME: join(file, '.atlas') } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^atlas: could not start the embedded PostgreSQL: ENOTDIR: [^\n]+\n {2}hint: set ATLAS_HOME to a directory you can write \(now [^\n]+\), or set --database-url to use a PostgreSQL server of your own\n$/);
+    } finally {
       home.cleanup();
     }
   });

@@ -8,18 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { qualify } from '../../src/transform/naming.ts';
 import { openTestDb, tempDir, type TestDb } from '../helpers.ts';
-import { assertPromiseHolds, countImportRows, countRows, numberedCsv, runAtlasWith, SLOW } from './helpers.ts';
+import { assertPromiseHolds, countImportRows, countRows, numberedCsv, raceOverlappingImports, runAtlasWith, SLOW, type ImportOut } from './helpers.ts';
 
 const PARALLEL = 8;
 const ROWS_PER_FILE = 2000;
 const ROUNDS = SLOW ? 4 : 2;
-
-interface ImportOut {
-  import_id: string;
-  rows_inserted: number;
-  duplicates_found: number;
-  total_rows_in_file: number;
-}
 
 describe('concurrent imports into one table', { timeout: 300_000 }, () => {
   let db: TestDb;
@@ -39,20 +32,7 @@ describe('concurrent imports into one table', { timeout: 300_000 }, () => {
     const table = 'race';
     let expected = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      // File i holds ids [base + i*N/2, base + i*N/2 + N): each overlaps its neighbours by half.
-      const base = round * 1_000_000;
-      const paths = Array.from({ length: PARALLEL }, (_, i) => files.write(`r${round}_${i}.csv`, numberedCsv(base + (i * ROWS_PER_FILE) / 2, ROWS_PER_FILE)));
-      const runs = await Promise.all(paths.map((p) => runAtlasWith(['import', p, '--table', table, '--json', ...conn], { timeoutMs: 120_000 })));
-      const outs: ImportOut[] = runs.map((r) => {
-        assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
-        assert.doesNotMatch(r.stderr, /deadlock/i);
-        return JSON.parse(r.stdout) as ImportOut;
-      });
-      expected += ((PARALLEL + 1) * ROWS_PER_FILE) / 2;
-      for (const o of outs) {
-        assert.equal(o.rows_inserted + o.duplicates_found, ROWS_PER_FILE, 'each row of each file is either inserted or a duplicate');
-        assert.equal(await countImportRows(db.client, db.schema, table, o.import_id), o.rows_inserted);
-      }
+      expected += await raceOverlappingImports({ ...db, conn, write: files.write, table, parallel: PARALLEL, rows: ROWS_PER_FILE, base: round * 1_000_000 });
       const [counts] = await db.rows<{ n: string; d: string }>(`select count(*) as n, count(distinct id_2) as d from ${qualify(db.schema, table)}`);
       assert.equal(Number(counts!.n), expected, `round ${round}: every distinct row once`);
       assert.equal(Number(counts!.d), expected, `round ${round}: no row twice`);

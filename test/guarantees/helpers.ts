@@ -6,13 +6,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type pg from 'pg';
-import { listImports, type ImportSummary } from '../../src/db/history.ts';
+import pg from 'pg';
+import { listImports, markInterruptedImports, type ImportSummary } from '../../src/db/history.ts';
 import { qualify } from '../../src/transform/naming.ts';
 import { BIN } from '../helpers.ts';
 
 /** The slow cases (100 MB inputs, more rounds) run when this is set; `.ci/run` sets it. */
 export const SLOW = process.env.ATLAS_SLOW_TESTS === '1';
+
+/** The README's bound on how long an import cancelled by Ctrl-C or SIGTERM may take to exit. */
+export const CANCEL_EXIT_MS = 2000;
 
 /** Heap cap for atlas in the hostile battery: memory must stay bounded whatever the input. */
 export const CAPPED_HEAP = ['--max-old-space-size=256'];
@@ -132,10 +135,14 @@ export function errorLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.startsWith('atlas: ') && !l.startsWith('atlas: debug:') && !l.startsWith('atlas: cancelling'));
 }
 
-/** Every history record of the schema, with `interrupted` derived as `atlas history` shows it. */
+/**
+ * Every history record of the schema, as `atlas history` shows it: first, as atlas does whenever
+ * it connects, imports whose process is gone are stored as failed (interrupted).
+ */
 export async function historyOf(client: pg.Client, schema: string): Promise<ImportSummary[]> {
   const exists = await client.query(`select to_regclass($1) as t`, [`${qualify(schema, 'import_history')}`]);
   if (exists.rows[0]?.t === null) return [];
+  await markInterruptedImports(client, schema);
   return (await listImports(client, schema, { table: null, user: null, status: null, since: null, limit: 100_000, offset: 0 })).rows;
 }
 
@@ -158,8 +165,8 @@ export async function countImportRows(client: pg.Client, schema: string, table: 
 
 /**
  * The promise, checked over every record of the schema: a committed import (success, partial)
- * has exactly `rows_inserted` rows in its table; any other (failed, interrupted, undone) has none;
- * none is `in_progress` once no atlas process runs. Returns the records.
+ * has exactly `rows_inserted` rows in its table; any other (failed, interrupted ones included,
+ * undone) has none; none is `in_progress` once no atlas process runs. Returns the records.
  */
 export async function assertPromiseHolds(client: pg.Client, schema: string): Promise<ImportSummary[]> {
   const records = await historyOf(client, schema);
@@ -177,7 +184,7 @@ export async function assertPromiseHolds(client: pg.Client, schema: string): Pro
   return records;
 }
 
-/** The backend (pid) running an import: the session holding its `atlas:import:<id>` advisory lock. */
+/** The backend (pid) running an import: the one whose transaction holds its `atlas:import:<id>` advisory lock. */
 export async function backendOfImport(client: pg.Client, importId: string): Promise<number | null> {
   const r = await client.query<{ pid: number }>(
     `select l.pid from pg_locks l, lateral (select hashtextextended('atlas:import:' || $1::text, 0) as k) key
@@ -213,4 +220,72 @@ export function numberedCsv(from: number, count: number): string {
   const lines = ['id,name,amount,day'];
   for (let id = from; id < from + count; id++) lines.push(`${id},name ${id},${id % 1000}.25,2024-01-${String((id % 28) + 1).padStart(2, '0')}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** What `atlas import --json` says of an import. */
+export interface ImportOut {
+  import_id: string;
+  rows_inserted: number;
+  duplicates_found: number;
+  total_rows_in_file: number;
+}
+
+/**
+ * `parallel` imports at once into `table`, file i holding ids [base + i*rows/2, base + i*rows/2 + rows):
+ * each overlaps its neighbours by half. Checks that every one succeeded without a deadlock, that
+ * each row of each file was inserted or found a duplicate, and that each owns exactly the rows it
+ * says it inserted. Returns how many distinct rows the files hold.
+ */
+export async function raceOverlappingImports(
+  o: { client: pg.Client; schema: string; conn: string[]; write(name: string, content: string): string; table: string; parallel: number; rows: number; base: number },
+): Promise<number> {
+  const paths = Array.from({ length: o.parallel }, (_, i) => o.write(`${o.table}_${o.base}_${i}.csv`, numberedCsv(o.base + (i * o.rows) / 2, o.rows)));
+  const runs = await Promise.all(paths.map((p) => runAtlasWith(['import', p, '--table', o.table, '--json', ...o.conn], { timeoutMs: 180_000 })));
+  for (const r of runs) {
+    if (r.code !== 0 || /deadlock/i.test(r.stderr)) throw new Error(`an import of the race failed (exit ${r.code}): ${r.stderr}`);
+    const out = JSON.parse(r.stdout) as ImportOut;
+    if (out.rows_inserted + out.duplicates_found !== o.rows) throw new Error(`import ${out.import_id}: ${out.rows_inserted} inserted + ${out.duplicates_found} duplicates, not the file's ${o.rows} rows`);
+    const owned = await countImportRows(o.client, o.schema, o.table, out.import_id);
+    if (owned !== out.rows_inserted) throw new Error(`import ${out.import_id} says it inserted ${out.rows_inserted} rows; ${owned} carry its id`);
+  }
+  return ((o.parallel + 1) * o.rows) / 2;
+}
+
+/** A second session that holds a lock (taken by `sql` in its open transaction) until released, to block atlas at a chosen statement. */
+export async function holdLock(url: string, sql: string): Promise<{ release(): Promise<void> }> {
+  const c = new pg.Client(url);
+  c.on('error', () => undefined);
+  await c.connect();
+  await c.query('begin');
+  await c.query(sql);
+  return {
+    release: async () => {
+      await c.query('rollback').catch(() => undefined);
+      await c.end().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Starts an import of `file` into `table` while a second session holds the table's lock (as
+ * another import of it would), waits until the import's statement waits for it, sends `signal`,
+ * and returns the import's id, its run, and how long it took to exit after the signal. `client`
+ * and `url` are a session of the test's (the lock's holder connects with `url`).
+ */
+export async function signalWhileBlocked(
+  o: { client: pg.Client; url: string; schema: string; table: string; file: string; conn: string[]; signal: NodeJS.Signals },
+): Promise<{ id: string; run: AtlasRun; exitMs: number }> {
+  const lock = await holdLock(o.url, `select pg_advisory_xact_lock(hashtextextended('atlas:table:${o.schema}.${o.table}', 0))`);
+  try {
+    const atlas = startAtlas(['import', o.file, '--table', o.table, ...o.conn]);
+    const id = await inProgressImport(o.client, o.schema, o.table);
+    const pid = await waitFor('the import backend', () => backendOfImport(o.client, id));
+    await waitUntilBlocked(o.client, pid, /^select pg_advisory_xact_lock/);
+    const sent = performance.now();
+    atlas.child.kill(o.signal);
+    const run = await atlas.done;
+    return { id, run, exitMs: performance.now() - sent };
+  } finally {
+    await lock.release();
+  }
 }

@@ -1,13 +1,14 @@
 /**
  * kill -9 of the atlas process at every phase of an import (ATLAS_DEBUG_PAUSE points): the server
  * rolls the import's transaction back when its connection drops, so none of its rows (nor its
- * table, when it created one) remain; the in_progress record left behind is reported as
- * `interrupted`; imports before and after are unaffected.
+ * table, when it created one) remain; the in_progress record left behind is stored as failed
+ * (interrupted) by the next atlas to connect; imports before and after are unaffected.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
-import { assertPromiseHolds, countRows, historyOf, numberedCsv, startAtlas, tableExists, waitFor } from './helpers.ts';
+import { isInterrupted, type ImportRecord } from '../../src/db/history.ts';
+import { assertPromiseHolds, backendOfImport, countRows, historyOf, numberedCsv, startAtlas, tableExists, waitFor } from './helpers.ts';
 
 /** Every pause point, in the order an import reaches them. */
 const POINTS = ['reading', 'staging', 'copy', 'types', 'duplicates', 'insert', 'commit'] as const;
@@ -37,7 +38,7 @@ describe('kill -9 of atlas at each phase of an import', { timeout: 180_000 }, ()
   });
 
   for (const point of POINTS) {
-    it(`at ${point}: no row of the import remains, the earlier import is intact, history says interrupted`, async () => {
+    it(`at ${point}: no row of the import remains, the earlier import is intact, its record is stored as failed (interrupted)`, async () => {
       const before = new Set((await historyOf(db.client, db.schema)).map((r) => r.import_id));
       const atlas = startAtlas(['import', killedFile, '--table', 'events', ...conn], { pause: point });
       await atlas.paused(point);
@@ -53,15 +54,17 @@ describe('kill -9 of atlas at each phase of an import', { timeout: 180_000 }, ()
         assert.equal(fresh.length, 1);
         const id = fresh[0]!.import_id;
         killedIds.push(id);
-        // The server notices the dropped connection, rolls back and releases the import's lock.
-        const status = await waitFor('the record to show interrupted', async () => {
-          const rec = (await historyOf(db.client, db.schema)).find((r) => r.import_id === id);
-          return rec?.status === 'interrupted' ? rec.status : null;
-        });
-        assert.equal(status, 'interrupted');
+        // The server notices the dropped connection, rolls back and releases the import's lock;
+        // then atlas, connecting, stores the record as failed (interrupted).
+        await waitFor('the import\'s lock to be released', async () => (await backendOfImport(db.client, id)) === null);
         const shown = await runAtlas(['history', id, '--json', ...conn]);
         assert.equal(shown.code, 0, shown.stderr);
-        assert.equal((JSON.parse(shown.stdout) as { import_record: { status: string } }).import_record.status, 'interrupted');
+        const rec = (JSON.parse(shown.stdout) as { import_record: ImportRecord }).import_record;
+        assert.equal(rec.status, 'failed');
+        assert.equal(rec.metadata.interrupted, true);
+        assert.match(rec.error_message ?? '', /^interrupted: .*nothing was written$/);
+        const [row] = await db.rows<{ status: string; error_message: string }>(`select status, error_message from ${db.schema}.import_history where import_id = $1`, [id]);
+        assert.deepEqual(row, { status: rec.status, error_message: rec.error_message }, 'SQL says what atlas says');
       }
       assert.equal(await countRows(db.client, db.schema, 'events'), BASE_ROWS, 'only the earlier import\'s rows are in the table');
       await assertPromiseHolds(db.client, db.schema);
@@ -83,7 +86,7 @@ describe('kill -9 of atlas at each phase of an import', { timeout: 180_000 }, ()
     assert.equal((JSON.parse(run.stdout) as { rows_inserted: number }).rows_inserted, 300);
     assert.equal(await countRows(db.client, db.schema, 'events'), BASE_ROWS + 300);
     await waitFor('the killed import to show interrupted', async () => !(await historyOf(db.client, db.schema)).some((r) => r.status === 'in_progress'));
-    killedIds.push(...(await historyOf(db.client, db.schema)).filter((r) => r.status === 'interrupted' && !killedIds.includes(r.import_id)).map((r) => r.import_id));
+    killedIds.push(...(await historyOf(db.client, db.schema)).filter((r) => isInterrupted(r) && !killedIds.includes(r.import_id)).map((r) => r.import_id));
     await assertPromiseHolds(db.client, db.schema);
   });
 
@@ -96,17 +99,26 @@ describe('kill -9 of atlas at each phase of an import', { timeout: 180_000 }, ()
     assert.equal(await tableExists(db.client, db.schema, 'fresh_table'), false);
   });
 
-  it('after the kills: history lists them as interrupted, undo refuses them, and the same import then succeeds in full', async () => {
+  it('after the kills: history lists them as interrupted, stats and SQL count them as failed, undo refuses them, and the same import then succeeds in full', async () => {
     const listed = await runAtlas(['history', '--status', 'interrupted', '--json', ...conn]);
     assert.equal(listed.code, 0, listed.stderr);
     const interrupted = (JSON.parse(listed.stdout) as { imports: Array<{ import_id: string }> }).imports.map((i) => i.import_id);
     for (const id of killedIds) assert.ok(interrupted.includes(id), `${id} is listed as interrupted`);
+    const shown = await runAtlas(['history', killedIds[0]!, ...conn]);
+    assert.match(shown.stdout, /^ {2}status +failed \(interrupted\)$/m, 'shown as both');
     const stuck = await runAtlas(['history', '--status', 'in_progress', '--json', ...conn]);
     assert.equal((JSON.parse(stuck.stdout) as { total_count: number }).total_count, 0, 'nothing shows as running forever');
     const stats = await runAtlas(['stats', '--json', ...conn]);
     assert.equal(stats.code, 0, stats.stderr);
     const figures = JSON.parse(stats.stdout) as { in_progress_imports: number; failed_imports: number };
     assert.equal(figures.in_progress_imports, 0, 'stats counts none as running');
+    const [sql] = await db.rows<{ failed: string; in_progress: string }>(
+      `select count(*) filter (where status = 'failed') as failed, count(*) filter (where status = 'in_progress') as in_progress from ${db.schema}.import_history`,
+    );
+    assert.equal(figures.failed_imports, Number(sql!.failed), 'stats and SQL agree');
+    assert.equal(Number(sql!.in_progress), 0);
+    const failedListed = await runAtlas(['history', '--status', 'failed', '--json', ...conn]);
+    assert.equal((JSON.parse(failedListed.stdout) as { total_count: number }).total_count, Number(sql!.failed), 'history --status failed and SQL agree');
     assert.ok(figures.failed_imports >= killedIds.length, 'stats counts the interrupted ones with the failed');
 
     const undo = await runAtlas(['undo', killedIds[0]!, '--yes', ...conn]);
