@@ -12,7 +12,7 @@ import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, Us
 import { addColumnsSql, createTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
-import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent } from '../transform/naming.js';
+import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent, reservedRenamesWarning } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
@@ -99,6 +99,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
   }
   if (input.table.kind === 'fixed') warnings.push(...(input.table.warnings ?? []));
   if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed (recorded in _corrections_applied)`);
+  const renamed = reservedRenamesWarning(staged.columns, targets);
+  if (renamed !== null) warnings.push(renamed);
 
   // Types and strategy. One import at a time decides the shape of, and writes into, a given table.
   await options.onPhase?.('checking types');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { columnNamesFromHeader, importIdIndexName, sanitizeIdentifier, tableNameFromFileName } from '../../src/transform/naming.ts';
+import { columnNamesFromHeader, importIdIndexName, reservedRenamesWarning, sanitizeIdentifier, tableNameFromFileName } from '../../src/transform/naming.ts';
 
 describe('naming', () => {
   it('sanitises identifiers: lower case, runs of other characters become one _', () => {
@@ -55,6 +55,20 @@ describe('naming', () => {
     const names = columnNamesFromHeader([a, `${a}y`]);
     assert.equal(names[0], 'x'.repeat(63));
     assert.equal(names[1], `${'x'.repeat(61)}_2`);
+  });
+
+  it("PostgreSQL's system column names get a suffix like atlas's own, and the renames are one warning", () => {
+    const header = ['XMin', 'ymin', 'xmax', 'ymax', 'ctid', 'tableoid', 'cmin', 'cmax', 'oid', 'id'];
+    const names = columnNamesFromHeader(header);
+    assert.deepEqual(names, ['xmin_2', 'ymin', 'xmax_2', 'ymax', 'ctid_2', 'tableoid_2', 'cmin_2', 'cmax_2', 'oid', 'id_2']);
+    const columns = header.map((sourceName, i) => ({ sourceName, targetName: names[i]! }));
+    assert.equal(
+      reservedRenamesWarning(columns, new Map()),
+      "column(s) renamed because their names are reserved: XMin -> xmin_2 (a PostgreSQL system column), xmax -> xmax_2 (a PostgreSQL system column), ctid -> ctid_2 (a PostgreSQL system column), tableoid -> tableoid_2 (a PostgreSQL system column), cmin -> cmin_2 (a PostgreSQL system column), cmax -> cmax_2 (a PostgreSQL system column), id -> id_2 (atlas's own column)",
+    );
+    // A mapping's target is what was asked for: mapping a column to xmin is a rename too, and a header merely like one is not.
+    assert.equal(reservedRenamesWarning([{ sourceName: 'left', targetName: 'xmin_2' }], new Map([['left', 'xmin']])), 'column(s) renamed because their names are reserved: left -> xmin_2 (a PostgreSQL system column)');
+    assert.equal(reservedRenamesWarning([{ sourceName: 'xmin', targetName: 'west' }], new Map([['xmin', 'west']])), null);
   });
 
   it('index names stay valid and distinct for any table name', () => {
