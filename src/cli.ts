@@ -69,7 +69,7 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('-t, --table <name>', 'target table (default: the mapping file\'s "table", else the file name, sanitised)')
     .addOption(new Option('-f, --format <format>', 'input format (default: from the extension, else the first bytes)').choices(['csv', 'tsv', 'xlsx', 'json', 'ndjson', 'xml']))
     .addOption(new Option('--strategy <strategy>', 'how to treat an existing table (default: chosen automatically and recorded)').choices(['new_table', 'merge_exact', 'extend_table', 'adapt_data']))
-    .option('--mapping <file>', 'JSON mapping: target table, strategy, per column target/type/format/ignore, key (the stored mapping_config of an import is a valid mapping file)')
+    .option('--mapping <file>', 'JSON mapping: target table, strategy, per column target/type/format/ignore/fit, key (the stored mapping_config of an import is a valid mapping file)')
     .option('--max-errors <n|p%>', 'allow N mapping errors, or P% of data rows; past that nothing is written and the import fails (default: no limit)')
     .option('--strict', 'any mapping error fails the import (same as --max-errors 0)')
     .option('--dry-run', 'read the file, infer the schema and find errors; write nothing and print the plan')

@@ -7,14 +7,14 @@ import type { Settings } from '../config.js';
 import { lockForTransaction, type Client } from '../db/connection.js';
 import { completeImport, type ImportOutcome } from '../db/history.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging.js';
-import { countTableColumns, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
+import { countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
 import { addColumnsSql, createTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
 import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent, reservedRenamesWarning } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
-import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder } from './insertSql.js';
+import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeStageSql, createValueLookups } from './valueLookups.js';
 
@@ -113,6 +113,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
     if (earlier) throw alreadyImported(tableName, earlier);
   }
   const existing = await getExistingTable(client, schema, tableName);
+  if (existing !== null) await findTypesWithoutHash(client, existing.columns);
   const plan = planImport({ tableName, staged: staged.columns, decided, existing, mapping, forced: options.strategy ?? null });
   warnings.push(...plan.warnings);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
@@ -214,7 +215,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
    * the UPDATE gives the rows of earlier imports a new xmin, which undo then knows is atlas's own
    * rewrite, not a change by someone else (see getImportRowState).
    */
-  const rehash = async (columns: ReadonlyArray<{ name: string; sqlType: string }>): Promise<number> => {
+  const rehash = async (columns: ReadonlyArray<TableColumn>): Promise<number> => {
     const res = await client.query(rehashTableSql(schema, tableName, columns));
     const xid = await client.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`);
     Object.assign(base.metadata, { rehash_xmin: xid.rows[0]!.x, rehashed_rows: res.rowCount ?? 0 });
@@ -222,11 +223,11 @@ export async function runImport(client: Client, settings: Settings, options: Run
   };
 
   // Create or extend the table, then the one INSERT ... SELECT.
-  const newTable = plan.strategy === 'new_table' ? createTableSql(schema, tableName, plan.columns.map((p) => ({ name: p.targetName, sqlType: p.sqlType }))) : null;
+  const newTable = plan.strategy === 'new_table' ? createTableSql(schema, tableName, plan.columns.map((p) => ({ name: p.targetName, sqlType: p.type.sql }))) : null;
   if (newTable) {
     await client.query(newTable.create);
   } else if (plan.newColumns.length > 0) {
-    for (const sql of addColumnsSql(schema, tableName, plan.newColumns.map((p) => ({ name: p.targetName, sqlType: p.sqlType })))) await client.query(sql);
+    for (const sql of addColumnsSql(schema, tableName, plan.newColumns.map((p) => ({ name: p.targetName, sqlType: p.type.sql })))) await client.query(sql);
     if (existing?.hasRowHash) await rehash(tableColumnOrder(plan, existing.columns));
   }
   checkCancelled();

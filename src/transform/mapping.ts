@@ -25,7 +25,16 @@ export interface ColumnMapping {
   /** Dates: strftime-style (`%d/%m/%Y`, `%m/%d/%Y %I:%M %p`). Numbers: `1234.56`, `1,234.56`, `$1,234.56`, `1.234,56`. */
   format?: string;
   ignore?: boolean;
+  /**
+   * A value that does not fit the existing column's declared length, precision or scale
+   * (varchar(8), numeric(10,2), timestamp(0), ...): `error`, a mapping error; `cast`, stored as
+   * PostgreSQL's cast makes it (cut, rounded), recorded in `_corrections_applied`. @default "error"
+   */
+  fit?: Fit;
 }
+
+export const FITS = ['error', 'cast'] as const;
+export type Fit = (typeof FITS)[number];
 
 export interface Mapping {
   table?: string;
@@ -36,7 +45,7 @@ export interface Mapping {
 }
 
 const TOP_KEYS = new Set(['table', 'strategy', 'key', 'columns']);
-const COLUMN_KEYS = new Set(['target', 'type', 'format', 'ignore']);
+const COLUMN_KEYS = new Set(['target', 'type', 'format', 'ignore', 'fit']);
 
 /**
  * `--key a,b`: the column names, trimmed. An empty or blank name (`--key ''` from an unset shell
@@ -75,6 +84,7 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
         for (const k of Object.keys(c)) if (!k.startsWith('//') && !COLUMN_KEYS.has(k)) problems.push(`${where}: unknown key "${k}"`);
         if (c.target !== undefined && (typeof c.target !== 'string' || c.target === '' || Buffer.byteLength(c.target) > 63)) problems.push(`${where}.target must be a name of 1 to 63 bytes`);
         if (c.ignore !== undefined && typeof c.ignore !== 'boolean') problems.push(`${where}.ignore must be true or false`);
+        if (c.fit !== undefined && !FITS.includes(c.fit as Fit)) problems.push(`${where}.fit must be "error" (a value that does not fit the column is a mapping error) or "cast" (stored as PostgreSQL's cast makes it, recorded as a correction)`);
         if (c.type !== undefined && !MAPPING_TYPES.includes(c.type as MappingType)) problems.push(`${where}.type "${String(c.type)}" is not one of ${MAPPING_TYPES.join(', ')}`);
         if (c.format !== undefined) {
           if (typeof c.format !== 'string') problems.push(`${where}.format must be a string`);

@@ -4,6 +4,191 @@
  * file content only ever reaches these expressions as column values.
  */
 import type { DateOrder, SqlType, ValueFormat } from './infer.js';
+import { quoteIdent } from './naming.js';
+
+/**
+ * A column's type as atlas's SQL refers to it. For a column atlas creates, its own type name; for a
+ * column of an existing table, built from the catalog's parts: schema and type name quoted as
+ * identifiers, the declared modifier as integers. Catalog text is never pasted into SQL, so a
+ * domain named `customer's_amount` (or `a'||f()||'`) is just a name.
+ */
+export interface TypeRef {
+  /** The type in SQL (casts, typed NULLs): `integer`, `"pg_catalog"."numeric"(10,2)`, `"public"."customer's_amount"`. */
+  sql: string;
+  /**
+   * SQL giving the type's name as PostgreSQL spells it (for pg_input_is_valid): a literal of
+   * atlas's own name, else the server's format_type() of the type's oid and modifier, computed
+   * once per statement.
+   */
+  nameSql: string;
+  /** SQL giving the name recorded as a correction's `target_type` (upper case, as the spec writes it). */
+  targetTypeSql: string;
+  /**
+   * The built-in type under any domains, without modifier, as format_type() spells it (`numeric`,
+   * `character varying`, `integer[]`): what decides how text is read into it. Null for a type
+   * outside pg_catalog (an enum, an extension's type).
+   */
+  base: string | null;
+  /**
+   * The declared length, precision, scale or fields that PostgreSQL's cast applies silently (it
+   * cuts text to varchar(n), rounds to numeric(p,s)), on the column's type or under its domain.
+   * Null when it has none (see lossyChecks).
+   */
+  lossy: LossyModifier | null;
+  /**
+   * The type has no extended hash function (json, xml, money, point, ...): duplicate checks hash
+   * and compare its values as this type instead (`jsonb` for json, else `text`). Null when it has one.
+   */
+  hashAs: 'jsonb' | 'text' | null;
+}
+
+/** A built-in type's modifier that changes values silently: `abcdefghijkl` into varchar(8) is cut, 2.345 into numeric(10,2) rounded. */
+export interface LossyModifier {
+  /** The built-in type without its modifier (`"pg_catalog"."varchar"`): the value as the file says it. */
+  unconstrained: string;
+  /** SQL giving the name of `unconstrained` (format_type), for the validity check. */
+  unconstrainedName: string;
+  /** The built-in type with its modifier (`"pg_catalog"."varchar"(8)`): the value as PostgreSQL would store it. */
+  modified: string;
+  /** The column's type is a domain over `modified` (its own checks run on the value as stored). */
+  domain: boolean;
+  /** What the cast does to a value that does not fit: cut (or pad) text and bit strings, round numbers, times and intervals. */
+  change: 'truncation' | 'rounding';
+  /** An array of the modified type: every element is cast alike. */
+  array: boolean;
+  /** The type reads any text (character types): no input check is needed. */
+  anyText: boolean;
+  /** numeric(precision, scale): a value whose integer part is too long fails the cast instead. */
+  numeric: { precision: number; scale: number } | null;
+}
+
+/** The TypeRef of a type atlas declares itself (inferred, or named in a mapping file). */
+export function atlasTypeRef(sqlType: string): TypeRef {
+  const name = canonicalTypeName(sqlType);
+  return { sql: sqlType, nameSql: `'${name}'`, targetTypeSql: `'${specTypeName(sqlType)}'`, base: name, lossy: null, hashAs: null };
+}
+
+/** A type as the catalog describes it (pg_type and pg_namespace rows; oids and modifiers are numbers). */
+export interface CatalogType {
+  oid: number;
+  typmod: number;
+  schema: string;
+  name: string;
+  /** For an array type, its element type's schema and name. */
+  element: { schema: string; name: string } | null;
+}
+
+/** A column's type and, under its domains (if any), the type they are built on with its modifier. */
+export interface CatalogColumnType {
+  type: CatalogType;
+  base: CatalogType;
+  /** format_type() of the base type without modifier, used only to classify it (never in SQL). */
+  baseName: string;
+}
+
+/** What the modifier of each built-in type that has one means, as the integers its typmodin takes back. */
+const MODIFIERS: Record<string, { change: 'truncation' | 'rounding'; args: (typmod: number) => number[] }> = {
+  bpchar: { change: 'truncation', args: (m) => [m - 4] },
+  varchar: { change: 'truncation', args: (m) => [m - 4] },
+  bit: { change: 'truncation', args: (m) => [m] },
+  varbit: { change: 'truncation', args: (m) => [m] },
+  // ((precision << 16) | (scale & 0x7ff)) + 4, the scale an 11-bit signed number (negative since PostgreSQL 15).
+  numeric: { change: 'rounding', args: (m) => [((m - 4) >> 16) & 0xffff, (((m - 4) & 0x7ff) ^ 0x400) - 0x400] },
+  time: { change: 'rounding', args: (m) => [m] },
+  timetz: { change: 'rounding', args: (m) => [m] },
+  timestamp: { change: 'rounding', args: (m) => [m] },
+  timestamptz: { change: 'rounding', args: (m) => [m] },
+  // (range << 16) | precision; intervaltypmodin takes (range) or (range, precision), 0xffff meaning none.
+  interval: { change: 'rounding', args: (m) => ((m & 0xffff) === 0xffff ? [(m >> 16) & 0x7fff] : [(m >> 16) & 0x7fff, m & 0xffff]) },
+};
+
+/** The built-in type with a modifier that `t` is or is an array of, or null. */
+function modifiedBuiltin(t: CatalogType): (typeof MODIFIERS)[string] | null {
+  const own = t.element ?? t;
+  return own.schema === 'pg_catalog' && Object.hasOwn(MODIFIERS, own.name) ? MODIFIERS[own.name]! : null;
+}
+
+/**
+ * `t` in SQL: its quoted schema and name, then its modifier as integers when it is a built-in type
+ * (or an array of one) that has one. Another type's modifier (an extension's, PostGIS's
+ * geometry(Point,4326)) cannot be written back from its number: such a column is cast to the type
+ * without it, and the INSERT applies it (values that break it are caught by the validity check,
+ * which is given the full name).
+ */
+function typeSql(t: CatalogType, withModifier: boolean): string {
+  const name = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+  const mod = modifiedBuiltin(t);
+  return withModifier && mod !== null && t.typmod >= 0 ? `${name}(${mod.args(t.typmod).join(', ')})` : name;
+}
+
+/**
+ * Names for types whose format_type() without a modifier reads back as a different type: SQL
+ * takes "bit" and "character" without a length as bit(1) and char(1).
+ */
+const UNBOUNDED_NAMES: Record<string, string> = { bit: 'bit varying', bpchar: 'bpchar' };
+
+/** The lossy modifier of a column's type, of the type under its domain, or of its array's elements. */
+function lossyModifier(c: CatalogColumnType): LossyModifier | null {
+  const base = c.base;
+  const mod = modifiedBuiltin(base);
+  if (mod === null || base.typmod < 0) return null;
+  const name = (base.element ?? base).name;
+  const args = mod.args(base.typmod);
+  return {
+    unconstrained: typeSql(base, false),
+    unconstrainedName: Object.hasOwn(UNBOUNDED_NAMES, name) ? `'${UNBOUNDED_NAMES[name]}${base.element === null ? '' : '[]'}'` : `(select format_type(${integer(base.oid)}, null))`,
+    modified: typeSql(base, true),
+    domain: c.type.oid !== base.oid,
+    change: mod.change,
+    array: base.element !== null,
+    anyText: base.element === null && (name === 'varchar' || name === 'bpchar'),
+    numeric: name === 'numeric' ? { precision: args[0]!, scale: args[1]! } : null,
+  };
+}
+
+/** A number from the catalog as SQL: an integer literal, whatever it was given as. */
+function integer(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer from the catalog: ${String(n)}`);
+  return String(n);
+}
+
+/**
+ * Built-in types atlas itself creates columns with (and a few more), by pg_catalog name: an
+ * existing column of one, without modifier, is referred to by atlas's own name for it, so its SQL
+ * is the same as for a column atlas creates.
+ */
+const PLAIN_TYPES: Record<string, string> = {
+  int2: 'smallint',
+  int4: 'integer',
+  int8: 'bigint',
+  numeric: 'numeric',
+  float4: 'real',
+  float8: 'double precision',
+  bool: 'boolean',
+  date: 'date',
+  timestamp: 'timestamp without time zone',
+  timestamptz: 'timestamp with time zone',
+  text: 'text',
+  jsonb: 'jsonb',
+  uuid: 'uuid',
+};
+
+/** The TypeRef of an existing column's type (hashAs is decided by the server: see db/tables.ts). */
+export function catalogTypeRef(c: CatalogColumnType): TypeRef {
+  const plain = c.type.schema === 'pg_catalog' && c.type.typmod < 0 && Object.hasOwn(PLAIN_TYPES, c.type.name) ? PLAIN_TYPES[c.type.name] : undefined;
+  if (plain !== undefined) return atlasTypeRef(plain);
+  const formatType = `format_type(${integer(c.type.oid)}, ${integer(c.type.typmod)})`;
+  const mod = modifiedBuiltin(c.base);
+  return {
+    sql: typeSql(c.type, true),
+    nameSql: `(select ${formatType})`,
+    // A built-in type's name in capitals, as the spec writes target_type; any other as it is named.
+    targetTypeSql: c.type.schema === 'pg_catalog' ? `(select upper(${formatType}))` : `(select ${formatType})`,
+    base: c.base.schema === 'pg_catalog' ? c.baseName : null,
+    lossy: lossyModifier(c),
+    hashAs: null,
+  };
+}
 
 /** A column of the target table and how to fill it from a staged text column. */
 export interface ColumnPlan {
@@ -11,8 +196,10 @@ export interface ColumnPlan {
   sourceName: string;
   /** Column in the target table. */
   targetName: string;
-  /** SQL type of the target column, as PostgreSQL's format_type() spells it for existing columns. */
+  /** SQL type of the target column, as PostgreSQL's format_type() spells it for existing columns: for messages and mapping_config, never pasted into SQL. */
   sqlType: string;
+  /** The target column's type as SQL refers to it. */
+  type: TypeRef;
   format: ValueFormat;
   /** Some values cannot become `sqlType`: a validity check runs and failures become mapping errors. */
   checkValidity: boolean;
@@ -24,6 +211,12 @@ export interface ColumnPlan {
   trim?: boolean;
   /** The reader delivers JSON text (arrays, nested objects) for this column. */
   readerJson?: boolean;
+  /**
+   * A value that does not fit the column's declared length, precision or scale is stored as
+   * PostgreSQL's cast makes it (cut, rounded), recorded as a correction, instead of being a
+   * mapping error (the mapping's `"fit": "cast"`). @default false
+   */
+  fitByCast?: boolean;
 }
 
 /** Upper-case SQL type names as the spec writes them in `target_type`. */
@@ -76,10 +269,15 @@ function valueSql(plan: Pick<ColumnPlan, 'trim'>, raw: string): string {
   return plan.trim === false ? `nullif(${raw}, '')` : trimmedSql(raw);
 }
 
+/** The name that classifies a column's type: its built-in base type, '' for any other. */
+function baseOf(plan: { type: TypeRef }): string {
+  return plan.type.base ?? '';
+}
+
 /** Text in a form PostgreSQL's input function for the column type accepts. */
-export function normalizedSql(plan: Pick<ColumnPlan, 'format' | 'sqlType' | 'trim'>, raw: string): string {
+export function normalizedSql(plan: Pick<ColumnPlan, 'format' | 'type' | 'trim'>, raw: string): string {
   const f = plan.format;
-  if (f.kind === 'text') return isTextType(plan.sqlType) ? raw : valueSql(plan, raw);
+  if (f.kind === 'text') return isTextType(baseOf(plan)) ? raw : valueSql(plan, raw);
   const t = valueSql(plan, raw);
   switch (f.kind) {
     case 'boolean':
@@ -96,8 +294,9 @@ export function normalizedSql(plan: Pick<ColumnPlan, 'format' | 'sqlType' | 'tri
   }
 }
 
+/** A character type (format_type's name, with or without its length): values are read as they are, untrimmed. */
 export function isTextType(sqlType: string): boolean {
-  return sqlType === 'text' || sqlType.startsWith('character varying') || sqlType.startsWith('varchar') || sqlType.startsWith('character');
+  return /^(text|character varying|varchar|character|bpchar)(\(\d+\))?$/.test(sqlType);
 }
 
 /**
@@ -110,32 +309,109 @@ export function jsonColumnSql(raw: string): string {
 }
 
 /** The converted value. */
-export function castSql(plan: Pick<ColumnPlan, 'format' | 'sqlType' | 'trim'> & { readerJson?: boolean }, raw: string): string {
+export function castSql(plan: Pick<ColumnPlan, 'format' | 'type' | 'trim'> & { readerJson?: boolean }, raw: string): string {
   if (plan.readerJson) return jsonColumnSql(raw);
-  if (isTextType(plan.sqlType)) return plan.sqlType === 'text' ? raw : `${raw}::${plan.sqlType}`;
-  return `(${normalizedSql(plan, raw)})::${plan.sqlType}`;
+  if (isTextType(baseOf(plan))) return plan.type.sql === 'text' ? raw : `${raw}::${plan.type.sql}`;
+  return `(${normalizedSql(plan, raw)})::${plan.type.sql}`;
 }
 
 /**
  * True when the value can be stored (or is empty). On PostgreSQL 16+ pg_input_is_valid() checks it
  * without a subtransaction; older servers use atlas's own function from sql/001.
  */
-export function validSql(plan: Pick<ColumnPlan, 'format' | 'sqlType' | 'required' | 'trim'>, raw: string, schemaQuoted: string, hasPgInputIsValid: boolean): string {
+/** Where validity is checked: how to call the server's input check. */
+export interface ValidityCheck {
+  /** The schema of atlas's tables, quoted (atlas_input_is_valid lives there). */
+  schemaQuoted: string;
+  /** PostgreSQL 16+: pg_input_is_valid() checks without a subtransaction. */
+  hasPgInputIsValid: boolean;
+}
+
+/** True when text `n` is valid input for the type named by `typeName` (SQL giving its name). */
+function inputValidSql(n: string, typeName: string, v: ValidityCheck): string {
+  return v.hasPgInputIsValid ? `pg_input_is_valid(${n}, ${typeName})` : `${v.schemaQuoted}.atlas_input_is_valid(${n}, ${typeName})`;
+}
+
+type ValidityPlan = Pick<ColumnPlan, 'format' | 'type' | 'required' | 'trim' | 'fitByCast'>;
+
+/**
+ * The checks of a value for a column with a lossy modifier, in order, each evaluated only when
+ * the ones before it held (so no cast below can fail): the text is valid for the type without the
+ * modifier; a number's integer part fits numeric(p,s) (else the cast fails: numeric_overflow);
+ * unless the column takes PostgreSQL's cast (`fitByCast`), the value as the modifier leaves it
+ * equals the value itself; a domain's own checks pass on the value as stored. The same on every
+ * server version: the modifier is applied by a cast, never by an input function (which on
+ * PostgreSQL 16+ refuses a long varchar but rounds a numeric, and before 16 is not called).
+ */
+function lossyChecks(plan: ValidityPlan, raw: string, v: ValidityCheck): Array<{ kind: 'input' | 'overflow' | 'fit' | 'domain'; ok: string; errorType: string }> {
+  const l = plan.type.lossy!;
   const n = normalizedSql(plan, raw);
-  const type = `'${canonicalTypeName(plan.sqlType).replace(/'/g, "''")}'`;
-  const check = hasPgInputIsValid ? `pg_input_is_valid(${n}, ${type})` : `${schemaQuoted}.atlas_input_is_valid(${n}, ${type})`;
+  const full = `(${n})::${l.unconstrained}`;
+  const fitted = `(${n})::${l.modified}`;
+  const checks: Array<{ kind: 'input' | 'overflow' | 'fit' | 'domain'; ok: string; errorType: string }> = [];
+  if (!l.anyText) checks.push({ kind: 'input', ok: inputValidSql(n, l.unconstrainedName, v), errorType: baseErrorTypeSql(plan, raw) });
+  if (l.numeric !== null) {
+    // numeric's own rule (apply_typmod): rounded to the scale, the value is below 10^(precision - scale); NaN always fits.
+    const { precision, scale } = l.numeric;
+    const fitsOne = (x: string): string => `(${x} = 'NaN' or abs(round(${x}, ${scale})) < 10::numeric ^ (${precision - scale}))`;
+    checks.push({ kind: 'overflow', ok: l.array ? `not exists (select from unnest(${full}) e(x) where not ${fitsOne('e.x')})` : fitsOne(full), errorType: `'numeric_overflow'` });
+  }
+  if (!plan.fitByCast) checks.push({ kind: 'fit', ok: `(${fitted})::${l.unconstrained} = ${full}`, errorType: l.change === 'truncation' ? `'value_too_long'` : `'precision_loss'` });
+  if (l.domain) checks.push({ kind: 'domain', ok: inputValidSql(`(${fitted})::text`, plan.type.nameSql, v), errorType: `'type_mismatch'` });
+  return checks;
+}
+
+/**
+ * True when the value can be stored (or is empty). On PostgreSQL 16+ pg_input_is_valid() checks it
+ * without a subtransaction; older servers use atlas's own function from sql/001.
+ */
+export function validSql(plan: ValidityPlan, raw: string, schemaQuoted: string, hasPgInputIsValid: boolean): string {
+  const v = { schemaQuoted, hasPgInputIsValid };
+  const n = normalizedSql(plan, raw);
+  if (plan.type.lossy !== null) {
+    // CASE: each check runs only when those before it held (AND may be evaluated in any order).
+    const checks = lossyChecks(plan, raw, v).map((c) => `when not ${c.ok} then false`);
+    return `(case when ${n} is null then ${plan.required ? 'false' : 'true'} ${checks.join(' ')} else true end)`;
+  }
+  const check = inputValidSql(n, plan.type.nameSql, v);
   return plan.required ? `(${n} is not null and ${check})` : `(${n} is null or ${check})`;
 }
 
 /** mapping_errors.error_type for a value that failed `plan`'s check. */
-export function errorTypeSql(plan: Pick<ColumnPlan, 'sqlType' | 'format' | 'required' | 'trim'>, raw: string): string {
-  if (plan.required) return `case when ${normalizedSql(plan, raw)} is null then 'missing_required' else ${errorTypeSql({ ...plan, required: false }, raw)} end`;
-  const t = plan.sqlType;
+export function errorTypeSql(plan: ValidityPlan, raw: string, schemaQuoted: string, hasPgInputIsValid: boolean): string {
+  const missing = plan.required ? `when ${normalizedSql(plan, raw)} is null then 'missing_required' ` : '';
+  if (plan.type.lossy !== null) {
+    const checks = lossyChecks(plan, raw, { schemaQuoted, hasPgInputIsValid }).map((c) => `when not ${c.ok} then ${c.errorType} `);
+    return missing === '' && checks.length === 0 ? `'type_mismatch'` : `case ${missing}${checks.join('')}else 'type_mismatch' end`;
+  }
+  return missing === '' ? baseErrorTypeSql(plan, raw) : `case ${missing}else ${baseErrorTypeSql(plan, raw)} end`;
+}
+
+/** The error type of a value its column's type cannot read. */
+function baseErrorTypeSql(plan: Pick<ColumnPlan, 'type'>, raw: string): string {
+  const t = baseOf(plan).replace(/\[\]$/, '');
   if (t === 'date' || t.startsWith('timestamp')) return `'datetime_conversion'`;
   if (['integer', 'bigint', 'smallint', 'numeric'].includes(t)) {
     return `case when ${trimmedSql(raw)} ~ '^[+-]?[0-9.,]+([eE][+-]?[0-9]+)?$' then 'numeric_overflow' else 'type_mismatch' end`;
   }
   return `'type_mismatch'`;
+}
+
+/**
+ * For a value that failed only because it does not fit its column's modifier: a message saying
+ * what PostgreSQL would have stored (`typeName`: SQL giving the column's type name); else NULL.
+ * Null when the column cannot have such values.
+ */
+export function fitErrorMessageSql(plan: ValidityPlan, raw: string, schemaQuoted: string, hasPgInputIsValid: boolean, typeName: string): string | null {
+  const l = plan.type.lossy;
+  if (l === null || plan.fitByCast) return null;
+  const n = normalizedSql(plan, raw);
+  const checks = lossyChecks(plan, raw, { schemaQuoted, hasPgInputIsValid });
+  const before = checks.slice(0, checks.findIndex((c) => c.kind === 'fit'));
+  const fit = checks.find((c) => c.kind === 'fit')!;
+  const stored = `(${n})::${l.modified}`;
+  const message = `format('Value %s does not fit %s: PostgreSQL would store %s', quote_literal(left(${n}, 100)), ${typeName}, quote_literal(left((${stored})::text, 100)))`;
+  return `case when ${n} is null then null ${before.map((c) => `when not ${c.ok} then null`).join(' ')} when not ${fit.ok} then ${message} end`;
 }
 
 const CANONICAL_SQL_PATTERN: Partial<Record<ValueFormat['kind'], string>> = {
@@ -150,8 +426,13 @@ function strftimeDate(order: DateOrder, separator: string): string {
 }
 
 /** True when values of this column may be stored in a form other than their text. */
-export function recordsCorrections(plan: Pick<ColumnPlan, 'recordCorrections' | 'sqlType'>): boolean {
-  return plan.recordCorrections && !isTextType(plan.sqlType) && plan.sqlType !== 'jsonb';
+export function recordsCorrections(plan: Pick<ColumnPlan, 'recordCorrections' | 'type' | 'fitByCast'>): boolean {
+  return recordsCoercions(plan) || (plan.fitByCast === true && plan.type.lossy !== null);
+}
+
+/** Values of this column may be read from a form other than their text (a US date, "yes", "1,234.50"). */
+function recordsCoercions(plan: Pick<ColumnPlan, 'recordCorrections' | 'type'>): boolean {
+  return plan.recordCorrections && !isTextType(baseOf(plan)) && baseOf(plan) !== 'jsonb';
 }
 
 /**
@@ -161,9 +442,23 @@ export function recordsCorrections(plan: Pick<ColumnPlan, 'recordCorrections' | 
  */
 export function correctionSql(plan: ColumnPlan, raw: string, converted?: string): { condition: string; value: string } | null {
   if (!recordsCorrections(plan)) return null;
+  const cast = converted ?? castSql(plan, raw);
+  const coercion = recordsCoercions(plan) ? coercionSql(plan, raw, cast) : null;
+  const l = plan.type.lossy;
+  if (!plan.fitByCast || l === null) return coercion;
+  // The column takes PostgreSQL's cast (`"fit": "cast"`): a value it cut or rounded is recorded as
+  // such (`before` the file's text, `after` as stored), in place of any other correction.
+  const n = normalizedSql(plan, raw);
+  const changed = `${n} is not null and (${cast})::${l.unconstrained} <> (${n})::${l.unconstrained}`;
+  const lossy = `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', '${l.change}', 'target_type', ${plan.type.targetTypeSql})`;
+  if (coercion === null) return { condition: changed, value: lossy };
+  return { condition: `((${changed}) or (${coercion.condition}))`, value: `case when ${changed} then ${lossy} else ${coercion.value} end` };
+}
+
+/** The correction of a value read from a form other than its text, as correctionSql describes. */
+function coercionSql(plan: ColumnPlan, raw: string, cast: string): { condition: string; value: string } {
   const f = plan.format;
   const t = valueSql(plan, raw);
-  const cast = converted ?? castSql(plan, raw);
   const pattern = CANONICAL_SQL_PATTERN[f.kind];
   // A date's text as stored (its JSON, a string: `#>> '{}'` takes the text), recorded as `after`.
   const dateText = `to_jsonb(${cast}) #>> '{}'`;
@@ -197,5 +492,5 @@ export function correctionSql(plan: ColumnPlan, raw: string, converted?: string)
       value: `jsonb_object(array['before', ${raw}, 'after', ${dateText}, 'correction_type', 'datetime_standardization', 'source_format', ${sourceFormat}])`,
     };
   }
-  return { condition, value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'type_coercion', 'target_type', '${specTypeName(plan.sqlType)}')` };
+  return { condition, value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'type_coercion', 'target_type', ${plan.type.targetTypeSql})` };
 }
