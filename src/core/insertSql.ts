@@ -207,9 +207,13 @@ function tableValues(columns: ReadonlyArray<TableColumn>): Array<{ expr: string;
   return columns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, type: c.type }));
 }
 
-/** Recomputes `_row_hash` of every row after columns were added (their NULLs are part of the hash now). */
-export function rehashTableSql(schema: string, tableName: string, columns: ReadonlyArray<TableColumn>): string {
-  return `update ${qualify(schema, tableName)} t set _row_hash = ${rowHashSql(tableValues(columns))}`;
+/**
+ * Recomputes `_row_hash` of every row after columns were added (their NULLs are part of the hash
+ * now), or of the rows whose ids are in the `row_id` column of table `rowIds`.
+ */
+export function rehashTableSql(schema: string, tableName: string, columns: ReadonlyArray<TableColumn>, rowIds: string | null = null): string {
+  const only = rowIds === null ? '' : ` from ${quoteIdent(rowIds)} x where t.id = x.row_id`;
+  return `update ${qualify(schema, tableName)} t set _row_hash = ${rowHashSql(tableValues(columns))}${only}`;
 }
 
 /**
