@@ -46,7 +46,8 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>): string {
   const noRows = r.previous_status !== 'success' && r.previous_status !== 'partial';
   if (r.dry_run) {
     lines.push(`${c.bold('dry run')}: nothing was changed. Undoing ${what} would:`);
-    if (!noRows) lines.push(`  remove ${c.bold(formatCount(r.rows_to_remove))} row(s) from ${where}${r.rows_recorded !== r.rows_to_remove ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}`);
+    const split = r.dependents === 'reassigned' ? `: ${formatCount(r.rows_to_remove - r.dependent_rows)} deleted, ${formatCount(r.dependent_rows)} kept as rows of later imports` : '';
+    if (!noRows) lines.push(`  remove ${c.bold(formatCount(r.rows_to_remove))} row(s) from ${where}${r.rows_recorded !== r.rows_to_remove ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}${split}`);
     lines.push(r.purged ? `  delete its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)` : '  keep its history record, marked undone');
     if (r.force_reason !== null) lines.push(c.yellow(`  need --force: ${r.force_reason}`));
     const dependents = renderDependents(r, c);
@@ -56,7 +57,7 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>): string {
   if (noRows) {
     lines.push(`deleted the history record of ${r.previous_status} ${what} and its ${formatCount(r.mapping_errors_removed)} mapping error(s); it had no rows`);
   } else {
-    const kept = r.rows_reassigned ? ` (${formatCount((r.rows_removed ?? 0) - r.rows_reassigned)} deleted, ${formatCount(r.rows_reassigned)} kept as rows of later imports)` : '';
+    const kept = r.rows_reassigned ? `: ${formatCount((r.rows_removed ?? 0) - r.rows_reassigned)} deleted, ${formatCount(r.rows_reassigned)} kept as rows of later imports` : '';
     lines.push(`${c.green('undone')}: removed ${formatCount(r.rows_removed)} row(s) of ${what} from ${where}${kept}`);
     if (r.purged) lines.push(`  deleted its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)`);
     else lines.push(`  its history record stays, marked undone by ${r.undone_by ?? '?'} at ${formatTime(r.undone_at)}`);

@@ -233,6 +233,7 @@ describe('tracking commands (spawned)', () => {
       return r.stdout;
     };
     assert.match(await dry(), /refused: 1 of its rows are the data of later imports too.*--reassign keeps them for those imports, --force deletes them/);
+    assert.match(await dry('--reassign'), /remove 2 row\(s\) from .*\.relied: 1 deleted, 1 kept as rows of later imports/);
     assert.match(await dry('--reassign'), new RegExp(`keep 1 of them, which later imports rely on, as rows of the earliest import that skipped each \\(rows per import: ${b.import_id} \\(relied_b.csv\\): 1\\)`));
     assert.match(await dry('--force'), /delete with them 1 row\(s\) that later imports rely on/);
     const json1 = json(await runAtlas(['undo', a.import_id, '--dry-run', '--reassign', '--json', ...conn]));
@@ -242,7 +243,7 @@ describe('tracking commands (spawned)', () => {
     assert.match(String(deps[0]!.import_timestamp), /^\d{4}-\d\d-\d\dT/);
     const done = await runAtlas(['undo', a.import_id, '--yes', '--reassign', ...conn]);
     assert.equal(done.code, 0, done.stderr);
-    assert.match(done.stdout, /removed 2 row\(s\) of import .* \(1 deleted, 1 kept as rows of later imports\)/);
+    assert.match(done.stdout, /removed 2 row\(s\) of import .* from .*\.relied: 1 deleted, 1 kept as rows of later imports/);
     assert.deepEqual(await db.rows(`select name, _import_id::text as i from ${db.schema}.relied order by name`), [
       { name: 'r2', i: b.import_id },
       { name: 'r3', i: b.import_id },
