@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { importFile, type ImportOptions, type ImportResult } from '../../src/core/import.ts';
 import { getExistingTable } from '../../src/db/tables.ts';
-import { createTableSql } from '../../src/transform/ddl.ts';
 import { qualify, quoteIdent } from '../../src/transform/naming.ts';
 import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
-import { migrateTestDb } from '../importHelpers.ts';
+import { createTrackedTable, migrateTestDb } from '../importHelpers.ts';
 
 const defaults: Omit<ImportOptions, 'source'> = { table: null };
 
@@ -64,13 +63,7 @@ describe('existing tables with declared lengths, hostile type names and unhashab
     files.cleanup();
   });
 
-  /** Creates a table as atlas would (metadata columns, keys, indexes) with columns of the given types (SQL). */
-  async function createTracked(table: string, columns: ReadonlyArray<[string, string]>): Promise<void> {
-    await db.client.query(`set search_path to ${quoteIdent(db.schema)}, public`);
-    const ddl = createTableSql(db.schema, table, columns.map(([name, sqlType]) => ({ name, sqlType })));
-    for (const sql of [ddl.create, ...ddl.finish]) await db.client.query(sql);
-    await db.client.query('reset search_path');
-  }
+  const createTracked = (table: string, columns: ReadonlyArray<[string, string]>): Promise<void> => createTrackedTable(db, table, columns);
 
   const fitFile = (): string =>
     files.write('fit.csv', csv([DECLARED.map(([name]) => name), ...FIT_ROWS.map((r) => DECLARED.map(([name]) => r[name] ?? ''))]));

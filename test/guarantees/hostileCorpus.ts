@@ -8,9 +8,9 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { createDeflateRaw, crc32 } from 'node:zlib';
 import type { ImportRecord } from '../../src/db/history.ts';
-import { createTableSql } from '../../src/transform/ddl.ts';
 import { qualify, quoteIdent } from '../../src/transform/naming.ts';
 import type { TestDb } from '../helpers.ts';
+import { createTrackedTable } from '../importHelpers.ts';
 import type { AtlasRun } from './helpers.ts';
 
 const MIB = 1024 * 1024;
@@ -124,13 +124,6 @@ async function writeZipBomb(path: string, inflated: number): Promise<void> {
   for (const part of [local, name, data, central, name, end]) out.write(part);
   out.end();
   await once(out, 'finish');
-}
-
-/** Creates a table as atlas would (metadata columns, keys, indexes), with columns of the given types (SQL) and table constraints. */
-async function createTracked(db: TestDb, table: string, columns: ReadonlyArray<[string, string]>, constraints: string[] = []): Promise<void> {
-  const ddl = createTableSql(db.schema, table, columns.map(([name, sqlType]) => ({ name, sqlType })));
-  for (const sql of [ddl.create, ...ddl.finish]) await db.client.query(sql);
-  for (const c of constraints) await db.client.query(`alter table ${qualify(db.schema, table)} add ${c}`);
 }
 
 /** Text atlas reads from the catalog in the catalog_names case: type, schema, column and constraint names. */
@@ -255,7 +248,7 @@ export const CASES: HostileCase[] = [
       await db.client.query(`create schema ${quoteIdent(n.otherSchema)}`);
       await db.client.query(`create domain ${qualify(n.otherSchema, n.amount)} as numeric(10,2)`);
       await db.client.query(`create domain ${qualify(db.schema, n.injecting)} as numeric`);
-      await createTracked(
+      await createTrackedTable(
         db,
         'catalog_names',
         [
@@ -297,7 +290,7 @@ export const CASES: HostileCase[] = [
     file: 'unhashable.csv',
     outcome: 'success: into a table made beforehand with json, xml, money and point columns (types without a hash function), the repeated record is found as a duplicate',
     exit: 0,
-    setup: (db) => createTracked(db, 'unhashable', [['j', 'json'], ['x', 'xml'], ['m', 'money'], ['p', 'point']]),
+    setup: (db) => createTrackedTable(db, 'unhashable', [['j', 'json'], ['x', 'xml'], ['m', 'money'], ['p', 'point']]),
     check: async (o) => {
       assert.equal(o.out!.rows_inserted, 2);
       assert.equal(o.out!.duplicates_found, 1);
