@@ -2,7 +2,8 @@
 import { rawSql } from '../db/staging.js';
 import { SPREADSHEET_ERROR } from '../formats/types.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
-import { castSql, correctionSql, errorTypeSql, fitErrorMessageSql, recordsCorrections, trimmedSql, validSql, type TypeRef } from '../transform/typeSql.js';
+import type { TypeRef } from '../transform/typeRef.js';
+import { castSql, correctionSql, errorTypeSql, fitErrorMessageSql, recordsCorrections, trimmedSql, validSql } from '../transform/typeSql.js';
 import type { ImportPlan } from './plan.js';
 import { lookupJoinSql, type ValueLookups } from './valueLookups.js';
 

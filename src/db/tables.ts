@@ -1,7 +1,7 @@
 import { AtlasError } from '../errors.js';
 import type { ColumnDef } from '../transform/ddl.js';
 import { qualify } from '../transform/naming.js';
-import { catalogTypeRef, type CatalogType, type TypeRef } from '../transform/typeSql.js';
+import { catalogTypeRef, type CatalogType, type TypeRef } from '../transform/typeRef.js';
 
 import type { Client } from './connection.js';
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ImportPlan, PlannedColumn } from '../../src/core/plan.ts';
 import { analyzeStageSql, createValueLookups } from '../../src/core/valueLookups.ts';
 import { ColumnStats, type ValueFormat } from '../../src/transform/infer.ts';
-import { atlasTypeRef } from '../../src/transform/typeSql.ts';
+import { atlasTypeRef } from '../../src/transform/typeRef.ts';
 import { openTestDb, type TestDb } from '../helpers.ts';
 import { migrateTestDb } from '../importHelpers.ts';
 

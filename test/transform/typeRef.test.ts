@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { atlasTypeRef, catalogTypeRef, type CatalogType } from '../../src/transform/typeSql.ts';
+import { atlasTypeRef, catalogTypeRef, type CatalogType } from '../../src/transform/typeRef.ts';
 
 const builtin = (name: string, typmod: number, oid = 1700): CatalogType => ({ oid, typmod, schema: 'pg_catalog', name, element: null });
 
