@@ -163,16 +163,16 @@ export function planImport(input: PlanInput): ImportPlan {
     added = extra.map(({ staged, decided }) => {
       const sqlType = specs[staged.sourceName]?.type ?? (staged.json ? 'jsonb' : decided.type);
       return {
-      staged,
-      sourceName: staged.sourceName,
-      targetName: staged.targetName,
-      sqlType,
-      type: atlasTypeRef(sqlType),
-      format: staged.json ? { kind: 'text' } : decided.format,
-      checkValidity: !staged.json && decided.invalidValues > 0,
-      recordCorrections: !staged.json && decided.mayNeedCorrection,
-      trim: decided.untrimmed !== false,
-      readerJson: staged.json && specs[staged.sourceName]?.type === undefined,
+        staged,
+        sourceName: staged.sourceName,
+        targetName: staged.targetName,
+        sqlType,
+        type: atlasTypeRef(sqlType),
+        format: staged.json ? { kind: 'text' } : decided.format,
+        checkValidity: !staged.json && decided.invalidValues > 0,
+        recordCorrections: !staged.json && decided.mayNeedCorrection,
+        trim: decided.untrimmed !== false,
+        readerJson: staged.json && specs[staged.sourceName]?.type === undefined,
       };
     });
   } else if (extra.length > 0) {
