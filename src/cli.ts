@@ -70,7 +70,7 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('-t, --table <name>', 'target table (default: the mapping file\'s "table", else the file name, sanitised)')
     .addOption(new Option('-f, --format <format>', 'input format (default: from the extension, else the first bytes)').choices(['csv', 'tsv', 'xlsx', 'json', 'ndjson', 'xml']))
     .addOption(new Option('--strategy <strategy>', 'how to treat an existing table (default: chosen automatically and recorded)').choices(['new_table', 'merge_exact', 'extend_table', 'adapt_data']))
-    .option('--mapping <file>', 'JSON mapping (a regular file of at most 4 MiB): target table, strategy, per column target/type/format/null_values/ignore, key (the stored mapping_config of an import is a valid mapping file)')
+    .option('--mapping <file>', 'JSON mapping (a regular file of at most 4 MiB): target table, strategy, per column target/type/format/null_values/ignore/fit, key (the stored mapping_config of an import is a valid mapping file)')
     .option('--max-errors <n|p%>', 'allow N mapping errors, or P% of data rows; past that nothing is written and the import fails (default: no limit)')
     .option('--strict', 'any mapping error fails the import (same as --max-errors 0)')
     .option('--dry-run', 'read the file, infer the schema and find errors; write nothing and print the plan')
@@ -230,7 +230,8 @@ Examples:
     .description('remove exactly the rows an import inserted, in one transaction; its history record stays, marked undone')
     .argument('<import_id>', 'an import id, or its first 8+ characters');
   addConfirmationOptions(undo, 'removed')
-    .option('--force', "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone")
+    .option('--force', "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone; also delete rows later imports rely on (unless --reassign)")
+    .option('--reassign', 'keep the rows later imports rely on (they skipped their own copies as duplicates): each becomes a row of the earliest such import, whose record is updated')
     .option('--purge', 'also delete the history record and its mapping errors: no audit trail is left (also for failed or undone imports)')
     .option('--user <name>', 'who undoes it, recorded as undone_by (default: ATLAS_USER, the config file\'s "user", else the OS user)')
     .addHelpText(
@@ -238,10 +239,14 @@ Examples:
       `
 Rows of other imports, even in the same table, are never touched. Refused (exit 1) for an
 unknown, failed, interrupted or already undone import, and without --force when the rows changed.
+A later import that skipped records as duplicates of this import's rows relies on them: then the
+undo is refused, naming those imports, unless --reassign keeps those rows for them or --force
+deletes them too (--dry-run says which).
 
 Examples:
   atlas undo 1f0c2a9e --dry-run
   atlas undo 1f0c2a9e                 asks first on a terminal
+  atlas undo 1f0c2a9e --reassign      keep the rows later imports rely on
   atlas undo 1f0c2a9e --yes --json    in a script
   atlas undo 1f0c2a9e --yes --purge   leave no record either`,
     )

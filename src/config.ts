@@ -130,6 +130,14 @@ export function osUserName(): string {
  * The one place settings are decided. Precedence: flag > environment > config file > default.
  * Config file: `--config FILE`, else `./atlas.config.json` when it exists.
  */
+/**
+ * Schemas PostgreSQL keeps for itself: `pg_` names are refused by CREATE SCHEMA (pg_catalog,
+ * pg_toast, pg_temp_N), and a superuser may still create tables in them or in information_schema.
+ */
+export function isSystemSchema(schema: string): boolean {
+  return schema.startsWith('pg_') || schema === 'information_schema';
+}
+
 export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
   let configPath: string | null = null;
   let raw: RawConfig = {};
@@ -166,6 +174,9 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
 
   const schema = nonEmpty(flags.schema) ?? nonEmpty(env.ATLAS_SCHEMA) ?? str(raw.database?.schema) ?? 'public';
   if (Buffer.byteLength(schema, 'utf8') > 63) throw new UsageError(`schema name "${schema}" is longer than 63 bytes`);
+  if (isSystemSchema(schema)) {
+    throw new UsageError(`schema "${schema}" is PostgreSQL's own (pg_* and information_schema hold the system catalogs), not a place for atlas's tables or yours: choose another --schema (default public)`);
+  }
 
   const s3 = raw.s3 ?? {};
   return {

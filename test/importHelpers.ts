@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { importFile, type ImportOptions, type ImportResult } from '../src/core/import.ts';
 import type { Settings } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { createTableSql } from '../src/transform/ddl.ts';
+import { qualify, quoteIdent } from '../src/transform/naming.ts';
 import type { TestDb } from './helpers.ts';
 
 const importDefaults: Omit<ImportOptions, 'source'> = { table: null, format: null, delimiter: null, header: true, encoding: null, name: null };
@@ -53,4 +55,21 @@ export async function insertRecord(db: TestDb, f: RecordFields = {}): Promise<st
     ],
   );
   return id;
+}
+
+/**
+ * Creates a table as atlas would (identity id, metadata columns, keys, indexes) with columns of the
+ * given types (SQL; names of types in the test schema resolve unqualified) and table constraints:
+ * a table made beforehand, as a user may make one (atlas's own tables are made first if need be).
+ */
+export async function createTrackedTable(db: TestDb, table: string, columns: ReadonlyArray<[string, string]>, constraints: readonly string[] = []): Promise<void> {
+  await migrateTestDb(db);
+  const ddl = createTableSql(db.schema, table, columns.map(([name, sqlType]) => ({ name, sqlType })));
+  await db.client.query(`set search_path to ${quoteIdent(db.schema)}, public`);
+  try {
+    for (const sql of [ddl.create, ...ddl.finish]) await db.client.query(sql);
+    for (const c of constraints) await db.client.query(`alter table ${qualify(db.schema, table)} add ${c}`);
+  } finally {
+    await db.client.query('reset search_path');
+  }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { forceRequiredError, undoImport, type UndoResult } from '../core/undo.js';
+import { dependentsError, forceRequiredError, undoImport, type UndoResult } from '../core/undo.js';
 import { CancelledError } from '../errors.js';
 import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
 
@@ -8,6 +8,7 @@ interface UndoFlags {
   yes?: boolean;
   force?: boolean;
   purge?: boolean;
+  reassign?: boolean;
 }
 
 export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Command): Promise<void> {
@@ -15,7 +16,7 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
   const ask = needsConfirmation(flags, 'undo');
-  const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true };
+  const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true, reassign: flags.reassign === true };
 
   let result: UndoResult;
   if (!ask) {
@@ -24,6 +25,7 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
     // Show the plan, ask, then undo exactly what was shown (refused if the row count moved meanwhile).
     const plan = await undoImport(settings, importId, { ...options, dryRun: true, onDatabase: databaseNotice(cmd) });
     if (plan.force_reason !== null && !options.force) throw forceRequiredError(plan);
+    if (plan.dependents === 'refused') throw dependentsError(plan);
     process.stderr.write(render(plan, colorFor(cmd, process.stderr)));
     if (!(await confirm('Go ahead?'))) throw new CancelledError('undo cancelled; nothing was changed');
     result = await undoImport(settings, importId, { ...options, expectedRows: plan.rows_to_remove });
@@ -44,20 +46,41 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>): string {
   const noRows = r.previous_status !== 'success' && r.previous_status !== 'partial';
   if (r.dry_run) {
     lines.push(`${c.bold('dry run')}: nothing was changed. Undoing ${what} would:`);
-    if (!noRows) lines.push(`  remove ${c.bold(formatCount(r.rows_to_remove))} row(s) from ${where}${r.rows_recorded !== r.rows_to_remove ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}`);
+    const split = r.dependents === 'reassigned' ? `: ${formatCount(r.rows_to_remove - r.dependent_rows)} deleted, ${formatCount(r.dependent_rows)} kept as rows of later imports` : '';
+    if (!noRows) lines.push(`  remove ${c.bold(formatCount(r.rows_to_remove))} row(s) from ${where}${r.rows_recorded !== r.rows_to_remove ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}${split}`);
     lines.push(r.purged ? `  delete its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)` : '  keep its history record, marked undone');
     if (r.force_reason !== null) lines.push(c.yellow(`  need --force: ${printable(r.force_reason)}`));
-    if (r.later_duplicates > 0) lines.push(c.yellow(`  note: ${formatCount(r.later_duplicates)} record(s) of later imports were skipped as duplicates of these rows; their data goes too`));
+    const dependents = renderDependents(r, c);
+    if (dependents !== null) lines.push(dependents);
     return `${lines.join('\n')}\n`;
   }
   if (noRows) {
     lines.push(`deleted the history record of ${r.previous_status} ${what} and its ${formatCount(r.mapping_errors_removed)} mapping error(s); it had no rows`);
   } else {
-    lines.push(`${c.green('undone')}: removed ${formatCount(r.rows_removed)} row(s) of ${what} from ${where}`);
+    const kept = r.rows_reassigned ? `: ${formatCount((r.rows_removed ?? 0) - r.rows_reassigned)} deleted, ${formatCount(r.rows_reassigned)} kept as rows of later imports` : '';
+    lines.push(`${c.green('undone')}: removed ${formatCount(r.rows_removed)} row(s) of ${what} from ${where}${kept}`);
     if (r.purged) lines.push(`  deleted its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)`);
     else lines.push(`  its history record stays, marked undone by ${printable(r.undone_by ?? '?')} at ${formatTime(r.undone_at)}`);
     if (r.force_reason !== null) lines.push(c.yellow(`  forced: ${printable(r.force_reason)}`));
-    if (r.later_duplicates > 0) lines.push(c.yellow(`  note: ${formatCount(r.later_duplicates)} record(s) of later imports had been skipped as duplicates of the removed rows`));
+    const dependents = renderDependents(r, c);
+    if (dependents !== null) lines.push(dependents);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** What happens (or would) to the rows later imports rely on, naming them; null when there are none. */
+function renderDependents(r: UndoResult, c: ReturnType<typeof colorFor>): string | null {
+  if (r.dependents === 'none') return null;
+  const who = (d: UndoResult['dependent_imports'][number], n: number): string => `${d.import_id} (${printable(d.file_name ?? 'stdin')}): ${formatCount(n)}`;
+  const rows = formatCount(r.dependent_rows);
+  switch (r.dependents) {
+    case 'refused':
+      return c.yellow(
+        `  refused: ${rows} of its rows are the data of later imports too, which skipped their copies as duplicates of them (records per import: ${r.dependent_imports.map((d) => who(d, d.records)).join(', ')}); --reassign keeps them for those imports, --force deletes them`,
+      );
+    case 'reassigned':
+      return `  ${r.dry_run ? 'keep' : 'kept'} ${rows} of them, which later imports rely on, as rows of the earliest import that skipped each (rows per import: ${r.dependent_imports.filter((d) => d.rows > 0).map((d) => who(d, d.rows)).join(', ')}); their records count them as inserted`;
+    case 'deleted':
+      return c.yellow(`  ${r.dry_run ? 'delete' : 'deleted'} with them ${rows} row(s) that later imports rely on (--force; records per import: ${r.dependent_imports.map((d) => who(d, d.records)).join(', ')}): their data is no longer in the table`);
+  }
 }

@@ -2,6 +2,7 @@
 import { rawSql } from '../db/staging.js';
 import { SPREADSHEET_ERROR } from '../formats/types.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
+import type { TypeRef } from '../transform/typeRef.js';
 import { castSql, correctionSql, errorSql, recordsCorrections, validSql } from '../transform/typeSql.js';
 import type { ImportPlan } from './plan.js';
 import { lookupJoinSql, type ValueLookups } from './valueLookups.js';
@@ -49,15 +50,16 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
       );
     }
   }
+  const schemaQuoted = quoteIdent(args.schema);
   for (const c of plan.columns.filter((p) => p.checkValidity)) {
     const raw = rawSql(c.staged);
     params.push(c.sourceName, c.targetName, c.sqlType);
     const [src, tgt, typ] = [params.length - 2, params.length - 1, params.length];
-    const error = errorSql(c, raw, `$${tgt}::text`, `$${typ}::text`);
+    const error = errorSql(c, raw, `$${tgt}::text`, `$${typ}::text`, { schemaQuoted, hasPgInputIsValid: args.hasPgInputIsValid });
     parts.push(
       `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, ${error.type} as error_type,
               ${error.message} as error_message, left(${raw}, 500) as source_value
-         from ${st} s where s._err is null and not ${validSql(c, raw, quoteIdent(args.schema), args.hasPgInputIsValid)}`,
+         from ${st} s where s._err is null and not ${validSql(c, raw, schemaQuoted, args.hasPgInputIsValid)}`,
     );
   }
   if (parts.length === 0) return null;
@@ -99,7 +101,7 @@ export function insertRowsSql(
   args: SqlArgs & {
     tableName: string;
     importId: string;
-    rowHashColumns: ReadonlyArray<{ name: string; sqlType: string }> | null;
+    rowHashColumns: ReadonlyArray<TableColumn> | null;
     /** Some staged rows carry corrections the reader made (`_fix`). */
     readerFixes: boolean;
     /** A temp table of duplicates to leave out (rows are then sorted back into file order). */
@@ -149,7 +151,7 @@ export function insertRowsSql(
   const metaValues = ['$1::uuid', 'v._rn', correctionsSql(corrections, lookedUp, args.readerFixes)];
   if (args.rowHashColumns !== null) {
     meta.push('_row_hash');
-    metaValues.push(rowHashSql(args.rowHashColumns.map((c) => ({ expr: converted.get(c.name) ?? null, sqlType: c.sqlType }))));
+    metaValues.push(rowHashSql(args.rowHashColumns.map((c) => ({ expr: converted.get(c.name) ?? null, type: c.type }))));
   }
   const sql = `insert into ${qualify(schema, tableName)} (${[...targets, ...meta].join(', ')})
      select ${[...values, ...metaValues].join(', ')}
@@ -162,35 +164,54 @@ export function insertRowsSql(
   return { sql, params };
 }
 
+/** A user column of the target table and its type. */
+export interface TableColumn {
+  name: string;
+  type: TypeRef;
+}
+
 /**
  * A 64-bit hash of a row's values (hash_record_extended: equal values hash alike, 1.50 = 1.5,
  * NULL-safe; a third of the cost of hashing the row's text). It only narrows the search: a match
  * is always confirmed by comparing the values themselves, so a collision can never drop a row.
  */
-export function rowHashSql(values: ReadonlyArray<{ expr: string | null; sqlType: string }>): string {
+export function rowHashSql(values: ReadonlyArray<{ expr: string | null; type: TypeRef }>): string {
   return `hash_record_extended(${rowSql(values)}, 0)`;
 }
 
-/** A row constructor of typed values (NULLs typed too, so records compare column by column). */
-function rowSql(values: ReadonlyArray<{ expr: string | null; sqlType: string }>): string {
+/**
+ * A row constructor of typed values (NULLs typed too, so records compare column by column). A
+ * type without an extended hash (json, xml, money, point, ...) goes in as the type it hashes as
+ * (jsonb, text), which has one, and equality too: in the stored `_row_hash` and in every
+ * comparison alike.
+ */
+function rowSql(values: ReadonlyArray<{ expr: string | null; type: TypeRef }>): string {
   if (values.length === 0) return 'row()';
-  return `row(${values.map((v) => (v.expr === null ? `null::${v.sqlType}` : v.expr)).join(', ')})`;
+  const value = (v: { expr: string | null; type: TypeRef }): string => {
+    const typed = v.expr === null ? `null::${v.type.sql}` : v.expr;
+    return v.type.hashAs === null ? typed : `(${typed})::${v.type.hashAs}`;
+  };
+  return `row(${values.map(value).join(', ')})`;
 }
 
 /** The user columns of the target table after this import's DDL, in table order. */
-export function tableColumnOrder(plan: ImportPlan, existing: ReadonlyArray<{ name: string; sqlType: string }> | null): Array<{ name: string; sqlType: string }> {
-  if (existing === null) return plan.columns.map((c) => ({ name: c.targetName, sqlType: c.sqlType }));
-  return [...existing.map((c) => ({ name: c.name, sqlType: c.sqlType })), ...plan.newColumns.map((c) => ({ name: c.targetName, sqlType: c.sqlType }))];
+export function tableColumnOrder(plan: ImportPlan, existing: ReadonlyArray<TableColumn> | null): TableColumn[] {
+  const added = (existing === null ? plan.columns : plan.newColumns).map((c) => ({ name: c.targetName, type: c.type }));
+  return existing === null ? added : [...existing.map((c) => ({ name: c.name, type: c.type })), ...added];
 }
 
 /** The columns of the table aliased `t`, typed, for rowSql and rowHashSql. */
-function tableValues(columns: ReadonlyArray<{ name: string; sqlType: string }>): Array<{ expr: string; sqlType: string }> {
-  return columns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, sqlType: c.sqlType }));
+function tableValues(columns: ReadonlyArray<TableColumn>): Array<{ expr: string; type: TypeRef }> {
+  return columns.map((c) => ({ expr: `t.${quoteIdent(c.name)}`, type: c.type }));
 }
 
-/** Recomputes `_row_hash` of every row after columns were added (their NULLs are part of the hash now). */
-export function rehashTableSql(schema: string, tableName: string, columns: ReadonlyArray<{ name: string; sqlType: string }>): string {
-  return `update ${qualify(schema, tableName)} t set _row_hash = ${rowHashSql(tableValues(columns))}`;
+/**
+ * Recomputes `_row_hash` of every row after columns were added (their NULLs are part of the hash
+ * now), or of the rows whose ids are in the `row_id` column of table `rowIds`.
+ */
+export function rehashTableSql(schema: string, tableName: string, columns: ReadonlyArray<TableColumn>, rowIds: string | null = null): string {
+  const only = rowIds === null ? '' : ` from ${quoteIdent(rowIds)} x where t.id = x.row_id`;
+  return `update ${qualify(schema, tableName)} t set _row_hash = ${rowHashSql(tableValues(columns))}${only}`;
 }
 
 /**
@@ -199,7 +220,7 @@ export function rehashTableSql(schema: string, tableName: string, columns: Reado
  * leaves every stored hash stale, and a duplicate check trusting them would find no duplicates
  * (the file loaded twice); these few index reads catch that before the check.
  */
-export function staleRowHashesSql(schema: string, tableName: string, columns: ReadonlyArray<{ name: string; sqlType: string }>, sample: number): string {
+export function staleRowHashesSql(schema: string, tableName: string, columns: ReadonlyArray<TableColumn>, sample: number): string {
   const t = qualify(schema, tableName);
   const hash = rowHashSql(tableValues(columns));
   const side = (order: string): string => `(select t._row_hash as stored, ${hash} as h from ${t} t order by t.id ${order} limit ${sample})`;
@@ -223,7 +244,7 @@ export interface DedupeArgs extends SqlArgs {
   tableName: string;
   importId: string;
   /** The user columns of the table in table order (after this import's DDL). */
-  tableColumns: ReadonlyArray<{ name: string; sqlType: string }>;
+  tableColumns: ReadonlyArray<TableColumn>;
   /** The uniqueness columns (target names). */
   key: readonly string[];
   /** The table has `_row_hash` filled for every row and the key is all of its user columns. */
@@ -264,13 +285,13 @@ export interface DedupeArgs extends SqlArgs {
 export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: string; find: string; analyzeFound: string; keep: string; params: unknown[] } {
   const { plan, schema, stage, tableName } = args;
   const index = new Map(plan.columns.map((c, i) => [c.targetName, i]));
-  const types = new Map(args.tableColumns.map((c) => [c.name, c.sqlType]));
-  const keyColumns = args.useStoredHash ? args.tableColumns : args.key.map((k) => ({ name: k, sqlType: types.get(k) ?? plan.columns[index.get(k)!]!.sqlType }));
+  const types = new Map(args.tableColumns.map((c) => [c.name, c.type]));
+  const keyColumns = args.useStoredHash ? args.tableColumns : args.key.map((k) => ({ name: k, type: types.get(k) ?? plan.columns[index.get(k)!]!.type }));
   // Every column's converted value, computed once per row (c0, c1, ...): the key is compared on
   // them and the kept record is built from them, with no second join to the staging table.
   const casts = plan.columns.map((p, i) => `${castSql(p, rawSql(p.staged))} as c${i}`);
   const keyRow = (alias: string): string =>
-    rowSql(keyColumns.map((k) => ({ expr: index.has(k.name) ? `${alias}.c${index.get(k.name)}` : null, sqlType: k.sqlType })));
+    rowSql(keyColumns.map((k) => ({ expr: index.has(k.name) ? `${alias}.c${index.get(k.name)}` : null, type: k.type })));
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
   const st = quoteIdent(stage);
   const src = quoteIdent(args.converted);
@@ -333,8 +354,8 @@ export function newTableDuplicatesSql(args: {
 }): { sql: string; params: unknown[] } {
   const { plan, schema } = args;
   const target = qualify(schema, args.tableName);
-  const types = new Map(plan.columns.map((c) => [c.targetName, c.sqlType]));
-  const keyValues = args.key.map((k) => ({ expr: `t.${quoteIdent(k)}`, sqlType: types.get(k)! }));
+  const types = new Map(plan.columns.map((c) => [c.targetName, c.type]));
+  const keyValues = args.key.map((k) => ({ expr: `t.${quoteIdent(k)}`, type: types.get(k)! }));
   const hash = args.useStoredHash ? 't._row_hash' : rowHashSql(keyValues);
   const columns = plan.columns.map((p) => `t.${quoteIdent(p.targetName)}`);
   // `x.*`: a user column may itself be called x.

@@ -8,6 +8,7 @@ import type { ExistingTable } from '../db/tables.js';
 import { AtlasError } from '../errors.js';
 import type { ColumnType, SqlType, ValueFormat } from '../transform/infer.js';
 import { formatFromMapping, formatToMapping, type Mapping, type Strategy } from '../transform/mapping.js';
+import { atlasTypeRef, type TypeRef } from '../transform/typeRef.js';
 import { canonicalTypeName, isTextType, type ColumnPlan } from '../transform/typeSql.js';
 
 /** A plan column together with where its staged text is. */
@@ -52,12 +53,16 @@ function sameType(inferred: SqlType, existing: string): boolean {
 }
 
 function widens(inferred: SqlType, existing: string): boolean {
-  return WIDENS[inferred]?.includes(existing.replace(/\(.*\)$/, '')) ?? false;
+  return WIDENS[inferred]?.includes(existing) ?? false;
 }
 
-/** How to read a column into an existing column of type `sqlType`. */
-function planForExisting(d: ColumnType, sqlType: string): Pick<ColumnPlan, 'format' | 'checkValidity' | 'recordCorrections' | 'trim'> {
-  if (isTextType(sqlType)) return { format: { kind: 'text' }, checkValidity: sqlType !== 'text', recordCorrections: false };
+/** The name that classifies an existing column's type: its built-in base type (under domains, without modifier), '' for any other. */
+const baseName = (type: TypeRef): string => type.base ?? '';
+
+/** How to read a column into an existing column of type `type`. */
+function planForExisting(d: ColumnType, type: TypeRef): Pick<ColumnPlan, 'format' | 'checkValidity' | 'recordCorrections' | 'trim'> {
+  const sqlType = baseName(type);
+  if (isTextType(sqlType)) return { format: { kind: 'text' }, checkValidity: type.sql !== 'text', recordCorrections: false };
   if (sameType(d.type, sqlType)) return { format: d.format, checkValidity: d.invalidValues > 0, recordCorrections: d.mayNeedCorrection, trim: d.untrimmed !== false };
   if (widens(d.type, sqlType)) return { format: d.format, checkValidity: true, recordCorrections: true };
   return { format: { kind: 'text' }, checkValidity: true, recordCorrections: true };
@@ -108,6 +113,7 @@ export function planImport(input: PlanInput): ImportPlan {
         sourceName: staged.sourceName,
         targetName: staged.targetName,
         sqlType,
+        type: atlasTypeRef(sqlType),
         format,
         checkValidity: explicit || decided.invalidValues > 0,
         recordCorrections: explicit ? !isTextType(sqlType) : decided.mayNeedCorrection,
@@ -131,7 +137,7 @@ export function planImport(input: PlanInput): ImportPlan {
   const fileNames = new Set(brought.map((b) => b.staged.targetName));
   const missing = existing.columns.filter((c) => !fileNames.has(c.name));
   const exactTypes = present.every((b) => {
-    const t = tableCols.get(b.staged.targetName)!.sqlType;
+    const t = baseName(tableCols.get(b.staged.targetName)!.type);
     const spec = specs[b.staged.sourceName];
     return isTextType(t) || sameType(b.decided.type, t) || widens(b.decided.type, t) || (spec?.type !== undefined && canonicalTypeName(spec.type) === t);
   });
@@ -152,11 +158,14 @@ export function planImport(input: PlanInput): ImportPlan {
   }
 
   const plannedExisting = present.map(({ staged, decided }): PlannedColumn => {
-    const sqlType = tableCols.get(staged.targetName)!.sqlType;
+    const { sqlType, type } = tableCols.get(staged.targetName)!;
+    const base = baseName(type);
     const spec = specs[staged.sourceName];
-    const how = spec?.type !== undefined ? { format: mappedFormat(spec.type, spec.format, decided), checkValidity: !isTextType(sqlType) || sqlType !== 'text', recordCorrections: !isTextType(sqlType) } : planForExisting(decided, sqlType);
-    const readerJson = staged.json && sqlType === 'jsonb' && spec?.type === undefined;
-    return { staged, sourceName: staged.sourceName, targetName: staged.targetName, sqlType, ...how, ...(readerJson ? { readerJson, checkValidity: false, recordCorrections: false } : {}) };
+    const how = spec?.type !== undefined ? { format: mappedFormat(spec.type, spec.format, decided), checkValidity: type.sql !== 'text', recordCorrections: !isTextType(base) } : planForExisting(decided, type);
+    const readerJson = staged.json && type.sql === 'jsonb' && spec?.type === undefined;
+    // A declared length, precision or scale can change a value silently: every value is checked against it.
+    const lossy = type.lossy !== null ? { checkValidity: true, fitByCast: spec?.fit === 'cast' } : {};
+    return { staged, sourceName: staged.sourceName, targetName: staged.targetName, sqlType, type, ...how, ...(readerJson ? { readerJson, checkValidity: false, recordCorrections: false } : {}), ...lossy };
   });
 
   let added: PlannedColumn[] = [];
@@ -167,6 +176,7 @@ export function planImport(input: PlanInput): ImportPlan {
       sourceName: staged.sourceName,
       targetName: staged.targetName,
       sqlType: specs[staged.sourceName]?.type ?? (staged.json ? 'jsonb' : decided.type),
+      type: atlasTypeRef(specs[staged.sourceName]?.type ?? (staged.json ? 'jsonb' : decided.type)),
       format: staged.json ? { kind: 'text' } : decided.format,
       checkValidity: !staged.json && decided.invalidValues > 0,
       recordCorrections: !staged.json && decided.mayNeedCorrection,
@@ -208,7 +218,10 @@ function finish(
   for (const c of columns) {
     const format = formatToMapping(c.format);
     const nulls = anyNulls ? { null_values: [...(c.staged.nulls ?? [])] } : {};
-    mappedColumns[c.sourceName] = { target: c.targetName, type: c.sqlType as never, ...(format === undefined ? {} : { format }), ...nulls };
+    mappedColumns[c.sourceName] = { target: c.targetName, type: c.sqlType as never, ...(format === undefined ? {} : { format }), ...nulls, ...(c.fitByCast ? { fit: 'cast' as const } : {}) };
+    if (input.mapping.columns?.[c.sourceName]?.fit === 'cast' && !c.fitByCast) {
+      warnings.push(`mapping: "fit": "cast" for ${c.sourceName} has no effect: its column ${c.targetName} (${c.sqlType}) has no declared length, precision or scale that could change a value`);
+    }
   }
   return {
     strategy,

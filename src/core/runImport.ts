@@ -8,14 +8,14 @@ import { lockForTransaction, type Client } from '../db/connection.js';
 import { completeImport, type ImportOutcome } from '../db/history.js';
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging.js';
-import { countTableColumns, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
+import { countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
 import { addColumnsSql, createTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
-import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent } from '../transform/naming.js';
+import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent, reservedRenamesWarning } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
-import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder } from './insertSql.js';
+import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeStageSql, createValueLookups } from './valueLookups.js';
 
@@ -126,6 +126,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
     throw new AtlasError(`nothing to import: the file has ${what}; no table was created or changed`, { hint: 'check that the export is complete (an empty file is most often a failed export)' });
   }
   if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed (recorded in _corrections_applied)`);
+  const renamed = reservedRenamesWarning(staged.columns, targets);
+  if (renamed !== null) warnings.push(renamed);
 
   // Types and strategy. One import at a time decides the shape of, and writes into, a given table.
   await options.onPhase?.('checking types');
@@ -138,6 +140,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
     if (earlier) throw alreadyImported(tableName, earlier);
   }
   const existing = await getExistingTable(client, schema, tableName);
+  if (existing !== null) await findTypesWithoutHash(client, existing.columns);
   const plan = planImport({ tableName, staged: staged.columns, decided, existing, mapping, forced: options.strategy ?? null });
   warnings.push(...plan.warnings);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
@@ -267,7 +270,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
    * the UPDATE gives the rows of earlier imports a new xmin, which undo then knows is atlas's own
    * rewrite, not a change by someone else (see getImportRowState).
    */
-  const rehash = async (columns: ReadonlyArray<{ name: string; sqlType: string }>): Promise<number> => {
+  const rehash = async (columns: ReadonlyArray<TableColumn>): Promise<number> => {
     const res = await client.query(rehashTableSql(schema, tableName, columns));
     const xid = await client.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`);
     Object.assign(base.metadata, { rehash_xmin: xid.rows[0]!.x, rehashed_rows: res.rowCount ?? 0 });
@@ -275,12 +278,12 @@ export async function runImport(client: Client, settings: Settings, options: Run
   };
 
   // Create or extend the table, then the one INSERT ... SELECT.
-  const newTable = plan.strategy === 'new_table' ? createTableSql(schema, tableName, plan.columns.map((p) => ({ name: p.targetName, sqlType: p.sqlType }))) : null;
+  const newTable = plan.strategy === 'new_table' ? createTableSql(schema, tableName, plan.columns.map((p) => ({ name: p.targetName, sqlType: p.type.sql }))) : null;
   if (newTable) {
     await client.query(newTable.create);
   } else if (plan.newColumns.length > 0) {
     await checkCanAlterTable(client, schema, tableName);
-    for (const sql of addColumnsSql(schema, tableName, plan.newColumns.map((p) => ({ name: p.targetName, sqlType: p.sqlType })))) await client.query(sql);
+    for (const sql of addColumnsSql(schema, tableName, plan.newColumns.map((p) => ({ name: p.targetName, sqlType: p.type.sql })))) await client.query(sql);
     if (existing?.hasRowHash) await rehash(tableColumnOrder(plan, existing.columns));
   }
   checkCancelled();

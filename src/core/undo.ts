@@ -10,19 +10,28 @@ import type { Settings } from '../config.js';
 import { lockForTransaction, withTransaction } from '../db/connection.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/dataTables.js';
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
-import { countLaterDuplicatesOf } from '../db/importDuplicates.js';
+import { listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 import { checkImportId, resolveImport } from './history.js';
+import { reassignDependentRows } from './reassign.js';
 
 /** What `atlas undo` was asked to do. */
 export interface UndoOptions {
   /** Only report what would be removed; change nothing. @default false */
   dryRun: boolean;
-  /** Undo even when the import's rows changed since it ran, or its table is gone. @default false */
+  /**
+   * Undo even when the import's rows changed since it ran, or its table is gone; and delete the
+   * rows later imports rely on (unless `reassign`). @default false
+   */
   force: boolean;
+  /**
+   * Keep the rows later imports rely on (they skipped their own copies of them as duplicates),
+   * each given to the earliest of those imports. @default false
+   */
+  reassign?: boolean;
   /** Also delete the history record (its mapping errors go with it): no audit trail is left. @default false */
   purge: boolean;
   /**
@@ -55,9 +64,20 @@ export interface UndoResult {
    * rows: once these rows are gone, the data those records carried is not in the table either.
    */
   later_duplicates: number;
+  /** Those later imports, earliest first, with how many of their records rely on these rows. */
+  dependent_imports: DependentImport[];
+  /** This import's rows that later imports rely on. */
+  dependent_rows: number;
+  /**
+   * What happens (in a dry run: would happen) to those rows: none to handle; `refused`, the undo
+   * needs --reassign or --force; `reassigned`, kept as rows of those imports; `deleted` (--force).
+   */
+  dependents: 'none' | 'refused' | 'reassigned' | 'deleted';
+  /** Rows kept as rows of later imports (--reassign); null in a dry run. */
+  rows_reassigned: number | null;
   /** Why the undo needs --force, or null when it does not. */
   force_reason: string | null;
-  /** Rows removed; null in a dry run. */
+  /** Rows the import no longer has: deleted, or given to later imports (rows_reassigned); null in a dry run. */
   rows_removed: number | null;
   /** The history record is (or, in a dry run, would be) deleted rather than marked undone. */
   purged: boolean;
@@ -104,6 +124,19 @@ export function forceRequiredError(plan: UndoResult): AtlasError {
   return new AtlasError(`cannot undo import ${plan.import_id}: ${plan.force_reason ?? 'it needs --force'}`, { hint: `--force would ${what}` });
 }
 
+/** Who relies on the rows, in words: "B (b.csv, 2 records), C (stdin, 1 record)". */
+function describeDependents(plan: UndoResult): string {
+  const list = plan.dependent_imports.map((d) => `${d.import_id} (${d.file_name ?? 'stdin'}, ${d.records} record(s))`).join(', ');
+  return `${plan.dependent_rows} of its rows are also the data of later imports, which skipped their own copies of them as duplicates: ${list}`;
+}
+
+/** The refusal of an undo whose rows later imports rely on (also used by the CLI after a dry run). */
+export function dependentsError(plan: UndoResult): AtlasError {
+  return new AtlasError(`cannot undo import ${plan.import_id}: ${describeDependents(plan)}`, {
+    hint: '--reassign keeps those rows, each as a row of the earliest import that skipped it (its record updated); --force deletes them too',
+  });
+}
+
 /** Undoes one import (by id or unambiguous 8+ character prefix). `undone_by` is `settings.user`. */
 export async function undoImport(settings: Settings, idOrPrefix: string, options: UndoOptions): Promise<UndoResult> {
   checkImportId(idOrPrefix);
@@ -129,6 +162,10 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
         rows_changed: 0,
         table_exists: false,
         later_duplicates: 0,
+        dependent_imports: [],
+        dependent_rows: 0,
+        dependents: 'none',
+        rows_reassigned: options.dryRun ? null : 0,
         force_reason: null,
         rows_removed: options.dryRun ? null : 0,
         purged: options.purge,
@@ -161,7 +198,9 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
       } else if (!info.tracked) {
         result.force_reason = `its table ${schema}.${table} has no _import_id column any more (was it replaced?)`;
       } else {
-        const state = await getImportRowState(client, schema, table, id, locked.rowXmin);
+        // The record's xmin is its import's transaction, unless undo --reassign since rewrote it (and kept that one).
+        const importXmin = typeof rec.metadata.import_xmin === 'string' ? rec.metadata.import_xmin : locked.rowXmin;
+        const state = await getImportRowState(client, schema, table, id, importXmin);
         result.rows_to_remove = state.rows;
         result.rows_changed = state.changed;
         const recorded = rec.rows_inserted ?? 0;
@@ -171,10 +210,14 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
         if (!info.columns.has('id')) {
           if (state.rows > 0) throw noIdColumnError(schema, table, id, state.rows);
         } else {
-          result.later_duplicates = await countLaterDuplicatesOf(client, schema, table, id);
+          result.dependent_imports = await listDependentImports(client, schema, table, id);
         }
+        result.later_duplicates = result.dependent_imports.reduce((n, d) => n + d.records, 0);
+        result.dependent_rows = result.dependent_imports.reduce((n, d) => n + d.rows, 0);
+        if (result.dependent_rows > 0) result.dependents = options.reassign ? 'reassigned' : options.force ? 'deleted' : 'refused';
       }
       if (result.force_reason !== null && !options.force && !options.dryRun) throw forceRequiredError(result);
+      if (result.dependents === 'refused' && !options.dryRun) throw dependentsError(result);
       const expected = options.expectedRows ?? null;
       if (expected !== null && result.rows_to_remove !== expected) {
         throw new AtlasError(`import ${id} now has ${result.rows_to_remove} row(s) in ${table}, not the ${expected} you confirmed; nothing was changed`, { hint: 'run the undo again' });
@@ -188,14 +231,16 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
       }
       if (options.dryRun) return result;
 
-      const removed = info?.tracked ? await deleteImportRows(client, schema, table, id) : 0;
+      const reassigned = result.dependents === 'reassigned' ? await reassignDependentRows(client, { schema, table, importId: id, user: settings.user }) : [];
+      result.rows_reassigned = reassigned.reduce((n, r) => n + r.rows, 0);
+      const removed = (info?.tracked ? await deleteImportRows(client, schema, table, id) : 0) + result.rows_reassigned;
       // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
       if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
       result.rows_removed = removed;
       if (options.purge) {
         await deleteImports(client, schema, [id]);
       } else {
-        const { undone_at } = await markUndone(client, schema, id, settings.user, removed);
+        const { undone_at } = await markUndone(client, schema, id, settings.user, removed, reassigned.length > 0 ? { reassigned_to: reassigned } : {});
         result.undone_at = undone_at;
         result.undone_by = settings.user;
       }

@@ -59,13 +59,18 @@ export interface ImportRowState {
  * reads as changed, which errs on the safe side (undo then asks for --force). atlas's own rewrite
  * of `_row_hash` (a later import adding columns, or repairing stale hashes) is not a change: that
  * import records its transaction id (`metadata.rehash_xmin`), and rows with that xmin count as
- * unchanged (an UPDATE by someone else before that rewrite can no longer be told apart).
+ * unchanged (an UPDATE by someone else before that rewrite can no longer be told apart); so is
+ * undo --reassign's rewrite of rows it gives to a later import (`metadata.reassigned[].xmin` of
+ * that import's record).
  */
 export async function getImportRowState(client: Client, schema: string, table: string, importId: string, importXmin: string): Promise<ImportRowState> {
   const res = await client.query<{ n: string; changed: string }>(
     `select count(*) as n,
             count(*) filter (where t.xmin::text <> $2 and t.xmin::text not in (
               select h.metadata->>'rehash_xmin' from ${qualify(schema, 'import_history')} h where h.table_name = $3 and h.metadata ? 'rehash_xmin'
+              union all
+              select e->>'xmin' from ${qualify(schema, 'import_history')} h cross join jsonb_array_elements(h.metadata->'reassigned') e
+               where h.table_name = $3 and e ? 'xmin'
             )) as changed
        from ${qualify(schema, table)} t where t._import_id = $1`,
     [importId, importXmin, table],

@@ -339,15 +339,42 @@ export async function getImportsByIds(client: Client, schema: string, importIds:
   return res.rows.map((row: Record<string, unknown>) => (summaries ? toImportSummary(row) : toImportRecord(row)));
 }
 
-/** Marks an undone import: the record stays as the audit trail. */
-export async function markUndone(client: Client, schema: string, importId: string, undoneBy: string, rowsRemoved: number): Promise<{ undone_at: string }> {
+/**
+ * Marks an undone import: the record stays as the audit trail. `rowsRemoved`: the rows it no
+ * longer has, deleted or re-attributed (`metadata` says to which imports).
+ */
+export async function markUndone(client: Client, schema: string, importId: string, undoneBy: string, rowsRemoved: number, metadata: Record<string, unknown> = {}): Promise<{ undone_at: string }> {
   const res = await client.query<{ undone_at: Date }>(
     `update ${qualify(schema, 'import_history')}
-        set status = 'undone', undone_at = clock_timestamp(), undone_by = $2, rows_removed = $3, updated_at = clock_timestamp()
+        set status = 'undone', undone_at = clock_timestamp(), undone_by = $2, rows_removed = $3, updated_at = clock_timestamp(),
+            metadata = coalesce(metadata, '{}'::jsonb) || $4::jsonb
       where import_id = $1 returning undone_at`,
-    [importId, undoneBy, rowsRemoved],
+    [importId, undoneBy, rowsRemoved, JSON.stringify(metadata)],
   );
   return { undone_at: res.rows[0]!.undone_at.toISOString() };
+}
+
+/**
+ * Records that `rows` rows of the undone import `from` became rows of import `to` (undo
+ * --reassign): its counts grow by them (inserted) and shrink by the records it had skipped
+ * (skipped, duplicates), and its metadata keeps `reassigned` (from whom, how many, when, by whom,
+ * and this transaction's id, the xmin of those rows: atlas's own change, not someone else's) and
+ * `import_xmin`, its own transaction's id, which undo compares its rows with once the record has
+ * been rewritten here.
+ */
+export async function recordReassignment(client: Client, schema: string, r: { to: string; from: string; rows: number; by: string }): Promise<void> {
+  const res = await client.query(
+    `update ${qualify(schema, 'import_history')} h
+        set rows_inserted = coalesce(h.rows_inserted, 0) + $3, rows_skipped = h.rows_skipped - $3, duplicates_found = h.duplicates_found - $3,
+            metadata = coalesce(h.metadata, '{}'::jsonb) || jsonb_build_object(
+              'import_xmin', coalesce(h.metadata->>'import_xmin', h.xmin::text),
+              'reassigned', coalesce(h.metadata->'reassigned', '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+                'from_import_id', $2::text, 'rows', $3::int, 'at', clock_timestamp(), 'by', $4::text, 'xmin', (txid_current() % 4294967296)::text))),
+            updated_at = clock_timestamp()
+      where h.import_id = $1`,
+    [r.to, r.from, r.rows, r.by],
+  );
+  if (res.rowCount !== 1) throw new Error(`the history record of import ${r.to} is gone`);
 }
 
 /** Deletes history records; their mapping errors go with them (on delete cascade). Returns how many. */

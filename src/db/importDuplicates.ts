@@ -42,19 +42,47 @@ export async function listImportDuplicates(
   return { rows: res.rows.map((r) => r.row), total: Number(total.rows[0]?.n ?? 0) };
 }
 
+/** A later import that skipped records as duplicates of rows of an import being undone. */
+export interface DependentImport {
+  import_id: string;
+  file_name: string | null;
+  import_timestamp: string;
+  /** Its skipped records that equal rows of the import being undone. */
+  records: number;
+  /** Rows it is the earliest to rely on: re-attributed to it by undo --reassign. */
+  rows: number;
+}
+
 /**
- * How many records of other imports into `table` were skipped as duplicates of rows of
- * `importId` (undoing it removes the rows they matched); 0 when the table does not exist.
+ * CTEs over the records that committed imports into `table` (success or partial) other than $1
+ * skipped as duplicates of rows of import $1 (params: $1 the import id, $2 the table name):
+ * `deps`, each such record; `firsts`, each such row once, with the record that claims it: the
+ * earliest import's (then the smallest import id), its first record.
  */
-export async function countLaterDuplicatesOf(client: Client, schema: string, table: string, importId: string): Promise<number> {
-  if (!(await tableExists(client, schema, IMPORT_DUPLICATES_TABLE))) return 0;
-  const res = await client.query<{ n: string }>(
-    `select count(*) as n
-       from ${qualify(schema, IMPORT_DUPLICATES_TABLE)} d
-       join ${qualify(schema, 'import_history')} h on h.import_id = d.import_id and h.table_name = $2
-      where d.import_id <> $1
-        and d.matched_row_id in (select t.id from ${qualify(schema, table)} t where t._import_id = $1)`,
+export function dependentRecordsSql(schema: string, table: string): string {
+  return `deps as (
+       select d.id as dup_id, d.import_id, d.matched_row_id, d.record_number, d.record, h.import_timestamp, h.file_name
+         from ${qualify(schema, IMPORT_DUPLICATES_TABLE)} d
+         join ${qualify(schema, 'import_history')} h on h.import_id = d.import_id
+        where h.table_name = $2 and h.import_id <> $1 and h.status in ('success', 'partial')
+          and d.matched_row_id in (select t.id from ${qualify(schema, table)} t where t._import_id = $1)
+     ), firsts as (
+       select distinct on (matched_row_id) * from deps order by matched_row_id, import_timestamp, import_id, record_number
+     )`;
+}
+
+/**
+ * The committed imports into `table` that skipped records as duplicates of rows of `importId`:
+ * once those rows are gone, the data of those records is not in the table either. Earliest first.
+ */
+export async function listDependentImports(client: Client, schema: string, table: string, importId: string): Promise<DependentImport[]> {
+  if (!(await tableExists(client, schema, IMPORT_DUPLICATES_TABLE))) return [];
+  const res = await client.query<{ import_id: string; file_name: string | null; import_timestamp: Date; records: number; rows: number }>(
+    `with ${dependentRecordsSql(schema, table)}
+     select d.import_id, min(d.file_name) as file_name, min(d.import_timestamp) as import_timestamp, count(*)::int as records,
+            (select count(*) from firsts f where f.import_id = d.import_id)::int as rows
+       from deps d group by d.import_id order by min(d.import_timestamp), d.import_id`,
     [importId, table],
   );
-  return Number(res.rows[0]?.n ?? 0);
+  return res.rows.map((r) => ({ ...r, import_timestamp: r.import_timestamp.toISOString() }));
 }

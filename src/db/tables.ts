@@ -1,13 +1,18 @@
 import { AtlasError } from '../errors.js';
 import type { ColumnDef } from '../transform/ddl.js';
 import { qualify } from '../transform/naming.js';
+import { catalogTypeRef, type CatalogType, type TypeRef } from '../transform/typeRef.js';
 
 import type { Client } from './connection.js';
 
 /** A user column of an existing table. */
 export interface ExistingColumn extends ColumnDef {
+  /** The column's type as SQL refers to it (sqlType is its name, for messages only). */
+  type: TypeRef;
   /** NOT NULL without a default: rows must bring a value. */
   required: boolean;
+  /** A generated column: PostgreSQL computes it, nothing writes it. */
+  generated: boolean;
 }
 
 /** The user columns of an existing table (metadata columns and `id` excluded), or null if it does not exist. */
@@ -33,16 +38,76 @@ const RELKINDS: Record<string, string> = {
 
 const METADATA = new Set(['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied', '_row_hash']);
 
+interface ColumnRow {
+  name: string;
+  type: string;
+  required: boolean;
+  generated: boolean;
+  t_oid: string;
+  t_typmod: number;
+  t_schema: string;
+  t_name: string;
+  t_elem_schema: string | null;
+  t_elem_name: string | null;
+  b_oid: string;
+  b_typmod: number;
+  b_schema: string;
+  b_name: string;
+  b_elem_schema: string | null;
+  b_elem_name: string | null;
+  base_name: string;
+}
+
+function catalogType(r: ColumnRow, p: 't' | 'b'): CatalogType {
+  const elemSchema = r[`${p}_elem_schema`];
+  const elemName = r[`${p}_elem_name`];
+  return {
+    oid: Number(r[`${p}_oid`]),
+    typmod: Number(r[`${p}_typmod`]),
+    schema: r[`${p}_schema`],
+    name: r[`${p}_name`],
+    element: elemSchema !== null && elemName !== null ? { schema: elemSchema, name: elemName } : null,
+  };
+}
+
+/**
+ * The table's columns with their types: each type's schema, name and modifier (and its array
+ * element's), and under any domains the type they are built on with the modifier they give it.
+ * These are parts to quote and numbers (catalogTypeRef), never text pasted into SQL.
+ */
 export async function getExistingTable(client: Client, schema: string, table: string): Promise<ExistingTable | null> {
-  const res = await client.query<{ name: string; type: string; required: boolean }>(
-    `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type,
-            a.attnotnull and not a.atthasdef and a.attidentity = '' and a.attgenerated = '' as required
-       from pg_attribute a
-       join pg_class c on c.oid = a.attrelid
-       join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')
-        and a.attnum > 0 and not a.attisdropped
-      order by a.attnum`,
+  const res = await client.query<ColumnRow>(
+    `with recursive col as (
+       select a.attnum, a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.atttypid, a.atttypmod,
+              a.attnotnull and not a.atthasdef and a.attidentity = '' and a.attgenerated = '' as required,
+              a.attgenerated <> '' as generated
+         from pg_attribute a
+         join pg_class c on c.oid = a.attrelid
+         join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')
+          and a.attnum > 0 and not a.attisdropped
+     ), chain as (
+       select attnum, atttypid as typid, atttypmod as typmod, 0 as depth from col
+       union all
+       select ch.attnum, d.typbasetype, d.typtypmod, ch.depth + 1 from chain ch join pg_type d on d.oid = ch.typid and d.typtype = 'd'
+     ), base as (
+       select distinct on (attnum) attnum, typid, typmod from chain order by attnum, depth desc
+     ), described as (
+       select t.oid, tn.nspname as schema, t.typname as name, en.nspname as elem_schema, e.typname as elem_name
+         from pg_type t
+         join pg_namespace tn on tn.oid = t.typnamespace
+         left join pg_type e on e.oid = t.typelem and t.typlen = -1
+         left join pg_namespace en on en.oid = e.typnamespace
+     )
+     select col.name, col.type, col.required, col.generated,
+            col.atttypid::int8::text as t_oid, col.atttypmod as t_typmod, ct.schema as t_schema, ct.name as t_name, ct.elem_schema as t_elem_schema, ct.elem_name as t_elem_name,
+            b.typid::int8::text as b_oid, b.typmod as b_typmod, bt.schema as b_schema, bt.name as b_name, bt.elem_schema as b_elem_schema, bt.elem_name as b_elem_name,
+            format_type(b.typid, null) as base_name
+       from col
+       join base b on b.attnum = col.attnum
+       join described ct on ct.oid = col.atttypid
+       join described bt on bt.oid = b.typid
+      order by col.attnum`,
     [schema, table],
   );
   if (res.rows.length === 0) {
@@ -61,10 +126,51 @@ export async function getExistingTable(client: Client, schema: string, table: st
   }
   const names = new Set(res.rows.map((r) => r.name));
   return {
-    columns: res.rows.filter((r) => !METADATA.has(r.name)).map((r) => ({ name: r.name, sqlType: r.type, required: r.required })),
+    columns: res.rows
+      .filter((r) => !METADATA.has(r.name))
+      .map((r) => ({
+        name: r.name,
+        sqlType: r.type,
+        type: catalogTypeRef({ type: catalogType(r, 't'), base: catalogType(r, 'b'), baseName: r.base_name }),
+        required: r.required,
+        generated: r.generated,
+      })),
     tracked: names.has('_import_id') && names.has('_source_row_number') && names.has('_corrections_applied'),
     hasRowHash: names.has('_row_hash'),
   };
+}
+
+/** Built-in types known to have an extended hash function, so the server need not be asked. */
+const HASHABLE = new Set(['integer', 'bigint', 'smallint', 'numeric', 'real', 'double precision', 'text', 'character varying', 'character', 'boolean', 'date', 'time without time zone', 'timestamp without time zone', 'timestamp with time zone', 'interval', 'uuid', 'jsonb', 'bytea']);
+
+/**
+ * Sets `hashAs` on the columns whose type has no extended hash function, which the duplicate
+ * check's hash_record_extended needs (json, xml, money, point, an array of one, ...): asked of the
+ * server, which answers for any type, built-in or not (hashing a typed NULL fails the same way as
+ * a value would), under a savepoint each. Runs inside the caller's transaction.
+ */
+export async function findTypesWithoutHash(client: Client, columns: ReadonlyArray<{ type: TypeRef }>): Promise<void> {
+  const asked = new Map<string, boolean>();
+  for (const c of columns) {
+    if (c.type.base !== null && HASHABLE.has(c.type.base)) continue;
+    let hashable = asked.get(c.type.sql);
+    if (hashable === undefined) {
+      await client.query('savepoint atlas_hash_probe');
+      try {
+        await client.query(`select hash_record_extended(row(null::${c.type.sql}), 0)`);
+        hashable = true;
+        await client.query('release savepoint atlas_hash_probe');
+      } catch (err) {
+        await client.query('rollback to savepoint atlas_hash_probe');
+        await client.query('release savepoint atlas_hash_probe');
+        // 42883 undefined_function: "could not identify an extended hash function for type ..."
+        if ((err as { code?: string }).code !== '42883') throw err;
+        hashable = false;
+      }
+      asked.set(c.type.sql, hashable);
+    }
+    if (!hashable) c.type.hashAs = c.type.base === 'json' ? 'jsonb' : 'text';
+  }
 }
 
 /**

@@ -28,7 +28,16 @@ export interface ColumnMapping {
   ignore?: boolean;
   /** Values read as NULL in this column (replacing --null-value and the config's null_values for it; [] for none). */
   null_values?: string[];
+  /**
+   * A value that does not fit the existing column's declared length, precision or scale
+   * (varchar(8), numeric(10,2), timestamp(0), ...): `error`, a mapping error; `cast`, stored as
+   * PostgreSQL's cast makes it (cut, rounded), recorded in `_corrections_applied`. @default "error"
+   */
+  fit?: Fit;
 }
+
+export const FITS = ['error', 'cast'] as const;
+export type Fit = (typeof FITS)[number];
 
 export interface Mapping {
   table?: string;
@@ -39,7 +48,7 @@ export interface Mapping {
 }
 
 const TOP_KEYS = new Set(['table', 'strategy', 'key', 'columns']);
-const COLUMN_KEYS = new Set(['target', 'type', 'format', 'ignore', 'null_values']);
+const COLUMN_KEYS = new Set(['target', 'type', 'format', 'ignore', 'null_values', 'fit']);
 
 /**
  * `--key a,b`: the column names, trimmed. An empty or blank name (`--key ''` from an unset shell
@@ -104,6 +113,7 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
           if (typeof checked === 'string') problems.push(checked);
           else c.null_values = checked;
         }
+        if (c.fit !== undefined && !FITS.includes(c.fit as Fit)) problems.push(`${where}.fit must be "error" (a value that does not fit the column is a mapping error) or "cast" (stored as PostgreSQL's cast makes it, recorded as a correction)`);
         if (c.type !== undefined && !MAPPING_TYPES.includes(c.type as MappingType)) problems.push(`${where}.type "${String(c.type)}" is not one of ${MAPPING_TYPES.join(', ')}`);
         if (c.format !== undefined) {
           if (typeof c.format !== 'string') problems.push(`${where}.format must be a string`);

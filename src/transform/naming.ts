@@ -7,6 +7,18 @@ export const MAX_IDENTIFIER_BYTES = 63;
 /** Column names atlas owns in every data table; a user column may never take one. */
 export const RESERVED_COLUMNS = ['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied', '_row_hash'] as const;
 
+/**
+ * PostgreSQL's system columns, which no user column may be called either (`oid` stopped being one
+ * in PostgreSQL 12). Bounding-box data brings xmin and xmax.
+ */
+export const SYSTEM_COLUMNS = ['tableoid', 'xmin', 'cmin', 'xmax', 'cmax', 'ctid'] as const;
+
+/** Who reserves a column name: atlas (its own columns), PostgreSQL (system columns), or nobody. */
+export function reservedBy(name: string): 'atlas' | 'PostgreSQL' | null {
+  if ((RESERVED_COLUMNS as readonly string[]).includes(name)) return 'atlas';
+  return (SYSTEM_COLUMNS as readonly string[]).includes(name) ? 'PostgreSQL' : null;
+}
+
 /** Columns a PostgreSQL table may have (MaxHeapAttributeNumber), dropped ones included. */
 export const PG_MAX_COLUMNS = 1600;
 /** Columns of a file atlas can put in one table: PostgreSQL's limit less atlas's own. */
@@ -105,9 +117,9 @@ function withSuffix(name: string, suffix: string): string {
 }
 
 /**
- * Column names for a header row: sanitised, empty ones named `column_N`, names atlas reserves
- * and duplicates (also those equal only after sanitising or after the 63-byte cut) made unique
- * with `_2`, `_3`, ...
+ * Column names for a header row: sanitised, empty ones named `column_N`, names atlas or
+ * PostgreSQL reserves and duplicates (also those equal only after sanitising or after the 63-byte
+ * cut) made unique with `_2`, `_3`, ...
  */
 export function columnNamesFromHeader(header: readonly string[]): string[] {
   const namer = new ColumnNamer();
@@ -116,18 +128,36 @@ export function columnNamesFromHeader(header: readonly string[]): string[] {
 
 /** Assigns column names one at a time (for inputs whose columns appear while reading), as columnNamesFromHeader does. */
 export class ColumnNamer {
-  private readonly taken = new Set<string>(RESERVED_COLUMNS);
+  private readonly taken = new Set<string>([...RESERVED_COLUMNS, ...SYSTEM_COLUMNS]);
   private count = 0;
 
   /** The name for the next column; `preferred` (a mapping's target) is used as given when free. */
   next(raw: string, preferred?: string): string {
     this.count++;
-    const base = preferred ?? (sanitizeIdentifier(raw) || `column_${this.count}`);
+    const base = preferredColumnName(raw, preferred) || `column_${this.count}`;
     let name = base;
     for (let n = 2; this.taken.has(name); n++) name = withSuffix(base, `_${n}`);
     this.taken.add(name);
     return name;
   }
+}
+
+/** The name a column would get before it is made unique: the mapping's target, else the sanitised header ('' when nothing is left). */
+function preferredColumnName(raw: string, preferred?: string): string {
+  return preferred ?? sanitizeIdentifier(raw);
+}
+
+/**
+ * The columns whose name was taken by atlas or PostgreSQL and got a suffix instead (`id` ->
+ * `id_2`, `xmin` -> `xmin_2`), as a warning, or null when none was. `targets` are a mapping's.
+ */
+export function reservedRenamesWarning(columns: ReadonlyArray<{ sourceName: string; targetName: string }>, targets: ReadonlyMap<string, string>): string | null {
+  const renamed = columns.flatMap((c) => {
+    const wanted = preferredColumnName(c.sourceName, targets.get(c.sourceName));
+    const by = reservedBy(wanted);
+    return by === null ? [] : [`${c.sourceName} -> ${c.targetName} (${by === 'atlas' ? "atlas's own column" : 'a PostgreSQL system column'})`];
+  });
+  return renamed.length === 0 ? null : `column(s) renamed because their names are reserved: ${renamed.join(', ')}`;
 }
 
 /** Name of an index of a table atlas creates: readable, unique per table, always within 63 bytes. */

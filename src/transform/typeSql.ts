@@ -4,6 +4,7 @@
  * file content only ever reaches these expressions as column values.
  */
 import type { DateOrder, SqlType, ValueFormat } from './infer.js';
+import type { TypeRef } from './typeRef.js';
 
 /** A column of the target table and how to fill it from a staged text column. */
 export interface ColumnPlan {
@@ -11,8 +12,10 @@ export interface ColumnPlan {
   sourceName: string;
   /** Column in the target table. */
   targetName: string;
-  /** SQL type of the target column, as PostgreSQL's format_type() spells it for existing columns. */
+  /** SQL type of the target column, as PostgreSQL's format_type() spells it for existing columns: for messages and mapping_config, never pasted into SQL. */
   sqlType: string;
+  /** The target column's type as SQL refers to it. */
+  type: TypeRef;
   format: ValueFormat;
   /** Some values cannot become `sqlType`: a validity check runs and failures become mapping errors. */
   checkValidity: boolean;
@@ -24,6 +27,12 @@ export interface ColumnPlan {
   trim?: boolean;
   /** The reader delivers JSON text (arrays, nested objects) for this column. */
   readerJson?: boolean;
+  /**
+   * A value that does not fit the column's declared length, precision or scale is stored as
+   * PostgreSQL's cast makes it (cut, rounded), recorded as a correction, instead of being a
+   * mapping error (the mapping's `"fit": "cast"`). @default false
+   */
+  fitByCast?: boolean;
 }
 
 /** Upper-case SQL type names as the spec writes them in `target_type`. */
@@ -76,10 +85,15 @@ function valueSql(plan: Pick<ColumnPlan, 'trim'>, raw: string): string {
   return plan.trim === false ? `nullif(${raw}, '')` : trimmedSql(raw);
 }
 
+/** The name that classifies a column's type: its built-in base type, '' for any other. */
+function baseOf(plan: { type: TypeRef }): string {
+  return plan.type.base ?? '';
+}
+
 /** Text in a form PostgreSQL's input function for the column type accepts. */
-export function normalizedSql(plan: Pick<ColumnPlan, 'format' | 'sqlType' | 'trim'>, raw: string): string {
+export function normalizedSql(plan: Pick<ColumnPlan, 'format' | 'type' | 'trim'>, raw: string): string {
   const f = plan.format;
-  if (f.kind === 'text') return isTextType(plan.sqlType) ? raw : valueSql(plan, raw);
+  if (f.kind === 'text') return isTextType(baseOf(plan)) ? raw : valueSql(plan, raw);
   const t = valueSql(plan, raw);
   switch (f.kind) {
     case 'boolean':
@@ -96,8 +110,9 @@ export function normalizedSql(plan: Pick<ColumnPlan, 'format' | 'sqlType' | 'tri
   }
 }
 
+/** A character type (format_type's name, with or without its length): values are read as they are, untrimmed. */
 export function isTextType(sqlType: string): boolean {
-  return sqlType === 'text' || sqlType.startsWith('character varying') || sqlType.startsWith('varchar') || sqlType.startsWith('character');
+  return /^(text|character varying|varchar|character|bpchar)(\(\d+\))?$/.test(sqlType);
 }
 
 /**
@@ -110,35 +125,88 @@ export function jsonColumnSql(raw: string): string {
 }
 
 /** The converted value. */
-export function castSql(plan: Pick<ColumnPlan, 'format' | 'sqlType' | 'trim'> & { readerJson?: boolean }, raw: string): string {
+export function castSql(plan: Pick<ColumnPlan, 'format' | 'type' | 'trim'> & { readerJson?: boolean }, raw: string): string {
   if (plan.readerJson) return jsonColumnSql(raw);
-  if (isTextType(plan.sqlType)) return plan.sqlType === 'text' ? raw : `${raw}::${plan.sqlType}`;
-  return `(${normalizedSql(plan, raw)})::${plan.sqlType}`;
+  if (isTextType(baseOf(plan))) return plan.type.sql === 'text' ? raw : `${raw}::${plan.type.sql}`;
+  return `(${normalizedSql(plan, raw)})::${plan.type.sql}`;
+}
+
+/** Where validity is checked: how to call the server's input check. */
+export interface ValidityCheck {
+  /** The schema of atlas's tables, quoted (atlas_input_is_valid lives there). */
+  schemaQuoted: string;
+  /** PostgreSQL 16+: pg_input_is_valid() checks without a subtransaction. */
+  hasPgInputIsValid: boolean;
+}
+
+/** True when text `n` is valid input for the type named by `typeName` (SQL giving its name). */
+function inputValidSql(n: string, typeName: string, v: ValidityCheck): string {
+  return v.hasPgInputIsValid ? `pg_input_is_valid(${n}, ${typeName})` : `${v.schemaQuoted}.atlas_input_is_valid(${n}, ${typeName})`;
+}
+
+type ValidityPlan = Pick<ColumnPlan, 'format' | 'type' | 'required' | 'trim' | 'fitByCast'>;
+
+/**
+ * The checks of a value for a column with a lossy modifier, in order, each evaluated only when
+ * the ones before it held (so no cast below can fail): the text is valid for the type without the
+ * modifier; a number's integer part fits numeric(p,s) (else the cast fails: numeric_overflow);
+ * unless the column takes PostgreSQL's cast (`fitByCast`), the value as the modifier leaves it
+ * equals the value itself; a domain's own checks pass on the value as stored. The same on every
+ * server version: the modifier is applied by a cast, never by an input function (which on
+ * PostgreSQL 16+ refuses a long varchar but rounds a numeric, and before 16 is not called).
+ */
+function lossyChecks(plan: ValidityPlan, raw: string, v: ValidityCheck): Array<{ kind: 'input' | 'overflow' | 'fit' | 'domain'; ok: string; errorType: string }> {
+  const l = plan.type.lossy!;
+  const n = normalizedSql(plan, raw);
+  const full = `(${n})::${l.unconstrained}`;
+  const fitted = `(${n})::${l.modified}`;
+  const checks: Array<{ kind: 'input' | 'overflow' | 'fit' | 'domain'; ok: string; errorType: string }> = [];
+  if (!l.anyText) checks.push({ kind: 'input', ok: inputValidSql(n, l.unconstrainedName, v), errorType: baseErrorTypeSql(plan, raw) });
+  if (l.numeric !== null) {
+    // numeric's own rule (apply_typmod): rounded to the scale, the value is below 10^(precision - scale); NaN always fits.
+    const { precision, scale } = l.numeric;
+    const fitsOne = (x: string): string => `(${x} = 'NaN' or abs(round(${x}, ${scale})) < 10::numeric ^ (${precision - scale}))`;
+    checks.push({ kind: 'overflow', ok: l.array ? `not exists (select from unnest(${full}) e(x) where not ${fitsOne('e.x')})` : fitsOne(full), errorType: `'numeric_overflow'` });
+  }
+  if (!plan.fitByCast) checks.push({ kind: 'fit', ok: `(${fitted})::${l.unconstrained} = ${full}`, errorType: l.change === 'truncation' ? `'value_too_long'` : `'precision_loss'` });
+  if (l.domain) checks.push({ kind: 'domain', ok: inputValidSql(`(${fitted})::text`, plan.type.nameSql, v), errorType: `'type_mismatch'` });
+  return checks;
 }
 
 /**
  * True when the value can be stored (or is empty). On PostgreSQL 16+ pg_input_is_valid() checks it
  * without a subtransaction; older servers use atlas's own function from sql/001.
  */
-export function validSql(plan: Pick<ColumnPlan, 'format' | 'sqlType' | 'required' | 'trim'>, raw: string, schemaQuoted: string, hasPgInputIsValid: boolean): string {
+export function validSql(plan: ValidityPlan, raw: string, schemaQuoted: string, hasPgInputIsValid: boolean): string {
+  const v = { schemaQuoted, hasPgInputIsValid };
   const n = normalizedSql(plan, raw);
-  const type = `'${canonicalTypeName(plan.sqlType).replace(/'/g, "''")}'`;
-  let check = hasPgInputIsValid ? `pg_input_is_valid(${n}, ${type})` : `${schemaQuoted}.atlas_input_is_valid(${n}, ${type})`;
-  // atlas_input_is_valid casts, and a cast to varchar(n) cuts a longer value without an error.
-  const length = maxLength(plan.sqlType);
-  if (!hasPgInputIsValid && length !== null) check = `(${check} and not ${tooLongSql(n, length)})`;
+  if (plan.type.lossy !== null) {
+    // CASE: each check runs only when those before it held (AND may be evaluated in any order).
+    const checks = lossyChecks(plan, raw, v).map((c) => `when not ${c.ok} then false`);
+    return `(case when ${n} is null then ${plan.required ? 'false' : 'true'} ${checks.join(' ')} else true end)`;
+  }
+  const check = inputValidSql(n, plan.type.nameSql, v);
   return plan.required ? `(${n} is not null and ${check})` : `(${n} is null or ${check})`;
 }
 
-/** The length limit of a character type (varchar(10), character(2)), else null. */
-function maxLength(sqlType: string): number | null {
-  const m = /^(?:character varying|varchar|character|char)\((\d+)\)$/.exec(sqlType);
-  return m ? Number(m[1]) : null;
+/** mapping_errors.error_type for a value that failed `plan`'s check. */
+export function errorTypeSql(plan: ValidityPlan, raw: string, schemaQuoted: string, hasPgInputIsValid: boolean): string {
+  const missing = plan.required ? `when ${normalizedSql(plan, raw)} is null then 'missing_required' ` : '';
+  if (plan.type.lossy !== null) {
+    const checks = lossyChecks(plan, raw, { schemaQuoted, hasPgInputIsValid }).map((c) => `when not ${c.ok} then ${c.errorType} `);
+    return missing === '' && checks.length === 0 ? `'type_mismatch'` : `case ${missing}${checks.join('')}else 'type_mismatch' end`;
+  }
+  return missing === '' ? baseErrorTypeSql(plan, raw) : `case ${missing}else ${baseErrorTypeSql(plan, raw)} end`;
 }
 
-/** The value is longer than a column of `length` characters holds (trailing spaces past it are cut, as PostgreSQL does). */
-function tooLongSql(value: string, length: number): string {
-  return `char_length(rtrim(${value}, ' ')) > ${length}`;
+/** The error type of a value its column's type cannot read. */
+function baseErrorTypeSql(plan: Pick<ColumnPlan, 'type'>, raw: string): string {
+  const t = baseOf(plan).replace(/\[\]$/, '');
+  if (t === 'date' || t.startsWith('timestamp')) return `'datetime_conversion'`;
+  if (['integer', 'bigint', 'smallint', 'numeric'].includes(t)) {
+    return `case when ${trimmedSql(raw)} ~ '^[+-]?[0-9.,]+([eE][+-]?[0-9]+)?$' then 'numeric_overflow' else 'type_mismatch' end`;
+  }
+  return `'type_mismatch'`;
 }
 
 /** The range of each integer type, and the type that holds a value past it. */
@@ -153,19 +221,28 @@ const NUMBER_SQL_PATTERN = `'^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]
 /**
  * mapping_errors.error_type and error_message for a value that failed `plan`'s check, each saying
  * the cause: a missing required value (`missing_required`), a number too large for its column
- * (`numeric_overflow`, naming the range and the type that holds it), text longer than its column
- * (`value_too_long`), a date or time that cannot be read (`datetime_conversion`, with the form it
- * was read in), anything else (`type_mismatch`). `target` and `type` are SQL text expressions of the
+ * (`numeric_overflow`, naming the range and the type that holds it), a date or time that cannot be
+ * read (`datetime_conversion`, with the form it was read in), a value that does not fit a declared
+ * length, precision or scale (`value_too_long`, `precision_loss`, saying what PostgreSQL would
+ * store), anything else (`type_mismatch`). `target` and `type` are SQL text expressions of the
  * column's name and type. Computed only for the values that failed.
  */
-export function errorSql(plan: Pick<ColumnPlan, 'sqlType' | 'format' | 'required' | 'trim'>, raw: string, target: string, type: string): { type: string; message: string } {
+export function errorSql(plan: ValidityPlan & Pick<ColumnPlan, 'sqlType'>, raw: string, target: string, type: string, v: ValidityCheck): { type: string; message: string } {
+  const causes = errorCausesSql(plan, raw, target, type);
+  if (plan.type.lossy === null) return causes;
+  // A column with a declared length, precision or scale: its checks say which one failed, and a value
+  // that only does not fit is told what PostgreSQL would have stored.
+  const fit = fitErrorMessageSql(plan, raw, v.schemaQuoted, v.hasPgInputIsValid, type);
+  return { type: errorTypeSql(plan, raw, v.schemaQuoted, v.hasPgInputIsValid), message: fit === null ? causes.message : `coalesce(${fit}, ${causes.message})` };
+}
+
+function errorCausesSql(plan: ValidityPlan & Pick<ColumnPlan, 'sqlType'>, raw: string, target: string, type: string): { type: string; message: string } {
   const n = normalizedSql(plan, raw);
   const shown = `quote_literal(left(${trimmedSql(raw)}, 100))`;
   const cases: Array<{ when: string; type: string; message: string }> = [];
   if (plan.required) cases.push({ when: `${n} is null`, type: 'missing_required', message: `format('Value is missing and column %s is required', ${target})` });
-  const base = plan.sqlType.replace(/\(.*\)$/, '');
+  const base = plan.type.base ?? '';
   const integer = INTEGER_RANGES[base];
-  const length = maxLength(plan.sqlType);
   let otherwise = { type: 'type_mismatch', message: `format('Value %s is not a valid %s', ${shown}, ${type})` };
   if (integer !== undefined) {
     cases.push({
@@ -180,12 +257,6 @@ export function errorSql(plan: Pick<ColumnPlan, 'sqlType' | 'format' | 'required
     });
   } else if (['numeric', 'real', 'double precision'].includes(base)) {
     cases.push({ when: `${n} ~ ${NUMBER_SQL_PATTERN}`, type: 'numeric_overflow', message: `format('Value %s is out of range for %s', ${shown}, ${type})` });
-  } else if (length !== null) {
-    cases.push({
-      when: tooLongSql(raw, length),
-      type: 'value_too_long',
-      message: `format('Value %s is %s characters long, more than %s holds', ${shown}, length(${raw}), ${type})`,
-    });
   } else if (base === 'date' || base.startsWith('timestamp')) {
     const f = plan.format;
     // (format() reads % itself: the strftime form's are doubled.)
@@ -197,6 +268,23 @@ export function errorSql(plan: Pick<ColumnPlan, 'sqlType' | 'format' | 'required
     return cases.length === 0 ? value(otherwise) : `case ${cases.map((c) => `when ${c.when} then ${value(c)}`).join(' ')} else ${value(otherwise)} end`;
   };
   return { type: pick('type'), message: pick('message') };
+}
+
+/**
+ * For a value that failed only because it does not fit its column's modifier: a message saying
+ * what PostgreSQL would have stored (`typeName`: SQL giving the column's type name); else NULL.
+ * Null when the column cannot have such values.
+ */
+export function fitErrorMessageSql(plan: ValidityPlan, raw: string, schemaQuoted: string, hasPgInputIsValid: boolean, typeName: string): string | null {
+  const l = plan.type.lossy;
+  if (l === null || plan.fitByCast) return null;
+  const n = normalizedSql(plan, raw);
+  const checks = lossyChecks(plan, raw, { schemaQuoted, hasPgInputIsValid });
+  const before = checks.slice(0, checks.findIndex((c) => c.kind === 'fit'));
+  const fit = checks.find((c) => c.kind === 'fit')!;
+  const stored = `(${n})::${l.modified}`;
+  const message = `format('Value %s does not fit %s: PostgreSQL would store %s', quote_literal(left(${n}, 100)), ${typeName}, quote_literal(left((${stored})::text, 100)))`;
+  return `case when ${n} is null then null ${before.map((c) => `when not ${c.ok} then null`).join(' ')} when not ${fit.ok} then ${message} end`;
 }
 
 const CANONICAL_SQL_PATTERN: Partial<Record<ValueFormat['kind'], string>> = {
@@ -211,8 +299,13 @@ function strftimeDate(order: DateOrder, separator: string): string {
 }
 
 /** True when values of this column may be stored in a form other than their text. */
-export function recordsCorrections(plan: Pick<ColumnPlan, 'recordCorrections' | 'sqlType'>): boolean {
-  return plan.recordCorrections && !isTextType(plan.sqlType) && plan.sqlType !== 'jsonb';
+export function recordsCorrections(plan: Pick<ColumnPlan, 'recordCorrections' | 'type' | 'fitByCast'>): boolean {
+  return recordsCoercions(plan) || (plan.fitByCast === true && plan.type.lossy !== null);
+}
+
+/** Values of this column may be read from a form other than their text (a US date, "yes", "1,234.50"). */
+function recordsCoercions(plan: Pick<ColumnPlan, 'recordCorrections' | 'type'>): boolean {
+  return plan.recordCorrections && !isTextType(baseOf(plan)) && baseOf(plan) !== 'jsonb';
 }
 
 /**
@@ -222,9 +315,23 @@ export function recordsCorrections(plan: Pick<ColumnPlan, 'recordCorrections' | 
  */
 export function correctionSql(plan: ColumnPlan, raw: string, converted?: string): { condition: string; value: string } | null {
   if (!recordsCorrections(plan)) return null;
+  const cast = converted ?? castSql(plan, raw);
+  const coercion = recordsCoercions(plan) ? coercionSql(plan, raw, cast) : null;
+  const l = plan.type.lossy;
+  if (!plan.fitByCast || l === null) return coercion;
+  // The column takes PostgreSQL's cast (`"fit": "cast"`): a value it cut or rounded is recorded as
+  // such (`before` the file's text, `after` as stored), in place of any other correction.
+  const n = normalizedSql(plan, raw);
+  const changed = `${n} is not null and (${cast})::${l.unconstrained} <> (${n})::${l.unconstrained}`;
+  const lossy = `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', '${l.change}', 'target_type', ${plan.type.targetTypeSql})`;
+  if (coercion === null) return { condition: changed, value: lossy };
+  return { condition: `((${changed}) or (${coercion.condition}))`, value: `case when ${changed} then ${lossy} else ${coercion.value} end` };
+}
+
+/** The correction of a value read from a form other than its text, as correctionSql describes. */
+function coercionSql(plan: ColumnPlan, raw: string, cast: string): { condition: string; value: string } {
   const f = plan.format;
   const t = valueSql(plan, raw);
-  const cast = converted ?? castSql(plan, raw);
   const pattern = CANONICAL_SQL_PATTERN[f.kind];
   // A date's text as stored (its JSON, a string: `#>> '{}'` takes the text), recorded as `after`.
   const dateText = `to_jsonb(${cast}) #>> '{}'`;
@@ -258,5 +365,5 @@ export function correctionSql(plan: ColumnPlan, raw: string, converted?: string)
       value: `jsonb_object(array['before', ${raw}, 'after', ${dateText}, 'correction_type', 'datetime_standardization', 'source_format', ${sourceFormat}])`,
     };
   }
-  return { condition, value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'type_coercion', 'target_type', '${specTypeName(plan.sqlType)}')` };
+  return { condition, value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'type_coercion', 'target_type', ${plan.type.targetTypeSql})` };
 }

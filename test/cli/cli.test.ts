@@ -141,6 +141,27 @@ describe('atlas CLI (spawned)', () => {
     assert.match(r.stderr, /unknown key "database.port"/);
   });
 
+  it('a system schema (information_schema, pg_catalog, pg_toast, any pg_*) is refused in one line, from a flag, the environment or the config file', async () => {
+    const path = files.write('sys.csv', csv([['a'], [1]]));
+    const cfg = files.write('sys.config.json', JSON.stringify({ database: { url: db.url, schema: 'information_schema' } }));
+    const runs = [
+      ...['information_schema', 'pg_catalog', 'pg_toast', 'pg_temp_1', 'pg_atlas'].map((s) => runAtlas(['import', path, '--table', 'sys', '--database-url', db.url, '--schema', s])),
+      runAtlas(['history', '--database-url', db.url], { env: { ATLAS_SCHEMA: 'pg_catalog' } }),
+      runAtlas(['import', path, '--table', 'sys', '--config', cfg]),
+    ];
+    for (const r of await Promise.all(runs)) {
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /is PostgreSQL's own .* choose another --schema/);
+    }
+    // A superuser could have created atlas's tables there: nothing was.
+    assert.deepEqual(await db.rows(`select to_regclass('information_schema.import_history') as t, to_regclass('information_schema.sys') as u`), [{ t: null, u: null }]);
+    // Only the pg_ prefix is reserved: a schema merely containing it, or in capitals, is an ordinary one.
+    const ok = await runAtlas(['import', path, '--table', 'sys', '--database-url', db.url, '--schema', `${db.schema}_pg_x`]);
+    assert.equal(ok.code, 0, ok.stderr);
+    await db.client.query(`drop schema "${db.schema}_pg_x" cascade`);
+  });
+
   it('reads stdin with --table', async () => {
     const r = await runAtlas(['import', '-', '--table', 'from_stdin', '--json', ...conn], { input: 'x,y\n1,2\n3,4\n' });
     assert.equal(r.code, 0, r.stderr);

@@ -219,6 +219,37 @@ describe('tracking commands (spawned)', () => {
     assert.equal(json(byEnv).undone_by, 'trent');
   });
 
+  it('undo of rows later imports rely on: refused in one line naming them (exit 1); --dry-run says which of refuse, --reassign, --force happens', async () => {
+    const a = await importInto(db.settings, files.write('relied_a.csv', csv([['name', 'n'], ['r1', 1], ['r2', 2]])), 'relied');
+    const b = await importInto(db.settings, files.write('relied_b.csv', csv([['name', 'n'], ['r2', 2], ['r3', 3]])), 'relied');
+    const refused = await runAtlas(['undo', a.import_id, '--yes', ...conn]);
+    assert.equal(refused.code, 1);
+    const [line, hint] = refused.stderr.trim().split('\n');
+    assert.equal(line, `atlas: cannot undo import ${a.import_id}: 1 of its rows are also the data of later imports, which skipped their own copies of them as duplicates: ${b.import_id} (relied_b.csv, 1 record(s))`);
+    assert.match(hint ?? '', /--reassign keeps those rows.*--force deletes them too/);
+    const dry = async (...flags: string[]): Promise<string> => {
+      const r = await runAtlas(['undo', a.import_id, '--dry-run', ...flags, ...conn]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    assert.match(await dry(), /refused: 1 of its rows are the data of later imports too.*--reassign keeps them for those imports, --force deletes them/);
+    assert.match(await dry('--reassign'), /remove 2 row\(s\) from .*\.relied: 1 deleted, 1 kept as rows of later imports/);
+    assert.match(await dry('--reassign'), new RegExp(`keep 1 of them, which later imports rely on, as rows of the earliest import that skipped each \\(rows per import: ${b.import_id} \\(relied_b.csv\\): 1\\)`));
+    assert.match(await dry('--force'), /delete with them 1 row\(s\) that later imports rely on/);
+    const json1 = json(await runAtlas(['undo', a.import_id, '--dry-run', '--reassign', '--json', ...conn]));
+    assert.equal(json1.dependents, 'reassigned');
+    const deps = json1.dependent_imports as Array<Record<string, unknown>>;
+    assert.deepEqual(deps.map((d) => [d.import_id, d.file_name, d.records, d.rows]), [[b.import_id, 'relied_b.csv', 1, 1]]);
+    assert.match(String(deps[0]!.import_timestamp), /^\d{4}-\d\d-\d\dT/);
+    const done = await runAtlas(['undo', a.import_id, '--yes', '--reassign', ...conn]);
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /removed 2 row\(s\) of import .* from .*\.relied: 1 deleted, 1 kept as rows of later imports/);
+    assert.deepEqual(await db.rows(`select name, _import_id::text as i from ${db.schema}.relied order by name`), [
+      { name: 'r2', i: b.import_id },
+      { name: 'r3', i: b.import_id },
+    ]);
+  });
+
   it('history prune: a subcommand beside history <import_id>; --dry-run, --yes, and its refusals', async () => {
     const old = await insertRecord(db, { status: 'failed', age: '400 days', table_name: 'people' });
     const oldOk = await insertRecord(db, { status: 'success', age: '400 days', table_name: 'elsewhere', rows_inserted: 0 });
@@ -262,7 +293,7 @@ describe('tracking commands (spawned)', () => {
       [['stats'], [/--table <name>/, /--user <name>/, /--days <n>.*\(default: "30"\)/s]],
       [['lineage'], [/<table>/, /--row <id>/]],
       [['errors'], [/--type <type>/, /--field <name>/, /--duplicates/, /--limit <n>.*\(default: "100"\)/s, /--offset <n>/]],
-      [['undo'], [/--dry-run/, /-y, --yes/, /--force/, /--purge/, /--user <name>/]],
+      [['undo'], [/--dry-run/, /-y, --yes/, /--force/, /--reassign/, /--purge/, /--user <name>/]],
     ];
     for (const [cmd, patterns] of expectations) {
       const r = await runAtlas([...cmd, '--help']);

@@ -226,6 +226,32 @@ describe('importFile (CSV)', () => {
     assert.ok(history.length > 0, 'import_history survived');
   });
 
+  it("headers named like PostgreSQL's system columns (a bounding box's xmin,ymin,xmax,ymax) are renamed xmin_2, with a warning and in mapping_config", async () => {
+    const path = files.write('bbox.csv', csv([['name', 'xmin', 'ymin', 'xmax', 'ymax', 'ctid', 'tableoid'], ['a', 1, 2, 3, 4, 'x', 'y'], ['b', 5, 6, 7, 8, 'z', 'w']]));
+    const result = await importFile(db.settings, { ...defaults, source: path });
+    assert.equal(result.status, 'success');
+    assert.deepEqual(result.columns.map((c) => c.target), ['name', 'xmin_2', 'ymin', 'xmax_2', 'ymax', 'ctid_2', 'tableoid_2']);
+    assert.deepEqual(result.warnings.filter((w) => w.includes('renamed')), [
+      'column(s) renamed because their names are reserved: xmin -> xmin_2 (a PostgreSQL system column), xmax -> xmax_2 (a PostgreSQL system column), ctid -> ctid_2 (a PostgreSQL system column), tableoid -> tableoid_2 (a PostgreSQL system column)',
+    ]);
+    assert.deepEqual(await db.rows(`select xmin_2, ymin, xmax_2, ymax, ctid_2 from ${db.schema}.bbox order by id`), [
+      { xmin_2: 1, ymin: 2, xmax_2: 3, ymax: 4, ctid_2: 'x' },
+      { xmin_2: 5, ymin: 6, xmax_2: 7, ymax: 8, ctid_2: 'z' },
+    ]);
+    const [rec] = await db.rows<{ m: { columns: Record<string, { target: string }> }; w: string[] }>(`select mapping_config as m, warnings as w from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+    assert.equal(rec!.m.columns.xmin!.target, 'xmin_2');
+    assert.equal(rec!.m.columns.tableoid!.target, 'tableoid_2');
+    assert.ok(rec!.w.some((w) => w.includes('xmin -> xmin_2')));
+    // The same file again: the same names, so it merges into the table (its rows are duplicates).
+    const again = await importFile(db.settings, { ...defaults, source: path, allowSameFile: true });
+    assert.equal(again.import_strategy, 'merge_exact');
+    assert.equal(again.duplicates_found, 2);
+    // JSON keys too.
+    const json = files.write('bbox.json', JSON.stringify([{ xmin: 1.5, cmax: 'c' }]));
+    const fromJson = await importFile(db.settings, { ...defaults, source: json, table: 'bbox_json' });
+    assert.deepEqual(fromJson.columns.map((c) => c.target), ['xmin_2', 'cmax_2']);
+  });
+
   it('semicolon, tab and pipe delimiters are sniffed; TSV by extension', async () => {
     for (const [name, d] of [['semi.csv', ';'], ['pipe.csv', '|'], ['tabbed.tsv', '\t']] as const) {
       const path = files.write(name, csv([['x', 'y'], [1, 'a,b'], [2, 'c']], d));

@@ -351,7 +351,7 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       const errors = await db.rows<{ error_type: string; error_message: string }>(`select error_type, error_message from ${q('mapping_errors')} where import_id = $1 order by target_field`, [r.import_id]);
       assert.deepEqual(errors, [
         { error_type: 'numeric_overflow', error_message: "Value '12345.67' is out of range for numeric(5,2)" },
-        { error_type: 'value_too_long', error_message: "Value 'abcd' is 4 characters long, more than character varying(3) holds" },
+        { error_type: 'value_too_long', error_message: "Value 'abcd' does not fit character varying(3): PostgreSQL would store 'abc'" },
         { error_type: 'missing_required', error_message: 'Value is missing and column label is required' },
       ]);
     });

@@ -5,8 +5,10 @@ import pg from 'pg';
 import { getImport } from '../../src/core/history.ts';
 import { traceLineage } from '../../src/core/lineage.ts';
 import { getStats } from '../../src/core/stats.ts';
+import { importFile } from '../../src/core/import.ts';
 import { undoImport, type UndoOptions } from '../../src/core/undo.ts';
 import { AtlasError, ImportFailedError, NotFoundError } from '../../src/errors.ts';
+import { assertPromiseHolds } from '../guarantees/helpers.ts';
 import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 import { importInto, insertRecord } from '../importHelpers.ts';
 
@@ -217,19 +219,106 @@ describe('undoImport', () => {
     assert.equal((await undoImport(db.settings, a.import_id, { ...run, expectedRows: 2 })).rows_removed, 2);
   });
 
-  it('says how many records of later imports were skipped as duplicates of the rows it removes', async (t) => {
+  it('refuses when later imports rely on its rows (they skipped their copies as duplicates), naming them; --force deletes them as well', async () => {
     const a = await importInto(db.settings, files.write('dup_a.csv', csv([['name', 'qty'], ['x', 1], ['y', 2]])), 'dups');
     const b = await importInto(db.settings, files.write('dup_b.csv', csv([['name', 'qty'], ['y', 2], ['z', 3]])), 'dups');
-    if (b.duplicates_found === 0) {
-      t.skip('this importer does not skip duplicate rows');
-      return;
-    }
+    assert.equal(b.duplicates_found, 1);
     const plan = await undoImport(db.settings, a.import_id, { ...run, dryRun: true });
+    assert.equal(plan.dependents, 'refused');
     assert.equal(plan.later_duplicates, 1);
-    assert.equal((await undoImport(db.settings, b.import_id, { ...run, dryRun: true })).later_duplicates, 0);
-    const r = await undoImport(db.settings, a.import_id, run);
+    assert.equal(plan.dependent_rows, 1);
+    assert.deepEqual(plan.dependent_imports.map((d) => [d.import_id, d.file_name, d.records, d.rows]), [[b.import_id, 'dup_b.csv', 1, 1]]);
+    assert.equal((await undoImport(db.settings, b.import_id, { ...run, dryRun: true })).dependents, 'none');
+    await assert.rejects(
+      undoImport(db.settings, a.import_id, run),
+      (err: unknown) => err instanceof AtlasError && err.message === `cannot undo import ${a.import_id}: 1 of its rows are also the data of later imports, which skipped their own copies of them as duplicates: ${b.import_id} (dup_b.csv, 1 record(s))` && /--reassign/.test(err.hint ?? ''),
+    );
+    assert.equal((await record(a.import_id))?.status, 'success', 'nothing changed');
+    assert.equal((await rowsOf('dups')).length, 3);
+    assert.equal((await undoImport(db.settings, a.import_id, { ...run, force: true, dryRun: true })).dependents, 'deleted');
+    const r = await undoImport(db.settings, a.import_id, { ...run, force: true });
+    assert.equal(r.dependents, 'deleted');
     assert.equal(r.rows_removed, 2);
-    assert.deepEqual((await rowsOf('dups')).map((x) => x.name), ['z'], "b's own row stays; the row it matched went with a");
+    assert.deepEqual((await rowsOf('dups')).map((x) => x.name), ['z'], "b's own row stays; the row it relied on went with a");
+  });
+
+  it('--reassign keeps the rows later imports rely on, each for the earliest of them, so that every record stays true and every later undo exact', async () => {
+    const a = await importInto(db.settings, files.write('re_a.csv', csv([['name', 'qty'], ['x', 1], ['y', 2], ['w', 9]])), 'reassigned');
+    // b skips two records equal to a's y (its first and third); c one equal to a's y and one to a's w.
+    const b = await importInto(db.settings, files.write('re_b.csv', csv([['name', 'qty'], ['y', 2], ['z', 3], ['y', 2]])), 'reassigned');
+    const c = await importInto(db.settings, files.write('re_c.csv', csv([['name', 'qty'], ['y', 2], ['w', 9]])), 'reassigned');
+    assert.deepEqual([b.rows_inserted, b.duplicates_found, c.rows_inserted, c.duplicates_found], [1, 2, 0, 2]);
+    const idOf = async (name: string): Promise<string> => (await db.rows<{ id: string }>(`select id::text from ${db.schema}.reassigned where name = $1`, [name]))[0]!.id;
+    const [yId, wId] = [await idOf('y'), await idOf('w')];
+
+    const plan = await undoImport(db.settings, a.import_id, { ...run, reassign: true, dryRun: true });
+    assert.equal(plan.dependents, 'reassigned');
+    assert.equal(plan.dependent_rows, 2);
+    assert.deepEqual(plan.dependent_imports.map((d) => [d.import_id, d.records, d.rows]), [[b.import_id, 2, 1], [c.import_id, 2, 1]]);
+    assert.equal(plan.rows_reassigned, null);
+    assert.equal((await record(a.import_id))?.status, 'success', 'a dry run changes nothing');
+
+    const r = await undoImport(db.settings, a.import_id, { ...run, reassign: true });
+    assert.equal(r.rows_removed, 3, 'every row left a: one deleted, two kept for later imports');
+    assert.equal(r.rows_reassigned, 2);
+    const rows = await db.rows<Record<string, unknown>>(
+      `select id::text, name, qty, _import_id::text as import, _source_row_number as rn, _corrections_applied as fixes from ${db.schema}.reassigned order by id`,
+    );
+    assert.deepEqual(rows, [
+      { id: yId, name: 'y', qty: 2, import: b.import_id, rn: 1, fixes: null },
+      { id: wId, name: 'w', qty: 9, import: c.import_id, rn: 2, fixes: null },
+      { id: rows[2]!.id, name: 'z', qty: 3, import: b.import_id, rn: 2, fixes: null },
+    ]);
+    // The records: a undone with where its rows went; b and c count them as inserted, no longer as skipped.
+    await assertPromiseHolds(db.client, db.schema);
+    const ra = await record(a.import_id);
+    assert.equal(ra?.status, 'undone');
+    assert.equal(ra?.rows_removed, 3);
+    assert.deepEqual((ra?.metadata as Record<string, unknown>).reassigned_to, [{ import_id: b.import_id, rows: 1 }, { import_id: c.import_id, rows: 1 }]);
+    for (const [imp, inserted, dups] of [[b, 2, 1], [c, 1, 1]] as const) {
+      const h = await record(imp.import_id);
+      assert.deepEqual([h?.rows_inserted, h?.duplicates_found, h?.rows_skipped], [inserted, dups, 3 - inserted - (imp === c ? 1 : 0)]);
+      const reassigned = (h?.metadata as { reassigned: Array<Record<string, unknown>> }).reassigned;
+      assert.deepEqual(reassigned.map((e) => [e.from_import_id, e.rows, e.by]), [[a.import_id, 1, 'undoer']]);
+      const kept = await db.rows<{ n: number }>(`select count(*)::int as n from ${db.schema}.import_duplicates where import_id = $1`, [imp.import_id]);
+      assert.equal(kept[0]!.n, dups, 'its skipped records are exactly those it still counts');
+    }
+    const lineage = await traceLineage(db.settings, 'reassigned');
+    assert.deepEqual(
+      lineage.imports.map((i) => [i.import_id, i.rows_contributed, i.rows_inserted]).sort(),
+      [[b.import_id, 2, 2], [c.import_id, 1, 1]].sort(),
+    );
+    const stats = await getStats(db.settings, { table: 'reassigned', user: null, days: 1 });
+    assert.equal(stats.total_rows_inserted - stats.total_rows_removed, 3, 'rows inserted less rows removed is what the table holds');
+    // The row hashes were kept true: b's file again finds its rows.
+    const again = await importFile(db.settings, { table: 'reassigned', source: files.dir + '/re_b.csv', allowSameFile: true });
+    assert.equal(again.duplicates_found, 3);
+
+    // Now c relies on y (b's now) and the second b on y and z: b's undo is refused, then gives y to
+    // c (the earliest) and z to the second b; those undos need no --force: atlas's own changes.
+    await assert.rejects(undoImport(db.settings, b.import_id, run), /also the data of later imports/);
+    const rb = await undoImport(db.settings, b.import_id, { ...run, reassign: true });
+    assert.equal(rb.force_reason, null, 'rows atlas re-attributed to b are no change of b');
+    assert.deepEqual([rb.rows_removed, rb.rows_reassigned], [2, 2]);
+    await assert.rejects(undoImport(db.settings, c.import_id, run), /also the data of later imports/, 'the second b relies on y, c\'s now');
+    const rAgain = await undoImport(db.settings, again.import_id, run);
+    assert.deepEqual([rAgain.force_reason, rAgain.rows_removed], [null, 1]);
+    const rc = await undoImport(db.settings, c.import_id, run);
+    assert.equal(rc.force_reason, null);
+    assert.equal(rc.rows_removed, 2);
+    assert.deepEqual(await rowsOf('reassigned'), []);
+  });
+
+  it('--reassign gives a row the values of the record that relied on it: a key that is not every column, columns that import did not bring', async () => {
+    const a = await importInto(db.settings, files.write('k_a.csv', csv([['name', 'qty', 'note'], ['y', 2, 'from a'], ['x', 1, 'a only']])), 'keyed');
+    const b = await importFile(db.settings, { table: 'keyed', source: files.write('k_b.csv', csv([['name', 'qty'], ['y', 5], ['v', 7]])), key: ['name'] });
+    assert.equal(b.duplicates_found, 1);
+    const r = await undoImport(db.settings, a.import_id, { ...run, reassign: true });
+    assert.equal(r.rows_reassigned, 1);
+    assert.deepEqual(await db.rows(`select name, qty, note, _import_id::text as import from ${db.schema}.keyed order by name`), [
+      { name: 'v', qty: 7, note: null, import: b.import_id },
+      { name: 'y', qty: 5, note: null, import: b.import_id },
+    ]);
   });
 
   it('waits for an import holding the table lock, then undoes', async () => {

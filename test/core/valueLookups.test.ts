@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ImportPlan, PlannedColumn } from '../../src/core/plan.ts';
 import { analyzeStageSql, createValueLookups } from '../../src/core/valueLookups.ts';
 import { ColumnStats, type ValueFormat } from '../../src/transform/infer.ts';
+import { atlasTypeRef } from '../../src/transform/typeRef.ts';
 import { openTestDb, type TestDb } from '../helpers.ts';
 import { migrateTestDb } from '../importHelpers.ts';
 
@@ -11,6 +12,7 @@ function column(name: string, ref: string, sqlType: string, format: ValueFormat,
     sourceName: name,
     targetName: name,
     sqlType,
+    type: atlasTypeRef(sqlType),
     format,
     checkValidity,
     recordCorrections: true,

@@ -7,7 +7,9 @@
  * "No SQL ever runs from file content" is proved on the wire: atlas talks to the server through a
  * proxy that keeps the text of every statement it sends (Query and Parse messages). The hostile
  * payloads reach the server only as COPY data or bound parameters (the proxy sees them there, so
- * the check is not vacuous) and never in any statement's text; a canary table survives.
+ * the check is not vacuous) and never in any statement's text; a canary table survives. Text read
+ * from the catalog (type, schema, column and constraint names made beforehand, one of them a
+ * function call in quotes' clothing) appears in statements only as the quoted identifier it is.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -18,7 +20,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { qualify } from '../../src/transform/naming.ts';
 import { FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 import { assertCleanStderr, assertPromiseHolds, CAPPED_HEAP, errorLines, historyOf, runAtlasWith, SLOW, tableExists, type AtlasRun } from './helpers.ts';
-import { CASES, type ImportOut } from './hostileCorpus.ts';
+import { CASES, catalogTextOutsideIdentifiers, type ImportOut } from './hostileCorpus.ts';
 import { startWireRecorder, type WireRecorder } from './wireRecorder.ts';
 
 const HOSTILE = join(FIXTURES, 'hostile');
@@ -62,7 +64,9 @@ describe('hostile and broken input (atlas heap capped at 256 MB)', { timeout: 90
         path = join(made.dir, c.file);
         await c.make(path);
       }
+      await c.setup?.(db);
       const before = new Set((await historyOf(db.client, db.schema)).map((r) => r.import_id));
+      const sent = wire.statements.length;
       let run: AtlasRun;
       try {
         run = await importHostile(path, c.args ?? [], c.timeLimitMs ?? 60_000);
@@ -95,7 +99,7 @@ describe('hostile and broken input (atlas heap capped at 256 MB)', { timeout: 90
       } else {
         assert.equal(fresh.length, 0, 'a usage error touches nothing');
       }
-      if (!failedInstead) await c.check?.({ db, run, out, record: fresh[0] });
+      if (!failedInstead) await c.check?.({ db, run, out, record: fresh[0], statements: wire.statements.slice(sent) });
       await assertPromiseHolds(db.client, db.schema);
     });
   }
@@ -160,6 +164,7 @@ describe('hostile and broken input (atlas heap capped at 256 MB)', { timeout: 90
       assert.deepEqual(hits, [], `"${payload}" appears in statement text`);
     }
     for (const payload of PAYLOADS_SENT_AS_DATA) assert.ok(wire.seenInData.has(payload), `"${payload}" reached the server as data`);
+    assert.deepEqual(catalogTextOutsideIdentifiers(db.schema, wire.statements), [], 'text from the catalog outside a quoted identifier');
     assert.deepEqual(await db.rows(`select alive from ${qualify(db.schema, 'canary')}`), [{ alive: true }]);
     // The statements are atlas's own: identifiers from files appear only sanitised and quoted.
     assert.ok(wire.statements.some((s) => s.includes('"drop_table_canary"')));

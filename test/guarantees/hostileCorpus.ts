@@ -9,8 +9,9 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw, createGzip, crc32 } from 'node:zlib';
 import type { ImportSummary } from '../../src/db/history.ts';
-import { qualify } from '../../src/transform/naming.ts';
+import { qualify, quoteIdent } from '../../src/transform/naming.ts';
 import type { TestDb } from '../helpers.ts';
+import { createTrackedTable } from '../importHelpers.ts';
 import type { AtlasRun } from './helpers.ts';
 
 const MIB = 1024 * 1024;
@@ -32,6 +33,8 @@ export interface Outcome {
   run: AtlasRun;
   out: ImportOut | null;
   record: ImportSummary | undefined;
+  /** The SQL text of every statement atlas sent during this import (see wireRecorder.ts). */
+  statements: string[];
 }
 
 export interface HostileCase {
@@ -45,6 +48,8 @@ export interface HostileCase {
   orError?: RegExp;
   /** Made at test time into a temporary directory (large or binary input); else read from test/fixtures/hostile/. */
   make?: (path: string) => Promise<void>;
+  /** Prepares the database before the import (a table made beforehand, with the catalog objects it uses). */
+  setup?: (db: TestDb) => Promise<void>;
   args?: string[];
   slow?: boolean;
   /** Known to fail until a fix outside this battery's reach lands (see the report of the battery). */
@@ -132,6 +137,27 @@ async function writeGzippedZeros(path: string, size: number): Promise<void> {
   await done;
 }
 
+/** Text atlas reads from the catalog in the catalog_names case: type, schema, column and constraint names. */
+export const CATALOG_MARKER = 'atlas_catalog_pwn';
+export const catalogNames = (schema: string): { injecting: string; amount: string; otherSchema: string; column: string; constraint: string } => ({
+  // Pasted into a string literal, as correctionSql did with format_type's text, this calls the function.
+  injecting: `a'||${schema}.${CATALOG_MARKER}()||'`,
+  amount: "customer's_amount",
+  otherSchema: `${schema}_${CATALOG_MARKER}'"s`,
+  column: `x'||${CATALOG_MARKER}()||'`,
+  constraint: `c'||${CATALOG_MARKER}()||'`,
+});
+
+/** The statements where text of the catalog_names case's catalog appears other than as the quoted identifier it is. */
+export function catalogTextOutsideIdentifiers(schema: string, statements: readonly string[]): string[] {
+  const n = catalogNames(schema);
+  const quoted = [n.injecting, n.amount, n.otherSchema, n.column, n.constraint].map(quoteIdent);
+  return statements.filter((st) => {
+    const rest = quoted.reduce((left, q) => left.split(q).join(''), st);
+    return rest.includes(CATALOG_MARKER) || rest.includes("customer's");
+  });
+}
+
 const text = async (o: Outcome, sql: string, params: unknown[] = []): Promise<unknown[]> => (await o.db.client.query({ text: sql, values: params, rowMode: 'array' })).rows.map((r: unknown[]) => r[0]);
 const tableOf = (o: Outcome): string => qualify(o.db.schema, o.out!.table_name);
 
@@ -217,6 +243,66 @@ export const CASES: HostileCase[] = [
       assert.equal(o.out!.mapping_errors_count, 3);
       assert.deepEqual(await text(o, `select source_value from ${qualify(o.db.schema, 'mapping_errors')} where import_id = $1 order by record_number`, [o.out!.import_id]), ['1e200000', '-1e200000', '1e-200000']);
       assert.deepEqual(await text(o, `select n::text from ${tableOf(o)} order by _source_row_number`), ['1', '2.5', '99999999999999999999999999999999999999']);
+    },
+  },
+  {
+    file: 'catalog_names.csv',
+    outcome:
+      "partial: into a table made beforehand whose columns are of domains named customer's_amount (in a schema whose name holds ' and \") and a'||<schema>.atlas_catalog_pwn()||' (a function that empties the canary), with a column and a constraint named like them: every name is an identifier, the function never runs; 2.345 into numeric(10,2) and abcdefghijkl into varchar(8) are mapping errors",
+    exit: 3,
+    setup: async (db) => {
+      const n = catalogNames(db.schema);
+      await db.client.query(`create function ${qualify(db.schema, CATALOG_MARKER)}() returns text language sql as $$ delete from ${qualify(db.schema, 'canary')}; select 'x' $$`);
+      await db.client.query(`create schema ${quoteIdent(n.otherSchema)}`);
+      await db.client.query(`create domain ${qualify(n.otherSchema, n.amount)} as numeric(10,2)`);
+      await db.client.query(`create domain ${qualify(db.schema, n.injecting)} as numeric`);
+      await createTrackedTable(
+        db,
+        'catalog_names',
+        [
+          ['amount', qualify(n.otherSchema, n.amount)],
+          ['other', qualify(db.schema, n.injecting)],
+          ['code', 'varchar(8)'],
+          [n.column, 'text'],
+        ],
+        [`constraint ${quoteIdent(n.constraint)} check (amount > 0)`],
+      );
+    },
+    check: async (o) => {
+      const n = catalogNames(o.db.schema);
+      assert.deepEqual(
+        await text(o, `select record_number || ' ' || target_field || ' ' || error_type from ${qualify(o.db.schema, 'mapping_errors')} where import_id = $1 order by record_number`, [o.out!.import_id]),
+        ['2 amount precision_loss', '3 code value_too_long'],
+      );
+      const [row] = (await o.db.client.query(`select amount::text, other::text, code, _corrections_applied as c from ${tableOf(o)}`)).rows as Array<{ amount: string; other: string; code: string; c: Record<string, { target_type: string }> }>;
+      assert.deepEqual([row!.amount, row!.other, row!.code], ['1234.50', '1000', 'abcdefgh']);
+      assert.equal(row!.c.amount!.target_type, `${quoteIdent(n.otherSchema)}.${quoteIdent(n.amount)}`);
+      assert.equal(row!.c.other!.target_type, `${o.db.schema}.${quoteIdent(n.injecting)}`);
+      assert.deepEqual(await text(o, `select count(*)::int from ${qualify(o.db.schema, 'canary')}`), [1], 'the function named in a type name never ran');
+      // On the wire: catalog text reached the server only as quoted identifiers (and it did reach it).
+      assert.ok(o.statements.some((st) => st.includes(quoteIdent(n.injecting))), 'the domain name went to the server, quoted');
+      assert.deepEqual(catalogTextOutsideIdentifiers(o.db.schema, o.statements), []);
+    },
+  },
+  {
+    file: 'bbox_system_columns.csv',
+    outcome: "success: headers named like PostgreSQL's system columns (xmin, xmax, ctid, tableoid) are renamed xmin_2, ..., with a warning",
+    exit: 0,
+    check: async (o) => {
+      assert.deepEqual(o.out!.columns.map((c) => c.target), ['name', 'xmin_2', 'ymin', 'xmax_2', 'ymax', 'ctid_2', 'tableoid_2']);
+      assert.ok(o.out!.warnings.some((w) => w.startsWith('column(s) renamed because their names are reserved: xmin -> xmin_2 (a PostgreSQL system column)')));
+      assert.deepEqual(await text(o, `select xmax_2::text from ${tableOf(o)} order by _source_row_number`), ['3', '7.25']);
+    },
+  },
+  {
+    file: 'unhashable.csv',
+    outcome: 'success: into a table made beforehand with json, xml, money and point columns (types without a hash function), the repeated record is found as a duplicate',
+    exit: 0,
+    setup: (db) => createTrackedTable(db, 'unhashable', [['j', 'json'], ['x', 'xml'], ['m', 'money'], ['p', 'point']]),
+    check: async (o) => {
+      assert.equal(o.out!.rows_inserted, 2);
+      assert.equal(o.out!.duplicates_found, 1);
+      assert.deepEqual(await text(o, `select j::text || ' ' || x::text || ' ' || p::text from ${tableOf(o)} order by _source_row_number`), ['{"a": 1} <a>1</a> (1,2)', '{"a": 2} <a>2</a> (2,3)']);
     },
   },
   {

@@ -9,7 +9,7 @@ describe('mapping files', () => {
       table: 't',
       strategy: 'adapt_data',
       key: ['email'],
-      columns: { 'Signup Date': { target: 'signup', type: 'date', format: '%d/%m/%Y' }, Notes: { ignore: true }, Amount: { type: 'numeric', format: '1.234,56' } },
+      columns: { 'Signup Date': { target: 'signup', type: 'date', format: '%d/%m/%Y' }, Notes: { ignore: true }, Amount: { type: 'numeric', format: '1.234,56', fit: 'cast' }, Code: { fit: 'error' } },
     });
     assert.deepEqual(problems, []);
   });
@@ -37,9 +37,10 @@ describe('mapping files', () => {
       tabel: 'x',
       strategy: 'replace',
       key: [],
-      columns: { a: { type: 'integr' }, b: { target: '' }, c: { type: 'date', format: '%Q' }, d: { format: '%Y' }, e: { colour: 'red' } },
+      columns: { a: { type: 'integr' }, b: { target: '' }, c: { type: 'date', format: '%Q' }, d: { format: '%Y' }, e: { colour: 'red' }, f: { fit: 'round' } },
     });
-    assert.equal(problems.length, 8, problems.join('\n'));
+    assert.equal(problems.length, 9, problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith('columns["f"].fit must be "error"')));
     assert.ok(problems.some((p) => p.includes('unknown key "tabel"')));
     assert.ok(problems.some((p) => p.includes('"strategy" must be one of')));
     assert.ok(problems.some((p) => p.includes('columns["a"].type "integr"')));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { columnNamesFromHeader, importIdIndexName, MAX_SOURCE_NAME_CHARS, sanitizeIdentifier, sourceNameOf, tableNameFromFileName } from '../../src/transform/naming.ts';
+import { columnNamesFromHeader, importIdIndexName, MAX_SOURCE_NAME_CHARS, reservedRenamesWarning, sanitizeIdentifier, sourceNameOf, tableNameFromFileName } from '../../src/transform/naming.ts';
 
 describe('naming', () => {
   it('sanitises identifiers: lower case, runs of other characters become one _', () => {
@@ -64,6 +64,20 @@ describe('naming', () => {
     assert.equal(sourceNameOf('-'.repeat(5_000_000)), '-'.repeat(255));
     assert.equal(sourceNameOf(`${'x'.repeat(254)}😀tail`), 'x'.repeat(254));
     assert.equal(sourceNameOf('na\0me'), null);
+  });
+
+  it("PostgreSQL's system column names get a suffix like atlas's own, and the renames are one warning", () => {
+    const header = ['XMin', 'ymin', 'xmax', 'ymax', 'ctid', 'tableoid', 'cmin', 'cmax', 'oid', 'id'];
+    const names = columnNamesFromHeader(header);
+    assert.deepEqual(names, ['xmin_2', 'ymin', 'xmax_2', 'ymax', 'ctid_2', 'tableoid_2', 'cmin_2', 'cmax_2', 'oid', 'id_2']);
+    const columns = header.map((sourceName, i) => ({ sourceName, targetName: names[i]! }));
+    assert.equal(
+      reservedRenamesWarning(columns, new Map()),
+      "column(s) renamed because their names are reserved: XMin -> xmin_2 (a PostgreSQL system column), xmax -> xmax_2 (a PostgreSQL system column), ctid -> ctid_2 (a PostgreSQL system column), tableoid -> tableoid_2 (a PostgreSQL system column), cmin -> cmin_2 (a PostgreSQL system column), cmax -> cmax_2 (a PostgreSQL system column), id -> id_2 (atlas's own column)",
+    );
+    // A mapping's target is what was asked for: mapping a column to xmin is a rename too, and a header merely like one is not.
+    assert.equal(reservedRenamesWarning([{ sourceName: 'left', targetName: 'xmin_2' }], new Map([['left', 'xmin']])), 'column(s) renamed because their names are reserved: left -> xmin_2 (a PostgreSQL system column)');
+    assert.equal(reservedRenamesWarning([{ sourceName: 'xmin', targetName: 'west' }], new Map([['xmin', 'west']])), null);
   });
 
   it('index names stay valid and distinct for any table name', () => {
