@@ -2,6 +2,7 @@
  * The atlas command line: commander program, global flags, lazily loaded commands (so `atlas --help`
  * loads no database, spreadsheet, XML or S3 code), and the one place errors become exit codes.
  */
+import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { AtlasError, describeError, ExitCode, redactSecrets } from './errors.js';
 
@@ -31,6 +32,11 @@ function addConfirmationOptions(cmd: Command, what: string): Command {
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)');
 }
 
+/** The version in package.json, which sits beside src/ and dist/ (so this path works from either). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('atlas');
   // Before the subcommands are added, so they inherit it: errors reach main() instead of exiting.
@@ -39,7 +45,7 @@ export function buildProgram(): Command {
   program.configureOutput({ outputError: (text, write) => write(redactSecrets(text)) });
   program
     .description('Load files into PostgreSQL with an exact, queryable record of every load.')
-    .version('0.1.0', '--version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showHelpAfterError('(run with --help for usage)');
@@ -138,7 +144,7 @@ Examples:
   const prune = history
     .command('prune')
     .description('delete old history records that own no rows (failed, interrupted, undone) and their mapping errors; never data')
-    .requiredOption('--older-than <age>', 'only records imported longer ago than this: 12h, 365d, 52w (required)')
+    .requiredOption('--older-than <age>', 'only records imported longer ago than this age, in the units of history --since: 30m (minutes), 12h, 365d, 52w (required)')
     // history's own filters are not prune's: list only the program's flags as global in its help.
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false, visibleGlobalOptions: () => program.options.filter((o) => !o.hidden) });
   addConfirmationOptions(prune, 'deleted')
@@ -267,12 +273,14 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      // `atlas` alone prints help as an error (commander's exit code 1 there): a usage error, exit 2.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0)) {
         process.exitCode = ExitCode.success;
         return;
       }
       process.exitCode = ExitCode.usage;
-      if (wantsJson) process.stdout.write(`${JSON.stringify({ success: false, error: redactSecrets(err.message.replace(/^error: /, '')) })}\n`);
+      const message = err.code === 'commander.help' ? 'no command given (atlas --help lists them)' : err.message.replace(/^error: /, '');
+      if (wantsJson) process.stdout.write(`${JSON.stringify({ success: false, error: redactSecrets(message) })}\n`);
       return;
     }
     const message = describeError(err);
