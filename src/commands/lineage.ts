@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { traceLineage, traceRow, type RowLineage, type TableLineage } from '../core/lineage.js';
-import { colorFor, colorStatus, databaseNotice, formatAbsoluteTime, formatCount, formatRelativeTime, formatTime, globalOptions, newTable, printJson, renderDetail, settingsFor, truncate } from './shared.js';
+import { colorFor, colorStatus, databaseNotice, formatAbsoluteTime, formatCount, formatRelativeTime, formatTime, globalOptions, newTable, printJson, renderDetail, settingsFor, cellWriter } from './shared.js';
 
 interface LineageFlags {
   row?: string;
@@ -32,7 +32,7 @@ function renderLineage(l: TableLineage, c: ReturnType<typeof colorFor>): string 
     t.push([
       i.import_id.slice(0, 8),
       `${formatAbsoluteTime(i.import_timestamp).slice(0, 16)} ${c.dim(formatRelativeTime(i.import_timestamp))}`,
-      truncate(i.file_name ?? '(stdin)', 32),
+      cellWriter()(i.file_name ?? '(stdin)', 32),
       colorStatus(c, i.status),
       { hAlign: 'right', content: changed ? c.yellow(formatCount(i.rows_contributed)) : formatCount(i.rows_contributed) },
       { hAlign: 'right', content: formatCount(i.rows_inserted) },

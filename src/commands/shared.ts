@@ -77,14 +77,11 @@ export function parseWholeNumber(flag: string, value: string): number {
 
 const AGE_UNITS: Record<string, number> = { m: 60, h: 3_600, d: 86_400, w: 604_800 };
 
-/**
- * An age like 30m, 12h, 365d or 52w, in seconds; null when `value` is not one. `units` limits
- * the units: a deleting command leaves out `m`, which a user may read as months.
- */
-export function parseAge(value: string, units = 'mhdw'): number | null {
+/** An age like 30m (minutes), 12h, 365d or 52w, in seconds; null when `value` is not one. --since and --older-than take the same units. */
+export function parseAge(value: string): number | null {
   const m = /^(\d+)\s*([a-z])$/i.exec(value.trim());
-  const unit = m?.[2]?.toLowerCase();
-  return m && unit !== undefined && units.includes(unit) ? Number(m[1]) * AGE_UNITS[unit]! : null;
+  const seconds = AGE_UNITS[m?.[2]?.toLowerCase() ?? ''];
+  return m && seconds !== undefined ? Number(m[1]) * seconds : null;
 }
 
 /** --since: a date or time (2025-01-31, 2025-01-31 14:00, an ISO time with its zone) or an age (7d, 12h, 30m, 2w) counted back from now. */
@@ -135,10 +132,20 @@ export function formatTime(iso: string | null | undefined): string {
   return iso ? `${formatAbsoluteTime(iso)} (${formatRelativeTime(iso)})` : '-';
 }
 
+/** A value on one line (a line break would split a list's row). */
+const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ');
+
 /** Cuts a value for a list cell: one line, at most `max` characters, with … when cut. */
 export function truncate(text: string, max: number): string {
-  const line = text.replace(/\s*\n\s*/g, ' ');
+  const line = oneLine(text);
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+/** How a list writes a cell to `stream`: cut to `max` on a terminal, whole when piped or redirected (a script or a file loses nothing). */
+export type CellWriter = (text: string, max: number) => string;
+
+export function cellWriter(stream: { isTTY?: boolean } = process.stdout): CellWriter {
+  return stream.isTTY === true ? truncate : oneLine;
 }
 
 /** A group of a detail view: a title, then label/value lines (null values are left out). */
