@@ -303,7 +303,8 @@ describe('tracking commands (spawned)', () => {
     assert.equal(no.code, 1, no.stdout);
     // The terminal merges stdout and stderr; the plan and the question are on stderr, in colour.
     const plain = no.stdout.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
-    assert.match(plain, /remove 1 row\(s\)/);
+    assert.match(plain, /Undoing import [0-9a-f-]{36} \(ask\.csv, .*\) will:\r?\n\s*remove 1 row\(s\)/);
+    assert.doesNotMatch(plain, /dry run/, 'the plan before the question does not say nothing was changed');
     assert.match(plain, /Go ahead\? \[y\/N\]/);
     assert.match(plain, /cancelled; nothing was changed/);
     assert.equal((await db.rows(`select 1 from ${db.schema}.people where _import_id = $1`, [t.import_id])).length, 1);
