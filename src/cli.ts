@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { AtlasError, describeError, ExitCode, redactSecrets } from './errors.js';
+import { AlreadyImportedError, AtlasError, describeError, ExitCode, redactSecrets } from './errors.js';
 
 /** Flags every command accepts, before or after its own arguments. */
 function addGlobalOptions(program: Command): void {
@@ -291,6 +291,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       if (hint) body.hint = hint;
       const importId = (err as { importId?: unknown }).importId;
       if (typeof importId === 'string') body.import_id = importId;
+      if (err instanceof AlreadyImportedError) {
+        Object.assign(body, { previous_import_id: err.previousImportId, previous_import_timestamp: err.previousImportTimestamp, table_name: err.tableName });
+      }
       process.stdout.write(`${JSON.stringify(body)}\n`);
     }
     process.stderr.write(`atlas: ${message}\n`);

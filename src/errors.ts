@@ -45,12 +45,17 @@ export class ImportFailedError extends AtlasError {
   }
 }
 
-/** The same bytes were already imported into the same table. Exit 4. */
+/** The same bytes were already imported into the same table. Exit 4. Nothing is recorded: history records imports, not attempts to repeat one. */
 export class AlreadyImportedError extends AtlasError {
   readonly previousImportId: string;
-  constructor(message: string, previousImportId: string, hint: string) {
+  /** When the earlier import ran, ISO 8601 (UTC). */
+  readonly previousImportTimestamp: string;
+  readonly tableName: string;
+  constructor(message: string, previous: { importId: string; importTimestamp: string; tableName: string }, hint: string) {
     super(message, { exitCode: ExitCode.alreadyImported, hint });
-    this.previousImportId = previousImportId;
+    this.previousImportId = previous.importId;
+    this.previousImportTimestamp = previous.importTimestamp;
+    this.tableName = previous.tableName;
   }
 }
 

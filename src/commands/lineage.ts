@@ -48,7 +48,7 @@ function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
   });
   return renderDetail(
     [
-      ['row', [['table', r.table_name], ['row id', r.row_id], ['imported at', r.imported_at]]],
+      ['row', [['table', r.table_name], ['row id', r.row_id], ['imported at', formatTime(r.imported_at)]]],
       [
         'came from',
         [

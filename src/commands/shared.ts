@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { resolveSettings, type Settings } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { DatabaseTarget } from '../db/connection.js';
+import { formatAbsoluteTime } from '../transform/time.js';
 
 /** Global flags as commander gives them. */
 export interface GlobalOptions {
@@ -104,14 +105,7 @@ export function parseSince(value: string | undefined): Date | null {
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms) - offset * 60_000);
 }
 
-const pad = (n: number): string => String(n).padStart(2, '0');
-
-/** 2025-01-31 14:05:09 in local time. */
-export function formatAbsoluteTime(iso: string | null | undefined): string {
-  if (!iso) return '-';
-  const d = new Date(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
+export { formatAbsoluteTime };
 
 /** just now, 5 min ago, 3 h ago, 2 days ago, 4 months ago, 2 years ago. */
 export function formatRelativeTime(iso: string | null | undefined, now = Date.now()): string {

@@ -1,5 +1,6 @@
 /** Queries on import_history. The schema name is always quoted; every value is a parameter. */
 import { qualify } from '../transform/naming.js';
+import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 
 /** A row of import_history as the spec's JSON shows it (numbers as numbers, times as ISO strings). */
@@ -67,7 +68,7 @@ export function toImportRecord(row: Record<string, unknown>): ImportRecord {
     if (key === 'validation_errors') out.data_validation_errors = value;
   }
   for (const f of NUMERIC_FIELDS) if (out[f] !== null && out[f] !== undefined) out[f] = Number(out[f]);
-  for (const f of TIME_FIELDS) if (out[f] instanceof Date) out[f] = (out[f] as Date).toISOString();
+  for (const f of TIME_FIELDS) if (out[f] instanceof Date) out[f] = isoTime(out[f] as Date);
   out.warnings ??= [];
   out.metadata ??= {};
   return out as unknown as ImportRecord;
@@ -265,7 +266,7 @@ export async function markUndone(client: Client, schema: string, importId: strin
       where import_id = $1 returning undone_at`,
     [importId, undoneBy, rowsRemoved],
   );
-  return { undone_at: res.rows[0]!.undone_at.toISOString() };
+  return { undone_at: isoTime(res.rows[0]!.undone_at)! };
 }
 
 /** Deletes history records; their mapping errors go with them (on delete cascade). Returns how many. */
@@ -346,8 +347,8 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
     avgDurationSeconds: r.avg_duration_seconds === null ? null : Number(r.avg_duration_seconds),
     tablesAffected: n(r.tables_affected),
     uniqueUsers: n(r.unique_users),
-    since: (r.since as Date).toISOString(),
-    until: (r.until as Date).toISOString(),
+    since: isoTime(r.since as Date)!,
+    until: isoTime(r.until as Date)!,
   };
 }
 
@@ -369,5 +370,5 @@ export async function listPrunable(client: Client, schema: string, olderThanSeco
       for update of h`,
     [at, [...ROWLESS_STATUSES]],
   );
-  return { cutoff: at.toISOString(), records: res.rows.map(toImportRecord) };
+  return { cutoff: isoTime(at)!, records: res.rows.map(toImportRecord) };
 }
