@@ -94,6 +94,11 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('--name <file name>', 'file name to record when reading stdin')
     .option('--progress', 'write progress lines to stderr even when it is not a terminal (a terminal gets a live spinner, or these lines if it reports no width, TERM is dumb or CI is set)')
     .option('--user <name>', 'who runs the import, recorded as user_id (default: ATLAS_USER, the config file\'s "user", else the OS user)')
+    .option('--user-email <email>', 'their email, recorded as user_email (default: ATLAS_USER_EMAIL, the config file\'s "user_email", else none)')
+    .option(
+      '--task-id <id>',
+      'what runs the import (a job, a pipeline run), recorded as task_id: a UUID as given, any other id as its name-based UUID, with the id in metadata.task_ref (default: ATLAS_TASK_ID, else the run or job id of the CI system atlas runs in: GITHUB_RUN_ID, CI_JOB_ID, BUILD_TAG, ...; else none)',
+    )
     .addHelpText(
       'after',
       `

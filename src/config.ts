@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
+import { detectCi, resolveTask, type TaskIdentity } from './taskId.js';
 
 /** Where the database URL came from; `embedded` means atlas's own PostgreSQL under ATLAS_HOME. */
 export type DatabaseSource = '--database-url' | 'ATLAS_DATABASE_URL' | 'DATABASE_URL' | 'config file' | 'embedded';
@@ -18,6 +19,12 @@ export interface Settings {
   atlasHome: string;
   /** Who is running atlas: recorded as user_id and undone_by. @default the OS user name */
   user: string;
+  /** Their email, recorded as user_email. @default null */
+  userEmail: string | null;
+  /** What ran the import (recorded as task_id): --task-id, ATLAS_TASK_ID, or the CI system's run or job id. @default null */
+  task: TaskIdentity | null;
+  /** The CI system atlas runs in (recorded in metadata.ci), or null. */
+  ci: string | null;
   /** The config file that was read, or null. */
   configPath: string | null;
   /** S3-compatible storage settings from the config file (environment fills the gaps at use). */
@@ -39,17 +46,21 @@ export interface GlobalFlags {
   schema?: string | undefined;
   config?: string | undefined;
   user?: string | undefined;
+  userEmail?: string | undefined;
+  taskId?: string | undefined;
 }
 
 interface RawConfig {
   database?: { url?: unknown; schema?: unknown };
   user?: unknown;
+  user_email?: unknown;
   s3?: Record<string, unknown>;
 }
 
 const CONFIG_SHAPE: Record<string, readonly string[] | null> = {
   database: ['url', 'schema'],
   user: null,
+  user_email: null,
   s3: ['endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'forcePathStyle'],
 };
 
@@ -166,6 +177,12 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
   const schema = nonEmpty(flags.schema) ?? nonEmpty(env.ATLAS_SCHEMA) ?? str(raw.database?.schema) ?? 'public';
   if (Buffer.byteLength(schema, 'utf8') > 63) throw new UsageError(`schema name "${schema}" is longer than 63 bytes`);
 
+  const userEmail = nonEmpty(flags.userEmail) ?? nonEmpty(env.ATLAS_USER_EMAIL) ?? str(raw.user_email);
+  // user_email is varchar(255), as in the spec.
+  if (userEmail !== undefined && userEmail !== null && (!/^[^\s@]+@[^\s@]+$/.test(userEmail) || userEmail.length > 255)) {
+    throw new UsageError(`"${userEmail}" is not an email address (from --user-email, ATLAS_USER_EMAIL or the config file's "user_email")`);
+  }
+
   const s3 = raw.s3 ?? {};
   return {
     databaseUrl,
@@ -173,6 +190,9 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
     schema,
     atlasHome: resolve(nonEmpty(env.ATLAS_HOME) ?? join(homedir(), '.atlas')),
     user: nonEmpty(flags.user) ?? nonEmpty(env.ATLAS_USER) ?? str(raw.user) ?? osUserName(),
+    userEmail: userEmail ?? null,
+    task: resolveTask(flags.taskId, env),
+    ci: detectCi(env),
     configPath,
     s3: {
       endpoint: str(s3.endpoint),

@@ -14,6 +14,8 @@ export interface GlobalOptions {
   schema?: string;
   config?: string;
   user?: string;
+  userEmail?: string;
+  taskId?: string;
   json?: boolean;
   verbose?: boolean;
   color?: boolean;
@@ -26,7 +28,7 @@ export function globalOptions(cmd: Command): GlobalOptions {
 
 export function settingsFor(cmd: Command): Settings {
   const g = globalOptions(cmd);
-  return resolveSettings({ databaseUrl: g.databaseUrl, schema: g.schema, config: g.config, user: g.user });
+  return resolveSettings({ databaseUrl: g.databaseUrl, schema: g.schema, config: g.config, user: g.user, userEmail: g.userEmail, taskId: g.taskId });
 }
 
 /** Colour only on a terminal, and never with NO_COLOR or --no-color. */

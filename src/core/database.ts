@@ -6,13 +6,13 @@ import { migrate } from '../db/migrate.js';
 export type DatabaseListener = (target: DatabaseTarget) => void;
 
 /** Every core call runs through this: resolve the database, connect, make sure the schema is current. */
-export async function withDatabase<T>(settings: Settings, onDatabase: DatabaseListener | undefined, fn: (client: Client, url: string) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(settings: Settings, onDatabase: DatabaseListener | undefined, fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>): Promise<T> {
   const target = await resolveDatabase(settings);
   onDatabase?.(target);
   const client = await openClient(target.url);
   try {
     await migrate(client, settings.schema);
-    return await fn(client, target.url);
+    return await fn(client, target.url, target);
   } finally {
     await client.end().catch(() => undefined);
   }

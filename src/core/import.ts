@@ -17,7 +17,8 @@ import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, Usa
 import { columnNamesFromHeader, qualify } from '../transform/naming.js';
 import { withDatabase } from './database.js';
 import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
-import { seconds, type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
+import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
+import { type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
 import { prepare } from './prepareImport.js';
 import { alreadyImported, BudgetExceededError, runImport, type RunContext } from './runImport.js';
 
@@ -33,18 +34,31 @@ export async function dryRunImport(settings: Settings, options: ImportOptions): 
   return (await runImportFile(settings, { ...options, dryRun: true })) as DryRunResult;
 }
 
-async function runImportFile(settings: Settings, options: RunOptions): Promise<ImportResult | DryRunResult> {
-  const startedAt = performance.now();
+async function runImportFile(settings: Settings, given: RunOptions): Promise<ImportResult | DryRunResult> {
+  const trace = new ImportTrace(performance.now());
+  // The trace follows the phases, whoever else listens to them.
+  const options: RunOptions = {
+    ...given,
+    onPhase: async (phase) => {
+      trace.enter(phase);
+      await given.onPhase?.(phase);
+    },
+  };
   await options.onPhase?.('reading');
-  const prepared = await prepare(settings, options);
+  const prepared = await prepare(settings, options, trace);
   const { input, tableName } = prepared;
-  const fileType = input.format === 'tsv' ? 'csv' : input.format === 'ndjson' ? 'json' : input.format === 'xlsx' ? 'excel' : input.format;
+  const table = input.table;
+  if (table.kind === 'fixed') table.batches = trace.countRows(table.batches);
+  else table.batches = trace.countRows(table.batches);
+  // What the import was to use, until its plan says what it used.
+  if (Object.keys(prepared.mapping).length > 0) trace.mappingConfig = prepared.mapping;
 
   try {
-    return await withDatabase(settings, options.onDatabase, async (client, url) => {
+    return await withDatabase(settings, options.onDatabase, async (client, url, target) => {
+      trace.serverSeconds = target.embedded?.seconds ?? 0;
       const serverVersion = await getServerVersion(client);
       const importId = randomUUID();
-      const ctx: RunContext = { importId, tableName, prepared, startedAt, serverVersion, url };
+      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url };
       if (options.dryRun) {
         await client.query('begin');
         try {
@@ -64,25 +78,24 @@ async function runImportFile(settings: Settings, options: RunOptions): Promise<I
       // The lock marks this import as alive (history shows `interrupted` for an in_progress record
       // without it), so it is taken before the record exists.
       return withAdvisoryLock(client, `atlas:import:${importId}`, async () => {
-        await insertInProgress(client, settings.schema, {
-          importId,
-          userId: settings.user,
-          sourceType: input.opened.sourceType,
-          sourcePath: input.opened.sourcePath,
-          fileName: input.opened.fileName,
-          fileSizeBytes: input.opened.sizeBytes,
-          fileType,
-          tableName,
-          duplicateCheckEnabled: options.dedupe !== false && !options.force,
-          metadata: {
-            ...input.opened.metadata,
-            compressed: input.compressed,
-            ...(input.entry !== null ? { zip_entry: input.entry } : {}),
-            server_version_num: serverVersion,
-            ...(options.allowSameFile ? { allow_same_file: true } : {}),
-            ...(options.force ? { force: true } : {}),
-          },
-        });
+        await insertInProgress(
+          client,
+          settings.schema,
+          newImportRecord(settings, options, {
+            importId,
+            opened: input.opened,
+            tableName,
+            fileType: fileTypeOf(input.format),
+            target,
+            metadata: {
+              compressed: input.compressed,
+              ...(input.entry !== null ? { zip_entry: input.entry } : {}),
+              server_version_num: serverVersion,
+              ...(options.allowSameFile ? { allow_same_file: true } : {}),
+              ...(options.force ? { force: true } : {}),
+            },
+          }),
+        );
         const stopOnAbort = cancelQueriesOnAbort(client, url, options.signal);
         try {
           return await withTransaction(client, () => runImport(client, settings, options, ctx));
@@ -95,8 +108,10 @@ async function runImportFile(settings: Settings, options: RunOptions): Promise<I
             await client.query(`delete from ${qualify(settings.schema, 'import_history')} where import_id = $1`, [importId]).catch(() => undefined);
             throw err;
           }
+          const { facts, metadata } = trace.failure();
+          const duration = trace.durationSeconds();
           const record = (c: Client): Promise<void> =>
-            markFailed(c, settings.schema, importId, message, seconds(performance.now() - startedAt), { error_class: err instanceof Error ? err.name : 'Error' });
+            markFailed(c, settings.schema, importId, message, duration, { error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
           // The import's own connection may be what failed (server restart, terminated backend): then a fresh one says why.
           await record(client).catch(() => withClient(url, record).catch(() => undefined));
           if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);

@@ -12,6 +12,7 @@ import { withDatabase } from './database.js';
 import { openSource, readInput, type InputOptions, type OpenedInput } from './input.js';
 import type { OpenedSource } from '../sources/source.js';
 import type { RunOptions } from './importTypes.js';
+import { fileTypeOf, newImportRecord, type ImportTrace } from './importTrace.js';
 
 export interface Prepared {
   input: OpenedInput;
@@ -34,8 +35,8 @@ function readMappingFile(path: string): Mapping {
   return mapping;
 }
 
-/** Everything that can be checked before the database is touched. */
-export async function prepare(settings: Settings, options: RunOptions): Promise<Prepared> {
+/** Everything that can be checked before the database is touched. `trace` learns the input as it is opened. */
+export async function prepare(settings: Settings, options: RunOptions, trace: ImportTrace): Promise<Prepared> {
   if (options.delimiter != null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
   // Library callers too (the CLI checks --key as it parses it): an empty key makes every row a duplicate of every other.
   if (options.key != null && (options.key.length === 0 || options.key.some((k) => k.trim() === ''))) throw new UsageError('the key must name at least one column, none of them blank');
@@ -73,16 +74,17 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     stdin: options.stdin,
   };
   const opened = await openSource(settings, inputOptions);
+  trace.sizeBytes = opened.sizeBytes;
   // Before the input is read, a sheet is known only as it was asked for (a name or a number).
   const fallbackTable = options.table ?? mapping.table ?? defaultTableName(opened.fileName, inputOptions.sheet ?? (inputOptions.entry ? baseFileName(inputOptions.entry) : null));
   let input: OpenedInput;
   try {
-    input = await readInput(opened, inputOptions);
+    input = await readInput(opened, inputOptions, trace);
   } catch (err) {
     opened.stream.destroy();
     // The data itself is unreadable (encoding, empty, corrupt): still an import attempt worth recording.
     if (err instanceof AtlasError && !(err instanceof UsageError) && fallbackTable !== null && !options.dryRun) {
-      throw await recordUnreadable(settings, options, opened, fallbackTable, err);
+      throw await recordUnreadable(settings, options, opened, fallbackTable, err, trace);
     }
     throw err;
   }
@@ -123,23 +125,15 @@ function defaultTableName(fileName: string | null, part: string | null): string 
   return tableNameFromFileName(fileName, part ?? undefined);
 }
 
-/** Records a failed import for input that could not be read at all, and returns the error to throw. */
-async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: AtlasError): Promise<ImportFailedError> {
+/** Records a failed import for input that could not be read at all, with what was read of it, and returns the error to throw. */
+async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: AtlasError, trace: ImportTrace): Promise<ImportFailedError> {
   const importId = randomUUID();
-  await withDatabase(settings, options.onDatabase, async (client) => {
-    await insertInProgress(client, settings.schema, {
-      importId,
-      userId: settings.user,
-      sourceType: opened.sourceType,
-      sourcePath: opened.sourcePath,
-      fileName: opened.fileName,
-      fileSizeBytes: opened.sizeBytes,
-      fileType: options.format ?? null,
-      tableName,
-      duplicateCheckEnabled: false,
-      metadata: { ...opened.metadata },
-    });
-    await markFailed(client, settings.schema, importId, describeError(err), 0, { error_class: err.name });
+  const { facts, metadata } = trace.failure();
+  await withDatabase(settings, options.onDatabase, async (client, _url, target) => {
+    trace.serverSeconds = target.embedded?.seconds ?? 0;
+    const fileType = trace.format !== null ? fileTypeOf(trace.format) : options.format ? fileTypeOf(options.format) : null;
+    await insertInProgress(client, settings.schema, newImportRecord(settings, options, { importId, opened, tableName, fileType, target, metadata: {} }));
+    await markFailed(client, settings.schema, importId, describeError(err), trace.durationSeconds(), { error_class: err.name, ...metadata }, facts);
   });
   return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err.hint, cause: err });
 }

@@ -21,6 +21,7 @@ import { formatAbsoluteTime, isoTime } from '../transform/time.js';
 
 import { DRY_RUN_ERRORS_SHOWN, seconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import type { Prepared } from './prepareImport.js';
+import type { ImportTrace } from './importTrace.js';
 
 export function alreadyImported(tableName: string, earlier: { import_id: string; import_timestamp: Date }): AlreadyImportedError {
   return new AlreadyImportedError(
@@ -42,7 +43,8 @@ export interface RunContext {
   importId: string;
   tableName: string;
   prepared: Prepared;
-  startedAt: number;
+  /** What is known so far, kept up to date here for the record of a failure; its clock gives the duration. */
+  trace: ImportTrace;
   serverVersion: number;
   url: string;
 }
@@ -62,13 +64,14 @@ async function checkRoomForColumns(client: Client, schema: string, tableName: st
 
 export async function runImport(client: Client, settings: Settings, options: RunOptions, ctx: RunContext): Promise<ImportResult | DryRunResult> {
   const schema = settings.schema;
-  const { importId, tableName, prepared } = ctx;
+  const { importId, tableName, prepared, trace } = ctx;
   const { input, mapping, budget } = prepared;
   const signal = options.signal;
   const checkCancelled = (): void => {
     if (signal?.aborted) throw new CancelledError();
   };
   const warnings: string[] = [];
+  trace.warnings = warnings;
 
   // Stage every row; Node sees every value on the way.
   await options.onPhase?.('staging');
@@ -93,6 +96,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   checkCancelled();
   const lateArrays = input.table.kind === 'keyed' ? await reshapeLateArrays(client, stage, staged, input.table) : {};
   const parsingSeconds = seconds(performance.now() - parseStart);
+  Object.assign(trace, { totalRows: staged.rows, parsingSeconds });
   if (input.table.kind === 'keyed' && mapping.columns) {
     const known = new Set(staged.columns.map((c) => c.sourceName));
     const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !known.has(c));
@@ -113,6 +117,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   }
   const existing = await getExistingTable(client, schema, tableName);
   const plan = planImport({ tableName, staged: staged.columns, decided, existing, mapping, forced: options.strategy ?? null });
+  Object.assign(trace, { strategy: plan.strategy, mappingConfig: plan.mapping });
   warnings.push(...plan.warnings);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
   warnings.push(...errorCells.warnings);
@@ -148,6 +153,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
       mappingErrors = res.rowCount ?? 0;
     }
   }
+  trace.validationErrors = mappingErrors;
   const failsBudget = overBudget(budget, mappingErrors, staged.rows);
   const mappingConfig = plan.mapping;
 
@@ -199,9 +205,10 @@ export async function runImport(client: Client, settings: Settings, options: Run
       warnings,
       rowsInserted: 0,
       rowsSkipped: staged.rows,
-      durationSeconds: seconds(performance.now() - ctx.startedAt),
+      durationSeconds: trace.durationSeconds(),
       insertTimeSeconds: null,
       mappingStatus: 'failed',
+      metadata: { ...base.metadata, failed_phase: trace.phase },
     });
     await client.query('commit');
     await client.query('begin'); // withTransaction's COMMIT then ends an empty transaction
@@ -278,6 +285,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
       else excludeDups = found;
     }
     duplicateSeconds = seconds(performance.now() - dedupeStart);
+    Object.assign(trace, { duplicatesFound, duplicateCheckSeconds: duplicateSeconds });
     checkCancelled();
   }
 
@@ -297,6 +305,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
     rowsInserted = inserted.rowCount ?? 0;
   }
   let insertMs = performance.now() - insertStart;
+  trace.insertSeconds = seconds(insertMs);
   checkCancelled();
   if (newTable) {
     if (dedupe) {
@@ -308,6 +317,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
       duplicatesFound = counts.rows[0]!.duplicates;
       rowsInserted -= counts.rows[0]!.removed;
       duplicateSeconds = seconds(performance.now() - dedupeStart);
+      Object.assign(trace, { duplicatesFound, duplicateCheckSeconds: duplicateSeconds });
       checkCancelled();
     }
     const finishStart = performance.now();
@@ -316,11 +326,12 @@ export async function runImport(client: Client, settings: Settings, options: Run
     checkCancelled();
   }
   const insertSeconds = seconds(insertMs);
+  trace.insertSeconds = insertSeconds;
 
   await options.onPhase?.('committing');
   checkCancelled();
   const status: 'success' | 'partial' = mappingErrors > 0 ? 'partial' : 'success';
-  const durationSeconds = seconds(performance.now() - ctx.startedAt);
+  const durationSeconds = trace.durationSeconds();
   const outcome: ImportOutcome = {
     ...base,
     status,

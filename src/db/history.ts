@@ -78,6 +78,8 @@ export function toImportRecord(row: Record<string, unknown>): ImportRecord {
 export interface NewImport {
   importId: string;
   userId: string;
+  userEmail: string | null;
+  taskId: string | null;
   sourceType: string;
   sourcePath: string | null;
   fileName: string | null;
@@ -91,10 +93,10 @@ export interface NewImport {
 export async function insertInProgress(client: Client, schema: string, r: NewImport): Promise<void> {
   await client.query(
     `insert into ${qualify(schema, 'import_history')}
-       (import_id, user_id, source_type, source_path, file_name, file_size_bytes, file_type, table_name,
+       (import_id, user_id, user_email, task_id, source_type, source_path, file_name, file_size_bytes, file_type, table_name,
         duplicate_check_enabled, status, mapping_status, mapping_started_at, metadata)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'in_progress', 'in_progress', now(), $10)`,
-    [r.importId, r.userId, r.sourceType, r.sourcePath, r.fileName, r.fileSizeBytes, r.fileType, r.tableName, r.duplicateCheckEnabled, r.metadata],
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'in_progress', 'in_progress', now(), $12)`,
+    [r.importId, r.userId, r.userEmail, r.taskId, r.sourceType, r.sourcePath, r.fileName, r.fileSizeBytes, r.fileType, r.tableName, r.duplicateCheckEnabled, r.metadata],
   );
 }
 
@@ -208,18 +210,73 @@ export async function findImports(client: Client, schema: string, idOrPrefix: st
 }
 
 /**
+ * What a failed import had learnt when it failed (null: not known). Its rows were rolled back, so
+ * rows_inserted is 0 and every row read counts as skipped; the mapping errors found are counted
+ * in validation_errors, though only an import over its error budget keeps them in mapping_errors.
+ */
+export interface FailureFacts {
+  /** Known once every byte was read. */
+  fileHash: string | null;
+  /** Bytes read, once every byte was; else the size known at the start stays. */
+  fileSizeBytes: number | null;
+  fileType: string | null;
+  /** Known once every row was staged. */
+  totalRowsInFile: number | null;
+  /** Rows read so far. */
+  rowsProcessed: number | null;
+  duplicatesFound: number | null;
+  validationErrors: number | null;
+  parsingTimeSeconds: number | null;
+  duplicateCheckTimeSeconds: number | null;
+  insertTimeSeconds: number | null;
+  importStrategy: string | null;
+  mappingConfig: unknown;
+  warnings: string[] | null;
+}
+
+/**
  * Marks an import failed in its own transaction (after the import's transaction rolled back).
  * Only an in_progress record changes: if the connection dropped during COMMIT, the import may
  * have committed after all, and its committed record must not be overwritten.
  */
-export async function markFailed(client: Client, schema: string, importId: string, message: string, durationSeconds: number, metadata: Record<string, unknown>): Promise<void> {
+export async function markFailed(
+  client: Client,
+  schema: string,
+  importId: string,
+  message: string,
+  durationSeconds: number,
+  metadata: Record<string, unknown>,
+  facts: Partial<FailureFacts> = {},
+): Promise<void> {
   await client.query(
     `update ${qualify(schema, 'import_history')} set status = 'failed', error_message = $2, duration_seconds = $3,
        mapping_status = 'failed', mapping_completed_at = clock_timestamp(),
        mapping_duration_seconds = extract(epoch from clock_timestamp() - mapping_started_at),
-       rows_inserted = 0, metadata = coalesce(metadata, '{}'::jsonb) || $4::jsonb, updated_at = clock_timestamp()
+       rows_inserted = 0, metadata = coalesce(metadata, '{}'::jsonb) || $4::jsonb, updated_at = clock_timestamp(),
+       file_hash = coalesce($5, file_hash), file_size_bytes = coalesce($6, file_size_bytes), file_type = coalesce($7, file_type),
+       total_rows_in_file = $8, rows_processed = $9, rows_skipped = $9, duplicates_found = $10, validation_errors = $11,
+       parsing_time_seconds = $12, duplicate_check_time_seconds = $13, insert_time_seconds = $14,
+       import_strategy = $15, mapping_config = $16::jsonb, warnings = $17
      where import_id = $1 and status = 'in_progress'`,
-    [importId, message, durationSeconds, JSON.stringify(metadata)],
+    [
+      importId,
+      message,
+      durationSeconds,
+      JSON.stringify(metadata),
+      facts.fileHash ?? null,
+      facts.fileSizeBytes ?? null,
+      facts.fileType ?? null,
+      facts.totalRowsInFile ?? null,
+      facts.rowsProcessed ?? null,
+      facts.duplicatesFound ?? null,
+      facts.validationErrors ?? null,
+      facts.parsingTimeSeconds ?? null,
+      facts.duplicateCheckTimeSeconds ?? null,
+      facts.insertTimeSeconds ?? null,
+      facts.importStrategy ?? null,
+      facts.mappingConfig === null || facts.mappingConfig === undefined ? null : JSON.stringify(facts.mappingConfig),
+      facts.warnings ?? null,
+    ],
   );
 }
 
