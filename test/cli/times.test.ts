@@ -91,5 +91,11 @@ describe('times in output, and the refusal of a file already imported', () => {
     const record = json(docs.find(([name]) => name === `history ${id}`)![1]).import_record as { import_timestamp: string; updated_at: string };
     assert.match(detail.stdout, new RegExp(`when\\s+${localTime(record.import_timestamp)} \\(`));
     assert.match(detail.stdout, new RegExp(`updated\\s+${localTime(record.updated_at)}\\n`));
+
+    // A refusal that names a time says it in local time too.
+    const undone = json(await run(['undo', id, '--yes', '--json']));
+    const twice = await run(['undo', id, '--yes']);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, new RegExp(`already undone at ${localTime(undone.undone_at as string)} by `));
   });
 });
