@@ -177,6 +177,21 @@ Examples:
     .addHelpText(
       'after',
       `
+Every figure is over the imports of the period (import_timestamp in the last --days days, of
+--table and --user when given), as its --json name:
+  total_imports            every import, whatever its status
+  successful_imports       status success; partial_imports, failed_imports (interrupted ones
+                           included), undone_imports and in_progress_imports count the others
+  success_rate             successful_imports / total_imports (partial, failed, undone and
+                           running imports count against it)
+  total_rows_inserted      sum of rows_inserted, including rows of imports undone since
+  total_rows_inserted_not_undone  sum of rows_inserted of success and partial imports
+  total_rows_removed       sum of rows_removed: the rows undo deleted
+  total_duplicates_found   sum of duplicates_found
+  avg_duration_seconds     mean duration_seconds of the imports that have one (not running ones)
+  tables_affected          distinct tables of success, partial and undone imports
+  unique_users             distinct user_id
+
 Examples:
   atlas stats
   atlas stats --table customers --days 7
@@ -189,12 +204,19 @@ Examples:
 
   program
     .command('lineage')
-    .description('which imports contributed the rows now in a table (rows now vs inserted then); or where one row came from')
+    .description('which imports contributed rows to a table (inserted then vs rows now); or where one row came from')
     .argument('<table>', 'a table atlas imported into')
     .option('--row <id>', 'trace one row by its id column: import, file, source row number, corrections (default: the whole table)')
     .addHelpText(
       'after',
       `
+The figures, as their --json names:
+  imports, total_imports   the imports into the table with status success or partial, newest
+                           first (undone and failed ones left no rows), each with rows_inserted
+                           and rows_now (its rows in the table now)
+  total_rows_contributed   sum of their rows_inserted, whether the rows are still there or not
+  rows_now_in_table        rows in the table now, whichever import they came from
+
 Examples:
   atlas lineage customers
   atlas lineage customers --row 42

@@ -304,6 +304,16 @@ export async function lockImport(client: Client, schema: string, importId: strin
   return { record: toImportRecord(rest), rowXmin: String(rowXmin) };
 }
 
+/** The imports that put rows into a table, as the spec's lineage counts them: success and partial, newest first. */
+export async function listTableImports(client: Client, schema: string, table: string): Promise<ImportRecord[]> {
+  const res = await client.query(
+    `select h.* from ${qualify(schema, 'import_history')} h
+      where h.table_name = $1 and h.status in ('success', 'partial') order by h.import_timestamp desc, h.created_at desc`,
+    [table],
+  );
+  return res.rows.map(toImportRecord);
+}
+
 /** Records by full id, newest first (ids not found are left out). */
 export async function getImportsByIds(client: Client, schema: string, importIds: readonly string[]): Promise<ImportRecord[]> {
   if (importIds.length === 0) return [];
@@ -350,6 +360,7 @@ export interface StatsRow {
   undone: number;
   inProgress: number;
   rowsInserted: number;
+  rowsInsertedNotUndone: number;
   rowsRemoved: number;
   duplicatesFound: number;
   avgDurationSeconds: number | null;
@@ -380,6 +391,7 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
             count(*) filter (where st = 'undone') as undone,
             count(*) filter (where st = 'in_progress') as in_progress,
             coalesce(sum(rows_inserted), 0) as rows_inserted,
+            coalesce(sum(rows_inserted) filter (where st in ('success', 'partial')), 0) as rows_inserted_not_undone,
             coalesce(sum(rows_removed), 0) as rows_removed,
             coalesce(sum(duplicates_found), 0) as duplicates_found,
             round(avg(duration_seconds), 3) as avg_duration_seconds,
@@ -399,6 +411,7 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
     undone: n(r.undone),
     inProgress: n(r.in_progress),
     rowsInserted: n(r.rows_inserted),
+    rowsInsertedNotUndone: n(r.rows_inserted_not_undone),
     rowsRemoved: n(r.rows_removed),
     duplicatesFound: n(r.duplicates_found),
     avgDurationSeconds: r.avg_duration_seconds === null ? null : Number(r.avg_duration_seconds),
