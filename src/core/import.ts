@@ -22,7 +22,7 @@ import { type DryRunResult, type ImportOptions, type ImportResult, type RunOptio
 import { prepare } from './prepareImport.js';
 import { alreadyImported, BudgetExceededError, runImport, type RunContext } from './runImport.js';
 
-export type { DryRunResult, ImportOptions, ImportPhase, ImportProgress, ImportResult } from './importTypes.js';
+export type { DryRunResult, ImportOptions, ImportPhase, ImportProgress, ImportResult, InsertEstimate } from './importTypes.js';
 
 /** Runs one import. Throws ImportFailedError (with the failed record's id) when it fails. */
 export async function importFile(settings: Settings, options: ImportOptions): Promise<ImportResult> {

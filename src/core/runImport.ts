@@ -5,7 +5,7 @@
  */
 import type { Settings } from '../config.js';
 import { lockForTransaction, type Client } from '../db/connection.js';
-import { completeImport, type ImportOutcome } from '../db/history.js';
+import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/history.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging.js';
 import { countTableColumns, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
@@ -289,11 +289,17 @@ export async function runImport(client: Client, settings: Settings, options: Run
     checkCancelled();
   }
 
+  // Every valid row a duplicate (the same file again): no statement to run.
+  const toInsert = validRows === null || duplicatesFound < validRows;
+  if (options.onInsert && toInsert) {
+    // Told before the phase starts, so that its first report already says what it inserts.
+    const earlier = await getRecentInsertRate(client, schema);
+    const rows = (validRows ?? staged.rows) - duplicatesFound;
+    options.onInsert(earlier !== null ? { rows, rowsPerSecond: earlier, basis: 'earlier imports' } : { rows, rowsPerSecond: parsingSeconds > 0 ? staged.rows / parsingSeconds : null, basis: 'staging' });
+  }
   await options.onPhase?.('inserting');
   checkCancelled();
   const insertStart = performance.now();
-  // Every valid row a duplicate (the same file again): no statement to run.
-  const toInsert = validRows === null || duplicatesFound < validRows;
   const lookups = toInsert ? await createValueLookups(client, { stage, plan, rows: staged.rows, schema, hasPgInputIsValid, importId }) : new Map<string, string>();
   const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups, lookups });
   // A new table gets its foreign key after the INSERT (one validating join); an existing one checks

@@ -163,6 +163,17 @@ export async function completeImport(client: Client, schema: string, importId: s
   );
 }
 
+/** Rows per second of the INSERTs of the latest imports (up to 20) that inserted rows, or null when there are none. */
+export async function getRecentInsertRate(client: Client, schema: string): Promise<number | null> {
+  const res = await client.query<{ rate: number | null }>(
+    `select sum(rows_inserted)::float8 / nullif(sum(insert_time_seconds), 0)::float8 as rate
+       from (select rows_inserted, insert_time_seconds from ${qualify(schema, 'import_history')}
+              where status in ('success', 'partial') and rows_inserted > 0 and insert_time_seconds > 0
+              order by import_timestamp desc limit 20) h`,
+  );
+  return res.rows[0]?.rate ?? null;
+}
+
 /** Filters of `atlas history`. */
 export interface HistoryFilter {
   table: string | null;

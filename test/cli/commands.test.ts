@@ -328,6 +328,7 @@ describe('tracking commands (spawned)', () => {
     assert.match(sized.stdout, /\u001b\[\?25h/, 'and shows it again');
     const frames = plain(sized.stdout);
     assert.match(frames, /staging, [\d.]+ (KB|MB) of [\d.]+ (KB|MB) \(\d+%\), [\d,]+ rows, [\d,]+ rows\/s, [\d.]+ m?s/, 'bytes of the total, rows, rows/s, elapsed');
+    assert.match(frames, /inserting, about \d+% of 100,000 rows \(estimated at the (staging rate|rate of earlier imports), [\d,]+ rows\/s\), [\d.]+ m?s/, 'the INSERT: an estimate');
     assert.match(frames, /success: imported 100,000 of 100,000 rows/);
     assert.match(frames, /time: reading and staging/);
     assert.match(frames, /import id [0-9a-f-]{36}/);
