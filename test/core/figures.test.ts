@@ -5,35 +5,20 @@ import { importFile, type ImportOptions } from '../../src/core/import.ts';
 import { traceLineage } from '../../src/core/lineage.ts';
 import { getStats } from '../../src/core/stats.ts';
 import { undoImport } from '../../src/core/undo.ts';
-import { csv, openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { csv, openTestDb, ROOT, runAtlas, tempDir, type TestDb } from '../helpers.ts';
 
 const defaults: Omit<ImportOptions, 'source'> = { table: null, format: null, delimiter: null, header: true, encoding: null, name: null };
 
-/** The README's SQL for `atlas stats` (30 days, no filters). */
-const STATS_SQL = (schema: string): string => `
-  SELECT count(*) AS total_imports,
-         count(*) FILTER (WHERE status = 'success') AS successful_imports,
-         count(*) FILTER (WHERE status = 'partial') AS partial_imports,
-         count(*) FILTER (WHERE status = 'failed') AS failed_imports,
-         count(*) FILTER (WHERE status = 'undone') AS undone_imports,
-         count(*) FILTER (WHERE status = 'in_progress') AS in_progress_imports,
-         round(count(*) FILTER (WHERE status = 'success')::numeric / nullif(count(*), 0), 3) AS success_rate,
-         coalesce(sum(rows_inserted), 0) AS total_rows_inserted,
-         coalesce(sum(rows_inserted) FILTER (WHERE status IN ('success', 'partial')), 0) AS total_rows_inserted_not_undone,
-         coalesce(sum(rows_removed), 0) AS total_rows_removed,
-         coalesce(sum(duplicates_found), 0) AS total_duplicates_found,
-         round(avg(duration_seconds), 3) AS avg_duration_seconds,
-         count(DISTINCT table_name) FILTER (WHERE status IN ('success', 'partial', 'undone')) AS tables_affected,
-         count(DISTINCT user_id) AS unique_users
-    FROM ${schema}.import_history
-   WHERE import_timestamp >= now() - interval '30 days'`;
-
-/** The README's SQL for `atlas lineage figs`. */
-const LINEAGE_SQL = (schema: string): string => `
-  SELECT count(*) AS total_imports, coalesce(sum(rows_inserted), 0) AS total_rows_contributed,
-         (SELECT count(*) FROM ${schema}.figs) AS rows_now_in_table
-    FROM ${schema}.import_history
-   WHERE table_name = 'figs' AND status IN ('success', 'partial')`;
+/** The SQL blocks of the README's "Figures of stats and lineage": the SQL a reader runs, word for word. */
+function readmeSql(): { stats: string; lineage: string } {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Figures of stats and lineage'));
+  const blocks = [...section.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  assert.ok(blocks.length >= 2, 'the README gives the SQL of stats and of lineage');
+  return { stats: blocks[0]!, lineage: blocks[1]! };
+}
 
 describe('stats and lineage figures', () => {
   let db: TestDb;
@@ -41,14 +26,14 @@ describe('stats and lineage figures', () => {
   const ids: Record<string, string> = {};
   before(async () => {
     db = await openTestDb();
-    const run = (name: string, content: string, options: Partial<ImportOptions> = {}) => importFile(db.settings, { ...defaults, source: files.write(name, content), table: 'figs', ...options });
+    const run = (name: string, content: string, options: Partial<ImportOptions> = {}) => importFile(db.settings, { ...defaults, source: files.write(name, content), table: 'customers', ...options });
     ids.a = (await run('a.csv', csv([['k', 'v'], [1, 'a'], [2, 'b'], [3, 'c']]))).import_id;
     ids.b = (await run('b.csv', 'k,v\n4,d\nfive,e\n6,f\n')).import_id; // partial: "five" is no integer
     ids.c = (await run('c.csv', csv([['k', 'v'], [7, 'g'], [8, 'h'], [1, 'a']]))).import_id; // 1,a a duplicate
     await undoImport(db.settings, ids.c, { dryRun: false, force: false, purge: false });
     await assert.rejects(run('d.csv', csv([['k', 'other'], [9, 'i']]), { strategy: 'merge_exact' }));
     ids.e = (await importFile(db.settings, { ...defaults, source: files.write('e.csv', csv([['x'], [1]])), table: 'elsewhere' })).import_id;
-    await db.client.query(`delete from ${db.schema}.figs where k = 2`);
+    await db.client.query(`delete from ${db.schema}.customers where k = 2`);
   });
   after(async () => {
     await db.close();
@@ -57,7 +42,8 @@ describe('stats and lineage figures', () => {
 
   it('every figure of stats is one aggregate over import_history; undone imports count as undone, their rows apart', async () => {
     const s = await getStats(db.settings, { table: null, user: null, days: 30 });
-    const [sql] = await db.rows<Record<string, string | null>>(STATS_SQL(db.schema));
+    await db.client.query(`set search_path to ${db.schema}`);
+    const [sql] = await db.rows<Record<string, string | null>>(readmeSql().stats);
     for (const [name, value] of Object.entries(sql!)) assert.equal(s[name as keyof typeof s], value === null ? null : Number(value), name);
     // What they mean here: one undone import, whose 2 rows are in total_rows_inserted but not in the imports not undone.
     assert.equal(s.undone_imports, 1);
@@ -67,11 +53,13 @@ describe('stats and lineage figures', () => {
   });
 
   it("lineage lists the success and partial imports with what they inserted (the spec's totals), and the rows now apart", async () => {
-    const l = await traceLineage(db.settings, 'figs');
-    const [sql] = await db.rows<Record<string, string>>(LINEAGE_SQL(db.schema));
-    assert.equal(l.total_imports, Number(sql!.total_imports));
-    assert.equal(l.total_rows_contributed, Number(sql!.total_rows_contributed));
-    assert.equal(l.rows_now_in_table, Number(sql!.rows_now_in_table));
+    const l = await traceLineage(db.settings, 'customers');
+    await db.client.query(`set search_path to ${db.schema}`);
+    // Two statements: the imports' figures, then the table's rows.
+    const [imports, table] = (await db.client.query(readmeSql().lineage)) as unknown as Array<{ rows: Array<Record<string, string>> }>;
+    assert.equal(l.total_imports, Number(imports!.rows[0]!.total_imports));
+    assert.equal(l.total_rows_contributed, Number(imports!.rows[0]!.total_rows_contributed));
+    assert.equal(l.rows_now_in_table, Number(table!.rows[0]!.rows_now_in_table));
     assert.deepEqual(
       l.imports.map((i) => [i.import_id, i.status, i.rows_inserted, i.rows_now]),
       [
@@ -90,14 +78,14 @@ describe('stats and lineage figures', () => {
     assert.match(stats.stdout, /inserted\s+8 \(2 of them by imports undone since\)/);
     assert.match(stats.stdout, /by imports not undone\s+6\n/);
     assert.match(stats.stdout, /removed by undo\s+2\n/);
-    const lineage = await runAtlas(['lineage', 'figs', ...conn]);
-    assert.match(lineage.stdout, /2 import\(s\) succeeded or were partial into figs, inserting 5 row\(s\); figs holds 4 row\(s\) now/);
+    const lineage = await runAtlas(['lineage', 'customers', ...conn]);
+    assert.match(lineage.stdout, /2 import\(s\) succeeded or were partial into customers, inserting 5 row\(s\); customers holds 4 row\(s\) now/);
 
     const statsJson = JSON.parse((await runAtlas(['stats', '--json', ...conn])).stdout) as Record<string, unknown>;
     const statsHelp = (await runAtlas(['stats', '--help'])).stdout;
     const scope = ['success', 'period_days', 'period_start', 'period_end', 'table_name', 'user_id'];
     for (const figure of Object.keys(statsJson).filter((k) => !scope.includes(k))) assert.match(statsHelp, new RegExp(`\\b${figure}\\b`), `stats --help defines ${figure}`);
-    const lineageJson = JSON.parse((await runAtlas(['lineage', 'figs', '--json', ...conn])).stdout) as Record<string, unknown>;
+    const lineageJson = JSON.parse((await runAtlas(['lineage', 'customers', '--json', ...conn])).stdout) as Record<string, unknown>;
     const lineageHelp = (await runAtlas(['lineage', '--help'])).stdout;
     for (const figure of [...Object.keys(lineageJson).filter((k) => !['success', 'table_name'].includes(k)), 'rows_now']) {
       assert.match(lineageHelp, new RegExp(`\\b${figure}\\b`), `lineage --help defines ${figure}`);
