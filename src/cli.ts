@@ -314,7 +314,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     const hint = err instanceof AtlasError ? err.hint : null;
     process.exitCode = err instanceof AtlasError ? err.exitCode : ExitCode.failed;
     if (wantsJson) {
-      const body: Record<string, unknown> = { success: false, error: message };
+      const body: Record<string, unknown> = { success: false, error: err instanceof AlreadyImportedError ? err.jsonMessage : message };
       if (hint) body.hint = hint;
       const importId = (err as { importId?: unknown }).importId;
       if (typeof importId === 'string') body.import_id = importId;

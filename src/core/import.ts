@@ -111,7 +111,7 @@ async function runImportFile(settings: Settings, given: RunOptions): Promise<Imp
           const { facts, metadata } = trace.failure();
           const duration = trace.durationSeconds();
           const record = (c: Client): Promise<void> =>
-            markFailed(c, settings.schema, importId, message, duration, { error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
+            markFailed(c, settings.schema, importId, message, duration, { ...input.table.details, error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
           // The import's own connection may be what failed (server restart, terminated backend): then a fresh one says why.
           await record(client).catch(() => withClient(url, record).catch(() => undefined));
           if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);

@@ -17,7 +17,7 @@ import { planImport, type ImportPlan } from './plan.js';
 import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeStageSql, createValueLookups } from './valueLookups.js';
-import { formatAbsoluteTime, isoTime } from '../transform/time.js';
+import { isoTime } from '../transform/time.js';
 
 import { DRY_RUN_ERRORS_SHOWN, seconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import type { Prepared } from './prepareImport.js';
@@ -25,7 +25,6 @@ import type { ImportTrace } from './importTrace.js';
 
 export function alreadyImported(tableName: string, earlier: { import_id: string; import_timestamp: Date }): AlreadyImportedError {
   return new AlreadyImportedError(
-    `already imported: this file went into ${tableName} by import ${earlier.import_id} at ${formatAbsoluteTime(earlier.import_timestamp)}`,
     { importId: earlier.import_id, importTimestamp: isoTime(earlier.import_timestamp)!, tableName },
     'nothing to do; to load it again pass --allow-same-file (rows are still checked for duplicates) or --force',
   );

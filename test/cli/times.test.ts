@@ -49,6 +49,7 @@ describe('times in output, and the refusal of a file already imported', () => {
     assert.equal(body.previous_import_id, firstId);
     assert.equal(body.previous_import_timestamp, recorded!.import_timestamp.toISOString());
     assert.equal(body.table_name, 'twice');
+    assert.match(body.error as string, new RegExp(`by import ${firstId} at ${recorded!.import_timestamp.toISOString()}$`), 'its message says the time as JSON writes times');
     assert.equal(body.import_id, undefined, 'no new import');
     assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.import_history`), [{ n: 1 }], 'a refusal writes no history row');
 

@@ -76,6 +76,7 @@ describe('what a failed import records', () => {
     for (const unknown of ['duplicates_found', 'validation_errors', 'dup_check', 'insert_time', 'import_strategy', 'mapping_config']) assert.equal(h[unknown], null, unknown);
     const metadata = h.metadata as Record<string, unknown>;
     assert.equal(metadata.failed_phase, 'checking types');
+    assert.deepEqual([metadata.format, metadata.delimiter], ['csv', ','], "the reader's details, as a success records them");
     assert.deepEqual(metadata.options, { table: 'plan_t', strategy: 'merge_exact', dedupe: false });
   });
 
