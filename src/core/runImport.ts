@@ -181,7 +181,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
     mappingConfig,
     totalRowsInFile: staged.rows,
     rowsProcessed: staged.rows,
-    duplicatesFound: 0,
+    // Not known until the duplicate check runs (an import over its error budget stops before it).
+    duplicatesFound: null,
     validationErrors: mappingErrors,
     parsingTimeSeconds: parsingSeconds,
     duplicateCheckTimeSeconds: null,

@@ -114,7 +114,7 @@ export interface ImportOutcome {
   rowsProcessed: number | null;
   rowsInserted: number;
   rowsSkipped: number;
-  duplicatesFound: number;
+  duplicatesFound: number | null;
   validationErrors: number;
   durationSeconds: number;
   parsingTimeSeconds: number | null;

@@ -100,6 +100,17 @@ describe('what a failed import records', () => {
     assert.equal((await db.rows(`select 1 from ${db.schema}.ins_t`)).length, 2, 'the table is as it was');
   });
 
+  it('over its error budget: the mapping errors found are kept; the duplicate check never ran', async () => {
+    const path = files.write('budget.csv', 'd\n2024-01-01\n2024-02-30\n2024-02-31\n2024-03-01\n');
+    const { h } = await failing(db, { ...defaults, source: path, table: 'budget_t', maxErrors: '1' });
+    assert.equal(h.validation_errors, 2);
+    assert.equal(h.mapping_errors_count, 2, 'kept, so you can see why');
+    assert.equal(h.duplicates_found, null, 'not checked');
+    assert.equal(h.dup_check, null);
+    assert.equal(h.total_rows_in_file, 4);
+    assert.equal((h.metadata as Record<string, unknown>).failed_phase, 'checking types');
+  });
+
   it('a stream that breaks off mid-file: no hash (not every byte was read), the bytes and rows read before the break', async () => {
     const head = 'a,b\n1,x\n2,y\n3,z\n';
     async function* broken(): AsyncGenerator<Buffer> {
