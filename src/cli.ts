@@ -2,8 +2,9 @@
  * The atlas command line: commander program, global flags, lazily loaded commands (so `atlas --help`
  * loads no database, spreadsheet, XML or S3 code), and the one place errors become exit codes.
  */
+import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { AtlasError, describeError, ExitCode, redactSecrets } from './errors.js';
+import { AlreadyImportedError, AtlasError, describeError, ExitCode, redactSecrets } from './errors.js';
 import { printable, printableLines } from './transform/printable.js';
 
 /** Flags every command accepts, before or after its own arguments. */
@@ -32,6 +33,11 @@ function addConfirmationOptions(cmd: Command, what: string): Command {
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)');
 }
 
+/** The version in package.json, which sits beside src/ and dist/ (so this path works from either). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('atlas');
   // Before the subcommands are added, so they inherit it: errors reach main() instead of exiting.
@@ -40,7 +46,7 @@ export function buildProgram(): Command {
   program.configureOutput({ outputError: (text, write) => write(printableLines(redactSecrets(text))) });
   program
     .description('Load files into PostgreSQL with an exact, queryable record of every load.')
-    .version('0.1.0', '--version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showHelpAfterError('(run with --help for usage)');
@@ -90,6 +96,11 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('--name <file name>', 'file name to record when reading stdin')
     .option('--progress', 'write progress lines to stderr even when it is not a terminal (a terminal gets a live spinner, or these lines if it reports no width, TERM is dumb or CI is set)')
     .option('--user <name>', 'who runs the import, recorded as user_id (default: ATLAS_USER, the config file\'s "user", else the OS user)')
+    .option('--user-email <email>', 'their email, recorded as user_email (default: ATLAS_USER_EMAIL, the config file\'s "user_email", else none)')
+    .option(
+      '--task-id <id>',
+      'what runs the import (a job, a pipeline run), recorded as task_id: a UUID as given, any other id as its name-based UUID, with the id in metadata.task_ref (default: ATLAS_TASK_ID, else the run or job id of the CI system atlas runs in: GITHUB_RUN_ID, CI_JOB_ID, BUILD_TAG, ...; else none)',
+    )
     .addHelpText(
       'after',
       `
@@ -150,7 +161,7 @@ Examples:
   const prune = history
     .command('prune')
     .description('delete old history records that own no rows (failed, interrupted, undone) and their mapping errors; never data')
-    .requiredOption('--older-than <age>', 'only records imported longer ago than this: 12h, 365d, 52w (required)')
+    .requiredOption('--older-than <age>', 'only records imported longer ago than this age, in the units of history --since: 30m (minutes), 12h, 365d, 52w (required)')
     // history's own filters are not prune's: list only the program's flags as global in its help.
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false, visibleGlobalOptions: () => program.options.filter((o) => !o.hidden) });
   addConfirmationOptions(prune, 'deleted')
@@ -178,6 +189,21 @@ Examples:
     .addHelpText(
       'after',
       `
+Every figure is over the imports of the period (import_timestamp in the last --days days, of
+--table and --user when given), as its --json name:
+  total_imports            every import, whatever its status
+  successful_imports       status success; partial_imports, failed_imports (interrupted ones
+                           included), undone_imports and in_progress_imports count the others
+  success_rate             successful_imports / total_imports (partial, failed, undone and
+                           running imports count against it)
+  total_rows_inserted      sum of rows_inserted, including rows of imports undone since
+  total_rows_inserted_not_undone  sum of rows_inserted of success and partial imports
+  total_rows_removed       sum of rows_removed: the rows undo deleted
+  total_duplicates_found   sum of duplicates_found
+  avg_duration_seconds     mean duration_seconds of the imports that have one (not running ones)
+  tables_affected          distinct tables of success, partial and undone imports
+  unique_users             distinct user_id
+
 Examples:
   atlas stats
   atlas stats --table customers --days 7
@@ -190,12 +216,19 @@ Examples:
 
   program
     .command('lineage')
-    .description('which imports contributed the rows now in a table (rows now vs inserted then); or where one row came from')
+    .description('which imports contributed rows to a table (inserted then vs rows now); or where one row came from')
     .argument('<table>', 'a table atlas imported into')
     .option('--row <id>', 'trace one row by its id column: import, file, source row number, corrections (default: the whole table)')
     .addHelpText(
       'after',
       `
+The figures, as their --json names:
+  imports, total_imports   the imports into the table with status success or partial, newest
+                           first (undone and failed ones left no rows), each with rows_inserted
+                           and rows_now (its rows in the table now)
+  total_rows_contributed   sum of their rows_inserted, whether the rows are still there or not
+  rows_now_in_table        rows in the table now, whichever import they came from
+
 Examples:
   atlas lineage customers
   atlas lineage customers --row 42
@@ -305,22 +338,27 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      // `atlas` alone prints help as an error (commander's exit code 1 there): a usage error, exit 2.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0)) {
         process.exitCode = ExitCode.success;
         return;
       }
       process.exitCode = ExitCode.usage;
-      if (wantsJson) process.stdout.write(`${JSON.stringify({ success: false, error: redactSecrets(err.message.replace(/^error: /, '')) })}\n`);
+      const message = err.code === 'commander.help' ? 'no command given (atlas --help lists them)' : err.message.replace(/^error: /, '');
+      if (wantsJson) process.stdout.write(`${JSON.stringify({ success: false, error: redactSecrets(message) })}\n`);
       return;
     }
     const message = describeError(err);
     const hint = err instanceof AtlasError ? err.hint : null;
     process.exitCode = err instanceof AtlasError ? err.exitCode : ExitCode.failed;
     if (wantsJson) {
-      const body: Record<string, unknown> = { success: false, error: message };
+      const body: Record<string, unknown> = { success: false, error: err instanceof AlreadyImportedError ? err.jsonMessage : message };
       if (hint) body.hint = hint;
       const importId = (err as { importId?: unknown }).importId;
       if (typeof importId === 'string') body.import_id = importId;
+      if (err instanceof AlreadyImportedError) {
+        Object.assign(body, { previous_import_id: err.previousImportId, previous_import_timestamp: err.previousImportTimestamp, table_name: err.tableName });
+      }
       process.stdout.write(`${JSON.stringify(body)}\n`);
     }
     // Messages name files, tables and columns, and quote values: escaped, like all text from outside.

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { readJsonFile } from './sources/jsonFile.js';
 import { checkNullValues } from './transform/mapping.js';
+import { detectCi, resolveTask, type TaskIdentity } from './taskId.js';
 
 /** Where the database URL came from; `embedded` means atlas's own PostgreSQL under ATLAS_HOME. */
 export type DatabaseSource = '--database-url' | 'ATLAS_DATABASE_URL' | 'DATABASE_URL' | 'config file' | 'embedded';
@@ -20,6 +21,12 @@ export interface Settings {
   atlasHome: string;
   /** Who is running atlas: recorded as user_id and undone_by. @default the OS user name */
   user: string;
+  /** Their email, recorded as user_email. @default null */
+  userEmail: string | null;
+  /** What ran the import (recorded as task_id): --task-id, ATLAS_TASK_ID, or the CI system's run or job id. @default null */
+  task: TaskIdentity | null;
+  /** The CI system atlas runs in (recorded in metadata.ci), or null. */
+  ci: string | null;
   /** The config file that was read, or null. */
   configPath: string | null;
   /** S3-compatible storage settings from the config file (environment fills the gaps at use). */
@@ -43,11 +50,14 @@ export interface GlobalFlags {
   schema?: string | undefined;
   config?: string | undefined;
   user?: string | undefined;
+  userEmail?: string | undefined;
+  taskId?: string | undefined;
 }
 
 interface RawConfig {
   database?: { url?: unknown; schema?: unknown };
   user?: unknown;
+  user_email?: unknown;
   s3?: Record<string, unknown>;
   null_values?: string[];
 }
@@ -56,6 +66,7 @@ interface RawConfig {
 const CONFIG_SHAPE: Record<string, readonly string[] | 'string' | 'strings'> = {
   database: ['url', 'schema'],
   user: 'string',
+  user_email: 'string',
   s3: ['endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'forcePathStyle'],
   null_values: 'strings',
 };
@@ -178,6 +189,12 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
     throw new UsageError(`schema "${schema}" is PostgreSQL's own (pg_* and information_schema hold the system catalogs), not a place for atlas's tables or yours: choose another --schema (default public)`);
   }
 
+  const userEmail = nonEmpty(flags.userEmail) ?? nonEmpty(env.ATLAS_USER_EMAIL) ?? str(raw.user_email);
+  // user_email is varchar(255), as in the spec.
+  if (userEmail !== undefined && userEmail !== null && (!/^[^\s@]+@[^\s@]+$/.test(userEmail) || userEmail.length > 255)) {
+    throw new UsageError(`"${userEmail}" is not an email address (from --user-email, ATLAS_USER_EMAIL or the config file's "user_email")`);
+  }
+
   const s3 = raw.s3 ?? {};
   return {
     databaseUrl,
@@ -185,6 +202,9 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
     schema,
     atlasHome: resolve(nonEmpty(env.ATLAS_HOME) ?? join(homedir(), '.atlas')),
     user: nonEmpty(flags.user) ?? nonEmpty(env.ATLAS_USER) ?? str(raw.user) ?? osUserName(),
+    userEmail: userEmail ?? null,
+    task: resolveTask(flags.taskId, env),
+    ci: detectCi(env),
     configPath,
     s3: {
       endpoint: str(s3.endpoint),

@@ -2,6 +2,7 @@
  * The few named errors atlas throws. Core code throws them; src/cli.ts alone maps them to
  * exit codes and prints message + hint.
  */
+import { formatAbsoluteTime } from './transform/time.js';
 
 /** Exit codes, documented in the README. */
 export const ExitCode = {
@@ -45,12 +46,21 @@ export class ImportFailedError extends AtlasError {
   }
 }
 
-/** The same bytes were already imported into the same table. Exit 4. */
+/** The same bytes were already imported into the same table. Exit 4. Nothing is recorded: history records imports, not attempts to repeat one. */
 export class AlreadyImportedError extends AtlasError {
   readonly previousImportId: string;
-  constructor(message: string, previousImportId: string, hint: string) {
-    super(message, { exitCode: ExitCode.alreadyImported, hint });
-    this.previousImportId = previousImportId;
+  /** When the earlier import ran, ISO 8601 (UTC). */
+  readonly previousImportTimestamp: string;
+  readonly tableName: string;
+  /** The message with the time as JSON output writes times (the message itself says it in local time). */
+  readonly jsonMessage: string;
+  constructor(previous: { importId: string; importTimestamp: string; tableName: string }, hint: string) {
+    const say = (time: string): string => `already imported: this file went into ${previous.tableName} by import ${previous.importId} at ${time}`;
+    super(say(formatAbsoluteTime(previous.importTimestamp)), { exitCode: ExitCode.alreadyImported, hint });
+    this.previousImportId = previous.importId;
+    this.previousImportTimestamp = previous.importTimestamp;
+    this.tableName = previous.tableName;
+    this.jsonMessage = say(previous.importTimestamp);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { listImportErrors, listSkippedDuplicates } from '../core/importErrors.js';
 import { UsageError } from '../errors.js';
-import { colorFor, databaseNotice, describePage, formatCount, globalOptions, newTable, parseWholeNumber, printable, printJson, settingsFor, truncate } from './shared.js';
+import { colorFor, databaseNotice, describePage, formatCount, globalOptions, newTable, parseWholeNumber, printable, printJson, settingsFor, cellWriter } from './shared.js';
 
 interface ErrorsFlags {
   type?: string;
@@ -15,6 +15,7 @@ export async function runErrorsCommand(importId: string, flags: ErrorsFlags, cmd
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
   const c = colorFor(cmd);
+  const cell = cellWriter();
   const limit = parseWholeNumber('--limit', flags.limit);
   const offset = parseWholeNumber('--offset', flags.offset);
 
@@ -36,7 +37,7 @@ export async function runErrorsCommand(importId: string, flags: ErrorsFlags, cmd
     const t = newTable(['record', 'equals', 'values'], c);
     for (const d of page.duplicates) {
       const equals = d.matched_row_id !== null ? `row id ${d.matched_row_id}` : d.matched_record_number !== null ? `record ${d.matched_record_number} of the file` : '-';
-      t.push([{ hAlign: 'right', content: formatCount(d.record_number) }, equals, truncate(printable(JSON.stringify(d.record)), 70)]);
+      t.push([{ hAlign: 'right', content: formatCount(d.record_number) }, equals, cell(JSON.stringify(d.record), 70)]);
     }
     process.stdout.write(`${t.toString()}\n${c.dim(describePage('duplicate rows', page, page.duplicates.length))}\n`);
     return;
@@ -61,10 +62,10 @@ export async function runErrorsCommand(importId: string, flags: ErrorsFlags, cmd
     const field = e.source_field === null ? '-' : e.target_field && e.target_field !== e.source_field ? `${e.source_field} -> ${e.target_field}` : e.source_field;
     t.push([
       { hAlign: 'right', content: formatCount(e.record_number) },
-      truncate(printable(field), 24),
+      cell(field, 24),
       printable(e.error_type ?? '-'),
-      e.source_value === null ? c.dim('-') : truncate(printable(JSON.stringify(e.source_value)), 24),
-      truncate(printable(e.error_message), 60),
+      e.source_value === null ? c.dim('-') : cell(JSON.stringify(e.source_value), 24),
+      cell(e.error_message, 60),
     ]);
   }
   process.stdout.write(`${t.toString()}\n${c.dim(describePage('mapping errors', page, page.errors.length))}\n`);

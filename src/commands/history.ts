@@ -20,7 +20,7 @@ import {
   renderDetail,
   settingsFor,
   statusLabel,
-  truncate,
+  cellWriter,
   newTable,
   type DetailGroup,
 } from './shared.js';
@@ -69,14 +69,15 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
     process.stdout.write(`${describePage('imports', result, 0)}\n`);
     return;
   }
+  const cell = cellWriter();
   const table = newTable(['import id', 'when', 'user', 'file', 'table', 'status', 'rows', 'time'], c);
   for (const r of result.imports) {
     table.push([
       r.import_id.slice(0, 8),
       `${formatAbsoluteTime(r.import_timestamp).slice(0, 16)} ${c.dim(formatRelativeTime(r.import_timestamp))}`,
-      truncate(printable(r.user_id ?? '-'), 12),
-      truncate(r.file_name === null ? '(stdin)' : printable(r.file_name), 28),
-      truncate(printable(r.table_name), 24),
+      cell(r.user_id ?? '-', 12),
+      cell(r.file_name ?? '(stdin)', 28),
+      cell(r.table_name, 24),
       colorStatus(c, statusLabel(r)),
       { hAlign: 'right', content: formatCount(r.rows_inserted) },
       { hAlign: 'right', content: formatDuration(r.duration_seconds) },

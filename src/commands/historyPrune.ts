@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { pruneHistory, type PruneResult } from '../core/history.js';
 import { CancelledError, UsageError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, needsConfirmation, parseAge, printable, printJson, settingsFor, truncate } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, needsConfirmation, parseAge, printable, printJson, settingsFor, cellWriter, type CellWriter } from './shared.js';
 
 interface PruneFlags {
   olderThan: string;
@@ -21,8 +21,8 @@ export async function runHistoryPruneCommand(flags: PruneFlags, cmd: Command): P
   rejectHistoryOptions(cmd);
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
-  const olderThanSeconds = parseAge(flags.olderThan, 'hdw');
-  if (olderThanSeconds === null) throw new UsageError(`--older-than must be an age like 365d, 12h or 52w, not "${flags.olderThan}"`);
+  const olderThanSeconds = parseAge(flags.olderThan);
+  if (olderThanSeconds === null) throw new UsageError(`--older-than must be an age like 365d, 52w, 12h or 30m (minutes), not "${flags.olderThan}"`);
   const onDatabase = databaseNotice(cmd);
 
   let result: PruneResult;
@@ -34,7 +34,7 @@ export async function runHistoryPruneCommand(flags: PruneFlags, cmd: Command): P
     if (plan.pruned_count === 0) {
       result = { ...plan, dry_run: false }; // nothing to delete, nothing to ask
     } else {
-      process.stderr.write(render(plan, colorFor(cmd, process.stderr)));
+      process.stderr.write(render(plan, colorFor(cmd, process.stderr), cellWriter(process.stderr)));
       if (!(await confirm(`Delete these ${formatCount(plan.pruned_count)} history record(s) and their mapping errors?`))) throw new CancelledError('prune cancelled; nothing was deleted');
       result = await pruneHistory(settings, { olderThanSeconds, dryRun: false, onlyIds: plan.imports.map((r) => r.import_id) });
     }
@@ -44,17 +44,15 @@ export async function runHistoryPruneCommand(flags: PruneFlags, cmd: Command): P
     return;
   }
   if (g.quiet) return;
-  process.stdout.write(render(result, colorFor(cmd)));
+  process.stdout.write(render(result, colorFor(cmd), cellWriter(process.stdout)));
 }
 
-function render(r: PruneResult, c: ReturnType<typeof colorFor>): string {
+function render(r: PruneResult, c: ReturnType<typeof colorFor>, cell: CellWriter): string {
   const lines: string[] = [];
   const verb = r.dry_run ? 'would delete' : 'deleted';
   lines.push(`${verb} ${formatCount(r.pruned_count)} history record(s) older than ${formatAbsoluteTime(r.cutoff)} (statuses: ${r.statuses.join(', ')}); no data rows are touched`);
   const shown = r.imports.slice(0, 20);
-  for (const i of shown) {
-    lines.push(`  ${i.import_id.slice(0, 8)}  ${formatAbsoluteTime(i.import_timestamp)}  ${printable(i.status).padEnd(11)}  ${truncate(printable(i.table_name), 24).padEnd(24)}  ${truncate(i.file_name === null ? '(stdin)' : printable(i.file_name), 30)}`);
-  }
+  for (const i of shown) lines.push(`  ${i.import_id.slice(0, 8)}  ${formatAbsoluteTime(i.import_timestamp)}  ${printable(i.status).padEnd(11)}  ${cell(i.table_name, 24).padEnd(24)}  ${cell(i.file_name ?? '(stdin)', 30)}`);
   if (r.imports.length > shown.length) lines.push(c.dim(`  ... and ${formatCount(r.imports.length - shown.length)} more (--json lists all)`));
   for (const k of r.kept) lines.push(c.yellow(`  kept ${k.import_id}: ${formatCount(k.rows)} row(s) in ${printable(k.table)} still reference it`));
   if (r.dry_run && r.pruned_count > 0) lines.push(c.dim('run again without --dry-run to delete them'));

@@ -120,6 +120,7 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
         reporter.progress(p);
         await debugPause('copy', controller.signal);
       },
+      onInsert: (estimate) => reporter.inserting(estimate),
     });
   } finally {
     // A pause whose import failed under it (the connection was cut mid-COPY) must not keep the process alive.

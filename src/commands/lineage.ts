@@ -15,7 +15,7 @@ import {
   printJson,
   renderDetail,
   settingsFor,
-  truncate,
+  cellWriter,
 } from './shared.js';
 
 interface LineageFlags {
@@ -42,20 +42,22 @@ export async function runLineageCommand(table: string, flags: LineageFlags, cmd:
 
 function renderLineage(l: TableLineage, c: ReturnType<typeof colorFor>): string {
   const table = printable(l.table_name);
-  if (l.imports.length === 0) return `${table} holds no rows from any import\n`;
-  const t = newTable(['import id', 'when', 'file', 'status', 'rows now', 'inserted then'], c);
+  const now = `${table} holds ${formatCount(l.rows_now_in_table)} row(s) now`;
+  if (l.imports.length === 0) return `no import into ${table} succeeded or was partial (undone and failed ones contributed nothing); ${now}\n`;
+  const cell = cellWriter();
+  const t = newTable(['import id', 'when', 'file', 'status', 'inserted', 'rows now'], c);
   for (const i of l.imports) {
-    const changed = i.rows_inserted !== null && i.rows_contributed !== i.rows_inserted;
+    const changed = i.rows_inserted !== null && i.rows_now !== i.rows_inserted;
     t.push([
       i.import_id.slice(0, 8),
       `${formatAbsoluteTime(i.import_timestamp).slice(0, 16)} ${c.dim(formatRelativeTime(i.import_timestamp))}`,
-      truncate(i.file_name === null ? '(stdin)' : printable(i.file_name), 32),
+      cell(i.file_name ?? '(stdin)', 32),
       colorStatus(c, i.status),
-      { hAlign: 'right', content: changed ? c.yellow(formatCount(i.rows_contributed)) : formatCount(i.rows_contributed) },
       { hAlign: 'right', content: formatCount(i.rows_inserted) },
+      { hAlign: 'right', content: changed ? c.yellow(formatCount(i.rows_now)) : formatCount(i.rows_now) },
     ]);
   }
-  return `${t.toString()}\n${formatCount(l.total_imports)} import(s) contributed the ${formatCount(l.total_rows_contributed)} row(s) now in ${table}\n`;
+  return `${t.toString()}\n${formatCount(l.total_imports)} import(s) succeeded or were partial into ${table}, inserting ${formatCount(l.total_rows_contributed)} row(s); ${now}\n`;
 }
 
 function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
@@ -65,7 +67,7 @@ function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
   });
   return renderDetail(
     [
-      ['row', [['table', printable(r.table_name)], ['row id', r.row_id], ['imported at', r.imported_at]]],
+      ['row', [['table', printable(r.table_name)], ['row id', r.row_id], ['imported at', formatTime(r.imported_at)]]],
       [
         'came from',
         [

@@ -1,6 +1,6 @@
 /** Live progress of an import on stderr: an ora spinner on a terminal, plain lines with --progress elsewhere, nothing otherwise. */
 import ora, { type Ora } from 'ora';
-import type { ImportPhase, ImportProgress } from '../core/import.js';
+import type { ImportPhase, ImportProgress, InsertEstimate } from '../core/import.js';
 import { formatCount, formatDuration } from './shared.js';
 
 /** How often plain-line progress is written when stderr is not a terminal. */
@@ -9,11 +9,13 @@ const PLAIN_INTERVAL_MS = 5000;
 export interface ProgressReporter {
   phase(phase: ImportPhase): void;
   progress(p: ImportProgress): void;
+  /** The INSERT starts: its progress is estimated from the expected rate (PostgreSQL reports none). */
+  inserting(estimate: InsertEstimate): void;
   /** Stops the spinner (leaving no line behind). */
   stop(): void;
 }
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
@@ -41,30 +43,52 @@ export function progressMode(
   return flags.progress ? 'lines' : 'off';
 }
 
+/** The estimate never claims the INSERT done: only its end says so. */
+const MAX_ESTIMATED_PERCENT = 99;
+
 export function createProgress(mode: ProgressMode): ProgressReporter {
-  if (mode === 'off') return { phase: () => undefined, progress: () => undefined, stop: () => undefined };
+  if (mode === 'off') return { phase: () => undefined, progress: () => undefined, inserting: () => undefined, stop: () => undefined };
   const started = performance.now();
   let phase: ImportPhase = 'reading';
+  let phaseStarted = started;
+  let stagingStarted: number | null = null;
   let last: ImportProgress | null = null;
+  let insert: InsertEstimate | null = null;
+  /** Figures came in since the last plain line. */
+  let unwritten = false;
   let lastLine = 0;
   const spinner: Ora | null = mode === 'spinner' ? ora({ stream: process.stderr, text: 'reading' }).start() : null;
+  // The spinner and the plain lines say the same thing: this text.
   const describe = (): string => {
-    const elapsed = (performance.now() - started) / 1000;
+    const now = performance.now();
     const parts: string[] = [phase];
     if (last && (phase === 'staging' || phase === 'reading')) {
       const read = last.totalBytes ? `${formatBytes(last.bytesRead)} of ${formatBytes(last.totalBytes)} (${Math.min(100, Math.round((last.bytesRead / last.totalBytes) * 100))}%)` : formatBytes(last.bytesRead);
-      parts.push(read, `${formatCount(last.rows)} rows`, `${formatCount(Math.round(last.rows / Math.max(elapsed, 0.001)))} rows/s`);
+      const stagingSeconds = Math.max((now - (stagingStarted ?? started)) / 1000, 0.001);
+      parts.push(read, `${formatCount(last.rows)} rows`, `${formatCount(Math.round(last.rows / stagingSeconds))} rows/s`);
     }
-    parts.push(formatDuration(elapsed));
+    if (phase === 'inserting' && insert) {
+      if (insert.rowsPerSecond === null) parts.push(`${formatCount(insert.rows)} rows`);
+      else {
+        const done = Math.min(insert.rows, ((now - phaseStarted) / 1000) * insert.rowsPerSecond);
+        const percent = insert.rows === 0 ? MAX_ESTIMATED_PERCENT : Math.min(MAX_ESTIMATED_PERCENT, Math.floor((done / insert.rows) * 100));
+        parts.push(`about ${percent}% of ${formatCount(insert.rows)} rows (estimated at the ${insert.basis === 'staging' ? 'staging rate' : 'rate of earlier imports'}, ${formatCount(Math.round(insert.rowsPerSecond))} rows/s)`);
+      }
+    }
+    parts.push(formatDuration((now - started) / 1000));
     return parts.join(', ');
+  };
+  const writeLine = (): void => {
+    lastLine = performance.now();
+    unwritten = false;
+    process.stderr.write(`atlas: ${describe()}\n`);
   };
   const update = (force: boolean): void => {
     if (spinner) {
       spinner.text = describe();
       if (force) spinner.render(); // a new phase shows at once, not at the next frame
     } else if (force || performance.now() - lastLine >= PLAIN_INTERVAL_MS) {
-      lastLine = performance.now();
-      process.stderr.write(`atlas: ${describe()}\n`);
+      writeLine();
     }
   };
   // The elapsed time keeps counting through phases that report nothing until they end (an
@@ -73,12 +97,21 @@ export function createProgress(mode: ProgressMode): ProgressReporter {
   tick.unref();
   return {
     phase: (p) => {
+      // Plain lines end a phase with its last figures (staging's total bytes, rows and rate), as the spinner showed them.
+      if (!spinner && unwritten) writeLine();
       phase = p;
+      phaseStarted = performance.now();
+      if (p === 'staging') stagingStarted = phaseStarted;
       update(true);
     },
     progress: (p) => {
       last = p;
+      unwritten = true;
       update(false);
+    },
+    // Comes just before the phase: the phase's first report says it.
+    inserting: (estimate) => {
+      insert = estimate;
     },
     stop: () => {
       clearInterval(tick);

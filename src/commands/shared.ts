@@ -17,6 +17,7 @@ export { printable, printableLines } from '../transform/printable.js';
 export function printableOrNull(text: string | null): string | null {
   return text === null ? null : printable(text);
 }
+import { formatAbsoluteTime } from '../transform/time.js';
 
 /** Global flags as commander gives them. */
 export interface GlobalOptions {
@@ -24,6 +25,8 @@ export interface GlobalOptions {
   schema?: string;
   config?: string;
   user?: string;
+  userEmail?: string;
+  taskId?: string;
   json?: boolean;
   verbose?: boolean;
   color?: boolean;
@@ -36,7 +39,7 @@ export function globalOptions(cmd: Command): GlobalOptions {
 
 export function settingsFor(cmd: Command): Settings {
   const g = globalOptions(cmd);
-  return resolveSettings({ databaseUrl: g.databaseUrl, schema: g.schema, config: g.config, user: g.user });
+  return resolveSettings({ databaseUrl: g.databaseUrl, schema: g.schema, config: g.config, user: g.user, userEmail: g.userEmail, taskId: g.taskId });
 }
 
 /** Colour only on a terminal, and never with NO_COLOR or --no-color. */
@@ -93,14 +96,11 @@ export function parseWholeNumber(flag: string, value: string): number {
 
 const AGE_UNITS: Record<string, number> = { m: 60, h: 3_600, d: 86_400, w: 604_800 };
 
-/**
- * An age like 30m, 12h, 365d or 52w, in seconds; null when `value` is not one. `units` limits
- * the units: a deleting command leaves out `m`, which a user may read as months.
- */
-export function parseAge(value: string, units = 'mhdw'): number | null {
+/** An age like 30m (minutes), 12h, 365d or 52w, in seconds; null when `value` is not one. --since and --older-than take the same units. */
+export function parseAge(value: string): number | null {
   const m = /^(\d+)\s*([a-z])$/i.exec(value.trim());
-  const unit = m?.[2]?.toLowerCase();
-  return m && unit !== undefined && units.includes(unit) ? Number(m[1]) * AGE_UNITS[unit]! : null;
+  const seconds = AGE_UNITS[m?.[2]?.toLowerCase() ?? ''];
+  return m && seconds !== undefined ? Number(m[1]) * seconds : null;
 }
 
 /** --since: a date or time (2025-01-31, 2025-01-31 14:00, an ISO time with its zone) or an age (7d, 12h, 30m, 2w) counted back from now. */
@@ -126,14 +126,7 @@ export function parseSince(value: string | undefined): Date | null {
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms) - offset * 60_000);
 }
 
-const pad = (n: number): string => String(n).padStart(2, '0');
-
-/** 2025-01-31 14:05:09 in local time. */
-export function formatAbsoluteTime(iso: string | null | undefined): string {
-  if (!iso) return '-';
-  const d = new Date(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
+export { formatAbsoluteTime };
 
 /** just now, 5 min ago, 3 h ago, 2 days ago, 4 months ago, 2 years ago. */
 export function formatRelativeTime(iso: string | null | undefined, now = Date.now()): string {
@@ -154,10 +147,21 @@ export function formatTime(iso: string | null | undefined): string {
   return iso ? `${formatAbsoluteTime(iso)} (${formatRelativeTime(iso)})` : '-';
 }
 
+/** A value on one line (a line break would split a list's row). */
+const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ');
+
 /** Cuts a value for a list cell: one line, at most `max` characters, with … when cut. */
 export function truncate(text: string, max: number): string {
-  const line = text.replace(/\s*\n\s*/g, ' ');
+  const line = oneLine(text);
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+/** How a list writes a cell to `stream`: cut to `max` on a terminal, whole when piped or redirected (a script or a file loses nothing). */
+export type CellWriter = (text: string, max: number) => string;
+
+export function cellWriter(stream: { isTTY?: boolean } = process.stdout): CellWriter {
+  const fit = stream.isTTY === true ? truncate : oneLine;
+  return (text, max) => fit(printable(text), max);
 }
 
 /** A group of a detail view: a title, then label/value lines (null values are left out). */

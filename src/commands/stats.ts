@@ -18,7 +18,8 @@ export async function runStatsCommand(flags: StatsFlags, cmd: Command): Promise<
   }
   const c = colorFor(cmd);
   const scope = printable([s.table_name ? `table ${s.table_name}` : 'all tables', s.user_id ? `user ${s.user_id}` : 'all users'].join(', '));
-  const rate = s.success_rate === null ? '-' : `${(s.success_rate * 100).toFixed(1)} %`;
+  const rate = s.success_rate === null ? '-' : `${(s.success_rate * 100).toFixed(1)} % (${formatCount(s.successful_imports)} successful of ${formatCount(s.total_imports)} imports)`;
+  const byUndone = s.total_rows_inserted - s.total_rows_inserted_not_undone;
   process.stdout.write(
     renderDetail(
       [
@@ -38,8 +39,9 @@ export async function runStatsCommand(flags: StatsFlags, cmd: Command): Promise<
         [
           'rows',
           [
-            ['inserted', formatCount(s.total_rows_inserted)],
-            ['removed by undo', s.total_rows_removed ? formatCount(s.total_rows_removed) : null],
+            ['inserted', `${formatCount(s.total_rows_inserted)}${byUndone ? ` (${formatCount(byUndone)} of them by imports undone since)` : ''}`],
+            ['by imports not undone', formatCount(s.total_rows_inserted_not_undone)],
+            ['removed by undo', formatCount(s.total_rows_removed)],
             ['duplicates found', formatCount(s.total_duplicates_found)],
           ],
         ],

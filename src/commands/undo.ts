@@ -26,7 +26,7 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
     const plan = await undoImport(settings, importId, { ...options, dryRun: true, onDatabase: databaseNotice(cmd) });
     if (plan.force_reason !== null && !options.force) throw forceRequiredError(plan);
     if (plan.dependents === 'refused') throw dependentsError(plan);
-    process.stderr.write(render(plan, colorFor(cmd, process.stderr)));
+    process.stderr.write(render(plan, colorFor(cmd, process.stderr), { asking: true }));
     if (!(await confirm('Go ahead?'))) throw new CancelledError('undo cancelled; nothing was changed');
     result = await undoImport(settings, importId, { ...options, expectedRows: plan.rows_to_remove });
   }
@@ -39,13 +39,14 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
   process.stdout.write(render(result, colorFor(cmd)));
 }
 
-function render(r: UndoResult, c: ReturnType<typeof colorFor>): string {
+/** `asking`: the plan shown before the question, which is not a dry run the user asked for: it does not say "nothing was changed". */
+function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false } = {}): string {
   const where = printable(`${r.schema}.${r.table_name}`);
   const what = `import ${r.import_id} (${printable(r.file_name ?? 'stdin')}, ${formatTime(r.import_timestamp)})`;
   const lines: string[] = [];
   const noRows = r.previous_status !== 'success' && r.previous_status !== 'partial';
   if (r.dry_run) {
-    lines.push(`${c.bold('dry run')}: nothing was changed. Undoing ${what} would:`);
+    lines.push(asking ? `Undoing ${what} will:` : `${c.bold('dry run')}: nothing was changed. Undoing ${what} would:`);
     const split = r.dependents === 'reassigned' ? `: ${formatCount(r.rows_to_remove - r.dependent_rows)} deleted, ${formatCount(r.dependent_rows)} kept as rows of later imports` : '';
     if (!noRows) lines.push(`  remove ${c.bold(formatCount(r.rows_to_remove))} row(s) from ${where}${r.rows_recorded !== r.rows_to_remove ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}${split}`);
     lines.push(r.purged ? `  delete its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)` : '  keep its history record, marked undone');

@@ -11,14 +11,14 @@ export type DatabaseListener = (target: DatabaseTarget) => void;
  * current, and store imports whose process is gone as failed (interrupted), so that what every
  * command reads, and what SQL reads, agree.
  */
-export async function withDatabase<T>(settings: Settings, onDatabase: DatabaseListener | undefined, fn: (client: Client, url: string) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(settings: Settings, onDatabase: DatabaseListener | undefined, fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>): Promise<T> {
   const target = await resolveDatabase(settings);
   onDatabase?.(target);
   const client = await openClient(target.url);
   try {
     await migrate(client, settings.schema);
     await markInterruptedImports(client, settings.schema);
-    return await fn(client, target.url);
+    return await fn(client, target.url, target);
   } finally {
     await client.end().catch(() => undefined);
   }

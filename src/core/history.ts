@@ -102,7 +102,7 @@ export interface PruneResult {
  * it checks that no row in any table references them, since the foreign key would cascade.
  */
 export async function pruneHistory(settings: Settings, options: PruneOptions): Promise<PruneResult> {
-  if (!Number.isFinite(options.olderThanSeconds) || options.olderThanSeconds < 0) throw new UsageError('--older-than must be an age like 365d, 12h or 52w');
+  if (!Number.isFinite(options.olderThanSeconds) || options.olderThanSeconds < 0) throw new UsageError('--older-than must be an age like 365d, 52w, 12h or 30m');
   if (options.olderThanSeconds > MAX_AGE_DAYS * 86_400) throw new UsageError(`--older-than must be at most ${MAX_AGE_DAYS}d`);
   return withDatabase(settings, options.onDatabase, (client) =>
     withTransaction(client, async () => {

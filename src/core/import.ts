@@ -19,11 +19,12 @@ import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, Usa
 import { columnNamesFromHeader, qualify } from '../transform/naming.js';
 import { withDatabase } from './database.js';
 import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
-import { seconds, type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
+import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
+import { type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
 import { prepare } from './prepareImport.js';
 import { alreadyImported, FailedOnErrorsError, runImport, type RunContext } from './runImport.js';
 
-export type { DryRunResult, ImportOptions, ImportPhase, ImportProgress, ImportResult } from './importTypes.js';
+export type { DryRunResult, ImportOptions, ImportPhase, ImportProgress, ImportResult, InsertEstimate } from './importTypes.js';
 
 /** Runs one import. Throws ImportFailedError (with the failed record's id) when it fails. */
 export async function importFile(settings: Settings, options: ImportOptions): Promise<ImportResult> {
@@ -35,18 +36,31 @@ export async function dryRunImport(settings: Settings, options: ImportOptions): 
   return (await runImportFile(settings, { ...options, dryRun: true })) as DryRunResult;
 }
 
-async function runImportFile(settings: Settings, options: RunOptions): Promise<ImportResult | DryRunResult> {
-  const startedAt = performance.now();
+async function runImportFile(settings: Settings, given: RunOptions): Promise<ImportResult | DryRunResult> {
+  const trace = new ImportTrace(performance.now());
+  // The trace follows the phases, whoever else listens to them.
+  const options: RunOptions = {
+    ...given,
+    onPhase: async (phase) => {
+      trace.enter(phase);
+      await given.onPhase?.(phase);
+    },
+  };
   await options.onPhase?.('reading');
-  const prepared = await prepare(settings, options);
+  const prepared = await prepare(settings, options, trace);
   const { input, tableName } = prepared;
-  const fileType = input.format === 'tsv' ? 'csv' : input.format === 'ndjson' ? 'json' : input.format === 'xlsx' ? 'excel' : input.format;
+  const table = input.table;
+  if (table.kind === 'fixed') table.batches = trace.countRows(table.batches);
+  else table.batches = trace.countRows(table.batches);
+  // What the import was to use, until its plan says what it used.
+  if (Object.keys(prepared.mapping).length > 0) trace.mappingConfig = prepared.mapping;
 
   try {
-    return await withDatabase(settings, options.onDatabase, async (client, url) => {
+    return await withDatabase(settings, options.onDatabase, async (client, url, target) => {
+      trace.serverSeconds = target.embedded?.seconds ?? 0;
       const serverVersion = await getServerVersion(client);
       const importId = randomUUID();
-      const ctx: RunContext = { importId, tableName, prepared, startedAt, serverVersion, url };
+      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url };
       if (options.dryRun) {
         await client.query('begin');
         try {
@@ -77,25 +91,24 @@ async function runImportFile(settings: Settings, options: RunOptions): Promise<I
           // Committed by a connection of its own, so that it is visible while the import runs and
           // stays behind if this process dies.
           await withClient(url, (c) =>
-            insertInProgress(c, settings.schema, {
-              importId,
-              userId: settings.user,
-              sourceType: input.opened.sourceType,
-              sourcePath: input.opened.sourcePath,
-              fileName: input.opened.fileName,
-              fileSizeBytes: input.opened.sizeBytes,
-              fileType,
-              tableName,
-              duplicateCheckEnabled: options.dedupe !== false && !options.force,
-              metadata: {
-                ...input.opened.metadata,
-                compressed: input.compressed,
-                ...(input.entry !== null ? { zip_entry: input.entry } : {}),
-                server_version_num: serverVersion,
-                ...(options.allowSameFile ? { allow_same_file: true } : {}),
-                ...(options.force ? { force: true } : {}),
-              },
-            }),
+            insertInProgress(
+              c,
+              settings.schema,
+              newImportRecord(settings, options, {
+                importId,
+                opened: input.opened,
+                tableName,
+                fileType: fileTypeOf(input.format),
+                target,
+                metadata: {
+                  compressed: input.compressed,
+                  ...(input.entry !== null ? { zip_entry: input.entry } : {}),
+                  server_version_num: serverVersion,
+                  ...(options.allowSameFile ? { allow_same_file: true } : {}),
+                  ...(options.force ? { force: true } : {}),
+                },
+              }),
+            ),
           );
           return runImport(client, settings, options, ctx);
         });
@@ -108,8 +121,10 @@ async function runImportFile(settings: Settings, options: RunOptions): Promise<I
           await client.query(`delete from ${qualify(settings.schema, 'import_history')} where import_id = $1`, [importId]).catch(() => undefined);
           throw err;
         }
+        const { facts, metadata } = trace.failure();
+        const duration = trace.durationSeconds();
         const record = (c: Client): Promise<void> =>
-          markFailed(c, settings.schema, importId, message, seconds(performance.now() - startedAt), { error_class: err instanceof Error ? err.name : 'Error' });
+          markFailed(c, settings.schema, importId, message, duration, { ...input.table.details, error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
         // The import's own connection may be what failed (server restart, terminated backend): then a fresh one says why.
         await record(client).catch(() => withClient(url, record).catch(() => undefined));
         if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);

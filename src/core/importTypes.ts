@@ -34,6 +34,8 @@ export interface ImportOptions extends Partial<Omit<InputOptions, 'source' | 'nu
   onPhase?: ((phase: ImportPhase) => void | Promise<void>) | undefined;
   /** Called as rows stream into staging (about once per megabyte), for progress display; a returned promise is awaited. */
   onProgress?: ((progress: ImportProgress) => void | Promise<void>) | undefined;
+  /** Called as the INSERT starts, which reports nothing until it ends: what it inserts and the rate to expect, for an estimate of its progress. */
+  onInsert?: ((estimate: InsertEstimate) => void) | undefined;
   onDatabase?: DatabaseListener | undefined;
 }
 
@@ -44,6 +46,16 @@ export interface ImportProgress {
   /** The source's size when known (file size, S3 object size), else null. */
   totalBytes: number | null;
   rows: number;
+}
+
+/** What the INSERT is about to do, and how fast such INSERTs went: a progress display estimates from it (PostgreSQL reports no progress of an INSERT). */
+export interface InsertEstimate {
+  /** Rows it inserts, at most (rows with a mapping error, and duplicates of a new table's rows, are counted in until they are known). */
+  rows: number;
+  /** Rows per second to expect, or null when nothing was measured. */
+  rowsPerSecond: number | null;
+  /** Where the rate was measured: the INSERTs of earlier imports into this database, or this import's staging. */
+  basis: 'earlier imports' | 'staging';
 }
 
 export type ImportPhase = 'reading' | 'staging' | 'checking types' | 'checking duplicates' | 'inserting' | 'committing';

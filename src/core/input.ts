@@ -150,9 +150,13 @@ export async function openSource(settings: Settings, options: InputOptions): Pro
   return openLocalSource(options.source, options.name, (options.stdin ?? process.stdin) as never);
 }
 
-/** Reads an opened source as far as its header. */
-export async function readInput(opened: OpenedSource, options: InputOptions): Promise<OpenedInput> {
+/**
+ * Reads an opened source as far as its header. `seen` learns the reader and the format as soon as
+ * they exist, so that an input that turns out unreadable is still recorded with what was read.
+ */
+export async function readInput(opened: OpenedSource, options: InputOptions, seen: { reader: HashingReader | null; format: FileFormat | null } = { reader: null, format: null }): Promise<OpenedInput> {
   const reader = new HashingReader(opened.stream as AsyncIterable<Buffer>);
+  seen.reader = reader;
   let { first, rest } = await peek(reader);
   const compressed = first[0] === 0x1f && first[1] === 0x8b;
   if (compressed) ({ first, rest } = await peek(gunzip(rest)));
@@ -164,14 +168,17 @@ export async function readInput(opened: OpenedSource, options: InputOptions): Pr
   if (zip) {
     const content = await openZipArchive(rest, wanted);
     if (content.kind === 'workbook') {
+      seen.format = 'xlsx';
       const { openXlsxArchive } = await import('../formats/xlsx.js');
       return opening(opened, reader, 'xlsx', compressed, null, await openXlsxArchive(content.zip, xlsxOptions(options)));
     }
     ({ first, rest } = await peek(content.bytes));
     const format = detectFormat(options.format, content.name, first);
+    seen.format = format;
     return opening(opened, reader, format, compressed, content.name, await openTable(format, rest, options));
   }
   const format = detectFormat(options.format, opened.fileName, first);
+  seen.format = format;
   return opening(opened, reader, format, compressed, null, await openTable(format, rest, options));
 }
 

@@ -2,25 +2,31 @@
 import type { Settings } from '../config.js';
 import type { Client } from '../db/connection.js';
 import { countRowsByImport, getDataTable, getRowById } from '../db/dataTables.js';
-import { getImportsByIds, type ImportRecord, type ImportSummary } from '../db/history.js';
+import { getImportsByIds, listTableImports, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
 import { sanitizeIdentifier } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 
-/** An import that contributed rows still in the table: its record (as a summary), and how many of its rows remain. */
+/** An import that contributed rows to the table: its record as a summary (rows_inserted: what it inserted then), and how many of its rows are there now. */
 export type LineageImport = ImportSummary & {
-  /** Rows of this import in the table now (rows_inserted is what it inserted then). */
-  rows_contributed: number;
+  /** Rows of this import in the table now: fewer than rows_inserted when some were deleted or updated away since. */
+  rows_now: number;
 };
 
-/** The spec's lineage shape. */
+/**
+ * The spec's lineage shape: the imports that succeeded or were partial into the table, with the
+ * rows they inserted; and, apart, the rows the table holds now.
+ */
 export interface TableLineage {
   table_name: string;
-  /** Newest first. */
+  /** Imports into the table with status success or partial, newest first (undone and failed ones contributed nothing that remains). */
   imports: LineageImport[];
+  /** How many imports `imports` lists. */
   total_imports: number;
-  /** Rows now in the table, all of them traced to an import. */
+  /** Sum of their rows_inserted: the rows they inserted, whether still there or not. */
   total_rows_contributed: number;
+  /** Rows in the table now, whichever import they came from. */
+  rows_now_in_table: number;
 }
 
 /** Where one row came from. */
@@ -83,20 +89,21 @@ async function requireTrackedTable(client: Client, schema: string, table: string
   }
 }
 
-/** Every import that contributed rows still present in `table`, newest first. */
+/** Every import that contributed rows to `table` (success or partial), newest first, and the rows there now. */
 export async function traceLineage(settings: Settings, table: string, onDatabase?: DatabaseListener): Promise<TableLineage> {
   if (table === '') throw new UsageError('give a table name');
   return withDatabase(settings, onDatabase, async (client) => {
     await requireTrackedTable(client, settings.schema, table);
     const counts = await countRowsByImport(client, settings.schema, table);
     const byId = new Map(counts.map((c) => [c.importId, c.rows]));
-    const records = await getImportsByIds(client, settings.schema, [...byId.keys()], true);
-    const imports = records.map((r) => ({ ...r, rows_contributed: byId.get(r.import_id) ?? 0 }));
+    const records = await listTableImports(client, settings.schema, table);
+    const imports = records.map((r) => ({ ...r, rows_now: byId.get(r.import_id) ?? 0 }));
     return {
       table_name: table,
       imports,
       total_imports: imports.length,
-      total_rows_contributed: counts.reduce((sum, c) => sum + c.rows, 0),
+      total_rows_contributed: imports.reduce((sum, i) => sum + (i.rows_inserted ?? 0), 0),
+      rows_now_in_table: counts.reduce((sum, c) => sum + c.rows, 0),
     };
   });
 }

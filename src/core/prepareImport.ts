@@ -14,6 +14,7 @@ import { openSource, readInput, type InputOptions, type OpenedInput } from './in
 import { readJsonFile } from '../sources/jsonFile.js';
 import type { OpenedSource } from '../sources/source.js';
 import type { RunOptions } from './importTypes.js';
+import { fileTypeOf, newImportRecord, type ImportTrace } from './importTrace.js';
 
 export interface Prepared {
   input: OpenedInput;
@@ -39,8 +40,8 @@ function readMappingFile(path: string): Mapping {
   return mapping;
 }
 
-/** Everything that can be checked before the database is touched. */
-export async function prepare(settings: Settings, options: RunOptions): Promise<Prepared> {
+/** Everything that can be checked before the database is touched. `trace` learns the input as it is opened. */
+export async function prepare(settings: Settings, options: RunOptions, trace: ImportTrace): Promise<Prepared> {
   if (options.delimiter != null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
   if (options.encoding != null && !isKnownEncoding(options.encoding)) {
     throw new UsageError(`--encoding ${options.encoding} is not an encoding atlas knows`, { hint: 'use utf8, utf16le, utf16be or latin1 (windows-1252)' });
@@ -83,17 +84,18 @@ export async function prepare(settings: Settings, options: RunOptions): Promise<
     stdin: options.stdin,
   };
   const opened = await openSource(settings, inputOptions);
+  trace.sizeBytes = opened.sizeBytes;
   // Before the input is read, a sheet is known only as it was asked for (a name or a number).
   const fallbackTable = options.table ?? mapping.table ?? defaultTableName(opened.fileName, inputOptions.sheet ?? (inputOptions.entry ? baseFileName(inputOptions.entry) : null));
   let input: OpenedInput;
   try {
-    input = await readInput(opened, inputOptions);
+    input = await readInput(opened, inputOptions, trace);
   } catch (err) {
     opened.stream.destroy();
     // The data itself is unreadable (encoding, empty, corrupt, a read error, more than V8 can
     // hold): still an import attempt worth recording. Only a usage error touches nothing.
     if (!(err instanceof UsageError) && fallbackTable !== null && !options.dryRun) {
-      throw await recordUnreadable(settings, options, opened, fallbackTable, err);
+      throw await recordUnreadable(settings, options, opened, fallbackTable, err, trace);
     }
     throw err;
   }
@@ -148,23 +150,15 @@ function defaultTableName(fileName: string | null, part: string | null): string 
   return tableNameFromFileName(fileName, part ?? undefined);
 }
 
-/** Records a failed import for input that could not be read at all, and returns the error to throw. */
-async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: unknown): Promise<ImportFailedError> {
+/** Records a failed import for input that could not be read at all, with what was read of it, and returns the error to throw. */
+async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: unknown, trace: ImportTrace): Promise<ImportFailedError> {
   const importId = randomUUID();
-  await withDatabase(settings, options.onDatabase, async (client) => {
-    await insertInProgress(client, settings.schema, {
-      importId,
-      userId: settings.user,
-      sourceType: opened.sourceType,
-      sourcePath: opened.sourcePath,
-      fileName: opened.fileName,
-      fileSizeBytes: opened.sizeBytes,
-      fileType: options.format ?? null,
-      tableName,
-      duplicateCheckEnabled: false,
-      metadata: { ...opened.metadata },
-    });
-    await markFailed(client, settings.schema, importId, describeError(err), 0, { error_class: err instanceof Error ? err.name : 'Error' });
+  const { facts, metadata } = trace.failure();
+  await withDatabase(settings, options.onDatabase, async (client, _url, target) => {
+    trace.serverSeconds = target.embedded?.seconds ?? 0;
+    const fileType = trace.format !== null ? fileTypeOf(trace.format) : options.format ? fileTypeOf(options.format) : null;
+    await insertInProgress(client, settings.schema, newImportRecord(settings, options, { importId, opened, tableName, fileType, target, metadata: {} }));
+    await markFailed(client, settings.schema, importId, describeError(err), trace.durationSeconds(), { error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
   });
   return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err instanceof AtlasError ? err.hint : null, cause: err });
 }

@@ -5,7 +5,7 @@
  */
 import type { Settings } from '../config.js';
 import { lockForTransaction, type Client } from '../db/connection.js';
-import { completeImport, type ImportOutcome } from '../db/history.js';
+import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/history.js';
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging.js';
 import { countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
@@ -18,14 +18,15 @@ import { planImport, type ImportPlan } from './plan.js';
 import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeStageSql, createValueLookups } from './valueLookups.js';
+import { isoTime } from '../transform/time.js';
 
 import { DRY_RUN_ERRORS_SHOWN, seconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import type { Prepared } from './prepareImport.js';
+import type { ImportTrace } from './importTrace.js';
 
 export function alreadyImported(tableName: string, earlier: { import_id: string; import_timestamp: Date }): AlreadyImportedError {
   return new AlreadyImportedError(
-    `already imported: this file went into ${tableName} by import ${earlier.import_id} at ${earlier.import_timestamp.toISOString()}`,
-    earlier.import_id,
+    { importId: earlier.import_id, importTimestamp: isoTime(earlier.import_timestamp)!, tableName },
     'nothing to do; to load it again pass --allow-same-file (rows are still checked for duplicates) or --force',
   );
 }
@@ -45,7 +46,8 @@ export interface RunContext {
   importId: string;
   tableName: string;
   prepared: Prepared;
-  startedAt: number;
+  /** What is known so far, kept up to date here for the record of a failure; its clock gives the duration. */
+  trace: ImportTrace;
   serverVersion: number;
   url: string;
 }
@@ -82,13 +84,14 @@ async function setTempBuffers(client: Client): Promise<void> {
 
 export async function runImport(client: Client, settings: Settings, options: RunOptions, ctx: RunContext): Promise<ImportResult | DryRunResult> {
   const schema = settings.schema;
-  const { importId, tableName, prepared } = ctx;
+  const { importId, tableName, prepared, trace } = ctx;
   const { input, mapping, budget } = prepared;
   const signal = options.signal;
   const checkCancelled = (): void => {
     if (signal?.aborted) throw new CancelledError();
   };
   const warnings: string[] = [];
+  trace.warnings = warnings;
 
   // Stage every row; Node sees every value on the way.
   await options.onPhase?.('staging');
@@ -113,6 +116,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   checkCancelled();
   const lateArrays = input.table.kind === 'keyed' ? await reshapeLateArrays(client, stage, staged, input.table) : {};
   const parsingSeconds = seconds(performance.now() - parseStart);
+  Object.assign(trace, { totalRows: staged.rows, parsingSeconds });
   if (input.table.kind === 'keyed' && mapping.columns) {
     const known = new Set(staged.columns.map((c) => c.sourceName));
     const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !known.has(c));
@@ -142,6 +146,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   const existing = await getExistingTable(client, schema, tableName);
   if (existing !== null) await findTypesWithoutHash(client, existing.columns);
   const plan = planImport({ tableName, staged: staged.columns, decided, existing, mapping, forced: options.strategy ?? null });
+  Object.assign(trace, { strategy: plan.strategy, mappingConfig: plan.mapping });
   warnings.push(...plan.warnings);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
   warnings.push(...errorCells.warnings);
@@ -180,6 +185,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
     mappingErrors = counts.errors;
     rejectedRows = counts.records;
   }
+  trace.validationErrors = mappingErrors;
   const mappingConfig = plan.mapping;
   const fileErrors = mappingErrors === 1 ? '1 mapping error' : `${mappingErrors} mapping errors`;
   // Why the import fails before writing anything, if it does.
@@ -220,7 +226,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
     mappingConfig,
     totalRowsInFile: staged.rows,
     rowsProcessed: staged.rows,
-    duplicatesFound: 0,
+    // Not known until the duplicate check runs (an import over its error budget stops before it).
+    duplicatesFound: null,
     validationErrors: mappingErrors,
     parsingTimeSeconds: parsingSeconds,
     duplicateCheckTimeSeconds: null,
@@ -239,7 +246,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
    * or it was rolled back), and the errors and the failed record commit, so the user can see why.
    * A failed import does not count as the file's import: once fixed, the same file can be imported.
    */
-  const failOnErrors = async (message: string, duplicatesFound: number): Promise<never> => {
+  const failOnErrors = async (message: string, duplicatesFound: number | null): Promise<never> => {
     await completeImport(client, schema, importId, {
       ...base,
       status: 'failed',
@@ -248,9 +255,10 @@ export async function runImport(client: Client, settings: Settings, options: Run
       duplicatesFound,
       rowsInserted: 0,
       rowsSkipped: staged.rows,
-      durationSeconds: seconds(performance.now() - ctx.startedAt),
+      durationSeconds: trace.durationSeconds(),
       insertTimeSeconds: null,
       mappingStatus: 'failed',
+      metadata: { ...base.metadata, failed_phase: trace.phase },
     });
     await client.query('commit');
     await client.query('begin'); // withTransaction's COMMIT then ends an empty transaction
@@ -258,7 +266,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
       hint: `see the errors with: atlas errors ${importId}; fix the file or the mapping and import it again`,
     });
   };
-  if (failure !== null) await failOnErrors(failure, 0);
+  // The duplicate check has not run: duplicates_found stays NULL (unknown), not 0.
+  if (failure !== null) await failOnErrors(failure, null);
   // Where every row without a mapping error may turn out to be a duplicate (see below), the DDL and
   // the duplicate records are made so that they can be taken back.
   const mayInsertNothing = existing !== null && rejectedRows > 0 && options.dedupe !== false && !options.force;
@@ -348,14 +357,21 @@ export async function runImport(client: Client, settings: Settings, options: Run
       else excludeDups = found;
     }
     duplicateSeconds = seconds(performance.now() - dedupeStart);
+    Object.assign(trace, { duplicatesFound, duplicateCheckSeconds: duplicateSeconds });
     checkCancelled();
   }
 
+  // Every valid row a duplicate (the same file again): no statement to run.
+  const toInsert = validRows === null || duplicatesFound < validRows;
+  if (options.onInsert && toInsert) {
+    // Told before the phase starts, so that its first report already says what it inserts.
+    const earlier = await getRecentInsertRate(client, schema);
+    const rows = (validRows ?? staged.rows) - duplicatesFound;
+    options.onInsert(earlier !== null ? { rows, rowsPerSecond: earlier, basis: 'earlier imports' } : { rows, rowsPerSecond: parsingSeconds > 0 ? staged.rows / parsingSeconds : null, basis: 'staging' });
+  }
   await options.onPhase?.('inserting');
   checkCancelled();
   const insertStart = performance.now();
-  // Every valid row a duplicate (the same file again): no statement to run.
-  const toInsert = validRows === null || duplicatesFound < validRows;
   const lookups = toInsert ? await createValueLookups(client, { stage, plan, rows: staged.rows, schema, hasPgInputIsValid, importId }) : new Map<string, string>();
   const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups, lookups });
   // A new table gets its foreign key after the INSERT (one validating join); an existing one checks
@@ -367,6 +383,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
     rowsInserted = inserted.rowCount ?? 0;
   }
   let insertMs = performance.now() - insertStart;
+  trace.insertSeconds = seconds(insertMs);
   checkCancelled();
   if (newTable) {
     if (dedupe) {
@@ -378,6 +395,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
       duplicatesFound = counts.rows[0]!.duplicates;
       rowsInserted -= counts.rows[0]!.removed;
       duplicateSeconds = seconds(performance.now() - dedupeStart);
+      Object.assign(trace, { duplicatesFound, duplicateCheckSeconds: duplicateSeconds });
       checkCancelled();
     }
     const finishStart = performance.now();
@@ -386,12 +404,13 @@ export async function runImport(client: Client, settings: Settings, options: Run
     checkCancelled();
   }
   const insertSeconds = seconds(insertMs);
+  trace.insertSeconds = insertSeconds;
 
   await options.onPhase?.('committing');
   checkCancelled();
   // Partial: rows inserted and rows rejected (an import that inserted none failed above).
   const status: 'success' | 'partial' = rejectedRows > 0 ? 'partial' : 'success';
-  const durationSeconds = seconds(performance.now() - ctx.startedAt);
+  const durationSeconds = trace.durationSeconds();
   const outcome: ImportOutcome = {
     ...base,
     status,

@@ -16,26 +16,37 @@ export interface StatsOptions {
   onDatabase?: DatabaseListener | undefined;
 }
 
-/** The spec's statistics, plus the counts it leaves implicit; every count is a number. */
+/**
+ * The spec's statistics, plus the counts it leaves implicit; every count is a number. Each is over
+ * the imports of the period (import_timestamp within `period_days` of now, narrowed by table and
+ * user), and each can be reproduced with one aggregate over import_history (see the README).
+ */
 export interface ImportStatistics {
+  /** Every import of the period, whatever its status. */
   total_imports: number;
+  /** Status success. */
   successful_imports: number;
   /** Failed imports, interrupted ones included (stored as failed): none committed a row. */
   failed_imports: number;
   partial_imports: number;
+  /** Imports that committed and were undone since (status undone): neither successful nor failed. */
   undone_imports: number;
   in_progress_imports: number;
-  /** successful_imports / total_imports, from 0 to 1 (3 decimals); null when there were no imports. */
+  /** successful_imports / total_imports, from 0 to 1 (3 decimals): the spec's formula; null when there were no imports. */
   success_rate: number | null;
-  /** Rows the imports inserted (undone imports included: they did insert them). */
+  /** Sum of rows_inserted: what the imports inserted, including the rows of imports undone since. */
   total_rows_inserted: number;
-  /** Rows removed by undo. */
+  /** Sum of rows_inserted of the success and partial imports: the imports not undone. */
+  total_rows_inserted_not_undone: number;
+  /** Sum of rows_removed: rows undo deleted. */
   total_rows_removed: number;
+  /** Sum of duplicates_found (rows skipped as duplicates), failed imports' included. */
   total_duplicates_found: number;
-  /** Mean duration of the finished imports, seconds; null when none finished. */
+  /** Mean duration_seconds of the imports that have one (every one but those running), seconds; null when none has. */
   avg_duration_seconds: number | null;
-  /** Tables an import committed rows into (success, partial, or undone since). */
+  /** Distinct tables an import committed rows into (success, partial, or undone since). */
   tables_affected: number;
+  /** Distinct user_id. */
   unique_users: number;
   period_days: number;
   /** The period: from `period_start` to `period_end` (now). */
@@ -59,6 +70,7 @@ export async function getStats(settings: Settings, options: StatsOptions): Promi
       in_progress_imports: s.inProgress,
       success_rate: s.total === 0 ? null : Math.round((s.successful / s.total) * 1000) / 1000,
       total_rows_inserted: s.rowsInserted,
+      total_rows_inserted_not_undone: s.rowsInsertedNotUndone,
       total_rows_removed: s.rowsRemoved,
       total_duplicates_found: s.duplicatesFound,
       avg_duration_seconds: s.avgDurationSeconds,

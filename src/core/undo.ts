@@ -17,6 +17,7 @@ import { qualify } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 import { checkImportId, resolveImport } from './history.js';
 import { reassignDependentRows } from './reassign.js';
+import { formatAbsoluteTime } from '../transform/time.js';
 
 /** What `atlas undo` was asked to do. */
 export interface UndoOptions {
@@ -91,7 +92,7 @@ export interface UndoResult {
 function noRowsError(r: ImportRecord): AtlasError {
   const purge = `atlas undo ${r.import_id} --purge deletes its record`;
   if (r.status === 'undone') {
-    return new AtlasError(`import ${r.import_id} was already undone at ${r.undone_at ?? '?'} by ${r.undone_by ?? '?'} (${r.rows_removed ?? 0} rows removed)`, {
+    return new AtlasError(`import ${r.import_id} was already undone at ${r.undone_at ? formatAbsoluteTime(r.undone_at) : '?'} by ${r.undone_by ?? '?'} (${r.rows_removed ?? 0} rows removed)`, {
       hint: `its record stays as the audit trail; ${purge}`,
     });
   }

@@ -7,17 +7,23 @@ import { ensureEmbeddedServer } from './embedded.js';
 
 export type Client = pg.Client;
 
-/** How atlas reached its database; `embedded` carries the port for the stderr notice. */
+/**
+ * How atlas reached its database; `embedded` carries the port for the stderr notice, and the
+ * seconds it took to reach the server (start it, or wait for another process starting it), which
+ * an import does not count as its own.
+ */
 export interface DatabaseTarget {
   url: string;
-  embedded: { home: string; dataDir: string; port: number; started: boolean } | null;
+  embedded: { home: string; dataDir: string; port: number; started: boolean; seconds: number } | null;
 }
 
 /** Resolves the settings' database to a URL, starting the embedded server when none is configured. */
 export async function resolveDatabase(settings: Settings): Promise<DatabaseTarget> {
   if (settings.databaseUrl !== null) return { url: settings.databaseUrl, embedded: null };
+  const begun = performance.now();
   const info = await ensureEmbeddedServer(settings.atlasHome);
-  return { url: info.url, embedded: { home: settings.atlasHome, dataDir: info.dataDir, port: info.port, started: info.started } };
+  const seconds = Math.round(performance.now() - begun) / 1000;
+  return { url: info.url, embedded: { home: settings.atlasHome, dataDir: info.dataDir, port: info.port, started: info.started, seconds } };
 }
 
 /** The key the server gave each open client (BackendKeyData), for cancel requests. */

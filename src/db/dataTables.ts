@@ -4,6 +4,7 @@
  * user and are always quoted; every value is a parameter.
  */
 import { qualify, quoteIdent, RESERVED_COLUMNS } from '../transform/naming.js';
+import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 
 /** What undo and lineage need to know about a table: whether it exists and which columns it has. */
@@ -88,6 +89,7 @@ export async function deleteImportRows(client: Client, schema: string, table: st
 export interface TracedRow {
   importId: string;
   sourceRowNumber: number | null;
+  /** When the row was inserted (ISO 8601 UTC), or null. */
   importedAt: string | null;
   correctionsApplied: Record<string, unknown> | null;
   /** The user columns, as JSON (numbers, strings, booleans; dates as ISO text). */
@@ -99,7 +101,12 @@ export async function getRowById(client: Client, schema: string, table: string, 
   // to_jsonb keeps every type exact (numeric as a JSON number, date as ISO text) without per-type code.
   // $1 as bigint: an integer or smallint id column compares with it (and uses its index) where an
   // id beyond that column's range would otherwise be an error from the server.
-  const res = await client.query<{ row: Record<string, unknown> }>(`select to_jsonb(t) as row from ${qualify(schema, table)} t where t.id = $1::bigint`, [rowId]);
+  // _imported_at is a timestamp without time zone (the spec's type), written by now() in the
+  // server's TimeZone: read back as timestamptz in that same zone, it is the instant it was written.
+  const res = await client.query<{ row: Record<string, unknown>; imported_at: Date | null }>(
+    `select to_jsonb(t) as row, (to_jsonb(t)->>'_imported_at')::timestamptz as imported_at from ${qualify(schema, table)} t where t.id = $1::bigint`,
+    [rowId],
+  );
   const row = res.rows[0]?.row;
   if (row === undefined) return null;
   const values: Record<string, unknown> = {};
@@ -107,7 +114,7 @@ export async function getRowById(client: Client, schema: string, table: string, 
   return {
     importId: String(row._import_id),
     sourceRowNumber: (row._source_row_number as number | null | undefined) ?? null,
-    importedAt: (row._imported_at as string | null | undefined) ?? null,
+    importedAt: isoTime(res.rows[0]!.imported_at),
     correctionsApplied: (row._corrections_applied as Record<string, unknown> | null | undefined) ?? null,
     values,
   };

@@ -1,5 +1,6 @@
 /** Queries on import_history. The schema name is always quoted; every value is a parameter. */
 import { qualify } from '../transform/naming.js';
+import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 
 /** A row of import_history as the spec's JSON shows it (numbers as numbers, times as ISO strings). */
@@ -67,7 +68,7 @@ function toJsonShape(row: Record<string, unknown>): Record<string, unknown> {
     if (key === 'validation_errors') out.data_validation_errors = value;
   }
   for (const f of NUMERIC_FIELDS) if (out[f] !== null && out[f] !== undefined) out[f] = Number(out[f]);
-  for (const f of TIME_FIELDS) if (out[f] instanceof Date) out[f] = (out[f] as Date).toISOString();
+  for (const f of TIME_FIELDS) if (out[f] instanceof Date) out[f] = isoTime(out[f] as Date);
   return out;
 }
 
@@ -127,6 +128,8 @@ function toImportSummary(row: Record<string, unknown>): ImportSummary {
 export interface NewImport {
   importId: string;
   userId: string;
+  userEmail: string | null;
+  taskId: string | null;
   sourceType: string;
   sourcePath: string | null;
   fileName: string | null;
@@ -140,10 +143,10 @@ export interface NewImport {
 export async function insertInProgress(client: Client, schema: string, r: NewImport): Promise<void> {
   await client.query(
     `insert into ${qualify(schema, 'import_history')}
-       (import_id, user_id, source_type, source_path, file_name, file_size_bytes, file_type, table_name,
+       (import_id, user_id, user_email, task_id, source_type, source_path, file_name, file_size_bytes, file_type, table_name,
         duplicate_check_enabled, status, mapping_status, mapping_started_at, metadata)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'in_progress', 'in_progress', now(), $10)`,
-    [r.importId, r.userId, r.sourceType, r.sourcePath, r.fileName, r.fileSizeBytes, r.fileType, r.tableName, r.duplicateCheckEnabled, r.metadata],
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'in_progress', 'in_progress', now(), $12)`,
+    [r.importId, r.userId, r.userEmail, r.taskId, r.sourceType, r.sourcePath, r.fileName, r.fileSizeBytes, r.fileType, r.tableName, r.duplicateCheckEnabled, r.metadata],
   );
 }
 
@@ -161,7 +164,7 @@ export interface ImportOutcome {
   rowsProcessed: number | null;
   rowsInserted: number;
   rowsSkipped: number;
-  duplicatesFound: number;
+  duplicatesFound: number | null;
   validationErrors: number;
   durationSeconds: number;
   parsingTimeSeconds: number | null;
@@ -208,6 +211,17 @@ export async function completeImport(client: Client, schema: string, importId: s
       JSON.stringify(o.metadata),
     ],
   );
+}
+
+/** Rows per second of the INSERTs of the latest imports (up to 20) that inserted rows, or null when there are none. */
+export async function getRecentInsertRate(client: Client, schema: string): Promise<number | null> {
+  const res = await client.query<{ rate: number | null }>(
+    `select sum(rows_inserted)::float8 / nullif(sum(insert_time_seconds), 0)::float8 as rate
+       from (select rows_inserted, insert_time_seconds from ${qualify(schema, 'import_history')}
+              where status in ('success', 'partial') and rows_inserted > 0 and insert_time_seconds > 0
+              order by import_timestamp desc limit 20) h`,
+  );
+  return res.rows[0]?.rate ?? null;
 }
 
 /** Filters of `atlas history`. */
@@ -285,20 +299,75 @@ export async function findImports(client: Client, schema: string, idOrPrefix: st
 }
 
 /**
+ * What a failed import had learnt when it failed (null: not known). Its rows were rolled back, so
+ * rows_inserted is 0 and every row read counts as skipped; the mapping errors found are counted
+ * in validation_errors, though only an import over its error budget keeps them in mapping_errors.
+ */
+export interface FailureFacts {
+  /** Known once every byte was read. */
+  fileHash: string | null;
+  /** Bytes read, once every byte was; else the size known at the start stays. */
+  fileSizeBytes: number | null;
+  fileType: string | null;
+  /** Known once every row was staged. */
+  totalRowsInFile: number | null;
+  /** Rows read so far. */
+  rowsProcessed: number | null;
+  duplicatesFound: number | null;
+  validationErrors: number | null;
+  parsingTimeSeconds: number | null;
+  duplicateCheckTimeSeconds: number | null;
+  insertTimeSeconds: number | null;
+  importStrategy: string | null;
+  mappingConfig: unknown;
+  warnings: string[] | null;
+}
+
+/**
  * Marks an import failed in its own transaction (after the import's transaction rolled back).
  * Only an in_progress record changes: if the connection dropped during COMMIT, the import may
  * have committed after all, and its committed record must not be overwritten. One that another
  * atlas process stored as interrupted in the moment between the rollback and this (its lock was
  * free) gets the real reason.
  */
-export async function markFailed(client: Client, schema: string, importId: string, message: string, durationSeconds: number, metadata: Record<string, unknown>): Promise<void> {
+export async function markFailed(
+  client: Client,
+  schema: string,
+  importId: string,
+  message: string,
+  durationSeconds: number,
+  metadata: Record<string, unknown>,
+  facts: Partial<FailureFacts> = {},
+): Promise<void> {
   await client.query(
     `update ${qualify(schema, 'import_history')} h set status = 'failed', error_message = $2, duration_seconds = $3,
        mapping_status = 'failed', mapping_completed_at = clock_timestamp(),
        mapping_duration_seconds = extract(epoch from clock_timestamp() - mapping_started_at),
-       rows_inserted = 0, metadata = (coalesce(metadata, '{}'::jsonb) - 'interrupted') || $4::jsonb, updated_at = clock_timestamp()
+       rows_inserted = 0, metadata = (coalesce(metadata, '{}'::jsonb) - 'interrupted') || $4::jsonb, updated_at = clock_timestamp(),
+       file_hash = coalesce($5, file_hash), file_size_bytes = coalesce($6, file_size_bytes), file_type = coalesce($7, file_type),
+       total_rows_in_file = $8, rows_processed = $9, rows_skipped = $9, duplicates_found = $10, validation_errors = $11,
+       parsing_time_seconds = $12, duplicate_check_time_seconds = $13, insert_time_seconds = $14,
+       import_strategy = $15, mapping_config = $16::jsonb, warnings = $17
      where import_id = $1 and (status = 'in_progress' or ${INTERRUPTED_SQL})`,
-    [importId, message, durationSeconds, JSON.stringify(metadata)],
+    [
+      importId,
+      message,
+      durationSeconds,
+      JSON.stringify(metadata),
+      facts.fileHash ?? null,
+      facts.fileSizeBytes ?? null,
+      facts.fileType ?? null,
+      facts.totalRowsInFile ?? null,
+      facts.rowsProcessed ?? null,
+      facts.duplicatesFound ?? null,
+      facts.validationErrors ?? null,
+      facts.parsingTimeSeconds ?? null,
+      facts.duplicateCheckTimeSeconds ?? null,
+      facts.insertTimeSeconds ?? null,
+      facts.importStrategy ?? null,
+      facts.mappingConfig === null || facts.mappingConfig === undefined ? null : JSON.stringify(facts.mappingConfig),
+      facts.warnings ?? null,
+    ],
   );
 }
 
@@ -326,6 +395,16 @@ export async function lockImport(client: Client, schema: string, importId: strin
   return { record: toImportRecord(rest), rowXmin: String(rowXmin) };
 }
 
+/** The imports that put rows into a table, as the spec's lineage counts them: success and partial, newest first. */
+export async function listTableImports(client: Client, schema: string, table: string): Promise<ImportSummary[]> {
+  const res = await client.query(
+    `select ${SUMMARY_COLUMNS} from ${qualify(schema, 'import_history')} h
+      where h.table_name = $1 and h.status in ('success', 'partial') order by h.import_timestamp desc, h.created_at desc`,
+    [table],
+  );
+  return res.rows.map(toImportSummary);
+}
+
 /** Records by full id, newest first (ids not found are left out): whole, or as summaries. */
 export async function getImportsByIds(client: Client, schema: string, importIds: readonly string[]): Promise<ImportRecord[]>;
 export async function getImportsByIds(client: Client, schema: string, importIds: readonly string[], summaries: true): Promise<ImportSummary[]>;
@@ -351,7 +430,7 @@ export async function markUndone(client: Client, schema: string, importId: strin
       where import_id = $1 returning undone_at`,
     [importId, undoneBy, rowsRemoved, JSON.stringify(metadata)],
   );
-  return { undone_at: res.rows[0]!.undone_at.toISOString() };
+  return { undone_at: isoTime(res.rows[0]!.undone_at)! };
 }
 
 /**
@@ -401,6 +480,7 @@ export interface StatsRow {
   undone: number;
   inProgress: number;
   rowsInserted: number;
+  rowsInsertedNotUndone: number;
   rowsRemoved: number;
   duplicatesFound: number;
   avgDurationSeconds: number | null;
@@ -431,6 +511,7 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
             count(*) filter (where st = 'undone') as undone,
             count(*) filter (where st = 'in_progress') as in_progress,
             coalesce(sum(rows_inserted), 0) as rows_inserted,
+            coalesce(sum(rows_inserted) filter (where st in ('success', 'partial')), 0) as rows_inserted_not_undone,
             coalesce(sum(rows_removed), 0) as rows_removed,
             coalesce(sum(duplicates_found), 0) as duplicates_found,
             round(avg(duration_seconds), 3) as avg_duration_seconds,
@@ -450,13 +531,14 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
     undone: n(r.undone),
     inProgress: n(r.in_progress),
     rowsInserted: n(r.rows_inserted),
+    rowsInsertedNotUndone: n(r.rows_inserted_not_undone),
     rowsRemoved: n(r.rows_removed),
     duplicatesFound: n(r.duplicates_found),
     avgDurationSeconds: r.avg_duration_seconds === null ? null : Number(r.avg_duration_seconds),
     tablesAffected: n(r.tables_affected),
     uniqueUsers: n(r.unique_users),
-    since: (r.since as Date).toISOString(),
-    until: (r.until as Date).toISOString(),
+    since: isoTime(r.since as Date)!,
+    until: isoTime(r.until as Date)!,
   };
 }
 
@@ -478,5 +560,5 @@ export async function listPrunable(client: Client, schema: string, olderThanSeco
       for update of h`,
     [at, [...ROWLESS_STATUSES]],
   );
-  return { cutoff: at.toISOString(), records: res.rows.map(toImportSummary) };
+  return { cutoff: isoTime(at)!, records: res.rows.map(toImportSummary) };
 }

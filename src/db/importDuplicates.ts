@@ -3,6 +3,7 @@
  * first checks the table exists, so a schema not yet migrated to it reads as "not kept".
  */
 import { qualify } from '../transform/naming.js';
+import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 import { tableExists } from './dataTables.js';
 
@@ -39,7 +40,8 @@ export async function listImportDuplicates(
     `select row_to_json(d) as row from ${table} d where d.import_id = $1 order by d.record_number, d.id limit $2 offset $3`,
     [importId, limit, offset],
   );
-  return { rows: res.rows.map((r) => r.row), total: Number(total.rows[0]?.n ?? 0) };
+  // row_to_json writes detected_at in json's own format (microseconds, +00:00): JSON output has one format.
+  return { rows: res.rows.map((r) => ({ ...r.row, detected_at: isoTime(r.row.detected_at)! })), total: Number(total.rows[0]?.n ?? 0) };
 }
 
 /** A later import that skipped records as duplicates of rows of an import being undone. */

@@ -1,5 +1,6 @@
 /** Queries on mapping_errors. The schema name is always quoted; every value is a parameter. */
 import { qualify } from '../transform/naming.js';
+import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 
 /** A row of mapping_errors as the spec's JSON shows it. */
@@ -46,7 +47,7 @@ export async function listMappingErrors(client: Client, schema: string, f: Mappi
   );
   const rows = res.rows.map((r: Record<string, unknown>) => ({
     ...r,
-    occurred_at: r.occurred_at instanceof Date ? r.occurred_at.toISOString() : (r.occurred_at as string | null),
+    occurred_at: isoTime(r.occurred_at as Date | null),
   })) as MappingError[];
   return { rows, total: Number(total.rows[0]?.n ?? 0) };
 }

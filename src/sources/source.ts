@@ -54,6 +54,8 @@ export function openLocalSource(spec: string, nameOverride: string | null, stdin
 export class HashingReader implements AsyncIterable<Buffer> {
   readonly hash: Hash = createHash('sha256');
   bytes = 0;
+  /** The source ended: every byte was read. */
+  ended = false;
   private digestHex: string | null = null;
 
   constructor(private readonly stream: AsyncIterable<Buffer | string>) {}
@@ -65,6 +67,7 @@ export class HashingReader implements AsyncIterable<Buffer> {
       this.bytes += buf.length;
       yield buf;
     }
+    this.ended = true;
   }
 
   /** Hex SHA-256 of everything read; call after the stream ended. */

@@ -55,6 +55,25 @@ describe('atlas CLI (spawned)', () => {
     assert.match(human.stdout, /success/);
   });
 
+  it('atlas alone prints help on stderr and exits 2; --version and -V print the version in package.json', async () => {
+    const bare = await runAtlas([]);
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /^Usage: atlas /m);
+    assert.match(bare.stderr, /^Commands:/m);
+    assert.equal(bare.stdout, '');
+    const bareJson = await runAtlas(['--json']);
+    assert.equal(bareJson.code, 2);
+    assert.deepEqual(JSON.parse(bareJson.stdout), { success: false, error: 'no command given (atlas --help lists them)' });
+    const help = await runAtlas(['help']);
+    assert.equal(help.code, 0, 'asking for help is not an error');
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await runAtlas([flag]);
+      assert.equal(r.code, 0, flag);
+      assert.equal(r.stdout, `${version}\n`, flag);
+    }
+  });
+
   it('global options work before and after the subcommand and its arguments', async () => {
     const path = files.write('order.csv', csv([['a'], [1]]));
     const before = await runAtlas([...conn, '--json', 'import', path, '--table', 'opt_before']);

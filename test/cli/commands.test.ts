@@ -149,13 +149,16 @@ describe('tracking commands (spawned)', () => {
     }
   });
 
-  it('terminal output: aligned tables, human numbers and durations, long values cut in lists and whole in details', async () => {
+  it('text output: aligned tables, human numbers and durations; piped, long values are whole in lists too', async () => {
     const h = await runAtlas(['history', ...conn]);
     assert.equal(h.code, 0, h.stderr);
     assert.match(h.stdout, /1,200/);
     assert.match(h.stdout, /\d s\b/);
-    assert.match(h.stdout, /a_rather_long_file_name\w*…/);
-    assert.doesNotMatch(h.stdout, new RegExp(longName));
+    assert.match(h.stdout, new RegExp(longName), 'not cut when piped');
+    assert.doesNotMatch(h.stdout, /…/);
+    const errorsPiped = await runAtlas(['errors', partial.import_id, ...conn]);
+    assert.match(errorsPiped.stdout, /is not a valid date/);
+    assert.doesNotMatch(errorsPiped.stdout, /…/);
     assert.match(h.stdout, /showing 1-3 of 3 imports/);
     assert.match(h.stdout, /just now|min ago/);
     const lines = h.stdout.split('\n').filter((l) => /^[0-9a-f]{8} /.test(l));
@@ -261,6 +264,10 @@ describe('tracking commands (spawned)', () => {
     assert.deepEqual((plan.imports as Array<{ import_id: string }>).map((i) => i.import_id), [old]);
     const human = await runAtlas(['history', 'prune', '--older-than', '52w', '--dry-run', ...conn]);
     assert.match(human.stdout, /would delete 1 history record/);
+    // The units of history --since, minutes included (m, as --since reads it).
+    const minutes = await runAtlas(['history', 'prune', '--older-than', `${365 * 24 * 60}m`, '--dry-run', '--json', ...conn]);
+    assert.equal(minutes.code, 0, minutes.stderr);
+    assert.deepEqual((json(minutes).imports as Array<{ import_id: string }>).map((i) => i.import_id), [old]);
 
     const refusals: Array<[string[], RegExp]> = [
       [['history', 'prune'], /--older-than/],
@@ -304,6 +311,15 @@ describe('tracking commands (spawned)', () => {
     }
   });
 
+  it('on a terminal, long values are cut with … in lists and whole in details', { skip: HAS_SCRIPT ? false : 'util-linux `script` is not installed' }, async () => {
+    const list = await runOnTerminal(['history', ...conn], '', {}, { columns: 200 });
+    assert.equal(list.code, 0, list.stdout);
+    assert.match(list.stdout, /a_rather_long_file_name\w*…/);
+    assert.doesNotMatch(list.stdout, new RegExp(longName));
+    const detail = await runOnTerminal(['history', big.import_id, ...conn], '', {}, { columns: 200 });
+    assert.match(detail.stdout, new RegExp(longName));
+  });
+
   it('on a terminal: colour unless NO_COLOR or --no-color; undo asks and does nothing on "n"', { skip: HAS_SCRIPT ? false : 'util-linux `script` is not installed' }, async () => {
     const coloured = await runOnTerminal(['history', ...conn], '');
     assert.equal(coloured.code, 0, coloured.stdout);
@@ -318,7 +334,8 @@ describe('tracking commands (spawned)', () => {
     assert.equal(no.code, 1, no.stdout);
     // The terminal merges stdout and stderr; the plan and the question are on stderr, in colour.
     const plain = no.stdout.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
-    assert.match(plain, /remove 1 row\(s\)/);
+    assert.match(plain, /Undoing import [0-9a-f-]{36} \(ask\.csv, .*\) will:\r?\n\s*remove 1 row\(s\)/);
+    assert.doesNotMatch(plain, /dry run/, 'the plan before the question does not say nothing was changed');
     assert.match(plain, /Go ahead\? \[y\/N\]/);
     assert.match(plain, /cancelled; nothing was changed/);
     assert.equal((await db.rows(`select 1 from ${db.schema}.people where _import_id = $1`, [t.import_id])).length, 1);
@@ -342,6 +359,7 @@ describe('tracking commands (spawned)', () => {
     assert.match(sized.stdout, /\u001b\[\?25h/, 'and shows it again');
     const frames = plain(sized.stdout);
     assert.match(frames, /staging, [\d.]+ (KB|MB) of [\d.]+ (KB|MB) \(\d+%\), [\d,]+ rows, [\d,]+ rows\/s, [\d.]+ m?s/, 'bytes of the total, rows, rows/s, elapsed');
+    assert.match(frames, /inserting, about \d+% of 100,000 rows \(estimated at the (staging rate|rate of earlier imports), [\d,]+ rows\/s\), [\d.]+ m?s/, 'the INSERT: an estimate');
     assert.match(frames, /success: imported 100,000 of 100,000 rows/);
     assert.match(frames, /time: reading and staging/);
     assert.match(frames, /import id [0-9a-f-]{36}/);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ExcelJS from 'exceljs';
+import { formatBytes } from '../../src/commands/progress.ts';
 import { BIN, FIXTURES, openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
 
 /** Runs the binary with a resolve hook that lists every module it loads. */
@@ -66,7 +67,10 @@ describe('start-up stays light; output without a terminal stays plain', () => {
       assert.doesNotMatch(r.stdout + r.stderr, /[\u0000-\u0008\u000b-\u001f\u007f]/, 'no escape sequences, carriage returns or other control characters');
     }
     assert.doesNotMatch(quietRun.stderr, /staging|inserting/);
-    assert.match(withProgress.stderr, /atlas: staging/);
+    // The lines carry the figures the spinner shows: the staging's bytes of the total, rows and rate, however short it was.
+    const size = formatBytes(statSync(path).size);
+    assert.match(withProgress.stderr, new RegExp(`^atlas: staging, ${size} of ${size} \\(100%\\), 50,000 rows, [\\d,]+ rows/s, [\\d.]+ m?s$`, 'm'));
+    assert.match(withProgress.stderr, /^atlas: inserting, about \d+% of 50,000 rows \(estimated at the (staging rate|rate of earlier imports), [\d,]+ rows\/s\), /m);
     assert.match(withProgress.stderr, /atlas: committing/);
     const json = await runAtlas(['import', path, '--table', 'plain3', '--progress', '--json', ...conn]);
     assert.equal(JSON.parse(json.stdout).rows_inserted, 50_000, 'stdout holds only the JSON document');

@@ -42,4 +42,35 @@ reporter.stop();
       files.cleanup();
     }
   });
+
+  it('the INSERT, which reports nothing until it ends, shows an estimate from the expected rate that moves, and never says 100%', () => {
+    const files = tempDir();
+    try {
+      const script = files.write(
+        'insert.mts',
+        `import { createProgress } from ${JSON.stringify(join(ROOT, 'src/commands/progress.ts'))};
+const reporter = createProgress('lines');
+reporter.inserting({ rows: 1000, rowsPerSecond: 100, basis: 'earlier imports' });
+reporter.phase('inserting');
+await new Promise((done) => setTimeout(done, 6500));
+reporter.stop();
+const late = createProgress('lines');
+late.inserting({ rows: 10, rowsPerSecond: 1000, basis: 'staging' });
+late.phase('inserting');
+await new Promise((done) => setTimeout(done, 5500));
+late.stop();
+`,
+      );
+      const res = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+      assert.equal(res.status, 0, res.stderr);
+      const percents = [...res.stderr.matchAll(/^atlas: inserting, about (\d+)% of ([\d,]+) rows \(estimated at the (.+?), ([\d,]+) rows\/s\), /gm)].map((m) => [Number(m[1]), m[2], m[3], m[4]] as const);
+      assert.equal(percents.length, 4, res.stderr);
+      const [first, second, quick, overdue] = percents;
+      assert.deepEqual([first![1], first![2], first![3]], ['1,000', 'rate of earlier imports', '100']);
+      assert.ok(second![0] > first![0], `the estimate moves: ${first![0]}% then ${second![0]}%`);
+      assert.deepEqual([quick![0], overdue![0], overdue![2]], [0, 99, 'staging rate'], 'past its expected end it stays below 100%');
+    } finally {
+      files.cleanup();
+    }
+  });
 });

@@ -90,7 +90,7 @@ describe('undoImport', () => {
     assert.ok(rows.every((r) => r._import_id === second.import_id));
     assert.equal((await record(first.import_id))?.status, 'undone');
     const lineage = await traceLineage(db.settings, 'again');
-    assert.deepEqual(lineage.imports.map((i) => [i.import_id, i.rows_contributed]), [[second.import_id, 2]]);
+    assert.deepEqual(lineage.imports.map((i) => [i.import_id, i.rows_now]), [[second.import_id, 2]]);
   });
 
   it('undoes a partial import; --purge deletes the record and its mapping errors too', async () => {
@@ -285,7 +285,7 @@ describe('undoImport', () => {
     }
     const lineage = await traceLineage(db.settings, 'reassigned');
     assert.deepEqual(
-      lineage.imports.map((i) => [i.import_id, i.rows_contributed, i.rows_inserted]).sort(),
+      lineage.imports.map((i) => [i.import_id, i.rows_now, i.rows_inserted]).sort(),
       [[b.import_id, 2, 2], [c.import_id, 1, 1]].sort(),
     );
     const stats = await getStats(db.settings, { table: 'reassigned', user: null, days: 1 });
