@@ -315,6 +315,9 @@ Examples:
 
 /** Runs the CLI: the one place errors become messages and exit codes. */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // The AWS SDK warns on stderr on every S3 run that its releases after January 2027 need Node 22;
+  // atlas runs on Node 20 with the SDK version in package-lock.json. The process is the CLI's to set.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // A reader that stops early (`atlas history | head`) is not an error: silence. Output that
   // cannot be written (a full disk, `> /dev/full`) is: one line on stderr, exit 1. Where stderr
   // itself fails, there is nothing left to say it on.

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { readJsonFile } from './sources/jsonFile.js';
 import { checkNullValues } from './transform/mapping.js';
+import { MAX_IDENTIFIER_BYTES } from './transform/naming.js';
 import { detectCi, resolveTask, type TaskIdentity } from './taskId.js';
 
 /** Where the database URL came from; `embedded` means atlas's own PostgreSQL under ATLAS_HOME. */
@@ -184,7 +185,7 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
   }
 
   const schema = nonEmpty(flags.schema) ?? nonEmpty(env.ATLAS_SCHEMA) ?? str(raw.database?.schema) ?? 'public';
-  if (Buffer.byteLength(schema, 'utf8') > 63) throw new UsageError(`schema name "${schema}" is longer than 63 bytes`);
+  if (Buffer.byteLength(schema, 'utf8') > MAX_IDENTIFIER_BYTES) throw new UsageError(`schema name "${schema}" is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
   if (isSystemSchema(schema)) {
     throw new UsageError(`schema "${schema}" is PostgreSQL's own (pg_* and information_schema hold the system catalogs), not a place for atlas's tables or yours: choose another --schema (default public)`);
   }

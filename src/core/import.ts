@@ -12,11 +12,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
 import { cancelRunningQuery, lockForTransaction, withClient, withTransaction, type Client } from '../db/connection.js';
-import { IMPORT_LOCK_PREFIX, insertInProgress, markFailed } from '../db/history.js';
+import { deleteImports, IMPORT_LOCK_PREFIX, insertInProgress, markFailed } from '../db/history.js';
 import { checkImportPrivileges } from '../db/privileges.js';
 import { getExistingTable, getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
-import { columnNamesFromHeader, qualify } from '../transform/naming.js';
+import { columnNamesFromHeader } from '../transform/naming.js';
 import { withDatabase } from './database.js';
 import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
@@ -118,7 +118,7 @@ async function runImportFile(settings: Settings, given: RunOptions): Promise<Imp
         if (err instanceof FailedOnErrorsError) throw err;
         if (err instanceof AlreadyImportedError) {
           // A refused import leaves no history row.
-          await client.query(`delete from ${qualify(settings.schema, 'import_history')} where import_id = $1`, [importId]).catch(() => undefined);
+          await deleteImports(client, settings.schema, [importId]).catch(() => undefined);
           throw err;
         }
         const { facts, metadata } = trace.failure();

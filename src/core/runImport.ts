@@ -6,6 +6,7 @@
 import type { Settings } from '../config.js';
 import { lockForTransaction, type Client } from '../db/connection.js';
 import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/history.js';
+import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging.js';
 import { countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
@@ -171,16 +172,12 @@ export async function runImport(client: Client, settings: Settings, options: Run
   let rejectedRows = 0;
   let firstErrors: Array<Record<string, unknown>> = [];
   if (errors !== null) {
-    const counted = (rows: string): string => `select count(*)::int as errors, count(distinct record_number)::int as records from ${rows}`;
-    let counts: { errors: number; records: number };
+    let counts: ErrorCounts;
     if (options.dryRun) {
-      counts = (await client.query<{ errors: number; records: number }>(counted(`(${errors.sql}) e`), errors.params)).rows[0]!;
+      counts = await countErrorRows(client, errors);
       firstErrors = (await client.query(`select * from (${errors.sql}) e order by record_number limit ${DRY_RUN_ERRORS_SHOWN}`, errors.params)).rows;
     } else {
-      const insert = `insert into ${qualify(schema, 'mapping_errors')} (import_id, record_number, source_field, target_field, error_type, error_message, source_value)
-         select $${errors.params.length + 1}::uuid, record_number, source_field, target_field, error_type, error_message, source_value from (${errors.sql}) e
-         returning record_number`;
-      counts = (await client.query<{ errors: number; records: number }>(`with e as (${insert}) ${counted('e')}`, [...errors.params, importId])).rows[0]!;
+      counts = await insertMappingErrors(client, schema, importId, errors);
     }
     mappingErrors = counts.errors;
     rejectedRows = counts.records;

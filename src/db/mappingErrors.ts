@@ -57,3 +57,30 @@ export async function countMappingErrors(client: Client, schema: string, importI
   const res = await client.query<{ n: string }>(`select count(*) as n from ${qualify(schema, 'mapping_errors')} where import_id = $1`, [importId]);
   return Number(res.rows[0]?.n ?? 0);
 }
+
+/** A SELECT of mapping_errors' columns (record_number, source_field, target_field, error_type, error_message, source_value) and its parameters. */
+export interface ErrorRowsQuery {
+  sql: string;
+  params: unknown[];
+}
+
+/** How many errors the query finds, and in how many records. */
+export interface ErrorCounts {
+  errors: number;
+  records: number;
+}
+
+const counted = (rows: string): string => `select count(*)::int as errors, count(distinct record_number)::int as records from ${rows}`;
+
+/** Counts the errors `errors` finds without recording them (a dry run). */
+export async function countErrorRows(client: Client, errors: ErrorRowsQuery): Promise<ErrorCounts> {
+  return (await client.query<ErrorCounts>(counted(`(${errors.sql}) e`), errors.params)).rows[0]!;
+}
+
+/** Records the errors `errors` finds as the import's mapping errors, in one statement. */
+export async function insertMappingErrors(client: Client, schema: string, importId: string, errors: ErrorRowsQuery): Promise<ErrorCounts> {
+  const insert = `insert into ${qualify(schema, 'mapping_errors')} (import_id, record_number, source_field, target_field, error_type, error_message, source_value)
+     select $${errors.params.length + 1}::uuid, record_number, source_field, target_field, error_type, error_message, source_value from (${errors.sql}) e
+     returning record_number`;
+  return (await client.query<ErrorCounts>(`with e as (${insert}) ${counted('e')}`, [...errors.params, importId])).rows[0]!;
+}

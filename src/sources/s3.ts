@@ -175,8 +175,6 @@ export interface S3Connection {
  */
 export async function connectS3(s3: S3Settings, env: NodeJS.ProcessEnv): Promise<S3Connection> {
   const settings = resolveS3Settings(s3, env);
-  // The SDK warns on stderr about a future Node requirement on every run; atlas supports Node 20.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Loaded here so that importing this module (and atlas --help) does not load the AWS SDK.
   const sdk = await import('@aws-sdk/client-s3');
   const client = new sdk.S3Client({
