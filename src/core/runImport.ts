@@ -99,8 +99,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   checkCancelled();
   const stage = importTempTable(importId, 'stage');
   // For this transaction only: sorts and hashes over millions of staged rows stay in memory
-  // instead of spilling to disk (measured: the duplicate check of 1M rows went from 23 s to a few),
-  // and the staging table gets more local buffers (settable only before it is first used).
+  // instead of spilling to disk (docs/decisions.md), and the staging table gets more local buffers (settable only before it is first used).
   await client.query(`set local work_mem = '${IMPORT_WORK_MEM}'`);
   await setTempBuffers(client);
   if (input.table.kind === 'fixed' && input.table.header.length > MAX_USER_COLUMNS) {
