@@ -22,21 +22,26 @@ import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
 import { type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
 import { prepare } from './prepareImport.js';
-import { alreadyImported, FailedOnErrorsError, runImport, type RunContext } from './runImport.js';
+import { alreadyImported, FailedOnErrorsError, importInTransaction, type RunContext } from './runImport.js';
 
 export type { DryRunResult, ImportOptions, ImportPhase, ImportProgress, ImportResult, InsertEstimate } from './importTypes.js';
 
 /** Runs one import. Throws ImportFailedError (with the failed record's id) when it fails. */
 export async function importFile(settings: Settings, options: ImportOptions): Promise<ImportResult> {
-  return (await runImportFile(settings, { ...options, dryRun: false })) as ImportResult;
+  return (await importWithRecord(settings, { ...options, dryRun: false })) as ImportResult;
 }
 
 /** `--dry-run`: reads, stages and plans the import inside a transaction that is rolled back; writes nothing. */
 export async function dryRunImport(settings: Settings, options: ImportOptions): Promise<DryRunResult> {
-  return (await runImportFile(settings, { ...options, dryRun: true })) as DryRunResult;
+  return (await importWithRecord(settings, { ...options, dryRun: true })) as DryRunResult;
 }
 
-async function runImportFile(settings: Settings, given: RunOptions): Promise<ImportResult | DryRunResult> {
+/**
+ * One file's import around its transaction: reads and checks what can be checked before
+ * connecting, refuses a file already imported, writes the in_progress record, runs the
+ * transaction, and on any failure stores the record as failed with what the trace knows.
+ */
+async function importWithRecord(settings: Settings, given: RunOptions): Promise<ImportResult | DryRunResult> {
   const trace = new ImportTrace(performance.now());
   // The trace follows the phases, whoever else listens to them.
   const options: RunOptions = {
@@ -64,7 +69,9 @@ async function runImportFile(settings: Settings, given: RunOptions): Promise<Imp
       if (options.dryRun) {
         await client.query('begin');
         try {
-          return await runImport(client, settings, options, ctx);
+          const preview = await importInTransaction(client, settings, options, ctx);
+          if (!('dry_run' in preview)) throw new Error('internal error: a dry run did not end as one');
+          return preview;
         } finally {
           await client.query('rollback');
         }
@@ -80,7 +87,7 @@ async function runImportFile(settings: Settings, given: RunOptions): Promise<Imp
       await checkImportPrivileges(client, settings.schema, tableName);
       const stopOnAbort = cancelQueriesOnAbort(client, options.signal);
       try {
-        return await withTransaction(client, async () => {
+        const done = await withTransaction(client, async () => {
           // Read committed whatever the server's default: the import reads its record, committed
           // meanwhile by another connection, and the rows of imports it waited for.
           await client.query('set transaction isolation level read committed');
@@ -110,8 +117,15 @@ async function runImportFile(settings: Settings, given: RunOptions): Promise<Imp
               }),
             ),
           );
-          return runImport(client, settings, options, ctx);
+          return importInTransaction(client, settings, options, ctx);
         });
+        // Stopped on its mapping errors: the errors and the failed record are committed, no data.
+        if ('stopped' in done) {
+          throw new FailedOnErrorsError(`import ${importId} into ${tableName} failed: ${done.message}`, importId, {
+            hint: `see the errors with: atlas errors ${importId}; fix the file or the mapping and import it again`,
+          });
+        }
+        return done;
       } catch (err) {
         const cancelled = options.signal?.aborted === true;
         const message = cancelled ? 'cancelled' : describeError(err);
