@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { migrate } from '../../src/db/migrate.ts';
 import { qualify } from '../../src/transform/naming.ts';
-import { FIXTURES, openTestDb, tempDir, useTempDir, useTestDb } from '../helpers.ts';
+import { FIXTURES, openTestDb, useTempDir, useTestDb } from '../helpers.ts';
 import { assertCleanStderr, assertPromiseHolds, CAPPED_HEAP, errorLines, historyOf, runAtlasWith, SLOW, tableExists, type AtlasRun } from './helpers.ts';
 import { CASES, catalogTextOutsideIdentifiers, type ImportOut } from './hostileCorpus.ts';
 import { startWireRecorder, type WireRecorder } from './wireRecorder.ts';
@@ -223,8 +223,7 @@ describe('history lists stay small whatever a record holds (atlas heap capped at
 });
 
 describe('files given to --mapping and --config: regular files only, up to a size, never quoted', () => {
-  const made = tempDir('atlas-hostile-flags-');
-  after(() => made.cleanup());
+  const made = useTempDir('atlas-hostile-flags-');
   const csvPath = (): string => made.write('data.csv', 'a,b\n1,2\n');
 
   /** Runs atlas (heap capped, killed if it hangs) and checks it refused in one line, exit 2, before touching any database. */
