@@ -73,7 +73,8 @@ interface EntryState {
  * streaming writers do), found by the descriptor itself: its signature or the next header,
  * where the compressed size it records equals the bytes since the data began. The data can be
  * read compressed (to set aside) or inflated, with every inflated byte counted against a zip
- * bomb and an entry inflated to its end checked against its CRC-32. `drain()` reads what is left of the source, so that every byte of the file is hashed.
+ * bomb and an entry inflated to its end checked against its CRC-32. `drain()` reads what is
+ * left of the source, so that every byte of the file is hashed.
  */
 export class ZipInput {
   /**
@@ -382,9 +383,10 @@ export class ZipInput {
  * `PK` pairs in `b` from `from`; `before` data bytes came before `b`. Without one, where to look
  * on once more bytes have come (`final`: none will). A descriptor records the
  * data's compressed size, so a candidate is taken only where that size is exactly the bytes
- * since the data began: either `PK\x07\x08` (the optional signature) followed by it, or, for a
- * descriptor without signature, the next record's signature with it 12 bytes before. Sizes are
- * 4 bytes, or 8 in zip64 archives; both are tried (writers disagree on when to use which).
+ * since the data began: either `PK\x07\x08` (the optional signature) followed by it and then by
+ * the next record's signature, or, for a descriptor without signature, the next record's
+ * signature with it 12 bytes before. Sizes are 4 bytes, or 8 in zip64 archives; both are tried
+ * (writers disagree on when to use which).
  */
 function findDescriptor(b: Buffer, from: number, before: number, final: boolean): [number, number] | number {
   for (let q = b.indexOf(PK, from); q >= 0; q = b.indexOf(PK, q + 1)) {
