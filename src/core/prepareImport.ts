@@ -6,7 +6,7 @@ import { AtlasError, describeError, ImportFailedError, UsageError } from '../err
 import { isKnownEncoding } from '../formats/decode.js';
 import type { FileFormat } from '../formats/types.js';
 import type { NullValuesOf } from '../db/staging.js';
-import { checkNullValues, parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
+import { checkNullValues, mappingColumnsProblem, parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
 import { baseFileName, columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
 import { parseSheetRange } from '../formats/xlsxRange.js';
 import { withDatabase } from './database.js';
@@ -86,7 +86,7 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
   const opened = await openSource(settings, inputOptions);
   trace.sizeBytes = opened.sizeBytes;
   // Before the input is read, a sheet is known only as it was asked for (a name or a number).
-  const fallbackTable = options.table ?? mapping.table ?? defaultTableName(opened.fileName, inputOptions.sheet ?? (inputOptions.entry ? baseFileName(inputOptions.entry) : null));
+  const fallbackTable = chooseTableName(options, mapping, opened.fileName, inputOptions.sheet ?? (inputOptions.entry ? baseFileName(inputOptions.entry) : null));
   let input: OpenedInput;
   try {
     input = await readInput(opened, inputOptions, trace);
@@ -99,12 +99,13 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
     }
     throw err;
   }
-  if (input.table.kind === 'fixed' && mapping.columns) {
-    const header = new Set(input.table.header);
-    const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !header.has(c));
-    if (unknown.length > 0) {
+  // (A keyed table's columns are known once it is staged: stageRows checks them there.)
+  if (input.table.kind === 'fixed') {
+    try {
+      checkMappingColumns(options.mappingFile, mapping, input.table.header);
+    } catch (err) {
       input.opened.stream.destroy();
-      throw new UsageError(`mapping file ${options.mappingFile}: column(s) not in the file: ${unknown.join(', ')}`, { hint: `the file's columns are: ${[...header].join(', ')}` });
+      throw err;
     }
   }
   const key = options.key ?? mapping.key ?? null;
@@ -118,12 +119,18 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
   }
   const sheet = inputOptions.sheet === null ? null : String(input.table.details.sheet ?? inputOptions.sheet);
   const entry = inputOptions.entry == null || input.entry === null ? null : baseFileName(input.entry);
-  const tableName = options.table ?? mapping.table ?? defaultTableName(input.opened.fileName, sheet ?? entry);
+  const tableName = chooseTableName(options, mapping, input.opened.fileName, sheet ?? entry);
   if (tableName === null) {
     input.opened.stream.destroy();
     throw new UsageError('reading stdin needs --table NAME (or a mapping file with "table")');
   }
   return { input, tableName, mapping, budget, key, nullValuesOf: nullValues.of };
+}
+
+/** Refuses a mapping that names columns the file does not have. */
+export function checkMappingColumns(mappingFile: string | null | undefined, mapping: Mapping, fileColumns: readonly string[]): void {
+  const problem = mappingColumnsProblem(mappingFile, mapping, fileColumns);
+  if (problem !== null) throw new UsageError(problem.message, { hint: problem.hint });
 }
 
 /** Each column's null values (the mapping's for that column, else --null-value's, else the config's), and all of them together, or null for none. */
@@ -141,12 +148,13 @@ function resolveNullValues(flag: string[] | null, configured: string[], mapping:
 }
 
 /**
- * The table for a file when none is named: the file's name, plus the sheet or archive entry
- * when one was asked for (each sheet of a workbook, each file of a zip, is a table of its own);
- * null for stdin without --name.
+ * The import's table: --table, else the mapping's, else the file's name plus the sheet or archive
+ * entry when one was asked for (each sheet of a workbook, each file of a zip, is a table of its
+ * own); null for stdin without --name.
  */
-function defaultTableName(fileName: string | null, part: string | null): string | null {
-  if (fileName === null) return null;
+function chooseTableName(options: RunOptions, mapping: Mapping, fileName: string | null, part: string | null): string | null {
+  const named = options.table ?? mapping.table ?? null;
+  if (named !== null || fileName === null) return named;
   return tableNameFromFileName(fileName, part ?? undefined);
 }
 

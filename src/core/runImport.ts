@@ -10,7 +10,7 @@ import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/map
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging.js';
 import { countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
-import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
+import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError } from '../errors.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
@@ -22,7 +22,7 @@ import { analyzeStageSql, createValueLookups } from './valueLookups.js';
 import { isoTime } from '../transform/time.js';
 
 import { DRY_RUN_ERRORS_SHOWN, msToSeconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
-import type { Prepared } from './prepareImport.js';
+import { checkMappingColumns, type Prepared } from './prepareImport.js';
 import type { ImportTrace } from './importTrace.js';
 
 export function alreadyImported(tableName: string, earlier: { import_id: string; import_timestamp: Date }): AlreadyImportedError {
@@ -220,11 +220,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   const parsingSeconds = msToSeconds(performance.now() - parseStart);
   Object.assign(trace, { totalRows: staged.rows, parsingSeconds });
   // (A fixed table's mapping columns were checked against its header before reading: prepareImport.ts.)
-  if (input.table.kind === 'keyed' && mapping.columns) {
-    const known = new Set(staged.columns.map((c) => c.sourceName));
-    const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !known.has(c));
-    if (unknown.length > 0) throw new UsageError(`mapping file ${options.mappingFile}: column(s) not in the file: ${unknown.join(', ')}`);
-  }
+  if (input.table.kind === 'keyed') checkMappingColumns(options.mappingFile, mapping, staged.columns.map((c) => c.sourceName));
   if (input.table.kind === 'fixed') warnings.push(...(input.table.warnings ?? []));
   warnings.push(...input.notes, ...staged.notes);
   if (staged.rows === 0) {

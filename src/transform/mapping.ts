@@ -139,6 +139,18 @@ function parseDateFormat(format: string): { order: DateOrder; separator: '-' | '
 }
 
 /** A ValueFormat for a mapped type and optional format string, or null when they do not fit. */
+/**
+ * Refuses a mapping that names columns the file does not have (a typo would otherwise leave a
+ * column unmapped without a word). `//` keys are comments.
+ */
+export function mappingColumnsProblem(mappingFile: string | null | undefined, mapping: Mapping, fileColumns: readonly string[]): { message: string; hint: string } | null {
+  if (!mapping.columns) return null;
+  const known = new Set(fileColumns);
+  const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !known.has(c));
+  if (unknown.length === 0) return null;
+  return { message: `mapping file ${mappingFile}: column(s) not in the file: ${unknown.join(', ')}`, hint: `the file's columns are: ${fileColumns.join(', ')}` };
+}
+
 export function formatFromMapping(type: MappingType, format: string | undefined): ValueFormat | null {
   if (type === 'date' || type === 'timestamp' || type === 'timestamptz') {
     if (format === undefined) return type === 'date' ? { kind: 'date', order: 'ymd', separator: '-' } : { kind: 'timestamp', order: 'ymd', separator: '-', zone: type === 'timestamptz' };
