@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { dryRunImport, importFile, type DryRunResult, type ImportPhase, type ImportResult } from '../core/import.js';
+import { dryRunImport, importFile, type DryRunResult, type ImportResult } from '../core/import.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { FileFormat } from '../formats/types.js';
 import { parseKeyList, type Strategy } from '../transform/mapping.js';
 import { createProgress, progressMode } from './progress.js';
+import { debugPauses, PHASE_POINTS } from './debugPause.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printableLines, printJson, settingsFor } from './shared.js';
 
 interface ImportFlags {
@@ -31,42 +32,6 @@ interface ImportFlags {
   progress?: boolean;
 }
 
-/** Names of the debug pause points (ATLAS_DEBUG_PAUSE) by phase. */
-const PHASE_POINTS: Record<ImportPhase, string> = {
-  reading: 'reading',
-  staging: 'staging',
-  'checking types': 'types',
-  'checking duplicates': 'duplicates',
-  inserting: 'insert',
-  committing: 'commit',
-};
-
-/** Pause points still armed: ATLAS_DEBUG_PAUSE=copy,commit (each pauses once). */
-const debugPauses = new Set((process.env.ATLAS_DEBUG_PAUSE ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''));
-/** Ends the pause in progress, if any (set while paused). */
-let endDebugPause: (() => void) | null = null;
-
-/**
- * For fault-injection tests: at an armed point, say so on stderr and wait (up to 10 minutes, or
- * until Ctrl-C/SIGTERM, or until the import fails meanwhile, e.g. because the server went away)
- * so a test can kill the process or the server right there.
- */
-async function debugPause(point: string, signal: AbortSignal): Promise<void> {
-  if (!debugPauses.delete(point)) return;
-  process.stderr.write(`atlas: debug: paused at ${point} (pid ${process.pid})\n`);
-  await new Promise<void>((resolve) => {
-    const end = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', end);
-      endDebugPause = null;
-      resolve();
-    };
-    const timer = setTimeout(end, 600_000);
-    signal.addEventListener('abort', end, { once: true });
-    endDebugPause = end;
-  });
-}
-
 export async function runImportCommand(source: string, flags: ImportFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
@@ -84,6 +49,7 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const pauses = debugPauses(process.env);
   const reporter = createProgress(progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true }));
   let result: ImportResult | DryRunResult;
   try {
@@ -114,17 +80,17 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
       onDatabase: databaseNotice(cmd),
       onPhase: async (p) => {
         reporter.phase(p);
-        await debugPause(PHASE_POINTS[p], controller.signal);
+        await pauses.at(PHASE_POINTS[p], controller.signal);
       },
       onProgress: async (p) => {
         reporter.progress(p);
-        await debugPause('copy', controller.signal);
+        await pauses.at('copy', controller.signal);
       },
       onInsert: (estimate) => reporter.inserting(estimate),
     });
   } finally {
     // A pause whose import failed under it (the connection was cut mid-COPY) must not keep the process alive.
-    endDebugPause?.();
+    pauses.end();
     reporter.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
