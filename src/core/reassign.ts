@@ -21,7 +21,7 @@ import { dependentRecordsSql, IMPORT_DUPLICATES_TABLE } from '../db/importDuplic
 import { findTypesWithoutHash, getExistingTable } from '../db/tables.js';
 import { AtlasError } from '../errors.js';
 import { importTempTable, qualify, quoteIdent } from '../transform/naming.js';
-import { rehashTableSql } from './insertSql.js';
+import { rehashTableSql } from './sql/rowHash.js';
 
 /** Rows given to one later import. */
 export interface Reassigned {

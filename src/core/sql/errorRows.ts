@@ -1,0 +1,58 @@
+/** The mapping errors of an import: one SELECT of every staged value that cannot be stored, and every ragged row. */
+import { rawSql } from '../../db/staging.js';
+import { SPREADSHEET_ERROR } from '../../formats/types.js';
+import { quoteIdent } from '../../transform/naming.js';
+import { errorSql, validSql } from '../../transform/typeSql.js';
+import type { SqlArgs } from './args.js';
+
+/** What the error query needs to know about the staged rows. */
+interface StagedShape {
+  /** Rows with too few or too many fields were staged. */
+  raggedRows: number;
+  /** Fields per record of a fixed-width input. */
+  width: number;
+  /** Spreadsheet error cells are mapping errors (--strict) rather than NULLs with a correction. */
+  errorCellsAreErrors: boolean;
+}
+
+/** A SELECT of every mapping error (record_number, source_field, target_field, error_type, error_message, source_value), or null when none can exist. */
+export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params: unknown[] } | null {
+  const { stage, plan } = args;
+  const st = quoteIdent(stage);
+  const params: unknown[] = [];
+  const parts: string[] = [];
+  if (args.raggedRows > 0) {
+    params.push(args.width);
+    parts.push(
+      `select s._rn as record_number, null::text as source_field, null::text as target_field, 'field_count_mismatch'::text as error_type,
+              format('record has %s field(s), the header has %s', split_part(s._err, ':', 2), $${params.length}::int) as error_message, null::text as source_value
+         from ${st} s where s._err is not null`,
+    );
+  }
+  if (args.errorCellsAreErrors) {
+    for (const c of plan.columns.filter((p) => p.staged.errorCells !== null)) {
+      params.push(c.sourceName, c.targetName);
+      const [src, tgt] = [params.length - 1, params.length];
+      parts.push(
+        `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, '${SPREADSHEET_ERROR}'::text as error_type,
+                format('the cell holds the spreadsheet error %s', f.before) as error_message, f.before as source_value
+           from ${st} s cross join lateral (select s._fix -> $${tgt}::text ->> 'before' as before) f
+          where s._err is null and s._fix -> $${tgt}::text ->> 'correction_type' = '${SPREADSHEET_ERROR}'`,
+      );
+    }
+  }
+  const schemaQuoted = quoteIdent(args.schema);
+  for (const c of plan.columns.filter((p) => p.checkValidity)) {
+    const raw = rawSql(c.staged);
+    params.push(c.sourceName, c.targetName, c.sqlType);
+    const [src, tgt, typ] = [params.length - 2, params.length - 1, params.length];
+    const error = errorSql(c, raw, `$${tgt}::text`, `$${typ}::text`, { schemaQuoted, hasPgInputIsValid: args.hasPgInputIsValid });
+    parts.push(
+      `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, ${error.type} as error_type,
+              ${error.message} as error_message, left(${raw}, 500) as source_value
+         from ${st} s where s._err is null and not ${validSql(c, raw, schemaQuoted, args.hasPgInputIsValid)}`,
+    );
+  }
+  if (parts.length === 0) return null;
+  return { sql: parts.join('\nunion all\n'), params };
+}

@@ -1,0 +1,105 @@
+/** The INSERT ... SELECT of an import: every staged row without a mapping error and not a duplicate, with its metadata columns. */
+import { rawSql } from '../../db/staging.js';
+import { qualify, quoteIdent } from '../../transform/naming.js';
+import { castSql, correctionSql, recordsCorrections, validSql } from '../../transform/typeSql.js';
+import { lookupJoinSql, type ValueLookups } from '../valueLookups.js';
+import type { SqlArgs } from './args.js';
+import { rowHashSql, type TableColumn } from './rowHash.js';
+
+/**
+ * `_corrections_applied`: NULL when nothing changed. Built per row, so its shape is chosen for
+ * cost: one correctable column needs a single object, several need NULLs stripped, and the
+ * reader's own corrections are merged only when there are any.
+ */
+function correctionsSql(corrections: ReadonlyArray<{ key: string; condition: string; value: string }>, lookedUp: readonly string[], readerFixes: boolean): string {
+  let computed: string;
+  if (corrections.length === 0) computed = 'null::jsonb';
+  else if (corrections.length === 1) {
+    const c = corrections[0]!;
+    computed = `case when ${c.condition} then jsonb_build_object(${c.key}, ${c.value}) end`;
+  } else {
+    // jsonb_build_object takes at most 100 arguments: build per 50 columns and concatenate.
+    const groups: string[] = [];
+    for (let i = 0; i < corrections.length; i += 50) {
+      groups.push(`jsonb_build_object(${corrections.slice(i, i + 50).map((c) => `${c.key}, case when ${c.condition} then ${c.value} end`).join(', ')})`);
+    }
+    computed = `nullif(jsonb_strip_nulls(${groups.join(' || ')}), '{}'::jsonb)`;
+  }
+  // Corrections from lookups (see valueLookups.ts) come whole, one object per column or NULL.
+  const terms = corrections.length === 0 ? [...lookedUp] : [...lookedUp, computed];
+  if (terms.length > 1) computed = `nullif(${terms.map((t) => `coalesce(${t}, '{}'::jsonb)`).join(' || ')}, '{}'::jsonb)`;
+  else if (terms.length === 1) computed = terms[0]!;
+  if (!readerFixes) return computed;
+  return terms.length === 0 ? 'v._fix' : `case when v._fix is null then ${computed} else nullif(v._fix || coalesce(${computed}, '{}'::jsonb), '{}'::jsonb) end`;
+}
+
+/**
+ * INSERT ... SELECT of every staged row without a mapping error and not a duplicate, with the
+ * metadata columns (and `_row_hash` when the table has it).
+ */
+export function insertRowsSql(
+  args: SqlArgs & {
+    tableName: string;
+    importId: string;
+    rowHashColumns: ReadonlyArray<TableColumn> | null;
+    /** Some staged rows carry corrections the reader made (`_fix`). */
+    readerFixes: boolean;
+    /** A temp table of duplicates to leave out (rows are then sorted back into file order). */
+    excludeDups: string | null;
+    /** Columns whose converted values and corrections are looked up (valueLookups.ts). */
+    lookups: ValueLookups;
+  },
+): { sql: string; params: unknown[] } {
+  const { schema, stage, plan, tableName } = args;
+  const params: unknown[] = [args.importId];
+  // The inner query converts each value once (OFFSET 0 keeps it from being flattened into the
+  // outer one, which would repeat every conversion for the hash and the corrections: 25% slower).
+  const inner: string[] = ['s._rn', 's._fix'];
+  const converted = new Map<string, string>();
+  const rawRefs = new Map<string, string>();
+  const joins: string[] = [];
+  const lookedUp: string[] = [];
+  plan.columns.forEach((p, i) => {
+    const raw = rawSql(p.staged);
+    const lookup = args.lookups.get(p.targetName);
+    if (lookup !== undefined) {
+      inner.push(`${raw} as r${i}`);
+      joins.push(lookupJoinSql(lookup, `v.r${i}`, `l${i}`));
+      converted.set(p.targetName, `l${i}.v`);
+      lookedUp.push(`l${i}.j`);
+      return;
+    }
+    inner.push(`${castSql(p, raw)} as v${i}`);
+    converted.set(p.targetName, `v.v${i}`);
+    if (recordsCorrections(p)) {
+      inner.push(`${raw} as r${i}`);
+      rawRefs.set(p.targetName, `v.r${i}`);
+    }
+  });
+  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
+  const corrections: Array<{ key: string; condition: string; value: string }> = [];
+  for (const p of plan.columns) {
+    const raw = rawRefs.get(p.targetName);
+    if (raw === undefined) continue;
+    const c = correctionSql(p, raw, converted.get(p.targetName))!;
+    params.push(p.targetName);
+    corrections.push({ key: `$${params.length}::text`, ...c });
+  }
+  const targets = plan.columns.map((p) => quoteIdent(p.targetName));
+  const values = plan.columns.map((p) => converted.get(p.targetName)!);
+  const meta = ['_import_id', '_source_row_number', '_corrections_applied'];
+  const metaValues = ['$1::uuid', 'v._rn', correctionsSql(corrections, lookedUp, args.readerFixes)];
+  if (args.rowHashColumns !== null) {
+    meta.push('_row_hash');
+    metaValues.push(rowHashSql(args.rowHashColumns.map((c) => ({ expr: converted.get(c.name) ?? null, type: c.type }))));
+  }
+  const sql = `insert into ${qualify(schema, tableName)} (${[...targets, ...meta].join(', ')})
+     select ${[...values, ...metaValues].join(', ')}
+       from (select ${inner.join(', ')}
+               from ${quoteIdent(stage)} s
+              where s._err is null${validity.map((v) => `\n                and ${v}`).join('')}${
+                args.excludeDups === null ? '' : `\n                and not exists (select 1 from ${quoteIdent(args.excludeDups)} d where d._rn = s._rn)\n              order by s._rn`
+              }
+             offset 0) v${joins.map((j) => `\n       ${j}`).join('')}`;
+  return { sql, params };
+}
