@@ -232,7 +232,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
     metadata: {
       ...input.table.details,
       ...(errorCells.total > 0 ? { spreadsheet_errors: errorCells.byColumn } : {}),
-      ...(Object.keys(lateArrays).length > 0 ? { elements_made_arrays: lateArrays } : {}),
+      // XML says elements, JSON keys: the records rewritten with each as an array of one.
+      ...(Object.keys(lateArrays).length > 0 ? { [input.table.details['format'] === 'xml' ? 'elements_made_arrays' : 'keys_made_arrays']: lateArrays } : {}),
       ...(leftOut.length > 0 ? { columns_left_out: leftOut } : {}),
       ...(Object.keys(nullValuesApplied).length > 0 ? { null_values_applied: nullValuesApplied } : {}),
     },
