@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import ExcelJS from 'exceljs';
 import { dryRunImport, importFile, type ImportOptions } from '../../src/core/import.ts';
 import { AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
 import { makeZip } from '../formats/readerHelpers.ts';
@@ -196,6 +197,49 @@ describe('real files', () => {
     const other = await run('deaths.xlsx', { sheet: 'other', range: 'A5:F15' });
     assert.equal(other.table_name, 'deaths_other');
     assert.equal(other.rows_inserted, 10);
+  });
+
+  it('readxl deaths.xlsx: rows above a header found below them are said skipped, with the row taken and how to choose another, and counted in the history', async () => {
+    const result = await run('deaths.xlsx', { table: 'deaths_header' });
+    const said = result.warnings.filter((w) => w.includes('taken as the header'));
+    assert.deepEqual(said, [
+      'sheet "arts": row 5 was taken as the header, and the 4 row(s) with values above it (sheet rows 1-4: titles, notes?) were skipped; to take another row as the header, pass --header-row N (its row number in the sheet), or give the block to read with --range (e.g. --range A5:F)',
+    ]);
+    const [history] = await db.rows(`select metadata -> 'rows_above_header_skipped' as skipped, metadata -> 'header_row' as header_row from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+    assert.deepEqual(history, { skipped: 4, header_row: 5 });
+    // Chosen by the user, nothing is said: --header-row and --range name the header themselves.
+    for (const options of [{ headerRow: 5, table: 'deaths_chosen' }, { range: 'A5:F15', table: 'deaths_ranged' }]) {
+      const chosen = await run('deaths.xlsx', options);
+      assert.deepEqual(chosen.warnings.filter((w) => w.includes('taken as the header')), [], options.table);
+      const [meta] = await db.rows(`select metadata ? 'rows_above_header_skipped' as has from ${db.schema}.import_history where import_id = $1`, [chosen.import_id]);
+      assert.deepEqual(meta, { has: false });
+    }
+  });
+
+  it('generated XLSX: a title, a blank row, then the header: one row said skipped; a header in row 1: nothing said', async () => {
+    const files = tempDir();
+    try {
+      const workbook = async (rows: unknown[][]): Promise<string> => {
+        const wb = new ExcelJS.Workbook();
+        const ws = wb.addWorksheet('Export');
+        for (const row of rows) ws.addRow(row);
+        return files.write(`t${rows.length}.xlsx`, Buffer.from(await wb.xlsx.writeBuffer()));
+      };
+      const data = [['code', 'name', 'amount'], [1, 'Ann', 2.5], [2, 'Bob', 3]];
+      const titled = await importFile(db.settings, { table: 'titled', source: await workbook([['Export of March'], [], ...data]) });
+      assert.equal(titled.rows_inserted, 2);
+      assert.deepEqual(titled.warnings.filter((w) => w.includes('taken as the header')), [
+        'sheet "Export": row 3 was taken as the header, and the 1 row(s) with values above it (sheet row 1: titles, notes?) were skipped; to take another row as the header, pass --header-row N (its row number in the sheet), or give the block to read with --range (e.g. --range A3:C)',
+      ]);
+      const [meta] = await db.rows(`select metadata -> 'rows_above_header_skipped' as skipped from ${db.schema}.import_history where import_id = $1`, [titled.import_id]);
+      assert.deepEqual(meta, { skipped: 1 });
+      const plain = await importFile(db.settings, { table: 'untitled', source: await workbook(data) });
+      assert.deepEqual(plain.warnings, []);
+      const [none] = await db.rows(`select metadata ? 'rows_above_header_skipped' as has from ${db.schema}.import_history where import_id = $1`, [plain.import_id]);
+      assert.deepEqual(none, { has: false });
+    } finally {
+      files.cleanup();
+    }
   });
 
   it('--range is refused where it cannot apply, before anything is read', async () => {
