@@ -344,7 +344,8 @@ function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells }: Deci
     metadata: {
       ...input.table.details,
       ...(errorCells.total > 0 ? { spreadsheet_errors: errorCells.byColumn } : {}),
-      ...(Object.keys(lateArrays).length > 0 ? { elements_made_arrays: lateArrays } : {}),
+      // XML says elements, JSON keys: the records rewritten with each as an array of one.
+      ...(Object.keys(lateArrays).length > 0 ? { [input.table.details['format'] === 'xml' ? 'elements_made_arrays' : 'keys_made_arrays']: lateArrays } : {}),
       ...(plan.leftOut.length > 0 ? { columns_left_out: plan.leftOut } : {}),
       ...(Object.keys(nullValuesApplied).length > 0 ? { null_values_applied: nullValuesApplied } : {}),
     } as Record<string, unknown>,

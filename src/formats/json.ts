@@ -5,6 +5,7 @@ import { flattenRecord, flattenVerified, flattenVerifiedAt, hasControlCharacter,
 import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
 import { COLUMN_LIMIT_REASON } from '../transform/naming.js';
 import { TextChunks } from './textChunks.js';
+import { lateShapes, newKeyShapes, type KeyShapes } from './lateArrays.js';
 import { RecordKeys, type KeyedRow, type KeyedTableStream } from './types.js';
 
 /**
@@ -14,13 +15,14 @@ import { RecordKeys, type KeyedRow, type KeyedTableStream } from './types.js';
  */
 function readRecord(
   text: string,
-  jsonKeys: Set<string>,
+  shapes: KeyShapes,
+  rn: number,
   limit: KeyLimit | undefined,
   invalid: (err: Error) => AtlasError,
   parsed?: (value: unknown) => void,
   beforeParse?: () => void,
 ): FlatRecord {
-  const record = flattenVerified(text, jsonKeys, limit);
+  const record = flattenVerified(text, shapes, limit, rn);
   if (record !== null) return record;
   beforeParse?.();
   let value: unknown;
@@ -30,7 +32,7 @@ function readRecord(
     throw invalid(err as Error);
   }
   parsed?.(value);
-  return flattenRecord(text, jsonKeys, limit);
+  return flattenRecord(text, shapes, limit, rn);
 }
 
 export interface JsonOptions {
@@ -90,7 +92,7 @@ class ColumnKeys {
  */
 export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOptions): Promise<KeyedTableStream> {
   const path = parseRecordPath(options.recordPath);
-  const jsonKeys = new Set<string>();
+  const shapes = newKeyShapes();
   const columns = new ColumnKeys();
   const pending = new BatchQueue<KeyedRow>();
   // Records are read where they lie in the text the scanner is given (see its `direct`); one it
@@ -102,7 +104,7 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
     (text, index) => {
       const where = (): string => `record ${index + 1}`;
       const limit = columns.limitFor(where);
-      const record = readRecord(text, jsonKeys, limit, (err) => new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine(err.message)}`));
+      const record = readRecord(text, shapes, index + 1, limit, (err) => new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine(err.message)}`));
       pending.push({ rn: index + 1, keys: columns.add(record.keys, where), values: record.values });
     },
     (text, start, index, maxDepth) => {
@@ -111,7 +113,7 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
         hasControl = hasControlCharacter(text);
       }
       const where = (): string => `record ${index + 1}`;
-      const record = flattenVerifiedAt(text, start, hasControl, maxDepth, jsonKeys, columns.limitFor(where));
+      const record = flattenVerifiedAt(text, start, hasControl, maxDepth, shapes, columns.limitFor(where), index + 1);
       // A record past the size limit is left to the scanner, which refuses it.
       if (record === null || record.end - start > MAX_RECORD_CHARS) return -1;
       pending.push({ rn: index + 1, keys: columns.add(record.keys, where), values: record.values });
@@ -133,7 +135,8 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
   return {
     kind: 'keyed',
     batches: pullBatches(pending, () => done, feed),
-    jsonKeys,
+    jsonKeys: shapes.jsonKeys,
+    lateShapes: () => lateShapes(shapes, null),
     details: { format: 'json', record_path: path.length > 0 ? path.join('.') : null, encoding: text.encoding ?? 'utf-8' },
   };
 }
@@ -144,7 +147,7 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
  * hide it). `rn` counts records (non-blank lines) from 1.
  */
 export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOptions): Promise<KeyedTableStream> {
-  const jsonKeys = new Set<string>();
+  const shapes = newKeyShapes();
   const columns = new ColumnKeys();
   const pending = new BatchQueue<KeyedRow>();
   let carry = '';
@@ -159,7 +162,8 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
     const limit = columns.limitFor(where);
     const record = readRecord(
       line,
-      jsonKeys,
+      shapes,
+      rn + 1,
       limit,
       (err) => new AtlasError(`line ${lineNo} is not valid JSON: ${oneLine(err.message)}`, { hint: lineNo === 1 ? 'if the file is one JSON document, use --format json' : null }),
       (value) => {
@@ -212,7 +216,8 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
   return {
     kind: 'keyed',
     batches: pullBatches(pending, () => done, feed),
-    jsonKeys,
+    jsonKeys: shapes.jsonKeys,
+    lateShapes: () => lateShapes(shapes, null),
     details: { format: 'ndjson', record_path: null, encoding: text.encoding ?? 'utf-8' },
   };
 }

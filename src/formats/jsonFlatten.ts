@@ -4,6 +4,7 @@
  * keep theirs. Iterative: nesting depth costs no stack.
  */
 import { MAX_JSON_DEPTH } from './jsonScanner.js';
+import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from './lateArrays.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -145,7 +146,7 @@ const MEMO_MAX_CHARS = 256;
  * `remember` (top-level members) reads and keeps keys in `memo`: a stored key is a complete,
  * checked string token, so text that starts with it holds the same token.
  */
-function eachMember(text: string, start: number, each: (key: string, from: number, to: number) => void, check: boolean, remember = false): number {
+function eachMember(text: string, start: number, each: (key: string, from: number, to: number, m: number) => void, check: boolean, remember = false): number {
   let i = skipWhitespace(text, start + 1);
   if (text.charCodeAt(i) === 0x7d) return i + 1;
   for (let m = 0; ; m++) {
@@ -170,7 +171,7 @@ function eachMember(text: string, start: number, each: (key: string, from: numbe
     const from = skipWhitespace(text, i + 1); // past ':'
     const to = valueEnd(text, from);
     if (check) verify(to > from);
-    each(key, from, to);
+    each(key, from, to, m);
     i = skipWhitespace(text, to);
     if (text.charCodeAt(i) !== 0x2c) {
       if (check) verify(text.charCodeAt(i) === 0x7d);
@@ -204,13 +205,15 @@ export interface KeyLimit {
 }
 
 /**
- * Flattens the JSON object `text` (valid JSON, an object): `{"a":{"b":1}}` -> `a_b: "1"`;
- * arrays, and objects nested deeper than one level, become compact JSON text and their keys are
- * added to `jsonKeys`. Keys in the order met, a repeated one more than once (its last value wins,
- * see KeyedRow); a key such as `__proto__` is an ordinary column.
+ * Flattens the JSON object `text` (valid JSON, an object), record number `rn`: `{"a":{"b":1}}`
+ * -> `a_b: "1"`; arrays, and objects nested deeper than one level, become compact JSON text and
+ * their keys join `shapes.jsonKeys`. Once a key holds JSON its scalars are written as JSON text
+ * (a string stays a JSON string), and once it held an array, its other values are written as
+ * arrays of one (see formats/lateArrays.ts). Keys in the order met, a repeated one more than once
+ * (its last value wins, see KeyedRow); a key such as `__proto__` is an ordinary column.
  */
-export function flattenRecord(text: string, jsonKeys: Set<string>, limit?: KeyLimit): FlatRecord {
-  return flatten(text, skipWhitespace(text, 0), jsonKeys, limit, false);
+export function flattenRecord(text: string, shapes: KeyShapes, limit?: KeyLimit, rn = 0): FlatRecord {
+  return flatten(text, skipWhitespace(text, 0), shapes, rn, limit, false);
 }
 
 /**
@@ -219,11 +222,11 @@ export function flattenRecord(text: string, jsonKeys: Set<string>, limit?: KeyLi
  * its error message). A valid record is thus read once instead of twice (JSON.parse, then the
  * flattening): 1M records, about 3 us each.
  */
-export function flattenVerified(text: string, jsonKeys: Set<string>, limit?: KeyLimit): FlatRecord | null {
+export function flattenVerified(text: string, shapes: KeyShapes, limit?: KeyLimit, rn = 0): FlatRecord | null {
   recordHasControl = CONTROL.test(text);
   deepLimit = MAX_JSON_DEPTH - 2;
   try {
-    const record = flatten(text, skipWhitespace(text, 0), jsonKeys, limit, true);
+    const record = flatten(text, skipWhitespace(text, 0), shapes, rn, limit, true);
     verify(skipWhitespace(text, record.end) === text.length);
     return record;
   } catch (err) {
@@ -239,11 +242,19 @@ export function flattenVerified(text: string, jsonKeys: Set<string>, limit?: Key
  * `maxDepth` levels (the caller's limit less the levels around the record). `hasControl`:
  * whether `text` holds a control character anywhere.
  */
-export function flattenVerifiedAt(text: string, start: number, hasControl: boolean, maxDepth: number, jsonKeys: Set<string>, limit?: KeyLimit): FlatRecord | null {
+export function flattenVerifiedAt(
+  text: string,
+  start: number,
+  hasControl: boolean,
+  maxDepth: number,
+  shapes: KeyShapes,
+  limit?: KeyLimit,
+  rn = 0,
+): FlatRecord | null {
   recordHasControl = hasControl;
   deepLimit = maxDepth - 2;
   try {
-    return flatten(text, start, jsonKeys, limit, true);
+    return flatten(text, start, shapes, rn, limit, true);
   } catch (err) {
     if (err === UNVERIFIED) return null;
     throw err;
@@ -264,9 +275,10 @@ export interface FlatRecord {
  */
 let deepLimit = MAX_JSON_DEPTH - 2;
 
-function flatten(text: string, start: number, jsonKeys: Set<string>, limit: KeyLimit | undefined, check: boolean): FlatRecord {
+function flatten(text: string, start: number, shapes: KeyShapes, rn: number, limit: KeyLimit | undefined, check: boolean): FlatRecord {
   const keys: string[] = [];
   const values: Array<string | null> = [];
+  const { jsonKeys, repeated, literals, notedAt } = shapes;
   if (check) verify(text.charCodeAt(start) === 0x7b);
   let members = 0;
   // Columns are counted as they are met, so a record of a million keys stops before its object is built.
@@ -280,37 +292,60 @@ function flatten(text: string, start: number, jsonKeys: Set<string>, limit: KeyL
     }
     return compactJson(raw);
   };
-  const scalar = (raw: string): string | null => scalarText(raw, check);
+  /**
+   * A scalar's text (a string decoded, a number as written), or, in a column that holds JSON,
+   * its JSON text (an array of one where the column holds arrays). JSON null is NULL either way.
+   */
+  const scalar = (key: string, raw: string, m: number): string | null => {
+    const value = scalarText(raw, check);
+    if (value === null) return null;
+    // Most files have no JSON column: one size test per value then.
+    if (jsonKeys.size > 0 && jsonKeys.has(key)) return repeated.has(key) ? `[${raw}]` : raw;
+    if (raw.charCodeAt(0) !== QUOTE && (m < 0 || notedAt.literal[m] !== key)) {
+      literals.add(key);
+      if (m >= 0) notedAt.literal[m] = key;
+    }
+    return value;
+  };
+  /** A nested array's or object's JSON text; an object in a column that holds arrays is an array of one. */
+  const nested = (key: string, raw: string): string => {
+    const json = deep(raw);
+    if (json.charCodeAt(0) === 0x5b) noteRepeated(shapes, key, rn);
+    else {
+      noteJson(shapes, key, rn);
+      if (repeated.has(key)) return `[${json}]`;
+    }
+    return json;
+  };
   const end = eachMember(
     text,
     start,
-    (key, from, to) => {
+    (key, from, to, m) => {
       const c = text.charCodeAt(from);
-      if (c !== 0x7b) count();
-      if (c === 0x7b) {
+      if (c === 0x7b && !(repeated.size > 0 && repeated.has(key))) {
         const inner = eachMember(
           text,
           from,
           (innerKey, innerFrom, innerTo) => {
             count();
             const name = `${key}_${innerKey}`;
+            noteMember(shapes, name, key, innerKey);
             const d = text.charCodeAt(innerFrom);
             keys.push(name);
-            if (d === 0x7b || d === 0x5b) {
-              values.push(deep(text.slice(innerFrom, innerTo)));
-              jsonKeys.add(name);
-            } else values.push(scalar(text.slice(innerFrom, innerTo)));
+            values.push(d === 0x7b || d === 0x5b ? nested(name, text.slice(innerFrom, innerTo)) : scalar(name, text.slice(innerFrom, innerTo), -1));
           },
           check,
         );
         if (check) verify(inner === to);
-      } else {
-        keys.push(key);
-        if (c === 0x5b) {
-          values.push(deep(text.slice(from, to)));
-          jsonKeys.add(key);
-        } else values.push(scalar(text.slice(from, to)));
+        return;
       }
+      count();
+      if (notedAt.own[m] !== key) {
+        noteOwn(shapes, key);
+        notedAt.own[m] = key;
+      }
+      keys.push(key);
+      values.push(c === 0x7b || c === 0x5b ? nested(key, text.slice(from, to)) : scalar(key, text.slice(from, to), m));
     },
     check,
     true,

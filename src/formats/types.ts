@@ -1,5 +1,5 @@
 import type { SniffedDelimiter } from './csvScanner.js';
-import type { LateArray } from './xmlRecords.js';
+import type { LateShapes } from './lateArrays.js';
 
 /** A correction a reader made while reading a value (e.g. an Excel date serial read as a date). */
 export interface ReaderFix {
@@ -122,11 +122,11 @@ export interface KeyedTableStream {
   /** Keys whose values are JSON text (arrays, deep objects): stored as jsonb. Filled while reading. */
   jsonKeys: Set<string>;
   /**
-   * After the last record: the elements met once in some records and repeated in later ones, to
-   * be rewritten as arrays in the earlier records (XML), and from which record on each JSON key's
-   * text is JSON (raw text before).
+   * After the last record: the keys held once in some records and as arrays in later ones, to be
+   * rewritten as arrays in the earlier records, and from which record on each JSON key's text is
+   * JSON (its text or scalar as read before): see formats/lateArrays.ts.
    */
-  lateArrays?: () => { arrays: LateArray[]; jsonSince: ReadonlyMap<string, number> };
+  lateShapes: () => LateShapes;
   details: Record<string, unknown>;
 }
 

@@ -173,6 +173,8 @@ async function readTable(
   const range = options.range ?? null;
   let headerData: RowData | null;
   let nearRows: number;
+  /** The rows with values above a header found automatically: not imported, so said and counted. */
+  let skippedAbove: RowData[] = [];
   if (range !== null || options.headerRow !== null) {
     const wantedRow = range?.firstRow ?? (options.headerRow as number);
     const hasHeader = range === null || options.header !== false;
@@ -196,6 +198,7 @@ async function readTable(
     if (scanned.length === 0) throw new AtlasError(`sheet "${sheetName}" is empty: no header row found`);
     const h = findHeaderIndex(scanned);
     headerData = scanned[h] as RowData;
+    skippedAbove = scanned.slice(0, h);
     buffered = buffered.slice(h + 1);
     nearRows = scanned.length - h - 1;
   }
@@ -282,11 +285,24 @@ async function readTable(
   }
 
   const warnings: string[] = [];
+  if (skippedAbove.length > 0 && headerData !== null) {
+    const rows = skippedAbove.length === 1 ? `row ${skippedAbove[0]!.number}` : `rows ${skippedAbove[0]!.number}-${skippedAbove.at(-1)!.number}`;
+    warnings.push(
+      `sheet "${sheetName}": row ${headerData.number} was taken as the header, and the ${skippedAbove.length} row(s) with values above it (sheet ${rows}: titles, notes?) were skipped; ` +
+        `to take another row as the header, pass --header-row N (its row number in the sheet), or give the block to read with --range (e.g. --range ${columnLetters(firstCol)}${headerData.number}:${columnLetters(lastCol)})`,
+    );
+  }
   return {
     kind: 'fixed',
     header,
     batches: batches(),
-    details: { format: 'xlsx', sheet: sheetName, header_row: headerData?.number ?? null, ...(range !== null ? { range: rangeText(range) } : {}) },
+    details: {
+      format: 'xlsx',
+      sheet: sheetName,
+      header_row: headerData?.number ?? null,
+      ...(range !== null ? { range: rangeText(range) } : {}),
+      ...(skippedAbove.length > 0 ? { rows_above_header_skipped: skippedAbove.length } : {}),
+    },
     warnings,
   };
 }

@@ -7,17 +7,15 @@ import { detectEncoding, ENCODINGS } from './decode.js';
 import { heapShare, MIB } from './limits.js';
 import { TextChunks } from './textChunks.js';
 import { XmlFastPath, type HandOver, type XmlEvents } from './xmlFast.js';
+import { lateShapes, newKeyShapes } from './lateArrays.js';
 import { RecordKeys, type KeyedRow, type KeyedTableStream } from './types.js';
 import {
   flattenXmlRecord,
   hasKeys,
-  lateArrays,
   matchesRecord,
-  newXmlColumns,
   parseXmlRecordPath,
   RecordDetector,
   type RecordMatcher,
-  type XmlColumns,
   type XmlNode,
 } from './xmlRecords.js';
 
@@ -99,7 +97,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   // Loaded here so that importing this module (and atlas --help) does not load sax.
   const { default: sax } = await import('sax');
   const parser = sax.parser(true, { trim: false, normalize: false, position: true });
-  const columns: XmlColumns = newXmlColumns();
+  const columns = newKeyShapes();
   const pending = new BatchQueue<KeyedRow>();
   let rn = 0;
   let sawDoctype = false;
@@ -297,7 +295,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     kind: 'keyed',
     batches: pullBatches(pending, () => done, feed),
     jsonKeys: columns.jsonKeys,
-    lateArrays: () => ({ arrays: lateArrays(columns), jsonSince: columns.jsonSince }),
+    lateShapes: () => lateShapes(columns, '#text'),
     details: {
       format: 'xml',
       record_element: names.at(-1) ?? null,

@@ -3,6 +3,7 @@
  * becomes columns. No sax import.
  */
 import { UsageError } from '../errors.js';
+import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from './lateArrays.js';
 
 /** One element of a record, as built from parser events. */
 export interface XmlNode {
@@ -135,54 +136,6 @@ export function xmlToJson(node: XmlNode): unknown {
   return out;
 }
 
-/** What the flattening remembers across records: keys holding JSON, and which of them repeat. */
-export interface XmlColumns {
-  jsonKeys: Set<string>;
-  /** Keys whose element was seen repeated: always written as a JSON array from then on. */
-  repeated: Set<string>;
-  /** Record number from which each key in `jsonKeys` is written as JSON text (raw text before). */
-  jsonSince: Map<string, number>;
-  /** Record number at which each key in `repeated` was first seen repeated. */
-  repeatedSince: Map<string, number>;
-  /**
-   * Keys made by flattening a child element met once (`child_attr`, `child_grandchild`): the
-   * child's name and the member they are in its JSON (`attr`, `grandchild`); null where two
-   * elements' members share one key. With these, the records read before a child was first seen
-   * repeated can be rewritten with it as an array (see reshapeLateArrays in db/staging.ts).
-   */
-  memberOf: Map<string, { element: string; member: string } | null>;
-  /** Keys with a `_` written for the record itself (its attributes, text, children): a flattened member's key may be one of them. */
-  ownKeys: Set<string>;
-}
-
-/** An empty XmlColumns. */
-export function newXmlColumns(): XmlColumns {
-  return { jsonKeys: new Set(), repeated: new Set(), jsonSince: new Map(), repeatedSince: new Map(), memberOf: new Map(), ownKeys: new Set() };
-}
-
-/**
- * An element held once in the records before `since` and repeated from there on: those records
- * are to hold it as an array of one, built from its own column (`key`: its text, or the element
- * as JSON) and its flattened `members` (column -> member name).
- */
-export interface LateArray {
-  key: string;
-  since: number;
-  members: Array<{ column: string; member: string }>;
-}
-
-/** The elements that became arrays after records had held them once, with what rewriting them needs. */
-export function lateArrays(columns: XmlColumns): LateArray[] {
-  const out: LateArray[] = [];
-  for (const [key, since] of columns.repeatedSince) {
-    if (since <= 1) continue;
-    const members: LateArray['members'] = [];
-    for (const [column, origin] of columns.memberOf) if (origin?.element === key) members.push({ column, member: origin.member });
-    out.push({ key, since, members });
-  }
-  return out;
-}
-
 /** Whether the elements all have different names (so none repeats): the usual record. */
 function distinctNames(nodes: XmlNode[]): boolean {
   const n = nodes.length;
@@ -216,38 +169,21 @@ function eachGroup(nodes: XmlNode[], each: (name: string, first: XmlNode, list: 
  * order met; one met twice (an attribute and a child of the same name) takes its last value, as
  * KeyedRow says.
  */
-export function flattenXmlRecord(record: XmlNode, columns: XmlColumns, rn = 0): { keys: string[]; values: Array<string | null> } {
+export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0): { keys: string[]; values: Array<string | null> } {
   const keys: string[] = [];
   const values: Array<string | null> = [];
-  const { jsonKeys, repeated, memberOf, ownKeys } = columns;
+  const { jsonKeys, repeated } = columns;
   const set = (key: string, value: string | null): void => {
     keys.push(key);
     values.push(value);
   };
   const asJson = (key: string, value: unknown): void => {
     set(key, JSON.stringify(value));
-    if (jsonKeys.has(key)) return;
-    jsonKeys.add(key);
-    columns.jsonSince.set(key, rn);
-  };
-  /** Remembers that `key` is `member` of the flattened child `element` (null when another element's member had the key). */
-  const noteMember = (key: string, element: string, member: string): void => {
-    const origin = memberOf.get(key);
-    if (origin === undefined) memberOf.set(key, ownKeys.has(key) ? null : { element, member });
-    else if (origin !== null && (origin.element !== element || origin.member !== member)) memberOf.set(key, null);
-  };
-  /** A key of the record itself: no member's key once it is one (only keys with `_` can be). */
-  const noteOwn = (key: string): void => {
-    if (!key.includes('_')) return;
-    ownKeys.add(key);
-    if (memberOf.get(key)) memberOf.set(key, null);
+    noteJson(columns, key, rn);
   };
   /** Writes a group of same-named elements (`list` null: just `first`); false when the caller should flatten the single one. */
   const put = (key: string, first: XmlNode, list: XmlNode[] | null, mayFlatten: boolean): boolean => {
-    if (list !== null && !repeated.has(key)) {
-      repeated.add(key);
-      columns.repeatedSince.set(key, rn);
-    }
+    if (list !== null) noteRepeated(columns, key, rn);
     if (repeated.has(key)) asJson(key, (list ?? [first]).map(xmlToJson));
     else if (!isLeaf(first)) {
       if (mayFlatten) return false;
@@ -257,25 +193,25 @@ export function flattenXmlRecord(record: XmlNode, columns: XmlColumns, rn = 0): 
     return true;
   };
   for (const attr in record.attributes) {
-    noteOwn(attr);
+    noteOwn(columns, attr);
     set(attr, record.attributes[attr] as string);
   }
   const ownText = textOf(record);
   if (ownText !== null) {
-    noteOwn(record.name);
+    noteOwn(columns, record.name);
     set(record.name, ownText);
   }
   eachGroup(record.children, (name, child, list) => {
-    noteOwn(name);
+    noteOwn(columns, name);
     if (put(name, child, list, true)) return;
     for (const attr in child.attributes) {
-      noteMember(`${name}_${attr}`, name, attr);
+      noteMember(columns, `${name}_${attr}`, name, attr);
       set(`${name}_${attr}`, child.attributes[attr] as string);
     }
     const childText = textOf(child);
     if (childText !== null) set(name, childText);
     eachGroup(child.children, (inner, first, innerList) => {
-      noteMember(`${name}_${inner}`, name, inner);
+      noteMember(columns, `${name}_${inner}`, name, inner);
       put(`${name}_${inner}`, first, innerList, false);
     });
   });

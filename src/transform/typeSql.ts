@@ -116,12 +116,13 @@ export function isTextType(sqlType: string): boolean {
 }
 
 /**
- * A column of JSON text from a JSON or XML reader: arrays and objects arrive as JSON text; a
- * scalar that shares the column (an XML element that repeats only in later records) is stored
- * as a JSON string rather than rejected.
+ * A column of JSON text from a JSON or XML reader: every value staged is JSON text (the readers
+ * write a JSON column's scalars as JSON from its first JSON value on, and staging rewrites the
+ * rows before it: reshapeLateArrays), so it is cast as it is. Guessing by the first character
+ * would make JSON of a string that merely starts with `[` or `{`.
  */
 export function jsonColumnSql(raw: string): string {
-  return `case when ${raw} is null then null when left(ltrim(${raw}), 1) in ('[', '{') then ${raw}::jsonb else to_jsonb(${raw}) end`;
+  return `${raw}::jsonb`;
 }
 
 /** The converted value. */

@@ -38,6 +38,15 @@ describe('atlas import: nothing lost, nothing misleading (spawned)', () => {
     assert.match(fixed.stdout, /^success: imported 20 of 20 rows/);
   });
 
+  it('readxl deaths.xlsx: the rows skipped above the header found are said on the terminal, with the flags that choose another', async () => {
+    const r = await runAtlas(['import', real('deaths.xlsx'), '--table', 'deaths_said', ...conn]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^ {2}warning: sheet "arts": row 5 was taken as the header, and the 4 row\(s\) with values above it \(sheet rows 1-4: titles, notes\?\) were skipped; to take another row as the header, pass --header-row N \(its row number in the sheet\), or give the block to read with --range \(e\.g\. --range A5:F\)$/m,
+    );
+  });
+
   it('a header-only CSV: exit 1, nothing to import, no table', async () => {
     const r = await runAtlas(['import', files.write('only_header.csv', 'a,b,c\n'), ...conn]);
     assert.equal(r.code, 1);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import ExcelJS from 'exceljs';
 import { dryRunImport, importFile, type ImportOptions } from '../../src/core/import.ts';
 import { AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
 import { makeZip } from '../formats/readerHelpers.ts';
@@ -192,6 +193,49 @@ describe('real files', () => {
     assert.equal(other.rows_inserted, 10);
   });
 
+  it('readxl deaths.xlsx: rows above a header found below them are said skipped, with the row taken and how to choose another, and counted in the history', async () => {
+    const result = await run('deaths.xlsx', { table: 'deaths_header' });
+    const said = result.warnings.filter((w) => w.includes('taken as the header'));
+    assert.deepEqual(said, [
+      'sheet "arts": row 5 was taken as the header, and the 4 row(s) with values above it (sheet rows 1-4: titles, notes?) were skipped; to take another row as the header, pass --header-row N (its row number in the sheet), or give the block to read with --range (e.g. --range A5:F)',
+    ]);
+    const [history] = await db.rows(`select metadata -> 'rows_above_header_skipped' as skipped, metadata -> 'header_row' as header_row from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+    assert.deepEqual(history, { skipped: 4, header_row: 5 });
+    // Chosen by the user, nothing is said: --header-row and --range name the header themselves.
+    for (const options of [{ headerRow: 5, table: 'deaths_chosen' }, { range: 'A5:F15', table: 'deaths_ranged' }]) {
+      const chosen = await run('deaths.xlsx', options);
+      assert.deepEqual(chosen.warnings.filter((w) => w.includes('taken as the header')), [], options.table);
+      const [meta] = await db.rows(`select metadata ? 'rows_above_header_skipped' as has from ${db.schema}.import_history where import_id = $1`, [chosen.import_id]);
+      assert.deepEqual(meta, { has: false });
+    }
+  });
+
+  it('generated XLSX: a title, a blank row, then the header: one row said skipped; a header in row 1: nothing said', async () => {
+    const files = tempDir();
+    try {
+      const workbook = async (rows: unknown[][]): Promise<string> => {
+        const wb = new ExcelJS.Workbook();
+        const ws = wb.addWorksheet('Export');
+        for (const row of rows) ws.addRow(row);
+        return files.write(`t${rows.length}.xlsx`, Buffer.from(await wb.xlsx.writeBuffer()));
+      };
+      const data = [['code', 'name', 'amount'], [1, 'Ann', 2.5], [2, 'Bob', 3]];
+      const titled = await importFile(db.settings, { table: 'titled', source: await workbook([['Export of March'], [], ...data]) });
+      assert.equal(titled.rows_inserted, 2);
+      assert.deepEqual(titled.warnings.filter((w) => w.includes('taken as the header')), [
+        'sheet "Export": row 3 was taken as the header, and the 1 row(s) with values above it (sheet row 1: titles, notes?) were skipped; to take another row as the header, pass --header-row N (its row number in the sheet), or give the block to read with --range (e.g. --range A3:C)',
+      ]);
+      const [meta] = await db.rows(`select metadata -> 'rows_above_header_skipped' as skipped from ${db.schema}.import_history where import_id = $1`, [titled.import_id]);
+      assert.deepEqual(meta, { skipped: 1 });
+      const plain = await importFile(db.settings, { table: 'untitled', source: await workbook(data) });
+      assert.deepEqual(plain.warnings, []);
+      const [none] = await db.rows(`select metadata ? 'rows_above_header_skipped' as has from ${db.schema}.import_history where import_id = $1`, [plain.import_id]);
+      assert.deepEqual(none, { has: false });
+    } finally {
+      files.cleanup();
+    }
+  });
+
   it('--range is refused where it cannot apply, before anything is read', async () => {
     const both = await run('deaths.xlsx', { range: 'A5:F15', headerRow: 5 }).catch((e: unknown) => e);
     assert.ok(both instanceof UsageError);
@@ -245,6 +289,112 @@ describe('real files', () => {
         result.columns.map((c) => c.target),
         ['id_2', 'author', 'tag_lang', 'tag'],
       );
+    } finally {
+      files.cleanup();
+    }
+  });
+  it('emojibase-data en/compact.json: emoticon, a string in some records and an array in others, is a jsonb array in every record, from JSON and from NDJSON', async () => {
+    const file = 'emojibase-data-en-compact-first60.json';
+    const records = JSON.parse(readFileSync(join(REAL, file), 'utf8')) as Array<Record<string, unknown>>;
+    // The shape the test is about: a string first (record 29), an array later (record 31).
+    assert.equal(typeof records[28]?.['emoticon'], 'string');
+    assert.ok(Array.isArray(records[30]?.['emoticon']));
+    const expected = records.map((r, i) => ({
+      n: i + 1,
+      emoticon: r['emoticon'] === undefined ? null : Array.isArray(r['emoticon']) ? r['emoticon'] : [r['emoticon']],
+      tags: r['tags'] ?? null,
+      label: r['label'],
+    }));
+    const files = tempDir();
+    try {
+      const ndjson = files.write('emojibase.ndjson', records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      for (const [table, result] of [
+        ['emoji_json', await run(file, { table: 'emoji_json' })],
+        ['emoji_ndjson', await importFile(db.settings, { table: 'emoji_ndjson', source: ndjson })],
+      ] as const) {
+        assert.equal(result.rows_inserted, records.length);
+        assert.deepEqual(
+          result.columns.map((c) => `${c.target} ${c.type}`),
+          ['hexcode text', 'label text', 'unicode text', 'group integer', 'order integer', 'tags jsonb', 'emoticon jsonb'],
+        );
+        const rows = await db.rows(`select _source_row_number as n, emoticon, tags, label from ${db.schema}.${table} order by 1`);
+        assert.deepEqual(rows, expected, table);
+        const [history] = await db.rows<{ arrays: Record<string, number> }>(`select metadata -> 'keys_made_arrays' as arrays from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+        // The records before the first array that held an emoticon: record 29 only.
+        assert.deepEqual(history?.arrays, { emoticon: 1 }, table);
+      }
+    } finally {
+      files.cleanup();
+    }
+  });
+
+  it('generated JSON and NDJSON: a key that is an array in any record is an array in every record, whether it was an object or a scalar, first or after many records', async () => {
+    const many = 300; // records before the first array: the rows rewritten after staging
+    const early = Array.from({ length: many }, (_, i) =>
+      i % 3 === 0
+        ? { id: i + 1, loc: { lat: i + 0.5, name: `p${i}`, deep: { k: [i] } }, tag: 'solo', code: i }
+        : i % 3 === 1
+          ? { id: i + 1, loc: null, tag: null, code: `00${i}` }
+          : { id: i + 1, tag: '[not json', code: true },
+    );
+    const late = [
+      { id: many + 1, loc: [{ lat: 1 }, 'x'], tag: ['a', 'b'], code: [1] },
+      { id: many + 2, loc: { lat: 2.25, name: 'after' }, tag: 'one', code: 7 },
+      { id: many + 3, loc: 'plain', tag: '{"a":1}', code: '[1,2]' },
+      { id: many + 4, loc: {}, tag: [], code: null },
+    ];
+    const records: Array<Record<string, unknown>> = [...early, ...late];
+    // What every record must hold: the array as it is; any other value (but null) as an array of one.
+    const asArray = (v: unknown): unknown => (v === undefined || v === null ? null : Array.isArray(v) ? v : [v]);
+    const expected = records.map((r) => ({ id: r['id'], loc: asArray(r['loc']), tag: asArray(r['tag']), code: asArray(r['code']) }));
+    const files = tempDir();
+    try {
+      const sources = {
+        late_json: files.write('late.json', JSON.stringify(records, null, 1)),
+        late_ndjson: files.write('late.ndjson', records.map((r) => JSON.stringify(r)).join('\n')),
+        first_json: files.write('first.json', JSON.stringify([...late, ...early])),
+      };
+      for (const [table, source] of Object.entries(sources)) {
+        const result = await importFile(db.settings, { table, source });
+        assert.deepEqual(
+          result.columns.map((c) => `${c.target} ${c.type}`),
+          // loc's flattened columns (loc_lat, loc_name, loc_deep) left the import: loc comes last.
+          table === 'first_json' ? ['id_2 integer', 'loc jsonb', 'tag jsonb', 'code jsonb'] : ['id_2 integer', 'tag jsonb', 'code jsonb', 'loc jsonb'],
+          table,
+        );
+        const rows = await db.rows<{ id: number }>(`select id_2 as id, loc, tag, code from ${db.schema}.${table}`);
+        rows.sort((a, b) => a.id - b.id);
+        assert.deepEqual(rows, [...expected].sort((a, b) => (a.id as number) - (b.id as number)), table);
+      }
+    } finally {
+      files.cleanup();
+    }
+  });
+
+  it('generated: in a jsonb column that is not an array, a string stays a JSON string whatever it starts with, before and after the first object', async () => {
+    const values = ['[1,2]', { x: 1 }, '{"a":1}', '[not json', 5, 1.5, true, null, '  [', 'plain'];
+    const records = values.map((v, i) => ({ id: i + 1, m: { d: v } }));
+    const files = tempDir();
+    try {
+      for (const [table, text] of [
+        ['strings_json', JSON.stringify(records)],
+        ['strings_ndjson', records.map((r) => JSON.stringify(r)).join('\n')],
+      ] as const) {
+        const result = await importFile(db.settings, { table, source: files.write(`${table}.${table.endsWith('ndjson') ? 'ndjson' : 'json'}`, text) });
+        assert.equal(result.rows_inserted, values.length);
+        assert.equal(result.columns.find((c) => c.target === 'm_d')?.type, 'jsonb');
+        const rows = await db.rows<{ d: unknown; kind: string | null }>(`select m_d as d, jsonb_typeof(m_d) as kind from ${db.schema}.${table} order by id_2`);
+        assert.deepEqual(
+          rows.map((r) => r.d),
+          values,
+          table,
+        );
+        assert.deepEqual(
+          rows.map((r) => r.kind),
+          ['string', 'object', 'string', 'string', 'number', 'number', 'boolean', null, 'string', 'string'],
+          table,
+        );
+      }
     } finally {
       files.cleanup();
     }

@@ -4,6 +4,7 @@ import { getHeapStatistics } from 'node:v8';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { openJson, openNdjson, parseRecordPath } from '../../src/formats/json.ts';
 import { compactJson, flattenRecord, flattenVerified } from '../../src/formats/jsonFlatten.ts';
+import { lateArrays, newKeyShapes } from '../../src/formats/lateArrays.ts';
 import { JsonArrayScanner, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS } from '../../src/formats/jsonScanner.ts';
 import { chunked, plain, readRecords, within } from './readerHelpers.ts';
 
@@ -251,10 +252,51 @@ describe('openNdjson', () => {
 
 describe('flattenRecord', () => {
   it('keeps later duplicate keys and compacts deep values', () => {
-    const keys = new Set<string>();
-    assert.deepEqual(plain([flattenRecord('{"a": 1, "a": 2, "b": { "c" : [ 1 , "x y" ] } }', keys)])[0], { a: '2', b_c: '[1,"x y"]' });
-    assert.deepEqual([...keys], ['b_c']);
+    const shapes = newKeyShapes();
+    assert.deepEqual(plain([flattenRecord('{"a": 1, "a": 2, "b": { "c" : [ 1 , "x y" ] } }', shapes)])[0], { a: '2', b_c: '[1,"x y"]' });
+    assert.deepEqual([...shapes.jsonKeys], ['b_c']);
     assert.equal(compactJson('{ "a" : [ 1, " s p " ], "b" :\n\t{} }'), '{"a":[1," s p "],"b":{}}');
+  });
+});
+
+describe('flattenRecord: one key, one shape', () => {
+  it('writes a key that held an array as an array from then on, and remembers what the records before it need', () => {
+    const shapes = newKeyShapes();
+    const read = (text: string, rn: number) => plain([flattenRecord(text, shapes, undefined, rn)])[0];
+    assert.deepEqual(read('{"id":"a_1","loc":{"lat":1.5,"name":"p","deep":{"k":1}},"code":7,"first_name":"x"}', 1), {
+      id: 'a_1', loc_lat: '1.5', loc_name: 'p', loc_deep: '{"k":1}', code: '7', first_name: 'x',
+    });
+    assert.deepEqual(read('{"loc":"plain","code":"[s"}', 2), { loc: 'plain', code: '[s' });
+    assert.deepEqual(read('{"loc":[1, {"a" : 2}],"code":[true]}', 3), { loc: '[1,{"a":2}]', code: '[true]' });
+    // From now on: an object, a string, a number, true are arrays of one, written as JSON; null stays null.
+    assert.deepEqual(read('{"loc":{"lat":2, "x":[ ]},"code":"[s"}', 4), { loc: '[{"lat":2,"x":[]}]', code: '["[s"]' });
+    assert.deepEqual(read('{"loc":null,"code":-1e3}', 5), { loc: null, code: '[-1e3]' });
+    assert.deepEqual(lateArrays(shapes), [
+      { key: 'loc', since: 3, members: [{ column: 'loc_lat', member: 'lat' }, { column: 'loc_name', member: 'name' }, { column: 'loc_deep', member: 'deep' }] },
+      { key: 'code', since: 3, members: [] },
+    ]);
+    assert.equal(shapes.jsonSince.get('loc_deep'), 1);
+    // code held a number before its first array (staged as written), loc_lat too; loc_name and id only strings.
+    assert.deepEqual([...shapes.literals].sort(), ['code', 'loc_lat']);
+  });
+
+  it('in a column of JSON that is not an array, writes scalars as JSON from its first JSON value on', () => {
+    const shapes = newKeyShapes();
+    const read = (text: string, rn: number) => plain([flattenRecord(text, shapes, undefined, rn)])[0];
+    assert.deepEqual(read('{"m":{"d":"[1]"}}', 1), { m_d: '[1]' });
+    assert.deepEqual(read('{"m":{"d":{"x":1}}}', 2), { m_d: '{"x":1}' });
+    assert.deepEqual(read('{"m":{"d":"{\\"a\\":1}"}}', 3), { m_d: '"{\\"a\\":1}"' });
+    assert.deepEqual(read('{"m":{"d":2}}', 4), { m_d: '2' });
+    assert.deepEqual(lateArrays(shapes), []);
+    assert.equal(shapes.jsonSince.get('m_d'), 2);
+  });
+
+  it('a top-level key of the same name as a flattened member makes that column no member', () => {
+    const shapes = newKeyShapes();
+    flattenRecord('{"a_b":1}', shapes, undefined, 1);
+    flattenRecord('{"a":{"b":2,"c":3}}', shapes, undefined, 2);
+    flattenRecord('{"a":[]}', shapes, undefined, 3);
+    assert.deepEqual(lateArrays(shapes), [{ key: 'a', since: 3, members: [{ column: 'a_c', member: 'c' }] }]);
   });
 });
 
@@ -267,9 +309,9 @@ describe('flattenVerified', () => {
   ];
   it('flattens valid records as flattenRecord does', () => {
     for (const text of seeds) {
-      const verified = flattenVerified(text, new Set());
+      const verified = flattenVerified(text, newKeyShapes());
       assert.ok(verified !== null, text);
-      assert.deepEqual(verified, flattenRecord(text, new Set()), text);
+      assert.deepEqual(verified, flattenRecord(text, newKeyShapes()), text);
     }
   });
 
@@ -282,9 +324,9 @@ describe('flattenVerified', () => {
     ];
     for (const text of invalid) {
       assert.throws(() => JSON.parse(text), SyntaxError, `the case itself: ${JSON.stringify(text)}`);
-      assert.equal(flattenVerified(text, new Set()), null, JSON.stringify(text));
+      assert.equal(flattenVerified(text, newKeyShapes()), null, JSON.stringify(text));
     }
-    for (const text of ['[1]', '1', '"s"', 'null', ' [{"a":1}]']) assert.equal(flattenVerified(text, new Set()), null, text);
+    for (const text of ['[1]', '1', '"s"', 'null', ' [{"a":1}]']) assert.equal(flattenVerified(text, newKeyShapes()), null, text);
   });
 
   it('never accepts what JSON.parse refuses, nor anything but an object (random edits of valid records)', () => {
@@ -312,7 +354,7 @@ describe('flattenVerified', () => {
       } catch {
         valid = false;
       }
-      const verified = flattenVerified(text, new Set());
+      const verified = flattenVerified(text, newKeyShapes());
       if (verified === null) {
         refused++;
         continue;
@@ -320,7 +362,7 @@ describe('flattenVerified', () => {
       accepted++;
       assert.ok(valid, `accepted text that JSON.parse refuses: ${JSON.stringify(text)}`);
       assert.ok(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed), `accepted a non-object: ${JSON.stringify(text)}`);
-      assert.deepEqual(verified, flattenRecord(text, new Set()), text);
+      assert.deepEqual(verified, flattenRecord(text, newKeyShapes()), text);
     }
     // Both outcomes are exercised: the property above is not vacuous.
     assert.ok(accepted > 1000 && refused > 1000, `accepted ${accepted}, refused ${refused}`);

@@ -49,7 +49,7 @@ describe('openXlsx', () => {
   it('finds the header below title rows and converts every kind of cell', async () => {
     const table = await openXlsx(chunked(await ordersWorkbook()), { sheet: null, headerRow: null });
     assert.deepEqual(table.header, ['id', 'name', 'amount', 'ordered', 'paid', 'total', 'link']);
-    assert.deepEqual(table.details, { format: 'xlsx', sheet: 'Orders', header_row: 3 });
+    assert.deepEqual(table.details, { format: 'xlsx', sheet: 'Orders', header_row: 3, rows_above_header_skipped: 1 });
     const rows = await readRows(table);
     assert.deepEqual(rows, [
       {

@@ -72,6 +72,7 @@ describe('notes below the data', () => {
     assert.deepEqual((await readRows(table)).map((r) => r.rn), [4, 5, 6, 8, 9]);
     // The header found below the title; the remark beside it widens the table to G.
     assert.deepEqual(table.warnings, [
+      'sheet "S": row 3 was taken as the header, and the 1 row(s) with values above it (sheet row 1: titles, notes?) were skipped; to take another row as the header, pass --header-row N (its row number in the sheet), or give the block to read with --range (e.g. --range B3:G)',
       'sheet "S" ends in 2 row(s) (sheet rows 8-9) filling only one or two cells of a table whose other rows are well filled: notes below the data? They were imported as rows; to read the table alone, pass --range B3:G6',
     ]);
   });

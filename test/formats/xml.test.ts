@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { MAX_XML_COLUMNS, openXml } from '../../src/formats/xml.ts';
-import { flattenXmlRecord, lateArrays, newXmlColumns, parseXmlRecordPath, type XmlNode } from '../../src/formats/xmlRecords.ts';
+import { lateArrays, newKeyShapes } from '../../src/formats/lateArrays.ts';
+import { flattenXmlRecord, parseXmlRecordPath, type XmlNode } from '../../src/formats/xmlRecords.ts';
 import { tempDir } from '../helpers.ts';
 import { chunked, plain, readRecords, within } from './readerHelpers.ts';
 
@@ -207,7 +208,7 @@ describe('flattenXmlRecord', () => {
   const node = (name: string, attributes: Record<string, string> = {}, children: XmlNode[] = [], text = ''): XmlNode => ({ name, attributes, children, text });
 
   it('puts a record of mixed content under its own name and keeps deep elements as JSON', () => {
-    const columns = newXmlColumns();
+    const columns = newKeyShapes();
     const rec = node('item', { id: '1' }, [node('a', {}, [node('b', { k: 'v' }, [], 'x'), node('c', {}, [node('d', {}, [], '1'), node('d', {}, [], '2')])])], ' text ');
     assert.deepEqual(plain([flattenXmlRecord(rec, columns)])[0], { id: '1', item: ' text ', a_b: '{"k":"v","#text":"x"}', a_c: '{"d":["1","2"]}' });
     assert.deepEqual([...columns.jsonKeys].sort(), ['a_b', 'a_c']);
@@ -216,7 +217,7 @@ describe('flattenXmlRecord', () => {
   });
 
   it('finds repeated children wherever they are, among few children or many', () => {
-    const columns = newXmlColumns();
+    const columns = newKeyShapes();
     const leaf = (name: string, text: string): XmlNode => node(name, {}, [], text);
     const few = flattenXmlRecord(node('r', { a: 'attr' }, [leaf('a', '1'), leaf('b', 'x'), leaf('a', '2')]), columns);
     assert.deepEqual(few.keys, ['a', 'a', 'b']);
@@ -229,7 +230,7 @@ describe('flattenXmlRecord', () => {
   });
 
   it('remembers where each element became an array and which flattened columns its single occurrences made', () => {
-    const columns = newXmlColumns();
+    const columns = newKeyShapes();
     const tag = (lang: string, text: string, children: XmlNode[] = []): XmlNode => node('tag', { lang }, children, text);
     flattenXmlRecord(node('r', { id: '1' }, [tag('en', 'one'), node('who', {}, [], 'Ann')]), columns, 1);
     flattenXmlRecord(node('r', {}, [tag('fr', '', [node('sub', {}, [], 'x')])]), columns, 2);
