@@ -129,7 +129,7 @@ export interface RowOwner {
 }
 
 /** atlas's own tables that reference import_history: part of an import's record, not data. */
-const RECORD_TABLES = ['mapping_errors', 'import_duplicates'];
+const RECORD_TABLES = ['mapping_errors', 'import_duplicates', 'import_preimages'];
 
 /**
  * Which of `importIds` still own rows in any table (every table with a foreign key to this
