@@ -81,7 +81,16 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('--strict', 'any mapping error fails the import (same as --max-errors 0)')
     .option('--dry-run', 'read the file, infer the schema and find errors; write nothing and print the plan')
     .option('--null-value <value>', 'text that stands for a missing value and is imported as NULL, in every column (repeat for more: --null-value NA --null-value \'\\N\'); each is recorded in the row\'s _corrections_applied (default: the config file\'s "null_values", else none: only empty fields are NULL)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-    .option('--key <columns>', 'uniqueness columns for the duplicate check, comma-separated (default: every column of the file)')
+    .option('--key <columns>', 'uniqueness columns for the duplicate check, comma-separated; with --mode upsert, the columns that identify a row (default: every column of the file)')
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'append: add the rows; upsert (needs --key): update the rows whose key matches where a value differs, insert the others; replace: the table\'s rows become the file\'s, in one transaction. Rows updated or deleted are kept, so undo restores them exactly',
+      )
+        .choices(['append', 'upsert', 'replace'])
+        .default('append'),
+    )
+    .option('--replace-import <import_id>', "replace that earlier import's rows with this file's, in one transaction (the corrected file); its record is marked replaced_by this one")
     .option('--no-dedupe', 'do not skip rows equal to rows already in the table or earlier in the file')
     .option('--allow-same-file', 'import a file whose bytes were already imported into this table (rows are still checked)')
     .option('--force', 'bypass every duplicate check, file and row')
@@ -111,6 +120,9 @@ Examples:
   atlas import export.csv --max-errors 1% --mapping export.mapping.json
   atlas import new_export.csv --table customers --dry-run
   atlas import daily.csv --table events --key event_id     (re-runs skip rows already loaded)
+  atlas import prices.csv --table prices --mode upsert --key sku   (update changed prices, add new skus)
+  atlas import stock.csv --table stock --mode replace      (a full refresh; readers never see it empty)
+  atlas import fixed.csv --replace-import 1f0c2a9e         (load the corrected file in place of that import)
   atlas import deaths.xlsx --sheet arts --range A5:F15     (the table alone, no notes above or below)
   atlas import gtfs.zip --entry stops.txt                  (into table gtfs_stops)
   atlas import penguins.csv --null-value NA                (R's NA: NULL, not text)

@@ -20,6 +20,7 @@ import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, 
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeStageSql, createValueLookups } from './valueLookups.js';
 import { isoTime } from '../transform/time.js';
+import { applyUpsert, checkKeyUniqueInTable, checkReplaceTarget, checkTableHasId, clearForReplace, keyConflictErrorsSql, keyIndexSql, markKeyConflicts, recordModeOutcome, type ImportMode, type KeyColumn, type UpsertCounts } from './upsert.js';
 
 import { DRY_RUN_ERRORS_SHOWN, seconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import type { Prepared } from './prepareImport.js';
@@ -51,6 +52,10 @@ export interface RunContext {
   trace: ImportTrace;
   serverVersion: number;
   url: string;
+  /** How the import writes its rows (core/upsert.ts). */
+  mode: ImportMode;
+  /** --replace-import: the full id of the import whose rows this one replaces. */
+  replaces: string | null;
 }
 
 /** Rows at each end of a table whose stored `_row_hash` is checked before the duplicate check trusts it. */
@@ -151,6 +156,11 @@ export async function runImport(client: Client, settings: Settings, options: Run
   warnings.push(...plan.warnings);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
   warnings.push(...errorCells.warnings);
+  // Upsert, replace: refused before anything is written when the table cannot take them (core/upsert.ts).
+  const upsertKey: KeyColumn[] | null = ctx.mode === 'upsert' ? resolveKey(prepared.key, plan).map((name) => ({ name, type: plan.columns.find((c) => c.targetName === name)!.type })) : null;
+  if (ctx.mode !== 'append' && existing) await checkTableHasId(client, schema, tableName, ctx.mode);
+  if (upsertKey && existing) await checkKeyUniqueInTable(client, schema, tableName, upsertKey);
+  if (ctx.replaces !== null) await checkReplaceTarget(client, schema, tableName, ctx.replaces);
   if (plan.missingRequired.length > 0) {
     throw new AtlasError(`table ${tableName} requires column(s) the file does not have: ${plan.missingRequired.join(', ')} (NOT NULL without a default)`);
   }
@@ -166,7 +176,13 @@ export async function runImport(client: Client, settings: Settings, options: Run
 
   // Values that cannot be stored, and ragged rows: mapping errors; their rows stay out.
   const hasPgInputIsValid = ctx.serverVersion >= 160000;
-  const errors = errorRowsSql({ schema, stage, plan, hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, errorCellsAreErrors: options.strict === true });
+  let errors = errorRowsSql({ schema, stage, plan, hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, errorCellsAreErrors: options.strict === true });
+  if (upsertKey) {
+    // Records sharing a key within the file: mapping errors, all of them.
+    const params = errors?.params ?? [];
+    const conflicts = keyConflictErrorsSql({ schema, stage, plan, key: upsertKey, hasPgInputIsValid, params });
+    errors = { sql: errors === null ? conflicts : `${errors.sql}\nunion all\n${conflicts}`, params };
+  }
   let mappingErrors = 0;
   /** Records with at least one mapping error: they stay out of the table. */
   let rejectedRows = 0;
@@ -178,6 +194,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
       firstErrors = (await client.query(`select * from (${errors.sql}) e order by record_number limit ${DRY_RUN_ERRORS_SHOWN}`, errors.params)).rows;
     } else {
       counts = await insertMappingErrors(client, schema, importId, errors);
+      if (upsertKey && counts.errors > 0) await markKeyConflicts(client, schema, stage, importId);
     }
     mappingErrors = counts.errors;
     rejectedRows = counts.records;
@@ -285,6 +302,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
 
   // Create or extend the table, then the one INSERT ... SELECT.
   const newTable = plan.strategy === 'new_table' ? createTableSql(schema, tableName, plan.columns.map((p) => ({ name: p.targetName, sqlType: p.type.sql }))) : null;
+  if (newTable && upsertKey) newTable.finish.push(keyIndexSql(schema, tableName, upsertKey.map((k) => k.name), ctx.serverVersion));
   if (newTable) {
     await client.query(newTable.create);
   } else if (plan.newColumns.length > 0) {
@@ -293,12 +311,16 @@ export async function runImport(client: Client, settings: Settings, options: Run
     if (existing?.hasRowHash) await rehash(tableColumnOrder(plan, existing.columns));
   }
   checkCancelled();
+  // Replace: the rows go (their pre-images kept) before the duplicate check, which then compares
+  // the file with the rows that stay; readers see them all until the commit.
+  const rowsDeleted = existing && (ctx.mode === 'replace' || ctx.mode === 'replace_import') ? await clearForReplace(client, { schema, table: tableName, importId, only: ctx.replaces }) : 0;
 
   // Row-level duplicates: one set-based check against the table and the file itself, before the
   // INSERT for an existing table; for a new table, after it (see newTableDuplicatesSql).
   const tableColumns = tableColumnOrder(plan, existing ? existing.columns : null);
   const rowHashColumns = existing === null || existing.hasRowHash ? tableColumns : null;
-  const dedupe = options.dedupe !== false && !options.force;
+  // Upsert compares by key, matching rows being updates, not duplicates (core/upsert.ts).
+  const dedupe = options.dedupe !== false && !options.force && ctx.mode !== 'upsert';
   const key = dedupe ? resolveKey(prepared.key, plan) : [];
   const allColumns = key.length === tableColumns.length && tableColumns.every((c) => key.includes(c.name));
   const keptInto = { schema, table: 'import_duplicates', fkColumn: 'import_id', importId };
@@ -370,12 +392,24 @@ export async function runImport(client: Client, settings: Settings, options: Run
   checkCancelled();
   const insertStart = performance.now();
   const lookups = toInsert ? await createValueLookups(client, { stage, plan, rows: staged.rows, schema, hasPgInputIsValid, importId }) : new Map<string, string>();
-  const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups, lookups });
+  // An upsert into an existing table converts the rows into a temp table first, then updates and inserts from it.
+  const upsertInto = upsertKey && !newTable ? importTempTable(importId, 'upsrc') : null;
+  const insert = insertRowsSql({
+    schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups, lookups,
+    ...(upsertInto === null ? {} : { into: `pg_temp.${quoteIdent(upsertInto)}` }),
+  });
   // A new table gets its foreign key after the INSERT (one validating join); an existing one checks
   // it per row unless that check can be skipped.
   const runInsert = () => client.query(insert.sql, insert.params);
   let rowsInserted = 0;
-  if (toInsert) {
+  let upserted: UpsertCounts | null = null;
+  if (toInsert && upsertKey && upsertInto !== null) {
+    upserted = await applyUpsert(client, {
+      schema, table: tableName, importId, conv: upsertInto, match: importTempTable(importId, 'match'), fill: insert,
+      columns: plan.columns.map((c) => ({ name: c.targetName, type: c.type })), tableColumns, key: upsertKey, hasRowHash: existing?.hasRowHash === true,
+    });
+    rowsInserted = upserted.inserted;
+  } else if (toInsert) {
     const inserted = newTable ? await runInsert() : await withImportIdCheckSkipped(client, { schema, table: tableName, fkColumn: '_import_id', importId }, runInsert);
     rowsInserted = inserted.rowCount ?? 0;
   }
@@ -407,6 +441,8 @@ export async function runImport(client: Client, settings: Settings, options: Run
   checkCancelled();
   // Partial: rows inserted and rows rejected (an import that inserted none failed above).
   const status: 'success' | 'partial' = rejectedRows > 0 ? 'partial' : 'success';
+  const rowsUpdated = upserted?.updated ?? 0;
+  const rowsUnchanged = upserted?.unchanged ?? 0;
   const durationSeconds = trace.durationSeconds();
   const outcome: ImportOutcome = {
     ...base,
@@ -416,12 +452,13 @@ export async function runImport(client: Client, settings: Settings, options: Run
     duplicatesFound,
     duplicateCheckTimeSeconds: duplicateSeconds,
     rowsInserted,
-    rowsSkipped: staged.rows - rowsInserted,
+    rowsSkipped: staged.rows - rowsInserted - rowsUpdated - rowsUnchanged,
     durationSeconds,
     insertTimeSeconds: insertSeconds,
     mappingStatus: mappingErrors > 0 ? 'completed_with_errors' : 'completed',
   };
   await completeImport(client, schema, importId, outcome);
+  await recordModeOutcome(client, schema, importId, { mode: ctx.mode, updated: rowsUpdated, unchanged: rowsUnchanged, deleted: rowsDeleted, replaces: ctx.replaces });
   return {
     import_id: importId,
     table_name: tableName,
@@ -433,9 +470,14 @@ export async function runImport(client: Client, settings: Settings, options: Run
     file_size_bytes: input.reader.bytes,
     total_rows_in_file: staged.rows,
     rows_inserted: rowsInserted,
-    rows_skipped: staged.rows - rowsInserted,
+    rows_skipped: staged.rows - rowsInserted - rowsUpdated - rowsUnchanged,
     duplicates_found: duplicatesFound,
     mapping_errors_count: mappingErrors,
+    import_mode: ctx.mode,
+    rows_updated: rowsUpdated,
+    rows_unchanged: rowsUnchanged,
+    rows_deleted: rowsDeleted,
+    replaces_import_id: ctx.replaces,
     duration_seconds: durationSeconds,
     parsing_time_seconds: parsingSeconds,
     duplicate_check_time_seconds: duplicateSeconds,
