@@ -275,7 +275,7 @@ Examples:
     .description('remove exactly the rows an import inserted, in one transaction; its history record stays, marked undone')
     .argument('<import_id>', 'an import id, or its first 8+ characters');
   addConfirmationOptions(undo, 'removed')
-    .option('--force', "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone; also delete rows later imports rely on (unless --reassign)")
+    .option('--force', "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone; also delete rows later imports rely on (unless --reassign); undo even if later imports (upsert, replace) changed its rows: those stay as they left them, and undoing those imports later puts back what was there before this one")
     .option('--reassign', 'keep the rows later imports rely on (they skipped their own copies as duplicates): each becomes a row of the earliest such import, whose record is updated')
     .option('--purge', 'also delete the history record and its mapping errors: no audit trail is left (also for failed or undone imports)')
     .option('--user <name>', 'who undoes it, recorded as undone_by (default: ATLAS_USER, the config file\'s "user", else the OS user)')
