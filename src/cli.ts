@@ -192,6 +192,27 @@ Examples:
       await runHistoryPruneCommand(flags, cmd);
     });
 
+  const compact = history
+    .command('compact')
+    .description('drop the pre-images of old imports (the previous versions of rows an upsert or replace changed, kept for undo); those imports can then no longer be undone')
+    .requiredOption('--older-than <age>', 'only imports made longer ago than this age: 30m (minutes), 12h, 365d, 52w (required)')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false, visibleGlobalOptions: () => program.options.filter((o) => !o.hidden) });
+  addConfirmationOptions(compact, 'dropped')
+    .addHelpText(
+      'after',
+      `
+History records stay; each one compacted says that it can no longer be undone, and atlas undo
+refuses it with that reason.
+
+Examples:
+  atlas history compact --older-than 90d --dry-run
+  atlas history compact --older-than 52w --yes --json`,
+    )
+    .action(async (flags, cmd: Command) => {
+      const { runHistoryCompactCommand } = await import('./commands/historyCompact.js');
+      await runHistoryCompactCommand(flags, cmd);
+    });
+
   program
     .command('stats')
     .description('import statistics over a period: imports by status, success rate, rows, durations, tables, users')

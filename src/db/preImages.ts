@@ -161,7 +161,8 @@ export async function prunePreImages(client: Client, schema: string, cutoff: Dat
   );
   if (dryRun || res.rows.length === 0) return res.rows;
   const ids = res.rows.map((r) => r.import_id);
-  await client.query(`delete from ${pre} where import_id = any($1::uuid[])`, [ids]);
+  // The records first: their row locks wait for an undo of one of them to end (it holds its record FOR UPDATE).
   await client.query(`update ${h} set preimages_pruned_at = clock_timestamp(), updated_at = clock_timestamp() where import_id = any($1::uuid[])`, [ids]);
+  await client.query(`delete from ${pre} where import_id = any($1::uuid[])`, [ids]);
   return res.rows;
 }
