@@ -90,7 +90,7 @@ mapping errors), 4 already imported (the same file went into the same table befo
         .choices(['append', 'upsert', 'replace'])
         .default('append'),
     )
-    .option('--replace-import <import_id>', "replace that earlier import's rows with this file's, in one transaction (the corrected file); its record is marked replaced_by this one")
+    .option('--replace-import <id>', "replace that earlier import's rows with this file's, in one transaction (the corrected file); its record is marked replaced_by this one")
     .option('--no-dedupe', 'do not skip rows equal to rows already in the table or earlier in the file')
     .option('--allow-same-file', 'import a file whose bytes were already imported into this table (rows are still checked)')
     .option('--force', 'bypass every duplicate check, file and row')
