@@ -405,7 +405,7 @@ export async function runImport(client: Client, settings: Settings, options: Run
   let upserted: UpsertCounts | null = null;
   if (toInsert && upsertKey && upsertInto !== null) {
     upserted = await applyUpsert(client, {
-      schema, table: tableName, importId, conv: upsertInto, match: importTempTable(importId, 'match'), fill: insert,
+      schema, table: tableName, importId, conv: upsertInto, fill: insert,
       columns: plan.columns.map((c) => ({ name: c.targetName, type: c.type })), tableColumns, key: upsertKey, hasRowHash: existing?.hasRowHash === true,
     });
     rowsInserted = upserted.inserted;
