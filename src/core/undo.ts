@@ -12,7 +12,7 @@ import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countPreImages, handOverPreImages, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
+import { countDependentUpdatedRows, countPreImages, handOverPreImages, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';
@@ -266,6 +266,14 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
         result.later_duplicates = result.dependent_imports.reduce((n, d) => n + d.records, 0);
         result.dependent_rows = result.dependent_imports.reduce((n, d) => n + d.rows, 0);
         if (result.dependent_rows > 0) result.dependents = options.reassign ? 'reassigned' : options.force ? 'deleted' : 'refused';
+        if (result.dependents === 'reassigned' && result.rows_to_restore > 0) {
+          const updated = await countDependentUpdatedRows(client, schema, table, id);
+          if (updated > 0) {
+            throw new AtlasError(`cannot undo import ${id} with --reassign: ${updated} of the rows later imports rely on are rows it updated, whose previous versions undo puts back`, {
+              hint: 'undo those later imports first; or --force (without --reassign) deletes their data with these rows',
+            });
+          }
+        }
       }
       if (result.later_imports.length > 0 && !options.force && !options.dryRun) throw laterImportsError(result);
       if (result.force_reason !== null && !options.force && !options.dryRun) throw forceRequiredError(result);

@@ -6,6 +6,7 @@
 import { qualify, quoteIdent } from '../transform/naming.js';
 import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
+import { dependentRecordsSql } from './importDuplicates.js';
 import { withImportIdCheckSkipped } from './tables.js';
 
 const PREIMAGES = 'import_preimages';
@@ -47,7 +48,8 @@ async function writableColumns(client: Client, schema: string, table: string): P
  * Puts back the pre-images an import kept of `table`'s rows, as they were: every column, `id`
  * included (OVERRIDING SYSTEM VALUE: atlas's `id` is an identity column). The import's own rows
  * must be deleted first. Rows whose ids are in `skipRowIds` are left out (later imports changed
- * them since: they are theirs now). Returns how many rows were put back.
+ * them since: they are theirs now), and so are rows whose id is in the table (undo --reassign
+ * kept them for later imports that rely on them). Returns how many rows were put back.
  */
 export async function restorePreImages(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<number> {
   const columns = (await writableColumns(client, schema, table)).map(quoteIdent);
@@ -57,6 +59,8 @@ export async function restorePreImages(client: Client, schema: string, table: st
        from ${qualify(schema, PREIMAGES)} p
        cross join lateral json_populate_record(null::${qualify(schema, table)}, p.row_data) r
       where p.import_id = $1 and p.table_name = $2 and not (p.row_id = any($3::bigint[]))
+        -- a row undo --reassign just gave to a later import stays that import's
+        and not exists (select 1 from ${qualify(schema, table)} x where x.id = p.row_id)
       order by p.row_id`,
     [importId, table, skipRowIds],
   );
@@ -165,4 +169,19 @@ export async function prunePreImages(client: Client, schema: string, cutoff: Dat
   await client.query(`update ${h} set preimages_pruned_at = clock_timestamp(), updated_at = clock_timestamp() where import_id = any($1::uuid[])`, [ids]);
   await client.query(`delete from ${pre} where import_id = any($1::uuid[])`, [ids]);
   return res.rows;
+}
+
+/**
+ * How many of the rows later imports rely on (they skipped their copies as duplicates of them)
+ * were updated by `importId`, which kept their previous versions: undo --reassign cannot both
+ * keep such a row for the later import and put back its previous version.
+ */
+export async function countDependentUpdatedRows(client: Client, schema: string, table: string, importId: string): Promise<number> {
+  const res = await client.query<{ n: number }>(
+    `with ${dependentRecordsSql(schema, table)}
+     select count(*)::int as n from firsts f
+      where exists (select 1 from ${qualify(schema, PREIMAGES)} p where p.import_id = $1 and p.table_name = $2 and p.row_id = f.matched_row_id)`,
+    [importId, table],
+  );
+  return res.rows[0]?.n ?? 0;
 }

@@ -87,3 +87,38 @@ describe('history, lineage and compact of upserts and replaces', () => {
     assert.match(shown.stdout, /not possible: the previous versions of the rows it changed were dropped by history compact/);
   });
 });
+
+describe('the CLI of upsert, replace and their undo', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  it('import --mode upsert says what it did; undo refuses the earlier import naming the later one (exit 1), then undoes them in order', async () => {
+    const conn = ['--database-url', db.url, '--schema', db.schema];
+    const a = await runAtlas(['import', files.write('cli1.csv', csv([['sku', 'price'], ['a', 1], ['b', 2]])), '--table', 'cli_prices', '--json', ...conn]);
+    assert.equal(a.code, 0, a.stderr);
+    const aId = (JSON.parse(a.stdout) as { import_id: string }).import_id;
+    const before = await snapshotTable(db, 'cli_prices');
+    const u = await runAtlas(['import', files.write('cli2.csv', csv([['sku', 'price'], ['a', 1], ['b', 3], ['c', 4]])), '--table', 'cli_prices', '--mode', 'upsert', '--key', 'sku', ...conn]);
+    assert.equal(u.code, 0, u.stderr);
+    assert.match(u.stdout, /upsert: 1 inserted, 1 updated, 1 unchanged, 0 deleted/);
+    const uId = /import id (\S+)/.exec(u.stdout)![1]!;
+    const refused = await runAtlas(['undo', aId, '--yes', ...conn]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`later import\\(s\\) updated or deleted its rows: ${uId} \\(upsert`));
+    const dry = await runAtlas(['undo', uId, '--dry-run', ...conn]);
+    assert.match(dry.stdout, /put back 1 row\(s\) it updated or deleted \(upsert\), exactly as they were/);
+    const undo = await runAtlas(['undo', uId, '--yes', ...conn]);
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.deepEqual(await snapshotTable(db, 'cli_prices'), before);
+    const noKey = await runAtlas(['import', files.write('cli3.csv', csv([['sku'], ['z']])), '--table', 'cli_prices', '--mode', 'upsert', ...conn]);
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.stderr, /--mode upsert needs --key/);
+  });
+});

@@ -129,4 +129,17 @@ describe('undo of upsert, replace and --replace-import', () => {
     const text = await db.rows<{ f: string; j: string }>(`select f::text, j::text from ${db.schema}.t_types order by id`);
     assert.deepEqual(text, [{ f: '0.1', j: '{"b": 1, "a": [1, 2.50]}' }, { f: '1e-300', j: '[]' }], 'json keeps its text as written');
   });
+  it('rows a later append skipped as duplicates of rows an upsert updated: --reassign is refused, --force puts the previous version back', async () => {
+    await append('d1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'd_prices');
+    const before = await snapshotTable(db, 'd_prices');
+    const u = await upsert('d2.csv', [['a', '10', 'x']], 'd_prices');
+    const b = await append('d3.csv', [['a', '10', 'x'], ['e', '5', 'e']], 'd_prices');
+    assert.equal(b.duplicates_found, 1);
+    await assert.rejects(undoImport(db.settings, u.import_id, run), (err: unknown) => err instanceof AtlasError && err.message.includes(b.import_id));
+    await assert.rejects(undoImport(db.settings, u.import_id, { ...run, reassign: true }), (err: unknown) => err instanceof AtlasError && /with --reassign: 1 of the rows later imports rely on are rows it updated/.test(err.message));
+    await undoImport(db.settings, u.import_id, { ...run, force: true });
+    const rows = await snapshotTable(db, 'd_prices');
+    assert.deepEqual(rows.slice(0, 2), before, 'row a as it was before the upsert');
+    assert.equal(rows.length, 3, "and b's own row e");
+  });
 });
