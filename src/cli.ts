@@ -81,7 +81,16 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('--strict', 'any mapping error fails the import (same as --max-errors 0)')
     .option('--dry-run', 'read the file, infer the schema and find errors; write nothing and print the plan')
     .option('--null-value <value>', 'text that stands for a missing value and is imported as NULL, in every column (repeat for more: --null-value NA --null-value \'\\N\'); each is recorded in the row\'s _corrections_applied (default: the config file\'s "null_values", else none: only empty fields are NULL)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-    .option('--key <columns>', 'uniqueness columns for the duplicate check, comma-separated (default: every column of the file)')
+    .option('--key <columns>', 'uniqueness columns for the duplicate check, comma-separated; with --mode upsert, the columns that identify a row (default: every column of the file)')
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'append: add the rows; upsert (needs --key): update the rows whose key matches where a value differs, insert the others; replace: the table\'s rows become the file\'s, in one transaction. Rows updated or deleted are kept, so undo restores them exactly',
+      )
+        .choices(['append', 'upsert', 'replace'])
+        .default('append'),
+    )
+    .option('--replace-import <id>', "replace that earlier import's rows with this file's, in one transaction (the corrected file); its record is marked replaced_by this one")
     .option('--no-dedupe', 'do not skip rows equal to rows already in the table or earlier in the file')
     .option('--allow-same-file', 'import a file whose bytes were already imported into this table (rows are still checked)')
     .option('--force', 'bypass every duplicate check, file and row')
@@ -111,6 +120,9 @@ Examples:
   atlas import export.csv --max-errors 1% --mapping export.mapping.json
   atlas import new_export.csv --table customers --dry-run
   atlas import daily.csv --table events --key event_id     (re-runs skip rows already loaded)
+  atlas import prices.csv --table prices --mode upsert --key sku   (update changed prices, add new skus)
+  atlas import stock.csv --table stock --mode replace      (a full refresh; readers never see it empty)
+  atlas import fixed.csv --replace-import 1f0c2a9e         (load the corrected file in place of that import)
   atlas import deaths.xlsx --sheet arts --range A5:F15     (the table alone, no notes above or below)
   atlas import gtfs.zip --entry stops.txt                  (into table gtfs_stops)
   atlas import penguins.csv --null-value NA                (R's NA: NULL, not text)
@@ -178,6 +190,27 @@ Examples:
     .action(async (flags, cmd: Command) => {
       const { runHistoryPruneCommand } = await import('./commands/historyPrune.js');
       await runHistoryPruneCommand(flags, cmd);
+    });
+
+  const compact = history
+    .command('compact')
+    .description('drop the pre-images of old imports (the previous versions of rows an upsert or replace changed, kept for undo); those imports can then no longer be undone')
+    .requiredOption('--older-than <age>', 'only imports made longer ago than this age: 30m (minutes), 12h, 365d, 52w (required)')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false, visibleGlobalOptions: () => program.options.filter((o) => !o.hidden) });
+  addConfirmationOptions(compact, 'dropped')
+    .addHelpText(
+      'after',
+      `
+History records stay; each one compacted says that it can no longer be undone, and atlas undo
+refuses it with that reason.
+
+Examples:
+  atlas history compact --older-than 90d --dry-run
+  atlas history compact --older-than 52w --yes --json`,
+    )
+    .action(async (flags, cmd: Command) => {
+      const { runHistoryCompactCommand } = await import('./commands/historyCompact.js');
+      await runHistoryCompactCommand(flags, cmd);
     });
 
   program
@@ -263,7 +296,7 @@ Examples:
     .description('remove exactly the rows an import inserted, in one transaction; its history record stays, marked undone')
     .argument('<import_id>', 'an import id, or its first 8+ characters');
   addConfirmationOptions(undo, 'removed')
-    .option('--force', "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone; also delete rows later imports rely on (unless --reassign)")
+    .option('--force', "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone; also delete rows later imports rely on (unless --reassign); undo even if later imports (upsert, replace) changed its rows: those stay as they left them, and undoing those imports later puts back what was there before this one")
     .option('--reassign', 'keep the rows later imports rely on (they skipped their own copies as duplicates): each becomes a row of the earliest such import, whose record is updated')
     .option('--purge', 'also delete the history record and its mapping errors: no audit trail is left (also for failed or undone imports)')
     .option('--user <name>', 'who undoes it, recorded as undone_by (default: ATLAS_USER, the config file\'s "user", else the OS user)')

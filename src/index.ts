@@ -11,3 +11,6 @@ export { getStats, type ImportStatistics, type StatsOptions } from './core/stats
 export { traceLineage, traceRow, type LineageImport, type RowLineage, type TableLineage } from './core/lineage.js';
 export { listImportErrors, listSkippedDuplicates, type DuplicatesPage, type ImportErrorsOptions, type ImportErrorsPage, type MappingError } from './core/importErrors.js';
 export { undoImport, type UndoOptions, type UndoResult } from './core/undo.js';
+export { compactHistory, type CompactOptions, type CompactResult } from './core/compact.js';
+export type { ImportMode } from './core/upsert.js';
+export type { RowVersion } from './core/lineage.js';

@@ -14,6 +14,16 @@ export function importInto(settings: Settings, path: string, table: string | nul
   return importFile(settings, { ...importDefaults, source: path, table });
 }
 
+/** Imports a file through the real importer with more options (mode, key, ...). */
+export function importWith(settings: Settings, path: string, table: string | null, options: Partial<ImportOptions>): Promise<ImportResult> {
+  return importFile(settings, { ...importDefaults, source: path, table, ...options });
+}
+
+/** Every column of every row of a table, `id` and the metadata included, in id order: compare before and after. */
+export async function snapshotTable(db: TestDb, table: string): Promise<unknown[]> {
+  return (await db.client.query(`select to_jsonb(t) as r from ${qualify(db.schema, table)} t order by t.id`)).rows.map((r: { r: unknown }) => r.r);
+}
+
 /** Creates atlas's own tables in the test schema (the first core call would do it too). */
 export async function migrateTestDb(db: TestDb): Promise<void> {
   await migrate(db.client, db.schema);

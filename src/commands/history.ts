@@ -70,7 +70,7 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
     return;
   }
   const cell = cellWriter();
-  const table = newTable(['import id', 'when', 'user', 'file', 'table', 'status', 'rows', 'time'], c);
+  const table = newTable(['import id', 'when', 'user', 'file', 'table', 'status', 'rows', 'changed', 'time'], c);
   for (const r of result.imports) {
     table.push([
       r.import_id.slice(0, 8),
@@ -80,10 +80,24 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
       cell(r.table_name, 24),
       colorStatus(c, statusLabel(r)),
       { hAlign: 'right', content: formatCount(r.rows_inserted) },
+      describeChanges(r, c),
       { hAlign: 'right', content: formatDuration(r.duration_seconds) },
     ]);
   }
   process.stdout.write(`${table.toString()}\n${c.dim(`${describePage('imports', result, result.imports.length)}, newest first`)}\n`);
+}
+
+/**
+ * What an import did to rows already in the table, for the list: its mode and the rows it
+ * updated, found unchanged, deleted ("upsert 2 upd 1 same", "replace 5 del"); "-" for an append.
+ */
+function describeChanges(r: Pick<ImportRecord, 'import_mode' | 'rows_updated' | 'rows_unchanged' | 'rows_deleted' | 'preimages_pruned_at'>, c: ReturnType<typeof colorFor>): string {
+  if (r.import_mode === 'append' || r.import_mode === undefined) return c.dim('-');
+  const parts = [r.import_mode.replace('_', ' ')];
+  if (r.import_mode === 'upsert') parts.push(`${formatCount(r.rows_updated)} upd`, `${formatCount(r.rows_unchanged)} same`);
+  else parts.push(`${formatCount(r.rows_deleted)} del`);
+  if (r.preimages_pruned_at !== null) parts.push(c.yellow('(no undo)'));
+  return parts.join(' ');
 }
 
 const seconds = (s: number | null): string | null => (s === null ? null : formatDuration(s));
@@ -114,6 +128,16 @@ function renderRecord(r: ImportRecord, c: ReturnType<typeof colorFor>): string {
         ['error', shown(r.error_message)],
         ['warnings', r.warnings.length ? r.warnings.map(printable).join('\n') : null],
         ['undone', r.undone_at ? `${formatTime(r.undone_at)} by ${printable(r.undone_by ?? '?')}` : null],
+        ['replaces', r.replaces_import_id === null ? null : `import ${r.replaces_import_id}`],
+        ['replaced by', r.replaced_by === null ? null : `import ${r.replaced_by}`],
+        [
+          'undo',
+          r.preimages_pruned_at === null
+            ? null
+            : r.rows_updated > 0 || r.rows_deleted > 0
+              ? c.yellow(`not possible: the previous versions of the rows it changed were dropped by history compact at ${formatTime(r.preimages_pruned_at)}`)
+              : `pre-images dropped at ${formatTime(r.preimages_pruned_at)} (it had none to restore)`,
+        ],
         ['rows removed', r.rows_removed === null ? null : formatCount(r.rows_removed)],
       ],
     ],
@@ -122,7 +146,11 @@ function renderRecord(r: ImportRecord, c: ReturnType<typeof colorFor>): string {
       [
         ['rows in file', formatCount(r.total_rows_in_file)],
         ['processed', formatCount(r.rows_processed)],
+        ['mode', shown(r.import_mode)],
         ['inserted', formatCount(r.rows_inserted)],
+        ['updated', formatCount(r.rows_updated)],
+        ['unchanged', formatCount(r.rows_unchanged)],
+        ['deleted', formatCount(r.rows_deleted)],
         ['skipped', formatCount(r.rows_skipped)],
         ['duplicates', formatCount(r.duplicates_found)],
         ['validation errors', formatCount(r.validation_errors)],

@@ -20,6 +20,8 @@ interface ImportFlags {
   dedupe: boolean;
   allowSameFile?: boolean;
   force?: boolean;
+  mode: 'append' | 'upsert' | 'replace';
+  replaceImport?: string;
   delimiter?: string;
   header: boolean;
   encoding?: string;
@@ -67,6 +69,8 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
       nullValues: flags.nullValue ?? null,
       allowSameFile: flags.allowSameFile ?? false,
       force: flags.force ?? false,
+      mode: flags.mode,
+      replaceImport: flags.replaceImport ?? null,
       delimiter: flags.delimiter === undefined ? null : flags.delimiter === '\\t' || flags.delimiter === 'tab' ? '\t' : flags.delimiter,
       header: flags.header,
       encoding: flags.encoding ?? null,
@@ -115,6 +119,11 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
       `  time: reading and staging ${formatDuration(result.parsing_time_seconds)}, duplicate check ${formatDuration(result.duplicate_check_time_seconds)}, insert ${formatDuration(result.insert_time_seconds)}`,
     ),
   );
+  if (result.import_mode !== 'append') {
+    const changed = [`${formatCount(result.rows_updated)} updated`, `${formatCount(result.rows_unchanged)} unchanged`, `${formatCount(result.rows_deleted)} deleted`];
+    const replaced = result.replaces_import_id === null ? '' : ` (the rows of import ${result.replaces_import_id})`;
+    lines.push(`  ${result.import_mode.replace('_', ' ')}: ${formatCount(result.rows_inserted)} inserted, ${changed.join(', ')}${replaced}; undo restores every row: atlas undo ${result.import_id.slice(0, 8)}`);
+  }
   if (result.duplicates_found > 0) lines.push(`  skipped ${formatCount(result.duplicates_found)} duplicate row(s) (see: atlas errors ${result.import_id} --duplicates)`);
   if (result.mapping_errors_count > 0) lines.push(`  ${formatCount(result.mapping_errors_count)} mapping error(s) kept ${formatCount(result.rows_skipped - result.duplicates_found)} row(s) out (see: atlas errors ${result.import_id})`);
   const nulled = Object.entries(result.null_values_applied);

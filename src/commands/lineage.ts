@@ -16,6 +16,7 @@ import {
   renderDetail,
   settingsFor,
   cellWriter,
+  type DetailGroup,
 } from './shared.js';
 
 interface LineageFlags {
@@ -60,6 +61,18 @@ function renderLineage(l: TableLineage, c: ReturnType<typeof colorFor>): string 
   return `${t.toString()}\n${formatCount(l.total_imports)} import(s) succeeded or were partial into ${table}, inserting ${formatCount(l.total_rows_contributed)} row(s); ${now}\n`;
 }
 
+/** The row's versions, oldest first: who wrote each, what it held, who changed it. */
+function renderVersions(r: RowLineage): DetailGroup {
+  return [
+    'versions',
+    r.versions.map((v, i) => {
+      const values = Object.entries(v.values).map(([k, x]) => `${k}=${x === null ? 'NULL' : typeof x === 'string' ? x : JSON.stringify(x)}`).join(', ');
+      const by = v.changed_by === null ? 'now' : `then updated by ${v.changed_by}`;
+      return [`${i + 1}`, printable(`import ${v.import_id ?? '?'} (${v.file_name ?? 'stdin'}, ${v.import_timestamp ?? '?'}), row ${v.source_row_number ?? '?'}: ${values}; ${by}`)];
+    }),
+  ];
+}
+
 function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
   const corrections = Object.entries(r.corrections_applied ?? {}).map(([column, fix]) => {
     const f = fix as { before?: unknown; after?: unknown; correction_type?: unknown };
@@ -83,6 +96,7 @@ function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
       ],
       ['corrections', corrections.length ? [['applied', corrections.join('\n')]] : [['applied', 'none: every value is stored as it was in the file']]],
       ['values', Object.entries(r.values).map(([k, v]) => [printable(k), v === null ? 'NULL' : printable(typeof v === 'string' ? v : JSON.stringify(v))])],
+      ...(r.versions.length > 1 ? [renderVersions(r)] : []),
     ],
     c,
   );

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { dependentsError, forceRequiredError, undoImport, type UndoResult } from '../core/undo.js';
+import { dependentsError, forceRequiredError, laterImportsError, undoImport, type UndoResult } from '../core/undo.js';
 import { CancelledError } from '../errors.js';
 import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
 
@@ -24,6 +24,7 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
   } else {
     // Show the plan, ask, then undo exactly what was shown (refused if the row count moved meanwhile).
     const plan = await undoImport(settings, importId, { ...options, dryRun: true, onDatabase: databaseNotice(cmd) });
+    if (plan.later_imports.length > 0 && !options.force) throw laterImportsError(plan);
     if (plan.force_reason !== null && !options.force) throw forceRequiredError(plan);
     if (plan.dependents === 'refused') throw dependentsError(plan);
     process.stderr.write(render(plan, colorFor(cmd, process.stderr), { asking: true }));
@@ -49,6 +50,8 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     lines.push(asking ? `Undoing ${what} will:` : `${c.bold('dry run')}: nothing was changed. Undoing ${what} would:`);
     const split = r.dependents === 'reassigned' ? `: ${formatCount(r.rows_to_remove - r.dependent_rows)} deleted, ${formatCount(r.dependent_rows)} kept as rows of later imports` : '';
     if (!noRows) lines.push(`  remove ${c.bold(formatCount(r.rows_to_remove))} row(s) from ${where}${r.rows_recorded !== r.rows_to_remove ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}${split}`);
+    if (r.rows_to_restore > 0) lines.push(`  put back ${c.bold(formatCount(r.rows_to_restore))} row(s) it updated or deleted (${printable(r.import_mode)}), exactly as they were`);
+    if (r.later_imports.length > 0) lines.push(c.yellow(`  ${laterImportsText(r)}`));
     lines.push(r.purged ? `  delete its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)` : '  keep its history record, marked undone');
     if (r.force_reason !== null) lines.push(c.yellow(`  need --force: ${printable(r.force_reason)}`));
     const dependents = renderDependents(r, c);
@@ -60,6 +63,8 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
   } else {
     const kept = r.rows_reassigned ? `: ${formatCount((r.rows_removed ?? 0) - r.rows_reassigned)} deleted, ${formatCount(r.rows_reassigned)} kept as rows of later imports` : '';
     lines.push(`${c.green('undone')}: removed ${formatCount(r.rows_removed)} row(s) of ${what} from ${where}${kept}`);
+    if ((r.rows_restored ?? 0) > 0) lines.push(`  put back ${formatCount(r.rows_restored)} row(s) it had updated or deleted, exactly as they were`);
+    if (r.later_imports.length > 0) lines.push(c.yellow(`  forced: ${laterImportsText(r)}`));
     if (r.purged) lines.push(`  deleted its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)`);
     else lines.push(`  its history record stays, marked undone by ${printable(r.undone_by ?? '?')} at ${formatTime(r.undone_at)}`);
     if (r.force_reason !== null) lines.push(c.yellow(`  forced: ${printable(r.force_reason)}`));
@@ -67,6 +72,12 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     if (dependents !== null) lines.push(dependents);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The later imports that changed the import's rows, and what --force does with those rows. */
+function laterImportsText(r: UndoResult): string {
+  const list = r.later_imports.map((l) => `${l.import_id} (${printable(l.import_mode)}, ${formatCount(l.rows)} row(s))`).join(', ');
+  return `later import(s) changed its rows: ${list}; those rows stay as they left them (undo those first, latest first, or --force)`;
 }
 
 /** What happens (or would) to the rows later imports rely on, naming them; null when there are none. */

@@ -23,6 +23,8 @@ import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
 import { type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
 import { prepare } from './prepareImport.js';
 import { alreadyImported, FailedOnErrorsError, importInTransaction, type RunContext } from './runImport.js';
+import { resolveImport } from './history.js';
+import { importModeOf, recordModeStarted } from './upsert.js';
 
 export type { DryRunResult, ImportOptions, ImportPhase, ImportProgress, ImportResult, InsertEstimate } from './importTypes.js';
 
@@ -53,7 +55,9 @@ async function importWithRecord(settings: Settings, given: RunOptions): Promise<
   };
   await options.onPhase?.('reading');
   const prepared = await prepare(settings, options, trace);
-  const { input, tableName } = prepared;
+  const { input } = prepared;
+  let tableName = prepared.tableName;
+  const mode = importModeOf(options, prepared.key);
   const table = input.table;
   if (table.kind === 'fixed') table.batches = trace.countRows(table.batches);
   else table.batches = trace.countRows(table.batches);
@@ -65,7 +69,14 @@ async function importWithRecord(settings: Settings, given: RunOptions): Promise<
       trace.serverSeconds = target.embedded?.seconds ?? 0;
       const serverVersion = await getServerVersion(client);
       const importId = randomUUID();
-      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url };
+      let replaces: string | null = null;
+      if (options.replaceImport != null) {
+        // Into the replaced import's table, unless another was named (then refused in the transaction).
+        const replaced = await resolveImport(client, settings.schema, options.replaceImport);
+        replaces = replaced.import_id;
+        if (options.table == null && prepared.mapping.table === undefined) tableName = replaced.table_name;
+      }
+      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url, mode, replaces };
       if (options.dryRun) {
         await client.query('begin');
         try {
@@ -115,7 +126,7 @@ async function importWithRecord(settings: Settings, given: RunOptions): Promise<
                   ...(options.force ? { force: true } : {}),
                 },
               }),
-            ),
+            ).then(() => recordModeStarted(c, settings.schema, importId, mode)),
           );
           return importInTransaction(client, settings, options, ctx);
         });

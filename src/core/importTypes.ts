@@ -3,6 +3,7 @@ import type { InputOptions } from './input.js';
 import type { ImportPlan, LeftOutColumn } from './plan.js';
 import type { Strategy } from '../transform/mapping.js';
 import type { DatabaseListener } from './database.js';
+import type { ImportMode } from './upsert.js';
 
 /** What `atlas import` was asked to do. */
 export interface ImportOptions extends Partial<Omit<InputOptions, 'source' | 'nullValues'>> {
@@ -26,6 +27,13 @@ export interface ImportOptions extends Partial<Omit<InputOptions, 'source' | 'nu
   allowSameFile?: boolean;
   /** Bypass every duplicate check. @default false */
   force?: boolean;
+  /**
+   * append: add the rows; upsert: update the rows whose `key` matches, insert the others;
+   * replace: the table's rows become the file's (core/upsert.ts). @default 'append'
+   */
+  mode?: 'append' | 'upsert' | 'replace' | null;
+  /** Replace the rows of this earlier import (id or 8+ character prefix) with the file's. @default null */
+  replaceImport?: string | null;
   /** Values imported as NULL in every column (`--null-value`); replaces the config's null_values. @default null (the config's) */
   nullValues?: string[] | null;
   /** Aborts the import (Ctrl-C): the transaction is rolled back and the record marked failed. */
@@ -75,6 +83,16 @@ export interface ImportResult {
   rows_skipped: number;
   duplicates_found: number;
   mapping_errors_count: number;
+  /** How the import wrote its rows (core/upsert.ts). */
+  import_mode: ImportMode;
+  /** Rows already in the table that it updated (upsert). */
+  rows_updated: number;
+  /** Records whose key matched a row holding the same values (upsert): counted, not rewritten. */
+  rows_unchanged: number;
+  /** Rows it deleted (replace, --replace-import), kept as pre-images. */
+  rows_deleted: number;
+  /** The import whose rows it replaced (--replace-import), or null. */
+  replaces_import_id: string | null;
   duration_seconds: number;
   parsing_time_seconds: number;
   duplicate_check_time_seconds: number | null;

@@ -3,6 +3,8 @@ import type { Settings } from '../config.js';
 import type { Client } from '../db/connection.js';
 import { countRowsByImport, getDataTable, getRowById } from '../db/dataTables.js';
 import { getImportsByIds, listTableImports, type ImportRecord, type ImportSummary } from '../db/history.js';
+import { listRowVersions } from '../db/preImages.js';
+import { RESERVED_COLUMNS } from '../transform/naming.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
 import { sanitizeIdentifier } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';
@@ -47,6 +49,25 @@ export interface RowLineage {
   values: Record<string, unknown>;
   /** The whole history record of the import. */
   import_record: ImportRecord;
+  /**
+   * The row's versions, oldest first, the last one the row as it is now: which import wrote each,
+   * and which import then updated (upsert) it. Earlier versions come from the pre-images of
+   * imports not undone; a row no import changed has one version.
+   */
+  versions: RowVersion[];
+}
+
+/** One version of a row. */
+export interface RowVersion {
+  /** The import that wrote this version (its `_import_id`). */
+  import_id: string | null;
+  file_name: string | null;
+  import_timestamp: string | null;
+  source_row_number: number | null;
+  /** The version's own columns (atlas's metadata columns left out). */
+  values: Record<string, unknown>;
+  /** The import that replaced this version, or null for the row as it is now. */
+  changed_by: string | null;
 }
 
 /** The largest bigint: atlas's `id` columns are bigint identities. */
@@ -121,6 +142,20 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
     if (row === null) throw new NotFoundError(`no row with id ${id} in ${settings.schema}.${table}`, { hint: 'it may have been deleted, or removed by `atlas undo`' });
     const [record] = await getImportsByIds(client, settings.schema, [row.importId]);
     if (record === undefined) throw new NotFoundError(`row ${id} names import ${row.importId}, which has no history record`);
+    const earlier = await listRowVersions(client, settings.schema, table, id);
+    const involved = [...new Set(earlier.flatMap((v) => (v.prior_import_id === null ? [] : [v.prior_import_id])))];
+    const records = new Map((await getImportsByIds(client, settings.schema, involved, true)).map((r) => [r.import_id, r]));
+    const userValues = (data: Record<string, unknown>): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(data).filter(([k]) => !(RESERVED_COLUMNS as readonly string[]).includes(k)));
+    const versions: RowVersion[] = earlier.map((v) => ({
+      import_id: v.prior_import_id,
+      file_name: v.prior_import_id === null ? null : (records.get(v.prior_import_id)?.file_name ?? null),
+      import_timestamp: v.prior_import_id === null ? null : (records.get(v.prior_import_id)?.import_timestamp ?? null),
+      source_row_number: typeof v.row_data._source_row_number === 'number' ? v.row_data._source_row_number : null,
+      values: userValues(v.row_data),
+      changed_by: v.changed_by,
+    }));
+    versions.push({ import_id: row.importId, file_name: record.file_name, import_timestamp: record.import_timestamp, source_row_number: row.sourceRowNumber, values: row.values, changed_by: null });
     return {
       table_name: table,
       row_id: Number(id),
@@ -133,6 +168,7 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
       corrections_applied: row.correctionsApplied,
       values: row.values,
       import_record: record,
+      versions,
     };
   });
 }

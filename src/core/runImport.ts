@@ -23,6 +23,7 @@ import { rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn }
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeStageSql, createValueLookups } from './valueLookups.js';
 import { isoTime } from '../transform/time.js';
+import { applyUpsert, checkKeyUniqueInTable, checkReplaceTarget, checkTableHasId, clearForReplace, keyConflictErrorsSql, keyIndexSql, markKeyConflicts, recordModeOutcome, type ImportMode, type KeyColumn, type UpsertCounts } from './upsert.js';
 
 import { DRY_RUN_ERRORS_SHOWN, msToSeconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import { checkMappingColumns, type Prepared } from './prepareImport.js';
@@ -54,6 +55,10 @@ export interface RunContext {
   trace: ImportTrace;
   serverVersion: number;
   url: string;
+  /** How the import writes its rows (core/upsert.ts). */
+  mode: ImportMode;
+  /** --replace-import: the full id of the import whose rows this one replaces. */
+  replaces: string | null;
 }
 
 /** Rows at each end of a table whose stored `_row_hash` is checked before the duplicate check trusts it. */
@@ -118,6 +123,8 @@ interface Decision {
   existing: ExistingTable | null;
   plan: ImportPlan;
   errorCells: ReturnType<typeof countErrorCells>;
+  /** `--mode upsert`: the key the file's rows are matched on. */
+  upsertKey: KeyColumn[] | null;
 }
 
 /** The mapping errors found (and, unless a dry run, recorded), and why the import must stop, if it must. */
@@ -175,7 +182,11 @@ export async function importInTransaction(client: Client, settings: Settings, op
   const said = { warnings: warnings.length, metadata: { ...record.metadata } };
 
   const newTable = await createOrExtendTable(run, decision, record);
-  const dedupe = options.dedupe !== false && !options.force;
+  // Replace: the rows go (their pre-images kept) before the duplicate check, which then compares
+  // the file with the rows that stay; readers see them all until the commit.
+  const rowsDeleted = decision.existing && (run.mode === 'replace' || run.mode === 'replace_import') ? await clearForReplace(client, { schema: run.schema, table: run.tableName, importId: run.importId, only: run.replaces }) : 0;
+  // Upsert compares by key, matching rows being updates, not duplicates (core/upsert.ts).
+  const dedupe = options.dedupe !== false && !options.force && run.mode !== 'upsert';
   const key = dedupe ? resolveKey(run.prepared.key, decision.plan) : [];
   const dups = dedupe && newTable === null ? await checkDuplicates(run, decision, record, key, mayInsertNothing) : noDuplicateCheck;
   if (dups.allDuplicatesOfValidRows) {
@@ -194,7 +205,7 @@ export async function importInTransaction(client: Client, settings: Settings, op
     );
   }
   const inserted = await insertRows(run, staging, decision, dups, newTable, dedupe, key);
-  return recordSuccess(run, staging, decision, errors, record, inserted);
+  return recordSuccess(run, staging, decision, errors, record, inserted, rowsDeleted);
 }
 
 /** Stages every row in a TEMP table; Node sees every value on the way (inference). */
@@ -261,6 +272,11 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   warnings.push(...plan.warnings);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
   warnings.push(...errorCells.warnings);
+  // Upsert, replace: refused before anything is written when the table cannot take them (core/upsert.ts).
+  const upsertKey: KeyColumn[] | null = run.mode === 'upsert' ? resolveKey(prepared.key, plan).map((name) => ({ name, type: plan.columns.find((c) => c.targetName === name)!.type })) : null;
+  if (run.mode !== 'append' && existing) await checkTableHasId(client, schema, tableName, run.mode);
+  if (upsertKey && existing) await checkKeyUniqueInTable(client, schema, tableName, upsertKey);
+  if (run.replaces !== null) await checkReplaceTarget(client, schema, tableName, run.replaces);
   if (plan.missingRequired.length > 0) {
     throw new AtlasError(`table ${tableName} requires column(s) the file does not have: ${plan.missingRequired.join(', ')} (NOT NULL without a default)`);
   }
@@ -273,13 +289,19 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   // might get a value lookup (createValueLookups); not a dry run's (it runs neither).
   if (!options.dryRun) for (const sql of analyzeStageSql(run.stage, plan)) await client.query(sql);
   run.checkCancelled();
-  return { decided, existing, plan, errorCells };
+  return { decided, existing, plan, errorCells, upsertKey };
 }
 
 /** Values that cannot be stored, and ragged rows: mapping errors, recorded (counted in a dry run); their rows stay out. */
-async function findMappingErrors(run: ImportRun, { staged }: Staging, { plan }: Decision): Promise<ErrorsFound> {
+async function findMappingErrors(run: ImportRun, { staged }: Staging, { plan, upsertKey }: Decision): Promise<ErrorsFound> {
   const { client, schema, options, importId } = run;
-  const errors = errorRowsSql({ schema, stage: run.stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, errorCellsAreErrors: options.strict === true });
+  let errors = errorRowsSql({ schema, stage: run.stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, errorCellsAreErrors: options.strict === true });
+  if (upsertKey) {
+    // Records sharing a key within the file: mapping errors, all of them.
+    const params = errors?.params ?? [];
+    const conflicts = keyConflictErrorsSql({ schema, stage: run.stage, plan, key: upsertKey, hasPgInputIsValid: run.hasPgInputIsValid, params });
+    errors = { sql: errors === null ? conflicts : `${errors.sql}\nunion all\n${conflicts}`, params };
+  }
   let counts: ErrorCounts = { errors: 0, records: 0 };
   let firstErrors: Array<Record<string, unknown>> = [];
   if (errors !== null) {
@@ -288,6 +310,7 @@ async function findMappingErrors(run: ImportRun, { staged }: Staging, { plan }: 
       firstErrors = (await client.query(`select * from (${errors.sql}) e order by record_number limit ${DRY_RUN_ERRORS_SHOWN}`, errors.params)).rows;
     } else {
       counts = await insertMappingErrors(client, schema, importId, errors);
+      if (upsertKey && counts.errors > 0) await markKeyConflicts(client, schema, run.stage, importId);
     }
   }
   run.trace.validationErrors = counts.errors;
@@ -389,9 +412,10 @@ async function rehash(run: ImportRun, record: BaseRecord, columns: ReadonlyArray
 }
 
 /** Creates the table (returning its DDL's second half, run after the INSERT) or adds the file's new columns. */
-async function createOrExtendTable(run: ImportRun, { existing, plan }: Decision, record: BaseRecord): Promise<NewTableSql | null> {
+async function createOrExtendTable(run: ImportRun, { existing, plan, upsertKey }: Decision, record: BaseRecord): Promise<NewTableSql | null> {
   const { client, schema, tableName } = run;
   const newTable = plan.strategy === 'new_table' ? createTableSql(schema, tableName, plan.columns.map((p) => ({ name: p.targetName, sqlType: p.type.sql }))) : null;
+  if (newTable && upsertKey) newTable.finish.push(keyIndexSql(schema, tableName, upsertKey.map((k) => k.name), run.serverVersion));
   if (newTable) {
     await client.query(newTable.create);
   } else if (plan.newColumns.length > 0) {
@@ -461,6 +485,8 @@ async function checkDuplicates(run: ImportRun, { existing, plan }: Decision, rec
 /** The rows inserted and the INSERT's time (a new table's index builds and key included), with a new table's duplicates. */
 interface Inserted {
   rows: number;
+  /** An upsert's rows updated and unchanged (null otherwise). */
+  upserted: UpsertCounts | null;
   seconds: number;
   duplicates: Duplicates;
 }
@@ -470,7 +496,7 @@ interface Inserted {
  * table then has its duplicates removed (newTableDuplicatesSql) and gets its indexes and foreign
  * key (one validating join); an existing one checks the key per row unless that can be skipped.
  */
-async function insertRows(run: ImportRun, { staged, parsingSeconds }: Staging, { existing, plan }: Decision, dups: Duplicates, newTable: NewTableSql | null, dedupe: boolean, key: string[]): Promise<Inserted> {
+async function insertRows(run: ImportRun, { staged, parsingSeconds }: Staging, { existing, plan, upsertKey }: Decision, dups: Duplicates, newTable: NewTableSql | null, dedupe: boolean, key: string[]): Promise<Inserted> {
   const { client, schema, tableName, importId, options } = run;
   const tableColumns = tableColumnOrder(plan, existing ? existing.columns : null);
   const rowHashColumns = existing === null || existing.hasRowHash ? tableColumns : null;
@@ -486,10 +512,22 @@ async function insertRows(run: ImportRun, { staged, parsingSeconds }: Staging, {
   run.checkCancelled();
   const start = performance.now();
   const lookups = toInsert ? await createValueLookups(client, { stage: run.stage, plan, rows: staged.rows, schema, hasPgInputIsValid: run.hasPgInputIsValid, importId }) : new Map<string, string>();
-  const insert = insertRowsSql({ schema, stage: run.stage, tableName, plan, hasPgInputIsValid: run.hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups: dups.excludeDups, lookups });
+  // An upsert into an existing table converts the rows into a temp table first, then updates and inserts from it.
+  const upsertInto = upsertKey && !newTable ? importTempTable(importId, 'upsrc') : null;
+  const insert = insertRowsSql({
+    schema, stage: run.stage, tableName, plan, hasPgInputIsValid: run.hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups: dups.excludeDups, lookups,
+    ...(upsertInto === null ? {} : { into: `pg_temp.${quoteIdent(upsertInto)}` }),
+  });
   const runInsert = () => client.query(insert.sql, insert.params);
   let rows = 0;
-  if (toInsert) {
+  let upserted: UpsertCounts | null = null;
+  if (toInsert && upsertKey && upsertInto !== null) {
+    upserted = await applyUpsert(client, {
+      schema, table: tableName, importId, conv: upsertInto, fill: insert,
+      columns: plan.columns.map((c) => ({ name: c.targetName, type: c.type })), tableColumns, key: upsertKey, hasRowHash: existing?.hasRowHash === true,
+    });
+    rows = upserted.inserted;
+  } else if (toInsert) {
     const inserted = newTable ? await runInsert() : await withImportIdCheckSkipped(client, { schema, table: tableName, fkColumn: '_import_id', importId }, runInsert);
     rows = inserted.rowCount ?? 0;
   }
@@ -510,7 +548,7 @@ async function insertRows(run: ImportRun, { staged, parsingSeconds }: Staging, {
   }
   const seconds = msToSeconds(insertMs);
   run.trace.insertSeconds = seconds;
-  return { rows, seconds, duplicates };
+  return { rows, upserted, seconds, duplicates };
 }
 
 /** A new table holds only this file's rows: its duplicates are the rows equal to an earlier one, kept in import_duplicates and deleted. */
@@ -528,11 +566,14 @@ async function removeNewTableDuplicates(run: ImportRun, plan: ImportPlan, key: s
 }
 
 /** Writes the final history record (success, or partial: rows inserted and rows rejected) and returns the result. */
-async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nullValuesApplied }: Staging, { plan }: Decision, errors: ErrorsFound, record: BaseRecord, inserted: Inserted): Promise<ImportResult> {
+async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nullValuesApplied }: Staging, { plan }: Decision, errors: ErrorsFound, record: BaseRecord, inserted: Inserted, rowsDeleted: number): Promise<ImportResult> {
   await run.options.onPhase?.('committing');
   run.checkCancelled();
   // (An import that inserted none failed earlier.)
   const status: 'success' | 'partial' = errors.rejectedRows > 0 ? 'partial' : 'success';
+  const rowsUpdated = inserted.upserted?.updated ?? 0;
+  const rowsUnchanged = inserted.upserted?.unchanged ?? 0;
+  const rowsSkipped = staged.rows - inserted.rows - rowsUpdated - rowsUnchanged;
   const durationSeconds = run.trace.durationSeconds();
   const outcome: ImportOutcome = {
     ...record,
@@ -542,12 +583,13 @@ async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nullValue
     duplicatesFound: inserted.duplicates.found,
     duplicateCheckTimeSeconds: inserted.duplicates.seconds,
     rowsInserted: inserted.rows,
-    rowsSkipped: staged.rows - inserted.rows,
+    rowsSkipped,
     durationSeconds,
     insertTimeSeconds: inserted.seconds,
     mappingStatus: errors.mappingErrors > 0 ? 'completed_with_errors' : 'completed',
   };
   await completeImport(run.client, run.schema, run.importId, outcome);
+  await recordModeOutcome(run.client, run.schema, run.importId, { mode: run.mode, updated: rowsUpdated, unchanged: rowsUnchanged, deleted: rowsDeleted, replaces: run.replaces });
   const { input } = run.prepared;
   return {
     import_id: run.importId,
@@ -560,9 +602,14 @@ async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nullValue
     file_size_bytes: input.reader.bytes,
     total_rows_in_file: staged.rows,
     rows_inserted: inserted.rows,
-    rows_skipped: staged.rows - inserted.rows,
+    rows_skipped: rowsSkipped,
     duplicates_found: inserted.duplicates.found,
     mapping_errors_count: errors.mappingErrors,
+    import_mode: run.mode,
+    rows_updated: rowsUpdated,
+    rows_unchanged: rowsUnchanged,
+    rows_deleted: rowsDeleted,
+    replaces_import_id: run.replaces,
     duration_seconds: durationSeconds,
     parsing_time_seconds: parsingSeconds,
     duplicate_check_time_seconds: inserted.duplicates.seconds,

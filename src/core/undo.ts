@@ -7,11 +7,12 @@
  * two undos of one import serialise and the second sees `undone`.
  */
 import type { Settings } from '../config.js';
-import { lockForTransaction, withTransaction } from '../db/connection.js';
+import { lockForTransaction, withTransaction, type Client } from '../db/connection.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/dataTables.js';
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
+import { countDependentUpdatedRows, countPreImages, handOverPreImages, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';
@@ -25,7 +26,10 @@ export interface UndoOptions {
   dryRun: boolean;
   /**
    * Undo even when the import's rows changed since it ran, or its table is gone; and delete the
-   * rows later imports rely on (unless `reassign`). @default false
+   * rows later imports rely on (unless `reassign`). When later imports updated or deleted rows
+   * of this one (upsert, replace), those rows stay as they left them, and undoing those imports
+   * afterwards brings back what was there before this one, never this one's version
+   * (core/upsert.ts, docs in the README). @default false
    */
   force: boolean;
   /**
@@ -80,6 +84,17 @@ export interface UndoResult {
   force_reason: string | null;
   /** Rows the import no longer has: deleted, or given to later imports (rows_reassigned); null in a dry run. */
   rows_removed: number | null;
+  /** How the import wrote its rows (append, upsert, replace, replace_import). */
+  import_mode: string;
+  /** Previous versions of rows it updated or deleted, kept to be put back. */
+  rows_to_restore: number;
+  /** Rows put back as they were before the import (values, metadata, id); null in a dry run. */
+  rows_restored: number | null;
+  /**
+   * Later imports, not undone, that updated or deleted rows this one wrote: undo them first
+   * (or --force, which leaves those rows to them).
+   */
+  later_imports: LaterChange[];
   /** The history record is (or, in a dry run, would be) deleted rather than marked undone. */
   purged: boolean;
   /** Mapping errors deleted with a purged record. */
@@ -138,6 +153,33 @@ export function dependentsError(plan: UndoResult): AtlasError {
   });
 }
 
+/** The refusal of an undo whose rows later imports changed (also used by the CLI after a dry run). */
+export function laterImportsError(plan: UndoResult): AtlasError {
+  const list = plan.later_imports.map((l) => `${l.import_id} (${l.import_mode}, ${l.file_name ?? 'stdin'}, ${l.rows} row(s))`).join(', ');
+  return new AtlasError(`cannot undo import ${plan.import_id}: later import(s) updated or deleted its rows: ${list}; undo them first, latest first`, {
+    hint: `--force undoes it anyway: the rows those imports changed stay as they left them, and undoing them later brings back what was there before ${plan.import_id.slice(0, 8)}`,
+  });
+}
+
+/** The refusal of an undo whose pre-images were dropped by `history compact`. */
+function prunedError(r: ImportRecord): AtlasError {
+  const what = [r.rows_updated > 0 ? `${r.rows_updated} row(s) it updated` : null, r.rows_deleted > 0 ? `${r.rows_deleted} row(s) it deleted` : null].filter((x) => x !== null).join(' and ');
+  return new AtlasError(
+    `cannot undo import ${r.import_id}: the previous versions of the ${what} were dropped by history compact at ${formatAbsoluteTime(r.preimages_pruned_at!)}, so what was there before it cannot be restored`,
+    { hint: `fix the rows by hand (they carry _import_id = '${r.import_id}'), or load a corrected file with --mode upsert` },
+  );
+}
+
+/** This transaction's id as xmin shows it: the rows undo puts back carry it, atlas's own change (getImportRowState). */
+async function currentXid(client: Client): Promise<string> {
+  return (await client.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`)).rows[0]!.x;
+}
+
+/** Undoing a --replace-import: the import it replaced has its rows back, and is no longer replaced. */
+async function clearReplacedBy(client: Client, schema: string, replaced: string, by: string): Promise<void> {
+  await client.query(`update ${qualify(schema, 'import_history')} set replaced_by = null, updated_at = clock_timestamp() where import_id = $1 and replaced_by = $2`, [replaced, by]);
+}
+
 /** Undoes one import (by id or unambiguous 8+ character prefix). `undone_by` is `settings.user`. */
 export async function undoImport(settings: Settings, idOrPrefix: string, options: UndoOptions): Promise<UndoResult> {
   checkImportId(idOrPrefix);
@@ -169,6 +211,10 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
         rows_reassigned: options.dryRun ? null : 0,
         force_reason: null,
         rows_removed: options.dryRun ? null : 0,
+        import_mode: rec.import_mode,
+        rows_to_restore: 0,
+        rows_restored: options.dryRun ? null : 0,
+        later_imports: [],
         purged: options.purge,
         mapping_errors_removed: 0,
         undone_at: null,
@@ -204,7 +250,11 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
         const state = await getImportRowState(client, schema, table, id, importXmin);
         result.rows_to_remove = state.rows;
         result.rows_changed = state.changed;
-        const recorded = rec.rows_inserted ?? 0;
+        // An upsert's rows are those it inserted and those it updated (they carry its id too).
+        const recorded = (rec.rows_inserted ?? 0) + (rec.rows_updated ?? 0);
+        result.rows_to_restore = await countPreImages(client, schema, id);
+        if (rec.preimages_pruned_at !== null && (rec.rows_updated > 0 || rec.rows_deleted > 0)) throw prunedError(rec);
+        result.later_imports = await listLaterChanges(client, schema, table, id);
         if (state.rows !== recorded || state.changed > 0) result.force_reason = describeChange(state.rows, recorded, state.changed);
         // The later imports that rely on these rows are found by their id: without it, undo cannot
         // tell what it would take from them, even with --force. Once no row is left, nothing is taken.
@@ -216,7 +266,16 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
         result.later_duplicates = result.dependent_imports.reduce((n, d) => n + d.records, 0);
         result.dependent_rows = result.dependent_imports.reduce((n, d) => n + d.rows, 0);
         if (result.dependent_rows > 0) result.dependents = options.reassign ? 'reassigned' : options.force ? 'deleted' : 'refused';
+        if (result.dependents === 'reassigned' && result.rows_to_restore > 0) {
+          const updated = await countDependentUpdatedRows(client, schema, table, id);
+          if (updated > 0) {
+            throw new AtlasError(`cannot undo import ${id} with --reassign: ${updated} of the rows later imports rely on are rows it updated, whose previous versions undo puts back`, {
+              hint: 'undo those later imports first; or --force (without --reassign) deletes their data with these rows',
+            });
+          }
+        }
       }
+      if (result.later_imports.length > 0 && !options.force && !options.dryRun) throw laterImportsError(result);
       if (result.force_reason !== null && !options.force && !options.dryRun) throw forceRequiredError(result);
       if (result.dependents === 'refused' && !options.dryRun) throw dependentsError(result);
       const expected = options.expectedRows ?? null;
@@ -234,14 +293,19 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
 
       const reassigned = result.dependents === 'reassigned' ? await reassignDependentRows(client, { schema, table, importId: id, user: settings.user }) : [];
       result.rows_reassigned = reassigned.reduce((n, r) => n + r.rows, 0);
+      // Rows later imports changed since stay theirs (--force; refused above otherwise).
+      const taken = info?.tracked && result.later_imports.length > 0 ? await handOverPreImages(client, schema, table, id) : [];
       const removed = (info?.tracked ? await deleteImportRows(client, schema, table, id) : 0) + result.rows_reassigned;
+      result.rows_restored = info?.tracked && result.rows_to_restore > 0 ? await restorePreImages(client, schema, table, id, taken) : 0;
       // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
       if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
       result.rows_removed = removed;
       if (options.purge) {
         await deleteImports(client, schema, [id]);
       } else {
-        const { undone_at } = await markUndone(client, schema, id, settings.user, removed, reassigned.length > 0 ? { reassigned_to: reassigned } : {});
+        const restoredBy = result.rows_restored > 0 ? { rows_restored: result.rows_restored, restore_xmin: await currentXid(client) } : {};
+        const { undone_at } = await markUndone(client, schema, id, settings.user, removed, { ...(reassigned.length > 0 ? { reassigned_to: reassigned } : {}), ...restoredBy });
+        if (rec.replaces_import_id !== null) await clearReplacedBy(client, schema, rec.replaces_import_id, id);
         result.undone_at = undone_at;
         result.undone_by = settings.user;
       }

@@ -62,7 +62,8 @@ export interface ImportRowState {
  * import records its transaction id (`metadata.rehash_xmin`), and rows with that xmin count as
  * unchanged (an UPDATE by someone else before that rewrite can no longer be told apart); so is
  * undo --reassign's rewrite of rows it gives to a later import (`metadata.reassigned[].xmin` of
- * that import's record).
+ * that import's record), and the rows an undo put back from pre-images (`metadata.restore_xmin`
+ * of the undone import's record).
  */
 export async function getImportRowState(client: Client, schema: string, table: string, importId: string, importXmin: string): Promise<ImportRowState> {
   const res = await client.query<{ n: string; changed: string }>(
@@ -72,6 +73,8 @@ export async function getImportRowState(client: Client, schema: string, table: s
               union all
               select e->>'xmin' from ${qualify(schema, 'import_history')} h cross join jsonb_array_elements(h.metadata->'reassigned') e
                where h.table_name = $3 and e ? 'xmin'
+              union all
+              select h.metadata->>'restore_xmin' from ${qualify(schema, 'import_history')} h where h.table_name = $3 and h.metadata ? 'restore_xmin'
             )) as changed
        from ${qualify(schema, table)} t where t._import_id = $1`,
     [importId, importXmin, table],
@@ -129,7 +132,7 @@ export interface RowOwner {
 }
 
 /** atlas's own tables that reference import_history: part of an import's record, not data. */
-const RECORD_TABLES = ['mapping_errors', 'import_duplicates'];
+const RECORD_TABLES = ['mapping_errors', 'import_duplicates', 'import_preimages'];
 
 /**
  * Which of `importIds` still own rows in any table (every table with a foreign key to this

@@ -47,6 +47,20 @@ export interface ImportRecord {
   undone_at: string | null;
   undone_by: string | null;
   rows_removed: number | null;
+  /** How the import wrote its rows: append, upsert, replace or replace_import (sql/005). */
+  import_mode: string;
+  /** Rows already in the table that it updated (upsert). */
+  rows_updated: number;
+  /** Rows of the file whose key matched a row with the same values (upsert): counted, not rewritten. */
+  rows_unchanged: number;
+  /** Rows it deleted (replace, replace_import). */
+  rows_deleted: number;
+  /** The import whose rows it replaced (--replace-import). */
+  replaces_import_id: string | null;
+  /** The import that replaced its rows (--replace-import), until that one is undone. */
+  replaced_by: string | null;
+  /** When `history compact` dropped its pre-images: it can no longer be undone. */
+  preimages_pruned_at: string | null;
 }
 
 const NUMERIC_FIELDS = [
@@ -57,7 +71,7 @@ const NUMERIC_FIELDS = [
   'insert_time_seconds',
   'mapping_duration_seconds',
 ] as const;
-const TIME_FIELDS = ['import_timestamp', 'created_at', 'updated_at', 'mapping_started_at', 'mapping_completed_at', 'undone_at'] as const;
+const TIME_FIELDS = ['import_timestamp', 'created_at', 'updated_at', 'mapping_started_at', 'mapping_completed_at', 'undone_at', 'preimages_pruned_at'] as const;
 
 /** A raw pg row (bigint/decimal as strings, Dates) in the JSON shape. */
 function toJsonShape(row: Record<string, unknown>): Record<string, unknown> {
@@ -117,6 +131,7 @@ const SUMMARY_COLUMNS = [
     'duration_seconds', 'parsing_time_seconds', 'duplicate_check_time_seconds', 'insert_time_seconds',
     'analysis_id', 'task_id', 'created_at', 'updated_at', 'mapping_status', 'mapping_started_at', 'mapping_completed_at',
     'mapping_duration_seconds', 'mapping_errors_count', 'undone_at', 'undone_by', 'rows_removed',
+    'import_mode', 'rows_updated', 'rows_unchanged', 'rows_deleted', 'replaces_import_id', 'replaced_by', 'preimages_pruned_at',
   ].map((c) => `h.${c}`),
 ].join(', ');
 

@@ -168,6 +168,8 @@ function indexName(tableName: string, what: string): string {
 
 export const importIdIndexName = (tableName: string): string => indexName(tableName, 'import_id');
 export const rowHashIndexName = (tableName: string): string => indexName(tableName, 'row_hash');
+/** The unique index on an upsert's key, of a table that upsert created. */
+export const keyIndexName = (tableName: string): string => indexName(tableName, 'key');
 
 /** Quotes an identifier for SQL (doubling embedded quotes). */
 export function quoteIdent(name: string): string {

@@ -19,7 +19,7 @@ describe('migrations', () => {
       assert.deepEqual(rows.rows.map((r: { version: number }) => r.version), listMigrations().map((m) => m.version));
       assert.deepEqual(await migrate(clients[0]!, schema), [], 'a later run has nothing to do');
       const tables = await clients[0]!.query(`select tablename from pg_tables where schemaname = $1 order by 1`, [schema]);
-      assert.deepEqual(tables.rows.map((r: { tablename: string }) => r.tablename), ['atlas_migrations', 'import_duplicates', 'import_history', 'mapping_errors']);
+      assert.deepEqual(tables.rows.map((r: { tablename: string }) => r.tablename), ['atlas_migrations', 'import_duplicates', 'import_history', 'import_preimages', 'mapping_errors']);
     } finally {
       await clients[0]!.query(`drop schema if exists ${schema} cascade`);
       await Promise.all(clients.map((c) => c.end()));
@@ -52,6 +52,38 @@ describe('migrations', () => {
         { record_number: 3, record: { a: 'x', bb: 2 }, type: 'json', matched_record_number: 1 },
         { record_number: 5, record: null, type: 'json', matched_record_number: 2 },
       ]);
+    } finally {
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    }
+  });
+
+  it('version 5 upgrades a version-4 schema in place: its records become appends that updated nothing', async () => {
+    const client = new pg.Client(testDatabaseUrl());
+    await client.connect();
+    const schema = `mig_${randomBytes(5).toString('hex')}`;
+    try {
+      await client.query(`create schema ${schema}`);
+      await client.query(`create table ${schema}.atlas_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`);
+      for (const m of listMigrations().filter((m) => m.version <= 4)) {
+        await client.query(`set search_path to ${schema}`);
+        await client.query(m.sql);
+        await client.query(`insert into ${schema}.atlas_migrations (version, name) values ($1, $2)`, [m.version, m.name]);
+      }
+      await client.query('reset search_path');
+      const id = randomUUID();
+      await client.query(`insert into ${schema}.import_history (import_id, source_type, table_name, file_name, status, rows_inserted) values ($1, 'local_upload', 't', 'f.csv', 'success', 7)`, [id]);
+      assert.deepEqual(await migrate(client, schema), [5]);
+      const rec = await client.query(
+        `select import_mode, rows_inserted, rows_updated, rows_unchanged, rows_deleted, replaces_import_id, replaced_by, preimages_pruned_at from ${schema}.import_history`,
+      );
+      assert.deepEqual(rec.rows, [
+        { import_mode: 'append', rows_inserted: 7, rows_updated: 0, rows_unchanged: 0, rows_deleted: 0, replaces_import_id: null, replaced_by: null, preimages_pruned_at: null },
+      ]);
+      // Pre-images go with their import's record.
+      await client.query(`insert into ${schema}.import_preimages (import_id, table_name, row_id, action, row_data) values ($1, 't', 1, 'updated', '{"id": 1}')`, [id]);
+      await client.query(`delete from ${schema}.import_history where import_id = $1`, [id]);
+      assert.equal((await client.query(`select count(*)::int as n from ${schema}.import_preimages`)).rows[0].n, 0);
     } finally {
       await client.query(`drop schema if exists ${schema} cascade`);
       await client.end();

@@ -165,15 +165,27 @@ export async function countImportRows(client: pg.Client, schema: string, table: 
 
 /**
  * The promise, checked over every record of the schema: a committed import (success, partial)
- * has exactly `rows_inserted` rows in its table; any other (failed, interrupted ones included,
- * undone) has none; none is `in_progress` once no atlas process runs. Returns the records.
+ * has exactly `rows_inserted` rows in its table, plus the rows it updated (an upsert), less those
+ * later imports not undone have updated or deleted since (their pre-images say which); any other
+ * (failed, interrupted ones included, undone) has none; none is `in_progress` once no atlas
+ * process runs. Returns the records.
  */
 export async function assertPromiseHolds(client: pg.Client, schema: string): Promise<ImportSummary[]> {
   const records = await historyOf(client, schema);
   for (const r of records) {
     const rows = await countImportRows(client, schema, r.table_name, r.import_id);
     if (r.status === 'success' || r.status === 'partial') {
-      if (rows !== r.rows_inserted) throw new Error(`import ${r.import_id} (${r.status}) records ${r.rows_inserted} rows inserted but ${r.table_name} holds ${rows} of its rows`);
+      const taken = Number(
+        (
+          await client.query(
+            `select count(*) as n from ${qualify(schema, 'import_preimages')} p join ${qualify(schema, 'import_history')} h on h.import_id = p.import_id
+              where p.prior_import_id = $1 and p.import_id <> $1 and h.status in ('success', 'partial')`,
+            [r.import_id],
+          )
+        ).rows[0].n,
+      );
+      const expected = (r.rows_inserted ?? 0) + r.rows_updated - taken;
+      if (rows !== expected) throw new Error(`import ${r.import_id} (${r.status}) records ${r.rows_inserted} rows inserted and ${r.rows_updated} updated, ${taken} changed since by later imports, but ${r.table_name} holds ${rows} of its rows`);
     } else if (r.status === 'in_progress') {
       throw new Error(`import ${r.import_id} is still in_progress with no atlas process running`);
     } else if (rows !== 0) {

@@ -57,7 +57,7 @@ describe('atlas as a role with only the privileges it needs', { timeout: 900_000
       assert.equal(first.code, 0, first.stderr);
       assert.equal((JSON.parse(first.stdout) as { total_count: number }).total_count, 0);
       const owners = await setup.admin.query(`select tablename, tableowner from pg_tables where schemaname = $1 order by 1`, [setup.schema]);
-      assert.deepEqual(owners.rows.map((r: { tableowner: string }) => r.tableowner), Array(4).fill(setup.role), 'atlas\'s tables are the role\'s own');
+      assert.deepEqual(owners.rows.map((r: { tableowner: string }) => r.tableowner), Array(5).fill(setup.role), 'atlas\'s tables are the role\'s own');
 
       const a = await runAtlas(['import', files.write('people.csv', csv([['name', 'age'], ['ann', 31], ['bob', 42]])), '--json', ...conn]);
       assert.equal(a.code, 0, a.stderr);

@@ -48,6 +48,8 @@ export function insertRowsSql(
     excludeDups: string | null;
     /** Columns whose converted values and corrections are looked up (valueLookups.ts). */
     lookups: ValueLookups;
+    /** Another table to insert into, qualified (an upsert's temp table of converted rows). @default the target table */
+    into?: string;
   },
 ): { sql: string; params: unknown[] } {
   const { schema, stage, plan, tableName } = args;
@@ -93,7 +95,7 @@ export function insertRowsSql(
     meta.push('_row_hash');
     metaValues.push(rowHashSql(args.rowHashColumns.map((c) => ({ expr: converted.get(c.name) ?? null, type: c.type }))));
   }
-  const sql = `insert into ${qualify(schema, tableName)} (${[...targets, ...meta].join(', ')})
+  const sql = `insert into ${args.into ?? qualify(schema, tableName)} (${[...targets, ...meta].join(', ')})
      select ${[...values, ...metaValues].join(', ')}
        from (select ${inner.join(', ')}
                from ${quoteIdent(stage)} s

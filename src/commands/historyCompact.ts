@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { compactHistory, type CompactResult } from '../core/compact.js';
+import { CancelledError, UsageError } from '../errors.js';
+import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, needsConfirmation, parseAge, printable, printJson, settingsFor } from './shared.js';
+
+interface CompactFlags {
+  olderThan: string;
+  dryRun?: boolean;
+  yes?: boolean;
+}
+
+export async function runHistoryCompactCommand(flags: CompactFlags, cmd: Command): Promise<void> {
+  const settings = settingsFor(cmd);
+  const g = globalOptions(cmd);
+  const olderThanSeconds = parseAge(flags.olderThan);
+  if (olderThanSeconds === null) throw new UsageError(`--older-than must be an age like 365d, 52w, 12h or 30m (minutes), not "${flags.olderThan}"`);
+  const onDatabase = databaseNotice(cmd);
+  let result: CompactResult;
+  if (!needsConfirmation(flags, 'history compact')) {
+    result = await compactHistory(settings, { olderThanSeconds, dryRun: flags.dryRun === true, onDatabase });
+  } else {
+    const plan = await compactHistory(settings, { olderThanSeconds, dryRun: true, onDatabase });
+    if (plan.imports.length === 0) {
+      result = { ...plan, dry_run: false };
+    } else {
+      process.stderr.write(render(plan, colorFor(cmd, process.stderr)));
+      if (!(await confirm(`Drop them? Those ${formatCount(plan.imports.length)} import(s) can then no longer be undone`))) throw new CancelledError('compact cancelled; nothing was dropped');
+      result = await compactHistory(settings, { olderThanSeconds, dryRun: false });
+    }
+  }
+  if (g.json) {
+    printJson({ success: true, ...result });
+    return;
+  }
+  if (g.quiet) return;
+  process.stdout.write(render(result, colorFor(cmd)));
+}
+
+function render(r: CompactResult, c: ReturnType<typeof colorFor>): string {
+  const verb = r.dry_run ? 'would drop' : 'dropped';
+  const lines = [
+    `${verb} ${formatCount(r.preimages_dropped)} pre-image(s) (previous versions of rows updated or deleted) of ${formatCount(r.imports.length)} import(s) older than ${formatAbsoluteTime(r.cutoff)}`,
+  ];
+  for (const i of r.imports.slice(0, 20)) lines.push(`  ${i.import_id.slice(0, 8)}  ${printable(i.table_name)}  ${formatCount(i.preimages)}`);
+  if (r.imports.length > 20) lines.push(c.dim(`  ... and ${formatCount(r.imports.length - 20)} more (--json lists all)`));
+  if (r.imports.length > 0) lines.push(c.yellow(r.dry_run ? 'those imports could then no longer be undone' : 'those imports can no longer be undone (atlas history <id> says so)'));
+  return `${lines.join('\n')}\n`;
+}

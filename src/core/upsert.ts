@@ -1,0 +1,274 @@
+/**
+ * Imports that change rows, not only append them (issue 22): `--mode upsert --key ...`,
+ * `--mode replace` and `--replace-import ID`. Each keeps the previous version of every row it
+ * updates or deletes (db/preImages.ts) before it does so, in the import's transaction, so that
+ * `atlas undo` puts back exactly what was there. Every statement is set-based.
+ */
+import type { Client } from '../db/connection.js';
+import { getDataTable } from '../db/dataTables.js';
+import { getImportsByIds } from '../db/history.js';
+import { listLaterChanges, savePreImages } from '../db/preImages.js';
+import { withImportIdCheckSkipped } from '../db/tables.js';
+import { rawSql } from '../db/staging.js';
+import { AtlasError, UsageError } from '../errors.js';
+import { keyIndexName, qualify, quoteIdent } from '../transform/naming.js';
+import type { TypeRef } from '../transform/typeRef.js';
+import { castSql, validSql } from '../transform/typeSql.js';
+import { rowHashSql, type TableColumn } from './sql/rowHash.js';
+import type { ImportPlan } from './plan.js';
+
+/** How an import writes its rows (import_history.import_mode). */
+export type ImportMode = 'append' | 'upsert' | 'replace' | 'replace_import';
+
+/** The mode an import's options ask for; refuses combinations that mean nothing. */
+export function importModeOf(options: { mode?: 'append' | 'upsert' | 'replace' | null | undefined; replaceImport?: string | null | undefined; key?: string[] | null | undefined }, mappingKey: string[] | null): ImportMode {
+  const mode = options.mode ?? 'append';
+  if (options.replaceImport != null) {
+    if (mode !== 'append' && mode !== 'replace') throw new UsageError(`--replace-import cannot be combined with --mode ${mode}`, { hint: '--replace-import ID replaces the rows of that import; leave out --mode' });
+    if (!/^[0-9a-f-]{8,36}$/i.test(options.replaceImport)) throw new UsageError(`--replace-import takes an import id (or its first 8+ characters), not "${options.replaceImport}"`);
+    return 'replace_import';
+  }
+  if (mode === 'upsert' && (options.key ?? mappingKey) == null) {
+    throw new UsageError('--mode upsert needs --key: the columns that identify a row', { hint: 'for example --key id, or --key email,date' });
+  }
+  return mode;
+}
+
+/** A key column with its type in the table. */
+export interface KeyColumn {
+  name: string;
+  type: TypeRef;
+}
+
+/** A typed value that can be grouped and compared (types without equality compare as the type they hash as). */
+function comparable(expr: string, type: TypeRef): string {
+  return type.hashAs === null ? expr : `(${expr})::${type.hashAs}`;
+}
+
+/** The key's values as readable text: 'a@x.org', 2025-01-31 (quote_nullable: NULL shows as NULL). */
+function keyTextSql(exprs: readonly string[]): string {
+  return `concat_ws(', ', ${exprs.map((e) => `quote_nullable((${e})::text)`).join(', ')})`;
+}
+
+/** `(email, date)` or `id`. */
+function keyLabel(key: readonly KeyColumn[]): string {
+  return key.length === 1 ? key[0]!.name : `(${key.map((k) => k.name).join(', ')})`;
+}
+
+/** How many rows sharing a key the refusal shows. */
+const SHOWN_KEYS = 5;
+
+/**
+ * Refuses an upsert whose key is not unique in the table (which row would a file row update?),
+ * before anything is written, showing the first key values held by several rows.
+ */
+export async function checkKeyUniqueInTable(client: Client, schema: string, table: string, key: readonly KeyColumn[]): Promise<void> {
+  const cols = key.map((k) => comparable(`t.${quoteIdent(k.name)}`, k.type));
+  const res = await client.query<{ kv: string; n: number }>(
+    `select ${keyTextSql(key.map((k) => `t.${quoteIdent(k.name)}`))} as kv, count(*)::int as n
+       from ${qualify(schema, table)} t group by ${cols.join(', ')}, 1 having count(*) > 1 order by count(*) desc, 1 limit ${SHOWN_KEYS + 1}`,
+  );
+  if (res.rows.length === 0) return;
+  const shown = res.rows.slice(0, SHOWN_KEYS).map((r) => `${r.kv} (${r.n} rows)`);
+  if (res.rows.length > SHOWN_KEYS) shown.push('...');
+  throw new AtlasError(`cannot upsert into ${table}: key ${keyLabel(key)} is not unique in the table: ${shown.join('; ')}; nothing was written`, {
+    hint: 'upsert by a key that identifies one row (a unique index on it keeps it so), or remove the extra rows first',
+  });
+}
+
+/** error_type of the mapping errors of records that share a key within the file. */
+export const DUPLICATE_KEY_ERROR = 'duplicate_key';
+
+/** Record numbers a duplicate-key error lists. */
+const LISTED_RECORDS = 10;
+
+/**
+ * A SELECT of mapping errors (the shape of errorRowsSql's) for every record whose key another
+ * record of the file shares: which one would win is not for atlas to guess, so none of them is
+ * written. Only records that would otherwise be written count. Parameters continue `params`.
+ */
+export function keyConflictErrorsSql(args: { schema: string; stage: string; plan: ImportPlan; key: readonly KeyColumn[]; hasPgInputIsValid: boolean; params: unknown[] }): string {
+  const { plan, key } = args;
+  const casts = key.map((k) => {
+    const p = plan.columns.find((c) => c.targetName === k.name)!;
+    return castSql(p, rawSql(p.staged));
+  });
+  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(args.schema), args.hasPgInputIsValid));
+  args.params.push(keyLabel(key));
+  const label = `$${args.params.length}::text`;
+  return `select k._rn as record_number, null::text as source_field, null::text as target_field, '${DUPLICATE_KEY_ERROR}'::text as error_type,
+          format('key %s = %s is shared by %s records of the file (%s%s); upsert takes one record per key, so none of them is written',
+                 ${label}, k.kv, k.n, array_to_string(k.rns[1:${LISTED_RECORDS}], ', '), case when k.n > ${LISTED_RECORDS} then ', ...' else '' end) as error_message,
+          left(k.kv, 500) as source_value
+     from (select s._rn, count(*) over w as n, array_agg(s._rn) over w as rns, ${keyTextSql(casts)} as kv
+             from ${quoteIdent(args.stage)} s
+            where s._err is null${validity.map((v) => `\n              and ${v}`).join('')}
+           window w as (partition by ${casts.map((c, i) => comparable(c, key[i]!.type)).join(', ')} order by s._rn rows between unbounded preceding and unbounded following)) k
+    where k.n > 1`;
+}
+
+/** Leaves the records with a duplicate-key error (just recorded) out of what the import writes. */
+export async function markKeyConflicts(client: Client, schema: string, stage: string, importId: string): Promise<void> {
+  await client.query(
+    `update ${quoteIdent(stage)} s set _err = '${DUPLICATE_KEY_ERROR}'
+       from ${qualify(schema, 'mapping_errors')} e where e.import_id = $1 and e.error_type = '${DUPLICATE_KEY_ERROR}' and e.record_number = s._rn`,
+    [importId],
+  );
+}
+
+/** The unique index an upsert creates on its key with a new table (NULLs equal where the server can say so, as upsert compares them). */
+export function keyIndexSql(schema: string, table: string, key: readonly string[], serverVersion: number): string {
+  const nulls = serverVersion >= 150000 ? ' nulls not distinct' : '';
+  return `create unique index ${quoteIdent(keyIndexName(table))} on ${qualify(schema, table)} (${key.map(quoteIdent).join(', ')})${nulls}`;
+}
+
+/** A mode that changes rows needs the table's `id` (pre-images are found and put back by it). */
+export async function checkTableHasId(client: Client, schema: string, table: string, mode: ImportMode): Promise<void> {
+  const info = await getDataTable(client, schema, table);
+  if (info === null || info.columns.has('id')) return;
+  throw new AtlasError(`--mode ${mode === 'replace_import' ? 'replace (--replace-import)' : mode} needs table ${table}'s id column, which it does not have: undo puts rows back by it`, {
+    hint: 'append to it, or import into a table atlas creates',
+  });
+}
+
+/**
+ * `--replace-import ID`: the import must have put rows into this table, not be undone or
+ * replaced already, and no later import may have changed its rows (they would be left behind).
+ */
+export async function checkReplaceTarget(client: Client, schema: string, table: string, replaced: string): Promise<void> {
+  const [rec] = await getImportsByIds(client, schema, [replaced]);
+  if (rec === undefined) throw new AtlasError(`--replace-import: import ${replaced} was deleted meanwhile`);
+  if (rec.table_name !== table) {
+    throw new UsageError(`--replace-import: import ${replaced} went into table ${rec.table_name}, not ${table}`, { hint: `import into its table: --table ${rec.table_name}` });
+  }
+  if (rec.status !== 'success' && rec.status !== 'partial') {
+    throw new AtlasError(`--replace-import: import ${replaced} is ${rec.status}: it has no rows to replace`, { hint: 'import the file without --replace-import' });
+  }
+  if (rec.replaced_by !== null) {
+    throw new AtlasError(`--replace-import: import ${replaced} was already replaced by import ${rec.replaced_by}`, { hint: `replace that one: --replace-import ${rec.replaced_by}` });
+  }
+  const later = await listLaterChanges(client, schema, table, replaced);
+  if (later.length > 0) {
+    throw new AtlasError(
+      `--replace-import: later import(s) changed rows of import ${replaced}: ${later.map((l) => `${l.import_id} (${l.import_mode}, ${l.rows} row(s))`).join(', ')}; nothing was written`,
+      { hint: 'undo those first, then replace it' },
+    );
+  }
+}
+
+/**
+ * `--mode replace` (`only` null: every row) and `--replace-import` (`only`: that import's rows):
+ * keeps each row's pre-image, then deletes it, in the import's transaction, before the duplicate
+ * check and the INSERT. Readers keep seeing the old rows until the import commits (MVCC), never
+ * an empty table: DELETE, not TRUNCATE, which would also block them. Returns the rows deleted.
+ */
+export async function clearForReplace(client: Client, p: { schema: string; table: string; importId: string; only: string | null }): Promise<number> {
+  const target = qualify(p.schema, p.table);
+  const where = p.only === null ? '' : ' where t._import_id = $4';
+  const params = p.only === null ? [] : [p.only];
+  const kept = await savePreImages(client, { schema: p.schema, table: p.table, importId: p.importId, action: 'deleted', from: `from ${target} t${where}`, params });
+  const deleted = await client.query(`delete from ${target} t${p.only === null ? '' : ' where t._import_id = $1'}`, params);
+  const n = deleted.rowCount ?? 0;
+  if (n !== kept) throw new AtlasError(`internal error: ${kept} pre-image(s) kept for ${n} row(s) deleted; nothing was written`);
+  return n;
+}
+
+/** What an upsert did to the table. */
+export interface UpsertCounts {
+  /** Valid records of the file (without a mapping error). */
+  valid: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+/**
+ * The upsert's writes into an existing table, after the file's rows were converted into the
+ * temp table `conv` (every valid record as it would be stored, by insertRowsSql): keep the
+ * pre-images of the table's rows whose key a record matches and whose values differ, update
+ * those (values and metadata: the rows are this import's now), and insert the records whose key
+ * is new. UPDATE ... FROM and INSERT ... WHERE NOT EXISTS: see docs/decisions.md (MERGE).
+ */
+export async function applyUpsert(
+  client: Client,
+  a: {
+    schema: string;
+    table: string;
+    importId: string;
+    conv: string;
+    /** Fills `conv` (insertRowsSql into it). */
+    fill: { sql: string; params: unknown[] };
+    /** The columns the file writes (target names) with their types. */
+    columns: readonly KeyColumn[];
+    /** Every user column of the table, in table order (for `_row_hash`). */
+    tableColumns: readonly TableColumn[];
+    key: readonly KeyColumn[];
+    hasRowHash: boolean;
+  },
+): Promise<UpsertCounts> {
+  const target = qualify(a.schema, a.table);
+  const conv = quoteIdent(a.conv);
+  const info = await getDataTable(client, a.schema, a.table);
+  const meta = ['_import_id', '_source_row_number', '_corrections_applied', ...(a.hasRowHash ? ['_row_hash'] : [])];
+  const fileCols = a.columns.map((c) => quoteIdent(c.name));
+  await client.query(`create temp table ${conv} on commit drop as select ${[...fileCols, ...meta].map((c) => `t.${c}`).join(', ')} from ${target} t with no data`);
+  const valid = (await client.query(a.fill.sql, a.fill.params)).rowCount ?? 0;
+  await client.query(`analyze ${conv}`);
+
+  // Keys compare NULL-safe, as the duplicate check compares (NULL equals NULL). Without NULLs in
+  // the file's keys, plain equality is the same and lets the planner use an index on the key.
+  const keyCols = a.key.map((k) => quoteIdent(k.name));
+  const plain = a.key.every((k) => k.type.hashAs === null) && !(await client.query<{ x: boolean }>(`select exists (select 1 from ${conv} c where ${keyCols.map((k) => `c.${k} is null`).join(' or ')}) as x`)).rows[0]!.x;
+  const row = (alias: string, cols: readonly KeyColumn[]): string => `row(${cols.map((k) => comparable(`${alias}.${quoteIdent(k.name)}`, k.type)).join(', ')})`;
+  const on = plain
+    ? keyCols.map((k) => `t.${k} = c.${k}`).join(' and ')
+    : `${rowHashSql(a.key.map((k) => ({ expr: `t.${quoteIdent(k.name)}`, type: k.type })))} = ${rowHashSql(a.key.map((k) => ({ expr: `c.${quoteIdent(k.name)}`, type: k.type })))}
+         and ${row('t', a.key)} is not distinct from ${row('c', a.key)}`;
+  const differs = a.columns.length === 0 ? 'false' : `${row('t', a.columns)} is distinct from ${row('c', a.columns)}`;
+
+  // Pre-images first, then the update: values, and the metadata that makes the rows this import's.
+  // Three joins of the file with the table, no table of matches in between: measured as fast as
+  // MERGE, which needs PostgreSQL 15 and cannot insert in file order (docs/decisions.md).
+  const kept = await savePreImages(client, { schema: a.schema, table: a.table, importId: a.importId, action: 'updated', from: `from ${target} t join ${conv} c on ${on} where ${differs}` });
+  const sets = [...a.columns.map((c) => `${quoteIdent(c.name)} = c.${quoteIdent(c.name)}`), '_import_id = c._import_id', '_source_row_number = c._source_row_number', '_corrections_applied = c._corrections_applied'];
+  if (info?.columns.has('_imported_at')) sets.push('_imported_at = default');
+  if (a.hasRowHash) {
+    // The row's hash after the update: the file's values, and the row's own in columns the file does not bring.
+    const brought = new Set(a.columns.map((c) => c.name));
+    sets.push(`_row_hash = ${rowHashSql(a.tableColumns.map((col) => ({ expr: `${brought.has(col.name) ? 'c' : 't'}.${quoteIdent(col.name)}`, type: col.type })))}`);
+  }
+  const skipCheck = { schema: a.schema, table: a.table, fkColumn: '_import_id', importId: a.importId };
+  const updated = await withImportIdCheckSkipped(client, skipCheck, () => client.query(`update ${target} t set ${sets.join(', ')} from ${conv} c where ${on} and ${differs}`));
+  if ((updated.rowCount ?? 0) !== kept) throw new AtlasError(`internal error: ${kept} pre-image(s) kept for ${updated.rowCount} row(s) updated; nothing was written`);
+  // New keys, in file order (ids follow the file, as an append's do).
+  const inserted = await withImportIdCheckSkipped(client, skipCheck, () =>
+    client.query(
+      `insert into ${target} (${[...fileCols, ...meta].join(', ')})
+       select ${[...fileCols, ...meta].map((c) => `c.${c}`).join(', ')} from ${conv} c
+        where not exists (select 1 from ${target} t where ${on})
+        order by c._source_row_number`,
+    ),
+  );
+  const n = inserted.rowCount ?? 0;
+  return { valid, inserted: n, updated: kept, unchanged: valid - kept - n };
+}
+
+/** The mode's figures in the import's history record (written in its transaction, after completeImport). */
+export async function recordModeOutcome(
+  client: Client,
+  schema: string,
+  importId: string,
+  o: { mode: ImportMode; updated: number; unchanged: number; deleted: number; replaces: string | null },
+): Promise<void> {
+  const h = qualify(schema, 'import_history');
+  await client.query(
+    `update ${h} set import_mode = $2, rows_updated = $3, rows_unchanged = $4, rows_deleted = $5, replaces_import_id = $6 where import_id = $1`,
+    [importId, o.mode, o.updated, o.unchanged, o.deleted, o.replaces],
+  );
+  if (o.replaces !== null) await client.query(`update ${h} set replaced_by = $1, updated_at = clock_timestamp() where import_id = $2`, [importId, o.replaces]);
+}
+
+/** Sets the mode on the in_progress record, so that a failed import shows what it was asked to do. */
+export async function recordModeStarted(client: Client, schema: string, importId: string, mode: ImportMode): Promise<void> {
+  if (mode !== 'append') await client.query(`update ${qualify(schema, 'import_history')} set import_mode = $2 where import_id = $1`, [importId, mode]);
+}

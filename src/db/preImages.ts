@@ -1,0 +1,187 @@
+/**
+ * Queries on import_preimages (sql/005): the previous version of every row an import updated or
+ * deleted, owned by that import, so that its undo can put back exactly what was there. Table
+ * names come from import_history or the user and are always quoted; every value is a parameter.
+ */
+import { qualify, quoteIdent } from '../transform/naming.js';
+import { isoTime } from '../transform/time.js';
+import type { Client } from './connection.js';
+import { dependentRecordsSql } from './importDuplicates.js';
+import { withImportIdCheckSkipped } from './tables.js';
+
+const PREIMAGES = 'import_preimages';
+
+/** What happened to a row whose previous version is kept. */
+export type PreImageAction = 'updated' | 'deleted';
+
+/**
+ * Keeps the current version of the rows of `table` that `rowsSql` selects (a query over the
+ * table aliased `t`, which must select whole rows as `t`), before this import updates or deletes
+ * them: the whole row as row_to_json writes it (every column, `id` and the metadata included).
+ * Returns how many were kept.
+ */
+export async function savePreImages(
+  client: Client,
+  p: { schema: string; table: string; importId: string; action: PreImageAction; from: string; params?: unknown[] },
+): Promise<number> {
+  const extra = p.params ?? [];
+  const sql = `insert into ${qualify(p.schema, PREIMAGES)} (import_id, table_name, row_id, prior_import_id, action, row_data)
+    select $1::uuid, $2::text, t.id, t._import_id, $3::text, row_to_json(t.*) ${p.from}`;
+  const res = await withImportIdCheckSkipped(client, { schema: p.schema, table: PREIMAGES, fkColumn: 'import_id', importId: p.importId }, () =>
+    client.query(sql, [p.importId, p.table, p.action, ...extra]),
+  );
+  return res.rowCount ?? 0;
+}
+
+/** The columns of a table that an INSERT may write (not dropped, not generated), in table order. */
+async function writableColumns(client: Client, schema: string, table: string): Promise<string[]> {
+  const res = await client.query<{ name: string }>(
+    `select a.attname as name from pg_attribute a
+      where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
+      order by a.attnum`,
+    [qualify(schema, table)],
+  );
+  return res.rows.map((r) => r.name);
+}
+
+/**
+ * Puts back the pre-images an import kept of `table`'s rows, as they were: every column, `id`
+ * included (OVERRIDING SYSTEM VALUE: atlas's `id` is an identity column). The import's own rows
+ * must be deleted first. Rows whose ids are in `skipRowIds` are left out (later imports changed
+ * them since: they are theirs now), and so are rows whose id is in the table (undo --reassign
+ * kept them for later imports that rely on them). Returns how many rows were put back.
+ */
+export async function restorePreImages(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<number> {
+  const columns = (await writableColumns(client, schema, table)).map(quoteIdent);
+  const res = await client.query(
+    `insert into ${qualify(schema, table)} (${columns.join(', ')}) overriding system value
+     select ${columns.map((c) => `r.${c}`).join(', ')}
+       from ${qualify(schema, PREIMAGES)} p
+       cross join lateral json_populate_record(null::${qualify(schema, table)}, p.row_data) r
+      where p.import_id = $1 and p.table_name = $2 and not (p.row_id = any($3::bigint[]))
+        -- a row undo --reassign just gave to a later import stays that import's
+        and not exists (select 1 from ${qualify(schema, table)} x where x.id = p.row_id)
+      order by p.row_id`,
+    [importId, table, skipRowIds],
+  );
+  return res.rowCount ?? 0;
+}
+
+/** How many pre-images an import kept. */
+export async function countPreImages(client: Client, schema: string, importId: string): Promise<number> {
+  const res = await client.query<{ n: number }>(`select count(*)::int as n from ${qualify(schema, PREIMAGES)} where import_id = $1`, [importId]);
+  return res.rows[0]?.n ?? 0;
+}
+
+/** A later import that changed (updated or deleted) rows an import wrote, and has not been undone. */
+export interface LaterChange {
+  import_id: string;
+  file_name: string | null;
+  import_timestamp: string;
+  import_mode: string;
+  /** Rows of the earlier import it changed. */
+  rows: number;
+}
+
+/**
+ * The imports, not undone, that updated or deleted rows `importId` wrote into `table` (their
+ * pre-images hold versions written by it), earliest first: undoing `importId` before them would
+ * take back rows they rely on, or their undo would bring back rows of an undone import.
+ */
+export async function listLaterChanges(client: Client, schema: string, table: string, importId: string): Promise<LaterChange[]> {
+  const res = await client.query<{ import_id: string; file_name: string | null; import_timestamp: Date; import_mode: string; rows: number }>(
+    `select h.import_id, h.file_name, h.import_timestamp, h.import_mode, count(*)::int as rows
+       from ${qualify(schema, PREIMAGES)} p join ${qualify(schema, 'import_history')} h on h.import_id = p.import_id
+      where p.prior_import_id = $1 and p.table_name = $2 and p.import_id <> $1 and h.status in ('success', 'partial')
+      group by h.import_id, h.file_name, h.import_timestamp, h.import_mode
+      order by h.import_timestamp, h.import_id`,
+    [importId, table],
+  );
+  return res.rows.map((r) => ({ ...r, import_timestamp: isoTime(r.import_timestamp)! }));
+}
+
+/**
+ * Undo --force of `importId` while later imports changed some of its rows: those rows stay as
+ * the later imports left them, and the later imports' pre-images of them (versions `importId`
+ * wrote) are rewritten to what was there before `importId`: its own pre-image of the row, or
+ * nothing where it inserted the row (undoing the later import then deletes it). So no later undo
+ * brings back a version of an undone import. Returns the ids of the rows concerned, which the
+ * undo of `importId` must not put back.
+ */
+export async function handOverPreImages(client: Client, schema: string, table: string, importId: string): Promise<string[]> {
+  const pre = qualify(schema, PREIMAGES);
+  const later = `select p.id, p.row_id from ${pre} p join ${qualify(schema, 'import_history')} h on h.import_id = p.import_id
+                  where p.prior_import_id = $1 and p.table_name = $2 and p.import_id <> $1 and h.status in ('success', 'partial')`;
+  const rows = await client.query<{ row_id: string }>(`select distinct l.row_id::text as row_id from (${later}) l`, [importId, table]);
+  await client.query(
+    `update ${pre} p set row_data = own.row_data, prior_import_id = own.prior_import_id
+       from (${later}) l, ${pre} own
+      where p.id = l.id and own.import_id = $1 and own.table_name = $2 and own.row_id = l.row_id`,
+    [importId, table],
+  );
+  await client.query(
+    `delete from ${pre} p using (${later}) l
+      where p.id = l.id and not exists (select 1 from ${pre} own where own.import_id = $1 and own.table_name = $2 and own.row_id = l.row_id)`,
+    [importId, table],
+  );
+  return rows.rows.map((r) => r.row_id);
+}
+
+/** One earlier version of a row: who wrote it, and which import then updated or deleted it. */
+export interface RowVersionRow {
+  prior_import_id: string | null;
+  row_data: Record<string, unknown>;
+  changed_by: string;
+  action: PreImageAction;
+}
+
+/** The kept earlier versions of one row, oldest first, of imports not undone (an undone one's change was taken back). */
+export async function listRowVersions(client: Client, schema: string, table: string, rowId: string): Promise<RowVersionRow[]> {
+  const res = await client.query<RowVersionRow>(
+    `select p.prior_import_id, p.row_data, p.import_id as changed_by, p.action
+       from ${qualify(schema, PREIMAGES)} p join ${qualify(schema, 'import_history')} h on h.import_id = p.import_id
+      where p.table_name = $1 and p.row_id = $2::bigint and h.status in ('success', 'partial')
+      order by p.id`,
+    [table, rowId],
+  );
+  return res.rows;
+}
+
+/**
+ * Drops the pre-images of imports older than the cutoff and stamps their records
+ * `preimages_pruned_at`: they can no longer be undone. Returns those imports (all that would be,
+ * in a dry run) with how many pre-images each had.
+ */
+export async function prunePreImages(client: Client, schema: string, cutoff: Date, dryRun: boolean): Promise<Array<{ import_id: string; table_name: string; preimages: number }>> {
+  const h = qualify(schema, 'import_history');
+  const pre = qualify(schema, PREIMAGES);
+  const res = await client.query<{ import_id: string; table_name: string; preimages: number }>(
+    `select p.import_id, h.table_name, count(*)::int as preimages
+       from ${pre} p join ${h} h on h.import_id = p.import_id
+      where h.import_timestamp < $1 and h.status <> 'in_progress'
+      group by p.import_id, h.table_name, h.import_timestamp
+      order by h.import_timestamp`,
+    [cutoff],
+  );
+  if (dryRun || res.rows.length === 0) return res.rows;
+  const ids = res.rows.map((r) => r.import_id);
+  // The records first: their row locks wait for an undo of one of them to end (it holds its record FOR UPDATE).
+  await client.query(`update ${h} set preimages_pruned_at = clock_timestamp(), updated_at = clock_timestamp() where import_id = any($1::uuid[])`, [ids]);
+  await client.query(`delete from ${pre} where import_id = any($1::uuid[])`, [ids]);
+  return res.rows;
+}
+
+/**
+ * How many of the rows later imports rely on (they skipped their copies as duplicates of them)
+ * were updated by `importId`, which kept their previous versions: undo --reassign cannot both
+ * keep such a row for the later import and put back its previous version.
+ */
+export async function countDependentUpdatedRows(client: Client, schema: string, table: string, importId: string): Promise<number> {
+  const res = await client.query<{ n: number }>(
+    `with ${dependentRecordsSql(schema, table)}
+     select count(*)::int as n from firsts f
+      where exists (select 1 from ${qualify(schema, PREIMAGES)} p where p.import_id = $1 and p.table_name = $2 and p.row_id = f.matched_row_id)`,
+    [importId, table],
+  );
+  return res.rows[0]?.n ?? 0;
+}

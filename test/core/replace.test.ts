@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import type { ImportPhase } from '../../src/core/import.ts';
+import { ImportFailedError, UsageError } from '../../src/errors.ts';
+import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { importInto, importWith, snapshotTable } from '../importHelpers.ts';
+
+/**
+ * A reader on its own connection that counts the table's rows over and over while `run` goes on,
+ * and, when the import reaches `committing` (its rows deleted and inserted, not yet committed),
+ * reads the whole table: it must see the old rows then, exactly, and only ever the old or the
+ * new count.
+ */
+async function withReader<T>(db: TestDb, table: string, run: (onPhase: (p: ImportPhase) => Promise<void>) => Promise<T>): Promise<{ result: T; counts: Set<number>; atCommit: unknown[] | null }> {
+  const reader = new pg.Client(db.url);
+  await reader.connect();
+  const counts = new Set<number>();
+  let done = false;
+  let atCommit: unknown[] | null = null;
+  const poll = (async () => {
+    while (!done) counts.add((await reader.query(`select count(*)::int as n from ${db.schema}.${table}`)).rows[0].n);
+  })();
+  const snapshotReader = new pg.Client(db.url);
+  await snapshotReader.connect();
+  try {
+    const result = await run(async (phase) => {
+      if (phase !== 'committing') return;
+      atCommit = (await snapshotReader.query(`select to_jsonb(t) as r from ${db.schema}.${table} t order by t.id`)).rows.map((r: { r: unknown }) => r.r);
+      counts.add((await snapshotReader.query(`select count(*)::int as n from ${db.schema}.${table}`)).rows[0].n);
+    });
+    return { result, counts, atCommit };
+  } finally {
+    done = true;
+    await poll;
+    await reader.end();
+    await snapshotReader.end();
+  }
+}
+
+describe('import --mode replace and --replace-import', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  const many = (n: number, tag: string): string => csv([['k', 'v'], ...Array.from({ length: n }, (_, i) => [`${tag}${i}`, i])]);
+
+  it('replace: the table holds exactly the file rows afterwards; a concurrent reader sees the old rows or the new, never an empty table', async () => {
+    await importInto(db.settings, files.write('r1.csv', many(3000, 'a')), 'stock');
+    await importInto(db.settings, files.write('r2.csv', many(2000, 'b')), 'stock');
+    const old = await snapshotTable(db, 'stock');
+    const { result: r, counts, atCommit } = await withReader(db, 'stock', (onPhase) =>
+      importWith(db.settings, files.write('r3.csv', many(1500, 'c')), 'stock', { mode: 'replace', onPhase }),
+    );
+    assert.equal(r.import_mode, 'replace');
+    assert.equal(r.rows_deleted, 5000);
+    assert.equal(r.rows_inserted, 1500);
+    assert.deepEqual(atCommit, old, 'before the commit a reader sees every old row as it was');
+    assert.deepEqual([...counts].sort((x, y) => x - y).filter((n) => n !== 1500 && n !== 5000), [], `only the old or the new count is seen: ${[...counts]}`);
+    const rows = await db.rows<{ k: string; _import_id: string }>(`select k, _import_id from ${db.schema}.stock order by id`);
+    assert.equal(rows.length, 1500);
+    assert.ok(rows.every((x, i) => x.k === `c${i}` && x._import_id === r.import_id));
+    const pre = await db.rows<{ n: number }>(`select count(*)::int as n from ${db.schema}.import_preimages where import_id = $1 and action = 'deleted'`, [r.import_id]);
+    assert.equal(pre[0]!.n, 5000);
+  });
+
+  it('replace of a table that does not exist creates it', async () => {
+    const r = await importWith(db.settings, files.write('fresh.csv', many(3, 'f')), 'fresh_replace', { mode: 'replace' });
+    assert.deepEqual([r.import_strategy, r.rows_inserted, r.rows_deleted], ['new_table', 3, 0]);
+  });
+
+  it('--replace-import: that import rows go, this file goes in, in one transaction; the records point at each other', async () => {
+    const a = await importInto(db.settings, files.write('orders_bad.csv', csv([['order', 'qty'], ['o1', 1], ['o2', 200], ['o3', 3]])), 'orders');
+    const b = await importInto(db.settings, files.write('orders_other.csv', csv([['order', 'qty'], ['o9', 9]])), 'orders');
+    const bRows = (await snapshotTable(db, 'orders')).slice(3);
+    const { result: r, counts } = await withReader(db, 'orders', (onPhase) =>
+      importWith(db.settings, files.write('orders_fixed.csv', csv([['order', 'qty'], ['o1', 1], ['o2', 2], ['o3', 3]])), null, { replaceImport: a.import_id.slice(0, 8), onPhase }),
+    );
+    assert.equal(r.table_name, 'orders', "into the replaced import's table");
+    assert.equal(r.import_mode, 'replace_import');
+    assert.equal(r.replaces_import_id, a.import_id);
+    assert.deepEqual([r.rows_deleted, r.rows_inserted], [3, 3]);
+    assert.deepEqual([...counts], [4], 'a reader always sees four rows');
+    const rows = await db.rows<{ order: string; qty: number; _import_id: string }>(`select "order", qty, _import_id from ${db.schema}.orders order by id`);
+    assert.deepEqual(rows.map((x) => [x.order, x.qty]), [['o9', 9], ['o1', 1], ['o2', 2], ['o3', 3]]);
+    assert.deepEqual((await snapshotTable(db, 'orders')).slice(0, 1), bRows, "the other import's row is untouched");
+    const recs = await db.rows<{ import_id: string; replaced_by: string | null; replaces_import_id: string | null; status: string }>(
+      `select import_id, replaced_by, replaces_import_id, status from ${db.schema}.import_history where import_id = any($1::uuid[]) order by import_timestamp`,
+      [[a.import_id, b.import_id, r.import_id]],
+    );
+    assert.deepEqual(recs, [
+      { import_id: a.import_id, replaced_by: r.import_id, replaces_import_id: null, status: 'success' },
+      { import_id: b.import_id, replaced_by: null, replaces_import_id: null, status: 'success' },
+      { import_id: r.import_id, replaced_by: null, replaces_import_id: a.import_id, status: 'success' },
+    ]);
+    // Replacing it again is refused, naming the replacement.
+    await assert.rejects(
+      importWith(db.settings, files.write('orders_fixed2.csv', csv([['order', 'qty'], ['o1', 5]])), null, { replaceImport: a.import_id }),
+      (err: unknown) => err instanceof ImportFailedError && err.message.includes(`already replaced by import ${r.import_id}`),
+    );
+  });
+
+  it('--replace-import into another table, or with --mode upsert, is refused', async () => {
+    const a = await importInto(db.settings, files.write('t1.csv', csv([['x'], ['1']])), 'table_one');
+    await assert.rejects(importWith(db.settings, files.write('t2.csv', csv([['x'], ['2']])), 'table_two', { replaceImport: a.import_id }), (err: unknown) => err instanceof ImportFailedError && /went into table table_one, not table_two/.test(err.message));
+    await assert.rejects(importWith(db.settings, files.write('t3.csv', csv([['x'], ['3']])), null, { replaceImport: a.import_id, mode: 'upsert', key: ['x'] }), UsageError);
+  });
+});

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { undoImport, type UndoOptions } from '../../src/core/undo.ts';
+import { AtlasError } from '../../src/errors.ts';
+import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { createTrackedTable, importInto, importWith, snapshotTable } from '../importHelpers.ts';
+
+const run: UndoOptions = { dryRun: false, force: false, purge: false };
+
+/** Undo of upserts and replaces: the table is exactly what it was before (every column of every row). */
+describe('undo of upsert, replace and --replace-import', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+  const upsert = (name: string, rows: Array<Array<string | number>>, table: string) =>
+    importWith(db.settings, files.write(name, csv([['sku', 'price', 'note'], ...rows])), table, { mode: 'upsert', key: ['sku'] });
+  const append = (name: string, rows: Array<Array<string | number>>, table: string) => importInto(db.settings, files.write(name, csv([['sku', 'price', 'note'], ...rows])), table);
+  const status = async (id: string) => (await db.rows<{ status: string }>(`select status from ${db.schema}.import_history where import_id = $1`, [id]))[0]!.status;
+
+  it('undo of an upsert puts every updated row back (values, metadata, id) and deletes the rows it inserted', async () => {
+    const a = await append('u1.csv', [['a', '1.5', 'x'], ['b', '2', ''], ['c', '3', 'z']], 'u_prices');
+    const beforeUpsert = await snapshotTable(db, 'u_prices');
+    const u = await upsert('u2.csv', [['a', '1.5', 'x'], ['b', '2.25', 'new note'], ['d', '4', 'w'], ['c', '3', '']], 'u_prices');
+    assert.deepEqual([u.rows_inserted, u.rows_updated, u.rows_unchanged], [1, 2, 1]);
+    assert.notDeepEqual(await snapshotTable(db, 'u_prices'), beforeUpsert);
+    const dry = await undoImport(db.settings, u.import_id, { ...run, dryRun: true });
+    assert.deepEqual([dry.rows_to_remove, dry.rows_to_restore, dry.force_reason, dry.later_imports.length], [3, 2, null, 0]);
+    const r = await undoImport(db.settings, u.import_id, run);
+    assert.deepEqual([r.rows_removed, r.rows_restored], [3, 2]);
+    assert.deepEqual(await snapshotTable(db, 'u_prices'), beforeUpsert, 'byte for byte as before the upsert');
+    // The first import's rows count as its own, unchanged: its undo needs no --force.
+    const ra = await undoImport(db.settings, a.import_id, run);
+    assert.equal(ra.rows_removed, 3);
+    assert.deepEqual(await snapshotTable(db, 'u_prices'), []);
+  });
+
+  it('undo of a replace and of a --replace-import brings back exactly the rows that were there', async () => {
+    const a = await append('r1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'r_prices');
+    const b = await append('r2.csv', [['c', '3', 'z']], 'r_prices');
+    const s0 = await snapshotTable(db, 'r_prices');
+    const fix = await importWith(db.settings, files.write('r1_fixed.csv', csv([['sku', 'price', 'note'], ['a', '1', 'x'], ['b', '20', 'y']])), null, { replaceImport: a.import_id });
+    const s1 = await snapshotTable(db, 'r_prices');
+    const rep = await importWith(db.settings, files.write('r3.csv', csv([['sku', 'price', 'note'], ['q', '9', 'q']])), 'r_prices', { mode: 'replace' });
+    assert.equal((await snapshotTable(db, 'r_prices')).length, 1);
+    const r = await undoImport(db.settings, rep.import_id, run);
+    assert.deepEqual([r.rows_removed, r.rows_restored], [1, 3]);
+    assert.deepEqual(await snapshotTable(db, 'r_prices'), s1);
+    const f = await undoImport(db.settings, fix.import_id, run);
+    assert.deepEqual([f.rows_removed, f.rows_restored], [2, 2]);
+    assert.deepEqual(await snapshotTable(db, 'r_prices'), s0);
+    const [rec] = await db.rows<{ replaced_by: string | null }>(`select replaced_by from ${db.schema}.import_history where import_id = $1`, [a.import_id]);
+    assert.equal(rec!.replaced_by, null, 'the replaced import is no longer replaced');
+    // Both earlier imports undo cleanly afterwards, without --force.
+    await undoImport(db.settings, b.import_id, run);
+    await undoImport(db.settings, a.import_id, run);
+    assert.deepEqual(await snapshotTable(db, 'r_prices'), []);
+  });
+
+  it('undoing an import whose rows a later import changed is refused, naming it; latest first, every step exact', async () => {
+    const a = await append('o1.csv', [['a', '1', 'x'], ['b', '2', 'y'], ['c', '3', 'z']], 'o_prices');
+    const s1 = await snapshotTable(db, 'o_prices');
+    const b = await upsert('o2.csv', [['a', '10', 'x'], ['d', '4', 'w']], 'o_prices');
+    const s2 = await snapshotTable(db, 'o_prices');
+    const c = await upsert('o3.csv', [['a', '100', 'x'], ['d', '40', 'w'], ['b', '20', 'y']], 'o_prices');
+    await assert.rejects(undoImport(db.settings, b.import_id, run), (err: unknown) => err instanceof AtlasError && err.message.includes(`later import(s) updated or deleted its rows: ${c.import_id} (upsert`));
+    await assert.rejects(undoImport(db.settings, a.import_id, run), (err: unknown) => err instanceof AtlasError && err.message.includes(b.import_id) && err.message.includes(c.import_id));
+    const dry = await undoImport(db.settings, a.import_id, { ...run, dryRun: true });
+    assert.deepEqual(dry.later_imports.map((l) => [l.import_id, l.rows]), [[b.import_id, 1], [c.import_id, 1]]);
+    await undoImport(db.settings, c.import_id, run);
+    assert.deepEqual(await snapshotTable(db, 'o_prices'), s2);
+    await undoImport(db.settings, b.import_id, run);
+    assert.deepEqual(await snapshotTable(db, 'o_prices'), s1);
+    await undoImport(db.settings, a.import_id, run);
+    assert.deepEqual(await snapshotTable(db, 'o_prices'), []);
+  });
+
+  it('--force undoes an earlier import first: the rows later imports changed stay theirs, and undoing those never brings back its rows', async () => {
+    const a = await append('f1.csv', [['a', '1', 'x'], ['b', '2', 'y'], ['c', '3', 'z']], 'f_prices');
+    const b = await upsert('f2.csv', [['a', '10', 'x'], ['d', '4', 'w']], 'f_prices');
+    const afterB = await snapshotTable(db, 'f_prices');
+    const r = await undoImport(db.settings, a.import_id, { ...run, force: true });
+    assert.equal(r.rows_removed, 2, 'b and c: the rows still its own');
+    assert.deepEqual(await snapshotTable(db, 'f_prices'), afterB.filter((x) => (x as { _import_id: string })._import_id === b.import_id), "b's rows stay as b left them");
+    await undoImport(db.settings, b.import_id, run);
+    assert.deepEqual(await snapshotTable(db, 'f_prices'), [], "undoing b does not bring back a's version of row a");
+    assert.equal(await status(a.import_id), 'undone');
+  });
+
+  it('--force in the middle of a chain: undoing the last import then restores what was there before the forced one', async () => {
+    const a = await append('m1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'm_prices');
+    const s1 = await snapshotTable(db, 'm_prices');
+    const b = await upsert('m2.csv', [['a', '10', 'x'], ['b', '20', 'y'], ['n', '5', 'n']], 'm_prices');
+    const c = await upsert('m3.csv', [['a', '100', 'x'], ['n', '50', 'n']], 'm_prices');
+    await undoImport(db.settings, b.import_id, { ...run, force: true });
+    // b's own rows: b (restored to a's version); a and n are c's now and stay.
+    const mid = await db.rows<{ sku: string; price: string; _import_id: string }>(`select sku, price::text, _import_id from ${db.schema}.m_prices order by id`);
+    assert.deepEqual(mid.map((x) => [x.sku, x.price, x._import_id]), [['a', '100', c.import_id], ['b', '2', a.import_id], ['n', '50', c.import_id]]);
+    await undoImport(db.settings, c.import_id, run);
+    assert.deepEqual(await snapshotTable(db, 'm_prices'), s1, "row a back as a wrote it; row n (b's) gone");
+  });
+
+  it('a replace over an import: undoing that import is refused naming the replace; forced, undoing the replace does not bring its rows back', async () => {
+    const a = await append('p1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'p_prices');
+    const rep = await importWith(db.settings, files.write('p2.csv', csv([['sku', 'price', 'note'], ['z', '9', 'z']])), 'p_prices', { mode: 'replace' });
+    await assert.rejects(undoImport(db.settings, a.import_id, run), (err: unknown) => err instanceof AtlasError && err.message.includes(`${rep.import_id} (replace`));
+    await undoImport(db.settings, a.import_id, { ...run, force: true });
+    await undoImport(db.settings, rep.import_id, run);
+    assert.deepEqual(await snapshotTable(db, 'p_prices'), []);
+  });
+  it('every type comes back exactly: floats, timestamps, dates, booleans, JSON, text with quotes and newlines', async () => {
+    const header = ['sku', 'f', 'ts', 'd', 'ok', 'j', 't'];
+    const first = [
+      ['a', '0.1', '2025-01-01T10:00:00.123456+02:00', '2025-01-31', 'true', '{"b": 1, "a": [1, 2.50]}', 'say "hi"\nthere'],
+      ['b', '1e-300', '2025-06-30T23:59:59.999999Z', '1999-12-31', 'false', '[]', ''],
+    ];
+    await createTrackedTable(db, 't_types', [['sku', 'text'], ['f', 'double precision'], ['ts', 'timestamptz'], ['d', 'date'], ['ok', 'boolean'], ['j', 'json'], ['t', 'text'], ['n', 'numeric(12,4)']]);
+    await importInto(db.settings, files.write('t1.csv', csv([header, ...first])), 't_types');
+    const before = await snapshotTable(db, 't_types');
+    const u = await importWith(db.settings, files.write('t2.csv', csv([header, ['a', '0.30000000000000004', '2024-02-29T00:00:00Z', '2024-02-29', 'false', '{"z": null}', 'x'], ['b', '1e-300', '2025-06-30T23:59:59.999999Z', '1999-12-31', 'false', '[]', 'changed']])), 't_types', { mode: 'upsert', key: ['sku'] });
+    assert.equal(u.rows_updated, 2);
+    await undoImport(db.settings, u.import_id, run);
+    assert.deepEqual(await snapshotTable(db, 't_types'), before);
+    const text = await db.rows<{ f: string; j: string }>(`select f::text, j::text from ${db.schema}.t_types order by id`);
+    assert.deepEqual(text, [{ f: '0.1', j: '{"b": 1, "a": [1, 2.50]}' }, { f: '1e-300', j: '[]' }], 'json keeps its text as written');
+  });
+  it('rows a later append skipped as duplicates of rows an upsert updated: --reassign is refused, --force puts the previous version back', async () => {
+    await append('d1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'd_prices');
+    const before = await snapshotTable(db, 'd_prices');
+    const u = await upsert('d2.csv', [['a', '10', 'x']], 'd_prices');
+    const b = await append('d3.csv', [['a', '10', 'x'], ['e', '5', 'e']], 'd_prices');
+    assert.equal(b.duplicates_found, 1);
+    await assert.rejects(undoImport(db.settings, u.import_id, run), (err: unknown) => err instanceof AtlasError && err.message.includes(b.import_id));
+    await assert.rejects(undoImport(db.settings, u.import_id, { ...run, reassign: true }), (err: unknown) => err instanceof AtlasError && /with --reassign: 1 of the rows later imports rely on are rows it updated/.test(err.message));
+    await undoImport(db.settings, u.import_id, { ...run, force: true });
+    const rows = await snapshotTable(db, 'd_prices');
+    assert.deepEqual(rows.slice(0, 2), before, 'row a as it was before the upsert');
+    assert.equal(rows.length, 3, "and b's own row e");
+  });
+});

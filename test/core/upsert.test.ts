@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ImportFailedError, UsageError } from '../../src/errors.ts';
+import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { importInto, importWith, snapshotTable } from '../importHelpers.ts';
+
+describe('import --mode upsert', () => {
+  let db: TestDb;
+  const files = tempDir();
+  before(async () => {
+    db = await openTestDb();
+  });
+  after(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  type Row = { id: string; sku: string; price: string | null; note: string | null; _import_id: string; _source_row_number: number };
+  const rowsOf = (table: string) => db.rows<Row>(`select id::text, sku, price::text, to_jsonb(t)->>'note' as note, _import_id::text, _source_row_number from ${db.schema}.${table} t order by id`);
+
+  it('updates the rows whose key matches where a value differs, counts the unchanged ones, inserts new keys', async () => {
+    const a = await importInto(db.settings, files.write('p1.csv', csv([['sku', 'price', 'note'], ['a', '1.50', 'x'], ['b', '2.00', 'y'], ['c', '3.00', 'z']])), 'prices');
+    const before = await rowsOf('prices');
+    const whole = await snapshotTable(db, 'prices');
+    const u = await importWith(db.settings, files.write('p2.csv', csv([['sku', 'price', 'note'], ['b', '2.50', 'y'], ['a', '1.50', 'x'], ['d', '4.00', 'w']])), 'prices', { mode: 'upsert', key: ['sku'] });
+    assert.equal(u.import_mode, 'upsert');
+    assert.equal(u.rows_inserted, 1);
+    assert.equal(u.rows_updated, 1);
+    assert.equal(u.rows_unchanged, 1);
+    assert.equal(u.rows_deleted, 0);
+    assert.equal(u.rows_skipped, 0);
+    assert.equal(u.status, 'success');
+    const after = await rowsOf('prices');
+    assert.deepEqual(after.map((r) => [r.id, r.sku, r.price, r.note]), [
+      [before[0]!.id, 'a', '1.50', 'x'],
+      [before[1]!.id, 'b', '2.50', 'y'],
+      [before[2]!.id, 'c', '3.00', 'z'],
+      [after[3]!.id, 'd', '4.00', 'w'],
+    ]);
+    // The updated row is this import's now (its metadata); the unchanged and untouched ones keep theirs.
+    assert.deepEqual(after.map((r) => [r._import_id, r._source_row_number]), [[a.import_id, 1], [u.import_id, 1], [a.import_id, 3], [u.import_id, 3]]);
+    const [rec] = await db.rows<Record<string, unknown>>(`select import_mode, rows_inserted, rows_updated, rows_unchanged, rows_deleted, rows_skipped from ${db.schema}.import_history where import_id = $1`, [u.import_id]);
+    assert.deepEqual(rec, { import_mode: 'upsert', rows_inserted: 1, rows_updated: 1, rows_unchanged: 1, rows_deleted: 0, rows_skipped: 0 });
+    // The pre-image of the updated row is the whole row as it was.
+    const pre = await db.rows<{ action: string; row_data: unknown }>(`select action, row_data::jsonb as row_data from ${db.schema}.import_preimages where import_id = $1`, [u.import_id]);
+    assert.equal(pre.length, 1);
+    assert.equal(pre[0]!.action, 'updated');
+    assert.deepEqual(pre[0]!.row_data, whole[1]);
+  });
+
+  it('leaves columns the file does not bring as they are, and keeps the row hash right for the duplicate check', async () => {
+    await importInto(db.settings, files.write('w1.csv', csv([['sku', 'price', 'note'], ['a', '1', 'keep me'], ['b', '2', 'me too']])), 'wide');
+    await importWith(db.settings, files.write('w2.csv', csv([['sku', 'price'], ['a', '10']])), 'wide', { mode: 'upsert', key: ['sku'] });
+    assert.deepEqual((await rowsOf('wide')).map((r) => [r.sku, r.price, r.note]), [['a', '10', 'keep me'], ['b', '2', 'me too']]);
+    // An append of the row as it is now is a duplicate of it (the stored hash follows the update).
+    const again = await importInto(db.settings, files.write('w3.csv', csv([['sku', 'price', 'note'], ['a', '10', 'keep me']])), 'wide');
+    assert.equal(again.duplicates_found, 1);
+    assert.equal(again.rows_inserted, 0);
+  });
+
+  it('records sharing a key within the file are mapping errors, all of them, naming the conflict; the others are written', async () => {
+    await importInto(db.settings, files.write('k1.csv', csv([['sku', 'price'], ['a', '1'], ['b', '2']])), 'keyed');
+    const before = await rowsOf('keyed');
+    const u = await importWith(db.settings, files.write('k2.csv', csv([['sku', 'price'], ['a', '5'], ['c', '3'], ['a', '6'], ['b', '2'], ['a', '5']])), 'keyed', { mode: 'upsert', key: ['sku'] });
+    assert.equal(u.status, 'partial');
+    assert.equal(u.mapping_errors_count, 3);
+    assert.equal(u.rows_inserted, 1);
+    assert.equal(u.rows_unchanged, 1);
+    assert.equal(u.rows_updated, 0);
+    assert.equal(u.rows_skipped, 3);
+    const errs = await db.rows<{ record_number: number; error_type: string; error_message: string; source_value: string }>(
+      `select record_number, error_type, error_message, source_value from ${db.schema}.mapping_errors where import_id = $1 order by record_number`,
+      [u.import_id],
+    );
+    assert.deepEqual(errs.map((e) => e.record_number), [1, 3, 5]);
+    assert.ok(errs.every((e) => e.error_type === 'duplicate_key' && e.source_value === "'a'"));
+    assert.match(errs[0]!.error_message, /key sku = 'a' is shared by 3 records of the file \(1, 3, 5\)/);
+    const after = await rowsOf('keyed');
+    assert.deepEqual(after.map((r) => [r.sku, r.price]), [['a', '1'], ['b', '2'], ['c', '3']], 'row a is not touched');
+    assert.equal(after[0]!._import_id, before[0]!._import_id);
+  });
+
+  it('refuses a key that is not unique in the table before anything is written, showing the key values', async () => {
+    await importWith(db.settings, files.write('n1.csv', csv([['sku', 'price'], ['a', '1'], ['a', '2'], ['b', '3']])), 'nonunique', { key: ['sku', 'price'] });
+    const before = await snapshotTable(db, 'nonunique');
+    await assert.rejects(
+      importWith(db.settings, files.write('n2.csv', csv([['sku', 'price'], ['a', '9'], ['z', '1']])), 'nonunique', { mode: 'upsert', key: ['sku'] }),
+      (err: unknown) => err instanceof ImportFailedError && /key sku is not unique in the table: 'a' \(2 rows\); nothing was written/.test(err.message),
+    );
+    assert.deepEqual(await snapshotTable(db, 'nonunique'), before);
+    const failed = await db.rows(`select 1 from ${db.schema}.import_preimages p join ${db.schema}.import_history h using (import_id) where h.table_name = 'nonunique'`);
+    assert.equal(failed.length, 0);
+  });
+
+  it('a composite key, NULL matching NULL; into a table created without --key (no unique index)', async () => {
+    await importInto(db.settings, files.write('c1.csv', csv([['region', 'day', 'n'], ['eu', '2025-01-01', '1'], ['', '2025-01-01', '2'], ['us', '2025-01-02', '3']])), 'composite');
+    const u = await importWith(db.settings, files.write('c2.csv', csv([['region', 'day', 'n'], ['', '2025-01-01', '20'], ['eu', '2025-01-02', '4']])), 'composite', { mode: 'upsert', key: ['region', 'day'] });
+    assert.deepEqual([u.rows_inserted, u.rows_updated, u.rows_unchanged], [1, 1, 0]);
+    const rows = await db.rows<{ region: string | null; n: number }>(`select region, n from ${db.schema}.composite order by id`);
+    assert.deepEqual(rows, [{ region: 'eu', n: 1 }, { region: null, n: 20 }, { region: 'us', n: 3 }, { region: 'eu', n: 4 }]);
+    const idx = await db.rows(`select indexname from pg_indexes where schemaname = $1 and tablename = 'composite' and indexdef like 'CREATE UNIQUE%' and indexdef not like '%(id)'`, [db.schema]);
+    assert.equal(idx.length, 0);
+  });
+
+  it('creating the table, upsert makes a unique index on the key', async () => {
+    const u = await importWith(db.settings, files.write('new.csv', csv([['sku', 'price'], ['a', '1'], ['b', '2']])), 'fresh_keyed', { mode: 'upsert', key: ['sku'] });
+    assert.deepEqual([u.rows_inserted, u.rows_updated, u.import_strategy], [2, 0, 'new_table']);
+    const idx = await db.rows<{ indexdef: string }>(`select indexdef from pg_indexes where schemaname = $1 and tablename = 'fresh_keyed' and indexdef like 'CREATE UNIQUE%' and indexdef not like '%(id)'`, [db.schema]);
+    assert.equal(idx.length, 1);
+    assert.match(idx[0]!.indexdef, /\(sku\)/);
+    const again = await importWith(db.settings, files.write('new2.csv', csv([['sku', 'price'], ['a', '7'], ['c', '3']])), 'fresh_keyed', { mode: 'upsert', key: ['sku'] });
+    assert.deepEqual([again.rows_inserted, again.rows_updated, again.rows_unchanged], [1, 1, 0]);
+  });
+
+  it('upsert without a key is a usage error', async () => {
+    await assert.rejects(importWith(db.settings, files.write('nokey.csv', csv([['sku'], ['a']])), 'prices', { mode: 'upsert' }), (err: unknown) => err instanceof UsageError && /needs --key/.test(err.message));
+  });
+});
