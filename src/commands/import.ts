@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
-import { dryRunImport, importFile, type DryRunResult, type ImportPhase, type ImportResult } from '../core/import.js';
+import { dryRunImport, importFile, type DryRunResult, type ImportOptions, type ImportPhase, type ImportResult } from '../core/import.js';
+import { isBatchInvocation } from '../core/importBatch.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { FileFormat } from '../formats/types.js';
 import { parseKeyList, type Strategy } from '../transform/mapping.js';
 import { createProgress, progressMode } from './progress.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printableLines, printJson, settingsFor } from './shared.js';
 
-interface ImportFlags {
+export interface ImportFlags {
   table?: string;
   format?: FileFormat;
   strategy?: Strategy;
@@ -29,10 +30,45 @@ interface ImportFlags {
   entry?: string;
   name?: string;
   progress?: boolean;
+  // A batch's (commands/importBatch.ts).
+  recursive?: boolean;
+  pattern?: string;
+  atomic?: boolean;
+  stopOnError?: boolean;
+}
+
+/** What every file's import is asked to do, from the flags (checked here: a usage error before anything is read). */
+export function importOptionsFromFlags(flags: ImportFlags): Omit<ImportOptions, 'source'> {
+  if (flags.headerRow !== undefined && !/^[1-9]\d*$/.test(flags.headerRow)) throw new UsageError('--header-row must be a row number (1 or more)');
+  if (flags.strict && flags.maxErrors !== undefined) throw new UsageError('--strict and --max-errors cannot be used together');
+  const key = flags.key === undefined ? null : parseKeyList(flags.key);
+  if (typeof key === 'string') throw new UsageError(key, { hint: 'name the uniqueness columns, comma-separated: --key id or --key email,date' });
+  return {
+    table: flags.table ?? null,
+    format: flags.format ?? null,
+    strategy: flags.strategy ?? null,
+    mappingFile: flags.mapping ?? null,
+    maxErrors: flags.maxErrors ?? null,
+    strict: flags.strict ?? false,
+    dedupe: flags.dedupe,
+    key,
+    nullValues: flags.nullValue ?? null,
+    allowSameFile: flags.allowSameFile ?? false,
+    force: flags.force ?? false,
+    delimiter: flags.delimiter === undefined ? null : flags.delimiter === '\\t' || flags.delimiter === 'tab' ? '\t' : flags.delimiter,
+    header: flags.header,
+    encoding: flags.encoding ?? null,
+    sheet: flags.sheet ?? null,
+    headerRow: flags.headerRow === undefined ? null : Number(flags.headerRow),
+    range: flags.range ?? null,
+    recordPath: flags.recordPath ?? null,
+    entry: flags.entry ?? null,
+    name: flags.name ?? null,
+  };
 }
 
 /** Names of the debug pause points (ATLAS_DEBUG_PAUSE) by phase. */
-const PHASE_POINTS: Record<ImportPhase, string> = {
+export const PHASE_POINTS: Record<ImportPhase, string> = {
   reading: 'reading',
   staging: 'staging',
   'checking types': 'types',
@@ -51,7 +87,7 @@ let endDebugPause: (() => void) | null = null;
  * until Ctrl-C/SIGTERM, or until the import fails meanwhile, e.g. because the server went away)
  * so a test can kill the process or the server right there.
  */
-async function debugPause(point: string, signal: AbortSignal): Promise<void> {
+export async function debugPause(point: string, signal: AbortSignal): Promise<void> {
   if (!debugPauses.delete(point)) return;
   process.stderr.write(`atlas: debug: paused at ${point} (pid ${process.pid})\n`);
   await new Promise<void>((resolve) => {
@@ -67,13 +103,20 @@ async function debugPause(point: string, signal: AbortSignal): Promise<void> {
   });
 }
 
-export async function runImportCommand(source: string, flags: ImportFlags, cmd: Command): Promise<void> {
+/** Ends the debug pause in progress, if any (its import failed under it). */
+export function endDebugPauses(): void {
+  endDebugPause?.();
+}
+
+export async function runImportCommand(sources: string[], flags: ImportFlags, cmd: Command): Promise<void> {
+  if (isBatchInvocation(sources, flags)) {
+    const { runBatchImportCommand } = await import('./importBatch.js');
+    return runBatchImportCommand(sources, flags, cmd);
+  }
+  const source = sources[0]!;
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
-  if (flags.headerRow !== undefined && !/^[1-9]\d*$/.test(flags.headerRow)) throw new UsageError('--header-row must be a row number (1 or more)');
-  if (flags.strict && flags.maxErrors !== undefined) throw new UsageError('--strict and --max-errors cannot be used together');
-  const key = flags.key === undefined ? null : parseKeyList(flags.key);
-  if (typeof key === 'string') throw new UsageError(key, { hint: 'name the uniqueness columns, comma-separated: --key id or --key email,date' });
+  const fileOptions = importOptionsFromFlags(flags);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {
@@ -89,27 +132,8 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
   try {
     const run = flags.dryRun ? dryRunImport : importFile;
     result = await run(settings, {
+      ...fileOptions,
       source,
-      table: flags.table ?? null,
-      format: flags.format ?? null,
-      strategy: flags.strategy ?? null,
-      mappingFile: flags.mapping ?? null,
-      maxErrors: flags.maxErrors ?? null,
-      strict: flags.strict ?? false,
-      dedupe: flags.dedupe,
-      key,
-      nullValues: flags.nullValue ?? null,
-      allowSameFile: flags.allowSameFile ?? false,
-      force: flags.force ?? false,
-      delimiter: flags.delimiter === undefined ? null : flags.delimiter === '\\t' || flags.delimiter === 'tab' ? '\t' : flags.delimiter,
-      header: flags.header,
-      encoding: flags.encoding ?? null,
-      sheet: flags.sheet ?? null,
-      headerRow: flags.headerRow === undefined ? null : Number(flags.headerRow),
-      range: flags.range ?? null,
-      recordPath: flags.recordPath ?? null,
-      entry: flags.entry ?? null,
-      name: flags.name ?? null,
       signal: controller.signal,
       onDatabase: databaseNotice(cmd),
       onPhase: async (p) => {
@@ -124,7 +148,7 @@ export async function runImportCommand(source: string, flags: ImportFlags, cmd: 
     });
   } finally {
     // A pause whose import failed under it (the connection was cut mid-COPY) must not keep the process alive.
-    endDebugPause?.();
+    endDebugPauses();
     reporter.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

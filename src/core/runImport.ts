@@ -51,6 +51,8 @@ export interface RunContext {
   trace: ImportTrace;
   serverVersion: number;
   url: string;
+  /** The import runs inside an atomic batch's transaction, which it must not commit. @default false */
+  inBatchTransaction?: boolean;
 }
 
 /** Rows at each end of a table whose stored `_row_hash` is checked before the duplicate check trusts it. */
@@ -257,8 +259,10 @@ export async function runImport(client: Client, settings: Settings, options: Run
       mappingStatus: 'failed',
       metadata: { ...base.metadata, failed_phase: trace.phase },
     });
-    await client.query('commit');
-    await client.query('begin'); // withTransaction's COMMIT then ends an empty transaction
+    if (ctx.inBatchTransaction !== true) {
+      await client.query('commit');
+      await client.query('begin'); // withTransaction's COMMIT then ends an empty transaction
+    }
     throw new FailedOnErrorsError(`import ${importId} into ${tableName} failed: ${message}`, importId, {
       hint: `see the errors with: atlas errors ${importId}; fix the file or the mapping and import it again`,
     });
