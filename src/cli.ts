@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { AlreadyImportedError, AtlasError, describeError, ExitCode, redactSecrets } from './errors.js';
+import { AlreadyImportedError, AtlasError, describeError, ExitCode, redactSecrets, UsageError } from './errors.js';
 import { printable, printableLines } from './transform/printable.js';
 
 /** Flags every command accepts, before or after its own arguments. */
@@ -153,7 +153,8 @@ else 3 if any was partial, else 0.`,
         'undone',
       ]),
     )
-    .option('--since <date>', 'only imports since a local date or time (2025-01-31, "2025-01-31 14:00") or an age (30m, 12h, 7d, 2w) (default: all time)');
+    .option('--since <date>', 'only imports since a local date or time (2025-01-31, "2025-01-31 14:00") or an age (30m, 12h, 7d, 2w) (default: all time)')
+    .option('--batch <id>', 'only the imports of this batch (the id a batch import prints; default: all)');
   addPaginationOptions(history, 'imports')
     .helpCommand(false)
     .addHelpText(
@@ -276,7 +277,8 @@ Examples:
   const undo = program
     .command('undo')
     .description('remove exactly the rows an import inserted, in one transaction; its history record stays, marked undone')
-    .argument('<import_id>', 'an import id, or its first 8+ characters');
+    .argument('[import_id]', 'an import id, or its first 8+ characters')
+    .option('--batch <id>', 'undo every import of this batch, in one transaction, newest first (instead of one import id)');
   addConfirmationOptions(undo, 'removed')
     .option('--force', "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone; also delete rows later imports rely on (unless --reassign)")
     .option('--reassign', 'keep the rows later imports rely on (they skipped their own copies as duplicates): each becomes a row of the earliest such import, whose record is updated')
@@ -296,9 +298,16 @@ Examples:
   atlas undo 1f0c2a9e                 asks first on a terminal
   atlas undo 1f0c2a9e --reassign      keep the rows later imports rely on
   atlas undo 1f0c2a9e --yes --json    in a script
-  atlas undo 1f0c2a9e --yes --purge   leave no record either`,
+  atlas undo 1f0c2a9e --yes --purge   leave no record either
+  atlas undo --batch 5d1e0b7c-... --dry-run   every import of a batch, all or none`,
     )
-    .action(async (importId: string, flags, cmd: Command) => {
+    .action(async (importId: string | undefined, flags, cmd: Command) => {
+      if (flags.batch !== undefined) {
+        const { runUndoBatchCommand } = await import('./commands/undoBatch.js');
+        await runUndoBatchCommand(importId, flags, cmd);
+        return;
+      }
+      if (importId === undefined) throw new UsageError('name the import to undo, or --batch ID', { hint: 'list imports with `atlas history`' });
       const { runUndoCommand } = await import('./commands/undo.js');
       await runUndoCommand(importId, flags, cmd);
     });

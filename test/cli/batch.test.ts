@@ -127,4 +127,39 @@ describe('atlas import of several files', { timeout: 180_000 }, () => {
     assert.match(again.stdout, /imported 2, skipped 1/);
     assert.equal(await countRows(db.client, db.schema, 'k'), 5);
   });
+
+  it('history --batch lists the imports of a batch; undo --batch undoes them all in one transaction, after a --dry-run that changes nothing', async () => {
+    put('in/a.csv', csv([['id'], [1], [2]]));
+    put('in/b.csv', csv([['id'], [2], [3]]));
+    put('in/c.json', CORRUPT_JSON);
+    const other = put('other.csv', csv([['id'], [9]]));
+    assert.equal((await runAtlas(['import', other, '--table', 'u', ...conn])).code, 0);
+    const r = await runAtlas(['import', join(files.dir, 'in'), '--table', 'u', '--json', ...conn]);
+    assert.equal(r.code, 1, r.stderr);
+    const batch = (JSON.parse(r.stdout) as { batch_id: string }).batch_id;
+    assert.equal(await countRows(db.client, db.schema, 'u'), 4); // b.csv's 2 is a duplicate of a.csv's
+    const listed = await runAtlas(['history', '--batch', batch, '--json', ...conn]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const page = JSON.parse(listed.stdout) as { total_count: number; imports: Array<{ status: string }> };
+    assert.equal(page.total_count, 3);
+    assert.deepEqual(page.imports.map((i) => i.status).sort(), ['failed', 'success', 'success']);
+    const plan = await runAtlas(['undo', '--batch', batch, '--dry-run', ...conn]);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /2 import\(s\), 3 row\(s\)/);
+    assert.equal(await countRows(db.client, db.schema, 'u'), 4);
+    const undone = await runAtlas(['undo', '--batch', batch, '--yes', '--json', ...conn]);
+    assert.equal(undone.code, 0, undone.stderr);
+    const doc = JSON.parse(undone.stdout) as { rows_removed: number; imports: Array<{ import_id: string }>; left_alone: unknown[] };
+    assert.equal(doc.rows_removed, 3);
+    assert.equal(doc.left_alone.length, 1);
+    assert.equal(await countRows(db.client, db.schema, 'u'), 1, 'the import outside the batch keeps its row');
+    const records = await assertPromiseHolds(db.client, db.schema);
+    assert.equal(records.filter((x) => x.status === 'undone').length, 2);
+    const again = await runAtlas(['undo', '--batch', batch, '--yes', ...conn]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /0 import\(s\), 0 row\(s\)/);
+    const unknown = await runAtlas(['undo', '--batch', '00000000-0000-0000-0000-000000000000', '--yes', ...conn]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no import belongs to batch/);
+  });
 });
