@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import pg from 'pg';
 import { resolveSettings, type Settings } from '../src/config.ts';
 
@@ -50,6 +51,35 @@ export async function openTestDb(): Promise<TestDb> {
       await client.end();
     },
   };
+}
+
+/**
+ * The test database of the enclosing describe block (or test file): a schema of its own, opened
+ * (then `setup`, e.g. migrateTestDb) before its tests, dropped after them (`teardown` first).
+ * The object is filled in by that `before` hook: use it inside hooks and tests.
+ */
+export function useTestDb(options: { setup?: (db: TestDb) => Promise<unknown>; teardown?: (db: TestDb) => Promise<unknown> } = {}): TestDb {
+  const db = {} as TestDb;
+  before(async () => {
+    Object.assign(db, await openTestDb());
+    await options.setup?.(db);
+  });
+  after(async () => {
+    if (db.close === undefined) return; // never opened: its before hook failed
+    try {
+      await options.teardown?.(db);
+    } finally {
+      await db.close();
+    }
+  });
+  return db;
+}
+
+/** A temporary directory, removed after the tests of the enclosing describe block (or test file). */
+export function useTempDir(prefix?: string): ReturnType<typeof tempDir> {
+  const dir = tempDir(prefix);
+  after(() => dir.cleanup());
+  return dir;
 }
 
 /** A temporary directory, removed by the returned cleanup. */

@@ -54,7 +54,7 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
       onFileStart: (file, index, count) => {
         current = index + 1;
         reporter?.stop();
-        reporter = createProgress(mode, `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`);
+        reporter = createProgress(mode, undefined, `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`);
       },
       onFileDone: (outcome) => {
         reporter?.stop();

@@ -46,10 +46,30 @@ export function progressMode(
 /** The estimate never claims the INSERT done: only its end says so. */
 const MAX_ESTIMATED_PERCENT = 99;
 
+/** Where progress takes the time from and writes to: the real ones, or a test's (a fake clock instead of sleeping). */
+export interface ProgressEnv {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  /** Calls `fn` every `ms` milliseconds (never keeping the process alive) until the returned function is called. */
+  every(ms: number, fn: () => void): () => void;
+  /** Where plain lines go. */
+  write(text: string): void;
+}
+
+const REAL_ENV: ProgressEnv = {
+  now: () => performance.now(),
+  every: (ms, fn) => {
+    const timer = setInterval(fn, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+  write: (text) => process.stderr.write(text),
+};
+
 /** `label` starts every text (a batch's "file 2 of 10, name"). */
-export function createProgress(mode: ProgressMode, label = ''): ProgressReporter {
+export function createProgress(mode: ProgressMode, env: ProgressEnv = REAL_ENV, label = ''): ProgressReporter {
   if (mode === 'off') return { phase: () => undefined, progress: () => undefined, inserting: () => undefined, stop: () => undefined };
-  const started = performance.now();
+  const started = env.now();
   let phase: ImportPhase = 'reading';
   let phaseStarted = started;
   let stagingStarted: number | null = null;
@@ -61,7 +81,7 @@ export function createProgress(mode: ProgressMode, label = ''): ProgressReporter
   const spinner: Ora | null = mode === 'spinner' ? ora({ stream: process.stderr, text: label === '' ? 'reading' : `${label}, reading` }).start() : null;
   // The spinner and the plain lines say the same thing: this text.
   const describe = (): string => {
-    const now = performance.now();
+    const now = env.now();
     const parts: string[] = label === '' ? [phase] : [label, phase];
     if (last && (phase === 'staging' || phase === 'reading')) {
       const read = last.totalBytes ? `${formatBytes(last.bytesRead)} of ${formatBytes(last.totalBytes)} (${Math.min(100, Math.round((last.bytesRead / last.totalBytes) * 100))}%)` : formatBytes(last.bytesRead);
@@ -80,28 +100,27 @@ export function createProgress(mode: ProgressMode, label = ''): ProgressReporter
     return parts.join(', ');
   };
   const writeLine = (): void => {
-    lastLine = performance.now();
+    lastLine = env.now();
     unwritten = false;
-    process.stderr.write(`atlas: ${describe()}\n`);
+    env.write(`atlas: ${describe()}\n`);
   };
   const update = (force: boolean): void => {
     if (spinner) {
       spinner.text = describe();
       if (force) spinner.render(); // a new phase shows at once, not at the next frame
-    } else if (force || performance.now() - lastLine >= PLAIN_INTERVAL_MS) {
+    } else if (force || env.now() - lastLine >= PLAIN_INTERVAL_MS) {
       writeLine();
     }
   };
   // The elapsed time keeps counting through phases that report nothing until they end (an
   // INSERT): the spinner's text each second, a plain line every PLAIN_INTERVAL_MS.
-  const tick = setInterval(() => update(false), 1000);
-  tick.unref();
+  const stopTicking = env.every(1000, () => update(false));
   return {
     phase: (p) => {
       // Plain lines end a phase with its last figures (staging's total bytes, rows and rate), as the spinner showed them.
       if (!spinner && unwritten) writeLine();
       phase = p;
-      phaseStarted = performance.now();
+      phaseStarted = env.now();
       if (p === 'staging') stagingStarted = phaseStarted;
       update(true);
     },
@@ -115,7 +134,7 @@ export function createProgress(mode: ProgressMode, label = ''): ProgressReporter
       insert = estimate;
     },
     stop: () => {
-      clearInterval(tick);
+      stopTicking();
       spinner?.stop();
     },
   };

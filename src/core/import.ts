@@ -22,26 +22,31 @@ import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
 import { type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
 import { inImportTransaction, useDatabase, type ImportSession } from './importSession.js';
 import { prepare } from './prepareImport.js';
-import { alreadyImported, FailedOnErrorsError, runImport, type RunContext } from './runImport.js';
+import { alreadyImported, FailedOnErrorsError, importInTransaction, type RunContext } from './runImport.js';
 
 export type { DryRunResult, ImportOptions, ImportPhase, ImportProgress, ImportResult, InsertEstimate } from './importTypes.js';
 
 /** Runs one import. Throws ImportFailedError (with the failed record's id) when it fails. */
 export async function importFile(settings: Settings, options: ImportOptions): Promise<ImportResult> {
-  return (await runImportFile(settings, { ...options, dryRun: false })) as ImportResult;
+  return (await importWithRecord(settings, { ...options, dryRun: false })) as ImportResult;
 }
 
 /** `--dry-run`: reads, stages and plans the import inside a transaction that is rolled back; writes nothing. */
 export async function dryRunImport(settings: Settings, options: ImportOptions): Promise<DryRunResult> {
-  return (await runImportFile(settings, { ...options, dryRun: true })) as DryRunResult;
+  return (await importWithRecord(settings, { ...options, dryRun: true })) as DryRunResult;
 }
 
 /** One file of a batch (core/importBatch.ts): on the batch's connection, with the batch's id in its record. */
 export async function importFileInSession(settings: Settings, options: ImportOptions, session: ImportSession): Promise<ImportResult> {
-  return (await runImportFile(settings, { ...options, dryRun: false }, session)) as ImportResult;
+  return (await importWithRecord(settings, { ...options, dryRun: false }, session)) as ImportResult;
 }
 
-async function runImportFile(settings: Settings, given: RunOptions, session: ImportSession | null = null): Promise<ImportResult | DryRunResult> {
+/**
+ * One file's import around its transaction: reads and checks what can be checked before
+ * connecting, refuses a file already imported, writes the in_progress record, runs the
+ * transaction, and on any failure stores the record as failed with what the trace knows.
+ */
+async function importWithRecord(settings: Settings, given: RunOptions, session: ImportSession | null = null): Promise<ImportResult | DryRunResult> {
   const trace = new ImportTrace(performance.now());
   // The trace follows the phases, whoever else listens to them.
   const options: RunOptions = {
@@ -65,11 +70,13 @@ async function runImportFile(settings: Settings, given: RunOptions, session: Imp
       trace.serverSeconds = target.embedded?.seconds ?? 0;
       const serverVersion = await getServerVersion(client);
       const importId = randomUUID();
-      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url, inBatchTransaction: session?.atomic === true };
+      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url };
       if (options.dryRun) {
         await client.query('begin');
         try {
-          return await runImport(client, settings, options, ctx);
+          const preview = await importInTransaction(client, settings, options, ctx);
+          if (!('dry_run' in preview)) throw new Error('internal error: a dry run did not end as one');
+          return preview;
         } finally {
           await client.query('rollback');
         }
@@ -107,21 +114,27 @@ async function runImportFile(settings: Settings, given: RunOptions, session: Imp
         );
       const stopOnAbort = cancelQueriesOnAbort(client, options.signal);
       try {
-        return await inImportTransaction(client, session, async () => {
+        const done = await inImportTransaction(client, session, async () => {
           // The import's sign of life, held by its transaction until COMMIT or ROLLBACK and taken
           // before its record exists: an in_progress record nobody holds this for is an import
           // whose process or connection is gone (markInterruptedImports).
           await lockForTransaction(client, `${IMPORT_LOCK_PREFIX}${importId}`);
           await (session !== null ? recordIn(session.recorder) : withClient(url, recordIn));
-          return runImport(client, settings, options, ctx);
+          return importInTransaction(client, settings, options, ctx);
         });
+        // Stopped on its mapping errors: the errors and the failed record are committed, no data.
+        if ('stopped' in done) {
+          throw new FailedOnErrorsError(`import ${importId} into ${tableName} failed: ${done.message}`, importId, {
+            hint: `see the errors with: atlas errors ${importId}; fix the file or the mapping and import it again`,
+          });
+        }
+        return done;
       } catch (err) {
         const cancelled = options.signal?.aborted === true;
         const message = cancelled ? 'cancelled' : describeError(err);
-        const atomic = session?.atomic === true;
+        if (err instanceof FailedOnErrorsError) throw err;
         // In an atomic batch the file's savepoint took its record back with the rest: written again, failed, in the batch's transaction.
-        if (atomic && !(err instanceof AlreadyImportedError)) await recordIn(client).catch(() => undefined);
-        if (err instanceof FailedOnErrorsError && !atomic) throw err;
+        if (session?.atomic === true && !(err instanceof AlreadyImportedError)) await recordIn(client).catch(() => undefined);
         if (err instanceof AlreadyImportedError) {
           // A refused import leaves no history row.
           await deleteImports(client, settings.schema, [importId]).catch(() => undefined);

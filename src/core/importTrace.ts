@@ -9,7 +9,7 @@ import type { FailureFacts, NewImport } from '../db/history.js';
 import type { FileFormat } from '../formats/types.js';
 import type { HashingReader, OpenedSource } from '../sources/source.js';
 import type { ImportOptions, ImportPhase } from './importTypes.js';
-import { seconds } from './importTypes.js';
+import { msToSeconds } from './importTypes.js';
 
 /** import_history.file_type of an input format: the spec's names (csv, excel, json, xml). */
 export function fileTypeOf(format: FileFormat): string {
@@ -57,7 +57,7 @@ export class ImportTrace {
 
   /** The import's duration so far: since it began, less the time spent reaching the embedded server. */
   durationSeconds(): number {
-    return seconds(performance.now() - this.startedAt - this.serverSeconds * 1000);
+    return msToSeconds(performance.now() - this.startedAt - this.serverSeconds * 1000);
   }
 
   /** Passes a reader's batches through, counting their rows. */
@@ -82,7 +82,7 @@ export class ImportTrace {
   /** Everything known now, for the failed record; the phase it failed in gets its time so far. */
   failure(): { facts: FailureFacts; metadata: Record<string, unknown> } {
     const column = PHASE_COLUMN[this.phase];
-    if (column !== undefined && this[column] === null) this[column] = seconds(performance.now() - this.phaseStartedAt);
+    if (column !== undefined && this[column] === null) this[column] = msToSeconds(performance.now() - this.phaseStartedAt);
     const complete = this.allBytesRead();
     const metadata: Record<string, unknown> = { failed_phase: this.phase };
     if (this.reader !== null && !complete) metadata.bytes_read = this.reader.bytes;

@@ -113,4 +113,4 @@ export const DRY_RUN_ERRORS_SHOWN = 20;
 
 
 /** Milliseconds to seconds, rounded to the millisecond (the history columns hold 3 decimals). */
-export const seconds = (ms: number): number => Math.round(ms) / 1000;
+export const msToSeconds = (ms: number): number => Math.round(ms) / 1000;

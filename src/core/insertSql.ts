@@ -265,22 +265,10 @@ export interface DedupeArgs extends SqlArgs {
  * (the record as it would have been stored; its row count must equal `find`'s). Comparison is of
  * converted values and NULL-safe. `found` stays to the commit: the INSERT leaves its rows out.
  *
- * Why a temp table and not a CTE: where the table had no statistics yet (just made by the
- * previous import), the planner knew nothing of a CTE's computed hash, guessed that each value
- * matched 1/200 of the table, and joined 1M staged rows to the 1M-row table with a merge join
- * over the `_row_hash` index: a heap fetch per row in hash order (14 s of the 42 s check under
- * EXPLAIN ANALYZE), rereading and rewriting pages as it set each tuple's hint bit. With the temp
- * table analysed it knows the hashes are distinct: a hash join for a file about the table's size
- * (check 46.4 -> 35.5 s; with the table analysed 33 -> 31 s), index lookups for a small file.
- * (Measured against the join, 300k rows all duplicates: a correlated index probe per row for the
- * table match is half again slower, 12.4-13.0 s vs 8.4-9.1 s.)
- *
- * Why `found` is a table too: its size is the number of duplicates, which the planner cannot
- * estimate (it guessed 1,667 for 1M). As one statement, the join of the found rows back to the
- * converted ones hashed all 1M wide converted rows; counted, `found` is the side hashed (narrow)
- * and the converted rows stream past it. 1M records, all duplicates, three runs each: building
- * the records 8.4-9.5 s -> 7.3-9.3 s with `found` written and analysed (7.1-8.3 s as one
- * statement whose plan rests on that guess, kept out for that reason).
+ * Both are analysed temp tables, not CTEs, so that the planner knows their sizes: that the
+ * computed hashes are distinct (a hash join for a file about the table's size, index lookups for
+ * a small one) and how many duplicates there are (the narrow `found` is the side hashed). The
+ * plans it chose without them, and the timings: docs/decisions.md.
  */
 export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: string; find: string; analyzeFound: string; keep: string; params: unknown[] } {
   const { plan, schema, stage, tableName } = args;
@@ -339,7 +327,7 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
  * made): every row whose key equals that of an earlier record of the file is kept in
  * import_duplicates and deleted from the table. A new table holds only this file's rows, so this
  * is the whole check, and it reads typed values already stored with their `_row_hash` instead of
- * converting and hashing every staged row a second time before the INSERT (1M rows: about 5 s).
+ * converting and hashing every staged row a second time before the INSERT.
  * The rows left keep their ids (in file order); the deleted ones are dead tuples until vacuumed.
  * Returns one row: `duplicates` (kept) and `removed` (deleted from the table; the same rows).
  */

@@ -1,7 +1,7 @@
 /**
- * The body of one import, inside its transaction: stage every row, decide types and strategy,
- * record mapping errors (or stop at the error budget), create or extend the table, check
- * duplicates, INSERT ... SELECT, and write the final history record.
+ * The body of one import, inside its transaction, as its phases: stage every row, decide types
+ * and plan, record mapping errors (or stop at the error budget), create or extend the table,
+ * check duplicates, INSERT ... SELECT, and write the final history record.
  */
 import type { Settings } from '../config.js';
 import { lockForTransaction, type Client } from '../db/connection.js';
@@ -9,19 +9,19 @@ import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/h
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging.js';
-import { countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped } from '../db/tables.js';
+import { countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError, UsageError } from '../errors.js';
-import { addColumnsSql, createTableSql } from '../transform/ddl.js';
+import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
-import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent, reservedRenamesWarning } from '../transform/naming.js';
+import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, quoteIdent, reservedRenamesWarning } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { duplicateCheckSql, errorRowsSql, insertRowsSql, newTableDuplicatesSql, markDuplicatesSql, rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn } from './insertSql.js';
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeStageSql, createValueLookups } from './valueLookups.js';
 import { isoTime } from '../transform/time.js';
 
-import { DRY_RUN_ERRORS_SHOWN, seconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
+import { DRY_RUN_ERRORS_SHOWN, msToSeconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import type { Prepared } from './prepareImport.js';
 import type { ImportTrace } from './importTrace.js';
 
@@ -38,8 +38,8 @@ const IMPORT_WORK_MEM = '128MB';
 const IMPORT_TEMP_BUFFERS = '64MB';
 
 /**
- * Thrown inside the transaction when the import fails on its mapping errors (past the budget, or
- * no row left to insert): the errors and the failed record are committed, no data and no DDL.
+ * Thrown once the import that stopped on its mapping errors (past the budget, or no row left to
+ * insert) has committed the errors and the failed record: no data and no DDL.
  */
 export class FailedOnErrorsError extends ImportFailedError {}
 
@@ -51,8 +51,6 @@ export interface RunContext {
   trace: ImportTrace;
   serverVersion: number;
   url: string;
-  /** The import runs inside an atomic batch's transaction, which it must not commit. @default false */
-  inBatchTransaction?: boolean;
 }
 
 /** Rows at each end of a table whose stored `_row_hash` is checked before the duplicate check trusts it. */
@@ -85,24 +83,125 @@ async function setTempBuffers(client: Client): Promise<void> {
   }
 }
 
-export async function runImport(client: Client, settings: Settings, options: RunOptions, ctx: RunContext): Promise<ImportResult | DryRunResult> {
-  const schema = settings.schema;
-  const { importId, tableName, prepared, trace } = ctx;
-  const { input, mapping, budget } = prepared;
-  const signal = options.signal;
-  const checkCancelled = (): void => {
-    if (signal?.aborted) throw new CancelledError();
-  };
-  const warnings: string[] = [];
-  trace.warnings = warnings;
+/** The import stopped on its mapping errors: its failed record and the errors are written, no data; the caller commits them. */
+export interface StoppedOnErrors {
+  stopped: true;
+  message: string;
+}
 
-  // Stage every row; Node sees every value on the way.
+/** What every phase of one import reads: the connection, the settings, the options, and the warnings collected so far. */
+interface ImportRun extends RunContext {
+  client: Client;
+  schema: string;
+  options: RunOptions;
+  warnings: string[];
+  /** The TEMP staging table. */
+  stage: string;
+  hasPgInputIsValid: boolean;
+  checkCancelled(): void;
+}
+
+/** The rows staged, and what staging learnt of them. */
+interface Staging {
+  staged: StageResult;
+  lateArrays: Record<string, unknown>;
+  parsingSeconds: number;
+  nullValuesApplied: Record<string, number>;
+}
+
+/** The types and the plan against the existing table, if any. */
+interface Decision {
+  decided: ColumnType[];
+  existing: ExistingTable | null;
+  plan: ImportPlan;
+  errorCells: ReturnType<typeof countErrorCells>;
+}
+
+/** The mapping errors found (and, unless a dry run, recorded), and why the import must stop, if it must. */
+interface ErrorsFound {
+  mappingErrors: number;
+  /** Records with at least one mapping error: they stay out of the table. */
+  rejectedRows: number;
+  firstErrors: Array<Record<string, unknown>>;
+  failure: string | null;
+}
+
+/** The duplicate check's findings. */
+interface Duplicates {
+  found: number;
+  seconds: number | null;
+  /** Staged rows without a mapping error, when the check counted them. */
+  validRows: number | null;
+  /** A temp table of duplicates the INSERT leaves out, or null. */
+  excludeDups: string | null;
+  /** Every row without a mapping error is a duplicate and the others were rejected: the import stops (checked only where that can happen). */
+  allDuplicatesOfValidRows?: true;
+}
+
+/**
+ * One import, inside its transaction: its phases in order. Returns the result, a dry run's
+ * preview, or the stop on mapping errors, whose record the caller commits.
+ */
+export async function importInTransaction(client: Client, settings: Settings, options: RunOptions, ctx: RunContext): Promise<ImportResult | DryRunResult | StoppedOnErrors> {
+  const warnings: string[] = [];
+  ctx.trace.warnings = warnings;
+  const run: ImportRun = {
+    ...ctx,
+    client,
+    schema: settings.schema,
+    options,
+    warnings,
+    stage: importTempTable(ctx.importId, 'stage'),
+    hasPgInputIsValid: ctx.serverVersion >= 160000,
+    checkCancelled: () => {
+      if (options.signal?.aborted) throw new CancelledError();
+    },
+  };
+
+  const staging = await stageRows(run);
+  const decision = await decideTypesAndPlan(run, staging);
+  const errors = await findMappingErrors(run, staging, decision);
+  if (options.dryRun) return dryRunResult(run, staging, decision, errors);
+
+  const record = baseRecord(run, staging, decision, errors);
+  if (errors.failure !== null) return stopOnErrors(run, record, errors.failure, null);
+  // Where every row without a mapping error may turn out to be a duplicate, the DDL and the
+  // duplicate records are made so that they can be taken back (see checkDuplicates).
+  const mayInsertNothing = decision.existing !== null && errors.rejectedRows > 0 && options.dedupe !== false && !options.force;
+  if (mayInsertNothing) await client.query('savepoint atlas_before_writing');
+  const said = { warnings: warnings.length, metadata: { ...record.metadata } };
+
+  const newTable = await createOrExtendTable(run, decision, record);
+  const dedupe = options.dedupe !== false && !options.force;
+  const key = dedupe ? resolveKey(run.prepared.key, decision.plan) : [];
+  const dups = dedupe && newTable === null ? await checkDuplicates(run, decision, record, key, mayInsertNothing) : noDuplicateCheck;
+  if (dups.allDuplicatesOfValidRows) {
+    // Nothing new would be inserted and the rest was rejected: a failure, not a partial import
+    // (which would keep the same file, once fixed, from being imported again). Added columns,
+    // row hashes and duplicate records are taken back; the count stays in the record.
+    await client.query('rollback to savepoint atlas_before_writing');
+    warnings.length = said.warnings; // (a rehash and its warning were taken back too)
+    record.metadata = said.metadata;
+    const fileErrors = errors.mappingErrors === 1 ? '1 mapping error' : `${errors.mappingErrors} mapping errors`;
+    return stopOnErrors(
+      run,
+      record,
+      `the ${dups.validRows} record(s) without a mapping error are all already in ${run.tableName} (duplicates) and the other ${errors.rejectedRows} have mapping errors (${fileErrors}); nothing was imported`,
+      dups.found,
+    );
+  }
+  const inserted = await insertRows(run, staging, decision, dups, newTable, dedupe, key);
+  return recordSuccess(run, staging, decision, errors, record, inserted);
+}
+
+/** Stages every row in a TEMP table; Node sees every value on the way (inference). */
+async function stageRows(run: ImportRun): Promise<Staging> {
+  const { client, options, prepared, trace, warnings } = run;
+  const { input, mapping } = prepared;
   await options.onPhase?.('staging');
-  checkCancelled();
-  const stage = importTempTable(importId, 'stage');
+  run.checkCancelled();
   // For this transaction only: sorts and hashes over millions of staged rows stay in memory
-  // instead of spilling to disk (measured: the duplicate check of 1M rows went from 23 s to a few),
-  // and the staging table gets more local buffers (settable only before it is first used).
+  // instead of spilling to disk (docs/decisions.md), and the staging table gets more local buffers (settable only before it is first used).
   await client.query(`set local work_mem = '${IMPORT_WORK_MEM}'`);
   await setTempBuffers(client);
   if (input.table.kind === 'fixed' && input.table.header.length > MAX_USER_COLUMNS) {
@@ -110,16 +209,17 @@ export async function runImport(client: Client, settings: Settings, options: Run
       hint: 'split the columns across several files (repeat a key column in each, to join them), then import each into its own table',
     });
   }
-  await createStage(client, stage, input.table);
+  await createStage(client, run.stage, input.table);
   const targets = new Map(Object.entries(mapping.columns ?? {}).flatMap(([src, spec]) => (spec.target ? [[src, spec.target] as const] : [])));
   const parseStart = performance.now();
   const onChunk = options.onProgress ? (rows: number) => options.onProgress?.({ bytesRead: input.reader.bytes, totalBytes: input.opened.sizeBytes, rows }) : undefined;
-  const staged: StageResult = await copyIntoStage(client, stage, input.table, targets, prepared.nullValuesOf, signal, onChunk);
+  const staged = await copyIntoStage(client, run.stage, input.table, targets, prepared.nullValuesOf, options.signal, onChunk);
   await onChunk?.(staged.rows);
-  checkCancelled();
-  const lateArrays = input.table.kind === 'keyed' ? await reshapeLateArrays(client, stage, staged, input.table) : {};
-  const parsingSeconds = seconds(performance.now() - parseStart);
+  run.checkCancelled();
+  const lateArrays = input.table.kind === 'keyed' ? await reshapeLateArrays(client, run.stage, staged, input.table) : {};
+  const parsingSeconds = msToSeconds(performance.now() - parseStart);
   Object.assign(trace, { totalRows: staged.rows, parsingSeconds });
+  // (A fixed table's mapping columns were checked against its header before reading: prepareImport.ts.)
   if (input.table.kind === 'keyed' && mapping.columns) {
     const known = new Set(staged.columns.map((c) => c.sourceName));
     const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !known.has(c));
@@ -135,20 +235,29 @@ export async function runImport(client: Client, settings: Settings, options: Run
   if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed (recorded in _corrections_applied)`);
   const renamed = reservedRenamesWarning(staged.columns, targets);
   if (renamed !== null) warnings.push(renamed);
+  const nullValuesApplied = Object.fromEntries(staged.columns.filter((c) => c.nulled > 0).map((c) => [c.targetName, c.nulled]));
+  return { staged, lateArrays, parsingSeconds, nullValuesApplied };
+}
 
-  // Types and strategy. One import at a time decides the shape of, and writes into, a given table.
+/**
+ * Decides the column types from every staged value, then the strategy and column plan against the
+ * table. From here one import at a time decides the shape of, and writes into, a given table; the
+ * file-level duplicate check is repeated under that lock.
+ */
+async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<Decision> {
+  const { client, schema, options, tableName, warnings, prepared, trace } = run;
   await options.onPhase?.('checking types');
-  checkCancelled();
+  run.checkCancelled();
   const decided: ColumnType[] = staged.columns.map((c) => c.stats.decide());
   decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${staged.columns[i]!.targetName}: ${note}`)));
   await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
   if (!options.dryRun && !options.force && !options.allowSameFile) {
-    const earlier = await findEarlierImport(client, schema, tableName, { hash: input.reader.digest() }, importId);
+    const earlier = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, run.importId);
     if (earlier) throw alreadyImported(tableName, earlier);
   }
   const existing = await getExistingTable(client, schema, tableName);
   if (existing !== null) await findTypesWithoutHash(client, existing.columns);
-  const plan = planImport({ tableName, staged: staged.columns, decided, existing, mapping, forced: options.strategy ?? null });
+  const plan = planImport({ tableName, staged: staged.columns, decided, existing, mapping: prepared.mapping, forced: options.strategy ?? null });
   Object.assign(trace, { strategy: plan.strategy, mappingConfig: plan.mapping });
   warnings.push(...plan.warnings);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
@@ -163,294 +272,312 @@ export async function runImport(client: Client, settings: Settings, options: Run
   }
   // The staging table's row count for the planner, and the distinct values of the columns that
   // might get a value lookup (createValueLookups); not a dry run's (it runs neither).
-  if (!options.dryRun) for (const sql of analyzeStageSql(stage, plan)) await client.query(sql);
-  checkCancelled();
+  if (!options.dryRun) for (const sql of analyzeStageSql(run.stage, plan)) await client.query(sql);
+  run.checkCancelled();
+  return { decided, existing, plan, errorCells };
+}
 
-  // Values that cannot be stored, and ragged rows: mapping errors; their rows stay out.
-  const hasPgInputIsValid = ctx.serverVersion >= 160000;
-  const errors = errorRowsSql({ schema, stage, plan, hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, errorCellsAreErrors: options.strict === true });
-  let mappingErrors = 0;
-  /** Records with at least one mapping error: they stay out of the table. */
-  let rejectedRows = 0;
+/** Values that cannot be stored, and ragged rows: mapping errors, recorded (counted in a dry run); their rows stay out. */
+async function findMappingErrors(run: ImportRun, { staged }: Staging, { plan }: Decision): Promise<ErrorsFound> {
+  const { client, schema, options, importId } = run;
+  const errors = errorRowsSql({ schema, stage: run.stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, errorCellsAreErrors: options.strict === true });
+  let counts: ErrorCounts = { errors: 0, records: 0 };
   let firstErrors: Array<Record<string, unknown>> = [];
   if (errors !== null) {
-    let counts: ErrorCounts;
     if (options.dryRun) {
       counts = await countErrorRows(client, errors);
       firstErrors = (await client.query(`select * from (${errors.sql}) e order by record_number limit ${DRY_RUN_ERRORS_SHOWN}`, errors.params)).rows;
     } else {
       counts = await insertMappingErrors(client, schema, importId, errors);
     }
-    mappingErrors = counts.errors;
-    rejectedRows = counts.records;
   }
-  trace.validationErrors = mappingErrors;
-  const mappingConfig = plan.mapping;
-  const fileErrors = mappingErrors === 1 ? '1 mapping error' : `${mappingErrors} mapping errors`;
-  // Why the import fails before writing anything, if it does.
+  run.trace.validationErrors = counts.errors;
+  const budget = run.prepared.budget;
   let failure: string | null = null;
-  if (overBudget(budget, mappingErrors, staged.rows)) {
+  if (overBudget(budget, counts.errors, staged.rows)) {
     const limit = budget?.kind === 'percent' ? `${budget.value}% of ${staged.rows} rows` : `${budget?.value ?? 0}`;
-    failure = `${mappingErrors} mapping error(s), more than the ${options.strict ? '--strict limit of 0' : `--max-errors limit of ${limit}`}; nothing was imported`;
-  } else if (rejectedRows === staged.rows) {
+    failure = `${counts.errors} mapping error(s), more than the ${options.strict ? '--strict limit of 0' : `--max-errors limit of ${limit}`}; nothing was imported`;
+  } else if (counts.records === staged.rows) {
+    const fileErrors = counts.errors === 1 ? '1 mapping error' : `${counts.errors} mapping errors`;
     failure = `every one of the ${staged.rows} record(s) has a mapping error (${fileErrors}); nothing was imported`;
   }
-  const leftOut = plan.leftOut;
-  const nullValuesApplied = Object.fromEntries(staged.columns.filter((c) => c.nulled > 0).map((c) => [c.targetName, c.nulled]));
+  return { mappingErrors: counts.errors, rejectedRows: counts.records, firstErrors, failure };
+}
 
-  if (options.dryRun) {
-    const newNames = new Set(plan.newColumns.map((c) => c.targetName));
-    return {
-      dry_run: true,
-      table_name: tableName,
-      schema,
-      import_strategy: plan.strategy,
-      total_rows_in_file: staged.rows,
-      mapping_errors_count: mappingErrors,
-      would_fail: failure !== null,
-      failure,
-      mapping_config: mappingConfig,
-      columns_left_out: leftOut,
-      columns: plan.columns.map((c) => ({ source: c.sourceName, target: c.targetName, type: c.sqlType, new: newNames.has(c.targetName), notes: decided[staged.columns.indexOf(c.staged)]?.notes ?? [] })),
-      first_errors: firstErrors,
-      warnings,
-    };
-  }
+/** `--dry-run`: what the import would do; the caller rolls the transaction back. */
+function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan }: Decision, errors: ErrorsFound): DryRunResult {
+  const newNames = new Set(plan.newColumns.map((c) => c.targetName));
+  return {
+    dry_run: true,
+    table_name: run.tableName,
+    schema: run.schema,
+    import_strategy: plan.strategy,
+    total_rows_in_file: staged.rows,
+    mapping_errors_count: errors.mappingErrors,
+    would_fail: errors.failure !== null,
+    failure: errors.failure,
+    mapping_config: plan.mapping,
+    columns_left_out: plan.leftOut,
+    columns: plan.columns.map((c) => ({ source: c.sourceName, target: c.targetName, type: c.sqlType, new: newNames.has(c.targetName), notes: decided[staged.columns.indexOf(c.staged)]?.notes ?? [] })),
+    first_errors: errors.firstErrors,
+    warnings: run.warnings,
+  };
+}
 
-  const base = {
+/** The facts of the history record known before anything is written, whichever way the import ends. */
+function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells }: Decision, errors: ErrorsFound) {
+  const { input } = run.prepared;
+  const { staged, lateArrays, nullValuesApplied } = staging;
+  return {
     fileHash: input.reader.digest(),
     fileSizeBytes: input.reader.bytes,
-    tableName,
+    tableName: run.tableName,
     importStrategy: plan.strategy,
-    mappingConfig,
+    mappingConfig: plan.mapping,
     totalRowsInFile: staged.rows,
     rowsProcessed: staged.rows,
     // Not known until the duplicate check runs (an import over its error budget stops before it).
     duplicatesFound: null,
-    validationErrors: mappingErrors,
-    parsingTimeSeconds: parsingSeconds,
+    validationErrors: errors.mappingErrors,
+    parsingTimeSeconds: staging.parsingSeconds,
     duplicateCheckTimeSeconds: null,
-    mappingErrorsCount: mappingErrors,
+    mappingErrorsCount: errors.mappingErrors,
     metadata: {
       ...input.table.details,
       ...(errorCells.total > 0 ? { spreadsheet_errors: errorCells.byColumn } : {}),
       ...(Object.keys(lateArrays).length > 0 ? { elements_made_arrays: lateArrays } : {}),
-      ...(leftOut.length > 0 ? { columns_left_out: leftOut } : {}),
+      ...(plan.leftOut.length > 0 ? { columns_left_out: plan.leftOut } : {}),
       ...(Object.keys(nullValuesApplied).length > 0 ? { null_values_applied: nullValuesApplied } : {}),
-    },
+    } as Record<string, unknown>,
   };
+}
+type BaseRecord = ReturnType<typeof baseRecord>;
 
-  /**
-   * Ends the import as failed on its mapping errors: nothing reaches the target (no DDL has run,
-   * or it was rolled back), and the errors and the failed record commit, so the user can see why.
-   * A failed import does not count as the file's import: once fixed, the same file can be imported.
-   */
-  const failOnErrors = async (message: string, duplicatesFound: number | null): Promise<never> => {
-    await completeImport(client, schema, importId, {
-      ...base,
-      status: 'failed',
-      errorMessage: message,
-      warnings,
-      duplicatesFound,
-      rowsInserted: 0,
-      rowsSkipped: staged.rows,
-      durationSeconds: trace.durationSeconds(),
-      insertTimeSeconds: null,
-      mappingStatus: 'failed',
-      metadata: { ...base.metadata, failed_phase: trace.phase },
-    });
-    if (ctx.inBatchTransaction !== true) {
-      await client.query('commit');
-      await client.query('begin'); // withTransaction's COMMIT then ends an empty transaction
-    }
-    throw new FailedOnErrorsError(`import ${importId} into ${tableName} failed: ${message}`, importId, {
-      hint: `see the errors with: atlas errors ${importId}; fix the file or the mapping and import it again`,
-    });
-  };
-  // The duplicate check has not run: duplicates_found stays NULL (unknown), not 0.
-  if (failure !== null) await failOnErrors(failure, null);
-  // Where every row without a mapping error may turn out to be a duplicate (see below), the DDL and
-  // the duplicate records are made so that they can be taken back.
-  const mayInsertNothing = existing !== null && rejectedRows > 0 && options.dedupe !== false && !options.force;
-  if (mayInsertNothing) await client.query('savepoint atlas_before_writing');
-  const said = { warnings: warnings.length, metadata: { ...base.metadata } };
+/**
+ * Ends the import as failed on its mapping errors: nothing reaches the target (no DDL has run, or
+ * it was rolled back), and the failed record is written beside the errors for the caller to
+ * commit, so the user can see why. A failed import does not count as the file's import: once
+ * fixed, the same file can be imported.
+ */
+async function stopOnErrors(run: ImportRun, record: BaseRecord, message: string, duplicatesFound: number | null): Promise<StoppedOnErrors> {
+  await completeImport(run.client, run.schema, run.importId, {
+    ...record,
+    status: 'failed',
+    errorMessage: message,
+    warnings: run.warnings,
+    duplicatesFound,
+    rowsInserted: 0,
+    rowsSkipped: record.totalRowsInFile,
+    durationSeconds: run.trace.durationSeconds(),
+    insertTimeSeconds: null,
+    mappingStatus: 'failed',
+    metadata: { ...record.metadata, failed_phase: run.trace.phase },
+  });
+  return { stopped: true, message };
+}
 
-  /**
-   * Recomputes every row's `_row_hash`, and records this transaction's id in the history record:
-   * the UPDATE gives the rows of earlier imports a new xmin, which undo then knows is atlas's own
-   * rewrite, not a change by someone else (see getImportRowState).
-   */
-  const rehash = async (columns: ReadonlyArray<TableColumn>): Promise<number> => {
-    const res = await client.query(rehashTableSql(schema, tableName, columns));
-    const xid = await client.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`);
-    Object.assign(base.metadata, { rehash_xmin: xid.rows[0]!.x, rehashed_rows: res.rowCount ?? 0 });
-    return res.rowCount ?? 0;
-  };
+/**
+ * Recomputes every row's `_row_hash`, and records this transaction's id in the history record:
+ * the UPDATE gives the rows of earlier imports a new xmin, which undo then knows is atlas's own
+ * rewrite, not a change by someone else (see getImportRowState).
+ */
+async function rehash(run: ImportRun, record: BaseRecord, columns: ReadonlyArray<TableColumn>): Promise<number> {
+  const res = await run.client.query(rehashTableSql(run.schema, run.tableName, columns));
+  const xid = await run.client.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`);
+  Object.assign(record.metadata, { rehash_xmin: xid.rows[0]!.x, rehashed_rows: res.rowCount ?? 0 });
+  return res.rowCount ?? 0;
+}
 
-  // Create or extend the table, then the one INSERT ... SELECT.
+/** Creates the table (returning its DDL's second half, run after the INSERT) or adds the file's new columns. */
+async function createOrExtendTable(run: ImportRun, { existing, plan }: Decision, record: BaseRecord): Promise<NewTableSql | null> {
+  const { client, schema, tableName } = run;
   const newTable = plan.strategy === 'new_table' ? createTableSql(schema, tableName, plan.columns.map((p) => ({ name: p.targetName, sqlType: p.type.sql }))) : null;
   if (newTable) {
     await client.query(newTable.create);
   } else if (plan.newColumns.length > 0) {
     await checkCanAlterTable(client, schema, tableName);
     for (const sql of addColumnsSql(schema, tableName, plan.newColumns.map((p) => ({ name: p.targetName, sqlType: p.type.sql })))) await client.query(sql);
-    if (existing?.hasRowHash) await rehash(tableColumnOrder(plan, existing.columns));
+    if (existing?.hasRowHash) await rehash(run, record, tableColumnOrder(plan, existing.columns));
   }
-  checkCancelled();
+  run.checkCancelled();
+  return newTable;
+}
 
-  // Row-level duplicates: one set-based check against the table and the file itself, before the
-  // INSERT for an existing table; for a new table, after it (see newTableDuplicatesSql).
+const noDuplicateCheck: Duplicates = { found: 0, seconds: null, validRows: null, excludeDups: null };
+
+/** Where the import's duplicate records go (import_duplicates, under this import's id). */
+const keptInto = (run: ImportRun) => ({ schema: run.schema, table: 'import_duplicates', fkColumn: 'import_id', importId: run.importId });
+
+/**
+ * Row-level duplicates in an existing table: one set-based check against the table and the file
+ * itself, before the INSERT (a new table's are removed after it: see insertRows). The duplicate
+ * records are kept in import_duplicates.
+ */
+async function checkDuplicates(run: ImportRun, { existing, plan }: Decision, record: BaseRecord, key: string[], mayInsertNothing: boolean): Promise<Duplicates> {
+  const { client, schema, tableName, importId, stage, warnings } = run;
+  await run.options.onPhase?.('checking duplicates');
+  run.checkCancelled();
+  const start = performance.now();
+  const tableColumns = tableColumnOrder(plan, existing!.columns);
+  const useStoredHash = existing!.hasRowHash && isWholeRow(key, tableColumns);
+  if (useStoredHash && plan.newColumns.length === 0) {
+    // (New columns were just rehashed by createOrExtendTable.)
+    const stale = await client.query<{ stale: number }>(staleRowHashesSql(schema, tableName, tableColumns, STALE_HASH_SAMPLE));
+    if (stale.rows[0]!.stale > 0) {
+      const rows = await rehash(run, record, tableColumns);
+      warnings.push(`${tableName}'s stored row hashes did not match its columns (one dropped or retyped outside atlas?): recomputed for its ${rows} row(s) before the duplicate check`);
+    }
+  }
+  const converted = importTempTable(importId, 'conv');
+  const foundTable = importTempTable(importId, 'dups');
+  const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash, converted, found: foundTable });
+  const validRows = (await client.query(check.source)).rowCount ?? 0;
+  await client.query(check.analyze);
+  const found = (await client.query(check.find)).rowCount ?? 0;
+  // Every row without a mapping error a duplicate, the others rejected: the caller stops (nothing kept).
+  if (mayInsertNothing && found === validRows) return { found, seconds: null, validRows, excludeDups: null, allDuplicatesOfValidRows: true };
+  if (found > 0) {
+    await client.query(check.analyzeFound);
+    // Kept in import_duplicates (see withImportIdCheckSkipped).
+    const kept = await withImportIdCheckSkipped(client, keptInto(run), () => client.query(check.keep, check.params));
+    if (kept.rowCount !== found) throw new AtlasError(`internal error: ${found} duplicate(s) found but ${kept.rowCount} kept; nothing was imported`);
+  }
+  // Its disk space (as much as the staging table's) is not held through the INSERT.
+  await client.query(`drop table ${quoteIdent(converted)}`);
+  // Few duplicates: mark them in the staging table (cost grows with the duplicates). Mostly
+  // duplicates: leave them out with an anti-join and keep file order with a sort (cost grows
+  // with the rows still to insert, few in this case). None left: nothing to do.
+  let excludeDups: string | null = null;
+  if (found > 0 && found < validRows) {
+    if (found * 2 <= validRows) await client.query(markDuplicatesSql(stage, foundTable));
+    else excludeDups = foundTable;
+  }
+  const seconds = msToSeconds(performance.now() - start);
+  Object.assign(run.trace, { duplicatesFound: found, duplicateCheckSeconds: seconds });
+  run.checkCancelled();
+  return { found, seconds, validRows, excludeDups };
+}
+
+/** The rows inserted and the INSERT's time (a new table's index builds and key included), with a new table's duplicates. */
+interface Inserted {
+  rows: number;
+  seconds: number;
+  duplicates: Duplicates;
+}
+
+/**
+ * The one INSERT ... SELECT of every staged row without a mapping error and not a duplicate. A new
+ * table then has its duplicates removed (newTableDuplicatesSql) and gets its indexes and foreign
+ * key (one validating join); an existing one checks the key per row unless that can be skipped.
+ */
+async function insertRows(run: ImportRun, { staged, parsingSeconds }: Staging, { existing, plan }: Decision, dups: Duplicates, newTable: NewTableSql | null, dedupe: boolean, key: string[]): Promise<Inserted> {
+  const { client, schema, tableName, importId, options } = run;
   const tableColumns = tableColumnOrder(plan, existing ? existing.columns : null);
   const rowHashColumns = existing === null || existing.hasRowHash ? tableColumns : null;
-  const dedupe = options.dedupe !== false && !options.force;
-  const key = dedupe ? resolveKey(prepared.key, plan) : [];
-  const allColumns = key.length === tableColumns.length && tableColumns.every((c) => key.includes(c.name));
-  const keptInto = { schema, table: 'import_duplicates', fkColumn: 'import_id', importId };
-  let excludeDups: string | null = null;
-  let duplicatesFound = 0;
-  let duplicateSeconds: number | null = null;
-  /** Staged rows without a mapping error, when the duplicate check counted them. */
-  let validRows: number | null = null;
-  if (dedupe && !newTable) {
-    await options.onPhase?.('checking duplicates');
-    checkCancelled();
-    const dedupeStart = performance.now();
-    const useStoredHash = rowHashColumns !== null && allColumns;
-    if (useStoredHash && plan.newColumns.length === 0) {
-      // (New columns were just rehashed above.)
-      const stale = await client.query<{ stale: number }>(staleRowHashesSql(schema, tableName, tableColumns, STALE_HASH_SAMPLE));
-      if (stale.rows[0]!.stale > 0) {
-        const rows = await rehash(tableColumns);
-        warnings.push(`${tableName}'s stored row hashes did not match its columns (one dropped or retyped outside atlas?): recomputed for its ${rows} row(s) before the duplicate check`);
-      }
-    }
-    const converted = importTempTable(importId, 'conv');
-    const found = importTempTable(importId, 'dups');
-    const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash, converted, found });
-    validRows = (await client.query(check.source)).rowCount ?? 0;
-    await client.query(check.analyze);
-    duplicatesFound = (await client.query(check.find)).rowCount ?? 0;
-    if (mayInsertNothing && duplicatesFound === validRows) {
-      // Nothing new would be inserted and the rest was rejected: a failure, not a partial import
-      // (which would keep the same file, once fixed, from being imported again). Added columns,
-      // row hashes and duplicate records are taken back; the count stays in the record.
-      await client.query('rollback to savepoint atlas_before_writing');
-      warnings.length = said.warnings; // (a rehash and its warning were taken back too)
-      base.metadata = said.metadata;
-      await failOnErrors(
-        `the ${validRows} record(s) without a mapping error are all already in ${tableName} (duplicates) and the other ${rejectedRows} have mapping errors (${fileErrors}); nothing was imported`,
-        duplicatesFound,
-      );
-    }
-    if (duplicatesFound > 0) {
-      await client.query(check.analyzeFound);
-      // Kept in import_duplicates (see withImportIdCheckSkipped).
-      const kept = await withImportIdCheckSkipped(client, keptInto, () => client.query(check.keep, check.params));
-      if (kept.rowCount !== duplicatesFound) throw new AtlasError(`internal error: ${duplicatesFound} duplicate(s) found but ${kept.rowCount} kept; nothing was imported`);
-    }
-    // Its disk space (as much as the staging table's) is not held through the INSERT.
-    await client.query(`drop table ${quoteIdent(converted)}`);
-    // Few duplicates: mark them in the staging table (cost grows with the duplicates). Mostly
-    // duplicates: leave them out with an anti-join and keep file order with a sort (cost grows
-    // with the rows still to insert, few in this case). None left: nothing to do.
-    if (duplicatesFound > 0 && duplicatesFound < validRows) {
-      if (duplicatesFound * 2 <= validRows) await client.query(markDuplicatesSql(stage, found));
-      else excludeDups = found;
-    }
-    duplicateSeconds = seconds(performance.now() - dedupeStart);
-    Object.assign(trace, { duplicatesFound, duplicateCheckSeconds: duplicateSeconds });
-    checkCancelled();
-  }
-
   // Every valid row a duplicate (the same file again): no statement to run.
-  const toInsert = validRows === null || duplicatesFound < validRows;
+  const toInsert = dups.validRows === null || dups.found < dups.validRows;
   if (options.onInsert && toInsert) {
     // Told before the phase starts, so that its first report already says what it inserts.
     const earlier = await getRecentInsertRate(client, schema);
-    const rows = (validRows ?? staged.rows) - duplicatesFound;
+    const rows = (dups.validRows ?? staged.rows) - dups.found;
     options.onInsert(earlier !== null ? { rows, rowsPerSecond: earlier, basis: 'earlier imports' } : { rows, rowsPerSecond: parsingSeconds > 0 ? staged.rows / parsingSeconds : null, basis: 'staging' });
   }
   await options.onPhase?.('inserting');
-  checkCancelled();
-  const insertStart = performance.now();
-  const lookups = toInsert ? await createValueLookups(client, { stage, plan, rows: staged.rows, schema, hasPgInputIsValid, importId }) : new Map<string, string>();
-  const insert = insertRowsSql({ schema, stage, tableName, plan, hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups, lookups });
-  // A new table gets its foreign key after the INSERT (one validating join); an existing one checks
-  // it per row unless that check can be skipped.
+  run.checkCancelled();
+  const start = performance.now();
+  const lookups = toInsert ? await createValueLookups(client, { stage: run.stage, plan, rows: staged.rows, schema, hasPgInputIsValid: run.hasPgInputIsValid, importId }) : new Map<string, string>();
+  const insert = insertRowsSql({ schema, stage: run.stage, tableName, plan, hasPgInputIsValid: run.hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups: dups.excludeDups, lookups });
   const runInsert = () => client.query(insert.sql, insert.params);
-  let rowsInserted = 0;
+  let rows = 0;
   if (toInsert) {
     const inserted = newTable ? await runInsert() : await withImportIdCheckSkipped(client, { schema, table: tableName, fkColumn: '_import_id', importId }, runInsert);
-    rowsInserted = inserted.rowCount ?? 0;
+    rows = inserted.rowCount ?? 0;
   }
-  let insertMs = performance.now() - insertStart;
-  trace.insertSeconds = seconds(insertMs);
-  checkCancelled();
+  let insertMs = performance.now() - start;
+  run.trace.insertSeconds = msToSeconds(insertMs);
+  run.checkCancelled();
+  let duplicates = dups;
   if (newTable) {
     if (dedupe) {
-      await options.onPhase?.('checking duplicates');
-      checkCancelled();
-      const dedupeStart = performance.now();
-      const check = newTableDuplicatesSql({ schema, tableName, importId, plan, key, useStoredHash: allColumns });
-      const counts = await withImportIdCheckSkipped(client, keptInto, () => client.query<{ duplicates: number; removed: number }>(check.sql, check.params));
-      duplicatesFound = counts.rows[0]!.duplicates;
-      rowsInserted -= counts.rows[0]!.removed;
-      duplicateSeconds = seconds(performance.now() - dedupeStart);
-      Object.assign(trace, { duplicatesFound, duplicateCheckSeconds: duplicateSeconds });
-      checkCancelled();
+      const removed = await removeNewTableDuplicates(run, plan, key, isWholeRow(key, tableColumns));
+      duplicates = removed.duplicates;
+      rows -= removed.rows;
     }
     const finishStart = performance.now();
     for (const sql of newTable.finish) await client.query(sql);
     insertMs += performance.now() - finishStart;
-    checkCancelled();
+    run.checkCancelled();
   }
-  const insertSeconds = seconds(insertMs);
-  trace.insertSeconds = insertSeconds;
+  const seconds = msToSeconds(insertMs);
+  run.trace.insertSeconds = seconds;
+  return { rows, seconds, duplicates };
+}
 
-  await options.onPhase?.('committing');
-  checkCancelled();
-  // Partial: rows inserted and rows rejected (an import that inserted none failed above).
-  const status: 'success' | 'partial' = rejectedRows > 0 ? 'partial' : 'success';
-  const durationSeconds = trace.durationSeconds();
+/** A new table holds only this file's rows: its duplicates are the rows equal to an earlier one, kept in import_duplicates and deleted. */
+async function removeNewTableDuplicates(run: ImportRun, plan: ImportPlan, key: string[], useStoredHash: boolean): Promise<{ duplicates: Duplicates; rows: number }> {
+  await run.options.onPhase?.('checking duplicates');
+  run.checkCancelled();
+  const start = performance.now();
+  const check = newTableDuplicatesSql({ schema: run.schema, tableName: run.tableName, importId: run.importId, plan, key, useStoredHash });
+  const counts = await withImportIdCheckSkipped(run.client, keptInto(run), () => run.client.query<{ duplicates: number; removed: number }>(check.sql, check.params));
+  const { duplicates, removed } = counts.rows[0]!;
+  const seconds = msToSeconds(performance.now() - start);
+  Object.assign(run.trace, { duplicatesFound: duplicates, duplicateCheckSeconds: seconds });
+  run.checkCancelled();
+  return { duplicates: { found: duplicates, seconds, validRows: null, excludeDups: null }, rows: removed };
+}
+
+/** Writes the final history record (success, or partial: rows inserted and rows rejected) and returns the result. */
+async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nullValuesApplied }: Staging, { plan }: Decision, errors: ErrorsFound, record: BaseRecord, inserted: Inserted): Promise<ImportResult> {
+  await run.options.onPhase?.('committing');
+  run.checkCancelled();
+  // (An import that inserted none failed earlier.)
+  const status: 'success' | 'partial' = errors.rejectedRows > 0 ? 'partial' : 'success';
+  const durationSeconds = run.trace.durationSeconds();
   const outcome: ImportOutcome = {
-    ...base,
+    ...record,
     status,
     errorMessage: null,
-    warnings,
-    duplicatesFound,
-    duplicateCheckTimeSeconds: duplicateSeconds,
-    rowsInserted,
-    rowsSkipped: staged.rows - rowsInserted,
+    warnings: run.warnings,
+    duplicatesFound: inserted.duplicates.found,
+    duplicateCheckTimeSeconds: inserted.duplicates.seconds,
+    rowsInserted: inserted.rows,
+    rowsSkipped: staged.rows - inserted.rows,
     durationSeconds,
-    insertTimeSeconds: insertSeconds,
-    mappingStatus: mappingErrors > 0 ? 'completed_with_errors' : 'completed',
+    insertTimeSeconds: inserted.seconds,
+    mappingStatus: errors.mappingErrors > 0 ? 'completed_with_errors' : 'completed',
   };
-  await completeImport(client, schema, importId, outcome);
+  await completeImport(run.client, run.schema, run.importId, outcome);
+  const { input } = run.prepared;
   return {
-    import_id: importId,
-    table_name: tableName,
-    schema,
+    import_id: run.importId,
+    table_name: run.tableName,
+    schema: run.schema,
     status,
     import_strategy: plan.strategy,
     file_name: input.opened.fileName,
-    file_hash: base.fileHash,
+    file_hash: record.fileHash,
     file_size_bytes: input.reader.bytes,
     total_rows_in_file: staged.rows,
-    rows_inserted: rowsInserted,
-    rows_skipped: staged.rows - rowsInserted,
-    duplicates_found: duplicatesFound,
-    mapping_errors_count: mappingErrors,
+    rows_inserted: inserted.rows,
+    rows_skipped: staged.rows - inserted.rows,
+    duplicates_found: inserted.duplicates.found,
+    mapping_errors_count: errors.mappingErrors,
     duration_seconds: durationSeconds,
     parsing_time_seconds: parsingSeconds,
-    duplicate_check_time_seconds: duplicateSeconds,
-    insert_time_seconds: insertSeconds,
-    warnings,
+    duplicate_check_time_seconds: inserted.duplicates.seconds,
+    insert_time_seconds: inserted.seconds,
+    warnings: run.warnings,
     columns: plan.columns.map((p) => ({ source: p.sourceName, target: p.targetName, type: p.sqlType })),
-    columns_left_out: leftOut,
+    columns_left_out: plan.leftOut,
     null_values_applied: nullValuesApplied,
   };
 }
 
+/** The key is every user column of the table: the stored `_row_hash` serves the comparison. */
+function isWholeRow(key: readonly string[], tableColumns: ReadonlyArray<TableColumn>): boolean {
+  return key.length === tableColumns.length && tableColumns.every((c) => key.includes(c.name));
+}
 /**
  * Spreadsheet error cells (`#DIV/0!`, `#N/A`, ...) by column: one warning per column saying how
  * many and which, and the counts for the history record's metadata.

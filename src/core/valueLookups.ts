@@ -1,17 +1,15 @@
 /**
  * Conversions computed once per distinct value instead of once per row. A column whose values
  * are corrected on the way in (a US date, "yes"/"no", "30.0") costs, per row, its conversion and
- * the jsonb of its correction: about 5 us for a US date. Where the staged column holds few
- * distinct values (dates, flags, codes), a TEMP table of each distinct raw text with its converted
- * value and correction is built first, and the INSERT looks each row's value up in it. The bench's
- * 1M-row CSV (one US date column, 3,653 distinct dates): its INSERT 14.8 -> 8.8 s, plus 0.9 s to
- * build the lookup.
+ * the jsonb of its correction. Where the staged column holds few distinct values (dates, flags,
+ * codes), a TEMP table of each distinct raw text with its converted value and correction is built
+ * first, and the INSERT looks each row's value up in it (docs/decisions.md).
  *
  * Order: the INSERT joins a lookup as a LATERAL subquery that refers to the row (OFFSET 0 keeps
  * it from being pulled up into a plain join), which PostgreSQL can only run as a nested loop
  * driven by the staged rows, so rows are inserted in file order as before (ids follow the file);
  * a hash join could reorder them. The planner puts a Memoize node over the lookup's index scan,
- * so a repeated value is a hash probe (1M rows, 3,653 distinct dates: 0.4 s for every lookup).
+ * so a repeated value is a hash probe.
  */
 import { rawSql } from '../db/staging.js';
 import type { Client } from '../db/connection.js';
@@ -32,9 +30,8 @@ const lookupCandidates = (plan: ImportPlan): PlannedColumn[] => plan.columns.fil
 
 /**
  * ANALYZE of the staging table: `_rn` (the row count, and the joins on it) and the lookup
- * candidates (their n_distinct). Other columns' statistics serve no statement of the import, and
- * computing them was most of the cost (XLSX, 200k rows, 10 columns: 563 ms for all of them, 214
- * ms for `_rn` alone); `_rn`, unique, needs no large sample (3,000 rows: 30 ms).
+ * candidates (their n_distinct). Other columns' statistics serve no statement of the import and
+ * were most of ANALYZE's cost; `_rn`, unique, needs no large sample (docs/decisions.md).
  */
 export function analyzeStageSql(stage: string, plan: ImportPlan): string[] {
   const columns = lookupCandidates(plan).map((p) => quoteIdent(p.staged.ref.name));

@@ -28,11 +28,10 @@ const EMBEDDED_DATABASE = 'postgres';
  * Settings for loading, given at every start (a running server keeps its own until it restarts).
  * The server is local and has no replicas, so `wal_level=minimal` (which needs `max_wal_senders=0`)
  * costs nothing and lets a table created in the import's transaction be written without WAL and
- * synced at COMMIT instead (PostgreSQL docs, "Populating a Database"): a 1M-row CSV into a new
- * table wrote 360 MB of WAL, and its INSERT took 16.2 s, 14.8 s without. Larger WAL buffers keep
- * WAL-logged inserts (into an existing table) from waiting on a full buffer (that INSERT filled
- * the default 4 MB 23,653 times), and a larger max_wal_size spaces the checkpoints of a
- * multi-gigabyte load (pg_wal may grow to about that size while it runs).
+ * synced at COMMIT instead (PostgreSQL docs, "Populating a Database"). Larger WAL buffers keep
+ * WAL-logged inserts (into an existing table) from waiting on a full buffer, and a larger
+ * max_wal_size spaces the checkpoints of a multi-gigabyte load (pg_wal may grow to about that
+ * size while it runs). Measurements: docs/decisions.md.
  */
 export const SERVER_SETTINGS = ['wal_level=minimal', 'max_wal_senders=0', 'wal_buffers=32MB', 'max_wal_size=4GB'];
 /** How long to wait for another atlas process that is starting the server. */

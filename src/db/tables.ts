@@ -203,9 +203,8 @@ export async function getServerVersion(client: Client): Promise<number> {
  * atlas writes its own import id there, and withImportIdCheckSkipped first takes the lock the
  * per-row check would take (FOR KEY SHARE on that history row, held to COMMIT: a concurrent
  * delete of the record waits, or has already happened and the import fails), so the check
- * cannot fail; skipping it is what pg_restore
- * --disable-triggers does, and saved ~10 µs a row here (200k rows all duplicates: the duplicate
- * check phase 10.6 s -> 8.5 s; 100k new rows appended to a table: the insert phase 4.6 s -> 3.2-3.8 s).
+ * cannot fail; skipping it is what pg_restore --disable-triggers does, and saves about 10 µs a
+ * row (docs/decisions.md).
  */
 export async function canSkipImportIdCheck(client: Client, schema: string, table: string, fkColumn: string): Promise<boolean> {
   const res = await client.query<{ ok: boolean }>(

@@ -63,9 +63,8 @@ function rawOf(pieces: Buffer[], rows: Row[], width: number, delimiter: SniffedD
  * A batch is a run of whole records, between two points where the scanner is between records.
  * When the input is UTF-8 and its delimiter one atlas sniffs (SNIFFED_DELIMITERS), a run that COPY (FORMAT csv) reads
  * exactly as the scanner does (see rawOf) also carries its bytes: staging sends those to the
- * server as they are, and writes no COPY text for them. The server's CSV parsing runs on the
- * other core (300k bench rows alone: Node's CPU for staging 1.9 -> 1.1 s; the 1M-row bench CSV,
- * 3 alternating runs: staging median 5.0 -> 3.9 s, peak RSS 153 -> 130 MB).
+ * server as they are, and writes no COPY text for them, so the server's CSV parsing runs on the
+ * other core (docs/decisions.md).
  */
 export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions): Promise<FixedTableStream> {
   const iterator = bytes[Symbol.asyncIterator]();

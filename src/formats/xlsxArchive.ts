@@ -4,7 +4,6 @@
  * until those have been read.
  */
 import { AtlasError, UsageError } from '../errors.js';
-import type { XlsxOptions } from './xlsx.js';
 import type { ParkedPart, Parking } from './xlsxParking.js';
 import { SharedStringsReader, type SharedStrings } from './xlsxSharedStrings.js';
 import type { SheetContext } from './xlsxSheet.js';
@@ -50,6 +49,12 @@ function pickSheet(sheets: SheetInfo[], sheet: string | number | null): SheetInf
   return found;
 }
 
+/** Which sheet to read (the `sheet` of xlsx.ts's XlsxOptions: this module does not import its caller). */
+export interface SheetChoice {
+  /** Sheet name, or 1-based position in the workbook; the first visible sheet when null. */
+  sheet: string | number | null;
+}
+
 /** The sheet found, and where its bytes come from. */
 export interface FoundSheet {
   name: string;
@@ -64,7 +69,7 @@ export interface FoundSheet {
  * styles and the shared strings are read as they come; worksheets that come before them are
  * parked (compressed); a worksheet met once all of them are known is read as it streams in.
  */
-export async function findSheet(zip: ZipInput, parking: Parking, options: XlsxOptions): Promise<FoundSheet> {
+export async function findSheet(zip: ZipInput, parking: Parking, options: SheetChoice): Promise<FoundSheet> {
   let workbook: WorkbookInfo | null = null;
   let rels: Relationship[] | null = null;
   let dateStyles: Uint8Array | null = null;

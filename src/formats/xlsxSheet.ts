@@ -4,9 +4,7 @@
  * (`<row r="2"><c r="A2" s="1" t="s"><v>12</v></c>...</row>`) and nearly all of a workbook's
  * bytes; exceljs decodes every byte to a JS string, then builds a SAX event, an attribute object
  * and a Cell object per cell. Scanning the bytes in place, with one reused set of arrays per
- * row, reads the 200,000-row benchmark (82 MB of sheet XML) in 2.5-2.9 s instead of 14.5-16.2 s,
- * at 120 MB peak RSS instead of 188-232 MB (reader alone, 3 runs each on a shared 2-core
- * machine; the whole `atlas import`, median of 5: 26.5 s to 10.8 s, 263 MB to 163 MB).
+ * row, is about five times faster in less memory (docs/decisions.md).
  *
  * Cell values follow what exceljs's reader gave, with its slips fixed: inline strings of several
  * runs keep every run (exceljs kept the last), `t="str"` results are unescaped once (exceljs did

@@ -60,7 +60,9 @@ let xforms: Promise<Xforms> | null = null;
  */
 function loadXforms(): Promise<Xforms> {
   xforms ??= (async () => {
-    // Paths in variables: the modules are CommonJS without typings, typed by the interfaces above.
+    // Private modules of exceljs: its version is pinned, and test/formats/pinnedInternals.test.ts
+    // fails by their names when an upgrade changes them. Paths in variables: the modules are
+    // CommonJS without typings, typed by the interfaces above.
     const paths = ['exceljs/lib/xlsx/xform/book/workbook-xform.js', 'exceljs/lib/xlsx/xform/core/relationships-xform.js', 'exceljs/lib/xlsx/xform/style/styles-xform.js'];
     const [workbook, relationships, styles] = (await Promise.all(paths.map((p) => import(p)))) as Array<{ default: XformClass }>;
     return {

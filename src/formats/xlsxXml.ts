@@ -33,25 +33,14 @@ const COMMENT_OPEN = Buffer.from('<!--');
 const COMMENT_CLOSE = Buffer.from('-->');
 const PI_CLOSE = Buffer.from('?>');
 
-/**
- * Buffer's own slice decoders, which toString() calls after checking its arguments: not in the
- * typings but part of Buffer since Node 0.x; calling them directly is measurably cheaper for
- * the millions of short values of a sheet.
- */
-interface SliceDecoders {
-  latin1Slice(start: number, end: number): string;
-  utf8Slice(start: number, end: number): string;
-}
-const direct = typeof (Buffer.prototype as unknown as Partial<SliceDecoders>).latin1Slice === 'function' && typeof (Buffer.prototype as unknown as Partial<SliceDecoders>).utf8Slice === 'function';
-
 /** The bytes as Latin-1 (for ASCII: digits of a number). */
 export function latin1Text(b: Buffer, start: number, end: number): string {
-  return direct ? (b as unknown as SliceDecoders).latin1Slice(start, end) : b.toString('latin1', start, end);
+  return b.toString('latin1', start, end);
 }
 
 /** The bytes as UTF-8. */
 export function utf8Text(b: Buffer, start: number, end: number): string {
-  return direct ? (b as unknown as SliceDecoders).utf8Slice(start, end) : b.toString('utf8', start, end);
+  return b.toString('utf8', start, end);
 }
 
 /** Thrown for XML the scanners cannot read; the caller names the part. */

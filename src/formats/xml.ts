@@ -183,11 +183,19 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     else if ((kept as ParserEvent[]).length > DETECT_MAX_EVENTS || keptChars > DETECT_MAX_CHARS) decide(detector?.guess() ?? null);
   };
 
+  /**
+   * Where sax stands in the document: its own line and column (public, 0-based), shifted by
+   * where the fast path handed over (see handOver) rather than written into sax's state.
+   */
+  let shift: { line: number; column: number; saxLine: number; saxColumn: number } | null = null;
+  const saxLine = (): number => (shift === null ? parser.line : shift.line + parser.line - shift.saxLine);
+  const saxColumn = (): number => (shift === null || parser.line !== shift.saxLine ? parser.column : shift.column + parser.column - shift.saxColumn);
+
   // The parser's events, from the fast path (xmlFast.ts) or from sax.
   let depth = 0;
   const events: XmlEvents = {
     open: (name, attributes) => {
-      if (depth === 0 && sawElement) throw new AtlasError(`invalid XML at line ${parser.line + 1}: a second root element <${name}> after the first one closed`);
+      if (depth === 0 && sawElement) throw new AtlasError(`invalid XML at line ${saxLine() + 1}: a second root element <${name}> after the first one closed`);
       sawElement = true;
       if (++depth > MAX_XML_DEPTH) throw new AtlasError(`the XML is nested more than ${MAX_XML_DEPTH} elements deep: atlas refuses such input`);
       if (kept === null) return openElement(name, attributes);
@@ -222,6 +230,8 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     sawDoctype = true;
   };
   parser.onerror = (err: Error) => {
+    // `entity` and MAX_BUFFER_LENGTH are sax's own, not documented: sax is pinned, and
+    // test/formats/pinnedInternals.test.ts fails by their names when an upgrade changes them.
     const first = err.message.split('\n')[0] ?? err.message;
     const entity = (parser as unknown as { entity?: string }).entity;
     const limit = /^Max buffer length exceeded: (\w+)/.exec(first);
@@ -234,7 +244,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
         : limit
           ? `${BUFFER_NAMES[limit[1] as string] ?? limit[1]} longer than ${((sax as unknown as { MAX_BUFFER_LENGTH: number }).MAX_BUFFER_LENGTH / 1024).toFixed(0)} KiB, the XML parser's limit`
           : first.replace(/\.$/, '');
-    throw new AtlasError(`invalid XML at line ${parser.line + 1}, column ${parser.column}: ${what}`, {
+    throw new AtlasError(`invalid XML at line ${saxLine() + 1}, column ${saxColumn()}: ${what}`, {
       cause: err,
       hint: /entity/i.test(first) && !reference
         ? `atlas never expands entities declared in a DTD${sawDoctype ? ' (this file declares some)' : ''} nor fetches external ones: replace the references with their text`
@@ -249,7 +259,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     muted = true;
     parser.write(over.prefix);
     muted = false;
-    Object.assign(parser, { line: over.line, column: over.column, position: over.position });
+    shift = { line: over.line, column: over.column, saxLine: parser.line, saxColumn: parser.column };
     parser.write(over.rest);
   };
   const text = new TextChunks(bytes, (first) => pickXmlEncoding(first, options.encoding));

@@ -2,7 +2,7 @@
  * A fast path for the XML most exports are: elements, attributes in quotes, text with the five
  * predefined entities and character references, CDATA, comments. It reads such input by
  * searching for `<` and `>` instead of stepping a state machine over every character as sax does
- * (the bench's 500k-record file: the reader 2.0-3.0 s instead of 7.6-9.0 s), and gives up at the
+ * (about three times faster: docs/decisions.md), and gives up at the
  * first thing outside that subset: a processing instruction (but an XML declaration at the
  * start) or DOCTYPE, any other entity, a non-ASCII name, any malformed markup, a token longer
  * than MAX_TOKEN. From there sax reads the rest, after a synthetic prefix of the open elements'

@@ -5,7 +5,7 @@
  */
 import { AtlasError, UsageError } from '../errors.js';
 import { FORMAT_EXTENSIONS } from './types.js';
-import { asZipError, ZipInput } from './zipInput.js';
+import { asZipError, ZipInput, type ZipEntry } from './zipInput.js';
 
 /** What a zip archive turned out to hold. */
 export type ZipContent =
@@ -76,7 +76,7 @@ export async function openZipArchive(source: AsyncIterable<Buffer>, wanted: stri
   });
 }
 
-async function* entryBytes(zip: ZipInput, entry: { name: string; method: number }, wanted: string | null, names: string[]): AsyncGenerator<Buffer> {
+async function* entryBytes(zip: ZipInput, entry: ZipEntry, wanted: string | null, names: string[]): AsyncGenerator<Buffer> {
   let finished = false;
   try {
     yield* zip.inflate(entry, zip.data());

@@ -1,3 +1,4 @@
+import * as zlib from 'node:zlib';
 import { createInflateRaw, type InflateRaw, type ZlibOptions } from 'node:zlib';
 import { AtlasError } from '../errors.js';
 
@@ -43,6 +44,11 @@ export interface ZipEntry {
   name: string;
   /** 0 stored, 8 deflated. */
   method: number;
+  /**
+   * The CRC-32 of its inflated bytes as the archive records it: from the local header, or, for
+   * an entry written with a data descriptor, from the descriptor once the data has been read.
+   */
+  crc: number | null;
 }
 
 interface EntryState {
@@ -67,7 +73,8 @@ interface EntryState {
  * streaming writers do), found by the descriptor itself: its signature or the next header,
  * where the compressed size it records equals the bytes since the data began. The data can be
  * read compressed (to set aside) or inflated, with every inflated byte counted against a zip
- * bomb. `drain()` reads what is left of the source, so that every byte of the file is hashed.
+ * bomb and an entry inflated to its end checked against its CRC-32. `drain()` reads what is
+ * left of the source, so that every byte of the file is hashed.
  */
 export class ZipInput {
   /**
@@ -163,6 +170,7 @@ export class ZipInput {
     const b = this.buf;
     const flags = b.readUInt16LE(6);
     const method = b.readUInt16LE(8);
+    const crc = b.readUInt32LE(14);
     let size: number = b.readUInt32LE(18);
     const nameLength = b.readUInt16LE(26);
     const extraLength = b.readUInt16LE(28);
@@ -184,7 +192,7 @@ export class ZipInput {
     if (flags & FLAG_ENCRYPTED) throw new AtlasError(`not a valid ${this.what}: part ${name} is encrypted`);
     if (method !== 0 && method !== 8) throw new AtlasError(`not a valid ${this.what}: part ${name} is compressed with zip method ${method}, which atlas does not read`);
     const hasDescriptor = (flags & FLAG_DESCRIPTOR) !== 0;
-    const entry: ZipEntry = { name, method };
+    const entry: ZipEntry = { name, method, crc: hasDescriptor ? null : crc };
     // With a data descriptor the local header's sizes are usually 0: the descriptor is the truth.
     this.current = { entry, left: hasDescriptor && (size === 0 || size === 0xffffffff) ? null : size, hasDescriptor, zip64, emitted: 0, searchFrom: 0, done: false };
     return entry;
@@ -216,8 +224,10 @@ export class ZipInput {
     }
     if (state.hasDescriptor) {
       await this.need(4);
-      const length = (this.buf.readUInt32LE(0) === DATA_DESCRIPTOR ? 4 : 0) + (state.zip64 ? 20 : 12);
+      const signed = this.buf.readUInt32LE(0) === DATA_DESCRIPTOR ? 4 : 0;
+      const length = signed + (state.zip64 ? 20 : 12);
       await this.need(length);
+      state.entry.crc = this.buf.readUInt32LE(signed);
       this.buf = this.buf.subarray(length);
     }
     state.done = true;
@@ -233,6 +243,8 @@ export class ZipInput {
     const found = findDescriptor(b, state.searchFrom, state.emitted, this.sourceDone);
     if (typeof found !== 'number') {
       const [end, length] = found;
+      // A descriptor of 16 or 24 bytes starts with its signature; one of 12 or 20 has none.
+      state.entry.crc = b.readUInt32LE(length === 16 || length === 24 ? end + 4 : end);
       this.buf = b.subarray(end + length);
       state.done = true;
       return b.subarray(0, end);
@@ -263,11 +275,14 @@ export class ZipInput {
    * and more than BOMB_MAX_RATIO times what zlib consumed to make them.
    */
   async *inflate(entry: ZipEntry, raw: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    let crc = 0;
     if (entry.method === 0) {
       for await (const chunk of raw) {
         this.count(chunk.length, chunk.length);
+        crc = crc32(chunk, crc);
         yield chunk;
       }
+      this.checkCrc(entry, crc);
       return;
     }
     // (zlib passes stream options on to its Transform; its typings list only zlib's own.)
@@ -295,13 +310,25 @@ export class ZipInput {
     pump.catch((err: unknown) => inflater.destroy(err as Error));
     let finished = false;
     try {
-      for await (const out of inflater) yield out as Buffer;
+      for await (const out of inflater) {
+        crc = crc32(out as Buffer, crc);
+        yield out as Buffer;
+      }
       finished = true;
     } finally {
       stop = true;
       if (!finished) inflater.destroy();
     }
     await pump;
+    this.checkCrc(entry, crc);
+  }
+
+  /** Fails when an entry inflated to its end is not what the archive recorded (a damaged download, a bad copy). */
+  private checkCrc(entry: ZipEntry, crc: number): void {
+    if (entry.crc !== null && entry.crc !== crc) {
+      const hex = (n: number): string => n.toString(16).padStart(8, '0');
+      throw new AtlasError(`not a valid ${this.what}: part ${entry.name} is damaged (its CRC-32 is ${hex(crc)}, the archive recorded ${hex(entry.crc)}): get the file again`);
+    }
   }
 
   private count(compressed: number, inflated: number): void {
@@ -356,25 +383,34 @@ export class ZipInput {
  * `PK` pairs in `b` from `from`; `before` data bytes came before `b`. Without one, where to look
  * on once more bytes have come (`final`: none will). A descriptor records the
  * data's compressed size, so a candidate is taken only where that size is exactly the bytes
- * since the data began: either `PK\x07\x08` (the optional signature) followed by it, or, for a
- * descriptor without signature, the next record's signature with it 12 bytes before. Sizes are
- * 4 bytes, or 8 in zip64 archives; both are tried (writers disagree on when to use which).
+ * since the data began: either `PK\x07\x08` (the optional signature) followed by it and then by
+ * the next record's signature, or, for a descriptor without signature, the next record's
+ * signature with it 12 bytes before. Sizes are 4 bytes, or 8 in zip64 archives; both are tried
+ * (writers disagree on when to use which).
  */
 function findDescriptor(b: Buffer, from: number, before: number, final: boolean): [number, number] | number {
   for (let q = b.indexOf(PK, from); q >= 0; q = b.indexOf(PK, q + 1)) {
     if (q + 4 > b.length) return q; // looked at again with more bytes
     const signature = b.readUInt32LE(q);
     if (signature === DATA_DESCRIPTOR) {
-      if (q + 16 > b.length) {
-        if (final) continue;
-        return q;
+      // 4-byte sizes (16 bytes) or 8-byte ones (24): a zip64 size's low half can match as a 4-byte
+      // one, so a candidate is taken only where the next record's signature follows it.
+      let wait = false;
+      for (const length of [16, 24]) {
+        if (q + length > b.length) {
+          wait = !final;
+          break;
+        }
+        const size = length === 16 ? b.readUInt32LE(q + 8) : Number(b.readBigUInt64LE(q + 8));
+        if (size !== before + q) continue;
+        const next = q + length + 4 <= b.length ? b.readUInt32LE(q + length) : null;
+        if (next === null && !final) {
+          wait = true;
+          break;
+        }
+        if (next === null || next === LOCAL_HEADER || END_OF_ENTRIES.has(next)) return [q, length];
       }
-      if (b.readUInt32LE(q + 8) === before + q) return [q, 16];
-      if (q + 24 > b.length) {
-        if (final) continue;
-        return q;
-      }
-      if (Number(b.readBigUInt64LE(q + 8)) === before + q) return [q, 24];
+      if (wait) return q; // looked at again with more bytes
     } else if (signature === LOCAL_HEADER || END_OF_ENTRIES.has(signature)) {
       if (q >= 12 && b.readUInt32LE(q - 8) === before + q - 12) return [q - 12, 12];
       if (q >= 20 && Number(b.readBigUInt64LE(q - 16)) === before + q - 20) return [q - 20, 20];
@@ -419,4 +455,28 @@ async function* fixedSlices(raw: AsyncIterable<Buffer>, size: number): AsyncGene
     }
   }
   if (have > 0) yield Buffer.concat(parts, have);
+}
+
+/** CRC-32 (ISO-HDLC, as zip uses) of `data`, going on from `crc`: zlib's own where Node has it (20.15 on), else by table. */
+export function crc32(data: Uint8Array, crc = 0): number {
+  return nativeCrc32 !== undefined ? nativeCrc32(data, crc) : tableCrc32(data, crc);
+}
+
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+let crcTable: Uint32Array | null = null;
+
+/** The same CRC-32 in JavaScript, for Node 20 before 20.15 (atlas supports Node >= 20). */
+export function tableCrc32(data: Uint8Array, crc = 0): number {
+  if (crcTable === null) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = ~crc >>> 0;
+  for (let i = 0; i < data.length; i++) c = (crcTable[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return ~c >>> 0;
 }

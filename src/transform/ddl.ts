@@ -16,7 +16,13 @@ export interface ColumnDef {
  * between, in the same transaction: building an index once over all rows, and checking the foreign
  * key with one query instead of a trigger per row, is several times faster.
  */
-export function createTableSql(schema: string, table: string, columns: readonly ColumnDef[]): { create: string; finish: string[] } {
+/** A new table's DDL: `create` before its rows are inserted, `finish` (key, foreign key, indexes) after. */
+export interface NewTableSql {
+  create: string;
+  finish: string[];
+}
+
+export function createTableSql(schema: string, table: string, columns: readonly ColumnDef[]): NewTableSql {
   const t = qualify(schema, table);
   const cols = [
     'id bigint generated always as identity',

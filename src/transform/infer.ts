@@ -287,8 +287,7 @@ export class ColumnStats {
     let timeOk = true;
     // The fixed-width forms (2024-05-03, 2024-05-03T22:56:58, 08/06/2021) are read by position:
     // the same numbers the regular expressions capture, without a match array and three strings
-    // per value (the 1M-row bench CSV, two date columns, two alternating runs: Node CPU of the
-    // whole import 6.1 -> 5.0 s).
+    // per value (docs/decisions.md).
     const quick = quickDate(v, sep, order === 'ymd');
     if (quick !== 0) {
       f.matched++;

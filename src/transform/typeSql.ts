@@ -338,7 +338,7 @@ function coercionSql(plan: ColumnPlan, raw: string, cast: string): { condition: 
   // Text read into a typed column: a correction only where the stored value's text differs. For a
   // year-first date that is the text compared with `after` (a regular expression match costs more
   // per row than computing it). A day/month-first date never reads like its stored text, which
-  // starts with the year, so every value is one (no comparison: 1M rows, about 0.9 s less).
+  // starts with the year, so every value is one and no comparison is made (docs/decisions.md).
   const canonical =
     f.kind === 'boolean'
       ? `${raw} in ('true', 'false')`
@@ -358,8 +358,7 @@ function coercionSql(plan: ColumnPlan, raw: string, cast: string): { condition: 
         : `case when ${t} ~ '[0-9]:[0-9]{2}' then concat(case when ${t} ~ 'T' then 'T' else ' ' end, case when ${t} ~* '[ap]m$' then '%I' else '%H' end, ':%M', case when ${t} ~ ':[0-9]{2}:[0-9]{2}' then ':%S' else '' end, case when ${t} ~* '[ap]m$' then ' %p' else '' end) else '' end`;
     const sourceFormat = timePart === null ? datePart : `concat(${datePart}, ${timePart})`;
     // Every member is a string, so the object is built from a text array: jsonb_build_object's
-    // per-call handling of its "any" arguments made this a third dearer per row (1M rows with a US
-    // date each: about 2 s).
+    // handling of its "any" arguments costs a third more per row (docs/decisions.md).
     return {
       condition,
       value: `jsonb_object(array['before', ${raw}, 'after', ${dateText}, 'correction_type', 'datetime_standardization', 'source_format', ${sourceFormat}])`,

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { selectCases } from '../../bench/cases.ts';
 import { Figures, ratioFmt } from '../../bench/report.ts';
-import { openTestDb, ROOT, tempDir, type TestDb } from '../helpers.ts';
+import { ROOT, useTempDir, useTestDb } from '../helpers.ts';
 
 const names = (text: string | undefined, fullSize = false): string[] => selectCases(text, fullSize).cases.map((c) => c.name);
 
@@ -66,15 +66,8 @@ describe('bench: figures on two servers', () => {
 });
 
 describe('bench: the hand-written loader', () => {
-  let db: TestDb;
-  const tmp = tempDir('atlas-bench-test-');
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    tmp.cleanup();
-  });
+  const db = useTestDb();
+  const tmp = useTempDir('atlas-bench-test-');
 
   it("loads what COPY's own CSV parser loads: quotes, delimiters, line breaks, tabs, backslashes, empty fields", async () => {
     const csv = ['id,note,day', '1,plain,01/02/2024', '2,"a, ""quoted"" one",', '3,"two\nlines\tand a tab",12/31/2023', '4,back\\slash \\N,', '5,,03/04/2024', '6,é ✓,05/06/2024', ''].join('\n');

@@ -4,19 +4,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { csv, openTestDb, ROOT, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+import { csv, ROOT, runAtlas, useTempDir, useTestDb } from '../helpers.ts';
 
 describe('atlas CLI (spawned)', () => {
-  let db: TestDb;
-  const files = tempDir();
+  const db = useTestDb();
+  const files = useTempDir();
   let conn: string[];
   before(async () => {
-    db = await openTestDb();
     conn = ['--database-url', db.url, '--schema', db.schema];
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
   });
 
   it('imports the shipped example with --json, and history shows it with the file hash', async () => {

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, csv, FIXTURES, openTestDb, runAtlas, tempDir, type RunResult, type TestDb } from '../helpers.ts';
+import { BIN, csv, FIXTURES, runAtlas, type RunResult, useTempDir, useTestDb } from '../helpers.ts';
 import { importInto, insertRecord } from '../importHelpers.ts';
 
 interface Shapes {
@@ -62,25 +62,20 @@ function runOnTerminal(args: string[], input: string, env: Record<string, string
 }
 
 describe('tracking commands (spawned)', () => {
-  let db: TestDb;
-  const files = tempDir();
+  const db = useTestDb();
+  const files = useTempDir();
   let conn: string[];
   const longName = 'a_rather_long_file_name_that_the_list_must_cut.csv';
   let small: { import_id: string };
   let big: { import_id: string };
   let partial: { import_id: string };
   before(async () => {
-    db = await openTestDb();
     conn = ['--database-url', db.url, '--schema', db.schema];
     small = await importInto(db.settings, files.write('people_one.csv', csv([['name', 'n'], ['ada', 1], ['grace', 2], ['alan', 3]])), 'people');
     const rows: Array<Array<string | number>> = [['name', 'n']];
     for (let i = 0; i < 1_200; i++) rows.push([`person ${i}`, i]);
     big = await importInto(db.settings, files.write(longName, csv(rows)), 'people');
     partial = await importInto(db.settings, files.write('dates.csv', 'd,n\n2024-01-01,1\n2024-02-30,2\n2024-03-01,3\n'), 'dates');
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
   });
 
   it('--json: history, one record, stats, lineage and errors carry every field of the spec, and nothing else is on stdout', async () => {

@@ -1,8 +1,8 @@
 /** Who and what ran an import: user_email and task_id from flags, the environment, the config file or the CI system. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CI_SYSTEMS, uuidV5, ATLAS_TASK_NAMESPACE } from '../../src/taskId.ts';
-import { csv, openTestDb, runAtlas, tempDir, type RunResult, type TestDb } from '../helpers.ts';
+import { csv, runAtlas, type RunResult, useTempDir, useTestDb } from '../helpers.ts';
 
 /** Every variable that could make atlas think it runs in CI, or give it a task or an email: unset, whatever runs these tests. */
 const CLEAN: Record<string, undefined> = Object.fromEntries(
@@ -10,16 +10,9 @@ const CLEAN: Record<string, undefined> = Object.fromEntries(
 );
 
 describe('who and what ran an import', () => {
-  let db: TestDb;
-  const files = tempDir();
+  const db = useTestDb();
+  const files = useTempDir();
   let n = 0;
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
 
   /** Imports a new small file with these flags and environment; returns the record as SQL sees it. */
   async function importWith(args: string[], env: Record<string, string | undefined> = {}, cwd?: string): Promise<Record<string, unknown> & { r: RunResult }> {

@@ -6,21 +6,16 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveSettings } from '../../src/config.ts';
-import { FIXTURES, openTestDb, ROOT, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+import { FIXTURES, ROOT, runAtlas, useTempDir, useTestDb } from '../helpers.ts';
 
 const real = (name: string): string => join(FIXTURES, 'real', name);
 
 describe('atlas import: nothing lost, nothing misleading (spawned)', () => {
-  let db: TestDb;
-  const files = tempDir();
+  const db = useTestDb();
+  const files = useTempDir();
   let conn: string[];
   before(async () => {
-    db = await openTestDb();
     conn = ['--database-url', db.url, '--schema', db.schema];
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
   });
 
   it('every row rejected: exit 1 with the import id and where to see why; the fixed mapping then loads the same file (exit 0)', async () => {

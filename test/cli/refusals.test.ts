@@ -6,25 +6,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { qualify } from '../../src/transform/naming.ts';
 import { errorLines } from '../guarantees/helpers.ts';
-import { BIN, csv, openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+import { BIN, csv, runAtlas, useTempDir, useTestDb } from '../helpers.ts';
 
 /** Nothing listens here: a command that reached for the database would fail with exit 1, not 2. */
 const NOWHERE = ['--database-url', 'postgresql://nobody@127.0.0.1:9/none'];
 
 describe('refusals: exit codes and one line', () => {
-  let db: TestDb;
+  const db = useTestDb();
   let conn: string[];
-  const files = tempDir();
+  const files = useTempDir();
   before(async () => {
-    db = await openTestDb();
     conn = ['--database-url', db.url, '--schema', db.schema];
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
   });
 
   it('--limit, --offset, --days, --row, --since and --older-than out of range: usage errors (exit 2) before any query', async () => {

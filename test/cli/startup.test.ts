@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import ExcelJS from 'exceljs';
 import { formatBytes } from '../../src/commands/progress.ts';
-import { BIN, FIXTURES, openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+import { BIN, FIXTURES, runAtlas, useTempDir, useTestDb } from '../helpers.ts';
 
 /** Runs the binary with a resolve hook that lists every module it loads. */
 function modulesLoaded(args: string[], logFile: string, env: Record<string, string>): Promise<string[]> {
@@ -27,15 +27,8 @@ function modulesLoaded(args: string[], logFile: string, env: Record<string, stri
 const HEAVY = /[/\\]node_modules[/\\](exceljs|sax|@aws-sdk)[/\\]/;
 
 describe('start-up stays light; output without a terminal stays plain', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
 
   it('atlas --help and atlas history load neither exceljs, sax nor the AWS SDK; an XLSX import does', async () => {
     const env = { ATLAS_DATABASE_URL: db.url, ATLAS_SCHEMA: db.schema };

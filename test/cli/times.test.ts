@@ -1,7 +1,7 @@
 /** Times in output: one ISO 8601 format in every JSON document, local time in every text output; the "already imported" refusal as fields. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { csv, openTestDb, runAtlas, tempDir, type RunResult, type TestDb } from '../helpers.ts';
+import { before, describe, it } from 'node:test';
+import { csv, runAtlas, type RunResult, useTempDir, useTestDb } from '../helpers.ts';
 
 /** A zone with an odd offset (+05:45) and no daylight saving: its local time cannot pass for UTC by chance. */
 const TZ = 'Asia/Kathmandu';
@@ -22,17 +22,12 @@ function timesIn(value: unknown, path = ''): Array<[string, string]> {
 }
 
 describe('times in output, and the refusal of a file already imported', () => {
-  let db: TestDb;
-  const files = tempDir();
+  const db = useTestDb();
+  const files = useTempDir();
   let run: (args: string[]) => Promise<RunResult>;
   const json = (r: RunResult): Record<string, unknown> => JSON.parse(r.stdout) as Record<string, unknown>;
   before(async () => {
-    db = await openTestDb();
     run = (args) => runAtlas([...args, '--database-url', db.url, '--schema', db.schema], { env: { TZ } });
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
   });
 
   it('import --json exiting 4 names the earlier import by id and timestamp, in fields; the refusal writes no history row; its text says local time', async () => {

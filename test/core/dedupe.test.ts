@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
 import { listSkippedDuplicates } from '../../src/core/importErrors.ts';
 import { undoImport } from '../../src/core/undo.ts';
 import { AlreadyImportedError, UsageError } from '../../src/errors.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, useTempDir, useTestDb } from '../helpers.ts';
 
 const defaults: Omit<ImportOptions, 'source'> = { table: null };
 
 describe('duplicate detection', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
   const count = async (table: string): Promise<number> => Number((await db.rows<{ n: string }>(`select count(*) n from ${db.schema}.${table}`))[0]!.n);
   const historyFor = (table: string): Promise<Array<Record<string, unknown>>> =>
     db.rows(`select * from ${db.schema}.import_history where table_name = $1 order by import_timestamp`, [table]);

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { importFile, type ImportOptions, type ImportResult } from '../../src/core/import.ts';
 import { getExistingTable } from '../../src/db/tables.ts';
 import { qualify, quoteIdent } from '../../src/transform/naming.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { createTrackedTable, migrateTestDb } from '../importHelpers.ts';
 
 const defaults: Omit<ImportOptions, 'source'> = { table: null };
@@ -51,16 +51,10 @@ const FIT_ROWS: ReadonlyArray<Record<string, string>> = [
 ];
 
 describe('existing tables with declared lengths, hostile type names and unhashable types', () => {
-  let db: TestDb;
-  const files = tempDir();
+  const db = useTestDb({ setup: migrateTestDb });
+  const files = useTempDir();
   before(async () => {
-    db = await openTestDb();
-    await migrateTestDb(db);
     await db.client.query(`create domain ${qualify(db.schema, 'short_text')} as varchar(4)`);
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
   });
 
   const createTracked = (table: string, columns: ReadonlyArray<[string, string]>): Promise<void> => createTrackedTable(db, table, columns);

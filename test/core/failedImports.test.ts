@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
 import { ImportFailedError } from '../../src/errors.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, type TestDb, useTempDir, useTestDb } from '../helpers.ts';
 
 const defaults: Omit<ImportOptions, 'source'> = { table: null, format: null, delimiter: null, header: true, encoding: null, name: null };
 
@@ -35,15 +35,8 @@ async function failing(db: TestDb, options: ImportOptions): Promise<{ h: Record<
 }
 
 describe('what a failed import records', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
 
   it('unreadable from its first bytes: hash, size, file type, the real duration, the duplicate check as asked, the phase and the options as given', async () => {
     const path = files.write('latin.csv', Buffer.from('name\nJos\xe9\n', 'latin1'));
@@ -133,15 +126,8 @@ describe('what a failed import records', () => {
 });
 
 describe("the spec's queries over failed imports", () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
 
   it('"which tables did file X affect" and "failed imports of the last day" answer from the records alone', async () => {
     const x = files.write('x.csv', csv([['k', 'v'], [1, 'a'], [2, 'b']]));

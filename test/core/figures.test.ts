@@ -1,13 +1,13 @@
 /** stats and lineage give figures a reader can reproduce with SQL over import_history and the table itself, and say what each one counts. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
 import { traceLineage } from '../../src/core/lineage.ts';
 import { getStats } from '../../src/core/stats.ts';
 import { undoImport } from '../../src/core/undo.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csv, openTestDb, ROOT, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+import { csv, ROOT, runAtlas, useTempDir, useTestDb } from '../helpers.ts';
 
 const defaults: Omit<ImportOptions, 'source'> = { table: null, format: null, delimiter: null, header: true, encoding: null, name: null };
 
@@ -21,11 +21,10 @@ function readmeSql(): { stats: string; lineage: string } {
 }
 
 describe('stats and lineage figures', () => {
-  let db: TestDb;
-  const files = tempDir();
+  const db = useTestDb();
+  const files = useTempDir();
   const ids: Record<string, string> = {};
   before(async () => {
-    db = await openTestDb();
     const run = (name: string, content: string, options: Partial<ImportOptions> = {}) => importFile(db.settings, { ...defaults, source: files.write(name, content), table: 'customers', ...options });
     ids.a = (await run('a.csv', csv([['k', 'v'], [1, 'a'], [2, 'b'], [3, 'c']]))).import_id;
     ids.b = (await run('b.csv', 'k,v\n4,d\nfive,e\n6,f\n')).import_id; // partial: "five" is no integer
@@ -34,10 +33,6 @@ describe('stats and lineage figures', () => {
     await assert.rejects(run('d.csv', csv([['k', 'other'], [9, 'i']]), { strategy: 'merge_exact' }));
     ids.e = (await importFile(db.settings, { ...defaults, source: files.write('e.csv', csv([['x'], [1]])), table: 'elsewhere' })).import_id;
     await db.client.query(`delete from ${db.schema}.customers where k = 2`);
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
   });
 
   it('every figure of stats is one aggregate over import_history; undone imports count as undone, their rows apart', async () => {

@@ -11,7 +11,7 @@ import ExcelJS from 'exceljs';
 import S3rver from 's3rver';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
 import { ImportFailedError } from '../../src/errors.ts';
-import { openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { useTempDir, useTestDb } from '../helpers.ts';
 import { handMadeXlsx } from '../formats/readerHelpers.ts';
 
 const RECORDS = [
@@ -48,22 +48,17 @@ async function xlsx(): Promise<Buffer> {
 const xmlEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 
 describe('every format and source gives the same rows and types', () => {
-  let db: TestDb;
-  const files = tempDir();
+  const db = useTestDb();
+  const files = useTempDir();
   let s3: S3rver;
   let s3Endpoint = '';
   before(async () => {
-    db = await openTestDb();
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(files.dir, 's3'), configureBuckets: [{ name: 'exports', configs: [] }] });
     const { port } = await s3.run();
     s3Endpoint = `http://127.0.0.1:${port}`;
   });
-  after(async () => {
-    await s3.close();
-    await db.close();
-    files.cleanup();
-  });
+  after(() => s3.close());
 
   async function check(table: string, options: Omit<ImportOptions, 'table'>): Promise<void> {
     const r = await importFile(db.settings, { ...options, table });

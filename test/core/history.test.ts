@@ -3,26 +3,21 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { getImport, listHistory, pruneHistory, type HistoryFilter } from '../../src/core/history.ts';
 import { NotFoundError, UsageError } from '../../src/errors.ts';
-import { openTestDb, type TestDb } from '../helpers.ts';
+import { useTestDb } from '../helpers.ts';
 import { insertRecord, migrateTestDb } from '../importHelpers.ts';
 
 const all: HistoryFilter = { table: null, user: null, status: null, since: null, limit: 100, offset: 0 };
 
 describe('listHistory and getImport', () => {
-  let db: TestDb;
+  const db = useTestDb({ setup: migrateTestDb });
   const ids: Record<string, string> = {};
   before(async () => {
-    db = await openTestDb();
-    await migrateTestDb(db);
     ids.a = await insertRecord(db, { user_id: 'alice', table_name: 'customers', status: 'success', age: '1 day', rows_inserted: 10 });
     ids.b = await insertRecord(db, { user_id: 'bob', table_name: 'customers', status: 'failed', age: '2 days' });
     ids.c = await insertRecord(db, { user_id: 'alice', table_name: 'orders', status: 'partial', age: '10 days', rows_inserted: 5, validation_errors: 2 });
     ids.d = await insertRecord(db, { user_id: 'carol', table_name: 'orders', status: 'undone', age: '40 days' });
     // in_progress, and no transaction holds its lock: stored as failed (interrupted) by the first call.
     ids.e = await insertRecord(db, { user_id: 'bob', table_name: 'customers', status: 'in_progress', age: '3 hours', rows_inserted: null });
-  });
-  after(async () => {
-    await db.close();
   });
 
   const list = (f: Partial<HistoryFilter>) => listHistory(db.settings, { ...all, ...f });
@@ -104,14 +99,7 @@ describe('listHistory and getImport', () => {
 });
 
 describe('imports whose process is gone', () => {
-  let db: TestDb;
-  before(async () => {
-    db = await openTestDb();
-    await migrateTestDb(db);
-  });
-  after(async () => {
-    await db.close();
-  });
+  const db = useTestDb({ setup: migrateTestDb });
 
   const stored = async (id: string) =>
     (await db.rows<{ status: string; error_message: string | null; metadata: Record<string, unknown> | null; rows_inserted: number | null }>(
@@ -150,14 +138,7 @@ describe('imports whose process is gone', () => {
 });
 
 describe('pruneHistory', () => {
-  let db: TestDb;
-  before(async () => {
-    db = await openTestDb();
-    await migrateTestDb(db);
-  });
-  after(async () => {
-    await db.close();
-  });
+  const db = useTestDb({ setup: migrateTestDb });
 
   it('deletes only old records that own no rows, with their mapping errors; a dry run deletes nothing', async () => {
     const oldFailed = await insertRecord(db, { status: 'failed', age: '400 days' });

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { listImportErrors, listSkippedDuplicates, type ImportErrorsOptions } from '../../src/core/importErrors.ts';
 import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
-import { openTestDb, type TestDb } from '../helpers.ts';
+import { useTestDb } from '../helpers.ts';
 import { insertRecord, migrateTestDb } from '../importHelpers.ts';
 
 const page: ImportErrorsOptions = { type: null, field: null, limit: 100, offset: 0 };
 
 describe('listImportErrors', () => {
-  let db: TestDb;
+  const db = useTestDb({ setup: migrateTestDb });
   let id: string;
   before(async () => {
-    db = await openTestDb();
-    await migrateTestDb(db);
     id = await insertRecord(db, { status: 'partial', rows_inserted: 1 });
     const errors: Array<[number, string | null, string | null, string, string | null]> = [
       [7, 'age', 'age_years', 'type_mismatch', 'abc'],
@@ -31,9 +29,6 @@ describe('listImportErrors', () => {
     // Another import's errors never show up.
     const other = await insertRecord(db, { status: 'partial' });
     await db.client.query(`insert into ${db.schema}.mapping_errors (import_id, record_number, error_type, error_message) values ($1, 1, 'type_mismatch', 'other')`, [other]);
-  });
-  after(async () => {
-    await db.close();
   });
 
   it('lists an import’s errors in file order, with the spec fields, by id prefix', async () => {

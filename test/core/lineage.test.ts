@@ -2,19 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { traceLineage, traceRow } from '../../src/core/lineage.ts';
 import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { importInto } from '../importHelpers.ts';
 
 describe('traceLineage and traceRow', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
 
   it("lists the success and partial imports with what they inserted then and their rows now; an import whose rows are gone stays (the spec's definition)", async () => {
     const a = await importInto(db.settings, files.write('members_1.csv', csv([['name', 'joined'], ['ada', '03/14/2024'], ['grace', '07/02/2023'], ['alan', '11/23/2022']])), 'members');

@@ -4,20 +4,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dryRunImport, importFile, type ImportOptions } from '../../src/core/import.ts';
 import { ImportFailedError, UsageError } from '../../src/errors.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, useTempDir, useTestDb } from '../helpers.ts';
 
 const defaults: Omit<ImportOptions, 'source'> = { table: null };
 
 describe('types, corrections, strategies, mappings and error budgets', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
   const typesOf = async (table: string): Promise<Record<string, string>> =>
     Object.fromEntries(
       (

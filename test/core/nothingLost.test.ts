@@ -13,7 +13,7 @@ import { dryRunImport, importFile, type ImportOptions, type ImportResult } from 
 import { listImportErrors } from '../../src/core/importErrors.ts';
 import { traceRow } from '../../src/core/lineage.ts';
 import { ImportFailedError, UsageError } from '../../src/errors.ts';
-import { csv, FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, FIXTURES, useTempDir, useTestDb } from '../helpers.ts';
 
 const REAL = join(FIXTURES, 'real');
 const real = (name: string): string => join(REAL, name);
@@ -26,15 +26,8 @@ function reversedCsv(path: string): string {
 }
 
 describe('nothing lost, nothing misleading (issue 19)', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
   const q = (table: string): string => `${db.schema}.${table}`;
   const columnsOf = async (table: string): Promise<Record<string, string>> =>
     Object.fromEntries(

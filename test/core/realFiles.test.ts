@@ -11,18 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { dryRunImport, importFile, type ImportOptions } from '../../src/core/import.ts';
 import { AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
 import { makeZip } from '../formats/readerHelpers.ts';
-import { FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { FIXTURES, tempDir, useTestDb } from '../helpers.ts';
 
 const REAL = join(FIXTURES, 'real');
 
 describe('real files', () => {
-  let db: TestDb;
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-  });
+  const db = useTestDb();
   const run = (file: string, options: Partial<ImportOptions> = {}) => importFile(db.settings, { table: null, ...options, source: join(REAL, file) });
 
   it('readxl datasets.xlsx: each sheet asked for by name or number goes to a table named after the file and the sheet', async () => {

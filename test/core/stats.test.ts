@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { getStats } from '../../src/core/stats.ts';
 import { UsageError } from '../../src/errors.ts';
-import { openTestDb, type TestDb } from '../helpers.ts';
+import { useTestDb } from '../helpers.ts';
 import { insertRecord, migrateTestDb } from '../importHelpers.ts';
 
 describe('getStats', () => {
-  let db: TestDb;
+  const db = useTestDb({ setup: migrateTestDb });
   before(async () => {
-    db = await openTestDb();
-    await migrateTestDb(db);
     await insertRecord(db, { user_id: 'alice', table_name: 'customers', status: 'success', rows_inserted: 1_000, duplicates_found: 3, duration_seconds: 2, age: '1 day' });
     await insertRecord(db, { user_id: 'alice', table_name: 'customers', status: 'success', rows_inserted: 500, duplicates_found: 0, duration_seconds: 4, age: '2 days' });
     await insertRecord(db, { user_id: 'bob', table_name: 'orders', status: 'partial', rows_inserted: 90, duplicates_found: 1, duration_seconds: 3, age: '3 days' });
@@ -20,9 +18,6 @@ describe('getStats', () => {
     await insertRecord(db, { user_id: 'dave', table_name: 'customers', status: 'in_progress', rows_inserted: null, duration_seconds: null, age: '6 days' });
     // Outside the default 30 days.
     await insertRecord(db, { user_id: 'erin', table_name: 'old', status: 'success', rows_inserted: 7, duration_seconds: 9, age: '45 days' });
-  });
-  after(async () => {
-    await db.close();
   });
 
   it('counts the imports of the period by status, with rows, durations, tables and users', async () => {

@@ -9,21 +9,16 @@ import { importFile } from '../../src/core/import.ts';
 import { undoImport, type UndoOptions } from '../../src/core/undo.ts';
 import { AtlasError, ImportFailedError, NotFoundError } from '../../src/errors.ts';
 import { assertPromiseHolds } from '../guarantees/helpers.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { importInto, insertRecord } from '../importHelpers.ts';
 
 const run: UndoOptions = { dryRun: false, force: false, purge: false };
 
 describe('undoImport', () => {
-  let db: TestDb;
-  const files = tempDir();
+  const db = useTestDb();
+  const files = useTempDir();
   before(async () => {
-    db = await openTestDb();
     db.settings.user = 'undoer';
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
   });
 
   const rowsOf = async (table: string) => db.rows<{ name: string; _import_id: string }>(`select name, _import_id from ${db.schema}.${table} order by id`);

@@ -4,7 +4,7 @@ import type { ImportPlan, PlannedColumn } from '../../src/core/plan.ts';
 import { analyzeStageSql, createValueLookups } from '../../src/core/valueLookups.ts';
 import { ColumnStats, type ValueFormat } from '../../src/transform/infer.ts';
 import { atlasTypeRef } from '../../src/transform/typeRef.ts';
-import { openTestDb, type TestDb } from '../helpers.ts';
+import { useTestDb } from '../helpers.ts';
 import { migrateTestDb } from '../importHelpers.ts';
 
 function column(name: string, ref: string, sqlType: string, format: ValueFormat, checkValidity: boolean): PlannedColumn {
@@ -21,14 +21,7 @@ function column(name: string, ref: string, sqlType: string, format: ValueFormat,
 }
 
 describe('value lookups', () => {
-  let db: TestDb;
-  before(async () => {
-    db = await openTestDb();
-    await migrateTestDb(db); // atlas_input_is_valid, the validity check of servers before PostgreSQL 16
-  });
-  after(async () => {
-    await db.close();
-  });
+  const db = useTestDb({ setup: migrateTestDb }); // atlas_input_is_valid, the validity check of servers before PostgreSQL 16
 
   it('are built for corrected columns of few distinct values, from the valid texts of rows without errors, with the conversion and correction per text', async () => {
     const c = db.client;

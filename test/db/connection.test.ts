@@ -35,6 +35,23 @@ describe('cancelRunningQuery', () => {
   });
 });
 
+describe('pg internals (pg pinned in package.json)', () => {
+  it('pg internal client.connection still emits backendKeyData with the processID and secretKey of the session', async () => {
+    const client = new pg.Client(testDatabaseUrl());
+    const keys: Array<{ processID?: unknown; secretKey?: unknown }> = [];
+    client.connection.on('backendKeyData', (msg: { processID?: unknown; secretKey?: unknown }) => keys.push(msg));
+    await client.connect();
+    try {
+      const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+      assert.equal(keys.length, 1);
+      assert.equal(keys[0]?.processID, pid);
+      assert.equal(typeof keys[0]?.secretKey, 'number');
+    } finally {
+      await client.end();
+    }
+  });
+});
+
 describe('openClient', () => {
   it('a TLS file the URL names that cannot be read: said as such, not as a malformed URL', async () => {
     await assert.rejects(

@@ -6,11 +6,11 @@
  * bytes, `\.`, multi-byte characters), read in pieces of random sizes.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { copyIntoStage, createStage, type StageResult } from '../../src/db/staging.ts';
 import { openCsv } from '../../src/formats/csv.ts';
 import { mulberry32 } from '../../bench/generate.ts';
-import { openTestDb, type TestDb } from '../helpers.ts';
+import { type TestDb, useTestDb } from '../helpers.ts';
 import { chunked, readRows } from '../formats/readerHelpers.ts';
 
 type Staged = Array<{ _rn: number; _err: string | null; values: Array<string | null> }>;
@@ -85,13 +85,7 @@ function csvGenerator(rand: () => number) {
 }
 
 describe('CSV bytes parsed by the server', () => {
-  let db: TestDb;
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-  });
+  const db = useTestDb();
 
   it('stage exactly what the scanner read, on 400 generated files read in pieces of random sizes', async () => {
     const rand = mulberry32(20261203);

@@ -4,24 +4,16 @@
  * hold, undo still cascades.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { canSkipImportIdCheck, withImportIdCheckSkipped } from '../../src/db/tables.ts';
 import { importInto, insertRecord, migrateTestDb } from '../importHelpers.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { undoImport } from '../../src/core/undo.ts';
 
 describe('skipping the per-row _import_id check', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-    await migrateTestDb(db);
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb({ setup: migrateTestDb });
+  const files = useTempDir();
 
   const superuser = async (): Promise<boolean> => (await db.rows<{ s: string }>(`select current_setting('is_superuser') as s`))[0]!.s === 'on';
 

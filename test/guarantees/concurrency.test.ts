@@ -5,9 +5,9 @@
  * record must match the rows it owns.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { qualify } from '../../src/transform/naming.ts';
-import { openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { useTempDir, useTestDb } from '../helpers.ts';
 import { assertPromiseHolds, countImportRows, countRows, numberedCsv, raceOverlappingImports, runAtlasWith, SLOW, type ImportOut } from './helpers.ts';
 
 const PARALLEL = 8;
@@ -15,17 +15,12 @@ const ROWS_PER_FILE = 2000;
 const ROUNDS = SLOW ? 4 : 2;
 
 describe('concurrent imports into one table', { timeout: 300_000 }, () => {
-  let db: TestDb;
-  const files = tempDir('atlas-race-');
+  const db = useTestDb();
+  const files = useTempDir('atlas-race-');
   let conn: string[];
 
   before(async () => {
-    db = await openTestDb();
     conn = ['--database-url', db.url, '--schema', db.schema];
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
   });
 
   it(`${PARALLEL} at once with 50% overlapping rows, ${ROUNDS} rounds: exact distinct totals, no deadlock`, async () => {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { migrate } from '../../src/db/migrate.ts';
 import { qualify } from '../../src/transform/naming.ts';
-import { FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { FIXTURES, openTestDb, useTempDir, useTestDb } from '../helpers.ts';
 import { assertCleanStderr, assertPromiseHolds, CAPPED_HEAP, errorLines, historyOf, runAtlasWith, SLOW, tableExists, type AtlasRun } from './helpers.ts';
 import { CASES, catalogTextOutsideIdentifiers, type ImportOut } from './hostileCorpus.ts';
 import { startWireRecorder, type WireRecorder } from './wireRecorder.ts';
@@ -31,22 +31,17 @@ const PAYLOADS = ['DROP TABLE canary', 'pg_sleep(10)', 'atlas_pwned', 'file:///e
 const PAYLOADS_SENT_AS_DATA = ['DROP TABLE canary', 'pg_sleep(10)', 'atlas_pwned'] as const;
 
 describe('hostile and broken input (atlas heap capped at 256 MB)', { timeout: 900_000 }, () => {
-  let db: TestDb;
+  const db = useTestDb();
   let wire: WireRecorder;
-  const made = tempDir('atlas-hostile-');
+  const made = useTempDir('atlas-hostile-');
   let conn: string[];
 
   before(async () => {
-    db = await openTestDb();
     await db.client.query(`create table ${qualify(db.schema, 'canary')} (alive boolean); insert into ${qualify(db.schema, 'canary')} values (true)`);
     wire = await startWireRecorder(db.url, PAYLOADS);
     conn = ['--database-url', wire.url, '--schema', db.schema];
   });
-  after(async () => {
-    await wire.close();
-    await db.close();
-    made.cleanup();
-  });
+  after(() => wire.close());
 
   /** Imports `path` as a user would (table named after the file), capped and timed. */
   async function importHostile(path: string, args: string[], timeLimitMs: number): Promise<AtlasRun> {
@@ -228,8 +223,7 @@ describe('history lists stay small whatever a record holds (atlas heap capped at
 });
 
 describe('files given to --mapping and --config: regular files only, up to a size, never quoted', () => {
-  const made = tempDir('atlas-hostile-flags-');
-  after(() => made.cleanup());
+  const made = useTempDir('atlas-hostile-flags-');
   const csvPath = (): string => made.write('data.csv', 'a,b\n1,2\n');
 
   /** Runs atlas (heap capped, killed if it hangs) and checks it refused in one line, exit 2, before touching any database. */
@@ -295,15 +289,8 @@ describe('files given to --mapping and --config: regular files only, up to a siz
 });
 
 describe('escape sequences from files, file names and the database: escaped in text output and messages, exact in JSON', () => {
-  let db: TestDb;
-  const made = tempDir('atlas-hostile-escapes-');
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    made.cleanup();
-  });
+  const db = useTestDb();
+  const made = useTempDir('atlas-hostile-escapes-');
 
   const ESC = '\u001b';
   const BEL = '\u0007';

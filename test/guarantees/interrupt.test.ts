@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { qualify } from '../../src/transform/naming.ts';
-import { openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+import { runAtlas, type TestDb, useTempDir, useTestDb } from '../helpers.ts';
 import {
   assertCleanStderr,
   assertPromiseHolds,
@@ -38,20 +38,14 @@ async function recordOf(db: TestDb, table: string): Promise<{ import_id: string;
 }
 
 describe('an import stopped from outside', { timeout: 240_000 }, () => {
-  let db: TestDb;
-  const files = tempDir('atlas-interrupt-');
+  const db = useTestDb({ teardown: () => assertPromiseHolds(db.client, db.schema) });
+  const files = useTempDir('atlas-interrupt-');
   let conn: string[];
   let big: string;
 
   before(async () => {
-    db = await openTestDb();
     conn = ['--database-url', db.url, '--schema', db.schema];
     big = files.write('big.csv', numberedCsv(0, ROWS));
-  });
-  after(async () => {
-    await assertPromiseHolds(db.client, db.schema);
-    await db.close();
-    files.cleanup();
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+import { runAtlas, useTempDir, useTestDb } from '../helpers.ts';
 import { isInterrupted, type ImportRecord } from '../../src/db/history.ts';
 import { assertPromiseHolds, backendOfImport, countRows, historyOf, numberedCsv, startAtlas, tableExists, waitFor } from './helpers.ts';
 
@@ -17,24 +17,19 @@ const KILLED_ROWS = 35_000;
 const BASE_ROWS = 1000;
 
 describe('kill -9 of atlas at each phase of an import', { timeout: 180_000 }, () => {
-  let db: TestDb;
-  const files = tempDir('atlas-kill-');
+  const db = useTestDb();
+  const files = useTempDir('atlas-kill-');
   let conn: string[];
   let killedFile: string;
   const killedIds: string[] = [];
 
   before(async () => {
-    db = await openTestDb();
     conn = ['--database-url', db.url, '--schema', db.schema];
     // An earlier import into the same table: it must come through every kill untouched.
     const base = files.write('base.csv', numberedCsv(0, BASE_ROWS));
     const r = await runAtlas(['import', base, '--table', 'events', ...conn]);
     assert.equal(r.code, 0, r.stderr);
     killedFile = files.write('killed.csv', numberedCsv(1_000_000, KILLED_ROWS));
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
   });
 
   for (const point of POINTS) {

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { qualify } from '../../src/transform/naming.ts';
-import { FIXTURES, openTestDb, runAtlas, tempDir, type RunResult, type TestDb } from '../helpers.ts';
+import { FIXTURES, runAtlas, type RunResult, useTempDir, useTestDb } from '../helpers.ts';
 import { numberedCsv } from './helpers.ts';
 
 /** s3rver accepts only this key id (and does not check signatures, so any secret works). */
@@ -40,8 +40,8 @@ function withPassword(url: string, password: string): string {
 }
 
 describe('secrets never appear in output, errors, --verbose or history', { timeout: 240_000 }, () => {
-  let db: TestDb;
-  const dir = tempDir('atlas-secrets-');
+  const db = useTestDb();
+  const dir = useTempDir('atlas-secrets-');
   let s3: S3rver;
   let endpoint = '';
   const tag = randomBytes(6).toString('hex');
@@ -63,7 +63,6 @@ describe('secrets never appear in output, errors, --verbose or history', { timeo
   }
 
   before(async () => {
-    db = await openTestDb();
     const real = new URL(db.url).password;
     if (real !== '') secrets.realPassword = decodeURIComponent(real);
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -75,11 +74,7 @@ describe('secrets never appear in output, errors, --verbose or history', { timeo
     await client.send(new PutObjectCommand({ Bucket: 'data', Key: 'in/other.csv', Body: numberedCsv(100, 50) }));
     client.destroy();
   });
-  after(async () => {
-    await s3.close();
-    await db.close();
-    dir.cleanup();
-  });
+  after(() => s3.close());
 
   it('the database password, from each place a URL can come from', async () => {
     const schema = ['--schema', db.schema];

@@ -9,7 +9,7 @@ import { UsageError } from '../../src/errors.ts';
 import { detectFormat } from '../../src/core/input.ts';
 import { DATA_EXTENSIONS } from '../../src/sources/listing.ts';
 import { codePointKey, listSources, type ListSourcesOptions, type SourceList } from '../../src/sources/listSources.ts';
-import { ROOT, tempDir } from '../helpers.ts';
+import { ROOT, tempDir, useTempDir } from '../helpers.ts';
 
 const S3_NONE = { endpoint: null, region: null, accessKeyId: null, secretAccessKey: null, forcePathStyle: null };
 
@@ -32,8 +32,7 @@ async function rejectsUsage(promise: Promise<unknown>, message: string | RegExp)
 }
 
 describe('listSources: order and identity', () => {
-  const t = tempDir('atlas-list-');
-  after(() => t.cleanup());
+  const t = useTempDir('atlas-list-');
 
   it('orders by code point (UTF-8 bytes), not by locale or by how the files were named', async () => {
     mkdirSync(join(t.dir, 'order'));
@@ -197,14 +196,13 @@ describe('listSources: directories', () => {
 });
 
 describe('listSources: arguments and errors', () => {
-  const t = tempDir('atlas-list-');
+  const t = useTempDir('atlas-list-');
   before(() => {
     mkdirSync(join(t.dir, 'in'));
     for (const f of ['in/r[1].csv', 'in/r1.csv', 'in/a*b.csv', 'in/a.csv']) t.write(f, 'x\n');
     spawnSync('mkfifo', [join(t.dir, 'in', 'named.pipe')]);
     symlinkSync('nowhere.csv', join(t.dir, 'in', 'dangling.csv'));
   });
-  after(() => t.cleanup());
 
   it('- is standard input, alone', async () => {
     assert.deepEqual(await list(t.dir, ['-']), { stdin: true, files: [], skipped: [], arguments: [{ argument: '-', kind: 'stdin', files: 1 }] });
