@@ -135,6 +135,19 @@ describe('importBatch', { timeout: 120_000 }, () => {
     assert.deepEqual(records.map((x) => x.status).sort(), ['success', 'success']);
   });
 
+  it('--atomic with --strict: a file stopped on its mapping errors leaves no row of any file, and its record says why', async () => {
+    put('in/a.csv', csv([['id'], [1], [2]]));
+    put('in/b.csv', csv([['id'], [3], ['three']]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 'strict_t', atomic: true, strict: true });
+    assert.deepEqual(statuses(r), ['a.csv:failed', 'b.csv:failed']);
+    assert.equal(await countRows(db.client, db.schema, 'strict_t'), 0);
+    const records = await assertPromiseHolds(db.client, db.schema);
+    const own = records.find((x) => x.import_id === r.files[1]!.import_id)!;
+    assert.equal(own.status, 'failed');
+    assert.match(own.error_message ?? '', /mapping error/);
+    assert.match(records.find((x) => x.import_id === r.files[0]!.import_id)!.error_message ?? '', /rolled back with its --atomic batch: .*b\.csv failed/);
+  });
+
   it('--stop-on-error stops at the first failed file; the files before it stay committed', async () => {
     put('in/a.csv', csv([['id'], [1]]));
     put('in/b.json', CORRUPT_JSON);
