@@ -12,7 +12,7 @@ import { assertPromiseHolds, backendOfImport, countImportRows, countRows, histor
 
 const CORRUPT_JSON = '[{"id": 1, "name": "a"}, {"id": 2, "name": ';
 
-describe('atlas import of several files', { timeout: 180_000 }, () => {
+describe('atlas import of several files', { timeout: 900_000 }, () => {
   let db: TestDb;
   let conn: string[];
   let files: ReturnType<typeof tempDir>;

@@ -22,7 +22,7 @@ function statuses(r: BatchResult): string[] {
   return r.files.map((f) => `${f.file.replace(/^.*\//, '')}:${f.status}`);
 }
 
-describe('importBatch', { timeout: 120_000 }, () => {
+describe('importBatch', { timeout: 600_000 }, () => {
   let db: TestDb;
   let files: ReturnType<typeof tempDir>;
   /** Writes a file below the temporary directory, making its directories. */
@@ -160,7 +160,7 @@ describe('importBatch', { timeout: 120_000 }, () => {
   });
 });
 
-describe('importBatch from an S3 prefix', { timeout: 120_000 }, () => {
+describe('importBatch from an S3 prefix', { timeout: 300_000 }, () => {
   const s3 = useS3rver(['drop']);
   let db: TestDb;
   beforeEach(async () => {
