@@ -53,6 +53,9 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.match(rerun.stdout, /skipped .*customers\.csv -> customers: already imported by/);
     assert.match(rerun.stdout, /imported 0, skipped 2 \(already imported\), partial 0, failed 0; 0 rows/);
+    const none = await runAtlas(['import', join(files.dir, 'in', '*.xml'), ...conn]);
+    assert.equal(none.code, 2, 'a lone glob that matches nothing is "file not found", as a single import says it');
+    assert.match(none.stderr, /^atlas: file not found: .*\*\.xml$/m);
   });
 
   it('--json: one document with the single-file result of each file and the summary; exit 3 when a file is partial', async () => {
