@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { AlreadyImportedError, AtlasError, describeError, ExitCode, redactSecrets } from './errors.js';
+import { AlreadyImportedError, AtlasError, describeError, ExitCode, redactSecrets, UsageError } from './errors.js';
 import { printable, printableLines } from './transform/printable.js';
 
 /** Flags every command accepts, before or after its own arguments. */
@@ -71,8 +71,8 @@ mapping errors), 4 already imported (the same file went into the same table befo
 
   program
     .command('import')
-    .description('import a file (CSV, TSV, XLSX, JSON, NDJSON, XML, optionally gzipped or in a .zip), stdin (-) or s3://bucket/key into a table, in one transaction')
-    .argument('<source>', 'file path, - for stdin, or s3://bucket/key')
+    .description('import a file (CSV, TSV, XLSX, JSON, NDJSON, XML, optionally gzipped or in a .zip), stdin (-) or s3://bucket/key into a table, in one transaction; or many files in one command: each its own import, those already imported skipped')
+    .argument('<sources...>', "file path, - for stdin, s3://bucket/key; or several: files, directories, quoted globs ('dir/**/*.csv'), s3://bucket/prefix/, taken in order of path")
     .option('-t, --table <name>', 'target table (default: the mapping file\'s "table", else the file name, sanitised)')
     .addOption(new Option('-f, --format <format>', 'input format (default: from the extension, else the first bytes)').choices(['csv', 'tsv', 'xlsx', 'json', 'ndjson', 'xml']))
     .addOption(new Option('--strategy <strategy>', 'how to treat an existing table (default: chosen automatically and recorded)').choices(['new_table', 'merge_exact', 'extend_table', 'adapt_data']))
@@ -103,6 +103,11 @@ mapping errors), 4 already imported (the same file went into the same table befo
     .option('--entry <name>', 'zip: the file inside the archive to import, by its name or path; without --table the table is named after the archive and the file (default: the only data file)')
     .option('--record-path <path>', 'JSON: where the record array is (data.items); XML: the record element (default: detected)')
     .option('--name <file name>', 'file name to record when reading stdin')
+    .option('--recursive', 'batch: descend into the subdirectories of a directory, and below an S3 prefix')
+    .option('--pattern <glob>', "batch: the files of directories, prefixes and globs to take, by name (--pattern '*.csv.gz'; default: the data-file extensions)")
+    .option('--continue-on-error', 'batch: a failed file does not stop the others (the default)')
+    .option('--stop-on-error', 'batch: stop at the first failed file (files already committed stay committed)')
+    .option('--atomic', 'batch: all files in one transaction: every file commits, or none does')
     .option('--progress', 'write progress lines to stderr even when it is not a terminal (a terminal gets a live spinner, or these lines if it reports no width, TERM is dumb or CI is set)')
     .option('--user <name>', 'who runs the import, recorded as user_id (default: ATLAS_USER, the config file\'s "user", else the OS user)')
     .option('--user-email <email>', 'their email, recorded as user_email (default: ATLAS_USER_EMAIL, the config file\'s "user_email", else none)')
@@ -127,11 +132,21 @@ Examples:
   atlas import gtfs.zip --entry stops.txt                  (into table gtfs_stops)
   atlas import penguins.csv --null-value NA                (R's NA: NULL, not text)
   gunzip -c big.csv.gz | atlas import - --table big --name big.csv
-  bzip2 -dc big.csv.bz2 | atlas import - --table big --name big.csv`,
+  bzip2 -dc big.csv.bz2 | atlas import - --table big --name big.csv
+  atlas import /data/incoming/ --recursive --pattern '*.csv'   (a batch: each file its own import)
+  atlas import 'exports/**/*.csv' --table events            (a batch into one table)
+  atlas import s3://bucket/exports/2026-12/ --atomic        (every file or none)
+
+A batch (several sources, a directory, a glob or an S3 prefix) imports each file as its own import
+into the table named after it (or --table), on one connection; files already imported into their
+table are skipped, so the same command run again imports only what is missing. It prints a line per
+file and a summary (--json: one document, a result per file), records the batch id in each
+import's metadata (atlas history --batch ID, atlas undo --batch ID), and exits 1 if any file failed,
+else 3 if any was partial, else 0.`,
     )
-    .action(async (source: string, flags, cmd: Command) => {
+    .action(async (sources: string[], flags, cmd: Command) => {
       const { runImportCommand } = await import('./commands/import.js');
-      await runImportCommand(source, flags, cmd);
+      await runImportCommand(sources, flags, cmd);
     });
 
   const history = program
@@ -150,7 +165,8 @@ Examples:
         'undone',
       ]),
     )
-    .option('--since <date>', 'only imports since a local date or time (2025-01-31, "2025-01-31 14:00") or an age (30m, 12h, 7d, 2w) (default: all time)');
+    .option('--since <date>', 'only imports since a local date or time (2025-01-31, "2025-01-31 14:00") or an age (30m, 12h, 7d, 2w) (default: all time)')
+    .option('--batch <id>', 'only the imports of this batch (the id a batch import prints; default: all)');
   addPaginationOptions(history, 'imports')
     .helpCommand(false)
     .addHelpText(
@@ -294,7 +310,8 @@ Examples:
   const undo = program
     .command('undo')
     .description('remove exactly the rows an import inserted, in one transaction; its history record stays, marked undone')
-    .argument('<import_id>', 'an import id, or its first 8+ characters');
+    .argument('[import_id]', 'an import id, or its first 8+ characters')
+    .option('--batch <id>', 'undo every import of this batch, in one transaction, newest first (instead of one import id)');
   addConfirmationOptions(undo, 'removed')
     .option('--force', "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone; also delete rows later imports rely on (unless --reassign); undo even if later imports (upsert, replace) changed its rows: those stay as they left them, and undoing those imports later puts back what was there before this one")
     .option('--reassign', 'keep the rows later imports rely on (they skipped their own copies as duplicates): each becomes a row of the earliest such import, whose record is updated')
@@ -314,9 +331,16 @@ Examples:
   atlas undo 1f0c2a9e                 asks first on a terminal
   atlas undo 1f0c2a9e --reassign      keep the rows later imports rely on
   atlas undo 1f0c2a9e --yes --json    in a script
-  atlas undo 1f0c2a9e --yes --purge   leave no record either`,
+  atlas undo 1f0c2a9e --yes --purge   leave no record either
+  atlas undo --batch 5d1e0b7c-... --dry-run   every import of a batch, all or none`,
     )
-    .action(async (importId: string, flags, cmd: Command) => {
+    .action(async (importId: string | undefined, flags, cmd: Command) => {
+      if (flags.batch !== undefined) {
+        const { runUndoBatchCommand } = await import('./commands/undoBatch.js');
+        await runUndoBatchCommand(importId, flags, cmd);
+        return;
+      }
+      if (importId === undefined) throw new UsageError('name the import to undo, or --batch ID', { hint: 'list imports with `atlas history`' });
       const { runUndoCommand } = await import('./commands/undo.js');
       await runUndoCommand(importId, flags, cmd);
     });

@@ -30,6 +30,7 @@ interface HistoryFlags {
   user?: string;
   status?: string;
   since?: string;
+  batch?: string;
   limit: string;
   offset: string;
 }
@@ -44,7 +45,7 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
     else process.stdout.write(renderRecord(record, c));
     return;
   }
-  const filtered = flags.table !== undefined || flags.user !== undefined || flags.status !== undefined || flags.since !== undefined;
+  const filtered = flags.table !== undefined || flags.user !== undefined || flags.status !== undefined || flags.since !== undefined || flags.batch !== undefined;
   const result = await listHistory(
     settings,
     {
@@ -52,6 +53,7 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
       user: flags.user ?? null,
       status: flags.status ?? null,
       since: parseSince(flags.since),
+      batch: flags.batch ?? null,
       limit: parseWholeNumber('--limit', flags.limit),
       offset: parseWholeNumber('--offset', flags.offset),
     },

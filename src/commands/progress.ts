@@ -66,7 +66,8 @@ const REAL_ENV: ProgressEnv = {
   write: (text) => process.stderr.write(text),
 };
 
-export function createProgress(mode: ProgressMode, env: ProgressEnv = REAL_ENV): ProgressReporter {
+/** `label` starts every text (a batch's "file 2 of 10, name"). */
+export function createProgress(mode: ProgressMode, env: ProgressEnv = REAL_ENV, label = ''): ProgressReporter {
   if (mode === 'off') return { phase: () => undefined, progress: () => undefined, inserting: () => undefined, stop: () => undefined };
   const started = env.now();
   let phase: ImportPhase = 'reading';
@@ -77,11 +78,11 @@ export function createProgress(mode: ProgressMode, env: ProgressEnv = REAL_ENV):
   /** Figures came in since the last plain line. */
   let unwritten = false;
   let lastLine = 0;
-  const spinner: Ora | null = mode === 'spinner' ? ora({ stream: process.stderr, text: 'reading' }).start() : null;
+  const spinner: Ora | null = mode === 'spinner' ? ora({ stream: process.stderr, text: label === '' ? 'reading' : `${label}, reading` }).start() : null;
   // The spinner and the plain lines say the same thing: this text.
   const describe = (): string => {
     const now = env.now();
-    const parts: string[] = [phase];
+    const parts: string[] = label === '' ? [phase] : [label, phase];
     if (last && (phase === 'staging' || phase === 'reading')) {
       const read = last.totalBytes ? `${formatBytes(last.bytesRead)} of ${formatBytes(last.totalBytes)} (${Math.min(100, Math.round((last.bytesRead / last.totalBytes) * 100))}%)` : formatBytes(last.bytesRead);
       const stagingSeconds = Math.max((now - (stagingStarted ?? started)) / 1000, 0.001);

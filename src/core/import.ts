@@ -11,16 +11,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
-import { cancelRunningQuery, lockForTransaction, withClient, withTransaction, type Client } from '../db/connection.js';
+import { cancelRunningQuery, lockForTransaction, withClient, type Client } from '../db/connection.js';
 import { deleteImports, IMPORT_LOCK_PREFIX, insertInProgress, markFailed } from '../db/history.js';
 import { checkImportPrivileges } from '../db/privileges.js';
 import { getExistingTable, getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { columnNamesFromHeader } from '../transform/naming.js';
-import { withDatabase } from './database.js';
 import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
 import { type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
+import { inImportTransaction, useDatabase, type ImportSession } from './importSession.js';
 import { prepare } from './prepareImport.js';
 import { alreadyImported, FailedOnErrorsError, importInTransaction, type RunContext } from './runImport.js';
 import { resolveImport } from './history.js';
@@ -38,12 +38,17 @@ export async function dryRunImport(settings: Settings, options: ImportOptions): 
   return (await importWithRecord(settings, { ...options, dryRun: true })) as DryRunResult;
 }
 
+/** One file of a batch (core/importBatch.ts): on the batch's connection, with the batch's id in its record. */
+export async function importFileInSession(settings: Settings, options: ImportOptions, session: ImportSession): Promise<ImportResult> {
+  return (await importWithRecord(settings, { ...options, dryRun: false }, session)) as ImportResult;
+}
+
 /**
  * One file's import around its transaction: reads and checks what can be checked before
  * connecting, refuses a file already imported, writes the in_progress record, runs the
  * transaction, and on any failure stores the record as failed with what the trace knows.
  */
-async function importWithRecord(settings: Settings, given: RunOptions): Promise<ImportResult | DryRunResult> {
+async function importWithRecord(settings: Settings, given: RunOptions, session: ImportSession | null = null): Promise<ImportResult | DryRunResult> {
   const trace = new ImportTrace(performance.now());
   // The trace follows the phases, whoever else listens to them.
   const options: RunOptions = {
@@ -54,7 +59,7 @@ async function importWithRecord(settings: Settings, given: RunOptions): Promise<
     },
   };
   await options.onPhase?.('reading');
-  const prepared = await prepare(settings, options, trace);
+  const prepared = await prepare(settings, options, trace, session);
   const { input } = prepared;
   let tableName = prepared.tableName;
   const mode = importModeOf(options, prepared.key);
@@ -65,7 +70,7 @@ async function importWithRecord(settings: Settings, given: RunOptions): Promise<
   if (Object.keys(prepared.mapping).length > 0) trace.mappingConfig = prepared.mapping;
 
   try {
-    return await withDatabase(settings, options.onDatabase, async (client, url, target) => {
+    return await useDatabase(settings, options.onDatabase, session, async (client, url, target) => {
       trace.serverSeconds = target.embedded?.seconds ?? 0;
       const serverVersion = await getServerVersion(client);
       const importId = randomUUID();
@@ -96,38 +101,38 @@ async function importWithRecord(settings: Settings, given: RunOptions): Promise<
       }
       if (prepared.key !== null) await checkKeyAgainstTable(client, settings.schema, tableName, prepared.key);
       await checkImportPrivileges(client, settings.schema, tableName);
+      // Committed by a connection of its own, so that it is visible while the import runs and
+      // stays behind if this process dies (in an atomic batch: in the batch's transaction, see core/importBatch.ts).
+      const recordIn = async (c: Client): Promise<void> => {
+        await insertInProgress(
+          c,
+          settings.schema,
+          newImportRecord(settings, options, {
+            importId,
+            opened: input.opened,
+            tableName,
+            fileType: fileTypeOf(input.format),
+            target,
+            metadata: {
+              compressed: input.compressed,
+              ...(input.entry !== null ? { zip_entry: input.entry } : {}),
+              server_version_num: serverVersion,
+              ...(options.allowSameFile ? { allow_same_file: true } : {}),
+              ...(options.force ? { force: true } : {}),
+              ...(session !== null ? { batch_id: session.batchId } : {}),
+            },
+          }),
+        );
+        await recordModeStarted(c, settings.schema, importId, mode);
+      };
       const stopOnAbort = cancelQueriesOnAbort(client, options.signal);
       try {
-        const done = await withTransaction(client, async () => {
-          // Read committed whatever the server's default: the import reads its record, committed
-          // meanwhile by another connection, and the rows of imports it waited for.
-          await client.query('set transaction isolation level read committed');
+        const done = await inImportTransaction(client, session, async () => {
           // The import's sign of life, held by its transaction until COMMIT or ROLLBACK and taken
           // before its record exists: an in_progress record nobody holds this for is an import
           // whose process or connection is gone (markInterruptedImports).
           await lockForTransaction(client, `${IMPORT_LOCK_PREFIX}${importId}`);
-          // Committed by a connection of its own, so that it is visible while the import runs and
-          // stays behind if this process dies.
-          await withClient(url, (c) =>
-            insertInProgress(
-              c,
-              settings.schema,
-              newImportRecord(settings, options, {
-                importId,
-                opened: input.opened,
-                tableName,
-                fileType: fileTypeOf(input.format),
-                target,
-                metadata: {
-                  compressed: input.compressed,
-                  ...(input.entry !== null ? { zip_entry: input.entry } : {}),
-                  server_version_num: serverVersion,
-                  ...(options.allowSameFile ? { allow_same_file: true } : {}),
-                  ...(options.force ? { force: true } : {}),
-                },
-              }),
-            ).then(() => recordModeStarted(c, settings.schema, importId, mode)),
-          );
+          await (session !== null ? recordIn(session.recorder) : withClient(url, recordIn));
           return importInTransaction(client, settings, options, ctx);
         });
         // Stopped on its mapping errors: the errors and the failed record are committed, no data.
@@ -141,6 +146,8 @@ async function importWithRecord(settings: Settings, given: RunOptions): Promise<
         const cancelled = options.signal?.aborted === true;
         const message = cancelled ? 'cancelled' : describeError(err);
         if (err instanceof FailedOnErrorsError) throw err;
+        // In an atomic batch the file's savepoint took its record back with the rest: written again, failed, in the batch's transaction.
+        if (session?.atomic === true && !(err instanceof AlreadyImportedError)) await recordIn(client).catch(() => undefined);
         if (err instanceof AlreadyImportedError) {
           // A refused import leaves no history row.
           await deleteImports(client, settings.schema, [importId]).catch(() => undefined);

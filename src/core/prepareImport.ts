@@ -9,7 +9,9 @@ import type { NullValuesOf } from '../db/staging.js';
 import { checkNullValues, mappingColumnsProblem, parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
 import { baseFileName, columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
 import { parseSheetRange } from '../formats/xlsxRange.js';
+import type { Client, DatabaseTarget } from '../db/connection.js';
 import { withDatabase } from './database.js';
+import type { ImportSession } from './importSession.js';
 import { openSource, readInput, type InputOptions, type OpenedInput } from './input.js';
 import { readJsonFile } from '../sources/jsonFile.js';
 import type { OpenedSource } from '../sources/source.js';
@@ -41,7 +43,7 @@ function readMappingFile(path: string): Mapping {
 }
 
 /** Everything that can be checked before the database is touched. `trace` learns the input as it is opened. */
-export async function prepare(settings: Settings, options: RunOptions, trace: ImportTrace): Promise<Prepared> {
+export async function prepare(settings: Settings, options: RunOptions, trace: ImportTrace, session: ImportSession | null = null): Promise<Prepared> {
   if (options.delimiter != null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
   if (options.encoding != null && !isKnownEncoding(options.encoding)) {
     throw new UsageError(`--encoding ${options.encoding} is not an encoding atlas knows`, { hint: 'use utf8, utf16le, utf16be or latin1 (windows-1252)' });
@@ -95,7 +97,7 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
     // The data itself is unreadable (encoding, empty, corrupt, a read error, more than V8 can
     // hold): still an import attempt worth recording. Only a usage error touches nothing.
     if (!(err instanceof UsageError) && fallbackTable !== null && !options.dryRun) {
-      throw await recordUnreadable(settings, options, opened, fallbackTable, err, trace);
+      throw await recordUnreadable(settings, options, opened, fallbackTable, err, trace, session);
     }
     throw err;
   }
@@ -159,14 +161,17 @@ function chooseTableName(options: RunOptions, mapping: Mapping, fileName: string
 }
 
 /** Records a failed import for input that could not be read at all, with what was read of it, and returns the error to throw. */
-async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: unknown, trace: ImportTrace): Promise<ImportFailedError> {
+async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: unknown, trace: ImportTrace, session: ImportSession | null): Promise<ImportFailedError> {
   const importId = randomUUID();
   const { facts, metadata } = trace.failure();
-  await withDatabase(settings, options.onDatabase, async (client, _url, target) => {
+  const write = async (client: Client, target: DatabaseTarget): Promise<void> => {
     trace.serverSeconds = target.embedded?.seconds ?? 0;
     const fileType = trace.format !== null ? fileTypeOf(trace.format) : options.format ? fileTypeOf(options.format) : null;
-    await insertInProgress(client, settings.schema, newImportRecord(settings, options, { importId, opened, tableName, fileType, target, metadata: {} }));
+    await insertInProgress(client, settings.schema, newImportRecord(settings, options, { importId, opened, tableName, fileType, target, metadata: session !== null ? { batch_id: session.batchId } : {} }));
     await markFailed(client, settings.schema, importId, describeError(err), trace.durationSeconds(), { error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
-  });
+  };
+  // In a batch, through its record connection: committed at once, even inside an atomic batch's transaction.
+  if (session !== null) await write(session.recorder, session.target);
+  else await withDatabase(settings, options.onDatabase, (client, _url, target) => write(client, target));
   return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err instanceof AtlasError ? err.hint : null, cause: err });
 }

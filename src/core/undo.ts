@@ -186,130 +186,134 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
   const schema = settings.schema;
   return withDatabase(settings, options.onDatabase, async (client) => {
     const found = await resolveImport(client, schema, idOrPrefix);
-    return withTransaction(client, async () => {
-      const locked = await lockImport(client, schema, found.import_id);
-      if (locked === null) throw new NotFoundError(`import ${found.import_id} was deleted meanwhile`);
-      const rec = locked.record;
-      const id = rec.import_id;
-      const table = rec.table_name;
-      const result: UndoResult = {
-        import_id: id,
-        table_name: table,
-        schema,
-        file_name: rec.file_name,
-        import_timestamp: rec.import_timestamp,
-        dry_run: options.dryRun,
-        previous_status: rec.status,
-        rows_recorded: rec.rows_inserted,
-        rows_to_remove: 0,
-        rows_changed: 0,
-        table_exists: false,
-        later_duplicates: 0,
-        dependent_imports: [],
-        dependent_rows: 0,
-        dependents: 'none',
-        rows_reassigned: options.dryRun ? null : 0,
-        force_reason: null,
-        rows_removed: options.dryRun ? null : 0,
-        import_mode: rec.import_mode,
-        rows_to_restore: 0,
-        rows_restored: options.dryRun ? null : 0,
-        later_imports: [],
-        purged: options.purge,
-        mapping_errors_removed: 0,
-        undone_at: null,
-        undone_by: null,
-      };
-
-      if (rec.status === 'in_progress') {
-        throw new AtlasError(`import ${id} is still running`, { hint: 'wait for it to finish (or cancel it), then undo it' });
-      }
-      if (rec.status !== 'success' && rec.status !== 'partial') {
-        // failed (interrupted ones too) or undone: no rows. Only --purge has something to do: delete the record.
-        if (!options.purge) throw noRowsError(rec);
-        const owners = await findRowOwners(client, schema, [id]);
-        if (owners.length > 0) {
-          throw new AtlasError(`import ${id} is ${rec.status} but ${owners.map((o) => `${o.rows} row(s) in ${o.table}`).join(', ')} still reference it; not deleting its record`);
-        }
-        result.table_exists = (await getDataTable(client, schema, table)) !== null;
-        result.mapping_errors_removed = await countMappingErrors(client, schema, id);
-        if (!options.dryRun) await deleteImports(client, schema, [id]);
-        return result;
-      }
-
-      await lockForTransaction(client, `atlas:table:${schema}.${table}`);
-      const info = await getDataTable(client, schema, table);
-      result.table_exists = info !== null;
-      if (info === null) {
-        result.force_reason = `its table ${schema}.${table} no longer exists`;
-      } else if (!info.tracked) {
-        result.force_reason = `its table ${schema}.${table} has no _import_id column any more (was it replaced?)`;
-      } else {
-        // The record's xmin is its import's transaction, unless undo --reassign since rewrote it (and kept that one).
-        const importXmin = typeof rec.metadata.import_xmin === 'string' ? rec.metadata.import_xmin : locked.rowXmin;
-        const state = await getImportRowState(client, schema, table, id, importXmin);
-        result.rows_to_remove = state.rows;
-        result.rows_changed = state.changed;
-        // An upsert's rows are those it inserted and those it updated (they carry its id too).
-        const recorded = (rec.rows_inserted ?? 0) + (rec.rows_updated ?? 0);
-        result.rows_to_restore = await countPreImages(client, schema, id);
-        if (rec.preimages_pruned_at !== null && (rec.rows_updated > 0 || rec.rows_deleted > 0)) throw prunedError(rec);
-        result.later_imports = await listLaterChanges(client, schema, table, id);
-        if (state.rows !== recorded || state.changed > 0) result.force_reason = describeChange(state.rows, recorded, state.changed);
-        // The later imports that rely on these rows are found by their id: without it, undo cannot
-        // tell what it would take from them, even with --force. Once no row is left, nothing is taken.
-        if (!info.columns.has('id')) {
-          if (state.rows > 0) throw noIdColumnError(schema, table, id, state.rows);
-        } else {
-          result.dependent_imports = await listDependentImports(client, schema, table, id);
-        }
-        result.later_duplicates = result.dependent_imports.reduce((n, d) => n + d.records, 0);
-        result.dependent_rows = result.dependent_imports.reduce((n, d) => n + d.rows, 0);
-        if (result.dependent_rows > 0) result.dependents = options.reassign ? 'reassigned' : options.force ? 'deleted' : 'refused';
-        if (result.dependents === 'reassigned' && result.rows_to_restore > 0) {
-          const updated = await countDependentUpdatedRows(client, schema, table, id);
-          if (updated > 0) {
-            throw new AtlasError(`cannot undo import ${id} with --reassign: ${updated} of the rows later imports rely on are rows it updated, whose previous versions undo puts back`, {
-              hint: 'undo those later imports first; or --force (without --reassign) deletes their data with these rows',
-            });
-          }
-        }
-      }
-      if (result.later_imports.length > 0 && !options.force && !options.dryRun) throw laterImportsError(result);
-      if (result.force_reason !== null && !options.force && !options.dryRun) throw forceRequiredError(result);
-      if (result.dependents === 'refused' && !options.dryRun) throw dependentsError(result);
-      const expected = options.expectedRows ?? null;
-      if (expected !== null && result.rows_to_remove !== expected) {
-        throw new AtlasError(`import ${id} now has ${result.rows_to_remove} row(s) in ${table}, not the ${expected} you confirmed; nothing was changed`, { hint: 'run the undo again' });
-      }
-      if (options.purge) {
-        const others = (await findRowOwners(client, schema, [id])).filter((o) => o.table !== `${schema}.${table}`);
-        if (others.length > 0) {
-          throw new AtlasError(`cannot purge import ${id}: ${others.map((o) => `${o.rows} row(s) in ${o.table}`).join(', ')} also reference it`, { hint: 'undo without --purge keeps the record' });
-        }
-        result.mapping_errors_removed = await countMappingErrors(client, schema, id);
-      }
-      if (options.dryRun) return result;
-
-      const reassigned = result.dependents === 'reassigned' ? await reassignDependentRows(client, { schema, table, importId: id, user: settings.user }) : [];
-      result.rows_reassigned = reassigned.reduce((n, r) => n + r.rows, 0);
-      // Rows later imports changed since stay theirs (--force; refused above otherwise).
-      const taken = info?.tracked && result.later_imports.length > 0 ? await handOverPreImages(client, schema, table, id) : [];
-      const removed = (info?.tracked ? await deleteImportRows(client, schema, table, id) : 0) + result.rows_reassigned;
-      result.rows_restored = info?.tracked && result.rows_to_restore > 0 ? await restorePreImages(client, schema, table, id, taken) : 0;
-      // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
-      if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
-      result.rows_removed = removed;
-      if (options.purge) {
-        await deleteImports(client, schema, [id]);
-      } else {
-        const restoredBy = result.rows_restored > 0 ? { rows_restored: result.rows_restored, restore_xmin: await currentXid(client) } : {};
-        const { undone_at } = await markUndone(client, schema, id, settings.user, removed, { ...(reassigned.length > 0 ? { reassigned_to: reassigned } : {}), ...restoredBy });
-        if (rec.replaces_import_id !== null) await clearReplacedBy(client, schema, rec.replaces_import_id, id);
-        result.undone_at = undone_at;
-        result.undone_by = settings.user;
-      }
-      return result;
-    });
+    return withTransaction(client, () => undoInTransaction(client, settings, found.import_id, options));
   });
+}
+
+/** Undoes one import inside the caller's transaction (undo of one import, or of every import of a batch). */
+export async function undoInTransaction(client: Client, settings: Settings, importId: string, options: UndoOptions): Promise<UndoResult> {
+  const schema = settings.schema;
+  const locked = await lockImport(client, schema, importId);
+  if (locked === null) throw new NotFoundError(`import ${importId} was deleted meanwhile`);
+  const rec = locked.record;
+  const id = rec.import_id;
+  const table = rec.table_name;
+  const result: UndoResult = {
+    import_id: id,
+    table_name: table,
+    schema,
+    file_name: rec.file_name,
+    import_timestamp: rec.import_timestamp,
+    dry_run: options.dryRun,
+    previous_status: rec.status,
+    rows_recorded: rec.rows_inserted,
+    rows_to_remove: 0,
+    rows_changed: 0,
+    table_exists: false,
+    later_duplicates: 0,
+    dependent_imports: [],
+    dependent_rows: 0,
+    dependents: 'none',
+    rows_reassigned: options.dryRun ? null : 0,
+    force_reason: null,
+    rows_removed: options.dryRun ? null : 0,
+    import_mode: rec.import_mode,
+    rows_to_restore: 0,
+    rows_restored: options.dryRun ? null : 0,
+    later_imports: [],
+    purged: options.purge,
+    mapping_errors_removed: 0,
+    undone_at: null,
+    undone_by: null,
+  };
+
+  if (rec.status === 'in_progress') {
+    throw new AtlasError(`import ${id} is still running`, { hint: 'wait for it to finish (or cancel it), then undo it' });
+  }
+  if (rec.status !== 'success' && rec.status !== 'partial') {
+    // failed (interrupted ones too) or undone: no rows. Only --purge has something to do: delete the record.
+    if (!options.purge) throw noRowsError(rec);
+    const owners = await findRowOwners(client, schema, [id]);
+    if (owners.length > 0) {
+      throw new AtlasError(`import ${id} is ${rec.status} but ${owners.map((o) => `${o.rows} row(s) in ${o.table}`).join(', ')} still reference it; not deleting its record`);
+    }
+    result.table_exists = (await getDataTable(client, schema, table)) !== null;
+    result.mapping_errors_removed = await countMappingErrors(client, schema, id);
+    if (!options.dryRun) await deleteImports(client, schema, [id]);
+    return result;
+  }
+
+  await lockForTransaction(client, `atlas:table:${schema}.${table}`);
+  const info = await getDataTable(client, schema, table);
+  result.table_exists = info !== null;
+  if (info === null) {
+    result.force_reason = `its table ${schema}.${table} no longer exists`;
+  } else if (!info.tracked) {
+    result.force_reason = `its table ${schema}.${table} has no _import_id column any more (was it replaced?)`;
+  } else {
+    // The record's xmin is its import's transaction, unless undo --reassign since rewrote it (and kept that one).
+    const importXmin = typeof rec.metadata.import_xmin === 'string' ? rec.metadata.import_xmin : locked.rowXmin;
+    const state = await getImportRowState(client, schema, table, id, importXmin);
+    result.rows_to_remove = state.rows;
+    result.rows_changed = state.changed;
+    // An upsert's rows are those it inserted and those it updated (they carry its id too).
+    const recorded = (rec.rows_inserted ?? 0) + (rec.rows_updated ?? 0);
+    result.rows_to_restore = await countPreImages(client, schema, id);
+    if (rec.preimages_pruned_at !== null && (rec.rows_updated > 0 || rec.rows_deleted > 0)) throw prunedError(rec);
+    result.later_imports = await listLaterChanges(client, schema, table, id);
+    if (state.rows !== recorded || state.changed > 0) result.force_reason = describeChange(state.rows, recorded, state.changed);
+    // The later imports that rely on these rows are found by their id: without it, undo cannot
+    // tell what it would take from them, even with --force. Once no row is left, nothing is taken.
+    if (!info.columns.has('id')) {
+      if (state.rows > 0) throw noIdColumnError(schema, table, id, state.rows);
+    } else {
+      result.dependent_imports = await listDependentImports(client, schema, table, id);
+    }
+    result.later_duplicates = result.dependent_imports.reduce((n, d) => n + d.records, 0);
+    result.dependent_rows = result.dependent_imports.reduce((n, d) => n + d.rows, 0);
+    if (result.dependent_rows > 0) result.dependents = options.reassign ? 'reassigned' : options.force ? 'deleted' : 'refused';
+    if (result.dependents === 'reassigned' && result.rows_to_restore > 0) {
+      const updated = await countDependentUpdatedRows(client, schema, table, id);
+      if (updated > 0) {
+        throw new AtlasError(`cannot undo import ${id} with --reassign: ${updated} of the rows later imports rely on are rows it updated, whose previous versions undo puts back`, {
+          hint: 'undo those later imports first; or --force (without --reassign) deletes their data with these rows',
+        });
+      }
+    }
+  }
+  if (result.later_imports.length > 0 && !options.force && !options.dryRun) throw laterImportsError(result);
+  if (result.force_reason !== null && !options.force && !options.dryRun) throw forceRequiredError(result);
+  if (result.dependents === 'refused' && !options.dryRun) throw dependentsError(result);
+  const expected = options.expectedRows ?? null;
+  if (expected !== null && result.rows_to_remove !== expected) {
+    throw new AtlasError(`import ${id} now has ${result.rows_to_remove} row(s) in ${table}, not the ${expected} you confirmed; nothing was changed`, { hint: 'run the undo again' });
+  }
+  if (options.purge) {
+    const others = (await findRowOwners(client, schema, [id])).filter((o) => o.table !== `${schema}.${table}`);
+    if (others.length > 0) {
+      throw new AtlasError(`cannot purge import ${id}: ${others.map((o) => `${o.rows} row(s) in ${o.table}`).join(', ')} also reference it`, { hint: 'undo without --purge keeps the record' });
+    }
+    result.mapping_errors_removed = await countMappingErrors(client, schema, id);
+  }
+  if (options.dryRun) return result;
+
+  const reassigned = result.dependents === 'reassigned' ? await reassignDependentRows(client, { schema, table, importId: id, user: settings.user }) : [];
+  result.rows_reassigned = reassigned.reduce((n, r) => n + r.rows, 0);
+  // Rows later imports changed since stay theirs (--force; refused above otherwise).
+  const taken = info?.tracked && result.later_imports.length > 0 ? await handOverPreImages(client, schema, table, id) : [];
+  const removed = (info?.tracked ? await deleteImportRows(client, schema, table, id) : 0) + result.rows_reassigned;
+  result.rows_restored = info?.tracked && result.rows_to_restore > 0 ? await restorePreImages(client, schema, table, id, taken) : 0;
+  // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
+  if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
+  result.rows_removed = removed;
+  if (options.purge) {
+    await deleteImports(client, schema, [id]);
+  } else {
+    const restoredBy = result.rows_restored > 0 ? { rows_restored: result.rows_restored, restore_xmin: await currentXid(client) } : {};
+    const { undone_at } = await markUndone(client, schema, id, settings.user, removed, { ...(reassigned.length > 0 ? { reassigned_to: reassigned } : {}), ...restoredBy });
+    if (rec.replaces_import_id !== null) await clearReplacedBy(client, schema, rec.replaces_import_id, id);
+    result.undone_at = undone_at;
+    result.undone_by = settings.user;
+  }
+  return result;
 }

@@ -247,6 +247,8 @@ export interface HistoryFilter {
   since: Date | null;
   limit: number;
   offset: number;
+  /** Only the imports of this batch (metadata.batch_id). @default null */
+  batch?: string | null;
 }
 
 /** Prefix of the transaction-level advisory lock an import holds for as long as it runs (the key adds its id). */
@@ -292,12 +294,13 @@ export async function listImports(client: Client, schema: string, f: HistoryFilt
   const where = `where ($1::text is null or h.table_name = $1)
       and ($2::text is null or h.user_id = $2)
       and ($3::text is null or h.status = $3 or ($3 = 'interrupted' and ${INTERRUPTED_SQL}))
-      and ($4::timestamptz is null or h.import_timestamp >= $4)`;
-  const params = [f.table, f.user, f.status, f.since];
+      and ($4::timestamptz is null or h.import_timestamp >= $4)
+      and ($5::text is null or h.metadata->>'batch_id' = $5)`;
+  const params = [f.table, f.user, f.status, f.since, f.batch ?? null];
   const total = await client.query<{ n: string }>(`select count(*) as n from ${qualify(schema, 'import_history')} h ${where}`, params);
   const rows = await client.query(
     `select ${SUMMARY_COLUMNS} from ${qualify(schema, 'import_history')} h ${where}
-     order by h.import_timestamp desc, h.created_at desc limit $5 offset $6`,
+     order by h.import_timestamp desc, h.created_at desc limit $6 offset $7`,
     [...params, f.limit, f.offset],
   );
   return { rows: rows.rows.map(toImportSummary), total: Number(total.rows[0]?.n ?? 0) };

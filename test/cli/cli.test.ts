@@ -218,7 +218,7 @@ describe('atlas CLI (spawned)', () => {
   it('--help lists commands, options with defaults, and examples', async () => {
     const r = await runAtlas(['--help']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /import \[options\] <source>/);
+    assert.match(r.stdout, /import \[options\] <sources\.\.\.>/);
     assert.match(r.stdout, /Exit codes/);
     const h = await runAtlas(['history', '--help']);
     assert.match(h.stdout, /--limit <n>.*\(default: "100"\)/s);

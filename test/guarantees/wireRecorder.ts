@@ -10,6 +10,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 export interface WireRecorder {
   /** Connection string to give atlas: the target's, through the proxy. */
   url: string;
+  /** Connections opened through the proxy. */
+  connections: number;
   /** SQL text of every statement sent, in order. */
   statements: string[];
   /** Markers seen in COPY data or bound parameter values. */
@@ -97,7 +99,19 @@ export async function startWireRecorder(targetUrl: string, markers: readonly str
   const seenInData = new Set<string>();
   const sockets = new Set<Socket>();
   const latin1Markers = markers.map((m) => Buffer.from(m, 'utf8').toString('latin1'));
+  const recorder: WireRecorder = {
+    url: '',
+    connections: 0,
+    statements,
+    seenInData,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
   const server: Server = createServer((client) => {
+    recorder.connections++;
     const upstream = connect(Number(target.port || 5432), target.hostname);
     sockets.add(client).add(upstream);
     const parser = new FrontendParser(latin1Markers, (sql) => statements.push(sql), (m) => seenInData.add(Buffer.from(m, 'latin1').toString('utf8')));
@@ -119,14 +133,6 @@ export async function startWireRecorder(targetUrl: string, markers: readonly str
   const proxied = new URL(targetUrl);
   proxied.hostname = '127.0.0.1';
   proxied.port = String((server.address() as { port: number }).port);
-  return {
-    url: proxied.toString(),
-    statements,
-    seenInData,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  recorder.url = proxied.toString();
+  return recorder;
 }

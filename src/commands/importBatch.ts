@@ -1,0 +1,126 @@
+/** `atlas import` of several files (issue 21): a line per file as it ends, then the summary; or one JSON document. */
+import type { ChalkInstance } from 'chalk';
+import type { Command } from 'commander';
+import { importBatch, planBatch, type BatchFileOutcome, type BatchPlan, type BatchResult } from '../core/importBatch.js';
+import { ExitCode } from '../errors.js';
+import { debugPauses, PHASE_POINTS } from './debugPause.js';
+import { importOptionsFromFlags, type ImportFlags } from './import.js';
+import { createProgress, progressMode, type ProgressReporter } from './progress.js';
+import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printJson, settingsFor } from './shared.js';
+
+/** 1 when a file failed, else 3 when one was partial, else 0 (skipped files count as done). */
+export function batchExitCode(result: Pick<BatchResult, 'summary'>): number {
+  if (result.summary.failed > 0) return ExitCode.failed;
+  if (result.summary.partial > 0) return ExitCode.partial;
+  return ExitCode.success;
+}
+
+export async function runBatchImportCommand(sources: string[], flags: ImportFlags & { continueOnError?: boolean }, cmd: Command): Promise<void> {
+  const settings = settingsFor(cmd);
+  const g = globalOptions(cmd);
+  const c = colorFor(cmd);
+  const fileOptions = importOptionsFromFlags(flags);
+  const batch = { sources, recursive: flags.recursive === true, pattern: flags.pattern ?? null, atomic: flags.atomic === true, stopOnError: flags.stopOnError === true };
+  if (flags.dryRun) {
+    const plan = await planBatch(settings, { ...fileOptions, ...batch, onDatabase: databaseNotice(cmd) });
+    if (g.json) printJson({ success: true, ...plan });
+    else if (!g.quiet) process.stdout.write(renderPlan(plan, c));
+    return;
+  }
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130); // a second Ctrl-C: the user insists; the server rolls back on disconnect
+    process.stderr.write('atlas: cancelling: rolling back the file being imported; files committed stay committed...\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const mode = progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true });
+  let reporter: ProgressReporter | null = null;
+  /** 1-based number of the file running, for the debug pause points `<point>@<k>`. */
+  let current = 0;
+  const pauses = debugPauses(process.env);
+  const pause = async (point: string): Promise<void> => {
+    await pauses.at(point, controller.signal);
+    await pauses.at(`${point}@${current}`, controller.signal);
+  };
+  let result: BatchResult;
+  try {
+    result = await importBatch(settings, {
+      ...fileOptions,
+      ...batch,
+      signal: controller.signal,
+      onDatabase: databaseNotice(cmd),
+      onFileStart: (file, index, count) => {
+        current = index + 1;
+        reporter?.stop();
+        reporter = createProgress(mode, undefined, `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`);
+      },
+      onFileDone: (outcome) => {
+        reporter?.stop();
+        reporter = null;
+        if (!g.json && !g.quiet) process.stdout.write(`${renderFileLine(outcome, c)}\n`);
+      },
+      onPhase: async (p) => {
+        reporter?.phase(p);
+        await pause(PHASE_POINTS[p]);
+      },
+      onProgress: async (p) => {
+        reporter?.progress(p);
+        await pause('copy');
+      },
+      onInsert: (estimate) => reporter?.inserting(estimate),
+    });
+  } finally {
+    pauses.end();
+    (reporter as ProgressReporter | null)?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  process.exitCode = batchExitCode(result);
+  if (g.json) {
+    printJson({ success: result.summary.failed === 0, ...result });
+    return;
+  }
+  if (g.quiet) return;
+  process.stdout.write(renderSummary(result, c));
+}
+
+/** One line per file: status, rows, table, time, import id (or why it failed or was skipped). */
+export function renderFileLine(o: BatchFileOutcome, c: ChalkInstance): string {
+  const table = o.table_name === null ? '' : ` -> ${printable(o.table_name)}`;
+  const head = `${colorStatus(c, o.status)} ${printable(o.file)}${table}`;
+  if (o.status === 'skipped') return `${head}: already imported by ${o.already_imported_by ?? '?'}`;
+  if (o.status === 'failed') return `${head}: ${printable(o.error?.message ?? 'failed')}${o.import_id !== null ? c.dim(` (import ${o.import_id})`) : ''}`;
+  return `${head}: ${formatCount(o.rows_inserted)} rows in ${formatDuration(o.duration_seconds)}, import ${o.import_id ?? ''}`;
+}
+
+function renderSummary(r: BatchResult, c: ChalkInstance): string {
+  const s = r.summary;
+  const lines: string[] = [];
+  if (s.files === 0) lines.push(c.yellow('nothing to import: the sources reached no data file'));
+  for (const file of r.not_run) lines.push(c.dim(`not run ${printable(file)}`));
+  const parts = [`imported ${formatCount(s.imported)}`, `skipped ${formatCount(s.skipped)} (already imported)`, `partial ${formatCount(s.partial)}`, `failed ${formatCount(s.failed)}`];
+  if (s.not_run > 0) parts.push(`not run ${formatCount(s.not_run)}`);
+  lines.push(
+    c.bold(`batch ${r.batch_id}${r.atomic ? ' (atomic)' : ''}: ${formatCount(s.files)} file(s): ${parts.join(', ')}; ${formatCount(s.rows_inserted)} rows in ${formatDuration(s.duration_seconds)}`),
+  );
+  if (r.atomic && s.failed > 0) lines.push(c.red('  --atomic: nothing was committed'));
+  if (s.failed > 0 || s.partial > 0) lines.push(`  see: atlas history --batch ${r.batch_id}`);
+  for (const skip of r.listing_skipped) lines.push(c.dim(`  left out ${printable(skip.path)}: ${skip.reason}${skip.detail !== null ? ` (${printable(skip.detail)})` : ''}`));
+  return `${lines.join('\n')}\n`;
+}
+
+function renderPlan(plan: BatchPlan, c: ChalkInstance): string {
+  const lines = [c.bold('dry run: nothing was written')];
+  for (const f of plan.files) {
+    const what = f.action === 'skip' ? c.dim(`skip   ${printable(f.file)} -> ${printable(f.table_name)} (already imported by ${f.already_imported_by ?? '?'})`) : `import ${printable(f.file)} -> ${printable(f.table_name)}${f.action === 'unknown' ? c.dim(' (checked against earlier imports as it is read)') : ''}`;
+    lines.push(what);
+  }
+  const imports = plan.files.filter((f) => f.action !== 'skip').length;
+  lines.push(`${formatCount(plan.files.length)} file(s): ${formatCount(imports)} to import, ${formatCount(plan.files.length - imports)} to skip`);
+  for (const skip of plan.listing_skipped) lines.push(c.dim(`  left out ${printable(skip.path)}: ${skip.reason}`));
+  return `${lines.join('\n')}\n`;
+}

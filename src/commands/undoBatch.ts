@@ -1,0 +1,50 @@
+/** `atlas undo --batch ID`: every import of a batch, in one transaction (issue 21). */
+import type { Command } from 'commander';
+import { undoBatch, type BatchUndoResult } from '../core/undoBatch.js';
+import { CancelledError, UsageError } from '../errors.js';
+import { colorFor, confirm, databaseNotice, formatCount, globalOptions, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
+
+interface UndoBatchFlags {
+  batch: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  force?: boolean;
+  purge?: boolean;
+  reassign?: boolean;
+}
+
+export async function runUndoBatchCommand(importId: string | undefined, flags: UndoBatchFlags, cmd: Command): Promise<void> {
+  if (importId !== undefined) throw new UsageError('give an import id or --batch ID, not both');
+  const settings = settingsFor(cmd);
+  const g = globalOptions(cmd);
+  const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true, reassign: flags.reassign === true, onDatabase: databaseNotice(cmd) };
+  let result: BatchUndoResult;
+  if (!needsConfirmation(flags, 'undo')) {
+    result = await undoBatch(settings, flags.batch, options);
+  } else {
+    // Show the plan, ask, then undo exactly what was shown (refused if a row count moved meanwhile).
+    const plan = await undoBatch(settings, flags.batch, { ...options, dryRun: true });
+    process.stderr.write(render(plan, colorFor(cmd, process.stderr), true));
+    if (!(await confirm('Go ahead?'))) throw new CancelledError('undo cancelled; nothing was changed');
+    result = await undoBatch(settings, flags.batch, { ...options, expectedRows: Object.fromEntries(plan.imports.map((r) => [r.import_id, r.rows_to_remove])) });
+  }
+  if (g.json) {
+    printJson({ success: true, ...result });
+    return;
+  }
+  if (!g.quiet) process.stdout.write(render(result, colorFor(cmd), false));
+}
+
+function render(r: BatchUndoResult, c: ReturnType<typeof colorFor>, asking: boolean): string {
+  const lines: string[] = [];
+  const head = r.dry_run ? (asking ? `Undoing batch ${r.batch_id} will:` : `${c.bold('dry run')}: nothing was changed. Undoing batch ${r.batch_id} would:`) : `${c.green('undone')}: batch ${r.batch_id}`;
+  lines.push(head);
+  for (const u of r.imports) {
+    const verb = r.dry_run ? 'remove' : 'removed';
+    lines.push(`  ${verb} ${formatCount(r.dry_run ? u.rows_to_remove : u.rows_removed)} row(s) of import ${u.import_id} (${printable(u.file_name ?? 'stdin')}) from ${printable(`${u.schema}.${u.table_name}`)}`);
+  }
+  for (const l of r.left_alone) lines.push(c.dim(`  left alone: import ${l.import_id} (${l.status}, no rows)`));
+  const total = r.dry_run ? r.imports.reduce((n, u) => n + u.rows_to_remove, 0) : r.rows_removed;
+  lines.push(`${formatCount(r.imports.length)} import(s), ${formatCount(total)} row(s)${r.dry_run ? '' : '; their history records stay, marked undone'}`);
+  return `${lines.join('\n')}\n`;
+}

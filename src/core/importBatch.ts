@@ -1,0 +1,266 @@
+/**
+ * `atlas import` of several files (issue 21): list every source first, then import each file as
+ * its own import (its own transaction and history record, exactly as a single-file import) on one
+ * connection with one setup; or, with `atomic`, all of them in one transaction.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import type { Settings } from '../config.js';
+import { restoreRecords, snapshotBatchRecords } from '../db/batches.js';
+import { openClient } from '../db/connection.js';
+import { markFailed } from '../db/history.js';
+import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
+import { isGlobArgument } from '../sources/glob.js';
+import { listSources, type ListedFile, type SkippedEntry } from '../sources/listSources.js';
+import { tableNameFromFileName } from '../transform/naming.js';
+import { withDatabase } from './database.js';
+import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
+import { importFileInSession } from './import.js';
+import type { ImportSession } from './importSession.js';
+import type { ImportOptions, ImportResult } from './importTypes.js';
+
+/** What a batch was asked to do: the options of every file's import, and how to run them. */
+export interface BatchOptions extends Omit<ImportOptions, 'source'> {
+  /** Files, directories, quoted globs, s3:// objects and prefixes, as typed. */
+  sources: string[];
+  /** Descend into subdirectories and below S3 prefixes. @default false */
+  recursive: boolean;
+  /** A glob on base names choosing the files of directories, prefixes and globs. @default null (data-file extensions) */
+  pattern: string | null;
+  /** All files in one transaction: every file commits, or none does. @default false */
+  atomic: boolean;
+  /** Stop at the first failed file (files committed stay committed). @default false (continue) */
+  stopOnError: boolean;
+  /** Keys per S3 listing request (tests list several pages of a few keys). @default 1000 */
+  s3PageSize?: number;
+  /** A file starts: `index` counts from 0. */
+  onFileStart?: ((file: ListedFile, index: number, count: number) => void) | undefined;
+  /** A file is done (imported, skipped or failed). */
+  onFileDone?: ((outcome: BatchFileOutcome, index: number, count: number) => void) | undefined;
+}
+
+export type BatchFileStatus = 'success' | 'partial' | 'failed' | 'skipped';
+
+/** One file of a batch, as it ended. */
+export interface BatchFileOutcome {
+  /** The file as the user would recognise it (path as typed, or s3:// URL). */
+  file: string;
+  status: BatchFileStatus;
+  /** The table it went into (or was to go into). */
+  table_name: string | null;
+  /** This file's import (null: skipped, or refused before it was recorded). */
+  import_id: string | null;
+  rows_inserted: number;
+  duration_seconds: number;
+  /** The single-file result (success, partial), else null. */
+  result: ImportResult | null;
+  /** Why it failed or was skipped (null for success and partial). */
+  error: { message: string; hint: string | null } | null;
+  /** Skipped: the earlier import of the same bytes into the same table. */
+  already_imported_by: string | null;
+}
+
+/** How the files of a batch ended: imported + partial + skipped + failed + not_run = files. */
+export interface BatchSummary {
+  files: number;
+  /** Imported whole (success). */
+  imported: number;
+  skipped: number;
+  partial: number;
+  failed: number;
+  /** Files never started (--stop-on-error, an atomic batch's failure, Ctrl-C). */
+  not_run: number;
+  rows_inserted: number;
+  duration_seconds: number;
+}
+
+export interface BatchResult {
+  batch_id: string;
+  atomic: boolean;
+  files: BatchFileOutcome[];
+  /** Files listed but not started, in order. */
+  not_run: string[];
+  /** What the listing left out (not data files, unreadable, another name of a file already listed). */
+  listing_skipped: SkippedEntry[];
+  summary: BatchSummary;
+}
+
+/** One line of `--dry-run` of a batch: where each file would go, and whether it would be skipped. */
+export interface BatchPlanFile {
+  file: string;
+  table_name: string;
+  /** `unknown`: an S3 object is checked against earlier imports only as it is read. */
+  action: 'import' | 'skip' | 'unknown';
+  already_imported_by: string | null;
+}
+
+export interface BatchPlan {
+  dry_run: true;
+  files: BatchPlanFile[];
+  listing_skipped: SkippedEntry[];
+}
+
+/**
+ * Whether a command line is a batch: several sources, a directory, a glob or an S3 prefix, or a
+ * batch flag. One file, one S3 object or `-` stays a single-file import, with its exit codes (4
+ * included) and output; a name that does not exist is left to it to report.
+ */
+export function isBatchInvocation(sources: readonly string[], flags: { recursive?: boolean; pattern?: string; atomic?: boolean; stopOnError?: boolean }): boolean {
+  if (sources.length !== 1 || flags.recursive === true || flags.pattern !== undefined || flags.atomic === true || flags.stopOnError === true) return true;
+  const source = sources[0]!;
+  if (source === '-') return false;
+  if (source.startsWith('s3://')) return source.endsWith('/') || isGlobArgument(source);
+  try {
+    return statSync(source).isDirectory();
+  } catch {
+    return isGlobArgument(source);
+  }
+}
+
+/** Lists what the sources reach, refusing standard input (a batch reads files). */
+async function listBatch(settings: Settings, options: Pick<BatchOptions, 'sources' | 'recursive' | 'pattern' | 's3PageSize'>): Promise<{ files: ListedFile[]; skipped: SkippedEntry[] }> {
+  const list = await listSources(options.sources, { recursive: options.recursive, pattern: options.pattern, s3: settings.s3, env: process.env, cwd: process.cwd(), ...(options.s3PageSize !== undefined ? { s3PageSize: options.s3PageSize } : {}) });
+  if (list.stdin) throw new UsageError('- (standard input) cannot be imported with --recursive, --pattern, --atomic or --stop-on-error', { hint: 'import standard input in a command of its own' });
+  // A lone name that matches nothing and names no file is most likely a file that is not there
+  // (its name may hold [ or {): said as a single import says it.
+  const only = options.sources.length === 1 ? options.sources[0]! : null;
+  if (only !== null && list.files.length === 0 && !only.startsWith('s3://') && !existsSync(only)) throw new UsageError(`file not found: ${only}`, { hint: 'no file matches this name or glob' });
+  return { files: list.files, skipped: list.skipped };
+}
+
+/** The table a file goes into when nothing else names it (as a single import names it). */
+function tableFor(file: ListedFile, table: string | null): string {
+  return table ?? tableNameFromFileName(file.fileName);
+}
+
+/** `--dry-run` of a batch: lists the files, their tables, and which are already imported; writes nothing. */
+export async function planBatch(settings: Settings, options: BatchOptions): Promise<BatchPlan> {
+  const { files, skipped } = await listBatch(settings, options);
+  if (files.length === 0) return { dry_run: true, files: [], listing_skipped: skipped };
+  return withDatabase(settings, options.onDatabase, async (client) => {
+    const planned: BatchPlanFile[] = [];
+    for (const file of files) {
+      const table = tableFor(file, options.table);
+      const checks = !options.force && !options.allowSameFile;
+      if (!checks) {
+        planned.push({ file: file.displayName, table_name: table, action: 'import', already_imported_by: null });
+        continue;
+      }
+      if (file.source.startsWith('s3://') || file.sizeBytes === null) {
+        planned.push({ file: file.displayName, table_name: table, action: 'unknown', already_imported_by: null });
+        continue;
+      }
+      const earlier = await findEarlierImport(client, settings.schema, table, { sizeBytes: file.sizeBytes, hash: () => hashLocalFile(file.source) }, null);
+      planned.push({ file: file.displayName, table_name: table, action: earlier ? 'skip' : 'import', already_imported_by: earlier?.import_id ?? null });
+    }
+    return { dry_run: true, files: planned, listing_skipped: skipped };
+  });
+}
+
+/**
+ * Imports every file the sources reach, in order of path. A file already imported into its table
+ * is skipped (not an error), so the same command run again imports only what is missing. Never
+ * throws for a file's failure: it is in the result (the caller maps it to the exit code).
+ */
+export async function importBatch(settings: Settings, options: BatchOptions): Promise<BatchResult> {
+  const started = performance.now();
+  const { files, skipped } = await listBatch(settings, options);
+  const batchId = randomUUID();
+  const outcomes: BatchFileOutcome[] = [];
+  let ran = 0;
+  if (files.length > 0) {
+    await withDatabase(settings, options.onDatabase, async (client, url, target) => {
+      // An atomic batch writes its records in its own transaction: creating a table with its foreign
+      // key to import_history locks that table against other writers until the batch commits.
+      const recorder = options.atomic ? client : await openClient(url);
+      // The server was reached once, before any file began: no file's duration has it to subtract.
+      const shared = { ...target, embedded: target.embedded === null ? null : { ...target.embedded, seconds: 0 } };
+      const session: ImportSession = { client, url, target: shared, recorder, batchId, atomic: options.atomic };
+      try {
+        if (options.atomic) {
+          await client.query('begin');
+          await client.query('set transaction isolation level read committed');
+        }
+        for (const [index, file] of files.entries()) {
+          if (options.signal?.aborted) break;
+          options.onFileStart?.(file, index, files.length);
+          const outcome = await importOne(settings, options, session, file);
+          outcomes.push(outcome);
+          ran++;
+          if (!options.atomic) options.onFileDone?.(outcome, index, files.length);
+          if (outcome.status === 'failed' && (options.stopOnError || options.atomic)) break;
+        }
+        if (options.atomic) await endAtomic(client, settings.schema, batchId, outcomes, options, files.length);
+      } finally {
+        if (recorder !== client) await recorder.end().catch(() => undefined);
+      }
+    });
+  }
+  const notRun = files.slice(ran).map((f) => f.displayName);
+  return { batch_id: batchId, atomic: options.atomic, files: outcomes, not_run: notRun, listing_skipped: skipped, summary: summarize(outcomes, notRun.length, files.length, started) };
+}
+
+/** One file as its own import; its failure becomes its outcome. */
+async function importOne(settings: Settings, options: BatchOptions, session: ImportSession, file: ListedFile): Promise<BatchFileOutcome> {
+  const begun = performance.now();
+  const elapsed = (): number => Math.round(performance.now() - begun) / 1000;
+  const { sources: _s, recursive: _r, pattern: _p, atomic: _a, stopOnError: _e, onFileStart: _fs, onFileDone: _fd, s3PageSize: _ps, ...each } = options;
+  try {
+    const result = await importFileInSession(settings, { ...each, source: file.source }, session);
+    return { file: file.displayName, status: result.status, table_name: result.table_name, import_id: result.import_id, rows_inserted: result.rows_inserted, duration_seconds: result.duration_seconds, result, error: null, already_imported_by: null };
+  } catch (err) {
+    const base = { file: file.displayName, rows_inserted: 0, duration_seconds: elapsed(), result: null };
+    if (err instanceof AlreadyImportedError) {
+      return { ...base, status: 'skipped', table_name: err.tableName, import_id: null, error: { message: err.message, hint: null }, already_imported_by: err.previousImportId };
+    }
+    const importId = err instanceof ImportFailedError ? err.importId : null;
+    const hint = err instanceof AtlasError ? err.hint : null;
+    return { ...base, status: 'failed', table_name: tableFor(file, options.table), import_id: importId, error: { message: describeError(err), hint }, already_imported_by: null };
+  }
+}
+
+/**
+ * Ends an atomic batch: COMMIT when every file went in, else ROLLBACK. The records were written in
+ * the batch's transaction, so they are taken before the rollback and written again after it, each
+ * failed: the failed file's with its own error, the others naming it, so the history says which
+ * file failed and why. A file skipped as already imported has no record.
+ */
+async function endAtomic(client: ImportSession['client'], schema: string, batchId: string, outcomes: BatchFileOutcome[], options: BatchOptions, count: number): Promise<void> {
+  let failed = outcomes.find((o) => o.status === 'failed') ?? null;
+  let records: unknown[] = [];
+  if (failed === null) {
+    try {
+      await client.query('commit');
+    } catch (err) {
+      failed = { file: 'the batch', status: 'failed', table_name: null, import_id: null, rows_inserted: 0, duration_seconds: 0, result: null, error: { message: `commit failed: ${describeError(err)}`, hint: null }, already_imported_by: null };
+    }
+  } else {
+    records = await snapshotBatchRecords(client, schema, batchId);
+    await client.query('rollback');
+  }
+  if (failed !== null) {
+    const cause = failed;
+    const because = `rolled back with its --atomic batch: ${cause.file} failed: ${cause.error?.message ?? 'unknown error'}`;
+    await restoreRecords(client, schema, records, (r) => (r.status === 'failed' ? 'failed' : 'in_progress'));
+    for (const o of outcomes) {
+      if (o === cause || o.status === 'skipped') continue;
+      if (o.import_id !== null) await markFailed(client, schema, o.import_id, because, o.duration_seconds, { error_class: 'AtomicBatchRolledBack', atomic: true, failed_file: cause.file, failed_import_id: cause.import_id });
+      Object.assign(o, { status: 'failed', rows_inserted: 0, result: null, error: { message: because, hint: null } });
+    }
+  }
+  outcomes.forEach((o, i) => options.onFileDone?.(o, i, count));
+}
+
+function summarize(outcomes: BatchFileOutcome[], notRun: number, files: number, started: number): BatchSummary {
+  const count = (s: BatchFileStatus): number => outcomes.filter((o) => o.status === s).length;
+  return {
+    files,
+    imported: count('success'),
+    skipped: count('skipped'),
+    partial: count('partial'),
+    failed: count('failed'),
+    not_run: notRun,
+    rows_inserted: outcomes.reduce((n, o) => n + o.rows_inserted, 0),
+    duration_seconds: Math.round(performance.now() - started) / 1000,
+  };
+}

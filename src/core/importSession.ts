@@ -1,0 +1,59 @@
+/**
+ * What a batch of imports shares (issue 21): one connection and one setup for every file, a second
+ * connection that commits each file's in_progress record, and the batch's id for the records. A
+ * single-file import runs without one and connects for itself.
+ */
+import type { Settings } from '../config.js';
+import { withTransaction, type Client, type DatabaseTarget } from '../db/connection.js';
+import { withDatabase, type DatabaseListener } from './database.js';
+
+export interface ImportSession {
+  /** The connection every file's import runs on. */
+  client: Client;
+  url: string;
+  target: DatabaseTarget;
+  /** Commits each file's in_progress record while its import's transaction is open (opened once for the batch). */
+  recorder: Client;
+  /** Written into every record's metadata as `batch_id`. */
+  batchId: string;
+  /**
+   * The batch runs in one transaction the batch opened: each file runs in a savepoint of it, and
+   * nothing commits until the batch does. @default false
+   */
+  atomic: boolean;
+}
+
+/** Runs `fn` on the session's connection, or connects (and migrates) for this one import. */
+export function useDatabase<T>(
+  settings: Settings,
+  onDatabase: DatabaseListener | undefined,
+  session: ImportSession | null,
+  fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>,
+): Promise<T> {
+  if (session !== null) return fn(session.client, session.url, session.target);
+  return withDatabase(settings, onDatabase, fn);
+}
+
+/**
+ * The import's transaction: its own (read committed whatever the server's default: the import
+ * reads its record, committed meanwhile by another connection, and the rows of imports it waited
+ * for), or, in an atomic batch, a savepoint of the batch's, so that a file the batch skips
+ * (already imported) takes back only what it did.
+ */
+export async function inImportTransaction<T>(client: Client, session: ImportSession | null, fn: () => Promise<T>): Promise<T> {
+  if (session === null || !session.atomic) {
+    return withTransaction(client, async () => {
+      await client.query('set transaction isolation level read committed');
+      return fn();
+    });
+  }
+  await client.query('savepoint atlas_batch_file');
+  try {
+    const result = await fn();
+    await client.query('release savepoint atlas_batch_file');
+    return result;
+  } catch (err) {
+    await client.query('rollback to savepoint atlas_batch_file').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * `atlas import` of several files (issue 21), through the real binary: a line per file and a
+ * summary, --json, --dry-run, exit codes (1 failed, else 3 partial, else 0; a single file keeps 4),
+ * --stop-on-error, --atomic, two overlapping runs of the same batch, and kill -9 mid-batch.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { csv, openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+import { assertPromiseHolds, backendOfImport, countImportRows, countRows, historyOf, startAtlas, waitFor } from '../guarantees/helpers.ts';
+
+const CORRUPT_JSON = '[{"id": 1, "name": "a"}, {"id": 2, "name": ';
+
+describe('atlas import of several files', { timeout: 900_000 }, () => {
+  let db: TestDb;
+  let conn: string[];
+  let files: ReturnType<typeof tempDir>;
+  const put = (path: string, content: string): string => {
+    mkdirSync(dirname(join(files.dir, path)), { recursive: true });
+    return files.write(path, content);
+  };
+  beforeEach(async () => {
+    db = await openTestDb();
+    conn = ['--database-url', db.url, '--schema', db.schema];
+    files = tempDir('atlas-batch-cli-');
+  });
+  afterEach(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  it('prints a line per file and a summary; a re-run skips every file and exits 0; --dry-run says what it would do', async () => {
+    put('in/customers.csv', csv([['id', 'name'], [1, 'ann'], [2, 'bob']]));
+    put('in/orders.ndjson', '{"id": 1, "total": 9.5}\n');
+    const r = await runAtlas(['import', join(files.dir, 'in'), ...conn]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^success .*customers\.csv -> customers: 2 rows in .*, import [0-9a-f-]{36}$/);
+    assert.match(lines[1]!, /^success .*orders\.ndjson -> orders: 1 rows in .*, import [0-9a-f-]{36}$/);
+    assert.match(lines[2]!, /^batch [0-9a-f-]{36}: 2 file\(s\): imported 2, skipped 0 \(already imported\), partial 0, failed 0; 3 rows in /);
+    put('in/more.csv', csv([['id'], [7]]));
+    const plan = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', ...conn]);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /skip +.*customers\.csv -> customers \(already imported by [0-9a-f-]{36}\)/);
+    assert.match(plan.stdout, /import .*more\.csv -> more\n/);
+    assert.match(plan.stdout, /3 file\(s\): 1 to import, 2 to skip/);
+    assert.equal(await countRows(db.client, db.schema, 'more'), 0);
+    put('in/more.csv', '');
+    const again = await runAtlas(['import', join(files.dir, 'in'), ...conn]);
+    assert.equal(again.code, 1, again.stdout); // more.csv is empty now: a failed import
+    const rerun = await runAtlas(['import', join(files.dir, 'in', 'customers.csv'), join(files.dir, 'in', 'orders.ndjson'), ...conn]);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stdout, /skipped .*customers\.csv -> customers: already imported by/);
+    assert.match(rerun.stdout, /imported 0, skipped 2 \(already imported\), partial 0, failed 0; 0 rows/);
+    const none = await runAtlas(['import', join(files.dir, 'in', '*.xml'), ...conn]);
+    assert.equal(none.code, 2, 'a lone glob that matches nothing is "file not found", as a single import says it');
+    assert.match(none.stderr, /^atlas: file not found: .*\*\.xml$/m);
+  });
+
+  it('--json: one document with the single-file result of each file and the summary; exit 3 when a file is partial', async () => {
+    put('in/a.csv', csv([['id', 'v'], [1, 'x'], [2, 'y']]));
+    put('in/b.csv', csv([['id', 'v'], [3, 'z'], ['not a number', 'w']]));
+    const r = await runAtlas(['import', join(files.dir, 'in'), '--table', 'both', '--json', ...conn]);
+    assert.equal(r.code, 3, r.stderr);
+    const doc = JSON.parse(r.stdout) as { success: boolean; batch_id: string; files: Array<{ status: string; import_id: string; result: { import_id: string; rows_inserted: number; status: string } | null }>; summary: Record<string, number> };
+    assert.equal(doc.success, true);
+    assert.deepEqual(doc.files.map((f) => f.status), ['success', 'partial']);
+    assert.equal(doc.files[1]!.result!.import_id, doc.files[1]!.import_id);
+    assert.equal(doc.files[1]!.result!.rows_inserted, 1);
+    assert.deepEqual(doc.summary, { ...doc.summary, files: 2, imported: 1, partial: 1, skipped: 0, failed: 0, not_run: 0, rows_inserted: 3 });
+    const single = await runAtlas(['import', join(files.dir, 'in', 'a.csv'), '--table', 'both', ...conn]);
+    assert.equal(single.code, 4, 'a single file keeps exit code 4 for already imported');
+  });
+
+  it('a corrupt file among good ones: exit 1, the others committed; --stop-on-error stops there; --atomic commits nothing', async () => {
+    put('in/a.csv', csv([['id'], [1]]));
+    put('in/b.json', CORRUPT_JSON);
+    put('in/c.csv', csv([['id'], [3]]));
+    const stop = await runAtlas(['import', join(files.dir, 'in'), '--table', 's', '--stop-on-error', ...conn]);
+    assert.equal(stop.code, 1, stop.stderr);
+    assert.match(stop.stdout, /^failed .*b\.json -> s: /m);
+    assert.match(stop.stdout, /^not run .*c\.csv$/m);
+    assert.equal(await countRows(db.client, db.schema, 's'), 1);
+    const atomic = await runAtlas(['import', join(files.dir, 'in'), '--table', 't', '--atomic', ...conn]);
+    assert.equal(atomic.code, 1, atomic.stderr);
+    assert.match(atomic.stdout, /--atomic: nothing was committed/);
+    assert.equal(await countRows(db.client, db.schema, 't'), 0);
+    const rest = await runAtlas(['import', join(files.dir, 'in'), '--table', 's', ...conn]);
+    assert.equal(rest.code, 1, rest.stderr);
+    assert.match(rest.stdout, /imported 1, skipped 1 \(already imported\), partial 0, failed 1/);
+    assert.equal(await countRows(db.client, db.schema, 's'), 2);
+    await assertPromiseHolds(db.client, db.schema);
+  });
+
+  it('two overlapping runs of the same batch import no file twice', async () => {
+    for (let i = 0; i < 6; i++) put(`in/f${i}.csv`, csv([['id', 'part'], ...Array.from({ length: 200 }, (_, k) => [i * 1000 + k, `p${i}`])]));
+    const runs = await Promise.all([0, 1].map(() => runAtlas(['import', join(files.dir, 'in'), '--table', 'drop', '--json', ...conn])));
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    const docs = runs.map((r) => JSON.parse(r.stdout) as { files: Array<{ file: string; status: string }> });
+    for (let i = 0; i < 6; i++) {
+      const statuses = docs.map((d) => d.files[i]!.status).sort();
+      assert.deepEqual(statuses, ['skipped', 'success'], `f${i}.csv: ${statuses.join(', ')}`);
+    }
+    assert.equal(await countRows(db.client, db.schema, 'drop'), 1200);
+    const records = await assertPromiseHolds(db.client, db.schema);
+    assert.equal(records.filter((x) => x.status === 'success').length, 6);
+  });
+
+  it('kill -9 mid-batch: the files completed stay committed, the one interrupted is rolled back and stored as interrupted', async () => {
+    put('in/a.csv', csv([['id'], [1], [2]]));
+    put('in/b.csv', csv([['id'], [3], [4]]));
+    put('in/c.csv', csv([['id'], [5]]));
+    const atlas = startAtlas(['import', join(files.dir, 'in'), '--table', 'k', ...conn], { pause: 'insert@2' });
+    await atlas.paused('insert@2');
+    const inProgress = await waitFor('the second file in progress', async () => (await historyOf(db.client, db.schema)).find((x) => x.status === 'in_progress')?.import_id);
+    atlas.child.kill('SIGKILL');
+    assert.equal((await atlas.done).signal, 'SIGKILL');
+    await waitFor("the killed import's lock to be released", async () => (await backendOfImport(db.client, inProgress)) === null);
+    const records = await assertPromiseHolds(db.client, db.schema);
+    const killed = records.find((x) => x.import_id === inProgress)!;
+    assert.equal(killed.status, 'failed');
+    assert.equal(killed.interrupted, true);
+    assert.equal(await countImportRows(db.client, db.schema, 'k', inProgress), 0);
+    assert.equal(records.filter((x) => x.status === 'success').length, 1);
+    assert.equal(await countRows(db.client, db.schema, 'k'), 2);
+    // The same command again imports what is missing.
+    const again = await runAtlas(['import', join(files.dir, 'in'), '--table', 'k', ...conn]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /imported 2, skipped 1/);
+    assert.equal(await countRows(db.client, db.schema, 'k'), 5);
+  });
+
+  it('history --batch lists the imports of a batch; undo --batch undoes them all in one transaction, after a --dry-run that changes nothing', async () => {
+    put('in/a.csv', csv([['id'], [1], [2]]));
+    put('in/b.csv', csv([['id'], [2], [3]]));
+    put('in/c.json', CORRUPT_JSON);
+    const other = put('other.csv', csv([['id'], [9]]));
+    assert.equal((await runAtlas(['import', other, '--table', 'u', ...conn])).code, 0);
+    const r = await runAtlas(['import', join(files.dir, 'in'), '--table', 'u', '--json', ...conn]);
+    assert.equal(r.code, 1, r.stderr);
+    const batch = (JSON.parse(r.stdout) as { batch_id: string }).batch_id;
+    assert.equal(await countRows(db.client, db.schema, 'u'), 4); // b.csv's 2 is a duplicate of a.csv's
+    const listed = await runAtlas(['history', '--batch', batch, '--json', ...conn]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const page = JSON.parse(listed.stdout) as { total_count: number; imports: Array<{ status: string }> };
+    assert.equal(page.total_count, 3);
+    assert.deepEqual(page.imports.map((i) => i.status).sort(), ['failed', 'success', 'success']);
+    const plan = await runAtlas(['undo', '--batch', batch, '--dry-run', ...conn]);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /2 import\(s\), 3 row\(s\)/);
+    assert.equal(await countRows(db.client, db.schema, 'u'), 4);
+    const undone = await runAtlas(['undo', '--batch', batch, '--yes', '--json', ...conn]);
+    assert.equal(undone.code, 0, undone.stderr);
+    const doc = JSON.parse(undone.stdout) as { rows_removed: number; imports: Array<{ import_id: string }>; left_alone: unknown[] };
+    assert.equal(doc.rows_removed, 3);
+    assert.equal(doc.left_alone.length, 1);
+    assert.equal(await countRows(db.client, db.schema, 'u'), 1, 'the import outside the batch keeps its row');
+    const records = await assertPromiseHolds(db.client, db.schema);
+    assert.equal(records.filter((x) => x.status === 'undone').length, 2);
+    const again = await runAtlas(['undo', '--batch', batch, '--yes', ...conn]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /0 import\(s\), 0 row\(s\)/);
+    const unknown = await runAtlas(['undo', '--batch', '00000000-0000-0000-0000-000000000000', '--yes', ...conn]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no import belongs to batch/);
+  });
+});

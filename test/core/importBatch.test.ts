@@ -1,0 +1,188 @@
+/**
+ * Batch import (issue 21) through the core: each file its own import on one connection, tables
+ * named after the files or --table, files already imported skipped, a failed file among good ones,
+ * --atomic, --stop-on-error, and an S3 prefix of several listing pages.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { importBatch, type BatchOptions, type BatchResult } from '../../src/core/importBatch.ts';
+import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { assertPromiseHolds, countRows, historyOf } from '../guarantees/helpers.ts';
+import { startWireRecorder } from '../guarantees/wireRecorder.ts';
+import { useS3rver } from '../sources/s3rverHelper.ts';
+
+const defaults: Omit<BatchOptions, 'sources'> = { table: null, format: null, delimiter: null, header: true, encoding: null, name: null, recursive: false, pattern: null, atomic: false, stopOnError: false };
+
+/** A truncated JSON array: the reader fails on it. */
+const CORRUPT_JSON = '[{"id": 1, "name": "a"}, {"id": 2, "name": ';
+
+function statuses(r: BatchResult): string[] {
+  return r.files.map((f) => `${f.file.replace(/^.*\//, '')}:${f.status}`);
+}
+
+describe('importBatch', { timeout: 600_000 }, () => {
+  let db: TestDb;
+  let files: ReturnType<typeof tempDir>;
+  /** Writes a file below the temporary directory, making its directories. */
+  const put = (path: string, content: string): void => {
+    mkdirSync(dirname(join(files.dir, path)), { recursive: true });
+    files.write(path, content);
+  };
+  beforeEach(async () => {
+    db = await openTestDb();
+    files = tempDir('atlas-batch-');
+  });
+  afterEach(async () => {
+    await db.close();
+    files.cleanup();
+  });
+
+  it('imports a directory of mixed formats into tables named after the files, on one connection, each its own import naming the batch', async () => {
+    put('in/customers.csv', csv([['id', 'name'], [1, 'ann'], [2, 'bob']]));
+    put('in/orders.ndjson', '{"id": 1, "total": 9.5}\n{"id": 2, "total": 3}\n{"id": 3, "total": 1}\n');
+    put('in/items.tsv', 'sku\tqty\nA\t1\n');
+    put('in/notes.txt.bak', 'not data');
+    const wire = await startWireRecorder(db.url, []);
+    try {
+      const r = await importBatch({ ...db.settings, databaseUrl: wire.url }, { ...defaults, sources: [`${files.dir}/in`] });
+      assert.deepEqual(statuses(r), ['customers.csv:success', 'items.tsv:success', 'orders.ndjson:success']);
+      assert.deepEqual(r.summary, { ...r.summary, files: 3, imported: 3, skipped: 0, partial: 0, failed: 0, not_run: 0, rows_inserted: 6 });
+      // One connection for the work and one that commits each file's in_progress record: not one per file.
+      assert.equal(wire.connections, 2);
+    } finally {
+      await wire.close();
+    }
+    assert.equal(await countRows(db.client, db.schema, 'customers'), 2);
+    assert.equal(await countRows(db.client, db.schema, 'orders'), 3);
+    assert.equal(await countRows(db.client, db.schema, 'items'), 1);
+    const records = await assertPromiseHolds(db.client, db.schema);
+    assert.equal(records.length, 3);
+    const batchIds = await db.rows<{ b: string }>(`select distinct metadata->>'batch_id' as b from ${db.schema}.import_history`);
+    assert.equal(batchIds.length, 1);
+    assert.match(batchIds[0]!.b, /^[0-9a-f-]{36}$/);
+  });
+
+  it('imports a glob into one table with --table; a re-run skips every file; a new file alone is imported next time', async () => {
+    put('drop/2026-01/a.csv', csv([['id', 'v'], [1, 'x']]));
+    put('drop/2026-02/b.csv', csv([['id', 'v'], [2, 'y']]));
+    put('drop/2026-02/c.json', '[{"id": 3, "v": "z"}]');
+    const glob = `${files.dir}/drop/**/*.csv`;
+    const first = await importBatch(db.settings, { ...defaults, sources: [glob], table: 'events' });
+    assert.deepEqual(statuses(first), ['a.csv:success', 'b.csv:success']);
+    assert.equal(await countRows(db.client, db.schema, 'events'), 2);
+    const again = await importBatch(db.settings, { ...defaults, sources: [glob], table: 'events' });
+    assert.deepEqual(statuses(again), ['a.csv:skipped', 'b.csv:skipped']);
+    assert.equal(again.files[0]!.already_imported_by, first.files[0]!.import_id);
+    assert.equal(again.summary.skipped, 2);
+    assert.equal(again.summary.failed, 0);
+    put('drop/2026-03/d.csv', csv([['id', 'v'], [4, 'w']]));
+    const third = await importBatch(db.settings, { ...defaults, sources: [glob], table: 'events' });
+    assert.deepEqual(statuses(third), ['a.csv:skipped', 'b.csv:skipped', 'd.csv:success']);
+    assert.equal(await countRows(db.client, db.schema, 'events'), 3);
+    assert.equal((await historyOf(db.client, db.schema)).length, 3);
+  });
+
+  it('a corrupt file among good ones fails alone: the others are committed, its record says why; a re-run imports only what is missing', async () => {
+    put('in/a.csv', csv([['id'], [1]]));
+    put('in/b.json', CORRUPT_JSON);
+    put('in/c.csv', csv([['id'], [3]]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`] });
+    assert.deepEqual(statuses(r), ['a.csv:success', 'b.json:failed', 'c.csv:success']);
+    assert.equal(r.summary.failed, 1);
+    assert.equal(await countRows(db.client, db.schema, 'a'), 1);
+    assert.equal(await countRows(db.client, db.schema, 'c'), 1);
+    const records = await assertPromiseHolds(db.client, db.schema);
+    const failed = records.filter((x) => x.status === 'failed');
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]!.import_id, r.files[1]!.import_id);
+    assert.equal(failed[0]!.table_name, 'b');
+    put('in/b.json', '[{"id": 2}]');
+    const again = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`] });
+    assert.deepEqual(statuses(again), ['a.csv:skipped', 'b.json:success', 'c.csv:skipped']);
+  });
+
+  it('--atomic: a corrupt file leaves no row of any file; every record is failed, the failed file with its error and the others naming it', async () => {
+    put('in/a.csv', csv([['id'], [1]]));
+    put('in/b.csv', csv([['id'], [2]]));
+    put('in/c.json', CORRUPT_JSON);
+    put('in/d.csv', csv([['id'], [4]]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 'all_in', atomic: true });
+    assert.deepEqual(statuses(r), ['a.csv:failed', 'b.csv:failed', 'c.json:failed']);
+    assert.deepEqual(r.not_run.map((f) => f.replace(/^.*\//, '')), ['d.csv']);
+    assert.equal(await countRows(db.client, db.schema, 'all_in'), 0);
+    const records = await assertPromiseHolds(db.client, db.schema);
+    assert.equal(records.length, 3);
+    assert.ok(records.every((x) => x.status === 'failed'));
+    const own = records.find((x) => x.import_id === r.files[2]!.import_id)!;
+    assert.ok(own.error_message !== null && !own.error_message.startsWith('rolled back'), own.error_message ?? '');
+    for (const f of r.files.slice(0, 2)) {
+      const rec = records.find((x) => x.import_id === f.import_id)!;
+      assert.match(rec.error_message ?? '', /rolled back with its --atomic batch: .*c\.json failed/);
+    }
+  });
+
+  it('--atomic: every file commits together; a file already imported is skipped, not a failure', async () => {
+    put('in/a.csv', csv([['id'], [1]]));
+    const first = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 't', atomic: true });
+    assert.deepEqual(statuses(first), ['a.csv:success']);
+    put('in/b.csv', csv([['id'], [2]]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 't', atomic: true, allowSameFile: false });
+    assert.deepEqual(statuses(r), ['a.csv:skipped', 'b.csv:success']);
+    assert.equal(await countRows(db.client, db.schema, 't'), 2);
+    const records = await assertPromiseHolds(db.client, db.schema);
+    assert.deepEqual(records.map((x) => x.status).sort(), ['success', 'success']);
+  });
+
+  it('--atomic with --strict: a file stopped on its mapping errors leaves no row of any file, and its record says why', async () => {
+    put('in/a.csv', csv([['id'], [1], [2]]));
+    put('in/b.csv', csv([['id'], [3], ['three']]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 'strict_t', atomic: true, strict: true });
+    assert.deepEqual(statuses(r), ['a.csv:failed', 'b.csv:failed']);
+    assert.equal(await countRows(db.client, db.schema, 'strict_t'), 0);
+    const records = await assertPromiseHolds(db.client, db.schema);
+    const own = records.find((x) => x.import_id === r.files[1]!.import_id)!;
+    assert.equal(own.status, 'failed');
+    assert.match(own.error_message ?? '', /mapping error/);
+    assert.match(records.find((x) => x.import_id === r.files[0]!.import_id)!.error_message ?? '', /rolled back with its --atomic batch: .*b\.csv failed/);
+  });
+
+  it('--stop-on-error stops at the first failed file; the files before it stay committed', async () => {
+    put('in/a.csv', csv([['id'], [1]]));
+    put('in/b.json', CORRUPT_JSON);
+    put('in/c.csv', csv([['id'], [3]]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], stopOnError: true });
+    assert.deepEqual(statuses(r), ['a.csv:success', 'b.json:failed']);
+    assert.equal(r.summary.not_run, 1);
+    assert.equal(await countRows(db.client, db.schema, 'a'), 1);
+    assert.equal(await countRows(db.client, db.schema, 'c'), 0);
+  });
+});
+
+describe('importBatch from an S3 prefix', { timeout: 300_000 }, () => {
+  const s3 = useS3rver(['drop']);
+  let db: TestDb;
+  beforeEach(async () => {
+    db = await openTestDb();
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('imports every object of a prefix listed over several pages, in order of key, into one table', async () => {
+    const objects: Record<string, string> = {};
+    for (let i = 1; i <= 5; i++) objects[`exports/part-${i}.csv`] = csv([['id', 'part'], [i, `p${i}`]]);
+    objects['exports/readme.md'] = 'not data';
+    await s3.put('drop', objects);
+    s3.requests.length = 0;
+    const settings = { ...db.settings, s3: s3.settings };
+    const r = await importBatch(settings, { ...defaults, sources: ['s3://drop/exports/'], table: 'parts', s3PageSize: 2 });
+    assert.ok(s3.requests.filter((q) => q.includes('list-type=2')).length >= 3, s3.requests.join('\n'));
+    assert.deepEqual(statuses(r), [1, 2, 3, 4, 5].map((i) => `part-${i}.csv:success`));
+    assert.equal(await countRows(db.client, db.schema, 'parts'), 5);
+    const again = await importBatch(settings, { ...defaults, sources: ['s3://drop/exports/'], table: 'parts', s3PageSize: 2 });
+    assert.equal(again.summary.skipped, 5);
+    await assertPromiseHolds(db.client, db.schema);
+  });
+});
