@@ -278,7 +278,16 @@ describe('listSources: permissions', () => {
     });
   }
 
-  it('refuses an unreadable file or directory before anything is imported', { timeout: 120_000 }, async () => {
+  it('refuses an unreadable file or directory before anything is imported', { timeout: 120_000 }, async (ctx) => {
+    // As root the listing runs as nobody, who must reach this checkout's tsx and sources: not so
+    // in a clone inside a private (0700) directory, where only this check can be skipped.
+    if (process.getuid?.() === 0) {
+      const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(join(ROOT, 'node_modules', 'tsx', 'package.json'))})`], { uid: 65534, gid: 65534 });
+      if (probe.status !== 0) {
+        ctx.skip(`user nobody cannot enter ${ROOT} (a private directory), so the listing cannot run as another user`);
+        return;
+      }
+    }
     assert.equal(await listAsOtherUser(['in/ok.csv'], false), 'ok');
     assert.equal(await listAsOtherUser(['in/ok.csv', 'in/secret.csv'], false), '2 cannot read in/secret.csv: permission denied');
     assert.equal(await listAsOtherUser(['in'], false), '2 cannot read in/secret.csv: permission denied');
