@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { compactHistory } from '../../src/core/compact.ts';
 import { getImport, listHistory } from '../../src/core/history.ts';
 import { traceRow } from '../../src/core/lineage.ts';
 import { undoImport } from '../../src/core/undo.ts';
 import { AtlasError } from '../../src/errors.ts';
-import { csv, openTestDb, runAtlas, tempDir, type TestDb } from '../helpers.ts';
+import { csv, runAtlas, useTempDir, useTestDb } from '../helpers.ts';
 import { importInto, importWith, snapshotTable } from '../importHelpers.ts';
 
 /** history's counts per mode, lineage --row's versions, and history compact (issue 22). */
 describe('history, lineage and compact of upserts and replaces', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
   const conn = () => ['--database-url', db.url, '--schema', db.schema];
 
   it('history shows rows inserted, updated, unchanged and deleted per import, in JSON and text', async () => {
@@ -89,15 +82,8 @@ describe('history, lineage and compact of upserts and replaces', () => {
 });
 
 describe('the CLI of upsert, replace and their undo', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
 
   it('import --mode upsert says what it did; undo refuses the earlier import naming the later one (exit 1), then undoes them in order', async () => {
     const conn = ['--database-url', db.url, '--schema', db.schema];

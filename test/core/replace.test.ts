@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pg from 'pg';
 import type { ImportPhase } from '../../src/core/import.ts';
 import { ImportFailedError, UsageError } from '../../src/errors.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, type TestDb, useTempDir, useTestDb } from '../helpers.ts';
 import { importInto, importWith, snapshotTable } from '../importHelpers.ts';
 
 /**
@@ -39,15 +39,8 @@ async function withReader<T>(db: TestDb, table: string, run: (onPhase: (p: Impor
 }
 
 describe('import --mode replace and --replace-import', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
 
   const many = (n: number, tag: string): string => csv([['k', 'v'], ...Array.from({ length: n }, (_, i) => [`${tag}${i}`, i])]);
 

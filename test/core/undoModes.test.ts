@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { undoImport, type UndoOptions } from '../../src/core/undo.ts';
 import { AtlasError } from '../../src/errors.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { createTrackedTable, importInto, importWith, snapshotTable } from '../importHelpers.ts';
 
 const run: UndoOptions = { dryRun: false, force: false, purge: false };
 
 /** Undo of upserts and replaces: the table is exactly what it was before (every column of every row). */
 describe('undo of upsert, replace and --replace-import', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
   const upsert = (name: string, rows: Array<Array<string | number>>, table: string) =>
     importWith(db.settings, files.write(name, csv([['sku', 'price', 'note'], ...rows])), table, { mode: 'upsert', key: ['sku'] });
   const append = (name: string, rows: Array<Array<string | number>>, table: string) => importInto(db.settings, files.write(name, csv([['sku', 'price', 'note'], ...rows])), table);

@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ImportFailedError, UsageError } from '../../src/errors.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { importInto, importWith, snapshotTable } from '../importHelpers.ts';
 
 describe('import --mode upsert', () => {
-  let db: TestDb;
-  const files = tempDir();
-  before(async () => {
-    db = await openTestDb();
-  });
-  after(async () => {
-    await db.close();
-    files.cleanup();
-  });
+  const db = useTestDb();
+  const files = useTempDir();
 
   type Row = { id: string; sku: string; price: string | null; note: string | null; _import_id: string; _source_row_number: number };
   const rowsOf = (table: string) => db.rows<Row>(`select id::text, sku, price::text, to_jsonb(t)->>'note' as note, _import_id::text, _source_row_number from ${db.schema}.${table} t order by id`);

@@ -5,6 +5,18 @@ import pg from 'pg';
 import { listMigrations, migrate } from '../../src/db/migrate.ts';
 import { testDatabaseUrl } from '../helpers.ts';
 
+/** A schema as atlas's migrations up to `version` left it. */
+async function createSchemaAtVersion(client: pg.Client, schema: string, version: number): Promise<void> {
+  await client.query(`create schema ${schema}`);
+  await client.query(`create table ${schema}.atlas_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`);
+  for (const m of listMigrations().filter((m) => m.version <= version)) {
+    await client.query(`set search_path to ${schema}`);
+    await client.query(m.sql);
+    await client.query(`insert into ${schema}.atlas_migrations (version, name) values ($1, $2)`, [m.version, m.name]);
+  }
+  await client.query('reset search_path');
+}
+
 describe('migrations', () => {
   it('two concurrent first runs migrate exactly once', async () => {
     const url = testDatabaseUrl();
@@ -32,14 +44,7 @@ describe('migrations', () => {
     const schema = `mig_${randomBytes(5).toString('hex')}`;
     try {
       // A schema as version 3 left it, holding two kept records (jsonb then).
-      await client.query(`create schema ${schema}`);
-      await client.query(`create table ${schema}.atlas_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`);
-      for (const m of listMigrations().filter((m) => m.version <= 3)) {
-        await client.query(`set search_path to ${schema}`);
-        await client.query(m.sql);
-        await client.query(`insert into ${schema}.atlas_migrations (version, name) values ($1, $2)`, [m.version, m.name]);
-      }
-      await client.query('reset search_path');
+      await createSchemaAtVersion(client, schema, 3);
       const id = randomUUID();
       await client.query(`insert into ${schema}.import_history (import_id, source_type, table_name, file_name, status) values ($1, 'local_upload', 't', 'f.csv', 'success')`, [id]);
       await client.query(
@@ -63,14 +68,7 @@ describe('migrations', () => {
     await client.connect();
     const schema = `mig_${randomBytes(5).toString('hex')}`;
     try {
-      await client.query(`create schema ${schema}`);
-      await client.query(`create table ${schema}.atlas_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`);
-      for (const m of listMigrations().filter((m) => m.version <= 4)) {
-        await client.query(`set search_path to ${schema}`);
-        await client.query(m.sql);
-        await client.query(`insert into ${schema}.atlas_migrations (version, name) values ($1, $2)`, [m.version, m.name]);
-      }
-      await client.query('reset search_path');
+      await createSchemaAtVersion(client, schema, 4);
       const id = randomUUID();
       await client.query(`insert into ${schema}.import_history (import_id, source_type, table_name, file_name, status, rows_inserted) values ($1, 'local_upload', 't', 'f.csv', 'success', 7)`, [id]);
       assert.deepEqual(await migrate(client, schema), [5]);
