@@ -3,7 +3,7 @@
  * adapt_data), each target column's type and how its text is read, which columns are added, and
  * which values need checks and correction records. No I/O.
  */
-import type { StagedColumn } from '../db/staging.js';
+import type { StagedColumn } from '../db/staging/index.js';
 import type { ExistingTable } from '../db/tables.js';
 import { AtlasError } from '../errors.js';
 import type { ColumnType, SqlType, ValueFormat } from '../transform/infer.js';

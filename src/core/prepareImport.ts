@@ -5,7 +5,7 @@ import { insertInProgress, markFailed } from '../db/history.js';
 import { AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { isKnownEncoding } from '../formats/decode.js';
 import type { FileFormat } from '../formats/types.js';
-import type { NullValuesOf } from '../db/staging.js';
+import type { NullValuesOf } from '../db/staging/index.js';
 import { checkNullValues, mappingColumnsProblem, parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
 import { baseFileName, columnNamesFromHeader, MAX_IDENTIFIER_BYTES, tableNameFromFileName, truncateUtf8 } from '../transform/naming.js';
 import { parseSheetRange } from '../formats/xlsxRange.js';

@@ -8,7 +8,7 @@ import { lockForTransaction, type Client } from '../db/connection.js';
 import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/history.js';
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
-import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging.js';
+import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
 import { countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError } from '../errors.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';

@@ -9,7 +9,7 @@ import { getDataTable } from '../db/dataTables.js';
 import { getImportsByIds } from '../db/history.js';
 import { listLaterChanges, savePreImages } from '../db/preImages.js';
 import { withImportIdCheckSkipped } from '../db/tables.js';
-import { rawSql } from '../db/staging.js';
+import { rawSql } from '../db/staging/index.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { keyIndexName, qualify, quoteIdent } from '../transform/naming.js';
 import type { TypeRef } from '../transform/typeRef.js';

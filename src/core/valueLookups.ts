@@ -11,7 +11,7 @@
  * a hash join could reorder them. The planner puts a Memoize node over the lookup's index scan,
  * so a repeated value is a hash probe.
  */
-import { rawSql } from '../db/staging.js';
+import { rawSql } from '../db/staging/index.js';
 import type { Client } from '../db/connection.js';
 import { importTempTable, quoteIdent } from '../transform/naming.js';
 import { castSql, correctionSql, recordsCorrections, validSql } from '../transform/typeSql.js';

@@ -111,7 +111,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     runRows = [];
     runBytes = [];
     runSize = 0;
-    // Only the delimiters atlas sniffs among go as bytes (db/staging.ts has COPY's DELIMITER for each).
+    // Only the delimiters atlas sniffs among go as bytes (db/staging/index.ts has COPY's DELIMITER for each).
     runRaw = (decoder as StrictDecoder | null)?.encoding === 'utf-8' && (SNIFFED_DELIMITERS as readonly string[]).includes(delimiter!);
   };
 

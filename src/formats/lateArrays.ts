@@ -1,6 +1,6 @@
 /**
  * One key, one shape (issue 19.6), shared by the readers whose columns are discovered while
- * reading (XML, JSON, NDJSON) and by staging (reshapeLateArrays in db/staging.ts). A key that
+ * reading (XML, JSON, NDJSON) and by staging (reshapeLateArrays in db/staging/index.ts). A key that
  * holds an array in any record (an XML element repeated, a JSON array) is an array column in
  * every record. The readers stream, so the records staged before a key's first array hold it as
  * read: its text or scalar in its column, or, for an element or object met once, flattened into

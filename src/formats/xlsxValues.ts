@@ -235,3 +235,26 @@ export function parseIndex(b: Buffer, start: number, end: number): number {
   }
   return n;
 }
+
+/** What an Excel date's fix holds (digits and date punctuation): text that needs no JSON or COPY escaping. */
+const PLAIN_FIX_TEXT = /^[0-9.:T+-]+$/;
+
+/**
+ * The fix of an Excel serial date (dateCell, serialDateCell) as JSON text, written from its two
+ * values: the text JSON.stringify gives for its four keys in this order, and nothing COPY text
+ * escapes; null for any other shape. A sheet of dates has one or more per row (docs/decisions.md).
+ */
+export function excelDateFixJson(fix: ReaderFix): string | null {
+  const { before, after } = fix;
+  if (
+    fix.source_format === 'excel_serial' &&
+    fix.correction_type === 'datetime_standardization' &&
+    typeof after === 'string' &&
+    PLAIN_FIX_TEXT.test(before) &&
+    PLAIN_FIX_TEXT.test(after) &&
+    Object.keys(fix).length === 4
+  ) {
+    return `{"before":"${before}","after":"${after}","correction_type":"datetime_standardization","source_format":"excel_serial"}`;
+  }
+  return null;
+}

@@ -12,7 +12,7 @@ import { ZipInput } from '../../src/formats/zipInput.ts';
 import type { ReaderFix } from '../../src/formats/types.ts';
 import { HashingReader } from '../../src/sources/source.ts';
 import { chunked, handMadeXlsx, makeZip, readRows, within, type ZipEntry } from './readerHelpers.ts';
-import { fixJson } from '../../src/db/staging.ts';
+import { fixJson } from '../../src/db/staging/index.ts';
 import { mulberry32 } from '../../bench/generate.ts';
 
 const utc = (y: number, m: number, d: number, h = 0, mi = 0, s = 0): Date => new Date(Date.UTC(y, m - 1, d, h, mi, s));

@@ -1,5 +1,5 @@
 /** The row-level duplicate check: against the table and within the file, for an existing table before the INSERT and for a new one after it. */
-import { rawSql } from '../../db/staging.js';
+import { rawSql } from '../../db/staging/index.js';
 import { qualify, quoteIdent } from '../../transform/naming.js';
 import { castSql, validSql } from '../../transform/typeSql.js';
 import type { ImportPlan } from '../plan.js';

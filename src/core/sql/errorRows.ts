@@ -1,5 +1,5 @@
 /** The mapping errors of an import: one SELECT of every staged value that cannot be stored, and every ragged row. */
-import { rawSql } from '../../db/staging.js';
+import { rawSql } from '../../db/staging/index.js';
 import { SPREADSHEET_ERROR } from '../../formats/types.js';
 import { quoteIdent } from '../../transform/naming.js';
 import { errorSql, validSql } from '../../transform/typeSql.js';

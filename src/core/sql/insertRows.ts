@@ -1,5 +1,5 @@
 /** The INSERT ... SELECT of an import: every staged row without a mapping error and not a duplicate, with its metadata columns. */
-import { rawSql } from '../../db/staging.js';
+import { rawSql } from '../../db/staging/index.js';
 import { qualify, quoteIdent } from '../../transform/naming.js';
 import { castSql, correctionSql, recordsCorrections, validSql } from '../../transform/typeSql.js';
 import { lookupJoinSql, type ValueLookups } from '../valueLookups.js';

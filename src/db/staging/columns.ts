@@ -1,0 +1,51 @@
+/** What staging hands to the rest of the import: the staged columns, their statistics, and counts. */
+import type { ColumnStats } from '../../transform/infer.js';
+import { quoteIdent } from '../../transform/naming.js';
+
+/** A column as staged: where its text is, what it is called, what its values looked like. */
+export interface StagedColumn {
+  sourceName: string;
+  targetName: string;
+  stats: ColumnStats;
+  /** The staging table's column (`c3`) that holds this column's text. */
+  ref: { name: string };
+  /** Values are JSON text (arrays, nested objects): the column is jsonb. */
+  json: boolean;
+  /** Spreadsheet error cells staged as NULL (rows of the header's width), by error text (`#N/A`); null when none. */
+  errorCells: Map<string, number> | null;
+  /** Values staged as NULL (see NullValuesOf), or null for none. */
+  nulls: ReadonlySet<string> | null;
+  /** How many values the column's `nulls` turned into NULL. */
+  nulled: number;
+}
+
+export interface StageResult {
+  rows: number;
+  /** Rows whose field count differs from the header's (mapping errors). */
+  raggedRows: number;
+  /** Values that held NUL bytes, which PostgreSQL text cannot store (removed and recorded). */
+  nulValues: number;
+  /** Rows that carry corrections made while reading (`_fix`). */
+  rowsWithFixes: number;
+  /** Rows the server read from the input's own CSV bytes (the others went as COPY text lines). */
+  csvRows: number;
+  columns: StagedColumn[];
+  /** Warnings about the columns found while reading (a key cut to MAX_SOURCE_NAME_CHARS). */
+  notes: string[];
+}
+
+/** SQL for a staged column's raw text. */
+export function rawSql(column: StagedColumn, alias = 's'): string {
+  return `${alias}.${quoteIdent(column.ref.name)}`;
+}
+
+/** Target names picked by a mapping, by source name. */
+export type TargetNames = ReadonlyMap<string, string>;
+
+/**
+ * The values that stand for "missing" in a source column (--null-value, the config's
+ * null_values, a mapping's per-column null_values), or null for none. A value whose text,
+ * trimmed, is one of them is staged as NULL before anything observes it, so inference never sees
+ * it, and the row's `_fix` records it as a `null_value` correction.
+ */
+export type NullValuesOf = (sourceName: string) => ReadonlySet<string> | null;

@@ -1,0 +1,93 @@
+/**
+ * One key, one shape, in the staging table: records read before a key's first array are rewritten
+ * to hold it as an array (see reshapeLateArrays).
+ */
+import type { TableStream } from '../../formats/types.js';
+import { quoteIdent } from '../../transform/naming.js';
+import type { Client } from '../connection.js';
+import type { StagedColumn, StageResult } from './columns.js';
+
+/** JSON's number grammar (RFC 8259), true and false: a staged scalar written as a JSON literal. */
+const JSON_LITERAL = '^(-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false)$';
+
+/**
+ * One key, one shape (formats/lateArrays.ts): a key (an XML element, a JSON key) held once in
+ * some records and as an array in later ones is a jsonb array in every record. The readers
+ * stream, so the records staged before its first array hold it as read (its text or scalar in
+ * its column, or flattened into `key_member` columns); here those rows are rewritten to hold it as
+ * an array of one (an XML element as xmlToJson makes it, a JSON object or scalar as it was), and
+ * the columns its single occurrences were flattened into leave the import. Then every other
+ * column of JSON is made JSON text in the rows read before its first JSON value, so that a
+ * string there stays a JSON string whatever it starts with (jsonColumnSql casts as it is). Costs
+ * one UPDATE of the rows before that point per such key, nothing when every key keeps one shape.
+ * A key whose flattened columns also hold values of another origin after its first array is left
+ * as read. Returns the records rewritten, by key.
+ */
+export async function reshapeLateArrays(client: Client, stage: string, result: StageResult, table: Extract<TableStream, { kind: 'keyed' }>): Promise<Record<string, number>> {
+  const rewritten = Object.create(null) as Record<string, number>;
+  const found = table.lateShapes();
+  const byKey = new Map(result.columns.map((c) => [c.sourceName, c]));
+  const dropped = new Set<string>();
+  /** Columns whose every staged value is JSON text once rewritten. */
+  const done = new Set<string>();
+  const ref = (c: StagedColumn): string => `s.${quoteIdent(c.ref.name)}`;
+  /** A value staged as read (before its key was written as JSON) as JSON: a string, or a JSON literal where its key had numbers or booleans. */
+  const readAsJson = (c: StagedColumn, params: unknown[]): string => {
+    if (!found.literals.has(c.sourceName)) return `to_jsonb(${ref(c)})`;
+    params.push(JSON_LITERAL);
+    return `case when ${ref(c)} ~ $${params.length}::text then ${ref(c)}::jsonb else to_jsonb(${ref(c)}) end`;
+  };
+  /** A staged value as JSON, wherever it was read. */
+  const asJson = (c: StagedColumn, params: unknown[]): string => {
+    const early = readAsJson(c, params);
+    const since = found.jsonSince.get(c.sourceName);
+    if (since === undefined) return early;
+    params.push(since);
+    return `case when s._rn >= $${params.length}::int then ${ref(c)}::jsonb else ${early} end`;
+  };
+  // Keys with flattened members first: a member that is itself an array later is folded into its key.
+  for (const late of [...found.arrays].sort((a, b) => b.members.length - a.members.length)) {
+    const column = byKey.get(late.key);
+    if (column === undefined || dropped.has(late.key)) continue;
+    const members = late.members.flatMap((m) => {
+      const c = byKey.get(m.column);
+      return c === undefined || dropped.has(m.column) ? [] : [{ member: m.member, column: c }];
+    });
+    const params: unknown[] = [late.since];
+    if (members.length > 0) {
+      const other = await client.query<{ clash: boolean }>(
+        `select exists (select 1 from ${quoteIdent(stage)} s where s._rn >= $1 and (${members.map((m) => `${ref(m.column)} is not null`).join(' or ')})) as clash`,
+        params,
+      );
+      if (other.rows[0]!.clash) continue;
+    }
+    // Each member present as a one-key object, concatenated (no subquery per row: 150k rows in a third of the time).
+    const member = (key: string, c: StagedColumn): string => {
+      params.push(key);
+      return `case when ${ref(c)} is not null then jsonb_build_object($${params.length}::text, ${asJson(c, params)}) else '{}'::jsonb end`;
+    };
+    const own = asJson(column, params);
+    const anyMember = members.length === 0 ? 'false' : members.map((m) => `${ref(m.column)} is not null`).join(' or ');
+    // The key's JSON: an object of its members (and, XML, its own text as "#text"), or, with none, its text or JSON.
+    const parts = (): string[] => [...members.map((m) => member(m.member, m.column)), ...(found.textMember === null ? [] : [member(found.textMember, column)])];
+    const element = members.length === 0 ? own : `case when ${anyMember} then ${parts().join(' || ')} else ${own} end`;
+    const res = await client.query(
+      `update ${quoteIdent(stage)} s set ${quoteIdent(column.ref.name)} = jsonb_build_array(${element})::text
+        where s._rn < $1 and (${ref(column)} is not null or ${anyMember})`,
+      params,
+    );
+    // A key absent from every earlier record (first met as an array) has nothing rewritten, and is not counted.
+    if (res.rowCount) rewritten[late.key] = res.rowCount;
+    done.add(late.key);
+    for (const m of members) dropped.add(m.column.sourceName);
+  }
+  result.columns = result.columns.filter((c) => !dropped.has(c.sourceName));
+  for (const c of result.columns) {
+    const since = found.jsonSince.get(c.sourceName);
+    if (!c.json || done.has(c.sourceName) || since === undefined || since <= 1) continue;
+    const params: unknown[] = [since];
+    const early = readAsJson(c, params);
+    await client.query(`update ${quoteIdent(stage)} s set ${quoteIdent(c.ref.name)} = (${early})::text where s._rn < $1 and ${ref(c)} is not null`, params);
+  }
+  return rewritten;
+}
