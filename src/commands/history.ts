@@ -24,16 +24,8 @@ import {
   newTable,
   type DetailGroup,
 } from './shared.js';
+import type { HistoryFlags } from './historyFlags.js';
 
-interface HistoryFlags {
-  table?: string;
-  user?: string;
-  status?: string;
-  since?: string;
-  batch?: string;
-  limit: string;
-  offset: string;
-}
 
 export async function runHistoryCommand(importId: string | undefined, flags: HistoryFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);

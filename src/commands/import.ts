@@ -7,38 +7,8 @@ import { parseKeyList, type Strategy } from '../transform/mapping.js';
 import { createProgress, progressMode } from './progress.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printableLines, printJson, settingsFor } from './shared.js';
+import type { ImportFlags } from './importFlags.js';
 
-export interface ImportFlags {
-  table?: string;
-  format?: FileFormat;
-  strategy?: Strategy;
-  mapping?: string;
-  maxErrors?: string;
-  strict?: boolean;
-  dryRun?: boolean;
-  key?: string;
-  nullValue?: string[];
-  dedupe: boolean;
-  allowSameFile?: boolean;
-  force?: boolean;
-  mode: 'append' | 'upsert' | 'replace';
-  replaceImport?: string;
-  delimiter?: string;
-  header: boolean;
-  encoding?: string;
-  sheet?: string;
-  headerRow?: string;
-  range?: string;
-  recordPath?: string;
-  entry?: string;
-  name?: string;
-  progress?: boolean;
-  // A batch's (commands/importBatch.ts).
-  recursive?: boolean;
-  pattern?: string;
-  atomic?: boolean;
-  stopOnError?: boolean;
-}
 
 /** What every file's import is asked to do, from the flags (checked here: a usage error before anything is read). */
 export function importOptionsFromFlags(flags: ImportFlags): Omit<ImportOptions, 'source'> {
@@ -79,7 +49,7 @@ export async function runImportCommand(sources: string[], flags: ImportFlags, cm
     return runBatchImportCommand(sources, flags, cmd);
   }
   const source = sources[0]!;
-  const settings = settingsFor(cmd);
+  const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
   const fileOptions = importOptionsFromFlags(flags);
   const controller = new AbortController();

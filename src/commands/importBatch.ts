@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { importBatch, planBatch, type BatchFileOutcome, type BatchPlan, type BatchResult } from '../core/importBatch.js';
 import { ExitCode } from '../errors.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
-import { importOptionsFromFlags, type ImportFlags } from './import.js';
+import { importOptionsFromFlags } from './import.js';
+import type { ImportFlags } from './importFlags.js';
 import { createProgress, progressMode, type ProgressReporter } from './progress.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printJson, settingsFor } from './shared.js';
 
@@ -15,8 +16,8 @@ export function batchExitCode(result: Pick<BatchResult, 'summary'>): number {
   return ExitCode.success;
 }
 
-export async function runBatchImportCommand(sources: string[], flags: ImportFlags & { continueOnError?: boolean }, cmd: Command): Promise<void> {
-  const settings = settingsFor(cmd);
+export async function runBatchImportCommand(sources: string[], flags: ImportFlags, cmd: Command): Promise<void> {
+  const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
   const c = colorFor(cmd);
   const fileOptions = importOptionsFromFlags(flags);

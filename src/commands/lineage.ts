@@ -18,10 +18,8 @@ import {
   cellWriter,
   type DetailGroup,
 } from './shared.js';
+import type { LineageFlags } from './lineageFlags.js';
 
-interface LineageFlags {
-  row?: string;
-}
 
 export async function runLineageCommand(table: string, flags: LineageFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);

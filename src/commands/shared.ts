@@ -4,6 +4,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { resolveSettings, type Settings } from '../config.js';
+import { globalFlags, readFlags, type FlagValues } from './flags.js';
 import { UsageError } from '../errors.js';
 import { isInterrupted, MAX_AGE_DAYS } from '../core/history.js';
 import type { DatabaseTarget } from '../db/connection.js';
@@ -19,27 +20,26 @@ export function printableOrNull(text: string | null): string | null {
 }
 import { formatAbsoluteTime } from '../transform/time.js';
 
-/** Global flags as commander gives them. */
-export interface GlobalOptions {
-  databaseUrl?: string;
-  schema?: string;
-  config?: string;
-  user?: string;
-  userEmail?: string;
-  taskId?: string;
-  json?: boolean;
-  verbose?: boolean;
-  color?: boolean;
-  quiet?: boolean;
-}
+/** The global flags (commands/flags.ts), wherever on the command line they were given. */
+export type GlobalOptions = FlagValues<typeof globalFlags>;
 
 export function globalOptions(cmd: Command): GlobalOptions {
-  return cmd.optsWithGlobals<GlobalOptions>();
+  let program = cmd;
+  while (program.parent) program = program.parent;
+  return readFlags(program, globalFlags);
 }
 
-export function settingsFor(cmd: Command): Settings {
+/** Who runs a command that records it (import, undo): their flags, each falling back to the environment and the config file. */
+export interface Actor {
+  user?: string | undefined;
+  userEmail?: string | undefined;
+  taskId?: string | undefined;
+}
+
+/** The settings of a run: the global flags, and `actor` for the commands that record who ran them. */
+export function settingsFor(cmd: Command, actor: Actor = {}): Settings {
   const g = globalOptions(cmd);
-  return resolveSettings({ databaseUrl: g.databaseUrl, schema: g.schema, config: g.config, user: g.user, userEmail: g.userEmail, taskId: g.taskId });
+  return resolveSettings({ databaseUrl: g.databaseUrl, schema: g.schema, config: g.config, user: actor.user, userEmail: actor.userEmail, taskId: actor.taskId });
 }
 
 /** Colour only on a terminal, and never with NO_COLOR or --no-color. */

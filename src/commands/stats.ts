@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import { getStats } from '../core/stats.js';
 import { colorFor, databaseNotice, formatAbsoluteTime, formatCount, formatDuration, globalOptions, parseWholeNumber, printable, printJson, renderDetail, settingsFor } from './shared.js';
+import type { StatsFlags } from './statsFlags.js';
 
-interface StatsFlags {
-  table?: string;
-  user?: string;
-  days: string;
-}
 
 export async function runStatsCommand(flags: StatsFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);
