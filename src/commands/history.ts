@@ -37,12 +37,12 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
     else process.stdout.write(renderRecord(record, c));
     return;
   }
-  const filtered = flags.table !== undefined || flags.user !== undefined || flags.status !== undefined || flags.since !== undefined || flags.batch !== undefined;
+  const filtered = flags.table !== undefined || flags.byUser !== undefined || flags.status !== undefined || flags.since !== undefined || flags.batch !== undefined;
   const result = await listHistory(
     settings,
     {
       table: flags.table ?? null,
-      user: flags.user ?? null,
+      user: flags.byUser ?? null,
       status: flags.status ?? null,
       since: parseSince(flags.since),
       batch: flags.batch ?? null,

@@ -3,7 +3,7 @@ import { choice, paginationFlags, text, type FlagValues } from './flags.js';
 
 export const historyFlags = {
   table: text('--table <name>', 'only imports into this table (default: all tables)'),
-  user: text('--user <name>', 'only imports by this user (default: all users)'),
+  byUser: text('--user <name>', 'only imports by this user (default: all users)'),
   status: choice(
     '--status <status>',
     'only imports with this status (default: all); interrupted: the failed imports whose process ended before they committed',

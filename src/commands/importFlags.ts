@@ -45,7 +45,7 @@ export const importFlags = {
     '--progress',
     'write progress lines to stderr even when it is not a terminal (a terminal gets a live spinner, or these lines if it reports no width, TERM is dumb or CI is set)',
   ),
-  user: text('--user <name>', 'who runs the import, recorded as user_id (default: ATLAS_USER, the config file\'s "user", else the OS user)'),
+  actingUser: text('--user <name>', 'who runs the import, recorded as user_id (default: ATLAS_USER, the config file\'s "user", else the OS user)'),
   userEmail: text('--user-email <email>', 'their email, recorded as user_email (default: ATLAS_USER_EMAIL, the config file\'s "user_email", else none)'),
   taskId: text(
     '--task-id <id>',

@@ -29,9 +29,13 @@ export function globalOptions(cmd: Command): GlobalOptions {
   return readFlags(program, globalFlags);
 }
 
-/** Who runs a command that records it (import, undo): their flags, each falling back to the environment and the config file. */
+/**
+ * Who runs a command that records it: import's and undo's --user (actingUser, recorded as user_id
+ * or undone_by; history's and stats' --user is a filter, byUser), --user-email and --task-id, each
+ * falling back to the environment and the config file.
+ */
 export interface Actor {
-  user?: string | undefined;
+  actingUser?: string | undefined;
   userEmail?: string | undefined;
   taskId?: string | undefined;
 }
@@ -39,7 +43,7 @@ export interface Actor {
 /** The settings of a run: the global flags, and `actor` for the commands that record who ran them. */
 export function settingsFor(cmd: Command, actor: Actor = {}): Settings {
   const g = globalOptions(cmd);
-  return resolveSettings({ databaseUrl: g.databaseUrl, schema: g.schema, config: g.config, user: actor.user, userEmail: actor.userEmail, taskId: actor.taskId });
+  return resolveSettings({ databaseUrl: g.databaseUrl, schema: g.schema, config: g.config, user: actor.actingUser, userEmail: actor.userEmail, taskId: actor.taskId });
 }
 
 /** Colour only on a terminal, and never with NO_COLOR or --no-color. */

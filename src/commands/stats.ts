@@ -7,7 +7,7 @@ import type { StatsFlags } from './statsFlags.js';
 export async function runStatsCommand(flags: StatsFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
-  const s = await getStats(settings, { table: flags.table ?? null, user: flags.user ?? null, days: parseWholeNumber('--days', flags.days), onDatabase: databaseNotice(cmd) });
+  const s = await getStats(settings, { table: flags.table ?? null, user: flags.byUser ?? null, days: parseWholeNumber('--days', flags.days), onDatabase: databaseNotice(cmd) });
   if (g.json) {
     printJson({ success: true, ...s });
     return;

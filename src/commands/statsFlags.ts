@@ -3,7 +3,7 @@ import { text, type FlagValues } from './flags.js';
 
 export const statsFlags = {
   table: text('--table <name>', 'only imports into this table (default: all tables)'),
-  user: text('--user <name>', 'only imports by this user (default: all users)'),
+  byUser: text('--user <name>', 'only imports by this user (default: all users)'),
   days: text('--days <n>', 'look back this many days, 1 or more', { default: '30' }),
 };
 

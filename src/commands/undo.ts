@@ -6,7 +6,7 @@ import type { UndoFlags } from './undoFlags.js';
 
 
 export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Command): Promise<void> {
-  // settings.user (--user, else ATLAS_USER, the config file, the OS user) is recorded as undone_by.
+  // settings.user (--user as actingUser, else ATLAS_USER, the config file, the OS user) is recorded as undone_by.
   const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
   const ask = needsConfirmation(flags, 'undo');

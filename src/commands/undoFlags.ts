@@ -10,7 +10,7 @@ export const undoFlags = {
   ),
   reassign: bool('--reassign', 'keep the rows later imports rely on (they skipped their own copies as duplicates): each becomes a row of the earliest such import, whose record is updated'),
   purge: bool('--purge', 'also delete the history record and its mapping errors: no audit trail is left (also for failed or undone imports)'),
-  user: text('--user <name>', 'who undoes it, recorded as undone_by (default: ATLAS_USER, the config file\'s "user", else the OS user)'),
+  actingUser: text('--user <name>', 'who undoes it, recorded as undone_by (default: ATLAS_USER, the config file\'s "user", else the OS user)'),
 };
 
 export type UndoFlags = FlagValues<typeof undoFlags>;
