@@ -218,6 +218,30 @@ export function needsConfirmation(flags: { yes?: boolean; dryRun?: boolean }, ac
   return true;
 }
 
+/**
+ * Runs `work` with Ctrl-C and SIGTERM cancelling it: the first says `message` on stderr and aborts
+ * the signal `work` is given (the running import rolls back); a second exits at once with 130, since
+ * the user insists (the server rolls back on disconnect). The one process.exit of the commands.
+ */
+export async function withCancelOnSignal<T>(message: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write(`atlas: ${message}\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 /** An aligned, borderless table (columns two spaces apart) with a bold header row. */
 export function newTable(head: string[], c: ChalkInstance): Table.Table {
   const none = { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '' };
