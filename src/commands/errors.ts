@@ -2,14 +2,8 @@ import type { Command } from 'commander';
 import { listImportErrors, listSkippedDuplicates } from '../core/importErrors.js';
 import { UsageError } from '../errors.js';
 import { colorFor, databaseNotice, describePage, formatCount, globalOptions, newTable, parseWholeNumber, printable, printJson, settingsFor, cellWriter } from './shared.js';
+import type { ErrorsFlags } from './errorsFlags.js';
 
-interface ErrorsFlags {
-  type?: string;
-  field?: string;
-  duplicates?: boolean;
-  limit: string;
-  offset: string;
-}
 
 export async function runErrorsCommand(importId: string, flags: ErrorsFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);

@@ -24,41 +24,30 @@ import {
   newTable,
   type DetailGroup,
 } from './shared.js';
+import type { HistoryFlags } from './historyFlags.js';
 
-interface HistoryFlags {
-  table?: string;
-  user?: string;
-  status?: string;
-  since?: string;
-  batch?: string;
-  limit: string;
-  offset: string;
-}
 
 export async function runHistoryCommand(importId: string | undefined, flags: HistoryFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
   const c = colorFor(cmd);
   if (importId !== undefined) {
-    const record = await getImport(settings, importId, databaseNotice(cmd));
+    const record = await getImport(settings, importId, { onDatabase: databaseNotice(cmd) });
     if (g.json) printJson({ success: true, import_record: record });
     else process.stdout.write(renderRecord(record, c));
     return;
   }
-  const filtered = flags.table !== undefined || flags.user !== undefined || flags.status !== undefined || flags.since !== undefined || flags.batch !== undefined;
-  const result = await listHistory(
-    settings,
-    {
-      table: flags.table ?? null,
-      user: flags.user ?? null,
-      status: flags.status ?? null,
-      since: parseSince(flags.since),
-      batch: flags.batch ?? null,
-      limit: parseWholeNumber('--limit', flags.limit),
-      offset: parseWholeNumber('--offset', flags.offset),
-    },
-    databaseNotice(cmd),
-  );
+  const filtered = flags.table !== undefined || flags.byUser !== undefined || flags.status !== undefined || flags.since !== undefined || flags.batch !== undefined;
+  const result = await listHistory(settings, {
+    table: flags.table ?? null,
+    user: flags.byUser ?? null,
+    status: flags.status ?? null,
+    since: parseSince(flags.since),
+    batch: flags.batch ?? null,
+    limit: parseWholeNumber('--limit', flags.limit),
+    offset: parseWholeNumber('--offset', flags.offset),
+    onDatabase: databaseNotice(cmd),
+  });
   if (g.json) {
     printJson({ success: true, ...result });
     return;

@@ -2,12 +2,8 @@ import type { Command } from 'commander';
 import { compactHistory, type CompactResult } from '../core/compact.js';
 import { CancelledError, UsageError } from '../errors.js';
 import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, needsConfirmation, parseAge, printable, printJson, settingsFor } from './shared.js';
+import type { CompactFlags } from './historyCompactFlags.js';
 
-interface CompactFlags {
-  olderThan: string;
-  dryRun?: boolean;
-  yes?: boolean;
-}
 
 export async function runHistoryCompactCommand(flags: CompactFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);

@@ -6,39 +6,9 @@ import type { FileFormat } from '../formats/types.js';
 import { parseKeyList, type Strategy } from '../transform/mapping.js';
 import { createProgress, progressMode } from './progress.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
-import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printableLines, printJson, settingsFor } from './shared.js';
+import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printableLines, printJson, settingsFor, withCancelOnSignal } from './shared.js';
+import type { ImportFlags } from './importFlags.js';
 
-export interface ImportFlags {
-  table?: string;
-  format?: FileFormat;
-  strategy?: Strategy;
-  mapping?: string;
-  maxErrors?: string;
-  strict?: boolean;
-  dryRun?: boolean;
-  key?: string;
-  nullValue?: string[];
-  dedupe: boolean;
-  allowSameFile?: boolean;
-  force?: boolean;
-  mode: 'append' | 'upsert' | 'replace';
-  replaceImport?: string;
-  delimiter?: string;
-  header: boolean;
-  encoding?: string;
-  sheet?: string;
-  headerRow?: string;
-  range?: string;
-  recordPath?: string;
-  entry?: string;
-  name?: string;
-  progress?: boolean;
-  // A batch's (commands/importBatch.ts).
-  recursive?: boolean;
-  pattern?: string;
-  atomic?: boolean;
-  stopOnError?: boolean;
-}
 
 /** What every file's import is asked to do, from the flags (checked here: a usage error before anything is read). */
 export function importOptionsFromFlags(flags: ImportFlags): Omit<ImportOptions, 'source'> {
@@ -79,46 +49,35 @@ export async function runImportCommand(sources: string[], flags: ImportFlags, cm
     return runBatchImportCommand(sources, flags, cmd);
   }
   const source = sources[0]!;
-  const settings = settingsFor(cmd);
+  const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
   const fileOptions = importOptionsFromFlags(flags);
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (): void => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130); // a second Ctrl-C: the user insists; the server rolls back on disconnect
-    process.stderr.write('atlas: cancelling: rolling back the import...\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const pauses = debugPauses(process.env);
-  const reporter = createProgress(progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true }));
-  let result: ImportResult | DryRunResult;
-  try {
-    const run = flags.dryRun ? dryRunImport : importFile;
-    result = await run(settings, {
-      ...fileOptions,
-      source,
-      signal: controller.signal,
-      onDatabase: databaseNotice(cmd),
-      onPhase: async (p) => {
-        reporter.phase(p);
-        await pauses.at(PHASE_POINTS[p], controller.signal);
-      },
-      onProgress: async (p) => {
-        reporter.progress(p);
-        await pauses.at('copy', controller.signal);
-      },
-      onInsert: (estimate) => reporter.inserting(estimate),
-    });
-  } finally {
-    // A pause whose import failed under it (the connection was cut mid-COPY) must not keep the process alive.
-    pauses.end();
-    reporter.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const result: ImportResult | DryRunResult = await withCancelOnSignal('cancelling: rolling back the import...', async (signal) => {
+    const pauses = debugPauses(process.env);
+    const reporter = createProgress(progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true }));
+    try {
+      const run = flags.dryRun ? dryRunImport : importFile;
+      return await run(settings, {
+        ...fileOptions,
+        source,
+        signal,
+        onDatabase: databaseNotice(cmd),
+        onPhase: async (p) => {
+          reporter.phase(p);
+          await pauses.at(PHASE_POINTS[p], signal);
+        },
+        onProgress: async (p) => {
+          reporter.progress(p);
+          await pauses.at('copy', signal);
+        },
+        onInsert: (estimate) => reporter.inserting(estimate),
+      });
+    } finally {
+      // A pause whose import failed under it (the connection was cut mid-COPY) must not keep the process alive.
+      pauses.end();
+      reporter.stop();
+    }
+  });
   if ('dry_run' in result) {
     if (g.json) printJson({ success: true, ...result });
     else if (!g.quiet) process.stdout.write(renderDryRun(result, colorFor(cmd)));

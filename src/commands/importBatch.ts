@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { importBatch, planBatch, type BatchFileOutcome, type BatchPlan, type BatchResult } from '../core/importBatch.js';
 import { ExitCode } from '../errors.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
-import { importOptionsFromFlags, type ImportFlags } from './import.js';
+import { importOptionsFromFlags } from './import.js';
+import type { ImportFlags } from './importFlags.js';
 import { createProgress, progressMode, type ProgressReporter } from './progress.js';
-import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printJson, settingsFor } from './shared.js';
+import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printJson, settingsFor, withCancelOnSignal } from './shared.js';
 
 /** 1 when a file failed, else 3 when one was partial, else 0 (skipped files count as done). */
 export function batchExitCode(result: Pick<BatchResult, 'summary'>): number {
@@ -15,8 +16,8 @@ export function batchExitCode(result: Pick<BatchResult, 'summary'>): number {
   return ExitCode.success;
 }
 
-export async function runBatchImportCommand(sources: string[], flags: ImportFlags & { continueOnError?: boolean }, cmd: Command): Promise<void> {
-  const settings = settingsFor(cmd);
+export async function runBatchImportCommand(sources: string[], flags: ImportFlags, cmd: Command): Promise<void> {
+  const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
   const c = colorFor(cmd);
   const fileOptions = importOptionsFromFlags(flags);
@@ -27,58 +28,47 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
     else if (!g.quiet) process.stdout.write(renderPlan(plan, c));
     return;
   }
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (): void => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130); // a second Ctrl-C: the user insists; the server rolls back on disconnect
-    process.stderr.write('atlas: cancelling: rolling back the file being imported; files committed stay committed...\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const mode = progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true });
-  let reporter: ProgressReporter | null = null;
-  /** 1-based number of the file running, for the debug pause points `<point>@<k>`. */
-  let current = 0;
-  const pauses = debugPauses(process.env);
-  const pause = async (point: string): Promise<void> => {
-    await pauses.at(point, controller.signal);
-    await pauses.at(`${point}@${current}`, controller.signal);
-  };
-  let result: BatchResult;
-  try {
-    result = await importBatch(settings, {
-      ...fileOptions,
-      ...batch,
-      signal: controller.signal,
-      onDatabase: databaseNotice(cmd),
-      onFileStart: (file, index, count) => {
-        current = index + 1;
-        reporter?.stop();
-        reporter = createProgress(mode, undefined, `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`);
-      },
-      onFileDone: (outcome) => {
-        reporter?.stop();
-        reporter = null;
-        if (!g.json && !g.quiet) process.stdout.write(`${renderFileLine(outcome, c)}\n`);
-      },
-      onPhase: async (p) => {
-        reporter?.phase(p);
-        await pause(PHASE_POINTS[p]);
-      },
-      onProgress: async (p) => {
-        reporter?.progress(p);
-        await pause('copy');
-      },
-      onInsert: (estimate) => reporter?.inserting(estimate),
-    });
-  } finally {
-    pauses.end();
-    (reporter as ProgressReporter | null)?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const result = await withCancelOnSignal('cancelling: rolling back the file being imported; files committed stay committed...', async (signal): Promise<BatchResult> => {
+    let reporter: ProgressReporter | null = null;
+    /** 1-based number of the file running, for the debug pause points `<point>@<k>`. */
+    let current = 0;
+    const pauses = debugPauses(process.env);
+    const pause = async (point: string): Promise<void> => {
+      await pauses.at(point, signal);
+      await pauses.at(`${point}@${current}`, signal);
+    };
+    try {
+      return await importBatch(settings, {
+        ...fileOptions,
+        ...batch,
+        signal,
+        onDatabase: databaseNotice(cmd),
+        onFileStart: (file, index, count) => {
+          current = index + 1;
+          reporter?.stop();
+          reporter = createProgress(mode, undefined, `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`);
+        },
+        onFileDone: (outcome) => {
+          reporter?.stop();
+          reporter = null;
+          if (!g.json && !g.quiet) process.stdout.write(`${renderFileLine(outcome, c)}\n`);
+        },
+        onPhase: async (p) => {
+          reporter?.phase(p);
+          await pause(PHASE_POINTS[p]);
+        },
+        onProgress: async (p) => {
+          reporter?.progress(p);
+          await pause('copy');
+        },
+        onInsert: (estimate) => reporter?.inserting(estimate),
+      });
+    } finally {
+      pauses.end();
+      (reporter as ProgressReporter | null)?.stop();
+    }
+  });
   process.exitCode = batchExitCode(result);
   if (g.json) {
     printJson({ success: result.summary.failed === 0, ...result });

@@ -18,22 +18,20 @@ import {
   cellWriter,
   type DetailGroup,
 } from './shared.js';
+import type { LineageFlags } from './lineageFlags.js';
 
-interface LineageFlags {
-  row?: string;
-}
 
 export async function runLineageCommand(table: string, flags: LineageFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
   const c = colorFor(cmd);
   if (flags.row !== undefined) {
-    const row = await traceRow(settings, table, flags.row, databaseNotice(cmd));
+    const row = await traceRow(settings, table, flags.row, { onDatabase: databaseNotice(cmd) });
     if (g.json) printJson({ success: true, ...row });
     else process.stdout.write(renderRow(row, c));
     return;
   }
-  const lineage = await traceLineage(settings, table, databaseNotice(cmd));
+  const lineage = await traceLineage(settings, table, { onDatabase: databaseNotice(cmd) });
   if (g.json) {
     printJson({ success: true, ...lineage });
     return;

@@ -4,6 +4,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { resolveSettings, type Settings } from '../config.js';
+import { globalFlags, readFlags, type FlagValues } from './flags.js';
 import { UsageError } from '../errors.js';
 import { isInterrupted, MAX_AGE_DAYS } from '../core/history.js';
 import type { DatabaseTarget } from '../db/connection.js';
@@ -19,27 +20,30 @@ export function printableOrNull(text: string | null): string | null {
 }
 import { formatAbsoluteTime } from '../transform/time.js';
 
-/** Global flags as commander gives them. */
-export interface GlobalOptions {
-  databaseUrl?: string;
-  schema?: string;
-  config?: string;
-  user?: string;
-  userEmail?: string;
-  taskId?: string;
-  json?: boolean;
-  verbose?: boolean;
-  color?: boolean;
-  quiet?: boolean;
-}
+/** The global flags (commands/flags.ts), wherever on the command line they were given. */
+export type GlobalOptions = FlagValues<typeof globalFlags>;
 
 export function globalOptions(cmd: Command): GlobalOptions {
-  return cmd.optsWithGlobals<GlobalOptions>();
+  let program = cmd;
+  while (program.parent) program = program.parent;
+  return readFlags(program, globalFlags);
 }
 
-export function settingsFor(cmd: Command): Settings {
+/**
+ * Who runs a command that records it: import's and undo's --user (actingUser, recorded as user_id
+ * or undone_by; history's and stats' --user is a filter, byUser), --user-email and --task-id, each
+ * falling back to the environment and the config file.
+ */
+export interface Actor {
+  actingUser?: string | undefined;
+  userEmail?: string | undefined;
+  taskId?: string | undefined;
+}
+
+/** The settings of a run: the global flags, and `actor` for the commands that record who ran them. */
+export function settingsFor(cmd: Command, actor: Actor = {}): Settings {
   const g = globalOptions(cmd);
-  return resolveSettings({ databaseUrl: g.databaseUrl, schema: g.schema, config: g.config, user: g.user, userEmail: g.userEmail, taskId: g.taskId });
+  return resolveSettings({ databaseUrl: g.databaseUrl, schema: g.schema, config: g.config, user: actor.actingUser, userEmail: actor.userEmail, taskId: actor.taskId });
 }
 
 /** Colour only on a terminal, and never with NO_COLOR or --no-color. */
@@ -212,6 +216,30 @@ export function needsConfirmation(flags: { yes?: boolean; dryRun?: boolean }, ac
   if (flags.yes || flags.dryRun) return false;
   if (!isInteractive()) throw new UsageError(`${action} needs confirmation and there is no terminal to ask on: pass --yes`, { hint: 'or --dry-run to see what it would do' });
   return true;
+}
+
+/**
+ * Runs `work` with Ctrl-C and SIGTERM cancelling it: the first says `message` on stderr and aborts
+ * the signal `work` is given (the running import rolls back); a second exits at once with 130, since
+ * the user insists (the server rolls back on disconnect). The one process.exit of the commands.
+ */
+export async function withCancelOnSignal<T>(message: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write(`atlas: ${message}\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 /** An aligned, borderless table (columns two spaces apart) with a bold header row. */

@@ -1,17 +1,13 @@
 import type { Command } from 'commander';
 import { getStats } from '../core/stats.js';
 import { colorFor, databaseNotice, formatAbsoluteTime, formatCount, formatDuration, globalOptions, parseWholeNumber, printable, printJson, renderDetail, settingsFor } from './shared.js';
+import type { StatsFlags } from './statsFlags.js';
 
-interface StatsFlags {
-  table?: string;
-  user?: string;
-  days: string;
-}
 
 export async function runStatsCommand(flags: StatsFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
-  const s = await getStats(settings, { table: flags.table ?? null, user: flags.user ?? null, days: parseWholeNumber('--days', flags.days), onDatabase: databaseNotice(cmd) });
+  const s = await getStats(settings, { table: flags.table ?? null, user: flags.byUser ?? null, days: parseWholeNumber('--days', flags.days), onDatabase: databaseNotice(cmd) });
   if (g.json) {
     printJson({ success: true, ...s });
     return;

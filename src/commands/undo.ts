@@ -2,18 +2,12 @@ import type { Command } from 'commander';
 import { dependentsError, forceRequiredError, laterImportsError, undoImport, type UndoResult } from '../core/undo.js';
 import { CancelledError } from '../errors.js';
 import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
+import type { UndoFlags } from './undoFlags.js';
 
-interface UndoFlags {
-  dryRun?: boolean;
-  yes?: boolean;
-  force?: boolean;
-  purge?: boolean;
-  reassign?: boolean;
-}
 
 export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Command): Promise<void> {
-  // settings.user (--user, else ATLAS_USER, the config file, the OS user) is recorded as undone_by.
-  const settings = settingsFor(cmd);
+  // settings.user (--user as actingUser, else ATLAS_USER, the config file, the OS user) is recorded as undone_by.
+  const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
   const ask = needsConfirmation(flags, 'undo');
   const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true, reassign: flags.reassign === true };

@@ -3,19 +3,12 @@ import type { Command } from 'commander';
 import { undoBatch, type BatchUndoResult } from '../core/undoBatch.js';
 import { CancelledError, UsageError } from '../errors.js';
 import { colorFor, confirm, databaseNotice, formatCount, globalOptions, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
+import type { UndoFlags } from './undoFlags.js';
 
-interface UndoBatchFlags {
-  batch: string;
-  dryRun?: boolean;
-  yes?: boolean;
-  force?: boolean;
-  purge?: boolean;
-  reassign?: boolean;
-}
 
-export async function runUndoBatchCommand(importId: string | undefined, flags: UndoBatchFlags, cmd: Command): Promise<void> {
+export async function runUndoBatchCommand(importId: string | undefined, flags: UndoFlags & { batch: string }, cmd: Command): Promise<void> {
   if (importId !== undefined) throw new UsageError('give an import id or --batch ID, not both');
-  const settings = settingsFor(cmd);
+  const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
   const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true, reassign: flags.reassign === true, onDatabase: databaseNotice(cmd) };
   let result: BatchUndoResult;

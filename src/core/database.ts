@@ -6,6 +6,11 @@ import { migrate } from '../db/migrate.js';
 /** Told which database is used, before any work (the CLI says so on stderr for the embedded one). */
 export type DatabaseListener = (target: DatabaseTarget) => void;
 
+/** What every core call that opens the database takes, as an option (never a positional argument). */
+export interface DatabaseOptions {
+  onDatabase?: DatabaseListener | undefined;
+}
+
 /**
  * Every core call runs through this: resolve the database, connect, make sure the schema is
  * current, and store imports whose process is gone as failed (interrupted), so that what every

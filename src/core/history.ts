@@ -4,7 +4,7 @@ import { withTransaction, type Client } from '../db/connection.js';
 import { findRowOwners } from '../db/dataTables.js';
 import { deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { withDatabase, type DatabaseListener } from './database.js';
+import { withDatabase, type DatabaseListener, type DatabaseOptions } from './database.js';
 
 export type { HistoryFilter, ImportRecord, ImportSummary };
 export { isInterrupted } from '../db/history.js';
@@ -36,9 +36,9 @@ export function checkPage(limit: number, offset: number): void {
 }
 
 /** `atlas history`: records newest first, with the total count of matching records. */
-export async function listHistory(settings: Settings, filter: HistoryFilter, onDatabase?: DatabaseListener): Promise<HistoryPage> {
+export async function listHistory(settings: Settings, filter: HistoryFilter & DatabaseOptions): Promise<HistoryPage> {
   checkPage(filter.limit, filter.offset);
-  return withDatabase(settings, onDatabase, async (client) => {
+  return withDatabase(settings, filter.onDatabase, async (client) => {
     const { rows, total } = await listImports(client, settings.schema, filter);
     return { imports: rows, total_count: total, limit: filter.limit, offset: filter.offset };
   });
@@ -63,9 +63,9 @@ export async function resolveImport(client: Client, schema: string, idOrPrefix: 
 }
 
 /** One record by id or unambiguous prefix (8+ characters). */
-export async function getImport(settings: Settings, idOrPrefix: string, onDatabase?: DatabaseListener): Promise<ImportRecord> {
+export async function getImport(settings: Settings, idOrPrefix: string, options: DatabaseOptions = {}): Promise<ImportRecord> {
   checkImportId(idOrPrefix);
-  return withDatabase(settings, onDatabase, (client) => resolveImport(client, settings.schema, idOrPrefix));
+  return withDatabase(settings, options.onDatabase, (client) => resolveImport(client, settings.schema, idOrPrefix));
 }
 
 /** What `atlas history prune` was asked to do. */

@@ -7,7 +7,7 @@ import { listRowVersions } from '../db/preImages.js';
 import { RESERVED_COLUMNS } from '../transform/naming.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
 import { sanitizeIdentifier } from '../transform/naming.js';
-import { withDatabase, type DatabaseListener } from './database.js';
+import { withDatabase, type DatabaseOptions } from './database.js';
 
 /** An import that contributed rows to the table: its record as a summary (rows_inserted: what it inserted then), and how many of its rows are there now. */
 export type LineageImport = ImportSummary & {
@@ -111,9 +111,9 @@ async function requireTrackedTable(client: Client, schema: string, table: string
 }
 
 /** Every import that contributed rows to `table` (success or partial), newest first, and the rows there now. */
-export async function traceLineage(settings: Settings, table: string, onDatabase?: DatabaseListener): Promise<TableLineage> {
+export async function traceLineage(settings: Settings, table: string, options: DatabaseOptions = {}): Promise<TableLineage> {
   if (table === '') throw new UsageError('give a table name');
-  return withDatabase(settings, onDatabase, async (client) => {
+  return withDatabase(settings, options.onDatabase, async (client) => {
     await requireTrackedTable(client, settings.schema, table);
     const counts = await countRowsByImport(client, settings.schema, table);
     const byId = new Map(counts.map((c) => [c.importId, c.rows]));
@@ -130,11 +130,11 @@ export async function traceLineage(settings: Settings, table: string, onDatabase
 }
 
 /** The import, file, source row number and corrections behind the row whose `id` is `rowId`. */
-export async function traceRow(settings: Settings, table: string, rowId: string | number, onDatabase?: DatabaseListener): Promise<RowLineage> {
+export async function traceRow(settings: Settings, table: string, rowId: string | number, options: DatabaseOptions = {}): Promise<RowLineage> {
   const id = String(rowId);
   // bigint identity: digits only, within bigint's range (checked here, not left to the server to refuse).
   if (!/^[0-9]{1,19}$/.test(id) || BigInt(id) > MAX_BIGINT) throw new UsageError(`--row must be a row id, a whole number from 0 to ${MAX_BIGINT}, not "${id}"`);
-  return withDatabase(settings, onDatabase, async (client) => {
+  return withDatabase(settings, options.onDatabase, async (client) => {
     await requireTrackedTable(client, settings.schema, table);
     const info = await getDataTable(client, settings.schema, table);
     if (!info?.columns.has('id')) throw new AtlasError(`table ${settings.schema}.${table} has no id column to find row ${id} by`);

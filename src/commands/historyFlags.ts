@@ -1,0 +1,17 @@
+/** `atlas history`'s flags, typed once: src/cli.ts adds them, commands/history.ts reads HistoryFlags (and history prune refuses them). */
+import { choice, paginationFlags, text, type FlagValues } from './flags.js';
+
+export const historyFlags = {
+  table: text('--table <name>', 'only imports into this table (default: all tables)'),
+  byUser: text('--user <name>', 'only imports by this user (default: all users)'),
+  status: choice(
+    '--status <status>',
+    'only imports with this status (default: all); interrupted: the failed imports whose process ended before they committed',
+    ['in_progress', 'interrupted', 'success', 'failed', 'partial', 'undone'],
+  ),
+  since: text('--since <date>', 'only imports since a local date or time (2025-01-31, "2025-01-31 14:00") or an age (30m, 12h, 7d, 2w) (default: all time)'),
+  batch: text('--batch <id>', 'only the imports of this batch (the id a batch import prints; default: all)'),
+  ...paginationFlags('imports'),
+};
+
+export type HistoryFlags = FlagValues<typeof historyFlags>;
