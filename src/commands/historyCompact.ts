@@ -3,9 +3,11 @@ import { compactHistory, type CompactResult } from '../core/compact.js';
 import { CancelledError, UsageError } from '../errors.js';
 import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, needsConfirmation, parseAge, printable, printJson, settingsFor } from './shared.js';
 import type { CompactFlags } from './historyCompactFlags.js';
+import { rejectHistoryFilters } from './historyFlags.js';
 
 
 export async function runHistoryCompactCommand(flags: CompactFlags, cmd: Command): Promise<void> {
+  rejectHistoryFilters(cmd, 'compact', 'it drops the pre-images of imports by age: --older-than 90d');
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
   const olderThanSeconds = parseAge(flags.olderThan);

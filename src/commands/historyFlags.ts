@@ -1,5 +1,7 @@
-/** `atlas history`'s flags, typed once: src/cli.ts adds them, commands/history.ts reads HistoryFlags (and history prune refuses them). */
-import { choice, paginationFlags, text, type FlagValues } from './flags.js';
+/** `atlas history`'s flags, typed once: src/cli.ts adds them, commands/history.ts reads HistoryFlags (and prune and compact refuse them). */
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { choice, flagsGiven, paginationFlags, text, type FlagValues } from './flags.js';
 
 export const historyFlags = {
   table: text('--table <name>', 'only imports into this table (default: all tables)'),
@@ -15,3 +17,11 @@ export const historyFlags = {
 };
 
 export type HistoryFlags = FlagValues<typeof historyFlags>;
+
+/** history's filters and paging mean nothing to its subcommand `sub`; refuse them rather than ignore them. */
+export function rejectHistoryFilters(cmd: Command, sub: string, hint: string): void {
+  const history = cmd.parent;
+  if (!history) return;
+  const given = flagsGiven(history, historyFlags);
+  if (given.length > 0) throw new UsageError(`history ${sub} does not take ${given.join(', ')}`, { hint });
+}

@@ -2,21 +2,12 @@ import type { Command } from 'commander';
 import { pruneHistory, type PruneResult } from '../core/history.js';
 import { CancelledError, UsageError } from '../errors.js';
 import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, needsConfirmation, parseAge, printable, printJson, settingsFor, cellWriter, type CellWriter } from './shared.js';
-import { flagsGiven } from './flags.js';
-import { historyFlags } from './historyFlags.js';
+import { rejectHistoryFilters } from './historyFlags.js';
 import type { PruneFlags } from './historyPruneFlags.js';
 
 
-/** history's filters and paging mean nothing to prune; refuse them rather than ignore them. */
-function rejectHistoryOptions(cmd: Command): void {
-  const history = cmd.parent;
-  if (!history) return;
-  const given = flagsGiven(history, historyFlags);
-  if (given.length > 0) throw new UsageError(`history prune does not take ${given.join(', ')}`, { hint: 'it prunes by age and status: --older-than 365d' });
-}
-
 export async function runHistoryPruneCommand(flags: PruneFlags, cmd: Command): Promise<void> {
-  rejectHistoryOptions(cmd);
+  rejectHistoryFilters(cmd, 'prune', 'it prunes by age and status: --older-than 365d');
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
   const olderThanSeconds = parseAge(flags.olderThan);

@@ -66,7 +66,7 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
   if (options.table != null) {
     if (options.table.trim() === '') throw new UsageError('--table must not be empty');
     if (Buffer.byteLength(options.table, 'utf8') > MAX_IDENTIFIER_BYTES) {
-      throw new UsageError(`table name "${truncateUtf8(options.table, 40)}..." is longer than PostgreSQL's 63-byte limit`);
+      throw new UsageError(`table name "${truncateUtf8(options.table, 40)}..." is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
     }
   }
   const inputOptions: InputOptions = {

@@ -85,7 +85,7 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { mapping: {}, problems: ['the mapping must be a JSON object'] };
   const obj = value as Record<string, unknown>;
   for (const k of Object.keys(obj)) if (!k.startsWith('//') && !TOP_KEYS.has(k)) problems.push(`unknown key "${k}"`);
-  if (obj.table !== undefined && !isName(obj.table)) problems.push('"table" must be a name of 1 to 63 bytes');
+  if (obj.table !== undefined && !isName(obj.table)) problems.push(`"table" must be a name of 1 to ${MAX_IDENTIFIER_BYTES} bytes`);
   if (obj.strategy !== undefined && !STRATEGIES.includes(obj.strategy as Strategy)) problems.push(`"strategy" must be one of ${STRATEGIES.join(', ')}`);
   if (obj.key !== undefined && obj.key !== null && (!Array.isArray(obj.key) || obj.key.length === 0 || !obj.key.every((k) => typeof k === 'string' && k.trim() !== ''))) {
     problems.push('"key" must be a non-empty list of column names, none of them blank');
@@ -106,7 +106,7 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
         }
         const c = spec as Record<string, unknown>;
         for (const k of Object.keys(c)) if (!k.startsWith('//') && !COLUMN_KEYS.has(k)) problems.push(`${where}: unknown key "${k}"`);
-        if (c.target !== undefined && !isName(c.target)) problems.push(`${where}.target must be a name of 1 to 63 bytes`);
+        if (c.target !== undefined && !isName(c.target)) problems.push(`${where}.target must be a name of 1 to ${MAX_IDENTIFIER_BYTES} bytes`);
         if (c.ignore !== undefined && typeof c.ignore !== 'boolean') problems.push(`${where}.ignore must be true or false`);
         if (c.null_values !== undefined) {
           const checked = checkNullValues(c.null_values, `${where}.null_values`);

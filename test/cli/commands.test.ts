@@ -269,6 +269,7 @@ describe('tracking commands (spawned)', () => {
       [['history', 'prune', '--older-than', '10x', '--dry-run'], /must be an age/],
       [['history', 'prune', '--older-than', '365d'], /pass --yes/],
       [['history', 'prune', '--older-than', '365d', '--dry-run', '--table', 'people'], /does not take --table/],
+      [['history', 'compact', '--older-than', '365d', '--dry-run', '--table', 'people'], /history compact does not take --table/],
     ];
     for (const [args, message] of refusals) {
       const r = await runAtlas([...args, ...conn]);
