@@ -19,6 +19,15 @@ export interface AtlasJson {
   rows_removed?: number | null;
   later_duplicates?: number;
   force_reason?: string | null;
+  import_mode?: string;
+  rows_updated?: number;
+  rows_unchanged?: number;
+  rows_deleted?: number;
+  rows_restored?: number | null;
+  parsing_time_seconds?: number;
+  duplicate_check_time_seconds?: number | null;
+  insert_time_seconds?: number;
+  duration_seconds?: number;
 }
 
 function parseAtlasJson(stdout: string): AtlasJson | null {
@@ -64,17 +73,59 @@ export async function timeAtlasImport(url: string, schema: string, table: string
 
 export interface AtlasUndo {
   seconds: number;
+  peakRssMb: number;
   json: AtlasJson;
 }
 
-/** Times `atlas undo <id> --yes` (after a checkpoint). */
-export async function timeAtlasUndo(url: string, schema: string, importId: string): Promise<AtlasUndo> {
+/** Times `atlas undo <id> --yes` with `flags` (after a checkpoint), under /usr/bin/time for its peak RSS. */
+export async function timeAtlasUndo(url: string, schema: string, importId: string, flags: readonly string[] = []): Promise<AtlasUndo> {
   await checkpoint(url);
-  // --force: cases 3 and 4 skipped rows of import 1 as duplicates, and undo refuses to take them from those imports without it (issue 25).
-  const res = await exec(process.execPath, [ATLAS_BIN, 'undo', importId, '--yes', '--force', ...connection(schema, url)]);
+  const res = await execMeasured(process.execPath, [ATLAS_BIN, 'undo', importId, '--yes', ...flags, ...connection(schema, url)]);
   const json = parseAtlasJson(res.stdout);
   if (json === null || res.code !== 0 || json.success !== true) failure(`atlas undo ${importId}`, res, json, url);
-  return { seconds: seconds(res.ms), json };
+  return { seconds: seconds(res.ms), peakRssMb: res.peakRssMb, json };
+}
+
+/** The fields of `atlas import --json` of a batch the benchmark reads. */
+export interface AtlasBatchJson {
+  success: boolean;
+  batch_id: string;
+  files: Array<{ file: string; status: string; import_id: string | null; rows_inserted: number; duration_seconds: number; result: AtlasJson | null; error: { message: string } | null }>;
+  summary: { files: number; imported: number; skipped: number; partial: number; failed: number; not_run: number; rows_inserted: number; duration_seconds: number };
+}
+
+export interface AtlasBatch {
+  seconds: number;
+  peakRssMb: number;
+  json: AtlasBatchJson;
+}
+
+/**
+ * Times one `atlas import <dir> --table <table>` of a directory of files, a batch (after a
+ * checkpoint), under /usr/bin/time for its peak RSS. Every file must be imported.
+ */
+export async function timeAtlasBatch(url: string, schema: string, table: string, dir: string): Promise<AtlasBatch> {
+  await checkpoint(url);
+  const res = await execMeasured(process.execPath, [ATLAS_BIN, 'import', dir, '--table', table, ...connection(schema, url)]);
+  const json = parseAtlasJson(res.stdout) as (AtlasJson & Partial<AtlasBatchJson>) | null;
+  if (json === null || res.code !== 0 || json.success !== true || json.summary === undefined || json.files === undefined) failure('atlas import of a directory', res, json, url);
+  return { seconds: seconds(res.ms), peakRssMb: res.peakRssMb, json: json as AtlasBatchJson };
+}
+
+/**
+ * Times `atlas import <file> --table <table>` of each file, one process after another (one
+ * checkpoint before the first): what a shell loop over a drop folder does. Each must succeed.
+ */
+export async function timeSeparateImports(url: string, schema: string, table: string, files: readonly string[]): Promise<{ seconds: number; perFileMs: number[] }> {
+  await checkpoint(url);
+  const perFileMs: number[] = [];
+  for (const file of files) {
+    const res = await exec(process.execPath, [ATLAS_BIN, 'import', file, '--table', table, ...connection(schema, url)]);
+    const json = parseAtlasJson(res.stdout);
+    if (json === null || res.code !== 0 || json.status !== 'success') failure(`atlas import ${file}`, res, json, url);
+    perFileMs.push(res.ms);
+  }
+  return { seconds: seconds(perFileMs.reduce((a, b) => a + b, 0)), perFileMs };
 }
 
 export interface HelpOverhead {

@@ -5,11 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { timeHelp, warmUp } from './atlas.ts';
+import { batchFiles, runBatchCase } from './batchCases.ts';
 import type { BenchCase, CaseContext, DataFiles, FileSpec, Findings, RunState } from './context.ts';
 import { T } from './context.ts';
 import { csvFile, overlapFile, ROWS_10M, run10mCase, runCsvCase, runNoDedupeCase, runOverlapCase, runSameFileCase, runUndoCase } from './csvCases.ts';
 import { dropSchema, withClient } from './db.ts';
 import { FORMAT_CASES, formatFiles, runFormatCase } from './formatCases.ts';
+import { runReplaceCase, runUpsertCase, runUpsertUndoCase, upsertFile } from './modeCases.ts';
 import { runHandwrittenCase, runPgloaderCase } from './otherLoaders.ts';
 import { type Figures, msFmt, type Target } from './report.ts';
 import type { BenchServer } from './servers.ts';
@@ -37,6 +39,10 @@ export const CASE_TABLE: readonly BenchCase[] = [
   ...FORMAT_CASES.map((format): BenchCase => ({ name: format, when: 'each-run', groups: ['formats'], files: (n) => formatFiles(format, n), run: (ctx) => runFormatCase(ctx, format) })),
   { name: 'handwritten', when: 'each-run', groups: ['others'], files: (n) => [csvFile(n)], run: runHandwrittenCase },
   { name: 'pgloader', when: 'each-run', groups: ['others'], files: (n) => [csvFile(n)], run: runPgloaderCase },
+  { name: 'batch', when: 'each-run', needs: ['csv'], files: (n) => [csvFile(n), batchFiles(n)], run: runBatchCase },
+  { name: 'upsert', when: 'each-run', groups: ['modes'], files: (n) => [csvFile(n), upsertFile(n)], run: runUpsertCase },
+  { name: 'upsert-undo', when: 'each-run', groups: ['modes'], needs: ['upsert'], run: runUpsertUndoCase },
+  { name: 'replace', when: 'each-run', groups: ['modes'], needs: ['upsert', 'upsert-undo'], files: (n) => [upsertFile(n)], run: runReplaceCase },
   { name: 'rss-10m', when: 'once-per-server', byDefault: 'full-size', files: () => [csvFile(ROWS_10M)], run: run10mCase },
   { name: 'startup', when: 'once', run: runStartupCase },
 ];
@@ -104,7 +110,7 @@ export interface BenchRun {
 }
 
 function contextFor(bench: BenchRun, server: BenchServer, schema: string, run: number): CaseContext {
-  const state: RunState = { import1: null, refB: false, laterDuplicates: 0, plainPsql: null };
+  const state: RunState = { import1: null, refB: false, laterDuplicates: 0, plainPsql: null, upsert: null };
   return {
     server,
     url: server.url,

@@ -3,7 +3,8 @@
  * context a case runs in (its server, schema, run, data files, figures), and the targets.
  */
 import type { AtlasImport } from './atlas.ts';
-import { ensureBenchFile, type BenchFormat } from './generate.ts';
+import type { TableChecksum } from './db.ts';
+import { ensureBenchFile, type BenchFormat, type ChangedRows } from './generate.ts';
 import type { Figures, Target } from './report.ts';
 import type { BenchServer } from './servers.ts';
 import { count, fail, fmt, log, ROOT, seconds } from './util.ts';
@@ -23,17 +24,34 @@ export const T = {
   formatRssMb: { op: '<', value: 250 },
   /** Issue 2. */
   helpMs: { op: '<=', value: 150 },
+  /** Issue 21: 1,000 files of 1,000 rows in one command, against one file of the same rows. */
+  batchRatio: { op: '<=', value: 2 },
+  /** Issue 22: against psql \copy of the upsert's file into an empty reference table. */
+  upsertRatio: { op: '<=', value: 3 },
+  /** Issue 22: the undo of the upsert, against the upsert. */
+  upsertUndoShare: { op: '<=', value: 1 },
+  /** Issue 22: against the same psql \copy. */
+  replaceRatio: { op: '<=', value: 1.5 },
 } satisfies Record<string, Target>;
 
-/** One generated data file a case reads: `rows` rows of the one seeded sequence, from row `first`. */
+/**
+ * One generated data file a case reads: `rows` rows of the one seeded sequence, from row `first`;
+ * with `changed`, some of them changed on purpose; with `perFile`, a directory of CSV files of that
+ * many rows each instead of one file.
+ */
 export interface FileSpec {
   format: BenchFormat;
   rows: number;
   /** @default 1 */
   first?: number;
+  /** @default none */
+  changed?: ChangedRows;
+  /** @default one file */
+  perFile?: number;
 }
 
-const fileKey = (f: FileSpec): string => `${f.format}:${f.rows}:${f.first ?? 1}`;
+const fileKey = (f: FileSpec): string =>
+  `${f.format}:${f.rows}:${f.first ?? 1}${f.changed === undefined ? '' : `:changed-${f.changed.every}-${f.changed.upTo}`}${f.perFile === undefined ? '' : `:by-${f.perFile}`}`;
 
 /** The data files of a bench run: made (or reused) before the first run, looked up by the cases. */
 export class DataFiles {
@@ -44,7 +62,7 @@ export class DataFiles {
     for (const spec of specs) {
       if (this.files.has(fileKey(spec))) continue;
       const started = performance.now();
-      const f = await ensureBenchFile(spec.format, spec.rows, spec.first);
+      const f = await ensureBenchFile(spec.format, spec.rows, spec.first, { changed: spec.changed, perFile: spec.perFile });
       const how = f.reused ? 'reused' : `generated in ${fmt(seconds(performance.now() - started), 1)} s`;
       log(`data: ${f.path.slice(ROOT.length)} (${count(spec.rows)} rows, ${fmt(f.bytes / 1024 / 1024, 1)} MB, ${how})\n`);
       this.files.set(fileKey(spec), f);
@@ -88,6 +106,17 @@ export interface RunState {
   laterDuplicates: number;
   /** `psql \copy` of the CSV into a plain typed table (plain_psql), once measured: what section 9 compares with. */
   plainPsql: number | null;
+  /** Case 11's upsert into bench_up, which cases 12 (its undo) and 13 (replace) build on. */
+  upsert: UpsertState | null;
+}
+
+/** What the upsert case hands on: its import, psql's time for its file, and the table before it. */
+export interface UpsertState {
+  import: AtlasImport;
+  /** `psql \copy` of the upsert's file into an empty reference table (ref_up), in this run. */
+  psql: number;
+  /** bench_up after its first load, before the upsert: what the undo must give back. */
+  before: TableChecksum;
 }
 
 export interface CaseContext {

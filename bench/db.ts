@@ -217,6 +217,45 @@ export async function importPhases(url: string, schema: string, importId: string
   return { staging: num(row?.staging), duplicates: num(row?.duplicates), insert: num(row?.insert) };
 }
 
+/** A table's row count and the sum of a 64-bit hash of each whole row's text: equal sums, equal rows (all but surely). */
+export interface TableChecksum {
+  rows: number;
+  /** Decimal text: a numeric sum of bigints. */
+  sum: string;
+}
+
+/**
+ * Every column of every row (`id` and the metadata columns too) in one cheap scan: a row put back
+ * with any value, id or time stamp other than before changes the sum.
+ */
+export async function tableChecksum(url: string, schema: string, table: string): Promise<TableChecksum> {
+  return withClient(url, async (c) => {
+    const r = await c.query<{ rows: string; sum: string }>(
+      `select count(*) as rows, coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text as sum from ${qualified(schema, table)} t`,
+    );
+    return { rows: Number(r.rows[0]!.rows), sum: r.rows[0]!.sum };
+  });
+}
+
+/** An import's row counts as its history record holds them. */
+export interface ImportCounts {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+}
+
+export async function importCounts(url: string, schema: string, importId: string): Promise<ImportCounts> {
+  return withClient(url, async (c) => {
+    const r = await c.query<{ inserted: number; updated: number; unchanged: number; deleted: number }>(
+      `select rows_inserted as inserted, rows_updated as updated, rows_unchanged as unchanged, rows_deleted as deleted
+         from ${quoteIdent(schema)}.import_history where import_id = $1`,
+      [importId],
+    );
+    return r.rows[0] ?? fail(`no import_history record ${importId}`);
+  });
+}
+
 /**
  * VACUUM (ANALYZE) of every table in the schema, untimed, between steps: the next timed step then
  * neither sets the hint bits of the rows just loaded nor races autovacuum over them, whichever

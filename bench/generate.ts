@@ -17,11 +17,16 @@
  *   written with exceljs's streaming WorkbookWriter (each row committed as it is written; memory
  *   grows only with the shared-strings table, about 200 MB peak for 200,000 rows).
  *
+ * Two variants, for the upsert and batch cases: rows changed on purpose (every K-th row up to row M
+ * gets another amount and notes, drawing nothing more: ChangedRows), and a directory of CSV files
+ * of R rows each that together hold the rows (generateSplitCsv).
+ *
  * As a script:  node --import tsx bench/generate.ts [--rows N] [--first K] [--format csv|json|ndjson|xml|xlsx] [--out FILE]
+ *                 [--change-every K [--change-up-to M]] [--per-file R (CSV: a directory)]
  * (default: 1,000,000 CSV rows into bench/data/, reused when the file exists).
  */
-import { createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -107,6 +112,31 @@ function recordMaker(seed: number): (id: number) => BenchRecord {
   };
 }
 
+/**
+ * Rows changed on purpose, for the upsert case: every `every`-th row (by id) up to row `upTo`, the
+ * rows a table loaded from rows 1..upTo holds, gets another amount (+1.00) and notes (", updated").
+ * Applied on top of the drawn record, drawing nothing, so every other row stays the sequence's.
+ */
+export interface ChangedRows {
+  every: number;
+  upTo: number;
+}
+
+function changeRecord(r: BenchRecord): BenchRecord {
+  const dot = r.amount.indexOf('.');
+  return { ...r, amount: `${Number(r.amount.slice(0, dot)) + 1}${r.amount.slice(dot)}`, notes: `${r.notes}, updated` };
+}
+
+/** The record maker with `changed` applied. */
+function makerWith(changed: ChangedRows | undefined): (id: number) => BenchRecord {
+  const make = recordMaker(SEED);
+  if (changed === undefined) return make;
+  return (id) => {
+    const r = make(id);
+    return id % changed.every === 0 && id <= changed.upTo ? changeRecord(r) : r;
+  };
+}
+
 const signupText = (r: BenchRecord): string => `${pad2(r.signup.m)}/${pad2(r.signup.d)}/${r.signup.y}`;
 const createdText = (r: BenchRecord): string => {
   const c = r.created;
@@ -141,12 +171,11 @@ const TEXT_FORMATS: Record<Exclude<BenchFormat, 'xlsx'>, { head: string; row: (r
  * Writes rows `first`..`first + rows - 1` in `format` to `path`. Written under a temporary name and
  * renamed at the end, so an interrupted run leaves no half file to reuse.
  */
-export async function generateFile(path: string, format: BenchFormat, rows: number, first = 1): Promise<{ path: string; bytes: number }> {
-  if (!Number.isInteger(rows) || rows < 0) throw new Error(`rows must be a non-negative integer, got ${rows}`);
-  if (!Number.isInteger(first) || first < 1) throw new Error(`first must be a positive integer, got ${first}`);
+export async function generateFile(path: string, format: BenchFormat, rows: number, first = 1, changed?: ChangedRows): Promise<{ path: string; bytes: number }> {
+  checkRange(rows, first, changed);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  const makeRecord = recordMaker(SEED);
+  const makeRecord = makerWith(changed);
   // Rows before `first` are made and dropped: row n is always the n-th draw of the one sequence.
   for (let id = 1; id < first; id++) makeRecord(id);
   try {
@@ -162,6 +191,48 @@ export async function generateFile(path: string, format: BenchFormat, rows: numb
   }
   renameSync(tmp, path);
   return { path, bytes: statSync(path).size };
+}
+
+function checkRange(rows: number, first: number, changed: ChangedRows | undefined): void {
+  if (!Number.isInteger(rows) || rows < 0) throw new Error(`rows must be a non-negative integer, got ${rows}`);
+  if (!Number.isInteger(first) || first < 1) throw new Error(`first must be a positive integer, got ${first}`);
+  if (changed !== undefined && (!Number.isInteger(changed.every) || changed.every < 1 || !Number.isInteger(changed.upTo))) {
+    throw new Error(`changed rows need a positive integer 'every' and an integer 'upTo', got ${JSON.stringify(changed)}`);
+  }
+}
+
+/**
+ * Writes rows `first`..`first + rows - 1` as CSV files of `perFile` rows each (the last one holds
+ * what is left) into the directory `dir`, in one pass over the sequence. Files are named by their
+ * rows, zero-padded, so that the order of their paths is the order of their rows. Written into a
+ * temporary directory renamed at the end, so an interrupted run leaves no half set to reuse.
+ */
+export async function generateSplitCsv(dir: string, rows: number, first: number, perFile: number): Promise<{ path: string; bytes: number }> {
+  checkRange(rows, first, undefined);
+  if (!Number.isInteger(perFile) || perFile < 1) throw new Error(`rows per file must be a positive integer, got ${perFile}`);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const makeRecord = recordMaker(SEED);
+  for (let id = 1; id < first; id++) makeRecord(id);
+  const last = first + rows - 1;
+  const width = String(last).length;
+  let bytes = 0;
+  try {
+    for (let start = first; start <= last; start += perFile) {
+      const end = Math.min(start + perFile - 1, last);
+      let text = TEXT_FORMATS.csv.head;
+      for (let id = start; id <= end; id++) text += csvLine(makeRecord(id));
+      const name = `rows-${String(start).padStart(width, '0')}-${String(end).padStart(width, '0')}.csv`;
+      writeFileSync(join(tmp, name), text);
+      bytes += Buffer.byteLength(text);
+    }
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  renameSync(tmp, dir);
+  return { path: dir, bytes };
 }
 
 /** Through a buffered stream that honours backpressure: memory stays flat whatever the row count. */
@@ -235,17 +306,35 @@ async function writeXlsx(path: string, rows: number, first: number, make: (id: n
   await workbook.commit();
 }
 
-/** Where the benchmark keeps a file: the format, the first row and the row count are in the name. */
-export function benchFilePath(format: BenchFormat, rows: number, first = 1): string {
-  const range = first === 1 ? `${rows}-rows` : `rows-${first}-${first + rows - 1}`;
-  return resolve(DATA_DIR, `bench-v${GENERATOR_VERSION}-${range}.${format}`);
+/** How a benchmark file departs from plain rows of the sequence. */
+export interface FileVariant {
+  /** Rows changed on purpose (the upsert case's file). */
+  changed?: ChangedRows | undefined;
+  /** A directory of CSV files of this many rows each instead of one file (the batch case). */
+  perFile?: number | undefined;
 }
 
-/** The benchmark file: reused when it exists, generated otherwise. */
-export async function ensureBenchFile(format: BenchFormat, rows: number, first = 1): Promise<{ path: string; bytes: number; reused: boolean }> {
-  const path = benchFilePath(format, rows, first);
+/**
+ * Where the benchmark keeps a file (or, with `perFile`, a directory): the format, the first row,
+ * the row count and the variant are in the name.
+ */
+export function benchFilePath(format: BenchFormat, rows: number, first = 1, variant: FileVariant = {}): string {
+  const range = first === 1 ? `${rows}-rows` : `rows-${first}-${first + rows - 1}`;
+  const changed = variant.changed === undefined ? '' : `-changed-every-${variant.changed.every}-to-${variant.changed.upTo}`;
+  if (variant.perFile !== undefined) return resolve(DATA_DIR, `bench-v${GENERATOR_VERSION}-${range}${changed}-by-${variant.perFile}-${format}`);
+  return resolve(DATA_DIR, `bench-v${GENERATOR_VERSION}-${range}${changed}.${format}`);
+}
+
+/** The benchmark file (or directory of files): reused when it exists, generated otherwise. */
+export async function ensureBenchFile(format: BenchFormat, rows: number, first = 1, variant: FileVariant = {}): Promise<{ path: string; bytes: number; reused: boolean }> {
+  const path = benchFilePath(format, rows, first, variant);
+  if (variant.perFile !== undefined) {
+    if (format !== 'csv' || variant.changed !== undefined) throw new Error('a directory of files is made of plain CSV rows only');
+    if (existsSync(path)) return { path, bytes: readdirSync(path).reduce((sum, f) => sum + statSync(join(path, f)).size, 0), reused: true };
+    return { ...(await generateSplitCsv(path, rows, first, variant.perFile)), reused: false };
+  }
   if (existsSync(path)) return { path, bytes: statSync(path).size, reused: true };
-  return { ...(await generateFile(path, format, rows, first)), reused: false };
+  return { ...(await generateFile(path, format, rows, first, variant.changed)), reused: false };
 }
 
 function parsePositive(flag: string, text: string | undefined, fallback: number): number {
@@ -256,13 +345,31 @@ function parsePositive(flag: string, text: string | undefined, fallback: number)
 }
 
 async function cli(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string' }, first: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string' },
+      first: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      'change-every': { type: 'string' },
+      'change-up-to': { type: 'string' },
+      'per-file': { type: 'string' },
+    },
+  });
   const rows = parsePositive('rows', values.rows, DEFAULT_ROWS);
   const first = parsePositive('first', values.first, 1);
   const format = (values.format ?? 'csv') as BenchFormat;
   if (!FORMATS.includes(format)) throw new Error(`--format must be one of ${FORMATS.join(', ')}, got ${values.format}`);
+  const every = values['change-every'] === undefined ? undefined : parsePositive('change-every', values['change-every'], 1);
+  const changed = every === undefined ? undefined : { every, upTo: parsePositive('change-up-to', values['change-up-to'], first + rows - 1) };
+  const perFile = values['per-file'] === undefined ? undefined : parsePositive('per-file', values['per-file'], 1);
   const started = performance.now();
-  const result = values.out !== undefined ? { ...(await generateFile(resolve(values.out), format, rows, first)), reused: false } : await ensureBenchFile(format, rows, first);
+  const result =
+    values.out === undefined
+      ? await ensureBenchFile(format, rows, first, { changed, perFile })
+      : perFile !== undefined
+        ? { ...(await generateSplitCsv(resolve(values.out), rows, first, perFile)), reused: false }
+        : { ...(await generateFile(resolve(values.out), format, rows, first, changed)), reused: false };
   const secs = ((performance.now() - started) / 1000).toFixed(1);
   const verb = result.reused ? 'reused' : `generated in ${secs} s`;
   process.stdout.write(`${result.path}: ${rows.toLocaleString('en-US')} rows, ${result.bytes.toLocaleString('en-US')} bytes (${(result.bytes / Math.max(rows, 1)).toFixed(1)} bytes/row), ${verb}\n`);
