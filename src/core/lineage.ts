@@ -75,7 +75,7 @@ const MAX_BIGINT = 9223372036854775807n;
 
 /**
  * What `_source_row_number` counts, by the format the import read (its metadata, written by the
- * reader): each reader numbers its records its own way (formats/types.ts).
+ * reader): each reader numbers its records its own way (formats/shared/types.ts).
  */
 export function sourceRowMeaning(record: Pick<ImportRecord, 'metadata' | 'file_type'>): string {
   const m = record.metadata;

@@ -16,8 +16,8 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { SniffedDelimiter } from '../formats/csvScanner.js';
-import { SPREADSHEET_ERROR, type KeyedRow, type ReaderFix, type RowBatch, type TableStream } from '../formats/types.js';
+import type { SniffedDelimiter } from '../formats/csv/csvScanner.js';
+import { SPREADSHEET_ERROR, type KeyedRow, type ReaderFix, type RowBatch, type TableStream } from '../formats/shared/types.js';
 import { AtlasError } from '../errors.js';
 import { ColumnStats } from '../transform/infer.js';
 import { ColumnNamer, cutSourceNameNote, nulSourceNameProblem, quoteIdent, sourceNameOf } from '../transform/naming.js';
@@ -174,7 +174,7 @@ function fixesJson(members: string, result: StageResult): string {
 }
 
 /**
- * COPY's DELIMITER for each delimiter whose CSV bytes are sent as they are (formats/csv.ts):
+ * COPY's DELIMITER for each delimiter whose CSV bytes are sent as they are (formats/csv/csv.ts):
  * fixed text, never built from input; the type makes it name every one.
  */
 const CSV_DELIMITER_SQL: Record<SniffedDelimiter, string> = { ',': "','", ';': "';'", '\t': "E'\\t'", '|': "'|'" };
@@ -217,7 +217,7 @@ export async function copyIntoStage(
   // per row and joined (line building measured alone on 300k CSV rows: 1.2 -> 0.6 s; atlas's CPU
   // for a dry run of them: 4.5 -> 4.25 s).
   //
-  // A batch that carries its CSV bytes (see formats/csv.ts) is not written as lines: its values
+  // A batch that carries its CSV bytes (see formats/csv/csv.ts) is not written as lines: its values
   // are observed and its bytes go to a COPY (FORMAT csv), where the server parses them and `_rn`
   // comes from the staging table's identity, set to the batch's first row number. The COPY ends
   // and another starts (one round trip) where batches change from one kind to the other.
@@ -486,7 +486,7 @@ export async function copyIntoStage(
 const JSON_LITERAL = '^(-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false)$';
 
 /**
- * One key, one shape (formats/lateArrays.ts): a key (an XML element, a JSON key) held once in
+ * One key, one shape (formats/shared/lateArrays.ts): a key (an XML element, a JSON key) held once in
  * some records and as an array in later ones is a jsonb array in every record. The readers
  * stream, so the records staged before its first array hold it as read (its text or scalar in
  * its column, or flattened into `key_member` columns); here those rows are rewritten to hold it as

@@ -11,7 +11,7 @@ import { close, open, read, unlink, write } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AtlasError } from '../errors.js';
+import { AtlasError } from '../../errors.js';
 
 /**
  * Compressed bytes kept in memory across all parked parts; a sheet beyond goes to disk. Small

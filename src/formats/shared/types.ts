@@ -1,4 +1,4 @@
-import type { SniffedDelimiter } from './csvScanner.js';
+import type { SniffedDelimiter } from '../csv/csvScanner.js';
 import type { LateShapes } from './lateArrays.js';
 
 /** A correction a reader made while reading a value (e.g. an Excel date serial read as a date). */
@@ -124,7 +124,7 @@ export interface KeyedTableStream {
   /**
    * After the last record: the keys held once in some records and as arrays in later ones, to be
    * rewritten as arrays in the earlier records, and from which record on each JSON key's text is
-   * JSON (its text or scalar as read before): see formats/lateArrays.ts.
+   * JSON (its text or scalar as read before): see formats/shared/lateArrays.ts.
    */
   lateShapes: () => LateShapes;
   details: Record<string, unknown>;

@@ -6,8 +6,8 @@
  * type inference; the COPY's row count is checked against theirs.
  */
 
-import { AtlasError } from '../errors.js';
-import { heapShare, MIB } from './limits.js';
+import { AtlasError } from '../../errors.js';
+import { heapShare, MIB } from '../shared/limits.js';
 
 /**
  * The longest field accepted (UTF-16 code units): 1/8 of the heap, in whole MiB (32 MiB under

@@ -1,8 +1,8 @@
-import { BatchQueue } from './pull.js';
-import { AtlasError } from '../errors.js';
+import { BatchQueue } from '../shared/pull.js';
+import { AtlasError } from '../../errors.js';
 import { CsvScanner, SNIFFED_DELIMITERS, sniffDelimiter, type SniffedDelimiter } from './csvScanner.js';
-import { detectEncoding, StrictDecoder } from './decode.js';
-import type { FixedTableStream, RawCsv, Row, RowBatch } from './types.js';
+import { detectEncoding, StrictDecoder } from '../shared/decode.js';
+import type { FixedTableStream, RawCsv, Row, RowBatch } from '../shared/types.js';
 
 export interface CsvOptions {
   /** Field delimiter; sniffed among , ; tab | when null. */

@@ -1,14 +1,14 @@
-import { BatchQueue, pullBatches } from './pull.js';
+import { BatchQueue, pullBatches } from '../shared/pull.js';
 import { TextDecoder } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
-import { AtlasError } from '../errors.js';
-import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../transform/naming.js';
-import { detectEncoding, ENCODINGS } from './decode.js';
-import { heapShare, MIB } from './limits.js';
-import { TextChunks } from './textChunks.js';
+import { AtlasError } from '../../errors.js';
+import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../../transform/naming.js';
+import { detectEncoding, ENCODINGS } from '../shared/decode.js';
+import { heapShare, MIB } from '../shared/limits.js';
+import { TextChunks } from '../shared/textChunks.js';
 import { XmlFastPath, type HandOver, type XmlEvents } from './xmlFast.js';
-import { lateShapes, newKeyShapes } from './lateArrays.js';
-import { RecordKeys, type KeyedRow, type KeyedTableStream } from './types.js';
+import { lateShapes, newKeyShapes } from '../shared/lateArrays.js';
+import { RecordKeys, type KeyedRow, type KeyedTableStream } from '../shared/types.js';
 import {
   flattenXmlRecord,
   hasKeys,
