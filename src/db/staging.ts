@@ -16,8 +16,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { SniffedDelimiter } from '../formats/csv/csvScanner.js';
-import { SPREADSHEET_ERROR, type KeyedRow, type ReaderFix, type RowBatch, type TableStream } from '../formats/shared/types.js';
+import { SPREADSHEET_ERROR, type KeyedRow, type ReaderFix, type RowBatch, type SniffedDelimiter, type TableStream } from '../formats/shared/index.js';
 import { AtlasError } from '../errors.js';
 import { ColumnStats } from '../transform/infer.js';
 import { ColumnNamer, cutSourceNameNote, nulSourceNameProblem, quoteIdent, sourceNameOf } from '../transform/naming.js';

@@ -7,7 +7,7 @@
  */
 
 import { AtlasError } from '../../errors.js';
-import { heapShare, MIB } from '../shared/limits.js';
+import { heapShare, MIB, SNIFFED_DELIMITERS } from '../shared/index.js';
 
 /**
  * The longest field accepted (UTF-16 code units): 1/8 of the heap, in whole MiB (32 MiB under
@@ -184,10 +184,6 @@ export class CsvScanner {
     this.onRecord(empty ? [] : fields, this.records, quoted);
   }
 }
-
-/** Delimiters atlas sniffs among, in order of preference on a tie. */
-export const SNIFFED_DELIMITERS = [',', ';', '\t', '|'] as const;
-export type SniffedDelimiter = (typeof SNIFFED_DELIMITERS)[number];
 
 /**
  * Picks the delimiter that splits the first lines most consistently: the candidate with the same

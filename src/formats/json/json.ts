@@ -1,12 +1,8 @@
-import { BatchQueue, pullBatches } from '../shared/pull.js';
+import { BatchQueue, detectEncoding, lateShapes, newKeyShapes, pullBatches, RecordKeys, TextChunks, type KeyedRow, type KeyedTableStream, type KeyShapes } from '../shared/index.js';
 import { AtlasError, UsageError } from '../../errors.js';
-import { detectEncoding } from '../shared/decode.js';
 import { flattenRecord, flattenVerified, flattenVerifiedAt, hasControlCharacter, nestsDeeperThan, type FlatRecord, type KeyLimit } from './jsonFlatten.js';
 import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
 import { COLUMN_LIMIT_REASON } from '../../transform/naming.js';
-import { TextChunks } from '../shared/textChunks.js';
-import { lateShapes, newKeyShapes, type KeyShapes } from '../shared/lateArrays.js';
-import { RecordKeys, type KeyedRow, type KeyedTableStream } from '../shared/types.js';
 
 /**
  * One record's keys and values: read by the checked walk, or, where that declines, JSON.parse

@@ -4,7 +4,7 @@
  * keep theirs. Iterative: nesting depth costs no stack.
  */
 import { MAX_JSON_DEPTH } from './jsonScanner.js';
-import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from '../shared/lateArrays.js';
+import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from '../shared/index.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

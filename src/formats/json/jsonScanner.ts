@@ -1,6 +1,6 @@
 import { AtlasError } from '../../errors.js';
 import { MAX_USER_COLUMNS } from '../../transform/naming.js';
-import { heapShare } from '../shared/limits.js';
+import { heapShare } from '../shared/index.js';
 
 /** Nesting deeper than this is refused: no real record needs it, and deep input is an attack. */
 export const MAX_JSON_DEPTH = 1000;

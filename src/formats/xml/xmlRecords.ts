@@ -3,7 +3,7 @@
  * becomes columns. No sax import.
  */
 import { UsageError } from '../../errors.js';
-import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from '../shared/lateArrays.js';
+import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from '../shared/index.js';
 
 /** One element of a record, as built from parser events. */
 export interface XmlNode {

@@ -4,7 +4,7 @@
  * reader. An archive whose parts are a workbook's (`xl/...`) is handed to the XLSX reader.
  */
 import { AtlasError, UsageError } from '../../errors.js';
-import { FORMAT_EXTENSIONS } from '../shared/types.js';
+import { FORMAT_EXTENSIONS } from '../shared/index.js';
 import { asZipError, ZipInput, type ZipEntry } from './zipInput.js';
 
 /** What a zip archive turned out to hold. */
