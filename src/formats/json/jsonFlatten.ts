@@ -133,8 +133,8 @@ function parsedOrUnverified(raw: string): unknown {
  * The keys of the last record's top-level members by position, as written (quotes included) and
  * decoded. The records of a file mostly repeat their keys: a key written as the last record's was
  * is taken from here, without finding its end, slicing or decoding it, and as the same string,
- * which makes the comparisons that follow (RecordKeys) pointer-equal (the walk alone over 300k
- * bench NDJSON records of ten keys: 0.92 -> 0.72 s). Keys longer than MEMO_MAX_CHARS are not kept (they would stay in memory).
+ * which makes the comparisons that follow (RecordKeys) pointer-equal (docs/decisions.md). Keys
+ * longer than MEMO_MAX_CHARS are not kept (they would stay in memory).
  */
 const memo = { raws: [] as string[], keys: [] as string[] };
 const MEMO_MAX_CHARS = 256;
