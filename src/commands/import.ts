@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { dryRunImport, importFile, type DryRunResult, type ImportOptions, type ImportResult } from '../core/import.js';
 import { isBatchInvocation } from '../core/importBatch.js';
 import { ExitCode, UsageError } from '../errors.js';
-import type { FileFormat } from '../formats/types.js';
+import type { FileFormat } from '../formats/shared/index.js';
 import { parseKeyList, type Strategy } from '../transform/mapping.js';
 import { createProgress, progressMode } from './progress.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';

@@ -1,8 +1,8 @@
 /** `atlas history`: list records, show one, and prune old records that own no rows. */
 import type { Settings } from '../config.js';
 import { withTransaction, type Client } from '../db/connection.js';
-import { findRowOwners } from '../db/dataTables.js';
 import { deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord, type ImportSummary } from '../db/history.js';
+import { findRowOwners } from '../db/tables.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { withDatabase, type DatabaseListener, type DatabaseOptions } from './database.js';
 

@@ -6,7 +6,7 @@
 import type { Settings } from '../config.js';
 import type { DatabaseTarget } from '../db/connection.js';
 import type { FailureFacts, NewImport } from '../db/history.js';
-import type { FileFormat } from '../formats/types.js';
+import type { FileFormat } from '../formats/shared/index.js';
 import type { HashingReader, OpenedSource } from '../sources/source.js';
 import type { ImportOptions, ImportPhase } from './importTypes.js';
 import { msToSeconds } from './importTypes.js';

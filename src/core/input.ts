@@ -4,11 +4,10 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Settings } from '../config.js';
 import { AtlasError, UsageError } from '../errors.js';
-import { openCsv } from '../formats/csv.js';
-import { FORMAT_EXTENSIONS, type FileFormat, type FixedTableStream, type TableStream } from '../formats/types.js';
-import type { XlsxOptions } from '../formats/xlsx.js';
-import { parseSheetRange } from '../formats/xlsxRange.js';
-import { openZipArchive } from '../formats/zipArchive.js';
+import { openCsv } from '../formats/csv/index.js';
+import { FORMAT_EXTENSIONS, type FileFormat, type FixedTableStream, type TableStream } from '../formats/shared/index.js';
+import { openXlsx, openXlsxArchive, parseSheetRange, type XlsxOptions } from '../formats/xlsx/index.js';
+import { openZipArchive } from '../formats/zip/index.js';
 import { HashingReader, openLocalSource, type OpenedSource } from '../sources/source.js';
 import { cutSourceNameNote, nulSourceNameProblem, sourceNameOf, tableNameFromFileName } from '../transform/naming.js';
 
@@ -169,7 +168,6 @@ export async function readInput(opened: OpenedSource, options: InputOptions, see
     const content = await openZipArchive(rest, wanted);
     if (content.kind === 'workbook') {
       seen.format = 'xlsx';
-      const { openXlsxArchive } = await import('../formats/xlsx.js');
       return opening(opened, reader, 'xlsx', compressed, null, await openXlsxArchive(content.zip, xlsxOptions(options)));
     }
     ({ first, rest } = await peek(content.bytes));
@@ -219,21 +217,20 @@ async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, optio
     case 'csv':
     case 'tsv':
       return openCsv(bytes, { delimiter: format === 'tsv' ? (options.delimiter ?? '\t') : options.delimiter, header: options.header, encoding: options.encoding, nullValues: options.nullValues ?? null });
-    // Each reader loads its library (exceljs, sax) only when a file of its format is imported.
-    case 'xlsx': {
-      const { openXlsx } = await import('../formats/xlsx.js');
+    // Each reader loads its library (exceljs, sax) only when a file of its format is imported;
+    // the XLSX reader's own code is loaded with its index, which --range's parsing needs anyway.
+    case 'xlsx':
       return openXlsx(bytes, xlsxOptions(options));
-    }
     case 'json': {
-      const { openJson } = await import('../formats/json.js');
+      const { openJson } = await import('../formats/json/index.js');
       return openJson(bytes, { recordPath: options.recordPath, encoding: options.encoding });
     }
     case 'ndjson': {
-      const { openNdjson } = await import('../formats/json.js');
+      const { openNdjson } = await import('../formats/json/index.js');
       return openNdjson(bytes, { encoding: options.encoding });
     }
     case 'xml': {
-      const { openXml } = await import('../formats/xml.js');
+      const { openXml } = await import('../formats/xml/index.js');
       return openXml(bytes, { recordPath: options.recordPath, encoding: options.encoding });
     }
   }

@@ -1,9 +1,9 @@
 /** `atlas lineage`: which imports the rows of a table came from, and where one row came from. */
 import type { Settings } from '../config.js';
 import type { Client } from '../db/connection.js';
-import { countRowsByImport, getDataTable, getRowById } from '../db/dataTables.js';
 import { getImportsByIds, listTableImports, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { listRowVersions } from '../db/preImages.js';
+import { countRowsByImport, getDataTable, getRowById } from '../db/tables.js';
 import { RESERVED_COLUMNS } from '../transform/naming.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
 import { sanitizeIdentifier } from '../transform/naming.js';
@@ -75,7 +75,7 @@ const MAX_BIGINT = 9223372036854775807n;
 
 /**
  * What `_source_row_number` counts, by the format the import read (its metadata, written by the
- * reader): each reader numbers its records its own way (formats/types.ts).
+ * reader): each reader numbers its records its own way (formats/shared/types.ts).
  */
 export function sourceRowMeaning(record: Pick<ImportRecord, 'metadata' | 'file_type'>): string {
   const m = record.metadata;

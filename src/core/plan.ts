@@ -8,8 +8,8 @@ import type { ExistingTable } from '../db/tables.js';
 import { AtlasError } from '../errors.js';
 import type { ColumnType, SqlType, ValueFormat } from '../transform/infer.js';
 import { formatFromMapping, formatToMapping, type Mapping, type Strategy } from '../transform/mapping.js';
-import { atlasTypeRef, type TypeRef } from '../transform/typeRef.js';
-import { canonicalTypeName, isTextType, type ColumnPlan } from '../transform/typeSql.js';
+import { atlasTypeRef, canonicalTypeName, type TypeRef } from '../transform/typeRef.js';
+import { isTextType, type ColumnPlan } from '../transform/typeSql.js';
 
 /** A plan column together with where its staged text is. */
 export interface PlannedColumn extends ColumnPlan {

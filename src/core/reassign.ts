@@ -15,10 +15,9 @@
  *   when and by whom (see recordReassignment), so its own undo later removes exactly them too.
  */
 import type { Client } from '../db/connection.js';
-import { getDataTable } from '../db/dataTables.js';
 import { recordReassignment } from '../db/history.js';
 import { dependentRecordsSql, IMPORT_DUPLICATES_TABLE } from '../db/importDuplicates.js';
-import { findTypesWithoutHash, getExistingTable } from '../db/tables.js';
+import { findTypesWithoutHash, getDataTable, getExistingTable } from '../db/tables.js';
 import { AtlasError } from '../errors.js';
 import { importTempTable, qualify, quoteIdent } from '../transform/naming.js';
 import { rehashTableSql } from './sql/rowHash.js';

@@ -8,11 +8,11 @@
  */
 import type { Settings } from '../config.js';
 import { lockForTransaction, withTransaction, type Client } from '../db/connection.js';
-import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/dataTables.js';
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
 import { countDependentUpdatedRows, countPreImages, handOverPreImages, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
+import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';

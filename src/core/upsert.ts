@@ -5,11 +5,10 @@
  * `atlas undo` puts back exactly what was there. Every statement is set-based.
  */
 import type { Client } from '../db/connection.js';
-import { getDataTable } from '../db/dataTables.js';
 import { getImportsByIds } from '../db/history.js';
 import { listLaterChanges, savePreImages } from '../db/preImages.js';
-import { withImportIdCheckSkipped } from '../db/tables.js';
 import { rawSql } from '../db/staging/index.js';
+import { getDataTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { keyIndexName, qualify, quoteIdent } from '../transform/naming.js';
 import type { TypeRef } from '../transform/typeRef.js';

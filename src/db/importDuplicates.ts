@@ -5,7 +5,7 @@
 import { qualify } from '../transform/naming.js';
 import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
-import { tableExists } from './dataTables.js';
+import { tableExists } from './tables.js';
 
 export const IMPORT_DUPLICATES_TABLE = 'import_duplicates';
 

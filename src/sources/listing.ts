@@ -2,7 +2,7 @@
  * What a directory, S3 prefix or glob listing takes and what it skips (by name), and the shapes
  * the listers report in. The rules are documented in docs/decisions.md.
  */
-import { FORMAT_EXTENSIONS } from '../formats/types.js';
+import { FORMAT_EXTENSIONS } from '../formats/shared/index.js';
 
 /** Why a listing left an entry out. */
 export type SkipReason =

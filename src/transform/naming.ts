@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { COMPRESSION_EXTENSIONS, FORMAT_EXTENSIONS } from '../formats/types.js';
+import { COMPRESSION_EXTENSIONS, FORMAT_EXTENSIONS } from '../formats/shared/index.js';
 
 /** PostgreSQL truncates identifiers to NAMEDATALEN-1 bytes. */
 export const MAX_IDENTIFIER_BYTES = 63;

@@ -4,7 +4,23 @@
  * modifier (length, precision, scale, fields) written back from its number. Pure code.
  */
 import { quoteIdent } from './naming.js';
-import { canonicalTypeName, specTypeName } from './typeSql.js';
+
+/** Upper-case SQL type names as the spec writes them in `target_type`. */
+export function specTypeName(sqlType: string): string {
+  return sqlType === 'timestamptz' ? 'TIMESTAMP WITH TIME ZONE' : sqlType.toUpperCase();
+}
+
+/** PostgreSQL's canonical name for a type (what format_type() returns), used with pg_input_is_valid. */
+export function canonicalTypeName(sqlType: string): string {
+  switch (sqlType) {
+    case 'timestamp':
+      return 'timestamp without time zone';
+    case 'timestamptz':
+      return 'timestamp with time zone';
+    default:
+      return sqlType;
+  }
+}
 
 /**
  * A column's type as atlas's SQL refers to it. For a column atlas creates, its own type name; for a

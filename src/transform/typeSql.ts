@@ -35,23 +35,6 @@ export interface ColumnPlan {
   fitByCast?: boolean;
 }
 
-/** Upper-case SQL type names as the spec writes them in `target_type`. */
-export function specTypeName(sqlType: string): string {
-  return sqlType === 'timestamptz' ? 'TIMESTAMP WITH TIME ZONE' : sqlType.toUpperCase();
-}
-
-/** PostgreSQL's canonical name for a type (what format_type() returns), used with pg_input_is_valid. */
-export function canonicalTypeName(sqlType: string): string {
-  switch (sqlType) {
-    case 'timestamp':
-      return 'timestamp without time zone';
-    case 'timestamptz':
-      return 'timestamp with time zone';
-    default:
-      return sqlType;
-  }
-}
-
 /** SQL type atlas declares for an inferred type. */
 export function declaredType(type: SqlType): string {
   return type;

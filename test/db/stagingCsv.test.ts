@@ -1,6 +1,6 @@
 /**
- * CSV runs that the server parses from the input's own bytes (COPY FORMAT csv, see formats/csv.ts
- * and db/staging/index.ts) must stage exactly what atlas's scanner read: the same rows, row numbers and
+ * CSV runs that the server parses from the input's own bytes (COPY FORMAT csv, see formats/csv/csv.ts
+ * and db/staging/fixedRows.ts) must stage exactly what atlas's scanner read: the same rows, row numbers and
  * values as the COPY text lines everything else is sent as. Checked on generated files full of
  * what makes the two differ or fail (line ends of every kind, quotes, blank and ragged lines, NUL
  * bytes, `\.`, multi-byte characters), read in pieces of random sizes.
@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { copyIntoStage, createStage, type StageResult } from '../../src/db/staging/index.ts';
-import { openCsv } from '../../src/formats/csv.ts';
+import { openCsv } from '../../src/formats/csv/csv.ts';
 import { mulberry32 } from '../../bench/generate.ts';
 import { type TestDb, useTestDb } from '../helpers.ts';
 import { chunked, readRows } from '../formats/readerHelpers.ts';

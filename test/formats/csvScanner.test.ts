@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CsvScanner, sniffDelimiter } from '../../src/formats/csvScanner.ts';
+import { CsvScanner, sniffDelimiter } from '../../src/formats/csv/csvScanner.ts';
 
 function scan(text: string, delimiter = ',', chunkSize = text.length || 1): Array<Array<string | null>> {
   const out: Array<Array<string | null>> = [];

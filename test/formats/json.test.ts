@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getHeapStatistics } from 'node:v8';
 import { AtlasError, UsageError } from '../../src/errors.ts';
-import { openJson, openNdjson, parseRecordPath } from '../../src/formats/json.ts';
-import { compactJson, flattenRecord, flattenVerified } from '../../src/formats/jsonFlatten.ts';
-import { lateArrays, newKeyShapes } from '../../src/formats/lateArrays.ts';
-import { JsonArrayScanner, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS } from '../../src/formats/jsonScanner.ts';
+import { openJson, openNdjson, parseRecordPath } from '../../src/formats/json/json.ts';
+import { compactJson, flattenRecord, flattenVerified } from '../../src/formats/json/jsonFlatten.ts';
+import { lateArrays, newKeyShapes } from '../../src/formats/shared/lateArrays.ts';
+import { JsonArrayScanner, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS } from '../../src/formats/json/jsonScanner.ts';
 import { chunked, plain, readRecords, within } from './readerHelpers.ts';
 
 const json = (text: string, recordPath: string | null = null, size?: number) => openJson(chunked(text, size), { recordPath, encoding: null });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { constants } from 'node:buffer';
 import { describe, it } from 'node:test';
-import { MAX_FIELD_CHARS } from '../../src/formats/csvScanner.ts';
-import { MAX_RECORD_CHARS } from '../../src/formats/jsonScanner.ts';
-import { heapShare, MAX_TEXT_CHARS, MIB } from '../../src/formats/limits.ts';
-import { MAX_XML_RECORD_CHARS } from '../../src/formats/xml.ts';
+import { MAX_FIELD_CHARS } from '../../src/formats/csv/csvScanner.ts';
+import { MAX_RECORD_CHARS } from '../../src/formats/json/jsonScanner.ts';
+import { heapShare, MAX_TEXT_CHARS, MIB } from '../../src/formats/shared/limits.ts';
+import { MAX_XML_RECORD_CHARS } from '../../src/formats/xml/xml.ts';
 
 const GIB = 1024 * MIB;
 

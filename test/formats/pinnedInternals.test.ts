@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import sax from 'sax';
-import { parseDateStyles, parseRelationshipsPart, parseWorkbookPart } from '../../src/formats/xlsxWorkbook.ts';
+import { parseDateStyles, parseRelationshipsPart, parseWorkbookPart } from '../../src/formats/xlsx/xlsxWorkbook.ts';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { dependencies: Record<string, string> };
 

@@ -1,6 +1,6 @@
 /** Shared by the format reader tests: byte streams in chunks, reading a table whole, tiny zips. */
 import { crc32, deflateRawSync } from 'node:zlib';
-import { recordValues, type FixedTableStream, type KeyedRow, type KeyedTableStream, type Row } from '../../src/formats/types.ts';
+import { recordValues, type FixedTableStream, type KeyedRow, type KeyedTableStream, type Row } from '../../src/formats/shared/types.ts';
 
 /** The bytes as a stream of `size`-byte chunks (1 = byte by byte). */
 export async function* chunked(data: string | Buffer, size = 64 * 1024): AsyncGenerator<Buffer> {

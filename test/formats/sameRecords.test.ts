@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import ExcelJS from 'exceljs';
-import { openCsv } from '../../src/formats/csv.ts';
-import { openJson, openNdjson } from '../../src/formats/json.ts';
-import { openXml } from '../../src/formats/xml.ts';
-import { openXlsx } from '../../src/formats/xlsx.ts';
+import { openCsv } from '../../src/formats/csv/csv.ts';
+import { openJson, openNdjson } from '../../src/formats/json/json.ts';
+import { openXml } from '../../src/formats/xml/xml.ts';
+import { openXlsx } from '../../src/formats/xlsx/xlsx.ts';
 import { chunked, plain, readRecords, readRows, rowObjects } from './readerHelpers.ts';
 
 const RECORDS = [

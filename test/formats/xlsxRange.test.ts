@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/errors.ts';
-import { openXlsx } from '../../src/formats/xlsx.ts';
-import { parseSheetRange, rangeText, TrailingNotes } from '../../src/formats/xlsxRange.ts';
+import { openXlsx } from '../../src/formats/xlsx/xlsx.ts';
+import { parseSheetRange, rangeText, TrailingNotes } from '../../src/formats/xlsx/xlsxRange.ts';
 import { chunked, handMadeXlsx, readRows } from './readerHelpers.ts';
 
 /** A sheet row of inline strings and numbers, from its cells by column letter. */

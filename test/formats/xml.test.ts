@@ -3,9 +3,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { AtlasError, UsageError } from '../../src/errors.ts';
-import { MAX_XML_COLUMNS, openXml } from '../../src/formats/xml.ts';
-import { lateArrays, newKeyShapes } from '../../src/formats/lateArrays.ts';
-import { flattenXmlRecord, parseXmlRecordPath, type XmlNode } from '../../src/formats/xmlRecords.ts';
+import { MAX_XML_COLUMNS, openXml } from '../../src/formats/xml/xml.ts';
+import { lateArrays, newKeyShapes } from '../../src/formats/shared/lateArrays.ts';
+import { flattenXmlRecord, parseXmlRecordPath, type XmlNode } from '../../src/formats/xml/xmlRecords.ts';
 import { tempDir } from '../helpers.ts';
 import { chunked, plain, readRecords, within } from './readerHelpers.ts';
 

@@ -1,12 +1,12 @@
 /**
- * The XML fast path (src/formats/xmlFast.ts) against sax alone: on generated documents, valid and
+ * The XML fast path (src/formats/xml/xmlFast.ts) against sax alone: on generated documents, valid and
  * not, each read in chunks of a random size, both must give the same records (numbers, keys,
  * values), the same details, or the same error message (line and column included).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { openXml } from '../../src/formats/xml.ts';
-import { XmlFastPath, type HandOver } from '../../src/formats/xmlFast.ts';
+import { openXml } from '../../src/formats/xml/xml.ts';
+import { XmlFastPath, type HandOver } from '../../src/formats/xml/xmlFast.ts';
 import { mulberry32 } from '../../bench/generate.ts';
 import { chunked, readRecords } from './readerHelpers.ts';
 

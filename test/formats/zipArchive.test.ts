@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AtlasError } from '../../src/errors.ts';
-import { openXlsx, openXlsxArchive } from '../../src/formats/xlsx.ts';
-import { isDataEntry, openZipArchive } from '../../src/formats/zipArchive.ts';
+import { openXlsx, openXlsxArchive } from '../../src/formats/xlsx/xlsx.ts';
+import { isDataEntry, openZipArchive } from '../../src/formats/zip/zipArchive.ts';
 import { chunked, handMadeXlsx, makeZip, readRows } from './readerHelpers.ts';
 
 async function text(bytes: AsyncIterable<Buffer>): Promise<string> {

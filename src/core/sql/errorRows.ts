@@ -1,6 +1,6 @@
 /** The mapping errors of an import: one SELECT of every staged value that cannot be stored, and every ragged row. */
 import { rawSql } from '../../db/staging/index.js';
-import { SPREADSHEET_ERROR } from '../../formats/types.js';
+import { SPREADSHEET_ERROR } from '../../formats/shared/index.js';
 import { quoteIdent } from '../../transform/naming.js';
 import { errorSql, validSql } from '../../transform/typeSql.js';
 import type { SqlArgs } from './args.js';

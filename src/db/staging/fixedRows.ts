@@ -6,8 +6,8 @@
  * and `_rn` comes from the staging table's identity. The COPY ends and another starts (one round
  * trip) where batches change from one kind to the other.
  */
-import type { SniffedDelimiter } from '../../formats/csvScanner.js';
-import { SPREADSHEET_ERROR, type RowBatch, type TableStream } from '../../formats/types.js';
+import type { SniffedDelimiter } from '../../formats/shared/index.js';
+import { SPREADSHEET_ERROR, type RowBatch, type TableStream } from '../../formats/shared/index.js';
 import { AtlasError } from '../../errors.js';
 import { escapeCopyText, NEEDS_WORK } from '../../transform/copyText.js';
 import { quoteIdent } from '../../transform/naming.js';

@@ -6,7 +6,7 @@
  * their keys are first seen (keyedRows.ts). Staging runs on the main thread only: parse workers
  * were measured and not kept (docs/decisions.md).
  */
-import type { TableStream } from '../../formats/types.js';
+import type { TableStream } from '../../formats/shared/index.js';
 import { quoteIdent } from '../../transform/naming.js';
 import type { Client } from '../connection.js';
 import type { NullValuesOf, StageResult, TargetNames } from './columns.js';

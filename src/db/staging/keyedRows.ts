@@ -6,7 +6,7 @@
  * bounded by the number of distinct keys, which the readers cap. Why columns rather than a jsonb
  * document per record: docs/decisions.md.
  */
-import type { KeyedRow, ReaderFix, TableStream } from '../../formats/types.js';
+import type { KeyedRow, ReaderFix, TableStream } from '../../formats/shared/index.js';
 import { AtlasError } from '../../errors.js';
 import { escapeCopyText, NEEDS_WORK } from '../../transform/copyText.js';
 import { cutSourceNameNote, nulSourceNameProblem, quoteIdent, sourceNameOf } from '../../transform/naming.js';

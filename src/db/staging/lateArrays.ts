@@ -2,7 +2,7 @@
  * One key, one shape, in the staging table: records read before a key's first array are rewritten
  * to hold it as an array (see reshapeLateArrays).
  */
-import type { TableStream } from '../../formats/types.js';
+import type { TableStream } from '../../formats/shared/index.js';
 import { quoteIdent } from '../../transform/naming.js';
 import type { Client } from '../connection.js';
 import type { StagedColumn, StageResult } from './columns.js';

@@ -2,8 +2,8 @@
  * A staged row's `_fix`: the corrections made while reading it (a reader's fixes, null values,
  * NUL bytes removed), written as the COPY text of one JSON object.
  */
-import { excelDateFixJson } from '../../formats/xlsxValues.js';
-import type { ReaderFix } from '../../formats/types.js';
+import { excelDateFixJson } from '../../formats/xlsx/index.js';
+import type { ReaderFix } from '../../formats/shared/index.js';
 import { escapeCopyText, NEEDS_ESCAPE } from '../../transform/copyText.js';
 import type { StagedColumn, StageResult } from './columns.js';
 

@@ -10,7 +10,7 @@
  * `_xHHHH_` escape for characters XML cannot carry. A DOCTYPE is skipped and its entities are not
  * expanded (so no entity-expansion bomb); an unknown entity stays as written.
  */
-import { AtlasError } from '../errors.js';
+import { AtlasError } from '../../errors.js';
 
 /** Returned when the buffer ends before the element does. */
 export const INCOMPLETE = -1;

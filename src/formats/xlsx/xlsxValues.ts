@@ -2,7 +2,7 @@
  * Pure conversion of XLSX cell values (as the sheet XML writes them) to the text atlas stores:
  * numbers at Excel's precision, date serials to ISO text with the serial kept as a fix.
  */
-import type { ReaderFix } from './types.js';
+import type { ReaderFix } from '../shared/index.js';
 
 /** A cell's text, and the correction made when the cell held an Excel date serial. */
 export interface CellText {

@@ -2,8 +2,8 @@
  * Pure parts of the XML reader: which elements are records, and how a record's element tree
  * becomes columns. No sax import.
  */
-import { UsageError } from '../errors.js';
-import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from './lateArrays.js';
+import { UsageError } from '../../errors.js';
+import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from '../shared/index.js';
 
 /** One element of a record, as built from parser events. */
 export interface XmlNode {

@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib';
 import { createInflateRaw, type InflateRaw, type ZlibOptions } from 'node:zlib';
-import { AtlasError } from '../errors.js';
+import { AtlasError } from '../../errors.js';
 
 /**
  * Expansion allowed before a zip is taken for a bomb: at least this many bytes inflated...

@@ -1,4 +1,4 @@
-import { AtlasError } from '../errors.js';
+import { AtlasError } from '../../errors.js';
 import { TextDecoder } from 'node:util';
 
 /** Encodings accepted by --encoding, mapped to WHATWG names. */

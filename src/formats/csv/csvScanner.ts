@@ -6,8 +6,8 @@
  * type inference; the COPY's row count is checked against theirs.
  */
 
-import { AtlasError } from '../errors.js';
-import { heapShare, MIB } from './limits.js';
+import { AtlasError } from '../../errors.js';
+import { heapShare, MIB, SNIFFED_DELIMITERS } from '../shared/index.js';
 
 /**
  * The longest field accepted (UTF-16 code units): 1/8 of the heap, in whole MiB (32 MiB under
@@ -184,10 +184,6 @@ export class CsvScanner {
     this.onRecord(empty ? [] : fields, this.records, quoted);
   }
 }
-
-/** Delimiters atlas sniffs among, in order of preference on a tie. */
-export const SNIFFED_DELIMITERS = [',', ';', '\t', '|'] as const;
-export type SniffedDelimiter = (typeof SNIFFED_DELIMITERS)[number];
 
 /**
  * Picks the delimiter that splits the first lines most consistently: the candidate with the same

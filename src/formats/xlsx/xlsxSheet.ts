@@ -13,8 +13,8 @@
  * (exceljs failed), `_xHHHH_` escapes are decoded, and a character whose UTF-8 bytes straddle two
  * chunks stays whole (exceljs decoded each chunk alone, turning it into U+FFFD).
  */
-import { AtlasError } from '../errors.js';
-import { SPREADSHEET_ERROR, type ReaderFix } from './types.js';
+import { AtlasError } from '../../errors.js';
+import { SPREADSHEET_ERROR, type ReaderFix } from '../shared/index.js';
 import type { SharedStrings } from './xlsxSharedStrings.js';
 import { booleanText, isPlainNumber, isoDateCell, numberText, parseIndex, serialDateCell } from './xlsxValues.js';
 import { ChunkJoiner, decodeText, endsName, GT, INCOMPLETE, latin1Text, LT, MalformedXmlError, nameAt, nameIs, nextTag, readName, readStringItem, readText, resumeAt, skipElement, skipSpecial, SLASH, tagEnd, textOut } from './xlsxXml.js';

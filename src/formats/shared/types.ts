@@ -1,4 +1,3 @@
-import type { SniffedDelimiter } from './csvScanner.js';
 import type { LateShapes } from './lateArrays.js';
 
 /** A correction a reader made while reading a value (e.g. an Excel date serial read as a date). */
@@ -124,7 +123,7 @@ export interface KeyedTableStream {
   /**
    * After the last record: the keys held once in some records and as arrays in later ones, to be
    * rewritten as arrays in the earlier records, and from which record on each JSON key's text is
-   * JSON (its text or scalar as read before): see formats/lateArrays.ts.
+   * JSON (its text or scalar as read before): see formats/shared/lateArrays.ts.
    */
   lateShapes: () => LateShapes;
   details: Record<string, unknown>;
@@ -152,3 +151,7 @@ export const FORMAT_EXTENSIONS: Readonly<Record<string, FileFormat>> = {
 
 /** Extensions of compressed files and archives (some of which atlas reads: gzip, zip). */
 export const COMPRESSION_EXTENSIONS: ReadonlySet<string> = new Set(['gz', 'gzip', 'zip', 'bz2', 'xz', 'zst', '7z', 'rar']);
+
+/** Delimiters atlas sniffs among, in order of preference on a tie. */
+export const SNIFFED_DELIMITERS = [',', ';', '\t', '|'] as const;
+export type SniffedDelimiter = (typeof SNIFFED_DELIMITERS)[number];

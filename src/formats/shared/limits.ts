@@ -16,10 +16,15 @@ export const MIB = 1024 * 1024;
  */
 export const MAX_TEXT_CHARS = Math.floor(constants.MAX_STRING_LENGTH / 2 / MIB) * MIB - 8 * MIB;
 
+/** This process's heap limit in bytes (V8's heap_size_limit), which the readers' limits are shares of. */
+export function heapSizeLimit(): number {
+  return getHeapStatistics().heap_size_limit;
+}
+
 /**
  * 1/`share` of the heap (`heapBytes`, this process's by default) in whole MiB: at least 1 MiB,
  * at most MAX_TEXT_CHARS.
  */
-export function heapShare(share: number, heapBytes: number = getHeapStatistics().heap_size_limit): number {
+export function heapShare(share: number, heapBytes: number = heapSizeLimit()): number {
   return Math.min(MAX_TEXT_CHARS, Math.max(MIB, Math.floor(heapBytes / share / MIB) * MIB));
 }

@@ -4,7 +4,7 @@
  * keep theirs. Iterative: nesting depth costs no stack.
  */
 import { MAX_JSON_DEPTH } from './jsonScanner.js';
-import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from './lateArrays.js';
+import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from '../shared/index.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -133,8 +133,8 @@ function parsedOrUnverified(raw: string): unknown {
  * The keys of the last record's top-level members by position, as written (quotes included) and
  * decoded. The records of a file mostly repeat their keys: a key written as the last record's was
  * is taken from here, without finding its end, slicing or decoding it, and as the same string,
- * which makes the comparisons that follow (RecordKeys) pointer-equal (the walk alone over 300k
- * bench NDJSON records of ten keys: 0.92 -> 0.72 s). Keys longer than MEMO_MAX_CHARS are not kept (they would stay in memory).
+ * which makes the comparisons that follow (RecordKeys) pointer-equal (docs/decisions.md). Keys
+ * longer than MEMO_MAX_CHARS are not kept (they would stay in memory).
  */
 const memo = { raws: [] as string[], keys: [] as string[] };
 const MEMO_MAX_CHARS = 256;
@@ -209,7 +209,7 @@ export interface KeyLimit {
  * -> `a_b: "1"`; arrays, and objects nested deeper than one level, become compact JSON text and
  * their keys join `shapes.jsonKeys`. Once a key holds JSON its scalars are written as JSON text
  * (a string stays a JSON string), and once it held an array, its other values are written as
- * arrays of one (see formats/lateArrays.ts). Keys in the order met, a repeated one more than once
+ * arrays of one (see formats/shared/lateArrays.ts). Keys in the order met, a repeated one more than once
  * (its last value wins, see KeyedRow); a key such as `__proto__` is an ordinary column.
  */
 export function flattenRecord(text: string, shapes: KeyShapes, limit?: KeyLimit, rn = 0): FlatRecord {

@@ -1,14 +1,8 @@
-import { BatchQueue, pullBatches } from './pull.js';
+import { BatchQueue, detectEncoding, ENCODINGS, heapShare, heapSizeLimit, lateShapes, MIB, newKeyShapes, pullBatches, RecordKeys, TextChunks, type KeyedRow, type KeyedTableStream } from '../shared/index.js';
 import { TextDecoder } from 'node:util';
-import { getHeapStatistics } from 'node:v8';
-import { AtlasError } from '../errors.js';
-import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../transform/naming.js';
-import { detectEncoding, ENCODINGS } from './decode.js';
-import { heapShare, MIB } from './limits.js';
-import { TextChunks } from './textChunks.js';
+import { AtlasError } from '../../errors.js';
+import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../../transform/naming.js';
 import { XmlFastPath, type HandOver, type XmlEvents } from './xmlFast.js';
-import { lateShapes, newKeyShapes } from './lateArrays.js';
-import { RecordKeys, type KeyedRow, type KeyedTableStream } from './types.js';
 import {
   flattenXmlRecord,
   hasKeys,
@@ -50,7 +44,7 @@ export const MAX_XML_RECORD_CHARS = heapShare(32);
  * Elements one record may hold: each costs up to ~1 KB of heap while the record is built and
  * flattened, so 1/2048 of the heap (about 150,000 under --max-old-space-size=256), at most a million.
  */
-const MAX_XML_RECORD_NODES = Math.min(1_000_000, Math.floor(getHeapStatistics().heap_size_limit / 2048));
+const MAX_XML_RECORD_NODES = Math.min(1_000_000, Math.floor(heapSizeLimit() / 2048));
 /** Distinct columns (keys) the records may bring: PostgreSQL's 1600 columns per table, less atlas's own. */
 export const MAX_XML_COLUMNS = MAX_USER_COLUMNS;
 

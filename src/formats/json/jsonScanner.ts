@@ -1,6 +1,6 @@
-import { AtlasError } from '../errors.js';
-import { MAX_USER_COLUMNS } from '../transform/naming.js';
-import { heapShare } from './limits.js';
+import { AtlasError } from '../../errors.js';
+import { MAX_USER_COLUMNS } from '../../transform/naming.js';
+import { heapShare } from '../shared/index.js';
 
 /** Nesting deeper than this is refused: no real record needs it, and deep input is an attack. */
 export const MAX_JSON_DEPTH = 1000;
@@ -102,9 +102,8 @@ export class JsonArrayScanner {
    * `direct`, when given, is offered each record where it starts, in the text pushed: it reads the
    * record there and returns the index just after it, or -1 to decline (the record goes on past
    * this text, or is anything but plainly valid), and the record is then collected and handed to
-   * `onElement` as without it. `maxDepth` is how deep the record's own nesting may go. Reading a
-   * record once rather than scanning it here and then reading it: ~1.3 s of scanning in a CPU profile
-   * of the 1M-record bench file.
+   * `onElement` as without it. `maxDepth` is how deep the record's own nesting may go. The record
+   * is read once, not scanned here and then read (docs/decisions.md).
    */
   constructor(
     private readonly path: readonly string[],

@@ -3,12 +3,12 @@
  * on the way (workbook, relationships, styles, shared strings) and which worksheets are parked
  * until those have been read.
  */
-import { AtlasError, UsageError } from '../errors.js';
+import { AtlasError, UsageError } from '../../errors.js';
 import type { ParkedPart, Parking } from './xlsxParking.js';
 import { SharedStringsReader, type SharedStrings } from './xlsxSharedStrings.js';
 import type { SheetContext } from './xlsxSheet.js';
 import { parseDateStyles, parseRelationshipsPart, parseWorkbookPart, partPath, type Relationship, type SheetInfo, type WorkbookInfo } from './xlsxWorkbook.js';
-import type { ZipEntry, ZipInput } from './zipInput.js';
+import type { ZipEntry, ZipInput } from '../zip/index.js';
 
 /** Largest workbook, relationships or styles part read whole (real ones are kilobytes; Excel's 64,000 styles make a few MB). */
 const MAX_SMALL_PART_BYTES = 32 * 1024 * 1024;

@@ -1,8 +1,6 @@
-import { BatchQueue } from './pull.js';
-import { AtlasError } from '../errors.js';
-import { CsvScanner, SNIFFED_DELIMITERS, sniffDelimiter, type SniffedDelimiter } from './csvScanner.js';
-import { detectEncoding, StrictDecoder } from './decode.js';
-import type { FixedTableStream, RawCsv, Row, RowBatch } from './types.js';
+import { BatchQueue, detectEncoding, SNIFFED_DELIMITERS, StrictDecoder, type FixedTableStream, type RawCsv, type Row, type RowBatch, type SniffedDelimiter } from '../shared/index.js';
+import { AtlasError } from '../../errors.js';
+import { CsvScanner, sniffDelimiter } from './csvScanner.js';
 
 export interface CsvOptions {
   /** Field delimiter; sniffed among , ; tab | when null. */

@@ -3,8 +3,8 @@
  * (zipInput.ts, the reader the workbooks use), and its bytes are inflated for the format
  * reader. An archive whose parts are a workbook's (`xl/...`) is handed to the XLSX reader.
  */
-import { AtlasError, UsageError } from '../errors.js';
-import { FORMAT_EXTENSIONS } from './types.js';
+import { AtlasError, UsageError } from '../../errors.js';
+import { FORMAT_EXTENSIONS } from '../shared/index.js';
 import { asZipError, ZipInput, type ZipEntry } from './zipInput.js';
 
 /** What a zip archive turned out to hold. */

@@ -2,7 +2,7 @@
  * Pure parts of reading a block of a sheet: `--range` in Excel's notation, and the watch for
  * notes below the data (rows at the end that fill one or two cells of a well-filled table).
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 import { MAX_SHEET_COLUMNS, MAX_SHEET_ROWS } from './xlsxSheet.js';
 
 /** A block of a sheet (1-based, inclusive). */

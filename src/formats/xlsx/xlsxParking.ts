@@ -11,13 +11,12 @@ import { close, open, read, unlink, write } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AtlasError } from '../errors.js';
+import { AtlasError } from '../../errors.js';
 
 /**
  * Compressed bytes kept in memory across all parked parts; a sheet beyond goes to disk. Small
- * workbooks never touch the disk; for the 200,000-row benchmark (a 15 MB compressed sheet)
- * parking on disk was as fast as in memory (the file stays in the page cache) and the reader's
- * peak RSS 15-30 MB lower.
+ * workbooks never touch the disk; a large one parks as fast on disk (the page cache keeps it)
+ * with less memory (docs/decisions.md).
  */
 export const PARK_IN_MEMORY_BYTES = 4 * 1024 * 1024;
 /** Bytes read back from a temporary file at a time. */

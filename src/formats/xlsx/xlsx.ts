@@ -1,12 +1,12 @@
-import { AtlasError, UsageError } from '../errors.js';
-import type { FixedTableStream, ReaderFix, Row } from './types.js';
+import { AtlasError, UsageError } from '../../errors.js';
+import type { FixedTableStream, ReaderFix, Row } from '../shared/index.js';
 import { findSheet, type FoundSheet } from './xlsxArchive.js';
 import { Parking } from './xlsxParking.js';
 import { MAX_SHEET_COLUMNS, MAX_SHEET_ROWS, SheetScanner, type ScannedRow } from './xlsxSheet.js';
 import { columnLetters, rangeText, TrailingNotes, type SheetRange } from './xlsxRange.js';
 import { preloadWorkbookParsers } from './xlsxWorkbook.js';
 import { MalformedXmlError } from './xlsxXml.js';
-import { asZipError, ZipInput } from './zipInput.js';
+import { asZipError, ZipInput } from '../zip/index.js';
 
 export { MAX_SHEET_COLUMNS, MAX_SHEET_ROWS };
 

@@ -56,7 +56,7 @@ let xforms: Promise<Xforms> | null = null;
 
 /**
  * exceljs's xform modules, loaded on first use: only these three (and what they require), not
- * the whole library (~0.1 s instead of ~0.45 s on the benchmark machine).
+ * the whole library, which takes several times longer to load (docs/decisions.md).
  */
 function loadXforms(): Promise<Xforms> {
   xforms ??= (async () => {

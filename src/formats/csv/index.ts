@@ -1,0 +1,2 @@
+/** The CSV/TSV reader. */
+export { openCsv, type CsvOptions } from './csv.js';

@@ -1,0 +1,2 @@
+/** The XML reader. */
+export { openXml, type XmlOptions } from './xml.js';
