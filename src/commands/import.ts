@@ -1,46 +1,13 @@
 import type { Command } from 'commander';
-import { dryRunImport, importFile, type DryRunResult, type ImportOptions, type ImportResult } from '../core/import.js';
+import { dryRunImport, importFile, type DryRunResult, type ImportResult } from '../core/import.js';
 import { isBatchInvocation } from '../core/importBatch.js';
 import { ExitCode, UsageError } from '../errors.js';
-import type { FileFormat } from '../formats/shared/index.js';
-import { parseKeyList, type Strategy } from '../transform/mapping.js';
 import { createProgress, progressMode } from './progress.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printableLines, printJson, settingsFor, withCancelOnSignal } from './shared.js';
 import type { ImportFlags } from './importFlags.js';
+import { importOptionsFromFlags } from './importOptions.js';
 
-
-/** What every file's import is asked to do, from the flags (checked here: a usage error before anything is read). */
-export function importOptionsFromFlags(flags: ImportFlags): Omit<ImportOptions, 'source'> {
-  if (flags.headerRow !== undefined && !/^[1-9]\d*$/.test(flags.headerRow)) throw new UsageError('--header-row must be a row number (1 or more)');
-  if (flags.strict && flags.maxErrors !== undefined) throw new UsageError('--strict and --max-errors cannot be used together');
-  const key = flags.key === undefined ? null : parseKeyList(flags.key);
-  if (typeof key === 'string') throw new UsageError(key, { hint: 'name the uniqueness columns, comma-separated: --key id or --key email,date' });
-  return {
-    table: flags.table ?? null,
-    format: flags.format ?? null,
-    strategy: flags.strategy ?? null,
-    mappingFile: flags.mapping ?? null,
-    maxErrors: flags.maxErrors ?? null,
-    strict: flags.strict ?? false,
-    dedupe: flags.dedupe,
-    key,
-    nullValues: flags.nullValue ?? null,
-    allowSameFile: flags.allowSameFile ?? false,
-    force: flags.force ?? false,
-    mode: flags.mode,
-    replaceImport: flags.replaceImport ?? null,
-    delimiter: flags.delimiter === undefined ? null : flags.delimiter === '\\t' || flags.delimiter === 'tab' ? '\t' : flags.delimiter,
-    header: flags.header,
-    encoding: flags.encoding ?? null,
-    sheet: flags.sheet ?? null,
-    headerRow: flags.headerRow === undefined ? null : Number(flags.headerRow),
-    range: flags.range ?? null,
-    recordPath: flags.recordPath ?? null,
-    entry: flags.entry ?? null,
-    name: flags.name ?? null,
-  };
-}
 
 export async function runImportCommand(sources: string[], flags: ImportFlags, cmd: Command): Promise<void> {
   if (isBatchInvocation(sources, flags)) {

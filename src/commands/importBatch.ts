@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { importBatch, planBatch, type BatchFileOutcome, type BatchPlan, type BatchResult } from '../core/importBatch.js';
 import { ExitCode } from '../errors.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
-import { importOptionsFromFlags } from './import.js';
+import { importOptionsFromFlags } from './importOptions.js';
 import type { ImportFlags } from './importFlags.js';
 import { createProgress, progressMode, type ProgressReporter } from './progress.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printJson, settingsFor, withCancelOnSignal } from './shared.js';

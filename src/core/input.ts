@@ -5,11 +5,11 @@ import { createGunzip } from 'node:zlib';
 import type { Settings } from '../config.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { openCsv } from '../formats/csv/index.js';
-import { FORMAT_EXTENSIONS, type FileFormat, type FixedTableStream, type TableStream } from '../formats/shared/index.js';
+import { FORMAT_EXTENSIONS, tableNameFromFileName, type FileFormat, type FixedTableStream, type TableStream } from '../formats/shared/index.js';
 import { openXlsx, openXlsxArchive, parseSheetRange, type XlsxOptions } from '../formats/xlsx/index.js';
 import { openZipArchive } from '../formats/zip/index.js';
 import { HashingReader, openLocalSource, type OpenedSource } from '../sources/source.js';
-import { cutSourceNameNote, nulSourceNameProblem, sourceNameOf, tableNameFromFileName } from '../transform/naming.js';
+import { cutSourceNameNote, nulSourceNameProblem, sourceNameOf } from '../transform/naming.js';
 
 /** How to read the input; null fields are detected. */
 export interface InputOptions {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { columnNamesFromHeader, importIdIndexName, MAX_SOURCE_NAME_CHARS, reservedRenamesWarning, sanitizeIdentifier, sourceNameOf, tableNameFromFileName } from '../../src/transform/naming.ts';
+import { columnNamesFromHeader, importIdIndexName, MAX_SOURCE_NAME_CHARS, reservedRenamesWarning, sanitizeIdentifier, sourceNameOf } from '../../src/transform/naming.ts';
+import { tableNameFromFileName } from '../../src/formats/shared/index.ts';
 
 describe('naming', () => {
   it('sanitises identifiers: lower case, runs of other characters become one _', () => {

@@ -21,3 +21,4 @@ export {
   type SniffedDelimiter,
   type TableStream,
 } from './types.js';
+export { baseFileName, tableNameFromFileName } from './fileNames.js';
