@@ -500,6 +500,9 @@ export interface StatsRow {
   rowsInserted: number;
   rowsInsertedNotUndone: number;
   rowsRemoved: number;
+  rowsUpdated: number;
+  rowsUnchanged: number;
+  rowsDeleted: number;
   duplicatesFound: number;
   avgDurationSeconds: number | null;
   tablesAffected: number;
@@ -531,6 +534,9 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
             coalesce(sum(rows_inserted), 0) as rows_inserted,
             coalesce(sum(rows_inserted) filter (where st in ('success', 'partial')), 0) as rows_inserted_not_undone,
             coalesce(sum(rows_removed), 0) as rows_removed,
+            coalesce(sum(rows_updated), 0) as rows_updated,
+            coalesce(sum(rows_unchanged), 0) as rows_unchanged,
+            coalesce(sum(rows_deleted), 0) as rows_deleted,
             coalesce(sum(duplicates_found), 0) as duplicates_found,
             round(avg(duration_seconds), 3) as avg_duration_seconds,
             count(distinct table_name) filter (where st in ('success', 'partial', 'undone')) as tables_affected,
@@ -551,6 +557,9 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
     rowsInserted: n(r.rows_inserted),
     rowsInsertedNotUndone: n(r.rows_inserted_not_undone),
     rowsRemoved: n(r.rows_removed),
+    rowsUpdated: n(r.rows_updated),
+    rowsUnchanged: n(r.rows_unchanged),
+    rowsDeleted: n(r.rows_deleted),
     duplicatesFound: n(r.duplicates_found),
     avgDurationSeconds: r.avg_duration_seconds === null ? null : Number(r.avg_duration_seconds),
     tablesAffected: n(r.tables_affected),
