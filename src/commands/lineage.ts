@@ -48,7 +48,8 @@ function renderLineage(l: TableLineage, c: ReturnType<typeof colorFor>): string 
   const cell = cellWriter();
   const t = newTable(['import id', 'when', 'file', 'status', 'inserted', 'rows now'], c);
   for (const i of l.imports) {
-    const changed = i.rows_inserted !== null && i.rows_now !== i.rows_inserted;
+    // Yellow: rows changed outside atlas (atlas's own upserts, replaces and --reassign are accounted for).
+    const changed = i.rows_inserted !== null && i.rows_now !== i.rows_expected_now;
     t.push([
       i.import_id.slice(0, 8),
       `${formatAbsoluteTime(i.import_timestamp).slice(0, 16)} ${c.dim(formatRelativeTime(i.import_timestamp))}`,

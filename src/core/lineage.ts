@@ -3,7 +3,7 @@ import type { Settings } from '../config.js';
 import type { Client } from '../db/connection.js';
 import { countRowsByImport, getDataTable, getRowById } from '../db/dataTables.js';
 import { getImportsByIds, listTableImports, type ImportRecord, type ImportSummary } from '../db/history.js';
-import { listRowVersions } from '../db/preImages.js';
+import { countAtlasChangesByImport, listRowVersions } from '../db/preImages.js';
 import { RESERVED_COLUMNS } from '../transform/naming.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
 import { sanitizeIdentifier } from '../transform/naming.js';
@@ -13,6 +13,15 @@ import { withDatabase, type DatabaseListener } from './database.js';
 export type LineageImport = ImportSummary & {
   /** Rows of this import in the table now: fewer than rows_inserted when some were deleted or updated away since. */
   rows_now: number;
+  /** Of its rows, those later imports (not undone) updated or deleted: upserts and replaces, atlas's own changes. */
+  rows_changed_by_later_imports: number;
+  /**
+   * The rows atlas's own writes leave to it: rows_inserted + rows_updated (an upsert's updated
+   * rows carry its id), plus rows undo --reassign gave it, minus rows_changed_by_later_imports.
+   * rows_now differs from it only when rows were changed outside atlas (or, once `history
+   * compact` dropped a later import's pre-images, by that import: they no longer say whose rows it changed).
+   */
+  rows_expected_now: number;
 };
 
 /**
@@ -118,7 +127,12 @@ export async function traceLineage(settings: Settings, table: string, onDatabase
     const counts = await countRowsByImport(client, settings.schema, table);
     const byId = new Map(counts.map((c) => [c.importId, c.rows]));
     const records = await listTableImports(client, settings.schema, table);
-    const imports = records.map((r) => ({ ...r, rows_now: byId.get(r.import_id) ?? 0 }));
+    const changes = await countAtlasChangesByImport(client, settings.schema, table);
+    const imports = records.map((r) => {
+      const c = changes.get(r.import_id) ?? { changedByLater: 0, reassigned: 0 };
+      const expected = (r.rows_inserted ?? 0) + (r.rows_updated ?? 0) + c.reassigned - c.changedByLater;
+      return { ...r, rows_now: byId.get(r.import_id) ?? 0, rows_changed_by_later_imports: c.changedByLater, rows_expected_now: expected };
+    });
     return {
       table_name: table,
       imports,
