@@ -170,6 +170,9 @@ Every figure is over the imports of the period (import_timestamp in the last --d
   total_rows_inserted      sum of rows_inserted, including rows of imports undone since
   total_rows_inserted_not_undone  sum of rows_inserted of success and partial imports
   total_rows_removed       sum of rows_removed: the rows undo deleted
+  total_rows_updated       sum of rows_updated: rows upserts updated (undone ones included);
+                           total_rows_unchanged sums rows_unchanged (upserts' matching rows
+                           with the same values), total_rows_deleted rows_deleted (replaces)
   total_duplicates_found   sum of duplicates_found
   avg_duration_seconds     mean duration_seconds of the imports that have one (not running ones)
   tables_affected          distinct tables of success, partial and undone imports
@@ -196,7 +199,9 @@ Examples:
 The figures, as their --json names:
   imports, total_imports   the imports into the table with status success or partial, newest
                            first (undone and failed ones left no rows), each with rows_inserted
-                           and rows_now (its rows in the table now)
+                           and rows_now (its rows in the table now); rows_expected_now is what
+                           atlas's own writes leave it (rows_inserted + rows_updated, minus
+                           rows_changed_by_later_imports: upserts and replaces since)
   total_rows_contributed   sum of their rows_inserted, whether the rows are still there or not
   rows_now_in_table        rows in the table now, whichever import they came from
 

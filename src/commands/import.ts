@@ -91,6 +91,13 @@ function renderDryRun(r: DryRunResult, c: ReturnType<typeof colorFor>): string {
     ),
     ...r.columns_left_out.map((l) => c.yellow(`  ${printable(l.source)}  left out: ${printable(l.reason)}`)),
   ];
+  const p = r.predicted;
+  if (p !== null) {
+    const changes = [`${formatCount(p.rows_inserted)} inserted`, `${formatCount(p.rows_updated)} updated`, `${formatCount(p.rows_unchanged)} unchanged`, `${formatCount(p.rows_deleted)} deleted`];
+    const skipped = [p.duplicates_found > 0 ? `${formatCount(p.duplicates_found)} duplicate(s) skipped` : null, p.key_conflicts > 0 ? `${formatCount(p.key_conflicts)} record(s) sharing a key left out` : null].filter((x) => x !== null);
+    const replaced = r.replaces_import_id === null ? '' : ` (the rows of import ${r.replaces_import_id})`;
+    out.splice(2, 0, `would ${r.import_mode.replace('_', ' ')}: ${changes.join(', ')}${replaced}${skipped.length > 0 ? `; ${skipped.join(', ')}` : ''}`);
+  }
   if (r.mapping_errors_count > 0) {
     out.push('', c.bold(`mapping errors: ${formatCount(r.mapping_errors_count)}${r.failure !== null ? c.red(` (the import would fail: ${printable(r.failure)})`) : ''}`));
     for (const e of r.first_errors) out.push(`  row ${String(e.record_number)}${printable(e.source_field ? `, ${String(e.source_field)}` : '')}: ${printable(String(e.error_message))}`);

@@ -46,7 +46,8 @@ function renderLineage(l: TableLineage, c: ReturnType<typeof colorFor>): string 
   const cell = cellWriter();
   const t = newTable(['import id', 'when', 'file', 'status', 'inserted', 'rows now'], c);
   for (const i of l.imports) {
-    const changed = i.rows_inserted !== null && i.rows_now !== i.rows_inserted;
+    // Yellow: rows changed outside atlas (atlas's own upserts, replaces and --reassign are accounted for).
+    const changed = i.rows_inserted !== null && i.rows_now !== i.rows_expected_now;
     t.push([
       i.import_id.slice(0, 8),
       `${formatAbsoluteTime(i.import_timestamp).slice(0, 16)} ${c.dim(formatRelativeTime(i.import_timestamp))}`,
@@ -65,7 +66,7 @@ function renderVersions(r: RowLineage): DetailGroup {
     'versions',
     r.versions.map((v, i) => {
       const values = Object.entries(v.values).map(([k, x]) => `${k}=${x === null ? 'NULL' : typeof x === 'string' ? x : JSON.stringify(x)}`).join(', ');
-      const by = v.changed_by === null ? 'now' : `then updated by ${v.changed_by}`;
+      const by = v.changed_by === null ? 'now' : `then ${v.change ?? 'updated'} by ${v.changed_by}`;
       return [`${i + 1}`, printable(`import ${v.import_id ?? '?'} (${v.file_name ?? 'stdin'}, ${v.import_timestamp ?? '?'}), row ${v.source_row_number ?? '?'}: ${values}; ${by}`)];
     }),
   ];
@@ -78,7 +79,7 @@ function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
   });
   return renderDetail(
     [
-      ['row', [['table', printable(r.table_name)], ['row id', r.row_id], ['imported at', formatTime(r.imported_at)]]],
+      ['row', [['table', printable(r.table_name)], ['row id', r.row_id], ['imported at', formatTime(r.imported_at)], ['deleted', r.deleted_by === null ? null : c.yellow(`by import ${r.deleted_by} (a replace; its last version below, kept to be put back by undo)`)]]],
       [
         'came from',
         [
@@ -94,7 +95,7 @@ function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
       ],
       ['corrections', corrections.length ? [['applied', corrections.join('\n')]] : [['applied', 'none: every value is stored as it was in the file']]],
       ['values', Object.entries(r.values).map(([k, v]) => [printable(k), v === null ? 'NULL' : printable(typeof v === 'string' ? v : JSON.stringify(v))])],
-      ...(r.versions.length > 1 ? [renderVersions(r)] : []),
+      ...(r.versions.length > 1 || r.deleted_by !== null ? [renderVersions(r)] : []),
     ],
     c,
   );

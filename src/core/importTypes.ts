@@ -4,6 +4,7 @@ import type { ImportPlan, LeftOutColumn } from './plan.js';
 import type { Strategy } from '../transform/mapping.js';
 import type { DatabaseListener } from './database.js';
 import type { ImportMode } from './upsert.js';
+import type { PredictedChanges } from './predictChanges.js';
 
 /** What `atlas import` was asked to do. */
 export interface ImportOptions extends Partial<Omit<InputOptions, 'source' | 'nullValues'>> {
@@ -121,6 +122,15 @@ export interface DryRunResult {
   columns: Array<{ source: string; target: string; type: string; new: boolean; notes: string[] }>;
   first_errors: Array<Record<string, unknown>>;
   warnings: string[];
+  /** How the import would write its rows. */
+  import_mode: ImportMode;
+  /** --replace-import: the import whose rows it would replace, or null. */
+  replaces_import_id: string | null;
+  /**
+   * An upsert's or a replace's rows inserted, updated, unchanged, deleted, duplicates and key
+   * conflicts, counted against the table as it is; null for an append, or when the import would fail.
+   */
+  predicted: PredictedChanges | null;
 }
 
 /** Options inside the core: a real import, or a dry run that writes nothing. */

@@ -2,8 +2,9 @@
 import type { Settings } from '../config.js';
 import type { Client } from '../db/connection.js';
 import { getImportsByIds, listTableImports, type ImportRecord, type ImportSummary } from '../db/history.js';
-import { listRowVersions } from '../db/preImages.js';
-import { countRowsByImport, getDataTable, getRowById } from '../db/tables.js';
+import { countAtlasChangesByImport, listRowVersions, type RowVersionRow } from '../db/preImages.js';
+import { countRowsByImport, getDataTable, getRowById, type TracedRow } from '../db/tables.js';
+import { isoTime } from '../transform/time.js';
 import { RESERVED_COLUMNS } from '../transform/naming.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
 import { sanitizeIdentifier } from '../transform/naming.js';
@@ -13,6 +14,15 @@ import { withDatabase, type DatabaseOptions } from './database.js';
 export type LineageImport = ImportSummary & {
   /** Rows of this import in the table now: fewer than rows_inserted when some were deleted or updated away since. */
   rows_now: number;
+  /** Of its rows, those later imports (not undone) updated or deleted: upserts and replaces, atlas's own changes. */
+  rows_changed_by_later_imports: number;
+  /**
+   * The rows atlas's own writes leave to it: rows_inserted + rows_updated (an upsert's updated
+   * rows carry its id), plus rows undo --reassign gave it, minus rows_changed_by_later_imports.
+   * rows_now differs from it only when rows were changed outside atlas (or, once `history
+   * compact` dropped a later import's pre-images, by that import: they no longer say whose rows it changed).
+   */
+  rows_expected_now: number;
 };
 
 /**
@@ -50,6 +60,11 @@ export interface RowLineage {
   /** The whole history record of the import. */
   import_record: ImportRecord;
   /**
+   * The import (replace, --replace-import) that deleted the row, keeping its last version, or
+   * null when the row is in the table. The fields above are then that last version's.
+   */
+  deleted_by: string | null;
+  /**
    * The row's versions, oldest first, the last one the row as it is now: which import wrote each,
    * and which import then updated (upsert) it. Earlier versions come from the pre-images of
    * imports not undone; a row no import changed has one version.
@@ -68,6 +83,8 @@ export interface RowVersion {
   values: Record<string, unknown>;
   /** The import that replaced this version, or null for the row as it is now. */
   changed_by: string | null;
+  /** What changed_by did: updated the row, or deleted it; null for the row as it is now. */
+  change: 'updated' | 'deleted' | null;
 }
 
 /** The largest bigint: atlas's `id` columns are bigint identities. */
@@ -118,7 +135,12 @@ export async function traceLineage(settings: Settings, table: string, options: D
     const counts = await countRowsByImport(client, settings.schema, table);
     const byId = new Map(counts.map((c) => [c.importId, c.rows]));
     const records = await listTableImports(client, settings.schema, table);
-    const imports = records.map((r) => ({ ...r, rows_now: byId.get(r.import_id) ?? 0 }));
+    const changes = await countAtlasChangesByImport(client, settings.schema, table);
+    const imports = records.map((r) => {
+      const c = changes.get(r.import_id) ?? { changedByLater: 0, reassigned: 0 };
+      const expected = (r.rows_inserted ?? 0) + (r.rows_updated ?? 0) + c.reassigned - c.changedByLater;
+      return { ...r, rows_now: byId.get(r.import_id) ?? 0, rows_changed_by_later_imports: c.changedByLater, rows_expected_now: expected };
+    });
     return {
       table_name: table,
       imports,
@@ -129,7 +151,21 @@ export async function traceLineage(settings: Settings, table: string, options: D
   });
 }
 
-/** The import, file, source row number and corrections behind the row whose `id` is `rowId`. */
+/** A row as its kept version holds it (row_to_json of the whole row), read as getRowById reads a row. */
+async function rowFromVersion(client: Client, v: RowVersionRow): Promise<TracedRow> {
+  const data = v.row_data;
+  // _imported_at: a timestamp without time zone, read in the server's zone as getRowById reads it.
+  const at = typeof data._imported_at === 'string' ? (await client.query<{ t: Date }>('select $1::timestamp::timestamptz as t', [data._imported_at])).rows[0]!.t : null;
+  return {
+    importId: String(data._import_id),
+    sourceRowNumber: typeof data._source_row_number === 'number' ? data._source_row_number : null,
+    importedAt: isoTime(at),
+    correctionsApplied: (data._corrections_applied as Record<string, unknown> | null | undefined) ?? null,
+    values: Object.fromEntries(Object.entries(data).filter(([k]) => !(RESERVED_COLUMNS as readonly string[]).includes(k))),
+  };
+}
+
+/** The import, file, source row number and corrections behind the row whose `id` is `rowId` (or its last version, if a replace deleted it). */
 export async function traceRow(settings: Settings, table: string, rowId: string | number, options: DatabaseOptions = {}): Promise<RowLineage> {
   const id = String(rowId);
   // bigint identity: digits only, within bigint's range (checked here, not left to the server to refuse).
@@ -138,15 +174,19 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
     await requireTrackedTable(client, settings.schema, table);
     const info = await getDataTable(client, settings.schema, table);
     if (!info?.columns.has('id')) throw new AtlasError(`table ${settings.schema}.${table} has no id column to find row ${id} by`);
-    const row = await getRowById(client, settings.schema, table, id);
+    const earlier = await listRowVersions(client, settings.schema, table, id);
+    const last = earlier.at(-1);
+    // A row a replace deleted: its last version, kept in that import's pre-images, stands for it.
+    const deletedBy = last?.action === 'deleted' ? last.changed_by : null;
+    const row = (await getRowById(client, settings.schema, table, id)) ?? (last !== undefined && deletedBy !== null ? await rowFromVersion(client, last) : null);
     if (row === null) throw new NotFoundError(`no row with id ${id} in ${settings.schema}.${table}`, { hint: 'it may have been deleted, or removed by `atlas undo`' });
     const [record] = await getImportsByIds(client, settings.schema, [row.importId]);
     if (record === undefined) throw new NotFoundError(`row ${id} names import ${row.importId}, which has no history record`);
-    const earlier = await listRowVersions(client, settings.schema, table, id);
     const involved = [...new Set(earlier.flatMap((v) => (v.prior_import_id === null ? [] : [v.prior_import_id])))];
     const records = new Map((await getImportsByIds(client, settings.schema, involved, true)).map((r) => [r.import_id, r]));
     const userValues = (data: Record<string, unknown>): Record<string, unknown> =>
       Object.fromEntries(Object.entries(data).filter(([k]) => !(RESERVED_COLUMNS as readonly string[]).includes(k)));
+    // A deleted row's last version is the row shown: the versions list it as deleted.
     const versions: RowVersion[] = earlier.map((v) => ({
       import_id: v.prior_import_id,
       file_name: v.prior_import_id === null ? null : (records.get(v.prior_import_id)?.file_name ?? null),
@@ -154,8 +194,9 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
       source_row_number: typeof v.row_data._source_row_number === 'number' ? v.row_data._source_row_number : null,
       values: userValues(v.row_data),
       changed_by: v.changed_by,
+      change: v.action,
     }));
-    versions.push({ import_id: row.importId, file_name: record.file_name, import_timestamp: record.import_timestamp, source_row_number: row.sourceRowNumber, values: row.values, changed_by: null });
+    if (deletedBy === null) versions.push({ import_id: row.importId, file_name: record.file_name, import_timestamp: record.import_timestamp, source_row_number: row.sourceRowNumber, values: row.values, changed_by: null, change: null });
     return {
       table_name: table,
       row_id: Number(id),
@@ -168,6 +209,7 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
       corrections_applied: row.correctionsApplied,
       values: row.values,
       import_record: record,
+      deleted_by: deletedBy,
       versions,
     };
   });

@@ -25,6 +25,7 @@ import { analyzeStageSql, createValueLookups } from './valueLookups.js';
 import { isoTime } from '../transform/time.js';
 import { applyUpsert, checkKeyUniqueInTable, checkReplaceTarget, checkTableHasId, clearForReplace, keyConflictErrorsSql, keyIndexSql, markKeyConflicts, recordModeOutcome, type ImportMode, type KeyColumn, type UpsertCounts } from './upsert.js';
 
+import { predictChanges, type PredictedChanges } from './predictChanges.js';
 import { DRY_RUN_ERRORS_SHOWN, msToSeconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import { checkMappingColumns, type Prepared } from './prepareImport.js';
 import type { ImportTrace } from './importTrace.js';
@@ -171,7 +172,7 @@ export async function importInTransaction(client: Client, settings: Settings, op
   const staging = await stageRows(run);
   const decision = await decideTypesAndPlan(run, staging);
   const errors = await findMappingErrors(run, staging, decision);
-  if (options.dryRun) return dryRunResult(run, staging, decision, errors);
+  if (options.dryRun) return dryRunResult(run, staging, decision, errors, errors.failure === null ? await predictDryRun(run, decision) : null);
 
   const record = baseRecord(run, staging, decision, errors);
   if (errors.failure !== null) return stopOnErrors(run, record, errors.failure, null);
@@ -326,8 +327,18 @@ async function findMappingErrors(run: ImportRun, { staged }: Staging, { plan, up
   return { mappingErrors: counts.errors, rejectedRows: counts.records, firstErrors, failure };
 }
 
+/** `--dry-run` of an upsert or a replace: the rows it would insert, update, leave unchanged and delete (core/predictChanges.ts). */
+async function predictDryRun(run: ImportRun, { existing, plan, upsertKey }: Decision): Promise<PredictedChanges | null> {
+  const dedupe = run.options.dedupe !== false && !run.options.force && run.mode !== 'upsert';
+  return predictChanges({
+    client: run.client, schema: run.schema, table: run.tableName, stage: run.stage, mode: run.mode, replaces: run.replaces, plan,
+    existingColumns: existing === null ? null : new Set(existing.columns.map((c) => c.name)),
+    upsertKey, dedupeKey: dedupe ? resolveKey(run.prepared.key, plan) : null, hasPgInputIsValid: run.hasPgInputIsValid,
+  });
+}
+
 /** `--dry-run`: what the import would do; the caller rolls the transaction back. */
-function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan }: Decision, errors: ErrorsFound): DryRunResult {
+function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan }: Decision, errors: ErrorsFound, predicted: PredictedChanges | null): DryRunResult {
   const newNames = new Set(plan.newColumns.map((c) => c.targetName));
   return {
     dry_run: true,
@@ -343,6 +354,9 @@ function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan }: De
     columns: plan.columns.map((c) => ({ source: c.sourceName, target: c.targetName, type: c.sqlType, new: newNames.has(c.targetName), notes: decided[staged.columns.indexOf(c.staged)]?.notes ?? [] })),
     first_errors: errors.firstErrors,
     warnings: run.warnings,
+    import_mode: run.mode,
+    replaces_import_id: run.replaces,
+    predicted,
   };
 }
 

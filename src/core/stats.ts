@@ -40,6 +40,12 @@ export interface ImportStatistics {
   total_rows_inserted_not_undone: number;
   /** Sum of rows_removed: rows undo deleted. */
   total_rows_removed: number;
+  /** Sum of rows_updated: rows already in a table that upserts updated (undone ones included, as in total_rows_inserted). */
+  total_rows_updated: number;
+  /** Sum of rows_unchanged: records of upserts whose key matched a row holding the same values. */
+  total_rows_unchanged: number;
+  /** Sum of rows_deleted: rows replaces and --replace-import deleted (undone ones included). */
+  total_rows_deleted: number;
   /** Sum of duplicates_found (rows skipped as duplicates), failed imports' included. */
   total_duplicates_found: number;
   /** Mean duration_seconds of the imports that have one (every one but those running), seconds; null when none has. */
@@ -72,6 +78,9 @@ export async function getStats(settings: Settings, options: StatsOptions): Promi
       total_rows_inserted: s.rowsInserted,
       total_rows_inserted_not_undone: s.rowsInsertedNotUndone,
       total_rows_removed: s.rowsRemoved,
+      total_rows_updated: s.rowsUpdated,
+      total_rows_unchanged: s.rowsUnchanged,
+      total_rows_deleted: s.rowsDeleted,
       total_duplicates_found: s.duplicatesFound,
       avg_duration_seconds: s.avgDurationSeconds,
       tables_affected: s.tablesAffected,

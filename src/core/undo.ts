@@ -307,6 +307,8 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
   if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
   result.rows_removed = removed;
   if (options.purge) {
+    // The rows put back carry this transaction's id: said on the record, which deleteImports hands over to one that stays.
+    if (result.rows_restored > 0) await client.query(`update ${qualify(schema, 'import_history')} set metadata = metadata || jsonb_build_object('restore_xmin', $2::text) where import_id = $1`, [id, await currentXid(client)]);
     await deleteImports(client, schema, [id]);
   } else {
     const restoredBy = result.rows_restored > 0 ? { rows_restored: result.rows_restored, restore_xmin: await currentXid(client) } : {};

@@ -172,6 +172,34 @@ export async function clearForReplace(client: Client, p: { schema: string; table
   return n;
 }
 
+/**
+ * Whether the key can be matched with plain equality: keys compare NULL-safe, as the duplicate
+ * check compares (NULL equals NULL), but without NULLs among the file's keys (in temp table
+ * `conv`) plain equality is the same and lets the planner use an index on the key.
+ */
+export async function keysArePlain(client: Client, conv: string, key: readonly KeyColumn[]): Promise<boolean> {
+  if (!key.every((k) => k.type.hashAs === null)) return false;
+  const res = await client.query<{ x: boolean }>(`select exists (select 1 from ${quoteIdent(conv)} c where ${key.map((k) => `c.${quoteIdent(k.name)} is null`).join(' or ')}) as x`);
+  return !res.rows[0]!.x;
+}
+
+/**
+ * The upsert's match of a table row `t` with a file row `c` on the key (`on`), and whether the
+ * file's columns differ between them (`differs`). Columns named in `missing` are not in the table
+ * yet (a dry run compares before the DDL that adds them): NULL on its side, as after the DDL.
+ */
+export function upsertMatchSql(key: readonly KeyColumn[], columns: readonly KeyColumn[], plain: boolean, missing: ReadonlySet<string> = new Set()): { on: string; differs: string } {
+  const tableSide = (k: KeyColumn): string => (missing.has(k.name) ? `null::${k.type.sql}` : `t.${quoteIdent(k.name)}`);
+  const side = (alias: 't' | 'c', k: KeyColumn): string => (alias === 't' ? tableSide(k) : `c.${quoteIdent(k.name)}`);
+  const row = (alias: 't' | 'c', cols: readonly KeyColumn[]): string => `row(${cols.map((k) => comparable(side(alias, k), k.type)).join(', ')})`;
+  const on = plain
+    ? key.map((k) => `${side('t', k)} = ${side('c', k)}`).join(' and ')
+    : `${rowHashSql(key.map((k) => ({ expr: side('t', k), type: k.type })))} = ${rowHashSql(key.map((k) => ({ expr: side('c', k), type: k.type })))}
+         and ${row('t', key)} is not distinct from ${row('c', key)}`;
+  const differs = columns.length === 0 ? 'false' : `${row('t', columns)} is distinct from ${row('c', columns)}`;
+  return { on, differs };
+}
+
 /** What an upsert did to the table. */
 export interface UpsertCounts {
   /** Valid records of the file (without a mapping error). */
@@ -214,16 +242,7 @@ export async function applyUpsert(
   const valid = (await client.query(a.fill.sql, a.fill.params)).rowCount ?? 0;
   await client.query(`analyze ${conv}`);
 
-  // Keys compare NULL-safe, as the duplicate check compares (NULL equals NULL). Without NULLs in
-  // the file's keys, plain equality is the same and lets the planner use an index on the key.
-  const keyCols = a.key.map((k) => quoteIdent(k.name));
-  const plain = a.key.every((k) => k.type.hashAs === null) && !(await client.query<{ x: boolean }>(`select exists (select 1 from ${conv} c where ${keyCols.map((k) => `c.${k} is null`).join(' or ')}) as x`)).rows[0]!.x;
-  const row = (alias: string, cols: readonly KeyColumn[]): string => `row(${cols.map((k) => comparable(`${alias}.${quoteIdent(k.name)}`, k.type)).join(', ')})`;
-  const on = plain
-    ? keyCols.map((k) => `t.${k} = c.${k}`).join(' and ')
-    : `${rowHashSql(a.key.map((k) => ({ expr: `t.${quoteIdent(k.name)}`, type: k.type })))} = ${rowHashSql(a.key.map((k) => ({ expr: `c.${quoteIdent(k.name)}`, type: k.type })))}
-         and ${row('t', a.key)} is not distinct from ${row('c', a.key)}`;
-  const differs = a.columns.length === 0 ? 'false' : `${row('t', a.columns)} is distinct from ${row('c', a.columns)}`;
+  const { on, differs } = upsertMatchSql(a.key, a.columns, await keysArePlain(client, a.conv, a.key));
 
   // Pre-images first, then the update: values, and the metadata that makes the rows this import's.
   // Three joins of the file with the table, no table of matches in between: measured as fast as

@@ -474,9 +474,52 @@ export async function recordReassignment(client: Client, schema: string, r: { to
   if (res.rowCount !== 1) throw new Error(`the history record of import ${r.to} is gone`);
 }
 
-/** Deletes history records; their mapping errors go with them (on delete cascade). Returns how many. */
+/** A record's `metadata` array at `key` as jsonb, `[]` when it has none (or something else there). */
+const jsonArray = (key: string): string => `case when jsonb_typeof(h.metadata->'${key}') = 'array' then h.metadata->'${key}' else '[]'::jsonb end`;
+
+/**
+ * Before their records go: the ids of atlas's own transactions that rewrote rows of other imports
+ * (`rehash_xmin`, an undo's `restore_xmin`, and those handed over to them before, `kept_xmins`)
+ * are handed over to `kept_xmins` of a record that stays in the same table (its earliest success
+ * or partial import), so that undo still knows those rows' xmin for atlas's own change, not a
+ * change by someone else (getImportRowState). The heir's own `import_xmin` is kept first, as
+ * undo --reassign keeps it: updating its record gives the record a new xmin.
+ */
+async function handOverOwnXmins(client: Client, schema: string, importIds: readonly string[]): Promise<void> {
+  const t = qualify(schema, 'import_history');
+  await client.query(
+    `with gone as (
+       select h.table_name, x.xmin
+         from ${t} h cross join lateral (
+           select h.metadata->>'restore_xmin' union all select h.metadata->>'rehash_xmin'
+           union all select jsonb_array_elements_text(${jsonArray('kept_xmins')})
+         ) x(xmin)
+        where h.import_id = any($1::uuid[]) and x.xmin is not null
+     ), heirs as (
+       select distinct on (h.table_name) h.table_name, h.import_id
+         from ${t} h
+        where h.status in ('success', 'partial') and not (h.import_id = any($1::uuid[])) and h.table_name in (select g.table_name from gone g)
+        order by h.table_name, h.import_timestamp, h.import_id
+     )
+     update ${t} h
+        set metadata = h.metadata || jsonb_build_object(
+              'import_xmin', coalesce(h.metadata->>'import_xmin', h.xmin::text),
+              'kept_xmins', (select jsonb_agg(v order by v) from (
+                 select jsonb_array_elements_text(${jsonArray('kept_xmins')}) as v
+                 union select g.xmin from gone g where g.table_name = h.table_name) k)),
+            updated_at = clock_timestamp()
+       from heirs where h.import_id = heirs.import_id`,
+    [importIds],
+  );
+}
+
+/**
+ * Deletes history records; their mapping errors go with them (on delete cascade), and the ids of
+ * atlas's own rewrites they carry go to a record that stays (handOverOwnXmins). Returns how many.
+ */
 export async function deleteImports(client: Client, schema: string, importIds: readonly string[]): Promise<number> {
   if (importIds.length === 0) return 0;
+  await handOverOwnXmins(client, schema, importIds);
   const res = await client.query(`delete from ${qualify(schema, 'import_history')} where import_id = any($1::uuid[])`, [importIds]);
   return res.rowCount ?? 0;
 }
@@ -500,6 +543,9 @@ export interface StatsRow {
   rowsInserted: number;
   rowsInsertedNotUndone: number;
   rowsRemoved: number;
+  rowsUpdated: number;
+  rowsUnchanged: number;
+  rowsDeleted: number;
   duplicatesFound: number;
   avgDurationSeconds: number | null;
   tablesAffected: number;
@@ -531,6 +577,9 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
             coalesce(sum(rows_inserted), 0) as rows_inserted,
             coalesce(sum(rows_inserted) filter (where st in ('success', 'partial')), 0) as rows_inserted_not_undone,
             coalesce(sum(rows_removed), 0) as rows_removed,
+            coalesce(sum(rows_updated), 0) as rows_updated,
+            coalesce(sum(rows_unchanged), 0) as rows_unchanged,
+            coalesce(sum(rows_deleted), 0) as rows_deleted,
             coalesce(sum(duplicates_found), 0) as duplicates_found,
             round(avg(duration_seconds), 3) as avg_duration_seconds,
             count(distinct table_name) filter (where st in ('success', 'partial', 'undone')) as tables_affected,
@@ -551,6 +600,9 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
     rowsInserted: n(r.rows_inserted),
     rowsInsertedNotUndone: n(r.rows_inserted_not_undone),
     rowsRemoved: n(r.rows_removed),
+    rowsUpdated: n(r.rows_updated),
+    rowsUnchanged: n(r.rows_unchanged),
+    rowsDeleted: n(r.rows_deleted),
     duplicatesFound: n(r.duplicates_found),
     avgDurationSeconds: r.avg_duration_seconds === null ? null : Number(r.avg_duration_seconds),
     tablesAffected: n(r.tables_affected),

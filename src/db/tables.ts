@@ -305,7 +305,8 @@ export interface ImportRowState {
  * unchanged (an UPDATE by someone else before that rewrite can no longer be told apart); so is
  * undo --reassign's rewrite of rows it gives to a later import (`metadata.reassigned[].xmin` of
  * that import's record), and the rows an undo put back from pre-images (`metadata.restore_xmin`
- * of the undone import's record).
+ * of the undone import's record). When such a record is deleted (history prune, undo --purge), its
+ * ids go to `metadata.kept_xmins` of a record that stays (db/history.ts, deleteImports).
  */
 export async function getImportRowState(client: Client, schema: string, table: string, importId: string, importXmin: string): Promise<ImportRowState> {
   const res = await client.query<{ n: string; changed: string }>(
@@ -317,6 +318,10 @@ export async function getImportRowState(client: Client, schema: string, table: s
                where h.table_name = $3 and e ? 'xmin'
               union all
               select h.metadata->>'restore_xmin' from ${qualify(schema, 'import_history')} h where h.table_name = $3 and h.metadata ? 'restore_xmin'
+              union all
+              select x from ${qualify(schema, 'import_history')} h
+               cross join jsonb_array_elements_text(case when jsonb_typeof(h.metadata->'kept_xmins') = 'array' then h.metadata->'kept_xmins' else '[]'::jsonb end) x
+               where h.table_name = $3
             )) as changed
        from ${qualify(schema, table)} t where t._import_id = $1`,
     [importId, importXmin, table],

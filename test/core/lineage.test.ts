@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { traceLineage, traceRow } from '../../src/core/lineage.ts';
+import { undoImport } from '../../src/core/undo.ts';
 import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
-import { importInto } from '../importHelpers.ts';
+import { importInto, importWith } from '../importHelpers.ts';
 
 describe('traceLineage and traceRow', () => {
   const db = useTestDb();
@@ -34,6 +35,49 @@ describe('traceLineage and traceRow', () => {
     assert.deepEqual(after.imports.map((i) => [i.import_id, i.rows_now]), [[b.import_id, 0], [a.import_id, 2]]);
     assert.equal(after.total_rows_contributed, 5);
     assert.equal(after.rows_now_in_table, 2);
+  });
+
+  it("accounts for atlas's own changes: rows an upsert updated and a replace deleted are expected, a row deleted by hand is not", async () => {
+    const a = await importInto(db.settings, files.write('lp1.csv', csv([['sku', 'price'], ['a', '1'], ['b', '2'], ['c', '3']])), 'lprices');
+    const u = await importWith(db.settings, files.write('lp2.csv', csv([['sku', 'price'], ['a', '10'], ['b', '2'], ['d', '4']])), 'lprices', { mode: 'upsert', key: ['sku'] });
+    const x = await importInto(db.settings, files.write('lp3.csv', csv([['sku', 'price'], ['e', '5'], ['f', '6']])), 'lprices');
+    const r = await importWith(db.settings, files.write('lp4.csv', csv([['sku', 'price'], ['e', '50']])), null, { replaceImport: x.import_id });
+    const by = async () => new Map((await traceLineage(db.settings, 'lprices')).imports.map((i) => [i.import_id, [i.rows_inserted, i.rows_now, i.rows_changed_by_later_imports, i.rows_expected_now]]));
+    let l = await by();
+    assert.deepEqual(l.get(a.import_id), [3, 2, 1, 2], 'a: 3 inserted, 1 updated by the upsert: 2 expected, 2 there');
+    assert.deepEqual(l.get(u.import_id), [1, 2, 0, 2], 'the upsert: 1 inserted + 1 updated');
+    assert.deepEqual(l.get(x.import_id), [2, 0, 2, 0], 'x: both rows deleted by the --replace-import');
+    assert.deepEqual(l.get(r.import_id), [1, 1, 0, 1]);
+    // A change outside atlas shows: rows_now no longer what atlas's writes leave.
+    await db.client.query(`delete from ${db.schema}.lprices where sku = 'c'`);
+    l = await by();
+    assert.deepEqual(l.get(a.import_id), [3, 1, 1, 2]);
+  });
+
+  it('a row a replace deleted shows its kept versions, with the import that deleted it; once that import is undone, the row again', async () => {
+    const a = await importInto(db.settings, files.write('ld1.csv', csv([['sku', 'price'], ['a', '1'], ['b', '2']])), 'lgone');
+    const u = await importWith(db.settings, files.write('ld2.csv', csv([['sku', 'price'], ['b', '20']])), 'lgone', { mode: 'upsert', key: ['sku'] });
+    const [row] = await db.rows<{ id: string }>(`select id::text as id from ${db.schema}.lgone where sku = 'b'`);
+    const r = await importWith(db.settings, files.write('ld3.csv', csv([['sku', 'price'], ['z', '9']])), 'lgone', { mode: 'replace' });
+    const t = await traceRow(db.settings, 'lgone', row!.id);
+    assert.equal(t.deleted_by, r.import_id);
+    assert.equal(t.import_id, u.import_id, 'its last version was written by the upsert');
+    assert.deepEqual(t.values, { sku: 'b', price: 20 });
+    assert.equal(t.source_row_number, 1);
+    assert.equal(typeof t.imported_at, 'string');
+    assert.deepEqual(
+      t.versions.map((v) => [v.import_id, v.values, v.changed_by, v.change]),
+      [
+        [a.import_id, { sku: 'b', price: 2 }, u.import_id, 'updated'],
+        [u.import_id, { sku: 'b', price: 20 }, r.import_id, 'deleted'],
+      ],
+    );
+    await undoImport(db.settings, r.import_id, { dryRun: false, force: false, purge: false });
+    const back = await traceRow(db.settings, 'lgone', row!.id);
+    assert.equal(back.deleted_by, null);
+    assert.deepEqual(back.versions.map((v) => [v.import_id, v.change]), [[a.import_id, 'updated'], [u.import_id, null]]);
+    // A row no import kept stays not found.
+    await assert.rejects(traceRow(db.settings, 'lgone', '987654'), NotFoundError);
   });
 
   it('traces one row to its import, file, source row number and corrections', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compactHistory } from '../../src/core/compact.ts';
-import { getImport, listHistory } from '../../src/core/history.ts';
+import { getImport, listHistory, pruneHistory } from '../../src/core/history.ts';
 import { traceRow } from '../../src/core/lineage.ts';
 import { undoImport } from '../../src/core/undo.ts';
 import { AtlasError } from '../../src/errors.ts';
@@ -54,6 +54,32 @@ describe('history, lineage and compact of upserts and replaces', () => {
     await undoImport(db.settings, u2.import_id, { dryRun: false, force: false, purge: false });
     const after = await traceRow(db.settings, 'l_prices', row!.id);
     assert.deepEqual(after.versions.map((v) => v.import_id), [a.import_id, u1.import_id]);
+  });
+
+  it("history prune and undo --purge of an undone upsert keep undo's order check: the rows its undo put back stay atlas's own change", async () => {
+    for (const purge of [false, true]) {
+      const table = purge ? 'p_purged' : 'p_pruned';
+      const a = await importInto(db.settings, files.write(`${table}1.csv`, csv([['sku', 'price'], ['a', 1], ['b', 2]])), table);
+      const u = await importWith(db.settings, files.write(`${table}2.csv`, csv([['sku', 'price'], ['a', 10]])), table, { mode: 'upsert', key: ['sku'] });
+      const before = await snapshotTable(db, table);
+      if (purge) {
+        await undoImport(db.settings, u.import_id, { dryRun: false, force: false, purge: true });
+      } else {
+        await undoImport(db.settings, u.import_id, { dryRun: false, force: false, purge: false });
+        await db.client.query(`update ${db.schema}.import_history set import_timestamp = import_timestamp - interval '30 days' where import_id = $1`, [u.import_id]);
+        const pruned = await pruneHistory(db.settings, { olderThanSeconds: 20 * 86_400, dryRun: false });
+        assert.ok(pruned.imports.some((i) => i.import_id === u.import_id), 'the undone upsert is pruned');
+      }
+      assert.equal((await db.rows(`select 1 from ${db.schema}.import_history where import_id = $1`, [u.import_id])).length, 0);
+      // a's row put back by the undo is not a change by someone else: a's undo needs no --force.
+      const plan = await undoImport(db.settings, a.import_id, { dryRun: true, force: false, purge: false });
+      assert.equal(plan.force_reason, null, `${table}: ${plan.force_reason}`);
+      assert.equal(plan.rows_changed, 0);
+      const done = await undoImport(db.settings, a.import_id, { dryRun: false, force: false, purge: false });
+      assert.equal(done.rows_removed, 2);
+      assert.equal(before.length, 2);
+      assert.equal((await snapshotTable(db, table)).length, 0);
+    }
   });
 
   it('history compact drops the pre-images of old imports; those can no longer be undone, and history and undo say so', async () => {

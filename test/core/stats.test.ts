@@ -14,6 +14,8 @@ describe('getStats', () => {
     await insertRecord(db, { user_id: 'bob', table_name: 'broken', status: 'failed', rows_inserted: 0, duration_seconds: 0.5, age: '4 days' });
     await insertRecord(db, { user_id: 'carol', table_name: 'orders', status: 'undone', rows_inserted: 10, duration_seconds: 1, age: '5 days' });
     await db.client.query(`update ${db.schema}.import_history set rows_removed = 10 where status = 'undone'`);
+    await db.client.query(`update ${db.schema}.import_history set import_mode = 'upsert', rows_updated = 40, rows_unchanged = 7 where user_id = 'alice' and rows_inserted = 500`);
+    await db.client.query(`update ${db.schema}.import_history set import_mode = 'replace', rows_deleted = 25 where user_id = 'bob' and status = 'partial'`);
     // No lock held: stored as failed (interrupted) when stats connects; no duration.
     await insertRecord(db, { user_id: 'dave', table_name: 'customers', status: 'in_progress', rows_inserted: null, duration_seconds: null, age: '6 days' });
     // Outside the default 30 days.
@@ -31,6 +33,9 @@ describe('getStats', () => {
     assert.equal(s.success_rate, 0.333);
     assert.equal(s.total_rows_inserted, 1_600);
     assert.equal(s.total_rows_removed, 10);
+    assert.equal(s.total_rows_updated, 40);
+    assert.equal(s.total_rows_unchanged, 7);
+    assert.equal(s.total_rows_deleted, 25);
     assert.equal(s.total_duplicates_found, 4);
     assert.equal(s.avg_duration_seconds, 2.1, '(2 + 4 + 3 + 0.5 + 1) / 5 finished imports');
     assert.equal(s.tables_affected, 2, 'customers and orders committed rows; broken did not');
@@ -43,6 +48,8 @@ describe('getStats', () => {
     const customers = await getStats(db.settings, { table: 'customers', user: null, days: 30 });
     assert.equal(customers.total_imports, 3);
     assert.equal(customers.total_rows_inserted, 1_500);
+    assert.equal(customers.total_rows_deleted, 0, 'the replace went into orders');
+    assert.equal(customers.total_rows_updated, 40);
     const bob = await getStats(db.settings, { table: null, user: 'bob', days: 30 });
     assert.equal(bob.total_imports, 2);
     assert.equal(bob.partial_imports, 1);

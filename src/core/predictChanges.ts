@@ -1,0 +1,118 @@
+/**
+ * `--dry-run` of an upsert or a replace: what it would do to the table's rows, counted with
+ * SELECTs over the staged file and the table, inside the dry run's transaction (rolled back).
+ * Only temp tables are written; the table, its history and the pre-images are not.
+ */
+import type { Client } from '../db/connection.js';
+import { rawSql } from '../db/staging/index.js';
+import { qualify, quoteIdent } from '../transform/naming.js';
+import { castSql, validSql } from '../transform/typeSql.js';
+import type { ImportPlan } from './plan.js';
+import { rowHashSql, rowSql } from './sql/rowHash.js';
+import { DUPLICATE_KEY_ERROR, keyConflictErrorsSql, keysArePlain, upsertMatchSql, type ImportMode, type KeyColumn } from './upsert.js';
+
+/** What an upsert or a replace would do (the names of the history record's columns). */
+export interface PredictedChanges {
+  rows_inserted: number;
+  rows_updated: number;
+  rows_unchanged: number;
+  rows_deleted: number;
+  /** Records the row-level duplicate check would skip (replace: repeated within the file, or equal to a row that stays). */
+  duplicates_found: number;
+  /** Records of an upsert sharing a key within the file: mapping errors, none of them written (counted in mapping_errors_count too). */
+  key_conflicts: number;
+}
+
+export interface PredictArgs {
+  client: Client;
+  schema: string;
+  table: string;
+  stage: string;
+  mode: ImportMode;
+  /** --replace-import: the import whose rows would go. */
+  replaces: string | null;
+  plan: ImportPlan;
+  /** The table's user columns now (null: a new table). */
+  existingColumns: ReadonlySet<string> | null;
+  upsertKey: KeyColumn[] | null;
+  /** The row-level duplicate check's key (target names), or null when it is off (--no-dedupe, --force). */
+  dedupeKey: readonly string[] | null;
+  hasPgInputIsValid: boolean;
+}
+
+/** The counts an upsert or a replace would end with (null for an append: its dry run predicts no counts). */
+export async function predictChanges(a: PredictArgs): Promise<PredictedChanges | null> {
+  if (a.mode === 'append') return null;
+  const { client } = a;
+  const out: PredictedChanges = { rows_inserted: 0, rows_updated: 0, rows_unchanged: 0, rows_deleted: 0, duplicates_found: 0, key_conflicts: 0 };
+  if (a.upsertKey) {
+    // Records sharing a key stay out, as the import's mapping errors keep them out (markKeyConflicts).
+    const params: unknown[] = [];
+    const sql = keyConflictErrorsSql({ schema: a.schema, stage: a.stage, plan: a.plan, key: a.upsertKey, hasPgInputIsValid: a.hasPgInputIsValid, params });
+    const marked = await client.query(`update ${quoteIdent(a.stage)} s set _err = '${DUPLICATE_KEY_ERROR}' from (${sql}) k where k.record_number = s._rn`, params);
+    out.key_conflicts = marked.rowCount ?? 0;
+  }
+  // Every valid record as the import would store it, columns named as in the table.
+  const conv = quoteIdent(`${a.stage}_pred`);
+  const validity = a.plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(a.schema), a.hasPgInputIsValid));
+  const casts = a.plan.columns.map((p) => `${castSql(p, rawSql(p.staged))} as ${quoteIdent(p.targetName)}`);
+  const valid =
+    (
+      await client.query(
+        `create temp table ${conv} on commit drop as
+         select ${['s._rn', ...casts].join(', ')} from ${quoteIdent(a.stage)} s
+          where s._err is null${validity.map((v) => `\n            and ${v}`).join('')}`,
+      )
+    ).rowCount ?? 0;
+  await client.query(`analyze ${conv}`);
+  const target = qualify(a.schema, a.table);
+  const existing = a.existingColumns;
+  const missing = new Set(a.plan.columns.map((c) => c.targetName).filter((n) => existing !== null && !existing.has(n)));
+  const columns = a.plan.columns.map((c) => ({ name: c.targetName, type: c.type }));
+
+  if (a.upsertKey) {
+    if (existing === null) {
+      out.rows_inserted = valid;
+      return out;
+    }
+    // As applyUpsert decides: a match whose values differ is updated, one whose do not is unchanged, no match is inserted (the key is unique in the table: checked before).
+    const { on, differs } = upsertMatchSql(a.upsertKey, columns, await keysArePlain(client, `${a.stage}_pred`, a.upsertKey), missing);
+    const res = await client.query<{ inserted: number; updated: number; unchanged: number }>(
+      `select count(*) filter (where not m.found)::int as inserted,
+              count(*) filter (where m.found and m.differs)::int as updated,
+              count(*) filter (where m.found and not m.differs)::int as unchanged
+         from (select t.id is not null as found, coalesce(${differs}, false) as differs from ${conv} c left join ${target} t on ${on}) m`,
+    );
+    Object.assign(out, { rows_inserted: res.rows[0]!.inserted, rows_updated: res.rows[0]!.updated, rows_unchanged: res.rows[0]!.unchanged });
+    return out;
+  }
+
+  // Replace: the rows that would go, then the records the duplicate check would skip among the
+  // file and the rows that stay (none for a full replace; other imports' for --replace-import).
+  const params: unknown[] = [];
+  if (existing !== null) {
+    if (a.replaces !== null) params.push(a.replaces);
+    const gone = await client.query<{ n: number }>(`select count(*)::int as n from ${target} t${a.replaces === null ? '' : ' where t._import_id = $1'}`, params);
+    out.rows_deleted = gone.rows[0]!.n;
+  }
+  if (a.dedupeKey !== null) {
+    const types = new Map(columns.map((c) => [c.name, c.type]));
+    const keyOf = (alias: 't' | 'c') =>
+      a.dedupeKey!.map((k) => ({ expr: alias === 't' && missing.has(k) ? null : `${alias}.${quoteIdent(k)}`, type: types.get(k)! }));
+    const stays = a.replaces !== null && existing !== null;
+    const inTable = stays
+      ? ` or exists (select 1 from ${target} t where t._import_id is distinct from $1 and ${rowHashSql(keyOf('t'))} = x.h and ${rowSql(keyOf('t'))} is not distinct from x.r)`
+      : '';
+    const res = await client.query<{ n: number }>(
+      `select count(*)::int as n from (
+         select c._rn, ${rowHashSql(keyOf('c'))} as h, ${rowSql(keyOf('c'))} as r,
+                row_number() over (partition by ${rowHashSql(keyOf('c'))}, ${rowSql(keyOf('c'))} order by c._rn) as k
+           from ${conv} c) x
+        where x.k > 1${inTable}`,
+      stays ? params : [],
+    );
+    out.duplicates_found = res.rows[0]!.n;
+  }
+  out.rows_inserted = valid - out.duplicates_found;
+  return out;
+}

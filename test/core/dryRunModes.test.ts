@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { dryRunImport, type ImportOptions } from '../../src/core/import.ts';
+import { csv, type TestDb, useTempDir, useTestDb } from '../helpers.ts';
+import { importInto, importWith, snapshotTable } from '../importHelpers.ts';
+
+const base: Omit<ImportOptions, 'source'> = { table: null, format: null, delimiter: null, header: true, encoding: null, name: null };
+
+/** The table and atlas's own tables as they are: a dry run must leave them exactly so. */
+async function state(db: TestDb, table: string): Promise<unknown> {
+  const count = async (t: string) => (await db.rows<{ n: number }>(`select count(*)::int as n from ${db.schema}.${t}`))[0]!.n;
+  return { rows: await snapshotTable(db, table), history: await count('import_history'), preimages: await count('import_preimages'), errors: await count('mapping_errors'), duplicates: await count('import_duplicates') };
+}
+
+describe('--dry-run of upsert and replace', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+
+  it('an upsert dry run counts the rows it would insert, update and leave unchanged, and the key conflicts, writing nothing', async () => {
+    await importInto(db.settings, files.write('d1.csv', csv([['sku', 'price'], ['a', '1.50'], ['b', '2.00'], ['c', '3.00']])), 'dprices');
+    const before = await state(db, 'dprices');
+    const file = files.write('d2.csv', csv([['sku', 'price', 'extra'], ['b', '2.50', ''], ['a', '1.5', ''], ['d', '4.00', ''], ['e', '5', ''], ['e', '6', ''], ['c', '3', 'x']]));
+    const p = await dryRunImport(db.settings, { ...base, source: file, table: 'dprices', mode: 'upsert', key: ['sku'] });
+    assert.equal(p.import_mode, 'upsert');
+    // b changes; a is unchanged (1.5 = 1.50); c changes through the new column; d is new; both e records share a key.
+    assert.deepEqual(p.predicted, { rows_inserted: 1, rows_updated: 2, rows_unchanged: 1, rows_deleted: 0, duplicates_found: 0, key_conflicts: 2 });
+    assert.equal(p.mapping_errors_count, 2);
+    assert.deepEqual(await state(db, 'dprices'), before, 'nothing written');
+    // The real import does what the dry run said.
+    const u = await importWith(db.settings, file, 'dprices', { mode: 'upsert', key: ['sku'] });
+    assert.deepEqual([u.rows_inserted, u.rows_updated, u.rows_unchanged, u.rows_deleted, u.mapping_errors_count], [1, 2, 1, 0, 2]);
+  });
+
+  it('an upsert dry run into a new table inserts every valid record', async () => {
+    const p = await dryRunImport(db.settings, { ...base, source: files.write('n.csv', csv([['sku'], ['a'], ['b'], ['a']])), table: 'dnew', mode: 'upsert', key: ['sku'] });
+    assert.deepEqual(p.predicted, { rows_inserted: 1, rows_updated: 0, rows_unchanged: 0, rows_deleted: 0, duplicates_found: 0, key_conflicts: 2 });
+    assert.equal((await db.rows(`select 1 from pg_tables where schemaname = $1 and tablename = 'dnew'`, [db.schema])).length, 0);
+  });
+
+  it('a replace dry run counts the rows it would delete and insert, and the duplicates it would skip', async () => {
+    await importInto(db.settings, files.write('r1.csv', csv([['sku', 'qty'], ['a', '1'], ['b', '2'], ['c', '3'], ['d', '4']])), 'dstock');
+    const before = await state(db, 'dstock');
+    const file = files.write('r2.csv', csv([['sku', 'qty'], ['a', '1'], ['x', '9'], ['x', '9']]));
+    const p = await dryRunImport(db.settings, { ...base, source: file, table: 'dstock', mode: 'replace' });
+    assert.deepEqual(p.predicted, { rows_inserted: 2, rows_updated: 0, rows_unchanged: 0, rows_deleted: 4, duplicates_found: 1, key_conflicts: 0 });
+    assert.deepEqual(await state(db, 'dstock'), before, 'nothing written');
+    const r = await importWith(db.settings, file, 'dstock', { mode: 'replace' });
+    assert.deepEqual([r.rows_inserted, r.rows_deleted, r.duplicates_found], [2, 4, 1]);
+  });
+
+  it('a --replace-import dry run counts that import\'s rows, and skips records equal to rows that stay', async () => {
+    await importInto(db.settings, files.write('o1.csv', csv([['sku', 'qty'], ['a', '1'], ['b', '2']])), 'dorders');
+    const bad = await importInto(db.settings, files.write('o2.csv', csv([['sku', 'qty'], ['c', '30'], ['d', '4'], ['e', '5']])), 'dorders');
+    const before = await state(db, 'dorders');
+    const file = files.write('o3.csv', csv([['sku', 'qty'], ['c', '3'], ['d', '4'], ['a', '1']]));
+    const p = await dryRunImport(db.settings, { ...base, source: file, table: null, replaceImport: bad.import_id });
+    assert.equal(p.import_mode, 'replace_import');
+    assert.equal(p.replaces_import_id, bad.import_id);
+    assert.deepEqual(p.predicted, { rows_inserted: 2, rows_updated: 0, rows_unchanged: 0, rows_deleted: 3, duplicates_found: 1, key_conflicts: 0 });
+    assert.deepEqual(await state(db, 'dorders'), before, 'nothing written');
+    const r = await importWith(db.settings, file, null, { replaceImport: bad.import_id });
+    assert.deepEqual([r.rows_inserted, r.rows_deleted, r.duplicates_found], [2, 3, 1]);
+  });
+
+  it('an append dry run predicts no counts', async () => {
+    const p = await dryRunImport(db.settings, { ...base, source: files.write('a.csv', csv([['v'], ['1']])), table: 'dappend' });
+    assert.equal(p.import_mode, 'append');
+    assert.equal(p.predicted, null);
+  });
+});
