@@ -72,7 +72,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
   try {
     return await useDatabase(settings, options.onDatabase, session, async (client, url, target) => {
       trace.serverSeconds = target.embedded?.seconds ?? 0;
-      const serverVersion = await getServerVersion(client);
+      const serverVersion = session?.serverVersion ?? (await getServerVersion(client));
       const importId = randomUUID();
       let replaces: string | null = null;
       if (options.replaceImport != null) {
@@ -81,7 +81,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         replaces = replaced.import_id;
         if (options.table == null && prepared.mapping.table === undefined) tableName = replaced.table_name;
       }
-      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url, mode, replaces };
+      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url, mode, replaces, reuse: session?.reuse ?? { tempBuffersFixed: false } };
       if (options.dryRun) {
         await client.query('begin');
         try {

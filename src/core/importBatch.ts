@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Settings } from '../config.js';
 import { restoreRecords, snapshotBatchRecords } from '../db/batches.js';
 import { openClient } from '../db/connection.js';
+import { getServerVersion } from '../db/tables.js';
 import { markFailed } from '../db/history.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { tableNameFromFileName } from '../formats/shared/index.js';
@@ -175,7 +176,8 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
       const recorder = options.atomic ? client : await openClient(url);
       // The server was reached once, before any file began: no file's duration has it to subtract.
       const shared = { ...target, embedded: target.embedded === null ? null : { ...target.embedded, seconds: 0 } };
-      const session: ImportSession = { client, url, target: shared, recorder, batchId, atomic: options.atomic };
+      const serverVersion = await getServerVersion(client);
+      const session: ImportSession = { client, url, target: shared, recorder, batchId, atomic: options.atomic, serverVersion, reuse: { tempBuffersFixed: false } };
       try {
         if (options.atomic) {
           await client.query('begin');

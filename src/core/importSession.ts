@@ -21,6 +21,20 @@ export interface ImportSession {
    * nothing commits until the batch does. @default false
    */
   atomic: boolean;
+  /** server_version_num, read once for the batch. */
+  serverVersion: number;
+  /** What every file of the batch may reuse of what an earlier one found (see runImport.ts setTempBuffers). */
+  reuse: SessionReuse;
+}
+
+/** Facts about the connection learnt by one import, kept for the next on the same connection. */
+export interface SessionReuse {
+  /**
+   * A staging table has been written on this connection: its temporary buffers are allocated, at
+   * the size they keep for the session (PostgreSQL refuses any other temp_buffers from then on),
+   * so later imports on it do not set temp_buffers again. @default false
+   */
+  tempBuffersFixed: boolean;
 }
 
 /** Runs `fn` on the session's connection, or connects (and migrates) for this one import. */

@@ -29,6 +29,7 @@ import { predictChanges, type PredictedChanges } from './predictChanges.js';
 import { DRY_RUN_ERRORS_SHOWN, msToSeconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import { checkMappingColumns, type Prepared } from './prepareImport.js';
 import type { ImportTrace } from './importTrace.js';
+import type { SessionReuse } from './importSession.js';
 
 export function alreadyImported(tableName: string, earlier: { import_id: string; import_timestamp: Date }): AlreadyImportedError {
   return new AlreadyImportedError(
@@ -60,6 +61,8 @@ export interface RunContext {
   mode: ImportMode;
   /** --replace-import: the full id of the import whose rows this one replaces. */
   replaces: string | null;
+  /** What an earlier import on the same connection learnt (a batch's session), or a fresh record. */
+  reuse: SessionReuse;
 }
 
 /** Rows at each end of a table whose stored `_row_hash` is checked before the duplicate check trusts it. */
@@ -79,9 +82,11 @@ async function checkRoomForColumns(client: Client, schema: string, tableName: st
  * Raises temp_buffers for this transaction where the session allows it. A session that has used
  * temporary tables refuses any other value, which happens behind a pooler (another client's
  * session): there the savepoint, which writes nothing, undoes the refusal and the session keeps
- * its own.
+ * its own. Once a staging table has been written the session's buffers are allocated for good, so
+ * a batch's later files skip these four round trips (ImportSession.reuse).
  */
-async function setTempBuffers(client: Client): Promise<void> {
+async function setTempBuffers(client: Client, reuse: SessionReuse): Promise<void> {
+  if (reuse.tempBuffersFixed) return;
   await client.query('savepoint atlas_temp_buffers');
   try {
     await client.query(`set local temp_buffers = '${IMPORT_TEMP_BUFFERS}'`);
@@ -218,7 +223,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   // For this transaction only: sorts and hashes over millions of staged rows stay in memory
   // instead of spilling to disk (docs/decisions.md), and the staging table gets more local buffers (settable only before it is first used).
   await client.query(`set local work_mem = '${IMPORT_WORK_MEM}'`);
-  await setTempBuffers(client);
+  await setTempBuffers(client, run.reuse);
   if (input.table.kind === 'fixed' && input.table.header.length > MAX_USER_COLUMNS) {
     throw new AtlasError(`the file has ${input.table.header.length} columns, more than the ${MAX_USER_COLUMNS} atlas can put in one table: ${COLUMN_LIMIT_REASON}`, {
       hint: 'split the columns across several files (repeat a key column in each, to join them), then import each into its own table',
@@ -229,6 +234,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   const parseStart = performance.now();
   const onChunk = options.onProgress ? (rows: number) => options.onProgress?.({ bytesRead: input.reader.bytes, totalBytes: input.opened.sizeBytes, rows }) : undefined;
   const staged = await copyIntoStage(client, run.stage, input.table, targets, prepared.nullValuesOf, options.signal, onChunk);
+  run.reuse.tempBuffersFixed = true;
   await onChunk?.(staged.rows);
   run.checkCancelled();
   const lateArrays = input.table.kind === 'keyed' ? await reshapeLateArrays(client, run.stage, staged, input.table) : {};

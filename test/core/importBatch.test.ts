@@ -158,6 +158,37 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.equal(await countRows(db.client, db.schema, 'a'), 1);
     assert.equal(await countRows(db.client, db.schema, 'c'), 0);
   });
+
+  it('--mode upsert --key and --mode replace apply to each file of a batch in turn, with exact counts', async () => {
+    put('up/1.csv', csv([['sku', 'price'], ['a', 1], ['b', 2], ['c', 3]]));
+    put('up/2.csv', csv([['sku', 'price'], ['b', 20], ['c', 3], ['d', 4]]));
+    put('up/3.csv', csv([['sku', 'price'], ['d', 40], ['e', 5]]));
+    const up = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/up`], table: 'prices', mode: 'upsert', key: ['sku'] });
+    assert.deepEqual(statuses(up), ['1.csv:success', '2.csv:success', '3.csv:success']);
+    const counts = (r: BatchResult) => r.files.map((f) => ({ inserted: f.result?.rows_inserted, updated: f.result?.rows_updated, unchanged: f.result?.rows_unchanged, deleted: f.result?.rows_deleted, mode: f.result?.import_mode }));
+    assert.deepEqual(counts(up), [
+      { inserted: 3, updated: 0, unchanged: 0, deleted: 0, mode: 'upsert' },
+      { inserted: 1, updated: 1, unchanged: 1, deleted: 0, mode: 'upsert' },
+      { inserted: 1, updated: 1, unchanged: 0, deleted: 0, mode: 'upsert' },
+    ]);
+    const prices = await db.rows<{ sku: string; price: number }>(`select sku, price from ${db.schema}.prices order by sku`);
+    assert.deepEqual(prices.map((r) => `${r.sku}=${r.price}`), ['a=1', 'b=20', 'c=3', 'd=40', 'e=5']);
+
+    put('rep/1.csv', csv([['sku', 'qty'], ['a', 1], ['b', 2], ['c', 3]]));
+    put('rep/2.csv', csv([['sku', 'qty'], ['x', 7], ['y', 8]]));
+    const rep = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/rep`], table: 'stock', mode: 'replace' });
+    assert.deepEqual(statuses(rep), ['1.csv:success', '2.csv:success']);
+    assert.deepEqual(counts(rep), [
+      { inserted: 3, updated: 0, unchanged: 0, deleted: 0, mode: 'replace' },
+      { inserted: 2, updated: 0, unchanged: 0, deleted: 3, mode: 'replace' },
+    ]);
+    const stock = await db.rows<{ sku: string }>(`select sku from ${db.schema}.stock order by sku`);
+    assert.deepEqual(stock.map((r) => r.sku), ['x', 'y']);
+    // Each file its own record, in the history as its mode.
+    const modes = await db.rows<{ m: string; n: number }>(`select import_mode as m, count(*)::int as n from ${db.schema}.import_history where status = 'success' group by 1 order by 1`);
+    assert.deepEqual(modes, [{ m: 'replace', n: 2 }, { m: 'upsert', n: 3 }]);
+    await assertPromiseHolds(db.client, db.schema);
+  });
 });
 
 describe('importBatch from an S3 prefix', { timeout: 300_000 }, () => {
