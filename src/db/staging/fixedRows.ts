@@ -1,7 +1,7 @@
 /**
  * Staging of fixed-width inputs (CSV, XLSX): one staging column per header column. A COPY line is
  * `_rn, _err, c1 .. cn, _fix`; `_fix` goes last because a value's NUL bytes add a fix while the
- * line is written. A batch that carries its CSV bytes (formats/csv.ts) is not written as lines:
+ * line is written. A batch that carries its CSV bytes (formats/csv/csv.ts) is not written as lines:
  * its values are observed and its bytes go to a COPY (FORMAT csv), where the server parses them
  * and `_rn` comes from the staging table's identity. The COPY ends and another starts (one round
  * trip) where batches change from one kind to the other.
@@ -18,7 +18,7 @@ import { COPY_CHUNK_CHARS, type StageRun } from './run.js';
 type FixedTable = Extract<TableStream, { kind: 'fixed' }>;
 
 /**
- * COPY's DELIMITER for each delimiter whose CSV bytes are sent as they are (formats/csv.ts):
+ * COPY's DELIMITER for each delimiter whose CSV bytes are sent as they are (formats/csv/csv.ts):
  * fixed text, never built from input; the type makes it name every one.
  */
 const CSV_DELIMITER_SQL: Record<SniffedDelimiter, string> = { ',': "','", ';': "';'", '\t': "E'\\t'", '|': "'|'" };

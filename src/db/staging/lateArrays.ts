@@ -11,7 +11,7 @@ import type { StagedColumn, StageResult } from './columns.js';
 const JSON_LITERAL = '^(-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false)$';
 
 /**
- * One key, one shape (formats/lateArrays.ts): a key (an XML element, a JSON key) held once in
+ * One key, one shape (formats/shared/lateArrays.ts): a key (an XML element, a JSON key) held once in
  * some records and as an array in later ones is a jsonb array in every record. The readers
  * stream, so the records staged before its first array hold it as read (its text or scalar in
  * its column, or flattened into `key_member` columns); here those rows are rewritten to hold it as
