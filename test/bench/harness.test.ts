@@ -34,7 +34,7 @@ describe('bench: --cases selection', () => {
   });
 
   it('refuses an unknown name, listing the cases and groups', () => {
-    assert.throws(() => selectCases('csv,nope', false), /unknown case "nope"; cases: csv, no-dedupe,.*; groups: dedupe, formats, others, all/);
+    assert.throws(() => selectCases('csv,nope', false), /unknown case "nope"; cases: csv, no-dedupe,.*; groups: dedupe, formats, others, modes, all/);
   });
 });
 
