@@ -131,6 +131,8 @@ interface Decision {
   errorCells: ReturnType<typeof countErrorCells>;
   /** `--mode upsert`: the key the file's rows are matched on. */
   upsertKey: KeyColumn[] | null;
+  /** A dry run's file already imported into this table (a real import stops there instead). */
+  alreadyImportedBy: { import_id: string; import_timestamp: Date } | null;
 }
 
 /** The mapping errors found (and, unless a dry run, recorded), and why the import must stop, if it must. */
@@ -268,9 +270,10 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   const decided: ColumnType[] = staged.columns.map((c) => c.stats.decide());
   decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${staged.columns[i]!.targetName}: ${note}`)));
   await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
-  if (!options.dryRun && !options.force && !options.allowSameFile) {
-    const earlier = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, run.importId);
-    if (earlier) throw alreadyImported(tableName, earlier);
+  let alreadyImportedBy = null;
+  if (!options.force && !options.allowSameFile) {
+    alreadyImportedBy = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, run.importId);
+    if (alreadyImportedBy && !options.dryRun) throw alreadyImported(tableName, alreadyImportedBy);
   }
   const existing = await getExistingTable(client, schema, tableName);
   if (existing !== null) await findTypesWithoutHash(client, existing.columns);
@@ -296,7 +299,7 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   // might get a value lookup (createValueLookups); not a dry run's (it runs neither).
   if (!options.dryRun) for (const sql of analyzeStageSql(run.stage, plan)) await client.query(sql);
   run.checkCancelled();
-  return { decided, existing, plan, errorCells, upsertKey };
+  return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy };
 }
 
 /** Values that cannot be stored, and ragged rows: mapping errors, recorded (counted in a dry run); their rows stay out. */
@@ -344,7 +347,7 @@ async function predictDryRun(run: ImportRun, { existing, plan, upsertKey }: Deci
 }
 
 /** `--dry-run`: what the import would do; the caller rolls the transaction back. */
-function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan }: Decision, errors: ErrorsFound, predicted: PredictedChanges | null): DryRunResult {
+function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan, alreadyImportedBy }: Decision, errors: ErrorsFound, predicted: PredictedChanges | null): DryRunResult {
   const newNames = new Set(plan.newColumns.map((c) => c.targetName));
   return {
     dry_run: true,
@@ -363,6 +366,7 @@ function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan }: De
     import_mode: run.mode,
     replaces_import_id: run.replaces,
     predicted,
+    already_imported_by: alreadyImportedBy && { import_id: alreadyImportedBy.import_id, import_timestamp: isoTime(alreadyImportedBy.import_timestamp)! },
   };
 }
 
