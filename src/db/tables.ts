@@ -42,7 +42,8 @@ const RELKINDS: Record<string, string> = {
   t: 'a TOAST table',
 };
 
-const METADATA = new Set(['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied', '_row_hash']);
+/** atlas's own columns: not the user's columns of a table. */
+const METADATA: ReadonlySet<string> = new Set(RESERVED_COLUMNS);
 
 interface ColumnRow {
   name: string;
