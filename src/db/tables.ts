@@ -232,6 +232,19 @@ export async function canSkipImportIdCheck(client: Client, schema: string, table
 }
 
 /**
+ * Gives the planner statistics of `_row_hash` where the table has none yet (made by an import
+ * moments ago, before autovacuum analysed it): without them it guesses that each hash matches
+ * 1/200 of the table and scans all of it for every later import's duplicate check, which made a
+ * batch's per-file cost grow with the table (docs/decisions.md). Returns whether it analysed.
+ */
+export async function ensureRowHashStatistics(client: Client, schema: string, table: string): Promise<boolean> {
+  const res = await client.query<{ has: boolean }>(`select exists (select 1 from pg_stats where schemaname = $1 and tablename = $2 and attname = '_row_hash') as has`, [schema, table]);
+  if (res.rows[0]!.has) return false;
+  await client.query(`analyze ${qualify(schema, table)} (_row_hash)`);
+  return true;
+}
+
+/**
  * Runs one statement writing rows of this import into `table`, with per-row triggers (so foreign
  * key checks) off when canSkipImportIdCheck allows it, after locking the import's history row as
  * the skipped checks would have.
