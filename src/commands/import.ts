@@ -91,6 +91,9 @@ function renderDryRun(r: DryRunResult, c: ReturnType<typeof colorFor>): string {
     ),
     ...r.columns_left_out.map((l) => c.yellow(`  ${printable(l.source)}  left out: ${printable(l.reason)}`)),
   ];
+  if (r.already_imported_by !== null) {
+    out.splice(2, 0, c.yellow(`already imported by ${r.already_imported_by.import_id} (${r.already_imported_by.import_timestamp}): the import would be refused (--allow-same-file imports it again)`));
+  }
   const p = r.predicted;
   if (p !== null) {
     const changes = [`${formatCount(p.rows_inserted)} inserted`, `${formatCount(p.rows_updated)} updated`, `${formatCount(p.rows_unchanged)} unchanged`, `${formatCount(p.rows_deleted)} deleted`];

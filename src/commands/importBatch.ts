@@ -26,6 +26,8 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
     const plan = await planBatch(settings, { ...fileOptions, ...batch, onDatabase: databaseNotice(cmd) });
     if (g.json) printJson({ success: true, ...plan });
     else if (!g.quiet) process.stdout.write(renderPlan(plan, c));
+    // As the batch itself would end: 1 when a file would fail.
+    if (plan.files.some((f) => f.action === 'fail')) process.exitCode = ExitCode.failed;
     return;
   }
   const mode = progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true });
@@ -106,11 +108,17 @@ function renderSummary(r: BatchResult, c: ChalkInstance): string {
 function renderPlan(plan: BatchPlan, c: ChalkInstance): string {
   const lines = [c.bold('dry run: nothing was written')];
   for (const f of plan.files) {
-    const what = f.action === 'skip' ? c.dim(`skip   ${printable(f.file)} -> ${printable(f.table_name)} (already imported by ${f.already_imported_by ?? '?'})`) : `import ${printable(f.file)} -> ${printable(f.table_name)}${f.action === 'unknown' ? c.dim(' (checked against earlier imports as it is read)') : ''}`;
-    lines.push(what);
+    const to = `${printable(f.file)} -> ${printable(f.table_name)}`;
+    if (f.action === 'skip') lines.push(c.dim(`skip   ${to} (already imported by ${f.already_imported_by ?? '?'})`));
+    else if (f.action === 'fail') lines.push(c.red(`fail   ${to}: ${printable(f.error?.message ?? 'unknown error')}`));
+    else {
+      const r = f.dry_run!;
+      const errors = r.mapping_errors_count > 0 ? `, ${formatCount(r.mapping_errors_count)} mapping error(s)` : '';
+      lines.push(`import ${to}: ${formatCount(r.total_rows_in_file)} rows (${r.import_strategy}${errors})`);
+    }
   }
-  const imports = plan.files.filter((f) => f.action !== 'skip').length;
-  lines.push(`${formatCount(plan.files.length)} file(s): ${formatCount(imports)} to import, ${formatCount(plan.files.length - imports)} to skip`);
+  const n = (a: BatchPlan['files'][number]['action']): number => plan.files.filter((f) => f.action === a).length;
+  lines.push(`${formatCount(plan.files.length)} file(s): ${formatCount(n('import'))} to import, ${formatCount(n('skip'))} to skip, ${formatCount(n('fail'))} would fail`);
   for (const skip of plan.listing_skipped) lines.push(c.dim(`  left out ${printable(skip.path)}: ${skip.reason}`));
   return `${lines.join('\n')}\n`;
 }

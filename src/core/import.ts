@@ -43,6 +43,11 @@ export async function importFileInSession(settings: Settings, options: ImportOpt
   return (await importWithRecord(settings, { ...options, dryRun: false }, session)) as ImportResult;
 }
 
+/** One file's dry run in a batch's `--dry-run`: on the batch's connection. */
+export async function dryRunFileInSession(settings: Settings, options: ImportOptions, session: ImportSession): Promise<DryRunResult> {
+  return (await importWithRecord(settings, { ...options, dryRun: true }, session)) as DryRunResult;
+}
+
 /**
  * One file's import around its transaction: reads and checks what can be checked before
  * connecting, refuses a file already imported, writes the in_progress record, runs the

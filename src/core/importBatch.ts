@@ -7,18 +7,18 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import type { Settings } from '../config.js';
 import { restoreRecords, snapshotBatchRecords } from '../db/batches.js';
-import { openClient } from '../db/connection.js';
+import { openClient, type Client, type DatabaseTarget } from '../db/connection.js';
 import { getServerVersion } from '../db/tables.js';
 import { markFailed } from '../db/history.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
-import { tableNameFromFileName } from '../formats/shared/index.js';
 import { isGlobArgument } from '../sources/glob.js';
 import { listSources, type ListedFile, type SkippedEntry } from '../sources/listSources.js';
 import { withDatabase } from './database.js';
 import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
-import { importFileInSession } from './import.js';
+import { dryRunFileInSession, importFileInSession } from './import.js';
+import { tableNamerFor } from './prepareImport.js';
 import type { ImportSession } from './importSession.js';
-import type { ImportOptions, ImportResult } from './importTypes.js';
+import type { DryRunResult, ImportOptions, ImportResult } from './importTypes.js';
 
 /** What a batch was asked to do: the options of every file's import, and how to run them. */
 export interface BatchOptions extends Omit<ImportOptions, 'source'> {
@@ -86,13 +86,17 @@ export interface BatchResult {
   summary: BatchSummary;
 }
 
-/** One line of `--dry-run` of a batch: where each file would go, and whether it would be skipped. */
+/** One line of `--dry-run` of a batch: where each file would go, and what its import would do. */
 export interface BatchPlanFile {
   file: string;
   table_name: string;
-  /** `unknown`: an S3 object is checked against earlier imports only as it is read. */
-  action: 'import' | 'skip' | 'unknown';
+  /** `fail`: the file cannot be read, or its import would fail on its mapping errors (`error` says why). */
+  action: 'import' | 'skip' | 'fail';
+  /** Skipped: the earlier import of the same bytes into the same table. */
   already_imported_by: string | null;
+  /** The file's dry run (null when skipped before reading it, or when it could not be read). */
+  dry_run: DryRunResult | null;
+  error: { message: string; hint: string | null } | null;
 }
 
 export interface BatchPlan {
@@ -129,33 +133,59 @@ async function listBatch(settings: Settings, options: Pick<BatchOptions, 'source
   return { files: list.files, skipped: list.skipped };
 }
 
-/** The table a file goes into when nothing else names it (as a single import names it). */
-function tableFor(file: ListedFile, table: string | null): string {
-  return table ?? tableNameFromFileName(file.fileName);
-}
-
-/** `--dry-run` of a batch: lists the files, their tables, and which are already imported; writes nothing. */
+/**
+ * `--dry-run` of a batch: each file's own dry run, in turn, on one connection (each in a
+ * transaction rolled back, so a file does not see the tables an earlier one would create); a local
+ * file already imported into its table is skipped without reading it. Writes nothing.
+ */
 export async function planBatch(settings: Settings, options: BatchOptions): Promise<BatchPlan> {
   const { files, skipped } = await listBatch(settings, options);
+  const tableFor = tableNamerFor(options);
   if (files.length === 0) return { dry_run: true, files: [], listing_skipped: skipped };
-  return withDatabase(settings, options.onDatabase, async (client) => {
+  return withDatabase(settings, options.onDatabase, async (client, url, target) => {
+    const session = await openSession(client, url, target, client, randomUUID(), false);
     const planned: BatchPlanFile[] = [];
     for (const file of files) {
-      const table = tableFor(file, options.table);
+      if (options.signal?.aborted) break;
       const checks = !options.force && !options.allowSameFile;
-      if (!checks) {
-        planned.push({ file: file.displayName, table_name: table, action: 'import', already_imported_by: null });
-        continue;
+      const named = tableFor(file.fileName);
+      if (checks && !file.source.startsWith('s3://') && file.sizeBytes !== null) {
+        const earlier = await findEarlierImport(client, settings.schema, named, { sizeBytes: file.sizeBytes, hash: () => hashLocalFile(file.source) }, null);
+        if (earlier) {
+          planned.push({ file: file.displayName, table_name: named, action: 'skip', already_imported_by: earlier.import_id, dry_run: null, error: null });
+          continue;
+        }
       }
-      if (file.source.startsWith('s3://') || file.sizeBytes === null) {
-        planned.push({ file: file.displayName, table_name: table, action: 'unknown', already_imported_by: null });
-        continue;
-      }
-      const earlier = await findEarlierImport(client, settings.schema, table, { sizeBytes: file.sizeBytes, hash: () => hashLocalFile(file.source) }, null);
-      planned.push({ file: file.displayName, table_name: table, action: earlier ? 'skip' : 'import', already_imported_by: earlier?.import_id ?? null });
+      options.onFileStart?.(file, planned.length, files.length);
+      planned.push(await planOne(settings, batchFileOptions(options, file), session, file, named));
     }
     return { dry_run: true, files: planned, listing_skipped: skipped };
   });
+}
+
+/** One file's dry run as a line of the plan. */
+async function planOne(settings: Settings, options: ImportOptions, session: ImportSession, file: ListedFile, named: string): Promise<BatchPlanFile> {
+  const base = { file: file.displayName, already_imported_by: null };
+  try {
+    const r = await dryRunFileInSession(settings, options, session);
+    if (r.already_imported_by !== null) return { ...base, table_name: r.table_name, action: 'skip', already_imported_by: r.already_imported_by.import_id, dry_run: r, error: null };
+    return { ...base, table_name: r.table_name, action: r.would_fail ? 'fail' : 'import', dry_run: r, error: r.failure === null ? null : { message: r.failure, hint: null } };
+  } catch (err) {
+    return { ...base, table_name: named, action: 'fail', dry_run: null, error: { message: describeError(err), hint: err instanceof AtlasError ? err.hint : null } };
+  }
+}
+
+/** What the files of a batch share, on the batch's connection. */
+async function openSession(client: Client, url: string, target: DatabaseTarget, recorder: Client, batchId: string, atomic: boolean): Promise<ImportSession> {
+  // The server was reached once, before any file began: no file's duration has it to subtract.
+  const shared = { ...target, embedded: target.embedded === null ? null : { ...target.embedded, seconds: 0 } };
+  return { client, url, target: shared, recorder, batchId, atomic, serverVersion: await getServerVersion(client), reuse: { tempBuffersFixed: false } };
+}
+
+/** A file's import options: the batch's, without what only the batch reads. */
+function batchFileOptions(options: BatchOptions, file: ListedFile): ImportOptions {
+  const { sources: _s, recursive: _r, pattern: _p, atomic: _a, stopOnError: _e, onFileStart: _fs, onFileDone: _fd, s3PageSize: _ps, ...each } = options;
+  return { ...each, source: file.source };
 }
 
 /**
@@ -166,6 +196,8 @@ export async function planBatch(settings: Settings, options: BatchOptions): Prom
 export async function importBatch(settings: Settings, options: BatchOptions): Promise<BatchResult> {
   const started = performance.now();
   const { files, skipped } = await listBatch(settings, options);
+  // A mapping file that cannot be read fails the batch here, once, rather than every file alike.
+  const tableFor = tableNamerFor(options);
   const batchId = randomUUID();
   const outcomes: BatchFileOutcome[] = [];
   let ran = 0;
@@ -174,11 +206,8 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
       // An atomic batch writes its records in its own transaction: creating a table with its foreign
       // key to import_history locks that table against other writers until the batch commits.
       const recorder = options.atomic ? client : await openClient(url);
-      // The server was reached once, before any file began: no file's duration has it to subtract.
-      const shared = { ...target, embedded: target.embedded === null ? null : { ...target.embedded, seconds: 0 } };
-      const serverVersion = await getServerVersion(client);
-      const session: ImportSession = { client, url, target: shared, recorder, batchId, atomic: options.atomic, serverVersion, reuse: { tempBuffersFixed: false } };
       try {
+        const session = await openSession(client, url, target, recorder, batchId, options.atomic);
         if (options.atomic) {
           await client.query('begin');
           await client.query('set transaction isolation level read committed');
@@ -186,7 +215,7 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
         for (const [index, file] of files.entries()) {
           if (options.signal?.aborted) break;
           options.onFileStart?.(file, index, files.length);
-          const outcome = await importOne(settings, options, session, file);
+          const outcome = await importOne(settings, options, session, file, tableFor);
           outcomes.push(outcome);
           ran++;
           if (!options.atomic) options.onFileDone?.(outcome, index, files.length);
@@ -203,12 +232,11 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
 }
 
 /** One file as its own import; its failure becomes its outcome. */
-async function importOne(settings: Settings, options: BatchOptions, session: ImportSession, file: ListedFile): Promise<BatchFileOutcome> {
+async function importOne(settings: Settings, options: BatchOptions, session: ImportSession, file: ListedFile, tableFor: (fileName: string) => string): Promise<BatchFileOutcome> {
   const begun = performance.now();
   const elapsed = (): number => Math.round(performance.now() - begun) / 1000;
-  const { sources: _s, recursive: _r, pattern: _p, atomic: _a, stopOnError: _e, onFileStart: _fs, onFileDone: _fd, s3PageSize: _ps, ...each } = options;
   try {
-    const result = await importFileInSession(settings, { ...each, source: file.source }, session);
+    const result = await importFileInSession(settings, batchFileOptions(options, file), session);
     return { file: file.displayName, status: result.status, table_name: result.table_name, import_id: result.import_id, rows_inserted: result.rows_inserted, duration_seconds: result.duration_seconds, result, error: null, already_imported_by: null };
   } catch (err) {
     const base = { file: file.displayName, rows_inserted: 0, duration_seconds: elapsed(), result: null };
@@ -217,7 +245,7 @@ async function importOne(settings: Settings, options: BatchOptions, session: Imp
     }
     const importId = err instanceof ImportFailedError ? err.importId : null;
     const hint = err instanceof AtlasError ? err.hint : null;
-    return { ...base, status: 'failed', table_name: tableFor(file, options.table), import_id: importId, error: { message: describeError(err), hint }, already_imported_by: null };
+    return { ...base, status: 'failed', table_name: tableFor(file.fileName), import_id: importId, error: { message: describeError(err), hint }, already_imported_by: null };
   }
 }
 

@@ -131,6 +131,11 @@ export interface DryRunResult {
    * conflicts, counted against the table as it is; null for an append, or when the import would fail.
    */
   predicted: PredictedChanges | null;
+  /**
+   * The earlier import of the same bytes into this table: the import would be refused as already
+   * imported (unless --allow-same-file or --force). Null when it would not be.
+   */
+  already_imported_by: { import_id: string; import_timestamp: string } | null;
 }
 
 /** Options inside the core: a real import, or a dry run that writes nothing. */

@@ -153,10 +153,21 @@ function resolveNullValues(flag: string[] | null, configured: string[], mapping:
  * entry when one was asked for (each sheet of a workbook, each file of a zip, is a table of its
  * own); null for stdin without --name.
  */
-function chooseTableName(options: RunOptions, mapping: Mapping, fileName: string | null, part: string | null): string | null {
+function chooseTableName(options: Pick<RunOptions, 'table'>, mapping: Mapping, fileName: string | null, part: string | null): string | null {
   const named = options.table ?? mapping.table ?? null;
   if (named !== null || fileName === null) return named;
   return tableNameFromFileName(fileName, part ?? undefined);
+}
+
+/**
+ * The tables a batch's files go into, named before any file is read (a batch's --dry-run, a file
+ * that failed before it was opened): as a single import names them, the sheet or archive entry
+ * as it was asked for.
+ */
+export function tableNamerFor(options: Pick<RunOptions, 'table' | 'mappingFile' | 'sheet' | 'entry'>): (fileName: string) => string {
+  const mapping = options.mappingFile ? readMappingFile(options.mappingFile) : {};
+  const part = options.sheet ?? (options.entry ? baseFileName(options.entry) : null);
+  return (fileName) => chooseTableName(options, mapping, fileName, part)!;
 }
 
 /** Records a failed import for input that could not be read at all, with what was read of it, and returns the error to throw. */

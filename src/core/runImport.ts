@@ -4,12 +4,12 @@
  * check duplicates, INSERT ... SELECT, and write the final history record.
  */
 import type { Settings } from '../config.js';
-import { lockForTransaction, type Client } from '../db/connection.js';
+import { lockForTransaction, useLargeWorkMem, type Client } from '../db/connection.js';
 import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/history.js';
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
-import { countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
+import { countTableColumns, ensureRowHashStatistics, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError } from '../errors.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
@@ -38,8 +38,6 @@ export function alreadyImported(tableName: string, earlier: { import_id: string;
   );
 }
 
-/** work_mem for an import's transaction: enough to sort and hash a few million staged rows in memory. */
-const IMPORT_WORK_MEM = '128MB';
 /** temp_buffers for the staging table (PostgreSQL's default, 8MB, makes it go through the OS cache at once). */
 const IMPORT_TEMP_BUFFERS = '64MB';
 
@@ -131,6 +129,8 @@ interface Decision {
   errorCells: ReturnType<typeof countErrorCells>;
   /** `--mode upsert`: the key the file's rows are matched on. */
   upsertKey: KeyColumn[] | null;
+  /** A dry run's file already imported into this table (a real import stops there instead). */
+  alreadyImportedBy: { import_id: string; import_timestamp: Date } | null;
 }
 
 /** The mapping errors found (and, unless a dry run, recorded), and why the import must stop, if it must. */
@@ -222,7 +222,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   run.checkCancelled();
   // For this transaction only: sorts and hashes over millions of staged rows stay in memory
   // instead of spilling to disk (docs/decisions.md), and the staging table gets more local buffers (settable only before it is first used).
-  await client.query(`set local work_mem = '${IMPORT_WORK_MEM}'`);
+  await useLargeWorkMem(client);
   await setTempBuffers(client, run.reuse);
   if (input.table.kind === 'fixed' && input.table.header.length > MAX_USER_COLUMNS) {
     throw new AtlasError(`the file has ${input.table.header.length} columns, more than the ${MAX_USER_COLUMNS} atlas can put in one table: ${COLUMN_LIMIT_REASON}`, {
@@ -268,9 +268,10 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   const decided: ColumnType[] = staged.columns.map((c) => c.stats.decide());
   decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${staged.columns[i]!.targetName}: ${note}`)));
   await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
-  if (!options.dryRun && !options.force && !options.allowSameFile) {
-    const earlier = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, run.importId);
-    if (earlier) throw alreadyImported(tableName, earlier);
+  let alreadyImportedBy = null;
+  if (!options.force && !options.allowSameFile) {
+    alreadyImportedBy = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, run.importId);
+    if (alreadyImportedBy && !options.dryRun) throw alreadyImported(tableName, alreadyImportedBy);
   }
   const existing = await getExistingTable(client, schema, tableName);
   if (existing !== null) await findTypesWithoutHash(client, existing.columns);
@@ -296,7 +297,7 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   // might get a value lookup (createValueLookups); not a dry run's (it runs neither).
   if (!options.dryRun) for (const sql of analyzeStageSql(run.stage, plan)) await client.query(sql);
   run.checkCancelled();
-  return { decided, existing, plan, errorCells, upsertKey };
+  return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy };
 }
 
 /** Values that cannot be stored, and ragged rows: mapping errors, recorded (counted in a dry run); their rows stay out. */
@@ -344,7 +345,7 @@ async function predictDryRun(run: ImportRun, { existing, plan, upsertKey }: Deci
 }
 
 /** `--dry-run`: what the import would do; the caller rolls the transaction back. */
-function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan }: Decision, errors: ErrorsFound, predicted: PredictedChanges | null): DryRunResult {
+function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan, alreadyImportedBy }: Decision, errors: ErrorsFound, predicted: PredictedChanges | null): DryRunResult {
   const newNames = new Set(plan.newColumns.map((c) => c.targetName));
   return {
     dry_run: true,
@@ -363,6 +364,7 @@ function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan }: De
     import_mode: run.mode,
     replaces_import_id: run.replaces,
     predicted,
+    already_imported_by: alreadyImportedBy && { import_id: alreadyImportedBy.import_id, import_timestamp: isoTime(alreadyImportedBy.import_timestamp)! },
   };
 }
 
@@ -464,6 +466,7 @@ async function checkDuplicates(run: ImportRun, { existing, plan }: Decision, rec
   const start = performance.now();
   const tableColumns = tableColumnOrder(plan, existing!.columns);
   const useStoredHash = existing!.hasRowHash && isWholeRow(key, tableColumns);
+  if (useStoredHash) await ensureRowHashStatistics(client, schema, tableName);
   if (useStoredHash && plan.newColumns.length === 0) {
     // (New columns were just rehashed by createOrExtendTable.)
     const stale = await client.query<{ stale: number }>(staleRowHashesSql(schema, tableName, tableColumns, STALE_HASH_SAMPLE));

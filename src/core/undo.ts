@@ -7,7 +7,7 @@
  * two undos of one import serialise and the second sees `undone`.
  */
 import type { Settings } from '../config.js';
-import { lockForTransaction, withTransaction, type Client } from '../db/connection.js';
+import { lockForTransaction, useLargeWorkMem, withTransaction, type Client } from '../db/connection.js';
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
@@ -244,6 +244,8 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
   }
 
   await lockForTransaction(client, `atlas:table:${schema}.${table}`);
+  // Its checks sort and hash every row of the import and every duplicate record relying on them.
+  await useLargeWorkMem(client);
   const info = await getDataTable(client, schema, table);
   result.table_exists = info !== null;
   if (info === null) {

@@ -86,6 +86,14 @@ export async function withTransaction<T>(client: Client, fn: () => Promise<T>): 
   }
 }
 
+/** work_mem for a transaction that sorts and hashes millions of rows (an import, an undo): in memory rather than spilled to disk. */
+const LARGE_WORK_MEM = '128MB';
+
+/** Raises work_mem for the current transaction only (SET LOCAL). */
+export async function useLargeWorkMem(client: Client): Promise<void> {
+  await client.query(`set local work_mem = '${LARGE_WORK_MEM}'`);
+}
+
 /** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK). */
 export async function lockForTransaction(client: Client, key: string): Promise<void> {
   await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);

@@ -79,11 +79,24 @@ export function dependentRecordsSql(schema: string, table: string): string {
  */
 export async function listDependentImports(client: Client, schema: string, table: string, importId: string): Promise<DependentImport[]> {
   if (!(await tableExists(client, schema, IMPORT_DUPLICATES_TABLE))) return [];
+  const h = qualify(schema, 'import_history');
+  // Only the columns that decide which record claims a row: not each record's jsonb, which made the
+  // sort of 1.5M records spill to disk (docs/decisions.md).
   const res = await client.query<{ import_id: string; file_name: string | null; import_timestamp: Date; records: number; rows: number }>(
-    `with ${dependentRecordsSql(schema, table)}
-     select d.import_id, min(d.file_name) as file_name, min(d.import_timestamp) as import_timestamp, count(*)::int as records,
-            (select count(*) from firsts f where f.import_id = d.import_id)::int as rows
-       from deps d group by d.import_id order by min(d.import_timestamp), d.import_id`,
+    `with deps as materialized (
+       select d.import_id, d.matched_row_id, d.record_number, h.import_timestamp
+         from ${qualify(schema, IMPORT_DUPLICATES_TABLE)} d
+         join ${h} h on h.import_id = d.import_id
+        where h.table_name = $2 and h.import_id <> $1 and h.status in ('success', 'partial')
+          and d.matched_row_id in (select t.id from ${qualify(schema, table)} t where t._import_id = $1)
+     ), firsts as (
+       select distinct on (matched_row_id) import_id from deps order by matched_row_id, import_timestamp, import_id, record_number
+     )
+     select h.import_id, h.file_name, h.import_timestamp, r.records::int as records, coalesce(f.rows, 0)::int as rows
+       from (select import_id, count(*) as records from deps group by import_id) r
+       join ${h} h on h.import_id = r.import_id
+       left join (select import_id, count(*) as rows from firsts group by import_id) f on f.import_id = r.import_id
+      order by h.import_timestamp, h.import_id`,
     [importId, table],
   );
   return res.rows.map((r) => ({ ...r, import_timestamp: r.import_timestamp.toISOString() }));

@@ -42,7 +42,8 @@ const RELKINDS: Record<string, string> = {
   t: 'a TOAST table',
 };
 
-const METADATA = new Set(['id', '_import_id', '_imported_at', '_source_row_number', '_corrections_applied', '_row_hash']);
+/** atlas's own columns: not the user's columns of a table. */
+const METADATA: ReadonlySet<string> = new Set(RESERVED_COLUMNS);
 
 interface ColumnRow {
   name: string;
@@ -228,6 +229,19 @@ export async function canSkipImportIdCheck(client: Client, schema: string, table
     [schema, table, fkColumn],
   );
   return res.rows[0]?.ok === true;
+}
+
+/**
+ * Gives the planner statistics of `_row_hash` where the table has none yet (made by an import
+ * moments ago, before autovacuum analysed it): without them it guesses that each hash matches
+ * 1/200 of the table and scans all of it for every later import's duplicate check, which made a
+ * batch's per-file cost grow with the table (docs/decisions.md). Returns whether it analysed.
+ */
+export async function ensureRowHashStatistics(client: Client, schema: string, table: string): Promise<boolean> {
+  const res = await client.query<{ has: boolean }>(`select exists (select 1 from pg_stats where schemaname = $1 and tablename = $2 and attname = '_row_hash') as has`, [schema, table]);
+  if (res.rows[0]!.has) return false;
+  await client.query(`analyze ${qualify(schema, table)} (_row_hash)`);
+  return true;
 }
 
 /**

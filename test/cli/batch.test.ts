@@ -43,8 +43,8 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     const plan = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', ...conn]);
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /skip +.*customers\.csv -> customers \(already imported by [0-9a-f-]{36}\)/);
-    assert.match(plan.stdout, /import .*more\.csv -> more\n/);
-    assert.match(plan.stdout, /3 file\(s\): 1 to import, 2 to skip/);
+    assert.match(plan.stdout, /import .*more\.csv -> more: 1 rows \(new_table\)\n/);
+    assert.match(plan.stdout, /3 file\(s\): 1 to import, 2 to skip, 0 would fail/);
     assert.equal(await countRows(db.client, db.schema, 'more'), 0);
     put('in/more.csv', '');
     const again = await runAtlas(['import', join(files.dir, 'in'), ...conn]);

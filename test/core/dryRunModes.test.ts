@@ -62,9 +62,15 @@ describe('--dry-run of upsert and replace', () => {
     assert.deepEqual([r.rows_inserted, r.rows_deleted, r.duplicates_found], [2, 3, 1]);
   });
 
-  it('an append dry run predicts no counts', async () => {
-    const p = await dryRunImport(db.settings, { ...base, source: files.write('a.csv', csv([['v'], ['1']])), table: 'dappend' });
+  it('an append dry run predicts no counts; of a file already imported it names the import that would refuse it', async () => {
+    const file = files.write('a.csv', csv([['v'], ['1']]));
+    const p = await dryRunImport(db.settings, { ...base, source: file, table: 'dappend' });
     assert.equal(p.import_mode, 'append');
     assert.equal(p.predicted, null);
+    assert.equal(p.already_imported_by, null);
+    const first = await importInto(db.settings, file, 'dappend');
+    const again = await dryRunImport(db.settings, { ...base, source: file, table: 'dappend' });
+    assert.equal(again.already_imported_by?.import_id, first.import_id);
+    assert.equal((await dryRunImport(db.settings, { ...base, source: file, table: 'dappend', allowSameFile: true })).already_imported_by, null);
   });
 });

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { importBatch, type BatchOptions, type BatchResult } from '../../src/core/importBatch.ts';
-import { csv, openTestDb, tempDir, type TestDb } from '../helpers.ts';
+import { importBatch, planBatch, type BatchOptions, type BatchResult } from '../../src/core/importBatch.ts';
+import { csv, FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 import { assertPromiseHolds, countRows, historyOf } from '../guarantees/helpers.ts';
 import { startWireRecorder } from '../guarantees/wireRecorder.ts';
 import { useS3rver } from '../sources/s3rverHelper.ts';
@@ -148,6 +148,22 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.match(records.find((x) => x.import_id === r.files[0]!.import_id)!.error_message ?? '', /rolled back with its --atomic batch: .*b\.csv failed/);
   });
 
+  it('--dry-run is the dry run of each file: tables as the import names them (mapping, --sheet by number), files that would fail, and nothing written', async () => {
+    put('in/a.csv', csv([['id', 'name'], [1, 'ann'], [2, 'bob']]));
+    put('in/b.json', CORRUPT_JSON);
+    put('map.json', JSON.stringify({ table: 'people' }));
+    const plan = await planBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], mappingFile: join(files.dir, 'map.json') });
+    assert.deepEqual(plan.files.map((f) => `${f.file.replace(/^.*\//, '')}:${f.action}:${f.table_name}`), ['a.csv:import:people', 'b.json:fail:people']);
+    assert.equal(plan.files[0]!.dry_run?.total_rows_in_file, 2);
+    assert.match(plan.files[1]!.error?.message ?? '', /JSON/);
+    // A sheet asked for by number is named by what the workbook calls it, as the import names it.
+    const sheets = await planBatch(db.settings, { ...defaults, sources: [join(FIXTURES, 'real', 'datasets.xlsx'), join(FIXTURES, 'real', 'deaths.xlsx')], sheet: '2', range: null });
+    assert.deepEqual(sheets.files.map((f) => `${f.action}:${f.table_name}`), ['import:datasets_mtcars', 'import:deaths_other']);
+    const [made] = await db.client.query<{ n: number }>(`select count(*)::int as n from pg_tables where schemaname = $1 and tablename in ('people', 'datasets_mtcars', 'deaths_other')`, [db.schema]).then((r) => r.rows);
+    assert.equal(made!.n, 0);
+    assert.deepEqual(await historyOf(db.client, db.schema), []);
+  });
+
   it('--stop-on-error stops at the first failed file; the files before it stay committed', async () => {
     put('in/a.csv', csv([['id'], [1]]));
     put('in/b.json', CORRUPT_JSON);
@@ -212,8 +228,16 @@ describe('importBatch from an S3 prefix', { timeout: 300_000 }, () => {
     assert.ok(s3.requests.filter((q) => q.includes('list-type=2')).length >= 3, s3.requests.join('\n'));
     assert.deepEqual(statuses(r), [1, 2, 3, 4, 5].map((i) => `part-${i}.csv:success`));
     assert.equal(await countRows(db.client, db.schema, 'parts'), 5);
+    // The dry run reads each object to know it: all five already imported, one new one to import.
+    await s3.put('drop', { 'exports/part-6.csv': csv([['id', 'part'], [6, 'p6']]) });
+    const plan = await planBatch(settings, { ...defaults, sources: ['s3://drop/exports/'], table: 'parts', s3PageSize: 2 });
+    assert.deepEqual(plan.files.map((f) => `${f.file.replace(/^.*\//, '')}:${f.action}`), [...[1, 2, 3, 4, 5].map((i) => `part-${i}.csv:skip`), 'part-6.csv:import']);
+    assert.equal(plan.files[0]!.already_imported_by, r.files[0]!.import_id);
+    assert.equal(plan.files[5]!.dry_run?.total_rows_in_file, 1);
+    assert.equal(await countRows(db.client, db.schema, 'parts'), 5);
     const again = await importBatch(settings, { ...defaults, sources: ['s3://drop/exports/'], table: 'parts', s3PageSize: 2 });
     assert.equal(again.summary.skipped, 5);
+    assert.equal(again.summary.imported, 1);
     await assertPromiseHolds(db.client, db.schema);
   });
 });

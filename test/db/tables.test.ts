@@ -97,3 +97,19 @@ describe('skipping the per-row _import_id check', () => {
   });
 });
 
+
+describe('statistics of _row_hash before a duplicate check', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+  const hasStats = async (table: string): Promise<boolean> =>
+    (await db.rows<{ n: number }>(`select count(*)::int as n from pg_stats where schemaname = $1 and tablename = $2 and attname = '_row_hash'`, [db.schema, table]))[0]!.n > 0;
+
+  it('an import into a table never analysed analyses its _row_hash first, so that the planner probes the index instead of scanning the table', async () => {
+    await importInto(db.settings, files.write('a.csv', csv([['k', 'v'], [1, 'a'], [2, 'b']])), 'fresh');
+    await db.client.query(`alter table ${db.schema}.fresh set (autovacuum_enabled = false)`);
+    assert.equal(await hasStats('fresh'), false, 'a new table has no statistics yet');
+    const second = await importInto(db.settings, files.write('b.csv', csv([['k', 'v'], [2, 'b'], [3, 'c']])), 'fresh');
+    assert.equal(second.duplicates_found, 1);
+    assert.equal(await hasStats('fresh'), true);
+  });
+});

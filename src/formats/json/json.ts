@@ -1,4 +1,4 @@
-import { BatchQueue, detectEncoding, lateShapes, newKeyShapes, pullBatches, RecordKeys, TextChunks, type KeyedRow, type KeyedTableStream, type KeyShapes } from '../shared/index.js';
+import { BatchQueue, detectEncoding, lateShapes, newKeyShapes, RecordKeys, startPulling, TextChunks, type KeyedRow, type KeyedTableStream, type KeyShapes } from '../shared/index.js';
 import { AtlasError, UsageError } from '../../errors.js';
 import { flattenRecord, flattenVerified, flattenVerifiedAt, hasControlCharacter, nestsDeeperThan, type FlatRecord, type KeyLimit } from './jsonFlatten.js';
 import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
@@ -117,20 +117,10 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
     },
   );
   const text = new TextChunks(bytes, (first) => detectEncoding(first, options.encoding));
-  const chunks = text[Symbol.asyncIterator]();
-  let done = false;
-  const feed = async (): Promise<void> => {
-    const next = await chunks.next();
-    if (next.done) {
-      done = true;
-      scanner.end();
-    } else scanner.push(next.value);
-  };
-  while (!done && pending.length === 0) await feed();
-
+  const batches = await startPulling(text, pending, (chunk) => scanner.push(chunk), () => scanner.end());
   return {
     kind: 'keyed',
-    batches: pullBatches(pending, () => done, feed),
+    batches,
     jsonKeys: shapes.jsonKeys,
     lateShapes: () => lateShapes(shapes, null),
     details: { format: 'json', record_path: path.length > 0 ? path.join('.') : null, encoding: text.encoding ?? 'utf-8' },
@@ -197,21 +187,14 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
   };
 
   const text = new TextChunks(bytes, (first) => detectEncoding(first, options.encoding));
-  const chunks = text[Symbol.asyncIterator]();
-  let done = false;
-  const feed = async (): Promise<void> => {
-    const next = await chunks.next();
-    if (next.done) {
-      done = true;
-      if (carry !== '') onLine(carry);
-      carry = '';
-    } else onText(next.value);
+  const atEnd = (): void => {
+    if (carry !== '') onLine(carry);
+    carry = '';
   };
-  while (!done && pending.length === 0) await feed();
-
+  const batches = await startPulling(text, pending, onText, atEnd);
   return {
     kind: 'keyed',
-    batches: pullBatches(pending, () => done, feed),
+    batches,
     jsonKeys: shapes.jsonKeys,
     lateShapes: () => lateShapes(shapes, null),
     details: { format: 'ndjson', record_path: null, encoding: text.encoding ?? 'utf-8' },

@@ -2,7 +2,7 @@
 export { detectEncoding, ENCODINGS, isKnownEncoding, StrictDecoder } from './decode.js';
 export { noteJson, noteMember, noteOwn, noteRepeated, lateShapes, newKeyShapes, type KeyShapes } from './lateArrays.js';
 export { heapShare, heapSizeLimit, MIB } from './limits.js';
-export { BatchQueue, pullBatches } from './pull.js';
+export { BatchQueue, startPulling } from './pull.js';
 export { TextChunks } from './textChunks.js';
 export {
   COMPRESSION_EXTENSIONS,

@@ -29,7 +29,26 @@ export class BatchQueue<T> {
   }
 }
 
-export async function* pullBatches<T>(queue: BatchQueue<T>, isDone: () => boolean, feed: () => Promise<unknown>): AsyncGenerator<T[]> {
+/**
+ * Feeds a push-style parser the text of `text`, a chunk at a time (`onText`; `onEnd` once, after
+ * the last), until it has queued a first record or the input ended, so that input of the wrong
+ * shape fails as it is opened; returns the batches that pull the rest.
+ */
+export async function startPulling<T>(text: AsyncIterable<string>, queue: BatchQueue<T>, onText: (chunk: string) => void, onEnd: () => void): Promise<AsyncGenerator<T[]>> {
+  const chunks = text[Symbol.asyncIterator]();
+  let done = false;
+  const feed = async (): Promise<void> => {
+    const next = await chunks.next();
+    if (next.done) {
+      done = true;
+      onEnd();
+    } else onText(next.value);
+  };
+  while (!done && queue.length === 0) await feed();
+  return pullBatches(queue, () => done, feed);
+}
+
+async function* pullBatches<T>(queue: BatchQueue<T>, isDone: () => boolean, feed: () => Promise<unknown>): AsyncGenerator<T[]> {
   for (;;) {
     const ready = queue.take();
     if (ready.length > 0) yield ready;

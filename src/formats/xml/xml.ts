@@ -1,4 +1,4 @@
-import { BatchQueue, detectEncoding, ENCODINGS, heapShare, heapSizeLimit, lateShapes, MIB, newKeyShapes, pullBatches, RecordKeys, TextChunks, type KeyedRow, type KeyedTableStream } from '../shared/index.js';
+import { BatchQueue, detectEncoding, ENCODINGS, heapShare, heapSizeLimit, lateShapes, MIB, newKeyShapes, RecordKeys, startPulling, TextChunks, type KeyedRow, type KeyedTableStream } from '../shared/index.js';
 import { TextDecoder } from 'node:util';
 import { AtlasError } from '../../errors.js';
 import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../../transform/naming.js';
@@ -255,19 +255,14 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     parser.write(over.rest);
   };
   const text = new TextChunks(bytes, (first) => pickXmlEncoding(first, options.encoding));
-  const chunks = text[Symbol.asyncIterator]();
-  let done = false;
-  const feed = async (): Promise<void> => {
-    const next = await chunks.next();
-    if (!next.done) {
-      if (fast === null) parser.write(next.value);
-      else {
-        const over = fast.write(next.value);
-        if (over !== null) handOver(over);
-      }
-      return;
+  const onText = (chunk: string): void => {
+    if (fast === null) parser.write(chunk);
+    else {
+      const over = fast.write(chunk);
+      if (over !== null) handOver(over);
     }
-    done = true;
+  };
+  const atEnd = (): void => {
     /** The fast path read the document to its end: it is complete, sax has nothing to check. */
     let readToEnd = false;
     if (fast !== null) {
@@ -282,12 +277,12 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
       throw new AtlasError(`no element matches --record-path ${options.recordPath}`, { hint: 'give the name of the repeated element (e.g. order) or its path (e.g. orders/order)' });
     }
   };
-  while (!done && pending.length === 0) await feed();
+  const batches = await startPulling(text, pending, onText, atEnd);
 
   const names = (matcher as RecordMatcher | null)?.names ?? [];
   return {
     kind: 'keyed',
-    batches: pullBatches(pending, () => done, feed),
+    batches,
     jsonKeys: columns.jsonKeys,
     lateShapes: () => lateShapes(columns, '#text'),
     details: {
