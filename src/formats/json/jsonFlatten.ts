@@ -97,20 +97,31 @@ export function hasControlCharacter(text: string): boolean {
 /** JSON's number grammar (RFC 8259). */
 const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
-/**
- * Whether the record being verified holds a control character anywhere: only then can a string
- * hold one (one test per record instead of one per string; set by flattenVerified).
- */
-let recordHasControl = true;
+/** How one walk over a record reads it: what it verifies, and what it knows of the text. */
+interface Walk {
+  /** Verify every piece of syntax stepped over: the text is not yet known to be JSON. */
+  check: boolean;
+  /** The text holds a control character somewhere: only then can a string hold one (one test per record instead of one per string). */
+  hasControl: boolean;
+  /**
+   * How deep a deep value may nest before a checked walk declines it: the caller refuses too deep
+   * input, checking depth only where this walk declines, and a record's values start two levels
+   * in (a flattened a_b one level further, which the margin covers).
+   */
+  deepLimit: number;
+}
+
+/** The walk over text already known to be valid JSON. */
+const UNCHECKED: Walk = { check: false, hasControl: true, deepLimit: MAX_JSON_DEPTH - 2 };
 
 /**
- * The value of a JSON string token (with its quotes), checked first with `check`. One with
+ * The value of a JSON string token (with its quotes), checked first when `walk.check`. One with
  * escapes is JSON.parsed, which both decodes and checks them (so it is parsed once).
  */
-function stringValue(raw: string, check: boolean): string {
-  if (check) verify(raw.length >= 2 && raw.charCodeAt(raw.length - 1) === QUOTE);
+function stringValue(raw: string, walk: Walk): string {
+  if (walk.check) verify(raw.length >= 2 && raw.charCodeAt(raw.length - 1) === QUOTE);
   if (raw.indexOf('\\') < 0) {
-    if (check && recordHasControl) verify(!CONTROL.test(raw));
+    if (walk.check && walk.hasControl) verify(!CONTROL.test(raw));
     return raw.slice(1, -1);
   }
   return parsedOrUnverified(raw) as string;
@@ -134,23 +145,24 @@ function parsedOrUnverified(raw: string): unknown {
  * decoded. The records of a file mostly repeat their keys: a key written as the last record's was
  * is taken from here, without finding its end, slicing or decoding it, and as the same string,
  * which makes the comparisons that follow (RecordKeys) pointer-equal (docs/decisions.md). Keys
- * longer than MEMO_MAX_CHARS are not kept (they would stay in memory).
+ * longer than MEMO_MAX_CHARS are not kept (they would stay in memory). A cache, not a parameter:
+ * every reader in the process shares it, and a hit is a whole token found where it stands.
  */
 const memo = { raws: [] as string[], keys: [] as string[] };
 const MEMO_MAX_CHARS = 256;
 
 /**
  * Calls `each(key, valueStart, valueEnd)` for every member of the object starting at `start`;
- * returns the index after its closing brace. With `check`, every piece of syntax the walk steps
+ * returns the index after its closing brace. With `walk.check`, every piece of syntax the walk steps
  * over is verified (keys, colons, commas, the closing brace); values are the caller's to check.
  * `remember` (top-level members) reads and keeps keys in `memo`: a stored key is a complete,
  * checked string token, so text that starts with it holds the same token.
  */
-function eachMember(text: string, start: number, each: (key: string, from: number, to: number, m: number) => void, check: boolean, remember = false): number {
+function eachMember(text: string, start: number, each: (key: string, from: number, to: number, m: number) => void, walk: Walk, remember = false): number {
   let i = skipWhitespace(text, start + 1);
   if (text.charCodeAt(i) === 0x7d) return i + 1;
   for (let m = 0; ; m++) {
-    if (check) verify(text.charCodeAt(i) === QUOTE);
+    if (walk.check) verify(text.charCodeAt(i) === QUOTE);
     let key: string;
     let keyEnd: number;
     const known = remember ? memo.raws[m] : undefined;
@@ -160,32 +172,32 @@ function eachMember(text: string, start: number, each: (key: string, from: numbe
     } else {
       keyEnd = stringEnd(text, i);
       const rawKey = text.slice(i, keyEnd);
-      key = stringValue(rawKey, check);
+      key = stringValue(rawKey, walk);
       if (remember && rawKey.length <= MEMO_MAX_CHARS) {
         memo.raws[m] = rawKey;
         memo.keys[m] = key;
       }
     }
     i = skipWhitespace(text, keyEnd);
-    if (check) verify(text.charCodeAt(i) === 0x3a);
+    if (walk.check) verify(text.charCodeAt(i) === 0x3a);
     const from = skipWhitespace(text, i + 1); // past ':'
     const to = valueEnd(text, from);
-    if (check) verify(to > from);
+    if (walk.check) verify(to > from);
     each(key, from, to, m);
     i = skipWhitespace(text, to);
     if (text.charCodeAt(i) !== 0x2c) {
-      if (check) verify(text.charCodeAt(i) === 0x7d);
+      if (walk.check) verify(text.charCodeAt(i) === 0x7d);
       return i + 1;
     }
     i = skipWhitespace(text, i + 1);
   }
 }
 
-/** Text of a scalar JSON value (a string, a number, true, false or null), checked first with `check`: strings decoded, numbers as written, null as null. */
-function scalarText(raw: string, check: boolean): string | null {
+/** Text of a scalar JSON value (a string, a number, true, false or null), checked first when `walk.check`: strings decoded, numbers as written, null as null. */
+function scalarText(raw: string, walk: Walk): string | null {
   const c = raw.charCodeAt(0);
-  if (c === QUOTE) return stringValue(raw, check);
-  if (check) verify(raw === 'true' || raw === 'false' || raw === 'null' || JSON_NUMBER.test(raw));
+  if (c === QUOTE) return stringValue(raw, walk);
+  if (walk.check) verify(raw === 'true' || raw === 'false' || raw === 'null' || JSON_NUMBER.test(raw));
   switch (c) {
     case 0x74: // true
       return 'true';
@@ -213,7 +225,7 @@ export interface KeyLimit {
  * (its last value wins, see KeyedRow); a key such as `__proto__` is an ordinary column.
  */
 export function flattenRecord(text: string, shapes: KeyShapes, limit?: KeyLimit, rn = 0): FlatRecord {
-  return flatten(text, skipWhitespace(text, 0), shapes, rn, limit, false);
+  return flatten(text, skipWhitespace(text, 0), shapes, rn, limit, UNCHECKED);
 }
 
 /**
@@ -223,10 +235,9 @@ export function flattenRecord(text: string, shapes: KeyShapes, limit?: KeyLimit,
  * flattening): 1M records, about 3 us each.
  */
 export function flattenVerified(text: string, shapes: KeyShapes, limit?: KeyLimit, rn = 0): FlatRecord | null {
-  recordHasControl = CONTROL.test(text);
-  deepLimit = MAX_JSON_DEPTH - 2;
+  const walk: Walk = { check: true, hasControl: CONTROL.test(text), deepLimit: MAX_JSON_DEPTH - 2 };
   try {
-    const record = flatten(text, skipWhitespace(text, 0), shapes, rn, limit, true);
+    const record = flatten(text, skipWhitespace(text, 0), shapes, rn, limit, walk);
     verify(skipWhitespace(text, record.end) === text.length);
     return record;
   } catch (err) {
@@ -251,10 +262,8 @@ export function flattenVerifiedAt(
   limit?: KeyLimit,
   rn = 0,
 ): FlatRecord | null {
-  recordHasControl = hasControl;
-  deepLimit = maxDepth - 2;
   try {
-    return flatten(text, start, shapes, rn, limit, true);
+    return flatten(text, start, shapes, rn, limit, { check: true, hasControl, deepLimit: maxDepth - 2 });
   } catch (err) {
     if (err === UNVERIFIED) return null;
     throw err;
@@ -268,26 +277,19 @@ export interface FlatRecord {
   end: number;
 }
 
-/**
- * How deep a deep value may nest before a checked walk declines it (set with recordHasControl):
- * the caller refuses too deep input, checking depth only where this walk declines, and a record's
- * values start two levels in (a flattened a_b one level further, which the margin covers).
- */
-let deepLimit = MAX_JSON_DEPTH - 2;
-
-function flatten(text: string, start: number, shapes: KeyShapes, rn: number, limit: KeyLimit | undefined, check: boolean): FlatRecord {
+function flatten(text: string, start: number, shapes: KeyShapes, rn: number, limit: KeyLimit | undefined, walk: Walk): FlatRecord {
   const keys: string[] = [];
   const values: Array<string | null> = [];
   const { jsonKeys, repeated, literals, notedAt } = shapes;
-  if (check) verify(text.charCodeAt(start) === 0x7b);
+  if (walk.check) verify(text.charCodeAt(start) === 0x7b);
   let members = 0;
   // Columns are counted as they are met, so a record of a million keys stops before its object is built.
   const count = (): void => {
     if (limit !== undefined && ++members > limit.maxKeys) limit.fail();
   };
   const deep = (raw: string): string => {
-    if (check) {
-      verify(!nestsDeeperThan(raw, deepLimit));
+    if (walk.check) {
+      verify(!nestsDeeperThan(raw, walk.deepLimit));
       parsedOrUnverified(raw);
     }
     return compactJson(raw);
@@ -297,7 +299,7 @@ function flatten(text: string, start: number, shapes: KeyShapes, rn: number, lim
    * its JSON text (an array of one where the column holds arrays). JSON null is NULL either way.
    */
   const scalar = (key: string, raw: string, m: number): string | null => {
-    const value = scalarText(raw, check);
+    const value = scalarText(raw, walk);
     if (value === null) return null;
     // Most files have no JSON column: one size test per value then.
     if (jsonKeys.size > 0 && jsonKeys.has(key)) return repeated.has(key) ? `[${raw}]` : raw;
@@ -334,9 +336,9 @@ function flatten(text: string, start: number, shapes: KeyShapes, rn: number, lim
             keys.push(name);
             values.push(d === 0x7b || d === 0x5b ? nested(name, text.slice(innerFrom, innerTo)) : scalar(name, text.slice(innerFrom, innerTo), -1));
           },
-          check,
+          walk,
         );
-        if (check) verify(inner === to);
+        if (walk.check) verify(inner === to);
         return;
       }
       count();
@@ -347,7 +349,7 @@ function flatten(text: string, start: number, shapes: KeyShapes, rn: number, lim
       keys.push(key);
       values.push(c === 0x7b || c === 0x5b ? nested(key, text.slice(from, to)) : scalar(key, text.slice(from, to), m));
     },
-    check,
+    walk,
     true,
   );
   return { keys, values, end };
