@@ -34,7 +34,7 @@ const MAX_AGE_DAYS = 36_500;
 export async function compactHistory(settings: Settings, options: CompactOptions): Promise<CompactResult> {
   if (!Number.isFinite(options.olderThanSeconds) || options.olderThanSeconds < 0) throw new UsageError('--older-than must be an age like 365d, 52w, 12h or 30m');
   if (options.olderThanSeconds > MAX_AGE_DAYS * 86_400) throw new UsageError(`--older-than must be at most ${MAX_AGE_DAYS}d`);
-  return withDatabase(settings, options.onDatabase, (client) =>
+  return withDatabase(settings, options, (client) =>
     withTransaction(client, async () => {
       const at = (await client.query<{ cutoff: Date }>(`select now() - make_interval(secs => $1) as cutoff`, [options.olderThanSeconds])).rows[0]!.cutoff;
       const imports = await prunePreImages(client, settings.schema, at, options.dryRun);

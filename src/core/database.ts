@@ -16,9 +16,9 @@ export interface DatabaseOptions {
  * current, and store imports whose process is gone as failed (interrupted), so that what every
  * command reads, and what SQL reads, agree.
  */
-export async function withDatabase<T>(settings: Settings, onDatabase: DatabaseListener | undefined, fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>): Promise<T> {
   const target = await resolveDatabase(settings);
-  onDatabase?.(target);
+  options.onDatabase?.(target);
   const client = await openClient(target.url);
   try {
     await migrate(client, settings.schema);

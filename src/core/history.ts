@@ -38,7 +38,7 @@ export function checkPage(limit: number, offset: number): void {
 /** `atlas history`: records newest first, with the total count of matching records. */
 export async function listHistory(settings: Settings, filter: HistoryFilter & DatabaseOptions): Promise<HistoryPage> {
   checkPage(filter.limit, filter.offset);
-  return withDatabase(settings, filter.onDatabase, async (client) => {
+  return withDatabase(settings, filter, async (client) => {
     const { rows, total } = await listImports(client, settings.schema, filter);
     return { imports: rows, total_count: total, limit: filter.limit, offset: filter.offset };
   });
@@ -65,7 +65,7 @@ export async function resolveImport(client: Client, schema: string, idOrPrefix: 
 /** One record by id or unambiguous prefix (8+ characters). */
 export async function getImport(settings: Settings, idOrPrefix: string, options: DatabaseOptions = {}): Promise<ImportRecord> {
   checkImportId(idOrPrefix);
-  return withDatabase(settings, options.onDatabase, (client) => resolveImport(client, settings.schema, idOrPrefix));
+  return withDatabase(settings, options, (client) => resolveImport(client, settings.schema, idOrPrefix));
 }
 
 /** What `atlas history prune` was asked to do. */
@@ -104,7 +104,7 @@ export interface PruneResult {
 export async function pruneHistory(settings: Settings, options: PruneOptions): Promise<PruneResult> {
   if (!Number.isFinite(options.olderThanSeconds) || options.olderThanSeconds < 0) throw new UsageError('--older-than must be an age like 365d, 52w, 12h or 30m');
   if (options.olderThanSeconds > MAX_AGE_DAYS * 86_400) throw new UsageError(`--older-than must be at most ${MAX_AGE_DAYS}d`);
-  return withDatabase(settings, options.onDatabase, (client) =>
+  return withDatabase(settings, options, (client) =>
     withTransaction(client, async () => {
       const schema = settings.schema;
       const { cutoff, records } = await listPrunable(client, schema, options.olderThanSeconds);

@@ -75,7 +75,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
   if (Object.keys(prepared.mapping).length > 0) trace.mappingConfig = prepared.mapping;
 
   try {
-    return await useDatabase(settings, options.onDatabase, session, async (client, url, target) => {
+    return await useDatabase(settings, options, session, async (client, url, target) => {
       trace.serverSeconds = target.embedded?.seconds ?? 0;
       const serverVersion = session?.serverVersion ?? (await getServerVersion(client));
       const importId = randomUUID();

@@ -142,7 +142,7 @@ export async function planBatch(settings: Settings, options: BatchOptions): Prom
   const { files, skipped } = await listBatch(settings, options);
   const tableFor = tableNamerFor(options);
   if (files.length === 0) return { dry_run: true, files: [], listing_skipped: skipped };
-  return withDatabase(settings, options.onDatabase, async (client, url, target) => {
+  return withDatabase(settings, options, async (client, url, target) => {
     const session = await openSession(client, url, target, client, randomUUID(), false);
     const planned: BatchPlanFile[] = [];
     for (const file of files) {
@@ -202,7 +202,7 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
   const outcomes: BatchFileOutcome[] = [];
   let ran = 0;
   if (files.length > 0) {
-    await withDatabase(settings, options.onDatabase, async (client, url, target) => {
+    await withDatabase(settings, options, async (client, url, target) => {
       // An atomic batch writes its records in its own transaction: creating a table with its foreign
       // key to import_history locks that table against other writers until the batch commits.
       const recorder = options.atomic ? client : await openClient(url);

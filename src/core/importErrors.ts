@@ -34,7 +34,7 @@ export interface ImportErrorsPage {
 export async function listImportErrors(settings: Settings, idOrPrefix: string, options: ImportErrorsOptions): Promise<ImportErrorsPage> {
   checkImportId(idOrPrefix);
   checkPage(options.limit, options.offset);
-  return withDatabase(settings, options.onDatabase, async (client) => {
+  return withDatabase(settings, options, async (client) => {
     const record = await resolveImport(client, settings.schema, idOrPrefix);
     const { rows, total } = await listMappingErrors(client, settings.schema, {
       importId: record.import_id,
@@ -64,7 +64,7 @@ export interface DuplicatesPage {
 export async function listSkippedDuplicates(settings: Settings, idOrPrefix: string, options: Pick<ImportErrorsOptions, 'limit' | 'offset' | 'onDatabase'>): Promise<DuplicatesPage> {
   checkImportId(idOrPrefix);
   checkPage(options.limit, options.offset);
-  return withDatabase(settings, options.onDatabase, async (client) => {
+  return withDatabase(settings, options, async (client) => {
     const record = await resolveImport(client, settings.schema, idOrPrefix);
     const page = await listImportDuplicates(client, settings.schema, record.import_id, options.limit, options.offset);
     if (page === null) {

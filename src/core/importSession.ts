@@ -5,7 +5,7 @@
  */
 import type { Settings } from '../config.js';
 import { withTransaction, type Client, type DatabaseTarget } from '../db/connection.js';
-import { withDatabase, type DatabaseListener } from './database.js';
+import { withDatabase, type DatabaseOptions } from './database.js';
 
 export interface ImportSession {
   /** The connection every file's import runs on. */
@@ -40,12 +40,12 @@ export interface SessionReuse {
 /** Runs `fn` on the session's connection, or connects (and migrates) for this one import. */
 export function useDatabase<T>(
   settings: Settings,
-  onDatabase: DatabaseListener | undefined,
+  options: DatabaseOptions,
   session: ImportSession | null,
   fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>,
 ): Promise<T> {
   if (session !== null) return fn(session.client, session.url, session.target);
-  return withDatabase(settings, onDatabase, fn);
+  return withDatabase(settings, options, fn);
 }
 
 /**

@@ -130,7 +130,7 @@ async function requireTrackedTable(client: Client, schema: string, table: string
 /** Every import that contributed rows to `table` (success or partial), newest first, and the rows there now. */
 export async function traceLineage(settings: Settings, table: string, options: DatabaseOptions = {}): Promise<TableLineage> {
   if (table === '') throw new UsageError('give a table name');
-  return withDatabase(settings, options.onDatabase, async (client) => {
+  return withDatabase(settings, options, async (client) => {
     await requireTrackedTable(client, settings.schema, table);
     const counts = await countRowsByImport(client, settings.schema, table);
     const byId = new Map(counts.map((c) => [c.importId, c.rows]));
@@ -170,7 +170,7 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
   const id = String(rowId);
   // bigint identity: digits only, within bigint's range (checked here, not left to the server to refuse).
   if (!/^[0-9]{1,19}$/.test(id) || BigInt(id) > MAX_BIGINT) throw new UsageError(`--row must be a row id, a whole number from 0 to ${MAX_BIGINT}, not "${id}"`);
-  return withDatabase(settings, options.onDatabase, async (client) => {
+  return withDatabase(settings, options, async (client) => {
     await requireTrackedTable(client, settings.schema, table);
     const info = await getDataTable(client, settings.schema, table);
     if (!info?.columns.has('id')) throw new AtlasError(`table ${settings.schema}.${table} has no id column to find row ${id} by`);

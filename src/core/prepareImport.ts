@@ -182,6 +182,6 @@ async function recordUnreadable(settings: Settings, options: RunOptions, opened:
   };
   // In a batch, through its record connection: committed at once, even inside an atomic batch's transaction.
   if (session !== null) await write(session.recorder, session.target);
-  else await withDatabase(settings, options.onDatabase, (client, _url, target) => write(client, target));
+  else await withDatabase(settings, options, (client, _url, target) => write(client, target));
   return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err instanceof AtlasError ? err.hint : null, cause: err });
 }

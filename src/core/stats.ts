@@ -65,7 +65,7 @@ export interface ImportStatistics {
 /** Statistics of the imports of the last `days` days (by import_timestamp). */
 export async function getStats(settings: Settings, options: StatsOptions): Promise<ImportStatistics> {
   if (!Number.isInteger(options.days) || options.days < 1 || options.days > MAX_AGE_DAYS) throw new UsageError(`--days must be a whole number from 1 to ${MAX_AGE_DAYS}`);
-  return withDatabase(settings, options.onDatabase, async (client) => {
+  return withDatabase(settings, options, async (client) => {
     const s = await getStatistics(client, settings.schema, { table: options.table, user: options.user, days: options.days });
     return {
       total_imports: s.total,

@@ -184,7 +184,7 @@ async function clearReplacedBy(client: Client, schema: string, replaced: string,
 export async function undoImport(settings: Settings, idOrPrefix: string, options: UndoOptions): Promise<UndoResult> {
   checkImportId(idOrPrefix);
   const schema = settings.schema;
-  return withDatabase(settings, options.onDatabase, async (client) => {
+  return withDatabase(settings, options, async (client) => {
     const found = await resolveImport(client, schema, idOrPrefix);
     return withTransaction(client, () => undoInTransaction(client, settings, found.import_id, options));
   });

@@ -30,7 +30,7 @@ const BATCH_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export async function undoBatch(settings: Settings, batchId: string, options: Omit<UndoOptions, 'expectedRows'> & { expectedRows?: Record<string, number> | null }): Promise<BatchUndoResult> {
   if (!BATCH_ID_RE.test(batchId)) throw new UsageError(`"${batchId}" is not a batch id (the full id the batch printed, or metadata.batch_id of its imports)`);
   if (options.purge) throw new UsageError('--purge cannot be used with --batch', { hint: 'purge the records one import at a time' });
-  return withDatabase(settings, options.onDatabase, async (client) => {
+  return withDatabase(settings, options, async (client) => {
     const all = await listBatchImports(client, settings.schema, batchId);
     if (all.length === 0) throw new NotFoundError(`no import belongs to batch ${batchId}`, { hint: 'list them with `atlas history --batch ID`' });
     const owning = all.filter((r) => r.status === 'success' || r.status === 'partial').reverse();
