@@ -9,7 +9,7 @@ import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/h
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
-import { countTableColumns, ensureRowHashStatistics, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
+import { analyzeNewTableRowHash, countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError } from '../errors.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
@@ -466,7 +466,6 @@ async function checkDuplicates(run: ImportRun, { existing, plan }: Decision, rec
   const start = performance.now();
   const tableColumns = tableColumnOrder(plan, existing!.columns);
   const useStoredHash = existing!.hasRowHash && isWholeRow(key, tableColumns);
-  if (useStoredHash) await ensureRowHashStatistics(client, schema, tableName);
   if (useStoredHash && plan.newColumns.length === 0) {
     // (New columns were just rehashed by createOrExtendTable.)
     const stale = await client.query<{ stale: number }>(staleRowHashesSql(schema, tableName, tableColumns, STALE_HASH_SAMPLE));
@@ -566,6 +565,7 @@ async function insertRows(run: ImportRun, { staged, parsingSeconds }: Staging, {
     }
     const finishStart = performance.now();
     for (const sql of newTable.finish) await client.query(sql);
+    await analyzeNewTableRowHash(client, schema, tableName);
     insertMs += performance.now() - finishStart;
     run.checkCancelled();
   }

@@ -232,16 +232,16 @@ export async function canSkipImportIdCheck(client: Client, schema: string, table
 }
 
 /**
- * Gives the planner statistics of `_row_hash` where the table has none yet (made by an import
- * moments ago, before autovacuum analysed it): without them it guesses that each hash matches
- * 1/200 of the table and scans all of it for every later import's duplicate check, which made a
- * batch's per-file cost grow with the table (docs/decisions.md). Returns whether it analysed.
+ * Statistics of `_row_hash` for a table this import made, in its transaction (it holds the table's
+ * lock already, and nobody else sees the table): until autovacuum's first analyse, a minute or
+ * more later, the planner would take each hash to match 1/200 of the table and hash all of it for
+ * every later import's duplicate check, so that a batch's per-file cost grew with the table
+ * (docs/decisions.md). A small sample says enough of a column of unique hashes.
  */
-export async function ensureRowHashStatistics(client: Client, schema: string, table: string): Promise<boolean> {
-  const res = await client.query<{ has: boolean }>(`select exists (select 1 from pg_stats where schemaname = $1 and tablename = $2 and attname = '_row_hash') as has`, [schema, table]);
-  if (res.rows[0]!.has) return false;
+export async function analyzeNewTableRowHash(client: Client, schema: string, table: string): Promise<void> {
+  await client.query(`set local default_statistics_target = 10`);
   await client.query(`analyze ${qualify(schema, table)} (_row_hash)`);
-  return true;
+  await client.query(`set local default_statistics_target to default`);
 }
 
 /**
