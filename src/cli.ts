@@ -80,8 +80,8 @@ Examples:
   atlas import s3://bucket/exports/2026-12/ --atomic        (every file or none)
 
 A batch (several sources, a directory, a glob or an S3 prefix) imports each file as its own import
-into the table named after it (or --table), on one connection; files already imported into their
-table are skipped, so the same command run again imports only what is missing. It prints a line per
+into the table named after it (or --table), with one setup for all; files already imported into
+their table are skipped, so the same command run again imports only what is missing. It prints a line per
 file and a summary (--json: one document, a result per file), records the batch id in each
 import's metadata (atlas history --batch ID, atlas undo --batch ID), and exits 1 if any file failed,
 else 3 if any was partial, else 0.`,

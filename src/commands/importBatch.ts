@@ -32,13 +32,21 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
   }
   const mode = progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true });
   const result = await withCancelOnSignal('cancelling: rolling back the file being imported; files committed stay committed...', async (signal): Promise<BatchResult> => {
+    // Two files may run at once (core/importBatch.ts): the progress shown is the earliest file not
+    // yet done, whose events come through the hooks of its own start.
     let reporter: ProgressReporter | null = null;
-    /** 1-based number of the file running, for the debug pause points `<point>@<k>`. */
-    let current = 0;
+    /** The earliest file not yet done (files end in order); its label once it has started. */
+    let shown = 0;
+    const labels = new Map<number, string>();
+    const show = (): void => {
+      const label = labels.get(shown);
+      reporter = label === undefined ? null : createProgress(mode, undefined, label);
+    };
     const pauses = debugPauses(process.env);
-    const pause = async (point: string): Promise<void> => {
+    /** Debug pause points: `<point>` for any file, `<point>@<k>` for the k-th file (1-based). */
+    const pause = async (point: string, index: number): Promise<void> => {
       await pauses.at(point, signal);
-      await pauses.at(`${point}@${current}`, signal);
+      await pauses.at(`${point}@${index + 1}`, signal);
     };
     try {
       return await importBatch(settings, {
@@ -47,24 +55,33 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
         signal,
         onDatabase: databaseNotice(cmd),
         onFileStart: (file, index, count) => {
-          current = index + 1;
-          reporter?.stop();
-          reporter = createProgress(mode, undefined, `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`);
+          labels.set(index, `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`);
+          // An atomic batch runs its files one after another and reports them all at its end.
+          if (batch.atomic) {
+            reporter?.stop();
+            shown = index;
+          }
+          if (index === shown) show();
+          const mine = (): ProgressReporter | null => (shown === index ? reporter : null);
+          return {
+            onPhase: async (p) => {
+              mine()?.phase(p);
+              await pause(PHASE_POINTS[p], index);
+            },
+            onProgress: async (p) => {
+              mine()?.progress(p);
+              await pause('copy', index);
+            },
+            onInsert: (estimate) => mine()?.inserting(estimate),
+          };
         },
-        onFileDone: (outcome) => {
+        onFileDone: (outcome, index) => {
           reporter?.stop();
-          reporter = null;
+          labels.delete(index);
           if (!g.json && !g.quiet) process.stdout.write(`${renderFileLine(outcome, c)}\n`);
+          shown = index + 1;
+          if (!batch.atomic) show();
         },
-        onPhase: async (p) => {
-          reporter?.phase(p);
-          await pause(PHASE_POINTS[p]);
-        },
-        onProgress: async (p) => {
-          reporter?.progress(p);
-          await pause('copy');
-        },
-        onInsert: (estimate) => reporter?.inserting(estimate),
       });
     } finally {
       pauses.end();

@@ -86,7 +86,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         replaces = replaced.import_id;
         if (options.table == null && prepared.mapping.table === undefined) tableName = replaced.table_name;
       }
-      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url, mode, replaces, reuse: session?.reuse ?? { tempBuffersFixed: false } };
+      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url, mode, replaces, reuse: session?.reuse ?? { tempBuffersFixed: false }, waitTurn: session?.waitTurn ?? null };
       if (options.dryRun) {
         await client.query('begin');
         try {

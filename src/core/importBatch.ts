@@ -1,7 +1,7 @@
 /**
  * `atlas import` of several files (issue 21): list every source first, then import each file as
- * its own import (its own transaction and history record, exactly as a single-file import) on one
- * connection with one setup; or, with `atomic`, all of them in one transaction.
+ * its own import (its own transaction and history record, exactly as a single-file import) with
+ * one setup; or, with `atomic`, all of them in one transaction.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -20,8 +20,11 @@ import { tableNamerFor } from './prepareImport.js';
 import type { ImportSession } from './importSession.js';
 import type { DryRunResult, ImportOptions, ImportResult } from './importTypes.js';
 
+/** What a file of a batch reports as it runs (the single-file import's callbacks, for that file). */
+export type FileHooks = Pick<ImportOptions, 'onPhase' | 'onProgress' | 'onInsert'>;
+
 /** What a batch was asked to do: the options of every file's import, and how to run them. */
-export interface BatchOptions extends Omit<ImportOptions, 'source'> {
+export interface BatchOptions extends Omit<ImportOptions, 'source' | 'onPhase' | 'onProgress' | 'onInsert'> {
   /** Files, directories, quoted globs, s3:// objects and prefixes, as typed. */
   sources: string[];
   /** Descend into subdirectories and below S3 prefixes. @default false */
@@ -34,9 +37,12 @@ export interface BatchOptions extends Omit<ImportOptions, 'source'> {
   stopOnError: boolean;
   /** Keys per S3 listing request (tests list several pages of a few keys). @default 1000 */
   s3PageSize?: number;
-  /** A file starts: `index` counts from 0. */
-  onFileStart?: ((file: ListedFile, index: number, count: number) => void) | undefined;
-  /** A file is done (imported, skipped or failed). */
+  /**
+   * A file starts (`index` counts from 0); returns what that file's import reports to. Two files
+   * may run at once (see importBatch), so each file's events go to the hooks of its own start.
+   */
+  onFileStart?: ((file: ListedFile, index: number, count: number) => FileHooks | void) | undefined;
+  /** A file is done (imported, skipped or failed); called in the files' order. */
   onFileDone?: ((outcome: BatchFileOutcome, index: number, count: number) => void) | undefined;
 }
 
@@ -156,8 +162,8 @@ export async function planBatch(settings: Settings, options: BatchOptions): Prom
           continue;
         }
       }
-      options.onFileStart?.(file, planned.length, files.length);
-      planned.push(await planOne(settings, batchFileOptions(options, file), session, file, named));
+      const hooks = options.onFileStart?.(file, planned.length, files.length);
+      planned.push(await planOne(settings, batchFileOptions(options, file, hooks), session, file, named));
     }
     return { dry_run: true, files: planned, listing_skipped: skipped };
   });
@@ -179,13 +185,13 @@ async function planOne(settings: Settings, options: ImportOptions, session: Impo
 async function openSession(client: Client, url: string, target: DatabaseTarget, recorder: Client, batchId: string, atomic: boolean): Promise<ImportSession> {
   // The server was reached once, before any file began: no file's duration has it to subtract.
   const shared = { ...target, embedded: target.embedded === null ? null : { ...target.embedded, seconds: 0 } };
-  return { client, url, target: shared, recorder, batchId, atomic, serverVersion: await getServerVersion(client), reuse: { tempBuffersFixed: false } };
+  return { client, url, target: shared, recorder, batchId, atomic, serverVersion: await getServerVersion(client), reuse: { tempBuffersFixed: false }, waitTurn: null };
 }
 
-/** A file's import options: the batch's, without what only the batch reads. */
-function batchFileOptions(options: BatchOptions, file: ListedFile): ImportOptions {
+/** A file's import options: the batch's, without what only the batch reads, with the file's own hooks. */
+function batchFileOptions(options: BatchOptions, file: ListedFile, hooks: FileHooks | void = undefined): ImportOptions {
   const { sources: _s, recursive: _r, pattern: _p, atomic: _a, stopOnError: _e, onFileStart: _fs, onFileDone: _fd, s3PageSize: _ps, ...each } = options;
-  return { ...each, source: file.source };
+  return { ...each, ...(hooks ?? {}), source: file.source };
 }
 
 /**
@@ -199,8 +205,7 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
   // A mapping file that cannot be read fails the batch here, once, rather than every file alike.
   const tableFor = tableNamerFor(options);
   const batchId = randomUUID();
-  const outcomes: BatchFileOutcome[] = [];
-  let ran = 0;
+  let outcomes: BatchFileOutcome[] = [];
   if (files.length > 0) {
     await withDatabase(settings, options, async (client, url, target) => {
       // An atomic batch writes its records in its own transaction: creating a table with its foreign
@@ -211,32 +216,69 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
         if (options.atomic) {
           await client.query('begin');
           await client.query('set transaction isolation level read committed');
+          outcomes = await runInTurn(settings, options, [session], files, tableFor);
+          await endAtomic(client, settings.schema, batchId, outcomes, options, files.length);
+        } else if (options.stopOnError || files.length < 2) {
+          outcomes = await runInTurn(settings, options, [session], files, tableFor);
+        } else {
+          const second = await openClient(url);
+          try {
+            const lanes = [session, await openSession(second, url, target, recorder, batchId, false)];
+            outcomes = await runInTurn(settings, options, lanes, files, tableFor);
+          } finally {
+            await second.end().catch(() => undefined);
+          }
         }
-        for (const [index, file] of files.entries()) {
-          if (options.signal?.aborted) break;
-          options.onFileStart?.(file, index, files.length);
-          const outcome = await importOne(settings, options, session, file, tableFor);
-          outcomes.push(outcome);
-          ran++;
-          if (!options.atomic) options.onFileDone?.(outcome, index, files.length);
-          if (outcome.status === 'failed' && (options.stopOnError || options.atomic)) break;
-        }
-        if (options.atomic) await endAtomic(client, settings.schema, batchId, outcomes, options, files.length);
       } finally {
         if (recorder !== client) await recorder.end().catch(() => undefined);
       }
     });
   }
-  const notRun = files.slice(ran).map((f) => f.displayName);
+  const notRun = files.slice(outcomes.length).map((f) => f.displayName);
   return { batch_id: batchId, atomic: options.atomic, files: outcomes, not_run: notRun, listing_skipped: skipped, summary: summarize(outcomes, notRun.length, files.length, started) };
 }
 
+/**
+ * Runs the files on the sessions given, each session (connection) one file at a time. With two,
+ * a file reads and stages its rows while the one before it writes and commits: a file waits for
+ * the one before it to end before it takes its table's lock (ImportSession.waitTurn), so files
+ * still plan, check duplicates, insert and commit one at a time in the batch's order, and each
+ * outcome is reported in that order. Stops taking files at the first failure when the batch
+ * stops on one (atomic or --stop-on-error, run on one session), or when cancelled. Returns the
+ * outcomes of the files run, a prefix of `files`.
+ */
+async function runInTurn(settings: Settings, options: BatchOptions, sessions: ImportSession[], files: ListedFile[], tableFor: (fileName: string) => string): Promise<BatchFileOutcome[]> {
+  const outcomes: BatchFileOutcome[] = [];
+  const ended: Array<Promise<void>> = [];
+  let next = 0;
+  let stopped = false;
+  const lane = async (session: ImportSession): Promise<void> => {
+    while (!stopped && next < files.length && options.signal?.aborted !== true) {
+      const index = next++;
+      const file = files[index]!;
+      const before = ended[index - 1] ?? Promise.resolve();
+      let end!: () => void;
+      ended[index] = new Promise<void>((resolve) => (end = resolve));
+      const hooks = options.onFileStart?.(file, index, files.length);
+      const outcome = await importOne(settings, options, { ...session, waitTurn: () => before }, file, tableFor, hooks);
+      // Reported in order: after the file before it.
+      await before;
+      outcomes[index] = outcome;
+      if (!options.atomic) options.onFileDone?.(outcome, index, files.length);
+      if (outcome.status === 'failed' && (options.stopOnError || options.atomic)) stopped = true;
+      end();
+    }
+  };
+  await Promise.all(sessions.map(lane));
+  return outcomes;
+}
+
 /** One file as its own import; its failure becomes its outcome. */
-async function importOne(settings: Settings, options: BatchOptions, session: ImportSession, file: ListedFile, tableFor: (fileName: string) => string): Promise<BatchFileOutcome> {
+async function importOne(settings: Settings, options: BatchOptions, session: ImportSession, file: ListedFile, tableFor: (fileName: string) => string, hooks: FileHooks | void): Promise<BatchFileOutcome> {
   const begun = performance.now();
   const elapsed = (): number => Math.round(performance.now() - begun) / 1000;
   try {
-    const result = await importFileInSession(settings, batchFileOptions(options, file), session);
+    const result = await importFileInSession(settings, batchFileOptions(options, file, hooks), session);
     return { file: file.displayName, status: result.status, table_name: result.table_name, import_id: result.import_id, rows_inserted: result.rows_inserted, duration_seconds: result.duration_seconds, result, error: null, already_imported_by: null };
   } catch (err) {
     const base = { file: file.displayName, rows_inserted: 0, duration_seconds: elapsed(), result: null };

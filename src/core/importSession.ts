@@ -1,14 +1,15 @@
 /**
- * What a batch of imports shares (issue 21): one connection and one setup for every file, a second
- * connection that commits each file's in_progress record, and the batch's id for the records. A
- * single-file import runs without one and connects for itself.
+ * What the files of a batch share (issue 21): one setup, the connection a file's import runs on
+ * (a batch has one or two, core/importBatch.ts), a connection that commits each file's in_progress
+ * record, and the batch's id for the records. A single-file import runs without one and connects
+ * for itself.
  */
 import type { Settings } from '../config.js';
 import { withTransaction, type Client, type DatabaseTarget } from '../db/connection.js';
 import { withDatabase, type DatabaseOptions } from './database.js';
 
 export interface ImportSession {
-  /** The connection every file's import runs on. */
+  /** The connection the file's import runs on. */
   client: Client;
   url: string;
   target: DatabaseTarget;
@@ -25,6 +26,11 @@ export interface ImportSession {
   serverVersion: number;
   /** What every file of the batch may reuse of what an earlier one found (see runImport.ts setTempBuffers). */
   reuse: SessionReuse;
+  /**
+   * Resolves when this file may take its table's lock: when the file before it in the batch has
+   * ended, so files staged side by side still decide, write and commit in the batch's order. @default null
+   */
+  waitTurn: (() => Promise<void>) | null;
 }
 
 /** Facts about the connection learnt by one import, kept for the next on the same connection. */

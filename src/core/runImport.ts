@@ -61,6 +61,8 @@ export interface RunContext {
   replaces: string | null;
   /** What an earlier import on the same connection learnt (a batch's session), or a fresh record. */
   reuse: SessionReuse;
+  /** A batch's turn: awaited before the table's lock is taken (ImportSession.waitTurn). */
+  waitTurn: (() => Promise<void>) | null;
 }
 
 /** Rows at each end of a table whose stored `_row_hash` is checked before the duplicate check trusts it. */
@@ -264,6 +266,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
 async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<Decision> {
   const { client, schema, options, tableName, warnings, prepared, trace } = run;
   await options.onPhase?.('checking types');
+  await run.waitTurn?.();
   run.checkCancelled();
   const decided: ColumnType[] = staged.columns.map((c) => c.stats.decide());
   decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${staged.columns[i]!.targetName}: ${note}`)));

@@ -49,8 +49,9 @@ describe('importBatch', { timeout: 600_000 }, () => {
       const r = await importBatch({ ...db.settings, databaseUrl: wire.url }, { ...defaults, sources: [`${files.dir}/in`] });
       assert.deepEqual(statuses(r), ['customers.csv:success', 'items.tsv:success', 'orders.ndjson:success']);
       assert.deepEqual(r.summary, { ...r.summary, files: 3, imported: 3, skipped: 0, partial: 0, failed: 0, not_run: 0, rows_inserted: 6 });
-      // One connection for the work and one that commits each file's in_progress record: not one per file.
-      assert.equal(wire.connections, 2);
+      // Two connections for the work (a file stages while the one before it commits) and one that
+      // commits each file's in_progress record: a fixed number, not one per file.
+      assert.equal(wire.connections, 3);
     } finally {
       await wire.close();
     }
@@ -62,6 +63,42 @@ describe('importBatch', { timeout: 600_000 }, () => {
     const batchIds = await db.rows<{ b: string }>(`select distinct metadata->>'batch_id' as b from ${db.schema}.import_history`);
     assert.equal(batchIds.length, 1);
     assert.match(batchIds[0]!.b, /^[0-9a-f-]{36}$/);
+  });
+
+  it('a batch uses a fixed number of connections whatever its number of files; --stop-on-error one fewer', async () => {
+    for (let i = 0; i < 8; i++) put(`more/m${i}.csv`, csv([['id'], [i]]));
+    const wire = await startWireRecorder(db.url, []);
+    try {
+      const more = await importBatch({ ...db.settings, databaseUrl: wire.url }, { ...defaults, sources: [`${files.dir}/more`], table: 'more' });
+      assert.equal(more.summary.imported, 8);
+      assert.equal(wire.connections, 3);
+      // One file at a time, on one connection: a failure stops the batch before the next file begins.
+      put('few/a.csv', csv([['id'], [1]]));
+      put('few/b.csv', csv([['id'], [2]]));
+      const one = await importBatch({ ...db.settings, databaseUrl: wire.url }, { ...defaults, sources: [`${files.dir}/few`], table: 'one_lane', stopOnError: true });
+      assert.equal(one.summary.imported, 2);
+      assert.equal(wire.connections, 5);
+    } finally {
+      await wire.close();
+    }
+  });
+
+  it('files staged side by side still write in the batch order: a big first file keeps its rows, the small one after it finds them as duplicates', async () => {
+    const big = Array.from({ length: 30_000 }, (_, k) => [k, `row ${k}`]);
+    put('in/a.csv', csv([['id', 'v'], ...big]));
+    put('in/b.csv', csv([['id', 'v'], [0, 'row 0'], [1, 'row 1'], [-1, 'new']]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 'ordered' });
+    assert.deepEqual(statuses(r), ['a.csv:success', 'b.csv:success']);
+    assert.deepEqual(r.files.map((f) => f.rows_inserted), [30_000, 1]);
+    const a = r.files[0]!.import_id!;
+    const b = r.files[1]!.import_id!;
+    const dups = await db.rows<{ import_id: string; n: number }>(`select import_id::text, count(*)::int as n from ${db.schema}.import_duplicates group by 1`);
+    assert.deepEqual(dups, [{ import_id: b, n: 2 }]);
+    const ids = await db.rows<{ import: string; lo: string; hi: string }>(`select _import_id::text as import, min(id)::text as lo, max(id)::text as hi from ${db.schema}.ordered group by 1`);
+    const range = new Map(ids.map((x) => [x.import, x]));
+    assert.ok(BigInt(range.get(a)!.hi) < BigInt(range.get(b)!.lo), 'the first file\'s rows have the lower ids');
+    const records = await assertPromiseHolds(db.client, db.schema);
+    assert.equal(records.length, 2);
   });
 
   it('imports a glob into one table with --table; a re-run skips every file; a new file alone is imported next time', async () => {
