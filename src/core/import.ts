@@ -86,7 +86,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         replaces = replaced.import_id;
         if (options.table == null && prepared.mapping.table === undefined) tableName = replaced.table_name;
       }
-      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url, mode, replaces, reuse: session?.reuse ?? { tempBuffersFixed: false }, waitTurn: session?.waitTurn ?? null };
+      const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url, mode, replaces, reuse: session?.reuse ?? { tempBuffersFixed: false }, waitTurn: session?.turn?.beforeLock ?? null };
       if (options.dryRun) {
         await client.query('begin');
         try {
@@ -137,7 +137,9 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
           // before its record exists: an in_progress record nobody holds this for is an import
           // whose process or connection is gone (markInterruptedImports).
           await lockForTransaction(client, `${IMPORT_LOCK_PREFIX}${importId}`);
+          await session?.turn?.beforeRecord();
           await (session !== null ? recordIn(session.recorder) : withClient(url, recordIn));
+          session?.turn?.recorded();
           return importInTransaction(client, settings, options, ctx);
         });
         // Stopped on its mapping errors: the errors and the failed record are committed, no data.

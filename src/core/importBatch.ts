@@ -185,7 +185,7 @@ async function planOne(settings: Settings, options: ImportOptions, session: Impo
 async function openSession(client: Client, url: string, target: DatabaseTarget, recorder: Client, batchId: string, atomic: boolean): Promise<ImportSession> {
   // The server was reached once, before any file began: no file's duration has it to subtract.
   const shared = { ...target, embedded: target.embedded === null ? null : { ...target.embedded, seconds: 0 } };
-  return { client, url, target: shared, recorder, batchId, atomic, serverVersion: await getServerVersion(client), reuse: { tempBuffersFixed: false }, waitTurn: null };
+  return { client, url, target: shared, recorder, batchId, atomic, serverVersion: await getServerVersion(client), reuse: { tempBuffersFixed: false }, turn: null };
 }
 
 /** A file's import options: the batch's, without what only the batch reads, with the file's own hooks. */
@@ -241,15 +241,17 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
 /**
  * Runs the files on the sessions given, each session (connection) one file at a time. With two,
  * a file reads and stages its rows while the one before it writes and commits: a file waits for
- * the one before it to end before it takes its table's lock (ImportSession.waitTurn), so files
+ * the one before it to end before it takes its table's lock (ImportSession.turn), so files
  * still plan, check duplicates, insert and commit one at a time in the batch's order, and each
- * outcome is reported in that order. Stops taking files at the first failure when the batch
+ * outcome is reported in that order. Records are written in that order too: their
+ * import_timestamp orders a batch's imports (history --batch, undo --batch newest first). Stops taking files at the first failure when the batch
  * stops on one (atomic or --stop-on-error, run on one session), or when cancelled. Returns the
  * outcomes of the files run, a prefix of `files`.
  */
 async function runInTurn(settings: Settings, options: BatchOptions, sessions: ImportSession[], files: ListedFile[], tableFor: (fileName: string) => string): Promise<BatchFileOutcome[]> {
   const outcomes: BatchFileOutcome[] = [];
   const ended: Array<Promise<void>> = [];
+  const recorded: Array<Promise<void>> = [];
   let next = 0;
   let stopped = false;
   const lane = async (session: ImportSession): Promise<void> => {
@@ -257,10 +259,15 @@ async function runInTurn(settings: Settings, options: BatchOptions, sessions: Im
       const index = next++;
       const file = files[index]!;
       const before = ended[index - 1] ?? Promise.resolve();
+      const recordedBefore = recorded[index - 1] ?? Promise.resolve();
       let end!: () => void;
+      let record!: () => void;
       ended[index] = new Promise<void>((resolve) => (end = resolve));
+      recorded[index] = new Promise<void>((resolve) => (record = resolve));
       const hooks = options.onFileStart?.(file, index, files.length);
-      const outcome = await importOne(settings, options, { ...session, waitTurn: () => before }, file, tableFor, hooks);
+      const turn = { beforeRecord: () => recordedBefore, recorded: record, beforeLock: () => before };
+      const outcome = await importOne(settings, options, { ...session, turn }, file, tableFor, hooks);
+      record(); // a file that failed before its record was written
       // Reported in order: after the file before it.
       await before;
       outcomes[index] = outcome;

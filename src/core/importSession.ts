@@ -26,11 +26,24 @@ export interface ImportSession {
   serverVersion: number;
   /** What every file of the batch may reuse of what an earlier one found (see runImport.ts setTempBuffers). */
   reuse: SessionReuse;
+  /** A file's place in a batch whose files run side by side (see core/importBatch.ts runInTurn). @default null */
+  turn: BatchTurn | null;
+}
+
+/** What keeps files staged side by side in the batch's order. */
+export interface BatchTurn {
+  /**
+   * Resolves when this file may write its in_progress record: when the file before it has written
+   * its own (or ended), so records are stamped (import_timestamp) in the batch's order.
+   */
+  beforeRecord: () => Promise<void>;
+  /** This file's record is written. */
+  recorded: () => void;
   /**
    * Resolves when this file may take its table's lock: when the file before it in the batch has
-   * ended, so files staged side by side still decide, write and commit in the batch's order. @default null
+   * ended, so files still decide, write and commit in the batch's order.
    */
-  waitTurn: (() => Promise<void>) | null;
+  beforeLock: () => Promise<void>;
 }
 
 /** Facts about the connection learnt by one import, kept for the next on the same connection. */

@@ -61,7 +61,7 @@ export interface RunContext {
   replaces: string | null;
   /** What an earlier import on the same connection learnt (a batch's session), or a fresh record. */
   reuse: SessionReuse;
-  /** A batch's turn: awaited before the table's lock is taken (ImportSession.waitTurn). */
+  /** A batch's turn: awaited before the table's lock is taken (ImportSession.turn). */
   waitTurn: (() => Promise<void>) | null;
 }
 

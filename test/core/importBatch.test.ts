@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { undoBatch } from '../../src/core/undoBatch.ts';
 import { importBatch, planBatch, type BatchOptions, type BatchResult } from '../../src/core/importBatch.ts';
 import { csv, FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 import { assertPromiseHolds, countRows, historyOf } from '../guarantees/helpers.ts';
@@ -99,6 +100,32 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.ok(BigInt(range.get(a)!.hi) < BigInt(range.get(b)!.lo), 'the first file\'s rows have the lower ids');
     const records = await assertPromiseHolds(db.client, db.schema);
     assert.equal(records.length, 2);
+  });
+
+  it('records are stamped in the batch order even when a later file gets ahead of the one before it, so undo --batch takes them back newest first', async () => {
+    put('in/a.csv', csv([['id'], [1], [2]]));
+    put('in/b.csv', csv([['id'], [2], [3]]));
+    // a.csv dawdles before its record until b.csv is staging, or a second has passed: without the
+    // turn for records, b.csv's record would be stamped first.
+    let bStaging!: () => void;
+    const bIsStaging = new Promise<void>((resolve) => (bStaging = resolve));
+    const r = await importBatch(db.settings, {
+      ...defaults,
+      sources: [`${files.dir}/in`],
+      table: 'stamped',
+      onFileStart: (_file, index) => ({
+        onPhase: async (phase) => {
+          if (index === 0 && phase === 'reading') await Promise.race([bIsStaging, new Promise((resolve) => setTimeout(resolve, 1000))]);
+          if (index === 1 && phase === 'staging') bStaging();
+        },
+      }),
+    });
+    assert.deepEqual(statuses(r), ['a.csv:success', 'b.csv:success']);
+    const stamped = await db.rows<{ import_id: string }>(`select import_id::text from ${db.schema}.import_history order by import_timestamp`);
+    assert.deepEqual(stamped.map((x) => x.import_id), r.files.map((f) => f.import_id));
+    const undone = await undoBatch(db.settings, r.batch_id, { dryRun: false, force: false, reassign: false, purge: false });
+    assert.equal(undone.rows_removed, 3);
+    assert.equal(await countRows(db.client, db.schema, 'stamped'), 0);
   });
 
   it('imports a glob into one table with --table; a re-run skips every file; a new file alone is imported next time', async () => {
