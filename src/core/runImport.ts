@@ -16,9 +16,9 @@ import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
 import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, quoteIdent, reservedRenamesWarning } from '../transform/naming.js';
 import { planImport, type ImportPlan } from './plan.js';
-import { duplicateCheckSql, markDuplicatesSql, newTableDuplicatesSql } from './sql/duplicates.js';
+import { deleteDuplicatesSql, duplicateCheckSql, newTableDuplicatesSql } from './sql/duplicates.js';
 import { errorRowsSql } from './sql/errorRows.js';
-import { insertRowsSql } from './sql/insertRows.js';
+import { insertRowsSql, type ConvertedRows } from './sql/insertRows.js';
 import { rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn } from './sql/rowHash.js';
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeStageSql, createValueLookups } from './valueLookups.js';
@@ -150,8 +150,8 @@ interface Duplicates {
   seconds: number | null;
   /** Staged rows without a mapping error, when the check counted them. */
   validRows: number | null;
-  /** A temp table of duplicates the INSERT leaves out, or null. */
-  excludeDups: string | null;
+  /** The check's converted rows, less the duplicates, for the INSERT to read; null when none were made. */
+  converted: ConvertedRows | null;
   /** Every row without a mapping error is a duplicate and the others were rejected: the import stops (checked only where that can happen). */
   allDuplicatesOfValidRows?: true;
 }
@@ -196,7 +196,7 @@ export async function importInTransaction(client: Client, settings: Settings, op
   // Upsert compares by key, matching rows being updates, not duplicates (core/upsert.ts).
   const dedupe = options.dedupe !== false && !options.force && run.mode !== 'upsert';
   const key = dedupe ? resolveKey(run.prepared.key, decision.plan) : [];
-  const dups = dedupe && newTable === null ? await checkDuplicates(run, decision, record, key, mayInsertNothing) : noDuplicateCheck;
+  const dups = dedupe && newTable === null ? await checkDuplicates(run, staging, decision, record, key, mayInsertNothing) : noDuplicateCheck;
   if (dups.allDuplicatesOfValidRows) {
     // Nothing new would be inserted and the rest was rejected: a failure, not a partial import
     // (which would keep the same file, once fixed, from being imported again). Added columns,
@@ -452,7 +452,7 @@ async function createOrExtendTable(run: ImportRun, { existing, plan, upsertKey }
   return newTable;
 }
 
-const noDuplicateCheck: Duplicates = { found: 0, seconds: null, validRows: null, excludeDups: null };
+const noDuplicateCheck: Duplicates = { found: 0, seconds: null, validRows: null, converted: null };
 
 /** Where the import's duplicate records go (import_duplicates, under this import's id). */
 const keptInto = (run: ImportRun) => ({ schema: run.schema, table: 'import_duplicates', fkColumn: 'import_id', importId: run.importId });
@@ -462,7 +462,7 @@ const keptInto = (run: ImportRun) => ({ schema: run.schema, table: 'import_dupli
  * itself, before the INSERT (a new table's are removed after it: see insertRows). The duplicate
  * records are kept in import_duplicates.
  */
-async function checkDuplicates(run: ImportRun, { existing, plan }: Decision, record: BaseRecord, key: string[], mayInsertNothing: boolean): Promise<Duplicates> {
+async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, plan }: Decision, record: BaseRecord, key: string[], mayInsertNothing: boolean): Promise<Duplicates> {
   const { client, schema, tableName, importId, stage, warnings } = run;
   await run.options.onPhase?.('checking duplicates');
   run.checkCancelled();
@@ -479,32 +479,33 @@ async function checkDuplicates(run: ImportRun, { existing, plan }: Decision, rec
   }
   const converted = importTempTable(importId, 'conv');
   const foundTable = importTempTable(importId, 'dups');
-  const check = duplicateCheckSql({ schema, stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash, converted, found: foundTable });
+  const check = duplicateCheckSql({
+    schema, stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash, converted, found: foundTable,
+    forInsert: { readerFixes: staged.rowsWithFixes > 0 },
+  });
   const validRows = (await client.query(check.source)).rowCount ?? 0;
   await client.query(check.analyze);
   const found = (await client.query(check.find)).rowCount ?? 0;
   // Every row without a mapping error a duplicate, the others rejected: the caller stops (nothing kept).
-  if (mayInsertNothing && found === validRows) return { found, seconds: null, validRows, excludeDups: null, allDuplicatesOfValidRows: true };
+  if (mayInsertNothing && found === validRows) return { found, seconds: null, validRows, converted: null, allDuplicatesOfValidRows: true };
   if (found > 0) {
     await client.query(check.analyzeFound);
     // Kept in import_duplicates (see withImportIdCheckSkipped).
     const kept = await withImportIdCheckSkipped(client, keptInto(run), () => client.query(check.keep, check.params));
     if (kept.rowCount !== found) throw new AtlasError(`internal error: ${found} duplicate(s) found but ${kept.rowCount} kept; nothing was imported`);
   }
-  // Its disk space (as much as the staging table's) is not held through the INSERT.
-  await client.query(`drop table ${quoteIdent(converted)}`);
-  // Few duplicates: mark them in the staging table (cost grows with the duplicates). Mostly
-  // duplicates: leave them out with an anti-join and keep file order with a sort (cost grows
-  // with the rows still to insert, few in this case). None left: nothing to do.
-  let excludeDups: string | null = null;
+  // The INSERT reads the converted rows (not converting the staged ones again). Few duplicates:
+  // deleted from them (cost grows with the duplicates). Mostly duplicates: left out with an
+  // anti-join, file order kept by a sort (cost grows with the rows still to insert, few here).
+  let exclude: string | null = null;
   if (found > 0 && found < validRows) {
-    if (found * 2 <= validRows) await client.query(markDuplicatesSql(stage, foundTable));
-    else excludeDups = foundTable;
+    if (found * 2 <= validRows) await client.query(deleteDuplicatesSql(converted, foundTable));
+    else exclude = foundTable;
   }
   const seconds = msToSeconds(performance.now() - start);
   Object.assign(run.trace, { duplicatesFound: found, duplicateCheckSeconds: seconds });
   run.checkCancelled();
-  return { found, seconds, validRows, excludeDups };
+  return { found, seconds, validRows, converted: { table: converted, found: exclude, hash: useStoredHash } };
 }
 
 /** The rows inserted and the INSERT's time (a new table's index builds and key included), with a new table's duplicates. */
@@ -536,11 +537,12 @@ async function insertRows(run: ImportRun, { staged, parsingSeconds }: Staging, {
   await options.onPhase?.('inserting');
   run.checkCancelled();
   const start = performance.now();
-  const lookups = toInsert ? await createValueLookups(client, { stage: run.stage, plan, rows: staged.rows, schema, hasPgInputIsValid: run.hasPgInputIsValid, importId }) : new Map<string, string>();
+  const fromConverted = upsertKey ? null : dups.converted;
+  const lookups = toInsert && fromConverted === null ? await createValueLookups(client, { stage: run.stage, plan, rows: staged.rows, schema, hasPgInputIsValid: run.hasPgInputIsValid, importId }) : new Map<string, string>();
   // An upsert into an existing table converts the rows into a temp table first, then updates and inserts from it.
   const upsertInto = upsertKey && !newTable ? importTempTable(importId, 'upsrc') : null;
   const insert = insertRowsSql({
-    schema, stage: run.stage, tableName, plan, hasPgInputIsValid: run.hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, excludeDups: dups.excludeDups, lookups,
+    schema, stage: run.stage, tableName, plan, hasPgInputIsValid: run.hasPgInputIsValid, importId, rowHashColumns, readerFixes: staged.rowsWithFixes > 0, lookups, fromConverted,
     ...(upsertInto === null ? {} : { into: `pg_temp.${quoteIdent(upsertInto)}` }),
   });
   const runInsert = () => client.query(insert.sql, insert.params);
@@ -588,7 +590,7 @@ async function removeNewTableDuplicates(run: ImportRun, plan: ImportPlan, key: s
   const seconds = msToSeconds(performance.now() - start);
   Object.assign(run.trace, { duplicatesFound: duplicates, duplicateCheckSeconds: seconds });
   run.checkCancelled();
-  return { duplicates: { found: duplicates, seconds, validRows: null, excludeDups: null }, rows: removed };
+  return { duplicates: { found: duplicates, seconds, validRows: null, converted: null }, rows: removed };
 }
 
 /** Writes the final history record (success, or partial: rows inserted and rows rejected) and returns the result. */

@@ -121,6 +121,31 @@ describe('types, corrections, strategies, mappings and error budgets', () => {
     assert.deepEqual(errors.map((e) => e.record_number), [7, 1500]);
   });
 
+  it('into an existing table, the rows not already in it get the same values, corrections, row hashes and file order as in a new table, whether few or most were there', async () => {
+    // The INSERT then reads the duplicate check's converted rows: few duplicates are deleted from
+    // them, mostly duplicates are left out by an anti-join and sorted back into file order.
+    const lines = ['d,flag,ts,amt'];
+    for (let i = 0; i < 1200; i++) {
+      const d = i === 5 ? '02/30/2024' : ['01/05/2024', '02/29/2024', '12/31/2022'][i % 3]!;
+      lines.push(`${d},${i % 4 === 0 ? 'yes' : 'no'},01/${String(1 + (i % 28)).padStart(2, '0')}/2024 ${String(i % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')},"$${i + 1}.${String(i % 100).padStart(2, '0')}"`);
+    }
+    const text = (data: string[]): string => `${[lines[0], ...data].join('\n')}\n`;
+    type Row = { rn: number; d: string; flag: boolean; ts: string; amt: string; c: unknown; h: string };
+    const rowsOf = (table: string, importId: string): Promise<Row[]> =>
+      db.rows<Row>(`select _source_row_number rn, d::text, flag, ts::text, amt::text, _corrections_applied c, _row_hash::text h from ${db.schema}.${table} where _import_id = $1 order by id`, [importId]);
+    const fresh = await importFile(db.settings, { ...defaults, source: files.write('fresh.csv', text(lines.slice(1))), maxErrors: '1' });
+    const reference = await rowsOf(fresh.table_name, fresh.import_id);
+    assert.equal(reference.length, 1199);
+    for (const [table, already] of [['few', [13, 14, 500]], ['most', Array.from({ length: 1000 }, (_, k) => k + 1)]] as const) {
+      const first = await importFile(db.settings, { ...defaults, table, source: files.write(`${table}-first.csv`, text(already.map((rn) => lines[rn]!))), maxErrors: '1' });
+      const second = await importFile(db.settings, { ...defaults, table, source: files.write(`${table}-all.csv`, text(lines.slice(1))), maxErrors: '1' });
+      const skipped = new Set<number>(already.filter((rn) => rn !== 6));
+      assert.equal(second.duplicates_found, skipped.size, table);
+      assert.deepEqual(await rowsOf(table, second.import_id), reference.filter((r) => !skipped.has(r.rn)), table);
+      assert.ok((await rowsOf(table, first.import_id)).length > 0);
+    }
+  });
+
   it('a looked-up column takes values of any length (one number of 3,000 digits among repeated ones)', async () => {
     let seed = 7;
     const digits = Array.from({ length: 3000 }, (_, i) => (i === 0 ? 1 : (seed = (seed * 48271) % 2147483647) % 10)).join('');

@@ -1,7 +1,7 @@
 /** The row-level duplicate check: against the table and within the file, for an existing table before the INSERT and for a new one after it. */
 import { rawSql } from '../../db/staging/index.js';
 import { qualify, quoteIdent } from '../../transform/naming.js';
-import { castSql, validSql } from '../../transform/typeSql.js';
+import { castSql, recordsCorrections, validSql } from '../../transform/typeSql.js';
 import type { ImportPlan } from '../plan.js';
 import type { SqlArgs } from './args.js';
 import { rowHashSql, rowSql, tableValues, type TableColumn } from './rowHash.js';
@@ -32,6 +32,12 @@ export interface DedupeArgs extends SqlArgs {
   converted: string;
   /** The name of the temp table of the duplicates found (`find`'s, dropped at commit). */
   found: string;
+  /**
+   * The converted table also carries what the INSERT needs to read from it instead of the staging
+   * table (insertRowsSql's `fromConverted`): the reader's corrections `_fix`, and the file's text
+   * (r0, r1, ...) of each column whose corrections are recorded. @default false
+   */
+  forInsert?: { readerFixes: boolean };
 }
 
 /**
@@ -42,7 +48,8 @@ export interface DedupeArgs extends SqlArgs {
  * table, with that row's id or the earlier record's number (its row count is the number of
  * duplicates); `analyzeFound` counts it; `keep` then writes each found record to import_duplicates
  * (the record as it would have been stored; its row count must equal `find`'s). Comparison is of
- * converted values and NULL-safe. `found` stays to the commit: the INSERT leaves its rows out.
+ * converted values and NULL-safe. Both tables stay to the commit: the INSERT reads the converted
+ * rows (with `forInsert`), less those in `found`.
  *
  * Both are analysed temp tables, not CTEs, so that the planner knows their sizes: that the
  * computed hashes are distinct (a hash join for a file about the table's size, index lookups for
@@ -57,6 +64,12 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
   // Every column's converted value, computed once per row (c0, c1, ...): the key is compared on
   // them and the kept record is built from them, with no second join to the staging table.
   const casts = plan.columns.map((p, i) => `${castSql(p, rawSql(p.staged))} as c${i}`);
+  if (args.forInsert) {
+    if (args.forInsert.readerFixes) casts.push('s._fix');
+    plan.columns.forEach((p, i) => {
+      if (recordsCorrections(p)) casts.push(`${rawSql(p.staged)} as r${i}`);
+    });
+  }
   const keyRow = (alias: string): string =>
     rowSql(keyColumns.map((k) => ({ expr: index.has(k.name) ? `${alias}.c${index.get(k.name)}` : null, type: k.type })));
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
@@ -143,9 +156,9 @@ export function newTableDuplicatesSql(args: {
 }
 
 /**
- * Marks the duplicates in the staging table, so the INSERT's scan of it stays a plain scan in file
- * order (ids follow the file; an anti-join could be planned as a hash join that reorders rows).
+ * Deletes the duplicates from the converted rows, so the INSERT's scan of them stays a plain scan
+ * in file order (ids follow the file; an anti-join could be planned as a hash join that reorders rows).
  */
-export function markDuplicatesSql(stage: string, dups: string): string {
-  return `update ${quoteIdent(stage)} s set _err = 'duplicate' from ${quoteIdent(dups)} d where d._rn = s._rn`;
+export function deleteDuplicatesSql(converted: string, dups: string): string {
+  return `delete from ${quoteIdent(converted)} v using ${quoteIdent(dups)} d where d._rn = v._rn`;
 }

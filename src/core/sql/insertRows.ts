@@ -33,6 +33,15 @@ function correctionsSql(corrections: ReadonlyArray<{ key: string; condition: str
   return terms.length === 0 ? 'v._fix' : `case when v._fix is null then ${computed} else nullif(v._fix || coalesce(${computed}, '{}'::jsonb), '{}'::jsonb) end`;
 }
 
+/** The duplicate check's converted rows, for the INSERT to read (insertRowsSql's `fromConverted`). */
+export interface ConvertedRows {
+  table: string;
+  /** A temp table of duplicates (`_rn`) to leave out, or null (none, or deleted from `table`). */
+  found: string | null;
+  /** The key hash `h` is the row's `_row_hash` (the key is the whole row, in table order). */
+  hash: boolean;
+}
+
 /**
  * INSERT ... SELECT of every staged row without a mapping error and not a duplicate, with the
  * metadata columns (and `_row_hash` when the table has it).
@@ -44,14 +53,19 @@ export function insertRowsSql(
     rowHashColumns: ReadonlyArray<TableColumn> | null;
     /** Some staged rows carry corrections the reader made (`_fix`). */
     readerFixes: boolean;
-    /** A temp table of duplicates to leave out (rows are then sorted back into file order). */
-    excludeDups: string | null;
     /** Columns whose converted values and corrections are looked up (valueLookups.ts). */
     lookups: ValueLookups;
     /** Another table to insert into, qualified (an upsert's temp table of converted rows). @default the target table */
     into?: string;
+    /**
+     * Read the rows from the duplicate check's converted table (duplicateCheckSql with
+     * `forInsert`) instead of converting the staged rows again: its valid rows, less the
+     * duplicates in `found` when it is given. Lookups are not used. @default null
+     */
+    fromConverted?: ConvertedRows | null;
   },
 ): { sql: string; params: unknown[] } {
+  if (args.fromConverted) return insertConvertedSql(args, args.fromConverted);
   const { schema, stage, plan, tableName } = args;
   const params: unknown[] = [args.importId];
   // The inner query converts each value once (OFFSET 0 keeps it from being flattened into the
@@ -99,9 +113,37 @@ export function insertRowsSql(
      select ${[...values, ...metaValues].join(', ')}
        from (select ${inner.join(', ')}
                from ${quoteIdent(stage)} s
-              where s._err is null${validity.map((v) => `\n                and ${v}`).join('')}${
-                args.excludeDups === null ? '' : `\n                and not exists (select 1 from ${quoteIdent(args.excludeDups)} d where d._rn = s._rn)\n              order by s._rn`
-              }
+              where s._err is null${validity.map((v) => `\n                and ${v}`).join('')}
              offset 0) v${joins.map((j) => `\n       ${j}`).join('')}`;
+  return { sql, params };
+}
+
+/** insertRowsSql from the duplicate check's table of converted rows (c0, c1, ..., r0, ..., `_fix`, `h`). */
+function insertConvertedSql(args: Parameters<typeof insertRowsSql>[0], from: ConvertedRows): { sql: string; params: unknown[] } {
+  const { schema, plan, tableName } = args;
+  const params: unknown[] = [args.importId];
+  const converted = new Map(plan.columns.map((p, i) => [p.targetName, `v.c${i}`]));
+  const corrections: Array<{ key: string; condition: string; value: string }> = [];
+  plan.columns.forEach((p, i) => {
+    const c = correctionSql(p, `v.r${i}`, `v.c${i}`);
+    if (c === null) return;
+    params.push(p.targetName);
+    corrections.push({ key: `$${params.length}::text`, ...c });
+  });
+  const targets = plan.columns.map((p) => quoteIdent(p.targetName));
+  const values = plan.columns.map((p) => converted.get(p.targetName)!);
+  const meta = ['_import_id', '_source_row_number', '_corrections_applied'];
+  const metaValues = ['$1::uuid', 'v._rn', correctionsSql(corrections, [], args.readerFixes)];
+  if (args.rowHashColumns !== null) {
+    meta.push('_row_hash');
+    metaValues.push(from.hash ? 'v.h' : rowHashSql(args.rowHashColumns.map((c) => ({ expr: converted.get(c.name) ?? null, type: c.type }))));
+  }
+  // Without the duplicates; sorted back into file order only then (the anti-join may not keep it).
+  const rest = from.found === null ? '' : `
+      where not exists (select 1 from ${quoteIdent(from.found)} d where d._rn = v._rn)
+      order by v._rn`;
+  const sql = `insert into ${args.into ?? qualify(schema, tableName)} (${[...targets, ...meta].join(', ')})
+     select ${[...values, ...metaValues].join(', ')}
+       from ${quoteIdent(from.table)} v${rest}`;
   return { sql, params };
 }
