@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { dryRunImport, importFile, type DryRunResult, type ImportResult } from '../core/import.js';
+import { dryRunImport, importFile, type DryRunResult, type ImportResult, type InsertEstimate } from '../core/import.js';
 import { isBatchInvocation } from '../core/importBatch.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { createProgress, progressMode } from './progress.js';
@@ -21,7 +21,8 @@ export async function runImportCommand(sources: string[], flags: ImportFlags, cm
   const fileOptions = importOptionsFromFlags(flags);
   const result: ImportResult | DryRunResult = await withCancelOnSignal('cancelling: rolling back the import...', async (signal) => {
     const pauses = debugPauses(process.env);
-    const reporter = createProgress(progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true }));
+    const mode = progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true });
+    const reporter = createProgress(mode);
     try {
       const run = flags.dryRun ? dryRunImport : importFile;
       return await run(settings, {
@@ -37,7 +38,8 @@ export async function runImportCommand(sources: string[], flags: ImportFlags, cm
           reporter.progress(p);
           await pauses.at('copy', signal);
         },
-        onInsert: (estimate) => reporter.inserting(estimate),
+        // The estimate costs a query on the history: only asked for when progress is shown.
+        ...(mode === 'off' ? {} : { onInsert: (estimate: InsertEstimate) => reporter.inserting(estimate) }),
       });
     } finally {
       // A pause whose import failed under it (the connection was cut mid-COPY) must not keep the process alive.

@@ -2,6 +2,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
 import { importBatch, planBatch, type BatchFileOutcome, type BatchPlan, type BatchResult } from '../core/importBatch.js';
+import type { InsertEstimate } from '../core/import.js';
 import { ExitCode } from '../errors.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
 import { importOptionsFromFlags } from './importOptions.js';
@@ -72,7 +73,8 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
               mine()?.progress(p);
               await pause('copy', index);
             },
-            onInsert: (estimate) => mine()?.inserting(estimate),
+            // The estimate costs a query on the history: only asked for when progress is shown.
+            ...(mode === 'off' ? {} : { onInsert: (estimate: InsertEstimate) => mine()?.inserting(estimate) }),
           };
         },
         onFileDone: (outcome, index) => {

@@ -21,7 +21,7 @@ import { errorRowsSql } from './sql/errorRows.js';
 import { insertRowsSql, type ConvertedRows } from './sql/insertRows.js';
 import { rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn } from './sql/rowHash.js';
 import { findEarlierImport } from './fileDuplicates.js';
-import { analyzeStageSql, createValueLookups } from './valueLookups.js';
+import { analyzeLookupCandidatesSql, analyzeStageRowsSql, createValueLookups } from './valueLookups.js';
 import { isoTime } from '../transform/time.js';
 import { applyUpsert, checkKeyUniqueInTable, checkReplaceTarget, checkTableHasId, clearForReplace, keyConflictErrorsSql, keyIndexSql, markKeyConflicts, recordModeOutcome, type ImportMode, type KeyColumn, type UpsertCounts } from './upsert.js';
 
@@ -193,8 +193,7 @@ export async function importInTransaction(client: Client, settings: Settings, op
   // Replace: the rows go (their pre-images kept) before the duplicate check, which then compares
   // the file with the rows that stay; readers see them all until the commit.
   const rowsDeleted = decision.existing && (run.mode === 'replace' || run.mode === 'replace_import') ? await clearForReplace(client, { schema: run.schema, table: run.tableName, importId: run.importId, only: run.replaces }) : 0;
-  // Upsert compares by key, matching rows being updates, not duplicates (core/upsert.ts).
-  const dedupe = options.dedupe !== false && !options.force && run.mode !== 'upsert';
+  const dedupe = checksRows(run);
   const key = dedupe ? resolveKey(run.prepared.key, decision.plan) : [];
   const dups = dedupe && newTable === null ? await checkDuplicates(run, staging, decision, record, key, mayInsertNothing) : noDuplicateCheck;
   if (dups.allDuplicatesOfValidRows) {
@@ -214,6 +213,11 @@ export async function importInTransaction(client: Client, settings: Settings, op
   }
   const inserted = await insertRows(run, staging, decision, dups, newTable, dedupe, key);
   return recordSuccess(run, staging, decision, errors, record, inserted, rowsDeleted);
+}
+
+/** Row-level duplicates are checked. Upsert compares by key, matching rows being updates, not duplicates (core/upsert.ts). */
+function checksRows({ options, mode }: ImportRun): boolean {
+  return options.dedupe !== false && !options.force && mode !== 'upsert';
 }
 
 /** Stages every row in a TEMP table; Node sees every value on the way (inference). */
@@ -266,6 +270,8 @@ async function stageRows(run: ImportRun): Promise<Staging> {
 async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<Decision> {
   const { client, schema, options, tableName, warnings, prepared, trace } = run;
   await options.onPhase?.('checking types');
+  // The staging table's row count for the planner (not a dry run's: it runs none of the statements it serves).
+  if (!options.dryRun) for (const sql of analyzeStageRowsSql(run.stage)) await client.query(sql);
   await run.waitTurn?.();
   run.checkCancelled();
   const decided: ColumnType[] = staged.columns.map((c) => c.stats.decide());
@@ -296,9 +302,11 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
     const required = new Set(existing.columns.filter((c) => c.required).map((c) => c.name));
     for (const c of plan.columns) if (required.has(c.targetName)) Object.assign(c, { required: true, checkValidity: true });
   }
-  // The staging table's row count for the planner, and the distinct values of the columns that
-  // might get a value lookup (createValueLookups); not a dry run's (it runs neither).
-  if (!options.dryRun) for (const sql of analyzeStageSql(run.stage, plan)) await client.query(sql);
+  // The distinct values of the columns that might get a value lookup (createValueLookups): not
+  // where the INSERT reads the duplicate check's converted rows (an existing table, rows checked).
+  const lookupsPossible = !options.dryRun && !(existing !== null && checksRows(run));
+  const analyzeCandidates = lookupsPossible ? analyzeLookupCandidatesSql(run.stage, plan, staged.rows) : null;
+  if (analyzeCandidates !== null) await client.query(analyzeCandidates);
   run.checkCancelled();
   return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy };
 }

@@ -29,17 +29,24 @@ export type ValueLookups = ReadonlyMap<string, string>;
 const lookupCandidates = (plan: ImportPlan): PlannedColumn[] => plan.columns.filter((p) => recordsCorrections(p) && !p.readerJson);
 
 /**
- * ANALYZE of the staging table: `_rn` (the row count, and the joins on it) and the lookup
- * candidates (their n_distinct). Other columns' statistics serve no statement of the import and
- * were most of ANALYZE's cost; `_rn`, unique, needs no large sample (docs/decisions.md).
+ * ANALYZE of the staging table's `_rn`: the row count, and the joins on it. Other columns'
+ * statistics serve no statement of the import but a lookup's (analyzeLookupCandidatesSql) and
+ * were most of ANALYZE's cost; `_rn`, unique, needs no large sample (docs/decisions.md). Needs no
+ * plan: run before the import waits for its table (in a batch, while the file before it writes).
  */
-export function analyzeStageSql(stage: string, plan: ImportPlan): string[] {
+export function analyzeStageRowsSql(stage: string): string[] {
+  return [`alter table ${quoteIdent(stage)} alter column _rn set statistics 10`, `analyze ${quoteIdent(stage)} (_rn)`];
+}
+
+/** ANALYZE of the lookup candidates' staged columns (their n_distinct), when a lookup may be made; else null. */
+export function analyzeLookupCandidatesSql(stage: string, plan: ImportPlan, rows: number): string | null {
+  if (rows < MIN_ROWS) return null;
   const columns = lookupCandidates(plan).map((p) => quoteIdent(p.staged.ref.name));
-  return [`alter table ${quoteIdent(stage)} alter column _rn set statistics 10`, `analyze ${quoteIdent(stage)} (${['_rn', ...new Set(columns)].join(', ')})`];
+  return columns.length === 0 ? null : `analyze ${quoteIdent(stage)} (${[...new Set(columns)].join(', ')})`;
 }
 
 /**
- * The staged columns worth a lookup, from the staging table's statistics (analyzeStageSql ran):
+ * The staged columns worth a lookup, from the staging table's statistics (analyzeLookupCandidatesSql ran):
  * n_distinct is a count, or minus a share of the rows when it grows with them.
  */
 async function columnsWorthALookup(client: Client, stage: string, plan: ImportPlan, rows: number): Promise<PlannedColumn[]> {

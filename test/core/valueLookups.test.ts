@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ImportPlan, PlannedColumn } from '../../src/core/plan.ts';
-import { analyzeStageSql, createValueLookups } from '../../src/core/valueLookups.ts';
+import { analyzeLookupCandidatesSql, analyzeStageRowsSql, createValueLookups } from '../../src/core/valueLookups.ts';
 import { ColumnStats, type ValueFormat } from '../../src/transform/infer.ts';
 import { atlasTypeRef } from '../../src/transform/typeRef.ts';
 import { useTestDb } from '../helpers.ts';
@@ -48,7 +48,8 @@ describe('value lookups', () => {
       ];
       const plan = { columns } as unknown as ImportPlan;
       // The import's own ANALYZE: `_rn` and the lookup candidates only (the lookups need their n_distinct).
-      for (const sql of analyzeStageSql(stage, plan)) await c.query(sql);
+      for (const sql of analyzeStageRowsSql(stage)) await c.query(sql);
+      await c.query(analyzeLookupCandidatesSql(stage, plan, 3000)!);
       const lookups = await createValueLookups(c, { stage, plan, rows: 3000, schema: db.schema, hasPgInputIsValid: false, importId });
       assert.deepEqual([...lookups.keys()], ['d', 'flag'], 'the timestamp column has a distinct value per row: converted per row');
 
@@ -66,6 +67,7 @@ describe('value lookups', () => {
 
       // Below the row count worth the extra statements, none is built.
       assert.equal((await createValueLookups(c, { stage, plan, rows: 999, schema: db.schema, hasPgInputIsValid: false, importId })).size, 0);
+      assert.equal(analyzeLookupCandidatesSql(stage, plan, 999), null);
     } finally {
       await c.query('rollback');
     }
