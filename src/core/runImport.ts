@@ -133,6 +133,14 @@ interface Decision {
   upsertKey: KeyColumn[] | null;
   /** A dry run's file already imported into this table (a real import stops there instead). */
   alreadyImportedBy: { import_id: string; import_timestamp: Date } | null;
+  /** The duplicate check's converted rows, made before the file's turn in a batch (convertEarly). */
+  early: EarlyConversion | null;
+}
+
+/** The converted rows made by convertEarly: the statement that made them, and their count. */
+interface EarlyConversion {
+  source: string;
+  validRows: number;
 }
 
 /** The mapping errors found (and, unless a dry run, recorded), and why the import must stop, if it must. */
@@ -272,10 +280,11 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   await options.onPhase?.('checking types');
   // The staging table's row count for the planner (not a dry run's: it runs none of the statements it serves).
   if (!options.dryRun) for (const sql of analyzeStageRowsSql(run.stage)) await client.query(sql);
-  await run.waitTurn?.();
-  run.checkCancelled();
   const decided: ColumnType[] = staged.columns.map((c) => c.stats.decide());
   decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${staged.columns[i]!.targetName}: ${note}`)));
+  const early = run.waitTurn !== null && !options.dryRun && checksRows(run) ? await convertEarly(run, staged, decided) : null;
+  await run.waitTurn?.();
+  run.checkCancelled();
   await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
   let alreadyImportedBy = null;
   if (!options.force && !options.allowSameFile) {
@@ -284,7 +293,7 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   }
   const existing = await getExistingTable(client, schema, tableName);
   if (existing !== null) await findTypesWithoutHash(client, existing.columns);
-  const plan = planImport({ tableName, staged: staged.columns, decided, existing, mapping: prepared.mapping, forced: options.strategy ?? null });
+  const plan = planFor(run, staged, decided, existing);
   Object.assign(trace, { strategy: plan.strategy, mappingConfig: plan.mapping });
   warnings.push(...plan.warnings);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
@@ -298,17 +307,56 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
     throw new AtlasError(`table ${tableName} requires column(s) the file does not have: ${plan.missingRequired.join(', ')} (NOT NULL without a default)`);
   }
   if (existing && plan.newColumns.length > 0) await checkRoomForColumns(client, schema, tableName, plan.newColumns.length);
-  if (existing) {
-    const required = new Set(existing.columns.filter((c) => c.required).map((c) => c.name));
-    for (const c of plan.columns) if (required.has(c.targetName)) Object.assign(c, { required: true, checkValidity: true });
-  }
   // The distinct values of the columns that might get a value lookup (createValueLookups): not
   // where the INSERT reads the duplicate check's converted rows (an existing table, rows checked).
   const lookupsPossible = !options.dryRun && !(existing !== null && checksRows(run));
   const analyzeCandidates = lookupsPossible ? analyzeLookupCandidatesSql(run.stage, plan, staged.rows) : null;
   if (analyzeCandidates !== null) await client.query(analyzeCandidates);
   run.checkCancelled();
-  return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy };
+  return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy, early };
+}
+
+/** The plan of the staged columns against the table (a value its NOT NULL column would refuse is checked). */
+function planFor(run: ImportRun, staged: StageResult, decided: ColumnType[], existing: ExistingTable | null): ImportPlan {
+  const plan = planImport({ tableName: run.tableName, staged: staged.columns, decided, existing, mapping: run.prepared.mapping, forced: run.options.strategy ?? null });
+  if (existing) {
+    const required = new Set(existing.columns.filter((c) => c.required).map((c) => c.name));
+    for (const c of plan.columns) if (required.has(c.targetName)) Object.assign(c, { required: true, checkValidity: true });
+  }
+  return plan;
+}
+
+/**
+ * In a batch, makes the duplicate check's converted rows while the file before this one writes,
+ * from the table as it is then (read without its lock). checkDuplicates uses them when the plan
+ * made under the lock gives the same statement, else makes them again. Null when the table does
+ * not exist yet, gets new columns, or anything is in the way (the import then finds it under the lock).
+ */
+async function convertEarly(run: ImportRun, staged: StageResult, decided: ColumnType[]): Promise<EarlyConversion | null> {
+  const { client, schema, tableName } = run;
+  let check: ReturnType<typeof duplicateCheckSql>;
+  try {
+    const existing = await getExistingTable(client, schema, tableName);
+    if (existing === null) return null;
+    await findTypesWithoutHash(client, existing.columns);
+    const plan = planFor(run, staged, decided, existing);
+    if (plan.newColumns.length > 0) return null;
+    check = duplicateCheckFor(run, staged, plan, existing, resolveKey(run.prepared.key, plan)).check;
+  } catch (err) {
+    if (err instanceof AtlasError) return null;
+    throw err;
+  }
+  await client.query('savepoint atlas_convert_early');
+  try {
+    const validRows = (await client.query(check.source)).rowCount ?? 0;
+    await client.query(check.analyze);
+    await client.query('release savepoint atlas_convert_early');
+    return { source: check.source, validRows };
+  } catch (err) {
+    if (run.options.signal?.aborted) throw err;
+    await client.query('rollback to savepoint atlas_convert_early');
+    return null;
+  }
 }
 
 /** Values that cannot be stored, and ragged rows: mapping errors, recorded (counted in a dry run); their rows stay out. */
@@ -470,13 +518,12 @@ const keptInto = (run: ImportRun) => ({ schema: run.schema, table: 'import_dupli
  * itself, before the INSERT (a new table's are removed after it: see insertRows). The duplicate
  * records are kept in import_duplicates.
  */
-async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, plan }: Decision, record: BaseRecord, key: string[], mayInsertNothing: boolean): Promise<Duplicates> {
-  const { client, schema, tableName, importId, stage, warnings } = run;
+async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, plan, early }: Decision, record: BaseRecord, key: string[], mayInsertNothing: boolean): Promise<Duplicates> {
+  const { client, schema, tableName, warnings } = run;
   await run.options.onPhase?.('checking duplicates');
   run.checkCancelled();
   const start = performance.now();
-  const tableColumns = tableColumnOrder(plan, existing!.columns);
-  const useStoredHash = existing!.hasRowHash && isWholeRow(key, tableColumns);
+  const { tableColumns, useStoredHash, converted, foundTable, check } = duplicateCheckFor(run, staged, plan, existing!, key);
   if (useStoredHash && plan.newColumns.length === 0) {
     // (New columns were just rehashed by createOrExtendTable.)
     const stale = await client.query<{ stale: number }>(staleRowHashesSql(schema, tableName, tableColumns, STALE_HASH_SAMPLE));
@@ -485,14 +532,13 @@ async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, 
       warnings.push(`${tableName}'s stored row hashes did not match its columns (one dropped or retyped outside atlas?): recomputed for its ${rows} row(s) before the duplicate check`);
     }
   }
-  const converted = importTempTable(importId, 'conv');
-  const foundTable = importTempTable(importId, 'dups');
-  const check = duplicateCheckSql({
-    schema, stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, tableName, importId, tableColumns, key, useStoredHash, converted, found: foundTable,
-    forInsert: { readerFixes: staged.rowsWithFixes > 0 },
-  });
-  const validRows = (await client.query(check.source)).rowCount ?? 0;
-  await client.query(check.analyze);
+  let validRows: number;
+  if (early !== null && early.source === check.source) validRows = early.validRows;
+  else {
+    if (early !== null) await client.query(`drop table ${quoteIdent(converted)}`);
+    validRows = (await client.query(check.source)).rowCount ?? 0;
+    await client.query(check.analyze);
+  }
   const found = (await client.query(check.find)).rowCount ?? 0;
   // Every row without a mapping error a duplicate, the others rejected: the caller stops (nothing kept).
   if (mayInsertNothing && found === validRows) return { found, seconds: null, validRows, converted: null, allDuplicatesOfValidRows: true };
@@ -514,6 +560,19 @@ async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, 
   Object.assign(run.trace, { duplicatesFound: found, duplicateCheckSeconds: seconds });
   run.checkCancelled();
   return { found, seconds, validRows, converted: { table: converted, found: exclude, hash: useStoredHash } };
+}
+
+/** The duplicate check's statements for this plan against the existing table. */
+function duplicateCheckFor(run: ImportRun, staged: StageResult, plan: ImportPlan, existing: ExistingTable, key: string[]) {
+  const tableColumns = tableColumnOrder(plan, existing.columns);
+  const useStoredHash = existing.hasRowHash && isWholeRow(key, tableColumns);
+  const converted = importTempTable(run.importId, 'conv');
+  const foundTable = importTempTable(run.importId, 'dups');
+  const check = duplicateCheckSql({
+    schema: run.schema, stage: run.stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, tableName: run.tableName, importId: run.importId, tableColumns, key, useStoredHash, converted, found: foundTable,
+    forInsert: { readerFixes: staged.rowsWithFixes > 0 },
+  });
+  return { tableColumns, useStoredHash, converted, foundTable, check };
 }
 
 /** The rows inserted and the INSERT's time (a new table's index builds and key included), with a new table's duplicates. */

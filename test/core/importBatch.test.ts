@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import pg from 'pg';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { undoBatch } from '../../src/core/undoBatch.ts';
 import { importBatch, planBatch, type BatchOptions, type BatchResult } from '../../src/core/importBatch.ts';
 import { csv, FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
-import { assertPromiseHolds, countRows, historyOf } from '../guarantees/helpers.ts';
+import { assertPromiseHolds, countRows, historyOf, waitFor } from '../guarantees/helpers.ts';
 import { startWireRecorder } from '../guarantees/wireRecorder.ts';
 import { useS3rver } from '../sources/s3rverHelper.ts';
 
@@ -126,6 +127,52 @@ describe('importBatch', { timeout: 600_000 }, () => {
     const undone = await undoBatch(db.settings, r.batch_id, { dryRun: false, force: false, reassign: false, purge: false });
     assert.equal(undone.rows_removed, 3);
     assert.equal(await countRows(db.client, db.schema, 'stamped'), 0);
+  });
+
+  it('a file whose table changed while it waited for its turn checks duplicates against the table as it is then (its early conversion is made again)', async () => {
+    put('base.csv', csv([['a', 'b'], [1, 1], [2, 2]]));
+    const base = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/base.csv`], table: 'changed' });
+    assert.deepEqual(statuses(base), ['base.csv:success']);
+    put('in/f1.csv', csv([['a', 'b'], [3, 3]]));
+    put('in/f2.csv', csv([['a', 'b'], [1, 1], [4, 4]]));
+    // While f1.csv commits, f2.csv has converted its rows for the table as it was (b integer). Then,
+    // before f2.csv takes the table's lock, b becomes text outside atlas (the stored row hashes
+    // go stale and are recomputed): f2.csv's early conversion no longer fits and is made again.
+    const other = new pg.Client(db.url);
+    await other.connect();
+    let altered: Promise<void> = Promise.resolve();
+    try {
+      const r = await importBatch(db.settings, {
+        ...defaults,
+        sources: [`${files.dir}/in`],
+        table: 'changed',
+        onFileStart: (_file, index) => ({
+          onPhase: async (phase) => {
+            if (index !== 0 || phase !== 'committing') return;
+            await waitFor('f2.csv to have converted its rows and wait for its turn', async () => {
+              const n = await db.rows<{ n: number }>(
+                `select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query = 'release savepoint atlas_convert_early'`,
+              );
+              return n[0]!.n === 1;
+            });
+            // Granted when f1.csv commits, before f2.csv can take it.
+            const lock = other.query('select pg_advisory_lock(hashtextextended($1, 0))', [`atlas:table:${db.schema}.changed`]);
+            altered = lock.then(async () => {
+              await other.query(`alter table ${db.schema}.changed alter column b type text`);
+              await other.query('select pg_advisory_unlock(hashtextextended($1, 0))', [`atlas:table:${db.schema}.changed`]);
+            });
+          },
+        }),
+      });
+      await altered;
+      assert.deepEqual(statuses(r), ['f1.csv:success', 'f2.csv:success']);
+      assert.deepEqual(r.files.map((f) => f.rows_inserted), [1, 1]);
+      assert.equal(r.files[1]!.result!.duplicates_found, 1);
+      const rows = await db.rows<{ a: number; b: string }>(`select a, b from ${db.schema}.changed order by id`);
+      assert.deepEqual(rows, [{ a: 1, b: '1' }, { a: 2, b: '2' }, { a: 3, b: '3' }, { a: 4, b: '4' }]);
+    } finally {
+      await other.end();
+    }
   });
 
   it('imports a glob into one table with --table; a re-run skips every file; a new file alone is imported next time', async () => {
