@@ -244,9 +244,9 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
  * the one before it to end before it takes its table's lock (ImportSession.turn), so files
  * still plan, check duplicates, insert and commit one at a time in the batch's order, and each
  * outcome is reported in that order. Records are written in that order too: their
- * import_timestamp orders a batch's imports (history --batch, undo --batch newest first). Stops taking files at the first failure when the batch
- * stops on one (atomic or --stop-on-error, run on one session), or when cancelled. Returns the
- * outcomes of the files run, a prefix of `files`.
+ * import_timestamp orders a batch's imports (history --batch, undo --batch newest first). Stops
+ * taking files at the first failure when the batch stops on one (atomic or --stop-on-error, run
+ * on one session), or when cancelled. Returns the outcomes of the files run, a prefix of `files`.
  */
 async function runInTurn(settings: Settings, options: BatchOptions, sessions: ImportSession[], files: ListedFile[], tableFor: (fileName: string) => string): Promise<BatchFileOutcome[]> {
   const outcomes: BatchFileOutcome[] = [];
