@@ -23,15 +23,27 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
   const c = colorFor(cmd);
   const fileOptions = importOptionsFromFlags(flags);
   const batch = { sources, recursive: flags.recursive === true, pattern: flags.pattern ?? null, atomic: flags.atomic === true, stopOnError: flags.stopOnError === true };
+  const mode = progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true });
   if (flags.dryRun) {
-    const plan = await planBatch(settings, { ...fileOptions, ...batch, onDatabase: databaseNotice(cmd) });
+    // Each file is read and checked in turn: on a terminal, which one and how far.
+    let reporter: ProgressReporter | null = null;
+    const plan = await planBatch(settings, {
+      ...fileOptions,
+      ...batch,
+      onDatabase: databaseNotice(cmd),
+      onFileStart: (file, index, count) => {
+        reporter?.stop();
+        const shown = createProgress(mode, undefined, `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`);
+        reporter = shown;
+        return { onPhase: async (p) => shown.phase(p), onProgress: async (p) => shown.progress(p) };
+      },
+    }).finally(() => (reporter as ProgressReporter | null)?.stop());
     if (g.json) printJson({ success: true, ...plan });
     else if (!g.quiet) process.stdout.write(renderPlan(plan, c));
     // As the batch itself would end: 1 when a file would fail.
     if (plan.files.some((f) => f.action === 'fail')) process.exitCode = ExitCode.failed;
     return;
   }
-  const mode = progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true });
   const result = await withCancelOnSignal('cancelling: rolling back the file being imported; files committed stay committed...', async (signal): Promise<BatchResult> => {
     // Two files may run at once (core/importBatch.ts): the progress shown is the earliest file not
     // yet done, whose events come through the hooks of its own start.

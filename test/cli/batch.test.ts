@@ -46,6 +46,12 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     assert.match(plan.stdout, /import .*more\.csv -> more: 1 rows \(new_table\)\n/);
     assert.match(plan.stdout, /3 file\(s\): 1 to import, 2 to skip, 0 would fail/);
     assert.equal(await countRows(db.client, db.schema, 'more'), 0);
+    assert.doesNotMatch(plan.stderr, /file \d of/, 'no progress without a terminal or --progress');
+    // With --progress: which file is being read and checked (in path order; a skipped one is not read).
+    const watched = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', '--progress', ...conn]);
+    assert.equal(watched.code, 0, watched.stderr);
+    assert.match(watched.stderr, /^atlas: file 2 of 3, .*more\.csv, staging, .*1 rows/m);
+    assert.equal(await countRows(db.client, db.schema, 'more'), 0);
     put('in/more.csv', '');
     const again = await runAtlas(['import', join(files.dir, 'in'), ...conn]);
     assert.equal(again.code, 1, again.stdout); // more.csv is empty now: a failed import
