@@ -33,7 +33,7 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
       onDatabase: databaseNotice(cmd),
       onFileStart: (file, index, count) => {
         reporter?.stop();
-        const shown = createProgress(mode, undefined, `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`);
+        const shown = createProgress(mode, undefined, fileLabel(file, index, count));
         reporter = shown;
         return { onPhase: async (p) => shown.phase(p), onProgress: async (p) => shown.progress(p) };
       },
@@ -68,7 +68,7 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
         signal,
         onDatabase: databaseNotice(cmd),
         onFileStart: (file, index, count) => {
-          labels.set(index, `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`);
+          labels.set(index, fileLabel(file, index, count));
           // An atomic batch runs its files one after another and reports them all at its end.
           if (batch.atomic) {
             reporter?.stop();
@@ -152,4 +152,9 @@ function renderPlan(plan: BatchPlan, c: ChalkInstance): string {
   lines.push(`${formatCount(plan.files.length)} file(s): ${formatCount(n('import'))} to import, ${formatCount(n('skip'))} to skip, ${formatCount(n('fail'))} would fail`);
   for (const skip of plan.listing_skipped) lines.push(c.dim(`  left out ${printable(skip.path)}: ${skip.reason}`));
   return `${lines.join('\n')}\n`;
+}
+
+/** What the progress calls a file of the batch. */
+function fileLabel(file: { displayName: string }, index: number, count: number): string {
+  return `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`;
 }

@@ -604,7 +604,7 @@ async function insertRows(run: ImportRun, { staged, parsingSeconds }: Staging, {
   await options.onPhase?.('inserting');
   run.checkCancelled();
   const start = performance.now();
-  const fromConverted = upsertKey ? null : dups.converted;
+  const fromConverted = dups.converted;
   const lookups = toInsert && fromConverted === null ? await createValueLookups(client, { stage: run.stage, plan, rows: staged.rows, schema, hasPgInputIsValid: run.hasPgInputIsValid, importId }) : new Map<string, string>();
   // An upsert into an existing table converts the rows into a temp table first, then updates and inserts from it.
   const upsertInto = upsertKey && !newTable ? importTempTable(importId, 'upsrc') : null;

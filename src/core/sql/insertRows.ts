@@ -3,6 +3,7 @@ import { rawSql } from '../../db/staging/index.js';
 import { qualify, quoteIdent } from '../../transform/naming.js';
 import { castSql, correctionSql, recordsCorrections, validSql } from '../../transform/typeSql.js';
 import { lookupJoinSql, type ValueLookups } from '../valueLookups.js';
+import type { ImportPlan } from '../plan.js';
 import type { SqlArgs } from './args.js';
 import { rowHashSql, type TableColumn } from './rowHash.js';
 
@@ -65,9 +66,47 @@ export function insertRowsSql(
     fromConverted?: ConvertedRows | null;
   },
 ): { sql: string; params: unknown[] } {
-  if (args.fromConverted) return insertConvertedSql(args, args.fromConverted);
-  const { schema, stage, plan, tableName } = args;
+  const { schema, plan, tableName } = args;
+  const source = args.fromConverted ? convertedRows(plan, args.fromConverted) : stagedRows(args);
   const params: unknown[] = [args.importId];
+  const corrections: Array<{ key: string; condition: string; value: string }> = [];
+  for (const p of plan.columns) {
+    const raw = source.rawRefs.get(p.targetName);
+    if (raw === undefined) continue;
+    const c = correctionSql(p, raw, source.converted.get(p.targetName))!;
+    params.push(p.targetName);
+    corrections.push({ key: `$${params.length}::text`, ...c });
+  }
+  const targets = plan.columns.map((p) => quoteIdent(p.targetName));
+  const values = plan.columns.map((p) => source.converted.get(p.targetName)!);
+  const meta = ['_import_id', '_source_row_number', '_corrections_applied'];
+  const metaValues = ['$1::uuid', 'v._rn', correctionsSql(corrections, source.lookedUp, args.readerFixes)];
+  if (args.rowHashColumns !== null) {
+    meta.push('_row_hash');
+    metaValues.push(source.rowHash ?? rowHashSql(args.rowHashColumns.map((c) => ({ expr: source.converted.get(c.name) ?? null, type: c.type }))));
+  }
+  const sql = `insert into ${args.into ?? qualify(schema, tableName)} (${[...targets, ...meta].join(', ')})
+     select ${[...values, ...metaValues].join(', ')}
+       from ${source.from}`;
+  return { sql, params };
+}
+
+/**
+ * Where the INSERT reads its rows, as `v`: each column's converted value, the file's text of the
+ * columns whose corrections are computed per row, the lookups' corrections, and the row's
+ * `_row_hash` when the source has it already (else it is computed from the converted values).
+ */
+interface RowSource {
+  from: string;
+  converted: Map<string, string>;
+  rawRefs: Map<string, string>;
+  lookedUp: string[];
+  rowHash: string | null;
+}
+
+/** The staged rows without a mapping error, each value converted once (or looked up). */
+function stagedRows(args: Parameters<typeof insertRowsSql>[0]): RowSource {
+  const { schema, stage, plan } = args;
   // The inner query converts each value once (OFFSET 0 keeps it from being flattened into the
   // outer one, which would repeat every conversion for the hash and the corrections: 25% slower).
   const inner: string[] = ['s._rn', 's._fix'];
@@ -93,57 +132,20 @@ export function insertRowsSql(
     }
   });
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
-  const corrections: Array<{ key: string; condition: string; value: string }> = [];
-  for (const p of plan.columns) {
-    const raw = rawRefs.get(p.targetName);
-    if (raw === undefined) continue;
-    const c = correctionSql(p, raw, converted.get(p.targetName))!;
-    params.push(p.targetName);
-    corrections.push({ key: `$${params.length}::text`, ...c });
-  }
-  const targets = plan.columns.map((p) => quoteIdent(p.targetName));
-  const values = plan.columns.map((p) => converted.get(p.targetName)!);
-  const meta = ['_import_id', '_source_row_number', '_corrections_applied'];
-  const metaValues = ['$1::uuid', 'v._rn', correctionsSql(corrections, lookedUp, args.readerFixes)];
-  if (args.rowHashColumns !== null) {
-    meta.push('_row_hash');
-    metaValues.push(rowHashSql(args.rowHashColumns.map((c) => ({ expr: converted.get(c.name) ?? null, type: c.type }))));
-  }
-  const sql = `insert into ${args.into ?? qualify(schema, tableName)} (${[...targets, ...meta].join(', ')})
-     select ${[...values, ...metaValues].join(', ')}
-       from (select ${inner.join(', ')}
+  const from = `(select ${inner.join(', ')}
                from ${quoteIdent(stage)} s
               where s._err is null${validity.map((v) => `\n                and ${v}`).join('')}
              offset 0) v${joins.map((j) => `\n       ${j}`).join('')}`;
-  return { sql, params };
+  return { from, converted, rawRefs, lookedUp, rowHash: null };
 }
 
-/** insertRowsSql from the duplicate check's table of converted rows (c0, c1, ..., r0, ..., `_fix`, `h`). */
-function insertConvertedSql(args: Parameters<typeof insertRowsSql>[0], from: ConvertedRows): { sql: string; params: unknown[] } {
-  const { schema, plan, tableName } = args;
-  const params: unknown[] = [args.importId];
+/** The duplicate check's table of converted rows (c0, c1, ..., r0, ..., `_fix`, `h`), less the duplicates. */
+function convertedRows(plan: ImportPlan, rows: ConvertedRows): RowSource {
   const converted = new Map(plan.columns.map((p, i) => [p.targetName, `v.c${i}`]));
-  const corrections: Array<{ key: string; condition: string; value: string }> = [];
-  plan.columns.forEach((p, i) => {
-    const c = correctionSql(p, `v.r${i}`, `v.c${i}`);
-    if (c === null) return;
-    params.push(p.targetName);
-    corrections.push({ key: `$${params.length}::text`, ...c });
-  });
-  const targets = plan.columns.map((p) => quoteIdent(p.targetName));
-  const values = plan.columns.map((p) => converted.get(p.targetName)!);
-  const meta = ['_import_id', '_source_row_number', '_corrections_applied'];
-  const metaValues = ['$1::uuid', 'v._rn', correctionsSql(corrections, [], args.readerFixes)];
-  if (args.rowHashColumns !== null) {
-    meta.push('_row_hash');
-    metaValues.push(from.hash ? 'v.h' : rowHashSql(args.rowHashColumns.map((c) => ({ expr: converted.get(c.name) ?? null, type: c.type }))));
-  }
-  // Without the duplicates; sorted back into file order only then (the anti-join may not keep it).
-  const rest = from.found === null ? '' : `
-      where not exists (select 1 from ${quoteIdent(from.found)} d where d._rn = v._rn)
+  const rawRefs = new Map(plan.columns.flatMap((p, i) => (recordsCorrections(p) ? [[p.targetName, `v.r${i}`] as const] : [])));
+  // Sorted back into file order only after an anti-join (which may not keep it).
+  const rest = rows.found === null ? '' : `
+      where not exists (select 1 from ${quoteIdent(rows.found)} d where d._rn = v._rn)
       order by v._rn`;
-  const sql = `insert into ${args.into ?? qualify(schema, tableName)} (${[...targets, ...meta].join(', ')})
-     select ${[...values, ...metaValues].join(', ')}
-       from ${quoteIdent(from.table)} v${rest}`;
-  return { sql, params };
+  return { from: `${quoteIdent(rows.table)} v${rest}`, converted, rawRefs, lookedUp: [], rowHash: rows.hash ? 'v.h' : null };
 }
