@@ -172,7 +172,8 @@ Every figure is over the imports of the period (import_timestamp in the last --d
   total_rows_removed       sum of rows_removed: the rows undo deleted
   total_rows_updated       sum of rows_updated: rows upserts updated (undone ones included);
                            total_rows_unchanged sums rows_unchanged (upserts' matching rows
-                           with the same values), total_rows_deleted rows_deleted (replaces)
+                           with the same values, rows a replace kept in place),
+                           total_rows_deleted rows_deleted (replaces)
   total_duplicates_found   sum of duplicates_found
   avg_duration_seconds     mean duration_seconds of the imports that have one (not running ones)
   tables_affected          distinct tables of success, partial and undone imports

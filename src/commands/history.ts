@@ -80,13 +80,16 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
 
 /**
  * What an import did to rows already in the table, for the list: its mode and the rows it
- * updated, found unchanged, deleted ("upsert 2 upd 1 same", "replace 5 del"); "-" for an append.
+ * updated, found unchanged or kept, deleted ("upsert 2 upd 1 same", "replace 3 same 5 del"); "-" for an append.
  */
 function describeChanges(r: Pick<ImportRecord, 'import_mode' | 'rows_updated' | 'rows_unchanged' | 'rows_deleted' | 'preimages_pruned_at'>, c: ReturnType<typeof colorFor>): string {
   if (r.import_mode === 'append' || r.import_mode === undefined) return c.dim('-');
   const parts = [r.import_mode.replace('_', ' ')];
   if (r.import_mode === 'upsert') parts.push(`${formatCount(r.rows_updated)} upd`, `${formatCount(r.rows_unchanged)} same`);
-  else parts.push(`${formatCount(r.rows_deleted)} del`);
+  else {
+    if (r.rows_unchanged > 0) parts.push(`${formatCount(r.rows_unchanged)} same`);
+    parts.push(`${formatCount(r.rows_deleted)} del`);
+  }
   if (r.preimages_pruned_at !== null) parts.push(c.yellow('(no undo)'));
   return parts.join(' ');
 }

@@ -19,7 +19,7 @@ export const importFlags = {
   key: text('--key <columns>', 'uniqueness columns for the duplicate check, comma-separated; with --mode upsert, the columns that identify a row (default: every column of the file)'),
   mode: choice(
     '--mode <mode>',
-    'append: add the rows; upsert (needs --key): update the rows whose key matches where a value differs, insert the others; replace: the table\'s rows become the file\'s, in one transaction. Rows updated or deleted are kept, so undo restores them exactly',
+    'append: add the rows; upsert (needs --key): update the rows whose key matches where a value differs, insert the others; replace: the table\'s rows become the file\'s, in one transaction (rows the file repeats stay in place). Rows updated or deleted are kept, so undo restores them exactly',
     ['append', 'upsert', 'replace'],
     { default: 'append' },
   ),

@@ -39,7 +39,7 @@ export async function runStatsCommand(flags: StatsFlags, cmd: Command): Promise<
             ['by imports not undone', formatCount(s.total_rows_inserted_not_undone)],
             ['removed by undo', formatCount(s.total_rows_removed)],
             ['updated (upsert)', formatCount(s.total_rows_updated)],
-            ['unchanged (upsert)', formatCount(s.total_rows_unchanged)],
+            ['unchanged (upsert, replace)', formatCount(s.total_rows_unchanged)],
             ['deleted (replace)', formatCount(s.total_rows_deleted)],
             ['duplicates found', formatCount(s.total_duplicates_found)],
           ],

@@ -37,6 +37,8 @@ export interface PredictArgs {
   upsertKey: KeyColumn[] | null;
   /** The row-level duplicate check's key (target names), or null when it is off (--no-dedupe, --force). */
   dedupeKey: readonly string[] | null;
+  /** A full replace that keeps in place the table rows the file repeats (the import's comparesWholeRows). */
+  keepsInPlace: boolean;
   hasPgInputIsValid: boolean;
 }
 
@@ -87,8 +89,30 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges |
     return out;
   }
 
+  if (a.keepsInPlace && a.dedupeKey !== null && existing !== null) {
+    // As the import decides: a table row equal to a distinct record of the file stays (the first
+    // such record), records repeated in the file are duplicates, every other table row goes.
+    const types = new Map(columns.map((c) => [c.name, c.type]));
+    const keyOf = (alias: 't' | 'c') => a.dedupeKey!.map((k) => ({ expr: alias === 't' && missing.has(k) ? null : `${alias}.${quoteIdent(k)}`, type: types.get(k)! }));
+    const res = await client.query<{ repeated: number; unchanged: number; total: number }>(
+      `with x as (
+         select c._rn, ${rowHashSql(keyOf('c'))} as h, ${rowSql(keyOf('c'))} as r,
+                row_number() over (partition by ${rowHashSql(keyOf('c'))}, ${rowSql(keyOf('c'))} order by c._rn) as k
+           from ${conv} c
+       ), m as (
+         select x._rn from x join ${target} t on ${rowHashSql(keyOf('t'))} = x.h and ${rowSql(keyOf('t'))} is not distinct from x.r
+          where x.k = 1 group by x._rn
+       )
+       select (select count(*) from x where x.k > 1)::int as repeated, (select count(*) from m)::int as unchanged, (select count(*) from ${target})::int as total`,
+    );
+    const r = res.rows[0]!;
+    Object.assign(out, { duplicates_found: r.repeated, rows_unchanged: r.unchanged, rows_deleted: r.total - r.unchanged, rows_inserted: valid - r.repeated - r.unchanged });
+    return out;
+  }
+
   // Replace: the rows that would go, then the records the duplicate check would skip among the
-  // file and the rows that stay (none for a full replace; other imports' for --replace-import).
+  // file and the rows that stay (none for a full replace that deletes every row first; other
+  // imports' for --replace-import).
   const params: unknown[] = [];
   if (existing !== null) {
     if (a.replaces !== null) params.push(a.replaces);

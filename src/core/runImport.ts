@@ -23,7 +23,7 @@ import { rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn }
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeLookupCandidatesSql, analyzeStageRowsSql, createValueLookups } from './valueLookups.js';
 import { isoTime } from '../transform/time.js';
-import { applyUpsert, checkKeyUniqueInTable, checkReplaceTarget, checkTableHasId, clearForReplace, keyConflictErrorsSql, keyIndexSql, markKeyConflicts, recordModeOutcome, type ImportMode, type KeyColumn, type UpsertCounts } from './upsert.js';
+import { applyUpsert, checkKeyUniqueInTable, checkReplaceTarget, checkTableHasId, clearForReplace, countRowsByImport, keyConflictErrorsSql, keyIndexSql, markKeyConflicts, recordModeOutcome, type ImportMode, type KeyColumn, type UpsertCounts } from './upsert.js';
 
 import { predictChanges, type PredictedChanges } from './predictChanges.js';
 import { DRY_RUN_ERRORS_SHOWN, msToSeconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
@@ -162,6 +162,8 @@ interface Duplicates {
   converted: ConvertedRows | null;
   /** Every row without a mapping error is a duplicate and the others were rejected: the import stops (checked only where that can happen). */
   allDuplicatesOfValidRows?: true;
+  /** A full replace: the table rows the file repeats, which stay (temp table of `id`, `_rn`); counted in `found`, not duplicates. */
+  unchanged?: { table: string; rows: number };
 }
 
 /**
@@ -193,17 +195,25 @@ export async function importInTransaction(client: Client, settings: Settings, op
   if (errors.failure !== null) return stopOnErrors(run, record, errors.failure, null);
   // Where every row without a mapping error may turn out to be a duplicate, the DDL and the
   // duplicate records are made so that they can be taken back (see checkDuplicates).
-  const mayInsertNothing = decision.existing !== null && errors.rejectedRows > 0 && options.dedupe !== false && !options.force;
+  // (Not a full replace: it keeps the rows the file repeats, which is not nothing.)
+  const mayInsertNothing = decision.existing !== null && errors.rejectedRows > 0 && options.dedupe !== false && !options.force && run.mode !== 'replace';
   if (mayInsertNothing) await client.query('savepoint atlas_before_writing');
   const said = { warnings: warnings.length, metadata: { ...record.metadata } };
 
   const newTable = await createOrExtendTable(run, decision, record);
-  // Replace: the rows go (their pre-images kept) before the duplicate check, which then compares
-  // the file with the rows that stay; readers see them all until the commit.
-  const rowsDeleted = decision.existing && (run.mode === 'replace' || run.mode === 'replace_import') ? await clearForReplace(client, { schema: run.schema, table: run.tableName, importId: run.importId, only: run.replaces }) : 0;
   const dedupe = checksRows(run);
   const key = dedupe ? resolveKey(run.prepared.key, decision.plan) : [];
-  const dups = dedupe && newTable === null ? await checkDuplicates(run, staging, decision, record, key, mayInsertNothing) : noDuplicateCheck;
+  // Replace: the rows go (their pre-images kept) before the duplicate check, which then compares
+  // the file with the rows that stay; readers see them all until the commit. A full replace that
+  // compares whole rows keeps in place the rows the file repeats: the check finds them, the others go.
+  const inPlace = run.mode === 'replace' && decision.existing !== null && dedupe && comparesWholeRows(decision.plan, decision.existing, key);
+  const clearsFirst = decision.existing !== null && (run.mode === 'replace' || run.mode === 'replace_import') && !inPlace;
+  let rowsDeleted = clearsFirst ? await clearForReplace(client, { schema: run.schema, table: run.tableName, importId: run.importId, only: run.replaces }) : 0;
+  const dups = dedupe && newTable === null ? await checkDuplicates(run, staging, decision, record, key, mayInsertNothing, inPlace) : noDuplicateCheck;
+  if (dups.unchanged) {
+    rowsDeleted = await clearForReplace(client, { schema: run.schema, table: run.tableName, importId: run.importId, only: null, unchanged: dups.unchanged.table });
+    record.metadata.kept_in_place = await countRowsByImport(client, run.schema, run.tableName);
+  }
   if (dups.allDuplicatesOfValidRows) {
     // Nothing new would be inserted and the rest was rejected: a failure, not a partial import
     // (which would keep the same file, once fixed, from being imported again). Added columns,
@@ -395,11 +405,11 @@ async function findMappingErrors(run: ImportRun, { staged }: Staging, { plan, up
 
 /** `--dry-run` of an upsert or a replace: the rows it would insert, update, leave unchanged and delete (core/predictChanges.ts). */
 async function predictDryRun(run: ImportRun, { existing, plan, upsertKey }: Decision): Promise<PredictedChanges | null> {
-  const dedupe = run.options.dedupe !== false && !run.options.force && run.mode !== 'upsert';
+  const key = checksRows(run) ? resolveKey(run.prepared.key, plan) : null;
   return predictChanges({
     client: run.client, schema: run.schema, table: run.tableName, stage: run.stage, mode: run.mode, replaces: run.replaces, plan,
     existingColumns: existing === null ? null : new Set(existing.columns.map((c) => c.name)),
-    upsertKey, dedupeKey: dedupe ? resolveKey(run.prepared.key, plan) : null, hasPgInputIsValid: run.hasPgInputIsValid,
+    upsertKey, dedupeKey: key, keepsInPlace: run.mode === 'replace' && existing !== null && key !== null && comparesWholeRows(plan, existing, key), hasPgInputIsValid: run.hasPgInputIsValid,
   });
 }
 
@@ -518,12 +528,12 @@ const keptInto = (run: ImportRun) => ({ schema: run.schema, table: 'import_dupli
  * itself, before the INSERT (a new table's are removed after it: see insertRows). The duplicate
  * records are kept in import_duplicates.
  */
-async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, plan, early }: Decision, record: BaseRecord, key: string[], mayInsertNothing: boolean): Promise<Duplicates> {
+async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, plan, early }: Decision, record: BaseRecord, key: string[], mayInsertNothing: boolean, inPlace: boolean): Promise<Duplicates> {
   const { client, schema, tableName, warnings } = run;
   await run.options.onPhase?.('checking duplicates');
   run.checkCancelled();
   const start = performance.now();
-  const { tableColumns, useStoredHash, converted, foundTable, check } = duplicateCheckFor(run, staged, plan, existing!, key);
+  const { tableColumns, useStoredHash, converted, foundTable, check } = duplicateCheckFor(run, staged, plan, existing!, key, inPlace);
   if (useStoredHash && plan.newColumns.length === 0) {
     // (New columns were just rehashed by createOrExtendTable.)
     const stale = await client.query<{ stale: number }>(staleRowHashesSql(schema, tableName, tableColumns, STALE_HASH_SAMPLE));
@@ -542,11 +552,23 @@ async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, 
   const found = (await client.query(check.find)).rowCount ?? 0;
   // Every row without a mapping error a duplicate, the others rejected: the caller stops (nothing kept).
   if (mayInsertNothing && found === validRows) return { found, seconds: null, validRows, converted: null, allDuplicatesOfValidRows: true };
+  let unchanged: Duplicates['unchanged'];
   if (found > 0) {
     await client.query(check.analyzeFound);
+    if (check.unchanged !== null) {
+      const table = importTempTable(run.importId, 'same');
+      unchanged = { table, rows: (await client.query(check.unchanged)).rowCount ?? 0 };
+      await client.query(`analyze ${quoteIdent(table)}`);
+    }
     // Kept in import_duplicates (see withImportIdCheckSkipped).
-    const kept = await withImportIdCheckSkipped(client, keptInto(run), () => client.query(check.keep, check.params));
-    if (kept.rowCount !== found) throw new AtlasError(`internal error: ${found} duplicate(s) found but ${kept.rowCount} kept; nothing was imported`);
+    const duplicates = found - (unchanged?.rows ?? 0);
+    const kept = duplicates === 0 ? { rowCount: 0 } : await withImportIdCheckSkipped(client, keptInto(run), () => client.query(check.keep, check.params));
+    if (kept.rowCount !== duplicates) throw new AtlasError(`internal error: ${duplicates} duplicate(s) found but ${kept.rowCount} kept; nothing was imported`);
+  } else if (check.unchanged !== null) {
+    // No table row repeated: every one goes.
+    const table = importTempTable(run.importId, 'same');
+    await client.query(`create temp table ${quoteIdent(table)} (id bigint, _rn bigint) on commit drop`);
+    unchanged = { table, rows: 0 };
   }
   // The INSERT reads the converted rows (not converting the staged ones again). Few duplicates:
   // deleted from them (cost grows with the duplicates). Mostly duplicates: left out with an
@@ -557,20 +579,21 @@ async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, 
     else exclude = foundTable;
   }
   const seconds = msToSeconds(performance.now() - start);
-  Object.assign(run.trace, { duplicatesFound: found, duplicateCheckSeconds: seconds });
+  Object.assign(run.trace, { duplicatesFound: found - (unchanged?.rows ?? 0), duplicateCheckSeconds: seconds });
   run.checkCancelled();
-  return { found, seconds, validRows, converted: { table: converted, found: exclude, hash: useStoredHash } };
+  return { found, seconds, validRows, converted: { table: converted, found: exclude, hash: useStoredHash }, ...(unchanged ? { unchanged } : {}) };
 }
 
 /** The duplicate check's statements for this plan against the existing table. */
-function duplicateCheckFor(run: ImportRun, staged: StageResult, plan: ImportPlan, existing: ExistingTable, key: string[]) {
+function duplicateCheckFor(run: ImportRun, staged: StageResult, plan: ImportPlan, existing: ExistingTable, key: string[], inPlace = false) {
   const tableColumns = tableColumnOrder(plan, existing.columns);
-  const useStoredHash = existing.hasRowHash && isWholeRow(key, tableColumns);
+  const useStoredHash = comparesWholeRows(plan, existing, key);
   const converted = importTempTable(run.importId, 'conv');
   const foundTable = importTempTable(run.importId, 'dups');
   const check = duplicateCheckSql({
     schema: run.schema, stage: run.stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, tableName: run.tableName, importId: run.importId, tableColumns, key, useStoredHash, converted, found: foundTable,
     forInsert: { readerFixes: staged.rowsWithFixes > 0 },
+    ...(inPlace ? { unchanged: importTempTable(run.importId, 'same') } : {}),
   });
   return { tableColumns, useStoredHash, converted, foundTable, check };
 }
@@ -667,7 +690,8 @@ async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nullValue
   // (An import that inserted none failed earlier.)
   const status: 'success' | 'partial' = errors.rejectedRows > 0 ? 'partial' : 'success';
   const rowsUpdated = inserted.upserted?.updated ?? 0;
-  const rowsUnchanged = inserted.upserted?.unchanged ?? 0;
+  const rowsUnchanged = inserted.upserted?.unchanged ?? inserted.duplicates.unchanged?.rows ?? 0;
+  const duplicatesFound = inserted.duplicates.found - (inserted.duplicates.unchanged?.rows ?? 0);
   const rowsSkipped = staged.rows - inserted.rows - rowsUpdated - rowsUnchanged;
   const durationSeconds = run.trace.durationSeconds();
   const outcome: ImportOutcome = {
@@ -675,7 +699,7 @@ async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nullValue
     status,
     errorMessage: null,
     warnings: run.warnings,
-    duplicatesFound: inserted.duplicates.found,
+    duplicatesFound,
     duplicateCheckTimeSeconds: inserted.duplicates.seconds,
     rowsInserted: inserted.rows,
     rowsSkipped,
@@ -698,7 +722,7 @@ async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nullValue
     total_rows_in_file: staged.rows,
     rows_inserted: inserted.rows,
     rows_skipped: rowsSkipped,
-    duplicates_found: inserted.duplicates.found,
+    duplicates_found: duplicatesFound,
     mapping_errors_count: errors.mappingErrors,
     import_mode: run.mode,
     rows_updated: rowsUpdated,
@@ -714,6 +738,11 @@ async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nullValue
     columns_left_out: plan.leftOut,
     null_values_applied: nullValuesApplied,
   };
+}
+
+/** The duplicate check compares whole rows on the stored `_row_hash`: the key is every user column of the table (after this import's DDL). */
+function comparesWholeRows(plan: ImportPlan, existing: ExistingTable, key: readonly string[]): boolean {
+  return existing.hasRowHash && isWholeRow(key, tableColumnOrder(plan, existing.columns));
 }
 
 /** The key is every user column of the table: the stored `_row_hash` serves the comparison. */

@@ -42,7 +42,7 @@ export interface ImportStatistics {
   total_rows_removed: number;
   /** Sum of rows_updated: rows already in a table that upserts updated (undone ones included, as in total_rows_inserted). */
   total_rows_updated: number;
-  /** Sum of rows_unchanged: records of upserts whose key matched a row holding the same values. */
+  /** Sum of rows_unchanged: records of upserts whose key matched a row holding the same values, rows replaces kept in place. */
   total_rows_unchanged: number;
   /** Sum of rows_deleted: rows replaces and --replace-import deleted (undone ones included). */
   total_rows_deleted: number;

@@ -11,7 +11,7 @@ import { lockForTransaction, useLargeWorkMem, withTransaction, type Client } fro
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countDependentUpdatedRows, countPreImages, handOverPreImages, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
+import { countDependentUpdatedRows, countPreImages, handOverPreImages, laterChangeText, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
@@ -155,9 +155,10 @@ export function dependentsError(plan: UndoResult): AtlasError {
 
 /** The refusal of an undo whose rows later imports changed (also used by the CLI after a dry run). */
 export function laterImportsError(plan: UndoResult): AtlasError {
-  const list = plan.later_imports.map((l) => `${l.import_id} (${l.import_mode}, ${l.file_name ?? 'stdin'}, ${l.rows} row(s))`).join(', ');
-  return new AtlasError(`cannot undo import ${plan.import_id}: later import(s) updated or deleted its rows: ${list}; undo them first, latest first`, {
-    hint: `--force undoes it anyway: the rows those imports changed stay as they left them, and undoing them later brings back what was there before ${plan.import_id.slice(0, 8)}`,
+  const list = plan.later_imports.map(laterChangeText).join(', ');
+  const kept = plan.later_imports.some((l) => l.kept > 0);
+  return new AtlasError(`cannot undo import ${plan.import_id}: later import(s) ${kept ? 'replaced the table keeping some of its rows, or updated or deleted them' : 'updated or deleted its rows'}: ${list}; undo them first, latest first`, {
+    hint: `--force undoes it anyway: the rows those imports changed stay as they left them${kept ? ', the rows a replace kept in place go with it' : ''}, and undoing them later brings back what was there before ${plan.import_id.slice(0, 8)}`,
   });
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Client } from '../db/connection.js';
 import { getImportsByIds } from '../db/history.js';
-import { listLaterChanges, savePreImages } from '../db/preImages.js';
+import { laterChangeText, listLaterChanges, savePreImages } from '../db/preImages.js';
 import { rawSql } from '../db/staging/index.js';
 import { getDataTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AtlasError, UsageError } from '../errors.js';
@@ -149,7 +149,7 @@ export async function checkReplaceTarget(client: Client, schema: string, table: 
   const later = await listLaterChanges(client, schema, table, replaced);
   if (later.length > 0) {
     throw new AtlasError(
-      `--replace-import: later import(s) changed rows of import ${replaced}: ${later.map((l) => `${l.import_id} (${l.import_mode}, ${l.rows} row(s))`).join(', ')}; nothing was written`,
+      `--replace-import: later import(s) changed rows of import ${replaced}: ${later.map(laterChangeText).join(', ')}; nothing was written`,
       { hint: 'undo those first, then replace it' },
     );
   }
@@ -157,19 +157,34 @@ export async function checkReplaceTarget(client: Client, schema: string, table: 
 
 /**
  * `--mode replace` (`only` null: every row) and `--replace-import` (`only`: that import's rows):
- * keeps each row's pre-image, then deletes it, in the import's transaction, before the duplicate
- * check and the INSERT. Readers keep seeing the old rows until the import commits (MVCC), never
- * an empty table: DELETE, not TRUNCATE, which would also block them. Returns the rows deleted.
+ * keeps each row's pre-image, then deletes it, in the import's transaction, before the INSERT.
+ * With `unchanged` (a full replace keeping in place the rows the file repeats: the temp table of
+ * their ids) every other row goes. Readers keep seeing the old rows until the import commits
+ * (MVCC), never an empty table: DELETE, not TRUNCATE, which would also block them. Returns the
+ * rows deleted.
  */
-export async function clearForReplace(client: Client, p: { schema: string; table: string; importId: string; only: string | null }): Promise<number> {
+export async function clearForReplace(client: Client, p: { schema: string; table: string; importId: string; only: string | null; unchanged?: string }): Promise<number> {
   const target = qualify(p.schema, p.table);
-  const where = p.only === null ? '' : ' where t._import_id = $4';
   const params = p.only === null ? [] : [p.only];
-  const kept = await savePreImages(client, { schema: p.schema, table: p.table, importId: p.importId, action: 'deleted', from: `from ${target} t${where}`, params });
-  const deleted = await client.query(`delete from ${target} t${p.only === null ? '' : ' where t._import_id = $1'}`, params);
+  const where = (n: number): string =>
+    p.only !== null ? ` where t._import_id = $${n}` : p.unchanged !== undefined ? ` where not exists (select 1 from pg_temp.${quoteIdent(p.unchanged)} u where u.id = t.id)` : '';
+  const kept = await savePreImages(client, { schema: p.schema, table: p.table, importId: p.importId, action: 'deleted', from: `from ${target} t${where(4)}`, params });
+  const deleted = await client.query(`delete from ${target} t${where(1)}`, params);
   const n = deleted.rowCount ?? 0;
   if (n !== kept) throw new AtlasError(`internal error: ${kept} pre-image(s) kept for ${n} row(s) deleted; nothing was written`);
   return n;
+}
+
+/**
+ * After a replace kept rows in place: how many rows of each earlier import stay in the table
+ * (before this import inserts its own). Kept in the record (`metadata.kept_in_place`), so that
+ * undoing one of those imports first is refused as for rows a later import changed (db/preImages.ts).
+ */
+export async function countRowsByImport(client: Client, schema: string, table: string): Promise<Array<{ import_id: string; rows: number }>> {
+  const res = await client.query<{ import_id: string; rows: number }>(
+    `select t._import_id::text as import_id, count(*)::int as rows from ${qualify(schema, table)} t where t._import_id is not null group by t._import_id order by 1`,
+  );
+  return res.rows;
 }
 
 /**

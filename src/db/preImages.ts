@@ -73,7 +73,7 @@ export async function countPreImages(client: Client, schema: string, importId: s
   return res.rows[0]?.n ?? 0;
 }
 
-/** A later import that changed (updated or deleted) rows an import wrote, and has not been undone. */
+/** A later import that changed (updated or deleted) rows an import wrote, or kept them in place, and has not been undone. */
 export interface LaterChange {
   import_id: string;
   file_name: string | null;
@@ -81,23 +81,39 @@ export interface LaterChange {
   import_mode: string;
   /** Rows of the earlier import it changed. */
   rows: number;
+  /** Rows of the earlier import a replace kept in place as rows of its file (`metadata.kept_in_place`). */
+  kept: number;
 }
 
 /**
  * The imports, not undone, that updated or deleted rows `importId` wrote into `table` (their
- * pre-images hold versions written by it), earliest first: undoing `importId` before them would
- * take back rows they rely on, or their undo would bring back rows of an undone import.
+ * pre-images hold versions written by it), or that replaced the table keeping some of its rows
+ * in place, earliest first: undoing `importId` before them would take back rows they rely on, or
+ * their undo would bring back rows of an undone import.
  */
 export async function listLaterChanges(client: Client, schema: string, table: string, importId: string): Promise<LaterChange[]> {
-  const res = await client.query<{ import_id: string; file_name: string | null; import_timestamp: Date; import_mode: string; rows: number }>(
-    `select h.import_id, h.file_name, h.import_timestamp, h.import_mode, count(*)::int as rows
-       from ${qualify(schema, PREIMAGES)} p join ${qualify(schema, 'import_history')} h on h.import_id = p.import_id
-      where p.prior_import_id = $1 and p.table_name = $2 and p.import_id <> $1 and h.status in ('success', 'partial')
+  const h = qualify(schema, 'import_history');
+  const res = await client.query<{ import_id: string; file_name: string | null; import_timestamp: Date; import_mode: string; rows: number; kept: number }>(
+    `select h.import_id, h.file_name, h.import_timestamp, h.import_mode, sum(x.changed)::int as rows, sum(x.kept)::int as kept
+       from (select p.import_id, count(*) as changed, 0 as kept from ${qualify(schema, PREIMAGES)} p
+              where p.prior_import_id = $1 and p.table_name = $2 and p.import_id <> $1 group by p.import_id
+             union all
+             select k.import_id, 0, sum((e->>'rows')::int) from ${h} k
+              cross join jsonb_array_elements(case when jsonb_typeof(k.metadata->'kept_in_place') = 'array' then k.metadata->'kept_in_place' else '[]'::jsonb end) e
+              where k.table_name = $2 and k.import_id <> $1 and e->>'import_id' = $1::text group by k.import_id) x
+       join ${h} h on h.import_id = x.import_id
+      where h.status in ('success', 'partial')
       group by h.import_id, h.file_name, h.import_timestamp, h.import_mode
       order by h.import_timestamp, h.import_id`,
     [importId, table],
   );
   return res.rows.map((r) => ({ ...r, import_timestamp: isoTime(r.import_timestamp)! }));
+}
+
+/** `id (upsert, file.csv, 3 row(s))`, or `... 3 row(s), 40 kept in place)` for a replace that kept some. */
+export function laterChangeText(l: LaterChange): string {
+  const what = [l.rows > 0 || l.kept === 0 ? `${l.rows} row(s)` : null, l.kept > 0 ? `${l.kept} kept in place` : null].filter((x) => x !== null).join(', ');
+  return `${l.import_id} (${l.import_mode}, ${l.file_name ?? 'stdin'}, ${what})`;
 }
 
 /**

@@ -37,15 +37,16 @@ describe('--dry-run of upsert and replace', () => {
     assert.equal((await db.rows(`select 1 from pg_tables where schemaname = $1 and tablename = 'dnew'`, [db.schema])).length, 0);
   });
 
-  it('a replace dry run counts the rows it would delete and insert, and the duplicates it would skip', async () => {
+  it('a replace dry run counts the rows it would delete, keep and insert, and the duplicates it would skip', async () => {
     await importInto(db.settings, files.write('r1.csv', csv([['sku', 'qty'], ['a', '1'], ['b', '2'], ['c', '3'], ['d', '4']])), 'dstock');
     const before = await state(db, 'dstock');
-    const file = files.write('r2.csv', csv([['sku', 'qty'], ['a', '1'], ['x', '9'], ['x', '9']]));
+    // a,1 is in the table (it stays); x,9 twice (one a duplicate); a,1 again (a duplicate of the row that stays).
+    const file = files.write('r2.csv', csv([['sku', 'qty'], ['a', '1'], ['x', '9'], ['x', '9'], ['a', '1']]));
     const p = await dryRunImport(db.settings, { ...base, source: file, table: 'dstock', mode: 'replace' });
-    assert.deepEqual(p.predicted, { rows_inserted: 2, rows_updated: 0, rows_unchanged: 0, rows_deleted: 4, duplicates_found: 1, key_conflicts: 0 });
+    assert.deepEqual(p.predicted, { rows_inserted: 1, rows_updated: 0, rows_unchanged: 1, rows_deleted: 3, duplicates_found: 2, key_conflicts: 0 });
     assert.deepEqual(await state(db, 'dstock'), before, 'nothing written');
     const r = await importWith(db.settings, file, 'dstock', { mode: 'replace' });
-    assert.deepEqual([r.rows_inserted, r.rows_deleted, r.duplicates_found], [2, 4, 1]);
+    assert.deepEqual([r.rows_inserted, r.rows_unchanged, r.rows_deleted, r.duplicates_found], [1, 1, 3, 2]);
   });
 
   it('a --replace-import dry run counts that import\'s rows, and skips records equal to rows that stay', async () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import type { ImportPhase } from '../../src/core/import.ts';
-import { ImportFailedError, UsageError } from '../../src/errors.ts';
+import { undoImport } from '../../src/core/undo.ts';
+import { AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
 import { csv, type TestDb, useTempDir, useTestDb } from '../helpers.ts';
 import { importInto, importWith, snapshotTable } from '../importHelpers.ts';
 
@@ -103,5 +104,55 @@ describe('import --mode replace and --replace-import', () => {
     const a = await importInto(db.settings, files.write('t1.csv', csv([['x'], ['1']])), 'table_one');
     await assert.rejects(importWith(db.settings, files.write('t2.csv', csv([['x'], ['2']])), 'table_two', { replaceImport: a.import_id }), (err: unknown) => err instanceof ImportFailedError && /went into table table_one, not table_two/.test(err.message));
     await assert.rejects(importWith(db.settings, files.write('t3.csv', csv([['x'], ['3']])), null, { replaceImport: a.import_id, mode: 'upsert', key: ['x'] }), UsageError);
+  });
+
+  // Rows as an auditor reads them: values and every metadata column, by id.
+  const rowsOf = (table: string) => db.rows<{ id: string; k: string; v: number; _import_id: string; _imported_at: Date; _source_row_number: number }>(`select id, k, v, _import_id, _imported_at, _source_row_number from ${db.schema}.${table} order by id`);
+  const undo = { dryRun: false, force: false, purge: false };
+
+  it('replace keeps in place the rows the file repeats (id, metadata and all), deletes the others with their pre-images, and undo restores the table exactly', async () => {
+    const a = await importInto(db.settings, files.write('k1.csv', many(10, 'a')), 'keep_rows');
+    const before = await snapshotTable(db, 'keep_rows');
+    const aRows = await rowsOf('keep_rows');
+    // a0..a5 as they are, a7 with another value, two new rows, and a3 a second time.
+    const file = csv([['k', 'v'], ...[0, 1, 2, 3, 4, 5].map((i) => [`a${i}`, i]), ['a7', 70], ['n1', 1], ['a3', 3], ['n2', 2]]);
+    const r = await importWith(db.settings, files.write('k2.csv', file), 'keep_rows', { mode: 'replace' });
+    assert.deepEqual([r.rows_unchanged, r.rows_deleted, r.rows_inserted, r.duplicates_found, r.rows_skipped], [6, 4, 3, 1, 1]);
+    const now = await rowsOf('keep_rows');
+    assert.deepEqual(now.slice(0, 6), aRows.slice(0, 6), 'the repeated rows are the same rows: id, values, _import_id, _imported_at, _source_row_number');
+    assert.deepEqual(now.slice(6).map((x) => [x.k, x.v, x._import_id === r.import_id, x._source_row_number]), [['a7', 70, true, 7], ['n1', 1, true, 8], ['n2', 2, true, 10]]);
+    const pre = await db.rows<{ k: string }>(`select row_data->>'k' as k from ${db.schema}.import_preimages where import_id = $1 and action = 'deleted' order by row_id`, [r.import_id]);
+    assert.deepEqual(pre.map((x) => x.k), ['a6', 'a7', 'a8', 'a9']);
+    const dup = await db.rows<{ record_number: number; matched_row_id: string }>(`select record_number, matched_row_id::text from ${db.schema}.import_duplicates where import_id = $1`, [r.import_id]);
+    assert.deepEqual(dup, [{ record_number: 9, matched_row_id: aRows[3]!.id }], 'the repeat is a duplicate of the row that stays');
+    const rec = await db.rows<{ kept: unknown; rows_unchanged: number }>(`select metadata->'kept_in_place' as kept, rows_unchanged from ${db.schema}.import_history where import_id = $1`, [r.import_id]);
+    assert.deepEqual(rec, [{ kept: [{ import_id: a.import_id, rows: 6 }], rows_unchanged: 6 }]);
+    const u = await undoImport(db.settings, r.import_id, undo);
+    assert.deepEqual([u.rows_removed, u.rows_restored], [3, 4]);
+    assert.deepEqual(await snapshotTable(db, 'keep_rows'), before, 'byte for byte as before the replace');
+  });
+
+  it('undoing an import whose rows a later replace kept is refused naming the replace; forced, its rows go, and undoing the replace brings none back', async () => {
+    const a = await importInto(db.settings, files.write('q1.csv', many(5, 'a')), 'keep_undo');
+    const r = await importWith(db.settings, files.write('q2.csv', csv([['k', 'v'], ...[0, 1, 2, 3, 4].map((i) => [`a${i}`, i]), ['n', 9]])), 'keep_undo', { mode: 'replace' });
+    assert.deepEqual([r.rows_unchanged, r.rows_deleted, r.rows_inserted], [5, 0, 1]);
+    await assert.rejects(undoImport(db.settings, a.import_id, undo), (err: unknown) => err instanceof AtlasError && err.message.includes(`${r.import_id} (replace, q2.csv, 5 kept in place)`));
+    const forced = await undoImport(db.settings, a.import_id, { ...undo, force: true });
+    assert.equal(forced.rows_removed, 5);
+    assert.deepEqual((await rowsOf('keep_undo')).map((x) => x.k), ['n']);
+    await undoImport(db.settings, r.import_id, undo);
+    assert.deepEqual(await snapshotTable(db, 'keep_undo'), []);
+  });
+
+  it('a row the table holds twice and the file once stays once; a table column the file lacks makes every row go', async () => {
+    await importWith(db.settings, files.write('t1.csv', csv([['k', 'v'], ['a', 1], ['a', 1], ['b', 2]])), 'keep_twice', { dedupe: false });
+    const ids = (await rowsOf('keep_twice')).map((x) => x.id);
+    const r = await importWith(db.settings, files.write('t2.csv', csv([['k', 'v'], ['a', 1]])), 'keep_twice', { mode: 'replace' });
+    assert.deepEqual([r.rows_unchanged, r.rows_deleted, r.rows_inserted], [1, 2, 0]);
+    assert.deepEqual((await rowsOf('keep_twice')).map((x) => [x.id, x.k]), [[ids[0], 'a']]);
+    // The table has w; a file without it cannot say the rows are equal: a full delete and insert.
+    await importInto(db.settings, files.write('w1.csv', csv([['k', 'v', 'w'], ['a', 1, 'x'], ['b', 2, '']])), 'keep_wider');
+    const w = await importWith(db.settings, files.write('w2.csv', csv([['k', 'v'], ['b', 2]])), 'keep_wider', { mode: 'replace' });
+    assert.deepEqual([w.rows_unchanged, w.rows_deleted, w.rows_inserted], [0, 2, 1]);
   });
 });

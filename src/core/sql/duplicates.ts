@@ -38,6 +38,12 @@ export interface DedupeArgs extends SqlArgs {
    * (r0, r1, ...) of each column whose corrections are recorded. @default false
    */
   forInsert?: { readerFixes: boolean };
+  /**
+   * `--mode replace` keeping rows in place: the name of the temp table `unchanged` makes of the
+   * table rows the file repeats (`id`, and `_rn` the first record equal to it); `keep` leaves those
+   * records out of import_duplicates (they are the rows that stay, not duplicates skipped).
+   */
+  unchanged?: string;
 }
 
 /**
@@ -56,7 +62,7 @@ export interface DedupeArgs extends SqlArgs {
  * a small one) and how many duplicates there are (the narrow `found` is the side hashed). The
  * plans it chose without them, and the timings: docs/decisions.md.
  */
-export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: string; find: string; analyzeFound: string; keep: string; params: unknown[] } {
+export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: string; find: string; analyzeFound: string; unchanged: string | null; keep: string; params: unknown[] } {
   const { plan, schema, stage, tableName } = args;
   const index = new Map(plan.columns.map((c, i) => [c.targetName, i]));
   const types = new Map(args.tableColumns.map((c) => [c.name, c.type]));
@@ -108,10 +114,14 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
   // in column order, cheaper per row than to_jsonb or json_build_object (sql/004).
   const named = plan.columns.map((p, i) => `v.c${i} as ${quoteIdent(p.targetName)}`);
   const record = named.length === 0 ? `'{}'::json` : 'row_to_json(x.*)';
+  // A table row several records equal stays once, as the first of them; the others are duplicates of it.
+  const unchanged = args.unchanged === undefined ? null : `create temp table ${quoteIdent(args.unchanged)} on commit drop as
+      select d.matched_row_id as id, min(d._rn) as _rn from ${found} d where d.matched_row_id is not null group by d.matched_row_id`;
+  const notUnchanged = args.unchanged === undefined ? '' : `\n       where not exists (select 1 from ${quoteIdent(args.unchanged)} u where u._rn = d._rn)`;
   const keep = `insert into ${qualify(schema, 'import_duplicates')} (import_id, record_number, record, matched_row_id, matched_record_number)
       select $1::uuid, d._rn, ${record}, d.matched_row_id, d.matched_record_number
-        from ${found} d join ${src} v on v._rn = d._rn${named.length === 0 ? '' : `\n        cross join lateral (select ${named.join(', ')}) x`}`;
-  return { source, analyze: `analyze ${src} (_rn, h)`, find, analyzeFound: `analyze ${found}`, keep, params: [args.importId] };
+        from ${found} d join ${src} v on v._rn = d._rn${named.length === 0 ? '' : `\n        cross join lateral (select ${named.join(', ')}) x`}${notUnchanged}`;
+  return { source, analyze: `analyze ${src} (_rn, h)`, find, analyzeFound: `analyze ${found}`, unchanged, keep, params: [args.importId] };
 }
 
 /**
