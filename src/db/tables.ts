@@ -214,9 +214,13 @@ export async function getServerVersion(client: Client): Promise<number> {
  * row (docs/decisions.md).
  */
 export async function canSkipImportIdCheck(client: Client, schema: string, table: string, fkColumn: string): Promise<boolean> {
-  const res = await client.query<{ ok: boolean }>(
-    `with t as (select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and c.relkind = 'r')
-     select current_setting('is_superuser') = 'on'
+  const res = await client.query<{ ok: boolean }>(`${canSkipSql} select ok from v`, [schema, table, fkColumn]);
+  return res.rows[0]?.ok === true;
+}
+
+/** CTEs ending in `v(ok)`, canSkipImportIdCheck's answer for ($1 schema, $2 table, $3 fkColumn). */
+const canSkipSql = `with t as (select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and c.relkind = 'r'),
+     v as (select current_setting('is_superuser') = 'on'
         and exists (select 1 from t)
         and not exists (select 1 from pg_trigger g join t on g.tgrelid = t.oid where not g.tgisinternal)
         and not exists (select 1 from pg_rewrite r join t on r.ev_class = t.oid)
@@ -225,11 +229,7 @@ export async function canSkipImportIdCheck(client: Client, schema: string, table
            where k.contype = 'f'
              and (k.confrelid <> (select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = 'import_history')
                   or k.conkey <> array[(select a.attnum from pg_attribute a where a.attrelid = t.oid and a.attname = $3)]))
-        as ok`,
-    [schema, table, fkColumn],
-  );
-  return res.rows[0]?.ok === true;
-}
+        as ok)`;
 
 /**
  * Statistics of `_row_hash` for a table this import made, in its transaction (it holds the table's
@@ -244,20 +244,29 @@ export async function analyzeNewTableRowHash(client: Client, schema: string, tab
   await client.query(`set local default_statistics_target to default`);
 }
 
+
 /**
  * Runs one statement writing rows of this import into `table`, with per-row triggers (so foreign
  * key checks) off when canSkipImportIdCheck allows it, after locking the import's history row as
- * the skipped checks would have.
+ * the skipped checks would have. The check, the lock and the setting are one round trip (a batch
+ * of small files runs this once a file, under its table's lock: docs/decisions.md).
  */
 export async function withImportIdCheckSkipped<T>(
   client: Client,
   target: { schema: string; table: string; fkColumn: string; importId: string },
   fn: () => Promise<T>,
 ): Promise<T> {
-  if (!(await canSkipImportIdCheck(client, target.schema, target.table, target.fkColumn))) return fn();
-  const held = await client.query(`select 1 from ${qualify(target.schema, 'import_history')} where import_id = $1 for key share`, [target.importId]);
-  if (held.rowCount !== 1) throw new AtlasError(`the history record of import ${target.importId} was deleted while the import ran; nothing was written`);
-  await client.query(`set local session_replication_role = replica`);
+  // (FOR KEY SHARE is what the per-row check would take, so taking it when the check runs changes nothing.)
+  const res = await client.query<{ ok: boolean; held: number }>(
+    `${canSkipSql}, held as (select count(*)::int as n from (select 1 from ${qualify(target.schema, 'import_history')} where import_id = $4 for key share) h)
+     select v.ok, held.n as held,
+            case when v.ok and held.n = 1 then set_config('session_replication_role', 'replica', true) end as role
+       from v, held`,
+    [target.schema, target.table, target.fkColumn, target.importId],
+  );
+  const { ok, held } = res.rows[0]!;
+  if (!ok) return fn();
+  if (held !== 1) throw new AtlasError(`the history record of import ${target.importId} was deleted while the import ran; nothing was written`);
   const result = await fn();
   await client.query(`set local session_replication_role = origin`);
   return result;
