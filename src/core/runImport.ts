@@ -9,7 +9,7 @@ import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/h
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
-import { analyzeNewTableRowHash, countTableColumns, findTypesWithoutHash, getExistingTable, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
+import { analyzeNewTableRowHash, countTableColumns, findTypesWithoutHash, getExistingTable, tableFingerprint, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError } from '../errors.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
@@ -141,6 +141,9 @@ interface Decision {
 interface EarlyConversion {
   source: string;
   validRows: number;
+  /** The table as read then, and its fingerprint taken just before: reused under the lock when the fingerprint is the same. */
+  existing: ExistingTable;
+  fingerprint: string;
 }
 
 /** The mapping errors found (and, unless a dry run, recorded), and why the import must stop, if it must. */
@@ -301,8 +304,8 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
     alreadyImportedBy = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, run.importId);
     if (alreadyImportedBy && !options.dryRun) throw alreadyImported(tableName, alreadyImportedBy);
   }
-  const existing = await getExistingTable(client, schema, tableName);
-  if (existing !== null) await findTypesWithoutHash(client, existing.columns);
+  const existing = early !== null && (await tableFingerprint(client, schema, tableName)) === early.fingerprint ? early.existing : await getExistingTable(client, schema, tableName);
+  if (existing !== null && existing !== early?.existing) await findTypesWithoutHash(client, existing.columns);
   const plan = planFor(run, staged, decided, existing);
   Object.assign(trace, { strategy: plan.strategy, mappingConfig: plan.mapping });
   warnings.push(...plan.warnings);
@@ -345,9 +348,13 @@ function planFor(run: ImportRun, staged: StageResult, decided: ColumnType[], exi
 async function convertEarly(run: ImportRun, staged: StageResult, decided: ColumnType[]): Promise<EarlyConversion | null> {
   const { client, schema, tableName } = run;
   let check: ReturnType<typeof duplicateCheckSql>;
+  let existing: ExistingTable | null;
+  let fingerprint: string | null;
   try {
-    const existing = await getExistingTable(client, schema, tableName);
-    if (existing === null) return null;
+    // The fingerprint first: a change between the two reads then shows as a different one under the lock.
+    fingerprint = await tableFingerprint(client, schema, tableName);
+    existing = await getExistingTable(client, schema, tableName);
+    if (existing === null || fingerprint === null) return null;
     await findTypesWithoutHash(client, existing.columns);
     const plan = planFor(run, staged, decided, existing);
     if (plan.newColumns.length > 0) return null;
@@ -361,7 +368,7 @@ async function convertEarly(run: ImportRun, staged: StageResult, decided: Column
     const validRows = (await client.query(check.source)).rowCount ?? 0;
     await client.query(check.analyze);
     await client.query('release savepoint atlas_convert_early');
-    return { source: check.source, validRows };
+    return { source: check.source, validRows, existing, fingerprint };
   } catch (err) {
     if (run.options.signal?.aborted) throw err;
     await client.query('rollback to savepoint atlas_convert_early');

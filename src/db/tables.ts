@@ -147,6 +147,27 @@ export async function getExistingTable(client: Client, schema: string, table: st
   };
 }
 
+/**
+ * A text that changes whenever what getExistingTable reads of the table does (its oid, and each
+ * column's name, type as the server names it, nullability, default, identity, generation), in one
+ * light catalog query: a batch file that read the table before its turn checks this under the lock
+ * instead of reading the columns again. Null when there is no such table.
+ */
+export async function tableFingerprint(client: Client, schema: string, table: string): Promise<string | null> {
+  const res = await client.query<{ f: string }>(
+    `select c.oid::int8::text || '|' || coalesce(string_agg(
+              concat_ws(' ', a.attnum, a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef, a.attidentity, a.attgenerated),
+              '|' order by a.attnum), '') as f
+       from pg_class c
+       join pg_namespace n on n.oid = c.relnamespace
+       left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')
+      group by c.oid`,
+    [schema, table],
+  );
+  return res.rows[0]?.f ?? null;
+}
+
 /** Built-in types known to have an extended hash function, so the server need not be asked. */
 const HASHABLE = new Set(['integer', 'bigint', 'smallint', 'numeric', 'real', 'double precision', 'text', 'character varying', 'character', 'boolean', 'date', 'time without time zone', 'timestamp without time zone', 'timestamp with time zone', 'interval', 'uuid', 'jsonb', 'bytea']);
 
