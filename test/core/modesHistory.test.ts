@@ -17,20 +17,21 @@ describe('history, lineage and compact of upserts and replaces', () => {
   it('history shows rows inserted, updated, unchanged and deleted per import, in JSON and text', async () => {
     const a = await importInto(db.settings, files.write('h1.csv', csv([['sku', 'price'], ['a', 1], ['b', 2], ['c', 3]])), 'h_prices');
     const u = await importWith(db.settings, files.write('h2.csv', csv([['sku', 'price'], ['a', 1], ['b', 20], ['d', 4]])), 'h_prices', { mode: 'upsert', key: ['sku'] });
-    const r = await importWith(db.settings, files.write('h3.csv', csv([['sku', 'price'], ['z', 9]])), 'h_prices', { mode: 'replace' });
+    // c,3 is in the table as it is: the replace keeps that row in place.
+    const r = await importWith(db.settings, files.write('h3.csv', csv([['sku', 'price'], ['z', 9], ['c', 3]])), 'h_prices', { mode: 'replace' });
     const page = await listHistory(db.settings, { table: 'h_prices', user: null, status: null, since: null, limit: 10, offset: 0 });
     const shown = page.imports.map((i) => [i.import_id, i.import_mode, i.rows_inserted, i.rows_updated, i.rows_unchanged, i.rows_deleted]);
     assert.deepEqual(shown, [
-      [r.import_id, 'replace', 1, 0, 0, 4],
+      [r.import_id, 'replace', 1, 0, 1, 3],
       [u.import_id, 'upsert', 1, 1, 1, 0],
       [a.import_id, 'append', 3, 0, 0, 0],
     ]);
     const json = await runAtlas(['history', '--table', 'h_prices', '--json', ...conn()]);
     assert.equal(json.code, 0, json.stderr);
     const listed = JSON.parse(json.stdout).imports as Array<Record<string, unknown>>;
-    assert.deepEqual(listed.map((i) => [i.import_mode, i.rows_updated, i.rows_unchanged, i.rows_deleted]), [['replace', 0, 0, 4], ['upsert', 1, 1, 0], ['append', 0, 0, 0]]);
+    assert.deepEqual(listed.map((i) => [i.import_mode, i.rows_updated, i.rows_unchanged, i.rows_deleted]), [['replace', 0, 1, 3], ['upsert', 1, 1, 0], ['append', 0, 0, 0]]);
     const text = await runAtlas(['history', '--table', 'h_prices', ...conn()]);
-    assert.match(text.stdout, /replace 4 del/);
+    assert.match(text.stdout, /replace 1 same 3 del/);
     assert.match(text.stdout, /upsert 1 upd 1 same/);
     const one = await runAtlas(['history', u.import_id, ...conn()]);
     assert.match(one.stdout, /updated\s+1/);
