@@ -54,6 +54,13 @@ export interface SessionReuse {
    * so later imports on it do not set temp_buffers again. @default false
    */
   tempBuffersFixed: boolean;
+  /**
+   * Tables (`schema.table`) whose stored row hashes an earlier import on this connection sampled
+   * and found right, with the table's fingerprint then (db/tables.ts): while it is the same, no
+   * column was dropped or retyped since, and the sample need not be taken again. Only a check that
+   * found nothing stale is kept (a rehash is undone if its import rolls back).
+   */
+  hashesChecked?: Map<string, string>;
 }
 
 /** Runs `fn` on the session's connection, or connects (and migrates) for this one import. */

@@ -135,6 +135,8 @@ interface Decision {
   alreadyImportedBy: { import_id: string; import_timestamp: Date } | null;
   /** The duplicate check's converted rows, made before the file's turn in a batch (convertEarly). */
   early: EarlyConversion | null;
+  /** The table's fingerprint under the lock, when a batch file read it there (see EarlyConversion). */
+  fingerprint: string | null;
 }
 
 /** The converted rows made by convertEarly: the statement that made them, and their count. */
@@ -304,7 +306,8 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
     alreadyImportedBy = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, run.importId);
     if (alreadyImportedBy && !options.dryRun) throw alreadyImported(tableName, alreadyImportedBy);
   }
-  const existing = early !== null && (await tableFingerprint(client, schema, tableName)) === early.fingerprint ? early.existing : await getExistingTable(client, schema, tableName);
+  const fingerprint = early !== null ? await tableFingerprint(client, schema, tableName) : null;
+  const existing = early !== null && fingerprint === early.fingerprint ? early.existing : await getExistingTable(client, schema, tableName);
   if (existing !== null && existing !== early?.existing) await findTypesWithoutHash(client, existing.columns);
   const plan = planFor(run, staged, decided, existing);
   Object.assign(trace, { strategy: plan.strategy, mappingConfig: plan.mapping });
@@ -326,7 +329,7 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   const analyzeCandidates = lookupsPossible ? analyzeLookupCandidatesSql(run.stage, plan, staged.rows) : null;
   if (analyzeCandidates !== null) await client.query(analyzeCandidates);
   run.checkCancelled();
-  return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy, early };
+  return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy, early, fingerprint };
 }
 
 /** The plan of the staged columns against the table (a value its NOT NULL column would refuse is checked). */
@@ -535,19 +538,21 @@ const keptInto = (run: ImportRun) => ({ schema: run.schema, table: 'import_dupli
  * itself, before the INSERT (a new table's are removed after it: see insertRows). The duplicate
  * records are kept in import_duplicates.
  */
-async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, plan, early }: Decision, record: BaseRecord, key: string[], mayInsertNothing: boolean, inPlace: boolean): Promise<Duplicates> {
+async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, plan, early, fingerprint }: Decision, record: BaseRecord, key: string[], mayInsertNothing: boolean, inPlace: boolean): Promise<Duplicates> {
   const { client, schema, tableName, warnings } = run;
   await run.options.onPhase?.('checking duplicates');
   run.checkCancelled();
   const start = performance.now();
   const { tableColumns, useStoredHash, converted, foundTable, check } = duplicateCheckFor(run, staged, plan, existing!, key, inPlace);
-  if (useStoredHash && plan.newColumns.length === 0) {
+  const checkedKey = `${schema}.${tableName}`;
+  const checkedBefore = fingerprint !== null && run.reuse.hashesChecked?.get(checkedKey) === fingerprint;
+  if (useStoredHash && plan.newColumns.length === 0 && !checkedBefore) {
     // (New columns were just rehashed by createOrExtendTable.)
     const stale = await client.query<{ stale: number }>(staleRowHashesSql(schema, tableName, tableColumns, STALE_HASH_SAMPLE));
     if (stale.rows[0]!.stale > 0) {
       const rows = await rehash(run, record, tableColumns);
       warnings.push(`${tableName}'s stored row hashes did not match its columns (one dropped or retyped outside atlas?): recomputed for its ${rows} row(s) before the duplicate check`);
-    }
+    } else if (fingerprint !== null) (run.reuse.hashesChecked ??= new Map()).set(checkedKey, fingerprint);
   }
   let validRows: number;
   if (early !== null && early.source === check.source) validRows = early.validRows;

@@ -32,6 +32,27 @@ describe('importBatch', { timeout: 600_000 }, () => {
     mkdirSync(dirname(join(files.dir, path)), { recursive: true });
     files.write(path, content);
   };
+  /**
+   * Hooks file `index` of a batch: when it commits, another connection takes its table's lock
+   * (granted as that file commits, before the next file's turn), changes the table outside atlas
+   * (`alter table ... <change>`) and lets go. `before` runs first (to wait for a state to hold).
+   */
+  const changeTableAtCommit = (other: pg.Client, table: string, index: number, change: string, before?: () => Promise<unknown>) => {
+    let done: Promise<void> = Promise.resolve();
+    const lockKey = `atlas:table:${db.schema}.${table}`;
+    const onFileStart: BatchOptions['onFileStart'] = (_file, i) => ({
+      onPhase: async (phase) => {
+        if (i !== index || phase !== 'committing') return;
+        await before?.();
+        const lock = other.query('select pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+        done = lock.then(async () => {
+          await other.query(`alter table ${db.schema}.${table} ${change}`);
+          await other.query('select pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
+        });
+      },
+    });
+    return { onFileStart, done: () => done };
+  };
   beforeEach(async () => {
     db = await openTestDb();
     files = tempDir('atlas-batch-');
@@ -140,36 +161,48 @@ describe('importBatch', { timeout: 600_000 }, () => {
     // go stale and are recomputed): f2.csv's early conversion no longer fits and is made again.
     const other = new pg.Client(db.url);
     await other.connect();
-    let altered: Promise<void> = Promise.resolve();
     try {
-      const r = await importBatch(db.settings, {
-        ...defaults,
-        sources: [`${files.dir}/in`],
-        table: 'changed',
-        onFileStart: (_file, index) => ({
-          onPhase: async (phase) => {
-            if (index !== 0 || phase !== 'committing') return;
-            await waitFor('f2.csv to have converted its rows and wait for its turn', async () => {
-              const n = await db.rows<{ n: number }>(
-                `select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query = 'release savepoint atlas_convert_early'`,
-              );
-              return n[0]!.n === 1;
-            });
-            // Granted when f1.csv commits, before f2.csv can take it.
-            const lock = other.query('select pg_advisory_lock(hashtextextended($1, 0))', [`atlas:table:${db.schema}.changed`]);
-            altered = lock.then(async () => {
-              await other.query(`alter table ${db.schema}.changed alter column b type text`);
-              await other.query('select pg_advisory_unlock(hashtextextended($1, 0))', [`atlas:table:${db.schema}.changed`]);
-            });
-          },
+      const change = changeTableAtCommit(other, 'changed', 0, 'alter column b type text', () =>
+        waitFor('f2.csv to have converted its rows and wait for its turn', async () => {
+          const n = await db.rows<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query = 'release savepoint atlas_convert_early'`,
+          );
+          return n[0]!.n === 1;
         }),
-      });
-      await altered;
+      );
+      const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 'changed', onFileStart: change.onFileStart });
+      await change.done();
       assert.deepEqual(statuses(r), ['f1.csv:success', 'f2.csv:success']);
       assert.deepEqual(r.files.map((f) => f.rows_inserted), [1, 1]);
       assert.equal(r.files[1]!.result!.duplicates_found, 1);
       const rows = await db.rows<{ a: number; b: string }>(`select a, b from ${db.schema}.changed order by id`);
       assert.deepEqual(rows, [{ a: 1, b: '1' }, { a: 2, b: '2' }, { a: 3, b: '3' }, { a: 4, b: '4' }]);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('a file whose table was retyped after an earlier file of its connection sampled the row hashes samples them again (and finds them stale)', async () => {
+    put('base.csv', csv([['a', 'b'], [1, 1], [2, 2]]));
+    await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/base.csv`], table: 'resampled' });
+    put('in/f1.csv', csv([['a', 'b'], [3, 3]]));
+    put('in/f2.csv', csv([['a', 'b'], [4, 4]]));
+    put('in/f3.csv', csv([['a', 'b'], [1, 1], [5, 5]]));
+    // f1.csv and f3.csv share a connection (two lanes): f1.csv found the hashes right for the
+    // table as it was. After f2.csv, b becomes text: f3.csv must not trust that finding, or its
+    // copy of row (1, 1) would be compared on stale hashes and loaded twice.
+    const other = new pg.Client(db.url);
+    await other.connect();
+    try {
+      const change = changeTableAtCommit(other, 'resampled', 1, 'alter column b type text');
+      const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 'resampled', onFileStart: change.onFileStart });
+      await change.done();
+      assert.deepEqual(statuses(r), ['f1.csv:success', 'f2.csv:success', 'f3.csv:success']);
+      assert.deepEqual(r.files.map((f) => f.rows_inserted), [1, 1, 1]);
+      assert.equal(r.files[2]!.result!.duplicates_found, 1);
+      assert.ok(r.files[2]!.result!.warnings.some((w) => /stored row hashes did not match/.test(w)), 'f3.csv sampled the hashes and recomputed them');
+      const rows = await db.rows<{ a: number; b: string }>(`select a, b from ${db.schema}.resampled order by id`);
+      assert.deepEqual(rows, [{ a: 1, b: '1' }, { a: 2, b: '2' }, { a: 3, b: '3' }, { a: 4, b: '4' }, { a: 5, b: '5' }]);
     } finally {
       await other.end();
     }
