@@ -156,7 +156,7 @@ export async function getExistingTable(client: Client, schema: string, table: st
 export async function tableFingerprint(client: Client, schema: string, table: string): Promise<string | null> {
   const res = await client.query<{ f: string }>(
     `select c.oid::int8::text || '|' || coalesce(string_agg(
-              concat_ws(' ', a.attnum, a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef, a.attidentity, a.attgenerated),
+              row(a.attnum, a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef, a.attidentity, a.attgenerated)::text,
               '|' order by a.attnum), '') as f
        from pg_class c
        join pg_namespace n on n.oid = c.relnamespace
@@ -264,7 +264,6 @@ export async function analyzeNewTableRowHash(client: Client, schema: string, tab
   await client.query(`analyze ${qualify(schema, table)} (_row_hash)`);
   await client.query(`set local default_statistics_target to default`);
 }
-
 
 /**
  * Runs one statement writing rows of this import into `table`, with per-row triggers (so foreign
