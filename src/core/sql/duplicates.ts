@@ -47,15 +47,17 @@ export interface DedupeArgs extends SqlArgs {
 }
 
 /**
- * Five statements, run in order: `source` makes a temp table of every valid staged row with each
- * column's converted value (c0, c1, ...) and the key's hash `h` (its row count is the number of
- * valid rows); `analyze` gives the planner its statistics; `find` makes the temp table `found`
- * of every row (`_rn`) whose key equals an earlier record of the same file or a row already in the
- * table, with that row's id or the earlier record's number (its row count is the number of
- * duplicates); `analyzeFound` counts it; `keep` then writes each found record to import_duplicates
- * (the record as it would have been stored; its row count must equal `find`'s). Comparison is of
- * converted values and NULL-safe. Both tables stay to the commit: the INSERT reads the converted
- * rows (with `forInsert`), less those in `found`.
+ * Five statements (six with `unchanged`), run in order: `source` makes a temp table of every
+ * valid staged row with each column's converted value (c0, c1, ...) and the key's hash `h` (its
+ * row count is the number of valid rows); `analyze` gives the planner its statistics; `find`
+ * makes the temp table `found` of every row (`_rn`) whose key equals an earlier record of the
+ * same file or a row already in the table, with that row's id or the earlier record's number (its
+ * row count is the number of duplicates); `analyzeFound` counts it; `unchanged`, for a replace
+ * keeping rows in place, makes the table of those rows; `keep` then writes each found record
+ * (less those) to import_duplicates (the record as it would have been stored; its row count must
+ * equal `find`'s, less `unchanged`'s). Comparison is of converted values and NULL-safe. The
+ * tables stay to the commit: the INSERT reads the converted rows (with `forInsert`), less those in
+ * `found`.
  *
  * Both are analysed temp tables, not CTEs, so that the planner knows their sizes: that the
  * computed hashes are distinct (a hash join for a file about the table's size, index lookups for
