@@ -167,8 +167,8 @@ interface Duplicates {
   converted: ConvertedRows | null;
   /** Every row without a mapping error is a duplicate and the others were rejected: the import stops (checked only where that can happen). */
   allDuplicatesOfValidRows?: true;
-  /** A full replace: the table rows the file repeats, which stay (temp table of `id`, `_rn`); counted in `found`, not duplicates. */
-  unchanged?: { table: string; rows: number };
+  /** A full replace: the table rows the file repeats, which stay (temp table of `id`, `_rn`; null when there are none); counted in `found`, not duplicates. */
+  unchanged?: { table: string | null; rows: number };
 }
 
 /**
@@ -216,7 +216,7 @@ export async function importInTransaction(client: Client, settings: Settings, op
   let rowsDeleted = clearsFirst ? await clearForReplace(client, { schema: run.schema, table: run.tableName, importId: run.importId, only: run.replaces }) : 0;
   const dups = dedupe && newTable === null ? await checkDuplicates(run, staging, decision, record, key, mayInsertNothing, inPlace) : noDuplicateCheck;
   if (dups.unchanged) {
-    rowsDeleted = await clearForReplace(client, { schema: run.schema, table: run.tableName, importId: run.importId, only: null, unchanged: dups.unchanged.table });
+    rowsDeleted = await clearForReplace(client, { schema: run.schema, table: run.tableName, importId: run.importId, only: null, unchanged: dups.unchanged.table ?? undefined });
     record.metadata.kept_in_place = await countRowsByImport(client, run.schema, run.tableName);
   }
   if (dups.allDuplicatesOfValidRows) {
@@ -543,7 +543,7 @@ async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, 
   await run.options.onPhase?.('checking duplicates');
   run.checkCancelled();
   const start = performance.now();
-  const { tableColumns, useStoredHash, converted, foundTable, check } = duplicateCheckFor(run, staged, plan, existing!, key, inPlace);
+  const { tableColumns, useStoredHash, converted, foundTable, sameTable, check } = duplicateCheckFor(run, staged, plan, existing!, key, inPlace);
   const checkedKey = `${schema}.${tableName}`;
   const checkedBefore = fingerprint !== null && run.reuse.hashesChecked?.get(checkedKey) === fingerprint;
   if (useStoredHash && plan.newColumns.length === 0 && !checkedBefore) {
@@ -568,9 +568,8 @@ async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, 
   if (found > 0) {
     await client.query(check.analyzeFound);
     if (check.unchanged !== null) {
-      const table = importTempTable(run.importId, 'same');
-      unchanged = { table, rows: (await client.query(check.unchanged)).rowCount ?? 0 };
-      await client.query(`analyze ${quoteIdent(table)}`);
+      unchanged = { table: sameTable, rows: (await client.query(check.unchanged)).rowCount ?? 0 };
+      await client.query(`analyze ${quoteIdent(sameTable!)}`);
     }
     // Kept in import_duplicates (see withImportIdCheckSkipped).
     const duplicates = found - (unchanged?.rows ?? 0);
@@ -578,9 +577,7 @@ async function checkDuplicates(run: ImportRun, { staged }: Staging, { existing, 
     if (kept.rowCount !== duplicates) throw new AtlasError(`internal error: ${duplicates} duplicate(s) found but ${kept.rowCount} kept; nothing was imported`);
   } else if (check.unchanged !== null) {
     // No table row repeated: every one goes.
-    const table = importTempTable(run.importId, 'same');
-    await client.query(`create temp table ${quoteIdent(table)} (id bigint, _rn bigint) on commit drop`);
-    unchanged = { table, rows: 0 };
+    unchanged = { table: null, rows: 0 };
   }
   // The INSERT reads the converted rows (not converting the staged ones again). Few duplicates:
   // deleted from them (cost grows with the duplicates). Mostly duplicates: left out with an
@@ -602,12 +599,13 @@ function duplicateCheckFor(run: ImportRun, staged: StageResult, plan: ImportPlan
   const useStoredHash = comparesWholeRows(plan, existing, key);
   const converted = importTempTable(run.importId, 'conv');
   const foundTable = importTempTable(run.importId, 'dups');
+  const sameTable = inPlace ? importTempTable(run.importId, 'same') : null;
   const check = duplicateCheckSql({
     schema: run.schema, stage: run.stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, tableName: run.tableName, importId: run.importId, tableColumns, key, useStoredHash, converted, found: foundTable,
     forInsert: { readerFixes: staged.rowsWithFixes > 0 },
-    ...(inPlace ? { unchanged: importTempTable(run.importId, 'same') } : {}),
+    ...(sameTable === null ? {} : { unchanged: sameTable }),
   });
-  return { tableColumns, useStoredHash, converted, foundTable, check };
+  return { tableColumns, useStoredHash, converted, foundTable, sameTable, check };
 }
 
 /** The rows inserted and the INSERT's time (a new table's index builds and key included), with a new table's duplicates. */
