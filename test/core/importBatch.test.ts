@@ -33,9 +33,9 @@ describe('importBatch', { timeout: 600_000 }, () => {
     files.write(path, content);
   };
   /**
-   * Hooks file `index` of a batch: when it commits, another connection takes its table's lock
-   * (granted as that file commits, before the next file's turn), changes the table outside atlas
-   * (`sql`) and lets go. `before` runs first (to wait for a state to hold).
+   * Hooks file `index` of a batch: when it commits, another connection queues for its table's lock
+   * (granted as that file commits, before the next file, which asks only after that, can take it),
+   * changes the table outside atlas (`sql`) and lets go. `before` runs first (to wait for a state to hold).
    */
   const changeTableAtCommit = (other: pg.Client, table: string, index: number, sql: string, before?: () => Promise<unknown>) => {
     let done: Promise<void> = Promise.resolve();
@@ -44,7 +44,12 @@ describe('importBatch', { timeout: 600_000 }, () => {
       onPhase: async (phase) => {
         if (i !== index || phase !== 'committing') return;
         await before?.();
+        const pid = (await other.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
         const lock = other.query('select pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+        // Queued on the server before this file commits, so it is granted before the next file asks.
+        await waitFor('the other connection to wait for the table lock', async () =>
+          (await db.rows(`select 1 from pg_locks where pid = $1 and locktype = 'advisory' and not granted`, [pid])).length === 1,
+        );
         done = lock.then(async () => {
           await other.query(sql);
           await other.query('select pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
