@@ -1,6 +1,6 @@
 /** listSources on s3:// arguments against a real S3-protocol server (s3rver) on loopback: prefixes of several pages, globs, named objects, errors. */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { listSources, type ListSourcesOptions, type SourceList } from '../../src/sources/listSources.ts';
 import { connectS3, listS3Pages } from '../../src/sources/s3.ts';
@@ -34,6 +34,8 @@ describe('listSources on S3 (s3rver on loopback)', () => {
     'five/4.csv': '4',
     'five/5.csv': '5',
   };
+
+  after(() => local.cleanup());
 
   before(async () => {
     await s3.put('drop', objects);
