@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { importBatch, planBatch, type BatchFileOutcome, type BatchPlan, type BatchResult } from '../core/importBatch.js';
 import type { InsertEstimate } from '../core/import.js';
 import { ExitCode } from '../errors.js';
+import type { SkippedEntry, SkipReason } from '../sources/listing.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
 import { importOptionsFromFlags } from './importOptions.js';
 import type { ImportFlags } from './importFlags.js';
@@ -117,7 +118,37 @@ export function renderFileLine(o: BatchFileOutcome, c: ChalkInstance): string {
   const head = `${colorStatus(c, o.status)} ${printable(o.file)}${table}`;
   if (o.status === 'skipped') return `${head}: already imported by ${o.already_imported_by ?? '?'}`;
   if (o.status === 'failed') return `${head}: ${printable(o.error?.message ?? 'failed')}${o.import_id !== null ? c.dim(` (import ${o.import_id})`) : ''}`;
-  return `${head}: ${formatCount(o.rows_inserted)} rows in ${formatDuration(o.duration_seconds)}, import ${o.import_id ?? ''}`;
+  return `${head}: ${formatCount(o.rows_inserted)} rows${besideRows(o.result)} in ${formatDuration(o.duration_seconds)}, import ${o.import_id ?? ''}`;
+}
+
+/** What else the import did with the file's rows, as the single-file output says it: ` (79 duplicate(s) skipped, ...)`, or nothing. */
+function besideRows(r: BatchFileOutcome['result']): string {
+  if (r === null) return '';
+  const parts = [
+    r.rows_updated > 0 ? `${formatCount(r.rows_updated)} updated` : null,
+    r.rows_unchanged > 0 ? `${formatCount(r.rows_unchanged)} unchanged` : null,
+    r.rows_deleted > 0 ? `${formatCount(r.rows_deleted)} deleted` : null,
+    r.duplicates_found > 0 ? `${formatCount(r.duplicates_found)} duplicate(s) skipped` : null,
+    r.mapping_errors_count > 0 ? `${formatCount(r.mapping_errors_count)} mapping error(s)` : null,
+  ].filter((x) => x !== null);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
+/** Why the listing left a file out, in words (--json keeps the reason's name). */
+const SKIP_TEXT: Record<SkipReason, string> = {
+  hidden: 'hidden (its name or a directory above it starts with a dot)',
+  temporary: 'a file still being written or a lock file (by its name)',
+  'not-data': 'not a data file by its extension (--pattern takes it)',
+  directory: 'a directory (--recursive descends into it)',
+  'symlink-to-directory': 'a symbolic link to a directory (never followed inside a listing)',
+  'broken-symlink': 'a symbolic link to nothing',
+  special: 'not a regular file (FIFO, socket or device)',
+  'same-file': 'the same file as one already listed',
+  'bad-name': 'a name that is not valid UTF-8',
+};
+
+function skipLine(skip: SkippedEntry, c: ChalkInstance): string {
+  return c.dim(`  left out ${printable(skip.path)}: ${SKIP_TEXT[skip.reason]}${skip.detail !== null ? ` (${printable(skip.detail)})` : ''}`);
 }
 
 function renderSummary(r: BatchResult, c: ChalkInstance): string {
@@ -132,7 +163,7 @@ function renderSummary(r: BatchResult, c: ChalkInstance): string {
   );
   if (r.atomic && s.failed > 0) lines.push(c.red('  --atomic: nothing was committed'));
   if (s.failed > 0 || s.partial > 0) lines.push(`  see: atlas history --batch ${r.batch_id}`);
-  for (const skip of r.listing_skipped) lines.push(c.dim(`  left out ${printable(skip.path)}: ${skip.reason}${skip.detail !== null ? ` (${printable(skip.detail)})` : ''}`));
+  for (const skip of r.listing_skipped) lines.push(skipLine(skip, c));
   return `${lines.join('\n')}\n`;
 }
 
@@ -150,7 +181,7 @@ function renderPlan(plan: BatchPlan, c: ChalkInstance): string {
   }
   const n = (a: BatchPlan['files'][number]['action']): number => plan.files.filter((f) => f.action === a).length;
   lines.push(`${formatCount(plan.files.length)} file(s): ${formatCount(n('import'))} to import, ${formatCount(n('skip'))} to skip, ${formatCount(n('fail'))} would fail`);
-  for (const skip of plan.listing_skipped) lines.push(c.dim(`  left out ${printable(skip.path)}: ${skip.reason}`));
+  for (const skip of plan.listing_skipped) lines.push(skipLine(skip, c));
   return `${lines.join('\n')}\n`;
 }
 

@@ -31,14 +31,17 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
   });
 
   it('prints a line per file and a summary; a re-run skips every file and exits 0; --dry-run says what it would do', async () => {
-    put('in/customers.csv', csv([['id', 'name'], [1, 'ann'], [2, 'bob']]));
+    put('in/customers.csv', csv([['id', 'name'], [1, 'ann'], [2, 'bob'], [2, 'bob']]));
     put('in/orders.ndjson', '{"id": 1, "total": 9.5}\n');
+    put('in/README.md', '# what lands here\n');
     const r = await runAtlas(['import', join(files.dir, 'in'), ...conn]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
-    assert.match(lines[0]!, /^success .*customers\.csv -> customers: 2 rows in .*, import [0-9a-f-]{36}$/);
+    // What else befell a file's rows is on its line, as a single import says it.
+    assert.match(lines[0]!, /^success .*customers\.csv -> customers: 2 rows \(1 duplicate\(s\) skipped\) in .*, import [0-9a-f-]{36}$/);
     assert.match(lines[1]!, /^success .*orders\.ndjson -> orders: 1 rows in .*, import [0-9a-f-]{36}$/);
     assert.match(lines[2]!, /^batch [0-9a-f-]{36}: 2 file\(s\): imported 2, skipped 0 \(already imported\), partial 0, failed 0; 3 rows in /);
+    assert.match(lines[3]!, /^ {2}left out .*README\.md: not a data file by its extension \(--pattern takes it\)$/);
     put('in/more.csv', csv([['id'], [7]]));
     const plan = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', ...conn]);
     assert.equal(plan.code, 0, plan.stderr);
