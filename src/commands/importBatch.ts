@@ -117,8 +117,20 @@ export function renderFileLine(o: BatchFileOutcome, c: ChalkInstance): string {
   const table = o.table_name === null ? '' : ` -> ${printable(o.table_name)}`;
   const head = `${colorStatus(c, o.status)} ${printable(o.file)}${table}`;
   if (o.status === 'skipped') return `${head}: already imported by ${o.already_imported_by ?? '?'}`;
-  if (o.status === 'failed') return `${head}: ${printable(o.error?.message ?? 'failed')}${o.import_id !== null ? c.dim(` (import ${o.import_id})`) : ''}`;
+  if (o.status === 'failed') return `${head}: ${printable(failureText(o))}${o.import_id !== null ? c.dim(` (import ${o.import_id})`) : ''}${hintLine(o.error, c)}`;
   return `${head}: ${formatCount(o.rows_inserted)} rows${besideRows(o.result)} in ${formatDuration(o.duration_seconds)}, import ${o.import_id ?? ''}`;
+}
+
+/** The failure without the "import ID into TABLE failed: " the line already says. */
+function failureText(o: BatchFileOutcome): string {
+  const message = o.error?.message ?? 'failed';
+  const prefix = `import ${o.import_id ?? ''} into ${o.table_name ?? ''} failed: `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
+}
+
+/** The error's hint on a line of its own under the file's, as a single import prints it. */
+function hintLine(error: BatchFileOutcome['error'], c: ChalkInstance): string {
+  return error?.hint ? `\n${c.dim(`  hint: ${printable(error.hint)}`)}` : '';
 }
 
 /** What else the import did with the file's rows, as the single-file output says it: ` (79 duplicate(s) skipped, ...)`, or nothing. */
@@ -172,7 +184,7 @@ function renderPlan(plan: BatchPlan, c: ChalkInstance): string {
   for (const f of plan.files) {
     const to = `${printable(f.file)} -> ${printable(f.table_name)}`;
     if (f.action === 'skip') lines.push(c.dim(`skip   ${to} (already imported by ${f.already_imported_by ?? '?'})`));
-    else if (f.action === 'fail') lines.push(c.red(`fail   ${to}: ${printable(f.error?.message ?? 'unknown error')}`));
+    else if (f.action === 'fail') lines.push(c.red(`fail   ${to}: ${printable(f.error?.message ?? 'unknown error')}`) + hintLine(f.error, c));
     else {
       const r = f.dry_run!;
       const errors = r.mapping_errors_count > 0 ? `, ${formatCount(r.mapping_errors_count)} mapping error(s)` : '';

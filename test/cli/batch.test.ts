@@ -67,6 +67,22 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     assert.match(none.stderr, /^atlas: file not found: .*\*\.xml$/m);
   });
 
+  it("a failed file's line gives the reason once and the hint under it, as a single import does; so does --dry-run", async () => {
+    // The shape of Debian iso-codes' files: the records under the object's one key.
+    put('in/codes.json', '{"3166-1": [{"alpha_2": "AW", "name": "Aruba"}]}');
+    const r = await runAtlas(['import', join(files.dir, 'in'), ...conn]);
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.match(lines[0]!, /^failed .*codes\.json -> codes: the JSON is an object, not an array of records \(import [0-9a-f-]{36}\)$/);
+    assert.equal(lines[1], '  hint: name the array that holds the records with --record-path, e.g. --record-path 3166-1');
+    const plan = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', ...conn]);
+    assert.equal(plan.code, 1, plan.stderr);
+    assert.match(plan.stdout, /^fail +.*codes\.json -> codes: the JSON is an object, not an array of records\n {2}hint: name the array .* --record-path 3166-1$/m);
+    const fixed = await runAtlas(['import', join(files.dir, 'in'), '--record-path', '3166-1', ...conn]);
+    assert.equal(fixed.code, 0, fixed.stdout);
+    assert.equal(await countRows(db.client, db.schema, 'codes'), 1);
+  });
+
   it('--json: one document with the single-file result of each file and the summary; exit 3 when a file is partial', async () => {
     put('in/a.csv', csv([['id', 'v'], [1, 'x'], [2, 'y']]));
     put('in/b.csv', csv([['id', 'v'], [3, 'z'], ['not a number', 'w']]));
