@@ -98,7 +98,8 @@ function renderDryRun(r: DryRunResult, c: ReturnType<typeof colorFor>): string {
   }
   const p = r.predicted;
   if (p !== null) {
-    const changes = [`${formatCount(p.rows_inserted)} inserted`, `${formatCount(p.rows_updated)} updated`, `${formatCount(p.rows_unchanged)} unchanged`, `${formatCount(p.rows_deleted)} deleted`];
+    // An append changes no row: only what it inserts is said.
+    const changes = r.import_mode === 'append' ? [`${formatCount(p.rows_inserted)} inserted`] : [`${formatCount(p.rows_inserted)} inserted`, `${formatCount(p.rows_updated)} updated`, `${formatCount(p.rows_unchanged)} unchanged`, `${formatCount(p.rows_deleted)} deleted`];
     const skipped = [p.duplicates_found > 0 ? `${formatCount(p.duplicates_found)} duplicate(s) skipped` : null, p.key_conflicts > 0 ? `${formatCount(p.key_conflicts)} record(s) sharing a key left out` : null].filter((x) => x !== null);
     const replaced = r.replaces_import_id === null ? '' : ` (the rows of import ${r.replaces_import_id})`;
     out.splice(2, 0, `would ${r.import_mode.replace('_', ' ')}: ${changes.join(', ')}${replaced}${skipped.length > 0 ? `; ${skipped.join(', ')}` : ''}`);

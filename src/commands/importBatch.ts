@@ -188,13 +188,26 @@ function renderPlan(plan: BatchPlan, c: ChalkInstance): string {
     else {
       const r = f.dry_run!;
       const errors = r.mapping_errors_count > 0 ? `, ${formatCount(r.mapping_errors_count)} mapping error(s)` : '';
-      lines.push(`import ${to}: ${formatCount(r.total_rows_in_file)} rows (${r.import_strategy}${errors})`);
+      lines.push(`import ${to}: ${formatCount(r.total_rows_in_file)} rows (${r.import_strategy}${errors}${predictedText(r.predicted)})`);
     }
   }
   const n = (a: BatchPlan['files'][number]['action']): number => plan.files.filter((f) => f.action === a).length;
   lines.push(`${formatCount(plan.files.length)} file(s): ${formatCount(n('import'))} to import, ${formatCount(n('skip'))} to skip, ${formatCount(n('fail'))} would fail`);
   for (const skip of plan.listing_skipped) lines.push(skipLine(skip, c));
   return `${lines.join('\n')}\n`;
+}
+
+/** A file's dry run's counts, when they say more than "every row inserted": `; 1,921 to insert, 79 duplicate(s) to skip`. */
+function predictedText(p: NonNullable<BatchPlan['files'][number]['dry_run']>['predicted']): string {
+  if (p === null) return '';
+  const more = [
+    p.rows_updated > 0 ? `${formatCount(p.rows_updated)} to update` : null,
+    p.rows_unchanged > 0 ? `${formatCount(p.rows_unchanged)} unchanged` : null,
+    p.rows_deleted > 0 ? `${formatCount(p.rows_deleted)} to delete` : null,
+    p.duplicates_found > 0 ? `${formatCount(p.duplicates_found)} duplicate(s) to skip` : null,
+    p.key_conflicts > 0 ? `${formatCount(p.key_conflicts)} sharing a key` : null,
+  ].filter((x) => x !== null);
+  return more.length > 0 ? `; ${[`${formatCount(p.rows_inserted)} to insert`, ...more].join(', ')}` : '';
 }
 
 /** What the progress calls a file of the batch. */

@@ -127,8 +127,9 @@ export interface DryRunResult {
   /** --replace-import: the import whose rows it would replace, or null. */
   replaces_import_id: string | null;
   /**
-   * An upsert's or a replace's rows inserted, updated, unchanged, deleted, duplicates and key
-   * conflicts, counted against the table as it is; null for an append, or when the import would fail.
+   * The rows the import would insert, update, find unchanged and delete, the duplicates it would
+   * skip and an upsert's key conflicts, counted against the table as it is; null when the import
+   * would fail.
    */
   predicted: PredictedChanges | null;
   /**

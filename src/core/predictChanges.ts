@@ -1,5 +1,5 @@
 /**
- * `--dry-run` of an upsert or a replace: what it would do to the table's rows, counted with
+ * `--dry-run`: what the import would do to the table's rows, counted with
  * SELECTs over the staged file and the table, inside the dry run's transaction (rolled back).
  * Only temp tables are written; the table, its history and the pre-images are not.
  */
@@ -11,13 +11,13 @@ import type { ImportPlan } from './plan.js';
 import { rowHashSql, rowSql } from './sql/rowHash.js';
 import { DUPLICATE_KEY_ERROR, keyConflictErrorsSql, keysArePlain, upsertMatchSql, type ImportMode, type KeyColumn } from './upsert.js';
 
-/** What an upsert or a replace would do (the names of the history record's columns). */
+/** What an import would do (the names of the history record's columns). */
 export interface PredictedChanges {
   rows_inserted: number;
   rows_updated: number;
   rows_unchanged: number;
   rows_deleted: number;
-  /** Records the row-level duplicate check would skip (replace: repeated within the file, or equal to a row that stays). */
+  /** Records the row-level duplicate check would skip: repeated within the file, or equal to a row that stays (an append's: any row of the table). */
   duplicates_found: number;
   /** Records of an upsert sharing a key within the file: mapping errors, none of them written (counted in mapping_errors_count too). */
   key_conflicts: number;
@@ -42,9 +42,8 @@ export interface PredictArgs {
   hasPgInputIsValid: boolean;
 }
 
-/** The counts an upsert or a replace would end with (null for an append: its dry run predicts no counts). */
-export async function predictChanges(a: PredictArgs): Promise<PredictedChanges | null> {
-  if (a.mode === 'append') return null;
+/** The counts the import would end with. */
+export async function predictChanges(a: PredictArgs): Promise<PredictedChanges> {
   const { client } = a;
   const out: PredictedChanges = { rows_inserted: 0, rows_updated: 0, rows_unchanged: 0, rows_deleted: 0, duplicates_found: 0, key_conflicts: 0 };
   if (a.upsertKey) {
@@ -112,9 +111,10 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges |
 
   // Replace: the rows that would go, then the records the duplicate check would skip among the
   // file and the rows that stay (none for a full replace that deletes every row first; other
-  // imports' for --replace-import).
+  // imports' for --replace-import; every row for an append, which deletes none).
+  const append = a.mode === 'append';
   const params: unknown[] = [];
-  if (existing !== null) {
+  if (existing !== null && !append) {
     if (a.replaces !== null) params.push(a.replaces);
     const gone = await client.query<{ n: number }>(`select count(*)::int as n from ${target} t${a.replaces === null ? '' : ' where t._import_id = $1'}`, params);
     out.rows_deleted = gone.rows[0]!.n;
@@ -123,17 +123,16 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges |
     const types = new Map(columns.map((c) => [c.name, c.type]));
     const keyOf = (alias: 't' | 'c') =>
       a.dedupeKey!.map((k) => ({ expr: alias === 't' && missing.has(k) ? null : `${alias}.${quoteIdent(k)}`, type: types.get(k)! }));
-    const stays = a.replaces !== null && existing !== null;
-    const inTable = stays
-      ? ` or exists (select 1 from ${target} t where t._import_id is distinct from $1 and ${rowHashSql(keyOf('t'))} = x.h and ${rowSql(keyOf('t'))} is not distinct from x.r)`
-      : '';
+    const stays = existing !== null && (append || a.replaces !== null);
+    const others = append ? '' : 't._import_id is distinct from $1 and ';
+    // Per distinct record: its repeats, and its first one too when a row that stays equals it
+    // (grouped, not numbered by a window: a hash, where the window sorted the whole file).
+    const inTable = stays ? `case when exists (select 1 from ${target} t where ${others}${rowHashSql(keyOf('t'))} = x.h and ${rowSql(keyOf('t'))} is not distinct from x.r) then 1 else 0 end` : '0';
     const res = await client.query<{ n: number }>(
-      `select count(*)::int as n from (
-         select c._rn, ${rowHashSql(keyOf('c'))} as h, ${rowSql(keyOf('c'))} as r,
-                row_number() over (partition by ${rowHashSql(keyOf('c'))}, ${rowSql(keyOf('c'))} order by c._rn) as k
-           from ${conv} c) x
-        where x.k > 1${inTable}`,
-      stays ? params : [],
+      `select coalesce(sum(x.n - 1 + ${inTable}), 0)::int as n from (
+         select ${rowHashSql(keyOf('c'))} as h, ${rowSql(keyOf('c'))} as r, count(*) as n
+           from ${conv} c group by 1, 2) x`,
+      stays && !append ? params : [],
     );
     out.duplicates_found = res.rows[0]!.n;
   }

@@ -413,8 +413,8 @@ async function findMappingErrors(run: ImportRun, { staged }: Staging, { plan, up
   return { mappingErrors: counts.errors, rejectedRows: counts.records, firstErrors, failure };
 }
 
-/** `--dry-run` of an upsert or a replace: the rows it would insert, update, leave unchanged and delete (core/predictChanges.ts). */
-async function predictDryRun(run: ImportRun, { existing, plan, upsertKey }: Decision): Promise<PredictedChanges | null> {
+/** `--dry-run`: the rows the import would insert, update, leave unchanged and delete, and the duplicates it would skip (core/predictChanges.ts). */
+async function predictDryRun(run: ImportRun, { existing, plan, upsertKey }: Decision): Promise<PredictedChanges> {
   const key = checksRows(run) ? resolveKey(run.prepared.key, plan) : null;
   return predictChanges({
     client: run.client, schema: run.schema, table: run.tableName, stage: run.stage, mode: run.mode, replaces: run.replaces, plan,

@@ -42,18 +42,18 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     assert.match(lines[1]!, /^success .*orders\.ndjson -> orders: 1 rows in .*, import [0-9a-f-]{36}$/);
     assert.match(lines[2]!, /^batch [0-9a-f-]{36}: 2 file\(s\): imported 2, skipped 0 \(already imported\), partial 0, failed 0; 3 rows in /);
     assert.match(lines[3]!, /^ {2}left out .*README\.md: not a data file by its extension \(--pattern takes it\)$/);
-    put('in/more.csv', csv([['id'], [7]]));
+    put('in/more.csv', csv([['id'], [7], [7]]));
     const plan = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', ...conn]);
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /skip +.*customers\.csv -> customers \(already imported by [0-9a-f-]{36}\)/);
-    assert.match(plan.stdout, /import .*more\.csv -> more: 1 rows \(new_table\)\n/);
+    assert.match(plan.stdout, /import .*more\.csv -> more: 2 rows \(new_table; 1 to insert, 1 duplicate\(s\) to skip\)\n/);
     assert.match(plan.stdout, /3 file\(s\): 1 to import, 2 to skip, 0 would fail/);
     assert.equal(await countRows(db.client, db.schema, 'more'), 0);
     assert.doesNotMatch(plan.stderr, /file \d of/, 'no progress without a terminal or --progress');
     // With --progress: which file is being read and checked (in path order; a skipped one is not read).
     const watched = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', '--progress', ...conn]);
     assert.equal(watched.code, 0, watched.stderr);
-    assert.match(watched.stderr, /^atlas: file 2 of 3, .*more\.csv, staging, .*1 rows/m);
+    assert.match(watched.stderr, /^atlas: file 2 of 3, .*more\.csv, staging, .*2 rows/m);
     assert.equal(await countRows(db.client, db.schema, 'more'), 0);
     put('in/more.csv', '');
     const again = await runAtlas(['import', join(files.dir, 'in'), ...conn]);

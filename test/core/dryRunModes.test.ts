@@ -12,7 +12,7 @@ async function state(db: TestDb, table: string): Promise<unknown> {
   return { rows: await snapshotTable(db, table), history: await count('import_history'), preimages: await count('import_preimages'), errors: await count('mapping_errors'), duplicates: await count('import_duplicates') };
 }
 
-describe('--dry-run of upsert and replace', () => {
+describe('--dry-run of append, upsert and replace', () => {
   const db = useTestDb();
   const files = useTempDir();
 
@@ -63,15 +63,33 @@ describe('--dry-run of upsert and replace', () => {
     assert.deepEqual([r.rows_inserted, r.rows_deleted, r.duplicates_found], [2, 3, 1]);
   });
 
-  it('an append dry run predicts no counts; of a file already imported it names the import that would refuse it', async () => {
+  it('an append dry run counts the rows it would insert and the duplicates it would skip; of a file already imported it names the import that would refuse it', async () => {
     const file = files.write('a.csv', csv([['v'], ['1']]));
     const p = await dryRunImport(db.settings, { ...base, source: file, table: 'dappend' });
     assert.equal(p.import_mode, 'append');
-    assert.equal(p.predicted, null);
+    assert.deepEqual(p.predicted, { rows_inserted: 1, rows_updated: 0, rows_unchanged: 0, rows_deleted: 0, duplicates_found: 0, key_conflicts: 0 });
     assert.equal(p.already_imported_by, null);
     const first = await importInto(db.settings, file, 'dappend');
     const again = await dryRunImport(db.settings, { ...base, source: file, table: 'dappend' });
     assert.equal(again.already_imported_by?.import_id, first.import_id);
     assert.equal((await dryRunImport(db.settings, { ...base, source: file, table: 'dappend', allowSameFile: true })).already_imported_by, null);
+  });
+
+  it('an append dry run counts as duplicates the records repeated in the file and those equal to a row of the table (as the import does), none with --no-dedupe', async () => {
+    await importInto(db.settings, files.write('p1.csv', csv([['sku', 'qty'], ['a', '1'], ['b', '2']])), 'dpend');
+    const before = await state(db, 'dpend');
+    // a,1 is in the table; c,3 twice in the file; b,20 differs from b,2; x is not a number (a mapping error).
+    const file = files.write('p2.csv', csv([['sku', 'qty'], ['a', '1'], ['c', '3'], ['b', '20'], ['c', '3'], ['d', 'x']]));
+    const p = await dryRunImport(db.settings, { ...base, source: file, table: 'dpend' });
+    assert.deepEqual(p.predicted, { rows_inserted: 2, rows_updated: 0, rows_unchanged: 0, rows_deleted: 0, duplicates_found: 2, key_conflicts: 0 });
+    assert.equal((await dryRunImport(db.settings, { ...base, source: file, table: 'dpend', dedupe: false })).predicted?.rows_inserted, 4);
+    assert.deepEqual(await state(db, 'dpend'), before, 'nothing written');
+    const r = await importWith(db.settings, file, 'dpend', {});
+    assert.deepEqual([r.rows_inserted, r.duplicates_found, r.mapping_errors_count], [2, 2, 1]);
+    // Into a new table (qty text there, so x is a value): the repeat within the file only.
+    const n = await dryRunImport(db.settings, { ...base, source: file, table: 'dpend_new' });
+    assert.deepEqual([n.predicted?.rows_inserted, n.predicted?.duplicates_found], [4, 1]);
+    const created = await importWith(db.settings, file, 'dpend_new', {});
+    assert.deepEqual([created.rows_inserted, created.duplicates_found], [4, 1]);
   });
 });
