@@ -126,12 +126,17 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges> 
     const stays = existing !== null && (append || a.replaces !== null);
     const others = append ? '' : 't._import_id is distinct from $1 and ';
     // Per distinct record: its repeats, and its first one too when a row that stays equals it
-    // (grouped, not numbered by a window: a hash, where the window sorted the whole file).
-    const inTable = stays ? `case when exists (select 1 from ${target} t where ${others}${rowHashSql(keyOf('t'))} = x.h and ${rowSql(keyOf('t'))} is not distinct from x.r) then 1 else 0 end` : '0';
+    // (grouped, not numbered by a window: a hash, where the window sorted the whole file). The
+    // table side is a semi-join in WHERE (one scan of the table, hashed), not an EXISTS per
+    // record in the select list, which PostgreSQL runs as a subplan scanning the table per record.
+    const inTable = stays
+      ? `(select count(*) from x where exists (select 1 from ${target} t where ${others}${rowHashSql(keyOf('t'))} = x.h and ${rowSql(keyOf('t'))} is not distinct from x.r))`
+      : '0';
     const res = await client.query<{ n: number }>(
-      `select coalesce(sum(x.n - 1 + ${inTable}), 0)::int as n from (
+      `with x as materialized (
          select ${rowHashSql(keyOf('c'))} as h, ${rowSql(keyOf('c'))} as r, count(*) as n
-           from ${conv} c group by 1, 2) x`,
+           from ${conv} c group by 1, 2)
+       select (coalesce((select sum(x.n - 1) from x), 0) + ${inTable})::int as n`,
       stays && !append ? params : [],
     );
     out.duplicates_found = res.rows[0]!.n;
