@@ -271,7 +271,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   Object.assign(trace, { totalRows: staged.rows, parsingSeconds });
   // (A fixed table's mapping columns were checked against its header before reading: prepareImport.ts.)
   if (input.table.kind === 'keyed') checkMappingColumns(options.mappingFile, mapping, staged.columns.map((c) => c.sourceName));
-  if (input.table.kind === 'fixed') warnings.push(...(input.table.warnings ?? []));
+  warnings.push(...(input.table.warnings ?? []));
   warnings.push(...input.notes, ...staged.notes);
   if (staged.rows === 0) {
     // Nothing to create a table from or to add to one: a failure a script notices, not a success with nothing in it.

@@ -275,19 +275,20 @@ describe('real files', () => {
         <book id="5"/>
       </books>`;
       const result = await importFile(db.settings, { table: 'books', source: files.write('books.xml', xml) });
-      const rows = await db.rows(`select id_2 as id, author, tag, tag_lang from ${db.schema}.books order by 1`);
+      const rows = await db.rows(`select id_2 as id, author, tag, tag_lang, tag_lang_2 from ${db.schema}.books order by 1`);
       assert.deepEqual(rows, [
-        // Column tag_lang is also an element of its own (<tag_lang>, which already takes the place of
-        // the attribute in record 1): it stays a column, and only tag's other members are folded in.
-        { id: 1, author: ['Ann'], tag: [{ kind: 'x', '#text': 'one' }], tag_lang: 'own column' },
-        { id: 2, author: ['Bob'], tag: [{ sub: ['deep', 'er'] }], tag_lang: 'fr' },
-        { id: 3, author: ['Cy', 'Dee'], tag: [{ lang: 'en', '#text': 'two' }, { lang: 'de', '#text': 'three' }], tag_lang: null },
-        { id: 4, author: ['Eve'], tag: [{ lang: 'it' }], tag_lang: null },
-        { id: 5, author: null, tag: null, tag_lang: null },
+        // Record 1 holds tag_lang twice: tag's attribute lang (flattened, met first) and an element
+        // <tag_lang> of its own, kept in tag_lang_2. tag_lang is thus a column of its own, and only
+        // tag's other members are folded into the array.
+        { id: 1, author: ['Ann'], tag: [{ kind: 'x', '#text': 'one' }], tag_lang: 'en', tag_lang_2: 'own column' },
+        { id: 2, author: ['Bob'], tag: [{ sub: ['deep', 'er'] }], tag_lang: 'fr', tag_lang_2: null },
+        { id: 3, author: ['Cy', 'Dee'], tag: [{ lang: 'en', '#text': 'two' }, { lang: 'de', '#text': 'three' }], tag_lang: null, tag_lang_2: null },
+        { id: 4, author: ['Eve'], tag: [{ lang: 'it' }], tag_lang: null, tag_lang_2: null },
+        { id: 5, author: null, tag: null, tag_lang: null, tag_lang_2: null },
       ]);
       assert.deepEqual(
         result.columns.map((c) => c.target),
-        ['id_2', 'author', 'tag_lang', 'tag'],
+        ['id_2', 'author', 'tag_lang', 'tag', 'tag_lang_2'],
       );
     } finally {
       files.cleanup();
@@ -323,6 +324,31 @@ describe('real files', () => {
         // The records before the first array that held an emoticon: record 29 only.
         assert.deepEqual(history?.arrays, { emoticon: 1 }, table);
       }
+    } finally {
+      files.cleanup();
+    }
+  });
+
+  it('octokit webhooks-examples ping: hook_id and hook.id (flattened to hook_id too) both kept, the second in hook_id_2, with a warning; the same for XML attribute and child', async () => {
+    const file = 'octokit-webhooks-ping-examples.json';
+    const records = JSON.parse(readFileSync(join(REAL, file), 'utf8')) as Array<{ hook_id: number; hook: { id: number } }>;
+    // The shape the test is about: the two differ in record 4.
+    assert.notEqual(records[3]!.hook_id, records[3]!.hook.id);
+    const result = await run(file, { table: 'pings' });
+    assert.equal(result.rows_inserted, records.length);
+    assert.ok(result.warnings.some((w) => w.includes('hook_id -> hook_id_2')), result.warnings.join('\n'));
+    const rows = await db.rows<{ hook_id: string; hook_id_2: string }>(`select hook_id::text, hook_id_2::text from ${db.schema}.pings order by _source_row_number`);
+    assert.deepEqual(rows, records.map((r) => ({ hook_id: String(r.hook_id), hook_id_2: String(r.hook.id) })));
+    const [history] = await db.rows<{ warnings: string[] }>(`select warnings from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+    assert.ok(history!.warnings.some((w) => w.includes('hook_id -> hook_id_2')));
+    const files = tempDir();
+    try {
+      // An attribute and a child element of the same name, and a child a_b beside a flattened a/b.
+      const xml = files.write('same.xml', '<r><item code="1"><code>2</code><a_b>3</a_b><a><b>4</b></a></item><item code="5"><code>6</code></item></r>');
+      const x = await importFile(db.settings, { table: 'same_xml', source: xml });
+      assert.equal(x.rows_inserted, 2);
+      const xr = await db.rows(`select code::text, code_2::text, a_b::text, a_b_2::text from ${db.schema}.same_xml order by _source_row_number`);
+      assert.deepEqual(xr, [{ code: '1', code_2: '2', a_b: '3', a_b_2: '4' }, { code: '5', code_2: '6', a_b: null, a_b_2: null }]);
     } finally {
       files.cleanup();
     }

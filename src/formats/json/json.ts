@@ -79,6 +79,12 @@ class ColumnKeys {
     if (counted === null) throw tooManyColumns(where());
     return counted;
   }
+
+  /** The warnings of keys renamed so far (see RecordKeys). */
+  warnings(): string[] {
+    const w = this.keys.warning();
+    return w === null ? [] : [w];
+  }
 }
 
 /**
@@ -123,6 +129,9 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
     batches,
     jsonKeys: shapes.jsonKeys,
     lateShapes: () => lateShapes(shapes, null),
+    get warnings() {
+      return columns.warnings();
+    },
     details: { format: 'json', record_path: path.length > 0 ? path.join('.') : null, encoding: text.encoding ?? 'utf-8' },
   };
 }
@@ -197,6 +206,9 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
     batches,
     jsonKeys: shapes.jsonKeys,
     lateShapes: () => lateShapes(shapes, null),
+    get warnings() {
+      return columns.warnings();
+    },
     details: { format: 'ndjson', record_path: null, encoding: text.encoding ?? 'utf-8' },
   };
 }

@@ -222,7 +222,7 @@ export interface KeyLimit {
  * their keys join `shapes.jsonKeys`. Once a key holds JSON its scalars are written as JSON text
  * (a string stays a JSON string), and once it held an array, its other values are written as
  * arrays of one (see formats/shared/lateArrays.ts). Keys in the order met, a repeated one more than once
- * (its last value wins, see KeyedRow); a key such as `__proto__` is an ordinary column.
+ * (RecordKeys renames the repeats); a key such as `__proto__` is an ordinary column.
  */
 export function flattenRecord(text: string, shapes: KeyShapes, limit?: KeyLimit, rn = 0): FlatRecord {
   return flatten(text, skipWhitespace(text, 0), shapes, rn, limit, UNCHECKED);

@@ -36,8 +36,8 @@ export interface KeyedRow {
   rn: number;
   /**
    * Flattened record: column names and, at the same positions, their text (`null` = JSON null).
-   * Keys absent here are NULL; a key repeated in one record takes its last value. Two arrays, not
-   * an object: a prototype-less object with a million records' keys is a dictionary, and three
+   * Keys absent here are NULL; each key once (RecordKeys renames a repeat). Two arrays, not an
+   * object: a prototype-less object with a million records' keys is a dictionary, and three
    * passes over its keys cost four times what they cost over arrays. Records with the same keys
    * in the same order may share one array (see RecordKeys): it is never modified.
    */
@@ -56,26 +56,63 @@ export interface KeyedRow {
  * key instead of three Map lookups.
  */
 export class RecordKeys {
-  private last: readonly string[] = [];
+  private lastIn: readonly string[] = [];
+  private lastOut: readonly string[] = [];
   private readonly seen = new Set<string>();
+  /**
+   * Keys a record held more than once (a key and a nested member flattened to the same name,
+   * `hook_id` and `hook.id`; an attribute and a child element; a key written twice): the later
+   * ones are renamed `name_2`, `name_3`, ..., so that no value is lost. New name -> the key it held.
+   */
+  readonly renamed = new Map<string, string>();
 
   constructor(private readonly maxKeys: number) {}
 
-  /** The record's keys (the previous record's array when they are the same); null when they take the input past `maxKeys` distinct keys. */
+  /** The record's keys (the previous record's array when they are the same), each once; null when they take the input past `maxKeys` distinct keys. */
   add(keys: readonly string[]): readonly string[] | null {
-    const last = this.last;
+    const last = this.lastIn;
     if (keys.length === last.length) {
       let i = 0;
       while (i < keys.length && keys[i] === last[i]) i++;
-      if (i === keys.length) return last;
+      if (i === keys.length) return this.lastOut;
     }
-    this.last = keys;
-    for (const key of keys) {
+    const out = this.distinct(keys);
+    this.lastIn = keys;
+    this.lastOut = out;
+    for (const key of out) {
       if (this.seen.has(key)) continue;
       this.seen.add(key);
       if (this.seen.size > this.maxKeys) return null;
     }
-    return keys;
+    return out;
+  }
+
+  /** A warning naming the keys renamed, or null. */
+  warning(): string | null {
+    if (this.renamed.size === 0) return null;
+    const list = [...this.renamed].slice(0, 5).map(([to, from]) => `${from} -> ${to}`).join(', ');
+    const more = this.renamed.size > 5 ? ` and ${this.renamed.size - 5} more` : '';
+    return `some records held a key twice (a key and a nested member flattened to the same name, an attribute and a child element, or a key written twice); the later value is kept in its own column: ${list}${more}`;
+  }
+
+  private distinct(keys: readonly string[]): readonly string[] {
+    let out: string[] | null = null;
+    const met = new Set<string>();
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (!met.has(key)) {
+        met.add(key);
+        continue;
+      }
+      out ??= keys.slice();
+      let n = 2;
+      while (met.has(`${key}_${n}`) || keys.includes(`${key}_${n}`)) n++;
+      const name = `${key}_${n}`;
+      out[i] = name;
+      met.add(name);
+      if (!this.renamed.has(name)) this.renamed.set(name, key);
+    }
+    return out ?? keys;
   }
 }
 
@@ -127,6 +164,8 @@ export interface KeyedTableStream {
    */
   lateShapes: () => LateShapes;
   details: Record<string, unknown>;
+  /** What the reader noticed and the user should hear of (filled by the time the last batch is read). */
+  warnings?: string[];
 }
 
 export type TableStream = FixedTableStream | KeyedTableStream;

@@ -285,6 +285,10 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     batches,
     jsonKeys: columns.jsonKeys,
     lateShapes: () => lateShapes(columns, '#text'),
+    get warnings() {
+      const w = recordKeys.warning();
+      return w === null ? [] : [w];
+    },
     details: {
       format: 'xml',
       record_element: names.at(-1) ?? null,

@@ -166,8 +166,7 @@ function eachGroup(nodes: XmlNode[], each: (name: string, first: XmlNode, list: 
  * as JSON text whose keys join `jsonKeys`. The record's own text, if any, is under its own name.
  * Once a key holds JSON, later records write it as JSON too (a child seen repeated before is an
  * array of one when single), so the column stays valid JSON from that record on. Keys in the
- * order met; one met twice (an attribute and a child of the same name) takes its last value, as
- * KeyedRow says.
+ * order met; one met twice (an attribute and a child of the same name) is renamed by RecordKeys.
  */
 export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0): { keys: string[]; values: Array<string | null> } {
   const keys: string[] = [];
