@@ -264,6 +264,44 @@ describe('real files', () => {
     assert.equal(history?.arrays.glob, 5); // the five records before the first with two globs
   });
 
+  it('docbook-xml 4.5 catalog.xml: two kinds of records under the root (<system> twice, <public> nine times) are refused naming both, not imported half; each imports with --record-path', async () => {
+    const file = 'docbook-xml-4.5-catalog.xml';
+    const text = readFileSync(join(REAL, file), 'utf8');
+    const count = (name: string): number => text.split(`<${name} `).length - 1;
+    assert.deepEqual([count('system'), count('public')], [2, 9]);
+    const err = await run(file, { table: 'catalog' }).catch((e: unknown) => e);
+    assert.ok(err instanceof ImportFailedError, String(err));
+    assert.equal(err.message, `import ${err.importId} into catalog failed: the XML has more than one kind of repeated element under <catalog>: <system>, taken as the records, and <public>, which would not be imported`);
+    assert.equal(err.hint, 'import each kind on its own, into a table of its own: --record-path system --table ..., then --record-path public --table ...');
+    const [failed] = await db.rows(`select status, rows_inserted, (select to_regclass($2)) as t from ${db.schema}.import_history where import_id = $1`, [err.importId, `${db.schema}.catalog`]);
+    assert.deepEqual(failed, { status: 'failed', rows_inserted: 0, t: null });
+    const system = await run(file, { table: 'catalog_system', recordPath: 'system' });
+    const pub = await run(file, { table: 'catalog_public', recordPath: 'public' });
+    assert.deepEqual([system.rows_inserted, pub.rows_inserted], [count('system'), count('public')]);
+    // Named by the user, the record element leaves the other kind out without a word.
+    assert.deepEqual([system.warnings, pub.warnings], [[], []]);
+  });
+
+  it('generated: an element once beside the detected records (an RSS channel title) is said in a warning, kept in the history', async () => {
+    const files = tempDir();
+    try {
+      const rss = files.write('feed.xml', '<rss><channel><title>News</title><item><t>a</t></item><item><t>b</t></item><link>x</link></channel></rss>');
+      const result = await importFile(db.settings, { table: 'feed', source: rss });
+      assert.equal(result.rows_inserted, 2);
+      const said = 'element(s) beside the <item> records, under <channel>, not imported: <title>, <link> (import one with --record-path title)';
+      assert.ok(result.warnings.includes(said), result.warnings.join('\n'));
+      const [history] = await db.rows<{ warnings: string[] }>(`select warnings from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+      assert.ok(history!.warnings.includes(said));
+      // Deeper than under the root: the parent is offered as the record too.
+      const deep = files.write('deep.xml', '<r><group><a>1</a><a>2</a><b>3</b><b>4</b></group></r>');
+      const err = await importFile(db.settings, { table: 'deep', source: deep }).catch((e: unknown) => e);
+      assert.ok(err instanceof ImportFailedError, String(err));
+      assert.match(err.hint ?? '', /; or take each <group> as a record: --record-path group$/);
+    } finally {
+      files.cleanup();
+    }
+  });
+
   it('generated: leaf and nested elements that repeat only in later records are arrays in every record, nothing of the earlier ones lost', async () => {
     const files = tempDir();
     try {

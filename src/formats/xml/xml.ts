@@ -4,6 +4,7 @@ import { AtlasError } from '../../errors.js';
 import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../../transform/naming.js';
 import { XmlFastPath, type HandOver, type XmlEvents } from './xmlFast.js';
 import {
+  besideRecords,
   flattenXmlRecord,
   hasKeys,
   matchesRecord,
@@ -119,10 +120,31 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     }
     return counted;
   };
+  // Elements beside detected records (same parent, another name), by name: a second kind of
+  // record is refused (none of it would be imported), a single one is said in a warning.
+  let detected = false;
+  const beside = new Map<string, number>();
+  const skipBeside = (name: string): void => {
+    const count = (beside.get(name) ?? 0) + 1;
+    beside.set(name, count);
+    if (count < 2) return;
+    const m = matcher as RecordMatcher;
+    const record = m.names.at(-1) as string;
+    const parent = m.names.at(-2) as string;
+    // Under the root, the kinds are records of their own; deeper, their parent may be the record.
+    const whole = m.names.length > 2 ? `; or take each <${parent}> as a record: --record-path ${parent}` : '';
+    throw new AtlasError(
+      `the XML has more than one kind of repeated element under <${parent}>: <${record}>, taken as the records, and <${name}>, which would not be imported`,
+      { hint: `import each kind on its own, into a table of its own: --record-path ${record} --table ..., then --record-path ${name} --table ...${whole}` },
+    );
+  };
   const openElement = (name: string, attributes: Record<string, string>): void => {
     stack.push(name);
     const parent = open.at(-1);
-    if (parent === undefined && !matchesRecord(matcher as RecordMatcher, stack)) return;
+    if (parent === undefined && !matchesRecord(matcher as RecordMatcher, stack)) {
+      if (detected && besideRecords(matcher as RecordMatcher, stack)) skipBeside(name);
+      return;
+    }
     const node: XmlNode = { name, attributes, children: NO_CHILDREN, text: '' };
     if (parent) {
       if (parent.children === NO_CHILDREN) parent.children = [node];
@@ -160,6 +182,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   const decide = (chosen: RecordMatcher | null): void => {
     if (chosen === null) throw new AtlasError('no XML element found');
     matcher = chosen;
+    detected = true;
     const events = kept ?? [];
     kept = null;
     for (const e of events) {
@@ -287,7 +310,12 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     lateShapes: () => lateShapes(columns, '#text'),
     get warnings() {
       const w = recordKeys.warning();
-      return w === null ? [] : [w];
+      const m = matcher as RecordMatcher | null;
+      const skipped =
+        beside.size === 0 || m === null
+          ? []
+          : [`element(s) beside the <${m.names.at(-1)}> records, under <${m.names.at(-2) ?? 'the root'}>, not imported: ${[...beside.keys()].map((n) => `<${n}>`).join(', ')} (import one with --record-path ${[...beside.keys()][0]})`];
+      return [...(w === null ? [] : [w]), ...skipped];
     },
     details: {
       format: 'xml',

@@ -50,6 +50,17 @@ export function matchesRecord(matcher: RecordMatcher, stack: readonly string[]):
 }
 
 /**
+ * True when the element at the end of `stack` is not a record but sits beside them: under the
+ * same parent as a detected record path (anchored, so the parent is one place).
+ */
+export function besideRecords(matcher: RecordMatcher, stack: readonly string[]): boolean {
+  const { names } = matcher;
+  if (!matcher.anchored || stack.length !== names.length) return false;
+  for (let i = 0; i < names.length - 1; i++) if (stack[i] !== names[i]) return false;
+  return true;
+}
+
+/**
  * Watches the first elements of a document to find the record element: a child of the root
  * that repeats decides at once; otherwise, when asked, the shallowest element that repeats
  * under one parent (the most repeated among equals), else the root's first child.
