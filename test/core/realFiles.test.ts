@@ -264,6 +264,32 @@ describe('real files', () => {
     assert.equal(history?.arrays.glob, 5); // the five records before the first with two globs
   });
 
+  it('csv-spectrum location_coordinates.csv: quotes after text in unquoted fields (37.8"N) are kept as characters, with a warning; among plain rows, no record runs into the next', async () => {
+    const file = 'csv-spectrum-location_coordinates.csv';
+    const [, line] = readFileSync(join(REAL, file), 'utf8').split('\n');
+    const fields = line!.split(',');
+    assert.match(fields[1]!, /^[^"]+"[^"]+"[^"]*$/); // the shape the test is about
+    const result = await run(file, { table: 'coords' });
+    assert.equal(result.rows_inserted, 1);
+    assert.ok(result.warnings.includes(`2 quote character(s) in the middle of unquoted fields (the first in data record 1) kept as characters, as spreadsheets read them (5'11"), not as the start of a quoted field`), result.warnings.join('\n'));
+    const rows = await db.rows(`select location_coordinates, cities from ${db.schema}.coords`);
+    assert.deepEqual(rows, [{ location_coordinates: fields[1], cities: 'Modesto' }]);
+    const files = tempDir();
+    try {
+      // Plain rows before and after (their bytes go to COPY as they are) and heights in feet and inches between.
+      const plain = (from: number) => Array.from({ length: 3000 }, (_, i) => `P${from + i},${(from + i) % 7}'${i % 12},City ${i}`);
+      const heights = ['Bob,5\'11",Boston', 'Ann,6\'0",Denver', 'Cy,5\'9",Austin'];
+      const lines = [...plain(0), ...heights, ...plain(3000)];
+      const csv = files.write('heights.csv', `name,height,city\n${lines.join('\n')}\n`);
+      const imported = await importFile(db.settings, { table: 'heights', source: csv });
+      assert.equal(imported.rows_inserted, lines.length);
+      const stored = await db.rows<{ name: string; height: string; city: string }>(`select name, height, city from ${db.schema}.heights order by _source_row_number`);
+      assert.deepEqual(stored.map((r) => `${r.name},${r.height},${r.city}`), lines);
+    } finally {
+      files.cleanup();
+    }
+  });
+
   it('docbook-xml 4.5 catalog.xml: two kinds of records under the root (<system> twice, <public> nine times) are refused naming both, not imported half; each imports with --record-path', async () => {
     const file = 'docbook-xml-4.5-catalog.xml';
     const text = readFileSync(join(REAL, file), 'utf8');

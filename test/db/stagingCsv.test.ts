@@ -59,7 +59,7 @@ function csvGenerator(rand: () => number) {
         '"line\nbreak"',
         '"line\r\nbreak"',
         '"\r"',
-        'ab"c"d', // a quote inside an unquoted field toggles quoting, in COPY as in the scanner
+        'ab"c"d', // a quote after text in an unquoted field: a character to the scanner, so its run goes as text
         'nul\0byte',
         '"\\."',
       ]);

@@ -37,6 +37,22 @@ describe('CsvScanner', () => {
     assert.equal(s.insideQuotes, true);
   });
 
+  it('reads a quote after text in an unquoted field as itself, whatever the chunk boundaries; at a field start (after spaces too) it still opens a quoted field', () => {
+    const text = 'name,height\nBob,5\'11"\nAnn,6\'0"\nab"c"d,  "x,y"\n"q""",z\n';
+    const want = [
+      ['name', 'height'],
+      ['Bob', '5\'11"'],
+      ['Ann', '6\'0"'],
+      ['ab"c"d', '  x,y'],
+      ['q"', 'z'],
+    ];
+    for (let size = 1; size <= text.length; size++) assert.deepEqual(scan(text, ',', size), want, `chunk size ${size}`);
+    const s = new CsvScanner(',', () => undefined);
+    s.push(text);
+    assert.equal(s.literalQuotes, 4);
+    assert.equal(s.firstLiteralQuote, 2);
+  });
+
   it('sniffs the delimiter', () => {
     assert.equal(sniffDelimiter('a;b;c\n1;2;3\n'), ';');
     assert.equal(sniffDelimiter('a\tb\n1\t2\n'), '\t');

@@ -84,7 +84,10 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   let runSize = 0;
   let runRaw = false;
 
+  /** The data record (0: the header) that held the first quote read as a character (CsvScanner). */
+  let firstLiteralQuote: number | null = null;
   const onRecord = (fields: Array<string | null>, _n: number, quoted: number[] | null): void => {
+    if (firstLiteralQuote === null && scanner!.literalQuotes > 0) firstLiteralQuote = header === null && options.header ? 0 : rn + 1;
     if (fields.length === 0) {
       runRaw = false;
       return;
@@ -121,7 +124,9 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       delimiter ??= sniffDelimiter(text.slice(0, 64 * 1024));
       scanner = new CsvScanner(delimiter, onRecord, '"', options.nullValues ?? null);
     }
+    const literalQuotes = scanner.literalQuotes;
     scanner.push(text);
+    if (scanner.literalQuotes !== literalQuotes) runRaw = false;
     if (runRaw) runBytes.push(piece);
     runSize += piece.length;
     if (scanner.atRecordStart()) endRun();
@@ -192,5 +197,11 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     header: header as unknown as string[],
     batches: batches(),
     details: { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header },
+    get warnings() {
+      const n = (scanner as CsvScanner | null)?.literalQuotes ?? 0;
+      if (n === 0) return [];
+      const where = firstLiteralQuote === 0 ? 'the header' : `data record ${firstLiteralQuote}`;
+      return [`${n} quote character(s) in the middle of unquoted fields (the first in ${where}) kept as characters, as spreadsheets read them (5'11"), not as the start of a quoted field`];
+    },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * An incremental CSV tokenizer that splits records exactly as PostgreSQL's `COPY ... (FORMAT csv)`
- * does (quote `"` doubled to escape, a quote anywhere toggles quoting, CR, LF and CRLF end a
- * record outside quotes, an unquoted empty field is NULL). Where a run of records is plain
+ * does (quote `"` doubled to escape, a quote toggles quoting, CR, LF and CRLF end a record
+ * outside quotes, an unquoted empty field is NULL), except that a quote after text in an
+ * unquoted field is read as itself. Where a run of records is plain
  * enough (see csv.ts), the server parses their bytes itself and this scanner's records only feed
  * type inference; the COPY's row count is checked against theirs.
  */
@@ -44,6 +45,9 @@ export class CsvScanner {
   private quoted: number[] | null = null;
   /** Records emitted so far. */
   records = 0;
+  /** Quotes read as characters, after text in an unquoted field; the record of the first (counting every record). */
+  literalQuotes = 0;
+  firstLiteralQuote = 0;
 
   /** `watched`: texts (null values) whose quoted occurrences are reported to `onRecord`. */
   constructor(delimiter: string, onRecord: RecordHandler, quote = '"', private readonly watched: ReadonlySet<string> | null = null) {
@@ -113,6 +117,15 @@ export class CsvScanner {
         continue;
       }
       if (c === quote) {
+        // After text in an unquoted field (5'11", 37.8"N) a quote is that character, as Python's
+        // csv and spreadsheets read it; COPY would start a quoted section there and run records
+        // together, so a run holding one does not go to COPY as bytes (csv.ts).
+        if (!this.fieldQuoted && /\S/.test(this.field + chunk.slice(start, i))) {
+          if (this.literalQuotes++ === 0) this.firstLiteralQuote = this.records + 1;
+          this.recordHasContent = true;
+          i++;
+          continue;
+        }
         this.field += chunk.slice(start, i);
         this.inQuotes = true;
         this.fieldQuoted = true;
