@@ -120,7 +120,7 @@ export class CsvScanner {
         // After text in an unquoted field (5'11", 37.8"N) a quote is that character, as Python's
         // csv and spreadsheets read it; COPY would start a quoted section there and run records
         // together, so a run holding one does not go to COPY as bytes (csv.ts).
-        if (!this.fieldQuoted && /\S/.test(this.field + chunk.slice(start, i))) {
+        if (!this.fieldQuoted && (i > start || this.field !== '') && /\S/.test(this.field + chunk.slice(start, i))) {
           if (this.literalQuotes++ === 0) this.firstLiteralQuote = this.records + 1;
           this.recordHasContent = true;
           i++;
