@@ -4,7 +4,7 @@ import { getHeapStatistics } from 'node:v8';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { openJson, openNdjson, parseRecordPath } from '../../src/formats/json/json.ts';
 import { compactJson, flattenRecord, flattenVerified } from '../../src/formats/json/jsonFlatten.ts';
-import { lateArrays, newKeyShapes } from '../../src/formats/shared/lateArrays.ts';
+import { lateArrays, newKeyShapes, type KeyShapes } from '../../src/formats/shared/lateArrays.ts';
 import { JsonArrayScanner, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS } from '../../src/formats/json/jsonScanner.ts';
 import { chunked, plain, readRecords, within } from './readerHelpers.ts';
 
@@ -43,9 +43,9 @@ describe('openJson', () => {
     assert.equal(records.length, 1);
     assert.equal(records[0]?.rn, 1);
     assert.deepEqual(plain(records), [
-      { id: '1', amount: '1.50', exp: '-2.5E+3', ok: 'false', none: null, s: 'a"b\\cé', a_b: '1', a_c: '{"d":[1,2]}', a_e: '[1,2]', tags: '["x",{"y":1}]', ['__proto__']: 'p' },
+      { id: '1', amount: '1.50', exp: '-2.5E+3', ok: 'false', none: null, s: 'a"b\\cé', a_b: '1', a_c: '{"d":[1,2]}', a_e: '[1,2]', tags: '["x",{"y":1}]', empty: '{}', ['__proto__']: 'p' },
     ]);
-    assert.deepEqual([...table.jsonKeys].sort(), ['a_c', 'a_e', 'tags']);
+    assert.deepEqual([...table.jsonKeys].sort(), ['a_c', 'a_e', 'empty', 'tags']);
     assert.deepEqual(table.details, { format: 'json', record_path: null, encoding: 'utf-8' });
   });
 
@@ -256,6 +256,14 @@ describe('flattenRecord', () => {
     assert.deepEqual(plain([flattenRecord('{"a": 1, "a": 2, "b": { "c" : [ 1 , "x y" ] } }', shapes)])[0], { a: '2', b_c: '[1,"x y"]' });
     assert.deepEqual([...shapes.jsonKeys], ['b_c']);
     assert.equal(compactJson('{ "a" : [ 1, " s p " ], "b" :\n\t{} }'), '{"a":[1," s p "],"b":{}}');
+  });
+
+  it('keeps an empty object as jsonb {} under its own key (it has no member to flatten), checked or not', () => {
+    for (const read of [(t: string, s: KeyShapes) => flattenRecord(t, s), (t: string, s: KeyShapes) => flattenVerified(t, s)!]) {
+      const shapes = newKeyShapes();
+      assert.deepEqual(plain([read('{"id":1,"meta":{ },"deep":{"x":{}},"next":{"a":1}}', shapes)])[0], { id: '1', meta: '{}', deep_x: '{}', next_a: '1' });
+      assert.deepEqual([...shapes.jsonKeys].sort(), ['deep_x', 'meta']);
+    }
   });
 });
 

@@ -325,6 +325,7 @@ function flatten(text: string, start: number, shapes: KeyShapes, rn: number, lim
     (key, from, to, m) => {
       const c = text.charCodeAt(from);
       if (c === 0x7b && !(repeated.size > 0 && repeated.has(key))) {
+        const before = keys.length;
         const inner = eachMember(
           text,
           from,
@@ -339,6 +340,11 @@ function flatten(text: string, start: number, shapes: KeyShapes, rn: number, lim
           walk,
         );
         if (walk.check) verify(inner === to);
+        // An empty object has no member to flatten: it is kept as itself, jsonb {}, not lost.
+        if (keys.length === before) {
+          keys.push(key);
+          values.push(nested(key, '{}'));
+        }
         return;
       }
       count();
