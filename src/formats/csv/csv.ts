@@ -56,7 +56,8 @@ function rawOf(pieces: Buffer[], rows: Row[], width: number, delimiter: SniffedD
 
 /**
  * Reads CSV: returns once the header is known, then streams the data records in batches.
- * Blank lines are not records. `rn` counts data records from 1 (the first after the header).
+ * Blank lines are not records (in a one-column file, those between records are counted in a
+ * warning). `rn` counts data records from 1 (the first after the header).
  *
  * A batch is a run of whole records, between two points where the scanner is between records.
  * When the input is UTF-8 and its delimiter one atlas sniffs (SNIFFED_DELIMITERS), a run that COPY (FORMAT csv) reads
@@ -86,16 +87,25 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
 
   /** The data record (0: the header) that held the first quote read as a character (CsvScanner). */
   let firstLiteralQuote: number | null = null;
+  /** Blank lines since the last record; in a one-column file, those between records (maybe empty values). */
+  let blanks = 0;
+  let blankBetween = 0;
   const onRecord = (fields: Array<string | null>, _n: number, quoted: number[] | null): void => {
     if (firstLiteralQuote === null && scanner!.literalQuotes > 0) firstLiteralQuote = header === null && options.header ? 0 : rn + 1;
     if (fields.length === 0) {
       runRaw = false;
+      blanks++;
       return;
     }
     if (header === null && options.header) {
       header = fields.map((f) => f ?? '');
+      blanks = 0;
       return;
     }
+    // Blank lines are not records; in a one-column file one between records may have been an
+    // empty value (COPY and R's data.table read it as NULL): those are counted for a warning.
+    if (blanks > 0 && rn > 0 && (header?.length ?? fields.length) === 1) blankBetween += blanks;
+    blanks = 0;
     rn++;
     runRows.push(quoted === null ? { rn, fields } : { rn, fields, quoted });
   };
@@ -198,10 +208,12 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     batches: batches(),
     details: { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header },
     get warnings() {
+      const out: string[] = [];
       const n = (scanner as CsvScanner | null)?.literalQuotes ?? 0;
-      if (n === 0) return [];
       const where = firstLiteralQuote === 0 ? 'the header' : `data record ${firstLiteralQuote}`;
-      return [`${n} quote character(s) in the middle of unquoted fields (the first in ${where}) kept as characters, as spreadsheets read them (5'11"), not as the start of a quoted field`];
+      if (n > 0) out.push(`${n} quote character(s) in the middle of unquoted fields (the first in ${where}) kept as characters, as spreadsheets read them (5'11"), not as the start of a quoted field`);
+      if (blankBetween > 0) out.push(`${blankBetween} blank line(s) between the records of this one-column file skipped: blank lines are not records (COPY would have read each as an empty value, NULL)`);
+      return out;
     },
   };
 }
