@@ -67,12 +67,12 @@ export function truncateUtf8(text: string, maxBytes: number): string {
   return out;
 }
 
-const NOT_WORD_EDGES = /^[^\p{L}\p{N}_]+|[^\p{L}\p{N}_]+$/gu;
-const NOT_WORD_RUN = /[^\p{L}\p{N}_]+/gu;
+const NOT_WORD_EDGES = /^[^\p{L}\p{M}\p{N}_]+|[^\p{L}\p{M}\p{N}_]+$/gu;
+const NOT_WORD_RUN = /[^\p{L}\p{M}\p{N}_]+/gu;
 
 /**
  * Lower case; punctuation at either end dropped; every inner run of characters other than
- * letters, digits and `_` becomes one `_`; cut to 63 bytes. Empty when nothing is left.
+ * letters (with their combining marks: vowel signs, viramas), digits and `_` becomes one `_`; cut to 63 bytes. Empty when nothing is left.
  */
 export function sanitizeIdentifier(raw: string): string {
   const lowered = raw.normalize('NFC').toLowerCase();

@@ -10,6 +10,10 @@ describe('naming', () => {
     assert.equal(sanitizeIdentifier('  Total ($) '), 'total');
     assert.equal(sanitizeIdentifier('"; DROP TABLE x; --'), 'drop_table_x');
     assert.equal(sanitizeIdentifier('Größe'), 'größe');
+    // Vowel signs and viramas are combining marks, part of the word: नाम, हिंदी, ชื่อ, பெயர் stay whole.
+    assert.equal(sanitizeIdentifier('हिंदी नाम'), 'हिंदी_नाम');
+    assert.equal(sanitizeIdentifier('ชื่อ'), 'ชื่อ');
+    assert.equal(sanitizeIdentifier('பெயர்'), 'பெயர்');
     assert.equal(sanitizeIdentifier('_private'), '_private');
     assert.equal(sanitizeIdentifier('🙂'), '');
   });
