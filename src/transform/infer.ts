@@ -163,6 +163,8 @@ export class ColumnStats {
   maxLength = 0;
   /** Some value had surrounding whitespace. */
   untrimmed = false;
+  /** Some value was whitespace only (NULL in a typed column: recorded as a correction). */
+  private blank = false;
   private possible = { bool: true, int: true, num: true, grouped: true, currency: true, iso: true, slash: true, dot: true };
   private intDotZero = false;
   private intNeedsInt8 = false;
@@ -198,7 +200,10 @@ export class ColumnStats {
     const v = raw.trim();
     const exact = v === raw;
     if (!exact) this.untrimmed = true;
-    if (v === '') return;
+    if (v === '') {
+      if (!exact) this.blank = true;
+      return;
+    }
     // Placeholders start with a letter or punctuation: a value starting with a digit needs no lookup.
     const first = v.charCodeAt(0);
     if (v.length <= 4 && (first < 0x30 || first > 0x39) && MISSING_PLACEHOLDERS.has(v)) {
@@ -354,7 +359,7 @@ export class ColumnStats {
       const some = this.leadingZeros === 1 ? '1 has a leading zero' : `${this.leadingZeros} have leading zeros`;
       decided.notes.push(`kept as text: every value is digits and ${some} (codes such as 00123, whose zeros a number would lose)`);
     }
-    return { ...decided, untrimmed: this.untrimmed };
+    return { ...decided, mayNeedCorrection: decided.mayNeedCorrection || (decided.type !== 'text' && this.blank), untrimmed: this.untrimmed };
   }
 
   /** The type of the values other than placeholders. */

@@ -292,12 +292,20 @@ function recordsCoercions(plan: Pick<ColumnPlan, 'recordCorrections' | 'type'>):
   return plan.recordCorrections && !isTextType(baseOf(plan)) && baseOf(plan) !== 'jsonb';
 }
 
+/** A column's correction: recorded where `condition` holds, as `value`. */
+export interface Correction {
+  condition: string;
+  value: string;
+  /** `value` may hold `"after": null` (a value read as NULL), which jsonb_strip_nulls would remove. */
+  nullAfter?: boolean;
+}
+
 /**
  * A jsonb correction for this column when the stored value differs in form from the file's text,
  * else NULL. Shapes are the spec's: type_coercion with target_type, datetime_standardization with
- * source_format (strftime-style).
+ * source_format (strftime-style); and null_value for whitespace only, stored as NULL.
  */
-export function correctionSql(plan: ColumnPlan, raw: string, converted?: string): { condition: string; value: string } | null {
+export function correctionSql(plan: ColumnPlan, raw: string, converted?: string): Correction | null {
   if (!recordsCorrections(plan)) return null;
   const cast = converted ?? castSql(plan, raw);
   const coercion = recordsCoercions(plan) ? coercionSql(plan, raw, cast) : null;
@@ -309,11 +317,11 @@ export function correctionSql(plan: ColumnPlan, raw: string, converted?: string)
   const changed = `${n} is not null and (${cast})::${l.unconstrained} <> (${n})::${l.unconstrained}`;
   const lossy = `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', '${l.change}', 'target_type', ${plan.type.targetTypeSql})`;
   if (coercion === null) return { condition: changed, value: lossy };
-  return { condition: `((${changed}) or (${coercion.condition}))`, value: `case when ${changed} then ${lossy} else ${coercion.value} end` };
+  return { condition: `((${changed}) or (${coercion.condition}))`, value: `case when ${changed} then ${lossy} else ${coercion.value} end`, nullAfter: coercion.nullAfter };
 }
 
 /** The correction of a value read from a form other than its text, as correctionSql describes. */
-function coercionSql(plan: ColumnPlan, raw: string, cast: string): { condition: string; value: string } {
+function coercionSql(plan: ColumnPlan, raw: string, cast: string): Correction {
   const f = plan.format;
   const t = valueSql(plan, raw);
   const pattern = CANONICAL_SQL_PATTERN[f.kind];
@@ -333,7 +341,13 @@ function coercionSql(plan: ColumnPlan, raw: string, cast: string): { condition: 
         : pattern
           ? `${raw} ~ '${pattern}'`
           : `${raw} = (${cast})::text`;
-  const condition = canonical === null ? `${t} is not null` : `${t} is not null and not (${canonical})`;
+  const typed = canonical === null ? `${t} is not null` : `${t} is not null and not (${canonical})`;
+  // Whitespace only (trimmed to nothing) is stored as NULL: recorded as a value read as NULL, as
+  // --null-value's are. Only where some value had whitespace around it (else nothing is trimmed).
+  const blank = plan.trim === false ? null : `${t} is null and ${raw} <> ''`;
+  const condition = blank === null ? typed : `(${typed}) or (${blank})`;
+  const nulled = `jsonb_build_object('before', ${raw}, 'after', null, 'correction_type', 'null_value')`;
+  const orNulled = (value: string): string => (blank === null ? value : `case when ${t} is null then ${nulled} else ${value} end`);
   if (f.kind === 'date' || f.kind === 'timestamp') {
     const datePart = `'${strftimeDate(f.order, f.separator)}'`;
     const timePart =
@@ -345,8 +359,13 @@ function coercionSql(plan: ColumnPlan, raw: string, cast: string): { condition: 
     // handling of its "any" arguments costs a third more per row (docs/decisions.md).
     return {
       condition,
-      value: `jsonb_object(array['before', ${raw}, 'after', ${dateText}, 'correction_type', 'datetime_standardization', 'source_format', ${sourceFormat}])`,
+      value: orNulled(`jsonb_object(array['before', ${raw}, 'after', ${dateText}, 'correction_type', 'datetime_standardization', 'source_format', ${sourceFormat}])`),
+      nullAfter: blank !== null,
     };
   }
-  return { condition, value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'type_coercion', 'target_type', ${plan.type.targetTypeSql})` };
+  return {
+    condition,
+    value: orNulled(`jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'type_coercion', 'target_type', ${plan.type.targetTypeSql})`),
+    nullAfter: blank !== null,
+  };
 }

@@ -278,6 +278,28 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       await expect('nulls_xlsx', await importFile(db.settings, { ...options, source: xlsx, table: 'nulls_xlsx' }));
     });
 
+    it('a value of whitespace only, NULL in a typed column, is recorded as a value read as NULL, alone or beside other corrections, in a new and an existing table; in a text column it stays', async () => {
+      const nulled = (before: string) => ({ before, after: null, correction_type: 'null_value' });
+      const one = await importFile(db.settings, { ...defaults, source: files.write('blank1.csv', 'n,t\n1,a\n   ,  \n3,c\n'), table: 'blanks_one' });
+      assert.deepEqual(await columnsOf('blanks_one'), { n: 'integer', t: 'text' });
+      assert.equal(one.rows_inserted, 3);
+      const many = await importFile(db.settings, { ...defaults, source: files.write('blank2.csv', 'n,d,t\n1,2024-01-02,a\n\t,  ,  \n 3 ,2024-01-04,c\n'), table: 'blanks_many' });
+      assert.deepEqual(await columnsOf('blanks_many'), { n: 'integer', d: 'date', t: 'text' });
+      assert.equal(many.rows_inserted, 3);
+      const again = await importFile(db.settings, { ...defaults, source: files.write('blank3.csv', 'n,d,t\n4,2024-01-05,d\n  ,\t,e\n'), table: 'blanks_many' });
+      assert.equal(again.rows_inserted, 2);
+      const rows = await db.rows(`select n, t, _corrections_applied as fix from ${q('blanks_one')} order by _source_row_number`);
+      assert.deepEqual(rows, [{ n: 1, t: 'a', fix: null }, { n: null, t: '  ', fix: { n: nulled('   ') } }, { n: 3, t: 'c', fix: null }]);
+      const both = await db.rows(`select n, d::text, t, _corrections_applied as fix from ${q('blanks_many')} order by _import_id = $1, _source_row_number`, [again.import_id]);
+      assert.deepEqual(both, [
+        { n: 1, d: '2024-01-02', t: 'a', fix: null },
+        { n: null, d: null, t: '  ', fix: { n: nulled('\t'), d: nulled('  ') } },
+        { n: 3, d: '2024-01-04', t: 'c', fix: { n: { before: ' 3 ', after: 3, correction_type: 'type_coercion', target_type: 'INTEGER' } } },
+        { n: 4, d: '2024-01-05', t: 'd', fix: null },
+        { n: null, d: null, t: 'e', fix: { n: nulled('  '), d: nulled('\t') } },
+      ]);
+    });
+
     it('an empty null value is refused (empty fields are already NULL), from the flag, the mapping and the config', async () => {
       await assert.rejects(importFile(db.settings, { ...defaults, source: real('spdata_worldbank_df.csv'), table: 'x', nullValues: [' '] }), (err: unknown) => err instanceof UsageError && /--null-value has an empty value/.test(err.message));
       const mapping = files.write('empty-null.json', JSON.stringify({ columns: { HDI: { null_values: [''] } } }));

@@ -1,7 +1,7 @@
 /** The INSERT ... SELECT of an import: every staged row without a mapping error and not a duplicate, with its metadata columns. */
 import { rawSql } from '../../db/staging/index.js';
 import { qualify, quoteIdent } from '../../transform/naming.js';
-import { castSql, correctionSql, recordsCorrections, validSql } from '../../transform/typeSql.js';
+import { castSql, correctionSql, recordsCorrections, validSql, type Correction } from '../../transform/typeSql.js';
 import { lookupJoinSql, type ValueLookups } from '../valueLookups.js';
 import type { ImportPlan } from '../plan.js';
 import type { SqlArgs } from './args.js';
@@ -12,7 +12,10 @@ import { rowHashSql, type TableColumn } from './rowHash.js';
  * cost: one correctable column needs a single object, several need NULLs stripped, and the
  * reader's own corrections are merged only when there are any.
  */
-function correctionsSql(corrections: ReadonlyArray<{ key: string; condition: string; value: string }>, lookedUp: readonly string[], readerFixes: boolean): string {
+function correctionsSql(all: ReadonlyArray<Correction & { key: string }>, lookedUp: readonly string[], readerFixes: boolean): string {
+  // A correction that may hold `"after": null` comes whole, as a lookup's does: jsonb_strip_nulls would remove it.
+  const corrections = all.filter((c) => c.nullAfter !== true);
+  lookedUp = [...lookedUp, ...all.filter((c) => c.nullAfter === true).map((c) => `case when ${c.condition} then jsonb_build_object(${c.key}, ${c.value}) end`)];
   let computed: string;
   if (corrections.length === 0) computed = 'null::jsonb';
   else if (corrections.length === 1) {
@@ -69,7 +72,7 @@ export function insertRowsSql(
   const { schema, plan, tableName } = args;
   const source = args.fromConverted ? convertedRows(plan, args.fromConverted) : stagedRows(args);
   const params: unknown[] = [args.importId];
-  const corrections: Array<{ key: string; condition: string; value: string }> = [];
+  const corrections: Array<Correction & { key: string }> = [];
   for (const p of plan.columns) {
     const raw = source.rawRefs.get(p.targetName);
     if (raw === undefined) continue;
