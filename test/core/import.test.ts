@@ -103,7 +103,8 @@ describe('importFile (CSV)', () => {
     const path = files.write('broken.csv', Buffer.concat([Buffer.from(good), Buffer.from([0xff, 0xfe, 0x2c, 0x0a])]));
     await assert.rejects(importFile(db.settings, { ...defaults, source: path }), (err: unknown) => {
       assert.ok(err instanceof ImportFailedError);
-      assert.match(err.message, /not valid utf-8/i);
+      // The byte itself, where it is: past the good rows, at the start of its line.
+      assert.match(err.message, new RegExp(`not valid utf-8 at byte offset ${Buffer.byteLength(good)} \\(0xFF, at the start of a line\\)$`));
       return true;
     });
     const exists = await db.rows(`select 1 from pg_tables where schemaname = $1 and tablename = 'broken'`, [db.schema]);

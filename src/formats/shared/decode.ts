@@ -52,7 +52,12 @@ export class StrictDecoder {
       this.offset += chunk.length;
       return text;
     } catch {
-      throw new AtlasError(`the input is not valid ${this.encoding} (in the bytes after offset ${this.offset})`, {
+      const at = this.encoding === 'utf-8' ? firstInvalidUtf8(chunk) : -1;
+      const where =
+        at < 0
+          ? `(in the bytes after offset ${this.offset})`
+          : `at byte offset ${this.offset + at} (0x${chunk[at]!.toString(16).toUpperCase().padStart(2, '0')}${lineBefore(chunk, at)})`;
+      throw new AtlasError(`the input is not valid ${this.encoding} ${where}`, {
         hint: 'name its encoding with --encoding (utf8, utf16le, utf16be, latin1)',
       });
     }
@@ -61,4 +66,41 @@ export class StrictDecoder {
   end(): string {
     return this.decode(Buffer.alloc(0), true);
   }
+}
+
+/** Where the first byte that starts no valid UTF-8 sequence is in `b`, or -1 (a sequence cut at its end is not invalid). */
+export function firstInvalidUtf8(b: Buffer): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    // The length of the sequence and the range of its second byte (overlongs and surrogates excluded).
+    const [n, lo, hi] =
+      c >= 0xc2 && c <= 0xdf ? [2, 0x80, 0xbf]
+      : c === 0xe0 ? [3, 0xa0, 0xbf]
+      : c === 0xed ? [3, 0x80, 0x9f]
+      : c >= 0xe1 && c <= 0xef ? [3, 0x80, 0xbf]
+      : c === 0xf0 ? [4, 0x90, 0xbf]
+      : c >= 0xf1 && c <= 0xf3 ? [4, 0x80, 0xbf]
+      : c === 0xf4 ? [4, 0x80, 0x8f]
+      : [0, 0, 0];
+    if (n === 0) return i;
+    for (let k = 1; k < n; k++) {
+      if (i + k >= b.length) return -1;
+      const d = b[i + k]!;
+      if (k === 1 ? d < lo || d > hi : d < 0x80 || d > 0xbf) return i;
+    }
+    i += n;
+  }
+  return -1;
+}
+
+/** `, after "..." on its line`: the text before byte `at` on its line in `b` (its last 40 characters), or ''. */
+function lineBefore(b: Buffer, at: number): string {
+  const start = b.lastIndexOf(0x0a, at - 1) + 1;
+  if (start >= at) return ', at the start of a line';
+  const text = b.subarray(start, at).toString('utf8').replace(/\r/g, '');
+  return `, after ${JSON.stringify(text.length > 40 ? `...${text.slice(-40)}` : text)} on its line`;
 }
