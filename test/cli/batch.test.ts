@@ -74,10 +74,10 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     assert.equal(r.code, 1, r.stderr);
     const lines = r.stdout.split('\n');
     assert.match(lines[0]!, /^failed .*codes\.json -> codes: the JSON is an object, not an array of records \(import [0-9a-f-]{36}\)$/);
-    assert.equal(lines[1], '  hint: name the array that holds the records with --record-path, e.g. --record-path 3166-1');
+    assert.equal(lines[1], '  hint: name the array that holds the records with --record-path, e.g. --record-path 3166-1 (its 1 object)');
     const plan = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', ...conn]);
     assert.equal(plan.code, 1, plan.stderr);
-    assert.match(plan.stdout, /^fail +.*codes\.json -> codes: the JSON is an object, not an array of records\n {2}hint: name the array .* --record-path 3166-1$/m);
+    assert.match(plan.stdout, /^fail +.*codes\.json -> codes: the JSON is an object, not an array of records\n {2}hint: name the array .* --record-path 3166-1 \(its 1 object\)$/m);
     const fixed = await runAtlas(['import', join(files.dir, 'in'), '--record-path', '3166-1', ...conn]);
     assert.equal(fixed.code, 0, fixed.stdout);
     assert.equal(await countRows(db.client, db.schema, 'codes'), 1);

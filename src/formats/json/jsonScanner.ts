@@ -79,12 +79,39 @@ type Mode =
  * over the text of each element of that array, one at a time. Element text is checked by the
  * caller (JSON.parse); the scanner checks the structure around it.
  */
+/** The most text kept to suggest a --record-path for a document that is an object (JsonArrayScanner.failProbe). */
+const MAX_PROBE_CHARS = 16 << 20;
+
+/** Among the arrays reached through objects only (keys without a dot), the one holding the most objects; null when none holds one. */
+function arrayOfMostObjects(value: unknown, path: string, depth: number): { path: string; objects: number } | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || depth > 8) return null;
+  let best: { path: string; objects: number } | null = null;
+  for (const [key, v] of Object.entries(value)) {
+    if (key.includes('.') || key === '') continue;
+    const here = path === '' ? key : `${path}.${key}`;
+    const found = Array.isArray(v)
+      ? { path: here, objects: v.filter((e) => typeof e === 'object' && e !== null && !Array.isArray(e)).length }
+      : arrayOfMostObjects(v, here, depth + 1);
+    if (found !== null && found.objects > 0 && (best === null || found.objects > best.objects)) best = found;
+  }
+  return best;
+}
+
 export class JsonArrayScanner {
   private mode: Mode = 'start';
   /** Objects of the record path entered so far. */
   private level = 0;
   /** The top-level value is an object and no path was given: look for an array to suggest. */
   private probe = false;
+  /**
+   * While probing (and before the first character decides), the text read, up to
+   * MAX_PROBE_CHARS: the whole document, parsed at its end to suggest the array that holds the
+   * most objects, at any depth. Null past that (the first top-level array is suggested then).
+   */
+  private probeText: string[] | null;
+  private probeChars = 0;
+  /** The first key of the top-level object whose value is an array. */
+  private firstArrayKey: string | null = null;
   private key = '';
   private keyTooLong = false;
   private keyEscape = false;
@@ -109,7 +136,9 @@ export class JsonArrayScanner {
     private readonly path: readonly string[],
     private readonly onElement: (text: string, index: number) => void,
     private readonly direct?: (text: string, start: number, index: number, maxDepth: number) => number,
-  ) {}
+  ) {
+    this.probeText = path.length === 0 ? [] : null;
+  }
 
   /** Elements handed over so far. */
   get count(): number {
@@ -119,6 +148,25 @@ export class JsonArrayScanner {
   private fail(message: string, offset: number | null, hint?: string): never {
     const where = offset === null ? '' : ` (at character ${this.consumed + offset + 1})`;
     throw new AtlasError(`${message}${where}`, { hint: hint ?? null });
+  }
+
+  /**
+   * The document is an object: refused, suggesting the array of the most objects found in it
+   * (`document`, its whole text; null when too long to parse), else its first top-level array.
+   */
+  private failProbe(document: string | null): never {
+    let best: { path: string; objects: number } | null = null;
+    if (document !== null) {
+      try {
+        best = arrayOfMostObjects(JSON.parse(document), '', 0);
+      } catch {
+        // Invalid JSON: the suggestion falls back to the first array.
+      }
+    }
+    const key = best?.path ?? this.firstArrayKey;
+    if (key === null) this.fail('the JSON is an object holding no array of records', null, 'atlas reads a JSON array of objects, or one nested in an object (--record-path)');
+    const what = best === null ? '' : ` (its ${best.objects} object${best.objects === 1 ? '' : 's'})`;
+    this.fail('the JSON is an object, not an array of records', null, `name the array that holds the records with --record-path, e.g. --record-path ${key}${what}`);
   }
 
   private pathText(upTo = this.path.length): string {
@@ -207,6 +255,14 @@ export class JsonArrayScanner {
   push(text: string): void {
     const n = text.length;
     let i = 0;
+    if (this.probeText !== null) {
+      this.probeChars += n;
+      if (this.probeChars <= MAX_PROBE_CHARS) this.probeText.push(text);
+      else {
+        this.probeText = null;
+        if (this.firstArrayKey !== null) this.failProbe(null);
+      }
+    }
     while (i < n) {
       const mode = this.mode;
       if (mode === 'element') {
@@ -269,8 +325,10 @@ export class JsonArrayScanner {
     const ch = text[i] as string;
     switch (mode) {
       case 'start':
-        if (c === OPEN_BRACKET && this.path.length === 0) this.mode = 'elementOrEnd';
-        else if (c === OPEN_BRACE) {
+        if (c === OPEN_BRACKET && this.path.length === 0) {
+          this.mode = 'elementOrEnd';
+          this.probeText = null;
+        } else if (c === OPEN_BRACE) {
           this.probe = this.path.length === 0;
           this.mode = 'key';
         } else if (c === OPEN_BRACKET) {
@@ -320,7 +378,8 @@ export class JsonArrayScanner {
   private enterValue(c: number, ch: string, i: number): void {
     if (this.probe) {
       if (c === OPEN_BRACKET) {
-        this.fail('the JSON is an object, not an array of records', null, `name the array that holds the records with --record-path, e.g. --record-path ${this.key}`);
+        this.firstArrayKey ??= this.key;
+        if (this.probeText === null) this.failProbe(null);
       }
     } else if (!this.keyTooLong && this.key === this.path[this.level]) {
       const last = this.level === this.path.length - 1;
@@ -340,7 +399,7 @@ export class JsonArrayScanner {
   }
 
   private objectEnded(i: number): void {
-    if (this.probe) this.fail('the JSON is an object holding no array of records', i, 'atlas reads a JSON array of objects, or one nested in an object (--record-path)');
+    if (this.probe) this.failProbe(this.probeText === null ? null : this.probeText.join('').slice(0, this.consumed + i + 1));
     const where = this.level === 0 ? 'the top-level object' : this.pathText(this.level);
     this.fail(`no key "${this.path[this.level]}" in ${where}`, null, 'check --record-path');
   }
