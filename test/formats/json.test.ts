@@ -105,7 +105,7 @@ describe('openJson', () => {
     const hintOf = async (text: string): Promise<string | null> => ((await readJson(text).catch((e: unknown) => e)) as AtlasError).hint;
     assert.equal(await hintOf('{"tags": ["x", "y", "z"], "assignedLabels": [{}], "mode": "N", "data": {"jobs": [{"a": 1}, {"a": 2}]}}'), 'name the array that holds the records with --record-path, e.g. --record-path data.jobs (its 2 objects)');
     assert.equal(await hintOf('{"tags": ["x"]}'), 'name the array that holds the records with --record-path, e.g. --record-path tags');
-    // Past 16M characters the document is not parsed: the first array of the top-level object is named.
+    // Past 16M characters (less under a small heap) the document is not parsed: the first array of the top-level object is named.
     assert.equal(await hintOf(`{"big": "${'x'.repeat(17 << 20)}", "first": [1], "rows": [{"a": 1}, {"a": 2}]}`), 'name the array that holds the records with --record-path, e.g. --record-path first');
     await assert.rejects(readJson('"text"'), /not a JSON array of objects: it starts with a string/);
     await assert.rejects(readJson('{"data": {"items": 5}}', 'data.items'), /^AtlasError: data\.items is a number, not an array/);

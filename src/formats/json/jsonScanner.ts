@@ -79,8 +79,12 @@ type Mode =
  * over the text of each element of that array, one at a time. Element text is checked by the
  * caller (JSON.parse); the scanner checks the structure around it.
  */
-/** The most text kept to suggest a --record-path for a document that is an object (JsonArrayScanner.failProbe). */
-const MAX_PROBE_CHARS = 16 << 20;
+/**
+ * The most text kept to suggest a --record-path for a document that is an object
+ * (JsonArrayScanner.failProbe): 1/64 of the heap, at most 16M characters (4 MiB under a 256 MB
+ * heap), so that its parse stays a small share of the heap too.
+ */
+const MAX_PROBE_CHARS = Math.min(16 << 20, heapShare(64));
 
 /** Among the arrays reached through objects only (keys without a dot), the one holding the most objects; null when none holds one. */
 function arrayOfMostObjects(value: unknown, path: string, depth: number): { path: string; objects: number } | null {
