@@ -401,6 +401,11 @@ describe('real files', () => {
         const [history] = await db.rows<{ arrays: Record<string, number> }>(`select metadata -> 'keys_made_arrays' as arrays from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
         // The records before the first array that held an emoticon: record 29 only.
         assert.deepEqual(history?.arrays, { emoticon: 1 }, table);
+        // Rewritten in staging, record 29 still takes its id in file order.
+        const [order] = await db.rows<{ n: number }>(
+          `select count(*)::int as n from (select row_number() over (order by id) as a, row_number() over (order by _source_row_number) as b from ${db.schema}.${table}) x where a <> b`,
+        );
+        assert.equal(order!.n, 0, table);
       }
     } finally {
       files.cleanup();

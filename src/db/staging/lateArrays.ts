@@ -19,12 +19,14 @@ const JSON_LITERAL = '^(-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?|true|fal
  * the columns its single occurrences were flattened into leave the import. Then every other
  * column of JSON is made JSON text in the rows read before its first JSON value, so that a
  * string there stays a JSON string whatever it starts with (jsonColumnSql casts as it is). Costs
- * one UPDATE of the rows before that point per such key, nothing when every key keeps one shape.
+ * one UPDATE of the rows before that point per such key, then the staging table written again in
+ * file order (an UPDATE moves rows), nothing when every key keeps one shape.
  * A key whose flattened columns also hold values of another origin after its first array is left
  * as read. Returns the records rewritten, by key.
  */
 export async function reshapeLateArrays(client: Client, stage: string, result: StageResult, table: Extract<TableStream, { kind: 'keyed' }>): Promise<Record<string, number>> {
   const rewritten = Object.create(null) as Record<string, number>;
+  let touched = false;
   const found = table.lateShapes();
   const byKey = new Map(result.columns.map((c) => [c.sourceName, c]));
   const dropped = new Set<string>();
@@ -77,7 +79,10 @@ export async function reshapeLateArrays(client: Client, stage: string, result: S
       params,
     );
     // A key absent from every earlier record (first met as an array) has nothing rewritten, and is not counted.
-    if (res.rowCount) rewritten[late.key] = res.rowCount;
+    if (res.rowCount) {
+      rewritten[late.key] = res.rowCount;
+      touched = true;
+    }
     done.add(late.key);
     for (const m of members) dropped.add(m.column.sourceName);
   }
@@ -87,7 +92,21 @@ export async function reshapeLateArrays(client: Client, stage: string, result: S
     if (!c.json || done.has(c.sourceName) || since === undefined || since <= 1) continue;
     const params: unknown[] = [since];
     const early = readAsJson(c, params);
-    await client.query(`update ${quoteIdent(stage)} s set ${quoteIdent(c.ref.name)} = (${early})::text where s._rn < $1 and ${ref(c)} is not null`, params);
+    const res = await client.query(`update ${quoteIdent(stage)} s set ${quoteIdent(c.ref.name)} = (${early})::text where s._rn < $1 and ${ref(c)} is not null`, params);
+    if (res.rowCount) touched = true;
   }
+  if (touched) await restoreFileOrder(client, stage);
   return rewritten;
+}
+
+/**
+ * An UPDATE writes the rows it changes at the end of the table: the staging table is written
+ * again in file order, so that the table's ids follow the file (the INSERT reads it in order).
+ */
+async function restoreFileOrder(client: Client, stage: string): Promise<void> {
+  const sorted = quoteIdent(`${stage}_sorted`);
+  await client.query(`create temp table ${sorted} on commit drop as select * from ${quoteIdent(stage)} order by _rn`);
+  await client.query(`truncate ${quoteIdent(stage)}`);
+  await client.query(`insert into ${quoteIdent(stage)} select * from ${sorted}`);
+  await client.query(`drop table ${sorted}`);
 }
