@@ -13,7 +13,7 @@ import { importFlags } from './commands/importFlags.js';
 import { lineageFlags } from './commands/lineageFlags.js';
 import { statsFlags } from './commands/statsFlags.js';
 import { undoFlags } from './commands/undoFlags.js';
-import { AlreadyImportedError, AtlasError, describeError, ExitCode, redactSecrets, UsageError } from './errors.js';
+import { AlreadyImportedError, AtlasError, describeError, ExitCode, ImportFailedError, redactSecrets, UsageError } from './errors.js';
 import { printable, printableLines } from './transform/printable.js';
 
 /** The version in package.json, which sits beside src/ and dist/ (so this path works from either). */
@@ -331,10 +331,12 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     }
     const message = describeError(err);
     const hint = err instanceof AtlasError ? err.hint : null;
+    const warnings = err instanceof ImportFailedError ? err.warnings : [];
     process.exitCode = err instanceof AtlasError ? err.exitCode : ExitCode.failed;
     if (wantsJson) {
       const body: Record<string, unknown> = { success: false, error: err instanceof AlreadyImportedError ? err.jsonMessage : message };
       if (hint) body.hint = hint;
+      if (warnings.length > 0) body.warnings = warnings;
       const importId = (err as { importId?: unknown }).importId;
       if (typeof importId === 'string') body.import_id = importId;
       if (err instanceof AlreadyImportedError) {
@@ -345,6 +347,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     // Messages name files, tables and columns, and quote values: escaped, like all text from outside.
     process.stderr.write(`atlas: ${printable(message)}\n`);
     if (hint) process.stderr.write(`  hint: ${printable(hint)}\n`);
+    // What the import noticed before it failed may be why it did (a header taken from the wrong row).
+    for (const w of warnings) process.stderr.write(`  warning: ${printable(w)}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${printableLines(redactSecrets(err.stack))}\n`);
   }
 }

@@ -40,9 +40,12 @@ export class DatabaseError extends AtlasError {}
 /** An import that ran and failed; its `failed` history record names `importId`. Exit 1. */
 export class ImportFailedError extends AtlasError {
   readonly importId: string | null;
-  constructor(message: string, importId: string | null, options: { hint?: string | null; cause?: unknown } = {}) {
-    super(message, { ...options, exitCode: ExitCode.failed });
+  /** What the import noticed before it failed (also in its record's warnings). */
+  readonly warnings: readonly string[];
+  constructor(message: string, importId: string | null, options: { hint?: string | null; cause?: unknown; warnings?: readonly string[] } = {}) {
+    super(message, { hint: options.hint, cause: options.cause, exitCode: ExitCode.failed });
     this.importId = importId;
+    this.warnings = options.warnings ?? [];
   }
 }
 

@@ -128,9 +128,10 @@ function failureText(o: BatchFileOutcome): string {
   return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
-/** The error's hint on a line of its own under the file's, as a single import prints it. */
+/** The error's hint, and what the import noticed before it failed, on lines of their own under the file's, as a single import prints them. */
 function hintLine(error: BatchFileOutcome['error'], c: ChalkInstance): string {
-  return error?.hint ? `\n${c.dim(`  hint: ${printable(error.hint)}`)}` : '';
+  const lines = [...(error?.hint ? [`  hint: ${printable(error.hint)}`] : []), ...(error?.warnings ?? []).map((w) => `  warning: ${printable(w)}`)];
+  return lines.map((l) => `\n${c.dim(l)}`).join('');
 }
 
 /** What else the import did with the file's rows, as the single-file output says it: ` (79 duplicate(s) skipped, ...)`, or nothing. */

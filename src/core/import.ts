@@ -146,6 +146,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         if ('stopped' in done) {
           throw new FailedOnErrorsError(`import ${importId} into ${tableName} failed: ${done.message}`, importId, {
             hint: `see the errors with: atlas errors ${importId}; fix the file or the mapping and import it again`,
+            warnings: trace.warnings ?? [],
           });
         }
         return done;
@@ -168,7 +169,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         await record(client).catch(() => withClient(url, record).catch(() => undefined));
         if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);
         const hint = err instanceof AtlasError ? err.hint : null;
-        throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err });
+        throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err, warnings: trace.warnings ?? [] });
       } finally {
         stopOnAbort();
       }

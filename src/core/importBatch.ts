@@ -62,7 +62,7 @@ export interface BatchFileOutcome {
   /** The single-file result (success, partial), else null. */
   result: ImportResult | null;
   /** Why it failed or was skipped (null for success and partial). */
-  error: { message: string; hint: string | null } | null;
+  error: { message: string; hint: string | null; warnings?: readonly string[] } | null;
   /** Skipped: the earlier import of the same bytes into the same table. */
   already_imported_by: string | null;
 }
@@ -102,7 +102,7 @@ export interface BatchPlanFile {
   already_imported_by: string | null;
   /** The file's dry run (null when skipped before reading it, or when it could not be read). */
   dry_run: DryRunResult | null;
-  error: { message: string; hint: string | null } | null;
+  error: { message: string; hint: string | null; warnings?: readonly string[] } | null;
 }
 
 export interface BatchPlan {
@@ -294,7 +294,8 @@ async function importOne(settings: Settings, options: BatchOptions, session: Imp
     }
     const importId = err instanceof ImportFailedError ? err.importId : null;
     const hint = err instanceof AtlasError ? err.hint : null;
-    return { ...base, status: 'failed', table_name: tableFor(file.fileName), import_id: importId, error: { message: describeError(err), hint }, already_imported_by: null };
+    const warnings = err instanceof ImportFailedError && err.warnings.length > 0 ? { warnings: err.warnings } : {};
+    return { ...base, status: 'failed', table_name: tableFor(file.fileName), import_id: importId, error: { message: describeError(err), hint, ...warnings }, already_imported_by: null };
   }
 }
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import ExcelJS from 'exceljs';
 import { resolveSettings } from '../../src/config.ts';
 import { FIXTURES, ROOT, runAtlas, useTempDir, useTestDb } from '../helpers.ts';
 
@@ -100,6 +101,22 @@ describe('atlas import: nothing lost, nothing misleading (spawned)', () => {
     const r = await runAtlas(['import', real('spdata_worldbank_df.csv'), '--table', 'worldbank', ...conn]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /warning: hdi: kept as text because of the placeholder "NA" \(\d+ values\); the other values are numeric\. To store missing values as NULL: --null-value NA$/m);
+  });
+
+  it('a failed import prints what it noticed before failing: a header found below a title, then no data rows (xlsx2csv\'s test shapes)', async () => {
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('s');
+    ws.getCell('A1').value = 'Report title';
+    ['a', 'b', 'c'].forEach((v, i) => (ws.getCell(3, i + 1).value = v));
+    const path = files.write('titled.xlsx', Buffer.from(await wb.xlsx.writeBuffer()));
+    const said = 'sheet "s": row 3 was taken as the header, and the 1 row(s) with values above it (sheet row 1: titles, notes?) were skipped';
+    const r = await runAtlas(['import', path, '--table', 'titled', ...conn]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /failed: nothing to import: the file has a header but no data rows/);
+    assert.ok(r.stderr.includes(`  warning: ${said}`), r.stderr);
+    const j = await runAtlas(['import', path, '--table', 'titled', '--json', ...conn]);
+    const body = JSON.parse(j.stdout) as { warnings: string[] };
+    assert.ok(body.warnings.some((w) => w.startsWith(said)), j.stdout);
   });
 
   it('lineage --row labels the CSV record number as such', async () => {
