@@ -38,6 +38,18 @@ describe('real files', () => {
     assert.deepEqual(counts, { q: '1000', m: '32', i: '149' });
   });
 
+  it('readxl datasets.xlsx written again by Python\'s ElementTree (ns0:, ns1: prefixes on every part): read as the original', async () => {
+    for (const [sheet, rows] of [['quakes', 1000], ['2', 32], [undefined, 150]] as const) {
+      const original = await dryRunImport(db.settings, { table: null, source: join(REAL, 'datasets.xlsx'), ...(sheet ? { sheet } : {}) });
+      const prefixed = await run('datasets-etree.xlsx', sheet ? { sheet } : {});
+      assert.equal(prefixed.total_rows_in_file, rows);
+      assert.equal(prefixed.table_name, original.table_name.replace(/^datasets/, 'datasets_etree'));
+      const shape = (cs: ReadonlyArray<{ source: string; target: string; type: string }>) => cs.map((c) => `${c.source} ${c.target} ${c.type}`);
+      assert.deepEqual(shape(prefixed.columns), shape(original.columns));
+      assert.equal(original.total_rows_in_file, rows);
+    }
+  });
+
   it('openxlsx readTest.xlsx: error cells are NULL, never lost: each recorded in its row, one warning per column, counted in the history', async () => {
     const result = await run('readTest-sheet1.xlsx', { table: 'errors_kept' });
     assert.equal(result.status, 'success');

@@ -74,11 +74,35 @@ function loadXforms(): Promise<Xforms> {
   return xforms;
 }
 
+/** The namespaces of the parts exceljs's parsers read, whose elements they know by their names alone. */
+const PART_NAMESPACES = ['http://schemas.openxmlformats.org/spreadsheetml/2006/main', 'http://schemas.openxmlformats.org/package/2006/relationships'];
+const OFFICE_RELATIONSHIPS = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+
+/**
+ * The part with its elements' prefix dropped where the prefix names one of PART_NAMESPACES
+ * (`<ns0:Relationships xmlns:ns0="...">`, as Python's ElementTree writes them): the same XML to
+ * a namespace-aware reader, and the names exceljs's parsers look for. Unchanged otherwise.
+ */
+export function withoutPartPrefixes(xml: Buffer): Buffer {
+  const text = xml.toString('utf8');
+  let out = text;
+  for (const m of text.matchAll(/xmlns:([A-Za-z_][\w.-]*)\s*=\s*["']([^"']*)["']/g)) {
+    const [declaration, prefix, uri] = m as unknown as [string, string, string];
+    const escaped = prefix.replace(/\./g, '\\.');
+    // Sheets name their relationship in r:id, which exceljs reads by that name.
+    if (uri === OFFICE_RELATIONSHIPS && prefix !== 'r') out = out.replace(new RegExp(`(\\s)${escaped}:id(\\s*=)`, 'g'), '$1r:id$2').replace(declaration, `xmlns:r="${uri}"`);
+    if (!PART_NAMESPACES.includes(uri)) continue;
+    const hasDefault = out.includes(`xmlns="${uri}"`) || out.includes(`xmlns='${uri}'`);
+    out = out.replace(new RegExp(`<(/?)${escaped}:`, 'g'), '<$1').replace(declaration, hasDefault ? '' : `xmlns="${uri}"`);
+  }
+  return out === text ? xml : Buffer.from(out, 'utf8');
+}
+
 /** Sheets and date system of xl/workbook.xml. */
 export async function parseWorkbookPart(xml: Buffer): Promise<WorkbookInfo> {
   const { Workbook } = await loadXforms();
   const xform = new Workbook();
-  await xform.parseStream([xml]);
+  await xform.parseStream([withoutPartPrefixes(xml)]);
   const model = (xform.model ?? {}) as { sheets?: SheetInfo[] };
   const properties = xform.map?.workbookPr?.model as { date1904?: boolean } | undefined;
   const sheets = (model.sheets ?? []).filter((s): s is SheetInfo => typeof s === 'object' && s !== null && typeof s.name === 'string');
@@ -88,7 +112,7 @@ export async function parseWorkbookPart(xml: Buffer): Promise<WorkbookInfo> {
 /** The relationships of xl/_rels/workbook.xml.rels. */
 export async function parseRelationshipsPart(xml: Buffer): Promise<Relationship[]> {
   const { Relationships } = await loadXforms();
-  const rels = await new Relationships().parseStream([xml]);
+  const rels = await new Relationships().parseStream([withoutPartPrefixes(xml)]);
   return Array.isArray(rels) ? (rels as Relationship[]).filter((r) => typeof r.Target === 'string') : [];
 }
 
@@ -96,7 +120,7 @@ export async function parseRelationshipsPart(xml: Buffer): Promise<Relationship[
 export async function parseDateStyles(xml: Buffer): Promise<Uint8Array> {
   const { Styles } = await loadXforms();
   const styles = new Styles();
-  await styles.parseStream([xml]);
+  await styles.parseStream([withoutPartPrefixes(xml)]);
   const count = styles.model?.styles?.length ?? 0;
   const dates = new Uint8Array(count);
   for (let i = 0; i < count; i++) if (isDateFormat(styles.getStyleModel(i)?.numFmt)) dates[i] = 1;
