@@ -61,7 +61,7 @@ describe('openXlsx', () => {
         rn: 6, // row 5 is empty
         fields: ['2', 'Bob', '1234.5', '2024-02-29T13:45:30', 'false', null, null],
         // The error cell is NULL, its text kept as a correction.
-        fixes: Object.assign(fixAt(3, { before: '45351.57326389', after: '2024-02-29T13:45:30', ...DATE_FIX }), { 6: { before: '#N/A', after: null, correction_type: 'spreadsheet_error' } }),
+        fixes: Object.assign(fixAt(3, { before: '45351.57326388889', after: '2024-02-29T13:45:30', ...DATE_FIX }), { 6: { before: '#N/A', after: null, correction_type: 'spreadsheet_error' } }),
       },
       {
         rn: 7,
@@ -282,6 +282,9 @@ describe('xlsx cell values', () => {
     assert.equal(booleanText('0'), 'false');
     assert.deepEqual(serialDateCell(45292.5, false), { text: '2024-01-01T12:00:00', fix: { before: '45292.5', after: '2024-01-01T12:00:00', ...DATE_FIX } });
     assert.equal(serialDateCell(43830, true).text, '2024-01-01');
+    // As the file writes it: every digit, not the serial to the millisecond.
+    assert.deepEqual(serialDateCell(45293.54244502315, false, '45293.54244502315').fix, { before: '45293.54244502315', after: '2024-01-02T13:01:07.250', ...DATE_FIX });
+    assert.equal(serialDateCell(-700_000.25, false, '-700000.25').fix?.before, '-700000.25');
     assert.equal(serialDateCell(Number.NaN, false).text, null);
     assert.equal(isoDateCell('2024-03-01T10:30:00', false).text, '2024-03-01T10:30:00');
     assert.equal(isoDateCell('2024-03-01', false).fix?.before, '45352');

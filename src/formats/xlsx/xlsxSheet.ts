@@ -383,7 +383,8 @@ export class SheetScanner {
       default:
         if (!hasV) break;
         if (this.dateStyles[this.style] === 1) {
-          ({ text, fix } = serialDateCell(parseFloat(this.value(b)), this.date1904));
+          const written = this.value(b).trim();
+          ({ text, fix } = serialDateCell(parseFloat(written), this.date1904, written));
         } else if (this.vText === null && isPlainNumber(b, this.vStart, this.vEnd)) {
           text = latin1Text(b, this.vStart, this.vEnd);
         } else {

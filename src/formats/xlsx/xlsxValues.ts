@@ -107,19 +107,24 @@ const SHORT_SERIAL = 1e7;
 
 /**
  * Text and fix for a number cell formatted as a date: `serial` days since Excel's epoch. The
- * same text as dateCell(new Date(...)) - the arithmetic exceljs's reader used (utils.excelToDate),
- * kept so that the serials recorded stay the same - without a Date, padStart or toPrecision:
- * a sheet of dates has two or more per row, and this was a fifth of the reading time.
+ * same text as dateCell(new Date(...)) - the arithmetic exceljs's reader used (utils.excelToDate)
+ * - without a Date, padStart or toPrecision: a sheet of dates has two or more per row, and this
+ * was a fifth of the reading time. `written`: the cell's value as the file writes it, recorded as
+ * `before` (else the serial to the millisecond, as dateCell records it).
  */
-export function serialDateCell(serial: number, date1904: boolean): CellText {
+export function serialDateCell(serial: number, date1904: boolean, written?: string): CellText {
   if (!Number.isFinite(serial)) return { text: null, fix: NO_FIX };
   const offset = date1904 ? OFFSET_1904 : 0;
   const ms = Math.round((serial - EPOCH_1900 + offset) * DAY_MS);
-  if (!(ms >= FAST_MIN_MS && ms <= FAST_MAX_MS)) return dateCell(new Date(ms), date1904);
+  if (!(ms >= FAST_MIN_MS && ms <= FAST_MAX_MS)) {
+    const cell = dateCell(new Date(ms), date1904);
+    return written === undefined || cell.fix === NO_FIX ? cell : { text: cell.text, fix: { ...cell.fix, before: written } };
+  }
   const exact = ms / DAY_MS + EPOCH_1900 - offset; // what excelSerial() gives for that Date
   // Excel's phantom 29 Feb 1900, as in dateCell.
   const after = isoText(!date1904 && exact >= 1 && exact < 60 ? ms + DAY_MS : ms, exact);
-  return { text: after, fix: { before: serialText(exact), after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
+  // `before`: the cell's value as the file writes it, where given (what an auditor finds there).
+  return { text: after, fix: { before: written ?? serialText(exact), after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
 }
 
 /** isoFromExcelDate(new Date(ms), serial), by integer arithmetic (days to civil date: H. Hinnant's algorithm). */
