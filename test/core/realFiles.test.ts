@@ -340,7 +340,7 @@ describe('real files', () => {
       const rss = files.write('feed.xml', '<rss><channel><title>News</title><item><t>a</t></item><item><t>b</t></item><link>x</link></channel></rss>');
       const result = await importFile(db.settings, { table: 'feed', source: rss });
       assert.equal(result.rows_inserted, 2);
-      const said = 'element(s) beside the <item> records, under <channel>, not imported: <title>, <link> (import one with --record-path title)';
+      const said = 'element(s) beside the <item> records, under <channel>, not imported: <title>, <link> (import one with --record-path title, or take each <channel> as a record with --record-path channel)';
       assert.ok(result.warnings.includes(said), result.warnings.join('\n'));
       const [history] = await db.rows<{ warnings: string[] }>(`select warnings from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
       assert.ok(history!.warnings.includes(said));
@@ -349,6 +349,18 @@ describe('real files', () => {
       const err = await importFile(db.settings, { table: 'deep', source: deep }).catch((e: unknown) => e);
       assert.ok(err instanceof ImportFailedError, String(err));
       assert.match(err.hint ?? '', /; or take each <group> as a record: --record-path group$/);
+      // The shape of xkb-data's evdev.xml: models, layouts and option groups, each kind under its
+      // own list element at the same depth: refused, naming both paths; each imports by its path.
+      const evdev = files.write(
+        'evdev.xml',
+        `<xkbConfigRegistry version="1.1"><modelList>${'<model><name>pc</name></model>'.repeat(3)}</modelList><layoutList><layout><name>us</name></layout><layout><name>de</name></layout></layoutList><optionList><group/></optionList></xkbConfigRegistry>`,
+      );
+      const both = await importFile(db.settings, { table: 'evdev', source: evdev }).catch((e: unknown) => e);
+      assert.ok(both instanceof ImportFailedError, String(both));
+      assert.match(both.message, /the XML has more than one kind of repeated element: <model> under <modelList>, taken as the records, and <layout> under <layoutList>, which would not be imported$/);
+      assert.equal(both.hint, 'import each kind on its own, into a table of its own: --record-path modelList/model --table ..., then --record-path layoutList/layout --table ...');
+      const layouts = await importFile(db.settings, { table: 'evdev_layouts', source: evdev, recordPath: 'layoutList/layout' });
+      assert.equal(layouts.rows_inserted, 2);
     } finally {
       files.cleanup();
     }

@@ -84,10 +84,15 @@ describe('openXml', () => {
   });
 
   it('finds records deeper down, and a single record', async () => {
-    const nested = '<export><header><field>a</field><field>b</field></header><data><row n="1"/><row n="2"/><row n="3"/></data></export>';
+    const nested = '<export><header><title>a</title></header><data><row n="1"/><row n="2"/><row n="3"/></data></export>';
     const table = await xml(nested);
     assert.deepEqual(plain(await readRecords(table)), [{ n: '1' }, { n: '2' }, { n: '3' }]);
     assert.equal(table.details.record_path, '/export/data/row');
+    assert.deepEqual(table.warnings, ['element(s) beside the <row> records, under <data>, not imported: <title> (under <header>) (import one with --record-path header/title, or take each <data> as a record with --record-path data)']);
+    // Another kind repeated at the records' depth, under another parent: refused, naming both.
+    const twoKinds = '<export><header><field>a</field><field>b</field></header><data><row n="1"/><row n="2"/><row n="3"/></data></export>';
+    await assert.rejects(readXml(twoKinds), /more than one kind of repeated element: <row> under <data>, taken as the records, and <field> under <header>, which would not be imported/);
+    assert.deepEqual(plain(await readRecords(await xml(twoKinds, 'data/row'))), [{ n: '1' }, { n: '2' }, { n: '3' }]);
     assert.deepEqual(plain(await readXml('<orders>\n  <order id="7"><name>x</name></order>\n</orders>')), [{ id: '7', name: 'x' }]);
   });
 

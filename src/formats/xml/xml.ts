@@ -120,29 +120,37 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     }
     return counted;
   };
-  // Elements beside detected records (same parent, another name), by name: a second kind of
-  // record is refused (none of it would be imported), a single one is said in a warning.
+  // Elements at the depth of detected records that are not records (another name under their
+  // parent, or under another parent: evdev.xml's <layout>s beside its <model>s), by path: a second
+  // kind of record is refused (none of it would be imported), a single one is said in a warning.
   let detected = false;
-  const beside = new Map<string, number>();
-  const skipBeside = (name: string): void => {
-    const count = (beside.get(name) ?? 0) + 1;
-    beside.set(name, count);
-    if (count < 2) return;
+  const beside = new Map<string, { name: string; parent: string; sameParent: boolean; count: number }>();
+  const skipBeside = (): void => {
     const m = matcher as RecordMatcher;
+    const key = stack.join('/');
+    const seen = beside.get(key) ?? { name: stack.at(-1) as string, parent: stack.at(-2) as string, sameParent: besideRecords(m, stack), count: 0 };
+    beside.set(key, seen);
+    if (++seen.count < 2) return;
     const record = m.names.at(-1) as string;
     const parent = m.names.at(-2) as string;
+    if (!seen.sameParent) {
+      throw new AtlasError(
+        `the XML has more than one kind of repeated element: <${record}> under <${parent}>, taken as the records, and <${seen.name}> under <${seen.parent}>, which would not be imported`,
+        { hint: `import each kind on its own, into a table of its own: --record-path ${parent}/${record} --table ..., then --record-path ${seen.parent}/${seen.name} --table ...` },
+      );
+    }
     // Under the root, the kinds are records of their own; deeper, their parent may be the record.
     const whole = m.names.length > 2 ? `; or take each <${parent}> as a record: --record-path ${parent}` : '';
     throw new AtlasError(
-      `the XML has more than one kind of repeated element under <${parent}>: <${record}>, taken as the records, and <${name}>, which would not be imported`,
-      { hint: `import each kind on its own, into a table of its own: --record-path ${record} --table ..., then --record-path ${name} --table ...${whole}` },
+      `the XML has more than one kind of repeated element under <${parent}>: <${record}>, taken as the records, and <${seen.name}>, which would not be imported`,
+      { hint: `import each kind on its own, into a table of its own: --record-path ${record} --table ..., then --record-path ${seen.name} --table ...${whole}` },
     );
   };
   const openElement = (name: string, attributes: Record<string, string>): void => {
     stack.push(name);
     const parent = open.at(-1);
     if (parent === undefined && !matchesRecord(matcher as RecordMatcher, stack)) {
-      if (detected && besideRecords(matcher as RecordMatcher, stack)) skipBeside(name);
+      if (detected && stack.length === (matcher as RecordMatcher).names.length) skipBeside();
       return;
     }
     const node: XmlNode = { name, attributes, children: NO_CHILDREN, text: '' };
@@ -311,10 +319,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     get warnings() {
       const w = recordKeys.warning();
       const m = matcher as RecordMatcher | null;
-      const skipped =
-        beside.size === 0 || m === null
-          ? []
-          : [`element(s) beside the <${m.names.at(-1)}> records, under <${m.names.at(-2) ?? 'the root'}>, not imported: ${[...beside.keys()].map((n) => `<${n}>`).join(', ')} (import one with --record-path ${[...beside.keys()][0]})`];
+      const skipped = m === null || beside.size === 0 ? [] : [besideWarning(m, [...beside.values()])];
       return [...(w === null ? [] : [w]), ...skipped];
     },
     details: {
@@ -324,4 +329,15 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
       encoding: text.encoding ?? 'utf-8',
     },
   };
+}
+
+/** The warning naming the elements left out at the depth of the records, each once, and how to take one or the records' parent instead. */
+function besideWarning(m: RecordMatcher, left: ReadonlyArray<{ name: string; parent: string; sameParent: boolean }>): string {
+  const record = m.names.at(-1) as string;
+  const parent = m.names.at(-2) ?? 'the root';
+  const names = left.map((e) => (e.sameParent ? `<${e.name}>` : `<${e.name}> (under <${e.parent}>)`)).join(', ');
+  const first = left[0]!;
+  const one = first.sameParent ? first.name : `${first.parent}/${first.name}`;
+  const whole = m.names.length > 2 ? `, or take each <${parent}> as a record with --record-path ${parent}` : '';
+  return `element(s) beside the <${record}> records, under <${parent}>, not imported: ${names} (import one with --record-path ${one}${whole})`;
 }
