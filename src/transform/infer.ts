@@ -165,6 +165,8 @@ export class ColumnStats {
   untrimmed = false;
   /** Some value was whitespace only (NULL in a typed column: recorded as a correction). */
   private blank = false;
+  /** Values written with a plus sign (+44): when every value has one, it is part of the value. */
+  private plusSigned = 0;
   private possible = { bool: true, int: true, num: true, grouped: true, currency: true, iso: true, slash: true, dot: true };
   private intDotZero = false;
   private intNeedsInt8 = false;
@@ -213,6 +215,7 @@ export class ColumnStats {
       return;
     }
     this.nonEmpty++;
+    if (first === 0x2b) this.plusSigned++;
     if (!this.anyPossible) {
       this.observeDigits(v, first); // (digitsOnly is true here)
       return;
@@ -353,6 +356,11 @@ export class ColumnStats {
         const flags = unread.length > 0 ? ` To store missing values as NULL: ${unread.map(([v]) => nullValueFlag(v)).join(' ')}` : '';
         text.notes.push(`kept as text because of ${causes.join(' and ')}; the other values are ${decided.type}.${flags}`);
       }
+      return text;
+    }
+    if ((decided.format.kind === 'integer' || decided.format.kind === 'numeric') && this.plusSigned === this.nonEmpty && this.nonEmpty > 0) {
+      // Dialling codes (+44), offsets: a sign on every value is written on purpose, and a number drops it.
+      text.notes.push(`kept as text: every value starts with + (codes such as +44, whose sign a number would drop); the values are otherwise ${decided.type}`);
       return text;
     }
     if (decided.type === 'text' && this.digitsOnly && this.leadingZeros > 0) {

@@ -22,6 +22,15 @@ describe('type inference', () => {
     assert.equal(infer(values).type, 'numeric');
   });
 
+  it('keeps as text a column whose every value is written with a plus sign (world-countries\' idd.root "+2"); a sign on some values only is a number', () => {
+    const plus = infer(['+2', '+44', '', '+1']);
+    assert.equal(plus.type, 'text');
+    assert.deepEqual(plus.notes, ['kept as text: every value starts with + (codes such as +44, whose sign a number would drop); the values are otherwise integer']);
+    assert.equal(infer(['+1.5', '+2']).type, 'text');
+    assert.equal(infer(['+5', '-3', '+1']).type, 'integer');
+    assert.equal(infer(['+5', '3']).type, 'integer');
+  });
+
   it('keeps codes with leading zeros as text', () => {
     assert.equal(infer(['00123', '00456']).type, 'text');
     assert.equal(infer(['0', '10', '0.5']).type, 'numeric');
