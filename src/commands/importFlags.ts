@@ -28,7 +28,7 @@ export const importFlags = {
   allowSameFile: bool('--allow-same-file', 'import a file whose bytes were already imported into this table (rows are still checked)'),
   force: bool('--force', 'bypass every duplicate check, file and row'),
   delimiter: text('-d, --delimiter <char>', 'CSV field delimiter (default: sniffed among , ; tab |)'),
-  header: negated('--no-header', 'CSV: the first line is data (XLSX with --range: its first row); columns are named column_1, column_2, ...'),
+  header: negated('--no-header', 'the first line (XLSX: the first row, or --range\'s) is data; columns are named column_1, column_2, ...'),
   encoding: text('--encoding <name>', 'text encoding: utf8, utf16le, utf16be, latin1 (default: UTF-8, or from a byte-order mark)'),
   sheet: text('--sheet <name|number>', 'XLSX: the sheet to read; without --table the table is named after the file and the sheet (default: the first sheet, table named after the file)'),
   headerRow: text('--header-row <n>', 'XLSX: the row holding the header (default: found automatically)'),

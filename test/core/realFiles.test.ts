@@ -248,6 +248,45 @@ describe('real files', () => {
     }
   });
 
+  it('XLSX header found on a guess never skips data: a pivot table beside the data (openxlsx loadExample.xlsx), a sheet of numbers without a header, --no-header, a header one cell narrower than the data (openxlsx read_failure_test.xlsx)', async () => {
+    const files = tempDir();
+    try {
+      const workbook = async (name: string, rows: Array<Array<unknown>>): Promise<string> => {
+        const wb = new ExcelJS.Workbook();
+        const ws = wb.addWorksheet('S');
+        rows.forEach((row, r) => row.forEach((v, c) => v !== undefined && (ws.getCell(r + 1, c + 1).value = v as ExcelJS.CellValue)));
+        return files.write(name, Buffer.from(await wb.xlsx.writeBuffer()));
+      };
+      // Data in A:E under its header; a pivot table from G2, wider than the header, starting on the first data row.
+      const iris = [
+        ['Sepal Length', 'Sepal Width', 'Petal Length', 'Petal Width', 'Species'],
+        [6.4, 2.7, 5.3, 1.9, 'virginica', undefined, 'Row Labels', 'Sum of Sepal Length', 'Sum of Sepal Width', 'Sum of Petal Length'],
+        [4.4, 3, 1.3, 0.2, 'setosa', undefined, 'setosa', 95.5, 67.2, 27.3],
+        [6, 2.2, 5, 1.5, 'virginica', undefined, 'virginica', 117, 51.5, 97.7],
+        [6.9, 3.1, 4.9, 1.5, 'versicolor'],
+      ];
+      const pivot = await importFile(db.settings, { table: 'pivot', source: await workbook('pivot.xlsx', iris) });
+      assert.equal(pivot.rows_inserted, 4);
+      assert.deepEqual(pivot.columns.slice(0, 5).map((c) => c.target), ['sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'species']);
+      assert.deepEqual(pivot.warnings.filter((w) => w.includes('taken as the header')), []);
+      // Numbers only: no row is a header; the first is taken (its values name the columns), none skipped.
+      const numbers = [[1, 2.5, 3], [4, 5.5, 6], [7, 8.5, 9]];
+      const guessed = await importFile(db.settings, { table: 'numbers', source: await workbook('numbers.xlsx', numbers) });
+      assert.equal(guessed.rows_inserted, 2);
+      assert.deepEqual(guessed.warnings.filter((w) => w.includes('taken as the header')), []);
+      // --no-header without --range: every row is data.
+      const all = await importFile(db.settings, { table: 'numbers_all', source: await workbook('numbers2.xlsx', numbers), header: false });
+      assert.equal(all.rows_inserted, 3);
+      assert.deepEqual(all.columns.map((c) => c.target), ['column_1', 'column_2', 'column_3']);
+    } finally {
+      files.cleanup();
+    }
+    // Its header leaves A1 empty (dates below it) and holds blank cells: still the header, both data rows imported.
+    const narrow = await run('openxlsx-read_failure_test.xlsx', { table: 'narrow' });
+    assert.equal(narrow.rows_inserted, 2);
+    assert.ok(narrow.columns.some((c) => c.source === 'INDU.EU.TOT.COF.B.M'), narrow.columns.map((c) => c.source).join());
+  });
+
   it('--range is refused where it cannot apply, before anything is read', async () => {
     const both = await run('deaths.xlsx', { range: 'A5:F15', headerRow: 5 }).catch((e: unknown) => e);
     assert.ok(both instanceof UsageError);

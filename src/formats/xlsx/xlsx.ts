@@ -63,19 +63,26 @@ function asXlsxError(err: unknown): Error {
 
 /**
  * Index of the header among the first rows: the first row with at least two text cells and at
- * least as many as the widest of the rows after it; else the first row with the most text cells.
+ * least as many as the widest of the (at least one) rows after it; else, among the rows of text only (a row
+ * holding a number is data), the first with the most text cells (a header one cell narrower than
+ * the data, R's row names; a pivot table beside the data); else the first row, so that no row of
+ * data is skipped on a guess.
  */
-export function findHeaderIndex(rows: ReadonlyArray<{ cells: ReadonlyArray<{ isText: boolean }> }>): number {
+export function findHeaderIndex(rows: ReadonlyArray<{ cells: ReadonlyArray<{ isText: boolean; text: string | null }> }>): number {
   const textCounts = rows.map((r) => r.cells.filter((c) => c.isText).length);
-  for (let i = 0; i < rows.length; i++) {
+  for (let i = 0; i < rows.length - 1; i++) {
     const following = rows.slice(i + 1, i + 1 + HEADER_FOLLOWING_ROWS);
     const widest = Math.max(0, ...following.map((r) => r.cells.length));
     const count = textCounts[i] ?? 0;
     if (count >= 2 && count >= widest) return i;
   }
-  let best = 0;
-  for (let i = 1; i < rows.length; i++) if ((textCounts[i] ?? 0) > (textCounts[best] ?? 0)) best = i;
-  return best;
+  let best = -1;
+  for (let i = 0; i < rows.length; i++) {
+    const count = textCounts[i] ?? 0;
+    const values = rows[i]!.cells.filter((c) => c.text !== null && c.text.trim() !== '').length;
+    if (count > 0 && count === values && (best < 0 || count > (textCounts[best] ?? 0))) best = i;
+  }
+  return Math.max(best, 0);
 }
 
 function rowData(row: ScannedRow): RowData {
@@ -176,6 +183,7 @@ async function readTable(
   /** The rows with values above a header found automatically: not imported, so said and counted. */
   let skippedAbove: RowData[] = [];
   if (range !== null || options.headerRow !== null) {
+    if (range === null && options.header === false) throw new UsageError('--header-row names a header, and --no-header says there is none: pass one of them');
     const wantedRow = range?.firstRow ?? (options.headerRow as number);
     const hasHeader = range === null || options.header !== false;
     // Rows above go (the scanner may have read several at once), then the header is the first row left.
@@ -191,6 +199,12 @@ async function readTable(
     }
     headerData = hasHeader ? (buffered.shift() as RowData) : null;
     await bufferRows(HEADER_FOLLOWING_ROWS);
+    nearRows = HEADER_FOLLOWING_ROWS;
+  } else if (options.header === false) {
+    // --no-header: every row is data, from the sheet's first.
+    await bufferRows(HEADER_FOLLOWING_ROWS);
+    if (buffered.length === 0) throw new AtlasError(`sheet "${sheetName}" is empty: no rows found`);
+    headerData = null;
     nearRows = HEADER_FOLLOWING_ROWS;
   } else {
     await bufferRows(HEADER_SCAN_ROWS);
