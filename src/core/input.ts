@@ -49,12 +49,14 @@ export interface OpenedInput {
 export function detectFormat(requested: FileFormat | null, fileName: string | null, firstBytes: Buffer): FileFormat {
   if (requested) return requested;
   const byExt = formatOfName(fileName);
-  if (byExt) return byExt;
   const ext = extensionOf(fileName);
+  // `.txt` names any text: JSON Lines (npm ndjson's test data.txt), JSON or XML by their first character, else CSV.
+  if (byExt && ext !== 'txt') return byExt;
   const head = firstBytes.subarray(0, 512).toString('utf8').replace(/^\uFEFF/, '').trimStart();
   if (head.startsWith('<')) return 'xml';
   if (head.startsWith('[')) return 'json';
   if (head.startsWith('{')) return 'ndjson';
+  if (byExt) return byExt;
   if (fileName === null || ext === '') return 'csv';
   throw new UsageError(`cannot tell the format of ${fileName} from its extension .${ext}`, { hint: 'pass --format csv|tsv|xlsx|json|ndjson|xml' });
 }

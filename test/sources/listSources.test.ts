@@ -141,6 +141,16 @@ describe('listSources: directories', () => {
     for (const ext of DATA_EXTENSIONS) assert.doesNotThrow(() => detectFormat(null, `x.${ext}`, Buffer.alloc(0)), ext);
   });
 
+  it('a .txt file is read by its first character: JSON Lines (npm ndjson\'s test data.txt), JSON, XML, else CSV; other extensions decide alone', () => {
+    const of = (name: string, text: string) => detectFormat(null, name, Buffer.from(text));
+    assert.equal(of('data.txt', '{"foo": "bar"}\n{"hello": "world"}\n'), 'ndjson');
+    assert.equal(of('data.txt', '\uFEFF [{"a": 1}]'), 'json');
+    assert.equal(of('data.txt', '<?xml version="1.0"?><r/>'), 'xml');
+    assert.equal(of('data.txt', 'a,b\n1,2\n'), 'csv');
+    assert.equal(of('data.csv', '{"foo": "bar"}\n'), 'csv');
+    assert.equal(detectFormat('csv', 'data.txt', Buffer.from('{"foo": 1}')), 'csv');
+  });
+
   it('descends with recursive, never into hidden directories or through a directory link (a loop ends)', { timeout: 60_000 }, async () => {
     const listed = await list(t.dir, ['drop/2026'], { recursive: true });
     assert.deepEqual(names(listed), ['drop/2026/12/deep.csv', 'drop/2026/top.csv']);
