@@ -99,7 +99,13 @@ describe('openJson', () => {
       assert.match(err.hint ?? '', /--record-path rows/);
       return true;
     });
-    await assert.rejects(readJson('{"a": 1}\n{"a": 2}\n'), /the JSON is an object holding no array of records/);
+    await assert.rejects(readJson('{"a": 1}\n{"a": 2}\n'), (err: Error) => {
+      assert.ok(err instanceof AtlasError);
+      assert.equal(err.message, 'the file holds JSON objects one after another, not an array of records: that is JSON Lines');
+      assert.equal(err.hint, 'read it with --format ndjson');
+      return true;
+    });
+    await assert.rejects(readJson('{"a": 1}\n'), /the JSON is an object holding no array of records/);
     // The array of the most objects, at any depth through objects (simdjson's apache_builds.json:
     // assignedLabels, one empty object, before jobs), not the first array met.
     const hintOf = async (text: string): Promise<string | null> => ((await readJson(text).catch((e: unknown) => e)) as AtlasError).hint;

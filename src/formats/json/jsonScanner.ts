@@ -403,7 +403,14 @@ export class JsonArrayScanner {
   }
 
   private objectEnded(i: number): void {
-    if (this.probe) this.failProbe(this.probeText === null ? null : this.probeText.join('').slice(0, this.consumed + i + 1));
+    if (this.probe) {
+      const text = this.probeText?.join('') ?? null;
+      // Another object after the first: JSON Lines in a file named .json.
+      if (text !== null && /^\s*\{/.test(text.slice(this.consumed + i + 1))) {
+        this.fail('the file holds JSON objects one after another, not an array of records: that is JSON Lines', null, 'read it with --format ndjson');
+      }
+      this.failProbe(text === null ? null : text.slice(0, this.consumed + i + 1));
+    }
     const where = this.level === 0 ? 'the top-level object' : this.pathText(this.level);
     this.fail(`no key "${this.path[this.level]}" in ${where}`, null, 'check --record-path');
   }
