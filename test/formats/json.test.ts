@@ -117,6 +117,13 @@ describe('openJson', () => {
     await assert.rejects(readJson('{"data": {"items": 5}}', 'data.items'), /^AtlasError: data\.items is a number, not an array/);
     await assert.rejects(readJson('{"data": [1]}', 'data.items'), /data is an array, not an object/);
     await assert.rejects(readJson('{"data": {"other": []}}', 'data.items'), /no key "items" in data/);
+    // After the records the document is read to its end: keys after the array are fine, anything
+    // after the document (another one, concatenated: iso-codes' files cat together) or a missing brace is not.
+    const after = '{"data": {"items": [{"a": 1}], "count": 1, "x": {"y": [2]}}, "meta": {"z": "]}"}}';
+    assert.deepEqual(plain(await readRecords(await json(after, 'data.items'))), [{ a: '1' }]);
+    await assert.rejects(readJson(`${after}\n{"data": {"items": [{"a": 2}]}}`, 'data.items'), /^AtlasError: unexpected text after the JSON document/);
+    await assert.rejects(readJson(after.slice(0, -1), 'data.items'), /the JSON ends after the array of records at data\.items, before the objects around it close: the file is truncated/);
+    await assert.rejects(readJson('{"data": {"items": [{"a": 1}]} "x": 1}', 'data.items'), /invalid JSON: expected "," or "}", found "\""/);
     await assert.rejects(readJson('[{"a": 1}]', 'data'), /the JSON is an array, so --record-path data finds nothing/);
     assert.throws(() => parseRecordPath('data..items'), UsageError);
     assert.deepEqual(parseRecordPath('$.data.items'), ['data', 'items']);

@@ -71,7 +71,7 @@ type Mode =
   | 'element' // inside a record
   | 'elementNext' // ',' or ']' after a record
   | 'elementStart' // a record (after a comma)
-  | 'after'; // after the record array
+  | 'after'; // after the document (or, without a record path, the record array)
 
 /**
  * Finds the records of a JSON document without holding it: fed text in chunks of any size, it
@@ -116,6 +116,8 @@ export class JsonArrayScanner {
   private probeChars = 0;
   /** The first key of the top-level object whose value is an array. */
   private firstArrayKey: string | null = null;
+  /** The record array at the path was read: the objects around it are checked to their ends. */
+  private found = false;
   private key = '';
   private keyTooLong = false;
   private keyEscape = false;
@@ -313,11 +315,7 @@ export class JsonArrayScanner {
           continue;
         }
       }
-      if (mode === 'after') {
-        // Beyond the records: the rest of the document is read (for the hash) but not kept.
-        if (this.path.length > 0) break;
-        this.fail('unexpected text after the top-level JSON array', i);
-      }
+      if (mode === 'after') this.fail(`unexpected text after the ${this.path.length > 0 ? 'JSON document' : 'top-level JSON array'}`, i);
       this.step(mode, c, text, i);
       i++;
     }
@@ -363,7 +361,7 @@ export class JsonArrayScanner {
         else this.fail(`invalid JSON: expected "," or "}", found "${ch}"`, i);
         return;
       case 'elementOrEnd':
-        if (c === CLOSE_BRACKET) this.mode = 'after';
+        if (c === CLOSE_BRACKET) this.recordsEnded();
         else this.startElement(text, i);
         return;
       case 'elementStart':
@@ -371,7 +369,7 @@ export class JsonArrayScanner {
         return;
       case 'elementNext':
         if (c === COMMA) this.mode = 'elementStart';
-        else if (c === CLOSE_BRACKET) this.mode = 'after';
+        else if (c === CLOSE_BRACKET) this.recordsEnded();
         else this.fail(`invalid JSON after record ${this.index}: expected "," or "]", found "${ch}"`, i);
         return;
       default:
@@ -385,9 +383,10 @@ export class JsonArrayScanner {
         this.firstArrayKey ??= this.key;
         if (this.probeText === null) this.failProbe(null);
       }
-    } else if (!this.keyTooLong && this.key === this.path[this.level]) {
+    } else if (!this.found && !this.keyTooLong && this.key === this.path[this.level]) {
       const last = this.level === this.path.length - 1;
       if (last && c === OPEN_BRACKET) {
+        this.found = true;
         this.mode = 'elementOrEnd';
         return;
       }
@@ -402,7 +401,21 @@ export class JsonArrayScanner {
     this.mode = 'skip';
   }
 
+  /** The record array closed: the document ends there, or the objects of the path around it go on (read to their ends, so that text after them is refused). */
+  private recordsEnded(): void {
+    this.mode = this.path.length === 0 ? 'after' : 'next';
+  }
+
   private objectEnded(i: number): void {
+    if (this.found) {
+      // An object of the path closed after the records: the one around it goes on, or the document ends.
+      if (this.level === 0) this.mode = 'after';
+      else {
+        this.level--;
+        this.mode = 'next';
+      }
+      return;
+    }
     if (this.probe) {
       const text = this.probeText?.join('') ?? null;
       // Another object after the first: JSON Lines in a file named .json.
@@ -473,6 +486,7 @@ export class JsonArrayScanner {
         break;
       default:
         if (this.probe) this.fail('the JSON ends early: the file is truncated', null);
+        if (this.found) this.fail(`the JSON ends after the array of records at ${this.pathText()}, before the objects around it close: the file is truncated`, null);
         this.fail(`the JSON ends before the array of records${this.path.length > 0 ? ` at ${this.pathText()}` : ''} was found: the file is truncated`, null);
     }
   }
