@@ -336,6 +336,10 @@ describe('real files', () => {
       assert.equal(imported.rows_inserted, lines.length);
       const stored = await db.rows<{ name: string; height: string; city: string }>(`select name, height, city from ${db.schema}.heights order by _source_row_number`);
       assert.deepEqual(stored.map((r) => `${r.name},${r.height},${r.city}`), lines);
+      // Text after a closing quote (data.table's unescaped.csv): read as COPY reads it, and said.
+      const said = await importFile(db.settings, { table: 'unescaped', source: files.write('unescaped.csv', '"No","Comment"\n"0","he said:"wonderful.""\n"1","fine"\n') });
+      assert.equal(said.rows_inserted, 2);
+      assert.ok(said.warnings.includes('1 field(s) with text after their closing quote (the first in data record 1) read as COPY reads them: "a"b is ab, a quote after it opening a quoted part again; check them against the file'), said.warnings.join('\n'));
     } finally {
       files.cleanup();
     }

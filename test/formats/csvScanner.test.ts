@@ -53,6 +53,18 @@ describe('CsvScanner', () => {
     assert.equal(s.firstLiteralQuote, 2);
   });
 
+  it('counts fields with text after their closing quote (data.table\'s unescaped.csv: "he said:"wonderful.""), read as COPY reads them, whatever the chunk boundaries', () => {
+    const text = 'a,b\n"0","he said:"wonderful.""\n"x" ,"y"\n"q""r",s\n';
+    for (let size = 1; size <= text.length; size++) {
+      const records: Array<Array<string | null>> = [];
+      const s = new CsvScanner(',', (fields) => records.push(fields));
+      for (let i = 0; i < text.length; i += size) s.push(text.slice(i, i + size));
+      s.end();
+      assert.deepEqual(records, [['a', 'b'], ['0', 'he said:wonderful.'], ['x ', 'y'], ['q"r', 's']], `chunk size ${size}`);
+      assert.deepEqual([s.textAfterQuote, s.firstTextAfterQuote], [2, 2], `chunk size ${size}`);
+    }
+  });
+
   it('sniffs the delimiter', () => {
     assert.equal(sniffDelimiter('a;b;c\n1;2;3\n'), ';');
     assert.equal(sniffDelimiter('a\tb\n1\t2\n'), '\t');

@@ -85,13 +85,15 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   let runSize = 0;
   let runRaw = false;
 
-  /** The data record (0: the header) that held the first quote read as a character (CsvScanner). */
+  /** The data record (0: the header) that held the first quote read as a character, and the first text after a closing quote (CsvScanner). */
   let firstLiteralQuote: number | null = null;
+  let firstTextAfterQuote: number | null = null;
   /** Blank lines since the last record; in a one-column file, those between records (maybe empty values). */
   let blanks = 0;
   let blankBetween = 0;
   const onRecord = (fields: Array<string | null>, _n: number, quoted: number[] | null): void => {
     if (firstLiteralQuote === null && scanner!.literalQuotes > 0) firstLiteralQuote = header === null && options.header ? 0 : rn + 1;
+    if (firstTextAfterQuote === null && scanner!.textAfterQuote > 0) firstTextAfterQuote = header === null && options.header ? 0 : rn + 1;
     if (fields.length === 0) {
       runRaw = false;
       blanks++;
@@ -210,8 +212,10 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     get warnings() {
       const out: string[] = [];
       const n = (scanner as CsvScanner | null)?.literalQuotes ?? 0;
-      const where = firstLiteralQuote === 0 ? 'the header' : `data record ${firstLiteralQuote}`;
-      if (n > 0) out.push(`${n} quote character(s) in the middle of unquoted fields (the first in ${where}) kept as characters, as spreadsheets read them (5'11"), not as the start of a quoted field`);
+      const where = (first: number | null): string => (first === 0 ? 'the header' : `data record ${first}`);
+      if (n > 0) out.push(`${n} quote character(s) in the middle of unquoted fields (the first in ${where(firstLiteralQuote)}) kept as characters, as spreadsheets read them (5'11"), not as the start of a quoted field`);
+      const after = (scanner as CsvScanner | null)?.textAfterQuote ?? 0;
+      if (after > 0) out.push(`${after} field(s) with text after their closing quote (the first in ${where(firstTextAfterQuote)}) read as COPY reads them: "a"b is ab, a quote after it opening a quoted part again; check them against the file`);
       if (blankBetween > 0) out.push(`${blankBetween} blank line(s) between the records of this one-column file skipped: blank lines are not records (COPY would have read each as an empty value, NULL)`);
       return out;
     },

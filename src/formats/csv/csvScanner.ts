@@ -48,6 +48,9 @@ export class CsvScanner {
   /** Quotes read as characters, after text in an unquoted field; the record of the first (counting every record). */
   literalQuotes = 0;
   firstLiteralQuote = 0;
+  /** Fields with text after their closing quote ("a"b: ab, as COPY reads it); the record of the first. */
+  textAfterQuote = 0;
+  firstTextAfterQuote = 0;
 
   /** `watched`: texts (null values) whose quoted occurrences are reported to `onRecord`. */
   constructor(delimiter: string, onRecord: RecordHandler, quote = '"', private readonly watched: ReadonlySet<string> | null = null) {
@@ -87,6 +90,7 @@ export class CsvScanner {
         start = 1;
       } else {
         this.inQuotes = false;
+        if (n > 0) this.afterClosingQuote(chunk.charCodeAt(0));
       }
     }
 
@@ -109,6 +113,7 @@ export class CsvScanner {
           }
           this.field += chunk.slice(start, i);
           this.inQuotes = false;
+          this.afterClosingQuote(chunk.charCodeAt(i + 1));
           i++;
           start = i;
           continue;
@@ -165,6 +170,12 @@ export class CsvScanner {
         `a field longer than ${MAX_FIELD_CHARS / MIB} MiB in record ${this.records + 1}${this.inQuotes ? ' (a quote that is never closed?)' : ''}: atlas refuses it to keep memory bounded`,
       );
     }
+  }
+
+  /** `c`, the character after a closing quote: counted unless it ends the field (or reopens it: "a""b" is a doubled quote). */
+  private afterClosingQuote(c: number): void {
+    if (c === this.delimiter || c === LF || c === CR || c === this.quote) return;
+    if (this.textAfterQuote++ === 0) this.firstTextAfterQuote = this.records + 1;
   }
 
   /** Flushes a last record without a trailing newline. */
