@@ -84,7 +84,10 @@ export async function runImportCommand(sources: string[], flags: ImportFlags, cm
 function renderDryRun(r: DryRunResult, c: ReturnType<typeof colorFor>): string {
   const out = [
     c.bold(`dry run: nothing was written`),
-    `would import ${formatCount(r.total_rows_in_file)} rows into ${printable(`${r.schema}.${r.table_name}`)} (${r.import_strategy})`,
+    // A file that would fail is said to in the first line, not only below its columns.
+    r.would_fail
+      ? c.red(`would fail: ${printable((r.failure ?? 'see the mapping errors below').replace(/; nothing was imported$/, ''))}; no row of the ${formatCount(r.total_rows_in_file)} would go into ${printable(`${r.schema}.${r.table_name}`)}`)
+      : `would import ${formatCount(r.total_rows_in_file)} rows into ${printable(`${r.schema}.${r.table_name}`)} (${r.import_strategy})`,
     '',
     c.bold('columns'),
     ...r.columns.map(

@@ -25,6 +25,8 @@ describe('atlas import: nothing lost, nothing misleading (spawned)', () => {
     const dry = await runAtlas(['import', source, '--table', 'weather', '--mapping', wrong, '--dry-run', ...conn]);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /mapping errors: 20 \(the import would fail: every one of the 20 record\(s\) has a mapping error/);
+    // Said first, where "would import 20 rows" stood above it.
+    assert.match(dry.stdout.split('\n')[1]!, /^would fail: every one of the 20 record\(s\) has a mapping error \(20 mapping errors\); no row of the 20 would go into [\w.]+\.weather$/);
     const failed = await runAtlas(['import', source, '--table', 'weather', '--mapping', wrong, '--json', ...conn]);
     assert.equal(failed.code, 1, failed.stderr);
     const body = JSON.parse(failed.stdout) as { success: boolean; error: string; hint: string; import_id: string };
