@@ -335,7 +335,8 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
 function besideWarning(m: RecordMatcher, left: ReadonlyArray<{ name: string; parent: string; sameParent: boolean }>): string {
   const record = m.names.at(-1) as string;
   const parent = m.names.at(-2) ?? 'the root';
-  const names = left.map((e) => (e.sameParent ? `<${e.name}>` : `<${e.name}> (under <${e.parent}>)`)).join(', ');
+  const more = left.length > 10 ? ` and ${left.length - 10} more` : '';
+  const names = left.slice(0, 10).map((e) => (e.sameParent ? `<${e.name}>` : `<${e.name}> (under <${e.parent}>)`)).join(', ') + more;
   const first = left[0]!;
   const one = first.sameParent ? first.name : `${first.parent}/${first.name}`;
   const whole = m.names.length > 2 ? `, or take each <${parent}> as a record with --record-path ${parent}` : '';
