@@ -74,12 +74,6 @@ type Mode =
   | 'after'; // after the document (or, without a record path, the record array)
 
 /**
- * Finds the records of a JSON document without holding it: fed text in chunks of any size, it
- * tracks strings, escapes and nesting, follows `path` (object keys) down to an array, and hands
- * over the text of each element of that array, one at a time. Element text is checked by the
- * caller (JSON.parse); the scanner checks the structure around it.
- */
-/**
  * The most text kept to suggest a --record-path for a document that is an object
  * (JsonArrayScanner.failProbe): 1/64 of the heap, at most 16M characters (4 MiB under a 256 MB
  * heap), so that its parse stays a small share of the heap too.
@@ -101,6 +95,12 @@ function arrayOfMostObjects(value: unknown, path: string, depth: number): { path
   return best;
 }
 
+/**
+ * Finds the records of a JSON document without holding it: fed text in chunks of any size, it
+ * tracks strings, escapes and nesting, follows `path` (object keys) down to an array, and hands
+ * over the text of each element of that array, one at a time. Element text is checked by the
+ * caller (JSON.parse); the scanner checks the structure around it.
+ */
 export class JsonArrayScanner {
   private mode: Mode = 'start';
   /** Objects of the record path entered so far. */
