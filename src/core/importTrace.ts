@@ -121,6 +121,8 @@ export function givenOptions(o: ImportOptions): Record<string, unknown> {
     allow_same_file: o.allowSameFile === true ? true : null,
     force: o.force === true ? true : null,
     delimiter: o.delimiter,
+    comment: o.comment,
+    fill_short_rows: o.fillShortRows === true ? true : null,
     header: o.header === false ? false : null,
     encoding: o.encoding,
     sheet: o.sheet,

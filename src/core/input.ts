@@ -16,6 +16,10 @@ export interface InputOptions {
   source: string;
   format: FileFormat | null;
   delimiter: string | null;
+  /** CSV/TSV: lines starting with this character are comments, skipped; none when null. */
+  comment?: string | null;
+  /** CSV/TSV: a record with fewer fields than the header gets NULL for the rest (else a mapping error). */
+  fillShortRows?: boolean;
   header: boolean;
   encoding: string | null;
   name: string | null;
@@ -218,7 +222,14 @@ async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, optio
   switch (format) {
     case 'csv':
     case 'tsv':
-      return openCsv(bytes, { delimiter: format === 'tsv' ? (options.delimiter ?? '\t') : options.delimiter, header: options.header, encoding: options.encoding, nullValues: options.nullValues ?? null });
+      return openCsv(bytes, {
+        delimiter: format === 'tsv' ? (options.delimiter ?? '\t') : options.delimiter,
+        header: options.header,
+        encoding: options.encoding,
+        nullValues: options.nullValues ?? null,
+        comment: options.comment ?? null,
+        fillShortRows: options.fillShortRows === true,
+      });
     // Each reader loads its library (exceljs, sax) only when a file of its format is imported;
     // the XLSX reader's own code is loaded with its index, which --range's parsing needs anyway.
     case 'xlsx':

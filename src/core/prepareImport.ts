@@ -44,6 +44,9 @@ function readMappingFile(path: string): Mapping {
 /** Everything that can be checked before the database is touched. `trace` learns the input as it is opened. */
 export async function prepare(settings: Settings, options: RunOptions, trace: ImportTrace, session: ImportSession | null = null): Promise<Prepared> {
   if (options.delimiter != null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
+  if (options.comment != null && (options.comment.length !== 1 || /["\r\n]/.test(options.comment) || options.comment === options.delimiter)) {
+    throw new UsageError('--comment must be one character, not a quote, a line end or the delimiter', { hint: 'e.g. --comment "#"' });
+  }
   if (options.encoding != null && !isKnownEncoding(options.encoding)) {
     throw new UsageError(`--encoding ${options.encoding} is not an encoding atlas knows`, { hint: 'use utf8, utf16le, utf16be or latin1 (windows-1252)' });
   }
@@ -72,6 +75,8 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
     source: options.source,
     format: (options.format ?? null) as FileFormat | null,
     delimiter: options.delimiter ?? null,
+    comment: options.comment ?? null,
+    fillShortRows: options.fillShortRows === true,
     header: options.header ?? true,
     encoding: options.encoding ?? null,
     name: options.name ?? null,

@@ -359,6 +359,43 @@ describe('real files', () => {
     }
   });
 
+  it('tzdata iso3166.tab with --comment "#": its comment lines are skipped and counted, the data read as TSV without a header; distro-info-data ubuntu.csv with --fill-short-rows: the older releases\' short rows filled with NULL, not rejected', async () => {
+    const tab = readFileSync(join(REAL, 'tzdata-iso3166-head40.tab'), 'utf8').split('\n').filter((l) => l !== '');
+    const data = tab.filter((l) => !l.startsWith('#'));
+    const zones = await run('tzdata-iso3166-head40.tab', { table: 'iso3166', format: 'tsv', comment: '#', header: false });
+    assert.equal(zones.rows_inserted, data.length);
+    const rows = await db.rows<{ c: string; n: string }>(`select column_1 as c, column_2 as n from ${db.schema}.iso3166 order by _source_row_number`);
+    assert.deepEqual(rows.map((r) => `${r.c}\t${r.n}`), data);
+    const [meta] = await db.rows(`select metadata -> 'comment_lines' as lines, metadata -> 'options' -> 'comment' as comment from ${db.schema}.import_history where import_id = $1`, [zones.import_id]);
+    assert.deepEqual(meta, { lines: tab.length - data.length, comment: '#' });
+    // Among plain runs whose bytes go to COPY as they are, comment lines leave those runs as text lines.
+    const files = tempDir();
+    try {
+      const lines = Array.from({ length: 20_000 }, (_, i) => (i % 997 === 5 ? `# note ${i}` : `${i},r${i}`));
+      const big = await importFile(db.settings, { table: 'commented', source: files.write('commented.csv', `n,r\n${lines.join('\n')}\n`), comment: '#' });
+      const kept = lines.filter((l) => !l.startsWith('#'));
+      assert.equal(big.rows_inserted, kept.length);
+      const stored = await db.rows<{ n: number; r: string }>(`select n, r from ${db.schema}.commented order by _source_row_number`);
+      assert.deepEqual(stored.map((x) => `${x.n},${x.r}`), kept);
+    } finally {
+      files.cleanup();
+    }
+    // Without --comment the comment lines are records (one field each): nothing skipped silently.
+    const plain = await dryRunImport(db.settings, { table: 'iso3166_plain', source: join(REAL, 'tzdata-iso3166-head40.tab'), format: 'tsv', header: false });
+    assert.ok(plain.total_rows_in_file > data.length);
+
+    const csvRows = readFileSync(join(REAL, 'distro-info-ubuntu.csv'), 'utf8').trim().split('\n').slice(1);
+    const short = csvRows.filter((l) => l.split(',').length < 9).length;
+    assert.ok(short > 0);
+    const partial = await dryRunImport(db.settings, { table: 'ubuntu_plain', source: join(REAL, 'distro-info-ubuntu.csv') });
+    assert.equal(partial.mapping_errors_count, short);
+    const filled = await run('distro-info-ubuntu.csv', { table: 'ubuntu', fillShortRows: true });
+    assert.equal(filled.rows_inserted, csvRows.length);
+    assert.ok(filled.warnings.some((w) => w.startsWith(`${short} record(s) with fewer fields than the header (the first: data record 1, 6 of 9) filled with NULL`)), filled.warnings.join('\n'));
+    const [first] = await db.rows(`select version, eol_server, eol_esm from ${db.schema}.ubuntu order by _source_row_number limit 1`);
+    assert.deepEqual(first, { version: '4.10', eol_server: null, eol_esm: null });
+  });
+
   it('docbook-xml 4.5 catalog.xml: two kinds of records under the root (<system> twice, <public> nine times) are refused naming both, not imported half; each imports with --record-path', async () => {
     const file = 'docbook-xml-4.5-catalog.xml';
     const text = readFileSync(join(REAL, file), 'utf8');

@@ -65,6 +65,19 @@ describe('CsvScanner', () => {
     }
   });
 
+  it('skips comment lines where a record starts (LF, CRLF, lone CR, the first line, one after a blank line), never inside quotes or mid-line, whatever the chunk boundaries', () => {
+    const text = '# head\r\na,b\n#x,y\r1,"#not\n# a comment",2 # not\n\n# after blank\n3,4\n#last';
+    const want = [['a', 'b'], ['1', '#not\n# a comment', '2 # not'], [], ['3', '4']];
+    for (let size = 1; size <= text.length; size++) {
+      const records: Array<Array<string | null>> = [];
+      const s = new CsvScanner(',', (fields) => records.push(fields), '"', null, '#');
+      for (let i = 0; i < text.length; i += size) s.push(text.slice(i, i + size));
+      s.end();
+      assert.deepEqual(records, want, `chunk size ${size}`);
+      assert.equal(s.commentLines, 4, `chunk size ${size}`);
+    }
+  });
+
   it('sniffs the delimiter', () => {
     assert.equal(sniffDelimiter('a;b;c\n1;2;3\n'), ';');
     assert.equal(sniffDelimiter('a\tb\n1\t2\n'), '\t');

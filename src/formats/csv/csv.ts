@@ -11,6 +11,10 @@ export interface CsvOptions {
   encoding: string | null;
   /** Null values (--null-value): a quoted field holding one is marked on its row (`Row.quoted`). @default null */
   nullValues?: ReadonlySet<string> | null;
+  /** --comment: lines starting with this character are skipped (and counted in the details). @default null */
+  comment?: string | null;
+  /** --fill-short-rows: a record with fewer fields than the header gets NULL for the missing ones (counted, said), instead of being a mapping error. @default false */
+  fillShortRows?: boolean;
 }
 
 /**
@@ -91,6 +95,10 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   /** Blank lines since the last record; in a one-column file, those between records (maybe empty values). */
   let blanks = 0;
   let blankBetween = 0;
+  /** --fill-short-rows: the records filled, and the first of them. */
+  let shortRows = 0;
+  let firstShortRow: { rn: number; fields: number } | null = null;
+  let width: number | null = null;
   const onRecord = (fields: Array<string | null>, _n: number, quoted: number[] | null): void => {
     if (firstLiteralQuote === null && scanner!.literalQuotes > 0) firstLiteralQuote = header === null && options.header ? 0 : rn + 1;
     if (firstTextAfterQuote === null && scanner!.textAfterQuote > 0) firstTextAfterQuote = header === null && options.header ? 0 : rn + 1;
@@ -103,6 +111,14 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       header = fields.map((f) => f ?? '');
       blanks = 0;
       return;
+    }
+    // The header's width, or without one the first record's.
+    width ??= header?.length ?? fields.length;
+    if (options.fillShortRows === true && fields.length < width) {
+      // COPY would refuse the short line: the run goes as text lines.
+      runRaw = false;
+      if (shortRows++ === 0) firstShortRow = { rn: rn + 1, fields: fields.length };
+      fields = [...fields, ...Array<null>(width - fields.length).fill(null)];
     }
     // Blank lines are not records; in a one-column file one between records may have been an
     // empty value (COPY and R's data.table read it as NULL): those are counted for a warning.
@@ -134,11 +150,12 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     const text = decoder.decode(piece);
     if (scanner === null) {
       delimiter ??= sniffDelimiter(text.slice(0, 64 * 1024));
-      scanner = new CsvScanner(delimiter, onRecord, '"', options.nullValues ?? null);
+      scanner = new CsvScanner(delimiter, onRecord, '"', options.nullValues ?? null, options.comment ?? null);
     }
-    const literalQuotes = scanner.literalQuotes;
+    const { literalQuotes, commentLines } = scanner;
     scanner.push(text);
-    if (scanner.literalQuotes !== literalQuotes) runRaw = false;
+    // COPY reads neither a quote after text as a character nor comment lines: such runs go as text lines.
+    if (scanner.literalQuotes !== literalQuotes || scanner.commentLines !== commentLines) runRaw = false;
     if (runRaw) runBytes.push(piece);
     runSize += piece.length;
     if (scanner.atRecordStart()) endRun();
@@ -208,7 +225,11 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     kind: 'fixed',
     header: header as unknown as string[],
     batches: batches(),
-    details: { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header },
+    get details() {
+      const comments = options.comment == null ? {} : { comment: options.comment, comment_lines: (scanner as CsvScanner | null)?.commentLines ?? 0 };
+      const filled = options.fillShortRows === true ? { short_rows_filled: shortRows } : {};
+      return { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header, ...comments, ...filled };
+    },
     get warnings() {
       const out: string[] = [];
       const n = (scanner as CsvScanner | null)?.literalQuotes ?? 0;
@@ -216,6 +237,9 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       if (n > 0) out.push(`${n} quote character(s) in the middle of unquoted fields (the first in ${where(firstLiteralQuote)}) kept as characters, as spreadsheets read them (5'11"), not as the start of a quoted field`);
       const after = (scanner as CsvScanner | null)?.textAfterQuote ?? 0;
       if (after > 0) out.push(`${after} field(s) with text after their closing quote (the first in ${where(firstTextAfterQuote)}) read as COPY reads them: "a"b is ab, a quote after it opening a quoted part again; check them against the file`);
+      if (firstShortRow !== null) {
+        out.push(`${shortRows} record(s) with fewer fields than the header (the first: data record ${firstShortRow.rn}, ${firstShortRow.fields} of ${width}) filled with NULL to its width (--fill-short-rows)`);
+      }
       if (blankBetween > 0) out.push(`${blankBetween} blank line(s) between the records of this one-column file skipped: blank lines are not records (COPY would have read each as an empty value, NULL)`);
       return out;
     },

@@ -45,6 +45,10 @@ export class CsvScanner {
   private quoted: number[] | null = null;
   /** Records emitted so far. */
   records = 0;
+  /** The comment character's code (-1: none), whether a comment line goes on into the next chunk, and the comment lines skipped. */
+  private readonly comment: number;
+  private inComment = false;
+  commentLines = 0;
   /** Quotes read as characters, after text in an unquoted field; the record of the first (counting every record). */
   literalQuotes = 0;
   firstLiteralQuote = 0;
@@ -52,16 +56,43 @@ export class CsvScanner {
   textAfterQuote = 0;
   firstTextAfterQuote = 0;
 
-  /** `watched`: texts (null values) whose quoted occurrences are reported to `onRecord`. */
-  constructor(delimiter: string, onRecord: RecordHandler, quote = '"', private readonly watched: ReadonlySet<string> | null = null) {
+  /**
+   * `watched`: texts (null values) whose quoted occurrences are reported to `onRecord`.
+   * `comment`: a line starting with it (where a record would start) is skipped, and counted.
+   */
+  constructor(delimiter: string, onRecord: RecordHandler, quote = '"', private readonly watched: ReadonlySet<string> | null = null, comment: string | null = null) {
     this.delimiter = delimiter.charCodeAt(0);
     this.quote = quote.charCodeAt(0);
     this.onRecord = onRecord;
+    this.comment = comment === null ? -1 : comment.charCodeAt(0);
   }
 
   /** True between records: everything pushed so far ended with a record's end. */
   atRecordStart(): boolean {
-    return !this.inQuotes && !this.pendingQuote && !this.afterCR && this.field === '' && this.fields.length === 0 && !this.recordHasContent;
+    return !this.inQuotes && !this.pendingQuote && !this.afterCR && !this.inComment && this.field === '' && this.fields.length === 0 && !this.recordHasContent;
+  }
+
+  /**
+   * Skips the comment lines from `i`, where a record starts (the rest of one begun in an earlier
+   * chunk first); returns where the next record starts.
+   */
+  private skipComments(chunk: string, i: number): number {
+    const n = chunk.length;
+    while (this.inComment || (i < n && chunk.charCodeAt(i) === this.comment)) {
+      if (!this.inComment) this.commentLines++;
+      this.inComment = true;
+      let end = i;
+      while (end < n && chunk.charCodeAt(end) !== LF && chunk.charCodeAt(end) !== CR) end++;
+      if (end === n) return n;
+      this.inComment = false;
+      i = end + 1;
+      if (chunk.charCodeAt(end) === CR) {
+        if (i < n) {
+          if (chunk.charCodeAt(i) === LF) i++;
+        } else this.afterCR = true;
+      }
+    }
+    return i;
   }
 
   /** True while the scanner is inside a quoted field (an unterminated quote at end of input). */
@@ -92,6 +123,10 @@ export class CsvScanner {
         this.inQuotes = false;
         if (n > 0) this.afterClosingQuote(chunk.charCodeAt(0));
       }
+    }
+    if (this.comment >= 0 && (this.inComment || this.atRecordStart())) {
+      i = this.skipComments(chunk, i);
+      start = i;
     }
 
     while (i < n) {
@@ -158,6 +193,7 @@ export class CsvScanner {
             this.afterCR = true;
           }
         }
+        if (this.comment >= 0 && !this.afterCR) i = this.skipComments(chunk, i);
         start = i;
         continue;
       }
