@@ -357,13 +357,13 @@ export async function getImportRowState(client: Client, schema: string, table: s
             count(*) filter (where t.xmin::text <> $2 and t.xmin::text not in (
               select h.metadata->>'rehash_xmin' from ${qualify(schema, 'import_history')} h where h.table_name = $3 and h.metadata ? 'rehash_xmin'
               union all
-              select e->>'xmin' from ${qualify(schema, 'import_history')} h cross join jsonb_array_elements(h.metadata->'reassigned') e
-               where h.table_name = $3 and e ? 'xmin'
+              select re.value->>'xmin' from ${qualify(schema, 'import_history')} h cross join jsonb_array_elements(h.metadata->'reassigned') as re(value)
+               where h.table_name = $3 and re.value ? 'xmin'
               union all
               select h.metadata->>'restore_xmin' from ${qualify(schema, 'import_history')} h where h.table_name = $3 and h.metadata ? 'restore_xmin'
               union all
-              select x from ${qualify(schema, 'import_history')} h
-               cross join jsonb_array_elements_text(case when jsonb_typeof(h.metadata->'kept_xmins') = 'array' then h.metadata->'kept_xmins' else '[]'::jsonb end) x
+              select kx.value from ${qualify(schema, 'import_history')} h
+               cross join jsonb_array_elements_text(case when jsonb_typeof(h.metadata->'kept_xmins') = 'array' then h.metadata->'kept_xmins' else '[]'::jsonb end) as kx(value)
                where h.table_name = $3
             )) as changed
        from ${qualify(schema, table)} t where t._import_id = $1`,
