@@ -169,8 +169,21 @@ export function validSql(plan: ValidityPlan, raw: string, schemaQuoted: string, 
     const checks = lossyChecks(plan, raw, v).map((c) => `when not ${c.ok} then false`);
     return `(case when ${n} is null then ${plan.required ? 'false' : 'true'} ${checks.join(' ')} else true end)`;
   }
-  const check = inputValidSql(n, plan.type.nameSql, v);
+  let check = inputValidSql(n, plan.type.nameSql, v);
+  if (dropsTime(plan)) {
+    // A date column reads '2010-01-01T01:00:00' as 2010-01-01: a time of day it would drop is a
+    // mapping error, not a cut made without a word (midnight is none). CASE: the cast runs only on valid text.
+    check = `(case when not ${check} then false when ${n} ~ '${TIME_OF_DAY}' and ${inputValidSql(n, `'timestamp'`, v)} then (${n})::timestamp::time = '00:00'::time else true end)`;
+  }
   return plan.required ? `(${n} is not null and ${check})` : `(${n} is null or ${check})`;
+}
+
+/** A time of day after a date: `2010-01-01T01:00`, `2015/01/01 01:00:00`. */
+const TIME_OF_DAY = '[0-9][T ]+[0-9]{1,2}:[0-9]{2}';
+
+/** Text read into a date column (an existing one, from values that were not all dates): a time of day in it would be dropped. */
+function dropsTime(plan: Pick<ColumnPlan, 'format' | 'type'>): boolean {
+  return plan.format.kind === 'text' && baseOf(plan) === 'date';
 }
 
 /** mapping_errors.error_type for a value that failed `plan`'s check. */
@@ -212,7 +225,7 @@ const NUMBER_SQL_PATTERN = `'^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]
  * column's name and type. Computed only for the values that failed.
  */
 export function errorSql(plan: ValidityPlan & Pick<ColumnPlan, 'sqlType'>, raw: string, target: string, type: string, v: ValidityCheck): { type: string; message: string } {
-  const causes = errorCausesSql(plan, raw, target, type);
+  const causes = errorCausesSql(plan, raw, target, type, v);
   if (plan.type.lossy === null) return causes;
   // A column with a declared length, precision or scale: its checks say which one failed, and a value
   // that only does not fit is told what PostgreSQL would have stored.
@@ -220,7 +233,7 @@ export function errorSql(plan: ValidityPlan & Pick<ColumnPlan, 'sqlType'>, raw: 
   return { type: errorTypeSql(plan, raw, v.schemaQuoted, v.hasPgInputIsValid), message: fit === null ? causes.message : `coalesce(${fit}, ${causes.message})` };
 }
 
-function errorCausesSql(plan: ValidityPlan & Pick<ColumnPlan, 'sqlType'>, raw: string, target: string, type: string): { type: string; message: string } {
+function errorCausesSql(plan: ValidityPlan & Pick<ColumnPlan, 'sqlType'>, raw: string, target: string, type: string, v: ValidityCheck): { type: string; message: string } {
   const n = normalizedSql(plan, raw);
   const shown = `quote_literal(left(${trimmedSql(raw)}, 100))`;
   const cases: Array<{ when: string; type: string; message: string }> = [];
@@ -242,6 +255,14 @@ function errorCausesSql(plan: ValidityPlan & Pick<ColumnPlan, 'sqlType'>, raw: s
   } else if (['numeric', 'real', 'double precision'].includes(base)) {
     cases.push({ when: `${n} ~ ${NUMBER_SQL_PATTERN}`, type: 'numeric_overflow', message: `format('Value %s is out of range for %s', ${shown}, ${type})` });
   } else if (base === 'date' || base.startsWith('timestamp')) {
+    if (dropsTime(plan)) {
+      cases.push({
+        // (Nested: a value that failed for another reason may not be a timestamp at all.)
+        when: `(case when ${n} ~ '${TIME_OF_DAY}' and ${inputValidSql(n, `'timestamp'`, v)} then (${n})::timestamp::time <> '00:00'::time else false end)`,
+        type: 'datetime_conversion',
+        message: `format('Value %s has a time of day, which %s would drop; timestamp holds it', ${shown}, ${type})`,
+      });
+    }
     const f = plan.format;
     // (format() reads % itself: the strftime form's are doubled.)
     const form = f.kind === 'date' || f.kind === 'timestamp' ? ` (read as ${strftimeDate(f.order, f.separator).replace(/%/g, '%%')}${f.kind === 'timestamp' ? ' and a time' : ''})` : '';

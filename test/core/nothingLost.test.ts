@@ -371,6 +371,21 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       ]);
     });
 
+    it('times of day into an existing date column are mapping errors that say so, not cut to the date (vega-datasets\' hourly files after a daily one); midnight goes in', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('daily.csv', 'date,v\n2024-01-01,1\n2024-01-02,2\n'), table: 'days' });
+      const hourly = files.write('hourly.csv', 'date,v\n2024-01-03T01:00:00,3\n2024-01-04T00:00:00,4\n2024/01/05 02:30,5\n2024-13-45 01:00,6\n');
+      const r = await importFile(db.settings, { ...defaults, source: hourly, table: 'days' });
+      assert.equal(r.status, 'partial');
+      assert.equal(r.rows_inserted, 1);
+      const errors = await db.rows(`select record_number, error_type, error_message from ${q('mapping_errors')} where import_id = $1 order by record_number`, [r.import_id]);
+      assert.deepEqual(errors, [
+        { record_number: 1, error_type: 'datetime_conversion', error_message: "Value '2024-01-03T01:00:00' has a time of day, which date would drop; timestamp holds it" },
+        { record_number: 3, error_type: 'datetime_conversion', error_message: "Value '2024/01/05 02:30' has a time of day, which date would drop; timestamp holds it" },
+        { record_number: 4, error_type: 'datetime_conversion', error_message: "Value '2024-13-45 01:00' is not a valid date" },
+      ]);
+      assert.deepEqual(await db.rows(`select date::text as d, v from ${q('days')} order by v`), [{ d: '2024-01-01', v: 1 }, { d: '2024-01-02', v: 2 }, { d: '2024-01-04', v: 4 }]);
+    });
+
     it('lineage --row says what _source_row_number counts in each format', async () => {
       const meaning = async (table: string, source: string, extra: Partial<ImportOptions> = {}): Promise<[number | null, string]> => {
         await importFile(db.settings, { ...defaults, source, table, ...extra });
