@@ -118,7 +118,10 @@ export function renderFileLine(o: BatchFileOutcome, c: ChalkInstance): string {
   const head = `${colorStatus(c, o.status)} ${printable(o.file)}${table}`;
   if (o.status === 'skipped') return `${head}: already imported by ${o.already_imported_by ?? '?'}`;
   if (o.status === 'failed') return `${head}: ${printable(failureText(o))}${o.import_id !== null ? c.dim(` (import ${o.import_id})`) : ''}${hintLine(o.error, c)}`;
-  return `${head}: ${formatCount(o.rows_inserted)} rows${besideRows(o.result)} in ${formatDuration(o.duration_seconds)}, import ${o.import_id ?? ''}`;
+  // As a single import says them: what it noticed, and a table it added to rather than made (extend_table, adapt_data).
+  const strategy = o.result !== null && o.result.import_strategy !== 'new_table' && o.result.import_strategy !== 'merge_exact' ? ` (${o.result.import_strategy})` : '';
+  const warnings = (o.result?.warnings ?? []).map((w) => `\n${c.yellow(`  warning: ${printable(w)}`)}`).join('');
+  return `${head}: ${formatCount(o.rows_inserted)} rows${besideRows(o.result)}${strategy} in ${formatDuration(o.duration_seconds)}, import ${o.import_id ?? ''}${warnings}`;
 }
 
 /** The failure without the "import ID into TABLE failed: " the line already says. */

@@ -36,7 +36,9 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     put('in/README.md', '# what lands here\n');
     const r = await runAtlas(['import', join(files.dir, 'in'), ...conn]);
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n');
+    // A file's warnings are under its line, as a single import prints them.
+    assert.match(r.stdout, /customers\.csv -> customers: .*\n {2}warning: column\(s\) renamed because their names are reserved: id -> id_2/);
+    const lines = r.stdout.trim().split('\n').filter((l) => !l.startsWith('  warning: '));
     // What else befell a file's rows is on its line, as a single import says it.
     assert.match(lines[0]!, /^success .*customers\.csv -> customers: 2 rows \(1 duplicate\(s\) skipped\) in .*, import [0-9a-f-]{36}$/);
     assert.match(lines[1]!, /^success .*orders\.ndjson -> orders: 1 rows in .*, import [0-9a-f-]{36}$/);
