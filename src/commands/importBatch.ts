@@ -197,6 +197,11 @@ function renderPlan(plan: BatchPlan, c: ChalkInstance): string {
   }
   const n = (a: BatchPlan['files'][number]['action']): number => plan.files.filter((f) => f.action === a).length;
   lines.push(`${formatCount(plan.files.length)} file(s): ${formatCount(n('import'))} to import, ${formatCount(n('skip'))} to skip, ${formatCount(n('fail'))} would fail`);
+  // Each file's dry run is rolled back before the next: files sharing a table are each planned against it as it is now.
+  const shared = sharedTables(plan.files.filter((f) => f.action === 'import').map((f) => f.table_name));
+  if (shared.length > 0) {
+    lines.push(c.yellow(`note: several files go to ${shared.map((t) => printable(t)).join(', ')}: each is planned against the table as it is now, not as the files before it would leave it (their columns and types, their rows as duplicates), so the run may differ`));
+  }
   for (const skip of plan.listing_skipped) lines.push(skipLine(skip, c));
   return `${lines.join('\n')}\n`;
 }
@@ -217,4 +222,11 @@ function predictedText(p: NonNullable<BatchPlan['files'][number]['dry_run']>['pr
 /** What the progress calls a file of the batch. */
 function fileLabel(file: { displayName: string }, index: number, count: number): string {
   return `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`;
+}
+
+/** The tables more than one of `tables` names, in first-named order. */
+function sharedTables(tables: ReadonlyArray<string | null>): string[] {
+  const seen = new Map<string, number>();
+  for (const t of tables) if (t !== null) seen.set(t, (seen.get(t) ?? 0) + 1);
+  return [...seen].filter(([, k]) => k > 1).map(([t]) => t);
 }

@@ -69,6 +69,16 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     assert.match(none.stderr, /^atlas: file not found: .*\*\.xml$/m);
   });
 
+  it('--dry-run of files sharing one table says each is planned against the table as it is now (vega-datasets: a year column integer in one file, text in the next)', async () => {
+    put('in/a.csv', csv([['year', 'v'], [2001, 1]]));
+    put('in/b.csv', csv([['year', 'v'], ['2002-03', 2]]));
+    const plan = await runAtlas(['import', join(files.dir, 'in'), '--table', 'years', '--dry-run', ...conn]);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /^note: several files go to years: each is planned against the table as it is now, not as the files before it would leave it/m);
+    const apart = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', ...conn]);
+    assert.doesNotMatch(apart.stdout, /^note: several files go to/m);
+  });
+
   it("a failed file's line gives the reason once and the hint under it, as a single import does; so does --dry-run", async () => {
     // The shape of Debian iso-codes' files: the records under the object's one key.
     put('in/codes.json', '{"3166-1": [{"alpha_2": "AW", "name": "Aruba"}]}');
