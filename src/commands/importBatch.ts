@@ -3,6 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
 import { importBatch, planBatch, type BatchFileOutcome, type BatchPlan, type BatchResult } from '../core/importBatch.js';
 import type { InsertEstimate } from '../core/import.js';
+import { unreadCompression } from '../core/input.js';
 import { ExitCode } from '../errors.js';
 import type { SkippedEntry, SkipReason } from '../sources/listing.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
@@ -164,6 +165,9 @@ const SKIP_TEXT: Record<SkipReason, string> = {
 };
 
 function skipLine(skip: SkippedEntry, c: ChalkInstance): string {
+  // A compression atlas does not read: the command that does, as a single import of it says.
+  const unread = skip.reason === 'not-data' ? unreadCompression(Buffer.alloc(0), skip.path, null) : null;
+  if (unread !== null) return c.dim(`  left out ${printable(unread)}`);
   return c.dim(`  left out ${printable(skip.path)}: ${SKIP_TEXT[skip.reason]}${skip.detail !== null ? ` (${printable(skip.detail)})` : ''}`);
 }
 

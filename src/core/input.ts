@@ -99,16 +99,22 @@ function shellWord(text: string): string {
  * each point the wrong way.
  */
 function refuseUnreadCompression(first: Buffer, fileName: string | null, table: string | null): void {
+  const message = unreadCompression(first, fileName, table);
+  if (message !== null) throw new AtlasError(message);
+}
+
+/** What refuseUnreadCompression says of a file (by its first bytes, or its name alone when `first` is empty), or null when atlas reads it. */
+export function unreadCompression(first: Buffer, fileName: string | null, table: string | null): string | null {
   const ext = (fileName ?? '').toLowerCase().split('.').pop();
-  const found = UNREAD_COMPRESSIONS.find((c) => c.magic.every((byte, i) => first[i] === byte) || (fileName !== null && ext === c.ext));
-  if (found === undefined) return;
+  const found = UNREAD_COMPRESSIONS.find((c) => (first.length > 0 && c.magic.every((byte, i) => first[i] === byte)) || (fileName !== null && ext === c.ext));
+  if (found === undefined) return null;
   const inner = fileName === null ? null : fileName.slice(0, fileName.length - found.ext.length - 1);
   const target = table ?? (fileName === null ? 'TABLE' : tableNameFromFileName(fileName));
   const command =
     fileName === null
       ? `... | ${found.command} | atlas import - --table ${shellWord(target)}`
       : `${found.command} ${shellWord(fileName)} | atlas import - --table ${shellWord(target)} --name ${shellWord(inner ?? fileName)}`;
-  throw new AtlasError(`${fileName ?? 'the input'} is ${found.what}, which atlas does not read; decompress it on the way in: ${command}`);
+  return `${fileName ?? 'the input'} is ${found.what}, which atlas does not read; decompress it on the way in: ${command}`;
 }
 
 /** Yields the first chunk again after peeking at it. */

@@ -34,7 +34,10 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     put('in/customers.csv', csv([['id', 'name'], [1, 'ann'], [2, 'bob'], [2, 'bob']]));
     put('in/orders.ndjson', '{"id": 1, "total": 9.5}\n');
     put('in/README.md', '# what lands here\n');
+    put('in/late.csv.bz2', 'BZh9');
     const r = await runAtlas(['import', join(files.dir, 'in'), ...conn]);
+    // A compression atlas does not read is left out with the command that reads it, as a single import says it.
+    assert.match(r.stdout, /^ {2}left out .*late\.csv\.bz2 is bzip2-compressed, which atlas does not read; decompress it on the way in: bzip2 -dc .*late\.csv\.bz2 \| atlas import - --table late --name .*late\.csv$/m);
     assert.equal(r.code, 0, r.stderr);
     // A file's warnings are under its line, as a single import prints them.
     assert.match(r.stdout, /customers\.csv -> customers: .*\n {2}warning: column\(s\) renamed because their names are reserved: id -> id_2/);
@@ -44,6 +47,7 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     assert.match(lines[1]!, /^success .*orders\.ndjson -> orders: 1 rows in .*, import [0-9a-f-]{36}$/);
     assert.match(lines[2]!, /^batch [0-9a-f-]{36}: 2 file\(s\): imported 2, skipped 0 \(already imported\), partial 0, failed 0; 3 rows in /);
     assert.match(lines[3]!, /^ {2}left out .*README\.md: not a data file by its extension \(--pattern takes it\)$/);
+    assert.match(lines[4]!, /^ {2}left out .*late\.csv\.bz2 is bzip2-compressed/);
     put('in/more.csv', csv([['id'], [7], [7]]));
     const plan = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', ...conn]);
     assert.equal(plan.code, 0, plan.stderr);
