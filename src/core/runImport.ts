@@ -704,6 +704,7 @@ async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nullValue
   const duplicatesFound = inserted.duplicates.found - (inserted.duplicates.unchanged?.rows ?? 0);
   const rowsSkipped = staged.rows - inserted.rows - rowsUpdated - rowsUnchanged;
   const durationSeconds = run.trace.durationSeconds();
+  if (inserted.upserted !== null && inserted.upserted.kept.length > 0) record.metadata.kept_in_place = inserted.upserted.kept;
   const outcome: ImportOutcome = {
     ...record,
     status,

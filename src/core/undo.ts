@@ -157,8 +157,8 @@ export function dependentsError(plan: UndoResult): AtlasError {
 export function laterImportsError(plan: UndoResult): AtlasError {
   const list = plan.later_imports.map(laterChangeText).join(', ');
   const kept = plan.later_imports.some((l) => l.kept > 0);
-  return new AtlasError(`cannot undo import ${plan.import_id}: later import(s) ${kept ? 'replaced the table keeping some of its rows, or updated or deleted them' : 'updated or deleted its rows'}: ${list}; undo them first, latest first`, {
-    hint: `--force undoes it anyway: the rows those imports changed stay as they left them${kept ? ', the rows a replace kept in place go with it' : ''}, and undoing them later brings back what was there before ${plan.import_id.slice(0, 8)}`,
+  return new AtlasError(`cannot undo import ${plan.import_id}: later import(s) ${kept ? 'kept some of its rows as rows of their own file (a replace, an upsert that found them unchanged), or updated or deleted them' : 'updated or deleted its rows'}: ${list}; undo them first, latest first`, {
+    hint: `--force undoes it anyway: the rows those imports changed stay as they left them${kept ? ', the rows kept in place go with it' : ''}, and undoing them later brings back what was there before ${plan.import_id.slice(0, 8)}`,
   });
 }
 

@@ -222,6 +222,8 @@ export interface UpsertCounts {
   inserted: number;
   updated: number;
   unchanged: number;
+  /** The unchanged rows by the earlier import that wrote them (`metadata.kept_in_place`, as a replace's). */
+  kept: Array<{ import_id: string; rows: number }>;
 }
 
 /**
@@ -283,7 +285,20 @@ export async function applyUpsert(
     ),
   );
   const n = inserted.rowCount ?? 0;
-  return { valid, inserted: n, updated: kept, unchanged: valid - kept - n };
+  const unchanged = valid - kept - n;
+  // Rows the file repeats stay rows of the imports that wrote them: counted per import, so that
+  // undoing one of those first is refused naming this one, as for a replace's kept rows (db/preImages.ts).
+  const byImport =
+    unchanged === 0
+      ? []
+      : (
+          await client.query<{ import_id: string; rows: number }>(
+            `select t._import_id::text as import_id, count(*)::int as rows from ${target} t join ${conv} c on ${on}
+              where t._import_id is distinct from $1::uuid and t._import_id is not null group by 1 order by 1`,
+            [a.importId],
+          )
+        ).rows;
+  return { valid, inserted: n, updated: kept, unchanged, kept: byImport };
 }
 
 /** The mode's figures in the import's history record (written in its transaction, after completeImport). */

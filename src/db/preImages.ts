@@ -81,7 +81,7 @@ export interface LaterChange {
   import_mode: string;
   /** Rows of the earlier import it changed. */
   rows: number;
-  /** Rows of the earlier import a replace kept in place as rows of its file (`metadata.kept_in_place`). */
+  /** Rows of the earlier import a replace kept in place as rows of its file, or an upsert found unchanged (`metadata.kept_in_place`). */
   kept: number;
 }
 
@@ -110,7 +110,7 @@ export async function listLaterChanges(client: Client, schema: string, table: st
   return res.rows.map((r) => ({ ...r, import_timestamp: isoTime(r.import_timestamp)! }));
 }
 
-/** `id (upsert, file.csv, 3 row(s))`, or `... 3 row(s), 40 kept in place)` for a replace that kept some. */
+/** `id (upsert, file.csv, 3 row(s))`, or `... 3 row(s), 40 kept in place)` for a replace or an upsert that kept some. */
 export function laterChangeText(l: LaterChange): string {
   const what = [l.rows > 0 || l.kept === 0 ? `${l.rows} row(s)` : null, l.kept > 0 ? `${l.kept} kept in place` : null].filter((x) => x !== null).join(', ');
   return `${l.import_id} (${l.import_mode}, ${l.file_name ?? 'stdin'}, ${what})`;

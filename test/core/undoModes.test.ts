@@ -106,6 +106,18 @@ describe('undo of upsert, replace and --replace-import', () => {
     await undoImport(db.settings, rep.import_id, run);
     assert.deepEqual(await snapshotTable(db, 'p_prices'), []);
   });
+  it('an upsert that finds an import\'s rows unchanged keeps them as its own: undoing that import is refused naming it (country-json imported, then upserted again); forced, undoing the upsert does not bring them back', async () => {
+    const a = await append('c1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'c_same');
+    const up = await importWith(db.settings, files.write('c2.csv', csv([['sku', 'price', 'note'], ['a', '1', 'x'], ['b', '2', 'y'], ['c', '3', 'z']])), 'c_same', { mode: 'upsert', key: ['sku'], allowSameFile: true });
+    assert.deepEqual([up.rows_inserted, up.rows_unchanged], [1, 2]);
+    const [meta] = await db.rows(`select metadata -> 'kept_in_place' as kept from ${db.schema}.import_history where import_id = $1`, [up.import_id]);
+    assert.deepEqual(meta, { kept: [{ import_id: a.import_id, rows: 2 }] });
+    await assert.rejects(undoImport(db.settings, a.import_id, run), (err: unknown) => err instanceof AtlasError && err.message.includes(`${up.import_id} (upsert, c2.csv, 2 kept in place)`));
+    await undoImport(db.settings, a.import_id, { ...run, force: true });
+    await undoImport(db.settings, up.import_id, run);
+    assert.deepEqual(await snapshotTable(db, 'c_same'), []);
+  });
+
   it('every type comes back exactly: floats, timestamps, dates, booleans, JSON, text with quotes and newlines', async () => {
     const header = ['sku', 'f', 'ts', 'd', 'ok', 'j', 't'];
     const first = [
