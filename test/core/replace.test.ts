@@ -69,6 +69,20 @@ describe('import --mode replace and --replace-import', () => {
     assert.deepEqual([r.import_strategy, r.rows_inserted, r.rows_deleted], ['new_table', 3, 0]);
   });
 
+  it('--replace-import of an import whose rows a later import skipped as duplicates is refused, naming it, and writes nothing (country-json\'s capitals: a newer version appended over an older one)', async () => {
+    const a = await importInto(db.settings, files.write('cap1.csv', csv([['country', 'city'], ['Brazil', 'Brasilia'], ['Iceland', 'Reykjavik'], ['Chad', 'Ndjamena']])), 'capitals');
+    const b = await importInto(db.settings, files.write('cap2.csv', csv([['country', 'city'], ['Brazil', 'Brasilia'], ['Iceland', 'Reykjavik'], ['Peru', 'Lima']])), 'capitals');
+    assert.deepEqual([b.rows_inserted, b.duplicates_found], [1, 2]);
+    const before = await snapshotTable(db, 'capitals');
+    await assert.rejects(
+      importWith(db.settings, files.write('cap_fixed.csv', csv([['country', 'city'], ['Chad', "N'Djamena"]])), null, { replaceImport: a.import_id }),
+      (err: unknown) =>
+        err instanceof ImportFailedError &&
+        err.message.includes(`--replace-import: 2 of the rows of import ${a.import_id} are also the data of later imports, which skipped their own copies of them as duplicates: ${b.import_id} (cap2.csv, 2 record(s)); nothing was written`),
+    );
+    assert.deepEqual(await snapshotTable(db, 'capitals'), before);
+  });
+
   it('--replace-import: that import rows go, this file goes in, in one transaction; the records point at each other', async () => {
     const a = await importInto(db.settings, files.write('orders_bad.csv', csv([['order', 'qty'], ['o1', 1], ['o2', 200], ['o3', 3]])), 'orders');
     const b = await importInto(db.settings, files.write('orders_other.csv', csv([['order', 'qty'], ['o9', 9]])), 'orders');
