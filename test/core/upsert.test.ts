@@ -41,6 +41,16 @@ describe('import --mode upsert', () => {
     assert.deepEqual(pre[0]!.row_data, whole[1]);
   });
 
+  it('the key given with --key is in the stored mapping_config, which replays as a --mapping file with the same key', async () => {
+    await importInto(db.settings, files.write('k1.csv', csv([['sku', 'price'], ['a', '1']])), 'keyed_replay');
+    const u = await importWith(db.settings, files.write('k2.csv', csv([['sku', 'price'], ['a', '2']])), 'keyed_replay', { mode: 'upsert', key: ['sku'] });
+    const [rec] = await db.rows<{ mapping: { key: string[] | null } }>(`select mapping_config as mapping from ${db.schema}.import_history where import_id = $1`, [u.import_id]);
+    assert.deepEqual(rec!.mapping.key, ['sku']);
+    const replay = files.write('replay.json', JSON.stringify(rec!.mapping));
+    const again = await importWith(db.settings, files.write('k3.csv', csv([['sku', 'price'], ['a', '3']])), 'keyed_replay', { mode: 'upsert', mappingFile: replay });
+    assert.deepEqual([again.rows_updated, again.rows_inserted], [1, 0]);
+  });
+
   it('leaves columns the file does not bring as they are, and keeps the row hash right for the duplicate check', async () => {
     await importInto(db.settings, files.write('w1.csv', csv([['sku', 'price', 'note'], ['a', '1', 'keep me'], ['b', '2', 'me too']])), 'wide');
     await importWith(db.settings, files.write('w2.csv', csv([['sku', 'price'], ['a', '10']])), 'wide', { mode: 'upsert', key: ['sku'] });
