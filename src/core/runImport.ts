@@ -23,6 +23,7 @@ import { rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn }
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeLookupCandidatesSql, analyzeStageRowsSql, createValueLookups } from './valueLookups.js';
 import { isoTime } from '../transform/time.js';
+import { isTextType } from '../transform/typeSql.js';
 import { applyUpsert, checkKeyUniqueInTable, checkReplaceTarget, checkTableHasId, clearForReplace, countRowsByImport, keyConflictErrorsSql, keyIndexSql, markKeyConflicts, recordModeOutcome, type ImportMode, type KeyColumn, type UpsertCounts } from './upsert.js';
 
 import { predictChanges, type PredictedChanges } from './predictChanges.js';
@@ -296,7 +297,6 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   // The staging table's row count for the planner (not a dry run's: it runs none of the statements it serves).
   if (!options.dryRun) for (const sql of analyzeStageRowsSql(run.stage)) await client.query(sql);
   const decided: ColumnType[] = staged.columns.map((c) => c.stats.decide());
-  decided.forEach((d, i) => d.notes.forEach((note) => warnings.push(`${staged.columns[i]!.targetName}: ${note}`)));
   const early = run.waitTurn !== null && !options.dryRun && checksRows(run) ? await convertEarly(run, staged, decided) : null;
   await run.waitTurn?.();
   run.checkCancelled();
@@ -310,6 +310,7 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   const existing = early !== null && fingerprint === early.fingerprint ? early.existing : await getExistingTable(client, schema, tableName);
   if (existing !== null && existing !== early?.existing) await findTypesWithoutHash(client, existing.columns);
   const plan = planFor(run, staged, decided, existing);
+  warnings.push(...inferenceNotes(staged, decided, plan));
   Object.assign(trace, { strategy: plan.strategy, mappingConfig: plan.mapping });
   warnings.push(...plan.warnings);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
@@ -762,6 +763,25 @@ function comparesWholeRows(plan: ImportPlan, existing: ExistingTable, key: reado
 function isWholeRow(key: readonly string[], tableColumns: ReadonlyArray<TableColumn>): boolean {
   return key.length === tableColumns.length && tableColumns.every((c) => key.includes(c.name));
 }
+/**
+ * What type inference noticed, by column. A column it would have kept as text that goes into an
+ * existing column of another type is read as that type: said so, rather than "kept as text"
+ * (country-json's iso codes with leading zeros into an integer column lose the zeros).
+ */
+function inferenceNotes(staged: Staging['staged'], decided: readonly ColumnType[], plan: ImportPlan): string[] {
+  const planned = new Map(plan.columns.map((c) => [c.staged, c]));
+  return decided.flatMap((d, i) => {
+    const column = staged.columns[i]!;
+    const p = planned.get(column);
+    const intoOther = p !== undefined && d.type === 'text' && !isTextType(p.sqlType) && p.sqlType !== 'jsonb';
+    return d.notes.map((note) =>
+      intoOther && note.startsWith('kept as text')
+        ? `${column.targetName}: not kept as text: the table's column ${p.targetName} is ${p.sqlType}, so its values are read as ${p.sqlType} (${note.replace(/^kept as text: /, '')}); those that change are recorded in _corrections_applied, those it cannot hold are mapping errors`
+        : `${column.targetName}: ${note}`,
+    );
+  });
+}
+
 /**
  * Spreadsheet error cells (`#DIV/0!`, `#N/A`, ...) by column: one warning per column saying how
  * many and which, and the counts for the history record's metadata.

@@ -320,6 +320,16 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       }
     });
 
+    it('codes with leading zeros into an existing integer column (country-json iso numeric, older then newer): the warning says they are read as integer, not "kept as text"', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('iso1.csv', 'country,iso\nA,4\nB,8\n'), table: 'iso_numeric' });
+      const r = await importFile(db.settings, { ...defaults, source: files.write('iso2.csv', 'country,iso\nA,004\nB,008\nC,020\n'), table: 'iso_numeric', mode: 'upsert', key: ['country'] });
+      assert.deepEqual(r.warnings.filter((w) => w.startsWith('iso:')), [
+        "iso: not kept as text: the table's column iso is integer, so its values are read as integer (every value is digits and 3 have leading zeros (codes such as 00123, whose zeros a number would lose)); those that change are recorded in _corrections_applied, those it cannot hold are mapping errors",
+      ]);
+      const [c] = await db.rows(`select iso, _corrections_applied -> 'iso' ->> 'before' as before from ${q('iso_numeric')} where country = 'C'`);
+      assert.deepEqual(c, { iso: 20, before: '020' });
+    });
+
     it('vega zipcodes: a column of digits some with leading zeros is text with the same warning in any row order', async () => {
       const notes: string[][] = [];
       for (const source of [real('vega_zipcodes_extract.csv'), files.write('zips_reversed.csv', reversedCsv(real('vega_zipcodes_extract.csv')))]) {
