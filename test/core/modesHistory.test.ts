@@ -128,8 +128,11 @@ describe('the CLI of upsert, replace and their undo', () => {
     assert.match(refused.stderr, new RegExp(`later import\\(s\\) kept some of its rows .*, or updated or deleted them: ${uId} \\(upsert, cli2\\.csv, 1 row\\(s\\), 1 kept in place\\)`));
     const dry = await runAtlas(['undo', uId, '--dry-run', ...conn]);
     assert.match(dry.stdout, /put back 1 row\(s\) it updated or deleted \(upsert\), exactly as they were/);
+    // The row it inserted goes; the one it updated is not counted as removed (world-countries' upsert said "remove 250 row(s) (it inserted 0)").
+    assert.match(dry.stdout, /^ {2}remove 1 row\(s\) from [\w.]+\.cli_prices$/m);
     const undo = await runAtlas(['undo', uId, '--yes', ...conn]);
     assert.equal(undo.code, 0, undo.stderr);
+    assert.match(undo.stdout, /^undone: removed 1 row\(s\) of import /m);
     assert.deepEqual(await snapshotTable(db, 'cli_prices'), before);
     const noKey = await runAtlas(['import', files.write('cli3.csv', csv([['sku'], ['z']])), '--table', 'cli_prices', '--mode', 'upsert', ...conn]);
     assert.equal(noKey.code, 2);
