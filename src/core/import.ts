@@ -28,6 +28,10 @@ import { importModeOf, recordModeStarted } from './upsert.js';
 
 export type { DryRunResult, ImportOptions, ImportPhase, ImportProgress, ImportResult, InsertEstimate } from './importTypes.js';
 
+
+/** A unique index (atlas's own, made with --key, or the user's) refused a row the import wrote. */
+const UNIQUE_VIOLATION_HINT =
+  "the table has a unique index on the key named in the detail: the file holds rows that share that key, or rows whose key a row of the table holds; to update those rows instead, --mode upsert --key with the index's columns";
 /** Runs one import. Throws ImportFailedError (with the failed record's id) when it fails. */
 export async function importFile(settings: Settings, options: ImportOptions): Promise<ImportResult> {
   return (await importWithRecord(settings, { ...options, dryRun: false })) as ImportResult;
@@ -168,7 +172,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         // The import's own connection may be what failed (server restart, terminated backend): then a fresh one says why.
         await record(client).catch(() => withClient(url, record).catch(() => undefined));
         if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);
-        const hint = err instanceof AtlasError ? err.hint : null;
+        const hint = err instanceof AtlasError ? err.hint : (err as { code?: unknown }).code === '23505' ? UNIQUE_VIOLATION_HINT : null;
         throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err, warnings: trace.warnings ?? [] });
       } finally {
         stopOnAbort();

@@ -83,6 +83,17 @@ describe('import --mode replace and --replace-import', () => {
     assert.deepEqual(await snapshotTable(db, 'capitals'), before);
   });
 
+  it('a replace whose file repeats a key of the unique index --key made fails naming the key, with a hint (timezones.json: two records of value "GMT Standard Time")', async () => {
+    await importWith(db.settings, files.write('tz1.csv', csv([['value', 'offset'], ['UTC', '0'], ['GMT Standard Time', '0']])), 'tzs', { mode: 'upsert', key: ['value'] });
+    await assert.rejects(
+      importWith(db.settings, files.write('tz2.csv', csv([['value', 'offset'], ['UTC', '0'], ['GMT Standard Time', '0'], ['GMT Standard Time', '1']])), 'tzs', { mode: 'replace' }),
+      (err: unknown) =>
+        err instanceof ImportFailedError &&
+        /duplicate key value violates unique constraint .*Key \(value\)=\(GMT Standard Time\) already exists/.test(err.message) &&
+        (err.hint ?? '').startsWith('the table has a unique index on the key named in the detail'),
+    );
+  });
+
   it('--replace-import: that import rows go, this file goes in, in one transaction; the records point at each other', async () => {
     const a = await importInto(db.settings, files.write('orders_bad.csv', csv([['order', 'qty'], ['o1', 1], ['o2', 200], ['o3', 3]])), 'orders');
     const b = await importInto(db.settings, files.write('orders_other.csv', csv([['order', 'qty'], ['o9', 9]])), 'orders');
