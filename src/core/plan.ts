@@ -84,6 +84,8 @@ export interface PlanInput {
   mapping: Mapping;
   /** --strategy, or the mapping's. */
   forced: Strategy | null;
+  /** An upsert: the rows it updates keep their values in columns the file lacks. @default false */
+  upsert?: boolean;
 }
 
 export function planImport(input: PlanInput): ImportPlan {
@@ -186,7 +188,14 @@ export function planImport(input: PlanInput): ImportPlan {
   } else {
     for (const b of extra) dropped.push({ source: b.staged.sourceName, reason: 'not in the table (adapt_data adds no columns)' });
   }
-  if (missing.length > 0) warnings.push(`column(s) of ${tableName} missing from the file are left NULL (or their default): ${missing.map((c) => c.name).join(', ')}`);
+  if (missing.length > 0) {
+    const names = missing.map((c) => c.name).join(', ');
+    warnings.push(
+      input.upsert === true
+        ? `column(s) of ${tableName} missing from the file: ${names}; the rows it updates keep their values there, the rows it inserts get NULL (or the default)`
+        : `column(s) of ${tableName} missing from the file are left NULL (or their default): ${names}`,
+    );
+  }
   const missingRequired = missing.filter((c) => c.required).map((c) => c.name);
   return finish(strategy, [...plannedExisting, ...added], added, missingRequired, warnings, input, dropped);
 }

@@ -337,7 +337,7 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
 function planFor(run: ImportRun, staged: StageResult, decided: ColumnType[], existing: ExistingTable | null): ImportPlan {
   // The key given by --key is the mapping's too: mapping_config, a valid mapping file, keeps it.
   const mapping = run.prepared.key === null ? run.prepared.mapping : { ...run.prepared.mapping, key: run.prepared.key };
-  const plan = planImport({ tableName: run.tableName, staged: staged.columns, decided, existing, mapping, forced: run.options.strategy ?? null });
+  const plan = planImport({ tableName: run.tableName, staged: staged.columns, decided, existing, mapping, forced: run.options.strategy ?? null, upsert: run.mode === 'upsert' });
   if (existing) {
     const required = new Set(existing.columns.filter((c) => c.required).map((c) => c.name));
     for (const c of plan.columns) if (required.has(c.targetName)) Object.assign(c, { required: true, checkValidity: true });
