@@ -391,13 +391,14 @@ export interface TracedRow {
 
 /** The row with `id` = `rowId` (atlas's identity column), or null. */
 export async function getRowById(client: Client, schema: string, table: string, rowId: string): Promise<TracedRow | null> {
-  // to_jsonb keeps every type exact (numeric as a JSON number, date as ISO text) without per-type code.
+  // row_to_json keeps every type exact (numeric as a JSON number, date as ISO text) without per-type
+  // code, and the columns in table order, as earlier versions (pre-images) show them.
   // $1 as bigint: an integer or smallint id column compares with it (and uses its index) where an
   // id beyond that column's range would otherwise be an error from the server.
   // _imported_at is a timestamp without time zone (the spec's type), written by now() in the
   // server's TimeZone: read back as timestamptz in that same zone, it is the instant it was written.
   const res = await client.query<{ row: Record<string, unknown>; imported_at: Date | null }>(
-    `select to_jsonb(t) as row, (to_jsonb(t)->>'_imported_at')::timestamptz as imported_at from ${qualify(schema, table)} t where t.id = $1::bigint`,
+    `select row_to_json(t) as row, (row_to_json(t)->>'_imported_at')::timestamptz as imported_at from ${qualify(schema, table)} t where t.id = $1::bigint`,
     [rowId],
   );
   const row = res.rows[0]?.row;

@@ -80,6 +80,13 @@ describe('traceLineage and traceRow', () => {
     await assert.rejects(traceRow(db.settings, 'lgone', '987654'), NotFoundError);
   });
 
+  it('shows the row\'s values in the table\'s column order (as its earlier versions), not jsonb\'s (shorter names first)', async () => {
+    await importInto(db.settings, files.write('ordered.csv', csv([['utc_offset', 'abbr', 'v'], ['+01:00', 'CET', 1]])), 'ordered');
+    const [row] = await db.rows<{ id: string }>(`select id from ${db.schema}.ordered`);
+    const t = await traceRow(db.settings, 'ordered', row!.id);
+    assert.deepEqual(Object.keys(t.values), ['utc_offset', 'abbr', 'v']);
+  });
+
   it('traces one row to its import, file, source row number and corrections', async () => {
     const r = await importInto(db.settings, files.write('traced.csv', csv([['name', 'joined'], ['ada', '03/14/2024'], ['grace', '07/02/2023']])), 'traced');
     const [row] = await db.rows<{ id: string }>(`select id from ${db.schema}.traced where name = 'grace'`);
