@@ -300,7 +300,7 @@ export async function listImports(client: Client, schema: string, f: HistoryFilt
   const total = await client.query<{ n: string }>(`select count(*) as n from ${qualify(schema, 'import_history')} h ${where}`, params);
   const rows = await client.query(
     `select ${SUMMARY_COLUMNS} from ${qualify(schema, 'import_history')} h ${where}
-     order by h.import_timestamp desc, h.created_at desc limit $6 offset $7`,
+     order by h.import_timestamp desc, h.created_at desc, h.updated_at desc, h.import_id limit $6 offset $7`,
     [...params, f.limit, f.offset],
   );
   return { rows: rows.rows.map(toImportSummary), total: Number(total.rows[0]?.n ?? 0) };

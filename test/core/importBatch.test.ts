@@ -12,6 +12,7 @@ import { undoBatch } from '../../src/core/undoBatch.ts';
 import { importBatch, planBatch, type BatchOptions, type BatchResult } from '../../src/core/importBatch.ts';
 import { csv, FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 import { assertPromiseHolds, countRows, historyOf, waitFor } from '../guarantees/helpers.ts';
+import { listHistory } from '../../src/core/history.ts';
 import { startWireRecorder } from '../guarantees/wireRecorder.ts';
 import { useS3rver } from '../sources/s3rverHelper.ts';
 
@@ -256,6 +257,14 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.deepEqual(statuses(third), ['a.csv:skipped', 'b.csv:skipped', 'd.csv:success']);
     assert.equal(await countRows(db.client, db.schema, 'events'), 3);
     assert.equal((await historyOf(db.client, db.schema)).length, 3);
+  });
+
+  it('history --batch of an --atomic batch, whose records share one import_timestamp, lists them newest first, the last file first', async () => {
+    for (const name of ['a', 'b', 'c', 'd']) put(`in/${name}.csv`, csv([['id'], [name]]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], atomic: true });
+    assert.equal(r.summary.imported, 4);
+    const page = await listHistory(db.settings, { table: null, user: null, status: null, since: null, batch: r.batch_id, limit: 10, offset: 0 });
+    assert.deepEqual(page.imports.map((x) => x.file_name), ['d.csv', 'c.csv', 'b.csv', 'a.csv']);
   });
 
   it('a corrupt file among good ones fails alone: the others are committed, its record says why; a re-run imports only what is missing', async () => {
