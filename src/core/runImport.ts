@@ -811,7 +811,12 @@ function resolveKey(named: string[] | null, plan: ImportPlan): string[] {
   if (named === null) return plan.columns.map((c) => c.targetName);
   return named.map((k) => {
     const col = plan.columns.find((c) => c.targetName === k) ?? plan.columns.find((c) => c.sourceName === k);
-    if (!col) throw new AtlasError(`key column ${k} is not among the columns this import writes`, { hint: 'check --key against the file and the table' });
+    if (!col) {
+      // Names are compared exactly: one that differs only in case is named (world-countries' Country, country).
+      const near = plan.columns.find((c) => c.targetName.toLowerCase() === k.toLowerCase() || c.sourceName.toLowerCase() === k.toLowerCase());
+      const hint = near ? `names are case-sensitive: --key ${near.targetName}` : `the columns it writes: ${plan.columns.map((c) => c.targetName).join(', ')}`;
+      throw new AtlasError(`key column ${k} is not among the columns this import writes`, { hint });
+    }
     return col.targetName;
   });
 }

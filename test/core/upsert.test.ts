@@ -51,6 +51,13 @@ describe('import --mode upsert', () => {
     assert.deepEqual([again.rows_updated, again.rows_inserted], [1, 0]);
   });
 
+  it('a key column named in another case than the file\'s (JSON, whose keys are known once read) is refused with the name it has', async () => {
+    const err = await importWith(db.settings, files.write('cased.json', '[{"country": "A", "v": 1}]'), 'cased', { mode: 'upsert', key: ['Country'] }).catch((e: unknown) => e);
+    assert.ok(err instanceof ImportFailedError, String(err));
+    assert.match(err.message, /key column Country is not among the columns this import writes$/);
+    assert.equal(err.hint, 'names are case-sensitive: --key country');
+  });
+
   it('leaves columns the file does not bring as they are, and keeps the row hash right for the duplicate check', async () => {
     await importInto(db.settings, files.write('w1.csv', csv([['sku', 'price', 'note'], ['a', '1', 'keep me'], ['b', '2', 'me too']])), 'wide');
     const u = await importWith(db.settings, files.write('w2.csv', csv([['sku', 'price'], ['a', '10']])), 'wide', { mode: 'upsert', key: ['sku'] });
