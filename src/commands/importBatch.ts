@@ -199,12 +199,11 @@ function renderPlan(plan: BatchPlan, c: ChalkInstance): string {
       lines.push(`import ${to}: ${formatCount(r.total_rows_in_file)} rows (${r.import_strategy}${errors}${predictedText(r.predicted)})`);
     }
   }
-  const n = (a: BatchPlan['files'][number]['action']): number => plan.files.filter((f) => f.action === a).length;
-  lines.push(`${formatCount(plan.files.length)} file(s): ${formatCount(n('import'))} to import, ${formatCount(n('skip'))} to skip, ${formatCount(n('fail'))} would fail`);
+  const s = plan.summary;
+  lines.push(`${formatCount(s.files)} file(s): ${formatCount(s.to_import)} to import, ${formatCount(s.to_skip)} to skip, ${formatCount(s.would_fail)} would fail`);
   // Each file's dry run is rolled back before the next: files sharing a table are each planned against it as it is now.
-  const shared = sharedTables(plan.files.filter((f) => f.action === 'import').map((f) => f.table_name));
-  if (shared.length > 0) {
-    lines.push(c.yellow(`note: several files go to ${shared.map((t) => printable(t)).join(', ')}: each is planned against the table as it is now, not as the files before it would leave it (their columns and types, their rows as duplicates), so the run may differ`));
+  if (s.shared_tables.length > 0) {
+    lines.push(c.yellow(`note: several files go to ${s.shared_tables.map((t) => printable(t)).join(', ')}: each is planned against the table as it is now, not as the files before it would leave it (their columns and types, their rows as duplicates), so the run may differ`));
   }
   for (const skip of plan.listing_skipped) lines.push(skipLine(skip, c));
   return `${lines.join('\n')}\n`;
@@ -228,9 +227,3 @@ function fileLabel(file: { displayName: string }, index: number, count: number):
   return `file ${formatCount(index + 1)} of ${formatCount(count)}, ${printable(file.displayName)}`;
 }
 
-/** The tables more than one of `tables` names, in first-named order. */
-function sharedTables(tables: ReadonlyArray<string | null>): string[] {
-  const seen = new Map<string, number>();
-  for (const t of tables) if (t !== null) seen.set(t, (seen.get(t) ?? 0) + 1);
-  return [...seen].filter(([, k]) => k > 1).map(([t]) => t);
-}

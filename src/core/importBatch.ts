@@ -109,6 +109,16 @@ export interface BatchPlan {
   dry_run: true;
   files: BatchPlanFile[];
   listing_skipped: SkippedEntry[];
+  /** The counts the text's last line says; `shared_tables`: tables several files to import go to (each planned against the table as it is now). */
+  summary: { files: number; to_import: number; to_skip: number; would_fail: number; shared_tables: string[] };
+}
+
+/** A plan with its summary. */
+function withSummary(files: BatchPlanFile[], skipped: SkippedEntry[]): BatchPlan {
+  const n = (a: BatchPlanFile['action']): number => files.filter((f) => f.action === a).length;
+  const toImport = files.filter((f) => f.action === 'import').map((f) => f.table_name);
+  const shared = [...new Set(toImport.filter((t, i) => toImport.indexOf(t) !== i))];
+  return { dry_run: true, files, listing_skipped: skipped, summary: { files: files.length, to_import: n('import'), to_skip: n('skip'), would_fail: n('fail'), shared_tables: shared } };
 }
 
 /**
@@ -147,7 +157,7 @@ async function listBatch(settings: Settings, options: Pick<BatchOptions, 'source
 export async function planBatch(settings: Settings, options: BatchOptions): Promise<BatchPlan> {
   const { files, skipped } = await listBatch(settings, options);
   const tableFor = tableNamerFor(options);
-  if (files.length === 0) return { dry_run: true, files: [], listing_skipped: skipped };
+  if (files.length === 0) return withSummary([], skipped);
   return withDatabase(settings, options, async (client, url, target) => {
     const session = await openSession(client, url, target, client, randomUUID(), false);
     const planned: BatchPlanFile[] = [];
@@ -165,7 +175,7 @@ export async function planBatch(settings: Settings, options: BatchOptions): Prom
       const hooks = options.onFileStart?.(file, planned.length, files.length);
       planned.push(await planOne(settings, batchFileOptions(options, file, hooks), session, file, named));
     }
-    return { dry_run: true, files: planned, listing_skipped: skipped };
+    return withSummary(planned, skipped);
   });
 }
 

@@ -81,6 +81,11 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     assert.match(plan.stdout, /^note: several files go to years: each is planned against the table as it is now, not as the files before it would leave it/m);
     const apart = await runAtlas(['import', join(files.dir, 'in'), '--dry-run', ...conn]);
     assert.doesNotMatch(apart.stdout, /^note: several files go to/m);
+    // --json: the same counts and tables in `summary`.
+    const json = await runAtlas(['import', join(files.dir, 'in'), '--table', 'years', '--dry-run', '--json', ...conn]);
+    const body = JSON.parse(json.stdout) as { summary: unknown; files: Array<{ action: string }> };
+    assert.deepEqual(body.summary, { files: 2, to_import: 2, to_skip: 0, would_fail: 0, shared_tables: ['years'] });
+    assert.deepEqual(body.files.map((f) => f.action), ['import', 'import']);
   });
 
   it("a failed file's line gives the reason once and the hint under it, as a single import does; so does --dry-run", async () => {
