@@ -424,6 +424,10 @@ describe('real files', () => {
       assert.ok(result.warnings.includes(said), result.warnings.join('\n'));
       const [history] = await db.rows<{ warnings: string[] }>(`select warnings from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
       assert.ok(history!.warnings.includes(said));
+      // The attributes of the elements around the records (not the root's) are said too (osinfo-db's <device id>).
+      const device = await importFile(db.settings, { table: 'device', source: files.write('device.xml', '<libosinfo version="0.0.1"><device id="http://x/kbd" xmlns:x="urn:x"><name>a</name><name>b</name></device></libosinfo>') });
+      assert.equal(device.rows_inserted, 2);
+      assert.ok(device.warnings.includes('attribute(s) of the element(s) around the <name> records, not imported: <device> (id) (take each <device> as a record with --record-path device)'), device.warnings.join('\n'));
       // Deeper than under the root: the parent is offered as the record too.
       const deep = files.write('deep.xml', '<r><group><a>1</a><a>2</a><b>3</b><b>4</b></group></r>');
       const err = await importFile(db.settings, { table: 'deep', source: deep }).catch((e: unknown) => e);

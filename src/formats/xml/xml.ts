@@ -146,11 +146,22 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
       { hint: `import each kind on its own, into a table of its own: --record-path ${record} --table ..., then --record-path ${seen.name} --table ...${whole}` },
     );
   };
+  // Attributes of the elements around the records (not the root's), which no record holds
+  // (osinfo-db's <device id="...">, whose <name> children were taken as records): said, by element.
+  const ancestorAttributes = new Map<string, Set<string>>();
+  const noteAncestorAttributes = (name: string, attributes: Record<string, string>): void => {
+    const m = matcher as RecordMatcher;
+    if (!m.anchored || stack.length >= m.names.length || stack.some((s, i) => s !== m.names[i])) return;
+    let seen = ancestorAttributes.get(name);
+    if (seen === undefined) ancestorAttributes.set(name, (seen = new Set()));
+    for (const a in attributes) if (!a.startsWith('xmlns') && seen.size < 10) seen.add(a);
+  };
   const openElement = (name: string, attributes: Record<string, string>): void => {
     stack.push(name);
     const parent = open.at(-1);
     if (parent === undefined && !matchesRecord(matcher as RecordMatcher, stack)) {
       if (detected && stack.length === (matcher as RecordMatcher).names.length) skipBeside();
+      else if (stack.length > 1 && hasKeys(attributes)) noteAncestorAttributes(name, attributes);
       return;
     }
     const node: XmlNode = { name, attributes, children: NO_CHILDREN, text: '' };
@@ -320,7 +331,14 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
       const w = recordKeys.warning();
       const m = matcher as RecordMatcher | null;
       const skipped = m === null || beside.size === 0 ? [] : [besideWarning(m, [...beside.values()])];
-      return [...(w === null ? [] : [w]), ...skipped];
+      const around = [...ancestorAttributes].filter(([, a]) => a.size > 0);
+      const attrs =
+        m === null || around.length === 0
+          ? []
+          : [
+              `attribute(s) of the element(s) around the <${m.names.at(-1)}> records, not imported: ${around.map(([e, a]) => `<${e}> (${[...a].join(', ')})`).join(', ')} (take each <${around.at(-1)![0]}> as a record with --record-path ${around.at(-1)![0]})`,
+            ];
+      return [...(w === null ? [] : [w]), ...skipped, ...attrs];
     },
     details: {
       format: 'xml',
