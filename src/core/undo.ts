@@ -9,7 +9,7 @@
 import type { Settings } from '../config.js';
 import { lockForTransaction, useLargeWorkMem, withTransaction, type Client } from '../db/connection.js';
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
-import { listDependentImports, type DependentImport } from '../db/importDuplicates.js';
+import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
 import { countDependentUpdatedRows, countPreImages, handOverPreImages, laterChangeText, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
@@ -142,7 +142,7 @@ export function forceRequiredError(plan: UndoResult): AtlasError {
 
 /** Who relies on the rows, in words: "B (b.csv, 2 records), C (stdin, 1 record)". */
 function describeDependents(plan: UndoResult): string {
-  const list = plan.dependent_imports.map((d) => `${d.import_id} (${d.file_name ?? 'stdin'}, ${d.records} record(s))`).join(', ');
+  const list = plan.dependent_imports.map(dependentImportText).join(', ');
   return `${plan.dependent_rows} of its rows are also the data of later imports, which skipped their own copies of them as duplicates: ${list}`;
 }
 

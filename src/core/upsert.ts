@@ -6,7 +6,7 @@
  */
 import type { Client } from '../db/connection.js';
 import { getImportsByIds } from '../db/history.js';
-import { listDependentImports } from '../db/importDuplicates.js';
+import { dependentImportText, listDependentImports } from '../db/importDuplicates.js';
 import { laterChangeText, listLaterChanges, savePreImages } from '../db/preImages.js';
 import { rawSql } from '../db/staging/index.js';
 import { getDataTable, withImportIdCheckSkipped } from '../db/tables.js';
@@ -158,7 +158,7 @@ export async function checkReplaceTarget(client: Client, schema: string, table: 
   const dependents = (await getDataTable(client, schema, table))?.columns.has('id') === true ? await listDependentImports(client, schema, table, replaced) : [];
   const rows = dependents.reduce((n, d) => n + d.rows, 0);
   if (rows > 0) {
-    const list = dependents.map((d) => `${d.import_id} (${d.file_name ?? 'stdin'}, ${d.records} record(s))`).join(', ');
+    const list = dependents.map(dependentImportText).join(', ');
     throw new AtlasError(`--replace-import: ${rows} of the rows of import ${replaced} are also the data of later imports, which skipped their own copies of them as duplicates: ${list}; nothing was written`, {
       hint: `undo those later imports first; or keep their rows with atlas undo ${replaced} --reassign, then import the corrected file`,
     });
