@@ -1,8 +1,3 @@
-/** `id (file.csv, 3 record(s))`: a later import that relies on an import's rows, as refusals name it. */
-export function dependentImportText(d: DependentImport): string {
-  return `${d.import_id} (${d.file_name ?? 'stdin'}, ${d.records} record(s))`;
-}
-
 /**
  * Queries on import_duplicates: rows an import skipped as duplicates (sql/002). Each query
  * first checks the table exists, so a schema not yet migrated to it reads as "not kept".
@@ -58,6 +53,11 @@ export interface DependentImport {
   records: number;
   /** Rows it is the earliest to rely on: re-attributed to it by undo --reassign. */
   rows: number;
+}
+
+/** `id (file.csv, 3 record(s))`: a later import that relies on an import's rows, as refusals name it. */
+export function dependentImportText(d: DependentImport): string {
+  return `${d.import_id} (${d.file_name ?? 'stdin'}, ${d.records} record(s))`;
 }
 
 /**
