@@ -11,7 +11,7 @@ export const importFlags = {
   ),
   maxErrors: text('--max-errors <n|p%>', 'allow N mapping errors, or P% of data rows; past that nothing is written and the import fails (default: no limit)'),
   strict: bool('--strict', 'any mapping error fails the import (same as --max-errors 0)'),
-  dryRun: bool('--dry-run', 'read the file, infer the schema, find errors and count the rows it would insert and skip; write nothing and print the plan'),
+  dryRun: bool('--dry-run', 'read the file, infer the schema, find errors, count the rows it would insert and skip and check the table\'s unique indexes; write nothing and print the plan'),
   nullValue: repeatable(
     '--null-value <value>',
     'text that stands for a missing value and is imported as NULL, in every column (repeat for more: --null-value NA --null-value \'\\N\'); each is recorded in the row\'s _corrections_applied (default: the config file\'s "null_values", else none: only empty fields are NULL)',

@@ -115,7 +115,7 @@ export interface DryRunResult {
   total_rows_in_file: number;
   mapping_errors_count: number;
   would_fail: boolean;
-  /** Why the import would fail on its mapping errors, or null. */
+  /** Why the import would fail (its mapping errors, or a unique index of the table it would break), or null. */
   failure: string | null;
   mapping_config: ImportPlan['mapping'];
   columns_left_out: LeftOutColumn[];

@@ -144,3 +144,82 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges> 
   out.rows_inserted = valid - out.duplicates_found;
   return out;
 }
+
+/** A unique index of the table on plain columns (no expression, no predicate). */
+interface UniqueIndex {
+  name: string;
+  columns: string[];
+  /** NULLS NOT DISTINCT (PostgreSQL 15+): NULLs conflict too. */
+  nulls_equal: boolean;
+}
+
+/**
+ * Why the rows the import would write would break one of the table's unique indexes (a user's
+ * primary key, or the index `--key` made), as the run would fail on it; null when none would.
+ * Checked on the indexes whose columns the file brings: among the rows it would insert, and
+ * between them and the table's rows that stay (an append's: all; a `--replace-import`'s: the
+ * other imports'; a full replace keeps only rows equal to the file's). Not for an upsert, whose
+ * key conflicts are counted as mapping errors.
+ */
+export async function predictUniqueViolation(a: PredictArgs): Promise<string | null> {
+  if (a.upsertKey || a.existingColumns === null) return null;
+  const { client } = a;
+  const target = qualify(a.schema, a.table);
+  const planned = new Map(a.plan.columns.map((c) => [c.targetName, c]));
+  const indexes = (
+    await client.query<UniqueIndex>(
+      `select c.relname as name, coalesce((to_jsonb(i)->>'indnullsnotdistinct')::boolean, false) as nulls_equal,
+              array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality k(n, o)
+                      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.n order by k.o) as columns
+         from pg_index i join pg_class c on c.oid = i.indexrelid
+        where i.indrelid = $1::regclass and i.indisunique and i.indisvalid and i.indpred is null and i.indexprs is null
+        order by c.relname`,
+      [target],
+    )
+  ).rows.filter((ix) => ix.columns.length > 0 && ix.columns.every((n) => planned.has(n) && a.existingColumns!.has(n)));
+  if (indexes.length === 0) return null;
+
+  const conv = quoteIdent(`${a.stage}_pred`);
+  const stays = a.mode === 'append' ? 'true' : a.mode === 'replace_import' ? 't._import_id is distinct from $1' : null;
+  const params = a.mode === 'replace_import' ? [a.replaces] : [];
+  // The rows it would insert: the first record of each distinct row (the duplicate check's key),
+  // less those equal to a row that stays.
+  let rows = `select c.* from ${conv} c`;
+  if (a.dedupeKey !== null) {
+    const types = new Map(a.plan.columns.map((c) => [c.targetName, c.type]));
+    const keyOf = (alias: 't' | 'c') => a.dedupeKey!.map((k) => ({ expr: `${alias}.${quoteIdent(k)}`, type: types.get(k)! }));
+    rows += ` join (select min(c._rn) as _rn from ${conv} c group by ${rowHashSql(keyOf('c'))}, ${rowSql(keyOf('c'))}) d on d._rn = c._rn`;
+    if (stays !== null && a.dedupeKey.every((k) => a.existingColumns!.has(k))) {
+      rows += ` where not exists (select 1 from ${target} t where ${stays} and ${rowHashSql(keyOf('t'))} = ${rowHashSql(keyOf('c'))} and ${rowSql(keyOf('t'))} is not distinct from ${rowSql(keyOf('c'))})`;
+    }
+  }
+  for (const ix of indexes) {
+    const cols = ix.columns.map(quoteIdent);
+    const shown = cols.map((c) => `r.${c}::text`).join(', ');
+    const notNull = ix.nulls_equal ? '' : ` where ${cols.map((c) => `r.${c} is not null`).join(' and ')}`;
+    const equal = cols.map((c) => (ix.nulls_equal ? `t.${c} is not distinct from r.${c}` : `t.${c} = r.${c}`)).join(' and ');
+    await client.query('savepoint atlas_predict_unique');
+    let found: { side: string; k: string[] } | undefined;
+    try {
+      found = (
+        await client.query<{ side: string; k: string[] }>(
+          `with r as materialized (${rows})
+           (select 'file' as side, array[${shown}] as k from r${notNull} group by ${cols.map((c) => `r.${c}`).join(', ')} having count(*) > 1 limit 1)
+           ${stays === null ? '' : `union all (select 'table', array[${shown}] from r join ${target} t on ${equal} where ${stays} limit 1)`}`,
+          params,
+        )
+      ).rows[0];
+      await client.query('release savepoint atlas_predict_unique');
+    } catch {
+      // A comparison the server cannot make (types without equality): no prediction, as before.
+      await client.query('rollback to savepoint atlas_predict_unique');
+      continue;
+    }
+    if (found === undefined) continue;
+    const key = `(${ix.columns.join(', ')})=(${found.k.map((v) => v ?? 'NULL').join(', ')})`;
+    return found.side === 'file'
+      ? `unique index ${ix.name} on ${a.table}: the file holds more than one row with ${key}${a.dedupeKey === null ? '' : ' (not duplicates of each other)'}`
+      : `unique index ${ix.name} on ${a.table}: a row of the file has ${key}, which a row ${a.mode === 'append' ? 'of the table' : 'of another import'} already has`;
+  }
+  return null;
+}

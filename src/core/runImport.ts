@@ -26,7 +26,7 @@ import { isoTime } from '../transform/time.js';
 import { isTextType } from '../transform/typeSql.js';
 import { applyUpsert, checkKeyUniqueInTable, checkReplaceTarget, checkTableHasId, clearForReplace, countRowsByImport, keyConflictErrorsSql, keyIndexSql, markKeyConflicts, recordModeOutcome, type ImportMode, type KeyColumn, type UpsertCounts } from './upsert.js';
 
-import { predictChanges, type PredictedChanges } from './predictChanges.js';
+import { predictChanges, predictUniqueViolation, type PredictArgs, type PredictedChanges } from './predictChanges.js';
 import { DRY_RUN_ERRORS_SHOWN, msToSeconds, type DryRunResult, type ImportResult, type RunOptions } from './importTypes.js';
 import { checkMappingColumns, type Prepared } from './prepareImport.js';
 import type { ImportTrace } from './importTrace.js';
@@ -416,19 +416,25 @@ async function findMappingErrors(run: ImportRun, { staged }: Staging, { plan, up
   return { mappingErrors: counts.errors, rejectedRows: counts.records, firstErrors, failure };
 }
 
-/** `--dry-run`: the rows the import would insert, update, leave unchanged and delete, and the duplicates it would skip (core/predictChanges.ts). */
-async function predictDryRun(run: ImportRun, { existing, plan, upsertKey }: Decision): Promise<PredictedChanges> {
+/**
+ * `--dry-run`: the rows the import would insert, update, leave unchanged and delete, and the
+ * duplicates it would skip, or why it would fail on a unique index of the table (core/predictChanges.ts).
+ */
+async function predictDryRun(run: ImportRun, { existing, plan, upsertKey }: Decision): Promise<{ predicted: PredictedChanges; failure: string | null }> {
   const key = checksRows(run) ? resolveKey(run.prepared.key, plan) : null;
-  return predictChanges({
+  const args: PredictArgs = {
     client: run.client, schema: run.schema, table: run.tableName, stage: run.stage, mode: run.mode, replaces: run.replaces, plan,
     existingColumns: existing === null ? null : new Set(existing.columns.map((c) => c.name)),
     upsertKey, dedupeKey: key, keepsInPlace: run.mode === 'replace' && existing !== null && key !== null && comparesWholeRows(plan, existing, key), hasPgInputIsValid: run.hasPgInputIsValid,
-  });
+  };
+  const predicted = await predictChanges(args);
+  return { predicted, failure: await predictUniqueViolation(args) };
 }
 
 /** `--dry-run`: what the import would do; the caller rolls the transaction back. */
-function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan, alreadyImportedBy }: Decision, errors: ErrorsFound, predicted: PredictedChanges | null): DryRunResult {
+function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan, alreadyImportedBy }: Decision, errors: ErrorsFound, prediction: { predicted: PredictedChanges; failure: string | null } | null): DryRunResult {
   const newNames = new Set(plan.newColumns.map((c) => c.targetName));
+  const failure = errors.failure ?? prediction?.failure ?? null;
   return {
     dry_run: true,
     table_name: run.tableName,
@@ -436,8 +442,8 @@ function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan, alre
     import_strategy: plan.strategy,
     total_rows_in_file: staged.rows,
     mapping_errors_count: errors.mappingErrors,
-    would_fail: errors.failure !== null,
-    failure: errors.failure,
+    would_fail: failure !== null,
+    failure,
     mapping_config: plan.mapping,
     columns_left_out: plan.leftOut,
     columns: plan.columns.map((c) => ({ source: c.sourceName, target: c.targetName, type: c.sqlType, new: newNames.has(c.targetName), notes: decided[staged.columns.indexOf(c.staged)]?.notes ?? [] })),
@@ -445,7 +451,7 @@ function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan, alre
     warnings: run.warnings,
     import_mode: run.mode,
     replaces_import_id: run.replaces,
-    predicted,
+    predicted: failure === null ? prediction!.predicted : null,
     already_imported_by: alreadyImportedBy && { import_id: alreadyImportedBy.import_id, import_timestamp: isoTime(alreadyImportedBy.import_timestamp)! },
   };
 }

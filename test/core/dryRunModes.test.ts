@@ -92,4 +92,40 @@ describe('--dry-run of append, upsert and replace', () => {
     const created = await importWith(db.settings, file, 'dpend_new', {});
     assert.deepEqual([created.rows_inserted, created.duplicates_found], [4, 1]);
   });
+
+  it('a dry run says the run would fail on a unique index of the table, as the run then does, and not where it would not', async () => {
+    // The upsert makes the table with a unique index on its key.
+    const first = await importWith(db.settings, files.write('u1.csv', csv([['code', 'name'], ['A', 'x'], ['B', 'y']])), 'dunique', { mode: 'upsert', key: ['code'] });
+    const outcome = async (rows: string[][], options: Partial<ImportOptions>) => {
+      const file = files.write(`u-${Math.random().toString(36).slice(2)}.csv`, csv([['code', 'name'], ...rows]));
+      const p = await dryRunImport(db.settings, { ...base, source: file, table: 'dunique', ...options });
+      const run = await importWith(db.settings, file, 'dunique', options).then(
+        () => 'imported',
+        (err: unknown) => ((err as { code?: string }).code === '23505' || /unique/.test(String(err)) ? 'unique violation' : String(err)),
+      );
+      return { predicted: p.would_fail ? p.failure : 'imports', run };
+    };
+    // A replace whose file holds two rows with one code; an append of a code the table holds.
+    const replace = await outcome([['A', 'x'], ['A', 'z'], ['C', 'w']], { mode: 'replace' });
+    assert.match(replace.predicted!, /the file holds more than one row with \(code\)=\(A\)/);
+    assert.equal(replace.run, 'unique violation');
+    const append = await outcome([['B', 'q'], ['D', 'w']], {});
+    assert.match(append.predicted!, /a row of the file has \(code\)=\(B\), which a row of the table already has/);
+    assert.equal(append.run, 'unique violation');
+    // The key's index takes NULLs as equal (as upsert compares keys): two NULL codes conflict.
+    const nulls = await outcome([['', 'n1'], ['', 'n2']], {});
+    assert.match(nulls.predicted!, /\(code\)=\(NULL\)/);
+    assert.equal(nulls.run, 'unique violation');
+    // The rows of a replaced import go first; rows equal to the table's are duplicates, not conflicts.
+    assert.deepEqual(await outcome([['B', 'new'], ['F', 'f']], { replaceImport: first.import_id }), { predicted: 'imports', run: 'imported' });
+    assert.deepEqual(await outcome([['F', 'f'], ['E', 'e']], {}), { predicted: 'imports', run: 'imported' });
+    // An index of the user's own, NULLs distinct: rows without a value never conflict.
+    await db.rows(`create unique index dunique_name on ${db.schema}.dunique (name)`);
+    const own = await outcome([['G', 'new'], ['H', '']], {});
+    assert.match(own.predicted!, /unique index dunique_name on dunique: a row of the file has \(name\)=\(new\)/);
+    assert.equal(own.run, 'unique violation');
+    assert.deepEqual(await outcome([['G', ''], ['H', '']], {}), { predicted: 'imports', run: 'imported' });
+    const rows = await db.rows<{ code: string | null; name: string | null }>(`select code, name from ${db.schema}.dunique order by code`);
+    assert.deepEqual(rows.map((r) => `${r.code}:${r.name}`), ['B:new', 'E:e', 'F:f', 'G:null', 'H:null']);
+  });
 });
