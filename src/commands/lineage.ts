@@ -79,7 +79,7 @@ function renderRow(r: RowLineage, c: ReturnType<typeof colorFor>): string {
   });
   return renderDetail(
     [
-      ['row', [['table', printable(r.table_name)], ['row id', r.row_id], ['imported at', formatTime(r.imported_at)], ['deleted', r.deleted_by === null ? null : c.yellow(`by import ${r.deleted_by} (a replace; its last version below, kept to be put back by undo)`)]]],
+      ['row', [['table', printable(r.table_name)], ['row id', r.row_id], ['imported at', formatTime(r.imported_at)], ['deleted', r.deleted_by === null ? null : c.yellow(`by import ${r.deleted_by} (a replace; its last version below, kept to be put back by undo)`)], ['earlier versions', r.earlier_versions_dropped === null ? null : c.yellow(`may have been dropped: import ${r.earlier_versions_dropped.import_id} updated rows, and history compact dropped their previous versions at ${formatTime(r.earlier_versions_dropped.preimages_pruned_at)}`)]]],
       [
         'came from',
         [

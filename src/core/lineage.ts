@@ -70,6 +70,11 @@ export interface RowLineage {
    * imports not undone; a row no import changed has one version.
    */
   versions: RowVersion[];
+  /**
+   * When the import that wrote the oldest version listed updated rows and `history compact` then
+   * dropped their previous versions: the row may have had earlier versions, no longer known.
+   */
+  earlier_versions_dropped: { import_id: string; preimages_pruned_at: string } | null;
 }
 
 /** One version of a row. */
@@ -197,6 +202,9 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
       change: v.action,
     }));
     if (deletedBy === null) versions.push({ import_id: row.importId, file_name: record.file_name, import_timestamp: record.import_timestamp, source_row_number: row.sourceRowNumber, values: row.values, changed_by: null, change: null });
+    const oldest = versions[0]?.import_id ?? null;
+    const writer = oldest === null ? undefined : oldest === record.import_id ? record : records.get(oldest);
+    const dropped = writer !== undefined && writer.preimages_pruned_at !== null && (writer.rows_updated ?? 0) > 0 ? { import_id: writer.import_id, preimages_pruned_at: writer.preimages_pruned_at } : null;
     return {
       table_name: table,
       row_id: Number(id),
@@ -211,6 +219,7 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
       import_record: record,
       deleted_by: deletedBy,
       versions,
+      earlier_versions_dropped: dropped,
     };
   });
 }

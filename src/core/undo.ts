@@ -11,7 +11,7 @@ import { lockForTransaction, useLargeWorkMem, withTransaction, type Client } fro
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countDependentUpdatedRows, countPreImages, handOverPreImages, laterChangeText, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
+import { countDependentUpdatedRows, countPreImages, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
@@ -129,7 +129,7 @@ function noIdColumnError(schema: string, table: string, id: string, rows: number
 function describeChange(present: number, recorded: number, changed: number): string {
   const parts: string[] = [];
   if (changed > 0) parts.push(`${changed} of them updated or added since it ran`);
-  if (present < recorded) parts.push(`${recorded - present} of the ${recorded} it inserted deleted since`);
+  if (present < recorded) parts.push(`${recorded - present} of the ${recorded} it inserted no longer carry it (deleted, or taken by a later import)`);
   if (present > recorded && changed === 0) parts.push(`${present - recorded} more than the ${recorded} it inserted`);
   return `its rows changed: ${present} row(s) carry its id now, ${parts.join('; ')}`;
 }
@@ -264,7 +264,15 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
     result.rows_to_restore = await countPreImages(client, schema, id);
     if (rec.preimages_pruned_at !== null && (rec.rows_updated > 0 || rec.rows_deleted > 0)) throw prunedError(rec);
     result.later_imports = await listLaterChanges(client, schema, table, id);
-    if (state.rows !== recorded || state.changed > 0) result.force_reason = describeChange(state.rows, recorded, state.changed);
+    if (state.rows !== recorded || state.changed > 0) {
+      result.force_reason = describeChange(state.rows, recorded, state.changed);
+      // Whose change it was is known from the later imports' pre-images; where compact dropped them, name the imports that may have made it.
+      const compacted = await listCompactedLaterChanges(client, schema, table, id);
+      if (compacted.length > 0) {
+        const list = compacted.map((c) => `${c.import_id} (${c.import_mode}, ${c.file_name ?? 'stdin'}, ${[c.rows_updated > 0 ? `${c.rows_updated} updated` : null, c.rows_deleted > 0 ? `${c.rows_deleted} deleted` : null].filter((x) => x !== null).join(', ')})`);
+        result.force_reason += `; later import(s) whose previous versions history compact dropped may have changed them: ${list.join(', ')}`;
+      }
+    }
     // The later imports that rely on these rows are found by their id: without it, undo cannot
     // tell what it would take from them, even with --force. Once no row is left, nothing is taken.
     if (!info.columns.has('id')) {

@@ -110,6 +110,24 @@ export async function listLaterChanges(client: Client, schema: string, table: st
   return res.rows.map((r) => ({ ...r, import_timestamp: isoTime(r.import_timestamp)! }));
 }
 
+/**
+ * The later imports into `table`, not undone, that updated or deleted rows (of any import) and
+ * whose pre-images `history compact` dropped: which rows they changed is no longer known, so they
+ * are the ones that may have changed the rows of an import since.
+ */
+export async function listCompactedLaterChanges(client: Client, schema: string, table: string, importId: string): Promise<Array<{ import_id: string; import_mode: string; file_name: string | null; rows_updated: number; rows_deleted: number }>> {
+  const res = await client.query<{ import_id: string; import_mode: string; file_name: string | null; rows_updated: number; rows_deleted: number }>(
+    `select import_id, import_mode, file_name, coalesce(rows_updated, 0) as rows_updated, coalesce(rows_deleted, 0) as rows_deleted
+       from ${qualify(schema, 'import_history')}
+      where table_name = $1 and import_id <> $2 and status in ('success', 'partial') and preimages_pruned_at is not null
+        and created_at > (select created_at from ${qualify(schema, 'import_history')} where import_id = $2)
+        and (coalesce(rows_updated, 0) > 0 or coalesce(rows_deleted, 0) > 0)
+      order by created_at, import_id`,
+    [table, importId],
+  );
+  return res.rows;
+}
+
 /** `id (upsert, file.csv, 3 row(s))`, or `... 3 row(s), 40 kept in place)` for a replace or an upsert that kept some. */
 export function laterChangeText(l: LaterChange): string {
   const what = [l.rows > 0 || l.kept === 0 ? `${l.rows} row(s)` : null, l.kept > 0 ? `${l.kept} kept in place` : null].filter((x) => x !== null).join(', ');

@@ -84,7 +84,7 @@ describe('history, lineage and compact of upserts and replaces', () => {
   });
 
   it('history compact drops the pre-images of old imports; those can no longer be undone, and history and undo say so', async () => {
-    await importInto(db.settings, files.write('c1.csv', csv([['sku', 'price'], ['a', 1]])), 'c_prices');
+    const first = await importInto(db.settings, files.write('c1.csv', csv([['sku', 'price'], ['a', 1]])), 'c_prices');
     const u = await importWith(db.settings, files.write('c2.csv', csv([['sku', 'price'], ['a', 2]])), 'c_prices', { mode: 'upsert', key: ['sku'] });
     const recent = await compactHistory(db.settings, { olderThanSeconds: 3600, dryRun: false });
     assert.equal(recent.imports.filter((i) => i.import_id === u.import_id).length, 0, 'a recent import keeps its pre-images');
@@ -105,6 +105,16 @@ describe('history, lineage and compact of upserts and replaces', () => {
     assert.deepEqual(await snapshotTable(db, 'c_prices'), before);
     const shown = await runAtlas(['history', u.import_id, ...conn()]);
     assert.match(shown.stdout, /not possible: the previous versions of the rows it changed were dropped by history compact/);
+    // The earlier import's undo can no longer tell which later import took its row, so it names those that may have.
+    await assert.rejects(
+      undoImport(db.settings, first.import_id, { dryRun: false, force: false, purge: false }),
+      (err: unknown) => err instanceof AtlasError && err.message.includes(`whose previous versions history compact dropped may have changed them: ${u.import_id} (upsert, c2.csv, 1 updated)`),
+    );
+    const row = await traceRow(db.settings, 'c_prices', (await db.rows<{ id: string }>(`select id from ${db.schema}.c_prices`))[0]!.id);
+    assert.equal(row.versions.length, 1, 'its first version went with the pre-images');
+    assert.deepEqual(row.earlier_versions_dropped, { import_id: u.import_id, preimages_pruned_at: rec.preimages_pruned_at });
+    const traced = await runAtlas(['lineage', 'c_prices', '--row', String(row.row_id), ...conn()]);
+    assert.match(traced.stdout, new RegExp(`earlier versions +may have been dropped: import ${u.import_id} updated rows`));
   });
 });
 
