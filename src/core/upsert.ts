@@ -116,6 +116,14 @@ export async function markKeyConflicts(client: Client, schema: string, stage: st
   );
 }
 
+/**
+ * An updated row's corrections: the file's for the columns it brings (their names in `param`), and
+ * the row's own for the columns it does not (their values stay, so the record of how they were stored stays too).
+ */
+function correctionsKept(param: string): string {
+  return `_corrections_applied = nullif((coalesce(t._corrections_applied, '{}'::jsonb) - ${param}::text[]) || coalesce(c._corrections_applied, '{}'::jsonb), '{}'::jsonb)`;
+}
+
 /** The unique index an upsert creates on its key with a new table (NULLs equal where the server can say so, as upsert compares them). */
 export function keyIndexSql(schema: string, table: string, key: readonly string[], serverVersion: number): string {
   const nulls = serverVersion >= 150000 ? ' nulls not distinct' : '';
@@ -275,7 +283,7 @@ export async function applyUpsert(
   // Three joins of the file with the table, no table of matches in between: measured as fast as
   // MERGE, which needs PostgreSQL 15 and cannot insert in file order (docs/decisions.md).
   const kept = await savePreImages(client, { schema: a.schema, table: a.table, importId: a.importId, action: 'updated', from: `from ${target} t join ${conv} c on ${on} where ${differs}` });
-  const sets = [...a.columns.map((c) => `${quoteIdent(c.name)} = c.${quoteIdent(c.name)}`), '_import_id = c._import_id', '_source_row_number = c._source_row_number', '_corrections_applied = c._corrections_applied'];
+  const sets = [...a.columns.map((c) => `${quoteIdent(c.name)} = c.${quoteIdent(c.name)}`), '_import_id = c._import_id', '_source_row_number = c._source_row_number', correctionsKept('$1')];
   if (info?.columns.has('_imported_at')) sets.push('_imported_at = default');
   if (a.hasRowHash) {
     // The row's hash after the update: the file's values, and the row's own in columns the file does not bring.
@@ -283,7 +291,7 @@ export async function applyUpsert(
     sets.push(`_row_hash = ${rowHashSql(a.tableColumns.map((col) => ({ expr: `${brought.has(col.name) ? 'c' : 't'}.${quoteIdent(col.name)}`, type: col.type })))}`);
   }
   const skipCheck = { schema: a.schema, table: a.table, fkColumn: '_import_id', importId: a.importId };
-  const updated = await withImportIdCheckSkipped(client, skipCheck, () => client.query(`update ${target} t set ${sets.join(', ')} from ${conv} c where ${on} and ${differs}`));
+  const updated = await withImportIdCheckSkipped(client, skipCheck, () => client.query(`update ${target} t set ${sets.join(', ')} from ${conv} c where ${on} and ${differs}`, [a.columns.map((c) => c.name)]));
   if ((updated.rowCount ?? 0) !== kept) throw new AtlasError(`internal error: ${kept} pre-image(s) kept for ${updated.rowCount} row(s) updated; nothing was written`);
   // New keys, in file order (ids follow the file, as an append's do).
   const inserted = await withImportIdCheckSkipped(client, skipCheck, () =>

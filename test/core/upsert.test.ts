@@ -70,6 +70,15 @@ describe('import --mode upsert', () => {
     assert.equal(again.rows_inserted, 0);
   });
 
+  it('an updated row keeps the corrections of the columns the file does not bring, and takes the file\'s for those it does', async () => {
+    // sold_on 03/14/2024 is stored as a date and price 1,500.00 as a number: both corrections recorded.
+    await importInto(db.settings, files.write('k1.csv', csv([['sku', 'sold_on', 'price'], ['a', '03/14/2024', '1,500.00'], ['b', '03/15/2024', '2.00']])), 'kept_fixes');
+    await importWith(db.settings, files.write('k2.csv', csv([['sku', 'price'], ['a', '1,600.00'], ['b', '3']])), 'kept_fixes', { mode: 'upsert', key: ['sku'] });
+    const rows = await db.rows<{ sku: string; fixes: Record<string, { before: string }> | null }>(`select sku, _corrections_applied as fixes from ${db.schema}.kept_fixes order by sku`);
+    const shown = rows.map((r) => [r.sku, Object.fromEntries(Object.entries(r.fixes ?? {}).map(([k, v]) => [k, v.before]))]);
+    assert.deepEqual(shown, [['a', { sold_on: '03/14/2024', price: '1,600.00' }], ['b', { sold_on: '03/15/2024' }]]);
+  });
+
   it('records sharing a key within the file are mapping errors, all of them, naming the conflict; the others are written', async () => {
     await importInto(db.settings, files.write('k1.csv', csv([['sku', 'price'], ['a', '1'], ['b', '2']])), 'keyed');
     const before = await rowsOf('keyed');
