@@ -60,7 +60,7 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     lines.push(`deleted the history record of ${r.previous_status} ${what} and its ${formatCount(r.mapping_errors_removed)} mapping error(s); it had no rows`);
   } else {
     const kept = r.rows_reassigned ? `: ${formatCount((r.rows_removed ?? 0) - r.rows_reassigned)} deleted, ${formatCount(r.rows_reassigned)} kept as rows of later imports` : '';
-    lines.push(`${c.green('undone')}: removed ${formatCount((r.rows_removed ?? 0) - updatedBack)} row(s) of ${what} from ${where}${kept}`);
+    lines.push(`${c.green('undone')}: removed ${formatCount(r.rows_removed ?? 0)} row(s) of ${what} from ${where}${kept}`);
     if ((r.rows_restored ?? 0) > 0) lines.push(`  put back ${formatCount(r.rows_restored)} row(s) it had updated or deleted, exactly as they were`);
     if (r.later_imports.length > 0) lines.push(c.yellow(`  forced: ${laterImportsText(r)}`));
     if (r.purged) lines.push(`  deleted its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)`);

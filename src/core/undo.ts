@@ -82,7 +82,10 @@ export interface UndoResult {
   rows_reassigned: number | null;
   /** Why the undo needs --force, or null when it does not. */
   force_reason: string | null;
-  /** Rows the import no longer has: deleted, or given to later imports (rows_reassigned); null in a dry run. */
+  /**
+   * Rows the table no longer has of the import: deleted, or given to later imports
+   * (rows_reassigned); an upsert's updated rows, put back as they were, are not counted. Null in a dry run.
+   */
   rows_removed: number | null;
   /** How the import wrote its rows (append, upsert, replace, replace_import). */
   import_mode: string;
@@ -316,14 +319,15 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
   result.rows_restored = info?.tracked && result.rows_to_restore > 0 ? await restorePreImages(client, schema, table, id, taken) : 0;
   // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
   if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
-  result.rows_removed = removed;
+  // An upsert's updated rows come back as their previous versions (same ids): the table loses only the rows it inserted.
+  result.rows_removed = rec.import_mode === 'upsert' ? removed - Math.min(result.rows_restored, removed) : removed;
   if (options.purge) {
     // The rows put back carry this transaction's id: said on the record, which deleteImports hands over to one that stays.
     if (result.rows_restored > 0) await client.query(`update ${qualify(schema, 'import_history')} set metadata = metadata || jsonb_build_object('restore_xmin', $2::text) where import_id = $1`, [id, await currentXid(client)]);
     await deleteImports(client, schema, [id]);
   } else {
     const restoredBy = result.rows_restored > 0 ? { rows_restored: result.rows_restored, restore_xmin: await currentXid(client) } : {};
-    const { undone_at } = await markUndone(client, schema, id, settings.user, removed, { ...(reassigned.length > 0 ? { reassigned_to: reassigned } : {}), ...restoredBy });
+    const { undone_at } = await markUndone(client, schema, id, settings.user, result.rows_removed, { ...(reassigned.length > 0 ? { reassigned_to: reassigned } : {}), ...restoredBy });
     if (rec.replaces_import_id !== null) await clearReplacedBy(client, schema, rec.replaces_import_id, id);
     result.undone_at = undone_at;
     result.undone_by = settings.user;

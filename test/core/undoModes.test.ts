@@ -25,8 +25,12 @@ describe('undo of upsert, replace and --replace-import', () => {
     const dry = await undoImport(db.settings, u.import_id, { ...run, dryRun: true });
     assert.deepEqual([dry.rows_to_remove, dry.rows_to_restore, dry.force_reason, dry.later_imports.length], [3, 2, null, 0]);
     const r = await undoImport(db.settings, u.import_id, run);
-    assert.deepEqual([r.rows_removed, r.rows_restored], [3, 2]);
+    // Removed: the row it inserted; the two it updated are put back, not counted as removed.
+    assert.deepEqual([r.rows_removed, r.rows_restored], [1, 2]);
     assert.deepEqual(await snapshotTable(db, 'u_prices'), beforeUpsert, 'byte for byte as before the upsert');
+    // So the records add up to the table, as the stats' sums are read: inserted less removed.
+    const [sums] = await db.rows<{ n: number }>(`select (sum(rows_inserted) - sum(coalesce(rows_removed, 0)))::int as n from ${db.schema}.import_history where table_name = 'u_prices'`);
+    assert.equal(sums!.n, (await snapshotTable(db, 'u_prices')).length);
     // The first import's rows count as its own, unchanged: its undo needs no --force.
     const ra = await undoImport(db.settings, a.import_id, run);
     assert.equal(ra.rows_removed, 3);
