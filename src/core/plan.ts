@@ -48,6 +48,9 @@ const WIDENS: Record<string, string[]> = {
   boolean: ['boolean'],
 };
 
+const INTEGER_COLUMNS = ['smallint', 'integer', 'bigint'];
+const NUMBER_TYPES: readonly SqlType[] = ['integer', 'bigint', 'numeric'];
+
 function sameType(inferred: SqlType, existing: string): boolean {
   return canonicalTypeName(inferred) === existing;
 }
@@ -65,6 +68,8 @@ function planForExisting(d: ColumnType, type: TypeRef): Pick<ColumnPlan, 'format
   if (isTextType(sqlType)) return { format: { kind: 'text' }, checkValidity: type.sql !== 'text', recordCorrections: false };
   if (sameType(d.type, sqlType)) return { format: d.format, checkValidity: d.invalidValues > 0, recordCorrections: d.mayNeedCorrection, trim: d.untrimmed !== false };
   if (widens(d.type, sqlType)) return { format: d.format, checkValidity: true, recordCorrections: true };
+  // Numbers into an integer column of another kind: read in the file's number format (1,600.00), whole ones go in, each value checked.
+  if (INTEGER_COLUMNS.includes(sqlType) && NUMBER_TYPES.includes(d.type)) return { format: d.format, checkValidity: true, recordCorrections: true };
   return { format: { kind: 'text' }, checkValidity: true, recordCorrections: true };
 }
 

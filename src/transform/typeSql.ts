@@ -83,10 +83,17 @@ export function normalizedSql(plan: Pick<ColumnPlan, 'format' | 'type' | 'trim'>
       return t;
     case 'integer':
       return f.dotZero ? `regexp_replace(${t}, '\\.0+$', '')` : t;
-    case 'numeric':
-      if (f.european) return `replace(regexp_replace(${t}, '[.[:space:]]', '', 'g'), ',', '.')`;
-      if (f.currency !== null) return `regexp_replace(${t}, '[$€£¥,[:space:]]', '', 'g')`;
-      return f.grouping ? `replace(${t}, ',', '')` : t;
+    case 'numeric': {
+      const n = f.european
+        ? `replace(regexp_replace(${t}, '[.[:space:]]', '', 'g'), ',', '.')`
+        : f.currency !== null
+          ? `regexp_replace(${t}, '[$€£¥,[:space:]]', '', 'g')`
+          : f.grouping
+            ? `replace(${t}, ',', '')`
+            : t;
+      // Into an existing integer column each whole number goes in as one (1600.00), as a file of whole numbers only would.
+      return INTEGER_RANGES[baseOf(plan)] === undefined ? n : `regexp_replace(${n}, '\\.0+$', '')`;
+    }
     case 'date':
     case 'timestamp':
       return reorderDateSql(t, f.order, f.separator, f.kind === 'timestamp');
@@ -345,7 +352,8 @@ export function correctionSql(plan: ColumnPlan, raw: string, converted?: string)
 function coercionSql(plan: ColumnPlan, raw: string, cast: string): Correction {
   const f = plan.format;
   const t = valueSql(plan, raw);
-  const pattern = CANONICAL_SQL_PATTERN[f.kind];
+  // A number read into an integer column is its stored text only when written as an integer (1600.00 is a correction).
+  const pattern = f.kind === 'numeric' && INTEGER_RANGES[baseOf(plan)] !== undefined ? CANONICAL_SQL_PATTERN.integer : CANONICAL_SQL_PATTERN[f.kind];
   // A date's text as stored (its JSON, a string: `#>> '{}'` takes the text), recorded as `after`.
   const dateText = `to_jsonb(${cast}) #>> '{}'`;
   // Text read into a typed column: a correction only where the stored value's text differs. For a

@@ -396,6 +396,19 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       assert.deepEqual(await db.rows(`select date::text as d, v from ${q('days')} order by v`), [{ d: '2024-01-01', v: 1 }, { d: '2024-01-02', v: 2 }, { d: '2024-01-04', v: 4 }]);
     });
 
+    it('a whole number written with decimals (1600.00, 1,600.00) goes into an existing integer column as itself, recorded, whatever the other values of its file; 1700.50 alone is refused', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('int1.csv', 'sku,price\na,1500.00\nb,2\n'), table: 'int_prices' });
+      for (const [name, text] of [['int2.csv', 'sku,price\nc,1600.00\nd,1700.50\nf,1900\n'], ['int3.csv', 'sku,price\ne,"1,800.00"\nd,"1,700.50"\n']] as const) {
+        const r = await importFile(db.settings, { ...defaults, source: files.write(name, text), table: 'int_prices' });
+        assert.equal(r.status, 'partial');
+        const errors = await db.rows(`select record_number, error_type, error_message from ${q('mapping_errors')} where import_id = $1 order by record_number`, [r.import_id]);
+        const shown = name === 'int2.csv' ? '1700.50' : '1,700.50';
+        assert.deepEqual(errors, [{ record_number: 2, error_type: 'type_mismatch', error_message: `Value '${shown}' has a decimal point or an exponent, which integer does not take; numeric holds it` }]);
+      }
+      const rows = await db.rows<{ sku: string; price: number; before: string | null }>(`select sku, price, _corrections_applied->'price'->>'before' as before from ${q('int_prices')} where sku > 'b' order by sku`);
+      assert.deepEqual(rows, [{ sku: 'c', price: 1600, before: '1600.00' }, { sku: 'e', price: 1800, before: '1,800.00' }, { sku: 'f', price: 1900, before: null }]);
+    });
+
     it('lineage --row says what _source_row_number counts in each format', async () => {
       const meaning = async (table: string, source: string, extra: Partial<ImportOptions> = {}): Promise<[number | null, string]> => {
         await importFile(db.settings, { ...defaults, source, table, ...extra });
