@@ -117,13 +117,41 @@ export function unreadCompression(first: Buffer, fileName: string | null, table:
   return `${fileName ?? 'the input'} is ${found.what}, which atlas does not read; decompress it on the way in: ${command}`;
 }
 
-/** Yields the first chunk again after peeking at it. */
+/** What format detection and the magic numbers look at: the input's first bytes. */
+const PEEK_BYTES = 512;
+
+/**
+ * Reads the first PEEK_BYTES bytes (or all, if fewer) and yields them again: a pipe delivers what
+ * its writer has written so far, so one chunk may be a single newline (`(printf '\n'; sleep 3; cat x.ndjson) | atlas import -`).
+ */
 async function peek(source: AsyncIterable<Buffer>): Promise<{ first: Buffer; rest: AsyncIterable<Buffer> }> {
   const it = source[Symbol.asyncIterator]();
-  const first = await it.next();
-  const head = first.done ? Buffer.alloc(0) : first.value;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  // A read error after the first bytes is the reading's, raised where they end: what came before is read (and recorded) first.
+  let failed: { error: unknown } | null = null;
+  while (size < PEEK_BYTES) {
+    let n: IteratorResult<Buffer>;
+    try {
+      n = await it.next();
+    } catch (error) {
+      if (chunks.length === 0) throw error;
+      failed = { error };
+      break;
+    }
+    if (n.done) {
+      done = true;
+      break;
+    }
+    chunks.push(n.value);
+    size += n.value.length;
+  }
+  const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   async function* rest(): AsyncGenerator<Buffer> {
-    if (!first.done) yield head;
+    if (head.length > 0) yield head;
+    if (failed !== null) throw failed.error;
+    if (done) return;
     for (;;) {
       const n = await it.next();
       if (n.done) return;

@@ -177,6 +177,11 @@ describe('every format and source gives the same rows and types', () => {
   it('gzip, stdin and S3-compatible storage', async () => {
     await check('f_gzip', { source: files.write('data.csv.gz', gzipSync(delimited(','))) });
     await check('f_stdin', { source: '-', stdin: Readable.from([Buffer.from(delimited(','))]) });
+    // A pipe gives what its writer wrote so far: the format and the compression are told from the first bytes, not the first chunk.
+    const lines = Buffer.from(`\n${RECORDS.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    await check('f_stdin_slow', { source: '-', stdin: Readable.from([lines.subarray(0, 1), lines.subarray(1)]) });
+    const gz = gzipSync(delimited(','));
+    await check('f_stdin_slow_gz', { source: '-', stdin: Readable.from([gz.subarray(0, 1), gz.subarray(1, 5), gz.subarray(5)]) });
     const client = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     await client.send(new PutObjectCommand({ Bucket: 'exports', Key: 'daily/data.csv', Body: delimited(',') }));
     client.destroy();
