@@ -50,6 +50,8 @@ export async function runImportCommand(sources: string[], flags: ImportFlags, cm
   if ('dry_run' in result) {
     if (g.json) printJson({ success: true, ...result });
     else if (!g.quiet) process.stdout.write(renderDryRun(result, colorFor(cmd)));
+    // As the import itself would end, as a batch's dry run does: 1 when it would fail.
+    if (result.would_fail) process.exitCode = ExitCode.failed;
     return;
   }
   process.exitCode = result.status === 'partial' ? ExitCode.partial : ExitCode.success;
@@ -87,7 +89,7 @@ function renderDryRun(r: DryRunResult, c: ReturnType<typeof colorFor>): string {
     // A file that would fail is said to in the first line, not only below its columns.
     r.would_fail
       ? c.red(`would fail: ${printable((r.failure ?? 'see the mapping errors below').replace(/; nothing was imported$/, ''))}; no row of the ${formatCount(r.total_rows_in_file)} would go into ${printable(`${r.schema}.${r.table_name}`)}`)
-      : `would import ${formatCount(r.total_rows_in_file)} rows into ${printable(`${r.schema}.${r.table_name}`)} (${r.import_strategy})`,
+      : `would import ${formatCount(r.total_rows_in_file)} rows into ${printable(`${r.schema}.${r.table_name}`)} (${r.import_strategy})${r.mapping_errors_count > 0 ? c.yellow(`, less the rows of ${formatCount(r.mapping_errors_count)} mapping error(s)`) : ''}`,
     '',
     c.bold('columns'),
     ...r.columns.map(

@@ -23,7 +23,7 @@ describe('atlas import: nothing lost, nothing misleading (spawned)', () => {
     const source = real('vega_seattle_weather_head20.csv');
     const wrong = files.write('wrong.json', JSON.stringify({ columns: { date: { type: 'date', format: '%d.%m.%Y' } } }));
     const dry = await runAtlas(['import', source, '--table', 'weather', '--mapping', wrong, '--dry-run', ...conn]);
-    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(dry.code, 1, 'exits as the import would: 1');
     assert.match(dry.stdout, /mapping errors: 20 \(the import would fail: every one of the 20 record\(s\) has a mapping error/);
     // Said first, where "would import 20 rows" stood above it.
     assert.match(dry.stdout.split('\n')[1]!, /^would fail: every one of the 20 record\(s\) has a mapping error \(20 mapping errors\); no row of the 20 would go into [\w.]+\.weather$/);
