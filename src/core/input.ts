@@ -251,8 +251,20 @@ function keepHeader(table: FixedTableStream): string[] {
   return notes;
 }
 
+/** Options that choose what of a file is read, and the formats they apply to: given for another, they would be recorded as used and not be. */
+const FORMAT_OPTIONS: ReadonlyArray<{ flag: string; given: (o: InputOptions) => boolean; formats: readonly FileFormat[]; does: string }> = [
+  { flag: '--range', given: (o) => o.range != null, formats: ['xlsx'], does: 'reads a block of cells of a spreadsheet (XLSX)' },
+  { flag: '--sheet', given: (o) => o.sheet !== null, formats: ['xlsx'], does: 'chooses a sheet of a spreadsheet (XLSX)' },
+  { flag: '--header-row', given: (o) => o.headerRow !== null, formats: ['xlsx'], does: 'chooses the header row of a spreadsheet (XLSX)' },
+  { flag: '--record-path', given: (o) => o.recordPath !== null, formats: ['json', 'xml'], does: 'chooses the records of a JSON or XML document' },
+  { flag: '--comment', given: (o) => o.comment != null, formats: ['csv', 'tsv'], does: 'skips comment lines of CSV/TSV' },
+  { flag: '--fill-short-rows', given: (o) => o.fillShortRows === true, formats: ['csv', 'tsv'], does: 'fills short records of CSV/TSV' },
+];
+
 async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, options: InputOptions): Promise<TableStream> {
-  if (options.range != null && format !== 'xlsx') throw new UsageError(`--range reads a block of cells of a spreadsheet (XLSX); this input is ${format.toUpperCase()}`);
+  for (const o of FORMAT_OPTIONS) {
+    if (o.given(options) && !o.formats.includes(format)) throw new UsageError(`${o.flag} ${o.does}; this input is ${format.toUpperCase()}`, { hint: 'leave it out for this file, or pass --format if the format was guessed wrong' });
+  }
   switch (format) {
     case 'csv':
     case 'tsv':

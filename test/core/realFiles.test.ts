@@ -294,6 +294,16 @@ describe('real files', () => {
     const csv = await run('mtcars.csv', { range: 'A1:B5' }).catch((e: unknown) => e);
     assert.ok(csv instanceof UsageError);
     assert.equal(csv.message, '--range reads a block of cells of a spreadsheet (XLSX); this input is CSV');
+    // So are the other options that choose what of a file is read: recorded as used, they would not be.
+    const refused = async (file: string, options: Partial<ImportOptions>) => {
+      const err = await run(file, options).catch((e: unknown) => e);
+      assert.ok(err instanceof UsageError, `${file}: ${String(err)}`);
+      return err.message;
+    };
+    assert.equal(await refused('mtcars.csv', { headerRow: 3 }), '--header-row chooses the header row of a spreadsheet (XLSX); this input is CSV');
+    assert.equal(await refused('mtcars.csv', { sheet: '2' }), '--sheet chooses a sheet of a spreadsheet (XLSX); this input is CSV');
+    assert.equal(await refused('mtcars.csv', { recordPath: 'rows' }), '--record-path chooses the records of a JSON or XML document; this input is CSV');
+    assert.equal(await refused('deaths.xlsx', { comment: '#' }), '--comment skips comment lines of CSV/TSV; this input is XLSX');
   });
 
   it('shared-mime-info freedesktop.org.xml: an element once in some records and several times in others is a jsonb array in every record', async () => {
