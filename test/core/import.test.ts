@@ -126,6 +126,13 @@ describe('importFile (CSV)', () => {
     assert.deepEqual(rows.map((r) => r.name), ['José']);
   });
 
+  it('--encoding that contradicts the file\'s byte-order mark is refused, not read as garbled text (a Latin-1 job given Excel\'s "CSV UTF-8")', async () => {
+    const path = files.write('bom.csv', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('name\nJosé\n', 'utf8')]));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: path, encoding: 'latin1', table: 'bom_latin' }), /starts with a UTF-8 byte-order mark, and --encoding latin1 was given/);
+    const ok = await importFile(db.settings, { ...defaults, source: path, encoding: 'utf8', table: 'bom_utf8' });
+    assert.deepEqual((await db.rows<{ name: string }>(`select name from ${db.schema}.${ok.table_name}`)).map((r) => r.name), ['José']);
+  });
+
   it('an input whose reading throws something other than an atlas error (a read error, V8\'s "Invalid string length") is recorded as failed, before and after its header', async () => {
     const rangeError = (): RangeError => new RangeError('Invalid string length');
     /** stdin that gives `head` (gzipped when asked), then fails as a huge field would. */

@@ -26,12 +26,24 @@ export function isKnownEncoding(name: string): boolean {
   }
 }
 
-/** Picks the encoding from a byte-order mark when the user did not name one. */
+/** Picks the encoding from a byte-order mark when the user did not name one; refuses one that contradicts the mark. */
 export function detectEncoding(firstBytes: Buffer, requested: string | null): string {
-  if (requested !== null) return ENCODINGS[requested.toLowerCase()] ?? requested;
-  if (firstBytes[0] === 0xff && firstBytes[1] === 0xfe) return 'utf-16le';
-  if (firstBytes[0] === 0xfe && firstBytes[1] === 0xff) return 'utf-16be';
-  return 'utf-8';
+  const marked = byteOrderMark(firstBytes);
+  if (requested === null) return marked ?? 'utf-8';
+  const named = ENCODINGS[requested.toLowerCase()] ?? requested;
+  // A file that says what it is, read as another encoding, would be garbled silently from its first byte (Excel's "CSV UTF-8" read with a Latin-1 job's --encoding).
+  if (marked !== null && marked !== named.toLowerCase()) {
+    throw new AtlasError(`the input starts with a ${marked.toUpperCase()} byte-order mark, and --encoding ${requested} was given`, { hint: `leave --encoding out to read it as ${marked.toUpperCase()}, as its mark says` });
+  }
+  return named;
+}
+
+/** The encoding a byte-order mark names, or null. */
+function byteOrderMark(b: Buffer): string | null {
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return 'utf-8';
+  if (b[0] === 0xff && b[1] === 0xfe) return 'utf-16le';
+  if (b[0] === 0xfe && b[1] === 0xff) return 'utf-16be';
+  return null;
 }
 
 /**
