@@ -150,6 +150,23 @@ describe('openXlsx', () => {
     await assert.rejects(async () => readRows(await openXlsx(chunked(stray), { sheet: null, headerRow: null })), /sheet "S" row 50 has a value in column A, left of the table, which starts at column B/);
   });
 
+  it('never takes a row holding a number as the header on a guess, nor drops the header for one wider row below it', async () => {
+    const text = (ref: string, t: string) => `<c r="${ref}" t="inlineStr"><is><t>${t}</t></is></c>`;
+    const person = (r: number, name: string, score: number, note = '') =>
+      `<row r="${r}">${text(`A${r}`, name)}${text(`B${r}`, 'Oslo')}<c r="C${r}"><v>${score}</v></c>${note && text(`D${r}`, note)}</row>`;
+    /** The header at row `h`, then three people; a notes column without a header, filled on the middle row only. */
+    const scores = (h: number) => `<row r="${h}">${text(`A${h}`, 'name')}${text(`B${h}`, 'city')}${text(`C${h}`, 'score')}</row>${person(h + 1, 'Ann', 3)}${person(h + 2, 'Bob', 4, 'see note')}${person(h + 3, 'Cid', 5)}`;
+    // Bob's row held the most text cells, and was taken as the header with the rows above it dropped.
+    const table = await openXlsx(chunked(rawWorkbook('', scores(1))), { sheet: null, headerRow: null });
+    // The notes column is the table's fourth, without a name (named when imported).
+    assert.deepEqual(table.header, ['name', 'city', 'score', '']);
+    assert.deepEqual(table.details, { format: 'xlsx', sheet: 'S', header_row: 1 });
+    assert.deepEqual((await readRows(table)).map((r) => r.fields), [['Ann', 'Oslo', '3', null], ['Bob', 'Oslo', '4', 'see note'], ['Cid', 'Oslo', '5', null]]);
+    // Below a title row, the header is still the row of text, and only the title is skipped.
+    const titled = await openXlsx(chunked(rawWorkbook('', `<row r="1">${text('A1', 'Scores')}</row>${scores(2)}`)), { sheet: null, headerRow: null });
+    assert.deepEqual([titled.header, titled.details, (await readRows(titled)).length], [['name', 'city', 'score', ''], { format: 'xlsx', sheet: 'S', header_row: 2, rows_above_header_skipped: 1 }, 3]);
+  });
+
   it('reads dates of a workbook in the 1904 date system', async () => {
     const wb = new ExcelJS.Workbook();
     wb.properties.date1904 = true;

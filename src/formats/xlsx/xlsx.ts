@@ -62,25 +62,28 @@ function asXlsxError(err: unknown): Error {
 }
 
 /**
- * Index of the header among the first rows: the first row with at least two text cells and at
- * least as many as the widest of the (at least one) rows after it; else, among the rows of text only (a row
- * holding a number is data), the first with the most text cells (a header one cell narrower than
- * the data, R's row names; a pivot table beside the data); else the first row, so that no row of
- * data is skipped on a guess.
+ * Index of the header among the first rows: the first row of text only (a row holding a number is
+ * data) with at least two cells and at least as many as the rows after it (all of them but the widest
+ * when there are three or more: a note beside one row); else, among the rows of text only,
+ * the first with the most text cells (a header one cell narrower than the data, R's row names;
+ * a pivot table beside the data); else the first row, so that no row of data is skipped on a guess.
  */
 export function findHeaderIndex(rows: ReadonlyArray<{ cells: ReadonlyArray<{ isText: boolean; text: string | null }> }>): number {
   const textCounts = rows.map((r) => r.cells.filter((c) => c.isText).length);
+  const textOnly = rows.map((r, i) => (textCounts[i] ?? 0) > 0 && textCounts[i] === r.cells.filter((c) => c.text !== null && c.text.trim() !== '').length);
   for (let i = 0; i < rows.length - 1; i++) {
-    const following = rows.slice(i + 1, i + 1 + HEADER_FOLLOWING_ROWS);
-    const widest = Math.max(0, ...following.map((r) => r.cells.length));
     const count = textCounts[i] ?? 0;
-    if (count >= 2 && count >= widest) return i;
+    if (!textOnly[i] || count < 2) continue;
+    const widths = rows
+      .slice(i + 1, i + 1 + HEADER_FOLLOWING_ROWS)
+      .map((r) => r.cells.length)
+      .sort((a, b) => b - a);
+    const wide = (widths.length >= 3 ? widths[1] : widths[0]) ?? 0;
+    if (count >= wide) return i;
   }
   let best = -1;
   for (let i = 0; i < rows.length; i++) {
-    const count = textCounts[i] ?? 0;
-    const values = rows[i]!.cells.filter((c) => c.text !== null && c.text.trim() !== '').length;
-    if (count > 0 && count === values && (best < 0 || count > (textCounts[best] ?? 0))) best = i;
+    if (textOnly[i] && (best < 0 || (textCounts[i] ?? 0) > (textCounts[best] ?? 0))) best = i;
   }
   return Math.max(best, 0);
 }
