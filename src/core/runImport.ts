@@ -477,6 +477,7 @@ function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells }: Deci
     metadata: {
       ...input.table.details,
       ...(errorCells.total > 0 ? { spreadsheet_errors: errorCells.byColumn } : {}),
+      ...(errorCells.uncalculated > 0 ? { formulas_not_calculated: errorCells.uncalculatedByColumn } : {}),
       // XML says elements, JSON keys: the records rewritten with each as an array of one.
       ...(Object.keys(lateArrays).length > 0 ? { [input.table.details['format'] === 'xml' ? 'elements_made_arrays' : 'keys_made_arrays']: lateArrays } : {}),
       ...(plan.leftOut.length > 0 ? { columns_left_out: plan.leftOut } : {}),
@@ -789,14 +790,28 @@ function inferenceNotes(staged: Staging['staged'], decided: readonly ColumnType[
 }
 
 /**
- * Spreadsheet error cells (`#DIV/0!`, `#N/A`, ...) by column: one warning per column saying how
- * many and which, and the counts for the history record's metadata.
+ * Spreadsheet error cells (`#DIV/0!`, `#N/A`, ...) and formula cells without a calculated value,
+ * by column: one warning per column saying how many and which, and the counts for the history
+ * record's metadata.
  */
-function countErrorCells(columns: readonly StagedColumn[], strict: boolean): { warnings: string[]; byColumn: Record<string, number>; total: number } {
+function countErrorCells(
+  columns: readonly StagedColumn[],
+  strict: boolean,
+): { warnings: string[]; byColumn: Record<string, number>; total: number; uncalculatedByColumn: Record<string, number>; uncalculated: number } {
   const warnings: string[] = [];
   const byColumn = Object.create(null) as Record<string, number>; // keys are column names: `__proto__` is one too
+  const uncalculatedByColumn = Object.create(null) as Record<string, number>;
   let total = 0;
+  let uncalculated = 0;
   for (const c of columns) {
+    if (c.uncalculated !== null) {
+      const { count, first } = c.uncalculated;
+      uncalculatedByColumn[c.targetName] = count;
+      uncalculated += count;
+      const what = `${c.targetName}: ${count} formula cell(s) without a calculated value (the file holds the formula alone, the first ${first})`;
+      const fix = 'open the workbook in a spreadsheet program (Excel, LibreOffice) and save it, so that their values are calculated, then import it again';
+      warnings.push(strict ? `${what}: mapping errors under --strict; ${fix}` : `${what} stored as NULL; each cell's formula is in its row's _corrections_applied; ${fix}`);
+    }
     if (c.errorCells === null) continue;
     const counts = [...c.errorCells];
     const n = counts.reduce((sum, [, k]) => sum + k, 0);
@@ -809,7 +824,7 @@ function countErrorCells(columns: readonly StagedColumn[], strict: boolean): { w
         : `${c.targetName}: ${n} spreadsheet error cell(s) (${which}) stored as NULL; each cell's error is in its row's _corrections_applied`,
     );
   }
-  return { warnings, byColumn, total };
+  return { warnings, byColumn, total, uncalculatedByColumn, uncalculated };
 }
 
 /** The uniqueness columns as target names: the ones named (by target or source name), else every column the file brings. */

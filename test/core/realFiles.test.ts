@@ -81,6 +81,29 @@ describe('real files', () => {
     assert.deepEqual(history?.m, { var3: 1, var4: 1, var7: 3 });
   });
 
+  it('xlsx-populate ranges out.xlsx: formulas written without calculated values are NULL with each formula recorded, one warning naming the fix, counted in the history; mapping errors under --strict', async () => {
+    const result = await run('xlsx-populate-ranges-out.xlsx', { table: 'uncalculated' });
+    assert.equal(result.status, 'success');
+    assert.equal(result.rows_inserted, 11);
+    assert.deepEqual(result.warnings.filter((w) => w.includes('formula')), [
+      "ctr: 11 formula cell(s) without a calculated value (the file holds the formula alone, the first =B3/C3) stored as NULL; each cell's formula is in its row's _corrections_applied; open the workbook in a spreadsheet program (Excel, LibreOffice) and save it, so that their values are calculated, then import it again",
+    ]);
+    const rows = await db.rows(`select _source_row_number as n, ctr, _corrections_applied -> 'ctr' as fix from ${db.schema}.uncalculated where _source_row_number in (3, 13) order by 1`);
+    assert.deepEqual(rows, [
+      { n: 3, ctr: null, fix: { before: '=B3/C3', after: null, correction_type: 'formula_not_calculated' } },
+      { n: 13, ctr: null, fix: { before: '=B13/C13', after: null, correction_type: 'formula_not_calculated' } },
+    ]);
+    const [history] = await db.rows<{ m: unknown }>(`select metadata -> 'formulas_not_calculated' as m from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+    assert.deepEqual(history?.m, { ctr: 11 });
+    const err = await run('xlsx-populate-ranges-out.xlsx', { table: 'uncalculated_strict', strict: true }).catch((e: unknown) => e);
+    assert.ok(err instanceof ImportFailedError, String(err));
+    const errors = await db.rows(`select record_number, target_field, error_type, source_value from ${db.schema}.mapping_errors where import_id = $1 order by record_number limit 2`, [err.importId]);
+    assert.deepEqual(errors, [
+      { record_number: 3, target_field: 'ctr', error_type: 'formula_not_calculated', source_value: '=B3/C3' },
+      { record_number: 4, target_field: 'ctr', error_type: 'formula_not_calculated', source_value: '=B4/C4' },
+    ]);
+  });
+
   it('openxlsx readTest.xlsx with --strict: each error cell is a mapping error and nothing is imported', async () => {
     const err = await run('readTest-sheet1.xlsx', { table: 'errors_strict', strict: true }).catch((e: unknown) => e);
     assert.ok(err instanceof ImportFailedError, String(err));

@@ -8,6 +8,7 @@ import { AtlasError, UsageError } from '../../src/errors.ts';
 import { openXlsx } from '../../src/formats/xlsx/xlsx.ts';
 import { Parking } from '../../src/formats/xlsx/xlsxParking.ts';
 import { booleanText, dateCell, formatExcelNumber, isDateFormat, isoDateCell, numberText, serialDateCell } from '../../src/formats/xlsx/xlsxValues.ts';
+import { slideFormula } from '../../src/formats/xlsx/xlsxFormula.ts';
 import { ZipInput } from '../../src/formats/zip/zipInput.ts';
 import type { ReaderFix } from '../../src/formats/shared/types.ts';
 import { HashingReader } from '../../src/sources/source.ts';
@@ -60,8 +61,11 @@ describe('openXlsx', () => {
       {
         rn: 6, // row 5 is empty
         fields: ['2', 'Bob', '1234.5', '2024-02-29T13:45:30', 'false', null, null],
-        // The error cell is NULL, its text kept as a correction.
-        fixes: Object.assign(fixAt(3, { before: '45351.57326388889', after: '2024-02-29T13:45:30', ...DATE_FIX }), { 6: { before: '#N/A', after: null, correction_type: 'spreadsheet_error' } }),
+        // The error cell and the formula without a calculated value are NULL, their text kept as corrections.
+        fixes: Object.assign(fixAt(3, { before: '45351.57326388889', after: '2024-02-29T13:45:30', ...DATE_FIX }), {
+          5: { before: '=C6*2', after: null, correction_type: 'formula_not_calculated' },
+          6: { before: '#N/A', after: null, correction_type: 'spreadsheet_error' },
+        }),
       },
       {
         rn: 7,
@@ -451,7 +455,7 @@ describe("atlas's own scanner of shared strings and sheet rows", () => {
       '<c r="C2" t="b"><f>TRUE()</f><v>1</v></c>',
       '<c r="D2" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
       '<c r="E2" t="d"><v>2024-03-01T10:30:00</v></c>',
-      '<c r="F2"><f>SUM(A1:A2)</f></c>',
+      '<c r="F2"><f>SUM(A1:A2)</f></c>', // no calculated value
       '<c r="G2"><v>007</v></c>',
       '<c r="H2"><v>-0</v></c>',
       '<c r="I2"><v>1.5E-7</v></c>',
@@ -465,8 +469,8 @@ describe("atlas's own scanner of shared strings and sheet rows", () => {
     assert.equal(table.header.length, 13);
     const [row] = await readRows(table);
     assert.deepEqual(row?.fields, ['inline', 'a&lt;b', 'true', null, '2024-03-01T10:30:00', null, '7', '0', '0.00000015', '2024-01-01', '12345678901234600000', 'false', '0']);
-    // Corrections by field position: h4 (the error cell), h5 and h10.
-    assert.deepEqual((row?.fixes ?? []).flatMap((fix, i) => (fix ? [i] : [])), [3, 4, 9]);
+    // Corrections by field position: h4 (the error cell), h5, h6 (the formula without a value) and h10.
+    assert.deepEqual((row?.fixes ?? []).flatMap((fix, i) => (fix ? [i] : [])), [3, 4, 5, 9]);
   });
 
   it('keeps every kind of error cell as NULL with its text as a correction, also in a row of nothing else, and never as a value', async () => {
@@ -482,6 +486,37 @@ describe("atlas's own scanner of shared strings and sheet rows", () => {
       ...errors.map((e, i) => ({ rn: i + 2, fields: [String(i), null], fixes: Object.assign([], { 1: error(e) }) })),
       { rn: 20, fields: [null, null], fixes: Object.assign([], { 1: error('#N/A') }) },
     ]);
+  });
+
+  it('keeps a formula cell without a calculated value as NULL with its formula as a correction, a shared one moved to its cell', async () => {
+    const head = '<row r="1"><c r="A1" t="inlineStr"><is><t>n</t></is></c><c r="B1" t="inlineStr"><is><t>x</t></is></c></row>';
+    const rows = [
+      '<row r="2"><c r="A2"><v>1</v></c><c r="B2"><f t="shared" ref="B2:B4" si="0">A2*2+SUM($A$2:A2)</f></c></row>',
+      '<row r="3"><c r="A3"><v>2</v></c><c r="B3"><f t="shared" si="0"/></c></row>',
+      '<row r="4"><c r="A4"><v>3</v></c><c r="B4"><f t="shared" si="0"/><v></v></c></row>', // an empty <v>, as openpyxl writes it
+      '<row r="5"><c r="A5"><v>4</v></c><c r="B5" t="str"><f>"a"&amp;"b"</f></c></row>',
+      '<row r="6"><c r="A6"><v>5</v></c><c r="B6" t="str"><f>""</f><v></v></c></row>', // calculated: an empty text
+      '<row r="7"><c r="A7"><v>6</v></c><c r="B7"><f>A7*2</f><v>12</v></c></row>',
+    ];
+    const read = await readRows(await openXlsx(chunked(rawWorkbook('', head + rows.join(''))), { sheet: null, headerRow: null }));
+    const formula = (before: string): ReaderFix => ({ before, after: null, correction_type: 'formula_not_calculated' });
+    assert.deepEqual(read, [
+      { rn: 2, fields: ['1', null], fixes: Object.assign([], { 1: formula('=A2*2+SUM($A$2:A2)') }) },
+      { rn: 3, fields: ['2', null], fixes: Object.assign([], { 1: formula('=A3*2+SUM($A$2:A3)') }) },
+      { rn: 4, fields: ['3', null], fixes: Object.assign([], { 1: formula('=A4*2+SUM($A$2:A4)') }) },
+      { rn: 5, fields: ['4', null], fixes: Object.assign([], { 1: formula('="a"&"b"') }) },
+      { rn: 6, fields: ['5', null] },
+      { rn: 7, fields: ['6', '12'] },
+    ]);
+  });
+
+  it("moves a shared formula's relative references to the cell that shares it, and nothing else", () => {
+    assert.equal(slideFormula('B3/C3', 1, 0), 'B4/C4');
+    assert.equal(slideFormula('SUM($A$1:A3)*LOG10(B$2)+$C1', 2, 1), 'SUM($A$1:B5)*LOG10(C$2)+$C3');
+    // Sheet names and strings are left alone, references after them are moved.
+    assert.equal(slideFormula(`Sheet1!A1+'Q1 2024'!B2&"A1"`, 1, 1), `Sheet1!B2+'Q1 2024'!C3&"A1"`);
+    assert.equal(slideFormula('SUM(A:A)+SUM(1:3)', 1, 1), 'SUM(B:B)+SUM(2:4)');
+    assert.equal(slideFormula('A1+1', -1, 0), '#REF!+1');
   });
 
   it('reads cells and rows without r attributes, cells out of order, namespace prefixes and odd quoting', async () => {

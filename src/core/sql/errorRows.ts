@@ -1,6 +1,6 @@
 /** The mapping errors of an import: one SELECT of every staged value that cannot be stored, and every ragged row. */
 import { rawSql } from '../../db/staging/index.js';
-import { SPREADSHEET_ERROR } from '../../formats/shared/index.js';
+import { FORMULA_NOT_CALCULATED, SPREADSHEET_ERROR } from '../../formats/shared/index.js';
 import { quoteIdent } from '../../transform/naming.js';
 import { errorSql, validSql } from '../../transform/typeSql.js';
 import type { SqlArgs } from './args.js';
@@ -11,7 +11,7 @@ interface StagedShape {
   raggedRows: number;
   /** Fields per record of a fixed-width input. */
   width: number;
-  /** Spreadsheet error cells are mapping errors (--strict) rather than NULLs with a correction. */
+  /** Spreadsheet error cells and formula cells without a calculated value are mapping errors (--strict) rather than NULLs with a correction. */
   errorCellsAreErrors: boolean;
 }
 
@@ -38,6 +38,16 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
                 format('the cell holds the spreadsheet error %s', f.before) as error_message, f.before as source_value
            from ${st} s cross join lateral (select s._fix -> $${tgt}::text ->> 'before' as before) f
           where s._err is null and s._fix -> $${tgt}::text ->> 'correction_type' = '${SPREADSHEET_ERROR}'`,
+      );
+    }
+    for (const c of plan.columns.filter((p) => p.staged.uncalculated !== null)) {
+      params.push(c.sourceName, c.targetName);
+      const [src, tgt] = [params.length - 1, params.length];
+      parts.push(
+        `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, '${FORMULA_NOT_CALCULATED}'::text as error_type,
+                format('the cell holds the formula %s without a calculated value: open and save the workbook in a spreadsheet program so that it is calculated', f.before) as error_message, f.before as source_value
+           from ${st} s cross join lateral (select s._fix -> $${tgt}::text ->> 'before' as before) f
+          where s._err is null and s._fix -> $${tgt}::text ->> 'correction_type' = '${FORMULA_NOT_CALCULATED}'`,
       );
     }
   }

@@ -53,6 +53,12 @@ export function countErrorCell(column: StagedColumn, text: string): void {
   column.errorCells.set(text, (column.errorCells.get(text) ?? 0) + 1);
 }
 
+/** Counts a formula cell of `column` without a calculated value (see StagedColumn.uncalculated). */
+export function countUncalculatedCell(column: StagedColumn, formula: string): void {
+  if (column.uncalculated === null) column.uncalculated = { count: 1, first: formula };
+  else column.uncalculated.count++;
+}
+
 /** `_fix` of a row as COPY text: its members (escaped by withFix) as one JSON object, or NULL. */
 export function fixesJson(members: string, result: StageResult): string {
   if (members === '') return '\\N';

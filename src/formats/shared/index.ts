@@ -7,6 +7,7 @@ export { TextChunks } from './textChunks.js';
 export {
   COMPRESSION_EXTENSIONS,
   FORMAT_EXTENSIONS,
+  FORMULA_NOT_CALCULATED,
   RecordKeys,
   SNIFFED_DELIMITERS,
   SPREADSHEET_ERROR,

@@ -12,6 +12,9 @@ export interface ReaderFix {
 /** correction_type of a spreadsheet error cell (`#DIV/0!`, `#N/A`, ...), stored as NULL with its text as `before`. */
 export const SPREADSHEET_ERROR = 'spreadsheet_error';
 
+/** correction_type of a formula cell the file holds no calculated value for, stored as NULL with its formula (`=B3/C3`) as `before`. */
+export const FORMULA_NOT_CALCULATED = 'formula_not_calculated';
+
 /** One record of a fixed-width input (CSV, TSV, XLSX): its position and its fields as text. */
 export interface Row {
   /** 1-based position among data records (XLSX: the sheet's row number). */

@@ -14,8 +14,9 @@
  * chunks stays whole (exceljs decoded each chunk alone, turning it into U+FFFD).
  */
 import { AtlasError } from '../../errors.js';
-import { SPREADSHEET_ERROR, type ReaderFix } from '../shared/index.js';
+import { FORMULA_NOT_CALCULATED, SPREADSHEET_ERROR, type ReaderFix } from '../shared/index.js';
 import type { SharedStrings } from './xlsxSharedStrings.js';
+import { slideFormula } from './xlsxFormula.js';
 import { booleanText, isPlainNumber, isoDateCell, numberText, parseIndex, serialDateCell } from './xlsxValues.js';
 import { ChunkJoiner, decodeText, endsName, GT, INCOMPLETE, latin1Text, LT, MalformedXmlError, nameAt, nameIs, nextTag, readName, readStringItem, readText, resumeAt, skipElement, skipSpecial, SLASH, tagEnd, textOut } from './xlsxXml.js';
 
@@ -63,6 +64,9 @@ const enum CellType {
   Date,
 }
 
+/** The attributes of a shared formula's <f>: `t="shared"` and its index `si="1"`. */
+const SHARED_TYPE = /\st\s*=\s*["']shared["']/;
+const SHARED_INDEX = /\ssi\s*=\s*["'](\d+)["']/;
 const QUOT = 0x22;
 const APOS = 0x27;
 const EQUALS = 0x3d;
@@ -97,6 +101,14 @@ export class SheetScanner {
   private vText: string | null = null;
   private inline: string | null = null;
   private formula = false;
+  /** The text of the cell's <f>; '' for a cell sharing another's formula (t="shared" without text). */
+  private formulaText = '';
+  /** The `si` of a shared formula, or -1. */
+  private sharedIndex = -1;
+  /** Row of the cell being read. */
+  private rowNumber = 0;
+  /** Each shared formula's text and the cell that holds it, by `si`: the formula of the cells sharing it, none calculated. */
+  private readonly sharedFormulas = new Map<number, { text: string; row: number; col: number }>();
 
   constructor(
     private readonly context: SheetContext,
@@ -164,6 +176,7 @@ export class SheetScanner {
     }
     const row = this.row;
     row.count = 0;
+    this.rowNumber = number;
     let sorted = true;
     let lastCol = 0;
     let i = gt + 1;
@@ -230,6 +243,8 @@ export class SheetScanner {
     this.vText = null;
     this.inline = null;
     this.formula = false;
+    this.formulaText = '';
+    this.sharedIndex = -1;
     let i = nameEnd;
     let selfClosing = false;
     for (;;) {
@@ -321,12 +336,29 @@ export class SheetScanner {
         i = readStringItem(b, at);
         if (i === INCOMPLETE) return INCOMPLETE;
         this.inline = textOut.text;
+      } else if (nameIs(b, start, childEnd, 'f')) {
+        i = this.readFormula(b, at, childEnd);
+        if (i === INCOMPLETE) return INCOMPLETE;
       } else {
-        if (nameIs(b, start, childEnd, 'f')) this.formula = true;
         i = skipElement(b, at);
         if (i === INCOMPLETE) return INCOMPLETE;
       }
     }
+  }
+
+  /** Reads the <f> at `lt` (its text, and the `si` of a shared formula); returns the position after it, or INCOMPLETE. */
+  private readFormula(b: Buffer, lt: number, nameEnd: number): number {
+    const gt = tagEnd(b, lt);
+    if (gt === INCOMPLETE) return INCOMPLETE;
+    this.formula = true;
+    const attributes = latin1Text(b, nameEnd, gt);
+    const si = SHARED_INDEX.exec(attributes);
+    if (si !== null && SHARED_TYPE.test(attributes)) this.sharedIndex = Number(si[1]);
+    if (b[gt - 1] === SLASH) return gt + 1;
+    const end = readText(b, gt);
+    if (end === INCOMPLETE) return INCOMPLETE;
+    this.formulaText = textOut.text.trim();
+    return end;
   }
 
   /** The column of a cell reference ("AB12" is column 28); a reference without letters is ignored. */
@@ -351,6 +383,14 @@ export class SheetScanner {
     let fix: ReaderFix | null = null;
     let typed = 0;
     const hasV = this.vStart >= 0;
+    if (this.formula) {
+      if (this.sharedIndex >= 0 && this.formulaText !== '') this.sharedFormulas.set(this.sharedIndex, { text: this.formulaText, row: this.rowNumber, col: this.col });
+      // No cached result (a library that does not calculate wrote it): an empty <v> is one too, but for a text result ("").
+      if (!hasV || (this.type !== CellType.Str && (this.vText !== null ? this.vText.trim() === '' : this.vEnd === this.vStart))) {
+        this.pushCell(null, { before: this.formulaShown(), after: null, correction_type: FORMULA_NOT_CALCULATED }, 0);
+        return;
+      }
+    }
     switch (this.type) {
       case CellType.Shared:
         if (hasV) {
@@ -392,12 +432,24 @@ export class SheetScanner {
         }
     }
     if ((text === null || text === '') && fix === null) return;
+    this.pushCell(text, fix, typed);
+  }
+
+  private pushCell(text: string | null, fix: ReaderFix | null, typed: number): void {
     const row = this.row;
     const k = row.count++;
     row.cols[k] = this.col;
     row.texts[k] = text === '' ? null : text;
     row.fixes[k] = fix;
     row.typed[k] = typed;
+  }
+
+  /** The cell's formula as a spreadsheet shows it (`=B4/C4`), a shared one moved from the cell that holds its text. */
+  private formulaShown(): string {
+    if (this.formulaText !== '') return `=${this.formulaText}`;
+    const shared = this.sharedFormulas.get(this.sharedIndex);
+    if (shared === undefined) return this.sharedIndex >= 0 ? `(shared formula ${this.sharedIndex}, whose text the sheet does not hold)` : '=';
+    return `=${slideFormula(shared.text, this.rowNumber - shared.row, this.col - shared.col)}`;
   }
 
   /** The <v> text of the cell just read, unescaped. */
