@@ -69,7 +69,7 @@ describe('openXlsx', () => {
       },
       {
         rn: 7,
-        fields: ['3', 'Zoë', '0.3', '2024-03-01', 'true', '1000000000000000000000', '0.00000015'],
+        fields: ['3', 'Zoë', '0.30000000000000004', '2024-03-01', 'true', '1000000000000000000000', '0.00000015'],
         fixes: fixAt(3, { before: '45352', after: '2024-03-01', ...DATE_FIX }),
       },
     ]);
@@ -274,13 +274,15 @@ describe('openXlsx', () => {
 });
 
 describe('xlsx cell values', () => {
-  it('writes numbers as plain decimals at Excel precision', () => {
+  it("writes numbers as plain decimals, as Excel shows them where that is the same double, else in a double's shortest text", () => {
     assert.equal(formatExcelNumber(1234.5), '1234.5');
     assert.equal(formatExcelNumber(-0.000001), '-0.000001');
     assert.equal(formatExcelNumber(1.5e-7), '0.00000015');
     assert.equal(formatExcelNumber(1e21), '1000000000000000000000');
-    assert.equal(formatExcelNumber(123456789012345678), '123456789012346000');
-    assert.equal(formatExcelNumber(0.1 + 0.2), '0.3');
+    assert.equal(formatExcelNumber(18.100000000000001), '18.1');
+    // Another double than their 15 digits name: never rounded to them.
+    assert.equal(formatExcelNumber(123456789012345678), '123456789012345680');
+    assert.equal(formatExcelNumber(0.1 + 0.2), '0.30000000000000004');
     assert.equal(formatExcelNumber(-0), '0');
     assert.equal(formatExcelNumber(Number.NaN), null);
   });
@@ -297,7 +299,20 @@ describe('xlsx cell values', () => {
     assert.equal(numberText('4577.27'), '4577.27');
     assert.equal(numberText('1.50'), '1.5');
     assert.equal(numberText('1E3'), '1000');
-    assert.equal(numberText('0.30000000000000004'), '0.3');
+    // Digits are never lost: an integer's are kept whatever their number (ids written by pandas,
+    // openpyxl), and so is text longer than any double's; a double's 17 digits as Excel writes
+    // them read as the same double in fewer (as Excel shows it), never as another.
+    assert.equal(numberText('1234567890123456'), '1234567890123456');
+    assert.equal(numberText('9007199254740993'), '9007199254740993');
+    assert.equal(numberText('12345678901234567890'), '12345678901234567890');
+    assert.equal(numberText('1.2345678901234567E+19'), '12345678901234567000');
+    assert.equal(numberText('123.456789012345678'), '123.456789012345678');
+    assert.equal(numberText('18.100000000000001'), '18.1');
+    assert.equal(numberText('-4.5999999999999996'), '-4.6');
+    assert.equal(numberText('0.33333333333333331'), '0.3333333333333333');
+    assert.equal(numberText('0.30000000000000004'), '0.30000000000000004');
+    assert.equal(numberText('-0.000'), '0');
+    assert.equal(numberText('.5'), '0.5');
     assert.equal(numberText('#N/A'), null);
     assert.equal(booleanText('1'), 'true');
     assert.equal(booleanText('0'), 'false');
@@ -468,7 +483,7 @@ describe("atlas's own scanner of shared strings and sheet rows", () => {
     const table = await openXlsx(chunked(rawWorkbook('', `${head}<row r="2">${cells}</row>`)), { sheet: null, headerRow: null });
     assert.equal(table.header.length, 13);
     const [row] = await readRows(table);
-    assert.deepEqual(row?.fields, ['inline', 'a&lt;b', 'true', null, '2024-03-01T10:30:00', null, '7', '0', '0.00000015', '2024-01-01', '12345678901234600000', 'false', '0']);
+    assert.deepEqual(row?.fields, ['inline', 'a&lt;b', 'true', null, '2024-03-01T10:30:00', null, '7', '0', '0.00000015', '2024-01-01', '12345678901234567890', 'false', '0']);
     // Corrections by field position: h4 (the error cell), h5, h6 (the formula without a value) and h10.
     assert.deepEqual((row?.fixes ?? []).flatMap((fix, i) => (fix ? [i] : [])), [3, 4, 5, 9]);
   });

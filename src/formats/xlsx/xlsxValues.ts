@@ -1,6 +1,6 @@
 /**
  * Pure conversion of XLSX cell values (as the sheet XML writes them) to the text atlas stores:
- * numbers at Excel's precision, date serials to ISO text with the serial kept as a fix.
+ * numbers as written (a double's long spelling as Excel shows it), date serials to ISO text with the serial kept as a fix.
  */
 import type { ReaderFix } from '../shared/index.js';
 
@@ -16,8 +16,12 @@ const DAY_MS = 86_400_000;
 const EPOCH_1900 = 25_569;
 /** Days between Excel's 1900 and 1904 date systems. */
 const OFFSET_1904 = 1_462;
-/** Excel keeps 15 significant digits: what it shows, and what "Save as CSV" writes. */
+/** Excel shows 15 significant digits (and "Save as CSV" writes them), but writes a double with 17 in the sheet XML. */
 const EXCEL_DIGITS = 15;
+/** A double's shortest decimal text never needs more: longer text was written as a decimal, not a double. */
+const DOUBLE_DIGITS = 17;
+/** A number as a cell's `<v>` writes it: sign, integer digits, fraction digits, exponent. */
+const NUMBER_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/;
 
 const NO_FIX: null = null;
 
@@ -29,13 +33,16 @@ export function isDateFormat(numFmt: unknown): boolean {
 }
 
 /**
- * Plain decimal text of a number, never an exponent: 1234.5 -> "1234.5", 1e21 -> "1000000000000000000000".
- * Rounded to Excel's 15 significant digits, so 0.1+0.2 stored as 0.30000000000000004 reads "0.3".
+ * Plain decimal text of a double, never an exponent: 1234.5 -> "1234.5", 1e21 -> "1000000000000000000000".
+ * Its 15 significant digits, as Excel shows it, where they name the same double (18.100000000000001,
+ * which Excel writes for 18.1, reads "18.1"); else its shortest text (0.1+0.2 reads
+ * "0.30000000000000004", another double than 0.3): never another value.
  */
 export function formatExcelNumber(n: number): string | null {
   if (!Number.isFinite(n)) return null;
   if (n === 0) return '0';
-  return plainDecimal(Number(n.toPrecision(EXCEL_DIGITS)));
+  const shown = Number(n.toPrecision(EXCEL_DIGITS));
+  return plainDecimal(shown === n ? shown : n);
 }
 
 /** Expands JavaScript's exponent form ("1.5e-7", "1e+21") into plain decimal digits. */
@@ -92,9 +99,34 @@ export function dateCell(date: Date, date1904: boolean): CellText {
   return { text: after, fix: { before: plainDecimal(serial), after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
 }
 
-/** A number cell's text (its `<v>` as written): plain decimal at Excel precision; null when it is not a number. */
+/**
+ * A number cell's text (its `<v>` as written) as plain decimal; null when it is not a number. The
+ * digits of an integer (a 19-digit id) and of text longer than any double's are kept as written;
+ * other text names a double, written as formatExcelNumber writes it (the same value).
+ */
 export function numberText(raw: string): string | null {
-  return formatExcelNumber(parseFloat(raw));
+  const m = NUMBER_TEXT.exec(raw.trim());
+  if (m === null || (m[2] === '' && (m[3] ?? '') === '')) return formatExcelNumber(parseFloat(raw));
+  const written = writtenDecimal(m[1] === '-', m[2] ?? '', m[3] ?? '', Number(m[4] ?? 0));
+  if (!written.includes('.') || significantDigits(written) > DOUBLE_DIGITS) return written;
+  return formatExcelNumber(Number(raw.trim()));
+}
+
+/** The plain decimal text of sign, digits and exponent, exactly: no leading or trailing zeros, "0" for zero. */
+function writtenDecimal(negative: boolean, whole: string, fraction: string, exponent: number): string {
+  const digits = whole + fraction;
+  const point = whole.length + exponent; // position of the decimal point in `digits`
+  let intPart = point <= 0 ? '0' : point >= digits.length ? digits + '0'.repeat(point - digits.length) : digits.slice(0, point);
+  let fracPart = point <= 0 ? '0'.repeat(-point) + digits : point >= digits.length ? '' : digits.slice(point);
+  intPart = intPart.replace(/^0+(?=\d)/, '');
+  fracPart = fracPart.replace(/0+$/, '');
+  const text = fracPart === '' ? intPart : `${intPart}.${fracPart}`;
+  return negative && /[1-9]/.test(text) ? `-${text}` : text;
+}
+
+/** Significant digits of plain decimal text. */
+function significantDigits(text: string): number {
+  return text.replace(/[-.]/g, '').replace(/^0+/, '').length;
 }
 
 /** "00" to "99". */
@@ -193,9 +225,9 @@ const NINE = 0x39;
 const EXACT_DIGITS = 15;
 
 /**
- * True when the bytes are a decimal number already as formatExcelNumber would write it (no
- * sign on zero, no leading or trailing zeros, no exponent, at most 15 significant digits): such
- * text round-trips through a double unchanged, so it is used as written.
+ * True when the bytes are a decimal number already as numberText would write it (no sign on
+ * zero, no leading or trailing zeros, no exponent, an integer or at most 15 significant digits):
+ * such text is used as written.
  */
 export function isPlainNumber(b: Buffer, start: number, end: number): boolean {
   let i = start;
@@ -215,7 +247,7 @@ export function isPlainNumber(b: Buffer, start: number, end: number): boolean {
     if (i === first) return false;
     digits = i - first;
     leadingZeros = false;
-    if (i === end) return digits <= EXACT_DIGITS;
+    if (i === end) return true; // an integer's digits are kept whatever their number
   }
   if (b[i] !== DOT || i + 1 === end) return false;
   for (i++; i < end; i++) {
