@@ -24,7 +24,7 @@ const RELS = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="/xl/styles.xml"/>
 </Relationships>`;
 
-/** Cell styles: general, built-in date 14, custom date 164, custom number 165, built-in time 21, escaped text 166. */
+/** Cell styles: general, built-in date 14, custom date 164, custom number 165, built-in time 21, escaped text 166, Japanese built-in date 31 (no code exceljs knows), built-in number 37. */
 const STYLES = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">
 <numFmts count="3"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/><numFmt numFmtId="165" formatCode="#,##0.00"/><numFmt numFmtId="166" formatCode="&quot;d&quot;0"/></numFmts>
@@ -32,7 +32,7 @@ const STYLES = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <fills count="1"><fill><patternFill patternType="none"/></fill></fills>
 <borders count="1"><border/></borders>
 <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>
-<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="21" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>
+<cellXfs count="8"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="21" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="31" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="37" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>
 </styleSheet>`;
 
 describe('exceljs internals (exceljs pinned in package.json)', () => {
@@ -58,8 +58,8 @@ describe('exceljs internals (exceljs pinned in package.json)', () => {
     ]);
   });
 
-  it('exceljs internal styles-xform still exists and tells which cell styles show dates (built-in and custom formats)', async () => {
-    assert.deepEqual([...(await parseDateStyles(Buffer.from(STYLES)))], [0, 1, 1, 0, 1, 0]);
+  it('exceljs internal styles-xform still exists and tells which cell styles show dates (built-in and custom formats, and by its numFmtId a locale\'s built-in one)', async () => {
+    assert.deepEqual([...(await parseDateStyles(Buffer.from(STYLES)))], [0, 1, 1, 0, 1, 0, 1, 0]);
   });
 });
 

@@ -327,6 +327,17 @@ describe('xlsx cell values', () => {
     assert.ok(isDateFormat('[$-409]d-mmm-yy'));
     assert.ok(!isDateFormat('"Day" 0.00'));
     assert.ok(!isDateFormat('#,##0.00'));
+    // Escaped characters, and those after _ (a space) and * (a fill), are shown, not read: metres, no month.
+    for (const numbers of ['0.0\\ \\m', '#,##0_m', '* #,##0', '0 "days"', '[Red]0.00', '0.00E+00', 'General']) assert.ok(!isDateFormat(numbers), numbers);
+    for (const dates of ['YYYY-MM-DD', '[h]:mm:ss', '[ss]', 'd/m/bb', '[$-411]ge.m.d', 'h:mm AM/PM', 'yyyy\\-mm']) assert.ok(isDateFormat(dates), dates);
+  });
+
+  it("reads a locale's built-in date formats (East Asian, Thai) as dates, and a unit escaped in a number format as a number", async () => {
+    const styles = `<numFmts count="1"><numFmt numFmtId="164" formatCode="0.0\\ \\m"/></numFmts><cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="31" applyNumberFormat="1"/><xf numFmtId="58" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/><xf numFmtId="81" applyNumberFormat="1"/></cellXfs>`;
+    const head = `<row r="1">${['ja', 'md', 'metres', 'thai'].map((h, i) => `<c r="${'ABCD'[i]}1" t="inlineStr"><is><t>${h}</t></is></c>`).join('')}</row>`;
+    const row = '<row r="2"><c r="A2" s="1"><v>45292</v></c><c r="B2" s="2"><v>45292</v></c><c r="C2" s="3"><v>12.5</v></c><c r="D2" s="4"><v>45293</v></c></row>';
+    const [read] = await readRows(await openXlsx(chunked(rawWorkbook('', head + row, { styles })), { sheet: null, headerRow: null }));
+    assert.deepEqual(read?.fields, ['2024-01-01', '2024-01-01', '12.5', '2024-01-02']);
   });
 
   it("an Excel date's fix is staged as the JSON text JSON.stringify gives, for every date form", () => {
@@ -354,7 +365,7 @@ const MAIN_NS = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
 const REL_NS = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
 
 /** A one-sheet workbook from raw XML: the <sst> content and the <sheetData> content as given. */
-function rawWorkbook(sst: string, sheetData: string, options: { prefix?: string; stored?: boolean } = {}): Buffer {
+function rawWorkbook(sst: string, sheetData: string, options: { prefix?: string; stored?: boolean; styles?: string } = {}): Buffer {
   const x = options.prefix ? `${options.prefix}:` : '';
   const ns = options.prefix ? `xmlns:${options.prefix}="${MAIN_NS}"` : `xmlns="${MAIN_NS}"`;
   const parts: ZipEntry[] = [
@@ -365,7 +376,7 @@ function rawWorkbook(sst: string, sheetData: string, options: { prefix?: string;
     },
     {
       name: 'xl/styles.xml',
-      data: `<styleSheet xmlns="${MAIN_NS}"><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts><cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs></styleSheet>`,
+      data: `<styleSheet xmlns="${MAIN_NS}">${options.styles ?? '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts><cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs>'}</styleSheet>`,
     },
     { name: 'xl/worksheets/sheet1.xml', data: `<?xml version="1.0" encoding="UTF-8"?>\n<${x}worksheet ${ns}><${x}sheetData>${sheetData}</${x}sheetData></${x}worksheet>` },
     { name: 'xl/sharedStrings.xml', data: `<?xml version="1.0" encoding="UTF-8"?>\n<${x}sst ${ns}>${sst}</${x}sst>` },

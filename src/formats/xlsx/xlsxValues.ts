@@ -25,11 +25,28 @@ const NUMBER_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/;
 
 const NO_FIX: null = null;
 
-/** True when an Excel number format displays a date or time (the rule exceljs applies, utils.isDateFmt). */
+/**
+ * What a number format shows but does not read: quoted text, a character escaped by `\`, and the
+ * character after `_` (a space its width) or `*` (repeated to fill): `0.0\ \m` is metres, no month.
+ */
+const FORMAT_LITERALS = /"[^"]*"|\\.|[_*]./g;
+/** Elapsed time (`[h]:mm`, `[ss]`); other bracketed parts are colours, conditions and locales. */
+const ELAPSED_TIME = /\[(?:h+|m+|s+)]/gi;
+
+/** True when an Excel number format displays a date or time: a year, month, day, hour, minute or second (`b`: a Buddhist year) outside its literals. */
 export function isDateFormat(numFmt: unknown): boolean {
   if (typeof numFmt !== 'string' || numFmt === '') return false;
-  const bare = numFmt.replace(/\[[^\]]*]/g, '').replace(/"[^"]*"/g, '');
-  return /[ymdhMsb]/.test(bare);
+  const bare = numFmt.replace(FORMAT_LITERALS, '').replace(ELAPSED_TIME, 'h').replace(/\[[^\]]*]/g, '');
+  return /[ymdhs]/i.test(bare) || bare.includes('b');
+}
+
+/**
+ * The built-in number formats whose code depends on the locale (ECMA-376 part 1, 18.8.30): East
+ * Asian dates and times 27-36 and 50-58, Thai 71-81. A file names them by id alone, and exceljs
+ * knows no single code for them.
+ */
+export function isLocaleDateFormatId(id: number): boolean {
+  return (id >= 27 && id <= 36) || (id >= 50 && id <= 58) || (id >= 71 && id <= 81);
 }
 
 /**

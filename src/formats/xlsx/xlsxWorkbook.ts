@@ -3,11 +3,13 @@
  * system), its relationships (which part holds which sheet) and xl/styles.xml (which cell styles
  * show dates) - read with exceljs's own parsers for them (its "xforms", as its streaming
  * WorkbookReader uses them). They are a few kilobytes, so speed does not matter there, and
- * exceljs knows their many variants (built-in number formats, escaped format codes, hidden
- * sheets): sheet selection and date detection stay exactly what they were with exceljs's reader.
+ * exceljs knows their many variants (built-in number formats, hidden
+ * sheets): sheet selection stays what it was with exceljs's reader; date detection reads the
+ * format codes as written and knows the locales' built-in date formats, which exceljs did not.
  * Only the bulk of the bytes (the shared strings and the sheet rows) is read by atlas itself.
  */
-import { isDateFormat } from './xlsxValues.js';
+import { isDateFormat, isLocaleDateFormatId } from './xlsxValues.js';
+import { decodeText } from './xlsxXml.js';
 
 /** A sheet as the workbook lists it. */
 export interface SheetInfo {
@@ -116,14 +118,41 @@ export async function parseRelationshipsPart(xml: Buffer): Promise<Relationship[
   return Array.isArray(rels) ? (rels as Relationship[]).filter((r) => typeof r.Target === 'string') : [];
 }
 
+const NUM_FMT = /<numFmt\b([^>]*)>/g;
+const NUM_FMT_ID = /\snumFmtId\s*=\s*["'](\d+)["']/;
+const FORMAT_CODE = /\sformatCode\s*=\s*(?:"([^"]*)"|'([^']*)')/;
+
+/**
+ * The number formats the part defines, by id, with their codes as written: exceljs drops a
+ * code's backslashes (`0.0\ \m`, metres, becomes `0.0 m`, a month).
+ */
+function numberFormatCodes(xml: Buffer): Map<number, string> {
+  const codes = new Map<number, string>();
+  for (const [, attributes] of xml.toString('utf8').matchAll(NUM_FMT)) {
+    const id = NUM_FMT_ID.exec(attributes ?? '');
+    const code = FORMAT_CODE.exec(attributes ?? '');
+    if (id === null || code === null) continue;
+    const raw = Buffer.from(code[1] ?? code[2] ?? '', 'utf8');
+    codes.set(Number(id[1]), decodeText(raw, 0, raw.length));
+  }
+  return codes;
+}
+
 /** 1 at each cell style index (`s`) of xl/styles.xml whose number format shows a date or time. */
 export async function parseDateStyles(xml: Buffer): Promise<Uint8Array> {
   const { Styles } = await loadXforms();
   const styles = new Styles();
-  await styles.parseStream([withoutPartPrefixes(xml)]);
+  const part = withoutPartPrefixes(xml);
+  await styles.parseStream([part]);
+  const codes = numberFormatCodes(part);
   const count = styles.model?.styles?.length ?? 0;
   const dates = new Uint8Array(count);
-  for (let i = 0; i < count; i++) if (isDateFormat(styles.getStyleModel(i)?.numFmt)) dates[i] = 1;
+  for (let i = 0; i < count; i++) {
+    const id = (styles.model.styles?.[i] as { numFmtId?: unknown } | undefined)?.numFmtId;
+    const numFmt = (typeof id === 'number' ? codes.get(id) : undefined) ?? styles.getStyleModel(i)?.numFmt;
+    // A locale's built-in format has no code exceljs knows: its id says it is a date.
+    if (typeof numFmt === 'string' ? isDateFormat(numFmt) : typeof id === 'number' && isLocaleDateFormatId(id)) dates[i] = 1;
+  }
   return dates;
 }
 
