@@ -11,6 +11,7 @@ import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
 import { analyzeNewTableRowHash, countTableColumns, findTypesWithoutHash, getExistingTable, tableFingerprint, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError } from '../errors.js';
+import { EXCEL_PHANTOM_DATE, FORMULA_NOT_CALCULATED } from '../formats/shared/index.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
@@ -477,7 +478,7 @@ function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells }: Deci
     metadata: {
       ...input.table.details,
       ...(errorCells.total > 0 ? { spreadsheet_errors: errorCells.byColumn } : {}),
-      ...(errorCells.uncalculated > 0 ? { formulas_not_calculated: errorCells.uncalculatedByColumn } : {}),
+      ...errorCells.unread,
       // XML says elements, JSON keys: the records rewritten with each as an array of one.
       ...(Object.keys(lateArrays).length > 0 ? { [input.table.details['format'] === 'xml' ? 'elements_made_arrays' : 'keys_made_arrays']: lateArrays } : {}),
       ...(plan.leftOut.length > 0 ? { columns_left_out: plan.leftOut } : {}),
@@ -797,20 +798,18 @@ function inferenceNotes(staged: Staging['staged'], decided: readonly ColumnType[
 function countErrorCells(
   columns: readonly StagedColumn[],
   strict: boolean,
-): { warnings: string[]; byColumn: Record<string, number>; total: number; uncalculatedByColumn: Record<string, number>; uncalculated: number } {
+): { warnings: string[]; byColumn: Record<string, number>; total: number; unread: Record<string, Record<string, number>> } {
   const warnings: string[] = [];
   const byColumn = Object.create(null) as Record<string, number>; // keys are column names: `__proto__` is one too
-  const uncalculatedByColumn = Object.create(null) as Record<string, number>;
+  const unread: Record<string, Record<string, number>> = {};
   let total = 0;
-  let uncalculated = 0;
   for (const c of columns) {
-    if (c.uncalculated !== null) {
-      const { count, first } = c.uncalculated;
-      uncalculatedByColumn[c.targetName] = count;
-      uncalculated += count;
-      const what = `${c.targetName}: ${count} formula cell(s) without a calculated value (the file holds the formula alone, the first ${first})`;
-      const fix = 'open the workbook in a spreadsheet program (Excel, LibreOffice) and save it, so that their values are calculated, then import it again';
-      warnings.push(strict ? `${what}: mapping errors under --strict; ${fix}` : `${what} stored as NULL; each cell's formula is in its row's _corrections_applied; ${fix}`);
+    for (const [type, { count, first }] of c.unreadCells ?? []) {
+      const kind = UNREAD_CELLS[type];
+      if (kind === undefined) continue;
+      (unread[kind.metadata] ??= Object.create(null) as Record<string, number>)[c.targetName] = count;
+      const what = `${c.targetName}: ${count} ${kind.what(first)}`;
+      warnings.push(strict ? `${what}: mapping errors under --strict${kind.fix}` : `${what} stored as NULL; each cell's ${kind.kept} is in its row's _corrections_applied${kind.fix}`);
     }
     if (c.errorCells === null) continue;
     const counts = [...c.errorCells];
@@ -824,8 +823,24 @@ function countErrorCells(
         : `${c.targetName}: ${n} spreadsheet error cell(s) (${which}) stored as NULL; each cell's error is in its row's _corrections_applied`,
     );
   }
-  return { warnings, byColumn, total, uncalculatedByColumn, uncalculated };
+  return { warnings, byColumn, total, unread };
 }
+
+/** Each kind of unread cell: its metadata key, its warning's words (given the first cell's `before`), what its correction keeps, and what to do. */
+const UNREAD_CELLS: Record<string, { metadata: string; what: (first: string) => string; kept: string; fix: string }> = {
+  [FORMULA_NOT_CALCULATED]: {
+    metadata: 'formulas_not_calculated',
+    what: (first) => `formula cell(s) without a calculated value (the file holds the formula alone, the first ${first})`,
+    kept: 'formula',
+    fix: '; open the workbook in a spreadsheet program (Excel, LibreOffice) and save it, so that their values are calculated, then import it again',
+  },
+  [EXCEL_PHANTOM_DATE]: {
+    metadata: 'phantom_dates',
+    what: () => "cell(s) holding Excel's date serial 60, which it shows as 1900-02-29, a day that never was (kept for Lotus 1-2-3)",
+    kept: 'serial',
+    fix: '',
+  },
+};
 
 /** The uniqueness columns as target names: the ones named (by target or source name), else every column the file brings. */
 function resolveKey(named: string[] | null, plan: ImportPlan): string[] {

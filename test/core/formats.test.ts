@@ -121,6 +121,33 @@ describe('every format and source gives the same rows and types', () => {
     assert.equal(first!.c[odd]?.before, String(45100 + 2));
   });
 
+  it("XLSX: Excel's date serial 60, its 29 February 1900 that never was, is NULL with the serial recorded, a warning and a count; a mapping error under --strict", async () => {
+    const head = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>';
+    const rows = [59, 60, 61, 60.5].map((serial, i) => `<row r="${i + 2}"><c r="A${i + 2}" s="1"><v>${serial}</v></c><c r="B${i + 2}"><v>${i}</v></c></row>`).join('');
+    const bytes = handMadeXlsx([{ name: 'S', rows: head + rows }], { sharedStrings: ['day', 'n'] });
+    const r = await importFile(db.settings, { source: files.write('phantom.xlsx', bytes), table: 'f_phantom' });
+    assert.equal(r.status, 'success');
+    assert.deepEqual(r.warnings.filter((w) => w.includes('1900-02-29')), [
+      "day: 2 cell(s) holding Excel's date serial 60, which it shows as 1900-02-29, a day that never was (kept for Lotus 1-2-3) stored as NULL; each cell's serial is in its row's _corrections_applied",
+    ]);
+    const days = await db.rows(`select day::text, _corrections_applied -> 'day' ->> 'correction_type' as fix from ${db.schema}.f_phantom order by _source_row_number`);
+    assert.deepEqual(days, [
+      { day: '1900-02-28', fix: 'datetime_standardization' },
+      { day: null, fix: 'excel_phantom_date' },
+      { day: '1900-03-01', fix: 'datetime_standardization' },
+      { day: null, fix: 'excel_phantom_date' },
+    ]);
+    const [history] = await db.rows(`select metadata -> 'phantom_dates' as m from ${db.schema}.import_history where import_id = $1`, [r.import_id]);
+    assert.deepEqual(history, { m: { day: 2 } });
+    const err = await importFile(db.settings, { source: files.write('phantom2.xlsx', bytes), table: 'f_phantom_strict', strict: true }).catch((e: unknown) => e);
+    assert.ok(err instanceof ImportFailedError, String(err));
+    const errors = await db.rows(`select record_number, error_type, source_value from ${db.schema}.mapping_errors where import_id = $1 order by 1`, [err.importId]);
+    assert.deepEqual(errors, [
+      { record_number: 3, error_type: 'excel_phantom_date', source_value: '60' },
+      { record_number: 5, error_type: 'excel_phantom_date', source_value: '60.5' },
+    ]);
+  });
+
   it('JSON array, NDJSON, and nested JSON', async () => {
     await check('f_json', { source: files.write('data.json', JSON.stringify(RECORDS)) });
     await check('f_ndjson', { source: files.write('data.ndjson', RECORDS.map((r) => JSON.stringify(r)).join('\n')) });

@@ -324,6 +324,12 @@ describe('xlsx cell values', () => {
     assert.equal(serialDateCell(Number.NaN, false).text, null);
     assert.equal(isoDateCell('2024-03-01T10:30:00', false).text, '2024-03-01T10:30:00');
     assert.equal(isoDateCell('2024-03-01', false).fix?.before, '45352');
+    // Serial 60 is Excel's 29 February 1900, which never was: no date (59 and 61 are the days around it).
+    assert.equal(serialDateCell(59, false).text, '1900-02-28');
+    assert.deepEqual(serialDateCell(60, false, '60'), { text: null, fix: { before: '60', after: null, correction_type: 'excel_phantom_date' } });
+    assert.deepEqual(serialDateCell(60.25, false).fix?.correction_type, 'excel_phantom_date');
+    assert.equal(serialDateCell(61, false).text, '1900-03-01');
+    assert.equal(serialDateCell(60, true).text, '1904-03-01');
     assert.ok(isDateFormat('[$-409]d-mmm-yy'));
     assert.ok(!isDateFormat('"Day" 0.00'));
     assert.ok(!isDateFormat('#,##0.00'));

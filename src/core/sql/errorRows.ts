@@ -1,9 +1,15 @@
 /** The mapping errors of an import: one SELECT of every staged value that cannot be stored, and every ragged row. */
 import { rawSql } from '../../db/staging/index.js';
-import { FORMULA_NOT_CALCULATED, SPREADSHEET_ERROR } from '../../formats/shared/index.js';
+import { EXCEL_PHANTOM_DATE, FORMULA_NOT_CALCULATED, SPREADSHEET_ERROR } from '../../formats/shared/index.js';
 import { quoteIdent } from '../../transform/naming.js';
 import { errorSql, validSql } from '../../transform/typeSql.js';
 import type { SqlArgs } from './args.js';
+
+/** The mapping error's message of each kind of unread cell (`%s`: the cell's `before`). */
+const UNREAD_CELL_MESSAGES: Record<string, string> = {
+  [FORMULA_NOT_CALCULATED]: 'the cell holds the formula %s without a calculated value: open and save the workbook in a spreadsheet program so that it is calculated',
+  [EXCEL_PHANTOM_DATE]: 'the cell holds the date serial %s, which Excel shows as 1900-02-29, a day that never was',
+};
 
 /** What the error query needs to know about the staged rows. */
 interface StagedShape {
@@ -11,7 +17,7 @@ interface StagedShape {
   raggedRows: number;
   /** Fields per record of a fixed-width input. */
   width: number;
-  /** Spreadsheet error cells and formula cells without a calculated value are mapping errors (--strict) rather than NULLs with a correction. */
+  /** Spreadsheet error cells and the other cells read as NULL with a correction (UNREAD_CELL_TYPES) are mapping errors (--strict). */
   errorCellsAreErrors: boolean;
 }
 
@@ -40,15 +46,19 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
           where s._err is null and s._fix -> $${tgt}::text ->> 'correction_type' = '${SPREADSHEET_ERROR}'`,
       );
     }
-    for (const c of plan.columns.filter((p) => p.staged.uncalculated !== null)) {
-      params.push(c.sourceName, c.targetName);
-      const [src, tgt] = [params.length - 1, params.length];
-      parts.push(
-        `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, '${FORMULA_NOT_CALCULATED}'::text as error_type,
-                format('the cell holds the formula %s without a calculated value: open and save the workbook in a spreadsheet program so that it is calculated', f.before) as error_message, f.before as source_value
-           from ${st} s cross join lateral (select s._fix -> $${tgt}::text ->> 'before' as before) f
-          where s._err is null and s._fix -> $${tgt}::text ->> 'correction_type' = '${FORMULA_NOT_CALCULATED}'`,
-      );
+    for (const c of plan.columns) {
+      for (const type of c.staged.unreadCells?.keys() ?? []) {
+        const message = UNREAD_CELL_MESSAGES[type];
+        if (message === undefined) continue;
+        params.push(c.sourceName, c.targetName, type, message);
+        const [src, tgt, typ, msg] = [params.length - 3, params.length - 2, params.length - 1, params.length];
+        parts.push(
+          `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, $${typ}::text as error_type,
+                  format($${msg}::text, f.before) as error_message, f.before as source_value
+             from ${st} s cross join lateral (select s._fix -> $${tgt}::text ->> 'before' as before) f
+            where s._err is null and s._fix -> $${tgt}::text ->> 'correction_type' = $${typ}::text`,
+        );
+      }
     }
   }
   const schemaQuoted = quoteIdent(args.schema);

@@ -13,8 +13,8 @@ export interface StagedColumn {
   json: boolean;
   /** Spreadsheet error cells staged as NULL (rows of the header's width), by error text (`#N/A`); null when none. */
   errorCells: Map<string, number> | null;
-  /** Formula cells without a calculated value staged as NULL (rows of the header's width): how many, and the first one's formula; null when none. */
-  uncalculated: { count: number; first: string } | null;
+  /** Cells of UNREAD_CELL_TYPES staged as NULL (rows of the header's width), by correction_type: how many, and the first one's `before`; null when none. */
+  unreadCells: Map<string, { count: number; first: string }> | null;
   /** Values staged as NULL (see NullValuesOf), or null for none. */
   nulls: ReadonlySet<string> | null;
   /** How many values the column's `nulls` turned into NULL. */

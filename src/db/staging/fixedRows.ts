@@ -7,12 +7,12 @@
  * trip) where batches change from one kind to the other.
  */
 import type { SniffedDelimiter } from '../../formats/shared/index.js';
-import { FORMULA_NOT_CALCULATED, SPREADSHEET_ERROR, type RowBatch, type TableStream } from '../../formats/shared/index.js';
+import { SPREADSHEET_ERROR, UNREAD_CELL_TYPES, type RowBatch, type TableStream } from '../../formats/shared/index.js';
 import { AtlasError } from '../../errors.js';
 import { escapeCopyText, NEEDS_WORK } from '../../transform/copyText.js';
 import { quoteIdent } from '../../transform/naming.js';
 import type { StagedColumn, StageResult } from './columns.js';
-import { countErrorCell, countUncalculatedCell, fixesJson, isNullValue, nullValueFix, stripNul, withFix } from './rowFixes.js';
+import { countErrorCell, countUnreadCell, fixesJson, isNullValue, nullValueFix, stripNul, withFix } from './rowFixes.js';
 import { COPY_CHUNK_CHARS, type StageRun } from './run.js';
 
 type FixedTable = Extract<TableStream, { kind: 'fixed' }>;
@@ -79,7 +79,7 @@ function appendLines(result: StageResult, { cols, quoted }: FixedColumns, rows: 
         if (!fix) return;
         fixes = withFix(fixes, quoted[i] ?? JSON.stringify(`column_${i + 1}`), fix);
         if (fix.correction_type === SPREADSHEET_ERROR && fields.length === width) countErrorCell(cols[i]!, fix.before);
-        else if (fix.correction_type === FORMULA_NOT_CALCULATED && fields.length === width) countUncalculatedCell(cols[i]!, fix.before);
+        else if (UNREAD_CELL_TYPES.includes(fix.correction_type) && fields.length === width) countUnreadCell(cols[i]!, fix);
       });
     }
     if (fields.length !== width) {

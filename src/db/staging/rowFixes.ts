@@ -53,10 +53,12 @@ export function countErrorCell(column: StagedColumn, text: string): void {
   column.errorCells.set(text, (column.errorCells.get(text) ?? 0) + 1);
 }
 
-/** Counts a formula cell of `column` without a calculated value (see StagedColumn.uncalculated). */
-export function countUncalculatedCell(column: StagedColumn, formula: string): void {
-  if (column.uncalculated === null) column.uncalculated = { count: 1, first: formula };
-  else column.uncalculated.count++;
+/** Counts a cell of `column` the reader could not read as a value (see StagedColumn.unreadCells). */
+export function countUnreadCell(column: StagedColumn, fix: ReaderFix): void {
+  column.unreadCells ??= new Map();
+  const seen = column.unreadCells.get(fix.correction_type);
+  if (seen === undefined) column.unreadCells.set(fix.correction_type, { count: 1, first: fix.before });
+  else seen.count++;
 }
 
 /** `_fix` of a row as COPY text: its members (escaped by withFix) as one JSON object, or NULL. */

@@ -41,7 +41,7 @@ export function newStageRun(
     addColumn(sourceName, ref) {
       const found = nullValuesOf(sourceName);
       const nulls = found !== null && found.size > 0 ? found : null;
-      const col: StagedColumn = { sourceName, targetName: namer.next(sourceName, targets.get(sourceName)), stats: new ColumnStats(nulls), ref, json: false, errorCells: null, uncalculated: null, nulls, nulled: 0 };
+      const col: StagedColumn = { sourceName, targetName: namer.next(sourceName, targets.get(sourceName)), stats: new ColumnStats(nulls), ref, json: false, errorCells: null, unreadCells: null, nulls, nulled: 0 };
       result.columns.push(col);
       return col;
     },

@@ -15,6 +15,12 @@ export const SPREADSHEET_ERROR = 'spreadsheet_error';
 /** correction_type of a formula cell the file holds no calculated value for, stored as NULL with its formula (`=B3/C3`) as `before`. */
 export const FORMULA_NOT_CALCULATED = 'formula_not_calculated';
 
+/** correction_type of Excel's date serial 60, the 29 February 1900 that never was, stored as NULL with the serial as `before`. */
+export const EXCEL_PHANTOM_DATE = 'excel_phantom_date';
+
+/** The cells a reader could not read as a value, besides error cells: NULL with a correction, counted per column, mapping errors under --strict. */
+export const UNREAD_CELL_TYPES: readonly string[] = [FORMULA_NOT_CALCULATED, EXCEL_PHANTOM_DATE];
+
 /** One record of a fixed-width input (CSV, TSV, XLSX): its position and its fields as text. */
 export interface Row {
   /** 1-based position among data records (XLSX: the sheet's row number). */

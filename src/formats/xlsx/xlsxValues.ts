@@ -2,7 +2,7 @@
  * Pure conversion of XLSX cell values (as the sheet XML writes them) to the text atlas stores:
  * numbers as written (a double's long spelling as Excel shows it), date serials to ISO text with the serial kept as a fix.
  */
-import type { ReaderFix } from '../shared/index.js';
+import { EXCEL_PHANTOM_DATE, type ReaderFix } from '../shared/index.js';
 
 /** A cell's text, and the correction made when the cell held an Excel date serial. */
 export interface CellText {
@@ -170,6 +170,8 @@ export function serialDateCell(serial: number, date1904: boolean, written?: stri
     return written === undefined || cell.fix === NO_FIX ? cell : { text: cell.text, fix: { ...cell.fix, before: written } };
   }
   const exact = ms / DAY_MS + EPOCH_1900 - offset; // what excelSerial() gives for that Date
+  // Serial 60 is Excel's 29 Feb 1900, a day that never was: no date, NULL with the serial kept.
+  if (!date1904 && exact >= 60 && exact < 61) return { text: null, fix: { before: written ?? serialText(exact), after: null, correction_type: EXCEL_PHANTOM_DATE } };
   // Excel's phantom 29 Feb 1900, as in dateCell.
   const after = isoText(!date1904 && exact >= 1 && exact < 60 ? ms + DAY_MS : ms, exact);
   // `before`: the cell's value as the file writes it, where given (what an auditor finds there).
