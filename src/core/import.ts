@@ -21,7 +21,7 @@ import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
 import { type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
 import { inImportTransaction, useDatabase, type ImportSession } from './importSession.js';
-import { prepare } from './prepareImport.js';
+import { prepare, unrecordedWarning } from './prepareImport.js';
 import { alreadyImported, FailedOnErrorsError, importInTransaction, type RunContext } from './runImport.js';
 import { resolveImport } from './history.js';
 import { importModeOf, recordModeStarted } from './upsert.js';
@@ -170,10 +170,14 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         const record = (c: Client): Promise<void> =>
           markFailed(c, settings.schema, importId, message, duration, { ...input.table.details, error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
         // The import's own connection may be what failed (server restart, terminated backend): then a fresh one says why.
-        await record(client).catch(() => withClient(url, record).catch(() => undefined));
-        if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId);
+        const unrecorded = await record(client).then(
+          () => null,
+          () => withClient(url, record).then(() => null, (again: unknown) => unrecordedWarning(importId, again)),
+        );
+        const warnings = [...(trace.warnings ?? []), ...(unrecorded === null ? [] : [unrecorded])];
+        if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId, { warnings: unrecorded === null ? [] : [unrecorded] });
         const hint = err instanceof AtlasError ? err.hint : (err as { code?: unknown }).code === '23505' ? UNIQUE_VIOLATION_HINT : null;
-        throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err, warnings: trace.warnings ?? [] });
+        throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err, warnings });
       } finally {
         stopOnAbort();
       }

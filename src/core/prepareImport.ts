@@ -175,18 +175,32 @@ export function tableNamerFor(options: Pick<RunOptions, 'table' | 'mappingFile' 
   return (fileName) => chooseTableName(options, mapping, fileName, part)!;
 }
 
+/** What the user is told when the failure record of an import could not be written: without it, the reason would be lost without a word. */
+export function unrecordedWarning(importId: string, err: unknown): string {
+  return `the history record of import ${importId} could not be marked failed (${describeError(err)}): the record does not say why the import failed; this message does`;
+}
+
 /** Records a failed import for input that could not be read at all, with what was read of it, and returns the error to throw. */
 async function recordUnreadable(settings: Settings, options: RunOptions, opened: OpenedSource, tableName: string, err: unknown, trace: ImportTrace, session: ImportSession | null): Promise<ImportFailedError> {
   const importId = randomUUID();
   const { facts, metadata } = trace.failure();
+  let inserted = false;
   const write = async (client: Client, target: DatabaseTarget): Promise<void> => {
     trace.serverSeconds = target.embedded?.seconds ?? 0;
     const fileType = trace.format !== null ? fileTypeOf(trace.format) : options.format ? fileTypeOf(options.format) : null;
     await insertInProgress(client, settings.schema, newImportRecord(settings, options, { importId, opened, tableName, fileType, target, metadata: session !== null ? { batch_id: session.batchId } : {} }));
+    inserted = true;
     await markFailed(client, settings.schema, importId, describeError(err), trace.durationSeconds(), { error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
   };
   // In a batch, through its record connection: committed at once, even inside an atomic batch's transaction.
-  if (session !== null) await write(session.recorder, session.target);
-  else await withDatabase(settings, options, (client, _url, target) => write(client, target));
-  return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, importId, { hint: err instanceof AtlasError ? err.hint : null, cause: err });
+  // A record that cannot be written (the server gone, refused) must not hide why the input was unreadable.
+  const unrecorded = await (session !== null ? write(session.recorder, session.target) : withDatabase(settings, options, (client, _url, target) => write(client, target))).then(
+    () => null,
+    (writeErr: unknown) => unrecordedWarning(importId, writeErr),
+  );
+  return new ImportFailedError(`import ${importId} into ${tableName} failed: ${describeError(err)}`, inserted ? importId : null, {
+    hint: err instanceof AtlasError ? err.hint : null,
+    cause: err,
+    warnings: unrecorded === null ? [] : [unrecorded],
+  });
 }

@@ -2,6 +2,7 @@
 import { qualify } from '../transform/naming.js';
 import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
+import { recordJson, recordText, recordTexts } from './recordText.js';
 
 /** A row of import_history as the spec's JSON shows it (numbers as numbers, times as ISO strings). */
 export interface ImportRecord {
@@ -161,7 +162,7 @@ export async function insertInProgress(client: Client, schema: string, r: NewImp
        (import_id, user_id, user_email, task_id, source_type, source_path, file_name, file_size_bytes, file_type, table_name,
         duplicate_check_enabled, status, mapping_status, mapping_started_at, metadata)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'in_progress', 'in_progress', now(), $12)`,
-    [r.importId, r.userId, r.userEmail, r.taskId, r.sourceType, r.sourcePath, r.fileName, r.fileSizeBytes, r.fileType, r.tableName, r.duplicateCheckEnabled, r.metadata],
+    [r.importId, recordText(r.userId), recordText(r.userEmail), recordText(r.taskId), r.sourceType, recordText(r.sourcePath), recordText(r.fileName), r.fileSizeBytes, r.fileType, r.tableName, r.duplicateCheckEnabled, recordJson(r.metadata)],
   );
 }
 
@@ -204,13 +205,13 @@ export async function completeImport(client: Client, schema: string, importId: s
     [
       importId,
       o.status,
-      o.errorMessage,
-      o.warnings,
+      recordText(o.errorMessage),
+      recordTexts(o.warnings),
       o.fileHash,
       o.fileSizeBytes,
       o.tableName,
       o.importStrategy,
-      JSON.stringify(o.mappingConfig),
+      recordJson(o.mappingConfig),
       o.totalRowsInFile,
       o.rowsProcessed,
       o.rowsInserted,
@@ -223,7 +224,7 @@ export async function completeImport(client: Client, schema: string, importId: s
       o.insertTimeSeconds,
       o.mappingStatus,
       o.mappingErrorsCount,
-      JSON.stringify(o.metadata),
+      recordJson(o.metadata),
     ],
   );
 }
@@ -369,9 +370,9 @@ export async function markFailed(
      where import_id = $1 and (status = 'in_progress' or ${INTERRUPTED_SQL})`,
     [
       importId,
-      message,
+      recordText(message),
       durationSeconds,
-      JSON.stringify(metadata),
+      recordJson(metadata),
       facts.fileHash ?? null,
       facts.fileSizeBytes ?? null,
       facts.fileType ?? null,
@@ -383,8 +384,8 @@ export async function markFailed(
       facts.duplicateCheckTimeSeconds ?? null,
       facts.insertTimeSeconds ?? null,
       facts.importStrategy ?? null,
-      facts.mappingConfig === null || facts.mappingConfig === undefined ? null : JSON.stringify(facts.mappingConfig),
-      facts.warnings ?? null,
+      facts.mappingConfig === null || facts.mappingConfig === undefined ? null : recordJson(facts.mappingConfig),
+      recordTexts(facts.warnings ?? null),
     ],
   );
 }
@@ -446,7 +447,7 @@ export async function markUndone(client: Client, schema: string, importId: strin
         set status = 'undone', undone_at = clock_timestamp(), undone_by = $2, rows_removed = $3, updated_at = clock_timestamp(),
             metadata = coalesce(metadata, '{}'::jsonb) || $4::jsonb
       where import_id = $1 returning undone_at`,
-    [importId, undoneBy, rowsRemoved, JSON.stringify(metadata)],
+    [importId, recordText(undoneBy), rowsRemoved, recordJson(metadata)],
   );
   return { undone_at: isoTime(res.rows[0]!.undone_at)! };
 }
@@ -469,7 +470,7 @@ export async function recordReassignment(client: Client, schema: string, r: { to
                 'from_import_id', $2::text, 'rows', $3::int, 'at', clock_timestamp(), 'by', $4::text, 'xmin', (txid_current() % 4294967296)::text))),
             updated_at = clock_timestamp()
       where h.import_id = $1`,
-    [r.to, r.from, r.rows, r.by],
+    [r.to, r.from, r.rows, recordText(r.by)],
   );
   if (res.rowCount !== 1) throw new Error(`the history record of import ${r.to} is gone`);
 }

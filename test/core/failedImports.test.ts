@@ -125,6 +125,49 @@ describe('what a failed import records', () => {
   });
 });
 
+describe('a failure whose reason holds NUL bytes', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+
+  it('an NDJSON file ending in NUL padding (a crashed log writer) is recorded failed with its reason, NULs written \\0', async () => {
+    const path = files.write('padded.ndjson', Buffer.concat([Buffer.from('{"a":1}\n{"a":2}\n'), Buffer.alloc(64)]));
+    const { h } = await failing(db, { ...defaults, source: path, table: 'padded_t' });
+    assert.match(String(h.error_message), /^line 3 is not valid JSON/);
+    assert.ok(!String(h.error_message).includes('\0'), 'no NUL in the record');
+    assert.equal((h.metadata as Record<string, unknown>).interrupted, undefined);
+  });
+
+  it('unreadable from its first record (a NUL between array elements): recorded failed with its reason', async () => {
+    const path = files.write('arr_nul.json', Buffer.from('[{"a":1},\n\0{"a":2}]'));
+    const { h } = await failing(db, { ...defaults, source: path, table: 'arr_nul_t' });
+    assert.match(String(h.error_message), /array element 2/);
+    assert.match(String(h.error_message), /\\0/, 'the NUL shown as \\0');
+  });
+
+  it('a record that cannot be marked failed is said so, with why, beside the real reason', async () => {
+    // The server refuses the failed record itself (as it refused NULs in it): the import's reason must still reach the user.
+    // A first import creates atlas's tables, for the trigger.
+    await importFile(db.settings, { ...defaults, source: files.write('seed.csv', 'a\n1\n'), table: 'seed_t' });
+    await db.client.query(
+      `create function ${db.schema}.refuse_failed() returns trigger language plpgsql as $$ begin raise exception 'failed records refused here'; end $$;
+       create trigger refuse_failed before update on ${db.schema}.import_history for each row when (new.status = 'failed') execute function ${db.schema}.refuse_failed()`,
+    );
+    try {
+      for (const path of [files.write('nul.ndjson', '{"a":1}\n{"a":\n'), files.write('bad.csv', Buffer.from('name\nJos\xe9\n', 'latin1'))]) {
+        await assert.rejects(importFile(db.settings, { ...defaults, source: path, table: 'guard_t' }), (err: unknown) => {
+          assert.ok(err instanceof ImportFailedError, String(err));
+          assert.match(err.message, /failed: (line 2 is not valid JSON|the input is not valid utf-8)/);
+          assert.equal(err.warnings.length, 1, err.warnings.join('; '));
+          assert.match(err.warnings[0]!, /could not be marked failed \(failed records refused here.*\): the record does not say why/);
+          return true;
+        });
+      }
+    } finally {
+      await db.client.query(`drop trigger refuse_failed on ${db.schema}.import_history`);
+    }
+  });
+});
+
 describe("the spec's queries over failed imports", () => {
   const db = useTestDb();
   const files = useTempDir();

@@ -1,0 +1,37 @@
+/**
+ * Text on its way into atlas's own records (import_history's text columns and jsonb): PostgreSQL
+ * refuses NUL in text (22021) and `\u0000` or a lone surrogate in jsonb (22P05, 22P02), and a
+ * refused record leaves the import's reason lost. Every write of a record passes through here.
+ */
+
+/** How a NUL stands in a record: visible, and as the `before` of a `nul_removed` correction writes it. */
+export const NUL_IN_RECORD = '\\0';
+
+/** `text` as a text column can hold it: each NUL written as `\0` (a lone surrogate the driver already sends as U+FFFD). */
+export function recordText(text: string): string;
+export function recordText(text: string | null): string | null;
+export function recordText(text: string | null): string | null {
+  return text === null || !text.includes('\0') ? text : text.replaceAll('\0', NUL_IN_RECORD);
+}
+
+/** recordText of each element (a text[] column). */
+export function recordTexts(texts: readonly string[]): string[];
+export function recordTexts(texts: readonly string[] | null): string[] | null;
+export function recordTexts(texts: readonly string[] | null): string[] | null {
+  return texts === null ? null : texts.map((t) => recordText(t));
+}
+
+/**
+ * JSON.stringify of `value` as jsonb accepts it, keys included: a NUL as `\0`, a lone surrogate as
+ * U+FFFD. JSON.stringify escapes exactly those (paired surrogates it writes as they are), so each
+ * escape is rewritten where it stands; a `\\` pair is stepped over whole, so `\\u0000` is left alone.
+ */
+export function recordJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  if (!json.includes('\\u')) return json;
+  return json.replace(/\\(u0000|ud[89a-f][0-9a-f]{2}|[^u])/g, (escape, what: string) => {
+    if (what === 'u0000') return '\\\\0';
+    if (what.length > 1) return '\\ufffd';
+    return escape;
+  });
+}
