@@ -140,8 +140,7 @@ describe('a failure whose reason holds NUL bytes', () => {
   it('unreadable from its first record (a NUL between array elements): recorded failed with its reason', async () => {
     const path = files.write('arr_nul.json', Buffer.from('[{"a":1},\n\0{"a":2}]'));
     const { h } = await failing(db, { ...defaults, source: path, table: 'arr_nul_t' });
-    assert.match(String(h.error_message), /array element 2/);
-    assert.match(String(h.error_message), /\\0/, 'the NUL shown as \\0');
+    assert.match(String(h.error_message), /^array element 2 \(index 1\) is a NUL byte, not an object/);
   });
 
   it('a record that cannot be marked failed is said so, with why, beside the real reason', async () => {

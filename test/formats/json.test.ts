@@ -221,6 +221,21 @@ describe('openNdjson', () => {
     await assert.rejects(readNdjson(`{"a": ${'['.repeat(10_000)}${']'.repeat(10_000)}}\n`), /line 1 is nested more than 1000 levels deep/);
   });
 
+  it('says where a line or record is not JSON, naming a NUL or control character instead of quoting it', async () => {
+    const noRaw = (pattern: RegExp) => (err: Error) => {
+      assert.ok(err instanceof AtlasError);
+      assert.match(err.message, pattern);
+      assert.ok(!/[\x00-\x1f]/.test(err.message), JSON.stringify(err.message));
+      return true;
+    };
+    // NUL padding after the last line, as a crashed log writer leaves.
+    await assert.rejects(readNdjson(`{"a":1}\n{"a":2}\n${'\0'.repeat(4096)}`), noRaw(/^line 3 is not valid JSON: found a NUL byte at character 1, where JSON cannot have it$/));
+    await assert.rejects(readNdjson('{"a":1}\u0001\n'), noRaw(/^line 1 is not valid JSON: Unexpected non-whitespace character after JSON at character 8 \(U\+0001\)$/));
+    await assert.rejects(readNdjson('{"a":{}, "b":}\n'), noRaw(/^line 1 is not valid JSON: found "}" at character 14, where JSON cannot have it$/));
+    await assert.rejects(readJson('[{"a":"x\0y"}]'), noRaw(/^record 1 of the array is not valid JSON: Bad control character in string literal at character 8 \(a NUL byte\)$/));
+    await assert.rejects(readJson('[{"a":1},\n\0{"a":2}]'), noRaw(/^array element 2 \(index 1\) is a NUL byte, not an object: every record must be a JSON object \(at character 11\)$/));
+  });
+
   it('refuses a line nested past 1000 levels and reads one at 1000 exactly, wherever the deep value sits', async () => {
     const nest = (n: number): string => `${'['.repeat(n)}${']'.repeat(n)}`;
     // The record object is level 1: a member's array of 999 levels makes 1000, one of 1000 makes 1001.

@@ -1,7 +1,7 @@
 import { BatchQueue, detectEncoding, lateShapes, newKeyShapes, RecordKeys, startPulling, TextChunks, type KeyedRow, type KeyedTableStream, type KeyShapes } from '../shared/index.js';
 import { AtlasError, UsageError } from '../../errors.js';
 import { flattenRecord, flattenVerified, flattenVerifiedAt, hasControlCharacter, nestsDeeperThan, type FlatRecord, type KeyLimit } from './jsonFlatten.js';
-import { JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
+import { describeCharacter, JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
 import { COLUMN_LIMIT_REASON } from '../../transform/naming.js';
 
 /**
@@ -43,8 +43,54 @@ export interface NdjsonOptions {
   encoding: string | null;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ');
+/**
+ * What JSON.parse found wrong in `text`, with where (`at character N`, counted from 1 in the line
+ * or record), without quoting the text: V8 quotes it raw, binary padding included. The position is
+ * V8's where its message gives one, else found by parsing prefixes (a prefix ending before the
+ * fault fails only at its end), so only a failing record pays for it.
+ */
+export function jsonSyntaxProblem(text: string, err: Error): string {
+  const positioned = /^(.*?)(?: in JSON)? at position (\d+)/s.exec(err.message);
+  if (positioned !== null) {
+    const at = Number(positioned[2]);
+    const ch = text[at];
+    const what = ch !== undefined && !/^[\p{L}\p{N}\p{P}\p{S} ]$/u.test(ch) ? ` (${describeCharacter(ch)})` : '';
+    return `${printableMessage(positioned[1]!)} at character ${at + 1}${what}`;
+  }
+  if (/^Unexpected token /.test(err.message)) {
+    const at = firstFaultAt(text);
+    if (at !== null) return `found ${describeCharacter(text[at]!)} at character ${at + 1}, where JSON cannot have it`;
+  }
+  return printableMessage(err.message.replace(/, ".*$/s, ''));
+}
+
+/** The index of the first character that makes `text` invalid JSON, or null when parsing prefixes does not tell. */
+function firstFaultAt(text: string): number | null {
+  const failsBefore = (end: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, end));
+      return false;
+    } catch (err) {
+      const m = (err as Error).message;
+      if (/^Unexpected end|^Unterminated string/.test(m)) return false;
+      const at = /at position (\d+)/.exec(m);
+      return at === null || Number(at[1]) < end;
+    }
+  };
+  if (!failsBefore(text.length)) return null;
+  let lo = 0;
+  let hi = text.length; // failsBefore(hi), never failsBefore(lo)
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (failsBefore(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi - 1;
+}
+
+/** A message on one line, its control characters (V8's quotes hold the text's) written as escapes. */
+function printableMessage(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\0' ? '\\0' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 /** `data.items` -> ["data", "items"]; a leading `$.` (JSONPath habit) is accepted. */
@@ -106,7 +152,7 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
     (text, index) => {
       const where = (): string => `record ${index + 1}`;
       const limit = columns.limitFor(where);
-      const record = readRecord(text, shapes, index + 1, limit, (err) => new AtlasError(`record ${index + 1} of the array is not valid JSON: ${oneLine(err.message)}`));
+      const record = readRecord(text, shapes, index + 1, limit, (err) => new AtlasError(`record ${index + 1} of the array is not valid JSON: ${jsonSyntaxProblem(text, err)}`));
       pending.push({ rn: index + 1, keys: columns.add(record.keys, where), values: record.values });
     },
     (text, start, index, maxDepth) => {
@@ -160,7 +206,7 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
       shapes,
       rn + 1,
       limit,
-      (err) => new AtlasError(`line ${lineNo} is not valid JSON: ${oneLine(err.message)}`, { hint: lineNo === 1 ? 'if the file is one JSON document, use --format json' : null }),
+      (err) => new AtlasError(`line ${lineNo} is not valid JSON: ${jsonSyntaxProblem(line, err)}`, { hint: lineNo === 1 ? 'if the file is one JSON document, use --format json' : null }),
       (value) => {
         if (typeof value !== 'object' || value === null || Array.isArray(value)) {
           throw new AtlasError(`line ${lineNo} is ${jsonKindOf(line.trimStart()[0] ?? '')}, not a JSON object: every line must hold one object`);

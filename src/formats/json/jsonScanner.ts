@@ -55,8 +55,15 @@ export function jsonKindOf(first: string): string {
     case 'n':
       return 'null';
     default:
-      return /[-0-9]/.test(first) ? 'a number' : `"${first}"`;
+      return /[-0-9]/.test(first) ? 'a number' : describeCharacter(first);
   }
+}
+
+/** A character for a message: quoted when it shows, else by name or code point (a NUL byte, U+0001), never raw. */
+export function describeCharacter(ch: string): string {
+  if (ch === '\0') return 'a NUL byte';
+  if (/^[\p{L}\p{N}\p{P}\p{S}]$/u.test(ch)) return `"${ch}"`;
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 type Mode =
@@ -249,7 +256,7 @@ export class JsonArrayScanner {
     if (first !== '{') {
       this.fail(
         `array element ${this.index + 1} (index ${this.index}) is ${jsonKindOf(first)}, not an object: every record must be a JSON object`,
-        null,
+        i,
       );
     }
     this.beginValue(OPEN_BRACE);
