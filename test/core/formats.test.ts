@@ -249,6 +249,34 @@ describe('every format and source gives the same rows and types', () => {
       { a: 'xy', b: 1, c: { a: { before: 'x\\0y', after: 'xy', correction_type: 'nul_removed' } } },
       { a: 'z', b: 2, c: null },
     ]);
+    // In a jsonb column (an array), \u0000 is removed and recorded the same, where jsonb refused the whole import.
+    const nulDeep = await importFile(db.settings, { source: files.write('nul_deep.ndjson', '{"a":["z"],"b":1}\n{"a":["x\\u0000y","\\\\u0000"],"b":2}\n'), table: 'h_nul_deep', format: 'ndjson' });
+    assert.equal(nulDeep.rows_inserted, 2);
+    assert.ok(nulDeep.warnings.some((w) => /1 JSON value\(s\) held \\u0000/.test(w)), nulDeep.warnings.join('; '));
+    const deepRows = await db.rows<{ a: unknown; c: Record<string, unknown> | null }>(`select a, _corrections_applied c from ${db.schema}.h_nul_deep order by id`);
+    assert.deepEqual(deepRows, [
+      { a: ['z'], c: null },
+      { a: ['xy', '\\u0000'], c: { a: { before: '["x\\u0000y","\\\\u0000"]', after: '["xy","\\\\u0000"]', correction_type: 'nul_removed' } } },
+    ]);
+    // A lone UTF-16 surrogate (half of a pair) is stored as U+FFFD and recorded, in text and in jsonb; a pair stays.
+    const lone = await importFile(db.settings, {
+      source: files.write('lone.json', '[{"s":"a\\ud800b","j":["\\udc00"],"k":1},{"s":"\\ud83d\\ude00","j":["\\ud83d\\ude00"],"k":2}]'),
+      table: 'h_lone',
+    });
+    assert.equal(lone.rows_inserted, 2);
+    assert.ok(lone.warnings.some((w) => /2 value\(s\) held a lone UTF-16 surrogate/.test(w)), lone.warnings.join('; '));
+    const loneRows = await db.rows<{ s: string; j: unknown; c: Record<string, unknown> | null }>(`select s, j, _corrections_applied c from ${db.schema}.h_lone order by id`);
+    assert.deepEqual(loneRows, [
+      {
+        s: 'a\ufffdb',
+        j: ['\ufffd'],
+        c: {
+          s: { before: 'a\\ud800b', after: 'a\ufffdb', correction_type: 'lone_surrogate_replaced' },
+          j: { before: '["\\udc00"]', after: '["\\ufffd"]', correction_type: 'lone_surrogate_replaced' },
+        },
+      },
+      { s: '\u{1f600}', j: ['\u{1f600}'], c: null },
+    ]);
 
     const gz = gzipSync(delimited(',').repeat(200));
     await assert.rejects(importFile(db.settings, { source: files.write('cut.csv.gz', gz.subarray(0, gz.length - 30)), table: 'h_gz' }), (err: unknown) => {

@@ -1,6 +1,6 @@
 import { BatchQueue, detectEncoding, lateShapes, newKeyShapes, RecordKeys, startPulling, TextChunks, type KeyedRow, type KeyedTableStream, type KeyShapes } from '../shared/index.js';
 import { AtlasError, UsageError } from '../../errors.js';
-import { flattenRecord, flattenVerified, flattenVerifiedAt, hasControlCharacter, nestsDeeperThan, type FlatRecord, type KeyLimit } from './jsonFlatten.js';
+import { flattenRecord, flattenVerified, flattenVerifiedAt, hasControlCharacter, LONE_SURROGATE_REPLACED, nestsDeeperThan, NUL_REMOVED, type FlatRecord, type KeyLimit } from './jsonFlatten.js';
 import { describeCharacter, JsonArrayScanner, MAX_JSON_DEPTH, MAX_RECORD_CHARS, MAX_RECORD_COLUMNS, jsonKindOf } from './jsonScanner.js';
 import { COLUMN_LIMIT_REASON } from '../../transform/naming.js';
 
@@ -110,9 +110,23 @@ function tooManyColumns(where: string): AtlasError {
   );
 }
 
-/** The keys records brought so far (see RecordKeys), with the limit in this format's words. */
+/** The keys records brought so far (see RecordKeys), with the limit in this format's words, and the values stored in another form (see FlatRecord.fixes). */
 class ColumnKeys {
   private readonly keys = new RecordKeys(MAX_RECORD_COLUMNS);
+  private lone = 0;
+  private nulInJson = 0;
+
+  /** Counts a record's corrections, for the warnings. */
+  countFixes(fixes: FlatRecord['fixes']): FlatRecord['fixes'] {
+    if (fixes === undefined) return undefined;
+    for (const key in fixes) {
+      const fix = fixes[key]!;
+      if (fix.correction_type === LONE_SURROGATE_REPLACED) this.lone++;
+      // A NUL in a string is the staging's to count; one in JSON text is removed here.
+      if (fix.correction_type === NUL_REMOVED || (fix.nul_removed === true && typeof fix.before === 'string' && fix.before.includes('\\u0000'))) this.nulInJson++;
+    }
+    return fixes;
+  }
 
   /** The limit for one record, failing with `where` in the message. */
   limitFor(where: () => string): KeyLimit {
@@ -126,10 +140,14 @@ class ColumnKeys {
     return counted;
   }
 
-  /** The warnings of keys renamed so far (see RecordKeys). */
+  /** The warnings of keys renamed and of values stored in another form so far. */
   warnings(): string[] {
     const w = this.keys.warning();
-    return w === null ? [] : [w];
+    return [
+      ...(w === null ? [] : [w]),
+      ...(this.lone > 0 ? [`${this.lone} value(s) held a lone UTF-16 surrogate (a \\ud800-\\udfff escape without its other half), which UTF-8 cannot hold; each was stored as U+FFFD (recorded in _corrections_applied)`] : []),
+      ...(this.nulInJson > 0 ? [`${this.nulInJson} JSON value(s) held \\u0000, which PostgreSQL's jsonb cannot hold; it was removed (recorded in _corrections_applied)`] : []),
+    ];
   }
 }
 
@@ -153,7 +171,7 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
       const where = (): string => `record ${index + 1}`;
       const limit = columns.limitFor(where);
       const record = readRecord(text, shapes, index + 1, limit, (err) => new AtlasError(`record ${index + 1} of the array is not valid JSON: ${jsonSyntaxProblem(text, err)}`));
-      pending.push({ rn: index + 1, keys: columns.add(record.keys, where), values: record.values });
+      pending.push({ rn: index + 1, keys: columns.add(record.keys, where), values: record.values, fixes: columns.countFixes(record.fixes) });
     },
     (text, start, index, maxDepth) => {
       if (text !== controlChecked) {
@@ -164,7 +182,7 @@ export async function openJson(bytes: AsyncIterable<Buffer>, options: JsonOption
       const record = flattenVerifiedAt(text, start, hasControl, maxDepth, shapes, columns.limitFor(where), index + 1);
       // A record past the size limit is left to the scanner, which refuses it.
       if (record === null || record.end - start > MAX_RECORD_CHARS) return -1;
-      pending.push({ rn: index + 1, keys: columns.add(record.keys, where), values: record.values });
+      pending.push({ rn: index + 1, keys: columns.add(record.keys, where), values: record.values, fixes: columns.countFixes(record.fixes) });
       return record.end;
     },
   );
@@ -221,7 +239,7 @@ export async function openNdjson(bytes: AsyncIterable<Buffer>, options: NdjsonOp
       },
     );
     rn++;
-    pending.push({ rn, keys: columns.add(record.keys, where), values: record.values });
+    pending.push({ rn, keys: columns.add(record.keys, where), values: record.values, fixes: columns.countFixes(record.fixes) });
   };
   const onText = (text: string): void => {
     let start = 0;

@@ -4,7 +4,7 @@
  * keep theirs. Iterative: nesting depth costs no stack.
  */
 import { MAX_JSON_DEPTH } from './jsonScanner.js';
-import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from '../shared/index.js';
+import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes, type ReaderFix } from '../shared/index.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -275,11 +275,78 @@ export interface FlatRecord {
   values: Array<string | null>;
   /** Index just after the object's closing brace. */
   end: number;
+  /** Values stored in another form than the file's (see storableString, storableJson), by key; absent when none. */
+  fixes?: Record<string, ReaderFix>;
+}
+
+/** correction_type of a lone UTF-16 surrogate (`"\ud800"`, half of a pair), which no UTF-8 text can hold, stored as U+FFFD. */
+export const LONE_SURROGATE_REPLACED = 'lone_surrogate_replaced';
+/** correction_type of a NUL removed from a value (`"\u0000"`), which PostgreSQL's text and jsonb cannot hold; the staging's name for the same. */
+export const NUL_REMOVED = 'nul_removed';
+
+/** A surrogate not paired with its other half (in a `u` regex, a pair is one code point and does not match). */
+const LONE_SURROGATE = /[\ud800-\udfff]/gu;
+
+/**
+ * A decoded string as PostgreSQL text can store it, or null when it can as it is: each lone
+ * surrogate (only a `\u` escape makes one) becomes U+FFFD, which the driver would write silently.
+ * A NUL stays, for the staging to remove and record (nul_removed), unless a surrogate is fixed
+ * here too: one correction then says both.
+ */
+function storableString(value: string): ReaderFix | null {
+  LONE_SURROGATE.lastIndex = 0;
+  if (!LONE_SURROGATE.test(value)) return null;
+  const shown = value.replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16)}`).replaceAll('\0', '\\0');
+  const after = value.replace(LONE_SURROGATE, '\ufffd').replaceAll('\0', '');
+  return { before: shown, after, correction_type: LONE_SURROGATE_REPLACED, ...(value.includes('\0') ? { nul_removed: true } : {}) };
+}
+
+/**
+ * Escapes in JSON text that jsonb refuses: `\u0000`, and a `\ud800`-`\udfff` escape that is not
+ * half of an escaped pair (a `\\` pair is stepped over whole, so `\\u0000` is text, not an escape).
+ */
+const JSON_ESCAPE = /\\(u0000|u[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?|u[dD][c-fC-F][0-9a-fA-F]{2}|[^u])/g;
+
+/**
+ * JSON text (a deep value, or a scalar in a column of JSON) as jsonb can store it, or null when it
+ * can as it is: `\u0000` removed, as a NUL in text is, and a lone surrogate escape made U+FFFD;
+ * the correction is nul_removed, or lone_surrogate_replaced (with `nul_removed: true` when both).
+ */
+function storableJson(json: string): { json: string; fix: ReaderFix } | null {
+  if (!json.includes('\\u')) return null;
+  let nul = false;
+  let lone = false;
+  const clean = json.replace(JSON_ESCAPE, (escape, what: string) => {
+    if (what === 'u0000') {
+      nul = true;
+      return '';
+    }
+    if (what.length === 5) {
+      lone = true;
+      return '\\ufffd';
+    }
+    return escape;
+  });
+  if (!nul && !lone) return null;
+  const fix: ReaderFix = { before: json, after: clean, correction_type: lone ? LONE_SURROGATE_REPLACED : NUL_REMOVED, ...(lone && nul ? { nul_removed: true } : {}) };
+  return { json: clean, fix };
 }
 
 function flatten(text: string, start: number, shapes: KeyShapes, rn: number, limit: KeyLimit | undefined, walk: Walk): FlatRecord {
   const keys: string[] = [];
   const values: Array<string | null> = [];
+  let fixes: Record<string, ReaderFix> | undefined;
+  // Keyed by column: a prototype-less object, so that a key such as `__proto__` is a key.
+  const fixed = (key: string, fix: ReaderFix): void => {
+    (fixes ??= Object.create(null) as Record<string, ReaderFix>)[key] = fix;
+  };
+  /** JSON text as stored: storableJson's, its correction recorded under `key`. */
+  const storedJson = (key: string, json: string): string => {
+    const storable = storableJson(json);
+    if (storable === null) return json;
+    fixed(key, storable.fix);
+    return storable.json;
+  };
   const { jsonKeys, repeated, literals, notedAt } = shapes;
   if (walk.check) verify(text.charCodeAt(start) === 0x7b);
   let members = 0;
@@ -301,17 +368,30 @@ function flatten(text: string, start: number, shapes: KeyShapes, rn: number, lim
   const scalar = (key: string, raw: string, m: number): string | null => {
     const value = scalarText(raw, walk);
     if (value === null) return null;
+    const isString = raw.charCodeAt(0) === QUOTE;
+    // Only an escape makes a string's value shorter than its token: one length test per value.
+    const escaped = isString && value.length !== raw.length - 2;
     // Most files have no JSON column: one size test per value then.
-    if (jsonKeys.size > 0 && jsonKeys.has(key)) return repeated.has(key) ? `[${raw}]` : raw;
-    if (raw.charCodeAt(0) !== QUOTE && (m < 0 || notedAt.literal[m] !== key)) {
+    if (jsonKeys.size > 0 && jsonKeys.has(key)) {
+      const json = escaped ? storedJson(key, raw) : raw;
+      return repeated.has(key) ? `[${json}]` : json;
+    }
+    if (!isString && (m < 0 || notedAt.literal[m] !== key)) {
       literals.add(key);
       if (m >= 0) notedAt.literal[m] = key;
+    }
+    if (escaped) {
+      const fix = storableString(value);
+      if (fix !== null) {
+        fixed(key, fix);
+        return fix.after as string;
+      }
     }
     return value;
   };
   /** A nested array's or object's JSON text; an object in a column that holds arrays is an array of one. */
   const nested = (key: string, raw: string): string => {
-    const json = deep(raw);
+    const json = storedJson(key, deep(raw));
     if (json.charCodeAt(0) === 0x5b) noteRepeated(shapes, key, rn);
     else {
       noteJson(shapes, key, rn);
@@ -358,7 +438,7 @@ function flatten(text: string, start: number, shapes: KeyShapes, rn: number, lim
     walk,
     true,
   );
-  return { keys, values, end };
+  return fixes === undefined ? { keys, values, end } : { keys, values, end, fixes };
 }
 
 /** True when the JSON text nests deeper than `limit` (checked before JSON.parse on untrusted lines). */
