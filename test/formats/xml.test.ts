@@ -198,6 +198,20 @@ describe('openXml', () => {
     }
   });
 
+  it('reads line ends as \\n and literal whitespace in an attribute as a space (XML 1.0 §2.11, §3.3.3), references kept, with or without sax', async () => {
+    const lf = '<r>\n <rec a="x\ny\tz&#10;w&#13;v&#x9;u&#xA;" b="p q"><t>l1\nl2&#13;</t><c><![CDATA[c1\nc2]]></c></rec>\n</r>\n';
+    const expected = [{ a: 'x y z\nw\rv\tu\n', b: 'p q', t: 'l1\nl2\r', c: 'c1\nc2' }];
+    // The same document with CRLF and with CR line ends, read through the fast path or handed to sax (a DOCTYPE) or by sax alone, in chunks that split a CRLF.
+    for (const doc of [lf, lf.replaceAll('\n', '\r\n'), lf.replaceAll('\n', '\r'), `<!DOCTYPE r>${lf.replaceAll('\n', '\r\n')}`]) {
+      for (const saxOnly of [false, true]) {
+        for (const size of [1, 2, 7, 64 * 1024]) {
+          const table = await openXml(chunked(doc, size), { recordPath: null, encoding: null, saxOnly });
+          assert.deepEqual(plain(await readRecords(table)), expected, `${JSON.stringify(doc)} in chunks of ${size}, sax only: ${saxOnly}`);
+        }
+      }
+    }
+  });
+
   it('decodes the encoding the declaration names, a BOM, or the one given', async () => {
     const latin1 = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><r><x>Zoë</x><x>é</x></r>', 'latin1');
     const t1 = await xml(latin1);

@@ -16,7 +16,7 @@ function documentGenerator(rand: () => number) {
   /** Mostly well-formed pieces; each alternative that breaks the subset or the XML is rare. */
   const NAMES = ['a', 'b', 'name', 'amount', 'x:y', 'a.b-c_d', 'tag', 'é', '_n', '__proto__', 'geo'];
   const TEXTS = ['Ann', '12.50', ' ', '\n  ', 'Zoë', 'a b', '&amp;', '&lt;x&gt;', '&quot;&apos;', '&#65;', '&#x42;', '&foo;', '&', 'x>y', ']]>', '\r\n', '<![CDATA[<b> & </b>]]>', '<!-- c -->', '<?pi x?>', '\u0001', '<!-- a -- b -->', '<!-- a --->', '<!---->', '<![CDATA[]]>', '<![CDATA[x]]]>', '<![cdata[x]]>', '<!DOCTYPE x>', '<!', '&#233;', '&#xe9;', '&#xE9;', '&#XE9;', '&#0;', '&#065;', '&#X41;', '&#x1F600;', '&#xD800;', '&#xdfff;', '&#1;', '&#8;', '&#9;', '&#xFFFE;', '&#65535;', '&#xFFFD;', '&#1114111;', '&#1114112;', '&#12345678;', '&AMP;', '&nbsp;', '&constructor;', '&#;', '&#x;'];
-  const VALUES = ['1', 'new', '', 'a b', '&amp;', '&#233;', '&#x1f600;', '&#0;', '&bad;', 'x>y', '\t\n\r', 'é', "it's", 'say "hi"', '<'];
+  const VALUES = ['1', 'new', '', 'a b', '&amp;', '&#233;', '&#x1f600;', '&#0;', '&bad;', 'x>y', '\t\n\r', 'a\r\nb', '&#10;&#x9;&#13;', '&#010;', 'é', "it's", 'say "hi"', '<'];
   const text = (): string => {
     // Now and then a token too long for the fast path (sax takes over before it).
     if (chance(0.002)) return pick(['x'.repeat(40_000), `<!--${'c'.repeat(40_000)}-->`, `<![CDATA[${'d'.repeat(40_000)}]]>`, `<big v="${'v'.repeat(40_000)}"/>`]);

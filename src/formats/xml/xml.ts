@@ -2,7 +2,7 @@ import { BatchQueue, detectEncoding, ENCODINGS, heapShare, heapSizeLimit, lateSh
 import { TextDecoder } from 'node:util';
 import { AtlasError } from '../../errors.js';
 import { COLUMN_LIMIT_REASON, MAX_USER_COLUMNS } from '../../transform/naming.js';
-import { XmlFastPath, type HandOver, type XmlEvents } from './xmlFast.js';
+import { ATTRIBUTE_WHITESPACE, XmlFastPath, type HandOver, type XmlEvents } from './xmlFast.js';
 import {
   besideRecords,
   flattenXmlRecord,
@@ -80,6 +80,57 @@ export function pickXmlEncoding(first: Buffer, requested: string | null): string
     throw new AtlasError(`the XML declares encoding "${declared[1]}", which atlas cannot decode`, { hint: 'convert the file to UTF-8, or name a readable encoding with --encoding' });
   }
   return encoding;
+}
+
+/**
+ * Line ends as XML 1.0 §2.11 has a parser see them: `\r\n` and a lone `\r` are `\n`, before the
+ * fast path or sax reads the text (a `\r` ending a chunk waits for the next). A reference
+ * (`&#13;`) is no line end and stays.
+ */
+class LineEnds {
+  private heldCr = false;
+
+  normalize(chunk: string): string {
+    let text = this.heldCr ? `\r${chunk}` : chunk;
+    this.heldCr = false;
+    if (text.indexOf('\r') < 0) return text;
+    if (text.endsWith('\r')) {
+      this.heldCr = true;
+      text = text.slice(0, -1);
+    }
+    return text.replace(/\r\n?/g, '\n');
+  }
+
+  /** What is still held at the end of the input. */
+  end(): string {
+    const last = this.heldCr ? '\n' : '';
+    this.heldCr = false;
+    return last;
+  }
+}
+
+/**
+ * Lone surrogates standing in for &#9;, &#10; and &#13; while sax reads: the decoded input never
+ * holds one (invalid input fails to decode), so a stand-in is always a reference.
+ */
+const STAND_IN: Record<string, string> = { '\udc09': '\t', '\udc0a': '\n', '\udc0d': '\r' };
+const WHITESPACE_STAND_INS = /[\udc09\udc0a\udc0d]/;
+
+/**
+ * sax's entity table entries for the references to a tab or line end, as sax looks them up (the
+ * reference's text, then in lower case), with up to 7 leading zeros.
+ */
+const WHITESPACE_REFERENCES: Record<string, string> = (() => {
+  const table: Record<string, string> = {};
+  for (let zeros = 0; zeros <= 7; zeros++) {
+    const z = '0'.repeat(zeros);
+    Object.assign(table, { [`#${z}9`]: '\udc09', [`#${z}10`]: '\udc0a', [`#${z}13`]: '\udc0d', [`#x${z}9`]: '\udc09', [`#x${z}a`]: '\udc0a', [`#x${z}d`]: '\udc0d' });
+  }
+  return table;
+})();
+
+function withStandInsPutBack(text: string): string {
+  return text.replace(/[\udc09\udc0a\udc0d]/g, (c) => STAND_IN[c]!);
 }
 
 /**
@@ -249,16 +300,25 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   };
   /** While sax reads the fast path's synthetic prefix (see handOver), its events are not the document's. */
   let muted = false;
+  // sax gives attribute values decoded, a literal tab as &#9; gives it: the references to a tab or
+  // line end come as stand-ins (parser.ENTITIES, sax's documented table), which outlive the
+  // normalisation of literal ones to a space (XML 1.0 §3.3.3) and are then put back.
+  Object.assign(parser.ENTITIES, WHITESPACE_REFERENCES);
   parser.onopentag = (tag) => {
     if (muted) return;
     // Most elements have no attributes: they share one empty object instead of a copy each.
-    events.open(tag.name, hasKeys(tag.attributes) ? Object.assign(Object.create(null) as Record<string, string>, tag.attributes as Record<string, string>) : NO_ATTRIBUTES);
+    if (!hasKeys(tag.attributes)) return events.open(tag.name, NO_ATTRIBUTES);
+    const attributes = Object.create(null) as Record<string, string>;
+    for (const [name, value] of Object.entries(tag.attributes as Record<string, string>)) {
+      attributes[name] = ATTRIBUTE_WHITESPACE.test(value) || WHITESPACE_STAND_INS.test(value) ? withStandInsPutBack(value.replace(/[\t\n\r]/g, ' ')) : value;
+    }
+    events.open(tag.name, attributes);
   };
   parser.onclosetag = () => {
     if (!muted) events.close();
   };
   parser.ontext = parser.oncdata = (text: string) => {
-    if (!muted) events.text(text);
+    if (!muted) events.text(WHITESPACE_STAND_INS.test(text) ? withStandInsPutBack(text) : text);
   };
   parser.ondoctype = () => {
     sawDoctype = true;
@@ -297,7 +357,9 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     parser.write(over.rest);
   };
   const text = new TextChunks(bytes, (first) => pickXmlEncoding(first, options.encoding));
-  const onText = (chunk: string): void => {
+  const lineEnds = new LineEnds();
+  const onText = (raw: string): void => {
+    const chunk = lineEnds.normalize(raw);
     if (fast === null) parser.write(chunk);
     else {
       const over = fast.write(chunk);
@@ -305,6 +367,8 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     }
   };
   const atEnd = (): void => {
+    const last = lineEnds.end();
+    if (last !== '') onText(last);
     /** The fast path read the document to its end: it is complete, sax has nothing to check. */
     let readToEnd = false;
     if (fast !== null) {

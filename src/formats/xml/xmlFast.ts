@@ -51,6 +51,10 @@ const ENTITIES: Record<string, string> = Object.assign(Object.create(null) as Re
 /** `&#233;`, `&#xe9;`, `&#XE9;` without leading zeros, as sax reads them; anything else is left to sax. */
 const CHAR_REFERENCE = /^#(?:([1-9][0-9]{0,6})|x([1-9a-f][0-9a-f]{0,5}))$/i;
 
+/** The literal whitespace an attribute value normalises to a space, once its line ends are \n (see normalizeLineEnds). */
+export const ATTRIBUTE_WHITESPACE = /[\t\n\r]/;
+const ATTRIBUTE_WHITESPACES = /[\t\n\r]/g;
+
 /** XML's Char production, as sax checks a character reference against it (surrogates, most controls, U+FFFE/U+FFFF refused). */
 function isXmlChar(code: number): boolean {
   return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
@@ -291,6 +295,8 @@ export class XmlFastPath {
       if (close < 0) return NEED_MORE;
       let value = buf.slice(an + 2, close);
       if (value.indexOf('<') >= 0) return GIVE_UP;
+      // XML 1.0 §3.3.3: a literal tab or line end is a space (line ends are already \n); a reference (&#10;) stays itself.
+      if (ATTRIBUTE_WHITESPACE.test(value)) value = value.replace(ATTRIBUTE_WHITESPACES, ' ');
       if (value.indexOf('&') >= 0) {
         const decoded = decodeEntities(value);
         if (decoded === null) return GIVE_UP;
