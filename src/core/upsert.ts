@@ -96,11 +96,16 @@ export function keyConflictErrorsSql(args: { schema: string; stage: string; plan
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(args.schema), args.hasPgInputIsValid));
   args.params.push(keyLabel(key));
   const label = `$${args.params.length}::text`;
-  return `select k._rn as record_number, null::text as source_field, null::text as target_field, '${DUPLICATE_KEY_ERROR}'::text as error_type,
+  // A key of one column is that column's error, with its value as the file has it (as other mapping errors are); a composite key names no one field.
+  const single = key.length === 1 ? plan.columns.find((c) => c.targetName === key[0]!.name)! : null;
+  const param = (v: string): string => `$${args.params.push(v)}::text`;
+  const [sourceField, targetField, value] =
+    single === null ? ['null::text', 'null::text', 'left(k.kv, 500)'] : [param(single.sourceName), param(single.targetName), 'left(k.raw, 500)'];
+  return `select k._rn as record_number, ${sourceField} as source_field, ${targetField} as target_field, '${DUPLICATE_KEY_ERROR}'::text as error_type,
           format('key %s = %s is shared by %s records of the file (%s%s); upsert takes one record per key, so none of them is written',
                  ${label}, k.kv, k.n, array_to_string(k.rns[1:${LISTED_RECORDS}], ', '), case when k.n > ${LISTED_RECORDS} then ', ...' else '' end) as error_message,
-          left(k.kv, 500) as source_value
-     from (select s._rn, count(*) over w as n, array_agg(s._rn) over w as rns, ${keyTextSql(casts)} as kv
+          ${value} as source_value
+     from (select s._rn, count(*) over w as n, array_agg(s._rn) over w as rns, ${keyTextSql(casts)} as kv${single === null ? '' : `, ${rawSql(single.staged)} as raw`}
              from ${quoteIdent(args.stage)} s
             where s._err is null${validity.map((v) => `\n              and ${v}`).join('')}
            window w as (partition by ${casts.map((c, i) => comparable(c, key[i]!.type)).join(', ')} order by s._rn rows between unbounded preceding and unbounded following)) k

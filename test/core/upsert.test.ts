@@ -89,12 +89,13 @@ describe('import --mode upsert', () => {
     assert.equal(u.rows_unchanged, 1);
     assert.equal(u.rows_updated, 0);
     assert.equal(u.rows_skipped, 3);
-    const errs = await db.rows<{ record_number: number; error_type: string; error_message: string; source_value: string }>(
-      `select record_number, error_type, error_message, source_value from ${db.schema}.mapping_errors where import_id = $1 order by record_number`,
+    const errs = await db.rows<{ record_number: number; error_type: string; error_message: string; source_value: string; source_field: string; target_field: string }>(
+      `select record_number, error_type, error_message, source_value, source_field, target_field from ${db.schema}.mapping_errors where import_id = $1 order by record_number`,
       [u.import_id],
     );
     assert.deepEqual(errs.map((e) => e.record_number), [1, 3, 5]);
-    assert.ok(errs.every((e) => e.error_type === 'duplicate_key' && e.source_value === "'a'"));
+    // The key's field and its value as the file has it, as other mapping errors are found (atlas errors --field sku, where source_value = 'a').
+    assert.ok(errs.every((e) => e.error_type === 'duplicate_key' && e.source_value === 'a' && e.source_field === 'sku' && e.target_field === 'sku'), JSON.stringify(errs));
     assert.match(errs[0]!.error_message, /key sku = 'a' is shared by 3 records of the file \(1, 3, 5\)/);
     const after = await rowsOf('keyed');
     assert.deepEqual(after.map((r) => [r.sku, r.price]), [['a', '1'], ['b', '2'], ['c', '3']], 'row a is not touched');
