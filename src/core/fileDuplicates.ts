@@ -31,13 +31,25 @@ export async function hashLocalFile(path: string): Promise<string> {
  */
 export type FileIdentity = { hash: string } | { sizeBytes: number; hash: () => Promise<string> };
 
-/** The earliest import of the same bytes into the same table that still owns its rows (success or partial, not undone). */
+/**
+ * The part of a file an import reads, as its options name it (`metadata.options`): another sheet of
+ * a workbook, another entry of a zip, another record path is other data in the same bytes.
+ */
+export interface FilePart {
+  sheet?: string | null;
+  range?: string | null;
+  entry?: string | null;
+  recordPath?: string | null;
+}
+
+/** The earliest import of the same bytes (the same part of them) into the same table that still owns its rows (success or partial, not undone). */
 export async function findEarlierImport(
   client: Client,
   schema: string,
   tableName: string,
   file: FileIdentity,
   exceptImportId: string | null,
+  part: FilePart,
 ): Promise<{ import_id: string; import_timestamp: Date } | null> {
   const knownHash = typeof file.hash === 'string' ? file.hash : null;
   const sizeBytes = 'sizeBytes' in file ? file.sizeBytes : null;
@@ -46,8 +58,10 @@ export async function findEarlierImport(
       where table_name = $1 and status in ('success', 'partial')
         and ($2::text is null or file_hash = $2) and ($3::bigint is null or file_size_bytes = $3)
         and ($4::uuid is null or import_id <> $4::uuid)
+        and metadata->'options'->>'sheet' is not distinct from $5 and metadata->'options'->>'range' is not distinct from $6
+        and metadata->'options'->>'entry' is not distinct from $7 and metadata->'options'->>'record_path' is not distinct from $8
       order by import_timestamp`,
-    [tableName, knownHash, sizeBytes, exceptImportId],
+    [tableName, knownHash, sizeBytes, exceptImportId, part.sheet ?? null, part.range ?? null, part.entry ?? null, part.recordPath ?? null],
   );
   if (res.rows.length === 0) return null;
   const hash = typeof file.hash === 'string' ? file.hash : await file.hash();

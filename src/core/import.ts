@@ -105,7 +105,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
       const { sourcePath, sizeBytes } = input.opened;
       if (fileCheck && input.opened.sourceType === 'local_upload' && sourcePath !== null && sizeBytes !== null) {
         // Refuse a re-run before reading the file into the database (the check inside the transaction stays the authority).
-        const earlier = await findEarlierImport(client, settings.schema, tableName, { sizeBytes, hash: () => hashLocalFile(sourcePath) }, null);
+        const earlier = await findEarlierImport(client, settings.schema, tableName, { sizeBytes, hash: () => hashLocalFile(sourcePath) }, null, options);
         if (earlier) throw alreadyImported(tableName, earlier);
       }
       if (prepared.key !== null) await checkKeyAgainstTable(client, settings.schema, tableName, prepared.key);

@@ -304,7 +304,7 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
   let alreadyImportedBy = null;
   if (!options.force && !options.allowSameFile) {
-    alreadyImportedBy = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, run.importId);
+    alreadyImportedBy = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, run.importId, options);
     if (alreadyImportedBy && !options.dryRun) throw alreadyImported(tableName, alreadyImportedBy);
   }
   const fingerprint = early !== null ? await tableFingerprint(client, schema, tableName) : null;

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import ExcelJS from 'exceljs';
 import { dryRunImport, importFile, type ImportOptions } from '../../src/core/import.ts';
-import { AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
+import { AlreadyImportedError, AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
 import { makeZip } from '../formats/readerHelpers.ts';
 import { FIXTURES, tempDir, useTestDb } from '../helpers.ts';
 
@@ -36,6 +36,16 @@ describe('real files', () => {
       `select (select count(*) from ${db.schema}.datasets_quakes) as q, (select count(*) from ${db.schema}.datasets_mtcars) as m, (select count(*) from ${db.schema}.datasets) as i`,
     );
     assert.deepEqual(counts, { q: '1000', m: '32', i: '149' });
+  });
+
+  it('readxl datasets.xlsx: sheets of one workbook loaded into one table are each imported once, not refused as the same file', async () => {
+    const mtcars = await run('datasets.xlsx', { sheet: '2', table: 'all_sheets' });
+    const chickwts = await run('datasets.xlsx', { sheet: 'chickwts', table: 'all_sheets' });
+    assert.equal(chickwts.status, 'success');
+    assert.notEqual(chickwts.import_id, mtcars.import_id);
+    const again = await run('datasets.xlsx', { sheet: 'chickwts', table: 'all_sheets' }).catch((e: unknown) => e);
+    assert.ok(again instanceof AlreadyImportedError, String(again));
+    assert.equal(again.previousImportId, chickwts.import_id);
   });
 
   it('readxl datasets.xlsx written again by Python\'s ElementTree (ns0:, ns1: prefixes on every part): read as the original', async () => {
