@@ -102,7 +102,7 @@ export function planImport(input: PlanInput): ImportPlan {
   // Columns the input brings (ignored ones dropped).
   const brought: Array<{ staged: StagedColumn; decided: ColumnType }> = [];
   input.staged.forEach((staged, i) => {
-    if (specs[staged.sourceName]?.ignore) return;
+    if (specs[staged.mappingKey]?.ignore) return;
     brought.push({ staged, decided: input.decided[i]! });
   });
 
@@ -111,7 +111,7 @@ export function planImport(input: PlanInput): ImportPlan {
       throw new AtlasError(`strategy ${forced} needs an existing table, and ${tableName} does not exist`, { hint: 'leave out --strategy to create it' });
     }
     const columns = brought.map(({ staged, decided }): PlannedColumn => {
-      const spec = specs[staged.sourceName];
+      const spec = specs[staged.mappingKey];
       const sqlType = spec?.type ?? (staged.json ? 'jsonb' : decided.type);
       const explicit = spec?.type !== undefined;
       const format = explicit ? mappedFormat(sqlType, spec?.format, decided) : staged.json ? ({ kind: 'text' } as const) : decided.format;
@@ -145,7 +145,7 @@ export function planImport(input: PlanInput): ImportPlan {
   const missing = existing.columns.filter((c) => !fileNames.has(c.name));
   const exactTypes = present.every((b) => {
     const t = baseName(tableCols.get(b.staged.targetName)!.type);
-    const spec = specs[b.staged.sourceName];
+    const spec = specs[b.staged.mappingKey];
     return isTextType(t) || sameType(b.decided.type, t) || widens(b.decided.type, t) || (spec?.type !== undefined && canonicalTypeName(spec.type) === t);
   });
 
@@ -167,7 +167,7 @@ export function planImport(input: PlanInput): ImportPlan {
   const plannedExisting = present.map(({ staged, decided }): PlannedColumn => {
     const { sqlType, type } = tableCols.get(staged.targetName)!;
     const base = baseName(type);
-    const spec = specs[staged.sourceName];
+    const spec = specs[staged.mappingKey];
     const how = spec?.type !== undefined ? { format: mappedFormat(spec.type, spec.format, decided), checkValidity: type.sql !== 'text', recordCorrections: !isTextType(base) } : planForExisting(decided, type);
     const readerJson = staged.json && type.sql === 'jsonb' && spec?.type === undefined;
     // A declared length, precision or scale can change a value silently: every value is checked against it.
@@ -176,22 +176,22 @@ export function planImport(input: PlanInput): ImportPlan {
   });
 
   let added: PlannedColumn[] = [];
-  const dropped: LeftOutColumn[] = [];
+  const dropped: StagedColumn[] = [];
   if (strategy === 'extend_table') {
     added = extra.map(({ staged, decided }) => ({
       staged,
       sourceName: staged.sourceName,
       targetName: staged.targetName,
-      sqlType: specs[staged.sourceName]?.type ?? (staged.json ? 'jsonb' : decided.type),
-      type: atlasTypeRef(specs[staged.sourceName]?.type ?? (staged.json ? 'jsonb' : decided.type)),
+      sqlType: specs[staged.mappingKey]?.type ?? (staged.json ? 'jsonb' : decided.type),
+      type: atlasTypeRef(specs[staged.mappingKey]?.type ?? (staged.json ? 'jsonb' : decided.type)),
       format: staged.json ? { kind: 'text' } : decided.format,
       checkValidity: !staged.json && decided.invalidValues > 0,
       recordCorrections: !staged.json && decided.mayNeedCorrection,
       trim: decided.untrimmed !== false,
-      readerJson: staged.json && specs[staged.sourceName]?.type === undefined,
+      readerJson: staged.json && specs[staged.mappingKey]?.type === undefined,
     }));
   } else {
-    for (const b of extra) dropped.push({ source: b.staged.sourceName, reason: 'not in the table (adapt_data adds no columns)' });
+    for (const b of extra) dropped.push(b.staged);
   }
   if (missing.length > 0) {
     const names = missing.map((c) => c.name).join(', ');
@@ -212,10 +212,12 @@ function finish(
   missingRequired: string[],
   warnings: string[],
   input: PlanInput,
-  dropped: LeftOutColumn[] = [],
+  droppedStaged: StagedColumn[] = [],
 ): ImportPlan {
   const specs = input.mapping.columns ?? {};
-  const ignored = input.staged.filter((s) => specs[s.sourceName]?.ignore).map((s): LeftOutColumn => ({ source: s.sourceName, reason: 'ignored by the mapping' }));
+  const ignoredStaged = input.staged.filter((s) => specs[s.mappingKey]?.ignore);
+  const ignored = ignoredStaged.map((s): LeftOutColumn => ({ source: s.sourceName, reason: 'ignored by the mapping' }));
+  const dropped = droppedStaged.map((s): LeftOutColumn => ({ source: s.sourceName, reason: 'not in the table (adapt_data adds no columns)' }));
   const leftOut = [...ignored, ...dropped];
   if (leftOut.length > 0) {
     const parts: string[] = [];
@@ -227,13 +229,13 @@ function finish(
   // it shows what was not imported and repeats the import exactly: when any column had null
   // values, every column says its own (maybe none), so that no --null-value or config changes them.
   const mappedColumns: NonNullable<Mapping['columns']> = {};
-  for (const l of leftOut) mappedColumns[l.source] = { ignore: true };
+  for (const s of [...ignoredStaged, ...droppedStaged]) mappedColumns[s.mappingKey] = { ignore: true };
   const anyNulls = columns.some((c) => c.staged.nulls !== null);
   for (const c of columns) {
     const format = formatToMapping(c.format);
     const nulls = anyNulls ? { null_values: [...(c.staged.nulls ?? [])] } : {};
-    mappedColumns[c.sourceName] = { target: c.targetName, type: c.sqlType as never, ...(format === undefined ? {} : { format }), ...nulls, ...(c.fitByCast ? { fit: 'cast' as const } : {}) };
-    if (input.mapping.columns?.[c.sourceName]?.fit === 'cast' && !c.fitByCast) {
+    mappedColumns[c.staged.mappingKey] = { target: c.targetName, type: c.sqlType as never, ...(format === undefined ? {} : { format }), ...nulls, ...(c.fitByCast ? { fit: 'cast' as const } : {}) };
+    if (input.mapping.columns?.[c.staged.mappingKey]?.fit === 'cast' && !c.fitByCast) {
       warnings.push(`mapping: "fit": "cast" for ${c.sourceName} has no effect: its column ${c.targetName} (${c.sqlType}) has no declared length, precision or scale that could change a value`);
     }
   }

@@ -6,7 +6,7 @@ import { AtlasError, describeError, ImportFailedError, UsageError } from '../err
 import { baseFileName, isKnownEncoding, tableNameFromFileName, type FileFormat } from '../formats/shared/index.js';
 import type { NullValuesOf } from '../db/staging/index.js';
 import { checkNullValues, mappingColumnsProblem, parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
-import { columnNamesFromHeader, MAX_IDENTIFIER_BYTES, truncateUtf8 } from '../transform/naming.js';
+import { columnNamesFromHeader, mappingKeysOf, MAX_IDENTIFIER_BYTES, truncateUtf8 } from '../transform/naming.js';
 import { parseSheetRange } from '../formats/xlsx/index.js';
 import type { Client, DatabaseTarget } from '../db/connection.js';
 import { withDatabase } from './database.js';
@@ -108,7 +108,7 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
   // (A keyed table's columns are known once it is staged: stageRows checks them there.)
   if (input.table.kind === 'fixed') {
     try {
-      checkMappingColumns(options.mappingFile, mapping, input.table.header);
+      checkMappingColumns(options.mappingFile, mapping, mappingKeysOf(input.table.header));
     } catch (err) {
       input.opened.stream.destroy();
       throw err;

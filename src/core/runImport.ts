@@ -272,7 +272,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   const parsingSeconds = msToSeconds(performance.now() - parseStart);
   Object.assign(trace, { totalRows: staged.rows, parsingSeconds });
   // (A fixed table's mapping columns were checked against its header before reading: prepareImport.ts.)
-  if (input.table.kind === 'keyed') checkMappingColumns(options.mappingFile, mapping, staged.columns.map((c) => c.sourceName));
+  if (input.table.kind === 'keyed') checkMappingColumns(options.mappingFile, mapping, staged.columns.map((c) => c.mappingKey));
   warnings.push(...(input.table.warnings ?? []));
   warnings.push(...input.notes, ...staged.notes);
   if (staged.rows === 0) {

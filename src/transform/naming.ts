@@ -110,6 +110,28 @@ export class ColumnNamer {
   }
 }
 
+/**
+ * Names columns in a mapping (`mapping_config.columns`) one at a time: by their source name, and a
+ * name the file repeats (`a,b,a`, empty header cells) as `a#2`, `a#3` for its later columns, so that
+ * the stored mapping names every column once and replays each onto the same one.
+ */
+export class MappingKeys {
+  private readonly used = new Set<string>();
+
+  next(sourceName: string): string {
+    let key = sourceName;
+    for (let n = 2; this.used.has(key); n++) key = `${sourceName}#${n}`;
+    this.used.add(key);
+    return key;
+  }
+}
+
+/** The mapping keys of a header's columns (see MappingKeys). */
+export function mappingKeysOf(names: readonly string[]): string[] {
+  const keys = new MappingKeys();
+  return names.map((n) => keys.next(n));
+}
+
 /** The name a column would get before it is made unique: the mapping's target, else the sanitised header ('' when nothing is left). */
 function preferredColumnName(raw: string, preferred?: string): string {
   return preferred ?? sanitizeIdentifier(raw);

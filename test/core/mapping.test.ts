@@ -301,6 +301,22 @@ describe('types, corrections, strategies, mappings and error budgets', () => {
     await assert.rejects(importFile(db.settings, { ...defaults, source: data, mappingFile: badMapping }), /column\(s\) not in the file: Nope/);
   });
 
+  it('a header that repeats a name or leaves cells empty: the stored mapping names every column once (a#2) and replays each value into its own column', async () => {
+    // data.table's melt_1754_synth.csv repeats smoking75; issue_1462's header has 147 empty cells.
+    const data = files.write('repeated.csv', csv([['a', 'b', 'a', '', ''], ['x1', 'x2', 'x3', 'x4', 'x5']]));
+    const r = await importFile(db.settings, { ...defaults, source: data, table: 'repeated' });
+    const [h] = await db.rows<{ mapping_config: { columns: Record<string, { target: string }> } }>(`select mapping_config from ${db.schema}.import_history where import_id = $1`, [r.import_id]);
+    const targets = Object.fromEntries(Object.entries(h!.mapping_config.columns).map(([k, v]) => [k, v.target]));
+    assert.deepEqual(targets, { a: 'a', b: 'b', 'a#2': 'a_2', '': 'column_4', '#2': 'column_5' });
+    const stored = join(files.dir, 'repeated-mapping.json');
+    writeFileSync(stored, JSON.stringify({ ...h!.mapping_config, strategy: undefined }));
+    const again = await importFile(db.settings, { ...defaults, source: data, mappingFile: stored, allowSameFile: true, dedupe: false });
+    assert.equal(again.import_strategy, 'merge_exact', 'no column added');
+    const rows = await db.rows(`select a, b, a_2, column_4, column_5 from ${db.schema}.repeated order by id`);
+    const row = { a: 'x1', b: 'x2', a_2: 'x3', column_4: 'x4', column_5: 'x5' };
+    assert.deepEqual(rows, [row, row]);
+  });
+
   it('--dry-run prints the plan and the first errors and writes nothing', async () => {
     const before = await db.rows(`select 1 from ${db.schema}.import_history`);
     const r = await dryRunImport(db.settings, { ...defaults, source: files.write('dry.csv', csv([['d', 'n'], ['2024-01-01', 1], ['2024-13-01', 2]])), maxErrors: '0' });

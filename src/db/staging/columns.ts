@@ -5,6 +5,8 @@ import { quoteIdent } from '../../transform/naming.js';
 /** A column as staged: where its text is, what it is called, what its values looked like. */
 export interface StagedColumn {
   sourceName: string;
+  /** Its name in a mapping: the source name, or `name#2` for a later column of a name the file repeats (MappingKeys). */
+  mappingKey: string;
   targetName: string;
   stats: ColumnStats;
   /** The staging table's column (`c3`) that holds this column's text. */

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ColumnStats } from '../../transform/infer.js';
-import { ColumnNamer } from '../../transform/naming.js';
+import { ColumnNamer, MappingKeys } from '../../transform/naming.js';
 import type { Client } from '../connection.js';
 import type { NullValuesOf, StagedColumn, StageResult, TargetNames } from './columns.js';
 
@@ -32,6 +32,7 @@ export function newStageRun(
   onChunk: StageRun['onChunk'],
 ): StageRun {
   const namer = new ColumnNamer();
+  const keys = new MappingKeys();
   const result: StageResult = { rows: 0, raggedRows: 0, nulValues: 0, rowsWithFixes: 0, csvRows: 0, columns: [], notes: [] };
   return {
     client,
@@ -39,9 +40,10 @@ export function newStageRun(
     result,
     onChunk,
     addColumn(sourceName, ref) {
-      const found = nullValuesOf(sourceName);
+      const mappingKey = keys.next(sourceName);
+      const found = nullValuesOf(mappingKey);
       const nulls = found !== null && found.size > 0 ? found : null;
-      const col: StagedColumn = { sourceName, targetName: namer.next(sourceName, targets.get(sourceName)), stats: new ColumnStats(nulls), ref, json: false, errorCells: null, unreadCells: null, nulls, nulled: 0 };
+      const col: StagedColumn = { sourceName, mappingKey, targetName: namer.next(sourceName, targets.get(mappingKey)), stats: new ColumnStats(nulls), ref, json: false, errorCells: null, unreadCells: null, nulls, nulled: 0 };
       result.columns.push(col);
       return col;
     },
