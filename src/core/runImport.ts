@@ -4,7 +4,7 @@
  * check duplicates, INSERT ... SELECT, and write the final history record.
  */
 import type { Settings } from '../config.js';
-import { lockForTransaction, useLargeWorkMem, type Client } from '../db/connection.js';
+import { lockForTransaction, useImportSettings, type Client } from '../db/connection.js';
 import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/history.js';
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
@@ -253,7 +253,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   run.checkCancelled();
   // For this transaction only: sorts and hashes over millions of staged rows stay in memory
   // instead of spilling to disk (docs/decisions.md), and the staging table gets more local buffers (settable only before it is first used).
-  await useLargeWorkMem(client);
+  await useImportSettings(client);
   await setTempBuffers(client, run.reuse);
   if (input.table.kind === 'fixed' && input.table.header.length > MAX_USER_COLUMNS) {
     throw new AtlasError(`the file has ${input.table.header.length} columns, more than the ${MAX_USER_COLUMNS} atlas can put in one table: ${COLUMN_LIMIT_REASON}`, {

@@ -94,6 +94,15 @@ export async function useLargeWorkMem(client: Client): Promise<void> {
   await client.query(`set local work_mem = '${LARGE_WORK_MEM}'`);
 }
 
+/**
+ * An import's transaction settings (SET LOCAL, so that a pooler's next client never sees them):
+ * useLargeWorkMem's work_mem, and the DateStyle a date form atlas does not rewrite itself (`3/1/13`)
+ * is read in, month first, whatever the server or role is set to, so a file reads the same on every server.
+ */
+export async function useImportSettings(client: Client): Promise<void> {
+  await client.query(`set local work_mem = '${LARGE_WORK_MEM}'; set local datestyle = 'ISO, MDY'`);
+}
+
 /** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK). */
 export async function lockForTransaction(client: Client, key: string): Promise<void> {
   await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);

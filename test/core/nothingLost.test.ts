@@ -409,6 +409,17 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       assert.deepEqual(rows, [{ sku: 'c', price: 1600, before: '1600.00' }, { sku: 'e', price: 1800, before: '1,800.00' }, { sku: 'f', price: 1900, before: null }]);
     });
 
+    it('a date form atlas does not rewrite (3/1/13) reads month first into an existing date column, whatever DateStyle the server or role has', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('ds0.csv', 'day,v\n2024-01-31,1\n'), table: 'styled_days' });
+      // A role or server set to day first, as in much of Europe (the test sets it on the connection).
+      const url = new URL(db.settings.databaseUrl!);
+      url.searchParams.set('options', '-c DateStyle=ISO,DMY');
+      const dmy = { ...db.settings, databaseUrl: url.toString() };
+      const r = await importFile(dmy, { ...defaults, source: files.write('ds2.csv', 'day,v\n3/1/13,5\n12/31/13,6\n'), table: 'styled_days' });
+      assert.equal(r.status, 'success', JSON.stringify(r.warnings));
+      assert.deepEqual(await db.rows(`select day::text as d, v from ${q('styled_days')} order by v`), [{ d: '2024-01-31', v: 1 }, { d: '2013-03-01', v: 5 }, { d: '2013-12-31', v: 6 }]);
+    });
+
     it('lineage --row says what _source_row_number counts in each format', async () => {
       const meaning = async (table: string, source: string, extra: Partial<ImportOptions> = {}): Promise<[number | null, string]> => {
         await importFile(db.settings, { ...defaults, source, table, ...extra });
