@@ -126,6 +126,13 @@ describe('importFile (CSV)', () => {
     assert.deepEqual(rows.map((r) => r.name), ['José']);
   });
 
+  it('UTF-16 without a byte-order mark is refused naming the encoding to pass, then read with it', async () => {
+    const path = files.write('wide.csv', Buffer.from('name,n\nJosé,1\n', 'utf16le'));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: path, table: 'wide' }), (err: unknown) => err instanceof Error && /looks like UTF-16LE without a byte-order mark/.test(err.message) && (err as { hint?: string }).hint === 'pass --encoding utf16le');
+    const ok = await importFile(db.settings, { ...defaults, source: path, encoding: 'utf16le', table: 'wide' });
+    assert.deepEqual(await db.rows(`select name, n from ${db.schema}.${ok.table_name}`), [{ name: 'José', n: 1 }]);
+  });
+
   it('--encoding that contradicts the file\'s byte-order mark is refused, not read as garbled text (a Latin-1 job given Excel\'s "CSV UTF-8")', async () => {
     const path = files.write('bom.csv', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('name\nJosé\n', 'utf8')]));
     await assert.rejects(importFile(db.settings, { ...defaults, source: path, encoding: 'latin1', table: 'bom_latin' }), /starts with a UTF-8 byte-order mark, and --encoding latin1 was given/);

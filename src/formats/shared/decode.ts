@@ -29,13 +29,34 @@ export function isKnownEncoding(name: string): boolean {
 /** Picks the encoding from a byte-order mark when the user did not name one; refuses one that contradicts the mark. */
 export function detectEncoding(firstBytes: Buffer, requested: string | null): string {
   const marked = byteOrderMark(firstBytes);
-  if (requested === null) return marked ?? 'utf-8';
+  if (requested === null) {
+    const wide = marked === null ? unmarkedUtf16(firstBytes) : null;
+    // Read as UTF-8, its NUL bytes would be refused in the header with no word of the encoding.
+    if (wide !== null) throw new AtlasError(`the input looks like ${wide.toUpperCase()} without a byte-order mark (every other byte of its start is 0)`, { hint: `pass --encoding ${wide.replace('-', '')}` });
+    return marked ?? 'utf-8';
+  }
   const named = ENCODINGS[requested.toLowerCase()] ?? requested;
   // A file that says what it is, read as another encoding, would be garbled silently from its first byte (Excel's "CSV UTF-8" read with a Latin-1 job's --encoding).
   if (marked !== null && marked !== named.toLowerCase()) {
     throw new AtlasError(`the input starts with a ${marked.toUpperCase()} byte-order mark, and --encoding ${requested} was given`, { hint: `leave --encoding out to read it as ${marked.toUpperCase()}, as its mark says` });
   }
   return named;
+}
+
+/** UTF-16 text of ASCII characters without a mark: a 0 byte beside each character in the first 64 bytes. */
+function unmarkedUtf16(b: Buffer): 'utf-16le' | 'utf-16be' | null {
+  const n = Math.min(b.length, 64) & ~1;
+  if (n < 8) return null;
+  let evenZeros = 0;
+  let oddZeros = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (b[i] === 0) evenZeros++;
+    if (b[i + 1] === 0) oddZeros++;
+  }
+  const pairs = n / 2;
+  if (oddZeros === pairs && evenZeros === 0) return 'utf-16le';
+  if (evenZeros === pairs && oddZeros === 0) return 'utf-16be';
+  return null;
 }
 
 /** The encoding a byte-order mark names, or null. */
