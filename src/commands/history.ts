@@ -82,8 +82,10 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
  * What an import did to rows already in the table, for the list: its mode and the rows it
  * updated, found unchanged or kept, deleted ("upsert 2 upd 1 same", "replace 3 same 5 del"); "-" for an append.
  */
-function describeChanges(r: Pick<ImportRecord, 'import_mode' | 'rows_updated' | 'rows_unchanged' | 'rows_deleted' | 'preimages_pruned_at'>, c: ReturnType<typeof colorFor>): string {
-  if (r.import_mode === 'append' || r.import_mode === undefined) return c.dim('-');
+function describeChanges(r: Pick<ImportRecord, 'import_mode' | 'rows_updated' | 'rows_unchanged' | 'rows_deleted' | 'preimages_pruned_at' | 'replaced_by'>, c: ReturnType<typeof colorFor>): string {
+  // Its rows are no longer in the table: said where its status and counts are read.
+  const replaced = r.replaced_by === null ? null : c.yellow(`replaced by ${r.replaced_by.slice(0, 8)}`);
+  if (r.import_mode === 'append' || r.import_mode === undefined) return replaced ?? c.dim('-');
   const parts = [r.import_mode.replace('_', ' ')];
   if (r.import_mode === 'upsert') parts.push(`${formatCount(r.rows_updated)} upd`, `${formatCount(r.rows_unchanged)} same`);
   else {
@@ -91,6 +93,7 @@ function describeChanges(r: Pick<ImportRecord, 'import_mode' | 'rows_updated' | 
     parts.push(`${formatCount(r.rows_deleted)} del`);
   }
   if (r.preimages_pruned_at !== null) parts.push(c.yellow('(no undo)'));
+  if (replaced !== null) parts.push(replaced);
   return parts.join(' ');
 }
 

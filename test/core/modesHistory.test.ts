@@ -83,6 +83,15 @@ describe('history, lineage and compact of upserts and replaces', () => {
     }
   });
 
+  it('the history list says which import replaced one (its rows are no longer in the table)', async () => {
+    const a = await importInto(db.settings, files.write('rl1.csv', csv([['sku', 'price'], ['a', 1], ['b', 2]])), 'rl_prices');
+    const fix = await importWith(db.settings, files.write('rl2.csv', csv([['sku', 'price'], ['a', 1], ['b', 20]])), null, { replaceImport: a.import_id });
+    const list = await runAtlas(['history', '--table', 'rl_prices', ...conn()]);
+    assert.equal(list.code, 0, list.stderr);
+    const line = list.stdout.split('\n').find((l) => l.includes(a.import_id.slice(0, 8)))!;
+    assert.match(line, new RegExp(`replaced by ${fix.import_id.slice(0, 8)}`));
+  });
+
   it('history compact drops the pre-images of old imports; those can no longer be undone, and history and undo say so', async () => {
     const first = await importInto(db.settings, files.write('c1.csv', csv([['sku', 'price'], ['a', 1]])), 'c_prices');
     const u = await importWith(db.settings, files.write('c2.csv', csv([['sku', 'price'], ['a', 2]])), 'c_prices', { mode: 'upsert', key: ['sku'] });
