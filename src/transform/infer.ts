@@ -436,7 +436,8 @@ export class ColumnStats {
     const mayNeedCorrection = f.canonical < n;
     if (f.timestamps > 0) {
       const zone = f.zoned > 0;
-      return { type: zone ? 'timestamptz' : 'timestamp', format: { kind: 'timestamp', order, separator, zone }, invalidValues: invalid, mayNeedCorrection, notes: [] };
+      // A value without a zone among zoned ones takes the session's zone: recorded (typeSql's coercion).
+      return { type: zone ? 'timestamptz' : 'timestamp', format: { kind: 'timestamp', order, separator, zone }, invalidValues: invalid, mayNeedCorrection: mayNeedCorrection || (zone && f.zoned < n), notes: [] };
     }
     return { type: 'date', format: { kind: 'date', order, separator }, invalidValues: invalid, mayNeedCorrection, notes: [] };
   }

@@ -305,6 +305,9 @@ const CANONICAL_SQL_PATTERN: Partial<Record<ValueFormat['kind'], string>> = {
   timestamp: '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$',
 };
 
+/** CANONICAL_SQL_PATTERN's timestamp with its zone required. */
+const ZONED_TIMESTAMP_PATTERN = CANONICAL_SQL_PATTERN.timestamp!.replace(/\)\?\$$/, ')$');
+
 function strftimeDate(order: DateOrder, separator: string): string {
   const parts = order === 'ymd' ? ['%Y', '%m', '%d'] : order === 'mdy' ? ['%m', '%d', '%Y'] : ['%d', '%m', '%Y'];
   return parts.join(separator);
@@ -353,7 +356,13 @@ function coercionSql(plan: ColumnPlan, raw: string, cast: string): Correction {
   const f = plan.format;
   const t = valueSql(plan, raw);
   // A number read into an integer column is its stored text only when written as an integer (1600.00 is a correction).
-  const pattern = f.kind === 'numeric' && INTEGER_RANGES[baseOf(plan)] !== undefined ? CANONICAL_SQL_PATTERN.integer : CANONICAL_SQL_PATTERN[f.kind];
+  // A time without a zone read into timestamptz takes the session's zone: a change of form, recorded (its `after` names the zone).
+  const pattern =
+    f.kind === 'numeric' && INTEGER_RANGES[baseOf(plan)] !== undefined
+      ? CANONICAL_SQL_PATTERN.integer
+      : f.kind === 'timestamp' && baseOf(plan) === 'timestamp with time zone'
+        ? ZONED_TIMESTAMP_PATTERN
+        : CANONICAL_SQL_PATTERN[f.kind];
   // A date's text as stored (its JSON, a string: `#>> '{}'` takes the text), recorded as `after`.
   const dateText = `to_jsonb(${cast}) #>> '{}'`;
   // Text read into a typed column: a correction only where the stored value's text differs. For a

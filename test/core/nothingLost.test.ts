@@ -420,6 +420,14 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       assert.deepEqual(await db.rows(`select day::text as d, v from ${q('styled_days')} order by v`), [{ d: '2024-01-31', v: 1 }, { d: '2013-03-01', v: 5 }, { d: '2013-12-31', v: 6 }]);
     });
 
+    it('a time without a zone read into timestamptz (beside zoned ones, or into an existing column) is recorded with the zone it was given', async () => {
+      const r = await importFile(db.settings, { ...defaults, source: files.write('tz1.csv', 'at,v\n2024-01-01T10:00:00Z,1\n2024-01-02 11:00:00,2\n'), table: 'zoned' });
+      await importFile(db.settings, { ...defaults, source: files.write('tz2.csv', 'at,v\n2024-01-03 12:00:00,3\n'), table: 'zoned' });
+      const rows = await db.rows<{ v: number; before: string | null; after: string | null }>(`select v, _corrections_applied->'at'->>'before' as before, _corrections_applied->'at'->>'after' as after from ${q('zoned')} order by v`);
+      assert.deepEqual(rows.map((x) => [x.v, x.before]), [[1, null], [2, '2024-01-02 11:00:00'], [3, '2024-01-03 12:00:00']], r.import_id);
+      assert.ok(rows.slice(1).every((x) => /[+-]\d{2}:\d{2}$/.test(x.after ?? '')), 'after names the zone');
+    });
+
     it('lineage --row says what _source_row_number counts in each format', async () => {
       const meaning = async (table: string, source: string, extra: Partial<ImportOptions> = {}): Promise<[number | null, string]> => {
         await importFile(db.settings, { ...defaults, source, table, ...extra });
