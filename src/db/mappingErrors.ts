@@ -3,6 +3,9 @@ import { qualify } from '../transform/naming.js';
 import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 
+/** A source_value is cut to this many characters: enough to recognise a value or a record, not a copy of a huge one. */
+export const MAX_SOURCE_VALUE_CHARS = 500;
+
 /** A row of mapping_errors as the spec's JSON shows it. */
 export interface MappingError {
   id: number;
@@ -13,7 +16,7 @@ export interface MappingError {
   error_message: string;
   source_field: string | null;
   target_field: string | null;
-  /** The value that could not be used (cut to 500 characters), or null for a record-level error. */
+  /** The value that could not be used, or the record with the wrong number of fields as a CSV line (cut to MAX_SOURCE_VALUE_CHARS). */
   source_value: string | null;
   occurred_at: string | null;
   chunk_number: number | null;

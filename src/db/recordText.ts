@@ -35,3 +35,22 @@ export function recordJson(value: unknown): string {
     return escape;
   });
 }
+
+/**
+ * A record's `fields` as one CSV line with `delimiter`, quoted so that COPY (FORMAT csv) reads it
+ * back alike (an absent value empty, empty text `""`), NULs as `\0`, cut to `maxChars`: how a
+ * mapping error shows a record that could not be read into columns.
+ */
+export function recordLine(fields: ReadonlyArray<string | null>, delimiter: string, maxChars: number): string {
+  let line = '';
+  for (let i = 0; i < fields.length && line.length <= maxChars; i++) {
+    if (i > 0) line += delimiter;
+    const field = fields[i] ?? null;
+    if (field === null) continue;
+    // A field is cut before it is quoted: a record of one huge field is not copied whole.
+    const text = recordText(field.length > maxChars ? field.slice(0, maxChars) : field);
+    const quote = text === '' || text.includes(delimiter) || /["\r\n]/.test(text);
+    line += quote ? `"${text.replaceAll('"', '""')}"` : text;
+  }
+  return line.length > maxChars ? line.slice(0, maxChars) : line;
+}

@@ -288,16 +288,18 @@ describe('importFile (CSV)', () => {
     assert.equal(h?.validation_errors, 1);
   });
 
-  it('rows with too few or too many fields become mapping errors, not a crash', async () => {
-    const path = files.write('ragged.csv', 'a,b\n1,2\n3\n4,5,6\n7,8\n');
+  it('rows with too few or too many fields become mapping errors, not a crash, each keeping the record as a CSV line', async () => {
+    const path = files.write('ragged.csv', 'a;b\n1;2\n3\n4;"5;x";6;;""\n7;8\n"say ""hi""\nthere"\n');
     const r = await importFile(db.settings, { ...defaults, source: path });
     assert.equal(r.status, 'partial');
     assert.equal(r.rows_inserted, 2);
-    const errs = await db.rows<{ record_number: number; error_type: string }>(
-      `select record_number, error_type from ${db.schema}.mapping_errors where import_id = $1 order by record_number`,
+    const errs = await db.rows<{ record_number: number; error_type: string; source_value: string }>(
+      `select record_number, error_type, source_value from ${db.schema}.mapping_errors where import_id = $1 order by record_number`,
       [r.import_id],
     );
-    assert.deepEqual(errs.map((e) => e.record_number), [2, 3]);
+    assert.deepEqual(errs.map((e) => e.record_number), [2, 3, 5]);
+    // The fields past the header, which no column holds, are there; quoted as COPY would read them back.
+    assert.deepEqual(errs.map((e) => e.source_value), ['3', '4;"5;x";6;;""', '"say ""hi""\nthere"']);
     const rows = await db.rows<{ _source_row_number: number }>(`select _source_row_number from ${db.schema}.ragged order by id`);
     assert.deepEqual(rows.map((x) => x._source_row_number), [1, 4]);
   });

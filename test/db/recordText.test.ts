@@ -1,7 +1,7 @@
 /** Text on its way into atlas's records: what PostgreSQL refuses in text and jsonb is written visibly instead. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { recordJson, recordText, recordTexts } from '../../src/db/recordText.ts';
+import { recordJson, recordLine, recordText, recordTexts } from '../../src/db/recordText.ts';
 
 describe('recordText, recordJson', () => {
   it('a NUL in text is written \\0; text without one is the same string', () => {
@@ -14,5 +14,12 @@ describe('recordText, recordJson', () => {
     const json = recordJson({ 'k\0': ['x\0y', 'a\ud800b', 'c\udc00', '\ud83d\ude00', 'back\\u0000slash', '\u0001'] });
     assert.deepEqual(JSON.parse(json), { 'k\\0': ['x\\0y', 'a\ufffdb', 'c\ufffd', '\ud83d\ude00', 'back\\u0000slash', '\u0001'] });
     assert.ok(!/\\u0000|\\ud[89a-f]/.test(json.replaceAll('\\\\', '')), json);
+  });
+
+  it('recordLine writes a record as a CSV line COPY reads back alike, NULs as \\0, cut to its length', () => {
+    assert.equal(recordLine(['a', null, '', 'b;c', 'say "hi"', 'x\ny', 'n\0'], ';', 100), 'a;;"";"b;c";"say ""hi""";"x\ny";n\\0');
+    assert.equal(recordLine(['a,b', 'c'], '\t', 100), 'a,b\tc');
+    assert.equal(recordLine(['x'.repeat(2000), 'y'], ',', 500), 'x'.repeat(500));
+    assert.equal(recordLine(['ab', 'cd', 'ef'], ',', 4), 'ab,c');
   });
 });

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { copyIntoStage, createStage, type StageResult } from '../../src/db/staging/index.ts';
 import { openCsv } from '../../src/formats/csv/csv.ts';
+import { MAX_SOURCE_VALUE_CHARS } from '../../src/db/mappingErrors.ts';
+import { recordLine } from '../../src/db/recordText.ts';
 import { mulberry32 } from '../../bench/generate.ts';
 import { type TestDb, useTestDb } from '../helpers.ts';
 import { chunked, readRows } from '../formats/readerHelpers.ts';
@@ -30,13 +32,13 @@ async function stage(db: TestDb, bytes: Buffer, size: number, delimiter: string 
   }
 }
 
-/** What the scanner read, as staging writes it: ragged rows padded or cut and marked, NUL bytes removed. */
+/** What the scanner read, as staging writes it: ragged rows padded or cut and marked with their text, NUL bytes removed. */
 async function expected(bytes: Buffer, size: number, delimiter: string | null, header = true): Promise<{ width: number; rows: Staged }> {
   const table = await openCsv(chunked(bytes, size), { delimiter, header, encoding: null });
   const width = table.header.length;
   const rows = (await readRows(table)).map((r) => ({
     _rn: r.rn,
-    _err: r.fields.length === width ? null : `${r.fields.length < width ? 'too_few' : 'too_many'}_fields:${r.fields.length}`,
+    _err: r.fields.length === width ? null : `${r.fields.length < width ? 'too_few' : 'too_many'}_fields:${r.fields.length}:${recordLine(r.fields, table.details.delimiter as string, MAX_SOURCE_VALUE_CHARS)}`,
     values: Array.from({ length: width }, (_, i) => r.fields[i]?.replace(/\0/g, '') ?? null),
   }));
   return { width, rows };

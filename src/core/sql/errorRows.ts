@@ -1,4 +1,5 @@
 /** The mapping errors of an import: one SELECT of every staged value that cannot be stored, and every ragged row. */
+import { MAX_SOURCE_VALUE_CHARS } from '../../db/mappingErrors.js';
 import { rawSql } from '../../db/staging/index.js';
 import { EXCEL_PHANTOM_DATE, FORMULA_NOT_CALCULATED, SPREADSHEET_ERROR } from '../../formats/shared/index.js';
 import { quoteIdent } from '../../transform/naming.js';
@@ -29,9 +30,11 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
   const parts: string[] = [];
   if (args.raggedRows > 0) {
     params.push(args.width);
+    // _err is `too_many_fields:<count>:<the record as a CSV line>` (db/staging/fixedRows.ts).
     parts.push(
       `select s._rn as record_number, null::text as source_field, null::text as target_field, 'field_count_mismatch'::text as error_type,
-              format('record has %s field(s), the header has %s', split_part(s._err, ':', 2), $${params.length}::int) as error_message, null::text as source_value
+              format('record has %s field(s), the header has %s', split_part(s._err, ':', 2), $${params.length}::int) as error_message,
+              substring(s._err from '^[a-z_]+:[0-9]+:(.*)$') as source_value
          from ${st} s where s._err is not null`,
     );
   }
@@ -69,7 +72,7 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
     const error = errorSql(c, raw, `$${tgt}::text`, `$${typ}::text`, { schemaQuoted, hasPgInputIsValid: args.hasPgInputIsValid });
     parts.push(
       `select s._rn as record_number, $${src}::text as source_field, $${tgt}::text as target_field, ${error.type} as error_type,
-              ${error.message} as error_message, left(${raw}, 500) as source_value
+              ${error.message} as error_message, left(${raw}, ${MAX_SOURCE_VALUE_CHARS}) as source_value
          from ${st} s where s._err is null and not ${validSql(c, raw, schemaQuoted, args.hasPgInputIsValid)}`,
     );
   }

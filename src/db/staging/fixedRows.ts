@@ -9,6 +9,8 @@
 import type { SniffedDelimiter } from '../../formats/shared/index.js';
 import { SPREADSHEET_ERROR, UNREAD_CELL_TYPES, type RowBatch, type TableStream } from '../../formats/shared/index.js';
 import { AtlasError } from '../../errors.js';
+import { MAX_SOURCE_VALUE_CHARS } from '../mappingErrors.js';
+import { recordLine } from '../recordText.js';
 import { escapeCopyText, NEEDS_WORK } from '../../transform/copyText.js';
 import { quoteIdent } from '../../transform/naming.js';
 import type { StagedColumn, StageResult } from './columns.js';
@@ -33,6 +35,8 @@ interface FixedColumns {
   cols: StagedColumn[];
   /** Each column's target name as a JSON string (a `_fix` key). */
   quoted: string[];
+  /** The input's field delimiter (`,` for a spreadsheet): a ragged record is kept as a line of it. */
+  delimiter: string;
 }
 
 /** The reader's batches, one at a time, with what the COPY needs to know of each. */
@@ -67,7 +71,7 @@ class Batches {
 }
 
 /** Appends a COPY text line per row of `rows` to `chunk`, observing each value of a whole row. */
-function appendLines(result: StageResult, { cols, quoted }: FixedColumns, rows: RowBatch, chunk: string): string {
+function appendLines(result: StageResult, { cols, quoted, delimiter }: FixedColumns, rows: RowBatch, chunk: string): string {
   const width = cols.length;
   for (const row of rows) {
     let fields = row.fields;
@@ -84,7 +88,9 @@ function appendLines(result: StageResult, { cols, quoted }: FixedColumns, rows: 
     }
     if (fields.length !== width) {
       result.raggedRows++;
-      problem = fields.length < width ? `too_few_fields:${fields.length}` : `too_many_fields:${fields.length}`;
+      // The record's text follows its count: a field past the header has no column to be staged in (core/sql/errorRows.ts).
+      const line = escapeCopyText(recordLine(fields, delimiter, MAX_SOURCE_VALUE_CHARS));
+      problem = `${fields.length < width ? 'too_few_fields' : 'too_many_fields'}:${fields.length}:${line}`;
       fields = fields.length < width ? [...fields, ...Array<null>(width - fields.length).fill(null)] : fields.slice(0, width);
     }
     chunk += `${row.rn}\t${problem}`;
@@ -152,7 +158,8 @@ async function* segment(run: StageRun, columns: FixedColumns, batches: Batches, 
 /** Stages every row of a fixed-width input, one COPY per run of batches of one kind. */
 export async function copyFixed(run: StageRun, table: FixedTable): Promise<void> {
   const cols = table.header.map((h, i) => run.addColumn(h, { name: `c${i + 1}` }));
-  const columns: FixedColumns = { cols, quoted: cols.map((c) => JSON.stringify(c.targetName)) };
+  const delimiter = typeof table.details.delimiter === 'string' ? table.details.delimiter : ',';
+  const columns: FixedColumns = { cols, quoted: cols.map((c) => JSON.stringify(c.targetName)), delimiter };
   const columnNames = table.header.map((_, i) => quoteIdent(`c${i + 1}`)).join(', ');
   const stage = quoteIdent(run.stage);
   const batches = new Batches(table, cols);
