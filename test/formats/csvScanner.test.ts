@@ -84,4 +84,12 @@ describe('CsvScanner', () => {
     assert.equal(sniffDelimiter('a|b\n1|2\n'), '|');
     assert.equal(sniffDelimiter('name,note\n"x","a;b;c;d"\n'), ',');
   });
+
+  it('sniffs the delimiter below title lines that do not hold it, a decimal comma not taken for it', () => {
+    assert.equal(sniffDelimiter('Tabelle 1: Erwerbstätige (Quelle: longley)\n\nObs;TOTEMP;GNPDEFL\n1;60323;83\n2;61122;88,5\n3;60171;88,2\n'), ';');
+    assert.equal(sniffDelimiter('Report\nFilters: none\nid\tname\tnote\n1\tAnn\ta, b\n2\tBob\tc, d\n'), '\t');
+    // A comma in a text field of each data line does not outweigh the header's delimiter.
+    assert.equal(sniffDelimiter('a\tb\n1\tx,y\n2\tz,w\n'), '\t');
+    assert.equal(sniffDelimiter('one column\nno delimiter\n'), ',');
+  });
 });

@@ -246,8 +246,10 @@ export class CsvScanner {
 }
 
 /**
- * Picks the delimiter that splits the first lines most consistently: the candidate with the same
- * non-zero count (outside quotes) on the most lines, then the highest count.
+ * Picks the delimiter that splits the first lines most consistently: the candidate whose most
+ * frequent non-zero count (outside quotes) is on the most lines, less the lines above the first
+ * of them (a title line above the header does not rule out the delimiter below it), then the
+ * highest count. A candidate on no line is not picked; none found is `,`.
  */
 export function sniffDelimiter(sample: string): string {
   const lines: string[] = [];
@@ -265,13 +267,16 @@ export function sniffDelimiter(sample: string): string {
   }
   if (current !== '' && lines.length < 20) lines.push(current);
   let best: string = ',';
-  let bestScore = -1;
+  let bestScore = -Infinity;
   for (const d of SNIFFED_DELIMITERS) {
     const counts = lines.map((line) => countOutsideQuotes(line, d));
-    const first = counts[0] ?? 0;
-    if (first === 0) continue;
-    const consistent = counts.filter((c) => c === first).length;
-    const score = consistent * 1000 + first;
+    // The most frequent non-zero count, the earliest on a tie.
+    const freq = new Map<number, number>();
+    for (const c of counts) if (c > 0) freq.set(c, (freq.get(c) ?? 0) + 1);
+    let mode = 0;
+    for (const [c, n] of freq) if (n > (freq.get(mode) ?? 0)) mode = c;
+    if (mode === 0) continue;
+    const score = (freq.get(mode)! - counts.indexOf(mode)) * 1000 + mode;
     if (score > bestScore) {
       bestScore = score;
       best = d;
