@@ -7,6 +7,7 @@ import type { ImportFlags } from './importFlags.js';
 /** What every file's import is asked to do, from the flags (checked here: a usage error before anything is read). */
 export function importOptionsFromFlags(flags: ImportFlags): Omit<ImportOptions, 'source'> {
   if (flags.headerRow !== undefined && !/^[1-9]\d*$/.test(flags.headerRow)) throw new UsageError('--header-row must be a row number (1 or more)');
+  if (flags.skipLines !== undefined && !/^\d+$/.test(flags.skipLines)) throw new UsageError('--skip-lines must be a number of lines (0 or more)');
   if (flags.strict && flags.maxErrors !== undefined) throw new UsageError('--strict and --max-errors cannot be used together');
   const key = flags.key === undefined ? null : parseKeyList(flags.key);
   if (typeof key === 'string') throw new UsageError(key, { hint: 'name the uniqueness columns, comma-separated: --key id or --key email,date' });
@@ -27,6 +28,7 @@ export function importOptionsFromFlags(flags: ImportFlags): Omit<ImportOptions, 
     delimiter: flags.delimiter === undefined ? null : flags.delimiter === '\\t' || flags.delimiter === 'tab' ? '\t' : flags.delimiter,
     comment: flags.comment ?? null,
     fillShortRows: flags.fillShortRows ?? false,
+    skipLines: flags.skipLines === undefined ? 0 : Number(flags.skipLines),
     header: flags.header,
     encoding: flags.encoding ?? null,
     sheet: flags.sheet ?? null,

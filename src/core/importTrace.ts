@@ -123,6 +123,7 @@ export function givenOptions(o: ImportOptions): Record<string, unknown> {
     delimiter: o.delimiter,
     comment: o.comment,
     fill_short_rows: o.fillShortRows === true ? true : null,
+    skip_lines: (o.skipLines ?? 0) > 0 ? o.skipLines : null,
     header: o.header === false ? false : null,
     encoding: o.encoding,
     sheet: o.sheet,

@@ -20,6 +20,8 @@ export interface InputOptions {
   comment?: string | null;
   /** CSV/TSV: a record with fewer fields than the header gets NULL for the rest (else a mapping error). */
   fillShortRows?: boolean;
+  /** CSV/TSV: lines skipped before the header (a title, notes). @default 0 */
+  skipLines?: number;
   header: boolean;
   encoding: string | null;
   name: string | null;
@@ -259,6 +261,7 @@ const FORMAT_OPTIONS: ReadonlyArray<{ flag: string; given: (o: InputOptions) => 
   { flag: '--record-path', given: (o) => o.recordPath !== null, formats: ['json', 'xml'], does: 'chooses the records of a JSON or XML document' },
   { flag: '--comment', given: (o) => o.comment != null, formats: ['csv', 'tsv'], does: 'skips comment lines of CSV/TSV' },
   { flag: '--fill-short-rows', given: (o) => o.fillShortRows === true, formats: ['csv', 'tsv'], does: 'fills short records of CSV/TSV' },
+  { flag: '--skip-lines', given: (o) => (o.skipLines ?? 0) > 0, formats: ['csv', 'tsv'], does: 'skips lines above the header of CSV/TSV' },
 ];
 
 async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, options: InputOptions): Promise<TableStream> {
@@ -275,6 +278,7 @@ async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, optio
         nullValues: options.nullValues ?? null,
         comment: options.comment ?? null,
         fillShortRows: options.fillShortRows === true,
+        skipLines: options.skipLines ?? 0,
       });
     // Each reader loads its library (exceljs, sax) only when a file of its format is imported;
     // the XLSX reader's own code is loaded with its index, which --range's parsing needs anyway.

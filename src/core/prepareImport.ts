@@ -44,6 +44,7 @@ function readMappingFile(path: string): Mapping {
 /** Everything that can be checked before the database is touched. `trace` learns the input as it is opened. */
 export async function prepare(settings: Settings, options: RunOptions, trace: ImportTrace, session: ImportSession | null = null): Promise<Prepared> {
   if (options.delimiter != null && [...options.delimiter].length !== 1) throw new UsageError('--delimiter must be one character');
+  if (options.skipLines !== undefined && !(Number.isSafeInteger(options.skipLines) && options.skipLines >= 0)) throw new UsageError('--skip-lines must be a number of lines (0 or more)');
   if (options.comment != null && (options.comment.length !== 1 || /["\r\n]/.test(options.comment) || options.comment === options.delimiter)) {
     throw new UsageError('--comment must be one character, not a quote, a line end or the delimiter', { hint: 'e.g. --comment "#"' });
   }
@@ -77,6 +78,7 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
     delimiter: options.delimiter ?? null,
     comment: options.comment ?? null,
     fillShortRows: options.fillShortRows === true,
+    skipLines: options.skipLines ?? 0,
     header: options.header ?? true,
     encoding: options.encoding ?? null,
     name: options.name ?? null,

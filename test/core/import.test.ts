@@ -288,6 +288,19 @@ describe('importFile (CSV)', () => {
     assert.equal(h?.validation_errors, 1);
   });
 
+  it('--skip-lines skips a title above the header: every record imported, the lines skipped and the option in metadata', async () => {
+    const path = files.write('titled.csv', 'Tabelle 1: Erwerbstätige\n\nObs;GNP\n1;234289\n2;259426\n');
+    const r = await importFile(db.settings, { ...defaults, source: path, skipLines: 2 });
+    assert.equal(r.status, 'success');
+    assert.equal(r.rows_inserted, 2);
+    const [h] = await db.rows<{ skipped: number; option: number }>(
+      `select metadata -> 'skipped_lines' as skipped, metadata -> 'options' -> 'skip_lines' as option from ${db.schema}.import_history where import_id = $1`,
+      [r.import_id],
+    );
+    assert.deepEqual(h, { skipped: 2, option: 2 });
+    assert.deepEqual(await db.rows(`select obs, gnp from ${db.schema}.titled order by obs`), [{ obs: 1, gnp: 234289 }, { obs: 2, gnp: 259426 }]);
+  });
+
   it('rows with too few or too many fields become mapping errors, not a crash, each keeping the record as a CSV line', async () => {
     const path = files.write('ragged.csv', 'a;b\n1;2\n3\n4;"5;x";6;;""\n7;8\n"say ""hi""\nthere"\n');
     const r = await importFile(db.settings, { ...defaults, source: path });

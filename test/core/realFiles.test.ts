@@ -337,6 +337,7 @@ describe('real files', () => {
     assert.equal(await refused('mtcars.csv', { sheet: '2' }), '--sheet chooses a sheet of a spreadsheet (XLSX); this input is CSV');
     assert.equal(await refused('mtcars.csv', { recordPath: 'rows' }), '--record-path chooses the records of a JSON or XML document; this input is CSV');
     assert.equal(await refused('deaths.xlsx', { comment: '#' }), '--comment skips comment lines of CSV/TSV; this input is XLSX');
+    assert.equal(await refused('deaths.xlsx', { skipLines: 4 }), '--skip-lines skips lines above the header of CSV/TSV; this input is XLSX');
   });
 
   it('shared-mime-info freedesktop.org.xml: an element once in some records and several times in others is a jsonb array in every record', async () => {

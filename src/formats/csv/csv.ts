@@ -15,7 +15,15 @@ export interface CsvOptions {
   comment?: string | null;
   /** --fill-short-rows: a record with fewer fields than the header gets NULL for the missing ones (counted, said), instead of being a mapping error. @default false */
   fillShortRows?: boolean;
+  /** --skip-lines: lines skipped before the header (a title, notes), counted from the file's first; an Excel `sep=` line among them still names the delimiter. @default 0 */
+  skipLines?: number;
 }
+
+/** Excel's first line `sep=;` names the delimiter; it is not the header. */
+const EXCEL_SEP_LINE = /^sep=([^"\r\n])(?:\r\n|\r|\n|$)/;
+
+/** The first data records whose widths are compared with the header's (a title line taken for the header). */
+const EARLY_RECORDS = 20;
 
 /**
  * Input is scanned in pieces that end with a line end, so that the scanner is often between
@@ -99,7 +107,15 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   let shortRows = 0;
   let firstShortRow: { rn: number; fields: number } | null = null;
   let width: number | null = null;
-  const onRecord = (fields: Array<string | null>, _n: number, quoted: number[] | null): void => {
+  /** Lines still to skip before the header (--skip-lines, an Excel `sep=` line); those skipped; whether the last skipped line ended in a CR whose LF is in the next piece. */
+  let linesToSkip = options.skipLines ?? 0;
+  let skippedLines = 0;
+  let skipLf = false;
+  let sepLine: string | null = null;
+  let atFileStart = true;
+  /** The width and scanner record number of the first data records (EARLY_RECORDS), to tell a title line read as the header. */
+  const early: Array<{ width: number; n: number }> = [];
+  const onRecord = (fields: Array<string | null>, n: number, quoted: number[] | null): void => {
     if (firstLiteralQuote === null && scanner!.literalQuotes > 0) firstLiteralQuote = header === null && options.header ? 0 : rn + 1;
     if (firstTextAfterQuote === null && scanner!.textAfterQuote > 0) firstTextAfterQuote = header === null && options.header ? 0 : rn + 1;
     if (fields.length === 0) {
@@ -125,6 +141,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     if (blanks > 0 && rn > 0 && (header?.length ?? fields.length) === 1) blankBetween += blanks;
     blanks = 0;
     rn++;
+    if (rn <= EARLY_RECORDS) early.push({ width: fields.length, n });
     runRows.push(quoted === null ? { rn, fields } : { rn, fields, quoted });
   };
 
@@ -144,10 +161,49 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     runRaw = (decoder as StrictDecoder | null)?.encoding === 'utf-8' && (SNIFFED_DELIMITERS as readonly string[]).includes(delimiter!);
   };
 
+  /** `text` less the lines still to skip before the header (and an Excel `sep=` first line), counted. */
+  const skipLeadingLines = (text: string): string => {
+    if (atFileStart) {
+      atFileStart = false;
+      const sep = EXCEL_SEP_LINE.exec(text);
+      if (sep !== null) {
+        sepLine = sep[1]!;
+        delimiter ??= sepLine;
+        linesToSkip = Math.max(linesToSkip, 1);
+      }
+    }
+    let at = 0;
+    if (skipLf && text.length > 0) {
+      skipLf = false;
+      if (text.charCodeAt(0) === 10) at = 1;
+    }
+    while (linesToSkip > 0 && at < text.length) {
+      const lf = text.indexOf('\n', at);
+      const cr = text.indexOf('\r', at);
+      const end = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
+      if (end < 0) return ''; // the line goes on in the next piece
+      linesToSkip--;
+      skippedLines++;
+      at = end + 1;
+      if (end === cr) {
+        if (at === text.length) skipLf = true;
+        else if (text.charCodeAt(at) === 10) at++;
+      }
+    }
+    return text.slice(at);
+  };
+
   /** Scans `piece` (it ends with a line end, or is the input's last bytes, or too long to wait for one). */
   const scan = (piece: Buffer): void => {
     if (decoder === null) decoder = new StrictDecoder(detectEncoding(piece, options.encoding));
-    const text = decoder.decode(piece);
+    let text = decoder.decode(piece);
+    if (scanner === null || linesToSkip > 0 || skipLf) {
+      const length = text.length;
+      text = skipLeadingLines(text);
+      // The piece's bytes hold lines that were skipped: its run goes as text lines.
+      if (text.length !== length) runRaw = false;
+      if (scanner === null && text === '') return;
+    }
     if (scanner === null) {
       delimiter ??= sniffDelimiter(text.slice(0, 64 * 1024));
       scanner = new CsvScanner(delimiter, onRecord, '"', options.nullValues ?? null, options.comment ?? null);
@@ -206,7 +262,10 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       });
     }
   }
-  if (options.header && header === null) throw new AtlasError('the file is empty: no header row found');
+  if (options.header && header === null) {
+    if (skippedLines > 0) throw new AtlasError(`no header row found after the ${skippedLines} line(s) skipped${options.skipLines ? ' (--skip-lines)' : ''}: the file has no more`);
+    throw new AtlasError('the file is empty: no header row found');
+  }
   if (!options.header) {
     const width = pending.peek()?.[0]?.fields.length ?? runRows[0]?.fields.length ?? 0;
     if (width === 0) throw new AtlasError('the file is empty: no records found');
@@ -228,7 +287,9 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     get details() {
       const comments = options.comment == null ? {} : { comment: options.comment, comment_lines: (scanner as CsvScanner | null)?.commentLines ?? 0 };
       const filled = options.fillShortRows === true ? { short_rows_filled: shortRows } : {};
-      return { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header, ...comments, ...filled };
+      const skipped = skippedLines > 0 || (options.skipLines ?? 0) > 0 ? { skipped_lines: skippedLines } : {};
+      const sep = sepLine === null ? {} : { excel_sep_line: sepLine };
+      return { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header, ...sep, ...skipped, ...comments, ...filled };
     },
     get warnings() {
       const out: string[] = [];
@@ -240,8 +301,32 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       if (firstShortRow !== null) {
         out.push(`${shortRows} record(s) with fewer fields than the header (the first: data record ${firstShortRow.rn}, ${firstShortRow.fields} of ${width}) filled with NULL to its width (--fill-short-rows)`);
       }
+      const narrow = header === null || !options.header ? null : narrowHeader((header as string[]).length, early, skippedLines);
+      if (narrow !== null) out.push(narrow);
       if (blankBetween > 0) out.push(`${blankBetween} blank line(s) between the records of this one-column file skipped: blank lines are not records (COPY would have read each as an empty value, NULL)`);
       return out;
     },
   };
+}
+
+/**
+ * A warning when the header is much narrower than most of the first data records (a title line
+ * read as the header, every record then rejected), naming the --skip-lines that starts at the
+ * first record about as wide as them; null otherwise. `n` counts the scanner's records from the
+ * header (1), one per line unless a quoted field spans lines.
+ */
+function narrowHeader(headerWidth: number, early: ReadonlyArray<{ width: number; n: number }>, skippedLines: number): string | null {
+  const wider = early.filter((r) => r.width > headerWidth);
+  if (wider.length * 2 <= early.length) return null;
+  const counts = new Map<number, number>();
+  for (const r of wider) counts.set(r.width, (counts.get(r.width) ?? 0) + 1);
+  const common = [...counts].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+  // One field more is a trailing delimiter or R's row names, told apart elsewhere.
+  if (common < headerWidth + 2) return null;
+  const start = early.find((r) => r.width >= common - 1)!;
+  const skip = skippedLines + start.n - 1;
+  return (
+    `the header has ${headerWidth} field(s) but ${wider.length} of the first ${early.length} records have more (most ${common}): ` +
+    `if the lines above the real header are a title or notes, skip them with --skip-lines ${skip} (line ${skip + 1}, ${start.width} fields, becomes the header)`
+  );
 }
