@@ -35,7 +35,7 @@ describe('CSV lines above the header', () => {
     assert.equal(r.warnings.length, 1);
     assert.match(r.warnings[0]!, /^the header has 1 field\(s\) but 3 of the first 3 records have more \(most 3\): .* --skip-lines 2 \(line 3, 3 fields, becomes the header\)$/);
     // A header one field short (a trailing delimiter, R's row names) is not a title line.
-    assert.deepEqual((await read('a,b\n1,2,\n3,4,\n', 100)).warnings.filter((w) => w.includes('--skip-lines')), []);
+    assert.deepEqual((await read('a,b\n1,2,3\n4,5,6\n', 100)).warnings.filter((w) => w.startsWith('the header has')), []);
   });
 
   it("Excel's sep= first line names the delimiter and is skipped, recorded; a line past it is not one", async () => {

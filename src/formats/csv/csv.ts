@@ -115,6 +115,25 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   let atFileStart = true;
   /** The width and scanner record number of the first data records (EARLY_RECORDS), to tell a title line read as the header. */
   const early: Array<{ width: number; n: number }> = [];
+  /**
+   * A delimiter at the end of data lines, which the header lacks: decided on the first
+   * EARLY_RECORDS data records (held until then), whatever pieces the input comes in. When each is
+   * of the header's width or one field wider with that field empty, some wider, the extra empty
+   * field is dropped from every record that has one (counted); one with a value there stays
+   * ragged. `trailingAll`: every one of those records was wider (R's row names would look alike).
+   */
+  let trailing: 'undecided' | 'drop' | 'keep' = options.header ? 'undecided' : 'keep';
+  let trailingAll = false;
+  let trailingDropped = 0;
+  const trailingKept = { count: 0, first: 0 };
+  /** Drops the empty field past the header's `width` of a record that has one (trailing: 'drop'). */
+  const dropTrailing = (row: Row, width: number): void => {
+    if (row.fields.length !== width + 1) return;
+    if (row.fields[width] === null) {
+      row.fields.pop();
+      trailingDropped++;
+    } else if (trailingKept.count++ === 0) trailingKept.first = row.rn;
+  };
   const onRecord = (fields: Array<string | null>, n: number, quoted: number[] | null): void => {
     if (firstLiteralQuote === null && scanner!.literalQuotes > 0) firstLiteralQuote = header === null && options.header ? 0 : rn + 1;
     if (firstTextAfterQuote === null && scanner!.textAfterQuote > 0) firstTextAfterQuote = header === null && options.header ? 0 : rn + 1;
@@ -142,11 +161,34 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     blanks = 0;
     rn++;
     if (rn <= EARLY_RECORDS) early.push({ width: fields.length, n });
-    runRows.push(quoted === null ? { rn, fields } : { rn, fields, quoted });
+    const row: Row = quoted === null ? { rn, fields } : { rn, fields, quoted };
+    if (trailing === 'drop' && fields.length === width + 1) {
+      // COPY would read the extra field: the run goes as text lines.
+      runRaw = false;
+      dropTrailing(row, width);
+    }
+    runRows.push(row);
+  };
+
+  /** Decides on the rows held since the first data record (see `trailing`), and drops their extra field if so. */
+  const settleTrailing = (): void => {
+    if (trailing !== 'undecided' || runRows.length === 0) return;
+    const w = (header as string[] | null)?.length ?? -1;
+    const sample = runRows.slice(0, EARLY_RECORDS);
+    const wider = sample.filter((r) => r.fields.length === w + 1).length;
+    const fits = sample.every((r) => r.fields.length === w || (r.fields.length === w + 1 && r.fields[w] === null));
+    trailing = wider > 0 && fits ? 'drop' : 'keep';
+    if (trailing === 'keep') return;
+    trailingAll = wider === sample.length;
+    runRaw = false;
+    for (const r of runRows) dropTrailing(r, w);
   };
 
   /** Ends the run: its rows become a batch, with their bytes when they may go as they are. */
   const endRun = (): void => {
+    // The first data records are held until there are enough to decide on (or the input ends).
+    if (trailing === 'undecided' && rn < EARLY_RECORDS && !done) return;
+    settleTrailing();
     if (runRows.length > 0) {
       const batch: RowBatch = runRows;
       const width = header?.length ?? runRows[0]!.fields.length;
@@ -219,6 +261,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       runRaw = false;
       runBytes = [];
       runSize = 0;
+      settleTrailing();
       if (runRows.length > 0) pending.push(runRows);
       runRows = [];
     }
@@ -276,7 +319,18 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     for (;;) {
       for (const batch of pending.take()) yield batch;
       if (done) return;
-      await feed();
+      try {
+        await feed();
+      } catch (error) {
+        // The records held for the trailing-delimiter decision were read: they go before the error, as they would have without the hold.
+        if (trailing === 'undecided' && runRows.length > 0) {
+          settleTrailing();
+          const held = runRows;
+          runRows = [];
+          yield held;
+        }
+        throw error;
+      }
     }
   }
 
@@ -287,9 +341,10 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     get details() {
       const comments = options.comment == null ? {} : { comment: options.comment, comment_lines: (scanner as CsvScanner | null)?.commentLines ?? 0 };
       const filled = options.fillShortRows === true ? { short_rows_filled: shortRows } : {};
+      const dropped = trailing === 'drop' ? { trailing_empty_fields_dropped: trailingDropped } : {};
       const skipped = skippedLines > 0 || (options.skipLines ?? 0) > 0 ? { skipped_lines: skippedLines } : {};
       const sep = sepLine === null ? {} : { excel_sep_line: sepLine };
-      return { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header, ...sep, ...skipped, ...comments, ...filled };
+      return { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header, ...sep, ...skipped, ...comments, ...filled, ...dropped };
     },
     get warnings() {
       const out: string[] = [];
@@ -303,10 +358,31 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       }
       const narrow = header === null || !options.header ? null : narrowHeader((header as string[]).length, early, skippedLines);
       if (narrow !== null) out.push(narrow);
+      if (trailing === 'drop') {
+        const kept = trailingKept.count === 0 ? '' : `; ${trailingKept.count} record(s) have a value there (the first: data record ${trailingKept.first}) and are kept out as mapping errors`;
+        const rowNames = trailingAll ? `. If the header instead lacks its first name (R's row names), import with --skip-lines ${skippedLines + 1} --no-header` : '';
+        out.push(`${trailingDropped} record(s) end in an empty field the header has no name for (a delimiter at the end of the line): that empty field dropped from each${kept}${rowNames}`);
+      } else if (options.header && header !== null) {
+        const short = oneNameShort((header as string[]).length, early, skippedLines);
+        if (short !== null) out.push(short);
+      }
       if (blankBetween > 0) out.push(`${blankBetween} blank line(s) between the records of this one-column file skipped: blank lines are not records (COPY would have read each as an empty value, NULL)`);
       return out;
     },
   };
+}
+
+/**
+ * A warning when most of the first data records have one field more than the header (R's
+ * write.table output, whose row names have no name in the header): the header is one name short.
+ */
+function oneNameShort(headerWidth: number, early: ReadonlyArray<{ width: number }>, skippedLines: number): string | null {
+  const longer = early.filter((r) => r.width === headerWidth + 1).length;
+  if (longer * 2 <= early.length) return null;
+  return (
+    `${longer} of the first ${early.length} records have one field more than the header (${headerWidth + 1}, not ${headerWidth}): the header is one name short, as R's write.table writes no name above its row names; ` +
+    `import with --skip-lines ${skippedLines + 1} --no-header (columns column_1, column_2, ..., which --mapping can rename), or add the missing name to the header line`
+  );
 }
 
 /**
