@@ -73,6 +73,18 @@ function planForExisting(d: ColumnType, type: TypeRef): Pick<ColumnPlan, 'format
   return { format: { kind: 'text' }, checkValidity: true, recordCorrections: true };
 }
 
+/**
+ * How a column of JSON text from a reader goes into a column of type `base` (format_type's name): into json or jsonb as
+ * JSON (an array of one for a value that is not an array where its key held arrays), into any
+ * other type as the value each stands for (jsonAsTextSql), so that an existing text column gets
+ * a string as its text.
+ */
+function readerJsonPlan(staged: StagedColumn, base: string): Pick<ColumnPlan, 'readerJson' | 'readerArrays' | 'jsonAsText'> {
+  if (!staged.json) return {};
+  if (base === 'jsonb' || base === 'json') return { readerJson: true, ...(staged.arrays ? { readerArrays: true } : {}) };
+  return { jsonAsText: true };
+}
+
 /** The format for a type a mapping asked for: the mapping's, else the inferred one when it fits that type. */
 function mappedFormat(type: string, format: string | undefined, d: ColumnType): ValueFormat {
   const fromMapping = formatFromMapping(type as never, format);
@@ -125,7 +137,7 @@ export function planImport(input: PlanInput): ImportPlan {
         checkValidity: explicit || decided.invalidValues > 0,
         recordCorrections: explicit ? !isTextType(sqlType) : decided.mayNeedCorrection,
         trim: explicit || decided.untrimmed !== false,
-        readerJson: staged.json && !explicit,
+        ...readerJsonPlan(staged, sqlType),
       };
     });
     return finish('new_table', columns, columns, [], warnings, input);
@@ -169,10 +181,10 @@ export function planImport(input: PlanInput): ImportPlan {
     const base = baseName(type);
     const spec = specs[staged.mappingKey];
     const how = spec?.type !== undefined ? { format: mappedFormat(spec.type, spec.format, decided), checkValidity: type.sql !== 'text', recordCorrections: !isTextType(base) } : planForExisting(decided, type);
-    const readerJson = staged.json && type.sql === 'jsonb' && spec?.type === undefined;
+    const json = readerJsonPlan(staged, base);
     // A declared length, precision or scale can change a value silently: every value is checked against it.
     const lossy = type.lossy !== null ? { checkValidity: true, fitByCast: spec?.fit === 'cast' } : {};
-    return { staged, sourceName: staged.sourceName, targetName: staged.targetName, sqlType, type, ...how, ...(readerJson ? { readerJson, checkValidity: false, recordCorrections: false } : {}), ...lossy };
+    return { staged, sourceName: staged.sourceName, targetName: staged.targetName, sqlType, type, ...how, ...json, ...(json.readerJson ? { checkValidity: false, recordCorrections: false } : {}), ...lossy };
   });
 
   let added: PlannedColumn[] = [];
@@ -188,7 +200,7 @@ export function planImport(input: PlanInput): ImportPlan {
       checkValidity: !staged.json && decided.invalidValues > 0,
       recordCorrections: !staged.json && decided.mayNeedCorrection,
       trim: decided.untrimmed !== false,
-      readerJson: staged.json && specs[staged.mappingKey]?.type === undefined,
+      ...readerJsonPlan(staged, specs[staged.mappingKey]?.type ?? (staged.json ? 'jsonb' : decided.type)),
     }));
   } else {
     for (const b of extra) dropped.push(b.staged);

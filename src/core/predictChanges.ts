@@ -4,7 +4,7 @@
  * Only temp tables are written; the table, its history and the pre-images are not.
  */
 import type { Client } from '../db/connection.js';
-import { rawSql } from '../db/staging/index.js';
+import { plannedRawSql } from '../db/staging/index.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
 import { castSql, validSql } from '../transform/typeSql.js';
 import type { ImportPlan } from './plan.js';
@@ -55,8 +55,8 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges> 
   }
   // Every valid record as the import would store it, columns named as in the table.
   const conv = quoteIdent(`${a.stage}_pred`);
-  const validity = a.plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(a.schema), a.hasPgInputIsValid));
-  const casts = a.plan.columns.map((p) => `${castSql(p, rawSql(p.staged))} as ${quoteIdent(p.targetName)}`);
+  const validity = a.plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, plannedRawSql(p), quoteIdent(a.schema), a.hasPgInputIsValid));
+  const casts = a.plan.columns.map((p) => `${castSql(p, plannedRawSql(p))} as ${quoteIdent(p.targetName)}`);
   const valid =
     (
       await client.query(

@@ -8,7 +8,7 @@ import { lockForTransaction, useImportSettings, type Client } from '../db/connec
 import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/history.js';
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
-import { copyIntoStage, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
+import { copyIntoStage, countJsonValues, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
 import { analyzeNewTableRowHash, countTableColumns, findTypesWithoutHash, getExistingTable, tableFingerprint, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError } from '../errors.js';
 import { EXCEL_PHANTOM_DATE, FORMULA_NOT_CALCULATED } from '../formats/shared/index.js';
@@ -139,6 +139,8 @@ interface Decision {
   early: EarlyConversion | null;
   /** The table's fingerprint under the lock, when a batch file read it there (see EarlyConversion). */
   fingerprint: string | null;
+  /** JSON arrays and objects stored as their JSON text in a text column, by column (see noteJsonAsText). */
+  jsonAsText: Record<string, number>;
 }
 
 /** The converted rows made by convertEarly: the statement that made them, and their count. */
@@ -314,6 +316,7 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   warnings.push(...inferenceNotes(staged, decided, plan));
   Object.assign(trace, { strategy: plan.strategy, mappingConfig: plan.mapping });
   warnings.push(...plan.warnings);
+  const jsonAsText = await noteJsonAsText(run, plan);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
   warnings.push(...errorCells.warnings);
   // Upsert, replace: refused before anything is written when the table cannot take them (core/upsert.ts).
@@ -331,7 +334,26 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   const analyzeCandidates = lookupsPossible ? analyzeLookupCandidatesSql(run.stage, plan, staged.rows) : null;
   if (analyzeCandidates !== null) await client.query(analyzeCandidates);
   run.checkCancelled();
-  return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy, early, fingerprint };
+  return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy, early, fingerprint, jsonAsText };
+}
+
+/**
+ * JSON going into an existing text column (one key, one shape makes a new column jsonb): a
+ * string is its text, and an array or object its JSON text, said once per column and counted.
+ */
+async function noteJsonAsText(run: ImportRun, plan: ImportPlan): Promise<Record<string, number>> {
+  const columns = plan.columns.filter((c) => c.jsonAsText && c.type.base !== null && isTextType(c.type.base));
+  const counts = await countJsonValues(run.client, run.stage, columns.map((c) => c.staged));
+  const found = Object.create(null) as Record<string, number>;
+  columns.forEach((c, i) => {
+    const n = counts[i]!;
+    if (n === 0) return;
+    found[c.targetName] = n;
+    run.warnings.push(
+      `${n} value(s) of ${c.sourceName} are JSON arrays or objects, stored as their JSON text: column ${c.targetName} of ${run.tableName} is ${c.type.base}, not jsonb (counted in metadata.json_as_text)`,
+    );
+  });
+  return found;
 }
 
 /** The plan of the staged columns against the table (a value its NOT NULL column would refuse is checked). */
@@ -458,9 +480,11 @@ function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan, alre
 }
 
 /** The facts of the history record known before anything is written, whichever way the import ends. */
-function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells }: Decision, errors: ErrorsFound) {
+function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells, jsonAsText }: Decision, errors: ErrorsFound) {
   const { input } = run.prepared;
-  const { staged, lateArrays, nullValuesApplied } = staging;
+  const { staged, nullValuesApplied } = staging;
+  // Keys going into a column that is not jsonb were not made arrays: their values kept their text.
+  const lateArrays = Object.fromEntries(Object.entries(staging.lateArrays).filter(([key]) => plan.columns.some((c) => c.sourceName === key && c.readerArrays)));
   return {
     fileHash: input.reader.digest(),
     fileSizeBytes: input.reader.bytes,
@@ -481,6 +505,7 @@ function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells }: Deci
       ...errorCells.unread,
       // XML says elements, JSON keys: the records rewritten with each as an array of one.
       ...(Object.keys(lateArrays).length > 0 ? { [input.table.details['format'] === 'xml' ? 'elements_made_arrays' : 'keys_made_arrays']: lateArrays } : {}),
+      ...(Object.keys(jsonAsText).length > 0 ? { json_as_text: jsonAsText } : {}),
       ...(plan.leftOut.length > 0 ? { columns_left_out: plan.leftOut } : {}),
       ...(Object.keys(nullValuesApplied).length > 0 ? { null_values_applied: nullValuesApplied } : {}),
     } as Record<string, unknown>,

@@ -6,9 +6,10 @@
  */
 import type { Client } from '../db/connection.js';
 import { getImportsByIds } from '../db/history.js';
+import { MAX_SOURCE_VALUE_CHARS } from '../db/mappingErrors.js';
 import { dependentImportText, listDependentImports } from '../db/importDuplicates.js';
 import { laterChangeText, listLaterChanges, savePreImages } from '../db/preImages.js';
-import { rawSql } from '../db/staging/index.js';
+import { plannedRawSql } from '../db/staging/index.js';
 import { getDataTable, withImportIdCheckSkipped } from '../db/tables.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { keyIndexName, qualify, quoteIdent } from '../transform/naming.js';
@@ -91,9 +92,9 @@ export function keyConflictErrorsSql(args: { schema: string; stage: string; plan
   const { plan, key } = args;
   const casts = key.map((k) => {
     const p = plan.columns.find((c) => c.targetName === k.name)!;
-    return castSql(p, rawSql(p.staged));
+    return castSql(p, plannedRawSql(p));
   });
-  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(args.schema), args.hasPgInputIsValid));
+  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, plannedRawSql(p), quoteIdent(args.schema), args.hasPgInputIsValid));
   args.params.push(keyLabel(key));
   const label = `$${args.params.length}::text`;
   // A key of one column is that column's error, with its value as the file has it (as other mapping errors are); a composite key names no one field.
@@ -105,7 +106,7 @@ export function keyConflictErrorsSql(args: { schema: string; stage: string; plan
           format('key %s = %s is shared by %s records of the file (%s%s); upsert takes one record per key, so none of them is written',
                  ${label}, k.kv, k.n, array_to_string(k.rns[1:${LISTED_RECORDS}], ', '), case when k.n > ${LISTED_RECORDS} then ', ...' else '' end) as error_message,
           ${value} as source_value
-     from (select s._rn, count(*) over w as n, array_agg(s._rn) over w as rns, ${keyTextSql(casts)} as kv${single === null ? '' : `, ${rawSql(single.staged)} as raw`}
+     from (select s._rn, count(*) over w as n, array_agg(s._rn) over w as rns, ${keyTextSql(casts)} as kv${single === null ? '' : `, ${plannedRawSql(single)} as raw`}
              from ${quoteIdent(args.stage)} s
             where s._err is null${validity.map((v) => `\n              and ${v}`).join('')}
            window w as (partition by ${casts.map((c, i) => comparable(c, key[i]!.type)).join(', ')} order by s._rn rows between unbounded preceding and unbounded following)) k

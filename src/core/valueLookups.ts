@@ -11,7 +11,7 @@
  * a hash join could reorder them. The planner puts a Memoize node over the lookup's index scan,
  * so a repeated value is a hash probe.
  */
-import { rawSql } from '../db/staging/index.js';
+import { plannedRawSql } from '../db/staging/index.js';
 import type { Client } from '../db/connection.js';
 import { importTempTable, quoteIdent } from '../transform/naming.js';
 import { castSql, correctionSql, recordsCorrections, validSql } from '../transform/typeSql.js';
@@ -88,7 +88,7 @@ export async function createValueLookups(
       `create temp table ${quoteIdent(name)} on commit drop as
          select d.raw, d.v, case when ${c.condition} then jsonb_build_object($1::text, ${c.value}) end as j
            from (select r.raw, ${castSql(p, 'r.raw')} as v
-                   from (select distinct ${rawSql(p.staged)} as raw from ${quoteIdent(args.stage)} s where s._err is null offset 0) r${valid}
+                   from (select distinct ${plannedRawSql(p)} as raw from ${quoteIdent(args.stage)} s where s._err is null offset 0) r${valid}
                  offset 0) d`,
       [p.targetName],
     );

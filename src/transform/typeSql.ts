@@ -27,6 +27,10 @@ export interface ColumnPlan {
   trim?: boolean;
   /** The reader delivers JSON text (arrays, nested objects) for this column. */
   readerJson?: boolean;
+  /** With readerJson: the key held an array in some record, so a value that is not an array is stored as an array of one. */
+  readerArrays?: boolean;
+  /** The reader delivers JSON text for a column that is not JSON (an existing text column): each value is read through jsonAsTextSql. */
+  jsonAsText?: boolean;
   /**
    * A value that does not fit the column's declared length, precision or scale is stored as
    * PostgreSQL's cast makes it (cut, rounded), recorded as a correction, instead of being a
@@ -111,13 +115,26 @@ export function isTextType(sqlType: string): boolean {
  * rows before it: reshapeLateArrays), so it is cast as it is. Guessing by the first character
  * would make JSON of a string that merely starts with `[` or `{`.
  */
-export function jsonColumnSql(raw: string): string {
-  return `${raw}::jsonb`;
+export function jsonColumnSql(raw: string, arrays = false): string {
+  // JSON text starting with `[` is an array (a string starts with `"`): one cast either way; NULL stays NULL.
+  return arrays ? `case when left(${raw}, 1) = '[' then ${raw}::jsonb when ${raw} is not null then jsonb_build_array(${raw}::jsonb) end` : `${raw}::jsonb`;
+}
+
+/**
+ * A column of JSON text read as a column that is not JSON reads it: a JSON string is its text, JSON
+ * null is NULL, a number or boolean is as written, an array or object is its JSON text (counted:
+ * countJsonValues).
+ */
+export function jsonAsTextSql(raw: string): string {
+  return `case when left(${raw}, 1) = '"' or ${raw} = 'null' then ${raw}::jsonb #>> '{}' else ${raw} end`;
 }
 
 /** The converted value. */
-export function castSql(plan: Pick<ColumnPlan, 'format' | 'type' | 'trim'> & { readerJson?: boolean }, raw: string): string {
-  if (plan.readerJson) return jsonColumnSql(raw);
+export function castSql(plan: Pick<ColumnPlan, 'format' | 'type' | 'trim'> & { readerJson?: boolean; readerArrays?: boolean }, raw: string): string {
+  if (plan.readerJson) {
+    const json = jsonColumnSql(raw, plan.readerArrays === true);
+    return plan.type.base === 'json' ? `(${json})::${plan.type.sql}` : json;
+  }
   if (isTextType(baseOf(plan))) return plan.type.sql === 'text' ? raw : `${raw}::${plan.type.sql}`;
   return `(${normalizedSql(plan, raw)})::${plan.type.sql}`;
 }

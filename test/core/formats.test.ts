@@ -196,6 +196,38 @@ describe('every format and source gives the same rows and types', () => {
     assert.deepEqual(last!.tags, ['x', 'y']);
   });
 
+  it('JSON and XML into an existing text column: scalars keep their text, an array or object is its JSON text, said and counted; into a new table, jsonb arrays', async () => {
+    const history = async (id: string) =>
+      (await db.rows<{ warnings: string[]; metadata: Record<string, unknown> }>(`select warnings, metadata from ${db.schema}.import_history where import_id = $1`, [id]))[0]!;
+    // v is a string, then a number as written, then an array (its key is JSON from there), then a string that looks like JSON, null, an object.
+    const json = files.write(
+      'la.json',
+      '[{"k":3,"v":"c"},{"k":4,"v":1e3},{"k":5,"v":["d"]},{"k":6,"v":"[draft]"},{"k":7,"v":null},{"k":8,"v":{"x":1}},{"k":9,"v":2.50},{"k":10,"v":"say \\"hi\\" \\u00e9"}]',
+    );
+    const xml = files.write('la.xml', '<rs><r><k>3</k><v>c</v></r><r><k>4</k><v>d</v><v>e</v></r><r><k>5</k><v>[f]</v></r><r><k>6</k><v/></r></rs>');
+    for (const [table, source, expected, counted] of [
+      ['f_text_json', json, ['c', '1e3', '["d"]', '[draft]', null, '{"x":1}', '2.50', 'say "hi" é'], 2],
+      ['f_text_xml', xml, ['c', '["d","e"]', '[f]', null], 1],
+    ] as const) {
+      const first = await importFile(db.settings, { source: files.write(`${table}.csv`, 'k,v\n1,a\n2,b\n'), table });
+      assert.equal(first.status, 'success');
+      const r = await importFile(db.settings, { source, table });
+      assert.equal(r.status, 'success', table);
+      const rows = await db.rows<{ v: string | null; fixes: unknown }>(`select v, _corrections_applied as fixes from ${db.schema}.${table} where _import_id = $1 order by id`, [r.import_id]);
+      assert.deepEqual(rows.map((row) => row.v), expected, table);
+      assert.ok(rows.every((row) => row.fixes === null), table);
+      const h = await history(r.import_id);
+      assert.deepEqual(h.metadata['json_as_text'], { v: counted }, table);
+      assert.equal(h.metadata['keys_made_arrays'] ?? h.metadata['elements_made_arrays'], undefined, table);
+      assert.ok(h.warnings.some((w) => w.startsWith(`${counted} value(s) of v are JSON arrays or objects, stored as their JSON text: column v of ${table} is text`)), table);
+    }
+    // The same file into a new table: one key, one shape, a jsonb array in every record.
+    const fresh = await importFile(db.settings, { source: json, table: 'f_jsonb_json' });
+    const values = await db.rows<{ v: unknown }>(`select v from ${db.schema}.f_jsonb_json order by id`);
+    assert.deepEqual(values.map((row) => row.v), [['c'], [1000], ['d'], ['[draft]'], null, [{ x: 1 }], [2.5], ['say "hi" é']]);
+    assert.deepEqual((await history(fresh.import_id)).metadata['keys_made_arrays'], { v: 2 });
+  });
+
   it('XML with attributes', async () => {
     const body = RECORDS.map((r) => `<customer id="${r.id}"><name>${xmlEscape(r.name)}</name><amount>${r.amount}</amount><day>${r.day}</day><active>${r.active}</active></customer>`).join('\n');
     await check('f_xml', { source: files.write('data.xml', `<?xml version="1.0" encoding="UTF-8"?>\n<customers>\n${body}\n</customers>\n`) });

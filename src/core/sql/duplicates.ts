@@ -1,5 +1,5 @@
 /** The row-level duplicate check: against the table and within the file, for an existing table before the INSERT and for a new one after it. */
-import { rawSql } from '../../db/staging/index.js';
+import { plannedRawSql } from '../../db/staging/index.js';
 import { qualify, quoteIdent } from '../../transform/naming.js';
 import { castSql, recordsCorrections, validSql } from '../../transform/typeSql.js';
 import type { ImportPlan } from '../plan.js';
@@ -71,16 +71,16 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
   const keyColumns = args.useStoredHash ? args.tableColumns : args.key.map((k) => ({ name: k, type: types.get(k) ?? plan.columns[index.get(k)!]!.type }));
   // Every column's converted value, computed once per row (c0, c1, ...): the key is compared on
   // them and the kept record is built from them, with no second join to the staging table.
-  const casts = plan.columns.map((p, i) => `${castSql(p, rawSql(p.staged))} as c${i}`);
+  const casts = plan.columns.map((p, i) => `${castSql(p, plannedRawSql(p))} as c${i}`);
   if (args.forInsert) {
     if (args.forInsert.readerFixes) casts.push('s._fix');
     plan.columns.forEach((p, i) => {
-      if (recordsCorrections(p)) casts.push(`${rawSql(p.staged)} as r${i}`);
+      if (recordsCorrections(p)) casts.push(`${plannedRawSql(p)} as r${i}`);
     });
   }
   const keyRow = (alias: string): string =>
     rowSql(keyColumns.map((k) => ({ expr: index.has(k.name) ? `${alias}.c${index.get(k.name)}` : null, type: k.type })));
-  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
+  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, plannedRawSql(p), quoteIdent(schema), args.hasPgInputIsValid));
   const st = quoteIdent(stage);
   const src = quoteIdent(args.converted);
   const found = quoteIdent(args.found);

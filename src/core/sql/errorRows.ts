@@ -1,6 +1,6 @@
 /** The mapping errors of an import: one SELECT of every staged value that cannot be stored, and every ragged row. */
 import { MAX_SOURCE_VALUE_CHARS } from '../../db/mappingErrors.js';
-import { rawSql } from '../../db/staging/index.js';
+import { plannedRawSql } from '../../db/staging/index.js';
 import { EXCEL_PHANTOM_DATE, FORMULA_NOT_CALCULATED, SPREADSHEET_ERROR } from '../../formats/shared/index.js';
 import { quoteIdent } from '../../transform/naming.js';
 import { errorSql, validSql } from '../../transform/typeSql.js';
@@ -66,7 +66,7 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
   }
   const schemaQuoted = quoteIdent(args.schema);
   for (const c of plan.columns.filter((p) => p.checkValidity)) {
-    const raw = rawSql(c.staged);
+    const raw = plannedRawSql(c);
     params.push(c.sourceName, c.targetName, c.sqlType);
     const [src, tgt, typ] = [params.length - 2, params.length - 1, params.length];
     const error = errorSql(c, raw, `$${tgt}::text`, `$${typ}::text`, { schemaQuoted, hasPgInputIsValid: args.hasPgInputIsValid });

@@ -1,5 +1,5 @@
 /** The INSERT ... SELECT of an import: every staged row without a mapping error and not a duplicate, with its metadata columns. */
-import { rawSql } from '../../db/staging/index.js';
+import { plannedRawSql } from '../../db/staging/index.js';
 import { qualify, quoteIdent } from '../../transform/naming.js';
 import { castSql, correctionSql, recordsCorrections, validSql, type Correction } from '../../transform/typeSql.js';
 import { lookupJoinSql, type ValueLookups } from '../valueLookups.js';
@@ -118,7 +118,7 @@ function stagedRows(args: Parameters<typeof insertRowsSql>[0]): RowSource {
   const joins: string[] = [];
   const lookedUp: string[] = [];
   plan.columns.forEach((p, i) => {
-    const raw = rawSql(p.staged);
+    const raw = plannedRawSql(p);
     const lookup = args.lookups.get(p.targetName);
     if (lookup !== undefined) {
       inner.push(`${raw} as r${i}`);
@@ -134,7 +134,7 @@ function stagedRows(args: Parameters<typeof insertRowsSql>[0]): RowSource {
       rawRefs.set(p.targetName, `v.r${i}`);
     }
   });
-  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, rawSql(p.staged), quoteIdent(schema), args.hasPgInputIsValid));
+  const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, plannedRawSql(p), quoteIdent(schema), args.hasPgInputIsValid));
   const from = `(select ${inner.join(', ')}
                from ${quoteIdent(stage)} s
               where s._err is null${validity.map((v) => `\n                and ${v}`).join('')}

@@ -1,6 +1,7 @@
 /** What staging hands to the rest of the import: the staged columns, their statistics, and counts. */
 import type { ColumnStats } from '../../transform/infer.js';
 import { quoteIdent } from '../../transform/naming.js';
+import { jsonAsTextSql } from '../../transform/typeSql.js';
 
 /** A column as staged: where its text is, what it is called, what its values looked like. */
 export interface StagedColumn {
@@ -13,6 +14,8 @@ export interface StagedColumn {
   ref: { name: string };
   /** Values are JSON text (arrays, nested objects): the column is jsonb. */
   json: boolean;
+  /** JSON whose key held an array in some record: a value that is not an array is one of one in jsonb (castSql). */
+  arrays: boolean;
   /** Spreadsheet error cells staged as NULL (rows of the header's width), by error text (`#N/A`); null when none. */
   errorCells: Map<string, number> | null;
   /** Cells of UNREAD_CELL_TYPES staged as NULL (rows of the header's width), by correction_type: how many, and the first one's `before`; null when none. */
@@ -41,6 +44,11 @@ export interface StageResult {
 /** SQL for a staged column's raw text. */
 export function rawSql(column: StagedColumn, alias = 's'): string {
   return `${alias}.${quoteIdent(column.ref.name)}`;
+}
+
+/** SQL for a planned column's text: its raw text, or, JSON text going into a column that is not JSON, the value it stands for. */
+export function plannedRawSql(p: { staged: StagedColumn; jsonAsText?: boolean }): string {
+  return p.jsonAsText === true ? jsonAsTextSql(rawSql(p.staged)) : rawSql(p.staged);
 }
 
 /** Target names picked by a mapping, by source name. */

@@ -220,8 +220,8 @@ export interface KeyLimit {
  * Flattens the JSON object `text` (valid JSON, an object), record number `rn`: `{"a":{"b":1}}`
  * -> `a_b: "1"`; arrays, and objects nested deeper than one level, become compact JSON text and
  * their keys join `shapes.jsonKeys`. Once a key holds JSON its scalars are written as JSON text
- * (a string stays a JSON string), and once it held an array, its other values are written as
- * arrays of one (see formats/shared/lateArrays.ts). Keys in the order met, a repeated one more than once
+ * (a string stays a JSON string), and once it held an array, an object of it is no longer
+ * flattened (see formats/shared/lateArrays.ts). Keys in the order met, a repeated one more than once
  * (RecordKeys renames the repeats); a key such as `__proto__` is an ordinary column.
  */
 export function flattenRecord(text: string, shapes: KeyShapes, limit?: KeyLimit, rn = 0): FlatRecord {
@@ -363,7 +363,7 @@ function flatten(text: string, start: number, shapes: KeyShapes, rn: number, lim
   };
   /**
    * A scalar's text (a string decoded, a number as written), or, in a column that holds JSON,
-   * its JSON text (an array of one where the column holds arrays). JSON null is NULL either way.
+   * its JSON text (made an array of one, where the column holds arrays, by castSql). JSON null is NULL either way.
    */
   const scalar = (key: string, raw: string, m: number): string | null => {
     const value = scalarText(raw, walk);
@@ -373,8 +373,7 @@ function flatten(text: string, start: number, shapes: KeyShapes, rn: number, lim
     const escaped = isString && value.length !== raw.length - 2;
     // Most files have no JSON column: one size test per value then.
     if (jsonKeys.size > 0 && jsonKeys.has(key)) {
-      const json = escaped ? storedJson(key, raw) : raw;
-      return repeated.has(key) ? `[${json}]` : json;
+      return escaped ? storedJson(key, raw) : raw;
     }
     if (!isString && (m < 0 || notedAt.literal[m] !== key)) {
       literals.add(key);
@@ -389,14 +388,11 @@ function flatten(text: string, start: number, shapes: KeyShapes, rn: number, lim
     }
     return value;
   };
-  /** A nested array's or object's JSON text; an object in a column that holds arrays is an array of one. */
+  /** A nested array's or object's JSON text. */
   const nested = (key: string, raw: string): string => {
     const json = storedJson(key, deep(raw));
     if (json.charCodeAt(0) === 0x5b) noteRepeated(shapes, key, rn);
-    else {
-      noteJson(shapes, key, rn);
-      if (repeated.has(key)) return `[${json}]`;
-    }
+    else noteJson(shapes, key, rn);
     return json;
   };
   const end = eachMember(

@@ -6,7 +6,9 @@
  * read: its text or scalar in its column, or, for an element or object met once, flattened into
  * `key_member` columns. What the readers remember here, one entry per key (memory stays flat
  * whatever the number of records), is enough for one UPDATE after staging to rewrite those
- * records with the key as an array of one.
+ * records as JSON. Readers and staging write each value as it was (an object, a scalar); the
+ * array of one is made where the value goes into a jsonb column (castSql), so that a key going
+ * into an existing text column can keep its scalars as their text.
  */
 
 /** What a reader remembers across records about the shape of each key. */
@@ -15,7 +17,7 @@ export interface KeyShapes {
   jsonKeys: Set<string>;
   /** Record number from which each key in `jsonKeys` is written as JSON text (its text or scalar as read before). */
   jsonSince: Map<string, number>;
-  /** Keys seen holding an array: written as a JSON array (of one, where single) from then on. */
+  /** Keys seen holding an array: written as JSON from then on, each value as it is (an array of one is made in SQL: castSql). */
   repeated: Set<string>;
   /** Record number at which each key in `repeated` first held an array. */
   repeatedSince: Map<string, number>;
@@ -102,6 +104,8 @@ export function lateArrays(shapes: KeyShapes): LateArray[] {
 /** What staging needs, after the last record, to give every key one shape. */
 export interface LateShapes {
   arrays: LateArray[];
+  /** Every key that held an array in some record: its column's one shape is an array (castSql makes its other values arrays of one). */
+  repeated: ReadonlySet<string>;
   jsonSince: ReadonlyMap<string, number>;
   /** See KeyShapes.literals. */
   literals: ReadonlySet<string>;
@@ -111,5 +115,5 @@ export interface LateShapes {
 
 /** The LateShapes of a reader's KeyShapes. */
 export function lateShapes(shapes: KeyShapes, textMember: string | null): LateShapes {
-  return { arrays: lateArrays(shapes), jsonSince: shapes.jsonSince, literals: shapes.literals, textMember };
+  return { arrays: lateArrays(shapes), repeated: shapes.repeated, jsonSince: shapes.jsonSince, literals: shapes.literals, textMember };
 }

@@ -175,8 +175,8 @@ function eachGroup(nodes: XmlNode[], each: (name: string, first: XmlNode, list: 
  * A record's columns: its attributes (`id`), its children's text (`name`), a child's attributes
  * (`child_attr`) and grandchildren (`child_grandchild`); repeated children, and anything deeper,
  * as JSON text whose keys join `jsonKeys`. The record's own text, if any, is under its own name.
- * Once a key holds JSON, later records write it as JSON too (a child seen repeated before is an
- * array of one when single), so the column stays valid JSON from that record on. Keys in the
+ * Once a key holds JSON, later records write it as JSON too (a child seen repeated before, when
+ * single, as itself: castSql makes it an array of one), so the column stays valid JSON from that record on. Keys in the
  * order met; one met twice (an attribute and a child of the same name) is renamed by RecordKeys.
  */
 export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0): { keys: string[]; values: Array<string | null> } {
@@ -194,7 +194,8 @@ export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0): {
   /** Writes a group of same-named elements (`list` null: just `first`); false when the caller should flatten the single one. */
   const put = (key: string, first: XmlNode, list: XmlNode[] | null, mayFlatten: boolean): boolean => {
     if (list !== null) noteRepeated(columns, key, rn);
-    if (repeated.has(key)) asJson(key, (list ?? [first]).map(xmlToJson));
+    if (list !== null) asJson(key, list.map(xmlToJson));
+    else if (repeated.has(key)) asJson(key, xmlToJson(first));
     else if (!isLeaf(first)) {
       if (mayFlatten) return false;
       asJson(key, xmlToJson(first));
