@@ -51,8 +51,12 @@ export interface OpenedInput {
   notes: string[];
 }
 
-/** The format from --format, else the extension (a `.gz` suffix ignored), else the first bytes (a zip is looked into first, see readInput). */
-export function detectFormat(requested: FileFormat | null, fileName: string | null, firstBytes: Buffer): FileFormat {
+/**
+ * The format from --format, else the extension (a `.gz` suffix ignored), else the first bytes (a
+ * zip is looked into first, see readInput). `{` first is NDJSON, unless --record-path was given
+ * (`recordPath`): only a JSON document has a path to its records.
+ */
+export function detectFormat(requested: FileFormat | null, fileName: string | null, firstBytes: Buffer, recordPath: string | null = null): FileFormat {
   if (requested) return requested;
   const byExt = formatOfName(fileName);
   const ext = extensionOf(fileName);
@@ -61,7 +65,7 @@ export function detectFormat(requested: FileFormat | null, fileName: string | nu
   const head = firstBytes.subarray(0, 512).toString('utf8').replace(/^\uFEFF/, '').trimStart();
   if (head.startsWith('<')) return 'xml';
   if (head.startsWith('[')) return 'json';
-  if (head.startsWith('{')) return 'ndjson';
+  if (head.startsWith('{')) return recordPath === null ? 'ndjson' : 'json';
   if (byExt) return byExt;
   if (fileName === null || ext === '') return 'csv';
   throw new UsageError(`cannot tell the format of ${fileName} from its extension .${ext}`, { hint: 'pass --format csv|tsv|xlsx|json|ndjson|xml' });
@@ -213,11 +217,11 @@ export async function readInput(opened: OpenedSource, options: InputOptions, see
       return opening(opened, reader, 'xlsx', compressed, null, await openXlsxArchive(content.zip, xlsxOptions(options)));
     }
     ({ first, rest } = await peek(content.bytes));
-    const format = detectFormat(options.format, content.name, first);
+    const format = detectFormat(options.format, content.name, first, options.recordPath);
     seen.format = format;
     return opening(opened, reader, format, compressed, content.name, await openTable(format, rest, options));
   }
-  const format = detectFormat(options.format, opened.fileName, first);
+  const format = detectFormat(options.format, opened.fileName, first, options.recordPath);
   seen.format = format;
   return opening(opened, reader, format, compressed, null, await openTable(format, rest, options));
 }

@@ -156,6 +156,11 @@ describe('every format and source gives the same rows and types', () => {
     assert.equal(res.rows_inserted, 4);
     const rows = await db.rows<{ money_amount: string; tags: unknown }>(`select money_amount::text, tags from ${db.schema}.f_nested order by id`);
     assert.deepEqual(rows[1], { money_amount: '1234.56', tags: ['a', 2] });
+    // GeoJSON: a JSON document by its extension, its records at --record-path features.
+    const features = RECORDS.map((r) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [r.amount, r.id] }, properties: { name: r.name } }));
+    const geo = await importFile(db.settings, { source: files.write('points.geojson', JSON.stringify({ type: 'FeatureCollection', features }, null, 2)), table: 'f_geojson', recordPath: 'features' });
+    assert.equal(geo.rows_inserted, 4);
+    assert.deepEqual(await db.rows(`select properties_name from ${db.schema}.f_geojson order by id`), RECORDS.map((r) => ({ properties_name: r.name })));
   });
 
   it('JSON and XML keys that first appear deep into the file, and keys that stop appearing', async () => {

@@ -151,6 +151,17 @@ describe('listSources: directories', () => {
     assert.equal(detectFormat('csv', 'data.txt', Buffer.from('{"foo": 1}')), 'csv');
   });
 
+  it('GeoJSON is JSON by its extension; `{` first is a JSON document where --record-path is given, whatever the name, else NDJSON', () => {
+    const collection = Buffer.from('{ "type": "FeatureCollection",\n  "features": [ { "type": "Feature" } ] }');
+    assert.equal(detectFormat(null, 'countries.geojson', collection), 'json');
+    assert.equal(detectFormat(null, 'countries.GEOJSON.gz', collection), 'json');
+    assert.equal(detectFormat(null, 'countries.dat', collection, 'features'), 'json');
+    assert.equal(detectFormat(null, null, collection, 'features'), 'json');
+    assert.equal(detectFormat(null, 'countries.txt', collection, 'features'), 'json');
+    assert.equal(detectFormat(null, null, collection), 'ndjson');
+    assert.equal(detectFormat(null, 'rows.ndjson', collection, 'features'), 'ndjson', 'the extension decides: --record-path is then refused for NDJSON');
+  });
+
   it('descends with recursive, never into hidden directories or through a directory link (a loop ends)', { timeout: 60_000 }, async () => {
     const listed = await list(t.dir, ['drop/2026'], { recursive: true });
     assert.deepEqual(names(listed), ['drop/2026/12/deep.csv', 'drop/2026/top.csv']);

@@ -192,6 +192,8 @@ export const FORMAT_EXTENSIONS: Readonly<Record<string, FileFormat>> = {
   xlsm: 'xlsx',
   xls: 'xlsx',
   json: 'json',
+  // GeoJSON (RFC 7946) is one JSON document, a FeatureCollection's records under `features`.
+  geojson: 'json',
   ndjson: 'ndjson',
   jsonl: 'ndjson',
   xml: 'xml',
