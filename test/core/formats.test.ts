@@ -233,6 +233,26 @@ describe('every format and source gives the same rows and types', () => {
     assert.deepEqual((await history(fresh.import_id)).metadata['keys_made_arrays'], { v: 2 });
   });
 
+  it('a whitespace-only value is the same from CSV, JSON and XML: kept in a text column, NULL with a null_value correction in a typed one', async () => {
+    const sources = [
+      ['f_ws_csv', files.write('ws.csv', 'k,v,n\n1,   ,   \n2,x,5\n')],
+      ['f_ws_json', files.write('ws.json', '[{"k":1,"v":"   ","n":"   "},{"k":2,"v":"x","n":5}]')],
+      ['f_ws_xml', files.write('ws.xml', '<rs>\n  <r>\n    <k>1</k>\n    <v>   </v>\n    <n>   </n>\n  </r>\n  <r>\n    <k>2</k>\n    <v>x</v>\n    <n>5</n>\n  </r>\n</rs>\n')],
+    ] as const;
+    for (const [table, source] of sources) {
+      assert.equal((await importFile(db.settings, { source, table })).status, 'success', table);
+      const rows = await db.rows(`select k, v, n, _corrections_applied as fixes from ${db.schema}.${table} order by id`);
+      assert.deepEqual(
+        rows,
+        [
+          { k: 1, v: '   ', n: null, fixes: { n: { before: '   ', after: null, correction_type: 'null_value' } } },
+          { k: 2, v: 'x', n: 5, fixes: null },
+        ],
+        table,
+      );
+    }
+  });
+
   it('XML with attributes', async () => {
     const body = RECORDS.map((r) => `<customer id="${r.id}"><name>${xmlEscape(r.name)}</name><amount>${r.amount}</amount><day>${r.day}</day><active>${r.active}</active></customer>`).join('\n');
     await check('f_xml', { source: files.write('data.xml', `<?xml version="1.0" encoding="UTF-8"?>\n<customers>\n${body}\n</customers>\n`) });

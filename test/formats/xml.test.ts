@@ -212,6 +212,22 @@ describe('openXml', () => {
     }
   });
 
+  it('keeps a whitespace-only leaf as its text, as a CSV field of spaces is kept, while detecting the records and after, with or without sax; indentation is no text', async () => {
+    const doc = '<rs>\n  <r id="1">\n    <v>   </v>\n    <w>\n\t</w>\n    <e></e>\n    <a u="m">  </a>\n  </r>\n  <r id="2">\n    <v> </v>\n    <n>\n      <x>1</x>\n    </n>\n  </r>\n</rs>\n';
+    const expected = [
+      { id: '1', v: '   ', w: '\n\t', e: null, a_u: 'm', a: '  ' },
+      { id: '2', v: ' ', n_x: '1' },
+    ];
+    for (const recordPath of [null, 'r']) {
+      for (const saxOnly of [false, true]) {
+        for (const size of [1, 5, 64 * 1024]) {
+          const table = await openXml(chunked(doc, size), { recordPath, encoding: null, saxOnly });
+          assert.deepEqual(plain(await readRecords(table)), expected, `record path ${recordPath}, chunks of ${size}, sax only: ${saxOnly}`);
+        }
+      }
+    }
+  });
+
   it('decodes the encoding the declaration names, a BOM, or the one given', async () => {
     const latin1 = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><r><x>Zoë</x><x>é</x></r>', 'latin1');
     const t1 = await xml(latin1);

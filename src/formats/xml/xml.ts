@@ -295,7 +295,9 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     },
     text: (text) => {
       if (kept === null) return addText(text);
-      if (/\S/.test(text)) keep({ text }, text.length);
+      // Whitespace between elements is indentation, not kept; inside one it may be a leaf's text (`<v>   </v>`).
+      const last = kept.at(-1);
+      if (/\S/.test(text) || (last !== undefined && !('close' in last))) keep({ text }, text.length);
     },
   };
   /** While sax reads the fast path's synthetic prefix (see handOver), its events are not the document's. */

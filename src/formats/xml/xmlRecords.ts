@@ -108,8 +108,13 @@ export class RecordDetector {
   }
 }
 
-/** Text of an element, or null when it holds only whitespace. */
+/**
+ * Text of an element, or null for none: an element without child elements keeps whitespace-only
+ * text (`<v>   </v>`, as a CSV field of spaces is kept), an element with some holds only
+ * indentation there.
+ */
 function textOf(node: XmlNode): string | null {
+  if (node.children.length === 0) return node.text === '' ? null : node.text;
   return /\S/.test(node.text) ? node.text : null;
 }
 
