@@ -228,6 +228,35 @@ describe('openXml', () => {
     }
   });
 
+  it('reads mixed content as the whole text, inline elements in place, with its elements as usual, said once per element and counted; while detecting the records and after', async () => {
+    const doc =
+      '<docs>\n <doc id="1"><title>Hello <b>bold</b> <i>it</i> world</title><body>plain</body></doc>\n' +
+      ' <doc id="2"><title><b>All</b> of <b>it</b></title></doc>\n <doc id="3"><title>none</title><p>x<q><r>deep</r> end</q></p></doc>\n</docs>\n';
+    const expected = [
+      { id: '1', title: 'Hello bold it world', title_b: 'bold', title_i: 'it', body: 'plain' },
+      { id: '2', title: 'All of it', title_b: '["All","it"]' },
+      { id: '3', title: 'none', p: 'xdeep end', p_q: '{"r":"deep","#text":"deep end"}' },
+    ];
+    for (const recordPath of [null, 'doc']) {
+      for (const saxOnly of [false, true]) {
+        for (const size of [1, 7, 64 * 1024]) {
+          const table = await openXml(chunked(doc, size), { recordPath, encoding: null, saxOnly });
+          const where = `record path ${recordPath}, chunks of ${size}, sax only: ${saxOnly}`;
+          assert.deepEqual(plain(await readRecords(table)), expected, where);
+          assert.deepEqual(table.details['mixed_content'], { title: 2, p: 1, q: 1 }, where);
+          assert.deepEqual(
+            table.warnings?.filter((w) => w.includes('mixed content')).map((w) => w.slice(0, w.indexOf(':'))),
+            ['<title> holds text beside child elements (mixed content, 2 time(s))', '<p> holds text beside child elements (mixed content, 1 time(s))', '<q> holds text beside child elements (mixed content, 1 time(s))'],
+            where,
+          );
+        }
+      }
+    }
+    const plainDoc = await openXml(chunked(ORDERS), { recordPath: null, encoding: null });
+    await readRecords(plainDoc);
+    assert.equal(plainDoc.details['mixed_content'], undefined);
+  });
+
   it('decodes the encoding the declaration names, a BOM, or the one given', async () => {
     const latin1 = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><r><x>Zoë</x><x>é</x></r>', 'latin1');
     const t1 = await xml(latin1);
@@ -242,10 +271,10 @@ describe('openXml', () => {
 describe('flattenXmlRecord', () => {
   const node = (name: string, attributes: Record<string, string> = {}, children: XmlNode[] = [], text = ''): XmlNode => ({ name, attributes, children, text });
 
-  it('puts a record of mixed content under its own name and keeps deep elements as JSON', () => {
+  it('puts a record of mixed content under its own name, its whole text, and keeps deep elements as JSON', () => {
     const columns = newKeyShapes();
     const rec = node('item', { id: '1' }, [node('a', {}, [node('b', { k: 'v' }, [], 'x'), node('c', {}, [node('d', {}, [], '1'), node('d', {}, [], '2')])])], ' text ');
-    assert.deepEqual(plain([flattenXmlRecord(rec, columns)])[0], { id: '1', item: ' text ', a_b: '{"k":"v","#text":"x"}', a_c: '{"d":["1","2"]}' });
+    assert.deepEqual(plain([flattenXmlRecord(rec, columns)])[0], { id: '1', item: ' text x12', a_b: '{"k":"v","#text":"x"}', a_c: '{"d":["1","2"]}' });
     assert.deepEqual([...columns.jsonKeys].sort(), ['a_b', 'a_c']);
     // Once JSON, a key stays JSON: a later plain value is written as a JSON string.
     assert.deepEqual(plain([flattenXmlRecord(node('item', {}, [node('a', {}, [node('b', {}, [], 'y')])]), columns)])[0], { a_b: '"y"' });

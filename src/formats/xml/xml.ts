@@ -11,6 +11,7 @@ import {
   parseXmlRecordPath,
   RecordDetector,
   type RecordMatcher,
+  type MixedContent,
   type XmlNode,
 } from './xmlRecords.js';
 
@@ -158,6 +159,8 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   const tooBig = (): never => {
     throw new AtlasError(`record ${rn + 1} is too large (over ${MAX_XML_RECORD_CHARS / MIB} MiB of text or ${MAX_XML_RECORD_NODES} elements): atlas refuses it to keep memory bounded`);
   };
+  /** Elements whose text stood beside child elements (see textOf in xmlRecords.ts), by name. */
+  const mixed: MixedContent = new Map();
   // Every key becomes a column: past what a table can hold, the input is refused as soon as it is seen.
   const recordKeys = new RecordKeys(MAX_XML_COLUMNS);
   /** Counts the keys of a record; returns them, as the previous record's array when they are the same (see RecordKeys). */
@@ -215,7 +218,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
       else if (stack.length > 1 && hasKeys(attributes)) noteAncestorAttributes(name, attributes);
       return;
     }
-    const node: XmlNode = { name, attributes, children: NO_CHILDREN, text: '' };
+    const node: XmlNode = { name, attributes, children: NO_CHILDREN, text: '', at: parent === undefined ? 0 : parent.text.length };
     if (parent) {
       if (parent.children === NO_CHILDREN) parent.children = [node];
       else parent.children.push(node);
@@ -233,7 +236,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     const node = open.pop();
     if (node !== undefined && open.length === 0) {
       rn++;
-      const record = flattenXmlRecord(node, columns, rn);
+      const record = flattenXmlRecord(node, columns, rn, mixed);
       pending.push({ rn, keys: countKeys(record.keys), values: record.values });
     }
   };
@@ -295,9 +298,8 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     },
     text: (text) => {
       if (kept === null) return addText(text);
-      // Whitespace between elements is indentation, not kept; inside one it may be a leaf's text (`<v>   </v>`).
-      const last = kept.at(-1);
-      if (/\S/.test(text) || (last !== undefined && !('close' in last))) keep({ text }, text.length);
+      // Whitespace too, as after detection: it may be a leaf's text (`<v>   </v>`) or between inline elements of mixed content.
+      if (depth > 0) keep({ text }, text.length);
     },
   };
   /** While sax reads the fast path's synthetic prefix (see handOver), its events are not the document's. */
@@ -404,15 +406,27 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
           : [
               `attribute(s) of the element(s) around the <${m.names.at(-1)}> records, not imported: ${around.map(([e, a]) => `<${e}> (${[...a].join(', ')})`).join(', ')} (take each <${around.at(-1)![0]}> as a record with --record-path ${around.at(-1)![0]})`,
             ];
-      return [...(w === null ? [] : [w]), ...skipped, ...attrs];
+      return [...(w === null ? [] : [w]), ...skipped, ...attrs, ...mixedContentWarnings(mixed)];
     },
-    details: {
-      format: 'xml',
-      record_element: names.at(-1) ?? null,
-      record_path: names.length > 0 ? `${(matcher as RecordMatcher).anchored ? '/' : ''}${names.join('/')}` : null,
-      encoding: text.encoding ?? 'utf-8',
+    // A getter, as the warnings are: mixed content is known once the last record is read.
+    get details() {
+      return {
+        format: 'xml',
+        record_element: names.at(-1) ?? null,
+        record_path: names.length > 0 ? `${(matcher as RecordMatcher).anchored ? '/' : ''}${names.join('/')}` : null,
+        encoding: text.encoding ?? 'utf-8',
+        ...(mixed.size > 0 ? { mixed_content: Object.fromEntries(mixed) } : {}),
+      };
     },
   };
+}
+
+/** One warning per element name of mixed content: its column holds its whole text, and its child elements are read too. */
+function mixedContentWarnings(mixed: MixedContent): string[] {
+  return [...mixed].map(
+    ([name, n]) =>
+      `<${name}> holds text beside child elements (mixed content, ${n} time(s)): its value is its whole text, the child elements' text in place, and its child elements are read as usual too (counted in metadata.mixed_content)`,
+  );
 }
 
 /** The warning naming the elements left out at the depth of the records, each once, and how to take one or the records' parent instead. */

@@ -12,7 +12,12 @@ export interface XmlNode {
   children: XmlNode[];
   /** Text and CDATA directly inside the element, joined. */
   text: string;
+  /** Where the element starts in its parent's `text` (a child of mixed content stands there); absent: at its end. */
+  at?: number;
 }
+
+/** Elements of mixed content (text beside child elements), by name: how many (see textOf). */
+export type MixedContent = Map<string, number>;
 
 /** Which elements are records: the last names of their path must equal `names`. */
 export interface RecordMatcher {
@@ -111,11 +116,26 @@ export class RecordDetector {
 /**
  * Text of an element, or null for none: an element without child elements keeps whitespace-only
  * text (`<v>   </v>`, as a CSV field of spaces is kept), an element with some holds only
- * indentation there.
+ * indentation there. Text beside child elements (mixed content: `Hello <b>bold</b> world`) is
+ * the element's whole text, its children's text in place (`Hello bold world`), counted in `mixed`.
  */
-function textOf(node: XmlNode): string | null {
+function textOf(node: XmlNode, mixed?: MixedContent): string | null {
   if (node.children.length === 0) return node.text === '' ? null : node.text;
-  return /\S/.test(node.text) ? node.text : null;
+  if (!/\S/.test(node.text)) return null;
+  mixed?.set(node.name, (mixed.get(node.name) ?? 0) + 1);
+  return wholeText(node);
+}
+
+/** An element's text with its children's in place (XPath's string value). */
+function wholeText(node: XmlNode): string {
+  let out = '';
+  let from = 0;
+  for (const child of node.children) {
+    const at = child.at ?? node.text.length;
+    out += node.text.slice(from, at) + wholeText(child);
+    from = at;
+  }
+  return out + node.text.slice(from);
 }
 
 /** Whether `o` has any enumerable key (without building the list of keys). */
@@ -142,12 +162,12 @@ function groupByName(nodes: XmlNode[]): Map<string, XmlNode[]> {
  * An element as a JSON value: a leaf is its text (or null); otherwise an object of its
  * attributes and children (repeated children as arrays), its own text under "#text".
  */
-export function xmlToJson(node: XmlNode): unknown {
+export function xmlToJson(node: XmlNode, mixed?: MixedContent): unknown {
   if (isLeaf(node)) return textOf(node);
   const out = Object.create(null) as Record<string, unknown>;
   Object.assign(out, node.attributes);
-  for (const [name, list] of groupByName(node.children)) out[name] = list.length > 1 ? list.map(xmlToJson) : xmlToJson(list[0] as XmlNode);
-  const text = textOf(node);
+  for (const [name, list] of groupByName(node.children)) out[name] = list.length > 1 ? list.map((n) => xmlToJson(n, mixed)) : xmlToJson(list[0] as XmlNode, mixed);
+  const text = textOf(node, mixed);
   if (text !== null) out['#text'] = text;
   return out;
 }
@@ -180,11 +200,12 @@ function eachGroup(nodes: XmlNode[], each: (name: string, first: XmlNode, list: 
  * A record's columns: its attributes (`id`), its children's text (`name`), a child's attributes
  * (`child_attr`) and grandchildren (`child_grandchild`); repeated children, and anything deeper,
  * as JSON text whose keys join `jsonKeys`. The record's own text, if any, is under its own name.
+ * An element's text beside child elements is its whole text, counted in `mixed` (see textOf).
  * Once a key holds JSON, later records write it as JSON too (a child seen repeated before, when
  * single, as itself: castSql makes it an array of one), so the column stays valid JSON from that record on. Keys in the
  * order met; one met twice (an attribute and a child of the same name) is renamed by RecordKeys.
  */
-export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0): { keys: string[]; values: Array<string | null> } {
+export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0, mixed?: MixedContent): { keys: string[]; values: Array<string | null> } {
   const keys: string[] = [];
   const values: Array<string | null> = [];
   const { jsonKeys, repeated } = columns;
@@ -199,11 +220,11 @@ export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0): {
   /** Writes a group of same-named elements (`list` null: just `first`); false when the caller should flatten the single one. */
   const put = (key: string, first: XmlNode, list: XmlNode[] | null, mayFlatten: boolean): boolean => {
     if (list !== null) noteRepeated(columns, key, rn);
-    if (list !== null) asJson(key, list.map(xmlToJson));
-    else if (repeated.has(key)) asJson(key, xmlToJson(first));
+    if (list !== null) asJson(key, list.map((n) => xmlToJson(n, mixed)));
+    else if (repeated.has(key)) asJson(key, xmlToJson(first, mixed));
     else if (!isLeaf(first)) {
       if (mayFlatten) return false;
-      asJson(key, xmlToJson(first));
+      asJson(key, xmlToJson(first, mixed));
     } else if (jsonKeys.has(key)) asJson(key, textOf(first));
     else set(key, textOf(first));
     return true;
@@ -212,7 +233,7 @@ export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0): {
     noteOwn(columns, attr);
     set(attr, record.attributes[attr] as string);
   }
-  const ownText = textOf(record);
+  const ownText = textOf(record, mixed);
   if (ownText !== null) {
     noteOwn(columns, record.name);
     set(record.name, ownText);
@@ -224,7 +245,7 @@ export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0): {
       noteMember(columns, `${name}_${attr}`, name, attr);
       set(`${name}_${attr}`, child.attributes[attr] as string);
     }
-    const childText = textOf(child);
+    const childText = textOf(child, mixed);
     if (childText !== null) set(name, childText);
     eachGroup(child.children, (inner, first, innerList) => {
       noteMember(columns, `${name}_${inner}`, name, inner);
