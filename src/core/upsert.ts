@@ -101,7 +101,7 @@ export function keyConflictErrorsSql(args: { schema: string; stage: string; plan
   const single = key.length === 1 ? plan.columns.find((c) => c.targetName === key[0]!.name)! : null;
   const param = (v: string): string => `$${args.params.push(v)}::text`;
   const [sourceField, targetField, value] =
-    single === null ? ['null::text', 'null::text', 'left(k.kv, 500)'] : [param(single.sourceName), param(single.targetName), 'left(k.raw, 500)'];
+    single === null ? ['null::text', 'null::text', `left(k.kv, ${MAX_SOURCE_VALUE_CHARS})`] : [param(single.sourceName), param(single.targetName), `left(k.raw, ${MAX_SOURCE_VALUE_CHARS})`];
   return `select k._rn as record_number, ${sourceField} as source_field, ${targetField} as target_field, '${DUPLICATE_KEY_ERROR}'::text as error_type,
           format('key %s = %s is shared by %s records of the file (%s%s); upsert takes one record per key, so none of them is written',
                  ${label}, k.kv, k.n, array_to_string(k.rns[1:${LISTED_RECORDS}], ', '), case when k.n > ${LISTED_RECORDS} then ', ...' else '' end) as error_message,
