@@ -44,6 +44,13 @@ describe('CSV records one field wider than the header', () => {
     ]);
   });
 
+  it("R's row names numbered 1, 2, 3 above an empty last column (na = \"\") are not taken for a delimiter at the line ends: nothing dropped, nothing shifted", async () => {
+    const r = await read('"Weight","Note"\n"1",26.5,\n"2",27.6,\n"3",28.1,\n');
+    assert.deepEqual(r.rows, [['1', '26.5', null], ['2', '27.6', null], ['3', '28.1', null]]);
+    assert.equal(r.details.trailing_empty_fields_dropped, undefined);
+    assert.match(r.warnings.join('\n'), /the header is one name short, as R's write\.table writes no name above its row names/);
+  });
+
   it('records of the header width, with a stray wider one, are left as they are', async () => {
     const r = await read('a,b\n1,2\n3,4,5\n6,7\n');
     assert.deepEqual(r.rows, [['1', '2'], ['3', '4', '5'], ['6', '7']]);

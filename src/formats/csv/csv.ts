@@ -177,7 +177,9 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     const sample = runRows.slice(0, EARLY_RECORDS);
     const wider = sample.filter((r) => r.fields.length === w + 1).length;
     const fits = sample.every((r) => r.fields.length === w || (r.fields.length === w + 1 && r.fields[w] === null));
-    trailing = wider > 0 && fits ? 'drop' : 'keep';
+    // Every record wider and numbered 1, 2, 3, ... in its first field: R's default row names (write.table with na = "" and an empty last column), not a delimiter at the line ends; kept, and said.
+    const rowNames = wider === sample.length && sample.every((r, i) => r.fields[0] === String(i + 1));
+    trailing = wider > 0 && fits && !rowNames ? 'drop' : 'keep';
     if (trailing === 'keep') return;
     trailingAll = wider === sample.length;
     runRaw = false;
