@@ -8,6 +8,7 @@ import { plannedRawSql } from '../db/staging/index.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
 import { castSql, validSql } from '../transform/typeSql.js';
 import type { ImportPlan } from './plan.js';
+import type { TypeRef } from '../transform/typeRef.js';
 import { rowHashSql, rowSql } from './sql/rowHash.js';
 import { DUPLICATE_KEY_ERROR, keyConflictErrorsSql, keysArePlain, upsertMatchSql, type ImportMode, type KeyColumn } from './upsert.js';
 
@@ -40,6 +41,16 @@ export interface PredictArgs {
   /** A full replace that keeps in place the table rows the file repeats (the import's comparesWholeRows). */
   keepsInPlace: boolean;
   hasPgInputIsValid: boolean;
+}
+
+/**
+ * The duplicate check's key as values of the table (`t`; NULL in a column it does not have yet, as
+ * after the DDL that adds it) or of the file's converted rows (`c`), for rowSql and rowHashSql.
+ */
+function dedupeKeyValues(a: PredictArgs, alias: 't' | 'c'): Array<{ expr: string | null; type: TypeRef }> {
+  const types = new Map(a.plan.columns.map((c) => [c.targetName, c.type]));
+  const inTable = (k: string): boolean => a.existingColumns === null || a.existingColumns.has(k);
+  return a.dedupeKey!.map((k) => ({ expr: alias === 't' && !inTable(k) ? null : `${alias}.${quoteIdent(k)}`, type: types.get(k)! }));
 }
 
 /** The counts the import would end with. */
@@ -91,8 +102,7 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges> 
   if (a.keepsInPlace && a.dedupeKey !== null && existing !== null) {
     // As the import decides: a table row equal to a distinct record of the file stays (the first
     // such record), records repeated in the file are duplicates, every other table row goes.
-    const types = new Map(columns.map((c) => [c.name, c.type]));
-    const keyOf = (alias: 't' | 'c') => a.dedupeKey!.map((k) => ({ expr: alias === 't' && missing.has(k) ? null : `${alias}.${quoteIdent(k)}`, type: types.get(k)! }));
+    const keyOf = (alias: 't' | 'c') => dedupeKeyValues(a, alias);
     const res = await client.query<{ repeated: number; unchanged: number; total: number }>(
       `with x as (
          select c._rn, ${rowHashSql(keyOf('c'))} as h, ${rowSql(keyOf('c'))} as r,
@@ -120,9 +130,7 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges> 
     out.rows_deleted = gone.rows[0]!.n;
   }
   if (a.dedupeKey !== null) {
-    const types = new Map(columns.map((c) => [c.name, c.type]));
-    const keyOf = (alias: 't' | 'c') =>
-      a.dedupeKey!.map((k) => ({ expr: alias === 't' && missing.has(k) ? null : `${alias}.${quoteIdent(k)}`, type: types.get(k)! }));
+    const keyOf = (alias: 't' | 'c') => dedupeKeyValues(a, alias);
     const stays = existing !== null && (append || a.replaces !== null);
     const others = append ? '' : 't._import_id is distinct from $1 and ';
     // Per distinct record: its repeats, and its first one too when a row that stays equals it
@@ -186,8 +194,7 @@ export async function predictUniqueViolation(a: PredictArgs): Promise<string | n
   // less those equal to a row that stays.
   let rows = `select c.* from ${conv} c`;
   if (a.dedupeKey !== null) {
-    const types = new Map(a.plan.columns.map((c) => [c.targetName, c.type]));
-    const keyOf = (alias: 't' | 'c') => a.dedupeKey!.map((k) => ({ expr: `${alias}.${quoteIdent(k)}`, type: types.get(k)! }));
+    const keyOf = (alias: 't' | 'c') => dedupeKeyValues(a, alias);
     rows += ` join (select min(c._rn) as _rn from ${conv} c group by ${rowHashSql(keyOf('c'))}, ${rowSql(keyOf('c'))}) d on d._rn = c._rn`;
     if (stays !== null && a.dedupeKey.every((k) => a.existingColumns!.has(k))) {
       rows += ` where not exists (select 1 from ${target} t where ${stays} and ${rowHashSql(keyOf('t'))} = ${rowHashSql(keyOf('c'))} and ${rowSql(keyOf('t'))} is not distinct from ${rowSql(keyOf('c'))})`;
