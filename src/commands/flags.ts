@@ -92,7 +92,7 @@ export const globalFlags = {
   schema: text('--schema <name>', 'schema for the tracking tables and the target tables (default: "public")'),
   config: text('--config <file>', 'config file, a regular file of at most 1 MiB (default: ./atlas.config.json when it exists)'),
   json: bool('--json', 'print one JSON document on stdout (errors too: {"success": false, "error": ...})'),
-  quiet: bool('-q, --quiet', 'print nothing but errors'),
+  quiet: bool('-q, --quiet', 'print nothing but errors, and the server notice (import, undo, history prune and compact; history, stats, errors and lineage still print what they are asked)'),
   verbose: bool('-v, --verbose', 'print stack traces with errors'),
   color: negated('--no-color', 'no colour (NO_COLOR is respected too)'),
 } satisfies FlagSet;

@@ -12,6 +12,7 @@ import { importOptionsFromFlags } from './importOptions.js';
 export async function runImportCommand(sources: string[], flags: ImportFlags, cmd: Command): Promise<void> {
   if (isBatchInvocation(sources, flags)) {
     if (flags.replaceImport !== undefined) throw new UsageError('--replace-import replaces one import with one file; give a single file');
+    if (flags.name !== undefined) throw new UsageError('--name names the one file being imported (standard input\'s); a batch records each file by its own name', { hint: 'leave out --name, or import one file' });
     const { runBatchImportCommand } = await import('./importBatch.js');
     return runBatchImportCommand(sources, flags, cmd);
   }

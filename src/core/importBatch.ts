@@ -138,14 +138,17 @@ export function isBatchInvocation(sources: readonly string[], flags: { recursive
   }
 }
 
+/** An unescaped `*` or `?`: a glob for certain, not a file name that happens to hold `[` or `{`. */
+const WILDCARD = /(?:^|[^\\])(?:\\\\)*[*?]/;
+
 /** Lists what the sources reach, refusing standard input (a batch reads files). */
 async function listBatch(settings: Settings, options: Pick<BatchOptions, 'sources' | 'recursive' | 'pattern' | 's3PageSize'>): Promise<{ files: ListedFile[]; skipped: SkippedEntry[] }> {
   const list = await listSources(options.sources, { recursive: options.recursive, pattern: options.pattern, s3: settings.s3, env: process.env, cwd: process.cwd(), ...(options.s3PageSize !== undefined ? { s3PageSize: options.s3PageSize } : {}) });
   if (list.stdin) throw new UsageError('- (standard input) cannot be imported with --recursive, --pattern, --atomic or --stop-on-error', { hint: 'import standard input in a command of its own' });
-  // A lone name that matches nothing and names no file is most likely a file that is not there
-  // (its name may hold [ or {): said as a single import says it.
+  // A lone name holding only [ or { as magic that matches nothing is most likely a file that is not
+  // there, said as a single import says it; one with * or ? is a drop folder's glob on an empty night.
   const only = options.sources.length === 1 ? options.sources[0]! : null;
-  if (only !== null && list.files.length === 0 && !only.startsWith('s3://') && !existsSync(only)) throw new UsageError(`file not found: ${only}`, { hint: 'no file matches this name or glob' });
+  if (only !== null && list.files.length === 0 && !only.startsWith('s3://') && !WILDCARD.test(only) && !existsSync(only)) throw new UsageError(`file not found: ${only}`, { hint: 'no file matches this name or glob' });
   return { files: list.files, skipped: list.skipped };
 }
 

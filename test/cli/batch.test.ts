@@ -68,9 +68,16 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.match(rerun.stdout, /skipped .*customers\.csv -> customers: already imported by/);
     assert.match(rerun.stdout, /imported 0, skipped 2 \(already imported\), partial 0, failed 0; 0 rows/);
+    // A lone glob that matches nothing is an empty night of a drop folder, as the directory is;
+    // a name holding only [ is most likely a file that is not there; a glob's missing folder a typo.
     const none = await runAtlas(['import', join(files.dir, 'in', '*.xml'), ...conn]);
-    assert.equal(none.code, 2, 'a lone glob that matches nothing is "file not found", as a single import says it');
-    assert.match(none.stderr, /^atlas: file not found: .*\*\.xml$/m);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /nothing to import/);
+    const bracket = await runAtlas(['import', join(files.dir, 'in', 'data[1].csv'), ...conn]);
+    assert.equal(bracket.code, 2, bracket.stdout);
+    assert.match(bracket.stderr, /^atlas: file not found: .*data\[1\]\.csv$/m);
+    const typo = await runAtlas(['import', join(files.dir, 'nowhere', '*.csv'), ...conn]);
+    assert.equal(typo.code, 2, typo.stdout);
   });
 
   it('--dry-run of files sharing one table says each is planned against the table as it is now (vega-datasets: a year column integer in one file, text in the next)', async () => {
@@ -102,6 +109,15 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     const fixed = await runAtlas(['import', join(files.dir, 'in'), '--record-path', '3166-1', ...conn]);
     assert.equal(fixed.code, 0, fixed.stdout);
     assert.equal(await countRows(db.client, db.schema, 'codes'), 1);
+  });
+
+  it('refuses --name, which names one file, before writing anything', async () => {
+    put('in/day1.csv', csv([['sku', 'qty'], ['a', 1]]));
+    put('in/day2.csv', csv([['sku', 'qty'], ['b', 2]]));
+    const named = await runAtlas(['import', join(files.dir, 'in'), '--name', 'foo.csv', ...conn]);
+    assert.equal(named.code, 2, named.stdout);
+    assert.match(named.stderr, /^atlas: --name names the one file being imported/m);
+    assert.equal((await db.client.query(`select count(*)::int as n from pg_tables where schemaname = $1`, [db.schema])).rows[0].n, 0, 'nothing was made');
   });
 
   it('--json: one document with the single-file result of each file and the summary; exit 3 when a file is partial', async () => {
