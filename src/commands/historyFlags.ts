@@ -12,7 +12,7 @@ export const historyFlags = {
     ['in_progress', 'interrupted', 'success', 'failed', 'partial', 'undone'],
   ),
   since: text('--since <date>', 'only imports since a local date or time (2025-01-31, "2025-01-31 14:00") or an age (30m, 12h, 7d, 2w) (default: all time)'),
-  batch: text('--batch <id>', 'only the imports of this batch (the id a batch import prints; default: all)'),
+  batch: text('--batch <id>', 'only the imports of this batch (the whole id a batch import prints; default: all)'),
   ...paginationFlags('imports'),
 };
 

@@ -38,6 +38,7 @@ export function checkPage(limit: number, offset: number): void {
 /** `atlas history`: records newest first, with the total count of matching records. */
 export async function listHistory(settings: Settings, filter: HistoryFilter & DatabaseOptions): Promise<HistoryPage> {
   checkPage(filter.limit, filter.offset);
+  if (filter.batch != null) checkBatchId(filter.batch);
   return withDatabase(settings, filter, async (client) => {
     const { rows, total } = await listImports(client, settings.schema, filter);
     return { imports: rows, total_count: total, limit: filter.limit, offset: filter.offset };
@@ -45,6 +46,12 @@ export async function listHistory(settings: Settings, filter: HistoryFilter & Da
 }
 
 const ID_PREFIX_RE = /^[0-9a-f-]{8,36}$/i;
+const BATCH_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A batch is named by its whole id: a prefix would list (or undo) nothing, or another batch's imports, without a word. */
+export function checkBatchId(batchId: string): void {
+  if (!BATCH_ID_RE.test(batchId)) throw new UsageError(`"${batchId}" is not a batch id (the full id the batch printed, or metadata.batch_id of its imports)`);
+}
 
 /** Checks the shape of an id or prefix before any database work. */
 export function checkImportId(idOrPrefix: string): void {

@@ -8,6 +8,7 @@ import { listBatchImports } from '../db/batches.js';
 import { withTransaction } from '../db/connection.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { withDatabase } from './database.js';
+import { checkBatchId } from './history.js';
 import { undoInTransaction, type UndoOptions, type UndoResult } from './undo.js';
 
 export interface BatchUndoResult {
@@ -20,7 +21,6 @@ export interface BatchUndoResult {
   rows_removed: number;
 }
 
-const BATCH_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Undoes every import of the batch that owns rows, all or none. A dry run undoes them in a
@@ -28,7 +28,7 @@ const BATCH_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * `expectedRows` (by import id): refuse if an import's row count moved since the plan was shown.
  */
 export async function undoBatch(settings: Settings, batchId: string, options: Omit<UndoOptions, 'expectedRows'> & { expectedRows?: Record<string, number> | null }): Promise<BatchUndoResult> {
-  if (!BATCH_ID_RE.test(batchId)) throw new UsageError(`"${batchId}" is not a batch id (the full id the batch printed, or metadata.batch_id of its imports)`);
+  checkBatchId(batchId);
   if (options.purge) throw new UsageError('--purge cannot be used with --batch', { hint: 'purge the records one import at a time' });
   return withDatabase(settings, options, async (client) => {
     const all = await listBatchImports(client, settings.schema, batchId);

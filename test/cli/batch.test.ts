@@ -210,6 +210,12 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     const page = JSON.parse(listed.stdout) as { total_count: number; imports: Array<{ status: string }> };
     assert.equal(page.total_count, 3);
     assert.deepEqual(page.imports.map((i) => i.status).sort(), ['failed', 'success', 'success']);
+    // A batch is named by its whole id in history as in undo: a prefix is refused, not an empty list.
+    for (const command of ['history', 'undo']) {
+      const prefix = await runAtlas([command, '--batch', batch.slice(0, 8), ...(command === 'undo' ? ['--dry-run'] : []), ...conn]);
+      assert.equal(prefix.code, 2, `${command}: ${prefix.stdout}`);
+      assert.match(prefix.stderr, /is not a batch id \(the full id the batch printed/);
+    }
     const plan = await runAtlas(['undo', '--batch', batch, '--dry-run', ...conn]);
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /2 import\(s\), 3 row\(s\)/);
