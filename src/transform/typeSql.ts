@@ -257,9 +257,14 @@ export function errorSql(plan: ValidityPlan & Pick<ColumnPlan, 'sqlType'>, raw: 
   return { type: errorTypeSql(plan, raw, v.schemaQuoted, v.hasPgInputIsValid), message: fit === null ? causes.message : `coalesce(${fit}, ${causes.message})` };
 }
 
+/** A value in a message as the file has it, in quotes (not as an SQL literal: `C:\\temp`, `it's`), its first 100 characters and `…` when cut. */
+function shownValueSql(value: string): string {
+  return `format('''%s%s''', left(${value}, 100), case when length(${value}) > 100 then '…' end)`;
+}
+
 function errorCausesSql(plan: ValidityPlan & Pick<ColumnPlan, 'sqlType'>, raw: string, target: string, type: string, v: ValidityCheck): { type: string; message: string } {
   const n = normalizedSql(plan, raw);
-  const shown = `quote_literal(left(${trimmedSql(raw)}, 100))`;
+  const shown = shownValueSql(trimmedSql(raw));
   const cases: Array<{ when: string; type: string; message: string }> = [];
   if (plan.required) cases.push({ when: `${n} is null`, type: 'missing_required', message: `format('Value is missing and column %s is required', ${target})` });
   const base = plan.type.base ?? '';
@@ -312,7 +317,7 @@ export function fitErrorMessageSql(plan: ValidityPlan, raw: string, schemaQuoted
   const before = checks.slice(0, checks.findIndex((c) => c.kind === 'fit'));
   const fit = checks.find((c) => c.kind === 'fit')!;
   const stored = `(${n})::${l.modified}`;
-  const message = `format('Value %s does not fit %s: PostgreSQL would store %s', quote_literal(left(${n}, 100)), ${typeName}, quote_literal(left((${stored})::text, 100)))`;
+  const message = `format('Value %s does not fit %s: PostgreSQL would store %s', ${shownValueSql(n)}, ${typeName}, ${shownValueSql(`(${stored})::text`)})`;
   return `case when ${n} is null then null ${before.map((c) => `when not ${c.ok} then null`).join(' ')} when not ${fit.ok} then ${message} end`;
 }
 

@@ -381,6 +381,18 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       ]);
     });
 
+    it("a message shows the value as the file has it, not as an SQL literal, and says when it is cut", async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('m1.csv', csv([['k', 'amount'], ['a', '1.5']])), table: 'shown' });
+      const long = '9'.repeat(150);
+      const r = await importFile(db.settings, { ...defaults, source: files.write('m2.csv', csv([['k', 'amount'], ['b', 'C:\\temp\\x'], ['c', "it's"], ['d', `${long}x`], ['e', '2.5']])), table: 'shown' });
+      const errors = await db.rows<{ m: string }>(`select error_message as m from ${q('mapping_errors')} where import_id = $1 order by record_number`, [r.import_id]);
+      assert.deepEqual(errors.map((e) => e.m), [
+        "Value 'C:\\temp\\x' is not a valid numeric",
+        "Value 'it's' is not a valid numeric",
+        `Value '${long.slice(0, 100)}…' is not a valid numeric`,
+      ]);
+    });
+
     it('times of day into an existing date column are mapping errors that say so, not cut to the date (vega-datasets\' hourly files after a daily one); midnight goes in', async () => {
       await importFile(db.settings, { ...defaults, source: files.write('daily.csv', 'date,v\n2024-01-01,1\n2024-01-02,2\n'), table: 'days' });
       const hourly = files.write('hourly.csv', 'date,v\n2024-01-03T01:00:00,3\n2024-01-04T00:00:00,4\n2024/01/05 02:30,5\n2024-13-45 01:00,6\n');
