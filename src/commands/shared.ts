@@ -8,6 +8,7 @@ import { globalFlags, readFlags, type FlagValues } from './flags.js';
 import { UsageError } from '../errors.js';
 import { isInterrupted, MAX_AGE_DAYS } from '../core/history.js';
 import type { DatabaseTarget } from '../db/connection.js';
+import { firstChars } from '../transform/firstChars.js';
 import { printable } from '../transform/printable.js';
 
 // Every string from a file, a file name or the database goes through these when text output is
@@ -157,7 +158,8 @@ const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ');
 /** Cuts a value for a list cell: one line, at most `max` characters, with … when cut. */
 export function truncate(text: string, max: number): string {
   const line = oneLine(text);
-  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+  const cut = firstChars(line, max);
+  return cut.length === line.length ? line : `${firstChars(line, max - 1)}…`;
 }
 
 /** How a list writes a cell to `stream`: cut to `max` on a terminal, whole when piped or redirected (a script or a file loses nothing). */

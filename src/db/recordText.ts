@@ -3,6 +3,7 @@
  * refuses NUL in text (22021) and `\u0000` or a lone surrogate in jsonb (22P05, 22P02), and a
  * refused record leaves the import's reason lost. Every write of a record passes through here.
  */
+import { firstChars } from '../transform/firstChars.js';
 
 /** How a NUL stands in a record: visible, and as the `before` of a `nul_removed` correction writes it. */
 export const NUL_IN_RECORD = '\\0';
@@ -43,14 +44,16 @@ export function recordJson(value: unknown): string {
  */
 export function recordLine(fields: ReadonlyArray<string | null>, delimiter: string, maxChars: number): string {
   let line = '';
-  for (let i = 0; i < fields.length && line.length <= maxChars; i++) {
+  // A character is one or two UTF-16 units: 2 x maxChars units hold maxChars characters.
+  for (let i = 0; i < fields.length && line.length <= 2 * maxChars; i++) {
     if (i > 0) line += delimiter;
     const field = fields[i] ?? null;
     if (field === null) continue;
     // A field is cut before it is quoted: a record of one huge field is not copied whole.
-    const text = recordText(field.length > maxChars ? field.slice(0, maxChars) : field);
+    const text = recordText(firstChars(field, maxChars));
     const quote = text === '' || text.includes(delimiter) || /["\r\n]/.test(text);
     line += quote ? `"${text.replaceAll('"', '""')}"` : text;
   }
-  return line.length > maxChars ? line.slice(0, maxChars) : line;
+  return firstChars(line, maxChars);
 }
+

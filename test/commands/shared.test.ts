@@ -65,6 +65,8 @@ describe('command output helpers', () => {
     assert.equal(truncate('short', 10), 'short');
     assert.equal(truncate('a much longer value', 10), 'a much lo…');
     assert.equal(truncate('two\nlines', 20), 'two lines');
+    assert.equal(truncate('ab😀😀😀😀', 4), 'ab😀…', 'an emoji is kept whole or left out, never halved');
+    assert.equal(truncate('ab😀😀', 4), 'ab😀😀');
     const c = new Chalk({ level: 0 });
     const long = 'x'.repeat(300);
     const out = renderDetail([['group', [['value', long], ['multi', 'a\nb'], ['empty', null]]]], c);

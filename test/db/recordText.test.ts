@@ -21,5 +21,9 @@ describe('recordText, recordJson', () => {
     assert.equal(recordLine(['a,b', 'c'], '\t', 100), 'a,b\tc');
     assert.equal(recordLine(['x'.repeat(2000), 'y'], ',', 500), 'x'.repeat(500));
     assert.equal(recordLine(['ab', 'cd', 'ef'], ',', 4), 'ab,c');
+    // Cut by characters, as PostgreSQL's left() counts them: an emoji (two UTF-16 units) is never halved.
+    assert.equal(recordLine(['X' + '🎉'.repeat(300)], ',', 500), 'X' + '🎉'.repeat(300));
+    assert.equal(recordLine(['X' + '🎉'.repeat(600)], ',', 500), 'X' + '🎉'.repeat(499));
+    assert.equal(recordLine(['🎉🎉', '🎉'], ',', 4), '🎉🎉,🎉');
   });
 });
