@@ -74,15 +74,18 @@ function planForExisting(d: ColumnType, type: TypeRef): Pick<ColumnPlan, 'format
 }
 
 /**
- * How a column of JSON text from a reader goes into a column of type `base` (format_type's name): into json or jsonb as
- * JSON (an array of one for a value that is not an array where its key held arrays), into any
- * other type as the value each stands for (jsonAsTextSql), so that an existing text column gets
- * a string as its text.
+ * How a column from a JSON or XML reader goes into a column of type `base` (format_type's name).
+ * Into json or jsonb as JSON: JSON text as it is, an array of one for a value that is not an array
+ * where its key held arrays; into an existing column (`table`), also scalars staged as their text
+ * (a key that held no JSON in this file) as the JSON values they were, and arrays of one where the
+ * column holds arrays. JSON text into any other type as the value each stands for (jsonAsTextSql),
+ * so that an existing text column gets a string as its text. CSV and XLSX columns: none of this.
  */
-function readerJsonPlan(staged: StagedColumn, base: string): Pick<ColumnPlan, 'readerJson' | 'readerArrays' | 'jsonAsText'> {
-  if (!staged.json) return {};
-  if (base === 'jsonb' || base === 'json') return { readerJson: true, ...(staged.arrays ? { readerArrays: true } : {}) };
-  return { jsonAsText: true };
+function readerJsonPlan(staged: StagedColumn, base: string, table: { arrays?: boolean } | null = null): Pick<ColumnPlan, 'readerJson' | 'readerArrays' | 'scalarsAsJson' | 'jsonAsText'> {
+  if (base !== 'jsonb' && base !== 'json') return staged.json ? { jsonAsText: true } : {};
+  if (staged.json) return { readerJson: true, ...(staged.arrays || table?.arrays === true ? { readerArrays: true } : {}) };
+  if (staged.scalars === null || table === null) return {};
+  return { readerJson: true, scalarsAsJson: staged.scalars, ...(table.arrays === true ? { readerArrays: true } : {}) };
 }
 
 /** The format for a type a mapping asked for: the mapping's, else the inferred one when it fits that type. */
@@ -177,11 +180,12 @@ export function planImport(input: PlanInput): ImportPlan {
   }
 
   const plannedExisting = present.map(({ staged, decided }): PlannedColumn => {
-    const { sqlType, type } = tableCols.get(staged.targetName)!;
+    const column = tableCols.get(staged.targetName)!;
+    const { sqlType, type } = column;
     const base = baseName(type);
     const spec = specs[staged.mappingKey];
     const how = spec?.type !== undefined ? { format: mappedFormat(spec.type, spec.format, decided), checkValidity: type.sql !== 'text', recordCorrections: !isTextType(base) } : planForExisting(decided, type);
-    const json = readerJsonPlan(staged, base);
+    const json = readerJsonPlan(staged, base, column);
     // A declared length, precision or scale can change a value silently: every value is checked against it.
     const lossy = type.lossy !== null ? { checkValidity: true, fitByCast: spec?.fit === 'cast' } : {};
     return { staged, sourceName: staged.sourceName, targetName: staged.targetName, sqlType, type, ...how, ...json, ...(json.readerJson ? { checkValidity: false, recordCorrections: false } : {}), ...lossy };

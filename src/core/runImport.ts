@@ -8,8 +8,8 @@ import { lockForTransaction, useImportSettings, type Client } from '../db/connec
 import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/history.js';
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
-import { copyIntoStage, countJsonValues, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
-import { analyzeNewTableRowHash, countTableColumns, findTypesWithoutHash, getExistingTable, tableFingerprint, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
+import { copyIntoStage, countJsonValues, countNonArrays, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
+import { analyzeNewTableRowHash, countTableColumns, findArrayColumns, findTypesWithoutHash, getExistingTable, tableFingerprint, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError } from '../errors.js';
 import { EXCEL_PHANTOM_DATE, FORMULA_NOT_CALCULATED } from '../formats/shared/index.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
@@ -141,6 +141,8 @@ interface Decision {
   fingerprint: string | null;
   /** JSON arrays and objects stored as their JSON text in a text column, by column (see noteJsonAsText). */
   jsonAsText: Record<string, number>;
+  /** Values made arrays of one for an existing column of arrays, by column (see noteValuesMadeArrays). */
+  valuesMadeArrays: Record<string, number>;
 }
 
 /** The converted rows made by convertEarly: the statement that made them, and their count. */
@@ -312,11 +314,14 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   const fingerprint = early !== null ? await tableFingerprint(client, schema, tableName) : null;
   const existing = early !== null && fingerprint === early.fingerprint ? early.existing : await getExistingTable(client, schema, tableName);
   if (existing !== null && existing !== early?.existing) await findTypesWithoutHash(client, existing.columns);
+  // Read again under the lock: rows may have come since the early conversion's reading (which is reused only for the same statement: checkDuplicates).
+  if (existing !== null && prepared.input.table.kind === 'keyed') await findArrayColumns(client, schema, tableName, existing.columns);
   const plan = planFor(run, staged, decided, existing);
   warnings.push(...inferenceNotes(staged, decided, plan));
   Object.assign(trace, { strategy: plan.strategy, mappingConfig: plan.mapping });
   warnings.push(...plan.warnings);
   const jsonAsText = await noteJsonAsText(run, plan);
+  const valuesMadeArrays = await noteValuesMadeArrays(run, plan);
   const errorCells = countErrorCells(plan.columns.map((c) => c.staged), options.strict === true);
   warnings.push(...errorCells.warnings);
   // Upsert, replace: refused before anything is written when the table cannot take them (core/upsert.ts).
@@ -334,7 +339,7 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
   const analyzeCandidates = lookupsPossible ? analyzeLookupCandidatesSql(run.stage, plan, staged.rows) : null;
   if (analyzeCandidates !== null) await client.query(analyzeCandidates);
   run.checkCancelled();
-  return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy, early, fingerprint, jsonAsText };
+  return { decided, existing, plan, errorCells, upsertKey, alreadyImportedBy, early, fingerprint, jsonAsText, valuesMadeArrays };
 }
 
 /**
@@ -351,6 +356,25 @@ async function noteJsonAsText(run: ImportRun, plan: ImportPlan): Promise<Record<
     found[c.targetName] = n;
     run.warnings.push(
       `${n} value(s) of ${c.sourceName} are JSON arrays or objects, stored as their JSON text: column ${c.targetName} of ${run.tableName} is ${c.type.base}, not jsonb (counted in metadata.json_as_text)`,
+    );
+  });
+  return found;
+}
+
+/**
+ * A reader's values going into an existing column of JSON arrays where this file's key held none:
+ * each is an array of one, as in one file (one key, one shape), said once per column and counted.
+ */
+async function noteValuesMadeArrays(run: ImportRun, plan: ImportPlan): Promise<Record<string, number>> {
+  const columns = plan.columns.filter((c) => c.readerArrays && !c.staged.arrays);
+  const counts = await countNonArrays(run.client, run.stage, columns.map((c) => c.staged));
+  const found = Object.create(null) as Record<string, number>;
+  columns.forEach((c, i) => {
+    const n = counts[i]!;
+    if (n === 0) return;
+    found[c.targetName] = n;
+    run.warnings.push(
+      `${n} value(s) of ${c.sourceName} are not arrays, each stored as an array of one: column ${c.targetName} of ${run.tableName} holds JSON arrays (counted in metadata.values_made_arrays)`,
     );
   });
   return found;
@@ -385,6 +409,7 @@ async function convertEarly(run: ImportRun, staged: StageResult, decided: Column
     existing = await getExistingTable(client, schema, tableName);
     if (existing === null || fingerprint === null) return null;
     await findTypesWithoutHash(client, existing.columns);
+    if (run.prepared.input.table.kind === 'keyed') await findArrayColumns(client, schema, tableName, existing.columns);
     const plan = planFor(run, staged, decided, existing);
     if (plan.newColumns.length > 0) return null;
     check = duplicateCheckFor(run, staged, plan, existing, resolveKey(run.prepared.key, plan)).check;
@@ -480,7 +505,7 @@ function dryRunResult(run: ImportRun, { staged }: Staging, { decided, plan, alre
 }
 
 /** The facts of the history record known before anything is written, whichever way the import ends. */
-function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells, jsonAsText }: Decision, errors: ErrorsFound) {
+function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells, jsonAsText, valuesMadeArrays }: Decision, errors: ErrorsFound) {
   const { input } = run.prepared;
   const { staged, nullValuesApplied } = staging;
   // Keys going into a column that is not jsonb were not made arrays: their values kept their text.
@@ -506,6 +531,7 @@ function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells, jsonAs
       // XML says elements, JSON keys: the records rewritten with each as an array of one.
       ...(Object.keys(lateArrays).length > 0 ? { [input.table.details['format'] === 'xml' ? 'elements_made_arrays' : 'keys_made_arrays']: lateArrays } : {}),
       ...(Object.keys(jsonAsText).length > 0 ? { json_as_text: jsonAsText } : {}),
+      ...(Object.keys(valuesMadeArrays).length > 0 ? { values_made_arrays: valuesMadeArrays } : {}),
       ...(plan.leftOut.length > 0 ? { columns_left_out: plan.leftOut } : {}),
       ...(Object.keys(nullValuesApplied).length > 0 ? { null_values_applied: nullValuesApplied } : {}),
     } as Record<string, unknown>,

@@ -19,6 +19,8 @@ export interface ExistingColumn extends ColumnDef {
   required: boolean;
   /** A generated column: PostgreSQL computes it, nothing writes it. */
   generated: boolean;
+  /** A json or jsonb column whose first value is an array (findArrayColumns): one key, one shape. */
+  arrays?: boolean;
 }
 
 /** The user columns of an existing table (metadata columns and `id` excluded), or null if it does not exist. */
@@ -166,6 +168,27 @@ export async function tableFingerprint(client: Client, schema: string, table: st
     [schema, table],
   );
   return res.rows[0]?.f ?? null;
+}
+
+/** Rows read, at most, for a json column's first value: a column of NULLs is not read whole (docs/decisions.md, one key, one shape, 7). */
+const SHAPE_PROBE_ROWS = 10_000;
+
+/**
+ * Sets `arrays` on the json and jsonb columns whose first value that is not NULL, among the
+ * table's first SHAPE_PROBE_ROWS rows, is a JSON array: a JSON or XML reader's values that are not
+ * arrays go into such a column as arrays of one, as they would in one file (one key, one shape).
+ */
+export async function findArrayColumns(client: Client, schema: string, table: string, columns: ExistingColumn[]): Promise<void> {
+  const probed = columns.filter((c) => c.type.base === 'json' || c.type.base === 'jsonb');
+  if (probed.length === 0) return;
+  const firstIsArray = probed.map(
+    (c, i) =>
+      `(select jsonb_typeof(x.v::jsonb) = 'array' from (select t.${quoteIdent(c.name)} as v from ${qualify(schema, table)} t limit $1) x where x.v is not null limit 1) as a${i}`,
+  );
+  const res = await client.query<Record<string, boolean | null>>(`select ${firstIsArray.join(', ')}`, [SHAPE_PROBE_ROWS]);
+  probed.forEach((c, i) => {
+    c.arrays = res.rows[0]![`a${i}`] === true;
+  });
 }
 
 /** Built-in types known to have an extended hash function, so the server need not be asked. */

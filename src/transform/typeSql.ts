@@ -27,8 +27,10 @@ export interface ColumnPlan {
   trim?: boolean;
   /** The reader delivers JSON text (arrays, nested objects) for this column. */
   readerJson?: boolean;
-  /** With readerJson: the key held an array in some record, so a value that is not an array is stored as an array of one. */
+  /** With readerJson: the key held an array in some record, or the existing column holds arrays, so a value that is not an array is stored as an array of one. */
   readerArrays?: boolean;
+  /** With readerJson: the reader staged scalars as their text (StagedColumn.scalars), each made the JSON value it was (scalarsJsonSql). */
+  scalarsAsJson?: 'strings' | 'literals';
   /** The reader delivers JSON text for a column that is not JSON (an existing text column): each value is read through jsonAsTextSql. */
   jsonAsText?: boolean;
   /**
@@ -120,6 +122,19 @@ export function jsonColumnSql(raw: string, arrays = false): string {
   return arrays ? `case when left(${raw}, 1) = '[' then ${raw}::jsonb when ${raw} is not null then jsonb_build_array(${raw}::jsonb) end` : `${raw}::jsonb`;
 }
 
+/** JSON's number grammar (RFC 8259), true and false: a reader's scalar staged as written is a JSON literal. */
+export const JSON_LITERAL = '^(-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false)$';
+
+/**
+ * A reader's scalars staged as their text (a key that never held JSON in this file) as the JSON
+ * values they were: each a string, or, where the key held numbers or booleans, a JSON literal
+ * where it reads as one (as reshapeLateArrays reads them); an array of one each with `arrays`.
+ */
+export function scalarsJsonSql(raw: string, scalars: 'strings' | 'literals', arrays: boolean): string {
+  const value = scalars === 'literals' ? `case when ${raw} ~ '${JSON_LITERAL}' then ${raw}::jsonb else to_jsonb(${raw}) end` : `to_jsonb(${raw})`;
+  return arrays ? `case when ${raw} is not null then jsonb_build_array(${value}) end` : value;
+}
+
 /**
  * A column of JSON text read as a column that is not JSON reads it: a JSON string is its text, JSON
  * null is NULL, a number or boolean is as written, an array or object is its JSON text (counted:
@@ -130,9 +145,10 @@ export function jsonAsTextSql(raw: string): string {
 }
 
 /** The converted value. */
-export function castSql(plan: Pick<ColumnPlan, 'format' | 'type' | 'trim'> & { readerJson?: boolean; readerArrays?: boolean }, raw: string): string {
+export function castSql(plan: Pick<ColumnPlan, 'format' | 'type' | 'trim' | 'readerJson' | 'readerArrays' | 'scalarsAsJson'>, raw: string): string {
   if (plan.readerJson) {
-    const json = jsonColumnSql(raw, plan.readerArrays === true);
+    const arrays = plan.readerArrays === true;
+    const json = plan.scalarsAsJson !== undefined ? scalarsJsonSql(raw, plan.scalarsAsJson, arrays) : jsonColumnSql(raw, arrays);
     return plan.type.base === 'json' ? `(${json})::${plan.type.sql}` : json;
   }
   if (isTextType(baseOf(plan))) return plan.type.sql === 'text' ? raw : `${raw}::${plan.type.sql}`;

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import ExcelJS from 'exceljs';
 import S3rver from 's3rver';
-import { importFile, type ImportOptions } from '../../src/core/import.ts';
+import { dryRunImport, importFile, type ImportOptions } from '../../src/core/import.ts';
 import { ImportFailedError } from '../../src/errors.ts';
 import { useTempDir, useTestDb } from '../helpers.ts';
 import { handMadeXlsx } from '../formats/readerHelpers.ts';
@@ -251,6 +251,50 @@ describe('every format and source gives the same rows and types', () => {
         table,
       );
     }
+  });
+
+  it('JSON and XML into an existing jsonb column: a key the file holds no JSON in goes in as JSON values, arrays of one where the column holds arrays, said and counted; CSV text must still be JSON', async () => {
+    const history = async (id: string) =>
+      (await db.rows<{ warnings: string[]; metadata: Record<string, unknown> }>(`select warnings, metadata from ${db.schema}.import_history where import_id = $1`, [id]))[0]!;
+    const values = async (table: string, column: string, id: string) =>
+      (await db.rows<{ v: string | null }>(`select ${column}::text as v from ${db.schema}.${table} where _import_id = $1 order by id`, [id])).map((r) => r.v);
+    const errors = async (id: string) => db.rows(`select source_field, source_value, error_type from ${db.schema}.mapping_errors where import_id = $1 order by record_number`, [id]);
+    // XML: tag repeats in the first file (a jsonb array column), never in the second (each a leaf's text, a JSON string).
+    const xml1 = files.write('ja1.xml', '<rs><r><n>1</n><tag>a</tag><tag>b</tag></r><r><n>2</n><tag>x</tag></r></rs>');
+    const xml2 = files.write('ja2.xml', '<rs><r><n>3</n><tag>c</tag></r><r><n>4</n><tag>2</tag></r><r><n>5</n></r></rs>');
+    // JSON: tag held arrays, then strings, numbers, booleans, null, a string that looks like JSON; o_a an object (not an array), then a string and a number.
+    const json1 = files.write('ja1.json', '[{"k":1,"tag":["a"],"o":{"a":{"b":1}}},{"k":2,"tag":[1,"b"]}]');
+    const json2 = files.write('ja2.json', '[{"k":3,"tag":"c","o":{"a":"s"}},{"k":4,"tag":2.50},{"k":5,"tag":true},{"k":6,"tag":null},{"k":7,"tag":"[x]","o":{"a":-1}}]');
+    // Only strings: "2" and "true" stay strings.
+    const ndjson3 = files.write('ja3.ndjson', '{"k":8,"tag":"2"}\n{"k":9,"tag":"true"}\n');
+    assert.equal((await importFile(db.settings, { source: xml1, table: 'f_jsonb_xml' })).status, 'success');
+    assert.equal((await importFile(db.settings, { source: json1, table: 'f_jsonb_arrays' })).status, 'success');
+    for (const [table, source, column, expected, counted] of [
+      ['f_jsonb_xml', xml2, 'tag', ['["c"]', '["2"]', null], { tag: 2 }],
+      ['f_jsonb_arrays', json2, 'tag', ['["c"]', '[2.50]', '[true]', null, '["[x]"]'], { tag: 4 }],
+      ['f_jsonb_arrays', ndjson3, 'tag', ['["2"]', '["true"]'], { tag: 2 }],
+    ] as const) {
+      const dry = await dryRunImport(db.settings, { source, table });
+      assert.equal(dry.mapping_errors_count, 0, `${table}: the dry run predicts no mapping errors`);
+      assert.equal(dry.would_fail, false, table);
+      const r = await importFile(db.settings, { source, table });
+      assert.equal(r.status, 'success', table);
+      assert.deepEqual(await values(table, column, r.import_id), expected, table);
+      assert.deepEqual(await errors(r.import_id), [], table);
+      const h = await history(r.import_id);
+      assert.deepEqual(h.metadata['values_made_arrays'], counted, table);
+      const n = Object.values(counted)[0];
+      assert.ok(h.warnings.some((w) => w.startsWith(`${n} value(s) of tag are not arrays, each stored as an array of one: column tag of ${table} holds JSON arrays`)), table);
+    }
+    // o_a holds objects, not arrays: a string and a number go in as themselves, not counted.
+    const o = await db.rows<{ v: string | null }>(`select o_a::text as v from ${db.schema}.f_jsonb_arrays where o_a is not null order by id`);
+    assert.deepEqual(o.map((r) => r.v), ['{"b": 1}', '"s"', '-1']);
+    // A CSV column's text is JSON text in a jsonb column, as before: an array as it is, other text a mapping error.
+    const c = await importFile(db.settings, { source: files.write('ja4.csv', 'k,tag\n10,"[""q""]"\n11,nope\n'), table: 'f_jsonb_arrays' });
+    assert.equal(c.status, 'partial');
+    assert.deepEqual(await values('f_jsonb_arrays', 'tag', c.import_id), ['["q"]']);
+    assert.deepEqual(await errors(c.import_id), [{ source_field: 'tag', source_value: 'nope', error_type: 'type_mismatch' }]);
+    assert.equal((await history(c.import_id)).metadata['values_made_arrays'], undefined);
   });
 
   it('XML with attributes', async () => {

@@ -16,7 +16,7 @@ function column(name: string, ref: string, sqlType: string, format: ValueFormat,
     format,
     checkValidity,
     recordCorrections: true,
-    staged: { sourceName: name, mappingKey: name, targetName: name, stats: new ColumnStats(), ref: { name: ref }, json: false, arrays: false, errorCells: null, unreadCells: null, nulls: null, nulled: 0 },
+    staged: { sourceName: name, mappingKey: name, targetName: name, stats: new ColumnStats(), ref: { name: ref }, json: false, arrays: false, scalars: null, errorCells: null, unreadCells: null, nulls: null, nulled: 0 },
   };
 }
 

@@ -16,6 +16,12 @@ export interface StagedColumn {
   json: boolean;
   /** JSON whose key held an array in some record: a value that is not an array is one of one in jsonb (castSql). */
   arrays: boolean;
+  /**
+   * A JSON or XML reader's column of scalars, staged as their text: in a jsonb column each is a
+   * JSON string (`strings`: XML, a JSON key that held only strings) or, where it reads as one, a
+   * number or boolean (`literals`: the key held some). Null from CSV and XLSX, and for JSON text.
+   */
+  scalars: 'strings' | 'literals' | null;
   /** Spreadsheet error cells staged as NULL (rows of the header's width), by error text (`#N/A`); null when none. */
   errorCells: Map<string, number> | null;
   /** Cells of UNREAD_CELL_TYPES staged as NULL (rows of the header's width), by correction_type: how many, and the first one's `before`; null when none. */

@@ -15,7 +15,7 @@ import { copyKeyed } from './keyedRows.js';
 import { newStageRun } from './run.js';
 
 export { plannedRawSql, rawSql, type NullValuesOf, type StagedColumn, type StageResult, type TargetNames } from './columns.js';
-export { countJsonValues, reshapeLateArrays } from './lateArrays.js';
+export { countJsonValues, countNonArrays, reshapeLateArrays } from './lateArrays.js';
 export { fixJson } from './rowFixes.js';
 
 /** Creates the TEMP staging table for `table` (dropped at COMMIT/ROLLBACK). */

@@ -4,11 +4,9 @@
  */
 import type { TableStream } from '../../formats/shared/index.js';
 import { quoteIdent } from '../../transform/naming.js';
+import { JSON_LITERAL } from '../../transform/typeSql.js';
 import type { Client } from '../connection.js';
 import type { StagedColumn, StageResult } from './columns.js';
-
-/** JSON's number grammar (RFC 8259), true and false: a staged scalar written as a JSON literal. */
-const JSON_LITERAL = '^(-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false)$';
 
 /**
  * One key, one shape (formats/shared/lateArrays.ts): a key (an XML element, a JSON key) held once in
@@ -24,7 +22,8 @@ const JSON_LITERAL = '^(-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?|true|fal
  * are marked `arrays`. Costs one UPDATE of the rows before that point per such key, then the
  * staging table written again in file order (an UPDATE moves rows), nothing when every key keeps
  * one shape. A key whose flattened columns also hold values of another origin after its first
- * array is left as read. Returns the records rewritten, by key.
+ * array is left as read; a column of scalars is marked with how they read as JSON (`scalars`),
+ * for an existing jsonb column. Returns the records rewritten, by key.
  */
 export async function reshapeLateArrays(client: Client, stage: string, result: StageResult, table: Extract<TableStream, { kind: 'keyed' }>): Promise<Record<string, number>> {
   const rewritten = Object.create(null) as Record<string, number>;
@@ -91,6 +90,7 @@ export async function reshapeLateArrays(client: Client, stage: string, result: S
   result.columns = result.columns.filter((c) => !dropped.has(c.sourceName));
   for (const c of result.columns) {
     if (c.json && found.repeated.has(c.sourceName)) c.arrays = true;
+    if (!c.json) c.scalars = found.literals.has(c.sourceName) ? 'literals' : 'strings';
     const since = found.jsonSince.get(c.sourceName);
     if (!c.json || done.has(c.sourceName) || since === undefined || since <= 1) continue;
     const params: unknown[] = [since];
@@ -121,6 +121,21 @@ async function restoreFileOrder(client: Client, stage: string): Promise<void> {
 export async function countJsonValues(client: Client, stage: string, columns: StagedColumn[]): Promise<number[]> {
   if (columns.length === 0) return [];
   const counts = columns.map((c, i) => `count(*) filter (where left(s.${quoteIdent(c.ref.name)}, 1) in ('[', '{')) as c${i}`);
+  const res = await client.query<Record<string, string>>(`select ${counts.join(', ')} from ${quoteIdent(stage)} s where s._err is null`);
+  return columns.map((_, i) => Number(res.rows[0]![`c${i}`]));
+}
+
+/**
+ * How many values of each column are not JSON arrays, in the rows without a mapping error: a
+ * reader's values going into an existing jsonb column of arrays are each made an array of one.
+ */
+export async function countNonArrays(client: Client, stage: string, columns: StagedColumn[]): Promise<number[]> {
+  if (columns.length === 0) return [];
+  // A column of scalars holds no array; in JSON text an array starts with `[` (a string with `"`).
+  const counts = columns.map((c, i) => {
+    const ref = `s.${quoteIdent(c.ref.name)}`;
+    return `${c.json ? `count(*) filter (where left(${ref}, 1) <> '[')` : `count(${ref})`} as c${i}`;
+  });
   const res = await client.query<Record<string, string>>(`select ${counts.join(', ')} from ${quoteIdent(stage)} s where s._err is null`);
   return columns.map((_, i) => Number(res.rows[0]![`c${i}`]));
 }

@@ -43,7 +43,7 @@ export function newStageRun(
       const mappingKey = keys.next(sourceName);
       const found = nullValuesOf(mappingKey);
       const nulls = found !== null && found.size > 0 ? found : null;
-      const col: StagedColumn = { sourceName, mappingKey, targetName: namer.next(sourceName, targets.get(mappingKey)), stats: new ColumnStats(nulls), ref, json: false, arrays: false, errorCells: null, unreadCells: null, nulls, nulled: 0 };
+      const col: StagedColumn = { sourceName, mappingKey, targetName: namer.next(sourceName, targets.get(mappingKey)), stats: new ColumnStats(nulls), ref, json: false, arrays: false, scalars: null, errorCells: null, unreadCells: null, nulls, nulled: 0 };
       result.columns.push(col);
       return col;
     },
