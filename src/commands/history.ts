@@ -24,7 +24,9 @@ import {
   newTable,
   type DetailGroup,
 } from './shared.js';
-import type { HistoryFlags } from './historyFlags.js';
+import { UsageError } from '../errors.js';
+import { flagsGiven } from './flags.js';
+import { historyFlags, type HistoryFlags } from './historyFlags.js';
 
 
 export async function runHistoryCommand(importId: string | undefined, flags: HistoryFlags, cmd: Command): Promise<void> {
@@ -32,6 +34,8 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
   const g = globalOptions(cmd);
   const c = colorFor(cmd);
   if (importId !== undefined) {
+    const given = flagsGiven(cmd, historyFlags);
+    if (given.length > 0) throw new UsageError(`history ${importId} shows that one import: ${given.join(', ')} filter or page the list of imports`, { hint: 'leave out the import id to list imports' });
     const record = await getImport(settings, importId, { onDatabase: databaseNotice(cmd) });
     if (g.json) printJson({ success: true, import_record: record });
     else process.stdout.write(renderRecord(record, c));

@@ -163,6 +163,10 @@ describe('tracking commands (spawned)', () => {
     const detail = await runAtlas(['history', big.import_id, ...conn]);
     assert.match(detail.stdout, new RegExp(longName));
     for (const group of ['source', 'destination', 'outcome', 'statistics', 'timings', 'mapping']) assert.match(detail.stdout, new RegExp(`^${group}$`, 'm'));
+    // A list's filter beside an import id would be ignored: refused instead.
+    const filtered = await runAtlas(['history', big.import_id, '--status', 'failed', '--limit', '5', ...conn]);
+    assert.equal(filtered.code, 2, filtered.stdout);
+    assert.match(filtered.stderr, /^atlas: history [0-9a-f-]{36} shows that one import: --status, --limit filter or page the list of imports$/m);
 
     const stats = await runAtlas(['stats', ...conn]);
     assert.match(stats.stdout, /inserted\s+1,20\d/);
