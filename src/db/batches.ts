@@ -5,13 +5,13 @@ import type { Client } from './connection.js';
 /** A batch's records still `in_progress` (after an atomic batch rolled back: each file's, as its recorder committed it). */
 export async function listInProgressOfBatch(client: Client, schema: string, batchId: string): Promise<string[]> {
   const res = await client.query<{ import_id: string }>(
-    `select import_id from ${qualify(schema, 'import_history')} where metadata->>'batch_id' = $1 and status = 'in_progress' order by import_timestamp`,
+    `select import_id from ${qualify(schema, 'import_history')} where metadata->>'batch_id' = $1 and status = 'in_progress' order by import_timestamp, import_id`,
     [batchId],
   );
   return res.rows.map((r) => r.import_id);
 }
 
-/** Every import of a batch, oldest first, with its status. */
+/** Every import of a batch, oldest first (its records are stamped in the batch's order, see insertInProgress), with its status. */
 export async function listBatchImports(client: Client, schema: string, batchId: string): Promise<Array<{ import_id: string; status: string; table_name: string }>> {
   const res = await client.query<{ import_id: string; status: string; table_name: string }>(
     `select import_id, status, table_name from ${qualify(schema, 'import_history')} where metadata->>'batch_id' = $1 order by import_timestamp, import_id`,
@@ -22,7 +22,7 @@ export async function listBatchImports(client: Client, schema: string, batchId: 
 
 /** The batch's records as they stand in this transaction, whole (for restoreRecords after a rollback). */
 export async function snapshotBatchRecords(client: Client, schema: string, batchId: string): Promise<unknown[]> {
-  const res = await client.query<{ r: unknown }>(`select to_jsonb(h) as r from ${qualify(schema, 'import_history')} h where h.metadata->>'batch_id' = $1 order by h.import_timestamp`, [batchId]);
+  const res = await client.query<{ r: unknown }>(`select to_jsonb(h) as r from ${qualify(schema, 'import_history')} h where h.metadata->>'batch_id' = $1 order by h.import_timestamp, h.import_id`, [batchId]);
   return res.rows.map((row) => row.r);
 }
 

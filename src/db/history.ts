@@ -156,12 +156,17 @@ export interface NewImport {
   metadata: Record<string, unknown>;
 }
 
+/**
+ * Writes the record of an import as it starts. Its times are the clock's, not its transaction's:
+ * the records of an --atomic batch share one transaction, and import_timestamp orders them.
+ */
 export async function insertInProgress(client: Client, schema: string, r: NewImport): Promise<void> {
   await client.query(
     `insert into ${qualify(schema, 'import_history')}
        (import_id, user_id, user_email, task_id, source_type, source_path, file_name, file_size_bytes, file_type, table_name,
-        duplicate_check_enabled, status, mapping_status, mapping_started_at, metadata)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'in_progress', 'in_progress', now(), $12)`,
+        duplicate_check_enabled, status, mapping_status, import_timestamp, created_at, updated_at, mapping_started_at, metadata)
+     select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'in_progress', 'in_progress', t.at, t.at, t.at, t.at, $12
+       from (select clock_timestamp() as at) t`,
     [r.importId, recordText(r.userId), recordText(r.userEmail), recordText(r.taskId), r.sourceType, recordText(r.sourcePath), recordText(r.fileName), r.fileSizeBytes, r.fileType, r.tableName, r.duplicateCheckEnabled, recordJson(r.metadata)],
   );
 }

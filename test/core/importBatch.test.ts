@@ -259,12 +259,28 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.equal((await historyOf(db.client, db.schema)).length, 3);
   });
 
-  it('history --batch of an --atomic batch, whose records share one import_timestamp, lists them newest first, the last file first', async () => {
+  it('history --batch of an --atomic batch, whose records share one transaction, lists them newest first, the last file first', async () => {
     for (const name of ['a', 'b', 'c', 'd']) put(`in/${name}.csv`, csv([['id'], [name]]));
     const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], atomic: true });
     assert.equal(r.summary.imported, 4);
     const page = await listHistory(db.settings, { table: null, user: null, status: null, since: null, batch: r.batch_id, limit: 10, offset: 0 });
     assert.deepEqual(page.imports.map((x) => x.file_name), ['d.csv', 'c.csv', 'b.csv', 'a.csv']);
+  });
+
+  it('--atomic: records are stamped in the batch order, so undo --batch takes back each file that repeats rows of the one before it first', async () => {
+    // f1 holds row 1, f2 rows 1-2, ...: each file relies on every earlier one for its skipped duplicates.
+    const names = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6'];
+    names.forEach((name, i) => put(`in/${name}.csv`, csv([['id'], ...Array.from({ length: i + 1 }, (_, k) => [k + 1])])));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 'chain', atomic: true });
+    assert.deepEqual(statuses(r), names.map((n) => `${n}.csv:success`));
+    const stamped = await db.rows<{ file_name: string; n: number }>(
+      `select file_name, count(*) over (partition by import_timestamp)::int as n from ${db.schema}.import_history order by import_timestamp`,
+    );
+    assert.deepEqual(stamped.map((x) => `${x.file_name}:${x.n}`), names.map((n) => `${n}.csv:1`), 'one timestamp per record, in file order');
+    const undone = await undoBatch(db.settings, r.batch_id, { dryRun: false, force: false, reassign: false, purge: false });
+    assert.deepEqual(undone.imports.map((x) => x.import_id), r.files.map((f) => f.import_id).reverse());
+    assert.equal(undone.rows_removed, 6);
+    assert.equal(await countRows(db.client, db.schema, 'chain'), 0);
   });
 
   it('a corrupt file among good ones fails alone: the others are committed, its record says why; a re-run imports only what is missing', async () => {
