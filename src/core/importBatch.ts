@@ -16,6 +16,7 @@ import { listSources, type ListedFile, type SkippedEntry } from '../sources/list
 import { withDatabase } from './database.js';
 import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 import { dryRunFileInSession, importFileInSession } from './import.js';
+import { keepMappingErrors } from './keepMappingErrors.js';
 import { tableNamerFor } from './prepareImport.js';
 import type { ImportSession } from './importSession.js';
 import type { DryRunResult, ImportOptions, ImportResult } from './importTypes.js';
@@ -316,11 +317,12 @@ async function importOne(settings: Settings, options: BatchOptions, session: Imp
  * Ends an atomic batch: COMMIT when every file went in, else ROLLBACK. The records were written in
  * the batch's transaction, so they are taken before the rollback and written again after it, each
  * failed: the failed file's with its own error, the others naming it, so the history says which
- * file failed and why. A file skipped as already imported has no record.
+ * file failed and why; their mapping errors are kept with them. A file skipped as already
+ * imported has no record.
  */
 async function endAtomic(client: ImportSession['client'], schema: string, batchId: string, outcomes: BatchFileOutcome[], options: BatchOptions, count: number): Promise<void> {
   let failed = outcomes.find((o) => o.status === 'failed') ?? null;
-  let records: unknown[] = [];
+  let rewrite = async (): Promise<string[]> => [];
   if (failed === null) {
     try {
       await client.query('commit');
@@ -328,13 +330,13 @@ async function endAtomic(client: ImportSession['client'], schema: string, batchI
       failed = { file: 'the batch', status: 'failed', table_name: null, import_id: null, rows_inserted: 0, duration_seconds: 0, result: null, error: { message: `commit failed: ${describeError(err)}`, hint: null }, already_imported_by: null };
     }
   } else {
-    records = await snapshotBatchRecords(client, schema, batchId);
-    await client.query('rollback');
+    rewrite = await rollBackKeepingRecords(client, schema, batchId);
   }
   if (failed !== null) {
     const cause = failed;
     const because = `rolled back with its --atomic batch: ${cause.file} failed: ${cause.error?.message ?? 'unknown error'}`;
-    await restoreRecords(client, schema, records, (r) => (r.status === 'failed' ? 'failed' : 'in_progress'));
+    const unkept = await rewrite();
+    if (unkept.length > 0 && cause.error !== null) cause.error.warnings = [...(cause.error.warnings ?? []), ...unkept];
     for (const o of outcomes) {
       if (o === cause || o.status === 'skipped') continue;
       if (o.import_id !== null) await markFailed(client, schema, o.import_id, because, o.duration_seconds, { error_class: 'AtomicBatchRolledBack', atomic: true, failed_file: cause.file, failed_import_id: cause.import_id });
@@ -342,6 +344,36 @@ async function endAtomic(client: ImportSession['client'], schema: string, batchI
     }
   }
   outcomes.forEach((o, i) => options.onFileDone?.(o, i, count));
+}
+
+/**
+ * ROLLBACK of an atomic batch, its records and their mapping errors taken first. Returns what
+ * writes them again (each in_progress but the failed file's, for markFailed to end), resolving to
+ * a warning for each part that could not be kept.
+ */
+async function rollBackKeepingRecords(client: ImportSession['client'], schema: string, batchId: string): Promise<() => Promise<string[]>> {
+  const records = await snapshotBatchRecords(client, schema, batchId);
+  const unkept: string[] = [];
+  const ids = records.map((r) => (r as { import_id: string }).import_id);
+  const errors = await keepMappingErrors(client, schema, ids).catch((err: unknown) => {
+    unkept.push(`the mapping errors of the batch's imports could not be kept across its rollback (${describeError(err)}): their records count errors that mapping_errors does not hold`);
+    return null;
+  });
+  await client.query('rollback').catch((err: unknown) => {
+    errors?.discard();
+    throw err;
+  });
+  return async () => {
+    try {
+      await restoreRecords(client, schema, records, (r) => (r.status === 'failed' ? 'failed' : 'in_progress'));
+      await errors?.restore(client).catch((err: unknown) => {
+        unkept.push(`the ${errors.count} mapping error(s) of the batch's imports could not be written again after its rollback (${describeError(err)}): their records count errors that mapping_errors does not hold`);
+      });
+    } finally {
+      errors?.discard();
+    }
+    return unkept;
+  };
 }
 
 function summarize(outcomes: BatchFileOutcome[], notRun: number, files: number, started: number): BatchSummary {

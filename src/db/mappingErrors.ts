@@ -1,5 +1,5 @@
 /** Queries on mapping_errors. The schema name is always quoted; every value is a parameter. */
-import { qualify } from '../transform/naming.js';
+import { qualify, quoteIdent } from '../transform/naming.js';
 import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 
@@ -86,4 +86,27 @@ export async function insertMappingErrors(client: Client, schema: string, import
      select $${errors.params.length + 1}::uuid, record_number, source_field, target_field, error_type, error_message, source_value from (${errors.sql}) e
      returning record_number`;
   return (await client.query<ErrorCounts>(`with e as (${insert}) ${counted('e')}`, [...errors.params, importId])).rows[0]!;
+}
+
+/**
+ * Opens cursor `name` over the mapping errors of `importIds` in the order they were found, each
+ * row one JSON text (`line`, every column, times to the microsecond); read with
+ * fetchMappingErrorLines. Only in a transaction, which closes it as it ends.
+ */
+export async function openMappingErrorsCursor(client: Client, schema: string, name: string, importIds: readonly string[]): Promise<void> {
+  await client.query(`declare ${quoteIdent(name)} no scroll cursor for select to_json(e)::text as line from ${qualify(schema, 'mapping_errors')} e where e.import_id = any($1::uuid[]) order by e.id`, [importIds]);
+}
+
+/** The next `count` lines of a cursor opened by openMappingErrorsCursor (fewer at its end). */
+export async function fetchMappingErrorLines(client: Client, name: string, count: number): Promise<string[]> {
+  const res = await client.query<{ line: string }>(`fetch forward ${Math.trunc(count)} from ${quoteIdent(name)}`);
+  return res.rows.map((r) => r.line);
+}
+
+/** Writes again errors read by fetchMappingErrorLines, each with a new id, in the order they had. */
+export async function insertMappingErrorLines(client: Client, schema: string, lines: readonly string[]): Promise<void> {
+  if (lines.length === 0) return;
+  const table = qualify(schema, 'mapping_errors');
+  const columns = 'import_id, record_number, source_field, target_field, error_type, error_message, source_value, occurred_at, chunk_number';
+  await client.query(`insert into ${table} (${columns}) select ${columns} from json_populate_recordset(null::${table}, $1::json) order by id`, [`[${lines.join(',')}]`]);
 }

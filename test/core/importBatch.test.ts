@@ -347,6 +347,26 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.match(records.find((x) => x.import_id === r.files[0]!.import_id)!.error_message ?? '', /rolled back with its --atomic batch: .*b\.csv failed/);
   });
 
+  it('--atomic: the mapping errors of a file stopped on them outlive the rollback, every one as found, in file order', async () => {
+    put('in/a.csv', csv([['id'], [1]]));
+    // More errors than one page of those kept across the rollback, one of them with a line end, quotes and a non-ASCII character.
+    const odd = 'two\nlines "q" \u00e9\u{1F600}';
+    put('in/b.csv', csv([['id'], ...Array.from({ length: 2500 }, (_, k) => [`n${k + 1}`]), [odd]]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 'kept_errors', atomic: true, strict: true });
+    assert.deepEqual(statuses(r), ['a.csv:failed', 'b.csv:failed']);
+    const b = r.files[1]!.import_id!;
+    const [record] = await db.rows<{ mapping_errors_count: number }>(`select mapping_errors_count from ${db.schema}.import_history where import_id = $1`, [b]);
+    assert.equal(record!.mapping_errors_count, 2501);
+    const errors = await db.rows<{ record_number: number; source_value: string; error_type: string }>(
+      `select record_number, source_value, error_type from ${db.schema}.mapping_errors where import_id = $1 order by id`,
+      [b],
+    );
+    assert.deepEqual(errors.map((e) => e.record_number), Array.from({ length: 2501 }, (_, k) => k + 1));
+    assert.equal(errors[0]!.source_value, 'n1');
+    assert.equal(errors[2500]!.source_value, odd);
+    assert.ok(errors.every((e) => e.error_type === errors[0]!.error_type));
+  });
+
   it('--dry-run is the dry run of each file: tables as the import names them (mapping, --sheet by number), files that would fail, and nothing written', async () => {
     put('in/a.csv', csv([['id', 'name'], [1, 'ann'], [2, 'bob']]));
     put('in/b.json', CORRUPT_JSON);
