@@ -9,7 +9,7 @@ import type { Settings } from '../config.js';
 import { restoreRecords, snapshotBatchRecords } from '../db/batches.js';
 import { openClient, type Client, type DatabaseTarget } from '../db/connection.js';
 import { getServerVersion } from '../db/tables.js';
-import { markFailed } from '../db/history.js';
+import { failureFactsOf, markFailed } from '../db/history.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { isGlobArgument } from '../sources/glob.js';
 import { listSources, type ListedFile, type SkippedEntry } from '../sources/listSources.js';
@@ -322,7 +322,7 @@ async function importOne(settings: Settings, options: BatchOptions, session: Imp
  */
 async function endAtomic(client: ImportSession['client'], schema: string, batchId: string, outcomes: BatchFileOutcome[], options: BatchOptions, count: number): Promise<void> {
   let failed = outcomes.find((o) => o.status === 'failed') ?? null;
-  let rewrite = async (): Promise<string[]> => [];
+  let rewrite = async (): Promise<Rewritten> => ({ records: new Map(), unkept: [] });
   if (failed === null) {
     try {
       await client.query('commit');
@@ -335,23 +335,31 @@ async function endAtomic(client: ImportSession['client'], schema: string, batchI
   if (failed !== null) {
     const cause = failed;
     const because = `rolled back with its --atomic batch: ${cause.file} failed: ${cause.error?.message ?? 'unknown error'}`;
-    const unkept = await rewrite();
+    const { records, unkept } = await rewrite();
     if (unkept.length > 0 && cause.error !== null) cause.error.warnings = [...(cause.error.warnings ?? []), ...unkept];
     for (const o of outcomes) {
       if (o === cause || o.status === 'skipped') continue;
-      if (o.import_id !== null) await markFailed(client, schema, o.import_id, because, o.duration_seconds, { error_class: 'AtomicBatchRolledBack', atomic: true, failed_file: cause.file, failed_import_id: cause.import_id });
+      const record = o.import_id === null ? undefined : records.get(o.import_id);
+      // Its figures stay as far as it got, as any failed import's do (README: the history record).
+      const facts = record === undefined ? {} : failureFactsOf(record);
+      if (o.import_id !== null) await markFailed(client, schema, o.import_id, because, o.duration_seconds, { error_class: 'AtomicBatchRolledBack', atomic: true, failed_file: cause.file, failed_import_id: cause.import_id }, facts);
       Object.assign(o, { status: 'failed', rows_inserted: 0, result: null, error: { message: because, hint: null } });
     }
   }
   outcomes.forEach((o, i) => options.onFileDone?.(o, i, count));
 }
 
+/** An atomic batch's records written again after its rollback (by import id, as they were), and a warning for each part that could not be kept. */
+interface Rewritten {
+  records: Map<string, Record<string, unknown>>;
+  unkept: string[];
+}
+
 /**
  * ROLLBACK of an atomic batch, its records and their mapping errors taken first. Returns what
- * writes them again (each in_progress but the failed file's, for markFailed to end), resolving to
- * a warning for each part that could not be kept.
+ * writes them again (each in_progress but the failed file's, for markFailed to end).
  */
-async function rollBackKeepingRecords(client: ImportSession['client'], schema: string, batchId: string): Promise<() => Promise<string[]>> {
+async function rollBackKeepingRecords(client: ImportSession['client'], schema: string, batchId: string): Promise<() => Promise<Rewritten>> {
   const records = await snapshotBatchRecords(client, schema, batchId);
   const unkept: string[] = [];
   const ids = records.map((r) => (r as { import_id: string }).import_id);
@@ -365,14 +373,15 @@ async function rollBackKeepingRecords(client: ImportSession['client'], schema: s
   });
   return async () => {
     try {
-      await restoreRecords(client, schema, records, (r) => (r.status === 'failed' ? 'failed' : 'in_progress'));
+      // Nothing of the others was committed: they updated, kept and deleted no row either.
+      await restoreRecords(client, schema, records, (r) => (r.status === 'failed' ? { status: 'failed' } : { status: 'in_progress', rows_updated: 0, rows_unchanged: 0, rows_deleted: 0 }));
       await errors?.restore(client).catch((err: unknown) => {
         unkept.push(`the ${errors.count} mapping error(s) of the batch's imports could not be written again after its rollback (${describeError(err)}): their records count errors that mapping_errors does not hold`);
       });
     } finally {
       errors?.discard();
     }
-    return unkept;
+    return { records: new Map(records.map((r) => [(r as { import_id: string }).import_id, r as Record<string, unknown>])), unkept };
   };
 }
 

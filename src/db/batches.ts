@@ -26,11 +26,14 @@ export async function snapshotBatchRecords(client: Client, schema: string, batch
   return res.rows.map((row) => row.r);
 }
 
-/** Writes records taken by snapshotBatchRecords again, each as `status` says (`null`: as it was). */
-export async function restoreRecords(client: Client, schema: string, records: readonly unknown[], status: (record: { import_id: string; status: string }) => string): Promise<void> {
+/**
+ * Writes records taken by snapshotBatchRecords again, each with what `patch` gives it in place of
+ * its own values (its status at least).
+ */
+export async function restoreRecords(client: Client, schema: string, records: readonly unknown[], patch: (record: { import_id: string; status: string }) => Record<string, unknown>): Promise<void> {
   const table = qualify(schema, 'import_history');
   for (const record of records) {
     const r = record as { import_id: string; status: string };
-    await client.query(`insert into ${table} select (jsonb_populate_record(null::${table}, $1::jsonb || jsonb_build_object('status', $2::text))).*`, [JSON.stringify(record), status(r)]);
+    await client.query(`insert into ${table} select (jsonb_populate_record(null::${table}, $1::jsonb || $2::jsonb)).*`, [JSON.stringify(record), JSON.stringify(patch(r))]);
   }
 }

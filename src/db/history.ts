@@ -347,6 +347,27 @@ export interface FailureFacts {
   warnings: string[] | null;
 }
 
+/** The figures of a whole record (as to_jsonb gives it) that a failed import keeps: a record rolled back with its --atomic batch. */
+export function failureFactsOf(record: Record<string, unknown>): FailureFacts {
+  const num = (key: string): number | null => (typeof record[key] === 'number' ? (record[key] as number) : null);
+  const text = (key: string): string | null => (typeof record[key] === 'string' ? (record[key] as string) : null);
+  return {
+    fileHash: text('file_hash'),
+    fileSizeBytes: num('file_size_bytes'),
+    fileType: text('file_type'),
+    totalRowsInFile: num('total_rows_in_file'),
+    rowsProcessed: num('rows_processed'),
+    duplicatesFound: num('duplicates_found'),
+    validationErrors: num('validation_errors'),
+    parsingTimeSeconds: num('parsing_time_seconds'),
+    duplicateCheckTimeSeconds: num('duplicate_check_time_seconds'),
+    insertTimeSeconds: num('insert_time_seconds'),
+    importStrategy: text('import_strategy'),
+    mappingConfig: record.mapping_config ?? null,
+    warnings: Array.isArray(record.warnings) ? (record.warnings as string[]) : null,
+  };
+}
+
 /**
  * Marks an import failed in its own transaction (after the import's transaction rolled back).
  * Only an in_progress record changes: if the connection dropped during COMMIT, the import may

@@ -13,6 +13,7 @@ import { importBatch, planBatch, type BatchOptions, type BatchResult } from '../
 import { csv, FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 import { assertPromiseHolds, countRows, historyOf, waitFor } from '../guarantees/helpers.ts';
 import { listHistory } from '../../src/core/history.ts';
+import type { ImportRecord } from '../../src/db/history.ts';
 import { startWireRecorder } from '../guarantees/wireRecorder.ts';
 import { useS3rver } from '../sources/s3rverHelper.ts';
 
@@ -319,6 +320,23 @@ describe('importBatch', { timeout: 600_000 }, () => {
     for (const f of r.files.slice(0, 2)) {
       const rec = records.find((x) => x.import_id === f.import_id)!;
       assert.match(rec.error_message ?? '', /rolled back with its --atomic batch: .*c\.json failed/);
+    }
+  });
+
+  it('--atomic rolled back: the records of the files before the failed one keep what they knew (counts read, strategy, mapping, times), and count no row written', async () => {
+    put('in/1.csv', csv([['id', 'v'], [1, 'a'], [2, 'b']]));
+    put('in/2.csv', csv([['id', 'v'], [2, 'B'], [3, 'c']]));
+    put('in/3.json', CORRUPT_JSON);
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 'kept_figures', atomic: true, mode: 'upsert', key: ['id'] });
+    assert.deepEqual(statuses(r), ['1.csv:failed', '2.csv:failed', '3.json:failed']);
+    await assertPromiseHolds(db.client, db.schema);
+    for (const f of r.files.slice(0, 2)) {
+      const [rec] = await db.rows<ImportRecord>(`select * from ${db.schema}.import_history where import_id = $1`, [f.import_id]);
+      assert.ok(rec !== undefined);
+      assert.match(rec.error_message ?? '', /rolled back with its --atomic batch: .*3\.json failed/);
+      const figures = { total: rec.total_rows_in_file, processed: rec.rows_processed, skipped: rec.rows_skipped, inserted: rec.rows_inserted, updated: rec.rows_updated, unchanged: rec.rows_unchanged, mode: rec.import_mode };
+      assert.deepEqual(figures, { total: 2, processed: 2, skipped: 2, inserted: 0, updated: 0, unchanged: 0, mode: 'upsert' }, f.file);
+      assert.ok(rec.import_strategy !== null && rec.mapping_config !== null && rec.parsing_time_seconds !== null && rec.file_hash !== null, JSON.stringify(rec));
     }
   });
 
