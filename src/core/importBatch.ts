@@ -318,7 +318,7 @@ async function importOne(settings: Settings, options: BatchOptions, session: Imp
  * the batch's transaction, so they are taken before the rollback and written again after it, each
  * failed: the failed file's with its own error, the others naming it, so the history says which
  * file failed and why; their mapping errors are kept with them. A file skipped as already
- * imported has no record.
+ * imported has no record (one skipped as a repeat of a file of the batch is reported failed).
  */
 async function endAtomic(client: ImportSession['client'], schema: string, batchId: string, outcomes: BatchFileOutcome[], options: BatchOptions, count: number): Promise<void> {
   let failed = outcomes.find((o) => o.status === 'failed') ?? null;
@@ -337,13 +337,15 @@ async function endAtomic(client: ImportSession['client'], schema: string, batchI
     const because = `rolled back with its --atomic batch: ${cause.file} failed: ${cause.error?.message ?? 'unknown error'}`;
     const { records, unkept } = await rewrite();
     if (unkept.length > 0 && cause.error !== null) cause.error.warnings = [...(cause.error.warnings ?? []), ...unkept];
+    // A file skipped as a repeat of a file of this batch was not imported either: that one is rolled back.
+    const ofBatch = new Set(outcomes.map((o) => o.import_id).filter((id) => id !== null));
     for (const o of outcomes) {
-      if (o === cause || o.status === 'skipped') continue;
+      if (o === cause || (o.status === 'skipped' && !ofBatch.has(o.already_imported_by ?? ''))) continue;
       const record = o.import_id === null ? undefined : records.get(o.import_id);
       // Its figures stay as far as it got, as any failed import's do (README: the history record).
       const facts = record === undefined ? {} : failureFactsOf(record);
       if (o.import_id !== null) await markFailed(client, schema, o.import_id, because, o.duration_seconds, { error_class: 'AtomicBatchRolledBack', atomic: true, failed_file: cause.file, failed_import_id: cause.import_id }, facts);
-      Object.assign(o, { status: 'failed', rows_inserted: 0, result: null, error: { message: because, hint: null } });
+      Object.assign(o, { status: 'failed', rows_inserted: 0, result: null, error: { message: because, hint: null }, already_imported_by: null });
     }
   }
   outcomes.forEach((o, i) => options.onFileDone?.(o, i, count));

@@ -352,6 +352,23 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.deepEqual(records.map((x) => x.status).sort(), ['success', 'success']);
   });
 
+  it('--atomic rolled back: a file skipped as a repeat of a file of the batch is reported not imported with it; one imported before the batch stays skipped', async () => {
+    put('in/a.csv', csv([['id'], [1]]));
+    const first = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 't', atomic: true });
+    assert.deepEqual(statuses(first), ['a.csv:success']);
+    put('in/b.csv', csv([['id'], [2]]));
+    put('in/b_copy.csv', csv([['id'], [2]]));
+    put('in/c.json', CORRUPT_JSON);
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 't', atomic: true });
+    assert.deepEqual(statuses(r), ['a.csv:skipped', 'b.csv:failed', 'b_copy.csv:failed', 'c.json:failed']);
+    assert.equal(r.files[0]!.already_imported_by, first.files[0]!.import_id);
+    const copy = r.files[2]!;
+    assert.deepEqual({ id: copy.import_id, by: copy.already_imported_by }, { id: null, by: null });
+    assert.match(copy.error?.message ?? '', /rolled back with its --atomic batch: .*c\.json failed/);
+    assert.deepEqual({ ...r.summary, duration_seconds: 0 }, { files: 4, imported: 0, skipped: 1, partial: 0, failed: 3, not_run: 0, rows_inserted: 0, duration_seconds: 0 });
+    assert.equal(await countRows(db.client, db.schema, 't'), 1);
+  });
+
   it('--atomic with --strict: a file stopped on its mapping errors leaves no row of any file, and its record says why', async () => {
     put('in/a.csv', csv([['id'], [1], [2]]));
     put('in/b.csv', csv([['id'], [3], ['three']]));
