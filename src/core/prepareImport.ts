@@ -194,9 +194,15 @@ async function recordUnreadable(settings: Settings, options: RunOptions, opened:
     inserted = true;
     await markFailed(client, settings.schema, importId, describeError(err), trace.durationSeconds(), { error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
   };
-  // In a batch, through its record connection: committed at once, even inside an atomic batch's transaction.
+  // In a batch, through its record connection: committed at once, even inside an atomic batch's transaction;
+  // after the record of the file before it, as every file's, so records keep the batch's order.
   // A record that cannot be written (the server gone, refused) must not hide why the input was unreadable.
-  const unrecorded = await (session !== null ? write(session.recorder, session.target) : withDatabase(settings, options, (client, _url, target) => write(client, target))).then(
+  const writeInTurn = async (s: ImportSession): Promise<void> => {
+    await s.turn?.beforeRecord();
+    await write(s.recorder, s.target);
+    s.turn?.recorded();
+  };
+  const unrecorded = await (session !== null ? writeInTurn(session) : withDatabase(settings, options, (client, _url, target) => write(client, target))).then(
     () => null,
     (writeErr: unknown) => unrecordedWarning(importId, writeErr),
   );

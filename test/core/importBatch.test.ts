@@ -157,6 +157,27 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.equal(await countRows(db.client, db.schema, 'stamped'), 0);
   });
 
+  it('the record of a file that cannot be read waits for the record of the file before it, as every file\'s does', async () => {
+    put('in/a.csv', csv([['id'], [1]]));
+    put('in/b.xls', 'not an xls');
+    // a.csv dawdles before its record until b.xls has one, or two seconds have passed: without
+    // the turn for records, b.xls's record would be stamped first.
+    const bRecorded = (): Promise<unknown> =>
+      waitFor('the record of b.xls', async () => (await db.rows(`select 1 from ${db.schema}.import_history where file_name = 'b.xls'`)).length > 0, 2000).catch(() => undefined);
+    const r = await importBatch(db.settings, {
+      ...defaults,
+      sources: [`${files.dir}/in`],
+      onFileStart: (_file, index) => ({
+        onPhase: async (phase) => {
+          if (index === 0 && phase === 'reading') await bRecorded();
+        },
+      }),
+    });
+    assert.deepEqual(statuses(r), ['a.csv:success', 'b.xls:failed']);
+    const stamped = await db.rows<{ file_name: string }>(`select file_name from ${db.schema}.import_history order by import_timestamp`);
+    assert.deepEqual(stamped.map((x) => x.file_name), ['a.csv', 'b.xls']);
+  });
+
   it('a file whose table changed while it waited for its turn checks duplicates against the table as it is then (its early conversion is made again)', async () => {
     put('base.csv', csv([['a', 'b'], [1, 1], [2, 2]]));
     const base = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/base.csv`], table: 'changed' });
