@@ -16,6 +16,7 @@ import { readJsonFile } from '../sources/jsonFile.js';
 import type { OpenedSource } from '../sources/source.js';
 import type { RunOptions } from './importTypes.js';
 import { fileTypeOf, newImportRecord, type ImportTrace } from './importTrace.js';
+import { recordModeStarted } from './upsert.js';
 
 export interface Prepared {
   input: OpenedInput;
@@ -192,6 +193,8 @@ async function recordUnreadable(settings: Settings, options: RunOptions, opened:
     const fileType = trace.format !== null ? fileTypeOf(trace.format) : options.format ? fileTypeOf(options.format) : null;
     await insertInProgress(client, settings.schema, newImportRecord(settings, options, { importId, opened, tableName, fileType, target, metadata: session !== null ? { batch_id: session.batchId } : {} }));
     inserted = true;
+    // The mode asked for (importModeOf's checks come later, once the input is read).
+    await recordModeStarted(client, settings.schema, importId, options.replaceImport != null ? 'replace_import' : (options.mode ?? 'append'));
     await markFailed(client, settings.schema, importId, describeError(err), trace.durationSeconds(), { error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
   };
   // In a batch, through its record connection: committed at once, even inside an atomic batch's transaction;

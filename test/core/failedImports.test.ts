@@ -55,6 +55,21 @@ describe('what a failed import records', () => {
     assert.equal(metadata.bytes_read, undefined, 'every byte was read');
   });
 
+  it('an empty file given to --mode replace, upsert or --replace-import is recorded failed in that mode', async () => {
+    const first = await importFile(db.settings, { ...defaults, source: files.write('mode_a.csv', csv([['k'], [1]])), table: 'mode_t' });
+    const asked: Array<[Partial<ImportOptions>, string]> = [
+      [{ mode: 'replace' }, 'replace'],
+      [{ mode: 'upsert', key: ['k'] }, 'upsert'],
+      [{ replaceImport: first.import_id }, 'replace_import'],
+      [{}, 'append'],
+    ];
+    for (const [options, mode] of asked) {
+      const { h } = await failing(db, { ...defaults, source: files.write(`empty_${mode}.csv`, ''), table: 'mode_t', ...options });
+      assert.equal(h.import_mode, mode);
+      assert.equal((h.metadata as Record<string, unknown>).failed_phase, 'reading');
+    }
+  });
+
   it('failed when planning, after every row was read: the rows, the hash and the staging time are known, the later figures are not', async () => {
     await importFile(db.settings, { ...defaults, source: files.write('plan_a.csv', csv([['k', 'v'], [1, 'a']])), table: 'plan_t' });
     const path = files.write('plan_b.csv', csv([['k', 'other'], [2, 'b'], [3, 'c'], [4, 'd']]));
