@@ -24,6 +24,11 @@ export async function snapshotTable(db: TestDb, table: string): Promise<unknown[
   return (await db.client.query(`select to_jsonb(t) as r from ${qualify(db.schema, table)} t order by t.id`)).rows.map((r: { r: unknown }) => r.r);
 }
 
+/** Every row as its record text, in id order: tells a json/jsonb JSON null (`null`) from SQL NULL (empty), which to_jsonb writes alike. */
+export async function snapshotRowText(db: TestDb, table: string): Promise<string[]> {
+  return (await db.client.query(`select t::text as r from ${qualify(db.schema, table)} t order by t.id`)).rows.map((r: { r: string }) => r.r);
+}
+
 /** Creates atlas's own tables in the test schema (the first core call would do it too). */
 export async function migrateTestDb(db: TestDb): Promise<void> {
   await migrate(db.client, db.schema);

@@ -14,22 +14,42 @@ const PREIMAGES = 'import_preimages';
 /** What happened to a row whose previous version is kept. */
 export type PreImageAction = 'updated' | 'deleted';
 
+/** A json or jsonb column of a data table (a domain over one too). */
+interface JsonColumn {
+  name: string;
+  jsonb: boolean;
+}
+
+/** The json and jsonb columns of a table: in them JSON null is a value, which row_to_json writes as it writes SQL NULL. */
+async function listJsonColumns(client: Client, schema: string, table: string): Promise<JsonColumn[]> {
+  const res = await client.query<JsonColumn>(
+    `select a.attname as name, b.oid = 'jsonb'::regtype as jsonb
+       from pg_attribute a join pg_type t on t.oid = a.atttypid join pg_type b on b.oid = case when t.typtype = 'd' then t.typbasetype else t.oid end
+      where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped and b.oid in ('json'::regtype, 'jsonb'::regtype)
+      order by a.attnum`,
+    [qualify(schema, table)],
+  );
+  return res.rows;
+}
+
 /**
  * Keeps the current version of the rows of `table` that `rowsSql` selects (a query over the
  * table aliased `t`, which must select whole rows as `t`), before this import updates or deletes
- * them: the whole row as row_to_json writes it (every column, `id` and the metadata included).
- * Returns how many were kept.
+ * them: the whole row as row_to_json writes it (every column, `id` and the metadata included),
+ * and the json/jsonb columns holding JSON null (`json_nulls`, sql/006). Returns how many were kept.
  */
 export async function savePreImages(
   client: Client,
   p: { schema: string; table: string; importId: string; action: PreImageAction; from: string; params?: unknown[] },
 ): Promise<number> {
-  const extra = p.params ?? [];
-  const sql = `insert into ${qualify(p.schema, PREIMAGES)} (import_id, table_name, row_id, prior_import_id, action, row_data)
-    select $1::uuid, $2::text, t.id, t._import_id, $3::text, row_to_json(t.*) ${p.from}`;
-  const res = await withImportIdCheckSkipped(client, { schema: p.schema, table: PREIMAGES, fkColumn: 'import_id', importId: p.importId }, () =>
-    client.query(sql, [p.importId, p.table, p.action, ...extra]),
-  );
+  const params: unknown[] = [p.importId, p.table, p.action, ...(p.params ?? [])];
+  // Only a table with json or jsonb columns pays for json_nulls: the others' statement is as it was.
+  const json = await listJsonColumns(client, p.schema, p.table);
+  const named = json.map((c) => `case when ${c.jsonb ? 'jsonb' : 'json'}_typeof(t.${quoteIdent(c.name)}) = 'null' then $${params.push(c.name)}::text end`);
+  const [nullsColumn, nullsValue] = json.length === 0 ? ['', ''] : [', json_nulls', `, nullif(array_remove(array[${named.join(', ')}], null), '{}')`];
+  const sql = `insert into ${qualify(p.schema, PREIMAGES)} (import_id, table_name, row_id, prior_import_id, action, row_data${nullsColumn})
+    select $1::uuid, $2::text, t.id, t._import_id, $3::text, row_to_json(t.*)${nullsValue} ${p.from}`;
+  const res = await withImportIdCheckSkipped(client, { schema: p.schema, table: PREIMAGES, fkColumn: 'import_id', importId: p.importId }, () => client.query(sql, params));
   return res.rowCount ?? 0;
 }
 
@@ -45,6 +65,18 @@ async function writableColumns(client: Client, schema: string, table: string): P
 }
 
 /**
+ * The value of each of `columns` in a pre-image `p` read as `r` (json_populate_record of its
+ * row_data), as it was in the table: a json/jsonb column named in `p.json_nulls` held JSON null,
+ * which json_populate_record reads as SQL NULL. Column names go into `params`.
+ */
+export async function preImageValuesSql(client: Client, schema: string, table: string, columns: readonly string[], params: unknown[]): Promise<string[]> {
+  const json = new Set((await listJsonColumns(client, schema, table)).map((c) => c.name));
+  return columns.map((c) =>
+    json.has(c) ? `case when r.${quoteIdent(c)} is null and $${params.push(c)}::text = any(p.json_nulls) then 'null' else r.${quoteIdent(c)} end` : `r.${quoteIdent(c)}`,
+  );
+}
+
+/**
  * Puts back the pre-images an import kept of `table`'s rows, as they were: every column, `id`
  * included (OVERRIDING SYSTEM VALUE: atlas's `id` is an identity column). The import's own rows
  * must be deleted first. Rows whose ids are in `skipRowIds` are left out (later imports changed
@@ -52,17 +84,19 @@ async function writableColumns(client: Client, schema: string, table: string): P
  * kept them for later imports that rely on them). Returns how many rows were put back.
  */
 export async function restorePreImages(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<number> {
-  const columns = (await writableColumns(client, schema, table)).map(quoteIdent);
+  const columns = await writableColumns(client, schema, table);
+  const params: unknown[] = [importId, table, skipRowIds];
+  const values = await preImageValuesSql(client, schema, table, columns, params);
   const res = await client.query(
-    `insert into ${qualify(schema, table)} (${columns.join(', ')}) overriding system value
-     select ${columns.map((c) => `r.${c}`).join(', ')}
+    `insert into ${qualify(schema, table)} (${columns.map(quoteIdent).join(', ')}) overriding system value
+     select ${values.join(', ')}
        from ${qualify(schema, PREIMAGES)} p
        cross join lateral json_populate_record(null::${qualify(schema, table)}, p.row_data) r
       where p.import_id = $1 and p.table_name = $2 and not (p.row_id = any($3::bigint[]))
         -- a row undo --reassign just gave to a later import stays that import's
         and not exists (select 1 from ${qualify(schema, table)} x where x.id = p.row_id)
       order by p.row_id`,
-    [importId, table, skipRowIds],
+    params,
   );
   return res.rowCount ?? 0;
 }
@@ -148,7 +182,7 @@ export async function handOverPreImages(client: Client, schema: string, table: s
                   where p.prior_import_id = $1 and p.table_name = $2 and p.import_id <> $1 and h.status in ('success', 'partial')`;
   const rows = await client.query<{ row_id: string }>(`select distinct l.row_id::text as row_id from (${later}) l`, [importId, table]);
   await client.query(
-    `update ${pre} p set row_data = own.row_data, prior_import_id = own.prior_import_id
+    `update ${pre} p set row_data = own.row_data, json_nulls = own.json_nulls, prior_import_id = own.prior_import_id
        from (${later}) l, ${pre} own
       where p.id = l.id and own.import_id = $1 and own.table_name = $2 and own.row_id = l.row_id`,
     [importId, table],

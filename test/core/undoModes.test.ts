@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { undoImport, type UndoOptions } from '../../src/core/undo.ts';
 import { AtlasError } from '../../src/errors.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
-import { createTrackedTable, importInto, importWith, snapshotTable } from '../importHelpers.ts';
+import { createTrackedTable, importInto, importWith, snapshotRowText, snapshotTable } from '../importHelpers.ts';
 
 const run: UndoOptions = { dryRun: false, force: false, purge: false };
 
@@ -138,6 +138,32 @@ describe('undo of upsert, replace and --replace-import', () => {
     const text = await db.rows<{ f: string; j: string }>(`select f::text, j::text from ${db.schema}.t_types order by id`);
     assert.deepEqual(text, [{ f: '0.1', j: '{"b": 1, "a": [1, 2.50]}' }, { f: '1e-300', j: '[]' }], 'json keeps its text as written');
   });
+  it('a json or jsonb column holding JSON null comes back JSON null, not SQL NULL: upsert, replace, --replace-import and --force', async () => {
+    const header = ['sku', 'jb', 'j'];
+    await createTrackedTable(db, 'jn_prices', [['sku', 'text'], ['jb', 'jsonb'], ['j', 'json']]);
+    const exact = async () => ({ text: await snapshotRowText(db, 'jn_prices'), json: await snapshotTable(db, 'jn_prices') });
+    const load = (name: string, rows: string[][], options: Parameters<typeof importWith>[3]) => importWith(db.settings, files.write(name, csv([header, ...rows])), options.replaceImport ? null : 'jn_prices', options);
+    const a = await load('jn1.csv', [['a', 'null', 'null'], ['b', '', ''], ['c', '{"x": null}', '[null]']], {});
+    const s1 = await exact();
+    assert.deepEqual((await db.rows<{ n: number }>(`select count(*)::int as n from ${db.schema}.jn_prices where jb = 'null'::jsonb and j::text = 'null'`))[0]!.n, 1, 'row a holds JSON null');
+    const u = await load('jn2.csv', [['a', '[1]', '[1]'], ['b', '[2]', '[2]'], ['c', '3', '3']], { mode: 'upsert', key: ['sku'] });
+    assert.equal(u.rows_updated, 3);
+    await undoImport(db.settings, u.import_id, run);
+    assert.deepEqual(await exact(), s1, 'after undo of the upsert');
+    const rep = await load('jn3.csv', [['z', '1', '1']], { mode: 'replace' });
+    await undoImport(db.settings, rep.import_id, run);
+    assert.deepEqual(await exact(), s1, 'after undo of the replace');
+    const fix = await load('jn4.csv', [['a', '0', '0']], { replaceImport: a.import_id });
+    await undoImport(db.settings, fix.import_id, run);
+    assert.deepEqual(await exact(), s1, 'after undo of the --replace-import');
+    // --force of b hands c's pre-image of row a over to a's version: undoing c then puts back JSON null.
+    const b = await load('jn5.csv', [['a', '[5]', '[5]']], { mode: 'upsert', key: ['sku'] });
+    const c = await load('jn6.csv', [['a', '[6]', '[6]']], { mode: 'upsert', key: ['sku'] });
+    await undoImport(db.settings, b.import_id, { ...run, force: true });
+    await undoImport(db.settings, c.import_id, run);
+    assert.deepEqual(await exact(), s1, 'after --force of b and undo of c');
+  });
+
   it('rows a later append skipped as duplicates of rows an upsert updated: --reassign is refused, --force puts the previous version back', async () => {
     await append('d1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'd_prices');
     const before = await snapshotTable(db, 'd_prices');

@@ -71,7 +71,7 @@ describe('migrations', () => {
       await createSchemaAtVersion(client, schema, 4);
       const id = randomUUID();
       await client.query(`insert into ${schema}.import_history (import_id, source_type, table_name, file_name, status, rows_inserted) values ($1, 'local_upload', 't', 'f.csv', 'success', 7)`, [id]);
-      assert.deepEqual(await migrate(client, schema), [5]);
+      assert.deepEqual(await migrate(client, schema), listMigrations().filter((m) => m.version > 4).map((m) => m.version));
       const rec = await client.query(
         `select import_mode, rows_inserted, rows_updated, rows_unchanged, rows_deleted, replaces_import_id, replaced_by, preimages_pruned_at from ${schema}.import_history`,
       );
