@@ -11,13 +11,14 @@ import { lockForTransaction, useLargeWorkMem, withTransaction, type Client } fro
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countDependentUpdatedRows, countPreImages, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
+import { countDependentUpdatedRows, countPreImages, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
 import { withDatabase, type DatabaseListener } from './database.js';
 import { checkImportId, resolveImport } from './history.js';
 import { reassignDependentRows } from './reassign.js';
+import { findRestoreKeyConflicts, keyConflictText, type KeyConflict } from './undoKeyCheck.js';
 import { formatAbsoluteTime } from '../transform/time.js';
 
 /** What `atlas undo` was asked to do. */
@@ -98,6 +99,11 @@ export interface UndoResult {
    * (or --force, which leaves those rows to them).
    */
   later_imports: LaterChange[];
+  /**
+   * Rows it would put back whose key (a unique index's, or the key upserts ran on) rows that stay
+   * hold now: the undo is refused, --force too, until the imports holding them are undone.
+   */
+  key_conflicts: KeyConflict[];
   /** The history record is (or, in a dry run, would be) deleted rather than marked undone. */
   purged: boolean;
   /** Mapping errors deleted with a purged record. */
@@ -165,6 +171,14 @@ export function laterImportsError(plan: UndoResult): AtlasError {
   });
 }
 
+/** The refusal of an undo whose rows to put back hold keys that rows of other imports hold now (also used by the CLI after a dry run). */
+export function keyConflictsError(plan: UndoResult): AtlasError {
+  const owners = [...new Set(plan.key_conflicts.flatMap((k) => k.owners.map((o) => o.import_id)).filter((o) => o !== null))];
+  return new AtlasError(`cannot undo import ${plan.import_id}: rows it would put back hold keys that other rows in the table hold now: ${plan.key_conflicts.map(keyConflictText).join('; ')}`, {
+    hint: `${owners.length > 0 ? `undo ${owners.join(', ')} first (latest first), then this one` : 'delete or change the rows holding those keys first'}; --force does not change this, the table would hold those keys twice`,
+  });
+}
+
 /** The refusal of an undo whose pre-images were dropped by `history compact`. */
 function prunedError(r: ImportRecord): AtlasError {
   const what = [r.rows_updated > 0 ? `${r.rows_updated} row(s) it updated` : null, r.rows_deleted > 0 ? `${r.rows_deleted} row(s) it deleted` : null].filter((x) => x !== null).join(' and ');
@@ -182,6 +196,23 @@ async function currentXid(client: Client): Promise<string> {
 /** Undoing a --replace-import: the import it replaced has its rows back, and is no longer replaced. */
 async function clearReplacedBy(client: Client, schema: string, replaced: string, by: string): Promise<void> {
   await client.query(`update ${qualify(schema, 'import_history')} set replaced_by = null, updated_at = clock_timestamp() where import_id = $1 and replaced_by = $2`, [replaced, by]);
+}
+
+/**
+ * restorePreImages, with a key undoKeyCheck.ts cannot see (a unique index on an expression or a
+ * part of the table, a row undo --reassign kept) said as the refusal it is, not PostgreSQL's alone.
+ */
+async function restoreOrExplain(client: Client, schema: string, table: string, id: string, skipRowIds: readonly string[]): Promise<number> {
+  try {
+    return await restorePreImages(client, schema, table, id, skipRowIds);
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string; detail?: string };
+    if (e.code !== '23505') throw err;
+    throw new AtlasError(`cannot undo import ${id}: a row it would put back holds a key a row in ${schema}.${table} holds now (${e.constraint ?? 'a unique index'}: ${e.detail ?? 'no detail'}); rolled back, nothing was changed`, {
+      hint: 'undo the import that wrote that row first (atlas lineage TABLE --row ID names it), or delete or change that row',
+      cause: err,
+    });
+  }
 }
 
 /** Undoes one import (by id or unambiguous 8+ character prefix). `undone_by` is `settings.user`. */
@@ -225,6 +256,7 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
     rows_to_restore: 0,
     rows_restored: options.dryRun ? null : 0,
     later_imports: [],
+    key_conflicts: [],
     purged: options.purge,
     mapping_errors_removed: 0,
     undone_at: null,
@@ -286,6 +318,11 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
     result.later_duplicates = result.dependent_imports.reduce((n, d) => n + d.records, 0);
     result.dependent_rows = result.dependent_imports.reduce((n, d) => n + d.rows, 0);
     if (result.dependent_rows > 0) result.dependents = options.reassign ? 'reassigned' : options.force ? 'deleted' : 'refused';
+    if (result.rows_to_restore > 0) {
+      // The rows --force leaves to later imports are not put back (handOverPreImages).
+      const skipped = result.later_imports.length > 0 ? await listLaterChangedRowIds(client, schema, table, id) : [];
+      result.key_conflicts = await findRestoreKeyConflicts(client, schema, table, id, skipped);
+    }
     if (result.dependents === 'reassigned' && result.rows_to_restore > 0) {
       const updated = await countDependentUpdatedRows(client, schema, table, id);
       if (updated > 0) {
@@ -295,6 +332,8 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
       }
     }
   }
+  // First: --force, which the other refusals offer, does not get past this one.
+  if (result.key_conflicts.length > 0 && !options.dryRun) throw keyConflictsError(result);
   if (result.later_imports.length > 0 && !options.force && !options.dryRun) throw laterImportsError(result);
   if (result.force_reason !== null && !options.force && !options.dryRun) throw forceRequiredError(result);
   if (result.dependents === 'refused' && !options.dryRun) throw dependentsError(result);
@@ -316,7 +355,7 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
   // Rows later imports changed since stay theirs (--force; refused above otherwise).
   const taken = info?.tracked && result.later_imports.length > 0 ? await handOverPreImages(client, schema, table, id) : [];
   const removed = (info?.tracked ? await deleteImportRows(client, schema, table, id) : 0) + result.rows_reassigned;
-  result.rows_restored = info?.tracked && result.rows_to_restore > 0 ? await restorePreImages(client, schema, table, id, taken) : 0;
+  result.rows_restored = info?.tracked && result.rows_to_restore > 0 ? await restoreOrExplain(client, schema, table, id, taken) : 0;
   // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
   if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
   // An upsert's updated rows come back as their previous versions (same ids): the table loses only the rows it inserted.

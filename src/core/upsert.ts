@@ -47,12 +47,12 @@ function comparable(expr: string, type: TypeRef): string {
 }
 
 /** The key's values as readable text: 'a@x.org', 2025-01-31 (quote_nullable: NULL shows as NULL). */
-function keyTextSql(exprs: readonly string[]): string {
+export function keyTextSql(exprs: readonly string[]): string {
   return `concat_ws(', ', ${exprs.map((e) => `quote_nullable((${e})::text)`).join(', ')})`;
 }
 
 /** `(email, date)` or `id`. */
-function keyLabel(key: readonly KeyColumn[]): string {
+export function keyLabel(key: readonly KeyColumn[]): string {
   return key.length === 1 ? key[0]!.name : `(${key.map((k) => k.name).join(', ')})`;
 }
 

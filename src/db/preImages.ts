@@ -168,6 +168,18 @@ export function laterChangeText(l: LaterChange): string {
   return `${l.import_id} (${l.import_mode}, ${l.file_name ?? 'stdin'}, ${what})`;
 }
 
+/** The pre-images, kept by imports not undone, of versions of rows `$1` wrote into table `$2`. */
+function laterPreImagesSql(schema: string): string {
+  return `select p.id, p.row_id from ${qualify(schema, PREIMAGES)} p join ${qualify(schema, 'import_history')} h on h.import_id = p.import_id
+           where p.prior_import_id = $1 and p.table_name = $2 and p.import_id <> $1 and h.status in ('success', 'partial')`;
+}
+
+/** The ids of the rows `importId` wrote that later imports (not undone) changed since: undo --force leaves them to those imports (handOverPreImages). */
+export async function listLaterChangedRowIds(client: Client, schema: string, table: string, importId: string): Promise<string[]> {
+  const rows = await client.query<{ row_id: string }>(`select distinct l.row_id::text as row_id from (${laterPreImagesSql(schema)}) l`, [importId, table]);
+  return rows.rows.map((r) => r.row_id);
+}
+
 /**
  * Undo --force of `importId` while later imports changed some of its rows: those rows stay as
  * the later imports left them, and the later imports' pre-images of them (versions `importId`
@@ -178,9 +190,8 @@ export function laterChangeText(l: LaterChange): string {
  */
 export async function handOverPreImages(client: Client, schema: string, table: string, importId: string): Promise<string[]> {
   const pre = qualify(schema, PREIMAGES);
-  const later = `select p.id, p.row_id from ${pre} p join ${qualify(schema, 'import_history')} h on h.import_id = p.import_id
-                  where p.prior_import_id = $1 and p.table_name = $2 and p.import_id <> $1 and h.status in ('success', 'partial')`;
-  const rows = await client.query<{ row_id: string }>(`select distinct l.row_id::text as row_id from (${later}) l`, [importId, table]);
+  const later = laterPreImagesSql(schema);
+  const rows = await listLaterChangedRowIds(client, schema, table, importId);
   await client.query(
     `update ${pre} p set row_data = own.row_data, json_nulls = own.json_nulls, prior_import_id = own.prior_import_id
        from (${later}) l, ${pre} own
@@ -192,7 +203,7 @@ export async function handOverPreImages(client: Client, schema: string, table: s
       where p.id = l.id and not exists (select 1 from ${pre} own where own.import_id = $1 and own.table_name = $2 and own.row_id = l.row_id)`,
     [importId, table],
   );
-  return rows.rows.map((r) => r.row_id);
+  return rows;
 }
 
 /**
