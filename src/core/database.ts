@@ -9,6 +9,8 @@ export type DatabaseListener = (target: DatabaseTarget) => void;
 /** What every core call that opens the database takes, as an option (never a positional argument). */
 export interface DatabaseOptions {
   onDatabase?: DatabaseListener | undefined;
+  /** Aborting it while the connection is being made ends the attempt (Ctrl-C during an import). */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface DatabaseOptions {
 export async function withDatabase<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>): Promise<T> {
   const target = await resolveDatabase(settings);
   options.onDatabase?.(target);
-  const client = await openClient(target.url);
+  const client = await openClient(target.url, { signal: options.signal, source: settings });
   try {
     await migrate(client, settings.schema);
     await markInterruptedImports(client, settings.schema);

@@ -224,7 +224,7 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
     await withDatabase(settings, options, async (client, url, target) => {
       // An atomic batch writes its records in its own transaction: creating a table with its foreign
       // key to import_history locks that table against other writers until the batch commits.
-      const recorder = options.atomic ? client : await openClient(url);
+      const recorder = options.atomic ? client : await openClient(url, { signal: options.signal });
       try {
         const session = await openSession(client, url, target, recorder, batchId, options.atomic);
         if (options.atomic) {
@@ -235,7 +235,7 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
         } else if (options.stopOnError || files.length < 2) {
           outcomes = await runInTurn(settings, options, [session], files, tableFor);
         } else {
-          const second = await openClient(url);
+          const second = await openClient(url, { signal: options.signal });
           try {
             const lanes = [session, await openSession(second, url, target, recorder, batchId, false)];
             outcomes = await runInTurn(settings, options, lanes, files, tableFor);

@@ -1,8 +1,8 @@
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Settings } from '../config.js';
-import { DatabaseError, describeError, UsageError } from '../errors.js';
+import { CancelledError, DatabaseError, describeError, UsageError } from '../errors.js';
 import { ensureEmbeddedServer } from './embedded.js';
 
 export type Client = pg.Client;
@@ -29,11 +29,60 @@ export async function resolveDatabase(settings: Settings): Promise<DatabaseTarge
 /** The key the server gave each open client (BackendKeyData), for cancel requests. */
 const cancelKeys = new WeakMap<Client, { processID: number; secretKey: number }>();
 
-/** Opens a client with an error listener attached (an idle client's socket error must not crash the process). */
-export async function openClient(url: string, applicationName = 'atlas'): Promise<Client> {
+/** How a connection is opened. */
+export interface OpenOptions {
+  /** Aborting it while the connection is being made ends the attempt at once (Ctrl-C, SIGTERM). */
+  signal?: AbortSignal | undefined;
+  /** Where the URL came from, named in the hint of a failure. @default null (the URL is named, not where it was set) */
+  source?: Pick<Settings, 'databaseSource' | 'configPath'> | null;
+  /** @default "atlas" */
+  applicationName?: string;
+}
+
+/**
+ * How long a connection may take before it is given up, when neither the URL's connect_timeout
+ * nor PGCONNECT_TIMEOUT says: a frozen server or a proxy whose backend is gone accepts TCP and
+ * never answers, and libpq's own default (wait forever) would hang a cron job until the peer closes.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 30;
+
+/**
+ * The connect timeout in seconds, as libpq reads it: the URL's `connect_timeout`, else
+ * PGCONNECT_TIMEOUT, else atlas's default; 0 (or less) waits without a limit. (pg's JavaScript
+ * client reads neither.)
+ */
+export function connectTimeoutSeconds(url: string, env: NodeJS.ProcessEnv = process.env): number {
+  let fromUrl: string | null = null;
+  try {
+    fromUrl = new URL(url).searchParams.get('connect_timeout');
+  } catch {
+    /* a URL that new URL refuses: pg has already accepted or refused it */
+  }
+  const [given, where] = fromUrl !== null ? [fromUrl, 'connect_timeout in the database URL'] : [env.PGCONNECT_TIMEOUT ?? '', 'PGCONNECT_TIMEOUT'];
+  if (given.trim() === '') return DEFAULT_CONNECT_TIMEOUT_SECONDS;
+  if (!/^\s*-?\d+\s*$/.test(given)) throw new UsageError(`${where} must be a whole number of seconds, not "${given}"`);
+  return Math.max(0, Number(given));
+}
+
+/** The hint of a connection that failed. */
+function connectHint(_source: Pick<Settings, 'databaseSource' | 'configPath'> | null): string {
+  return 'check --database-url / DATABASE_URL, or unset them to use the embedded server';
+}
+
+/**
+ * Opens a client with an error listener attached (an idle client's socket error must not crash the
+ * process). The connection is given up past its connect timeout, or when `signal` aborts, by
+ * destroying its socket: pg alone would wait until the server answers or closes.
+ */
+export async function openClient(url: string, options: OpenOptions = {}): Promise<Client> {
+  if (options.signal?.aborted) throw new CancelledError('cancelled before connecting to PostgreSQL; nothing was written');
+  const timeout = connectTimeoutSeconds(url);
+  const source = options.source ?? null;
+  // Ours, through pg's `stream` option, so that it can be destroyed while pg waits on it (a TLS socket pg wraps around it goes with it).
+  const socket = new Socket();
   let client: Client;
   try {
-    client = new pg.Client({ connectionString: url, application_name: applicationName });
+    client = new pg.Client({ connectionString: url, application_name: options.applicationName ?? 'atlas', stream: () => socket });
   } catch (err) {
     // sslrootcert, sslcert and sslkey name files the driver reads as it parses the URL.
     const unreadable = err as NodeJS.ErrnoException;
@@ -51,14 +100,31 @@ export async function openClient(url: string, applicationName = 'atlas'): Promis
   });
   // pg keeps the key in fields of its own; its connection emits the protocol message (pg pinned: test/db/connection.test.ts).
   client.connection.on('backendKeyData', (msg: { processID: number; secretKey: number }) => cancelKeys.set(client, { processID: msg.processID, secretKey: msg.secretKey }));
+  const server = client.host.startsWith('/') ? `the socket in ${client.host}` : `${client.host}:${client.port}`;
+  let gaveUp: 'timeout' | 'cancelled' | null = null;
+  const giveUp = (why: 'timeout' | 'cancelled'): void => {
+    gaveUp ??= why;
+    socket.destroy(new Error(why));
+  };
+  const timer = timeout > 0 ? setTimeout(() => giveUp('timeout'), timeout * 1000) : null;
+  const onAbort = (): void => giveUp('cancelled');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await client.connect();
   } catch (err) {
+    socket.destroy();
     await client.end().catch(() => undefined);
-    throw new DatabaseError(`cannot connect to PostgreSQL: ${describeError(err)}`, {
-      hint: 'check --database-url / DATABASE_URL, or unset them to use the embedded server',
-      cause: err,
-    });
+    if (gaveUp === 'cancelled') throw new CancelledError(`cancelled while connecting to PostgreSQL at ${server}; nothing was written`);
+    if (gaveUp === 'timeout') {
+      throw new DatabaseError(`cannot connect to PostgreSQL: ${server} did not answer within ${timeout} s (a frozen server, a firewall that drops the packets, or a proxy whose server is gone?)`, {
+        hint: `${connectHint(source)}; connect_timeout=N in the URL or PGCONNECT_TIMEOUT sets how long to wait (default ${DEFAULT_CONNECT_TIMEOUT_SECONDS} s)`,
+        cause: err,
+      });
+    }
+    throw new DatabaseError(`cannot connect to PostgreSQL: ${describeError(err)}`, { hint: connectHint(source), cause: err });
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
   }
   return client;
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { cancelRunningQuery, openClient } from '../../src/db/connection.ts';
-import { UsageError } from '../../src/errors.ts';
-import { waitFor } from '../guarantees/helpers.ts';
+import { cancelRunningQuery, connectTimeoutSeconds, DEFAULT_CONNECT_TIMEOUT_SECONDS, openClient } from '../../src/db/connection.ts';
+import { CancelledError, DatabaseError, UsageError } from '../../src/errors.ts';
+import { listenWithoutAnswering, waitFor } from '../guarantees/helpers.ts';
 import { testDatabaseUrl } from '../helpers.ts';
 
 describe('cancelRunningQuery', () => {
@@ -58,5 +58,50 @@ describe('openClient', () => {
       openClient('postgresql://loader:secret@127.0.0.1:5432/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem'),
       (err: unknown) => err instanceof UsageError && err.message === 'cannot read /nonexistent/ca.pem, named in the database URL (sslrootcert, sslcert or sslkey): ENOENT',
     );
+  });
+});
+
+describe('openClient against a server that accepts the connection and never answers', { timeout: 120_000 }, () => {
+  it('gives up past the URL\'s connect_timeout: one line naming the server, a hint saying how to wait longer', async () => {
+    const server = await listenWithoutAnswering();
+    try {
+      await assert.rejects(openClient(server.url('?connect_timeout=1')), (err: unknown) => {
+        assert.ok(err instanceof DatabaseError, String(err));
+        assert.equal(err.message, `cannot connect to PostgreSQL: 127.0.0.1:${server.port} did not answer within 1 s (a frozen server, a firewall that drops the packets, or a proxy whose server is gone?)`);
+        assert.match(err.hint ?? '', /connect_timeout=N in the URL or PGCONNECT_TIMEOUT sets how long to wait \(default 30 s\)$/);
+        return true;
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an abort while it waits (Ctrl-C, SIGTERM) ends the attempt: cancelled, nothing written', async () => {
+    const server = await listenWithoutAnswering();
+    try {
+      const controller = new AbortController();
+      // No connect_timeout: only the abort can end it before the default's 30 s.
+      const opening = openClient(server.url(), { signal: controller.signal });
+      await server.connected;
+      controller.abort();
+      await assert.rejects(opening, (err: unknown) => err instanceof CancelledError && err.message === `cancelled while connecting to PostgreSQL at 127.0.0.1:${server.port}; nothing was written`);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('connectTimeoutSeconds', () => {
+  const url = 'postgresql://u:p@db.example:5432/db';
+  it('the URL\'s connect_timeout, else PGCONNECT_TIMEOUT, else 30 s; 0 waits without a limit, as in libpq', () => {
+    assert.equal(connectTimeoutSeconds(`${url}?sslmode=verify-full&connect_timeout=7`, { PGCONNECT_TIMEOUT: '9' }), 7);
+    assert.equal(connectTimeoutSeconds(url, { PGCONNECT_TIMEOUT: '9' }), 9);
+    assert.equal(connectTimeoutSeconds(url, {}), DEFAULT_CONNECT_TIMEOUT_SECONDS);
+    assert.equal(DEFAULT_CONNECT_TIMEOUT_SECONDS, 30);
+    assert.equal(connectTimeoutSeconds(`${url}?connect_timeout=0`, {}), 0);
+  });
+  it('a value that is not a whole number is a usage error naming where it was set', () => {
+    assert.throws(() => connectTimeoutSeconds(`${url}?connect_timeout=3s`, {}), (err: unknown) => err instanceof UsageError && err.message === 'connect_timeout in the database URL must be a whole number of seconds, not "3s"');
+    assert.throws(() => connectTimeoutSeconds(url, { PGCONNECT_TIMEOUT: 'soon' }), (err: unknown) => err instanceof UsageError && err.message === 'PGCONNECT_TIMEOUT must be a whole number of seconds, not "soon"');
   });
 });

@@ -4,6 +4,7 @@
  * promise itself over every history record of a schema.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -300,4 +301,30 @@ export async function signalWhileBlocked(
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * A server that accepts TCP connections and never answers (a frozen server, a proxy whose server
+ * is gone), on a free port of 127.0.0.1; `connected` resolves at its first connection.
+ */
+export async function listenWithoutAnswering(): Promise<{ port: number; url: (query?: string) => string; connected: Promise<void>; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let connected!: () => void;
+  const first = new Promise<void>((resolve) => (connected = resolve));
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    connected();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    url: (query = '') => `postgresql://atlas:secret@127.0.0.1:${port}/db${query}`,
+    connected: first,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -19,7 +19,9 @@ import {
   historyOf,
   holdLock,
   inProgressImport,
+  listenWithoutAnswering,
   numberedCsv,
+  runAtlasWith,
   signalWhileBlocked,
   startAtlas,
   tableExists,
@@ -203,5 +205,43 @@ describe('an import stopped from outside', { timeout: 240_000 }, () => {
         assert.match(rec?.error_message ?? '', /terminating connection due to administrator command/);
       }
     });
+  });
+});
+
+describe('atlas against a server that accepts the connection and never answers', { timeout: 180_000 }, () => {
+  const files = useTempDir('atlas-unanswered-');
+  const env = { PGCONNECT_TIMEOUT: undefined };
+
+  it('SIGTERM while an import connects ends it: cancelled, nothing written, exit 1 (pg alone waits until the server closes)', async () => {
+    const server = await listenWithoutAnswering();
+    try {
+      const file = files.write('a.csv', 'a\n1\n');
+      // No connect_timeout: atlas's default (30 s) is not what ends it.
+      const atlas = startAtlas(['import', file, '--database-url', server.url()], { env, timeoutMs: 90_000 });
+      await server.connected;
+      atlas.child.kill('SIGTERM');
+      const run = await atlas.done;
+      assert.equal(run.timedOut, false, 'atlas ended');
+      assert.equal(run.code, 1, run.stderr);
+      assertCleanStderr(run.stderr);
+      assert.deepEqual(errorLines(run.stderr), [`atlas: cancelled while connecting to PostgreSQL at 127.0.0.1:${server.port}; nothing was written`]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the URL\'s connect_timeout ends a read command\'s wait: one line with a hint, exit 1', async () => {
+    const server = await listenWithoutAnswering();
+    try {
+      const run = await runAtlasWith(['history', '--database-url', server.url('?connect_timeout=1')], { env, timeoutMs: 90_000 });
+      assert.equal(run.timedOut, false, 'atlas ended');
+      assert.equal(run.code, 1, run.stderr);
+      assertCleanStderr(run.stderr);
+      assert.deepEqual(errorLines(run.stderr), [`atlas: cannot connect to PostgreSQL: 127.0.0.1:${server.port} did not answer within 1 s (a frozen server, a firewall that drops the packets, or a proxy whose server is gone?)`]);
+      assert.match(run.stderr, /^ {2}hint: .*connect_timeout=N in the URL or PGCONNECT_TIMEOUT sets how long to wait \(default 30 s\)$/m);
+      assert.doesNotMatch(run.stderr, /secret/, 'the password never shows');
+    } finally {
+      await server.close();
+    }
   });
 });
