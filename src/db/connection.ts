@@ -64,9 +64,22 @@ export function connectTimeoutSeconds(url: string, env: NodeJS.ProcessEnv = proc
   return Math.max(0, Number(given));
 }
 
-/** The hint of a connection that failed. */
-function connectHint(_source: Pick<Settings, 'databaseSource' | 'configPath'> | null): string {
-  return 'check --database-url / DATABASE_URL, or unset them to use the embedded server';
+/** The hint of a connection that failed: where its URL was set, to check it there. */
+function connectHint(source: Pick<Settings, 'databaseSource' | 'configPath'> | null): string {
+  switch (source?.databaseSource) {
+    case 'embedded':
+      return 'see atlas server status (after atlas server stop, the next command starts it again)';
+    case '--database-url':
+      return 'check the URL given with --database-url';
+    case 'ATLAS_DATABASE_URL':
+      return 'check the URL in ATLAS_DATABASE_URL (an environment variable), or unset it to use DATABASE_URL, the config file or the embedded server';
+    case 'DATABASE_URL':
+      return 'check the URL in DATABASE_URL (an environment variable), or unset it to use the config file or the embedded server';
+    case 'config file':
+      return `check database.url in the config file ${source.configPath ?? ''}, or remove it to use the embedded server`;
+    default:
+      return 'check the database URL';
+  }
 }
 
 /**

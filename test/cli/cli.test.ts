@@ -146,6 +146,25 @@ describe('atlas CLI (spawned)', () => {
     assert.deepEqual(tables.map((t) => t.tablename), ['prec1', 'prec2', 'prec3']);
   });
 
+  it('a URL that cannot be reached: the hint names where that URL was set (flag, ATLAS_DATABASE_URL, DATABASE_URL, config file)', async () => {
+    const broken = 'postgresql://nobody:secret@127.0.0.1:1/none';
+    const cfg = files.write('unreachable.config.json', JSON.stringify({ database: { url: broken } }));
+    const hintOf = async (args: string[], env: Record<string, string>): Promise<string> => {
+      const run = await runAtlas(['history', ...args], { env });
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /^atlas: cannot connect to PostgreSQL: connect ECONNREFUSED 127\.0\.0\.1:1$/m);
+      assert.doesNotMatch(run.stderr, /secret/, 'the password is never printed');
+      return run.stderr.split('\n').find((l) => l.startsWith('  hint: ')) ?? '';
+    };
+    assert.equal(await hintOf(['--database-url', broken], {}), '  hint: check the URL given with --database-url');
+    assert.equal(
+      await hintOf([], { ATLAS_DATABASE_URL: broken }),
+      '  hint: check the URL in ATLAS_DATABASE_URL (an environment variable), or unset it to use DATABASE_URL, the config file or the embedded server',
+    );
+    assert.equal(await hintOf([], { DATABASE_URL: broken }), '  hint: check the URL in DATABASE_URL (an environment variable), or unset it to use the config file or the embedded server');
+    assert.equal(await hintOf(['--config', cfg], {}), `  hint: check database.url in the config file ${cfg}, or remove it to use the embedded server`);
+  });
+
   it('rejects a config file with unknown keys, listing every problem', async () => {
     const cfg = files.write('bad.config.json', JSON.stringify({ databse: {}, database: { url: 5, port: 1 } }));
     const r = await runAtlas(['history', '--config', cfg]);
