@@ -10,6 +10,9 @@ import { detectCi, resolveTask, type TaskIdentity } from './taskId.js';
 /** Where the database URL came from; `embedded` means atlas's own PostgreSQL under ATLAS_HOME. */
 export type DatabaseSource = '--database-url' | 'ATLAS_DATABASE_URL' | 'DATABASE_URL' | 'config file' | 'embedded';
 
+/** Where the schema name came from; `default` means public. */
+export type SchemaSource = '--schema' | 'ATLAS_SCHEMA' | 'config file' | 'default';
+
 /** Fully resolved settings: every field decided, nothing optional. */
 export interface Settings {
   /** Connection string, or null for the embedded default server. */
@@ -18,6 +21,8 @@ export interface Settings {
   databaseSource: DatabaseSource;
   /** Schema holding the tracking tables and the target tables. @default "public" */
   schema: string;
+  /** Which rule picked the schema. */
+  schemaSource: SchemaSource;
   /** atlas's home directory (embedded server data). @default "~/.atlas" */
   atlasHome: string;
   /** Who is running atlas: recorded as user_id and undone_by. @default the OS user name */
@@ -184,7 +189,12 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
     throw new UsageError(`the database URL from ${databaseSource} must start with postgres:// or postgresql://`);
   }
 
-  const schema = nonEmpty(flags.schema) ?? nonEmpty(env.ATLAS_SCHEMA) ?? str(raw.database?.schema) ?? 'public';
+  const schemaCandidates: Array<[SchemaSource, string | null | undefined]> = [
+    ['--schema', nonEmpty(flags.schema)],
+    ['ATLAS_SCHEMA', nonEmpty(env.ATLAS_SCHEMA)],
+    ['config file', str(raw.database?.schema)],
+  ];
+  const [schemaSource, schema] = (schemaCandidates.find(([, name]) => name != null) ?? ['default', 'public']) as [SchemaSource, string];
   if (Buffer.byteLength(schema, 'utf8') > MAX_IDENTIFIER_BYTES) throw new UsageError(`schema name "${schema}" is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
   if (isSystemSchema(schema)) {
     throw new UsageError(`schema "${schema}" is PostgreSQL's own (pg_* and information_schema hold the system catalogs), not a place for atlas's tables or yours: choose another --schema (default public)`);
@@ -201,6 +211,7 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
     databaseUrl,
     databaseSource,
     schema,
+    schemaSource,
     atlasHome: resolve(nonEmpty(env.ATLAS_HOME) ?? join(homedir(), '.atlas')),
     user: nonEmpty(flags.user) ?? nonEmpty(env.ATLAS_USER) ?? str(raw.user) ?? osUserName(),
     userEmail: userEmail ?? null,

@@ -1,7 +1,9 @@
 import type { Settings } from '../config.js';
 import { openClient, resolveDatabase, type Client, type DatabaseTarget } from '../db/connection.js';
 import { markInterruptedImports } from '../db/history.js';
-import { migrate } from '../db/migrate.js';
+import { getAtlasSchemaState, migrate } from '../db/migrate.js';
+import { NotFoundError } from '../errors.js';
+import { quoteIdent } from '../transform/naming.js';
 
 /** Told which database is used, before any work (the CLI says so on stderr for the embedded one). */
 export type DatabaseListener = (target: DatabaseTarget) => void;
@@ -14,19 +16,54 @@ export interface DatabaseOptions {
 }
 
 /**
- * Every core call runs through this: resolve the database, connect, make sure the schema is
- * current, and store imports whose process is gone as failed (interrupted), so that what every
- * command reads, and what SQL reads, agree.
+ * Every core call that writes runs through this: resolve the database, connect, make sure the
+ * schema is current (creating it and atlas's tables on a first run), and store imports whose
+ * process is gone as failed (interrupted), so that what every command reads, and what SQL reads, agree.
  */
 export async function withDatabase<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>): Promise<T> {
+  return connected(settings, options, async (client, target) => {
+    await migrate(client, settings.schema);
+    await markInterruptedImports(client, settings.schema);
+    return fn(client, target.url, target);
+  });
+}
+
+/**
+ * withDatabase for a command that only reads (history, stats, errors, lineage): it never creates a
+ * schema or atlas's tables. A schema that does not exist is an error naming it (a mistyped
+ * --schema would otherwise be created, and answer "no imports"); in one where atlas never ran,
+ * `empty` answers (no imports, without the tables); atlas's tables of an older version are
+ * upgraded in place, as by any command.
+ */
+export async function withDatabaseToRead<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client) => Promise<T>, empty: (client: Client) => Promise<T>): Promise<T> {
+  return connected(settings, options, async (client) => {
+    const { state, database } = await getAtlasSchemaState(client, settings.schema);
+    if (state === 'no schema') throw missingSchema(settings, database);
+    if (state === 'no tables') return empty(client);
+    await migrate(client, settings.schema);
+    await markInterruptedImports(client, settings.schema);
+    return fn(client);
+  });
+}
+
+async function connected<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client, target: DatabaseTarget) => Promise<T>): Promise<T> {
   const target = await resolveDatabase(settings);
   options.onDatabase?.(target);
   const client = await openClient(target.url, { signal: options.signal, source: settings });
   try {
-    await migrate(client, settings.schema);
-    await markInterruptedImports(client, settings.schema);
-    return await fn(client, target.url, target);
+    return await fn(client, target);
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** The schema a read was pointed at does not exist: which rule named it, to correct it there. */
+function missingSchema(settings: Settings, database: string): NotFoundError {
+  const hints: Record<Settings['schemaSource'], string> = {
+    '--schema': 'check the name given with --schema (without it: ATLAS_SCHEMA, the config file, else public)',
+    ATLAS_SCHEMA: "check ATLAS_SCHEMA (an environment variable), or unset it to use the config file's database.schema or public",
+    'config file': `check database.schema in the config file ${settings.configPath ?? ''}`,
+    default: 'name the schema atlas imports into with --schema, ATLAS_SCHEMA or database.schema in the config file',
+  };
+  return new NotFoundError(`schema ${quoteIdent(settings.schema)} does not exist in database ${quoteIdent(database)}: no import ran there`, { hint: hints[settings.schemaSource] });
 }

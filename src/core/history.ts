@@ -4,7 +4,7 @@ import { withTransaction, type Client } from '../db/connection.js';
 import { deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { findRowOwners } from '../db/tables.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { withDatabase, type DatabaseListener, type DatabaseOptions } from './database.js';
+import { withDatabase, withDatabaseToRead, type DatabaseListener, type DatabaseOptions } from './database.js';
 
 export type { HistoryFilter, ImportRecord, ImportSummary };
 export { isInterrupted } from '../db/history.js';
@@ -39,10 +39,15 @@ export function checkPage(limit: number, offset: number): void {
 export async function listHistory(settings: Settings, filter: HistoryFilter & DatabaseOptions): Promise<HistoryPage> {
   checkPage(filter.limit, filter.offset);
   if (filter.batch != null) checkBatchId(filter.batch);
-  return withDatabase(settings, filter, async (client) => {
-    const { rows, total } = await listImports(client, settings.schema, filter);
-    return { imports: rows, total_count: total, limit: filter.limit, offset: filter.offset };
-  });
+  return withDatabaseToRead(
+    settings,
+    filter,
+    async (client) => {
+      const { rows, total } = await listImports(client, settings.schema, filter);
+      return { imports: rows, total_count: total, limit: filter.limit, offset: filter.offset };
+    },
+    async () => ({ imports: [], total_count: 0, limit: filter.limit, offset: filter.offset }),
+  );
 }
 
 const ID_PREFIX_RE = /^[0-9a-f-]{8,36}$/i;
@@ -64,15 +69,20 @@ export function checkImportId(idOrPrefix: string): void {
 export async function resolveImport(client: Client, schema: string, idOrPrefix: string): Promise<ImportRecord> {
   checkImportId(idOrPrefix);
   const found = await findImports(client, schema, idOrPrefix);
-  if (found.length === 0) throw new NotFoundError(`no import with id ${idOrPrefix}`, { hint: 'list imports with `atlas history`' });
+  if (found.length === 0) throw noImportWithId(idOrPrefix);
   if (found.length > 1) throw new UsageError(`import id prefix ${idOrPrefix} is ambiguous`, { hint: 'give more characters of the id' });
   return found[0]!;
+}
+
+/** The error of an id that names no import. */
+export function noImportWithId(idOrPrefix: string): NotFoundError {
+  return new NotFoundError(`no import with id ${idOrPrefix}`, { hint: 'list imports with `atlas history`' });
 }
 
 /** One record by id or unambiguous prefix (8+ characters). */
 export async function getImport(settings: Settings, idOrPrefix: string, options: DatabaseOptions = {}): Promise<ImportRecord> {
   checkImportId(idOrPrefix);
-  return withDatabase(settings, options, (client) => resolveImport(client, settings.schema, idOrPrefix));
+  return withDatabaseToRead(settings, options, (client) => resolveImport(client, settings.schema, idOrPrefix), () => Promise.reject(noImportWithId(idOrPrefix)));
 }
 
 /** What `atlas history prune` was asked to do. */

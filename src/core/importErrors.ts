@@ -3,8 +3,8 @@ import type { Settings } from '../config.js';
 import { IMPORT_DUPLICATES_TABLE, listImportDuplicates, type DuplicateRow } from '../db/importDuplicates.js';
 import { listMappingErrors, type MappingError } from '../db/mappingErrors.js';
 import { AtlasError } from '../errors.js';
-import { withDatabase, type DatabaseListener } from './database.js';
-import { checkImportId, checkPage, resolveImport } from './history.js';
+import { withDatabaseToRead, type DatabaseListener } from './database.js';
+import { checkImportId, checkPage, noImportWithId, resolveImport } from './history.js';
 
 export type { DuplicateRow, MappingError };
 
@@ -34,7 +34,8 @@ export interface ImportErrorsPage {
 export async function listImportErrors(settings: Settings, idOrPrefix: string, options: ImportErrorsOptions): Promise<ImportErrorsPage> {
   checkImportId(idOrPrefix);
   checkPage(options.limit, options.offset);
-  return withDatabase(settings, options, async (client) => {
+  const none = (): Promise<never> => Promise.reject(noImportWithId(idOrPrefix));
+  return withDatabaseToRead(settings, options, async (client) => {
     const record = await resolveImport(client, settings.schema, idOrPrefix);
     const { rows, total } = await listMappingErrors(client, settings.schema, {
       importId: record.import_id,
@@ -44,7 +45,7 @@ export async function listImportErrors(settings: Settings, idOrPrefix: string, o
       offset: options.offset,
     });
     return { import_id: record.import_id, errors: rows, total_count: total, limit: options.limit, offset: options.offset };
-  });
+  }, none);
 }
 
 /** One page of the rows an import skipped as duplicates. */
@@ -64,7 +65,8 @@ export interface DuplicatesPage {
 export async function listSkippedDuplicates(settings: Settings, idOrPrefix: string, options: Pick<ImportErrorsOptions, 'limit' | 'offset' | 'onDatabase'>): Promise<DuplicatesPage> {
   checkImportId(idOrPrefix);
   checkPage(options.limit, options.offset);
-  return withDatabase(settings, options, async (client) => {
+  const none = (): Promise<never> => Promise.reject(noImportWithId(idOrPrefix));
+  return withDatabaseToRead(settings, options, async (client) => {
     const record = await resolveImport(client, settings.schema, idOrPrefix);
     const page = await listImportDuplicates(client, settings.schema, record.import_id, options.limit, options.offset);
     if (page === null) {
@@ -74,5 +76,5 @@ export async function listSkippedDuplicates(settings: Settings, idOrPrefix: stri
       return { import_id: record.import_id, duplicates: [], total_count: 0, limit: options.limit, offset: options.offset };
     }
     return { import_id: record.import_id, duplicates: page.rows, total_count: page.total, limit: options.limit, offset: options.offset };
-  });
+  }, none);
 }

@@ -8,7 +8,7 @@ import { isoTime } from '../transform/time.js';
 import { RESERVED_COLUMNS } from '../transform/naming.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
 import { sanitizeIdentifier } from '../transform/naming.js';
-import { withDatabase, type DatabaseOptions } from './database.js';
+import { withDatabaseToRead, type DatabaseOptions } from './database.js';
 
 /** An import that contributed rows to the table: its record as a summary (rows_inserted: what it inserted then), and how many of its rows are there now. */
 export type LineageImport = ImportSummary & {
@@ -119,6 +119,31 @@ export function sourceRowMeaning(record: Pick<ImportRecord, 'metadata' | 'file_t
   }
 }
 
+/** A table's lineage in a schema where atlas never ran (its history tables are not there): no import contributed its rows. */
+async function lineageWithoutHistory(client: Client, schema: string, table: string): Promise<TableLineage> {
+  await requireTrackedTable(client, schema, table);
+  const counts = await countRowsByImport(client, schema, table);
+  return { table_name: table, imports: [], total_imports: 0, total_rows_contributed: 0, rows_now_in_table: counts.reduce((sum, c) => sum + c.rows, 0) };
+}
+
+/** A row of a table in a schema where atlas never ran: not there, or naming an import there is no record of. */
+async function rowWithoutHistory(client: Client, schema: string, table: string, id: string): Promise<never> {
+  await requireRowTable(client, schema, table, id);
+  const row = await getRowById(client, schema, table, id);
+  if (row === null) throw noSuchRow(schema, table, id);
+  throw new NotFoundError(`row ${id} names import ${row.importId}, which has no history record`);
+}
+
+/** The table exists, has `_import_id`, and an id column to find row `id` by. */
+async function requireRowTable(client: Client, schema: string, table: string, id: string): Promise<void> {
+  await requireTrackedTable(client, schema, table);
+  const info = await getDataTable(client, schema, table);
+  if (!info?.columns.has('id')) throw new AtlasError(`table ${schema}.${table} has no id column to find row ${id} by`);
+}
+
+const noSuchRow = (schema: string, table: string, id: string): NotFoundError =>
+  new NotFoundError(`no row with id ${id} in ${schema}.${table}`, { hint: 'it may have been deleted, or removed by `atlas undo`' });
+
 /** Checks the table exists and has `_import_id`; throws a helpful error otherwise. */
 async function requireTrackedTable(client: Client, schema: string, table: string): Promise<void> {
   const info = await getDataTable(client, schema, table);
@@ -135,7 +160,7 @@ async function requireTrackedTable(client: Client, schema: string, table: string
 /** Every import that contributed rows to `table` (success or partial), newest first, and the rows there now. */
 export async function traceLineage(settings: Settings, table: string, options: DatabaseOptions = {}): Promise<TableLineage> {
   if (table === '') throw new UsageError('give a table name');
-  return withDatabase(settings, options, async (client) => {
+  return withDatabaseToRead(settings, options, async (client) => {
     await requireTrackedTable(client, settings.schema, table);
     const counts = await countRowsByImport(client, settings.schema, table);
     const byId = new Map(counts.map((c) => [c.importId, c.rows]));
@@ -153,7 +178,7 @@ export async function traceLineage(settings: Settings, table: string, options: D
       total_rows_contributed: imports.reduce((sum, i) => sum + (i.rows_inserted ?? 0), 0),
       rows_now_in_table: counts.reduce((sum, c) => sum + c.rows, 0),
     };
-  });
+  }, (client) => lineageWithoutHistory(client, settings.schema, table));
 }
 
 /** A row as its kept version holds it (row_to_json of the whole row), read as getRowById reads a row. */
@@ -175,16 +200,14 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
   const id = String(rowId);
   // bigint identity: digits only, within bigint's range (checked here, not left to the server to refuse).
   if (!/^[0-9]{1,19}$/.test(id) || BigInt(id) > MAX_BIGINT) throw new UsageError(`--row must be a row id, a whole number from 0 to ${MAX_BIGINT}, not "${id}"`);
-  return withDatabase(settings, options, async (client) => {
-    await requireTrackedTable(client, settings.schema, table);
-    const info = await getDataTable(client, settings.schema, table);
-    if (!info?.columns.has('id')) throw new AtlasError(`table ${settings.schema}.${table} has no id column to find row ${id} by`);
+  return withDatabaseToRead(settings, options, async (client) => {
+    await requireRowTable(client, settings.schema, table, id);
     const earlier = await listRowVersions(client, settings.schema, table, id);
     const last = earlier.at(-1);
     // A row a replace deleted: its last version, kept in that import's pre-images, stands for it.
     const deletedBy = last?.action === 'deleted' ? last.changed_by : null;
     const row = (await getRowById(client, settings.schema, table, id)) ?? (last !== undefined && deletedBy !== null ? await rowFromVersion(client, last) : null);
-    if (row === null) throw new NotFoundError(`no row with id ${id} in ${settings.schema}.${table}`, { hint: 'it may have been deleted, or removed by `atlas undo`' });
+    if (row === null) throw noSuchRow(settings.schema, table, id);
     const [record] = await getImportsByIds(client, settings.schema, [row.importId]);
     if (record === undefined) throw new NotFoundError(`row ${id} names import ${row.importId}, which has no history record`);
     const involved = [...new Set(earlier.flatMap((v) => (v.prior_import_id === null ? [] : [v.prior_import_id])))];
@@ -221,5 +244,5 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
       versions,
       earlier_versions_dropped: dropped,
     };
-  });
+  }, (client) => rowWithoutHistory(client, settings.schema, table, id));
 }

@@ -1,8 +1,8 @@
 /** `atlas stats`: figures over the imports of a period. */
 import type { Settings } from '../config.js';
-import { getStatistics } from '../db/history.js';
+import { getEmptyStatistics, getStatistics, type StatsRow } from '../db/history.js';
 import { UsageError } from '../errors.js';
-import { withDatabase, type DatabaseListener } from './database.js';
+import { withDatabaseToRead, type DatabaseListener } from './database.js';
 import { MAX_AGE_DAYS } from './history.js';
 
 /** Which imports `getStats` looks at. */
@@ -65,31 +65,37 @@ export interface ImportStatistics {
 /** Statistics of the imports of the last `days` days (by import_timestamp). */
 export async function getStats(settings: Settings, options: StatsOptions): Promise<ImportStatistics> {
   if (!Number.isInteger(options.days) || options.days < 1 || options.days > MAX_AGE_DAYS) throw new UsageError(`--days must be a whole number from 1 to ${MAX_AGE_DAYS}`);
-  return withDatabase(settings, options, async (client) => {
-    const s = await getStatistics(client, settings.schema, { table: options.table, user: options.user, days: options.days });
-    return {
-      total_imports: s.total,
-      successful_imports: s.successful,
-      failed_imports: s.failed,
-      partial_imports: s.partial,
-      undone_imports: s.undone,
-      in_progress_imports: s.inProgress,
-      success_rate: s.total === 0 ? null : Math.round((s.successful / s.total) * 1000) / 1000,
-      total_rows_inserted: s.rowsInserted,
-      total_rows_inserted_not_undone: s.rowsInsertedNotUndone,
-      total_rows_removed: s.rowsRemoved,
-      total_rows_updated: s.rowsUpdated,
-      total_rows_unchanged: s.rowsUnchanged,
-      total_rows_deleted: s.rowsDeleted,
-      total_duplicates_found: s.duplicatesFound,
-      avg_duration_seconds: s.avgDurationSeconds,
-      tables_affected: s.tablesAffected,
-      unique_users: s.uniqueUsers,
-      period_days: options.days,
-      period_start: s.since,
-      period_end: s.until,
-      table_name: options.table,
-      user_id: options.user,
-    };
-  });
+  return withDatabaseToRead(
+    settings,
+    options,
+    async (client) => statisticsOf(await getStatistics(client, settings.schema, { table: options.table, user: options.user, days: options.days }), options),
+    async (client) => statisticsOf(await getEmptyStatistics(client, options.days), options),
+  );
+}
+
+function statisticsOf(s: StatsRow, options: StatsOptions): ImportStatistics {
+  return {
+    total_imports: s.total,
+    successful_imports: s.successful,
+    failed_imports: s.failed,
+    partial_imports: s.partial,
+    undone_imports: s.undone,
+    in_progress_imports: s.inProgress,
+    success_rate: s.total === 0 ? null : Math.round((s.successful / s.total) * 1000) / 1000,
+    total_rows_inserted: s.rowsInserted,
+    total_rows_inserted_not_undone: s.rowsInsertedNotUndone,
+    total_rows_removed: s.rowsRemoved,
+    total_rows_updated: s.rowsUpdated,
+    total_rows_unchanged: s.rowsUnchanged,
+    total_rows_deleted: s.rowsDeleted,
+    total_duplicates_found: s.duplicatesFound,
+    avg_duration_seconds: s.avgDurationSeconds,
+    tables_affected: s.tablesAffected,
+    unique_users: s.uniqueUsers,
+    period_days: options.days,
+    period_start: s.since,
+    period_end: s.until,
+    table_name: options.table,
+    user_id: options.user,
+  };
 }

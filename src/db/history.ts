@@ -615,7 +615,16 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
        from h`,
     [f.table, f.user, f.days],
   );
-  const r = res.rows[0] as Record<string, string | Date | null>;
+  return statsRowFrom(res.rows[0] as Record<string, string | Date | null>);
+}
+
+/** The figures of a schema where atlas never ran (no import_history): no imports over the period, counted as getStatistics counts them. */
+export async function getEmptyStatistics(client: Client, days: number): Promise<StatsRow> {
+  const res = await client.query(`select now() - make_interval(days => $1) as since, now() as until`, [days]);
+  return statsRowFrom(res.rows[0] as Record<string, string | Date | null>);
+}
+
+function statsRowFrom(r: Record<string, string | Date | null>): StatsRow {
   const n = (v: unknown): number => Number(v ?? 0);
   return {
     total: n(r.total),
@@ -631,7 +640,7 @@ export async function getStatistics(client: Client, schema: string, f: StatsFilt
     rowsUnchanged: n(r.rows_unchanged),
     rowsDeleted: n(r.rows_deleted),
     duplicatesFound: n(r.duplicates_found),
-    avgDurationSeconds: r.avg_duration_seconds === null ? null : Number(r.avg_duration_seconds),
+    avgDurationSeconds: r.avg_duration_seconds == null ? null : Number(r.avg_duration_seconds),
     tablesAffected: n(r.tables_affected),
     uniqueUsers: n(r.unique_users),
     since: isoTime(r.since as Date)!,

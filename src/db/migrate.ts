@@ -63,12 +63,26 @@ export async function migrate(client: Client, schema: string): Promise<number[]>
   return applied;
 }
 
+/**
+ * What a read command finds of atlas in `schema`, without creating anything: no schema at all,
+ * a schema where atlas never ran (no atlas_migrations: a fresh public, or a first import still
+ * migrating), or atlas's tables (at any version: migrate upgrades an older one). A schema the
+ * role may not use is refused as migrate refuses it, naming the GRANT.
+ */
+export async function getAtlasSchemaState(client: Client, schema: string): Promise<{ state: 'no schema' | 'no tables' | 'tables'; database: string }> {
+  const access = await getSchemaAccess(client, schema);
+  if (!access.schemaExists) return { state: 'no schema', database: access.database };
+  checkSchemaUsable(access, schema);
+  return { state: (await hasMigrationsTable(client, schema)) ? 'tables' : 'no tables', database: access.database };
+}
+
+async function hasMigrationsTable(client: Client, schema: string): Promise<boolean> {
+  const exists = await client.query<{ ok: boolean }>(`select to_regclass(format('%I.atlas_migrations', $1::text)) is not null as ok`, [schema]);
+  return exists.rows[0]?.ok === true;
+}
+
 async function currentVersion(client: Client, schema: string): Promise<number> {
-  const exists = await client.query<{ ok: boolean }>(
-    `select to_regclass(format('%I.atlas_migrations', $1::text)) is not null as ok`,
-    [schema],
-  );
-  if (!exists.rows[0]?.ok) return 0;
+  if (!(await hasMigrationsTable(client, schema))) return 0;
   const row = await client.query<{ v: number | null }>(`select max(version) as v from ${quoteIdent(schema)}.atlas_migrations`);
   return row.rows[0]?.v ?? 0;
 }

@@ -165,6 +165,28 @@ describe('atlas CLI (spawned)', () => {
     assert.equal(await hintOf(['--config', cfg], {}), `  hint: check database.url in the config file ${cfg}, or remove it to use the embedded server`);
   });
 
+  it('a read command pointed at a schema that does not exist: exit 1, one line naming it and where the name was set; nothing created', async () => {
+    const typo = `${db.schema}_typo`;
+    const database = (await db.rows<{ d: string }>('select current_database() as d'))[0]!.d;
+    const cfg = files.write('typo.config.json', JSON.stringify({ database: { url: db.url, schema: typo } }));
+    const cases: Array<[string[], Record<string, string>, string]> = [
+      [['history', '--schema', typo, '--database-url', db.url], {}, 'check the name given with --schema (without it: ATLAS_SCHEMA, the config file, else public)'],
+      [['stats', '--database-url', db.url], { ATLAS_SCHEMA: typo }, "check ATLAS_SCHEMA (an environment variable), or unset it to use the config file's database.schema or public"],
+      [['lineage', 'things', '--config', cfg], {}, `check database.schema in the config file ${cfg}`],
+    ];
+    try {
+      for (const [args, env, hint] of cases) {
+        const run = await runAtlas(args, { env });
+        assert.equal(run.code, 1, run.stderr);
+        assert.equal(run.stdout, '');
+        assert.equal(run.stderr, `atlas: schema "${typo}" does not exist in database "${database}": no import ran there\n  hint: ${hint}\n`);
+      }
+      assert.deepEqual(await db.rows(`select 1 from pg_namespace where nspname = $1`, [typo]), [], 'no schema was created');
+    } finally {
+      await db.client.query(`drop schema if exists ${typo} cascade`); // left by a build that created it
+    }
+  });
+
   it('rejects a config file with unknown keys, listing every problem', async () => {
     const cfg = files.write('bad.config.json', JSON.stringify({ databse: {}, database: { url: 5, port: 1 } }));
     const r = await runAtlas(['history', '--config', cfg]);

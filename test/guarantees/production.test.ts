@@ -56,11 +56,16 @@ describe('atlas as a role with only the privileges it needs', { timeout: 900_000
       const first = await runAtlas(['history', '--json', ...conn]);
       assert.equal(first.code, 0, first.stderr);
       assert.equal((JSON.parse(first.stdout) as { total_count: number }).total_count, 0);
-      const owners = await setup.admin.query(`select tablename, tableowner from pg_tables where schemaname = $1 order by 1`, [setup.schema]);
-      assert.deepEqual(owners.rows.map((r: { tableowner: string }) => r.tableowner), Array(5).fill(setup.role), 'atlas\'s tables are the role\'s own');
+      const tables = async () => (await setup.admin.query(`select tablename, tableowner from pg_tables where schemaname = $1 order by 1`, [setup.schema])).rows as Array<{ tablename: string; tableowner: string }>;
+      assert.deepEqual(await tables(), [], 'a read creates nothing');
 
       const a = await runAtlas(['import', files.write('people.csv', csv([['name', 'age'], ['ann', 31], ['bob', 42]])), '--json', ...conn]);
       assert.equal(a.code, 0, a.stderr);
+      assert.deepEqual(
+        (await tables()).filter((t) => t.tableowner === setup.role).map((t) => t.tablename),
+        ['atlas_migrations', 'import_duplicates', 'import_history', 'import_preimages', 'mapping_errors', 'people'],
+        'atlas\'s tables are the role\'s own',
+      );
       const b = await runAtlas(['import', files.write('people2.csv', csv([['name', 'age', 'city'], ['cy', 25, 'Oslo']])), '--table', 'people', '--json', ...conn]);
       assert.equal(b.code, 0, b.stderr);
       assert.equal((JSON.parse(b.stdout) as { import_strategy: string }).import_strategy, 'extend_table');
@@ -85,7 +90,8 @@ describe('atlas as a role with only the privileges it needs', { timeout: 900_000
     it('no TEMPORARY on the database: the import stops before recording anything, naming the GRANT; with it granted, it runs', async () => {
       const conn = as(setup.schema);
       const file = files.write('temp.csv', csv([['n'], [1]]));
-      await runAtlas(['history', ...conn]);
+      // atlas's tables, made by a first import.
+      assert.equal((await runAtlas(['import', files.write('temp_first.csv', csv([['n'], [0]])), ...conn])).code, 0);
       const records = await historyCount(setup.schema);
       await setup.admin.query(`revoke temporary on database ${database()} from ${role()}`);
       try {
@@ -98,19 +104,24 @@ describe('atlas as a role with only the privileges it needs', { timeout: 900_000
     });
 
     it('a schema that does not exist, one without CREATE, one without USAGE: each names the statement that fixes it, which does', async () => {
+      const file = files.write('first.csv', csv([['n'], [1]]));
       await refused(
-        ['history', ...as('not_yet')],
+        ['import', file, ...as('not_yet')],
         `schema "not_yet" does not exist, and role ${role()} may not create schemas in database ${database()}`,
         `as the database owner: CREATE SCHEMA "not_yet" AUTHORIZATION ${role()}; (or GRANT CREATE ON DATABASE ${database()} TO ${role()};)`,
       );
+      // A read never creates a schema: it says this one is not there.
+      await refused(['history', ...as('not_yet')], `schema "not_yet" does not exist in database ${database()}: no import ran there`, 'check the name given with --schema (without it: ATLAS_SCHEMA, the config file, else public)');
       await setup.admin.query(`create schema not_yet authorization ${role()}`);
       assert.equal((await runAtlas(['history', ...as('not_yet')])).code, 0);
+      assert.equal((await runAtlas(['import', file, ...as('not_yet')])).code, 0);
 
       await setup.admin.query('create schema usage_only');
       await setup.admin.query(`grant usage on schema usage_only to ${role()}`);
-      await refused(['history', ...as('usage_only')], `role ${role()} may not create atlas's tables in schema "usage_only" (no CREATE privilege on it)`, `GRANT CREATE ON SCHEMA "usage_only" TO ${role()};`);
+      assert.equal((await runAtlas(['history', ...as('usage_only')])).code, 0, 'reading needs no CREATE');
+      await refused(['import', file, ...as('usage_only')], `role ${role()} may not create atlas's tables in schema "usage_only" (no CREATE privilege on it)`, `GRANT CREATE ON SCHEMA "usage_only" TO ${role()};`);
       await setup.admin.query(`grant create on schema usage_only to ${role()}`);
-      assert.equal((await runAtlas(['history', ...as('usage_only')])).code, 0);
+      assert.equal((await runAtlas(['import', file, ...as('usage_only')])).code, 0);
 
       await setup.admin.query('create schema no_usage');
       await refused(['history', ...as('no_usage')], `role ${role()} has no USAGE privilege on schema "no_usage"`, `GRANT USAGE, CREATE ON SCHEMA "no_usage" TO ${role()};`);
@@ -121,7 +132,7 @@ describe('atlas as a role with only the privileges it needs', { timeout: 900_000
     it('a role that may only read the history: atlas history and stats work, and leave an in_progress record for the loading role to settle', async () => {
       const schema = 'read_only';
       await setup.addSchema(schema);
-      assert.equal((await runAtlas(['history', ...as(schema)])).code, 0);
+      assert.equal((await runAtlas(['import', files.write('read_only_first.csv', csv([['n'], [1]])), ...as(schema)])).code, 0);
       const reader = await setup.addRole();
       await setup.admin.query(`grant usage on schema ${schema} to ${quoteIdent(reader.role)}`);
       await setup.admin.query(`grant select on all tables in schema ${schema} to ${quoteIdent(reader.role)}`);
@@ -144,7 +155,7 @@ describe('atlas as a role with only the privileges it needs', { timeout: 900_000
       const schema = 'shared_tables';
       await setup.addSchema(schema);
       const conn = as(schema);
-      assert.equal((await runAtlas(['history', ...conn])).code, 0, 'atlas\'s tables, the role\'s own');
+      assert.equal((await runAtlas(['import', files.write('mine.csv', csv([['n'], [1]])), ...conn])).code, 0, 'atlas\'s tables, the role\'s own');
       // Made by atlas as the superuser, so the superuser owns it.
       const made = await runAtlas(['import', files.write('theirs.csv', csv([['code', 'qty'], ['a', 1]])), '--table', 'theirs', ...as(schema, setup.adminUrl)]);
       assert.equal(made.code, 0, made.stderr);
