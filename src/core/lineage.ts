@@ -44,7 +44,8 @@ export interface TableLineage {
 /** Where one row came from. */
 export interface RowLineage {
   table_name: string;
-  row_id: number;
+  /** The row's id: a number, or its text past what a double holds exactly (2^53). */
+  row_id: number | string;
   import_id: string;
   file_name: string | null;
   import_timestamp: string;
@@ -230,7 +231,7 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
     const dropped = writer !== undefined && writer.preimages_pruned_at !== null && (writer.rows_updated ?? 0) > 0 ? { import_id: writer.import_id, preimages_pruned_at: writer.preimages_pruned_at } : null;
     return {
       table_name: table,
-      row_id: Number(id),
+      row_id: Number.isSafeInteger(Number(id)) ? Number(id) : id,
       import_id: row.importId,
       file_name: record.file_name,
       import_timestamp: record.import_timestamp,

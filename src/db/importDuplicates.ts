@@ -3,6 +3,7 @@
  * first checks the table exists, so a schema not yet migrated to it reads as "not kept".
  */
 import { qualify } from '../transform/naming.js';
+import { parseJsonExact } from '../transform/exactJson.js';
 import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 import { tableExists } from './tables.js';
@@ -11,13 +12,14 @@ export const IMPORT_DUPLICATES_TABLE = 'import_duplicates';
 
 /** A skipped duplicate: the record as it would have been stored, and what it equals. */
 export interface DuplicateRow {
-  id: number;
+  /** A number, or its text past what a double holds exactly (as every bigint here). */
+  id: number | string;
   import_id: string;
   /** The skipped record's position in its file. */
   record_number: number;
   record: Record<string, unknown> | null;
   /** The row already in the table that it equals, or null. */
-  matched_row_id: number | null;
+  matched_row_id: number | string | null;
   /** The earlier record of the same file that it equals, or null. */
   matched_record_number: number | null;
   detected_at: string;
@@ -35,13 +37,15 @@ export async function listImportDuplicates(
   const table = qualify(schema, IMPORT_DUPLICATES_TABLE);
   const total = await client.query<{ n: string }>(`select count(*) as n from ${table} d where d.import_id = $1`, [importId]);
   // row_to_json: every column whatever later migrations add, bigint ids as JSON numbers, and the
-  // record as stored (json, in its columns' order; to_jsonb would reorder its keys).
-  const res = await client.query<{ row: DuplicateRow }>(
-    `select row_to_json(d) as row from ${table} d where d.import_id = $1 order by d.record_number, d.id limit $2 offset $3`,
+  // record as stored (json, in its columns' order; to_jsonb would reorder its keys). Read as text:
+  // parseJsonExact keeps the digits of a bigint or numeric that a double would lose.
+  const res = await client.query<{ row: string }>(
+    `select row_to_json(d)::text as row from ${table} d where d.import_id = $1 order by d.record_number, d.id limit $2 offset $3`,
     [importId, limit, offset],
   );
+  const rows = res.rows.map((r) => parseJsonExact(r.row) as DuplicateRow);
   // row_to_json writes detected_at in json's own format (microseconds, +00:00): JSON output has one format.
-  return { rows: res.rows.map((r) => ({ ...r.row, detected_at: isoTime(r.row.detected_at)! })), total: Number(total.rows[0]?.n ?? 0) };
+  return { rows: rows.map((r) => ({ ...r, detected_at: isoTime(r.detected_at)! })), total: Number(total.rows[0]?.n ?? 0) };
 }
 
 /** A later import that skipped records as duplicates of rows of an import being undone. */

@@ -4,6 +4,7 @@
  * names come from import_history or the user and are always quoted; every value is a parameter.
  */
 import { qualify, quoteIdent } from '../transform/naming.js';
+import { parseJsonExact } from '../transform/exactJson.js';
 import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 import { dependentRecordsSql } from './importDuplicates.js';
@@ -240,14 +241,15 @@ export interface RowVersionRow {
 
 /** The kept earlier versions of one row, oldest first, of imports not undone (an undone one's change was taken back). */
 export async function listRowVersions(client: Client, schema: string, table: string, rowId: string): Promise<RowVersionRow[]> {
-  const res = await client.query<RowVersionRow>(
-    `select p.prior_import_id, p.row_data, p.import_id as changed_by, p.action
+  // row_data as text: parseJsonExact keeps the digits a double would lose.
+  const res = await client.query<Omit<RowVersionRow, 'row_data'> & { row_data: string }>(
+    `select p.prior_import_id, p.row_data::text as row_data, p.import_id as changed_by, p.action
        from ${qualify(schema, PREIMAGES)} p join ${qualify(schema, 'import_history')} h on h.import_id = p.import_id
       where p.table_name = $1 and p.row_id = $2::bigint and h.status in ('success', 'partial')
       order by p.id`,
     [table, rowId],
   );
-  return res.rows;
+  return res.rows.map((r) => ({ ...r, row_data: parseJsonExact(r.row_data) as Record<string, unknown> }));
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { AtlasError } from '../errors.js';
 import type { ColumnDef } from '../transform/ddl.js';
+import { parseJsonExact } from '../transform/exactJson.js';
 import { qualify, quoteIdent, RESERVED_COLUMNS } from '../transform/naming.js';
 import { isoTime } from '../transform/time.js';
 import { catalogTypeRef, type CatalogType, type TypeRef } from '../transform/typeRef.js';
@@ -415,17 +416,18 @@ export interface TracedRow {
 /** The row with `id` = `rowId` (atlas's identity column), or null. */
 export async function getRowById(client: Client, schema: string, table: string, rowId: string): Promise<TracedRow | null> {
   // row_to_json keeps every type exact (numeric as a JSON number, date as ISO text) without per-type
-  // code, and the columns in table order, as earlier versions (pre-images) show them.
+  // code, and the columns in table order, as earlier versions (pre-images) show them; read as text,
+  // so that parseJsonExact keeps the digits of a bigint or numeric that a double would lose.
   // $1 as bigint: an integer or smallint id column compares with it (and uses its index) where an
   // id beyond that column's range would otherwise be an error from the server.
   // _imported_at is a timestamp without time zone (the spec's type), written by now() in the
   // server's TimeZone: read back as timestamptz in that same zone, it is the instant it was written.
-  const res = await client.query<{ row: Record<string, unknown>; imported_at: Date | null }>(
-    `select row_to_json(t) as row, (row_to_json(t)->>'_imported_at')::timestamptz as imported_at from ${qualify(schema, table)} t where t.id = $1::bigint`,
+  const res = await client.query<{ row: string; imported_at: Date | null }>(
+    `select row_to_json(t)::text as row, (row_to_json(t)->>'_imported_at')::timestamptz as imported_at from ${qualify(schema, table)} t where t.id = $1::bigint`,
     [rowId],
   );
-  const row = res.rows[0]?.row;
-  if (row === undefined) return null;
+  if (res.rows[0] === undefined) return null;
+  const row = parseJsonExact(res.rows[0].row) as Record<string, unknown>;
   const values: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) if (!(RESERVED_COLUMNS as readonly string[]).includes(k)) values[k] = v;
   return {

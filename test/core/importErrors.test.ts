@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { listImportErrors, listSkippedDuplicates, type ImportErrorsOptions } from '../../src/core/importErrors.ts';
 import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
-import { useTestDb } from '../helpers.ts';
-import { insertRecord, migrateTestDb } from '../importHelpers.ts';
+import { csv, useTempDir, useTestDb } from '../helpers.ts';
+import { importInto, importWith, insertRecord, migrateTestDb } from '../importHelpers.ts';
 
 const page: ImportErrorsOptions = { type: null, field: null, limit: 100, offset: 0 };
 
 describe('listImportErrors', () => {
   const db = useTestDb({ setup: migrateTestDb });
+  const files = useTempDir();
   let id: string;
   before(async () => {
     id = await insertRecord(db, { status: 'partial', rows_inserted: 1 });
@@ -86,5 +87,17 @@ describe('listImportErrors', () => {
       assert.equal(listed.total_count, 2);
       assert.deepEqual(listed.duplicates.map((x) => [x.record_number, x.matched_record_number]), [[3, 1], [4, 2]]);
     }
+  });
+
+  it('--duplicates: numbers exactly as stored, digits past a double\'s and trailing zeros kept', async () => {
+    const path = files.write('exact_dups.csv', csv([['big_id', 'amount'], ['1234567890123456789', '1.50'], ['9007199254740993', '12345678901234567.89'], ['3', '2.5']]));
+    await importInto(db.settings, path, 'exact_dups');
+    const again = await importWith(db.settings, path, 'exact_dups', { allowSameFile: true });
+    const listed = await listSkippedDuplicates(db.settings, again.import_id, page);
+    assert.deepEqual(listed.duplicates.map((d) => d.record), [
+      { big_id: '1234567890123456789', amount: '1.50' },
+      { big_id: '9007199254740993', amount: '12345678901234567.89' },
+      { big_id: 3, amount: 2.5 },
+    ]);
   });
 });

@@ -103,6 +103,30 @@ describe('traceLineage and traceRow', () => {
     assert.equal(t.import_record.file_hash, r.file_hash);
   });
 
+  it('shows numbers exactly as stored, in the row, its earlier versions, its corrections and its id: digits past a double\'s and trailing zeros kept', async () => {
+    const big = [['big_id', 'amount', 'price'], ['9007199254740993', '"12,345,678,901,234,567.89"', '0.1000000000000000055511151231257827'], ['7', '1.50', '2']];
+    const a = await importInto(db.settings, files.write('exact1.csv', big.map((r) => r.join(',')).join('\n') + '\n'), 'exact');
+    const [stored] = await db.rows<{ id: string; big_id: string; amount: string; price: string }>(`select id::text, big_id::text, amount::text, price::text from ${db.schema}.exact where big_id = 9007199254740993`);
+    assert.deepEqual([stored!.big_id, stored!.amount, stored!.price], ['9007199254740993', '12345678901234567.89', '0.1000000000000000055511151231257827'], 'the table holds every digit');
+    const t = await traceRow(db.settings, 'exact', stored!.id);
+    assert.deepEqual(t.values, { big_id: '9007199254740993', amount: '12345678901234567.89', price: '0.1000000000000000055511151231257827' });
+    assert.equal((t.corrections_applied?.amount as { after: unknown }).after, '12345678901234567.89');
+    // An earlier version (an upsert's pre-image) keeps its digits too; a number a double holds stays a number.
+    const u = await importWith(db.settings, files.write('exact2.csv', csv([['big_id', 'amount', 'price'], ['7', '1.5', '3']])), 'exact', { mode: 'upsert', key: ['big_id'] });
+    const [small] = await db.rows<{ id: string }>(`select id::text from ${db.schema}.exact where big_id = 7`);
+    const v = await traceRow(db.settings, 'exact', small!.id);
+    assert.deepEqual(v.versions.map((x) => [x.import_id, x.values]), [
+      [a.import_id, { big_id: 7, amount: '1.50', price: 2 }],
+      [u.import_id, { big_id: 7, amount: 1.5, price: 3 }],
+    ]);
+    // A row id past 2^53 is its exact text.
+    await db.client.query(`alter table ${db.schema}.exact alter column id restart with 9007199254740993`);
+    await importInto(db.settings, files.write('exact3.csv', csv([['big_id', 'amount', 'price'], ['5', '5', '5']])), 'exact');
+    const far = await traceRow(db.settings, 'exact', '9007199254740993');
+    assert.equal(far.row_id, '9007199254740993');
+    assert.equal(far.values.big_id, 5);
+  });
+
   it('explains a missing table, an untracked table, a missing row and a bad row id', async () => {
     await assert.rejects(traceLineage(db.settings, 'no_such_table'), NotFoundError);
     await assert.rejects(traceLineage(db.settings, 'Traced'), (err: unknown) => err instanceof NotFoundError && err.hint === 'did you mean traced?');
