@@ -188,7 +188,7 @@ async function rowFromVersion(client: Client, v: RowVersionRow): Promise<TracedR
   // _imported_at: a timestamp without time zone, read in the server's zone as getRowById reads it.
   const at = typeof data._imported_at === 'string' ? (await client.query<{ t: Date }>('select $1::timestamp::timestamptz as t', [data._imported_at])).rows[0]!.t : null;
   return {
-    importId: String(data._import_id),
+    importId: typeof data._import_id === 'string' ? data._import_id : null,
     sourceRowNumber: typeof data._source_row_number === 'number' ? data._source_row_number : null,
     importedAt: isoTime(at),
     correctionsApplied: (data._corrections_applied as Record<string, unknown> | null | undefined) ?? null,
@@ -209,6 +209,12 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
     const deletedBy = last?.action === 'deleted' ? last.changed_by : null;
     const row = (await getRowById(client, settings.schema, table, id)) ?? (last !== undefined && deletedBy !== null ? await rowFromVersion(client, last) : null);
     if (row === null) throw noSuchRow(settings.schema, table, id);
+    if (row.importId === null) {
+      const which = deletedBy === null ? `row ${id} of ${settings.schema}.${table}` : `row ${id} of ${settings.schema}.${table}, deleted by import ${deletedBy},`;
+      throw new NotFoundError(`${which} was not loaded by atlas: its _import_id is NULL (a row from before atlas's columns were added to the table, or written outside atlas), so it has no import, file or source row to trace`, {
+        hint: `\`atlas lineage ${table}\` lists the imports that loaded rows into it`,
+      });
+    }
     const [record] = await getImportsByIds(client, settings.schema, [row.importId]);
     if (record === undefined) throw new NotFoundError(`row ${id} names import ${row.importId}, which has no history record`);
     const involved = [...new Set(earlier.flatMap((v) => (v.prior_import_id === null ? [] : [v.prior_import_id])))];

@@ -404,7 +404,8 @@ export async function deleteImportRows(client: Client, schema: string, table: st
 
 /** One row of a data table, split into atlas's metadata and the user's values. */
 export interface TracedRow {
-  importId: string;
+  /** The row's `_import_id`: null for a row atlas did not load (there before its columns were added, or written by hand). */
+  importId: string | null;
   sourceRowNumber: number | null;
   /** When the row was inserted (ISO 8601 UTC), or null. */
   importedAt: string | null;
@@ -431,7 +432,7 @@ export async function getRowById(client: Client, schema: string, table: string, 
   const values: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) if (!(RESERVED_COLUMNS as readonly string[]).includes(k)) values[k] = v;
   return {
-    importId: String(row._import_id),
+    importId: typeof row._import_id === 'string' ? row._import_id : null,
     sourceRowNumber: (row._source_row_number as number | null | undefined) ?? null,
     importedAt: isoTime(res.rows[0]!.imported_at),
     correctionsApplied: (row._corrections_applied as Record<string, unknown> | null | undefined) ?? null,

@@ -4,7 +4,7 @@ import { traceLineage, traceRow } from '../../src/core/lineage.ts';
 import { undoImport } from '../../src/core/undo.ts';
 import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
-import { importInto, importWith } from '../importHelpers.ts';
+import { importInto, importWith, migrateTestDb } from '../importHelpers.ts';
 
 describe('traceLineage and traceRow', () => {
   const db = useTestDb();
@@ -125,6 +125,23 @@ describe('traceLineage and traceRow', () => {
     const far = await traceRow(db.settings, 'exact', '9007199254740993');
     assert.equal(far.row_id, '9007199254740993');
     assert.equal(far.values.big_id, 5);
+  });
+
+  it("a row atlas did not load (_import_id NULL, as in the spec's 'Adding Metadata to Existing Table') is said to be so, whether in the table or deleted by a replace", async () => {
+    await migrateTestDb(db);
+    await db.client.query(`create table ${db.schema}.legacy (id serial primary key, sku text, price numeric(10,2))`);
+    await db.client.query(`insert into ${db.schema}.legacy (sku, price) values ('OLD', 9.99)`);
+    await db.client.query(
+      `alter table ${db.schema}.legacy add column _import_id uuid references ${db.schema}.import_history(import_id) on delete cascade,
+         add column _imported_at timestamp default now(), add column _source_row_number integer, add column _corrections_applied jsonb`,
+    );
+    const a = await importInto(db.settings, files.write('legacy.csv', csv([['sku', 'price'], ['A', '1.00']])), 'legacy');
+    const notLoaded = (deletedBy: string | null) => (err: unknown) =>
+      err instanceof NotFoundError && err.message.startsWith(`row 1 of ${db.schema}.legacy${deletedBy === null ? '' : `, deleted by import ${deletedBy},`} was not loaded by atlas: its _import_id is NULL`);
+    await assert.rejects(traceRow(db.settings, 'legacy', '1'), notLoaded(null));
+    assert.equal((await traceRow(db.settings, 'legacy', '2')).import_id, a.import_id, 'the row atlas loaded is traced');
+    const r = await importWith(db.settings, files.write('legacy2.csv', csv([['sku', 'price'], ['B', '2.00']])), 'legacy', { mode: 'replace' });
+    await assert.rejects(traceRow(db.settings, 'legacy', '1'), notLoaded(r.import_id));
   });
 
   it('explains a missing table, an untracked table, a missing row and a bad row id', async () => {

@@ -1,0 +1,33 @@
+/** What `atlas lineage` prints, through the real binary: rows atlas did not load, versions, rows changed outside atlas. */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { csv, runAtlas, type RunResult, useTempDir, useTestDb } from '../helpers.ts';
+import { migrateTestDb } from '../importHelpers.ts';
+
+describe('atlas lineage through the binary', () => {
+  const db = useTestDb({ setup: migrateTestDb });
+  const files = useTempDir();
+  let run: (args: string[]) => Promise<RunResult>;
+  before(() => {
+    run = (args) => runAtlas([...args, '--database-url', db.url, '--schema', db.schema]);
+  });
+
+  it('--row of a row whose _import_id is NULL says atlas did not load it, exit 1, in text and JSON', async () => {
+    await db.client.query(`create table ${db.schema}.legacy (id serial primary key, sku text)`);
+    await db.client.query(`insert into ${db.schema}.legacy (sku) values ('OLD')`);
+    await db.client.query(
+      `alter table ${db.schema}.legacy add column _import_id uuid references ${db.schema}.import_history(import_id) on delete cascade,
+         add column _imported_at timestamp default now(), add column _source_row_number integer, add column _corrections_applied jsonb`,
+    );
+    assert.equal((await run(['import', files.write('legacy.csv', csv([['sku'], ['A']])), '--table', 'legacy', '-q'])).code, 0);
+    const text = await run(['lineage', 'legacy', '--row', '1']);
+    assert.equal(text.code, 1);
+    assert.equal(text.stdout, '');
+    assert.match(text.stderr, new RegExp(`^atlas: row 1 of ${db.schema}\\.legacy was not loaded by atlas: its _import_id is NULL`));
+    const json = await run(['lineage', 'legacy', '--row', '1', '--json']);
+    assert.equal(json.code, 1);
+    const body = JSON.parse(json.stdout) as { success: boolean; error: string };
+    assert.equal(body.success, false);
+    assert.match(body.error, /was not loaded by atlas: its _import_id is NULL/);
+  });
+});
