@@ -21,7 +21,11 @@ export async function runErrorsCommand(importId: string, flags: ErrorsFlags, cmd
       return;
     }
     if (page.total_count === 0) {
-      process.stdout.write(`import ${page.import_id} skipped no duplicate rows\n`);
+      const found = page.duplicates_found ?? 0;
+      // A failed import's transaction took its kept duplicates with it; its record still counts them.
+      const why = page.status === 'failed' ? 'a failed import keeps none to list' : 'none is kept to list';
+      if (found > 0) process.stdout.write(`import ${page.import_id} ${page.status === 'failed' ? 'failed' : `(${page.status})`}: its record counts ${formatCount(found)} duplicate row(s) (duplicates_found), but ${why}\n`);
+      else process.stdout.write(`import ${page.import_id} skipped no duplicate rows\n`);
       return;
     }
     if (page.duplicates.length === 0) {

@@ -51,6 +51,10 @@ export async function listImportErrors(settings: Settings, idOrPrefix: string, o
 /** One page of the rows an import skipped as duplicates. */
 export interface DuplicatesPage {
   import_id: string;
+  /** The import's status: a failed one's duplicates are counted in `duplicates_found`, not kept. */
+  status: string;
+  /** The duplicates its record counts; null when the check did not run. */
+  duplicates_found: number | null;
   duplicates: DuplicateRow[];
   total_count: number;
   limit: number;
@@ -69,12 +73,13 @@ export async function listSkippedDuplicates(settings: Settings, idOrPrefix: stri
   return withDatabaseToRead(settings, options, async (client) => {
     const record = await resolveImport(client, settings.schema, idOrPrefix);
     const page = await listImportDuplicates(client, settings.schema, record.import_id, options.limit, options.offset);
+    const of = { import_id: record.import_id, status: record.status, duplicates_found: record.duplicates_found };
     if (page === null) {
       if ((record.duplicates_found ?? 0) > 0) {
         throw new AtlasError(`import ${record.import_id} found ${record.duplicates_found} duplicate(s), but this schema has no ${IMPORT_DUPLICATES_TABLE} table to list them from`);
       }
-      return { import_id: record.import_id, duplicates: [], total_count: 0, limit: options.limit, offset: options.offset };
+      return { ...of, duplicates: [], total_count: 0, limit: options.limit, offset: options.offset };
     }
-    return { import_id: record.import_id, duplicates: page.rows, total_count: page.total, limit: options.limit, offset: options.offset };
+    return { ...of, duplicates: page.rows, total_count: page.total, limit: options.limit, offset: options.offset };
   }, none);
 }

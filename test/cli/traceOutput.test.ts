@@ -1,10 +1,10 @@
-/** What `atlas lineage` prints, through the real binary: rows atlas did not load, versions, rows changed outside atlas. */
+/** What `atlas lineage`, `errors` and `undo` print, through the real binary. */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { csv, runAtlas, type RunResult, useTempDir, useTestDb } from '../helpers.ts';
 import { migrateTestDb } from '../importHelpers.ts';
 
-describe('atlas lineage through the binary', () => {
+describe('what lineage, errors and undo print', () => {
   const db = useTestDb({ setup: migrateTestDb });
   const files = useTempDir();
   let run: (args: string[]) => Promise<RunResult>;
@@ -29,5 +29,19 @@ describe('atlas lineage through the binary', () => {
     const body = JSON.parse(json.stdout) as { success: boolean; error: string };
     assert.equal(body.success, false);
     assert.match(body.error, /was not loaded by atlas: its _import_id is NULL/);
+  });
+
+  it('errors --duplicates of a failed import says its duplicates are counted but not kept, in text and JSON', async () => {
+    const first = files.write('dupfail_a.csv', csv([['sku', 'price'], ['A', '1']]));
+    assert.equal((await run(['import', first, '--table', 'dupfail', '-q'])).code, 0);
+    const failed = await run(['import', files.write('dupfail_b.csv', csv([['sku', 'price'], ['A', '1'], ['Z', 'oops']])), '--table', 'dupfail', '--json']);
+    assert.equal(failed.code, 1);
+    const [rec] = await db.rows<{ import_id: string; duplicates_found: number }>(`select import_id, duplicates_found from ${db.schema}.import_history where file_name = 'dupfail_b.csv'`);
+    assert.equal(rec!.duplicates_found, 1);
+    const text = await run(['errors', rec!.import_id, '--duplicates']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.equal(text.stdout, `import ${rec!.import_id} failed: its record counts 1 duplicate row(s) (duplicates_found), but a failed import keeps none to list\n`);
+    const json = JSON.parse((await run(['errors', rec!.import_id, '--duplicates', '--json'])).stdout) as Record<string, unknown>;
+    assert.deepEqual([json.status, json.duplicates_found, json.total_count, json.duplicates], ['failed', 1, 0, []]);
   });
 });
