@@ -45,19 +45,23 @@ function renderLineage(l: TableLineage, c: ReturnType<typeof colorFor>): string 
   if (l.imports.length === 0) return `no import into ${table} succeeded or was partial (undone and failed ones contributed nothing); ${now}\n`;
   const cell = cellWriter();
   const t = newTable(['import id', 'when', 'file', 'status', 'inserted', 'rows now'], c);
+  let anyChanged = false;
   for (const i of l.imports) {
-    // Yellow: rows changed outside atlas (atlas's own upserts, replaces and --reassign are accounted for).
+    // Rows changed outside atlas (atlas's own upserts, replaces and --reassign are accounted for):
+    // said in words beside the colour, which a pipe or --no-color does not show.
     const changed = i.rows_inserted !== null && i.rows_now !== i.rows_expected_now;
+    anyChanged ||= changed;
     t.push([
       i.import_id.slice(0, 8),
       `${formatAbsoluteTime(i.import_timestamp).slice(0, 16)} ${c.dim(formatRelativeTime(i.import_timestamp))}`,
       cell(i.file_name ?? '(stdin)', 32),
       colorStatus(c, i.status),
       { hAlign: 'right', content: formatCount(i.rows_inserted) },
-      { hAlign: 'right', content: changed ? c.yellow(formatCount(i.rows_now)) : formatCount(i.rows_now) },
+      { hAlign: 'right', content: changed ? c.yellow(`${formatCount(i.rows_now)} (${formatCount(i.rows_expected_now)} expected)`) : formatCount(i.rows_now) },
     ]);
   }
-  return `${t.toString()}\n${formatCount(l.total_imports)} import(s) succeeded or were partial into ${table}, inserting ${formatCount(l.total_rows_contributed)} row(s); ${now}\n`;
+  const note = anyChanged ? `${c.yellow("(N expected): the rows atlas's own imports would leave it; the rows now differ, changed outside atlas (or by an import whose previous versions history compact dropped)")}\n` : '';
+  return `${t.toString()}\n${note}${formatCount(l.total_imports)} import(s) succeeded or were partial into ${table}, inserting ${formatCount(l.total_rows_contributed)} row(s); ${now}\n`;
 }
 
 /** The row's versions, oldest first: who wrote each, what it held, who changed it. */
@@ -67,7 +71,7 @@ function renderVersions(r: RowLineage): DetailGroup {
     r.versions.map((v, i) => {
       const values = Object.entries(v.values).map(([k, x]) => `${k}=${x === null ? 'NULL' : typeof x === 'string' ? x : JSON.stringify(x)}`).join(', ');
       const by = v.changed_by === null ? 'now' : `then ${v.change ?? 'updated'} by ${v.changed_by}`;
-      return [`${i + 1}`, printable(`import ${v.import_id ?? '?'} (${v.file_name ?? 'stdin'}, ${v.import_timestamp ?? '?'}), row ${v.source_row_number ?? '?'}: ${values}; ${by}`)];
+      return [`${i + 1}`, printable(`import ${v.import_id ?? '?'} (${v.file_name ?? 'stdin'}, ${v.import_timestamp === null ? '?' : formatAbsoluteTime(v.import_timestamp)}), row ${v.source_row_number ?? '?'}: ${values}; ${by}`)];
     }),
   ];
 }

@@ -94,4 +94,15 @@ describe('times in output, and the refusal of a file already imported', () => {
     assert.equal(twice.code, 1);
     assert.match(twice.stderr, new RegExp(`already undone at ${localTime(undone.undone_at as string)} by `));
   });
+
+  it("lineage --row writes its versions' times in local time, as every other time in text", async () => {
+    const first = json(await run(['import', files.write('ver1.csv', csv([['k', 'v'], ['a', 1]])), '--table', 'ver_t', '--json']));
+    const second = json(await run(['import', files.write('ver2.csv', csv([['k', 'v'], ['a', 2]])), '--table', 'ver_t', '--mode', 'upsert', '--key', 'k', '--json']));
+    const [row] = await db.rows<{ id: string }>(`select id::text from ${db.schema}.ver_t`);
+    const text = (await run(['lineage', 'ver_t', '--row', row!.id])).stdout;
+    const times = await db.rows<{ t: Date }>(`select import_timestamp as t from ${db.schema}.import_history where import_id = any($1::uuid[]) order by import_timestamp`, [[first.import_id, second.import_id]]);
+    assert.match(text, new RegExp(`1 +import ${first.import_id as string} \\(ver1\\.csv, ${localTime(times[0]!.t.toISOString())}\\)`));
+    assert.match(text, new RegExp(`2 +import ${second.import_id as string} \\(ver2\\.csv, ${localTime(times[1]!.t.toISOString())}\\)`));
+    assert.doesNotMatch(text, /\d{4}-\d{2}-\d{2}T\d{2}:/, 'no ISO time in text output');
+  });
 });

@@ -44,4 +44,15 @@ describe('what lineage, errors and undo print', () => {
     const json = JSON.parse((await run(['errors', rec!.import_id, '--duplicates', '--json'])).stdout) as Record<string, unknown>;
     assert.deepEqual([json.status, json.duplicates_found, json.total_count, json.duplicates], ['failed', 1, 0, []]);
   });
+
+  it("lineage says in words, not only in colour, which import's rows were changed outside atlas", async () => {
+    assert.equal((await run(['import', files.write('marked.csv', csv([['k'], ['a'], ['b'], ['c']])), '--table', 'marked', '-q'])).code, 0);
+    const clean = await run(['lineage', 'marked', '--no-color']);
+    assert.doesNotMatch(clean.stdout, /expected/);
+    await db.client.query(`delete from ${db.schema}.marked where k = 'c'`);
+    const text = await run(['lineage', 'marked', '--no-color']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, / 3 +2 \(3 expected\)\n/);
+    assert.match(text.stdout, /\(N expected\): the rows atlas's own imports would leave it; the rows now differ, changed outside atlas/);
+  });
 });
