@@ -42,15 +42,19 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
   const what = `import ${r.import_id} (${printable(r.file_name ?? 'stdin')}, ${formatTime(r.import_timestamp)})`;
   const lines: string[] = [];
   const noRows = r.previous_status !== 'success' && r.previous_status !== 'partial';
+  // Previous versions of rows later imports changed since are handed over to them, not put back.
+  const restoring = r.rows_to_restore - r.rows_handed_over;
   // An upsert's rows are those it inserted, which go, and those it updated, which get their
   // previous version back: counted apart, not all as "removed".
-  const updatedBack = r.import_mode === 'upsert' ? Math.min(r.rows_to_restore, r.rows_to_remove) : 0;
+  const updatedBack = r.import_mode === 'upsert' ? Math.min(restoring, r.rows_to_remove) : 0;
+  const handedOver = `${formatCount(r.rows_handed_over)} row(s) it updated or deleted as the later imports that changed them since left them, not put back`;
   if (r.dry_run) {
     lines.push(asking ? `Undoing ${what} will:` : `${c.bold('dry run')}: nothing was changed. Undoing ${what} would:`);
     const split = r.dependents === 'reassigned' ? `: ${formatCount(r.rows_to_remove - r.dependent_rows)} deleted, ${formatCount(r.dependent_rows)} kept as rows of later imports` : '';
     const removing = r.rows_to_remove - updatedBack;
     if (!noRows) lines.push(`  remove ${c.bold(formatCount(removing))} row(s) from ${where}${r.rows_recorded !== removing ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}${split}`);
-    if (r.rows_to_restore > 0) lines.push(`  put back ${c.bold(formatCount(r.rows_to_restore))} row(s) it updated or deleted (${printable(r.import_mode)}), exactly as they were`);
+    if (restoring > 0) lines.push(`  put back ${c.bold(formatCount(restoring))} row(s) it updated or deleted (${printable(r.import_mode)}), exactly as they were`);
+    if (r.rows_handed_over > 0) lines.push(c.yellow(`  leave ${handedOver}`));
     if (r.later_imports.length > 0) lines.push(c.yellow(`  ${laterImportsText(r)}`));
     if (r.key_conflicts.length > 0) lines.push(c.yellow(`  refused, --force too: rows it would put back hold keys that other rows in the table hold now: ${printable(r.key_conflicts.map(keyConflictText).join('; '))}; undo those imports first`));
     lines.push(r.purged ? `  delete its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)` : '  keep its history record, marked undone');
@@ -65,6 +69,7 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     const kept = r.rows_reassigned ? `: ${formatCount((r.rows_removed ?? 0) - r.rows_reassigned)} deleted, ${formatCount(r.rows_reassigned)} kept as rows of later imports` : '';
     lines.push(`${c.green('undone')}: removed ${formatCount(r.rows_removed ?? 0)} row(s) of ${what} from ${where}${kept}`);
     if ((r.rows_restored ?? 0) > 0) lines.push(`  put back ${formatCount(r.rows_restored)} row(s) it had updated or deleted, exactly as they were`);
+    if (r.rows_handed_over > 0) lines.push(c.yellow(`  left ${handedOver}`));
     if (r.later_imports.length > 0) lines.push(c.yellow(`  forced: ${laterImportsText(r)}`));
     if (r.purged) lines.push(`  deleted its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)`);
     else lines.push(`  its history record stays, marked undone by ${printable(r.undone_by ?? '?')} at ${formatTime(r.undone_at)}`);

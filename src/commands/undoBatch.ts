@@ -32,12 +32,14 @@ function render(r: BatchUndoResult, c: ReturnType<typeof colorFor>, asking: bool
   const lines: string[] = [];
   const head = r.dry_run ? (asking ? `Undoing batch ${r.batch_id} will:` : `${c.bold('dry run')}: nothing was changed. Undoing batch ${r.batch_id} would:`) : `${c.green('undone')}: batch ${r.batch_id}`;
   lines.push(head);
+  // A dry run undoes the batch in a transaction it rolls back: its rows_removed and rows_restored
+  // are what the undo does, an upsert's updated rows put back rather than removed (as undo of one import says).
   for (const u of r.imports) {
-    const verb = r.dry_run ? 'remove' : 'removed';
-    lines.push(`  ${verb} ${formatCount(r.dry_run ? u.rows_to_remove : u.rows_removed)} row(s) of import ${u.import_id} (${printable(u.file_name ?? 'stdin')}) from ${printable(`${u.schema}.${u.table_name}`)}`);
+    const restored = u.rows_restored ?? 0;
+    lines.push(`  ${r.dry_run ? 'remove' : 'removed'} ${formatCount(u.rows_removed)} row(s) of import ${u.import_id} (${printable(u.file_name ?? 'stdin')}) from ${printable(`${u.schema}.${u.table_name}`)}${restored > 0 ? `, put back ${formatCount(restored)} it updated or deleted` : ''}`);
   }
   for (const l of r.left_alone) lines.push(c.dim(`  left alone: import ${l.import_id} (${l.status}, no rows)`));
-  const total = r.dry_run ? r.imports.reduce((n, u) => n + u.rows_to_remove, 0) : r.rows_removed;
-  lines.push(`${formatCount(r.imports.length)} import(s), ${formatCount(total)} row(s)${r.dry_run ? '' : '; their history records stay, marked undone'}`);
+  const restored = r.imports.reduce((n, u) => n + (u.rows_restored ?? 0), 0);
+  lines.push(`${formatCount(r.imports.length)} import(s), ${formatCount(r.rows_removed)} row(s) ${r.dry_run ? 'to remove' : 'removed'}${restored > 0 ? `, ${formatCount(restored)} ${r.dry_run ? 'to put back' : 'put back'}` : ''}${r.dry_run ? '' : '; their history records stay, marked undone'}`);
   return `${lines.join('\n')}\n`;
 }

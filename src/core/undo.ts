@@ -11,7 +11,7 @@ import { lockForTransaction, useLargeWorkMem, withTransaction, type Client } fro
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countDependentUpdatedRows, countPreImages, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
+import { countDependentUpdatedRows, countHandedOverPreImages, countPreImages, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
@@ -92,6 +92,11 @@ export interface UndoResult {
   import_mode: string;
   /** Previous versions of rows it updated or deleted, kept to be put back. */
   rows_to_restore: number;
+  /**
+   * Of those, the versions of rows later imports changed since: not put back (--force leaves those
+   * rows as the later imports left them, and hands these versions over to their pre-images).
+   */
+  rows_handed_over: number;
   /** Rows put back as they were before the import (values, metadata, id); null in a dry run. */
   rows_restored: number | null;
   /**
@@ -134,12 +139,14 @@ function noIdColumnError(schema: string, table: string, id: string, rows: number
   );
 }
 
-/** Describes how the import's rows differ from what it inserted. */
-function describeChange(present: number, recorded: number, changed: number): string {
+/** Describes how the import's rows differ from what it wrote (an upsert's updated rows carry its id too). */
+function describeChange(present: number, inserted: number, updated: number, changed: number): string {
+  const recorded = inserted + updated;
+  const wrote = updated > 0 ? `${recorded} it wrote (${inserted} inserted, ${updated} updated)` : `${recorded} it inserted`;
   const parts: string[] = [];
   if (changed > 0) parts.push(`${changed} of them updated or added since it ran`);
-  if (present < recorded) parts.push(`${recorded - present} of the ${recorded} it inserted no longer carry it (deleted, or taken by a later import)`);
-  if (present > recorded && changed === 0) parts.push(`${present - recorded} more than the ${recorded} it inserted`);
+  if (present < recorded) parts.push(`${recorded - present} of the ${wrote} no longer carry it (deleted, or taken by a later import)`);
+  if (present > recorded && changed === 0) parts.push(`${present - recorded} more than the ${wrote}`);
   return `its rows changed: ${present} row(s) carry its id now, ${parts.join('; ')}`;
 }
 
@@ -254,6 +261,7 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
     rows_removed: options.dryRun ? null : 0,
     import_mode: rec.import_mode,
     rows_to_restore: 0,
+    rows_handed_over: 0,
     rows_restored: options.dryRun ? null : 0,
     later_imports: [],
     key_conflicts: [],
@@ -299,8 +307,9 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
     result.rows_to_restore = await countPreImages(client, schema, id);
     if (rec.preimages_pruned_at !== null && (rec.rows_updated > 0 || rec.rows_deleted > 0)) throw prunedError(rec);
     result.later_imports = await listLaterChanges(client, schema, table, id);
+    if (result.later_imports.length > 0 && result.rows_to_restore > 0) result.rows_handed_over = await countHandedOverPreImages(client, schema, table, id);
     if (state.rows !== recorded || state.changed > 0) {
-      result.force_reason = describeChange(state.rows, recorded, state.changed);
+      result.force_reason = describeChange(state.rows, rec.rows_inserted ?? 0, rec.rows_updated ?? 0, state.changed);
       // Whose change it was is known from the later imports' pre-images; where compact dropped them, name the imports that may have made it.
       const compacted = await listCompactedLaterChanges(client, schema, table, id);
       if (compacted.length > 0) {

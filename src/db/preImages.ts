@@ -208,6 +208,22 @@ export async function handOverPreImages(client: Client, schema: string, table: s
 }
 
 /**
+ * How many of the previous versions `importId` kept are of rows later imports (not undone) changed
+ * since: an undo --force leaves those rows as the later imports left them and hands these versions
+ * over to them (handOverPreImages), so it does not put them back.
+ */
+export async function countHandedOverPreImages(client: Client, schema: string, table: string, importId: string): Promise<number> {
+  const pre = qualify(schema, PREIMAGES);
+  const res = await client.query<{ n: number }>(
+    `select count(*)::int as n from ${pre} own
+      where own.import_id = $1 and own.table_name = $2
+        and own.row_id in (select l.row_id from (${laterPreImagesSql(schema)}) l)`,
+    [importId, table],
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
+/**
  * Per import that wrote rows of `table`: how many of them later imports (not undone) updated or
  * deleted, by their pre-images; and how many rows undo --reassign gave it (its record's
  * `metadata.reassigned`). Atlas's own changes to an import's rows, which lineage accounts for.

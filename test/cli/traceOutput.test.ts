@@ -1,5 +1,7 @@
 /** What `atlas lineage`, `errors` and `undo` print, through the real binary. */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { csv, runAtlas, type RunResult, useTempDir, useTestDb } from '../helpers.ts';
 import { migrateTestDb } from '../importHelpers.ts';
@@ -54,5 +56,43 @@ describe('what lineage, errors and undo print', () => {
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, / 3 +2 \(3 expected\)\n/);
     assert.match(text.stdout, /\(N expected\): the rows atlas's own imports would leave it; the rows now differ, changed outside atlas/);
+  });
+
+  it('undo --force --dry-run of an upsert whose rows a later upsert changed counts what the undo does: 1 removed, 1 put back, 1 left to the later import', async () => {
+    const r = async (args: string[]): Promise<RunResult> => {
+      const x = await run(args);
+      assert.equal(x.code, 0, x.stderr);
+      return x;
+    };
+    await r(['import', files.write('f1.csv', csv([['k', 'v'], ['a', 1], ['b', 1], ['c', 1]])), '--table', 'forced', '-q']);
+    await r(['import', files.write('f2.csv', csv([['k', 'v'], ['a', 2], ['b', 2], ['d', 2]])), '--table', 'forced', '--mode', 'upsert', '--key', 'k', '-q']);
+    await r(['import', files.write('f3.csv', csv([['k', 'v'], ['a', 3]])), '--table', 'forced', '--mode', 'upsert', '--key', 'k', '-q']);
+    const [m] = await db.rows<{ import_id: string }>(`select import_id from ${db.schema}.import_history where file_name = 'f2.csv'`);
+    const plan = (await r(['undo', m!.import_id, '--dry-run', '--force'])).stdout;
+    assert.match(plan, /\n  remove 1 row\(s\) from \S+\.forced\n/);
+    assert.match(plan, /\n  put back 1 row\(s\) it updated or deleted \(upsert\)/);
+    assert.match(plan, /\n  leave 1 row\(s\) it updated or deleted as the later imports that changed them since left them, not put back\n/);
+    assert.match(plan, /1 of the 3 it wrote \(1 inserted, 2 updated\) no longer carry it/);
+    const done = (await r(['undo', m!.import_id, '--yes', '--force'])).stdout;
+    assert.match(done, /removed 1 row\(s\) of import/);
+    assert.match(done, /\n  put back 1 row\(s\) it had updated/);
+    assert.deepEqual(await db.rows(`select k, v from ${db.schema}.forced order by k`), [{ k: 'a', v: 3 }, { k: 'b', v: 1 }, { k: 'c', v: 1 }]);
+  });
+
+  it('undo --batch --dry-run of upserts counts the rows they updated as put back, not removed, as the undo then does', async () => {
+    mkdirSync(join(files.dir, 'ub'));
+    files.write('ub/1.csv', csv([['k', 'v'], ['a', 1], ['b', 1], ['c', 1]]));
+    files.write('ub/2.csv', csv([['k', 'v'], ['a', 2], ['b', 2], ['d', 2]]));
+    const imported = await run(['import', join(files.dir, 'ub'), '--table', 'ubatch', '--mode', 'upsert', '--key', 'k', '--json']);
+    assert.equal(imported.code, 0, imported.stderr);
+    const batch = (JSON.parse(imported.stdout) as { batch_id: string }).batch_id;
+    const plan = await run(['undo', '--batch', batch, '--dry-run']);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /remove 1 row\(s\) of import \S+ \(2\.csv\) from \S+\.ubatch, put back 2 it updated or deleted\n/);
+    assert.match(plan.stdout, /\n2 import\(s\), 4 row\(s\) to remove, 2 to put back\n/);
+    const done = await run(['undo', '--batch', batch, '--yes']);
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /\n2 import\(s\), 4 row\(s\) removed, 2 put back;/);
+    assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.ubatch`), [{ n: 0 }], 'the table held 4 rows');
   });
 });
