@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { dependentsError, forceRequiredError, keyConflictsError, laterImportsError, undoImport, type UndoResult } from '../core/undo.js';
+import { dependentsError, forceRequiredError, keyConflictsError, laterChangeText, laterImportsError, undoImport, type UndoResult } from '../core/undo.js';
 import { keyConflictText } from '../core/undoKeyCheck.js';
 import { CancelledError } from '../errors.js';
 import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
@@ -82,8 +82,10 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
 
 /** The later imports that changed the import's rows, and what --force does with those rows. */
 function laterImportsText(r: UndoResult): string {
-  const list = r.later_imports.map((l) => `${l.import_id} (${printable(l.import_mode)}, ${formatCount(l.rows)} row(s))`).join(', ');
-  return `later import(s) changed its rows: ${list}; those rows stay as they left them (undo those first, latest first, or --force)`;
+  // As the refusal names them: rows kept in place too, which are all a replace has once history compact dropped its pre-images.
+  const list = printable(r.later_imports.map(laterChangeText).join(', '));
+  const kept = r.later_imports.some((l) => l.kept > 0) ? ', the rows kept in place go with it' : '';
+  return `later import(s) changed its rows or kept them in place: ${list}; the rows they changed stay as they left them${kept} (undo those first, latest first, or --force)`;
 }
 
 /** What happens (or would) to the rows later imports rely on, naming them; null when there are none. */

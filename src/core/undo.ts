@@ -21,6 +21,8 @@ import { reassignDependentRows } from './reassign.js';
 import { findRestoreKeyConflicts, keyConflictText, type KeyConflict } from './undoKeyCheck.js';
 import { formatAbsoluteTime } from '../transform/time.js';
 
+export { laterChangeText };
+
 /** What `atlas undo` was asked to do. */
 export interface UndoOptions {
   /** Only report what would be removed; change nothing. @default false */

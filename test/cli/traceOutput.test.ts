@@ -95,4 +95,15 @@ describe('what lineage, errors and undo print', () => {
     assert.match(done.stdout, /\n2 import\(s\), 4 row\(s\) removed, 2 put back;/);
     assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.ubatch`), [{ n: 0 }], 'the table held 4 rows');
   });
+
+  it("undo's list of later imports names the rows a replace kept in place, after history compact as before", async () => {
+    const a = JSON.parse((await run(['import', files.write('kc1.csv', csv([['k'], ['x'], ['y']])), '--table', 'kept_c', '--json'])).stdout) as { import_id: string };
+    const r = JSON.parse((await run(['import', files.write('kc2.csv', csv([['k'], ['x'], ['z']])), '--table', 'kept_c', '--mode', 'replace', '--json'])).stdout) as { import_id: string };
+    const expect = new RegExp(`later import\\(s\\) changed its rows or kept them in place: ${r.import_id} \\(replace, kc2\\.csv, 1 row\\(s\\), 1 kept in place\\); the rows they changed stay as they left them, the rows kept in place go with it`);
+    assert.match((await run(['undo', a.import_id, '--dry-run', '--force'])).stdout, expect);
+    assert.equal((await run(['history', 'compact', '--older-than', '0m', '--yes'])).code, 0);
+    const compacted = await run(['undo', a.import_id, '--dry-run', '--force']);
+    assert.equal(compacted.code, 0, compacted.stderr);
+    assert.match(compacted.stdout, new RegExp(`changed its rows or kept them in place: ${r.import_id} \\(replace, kc2\\.csv, 1 kept in place\\);`));
+  });
 });
