@@ -63,4 +63,27 @@ describe('zip archives of data files', () => {
       (err: unknown) => err instanceof AtlasError && err.message === 'the zip archive holds no file atlas reads (CSV, TSV, JSON, NDJSON, XML, XLSX): it holds a.pdf, README',
     );
   });
+
+  it('refuses an --entry that matches several entries, naming their full paths, and never suggests a name that matches more than one', async () => {
+    const read = async (entries: Array<{ name: string; data: string }>, wanted: string | null): Promise<string> => {
+      const content = await openZipArchive(chunked(makeZip(entries)), wanted);
+      assert.equal(content.kind, 'entry');
+      return content.kind === 'entry' ? `${content.name}: ${await text(content.bytes)}` : '';
+    };
+    const refusal = (pattern: string, hint: string) => (err: unknown) => err instanceof AtlasError && err.message.startsWith(pattern) && err.hint === hint;
+    const years = [{ name: '2023/data.csv', data: 'y\n2023\n' }, { name: '2024/data.csv', data: 'y\n2024\n' }];
+    await assert.rejects(read(years, 'data.csv'), refusal('--entry "data.csv" matches 2 entries of the zip archive (2023/data.csv, 2024/data.csv): atlas does not guess', 'name it by its full path, e.g. --entry "2023/data.csv"'));
+    assert.equal(await read(years, '2024/data.csv'), '2024/data.csv: y\n2024\n');
+    // An exact full path is not ambiguous when it comes first; after an entry of that base name it is too late to take.
+    const rootFirst = [{ name: 'data.csv', data: 'y\nroot\n' }, ...years];
+    assert.equal(await read(rootFirst, 'data.csv'), 'data.csv: y\nroot\n');
+    await assert.rejects(read([...years, { name: 'data.csv', data: 'y\nroot\n' }], 'data.csv'), refusal('--entry "data.csv" names the entry data.csv, but the zip archive holds 2023/data.csv before it', 'extract it on the way in: unzip -p ARCHIVE.zip "data.csv" | atlas import - --table TABLE --name "data.csv"'));
+    // Without --entry, the hint names a file its full path picks alone.
+    await assert.rejects(read(rootFirst, null), refusal('the zip archive holds 3 data files', 'name it with --entry, e.g. --entry "2023/data.csv"'));
+    // Two entries of one name: no --entry tells them apart, so none is suggested.
+    const twins = [{ name: 'data.csv', data: 'a\n1\n' }, { name: 'data.csv', data: 'a\n2\n' }];
+    const sameNames = 'the archive holds entries of the same name, which --entry cannot tell apart: extract it (unzip) and import the file you mean';
+    await assert.rejects(read(twins, null), refusal('the zip archive holds 2 data files (data.csv, data.csv)', sameNames));
+    await assert.rejects(read(twins, 'data.csv'), refusal('--entry "data.csv" matches 2 entries of the zip archive (data.csv, data.csv)', sameNames));
+  });
 });

@@ -47,8 +47,8 @@ function entryList(names: readonly string[]): string {
 /**
  * Reads a zip archive as far as the entry to import: the one named `wanted` (--entry), else the
  * first data file (isDataEntry). The archive is read once, front to back, so whether another
- * data file follows is known only at its end: then the import fails, naming them all, rather
- * than import one of several on a guess.
+ * data file (or another entry `wanted` names) follows is known only at its end: then the import
+ * fails, naming them all, rather than import one of several on a guess.
  */
 export async function openZipArchive(source: AsyncIterable<Buffer>, wanted: string | null): Promise<ZipContent> {
   const zip = new ZipInput(source[Symbol.asyncIterator]());
@@ -80,22 +80,53 @@ async function* entryBytes(zip: ZipInput, entry: ZipEntry, wanted: string | null
   let finished = false;
   try {
     yield* zip.inflate(entry, zip.data());
-    // The rest of the archive: every byte of the file is hashed, and no second data file is passed over unseen.
+    // The rest of the archive: every byte of the file is hashed, and no second data file (or second entry --entry names) is passed over unseen.
     const others: string[] = [];
     for (let next = await zip.nextEntry(); next !== null; next = await zip.nextEntry()) {
       names.push(next.name);
-      if (wanted === null && isDataEntry(next.name)) others.push(next.name);
+      if (wanted === null ? isDataEntry(next.name) : isWanted(next.name, wanted)) others.push(next.name);
     }
     await zip.drain();
     finished = true;
-    if (others.length > 0) {
-      throw new AtlasError(`the zip archive holds ${others.length + 1} data files (${[entry.name, ...others].join(', ')}): atlas does not guess which one to import`, {
-        hint: `name it with --entry, e.g. --entry ${JSON.stringify(others[0])}`,
-      });
-    }
+    const refusal = others.length === 0 ? null : wanted === null ? severalDataFiles([entry.name, ...others], names) : severalWanted(wanted, [entry.name, ...others], names);
+    if (refusal !== null) throw refusal;
   } catch (err) {
     throw zip.sourceError ?? asZipError(err, WHAT);
   } finally {
     if (!finished) zip.close();
   }
+}
+
+/** A name for --entry that picks `name` alone among `names`: its full path, unless that too names another entry. */
+function entryNameAlone(name: string, names: readonly string[]): string | null {
+  return names.filter((n) => isWanted(n, name)).length === 1 ? name : null;
+}
+
+const SAME_NAMES_HINT = 'the archive holds entries of the same name, which --entry cannot tell apart: extract it (unzip) and import the file you mean';
+
+function severalDataFiles(found: readonly string[], names: readonly string[]): AtlasError {
+  // The second file first, as before; any file whose full path names it alone otherwise.
+  const example = [...found.slice(1), found[0]!].map((n) => entryNameAlone(n, names)).find((n) => n !== null);
+  return new AtlasError(`the zip archive holds ${found.length} data files (${found.join(', ')}): atlas does not guess which one to import`, {
+    hint: example === undefined ? SAME_NAMES_HINT : `name it with --entry, e.g. --entry ${JSON.stringify(example)}`,
+  });
+}
+
+/**
+ * --entry matched more than one entry: an exact full path read first wins, anything else is
+ * refused (the archive streams by, so the first has been read by the time the next shows).
+ */
+function severalWanted(wanted: string, found: readonly string[], names: readonly string[]): AtlasError | null {
+  const exact = found.filter((n) => n === wanted);
+  if (exact.length === 1 && found[0] === wanted) return null;
+  // An exact full path names one entry, but one read after another of the same base name: too late to take it.
+  if (exact.length === 1) {
+    return new AtlasError(`--entry ${JSON.stringify(wanted)} names the entry ${wanted}, but the zip archive holds ${found[0]} before it, read first as the archive streams by`, {
+      hint: `extract it on the way in: unzip -p ARCHIVE.zip ${JSON.stringify(wanted)} | atlas import - --table TABLE --name ${JSON.stringify(wanted.slice(wanted.lastIndexOf('/') + 1))}`,
+    });
+  }
+  const example = found.map((n) => entryNameAlone(n, names)).find((n) => n !== null);
+  return new AtlasError(`--entry ${JSON.stringify(wanted)} matches ${found.length} entries of the zip archive (${found.join(', ')}): atlas does not guess which one to import`, {
+    hint: example === undefined ? SAME_NAMES_HINT : `name it by its full path, e.g. --entry ${JSON.stringify(example)}`,
+  });
 }
