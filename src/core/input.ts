@@ -68,6 +68,7 @@ export function detectFormat(requested: FileFormat | null, fileName: string | nu
   if (head.startsWith('{')) return recordPath === null ? 'ndjson' : 'json';
   if (byExt) return byExt;
   if (fileName === null || ext === '') return 'csv';
+  if (ext === 'zip') throw new UsageError(`${fileName} is not a zip archive (its first bytes are not a zip's)`, { hint: 'if it is a data file of another kind, pass --format csv|tsv|xlsx|json|ndjson|xml' });
   throw new UsageError(`cannot tell the format of ${fileName} from its extension .${ext}`, { hint: 'pass --format csv|tsv|xlsx|json|ndjson|xml' });
 }
 
@@ -84,6 +85,11 @@ function formatOfName(fileName: string | null): FileFormat | null {
 }
 
 const isZip = (b: Buffer): boolean => b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
+/** A zip of no entries is its end record alone. */
+const isEmptyZip = (b: Buffer): boolean => b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x05 && b[3] === 0x06;
+const isGzip = (b: Buffer): boolean => b[0] === 0x1f && b[1] === 0x8b;
+/** A tar archive's first header has `ustar` at offset 257 (POSIX and GNU alike). */
+const isTar = (b: Buffer): boolean => b.length >= 262 && b.toString('latin1', 257, 262) === 'ustar';
 
 /** Compressions and archives atlas does not read: how to know them, and the command that writes their content to stdout. */
 const UNREAD_COMPRESSIONS = [
@@ -121,6 +127,38 @@ export function unreadCompression(first: Buffer, fileName: string | null, table:
       ? `... | ${found.command} | atlas import - --table ${shellWord(target)}`
       : `${found.command} ${shellWord(fileName)} | atlas import - --table ${shellWord(target)} --name ${shellWord(inner ?? fileName)}`;
   return `${fileName ?? 'the input'} is ${found.what}, which atlas does not read; decompress it on the way in: ${command}`;
+}
+
+/**
+ * Refuses, in one line with a command that works, a tar archive (gzipped or not), an empty zip
+ * and a compressed file inside a zip: read as text they failed with a hint to pass --format,
+ * which then failed on a NUL byte.
+ */
+function refuseUnreadArchive(first: Buffer, fileName: string | null, table: string | null, compressed: boolean): void {
+  const name = fileName ?? 'the input';
+  if (isEmptyZip(first)) throw new AtlasError(`${name} is an empty zip archive: nothing to import`);
+  if (!isTar(first)) return;
+  // The first member's name, when the first header is a file's (type '0' or NUL): the command then names it.
+  const field = (from: number, to: number): string => first.toString('utf8', from, to).replace(/\0[^]*$/, '');
+  const isFile = first[156] === 0x30 || first[156] === 0;
+  const member = isFile ? [field(345, 500), field(0, 100)].filter((p) => p !== '').join('/') : '';
+  const inner = member === '' ? 'FILE.csv' : member;
+  const base = inner.slice(inner.lastIndexOf('/') + 1);
+  const target = table ?? (member === '' ? 'TABLE' : tableNameFromFileName(base));
+  const tail = `| atlas import - --table ${shellWord(target)} --name ${shellWord(base)}`;
+  const command = fileName === null ? `... | tar -x${compressed ? 'z' : ''}O ${shellWord(inner)} ${tail}` : `tar -xOf ${shellWord(fileName)} ${shellWord(inner)} ${tail}`;
+  throw new AtlasError(`${name} is a tar archive, which atlas does not read; write the file you mean to stdout on the way in: ${command}`);
+}
+
+/** Refuses an entry of a zip that is itself compressed: the zip's reader hands on its bytes as they are. */
+function refuseCompressedEntry(first: Buffer, fileName: string | null, entry: string, table: string | null): void {
+  const other = UNREAD_COMPRESSIONS.find((c) => c.magic.every((byte, i) => first[i] === byte));
+  if (!isGzip(first) && other === undefined) return;
+  const base = entry.slice(entry.lastIndexOf('/') + 1);
+  const inner = other === undefined ? base : base.replace(new RegExp(`\\.${other.ext}$`, 'i'), '');
+  const target = table ?? tableNameFromFileName(inner);
+  const command = `unzip -p ${shellWord(fileName ?? 'FILE.zip')} ${shellWord(entry)} ${other === undefined ? '' : `| ${other.command} `}| atlas import - --table ${shellWord(target)} --name ${shellWord(inner)}`;
+  throw new AtlasError(`${entry} in ${fileName ?? 'the zip archive'} is ${other === undefined ? 'gzip-compressed' : other.what}, and a compressed file inside a zip is not read; extract it on the way in: ${command}`);
 }
 
 /** What format detection and the magic numbers look at: the input's first bytes. */
@@ -206,6 +244,7 @@ export async function readInput(opened: OpenedSource, options: InputOptions, see
   const compressed = first[0] === 0x1f && first[1] === 0x8b;
   if (compressed) ({ first, rest } = await peek(gunzip(rest)));
   refuseUnreadCompression(first, opened.fileName, options.table ?? null);
+  refuseUnreadArchive(first, opened.fileName, options.table ?? null, compressed);
   const wanted = options.entry ?? null;
   // A zip is a workbook only if it has a workbook's parts (openZipArchive looks), whatever its name, unless .xlsx says so.
   const zip = isZip(first) && (options.format ?? formatOfName(opened.fileName)) !== 'xlsx';
@@ -217,6 +256,7 @@ export async function readInput(opened: OpenedSource, options: InputOptions, see
       return opening(opened, reader, 'xlsx', compressed, null, await openXlsxArchive(content.zip, xlsxOptions(options)));
     }
     ({ first, rest } = await peek(content.bytes));
+    refuseCompressedEntry(first, opened.fileName, content.name, options.table ?? null);
     const format = detectFormat(options.format, content.name, first, options.recordPath);
     seen.format = format;
     return opening(opened, reader, format, compressed, content.name, await openTable(format, rest, options));

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { dryRunImport, importFile, type ImportOptions } from '../../src/core/import.ts';
 import { AlreadyImportedError, AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
@@ -163,6 +164,36 @@ describe('real files', () => {
     // Known by its first bytes too: from stdin, without a name.
     const err = await dryRunImport(db.settings, { table: 'piped', source: '-', stdin: Readable.from([readFileSync(join(REAL, 'mtcars.csv.bz2'))]) }).catch((e: unknown) => e);
     assert.match(String(err), /the input is bzip2-compressed, which atlas does not read; decompress it on the way in: \.\.\. \| bzip2 -dc \| atlas import - --table piped$/);
+  });
+
+  it('a tar archive (gzipped or not), an empty zip, a non-zip named .zip and a gzipped file in a zip: one line saying what it is, with a command that works', async () => {
+    const files = tempDir();
+    try {
+      const csv = readFileSync(join(REAL, 'mtcars.csv'));
+      const tar = makeTar('cars/mtcars.csv', csv);
+      const refusal = async (source: string, options: Partial<ImportOptions> = {}): Promise<string> => {
+        const err = await dryRunImport(db.settings, { table: null, ...options, source }).catch((e: unknown) => e);
+        assert.ok(err instanceof AtlasError, String(err));
+        return err.hint === null ? err.message : `${err.message} (${err.hint})`;
+      };
+      for (const [name, bytes] of [['cars.tar', tar], ['cars.tar.gz', gzipSync(tar)]] as const) {
+        assert.equal(await refusal(files.write(name, bytes)), `${name} is a tar archive, which atlas does not read; write the file you mean to stdout on the way in: tar -xOf ${name} cars/mtcars.csv | atlas import - --table mtcars --name mtcars.csv`);
+      }
+      assert.equal(
+        await refusal('-', { table: 'piped', stdin: Readable.from([gzipSync(tar)]) }),
+        'the input is a tar archive, which atlas does not read; write the file you mean to stdout on the way in: ... | tar -xzO cars/mtcars.csv | atlas import - --table piped --name mtcars.csv',
+      );
+      const emptyZip = Buffer.concat([Buffer.from([0x50, 0x4b, 0x05, 0x06]), Buffer.alloc(18)]);
+      assert.equal(await refusal(files.write('empty.zip', emptyZip)), 'empty.zip is an empty zip archive: nothing to import');
+      assert.equal(await refusal(files.write('page.zip', 'Not Found\n')), "page.zip is not a zip archive (its first bytes are not a zip's) (if it is a data file of another kind, pass --format csv|tsv|xlsx|json|ndjson|xml)");
+      const gzEntry = files.write('gz.zip', makeZip([{ name: 'mtcars.csv.gz', data: gzipSync(csv) }]));
+      assert.equal(
+        await refusal(gzEntry, { entry: 'mtcars.csv.gz' }),
+        `mtcars.csv.gz in gz.zip is gzip-compressed, and a compressed file inside a zip is not read; extract it on the way in: unzip -p gz.zip mtcars.csv.gz | atlas import - --table mtcars --name mtcars.csv.gz`,
+      );
+    } finally {
+      files.cleanup();
+    }
   });
 
   it('a zip of several CSVs (vroom mtcars-4/6/8.csv): refused naming them all, unless --entry picks one; it goes to a table of its own', async () => {
@@ -661,3 +692,20 @@ describe('real files', () => {
     }
   });
 });
+
+/** A one-file ustar archive, as `tar -cf` writes it: a 512-byte header (checksum over it with its own field as spaces), the data padded to 512, two zero blocks. */
+function makeTar(name: string, data: Buffer): Buffer {
+  const header = Buffer.alloc(512);
+  header.write(name, 0, 'utf8');
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+  header.write('00000000000\0', 136);
+  header.write('        ', 148);
+  header.write('0', 156);
+  header.write('ustar\x0000', 257, 'latin1');
+  const sum = header.reduce((a, b) => a + b, 0);
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return Buffer.concat([header, data, Buffer.alloc((512 - (data.length % 512)) % 512), Buffer.alloc(1024)]);
+}
