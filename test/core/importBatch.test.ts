@@ -403,6 +403,32 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.match(records.find((x) => x.import_id === r.files[0]!.import_id)!.error_message ?? '', /rolled back with its --atomic batch: .*b\.csv failed/);
   });
 
+  it('--atomic whose COMMIT fails (a deferred constraint trigger, raising 53200 as a batch out of lock slots does): every record is kept, failed with the commit\'s error, with its mapping errors; no row is left; the hint says how to need fewer locks', async () => {
+    put('seed.csv', csv([['id'], [0]]));
+    const seed = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/seed.csv`], table: 'deferred' });
+    assert.deepEqual(statuses(seed), ['seed.csv:success']);
+    await db.client.query(`delete from ${db.schema}.deferred`);
+    await db.client.query(`delete from ${db.schema}.import_history`);
+    await db.client.query(`create function ${db.schema}.refuse_four() returns trigger language plpgsql as $$ begin if new.id = 4 then raise exception 'id 4 refused at commit' using errcode = '53200'; end if; return new; end $$`);
+    await db.client.query(`create constraint trigger refuse_four after insert on ${db.schema}.deferred deferrable initially deferred for each row execute function ${db.schema}.refuse_four()`);
+    for (let k = 1; k <= 6; k++) put(`in/${k}.csv`, csv(k === 2 ? [['id'], [2], ['two']] : [['id'], [k]]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`], table: 'deferred', atomic: true });
+    assert.deepEqual(statuses(r), ['1.csv', '2.csv', '3.csv', '4.csv', '5.csv', '6.csv'].map((f) => `${f}:failed`));
+    assert.equal(await countRows(db.client, db.schema, 'deferred'), 0);
+    const records = await assertPromiseHolds(db.client, db.schema);
+    assert.deepEqual(records.map((x) => x.import_id).sort(), r.files.map((f) => f.import_id).sort());
+    for (const rec of records) {
+      assert.equal(rec.status, 'failed');
+      assert.match(rec.error_message ?? '', /rolled back with its --atomic batch: its commit failed: id 4 refused at commit \(SQLSTATE 53200\)/);
+    }
+    for (const f of r.files) assert.match(f.error?.hint ?? '', /fewer files per --atomic batch.*max_locks_per_transaction/, f.file);
+    const [two] = await db.rows<{ mapping_errors_count: number; n: string }>(
+      `select h.mapping_errors_count, (select count(*) from ${db.schema}.mapping_errors e where e.import_id = h.import_id) as n from ${db.schema}.import_history h where import_id = $1`,
+      [r.files[1]!.import_id],
+    );
+    assert.deepEqual({ counted: two!.mapping_errors_count, kept: Number(two!.n) }, { counted: 1, kept: 1 });
+  });
+
   it('--atomic: the mapping errors of a file stopped on them outlive the rollback, every one as found, in file order', async () => {
     put('in/a.csv', csv([['id'], [1]]));
     // More errors than one page of those kept across the rollback, one of them with a line end, quotes and a non-ASCII character.
