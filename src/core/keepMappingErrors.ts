@@ -1,6 +1,6 @@
 /**
  * The mapping errors of an --atomic batch's imports, kept across the batch's ROLLBACK as its
- * records are (core/importBatch.ts endAtomic): a failed file's record counts them and its hint
+ * records are (core/endAtomicBatch.ts endAtomic): a failed file's record counts them and its hint
  * names `atlas errors`. Kept in a temporary file, a page at a time: a file may have more errors
  * than memory holds.
  */
