@@ -8,7 +8,10 @@ import type { OpenedSource } from './source.js';
 const MAX_ATTEMPTS = 2;
 /** Time allowed to open a connection (ms): an unreachable endpoint fails in seconds, not minutes. */
 const CONNECTION_TIMEOUT_MS = 3000;
-/** A connection idle this long (ms) mid-download is given up. */
+/**
+ * Time (ms) an S3 request may wait for its answer, and a download for its next byte, before it
+ * fails: a stalled server ends the import instead of hanging it. ATLAS_S3_TIMEOUT_MS overrides it.
+ */
 const IDLE_TIMEOUT_MS = 120_000;
 /** Region used when none is configured (S3-compatible services accept any; AWS redirects). */
 const DEFAULT_REGION = 'us-east-1';
@@ -27,6 +30,8 @@ export interface ResolvedS3 {
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string } | null;
   forcePathStyle: boolean;
+  /** How long (ms) a request waits for an answer and a download for its next byte. @default 120000 */
+  timeoutMs: number;
 }
 
 /**
@@ -79,11 +84,15 @@ export function resolveS3Settings(s3: S3Settings, env: NodeJS.ProcessEnv): Resol
       throw new UsageError('the S3 endpoint is not a URL (expected e.g. http://localhost:9000)', { hint: 'check s3.endpoint in the config file, or ATLAS_S3_ENDPOINT' });
     }
   }
+  const timeoutText = nonEmpty(env.ATLAS_S3_TIMEOUT_MS);
+  const timeoutMs = timeoutText === null ? IDLE_TIMEOUT_MS : Number(timeoutText);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`ATLAS_S3_TIMEOUT_MS must be a whole number of milliseconds above 0, not ${timeoutText}`);
   return {
     endpoint,
     region,
     credentials: accessKeyId !== null && secretAccessKey !== null ? { accessKeyId, secretAccessKey } : null,
     forcePathStyle: s3.forcePathStyle ?? endpoint !== null,
+    timeoutMs,
   };
 }
 
@@ -131,6 +140,14 @@ export function describeS3Error(err: unknown, url: string, settings: ResolvedS3)
     if (settings.credentials) out = out.split(settings.credentials.secretAccessKey).join('***');
     return out;
   };
+  // The request timeout's error (the handler's, with throwOnRequestTimeout): the server took the
+  // connection but never answered, so "cannot reach" would send the user to the wrong place.
+  if (e.name === 'TimeoutError' && e.code === 'ETIMEDOUT') {
+    return new AtlasError(scrub(`the S3 endpoint ${endpoint} did not answer for ${url} within ${formatSeconds(settings.timeoutMs)}`), {
+      cause: err,
+      hint: 'check that the endpoint is an S3 service and that it is not overloaded; ATLAS_S3_TIMEOUT_MS sets how long atlas waits',
+    });
+  }
   const net = networkCode(err);
   if (net !== null) {
     return new AtlasError(scrub(`cannot reach the S3 endpoint ${endpoint} (${net})`), {
@@ -183,7 +200,8 @@ export async function connectS3(s3: S3Settings, env: NodeJS.ProcessEnv): Promise
     ...(settings.credentials !== null ? { credentials: settings.credentials } : {}),
     forcePathStyle: settings.forcePathStyle,
     maxAttempts: MAX_ATTEMPTS,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: IDLE_TIMEOUT_MS },
+    // Without throwOnRequestTimeout the handler only logs a warning when requestTimeout passes.
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: settings.timeoutMs, throwOnRequestTimeout: true },
   });
   return { client, sdk, settings };
 }
@@ -206,18 +224,66 @@ export async function openS3Source(url: string, s3: S3Settings, env: NodeJS.Proc
   }
   body.once('close', () => client.destroy());
   const slash = location.key.lastIndexOf('/');
+  const sizeBytes = typeof response.ContentLength === 'number' ? response.ContentLength : null;
   return {
     sourceType: 'b2_storage',
     sourcePath: url,
     fileName: location.key.slice(slash + 1),
-    sizeBytes: typeof response.ContentLength === 'number' ? response.ContentLength : null,
-    stream: body,
+    sizeBytes,
+    stream: watchS3Body(body, url, sizeBytes, settings),
     metadata: {
       etag: typeof response.ETag === 'string' ? response.ETag.replace(/^"|"$/g, '') : null,
       s3_endpoint: describeEndpoint(settings.endpoint),
       s3_region: settings.region,
     },
   };
+}
+
+const formatSeconds = (ms: number): string => `${ms / 1000} s`;
+
+/**
+ * The object's body, ending with one clear error when the server sends nothing for the timeout
+ * while atlas waits for a byte (a slow database, which pauses reading, does not count): the
+ * SDK's requestTimeout stops at the response headers.
+ */
+function watchS3Body(body: Readable, url: string, sizeBytes: number | null, settings: ResolvedS3): Readable {
+  const endpoint = describeEndpoint(settings.endpoint);
+  let bytes = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const stopTimer = (): void => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
+  const read = (): string => `${bytes}${sizeBytes !== null ? ` of ${sizeBytes}` : ''} bytes of ${url}`;
+  const startTimer = (): void => {
+    timer ??= setTimeout(() => {
+      out.destroy(new AtlasError(`the S3 endpoint ${endpoint} sent nothing for ${formatSeconds(settings.timeoutMs)} after ${read()}`, { hint: 'try again; ATLAS_S3_TIMEOUT_MS sets how long atlas waits' }));
+    }, settings.timeoutMs);
+  };
+  const out = new Readable({
+    read() {
+      startTimer();
+      body.resume();
+    },
+    destroy(err, callback) {
+      stopTimer();
+      body.destroy();
+      callback(err);
+    },
+  });
+  body.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    stopTimer();
+    if (out.push(chunk)) startTimer();
+    else body.pause();
+  });
+  body.pause();
+  body.once('end', () => {
+    stopTimer();
+    out.push(null);
+  });
+  body.once('error', (err) => out.destroy(err));
+  return out;
 }
 
 /** Keys per ListObjectsV2 request: S3's maximum, so a 100,000-object prefix takes 100 requests. */

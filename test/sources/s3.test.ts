@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { before, describe, it } from 'node:test';
 import type { S3Settings } from '../../src/config.ts';
 import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
@@ -94,6 +94,82 @@ describe('openS3Source (s3rver on loopback)', () => {
   });
 });
 
+/** Starts a loopback TCP server; closed with its connections by the returned function. */
+async function listen(onConnection: (socket: Socket) => void): Promise<{ endpoint: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = async (): Promise<void> => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return { endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close };
+}
+
+/** Reads a stream to its end, returning the error it ended with. */
+async function readError(stream: NodeJS.ReadableStream): Promise<Error> {
+  try {
+    for await (const _ of stream) continue;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('the stream ended without an error');
+}
+
+describe('openS3Source on a stalled or dropped connection', () => {
+  const s3 = useS3rver(['data']);
+  const body = randomBytes(3 * 1024 * 1024 + 17);
+  const url = 's3://data/big.csv';
+  /** Short, so that a stall ends the test soon; how long it takes is not what is tested. */
+  const env = { ATLAS_S3_TIMEOUT_MS: '500' };
+
+  before(() => s3.put('data', { 'big.csv': body }));
+
+  /** A proxy to s3rver passing the first 64 KiB of each answer (headers and some body), then stalling. */
+  const stallProxy = () =>
+    listen((client) => {
+      const upstream = connect(Number(new URL(s3.endpoint).port), '127.0.0.1');
+      upstream.on('error', () => client.destroy());
+      client.pipe(upstream);
+      let passed = 0;
+      upstream.on('data', (chunk: Buffer) => {
+        const room = 64 * 1024 - passed;
+        if (room <= 0) return;
+        client.write(chunk.subarray(0, room));
+        passed += Math.min(room, chunk.length);
+      });
+    });
+
+  it('fails a request that the server takes but never answers', async () => {
+    const blackhole = await listen(() => undefined);
+    try {
+      await assert.rejects(openS3Source(url, { ...s3.settings, endpoint: blackhole.endpoint }, env), (err: Error) => {
+        assert.ok(err instanceof AtlasError);
+        assert.equal(err.message, `the S3 endpoint ${blackhole.endpoint} did not answer for ${url} within 0.5 s`);
+        return true;
+      });
+    } finally {
+      await blackhole.close();
+    }
+  });
+
+  it('ends a download that stops sending with one line naming the endpoint, the object and the bytes read', async () => {
+    const proxy = await stallProxy();
+    try {
+      const source = await openS3Source(url, { ...s3.settings, endpoint: proxy.endpoint }, env);
+      const err = await readError(source.stream);
+      assert.ok(err instanceof AtlasError);
+      assert.match(err.message, new RegExp(`^the S3 endpoint ${proxy.endpoint} sent nothing for 0\\.5 s after \\d+ of ${body.length} bytes of s3://data/big\\.csv$`));
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe('S3 URLs and settings', () => {
   it('parses s3://bucket/key and refuses anything else with a usage error', () => {
     assert.deepEqual(parseS3Url('s3://b/dir/my file.csv'), { bucket: 'b', key: 'dir/my file.csv' });
@@ -108,6 +184,7 @@ describe('S3 URLs and settings', () => {
       region: 'eu-central-1',
       credentials: { accessKeyId: 'envkey', secretAccessKey: 'envsecret' },
       forcePathStyle: true,
+      timeoutMs: 120_000,
     });
     const file: S3Settings = { endpoint: 'https://s3.example.com', region: 'us-west-2', accessKeyId: 'filekey', secretAccessKey: 'filesecret', forcePathStyle: false };
     assert.deepEqual(resolveS3Settings(file, env), {
@@ -115,6 +192,7 @@ describe('S3 URLs and settings', () => {
       region: 'us-west-2',
       credentials: { accessKeyId: 'filekey', secretAccessKey: 'filesecret' },
       forcePathStyle: false,
+      timeoutMs: 120_000,
     });
     const { ATLAS_S3_ENDPOINT: _, ...awsOnly } = env;
     assert.deepEqual(resolveS3Settings(file, awsOnly), {
@@ -122,8 +200,11 @@ describe('S3 URLs and settings', () => {
       region: 'us-west-2',
       credentials: { accessKeyId: 'filekey', secretAccessKey: 'filesecret' },
       forcePathStyle: false,
+      timeoutMs: 120_000,
     });
-    assert.deepEqual(resolveS3Settings(NO_SETTINGS, {}), { endpoint: null, region: 'us-east-1', credentials: null, forcePathStyle: false });
+    assert.deepEqual(resolveS3Settings(NO_SETTINGS, {}), { endpoint: null, region: 'us-east-1', credentials: null, forcePathStyle: false, timeoutMs: 120_000 });
+    assert.equal(resolveS3Settings(NO_SETTINGS, { ATLAS_S3_TIMEOUT_MS: '500' }).timeoutMs, 500);
+    assert.throws(() => resolveS3Settings(NO_SETTINGS, { ATLAS_S3_TIMEOUT_MS: '2m' }), /ATLAS_S3_TIMEOUT_MS must be a whole number of milliseconds/);
     assert.throws(() => resolveS3Settings(NO_SETTINGS, { AWS_ACCESS_KEY_ID: 'k' }), /AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not/);
     assert.throws(() => resolveS3Settings({ ...NO_SETTINGS, endpoint: 'not a url' }, {}), UsageError);
   });
