@@ -243,8 +243,8 @@ const formatSeconds = (ms: number): string => `${ms / 1000} s`;
 
 /**
  * The object's body, ending with one clear error when the server sends nothing for the timeout
- * while atlas waits for a byte (a slow database, which pauses reading, does not count): the
- * SDK's requestTimeout stops at the response headers.
+ * while atlas waits for a byte (a slow database, which pauses reading, does not count) or the
+ * connection drops (the SDK's requestTimeout stops at the response headers).
  */
 function watchS3Body(body: Readable, url: string, sizeBytes: number | null, settings: ResolvedS3): Readable {
   const endpoint = describeEndpoint(settings.endpoint);
@@ -282,7 +282,11 @@ function watchS3Body(body: Readable, url: string, sizeBytes: number | null, sett
     stopTimer();
     out.push(null);
   });
-  body.once('error', (err) => out.destroy(err));
+  body.once('error', (err: NodeJS.ErrnoException) => {
+    const closed = err.message === 'aborted' || NETWORK_CODES.has(err.code ?? '') || err.code === 'ERR_STREAM_PREMATURE_CLOSE';
+    const message = closed ? `the connection to ${endpoint} closed after ${read()}` : `reading ${url} from ${endpoint} failed after ${read()}: ${err.message}`;
+    out.destroy(new AtlasError(redactSecrets(message), { cause: err, hint: 'try again' }));
+  });
   return out;
 }
 

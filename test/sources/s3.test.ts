@@ -129,8 +129,8 @@ describe('openS3Source on a stalled or dropped connection', () => {
 
   before(() => s3.put('data', { 'big.csv': body }));
 
-  /** A proxy to s3rver passing the first 64 KiB of each answer (headers and some body), then stalling. */
-  const stallProxy = () =>
+  /** A proxy to s3rver passing the first 64 KiB of each answer (headers and some body), then stalling or closing. */
+  const cutProxy = (then: 'stall' | 'close') =>
     listen((client) => {
       const upstream = connect(Number(new URL(s3.endpoint).port), '127.0.0.1');
       upstream.on('error', () => client.destroy());
@@ -141,6 +141,7 @@ describe('openS3Source on a stalled or dropped connection', () => {
         if (room <= 0) return;
         client.write(chunk.subarray(0, room));
         passed += Math.min(room, chunk.length);
+        if (passed >= 64 * 1024 && then === 'close') client.destroy();
       });
     });
 
@@ -158,12 +159,24 @@ describe('openS3Source on a stalled or dropped connection', () => {
   });
 
   it('ends a download that stops sending with one line naming the endpoint, the object and the bytes read', async () => {
-    const proxy = await stallProxy();
+    const proxy = await cutProxy('stall');
     try {
       const source = await openS3Source(url, { ...s3.settings, endpoint: proxy.endpoint }, env);
       const err = await readError(source.stream);
       assert.ok(err instanceof AtlasError);
       assert.match(err.message, new RegExp(`^the S3 endpoint ${proxy.endpoint} sent nothing for 0\\.5 s after \\d+ of ${body.length} bytes of s3://data/big\\.csv$`));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('says the connection closed, and after how many bytes, when it drops mid-download', async () => {
+    const proxy = await cutProxy('close');
+    try {
+      const source = await openS3Source(url, { ...s3.settings, endpoint: proxy.endpoint }, env);
+      const err = await readError(source.stream);
+      assert.ok(err instanceof AtlasError);
+      assert.match(err.message, new RegExp(`^the connection to ${proxy.endpoint} closed after \\d+ of ${body.length} bytes of s3://data/big\\.csv$`));
     } finally {
       await proxy.close();
     }
