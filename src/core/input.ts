@@ -223,12 +223,12 @@ function gunzip(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   return chunks();
 }
 
-/** Opens the source named by `options.source` (a path, `-`, or `s3://bucket/key`). */
-export async function openSource(settings: Settings, options: InputOptions): Promise<OpenedSource> {
+/** Opens the source named by `options.source` (a path, `-`, or `s3://bucket/key`); `signal` cancels the wait for S3. */
+export async function openSource(settings: Settings, options: InputOptions, signal?: AbortSignal): Promise<OpenedSource> {
   if (options.source.startsWith('s3://')) {
     // The AWS SDK loads only for s3:// sources.
     const { openS3Source } = await import('../sources/s3.js');
-    return openS3Source(options.source, settings.s3, process.env);
+    return openS3Source(options.source, settings.s3, process.env, signal);
   }
   return openLocalSource(options.source, options.name, (options.stdin ?? process.stdin) as never);
 }

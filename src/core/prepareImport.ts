@@ -92,7 +92,7 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
     nullValues: nullValues.all,
     stdin: options.stdin,
   };
-  const opened = await openSource(settings, inputOptions);
+  const opened = await openSource(settings, inputOptions, options.signal);
   trace.sizeBytes = opened.sizeBytes;
   // Before the input is read, a sheet is known only as it was asked for (a name or a number).
   const fallbackTable = chooseTableName(options, mapping, opened.fileName, inputOptions.sheet ?? (inputOptions.entry ? baseFileName(inputOptions.entry) : null));

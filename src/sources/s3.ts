@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Settings } from '../config.js';
-import { AtlasError, NotFoundError, redactSecrets, UsageError } from '../errors.js';
+import { AtlasError, CancelledError, NotFoundError, redactSecrets, UsageError } from '../errors.js';
 import type { OpenedSource } from './source.js';
 
 /** Attempts per request: one retry for a passing glitch, no long wait on a dead endpoint. */
@@ -206,15 +206,19 @@ export async function connectS3(s3: S3Settings, env: NodeJS.ProcessEnv): Promise
   return { client, sdk, settings };
 }
 
-/** Opens `s3://bucket/key` for streaming with GetObject (never downloaded whole); settings as connectS3. */
-export async function openS3Source(url: string, s3: S3Settings, env: NodeJS.ProcessEnv): Promise<OpenedSource> {
+/**
+ * Opens `s3://bucket/key` for streaming with GetObject (never downloaded whole); settings as
+ * connectS3. Aborting `signal` (Ctrl-C) while the server has not answered ends it at once.
+ */
+export async function openS3Source(url: string, s3: S3Settings, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<OpenedSource> {
   const location = parseS3Url(url);
   const { client, sdk, settings } = await connectS3(s3, env);
   let response;
   try {
-    response = await client.send(new sdk.GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    response = await client.send(new sdk.GetObjectCommand({ Bucket: location.bucket, Key: location.key }), signal ? { abortSignal: signal } : {});
   } catch (err) {
     client.destroy();
+    if (signal?.aborted) throw new CancelledError();
     throw describeS3Error(err, url, settings);
   }
   const body = response.Body;

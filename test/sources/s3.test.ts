@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { before, describe, it } from 'node:test';
 import type { S3Settings } from '../../src/config.ts';
-import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
+import { AtlasError, CancelledError, NotFoundError, UsageError } from '../../src/errors.ts';
 import { describeS3Error, openS3Source, parseS3Url, resolveS3Settings } from '../../src/sources/s3.ts';
 import { S3RVER_KEY as KEY, S3RVER_SECRET as SECRET, useS3rver } from './s3rverHelper.ts';
 
@@ -153,6 +153,17 @@ describe('openS3Source on a stalled or dropped connection', () => {
         assert.equal(err.message, `the S3 endpoint ${blackhole.endpoint} did not answer for ${url} within 0.5 s`);
         return true;
       });
+    } finally {
+      await blackhole.close();
+    }
+  });
+
+  it('Ctrl-C while the server has not answered cancels at once', async () => {
+    const controller = new AbortController();
+    const blackhole = await listen(() => controller.abort());
+    try {
+      // The default timeout (120 s), so that only the cancel can end it.
+      await assert.rejects(openS3Source(url, { ...s3.settings, endpoint: blackhole.endpoint }, {}, controller.signal), CancelledError);
     } finally {
       await blackhole.close();
     }
