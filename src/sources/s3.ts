@@ -217,9 +217,16 @@ export async function openS3Source(url: string, s3: S3Settings, env: NodeJS.Proc
   try {
     response = await client.send(new sdk.GetObjectCommand({ Bucket: location.bucket, Key: location.key }), signal ? { abortSignal: signal } : {});
   } catch (err) {
+    if (signal?.aborted) {
+      client.destroy();
+      throw new CancelledError();
+    }
+    const described = describeS3Error(err, url, settings);
+    // A missing key that names a folder is a folder given without its slash, as a batch says it.
+    const folder = described instanceof NotFoundError && location.key !== '' && !location.key.endsWith('/') && (await isS3Folder({ client, sdk, settings }, location.bucket, location.key));
     client.destroy();
-    if (signal?.aborted) throw new CancelledError();
-    throw describeS3Error(err, url, settings);
+    if (folder) throw new UsageError(`${url} is a folder, not a file`, { hint: `write ${url}/ to import the files in it` });
+    throw described;
   }
   const body = response.Body;
   if (!(body instanceof Readable)) {
@@ -315,6 +322,16 @@ export interface S3ListingPage {
  * delimiter, keys holding it after the prefix are rolled up into `prefixes` instead. Errors name
  * `options.url` (what the user typed), else the prefix's URL.
  */
+/** Whether `key/` holds an object or a folder (false when the listing itself fails: the first error stands). */
+async function isS3Folder(s3: S3Connection, bucket: string, key: string): Promise<boolean> {
+  try {
+    for await (const page of listS3Pages(s3, bucket, `${key}/`, { delimiter: '/', pageSize: 1 })) return page.objects.length > 0 || page.prefixes.length > 0;
+  } catch {
+    return false;
+  }
+  return false;
+}
+
 export async function* listS3Pages(s3: S3Connection, bucket: string, prefix: string, options: { delimiter: string | null; pageSize: number; url?: string }): AsyncGenerator<S3ListingPage> {
   let token: string | undefined;
   do {

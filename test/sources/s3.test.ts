@@ -67,6 +67,13 @@ describe('openS3Source (s3rver on loopback)', () => {
       return true;
     });
     await assert.rejects(openS3Source('s3://nobucket/a.csv', settings, {}), (err: Error) => err instanceof NotFoundError && err.message === `s3://nobucket/a.csv: the bucket does not exist at ${endpoint}`);
+    // A folder named without its slash is said to be one, as a batch's listing says it.
+    await assert.rejects(openS3Source('s3://data/exports/2024', settings, {}), (err: Error) => {
+      assert.ok(err instanceof UsageError, String(err));
+      assert.equal(err.message, 's3://data/exports/2024 is a folder, not a file');
+      assert.equal(err.hint, 'write s3://data/exports/2024/ to import the files in it');
+      return true;
+    });
   });
 
   it('reports refused credentials without showing the secret', async () => {
