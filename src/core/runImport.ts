@@ -16,7 +16,7 @@ import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/dd
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
 import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, quoteIdent, reservedRenamesWarning } from '../transform/naming.js';
-import { planImport, type ImportPlan } from './plan.js';
+import { planImport, type ImportPlan, type PlannedColumn } from './plan.js';
 import { deleteDuplicatesSql, duplicateCheckSql, newTableDuplicatesSql } from './sql/duplicates.js';
 import { errorRowsSql } from './sql/errorRows.js';
 import { insertRowsSql, type ConvertedRows } from './sql/insertRows.js';
@@ -349,14 +349,17 @@ async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): Promise<
 async function noteJsonAsText(run: ImportRun, plan: ImportPlan): Promise<Record<string, number>> {
   const columns = plan.columns.filter((c) => c.jsonAsText && c.type.base !== null && isTextType(c.type.base));
   const counts = await countJsonValues(run.client, run.stage, columns.map((c) => c.staged));
+  return noteCounts(run, columns, counts, (n, c) => `${n} value(s) of ${c.sourceName} are JSON arrays or objects, stored as their JSON text: column ${c.targetName} of ${run.tableName} is ${c.type.base}, not jsonb (counted in metadata.json_as_text)`);
+}
+
+/** The columns whose count is above 0, by target name, each said once in a warning. */
+function noteCounts(run: ImportRun, columns: readonly PlannedColumn[], counts: readonly number[], say: (n: number, c: PlannedColumn) => string): Record<string, number> {
   const found = Object.create(null) as Record<string, number>;
   columns.forEach((c, i) => {
     const n = counts[i]!;
     if (n === 0) return;
     found[c.targetName] = n;
-    run.warnings.push(
-      `${n} value(s) of ${c.sourceName} are JSON arrays or objects, stored as their JSON text: column ${c.targetName} of ${run.tableName} is ${c.type.base}, not jsonb (counted in metadata.json_as_text)`,
-    );
+    run.warnings.push(say(n, c));
   });
   return found;
 }
@@ -368,16 +371,7 @@ async function noteJsonAsText(run: ImportRun, plan: ImportPlan): Promise<Record<
 async function noteValuesMadeArrays(run: ImportRun, plan: ImportPlan): Promise<Record<string, number>> {
   const columns = plan.columns.filter((c) => c.readerArrays && !c.staged.arrays);
   const counts = await countNonArrays(run.client, run.stage, columns.map((c) => c.staged));
-  const found = Object.create(null) as Record<string, number>;
-  columns.forEach((c, i) => {
-    const n = counts[i]!;
-    if (n === 0) return;
-    found[c.targetName] = n;
-    run.warnings.push(
-      `${n} value(s) of ${c.sourceName} are not arrays, each stored as an array of one: column ${c.targetName} of ${run.tableName} holds JSON arrays (counted in metadata.values_made_arrays)`,
-    );
-  });
-  return found;
+  return noteCounts(run, columns, counts, (n, c) => `${n} value(s) of ${c.sourceName} are not arrays, each stored as an array of one: column ${c.targetName} of ${run.tableName} holds JSON arrays (counted in metadata.values_made_arrays)`);
 }
 
 /** The plan of the staged columns against the table (a value its NOT NULL column would refuse is checked). */
