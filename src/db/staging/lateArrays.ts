@@ -119,10 +119,14 @@ async function restoreFileOrder(client: Client, stage: string): Promise<void> {
  * JSON going into a column that is not JSON (an existing text column) is stored as its JSON text.
  */
 export async function countJsonValues(client: Client, stage: string, columns: StagedColumn[]): Promise<number[]> {
-  if (columns.length === 0) return [];
-  const counts = columns.map((c, i) => `count(*) filter (where left(s.${quoteIdent(c.ref.name)}, 1) in ('[', '{')) as c${i}`);
-  const res = await client.query<Record<string, string>>(`select ${counts.join(', ')} from ${quoteIdent(stage)} s where s._err is null`);
-  return columns.map((_, i) => Number(res.rows[0]![`c${i}`]));
+  return countInRows(client, stage, columns.map((c) => `count(*) filter (where left(s.${quoteIdent(c.ref.name)}, 1) in ('[', '{'))`));
+}
+
+/** Each of `counts` (aggregates over the staging table aliased `s`) in the rows without a mapping error, in one statement. */
+async function countInRows(client: Client, stage: string, counts: string[]): Promise<number[]> {
+  if (counts.length === 0) return [];
+  const res = await client.query<Record<string, string>>(`select ${counts.map((c, i) => `${c} as c${i}`).join(', ')} from ${quoteIdent(stage)} s where s._err is null`);
+  return counts.map((_, i) => Number(res.rows[0]![`c${i}`]));
 }
 
 /**
@@ -130,12 +134,10 @@ export async function countJsonValues(client: Client, stage: string, columns: St
  * reader's values going into an existing jsonb column of arrays are each made an array of one.
  */
 export async function countNonArrays(client: Client, stage: string, columns: StagedColumn[]): Promise<number[]> {
-  if (columns.length === 0) return [];
   // A column of scalars holds no array; in JSON text an array starts with `[` (a string with `"`).
-  const counts = columns.map((c, i) => {
+  const counts = columns.map((c) => {
     const ref = `s.${quoteIdent(c.ref.name)}`;
-    return `${c.json ? `count(*) filter (where left(${ref}, 1) <> '[')` : `count(${ref})`} as c${i}`;
+    return c.json ? `count(*) filter (where left(${ref}, 1) <> '[')` : `count(${ref})`;
   });
-  const res = await client.query<Record<string, string>>(`select ${counts.join(', ')} from ${quoteIdent(stage)} s where s._err is null`);
-  return columns.map((_, i) => Number(res.rows[0]![`c${i}`]));
+  return countInRows(client, stage, counts);
 }
