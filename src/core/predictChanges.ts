@@ -5,6 +5,7 @@
  */
 import type { Client } from '../db/connection.js';
 import { plannedRawSql } from '../db/staging/index.js';
+import { listUniqueIndexes } from '../db/tables.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
 import { castSql, validSql } from '../transform/typeSql.js';
 import type { ImportPlan } from './plan.js';
@@ -154,13 +155,6 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges> 
 }
 
 /** A unique index of the table on plain columns (no expression, no predicate). */
-interface UniqueIndex {
-  name: string;
-  columns: string[];
-  /** NULLS NOT DISTINCT (PostgreSQL 15+): NULLs conflict too. */
-  nulls_equal: boolean;
-}
-
 /**
  * Why the rows the import would write would break one of the table's unique indexes (a user's
  * primary key, or the index `--key` made), as the run would fail on it; null when none would.
@@ -174,17 +168,8 @@ export async function predictUniqueViolation(a: PredictArgs): Promise<string | n
   const { client } = a;
   const target = qualify(a.schema, a.table);
   const planned = new Map(a.plan.columns.map((c) => [c.targetName, c]));
-  const indexes = (
-    await client.query<UniqueIndex>(
-      `select c.relname as name, coalesce((to_jsonb(i)->>'indnullsnotdistinct')::boolean, false) as nulls_equal,
-              array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality k(n, o)
-                      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.n order by k.o) as columns
-         from pg_index i join pg_class c on c.oid = i.indexrelid
-        where i.indrelid = $1::regclass and i.indisunique and i.indisvalid and i.indpred is null and i.indexprs is null
-        order by c.relname`,
-      [target],
-    )
-  ).rows.filter((ix) => ix.columns.length > 0 && ix.columns.every((n) => planned.has(n) && a.existingColumns!.has(n)));
+  const indexes = (await listUniqueIndexes(client, a.schema, a.table))
+    .filter((ix) => ix.valid && ix.columns.length > 0 && ix.columns.every((n) => planned.has(n) && a.existingColumns!.has(n)));
   if (indexes.length === 0) return null;
 
   const conv = quoteIdent(`${a.stage}_pred`);

@@ -6,7 +6,7 @@
  */
 import type { Client } from '../db/connection.js';
 import { preImageValuesSql } from '../db/preImages.js';
-import { findTypesWithoutHash, getExistingTable } from '../db/tables.js';
+import { findTypesWithoutHash, getExistingTable, listUniqueIndexes } from '../db/tables.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
 import { isoTime } from '../transform/time.js';
 import { keyLabel, keyTextSql, upsertMatchSql, type KeyColumn } from './upsert.js';
@@ -39,17 +39,7 @@ interface KeyToCheck {
 
 /** The unique indexes on plain user columns (not `id`: undo never puts back an id the table has), with their NULL semantics. */
 async function listUniqueKeys(client: Client, schema: string, table: string): Promise<Array<{ name: string; columns: string[]; nulls_match: boolean }>> {
-  const res = await client.query<{ name: string; columns: string[]; nulls_match: boolean }>(
-    `select c.relname as name, array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality k(attnum, n)
-                                      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.n) as columns,
-            -- indnullsnotdistinct is PostgreSQL 15's: read through to_jsonb so older servers answer too
-            coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) as nulls_match
-       from pg_index i join pg_class c on c.oid = i.indexrelid
-      where i.indrelid = to_regclass($1) and i.indisunique and i.indexprs is null and i.indpred is null and not (0 = any(i.indkey::int2[]))
-      order by c.relname`,
-    [qualify(schema, table)],
-  );
-  return res.rows.filter((r) => !r.columns.includes('id'));
+  return (await listUniqueIndexes(client, schema, table)).filter((r) => !r.columns.includes('id')).map((r) => ({ name: r.name, columns: r.columns, nulls_match: r.nulls_equal }));
 }
 
 /** The keys upserts into the table (not undone) and the undone import were run on, as table columns (the mapping's key may name source columns). */

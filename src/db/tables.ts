@@ -171,6 +171,32 @@ export async function tableFingerprint(client: Client, schema: string, table: st
   return res.rows[0]?.f ?? null;
 }
 
+/** A unique index on plain columns of a table (no expression, no predicate). */
+export interface UniqueIndex {
+  name: string;
+  columns: string[];
+  /** NULLS NOT DISTINCT (PostgreSQL 15+): NULLs conflict too. */
+  nulls_equal: boolean;
+  /** Not left invalid by a failed CREATE INDEX CONCURRENTLY. */
+  valid: boolean;
+}
+
+/** The unique indexes on plain columns of `table`, by name (none when the table does not exist). */
+export async function listUniqueIndexes(client: Client, schema: string, table: string): Promise<UniqueIndex[]> {
+  const res = await client.query<UniqueIndex>(
+    `select c.relname as name, i.indisvalid as valid,
+            -- indnullsnotdistinct is PostgreSQL 15's: read through to_jsonb so older servers answer too
+            coalesce((to_jsonb(i)->>'indnullsnotdistinct')::boolean, false) as nulls_equal,
+            array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality k(n, o)
+                    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.n order by k.o) as columns
+       from pg_index i join pg_class c on c.oid = i.indexrelid
+      where i.indrelid = to_regclass($1) and i.indisunique and i.indpred is null and i.indexprs is null
+      order by c.relname`,
+    [qualify(schema, table)],
+  );
+  return res.rows;
+}
+
 /** Rows read, at most, for a json column's first value: a column of NULLs is not read whole (docs/decisions.md, one key, one shape, 7). */
 const SHAPE_PROBE_ROWS = 10_000;
 
