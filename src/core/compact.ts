@@ -5,10 +5,11 @@
  */
 import type { Settings } from '../config.js';
 import { withTransaction } from '../db/connection.js';
+import { cutoffBefore } from '../db/history.js';
 import { prunePreImages } from '../db/preImages.js';
 import { UsageError } from '../errors.js';
 import { isoTime } from '../transform/time.js';
-import { withDatabase, type DatabaseListener } from './database.js';
+import { withExistingSchema, type DatabaseListener } from './database.js';
 
 export interface CompactOptions {
   /** Only imports older than this many seconds. */
@@ -34,11 +35,16 @@ const MAX_AGE_DAYS = 36_500;
 export async function compactHistory(settings: Settings, options: CompactOptions): Promise<CompactResult> {
   if (!Number.isFinite(options.olderThanSeconds) || options.olderThanSeconds < 0) throw new UsageError('--older-than must be an age like 365d, 52w, 12h or 30m');
   if (options.olderThanSeconds > MAX_AGE_DAYS * 86_400) throw new UsageError(`--older-than must be at most ${MAX_AGE_DAYS}d`);
-  return withDatabase(settings, options, (client) =>
-    withTransaction(client, async () => {
-      const at = (await client.query<{ cutoff: Date }>(`select now() - make_interval(secs => $1) as cutoff`, [options.olderThanSeconds])).rows[0]!.cutoff;
-      const imports = await prunePreImages(client, settings.schema, at, options.dryRun);
-      return { dry_run: options.dryRun, cutoff: isoTime(at)!, imports, preimages_dropped: imports.reduce((n, i) => n + i.preimages, 0) };
-    }),
+  return withExistingSchema(
+    settings,
+    options,
+    (client) =>
+      withTransaction(client, async () => {
+        const at = await cutoffBefore(client, options.olderThanSeconds);
+        const imports = await prunePreImages(client, settings.schema, at, options.dryRun);
+        return { dry_run: options.dryRun, cutoff: isoTime(at)!, imports, preimages_dropped: imports.reduce((n, i) => n + i.preimages, 0) };
+      }),
+    // In a schema where atlas never ran there are no pre-images, and nothing is created.
+    async (client) => ({ dry_run: options.dryRun, cutoff: isoTime(await cutoffBefore(client, options.olderThanSeconds))!, imports: [], preimages_dropped: 0 }),
   );
 }

@@ -1,7 +1,7 @@
 import type { Settings } from '../config.js';
 import { openClient, resolveDatabase, type Client, type DatabaseTarget } from '../db/connection.js';
 import { markInterruptedImports } from '../db/history.js';
-import { getAtlasSchemaState, migrate } from '../db/migrate.js';
+import { getAtlasSchemaState, migrate, migrateInTransaction } from '../db/migrate.js';
 import { NotFoundError } from '../errors.js';
 import { quoteIdent } from '../transform/naming.js';
 
@@ -29,13 +29,30 @@ export async function withDatabase<T>(settings: Settings, options: DatabaseOptio
 }
 
 /**
- * withDatabase for a command that only reads (history, stats, errors, lineage): it never creates a
- * schema or atlas's tables. A schema that does not exist is an error naming it (a mistyped
- * --schema would otherwise be created, and answer "no imports"); in one where atlas never ran,
- * `empty` answers (no imports, without the tables); atlas's tables of an older version are
- * upgraded in place, as by any command.
+ * withDatabase for a dry run: `fn` runs in a transaction that is always rolled back, with the
+ * schema and atlas's tables made (or upgraded) inside it, so that a dry run creates nothing, not
+ * even on a first run or against a mistyped --schema, and still reports what the import would do.
  */
-export async function withDatabaseToRead<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client) => Promise<T>, empty: (client: Client) => Promise<T>): Promise<T> {
+export async function withDatabaseRolledBack<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>): Promise<T> {
+  return connected(settings, options, async (client, target) => {
+    await client.query('begin');
+    try {
+      await migrateInTransaction(client, settings.schema);
+      return await fn(client, target.url, target);
+    } finally {
+      await client.query('rollback').catch(() => undefined);
+    }
+  });
+}
+
+/**
+ * withDatabase for a command that reads or changes only what imports made (history, stats, errors,
+ * lineage, undo, history prune and compact): it never creates a schema or atlas's tables. A schema
+ * that does not exist is an error naming it (a mistyped --schema would otherwise be created, and
+ * answer "no imports"); in one where atlas never ran, `empty` answers (no imports, without the
+ * tables); atlas's tables of an older version are upgraded in place, as by any command.
+ */
+export async function withExistingSchema<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client) => Promise<T>, empty: (client: Client) => Promise<T>): Promise<T> {
   return connected(settings, options, async (client) => {
     const { state, database } = await getAtlasSchemaState(client, settings.schema);
     if (state === 'no schema') throw missingSchema(settings, database);

@@ -1,10 +1,11 @@
 /** `atlas history`: list records, show one, and prune old records that own no rows. */
 import type { Settings } from '../config.js';
 import { withTransaction, type Client } from '../db/connection.js';
-import { deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord, type ImportSummary } from '../db/history.js';
+import { cutoffBefore, deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { findRowOwners } from '../db/tables.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { withDatabase, withDatabaseToRead, type DatabaseListener, type DatabaseOptions } from './database.js';
+import { withExistingSchema, type DatabaseListener, type DatabaseOptions } from './database.js';
+import { isoTime } from '../transform/time.js';
 
 export type { HistoryFilter, ImportRecord, ImportSummary };
 export { isInterrupted } from '../db/history.js';
@@ -39,7 +40,7 @@ export function checkPage(limit: number, offset: number): void {
 export async function listHistory(settings: Settings, filter: HistoryFilter & DatabaseOptions): Promise<HistoryPage> {
   checkPage(filter.limit, filter.offset);
   if (filter.batch != null) checkBatchId(filter.batch);
-  return withDatabaseToRead(
+  return withExistingSchema(
     settings,
     filter,
     async (client) => {
@@ -82,7 +83,7 @@ export function noImportWithId(idOrPrefix: string): NotFoundError {
 /** One record by id or unambiguous prefix (8+ characters). */
 export async function getImport(settings: Settings, idOrPrefix: string, options: DatabaseOptions = {}): Promise<ImportRecord> {
   checkImportId(idOrPrefix);
-  return withDatabaseToRead(settings, options, (client) => resolveImport(client, settings.schema, idOrPrefix), () => Promise.reject(noImportWithId(idOrPrefix)));
+  return withExistingSchema(settings, options, (client) => resolveImport(client, settings.schema, idOrPrefix), () => Promise.reject(noImportWithId(idOrPrefix)));
 }
 
 /** What `atlas history prune` was asked to do. */
@@ -121,7 +122,9 @@ export interface PruneResult {
 export async function pruneHistory(settings: Settings, options: PruneOptions): Promise<PruneResult> {
   if (!Number.isFinite(options.olderThanSeconds) || options.olderThanSeconds < 0) throw new UsageError('--older-than must be an age like 365d, 52w, 12h or 30m');
   if (options.olderThanSeconds > MAX_AGE_DAYS * 86_400) throw new UsageError(`--older-than must be at most ${MAX_AGE_DAYS}d`);
-  return withDatabase(settings, options, (client) =>
+  // In a schema where atlas never ran there is nothing to prune, and nothing is created.
+  const nothing = async (client: Client): Promise<PruneResult> => ({ dry_run: options.dryRun, cutoff: isoTime(await cutoffBefore(client, options.olderThanSeconds))!, statuses: [...ROWLESS_STATUSES], imports: [], pruned_count: 0, kept: [] });
+  return withExistingSchema(settings, options, (client) =>
     withTransaction(client, async () => {
       const schema = settings.schema;
       const { cutoff, records } = await listPrunable(client, schema, options.olderThanSeconds);
@@ -140,5 +143,6 @@ export async function pruneHistory(settings: Settings, options: PruneOptions): P
         kept: owners.map((o) => ({ import_id: o.importId, table: o.table, rows: o.rows })),
       };
     }),
+    nothing,
   );
 }

@@ -92,13 +92,16 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
       }
       const ctx: RunContext = { importId, tableName, prepared, trace, serverVersion, url, mode, replaces, reuse: session?.reuse ?? { tempBuffersFixed: false }, waitTurn: session?.turn?.beforeLock ?? null };
       if (options.dryRun) {
-        await client.query('begin');
+        // Inside the transaction useDatabase (or the batch's plan) rolls back, so that the files of
+        // a batch's plan do not see the tables an earlier one would create.
+        await client.query('savepoint atlas_dry_run');
         try {
           const preview = await importInTransaction(client, settings, options, ctx);
           if (!('dry_run' in preview)) throw new Error('internal error: a dry run did not end as one');
           return preview;
         } finally {
-          await client.query('rollback');
+          await client.query('rollback to savepoint atlas_dry_run');
+          await client.query('release savepoint atlas_dry_run');
         }
       }
       const fileCheck = !options.force && !options.allowSameFile;

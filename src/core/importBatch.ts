@@ -11,7 +11,7 @@ import { getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { isGlobArgument } from '../sources/glob.js';
 import { listSources, type ListedFile, type SkippedEntry } from '../sources/listSources.js';
-import { withDatabase } from './database.js';
+import { withDatabase, withDatabaseRolledBack } from './database.js';
 import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 import { dryRunFileInSession, importFileInSession } from './import.js';
 import { atomicLocksHint, endAtomic } from './endAtomicBatch.js';
@@ -152,15 +152,16 @@ async function listBatch(settings: Settings, options: Pick<BatchOptions, 'source
 }
 
 /**
- * `--dry-run` of a batch: each file's own dry run, in turn, on one connection (each in a
- * transaction rolled back, so a file does not see the tables an earlier one would create); a local
- * file already imported into its table is skipped without reading it. Writes nothing.
+ * `--dry-run` of a batch: each file's own dry run, in turn, on one connection, in a transaction
+ * rolled back at the end (each file's in a savepoint rolled back, so that a file does not see the
+ * tables an earlier one would create); a local file already imported into its table is skipped
+ * without reading it. Writes nothing, not even atlas's schema on a first run.
  */
 export async function planBatch(settings: Settings, options: BatchOptions): Promise<BatchPlan> {
   const { files, skipped } = await listBatch(settings, options);
   const tableFor = tableNamerFor(options);
   if (files.length === 0) return withSummary([], skipped);
-  return withDatabase(settings, options, async (client, url, target) => {
+  return withDatabaseRolledBack(settings, options, async (client, url, target) => {
     const session = await openSession(client, url, target, client, randomUUID(), false);
     const planned: BatchPlanFile[] = [];
     for (const file of files) {

@@ -3,7 +3,7 @@ import type { Settings } from '../config.js';
 import { IMPORT_DUPLICATES_TABLE, listImportDuplicates, type DuplicateRow } from '../db/importDuplicates.js';
 import { listMappingErrors, type MappingError } from '../db/mappingErrors.js';
 import { AtlasError } from '../errors.js';
-import { withDatabaseToRead, type DatabaseListener } from './database.js';
+import { withExistingSchema, type DatabaseListener } from './database.js';
 import { checkImportId, checkPage, noImportWithId, resolveImport } from './history.js';
 
 export type { DuplicateRow, MappingError };
@@ -35,7 +35,7 @@ export async function listImportErrors(settings: Settings, idOrPrefix: string, o
   checkImportId(idOrPrefix);
   checkPage(options.limit, options.offset);
   const none = (): Promise<never> => Promise.reject(noImportWithId(idOrPrefix));
-  return withDatabaseToRead(settings, options, async (client) => {
+  return withExistingSchema(settings, options, async (client) => {
     const record = await resolveImport(client, settings.schema, idOrPrefix);
     const { rows, total } = await listMappingErrors(client, settings.schema, {
       importId: record.import_id,
@@ -70,7 +70,7 @@ export async function listSkippedDuplicates(settings: Settings, idOrPrefix: stri
   checkImportId(idOrPrefix);
   checkPage(options.limit, options.offset);
   const none = (): Promise<never> => Promise.reject(noImportWithId(idOrPrefix));
-  return withDatabaseToRead(settings, options, async (client) => {
+  return withExistingSchema(settings, options, async (client) => {
     const record = await resolveImport(client, settings.schema, idOrPrefix);
     const page = await listImportDuplicates(client, settings.schema, record.import_id, options.limit, options.offset);
     const of = { import_id: record.import_id, status: record.status, duplicates_found: record.duplicates_found };

@@ -6,7 +6,7 @@
  */
 import type { Settings } from '../config.js';
 import { withTransaction, type Client, type DatabaseTarget } from '../db/connection.js';
-import { withDatabase, type DatabaseOptions } from './database.js';
+import { withDatabase, withDatabaseRolledBack, type DatabaseOptions } from './database.js';
 
 export interface ImportSession {
   /** The connection the file's import runs on. */
@@ -63,15 +63,18 @@ export interface SessionReuse {
   hashesChecked?: Map<string, string>;
 }
 
-/** Runs `fn` on the session's connection, or connects (and migrates) for this one import. */
+/**
+ * Runs `fn` on the session's connection, or connects (and migrates) for this one import; for a dry
+ * run, in a transaction rolled back at the end (withDatabaseRolledBack).
+ */
 export function useDatabase<T>(
   settings: Settings,
-  options: DatabaseOptions,
+  options: DatabaseOptions & { dryRun: boolean },
   session: ImportSession | null,
   fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>,
 ): Promise<T> {
   if (session !== null) return fn(session.client, session.url, session.target);
-  return withDatabase(settings, options, fn);
+  return options.dryRun ? withDatabaseRolledBack(settings, options, fn) : withDatabase(settings, options, fn);
 }
 
 /**

@@ -8,7 +8,7 @@ import { isoTime } from '../transform/time.js';
 import { RESERVED_COLUMNS } from '../transform/naming.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
 import { sanitizeIdentifier } from '../transform/naming.js';
-import { withDatabaseToRead, type DatabaseOptions } from './database.js';
+import { withExistingSchema, type DatabaseOptions } from './database.js';
 
 /** An import that contributed rows to the table: its record as a summary (rows_inserted: what it inserted then), and how many of its rows are there now. */
 export type LineageImport = ImportSummary & {
@@ -161,7 +161,7 @@ async function requireTrackedTable(client: Client, schema: string, table: string
 /** Every import that contributed rows to `table` (success or partial), newest first, and the rows there now. */
 export async function traceLineage(settings: Settings, table: string, options: DatabaseOptions = {}): Promise<TableLineage> {
   if (table === '') throw new UsageError('give a table name');
-  return withDatabaseToRead(settings, options, async (client) => {
+  return withExistingSchema(settings, options, async (client) => {
     await requireTrackedTable(client, settings.schema, table);
     const counts = await countRowsByImport(client, settings.schema, table);
     const byId = new Map(counts.map((c) => [c.importId, c.rows]));
@@ -201,7 +201,7 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
   const id = String(rowId);
   // bigint identity: digits only, within bigint's range (checked here, not left to the server to refuse).
   if (!/^[0-9]{1,19}$/.test(id) || BigInt(id) > MAX_BIGINT) throw new UsageError(`--row must be a row id, a whole number from 0 to ${MAX_BIGINT}, not "${id}"`);
-  return withDatabaseToRead(settings, options, async (client) => {
+  return withExistingSchema(settings, options, async (client) => {
     await requireRowTable(client, settings.schema, table, id);
     const earlier = await listRowVersions(client, settings.schema, table, id);
     const last = earlier.at(-1);

@@ -2,7 +2,7 @@
 import type { Settings } from '../config.js';
 import { getEmptyStatistics, getStatistics, type StatsRow } from '../db/history.js';
 import { UsageError } from '../errors.js';
-import { withDatabaseToRead, type DatabaseListener } from './database.js';
+import { withExistingSchema, type DatabaseListener } from './database.js';
 import { MAX_AGE_DAYS } from './history.js';
 
 /** Which imports `getStats` looks at. */
@@ -65,7 +65,7 @@ export interface ImportStatistics {
 /** Statistics of the imports of the last `days` days (by import_timestamp). */
 export async function getStats(settings: Settings, options: StatsOptions): Promise<ImportStatistics> {
   if (!Number.isInteger(options.days) || options.days < 1 || options.days > MAX_AGE_DAYS) throw new UsageError(`--days must be a whole number from 1 to ${MAX_AGE_DAYS}`);
-  return withDatabaseToRead(
+  return withExistingSchema(
     settings,
     options,
     async (client) => statisticsOf(await getStatistics(client, settings.schema, { table: options.table, user: options.user, days: options.days }), options),

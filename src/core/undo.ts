@@ -15,8 +15,8 @@ import { countDependentUpdatedRows, countHandedOverPreImages, countPreImages, ha
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
-import { withDatabase, type DatabaseListener } from './database.js';
-import { checkImportId, resolveImport } from './history.js';
+import { withExistingSchema, type DatabaseListener } from './database.js';
+import { checkImportId, noImportWithId, resolveImport } from './history.js';
 import { reassignDependentRows } from './reassign.js';
 import { findRestoreKeyConflicts, keyConflictText, type KeyConflict } from './undoKeyCheck.js';
 import { formatAbsoluteTime } from '../transform/time.js';
@@ -228,10 +228,15 @@ async function restoreOrExplain(client: Client, schema: string, table: string, i
 export async function undoImport(settings: Settings, idOrPrefix: string, options: UndoOptions): Promise<UndoResult> {
   checkImportId(idOrPrefix);
   const schema = settings.schema;
-  return withDatabase(settings, options, async (client) => {
-    const found = await resolveImport(client, schema, idOrPrefix);
-    return withTransaction(client, () => undoInTransaction(client, settings, found.import_id, options));
-  });
+  return withExistingSchema(
+    settings,
+    options,
+    async (client) => {
+      const found = await resolveImport(client, schema, idOrPrefix);
+      return withTransaction(client, () => undoInTransaction(client, settings, found.import_id, options));
+    },
+    () => Promise.reject(noImportWithId(idOrPrefix)),
+  );
 }
 
 /** Undoes one import inside the caller's transaction (undo of one import, or of every import of a batch). */

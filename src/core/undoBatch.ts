@@ -7,7 +7,7 @@ import type { Settings } from '../config.js';
 import { listBatchImports } from '../db/batches.js';
 import { withTransaction } from '../db/connection.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { withDatabase } from './database.js';
+import { withExistingSchema } from './database.js';
 import { checkBatchId } from './history.js';
 import { undoInTransaction, type UndoOptions, type UndoResult } from './undo.js';
 
@@ -30,9 +30,10 @@ export interface BatchUndoResult {
 export async function undoBatch(settings: Settings, batchId: string, options: Omit<UndoOptions, 'expectedRows'> & { expectedRows?: Record<string, number> | null }): Promise<BatchUndoResult> {
   checkBatchId(batchId);
   if (options.purge) throw new UsageError('--purge cannot be used with --batch', { hint: 'purge the records one import at a time' });
-  return withDatabase(settings, options, async (client) => {
+  const noSuchBatch = () => new NotFoundError(`no import belongs to batch ${batchId}`, { hint: 'list them with `atlas history --batch ID`' });
+  return withExistingSchema(settings, options, async (client) => {
     const all = await listBatchImports(client, settings.schema, batchId);
-    if (all.length === 0) throw new NotFoundError(`no import belongs to batch ${batchId}`, { hint: 'list them with `atlas history --batch ID`' });
+    if (all.length === 0) throw noSuchBatch();
     const owning = all.filter((r) => r.status === 'success' || r.status === 'partial').reverse();
     const leftAlone = all.filter((r) => r.status !== 'success' && r.status !== 'partial');
     const imports: UndoResult[] = [];
@@ -54,5 +55,5 @@ export async function undoBatch(settings: Settings, batchId: string, options: Om
       await withTransaction(client, run);
     }
     return { batch_id: batchId, dry_run: options.dryRun, imports, left_alone: leftAlone, rows_removed: imports.reduce((n, r) => n + (r.rows_removed ?? 0), 0) };
-  });
+  }, () => Promise.reject(noSuchBatch()));
 }

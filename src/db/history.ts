@@ -656,9 +656,13 @@ export const ROWLESS_STATUSES = ['failed', 'undone'] as const;
  * oldest first, locked until the end of the transaction. Callers still check that no row
  * references them before deleting.
  */
+/** The moment `olderThanSeconds` before the server's now (the transaction's start). */
+export async function cutoffBefore(client: Client, olderThanSeconds: number): Promise<Date> {
+  return (await client.query<{ cutoff: Date }>(`select now() - make_interval(secs => $1) as cutoff`, [olderThanSeconds])).rows[0]!.cutoff;
+}
+
 export async function listPrunable(client: Client, schema: string, olderThanSeconds: number): Promise<{ cutoff: string; records: ImportSummary[] }> {
-  const cutoff = await client.query<{ cutoff: Date }>(`select now() - make_interval(secs => $1) as cutoff`, [olderThanSeconds]);
-  const at = cutoff.rows[0]!.cutoff;
+  const at = await cutoffBefore(client, olderThanSeconds);
   const res = await client.query(
     `select ${SUMMARY_COLUMNS} from ${qualify(schema, 'import_history')} h
       where h.import_timestamp < $1 and h.status = any($2::text[])

@@ -30,6 +30,22 @@ export function listMigrations(): Migration[] {
  * role lacks. Returns the versions applied by this call.
  */
 export async function migrate(client: Client, schema: string): Promise<number[]> {
+  return migrateWith(client, schema, (fn) => withTransaction(client, fn));
+}
+
+/**
+ * migrate inside the caller's transaction, all migrations in it: a dry run's, which it rolls
+ * back, so that a dry run against a schema (or a version) atlas has not made yet creates nothing.
+ */
+export async function migrateInTransaction(client: Client, schema: string): Promise<number[]> {
+  // A migration sets search_path for its transaction, which here goes on: the caller's comes back.
+  const before = (await client.query<{ path: string }>(`select current_setting('search_path') as path`)).rows[0]!.path;
+  const applied = await migrateWith(client, schema, (fn) => fn());
+  if (applied.length > 0) await client.query(`select set_config('search_path', $1, true)`, [before]);
+  return applied;
+}
+
+async function migrateWith(client: Client, schema: string, inTransaction: (fn: () => Promise<void>) => Promise<void>): Promise<number[]> {
   const migrations = listMigrations();
   const s = quoteIdent(schema);
   const access = await getSchemaAccess(client, schema);
@@ -42,7 +58,7 @@ export async function migrate(client: Client, schema: string): Promise<number[]>
   const applied: number[] = [];
   let prepared = false;
   for (const m of migrations) {
-    await withTransaction(client, async () => {
+    await inTransaction(async () => {
       await lockForTransaction(client, `atlas:migrate:${schema}`);
       if (!prepared) {
         const exists = await client.query(`select 1 from pg_namespace where nspname = $1`, [schema]);

@@ -1,17 +1,25 @@
 /**
- * What the read commands (history, stats, errors, lineage) do to a schema: nothing. A schema that
+ * What the read commands (history, stats, errors, lineage), undo, history prune and history compact
+ * do to a schema where no import ran: nothing. A schema that
  * does not exist is an error naming it, one where atlas never ran answers "no imports" without
  * atlas's tables being created, and atlas's tables of an older version are upgraded as by any command.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { resolveSettings } from '../../src/config.ts';
-import { getImport, listHistory, type HistoryFilter } from '../../src/core/history.ts';
+import { compactHistory } from '../../src/core/compact.ts';
+import { getImport, listHistory, pruneHistory, type HistoryFilter } from '../../src/core/history.ts';
+import { dryRunImport } from '../../src/core/import.ts';
+import { planBatch } from '../../src/core/importBatch.ts';
 import { listImportErrors, listSkippedDuplicates } from '../../src/core/importErrors.ts';
 import { traceLineage, traceRow } from '../../src/core/lineage.ts';
 import { getStats } from '../../src/core/stats.ts';
+import { undoImport } from '../../src/core/undo.ts';
+import { undoBatch } from '../../src/core/undoBatch.ts';
 import { listMigrations } from '../../src/db/migrate.ts';
 import { NotFoundError } from '../../src/errors.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
@@ -20,6 +28,8 @@ import { importInto } from '../importHelpers.ts';
 const all: HistoryFilter = { table: null, user: null, status: null, since: null, limit: 100, offset: 0 };
 const page = { type: null, field: null, limit: 100, offset: 0 };
 const anId = '1f0c2a9e-0000-4000-8000-000000000000';
+const undoing = { dryRun: false, force: false, purge: false };
+const aYear = 365 * 86_400;
 
 describe('read commands create nothing', () => {
   const db = useTestDb();
@@ -39,6 +49,10 @@ describe('read commands create nothing', () => {
       ['errors --duplicates', () => listSkippedDuplicates(settings, anId, page)],
       ['lineage', () => traceLineage(settings, 'things')],
       ['lineage --row', () => traceRow(settings, 'things', 1)],
+      ['undo', () => undoImport(settings, anId, undoing)],
+      ['undo --batch', () => undoBatch(settings, anId, undoing)],
+      ['history prune', () => pruneHistory(settings, { olderThanSeconds: aYear, dryRun: false })],
+      ['history compact', () => compactHistory(settings, { olderThanSeconds: aYear, dryRun: false })],
     ];
     try {
       const database = (await db.rows<{ d: string }>('select current_database() as d'))[0]!.d;
@@ -66,8 +80,17 @@ describe('read commands create nothing', () => {
     assert.equal(stats.avg_duration_seconds, null);
     assert.equal(stats.period_days, 30);
     assert.equal(Date.parse(stats.period_end) - Date.parse(stats.period_start), 30 * 86_400_000);
-    for (const read of [() => getImport(settings, anId), () => listImportErrors(settings, anId, page), () => listSkippedDuplicates(settings, anId, page)]) {
+    for (const read of [() => getImport(settings, anId), () => listImportErrors(settings, anId, page), () => listSkippedDuplicates(settings, anId, page), () => undoImport(settings, anId, undoing)]) {
       await assert.rejects(read(), (err: unknown) => err instanceof NotFoundError && err.message === `no import with id ${anId}`);
+    }
+    await assert.rejects(undoBatch(settings, anId, undoing), (err: unknown) => err instanceof NotFoundError && err.message === `no import belongs to batch ${anId}`);
+    const pruned = await pruneHistory(settings, { olderThanSeconds: aYear, dryRun: false });
+    assert.deepEqual({ ...pruned, cutoff: null }, { dry_run: false, cutoff: null, statuses: ['failed', 'undone'], imports: [], pruned_count: 0, kept: [] });
+    const compacted = await compactHistory(settings, { olderThanSeconds: aYear, dryRun: true });
+    assert.deepEqual({ ...compacted, cutoff: null }, { dry_run: true, cutoff: null, imports: [], preimages_dropped: 0 });
+    for (const cutoff of [pruned.cutoff, compacted.cutoff]) {
+      const yearsAgo = (Date.now() - Date.parse(cutoff)) / (aYear * 1000);
+      assert.ok(yearsAgo > 0.99 && yearsAgo < 1.01, `cutoff ${cutoff} is a year ago`);
     }
     await assert.rejects(traceLineage(settings, 'things'), (err: unknown) => err instanceof NotFoundError && err.message === `no table ${db.schema}.things`);
     await assert.rejects(traceRow(settings, 'things', 1), (err: unknown) => err instanceof NotFoundError && err.message === `no table ${db.schema}.things`);
@@ -102,6 +125,27 @@ describe('read commands create nothing', () => {
       const imported = await importInto(settingsFor(schema), files.write('fresh.csv', csv([['a'], [1]])));
       assert.equal(imported.rows_inserted, 1);
       assert.equal(await schemaExists(schema), true);
+    } finally {
+      await db.client.query(`drop schema if exists ${schema} cascade`);
+    }
+  });
+
+  it('a dry run, of one file or of a batch, into a schema that does not exist says what the import would do and creates nothing', async () => {
+    const schema = `${db.schema}_dry`;
+    const settings = settingsFor(schema);
+    mkdirSync(join(files.dir, 'dry'));
+    const file = files.write('dry/fresh.csv', csv([['a', 'b'], [1, 'x'], [2, 'y']]));
+    files.write('dry/other.csv', csv([['c'], ['z']]));
+    try {
+      const p = await dryRunImport(settings, { source: file, table: null, format: null, delimiter: null, header: true, encoding: null, name: null });
+      assert.deepEqual([p.table_name, p.import_strategy, p.would_fail], ['fresh', 'new_table', false]);
+      assert.equal(await schemaExists(schema), false, 'the dry run created no schema');
+      const plan = await planBatch(settings, { sources: [join(files.dir, 'dry')], table: null, format: null, delimiter: null, header: true, encoding: null, name: null, recursive: false, pattern: null, atomic: false, stopOnError: false });
+      assert.deepEqual(plan.files.map((f) => [basename(f.file), f.table_name, f.action]), [['fresh.csv', 'fresh', 'import'], ['other.csv', 'other', 'import']]);
+      assert.equal(await schemaExists(schema), false, 'the batch\'s plan created no schema');
+      // The import itself then does what the dry run said.
+      const imported = await importInto(settings, file);
+      assert.deepEqual([imported.table_name, imported.import_strategy, imported.rows_inserted], ['fresh', 'new_table', 2]);
     } finally {
       await db.client.query(`drop schema if exists ${schema} cascade`);
     }
