@@ -6,7 +6,7 @@ import { AtlasError, describeError, ImportFailedError, UsageError } from '../err
 import { baseFileName, isKnownEncoding, tableNameFromFileName, type FileFormat } from '../formats/shared/index.js';
 import type { NullValuesOf } from '../db/staging/index.js';
 import { checkNullValues, mappingColumnsProblem, parseErrorBudget, validateMapping, type ErrorBudget, type Mapping } from '../transform/mapping.js';
-import { columnNamesFromHeader, mappingKeysOf, MAX_IDENTIFIER_BYTES, truncateUtf8 } from '../transform/naming.js';
+import { columnNamesFromHeader, mappingKeysOf, MAX_IDENTIFIER_BYTES, sanitizeIdentifier, truncateUtf8 } from '../transform/naming.js';
 import { parseSheetRange } from '../formats/xlsx/index.js';
 import type { Client, DatabaseTarget } from '../db/connection.js';
 import { withDatabase } from './database.js';
@@ -133,6 +133,8 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
     input.opened.stream.destroy();
     throw new UsageError('reading stdin needs --table NAME (or a mapping file with "table")');
   }
+  const cut = options.table == null && mapping.table === undefined && input.opened.fileName !== null ? tableNameCutNote(input.opened.fileName, sheet ?? entry, tableName) : null;
+  if (cut !== null) input.notes.push(cut);
   return { input, tableName, mapping, budget, key, nullValuesOf: nullValues.of };
 }
 
@@ -165,6 +167,16 @@ function chooseTableName(options: Pick<RunOptions, 'table'>, mapping: Mapping, f
   const named = options.table ?? mapping.table ?? null;
   if (named !== null || fileName === null) return named;
   return tableNameFromFileName(fileName, part ?? undefined);
+}
+
+/**
+ * A warning when the table name made from a file name was cut to PostgreSQL's 63 bytes: files
+ * whose names differ only after the cut go into one table, which the user should hear of.
+ */
+function tableNameCutNote(fileName: string, part: string | null, tableName: string): string | null {
+  const whole = baseFileName(fileName) + (part === null ? '' : ` ${part}`);
+  if (Buffer.byteLength(sanitizeIdentifier(whole, Infinity), 'utf8') <= MAX_IDENTIFIER_BYTES) return null;
+  return `the table's name, made from the file's name, was cut to PostgreSQL's ${MAX_IDENTIFIER_BYTES} bytes: ${tableName} (files whose names begin alike go into this one table; --table names another)`;
 }
 
 /**

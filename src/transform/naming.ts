@@ -74,9 +74,10 @@ const NOT_WORD_RUN = /[^\p{L}\p{M}\p{N}_]+/gu;
  * Lower case; punctuation at either end dropped; every inner run of characters other than
  * letters (with their combining marks: vowel signs, viramas), digits and `_` becomes one `_`; cut to 63 bytes. Empty when nothing is left.
  */
-export function sanitizeIdentifier(raw: string): string {
+export function sanitizeIdentifier(raw: string, maxBytes = MAX_IDENTIFIER_BYTES): string {
   const lowered = raw.normalize('NFC').toLowerCase();
-  return truncateUtf8(lowered.replace(NOT_WORD_EDGES, '').replace(NOT_WORD_RUN, '_'), MAX_IDENTIFIER_BYTES);
+  const name = lowered.replace(NOT_WORD_EDGES, '').replace(NOT_WORD_RUN, '_');
+  return maxBytes === Infinity ? name : truncateUtf8(name, maxBytes);
 }
 
 /** Appends `suffix` to `name`, cutting `name` so the result stays within 63 bytes. */

@@ -128,12 +128,20 @@ describe('hostile and broken input (atlas heap capped at 256 MB)', { timeout: 90
       assert.equal((JSON.parse(run.stdout) as ImportOut).table_name, 'drop_table_canary');
     });
 
-    it('a 200-character file name: the table name is cut to 63 bytes; a 200-character --table is refused', async () => {
+    it('a 200-character file name: the table name is cut to 63 bytes, with a warning; a 200-character --table is refused', async () => {
       const path = join(made.dir, `${'t'.repeat(200)}.csv`);
       writeFileSync(path, 'a\n1\n2\n');
       const run = await importHostile(path, [], 60_000);
       assert.equal(run.code, 0, run.stderr);
-      assert.equal((JSON.parse(run.stdout) as ImportOut).table_name, 't'.repeat(63));
+      const out = JSON.parse(run.stdout) as ImportOut & { warnings: string[] };
+      assert.equal(out.table_name, 't'.repeat(63));
+      assert.deepEqual(out.warnings, [`the table's name, made from the file's name, was cut to PostgreSQL's 63 bytes: ${'t'.repeat(63)} (files whose names begin alike go into this one table; --table names another)`]);
+      // A name of exactly 63 bytes is not cut, and not warned of.
+      const whole = join(made.dir, `${'u'.repeat(63)}.csv`);
+      writeFileSync(whole, 'a\n1\n');
+      const fits = await importHostile(whole, [], 60_000);
+      assert.equal(fits.code, 0, fits.stderr);
+      assert.deepEqual((JSON.parse(fits.stdout) as { warnings: string[] }).warnings, []);
 
       const before = (await historyOf(db.client, db.schema)).length;
       const refused = await importHostile(path, ['--table', 'x'.repeat(200)], 60_000);
