@@ -29,7 +29,18 @@ export async function hashLocalFile(path: string): Promise<string> {
  * earlier imports of that size are looked up first and the file is hashed only when there are any
  * (hashing a 1M-row CSV costs half a second).
  */
-export type FileIdentity = { hash: string } | { sizeBytes: number; hash: () => Promise<string> };
+export type FileIdentity = { hash: string } | { sizeBytes: number; hash: () => Promise<string> } | S3ObjectIdentity;
+
+/**
+ * An S3 object known by its URL, size and ETag, before any of its bytes are read: an earlier import
+ * of the same URL with the same ETag and size read the same bytes (S3 gives an object a new ETag
+ * whenever it is written again), so a re-run skips it without downloading it to hash it. Not
+ * finding one proves nothing: the check by hash inside the import's transaction stays the authority.
+ */
+export interface S3ObjectIdentity {
+  sizeBytes: number;
+  s3: { url: string; etag: string };
+}
 
 /**
  * The part of a file an import reads, as its options name it (`metadata.options`): another sheet of
@@ -51,8 +62,9 @@ export async function findEarlierImport(
   exceptImportId: string | null,
   part: FilePart,
 ): Promise<{ import_id: string; import_timestamp: Date } | null> {
-  const knownHash = typeof file.hash === 'string' ? file.hash : null;
+  const knownHash = 'hash' in file && typeof file.hash === 'string' ? file.hash : null;
   const sizeBytes = 'sizeBytes' in file ? file.sizeBytes : null;
+  const object = 's3' in file ? file.s3 : null;
   const res = await client.query<{ import_id: string; import_timestamp: Date; file_hash: string | null }>(
     `select import_id, import_timestamp, file_hash from ${qualify(schema, 'import_history')}
       where table_name = $1 and status in ('success', 'partial')
@@ -60,10 +72,12 @@ export async function findEarlierImport(
         and ($4::uuid is null or import_id <> $4::uuid)
         and metadata->'options'->>'sheet' is not distinct from $5 and metadata->'options'->>'range' is not distinct from $6
         and metadata->'options'->>'entry' is not distinct from $7 and metadata->'options'->>'record_path' is not distinct from $8
+        and ($9::text is null or (source_type = 'b2_storage' and source_path = $9 and metadata->>'etag' = $10 and file_hash is not null))
       order by import_timestamp`,
-    [tableName, knownHash, sizeBytes, exceptImportId, part.sheet ?? null, part.range ?? null, part.entry ?? null, part.recordPath ?? null],
+    [tableName, knownHash, sizeBytes, exceptImportId, part.sheet ?? null, part.range ?? null, part.entry ?? null, part.recordPath ?? null, object?.url ?? null, object?.etag ?? null],
   );
   if (res.rows.length === 0) return null;
+  if (!('hash' in file)) return { import_id: res.rows[0]!.import_id, import_timestamp: res.rows[0]!.import_timestamp };
   const hash = typeof file.hash === 'string' ? file.hash : await file.hash();
   const found = res.rows.find((r) => r.file_hash === hash);
   return found ? { import_id: found.import_id, import_timestamp: found.import_timestamp } : null;

@@ -106,9 +106,13 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
       }
       const fileCheck = !options.force && !options.allowSameFile;
       const { sourcePath, sizeBytes } = input.opened;
-      if (fileCheck && input.opened.sourceType === 'local_upload' && sourcePath !== null && sizeBytes !== null) {
-        // Refuse a re-run before reading the file into the database (the check inside the transaction stays the authority).
-        const earlier = await findEarlierImport(client, settings.schema, tableName, { sizeBytes, hash: () => hashLocalFile(sourcePath) }, null, options);
+      if (fileCheck && sourcePath !== null && sizeBytes !== null) {
+        // Refuse a re-run before reading the file into the database (the check inside the transaction stays the authority);
+        // an S3 object by its ETag, without downloading it to hash it.
+        const etag = input.opened.metadata.etag;
+        const identity =
+          input.opened.sourceType === 'local_upload' ? { sizeBytes, hash: () => hashLocalFile(sourcePath) } : input.opened.sourceType === 'b2_storage' && typeof etag === 'string' && etag !== '' ? { sizeBytes, s3: { url: sourcePath, etag } } : null;
+        const earlier = identity === null ? null : await findEarlierImport(client, settings.schema, tableName, identity, null, options);
         if (earlier) throw alreadyImported(tableName, earlier);
       }
       if (prepared.key !== null) await checkKeyAgainstTable(client, settings.schema, tableName, prepared.key);

@@ -541,4 +541,29 @@ describe('importBatch from an S3 prefix', { timeout: 300_000 }, () => {
     assert.equal(again.summary.imported, 1);
     await assertPromiseHolds(db.client, db.schema);
   });
+
+  it('a re-run skips the objects already imported by their ETag, without downloading them; an object written again is imported again', async () => {
+    const rows = (from: number) => csv([['id', 'name'], ...Array.from({ length: 40_000 }, (_, i) => [from + i, `name number ${from + i}`])]);
+    await s3.put('drop', { 'big/a.csv': rows(0), 'big/b.csv': rows(1_000_000) });
+    const settings = { ...db.settings, s3: s3.settings };
+    const first = await importBatch(settings, { ...defaults, sources: ['s3://drop/big/'], table: 'big' });
+    assert.deepEqual(statuses(first), ['a.csv:success', 'b.csv:success']);
+    // The objects' bodies now stop after their first 64 KiB: a re-run that read them to the end would wait, and time out.
+    s3.holdBodiesAfter = 65_536;
+    process.env.ATLAS_S3_TIMEOUT_MS = '3000';
+    let again: BatchResult;
+    try {
+      again = await importBatch(settings, { ...defaults, sources: ['s3://drop/big/'], table: 'big' });
+    } finally {
+      s3.holdBodiesAfter = null;
+      delete process.env.ATLAS_S3_TIMEOUT_MS;
+    }
+    assert.deepEqual(again.files.map((f) => [f.status, f.already_imported_by]), first.files.map((f) => ['skipped', f.import_id]), JSON.stringify(again.files.map((f) => f.error)));
+    // b.csv written again with other bytes of the same size: a new ETag, so it is read, hashed and imported.
+    await s3.put('drop', { 'big/b.csv': rows(1_000_000).replace('name number 1000000', 'name NUMBER 1000000') });
+    const third = await importBatch(settings, { ...defaults, sources: ['s3://drop/big/'], table: 'big' });
+    assert.deepEqual(statuses(third), ['a.csv:skipped', 'b.csv:success']);
+    assert.equal(third.files[1]!.result?.rows_inserted, 1);
+    assert.equal(await countRows(db.client, db.schema, 'big'), 80_001);
+  });
 });

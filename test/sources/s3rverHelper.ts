@@ -21,6 +21,11 @@ export interface TestS3 {
   endpoint: string;
   /** `METHOD /path?query` of every request through the proxy, oldest first (tests may empty it). */
   requests: string[];
+  /**
+   * When set, an object's body (a GET other than a listing) stops after this many bytes, without
+   * ending: what reads the whole object waits for the rest until its timeout. @default null
+   */
+  holdBodiesAfter: number | null;
   /** atlas's s3 settings for this server. */
   settings: S3Settings;
   /** Stores objects (key -> body) in a bucket. */
@@ -44,6 +49,7 @@ export function useS3rver(buckets: string[]): TestS3 {
   const s3: TestS3 = {
     endpoint: '',
     requests: [],
+    holdBodiesAfter: null,
     settings: { endpoint: null, region: null, accessKeyId: null, secretAccessKey: null, forcePathStyle: null },
     put: async (bucket, objects) => {
       const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET } });
@@ -72,7 +78,16 @@ export function useS3rver(buckets: string[]): TestS3 {
       s3.requests.push(`${req.method} ${req.url}`);
       const forward = request({ host: '127.0.0.1', port: Number(port), method: req.method, path: req.url, headers: req.headers }, (upstream) => {
         res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-        upstream.pipe(res);
+        const hold = s3.holdBodiesAfter;
+        if (hold === null || req.method !== 'GET' || (req.url ?? '').includes('list-type=')) {
+          upstream.pipe(res);
+          return;
+        }
+        let sent = 0;
+        upstream.on('data', (chunk: Buffer) => {
+          if (sent < hold) res.write(chunk.subarray(0, hold - sent));
+          sent += chunk.length;
+        });
       });
       forward.on('error', () => res.destroy());
       req.pipe(forward);
