@@ -141,8 +141,16 @@ export function isBatchInvocation(sources: readonly string[], flags: { recursive
 const WILDCARD = /(?:^|[^\\])(?:\\\\)*[*?]/;
 
 /** Lists what the sources reach, refusing standard input (a batch reads files). */
-async function listBatch(settings: Settings, options: Pick<BatchOptions, 'sources' | 'recursive' | 'pattern' | 's3PageSize'>): Promise<{ files: ListedFile[]; skipped: SkippedEntry[] }> {
-  const list = await listSources(options.sources, { recursive: options.recursive, pattern: options.pattern, s3: settings.s3, env: process.env, cwd: process.cwd(), ...(options.s3PageSize !== undefined ? { s3PageSize: options.s3PageSize } : {}) });
+async function listBatch(settings: Settings, options: Pick<BatchOptions, 'sources' | 'recursive' | 'pattern' | 's3PageSize' | 'signal'>): Promise<{ files: ListedFile[]; skipped: SkippedEntry[] }> {
+  const list = await listSources(options.sources, {
+    recursive: options.recursive,
+    pattern: options.pattern,
+    s3: settings.s3,
+    env: process.env,
+    cwd: process.cwd(),
+    signal: options.signal,
+    ...(options.s3PageSize !== undefined ? { s3PageSize: options.s3PageSize } : {}),
+  });
   if (list.stdin) throw new UsageError('- (standard input) cannot be imported with --recursive, --pattern, --atomic or --stop-on-error', { hint: 'import standard input in a command of its own' });
   // A lone name holding only [ or { as magic that matches nothing is most likely a file that is not
   // there, said as a single import says it; one with * or ? is a drop folder's glob on an empty night.

@@ -30,6 +30,8 @@ export interface ListSourcesOptions {
   cwd: string;
   /** Keys per ListObjectsV2 request. @default 1000 (S3_LIST_PAGE_SIZE) */
   s3PageSize?: number;
+  /** Aborting it (Ctrl-C) ends an S3 listing at once with a CancelledError. */
+  signal?: AbortSignal | undefined;
 }
 
 /** How an argument was read. */
@@ -141,7 +143,7 @@ export async function listSources(args: readonly string[], options: ListSourcesO
       const before = collector.taken;
       let kind: ArgumentKind;
       if (argument.startsWith('s3://')) {
-        s3 ??= await connectS3(options.s3, options.env);
+        s3 ??= { ...(await connectS3(options.s3, options.env)), signal: options.signal };
         kind = await listS3Argument(argument, rules, s3, collector, { pageSize: options.s3PageSize ?? S3_LIST_PAGE_SIZE });
       } else {
         kind = listLocalArgument(argument, options.cwd, rules, collector);

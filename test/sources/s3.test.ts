@@ -11,6 +11,7 @@ import { before, describe, it } from 'node:test';
 import type { S3Settings } from '../../src/config.ts';
 import { AtlasError, CancelledError, NotFoundError, UsageError } from '../../src/errors.ts';
 import { describeS3Error, openS3Source, parseS3Url, resolveS3Settings } from '../../src/sources/s3.ts';
+import { listSources } from '../../src/sources/listSources.ts';
 import { S3RVER_KEY as KEY, S3RVER_SECRET as SECRET, useS3rver } from './s3rverHelper.ts';
 
 const NO_SETTINGS: S3Settings = { endpoint: null, region: null, accessKeyId: null, secretAccessKey: null, forcePathStyle: null };
@@ -173,6 +174,20 @@ describe('openS3Source on a stalled or dropped connection', () => {
       await assert.rejects(openS3Source(url, { ...s3.settings, endpoint: blackhole.endpoint }, {}, controller.signal), CancelledError);
     } finally {
       await blackhole.close();
+    }
+  });
+
+  it('Ctrl-C while a batch lists a prefix or looks up an object cancels at once', async () => {
+    for (const argument of ['s3://data/', url]) {
+      const controller = new AbortController();
+      const blackhole = await listen(() => controller.abort());
+      try {
+        // The default timeout (120 s), so that only the cancel can end it.
+        const listing = listSources([argument], { recursive: false, pattern: null, s3: { ...s3.settings, endpoint: blackhole.endpoint }, env: {}, cwd: process.cwd(), signal: controller.signal });
+        await assert.rejects(listing, CancelledError, argument);
+      } finally {
+        await blackhole.close();
+      }
     }
   });
 
