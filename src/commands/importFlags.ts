@@ -38,7 +38,7 @@ export const importFlags = {
   range: text('--range <cells>', 'XLSX: read only this block of cells, in Excel notation: A5:F15, or A5:F to the last row; its first row is the header (default: the whole sheet)'),
   entry: text('--entry <name>', 'zip: the file inside the archive to import, by its name or path; without --table the table is named after the archive and the file (default: the only data file)'),
   recordPath: text('--record-path <path>', 'JSON: where the record array is (data.items); XML: the record element (default: detected; refused when two kinds repeat)'),
-  name: text('--name <file name>', 'file name to record when reading stdin (one file only: a batch records each file by its own name)'),
+  name: text('--name <file name>', 'file name to record, and to name the table after without --table, in place of the file\'s or S3 object\'s own (stdin has none; one file only: a batch records each file by its own name)'),
   recursive: bool('--recursive', 'batch: descend into the subdirectories of a directory, and below an S3 prefix'),
   pattern: text('--pattern <glob>', "batch: the files of directories, prefixes and globs to take, by name (--pattern '*.csv.gz'; default: the data-file extensions)"),
   continueOnError: bool('--continue-on-error', 'batch: a failed file does not stop the others (the default)'),

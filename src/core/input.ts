@@ -228,7 +228,8 @@ export async function openSource(settings: Settings, options: InputOptions, sign
   if (options.source.startsWith('s3://')) {
     // The AWS SDK loads only for s3:// sources.
     const { openS3Source } = await import('../sources/s3.js');
-    return openS3Source(options.source, settings.s3, process.env, signal);
+    const opened = await openS3Source(options.source, settings.s3, process.env, signal);
+    return options.name == null ? opened : { ...opened, fileName: options.name };
   }
   return openLocalSource(options.source, options.name, (options.stdin ?? process.stdin) as never);
 }

@@ -131,7 +131,7 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
   const tableName = chooseTableName(options, mapping, input.opened.fileName, sheet ?? entry);
   if (tableName === null) {
     input.opened.stream.destroy();
-    throw new UsageError('reading stdin needs --table NAME (or a mapping file with "table")');
+    throw new UsageError('reading stdin needs --table NAME (or --name FILE, or a mapping file with "table")');
   }
   const cut = options.table == null && mapping.table === undefined && input.opened.fileName !== null ? tableNameCutNote(input.opened.fileName, sheet ?? entry, tableName) : null;
   if (cut !== null) input.notes.push(cut);

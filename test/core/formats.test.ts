@@ -325,6 +325,11 @@ describe('every format and source gives the same rows and types', () => {
     assert.equal(typeof h!.metadata.etag, 'string');
     const rows = await db.rows(`select id_2, name, amount::text, day::text, active from ${db.schema}.f_s3 order by id`);
     assert.deepEqual(rows, EXPECTED_ROWS);
+    // --name is the file name recorded and the table's, as for a local file.
+    const named = await importFile(settings, { source: 's3://exports/daily/data.csv', table: null, name: 'orders.csv', allowSameFile: true });
+    assert.equal(named.table_name, 'orders');
+    const [n] = await db.rows<{ file_name: string; source_path: string }>(`select file_name, source_path from ${db.schema}.import_history where import_id = $1`, [named.import_id]);
+    assert.deepEqual(n, { file_name: 'orders.csv', source_path: 's3://exports/daily/data.csv' });
   });
 
   it('hostile input ends in a clear message or in corrections, never a crash or a hang', async () => {
