@@ -87,6 +87,13 @@ function connectHint(source: Pick<Settings, 'databaseSource' | 'configPath'> | n
  * process). The connection is given up past its connect timeout, or when `signal` aborts, by
  * destroying its socket: pg alone would wait until the server answers or closes.
  */
+/**
+ * TCP keepalive after a minute without traffic (the system's probes then take ~11 minutes): a server
+ * host that died or a network that dropped the connection ends an import waiting on a reply, which
+ * would otherwise wait for ever (libpq turns keepalives on too).
+ */
+const KEEPALIVE_IDLE_MS = 60_000;
+
 export async function openClient(url: string, options: OpenOptions = {}): Promise<Client> {
   if (options.signal?.aborted) throw new CancelledError('cancelled before connecting to PostgreSQL; nothing was written');
   const timeout = connectTimeoutSeconds(url);
@@ -95,7 +102,7 @@ export async function openClient(url: string, options: OpenOptions = {}): Promis
   const socket = new Socket();
   let client: Client;
   try {
-    client = new pg.Client({ connectionString: url, application_name: options.applicationName ?? 'atlas', stream: () => socket });
+    client = new pg.Client({ connectionString: url, application_name: options.applicationName ?? 'atlas', stream: () => socket, keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS });
   } catch (err) {
     // sslrootcert, sslcert and sslkey name files the driver reads as it parses the URL.
     const unreadable = err as NodeJS.ErrnoException;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { cancelRunningQuery, connectTimeoutSeconds, DEFAULT_CONNECT_TIMEOUT_SECONDS, openClient } from '../../src/db/connection.ts';
@@ -93,6 +94,24 @@ describe('openClient against a server that accepts the connection and never answ
 
 describe('connectTimeoutSeconds', () => {
   const url = 'postgresql://u:p@db.example:5432/db';
+  it('turns TCP keepalive on, so that a server host gone without a word ends a wait instead of hanging it', async (t) => {
+    const client = await openClient(testDatabaseUrl());
+    try {
+      const socket = (client as unknown as { connection: { stream: { localPort?: number; remotePort?: number } } }).connection.stream;
+      if (socket.localPort === undefined) return t.skip('connected through a Unix socket');
+      const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, '0');
+      const entry = ['/proc/net/tcp', '/proc/net/tcp6']
+        .flatMap((f) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n') : []))
+        .map((line) => line.trim().split(/\s+/))
+        .find((fields) => fields[1]?.endsWith(`:${hex(socket.localPort!)}`) && fields[2]?.endsWith(`:${hex(socket.remotePort!)}`));
+      if (entry === undefined) return t.skip('no /proc/net/tcp entry for the connection (not Linux?)');
+      // Field 5 is `timer:when`; timer 2 is the keepalive timer, armed on an idle connection only when SO_KEEPALIVE is set.
+      assert.equal(entry[5]!.split(':')[0], '02', entry.join(' '));
+    } finally {
+      await client.end();
+    }
+  });
+
   it('the URL\'s connect_timeout, else PGCONNECT_TIMEOUT, else 30 s; 0 waits without a limit, as in libpq', () => {
     assert.equal(connectTimeoutSeconds(`${url}?sslmode=verify-full&connect_timeout=7`, { PGCONNECT_TIMEOUT: '9' }), 7);
     assert.equal(connectTimeoutSeconds(url, { PGCONNECT_TIMEOUT: '9' }), 9);
