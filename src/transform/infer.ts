@@ -43,6 +43,9 @@ const CURRENCY_RE = /^([+-]?)([$€£¥])\s?(\d{1,3}(?:,\d{3})*(?:\.\d+)?|\d+(?:
 const BOOL_VALUES = new Set(['true', 'false', 't', 'f', 'yes', 'no', 'y', 'n', '1', '0']);
 
 export const ISO_DATE_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
+/** Year first with slashes (2024/01/15): Japanese, Chinese and South African exports, among others. */
+const YMD_SLASH_DATE_RE = /^(\d{4})\/(\d{1,2})\/(\d{1,2})$/;
+const YMD_SLASH_TS_RE = /^(\d{4})\/(\d{1,2})\/(\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?$/;
 export const SLASH_DATE_RE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
 export const DOT_DATE_RE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/;
 export const ISO_TS_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
@@ -167,7 +170,7 @@ export class ColumnStats {
   private blank = false;
   /** Values written with a plus sign (+44): when every value has one, it is part of the value. */
   private plusSigned = 0;
-  private possible = { bool: true, int: true, num: true, grouped: true, currency: true, iso: true, slash: true, dot: true };
+  private possible = { bool: true, int: true, num: true, grouped: true, currency: true, iso: true, ymdSlash: true, slash: true, dot: true };
   private intDotZero = false;
   private intNeedsInt8 = false;
   private intNeedsNumeric = false;
@@ -186,6 +189,7 @@ export class ColumnStats {
   /** Placeholders for a missing value (MISSING_PLACEHOLDERS) seen, with their counts; set aside from inference. */
   private placeholders: Map<string, number> | null = null;
   private readonly iso = new DateFamily();
+  private readonly ymdSlash = new DateFamily();
   private readonly slash = new DateFamily();
   private readonly dot = new DateFamily();
   private anyPossible = true;
@@ -275,9 +279,10 @@ export class ColumnStats {
       else p.currency = false;
     }
     if (p.iso) p.iso = this.observeDate(this.iso, v, exact, ISO_DATE_RE, ISO_TS_RE, 'ymd', 0x2d);
+    if (p.ymdSlash) p.ymdSlash = this.observeDate(this.ymdSlash, v, exact, YMD_SLASH_DATE_RE, YMD_SLASH_TS_RE, 'ymd', 0x2f);
     if (p.slash) p.slash = this.observeDate(this.slash, v, exact, SLASH_DATE_RE, SLASH_TS_RE, 'first', 0x2f);
     if (p.dot) p.dot = this.observeDate(this.dot, v, exact, DOT_DATE_RE, DOT_TS_RE, 'first', 0x2e);
-    this.anyPossible = p.bool || p.int || p.num || p.grouped || p.currency || p.iso || p.slash || p.dot;
+    this.anyPossible = p.bool || p.int || p.num || p.grouped || p.currency || p.iso || p.ymdSlash || p.slash || p.dot;
   }
 
   /** Keeps digitsOnly and leadingZeros for a value (`first`: its first character's code). */
@@ -327,8 +332,8 @@ export class ColumnStats {
     }
     if (order === 'ymd') {
       if (!timeOk || !validDate(a, b, c)) f.invalidYmd++;
-      // The quick forms are canonical by their shape.
-      if (exact && (quick !== 0 || (isTs ? CANONICAL_TS_RE : CANONICAL_DATE_RE).test(v))) f.canonical++;
+      // The quick forms with dashes are canonical by their shape; with slashes none is (stored with dashes).
+      if (exact && sep === 0x2d && (quick !== 0 || (isTs ? CANONICAL_TS_RE : CANONICAL_DATE_RE).test(v))) f.canonical++;
     } else {
       f.maxFirst = Math.max(f.maxFirst, a);
       f.maxSecond = Math.max(f.maxSecond, b);
@@ -407,6 +412,7 @@ export class ColumnStats {
       };
     }
     if (p.iso) return this.decideDate(this.iso, '-', 'ymd', this.iso.invalidYmd, n) ?? text;
+    if (p.ymdSlash) return this.decideDate(this.ymdSlash, '/', 'ymd', this.ymdSlash.invalidYmd, n) ?? text;
     for (const [family, sep] of [[this.slash, '/'], [this.dot, '.']] as const) {
       if (!(sep === '/' ? p.slash : p.dot)) continue;
       const notes: string[] = [];

@@ -86,6 +86,18 @@ describe('importFile (CSV)', () => {
     assert.ok(Number(h.duration_seconds) >= 0);
   });
 
+  it('dates and times written year first with slashes are stored as dates and timestamps, each recorded as a correction; an impossible one is a mapping error', async () => {
+    const path = files.write('ymd_slash.csv', csv([['id', 'day', 'at'], [1, '2024/01/15', '2024/01/15 10:30'], [2, '2024/2/30', '2024/02/29 23:59:59'], [3, '1999/12/31', '1999/12/31 00:00']]));
+    const result = await importFile(db.settings, { ...defaults, source: path });
+    assert.deepEqual([result.status, result.rows_inserted, result.mapping_errors_count], ['partial', 2, 1]);
+    const rows = await db.rows<{ day: string; at: string; c: Record<string, unknown> }>(`select day::text, at::text, _corrections_applied c from ${db.schema}.ymd_slash order by id`);
+    assert.deepEqual(rows.map((r) => [r.day, r.at]), [['2024-01-15', '2024-01-15 10:30:00'], ['1999-12-31', '1999-12-31 00:00:00']]);
+    assert.deepEqual(rows[0]!.c.day, { before: '2024/01/15', after: '2024-01-15', correction_type: 'datetime_standardization', source_format: '%Y/%m/%d' });
+    assert.deepEqual(rows[0]!.c.at, { before: '2024/01/15 10:30', after: '2024-01-15T10:30:00', correction_type: 'datetime_standardization', source_format: '%Y/%m/%d %H:%M' });
+    const [e] = await db.rows<{ source_field: string; source_value: string }>(`select source_field, source_value from ${db.schema}.mapping_errors where import_id = $1`, [result.import_id]);
+    assert.deepEqual(e, { source_field: 'day', source_value: '2024/2/30' });
+  });
+
   it('merges a second file with the same columns into the existing table', async () => {
     const a = files.write('m1.csv', csv([['k', 'v'], [1, 'a'], [2, 'b']]));
     const b = files.write('m2.csv', csv([['k', 'v'], [3, 'c']]));

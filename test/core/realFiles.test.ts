@@ -39,6 +39,16 @@ describe('real files', () => {
     assert.deepEqual(counts, { q: '1000', m: '32', i: '149' });
   });
 
+  it('vega seattle-weather.csv: its 2012/01/01 dates are a date column without any mapping, each value\'s text kept as a correction', async () => {
+    const r = await run('vega_seattle_weather_head20.csv', { table: 'seattle' });
+    assert.deepEqual([r.status, r.rows_inserted, r.columns.find((c) => c.target === 'date')?.type], ['success', 20, 'date']);
+    const rows = await db.rows<{ d: string; c: unknown }>(`select date::text as d, _corrections_applied->'date' as c from ${db.schema}.seattle order by _source_row_number limit 2`);
+    assert.deepEqual(rows, [
+      { d: '2012-01-01', c: { before: '2012/01/01', after: '2012-01-01', correction_type: 'datetime_standardization', source_format: '%Y/%m/%d' } },
+      { d: '2012-01-02', c: { before: '2012/01/02', after: '2012-01-02', correction_type: 'datetime_standardization', source_format: '%Y/%m/%d' } },
+    ]);
+  });
+
   it('readxl datasets.xlsx: sheets of one workbook loaded into one table are each imported once, not refused as the same file', async () => {
     const mtcars = await run('datasets.xlsx', { sheet: '2', table: 'all_sheets' });
     const chickwts = await run('datasets.xlsx', { sheet: 'chickwts', table: 'all_sheets' });

@@ -91,6 +91,16 @@ describe('type inference', () => {
     assert.match(ambiguous.notes.join(), /ambiguous/);
   });
 
+  it('dates and timestamps written year first with slashes (2024/01/15): stored as dates, each value a correction; mixed with dashes, text', () => {
+    const d = infer(['2024/01/15', '2024/1/5', '1999/12/31']);
+    assert.deepEqual([d.type, d.format, d.mayNeedCorrection, d.invalidValues], ['date', { kind: 'date', order: 'ymd', separator: '/' }, true, 0]);
+    const ts = infer(['2024/01/15 10:30', '2024/02/29 23:59:59', '2024/03/01T08:00:00.5']);
+    assert.deepEqual([ts.type, ts.format], ['timestamp', { kind: 'timestamp', order: 'ymd', separator: '/', zone: false }]);
+    assert.equal(infer(['2024/02/30', '2024/02/28', '2024/03/01']).invalidValues, 1);
+    assert.equal(infer(['2024/01/15', '2024-01-16']).type, 'text');
+    assert.equal(infer(['1234/56/78', '2222/99/99']).type, 'text');
+  });
+
   it('timestamps: ISO with zone, US with AM/PM', () => {
     assert.equal(infer(['2024-12-25T08:00:00Z', '2024-12-26T09:30:00+02:00']).type, 'timestamptz');
     assert.equal(infer(['2024-12-25 08:00:00', '2024-12-26T09:30']).type, 'timestamp');
