@@ -276,8 +276,8 @@ export async function getServerVersion(client: Client): Promise<number> {
  * key `fkColumn -> import_history`: the connecting role is a superuser (session_replication_role
  * is a superuser setting; a role granted SET on it is not looked for), and the table has nothing
  * else that replica mode would switch off:
- * no trigger but the internal ones of its foreign keys, no rule, no foreign key but that one, and
- * no partitions (whose own triggers would be missed).
+ * no trigger but the checks of that foreign key (internal or not), no rule, no foreign key from or
+ * to it but that one, no deferrable constraint, and no partitions (whose own triggers would be missed).
  * atlas writes its own import id there, and withImportIdCheckSkipped first takes the lock the
  * per-row check would take (FOR KEY SHARE on that history row, held to COMMIT: a concurrent
  * delete of the record waits, or has already happened and the import fails), so the check
@@ -291,15 +291,18 @@ export async function canSkipImportIdCheck(client: Client, schema: string, table
 
 /** CTEs ending in `v(ok)`, canSkipImportIdCheck's answer for ($1 schema, $2 table, $3 fkColumn). */
 const canSkipSql = `with t as (select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and c.relkind = 'r'),
+     fk as (select k.oid from pg_constraint k join t on k.conrelid = t.oid
+             where k.contype = 'f'
+               and k.confrelid = (select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = 'import_history')
+               and k.conkey = array[(select a.attnum from pg_attribute a where a.attrelid = t.oid and a.attname = $3)]),
      v as (select current_setting('is_superuser') = 'on'
         and exists (select 1 from t)
-        and not exists (select 1 from pg_trigger g join t on g.tgrelid = t.oid where not g.tgisinternal)
+        -- Replica mode also silences internal triggers: a deferrable unique's recheck, the actions of
+        -- foreign keys that reference this table. Only the import id key's own checks may go.
+        and not exists (select 1 from pg_trigger g join t on g.tgrelid = t.oid where g.tgconstraint not in (select oid from fk))
         and not exists (select 1 from pg_rewrite r join t on r.ev_class = t.oid)
-        and not exists (
-          select 1 from pg_constraint k join t on k.conrelid = t.oid
-           where k.contype = 'f'
-             and (k.confrelid <> (select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = 'import_history')
-                  or k.conkey <> array[(select a.attnum from pg_attribute a where a.attrelid = t.oid and a.attname = $3)]))
+        and not exists (select 1 from pg_constraint k join t on k.conrelid = t.oid or k.confrelid = t.oid where k.contype = 'f' and k.oid not in (select oid from fk))
+        and not exists (select 1 from pg_constraint k join t on k.conrelid = t.oid where k.condeferrable and k.oid not in (select oid from fk))
         as ok)`;
 
 /**

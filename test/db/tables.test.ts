@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { canSkipImportIdCheck, withImportIdCheckSkipped } from '../../src/db/tables.ts';
-import { importInto, insertRecord, migrateTestDb } from '../importHelpers.ts';
+import { importInto, importWith, insertRecord, migrateTestDb } from '../importHelpers.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { undoImport } from '../../src/core/undo.ts';
 
@@ -43,6 +43,38 @@ describe('skipping the per-row _import_id check', () => {
     await db.client.query(`create table ${db.schema}.log (k int)`);
     await db.client.query(`create rule keep as on insert to ${db.schema}.with_rule do also insert into ${db.schema}.log values (new.k)`);
     assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'with_rule', '_import_id'), false);
+  });
+
+  it('is refused when replica mode would silence a constraint: a deferrable unique, a foreign key to the table', async (t) => {
+    if (!(await superuser())) return t.skip('the test role is not a superuser: the check is never skipped');
+    const first = files.write('a2.csv', csv([['k', 'v'], [1, 'a'], [2, 'b']]));
+    await importInto(db.settings, first, 'deferred_unique');
+    await db.client.query(`alter table ${db.schema}.deferred_unique add constraint v_unique unique (v) deferrable`);
+    assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'deferred_unique', '_import_id'), false);
+    await importInto(db.settings, first, 'referenced');
+    await db.client.query(`alter table ${db.schema}.referenced add constraint k_unique unique (k)`);
+    assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'referenced', '_import_id'), true, 'a plain unique index needs no trigger');
+    await db.client.query(`create table ${db.schema}.child (k int references ${db.schema}.referenced (k))`);
+    assert.equal(await canSkipImportIdCheck(db.client, db.schema, 'referenced', '_import_id'), false);
+  });
+
+  it('keeps a deferrable unique constraint and the foreign keys that reference the table', async () => {
+    await importInto(db.settings, files.write('u1.csv', csv([['code', 'name'], ['k1', 'A'], ['k2', 'B']])), 'unique_later');
+    await db.client.query(`alter table ${db.schema}.unique_later add constraint name_unique unique (name) deferrable`);
+    await assert.rejects(importInto(db.settings, files.write('u2.csv', csv([['code', 'name'], ['k3', 'A']])), 'unique_later'), /name_unique/);
+    await assert.rejects(importWith(db.settings, files.write('u3.csv', csv([['code', 'name'], ['k2', 'A']])), 'unique_later', { mode: 'upsert', key: ['code'] }), /name_unique/);
+    assert.deepEqual(await db.rows(`select code, name from ${db.schema}.unique_later order by code`), [{ code: 'k1', name: 'A' }, { code: 'k2', name: 'B' }]);
+
+    await importInto(db.settings, files.write('p1.csv', csv([['code', 'name'], ['P1', 'Widget'], ['P2', 'Gadget']])), 'prod');
+    await db.client.query(`alter table ${db.schema}.prod add constraint code_unique unique (code)`);
+    await db.client.query(`create table ${db.schema}.line (code text references ${db.schema}.prod (code) on update cascade)`);
+    await db.client.query(`create table ${db.schema}.line2 (code text references ${db.schema}.prod (code) on update restrict)`);
+    await db.client.query(`insert into ${db.schema}.line values ('P1'); insert into ${db.schema}.line2 values ('P2')`);
+    const renamed = await importWith(db.settings, files.write('p2.csv', csv([['code', 'name'], ['P9', 'Widget']])), 'prod', { mode: 'upsert', key: ['name'] });
+    assert.equal(renamed.rows_updated, 1);
+    assert.deepEqual(await db.rows(`select code from ${db.schema}.line`), [{ code: 'P9' }], 'ON UPDATE CASCADE followed the new code');
+    await assert.rejects(importWith(db.settings, files.write('p3.csv', csv([['code', 'name'], ['P8', 'Gadget']])), 'prod', { mode: 'upsert', key: ['name'] }), /line2/);
+    assert.deepEqual(await db.rows(`select code from ${db.schema}.prod order by code`), [{ code: 'P2' }, { code: 'P9' }]);
   });
 
   it('leaves user triggers and other foreign keys working on imports into existing tables', async () => {
