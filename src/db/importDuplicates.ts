@@ -65,6 +65,20 @@ export function dependentImportText(d: DependentImport): string {
 }
 
 /**
+ * The condition that the record `d`, skipped by the import of history record `h`, relies on a row
+ * of import $1 in table $2: it matched such a row, and not the version before $1 updated it (which
+ * undo puts back), as a record of an import that ended before $1 did. mapping_completed_at is set
+ * under the table's lock, so it orders imports into one table as they committed; import_timestamp
+ * is when each started, maybe before waiting for that lock.
+ */
+function reliesOnRowsSql(schema: string, table: string): string {
+  return `d.matched_row_id in (select t.id from ${qualify(schema, table)} t where t._import_id = $1)
+          and not exists (
+            select 1 from ${qualify(schema, 'import_preimages')} p join ${qualify(schema, 'import_history')} u on u.import_id = p.import_id
+             where p.import_id = $1 and p.table_name = $2 and p.row_id = d.matched_row_id and h.mapping_completed_at < u.mapping_completed_at)`;
+}
+
+/**
  * CTEs over the records that committed imports into `table` (success or partial) other than $1
  * skipped as duplicates of rows of import $1 (params: $1 the import id, $2 the table name):
  * `deps`, each such record; `firsts`, each such row once, with the record that claims it: the
@@ -76,7 +90,7 @@ export function dependentRecordsSql(schema: string, table: string): string {
          from ${qualify(schema, IMPORT_DUPLICATES_TABLE)} d
          join ${qualify(schema, 'import_history')} h on h.import_id = d.import_id
         where h.table_name = $2 and h.import_id <> $1 and h.status in ('success', 'partial')
-          and d.matched_row_id in (select t.id from ${qualify(schema, table)} t where t._import_id = $1)
+          and ${reliesOnRowsSql(schema, table)}
      ), firsts as (
        select distinct on (matched_row_id) * from deps order by matched_row_id, import_timestamp, import_id, record_number
      )`;
@@ -97,7 +111,7 @@ export async function listDependentImports(client: Client, schema: string, table
          from ${qualify(schema, IMPORT_DUPLICATES_TABLE)} d
          join ${h} h on h.import_id = d.import_id
         where h.table_name = $2 and h.import_id <> $1 and h.status in ('success', 'partial')
-          and d.matched_row_id in (select t.id from ${qualify(schema, table)} t where t._import_id = $1)
+          and ${reliesOnRowsSql(schema, table)}
      ), firsts as (
        select distinct on (matched_row_id) import_id from deps order by matched_row_id, import_timestamp, import_id, record_number
      )

@@ -177,4 +177,17 @@ describe('undo of upsert, replace and --replace-import', () => {
     assert.deepEqual(rows.slice(0, 2), before, 'row a as it was before the upsert');
     assert.equal(rows.length, 3, "and b's own row e");
   });
+
+  it('rows an earlier append skipped as duplicates of the version an upsert then updated: the undo is not refused for them, and puts that version back', async () => {
+    await append('e1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'e_prices');
+    const b = await append('e2.csv', [['a', '1', 'x'], ['c', '3', 'z']], 'e_prices');
+    assert.equal(b.duplicates_found, 1);
+    const before = await snapshotTable(db, 'e_prices');
+    const u = await upsert('e3.csv', [['a', '10', 'x']], 'e_prices');
+    const dry = await undoImport(db.settings, u.import_id, { ...run, dryRun: true });
+    assert.deepEqual(dry.dependent_imports, []);
+    const r = await undoImport(db.settings, u.import_id, run);
+    assert.equal(r.rows_restored, 1);
+    assert.deepEqual(await snapshotTable(db, 'e_prices'), before, "row a as the first append wrote it, the one the second one's record equals");
+  });
 });
