@@ -140,6 +140,8 @@ async function requireRowTable(client: Client, schema: string, table: string, id
   await requireTrackedTable(client, schema, table);
   const info = await getDataTable(client, schema, table);
   if (!info?.columns.has('id')) throw new AtlasError(`table ${schema}.${table} has no id column to find row ${id} by`);
+  // getRowById compares the id as a bigint, as atlas's tables make it.
+  if (!['smallint', 'integer', 'bigint'].includes(info.idType ?? '')) throw new AtlasError(`the id column of table ${schema}.${table} is ${info.idType}, not an integer: atlas finds a row by an integer id`);
 }
 
 const noSuchRow = (schema: string, table: string, id: string): NotFoundError =>

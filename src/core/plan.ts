@@ -106,6 +106,8 @@ export interface PlanInput {
   forced: Strategy | null;
   /** An upsert: the rows it updates keep their values in columns the file lacks. @default false */
   upsert?: boolean;
+  /** What of the import names an existing table's rows by their integer id ('the duplicate check', 'an upsert'), or null. @default null */
+  rowIds?: string | null;
 }
 
 export function planImport(input: PlanInput): ImportPlan {
@@ -152,6 +154,7 @@ export function planImport(input: PlanInput): ImportPlan {
     });
   }
   if (forced === 'new_table') throw new AtlasError(`strategy new_table cannot apply: table ${tableName} already exists`);
+  if (input.rowIds) checkRowIds(existing, tableName, input.rowIds);
 
   const tableCols = new Map(existing.columns.map((c) => [c.name, c]));
   const present = brought.filter((b) => tableCols.has(b.staged.targetName));
@@ -219,6 +222,15 @@ export function planImport(input: PlanInput): ImportPlan {
   }
   const missingRequired = missing.filter((c) => c.required).map((c) => c.name);
   return finish(strategy, [...plannedExisting, ...added], added, missingRequired, warnings, input, dropped);
+}
+
+/** Refuses a table whose `id` is missing or not an integer before the duplicate check's or the pre-images' SQL fails on it. */
+function checkRowIds(existing: ExistingTable, tableName: string, use: string): void {
+  if (existing.idType !== null && INTEGER_COLUMNS.includes(existing.idType)) return;
+  const what = existing.idType === null ? `table ${tableName} has no id column` : `the id column of table ${tableName} is ${existing.idType}, not an integer`;
+  throw new AtlasError(`${what}: ${use} names the table's rows by an integer id`, {
+    hint: use === 'the duplicate check' ? 'append without it (--no-dedupe), or import into a new table with --table NAME' : 'import into a new table with --table NAME',
+  });
 }
 
 function finish(

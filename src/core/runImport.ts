@@ -378,7 +378,8 @@ async function noteValuesMadeArrays(run: ImportRun, plan: ImportPlan): Promise<R
 function planFor(run: ImportRun, staged: StageResult, decided: ColumnType[], existing: ExistingTable | null): ImportPlan {
   // The key given by --key is the mapping's too: mapping_config, a valid mapping file, keeps it.
   const mapping = run.prepared.key === null ? run.prepared.mapping : { ...run.prepared.mapping, key: run.prepared.key };
-  const plan = planImport({ tableName: run.tableName, staged: staged.columns, decided, existing, mapping, forced: run.options.strategy ?? null, upsert: run.mode === 'upsert' });
+  const rowIds = ({ upsert: 'an upsert', replace: 'a replace', replace_import: '--replace-import', append: checksRows(run) ? 'the duplicate check' : null } as const)[run.mode];
+  const plan = planImport({ tableName: run.tableName, staged: staged.columns, decided, existing, mapping, forced: run.options.strategy ?? null, upsert: run.mode === 'upsert', rowIds });
   if (existing) {
     const required = new Set(existing.columns.filter((c) => c.required).map((c) => c.name));
     for (const c of plan.columns) if (required.has(c.targetName)) Object.assign(c, { required: true, checkValidity: true });

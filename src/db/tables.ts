@@ -31,6 +31,8 @@ export interface ExistingTable {
   tracked: boolean;
   /** The table has the indexed `_row_hash` column of the duplicate check. */
   hasRowHash: boolean;
+  /** The base type of its `id` column (`bigint`), or null when it has none. */
+  idType: string | null;
 }
 
 /** What pg_class.relkind says a relation is, for the refusal of one that is not a table. */
@@ -132,7 +134,7 @@ export async function getExistingTable(client: Client, schema: string, table: st
         hint: 'import into a table of another name with --table NAME',
       });
     }
-    return { columns: [], tracked: false, hasRowHash: false };
+    return { columns: [], tracked: false, hasRowHash: false, idType: null };
   }
   const names = new Set(res.rows.map((r) => r.name));
   return {
@@ -147,6 +149,7 @@ export async function getExistingTable(client: Client, schema: string, table: st
       })),
     tracked: names.has('_import_id') && names.has('_source_row_number') && names.has('_corrections_applied'),
     hasRowHash: names.has('_row_hash'),
+    idType: res.rows.find((r) => r.name === 'id')?.base_name ?? null,
   };
 }
 
@@ -351,21 +354,24 @@ export interface DataTableInfo {
   columns: Set<string>;
   /** It has `_import_id`, so its rows can be traced to imports. */
   tracked: boolean;
+  /** Its `id` column's type, under a domain its base type (`bigint`), or null when it has none. */
+  idType: string | null;
 }
 
 /** The table's columns, or null when no table (or view) of that name exists in the schema. */
 export async function getDataTable(client: Client, schema: string, table: string): Promise<DataTableInfo | null> {
-  const res = await client.query<{ relkind: string; name: string | null }>(
-    `select c.relkind, a.attname as name
+  const res = await client.query<{ relkind: string; name: string | null; type: string | null }>(
+    `select c.relkind, a.attname as name, format_type(coalesce(nullif(ty.typbasetype, 0), a.atttypid), null) as type
        from pg_class c
        join pg_namespace n on n.oid = c.relnamespace
        left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+       left join pg_type ty on ty.oid = a.atttypid
       where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p', 'v', 'm', 'f')`,
     [schema, table],
   );
   if (res.rows.length === 0) return null;
   const columns = new Set(res.rows.flatMap((r) => (r.name === null ? [] : [r.name])));
-  return { columns, tracked: columns.has('_import_id') };
+  return { columns, tracked: columns.has('_import_id'), idType: res.rows.find((r) => r.name === 'id')?.type ?? null };
 }
 
 /** Rows per import now present in a table, most rows first. */

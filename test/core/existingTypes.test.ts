@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { importFile, type ImportOptions, type ImportResult } from '../../src/core/import.ts';
+import { traceRow } from '../../src/core/lineage.ts';
 import { getExistingTable } from '../../src/db/tables.ts';
+import { AtlasError } from '../../src/errors.ts';
 import { qualify, quoteIdent } from '../../src/transform/naming.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { createTrackedTable, migrateTestDb } from '../importHelpers.ts';
@@ -329,5 +331,43 @@ describe('existing tables with declared lengths, hostile type names and unhashab
     const byRow = await importFile(db.settings, { ...defaults, source: swapped, table: 'built_in', allowSameFile: true });
     assert.equal(byRow.duplicates_found, 0);
     assert.equal(byRow.rows_inserted, 2);
+  });
+});
+
+/** Existing tables whose id is not atlas's integer (r7_id_shapes): refused in one line where rows are named by id, not with the SQL's error. */
+describe('an existing table whose id is not an integer, or that has none', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+  const rows = (): string => files.write('skus.csv', csv([['sku', 'qty'], ['a', '1'], ['b', '2']]));
+  const refusal = (pattern: RegExp) => (err: unknown) => err instanceof AtlasError && pattern.test(err.message);
+
+  it('refuses the duplicate check, upsert and replace naming the id column; appends without the check', async () => {
+    await createTrackedTable(db, 'by_uuid', [['sku', 'text'], ['qty', 'integer']]);
+    await db.client.query(`alter table ${qualify(db.schema, 'by_uuid')} alter column id drop identity`);
+    await db.client.query(`alter table ${qualify(db.schema, 'by_uuid')} alter column id type uuid using gen_random_uuid(), alter column id set default gen_random_uuid()`);
+    await assert.rejects(importFile(db.settings, { ...defaults, source: rows(), table: 'by_uuid' }), refusal(/: the id column of table by_uuid is uuid, not an integer: the duplicate check names/));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: rows(), table: 'by_uuid', mode: 'upsert', key: ['sku'] }), refusal(/is uuid, not an integer: an upsert names/));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: rows(), table: 'by_uuid', mode: 'replace' }), refusal(/is uuid, not an integer: a replace names/));
+    const plain = await importFile(db.settings, { ...defaults, source: rows(), table: 'by_uuid', dedupe: false });
+    assert.equal(plain.rows_inserted, 2);
+    await assert.rejects(traceRow(db.settings, 'by_uuid', 1), refusal(/^the id column of table .*by_uuid is uuid, not an integer/));
+
+    await createTrackedTable(db, 'no_id', [['sku', 'text'], ['qty', 'integer']]);
+    await db.client.query(`alter table ${qualify(db.schema, 'no_id')} drop column id`);
+    await assert.rejects(importFile(db.settings, { ...defaults, source: rows(), table: 'no_id' }), refusal(/: table no_id has no id column: the duplicate check names/));
+    assert.equal((await importFile(db.settings, { ...defaults, source: rows(), table: 'no_id', dedupe: false })).rows_inserted, 2);
+  });
+
+  it('takes an id of any integer type, under a domain too', async () => {
+    await createTrackedTable(db, 'int_id', [['sku', 'text'], ['qty', 'integer']]);
+    await db.client.query(`create domain ${qualify(db.schema, 'row_number')} as integer`);
+    await db.client.query(`create sequence ${qualify(db.schema, 'int_id_seq')}`);
+    await db.client.query(`alter table ${qualify(db.schema, 'int_id')} alter column id drop identity`);
+    await db.client.query(
+      `alter table ${qualify(db.schema, 'int_id')} alter column id type ${qualify(db.schema, 'row_number')}, alter column id set default nextval('${db.schema}.int_id_seq')`,
+    );
+    assert.equal((await importFile(db.settings, { ...defaults, source: rows(), table: 'int_id' })).rows_inserted, 2);
+    assert.equal((await importFile(db.settings, { ...defaults, source: rows(), table: 'int_id', allowSameFile: true })).duplicates_found, 2);
+    assert.equal((await traceRow(db.settings, 'int_id', 1)).row_id, 1);
   });
 });
