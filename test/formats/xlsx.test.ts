@@ -7,7 +7,7 @@ import ExcelJS from 'exceljs';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { openXlsx } from '../../src/formats/xlsx/xlsx.ts';
 import { Parking } from '../../src/formats/xlsx/xlsxParking.ts';
-import { booleanText, dateCell, formatExcelNumber, isDateFormat, isoDateCell, numberText, serialDateCell } from '../../src/formats/xlsx/xlsxValues.ts';
+import { booleanText, dateCell, formatExcelNumber, isDateFormat, isoDateCell, numberText, serialDateCell, type CellText } from '../../src/formats/xlsx/xlsxValues.ts';
 import { slideFormula } from '../../src/formats/xlsx/xlsxFormula.ts';
 import { ZipInput } from '../../src/formats/zip/zipInput.ts';
 import type { ReaderFix } from '../../src/formats/shared/types.ts';
@@ -322,8 +322,14 @@ describe('xlsx cell values', () => {
     assert.deepEqual(serialDateCell(45293.54244502315, false, '45293.54244502315').fix, { before: '45293.54244502315', after: '2024-01-02T13:01:07.250', ...DATE_FIX });
     assert.equal(serialDateCell(-700_000.25, false, '-700000.25').fix?.before, '-700000.25');
     assert.equal(serialDateCell(Number.NaN, false).text, null);
-    assert.equal(isoDateCell('2024-03-01T10:30:00', false).text, '2024-03-01T10:30:00');
-    assert.equal(isoDateCell('2024-03-01', false).fix?.before, '45352');
+    // A date written as ISO text is no serial: before 1 March 1900 too it is the day written, and
+    // a correction (its `before` the cell's text) only where the text stored differs.
+    for (const day of ['1899-12-31', '1900-01-15', '1900-02-28', '2024-03-01', '2024-03-01T10:30:00']) assert.deepEqual(isoDateCell(day), { text: day, fix: null }, day);
+    const iso = (before: string, after: string, sourceFormat: string): CellText => ({ text: after, fix: { before, after, correction_type: 'datetime_standardization', source_format: sourceFormat } });
+    assert.deepEqual(isoDateCell('2024-03-01T00:00:00'), iso('2024-03-01T00:00:00', '2024-03-01', '%Y-%m-%dT%H:%M:%S'));
+    assert.deepEqual(isoDateCell('2024-03-01 10:30'), iso('2024-03-01 10:30', '2024-03-01T10:30:00', '%Y-%m-%d %H:%M'));
+    assert.deepEqual(isoDateCell('2024-03-01T23:30:00.1234500-02:00'), iso('2024-03-01T23:30:00.1234500-02:00', '2024-03-02T01:30:00.12345', '%Y-%m-%dT%H:%M:%S.%f%z'));
+    for (const text of ['2024-02-30', '2024-13-01', '10:30:00']) assert.deepEqual(isoDateCell(text), { text, fix: null }, text);
     // Serial 60 is Excel's 29 February 1900, which never was: no date (59 and 61 are the days around it).
     assert.equal(serialDateCell(59, false).text, '1900-02-28');
     assert.deepEqual(serialDateCell(60, false, '60'), { text: null, fix: { before: '60', after: null, correction_type: 'excel_phantom_date' } });
@@ -501,8 +507,16 @@ describe("atlas's own scanner of shared strings and sheet rows", () => {
     assert.equal(table.header.length, 13);
     const [row] = await readRows(table);
     assert.deepEqual(row?.fields, ['inline', 'a&lt;b', 'true', null, '2024-03-01T10:30:00', null, '7', '0', '0.00000015', '2024-01-01', '12345678901234567890', 'false', '0']);
-    // Corrections by field position: h4 (the error cell), h5, h6 (the formula without a value) and h10.
-    assert.deepEqual((row?.fixes ?? []).flatMap((fix, i) => (fix ? [i] : [])), [3, 4, 5, 9]);
+    // Corrections by field position: h4 (the error cell), h6 (the formula without a value) and h10 (a serial); h5 is stored as written.
+    assert.deepEqual((row?.fixes ?? []).flatMap((fix, i) => (fix ? [i] : [])), [3, 5, 9]);
+  });
+
+  it('reads ISO dates (t="d") as the days written, before 1 March 1900 too, their text the `before` of any correction', async () => {
+    const written = ['1899-12-31', '1900-01-15', '1900-02-28', '1900-03-01', '2024-05-06T00:00:00'];
+    const rows = written.map((v, i) => `<row r="${i + 2}"><c r="A${i + 2}" t="d" s="1"><v>${v}</v></c></row>`).join('');
+    const read = await readRows(await openXlsx(chunked(rawWorkbook('', `<row r="1"><c r="A1" t="inlineStr"><is><t>born</t></is></c></row>${rows}`)), { sheet: null, headerRow: null }));
+    assert.deepEqual(read.map((r) => r.fields[0]), ['1899-12-31', '1900-01-15', '1900-02-28', '1900-03-01', '2024-05-06']);
+    assert.deepEqual(read.map((r) => r.fixes?.[0]?.before ?? null), [null, null, null, null, '2024-05-06T00:00:00']);
   });
 
   it('keeps every kind of error cell as NULL with its text as a correction, also in a row of nothing else, and never as a value', async () => {

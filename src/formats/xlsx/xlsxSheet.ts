@@ -418,7 +418,7 @@ export class SheetScanner {
         }
         break;
       case CellType.Date:
-        if (hasV) ({ text, fix } = isoDateCell(this.value(b), this.date1904));
+        if (hasV) ({ text, fix } = isoDateCell(this.value(b)));
         break;
       default:
         if (!hasV) break;

@@ -220,13 +220,38 @@ function serialText(serial: number): string {
   return text === '-0' ? '0' : text;
 }
 
-/** Text and fix for a cell of type "d" (an ISO 8601 date/time as text, UTC when it names no zone). */
-export function isoDateCell(iso: string, date1904: boolean): CellText {
-  const text = iso.trim();
-  if (text === '') return { text: null, fix: NO_FIX };
-  const zoned = /(?:Z|[+-]\d\d:?\d\d)$/i.test(text) || !text.includes('T') ? text : `${text}Z`;
-  const date = new Date(/^\d{4}-\d\d-\d\d$/.test(zoned) ? `${zoned}T00:00:00Z` : zoned);
-  return Number.isNaN(date.getTime()) ? { text, fix: NO_FIX } : dateCell(date, date1904);
+/** ISO 8601 as a cell of type "d" writes it: date, optional time (fraction, zone); `T` or a space between. */
+const ISO_DATE_TIME = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?(Z|[+-]\d\d(?::?\d\d)?)?)?$/i;
+
+/**
+ * Text and fix for a cell of type "d" (ISO 8601 text, UTC when it names no zone): the day written,
+ * never through a serial (the 1900 leap-year shift is for serials alone), in a serial date's form;
+ * a fix, `before` the cell's text, only where the text changes.
+ */
+export function isoDateCell(iso: string): CellText {
+  const written = iso.trim();
+  if (written === '') return { text: null, fix: NO_FIX };
+  const m = ISO_DATE_TIME.exec(written);
+  if (m === null) return { text: written, fix: NO_FIX };
+  const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = ''] = m;
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d)); // Date.UTC would read year 99 as 1999
+  date.setUTCHours(Number(h), Number(mi), Number(s));
+  // 2024-02-30 or 25:00 would roll over into another day: not a date.
+  const parts = [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()];
+  if (parts.some((n, i) => n !== Number([y, mo, d, h, mi, s][i]))) return { text: written, fix: NO_FIX };
+  if (zone !== '' && zone.toUpperCase() !== 'Z') {
+    const offset = Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3).replace(':', '') || 0);
+    date.setTime(date.getTime() - (zone.startsWith('-') ? -offset : offset) * 60_000);
+  }
+  const iso8601 = date.toISOString();
+  if (!/^\d{4}-/.test(iso8601)) return { text: written, fix: NO_FIX }; // moved by its zone past year 9999 or before year 0
+  const digits = fraction.replace(/0+$/, ''); // kept whole: a Date holds milliseconds only
+  const time = iso8601.slice(11, 19);
+  const after = time === '00:00:00' && digits === '' ? iso8601.slice(0, 10) : `${iso8601.slice(0, 10)}T${time}${digits === '' ? '' : `.${digits}`}`;
+  if (after === written) return { text: after, fix: NO_FIX };
+  const sourceFormat = `%Y-%m-%d${m[4] === undefined ? '' : `${written.charAt(10)}%H:%M${m[6] === undefined ? '' : ':%S'}${fraction === '' ? '' : '.%f'}${zone === '' ? '' : '%z'}`}`;
+  return { text: after, fix: { before: written, after, correction_type: 'datetime_standardization', source_format: sourceFormat } };
 }
 
 /** The text of a boolean cell's `<v>` ("1" or "0"). */
