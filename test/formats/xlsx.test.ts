@@ -7,7 +7,7 @@ import ExcelJS from 'exceljs';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { openXlsx } from '../../src/formats/xlsx/xlsx.ts';
 import { Parking } from '../../src/formats/xlsx/xlsxParking.ts';
-import { booleanText, dateCell, formatExcelNumber, isDateFormat, isoDateCell, numberText, serialDateCell, type CellText } from '../../src/formats/xlsx/xlsxValues.ts';
+import { booleanText, dateCell, elapsedTimeCell, formatExcelNumber, isDateFormat, isElapsedTimeFormat, isoDateCell, numberText, serialDateCell, type CellText } from '../../src/formats/xlsx/xlsxValues.ts';
 import { slideFormula } from '../../src/formats/xlsx/xlsxFormula.ts';
 import { ZipInput } from '../../src/formats/zip/zipInput.ts';
 import type { ReaderFix } from '../../src/formats/shared/types.ts';
@@ -352,6 +352,24 @@ describe('xlsx cell values', () => {
     assert.deepEqual(read?.fields, ['2024-01-01', '2024-01-01', '12.5', '2024-01-02']);
   });
 
+  it('reads elapsed time ([h]:mm:ss, [mm]:ss, built-in 46) as a duration whose hours pass 24, not as a day and time', async () => {
+    for (const elapsed of ['[h]:mm:ss', '[mm]:ss', '[ss].000', '[Red][h]:mm', '[h] "h"']) assert.ok(isDateFormat(elapsed) && isElapsedTimeFormat(elapsed), elapsed);
+    for (const dated of ['h:mm:ss', 'yyyy-mm-dd [h]:mm', 'd "days" [h]:mm', 'mm:ss', '"[h]" yyyy']) assert.ok(!isElapsedTimeFormat(dated), dated);
+    const styles = `<numFmts count="2"><numFmt numFmtId="164" formatCode="[h]:mm:ss"/><numFmt numFmtId="165" formatCode="[mm]:ss"/></numFmts><cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/><xf numFmtId="165" applyNumberFormat="1"/><xf numFmtId="46" applyNumberFormat="1"/></cellXfs>`;
+    const values = [['0.5', '1.5034722222222223', '400.25'], ['0.0006944444444444445', '1', '-0.25'], ['0.25', '2.0000115740740743', '0']];
+    const head = `<row r="1">${['h', 'mm', 'builtin'].map((h, i) => `<c r="${'ABC'[i]}1" t="inlineStr"><is><t>${h}</t></is></c>`).join('')}</row>`;
+    const rows = [0, 1, 2].map((r) => `<row r="${r + 2}">${values.map((column, c) => `<c r="${'ABC'[c]}${r + 2}" s="${c + 1}"><v>${column[r]}</v></c>`).join('')}</row>`).join('');
+    const read = await readRows(await openXlsx(chunked(rawWorkbook('', head + rows, { styles })), { sheet: null, headerRow: null }));
+    assert.deepEqual(read.map((r) => r.fields), [
+      ['12:00:00', '00:01:00', '06:00:00'],
+      ['36:05:00', '24:00:00', '48:00:01'],
+      ['9606:00:00', '-06:00:00', '00:00:00'],
+    ]);
+    assert.deepEqual(read[1]?.fixes?.[0], { before: '1.5034722222222223', after: '36:05:00', ...DATE_FIX });
+    assert.deepEqual(elapsedTimeCell(0.0000115625, '0.0000115625'), { text: '00:00:00.999', fix: { before: '0.0000115625', after: '00:00:00.999', ...DATE_FIX } });
+    assert.deepEqual(elapsedTimeCell(1e300, '1E+300'), { text: `1${'0'.repeat(300)}`, fix: null });
+  });
+
   it("an Excel date's fix is staged as the JSON text JSON.stringify gives, for every date form", () => {
     const rand = mulberry32(7);
     const cells = [
@@ -359,6 +377,7 @@ describe('xlsx cell values', () => {
       ...Array.from({ length: 2_000 }, () => serialDateCell(Math.floor(rand() * 60_000), false)),
       ...[0, 0.5, 59, 60, 61, 1e-9, 2_958_465.99999999, Number.MAX_VALUE].map((v) => serialDateCell(v, false)),
       ...Array.from({ length: 2_000 }, () => dateCell(new Date(Math.floor((rand() - 0.5) * 8e14)), rand() < 0.5)),
+      ...Array.from({ length: 2_000 }, () => (rand() - 0.1) * 500).map((v) => elapsedTimeCell(v, String(v))),
     ];
     let fast = 0;
     for (const { fix } of cells) {

@@ -33,11 +33,22 @@ const FORMAT_LITERALS = /"[^"]*"|\\.|[_*]./g;
 /** Elapsed time (`[h]:mm`, `[ss]`); other bracketed parts are colours, conditions and locales. */
 const ELAPSED_TIME = /\[(?:h+|m+|s+)]/gi;
 
+/** What a cell style's number format shows, as parseDateStyles marks it (0: a number). */
+export const DATE_STYLE = 1;
+/** Elapsed time (`[h]:mm:ss`, `[mm]:ss`): a duration, whose hours pass 24, not a day and time. */
+export const ELAPSED_STYLE = 2;
+
 /** True when an Excel number format displays a date or time: a year, month, day, hour, minute or second (`b`: a Buddhist year) outside its literals. */
 export function isDateFormat(numFmt: unknown): boolean {
   if (typeof numFmt !== 'string' || numFmt === '') return false;
   const bare = numFmt.replace(FORMAT_LITERALS, '').replace(ELAPSED_TIME, 'h').replace(/\[[^\]]*]/g, '');
   return /[ymdhs]/i.test(bare) || bare.includes('b');
+}
+
+/** True when a date format shows elapsed time (`[h]`, `[m]` or `[s]`) and no year or day. */
+export function isElapsedTimeFormat(numFmt: string): boolean {
+  const bare = numFmt.replace(FORMAT_LITERALS, '');
+  return bare.replace(ELAPSED_TIME, '') !== bare && !/[ydb]/i.test(bare.replace(/\[[^\]]*]/g, ''));
 }
 
 /**
@@ -176,6 +187,21 @@ export function serialDateCell(serial: number, date1904: boolean, written?: stri
   const after = isoText(!date1904 && exact >= 1 && exact < 60 ? ms + DAY_MS : ms, exact);
   // `before`: the cell's value as the file writes it, where given (what an auditor finds there).
   return { text: after, fix: { before: written ?? serialText(exact), after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
+}
+
+/**
+ * Text and fix for a number cell formatted as elapsed time: `serial` days as "HH:MM:SS" (".sss"
+ * when it holds milliseconds), the hours counting past 24 (1.5 is "36:00:00"), the value as the
+ * file writes it recorded as `before`, as a serial date's is.
+ */
+export function elapsedTimeCell(serial: number, written: string): CellText {
+  const ms = Math.round(Math.abs(serial) * DAY_MS);
+  if (!Number.isSafeInteger(ms)) return { text: numberText(written), fix: NO_FIX }; // no duration: the number as written
+  const seconds = Math.floor(ms / 1000);
+  const milli = ms % 1000;
+  const time = `${serial < 0 && ms > 0 ? '-' : ''}${pad(Math.floor(seconds / 3600))}:${TWO_DIGITS[Math.floor(seconds / 60) % 60]}:${TWO_DIGITS[seconds % 60]}`;
+  const after = milli === 0 ? time : `${time}.${pad(milli, 3)}`;
+  return { text: after, fix: { before: written, after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
 }
 
 /** isoFromExcelDate(new Date(ms), serial), by integer arithmetic (days to civil date: H. Hinnant's algorithm). */
