@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import sax from 'sax';
 import { parseDateStyles, parseRelationshipsPart, parseWorkbookPart } from '../../src/formats/xlsx/xlsxWorkbook.ts';
+import { DATE_STYLE, TIME_STYLE } from '../../src/formats/xlsx/xlsxValues.ts';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { dependencies: Record<string, string> };
 
@@ -59,7 +60,7 @@ describe('exceljs internals (exceljs pinned in package.json)', () => {
   });
 
   it('exceljs internal styles-xform still exists and tells which cell styles show dates (built-in and custom formats, and by its numFmtId a locale\'s built-in one)', async () => {
-    assert.deepEqual([...(await parseDateStyles(Buffer.from(STYLES)))], [0, 1, 1, 0, 1, 0, 1, 0]);
+    assert.deepEqual([...(await parseDateStyles(Buffer.from(STYLES)))], [0, DATE_STYLE, DATE_STYLE, 0, TIME_STYLE, 0, DATE_STYLE, 0]);
   });
 });
 

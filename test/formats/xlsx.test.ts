@@ -7,7 +7,7 @@ import ExcelJS from 'exceljs';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { openXlsx } from '../../src/formats/xlsx/xlsx.ts';
 import { Parking } from '../../src/formats/xlsx/xlsxParking.ts';
-import { booleanText, dateCell, elapsedTimeCell, formatExcelNumber, isDateFormat, isElapsedTimeFormat, isoDateCell, numberText, serialDateCell, type CellText } from '../../src/formats/xlsx/xlsxValues.ts';
+import { booleanText, dateCell, elapsedTimeCell, formatExcelNumber, isDateFormat, isElapsedTimeFormat, isoDateCell, isTimeOfDayFormat, numberText, serialDateCell, type CellText } from '../../src/formats/xlsx/xlsxValues.ts';
 import { slideFormula } from '../../src/formats/xlsx/xlsxFormula.ts';
 import { ZipInput } from '../../src/formats/zip/zipInput.ts';
 import type { ReaderFix } from '../../src/formats/shared/types.ts';
@@ -175,11 +175,24 @@ describe('openXlsx', () => {
     const wb = new ExcelJS.Workbook();
     wb.properties.date1904 = true;
     const ws = wb.addWorksheet('Mac');
-    ws.addRow(['day', 'n']);
+    ws.addRow(['day', 'n', 'at']);
     ws.addRow([utc(2024, 1, 1), 1]);
     ws.getCell('A2').numFmt = 'yyyy-mm-dd';
+    // Serials below 1 are 1 January 1904, a day (a time alone in a format that shows no day).
+    ws.addRow([0, 2]);
+    ws.addRow([0.25, 3, 0.25]);
+    for (const cell of ['A3', 'A4']) ws.getCell(cell).numFmt = 'yyyy-mm-dd hh:mm';
+    ws.getCell('C4').numFmt = 'h:mm AM/PM';
     const rows = await readRows(await openXlsx(chunked(Buffer.from(await wb.xlsx.writeBuffer())), { sheet: null, headerRow: null }));
-    assert.deepEqual(rows, [{ rn: 2, fields: ['2024-01-01', '1'], fixes: fixAt(0, { before: '43830', after: '2024-01-01', ...DATE_FIX }) }]);
+    assert.deepEqual(rows, [
+      { rn: 2, fields: ['2024-01-01', '1', null], fixes: fixAt(0, { before: '43830', after: '2024-01-01', ...DATE_FIX }) },
+      { rn: 3, fields: ['1904-01-01', '2', null], fixes: fixAt(0, { before: '0', after: '1904-01-01', ...DATE_FIX }) },
+      { rn: 4, fields: ['1904-01-01T06:00:00', '3', '06:00:00'], fixes: Object.assign(fixAt(0, { before: '0.25', after: '1904-01-01T06:00:00', ...DATE_FIX }), { 2: { before: '0.25', after: '06:00:00', ...DATE_FIX } }) },
+    ]);
+    for (const time of ['h:mm', 'hh:mm:ss AM/PM', '[$-409]h:mm:ss;@', 'mm:ss.0']) assert.ok(isTimeOfDayFormat(time), time);
+    for (const day of ['yyyy-mm-dd hh:mm', 'd h:mm', 'mmm h:mm', '[h]:mm', 'yyyy']) assert.ok(!isTimeOfDayFormat(day), day);
+    // In the 1900 system a serial below 1 lies on a day 0 that never was: a time alone, whatever the format.
+    assert.equal(serialDateCell(0.25, false, '0.25').text, '06:00:00');
   });
 
   it('yields rows in batches as it reads', async () => {

@@ -17,7 +17,7 @@ import { AtlasError } from '../../errors.js';
 import { FORMULA_NOT_CALCULATED, SPREADSHEET_ERROR, type ReaderFix } from '../shared/index.js';
 import type { SharedStrings } from './xlsxSharedStrings.js';
 import { slideFormula } from './xlsxFormula.js';
-import { booleanText, DATE_STYLE, ELAPSED_STYLE, elapsedTimeCell, isPlainNumber, isoDateCell, numberText, parseIndex, serialDateCell } from './xlsxValues.js';
+import { booleanText, DATE_STYLE, ELAPSED_STYLE, elapsedTimeCell, isPlainNumber, isoDateCell, numberText, parseIndex, serialDateCell, TIME_STYLE } from './xlsxValues.js';
 import { ChunkJoiner, decodeText, endsName, GT, INCOMPLETE, latin1Text, LT, MalformedXmlError, nameAt, nameIs, nextTag, readName, readStringItem, readText, resumeAt, skipElement, skipSpecial, SLASH, tagEnd, textOut } from './xlsxXml.js';
 
 /** Excel's own limits (rows and columns per sheet): anything beyond is corrupt or hostile. */
@@ -30,7 +30,7 @@ export interface SheetContext {
   sheetName: string;
   /** The shared-strings table; null when the workbook has none. */
   strings: SharedStrings | null;
-  /** DATE_STYLE at each cell style (`s`) whose number format shows a date or time, ELAPSED_STYLE elapsed time. */
+  /** At each cell style (`s`) whose number format shows a date or time: DATE_STYLE, TIME_STYLE (no day) or ELAPSED_STYLE. */
   dateStyles: Uint8Array;
   /** The workbook counts dates from 1904 (old Mac Excel). */
   date1904: boolean;
@@ -422,9 +422,9 @@ export class SheetScanner {
         break;
       default:
         if (!hasV) break;
-        if (this.dateStyles[this.style] === DATE_STYLE) {
+        if (this.dateStyles[this.style] === DATE_STYLE || this.dateStyles[this.style] === TIME_STYLE) {
           const written = this.value(b).trim();
-          ({ text, fix } = serialDateCell(parseFloat(written), this.date1904, written));
+          ({ text, fix } = serialDateCell(parseFloat(written), this.date1904, written, this.dateStyles[this.style] === TIME_STYLE));
         } else if (this.dateStyles[this.style] === ELAPSED_STYLE) {
           const written = this.value(b).trim();
           ({ text, fix } = elapsedTimeCell(parseFloat(written), written));

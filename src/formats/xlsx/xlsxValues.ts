@@ -37,6 +37,8 @@ const ELAPSED_TIME = /\[(?:h+|m+|s+)]/gi;
 export const DATE_STYLE = 1;
 /** Elapsed time (`[h]:mm:ss`, `[mm]:ss`): a duration, whose hours pass 24, not a day and time. */
 export const ELAPSED_STYLE = 2;
+/** A time of day and no day (`h:mm`): a serial below 1 is a time alone in the 1904 system too. */
+export const TIME_STYLE = 3;
 
 /** True when an Excel number format displays a date or time: a year, month, day, hour, minute or second (`b`: a Buddhist year) outside its literals. */
 export function isDateFormat(numFmt: unknown): boolean {
@@ -49,6 +51,12 @@ export function isDateFormat(numFmt: unknown): boolean {
 export function isElapsedTimeFormat(numFmt: string): boolean {
   const bare = numFmt.replace(FORMAT_LITERALS, '');
   return bare.replace(ELAPSED_TIME, '') !== bare && !/[ydb]/i.test(bare.replace(/\[[^\]]*]/g, ''));
+}
+
+/** True when a date format shows a time (hours or seconds) and no year, day or month name. */
+export function isTimeOfDayFormat(numFmt: string): boolean {
+  const bare = numFmt.replace(FORMAT_LITERALS, '').replace(/\[[^\]]*]/g, '');
+  return /[hs]/i.test(bare) && !/[ydbeg]|mmm/i.test(bare);
 }
 
 /**
@@ -102,16 +110,24 @@ export function excelSerial(date: Date, date1904: boolean): number {
 /**
  * ISO text of an Excel date/time: "YYYY-MM-DD" at midnight, "YYYY-MM-DDTHH:MM:SS" otherwise
  * (".sss" added only when the serial holds milliseconds), "HH:MM:SS" for a time of day alone
- * (a serial below 1, which the conversion places on 1899-12-30).
+ * (`timeOnly`: see isTimeOfDay).
  */
-export function isoFromExcelDate(date: Date, serial: number): string {
+export function isoFromExcelDate(date: Date, timeOnly: boolean): string {
   const time = `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
   const ms = date.getUTCMilliseconds();
   const timeText = ms === 0 ? time : `${time}.${pad(ms, 3)}`;
-  if (serial >= 0 && serial < 1) return timeText;
+  if (timeOnly) return timeText;
   const day = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
   const midnight = date.getUTCHours() === 0 && date.getUTCMinutes() === 0 && date.getUTCSeconds() === 0 && ms === 0;
   return midnight ? day : `${day}T${timeText}`;
+}
+
+/**
+ * True when a serial is a time of day alone: below 1, which the 1900 system places on a day 0
+ * that never was, where in the 1904 system it is 1 January 1904 unless the format shows no day.
+ */
+function isTimeOfDay(serial: number, date1904: boolean, timeFormat: boolean): boolean {
+  return serial >= 0 && serial < 1 && (!date1904 || timeFormat);
 }
 
 /** Text and fix for a date cell. */
@@ -122,7 +138,7 @@ export function dateCell(date: Date, date1904: boolean): CellText {
   // Excel's 1900 system counts a 29 Feb 1900 that never was (Lotus compatibility): serials
   // before it are one day later than the arithmetic says.
   if (!date1904 && serial >= 1 && serial < 60) shown = new Date(date.getTime() + DAY_MS);
-  const after = isoFromExcelDate(shown, serial);
+  const after = isoFromExcelDate(shown, isTimeOfDay(serial, date1904, false));
   serial = Number(serial.toFixed(8)); // ms precision; drops float noise from the round trip
   return { text: after, fix: { before: plainDecimal(serial), after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
 }
@@ -170,9 +186,10 @@ const SHORT_SERIAL = 1e7;
  * same text as dateCell(new Date(...)) - the arithmetic exceljs's reader used (utils.excelToDate)
  * - without a Date, padStart or toPrecision: a sheet of dates has two or more per row, and this
  * was a fifth of the reading time. `written`: the cell's value as the file writes it, recorded as
- * `before` (else the serial to the millisecond, as dateCell records it).
+ * `before` (else the serial to the millisecond, as dateCell records it); `timeFormat`: the format
+ * shows a time and no day (isTimeOfDayFormat).
  */
-export function serialDateCell(serial: number, date1904: boolean, written?: string): CellText {
+export function serialDateCell(serial: number, date1904: boolean, written?: string, timeFormat = false): CellText {
   if (!Number.isFinite(serial)) return { text: null, fix: NO_FIX };
   const offset = date1904 ? OFFSET_1904 : 0;
   const ms = Math.round((serial - EPOCH_1900 + offset) * DAY_MS);
@@ -184,7 +201,7 @@ export function serialDateCell(serial: number, date1904: boolean, written?: stri
   // Serial 60 is Excel's 29 Feb 1900, a day that never was: no date, NULL with the serial kept.
   if (!date1904 && exact >= 60 && exact < 61) return { text: null, fix: { before: written ?? serialText(exact), after: null, correction_type: EXCEL_PHANTOM_DATE } };
   // Excel's phantom 29 Feb 1900, as in dateCell.
-  const after = isoText(!date1904 && exact >= 1 && exact < 60 ? ms + DAY_MS : ms, exact);
+  const after = isoText(!date1904 && exact >= 1 && exact < 60 ? ms + DAY_MS : ms, isTimeOfDay(exact, date1904, timeFormat));
   // `before`: the cell's value as the file writes it, where given (what an auditor finds there).
   return { text: after, fix: { before: written ?? serialText(exact), after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
 }
@@ -204,8 +221,8 @@ export function elapsedTimeCell(serial: number, written: string): CellText {
   return { text: after, fix: { before: written, after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
 }
 
-/** isoFromExcelDate(new Date(ms), serial), by integer arithmetic (days to civil date: H. Hinnant's algorithm). */
-function isoText(ms: number, serial: number): string {
+/** isoFromExcelDate(new Date(ms), timeOnly), by integer arithmetic (days to civil date: H. Hinnant's algorithm). */
+function isoText(ms: number, timeOnly: boolean): string {
   const days = Math.floor(ms / DAY_MS);
   let rest = ms - days * DAY_MS;
   const h = Math.floor(rest / 3_600_000);
@@ -216,7 +233,7 @@ function isoText(ms: number, serial: number): string {
   const milli = rest - sec * 1000;
   const time = `${TWO_DIGITS[h]}:${TWO_DIGITS[mi]}:${TWO_DIGITS[sec]}`;
   const timeText = milli === 0 ? time : `${time}.${pad(milli, 3)}`;
-  if (serial >= 0 && serial < 1) return timeText;
+  if (timeOnly) return timeText;
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const doe = z - era * 146_097;

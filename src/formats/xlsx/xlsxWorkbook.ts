@@ -8,7 +8,7 @@
  * format codes as written and knows the locales' built-in date formats, which exceljs did not.
  * Only the bulk of the bytes (the shared strings and the sheet rows) is read by atlas itself.
  */
-import { DATE_STYLE, ELAPSED_STYLE, isDateFormat, isElapsedTimeFormat, isLocaleDateFormatId } from './xlsxValues.js';
+import { DATE_STYLE, ELAPSED_STYLE, isDateFormat, isElapsedTimeFormat, isLocaleDateFormatId, isTimeOfDayFormat, TIME_STYLE } from './xlsxValues.js';
 import { decodeText } from './xlsxXml.js';
 
 /** A sheet as the workbook lists it. */
@@ -138,7 +138,7 @@ function numberFormatCodes(xml: Buffer): Map<number, string> {
   return codes;
 }
 
-/** At each cell style index (`s`) of xl/styles.xml whose number format shows a date or time, DATE_STYLE, or ELAPSED_STYLE for elapsed time. */
+/** At each cell style index (`s`) of xl/styles.xml whose number format shows a date or time, what it shows (dateStyleOf); 0 elsewhere. */
 export async function parseDateStyles(xml: Buffer): Promise<Uint8Array> {
   const { Styles } = await loadXforms();
   const styles = new Styles();
@@ -151,9 +151,15 @@ export async function parseDateStyles(xml: Buffer): Promise<Uint8Array> {
     const id = (styles.model.styles?.[i] as { numFmtId?: unknown } | undefined)?.numFmtId;
     const numFmt = (typeof id === 'number' ? codes.get(id) : undefined) ?? styles.getStyleModel(i)?.numFmt;
     // A locale's built-in format has no code exceljs knows: its id says it is a date.
-    if (typeof numFmt === 'string' ? isDateFormat(numFmt) : typeof id === 'number' && isLocaleDateFormatId(id)) dates[i] = typeof numFmt === 'string' && isElapsedTimeFormat(numFmt) ? ELAPSED_STYLE : DATE_STYLE;
+    if (typeof numFmt === 'string' ? isDateFormat(numFmt) : typeof id === 'number' && isLocaleDateFormatId(id)) dates[i] = typeof numFmt === 'string' ? dateStyleOf(numFmt) : DATE_STYLE;
   }
   return dates;
+}
+
+/** What a date format shows: elapsed time, a time of day alone, or a date. */
+function dateStyleOf(numFmt: string): number {
+  if (isElapsedTimeFormat(numFmt)) return ELAPSED_STYLE;
+  return isTimeOfDayFormat(numFmt) ? TIME_STYLE : DATE_STYLE;
 }
 
 /** Loads exceljs's parsers ahead of need (while the archive's first bytes are read). */
