@@ -486,6 +486,17 @@ describe("atlas's own scanner of shared strings and sheet rows", () => {
     }
   });
 
+  it("reads a literal CR LF or lone CR as LF, as XML's end-of-line handling (and Excel) does; &#13; and _x000D_ stay CR", async () => {
+    const sst = ['n', 'text', 'This is\r\na test', 'lone\rcr', 'ref&#13;\r\n_x000D_', 'cd<![CDATA[a\r\nb]]>'].map((t) => `<si><t xml:space="preserve">${t}</t></si>`).join('');
+    const rows = [2, 3, 4, 5].map((i) => `<row r="${i}"><c r="A${i}"><v>${i}</v></c><c r="B${i}" t="s"><v>${i}</v></c></row>`);
+    rows.push('<row r="6"><c r="A6" t="inlineStr"><is><t>in\r\nline</t></is></c><c r="B6" t="str"><f>A6</f><v>in\r\nline</v></c></row>');
+    const bytes = rawWorkbook(sst, header + rows.join(''), { stored: true });
+    for (const size of [1, 3, 64 * 1024]) {
+      const read = await readRows(await openXlsx(chunked(bytes, size), { sheet: null, headerRow: null }));
+      assert.deepEqual(read.map((r) => r.fields), [['2', 'This is\na test'], ['3', 'lone\ncr'], ['4', 'ref\r\n\r'], ['5', 'cda\nb'], ['in\nline', 'in\nline']], `in ${size}-byte chunks`);
+    }
+  });
+
   it('reads every kind of cell the same however the bytes are cut', async () => {
     const sheet = [
       '<row r="1" spans="1:4"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" t="s"><v>0</v></c><c r="C1" t="str"><f>"c"</f><v>c</v></c><c r="D1" t="inlineStr"><is><r><t>d</t></r></is></c></row>',

@@ -6,9 +6,10 @@
  *
  * What XML allows and these parts use is handled: namespace prefixes (`<x:c>`), attributes in any
  * order and quoted either way (a `>` inside a value included), comments, processing
- * instructions, CDATA, the five named entities and numeric character references, and OOXML's own
- * `_xHHHH_` escape for characters XML cannot carry. A DOCTYPE is skipped and its entities are not
- * expanded (so no entity-expansion bomb); an unknown entity stays as written.
+ * instructions, CDATA, the five named entities and numeric character references, XML's
+ * end-of-line handling, and OOXML's own `_xHHHH_` escape for characters XML cannot carry. A
+ * DOCTYPE is skipped and its entities are not expanded (so no entity-expansion bomb); an unknown
+ * entity stays as written.
  */
 import { AtlasError } from '../../errors.js';
 
@@ -26,6 +27,7 @@ const QUESTION = 0x3f;
 const COLON = 0x3a;
 const UNDERSCORE = 0x5f;
 const HASH = 0x23;
+const CR = 0x0d;
 
 const CDATA_OPEN = Buffer.from('<![CDATA[');
 const CDATA_CLOSE = Buffer.from(']]>');
@@ -174,21 +176,29 @@ export function skipElement(b: Buffer, lt: number): number {
   }
 }
 
-/** True when the bytes hold something decodeText must work on (an entity, an `_xHHHH_`). */
+/** True when the bytes hold something decodeText must work on (an entity, an `_xHHHH_`, a carriage return). */
 function needsDecoding(b: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const c = b[i];
-    if (c === AMP || c === UNDERSCORE) return true;
+    if (c === AMP || c === UNDERSCORE || c === CR) return true;
   }
   return false;
 }
 
+/**
+ * XML 1.0's end-of-line handling (2.11), which every XML reader and Excel apply: a literal CR LF
+ * or lone CR is LF, so a text reads the same whichever tool saved it. `&#13;` and `_x000D_` stay CR.
+ */
+function normalizeLineEnds(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+}
+
 const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
-/** The text of escaped character data: entities and `_xHHHH_` escapes decoded. */
+/** The text of escaped character data: line ends normalized, entities and `_xHHHH_` escapes decoded. */
 export function decodeText(b: Buffer, start: number, end: number): string {
   if (!needsDecoding(b, start, end)) return utf8Text(b, start, end);
-  let text = b.toString('utf8', start, end);
+  let text = normalizeLineEnds(b.toString('utf8', start, end));
   if (text.includes('&')) {
     text = text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (whole, ref: string) => {
       if (ref.charCodeAt(0) !== HASH) return NAMED_ENTITIES[ref] ?? whole;
@@ -233,7 +243,7 @@ export function readText(b: Buffer, gt: number): number {
     if (b.compare(CDATA_OPEN, 0, CDATA_OPEN.length, i, i + CDATA_OPEN.length) === 0) {
       const close = b.indexOf(CDATA_CLOSE, i + CDATA_OPEN.length);
       if (close < 0) return INCOMPLETE;
-      text += b.toString('utf8', i + CDATA_OPEN.length, close);
+      text += normalizeLineEnds(b.toString('utf8', i + CDATA_OPEN.length, close));
       i = close + CDATA_CLOSE.length;
     } else if (b.compare(COMMENT_OPEN, 0, COMMENT_OPEN.length, i, i + COMMENT_OPEN.length) === 0) {
       const close = b.indexOf(COMMENT_CLOSE, i + COMMENT_OPEN.length);
