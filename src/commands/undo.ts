@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { dependentsError, forceRequiredError, keyConflictsError, laterChangeText, laterImportsError, undoImport, type UndoResult } from '../core/undo.js';
+import { blockingReferencesError, dependentsError, forceRequiredError, keyConflictsError, laterChangeText, laterImportsError, undoImport, type UndoResult } from '../core/undo.js';
+import { blockingReferenceText } from '../core/undoReferenceCheck.js';
 import { keyConflictText } from '../core/undoKeyCheck.js';
 import { CancelledError } from '../errors.js';
 import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
@@ -20,6 +21,7 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
     // Show the plan, ask, then undo exactly what was shown (refused if the row count moved meanwhile).
     const plan = await undoImport(settings, importId, { ...options, dryRun: true, onDatabase: databaseNotice(cmd) });
     if (plan.key_conflicts.length > 0) throw keyConflictsError(plan);
+    if (plan.blocking_references.length > 0) throw blockingReferencesError(plan);
     if (plan.later_imports.length > 0 && !options.force) throw laterImportsError(plan);
     if (plan.force_reason !== null && !options.force) throw forceRequiredError(plan);
     if (plan.dependents === 'refused') throw dependentsError(plan);
@@ -57,6 +59,7 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     if (r.rows_handed_over > 0) lines.push(c.yellow(`  leave ${handedOver}`));
     if (r.later_imports.length > 0) lines.push(c.yellow(`  ${laterImportsText(r)}`));
     if (r.key_conflicts.length > 0) lines.push(c.yellow(`  refused, --force too: rows it would put back hold keys that other rows in the table hold now: ${printable(r.key_conflicts.map(keyConflictText).join('; '))}; undo those imports first`));
+    if (r.blocking_references.length > 0) lines.push(c.yellow(`  refused, --force too: rows it inserted, which undo deletes, are referenced by ${printable(r.blocking_references.map(blockingReferenceText).join(', '))}; delete or change those rows first`));
     lines.push(r.purged ? `  delete its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)` : '  keep its history record, marked undone');
     if (r.force_reason !== null) lines.push(c.yellow(`  need --force: ${printable(r.force_reason)}`));
     const dependents = renderDependents(r, c);

@@ -11,13 +11,14 @@ import { lockForTransaction, useLargeWorkMem, withTransaction, type Client } fro
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countDependentUpdatedRows, countHandedOverPreImages, countPreImages, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, restorePreImages, type LaterChange } from '../db/preImages.js';
+import { countDependentUpdatedRows, countHandedOverPreImages, countPreImages, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, deleteInsertedRows, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
 import { withExistingSchema, type DatabaseListener } from './database.js';
 import { checkImportId, noImportWithId, resolveImport } from './history.js';
 import { reassignDependentRows } from './reassign.js';
+import { blockingReferenceText, findBlockingReferences, type BlockingReference } from './undoReferenceCheck.js';
 import { findRestoreKeyConflicts, keyConflictText, type KeyConflict } from './undoKeyCheck.js';
 import { formatAbsoluteTime } from '../transform/time.js';
 
@@ -111,6 +112,8 @@ export interface UndoResult {
    * hold now: the undo is refused, --force too, until the imports holding them are undone.
    */
   key_conflicts: KeyConflict[];
+  /** Rows of other tables that reference, ON DELETE RESTRICT or NO ACTION, rows it would delete: the undo is refused, --force too. */
+  blocking_references: BlockingReference[];
   /** The history record is (or, in a dry run, would be) deleted rather than marked undone. */
   purged: boolean;
   /** Mapping errors deleted with a purged record. */
@@ -188,6 +191,13 @@ export function keyConflictsError(plan: UndoResult): AtlasError {
   });
 }
 
+/** The refusal of an undo that would delete rows other tables reference ON DELETE RESTRICT or NO ACTION (also used by the CLI after a dry run). */
+export function blockingReferencesError(plan: UndoResult): AtlasError {
+  return new AtlasError(`cannot undo import ${plan.import_id}: rows it inserted, which undo deletes, are referenced by ${plan.blocking_references.map(blockingReferenceText).join(', ')}`, {
+    hint: 'delete or change the rows that reference them first (or make that foreign key ON DELETE CASCADE or SET NULL); --force does not change this',
+  });
+}
+
 /** The refusal of an undo whose pre-images were dropped by `history compact`. */
 function prunedError(r: ImportRecord): AtlasError {
   const what = [r.rows_updated > 0 ? `${r.rows_updated} row(s) it updated` : null, r.rows_deleted > 0 ? `${r.rows_deleted} row(s) it deleted` : null].filter((x) => x !== null).join(' and ');
@@ -208,14 +218,29 @@ async function clearReplacedBy(client: Client, schema: string, replaced: string,
 }
 
 /**
- * restorePreImages, with a key undoKeyCheck.ts cannot see (a unique index on an expression or a
- * part of the table, a row undo --reassign kept) said as the refusal it is, not PostgreSQL's alone.
+ * Takes the import's rows out of `table` and puts back what it changed: deletes the rows it
+ * inserted, puts the rows it updated back in place (UPDATE: other tables' references to them
+ * stay) and inserts back the rows it deleted. A key undoKeyCheck.ts cannot see (a unique index on
+ * an expression or a part of the table, a row undo --reassign kept), or another table's foreign
+ * key, is said as the refusal it is, not PostgreSQL's alone. Returns the rows taken out and put back.
  */
-async function restoreOrExplain(client: Client, schema: string, table: string, id: string, skipRowIds: readonly string[]): Promise<number> {
+async function takeOutAndRestore(client: Client, schema: string, table: string, id: string, skipRowIds: readonly string[], preImages: number): Promise<{ removed: number; restored: number }> {
   try {
-    return await restorePreImages(client, schema, table, id, skipRowIds);
+    // Without pre-images every row of the import goes (so a table whose id column was dropped can still be marked undone).
+    if (preImages === 0) return { removed: await deleteImportRows(client, schema, table, id), restored: 0 };
+    const deleted = await deleteInsertedRows(client, schema, table, id, skipRowIds);
+    const inPlace = await restoreUpdatedRows(client, schema, table, id, skipRowIds);
+    const back = await restorePreImages(client, schema, table, id, skipRowIds);
+    return { removed: deleted + inPlace, restored: inPlace + back };
   } catch (err) {
-    const e = err as { code?: string; constraint?: string; detail?: string };
+    const e = err as { code?: string; constraint?: string; detail?: string; table?: string };
+    // PostgreSQL names the referencing table: another one holds references to rows undo takes out.
+    if (e.code === '23503' && e.table !== table) {
+      throw new AtlasError(`cannot undo import ${id}: rows of ${e.table ?? 'another table'} reference rows of ${schema}.${table} it would delete or change (${e.constraint ?? 'a foreign key'}: ${e.detail ?? 'no detail'}); rolled back, nothing was changed`, {
+        hint: 'delete or change the rows that reference them first (or make that foreign key ON DELETE CASCADE or SET NULL)',
+        cause: err,
+      });
+    }
     if (e.code !== '23505') throw err;
     throw new AtlasError(`cannot undo import ${id}: a row it would put back holds a key a row in ${schema}.${table} holds now (${e.constraint ?? 'a unique index'}: ${e.detail ?? 'no detail'}); rolled back, nothing was changed`, {
       hint: 'undo the import that wrote that row first (atlas lineage TABLE --row ID names it), or delete or change that row',
@@ -272,6 +297,7 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
     rows_restored: options.dryRun ? null : 0,
     later_imports: [],
     key_conflicts: [],
+    blocking_references: [],
     purged: options.purge,
     mapping_errors_removed: 0,
     undone_at: null,
@@ -312,6 +338,9 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
     // An upsert's rows are those it inserted and those it updated (they carry its id too).
     const recorded = (rec.rows_inserted ?? 0) + (rec.rows_updated ?? 0);
     result.rows_to_restore = await countPreImages(client, schema, id);
+    // A column renamed or dropped since: its previous values have no column to go back into.
+    const gone = result.rows_to_restore > 0 ? (await listPreImageColumns(client, schema, table, id)).filter((c) => !info.columns.has(c)) : [];
+    const goneReason = gone.length > 0 ? `the previous versions it kept hold column(s) ${gone.join(', ')}, which ${schema}.${table} no longer has (renamed or dropped since); --force puts its rows back without those values` : null;
     if (rec.preimages_pruned_at !== null && (rec.rows_updated > 0 || rec.rows_deleted > 0)) throw prunedError(rec);
     result.later_imports = await listLaterChanges(client, schema, table, id);
     if (result.later_imports.length > 0 && result.rows_to_restore > 0) result.rows_handed_over = await countHandedOverPreImages(client, schema, table, id);
@@ -324,6 +353,7 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
         result.force_reason += `; later import(s) whose previous versions history compact dropped may have changed them: ${list.join(', ')}`;
       }
     }
+    if (goneReason !== null) result.force_reason = result.force_reason === null ? goneReason : `${result.force_reason}; ${goneReason}`;
     // The later imports that rely on these rows are found by their id: without it, undo cannot
     // tell what it would take from them, even with --force. Once no row is left, nothing is taken.
     if (!info.columns.has('id')) {
@@ -339,6 +369,8 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
       const skipped = result.later_imports.length > 0 ? await listLaterChangedRowIds(client, schema, table, id) : [];
       result.key_conflicts = await findRestoreKeyConflicts(client, schema, table, id, skipped);
     }
+    // --reassign keeps some of the rows (for later imports): its real run's DELETE still says a reference in one line.
+    if (state.rows > 0 && options.reassign !== true) result.blocking_references = await findBlockingReferences(client, schema, table, id);
     if (result.dependents === 'reassigned' && result.rows_to_restore > 0) {
       const updated = await countDependentUpdatedRows(client, schema, table, id);
       if (updated > 0) {
@@ -350,6 +382,7 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
   }
   // First: --force, which the other refusals offer, does not get past this one.
   if (result.key_conflicts.length > 0 && !options.dryRun) throw keyConflictsError(result);
+  if (result.blocking_references.length > 0 && !options.dryRun) throw blockingReferencesError(result);
   if (result.later_imports.length > 0 && !options.force && !options.dryRun) throw laterImportsError(result);
   if (result.force_reason !== null && !options.force && !options.dryRun) throw forceRequiredError(result);
   if (result.dependents === 'refused' && !options.dryRun) throw dependentsError(result);
@@ -370,8 +403,9 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
   result.rows_reassigned = reassigned.reduce((n, r) => n + r.rows, 0);
   // Rows later imports changed since stay theirs (--force; refused above otherwise).
   const taken = info?.tracked && result.later_imports.length > 0 ? await handOverPreImages(client, schema, table, id) : [];
-  const removed = (info?.tracked ? await deleteImportRows(client, schema, table, id) : 0) + result.rows_reassigned;
-  result.rows_restored = info?.tracked && result.rows_to_restore > 0 ? await restoreOrExplain(client, schema, table, id, taken) : 0;
+  const changed = info?.tracked ? await takeOutAndRestore(client, schema, table, id, taken, result.rows_to_restore) : { removed: 0, restored: 0 };
+  const removed = changed.removed + result.rows_reassigned;
+  result.rows_restored = changed.restored;
   // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
   if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
   // An upsert's updated rows come back as their previous versions (same ids): the table loses only the rows it inserted.

@@ -77,15 +77,77 @@ export async function preImageValuesSql(client: Client, schema: string, table: s
   );
 }
 
+/** The column names the pre-images an import kept of `table` hold (all of the table's columns when they were kept). */
+export async function listPreImageColumns(client: Client, schema: string, table: string, importId: string): Promise<string[]> {
+  const res = await client.query<{ name: string }>(
+    `select distinct k as name from ${qualify(schema, PREIMAGES)} p cross join lateral json_object_keys(p.row_data) k
+      where p.import_id = $1 and p.table_name = $2 order by 1`,
+    [importId, table],
+  );
+  return res.rows.map((r) => r.name);
+}
+
+/**
+ * The columns undo writes from the pre-images: those they hold. A column added since (by a later
+ * import or by hand) is left out, so a row put back in place keeps its value and one inserted
+ * back takes the column's default, as the rows did when it was added.
+ */
+async function restoredColumns(client: Client, schema: string, table: string, importId: string): Promise<string[]> {
+  const kept = new Set(await listPreImageColumns(client, schema, table, importId));
+  return (await writableColumns(client, schema, table)).filter((c) => kept.has(c));
+}
+
+/** The pre-images `p` of rows import `$1` updated in table `$2`, but those of the rows whose ids are in `$3`. */
+const UPDATED_PREIMAGES = `p.import_id = $1 and p.table_name = $2 and p.action = 'updated' and not (p.row_id = any($3::bigint[]))`;
+
+/** The rows of `table` (as `t`) that undo of import `$1` deletes: those it inserted, not those it updated (`$3`: ids left to later imports). */
+export function insertedRowsSql(schema: string, table: string): string {
+  return `select t.* from ${qualify(schema, table)} t where t._import_id = $1
+        and not exists (select 1 from ${qualify(schema, PREIMAGES)} p where ${UPDATED_PREIMAGES} and p.row_id = t.id)`;
+}
+
+/**
+ * Deletes the rows an import inserted into `table`, not those it updated that undo puts back in
+ * place (restoreUpdatedRows): deleting these would fire other tables' ON DELETE actions. First, so
+ * that a key an inserted row took from an updated one is free again. Returns how many it deleted.
+ */
+export async function deleteInsertedRows(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<number> {
+  const res = await client.query(
+    `delete from ${qualify(schema, table)} t where t._import_id = $1
+        and not exists (select 1 from ${qualify(schema, PREIMAGES)} p where ${UPDATED_PREIMAGES} and p.row_id = t.id)`,
+    [importId, table, skipRowIds],
+  );
+  return res.rowCount ?? 0;
+}
+
+/**
+ * Puts the previous versions of the rows an import updated back in place, by UPDATE on their id
+ * (every column but `id`), as the upsert changed them: other tables' rows that reference them keep
+ * their references. Rows no longer carrying its id (later imports' or reassigned) are left alone.
+ */
+export async function restoreUpdatedRows(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<number> {
+  const columns = (await restoredColumns(client, schema, table, importId)).filter((c) => c !== 'id');
+  const params: unknown[] = [importId, table, skipRowIds];
+  const values = await preImageValuesSql(client, schema, table, columns, params);
+  const res = await client.query(
+    `update ${qualify(schema, table)} t set ${columns.map((c, i) => `${quoteIdent(c)} = ${values[i]!}`).join(', ')}
+       from ${qualify(schema, PREIMAGES)} p
+       cross join lateral json_populate_record(null::${qualify(schema, table)}, p.row_data) r
+      where ${UPDATED_PREIMAGES} and t.id = p.row_id and t._import_id = $1`,
+    params,
+  );
+  return res.rowCount ?? 0;
+}
+
 /**
  * Puts back the pre-images an import kept of `table`'s rows, as they were: every column, `id`
  * included (OVERRIDING SYSTEM VALUE: atlas's `id` is an identity column). The import's own rows
- * must be deleted first. Rows whose ids are in `skipRowIds` are left out (later imports changed
+ * must be deleted (or, those it updated, put back in place) first. Rows whose ids are in `skipRowIds` are left out (later imports changed
  * them since: they are theirs now), and so are rows whose id is in the table (undo --reassign
  * kept them for later imports that rely on them). Returns how many rows were put back.
  */
 export async function restorePreImages(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<number> {
-  const columns = await writableColumns(client, schema, table);
+  const columns = await restoredColumns(client, schema, table, importId);
   const params: unknown[] = [importId, table, skipRowIds];
   const values = await preImageValuesSql(client, schema, table, columns, params);
   const res = await client.query(

@@ -190,4 +190,48 @@ describe('undo of upsert, replace and --replace-import', () => {
     assert.equal(r.rows_restored, 1);
     assert.deepEqual(await snapshotTable(db, 'e_prices'), before, "row a as the first append wrote it, the one the second one's record equals");
   });
+
+  it("undo of an upsert puts updated rows back in place: other tables' ON DELETE CASCADE, SET NULL and RESTRICT references to them stay", async () => {
+    await append('k1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'k_prices');
+    const t = `${db.schema}.k_prices`;
+    await db.rows(`create table ${db.schema}.k_orders (oid int primary key, price_id bigint references ${t} (id) on delete cascade)`);
+    await db.rows(`create table ${db.schema}.k_notes (nid int primary key, price_id bigint references ${t} (id) on delete set null)`);
+    await db.rows(`create table ${db.schema}.k_inv (iid int primary key, price_id bigint references ${t} (id) on delete restrict)`);
+    for (const child of ['k_orders', 'k_notes', 'k_inv']) await db.rows(`insert into ${db.schema}.${child} select row_number() over (order by id), id from ${t}`);
+    const children = async () => db.rows(`select 'o', * from ${db.schema}.k_orders union all select 'n', * from ${db.schema}.k_notes union all select 'i', * from ${db.schema}.k_inv order by 1, 2`);
+    const [before, childrenBefore] = [await snapshotTable(db, 'k_prices'), await children()];
+    const u = await upsert('k2.csv', [['a', '5', 'x'], ['b', '2', 'changed'], ['c', '3', 'new']], 'k_prices');
+    assert.deepEqual([u.rows_inserted, u.rows_updated], [1, 2]);
+    const r = await undoImport(db.settings, u.import_id, run);
+    assert.deepEqual([r.rows_removed, r.rows_restored], [1, 2]);
+    assert.deepEqual(await snapshotTable(db, 'k_prices'), before);
+    assert.deepEqual(await children(), childrenBefore, 'no child row deleted, none lost its reference');
+    // A row the upsert inserted that another table references since, ON DELETE RESTRICT: one line naming it, nothing changed.
+    const u2 = await upsert('k3.csv', [['a', '7', 'x'], ['d', '4', 'new']], 'k_prices');
+    await db.rows(`insert into ${db.schema}.k_inv select 99, id from ${t} where sku = 'd'`);
+    const held = await snapshotTable(db, 'k_prices');
+    const dry = await undoImport(db.settings, u2.import_id, { ...run, dryRun: true });
+    assert.deepEqual(dry.blocking_references, [{ constraint: 'k_inv_price_id_fkey', table: `${db.schema}.k_inv`, rows: 1 }], 'the dry run says what the real undo meets');
+    await assert.rejects(undoImport(db.settings, u2.import_id, { ...run, force: true }), (e: unknown) => e instanceof AtlasError && /rows it inserted, which undo deletes, are referenced by 1 row\(s\) of .*k_inv \(k_inv_price_id_fkey\)$/.test(e.message));
+    assert.deepEqual(await snapshotTable(db, 'k_prices'), held);
+    assert.equal(await status(u2.import_id), 'success');
+  });
+
+  it('undo after a column was added by hand (NOT NULL DEFAULT) puts rows back with its value; after a rename it is refused naming the column, --force puts the rest back', async () => {
+    await append('n1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'n_prices');
+    const t = `${db.schema}.n_prices`;
+    const values = () => db.rows(`select to_jsonb(t) - '_row_hash' - '_import_id' - '_imported_at' - '_source_row_number' - '_corrections_applied' as v from ${t} t order by id`);
+    const before = await values();
+    const u = await upsert('n2.csv', [['a', '5', 'x'], ['c', '3', 'z']], 'n_prices');
+    await db.rows(`alter table ${t} add column extra int not null default 5`);
+    await undoImport(db.settings, u.import_id, run);
+    assert.deepEqual(await values(), before.map((r) => ({ v: { ...(r as { v: object }).v, extra: 5 } })), 'values as before, the added column as the rows got it');
+    const u2 = await upsert('n3.csv', [['b', '9', 'y']], 'n_prices');
+    await db.rows(`alter table ${t} rename column price to cost`);
+    await assert.rejects(undoImport(db.settings, u2.import_id, run), (e: unknown) => e instanceof AtlasError && /hold column\(s\) price, which .*n_prices no longer has \(renamed or dropped since\); --force puts its rows back without those values/.test(e.message));
+    assert.equal(await status(u2.import_id), 'success');
+    await undoImport(db.settings, u2.import_id, { ...run, force: true });
+    const [b] = await db.rows<{ id: string; import_id: string | null }>(`select id::text, _import_id::text as import_id from ${t} where sku = 'b'`);
+    assert.notEqual(b!.import_id, u2.import_id, 'row b is back to its previous version');
+  });
 });

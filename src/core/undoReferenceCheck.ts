@@ -1,0 +1,47 @@
+/**
+ * Before undo deletes the rows an import inserted: the rows of other tables that reference them
+ * through a foreign key ON DELETE RESTRICT or NO ACTION, which would make the DELETE fail. The
+ * dry run says so as the real undo's refusal, instead of promising an undo that cannot happen.
+ */
+import type { Client } from '../db/connection.js';
+import { insertedRowsSql } from '../db/preImages.js';
+import { qualify, quoteIdent } from '../transform/naming.js';
+
+/** A foreign key of another table whose rows reference rows the undo would delete. */
+export interface BlockingReference {
+  /** The constraint's name. */
+  constraint: string;
+  /** The referencing table, `schema.table`. */
+  table: string;
+  /** Its rows referencing rows the undo would delete. */
+  rows: number;
+}
+
+/** The ON DELETE RESTRICT / NO ACTION foreign keys of other tables that hold references to rows undo of `importId` would delete from `table`. */
+export async function findBlockingReferences(client: Client, schema: string, table: string, importId: string): Promise<BlockingReference[]> {
+  const fks = await client.query<{ name: string; child_schema: string; child: string; cols: string[]; refcols: string[] }>(
+    `select c.conname as name, n.nspname as child_schema, r.relname as child,
+            array(select a.attname::text from unnest(c.conkey) with ordinality k(n, o) join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n order by k.o) as cols,
+            array(select a.attname::text from unnest(c.confkey) with ordinality k(n, o) join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.n order by k.o) as refcols
+       from pg_constraint c join pg_class r on r.oid = c.conrelid join pg_namespace n on n.oid = r.relnamespace
+      where c.contype = 'f' and c.confrelid = to_regclass($1) and c.conrelid <> c.confrelid and c.confdeltype in ('r', 'a')
+      order by c.conname`,
+    [qualify(schema, table)],
+  );
+  const found: BlockingReference[] = [];
+  for (const fk of fks.rows) {
+    const on = fk.cols.map((c, i) => `x.${quoteIdent(c)} = d.${quoteIdent(fk.refcols[i]!)}`).join(' and ');
+    const res = await client.query<{ n: number }>(
+      `select count(*)::int as n from ${qualify(fk.child_schema, fk.child)} x where exists (select 1 from (${insertedRowsSql(schema, table)}) d where ${on})`,
+      [importId, table, []],
+    );
+    const rows = res.rows[0]?.n ?? 0;
+    if (rows > 0) found.push({ constraint: fk.name, table: `${fk.child_schema}.${fk.child}`, rows });
+  }
+  return found;
+}
+
+/** `3 row(s) of s.inv (inv_cust_id_fkey)`. */
+export function blockingReferenceText(b: BlockingReference): string {
+  return `${b.rows} row(s) of ${b.table} (${b.constraint})`;
+}
