@@ -10,7 +10,7 @@ import { MAX_SOURCE_VALUE_CHARS } from '../db/mappingErrors.js';
 import { dependentImportText, listDependentImports } from '../db/importDuplicates.js';
 import { laterChangeText, listLaterChanges, savePreImages } from '../db/preImages.js';
 import { plannedRawSql } from '../db/staging/index.js';
-import { getDataTable, withImportIdCheckSkipped } from '../db/tables.js';
+import { getDataTable, listUniqueIndexes, withImportIdCheckSkipped } from '../db/tables.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { keyIndexName, qualify, quoteIdent } from '../transform/naming.js';
 import type { TypeRef } from '../transform/typeRef.js';
@@ -136,12 +136,21 @@ export function keyIndexSql(schema: string, table: string, key: readonly string[
   return `create unique index ${quoteIdent(keyIndexName(table))} on ${qualify(schema, table)} (${key.map(quoteIdent).join(', ')})${nulls}`;
 }
 
-/** A mode that changes rows needs the table's `id` (pre-images are found and put back by it). */
+/** A mode that changes rows needs the table's `id`, unique (pre-images are found and put back by it). */
 export async function checkTableHasId(client: Client, schema: string, table: string, mode: ImportMode): Promise<void> {
   const info = await getDataTable(client, schema, table);
-  if (info === null || info.columns.has('id')) return;
-  throw new AtlasError(`--mode ${mode === 'replace_import' ? 'replace (--replace-import)' : mode} needs table ${table}'s id column, which it does not have: undo puts rows back by it`, {
-    hint: 'append to it, or import into a table atlas creates',
+  if (info === null) return;
+  const flag = `--mode ${mode === 'replace_import' ? 'replace (--replace-import)' : mode}`;
+  if (!info.columns.has('id')) {
+    throw new AtlasError(`${flag} needs table ${table}'s id column, which it does not have: undo puts rows back by it`, {
+      hint: 'append to it, or import into a table atlas creates',
+    });
+  }
+  // Two rows sharing an id would each take the other's previous version on undo, or lose it.
+  const unique = (await listUniqueIndexes(client, schema, table)).some((i) => i.valid && i.columns.length === 1 && i.columns[0] === 'id');
+  if (unique) return;
+  throw new AtlasError(`${flag} needs table ${table}'s id column to be unique (a primary key or unique index on id alone), which it is not: undo puts rows back by it`, {
+    hint: `if its ids are unique, add one (alter table ${qualify(schema, table)} add primary key (id)); else append to it`,
   });
 }
 

@@ -137,4 +137,19 @@ describe('import --mode upsert', () => {
   it('upsert without a key is a usage error', async () => {
     await assert.rejects(importWith(db.settings, files.write('nokey.csv', csv([['sku'], ['a']])), 'prices', { mode: 'upsert' }), (err: unknown) => err instanceof UsageError && /needs --key/.test(err.message));
   });
+
+  it('upsert and replace into a table whose id is not unique (serial, no primary key) are refused in one line; nothing is written', async () => {
+    await importInto(db.settings, files.write('boot.csv', csv([['k'], ['z']])), 'boot');
+    const t = `${db.schema}.dupid`;
+    await db.rows(`create table ${t} (id serial, code text, v int, _import_id uuid references ${db.schema}.import_history (import_id) on delete cascade, _imported_at timestamp default now(), _source_row_number int, _corrections_applied jsonb)`);
+    await importInto(db.settings, files.write('d1.csv', csv([['code', 'v'], ['A', '1'], ['B', '2']])), 'dupid');
+    // The sequence set back: two rows share each id.
+    await db.rows(`select setval(pg_get_serial_sequence('${t}', 'id'), 1, false)`);
+    await importInto(db.settings, files.write('d2.csv', csv([['code', 'v'], ['C', '3'], ['D', '4']])), 'dupid');
+    const before = await snapshotTable(db, 'dupid');
+    const refused = (e: unknown) => e instanceof ImportFailedError && /--mode (upsert|replace) needs table dupid's id column to be unique/.test(e.message);
+    await assert.rejects(importWith(db.settings, files.write('d3.csv', csv([['code', 'v'], ['A', '10']])), 'dupid', { mode: 'upsert', key: ['code'] }), refused);
+    await assert.rejects(importWith(db.settings, files.write('d4.csv', csv([['code', 'v'], ['A', '10']])), 'dupid', { mode: 'replace' }), refused);
+    assert.deepEqual(await snapshotTable(db, 'dupid'), before);
+  });
 });
