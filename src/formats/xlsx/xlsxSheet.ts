@@ -17,6 +17,7 @@ import { AtlasError } from '../../errors.js';
 import { FORMULA_NOT_CALCULATED, SPREADSHEET_ERROR, type ReaderFix } from '../shared/index.js';
 import type { SharedStrings } from './xlsxSharedStrings.js';
 import { slideFormula } from './xlsxFormula.js';
+import { columnLetters } from './xlsxRange.js';
 import { booleanText, DATE_STYLE, ELAPSED_STYLE, elapsedTimeCell, isPlainNumber, isoDateCell, numberText, parseIndex, serialDateCell, TIME_STYLE } from './xlsxValues.js';
 import { ChunkJoiner, decodeText, endsName, GT, INCOMPLETE, latin1Text, LT, MalformedXmlError, nameAt, nameIs, nextTag, readName, readStringItem, readText, resumeAt, skipElement, skipSpecial, SLASH, tagEnd, textOut } from './xlsxXml.js';
 
@@ -395,6 +396,13 @@ export class SheetScanner {
       case CellType.Shared:
         if (hasV) {
           const index = this.vText !== null ? (/^\s*\d+\s*$/.test(this.vText) ? Number(this.vText) : -1) : parseIndex(b, this.vStart, this.vEnd);
+          const count = this.strings?.count ?? 0;
+          // A text cell whose string is not in the table would vanish as NULL: the file is damaged.
+          if (!(index >= 0 && index < count) && this.value(b).trim() !== '') {
+            const said = index >= 0 ? String(index) : `"${this.value(b).trim()}"`;
+            const has = count === 0 ? 'has no shared strings' : `has ${count} (0 to ${count - 1})`;
+            throw new AtlasError(`not a valid .xlsx file: cell ${columnLetters(this.col)}${this.rowNumber} of sheet "${this.context.sheetName}" refers to shared string ${said}, and the workbook ${has}`);
+          }
           text = this.strings?.get(index) ?? null;
           typed = 1;
         }

@@ -1,0 +1,69 @@
+/** Which sheet of a workbook is read, which of its rows is the header, and what a damaged workbook says. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AtlasError } from '../../src/errors.ts';
+import { openXlsx } from '../../src/formats/xlsx/xlsx.ts';
+import { chunked, handMadeXlsx, makeZip, readRows, type ZipEntry } from './readerHelpers.ts';
+
+const MAIN_NS = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+const REL_NS = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+
+/** A sheet given as its cells' rows: a string is a shared-string cell written inline, a number a number. */
+function rowsXml(rows: Array<Array<string | number | null>>, firstRow = 1): string {
+  return rows
+    .map((cells, r) => {
+      const n = firstRow + r;
+      const xml = cells.map((v, c) => {
+        const ref = `${String.fromCharCode(65 + c)}${n}`;
+        if (v === null) return '';
+        return typeof v === 'number' ? `<c r="${ref}"><v>${v}</v></c>` : `<c r="${ref}" t="inlineStr"><is><t>${v}</t></is></c>`;
+      });
+      return `<row r="${n}">${xml.join('')}</row>`;
+    })
+    .join('');
+}
+
+/** A workbook whose parts are listed as given: a chart sheet, a worksheet with or without shared strings. */
+function workbookOf(sheets: Array<{ name: string; chart?: boolean; rows?: string }>, sharedStrings: string[] | null): Buffer {
+  const entries: ZipEntry[] = [
+    { name: 'xl/workbook.xml', data: `<workbook xmlns="${MAIN_NS}" xmlns:r="${REL_NS}"><sheets>${sheets.map((s, i) => `<sheet name="${s.name}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`).join('')}</sheets></workbook>` },
+    {
+      name: 'xl/_rels/workbook.xml.rels',
+      data: `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${sheets
+        .map((s, i) => `<Relationship Id="rId${i + 1}" Type="${REL_NS}/${s.chart ? 'chartsheet' : 'worksheet'}" Target="${s.chart ? 'chartsheets' : 'worksheets'}/sheet${i + 1}.xml"/>`)
+        .join('')}</Relationships>`,
+    },
+    { name: 'xl/styles.xml', data: `<styleSheet xmlns="${MAIN_NS}"><cellXfs count="1"><xf numFmtId="0"/></cellXfs></styleSheet>` },
+    ...sheets.map((s, i): ZipEntry =>
+      s.chart
+        ? { name: `xl/chartsheets/sheet${i + 1}.xml`, data: `<chartsheet xmlns="${MAIN_NS}" xmlns:r="${REL_NS}"><drawing r:id="rId1"/></chartsheet>` }
+        : { name: `xl/worksheets/sheet${i + 1}.xml`, data: `<worksheet xmlns="${MAIN_NS}"><sheetData>${s.rows ?? ''}</sheetData></worksheet>` },
+    ),
+  ];
+  if (sharedStrings !== null) {
+    entries.push({ name: 'xl/sharedStrings.xml', data: `<sst xmlns="${MAIN_NS}">${sharedStrings.map((t) => `<si><t>${t}</t></si>`).join('')}</sst>` });
+  }
+  return makeZip(entries);
+}
+
+async function fieldsOf(bytes: Buffer, sheet: string | number | null = null): Promise<{ header: string[]; rows: Array<Array<string | null>> }> {
+  const table = await openXlsx(chunked(bytes), { sheet, headerRow: null });
+  return { header: table.header, rows: (await readRows(table)).map((r) => r.fields) };
+}
+
+describe('a damaged workbook', () => {
+  it('is refused when a cell refers to a shared string the workbook does not hold, never read as an empty cell', async () => {
+    const sheet = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row><row r="2"><c r="A2"><v>1</v></c><c r="B2" t="s"><v>2</v></c></row><row r="3"><c r="A3"><v>2</v></c><c r="B3" t="s"><v>7</v></c></row>';
+    const outOfRange = handMadeXlsx([{ name: 'S', rows: sheet }], { sharedStrings: ['id', 'name', 'Ann', 'Bob'] });
+    await assert.rejects(fieldsOf(outOfRange), (err: Error) => {
+      assert.ok(err instanceof AtlasError);
+      assert.equal(err.message, 'not a valid .xlsx file: cell B3 of sheet "S" refers to shared string 7, and the workbook has 4 (0 to 3)');
+      return true;
+    });
+    // Without its shared-strings part, every text cell would vanish and the first row of numbers become the header.
+    await assert.rejects(fieldsOf(workbookOf([{ name: 'S', rows: sheet }], null)), /^AtlasError: not a valid \.xlsx file: cell A1 of sheet "S" refers to shared string 0, and the workbook has no shared strings$/);
+    // Every reference in the table reads as before, and an empty <v> is an empty cell.
+    const whole = handMadeXlsx([{ name: 'S', rows: sheet.replace('<v>7</v>', '<v>3</v>') + '<row r="4"><c r="A4"><v>3</v></c><c r="B4" t="s"><v></v></c></row>' }], { sharedStrings: ['id', 'name', 'Ann', 'Bob'] });
+    assert.deepEqual(await fieldsOf(whole), { header: ['id', 'name'], rows: [['1', 'Ann'], ['2', 'Bob'], ['3', null]] });
+  });
+});
