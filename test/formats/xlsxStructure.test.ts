@@ -67,3 +67,17 @@ describe('a damaged workbook', () => {
     assert.deepEqual(await fieldsOf(whole), { header: ['id', 'name'], rows: [['1', 'Ann'], ['2', 'Bob'], ['3', null]] });
   });
 });
+
+describe('the header found on a sheet', () => {
+  it('is never a row of text below rows of numbers, which would be skipped as titles', async () => {
+    // Rows of numbers (the data of R's openxlsx loadExample.xlsx, sheet "testing"), then notes of one cell.
+    const numbers = rowsXml([[10, 11, 12], [20, 21, 22], [30, 31, 32], [40, 41, 42]]);
+    const notes = rowsXml([['Some text.'], ['more text']], 6);
+    const table = await openXlsx(chunked(handMadeXlsx([{ name: 'S', rows: numbers + notes }])), { sheet: null, headerRow: null });
+    assert.deepEqual([table.header, table.details], [['10', '11', '12'], { format: 'xlsx', sheet: 'S', header_row: 1 }]);
+    assert.deepEqual((await readRows(table)).map((r) => [r.rn, r.fields[0]]), [[2, '20'], [3, '30'], [4, '40'], [6, 'Some text.'], [7, 'more text']]);
+    // Above the numbers, the widest row of text is still the header (one name short: R's row names), a title above it skipped.
+    const titled = await openXlsx(chunked(handMadeXlsx([{ name: 'S', rows: rowsXml([['Report'], [null, 'x', 'y'], ['r1', 1, 2], ['r2', 3, 4]]) }])), { sheet: null, headerRow: null });
+    assert.deepEqual([titled.header, titled.details, (await readRows(titled)).length], [['', 'x', 'y'], { format: 'xlsx', sheet: 'S', header_row: 2, rows_above_header_skipped: 1 }, 2]);
+  });
+});

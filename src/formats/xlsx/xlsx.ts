@@ -64,13 +64,15 @@ function asXlsxError(err: unknown): Error {
 /**
  * Index of the header among the first rows: the first row of text only (a row holding a number is
  * data) with at least two cells and at least as many as the rows after it (all of them but the widest
- * when there are three or more: a note beside one row); else, among the rows of text only,
- * the first with the most text cells (a header one cell narrower than the data, R's row names;
- * a pivot table beside the data); else the first row, so that no row of data is skipped on a guess.
+ * when there are three or more: a note beside one row); else, among the rows of text only above
+ * the first row holding a number, the first with the most text cells (a header one cell narrower
+ * than the data, R's row names; a pivot table beside the data); else the first row, so that no row
+ * of data is skipped on a guess.
  */
 export function findHeaderIndex(rows: ReadonlyArray<{ cells: ReadonlyArray<{ isText: boolean; text: string | null }> }>): number {
   const textCounts = rows.map((r) => r.cells.filter((c) => c.isText).length);
-  const textOnly = rows.map((r, i) => (textCounts[i] ?? 0) > 0 && textCounts[i] === r.cells.filter((c) => c.text !== null && c.text.trim() !== '').length);
+  const filled = rows.map((r) => r.cells.filter((c) => c.text !== null && c.text.trim() !== '').length);
+  const textOnly = rows.map((_, i) => (textCounts[i] ?? 0) > 0 && textCounts[i] === filled[i]);
   for (let i = 0; i < rows.length - 1; i++) {
     const count = textCounts[i] ?? 0;
     if (!textOnly[i] || count < 2) continue;
@@ -82,7 +84,8 @@ export function findHeaderIndex(rows: ReadonlyArray<{ cells: ReadonlyArray<{ isT
     if (count >= wide) return i;
   }
   let best = -1;
-  for (let i = 0; i < rows.length; i++) {
+  // Rows of numbers above a one-cell note are the data, not titles to skip.
+  for (let i = 0; i < rows.length && (filled[i] ?? 0) === (textCounts[i] ?? 0); i++) {
     if (textOnly[i] && (best < 0 || (textCounts[i] ?? 0) > (textCounts[best] ?? 0))) best = i;
   }
   return Math.max(best, 0);
