@@ -81,3 +81,20 @@ describe('the header found on a sheet', () => {
     assert.deepEqual([titled.header, titled.details, (await readRows(titled)).length], [['', 'x', 'y'], { format: 'xlsx', sheet: 'S', header_row: 2, rows_above_header_skipped: 1 }, 2]);
   });
 });
+
+describe('the sheet chosen', () => {
+  it('is the sheet named as --sheet says before the sheet at that position, which #N names', async () => {
+    // Sheets named like numbers (R's readxl readTest.xlsx names its sheets 1, 11, 111, ...).
+    const bytes = handMadeXlsx(['3', '2023', '2024'].map((name) => ({ name, rows: rowsXml([['year'], [name]]) })));
+    const read = async (sheet: string | number) => {
+      const table = await openXlsx(chunked(bytes), { sheet, headerRow: null });
+      return [table.details.sheet, (await readRows(table))[0]?.fields[0], table.warnings];
+    };
+    assert.deepEqual(await read(3), ['3', '3', [`--sheet 3 read the sheet named "3", not the 3rd sheet ("2024"): --sheet '#3' reads that one`]]);
+    assert.deepEqual(await read('#3'), ['2024', '2024', []]);
+    assert.deepEqual(await read('#1'), ['3', '3', []]);
+    assert.deepEqual(await read(2), ['2023', '2023', []]);
+    assert.deepEqual(await read(2024), ['2024', '2024', []]);
+    await assert.rejects(openXlsx(chunked(bytes), { sheet: '#4', headerRow: null }), /^UsageError: there is no sheet #4: the workbook has 3 sheet\(s\): "3", "2023", "2024"$/);
+  });
+});

@@ -11,7 +11,7 @@ import { asZipError, ZipInput } from '../zip/index.js';
 export { MAX_SHEET_COLUMNS, MAX_SHEET_ROWS };
 
 export interface XlsxOptions {
-  /** Sheet name, or 1-based position in the workbook; the first visible sheet when null. */
+  /** Sheet name, or 1-based position in the workbook (a number, or `#3`; a sheet so named first); the first visible sheet when null. */
   sheet: string | number | null;
   /** 1-based sheet row holding the header; found automatically (below any title rows) when null. */
   headerRow: number | null;
@@ -304,7 +304,7 @@ async function readTable(
     }
   }
 
-  const warnings: string[] = [];
+  const warnings: string[] = sheet.warning === null ? [] : [sheet.warning];
   if (skippedAbove.length > 0 && headerData !== null) {
     const rows = skippedAbove.length === 1 ? `row ${skippedAbove[0]!.number}` : `rows ${skippedAbove[0]!.number}-${skippedAbove.at(-1)!.number}`;
     warnings.push(

@@ -23,41 +23,58 @@ function sheetList(sheets: SheetInfo[]): string {
   return sheets.length === 0 ? 'none found' : sheets.map((s) => `"${s.name}"`).join(', ');
 }
 
-/** The workbook's sheet that `sheet` names, or a usage error listing the sheets. */
-function pickSheet(sheets: SheetInfo[], sheet: string | number | null): SheetInfo {
-  let found: SheetInfo | undefined;
+/** The n-th sheet, in English ("the 3rd sheet"). */
+function nth(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `the ${n}${suffix} sheet`;
+}
+
+/** The sheet picked, and a warning when the choice could have read another one. */
+interface PickedSheet {
+  sheet: SheetInfo;
+  warning: string | null;
+}
+
+/**
+ * The workbook's sheet that `sheet` names, or a usage error listing the sheets. A sheet named
+ * exactly as given comes first: a number is a position only when no sheet has it as its name
+ * (sheets named 2023, 2024), and `#3` is always a position.
+ */
+function pickSheet(sheets: SheetInfo[], sheet: string | number | null): PickedSheet {
   if (sheet === null) {
-    found = sheets.find((s) => s.state === undefined || s.state === 'visible') ?? sheets[0];
+    const found = sheets.find((s) => s.state === undefined || s.state === 'visible') ?? sheets[0];
     if (found === undefined) throw new AtlasError('not a valid .xlsx file: the workbook has no sheets');
-    return found;
+    return { sheet: found, warning: null };
   }
-  if (typeof sheet === 'number') {
-    found = Number.isInteger(sheet) && sheet >= 1 ? sheets[sheet - 1] : undefined;
-    // A sheet named like a number ("2024") given on the command line arrives as a number.
-    found ??= sheets.find((s) => s.name === String(sheet));
-    if (found === undefined) {
-      throw new UsageError(`there is no sheet ${sheet}: the workbook has ${sheets.length} sheet(s): ${sheetList(sheets)}`);
-    }
-    return found;
+  const named = sheets.find((s) => s.name === String(sheet));
+  const position = typeof sheet === 'number' ? sheet : /^#\d+$/.test(sheet) ? Number(sheet.slice(1)) : null;
+  const at = position !== null && Number.isInteger(position) && position >= 1 ? sheets[position - 1] : undefined;
+  if (named !== undefined) {
+    const other = typeof sheet === 'number' && at !== undefined && at !== named;
+    const warning = other ? `--sheet ${sheet} read the sheet named "${named.name}", not ${nth(sheet)} ("${at.name}"): --sheet '#${sheet}' reads that one` : null;
+    return { sheet: named, warning };
   }
-  found = sheets.find((s) => s.name === sheet);
-  if (found === undefined) {
-    const folded = sheets.filter((s) => s.name.toLowerCase() === sheet.toLowerCase());
-    if (folded.length === 1) found = folded[0];
+  if (position !== null) {
+    if (at === undefined) throw new UsageError(`there is no sheet ${sheet}: the workbook has ${sheets.length} sheet(s): ${sheetList(sheets)}`);
+    return { sheet: at, warning: null };
   }
-  if (found === undefined) throw new UsageError(`there is no sheet named "${sheet}": the workbook has ${sheetList(sheets)}`);
-  return found;
+  const folded = sheets.filter((s) => s.name.toLowerCase() === String(sheet).toLowerCase());
+  if (folded.length === 1) return { sheet: folded[0] as SheetInfo, warning: null };
+  throw new UsageError(`there is no sheet named "${sheet}": the workbook has ${sheetList(sheets)}`);
 }
 
 /** Which sheet to read (the `sheet` of xlsx.ts's XlsxOptions: this module does not import its caller). */
 export interface SheetChoice {
-  /** Sheet name, or 1-based position in the workbook; the first visible sheet when null. */
+  /** Sheet name, or 1-based position in the workbook (a number, or `#3`; a sheet so named first); the first visible sheet when null. */
   sheet: string | number | null;
 }
 
 /** The sheet found, and where its bytes come from. */
 export interface FoundSheet {
   name: string;
+  /** Said to the user when another sheet could have been meant (a sheet named 3 and a 3rd sheet). */
+  warning: string | null;
   context: SheetContext;
   entry: ZipEntry;
   /** Its compressed bytes: straight from the archive (the parts it needs came first), or parked. */
@@ -88,10 +105,10 @@ export async function findSheet(zip: ZipInput, parking: Parking, options: SheetC
     const rel = rels?.find((r) => r.Id === sheet.rId);
     return rel ? partPath(rel.Target) : `xl/worksheets/sheet${sheet.id}.xml`;
   };
-  const wanted = (): { sheet: SheetInfo; path: string } | null => {
+  const wanted = (): { sheet: SheetInfo; path: string; warning: string | null } | null => {
     if (workbook === null || rels === null) return null;
-    const sheet = pickSheet(workbook.sheets, options.sheet);
-    return { sheet, path: pathOf(sheet) };
+    const { sheet, warning } = pickSheet(workbook.sheets, options.sheet);
+    return { sheet, path: pathOf(sheet), warning };
   };
   /**
    * True when every part the sheet's cells need has been read. A workbook without shared strings
@@ -99,8 +116,9 @@ export async function findSheet(zip: ZipInput, parking: Parking, options: SheetC
    * relationships), so its sheet is parked until the end of the archive.
    */
   const ready = (): boolean => workbook !== null && rels !== null && dateStyles !== null && stringsRead;
-  const found = (name: string, entry: ZipEntry, source: FoundSheet['source']): FoundSheet => ({
+  const found = (name: string, warning: string | null, entry: ZipEntry, source: FoundSheet['source']): FoundSheet => ({
     name,
+    warning,
     entry,
     source,
     context: { sheetName: name, strings, dateStyles: dateStyles ?? new Uint8Array(0), date1904: workbook?.date1904 ?? false },
@@ -138,7 +156,7 @@ export async function findSheet(zip: ZipInput, parking: Parking, options: SheetC
       worksheets.push(path);
       const target = wanted();
       if (target !== null && target.path !== path) continue; // another sheet: skipped unread
-      if (target !== null && ready()) return found(target.sheet.name, entry, 'archive');
+      if (target !== null && ready()) return found(target.sheet.name, target.warning, entry, 'archive');
       const part = parking.park(path);
       parked.set(path, { entry, part });
       for await (const chunk of zip.data()) await part.add(chunk);
@@ -148,21 +166,23 @@ export async function findSheet(zip: ZipInput, parking: Parking, options: SheetC
   // The end of the archive: the sheet was parked, or is missing.
   let name: string;
   let path: string;
+  let warning: string | null;
   if (workbook !== null) {
-    const sheet = pickSheet(workbook.sheets, options.sheet);
-    name = sheet.name;
-    path = pathOf(sheet);
+    const picked = pickSheet(workbook.sheets, options.sheet);
+    ({ name } = picked.sheet);
+    path = pathOf(picked.sheet);
+    warning = picked.warning;
   } else {
     // No workbook part: the worksheets in archive order, named as exceljs's reader named them.
     const sheets = worksheets.map((p, i): SheetInfo => ({ name: `Sheet${/(\d+)\.xml$/.exec(p)?.[1] ?? i + 1}`, id: i + 1 }));
-    name = pickSheet(sheets, options.sheet).name;
+    ({ sheet: { name }, warning } = pickSheet(sheets, options.sheet));
     path = worksheets[sheets.findIndex((s) => s.name === name)] as string;
   }
   const got = parked.get(path);
   if (got === undefined) throw new AtlasError(`not a valid .xlsx file: the sheet's data is missing from the archive`);
   parked.delete(path);
   for (const p of parked.values()) await p.part.discard();
-  return found(name, got.entry, got.part);
+  return found(name, warning, got.entry, got.part);
 }
 
 /** A small part (workbook, relationships, styles) inflated whole. */
