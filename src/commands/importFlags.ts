@@ -33,7 +33,7 @@ export const importFlags = {
   skipLines: text('--skip-lines <n>', 'CSV/TSV: skip the first N lines, a title or notes above the header (an Excel "sep=;" first line is skipped, and names the delimiter, without it)'),
   header: negated('--no-header', 'the first line (XLSX: the first row, or --range\'s) is data; columns are named column_1, column_2, ...'),
   encoding: text('--encoding <name>', 'text encoding: utf8, utf16le, utf16be, latin1 (default: UTF-8, or from a byte-order mark)'),
-  sheet: text('--sheet <name|number>', 'XLSX: the sheet to read, by name or position (2; #2 when a sheet is named 2, which --sheet 2 reads); without --table the table is named after the file and the sheet (default: the first sheet, table named after the file)'),
+  sheet: text('--sheet <name|number>', 'XLSX: the sheet to read, by name or position (2; #2 when a sheet is named 2, which --sheet 2 reads); without --table the table is named after the file and the sheet (default: the first visible worksheet, not a chart sheet, table named after the file)'),
   headerRow: text('--header-row <n>', 'XLSX: the row holding the header (default: found automatically)'),
   range: text('--range <cells>', 'XLSX: read only this block of cells, in Excel notation: A5:F15, or A5:F to the last row; its first row is the header (default: the whole sheet)'),
   entry: text('--entry <name>', 'zip: the file inside the archive to import, by its name or path; without --table the table is named after the archive and the file (default: the only data file)'),

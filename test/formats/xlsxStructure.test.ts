@@ -97,4 +97,16 @@ describe('the sheet chosen', () => {
     assert.deepEqual(await read(2024), ['2024', '2024', []]);
     await assert.rejects(openXlsx(chunked(bytes), { sheet: '#4', headerRow: null }), /^UsageError: there is no sheet #4: the workbook has 3 sheet\(s\): "3", "2023", "2024"$/);
   });
+
+  it('is the first worksheet by default, never a chart sheet before it, which --sheet is told holds no cells', async () => {
+    // xlsxwriter's add_chartsheet: the chart sheet first, its data on the worksheet after it.
+    const data = rowsXml([['x', 'y'], [1, 1], [2, 4]]);
+    const bytes = workbookOf([{ name: 'Chart', chart: true }, { name: 'data', rows: data }], []);
+    assert.deepEqual(await fieldsOf(bytes), { header: ['x', 'y'], rows: [['1', '1'], ['2', '4']] });
+    assert.deepEqual(await fieldsOf(bytes, 2), { header: ['x', 'y'], rows: [['1', '1'], ['2', '4']] });
+    for (const sheet of ['Chart', 1, '#1']) {
+      await assert.rejects(fieldsOf(bytes, sheet), /^UsageError: sheet "Chart" is a chart sheet, which holds no cells: the workbook's worksheets are "data"$/);
+    }
+    await assert.rejects(fieldsOf(workbookOf([{ name: 'Chart', chart: true }], [])), /^AtlasError: the workbook has no worksheet, only a chart sheet \("Chart"\), which holds no cells$/);
+  });
 });

@@ -36,17 +36,40 @@ interface PickedSheet {
   warning: string | null;
 }
 
+/** What kind of sheet a relationship type names, when it is not a worksheet (the only kind with cells). */
+const OTHER_SHEET_KINDS: Record<string, string> = {
+  chartsheet: 'a chart sheet',
+  dialogsheet: 'a dialog sheet',
+  xlMacrosheet: 'an Excel 4.0 macro sheet',
+  xlIntlMacrosheet: 'an Excel 4.0 macro sheet',
+};
+
 /**
  * The workbook's sheet that `sheet` names, or a usage error listing the sheets. A sheet named
  * exactly as given comes first: a number is a position only when no sheet has it as its name
- * (sheets named 2023, 2024), and `#3` is always a position.
+ * (sheets named 2023, 2024), and `#3` is always a position. `kindOf` says what a sheet without
+ * cells is (a chart sheet), null for a worksheet or while the relationships are unknown.
  */
-function pickSheet(sheets: SheetInfo[], sheet: string | number | null): PickedSheet {
+function pickSheet(sheets: SheetInfo[], sheet: string | number | null, kindOf: (s: SheetInfo) => string | null = () => null): PickedSheet {
+  const worksheets = sheets.filter((s) => kindOf(s) === null);
   if (sheet === null) {
-    const found = sheets.find((s) => s.state === undefined || s.state === 'visible') ?? sheets[0];
+    const found = worksheets.find((s) => s.state === undefined || s.state === 'visible') ?? worksheets[0];
+    if (found === undefined && sheets.length > 0) {
+      throw new AtlasError(`the workbook has no worksheet, only ${sheets.map((s) => `${kindOf(s)} ("${s.name}")`).join(', ')}, which ${sheets.length === 1 ? 'holds' : 'hold'} no cells`);
+    }
     if (found === undefined) throw new AtlasError('not a valid .xlsx file: the workbook has no sheets');
     return { sheet: found, warning: null };
   }
+  const picked = pickNamedSheet(sheets, sheet);
+  const kind = kindOf(picked.sheet);
+  if (kind !== null) {
+    throw new UsageError(`sheet "${picked.sheet.name}" is ${kind}, which holds no cells: the workbook's worksheets are ${worksheets.length === 0 ? 'none' : sheetList(worksheets)}`);
+  }
+  return picked;
+}
+
+/** The sheet that `sheet` names, whatever its kind (pickSheet). */
+function pickNamedSheet(sheets: SheetInfo[], sheet: string | number): PickedSheet {
   const named = sheets.find((s) => s.name === String(sheet));
   const position = typeof sheet === 'number' ? sheet : /^#\d+$/.test(sheet) ? Number(sheet.slice(1)) : null;
   const at = position !== null && Number.isInteger(position) && position >= 1 ? sheets[position - 1] : undefined;
@@ -105,9 +128,14 @@ export async function findSheet(zip: ZipInput, parking: Parking, options: SheetC
     const rel = rels?.find((r) => r.Id === sheet.rId);
     return rel ? partPath(rel.Target) : `xl/worksheets/sheet${sheet.id}.xml`;
   };
+  /** What a sheet is when it is not a worksheet, by its relationship's type (`.../chartsheet`). */
+  const kindOf = (sheet: SheetInfo): string | null => {
+    const type = rels?.find((r) => r.Id === sheet.rId)?.Type.split('/').at(-1);
+    return type === undefined || type === 'worksheet' ? null : (OTHER_SHEET_KINDS[type] ?? `a ${type} part`);
+  };
   const wanted = (): { sheet: SheetInfo; path: string; warning: string | null } | null => {
     if (workbook === null || rels === null) return null;
-    const { sheet, warning } = pickSheet(workbook.sheets, options.sheet);
+    const { sheet, warning } = pickSheet(workbook.sheets, options.sheet, kindOf);
     return { sheet, path: pathOf(sheet), warning };
   };
   /**
@@ -140,7 +168,7 @@ export async function findSheet(zip: ZipInput, parking: Parking, options: SheetC
     const path = entry.name.replace(/^\//, '').toLowerCase();
     if (path === WORKBOOK_PART) {
       workbook = await parseWorkbookPart(await readSmallPart(zip, entry));
-      pickSheet(workbook.sheets, options.sheet); // a sheet that does not exist fails now, not at the end
+      pickSheet(workbook.sheets, options.sheet, kindOf); // a sheet that does not exist fails now, not at the end
       await dropUnwanted();
     } else if (path === WORKBOOK_RELS_PART) {
       rels = await parseRelationshipsPart(await readSmallPart(zip, entry));
@@ -168,7 +196,7 @@ export async function findSheet(zip: ZipInput, parking: Parking, options: SheetC
   let path: string;
   let warning: string | null;
   if (workbook !== null) {
-    const picked = pickSheet(workbook.sheets, options.sheet);
+    const picked = pickSheet(workbook.sheets, options.sheet, kindOf);
     ({ name } = picked.sheet);
     path = pathOf(picked.sheet);
     warning = picked.warning;
