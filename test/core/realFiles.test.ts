@@ -343,11 +343,14 @@ describe('real files', () => {
       assert.equal(pivot.rows_inserted, 4);
       assert.deepEqual(pivot.columns.slice(0, 5).map((c) => c.target), ['sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'species']);
       assert.deepEqual(pivot.warnings.filter((w) => w.includes('taken as the header')), []);
-      // Numbers only: no row is a header; the first is taken (its values name the columns), none skipped.
+      // Numbers only: no row is a header; the first is taken (its values name the columns), none skipped, and said.
       const numbers = [[1, 2.5, 3], [4, 5.5, 6], [7, 8.5, 9]];
       const guessed = await importFile(db.settings, { table: 'numbers', source: await workbook('numbers.xlsx', numbers) });
       assert.equal(guessed.rows_inserted, 2);
-      assert.deepEqual(guessed.warnings.filter((w) => w.includes('taken as the header')), []);
+      assert.deepEqual(guessed.warnings.filter((w) => w.includes('taken as the header')), [
+        'sheet "S": row 1, taken as the header for want of a row of text, holds numbers (1, 2.5, 3) that name columns and are not imported as data; ' +
+          'if that row is data, pass --no-header (columns column_1, column_2, ...), or give the header with --header-row N',
+      ]);
       // --no-header without --range: every row is data.
       const all = await importFile(db.settings, { table: 'numbers_all', source: await workbook('numbers2.xlsx', numbers), header: false });
       assert.equal(all.rows_inserted, 3);

@@ -82,6 +82,37 @@ describe('the header found on a sheet', () => {
   });
 });
 
+describe('a header found for want of a better row', () => {
+  const open = (rows: string) => openXlsx(chunked(handMadeXlsx([{ name: 'S', rows }])), { sheet: null, headerRow: null });
+
+  it('is warned of when it holds numbers, which name columns and are not imported', async () => {
+    // A sheet of numbers only: its first row is taken for the header, not skipped, and said.
+    const numbers = await open(rowsXml([[10, 11, 12], [20, 21, 22], [30, 31, 32]]));
+    assert.deepEqual([numbers.header, (await readRows(numbers)).length], [['10', '11', '12'], 2]);
+    assert.deepEqual(numbers.warnings, [
+      'sheet "S": row 1, taken as the header for want of a row of text, holds numbers (10, 11, 12) that name columns and are not imported as data; ' +
+        'if that row is data, pass --no-header (columns column_1, column_2, ...), or give the header with --header-row N',
+    ]);
+    // A header of years is taken as it was, with the same warning (nothing tells years from data).
+    const years = await open(rowsXml([['country', 2019, 2020], ['France', 67, 67.2]]));
+    assert.deepEqual([years.header, years.warnings?.length], [['country', '2019', '2020'], 1]);
+    // A header of text is not.
+    assert.deepEqual((await open(rowsXml([['country', 'people'], ['France', 67]]))).warnings, []);
+  });
+
+  it('is warned of when it is much narrower than the rows after it: a title above a header of years', async () => {
+    const titled = await open(rowsXml([['Population by year'], [], ['country', 2019, 2020], ['France', 67, 67.2], ['Chile', 19, 19.1]]));
+    assert.deepEqual([titled.header, titled.details.header_row], [['Population by year', '', ''], 1]);
+    assert.deepEqual(titled.warnings, [
+      'sheet "S": row 1, taken as the header, has 1 cell(s) but 3 of the 3 rows after it have more (most 3): ' +
+        'if it is a title, pass --header-row 3 (row 3, 3 cells, becomes the header) or --range A3:C',
+    ]);
+    // One cell narrower (R's row names) is a header, and so is one more than half as wide (a pivot table beside the data).
+    assert.deepEqual((await open(rowsXml([[null, 'x', 'y'], ['r1', 1, 2], ['r2', 3, 4]]))).warnings, []);
+    assert.deepEqual((await open(rowsXml([['a', 'b', 'c'], [1, 2, 3, null, 'x', 5], [1, 2, 3, null, 'y', 6]]))).warnings, []);
+  });
+});
+
 describe('the sheet chosen', () => {
   it('is the sheet named as --sheet says before the sheet at that position, which #N names', async () => {
     // Sheets named like numbers (R's readxl readTest.xlsx names its sheets 1, 11, 111, ...).

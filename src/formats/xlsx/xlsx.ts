@@ -91,6 +91,40 @@ export function findHeaderIndex(rows: ReadonlyArray<{ cells: ReadonlyArray<{ isT
   return Math.max(best, 0);
 }
 
+/**
+ * Warnings about the header found when no row looked like one: it holds numbers (data taken for
+ * column names, unless they are years), or it is at most half as wide as most rows after it (a title).
+ */
+export function doubtfulHeader(sheetName: string, header: RowData, after: RowData[]): string[] {
+  const out: string[] = [];
+  const numbers = header.cells.filter((c) => !c.isText && c.text !== null && c.text.trim() !== '').map((c) => c.text as string);
+  if (numbers.length > 0) {
+    const shown = numbers.length > 3 ? `${numbers.slice(0, 3).join(', ')}, ...` : numbers.join(', ');
+    out.push(
+      `sheet "${sheetName}": row ${header.number}, taken as the header for want of a row of text, holds numbers (${shown}) that name columns and are not imported as data; ` +
+        'if that row is data, pass --no-header (columns column_1, column_2, ...), or give the header with --header-row N',
+    );
+  }
+  // As a CSV header much narrower than the records (csv.ts narrowHeader), but at most half as wide:
+  // one cell short is R's row names, a few short a pivot table beside the data.
+  const width = header.cells.length;
+  const wider = after.filter((r) => r.cells.length > width);
+  if (wider.length * 2 > after.length) {
+    const counts = new Map<number, number>();
+    for (const r of wider) counts.set(r.cells.length, (counts.get(r.cells.length) ?? 0) + 1);
+    const common = [...counts].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+    const start = wider.find((r) => r.cells.length >= common - 1);
+    if (common >= width + 2 && width * 2 <= common && start !== undefined) {
+      const block = `${columnLetters(start.cells[0]?.col ?? 1)}${start.number}:${columnLetters(start.cells.at(-1)?.col ?? 1)}`;
+      out.push(
+        `sheet "${sheetName}": row ${header.number}, taken as the header, has ${width} cell(s) but ${wider.length} of the ${after.length} rows after it have more (most ${common}): ` +
+          `if it is a title, pass --header-row ${start.number} (row ${start.number}, ${start.cells.length} cells, becomes the header) or --range ${block}`,
+      );
+    }
+  }
+  return out;
+}
+
 function rowData(row: ScannedRow): RowData {
   const cells: CellData[] = [];
   for (let k = 0; k < row.count; k++) {
@@ -188,6 +222,8 @@ async function readTable(
   let nearRows: number;
   /** The rows with values above a header found automatically: not imported, so said and counted. */
   let skippedAbove: RowData[] = [];
+  /** Warnings about a header found automatically that may be data or a title. */
+  let doubts: string[] = [];
   if (range !== null || options.headerRow !== null) {
     if (range === null && options.header === false) throw new UsageError('--header-row names a header, and --no-header says there is none: pass one of them');
     const wantedRow = range?.firstRow ?? (options.headerRow as number);
@@ -221,6 +257,7 @@ async function readTable(
     skippedAbove = scanned.slice(0, h);
     buffered = buffered.slice(h + 1);
     nearRows = scanned.length - h - 1;
+    doubts = doubtfulHeader(sheetName, headerData, scanned.slice(h + 1));
   }
 
   // The table spans from the leftmost to the rightmost column used by the header and the rows
@@ -304,7 +341,7 @@ async function readTable(
     }
   }
 
-  const warnings: string[] = sheet.warning === null ? [] : [sheet.warning];
+  const warnings: string[] = [...(sheet.warning === null ? [] : [sheet.warning]), ...doubts];
   if (skippedAbove.length > 0 && headerData !== null) {
     const rows = skippedAbove.length === 1 ? `row ${skippedAbove[0]!.number}` : `rows ${skippedAbove[0]!.number}-${skippedAbove.at(-1)!.number}`;
     warnings.push(
