@@ -80,6 +80,12 @@ describe('the header found on a sheet', () => {
     const titled = await openXlsx(chunked(handMadeXlsx([{ name: 'S', rows: rowsXml([['Report'], [null, 'x', 'y'], ['r1', 1, 2], ['r2', 3, 4]]) }])), { sheet: null, headerRow: null });
     assert.deepEqual([titled.header, titled.details, (await readRows(titled)).length], [['', 'x', 'y'], { format: 'xlsx', sheet: 'S', header_row: 2, rows_above_header_skipped: 1 }, 2]);
   });
+
+  it("counts a formula's text result as text: a header of formulas below a title", async () => {
+    const formulas = ['name', 'score'].map((t, c) => `<c r="${'AB'[c]}2" t="str"><f>"${t}"&amp;""</f><v>${t}</v></c>`).join('');
+    const table = await openXlsx(chunked(handMadeXlsx([{ name: 'S', rows: `${rowsXml([['Scores']])}<row r="2">${formulas}</row>${rowsXml([['Ann', 3], ['Bob', 4]], 3)}` }])), { sheet: null, headerRow: null });
+    assert.deepEqual([table.header, table.details.header_row, (await readRows(table)).length], [['name', 'score'], 2, 2]);
+  });
 });
 
 describe('a header found for want of a better row', () => {

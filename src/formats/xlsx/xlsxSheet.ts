@@ -51,7 +51,7 @@ export interface ScannedRow {
   /** null: an error cell (its text is in its fix). */
   texts: Array<string | null>;
   fixes: Array<ReaderFix | null>;
-  /** 1 where the cell holds text as typed (a string, not a number or a formula's result). */
+  /** 1 where the cell holds text (a string, or a formula's text result), not a number, date or boolean. */
   typed: Uint8Array;
 }
 
@@ -413,7 +413,7 @@ export class SheetScanner {
         break;
       case CellType.Str:
         if (hasV) text = this.value(b);
-        typed = this.formula ? 0 : 1;
+        typed = 1; // a formula's text result too: a header of formulas (="Q"&1) is text
         break;
       case CellType.Bool:
         if (hasV) text = booleanText(this.value(b));
