@@ -9,7 +9,7 @@ import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/h
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, countJsonValues, countNonArrays, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
-import { analyzeNewTableRowHash, countTableColumns, findArrayColumns, findTypesWithoutHash, getExistingTable, tableFingerprint, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
+import { analyzeNewTableRowHash, countTableColumns, findArrayColumns, findTypesWithoutHash, getExistingTable, serverFillsRows, tableFingerprint, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError } from '../errors.js';
 import { EXCEL_PHANTOM_DATE, FORMULA_NOT_CALCULATED } from '../formats/shared/index.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
@@ -20,7 +20,7 @@ import { planImport, type ImportPlan, type PlannedColumn } from './plan.js';
 import { deleteDuplicatesSql, duplicateCheckSql, newTableDuplicatesSql } from './sql/duplicates.js';
 import { errorRowsSql } from './sql/errorRows.js';
 import { insertRowsSql, type ConvertedRows } from './sql/insertRows.js';
-import { rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn } from './sql/rowHash.js';
+import { rehashImportRowsSql, rehashTableSql, staleRowHashesSql, tableColumnOrder, type TableColumn } from './sql/rowHash.js';
 import { findEarlierImport } from './fileDuplicates.js';
 import { analyzeLookupCandidatesSql, analyzeStageRowsSql, createValueLookups } from './valueLookups.js';
 import { isoTime } from '../transform/time.js';
@@ -715,6 +715,7 @@ async function insertRows(run: ImportRun, { staged, parsingSeconds }: Staging, {
     const inserted = newTable ? await runInsert() : await withImportIdCheckSkipped(client, { schema, table: tableName, fkColumn: '_import_id', importId }, runInsert);
     rows = inserted.rowCount ?? 0;
   }
+  if (toInsert && existing?.hasRowHash) await hashStoredRows(run, plan, tableColumns);
   let insertMs = performance.now() - start;
   run.trace.insertSeconds = msToSeconds(insertMs);
   run.checkCancelled();
@@ -734,6 +735,18 @@ async function insertRows(run: ImportRun, { staged, parsingSeconds }: Staging, {
   const seconds = msToSeconds(insertMs);
   run.trace.insertSeconds = seconds;
   return { rows, upserted, seconds, duplicates };
+}
+
+/**
+ * The INSERT hashes the values it writes, NULL for a column the file lacks: where the server
+ * stores others (a default, a trigger), `_row_hash` is taken again from the stored rows, so that
+ * a later file bringing those values finds them as duplicates.
+ */
+async function hashStoredRows(run: ImportRun, plan: ImportPlan, tableColumns: ReadonlyArray<TableColumn>): Promise<void> {
+  const brought = new Set(plan.columns.map((c) => c.targetName));
+  const leftOut = tableColumns.filter((c) => !brought.has(c.name)).map((c) => c.name);
+  if (!(await serverFillsRows(run.client, run.schema, run.tableName, leftOut))) return;
+  await run.client.query(rehashImportRowsSql(run.schema, run.tableName, tableColumns), [run.importId]);
 }
 
 /** A new table holds only this file's rows: its duplicates are the rows equal to an earlier one, kept in import_duplicates and deleted. */

@@ -348,6 +348,24 @@ export async function withImportIdCheckSkipped<T>(
   return result;
 }
 
+/**
+ * Whether the server may store other values than an import writes: a column in `leftOut` it fills
+ * (a default, an identity, a generated column), or a BEFORE row trigger on INSERT or UPDATE.
+ */
+export async function serverFillsRows(client: Client, schema: string, table: string, leftOut: readonly string[]): Promise<boolean> {
+  // tgtype bits: 1 row, 2 before, 4 insert, 16 update (pg_trigger.h).
+  const res = await client.query<{ fills: boolean }>(
+    `select exists (select 1 from pg_attribute a
+                     where a.attrelid = to_regclass($1) and a.attname = any($2::text[]) and not a.attisdropped
+                       and (a.atthasdef or a.attidentity <> '' or a.attgenerated <> ''))
+         or exists (select 1 from pg_trigger g
+                     where g.tgrelid = to_regclass($1) and not g.tgisinternal and g.tgenabled in ('O', 'A')
+                       and g.tgtype & 3 = 3 and g.tgtype & 20 <> 0) as fills`,
+    [qualify(schema, table), leftOut],
+  );
+  return res.rows[0]?.fills === true;
+}
+
 /** What undo and lineage need to know about a table: whether it exists and which columns it has. */
 export interface DataTableInfo {
   /** Every column name, atlas's metadata columns included. */

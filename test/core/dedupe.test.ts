@@ -160,6 +160,26 @@ describe('duplicate detection', () => {
     ]);
   });
 
+  it('rows whose values a column default or a BEFORE INSERT trigger filled are found again by a file that brings those values', async () => {
+    // 60 rows on each side, so that the stale-hash sample of the table's ends (50 rows each) sees
+    // none of the filled rows; the imports in between name a key, so that they take no sample.
+    const lines = (prefix: string, status: string | null) => Array.from({ length: 60 }, (_, i) => `${prefix}${i},${i}${status === null ? '' : `,${status}`}`).join('\n');
+    await importFile(db.settings, { ...defaults, source: files.write('filled_a.csv', `k,n,status\n${lines('a', 'old')}\n`), table: 'filled' });
+    await db.rows(`alter table ${db.schema}.filled alter column status set default 'new'`);
+    const x = await importFile(db.settings, { ...defaults, source: files.write('filled_x.csv', 'k,n\nx1,1\nx2,2\n'), table: 'filled' });
+    assert.equal(x.rows_inserted, 2);
+    await db.rows(`create function ${db.schema}.shout() returns trigger language plpgsql as $$ begin new.k := upper(new.k); return new; end $$`);
+    await db.rows(`create trigger shout before insert on ${db.schema}.filled for each row execute function ${db.schema}.shout()`);
+    await importFile(db.settings, { ...defaults, source: files.write('filled_t.csv', 'k,n,status\nt4,4,new\n'), table: 'filled', key: ['k'] });
+    await db.rows(`drop trigger shout on ${db.schema}.filled`);
+    await importFile(db.settings, { ...defaults, source: files.write('filled_y.csv', `k,n,status\n${lines('y', 'old')}\n`), table: 'filled', key: ['k'] });
+    const z = await importFile(db.settings, { ...defaults, source: files.write('filled_z.csv', 'k,n,status\nx1,1,new\nx2,2,new\nT4,4,new\nz3,3,new\n'), table: 'filled' });
+    assert.deepEqual([z.rows_inserted, z.duplicates_found], [1, 3]);
+    assert.deepEqual(await db.rows(`select k, status, count(*)::int as n from ${db.schema}.filled where k in ('x1', 'x2', 'T4', 'z3') group by 1, 2 order by 1`), [
+      { k: 'T4', status: 'new', n: 1 }, { k: 'x1', status: 'new', n: 1 }, { k: 'x2', status: 'new', n: 1 }, { k: 'z3', status: 'new', n: 1 },
+    ]);
+  });
+
   it('--no-dedupe keeps every row', async () => {
     const r = await importFile(db.settings, { ...defaults, source: files.write('nodedupe.csv', 'a\n1\n1\n'), dedupe: false });
     assert.equal(r.rows_inserted, 2);

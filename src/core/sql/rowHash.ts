@@ -54,6 +54,15 @@ export function rehashTableSql(schema: string, tableName: string, columns: Reado
 }
 
 /**
+ * Sets `_row_hash` of the rows of import `$1` to the hash of their values as stored, where it is
+ * not: a default, an identity, a generated column or a BEFORE trigger filled what the INSERT hashed.
+ */
+export function rehashImportRowsSql(schema: string, tableName: string, columns: ReadonlyArray<TableColumn>): string {
+  const hash = rowHashSql(tableValues(columns));
+  return `update ${qualify(schema, tableName)} t set _row_hash = ${hash} where t._import_id = $1::uuid and t._row_hash is distinct from ${hash}`;
+}
+
+/**
  * Counts, among the table's first and last `sample` rows by id, those whose stored `_row_hash` is
  * not the hash of their values as the columns are now. A column dropped or retyped outside atlas
  * leaves every stored hash stale, and a duplicate check trusting them would find no duplicates
