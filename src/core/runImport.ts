@@ -15,7 +15,7 @@ import { EXCEL_PHANTOM_DATE, FORMULA_NOT_CALCULATED } from '../formats/shared/in
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
-import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, quoteIdent, reservedRenamesWarning } from '../transform/naming.js';
+import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent, reservedRenamesWarning } from '../transform/naming.js';
 import { planImport, type ImportPlan, type PlannedColumn } from './plan.js';
 import { deleteDuplicatesSql, duplicateCheckSql, newTableDuplicatesSql } from './sql/duplicates.js';
 import { errorRowsSql } from './sql/errorRows.js';
@@ -240,7 +240,7 @@ export async function importInTransaction(client: Client, settings: Settings, op
       dups.found,
     );
   }
-  const inserted = await insertRows(run, staging, decision, dups, newTable, dedupe, key);
+  const inserted = await noteRowsNotStored(run, staging, errors, record, await insertRows(run, staging, decision, dups, newTable, dedupe, key));
   return recordSuccess(run, staging, decision, errors, record, inserted, rowsDeleted);
 }
 
@@ -747,6 +747,31 @@ async function hashStoredRows(run: ImportRun, plan: ImportPlan, tableColumns: Re
   const leftOut = tableColumns.filter((c) => !brought.has(c.name)).map((c) => c.name);
   if (!(await serverFillsRows(run.client, run.schema, run.tableName, leftOut))) return;
   await run.client.query(rehashImportRowsSql(run.schema, run.tableName, tableColumns), [run.importId]);
+}
+
+/**
+ * Rows an append sent that the table itself did not store: a BEFORE trigger returned NULL for
+ * them, or wrote them elsewhere (an inheritance child, where they are this import's rows and
+ * count as inserted). INSERT's row count says only how many the table took; each kind is said
+ * in a warning and counted in metadata.
+ */
+async function noteRowsNotStored(run: ImportRun, { staged }: Staging, errors: ErrorsFound, record: BaseRecord, inserted: Inserted): Promise<Inserted> {
+  const sent = staged.rows - errors.rejectedRows - inserted.duplicates.found;
+  if (inserted.upserted !== null || inserted.rows >= sent) return inserted;
+  const table = qualify(run.schema, run.tableName);
+  const res = await run.client.query<{ n: number }>(`select count(*)::int as n from ${table} t where t._import_id = $1::uuid and t.tableoid <> to_regclass($2)`, [run.importId, table]);
+  const diverted = res.rows[0]!.n;
+  const dropped = sent - inserted.rows - diverted;
+  const check = `(see the triggers in \\d ${run.schema}.${run.tableName})`;
+  if (dropped > 0) {
+    record.metadata.rows_not_stored = dropped;
+    run.warnings.push(`${dropped} row(s) sent to ${run.tableName} were not stored: a trigger on it left them out ${check}; counted as skipped (metadata.rows_not_stored)`);
+  }
+  if (diverted > 0) {
+    record.metadata.rows_stored_in_child_tables = diverted;
+    run.warnings.push(`${diverted} row(s) sent to ${run.tableName} were stored by a trigger in its inheritance child tables ${check}; counted as inserted (metadata.rows_stored_in_child_tables)`);
+  }
+  return { ...inserted, rows: inserted.rows + diverted };
 }
 
 /** A new table holds only this file's rows: its duplicates are the rows equal to an earlier one, kept in import_duplicates and deleted. */

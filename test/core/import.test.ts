@@ -341,4 +341,24 @@ describe('importFile (CSV)', () => {
     const rows = await db.rows<{ _source_row_number: number }>(`select _source_row_number from ${db.schema}.ragged order by id`);
     assert.deepEqual(rows.map((x) => x._source_row_number), [1, 4]);
   });
+
+  it('rows a BEFORE INSERT trigger leaves out or stores in a child table are said in warnings and metadata; the child rows count as inserted', async () => {
+    const s = db.schema;
+    await importFile(db.settings, { ...defaults, source: files.write('flt0.csv', 'k,qty\nz,1\n'), table: 'flt' });
+    await db.rows(`create function ${s}.flt_skip() returns trigger language plpgsql as $$ begin if new.qty < 0 then return null; end if; return new; end $$`);
+    await db.rows(`create trigger skipneg before insert on ${s}.flt for each row execute function ${s}.flt_skip()`);
+    const skipped = await importFile(db.settings, { ...defaults, source: files.write('flt1.csv', 'k,qty\na,1\nb,-2\nc,3\n'), table: 'flt' });
+    assert.deepEqual([skipped.rows_inserted, skipped.rows_skipped, skipped.duplicates_found], [2, 1, 0]);
+    assert.ok(skipped.warnings.some((w) => /^1 row\(s\) sent to flt were not stored: a trigger on it left them out/.test(w)), skipped.warnings.join('\n'));
+    await importFile(db.settings, { ...defaults, source: files.write('red0.csv', 'k,qty\nz,1\n'), table: 'red' });
+    await db.rows(`create table ${s}.red_child () inherits (${s}.red)`);
+    await db.rows(`create function ${s}.red_route() returns trigger language plpgsql as $$ begin insert into ${s}.red_child values (new.*); return null; end $$`);
+    await db.rows(`create trigger route before insert on ${s}.red for each row execute function ${s}.red_route()`);
+    const routed = await importFile(db.settings, { ...defaults, source: files.write('red1.csv', 'k,qty\na,1\nb,2\n'), table: 'red' });
+    assert.deepEqual([routed.rows_inserted, routed.rows_skipped], [2, 0]);
+    assert.ok(routed.warnings.some((w) => /^2 row\(s\) sent to red were stored by a trigger in its inheritance child tables/.test(w)), routed.warnings.join('\n'));
+    const history = await db.rows<{ rows_inserted: number; metadata: Record<string, unknown> }>(
+      `select rows_inserted, metadata from ${s}.import_history where import_id = any($1::uuid[]) order by import_timestamp`, [[skipped.import_id, routed.import_id]]);
+    assert.deepEqual(history.map((h) => [h.rows_inserted, h.metadata.rows_not_stored, h.metadata.rows_stored_in_child_tables]), [[2, 1, undefined], [2, undefined, 2]]);
+  });
 });
