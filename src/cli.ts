@@ -124,7 +124,8 @@ Examples:
       'after',
       `
 Records that own rows (success, partial) are never pruned: undo them first. A record is also
-kept while any row still references it.
+kept while any row still references it; where row-level security policies may hide such rows from
+the role atlas connects as, prune is refused naming the table.
 
 Examples:
   atlas history prune --older-than 365d --dry-run
@@ -244,7 +245,8 @@ Rows of other imports, even in the same table, are never touched. Refused (exit 
 unknown, failed, interrupted or already undone import, and without --force when the rows changed.
 A later import that skipped records as duplicates of this import's rows relies on them: then the
 undo is refused, naming those imports, unless --reassign keeps those rows for them or --force
-deletes them too (--dry-run says which).
+deletes them too (--dry-run says which). Refused too, naming the table, where row-level security
+policies may hide rows of it from the role atlas connects as (a superuser or a BYPASSRLS role sees all).
 
 Examples:
   atlas undo 1f0c2a9e --dry-run

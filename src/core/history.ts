@@ -1,6 +1,6 @@
 /** `atlas history`: list records, show one, and prune old records that own no rows. */
 import type { Settings } from '../config.js';
-import { withTransaction, type Client } from '../db/connection.js';
+import { withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
 import { cutoffBefore, deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { findRowOwners } from '../db/tables.js';
 import { NotFoundError, UsageError } from '../errors.js';
@@ -130,7 +130,8 @@ export async function pruneHistory(settings: Settings, options: PruneOptions): P
       const { cutoff, records } = await listPrunable(client, schema, options.olderThanSeconds);
       const only = options.onlyIds ? new Set(options.onlyIds) : null;
       const candidates = only ? records.filter((r) => only.has(r.import_id)) : records;
-      const owners = await findRowOwners(client, schema, candidates.map((r) => r.import_id));
+      // A policy hiding rows would hide rows that still reference a record, which the delete would then cascade to.
+      const owners = await withRowSecurityOff(client, 'cannot prune the history', () => findRowOwners(client, schema, candidates.map((r) => r.import_id)));
       const owning = new Set(owners.map((o) => o.importId));
       const prunable = candidates.filter((r) => !owning.has(r.import_id));
       const pruned = options.dryRun ? prunable.length : await deleteImports(client, schema, prunable.map((r) => r.import_id));

@@ -7,7 +7,7 @@
  * two undos of one import serialise and the second sees `undone`.
  */
 import type { Settings } from '../config.js';
-import { lockForTransaction, useLargeWorkMem, withTransaction, type Client } from '../db/connection.js';
+import { lockForTransaction, useLargeWorkMem, withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
@@ -266,6 +266,11 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
 
 /** Undoes one import inside the caller's transaction (undo of one import, or of every import of a batch). */
 export async function undoInTransaction(client: Client, settings: Settings, importId: string, options: UndoOptions): Promise<UndoResult> {
+  // A policy hiding rows would make its counts (and --force's delete) cover only the rows this role sees.
+  return withRowSecurityOff(client, `cannot undo import ${importId}`, () => undoVisibleRows(client, settings, importId, options));
+}
+
+async function undoVisibleRows(client: Client, settings: Settings, importId: string, options: UndoOptions): Promise<UndoResult> {
   const schema = settings.schema;
   const locked = await lockImport(client, schema, importId);
   if (locked === null) throw new NotFoundError(`import ${importId} was deleted meanwhile`);

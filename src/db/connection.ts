@@ -2,7 +2,7 @@ import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Settings } from '../config.js';
-import { CancelledError, DatabaseError, describeError, UsageError } from '../errors.js';
+import { AtlasError, CancelledError, DatabaseError, describeError, UsageError } from '../errors.js';
 import { ensureEmbeddedServer } from './embedded.js';
 
 export type Client = pg.Client;
@@ -187,6 +187,26 @@ export async function useLargeWorkMem(client: Client): Promise<void> {
  */
 export async function useImportSettings(client: Client): Promise<void> {
   await client.query(`set local work_mem = '${LARGE_WORK_MEM}'; set local datestyle = 'ISO, MDY'`);
+}
+
+/**
+ * Runs `fn` with row-level security off for the rest of the transaction (SET LOCAL): a policy that
+ * would hide rows from this role then fails the query (42501) instead of narrowing what atlas
+ * counts, and that failure is one line naming the table, `what` first.
+ */
+export async function withRowSecurityOff<T>(client: Client, what: string, fn: () => Promise<T>): Promise<T> {
+  await client.query('set local row_security = off');
+  try {
+    return await fn();
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    const table = e.code === '42501' && typeof e.message === 'string' ? /row-level security policy for table "(.+)"/.exec(e.message)?.[1] : undefined;
+    if (table === undefined) throw err;
+    throw new AtlasError(`${what}: row-level security policies on table ${table} may hide some of its rows from this role, and atlas must see them all; nothing was changed`, {
+      hint: "run it as a superuser, a role with BYPASSRLS, or the table's owner (when the table is not FORCE ROW LEVEL SECURITY)",
+      cause: err,
+    });
+  }
 }
 
 /** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK). */
