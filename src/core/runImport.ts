@@ -4,7 +4,7 @@
  * check duplicates, INSERT ... SELECT, and write the final history record.
  */
 import type { Settings } from '../config.js';
-import { lockForTransaction, useImportSettings, type Client } from '../db/connection.js';
+import { lockForTransaction, useImportSettings, withRowSecurityOff, type Client } from '../db/connection.js';
 import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/history.js';
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
@@ -220,7 +220,7 @@ export async function importInTransaction(client: Client, settings: Settings, op
   const inPlace = run.mode === 'replace' && decision.existing !== null && dedupe && comparesWholeRows(decision.plan, decision.existing, key);
   const clearsFirst = decision.existing !== null && (run.mode === 'replace' || run.mode === 'replace_import') && !inPlace;
   let rowsDeleted = clearsFirst ? await clearForReplace(client, { schema: run.schema, table: run.tableName, importId: run.importId, only: run.replaces }) : 0;
-  const dups = dedupe && newTable === null ? await checkDuplicates(run, staging, decision, record, key, mayInsertNothing, inPlace) : noDuplicateCheck;
+  const dups = dedupe && newTable === null ? await checkAllRows(run, () => checkDuplicates(run, staging, decision, record, key, mayInsertNothing, inPlace)) : noDuplicateCheck;
   if (dups.unchanged) {
     rowsDeleted = await clearForReplace(client, { schema: run.schema, table: run.tableName, importId: run.importId, only: null, unchanged: dups.unchanged.table ?? undefined });
     record.metadata.kept_in_place = await countRowsByImport(client, run.schema, run.tableName);
@@ -589,6 +589,17 @@ const noDuplicateCheck: Duplicates = { found: 0, seconds: null, validRows: null,
 
 /** Where the import's duplicate records go (import_duplicates, under this import's id). */
 const keptInto = (run: ImportRun) => ({ schema: run.schema, table: 'import_duplicates', fkColumn: 'import_id', importId: run.importId });
+
+/**
+ * The duplicate check compares with every row of the table: a row-level security policy hiding
+ * some from this role would let their copies in unseen, so it fails instead (withRowSecurityOff),
+ * and the INSERT after it meets the table's policies as usual.
+ */
+async function checkAllRows(run: ImportRun, check: () => Promise<Duplicates>): Promise<Duplicates> {
+  const dups = await withRowSecurityOff(run.client, `cannot check ${run.prepared.input.opened.fileName} for duplicates`, check, ', or import with --no-dedupe (no duplicate check)');
+  await run.client.query('set local row_security = on');
+  return dups;
+}
 
 /**
  * Row-level duplicates in an existing table: one set-based check against the table and the file

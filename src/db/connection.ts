@@ -192,9 +192,9 @@ export async function useImportSettings(client: Client): Promise<void> {
 /**
  * Runs `fn` with row-level security off for the rest of the transaction (SET LOCAL): a policy that
  * would hide rows from this role then fails the query (42501) instead of narrowing what atlas
- * counts, and that failure is one line naming the table, `what` first.
+ * counts, and that failure is one line naming the table, `what` first (`otherWay` ends its hint).
  */
-export async function withRowSecurityOff<T>(client: Client, what: string, fn: () => Promise<T>): Promise<T> {
+export async function withRowSecurityOff<T>(client: Client, what: string, fn: () => Promise<T>, otherWay = ''): Promise<T> {
   await client.query('set local row_security = off');
   try {
     return await fn();
@@ -203,7 +203,7 @@ export async function withRowSecurityOff<T>(client: Client, what: string, fn: ()
     const table = e.code === '42501' && typeof e.message === 'string' ? /row-level security policy for table "(.+)"/.exec(e.message)?.[1] : undefined;
     if (table === undefined) throw err;
     throw new AtlasError(`${what}: row-level security policies on table ${table} may hide some of its rows from this role, and atlas must see them all; nothing was changed`, {
-      hint: "run it as a superuser, a role with BYPASSRLS, or the table's owner (when the table is not FORCE ROW LEVEL SECURITY)",
+      hint: `run it as a superuser, a role with BYPASSRLS, or the table's owner (when the table is not FORCE ROW LEVEL SECURITY)${otherWay}`,
       cause: err,
     });
   }

@@ -1,4 +1,4 @@
-/** Undo and history prune as a role that row-level security policies hide rows from: refused in one line, rows left as they were. */
+/** The duplicate check, undo and history prune as a role that row-level security policies hide rows from: refused in one line, rows left as they were. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ describe('row-level security', () => {
   const db = useTestDb();
   const files = useTempDir();
 
-  it('undo (dry run and --force) and prune refuse, naming the table, where a policy hides rows; nothing is deleted', async () => {
+  it('the duplicate check, undo (dry run and --force) and prune refuse, naming the table, where a policy hides rows; nothing is deleted', async () => {
     const s = db.schema;
     await db.rows(`create role ${role} nologin`);
     await db.rows(`grant usage, create on schema ${s} to ${role}`);
@@ -30,15 +30,20 @@ describe('row-level security', () => {
     const url = new URL(db.url);
     url.searchParams.set('options', `-c role=${role}`);
     const settings = resolveSettings({ databaseUrl: url.toString(), schema: s }, {}, tmpdir());
-    const load = (name: string, text: string) => importFile(settings, { table: 'acct', source: files.write(name, text) });
+    const load = (name: string, text: string, dedupe = true) => importFile(settings, { table: 'acct', source: files.write(name, text), dedupe });
     await load('acct0.csv', 'owner,amt\nalice,1\nbob,2\n');
     await db.rows(`alter table ${s}.acct enable row level security`);
     await db.rows(`alter table ${s}.acct force row level security`);
     await db.rows(`create policy p_sel on ${s}.acct for select using (owner = 'alice')`);
     await db.rows(`create policy p_ins on ${s}.acct for insert with check (true)`);
     await db.rows(`create policy p_del on ${s}.acct for delete using (owner = 'alice')`);
-    const mixed = await load('acct1.csv', 'owner,amt\nalice,3\nbob,4\ncarol,5\n');
-    const hidden = await load('acct2.csv', 'owner,amt\nbob,6\n');
+    // The duplicate check cannot see bob's row: it is refused rather than letting its copy in.
+    await assert.rejects(load('acct_again.csv', 'owner,amt\nbob,2\n'), (err: unknown) => {
+      assert.match(String((err as Error).message), / into acct failed: cannot check acct_again\.csv for duplicates: row-level security policies on table acct/);
+      return true;
+    });
+    const mixed = await load('acct1.csv', 'owner,amt\nalice,3\nbob,4\ncarol,5\n', false);
+    const hidden = await load('acct2.csv', 'owner,amt\nbob,6\n', false);
     const refused = (err: unknown) => {
       assert.ok(err instanceof AtlasError, String(err));
       assert.match(err.message, /row-level security policies on table acct may hide some of its rows from this role.*nothing was changed$/);
