@@ -146,12 +146,27 @@ export async function checkTableHasId(client: Client, schema: string, table: str
       hint: 'append to it, or import into a table atlas creates',
     });
   }
-  // Two rows sharing an id would each take the other's previous version on undo, or lose it.
-  const unique = (await listUniqueIndexes(client, schema, table)).some((i) => i.valid && i.columns.length === 1 && i.columns[0] === 'id');
-  if (unique) return;
-  throw new AtlasError(`${flag} needs table ${table}'s id column to be unique (a primary key or unique index on id alone), which it is not: undo puts rows back by it`, {
-    hint: `if its ids are unique, add one (alter table ${qualify(schema, table)} add primary key (id)); else append to it`,
-  });
+  // Two rows sharing an id would each take the other's previous version on undo, or lose it. A
+  // partitioned table's unique indexes must hold its partition key, so there one holding id will do.
+  const partitioned = (await client.query<{ p: boolean }>(`select c.relkind = 'p' as p from pg_class c where c.oid = to_regclass($1)`, [qualify(schema, table)])).rows[0]?.p === true;
+  const unique = (await listUniqueIndexes(client, schema, table)).some((i) => i.valid && i.columns.includes('id') && (i.columns.length === 1 || partitioned));
+  if (!unique) {
+    throw new AtlasError(`${flag} needs table ${table}'s id column to be unique (a primary key or unique index on id alone), which it is not: undo puts rows back by it`, {
+      hint: `if its ids are unique, add one (alter table ${qualify(schema, table)} add primary key (id)); else append to it`,
+    });
+  }
+  // Through a parent, UPDATE and DELETE reach its children's rows too, and undo would put them back into the parent, without the children's own columns.
+  const children = await client.query<{ name: string }>(
+    `select format('%I.%I', cn.nspname, c.relname) as name from pg_inherits i
+       join pg_class c on c.oid = i.inhrelid join pg_namespace cn on cn.oid = c.relnamespace
+      where i.inhparent = to_regclass($1) and c.relkind <> 'p' and not c.relispartition order by 1`,
+    [qualify(schema, table)],
+  );
+  if (children.rows.length > 0) {
+    throw new AtlasError(`${flag} cannot change table ${table}: it has inheritance children (${children.rows.map((r) => r.name).join(', ')}), whose rows it would change too, and undo could not put back where they were`, {
+      hint: 'append to it, or import into each table by its own name',
+    });
+  }
 }
 
 /**

@@ -152,4 +152,25 @@ describe('import --mode upsert', () => {
     await assert.rejects(importWith(db.settings, files.write('d4.csv', csv([['code', 'v'], ['A', '10']])), 'dupid', { mode: 'replace' }), refused);
     assert.deepEqual(await snapshotTable(db, 'dupid'), before);
   });
+
+  it('upsert and replace into a table with inheritance children are refused in one line naming them; the children\'s rows are untouched; appends still go in', async () => {
+    await importInto(db.settings, files.write('par.csv', csv([['code', 'v'], ['A', '1'], ['B', '2']])), 'par');
+    const kid = `${db.schema}.par_kid`;
+    await db.rows(`create table ${kid} (extra text) inherits (${db.schema}.par)`);
+    await db.rows(`insert into ${kid} (id, code, v, _import_id, extra) select 1000, 'K', 9, _import_id, 'kid' from ${db.schema}.par limit 1`);
+    const kids = async () => db.rows(`select code, v, extra from only ${kid}`);
+    const [before, kidsBefore] = [await snapshotTable(db, 'par'), await kids()];
+    const refused = (e: unknown) => e instanceof ImportFailedError && e.message.includes(`cannot change table par: it has inheritance children (${db.schema}.par_kid)`);
+    await assert.rejects(importWith(db.settings, files.write('p2.csv', csv([['code', 'v'], ['A', '10']])), 'par', { mode: 'upsert', key: ['code'] }), refused);
+    await assert.rejects(importWith(db.settings, files.write('p3.csv', csv([['code', 'v'], ['C', '3']])), 'par', { mode: 'replace' }), refused);
+    assert.deepEqual([await snapshotTable(db, 'par'), await kids()], [before, kidsBefore]);
+    const appended = await importInto(db.settings, files.write('p4.csv', csv([['code', 'v'], ['D', '4']])), 'par');
+    assert.equal(appended.rows_inserted, 1);
+    // A partitioned table's partitions are not such children: an upsert into it goes on.
+    await db.rows(`create table ${db.schema}.parted (id bigint generated always as identity, code text, v int, _import_id uuid references ${db.schema}.import_history (import_id) on delete cascade, _imported_at timestamp default now(), _source_row_number int, _corrections_applied jsonb, primary key (id, code)) partition by list (code)`);
+    await db.rows(`create table ${db.schema}.parted_a partition of ${db.schema}.parted for values in ('A')`);
+    await db.rows(`create table ${db.schema}.parted_other partition of ${db.schema}.parted default`);
+    const parted = await importWith(db.settings, files.write('q1.csv', csv([['code', 'v'], ['A', '1'], ['B', '2']])), 'parted', { mode: 'replace' });
+    assert.equal(parted.rows_inserted, 2);
+  });
 });
