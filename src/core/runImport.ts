@@ -9,13 +9,13 @@ import { completeImport, getRecentInsertRate, type ImportOutcome } from '../db/h
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, countJsonValues, countNonArrays, createStage, reshapeLateArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
-import { analyzeNewTableRowHash, countTableColumns, findArrayColumns, findTypesWithoutHash, getExistingTable, serverFillsRows, tableFingerprint, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
+import { analyzeNewTableRowHash, countTableColumns, findArrayColumns, findTypesWithoutHash, getExistingTable, listUnsanitisedColumns, serverFillsRows, tableFingerprint, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, CancelledError, ImportFailedError } from '../errors.js';
 import { EXCEL_PHANTOM_DATE, FORMULA_NOT_CALCULATED } from '../formats/shared/index.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
 import type { ColumnType } from '../transform/infer.js';
 import { overBudget } from '../transform/mapping.js';
-import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent, reservedRenamesWarning } from '../transform/naming.js';
+import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, PG_MAX_COLUMNS, qualify, quoteIdent, reservedRenamesWarning, sanitizeIdentifier } from '../transform/naming.js';
 import { planImport, type ImportPlan, type PlannedColumn } from './plan.js';
 import { deleteDuplicatesSql, duplicateCheckSql, newTableDuplicatesSql } from './sql/duplicates.js';
 import { errorRowsSql } from './sql/errorRows.js';
@@ -266,6 +266,11 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   }
   await createStage(client, run.stage, input.table);
   const targets = new Map(Object.entries(mapping.columns ?? {}).flatMap(([src, spec]) => (spec.target ? [[src, spec.target] as const] : [])));
+  // A header spelled exactly as an existing column sanitising would not reach ("Order Date") goes into it, not into a new order_date.
+  const header = input.table.kind === 'fixed' ? input.table.header : null;
+  if (header === null || header.some((h) => sanitizeIdentifier(h) !== h)) {
+    for (const name of await listUnsanitisedColumns(client, run.schema, run.tableName)) if (!targets.has(name)) targets.set(name, name);
+  }
   const parseStart = performance.now();
   const onChunk = options.onProgress ? (rows: number) => options.onProgress?.({ bytesRead: input.reader.bytes, totalBytes: input.opened.sizeBytes, rows }) : undefined;
   const staged = await copyIntoStage(client, run.stage, input.table, targets, prepared.nullValuesOf, options.signal, onChunk);

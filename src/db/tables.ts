@@ -7,7 +7,7 @@
 import { AtlasError } from '../errors.js';
 import type { ColumnDef } from '../transform/ddl.js';
 import { parseJsonExact } from '../transform/exactJson.js';
-import { qualify, quoteIdent, RESERVED_COLUMNS } from '../transform/naming.js';
+import { qualify, quoteIdent, RESERVED_COLUMNS, sanitizeIdentifier } from '../transform/naming.js';
 import { isoTime } from '../transform/time.js';
 import { catalogTypeRef, type CatalogType, type TypeRef } from '../transform/typeRef.js';
 import type { Client } from './connection.js';
@@ -182,6 +182,18 @@ export interface UniqueIndex {
   nulls_equal: boolean;
   /** Not left invalid by a failed CREATE INDEX CONCURRENTLY. */
   valid: boolean;
+}
+
+/**
+ * The columns of `table` whose names sanitising would change (`"Order Date"`, `"Amount"`: made by
+ * another tool, quoted): a header spelled exactly so is meant for them. None when no such table.
+ */
+export async function listUnsanitisedColumns(client: Client, schema: string, table: string): Promise<string[]> {
+  const res = await client.query<{ name: string }>(
+    `select a.attname as name from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+    [qualify(schema, table)],
+  );
+  return res.rows.map((r) => r.name).filter((name) => sanitizeIdentifier(name) !== name);
 }
 
 /** The unique indexes on plain columns of `table`, by name (none when the table does not exist). */

@@ -370,4 +370,17 @@ describe('an existing table whose id is not an integer, or that has none', () =>
     assert.equal((await importFile(db.settings, { ...defaults, source: rows(), table: 'int_id', allowSameFile: true })).duplicates_found, 2);
     assert.equal((await traceRow(db.settings, 'int_id', 1)).row_id, 1);
   });
+
+  it('a header spelled exactly as a quoted column of the table ("Order Date") goes into it, with its declared type; a header only alike in letters is a new column', async () => {
+    await createTrackedTable(db, 'Orders', [['Order Date', 'date'], ['Amount', 'numeric(8,2)']]);
+    const file = files.write('orders.csv', csv([['Order Date', 'Amount', 'note'], ['2024-01-01', '1.505', 'x'], ['2024-01-02', '2.5', 'y']]));
+    const r = await importFile(db.settings, { ...defaults, source: file, table: 'Orders' });
+    assert.deepEqual([r.status, r.rows_inserted, r.mapping_errors_count], ['partial', 1, 1]);
+    const columns = await db.rows<{ c: string }>(`select attname as c from pg_attribute where attrelid = to_regclass($1) and attnum > 0 and not attisdropped order by attnum`, [qualify(db.schema, 'Orders')]);
+    assert.deepEqual(columns.map((c) => c.c).filter((c) => !c.startsWith('_') && c !== 'id'), ['Order Date', 'Amount', 'note']);
+    assert.deepEqual(await db.rows(`select "Order Date"::text as d, "Amount"::text as a, note from ${qualify(db.schema, 'Orders')}`), [{ d: '2024-01-02', a: '2.50', note: 'y' }]);
+    // The same letters in other case are another name: sanitised, a column of its own.
+    const other = await importFile(db.settings, { ...defaults, source: files.write('orders2.csv', csv([['order date'], ['2024-02-01']])), table: 'Orders' });
+    assert.equal(other.columns.find((c) => c.source === 'order date')?.target, 'order_date');
+  });
 });
