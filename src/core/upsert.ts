@@ -148,8 +148,7 @@ export async function checkTableHasId(client: Client, schema: string, table: str
   }
   // Two rows sharing an id would each take the other's previous version on undo, or lose it. A
   // partitioned table's unique indexes must hold its partition key, so there one holding id will do.
-  const partitioned = (await client.query<{ p: boolean }>(`select c.relkind = 'p' as p from pg_class c where c.oid = to_regclass($1)`, [qualify(schema, table)])).rows[0]?.p === true;
-  const unique = (await listUniqueIndexes(client, schema, table)).some((i) => i.valid && i.columns.includes('id') && (i.columns.length === 1 || partitioned));
+  const unique = (await listUniqueIndexes(client, schema, table)).some((i) => i.valid && i.columns.includes('id') && (i.columns.length === 1 || info.partitioned));
   if (!unique) {
     throw new AtlasError(`${flag} needs table ${table}'s id column to be unique (a primary key or unique index on id alone), which it is not: undo puts rows back by it`, {
       hint: `if its ids are unique, add one (alter table ${qualify(schema, table)} add primary key (id)); else append to it`,

@@ -386,6 +386,8 @@ export interface DataTableInfo {
   tracked: boolean;
   /** Its `id` column's type, under a domain its base type (`bigint`), or null when it has none. */
   idType: string | null;
+  /** A partitioned table (relkind p): its unique indexes must hold its partition key. */
+  partitioned: boolean;
 }
 
 /** The table's columns, or null when no table (or view) of that name exists in the schema. */
@@ -401,7 +403,7 @@ export async function getDataTable(client: Client, schema: string, table: string
   );
   if (res.rows.length === 0) return null;
   const columns = new Set(res.rows.flatMap((r) => (r.name === null ? [] : [r.name])));
-  return { columns, tracked: columns.has('_import_id'), idType: res.rows.find((r) => r.name === 'id')?.type ?? null };
+  return { columns, tracked: columns.has('_import_id'), idType: res.rows.find((r) => r.name === 'id')?.type ?? null, partitioned: res.rows[0]!.relkind === 'p' };
 }
 
 /** Rows per import now present in a table, most rows first. */
