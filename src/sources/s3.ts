@@ -233,6 +233,8 @@ export async function openS3Source(url: string, s3: S3Settings, env: NodeJS.Proc
     const folder = described instanceof NotFoundError && location.key !== '' && !location.key.endsWith('/') && (await isS3Folder({ client, sdk, settings }, location.bucket, location.key));
     client.destroy();
     if (folder) throw new UsageError(`${url} is a folder, not a file`, { hint: `write ${url}/ to import the files in it` });
+    // Exit 2, nothing recorded, as for a missing local file and a batch's missing object.
+    if (described instanceof NotFoundError) throw new UsageError(described.message, { hint: described.hint, cause: err });
     throw described;
   }
   const body = response.Body;

@@ -127,7 +127,7 @@ describe('secrets never appear in output, errors, --verbose or history', { timeo
     await inBatches([
       () => run('S3 import, keys in the config file', ['import', 's3://data/in/orders.csv', '--table', 's3_cfg', '--config', s3cfg({}), ...schema, ...v, '--json'], {}, 0),
       () => run('S3 import, keys in the environment', ['import', 's3://data/in/other.csv', '--table', 's3_env', ...schema, ...v], env, 0),
-      () => run('S3, no such key', ['import', 's3://data/in/missing.csv', '--table', 's3_missing', ...schema, ...v], env, 1),
+      () => run('S3, no such key', ['import', 's3://data/in/missing.csv', '--table', 's3_missing', ...schema, ...v], env, 2),
       () => run('S3, wrong key id (config)', ['import', 's3://data/in/orders.csv', '--table', 's3_wrong', '--config', s3cfg({ accessKeyId: secrets.s3WrongKeyId }), ...schema, ...v, '--json'], {}, 1),
       () => run('S3, wrong key id (env)', ['import', 's3://data/in/orders.csv', '--table', 's3_wrong2', ...schema, ...v], { ...env, AWS_ACCESS_KEY_ID: secrets.s3WrongKeyId }, 1),
       () => run('S3, only a secret', ['import', 's3://data/in/orders.csv', '--table', 's3_half', ...schema, ...v], { AWS_SECRET_ACCESS_KEY: secrets.s3Secret }, 2),

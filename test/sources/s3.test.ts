@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { before, describe, it } from 'node:test';
 import type { S3Settings } from '../../src/config.ts';
-import { AtlasError, CancelledError, NotFoundError, UsageError } from '../../src/errors.ts';
+import { AtlasError, CancelledError, UsageError } from '../../src/errors.ts';
 import { describeS3Error, openS3Source, parseS3Url, resolveS3Settings } from '../../src/sources/s3.ts';
 import { listSources } from '../../src/sources/listSources.ts';
 import { S3RVER_KEY as KEY, S3RVER_SECRET as SECRET, useS3rver } from './s3rverHelper.ts';
@@ -59,15 +59,15 @@ describe('openS3Source (s3rver on loopback)', () => {
     assert.equal(source.sizeBytes, body.length);
   });
 
-  it('reports a missing file or bucket', async () => {
+  it('reports a missing file or bucket as a missing local file is (exit 2)', async () => {
     await assert.rejects(openS3Source('s3://data/exports/missing.csv', settings, {}), (err: Error) => {
-      assert.ok(err instanceof NotFoundError);
-      assert.equal(err.exitCode, 1);
+      assert.ok(err instanceof UsageError);
+      assert.equal(err.exitCode, 2);
       assert.equal(err.message, `s3://data/exports/missing.csv: no such file in the bucket (at ${endpoint})`);
       assert.match(err.hint ?? '', /keys are case-sensitive/);
       return true;
     });
-    await assert.rejects(openS3Source('s3://nobucket/a.csv', settings, {}), (err: Error) => err instanceof NotFoundError && err.message === `s3://nobucket/a.csv: the bucket does not exist at ${endpoint}`);
+    await assert.rejects(openS3Source('s3://nobucket/a.csv', settings, {}), (err: Error) => err instanceof UsageError && err.message === `s3://nobucket/a.csv: the bucket does not exist at ${endpoint}`);
     // A folder named without its slash is said to be one, as a batch's listing says it.
     await assert.rejects(openS3Source('s3://data/exports/2024', settings, {}), (err: Error) => {
       assert.ok(err instanceof UsageError, String(err));
