@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { dryRunImport, importFile, type DryRunResult, type ImportResult, type InsertEstimate } from '../core/import.js';
 import { isBatchInvocation } from '../core/importBatch.js';
 import { ExitCode, UsageError } from '../errors.js';
+import { lockWaitNotice, type LockWait } from '../db/lockWaits.js';
 import { createProgress, progressMode } from './progress.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printableLines, printJson, settingsFor, withCancelOnSignal } from './shared.js';
@@ -39,6 +40,8 @@ export async function runImportCommand(sources: string[], flags: ImportFlags, cm
           reporter.progress(p);
           await pauses.at('copy', signal);
         },
+        // Said also under cron (no progress shown): a log must show why nothing happens; --quiet silences it.
+        ...(g.quiet === true ? {} : { onLockWait: (wait: LockWait) => reporter.notice(lockWaitNotice(wait)) }),
         // The estimate costs a query on the history: only asked for when progress is shown.
         ...(mode === 'off' ? {} : { onInsert: (estimate: InsertEstimate) => reporter.inserting(estimate) }),
       });

@@ -9,6 +9,7 @@ import type { SkippedEntry, SkipReason } from '../sources/listing.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
 import { importOptionsFromFlags } from './importOptions.js';
 import type { ImportFlags } from './importFlags.js';
+import { lockWaitNotice, type LockWait } from '../db/lockWaits.js';
 import { createProgress, progressMode, type ProgressReporter } from './progress.js';
 import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printJson, settingsFor, withCancelOnSignal } from './shared.js';
 
@@ -89,6 +90,7 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
             },
             // The estimate costs a query on the history: only asked for when progress is shown.
             ...(mode === 'off' ? {} : { onInsert: (estimate: InsertEstimate) => mine()?.inserting(estimate) }),
+            ...(g.quiet === true ? {} : { onLockWait: (wait: LockWait) => (mine() ?? createProgress('off', undefined, labels.get(index) ?? '')).notice(lockWaitNotice(wait)) }),
           };
         },
         onFileDone: (outcome, index) => {

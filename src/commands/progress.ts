@@ -11,6 +11,8 @@ export interface ProgressReporter {
   progress(p: ImportProgress): void;
   /** The INSERT starts: its progress is estimated from the expected rate (PostgreSQL reports none). */
   inserting(estimate: InsertEstimate): void;
+  /** A line that must be read while the import runs (a lock wait), written above the spinner, or alone where no progress is shown. */
+  notice(text: string): void;
   /** Stops the spinner (leaving no line behind). */
   stop(): void;
 }
@@ -68,7 +70,7 @@ const REAL_ENV: ProgressEnv = {
 
 /** `label` starts every text (a batch's "file 2 of 10, name"). */
 export function createProgress(mode: ProgressMode, env: ProgressEnv = REAL_ENV, label = ''): ProgressReporter {
-  if (mode === 'off') return { phase: () => undefined, progress: () => undefined, inserting: () => undefined, stop: () => undefined };
+  if (mode === 'off') return { phase: () => undefined, progress: () => undefined, inserting: () => undefined, notice: (text) => env.write(`atlas: ${label === '' ? '' : `${label}: `}${text}\n`), stop: () => undefined };
   const started = env.now();
   let phase: ImportPhase = 'reading';
   let phaseStarted = started;
@@ -132,6 +134,11 @@ export function createProgress(mode: ProgressMode, env: ProgressEnv = REAL_ENV, 
     // Comes just before the phase: the phase's first report says it.
     inserting: (estimate) => {
       insert = estimate;
+    },
+    notice: (text) => {
+      spinner?.clear();
+      (spinner ? REAL_ENV : env).write(`atlas: ${label === '' ? '' : `${label}: `}${text}\n`);
+      spinner?.render();
     },
     stop: () => {
       stopTicking();

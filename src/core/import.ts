@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
 import { cancelRunningQuery, lockForTransaction, withClient, type Client } from '../db/connection.js';
 import { deleteImports, IMPORT_LOCK_PREFIX, insertInProgress, markFailed } from '../db/history.js';
+import { lockWaitWarning, watchLockWaits, type LockWait, type LockWatch } from '../db/lockWaits.js';
 import { checkImportPrivileges } from '../db/privileges.js';
 import { getExistingTable, getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
@@ -142,12 +143,14 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         await recordModeStarted(c, settings.schema, importId, mode);
       };
       const stopOnAbort = cancelQueriesOnAbort(client, options.signal);
+      let lockWatch: LockWatch | null = null;
       try {
         const done = await inImportTransaction(client, session, async () => {
           // The import's sign of life, held by its transaction until COMMIT or ROLLBACK and taken
           // before its record exists: an in_progress record nobody holds this for is an import
           // whose process or connection is gone (markInterruptedImports).
-          await lockForTransaction(client, `${IMPORT_LOCK_PREFIX}${importId}`);
+          const pid = await lockForTransaction(client, `${IMPORT_LOCK_PREFIX}${importId}`);
+          lockWatch = watchLockWaits(url, pid, noteLockWait(trace, options), options.lockWaitPollMs);
           await session?.turn?.beforeRecord();
           await (session !== null ? recordIn(session.recorder) : withClient(url, recordIn));
           session?.turn?.recorded();
@@ -187,11 +190,33 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err, warnings });
       } finally {
         stopOnAbort();
+        await (lockWatch as LockWatch | null)?.stop();
       }
     });
   } finally {
     input.opened.stream.destroy();
   }
+}
+
+/**
+ * What a lock wait does: the listener hears of it while it lasts, and the import's warnings (in
+ * its record, failed or not) say who held the lock and for how long at least: a line per wait, kept up to date while it lasts.
+ */
+function noteLockWait(trace: ImportTrace, options: RunOptions): (wait: LockWait, changed: boolean) => void {
+  let said: string | null = null;
+  return (wait, changed) => {
+    if (changed) {
+      options.onLockWait?.(wait);
+      said = null; // another wait: a line of its own
+    }
+    const warnings = trace.warnings;
+    if (warnings === null) return;
+    const text = lockWaitWarning(wait);
+    const at = said === null ? -1 : warnings.indexOf(said);
+    if (at >= 0) warnings[at] = text;
+    else warnings.push(text);
+    said = text;
+  };
 }
 
 /** A key column must be in the table (when it exists) as well as in the file; checked before anything is written. */

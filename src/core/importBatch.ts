@@ -20,10 +20,10 @@ import type { ImportSession } from './importSession.js';
 import type { DryRunResult, ImportOptions, ImportResult } from './importTypes.js';
 
 /** What a file of a batch reports as it runs (the single-file import's callbacks, for that file). */
-export type FileHooks = Pick<ImportOptions, 'onPhase' | 'onProgress' | 'onInsert'>;
+export type FileHooks = Pick<ImportOptions, 'onPhase' | 'onProgress' | 'onInsert' | 'onLockWait'>;
 
 /** What a batch was asked to do: the options of every file's import, and how to run them. */
-export interface BatchOptions extends Omit<ImportOptions, 'source' | 'onPhase' | 'onProgress' | 'onInsert'> {
+export interface BatchOptions extends Omit<ImportOptions, 'source' | 'onPhase' | 'onProgress' | 'onInsert' | 'onLockWait'> {
   /** Files, directories, quoted globs, s3:// objects and prefixes, as typed. */
   sources: string[];
   /** Descend into subdirectories and below S3 prefixes. @default false */

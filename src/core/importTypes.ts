@@ -3,6 +3,7 @@ import type { InputOptions } from './input.js';
 import type { ImportPlan, LeftOutColumn } from './plan.js';
 import type { Strategy } from '../transform/mapping.js';
 import type { DatabaseListener } from './database.js';
+import type { LockWait } from '../db/lockWaits.js';
 import type { ImportMode } from './upsert.js';
 import type { PredictedChanges } from './predictChanges.js';
 
@@ -46,6 +47,10 @@ export interface ImportOptions extends Partial<Omit<InputOptions, 'source' | 'nu
   /** Called as the INSERT starts, which reports nothing until it ends: what it inserts and the rate to expect, for an estimate of its progress. */
   onInsert?: ((estimate: InsertEstimate) => void) | undefined;
   onDatabase?: DatabaseListener | undefined;
+  /** The import waits for a lock another session holds: called when the sessions it waits for change, so that a log says so while it lasts. */
+  onLockWait?: ((wait: LockWait) => void) | undefined;
+  /** How often a running import is looked at for lock waits, in milliseconds. @default 5000 */
+  lockWaitPollMs?: number;
 }
 
 /** How far the reading has come. */

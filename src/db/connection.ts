@@ -209,9 +209,10 @@ export async function withRowSecurityOff<T>(client: Client, what: string, fn: ()
   }
 }
 
-/** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK). */
-export async function lockForTransaction(client: Client, key: string): Promise<void> {
-  await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+/** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK); returns the server process id of the connection, in the same round trip. */
+export async function lockForTransaction(client: Client, key: string): Promise<number> {
+  const res = await client.query<{ pid: number }>('select pg_advisory_xact_lock(hashtextextended($1, 0)), pg_backend_pid() as pid', [key]);
+  return res.rows[0]!.pid;
 }
 
 /**
