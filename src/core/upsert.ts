@@ -203,6 +203,31 @@ export async function checkReplaceTarget(client: Client, schema: string, table: 
 }
 
 /**
+ * The failure when a DELETE or UPDATE changed fewer rows than it kept pre-images of: a user's
+ * BEFORE trigger returning NULL (a soft delete) or a rule skipped them, and undo could not
+ * restore what was recorded. Names them, with how to load anyway.
+ */
+async function rowsNotChanged(client: Client, schema: string, table: string, action: 'deleted' | 'updated', kept: number, changed: number): Promise<AtlasError> {
+  const event = action === 'deleted' ? { bit: 8, rule: '4' } : { bit: 16, rule: '2' };
+  const found = await client.query<{ what: string; name: string }>(
+    `select 'trigger' as what, tgname as name from pg_trigger
+      where tgrelid = to_regclass($1) and not tgisinternal and tgenabled in ('O', 'A') and tgtype & 3 = 3 and tgtype & $2::int <> 0
+     union all
+     select 'rule', rulename from pg_rewrite where ev_class = to_regclass($1) and ev_type = $3 and is_instead and ev_enabled in ('O', 'A')
+     order by 1, 2`,
+    [qualify(schema, table), event.bit, event.rule],
+  );
+  const verb = action === 'deleted' ? 'delete' : 'update';
+  if (found.rows.length === 0 || changed > kept) return new AtlasError(`internal error: ${kept} pre-image(s) kept for ${changed} row(s) ${action}; nothing was written`);
+  const names = found.rows.map((r) => `${r.what} ${quoteIdent(r.name)}`).join(', ');
+  const first = found.rows[0]!;
+  const off = first.what === 'trigger' ? `alter table ${qualify(schema, table)} disable trigger ${quoteIdent(first.name)}, and enable it after` : `drop or change rule ${quoteIdent(first.name)}`;
+  return new AtlasError(`${kept - changed} of the ${kept} row(s) this import had to ${verb} in table ${table} were not ${action}: ${names} on the table kept them, so the import's record of what it changed would be false; nothing was written`, {
+    hint: `load the file with --mode append, or ${off}`,
+  });
+}
+
+/**
  * `--mode replace` (`only` null: every row) and `--replace-import` (`only`: that import's rows):
  * keeps each row's pre-image, then deletes it, in the import's transaction, before the INSERT.
  * With `unchanged` (a full replace keeping in place the rows the file repeats: the temp table of
@@ -218,7 +243,7 @@ export async function clearForReplace(client: Client, p: { schema: string; table
   const kept = await savePreImages(client, { schema: p.schema, table: p.table, importId: p.importId, action: 'deleted', from: `from ${target} t${where(4)}`, params });
   const deleted = await client.query(`delete from ${target} t${where(1)}`, params);
   const n = deleted.rowCount ?? 0;
-  if (n !== kept) throw new AtlasError(`internal error: ${kept} pre-image(s) kept for ${n} row(s) deleted; nothing was written`);
+  if (n !== kept) throw await rowsNotChanged(client, p.schema, p.table, 'deleted', kept, n);
   return n;
 }
 
@@ -321,7 +346,7 @@ export async function applyUpsert(
   }
   const skipCheck = { schema: a.schema, table: a.table, fkColumn: '_import_id', importId: a.importId };
   const updated = await withImportIdCheckSkipped(client, skipCheck, () => client.query(`update ${target} t set ${sets.join(', ')} from ${conv} c where ${on} and ${differs}`, [a.columns.map((c) => c.name)]));
-  if ((updated.rowCount ?? 0) !== kept) throw new AtlasError(`internal error: ${kept} pre-image(s) kept for ${updated.rowCount} row(s) updated; nothing was written`);
+  if ((updated.rowCount ?? 0) !== kept) throw await rowsNotChanged(client, a.schema, a.table, 'updated', kept, updated.rowCount ?? 0);
   // New keys, in file order (ids follow the file, as an append's do).
   const inserted = await withImportIdCheckSkipped(client, skipCheck, () =>
     client.query(

@@ -180,4 +180,26 @@ describe('import --mode replace and --replace-import', () => {
     const w = await importWith(db.settings, files.write('w2.csv', csv([['k', 'v'], ['b', 2]])), 'keep_wider', { mode: 'replace' });
     assert.deepEqual([w.rows_unchanged, w.rows_deleted, w.rows_inserted], [0, 2, 1]);
   });
+
+  it('a replace or upsert whose rows a soft-delete trigger or a rule keeps is refused naming it, the table as it was; appends still go in', async () => {
+    await importInto(db.settings, files.write('s1.csv', csv([['k', 'v'], ['a', 1], ['b', 2]])), 'soft');
+    const table = `${db.schema}.soft`;
+    await db.client.query(`alter table ${table} add column deleted boolean not null default false`);
+    await db.client.query(`create function ${db.schema}.soft_delete() returns trigger language plpgsql as $$ begin update ${table} set deleted = true where id = old.id; return null; end $$`);
+    await db.client.query(`create trigger "Soft Delete" before delete on ${table} for each row execute function ${db.schema}.soft_delete()`);
+    const before = await snapshotTable(db, 'soft');
+    await assert.rejects(
+      importWith(db.settings, files.write('s2.csv', csv([['k', 'v'], ['c', 3]])), 'soft', { mode: 'replace' }),
+      (err: unknown) => err instanceof ImportFailedError && /: 2 of the 2 row\(s\) this import had to delete in table soft were not deleted: trigger "Soft Delete" on the table kept them/.test(err.message) && /--mode append/.test(err.hint ?? ''),
+    );
+    assert.deepEqual(await snapshotTable(db, 'soft'), before);
+    await db.client.query(`create rule keep_v as on update to ${table} do instead nothing`);
+    await assert.rejects(
+      importWith(db.settings, files.write('s3.csv', csv([['k', 'v'], ['a', 9]])), 'soft', { mode: 'upsert', key: ['k'] }),
+      /1 of the 1 row\(s\) this import had to update in table soft were not updated: rule "keep_v" on the table kept them/,
+    );
+    assert.deepEqual(await snapshotTable(db, 'soft'), before);
+    await db.client.query(`drop rule keep_v on ${table}`);
+    assert.equal((await importInto(db.settings, files.write('s4.csv', csv([['k', 'v'], ['d', 4]])), 'soft')).rows_inserted, 1);
+  });
 });
