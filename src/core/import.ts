@@ -17,7 +17,7 @@ import { lockWaitWarning, watchLockWaits, type LockWait, type LockWatch } from '
 import { checkImportPrivileges } from '../db/privileges.js';
 import { getExistingTable, getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
-import { columnNamesFromHeader } from '../transform/naming.js';
+import { columnNamesFromHeader, qualify } from '../transform/naming.js';
 import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
 import { type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
@@ -33,6 +33,18 @@ export type { DryRunResult, ImportOptions, ImportPhase, ImportProgress, ImportRe
 /** A unique index (atlas's own, made with --key, or the user's) refused a row the import wrote. */
 const UNIQUE_VIOLATION_HINT =
   "the table has a unique index on the key named in the detail: the file holds rows that share that key, or rows whose key a row of the table holds; to update those rows instead, --mode upsert --key with the index's columns";
+/**
+ * The hint for a unique violation: on `id`, the identity or sequence behind ids someone inserted
+ * by hand (atlas never writes an id of a new row); on any other key, the file's rows or upsert.
+ */
+function uniqueViolationHint(err: unknown, schema: string, tableName: string): string {
+  const e = err as { detail?: unknown; table?: unknown; schema?: unknown };
+  if (typeof e.detail !== 'string' || !e.detail.startsWith('Key (id)=') || e.table !== tableName || e.schema !== schema) return UNIQUE_VIOLATION_HINT;
+  // Text for the user to run, not run here: the name as a string literal inside it.
+  const table = `'${qualify(schema, tableName).replaceAll("'", "''")}'`;
+  return `the table's id values come from its identity or sequence, which is behind ids inserted into it by hand; move it past them, then import again: select setval(pg_get_serial_sequence(${table}, 'id'), (select max(id) from ${qualify(schema, tableName)}))`;
+}
+
 /** Runs one import. Throws ImportFailedError (with the failed record's id) when it fails. */
 export async function importFile(settings: Settings, options: ImportOptions): Promise<ImportResult> {
   return (await importWithRecord(settings, { ...options, dryRun: false })) as ImportResult;
@@ -186,7 +198,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         );
         const warnings = [...(trace.warnings ?? []), ...(unrecorded === null ? [] : [unrecorded])];
         if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId, { warnings: unrecorded === null ? [] : [unrecorded] });
-        const hint = err instanceof AtlasError ? err.hint : (err as { code?: unknown }).code === '23505' ? UNIQUE_VIOLATION_HINT : null;
+        const hint = err instanceof AtlasError ? err.hint : (err as { code?: unknown }).code === '23505' ? uniqueViolationHint(err, settings.schema, tableName) : null;
         throw new ImportFailedError(`import ${importId} into ${tableName} failed: ${message}`, importId, { hint, cause: err, warnings });
       } finally {
         stopOnAbort();

@@ -4,7 +4,7 @@
  * which values need checks and correction records. No I/O.
  */
 import type { StagedColumn } from '../db/staging/index.js';
-import type { ExistingTable } from '../db/tables.js';
+import type { ExistingColumn, ExistingTable } from '../db/tables.js';
 import { AtlasError } from '../errors.js';
 import type { ColumnType, SqlType, ValueFormat } from '../transform/infer.js';
 import { formatFromMapping, formatToMapping, type Mapping, type Strategy } from '../transform/mapping.js';
@@ -158,9 +158,11 @@ export function planImport(input: PlanInput): ImportPlan {
 
   const tableCols = new Map(existing.columns.map((c) => [c.name, c]));
   const present = brought.filter((b) => tableCols.has(b.staged.targetName));
+  refuseServerOnly(present.map((b) => ({ source: b.staged.sourceName, key: b.staged.mappingKey, column: tableCols.get(b.staged.targetName)! })), tableName);
   const extra = brought.filter((b) => !tableCols.has(b.staged.targetName));
   const fileNames = new Set(brought.map((b) => b.staged.targetName));
-  const missing = existing.columns.filter((c) => !fileNames.has(c.name));
+  // A column the server fills for every row (generated, identity always) is not missing from a file.
+  const missing = existing.columns.filter((c) => !fileNames.has(c.name) && c.serverOnly === null);
   const exactTypes = present.every((b) => {
     const t = baseName(tableCols.get(b.staged.targetName)!.type);
     const spec = specs[b.staged.mappingKey];
@@ -191,7 +193,9 @@ export function planImport(input: PlanInput): ImportPlan {
     const json = readerJsonPlan(staged, base, column);
     // A declared length, precision or scale can change a value silently: every value is checked against it.
     const lossy = type.lossy !== null ? { checkValidity: true, fitByCast: spec?.fit === 'cast' } : {};
-    return { staged, sourceName: staged.sourceName, targetName: staged.targetName, sqlType, type, ...how, ...json, ...(json.readerJson ? { checkValidity: false, recordCorrections: false } : {}), ...lossy };
+    // A domain's CHECK or NOT NULL refuses values its base type takes: each is checked, a refusal a mapping error, not a failed import.
+    const domain = type.domain ? { checkValidity: true } : {};
+    return { staged, sourceName: staged.sourceName, targetName: staged.targetName, sqlType, type, ...how, ...json, ...(json.readerJson ? { checkValidity: false, recordCorrections: false } : {}), ...domain, ...lossy };
   });
 
   let added: PlannedColumn[] = [];
@@ -222,6 +226,25 @@ export function planImport(input: PlanInput): ImportPlan {
   }
   const missingRequired = missing.filter((c) => c.required).map((c) => c.name);
   return finish(strategy, [...plannedExisting, ...added], added, missingRequired, warnings, input, dropped);
+}
+
+/**
+ * A file column that lands in a column only the server may fill (generated, identity GENERATED
+ * ALWAYS) would fail the INSERT (428C9) after the whole file was read and checked, and a dry run
+ * would promise success: refused here, before anything is written, saying how to leave it out.
+ */
+function refuseServerOnly(present: ReadonlyArray<{ source: string; key: string; column: ExistingColumn }>, tableName: string): void {
+  const found = present.filter((p) => p.column.serverOnly !== null);
+  if (found.length === 0) return;
+  const names = found.map((p) => (p.source === p.column.name ? p.column.name : `${p.column.name} (the file's ${p.source})`)).join(', ');
+  const what =
+    found.length === 1
+      ? `column ${names} of table ${tableName} is ${found[0]!.column.serverOnly}: PostgreSQL computes its values and refuses the file's`
+      : `columns ${names} of table ${tableName} are filled by the server (generated, or identity generated always): PostgreSQL computes their values and refuses the file's`;
+  const ignored = found.map((p) => `${JSON.stringify(p.key)}: {"ignore": true}`).join(', ');
+  throw new AtlasError(`${what}; nothing was written`, {
+    hint: `leave the file's column${found.length === 1 ? '' : 's'} out with a --mapping file holding {"columns": {${ignored}}} (the import then says the values were not imported), or import into another table with --table NAME`,
+  });
 }
 
 /** Refuses a table whose `id` is missing or not an integer before the duplicate check's or the pre-images' SQL fails on it. */

@@ -379,14 +379,15 @@ async function noteValuesMadeArrays(run: ImportRun, plan: ImportPlan): Promise<R
   return noteCounts(run, columns, counts, (n, c) => `${n} value(s) of ${c.sourceName} are not arrays, each stored as an array of one: column ${c.targetName} of ${run.tableName} holds JSON arrays (counted in metadata.values_made_arrays)`);
 }
 
-/** The plan of the staged columns against the table (a value its NOT NULL column would refuse is checked). */
+/** The plan of the staged columns against the table (a NULL its NOT NULL column would refuse is a mapping error). */
 function planFor(run: ImportRun, staged: StageResult, decided: ColumnType[], existing: ExistingTable | null): ImportPlan {
   // The key given by --key is the mapping's too: mapping_config, a valid mapping file, keeps it.
   const mapping = run.prepared.key === null ? run.prepared.mapping : { ...run.prepared.mapping, key: run.prepared.key };
   const rowIds = ({ upsert: 'an upsert', replace: 'a replace', replace_import: '--replace-import', append: checksRows(run) ? 'the duplicate check' : null } as const)[run.mode];
   const plan = planImport({ tableName: run.tableName, staged: staged.columns, decided, existing, mapping, forced: run.options.strategy ?? null, upsert: run.mode === 'upsert', rowIds });
   if (existing) {
-    const required = new Set(existing.columns.filter((c) => c.required).map((c) => c.name));
+    // NOT NULL with a default too: the default fills a column the file lacks, not a NULL it brings.
+    const required = new Set(existing.columns.filter((c) => c.notNull).map((c) => c.name));
     for (const c of plan.columns) if (required.has(c.targetName)) Object.assign(c, { required: true, checkValidity: true });
   }
   return plan;

@@ -9,7 +9,7 @@ import type { ColumnDef } from '../transform/ddl.js';
 import { parseJsonExact } from '../transform/exactJson.js';
 import { qualify, quoteIdent, RESERVED_COLUMNS, sanitizeIdentifier } from '../transform/naming.js';
 import { isoTime } from '../transform/time.js';
-import { catalogTypeRef, type CatalogType, type TypeRef } from '../transform/typeRef.js';
+import { catalogTypeRef, typedNullSql, type CatalogType, type TypeRef } from '../transform/typeRef.js';
 import type { Client } from './connection.js';
 
 /** A user column of an existing table. */
@@ -18,8 +18,12 @@ export interface ExistingColumn extends ColumnDef {
   type: TypeRef;
   /** NOT NULL without a default: rows must bring a value. */
   required: boolean;
+  /** NOT NULL (the column's or a domain's under it), default or not: a NULL the file brings cannot be stored. */
+  notNull: boolean;
   /** A generated column: PostgreSQL computes it, nothing writes it. */
   generated: boolean;
+  /** Why an INSERT may not give the column a value: a generated column, or an identity column GENERATED ALWAYS; null when it may. */
+  serverOnly: 'a generated column' | 'an identity column generated always' | null;
   /** A json or jsonb column whose first value is an array (findArrayColumns): one key, one shape. */
   arrays?: boolean;
 }
@@ -54,7 +58,10 @@ interface ColumnRow {
   name: string;
   type: string;
   required: boolean;
+  not_null: boolean;
+  constrained: boolean;
   generated: boolean;
+  identity_always: boolean;
   t_oid: string;
   t_typmod: number;
   t_schema: string;
@@ -91,8 +98,8 @@ export async function getExistingTable(client: Client, schema: string, table: st
   const res = await client.query<ColumnRow>(
     `with recursive col as (
        select a.attnum, a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.atttypid, a.atttypmod,
-              a.attnotnull and not a.atthasdef and a.attidentity = '' and a.attgenerated = '' as required,
-              a.attgenerated <> '' as generated
+              a.attnotnull, a.atthasdef or a.attidentity <> '' or a.attgenerated <> '' as filled,
+              a.attgenerated <> '' as generated, a.attidentity = 'a' as identity_always
          from pg_attribute a
          join pg_class c on c.oid = a.attrelid
          join pg_namespace n on n.oid = c.relnamespace
@@ -104,6 +111,12 @@ export async function getExistingTable(client: Client, schema: string, table: st
        select ch.attnum, d.typbasetype, d.typtypmod, ch.depth + 1 from chain ch join pg_type d on d.oid = ch.typid and d.typtype = 'd'
      ), base as (
        select distinct on (attnum) attnum, typid, typmod from chain order by attnum, depth desc
+     ), dom as (
+       -- What the domains under a column add: NOT NULL, CHECKs, a default (none for a column of a plain type).
+       select ch.attnum, bool_or(d.typnotnull) as not_null, bool_or(d.typdefault is not null or d.typdefaultbin is not null) as has_default,
+              bool_or(d.typnotnull or exists (select 1 from pg_constraint k where k.contypid = d.oid and k.contype = 'c')) as constrained
+         from chain ch join pg_type d on d.oid = ch.typid and d.typtype = 'd'
+        group by ch.attnum
      ), described as (
        select t.oid, tn.nspname as schema, t.typname as name, en.nspname as elem_schema, e.typname as elem_name
          from pg_type t
@@ -111,12 +124,16 @@ export async function getExistingTable(client: Client, schema: string, table: st
          left join pg_type e on e.oid = t.typelem and t.typlen = -1
          left join pg_namespace en on en.oid = e.typnamespace
      )
-     select col.name, col.type, col.required, col.generated,
+     select col.name, col.type, col.generated, col.identity_always,
+            col.attnotnull or coalesce(dom.not_null, false) as not_null,
+            (col.attnotnull or coalesce(dom.not_null, false)) and not col.filled and not coalesce(dom.has_default, false) as required,
+            coalesce(dom.constrained, false) as constrained,
             col.atttypid::int8::text as t_oid, col.atttypmod as t_typmod, ct.schema as t_schema, ct.name as t_name, ct.elem_schema as t_elem_schema, ct.elem_name as t_elem_name,
             b.typid::int8::text as b_oid, b.typmod as b_typmod, bt.schema as b_schema, bt.name as b_name, bt.elem_schema as b_elem_schema, bt.elem_name as b_elem_name,
             format_type(b.typid, null) as base_name
        from col
        join base b on b.attnum = col.attnum
+       left join dom on dom.attnum = col.attnum
        join described ct on ct.oid = col.atttypid
        join described bt on bt.oid = b.typid
       order by col.attnum`,
@@ -143,9 +160,11 @@ export async function getExistingTable(client: Client, schema: string, table: st
       .map((r) => ({
         name: r.name,
         sqlType: r.type,
-        type: catalogTypeRef({ type: catalogType(r, 't'), base: catalogType(r, 'b'), baseName: r.base_name }),
+        type: catalogTypeRef({ type: catalogType(r, 't'), base: catalogType(r, 'b'), baseName: r.base_name, constrainedDomain: r.constrained }),
         required: r.required,
+        notNull: r.not_null,
         generated: r.generated,
+        serverOnly: r.generated ? 'a generated column' : r.identity_always ? 'an identity column generated always' : null,
       })),
     tracked: names.has('_import_id') && names.has('_source_row_number') && names.has('_corrections_applied'),
     hasRowHash: names.has('_row_hash'),
@@ -250,7 +269,7 @@ export async function findTypesWithoutHash(client: Client, columns: ReadonlyArra
     if (hashable === undefined) {
       await client.query('savepoint atlas_hash_probe');
       try {
-        await client.query(`select hash_record_extended(row(null::${c.type.sql}), 0)`);
+        await client.query(`select hash_record_extended(row(${typedNullSql(c.type)}), 0)`);
         hashable = true;
         await client.query('release savepoint atlas_hash_probe');
       } catch (err) {
@@ -362,14 +381,15 @@ export async function withImportIdCheckSkipped<T>(
 
 /**
  * Whether the server may store other values than an import writes: a column in `leftOut` it fills
- * (a default, an identity, a generated column), or a BEFORE row trigger on INSERT or UPDATE.
+ * (a default, its domain's too, an identity, a generated column), or a BEFORE row trigger on INSERT or UPDATE.
  */
 export async function serverFillsRows(client: Client, schema: string, table: string, leftOut: readonly string[]): Promise<boolean> {
   // tgtype bits: 1 row, 2 before, 4 insert, 16 update (pg_trigger.h).
   const res = await client.query<{ fills: boolean }>(
     `select exists (select 1 from pg_attribute a
                      where a.attrelid = to_regclass($1) and a.attname = any($2::text[]) and not a.attisdropped
-                       and (a.atthasdef or a.attidentity <> '' or a.attgenerated <> ''))
+                       and (a.atthasdef or a.attidentity <> '' or a.attgenerated <> ''
+                            or exists (select 1 from pg_type d where d.oid = a.atttypid and d.typtype = 'd' and d.typdefaultbin is not null)))
          or exists (select 1 from pg_trigger g
                      where g.tgrelid = to_regclass($1) and not g.tgisinternal and g.tgenabled in ('O', 'A')
                        and g.tgtype & 3 = 3 and g.tgtype & 20 <> 0) as fills`,

@@ -56,6 +56,8 @@ export interface TypeRef {
    * and compare its values as this type instead (`jsonb` for json, else `text`). Null when it has one.
    */
   hashAs: 'jsonb' | 'text' | null;
+  /** The type is a domain with a CHECK or NOT NULL (its own or a domain's under it): it can refuse a value its base type takes. */
+  domain: boolean;
 }
 
 /** A built-in type's modifier that changes values silently: `abcdefghijkl` into varchar(8) is cut, 2.345 into numeric(10,2) rounded. */
@@ -81,7 +83,7 @@ export interface LossyModifier {
 /** The TypeRef of a type atlas declares itself (inferred, or named in a mapping file). */
 export function atlasTypeRef(sqlType: string): TypeRef {
   const name = canonicalTypeName(sqlType);
-  return { sql: sqlType, nameSql: `'${name}'`, targetTypeSql: `'${specTypeName(sqlType)}'`, base: name, lossy: null, hashAs: null };
+  return { sql: sqlType, nameSql: `'${name}'`, targetTypeSql: `'${specTypeName(sqlType)}'`, base: name, lossy: null, hashAs: null, domain: false };
 }
 
 /** A type as the catalog describes it (pg_type and pg_namespace rows; oids and modifiers are numbers). */
@@ -100,6 +102,8 @@ export interface CatalogColumnType {
   base: CatalogType;
   /** format_type() of the base type without modifier, used only to classify it (never in SQL). */
   baseName: string;
+  /** The type is a domain (or a domain over one) with a CHECK or NOT NULL of its own. @default false */
+  constrainedDomain?: boolean;
 }
 
 /** What the modifier of each built-in type that has one means, as the integers its typmodin takes back. */
@@ -194,7 +198,6 @@ export function catalogTypeRef(c: CatalogColumnType): TypeRef {
   const plain = c.type.schema === 'pg_catalog' && c.type.typmod < 0 && Object.hasOwn(PLAIN_TYPES, c.type.name) ? PLAIN_TYPES[c.type.name] : undefined;
   if (plain !== undefined) return atlasTypeRef(plain);
   const formatType = `format_type(${integer(c.type.oid)}, ${integer(c.type.typmod)})`;
-  const mod = modifiedBuiltin(c.base);
   return {
     sql: typeSql(c.type, true),
     nameSql: `(select ${formatType})`,
@@ -203,5 +206,11 @@ export function catalogTypeRef(c: CatalogColumnType): TypeRef {
     base: c.base.schema === 'pg_catalog' ? c.baseName : null,
     lossy: lossyModifier(c),
     hashAs: null,
+    domain: c.constrainedDomain === true,
   };
+}
+
+/** A NULL of `type`; a domain's from an empty array of it, since `null::domain` runs the domain's NOT NULL and fails. */
+export function typedNullSql(type: Pick<TypeRef, 'sql' | 'domain'>): string {
+  return type.domain ? `('{}'::${type.sql}[])[1]` : `null::${type.sql}`;
 }

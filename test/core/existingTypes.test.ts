@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { importFile, type ImportOptions, type ImportResult } from '../../src/core/import.ts';
+import { dryRunImport, importFile, type ImportOptions, type ImportResult } from '../../src/core/import.ts';
 import { traceRow } from '../../src/core/lineage.ts';
 import { getExistingTable } from '../../src/db/tables.ts';
 import { AtlasError } from '../../src/errors.ts';
@@ -382,5 +382,85 @@ describe('an existing table whose id is not an integer, or that has none', () =>
     // The same letters in other case are another name: sanitised, a column of its own.
     const other = await importFile(db.settings, { ...defaults, source: files.write('orders2.csv', csv([['order date'], ['2024-02-01']])), table: 'Orders' });
     assert.equal(other.columns.find((c) => c.source === 'order date')?.target, 'order_date');
+  });
+});
+
+describe('an existing table with columns the server fills (generated, identity generated always)', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+
+  it('a file lacking them imports without calling them missing; a file bringing one is refused before anything is written, dry run too; "ignore": true leaves it out', async () => {
+    await createTrackedTable(db, 'priced', [['qty', 'integer'], ['price', 'numeric']]);
+    const table = qualify(db.schema, 'priced');
+    await db.client.query(`alter table ${table} add column total numeric generated always as (qty * price) stored, add column code integer generated always as identity`);
+    const lacking = await importFile(db.settings, { ...defaults, source: files.write('a.csv', csv([['qty', 'price'], ['2', '1.5']])), table: 'priced' });
+    assert.equal(lacking.rows_inserted, 1);
+    assert.equal(lacking.import_strategy, 'merge_exact');
+    assert.deepEqual(lacking.warnings.filter((w) => /total|code/.test(w)), [], 'computed columns are not "left NULL"');
+    assert.deepEqual(await db.rows(`select total::text as total, code from ${table}`), [{ total: '3.0', code: 1 }]);
+
+    const bringing = files.write('b.csv', csv([['qty', 'price', 'total'], ['3', '2', '6']]));
+    const refused = /^import [0-9a-f-]+ into priced failed: column total of table priced is a generated column: PostgreSQL computes its values and refuses the file's; nothing was written$/;
+    await assert.rejects(importFile(db.settings, { ...defaults, source: bringing, table: 'priced' }), (err: unknown) => err instanceof AtlasError && refused.test(err.message) && /"ignore": true/.test(err.hint ?? ''));
+    await assert.rejects(dryRunImport(db.settings, { ...defaults, source: bringing, table: 'priced' }), /column total of table priced is a generated column/);
+    await assert.rejects(
+      importFile(db.settings, { ...defaults, source: files.write('c.csv', csv([['qty', 'price', 'code'], ['3', '2', '7']])), table: 'priced' }),
+      /column code of table priced is an identity column generated always/,
+    );
+    assert.equal((await db.rows(`select 1 from ${table}`)).length, 1, 'nothing written');
+
+    const mappingFile = files.write('m.json', JSON.stringify({ columns: { total: { ignore: true } } }));
+    const ignored = await importFile(db.settings, { ...defaults, source: bringing, table: 'priced', mappingFile });
+    assert.equal(ignored.rows_inserted, 1);
+    assert.deepEqual(ignored.columns_left_out, [{ source: 'total', reason: 'ignored by the mapping' }]);
+    assert.deepEqual(await db.rows(`select total::text as total from ${table} where qty = 3`), [{ total: '6' }]);
+  });
+});
+
+describe('an existing table whose columns are domains with CHECKs and NOT NULL', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+
+  it('a value a domain refuses is a mapping error of its row, not a failed import; a NOT NULL domain with a default fills rows of a file lacking it, and its NULL is a mapping error', async () => {
+    const d = (name: string): string => qualify(db.schema, name);
+    await db.client.query(`create domain ${d('positive_int')} as integer check (value > 0)`);
+    await db.client.query(`create domain ${d('recent_day')} as date check (value >= '2000-01-01')`);
+    await db.client.query(`create domain ${d('code_nn')} as text not null default 'none'`);
+    await createTrackedTable(db, 'stock', [['qty', d('positive_int')], ['day', d('recent_day')], ['code', d('code_nn')]]);
+    const file = files.write('stock.csv', csv([['qty', 'day'], ['1', '2020-01-01'], ['-5', '2020-01-02'], ['3', '1999-01-01'], ['4', '2021-06-30']]));
+    const r = await importFile(db.settings, { ...defaults, source: file, table: 'stock' });
+    assert.deepEqual([r.status, r.rows_inserted, r.mapping_errors_count], ['partial', 2, 2]);
+    const errors = await db.rows<{ record_number: number; source_field: string }>(`select record_number, source_field from ${d('mapping_errors')} where import_id = $1 order by record_number`, [r.import_id]);
+    assert.deepEqual(errors.map((e) => [e.record_number, e.source_field]), [[2, 'qty'], [3, 'day']]);
+    assert.deepEqual(await db.rows(`select qty, day::text as day, code from ${d('stock')} order by qty`), [{ qty: 1, day: '2020-01-01', code: 'none' }, { qty: 4, day: '2021-06-30', code: 'none' }]);
+    // The stored rows' hashes are their values' (the domain's default included): the same rows, code and all, are duplicates.
+    const whole = files.write('whole.csv', csv([['qty', 'day', 'code'], ['1', '2020-01-01', 'none'], ['4', '2021-06-30', 'none'], ['5', '2022-01-01', ''], ['6', '2023-01-01', 'x']]));
+    const again = await importFile(db.settings, { ...defaults, source: whole, table: 'stock' });
+    assert.deepEqual([again.rows_inserted, again.duplicates_found, again.mapping_errors_count], [1, 2, 1]);
+    assert.deepEqual(again.warnings.filter((w) => /hash/.test(w)), []);
+    // A NULL into the NOT NULL domain is its row's mapping error.
+    assert.deepEqual(await db.rows(`select error_type, source_field from ${d('mapping_errors')} where import_id = $1`, [again.import_id]), [{ error_type: 'missing_required', source_field: 'code' }]);
+  });
+});
+
+describe('an existing table whose identity is behind ids inserted by hand', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+
+  it('the failure says so and gives the statement that moves the identity past them; after it the import goes in', async () => {
+    await createTrackedTable(db, 'Hand Made', [['sku', 'text']]);
+    const table = qualify(db.schema, 'Hand Made');
+    const first = await importFile(db.settings, { ...defaults, source: files.write('a.csv', csv([['sku'], ['a']])), table: 'Hand Made' });
+    await db.client.query(`insert into ${table} (id, sku, _import_id, _source_row_number) overriding system value values (2, 'by hand', $1, 99)`, [first.import_id]);
+    const file = files.write('b.csv', csv([['sku'], ['b']]));
+    let hint = '';
+    await assert.rejects(importFile(db.settings, { ...defaults, source: file, table: 'Hand Made' }), (err: unknown) => {
+      hint = err instanceof AtlasError ? (err.hint ?? '') : '';
+      return /duplicate key value/.test(String((err as Error).message)) && !/--mode upsert/.test(hint);
+    });
+    const statement = /: (select setval\(.*\))$/.exec(hint)?.[1];
+    assert.ok(statement !== undefined, hint);
+    await db.client.query(statement);
+    assert.equal((await importFile(db.settings, { ...defaults, source: file, table: 'Hand Made' })).rows_inserted, 1);
   });
 });

@@ -1,6 +1,6 @@
 /** `_row_hash`: a row's values hashed, computed in an INSERT, recomputed after DDL, and checked for staleness. */
 import { qualify, quoteIdent } from '../../transform/naming.js';
-import type { TypeRef } from '../../transform/typeRef.js';
+import { typedNullSql, type TypeRef } from '../../transform/typeRef.js';
 import type { ImportPlan } from '../plan.js';
 
 /** A user column of the target table and its type. */
@@ -27,7 +27,7 @@ export function rowHashSql(values: ReadonlyArray<{ expr: string | null; type: Ty
 export function rowSql(values: ReadonlyArray<{ expr: string | null; type: TypeRef }>): string {
   if (values.length === 0) return 'row()';
   const value = (v: { expr: string | null; type: TypeRef }): string => {
-    const typed = v.expr === null ? `null::${v.type.sql}` : v.expr;
+    const typed = v.expr ?? typedNullSql(v.type);
     return v.type.hashAs === null ? typed : `(${typed})::${v.type.hashAs}`;
   };
   return `row(${values.map(value).join(', ')})`;
