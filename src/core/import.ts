@@ -23,7 +23,8 @@ import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
 import { type DryRunResult, type ImportOptions, type ImportResult, type RunOptions } from './importTypes.js';
 import { inImportTransaction, useDatabase, type ImportSession } from './importSession.js';
 import { prepare, unrecordedWarning } from './prepareImport.js';
-import { alreadyImported, FailedOnErrorsError, importInTransaction, type RunContext } from './runImport.js';
+import { alreadyImported, FailedOnErrorsError, type RunContext } from './importRun.js';
+import { importInTransaction } from './runImport.js';
 import { resolveImport } from './history.js';
 import { importModeOf, recordModeStarted } from './upsert.js';
 

@@ -24,7 +24,7 @@ export interface ImportSession {
   atomic: boolean;
   /** server_version_num, read once for the batch. */
   serverVersion: number;
-  /** What every file of the batch may reuse of what an earlier one found (see runImport.ts setTempBuffers). */
+  /** What every file of the batch may reuse of what an earlier one found (see runImport.ts setTempBuffers, rowDuplicates.ts checkDuplicates). */
   reuse: SessionReuse;
   /** A file's place in a batch whose files run side by side (see core/importBatch.ts runInTurn). @default null */
   turn: BatchTurn | null;
