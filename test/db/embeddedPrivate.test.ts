@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -81,9 +81,14 @@ describe('the quick start as root from a private directory', { skip: isRoot ? fa
   });
 
   it('two first imports at once (two homes, so two servers): both succeed, from one copy of the programs made for them', async () => {
-    // A copy for another version of the programs that no process runs: the new copy replaces it.
+    // A copy for another version of the programs that no process runs nor found for hours: the new copy replaces it.
     const stale = join(SHARED_DIR, 'postgresql-0000000000000000');
     mkdirSync(join(stale, 'bin'), { recursive: true });
+    const hoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(stale, hoursAgo, hoursAgo);
+    // One another process found a moment ago, about to start its server from it: it stays.
+    const justFound = join(SHARED_DIR, 'postgresql-1111111111111111');
+    mkdirSync(join(justFound, 'bin'), { recursive: true });
 
     const runs = await Promise.all(
       ['a', 'b'].map((h) => {
@@ -98,6 +103,8 @@ describe('the quick start as root from a private directory', { skip: isRoot ? fa
       assert.equal((JSON.parse(r.stdout) as { rows_inserted: number }).rows_inserted, 12);
       assert.match(r.stderr, /^atlas: started the embedded PostgreSQL on 127\.0\.0\.1:\d+ \(data directory \/var\/lib\/atlas\/pgdata-[0-9a-f]{12}\)$/m);
     }
+    assert.equal(existsSync(justFound), true, 'a copy found within the hour is kept');
+    rmSync(justFound, { recursive: true, force: true });
     const fresh = copiesOf().filter((c) => !earlier.has(c));
     assert.equal(fresh.length, 1, 'one copy, whichever process made it');
     const copy = fresh[0]!;
