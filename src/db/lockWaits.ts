@@ -101,7 +101,8 @@ export function lockHoldersText(holders: readonly LockHolder[]): string {
       const who = [h.user, h.application].filter((x) => x !== null && x !== '').join(', ');
       const state = h.state === null ? null : h.transactionSeconds === null ? h.state : `${h.state}, its transaction open ${Math.round(h.transactionSeconds)} s`;
       const parts = [who, state].filter((x) => x !== null && x !== '').join('; ');
-      const query = h.query === null || h.query === '' ? '' : `: ${h.query.replace(/\s+/g, ' ').trim()}`;
+      // Its string literals left out: another session's statement may hold a password or personal data, and this line is stored in the record.
+      const query = h.query === null || h.query === '' ? '' : `: ${h.query.replace(/'(?:[^']|'')*'/g, "'...'").replace(/\s+/g, ' ').trim()}`;
       return `pid ${h.pid}${parts === '' ? '' : ` (${parts}${query})`}`;
     })
     .join(', ');
