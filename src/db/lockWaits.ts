@@ -33,8 +33,8 @@ export interface LockWait {
 export const LOCK_WAIT_POLL_MS = 5000;
 
 export interface LockWatch {
-  /** Stops polling and closes the watching connection; the longest wait seen, or null. */
-  stop(): Promise<LockWait | null>;
+  /** Stops polling and closes the watching connection. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -46,7 +46,6 @@ export function watchLockWaits(url: string, pid: number, onWait: (wait: LockWait
   let watcher: Client | null = null;
   let polling: Promise<void> | null = null;
   let stopped = false;
-  let longest: LockWait | null = null;
   let lastHolders = '';
   const poll = async (): Promise<void> => {
     watcher ??= await openClient(url, { applicationName: 'atlas (lock watch)' });
@@ -70,7 +69,6 @@ export function watchLockWaits(url: string, pid: number, onWait: (wait: LockWait
     }
     const waitingFor = row.lock_type === null ? null : { lockType: row.lock_type, relation: row.relation };
     const wait: LockWait = { seconds: Math.round(row.seconds ?? 0), waitingFor, holders: row.holders };
-    if (longest === null || wait.seconds >= longest.seconds) longest = wait;
     const holders = wait.holders.map((h) => h.pid).join(',');
     onWait(wait, holders !== lastHolders);
     lastHolders = holders;
@@ -89,7 +87,6 @@ export function watchLockWaits(url: string, pid: number, onWait: (wait: LockWait
       clearInterval(timer);
       await polling;
       await (watcher as Client | null)?.end().catch(() => undefined);
-      return longest;
     },
   };
 }
