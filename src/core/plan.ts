@@ -216,8 +216,10 @@ export function planImport(input: PlanInput): ImportPlan {
   } else {
     for (const b of extra) dropped.push(b.staged);
   }
-  if (missing.length > 0) {
-    const names = missing.map((c) => c.name).join(', ');
+  // A required column the file lacks fails the import on its own: the warning names only the others.
+  const leftOut = missing.filter((c) => !c.required);
+  if (leftOut.length > 0) {
+    const names = leftOut.map((c) => c.name).join(', ');
     warnings.push(
       input.upsert === true
         ? `column(s) of ${tableName} missing from the file: ${names}; the rows it updates keep their values there, the rows it inserts get NULL (or the default)`

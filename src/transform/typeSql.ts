@@ -193,7 +193,7 @@ function lossyChecks(plan: ValidityPlan, raw: string, v: ValidityCheck): Array<{
     checks.push({ kind: 'overflow', ok: l.array ? `not exists (select from unnest(${full}) e(x) where not ${fitsOne('e.x')})` : fitsOne(full), errorType: `'numeric_overflow'` });
   }
   if (!plan.fitByCast) checks.push({ kind: 'fit', ok: `(${fitted})::${l.unconstrained} = ${full}`, errorType: l.change === 'truncation' ? `'value_too_long'` : `'precision_loss'` });
-  if (l.domain) checks.push({ kind: 'domain', ok: inputValidSql(`(${fitted})::text`, plan.type.nameSql, v), errorType: `'type_mismatch'` });
+  if (l.domain) checks.push({ kind: 'domain', ok: inputValidSql(`(${fitted})::text`, plan.type.nameSql, v), errorType: `'check_violation'` });
   return checks;
 }
 
@@ -284,6 +284,15 @@ function errorCausesSql(plan: ValidityPlan & Pick<ColumnPlan, 'sqlType'>, raw: s
   const cases: Array<{ when: string; type: string; message: string }> = [];
   if (plan.required) cases.push({ when: `${n} is null`, type: 'missing_required', message: `format('Value is missing and column %s is required', ${target})` });
   const base = plan.type.base ?? '';
+  if (plan.type.domain && plan.type.base !== null) {
+    // A value its base type takes (modifier, dropped time of day and all) failed only the domain's own CHECK.
+    const baseType = { ...plan.type, nameSql: `'${base}'`, domain: false, lossy: plan.type.lossy === null ? null : { ...plan.type.lossy, domain: false } };
+    cases.push({
+      when: validSql({ ...plan, type: baseType, required: false }, raw, v.schemaQuoted, v.hasPgInputIsValid),
+      type: 'check_violation',
+      message: `format('Value %s is refused by a CHECK of %s, the type of column %s', ${shown}, ${type}, ${target})`,
+    });
+  }
   const integer = INTEGER_RANGES[base];
   let otherwise = { type: 'type_mismatch', message: `format('Value %s is not a valid %s', ${shown}, ${type})` };
   if (integer !== undefined) {

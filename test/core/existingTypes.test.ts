@@ -430,8 +430,12 @@ describe('an existing table whose columns are domains with CHECKs and NOT NULL',
     const file = files.write('stock.csv', csv([['qty', 'day'], ['1', '2020-01-01'], ['-5', '2020-01-02'], ['3', '1999-01-01'], ['4', '2021-06-30']]));
     const r = await importFile(db.settings, { ...defaults, source: file, table: 'stock' });
     assert.deepEqual([r.status, r.rows_inserted, r.mapping_errors_count], ['partial', 2, 2]);
-    const errors = await db.rows<{ record_number: number; source_field: string }>(`select record_number, source_field from ${d('mapping_errors')} where import_id = $1 order by record_number`, [r.import_id]);
-    assert.deepEqual(errors.map((e) => [e.record_number, e.source_field]), [[2, 'qty'], [3, 'day']]);
+    const errors = await db.rows<{ record_number: number; source_field: string; error_type: string; error_message: string }>(
+      `select record_number, source_field, error_type, error_message from ${d('mapping_errors')} where import_id = $1 order by record_number`,
+      [r.import_id],
+    );
+    assert.deepEqual(errors.map((e) => [e.record_number, e.source_field, e.error_type]), [[2, 'qty', 'check_violation'], [3, 'day', 'check_violation']]);
+    assert.match(errors[0]!.error_message, /^Value '-5' is refused by a CHECK of .*positive_int, the type of column qty$/);
     assert.deepEqual(await db.rows(`select qty, day::text as day, code from ${d('stock')} order by qty`), [{ qty: 1, day: '2020-01-01', code: 'none' }, { qty: 4, day: '2021-06-30', code: 'none' }]);
     // The stored rows' hashes are their values' (the domain's default included): the same rows, code and all, are duplicates.
     const whole = files.write('whole.csv', csv([['qty', 'day', 'code'], ['1', '2020-01-01', 'none'], ['4', '2021-06-30', 'none'], ['5', '2022-01-01', ''], ['6', '2023-01-01', 'x']]));
@@ -440,6 +444,34 @@ describe('an existing table whose columns are domains with CHECKs and NOT NULL',
     assert.deepEqual(again.warnings.filter((w) => /hash/.test(w)), []);
     // A NULL into the NOT NULL domain is its row's mapping error.
     assert.deepEqual(await db.rows(`select error_type, source_field from ${d('mapping_errors')} where import_id = $1`, [again.import_id]), [{ error_type: 'missing_required', source_field: 'code' }]);
+  });
+
+  it('a domain over a type with a modifier: a value it would round or cannot hold says so, a value only its CHECK refuses is a check_violation; a NOT NULL domain without a default is required of the file', async () => {
+    const d = (name: string): string => qualify(db.schema, name);
+    await db.client.query(`create domain ${d('small_price')} as numeric(6,2) check (value < 1000)`);
+    await db.client.query(`create domain ${d('sku_nn')} as text not null`);
+    await createTrackedTable(db, 'prices', [['price', d('small_price')], ['sku', d('sku_nn')]]);
+    const file = files.write('prices.csv', csv([['price', 'sku'], ['10.50', 'a'], ['2000', 'b'], ['1.234', 'c'], ['123456', 'd'], ['x', 'e'], ['7', '']]));
+    const r = await importFile(db.settings, { ...defaults, source: file, table: 'prices' });
+    assert.deepEqual([r.status, r.rows_inserted, r.mapping_errors_count], ['partial', 1, 5]);
+    const errors = await db.rows<{ record_number: number; error_type: string; error_message: string }>(
+      `select record_number, error_type, error_message from ${d('mapping_errors')} where import_id = $1 order by record_number`,
+      [r.import_id],
+    );
+    assert.deepEqual(
+      errors.map((e) => [e.record_number, e.error_type]),
+      [[2, 'check_violation'], [3, 'precision_loss'], [4, 'numeric_overflow'], [5, 'type_mismatch'], [6, 'missing_required']],
+    );
+    assert.match(errors[0]!.error_message, /^Value '2000' is refused by a CHECK of .*small_price/);
+    assert.match(errors[1]!.error_message, /PostgreSQL would store '1\.23'/);
+
+    const lacking = files.write('no_sku.csv', csv([['price'], ['1.00']]));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: lacking, table: 'prices' }), /requires column\(s\) the file does not have: sku \(NOT NULL without a default\)/);
+    assert.equal((await db.rows(`select 1 from ${d('prices')}`)).length, 1, 'nothing written');
+    // Its record does not also warn that the column it failed for is left NULL.
+    const failed = await db.rows<{ warnings: string }>(`select coalesce(array_to_string(warnings, ' / '), '') as warnings from ${d('import_history')} where status = 'failed' and table_name = 'prices'`);
+    assert.equal(failed.length, 1);
+    assert.doesNotMatch(failed[0]!.warnings, /sku/);
   });
 });
 
