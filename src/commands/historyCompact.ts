@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { compactHistory, type CompactResult } from '../core/compact.js';
 import { CancelledError, UsageError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, needsConfirmation, parseAge, printable, printJson, settingsFor } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, lockWaitNotices, needsConfirmation, parseAge, printable, printJson, settingsFor } from './shared.js';
 import type { CompactFlags } from './historyCompactFlags.js';
 import { rejectHistoryFilters } from './historyFlags.js';
 
@@ -13,17 +13,18 @@ export async function runHistoryCompactCommand(flags: CompactFlags, cmd: Command
   const olderThanSeconds = parseAge(flags.olderThan);
   if (olderThanSeconds === null) throw new UsageError(`--older-than must be an age like 365d, 52w, 12h or 30m (minutes), not "${flags.olderThan}"`);
   const onDatabase = databaseNotice(cmd);
+  const waits = lockWaitNotices(cmd, 'the compact');
   let result: CompactResult;
   if (!needsConfirmation(flags, 'history compact')) {
-    result = await compactHistory(settings, { olderThanSeconds, dryRun: flags.dryRun === true, onDatabase });
+    result = await compactHistory(settings, { olderThanSeconds, dryRun: flags.dryRun === true, onDatabase, ...waits });
   } else {
-    const plan = await compactHistory(settings, { olderThanSeconds, dryRun: true, onDatabase });
+    const plan = await compactHistory(settings, { olderThanSeconds, dryRun: true, onDatabase, ...waits });
     if (plan.imports.length === 0) {
       result = { ...plan, dry_run: false };
     } else {
       process.stderr.write(render(plan, colorFor(cmd, process.stderr)));
       if (!(await confirm(`Drop them? Those ${formatCount(plan.imports.length)} import(s) can then no longer be undone`))) throw new CancelledError('compact cancelled; nothing was dropped');
-      result = await compactHistory(settings, { olderThanSeconds, dryRun: false });
+      result = await compactHistory(settings, { olderThanSeconds, dryRun: false, ...waits });
     }
   }
   if (g.json) {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { pruneHistory, type PruneResult } from '../core/history.js';
 import { CancelledError, UsageError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, needsConfirmation, parseAge, printable, printJson, settingsFor, cellWriter, type CellWriter } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, lockWaitNotices, needsConfirmation, parseAge, printable, printJson, settingsFor, cellWriter, type CellWriter } from './shared.js';
 import { rejectHistoryFilters } from './historyFlags.js';
 import type { PruneFlags } from './historyPruneFlags.js';
 
@@ -13,19 +13,20 @@ export async function runHistoryPruneCommand(flags: PruneFlags, cmd: Command): P
   const olderThanSeconds = parseAge(flags.olderThan);
   if (olderThanSeconds === null) throw new UsageError(`--older-than must be an age like 365d, 52w, 12h or 30m (minutes), not "${flags.olderThan}"`);
   const onDatabase = databaseNotice(cmd);
+  const waits = lockWaitNotices(cmd, 'the prune');
 
   let result: PruneResult;
   if (!needsConfirmation(flags, 'history prune')) {
-    result = await pruneHistory(settings, { olderThanSeconds, dryRun: flags.dryRun === true, onDatabase });
+    result = await pruneHistory(settings, { olderThanSeconds, dryRun: flags.dryRun === true, onDatabase, ...waits });
   } else {
     // Show what would go, ask, then delete exactly those (if still eligible).
-    const plan = await pruneHistory(settings, { olderThanSeconds, dryRun: true, onDatabase });
+    const plan = await pruneHistory(settings, { olderThanSeconds, dryRun: true, onDatabase, ...waits });
     if (plan.pruned_count === 0) {
       result = { ...plan, dry_run: false }; // nothing to delete, nothing to ask
     } else {
       process.stderr.write(render(plan, colorFor(cmd, process.stderr), cellWriter(process.stderr)));
       if (!(await confirm(`Delete these ${formatCount(plan.pruned_count)} history record(s) and their mapping errors?`))) throw new CancelledError('prune cancelled; nothing was deleted');
-      result = await pruneHistory(settings, { olderThanSeconds, dryRun: false, onlyIds: plan.imports.map((r) => r.import_id) });
+      result = await pruneHistory(settings, { olderThanSeconds, dryRun: false, onlyIds: plan.imports.map((r) => r.import_id), ...waits });
     }
   }
   if (g.json) {

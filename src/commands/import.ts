@@ -41,7 +41,7 @@ export async function runImportCommand(sources: string[], flags: ImportFlags, cm
           await pauses.at('copy', signal);
         },
         // Said also under cron (no progress shown): a log must show why nothing happens; --quiet silences it.
-        ...(g.quiet === true ? {} : { onLockWait: (wait: LockWait) => reporter.notice(lockWaitNotice(wait)) }),
+        ...(g.quiet === true ? {} : { onLockWait: (wait: LockWait) => reporter.notice(printable(lockWaitNotice(wait))) }),
         // The estimate costs a query on the history: only asked for when progress is shown.
         ...(mode === 'off' ? {} : { onInsert: (estimate: InsertEstimate) => reporter.inserting(estimate) }),
       });

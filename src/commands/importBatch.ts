@@ -90,7 +90,7 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
             },
             // The estimate costs a query on the history: only asked for when progress is shown.
             ...(mode === 'off' ? {} : { onInsert: (estimate: InsertEstimate) => mine()?.inserting(estimate) }),
-            ...(g.quiet === true ? {} : { onLockWait: (wait: LockWait) => (mine() ?? createProgress('off', undefined, labels.get(index) ?? '')).notice(lockWaitNotice(wait)) }),
+            ...(g.quiet === true ? {} : { onLockWait: (wait: LockWait) => (mine() ?? createProgress('off', undefined, labels.get(index) ?? '')).notice(printable(lockWaitNotice(wait))) }),
           };
         },
         onFileDone: (outcome, index) => {

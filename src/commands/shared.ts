@@ -8,6 +8,7 @@ import { globalFlags, readFlags, type FlagValues } from './flags.js';
 import { UsageError } from '../errors.js';
 import { isInterrupted, MAX_AGE_DAYS } from '../core/history.js';
 import type { DatabaseTarget } from '../db/connection.js';
+import { lockWaitNotice, type LockWaitOptions } from '../db/lockWaits.js';
 import { firstChars } from '../transform/firstChars.js';
 import { printable } from '../transform/printable.js';
 
@@ -61,6 +62,12 @@ export function databaseNotice(cmd: Command): (target: DatabaseTarget) => void {
     const verb = target.embedded.started ? 'started' : 'using';
     process.stderr.write(`atlas: ${verb} the embedded PostgreSQL on 127.0.0.1:${target.embedded.port} (data directory ${printable(target.embedded.dataDir)})\n`);
   };
+}
+
+/** Says on stderr, while it lasts, that `what` (`the undo`) waits for a lock another session holds; under cron too, not under --quiet. */
+export function lockWaitNotices(cmd: Command, what: string): LockWaitOptions {
+  if (globalOptions(cmd).quiet === true) return {};
+  return { onLockWait: (wait) => process.stderr.write(`atlas: ${printable(lockWaitNotice(wait, what))}\n`) };
 }
 
 export function printJson(value: unknown): void {

@@ -3,7 +3,7 @@ import { blockingReferencesError, dependentsError, forceRequiredError, keyConfli
 import { blockingReferenceText } from '../core/undoReferenceCheck.js';
 import { keyConflictText } from '../core/undoKeyCheck.js';
 import { CancelledError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
 import type { UndoFlags } from './undoFlags.js';
 
 
@@ -12,7 +12,7 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
   const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
   const ask = needsConfirmation(flags, 'undo');
-  const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true, reassign: flags.reassign === true };
+  const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true, reassign: flags.reassign === true, ...lockWaitNotices(cmd, 'the undo') };
 
   let result: UndoResult;
   if (!ask) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { undoBatch, type BatchUndoResult } from '../core/undoBatch.js';
 import { CancelledError, UsageError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatCount, globalOptions, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatCount, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
 import type { UndoFlags } from './undoFlags.js';
 
 
@@ -10,7 +10,7 @@ export async function runUndoBatchCommand(importId: string | undefined, flags: U
   if (importId !== undefined) throw new UsageError('give an import id or --batch ID, not both');
   const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
-  const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true, reassign: flags.reassign === true, onDatabase: databaseNotice(cmd) };
+  const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true, reassign: flags.reassign === true, onDatabase: databaseNotice(cmd), ...lockWaitNotices(cmd, 'the undo') };
   let result: BatchUndoResult;
   if (!needsConfirmation(flags, 'undo')) {
     result = await undoBatch(settings, flags.batch, options);

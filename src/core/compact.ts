@@ -6,12 +6,13 @@
 import type { Settings } from '../config.js';
 import { withTransaction } from '../db/connection.js';
 import { cutoffBefore } from '../db/history.js';
+import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
 import { prunePreImages } from '../db/preImages.js';
 import { UsageError } from '../errors.js';
 import { isoTime } from '../transform/time.js';
 import { withExistingSchema, type DatabaseListener } from './database.js';
 
-export interface CompactOptions {
+export interface CompactOptions extends LockWaitOptions {
   /** Only imports older than this many seconds. */
   olderThanSeconds: number;
   /** Only report what would be dropped. @default false */
@@ -38,12 +39,14 @@ export async function compactHistory(settings: Settings, options: CompactOptions
   return withExistingSchema(
     settings,
     options,
-    (client) =>
-      withTransaction(client, async () => {
-        const at = await cutoffBefore(client, options.olderThanSeconds);
-        const imports = await prunePreImages(client, settings.schema, at, options.dryRun);
-        return { dry_run: options.dryRun, cutoff: isoTime(at)!, imports, preimages_dropped: imports.reduce((n, i) => n + i.preimages, 0) };
-      }),
+    (client, url) =>
+      withTransaction(client, () =>
+        withLockWatch(client, url, options, async () => {
+          const at = await cutoffBefore(client, options.olderThanSeconds);
+          const imports = await prunePreImages(client, settings.schema, at, options.dryRun);
+          return { dry_run: options.dryRun, cutoff: isoTime(at)!, imports, preimages_dropped: imports.reduce((n, i) => n + i.preimages, 0) };
+        }),
+      ),
     // In a schema where atlas never ran there are no pre-images, and nothing is created.
     async (client) => ({ dry_run: options.dryRun, cutoff: isoTime(await cutoffBefore(client, options.olderThanSeconds))!, imports: [], preimages_dropped: 0 }),
   );

@@ -52,14 +52,14 @@ export async function withDatabaseRolledBack<T>(settings: Settings, options: Dat
  * answer "no imports"); in one where atlas never ran, `empty` answers (no imports, without the
  * tables); atlas's tables of an older version are upgraded in place, as by any command.
  */
-export async function withExistingSchema<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client) => Promise<T>, empty: (client: Client) => Promise<T>): Promise<T> {
-  return connected(settings, options, async (client) => {
+export async function withExistingSchema<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client, url: string) => Promise<T>, empty: (client: Client) => Promise<T>): Promise<T> {
+  return connected(settings, options, async (client, target) => {
     const { state, database } = await getAtlasSchemaState(client, settings.schema);
     if (state === 'no schema') throw missingSchema(settings, database);
     if (state === 'no tables') return empty(client);
     await migrate(client, settings.schema);
     await markInterruptedImports(client, settings.schema);
-    return fn(client);
+    return fn(client, target.url);
   });
 }
 

@@ -2,6 +2,7 @@
 import type { Settings } from '../config.js';
 import { withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
 import { cutoffBefore, deleteImports, findImports, listImports, listPrunable, ROWLESS_STATUSES, type HistoryFilter, type ImportRecord, type ImportSummary } from '../db/history.js';
+import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
 import { findRowOwners } from '../db/tables.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { withExistingSchema, type DatabaseListener, type DatabaseOptions } from './database.js';
@@ -87,7 +88,7 @@ export async function getImport(settings: Settings, idOrPrefix: string, options:
 }
 
 /** What `atlas history prune` was asked to do. */
-export interface PruneOptions {
+export interface PruneOptions extends LockWaitOptions {
   /** Records older than this many seconds are candidates. */
   olderThanSeconds: number;
   /** Only report what would be deleted. @default false */
@@ -124,26 +125,24 @@ export async function pruneHistory(settings: Settings, options: PruneOptions): P
   if (options.olderThanSeconds > MAX_AGE_DAYS * 86_400) throw new UsageError(`--older-than must be at most ${MAX_AGE_DAYS}d`);
   // In a schema where atlas never ran there is nothing to prune, and nothing is created.
   const nothing = async (client: Client): Promise<PruneResult> => ({ dry_run: options.dryRun, cutoff: isoTime(await cutoffBefore(client, options.olderThanSeconds))!, statuses: [...ROWLESS_STATUSES], imports: [], pruned_count: 0, kept: [] });
-  return withExistingSchema(settings, options, (client) =>
-    withTransaction(client, async () => {
-      const schema = settings.schema;
-      const { cutoff, records } = await listPrunable(client, schema, options.olderThanSeconds);
-      const only = options.onlyIds ? new Set(options.onlyIds) : null;
-      const candidates = only ? records.filter((r) => only.has(r.import_id)) : records;
-      // A policy hiding rows would hide rows that still reference a record, which the delete would then cascade to.
-      const owners = await withRowSecurityOff(client, 'cannot prune the history', () => findRowOwners(client, schema, candidates.map((r) => r.import_id)));
-      const owning = new Set(owners.map((o) => o.importId));
-      const prunable = candidates.filter((r) => !owning.has(r.import_id));
-      const pruned = options.dryRun ? prunable.length : await deleteImports(client, schema, prunable.map((r) => r.import_id));
-      return {
-        dry_run: options.dryRun,
-        cutoff,
-        statuses: [...ROWLESS_STATUSES],
-        imports: prunable,
-        pruned_count: pruned,
-        kept: owners.map((o) => ({ import_id: o.importId, table: o.table, rows: o.rows })),
-      };
-    }),
-    nothing,
-  );
+  const prune = async (client: Client): Promise<PruneResult> => {
+    const schema = settings.schema;
+    const { cutoff, records } = await listPrunable(client, schema, options.olderThanSeconds);
+    const only = options.onlyIds ? new Set(options.onlyIds) : null;
+    const candidates = only ? records.filter((r) => only.has(r.import_id)) : records;
+    // A policy hiding rows would hide rows that still reference a record, which the delete would then cascade to.
+    const owners = await withRowSecurityOff(client, 'cannot prune the history', () => findRowOwners(client, schema, candidates.map((r) => r.import_id)));
+    const owning = new Set(owners.map((o) => o.importId));
+    const prunable = candidates.filter((r) => !owning.has(r.import_id));
+    const pruned = options.dryRun ? prunable.length : await deleteImports(client, schema, prunable.map((r) => r.import_id));
+    return {
+      dry_run: options.dryRun,
+      cutoff,
+      statuses: [...ROWLESS_STATUSES],
+      imports: prunable,
+      pruned_count: pruned,
+      kept: owners.map((o) => ({ import_id: o.importId, table: o.table, rows: o.rows })),
+    };
+  };
+  return withExistingSchema(settings, options, (client, url) => withTransaction(client, () => withLockWatch(client, url, options, () => prune(client))), nothing);
 }

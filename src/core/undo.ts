@@ -10,6 +10,7 @@ import type { Settings } from '../config.js';
 import { lockForTransaction, useLargeWorkMem, withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
 import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
+import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
 import { countDependentUpdatedRows, countHandedOverPreImages, countPreImages, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, deleteInsertedRows, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
@@ -25,7 +26,7 @@ import { formatAbsoluteTime } from '../transform/time.js';
 export { laterChangeText };
 
 /** What `atlas undo` was asked to do. */
-export interface UndoOptions {
+export interface UndoOptions extends LockWaitOptions {
   /** Only report what would be removed; change nothing. @default false */
   dryRun: boolean;
   /**
@@ -256,9 +257,9 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
   return withExistingSchema(
     settings,
     options,
-    async (client) => {
+    async (client, url) => {
       const found = await resolveImport(client, schema, idOrPrefix);
-      return withTransaction(client, () => undoInTransaction(client, settings, found.import_id, options));
+      return withTransaction(client, () => withLockWatch(client, url, options, () => undoInTransaction(client, settings, found.import_id, options)));
     },
     () => Promise.reject(noImportWithId(idOrPrefix)),
   );

@@ -6,6 +6,7 @@
 import type { Settings } from '../config.js';
 import { listBatchImports } from '../db/batches.js';
 import { withTransaction } from '../db/connection.js';
+import { withLockWatch } from '../db/lockWaits.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { withExistingSchema } from './database.js';
 import { checkBatchId } from './history.js';
@@ -31,18 +32,19 @@ export async function undoBatch(settings: Settings, batchId: string, options: Om
   checkBatchId(batchId);
   if (options.purge) throw new UsageError('--purge cannot be used with --batch', { hint: 'purge the records one import at a time' });
   const noSuchBatch = () => new NotFoundError(`no import belongs to batch ${batchId}`, { hint: 'list them with `atlas history --batch ID`' });
-  return withExistingSchema(settings, options, async (client) => {
+  return withExistingSchema(settings, options, async (client, url) => {
     const all = await listBatchImports(client, settings.schema, batchId);
     if (all.length === 0) throw noSuchBatch();
     const owning = all.filter((r) => r.status === 'success' || r.status === 'partial').reverse();
     const leftAlone = all.filter((r) => r.status !== 'success' && r.status !== 'partial');
     const imports: UndoResult[] = [];
-    const run = async (): Promise<void> => {
-      for (const r of owning) {
-        const expected = options.expectedRows?.[r.import_id] ?? null;
-        imports.push(await undoInTransaction(client, settings, r.import_id, { ...options, dryRun: false, expectedRows: expected }));
-      }
-    };
+    const run = (): Promise<void> =>
+      withLockWatch(client, url, options, async () => {
+        for (const r of owning) {
+          const expected = options.expectedRows?.[r.import_id] ?? null;
+          imports.push(await undoInTransaction(client, settings, r.import_id, { ...options, dryRun: false, expectedRows: expected }));
+        }
+      });
     if (options.dryRun) {
       await client.query('begin');
       try {

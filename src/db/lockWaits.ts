@@ -91,6 +91,30 @@ export function watchLockWaits(url: string, pid: number, onWait: (wait: LockWait
   };
 }
 
+/** Who hears of a command's lock waits, and how often they are looked for. */
+export interface LockWaitOptions {
+  /** Called when the command starts waiting for a lock other sessions hold (again when those sessions change). */
+  onLockWait?: ((wait: LockWait) => void) | undefined;
+  /** How often the command's connection is looked at for lock waits, in milliseconds. @default 5000 */
+  lockWaitPollMs?: number;
+}
+
+/**
+ * Runs `fn` with `client`'s lock waits told to `options.onLockWait`. Called inside the caller's
+ * transaction: behind PgBouncer in transaction mode the backend is the client's only until it ends.
+ */
+export async function withLockWatch<T>(client: Client, url: string, options: LockWaitOptions, fn: () => Promise<T>): Promise<T> {
+  const listener = options.onLockWait;
+  if (listener === undefined) return fn();
+  const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  const watch = watchLockWaits(url, pid, (wait, changed) => changed && listener(wait), options.lockWaitPollMs);
+  try {
+    return await fn();
+  } finally {
+    await watch.stop();
+  }
+}
+
 /** One line naming the sessions an import waits for: `pid 4242 (bob, psql; idle in transaction, its transaction open 40 s: lock table sales)`. */
 export function lockHoldersText(holders: readonly LockHolder[]): string {
   return holders
@@ -120,7 +144,7 @@ export function lockWaitWarning(wait: LockWait): string {
   return `waited at least ${wait.seconds} s for ${waitedFor(wait)} held by another session: ${lockHoldersText(wait.holders)}`;
 }
 
-/** The line said while the wait lasts. */
-export function lockWaitNotice(wait: LockWait): string {
-  return `waiting ${wait.seconds} s so far for ${waitedFor(wait)} held by another session: ${lockHoldersText(wait.holders)}; the import goes on when that session's transaction ends`;
+/** The line said while the wait lasts; `what` waits (`the import`, `the undo`). */
+export function lockWaitNotice(wait: LockWait, what = 'the import'): string {
+  return `waiting ${wait.seconds} s so far for ${waitedFor(wait)} held by another session: ${lockHoldersText(wait.holders)}; ${what} goes on when that session's transaction ends`;
 }

@@ -3,9 +3,16 @@
  * show why nothing happens) and records who held it and for how long at least.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pg from 'pg';
+import { compactHistory } from '../../src/core/compact.ts';
+import { pruneHistory } from '../../src/core/history.ts';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
+import { importBatch } from '../../src/core/importBatch.ts';
+import { undoImport } from '../../src/core/undo.ts';
+import { undoBatch } from '../../src/core/undoBatch.ts';
 import type { LockWait } from '../../src/db/lockWaits.ts';
 import { qualify } from '../../src/transform/naming.ts';
 import { csv, runAtlas, useTempDir, useTestDb, type TestDb } from '../helpers.ts';
@@ -22,6 +29,22 @@ async function holdLock(db: TestDb, lock: string): Promise<{ pid: number; releas
   // An import that never says it waits fails its test instead of waiting for ever.
   setTimeout(() => void release(), 30_000).unref();
   return { pid, release };
+}
+
+/** Runs atlas with `args` while `lock` is held on table `table`, released once atlas says it waits; its exit code 0 and its line on stderr checked. */
+async function assertCommandSaysItWaits(db: TestDb, table: string, args: string[], what: string): Promise<void> {
+  const holder = await holdLock(db, `lock table ${qualify(db.schema, table)} in access exclusive mode`);
+  let stderr = '';
+  const run = await runAtlas([...args, '--database-url', db.url, '--schema', db.schema], {
+    onSpawn: (child) =>
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/waiting \d+ s so far/.test(stderr)) void holder.release();
+      }),
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const line = `^atlas: waiting \\d+ s so far for a lock on table .*${table} held by another session: pid ${holder.pid} \\(.*lock-holder-test; .*\\); ${what} goes on when that session's transaction ends$`;
+  assert.match(run.stderr, new RegExp(line, 'm'));
 }
 
 describe('an import waiting for a lock', () => {
@@ -82,18 +105,72 @@ describe('an import waiting for a lock', () => {
   });
 
   it('the command says so on stderr under cron (no terminal, no --progress), with the holder', async () => {
-    const conn = ['--database-url', db.url, '--schema', db.schema];
     await importFile(db.settings, { ...base, table: 'waits3', source: files.write('e.csv', csv([['k'], ['e']])) });
-    const holder = await holdLock(db, `lock table ${qualify(db.schema, 'waits3')} in access exclusive mode`);
-    let stderr = '';
-    const run = await runAtlas(['import', files.write('f.csv', csv([['k'], ['f']])), '--table', 'waits3', ...conn], {
-      onSpawn: (child) =>
-        child.stderr!.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          if (/waiting \d+ s so far/.test(stderr)) void holder.release();
-        }),
+    await assertCommandSaysItWaits(db, 'waits3', ['import', files.write('f.csv', csv([['k'], ['f']])), '--table', 'waits3'], 'the import');
+  });
+});
+
+describe('undo, undo of a batch, history prune and history compact waiting for a lock', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+  const poll = { lockWaitPollMs: 100 };
+  const undoOptions = { dryRun: false, force: false, purge: false, ...poll };
+
+  /** `act` run while `lock` is held: the waits it was told of, the holder released at the first. */
+  async function whileHeld<T>(lock: string, act: (onLockWait: (wait: LockWait) => void) => Promise<T>): Promise<{ result: T; waits: LockWait[]; holderPid: number }> {
+    const holder = await holdLock(db, lock);
+    const waits: LockWait[] = [];
+    const result = await act((wait) => {
+      waits.push(wait);
+      void holder.release();
     });
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, new RegExp(`^atlas: waiting \\d+ s so far for a lock on table .*waits3 held by another session: pid ${holder.pid} \\(.*lock-holder-test; .*\\); the import goes on when that session's transaction ends$`, 'm'));
+    await holder.release();
+    return { result, waits, holderPid: holder.pid };
+  }
+
+  it('undo is told who holds its table, and goes on when it is released', async () => {
+    const r = await importFile(db.settings, { table: 'uw', source: files.write('u.csv', csv([['k'], ['a'], ['b']])) });
+    const { result, waits, holderPid } = await whileHeld(`lock table ${qualify(db.schema, 'uw')} in access exclusive mode`, (onLockWait) => undoImport(db.settings, r.import_id, { ...undoOptions, onLockWait }));
+    assert.equal(result.rows_removed, 2);
+    assert.deepEqual(waits.map((w) => [w.waitingFor?.lockType, w.holders.map((h) => h.pid)]), [['relation', [holderPid]]]);
+  });
+
+  it('undo of a batch is told who holds the table of one of its imports', async () => {
+    const dir = join(files.dir, 'batch');
+    mkdirSync(dir);
+    files.write('batch/one.csv', csv([['k'], ['1']]));
+    files.write('batch/two.csv', csv([['k'], ['2']]));
+    const batch = await importBatch(db.settings, { sources: [dir], table: 'bw', format: null, delimiter: null, header: true, encoding: null, name: null, recursive: false, pattern: null, atomic: false, stopOnError: false });
+    const { result, waits, holderPid } = await whileHeld(`lock table ${qualify(db.schema, 'bw')} in access exclusive mode`, (onLockWait) => undoBatch(db.settings, batch.batch_id, { ...undoOptions, onLockWait }));
+    assert.equal(result.rows_removed, 2);
+    assert.deepEqual(waits.map((w) => w.holders.map((h) => h.pid)), [[holderPid]]);
+  });
+
+  it('history prune is told who holds a record it deletes', async () => {
+    const failed = await importFile(db.settings, { table: 'pw', source: files.write('empty.csv', 'k\n') }).then(
+      () => assert.fail('a file without data rows fails'),
+      (err: { importId?: string }) => err.importId!,
+    );
+    const { result, waits, holderPid } = await whileHeld(`select 1 from ${qualify(db.schema, 'import_history')} where import_id = '${failed}' for update`, (onLockWait) =>
+      pruneHistory(db.settings, { olderThanSeconds: 0, dryRun: false, onlyIds: [failed], ...poll, onLockWait }),
+    );
+    assert.equal(result.pruned_count, 1);
+    assert.deepEqual(waits.map((w) => w.holders.map((h) => h.pid)), [[holderPid]]);
+  });
+
+  it('history compact is told who holds an import whose previous versions it drops', async () => {
+    await importFile(db.settings, { table: 'cw', mode: 'upsert', key: ['k'], source: files.write('c1.csv', csv([['k', 'v'], ['1', 'a']])) });
+    const upsert = await importFile(db.settings, { table: 'cw', mode: 'upsert', key: ['k'], source: files.write('c2.csv', csv([['k', 'v'], ['1', 'b']])) });
+    assert.equal(upsert.rows_updated, 1);
+    const { result, waits, holderPid } = await whileHeld(`select 1 from ${qualify(db.schema, 'import_history')} where import_id = '${upsert.import_id}' for update`, (onLockWait) =>
+      compactHistory(db.settings, { olderThanSeconds: 0, dryRun: false, ...poll, onLockWait }),
+    );
+    assert.equal(result.preimages_dropped, 1);
+    assert.deepEqual(waits.map((w) => w.holders.map((h) => h.pid)), [[holderPid]]);
+  });
+
+  it('the undo command says so on stderr under cron, naming itself', async () => {
+    const r = await importFile(db.settings, { table: 'uw2', source: files.write('u2.csv', csv([['k'], ['a']])) });
+    await assertCommandSaysItWaits(db, 'uw2', ['undo', r.import_id, '--yes'], 'the undo');
   });
 });
