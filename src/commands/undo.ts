@@ -57,6 +57,7 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     if (!noRows) lines.push(`  remove ${c.bold(formatCount(removing))} row(s) from ${where}${r.rows_recorded !== removing ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}${split}`);
     if (restoring > 0) lines.push(`  put back ${c.bold(formatCount(restoring))} row(s) it updated or deleted (${printable(r.import_mode)}), exactly as they were`);
     if (r.rows_handed_over > 0) lines.push(c.yellow(`  leave ${handedOver}`));
+    if (r.restore_changers.length > 0) lines.push(c.yellow(`  check the rows it puts back against their previous versions: ${printable(r.restore_changers.join(', '))} of the table may change them, and then it is refused unless --force`));
     if (r.later_imports.length > 0) lines.push(c.yellow(`  ${laterImportsText(r)}`));
     if (r.key_conflicts.length > 0) lines.push(c.yellow(`  refused, --force too: rows it would put back hold keys that other rows in the table hold now: ${printable(r.key_conflicts.map(keyConflictText).join('; '))}; undo those imports first`));
     if (r.blocking_references.length > 0) lines.push(c.yellow(`  refused, --force too: rows it inserted, which undo deletes, are referenced by ${printable(r.blocking_references.map(blockingReferenceText).join(', '))}; delete or change those rows first`));
@@ -71,7 +72,11 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
   } else {
     const kept = r.rows_reassigned ? `: ${formatCount((r.rows_removed ?? 0) - r.rows_reassigned)} deleted, ${formatCount(r.rows_reassigned)} kept as rows of later imports` : '';
     lines.push(`${c.green('undone')}: removed ${formatCount(r.rows_removed ?? 0)} row(s) of ${what} from ${where}${kept}`);
-    if ((r.rows_restored ?? 0) > 0) lines.push(`  put back ${formatCount(r.rows_restored)} row(s) it had updated or deleted, exactly as they were`);
+    if ((r.rows_restored ?? 0) > 0) {
+      const altered = r.rows_altered_on_restore;
+      lines.push(`  put back ${formatCount(r.rows_restored)} row(s) it had updated or deleted, ${altered === 0 ? 'exactly as they were' : `${formatCount((r.rows_restored ?? 0) - altered)} of them exactly as they were`}`);
+      if (altered > 0) lines.push(c.yellow(`  forced: ${formatCount(altered)} row(s) put back as ${printable(r.restore_changers.join(', '))} changed them (column(s) ${printable(r.columns_altered_on_restore.join(', '))}), not as they were`));
+    }
     if (r.rows_handed_over > 0) lines.push(c.yellow(`  left ${handedOver}`));
     if (r.later_imports.length > 0) lines.push(c.yellow(`  forced: ${laterImportsText(r)}`));
     if (r.purged) lines.push(`  deleted its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)`);

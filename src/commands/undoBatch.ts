@@ -37,6 +37,7 @@ function render(r: BatchUndoResult, c: ReturnType<typeof colorFor>, asking: bool
   for (const u of r.imports) {
     const restored = u.rows_restored ?? 0;
     lines.push(`  ${r.dry_run ? 'remove' : 'removed'} ${formatCount(u.rows_removed)} row(s) of import ${u.import_id} (${printable(u.file_name ?? 'stdin')}) from ${printable(`${u.schema}.${u.table_name}`)}${restored > 0 ? `, put back ${formatCount(restored)} it updated or deleted` : ''}`);
+    if (u.rows_altered_on_restore > 0) lines.push(c.yellow(`    forced: ${formatCount(u.rows_altered_on_restore)} of them put back as ${printable(u.restore_changers.join(', '))} changed them (column(s) ${printable(u.columns_altered_on_restore.join(', '))}), not as they were`));
   }
   for (const l of r.left_alone) lines.push(c.dim(`  left alone: import ${l.import_id} (${l.status}, no rows)`));
   const restored = r.imports.reduce((n, u) => n + (u.rows_restored ?? 0), 0);

@@ -6,7 +6,7 @@ export const undoFlags = {
   ...confirmationFlags('removed'),
   force: bool(
     '--force',
-    "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone; also delete rows later imports rely on (unless --reassign); undo even if later imports (upsert, replace) changed its rows: those stay as they left them, and undoing those imports later puts back what was there before this one; never puts back a row whose key (a unique index's, an upsert's --key) another row holds now",
+    "undo even if the import's rows changed since it ran (updated, deleted, added), or its table is gone; also delete rows later imports rely on (unless --reassign); undo even if later imports (upsert, replace) changed its rows: those stay as they left them, and undoing those imports later puts back what was there before this one; keep rows it puts back as the table's triggers change them (refused otherwise); never puts back a row whose key (a unique index's, an upsert's --key) another row holds now",
   ),
   reassign: bool('--reassign', 'keep the rows later imports rely on (they skipped their own copies as duplicates): each becomes a row of the earliest such import, whose record is updated'),
   purge: bool('--purge', 'also delete the history record and its mapping errors: no audit trail is left (also for failed or undone imports)'),

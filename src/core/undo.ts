@@ -12,10 +12,10 @@ import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countDependentUpdatedRows, countHandedOverPreImages, countPreImages, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, deleteInsertedRows, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
+import { countDependentUpdatedRows, countHandedOverPreImages, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
-import { qualify } from '../transform/naming.js';
+import { qualify, quoteIdent } from '../transform/naming.js';
 import { withExistingSchema, type DatabaseListener } from './database.js';
 import { checkImportId, noImportWithId, resolveImport } from './history.js';
 import { reassignDependentRows } from './reassign.js';
@@ -103,6 +103,15 @@ export interface UndoResult {
   rows_handed_over: number;
   /** Rows put back as they were before the import (values, metadata, id); null in a dry run. */
   rows_restored: number | null;
+  /**
+   * The table's triggers and rules that may change rows as undo puts them back (`trigger touch`):
+   * undo compares the rows it put back with their previous versions and is refused (rolled back)
+   * when any differs, unless --force. Empty when there are none or nothing to put back.
+   */
+  restore_changers: string[];
+  /** With --force: rows put back that those triggers or rules changed, and the columns they changed; 0 and [] otherwise. */
+  rows_altered_on_restore: number;
+  columns_altered_on_restore: string[];
   /**
    * Later imports, not undone, that updated or deleted rows this one wrote: undo them first
    * (or --force, which leaves those rows to them).
@@ -250,6 +259,36 @@ async function takeOutAndRestore(client: Client, schema: string, table: string, 
   }
 }
 
+/**
+ * The rows undo put back must be their previous versions exactly; a trigger or rule of the table
+ * may have changed them on the way (an `updated_at` a BEFORE UPDATE trigger sets): refused, which
+ * rolls the undo back, unless --force, which keeps them as changed and counts them in `result`.
+ */
+async function checkRestoredExactly(client: Client, result: UndoResult, skipRowIds: readonly string[], force: boolean): Promise<void> {
+  const { schema, table_name: table, import_id: id } = result;
+  const altered = await findAlteredRestores(client, schema, table, id, skipRowIds);
+  if (altered.rows === 0) return;
+  if (!force) {
+    const names = result.restore_changers.join(', ');
+    throw new AtlasError(
+      `cannot undo import ${id} exactly: ${names} of ${schema}.${table} changed ${altered.rows} of the ${result.rows_restored ?? 0} row(s) it put back (column(s) ${altered.columns.join(', ')}); rolled back, nothing was changed`,
+      { hint: `disable them for the undo (${disableStatements(schema, table, result.restore_changers)}; enable them after), or --force keeps those rows as they leave them` },
+    );
+  }
+  result.rows_altered_on_restore = altered.rows;
+  result.columns_altered_on_restore = altered.columns;
+}
+
+/** `alter table ... disable trigger "x"` (or `rule`) for each of listRestoreChangers' `trigger x` / `rule x`. */
+function disableStatements(schema: string, table: string, changers: readonly string[]): string {
+  return changers
+    .map((c) => {
+      const [kind, ...name] = c.split(' ');
+      return `alter table ${qualify(schema, table)} disable ${kind} ${quoteIdent(name.join(' '))}`;
+    })
+    .join('; ');
+}
+
 /** Undoes one import (by id or unambiguous 8+ character prefix). `undone_by` is `settings.user`. */
 export async function undoImport(settings: Settings, idOrPrefix: string, options: UndoOptions): Promise<UndoResult> {
   checkImportId(idOrPrefix);
@@ -301,6 +340,9 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     rows_to_restore: 0,
     rows_handed_over: 0,
     rows_restored: options.dryRun ? null : 0,
+    restore_changers: [],
+    rows_altered_on_restore: 0,
+    columns_altered_on_restore: [],
     later_imports: [],
     key_conflicts: [],
     blocking_references: [],
@@ -374,6 +416,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
       // The rows --force leaves to later imports are not put back (handOverPreImages).
       const skipped = result.later_imports.length > 0 ? await listLaterChangedRowIds(client, schema, table, id) : [];
       result.key_conflicts = await findRestoreKeyConflicts(client, schema, table, id, skipped);
+      result.restore_changers = await listRestoreChangers(client, schema, table);
     }
     // --reassign keeps some of the rows (for later imports): its real run's DELETE still says a reference in one line.
     if (state.rows > 0 && options.reassign !== true) result.blocking_references = await findBlockingReferences(client, schema, table, id);
@@ -412,6 +455,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   const changed = info?.tracked ? await takeOutAndRestore(client, schema, table, id, taken, result.rows_to_restore) : { removed: 0, restored: 0 };
   const removed = changed.removed + result.rows_reassigned;
   result.rows_restored = changed.restored;
+  if (result.restore_changers.length > 0 && changed.restored > 0) await checkRestoredExactly(client, result, taken, options.force);
   // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
   if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
   // An upsert's updated rows come back as their previous versions (same ids): the table loses only the rows it inserted.
@@ -422,7 +466,9 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     await deleteImports(client, schema, [id]);
   } else {
     const restoredBy = result.rows_restored > 0 ? { rows_restored: result.rows_restored, restore_xmin: await currentXid(client) } : {};
-    const { undone_at } = await markUndone(client, schema, id, settings.user, result.rows_removed, { ...(reassigned.length > 0 ? { reassigned_to: reassigned } : {}), ...restoredBy });
+    // --force let triggers change rows it put back: the record says which and how many, not "exactly as they were".
+    const altered = result.rows_altered_on_restore > 0 ? { rows_altered_on_restore: result.rows_altered_on_restore, columns_altered_on_restore: result.columns_altered_on_restore, altered_by: result.restore_changers } : {};
+    const { undone_at } = await markUndone(client, schema, id, settings.user, result.rows_removed, { ...(reassigned.length > 0 ? { reassigned_to: reassigned } : {}), ...restoredBy, ...altered });
     if (rec.replaces_import_id !== null) await clearReplacedBy(client, schema, rec.replaces_import_id, id);
     result.undone_at = undone_at;
     result.undone_by = settings.user;

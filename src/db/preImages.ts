@@ -164,6 +164,50 @@ export async function restorePreImages(client: Client, schema: string, table: st
   return res.rowCount ?? 0;
 }
 
+/**
+ * The enabled triggers and rules of `table` that may change a row as undo puts it back: row
+ * triggers on INSERT or UPDATE (an `updated_at` set by a BEFORE trigger) and rules on them, as
+ * `trigger name` / `rule name`. Undo then checks the rows it put back (findAlteredRestores).
+ */
+export async function listRestoreChangers(client: Client, schema: string, table: string): Promise<string[]> {
+  const res = await client.query<{ name: string }>(
+    `select format('trigger %s', g.tgname) as name from pg_trigger g
+      where g.tgrelid = to_regclass($1) and not g.tgisinternal and g.tgenabled in ('O', 'A') and (g.tgtype & 1) = 1 and (g.tgtype & (4 | 16)) <> 0
+     union all
+     select format('rule %s', r.rulename) from pg_rewrite r where r.ev_class = to_regclass($1) and r.ev_type in ('2', '3')
+     order by 1`,
+    [qualify(schema, table)],
+  );
+  return res.rows.map((r) => r.name);
+}
+
+/**
+ * The rows undo put back (in place or inserted back) that differ from their previous versions in
+ * a column it restored, compared as text (every type has one): what a trigger or rule changed.
+ * Rows whose ids are in `skipRowIds` were not put back.
+ */
+export async function findAlteredRestores(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<{ rows: number; columns: string[] }> {
+  const columns = await restoredColumns(client, schema, table, importId);
+  const params: unknown[] = [importId, table, skipRowIds];
+  const values = await preImageValuesSql(client, schema, table, columns, params);
+  // Each differing column by its position (a name is never put in SQL text as a literal).
+  const differs = columns.map((c, i) => `case when (t.${quoteIdent(c)})::text is distinct from (${values[i]!})::text then ${i} end`);
+  const res = await client.query<{ rows: number; positions: number[] }>(
+    `with d as (
+       select array_remove(array[${differs.join(', ')}]::int[], null) as positions
+         from ${qualify(schema, PREIMAGES)} p
+         cross join lateral json_populate_record(null::${qualify(schema, table)}, p.row_data) r
+         join ${qualify(schema, table)} t on t.id = p.row_id
+        where p.import_id = $1 and p.table_name = $2 and not (p.row_id = any($3::bigint[])))
+     select count(*) filter (where cardinality(positions) > 0)::int as rows,
+            array(select distinct x from d cross join unnest(d.positions) x order by 1) as positions
+       from d`,
+    params,
+  );
+  const row = res.rows[0]!;
+  return { rows: row.rows, columns: row.positions.map((i) => columns[i]!) };
+}
+
 /** How many pre-images an import kept. */
 export async function countPreImages(client: Client, schema: string, importId: string): Promise<number> {
   const res = await client.query<{ n: number }>(`select count(*)::int as n from ${qualify(schema, PREIMAGES)} where import_id = $1`, [importId]);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { undoImport, type UndoOptions } from '../../src/core/undo.ts';
 import { AtlasError } from '../../src/errors.ts';
+import { qualify } from '../../src/transform/naming.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { createTrackedTable, importInto, importWith, snapshotRowText, snapshotTable } from '../importHelpers.ts';
 
@@ -233,5 +234,59 @@ describe('undo of upsert, replace and --replace-import', () => {
     await undoImport(db.settings, u2.import_id, { ...run, force: true });
     const [b] = await db.rows<{ id: string; import_id: string | null }>(`select id::text, _import_id::text as import_id from ${t} where sku = 'b'`);
     assert.notEqual(b!.import_id, u2.import_id, 'row b is back to its previous version');
+  });
+});
+
+/** A trigger of the table may change the rows undo puts back (an updated_at): undo is exact or refused, never "exact" and not. */
+describe('undo of an upsert or a replace into a table whose triggers change rows', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+  const file = (name: string, rows: string[][]): string => files.write(name, csv([['sku', 'note'], ...rows]));
+
+  /** A table whose BEFORE INSERT OR UPDATE trigger sets updated_at, and whose AFTER trigger logs every change elsewhere. */
+  async function touchedTable(table: string): Promise<string> {
+    const t = qualify(db.schema, table);
+    await createTrackedTable(db, table, [['sku', 'text'], ['note', 'text'], ['updated_at', 'timestamptz']], ['unique (sku)']);
+    await db.client.query(`create table if not exists ${qualify(db.schema, 'change_log')} (at timestamptz default clock_timestamp(), what text)`);
+    await db.client.query(`create or replace function ${qualify(db.schema, 'touch')}() returns trigger language plpgsql as $$ begin new.updated_at := clock_timestamp(); return new; end $$`);
+    await db.client.query(`create or replace function ${qualify(db.schema, 'log_change')}() returns trigger language plpgsql as $$ begin insert into ${qualify(db.schema, 'change_log')} (what) values (tg_op); return null; end $$`);
+    await db.client.query(`create trigger "touch it" before insert or update on ${t} for each row execute function ${qualify(db.schema, 'touch')}()`);
+    await db.client.query(`create trigger logged after insert or update or delete on ${t} for each row execute function ${qualify(db.schema, 'log_change')}()`);
+    return t;
+  }
+
+  it('is refused, rolled back and saying how, when the trigger changed a row it put back; exact with the trigger disabled; --force keeps them as changed and the record says so', async () => {
+    const t = await touchedTable('touched');
+    await importInto(db.settings, file('t1.csv', [['a', 'x'], ['b', 'y']]), 'touched');
+    const before = await snapshotRowText(db, 'touched');
+    const u = await importWith(db.settings, file('t2.csv', [['a', 'X'], ['c', 'z']]), 'touched', { mode: 'upsert', key: ['sku'] });
+    assert.deepEqual([u.rows_inserted, u.rows_updated], [1, 1]);
+    const afterUpsert = await snapshotRowText(db, 'touched');
+
+    const dry = await undoImport(db.settings, u.import_id, { ...run, dryRun: true });
+    assert.deepEqual(dry.restore_changers, ['trigger logged', 'trigger touch it']);
+    await assert.rejects(undoImport(db.settings, u.import_id, run), (err: unknown) => {
+      assert.ok(err instanceof AtlasError);
+      assert.match(err.message, /^cannot undo import \S+ exactly: trigger logged, trigger touch it of \S+ changed 1 of the 1 row\(s\) it put back \(column\(s\) updated_at\); rolled back, nothing was changed$/);
+      assert.match(err.hint ?? '', /disable trigger "touch it"/);
+      return true;
+    });
+    assert.deepEqual(await snapshotRowText(db, 'touched'), afterUpsert, 'nothing changed');
+
+    // As the hint says: the trigger off for the undo, which is then exact (the AFTER trigger, still on, changes no row).
+    await db.client.query(`alter table ${t} disable trigger "touch it"`);
+    const r = await undoImport(db.settings, u.import_id, run);
+    await db.client.query(`alter table ${t} enable trigger "touch it"`);
+    assert.deepEqual([r.rows_restored, r.rows_altered_on_restore], [1, 0]);
+    assert.deepEqual(await snapshotRowText(db, 'touched'), before, 'byte for byte as before the upsert');
+
+    // A replace, undone with --force: its rows come back as the trigger leaves them, counted and recorded.
+    const rep = await importWith(db.settings, file('t3.csv', [['q', 'q']]), 'touched', { mode: 'replace' });
+    const forced = await undoImport(db.settings, rep.import_id, { ...run, force: true });
+    assert.deepEqual([forced.rows_restored, forced.rows_altered_on_restore, forced.columns_altered_on_restore], [2, 2, ['updated_at']]);
+    const back = await db.rows<{ sku: string; note: string }>(`select sku, note from ${t} order by id`);
+    assert.deepEqual(back, [{ sku: 'a', note: 'x' }, { sku: 'b', note: 'y' }]);
+    const [rec] = await db.rows<{ m: Record<string, unknown> }>(`select metadata as m from ${qualify(db.schema, 'import_history')} where import_id = $1`, [rep.import_id]);
+    assert.deepEqual([rec!.m.rows_altered_on_restore, rec!.m.columns_altered_on_restore, rec!.m.altered_by], [2, ['updated_at'], ['trigger logged', 'trigger touch it']]);
   });
 });
