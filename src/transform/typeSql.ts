@@ -362,7 +362,26 @@ function strftimeDate(order: DateOrder, separator: string): string {
 
 /** True when values of this column may be stored in a form other than their text. */
 export function recordsCorrections(plan: Pick<ColumnPlan, 'recordCorrections' | 'type' | 'fitByCast'>): boolean {
-  return recordsCoercions(plan) || (plan.fitByCast === true && plan.type.lossy !== null);
+  return recordsCoercions(plan) || (plan.fitByCast === true && plan.type.lossy !== null) || isFloat(plan);
+}
+
+/** A column of real or double precision (or a domain over one): it keeps about 6-9 and 15-17 significant digits of a number. */
+function isFloat(plan: { type: TypeRef }): boolean {
+  return baseOf(plan) === 'real' || baseOf(plan) === 'double precision';
+}
+
+/**
+ * A number a real or double precision column rounds (`16777217` into real is 16777216,
+ * `0.1234567891` is 0.12345679): recorded as `rounding`, `after` as stored. Compared by the
+ * stored value's shortest text, which is exactly the float (a cast to numeric keeps fewer digits).
+ * Only valid values reach it, so both casts succeed.
+ */
+function floatRoundingSql(plan: ColumnPlan, raw: string, cast: string): Correction {
+  const n = normalizedSql(plan, raw);
+  return {
+    condition: `${n} ~ ${NUMBER_SQL_PATTERN} and ((${cast})::text)::numeric <> (${n})::numeric`,
+    value: `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', 'rounding', 'target_type', ${plan.type.targetTypeSql})`,
+  };
 }
 
 /** Values of this column may be read from a form other than their text (a US date, "yes", "1,234.50"). */
@@ -387,6 +406,7 @@ export function correctionSql(plan: ColumnPlan, raw: string, converted?: string)
   if (!recordsCorrections(plan)) return null;
   const cast = converted ?? castSql(plan, raw);
   const coercion = recordsCoercions(plan) ? coercionSql(plan, raw, cast) : null;
+  if (isFloat(plan)) return combined(floatRoundingSql(plan, raw, cast), coercion);
   const l = plan.type.lossy;
   if (!plan.fitByCast || l === null) return coercion;
   // The column takes PostgreSQL's cast (`"fit": "cast"`): a value it cut or rounded is recorded as
@@ -394,8 +414,13 @@ export function correctionSql(plan: ColumnPlan, raw: string, converted?: string)
   const n = normalizedSql(plan, raw);
   const changed = `${n} is not null and (${cast})::${l.unconstrained} <> (${n})::${l.unconstrained}`;
   const lossy = `jsonb_build_object('before', ${raw}, 'after', to_jsonb(${cast}), 'correction_type', '${l.change}', 'target_type', ${plan.type.targetTypeSql})`;
-  if (coercion === null) return { condition: changed, value: lossy };
-  return { condition: `((${changed}) or (${coercion.condition}))`, value: `case when ${changed} then ${lossy} else ${coercion.value} end`, nullAfter: coercion.nullAfter };
+  return combined({ condition: changed, value: lossy }, coercion);
+}
+
+/** A cut or rounding recorded in place of any other correction of the same value. */
+function combined(change: Correction, coercion: Correction | null): Correction {
+  if (coercion === null) return change;
+  return { condition: `((${change.condition}) or (${coercion.condition}))`, value: `case when ${change.condition} then ${change.value} else ${coercion.value} end`, nullAfter: coercion.nullAfter };
 }
 
 /** The correction of a value read from a form other than its text, as correctionSql describes. */

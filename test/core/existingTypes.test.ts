@@ -335,6 +335,55 @@ describe('existing tables with declared lengths, hostile type names and unhashab
 });
 
 /** Existing tables whose id is not atlas's integer (r7_id_shapes): refused in one line where rows are named by id, not with the SQL's error. */
+describe('an existing table with real and double precision columns', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+
+  it('a number they round is stored rounded and recorded as a rounding, with what was stored; numbers they hold exactly carry no correction; the same through the per-value lookup of many rows', async () => {
+    await db.client.query(`create domain ${qualify(db.schema, 'ratio')} as real check (value >= 0)`);
+    await createTrackedTable(db, 'floats', [['k', 'integer'], ['r', 'real'], ['d', 'double precision'], ['q', qualify(db.schema, 'ratio')]]);
+    const file = files.write('floats.csv', csv([
+      ['k', 'r', 'd', 'q'],
+      ['1', '0.1', '0.1', '0.5'],
+      ['2', '16777217', '9007199254740993', '0.1234567891'],
+      ['3', '1.5e-3', '3.141592653589793238', '2'],
+      ['4', '', '123456789.125', 'NaN'],
+      ['5', '-0.25', '0.30000000000000004', '1.1'],
+    ]));
+    const r = await importFile(db.settings, { ...defaults, source: file, table: 'floats' });
+    assert.deepEqual([r.status, r.rows_inserted], ['success', 5]);
+    const rows = await db.rows<{ k: number; r: string | null; d: string; q: string; fixes: Record<string, unknown> | null }>(
+      `select k, r::text, d::text, q::text, _corrections_applied as fixes from ${qualify(db.schema, 'floats')} order by k`,
+    );
+    const fixes = Object.fromEntries(rows.map((row) => [row.k, row.fixes]));
+    assert.deepEqual([rows[1]!.r, rows[1]!.d, rows[1]!.q], ['1.6777216e+07', '9.007199254740992e+15', '0.12345679']);
+    assert.deepEqual(fixes[2], {
+      r: { before: '16777217', after: 16777216, correction_type: 'rounding', target_type: 'REAL' },
+      d: { before: '9007199254740993', after: 9007199254740992, correction_type: 'rounding', target_type: 'DOUBLE PRECISION' },
+      q: { before: '0.1234567891', after: 0.12345679, correction_type: 'rounding', target_type: `${db.schema}.ratio` },
+    });
+    // (1.5e-3 is held exactly, but not as written: the change of form is recorded, as for any number column.)
+    assert.deepEqual(fixes[3], {
+      r: { before: '1.5e-3', after: 0.0015, correction_type: 'type_coercion', target_type: 'REAL' },
+      d: { before: '3.141592653589793238', after: 3.141592653589793, correction_type: 'rounding', target_type: 'DOUBLE PRECISION' },
+    });
+    // 0.1, 123456789.125, NaN, 1.1 and 0.30000000000000004 are the floats they say (their shortest text): no correction.
+    assert.deepEqual([fixes[1], fixes[4], fixes[5]], [null, null, null]);
+
+    // Many rows of few values take the per-value lookup (valueLookups.ts): the same values and corrections.
+    const many = files.write('many.csv', csv([['k', 'r'], ...Array.from({ length: 1200 }, (_, i) => [String(100 + i), i % 2 === 0 ? '16777217' : '0.5'])]));
+    const looked = await importFile(db.settings, { ...defaults, source: many, table: 'floats' });
+    assert.equal(looked.rows_inserted, 1200);
+    assert.deepEqual(
+      await db.rows(`select r::text, _corrections_applied->'r' as fix, count(*)::int as n from ${qualify(db.schema, 'floats')} where _import_id = $1 group by 1, 2 order by 1`, [looked.import_id]),
+      [
+        { r: '0.5', fix: null, n: 600 },
+        { r: '1.6777216e+07', fix: { before: '16777217', after: 16777216, correction_type: 'rounding', target_type: 'REAL' }, n: 600 },
+      ],
+    );
+  });
+});
+
 describe('an existing table whose id is not an integer, or that has none', () => {
   const db = useTestDb();
   const files = useTempDir();
