@@ -184,9 +184,11 @@ export async function useLargeWorkMem(client: Client): Promise<void> {
  * An import's transaction settings (SET LOCAL, so that a pooler's next client never sees them):
  * useLargeWorkMem's work_mem, and the DateStyle a date form atlas does not rewrite itself (`3/1/13`)
  * is read in, month first, whatever the server or role is set to, so a file reads the same on every server.
+ * extra_float_digits 1 (the default): a float's text is exact, which the pre-images kept for undo
+ * and the check for rounded floats rely on; a role set to 0 would have both drop digits.
  */
 export async function useImportSettings(client: Client): Promise<void> {
-  await client.query(`set local work_mem = '${LARGE_WORK_MEM}'; set local datestyle = 'ISO, MDY'`);
+  await client.query(`set local work_mem = '${LARGE_WORK_MEM}'; set local datestyle = 'ISO, MDY'; set local extra_float_digits = 1`);
 }
 
 /**

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dryRunImport, importFile, type ImportOptions, type ImportResult } from '../../src/core/import.ts';
 import { traceRow } from '../../src/core/lineage.ts';
+import { undoImport } from '../../src/core/undo.ts';
 import { getExistingTable } from '../../src/db/tables.ts';
 import { AtlasError } from '../../src/errors.ts';
 import { qualify, quoteIdent } from '../../src/transform/naming.ts';
@@ -381,6 +382,24 @@ describe('an existing table with real and double precision columns', () => {
         { r: '1.6777216e+07', fix: { before: '16777217', after: 16777216, correction_type: 'rounding', target_type: 'REAL' }, n: 600 },
       ],
     );
+  });
+
+  it('a role whose extra_float_digits is 0 (floats printed short) gets no false roundings, and undo of an upsert puts its floats back exactly', async () => {
+    await createTrackedTable(db, 'short_floats', [['k', 'integer'], ['d', 'double precision']], ['unique (k)']);
+    const url = new URL(db.settings.databaseUrl!);
+    url.searchParams.set('options', '-c extra_float_digits=0');
+    const settings = { ...db.settings, databaseUrl: url.toString() };
+    const first = await importFile(settings, { ...defaults, source: files.write('s1.csv', csv([['k', 'd'], ['1', '0.30000000000000004'], ['2', '0.1']])), table: 'short_floats' });
+    const table = qualify(db.schema, 'short_floats');
+    assert.deepEqual(await db.rows(`select k, d::text, _corrections_applied as fix from ${table} where _import_id = $1 order by k`, [first.import_id]), [
+      { k: 1, d: '0.30000000000000004', fix: null },
+      { k: 2, d: '0.1', fix: null },
+    ]);
+    const before = await db.rows(`select t::text as r from ${table} t order by id`);
+    const u = await importFile(settings, { ...defaults, source: files.write('s2.csv', csv([['k', 'd'], ['1', '0.5']])), table: 'short_floats', mode: 'upsert', key: ['k'] });
+    assert.equal(u.rows_updated, 1);
+    await undoImport(settings, u.import_id, { dryRun: false, force: false, purge: false });
+    assert.deepEqual(await db.rows(`select t::text as r from ${table} t order by id`), before, 'every digit back');
   });
 });
 
