@@ -307,23 +307,28 @@ async function hashStoredRows(run: ImportRun, plan: ImportPlan, tableColumns: Re
 }
 
 /**
- * Rows an append sent that the table itself did not store: a BEFORE trigger returned NULL for
- * them, or wrote them elsewhere (an inheritance child, where they are this import's rows and
- * count as inserted). INSERT's row count says only how many the table took; each kind is said
- * in a warning and counted in metadata.
+ * Rows an append (or an upsert, of new keys) sent that the table itself did not store: a BEFORE
+ * trigger returned NULL for them, or wrote them elsewhere (an inheritance child, where they are
+ * this import's rows and count as inserted). INSERT's row count says only how many the table
+ * took; each kind is said in a warning and counted in metadata.
  */
 async function noteRowsNotStored(run: ImportRun, { staged }: Staging, errors: ErrorsFound, record: BaseRecord, inserted: Inserted): Promise<Inserted> {
+  const check = `(see the triggers in \\d ${run.schema}.${run.tableName})`;
+  const notStored = (dropped: number): void => {
+    record.metadata.rows_not_stored = dropped;
+    run.warnings.push(`${dropped} row(s) sent to ${run.tableName} were not stored: a trigger on it left them out ${check}; counted as skipped (metadata.rows_not_stored)`);
+  };
+  if (inserted.upserted !== null) {
+    if (inserted.upserted.notStored > 0) notStored(inserted.upserted.notStored);
+    return inserted;
+  }
   const sent = staged.rows - errors.rejectedRows - inserted.duplicates.found;
-  if (inserted.upserted !== null || inserted.rows >= sent) return inserted;
+  if (inserted.rows >= sent) return inserted;
   const table = qualify(run.schema, run.tableName);
   const res = await run.client.query<{ n: number }>(`select count(*)::int as n from ${table} t where t._import_id = $1::uuid and t.tableoid <> to_regclass($2)`, [run.importId, table]);
   const diverted = res.rows[0]!.n;
   const dropped = sent - inserted.rows - diverted;
-  const check = `(see the triggers in \\d ${run.schema}.${run.tableName})`;
-  if (dropped > 0) {
-    record.metadata.rows_not_stored = dropped;
-    run.warnings.push(`${dropped} row(s) sent to ${run.tableName} were not stored: a trigger on it left them out ${check}; counted as skipped (metadata.rows_not_stored)`);
-  }
+  if (dropped > 0) notStored(dropped);
   if (diverted > 0) {
     record.metadata.rows_stored_in_child_tables = diverted;
     run.warnings.push(`${diverted} row(s) sent to ${run.tableName} were stored by a trigger in its inheritance child tables ${check}; counted as inserted (metadata.rows_stored_in_child_tables)`);

@@ -296,6 +296,8 @@ export interface UpsertCounts {
   unchanged: number;
   /** The unchanged rows by the earlier import that wrote them (`metadata.kept_in_place`, as a replace's). */
   kept: Array<{ import_id: string; rows: number }>;
+  /** Rows of new keys the table did not store (a BEFORE INSERT trigger returned NULL for them): skipped, not unchanged. */
+  notStored: number;
 }
 
 /**
@@ -348,16 +350,19 @@ export async function applyUpsert(
   const updated = await withImportIdCheckSkipped(client, skipCheck, () => client.query(`update ${target} t set ${sets.join(', ')} from ${conv} c where ${on} and ${differs}`, [a.columns.map((c) => c.name)]));
   if ((updated.rowCount ?? 0) !== kept) throw await rowsNotChanged(client, a.schema, a.table, 'updated', kept, updated.rowCount ?? 0);
   // New keys, in file order (ids follow the file, as an append's do).
+  const newKeys = `from ${conv} c where not exists (select 1 from ${target} t where ${on})`;
+  // A table that may leave rows out of an INSERT: the rows sent are counted first, or those left out would pass for unchanged.
+  const sent = (await insertsMayBeLeftOut(client, a.schema, a.table)) ? (await client.query<{ n: number }>(`select count(*)::int as n ${newKeys}`)).rows[0]!.n : null;
   const inserted = await withImportIdCheckSkipped(client, skipCheck, () =>
     client.query(
       `insert into ${target} (${[...fileCols, ...meta].join(', ')})
-       select ${[...fileCols, ...meta].map((c) => `c.${c}`).join(', ')} from ${conv} c
-        where not exists (select 1 from ${target} t where ${on})
+       select ${[...fileCols, ...meta].map((c) => `c.${c}`).join(', ')} ${newKeys}
         order by c._source_row_number`,
     ),
   );
   const n = inserted.rowCount ?? 0;
-  const unchanged = valid - kept - n;
+  const notStored = sent === null ? 0 : sent - n;
+  const unchanged = valid - kept - n - notStored;
   // Rows the file repeats stay rows of the imports that wrote them: counted per import, so that
   // undoing one of those first is refused naming this one, as for a replace's kept rows (db/preImages.ts).
   const byImport =
@@ -370,7 +375,17 @@ export async function applyUpsert(
             [a.importId],
           )
         ).rows;
-  return { valid, inserted: n, updated: kept, unchanged, kept: byImport };
+  return { valid, inserted: n, updated: kept, unchanged, kept: byImport, notStored };
+}
+
+/** An enabled row trigger BEFORE INSERT (which may return NULL) or an INSTEAD rule on INSERT: the INSERT's row count may then be short of the rows sent. */
+async function insertsMayBeLeftOut(client: Client, schema: string, table: string): Promise<boolean> {
+  const res = await client.query<{ x: boolean }>(
+    `select exists (select 1 from pg_trigger where tgrelid = to_regclass($1) and not tgisinternal and tgenabled in ('O', 'A') and tgtype & 7 = 7)
+         or exists (select 1 from pg_rewrite where ev_class = to_regclass($1) and ev_type = '3' and is_instead and ev_enabled in ('O', 'A')) as x`,
+    [qualify(schema, table)],
+  );
+  return res.rows[0]!.x;
 }
 
 /** The mode's figures in the import's history record (written in its transaction, after completeImport). */

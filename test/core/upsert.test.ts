@@ -41,6 +41,22 @@ describe('import --mode upsert', () => {
     assert.deepEqual(pre[0]!.row_data, whole[1]);
   });
 
+  it('new keys a trigger of the table leaves out are counted as skipped and said, not passed off as unchanged', async () => {
+    await importInto(db.settings, files.write('k1.csv', csv([['sku', 'price', 'note'], ['a', '1', 'x'], ['c', '3', 'z']])), 'kept_out');
+    const t = `${db.schema}.kept_out`;
+    await db.client.query(`create function ${db.schema}.skip_some() returns trigger language plpgsql as $$ begin if new.sku like 'skip%' then return null; end if; return new; end $$`);
+    await db.client.query(`create trigger skip_some before insert on ${t} for each row execute function ${db.schema}.skip_some()`);
+    const u = await importWith(db.settings, files.write('k2.csv', csv([['sku', 'price', 'note'], ['a', '1', 'X'], ['skip1', '9', 's'], ['b', '2', 'y'], ['c', '3', 'z'], ['skip2', '9', 's']])), 'kept_out', { mode: 'upsert', key: ['sku'] });
+    assert.deepEqual([u.rows_inserted, u.rows_updated, u.rows_unchanged, u.rows_skipped], [1, 1, 1, 2]);
+    assert.ok(u.warnings.includes(`2 row(s) sent to kept_out were not stored: a trigger on it left them out (see the triggers in \\d ${db.schema}.kept_out); counted as skipped (metadata.rows_not_stored)`), u.warnings.join('\n'));
+    const [rec] = await db.rows<{ n: number; unchanged: number; skipped: number }>(
+      `select (metadata->>'rows_not_stored')::int as n, rows_unchanged as unchanged, rows_skipped as skipped from ${db.schema}.import_history where import_id = $1`,
+      [u.import_id],
+    );
+    assert.deepEqual(rec, { n: 2, unchanged: 1, skipped: 2 });
+    assert.deepEqual((await db.rows<{ sku: string }>(`select sku from ${t} order by id`)).map((r) => r.sku), ['a', 'c', 'b']);
+  });
+
   it('the key given with --key is in the stored mapping_config, which replays as a --mapping file with the same key', async () => {
     await importInto(db.settings, files.write('k1.csv', csv([['sku', 'price'], ['a', '1']])), 'keyed_replay');
     const u = await importWith(db.settings, files.write('k2.csv', csv([['sku', 'price'], ['a', '2']])), 'keyed_replay', { mode: 'upsert', key: ['sku'] });
