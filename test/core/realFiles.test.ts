@@ -502,6 +502,21 @@ describe('real files', () => {
     assert.deepEqual([system.warnings, pub.warnings], [[], []]);
   });
 
+  it('iso-codes iso_3166-2.xml: with --record-path iso_3166_2_entry, the country code and subdivision type on the elements around the records are said left out; a bare & (Enewetak & Ujelang) is named as such, not as a DTD entity', async () => {
+    const file = 'iso-codes-iso_3166-2-AD-AE.xml';
+    const entries = readFileSync(join(REAL, file), 'utf8').split('<iso_3166_2_entry').length - 1;
+    const r = await run(file, { table: 'subdivisions', recordPath: 'iso_3166_2_entry' });
+    assert.equal(r.rows_inserted, entries);
+    const said = 'attribute(s) of the element(s) around the <iso_3166_2_entry> records, not imported: <iso_3166_country> (code), <iso_3166_subset> (type) (take each <iso_3166_subset> as a record with --record-path iso_3166_subset)';
+    assert.ok(r.warnings.includes(said), r.warnings.join('\n'));
+
+    const err = await run('iso-codes-iso_3166-2-MH.xml', { table: 'mh', recordPath: 'iso_3166_2_entry' }).catch((e: unknown) => e);
+    assert.ok(err instanceof ImportFailedError, String(err));
+    assert.match(err.message, /: invalid XML at line 85, column 33: an "&" that begins no entity reference$/);
+    assert.match(err.hint ?? '', /a literal & to be written &amp;/);
+    assert.doesNotMatch(err.hint ?? '', /DTD/, 'its DOCTYPE declares elements and attributes, no entity');
+  });
+
   it('generated: an element once beside the detected records (an RSS channel title) is said in a warning, kept in the history', async () => {
     const files = tempDir();
     try {

@@ -147,7 +147,8 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   const columns = newKeyShapes();
   const pending = new BatchQueue<KeyedRow>();
   let rn = 0;
-  let sawDoctype = false;
+  /** The DOCTYPE declares entities (`<!ENTITY ...>`), which atlas does not expand. */
+  let declaresEntities = false;
   let sawElement = false;
 
   // Record building (once the record element is known).
@@ -201,23 +202,33 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     );
   };
   // Attributes of the elements around the records (not the root's), which no record holds
-  // (osinfo-db's <device id="...">, whose <name> children were taken as records): said, by element.
+  // (osinfo-db's <device id="...">, whose <name> children were taken as records; iso-codes'
+  // <iso_3166_country code="..."> around --record-path iso_3166_2_entry): said, by element.
   const ancestorAttributes = new Map<string, Set<string>>();
-  const noteAncestorAttributes = (name: string, attributes: Record<string, string>): void => {
-    const m = matcher as RecordMatcher;
-    if (!m.anchored || stack.length >= m.names.length || stack.some((s, i) => s !== m.names[i])) return;
-    let seen = ancestorAttributes.get(name);
-    if (seen === undefined) ancestorAttributes.set(name, (seen = new Set()));
-    for (const a in attributes) if (!a.startsWith('xmlns') && seen.size < 10) seen.add(a);
+  /** The attribute names of each open element outside the records, by depth (null: none, or the root's). */
+  const outerAttributes: Array<string[] | null> = [];
+  let outerWithAttributes = 0;
+  /** A record opened: the attributes of the elements around it are noted (stack: them, then the record). */
+  const noteAncestorAttributes = (): void => {
+    for (let i = 1; i < stack.length - 1; i++) {
+      const attrs = outerAttributes[i];
+      if (!attrs) continue;
+      let seen = ancestorAttributes.get(stack[i]!);
+      if (seen === undefined) ancestorAttributes.set(stack[i]!, (seen = new Set()));
+      for (const a of attrs) if (seen.size < 10) seen.add(a);
+    }
   };
   const openElement = (name: string, attributes: Record<string, string>): void => {
     stack.push(name);
     const parent = open.at(-1);
     if (parent === undefined && !matchesRecord(matcher as RecordMatcher, stack)) {
       if (detected && stack.length === (matcher as RecordMatcher).names.length) skipBeside();
-      else if (stack.length > 1 && hasKeys(attributes)) noteAncestorAttributes(name, attributes);
+      const attrs = stack.length > 1 && hasKeys(attributes) ? Object.keys(attributes).filter((a) => !a.startsWith('xmlns')) : [];
+      outerAttributes.push(attrs.length > 0 ? attrs : null);
+      if (attrs.length > 0) outerWithAttributes++;
       return;
     }
+    if (parent === undefined && outerWithAttributes > 0) noteAncestorAttributes();
     const node: XmlNode = { name, attributes, children: NO_CHILDREN, text: '', at: parent === undefined ? 0 : parent.text.length };
     if (parent) {
       if (parent.children === NO_CHILDREN) parent.children = [node];
@@ -234,6 +245,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   const closeElement = (): void => {
     stack.pop();
     const node = open.pop();
+    if (node === undefined && outerAttributes.pop()) outerWithAttributes--;
     if (node !== undefined && open.length === 0) {
       rn++;
       const record = flattenXmlRecord(node, columns, rn, mixed);
@@ -324,8 +336,8 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   parser.ontext = parser.oncdata = (text: string) => {
     if (!muted) events.text(WHITESPACE_STAND_INS.test(text) ? withStandInsPutBack(text) : text);
   };
-  parser.ondoctype = () => {
-    sawDoctype = true;
+  parser.ondoctype = (doctype: string) => {
+    declaresEntities ||= /<!ENTITY/i.test(doctype);
   };
   parser.onerror = (err: Error) => {
     // `entity` and MAX_BUFFER_LENGTH are sax's own, not documented: sax is pinned, and
@@ -335,18 +347,24 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     const limit = /^Max buffer length exceeded: (\w+)/.exec(first);
     // A character reference (&#...;) names no entity: it is refused for its number.
     const reference = first === 'Invalid character entity' && entity?.startsWith('#') === true;
+    // `AT&T`, `Enewetak & Ujelang`: an & that begins no reference, as XML requires of every & in text.
+    const bare = first === 'Invalid character in entity name';
     const what = reference
       ? `invalid character reference &${entity}; (XML allows &#9;, &#10;, &#13; and &#32; to &#1114111; except &#xD800; to &#xDFFF;, &#xFFFE; and &#xFFFF;)`
-      : first === 'Invalid character entity' && entity
-        ? `undefined entity &${entity};`
-        : limit
-          ? `${BUFFER_NAMES[limit[1] as string] ?? limit[1]} longer than ${((sax as unknown as { MAX_BUFFER_LENGTH: number }).MAX_BUFFER_LENGTH / 1024).toFixed(0)} KiB, the XML parser's limit`
-          : first.replace(/\.$/, '');
+      : bare
+        ? 'an "&" that begins no entity reference'
+        : first === 'Invalid character entity' && entity
+          ? `undefined entity &${entity};`
+          : limit
+            ? `${BUFFER_NAMES[limit[1] as string] ?? limit[1]} longer than ${((sax as unknown as { MAX_BUFFER_LENGTH: number }).MAX_BUFFER_LENGTH / 1024).toFixed(0)} KiB, the XML parser's limit`
+            : first.replace(/\.$/, '');
     throw new AtlasError(`invalid XML at line ${saxLine() + 1}, column ${saxColumn()}: ${what}`, {
       cause: err,
-      hint: /entity/i.test(first) && !reference
-        ? `atlas never expands entities declared in a DTD${sawDoctype ? ' (this file declares some)' : ''} nor fetches external ones: replace the references with their text`
-        : null,
+      hint: bare
+        ? 'XML requires a literal & to be written &amp;: the tool that wrote the file did not escape it; fix it there, or replace it in the file'
+        : /entity/i.test(first) && !reference
+          ? `atlas never expands entities declared in a DTD${declaresEntities ? ' (this file declares some)' : ''} nor fetches external ones: replace the references with their text`
+          : null,
     });
   };
 
