@@ -53,13 +53,17 @@ export interface FilePart {
   recordPath?: string | null;
 }
 
-/** The earliest import of the same bytes (the same part of them) into the same table that still owns its rows (success or partial, not undone). */
+/**
+ * The earliest import of the same bytes (the same part of them) into the same table that still
+ * owns its rows (success or partial, not undone), other than those in `except` (the import itself,
+ * and the one a --replace-import removes: loading the same file again with other options in its place is no re-run).
+ */
 export async function findEarlierImport(
   client: Client,
   schema: string,
   tableName: string,
   file: FileIdentity,
-  exceptImportId: string | null,
+  except: readonly string[],
   part: FilePart,
 ): Promise<{ import_id: string; import_timestamp: Date } | null> {
   const knownHash = 'hash' in file && typeof file.hash === 'string' ? file.hash : null;
@@ -69,12 +73,12 @@ export async function findEarlierImport(
     `select import_id, import_timestamp, file_hash from ${qualify(schema, 'import_history')}
       where table_name = $1 and status in ('success', 'partial')
         and ($2::text is null or file_hash = $2) and ($3::bigint is null or file_size_bytes = $3)
-        and ($4::uuid is null or import_id <> $4::uuid)
+        and not (import_id = any($4::uuid[]))
         and metadata->'options'->>'sheet' is not distinct from $5 and metadata->'options'->>'range' is not distinct from $6
         and metadata->'options'->>'entry' is not distinct from $7 and metadata->'options'->>'record_path' is not distinct from $8
         and ($9::text is null or (source_type = 'b2_storage' and source_path = $9 and metadata->>'etag' = $10 and file_hash is not null))
       order by import_timestamp`,
-    [tableName, knownHash, sizeBytes, exceptImportId, part.sheet ?? null, part.range ?? null, part.entry ?? null, part.recordPath ?? null, object?.url ?? null, object?.etag ?? null],
+    [tableName, knownHash, sizeBytes, except, part.sheet ?? null, part.range ?? null, part.entry ?? null, part.recordPath ?? null, object?.url ?? null, object?.etag ?? null],
   );
   if (res.rows.length === 0) return null;
   if (!('hash' in file)) return { import_id: res.rows[0]!.import_id, import_timestamp: res.rows[0]!.import_timestamp };

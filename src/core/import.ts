@@ -126,7 +126,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         const etag = input.opened.metadata.etag;
         const identity =
           input.opened.sourceType === 'local_upload' ? { sizeBytes, hash: () => hashLocalFile(sourcePath) } : input.opened.sourceType === 'b2_storage' && typeof etag === 'string' && etag !== '' ? { sizeBytes, s3: { url: sourcePath, etag } } : null;
-        const earlier = identity === null ? null : await findEarlierImport(client, settings.schema, tableName, identity, null, options);
+        const earlier = identity === null ? null : await findEarlierImport(client, settings.schema, tableName, identity, replaces === null ? [] : [replaces], options);
         if (earlier) throw alreadyImported(tableName, earlier);
       }
       if (prepared.key !== null) await checkKeyAgainstTable(client, settings.schema, tableName, prepared.key);

@@ -177,7 +177,7 @@ export async function planBatch(settings: Settings, options: BatchOptions): Prom
       const checks = !options.force && !options.allowSameFile;
       const named = tableFor(file.fileName);
       if (checks && !file.source.startsWith('s3://') && file.sizeBytes !== null) {
-        const earlier = await findEarlierImport(client, settings.schema, named, { sizeBytes: file.sizeBytes, hash: () => hashLocalFile(file.source) }, null, options);
+        const earlier = await findEarlierImport(client, settings.schema, named, { sizeBytes: file.sizeBytes, hash: () => hashLocalFile(file.source) }, [], options);
         if (earlier) {
           planned.push({ file: file.displayName, table_name: named, action: 'skip', already_imported_by: earlier.import_id, dry_run: null, error: null });
           continue;

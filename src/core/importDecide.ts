@@ -47,7 +47,7 @@ export async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): P
   await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
   let alreadyImportedBy = null;
   if (!options.force && !options.allowSameFile) {
-    alreadyImportedBy = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, run.importId, options);
+    alreadyImportedBy = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, [run.importId, ...(run.replaces === null ? [] : [run.replaces])], options);
     if (alreadyImportedBy && !options.dryRun) throw alreadyImported(tableName, alreadyImportedBy);
   }
   const fingerprint = early !== null ? await tableFingerprint(client, schema, tableName) : null;

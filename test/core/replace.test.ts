@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import type { ImportPhase } from '../../src/core/import.ts';
 import { undoImport } from '../../src/core/undo.ts';
-import { AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
+import { AlreadyImportedError, AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
 import { csv, type TestDb, useTempDir, useTestDb } from '../helpers.ts';
 import { importInto, importWith, snapshotTable } from '../importHelpers.ts';
 
@@ -123,6 +123,17 @@ describe('import --mode replace and --replace-import', () => {
       importWith(db.settings, files.write('orders_fixed2.csv', csv([['order', 'qty'], ['o1', 5]])), null, { replaceImport: a.import_id }),
       (err: unknown) => err instanceof ImportFailedError && err.message.includes(`already replaced by import ${r.import_id}`),
     );
+  });
+
+  it('--replace-import of the same file with other options (the partial import loaded again, its NA read as NULL) is no re-run; without it the file is refused as already imported', async () => {
+    const file = files.write('na.csv', csv([['k', 'v'], ['a', '1'], ['b', 'NA'], ['c', '3']]));
+    await importInto(db.settings, files.write('na_first.csv', csv([['k', 'v'], ['z', '9']])), 'na_table');
+    const first = await importWith(db.settings, file, 'na_table', {});
+    assert.deepEqual([first.status, first.rows_inserted], ['partial', 2]);
+    await assert.rejects(importWith(db.settings, file, 'na_table', { nullValues: ['NA'] }), AlreadyImportedError);
+    const fixed = await importWith(db.settings, file, null, { replaceImport: first.import_id, nullValues: ['NA'] });
+    assert.deepEqual([fixed.status, fixed.rows_deleted, fixed.rows_inserted], ['success', 2, 3]);
+    assert.deepEqual(await db.rows(`select k, v from ${db.schema}.na_table order by id`), [{ k: 'z', v: 9 }, { k: 'a', v: 1 }, { k: 'b', v: null }, { k: 'c', v: 3 }]);
   });
 
   it('--replace-import into another table, or with --mode upsert, is refused', async () => {
