@@ -65,12 +65,12 @@ export async function findEarlierImport(
   file: FileIdentity,
   except: readonly string[],
   part: FilePart,
-): Promise<{ import_id: string; import_timestamp: Date } | null> {
+): Promise<EarlierImport | null> {
   const knownHash = 'hash' in file && typeof file.hash === 'string' ? file.hash : null;
   const sizeBytes = 'sizeBytes' in file ? file.sizeBytes : null;
   const object = 's3' in file ? file.s3 : null;
-  const res = await client.query<{ import_id: string; import_timestamp: Date; file_hash: string | null }>(
-    `select import_id, import_timestamp, file_hash from ${qualify(schema, 'import_history')}
+  const res = await client.query<EarlierImport & { file_hash: string | null }>(
+    `select import_id, import_timestamp, file_hash, status from ${qualify(schema, 'import_history')}
       where table_name = $1 and status in ('success', 'partial')
         and ($2::text is null or file_hash = $2) and ($3::bigint is null or file_size_bytes = $3)
         and not (import_id = any($4::uuid[]))
@@ -81,8 +81,16 @@ export async function findEarlierImport(
     [tableName, knownHash, sizeBytes, except, part.sheet ?? null, part.range ?? null, part.entry ?? null, part.recordPath ?? null, object?.url ?? null, object?.etag ?? null],
   );
   if (res.rows.length === 0) return null;
-  if (!('hash' in file)) return { import_id: res.rows[0]!.import_id, import_timestamp: res.rows[0]!.import_timestamp };
+  const earlier = ({ import_id, import_timestamp, status }: EarlierImport): EarlierImport => ({ import_id, import_timestamp, status });
+  if (!('hash' in file)) return earlier(res.rows[0]!);
   const hash = typeof file.hash === 'string' ? file.hash : await file.hash();
   const found = res.rows.find((r) => r.file_hash === hash);
-  return found ? { import_id: found.import_id, import_timestamp: found.import_timestamp } : null;
+  return found ? earlier(found) : null;
+}
+
+/** An earlier import of the same file: `partial` when it kept some rows out (mapping errors). */
+export interface EarlierImport {
+  import_id: string;
+  import_timestamp: Date;
+  status: 'success' | 'partial';
 }

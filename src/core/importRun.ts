@@ -8,6 +8,7 @@ import type { StageResult } from '../db/staging/index.js';
 import type { ExistingTable } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, ImportFailedError } from '../errors.js';
 import type { ColumnType } from '../transform/infer.js';
+import type { EarlierImport } from './fileDuplicates.js';
 import type { ImportPlan } from './plan.js';
 import type { ConvertedRows } from './sql/insertRows.js';
 import { tableColumnOrder, type TableColumn } from './sql/rowHash.js';
@@ -19,10 +20,12 @@ import type { ImportTrace } from './importTrace.js';
 import type { SessionReuse } from './importSession.js';
 
 /** The refusal of a file whose bytes were already imported into the table (exit 4, no record). */
-export function alreadyImported(tableName: string, earlier: { import_id: string; import_timestamp: Date }): AlreadyImportedError {
+export function alreadyImported(tableName: string, earlier: EarlierImport): AlreadyImportedError {
   return new AlreadyImportedError(
     { importId: earlier.import_id, importTimestamp: isoTime(earlier.import_timestamp)!, tableName },
-    'nothing to do; to load it again pass --allow-same-file (rows are still checked for duplicates) or --force',
+    earlier.status === 'partial'
+      ? `that import was partial: its mapping errors kept rows out (atlas errors ${earlier.import_id}); to load the file again in its place with other options, add --replace-import ${earlier.import_id}`
+      : 'nothing to do; to load it again pass --allow-same-file (rows are still checked for duplicates) or --force',
   );
 }
 

@@ -130,7 +130,12 @@ describe('import --mode replace and --replace-import', () => {
     await importInto(db.settings, files.write('na_first.csv', csv([['k', 'v'], ['z', '9']])), 'na_table');
     const first = await importWith(db.settings, file, 'na_table', {});
     assert.deepEqual([first.status, first.rows_inserted], ['partial', 2]);
-    await assert.rejects(importWith(db.settings, file, 'na_table', { nullValues: ['NA'] }), AlreadyImportedError);
+    await assert.rejects(importWith(db.settings, file, 'na_table', { nullValues: ['NA'] }), (err: unknown) => {
+      assert.ok(err instanceof AlreadyImportedError);
+      // Not "nothing to do": the earlier import kept rows out, and the hint says how to load the file again in its place.
+      assert.equal(err.hint, `that import was partial: its mapping errors kept rows out (atlas errors ${first.import_id}); to load the file again in its place with other options, add --replace-import ${first.import_id}`);
+      return true;
+    });
     const fixed = await importWith(db.settings, file, null, { replaceImport: first.import_id, nullValues: ['NA'] });
     assert.deepEqual([fixed.status, fixed.rows_deleted, fixed.rows_inserted], ['success', 2, 3]);
     assert.deepEqual(await db.rows(`select k, v from ${db.schema}.na_table order by id`), [{ k: 'z', v: 9 }, { k: 'a', v: 1 }, { k: 'b', v: null }, { k: 'c', v: 3 }]);
