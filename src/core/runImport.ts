@@ -169,7 +169,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
 /** Values that cannot be stored, and ragged rows: mapping errors, recorded (counted in a dry run); their rows stay out. */
 async function findMappingErrors(run: ImportRun, { staged }: Staging, { plan, upsertKey }: Decision): Promise<ErrorsFound> {
   const { client, schema, options, importId } = run;
-  let errors = errorRowsSql({ schema, stage: run.stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, errorCellsAreErrors: options.strict === true });
+  let errors = errorRowsSql({ schema, stage: run.stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, widthFrom: options.header === false ? 'the first record' : 'the header', errorCellsAreErrors: options.strict === true });
   if (upsertKey) {
     // Records sharing a key within the file: mapping errors, all of them.
     const params = errors?.params ?? [];

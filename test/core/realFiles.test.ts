@@ -477,6 +477,20 @@ describe('real files', () => {
     assert.ok(short > 0);
     const partial = await dryRunImport(db.settings, { table: 'ubuntu_plain', source: join(REAL, 'distro-info-ubuntu.csv') });
     assert.equal(partial.mapping_errors_count, short);
+    const kept = await run('distro-info-ubuntu.csv', { table: 'ubuntu_partial' });
+    const [said] = await db.rows<{ m: string }>(`select error_message as m from ${db.schema}.mapping_errors where import_id = $1 order by record_number limit 1`, [kept.import_id]);
+    assert.equal(said!.m, 'record has 6 field(s), the header has 9 (--fill-short-rows fills the missing ones with NULL)');
+    // Without a header, the width is the first record's, and the message says so.
+    const headless = tempDir();
+    try {
+      const r = await importFile(db.settings, { table: 'headless', source: headless.write('h.csv', 'x,y,z\n1,2\n3,4,5,6\n'), header: false });
+      const messages = await db.rows<{ m: string }>(`select error_message as m from ${db.schema}.mapping_errors where import_id = $1 order by record_number`, [r.import_id]);
+      assert.deepEqual(messages.map((x) => x.m), ['record has 2 field(s), the first record has 3 (--fill-short-rows fills the missing ones with NULL)', 'record has 4 field(s), the first record has 3']);
+      const filledHeadless = await importFile(db.settings, { table: 'headless_filled', source: headless.write('h2.csv', 'x,y,z\n1,2\n'), header: false, fillShortRows: true });
+      assert.ok(filledHeadless.warnings.some((w) => w.startsWith('1 record(s) with fewer fields than the first record (the first: data record 2, 2 of 3)')), filledHeadless.warnings.join('\n'));
+    } finally {
+      headless.cleanup();
+    }
     const filled = await run('distro-info-ubuntu.csv', { table: 'ubuntu', fillShortRows: true });
     assert.equal(filled.rows_inserted, csvRows.length);
     assert.ok(filled.warnings.some((w) => w.startsWith(`${short} record(s) with fewer fields than the header (the first: data record 1, 6 of 9) filled with NULL`)), filled.warnings.join('\n'));

@@ -18,6 +18,8 @@ interface StagedShape {
   raggedRows: number;
   /** Fields per record of a fixed-width input. */
   width: number;
+  /** What set that width: the header, or the first record of a file without one (--no-header). */
+  widthFrom: 'the header' | 'the first record';
   /** Spreadsheet error cells and the other cells read as NULL with a correction (UNREAD_CELL_TYPES) are mapping errors (--strict). */
   errorCellsAreErrors: boolean;
 }
@@ -30,10 +32,12 @@ export function errorRowsSql(args: SqlArgs & StagedShape): { sql: string; params
   const parts: string[] = [];
   if (args.raggedRows > 0) {
     params.push(args.width);
+    const width = `$${params.length}::int`;
     // _err is `too_many_fields:<count>:<the record as a CSV line>` (db/staging/fixedRows.ts).
     parts.push(
       `select s._rn as record_number, null::text as source_field, null::text as target_field, 'field_count_mismatch'::text as error_type,
-              format('record has %s field(s), the header has %s', split_part(s._err, ':', 2), $${params.length}::int) as error_message,
+              format('record has %s field(s), ${args.widthFrom} has %s%s', split_part(s._err, ':', 2), ${width},
+                     case when split_part(s._err, ':', 2)::int < ${width} then ' (--fill-short-rows fills the missing ones with NULL)' else '' end) as error_message,
               substring(s._err from '^[a-z_]+:[0-9]+:(.*)$') as source_value
          from ${st} s where s._err is not null`,
     );

@@ -356,7 +356,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       const after = (scanner as CsvScanner | null)?.textAfterQuote ?? 0;
       if (after > 0) out.push(`${after} field(s) with text after their closing quote (the first in ${where(firstTextAfterQuote)}) read as COPY reads them: "a"b is ab, a quote after it opening a quoted part again; check them against the file`);
       if (firstShortRow !== null) {
-        out.push(`${shortRows} record(s) with fewer fields than the header (the first: data record ${firstShortRow.rn}, ${firstShortRow.fields} of ${width}) filled with NULL to its width (--fill-short-rows)`);
+        out.push(`${shortRows} record(s) with fewer fields than ${options.header ? 'the header' : 'the first record'} (the first: data record ${firstShortRow.rn}, ${firstShortRow.fields} of ${width}) filled with NULL to its width (--fill-short-rows)`);
       }
       const narrow = header === null || !options.header ? null : narrowHeader((header as string[]).length, early, skippedLines);
       if (narrow !== null) out.push(narrow);
