@@ -186,6 +186,8 @@ export class ColumnStats {
   private digitsOnly = true;
   /** Values of plain digits with a leading zero (00123). */
   private leadingZeros = 0;
+  /** A value with a leading zero, for the note (`007`). */
+  private leadingZeroExample: string | null = null;
   /** Placeholders for a missing value (MISSING_PLACEHOLDERS) seen, with their counts; set aside from inference. */
   private placeholders: Map<string, number> | null = null;
   private readonly iso = new DateFamily();
@@ -288,7 +290,11 @@ export class ColumnStats {
   /** Keeps digitsOnly and leadingZeros for a value (`first`: its first character's code). */
   private observeDigits(v: string, first: number): void {
     if (!DIGITS_RE.test(v)) this.digitsOnly = false;
-    else if (first === 0x30 && v.length > 1) this.leadingZeros++;
+    else if (first === 0x30 && v.length > 1) {
+      this.leadingZeros++;
+      // The least of them, so that the note is the same whatever the order of the rows.
+      if (this.leadingZeroExample === null || v < this.leadingZeroExample) this.leadingZeroExample = v;
+    }
   }
 
   /** `sep`: the family's separator's character code (- / .). */
@@ -370,7 +376,8 @@ export class ColumnStats {
     }
     if (decided.type === 'text' && this.digitsOnly && this.leadingZeros > 0) {
       const some = this.leadingZeros === 1 ? '1 has a leading zero' : `${this.leadingZeros} have leading zeros`;
-      decided.notes.push(`kept as text: every value is digits and ${some} (codes such as 00123, whose zeros a number would lose)`);
+      const example = this.leadingZeroExample ?? '00123';
+      decided.notes.push(`kept as text: every value is digits and ${some} (codes such as ${example.length > 20 ? `${example.slice(0, 20)}…` : example}, whose zeros a number would lose)`);
     }
     return { ...decided, mayNeedCorrection: decided.mayNeedCorrection || (decided.type !== 'text' && this.blank), untrimmed: this.untrimmed };
   }
