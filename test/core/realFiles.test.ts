@@ -531,6 +531,24 @@ describe('real files', () => {
     assert.doesNotMatch(err.hint ?? '', /DTD/, 'its DOCTYPE declares elements and attributes, no entity');
   });
 
+  it('generated, shaped as Unicode\'s Blocks.txt: notes in lines starting with # above the data are said to want --comment "#"; a column named "#" above numbers is not', async () => {
+    const files = tempDir();
+    try {
+      const notes = '# Blocks-15.0.0.txt\n# Date: 2022-01-28\n#\n# Format:\n# Start Code..End Code; Block Name\n\n';
+      const blocks = files.write('Blocks.txt', `${notes}0000..007F; Basic Latin\n0080..00FF; Latin-1 Supplement\n`);
+      const said = "the header read begins with # (\"# Blocks-15.0.0.txt\"): if lines starting with # are comments, import with --comment '#'";
+      const plain = await dryRunImport(db.settings, { table: 'blocks', source: blocks, delimiter: ';' });
+      assert.ok(plain.warnings.includes(said), plain.warnings.join('\n'));
+      const right = await importFile(db.settings, { table: 'blocks', source: blocks, delimiter: ';', comment: '#', header: false });
+      assert.equal(right.rows_inserted, 2);
+      assert.ok(!right.warnings.some((w) => w.includes('--comment')));
+      const numbered = await dryRunImport(db.settings, { table: 'numbered', source: files.write('numbered.csv', '#,name\n1,a\n2,b\n') });
+      assert.ok(!numbered.warnings.some((w) => w.includes('--comment')), numbered.warnings.join('\n'));
+    } finally {
+      files.cleanup();
+    }
+  });
+
   it('generated: an element once beside the detected records (an RSS channel title) is said in a warning, kept in the history', async () => {
     const files = tempDir();
     try {

@@ -114,7 +114,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   let sepLine: string | null = null;
   let atFileStart = true;
   /** The width and scanner record number of the first data records (EARLY_RECORDS), to tell a title line read as the header. */
-  const early: Array<{ width: number; n: number }> = [];
+  const early: Array<{ width: number; n: number; hash: boolean }> = [];
   /**
    * A delimiter at the end of data lines, which the header lacks: decided on the first
    * EARLY_RECORDS data records (held until then), whatever pieces the input comes in. When each is
@@ -160,7 +160,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     if (blanks > 0 && rn > 0 && (header?.length ?? fields.length) === 1) blankBetween += blanks;
     blanks = 0;
     rn++;
-    if (rn <= EARLY_RECORDS) early.push({ width: fields.length, n });
+    if (rn <= EARLY_RECORDS) early.push({ width: fields.length, n, hash: fields[0]?.startsWith('#') === true });
     const row: Row = quoted === null ? { rn, fields } : { rn, fields, quoted };
     if (trailing === 'drop' && fields.length === width + 1) {
       // COPY would read the extra field: the run goes as text lines.
@@ -369,6 +369,12 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
         if (short !== null) out.push(short);
       }
       if (blankBetween > 0) out.push(`${blankBetween} blank line(s) between the records of this one-column file skipped: blank lines are not records (COPY would have read each as an empty value, NULL)`);
+      // Unicode's Blocks.txt: notes in lines starting with # above the data, the first read as its
+      // header, the others as records (a column named "#" above numbers is not one).
+      const first = options.header && header !== null ? (header as string[])[0] : undefined;
+      if (options.comment == null && first !== undefined && first.startsWith('#') && early.some((r) => r.hash)) {
+        out.push(`the header read begins with # (${JSON.stringify(first.length > 40 ? `${first.slice(0, 40)}…` : first)}): if lines starting with # are comments, import with --comment '#'`);
+      }
       return out;
     },
   };
