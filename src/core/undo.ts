@@ -8,11 +8,11 @@
  */
 import type { Settings } from '../config.js';
 import { lockForTransaction, useLargeWorkMem, withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
-import { deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
+import { appendToMetadata, deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countDependentUpdatedRows, countHandedOverPreImages, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
+import { countDependentRowsChangedSince, countDependentUpdatedRows, countHandedOverPreImages, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify, quoteIdent } from '../transform/naming.js';
@@ -279,6 +279,20 @@ async function checkRestoredExactly(client: Client, result: UndoResult, skipRowI
   result.columns_altered_on_restore = altered.columns;
 }
 
+/** What an undo --force went past, for its record's metadata (`forced`); nothing when it went past nothing. */
+function forcedTrace(result: UndoResult, force: boolean): Record<string, unknown> {
+  const deleted = result.dependents === 'deleted' ? result.dependent_imports.map((d) => ({ import_id: d.import_id, records: d.records })) : [];
+  if (!force || (result.force_reason === null && result.later_imports.length === 0 && deleted.length === 0 && result.rows_altered_on_restore === 0)) return {};
+  return {
+    forced: {
+      reason: result.force_reason,
+      later_imports: result.later_imports.map((l) => l.import_id),
+      rows_left_to_later_imports: result.rows_handed_over,
+      dependents_deleted: deleted,
+    },
+  };
+}
+
 /** `alter table ... disable trigger "x"` (or `rule`) for each of listRestoreChangers' `trigger x` / `rule x`. */
 function disableStatements(schema: string, table: string, changers: readonly string[]): string {
   return changers
@@ -420,6 +434,14 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     }
     // --reassign keeps some of the rows (for later imports): its real run's DELETE still says a reference in one line.
     if (state.rows > 0 && options.reassign !== true) result.blocking_references = await findBlockingReferences(client, schema, table, id);
+    if (result.dependents === 'reassigned') {
+      const changed = await countDependentRowsChangedSince(client, schema, table, id);
+      if (changed > 0) {
+        throw new AtlasError(`cannot undo import ${id} with --reassign: ${changed} of the rows later imports rely on were deleted or updated since by later import(s), which keep them as their previous versions`, {
+          hint: 'undo those later imports first (atlas lineage names them); or --force (without --reassign) deletes their data with these rows',
+        });
+      }
+    }
     if (result.dependents === 'reassigned' && result.rows_to_restore > 0) {
       const updated = await countDependentUpdatedRows(client, schema, table, id);
       if (updated > 0) {
@@ -451,7 +473,8 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   const reassigned = result.dependents === 'reassigned' ? await reassignDependentRows(client, { schema, table, importId: id, user: settings.user }) : [];
   result.rows_reassigned = reassigned.reduce((n, r) => n + r.rows, 0);
   // Rows later imports changed since stay theirs (--force; refused above otherwise).
-  const taken = info?.tracked && result.later_imports.length > 0 ? await handOverPreImages(client, schema, table, id) : [];
+  const handedOver = info?.tracked && result.later_imports.length > 0 ? await handOverPreImages(client, schema, table, id) : null;
+  const taken = handedOver?.rowIds ?? [];
   const changed = info?.tracked ? await takeOutAndRestore(client, schema, table, id, taken, result.rows_to_restore) : { removed: 0, restored: 0 };
   const removed = changed.removed + result.rows_reassigned;
   result.rows_restored = changed.restored;
@@ -460,6 +483,13 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
   // An upsert's updated rows come back as their previous versions (same ids): the table loses only the rows it inserted.
   result.rows_removed = rec.import_mode === 'upsert' ? removed - Math.min(result.rows_restored, removed) : removed;
+  // What --force did to imports that stay, said on their records (as --reassign's reassigned is).
+  if (result.dependents === 'deleted') {
+    await appendToMetadata(client, schema, 'rows_relied_on_deleted', result.dependent_imports.map((d) => ({ importId: d.import_id, entry: { undone_import_id: id, records: d.records, by: settings.user } })));
+  }
+  if (handedOver !== null) {
+    await appendToMetadata(client, schema, 'preimages_handed_over', handedOver.byImport.map((b) => ({ importId: b.import_id, entry: { undone_import_id: id, rewritten: b.rewritten, dropped: b.dropped, by: settings.user } })));
+  }
   if (options.purge) {
     // The rows put back carry this transaction's id: said on the record, which deleteImports hands over to one that stays.
     if (result.rows_restored > 0) await client.query(`update ${qualify(schema, 'import_history')} set metadata = metadata || jsonb_build_object('restore_xmin', $2::text) where import_id = $1`, [id, await currentXid(client)]);
@@ -468,7 +498,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     const restoredBy = result.rows_restored > 0 ? { rows_restored: result.rows_restored, restore_xmin: await currentXid(client) } : {};
     // --force let triggers change rows it put back: the record says which and how many, not "exactly as they were".
     const altered = result.rows_altered_on_restore > 0 ? { rows_altered_on_restore: result.rows_altered_on_restore, columns_altered_on_restore: result.columns_altered_on_restore, altered_by: result.restore_changers } : {};
-    const { undone_at } = await markUndone(client, schema, id, settings.user, result.rows_removed, { ...(reassigned.length > 0 ? { reassigned_to: reassigned } : {}), ...restoredBy, ...altered });
+    const { undone_at } = await markUndone(client, schema, id, settings.user, result.rows_removed, { ...(reassigned.length > 0 ? { reassigned_to: reassigned } : {}), ...restoredBy, ...altered, ...forcedTrace(result, options.force) });
     if (rec.replaces_import_id !== null) await clearReplacedBy(client, schema, rec.replaces_import_id, id);
     result.undone_at = undone_at;
     result.undone_by = settings.user;

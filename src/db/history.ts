@@ -479,6 +479,25 @@ export async function markUndone(client: Client, schema: string, importId: strin
 }
 
 /**
+ * Adds `entry` to the JSON array `key` of each import's metadata (`entries`: by import id): what
+ * an undo --force did to imports that are not undone (their duplicates' rows deleted, their
+ * pre-images handed over), so that their records say it without atlas. Keeps `import_xmin`, as
+ * recordReassignment does: rewriting the record must not make its rows look changed since.
+ */
+export async function appendToMetadata(client: Client, schema: string, key: string, entries: ReadonlyArray<{ importId: string; entry: Record<string, unknown> }>): Promise<void> {
+  for (const { importId, entry } of entries) {
+    await client.query(
+      `update ${qualify(schema, 'import_history')} h
+          set metadata = coalesce(h.metadata, '{}'::jsonb) || jsonb_build_object(
+                'import_xmin', coalesce(h.metadata->>'import_xmin', h.xmin::text),
+                $2::text, coalesce(h.metadata->$2, '[]'::jsonb) || jsonb_build_array($3::jsonb))
+        where h.import_id = $1`,
+      [importId, key, recordJson(entry)],
+    );
+  }
+}
+
+/**
  * Records that `rows` rows of the undone import `from` became rows of import `to` (undo
  * --reassign): its counts grow by them (inserted) and shrink by the records it had skipped
  * (skipped, duplicates), and its metadata keeps `reassigned` (from whom, how many, when, by whom,

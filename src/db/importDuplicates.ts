@@ -72,7 +72,11 @@ export function dependentImportText(d: DependentImport): string {
  * is when each started, maybe before waiting for that lock.
  */
 function reliesOnRowsSql(schema: string, table: string): string {
-  return `d.matched_row_id in (select t.id from ${qualify(schema, table)} t where t._import_id = $1)
+  // Its rows in the table, and those a later import (not undone) deleted or updated, whose versions
+  // by $1 that import's pre-images hold: undo --force of $1 takes those out of the pre-images too.
+  return `(d.matched_row_id in (select t.id from ${qualify(schema, table)} t where t._import_id = $1)
+           or d.matched_row_id in (select l.row_id from ${qualify(schema, 'import_preimages')} l join ${qualify(schema, 'import_history')} lh on lh.import_id = l.import_id
+                                    where l.prior_import_id = $1 and l.table_name = $2 and l.import_id <> $1 and lh.status in ('success', 'partial')))
           and not exists (
             select 1 from ${qualify(schema, 'import_preimages')} p join ${qualify(schema, 'import_history')} u on u.import_id = p.import_id
              where p.import_id = $1 and p.table_name = $2 and p.row_id = d.matched_row_id and h.mapping_completed_at < u.mapping_completed_at)`;

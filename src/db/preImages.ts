@@ -293,12 +293,20 @@ export async function listLaterChangedRowIds(client: Client, schema: string, tab
  * wrote) are rewritten to what was there before `importId`: its own pre-image of the row, or
  * nothing where it inserted the row (undoing the later import then deletes it). So no later undo
  * brings back a version of an undone import. Returns the ids of the rows concerned, which the
- * undo of `importId` must not put back.
+ * undo of `importId` must not put back, and per later import how many of its pre-images were
+ * rewritten and dropped.
  */
-export async function handOverPreImages(client: Client, schema: string, table: string, importId: string): Promise<string[]> {
+export async function handOverPreImages(client: Client, schema: string, table: string, importId: string): Promise<{ rowIds: string[]; byImport: Array<{ import_id: string; rewritten: number; dropped: number }> }> {
   const pre = qualify(schema, PREIMAGES);
   const later = laterPreImagesSql(schema);
   const rows = await listLaterChangedRowIds(client, schema, table, importId);
+  const counts = await client.query<{ import_id: string; rewritten: number; dropped: number }>(
+    `select p.import_id::text as import_id,
+            count(*) filter (where exists (select 1 from ${pre} own where own.import_id = $1 and own.table_name = $2 and own.row_id = l.row_id))::int as rewritten,
+            count(*) filter (where not exists (select 1 from ${pre} own where own.import_id = $1 and own.table_name = $2 and own.row_id = l.row_id))::int as dropped
+       from (${later}) l join ${pre} p on p.id = l.id group by 1 order by 1`,
+    [importId, table],
+  );
   await client.query(
     `update ${pre} p set row_data = own.row_data, json_nulls = own.json_nulls, prior_import_id = own.prior_import_id
        from (${later}) l, ${pre} own
@@ -310,7 +318,7 @@ export async function handOverPreImages(client: Client, schema: string, table: s
       where p.id = l.id and not exists (select 1 from ${pre} own where own.import_id = $1 and own.table_name = $2 and own.row_id = l.row_id)`,
     [importId, table],
   );
-  return rows;
+  return { rowIds: rows, byImport: counts.rows };
 }
 
 /**
@@ -396,6 +404,21 @@ export async function prunePreImages(client: Client, schema: string, cutoff: Dat
   await client.query(`update ${h} set preimages_pruned_at = clock_timestamp(), updated_at = clock_timestamp() where import_id = any($1::uuid[])`, [ids]);
   await client.query(`delete from ${pre} where import_id = any($1::uuid[])`, [ids]);
   return res.rows;
+}
+
+/**
+ * How many of the rows later imports rely on are no longer `importId`'s rows in the table: a later
+ * import deleted or updated them, and holds its version in its pre-images. Undo --reassign cannot
+ * give such a row to the import that relies on it.
+ */
+export async function countDependentRowsChangedSince(client: Client, schema: string, table: string, importId: string): Promise<number> {
+  const res = await client.query<{ n: number }>(
+    `with ${dependentRecordsSql(schema, table)}
+     select count(*)::int as n from firsts f
+      where not exists (select 1 from ${qualify(schema, table)} t where t.id = f.matched_row_id and t._import_id = $1)`,
+    [importId, table],
+  );
+  return res.rows[0]?.n ?? 0;
 }
 
 /**

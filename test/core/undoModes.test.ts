@@ -165,6 +165,28 @@ describe('undo of upsert, replace and --replace-import', () => {
     assert.deepEqual(await exact(), s1, 'after --force of b and undo of c');
   });
 
+  it('rows a later append skipped as duplicates, then a replace deleted: the append is named as relying on them; --reassign is refused; --force says what it deleted on every record concerned', async () => {
+    const t = 'h_prices';
+    const b1 = await append('h1.csv', Array.from({ length: 10 }, (_, i) => [`s${i + 1}`, String(i + 1), 'x']), t);
+    const b2 = await append('h2.csv', Array.from({ length: 10 }, (_, i) => [`s${i + 8}`, String(i + 8), 'x']), t);
+    assert.equal(b2.duplicates_found, 3);
+    const r3 = await importWith(db.settings, files.write('h3.csv', csv([['sku', 'price', 'note'], ['s1', '1', 'x'], ['s2', '2', 'x'], ['s3', '3', 'x'], ['z', '100', 'z']])), t, { mode: 'replace' });
+    assert.equal(r3.rows_deleted, 14);
+    const dry = await undoImport(db.settings, b1.import_id, { ...run, dryRun: true });
+    assert.deepEqual(dry.dependent_imports.map((d) => [d.import_id, d.records]), [[b2.import_id, 3]], "b2's three records rely on rows r3 deleted, kept in its pre-images");
+    await assert.rejects(undoImport(db.settings, b1.import_id, { ...run, force: true, reassign: true }), (err: unknown) => err instanceof AtlasError && /with --reassign: 3 of the rows later imports rely on were deleted or updated since by later import\(s\)/.test(err.message));
+    const forced = await undoImport(db.settings, b1.import_id, { ...run, force: true });
+    assert.equal(forced.dependents, 'deleted');
+    const meta = async (id: string) => (await db.rows<{ m: Record<string, unknown> }>(`select metadata as m from ${db.schema}.import_history where import_id = $1`, [id]))[0]!.m;
+    assert.match(forced.force_reason ?? '', /^its rows changed: 3 row\(s\) carry its id now, 7 of the 10 it inserted no longer carry it/);
+    assert.deepEqual((await meta(b1.import_id)).forced, { reason: forced.force_reason, later_imports: [r3.import_id], rows_left_to_later_imports: 0, dependents_deleted: [{ import_id: b2.import_id, records: 3 }] });
+    assert.deepEqual((await meta(b2.import_id)).rows_relied_on_deleted, [{ undone_import_id: b1.import_id, records: 3, by: db.settings.user }]);
+    assert.deepEqual((await meta(r3.import_id)).preimages_handed_over, [{ undone_import_id: b1.import_id, rewritten: 0, dropped: 7, by: db.settings.user }]);
+    // Undoing the replace then brings back b2's own rows, not b1's.
+    await undoImport(db.settings, r3.import_id, run);
+    assert.deepEqual((await db.rows<{ sku: string }>(`select sku from ${db.schema}.${t} order by id`)).map((r) => r.sku), ['s11', 's12', 's13', 's14', 's15', 's16', 's17']);
+  });
+
   it('rows a later append skipped as duplicates of rows an upsert updated: --reassign is refused, --force puts the previous version back', async () => {
     await append('d1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'd_prices');
     const before = await snapshotTable(db, 'd_prices');
