@@ -469,10 +469,12 @@ export async function getImportsByIds(client: Client, schema: string, importIds:
  */
 export async function markUndone(client: Client, schema: string, importId: string, undoneBy: string, rowsRemoved: number, metadata: Record<string, unknown> = {}): Promise<{ undone_at: string }> {
   const res = await client.query<{ undone_at: Date }>(
-    `update ${qualify(schema, 'import_history')}
-        set status = 'undone', undone_at = clock_timestamp(), undone_by = $2, rows_removed = $3, updated_at = clock_timestamp(),
-            metadata = coalesce(metadata, '{}'::jsonb) || $4::jsonb
-      where import_id = $1 returning undone_at`,
+    // One clock reading for both: updated_at is never before undone_at.
+    `update ${qualify(schema, 'import_history')} h
+        set status = 'undone', undone_at = n.at, undone_by = $2, rows_removed = $3, updated_at = n.at,
+            metadata = coalesce(h.metadata, '{}'::jsonb) || $4::jsonb
+       from (select clock_timestamp() as at) n
+      where h.import_id = $1 returning h.undone_at`,
     [importId, recordText(undoneBy), rowsRemoved, recordJson(metadata)],
   );
   return { undone_at: isoTime(res.rows[0]!.undone_at)! };

@@ -339,7 +339,7 @@ export async function countHandedOverPreImages(client: Client, schema: string, t
 
 /**
  * Per import that wrote rows of `table`: how many of them later imports (not undone) updated or
- * deleted, by their pre-images; and how many rows undo --reassign gave it (its record's
+ * deleted, by their pre-images (or, once compacted, by the record of a --replace-import of it); and how many rows undo --reassign gave it (its record's
  * `metadata.reassigned`). Atlas's own changes to an import's rows, which lineage accounts for.
  */
 export async function countAtlasChangesByImport(client: Client, schema: string, table: string): Promise<Map<string, { changedByLater: number; reassigned: number }>> {
@@ -350,6 +350,11 @@ export async function countAtlasChangesByImport(client: Client, schema: string, 
          from ${qualify(schema, PREIMAGES)} p join ${h} h on h.import_id = p.import_id
         where p.table_name = $1 and p.prior_import_id is not null and p.import_id <> p.prior_import_id and h.status in ('success', 'partial')
         group by p.prior_import_id
+       union all
+       -- A --replace-import whose pre-images history compact dropped: every row it deleted was the replaced import's.
+       select h.replaces_import_id, coalesce(h.rows_deleted, 0), 0
+         from ${h} h
+        where h.table_name = $1 and h.replaces_import_id is not null and h.preimages_pruned_at is not null and h.status in ('success', 'partial')
        union all
        select h.import_id, 0, sum((e->>'rows')::int)
          from ${h} h cross join jsonb_array_elements(case when jsonb_typeof(h.metadata->'reassigned') = 'array' then h.metadata->'reassigned' else '[]'::jsonb end) e

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { compactHistory } from '../../src/core/compact.ts';
 import { traceLineage, traceRow } from '../../src/core/lineage.ts';
 import { undoImport } from '../../src/core/undo.ts';
 import { AtlasError, NotFoundError, UsageError } from '../../src/errors.ts';
@@ -52,6 +53,10 @@ describe('traceLineage and traceRow', () => {
     await db.client.query(`delete from ${db.schema}.lprices where sku = 'c'`);
     l = await by();
     assert.deepEqual(l.get(a.import_id), [3, 1, 1, 2]);
+    // Once history compact dropped the --replace-import's pre-images, its record still says whose rows it deleted.
+    await compactHistory(db.settings, { olderThanSeconds: 0, dryRun: false });
+    l = await by();
+    assert.deepEqual(l.get(x.import_id), [2, 0, 2, 0], "x: still both rows deleted by the --replace-import, not changed outside atlas");
   });
 
   it('a row a replace deleted shows its kept versions, with the import that deleted it; once that import is undone, the row again', async () => {

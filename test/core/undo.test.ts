@@ -45,6 +45,8 @@ describe('undoImport', () => {
     assert.equal(h?.undone_by, 'undoer');
     assert.equal(h?.rows_removed, 3);
     assert.ok(h?.undone_at instanceof Date);
+    const [same] = await db.rows<{ same: boolean }>(`select updated_at = undone_at as same from ${db.schema}.import_history where import_id = $1`, [a.import_id]);
+    assert.equal(same!.same, true, 'updated when undone, not a microsecond before');
     assert.equal(h?.rows_inserted, 3, 'what the import did stays recorded');
     assert.equal((await record(b.import_id))?.status, 'success');
 
