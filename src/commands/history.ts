@@ -181,6 +181,9 @@ function renderRecord(r: ImportRecord, c: ReturnType<typeof colorFor>): string {
   ];
   const next: string[] = [];
   if ((r.mapping_errors_count ?? 0) > 0) next.push(`atlas errors ${r.import_id.slice(0, 8)}`);
-  if (r.status === 'success' || r.status === 'partial') next.push(`atlas lineage ${printable(r.table_name)}`, `atlas undo ${r.import_id.slice(0, 8)} --dry-run`);
+  if (r.status === 'success' || r.status === 'partial') next.push(`atlas lineage ${printable(r.table_name)}`);
+  // An import whose previous versions history compact dropped, having updated or deleted rows, cannot be undone: not offered.
+  const undoable = r.preimages_pruned_at === null || ((r.rows_updated ?? 0) === 0 && (r.rows_deleted ?? 0) === 0);
+  if ((r.status === 'success' || r.status === 'partial') && undoable) next.push(`atlas undo ${r.import_id.slice(0, 8)} --dry-run`);
   return renderDetail(groups, c) + (next.length ? c.dim(`\nnext: ${next.join('  |  ')}\n`) : '');
 }

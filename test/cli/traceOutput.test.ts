@@ -105,5 +105,10 @@ describe('what lineage, errors and undo print', () => {
     const compacted = await run(['undo', a.import_id, '--dry-run', '--force']);
     assert.equal(compacted.code, 0, compacted.stderr);
     assert.match(compacted.stdout, new RegExp(`changed its rows or kept them in place: ${r.import_id} \\(replace, kc2\\.csv, 1 kept in place\\);`));
+    // The compacted replace cannot be undone: its history says so and does not offer the undo; the append still does.
+    const shown = await run(['history', r.import_id]);
+    assert.match(shown.stdout, /undo\s+not possible: the previous versions of the rows it changed were dropped by history compact/);
+    assert.doesNotMatch(shown.stdout, /next: .*atlas undo/);
+    assert.match((await run(['history', a.import_id])).stdout, /next: .*atlas undo/);
   });
 });
