@@ -15,7 +15,7 @@ import { AtlasError, UsageError } from '../errors.js';
 import { keyIndexName, qualify, quoteIdent } from '../transform/naming.js';
 import type { TypeRef } from '../transform/typeRef.js';
 import { castSql, validSql } from '../transform/typeSql.js';
-import { rowHashSql, type TableColumn } from './sql/rowHash.js';
+import { comparedAsText, rowHashSql, type TableColumn } from './sql/rowHash.js';
 import type { ImportPlan } from './plan.js';
 
 /** How an import writes its rows (import_history.import_mode). */
@@ -278,7 +278,7 @@ export async function keysArePlain(client: Client, conv: string, key: readonly K
 export function upsertMatchSql(key: readonly KeyColumn[], columns: readonly KeyColumn[], plain: boolean, missing: ReadonlySet<string> = new Set()): { on: string; differs: string } {
   const tableSide = (k: KeyColumn): string => (missing.has(k.name) ? `null::${k.type.sql}` : `t.${quoteIdent(k.name)}`);
   const side = (alias: 't' | 'c', k: KeyColumn): string => (alias === 't' ? tableSide(k) : `c.${quoteIdent(k.name)}`);
-  const row = (alias: 't' | 'c', cols: readonly KeyColumn[]): string => `row(${cols.map((k) => comparable(side(alias, k), k.type)).join(', ')})`;
+  const row = (alias: 't' | 'c', cols: readonly KeyColumn[]): string => `row(${cols.map((k) => (comparedAsText(k.type) ? `(${side(alias, k)})::text` : comparable(side(alias, k), k.type))).join(', ')})`;
   const on = plain
     ? key.map((k) => `${side('t', k)} = ${side('c', k)}`).join(' and ')
     : `${rowHashSql(key.map((k) => ({ expr: side('t', k), type: k.type })))} = ${rowHashSql(key.map((k) => ({ expr: side('c', k), type: k.type })))}

@@ -403,6 +403,31 @@ describe('an existing table with real and double precision columns', () => {
   });
 });
 
+describe('an existing table with an interval column', () => {
+  const db = useTestDb();
+  const files = useTempDir();
+  const file = (name: string, rows: string[][]): string => files.write(name, csv([['k', 'd'], ...rows]));
+  const stored = async (table: string) => (await db.rows<{ k: string; d: string }>(`select k, d::text as d from ${qualify(db.schema, table)} order by id`)).map((r) => `${r.k} ${r.d}`);
+
+  it("1 mon and 30 days, which interval's equality takes as equal, are different values: not a duplicate, an upsert's change, not a row a replace keeps in place", async () => {
+    await createTrackedTable(db, 'spans', [['k', 'text'], ['d', 'interval']]);
+    await importFile(db.settings, { ...defaults, source: file('s1.csv', [['a', '30 days']]), table: 'spans' });
+    const again = await importFile(db.settings, { ...defaults, source: file('s2.csv', [['a', '1 mon'], ['a', '30 days'], ['b', '1 mon'], ['b', '30 days']]), table: 'spans' });
+    assert.deepEqual([again.rows_inserted, again.duplicates_found], [3, 1]);
+    assert.deepEqual(await stored('spans'), ['a 30 days', 'a 1 mon', 'b 1 mon', 'b 30 days']);
+
+    await createTrackedTable(db, 'spans_u', [['k', 'text'], ['d', 'interval']], ['unique (k)']);
+    await importFile(db.settings, { ...defaults, source: file('u1.csv', [['a', '30 days'], ['b', '2 days']]), table: 'spans_u' });
+    const u = await importFile(db.settings, { ...defaults, source: file('u2.csv', [['a', '1 mon'], ['b', '48:00:00']]), table: 'spans_u', mode: 'upsert', key: ['k'] });
+    assert.deepEqual([u.rows_updated, u.rows_unchanged], [2, 0]);
+    assert.deepEqual(await stored('spans_u'), ['a 1 mon', 'b 48:00:00']);
+
+    const r = await importFile(db.settings, { ...defaults, source: file('r1.csv', [['a', '30 days'], ['b', '48:00:00']]), table: 'spans_u', mode: 'replace' });
+    assert.deepEqual([r.rows_deleted, r.rows_inserted, r.rows_unchanged], [1, 1, 1], 'b is kept in place, a is replaced');
+    assert.deepEqual((await stored('spans_u')).sort(), ['a 30 days', 'b 48:00:00']);
+  });
+});
+
 describe('an existing table whose id is not an integer, or that has none', () => {
   const db = useTestDb();
   const files = useTempDir();

@@ -2,6 +2,7 @@
 import { plannedRawSql } from '../../db/staging/index.js';
 import { qualify, quoteIdent } from '../../transform/naming.js';
 import { castSql, recordsCorrections, validSql } from '../../transform/typeSql.js';
+import type { TypeRef } from '../../transform/typeRef.js';
 import type { ImportPlan } from '../plan.js';
 import type { SqlArgs } from './args.js';
 import { rowHashSql, rowSql, tableValues, type TableColumn } from './rowHash.js';
@@ -78,15 +79,15 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
       if (recordsCorrections(p)) casts.push(`${plannedRawSql(p)} as r${i}`);
     });
   }
-  const keyRow = (alias: string): string =>
-    rowSql(keyColumns.map((k) => ({ expr: index.has(k.name) ? `${alias}.c${index.get(k.name)}` : null, type: k.type })));
+  const keyValues = (alias: string): Array<{ expr: string | null; type: TypeRef }> => keyColumns.map((k) => ({ expr: index.has(k.name) ? `${alias}.c${index.get(k.name)}` : null, type: k.type }));
+  const keyRow = (alias: string): string => rowSql(keyValues(alias));
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, plannedRawSql(p), quoteIdent(schema), args.hasPgInputIsValid));
   const st = quoteIdent(stage);
   const src = quoteIdent(args.converted);
   const found = quoteIdent(args.found);
   const where = `s._err is null${validity.map((v) => `\n         and ${v}`).join('')}`;
   const source = `create temp table ${src} on commit drop as
-      select v.*, hash_record_extended(${keyRow('v')}, 0) as h
+      select v.*, ${rowHashSql(keyValues('v'))} as h
         from (select ${['s._rn', ...casts].join(', ')} from ${st} s where ${where} offset 0) v`;
   // Hashes narrow the search and values decide: a row is a duplicate only when its values equal
   // (IS NOT DISTINCT FROM, record equality: NULL equals NULL) those of an earlier record of the

@@ -15,22 +15,34 @@ export interface TableColumn {
  * is always confirmed by comparing the values themselves, so a collision can never drop a row.
  */
 export function rowHashSql(values: ReadonlyArray<{ expr: string | null; type: TypeRef }>): string {
-  return `hash_record_extended(${rowSql(values)}, 0)`;
+  return `hash_record_extended(${typedRowSql(values, false)}, 0)`;
 }
 
 /**
- * A row constructor of typed values (NULLs typed too, so records compare column by column). A
- * type without an extended hash (json, xml, money, point, ...) goes in as the type it hashes as
- * (jsonb, text), which has one, and equality too: in the stored `_row_hash` and in every
- * comparison alike.
+ * A row constructor of typed values (NULLs typed too, so records compare column by column), for
+ * comparing rows. A type without an extended hash (json, xml, money, point, ...) goes in as the
+ * type it hashes as (jsonb, text), which has one, and equality too: in the stored `_row_hash`
+ * and in every comparison alike. An interval goes in as its text: its equality takes `1 mon` and
+ * `30 days` as equal (and hashes them alike), which are not the same value.
  */
 export function rowSql(values: ReadonlyArray<{ expr: string | null; type: TypeRef }>): string {
+  return typedRowSql(values, true);
+}
+
+/** rowSql's row; for a hash (`identity` false), intervals as themselves, as `_row_hash` has always hashed them. */
+function typedRowSql(values: ReadonlyArray<{ expr: string | null; type: TypeRef }>, identity: boolean): string {
   if (values.length === 0) return 'row()';
   const value = (v: { expr: string | null; type: TypeRef }): string => {
     const typed = v.expr ?? typedNullSql(v.type);
-    return v.type.hashAs === null ? typed : `(${typed})::${v.type.hashAs}`;
+    if (v.type.hashAs !== null) return `(${typed})::${v.type.hashAs}`;
+    return identity && comparedAsText(v.type) ? `(${typed})::text` : typed;
   };
   return `row(${values.map(value).join(', ')})`;
+}
+
+/** Types whose equality is coarser than identity, compared as their text: interval (and arrays of it, domains over it). */
+export function comparedAsText(type: TypeRef): boolean {
+  return type.base === 'interval' || type.base === 'interval[]';
 }
 
 /** The user columns of the target table after this import's DDL, in table order. */
