@@ -11,11 +11,12 @@ import { lockForTransaction, useLargeWorkMem, withRowSecurityOff, withTransactio
 import { appendToMetadata, deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
+import { disableSql, type TriggerOrRule } from '../db/rowTriggers.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
 import { countDependentRowsChangedSince, countDependentUpdatedRows, countHandedOverPreImages, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
-import { qualify, quoteIdent } from '../transform/naming.js';
+import { qualify } from '../transform/naming.js';
 import { withExistingSchema, type DatabaseListener } from './database.js';
 import { checkImportId, noImportWithId, resolveImport } from './history.js';
 import { reassignDependentRows } from './reassign.js';
@@ -264,7 +265,7 @@ async function takeOutAndRestore(client: Client, schema: string, table: string, 
  * may have changed them on the way (an `updated_at` a BEFORE UPDATE trigger sets): refused, which
  * rolls the undo back, unless --force, which keeps them as changed and counts them in `result`.
  */
-async function checkRestoredExactly(client: Client, result: UndoResult, skipRowIds: readonly string[], force: boolean): Promise<void> {
+async function checkRestoredExactly(client: Client, result: UndoResult, changers: readonly TriggerOrRule[], skipRowIds: readonly string[], force: boolean): Promise<void> {
   const { schema, table_name: table, import_id: id } = result;
   const altered = await findAlteredRestores(client, schema, table, id, skipRowIds);
   if (altered.rows === 0) return;
@@ -272,7 +273,7 @@ async function checkRestoredExactly(client: Client, result: UndoResult, skipRowI
     const names = result.restore_changers.join(', ');
     throw new AtlasError(
       `cannot undo import ${id} exactly: ${names} of ${schema}.${table} changed ${altered.rows} of the ${result.rows_restored ?? 0} row(s) it put back (column(s) ${altered.columns.join(', ')}); rolled back, nothing was changed`,
-      { hint: `disable them for the undo (${disableStatements(schema, table, result.restore_changers)}; enable them after), or --force keeps those rows as they leave them` },
+      { hint: `disable them for the undo (${changers.map((t) => disableSql(schema, table, t)).join('; ')}; enable them after), or --force keeps those rows as they leave them` },
     );
   }
   result.rows_altered_on_restore = altered.rows;
@@ -291,16 +292,6 @@ function forcedTrace(result: UndoResult, force: boolean): Record<string, unknown
       dependents_deleted: deleted,
     },
   };
-}
-
-/** `alter table ... disable trigger "x"` (or `rule`) for each of listRestoreChangers' `trigger x` / `rule x`. */
-function disableStatements(schema: string, table: string, changers: readonly string[]): string {
-  return changers
-    .map((c) => {
-      const [kind, ...name] = c.split(' ');
-      return `alter table ${qualify(schema, table)} disable ${kind} ${quoteIdent(name.join(' '))}`;
-    })
-    .join('; ');
 }
 
 /** Undoes one import (by id or unambiguous 8+ character prefix). `undone_by` is `settings.user`. */
@@ -365,6 +356,8 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     undone_at: null,
     undone_by: null,
   };
+  // The table's triggers and rules that may change the rows undo puts back (restore_changers, by name).
+  let changers: TriggerOrRule[] = [];
 
   if (rec.status === 'in_progress') {
     throw new AtlasError(`import ${id} is still running`, { hint: 'wait for it to finish (or cancel it), then undo it' });
@@ -430,7 +423,8 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
       // The rows --force leaves to later imports are not put back (handOverPreImages).
       const skipped = result.later_imports.length > 0 ? await listLaterChangedRowIds(client, schema, table, id) : [];
       result.key_conflicts = await findRestoreKeyConflicts(client, schema, table, id, skipped);
-      result.restore_changers = await listRestoreChangers(client, schema, table);
+      changers = await listRestoreChangers(client, schema, table);
+      result.restore_changers = changers.map((t) => `${t.what} ${t.name}`);
     }
     // --reassign keeps some of the rows (for later imports): its real run's DELETE still says a reference in one line.
     if (state.rows > 0 && options.reassign !== true) result.blocking_references = await findBlockingReferences(client, schema, table, id);
@@ -478,7 +472,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   const changed = info?.tracked ? await takeOutAndRestore(client, schema, table, id, taken, result.rows_to_restore) : { removed: 0, restored: 0 };
   const removed = changed.removed + result.rows_reassigned;
   result.rows_restored = changed.restored;
-  if (result.restore_changers.length > 0 && changed.restored > 0) await checkRestoredExactly(client, result, taken, options.force);
+  if (changers.length > 0 && changed.restored > 0) await checkRestoredExactly(client, result, changers, taken, options.force);
   // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
   if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
   // An upsert's updated rows come back as their previous versions (same ids): the table loses only the rows it inserted.

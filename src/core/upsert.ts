@@ -11,6 +11,7 @@ import { dependentImportText, listDependentImports } from '../db/importDuplicate
 import { laterChangeText, listLaterChanges, savePreImages } from '../db/preImages.js';
 import { plannedRawSql } from '../db/staging/index.js';
 import { getDataTable, listUniqueIndexes, withImportIdCheckSkipped } from '../db/tables.js';
+import { disableSql, listRowTriggersAndRules } from '../db/rowTriggers.js';
 import { AtlasError, UsageError } from '../errors.js';
 import { keyIndexName, qualify, quoteIdent } from '../transform/naming.js';
 import type { TypeRef } from '../transform/typeRef.js';
@@ -208,20 +209,12 @@ export async function checkReplaceTarget(client: Client, schema: string, table: 
  * restore what was recorded. Names them, with how to load anyway.
  */
 async function rowsNotChanged(client: Client, schema: string, table: string, action: 'deleted' | 'updated', kept: number, changed: number): Promise<AtlasError> {
-  const event = action === 'deleted' ? { bit: 8, rule: '4' } : { bit: 16, rule: '2' };
-  const found = await client.query<{ what: string; name: string }>(
-    `select 'trigger' as what, tgname as name from pg_trigger
-      where tgrelid = to_regclass($1) and not tgisinternal and tgenabled in ('O', 'A') and tgtype & 3 = 3 and tgtype & $2::int <> 0
-     union all
-     select 'rule', rulename from pg_rewrite where ev_class = to_regclass($1) and ev_type = $3 and is_instead and ev_enabled in ('O', 'A')
-     order by 1, 2`,
-    [qualify(schema, table), event.bit, event.rule],
-  );
+  const found = await listRowTriggersAndRules(client, schema, table, { events: [action === 'deleted' ? 'delete' : 'update'], beforeOnly: true, insteadRulesOnly: true });
   const verb = action === 'deleted' ? 'delete' : 'update';
-  if (found.rows.length === 0 || changed > kept) return new AtlasError(`internal error: ${kept} pre-image(s) kept for ${changed} row(s) ${action}; nothing was written`);
-  const names = found.rows.map((r) => `${r.what} ${quoteIdent(r.name)}`).join(', ');
-  const first = found.rows[0]!;
-  const off = first.what === 'trigger' ? `alter table ${qualify(schema, table)} disable trigger ${quoteIdent(first.name)}, and enable it after` : `drop or change rule ${quoteIdent(first.name)}`;
+  if (found.length === 0 || changed > kept) return new AtlasError(`internal error: ${kept} pre-image(s) kept for ${changed} row(s) ${action}; nothing was written`);
+  const names = found.map((r) => `${r.what} ${quoteIdent(r.name)}`).join(', ');
+  const first = found[0]!;
+  const off = first.what === 'trigger' ? `${disableSql(schema, table, first)}, and enable it after` : `drop or change rule ${quoteIdent(first.name)}`;
   return new AtlasError(`${kept - changed} of the ${kept} row(s) this import had to ${verb} in table ${table} were not ${action}: ${names} on the table kept them, so the import's record of what it changed would be false; nothing was written`, {
     hint: `load the file with --mode append, or ${off}`,
   });
@@ -380,12 +373,7 @@ export async function applyUpsert(
 
 /** An enabled row trigger BEFORE INSERT (which may return NULL) or an INSTEAD rule on INSERT: the INSERT's row count may then be short of the rows sent. */
 async function insertsMayBeLeftOut(client: Client, schema: string, table: string): Promise<boolean> {
-  const res = await client.query<{ x: boolean }>(
-    `select exists (select 1 from pg_trigger where tgrelid = to_regclass($1) and not tgisinternal and tgenabled in ('O', 'A') and tgtype & 7 = 7)
-         or exists (select 1 from pg_rewrite where ev_class = to_regclass($1) and ev_type = '3' and is_instead and ev_enabled in ('O', 'A')) as x`,
-    [qualify(schema, table)],
-  );
-  return res.rows[0]!.x;
+  return (await listRowTriggersAndRules(client, schema, table, { events: ['insert'], beforeOnly: true, insteadRulesOnly: true })).length > 0;
 }
 
 /** The mode's figures in the import's history record (written in its transaction, after completeImport). */

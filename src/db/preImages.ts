@@ -8,6 +8,7 @@ import { parseJsonExact } from '../transform/exactJson.js';
 import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 import { dependentRecordsSql } from './importDuplicates.js';
+import { listRowTriggersAndRules, type TriggerOrRule } from './rowTriggers.js';
 import { withImportIdCheckSkipped } from './tables.js';
 
 const PREIMAGES = 'import_preimages';
@@ -166,19 +167,11 @@ export async function restorePreImages(client: Client, schema: string, table: st
 
 /**
  * The enabled triggers and rules of `table` that may change a row as undo puts it back: row
- * triggers on INSERT or UPDATE (an `updated_at` set by a BEFORE trigger) and rules on them, as
- * `trigger name` / `rule name`. Undo then checks the rows it put back (findAlteredRestores).
+ * triggers on INSERT or UPDATE (an `updated_at` set by a BEFORE trigger) and rules on them. Undo
+ * then checks the rows it put back (findAlteredRestores).
  */
-export async function listRestoreChangers(client: Client, schema: string, table: string): Promise<string[]> {
-  const res = await client.query<{ name: string }>(
-    `select format('trigger %s', g.tgname) as name from pg_trigger g
-      where g.tgrelid = to_regclass($1) and not g.tgisinternal and g.tgenabled in ('O', 'A') and (g.tgtype & 1) = 1 and (g.tgtype & (4 | 16)) <> 0
-     union all
-     select format('rule %s', r.rulename) from pg_rewrite r where r.ev_class = to_regclass($1) and r.ev_type in ('2', '3')
-     order by 1`,
-    [qualify(schema, table)],
-  );
-  return res.rows.map((r) => r.name);
+export function listRestoreChangers(client: Client, schema: string, table: string): Promise<TriggerOrRule[]> {
+  return listRowTriggersAndRules(client, schema, table, { events: ['insert', 'update'], beforeOnly: false, insteadRulesOnly: false });
 }
 
 /**
