@@ -13,7 +13,7 @@ import { dependentImportText, listDependentImports, type DependentImport } from 
 import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
 import { disableSql, type TriggerOrRule } from '../db/rowTriggers.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countDependentRowsChangedSince, countDependentUpdatedRows, countHandedOverPreImages, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
+import { countDependentRowsChangedSince, countDependentUpdatedRows, countHandedOverPreImages, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restoredColumns, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
@@ -235,14 +235,16 @@ async function clearReplacedBy(client: Client, schema: string, replaced: string,
  * an expression or a part of the table, a row undo --reassign kept), or another table's foreign
  * key, is said as the refusal it is, not PostgreSQL's alone. Returns the rows taken out and put back.
  */
-async function takeOutAndRestore(client: Client, schema: string, table: string, id: string, skipRowIds: readonly string[], preImages: number): Promise<{ removed: number; restored: number }> {
+async function takeOutAndRestore(client: Client, schema: string, table: string, id: string, skipRowIds: readonly string[], preImages: number): Promise<{ removed: number; restored: number; columns: string[] }> {
   try {
     // Without pre-images every row of the import goes (so a table whose id column was dropped can still be marked undone).
-    if (preImages === 0) return { removed: await deleteImportRows(client, schema, table, id), restored: 0 };
+    if (preImages === 0) return { removed: await deleteImportRows(client, schema, table, id), restored: 0, columns: [] };
     const deleted = await deleteInsertedRows(client, schema, table, id, skipRowIds);
-    const inPlace = await restoreUpdatedRows(client, schema, table, id, skipRowIds);
-    const back = await restorePreImages(client, schema, table, id, skipRowIds);
-    return { removed: deleted + inPlace, restored: inPlace + back };
+    // Read once (listPreImageColumns reads every pre-image) for both kinds of rows put back, and for checkRestoredExactly.
+    const columns = await restoredColumns(client, schema, table, id);
+    const inPlace = await restoreUpdatedRows(client, schema, table, id, skipRowIds, columns);
+    const back = await restorePreImages(client, schema, table, id, skipRowIds, columns);
+    return { removed: deleted + inPlace, restored: inPlace + back, columns };
   } catch (err) {
     const e = err as { code?: string; constraint?: string; detail?: string; table?: string };
     // PostgreSQL names the referencing table: another one holds references to rows undo takes out.
@@ -265,9 +267,9 @@ async function takeOutAndRestore(client: Client, schema: string, table: string, 
  * may have changed them on the way (an `updated_at` a BEFORE UPDATE trigger sets): refused, which
  * rolls the undo back, unless --force, which keeps them as changed and counts them in `result`.
  */
-async function checkRestoredExactly(client: Client, result: UndoResult, changers: readonly TriggerOrRule[], skipRowIds: readonly string[], force: boolean): Promise<void> {
+async function checkRestoredExactly(client: Client, result: UndoResult, changers: readonly TriggerOrRule[], restored: { skipRowIds: readonly string[]; columns: readonly string[] }, force: boolean): Promise<void> {
   const { schema, table_name: table, import_id: id } = result;
-  const altered = await findAlteredRestores(client, schema, table, id, skipRowIds);
+  const altered = await findAlteredRestores(client, schema, table, id, restored.skipRowIds, restored.columns);
   if (altered.rows === 0) return;
   if (!force) {
     const names = result.restore_changers.join(', ');
@@ -469,10 +471,10 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   // Rows later imports changed since stay theirs (--force; refused above otherwise).
   const handedOver = info?.tracked && result.later_imports.length > 0 ? await handOverPreImages(client, schema, table, id) : null;
   const taken = handedOver?.rowIds ?? [];
-  const changed = info?.tracked ? await takeOutAndRestore(client, schema, table, id, taken, result.rows_to_restore) : { removed: 0, restored: 0 };
+  const changed = info?.tracked ? await takeOutAndRestore(client, schema, table, id, taken, result.rows_to_restore) : { removed: 0, restored: 0, columns: [] };
   const removed = changed.removed + result.rows_reassigned;
   result.rows_restored = changed.restored;
-  if (changers.length > 0 && changed.restored > 0) await checkRestoredExactly(client, result, changers, taken, options.force);
+  if (changers.length > 0 && changed.restored > 0) await checkRestoredExactly(client, result, changers, { skipRowIds: taken, columns: changed.columns }, options.force);
   // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
   if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
   // An upsert's updated rows come back as their previous versions (same ids): the table loses only the rows it inserted.

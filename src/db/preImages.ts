@@ -93,7 +93,7 @@ export async function listPreImageColumns(client: Client, schema: string, table:
  * import or by hand) is left out, so a row put back in place keeps its value and one inserted
  * back takes the column's default, as the rows did when it was added.
  */
-async function restoredColumns(client: Client, schema: string, table: string, importId: string): Promise<string[]> {
+export async function restoredColumns(client: Client, schema: string, table: string, importId: string): Promise<string[]> {
   const kept = new Set(await listPreImageColumns(client, schema, table, importId));
   return (await writableColumns(client, schema, table)).filter((c) => kept.has(c));
 }
@@ -125,9 +125,10 @@ export async function deleteInsertedRows(client: Client, schema: string, table: 
  * Puts the previous versions of the rows an import updated back in place, by UPDATE on their id
  * (every column but `id`), as the upsert changed them: other tables' rows that reference them keep
  * their references. Rows no longer carrying its id (later imports' or reassigned) are left alone.
+ * `restored`: restoredColumns' answer.
  */
-export async function restoreUpdatedRows(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<number> {
-  const columns = (await restoredColumns(client, schema, table, importId)).filter((c) => c !== 'id');
+export async function restoreUpdatedRows(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[], restored: readonly string[]): Promise<number> {
+  const columns = restored.filter((c) => c !== 'id');
   const params: unknown[] = [importId, table, skipRowIds];
   const values = await preImageValuesSql(client, schema, table, columns, params);
   const res = await client.query(
@@ -145,10 +146,10 @@ export async function restoreUpdatedRows(client: Client, schema: string, table: 
  * included (OVERRIDING SYSTEM VALUE: atlas's `id` is an identity column). The import's own rows
  * must be deleted (or, those it updated, put back in place) first. Rows whose ids are in `skipRowIds` are left out (later imports changed
  * them since: they are theirs now), and so are rows whose id is in the table (undo --reassign
- * kept them for later imports that rely on them). Returns how many rows were put back.
+ * kept them for later imports that rely on them). Returns how many rows were put back. `columns`:
+ * restoredColumns' answer.
  */
-export async function restorePreImages(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<number> {
-  const columns = await restoredColumns(client, schema, table, importId);
+export async function restorePreImages(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[], columns: readonly string[]): Promise<number> {
   const params: unknown[] = [importId, table, skipRowIds];
   const values = await preImageValuesSql(client, schema, table, columns, params);
   const res = await client.query(
@@ -177,10 +178,9 @@ export function listRestoreChangers(client: Client, schema: string, table: strin
 /**
  * The rows undo put back (in place or inserted back) that differ from their previous versions in
  * a column it restored, compared as text (every type has one): what a trigger or rule changed.
- * Rows whose ids are in `skipRowIds` were not put back.
+ * Rows whose ids are in `skipRowIds` were not put back; `columns` are those it restored (restoredColumns).
  */
-export async function findAlteredRestores(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<{ rows: number; columns: string[] }> {
-  const columns = await restoredColumns(client, schema, table, importId);
+export async function findAlteredRestores(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[], columns: readonly string[]): Promise<{ rows: number; columns: string[] }> {
   const params: unknown[] = [importId, table, skipRowIds];
   const values = await preImageValuesSql(client, schema, table, columns, params);
   // Each differing column by its position (a name is never put in SQL text as a literal).
