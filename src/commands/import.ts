@@ -20,7 +20,7 @@ export async function runImportCommand(sources: string[], flags: ImportFlags, cm
   const source = sources[0]!;
   const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
-  const fileOptions = importOptionsFromFlags(flags);
+  const fileOptions = importOptionsFromFlags(flags, settings);
   const result: ImportResult | DryRunResult = await withCancelOnSignal('cancelling: rolling back the import...', async (signal) => {
     const pauses = debugPauses(process.env);
     const mode = progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true });

@@ -24,7 +24,7 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
   const settings = settingsFor(cmd, flags);
   const g = globalOptions(cmd);
   const c = colorFor(cmd);
-  const fileOptions = importOptionsFromFlags(flags);
+  const fileOptions = importOptionsFromFlags(flags, settings);
   const batch = { sources, recursive: flags.recursive === true, pattern: flags.pattern ?? null, atomic: flags.atomic === true, stopOnError: flags.stopOnError === true };
   const mode = progressMode(process.stderr, { quiet: g.quiet === true, progress: flags.progress === true });
   if (flags.dryRun) {

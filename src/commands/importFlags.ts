@@ -2,7 +2,7 @@
 import { bool, choice, negated, repeatable, text, type FlagValues } from './flags.js';
 
 export const importFlags = {
-  table: text('-t, --table <name>', 'target table (default: the mapping file\'s "table", else the file name, sanitised)'),
+  table: text('-t, --table <name>', 'target table: name, or schema.name with the schema atlas works in (--schema); "a.b" in double quotes for a name holding a dot (default: the mapping file\'s "table", else the file name, sanitised)'),
   format: choice('-f, --format <format>', 'input format (default: from the extension, else the first bytes)', ['csv', 'tsv', 'xlsx', 'json', 'ndjson', 'xml']),
   strategy: choice('--strategy <strategy>', 'how to treat an existing table (default: chosen automatically and recorded)', ['new_table', 'merge_exact', 'extend_table', 'adapt_data']),
   mapping: text(

@@ -2,17 +2,19 @@
 import type { ImportOptions } from '../core/import.js';
 import { UsageError } from '../errors.js';
 import { parseKeyList } from '../transform/mapping.js';
+import type { Settings } from '../config.js';
 import type { ImportFlags } from './importFlags.js';
+import { tableNamed } from './shared.js';
 
 /** What every file's import is asked to do, from the flags (checked here: a usage error before anything is read). */
-export function importOptionsFromFlags(flags: ImportFlags): Omit<ImportOptions, 'source'> {
+export function importOptionsFromFlags(flags: ImportFlags, settings: Pick<Settings, 'schema' | 'schemaSource'>): Omit<ImportOptions, 'source'> {
   if (flags.headerRow !== undefined && !/^[1-9]\d*$/.test(flags.headerRow)) throw new UsageError('--header-row must be a row number (1 or more)');
   if (flags.skipLines !== undefined && !/^\d+$/.test(flags.skipLines)) throw new UsageError('--skip-lines must be a number of lines (0 or more)');
   if (flags.strict && flags.maxErrors !== undefined) throw new UsageError('--strict and --max-errors cannot be used together');
   const key = flags.key === undefined ? null : parseKeyList(flags.key);
   if (typeof key === 'string') throw new UsageError(key, { hint: 'name the uniqueness columns, comma-separated: --key id or --key email,date' });
   return {
-    table: flags.table ?? null,
+    table: flags.table === undefined ? null : tableNamed(flags.table, settings, '--table'),
     format: flags.format ?? null,
     strategy: flags.strategy ?? null,
     mappingFile: flags.mapping ?? null,

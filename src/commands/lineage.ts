@@ -16,13 +16,15 @@ import {
   renderDetail,
   settingsFor,
   cellWriter,
+  tableNamed,
   type DetailGroup,
 } from './shared.js';
 import type { LineageFlags } from './lineageFlags.js';
 
 
-export async function runLineageCommand(table: string, flags: LineageFlags, cmd: Command): Promise<void> {
+export async function runLineageCommand(given: string, flags: LineageFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);
+  const table = tableNamed(given, settings, 'the table');
   const g = globalOptions(cmd);
   const c = colorFor(cmd);
   if (flags.row !== undefined) {

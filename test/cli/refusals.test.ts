@@ -66,6 +66,30 @@ describe('refusals: exit codes and one line', () => {
     assert.equal(ok.code, 0, ok.stderr);
   });
 
+  it('--table schema.name: the schema atlas works in is taken off, another is refused before anything is read, "a.b" in quotes is a name', async () => {
+    const path = files.write('dotted.csv', csv([['a'], [1], [2]]));
+    for (const args of [['import', path, '--table', 'elsewhere.orders'], ['history', '--table', 'elsewhere.orders'], ['stats', '--table', 'elsewhere.orders'], ['lineage', 'elsewhere.orders']]) {
+      const r = await runAtlas([...args, ...NOWHERE, '--schema', db.schema]);
+      assert.equal(r.code, 2, `atlas ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^atlas: (--table|the table) "elsewhere\\.orders" names a table in schema elsewhere, but atlas works in the schema set by --schema, ${db.schema}, beside its tracking tables$`, 'm'));
+      assert.match(r.stderr, /hint: pass --schema elsewhere and name the table orders/);
+    }
+    const r = await runAtlas(['import', path, '--table', 'a.b.c', ...NOWHERE]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^atlas: --table "a\.b\.c" is not a name atlas can take/m);
+    const qualified = await runAtlas(['import', path, '--table', `${db.schema}.orders`, '--json', ...conn]);
+    assert.equal(qualified.code, 0, qualified.stderr);
+    assert.equal((JSON.parse(qualified.stdout) as { table_name: string }).table_name, 'orders');
+    assert.deepEqual(await db.rows(`select a from ${qualify(db.schema, 'orders')} order by a`), [{ a: 1 }, { a: 2 }]);
+    assert.equal((await db.rows<{ n: number }>(`select count(*)::int as n from pg_class where relname like '%.orders' and relnamespace = $1::regnamespace`, [db.schema]))[0]!.n, 0, 'no table named after the dotted text');
+    const lineage = await runAtlas(['lineage', `${db.schema}.orders`, '--json', ...conn]);
+    assert.equal(lineage.code, 0, lineage.stderr);
+    assert.equal((JSON.parse(lineage.stdout) as { rows_now_in_table: number }).rows_now_in_table, 2);
+    const quoted = await runAtlas(['import', path, '--table', '"x.y"', '--json', ...conn]);
+    assert.equal(quoted.code, 0, quoted.stderr);
+    assert.deepEqual(await db.rows(`select a from ${qualify(db.schema, 'x.y')} order by a`), [{ a: 1 }, { a: 2 }]);
+  });
+
   it('stdout on a full device: one line and exit 1; a reader that went away (EPIPE): silence', async () => {
     const full = openSync('/dev/full', 'w');
     const run = (stdout: number | 'pipe', onSpawn: (child: ReturnType<typeof spawn>) => void = () => undefined): Promise<{ code: number | null; stderr: string }> =>

@@ -108,12 +108,14 @@ describe('hostile and broken input (atlas heap capped at 256 MB)', { timeout: 90
       assert.equal((JSON.parse(fromFile.stdout) as ImportOut).table_name, 'we_ird_na_me');
 
       const exact = 'we"ird.na me';
-      const given = await importHostile(weird, ['--table', exact], 60_000);
+      // A name holding a dot is written in double quotes, as in SQL (else schema.name).
+      const quoted = `"${exact.replaceAll('"', '""')}"`;
+      const given = await importHostile(weird, ['--table', quoted], 60_000);
       assert.equal(given.code, 0, given.stderr);
       const out = JSON.parse(given.stdout) as ImportOut;
       assert.equal(out.table_name, exact);
       assert.deepEqual(await db.rows(`select count(*)::int as n from ${qualify(db.schema, exact)}`), [{ n: 3 }]);
-      const lineage = await runAtlasWith(['lineage', exact, '--json', ...conn]);
+      const lineage = await runAtlasWith(['lineage', quoted, '--json', ...conn]);
       assert.equal(lineage.code, 0, lineage.stderr);
       const undo = await runAtlasWith(['undo', out.import_id, '--yes', '--json', ...conn]);
       assert.equal(undo.code, 0, undo.stderr);
