@@ -8,7 +8,7 @@ export type SqlType = 'integer' | 'bigint' | 'numeric' | 'boolean' | 'date' | 't
 
 /** How the text of a column's values is read; decides the SQL that converts staged text. */
 export type ValueFormat =
-  | { kind: 'text' }
+  | { kind: 'text'; dayMonth?: DayMonthOrders }
   | { kind: 'boolean' }
   | { kind: 'integer'; dotZero: boolean }
   | { kind: 'numeric'; grouping: boolean; currency: string | null; european?: boolean }
@@ -17,6 +17,17 @@ export type ValueFormat =
 
 /** Order of the date parts: ISO year-month-day, US month/day/year, European day/month/year. */
 export type DateOrder = 'ymd' | 'mdy' | 'dmy';
+
+/**
+ * For a column of dates written in more than one form (2026-03-05 and 03/04/2026), kept as text:
+ * how its day/month-first dates are read into an existing date or timestamp column, by separator,
+ * decided as for a column of one form. Absent for a separator whose values put the day first in
+ * some and the month first in others (the server's month-first reading then fails the others).
+ */
+export interface DayMonthOrders {
+  slash?: 'mdy' | 'dmy';
+  dot?: 'mdy' | 'dmy';
+}
 
 export interface ColumnType {
   type: SqlType;
@@ -152,6 +163,11 @@ class DateFamily {
   /** Max of the first and second part (for slash and dot forms, to decide day/month order). */
   maxFirst = 0;
   maxSecond = 0;
+  /** Day/month-first values whose first and second part are both 12 or less, and the least of them. */
+  ambiguous = 0;
+  ambiguousExample: string | null = null;
+  /** The least value (day/month-first forms: of those whose first or second part is above 12), for notes. */
+  example: string | null = null;
   invalidYmd = 0;
   invalidMdy = 0;
   invalidDmy = 0;
@@ -195,6 +211,12 @@ export class ColumnStats {
   private readonly slash = new DateFamily();
   private readonly dot = new DateFamily();
   private anyPossible = true;
+  /**
+   * Every non-empty value so far is a date or timestamp of one of the four families, though
+   * perhaps not all of one: once every family is ruled out, the values go on being observed into
+   * them for the notes and the day/month orders of a column of mixed forms (mixedDates).
+   */
+  private datesOnly = true;
 
   /** `nullValues`: the column's null values (--null-value), which staging keeps from it unless quoted. */
   constructor(private readonly nullValues: ReadonlySet<string> | null = null) {}
@@ -204,7 +226,7 @@ export class ColumnStats {
     if (raw === null) return;
     if (raw.length > this.maxLength) this.maxLength = raw.length;
     // Nothing left to learn: no type is possible and the values are not all digits.
-    if (!this.anyPossible && !this.digitsOnly) return;
+    if (!this.anyPossible && !this.digitsOnly && !this.datesOnly) return;
     const v = raw.trim();
     const exact = v === raw;
     if (!exact) this.untrimmed = true;
@@ -223,10 +245,12 @@ export class ColumnStats {
     this.nonEmpty++;
     if (first === 0x2b) this.plusSigned++;
     if (!this.anyPossible) {
-      this.observeDigits(v, first); // (digitsOnly is true here)
+      if (this.datesOnly) this.datesOnly = this.observeAnyDate(v, exact);
+      if (this.digitsOnly) this.observeDigits(v, first);
       return;
     }
     const p = this.possible;
+    const datesPossible = p.iso || p.ymdSlash || p.slash || p.dot;
 
     if (p.bool) {
       const lower = v.toLowerCase();
@@ -284,6 +308,9 @@ export class ColumnStats {
     if (p.ymdSlash) p.ymdSlash = this.observeDate(this.ymdSlash, v, exact, YMD_SLASH_DATE_RE, YMD_SLASH_TS_RE, 'ymd', 0x2f);
     if (p.slash) p.slash = this.observeDate(this.slash, v, exact, SLASH_DATE_RE, SLASH_TS_RE, 'first', 0x2f);
     if (p.dot) p.dot = this.observeDate(this.dot, v, exact, DOT_DATE_RE, DOT_TS_RE, 'first', 0x2e);
+    // The value that rules out the last family: a date of another one (a column of mixed forms), or not a date.
+    if (datesPossible && !(p.iso || p.ymdSlash || p.slash || p.dot)) this.datesOnly = this.observeAnyDate(v, exact);
+    else if (!datesPossible && this.datesOnly) this.datesOnly = this.observeAnyDate(v, exact);
     this.anyPossible = p.bool || p.int || p.num || p.grouped || p.currency || p.iso || p.ymdSlash || p.slash || p.dot;
   }
 
@@ -295,6 +322,42 @@ export class ColumnStats {
       // The least of them, so that the note is the same whatever the order of the rows.
       if (this.leadingZeroExample === null || v < this.leadingZeroExample) this.leadingZeroExample = v;
     }
+  }
+
+  /** Observes `v` into the first family it is a date of (each already ruled out as the column's); false when it is none. */
+  private observeAnyDate(v: string, exact: boolean): boolean {
+    return (
+      this.observeDate(this.iso, v, exact, ISO_DATE_RE, ISO_TS_RE, 'ymd', 0x2d) ||
+      this.observeDate(this.ymdSlash, v, exact, YMD_SLASH_DATE_RE, YMD_SLASH_TS_RE, 'ymd', 0x2f) ||
+      this.observeDate(this.slash, v, exact, SLASH_DATE_RE, SLASH_TS_RE, 'first', 0x2f) ||
+      this.observeDate(this.dot, v, exact, DOT_DATE_RE, DOT_TS_RE, 'first', 0x2e)
+    );
+  }
+
+  /**
+   * A column of dates written in more than one form, kept as text: the note saying so, and how
+   * its day/month-first dates are read into an existing date or timestamp column (PostgreSQL would
+   * read them all month first, 03.04.2026 as March 4, and fail 13/04/2026).
+   */
+  private mixedDates(): { note: string; dayMonth: DayMonthOrders } | null {
+    const families = [this.iso, this.ymdSlash, this.slash, this.dot];
+    if (!this.datesOnly || this.nonEmpty === 0 || families.filter((f) => f.matched > 0).length < 2) return null;
+    const examples = families.filter((f) => f.matched > 0).map((f) => f.example ?? f.ambiguousExample);
+    const dayMonth: DayMonthOrders = {};
+    const parts = [`kept as text: its dates are written in more than one form: ${examples.join(', ')}`];
+    for (const [f, sep, name] of [[this.slash, '/', 'slashed'], [this.dot, '.', 'dotted']] as const) {
+      if (f.matched === 0) continue;
+      const format = (order: 'mdy' | 'dmy'): string => (order === 'mdy' ? ['MM', 'DD', 'YYYY'] : ['DD', 'MM', 'YYYY']).join(sep);
+      if (f.maxFirst > 12 && f.maxSecond > 12) {
+        parts.push(`${name} dates put the day first in some and the month first in others: into a date or timestamp column they are read month first, and those that cannot be are mapping errors`);
+        continue;
+      }
+      const order = f.maxFirst > 12 ? 'dmy' : f.maxSecond > 12 ? 'mdy' : sep === '/' ? 'mdy' : 'dmy';
+      dayMonth[sep === '/' ? 'slash' : 'dot'] = order;
+      const why = f.maxFirst > 12 || f.maxSecond > 12 ? `${f.example} puts the ${order === 'dmy' ? 'day' : 'month'} first` : `no value settles the day/month order, such as ${f.ambiguousExample}`;
+      parts.push(`into a date or timestamp column its ${name} dates are read ${format(order)}: ${why}`);
+    }
+    return { note: parts.join('; '), dayMonth };
   }
 
   /** `sep`: the family's separator's character code (- / .). */
@@ -337,12 +400,17 @@ export class ColumnStats {
       }
     }
     if (order === 'ymd') {
+      if (f.example === null || v < f.example) f.example = v;
       if (!timeOk || !validDate(a, b, c)) f.invalidYmd++;
       // The quick forms with dashes are canonical by their shape; with slashes none is (stored with dashes).
       if (exact && sep === 0x2d && (quick !== 0 || (isTs ? CANONICAL_TS_RE : CANONICAL_DATE_RE).test(v))) f.canonical++;
     } else {
       f.maxFirst = Math.max(f.maxFirst, a);
       f.maxSecond = Math.max(f.maxSecond, b);
+      if (a <= 12 && b <= 12) {
+        f.ambiguous++;
+        if (f.ambiguousExample === null || v < f.ambiguousExample) f.ambiguousExample = v;
+      } else if (f.example === null || v < f.example) f.example = v;
       if (!timeOk || !validDate(c, a, b)) f.invalidMdy++;
       if (!timeOk || !validDate(c, b, a)) f.invalidDmy++;
     }
@@ -352,7 +420,12 @@ export class ColumnStats {
   /** The column's type, decided from everything observed. */
   decide(): ColumnType {
     const decided = this.decideType();
-    const text: ColumnType = { type: 'text', format: { kind: 'text' }, invalidValues: 0, mayNeedCorrection: false, notes: [], untrimmed: this.untrimmed };
+    const mixed = decided.type === 'text' ? this.mixedDates() : null;
+    if (mixed !== null) {
+      decided.format = { kind: 'text', dayMonth: mixed.dayMonth };
+      decided.notes.push(mixed.note);
+    }
+    const text: ColumnType = { type: 'text', format: decided.format.kind === 'text' ? decided.format : { kind: 'text' }, invalidValues: 0, mayNeedCorrection: false, notes: [], untrimmed: this.untrimmed };
     if (this.placeholders !== null) {
       // Text because of the placeholders alone: say which, and the flag that reads them as NULL.
       if (decided.type !== 'text') {
@@ -366,7 +439,7 @@ export class ColumnStats {
         if (quoted.length > 0) causes.push(`${list(quoted)} in quotes, which make a value text rather than a null value`);
         const flags = unread.length > 0 ? ` To store missing values as NULL: ${unread.map(([v]) => nullValueFlag(v)).join(' ')}` : '';
         text.notes.push(`kept as text because of ${causes.join(' and ')}; the other values are ${decided.type}.${flags}`);
-      }
+      } else text.notes.push(...decided.notes);
       return text;
     }
     if ((decided.format.kind === 'integer' || decided.format.kind === 'numeric') && this.plusSigned === this.nonEmpty && this.nonEmpty > 0) {

@@ -3,7 +3,7 @@
  * how it changed. Every piece here is built from atlas's own constants and quoted identifiers;
  * file content only ever reaches these expressions as column values.
  */
-import type { DateOrder, SqlType, ValueFormat } from './infer.js';
+import type { DateOrder, DayMonthOrders, SqlType, ValueFormat } from './infer.js';
 import type { TypeRef } from './typeRef.js';
 
 /** A column of the target table and how to fill it from a staged text column. */
@@ -69,6 +69,21 @@ function reorderDateSql(t: string, order: DateOrder, separator: string, withTime
   return `case when ${t} is not null then concat(split_part(${date}, ${sep}, 3), '-', split_part(${date}, ${sep}, ${m}), '-', split_part(${date}, ${sep}, ${d}), ${time}) end`;
 }
 
+/**
+ * Dates of mixed forms (a text column) into a date or timestamp column: each day/month-first one
+ * in the order inference found for its separator, as a column of that form alone is read; the
+ * others as they are, read by the type's input (year first, ISO).
+ */
+function mixedDatesSql(t: string, orders: DayMonthOrders): string {
+  const cases = (['slash', 'dot'] as const).flatMap((which) => {
+    const order = orders[which];
+    if (order === undefined) return [];
+    const sep = which === 'slash' ? '/' : '\\.';
+    return [`when ${t} ~ '^[0-9]{1,2}${sep}[0-9]{1,2}${sep}[0-9]{4}([ T]|$)' then ${reorderDateSql(t, order, which === 'slash' ? '/' : '.', true)}`];
+  });
+  return cases.length === 0 ? t : `case ${cases.join(' ')} else ${t} end`;
+}
+
 /** The value without surrounding whitespace (unless the column has none) and with '' as NULL. */
 function valueSql(plan: Pick<ColumnPlan, 'trim'>, raw: string): string {
   return plan.trim === false ? `nullif(${raw}, '')` : trimmedSql(raw);
@@ -82,7 +97,10 @@ function baseOf(plan: { type: TypeRef }): string {
 /** Text in a form PostgreSQL's input function for the column type accepts. */
 export function normalizedSql(plan: Pick<ColumnPlan, 'format' | 'type' | 'trim'>, raw: string): string {
   const f = plan.format;
-  if (f.kind === 'text') return isTextType(baseOf(plan)) ? raw : valueSql(plan, raw);
+  if (f.kind === 'text') {
+    if (isTextType(baseOf(plan))) return raw;
+    return f.dayMonth === undefined ? valueSql(plan, raw) : mixedDatesSql(valueSql(plan, raw), f.dayMonth);
+  }
   const t = valueSql(plan, raw);
   switch (f.kind) {
     case 'boolean':

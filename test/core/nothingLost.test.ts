@@ -432,6 +432,34 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       assert.deepEqual(await db.rows(`select day::text as d, v from ${q('styled_days')} order by v`), [{ d: '2024-01-31', v: 1 }, { d: '2013-03-01', v: 5 }, { d: '2013-12-31', v: 6 }]);
     });
 
+    it('dates written in more than one form go into an existing date column with their day/month-first ones read in the order the column shows, as a column of one form is, and the warning says which (PostgreSQL read 03/04/2026 as March 4 beside 13/04/2026)', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('mx0.csv', 'day,v\n2026-01-31,0\n'), table: 'mixed_days' });
+      const dayFirst = await importFile(db.settings, { ...defaults, source: files.write('mx1.csv', 'day,v\n03/04/2026,1\n2026-03-05,2\n13/04/2026,3\n'), table: 'mixed_days' });
+      assert.equal(dayFirst.status, 'success', JSON.stringify(dayFirst.warnings));
+      assert.ok(dayFirst.warnings.some((w) => w.includes('its slashed dates are read DD/MM/YYYY: 13/04/2026 puts the day first')), JSON.stringify(dayFirst.warnings));
+      // Dots read day first when nothing settles it, as a column of dotted dates alone is (PostgreSQL reads them month first).
+      const dotted = await importFile(db.settings, { ...defaults, source: files.write('mx2.csv', 'day,v\n03.04.2026,4\n2026-03-06,5\n'), table: 'mixed_days' });
+      assert.ok(dotted.warnings.some((w) => w.includes('its dotted dates are read DD.MM.YYYY: no value settles the day/month order, such as 03.04.2026')), JSON.stringify(dotted.warnings));
+      // Day first in some, month first in others: nothing to go by, PostgreSQL's month first, and said.
+      const both = await importFile(db.settings, { ...defaults, source: files.write('mx3.csv', 'day,v\n13/04/2026,6\n04/14/2026,7\n2026-03-07,8\n'), table: 'mixed_days' });
+      assert.equal(both.status, 'partial');
+      assert.ok(both.warnings.some((w) => w.includes('slashed dates put the day first in some and the month first in others')), JSON.stringify(both.warnings));
+      const rows = await db.rows(`select v, day::text as d, _corrections_applied->'day'->>'before' as before from ${q('mixed_days')} order by v`);
+      assert.deepEqual(rows, [
+        { v: 0, d: '2026-01-31', before: null },
+        { v: 1, d: '2026-04-03', before: '03/04/2026' },
+        { v: 2, d: '2026-03-05', before: null },
+        { v: 3, d: '2026-04-13', before: '13/04/2026' },
+        { v: 4, d: '2026-04-03', before: '03.04.2026' },
+        { v: 5, d: '2026-03-06', before: null },
+        { v: 7, d: '2026-04-14', before: '04/14/2026' },
+        { v: 8, d: '2026-03-07', before: null },
+      ]);
+      // Into a new table the column stays text, and the note says why and how a date column would read it.
+      const fresh = await importFile(db.settings, { ...defaults, source: files.write('mx4.csv', 'day,v\n03/04/2026,1\n2026-03-05,2\n'), table: 'mixed_text' });
+      assert.ok(fresh.warnings.some((w) => w === 'day: kept as text: its dates are written in more than one form: 2026-03-05, 03/04/2026; into a date or timestamp column its slashed dates are read MM/DD/YYYY: no value settles the day/month order, such as 03/04/2026'), JSON.stringify(fresh.warnings));
+    });
+
     it('a time without a zone read into timestamptz (beside zoned ones, or into an existing column) is recorded with the zone it was given', async () => {
       const r = await importFile(db.settings, { ...defaults, source: files.write('tz1.csv', 'at,v\n2024-01-01T10:00:00Z,1\n2024-01-02 11:00:00,2\n'), table: 'zoned' });
       await importFile(db.settings, { ...defaults, source: files.write('tz2.csv', 'at,v\n2024-01-03 12:00:00,3\n'), table: 'zoned' });

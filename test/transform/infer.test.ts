@@ -102,6 +102,19 @@ describe('type inference', () => {
     assert.equal(infer(['1234/56/78', '2222/99/99']).type, 'text');
   });
 
+  it('dates written in more than one form: text, with the day/month order of each separator\'s dates from the whole column, whatever the order of the values', () => {
+    const values = ['2026-03-05', '03/04/2026', '13/04/2026', '01.02.2026', '2026/03/01'];
+    const mixed = infer(values);
+    assert.deepEqual([mixed.type, mixed.format], ['text', { kind: 'text', dayMonth: { slash: 'dmy', dot: 'dmy' } }]);
+    assert.deepEqual(infer([...values].reverse()).notes, mixed.notes);
+    assert.match(mixed.notes.join(), /^kept as text: its dates are written in more than one form: 2026-03-05, 2026\/03\/01, 13\/04\/2026, 01\.02\.2026;/);
+    assert.deepEqual(infer(['2026-03-05', '04/13/2026 10:00', '03.14.2026']).format, { kind: 'text', dayMonth: { slash: 'mdy', dot: 'mdy' } });
+    assert.deepEqual(infer(['2026-03-05', '04/13/2026', '13/04/2026']).format, { kind: 'text', dayMonth: {} });
+    // A value that is no date at all: not a column of dates.
+    assert.deepEqual(infer(['2026-03-05', '03/04/2026', 'soon']).format, { kind: 'text' });
+    assert.deepEqual(infer(['soon', '2026-03-05', '03/04/2026']).notes, []);
+  });
+
   it('timestamps: ISO with zone, US with AM/PM', () => {
     assert.equal(infer(['2024-12-25T08:00:00Z', '2024-12-26T09:30:00+02:00']).type, 'timestamptz');
     assert.equal(infer(['2024-12-25 08:00:00', '2024-12-26T09:30']).type, 'timestamp');
