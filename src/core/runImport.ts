@@ -147,6 +147,12 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   run.reuse.tempBuffersFixed = true;
   await onChunk?.(staged.rows);
   run.checkCancelled();
+  const changed = input.opened.changedSinceOpened?.() ?? null;
+  if (changed !== null) {
+    throw new AtlasError(`${input.opened.fileName ?? 'the file'} changed while atlas read it (${changed}): is it still being written? Nothing was imported`, {
+      hint: 'import it once it is complete (a batch skips files named *.part or *.tmp, for writers that rename a file when it is done)',
+    });
+  }
   const lateArrays = input.table.kind === 'keyed' ? await reshapeLateArrays(client, run.stage, staged, input.table) : {};
   const parsingSeconds = msToSeconds(performance.now() - parseStart);
   Object.assign(trace, { totalRows: staged.rows, parsingSeconds });

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, statSync, type Stats } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
@@ -19,6 +19,12 @@ export interface OpenedSource {
   stream: Readable;
   /** Extra facts for import_history.metadata (e.g. an S3 ETag). */
   metadata: Record<string, unknown>;
+  /**
+   * A local file: how it changed since it was opened (its size or modification time), else null.
+   * Asked once every byte is read: a file still being written into a drop folder must not be
+   * imported half-way (its cut last line a wrong row), then again whole with another hash.
+   */
+  changedSinceOpened?: () => string | null;
 }
 
 /** Reads chunks large enough that per-chunk overhead stays negligible on big files. */
@@ -30,11 +36,10 @@ export function openLocalSource(spec: string, nameOverride: string | null, stdin
     return { sourceType: 'api_direct', sourcePath: null, fileName: nameOverride, sizeBytes: null, stream: stdin, metadata: {} };
   }
   const path = resolve(spec);
-  let size: number;
+  let opened: Stats;
   try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new UsageError(`${spec} is not a regular file`);
-    size = st.size;
+    opened = statSync(path);
+    if (!opened.isFile()) throw new UsageError(`${spec} is not a regular file`);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -44,9 +49,20 @@ export function openLocalSource(spec: string, nameOverride: string | null, stdin
     sourceType: 'local_upload',
     sourcePath: path,
     fileName: nameOverride ?? basename(path),
-    sizeBytes: size,
+    sizeBytes: opened.size,
     stream: createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }),
     metadata: {},
+    changedSinceOpened: () => {
+      let now: Stats;
+      try {
+        now = statSync(path);
+      } catch {
+        return 'it was removed or renamed';
+      }
+      if (now.ino !== opened.ino) return 'another file took its name';
+      if (now.size !== opened.size) return `its size went from ${opened.size} to ${now.size} bytes`;
+      return now.mtimeMs !== opened.mtimeMs ? `it was modified at ${now.mtime.toISOString()}` : null;
+    },
   };
 }
 

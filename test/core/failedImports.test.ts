@@ -1,7 +1,7 @@
 /** A failed import's record keeps everything known when it failed, and the spec's queries over failed imports give true answers. */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
@@ -179,6 +179,23 @@ describe('a failure whose reason holds NUL bytes', () => {
     } finally {
       await db.client.query(`drop trigger refuse_failed on ${db.schema}.import_history`);
     }
+  });
+
+  it('a file written to while it is read (still arriving in a drop folder) fails, nothing imported, and goes in whole once complete', async () => {
+    const path = files.write('growing.csv', 'a,b\n1,x\n2,y\n');
+    let grown = false;
+    // As a writer appending to the file between atlas opening it and reading its last byte would.
+    const onProgress = async (): Promise<void> => {
+      if (grown) return;
+      grown = true;
+      appendFileSync(path, '3,zz\n');
+    };
+    const { h } = await failing(db, { ...defaults, source: path, table: 'growing', onProgress });
+    assert.match(String(h.error_message), /^growing\.csv changed while atlas read it \(its size went from 12 to 17 bytes\): is it still being written\? Nothing was imported$/);
+    assert.deepEqual(await db.rows(`select to_regclass($1) as t`, [`${db.schema}.growing`]), [{ t: null }], 'no table was made');
+    const whole = await importFile(db.settings, { ...defaults, source: path, table: 'growing' });
+    assert.equal(whole.rows_inserted, 3);
+    assert.deepEqual(await db.rows(`select a, b from ${db.schema}.growing order by a`), [{ a: 1, b: 'x' }, { a: 2, b: 'y' }, { a: 3, b: 'zz' }]);
   });
 });
 
