@@ -7,7 +7,7 @@
  * two undos of one import serialise and the second sees `undone`.
  */
 import type { Settings } from '../config.js';
-import { lockForTransaction, useLargeWorkMem, withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
+import { lockForTransaction, useUndoSettings, withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
 import { appendToMetadata, deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
@@ -378,8 +378,8 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   }
 
   await lockForTransaction(client, `atlas:table:${schema}.${table}`);
-  // Its checks sort and hash every row of the import and every duplicate record relying on them.
-  await useLargeWorkMem(client);
+  // Its checks sort and hash every row of the import and every duplicate record relying on them; it reads pre-images' text.
+  await useUndoSettings(client);
   const info = await getDataTable(client, schema, table);
   result.table_exists = info !== null;
   if (info === null) {

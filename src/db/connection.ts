@@ -175,21 +175,25 @@ export async function withTransaction<T>(client: Client, fn: () => Promise<T>): 
 /** work_mem for a transaction that sorts and hashes millions of rows (an import, an undo): in memory rather than spilled to disk. */
 const LARGE_WORK_MEM = '128MB';
 
-/** Raises work_mem for the current transaction only (SET LOCAL). */
-export async function useLargeWorkMem(client: Client): Promise<void> {
-  await client.query(`set local work_mem = '${LARGE_WORK_MEM}'`);
+/**
+ * Settings under which values read and written as text mean the same whatever the server or role
+ * sets (SET LOCAL, so that a pooler's next client never sees them): the DateStyle a date form atlas
+ * does not rewrite itself (`3/1/13`) is read in, month first; extra_float_digits 1 (the default),
+ * so a float's text is exact, as the pre-images kept for undo and the check for rounded floats
+ * need; standard_conforming_strings on, or the backslashes of atlas's patterns (`'\.0+$'`) would be
+ * escapes and 150 go into an integer column as 1; IntervalStyle postgres, in which `-1 2:00:00`
+ * reads as -1 day +2 hours (sql_standard reads it negative throughout) and pre-images are written
+ * as undo reads them; bytea_output hex, which corrections and pre-images show.
+ */
+const TEXT_SETTINGS = "set local datestyle = 'ISO, MDY'; set local extra_float_digits = 1; set local standard_conforming_strings = on; set local intervalstyle = 'postgres'; set local bytea_output = 'hex'";
+
+/** An import's transaction settings: useLargeWorkMem's work_mem, and TEXT_SETTINGS. */
+export async function useImportSettings(client: Client): Promise<void> {
+  await client.query(`set local work_mem = '${LARGE_WORK_MEM}'; ${TEXT_SETTINGS}`);
 }
 
-/**
- * An import's transaction settings (SET LOCAL, so that a pooler's next client never sees them):
- * useLargeWorkMem's work_mem, and the DateStyle a date form atlas does not rewrite itself (`3/1/13`)
- * is read in, month first, whatever the server or role is set to, so a file reads the same on every server.
- * extra_float_digits 1 (the default): a float's text is exact, which the pre-images kept for undo
- * and the check for rounded floats rely on; a role set to 0 would have both drop digits.
- */
-export async function useImportSettings(client: Client): Promise<void> {
-  await client.query(`set local work_mem = '${LARGE_WORK_MEM}'; set local datestyle = 'ISO, MDY'; set local extra_float_digits = 1`);
-}
+/** An undo's transaction settings: the same as an import's (undo reads the pre-images imports wrote as text). */
+export const useUndoSettings = useImportSettings;
 
 /**
  * Runs `fn` with row-level security off for the rest of the transaction (SET LOCAL): a policy that

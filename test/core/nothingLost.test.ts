@@ -12,6 +12,7 @@ import ExcelJS from 'exceljs';
 import { dryRunImport, importFile, type ImportOptions, type ImportResult } from '../../src/core/import.ts';
 import { listImportErrors } from '../../src/core/importErrors.ts';
 import { traceRow } from '../../src/core/lineage.ts';
+import { undoImport } from '../../src/core/undo.ts';
 import { ImportFailedError, UsageError } from '../../src/errors.ts';
 import { csv, FIXTURES, useTempDir, useTestDb } from '../helpers.ts';
 
@@ -430,6 +431,31 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       const r = await importFile(dmy, { ...defaults, source: files.write('ds2.csv', 'day,v\n3/1/13,5\n12/31/13,6\n'), table: 'styled_days' });
       assert.equal(r.status, 'success', JSON.stringify(r.warnings));
       assert.deepEqual(await db.rows(`select day::text as d, v from ${q('styled_days')} order by v`), [{ d: '2024-01-31', v: 1 }, { d: '2013-03-01', v: 5 }, { d: '2013-12-31', v: 6 }]);
+    });
+
+    it('a role set to standard_conforming_strings off, IntervalStyle sql_standard and bytea_output escape gets the values, corrections and undo any other gets (150 went into an integer column as 1, -1 2:00:00 read negative throughout, and undo put back another interval)', async () => {
+      const odd = new URL(db.settings.databaseUrl!);
+      odd.searchParams.set('options', '-c standard_conforming_strings=off -c IntervalStyle=sql_standard -c bytea_output=escape');
+      const oddSettings = { ...db.settings, databaseUrl: odd.toString() };
+      await importFile(db.settings, { ...defaults, source: files.write('sc0.csv', 'k,q\n0,7\n'), table: 'settings_t' });
+      await db.client.query(`alter table ${q('settings_t')} add column iv interval, add column b bytea`);
+      const r = await importFile(oddSettings, { ...defaults, source: files.write('sc1.csv', 'k,q,iv,b\n1,150,-1 2:00:00,\\x41ff\n2,2.0,1 mon,\n3,1050,,\n4,1600.00,,\n'), table: 'settings_t' });
+      assert.equal(r.status, 'success', JSON.stringify(r.warnings));
+      const stored = async (): Promise<unknown[]> => db.rows(`select k, q, iv::text as iv, b::text as b, _corrections_applied->'q'->>'after' as q_after from ${q('settings_t')} order by k`);
+      assert.deepEqual(await stored(), [
+        { k: 0, q: 7, iv: null, b: null, q_after: null },
+        { k: 1, q: 150, iv: '-1 days +02:00:00', b: '\\x41ff', q_after: null },
+        { k: 2, q: 2, iv: '1 mon', b: null, q_after: '2' },
+        { k: 3, q: 1050, iv: null, b: null, q_after: null },
+        { k: 4, q: 1600, iv: null, b: null, q_after: '1600' },
+      ]);
+      const before = await stored();
+      // An upsert under those settings keeps pre-images that an undo under the server's own puts back exactly.
+      const up = await importFile(oddSettings, { ...defaults, source: files.write('sc2.csv', 'k,q,iv\n1,151,-2 3:00:00\n'), table: 'settings_t', mode: 'upsert', key: ['k'] });
+      assert.equal(up.rows_updated, 1);
+      assert.deepEqual((await db.rows<{ iv: string }>(`select iv::text as iv from ${q('settings_t')} where k = 1`))[0]!.iv, '-2 days +03:00:00');
+      await undoImport(db.settings, up.import_id, { dryRun: false, force: false, purge: false });
+      assert.deepEqual(await stored(), before);
     });
 
     it('dates written in more than one form go into an existing date column with their day/month-first ones read in the order the column shows, as a column of one form is, and the warning says which (PostgreSQL read 03/04/2026 as March 4 beside 13/04/2026)', async () => {
