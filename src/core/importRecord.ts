@@ -65,6 +65,8 @@ export function baseRecord(run: ImportRun, staging: Staging, { plan, errorCells,
       ...(Object.keys(valuesMadeArrays).length > 0 ? { values_made_arrays: valuesMadeArrays } : {}),
       ...(plan.leftOut.length > 0 ? { columns_left_out: plan.leftOut } : {}),
       ...(Object.keys(nullValuesApplied).length > 0 ? { null_values_applied: nullValuesApplied } : {}),
+      // _imported_at, a timestamp without time zone, is the time in this zone (lineage reads it so).
+      time_zone: staging.timeZone,
     } as Record<string, unknown>,
   };
 }

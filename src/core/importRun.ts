@@ -77,6 +77,8 @@ export interface Staging {
   lateArrays: Record<string, unknown>;
   parsingSeconds: number;
   nullValuesApplied: Record<string, number>;
+  /** The session's TimeZone, in which `_imported_at` is written (metadata.time_zone). */
+  timeZone: string;
 }
 
 /** The types and the plan against the existing table, if any. */

@@ -3,7 +3,7 @@ import type { Settings } from '../config.js';
 import type { Client } from '../db/connection.js';
 import { getImportsByIds, listTableImports, type ImportRecord, type ImportSummary } from '../db/history.js';
 import { countAtlasChangesByImport, listRowVersions, type RowVersionRow } from '../db/preImages.js';
-import { countRowsByImport, getDataTable, getRowById, type TracedRow } from '../db/tables.js';
+import { countRowsByImport, getDataTable, getRowById, importedAtSql, type TracedRow } from '../db/tables.js';
 import { isoTime } from '../transform/time.js';
 import { RESERVED_COLUMNS } from '../transform/naming.js';
 import { AtlasError, NotFoundError, UsageError } from '../errors.js';
@@ -130,7 +130,7 @@ async function lineageWithoutHistory(client: Client, schema: string, table: stri
 /** A row of a table in a schema where atlas never ran: not there, or naming an import there is no record of. */
 async function rowWithoutHistory(client: Client, schema: string, table: string, id: string): Promise<never> {
   await requireRowTable(client, schema, table, id);
-  const row = await getRowById(client, schema, table, id);
+  const row = await getRowById(client, schema, table, id, false);
   if (row === null) throw noSuchRow(schema, table, id);
   throw new NotFoundError(`row ${id} names import ${row.importId}, which has no history record`);
 }
@@ -185,10 +185,10 @@ export async function traceLineage(settings: Settings, table: string, options: D
 }
 
 /** A row as its kept version holds it (row_to_json of the whole row), read as getRowById reads a row. */
-async function rowFromVersion(client: Client, v: RowVersionRow): Promise<TracedRow> {
+async function rowFromVersion(client: Client, schema: string, v: RowVersionRow): Promise<TracedRow> {
   const data = v.row_data;
-  // _imported_at: a timestamp without time zone, read in the server's zone as getRowById reads it.
-  const at = typeof data._imported_at === 'string' ? (await client.query<{ t: Date }>('select $1::timestamp::timestamptz as t', [data._imported_at])).rows[0]!.t : null;
+  // _imported_at: a timestamp without time zone, read in its import's zone as getRowById reads it.
+  const at = typeof data._imported_at === 'string' ? (await client.query<{ t: Date }>(`select ${importedAtSql(schema, '$1::text', '$2::text')} as t`, [data._imported_at, data._import_id ?? null])).rows[0]!.t : null;
   return {
     importId: typeof data._import_id === 'string' ? data._import_id : null,
     sourceRowNumber: typeof data._source_row_number === 'number' ? data._source_row_number : null,
@@ -209,7 +209,7 @@ export async function traceRow(settings: Settings, table: string, rowId: string 
     const last = earlier.at(-1);
     // A row a replace deleted: its last version, kept in that import's pre-images, stands for it.
     const deletedBy = last?.action === 'deleted' ? last.changed_by : null;
-    const row = (await getRowById(client, settings.schema, table, id)) ?? (last !== undefined && deletedBy !== null ? await rowFromVersion(client, last) : null);
+    const row = (await getRowById(client, settings.schema, table, id)) ?? (last !== undefined && deletedBy !== null ? await rowFromVersion(client, settings.schema, last) : null);
     if (row === null) throw noSuchRow(settings.schema, table, id);
     if (row.importId === null) {
       const which = deletedBy === null ? `row ${id} of ${settings.schema}.${table}` : `row ${id} of ${settings.schema}.${table}, deleted by import ${deletedBy},`;

@@ -127,7 +127,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   run.checkCancelled();
   // For this transaction only: sorts and hashes over millions of staged rows stay in memory
   // instead of spilling to disk (docs/decisions.md), and the staging table gets more local buffers (settable only before it is first used).
-  await useImportSettings(client);
+  const { timeZone } = await useImportSettings(client);
   await setTempBuffers(client, run.reuse);
   if (input.table.kind === 'fixed' && input.table.header.length > MAX_USER_COLUMNS) {
     throw new AtlasError(`the file has ${input.table.header.length} columns, more than the ${MAX_USER_COLUMNS} atlas can put in one table: ${COLUMN_LIMIT_REASON}`, {
@@ -169,7 +169,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   const renamed = reservedRenamesWarning(staged.columns, targets);
   if (renamed !== null) warnings.push(renamed);
   const nullValuesApplied = Object.fromEntries(staged.columns.filter((c) => c.nulled > 0).map((c) => [c.targetName, c.nulled]));
-  return { staged, lateArrays, parsingSeconds, nullValuesApplied };
+  return { staged, lateArrays, parsingSeconds, nullValuesApplied, timeZone };
 }
 
 /** Values that cannot be stored, and ragged rows: mapping errors, recorded (counted in a dry run); their rows stay out. */

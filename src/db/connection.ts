@@ -185,15 +185,34 @@ const LARGE_WORK_MEM = '128MB';
  * reads as -1 day +2 hours (sql_standard reads it negative throughout) and pre-images are written
  * as undo reads them; bytea_output hex, which corrections and pre-images show.
  */
-const TEXT_SETTINGS = "set local datestyle = 'ISO, MDY'; set local extra_float_digits = 1; set local standard_conforming_strings = on; set local intervalstyle = 'postgres'; set local bytea_output = 'hex'";
+const TEXT_SETTINGS: ReadonlyArray<readonly [string, string]> = [
+  ['datestyle', 'ISO, MDY'],
+  ['extra_float_digits', '1'],
+  ['standard_conforming_strings', 'on'],
+  ['intervalstyle', 'postgres'],
+  ['bytea_output', 'hex'],
+];
 
-/** An import's transaction settings: useLargeWorkMem's work_mem, and TEXT_SETTINGS. */
-export async function useImportSettings(client: Client): Promise<void> {
-  await client.query(`set local work_mem = '${LARGE_WORK_MEM}'; ${TEXT_SETTINGS}`);
+/** SET LOCAL of each setting, as one SELECT (set_config(..., true)), with `also` selected beside. */
+async function setLocal(client: Client, settings: ReadonlyArray<readonly [string, string]>, also: string): Promise<Record<string, string>> {
+  const sets = settings.map(([name, value]) => `set_config('${name}', '${value}', true)`).join(', ');
+  return (await client.query<Record<string, string>>(`select ${sets}, ${also}`)).rows[0]!;
+}
+
+/**
+ * An import's transaction settings: work_mem (LARGE_WORK_MEM) and TEXT_SETTINGS. Returns the
+ * session's TimeZone, in which `_imported_at` (a timestamp without time zone, now()) is written:
+ * the record keeps it, so that the time can be read back as the instant it was.
+ */
+export async function useImportSettings(client: Client): Promise<{ timeZone: string }> {
+  const r = await setLocal(client, [['work_mem', LARGE_WORK_MEM], ...TEXT_SETTINGS], "current_setting('TimeZone') as time_zone");
+  return { timeZone: r.time_zone! };
 }
 
 /** An undo's transaction settings: the same as an import's (undo reads the pre-images imports wrote as text). */
-export const useUndoSettings = useImportSettings;
+export async function useUndoSettings(client: Client): Promise<void> {
+  await setLocal(client, [['work_mem', LARGE_WORK_MEM], ...TEXT_SETTINGS], '1 as done');
+}
 
 /**
  * Runs `fn` with row-level security off for the rest of the transaction (SET LOCAL): a policy that

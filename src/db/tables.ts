@@ -502,16 +502,27 @@ export interface TracedRow {
 }
 
 /** The row with `id` = `rowId` (atlas's identity column), or null. */
-export async function getRowById(client: Client, schema: string, table: string, rowId: string): Promise<TracedRow | null> {
+/**
+ * `_imported_at` (text `at`, of the import whose id is text `importId`) as the instant it was: read
+ * in the TimeZone its import recorded (metadata.time_zone), else, for an import recorded before it
+ * was kept, in this session's.
+ */
+export function importedAtSql(schema: string | null, at: string, importId: string): string {
+  if (schema === null) return `(${at})::timestamptz`; // a schema without atlas's history: no zone recorded
+  const zone = `(select h.metadata->>'time_zone' from ${qualify(schema, 'import_history')} h where h.import_id = (${importId})::uuid)`;
+  return `((${at})::timestamp at time zone coalesce(${zone}, current_setting('TimeZone')))`;
+}
+
+export async function getRowById(client: Client, schema: string, table: string, rowId: string, hasHistory = true): Promise<TracedRow | null> {
   // row_to_json keeps every type exact (numeric as a JSON number, date as ISO text) without per-type
   // code, and the columns in table order, as earlier versions (pre-images) show them; read as text,
   // so that parseJsonExact keeps the digits of a bigint or numeric that a double would lose.
   // $1 as bigint: an integer or smallint id column compares with it (and uses its index) where an
   // id beyond that column's range would otherwise be an error from the server.
   // _imported_at is a timestamp without time zone (the spec's type), written by now() in the
-  // server's TimeZone: read back as timestamptz in that same zone, it is the instant it was written.
+  // importing session's TimeZone: read back in that zone, it is the instant it was written.
   const res = await client.query<{ row: string; imported_at: Date | null }>(
-    `select row_to_json(t)::text as row, (row_to_json(t)->>'_imported_at')::timestamptz as imported_at from ${qualify(schema, table)} t where t.id = $1::bigint`,
+    `select row_to_json(t)::text as row, ${importedAtSql(hasHistory ? schema : null, "row_to_json(t)->>'_imported_at'", "row_to_json(t)->>'_import_id'")} as imported_at from ${qualify(schema, table)} t where t.id = $1::bigint`,
     [rowId],
   );
   if (res.rows[0] === undefined) return null;

@@ -458,6 +458,18 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       assert.deepEqual(await stored(), before);
     });
 
+    it('_imported_at is read back as the instant it was written when the importing role has another TimeZone than the reader (lineage put it 5.5 hours off)', async () => {
+      const far = new URL(db.settings.databaseUrl!);
+      far.searchParams.set('options', '-c TimeZone=Asia/Kolkata');
+      const r = await importFile({ ...db.settings, databaseUrl: far.toString() }, { ...defaults, source: files.write('tzr.csv', 'k\n1\n'), table: 'zoned_rows' });
+      const [h] = await db.rows<{ at: Date; zone: string }>(`select import_timestamp as at, metadata->>'time_zone' as zone from ${q('import_history')} where import_id = $1`, [r.import_id]);
+      assert.equal(h!.zone, 'Asia/Kolkata');
+      const [row] = await db.rows<{ id: string }>(`select id::text as id from ${q('zoned_rows')}`);
+      const traced = await traceRow(db.settings, 'zoned_rows', row!.id);
+      const apart = Math.abs(new Date(traced.imported_at!).getTime() - h!.at.getTime());
+      assert.ok(apart < 60_000, `imported_at ${traced.imported_at} and import_timestamp ${h!.at.toISOString()} are ${apart} ms apart`);
+    });
+
     it('dates written in more than one form go into an existing date column with their day/month-first ones read in the order the column shows, as a column of one form is, and the warning says which (PostgreSQL read 03/04/2026 as March 4 beside 13/04/2026)', async () => {
       await importFile(db.settings, { ...defaults, source: files.write('mx0.csv', 'day,v\n2026-01-31,0\n'), table: 'mixed_days' });
       const dayFirst = await importFile(db.settings, { ...defaults, source: files.write('mx1.csv', 'day,v\n03/04/2026,1\n2026-03-05,2\n13/04/2026,3\n'), table: 'mixed_days' });
