@@ -49,5 +49,6 @@ export async function compactHistory(settings: Settings, options: CompactOptions
       ),
     // In a schema where atlas never ran there are no pre-images, and nothing is created.
     async (client) => ({ dry_run: options.dryRun, cutoff: isoTime(await cutoffBefore(client, options.olderThanSeconds))!, imports: [], preimages_dropped: 0 }),
+    'history compact',
   );
 }

@@ -2,6 +2,7 @@ import type { Settings } from '../config.js';
 import { openClient, resolveDatabase, type Client, type DatabaseTarget } from '../db/connection.js';
 import { markInterruptedImports } from '../db/history.js';
 import { getAtlasSchemaState, migrate, migrateInTransaction } from '../db/migrate.js';
+import { checkWritable } from '../db/privileges.js';
 import { NotFoundError } from '../errors.js';
 import { quoteIdent } from '../transform/naming.js';
 
@@ -52,11 +53,19 @@ export async function withDatabaseRolledBack<T>(settings: Settings, options: Dat
  * answer "no imports"); in one where atlas never ran, `empty` answers (no imports, without the
  * tables); atlas's tables of an older version are upgraded in place, as by any command.
  */
-export async function withExistingSchema<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client, url: string) => Promise<T>, empty: (client: Client) => Promise<T>): Promise<T> {
+export async function withExistingSchema<T>(
+  settings: Settings,
+  options: DatabaseOptions,
+  fn: (client: Client, url: string) => Promise<T>,
+  empty: (client: Client) => Promise<T>,
+  /** What the command writes (`an undo`): a read-only session is then one line before it starts. */
+  writes: string | null = null,
+): Promise<T> {
   return connected(settings, options, async (client, target) => {
-    const { state, database } = await getAtlasSchemaState(client, settings.schema);
+    const { state, database, access } = await getAtlasSchemaState(client, settings.schema);
     if (state === 'no schema') throw missingSchema(settings, database);
     if (state === 'no tables') return empty(client);
+    if (writes !== null) checkWritable(access, writes);
     await migrate(client, settings.schema);
     await markInterruptedImports(client, settings.schema);
     return fn(client, target.url);

@@ -144,5 +144,5 @@ export async function pruneHistory(settings: Settings, options: PruneOptions): P
       kept: owners.map((o) => ({ import_id: o.importId, table: o.table, rows: o.rows })),
     };
   };
-  return withExistingSchema(settings, options, (client, url) => withTransaction(client, () => withLockWatch(client, url, options, () => prune(client))), nothing);
+  return withExistingSchema(settings, options, (client, url) => withTransaction(client, () => withLockWatch(client, url, options, () => prune(client))), nothing, 'history prune');
 }

@@ -308,6 +308,7 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
       return withTransaction(client, () => withLockWatch(client, url, options, () => undoInTransaction(client, settings, found.import_id, options)));
     },
     () => Promise.reject(noImportWithId(idOrPrefix)),
+    'an undo',
   );
 }
 

@@ -57,5 +57,5 @@ export async function undoBatch(settings: Settings, batchId: string, options: Om
       await withTransaction(client, run);
     }
     return { batch_id: batchId, dry_run: options.dryRun, imports, left_alone: leftAlone, rows_removed: imports.reduce((n, r) => n + (r.rows_removed ?? 0), 0) };
-  }, () => Promise.reject(noSuchBatch()));
+  }, () => Promise.reject(noSuchBatch()), 'an undo');
 }

@@ -277,8 +277,12 @@ export const INTERRUPTED_MESSAGE =
  */
 export async function markInterruptedImports(client: Client, schema: string): Promise<string[]> {
   const table = qualify(schema, 'import_history');
-  // Most connects find no in_progress record; a role that may only read the history leaves them as they are.
-  const probe = await client.query<{ writable: boolean }>(`select has_table_privilege($1, 'UPDATE') as writable from ${table} where status = 'in_progress' limit 1`, [table]);
+  // Most connects find no in_progress record; a role that may only read the history, or a read-only
+  // session (a standby, where the primary's running imports show as in_progress), leaves them as they are.
+  const probe = await client.query<{ writable: boolean }>(
+    `select has_table_privilege($1, 'UPDATE') and current_setting('transaction_read_only') = 'off' as writable from ${table} where status = 'in_progress' limit 1`,
+    [table],
+  );
   if (probe.rows[0]?.writable !== true) return [];
   const res = await client.query<{ import_id: string }>(
     `update ${table} set status = 'failed', error_message = $2, mapping_status = 'failed', rows_inserted = 0,

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { quoteIdent } from '../transform/naming.js';
 import { lockForTransaction, withTransaction, type Client } from './connection.js';
-import { checkCanMigrate, checkSchemaUsable, getSchemaAccess } from './privileges.js';
+import { checkCanMigrate, checkSchemaUsable, getSchemaAccess, type SchemaAccess } from './privileges.js';
 
 /** sql/ sits beside src/ and dist/, so this path works from either. */
 const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
@@ -85,11 +85,11 @@ async function migrateWith(client: Client, schema: string, inTransaction: (fn: (
  * migrating), or atlas's tables (at any version: migrate upgrades an older one). A schema the
  * role may not use is refused as migrate refuses it, naming the GRANT.
  */
-export async function getAtlasSchemaState(client: Client, schema: string): Promise<{ state: 'no schema' | 'no tables' | 'tables'; database: string }> {
+export async function getAtlasSchemaState(client: Client, schema: string): Promise<{ state: 'no schema' | 'no tables' | 'tables'; database: string; access: SchemaAccess }> {
   const access = await getSchemaAccess(client, schema);
-  if (!access.schemaExists) return { state: 'no schema', database: access.database };
+  if (!access.schemaExists) return { state: 'no schema', database: access.database, access };
   checkSchemaUsable(access, schema);
-  return { state: (await hasMigrationsTable(client, schema)) ? 'tables' : 'no tables', database: access.database };
+  return { state: (await hasMigrationsTable(client, schema)) ? 'tables' : 'no tables', database: access.database, access };
 }
 
 async function hasMigrationsTable(client: Client, schema: string): Promise<boolean> {

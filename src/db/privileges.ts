@@ -18,6 +18,9 @@ export interface SchemaAccess {
   /** CREATE on the database: the right to create schemas. */
   createSchemas: boolean;
   temporary: boolean;
+  /** The session takes no writes: default_transaction_read_only, or a standby. */
+  readOnly: boolean;
+  standby: boolean;
 }
 
 export async function getSchemaAccess(client: Client, schema: string): Promise<SchemaAccess> {
@@ -26,7 +29,8 @@ export async function getSchemaAccess(client: Client, schema: string): Promise<S
             coalesce(has_schema_privilege(n.oid, 'USAGE'), false) as usage,
             coalesce(has_schema_privilege(n.oid, 'CREATE'), false) as create,
             has_database_privilege(current_database(), 'CREATE') as "createSchemas",
-            has_database_privilege(current_database(), 'TEMPORARY') as temporary
+            has_database_privilege(current_database(), 'TEMPORARY') as temporary,
+            current_setting('transaction_read_only') = 'on' as "readOnly", pg_is_in_recovery() as standby
        from (values (1)) one left join pg_namespace n on n.nspname = $1`,
     [schema],
   );
@@ -47,8 +51,19 @@ export function checkSchemaUsable(a: SchemaAccess, schema: string): void {
   }
 }
 
-/** Creating atlas's own tables (a first run, an upgrade) needs CREATE on the schema. */
+/** A session that takes no writes (a standby, default_transaction_read_only): one line before `what` tries one. */
+export function checkWritable(a: SchemaAccess, what: string): void {
+  if (a.standby) throw new DatabaseError(`the server is a standby (in recovery), which takes no writes: ${what} needs the primary`, { hint: 'point --database-url at the primary server' });
+  if (a.readOnly) {
+    throw new DatabaseError(`the session is read-only (default_transaction_read_only is on for role ${quoteIdent(a.role)}, database ${quoteIdent(a.database)} or the server): ${what} cannot write there`, {
+      hint: `connect as a role that may write, or: ALTER ROLE ${quoteIdent(a.role)} SET default_transaction_read_only = off;`,
+    });
+  }
+}
+
+/** Creating atlas's own tables (a first run, an upgrade) needs CREATE on the schema, and a session that writes. */
 export function checkCanMigrate(a: SchemaAccess, schema: string): void {
+  checkWritable(a, `making atlas's tables in schema ${quoteIdent(schema)}`);
   if (a.schemaExists && !a.create) {
     throw new DatabaseError(`role ${quoteIdent(a.role)} may not create atlas's tables in schema ${quoteIdent(schema)} (no CREATE privilege on it)`, {
       hint: grantSchema(a, schema, 'CREATE'),
@@ -63,6 +78,7 @@ export function checkCanMigrate(a: SchemaAccess, schema: string): void {
  */
 export async function checkImportPrivileges(client: Client, schema: string, table: string): Promise<void> {
   const a = await getSchemaAccess(client, schema);
+  checkWritable(a, 'an import');
   if (!a.temporary) {
     throw new DatabaseError(`role ${quoteIdent(a.role)} may not create temporary tables in database ${quoteIdent(a.database)}, where every import stages its rows`, {
       hint: `GRANT TEMPORARY ON DATABASE ${quoteIdent(a.database)} TO ${quoteIdent(a.role)};`,

@@ -90,6 +90,40 @@ describe('refusals: exit codes and one line', () => {
     assert.deepEqual(await db.rows(`select a from ${qualify(db.schema, 'x.y')} order by a`), [{ a: 1 }, { a: 2 }]);
   });
 
+  it('a read-only session (default_transaction_read_only on, as for a role set so) is one line before anything is written, not an INSERT refused and a record that could not be marked failed', async () => {
+    const path = files.write('ro.csv', csv([['a'], [1]]));
+    const url = new URL(db.url);
+    url.searchParams.set('options', '-c default_transaction_read_only=on');
+    for (const schema of [db.schema, `${db.schema}_ro`]) {
+      const r = await runAtlas(['import', path, '--database-url', url.toString(), '--schema', schema]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, /^atlas: the session is read-only \(default_transaction_read_only is on for role .*\): (an import|making atlas's tables in schema .*) cannot write there$/m);
+      assert.match(r.stderr, /hint: connect as a role that may write, or: ALTER ROLE .* SET default_transaction_read_only = off;/);
+      assert.doesNotMatch(r.stderr, /could not be marked|SQLSTATE/);
+    }
+    const imported = await runAtlas(['import', path, '--json', ...conn]);
+    assert.equal(imported.code, 0, imported.stderr);
+    const id = (JSON.parse(imported.stdout) as { import_id: string }).import_id;
+    const readOnly = ['--database-url', url.toString(), '--schema', db.schema];
+    for (const [args, what] of [[['undo', id, '--yes'], 'an undo'], [['history', 'prune', '--older-than', '1m', '--yes'], 'history prune'], [['history', 'compact', '--older-than', '1m', '--yes'], 'history compact']] as const) {
+      const r = await runAtlas([...args, ...readOnly]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^atlas: the session is read-only .*: ${what} cannot write there$`, 'm'));
+      assert.doesNotMatch(r.stderr, /SQLSTATE/);
+    }
+    // Reading works there, also while an import runs elsewhere (a standby shows the primary's as in_progress).
+    const running = `${id.slice(0, 24)}000000000000`;
+    await db.client.query(`insert into ${qualify(db.schema, 'import_history')} (import_id, file_name, table_name, status, source_type) values ($1, 'running.csv', 'ro', 'in_progress', 'local_upload')`, [running]);
+    try {
+      const history = await runAtlas(['history', '--json', ...readOnly]);
+      assert.equal(history.code, 0, history.stderr);
+      assert.ok((JSON.parse(history.stdout) as { imports: Array<{ import_id: string; status: string }> }).imports.some((i) => i.import_id === running && i.status === 'in_progress'));
+    } finally {
+      await db.client.query(`delete from ${qualify(db.schema, 'import_history')} where import_id = $1`, [running]);
+    }
+  });
+
   it('stdout on a full device: one line and exit 1; a reader that went away (EPIPE): silence', async () => {
     const full = openSync('/dev/full', 'w');
     const run = (stdout: number | 'pipe', onSpawn: (child: ReturnType<typeof spawn>) => void = () => undefined): Promise<{ code: number | null; stderr: string }> =>
