@@ -441,6 +441,8 @@ function combined(change: Correction, coercion: Correction | null): Correction {
   return { condition: `((${change.condition}) or (${coercion.condition}))`, value: `case when ${change.condition} then ${change.value} else ${coercion.value} end`, nullAfter: coercion.nullAfter };
 }
 
+const TIMESTAMP_BASES = ['timestamp without time zone', 'timestamp with time zone'];
+
 /** The correction of a value read from a form other than its text, as correctionSql describes. */
 function coercionSql(plan: ColumnPlan, raw: string, cast: string): Correction {
   const f = plan.format;
@@ -468,7 +470,9 @@ function coercionSql(plan: ColumnPlan, raw: string, cast: string): Correction {
           : null
         : pattern
           ? `${raw} ~ '${pattern}'`
-          : `${raw} = (${cast})::text`;
+          : TIMESTAMP_BASES.includes(baseOf(plan))
+            ? `(${raw} = (${cast})::text or ${raw} = (${dateText}))` // 2026-03-05T11:00:00 is as stored: `after` writes it so
+            : `${raw} = (${cast})::text`;
   const typed = canonical === null ? `${t} is not null` : `${t} is not null and not (${canonical})`;
   // Whitespace only (trimmed to nothing) is stored as NULL: recorded as a value read as NULL, as
   // --null-value's are. Only where some value had whitespace around it (else nothing is trimmed).

@@ -433,6 +433,18 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       assert.deepEqual(await db.rows(`select day::text as d, v from ${q('styled_days')} order by v`), [{ d: '2024-01-31', v: 1 }, { d: '2013-03-01', v: 5 }, { d: '2013-12-31', v: 6 }]);
     });
 
+    it('a timestamp written as PostgreSQL writes it in JSON (2026-03-05T11:00:00), among other forms into an existing timestamp column, is no correction (one said it went from itself to itself)', async () => {
+      await importFile(db.settings, { ...defaults, source: files.write('tt0.csv', 'at,v\n2026-01-01 10:00:00,0\n'), table: 'mixed_times' });
+      await importFile(db.settings, { ...defaults, source: files.write('tt1.csv', 'at,v\n2026-03-05T11:00:00,1\n03/04/2026 10:00,2\n2026-03-06 12:00:00,3\n'), table: 'mixed_times' });
+      const rows = await db.rows(`select v, _corrections_applied->'at'->>'before' as before, _corrections_applied->'at'->>'after' as after from ${q('mixed_times')} order by v`);
+      assert.deepEqual(rows, [
+        { v: 0, before: null, after: null },
+        { v: 1, before: null, after: null },
+        { v: 2, before: '03/04/2026 10:00', after: '2026-03-04T10:00:00' },
+        { v: 3, before: null, after: null },
+      ]);
+    });
+
     it('a role set to standard_conforming_strings off, IntervalStyle sql_standard and bytea_output escape gets the values, corrections and undo any other gets (150 went into an integer column as 1, -1 2:00:00 read negative throughout, and undo put back another interval)', async () => {
       const odd = new URL(db.settings.databaseUrl!);
       odd.searchParams.set('options', '-c standard_conforming_strings=off -c IntervalStyle=sql_standard -c bytea_output=escape');
