@@ -163,8 +163,7 @@ class DateFamily {
   /** Max of the first and second part (for slash and dot forms, to decide day/month order). */
   maxFirst = 0;
   maxSecond = 0;
-  /** Day/month-first values whose first and second part are both 12 or less, and the least of them. */
-  ambiguous = 0;
+  /** The least day/month-first value whose first and second part are both 12 or less, for notes. */
   ambiguousExample: string | null = null;
   /** The least value (day/month-first forms: of those whose first or second part is above 12), for notes. */
   example: string | null = null;
@@ -250,7 +249,6 @@ export class ColumnStats {
       return;
     }
     const p = this.possible;
-    const datesPossible = p.iso || p.ymdSlash || p.slash || p.dot;
 
     if (p.bool) {
       const lower = v.toLowerCase();
@@ -308,9 +306,8 @@ export class ColumnStats {
     if (p.ymdSlash) p.ymdSlash = this.observeDate(this.ymdSlash, v, exact, YMD_SLASH_DATE_RE, YMD_SLASH_TS_RE, 'ymd', 0x2f);
     if (p.slash) p.slash = this.observeDate(this.slash, v, exact, SLASH_DATE_RE, SLASH_TS_RE, 'first', 0x2f);
     if (p.dot) p.dot = this.observeDate(this.dot, v, exact, DOT_DATE_RE, DOT_TS_RE, 'first', 0x2e);
-    // The value that rules out the last family: a date of another one (a column of mixed forms), or not a date.
-    if (datesPossible && !(p.iso || p.ymdSlash || p.slash || p.dot)) this.datesOnly = this.observeAnyDate(v, exact);
-    else if (!datesPossible && this.datesOnly) this.datesOnly = this.observeAnyDate(v, exact);
+    // Every family ruled out (by this value or before): a date of another one (a column of mixed forms), or not a date.
+    if (this.datesOnly && !(p.iso || p.ymdSlash || p.slash || p.dot)) this.datesOnly = this.observeAnyDate(v, exact);
     this.anyPossible = p.bool || p.int || p.num || p.grouped || p.currency || p.iso || p.ymdSlash || p.slash || p.dot;
   }
 
@@ -407,10 +404,9 @@ export class ColumnStats {
     } else {
       f.maxFirst = Math.max(f.maxFirst, a);
       f.maxSecond = Math.max(f.maxSecond, b);
-      if (a <= 12 && b <= 12) {
-        f.ambiguous++;
-        if (f.ambiguousExample === null || v < f.ambiguousExample) f.ambiguousExample = v;
-      } else if (f.example === null || v < f.example) f.example = v;
+      if (a > 12 || b > 12) {
+        if (f.example === null || v < f.example) f.example = v;
+      } else if (f.ambiguousExample === null || v < f.ambiguousExample) f.ambiguousExample = v;
       if (!timeOk || !validDate(c, a, b)) f.invalidMdy++;
       if (!timeOk || !validDate(c, b, a)) f.invalidDmy++;
     }
