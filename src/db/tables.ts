@@ -501,7 +501,6 @@ export interface TracedRow {
   values: Record<string, unknown>;
 }
 
-/** The row with `id` = `rowId` (atlas's identity column), or null. */
 /**
  * `_imported_at` (text `at`, of the import whose id is text `importId`) as the instant it was: read
  * in the TimeZone its import recorded (metadata.time_zone), else, for an import recorded before it
@@ -513,6 +512,7 @@ export function importedAtSql(schema: string | null, at: string, importId: strin
   return `((${at})::timestamp at time zone coalesce(${zone}, current_setting('TimeZone')))`;
 }
 
+/** The row with `id` = `rowId` (atlas's identity column), or null; `hasHistory` false in a schema without atlas's tables. */
 export async function getRowById(client: Client, schema: string, table: string, rowId: string, hasHistory = true): Promise<TracedRow | null> {
   // row_to_json keeps every type exact (numeric as a JSON number, date as ISO text) without per-type
   // code, and the columns in table order, as earlier versions (pre-images) show them; read as text,
