@@ -164,6 +164,7 @@ const SKIP_TEXT: Record<SkipReason, string> = {
   special: 'not a regular file (FIFO, socket or device)',
   'same-file': 'the same file as one already listed',
   'bad-name': 'a name that is not valid UTF-8',
+  'unreadable-directory': 'a directory atlas may not read (its files are not listed: check its permissions)',
 };
 
 function skipLine(skip: SkippedEntry, c: ChalkInstance): string {

@@ -1,5 +1,7 @@
 /** Everything about an import that can be checked before the database is touched: flags, the mapping file, the input's header, the key. */
 import { randomUUID } from 'node:crypto';
+import { basename, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import type { Settings } from '../config.js';
 import { insertInProgress, markFailed } from '../db/history.js';
 import { AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
@@ -92,7 +94,16 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
     nullValues: nullValues.all,
     stdin: options.stdin,
   };
-  const opened = await openSource(settings, inputOptions, options.signal);
+  let opened: OpenedSource;
+  try {
+    opened = await openSource(settings, inputOptions, options.signal);
+  } catch (err) {
+    // A file of a batch that could not be opened (removed or renamed since the listing, not
+    // readable) fails as a file with its record, as one whose bytes cannot be read does.
+    const named = session !== null && !options.dryRun && err instanceof UsageError && !options.source.startsWith('s3://') ? chooseTableName(options, mapping, basename(options.source), null) : null;
+    if (named !== null) throw await recordUnreadable(settings, options, unopenedSource(options.source), named, err, trace, session);
+    throw err;
+  }
   trace.sizeBytes = opened.sizeBytes;
   // Before the input is read, a sheet is known only as it was asked for (a name or a number).
   const fallbackTable = chooseTableName(options, mapping, opened.fileName, inputOptions.sheet ?? (inputOptions.entry ? baseFileName(inputOptions.entry) : null));
@@ -193,6 +204,11 @@ export function tableNamerFor(options: Pick<RunOptions, 'table' | 'mappingFile' 
 /** What the user is told when the failure record of an import could not be written: without it, the reason would be lost without a word. */
 export function unrecordedWarning(importId: string, err: unknown): string {
   return `the history record of import ${importId} could not be marked failed (${describeError(err)}): the record does not say why the import failed; this message does`;
+}
+
+/** A local file of a batch that could not be opened, as its failed record names it. */
+function unopenedSource(source: string): OpenedSource {
+  return { sourceType: 'local_upload', sourcePath: resolve(source), fileName: basename(source), sizeBytes: null, stream: Readable.from([]), metadata: {} };
 }
 
 /** Records a failed import for input that could not be read at all, with what was read of it, and returns the error to throw. */

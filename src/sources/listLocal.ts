@@ -1,5 +1,5 @@
 /** Local arguments: a named file, a directory's files, or the files a quoted glob matches. */
-import { accessSync, constants, lstatSync, opendirSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { lstatSync, opendirSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { canGlobContinue, compileGlob, expandBraces, isGlobArgument, isGlobMatch, splitGlobBase, startGlob, stepGlob, type CompiledGlob, type GlobState } from './glob.js';
@@ -58,15 +58,13 @@ function resolveEntry(path: string, dirent: Dirent): Entry {
   return target.isFile() ? { kind: 'file', stats: target } : { kind: 'special' };
 }
 
-/** Takes a regular file after checking it can be read, so that a batch fails before importing anything. */
+/**
+ * Takes a regular file. One atlas may not read is taken too: it fails as a file of the batch, with
+ * its record, and the others are imported (it stopped every file of a nightly batch, every night).
+ */
 function takeFile(path: string, display: string, stats: BigIntStats | null, sink: ListingSink): void {
   const st = stats ?? statOrNull(path, display);
   if (st === null) return; // gone since the directory was read: nothing left to import
-  try {
-    accessSync(path, constants.R_OK);
-  } catch (err) {
-    throw describeFsError(display, err);
-  }
   sink.take({ source: path, displayName: display, fileName: basename(path), sizeBytes: Number(st.size), identity: `${st.dev}:${st.ino}` });
 }
 
@@ -77,12 +75,22 @@ function considerFile(path: string, display: string, stats: BigIntStats | null, 
   else if (choice !== 'ignore') sink.skip(display, choice);
 }
 
-/** A directory's entries, read a batch at a time rather than into one array. */
-function* readDirectory(path: string, display: string): Generator<Dirent> {
+/**
+ * A directory's entries, read a batch at a time rather than into one array. A subdirectory (`sink`
+ * given) removed since its parent was read is passed over, as a file is; one atlas may not read is
+ * reported; the directory named as the argument is an error either way.
+ */
+function* readDirectory(path: string, display: string, sink: ListingSink | null = null): Generator<Dirent> {
   let dir;
   try {
     dir = opendirSync(path);
   } catch (err) {
+    const code = errnoCode(err);
+    if (sink !== null && (code === 'ENOENT' || code === 'ENOTDIR')) return;
+    if (sink !== null && (code === 'EACCES' || code === 'EPERM')) {
+      sink.skip(display, 'unreadable-directory');
+      return;
+    }
     throw describeFsError(display, err);
   }
   try {
@@ -95,9 +103,9 @@ function* readDirectory(path: string, display: string): Generator<Dirent> {
 }
 
 /** A directory's files (and, when recursive, its subdirectories'), entries streamed rather than read into one array. */
-function walkDirectory(path: string, display: string, rules: ListingRules, sink: ListingSink): void {
+function walkDirectory(path: string, display: string, rules: ListingRules, sink: ListingSink, top = true): void {
   const subdirectories: string[] = [];
-  for (const dirent of readDirectory(path, display)) {
+  for (const dirent of readDirectory(path, display, top ? null : sink)) {
     const childPath = join(path, dirent.name);
     const childDisplay = join(display, dirent.name);
     if (isHiddenName(dirent.name)) {
@@ -112,13 +120,13 @@ function walkDirectory(path: string, display: string, rules: ListingRules, sink:
     else sink.skip(childDisplay, entry.kind);
   }
   // Entered after the loop, so that only one directory handle is open at a time.
-  for (const name of subdirectories) walkDirectory(join(path, name), join(display, name), rules, sink);
+  for (const name of subdirectories) walkDirectory(join(path, name), join(display, name), rules, sink, false);
 }
 
 /** The files below `path` that a glob matches; `state` is where the glob stands at `path`. */
-function walkGlob(path: string, display: string, glob: CompiledGlob, state: GlobState, rules: ListingRules, sink: ListingSink): void {
+function walkGlob(path: string, display: string, glob: CompiledGlob, state: GlobState, rules: ListingRules, sink: ListingSink, top = true): void {
   const subdirectories: { name: string; state: GlobState }[] = [];
-  for (const dirent of readDirectory(path, display)) {
+  for (const dirent of readDirectory(path, display, top ? null : sink)) {
     const next = stepGlob(glob, state, dirent.name);
     if (next.size === 0) continue;
     const childPath = join(path, dirent.name);
@@ -133,7 +141,7 @@ function walkGlob(path: string, display: string, glob: CompiledGlob, state: Glob
       else sink.skip(childDisplay, entry.kind);
     }
   }
-  for (const sub of subdirectories) walkGlob(join(path, sub.name), join(display, sub.name), glob, sub.state, rules, sink);
+  for (const sub of subdirectories) walkGlob(join(path, sub.name), join(display, sub.name), glob, sub.state, rules, sink, false);
 }
 
 /** A quoted glob: every brace alternative walked from its literal directory. */
@@ -171,14 +179,18 @@ export function listLocalArgument(argument: string, cwd: string, rules: ListingR
       listGlob(argument, cwd, rules, sink);
       return 'glob';
     }
+    // A shell's expansion (data/*.csv) names what a listing of the directory would leave out, as it would.
     const link = lstatOrNull(path);
-    throw new UsageError(link?.isSymbolicLink() ? `${argument} is a symbolic link to a file that does not exist` : `file not found: ${argument}`);
+    if (link?.isSymbolicLink()) sink.skip(argument, 'broken-symlink');
+    else if (argument.includes('\uFFFD')) sink.skip(argument, 'bad-name');
+    else throw new UsageError(`file not found: ${argument}`);
+    return 'file';
   }
   if (st.isDirectory()) {
     walkDirectory(path, argument, rules, sink);
     return 'directory';
   }
-  if (!st.isFile()) throw new UsageError(`${argument} is not a regular file (a FIFO, socket or device): atlas imports files`);
-  takeFile(path, argument, st, sink);
+  if (!st.isFile()) sink.skip(argument, 'special');
+  else takeFile(path, argument, st, sink);
   return 'file';
 }

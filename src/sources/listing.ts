@@ -23,7 +23,9 @@ export type SkipReason =
   /** The same file (same device and inode) as one taken under another name; `detail` names it. */
   | 'same-file'
   /** A name that is not valid UTF-8: it cannot be opened through a string path. */
-  | 'bad-name';
+  | 'bad-name'
+  /** A subdirectory atlas may not read (its files cannot be listed). */
+  | 'unreadable-directory';
 
 /** One entry a listing left out. */
 export interface SkippedEntry {

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, statSync, type Stats } from 'node:fs';
+import { createReadStream, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
@@ -37,20 +37,26 @@ export function openLocalSource(spec: string, nameOverride: string | null, stdin
   }
   const path = resolve(spec);
   let opened: Stats;
+  let fd: number;
   try {
-    opened = statSync(path);
-    if (!opened.isFile()) throw new UsageError(`${spec} is not a regular file`);
+    // A special file is refused before it is opened (opening a FIFO waits for a writer).
+    if (!statSync(path).isFile()) throw new UsageError(`${spec} is not a regular file`);
+    // Opened here, so that a file that cannot be read says so in one line (not EACCES from the stream).
+    fd = openSync(path, 'r');
+    opened = fstatSync(fd);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `file not found: ${spec}` : `cannot read ${spec}: ${(err as Error).message}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`file not found: ${spec}`);
+    if (code === 'EACCES' || code === 'EPERM') throw new UsageError(`cannot read ${spec}: permission denied`, { hint: 'check the permissions of the file and of the directories above it' });
+    throw new UsageError(`cannot read ${spec}: ${(err as Error).message}`);
   }
   return {
     sourceType: 'local_upload',
     sourcePath: path,
     fileName: nameOverride ?? basename(path),
     sizeBytes: opened.size,
-    stream: createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }),
+    stream: createReadStream(path, { fd, highWaterMark: READ_CHUNK_BYTES }),
     metadata: {},
     changedSinceOpened: () => {
       let now: Stats;

@@ -4,7 +4,7 @@
  * --atomic, --stop-on-error, and an S3 prefix of several listing pages.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -155,6 +155,25 @@ describe('importBatch', { timeout: 600_000 }, () => {
     const undone = await undoBatch(db.settings, r.batch_id, { dryRun: false, force: false, reassign: false, purge: false });
     assert.equal(undone.rows_removed, 3);
     assert.equal(await countRows(db.client, db.schema, 'stamped'), 0);
+  });
+
+  it('a file removed after the listing fails on its own, with its record in the batch, and the others are imported', async () => {
+    put('in/a.csv', csv([['id'], [1]]));
+    put('in/b.csv', csv([['id'], [2]]));
+    put('in/c.csv', csv([['id'], [3]]));
+    const r = await importBatch(db.settings, {
+      ...defaults,
+      sources: [`${files.dir}/in`],
+      table: 'gone',
+      // c.csv is opened only once a lane is free of a.csv or b.csv: gone by then, as after a cleanup's move.
+      onFileStart: (_file, index) => ({ onPhase: async (phase) => void (index === 0 && phase === 'reading' && rmSync(join(files.dir, 'in', 'c.csv'))) }),
+    });
+    assert.deepEqual(statuses(r), ['a.csv:success', 'b.csv:success', 'c.csv:failed']);
+    const failed = r.files[2]!;
+    assert.match(failed.error?.message ?? '', /file not found: .*c\.csv$/);
+    assert.ok(failed.import_id !== null, 'the failed file has a record');
+    const listed = await listHistory(db.settings, { batch: r.batch_id, table: null, user: null, status: null, since: null, limit: 10, offset: 0 });
+    assert.deepEqual(listed.imports.map((i) => [i.file_name, i.status]).sort(), [['a.csv', 'success'], ['b.csv', 'success'], ['c.csv', 'failed']]);
   });
 
   it('the record of a file that cannot be read waits for the record of the file before it, as every file\'s does', async () => {
