@@ -189,6 +189,22 @@ describe('importFile (CSV)', () => {
     assert.equal(rows.length, 1);
   });
 
+  it('a file of 900 columns that each record a correction goes into a new table and an existing one (its converted values and their texts passed PostgreSQL\'s 1,664 entries of a select list)', async () => {
+    const names = Array.from({ length: 900 }, (_, i) => `c${i}`);
+    const path = files.write('wide_fixed.csv', csv([names, names.map((_, i) => (i % 2 ? '1.00' : '2.00')), names.map(() => '3.00')]));
+    const first = await importFile(db.settings, { ...defaults, source: path, table: 'wide_fixed' });
+    assert.equal(first.rows_inserted, 2);
+    const more = files.write('wide_fixed2.csv', csv([names, names.map(() => '4.00')]));
+    const second = await importFile(db.settings, { ...defaults, source: more, table: 'wide_fixed' });
+    assert.equal(second.rows_inserted, 1);
+    const rows = await db.rows(`select c1, c898, c899, _corrections_applied->'c899'->>'before' as before from ${db.schema}.wide_fixed order by _source_row_number, _import_id = $1`, [second.import_id]);
+    assert.deepEqual(rows, [
+      { c1: 1, c898: 2, c899: 1, before: '1.00' },
+      { c1: 4, c898: 4, c899: 4, before: '4.00' },
+      { c1: 3, c898: 3, c899: 3, before: '3.00' },
+    ]);
+  });
+
   it("PostgreSQL's 1600 columns: a wider file, or a table it would widen too far, gets atlas's error before any DDL", async () => {
     // Mostly empty values: a row of 1594 integers would pass PostgreSQL's 8 KB row limit instead.
     const wide = (name: string, columns: string[]): string => files.write(name, csv([columns, ...[1, 2].map((r) => columns.map((_, i) => (i % 100 === 0 ? r * i : '')))]));

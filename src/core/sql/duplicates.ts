@@ -5,6 +5,7 @@ import { castSql, recordsCorrections, validSql } from '../../transform/typeSql.j
 import type { TypeRef } from '../../transform/typeRef.js';
 import type { ImportPlan } from '../plan.js';
 import type { SqlArgs } from './args.js';
+import { rawTexts } from './rawTexts.js';
 import { rowHashSql, rowSql, tableValues, type TableColumn } from './rowHash.js';
 
 /**
@@ -75,9 +76,7 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
   const casts = plan.columns.map((p, i) => `${castSql(p, plannedRawSql(p))} as c${i}`);
   if (args.forInsert) {
     if (args.forInsert.readerFixes) casts.push('s._fix');
-    plan.columns.forEach((p, i) => {
-      if (recordsCorrections(p)) casts.push(`${plannedRawSql(p)} as r${i}`);
-    });
+    casts.push(...rawTexts(plan, (i) => recordsCorrections(plan.columns[i]!)).select);
   }
   const keyValues = (alias: string): Array<{ expr: string | null; type: TypeRef }> => keyColumns.map((k) => ({ expr: index.has(k.name) ? `${alias}.c${index.get(k.name)}` : null, type: k.type }));
   const keyRow = (alias: string): string => rowSql(keyValues(alias));

@@ -5,6 +5,7 @@ import { castSql, correctionSql, recordsCorrections, validSql, type Correction }
 import { lookupJoinSql, type ValueLookups } from '../valueLookups.js';
 import type { ImportPlan } from '../plan.js';
 import type { SqlArgs } from './args.js';
+import { rawTexts } from './rawTexts.js';
 import { rowHashSql, type TableColumn } from './rowHash.js';
 
 /**
@@ -117,23 +118,20 @@ function stagedRows(args: Parameters<typeof insertRowsSql>[0]): RowSource {
   const rawRefs = new Map<string, string>();
   const joins: string[] = [];
   const lookedUp: string[] = [];
+  const texts = rawTexts(plan, (i) => args.lookups.has(plan.columns[i]!.targetName) || recordsCorrections(plan.columns[i]!));
   plan.columns.forEach((p, i) => {
-    const raw = plannedRawSql(p);
     const lookup = args.lookups.get(p.targetName);
     if (lookup !== undefined) {
-      inner.push(`${raw} as r${i}`);
-      joins.push(lookupJoinSql(lookup, `v.r${i}`, `l${i}`));
+      joins.push(lookupJoinSql(lookup, texts.refs.get(i)!, `l${i}`));
       converted.set(p.targetName, `l${i}.v`);
       lookedUp.push(`l${i}.j`);
       return;
     }
-    inner.push(`${castSql(p, raw)} as v${i}`);
+    inner.push(`${castSql(p, plannedRawSql(p))} as v${i}`);
     converted.set(p.targetName, `v.v${i}`);
-    if (recordsCorrections(p)) {
-      inner.push(`${raw} as r${i}`);
-      rawRefs.set(p.targetName, `v.r${i}`);
-    }
+    if (recordsCorrections(p)) rawRefs.set(p.targetName, texts.refs.get(i)!);
   });
+  inner.push(...texts.select);
   const validity = plan.columns.filter((p) => p.checkValidity).map((p) => validSql(p, plannedRawSql(p), quoteIdent(schema), args.hasPgInputIsValid));
   const from = `(select ${inner.join(', ')}
                from ${quoteIdent(stage)} s
@@ -145,7 +143,8 @@ function stagedRows(args: Parameters<typeof insertRowsSql>[0]): RowSource {
 /** The duplicate check's table of converted rows (c0, c1, ..., r0, ..., `_fix`, `h`), less the duplicates. */
 function convertedRows(plan: ImportPlan, rows: ConvertedRows): RowSource {
   const converted = new Map(plan.columns.map((p, i) => [p.targetName, `v.c${i}`]));
-  const rawRefs = new Map(plan.columns.flatMap((p, i) => (recordsCorrections(p) ? [[p.targetName, `v.r${i}`] as const] : [])));
+  const texts = rawTexts(plan, (i) => recordsCorrections(plan.columns[i]!));
+  const rawRefs = new Map([...texts.refs].map(([i, ref]) => [plan.columns[i]!.targetName, ref]));
   // Sorted back into file order only after an anti-join (which may not keep it).
   const rest = rows.found === null ? '' : `
       where not exists (select 1 from ${quoteIdent(rows.found)} d where d._rn = v._rn)
