@@ -69,6 +69,15 @@ export function detectFormat(requested: FileFormat | null, fileName: string | nu
   if (byExt) return byExt;
   if (fileName === null || ext === '') return 'csv';
   if (ext === 'zip') throw new UsageError(`${fileName} is not a zip archive (its first bytes are not a zip's)`, { hint: 'if it is a data file of another kind, pass --format csv|tsv|xlsx|json|ndjson|xml' });
+  // A binary format (Parquet, a pickle, a database file) is named as such: --format csv would only read its bytes as text.
+  if (firstBytes.subarray(0, 4).toString('latin1') === 'PAR1') {
+    throw new UsageError(`${fileName} is a Parquet file, which atlas does not read`, { hint: `export it as CSV or NDJSON first, e.g. duckdb -c "copy (select * from '${fileName}') to 'out.csv'"` });
+  }
+  if (firstBytes.subarray(0, 512).includes(0)) {
+    throw new UsageError(`cannot tell the format of ${fileName}: its first bytes are not text (a binary format, which atlas does not read?)`, {
+      hint: 'atlas reads CSV, TSV, XLSX, JSON, NDJSON and XML: export the data as one of them (text in UTF-16 without a byte-order mark: pass --format and --encoding utf16le)',
+    });
+  }
   throw new UsageError(`cannot tell the format of ${fileName} from its extension .${ext}`, { hint: 'pass --format csv|tsv|xlsx|json|ndjson|xml' });
 }
 

@@ -19,6 +19,16 @@ describe('zip archives of data files', () => {
     }
   });
 
+  it('refuses an OpenDocument file (.ods) in one line, not as a zip of two data files whose content.xml --entry would import', async () => {
+    const ods = makeZip([{ name: 'mimetype', data: 'application/vnd.oasis.opendocument.spreadsheet', stored: true }, { name: 'META-INF/manifest.xml', data: '<m/>' }, { name: 'content.xml', data: '<c/>' }]);
+    await assert.rejects(openZipArchive(chunked(ods, 64), null), (err: Error) => {
+      assert.ok(err instanceof AtlasError);
+      assert.equal(err.message, 'this is an OpenDocument file (.ods, its first entry is "mimetype"), which atlas does not read');
+      assert.match(err.hint ?? '', /save it as \.xlsx or CSV/);
+      return true;
+    });
+  });
+
   it('gives the entry inflated, whatever the chunks, stored or deflated, and reads to the end of the archive', async () => {
     const csv = 'a,b\n1,2\n';
     for (const stored of [false, true]) {

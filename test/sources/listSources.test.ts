@@ -151,6 +151,12 @@ describe('listSources: directories', () => {
     assert.equal(detectFormat('csv', 'data.txt', Buffer.from('{"foo": 1}')), 'csv');
   });
 
+  it('a binary file of an unknown extension is named as not text (Parquet by its name), not pointed at --format csv', () => {
+    assert.throws(() => detectFormat(null, 'simple.parquet', Buffer.from('PAR1\x15\x04\x15', 'latin1')), /^UsageError: simple\.parquet is a Parquet file, which atlas does not read$/);
+    assert.throws(() => detectFormat(null, 'test_py27.pkl', Buffer.from([0x80, 0x02, 0x7d, 0x71, 0x00])), /^UsageError: cannot tell the format of test_py27\.pkl: its first bytes are not text/);
+    assert.throws(() => detectFormat(null, 'notes.dat', Buffer.from('plain words')), /^UsageError: cannot tell the format of notes\.dat from its extension \.dat$/);
+  });
+
   it('GeoJSON is JSON by its extension; `{` first is a JSON document where --record-path is given, whatever the name, else NDJSON', () => {
     const collection = Buffer.from('{ "type": "FeatureCollection",\n  "features": [ { "type": "Feature" } ] }');
     assert.equal(detectFormat(null, 'countries.geojson', collection), 'json');

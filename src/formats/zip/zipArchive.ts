@@ -56,6 +56,10 @@ export async function openZipArchive(source: AsyncIterable<Buffer>, wanted: stri
   const names: string[] = [];
   try {
     for (let entry = await zip.nextEntry(); entry !== null; entry = await zip.nextEntry()) {
+      // OpenDocument files (.ods, .odt) begin with an entry named mimetype; their content.xml is no table.
+      if (wanted === null && names.length === 0 && entry.name === 'mimetype') {
+        throw new AtlasError('this is an OpenDocument file (.ods, its first entry is "mimetype"), which atlas does not read', { hint: 'open it in LibreOffice and save it as .xlsx or CSV' });
+      }
       if (wanted === null && isWorkbookPart(entry.name)) {
         zip.putBack();
         return { kind: 'workbook', zip };
