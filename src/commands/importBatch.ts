@@ -187,6 +187,9 @@ function renderSummary(r: BatchResult, c: ChalkInstance): string {
   if (r.atomic && s.failed > 0) lines.push(c.red('  --atomic: nothing was committed'));
   if (s.failed > 0 || s.partial > 0) lines.push(`  see: atlas history --batch ${r.batch_id}`);
   for (const skip of r.listing_skipped) lines.push(skipLine(skip, c));
+  for (const { table, files } of r.tables_named_alike) {
+    lines.push(c.yellow(`  note: ${files.map((f) => printable(f)).join(', ')} went into one table, ${printable(table)}: their names make the same table name (--table names the table; renaming the files keeps them apart)`));
+  }
   return `${lines.join('\n')}\n`;
 }
 

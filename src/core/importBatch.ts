@@ -89,6 +89,11 @@ export interface BatchResult {
   /** What the listing left out (not data files, unreadable, another name of a file already listed). */
   listing_skipped: SkippedEntry[];
   summary: BatchSummary;
+  /**
+   * Tables that files of different names went into because their names make the same table name
+   * (Report.CSV, report.csv), without --table or a mapping naming it: said, since that is easy to miss.
+   */
+  tables_named_alike: Array<{ table: string; files: string[] }>;
 }
 
 /** One line of `--dry-run` of a batch: where each file would go, and what its import would do. */
@@ -256,7 +261,8 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
     });
   }
   const notRun = files.slice(outcomes.length).map((f) => f.displayName);
-  return { batch_id: batchId, atomic: options.atomic, files: outcomes, not_run: notRun, listing_skipped: skipped, summary: summarize(outcomes, notRun.length, files.length, started) };
+  const alike = options.table == null && options.mappingFile == null ? tablesNamedAlike(outcomes) : [];
+  return { batch_id: batchId, atomic: options.atomic, files: outcomes, not_run: notRun, listing_skipped: skipped, summary: summarize(outcomes, notRun.length, files.length, started), tables_named_alike: alike };
 }
 
 /**
@@ -318,6 +324,18 @@ async function importOne(settings: Settings, options: BatchOptions, session: Imp
     const warnings = err instanceof ImportFailedError && err.warnings.length > 0 ? { warnings: err.warnings } : {};
     return { ...base, status: 'failed', table_name: tableFor(file.fileName), import_id: importId, error: { message: describeError(err), hint, ...warnings }, already_imported_by: null };
   }
+}
+
+/** Tables that two or more files of different names went into (success or partial). */
+function tablesNamedAlike(outcomes: readonly BatchFileOutcome[]): Array<{ table: string; files: string[] }> {
+  const byTable = new Map<string, Set<string>>();
+  for (const o of outcomes) {
+    if ((o.status !== 'success' && o.status !== 'partial') || o.table_name === null) continue;
+    const names = byTable.get(o.table_name) ?? new Set<string>();
+    names.add(o.file);
+    byTable.set(o.table_name, names);
+  }
+  return [...byTable].filter(([, names]) => names.size > 1).map(([table, names]) => ({ table, files: [...names] }));
 }
 
 function summarize(outcomes: BatchFileOutcome[], notRun: number, files: number, started: number): BatchSummary {

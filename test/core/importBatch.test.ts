@@ -157,6 +157,19 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.equal(await countRows(db.client, db.schema, 'stamped'), 0);
   });
 
+  it('files whose names make the same table name (Report.CSV, report.csv) are said to have gone into one table; with --table they are not', async () => {
+    put('in/Report.CSV', csv([['id'], [1]]));
+    put('in/report.csv', csv([['id'], [2]]));
+    put('in/other.csv', csv([['id'], [3]]));
+    const r = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in`] });
+    assert.deepEqual(statuses(r), ['Report.CSV:success', 'other.csv:success', 'report.csv:success']);
+    assert.deepEqual(r.tables_named_alike, [{ table: 'report', files: [`${files.dir}/in/Report.CSV`, `${files.dir}/in/report.csv`] }]);
+    put('in2/a.csv', csv([['id'], [4]]));
+    put('in2/b.csv', csv([['id'], [5]]));
+    const given = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in2`], table: 'given' });
+    assert.deepEqual(given.tables_named_alike, []);
+  });
+
   it('a file removed after the listing fails on its own, with its record in the batch, and the others are imported', async () => {
     put('in/a.csv', csv([['id'], [1]]));
     put('in/b.csv', csv([['id'], [2]]));
