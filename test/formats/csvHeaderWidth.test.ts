@@ -57,3 +57,15 @@ describe('CSV records one field wider than the header', () => {
     assert.deepEqual([r.details.trailing_empty_fields_dropped, r.warnings], [undefined, []]);
   });
 });
+
+describe('CSV separated by spaces', () => {
+  it("read as one column (spaces are not sniffed), with a warning naming --delimiter ' ' (statsmodels' spector.csv); a one-column file of phrases gets none", async () => {
+    const r = await read('OBS  GPA  TUCE  PSI  GRADE\n1  2.66  20  0  0\n2  2.89  22  0  0\n3  3.28  24  0  0\n');
+    assert.deepEqual(r.header, ['OBS  GPA  TUCE  PSI  GRADE']);
+    assert.deepEqual(r.warnings, ["the file was read as one column, but its header and 3 of its first 3 records split at spaces into 5 fields each: if it is separated by spaces, import it with --delimiter ' '"]);
+    assert.deepEqual((await read('title\nGone with the wind\nAnnie Hall\n')).warnings, []);
+    assert.deepEqual((await read('full name\nAnn Lee\nBo Ek\n')).warnings, []);
+    const given = await openCsv(chunked('a b\n1 2\n', 64), { delimiter: ',', header: true, encoding: null });
+    assert.deepEqual(given.warnings, []);
+  });
+});

@@ -114,7 +114,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   let sepLine: string | null = null;
   let atFileStart = true;
   /** The width and scanner record number of the first data records (EARLY_RECORDS), to tell a title line read as the header. */
-  const early: Array<{ width: number; n: number; hash: boolean }> = [];
+  const early: Array<{ width: number; n: number; hash: boolean; words: number }> = [];
   /**
    * A delimiter at the end of data lines, which the header lacks: decided on the first
    * EARLY_RECORDS data records (held until then), whatever pieces the input comes in. When each is
@@ -160,7 +160,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     if (blanks > 0 && rn > 0 && (header?.length ?? fields.length) === 1) blankBetween += blanks;
     blanks = 0;
     rn++;
-    if (rn <= EARLY_RECORDS) early.push({ width: fields.length, n, hash: fields[0]?.startsWith('#') === true });
+    if (rn <= EARLY_RECORDS) early.push({ width: fields.length, n, hash: fields[0]?.startsWith('#') === true, words: fields.length === 1 ? wordCount(fields[0] ?? '') : 0 });
     const row: Row = quoted === null ? { rn, fields } : { rn, fields, quoted };
     if (trailing === 'drop' && fields.length === width + 1) {
       // COPY would read the extra field: the run goes as text lines.
@@ -368,6 +368,8 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
         const short = oneNameShort((header as string[]).length, early, skippedLines);
         if (short !== null) out.push(short);
       }
+      const spaced = options.delimiter == null && sepLine === null && options.header && header !== null ? spaceSeparated(header as string[], early) : null;
+      if (spaced !== null) out.push(spaced);
       if (blankBetween > 0) out.push(`${blankBetween} blank line(s) between the records of this one-column file skipped: blank lines are not records (COPY would have read each as an empty value, NULL)`);
       // Unicode's Blocks.txt: notes in lines starting with # above the data, the first read as its
       // header, the others as records (a column named "#" above numbers is not one).
@@ -378,6 +380,25 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       return out;
     },
   };
+}
+
+/** Words of a one-field record, counted only when one of them is a number (a line of phrases, "Ann Lee", is not columns). */
+const wordCount = (text: string): number => {
+  const words = text.trim() === '' ? [] : text.trim().split(/\s+/);
+  return words.some((w) => /^[-+]?\.?\d/.test(w)) ? words.length : 0;
+};
+
+/**
+ * A warning when the file read as one column but its header and most of its first records split
+ * at spaces into as many fields (statsmodels' spector.csv): the delimiter is sniffed among , ; tab
+ * and | only, so a file separated by spaces is one text column unless --delimiter says so.
+ */
+function spaceSeparated(header: readonly string[], early: ReadonlyArray<{ width: number; words: number }>): string | null {
+  const words = header.length === 1 ? header[0]!.trim().split(/\s+/).length : 0;
+  if (words < 2 || early.length === 0) return null;
+  const alike = early.filter((r) => r.width === 1 && r.words === words).length;
+  if (alike * 2 <= early.length) return null;
+  return `the file was read as one column, but its header and ${alike} of its first ${early.length} records split at spaces into ${words} fields each: if it is separated by spaces, import it with --delimiter ' '`;
 }
 
 /**
