@@ -163,7 +163,11 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   if (staged.rows === 0) {
     // Nothing to create a table from or to add to one: a failure a script notices, not a success with nothing in it.
     const what = input.table.kind === 'fixed' ? 'a header but no data rows' : 'no records';
-    throw new AtlasError(`nothing to import: the file has ${what}; no table was created or changed`, { hint: 'check that the export is complete (an empty file is most often a failed export)' });
+    // A header of numbers alone is a line of data (statsmodels' one-line result files).
+    const numbers = input.table.kind === 'fixed' && options.header !== false && input.table.header.every((h) => /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/.test(h));
+    throw new AtlasError(`nothing to import: the file has ${what}; no table was created or changed`, {
+      hint: numbers ? 'its one line, read as the header, is all numbers: if it is data, import with --no-header' : 'check that the export is complete (an empty file is most often a failed export)',
+    });
   }
   if (staged.nulValues > 0) warnings.push(`${staged.nulValues} value(s) contained NUL bytes, which PostgreSQL text cannot hold; they were removed (recorded in _corrections_applied)`);
   const renamed = reservedRenamesWarning(staged.columns, targets);

@@ -55,6 +55,11 @@ describe('atlas import: nothing lost, nothing misleading (spawned)', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^atlas: import [0-9a-f-]{36} into only_header failed: nothing to import: the file has a header but no data rows; no table was created or changed$/m);
     assert.deepEqual(await db.rows(`select to_regclass($1) as t`, [`${db.schema}.only_header`]), [{ t: null }]);
+    assert.match(r.stderr, /hint: check that the export is complete/);
+    // One line of numbers (statsmodels' mnlogit_resid.csv) is data read as a header: the hint says so.
+    const numbers = await runAtlas(['import', files.write('one_line.csv', '0.00,1.00,-2.5e3\n'), ...conn]);
+    assert.equal(numbers.code, 1);
+    assert.match(numbers.stderr, /hint: its one line, read as the header, is all numbers: if it is data, import with --no-header$/m);
   });
 
   it('an explicit adapt_data says in text and JSON which columns of the file were left out', async () => {
