@@ -22,7 +22,7 @@ import {
   statusLabel,
   cellWriter,
   newTable,
-  tableNamed,
+  tableFlag,
   type DetailGroup,
 } from './shared.js';
 import { UsageError } from '../errors.js';
@@ -44,7 +44,7 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
   }
   const filtered = flags.table !== undefined || flags.byUser !== undefined || flags.status !== undefined || flags.since !== undefined || flags.batch !== undefined;
   const result = await listHistory(settings, {
-    table: flags.table === undefined ? null : tableNamed(flags.table, settings, '--table'),
+    table: tableFlag(flags.table, settings),
     user: flags.byUser ?? null,
     status: flags.status ?? null,
     since: parseSince(flags.since),

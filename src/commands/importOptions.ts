@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { parseKeyList } from '../transform/mapping.js';
 import type { Settings } from '../config.js';
 import type { ImportFlags } from './importFlags.js';
-import { tableNamed } from './shared.js';
+import { tableFlag } from './shared.js';
 
 /** What every file's import is asked to do, from the flags (checked here: a usage error before anything is read). */
 export function importOptionsFromFlags(flags: ImportFlags, settings: Pick<Settings, 'schema' | 'schemaSource'>): Omit<ImportOptions, 'source'> {
@@ -14,7 +14,7 @@ export function importOptionsFromFlags(flags: ImportFlags, settings: Pick<Settin
   const key = flags.key === undefined ? null : parseKeyList(flags.key);
   if (typeof key === 'string') throw new UsageError(key, { hint: 'name the uniqueness columns, comma-separated: --key id or --key email,date' });
   return {
-    table: flags.table === undefined ? null : tableNamed(flags.table, settings, '--table'),
+    table: tableFlag(flags.table, settings),
     format: flags.format ?? null,
     strategy: flags.strategy ?? null,
     mappingFile: flags.mapping ?? null,

@@ -124,6 +124,11 @@ export function tableNamed(given: string, settings: Pick<Settings, 'schema' | 's
   });
 }
 
+/** A --table flag's table (tableNamed), or null when it was not given. */
+export function tableFlag(given: string | undefined, settings: Pick<Settings, 'schema' | 'schemaSource'>): string | null {
+  return given === undefined ? null : tableNamed(given, settings, '--table');
+}
+
 /** A flag that must be a whole number (0 or more); ranges are checked by the core. */
 export function parseWholeNumber(flag: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number, not "${value}"`);

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { getStats } from '../core/stats.js';
-import { colorFor, databaseNotice, formatAbsoluteTime, formatCount, formatDuration, globalOptions, parseWholeNumber, printable, printJson, renderDetail, settingsFor, tableNamed } from './shared.js';
+import { colorFor, databaseNotice, formatAbsoluteTime, formatCount, formatDuration, globalOptions, parseWholeNumber, printable, printJson, renderDetail, settingsFor, tableFlag } from './shared.js';
 import type { StatsFlags } from './statsFlags.js';
 
 
 export async function runStatsCommand(flags: StatsFlags, cmd: Command): Promise<void> {
   const settings = settingsFor(cmd);
   const g = globalOptions(cmd);
-  const s = await getStats(settings, { table: flags.table === undefined ? null : tableNamed(flags.table, settings, '--table'), user: flags.byUser ?? null, days: parseWholeNumber('--days', flags.days), onDatabase: databaseNotice(cmd) });
+  const s = await getStats(settings, { table: tableFlag(flags.table, settings), user: flags.byUser ?? null, days: parseWholeNumber('--days', flags.days), onDatabase: databaseNotice(cmd) });
   if (g.json) {
     printJson({ success: true, ...s });
     return;

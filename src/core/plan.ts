@@ -49,7 +49,6 @@ const WIDENS: Record<string, string[]> = {
 };
 
 const INTEGER_COLUMNS = ['smallint', 'integer', 'bigint'];
-const DATE_COLUMNS = ['date', 'timestamp without time zone', 'timestamp with time zone'];
 const NUMBER_TYPES: readonly SqlType[] = ['integer', 'bigint', 'numeric'];
 
 function sameType(inferred: SqlType, existing: string): boolean {
@@ -71,8 +70,8 @@ function planForExisting(d: ColumnType, type: TypeRef): Pick<ColumnPlan, 'format
   if (widens(d.type, sqlType)) return { format: d.format, checkValidity: true, recordCorrections: true };
   // Numbers into an integer column of another kind: read in the file's number format (1,600.00), whole ones go in, each value checked.
   if (INTEGER_COLUMNS.includes(sqlType) && NUMBER_TYPES.includes(d.type)) return { format: d.format, checkValidity: true, recordCorrections: true };
-  // Dates of mixed forms keep how their day/month-first ones read (normalizedSql); other text is read by the type's input.
-  return { format: d.format.kind === 'text' && DATE_COLUMNS.includes(sqlType) ? d.format : { kind: 'text' }, checkValidity: true, recordCorrections: true };
+  // Dates of mixed forms keep how their day/month-first ones read into a date or timestamp column (normalizedSql); other text is read by the type's input.
+  return { format: d.format.kind === 'text' && WIDENS.date!.includes(sqlType) ? d.format : { kind: 'text' }, checkValidity: true, recordCorrections: true };
 }
 
 /**

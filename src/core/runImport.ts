@@ -15,6 +15,7 @@ import { AtlasError, CancelledError } from '../errors.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
 import { overBudget } from '../transform/mapping.js';
 import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, qualify, quoteIdent, reservedRenamesWarning, sanitizeIdentifier } from '../transform/naming.js';
+import { NUM_RE } from '../transform/infer.js';
 import type { ImportPlan } from './plan.js';
 import { errorRowsSql } from './sql/errorRows.js';
 import { insertRowsSql } from './sql/insertRows.js';
@@ -164,7 +165,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
     // Nothing to create a table from or to add to one: a failure a script notices, not a success with nothing in it.
     const what = input.table.kind === 'fixed' ? 'a header but no data rows' : 'no records';
     // A header of numbers alone is a line of data (statsmodels' one-line result files).
-    const numbers = input.table.kind === 'fixed' && options.header !== false && input.table.header.every((h) => /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/.test(h));
+    const numbers = input.table.kind === 'fixed' && options.header !== false && input.table.header.every((h) => NUM_RE.test(h.trim()));
     throw new AtlasError(`nothing to import: the file has ${what}; no table was created or changed`, {
       hint: numbers ? 'its one line, read as the header, is all numbers: if it is data, import with --no-header' : 'check that the export is complete (an empty file is most often a failed export)',
     });

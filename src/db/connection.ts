@@ -194,9 +194,9 @@ const TEXT_SETTINGS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** SET LOCAL of each setting, as one SELECT (set_config(..., true)), with `also` selected beside. */
-async function setLocal(client: Client, settings: ReadonlyArray<readonly [string, string]>, also: string): Promise<Record<string, string>> {
-  const sets = settings.map(([name, value]) => `set_config('${name}', '${value}', true)`).join(', ');
-  return (await client.query<Record<string, string>>(`select ${sets}, ${also}`)).rows[0]!;
+async function setLocal(client: Client, settings: ReadonlyArray<readonly [string, string]>, also: string | null = null): Promise<Record<string, string>> {
+  const sets = settings.map(([name, value]) => `set_config('${name}', '${value}', true)`);
+  return (await client.query<Record<string, string>>(`select ${[...sets, ...(also === null ? [] : [also])].join(', ')}`)).rows[0]!;
 }
 
 /**
@@ -211,7 +211,7 @@ export async function useImportSettings(client: Client): Promise<{ timeZone: str
 
 /** An undo's transaction settings: the same as an import's (undo reads the pre-images imports wrote as text). */
 export async function useUndoSettings(client: Client): Promise<void> {
-  await setLocal(client, [['work_mem', LARGE_WORK_MEM], ...TEXT_SETTINGS], '1 as done');
+  await setLocal(client, [['work_mem', LARGE_WORK_MEM], ...TEXT_SETTINGS]);
 }
 
 /**

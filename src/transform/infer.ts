@@ -46,7 +46,8 @@ const INT_RE = /^[+-]?\d+(?:\.0+)?$/;
 const LEADING_ZERO_RE = /^[+-]?0\d/;
 const DIGITS_RE = /^\d+$/;
 const CANONICAL_INT_RE = /^-?(?:0|[1-9]\d*)$/;
-const NUM_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?(\d+))?$/;
+/** A plain number's text (1, -2.5, .5, 1e3): the numeric columns' grammar. */
+export const NUM_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?(\d+))?$/;
 const CANONICAL_NUM_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
 const GROUPED_RE = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
 const SMALL_RE = /^[+-]?\d{1,3}(?:\.\d+)?$/;

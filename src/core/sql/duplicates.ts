@@ -1,11 +1,11 @@
 /** The row-level duplicate check: against the table and within the file, for an existing table before the INSERT and for a new one after it. */
 import { plannedRawSql } from '../../db/staging/index.js';
 import { qualify, quoteIdent } from '../../transform/naming.js';
-import { castSql, recordsCorrections, validSql } from '../../transform/typeSql.js';
+import { castSql, validSql } from '../../transform/typeSql.js';
 import type { TypeRef } from '../../transform/typeRef.js';
 import type { ImportPlan } from '../plan.js';
 import type { SqlArgs } from './args.js';
-import { rawTexts } from './rawTexts.js';
+import { correctionTexts } from './rawTexts.js';
 import { rowHashSql, rowSql, tableValues, type TableColumn } from './rowHash.js';
 
 /**
@@ -76,7 +76,7 @@ export function duplicateCheckSql(args: DedupeArgs): { source: string; analyze: 
   const casts = plan.columns.map((p, i) => `${castSql(p, plannedRawSql(p))} as c${i}`);
   if (args.forInsert) {
     if (args.forInsert.readerFixes) casts.push('s._fix');
-    casts.push(...rawTexts(plan, (i) => recordsCorrections(plan.columns[i]!)).select);
+    casts.push(...correctionTexts(plan).select);
   }
   const keyValues = (alias: string): Array<{ expr: string | null; type: TypeRef }> => keyColumns.map((k) => ({ expr: index.has(k.name) ? `${alias}.c${index.get(k.name)}` : null, type: k.type }));
   const keyRow = (alias: string): string => rowSql(keyValues(alias));

@@ -5,7 +5,7 @@ import { castSql, correctionSql, recordsCorrections, validSql, type Correction }
 import { lookupJoinSql, type ValueLookups } from '../valueLookups.js';
 import type { ImportPlan } from '../plan.js';
 import type { SqlArgs } from './args.js';
-import { rawTexts } from './rawTexts.js';
+import { correctionTexts, rawTexts } from './rawTexts.js';
 import { rowHashSql, type TableColumn } from './rowHash.js';
 
 /**
@@ -143,7 +143,7 @@ function stagedRows(args: Parameters<typeof insertRowsSql>[0]): RowSource {
 /** The duplicate check's table of converted rows (c0, c1, ..., r0, ..., `_fix`, `h`), less the duplicates. */
 function convertedRows(plan: ImportPlan, rows: ConvertedRows): RowSource {
   const converted = new Map(plan.columns.map((p, i) => [p.targetName, `v.c${i}`]));
-  const texts = rawTexts(plan, (i) => recordsCorrections(plan.columns[i]!));
+  const texts = correctionTexts(plan);
   const rawRefs = new Map([...texts.refs].map(([i, ref]) => [plan.columns[i]!.targetName, ref]));
   // Sorted back into file order only after an anti-join (which may not keep it).
   const rest = rows.found === null ? '' : `

@@ -1,4 +1,5 @@
 import { plannedRawSql } from '../../db/staging/index.js';
+import { recordsCorrections } from '../../transform/typeSql.js';
 import type { ImportPlan } from '../plan.js';
 
 /** Columns of a table (MaxHeapAttributeNumber); a select list holds 1,664, so this bounds both. */
@@ -19,4 +20,9 @@ export function rawTexts(plan: ImportPlan, wanted: (i: number) => boolean): { se
     select: [`array[${indexes.map((i) => plannedRawSql(plan.columns[i]!)).join(', ')}]::text[] as r`],
     refs: new Map(indexes.map((i, k) => [i, `v.r[${k + 1}]`])),
   };
+}
+
+/** The texts of the columns whose corrections are recorded: as the duplicate check's converted rows carry them and the INSERT reads them. */
+export function correctionTexts(plan: ImportPlan): { select: string[]; refs: Map<number, string> } {
+  return rawTexts(plan, (i) => recordsCorrections(plan.columns[i]!));
 }
