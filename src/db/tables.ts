@@ -94,7 +94,7 @@ function catalogType(r: ColumnRow, p: 't' | 'b'): CatalogType {
  * element's), and under any domains the type they are built on with the modifier they give it.
  * These are parts to quote and numbers (catalogTypeRef), never text pasted into SQL.
  */
-export async function getExistingTable(client: Client, schema: string, table: string): Promise<ExistingTable | null> {
+export async function getExistingTable(client: Client, schema: string, table: string, attempt = 1): Promise<ExistingTable | null> {
   const res = await client.query<ColumnRow>(
     `with recursive col as (
        select a.attnum, a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.atttypid, a.atttypmod,
@@ -140,12 +140,16 @@ export async function getExistingTable(client: Client, schema: string, table: st
     [schema, table],
   );
   if (res.rows.length === 0) {
-    const other = await client.query<{ relkind: string }>(
-      `select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`,
+    // A statement of its own, so a snapshot of its own: a table another transaction committed since
+    // the first one shows here with its columns (a batch's earlier file creates it), and is read again.
+    const other = await client.query<{ relkind: string; has_columns: boolean }>(
+      `select c.relkind, exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as has_columns
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`,
       [schema, table],
     );
     const relkind = other.rows[0]?.relkind;
     if (relkind === undefined) return null;
+    if (other.rows[0]!.has_columns && (relkind === 'r' || relkind === 'p') && attempt < 3) return getExistingTable(client, schema, table, attempt + 1);
     if (relkind !== 'r' && relkind !== 'p') {
       throw new AtlasError(`${schema}.${table} is ${RELKINDS[relkind] ?? `a relation of kind "${relkind}"`}, not a table: atlas imports only into tables`, {
         hint: 'import into a table of another name with --table NAME',

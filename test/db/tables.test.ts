@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { canSkipImportIdCheck, withImportIdCheckSkipped } from '../../src/db/tables.ts';
+import { canSkipImportIdCheck, getExistingTable, withImportIdCheckSkipped } from '../../src/db/tables.ts';
 import { importInto, importWith, insertRecord, migrateTestDb } from '../importHelpers.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { undoImport } from '../../src/core/undo.ts';
@@ -144,5 +144,39 @@ describe('statistics of _row_hash before a duplicate check', () => {
     assert.equal(n!.n, -1, 'every hash distinct');
     const second = await importInto(db.settings, files.write('b.csv', csv([['k', 'v'], [2, 'b'], [3, 'c']])), 'fresh');
     assert.equal(second.duplicates_found, 1);
+  });
+});
+
+describe('reading a table another transaction creates meanwhile', () => {
+  const db = useTestDb();
+
+  it('a table committed between getExistingTable\'s two statements is read with its columns, not as a table without any (a batch\'s upsert saw "key column(s) not in table")', async () => {
+    const creator = new pg.Client(db.url);
+    await creator.connect();
+    const reader = new pg.Client(db.url);
+    await reader.connect();
+    try {
+      await creator.query('begin');
+      await creator.query(`create table ${db.schema}.appearing (sku text, price int)`);
+      // The creator commits right after the reader's first statement: the second one, in a snapshot of its own, sees the table.
+      let statements = 0;
+      const query = reader.query.bind(reader) as (...args: unknown[]) => Promise<unknown>;
+      const interleaved = new Proxy(reader, {
+        get(target, prop, receiver) {
+          if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+          return async (...args: unknown[]) => {
+            const result = await query(...args);
+            if (++statements === 1) await creator.query('commit');
+            return result;
+          };
+        },
+      });
+      const table = await getExistingTable(interleaved, db.schema, 'appearing');
+      assert.ok(statements >= 2, 'the first statement did not see the table, so the read went on');
+      assert.deepEqual(table?.columns.map((c) => `${c.name} ${c.sqlType}`), ['sku text', 'price integer']);
+    } finally {
+      await creator.end();
+      await reader.end();
+    }
   });
 });
