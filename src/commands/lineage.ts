@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { traceLineage, traceRow, type RowLineage, type TableLineage } from '../core/lineage.js';
+import { tableNamed } from '../core/tableName.js';
 import {
   colorFor,
   colorStatus,
@@ -16,7 +17,6 @@ import {
   renderDetail,
   settingsFor,
   cellWriter,
-  tableNamed,
   type DetailGroup,
 } from './shared.js';
 import type { LineageFlags } from './lineageFlags.js';

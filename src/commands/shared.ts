@@ -7,6 +7,7 @@ import { resolveSettings, type Settings } from '../config.js';
 import { globalFlags, readFlags, type FlagValues } from './flags.js';
 import { UsageError } from '../errors.js';
 import { isInterrupted, MAX_AGE_DAYS } from '../core/history.js';
+import { tableNamed } from '../core/tableName.js';
 import type { DatabaseTarget } from '../db/connection.js';
 import { lockWaitNotice, type LockWaitOptions } from '../db/lockWaits.js';
 import { firstChars } from '../transform/firstChars.js';
@@ -98,30 +99,6 @@ export function colorStatus(c: ChalkInstance, status: string): string {
   if (status === 'partial' || status === 'in_progress') return c.yellow(status);
   if (status.startsWith('failed')) return c.red(status);
   return c.dim(printable(status));
-}
-
-/**
- * The table a user named (--table, lineage's TABLE), as PostgreSQL users write it: `orders`,
- * `public.orders` (the schema before the dot must be the one atlas works in, where its tracking
- * tables are), or `"a.b"` for a name that holds a dot. Taken as a bare name, `sales.orders` made
- * a table called "sales.orders" in public and exited 0.
- */
-export function tableNamed(given: string, settings: Pick<Settings, 'schema' | 'schemaSource'>, what: string): string {
-  const quoted = /^"((?:[^"]|"")+)"$/.exec(given);
-  if (quoted) return quoted[1]!.replaceAll('""', '"');
-  const dot = /^("(?:[^"]|"")+"|[^".]+)\.("(?:[^"]|"")+"|[^".]+)$/.exec(given);
-  if (dot === null) {
-    if (given.includes('.')) throw new UsageError(`${what} "${given}" is not a name atlas can take: write name, schema.name, or "name" in double quotes for one that holds a dot`);
-    return given;
-  }
-  const unquote = (part: string): string => (part.startsWith('"') ? part.slice(1, -1).replaceAll('""', '"') : part);
-  const schema = unquote(dot[1]!);
-  const table = unquote(dot[2]!);
-  if (schema === settings.schema) return table;
-  const where = settings.schemaSource === 'default' ? 'the default schema' : `the schema set ${settings.schemaSource === 'config file' ? 'in the config file' : `by ${settings.schemaSource}`}`;
-  throw new UsageError(`${what} "${given}" names a table in schema ${schema}, but atlas works in ${where}, ${settings.schema}, beside its tracking tables`, {
-    hint: `pass --schema ${schema} and name the table ${table} (atlas keeps its tracking tables in that schema too), or write "${given.replaceAll('"', '""')}" in double quotes for a table whose name holds a dot`,
-  });
 }
 
 /** A --table flag's table (tableNamed), or null when it was not given. */

@@ -172,7 +172,7 @@ async function listBatch(settings: Settings, options: Pick<BatchOptions, 'source
  */
 export async function planBatch(settings: Settings, options: BatchOptions): Promise<BatchPlan> {
   const { files, skipped } = await listBatch(settings, options);
-  const tableFor = tableNamerFor(options);
+  const tableFor = tableNamerFor(settings, options);
   if (files.length === 0) return withSummary([], skipped);
   return withDatabaseRolledBack(settings, options, async (client, url, target) => {
     const session = await openSession(client, url, target, client, randomUUID(), false);
@@ -229,7 +229,7 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
   const started = performance.now();
   const { files, skipped } = await listBatch(settings, options);
   // A mapping file that cannot be read fails the batch here, once, rather than every file alike.
-  const tableFor = tableNamerFor(options);
+  const tableFor = tableNamerFor(settings, options);
   const batchId = randomUUID();
   let outcomes: BatchFileOutcome[] = [];
   if (files.length > 0) {

@@ -12,6 +12,7 @@ import { columnNamesFromHeader, mappingKeysOf, MAX_IDENTIFIER_BYTES, sanitizeIde
 import { parseSheetRange } from '../formats/xlsx/index.js';
 import type { Client, DatabaseTarget } from '../db/connection.js';
 import { withDatabase } from './database.js';
+import { tableNamed } from './tableName.js';
 import type { ImportSession } from './importSession.js';
 import { openSource, readInput, type InputOptions, type OpenedInput } from './input.js';
 import { readJsonFile } from '../sources/jsonFile.js';
@@ -37,11 +38,12 @@ export interface Prepared {
  */
 export const MAX_MAPPING_FILE_BYTES = 4 * 1024 * 1024;
 
-function readMappingFile(path: string): Mapping {
+/** The mapping file, checked; its "table" as the table's own name (tableNamed: `public.orders` is orders, `"a.b"` is a.b). */
+function readMappingFile(path: string, settings: Pick<Settings, 'schema' | 'schemaSource'>): Mapping {
   const parsed = readJsonFile(path, 'mapping file', MAX_MAPPING_FILE_BYTES);
   const { mapping, problems } = validateMapping(parsed);
   if (problems.length > 0) throw new UsageError(`mapping file ${path}: ${problems.join('; ')}`);
-  return mapping;
+  return mapping.table === undefined ? mapping : { ...mapping, table: tableNamed(mapping.table, settings, `mapping file ${path}: "table"`) };
 }
 
 /** Everything that can be checked before the database is touched. `trace` learns the input as it is opened. */
@@ -67,7 +69,7 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
     parseSheetRange(options.range); // a usage error now, before anything is read
     if (options.headerRow != null) throw new UsageError('--range and --header-row cannot be used together: the first row of the range is the header', { hint: 'start the range at the header row (--range A5:F15), or pass --no-header when it has none' });
   }
-  const mapping = options.mappingFile ? readMappingFile(options.mappingFile) : {};
+  const mapping = options.mappingFile ? readMappingFile(options.mappingFile, settings) : {};
   const nullValues = resolveNullValues(options.nullValues ?? null, settings.nullValues, mapping);
   if (options.table != null) {
     if (options.table.trim() === '') throw new UsageError('--table must not be empty');
@@ -195,8 +197,8 @@ function tableNameCutNote(fileName: string, part: string | null, tableName: stri
  * that failed before it was opened): as a single import names them, the sheet or archive entry
  * as it was asked for.
  */
-export function tableNamerFor(options: Pick<RunOptions, 'table' | 'mappingFile' | 'sheet' | 'entry'>): (fileName: string) => string {
-  const mapping = options.mappingFile ? readMappingFile(options.mappingFile) : {};
+export function tableNamerFor(settings: Pick<Settings, 'schema' | 'schemaSource'>, options: Pick<RunOptions, 'table' | 'mappingFile' | 'sheet' | 'entry'>): (fileName: string) => string {
+  const mapping = options.mappingFile ? readMappingFile(options.mappingFile, settings) : {};
   const part = options.sheet ?? (options.entry ? baseFileName(options.entry) : null);
   return (fileName) => chooseTableName(options, mapping, fileName, part)!;
 }

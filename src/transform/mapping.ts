@@ -10,7 +10,7 @@
  * Pure code: validation reports every problem at once.
  */
 import type { DateOrder, ValueFormat } from './infer.js';
-import { MAX_IDENTIFIER_BYTES, MAX_SOURCE_NAME_CHARS } from './naming.js';
+import { MAX_IDENTIFIER_BYTES, MAX_SOURCE_NAME_CHARS, parseTableName } from './naming.js';
 
 export const STRATEGIES = ['new_table', 'merge_exact', 'extend_table', 'adapt_data'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -85,7 +85,11 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { mapping: {}, problems: ['the mapping must be a JSON object'] };
   const obj = value as Record<string, unknown>;
   for (const k of Object.keys(obj)) if (!k.startsWith('//') && !TOP_KEYS.has(k)) problems.push(`unknown key "${k}"`);
-  if (obj.table !== undefined && !isName(obj.table)) problems.push(`"table" must be a name of 1 to ${MAX_IDENTIFIER_BYTES} bytes`);
+  if (obj.table !== undefined) {
+    const parsed = typeof obj.table === 'string' ? parseTableName(obj.table) : null;
+    if (parsed === null && typeof obj.table === 'string' && obj.table.includes('.')) problems.push(`"table" "${obj.table}" is not a name atlas can take: write name, schema.name, or \\"name\\" in double quotes for one that holds a dot`);
+    else if (parsed === null || !isName(parsed.table)) problems.push(`"table" must be a name of 1 to ${MAX_IDENTIFIER_BYTES} bytes`);
+  }
   if (obj.strategy !== undefined && !STRATEGIES.includes(obj.strategy as Strategy)) problems.push(`"strategy" must be one of ${STRATEGIES.join(', ')}`);
   if (obj.key !== undefined && obj.key !== null && (!Array.isArray(obj.key) || obj.key.length === 0 || !obj.key.every((k) => typeof k === 'string' && k.trim() !== ''))) {
     problems.push('"key" must be a non-empty list of column names, none of them blank');

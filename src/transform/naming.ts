@@ -176,3 +176,17 @@ export function importTempTable(importId: string, kind: string): string {
 export function qualify(schema: string, name: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(name)}`;
 }
+
+/**
+ * A table name as PostgreSQL users write it: `orders`, `schema.orders` (either part may be in
+ * double quotes), or `"a.b"` for a name that holds a dot; null when it is none of these (a dot
+ * outside quotes in a name of more than two parts).
+ */
+export function parseTableName(given: string): { schema: string | null; table: string } | null {
+  const unquote = (part: string): string => (part.startsWith('"') ? part.slice(1, -1).replaceAll('""', '"') : part);
+  const quoted = /^"((?:[^"]|"")+)"$/.exec(given);
+  if (quoted) return { schema: null, table: unquote(given) };
+  const dot = /^("(?:[^"]|"")+"|[^".]+)\.("(?:[^"]|"")+"|[^".]+)$/.exec(given);
+  if (dot === null) return given.includes('.') ? null : { schema: null, table: given };
+  return { schema: unquote(dot[1]!), table: unquote(dot[2]!) };
+}

@@ -124,6 +124,28 @@ describe('refusals: exit codes and one line', () => {
     }
   });
 
+  it('a mapping file\'s "table" is named as --table is: schema.name in the schema atlas works in, another schema refused, "a.b" in quotes a name', async () => {
+    const path = files.write('mapped.csv', csv([['a'], [1], [2]]));
+    const mapping = (table: string): string => files.write(`map-${Math.random().toString(36).slice(2)}.json`, JSON.stringify({ table }));
+    const elsewhere = mapping('elsewhere.orders');
+    for (const args of [['import', path], ['import', files.dir, '--pattern', 'mapped.csv']]) {
+      const r = await runAtlas([...args, '--mapping', elsewhere, ...NOWHERE, '--schema', db.schema]);
+      assert.equal(r.code, 2, `atlas ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^atlas: mapping file .*: "table" "elsewhere\\.orders" names a table in schema elsewhere, but atlas works in the schema set by --schema, ${db.schema}`, 'm'));
+    }
+    const three = await runAtlas(['import', path, '--mapping', mapping('a.b.c'), ...NOWHERE]);
+    assert.equal(three.code, 2, three.stderr);
+    assert.match(three.stderr, /"table" "a\.b\.c" is not a name atlas can take/);
+    const qualified = await runAtlas(['import', path, '--mapping', mapping(`${db.schema}.mapped_orders`), '--json', ...conn]);
+    assert.equal(qualified.code, 0, qualified.stderr);
+    assert.equal((JSON.parse(qualified.stdout) as { table_name: string }).table_name, 'mapped_orders');
+    assert.deepEqual(await db.rows(`select a from ${qualify(db.schema, 'mapped_orders')} order by a`), [{ a: 1 }, { a: 2 }]);
+    const quoted = await runAtlas(['import', path, '--mapping', mapping('"m.n"'), '--json', ...conn]);
+    assert.equal(quoted.code, 0, quoted.stderr);
+    assert.deepEqual(await db.rows(`select a from ${qualify(db.schema, 'm.n')} order by a`), [{ a: 1 }, { a: 2 }]);
+    assert.equal((await db.rows<{ n: number }>(`select count(*)::int as n from pg_class where relname like '%.%orders' and relnamespace = $1::regnamespace`, [db.schema]))[0]!.n, 0, 'no table named after the dotted text');
+  });
+
   it('stdout on a full device: one line and exit 1; a reader that went away (EPIPE): silence', async () => {
     const full = openSync('/dev/full', 'w');
     const run = (stdout: number | 'pipe', onSpawn: (child: ReturnType<typeof spawn>) => void = () => undefined): Promise<{ code: number | null; stderr: string }> =>

@@ -49,6 +49,12 @@ describe('mapping files', () => {
     assert.ok(problems.some((p) => p.includes('columns["e"]: unknown key "colour"')));
   });
 
+  it('"table" as SQL writes a table: name, schema.name (each part up to 63 bytes), "a.b" in double quotes; more dots outside quotes are refused', () => {
+    for (const table of ['orders', 'public.orders', `public.${'t'.repeat(63)}`, '"a.b"', '"s"."a.b"', '"we""ird"']) assert.deepEqual(validateMapping({ table }).problems, [], table);
+    assert.deepEqual(validateMapping({ table: 'a.b.c' }).problems, ['"table" "a.b.c" is not a name atlas can take: write name, schema.name, or \\"name\\" in double quotes for one that holds a dot']);
+    assert.deepEqual(validateMapping({ table: `public.${'t'.repeat(64)}` }).problems, ['"table" must be a name of 1 to 63 bytes']);
+  });
+
   it('names: a table or target of 1 to 63 bytes without NUL; a source column of at most 255 characters (what atlas keeps of a header cell)', () => {
     const { problems } = validateMapping({ table: 't'.repeat(64), columns: { a: { target: 'x\0y' }, ['q'.repeat(300)]: { type: 'date' }, ['r'.repeat(255)]: { type: 'date' } } });
     assert.deepEqual(problems, [

@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { columnNamesFromHeader, importIdIndexName, MAX_SOURCE_NAME_CHARS, reservedRenamesWarning, sanitizeIdentifier, sourceNameOf } from '../../src/transform/naming.ts';
+import { columnNamesFromHeader, importIdIndexName, MAX_SOURCE_NAME_CHARS, parseTableName, reservedRenamesWarning, sanitizeIdentifier, sourceNameOf } from '../../src/transform/naming.ts';
 import { tableNameFromFileName } from '../../src/formats/shared/index.ts';
 
 describe('naming', () => {
+  it('reads a table name as SQL writes it: name, schema.name, parts in double quotes (doubled quotes inside)', () => {
+    assert.deepEqual(parseTableName('orders'), { schema: null, table: 'orders' });
+    assert.deepEqual(parseTableName('sales.orders'), { schema: 'sales', table: 'orders' });
+    assert.deepEqual(parseTableName('"a.b"'), { schema: null, table: 'a.b' });
+    assert.deepEqual(parseTableName('"My Schema"."we""ird.t"'), { schema: 'My Schema', table: 'we"ird.t' });
+    assert.deepEqual(parseTableName('Orders 2024'), { schema: null, table: 'Orders 2024' });
+    for (const bad of ['a.b.c', 'a.', '.b', '"a.b', 'a."b"c']) assert.equal(parseTableName(bad), null, bad);
+  });
+
   it('sanitises identifiers: lower case, runs of other characters become one _', () => {
     assert.equal(sanitizeIdentifier('name.common'), 'name_common');
     assert.equal(sanitizeIdentifier('First Name'), 'first_name');
