@@ -54,7 +54,9 @@ export async function reassignDependentRows(client: Client, args: { schema: stri
     sets.push('_import_id = $1::uuid', '_source_row_number = x.record_number', '_corrections_applied = null');
     if (info.columns.has('_imported_at')) {
       sets.push(
-        `_imported_at = coalesce((select min(o._imported_at) from ${target} o where o._import_id = $1::uuid), (select h.import_timestamp::timestamp from ${qualify(schema, 'import_history')} h where h.import_id = $1::uuid))`,
+        // Else its record's time, in the TimeZone its rows would have been written in (not this session's).
+        `_imported_at = coalesce((select min(o._imported_at) from ${target} o where o._import_id = $1::uuid),
+                                 (select h.import_timestamp at time zone coalesce(h.metadata->>'time_zone', current_setting('TimeZone')) from ${qualify(schema, 'import_history')} h where h.import_id = $1::uuid))`,
       );
     }
     const res = await client.query(

@@ -482,6 +482,24 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       assert.ok(apart < 60_000, `imported_at ${traced.imported_at} and import_timestamp ${h!.at.toISOString()} are ${apart} ms apart`);
     });
 
+    it('undo --reassign gives a row to an import that has none of its own with _imported_at in that import\'s TimeZone, not the undoing session\'s', async () => {
+      const zoned = (zone: string): typeof db.settings => {
+        const url = new URL(db.settings.databaseUrl!);
+        url.searchParams.set('options', `-c TimeZone=${zone}`);
+        return { ...db.settings, databaseUrl: url.toString() };
+      };
+      const a = await importFile(db.settings, { ...defaults, source: files.write('rz_a.csv', 'k\n1\n'), table: 'zoned_reassign' });
+      // Its one record a duplicate of a's row: it inserts nothing, and keeps the record it skipped.
+      const b = await importFile(zoned('Asia/Kolkata'), { ...defaults, source: files.write('rz_b.csv', 'k\r\n1\r\n'), table: 'zoned_reassign' });
+      assert.equal(b.duplicates_found, 1);
+      await undoImport(zoned('America/New_York'), a.import_id, { dryRun: false, force: false, purge: false, reassign: true });
+      const [row] = await db.rows<{ owner: string; same: boolean }>(
+        `select t._import_id::text as owner, t._imported_at = (h.import_timestamp at time zone 'Asia/Kolkata') as same
+           from ${q('zoned_reassign')} t join ${q('import_history')} h on h.import_id = t._import_id`,
+      );
+      assert.deepEqual(row, { owner: b.import_id, same: true });
+    });
+
     it('dates written in more than one form go into an existing date column with their day/month-first ones read in the order the column shows, as a column of one form is, and the warning says which (PostgreSQL read 03/04/2026 as March 4 beside 13/04/2026)', async () => {
       await importFile(db.settings, { ...defaults, source: files.write('mx0.csv', 'day,v\n2026-01-31,0\n'), table: 'mixed_days' });
       const dayFirst = await importFile(db.settings, { ...defaults, source: files.write('mx1.csv', 'day,v\n03/04/2026,1\n2026-03-05,2\n13/04/2026,3\n'), table: 'mixed_days' });
