@@ -170,9 +170,9 @@ export async function traceLineage(settings: Settings, table: string, options: D
     const records = await listTableImports(client, settings.schema, table);
     const changes = await countAtlasChangesByImport(client, settings.schema, table);
     const imports = records.map((r) => {
-      const c = changes.get(r.import_id) ?? { changedByLater: 0, reassigned: 0 };
-      const expected = (r.rows_inserted ?? 0) + (r.rows_updated ?? 0) + c.reassigned - c.changedByLater;
-      return { ...r, rows_now: byId.get(r.import_id) ?? 0, rows_changed_by_later_imports: c.changedByLater, rows_expected_now: expected };
+      const changedByLater = changes.get(r.import_id) ?? 0;
+      const expected = (r.rows_inserted ?? 0) + (r.rows_updated ?? 0) - changedByLater;
+      return { ...r, rows_now: byId.get(r.import_id) ?? 0, rows_changed_by_later_imports: changedByLater, rows_expected_now: expected };
     });
     return {
       table_name: table,

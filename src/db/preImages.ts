@@ -332,31 +332,27 @@ export async function countHandedOverPreImages(client: Client, schema: string, t
 
 /**
  * Per import that wrote rows of `table`: how many of them later imports (not undone) updated or
- * deleted, by their pre-images (or, once compacted, by the record of a --replace-import of it); and how many rows undo --reassign gave it (its record's
- * `metadata.reassigned`). Atlas's own changes to an import's rows, which lineage accounts for.
+ * deleted, by their pre-images (or, once compacted, by the record of a --replace-import of it):
+ * atlas's own changes to an import's rows, which lineage accounts for. (Rows undo --reassign gave
+ * an import are in its record's rows_inserted already: recordReassignment.)
  */
-export async function countAtlasChangesByImport(client: Client, schema: string, table: string): Promise<Map<string, { changedByLater: number; reassigned: number }>> {
+export async function countAtlasChangesByImport(client: Client, schema: string, table: string): Promise<Map<string, number>> {
   const h = qualify(schema, 'import_history');
-  const res = await client.query<{ import_id: string; changed: number; reassigned: number }>(
-    `select import_id, sum(changed)::int as changed, sum(reassigned)::int as reassigned from (
-       select p.prior_import_id as import_id, count(*) as changed, 0 as reassigned
+  const res = await client.query<{ import_id: string; changed: number }>(
+    `select import_id, sum(changed)::int as changed from (
+       select p.prior_import_id as import_id, count(*) as changed
          from ${qualify(schema, PREIMAGES)} p join ${h} h on h.import_id = p.import_id
         where p.table_name = $1 and p.prior_import_id is not null and p.import_id <> p.prior_import_id and h.status in ('success', 'partial')
         group by p.prior_import_id
        union all
        -- A --replace-import whose pre-images history compact dropped: every row it deleted was the replaced import's.
-       select h.replaces_import_id, coalesce(h.rows_deleted, 0), 0
+       select h.replaces_import_id, coalesce(h.rows_deleted, 0)
          from ${h} h
         where h.table_name = $1 and h.replaces_import_id is not null and h.preimages_pruned_at is not null and h.status in ('success', 'partial')
-       union all
-       select h.import_id, 0, sum((e->>'rows')::int)
-         from ${h} h cross join jsonb_array_elements(case when jsonb_typeof(h.metadata->'reassigned') = 'array' then h.metadata->'reassigned' else '[]'::jsonb end) e
-        where h.table_name = $1
-        group by h.import_id
      ) x group by import_id`,
     [table],
   );
-  return new Map(res.rows.map((r) => [r.import_id, { changedByLater: r.changed, reassigned: r.reassigned }]));
+  return new Map(res.rows.map((r) => [r.import_id, r.changed]));
 }
 
 /** One earlier version of a row: who wrote it, and which import then updated or deleted it. */

@@ -59,6 +59,14 @@ describe('traceLineage and traceRow', () => {
     assert.deepEqual(l.get(x.import_id), [2, 0, 2, 0], "x: still both rows deleted by the --replace-import, not changed outside atlas");
   });
 
+  it('rows undo --reassign gave a later import are expected once: its record counts them as inserted (lineage said "2 (3 expected)")', async () => {
+    const a = await importInto(db.settings, files.write('lr1.csv', csv([['k', 'v'], [1, 'a'], [2, 'b']])), 'lreassigned');
+    const b = await importInto(db.settings, files.write('lr2.csv', csv([['k', 'v'], [2, 'b'], [3, 'c']])), 'lreassigned');
+    await undoImport(db.settings, a.import_id, { dryRun: false, force: false, purge: false, reassign: true });
+    const [i] = (await traceLineage(db.settings, 'lreassigned')).imports;
+    assert.deepEqual([i!.import_id, i!.rows_inserted, i!.rows_now, i!.rows_expected_now], [b.import_id, 2, 2, 2]);
+  });
+
   it('a row a replace deleted shows its kept versions, with the import that deleted it; once that import is undone, the row again', async () => {
     const a = await importInto(db.settings, files.write('ld1.csv', csv([['sku', 'price'], ['a', '1'], ['b', '2']])), 'lgone');
     const u = await importWith(db.settings, files.write('ld2.csv', csv([['sku', 'price'], ['b', '20']])), 'lgone', { mode: 'upsert', key: ['sku'] });
