@@ -235,16 +235,16 @@ async function clearReplacedBy(client: Client, schema: string, replaced: string,
  * an expression or a part of the table, a row undo --reassign kept), or another table's foreign
  * key, is said as the refusal it is, not PostgreSQL's alone. Returns the rows taken out and put back.
  */
-async function takeOutAndRestore(client: Client, schema: string, table: string, id: string, skipRowIds: readonly string[], preImages: number): Promise<{ removed: number; restored: number; columns: string[] }> {
+async function takeOutAndRestore(client: Client, schema: string, table: string, id: string, skipRowIds: readonly string[], preImages: number): Promise<{ removed: number; restored: number; inPlace: number; columns: string[] }> {
   try {
     // Without pre-images every row of the import goes (so a table whose id column was dropped can still be marked undone).
-    if (preImages === 0) return { removed: await deleteImportRows(client, schema, table, id), restored: 0, columns: [] };
+    if (preImages === 0) return { removed: await deleteImportRows(client, schema, table, id), restored: 0, inPlace: 0, columns: [] };
     const deleted = await deleteInsertedRows(client, schema, table, id, skipRowIds);
     // Read once (listPreImageColumns reads every pre-image) for both kinds of rows put back, and for checkRestoredExactly.
     const columns = await restoredColumns(client, schema, table, id);
     const inPlace = await restoreUpdatedRows(client, schema, table, id, skipRowIds, columns);
     const back = await restorePreImages(client, schema, table, id, skipRowIds, columns);
-    return { removed: deleted + inPlace, restored: inPlace + back, columns };
+    return { removed: deleted + inPlace, restored: inPlace + back, inPlace, columns };
   } catch (err) {
     const e = err as { code?: string; constraint?: string; detail?: string; table?: string };
     // PostgreSQL names the referencing table: another one holds references to rows undo takes out.
@@ -472,14 +472,15 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   // Rows later imports changed since stay theirs (--force; refused above otherwise).
   const handedOver = info?.tracked && result.later_imports.length > 0 ? await handOverPreImages(client, schema, table, id) : null;
   const taken = handedOver?.rowIds ?? [];
-  const changed = info?.tracked ? await takeOutAndRestore(client, schema, table, id, taken, result.rows_to_restore) : { removed: 0, restored: 0, columns: [] };
+  const changed = info?.tracked ? await takeOutAndRestore(client, schema, table, id, taken, result.rows_to_restore) : { removed: 0, restored: 0, inPlace: 0, columns: [] };
   const removed = changed.removed + result.rows_reassigned;
   result.rows_restored = changed.restored;
   if (changers.length > 0 && changed.restored > 0) await checkRestoredExactly(client, result, changers, { skipRowIds: taken, columns: changed.columns }, options.force);
   // Cannot differ under the lock; if it ever does, roll everything back rather than record a wrong count.
   if (removed !== result.rows_to_remove) throw new AtlasError(`undo of ${id} removed ${removed} row(s), expected ${result.rows_to_remove}; rolled back, nothing was changed`);
-  // An upsert's updated rows come back as their previous versions (same ids): the table loses only the rows it inserted.
-  result.rows_removed = rec.import_mode === 'upsert' ? removed - Math.min(result.rows_restored, removed) : removed;
+  // An upsert's updated rows come back in place as their previous versions (same ids): not removed. (Rows
+  // put back that were deleted since, by hand, are not either: counting them off said an upsert's inserted rows were not removed.)
+  result.rows_removed = removed - changed.inPlace;
   // What --force did to imports that stay, said on their records (as --reassign's reassigned is).
   if (result.dependents === 'deleted') {
     await appendToMetadata(client, schema, 'rows_relied_on_deleted', result.dependent_imports.map((d) => ({ importId: d.import_id, entry: { undone_import_id: id, records: d.records, by: settings.user } })));

@@ -38,6 +38,21 @@ describe('undo of upsert, replace and --replace-import', () => {
     assert.deepEqual(await snapshotTable(db, 'u_prices'), []);
   });
 
+  it('undo of an upsert whose updated row was deleted by hand since: --force puts it back, and the record counts the inserted row as removed (it said 0)', async () => {
+    await append('ud1.csv', [['a', '1', 'x'], ['b', '2', 'y'], ['c', '3', 'z']], 'ud_prices');
+    const beforeUpsert = await snapshotTable(db, 'ud_prices');
+    const u = await upsert('ud2.csv', [['a', '10', 'x'], ['b', '20', 'y'], ['n', '9', 'new']], 'ud_prices');
+    assert.deepEqual([u.rows_inserted, u.rows_updated], [1, 2]);
+    await db.client.query(`delete from ${db.schema}.ud_prices where sku = 'b'`);
+    const r = await undoImport(db.settings, u.import_id, { ...run, force: true });
+    assert.deepEqual([r.rows_removed, r.rows_restored], [1, 2]);
+    assert.deepEqual(await snapshotTable(db, 'ud_prices'), beforeUpsert);
+    const [rec] = await db.rows<{ rows_removed: number }>(`select rows_removed from ${db.schema}.import_history where import_id = $1`, [u.import_id]);
+    assert.equal(rec!.rows_removed, 1);
+    const [sums] = await db.rows<{ n: number }>(`select (sum(rows_inserted) - sum(coalesce(rows_removed, 0)))::int as n from ${db.schema}.import_history where table_name = 'ud_prices'`);
+    assert.equal(sums!.n, beforeUpsert.length, 'the records add up to the table');
+  });
+
   it('undo of a replace and of a --replace-import brings back exactly the rows that were there', async () => {
     const a = await append('r1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'r_prices');
     const b = await append('r2.csv', [['c', '3', 'z']], 'r_prices');
