@@ -245,7 +245,10 @@ Rows of other imports, even in the same table, are never touched. Refused (exit 
 unknown, failed, interrupted or already undone import, and without --force when the rows changed.
 A later import that skipped records as duplicates of this import's rows relies on them: then the
 undo is refused, naming those imports, unless --reassign keeps those rows for them or --force
-deletes them too (--dry-run says which). Refused too, naming the table, where row-level security
+deletes them too (--dry-run says which). Rows of other tables that reference rows it deletes:
+refused, --force too, for a foreign key ON DELETE RESTRICT or NO ACTION; without --force for one
+ON DELETE CASCADE, SET NULL or SET DEFAULT, which would delete or change them with it (--force
+lets it, and the record lists them). Refused too, naming the table, where row-level security
 policies may hide rows of it from the role atlas connects as (a superuser or a BYPASSRLS role sees all).
 
 Examples:

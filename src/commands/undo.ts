@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { blockingReferencesError, dependentsError, forceRequiredError, keyConflictsError, laterChangeText, laterImportsError, undoImport, type UndoResult } from '../core/undo.js';
+import { blockingReferencesError, dependentsError, forceRequiredError, keyConflictsError, laterChangeText, laterImportsError, referencesChangedError, undoImport, type UndoResult } from '../core/undo.js';
 import { blockingReferenceText } from '../core/undoReferenceCheck.js';
 import { keyConflictText } from '../core/undoKeyCheck.js';
 import { CancelledError } from '../errors.js';
@@ -24,6 +24,7 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
     if (plan.blocking_references.length > 0) throw blockingReferencesError(plan);
     if (plan.later_imports.length > 0 && !options.force) throw laterImportsError(plan);
     if (plan.force_reason !== null && !options.force) throw forceRequiredError(plan);
+    if (plan.references_changed.length > 0 && !options.force) throw referencesChangedError(plan);
     if (plan.dependents === 'refused') throw dependentsError(plan);
     process.stderr.write(render(plan, colorFor(cmd, process.stderr), { asking: true }));
     if (!(await confirm('Go ahead?'))) throw new CancelledError('undo cancelled; nothing was changed');
@@ -63,6 +64,7 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     if (r.blocking_references.length > 0) lines.push(c.yellow(`  refused, --force too: rows it inserted, which undo deletes, are referenced by ${printable(r.blocking_references.map(blockingReferenceText).join(', '))}; delete or change those rows first`));
     lines.push(r.purged ? `  delete its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)` : '  keep its history record, marked undone');
     if (r.force_reason !== null) lines.push(c.yellow(`  need --force: ${printable(r.force_reason)}`));
+    if (r.references_changed.length > 0) lines.push(c.yellow(`  need --force: rows it inserted are referenced by ${printable(r.references_changed.map(blockingReferenceText).join(', '))}`));
     const dependents = renderDependents(r, c);
     if (dependents !== null) lines.push(dependents);
     return `${lines.join('\n')}\n`;
@@ -82,6 +84,7 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     if (r.purged) lines.push(`  deleted its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)`);
     else lines.push(`  its history record stays, marked undone by ${printable(r.undone_by ?? '?')} at ${formatTime(r.undone_at)}`);
     if (r.force_reason !== null) lines.push(c.yellow(`  forced: ${printable(r.force_reason)}`));
+    if (r.references_changed.length > 0) lines.push(c.yellow(`  forced: rows of other tables that referenced its rows: ${printable(r.references_changed.map(blockingReferenceText).join(', '))}`));
     const dependents = renderDependents(r, c);
     if (dependents !== null) lines.push(dependents);
   }

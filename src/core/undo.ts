@@ -20,7 +20,7 @@ import { qualify } from '../transform/naming.js';
 import { withExistingSchema, type DatabaseListener } from './database.js';
 import { checkImportId, noImportWithId, resolveImport } from './history.js';
 import { reassignDependentRows } from './reassign.js';
-import { blockingReferenceText, findBlockingReferences, type BlockingReference } from './undoReferenceCheck.js';
+import { blockingReferenceText, findBlockingReferences, refusesDelete, type BlockingReference } from './undoReferenceCheck.js';
 import { findRestoreKeyConflicts, keyConflictText, type KeyConflict } from './undoKeyCheck.js';
 import { formatAbsoluteTime } from '../transform/time.js';
 
@@ -125,6 +125,12 @@ export interface UndoResult {
   key_conflicts: KeyConflict[];
   /** Rows of other tables that reference, ON DELETE RESTRICT or NO ACTION, rows it would delete: the undo is refused, --force too. */
   blocking_references: BlockingReference[];
+  /**
+   * Rows of other tables that reference, ON DELETE CASCADE, SET NULL or SET DEFAULT, rows it would
+   * delete: the DELETE would delete or change them too, so the undo needs --force (its record's
+   * `metadata.forced.references_changed` then lists them).
+   */
+  references_changed: BlockingReference[];
   /** The history record is (or, in a dry run, would be) deleted rather than marked undone. */
   purged: boolean;
   /** Mapping errors deleted with a purged record. */
@@ -209,6 +215,13 @@ export function blockingReferencesError(plan: UndoResult): AtlasError {
   });
 }
 
+/** The refusal of an undo whose DELETE would delete or change rows of other tables through their foreign keys' ON DELETE actions (also used by the CLI after a dry run). */
+export function referencesChangedError(plan: UndoResult): AtlasError {
+  return new AtlasError(`cannot undo import ${plan.import_id}: rows it inserted, which undo deletes, are referenced by ${plan.references_changed.map(blockingReferenceText).join(', ')}; those rows are not its own`, {
+    hint: '--force undoes it anyway, and the foreign key deletes or changes them as it says (the undo\'s record lists them); or delete or change those rows first',
+  });
+}
+
 /** The refusal of an undo whose pre-images were dropped by `history compact`. */
 function prunedError(r: ImportRecord): AtlasError {
   const what = [r.rows_updated > 0 ? `${r.rows_updated} row(s) it updated` : null, r.rows_deleted > 0 ? `${r.rows_deleted} row(s) it deleted` : null].filter((x) => x !== null).join(' and ');
@@ -285,13 +298,14 @@ async function checkRestoredExactly(client: Client, result: UndoResult, changers
 /** What an undo --force went past, for its record's metadata (`forced`); nothing when it went past nothing. */
 function forcedTrace(result: UndoResult, force: boolean): Record<string, unknown> {
   const deleted = result.dependents === 'deleted' ? result.dependent_imports.map((d) => ({ import_id: d.import_id, records: d.records })) : [];
-  if (!force || (result.force_reason === null && result.later_imports.length === 0 && deleted.length === 0 && result.rows_altered_on_restore === 0)) return {};
+  if (!force || (result.force_reason === null && result.later_imports.length === 0 && deleted.length === 0 && result.rows_altered_on_restore === 0 && result.references_changed.length === 0)) return {};
   return {
     forced: {
       reason: result.force_reason,
       later_imports: result.later_imports.map((l) => l.import_id),
       rows_left_to_later_imports: result.rows_handed_over,
       dependents_deleted: deleted,
+      ...(result.references_changed.length > 0 ? { references_changed: result.references_changed } : {}),
     },
   };
 }
@@ -354,6 +368,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     later_imports: [],
     key_conflicts: [],
     blocking_references: [],
+    references_changed: [],
     purged: options.purge,
     mapping_errors_removed: 0,
     undone_at: null,
@@ -430,7 +445,11 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
       result.restore_changers = changers.map((t) => `${t.what} ${t.name}`);
     }
     // --reassign keeps some of the rows (for later imports): its real run's DELETE still says a reference in one line.
-    if (state.rows > 0 && options.reassign !== true) result.blocking_references = await findBlockingReferences(client, schema, table, id);
+    if (state.rows > 0 && options.reassign !== true) {
+      const references = await findBlockingReferences(client, schema, table, id);
+      result.blocking_references = references.filter(refusesDelete);
+      result.references_changed = references.filter((r) => !refusesDelete(r));
+    }
     if (result.dependents === 'reassigned') {
       const changed = await countDependentRowsChangedSince(client, schema, table, id);
       if (changed > 0) {
@@ -453,6 +472,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   if (result.blocking_references.length > 0 && !options.dryRun) throw blockingReferencesError(result);
   if (result.later_imports.length > 0 && !options.force && !options.dryRun) throw laterImportsError(result);
   if (result.force_reason !== null && !options.force && !options.dryRun) throw forceRequiredError(result);
+  if (result.references_changed.length > 0 && !options.force && !options.dryRun) throw referencesChangedError(result);
   if (result.dependents === 'refused' && !options.dryRun) throw dependentsError(result);
   const expected = options.expectedRows ?? null;
   if (expected !== null && result.rows_to_remove !== expected) {

@@ -249,10 +249,34 @@ describe('undo of upsert, replace and --replace-import', () => {
     await db.rows(`insert into ${db.schema}.k_inv select 99, id from ${t} where sku = 'd'`);
     const held = await snapshotTable(db, 'k_prices');
     const dry = await undoImport(db.settings, u2.import_id, { ...run, dryRun: true });
-    assert.deepEqual(dry.blocking_references, [{ constraint: 'k_inv_price_id_fkey', table: `${db.schema}.k_inv`, rows: 1 }], 'the dry run says what the real undo meets');
+    assert.deepEqual(dry.blocking_references, [{ constraint: 'k_inv_price_id_fkey', table: `${db.schema}.k_inv`, rows: 1, on_delete: 'restrict' }], 'the dry run says what the real undo meets');
     await assert.rejects(undoImport(db.settings, u2.import_id, { ...run, force: true }), (e: unknown) => e instanceof AtlasError && /rows it inserted, which undo deletes, are referenced by 1 row\(s\) of .*k_inv \(k_inv_price_id_fkey\)$/.test(e.message));
     assert.deepEqual(await snapshotTable(db, 'k_prices'), held);
     assert.equal(await status(u2.import_id), 'success');
+  });
+
+  it('rows of other tables that reference, ON DELETE CASCADE or SET NULL, rows undo would delete: the dry run names them, the undo is refused without --force, and --force says on the record what the foreign keys did', async () => {
+    const p = await append('c1.csv', [['a', '1', 'x'], ['b', '2', 'y']], 'c_parent');
+    const t = `${db.schema}.c_parent`;
+    await db.rows(`create table ${db.schema}.c_orders (oid int primary key, parent_id bigint references ${t} (id) on delete cascade)`);
+    await db.rows(`create table ${db.schema}.c_notes (nid int primary key, parent_id bigint references ${t} (id) on delete set null)`);
+    for (const child of ['c_orders', 'c_notes']) await db.rows(`insert into ${db.schema}.${child} select row_number() over (order by id), id from ${t}`);
+    const [parent, orders, notes] = [await snapshotTable(db, 'c_parent'), await db.rows(`select * from ${db.schema}.c_orders order by 1`), await db.rows(`select * from ${db.schema}.c_notes order by 1`)];
+    const dry = await undoImport(db.settings, p.import_id, { ...run, dryRun: true });
+    assert.deepEqual(dry.blocking_references, []);
+    assert.deepEqual(dry.references_changed, [
+      { constraint: 'c_notes_parent_id_fkey', table: `${db.schema}.c_notes`, rows: 2, on_delete: 'set null' },
+      { constraint: 'c_orders_parent_id_fkey', table: `${db.schema}.c_orders`, rows: 2, on_delete: 'cascade' },
+    ]);
+    await assert.rejects(undoImport(db.settings, p.import_id, run), (e: unknown) =>
+      e instanceof AtlasError && e.message.includes(`are referenced by 2 row(s) of ${db.schema}.c_notes (c_notes_parent_id_fkey, ON DELETE SET NULL: their reference set to NULL), 2 row(s) of ${db.schema}.c_orders (c_orders_parent_id_fkey, ON DELETE CASCADE: deleted too)`) && /--force/.test(e.hint ?? ''));
+    assert.deepEqual([await snapshotTable(db, 'c_parent'), await db.rows(`select * from ${db.schema}.c_orders order by 1`), await db.rows(`select * from ${db.schema}.c_notes order by 1`)], [parent, orders, notes], 'nothing changed');
+    const r = await undoImport(db.settings, p.import_id, { ...run, force: true });
+    assert.equal(r.rows_removed, 2);
+    assert.deepEqual(await db.rows(`select count(*)::int as n, count(parent_id)::int as refs from ${db.schema}.c_notes`), [{ n: 2, refs: 0 }]);
+    assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.c_orders`), [{ n: 0 }]);
+    const [rec] = await db.rows<{ changed: unknown }>(`select metadata->'forced'->'references_changed' as changed from ${db.schema}.import_history where import_id = $1`, [p.import_id]);
+    assert.deepEqual(rec!.changed, dry.references_changed);
   });
 
   it('undo after a column was added by hand (NOT NULL DEFAULT) puts rows back with its value; after a rename it is refused naming the column, --force puts the rest back', async () => {
