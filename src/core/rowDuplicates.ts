@@ -5,7 +5,7 @@
  */
 import { withRowSecurityOff } from '../db/connection.js';
 import type { StageResult } from '../db/staging/index.js';
-import { withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
+import { recordChangesBeforeRewrite, withImportIdCheckSkipped, type ExistingTable } from '../db/tables.js';
 import { AtlasError } from '../errors.js';
 import { importTempTable, quoteIdent } from '../transform/naming.js';
 import type { ImportPlan } from './plan.js';
@@ -24,6 +24,7 @@ const STALE_HASH_SAMPLE = 50;
  * rewrite, not a change by someone else (see getImportRowState).
  */
 export async function rehash(run: ImportRun, record: BaseRecord, columns: ReadonlyArray<TableColumn>): Promise<number> {
+  await recordChangesBeforeRewrite(run.client, run.schema, run.tableName);
   const res = await run.client.query(rehashTableSql(run.schema, run.tableName, columns));
   const xid = await run.client.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`);
   Object.assign(record.metadata, { rehash_xmin: xid.rows[0]!.x, rehashed_rows: res.rowCount ?? 0 });

@@ -460,31 +460,66 @@ export interface ImportRowState {
  * reads as changed, which errs on the safe side (undo then asks for --force). atlas's own rewrite
  * of `_row_hash` (a later import adding columns, or repairing stale hashes) is not a change: that
  * import records its transaction id (`metadata.rehash_xmin`), and rows with that xmin count as
- * unchanged (an UPDATE by someone else before that rewrite can no longer be told apart); so is
+ * unchanged (an UPDATE by someone else before that rewrite is counted on the record of the import
+ * whose row it changed first: recordChangesBeforeRewrite); so is
  * undo --reassign's rewrite of rows it gives to a later import (`metadata.reassigned[].xmin` of
  * that import's record), and the rows an undo put back from pre-images (`metadata.restore_xmin`
  * of the undone import's record). When such a record is deleted (history prune, undo --purge), its
  * ids go to `metadata.kept_xmins` of a record that stays (db/history.ts, deleteImports).
  */
 export async function getImportRowState(client: Client, schema: string, table: string, importId: string, importXmin: string): Promise<ImportRowState> {
-  const res = await client.query<{ n: string; changed: string }>(
-    `select count(*) as n,
-            count(*) filter (where t.xmin::text <> $2 and t.xmin::text not in (
-              select h.metadata->>'rehash_xmin' from ${qualify(schema, 'import_history')} h where h.table_name = $3 and h.metadata ? 'rehash_xmin'
-              union all
-              select re.value->>'xmin' from ${qualify(schema, 'import_history')} h cross join jsonb_array_elements(h.metadata->'reassigned') as re(value)
-               where h.table_name = $3 and re.value ? 'xmin'
-              union all
-              select h.metadata->>'restore_xmin' from ${qualify(schema, 'import_history')} h where h.table_name = $3 and h.metadata ? 'restore_xmin'
-              union all
-              select kx.value from ${qualify(schema, 'import_history')} h
-               cross join jsonb_array_elements_text(case when jsonb_typeof(h.metadata->'kept_xmins') = 'array' then h.metadata->'kept_xmins' else '[]'::jsonb end) as kx(value)
-               where h.table_name = $3
-            )) as changed
+  // Rows changed before a later rewrite of _row_hash, which gave them atlas's own xmin, are counted on the record (recordChangesBeforeRewrite).
+  const res = await client.query<{ n: string; changed: string; before: number | null }>(
+    `select count(*) as n, count(*) filter (where t.xmin::text <> $2 and t.xmin::text not in (${ownRewriteXminsSql(schema, '$3')})) as changed,
+            (select (h.metadata->>'changed_before_rewrite')::int from ${qualify(schema, 'import_history')} h where h.import_id = $1) as before
        from ${qualify(schema, table)} t where t._import_id = $1`,
     [importId, importXmin, table],
   );
-  return { rows: Number(res.rows[0]?.n ?? 0), changed: Number(res.rows[0]?.changed ?? 0) };
+  const row = res.rows[0];
+  return { rows: Number(row?.n ?? 0), changed: Number(row?.changed ?? 0) + (row?.before ?? 0) };
+}
+
+/** The xmins of atlas's own rewrites of rows of the table named by text parameter `table` (`$3`), as getImportRowState counts them. */
+function ownRewriteXminsSql(schema: string, table: string): string {
+  const h = qualify(schema, 'import_history');
+  return `select h.metadata->>'rehash_xmin' from ${h} h where h.table_name = ${table} and h.metadata ? 'rehash_xmin'
+          union all
+          select re.value->>'xmin' from ${h} h cross join jsonb_array_elements(h.metadata->'reassigned') as re(value)
+           where h.table_name = ${table} and re.value ? 'xmin'
+          union all
+          select h.metadata->>'restore_xmin' from ${h} h where h.table_name = ${table} and h.metadata ? 'restore_xmin'
+          union all
+          select kx.value from ${h} h
+           cross join jsonb_array_elements_text(case when jsonb_typeof(h.metadata->'kept_xmins') = 'array' then h.metadata->'kept_xmins' else '[]'::jsonb end) as kx(value)
+           where h.table_name = ${table}`;
+}
+
+/**
+ * Before atlas rewrites every row's `_row_hash` (rowDuplicates.ts, rehash): the rows of each import
+ * changed by someone else since it wrote them, counted on its record
+ * (`metadata.changed_before_rewrite`, added to), since the rewrite gives them atlas's own xmin and
+ * undo could no longer tell them from rows left as the import wrote them. (A stale hash, which
+ * makes the rewrite, is most often such a change.) The records keep `import_xmin`, as updating them
+ * gives them a new xmin. Rows this transaction wrote are its own.
+ */
+export async function recordChangesBeforeRewrite(client: Client, schema: string, table: string): Promise<void> {
+  const h = qualify(schema, 'import_history');
+  await client.query(
+    `with changed as (
+       select t._import_id as import_id, count(*)::int as n
+         from ${qualify(schema, table)} t join ${h} r on r.import_id = t._import_id
+        where t.xmin::text <> coalesce(r.metadata->>'import_xmin', r.xmin::text) and t.xmin::text <> (txid_current() % 4294967296)::text
+          and t.xmin::text not in (${ownRewriteXminsSql(schema, '$1')})
+        group by t._import_id
+     )
+     update ${h} h
+        set metadata = h.metadata || jsonb_build_object(
+              'import_xmin', coalesce(h.metadata->>'import_xmin', h.xmin::text),
+              'changed_before_rewrite', coalesce((h.metadata->>'changed_before_rewrite')::int, 0) + c.n),
+            updated_at = clock_timestamp()
+       from changed c where h.import_id = c.import_id`,
+    [table],
+  );
 }
 
 /** Deletes every row of one import from a table; returns how many. */

@@ -206,6 +206,24 @@ describe('undoImport', () => {
     assert.equal(c.rows_inserted, 1);
   });
 
+  it('an update by hand before atlas rewrote the row hashes (repairing the stale hash it left, or adding a column) still needs --force: the rewrite counts it on the record first', async () => {
+    for (const [table, later] of [['rh_stale', [['k', 'v'], [7, 'x']]], ['rh_wider', [['k', 'v', 'extra'], [7, 'x', 'e']]]] as const) {
+      const a = await importInto(db.settings, files.write(`${table}_a.csv`, csv([['k', 'v'], [1, 'a'], [2, 'b']])), table);
+      await db.client.query(`update ${db.schema}.${table} set v = 'edited by hand' where k = 2`);
+      const b = await importInto(db.settings, files.write(`${table}_b.csv`, csv(later.map((r) => [...r]))), table);
+      const [meta] = await db.rows<{ rehashed: string | null; before: string | null }>(
+        `select b.metadata->>'rehashed_rows' as rehashed, a.metadata->>'changed_before_rewrite' as before from ${db.schema}.import_history a, ${db.schema}.import_history b where a.import_id = $1 and b.import_id = $2`,
+        [a.import_id, b.import_id],
+      );
+      assert.deepEqual(meta, { rehashed: '2', before: '1' }, table);
+      const dry = await undoImport(db.settings, a.import_id, { ...run, dryRun: true });
+      assert.deepEqual([dry.rows_changed, /1 of them updated/.test(dry.force_reason ?? '')], [1, true], `${table}: ${dry.force_reason}`);
+      await assert.rejects(undoImport(db.settings, a.import_id, run), (err: unknown) => err instanceof AtlasError && /1 of them updated/.test(err.message));
+      // The later import's own rows are its own: its undo needs nothing.
+      assert.equal((await undoImport(db.settings, b.import_id, run)).rows_removed, 1);
+    }
+  });
+
   it('an import whose table was dropped: refused, and --force marks it undone with 0 rows removed', async () => {
     const a = await importInto(db.settings, files.write('gone.csv', csv([['name'], ['g']])), 'gone');
     await db.client.query(`drop table ${db.schema}.gone`);
