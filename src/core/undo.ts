@@ -399,6 +399,14 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   const info = await getDataTable(client, schema, table);
   result.table_exists = info !== null;
   if (info === null) {
+    // Renamed or moved since: its rows are still there, under another name, which --force would leave marked undone.
+    const elsewhere = await findRowOwners(client, schema, [id]);
+    if (elsewhere.length > 0) {
+      const where = elsewhere.map((o) => `${o.rows} row(s) in ${o.table}`).join(', ');
+      throw new AtlasError(`cannot undo import ${id}: its table ${schema}.${table} is not there under that name, but its rows are: ${where} (renamed or moved since?)`, {
+        hint: `give the table back its name, ${schema}.${table} (alter table ... rename to / set schema), then undo it; --force does not change this`,
+      });
+    }
     result.force_reason = `its table ${schema}.${table} no longer exists`;
   } else if (!info.tracked) {
     result.force_reason = `its table ${schema}.${table} has no _import_id column any more (was it replaced?)`;

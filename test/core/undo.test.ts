@@ -224,6 +224,19 @@ describe('undoImport', () => {
     }
   });
 
+  it('an import whose table was renamed: refused, --force too, naming where its rows are (it said the table no longer exists, and --force left them marked undone)', async () => {
+    const a = await importInto(db.settings, files.write('renamed.csv', csv([['name'], ['r1'], ['r2']])), 'before_rename');
+    await db.client.query(`alter table ${db.schema}.before_rename rename to after_rename`);
+    for (const force of [false, true]) {
+      await assert.rejects(undoImport(db.settings, a.import_id, { ...run, force }), (err: unknown) =>
+        err instanceof AtlasError && err.message === `cannot undo import ${a.import_id}: its table ${db.schema}.before_rename is not there under that name, but its rows are: 2 row(s) in ${db.schema}.after_rename (renamed or moved since?)`);
+    }
+    const [rec] = await db.rows<{ status: string }>(`select status from ${db.schema}.import_history where import_id = $1`, [a.import_id]);
+    assert.equal(rec!.status, 'success');
+    await db.client.query(`alter table ${db.schema}.after_rename rename to before_rename`);
+    assert.equal((await undoImport(db.settings, a.import_id, run)).rows_removed, 2);
+  });
+
   it('an import whose table was dropped: refused, and --force marks it undone with 0 rows removed', async () => {
     const a = await importInto(db.settings, files.write('gone.csv', csv([['name'], ['g']])), 'gone');
     await db.client.query(`drop table ${db.schema}.gone`);
