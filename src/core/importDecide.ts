@@ -104,13 +104,20 @@ function noteCounts(run: ImportRun, columns: readonly PlannedColumn[], counts: r
 }
 
 /**
- * A reader's values going into an existing column of JSON arrays where this file's key held none:
- * each is an array of one, as in one file (one key, one shape), said once per column and counted.
+ * A reader's values stored as arrays of one, each said once per column and counted
+ * (`metadata.values_made_arrays`): going into an existing column of JSON arrays where this file's
+ * key held none, or, in JSON, where the key is an array in some records and a scalar or object in
+ * others (one key, one shape: docs/decisions.md). (XML has no arrays: a repeated element is one.)
  */
 export async function noteValuesMadeArrays(run: ImportRun, plan: ImportPlan): Promise<Record<string, number>> {
-  const columns = plan.columns.filter((c) => c.readerArrays && !c.staged.arrays);
+  const json = run.prepared.input.format === 'json' || run.prepared.input.format === 'ndjson';
+  const columns = plan.columns.filter((c) => c.readerArrays && (!c.staged.arrays || json));
   const counts = await countNonArrays(run.client, run.stage, columns.map((c) => c.staged));
-  return noteCounts(run, columns, counts, (n, c) => `${n} value(s) of ${c.sourceName} are not arrays, each stored as an array of one: column ${c.targetName} of ${run.tableName} holds JSON arrays (counted in metadata.values_made_arrays)`);
+  return noteCounts(run, columns, counts, (n, c) =>
+    c.staged.arrays
+      ? `${n} value(s) of ${c.sourceName} are not arrays, each stored as an array of one: the key is an array in other records of the file, and its column ${c.targetName} holds JSON arrays (counted in metadata.values_made_arrays)`
+      : `${n} value(s) of ${c.sourceName} are not arrays, each stored as an array of one: column ${c.targetName} of ${run.tableName} holds JSON arrays (counted in metadata.values_made_arrays)`,
+  );
 }
 
 /** The plan of the staged columns against the table (a NULL its NOT NULL column would refuse is a mapping error). */

@@ -644,6 +644,12 @@ describe('real files', () => {
         const [history] = await db.rows<{ arrays: Record<string, number> }>(`select metadata -> 'keys_made_arrays' as arrays from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
         // The records before the first array that held an emoticon: record 29 only.
         assert.deepEqual(history?.arrays, { emoticon: 1 }, table);
+        // Every emoticon that was a string, before the first array or after it, is said and counted (they were made arrays without a word).
+        const strings = records.filter((r) => typeof r['emoticon'] === 'string').length;
+        assert.ok(strings > 1, 'strings after the first array too');
+        const [made] = await db.rows<{ made: Record<string, number> }>(`select metadata -> 'values_made_arrays' as made from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+        assert.deepEqual(made?.made, { emoticon: strings }, table);
+        assert.ok(result.warnings.includes(`${strings} value(s) of emoticon are not arrays, each stored as an array of one: the key is an array in other records of the file, and its column emoticon holds JSON arrays (counted in metadata.values_made_arrays)`), JSON.stringify(result.warnings));
         // Rewritten in staging, record 29 still takes its id in file order.
         const [order] = await db.rows<{ n: number }>(
           `select count(*)::int as n from (select row_number() over (order by id) as a, row_number() over (order by _source_row_number) as b from ${db.schema}.${table}) x where a <> b`,
