@@ -40,6 +40,12 @@ export interface ColumnType {
   notes: string[];
   /** Some values have surrounding whitespace. */
   untrimmed?: boolean;
+  /**
+   * A number column whose every value with a dot has one to three digits before it and three
+   * after (1.500, 12.000): the first such value. Read with the dot as a decimal point; where the
+   * dot groups thousands (semicolon-separated files with decimal commas), that is 1.5 for 1500.
+   */
+  thousandsDots?: string;
 }
 
 const INT_RE = /^[+-]?\d+(?:\.0+)?$/;
@@ -50,6 +56,8 @@ const CANONICAL_INT_RE = /^-?(?:0|[1-9]\d*)$/;
 export const NUM_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?(\d+))?$/;
 const CANONICAL_NUM_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
 const GROUPED_RE = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
+/** A number that could be thousands grouped with a dot, as many European exports write them (1.500). */
+const THOUSANDS_DOT_RE = /^[+-]?[1-9]\d{0,2}\.\d{3}$/;
 const SMALL_RE = /^[+-]?\d{1,3}(?:\.\d+)?$/;
 const CURRENCY_RE = /^([+-]?)([$€£¥])\s?(\d{1,3}(?:,\d{3})*(?:\.\d+)?|\d+(?:\.\d+)?)$/;
 const BOOL_VALUES = new Set(['true', 'false', 't', 'f', 'yes', 'no', 'y', 'n', '1', '0']);
@@ -194,6 +202,9 @@ export class ColumnStats {
   private numCanonical = 0;
   private numInvalid = 0;
   private groupedSeen = false;
+  /** The first number that could be thousands grouped with a dot (THOUSANDS_DOT_RE), and whether a number with a dot of another shape was seen. */
+  private thousandsDot: string | null = null;
+  private otherDot = false;
   private currencySymbol: string | null = null;
   private boolCanonical = 0;
   private boolOnes = 0;
@@ -291,6 +302,10 @@ export class ColumnStats {
       const m = NUM_RE.exec(v);
       if (m) {
         if (exact && CANONICAL_NUM_RE.test(v)) this.numCanonical++;
+        if (!this.otherDot && v.includes('.')) {
+          if (THOUSANDS_DOT_RE.test(v)) this.thousandsDot ??= v;
+          else this.otherDot = true;
+        }
         if (m[1] !== undefined && Number(m[1]) > MAX_NUMERIC_EXPONENT) this.numInvalid++;
       } else p.num = false;
     }
@@ -449,7 +464,8 @@ export class ColumnStats {
       const example = this.leadingZeroExample ?? '00123';
       decided.notes.push(`kept as text: every value is digits and ${some} (codes such as ${example.length > 20 ? `${example.slice(0, 20)}…` : example}, whose zeros a number would lose)`);
     }
-    return { ...decided, mayNeedCorrection: decided.mayNeedCorrection || (decided.type !== 'text' && this.blank), untrimmed: this.untrimmed };
+    const thousands = decided.type !== 'text' && decided.type !== 'boolean' && this.thousandsDot !== null && !this.otherDot ? { thousandsDots: this.thousandsDot } : {};
+    return { ...decided, mayNeedCorrection: decided.mayNeedCorrection || (decided.type !== 'text' && this.blank), untrimmed: this.untrimmed, ...thousands };
   }
 
   /** The type of the values other than placeholders. */

@@ -500,6 +500,20 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       assert.deepEqual(row, { owner: b.import_id, same: true });
     });
 
+    it('a semicolon-separated file whose number column writes 1.500 (thousands grouped with a dot, where the comma is the decimal mark): read as 1.5, as the dot says everywhere, but said, with the mapping that reads it as 1500', async () => {
+      const text = 'Datum;Betrag;Menge\n01.02.2023;1.234,56;1.500\n02.02.2023;99,00;2.000\n03.02.2023;5,00;750\n';
+      const plain = await importFile(db.settings, { ...defaults, source: files.write('td.csv', text), table: 'thousands_dot' });
+      const note = plain.warnings.find((w) => w.startsWith('menge: '));
+      assert.equal(note, 'menge: 1.500 and the column\'s other numbers with a dot are read with the dot as the decimal point (1.500 is 1.5); the file is separated by semicolons, as files that write 1.500 for 1500 are: if the dot groups thousands here, import it with --mapping FILE holding {"columns": {"Menge": {"type": "numeric", "format": "1.234,56"}}}');
+      const mapping = files.write('td-map.json', JSON.stringify({ columns: { Menge: { type: 'numeric', format: '1.234,56' } } }));
+      const mapped = await importFile(db.settings, { ...defaults, source: files.write('td2.csv', text), table: 'thousands_mapped', mappingFile: mapping });
+      assert.equal(mapped.warnings.find((w) => w.startsWith('menge: ')), undefined);
+      assert.deepEqual(await db.rows(`select menge::text as m from ${q('thousands_mapped')} order by id`), [{ m: '1500' }, { m: '2000' }, { m: '750' }]);
+      // Separated by commas, a dot is a decimal point without a doubt worth a word.
+      const commas = await importFile(db.settings, { ...defaults, source: files.write('td3.csv', 'a,menge\nx,1.500\ny,750\n'), table: 'thousands_commas' });
+      assert.equal(commas.warnings.find((w) => w.startsWith('menge: ')), undefined);
+    });
+
     it('dates written in more than one form go into an existing date column with their day/month-first ones read in the order the column shows, as a column of one form is, and the warning says which (PostgreSQL read 03/04/2026 as March 4 beside 13/04/2026)', async () => {
       await importFile(db.settings, { ...defaults, source: files.write('mx0.csv', 'day,v\n2026-01-31,0\n'), table: 'mixed_days' });
       const dayFirst = await importFile(db.settings, { ...defaults, source: files.write('mx1.csv', 'day,v\n03/04/2026,1\n2026-03-05,2\n13/04/2026,3\n'), table: 'mixed_days' });

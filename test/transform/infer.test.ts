@@ -72,6 +72,15 @@ describe('type inference', () => {
     assert.equal(infer(['$1', '€2']).type, 'text');
   });
 
+  it('notes a number column whose every dotted value could be thousands grouped with a dot (1.500), whatever the order of the values', () => {
+    assert.equal(infer(['1.500', '2.000', '750']).thousandsDots, '1.500');
+    assert.equal(infer(['750', '12.000', '3.000']).thousandsDots, '12.000', 'an integer column written 12.000 too');
+    assert.equal(infer(['-1.500', '750']).thousandsDots, '-1.500');
+    for (const values of [['1.500', '2.25'], ['2.25', '1.500'], ['0.125', '1.500'], ['1234.500'], ['1.5', '750'], ['750', '800'], ['1.500', 'x']]) {
+      assert.equal(infer(values).thousandsDots, undefined, values.join(' '));
+    }
+  });
+
   it('booleans in every common spelling', () => {
     assert.equal(infer(['true', 'false', 'TRUE']).type, 'boolean');
     assert.equal(infer(['yes', 'no']).type, 'boolean');
