@@ -48,8 +48,8 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
   // Previous versions of rows later imports changed since are handed over to them, not put back.
   const restoring = r.rows_to_restore - r.rows_handed_over;
   // An upsert's rows are those it inserted, which go, and those it updated, which get their
-  // previous version back: counted apart, not all as "removed".
-  const updatedBack = r.import_mode === 'upsert' ? Math.min(restoring, r.rows_to_remove) : 0;
+  // previous version back in place: counted apart, not all as "removed".
+  const updatedBack = r.rows_to_restore_in_place;
   const handedOver = `${formatCount(r.rows_handed_over)} row(s) it updated or deleted as the later imports that changed them since left them, not put back`;
   if (r.dry_run) {
     lines.push(asking ? `Undoing ${what} will:` : `${c.bold('dry run')}: nothing was changed. Undoing ${what} would:`);

@@ -13,7 +13,7 @@ import { dependentImportText, listDependentImports, type DependentImport } from 
 import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
 import { disableSql, type TriggerOrRule } from '../db/rowTriggers.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countDependentRowsChangedSince, countDependentUpdatedRows, countHandedOverPreImages, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restoredColumns, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
+import { countDependentRowsChangedSince, countDependentUpdatedRows, countHandedOverPreImages, countInPlaceRestores, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restoredColumns, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
@@ -97,6 +97,11 @@ export interface UndoResult {
   import_mode: string;
   /** Previous versions of rows it updated or deleted, kept to be put back. */
   rows_to_restore: number;
+  /**
+   * Of those, rows it updated that still carry its id: put back in place (an UPDATE), so they are
+   * not removed; the others, deleted since, are inserted back.
+   */
+  rows_to_restore_in_place: number;
   /**
    * Of those, the versions of rows later imports changed since: not put back (--force leaves those
    * rows as the later imports left them, and hands these versions over to their pre-images).
@@ -360,6 +365,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     rows_removed: options.dryRun ? null : 0,
     import_mode: rec.import_mode,
     rows_to_restore: 0,
+    rows_to_restore_in_place: 0,
     rows_handed_over: 0,
     rows_restored: options.dryRun ? null : 0,
     restore_changers: [],
@@ -449,6 +455,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
       // The rows --force leaves to later imports are not put back (handOverPreImages).
       const skipped = result.later_imports.length > 0 ? await listLaterChangedRowIds(client, schema, table, id) : [];
       result.key_conflicts = await findRestoreKeyConflicts(client, schema, table, id, skipped);
+      result.rows_to_restore_in_place = await countInPlaceRestores(client, schema, table, id, skipped);
       changers = await listRestoreChangers(client, schema, table);
       result.restore_changers = changers.map((t) => `${t.what} ${t.name}`);
     }

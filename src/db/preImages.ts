@@ -141,6 +141,15 @@ export async function restoreUpdatedRows(client: Client, schema: string, table: 
   return res.rowCount ?? 0;
 }
 
+/** How many rows restoreUpdatedRows would put back in place: rows the import updated that still carry its id (not those deleted since). */
+export async function countInPlaceRestores(client: Client, schema: string, table: string, importId: string, skipRowIds: readonly string[]): Promise<number> {
+  const res = await client.query<{ n: number }>(
+    `select count(*)::int as n from ${qualify(schema, PREIMAGES)} p join ${qualify(schema, table)} t on t.id = p.row_id and t._import_id = $1 where ${UPDATED_PREIMAGES}`,
+    [importId, table, skipRowIds],
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
 /**
  * Puts back the pre-images an import kept of `table`'s rows, as they were: every column, `id`
  * included (OVERRIDING SYSTEM VALUE: atlas's `id` is an identity column). The import's own rows

@@ -79,6 +79,23 @@ describe('what lineage, errors and undo print', () => {
     assert.deepEqual(await db.rows(`select k, v from ${db.schema}.forced order by k`), [{ k: 'a', v: 3 }, { k: 'b', v: 1 }, { k: 'c', v: 1 }]);
   });
 
+  it('undo --dry-run of an upsert whose updated row was deleted by hand since: the inserted row is removed, both updated rows put back (it said remove 0)', async () => {
+    const r = async (args: string[]): Promise<RunResult> => {
+      const x = await run(args);
+      assert.equal(x.code, 0, x.stderr);
+      return x;
+    };
+    await r(['import', files.write('h1.csv', csv([['k', 'v'], ['a', 1], ['b', 1], ['c', 1]])), '--table', 'handgone', '-q']);
+    await r(['import', files.write('h2.csv', csv([['k', 'v'], ['a', 2], ['b', 2], ['n', 2]])), '--table', 'handgone', '--mode', 'upsert', '--key', 'k', '-q']);
+    await db.client.query(`delete from ${db.schema}.handgone where k = 'b'`);
+    const [m] = await db.rows<{ import_id: string }>(`select import_id from ${db.schema}.import_history where file_name = 'h2.csv'`);
+    const plan = (await r(['undo', m!.import_id, '--dry-run', '--force'])).stdout;
+    assert.match(plan, /\n  remove 1 row\(s\) from \S+\.handgone/);
+    assert.match(plan, /\n  put back 2 row\(s\) it updated or deleted \(upsert\)/);
+    const done = (await r(['undo', m!.import_id, '--yes', '--force'])).stdout;
+    assert.match(done, /removed 1 row\(s\) of import/);
+  });
+
   it('undo --batch --dry-run of upserts counts the rows they updated as put back, not removed, as the undo then does', async () => {
     mkdirSync(join(files.dir, 'ub'));
     files.write('ub/1.csv', csv([['k', 'v'], ['a', 1], ['b', 1], ['c', 1]]));
