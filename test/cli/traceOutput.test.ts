@@ -10,6 +10,12 @@ describe('what lineage, errors and undo print', () => {
   const db = useTestDb({ setup: migrateTestDb });
   const files = useTempDir();
   let run: (args: string[]) => Promise<RunResult>;
+  /** Runs atlas, which must succeed. */
+  const r = async (args: string[]): Promise<RunResult> => {
+    const x = await run(args);
+    assert.equal(x.code, 0, x.stderr);
+    return x;
+  };
   before(() => {
     run = (args) => runAtlas([...args, '--database-url', db.url, '--schema', db.schema]);
   });
@@ -59,11 +65,6 @@ describe('what lineage, errors and undo print', () => {
   });
 
   it('undo --force --dry-run of an upsert whose rows a later upsert changed counts what the undo does: 1 removed, 1 put back, 1 left to the later import', async () => {
-    const r = async (args: string[]): Promise<RunResult> => {
-      const x = await run(args);
-      assert.equal(x.code, 0, x.stderr);
-      return x;
-    };
     await r(['import', files.write('f1.csv', csv([['k', 'v'], ['a', 1], ['b', 1], ['c', 1]])), '--table', 'forced', '-q']);
     await r(['import', files.write('f2.csv', csv([['k', 'v'], ['a', 2], ['b', 2], ['d', 2]])), '--table', 'forced', '--mode', 'upsert', '--key', 'k', '-q']);
     await r(['import', files.write('f3.csv', csv([['k', 'v'], ['a', 3]])), '--table', 'forced', '--mode', 'upsert', '--key', 'k', '-q']);
@@ -80,11 +81,6 @@ describe('what lineage, errors and undo print', () => {
   });
 
   it('undo --dry-run of an upsert whose updated row was deleted by hand since: the inserted row is removed, both updated rows put back (it said remove 0)', async () => {
-    const r = async (args: string[]): Promise<RunResult> => {
-      const x = await run(args);
-      assert.equal(x.code, 0, x.stderr);
-      return x;
-    };
     await r(['import', files.write('h1.csv', csv([['k', 'v'], ['a', 1], ['b', 1], ['c', 1]])), '--table', 'handgone', '-q']);
     await r(['import', files.write('h2.csv', csv([['k', 'v'], ['a', 2], ['b', 2], ['n', 2]])), '--table', 'handgone', '--mode', 'upsert', '--key', 'k', '-q']);
     await db.client.query(`delete from ${db.schema}.handgone where k = 'b'`);
