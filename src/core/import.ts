@@ -158,13 +158,15 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
       const stopOnAbort = cancelQueriesOnAbort(client, options.signal);
       let lockWatch: LockWatch | null = null;
       try {
+        // Before the transaction begins: its start is its rows' _imported_at (and its duplicates'
+        // detected_at), which then follows the record of the file before it in a batch.
+        await session?.turn?.beforeRecord();
         const done = await inImportTransaction(client, session, async () => {
           // The import's sign of life, held by its transaction until COMMIT or ROLLBACK and taken
           // before its record exists: an in_progress record nobody holds this for is an import
           // whose process or connection is gone (markInterruptedImports).
           const pid = await lockForTransaction(client, `${IMPORT_LOCK_PREFIX}${importId}`);
           lockWatch = watchLockWaits(url, pid, noteLockWait(trace, options), options.lockWaitPollMs);
-          await session?.turn?.beforeRecord();
           await (session !== null ? recordIn(session.recorder) : withClient(url, recordIn));
           session?.turn?.recorded();
           return importInTransaction(client, settings, options, ctx);

@@ -159,6 +159,13 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assertStatuses(r, ['a.csv:success', 'b.csv:success']);
     const stamped = await db.rows<{ import_id: string }>(`select import_id::text from ${db.schema}.import_history order by import_timestamp`);
     assert.deepEqual(stamped.map((x) => x.import_id), r.files.map((f) => f.import_id));
+    // b.csv's rows and its duplicate were stamped (its transaction's start) after a.csv's import began, not before it.
+    const [times] = await db.rows<{ rows_after: boolean; dup_after: boolean }>(
+      `select (select min(t._imported_at) from ${db.schema}.stamped t where t._import_id = $2) >= (select h.import_timestamp at time zone current_setting('TimeZone') from ${db.schema}.import_history h where h.import_id = $1) as rows_after,
+              (select min(d.detected_at) from ${db.schema}.import_duplicates d where d.import_id = $2) >= (select h.import_timestamp from ${db.schema}.import_history h where h.import_id = $1) as dup_after`,
+      [r.files[0]!.import_id, r.files[1]!.import_id],
+    );
+    assert.deepEqual(times, { rows_after: true, dup_after: true });
     const undone = await undoBatch(db.settings, r.batch_id, { dryRun: false, force: false, reassign: false, purge: false });
     assert.equal(undone.rows_removed, 3);
     assert.equal(await countRows(db.client, db.schema, 'stamped'), 0);
