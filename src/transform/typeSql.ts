@@ -84,6 +84,12 @@ function mixedDatesSql(t: string, orders: DayMonthOrders): string {
   return cases.length === 0 ? t : `case ${cases.join(' ')} else ${t} end`;
 }
 
+/** The strftime form of each value of a column of dates in more than one form, as mixedDatesSql reads it (PostgreSQL's month first where inference settled no order). */
+function mixedDateFormatSql(t: string, orders: DayMonthOrders): string {
+  const form = (which: 'slash' | 'dot', sep: string): string => `'${strftimeDate(orders[which] ?? 'mdy', sep)}'`;
+  return `case when ${t} ~ '^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}' then ${form('slash', '/')} when ${t} ~ '^[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{4}' then ${form('dot', '.')} when ${t} ~ '^[0-9]{4}/' then '%Y/%m/%d' else '%Y-%m-%d' end`;
+}
+
 /** The value without surrounding whitespace (unless the column has none) and with '' as NULL. */
 function valueSql(plan: Pick<ColumnPlan, 'trim'>, raw: string): string {
   return plan.trim === false ? `nullif(${raw}, '')` : trimmedSql(raw);
@@ -480,10 +486,12 @@ function coercionSql(plan: ColumnPlan, raw: string, cast: string): Correction {
   const condition = blank === null ? typed : `(${typed}) or (${blank})`;
   const nulled = `jsonb_build_object('before', ${raw}, 'after', null, 'correction_type', 'null_value')`;
   const orNulled = (value: string): string => (blank === null ? value : `case when ${t} is null then ${nulled} else ${value} end`);
-  if (f.kind === 'date' || f.kind === 'timestamp') {
-    const datePart = `'${strftimeDate(f.order, f.separator)}'`;
+  // A column of dates in more than one form (text) into a date or timestamp column: each value's own form.
+  const mixed = f.kind === 'text' && f.dayMonth !== undefined && (baseOf(plan) === 'date' || TIMESTAMP_BASES.includes(baseOf(plan)));
+  if (f.kind === 'date' || f.kind === 'timestamp' || mixed) {
+    const datePart = f.kind === 'text' ? mixedDateFormatSql(t, f.dayMonth ?? {}) : `'${strftimeDate(f.order, f.separator)}'`;
     const timePart =
-      f.kind === 'date'
+      f.kind === 'date' || (f.kind === 'text' && baseOf(plan) === 'date')
         ? null
         : `case when ${t} ~ '[0-9]:[0-9]{2}' then concat(case when ${t} ~ 'T' then 'T' else ' ' end, case when ${t} ~* '[ap]m$' then '%I' else '%H' end, ':%M', case when ${t} ~ ':[0-9]{2}:[0-9]{2}' then ':%S' else '' end, case when ${t} ~* '[ap]m$' then ' %p' else '' end) else '' end`;
     const sourceFormat = timePart === null ? datePart : `concat(${datePart}, ${timePart})`;

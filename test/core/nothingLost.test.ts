@@ -526,16 +526,21 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       const both = await importFile(db.settings, { ...defaults, source: files.write('mx3.csv', 'day,v\n13/04/2026,6\n04/14/2026,7\n2026-03-07,8\n'), table: 'mixed_days' });
       assert.equal(both.status, 'partial');
       assert.ok(both.warnings.some((w) => w.includes('slashed dates put the day first in some and the month first in others')), JSON.stringify(both.warnings));
-      const rows = await db.rows(`select v, day::text as d, _corrections_applied->'day'->>'before' as before from ${q('mixed_days')} order by v`);
+      const rows = await db.rows(
+        `select v, day::text as d, _corrections_applied->'day'->>'before' as before, _corrections_applied->'day'->>'correction_type' as type, _corrections_applied->'day'->>'source_format' as form from ${q('mixed_days')} order by v`,
+      );
+      // Each value's correction in the spec's shape for a date, with the form it was read in (not type_coercion).
+      const fix = (before: string, form: string) => ({ before, type: 'datetime_standardization', form });
+      const none = { before: null, type: null, form: null };
       assert.deepEqual(rows, [
-        { v: 0, d: '2026-01-31', before: null },
-        { v: 1, d: '2026-04-03', before: '03/04/2026' },
-        { v: 2, d: '2026-03-05', before: null },
-        { v: 3, d: '2026-04-13', before: '13/04/2026' },
-        { v: 4, d: '2026-04-03', before: '03.04.2026' },
-        { v: 5, d: '2026-03-06', before: null },
-        { v: 7, d: '2026-04-14', before: '04/14/2026' },
-        { v: 8, d: '2026-03-07', before: null },
+        { v: 0, d: '2026-01-31', ...none },
+        { v: 1, d: '2026-04-03', ...fix('03/04/2026', '%d/%m/%Y') },
+        { v: 2, d: '2026-03-05', ...none },
+        { v: 3, d: '2026-04-13', ...fix('13/04/2026', '%d/%m/%Y') },
+        { v: 4, d: '2026-04-03', ...fix('03.04.2026', '%d.%m.%Y') },
+        { v: 5, d: '2026-03-06', ...none },
+        { v: 7, d: '2026-04-14', ...fix('04/14/2026', '%m/%d/%Y') },
+        { v: 8, d: '2026-03-07', ...none },
       ]);
       // Into a new table the column stays text, and the note says why and how a date column would read it.
       const fresh = await importFile(db.settings, { ...defaults, source: files.write('mx4.csv', 'day,v\n03/04/2026,1\n2026-03-05,2\n'), table: 'mixed_text' });
