@@ -98,8 +98,8 @@ export interface UndoResult {
   /** Previous versions of rows it updated or deleted, kept to be put back. */
   rows_to_restore: number;
   /**
-   * Of those, rows it updated that still carry its id: put back in place (an UPDATE), so they are
-   * not removed; the others, deleted since, are inserted back.
+   * Of rows_to_restore, the rows it updated that still carry its id: put back in place (an
+   * UPDATE), so not removed; the others (deleted since) are inserted back.
    */
   rows_to_restore_in_place: number;
   /**
