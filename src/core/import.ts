@@ -17,6 +17,7 @@ import { lockWaitWarning, watchLockWaits, type LockWait, type LockWatch } from '
 import { checkImportPrivileges } from '../db/privileges.js';
 import { getExistingTable, getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
+import type { Mapping } from '../transform/mapping.js';
 import { columnNamesFromHeader, qualify } from '../transform/naming.js';
 import { findEarlierImport, hashLocalFile } from './fileDuplicates.js';
 import { fileTypeOf, ImportTrace, newImportRecord } from './importTrace.js';
@@ -129,7 +130,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         const earlier = identity === null ? null : await findEarlierImport(client, settings.schema, tableName, identity, replaces === null ? [] : [replaces], options);
         if (earlier) throw alreadyImported(tableName, earlier);
       }
-      if (prepared.key !== null) await checkKeyAgainstTable(client, settings.schema, tableName, prepared.key);
+      if (prepared.key !== null) await checkKeyAgainstTable(client, settings.schema, tableName, prepared.key, prepared.mapping);
       await checkImportPrivileges(client, settings.schema, tableName);
       // Committed by a connection of its own, so that it is visible while the import runs and
       // stays behind if this process dies (in an atomic batch: in the batch's transaction, see core/importBatch.ts).
@@ -235,11 +236,13 @@ function noteLockWait(trace: ImportTrace, options: RunOptions): (wait: LockWait,
 }
 
 /** A key column must be in the table (when it exists) as well as in the file; checked before anything is written. */
-async function checkKeyAgainstTable(client: Client, schema: string, tableName: string, key: string[]): Promise<void> {
+async function checkKeyAgainstTable(client: Client, schema: string, tableName: string, key: string[], mapping: Mapping): Promise<void> {
   const existing = await getExistingTable(client, schema, tableName);
   if (existing === null) return;
   const tableCols = new Set(existing.columns.map((c) => c.name));
-  const lacking = key.filter((k) => !tableCols.has(k) && !tableCols.has(columnNamesFromHeader([k])[0]!));
+  // A key named by its header text goes into the column a mapping's target names, else the one atlas makes of it.
+  const column = (k: string): string => mapping.columns?.[k]?.target ?? columnNamesFromHeader([k])[0]!;
+  const lacking = key.filter((k) => !tableCols.has(k) && !tableCols.has(column(k)));
   if (lacking.length > 0) throw new UsageError(`key column(s) not in table ${tableName}: ${lacking.join(', ')}`);
 }
 

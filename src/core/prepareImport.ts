@@ -132,7 +132,9 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
   }
   const key = options.key ?? mapping.key ?? null;
   if (key !== null && input.table.kind === 'fixed') {
-    const names = new Set([...input.table.header, ...columnNamesFromHeader(input.table.header)]);
+    // A key names a column by its header text, the name atlas makes of it, or the target a mapping gives it.
+    const targets = input.table.header.flatMap((h) => mapping.columns?.[h]?.target ?? []);
+    const names = new Set([...input.table.header, ...columnNamesFromHeader(input.table.header), ...targets]);
     const lacking = key.filter((k) => !names.has(k));
     if (lacking.length > 0) {
       input.opened.stream.destroy();

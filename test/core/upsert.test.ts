@@ -150,6 +150,22 @@ describe('import --mode upsert', () => {
     assert.deepEqual([again.rows_inserted, again.rows_updated, again.rows_unchanged], [1, 1, 0]);
   });
 
+  it('a key whose column a mapping renames: named by the header or by the target, into a table the mapping made (tzdata zone1970.tab: "key column(s) not in table")', async () => {
+    const mapping = files.write('tz-map.json', JSON.stringify({ columns: { TZ: { target: 'zone' } } }));
+    const v1 = csv([['codes', 'TZ'], ['AD', 'Europe/Andorra'], ['AE,OM', 'Asia/Dubai']]);
+    const v2 = csv([['codes', 'TZ'], ['AD', 'Europe/Andorra'], ['AE,OM,RE', 'Asia/Dubai'], ['AF', 'Asia/Kabul']]);
+    for (const [table, key] of [['tz_by_header', 'TZ'], ['tz_by_target', 'zone']] as const) {
+      await importWith(db.settings, files.write(`${table}1.csv`, v1), table, { mappingFile: mapping });
+      const u = await importWith(db.settings, files.write(`${table}2.csv`, v2), table, { mappingFile: mapping, mode: 'upsert', key: [key] });
+      assert.deepEqual([u.rows_inserted, u.rows_updated, u.rows_unchanged], [1, 1, 1], table);
+      assert.deepEqual(await db.rows(`select zone, codes from ${db.schema}.${table} order by id`), [
+        { zone: 'Europe/Andorra', codes: 'AD' },
+        { zone: 'Asia/Dubai', codes: 'AE,OM,RE' },
+        { zone: 'Asia/Kabul', codes: 'AF' },
+      ]);
+    }
+  });
+
   it('upsert without a key is a usage error', async () => {
     await assert.rejects(importWith(db.settings, files.write('nokey.csv', csv([['sku'], ['a']])), 'prices', { mode: 'upsert' }), (err: unknown) => err instanceof UsageError && /needs --key/.test(err.message));
   });
