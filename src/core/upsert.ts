@@ -185,6 +185,12 @@ export async function checkReplaceTarget(client: Client, schema: string, table: 
   if (rec.replaced_by !== null) {
     throw new AtlasError(`--replace-import: import ${replaced} was already replaced by import ${rec.replaced_by}`, { hint: `replace that one: --replace-import ${rec.replaced_by}` });
   }
+  // The rows an upsert updated carry its id, but their earlier versions are other imports' rows: deleting them would lose those.
+  if ((rec.rows_updated ?? 0) > 0) {
+    throw new AtlasError(`--replace-import: import ${replaced} is an upsert that updated ${rec.rows_updated} row(s) of earlier imports; replacing its rows would delete those rows, whose earlier versions are not its own; nothing was written`, {
+      hint: `undo it (atlas undo ${replaced} puts those rows back as they were), then import the corrected file with --mode upsert and its --key`,
+    });
+  }
   const later = await listLaterChanges(client, schema, table, replaced);
   if (later.length > 0) {
     throw new AtlasError(

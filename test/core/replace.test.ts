@@ -147,6 +147,20 @@ describe('import --mode replace and --replace-import', () => {
     await assert.rejects(importWith(db.settings, files.write('t3.csv', csv([['x'], ['3']])), null, { replaceImport: a.import_id, mode: 'upsert', key: ['x'] }), UsageError);
   });
 
+  it('--replace-import of an upsert that updated rows of an earlier import is refused, writing nothing (currency-codes: EUR, the earlier import\'s row the upsert had updated, was deleted); of one that only inserted, allowed', async () => {
+    const a = await importInto(db.settings, files.write('cc1.csv', csv([['code', 'name'], ['EUR', 'Euro'], ['USD', 'Dollar']])), 'currencies');
+    const u = await importWith(db.settings, files.write('cc2.csv', csv([['code', 'name'], ['EUR', 'Euro (EU)'], ['XTS', 'Test']])), 'currencies', { mode: 'upsert', key: ['code'] });
+    assert.deepEqual([u.rows_inserted, u.rows_updated], [1, 1]);
+    const before = await snapshotTable(db, 'currencies');
+    await assert.rejects(importWith(db.settings, files.write('cc3.csv', csv([['code', 'name'], ['XTS', 'Testing']])), null, { replaceImport: u.import_id }), (err: unknown) =>
+      err instanceof ImportFailedError && err.message.includes(`--replace-import: import ${u.import_id} is an upsert that updated 1 row(s) of earlier imports`) && /atlas undo/.test(err.hint ?? ''));
+    assert.deepEqual(await snapshotTable(db, 'currencies'), before);
+    assert.equal(a.rows_inserted, 2);
+    const inserting = await importWith(db.settings, files.write('cc4.csv', csv([['code', 'name'], ['XAU', 'Gold']])), 'currencies', { mode: 'upsert', key: ['code'] });
+    const fix = await importWith(db.settings, files.write('cc5.csv', csv([['code', 'name'], ['XAU', 'Gold (troy ounce)']])), null, { replaceImport: inserting.import_id });
+    assert.deepEqual([fix.rows_inserted, fix.rows_deleted], [1, 1]);
+  });
+
   // Rows as an auditor reads them: values and every metadata column, by id.
   const rowsOf = (table: string) => db.rows<{ id: string; k: string; v: number; _import_id: string; _imported_at: Date; _source_row_number: number }>(`select id, k, v, _import_id, _imported_at, _source_row_number from ${db.schema}.${table} order by id`);
   const undo = { dryRun: false, force: false, purge: false };
