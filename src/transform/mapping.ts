@@ -11,6 +11,7 @@
  */
 import type { DateOrder, ValueFormat } from './infer.js';
 import { MAX_IDENTIFIER_BYTES, MAX_SOURCE_NAME_CHARS, parseTableName } from './naming.js';
+import { strftimeDate } from './typeSql.js';
 
 export const STRATEGIES = ['new_table', 'merge_exact', 'extend_table', 'adapt_data'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -183,18 +184,13 @@ export function formatFromMapping(type: MappingType, format: string | undefined)
   return { kind: 'text' };
 }
 
-function strftimeDatePart(order: DateOrder, separator: string): string {
-  const parts = order === 'ymd' ? ['%Y', '%m', '%d'] : order === 'mdy' ? ['%m', '%d', '%Y'] : ['%d', '%m', '%Y'];
-  return parts.join(separator);
-}
-
 /** The format string a ValueFormat is written as in a mapping (undefined when the type needs none). */
 export function formatToMapping(format: ValueFormat): string | undefined {
   switch (format.kind) {
     case 'date':
-      return strftimeDatePart(format.order, format.separator);
+      return strftimeDate(format.order, format.separator);
     case 'timestamp':
-      return format.order === 'ymd' && format.separator === '-' ? undefined : strftimeDatePart(format.order, format.separator);
+      return format.order === 'ymd' && format.separator === '-' ? undefined : strftimeDate(format.order, format.separator);
     case 'numeric':
       if (format.european) return '1.234,56';
       if (format.currency) return `${format.currency}1,234.56`;

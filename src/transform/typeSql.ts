@@ -379,7 +379,8 @@ const CANONICAL_SQL_PATTERN: Partial<Record<ValueFormat['kind'], string>> = {
 /** CANONICAL_SQL_PATTERN's timestamp with its zone required. */
 const ZONED_TIMESTAMP_PATTERN = CANONICAL_SQL_PATTERN.timestamp!.replace(/\)\?\$$/, ')$');
 
-function strftimeDate(order: DateOrder, separator: string): string {
+/** A date's strftime form (`%d/%m/%Y`), as corrections' source_format and mapping formats write it. */
+export function strftimeDate(order: DateOrder, separator: string): string {
   const parts = order === 'ymd' ? ['%Y', '%m', '%d'] : order === 'mdy' ? ['%m', '%d', '%Y'] : ['%d', '%m', '%Y'];
   return parts.join(separator);
 }
