@@ -56,7 +56,7 @@ export async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): P
   // Read again under the lock: rows may have come since the early conversion's reading (which is reused only for the same statement: checkDuplicates).
   if (existing !== null && prepared.input.table.kind === 'keyed') await findArrayColumns(client, schema, tableName, existing.columns);
   const plan = planFor(run, staged, decided, existing);
-  warnings.push(...inferenceNotes(staged, decided, plan), ...thousandsDotNotes(run, staged, decided, plan));
+  warnings.push(...inferenceNotes(run, staged, decided, plan));
   Object.assign(trace, { strategy: plan.strategy, mappingConfig: plan.mapping });
   warnings.push(...plan.warnings);
   const jsonAsText = await noteJsonAsText(run, plan);
@@ -177,17 +177,20 @@ export async function convertEarly(run: ImportRun, staged: StageResult, decided:
  * existing column of another type is read as that type: said so, rather than "kept as text"
  * (country-json's iso codes with leading zeros into an integer column lose the zeros).
  */
-function inferenceNotes(staged: Staging['staged'], decided: readonly ColumnType[], plan: ImportPlan): string[] {
+function inferenceNotes(run: ImportRun, staged: Staging['staged'], decided: readonly ColumnType[], plan: ImportPlan): string[] {
   const planned = new Map(plan.columns.map((c) => [c.staged, c]));
+  const semicolons = run.prepared.input.table.details['delimiter'] === ';';
   return decided.flatMap((d, i) => {
     const column = staged.columns[i]!;
     const p = planned.get(column);
     const intoOther = p !== undefined && d.type === 'text' && !isTextType(p.sqlType) && p.sqlType !== 'jsonb';
-    return d.notes.map((note) =>
+    const notes = d.notes.map((note) =>
       intoOther && note.startsWith('kept as text')
         ? `${column.targetName}: not kept as text: the table's column ${p.targetName} is ${p.sqlType}, so its values are read as ${p.sqlType} (${note.replace(/^kept as text: /, '')}); those that change are recorded in _corrections_applied, those it cannot hold are mapping errors`
         : `${column.targetName}: ${note}`,
     );
+    const thousands = semicolons && p !== undefined ? thousandsDotNote(run, d, p) : null;
+    return thousands === null ? notes : [...notes, thousands];
   });
 }
 
@@ -197,20 +200,11 @@ function inferenceNotes(staged: Staging['staged'], decided: readonly ColumnType[
  * come from where the comma is the decimal mark and 1.500 may mean fifteen hundred. Said, with the
  * mapping that reads it so; not when a mapping gives the column a format.
  */
-function thousandsDotNotes(run: ImportRun, staged: Staging['staged'], decided: readonly ColumnType[], plan: ImportPlan): string[] {
-  if (run.prepared.input.table.details['delimiter'] !== ';') return [];
-  const planned = new Map(plan.columns.map((c) => [c.staged, c]));
-  return decided.flatMap((d, i) => {
-    const column = staged.columns[i]!;
-    const p = planned.get(column);
-    if (d.thousandsDots === undefined || p === undefined || run.prepared.mapping.columns?.[p.sourceName]?.format !== undefined) return [];
-    if (p.type.base === null || isTextType(p.type.base) || p.sqlType === 'jsonb' || p.sqlType === 'boolean') return [];
-    const example = d.thousandsDots;
-    const read = Number(example).toString();
-    return [
-      `${p.targetName}: ${example} and the column's other numbers with a dot are read with the dot as the decimal point (${example} is ${read}); the file is separated by semicolons, as files that write ${example} for ${Number(example.replace('.', ''))} are: if the dot groups thousands here, import it with --mapping FILE holding {"columns": {${JSON.stringify(p.sourceName)}: {"type": "numeric", "format": "1.234,56"}}}`,
-    ];
-  });
+function thousandsDotNote(run: ImportRun, d: ColumnType, p: PlannedColumn): string | null {
+  if (d.thousandsDots === undefined || run.prepared.mapping.columns?.[p.sourceName]?.format !== undefined) return null;
+  if (p.type.base === null || isTextType(p.type.base) || p.sqlType === 'jsonb' || p.sqlType === 'boolean') return null;
+  const example = d.thousandsDots;
+  return `${p.targetName}: ${example} and the column's other numbers with a dot are read with the dot as the decimal point (${example} is ${Number(example)}); the file is separated by semicolons, as files that write ${example} for ${Number(example.replace('.', ''))} are: if the dot groups thousands here, import it with --mapping FILE holding {"columns": {${JSON.stringify(p.sourceName)}: {"type": "numeric", "format": "1.234,56"}}}`;
 }
 
 /**
