@@ -111,7 +111,15 @@ function renderDependents(r: UndoResult, c: ReturnType<typeof colorFor>): string
       );
     case 'reassigned':
       return `  ${r.dry_run ? 'keep' : 'kept'} ${rows} of them, which later imports rely on, as rows of the earliest import that skipped each (rows per import: ${r.dependent_imports.filter((d) => d.rows > 0).map((d) => who(d, d.rows)).join(', ')}); their records count them as inserted`;
-    case 'deleted':
-      return c.yellow(`  ${r.dry_run ? 'delete' : 'deleted'} with them ${rows} row(s) that later imports rely on (--force; records per import: ${r.dependent_imports.map((d) => who(d, d.records)).join(', ')}): their data is no longer in the table`);
+    case 'deleted': {
+      // Rows it updated come back as their previous versions: what the later records matched goes all the same.
+      const putBack = r.dependent_rows_put_back;
+      const gone = r.dependent_rows - putBack;
+      const what = [
+        gone > 0 ? `${r.dry_run ? 'delete' : 'deleted'} with them ${formatCount(gone)} row(s)` : '',
+        putBack > 0 ? `put back ${formatCount(putBack)} row(s) to their versions before it` : '',
+      ].filter((s) => s !== '').join(' and ');
+      return c.yellow(`  ${what} that later imports rely on (--force; records per import: ${r.dependent_imports.map((d) => who(d, d.records)).join(', ')}): the data those records matched is no longer in the table`);
+    }
   }
 }

@@ -79,6 +79,8 @@ export interface UndoResult {
   dependent_imports: DependentImport[];
   /** This import's rows that later imports rely on. */
   dependent_rows: number;
+  /** Of those, rows it updated: --force puts back their previous version (the data the later records matched goes all the same). */
+  dependent_rows_put_back: number;
   /**
    * What happens (in a dry run: would happen) to those rows: none to handle; `refused`, the undo
    * needs --reassign or --force; `reassigned`, kept as rows of those imports; `deleted` (--force).
@@ -300,9 +302,14 @@ async function checkRestoredExactly(client: Client, result: UndoResult, changers
   result.columns_altered_on_restore = altered.columns;
 }
 
+/** A later import's records whose rows --force takes away: all of them, and (when any) those on rows put back to their previous version rather than deleted. */
+function dependentRecords(d: DependentImport): { records: number; records_on_rows_put_back?: number } {
+  return d.records_on_updated > 0 ? { records: d.records, records_on_rows_put_back: d.records_on_updated } : { records: d.records };
+}
+
 /** What an undo --force went past, for its record's metadata (`forced`); nothing when it went past nothing. */
 function forcedTrace(result: UndoResult, force: boolean): Record<string, unknown> {
-  const deleted = result.dependents === 'deleted' ? result.dependent_imports.map((d) => ({ import_id: d.import_id, records: d.records })) : [];
+  const deleted = result.dependents === 'deleted' ? result.dependent_imports.map((d) => ({ import_id: d.import_id, ...dependentRecords(d) })) : [];
   if (!force || (result.force_reason === null && result.later_imports.length === 0 && deleted.length === 0 && result.rows_altered_on_restore === 0 && result.references_changed.length === 0)) return {};
   return {
     forced: {
@@ -359,6 +366,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     later_duplicates: 0,
     dependent_imports: [],
     dependent_rows: 0,
+    dependent_rows_put_back: 0,
     dependents: 'none',
     rows_reassigned: options.dryRun ? null : 0,
     force_reason: null,
@@ -451,6 +459,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     result.later_duplicates = result.dependent_imports.reduce((n, d) => n + d.records, 0);
     result.dependent_rows = result.dependent_imports.reduce((n, d) => n + d.rows, 0);
     if (result.dependent_rows > 0) result.dependents = options.reassign ? 'reassigned' : options.force ? 'deleted' : 'refused';
+    if (result.dependent_rows > 0 && result.rows_to_restore > 0) result.dependent_rows_put_back = await countDependentUpdatedRows(client, schema, table, id);
     if (result.rows_to_restore > 0) {
       // The rows --force leaves to later imports are not put back (handOverPreImages).
       const skipped = result.later_imports.length > 0 ? await listLaterChangedRowIds(client, schema, table, id) : [];
@@ -473,13 +482,10 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
         });
       }
     }
-    if (result.dependents === 'reassigned' && result.rows_to_restore > 0) {
-      const updated = await countDependentUpdatedRows(client, schema, table, id);
-      if (updated > 0) {
-        throw new AtlasError(`cannot undo import ${id} with --reassign: ${updated} of the rows later imports rely on are rows it updated, whose previous versions undo puts back`, {
-          hint: 'undo those later imports first; or --force (without --reassign) deletes their data with these rows',
-        });
-      }
+    if (result.dependents === 'reassigned' && result.dependent_rows_put_back > 0) {
+      throw new AtlasError(`cannot undo import ${id} with --reassign: ${result.dependent_rows_put_back} of the rows later imports rely on are rows it updated, whose previous versions undo puts back`, {
+        hint: 'undo those later imports first; or --force (without --reassign) puts back those rows, and the data those imports skipped goes with their versions',
+      });
     }
   }
   // First: --force, which the other refusals offer, does not get past this one.
@@ -518,7 +524,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   result.rows_removed = removed - changed.inPlace;
   // What --force did to imports that stay, said on their records (as --reassign's reassigned is).
   if (result.dependents === 'deleted') {
-    await appendToMetadata(client, schema, 'rows_relied_on_deleted', result.dependent_imports.map((d) => ({ importId: d.import_id, entry: { undone_import_id: id, records: d.records, by: settings.user } })));
+    await appendToMetadata(client, schema, 'rows_relied_on_deleted', result.dependent_imports.map((d) => ({ importId: d.import_id, entry: { undone_import_id: id, ...dependentRecords(d), by: settings.user } })));
   }
   if (handedOver !== null) {
     await appendToMetadata(client, schema, 'preimages_handed_over', handedOver.byImport.map((b) => ({ importId: b.import_id, entry: { undone_import_id: id, rewritten: b.rewritten, dropped: b.dropped, by: settings.user } })));

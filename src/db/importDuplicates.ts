@@ -57,6 +57,8 @@ export interface DependentImport {
   records: number;
   /** Rows it is the earliest to rely on: re-attributed to it by undo --reassign. */
   rows: number;
+  /** Of `records`, those that rely on rows the undone import updated: undo puts back their previous version, not deletes them. */
+  records_on_updated: number;
 }
 
 /** `id (file.csv, 3 record(s))`: a later import that relies on an import's rows, as refusals name it. */
@@ -109,9 +111,10 @@ export async function listDependentImports(client: Client, schema: string, table
   const h = qualify(schema, 'import_history');
   // Only the columns that decide which record claims a row: not each record's jsonb, which made the
   // sort of 1.5M records spill to disk (docs/decisions.md).
-  const res = await client.query<{ import_id: string; file_name: string | null; import_timestamp: Date; records: number; rows: number }>(
+  const res = await client.query<{ import_id: string; file_name: string | null; import_timestamp: Date; records: number; rows: number; records_on_updated: number }>(
     `with deps as materialized (
-       select d.import_id, d.matched_row_id, d.record_number, h.import_timestamp
+       select d.import_id, d.matched_row_id, d.record_number, h.import_timestamp,
+              exists (select 1 from ${qualify(schema, 'import_preimages')} p where p.import_id = $1 and p.table_name = $2 and p.row_id = d.matched_row_id) as on_updated
          from ${qualify(schema, IMPORT_DUPLICATES_TABLE)} d
          join ${h} h on h.import_id = d.import_id
         where h.table_name = $2 and h.import_id <> $1 and h.status in ('success', 'partial')
@@ -119,8 +122,8 @@ export async function listDependentImports(client: Client, schema: string, table
      ), firsts as (
        select distinct on (matched_row_id) import_id from deps order by matched_row_id, import_timestamp, import_id, record_number
      )
-     select h.import_id, h.file_name, h.import_timestamp, r.records::int as records, coalesce(f.rows, 0)::int as rows
-       from (select import_id, count(*) as records from deps group by import_id) r
+     select h.import_id, h.file_name, h.import_timestamp, r.records::int as records, coalesce(f.rows, 0)::int as rows, r.on_updated::int as records_on_updated
+       from (select import_id, count(*) as records, count(*) filter (where on_updated) as on_updated from deps group by import_id) r
        join ${h} h on h.import_id = r.import_id
        left join (select import_id, count(*) as rows from firsts group by import_id) f on f.import_id = r.import_id
       order by h.import_timestamp, h.import_id`,

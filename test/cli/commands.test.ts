@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, csv, FIXTURES, runAtlas, type RunResult, useTempDir, useTestDb } from '../helpers.ts';
-import { importInto, insertRecord } from '../importHelpers.ts';
+import { importInto, importWith, insertRecord } from '../importHelpers.ts';
 
 interface Shapes {
   history_list: { top: string[]; import: string[] };
@@ -250,6 +250,16 @@ describe('tracking commands (spawned)', () => {
       { name: 'r2', i: b.import_id },
       { name: 'r3', i: b.import_id },
     ]);
+  });
+
+  it('undo --force of an upsert whose updated row a later import relies on says the row is put back, not deleted', async () => {
+    await importInto(db.settings, files.write('put_a.csv', csv([['sku', 'n'], ['a', 1], ['b', 2]])), 'put_back');
+    const u = await importWith(db.settings, files.write('put_u.csv', csv([['sku', 'n'], ['a', 10], ['c', 3]])), 'put_back', { mode: 'upsert', key: ['sku'] });
+    const b = await importInto(db.settings, files.write('put_b.csv', csv([['sku', 'n'], ['a', 10], ['c', 3], ['d', 4]])), 'put_back');
+    assert.equal(b.duplicates_found, 2);
+    const r = await runAtlas(['undo', u.import_id, '--dry-run', '--force', ...conn]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`delete with them 1 row\\(s\\) and put back 1 row\\(s\\) to their versions before it that later imports rely on \\(--force; records per import: ${b.import_id} \\(put_b.csv\\): 2\\)`));
   });
 
   it('history prune: a subcommand beside history <import_id>; --dry-run, --yes, and its refusals', async () => {

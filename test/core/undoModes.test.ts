@@ -210,9 +210,14 @@ describe('undo of upsert, replace and --replace-import', () => {
     assert.equal(b.duplicates_found, 1);
     await assert.rejects(undoImport(db.settings, u.import_id, run), (err: unknown) => err instanceof AtlasError && err.message.includes(b.import_id));
     await assert.rejects(undoImport(db.settings, u.import_id, { ...run, reassign: true }), (err: unknown) => err instanceof AtlasError && /with --reassign: 1 of the rows later imports rely on are rows it updated/.test(err.message));
+    const dry = await undoImport(db.settings, u.import_id, { ...run, force: true, dryRun: true });
+    assert.deepEqual([dry.dependent_rows, dry.dependent_rows_put_back], [1, 1], 'the row b relies on is put back, not deleted');
     await undoImport(db.settings, u.import_id, { ...run, force: true });
     const rows = await snapshotTable(db, 'd_prices');
     assert.deepEqual(rows.slice(0, 2), before, 'row a as it was before the upsert');
+    const meta = async (id: string) => (await db.rows<{ m: Record<string, unknown> }>(`select metadata as m from ${db.schema}.import_history where import_id = $1`, [id]))[0]!.m;
+    assert.deepEqual((await meta(b.import_id)).rows_relied_on_deleted, [{ undone_import_id: u.import_id, records: 1, records_on_rows_put_back: 1, by: db.settings.user }]);
+    assert.deepEqual(((await meta(u.import_id)).forced as Record<string, unknown>).dependents_deleted, [{ import_id: b.import_id, records: 1, records_on_rows_put_back: 1 }]);
     assert.equal(rows.length, 3, "and b's own row e");
   });
 
