@@ -31,7 +31,7 @@ export const importFlags = {
   comment: text('--comment <char>', 'CSV/TSV: lines starting with this character are comments, skipped and counted (e.g. --comment "#" for tzdata\'s .tab files)'),
   fillShortRows: bool('--fill-short-rows', 'CSV/TSV: a record with fewer fields than the header gets NULL for the missing ones (counted and said), not a mapping error'),
   skipLines: text('--skip-lines <n>', 'CSV/TSV: skip the first N lines, a title or notes above the header (an Excel "sep=;" first line is skipped, and names the delimiter, without it)'),
-  header: negated('--no-header', 'the first line (XLSX: the first row, or --range\'s) is data; columns are named column_1, column_2, ...'),
+  header: negated('--no-header', 'the first line (XLSX: the first row, or --range\'s) is data; columns are named column_1, column_2, ... (CSV/TSV: as many as the widest of the first 20 records)'),
   encoding: text('--encoding <name>', 'text encoding: utf8, utf16le, utf16be, latin1 (default: UTF-8, or from a byte-order mark)'),
   sheet: text('--sheet <name|number>', 'XLSX: the sheet to read, by name or position (2; #2 when a sheet is named 2, which --sheet 2 reads); without --table the table is named after the file and the sheet (default: the first visible worksheet, not a chart sheet, table named after the file)'),
   headerRow: text('--header-row <n>', 'XLSX: the row holding the header (default: found automatically)'),

@@ -326,7 +326,8 @@ async function openTable(format: FileFormat, bytes: AsyncIterable<Buffer>, optio
     case 'csv':
     case 'tsv':
       return openCsv(bytes, {
-        delimiter: format === 'tsv' ? (options.delimiter ?? '\t') : options.delimiter,
+        delimiter: options.delimiter ?? null,
+        delimiterByName: format === 'tsv' ? '\t' : null,
         header: options.header,
         encoding: options.encoding,
         nullValues: options.nullValues ?? null,

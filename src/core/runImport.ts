@@ -16,6 +16,7 @@ import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/dd
 import { overBudget } from '../transform/mapping.js';
 import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, qualify, quoteIdent, reservedRenamesWarning, sanitizeIdentifier } from '../transform/naming.js';
 import { NUM_RE } from '../transform/infer.js';
+import { WIDEST_EARLY } from '../formats/csv/index.js';
 import type { ImportPlan } from './plan.js';
 import { errorRowsSql } from './sql/errorRows.js';
 import { insertRowsSql } from './sql/insertRows.js';
@@ -180,7 +181,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
 /** Values that cannot be stored, and ragged rows: mapping errors, recorded (counted in a dry run); their rows stay out. */
 async function findMappingErrors(run: ImportRun, { staged }: Staging, { plan, upsertKey }: Decision): Promise<ErrorsFound> {
   const { client, schema, options, importId } = run;
-  let errors = errorRowsSql({ schema, stage: run.stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, widthFrom: options.header === false ? 'the first record' : 'the header', errorCellsAreErrors: options.strict === true });
+  let errors = errorRowsSql({ schema, stage: run.stage, plan, hasPgInputIsValid: run.hasPgInputIsValid, raggedRows: staged.raggedRows, width: staged.columns.length, widthFrom: options.header === false ? WIDEST_EARLY : 'the header', errorCellsAreErrors: options.strict === true });
   if (upsertKey) {
     // Records sharing a key within the file: mapping errors, all of them.
     const params = errors?.params ?? [];

@@ -298,6 +298,21 @@ describe('importFile (CSV)', () => {
     }
   });
 
+  it('a file named .tsv whose first lines hold no tab but commas is read comma-separated, said and recorded (it was one column of whole lines); a tab anywhere in them keeps TSV', async () => {
+    const r = await importFile(db.settings, { ...defaults, source: files.write('commas.tsv', 'country,year\nAlbania,1952\n'), table: 'commas_tsv' });
+    assert.deepEqual(await db.rows(`select country, year from ${db.schema}.commas_tsv`), [{ country: 'Albania', year: 1952 }]);
+    assert.ok(r.warnings.some((w) => w.startsWith("the file's name (or --format) says TSV, but its first 20 lines hold no tab: read as separated by \",\", which splits its header into 2 fields")), r.warnings.join('\n'));
+    const [meta] = await db.rows<{ d: string; t: boolean }>(`select metadata ->> 'delimiter' as d, (metadata -> 'tsv_without_tabs')::boolean as t from ${db.schema}.import_history where import_id = $1`, [r.import_id]);
+    assert.deepEqual(meta, { d: ',', t: true });
+    // A tab in a later line of the first 20: a TSV whose values hold commas.
+    const tsv = await importFile(db.settings, { ...defaults, source: files.write('names.tsv', 'name,x\nSmith, John\nLee\tAnn\n'), table: 'names_tsv' });
+    assert.deepEqual(tsv.columns.map((c) => c.target), ['name_x']);
+    assert.deepEqual(tsv.warnings.filter((w) => w.includes('says TSV')), []);
+    // --delimiter says what it is.
+    const asTab = await importFile(db.settings, { ...defaults, source: files.write('told.tsv', 'a,b\n1,2\n'), table: 'told_tsv', delimiter: '\t' });
+    assert.deepEqual(asTab.columns.map((c) => c.target), ['a_b']);
+  });
+
   it('values shaped like dates but invalid become mapping errors; the import is partial', async () => {
     const path = files.write('dates.csv', csv([['d', 'n'], ['2023-01-02', 1], ['2023-13-45', 2], ['2023-02-28', 3]]));
     const r = await importFile(db.settings, { ...defaults, source: path });

@@ -447,6 +447,20 @@ describe('real files', () => {
     }
   });
 
+  it("tzdata zone1970.tab without a header: as wide as the widest of its first records (an optional 4th field), so --fill-short-rows keeps every record; not the first record's width, which lost the 4-field ones", async () => {
+    const tab = readFileSync(join(REAL, 'tzdata-zone1970-head60.tab'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    assert.equal(tab[0]!.split('\t').length, 3, 'the first record has 3 fields');
+    const wide = tab.filter((l) => l.split('\t').length === 4);
+    assert.ok(wide.length > 0 && wide.length < tab.length);
+    const zones = await run('tzdata-zone1970-head60.tab', { table: 'zone1970', format: 'tsv', comment: '#', header: false, fillShortRows: true });
+    assert.deepEqual([zones.rows_inserted, zones.mapping_errors_count], [tab.length, 0]);
+    const rows = await db.rows<{ a: string; b: string; c: string; d: string | null }>(`select column_1 as a, column_2 as b, column_3 as c, column_4 as d from ${db.schema}.zone1970 order by _source_row_number`);
+    assert.deepEqual(rows.map((r) => [r.a, r.b, r.c, ...(r.d === null ? [] : [r.d])].join('\t')), tab);
+    // Without --fill-short-rows the 3-field records are the mapping errors, and their message names the option.
+    const plain = await run('tzdata-zone1970-head60.tab', { table: 'zone1970_plain', format: 'tsv', comment: '#', header: false });
+    assert.deepEqual([plain.rows_inserted, plain.mapping_errors_count], [wide.length, tab.length - wide.length]);
+  });
+
   it('tzdata iso3166.tab with --comment "#": its comment lines are skipped and counted, the data read as TSV without a header; distro-info-data ubuntu.csv with --fill-short-rows: the older releases\' short rows filled with NULL, not rejected', async () => {
     const tab = readFileSync(join(REAL, 'tzdata-iso3166-head40.tab'), 'utf8').split('\n').filter((l) => l !== '');
     const data = tab.filter((l) => !l.startsWith('#'));
@@ -480,14 +494,19 @@ describe('real files', () => {
     const kept = await run('distro-info-ubuntu.csv', { table: 'ubuntu_partial' });
     const [said] = await db.rows<{ m: string }>(`select error_message as m from ${db.schema}.mapping_errors where import_id = $1 order by record_number limit 1`, [kept.import_id]);
     assert.equal(said!.m, 'record has 6 field(s), the header has 9 (--fill-short-rows fills the missing ones with NULL)');
-    // Without a header, the width is the first record's, and the message says so.
+    // Without a header, the width is the widest of the first 20 records, and the message says so; a wider record after them is a mapping error.
     const headless = tempDir();
     try {
-      const r = await importFile(db.settings, { table: 'headless', source: headless.write('h.csv', 'x,y,z\n1,2\n3,4,5,6\n'), header: false });
-      const messages = await db.rows<{ m: string }>(`select error_message as m from ${db.schema}.mapping_errors where import_id = $1 order by record_number`, [r.import_id]);
-      assert.deepEqual(messages.map((x) => x.m), ['record has 2 field(s), the first record has 3 (--fill-short-rows fills the missing ones with NULL)', 'record has 4 field(s), the first record has 3']);
-      const filledHeadless = await importFile(db.settings, { table: 'headless_filled', source: headless.write('h2.csv', 'x,y,z\n1,2\n'), header: false, fillShortRows: true });
-      assert.ok(filledHeadless.warnings.some((w) => w.startsWith('1 record(s) with fewer fields than the first record (the first: data record 2, 2 of 3)')), filledHeadless.warnings.join('\n'));
+      const later = Array.from({ length: 20 }, (_, i) => `${i},y`).join('\n');
+      const r = await importFile(db.settings, { table: 'headless', source: headless.write('h.csv', `x,y,z\n1,2\n${later}\n3,4,5,6\n`), header: false });
+      const messages = await db.rows<{ n: number; m: string }>(`select record_number as n, error_message as m from ${db.schema}.mapping_errors where import_id = $1 and record_number in (2, 23) order by record_number`, [r.import_id]);
+      assert.deepEqual(messages, [
+        { n: 2, m: 'record has 2 field(s), the widest of the first 20 records has 3 (--fill-short-rows fills the missing ones with NULL)' },
+        { n: 23, m: 'record has 4 field(s), the widest of the first 20 records has 3' },
+      ]);
+      const filledHeadless = await importFile(db.settings, { table: 'headless_filled', source: headless.write('h2.csv', '1,2\nx,y,z\n'), header: false, fillShortRows: true });
+      assert.ok(filledHeadless.warnings.some((w) => w.startsWith('1 record(s) with fewer fields than the widest of the first 20 records (the first: data record 1, 2 of 3)')), filledHeadless.warnings.join('\n'));
+      assert.deepEqual(await db.rows(`select column_1 as a, column_3 as c from ${db.schema}.headless_filled order by _source_row_number`), [{ a: '1', c: null }, { a: 'x', c: 'z' }]);
     } finally {
       headless.cleanup();
     }

@@ -40,7 +40,7 @@ describe('CSV records one field wider than the header', () => {
     assert.deepEqual(r.rows, [['1', '26.5', 'NA'], ['2', '27.6', '5.2']]);
     assert.equal(r.details.trailing_empty_fields_dropped, undefined);
     assert.deepEqual(r.warnings, [
-      "2 of the first 2 records have one field more than the header (3, not 2): the header is one name short, as R's write.table writes no name above its row names; import with --skip-lines 1 --no-header (columns column_1, column_2, ..., which --mapping can rename), or add the missing name to the header line",
+      "2 of the first 2 records have one field more than the header (3, not 2): the header is one name short, as R's write.table writes no name above its row names; import with --skip-lines 1 --no-header (columns column_1, column_2, ..., which --mapping can rename), or add the missing name to the header line; if that first line is data, not names (a last field only some records have), import with --no-header --fill-short-rows",
     ]);
   });
 

@@ -19,7 +19,7 @@ interface StagedShape {
   /** Fields per record of a fixed-width input. */
   width: number;
   /** What set that width: the header, or the first record of a file without one (--no-header). */
-  widthFrom: 'the header' | 'the first record';
+  widthFrom: string;
   /** Spreadsheet error cells and the other cells read as NULL with a correction (UNREAD_CELL_TYPES) are mapping errors (--strict). */
   errorCellsAreErrors: boolean;
 }

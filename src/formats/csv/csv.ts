@@ -5,6 +5,11 @@ import { CsvScanner, sniffDelimiter } from './csvScanner.js';
 export interface CsvOptions {
   /** Field delimiter; sniffed among , ; tab | when null. */
   delimiter: string | null;
+  /**
+   * The delimiter the file's name or --format implies (TSV: tab), when `delimiter` is null: used
+   * unless the first lines hold none of it and another sniffed delimiter splits the header. @default null
+   */
+  delimiterByName?: string | null;
   /** First record is the header. @default true */
   header: boolean;
   /** Encoding name (see --encoding); detected from a BOM, else UTF-8, when null. */
@@ -24,6 +29,8 @@ const EXCEL_SEP_LINE = /^sep=([^"\r\n])(?:\r\n|\r|\n|$)/;
 
 /** The first data records whose widths are compared with the header's (a title line taken for the header). */
 const EARLY_RECORDS = 20;
+/** What sets the width of a file without a header, as messages say it. */
+export const WIDEST_EARLY = `the widest of the first ${EARLY_RECORDS} records`;
 
 /**
  * Input is scanned in pieces that end with a line end, so that the scanner is often between
@@ -106,12 +113,15 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   /** --fill-short-rows: the records filled, and the first of them. */
   let shortRows = 0;
   let firstShortRow: { rn: number; fields: number } | null = null;
+  /** The records' width: the header's, or without one the widest of the first EARLY_RECORDS records (decided once they are read, see settleWidth). */
   let width: number | null = null;
   /** Lines still to skip before the header (--skip-lines, an Excel `sep=` line); those skipped; whether the last skipped line ended in a CR whose LF is in the next piece. */
   let linesToSkip = options.skipLines ?? 0;
   let skippedLines = 0;
   let skipLf = false;
   let sepLine: string | null = null;
+  /** The delimiter the name implied, when the file's lines held none of it and another was read instead. */
+  let notAsNamed: string | null = null;
   let atFileStart = true;
   /** The width and scanner record number of the first data records (EARLY_RECORDS), to tell a title line read as the header. */
   const early: Array<{ width: number; n: number; hash: boolean; words: number }> = [];
@@ -147,14 +157,9 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       blanks = 0;
       return;
     }
-    // The header's width, or without one the first record's.
-    width ??= header?.length ?? fields.length;
-    if (options.fillShortRows === true && fields.length < width) {
-      // COPY would refuse the short line: the run goes as text lines.
-      runRaw = false;
-      if (shortRows++ === 0) firstShortRow = { rn: rn + 1, fields: fields.length };
-      fields = [...fields, ...Array<null>(width - fields.length).fill(null)];
-    }
+    if (options.header) width ??= (header as string[]).length;
+    // Without a header the width is not known before the first records are (settleWidth fills those held).
+    if (width !== null) fields = fillShort(fields, rn + 1, width);
     // Blank lines are not records; in a one-column file one between records may have been an
     // empty value (COPY and R's data.table read it as NULL): those are counted for a warning.
     if (blanks > 0 && rn > 0 && (header?.length ?? fields.length) === 1) blankBetween += blanks;
@@ -162,12 +167,32 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     rn++;
     if (rn <= EARLY_RECORDS) early.push({ width: fields.length, n, hash: fields[0]?.startsWith('#') === true, words: fields.length === 1 ? wordCount(fields[0] ?? '') : 0 });
     const row: Row = quoted === null ? { rn, fields } : { rn, fields, quoted };
-    if (trailing === 'drop' && fields.length === width + 1) {
+    if (trailing === 'drop' && width !== null && fields.length === width + 1) {
       // COPY would read the extra field: the run goes as text lines.
       runRaw = false;
       dropTrailing(row, width);
     }
     runRows.push(row);
+  };
+
+  /** --fill-short-rows: `fields` filled with NULL to `width`, counted; else as they are. */
+  const fillShort = (fields: Array<string | null>, recordNumber: number, width: number): Array<string | null> => {
+    if (options.fillShortRows !== true || fields.length >= width) return fields;
+    // COPY would refuse the short line: the run goes as text lines.
+    runRaw = false;
+    if (shortRows++ === 0) firstShortRow = { rn: recordNumber, fields: fields.length };
+    return [...fields, ...Array<null>(width - fields.length).fill(null)];
+  };
+
+  /**
+   * Without a header: the width is the widest of the first EARLY_RECORDS records (tzdata's
+   * zone1970.tab has an optional last field), so that --fill-short-rows can keep the narrower
+   * ones; the rows held until then are filled now.
+   */
+  const settleWidth = (): void => {
+    if (width !== null || runRows.length === 0) return;
+    width = Math.max(...early.map((r) => r.width));
+    for (const r of runRows) r.fields = fillShort(r.fields, r.rn, width);
   };
 
   /** Decides on the rows held since the first data record (see `trailing`), and drops their extra field if so. */
@@ -189,12 +214,12 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
   /** Ends the run: its rows become a batch, with their bytes when they may go as they are. */
   const endRun = (): void => {
     // The first data records are held until there are enough to decide on (or the input ends).
-    if (trailing === 'undecided' && rn < EARLY_RECORDS && !done) return;
+    if ((trailing === 'undecided' || width === null) && rn < EARLY_RECORDS && !done) return;
+    settleWidth();
     settleTrailing();
     if (runRows.length > 0) {
       const batch: RowBatch = runRows;
-      const width = header?.length ?? runRows[0]!.fields.length;
-      const raw = runRaw ? rawOf(runBytes, runRows, width, delimiter as SniffedDelimiter) : null;
+      const raw = runRaw ? rawOf(runBytes, runRows, width!, delimiter as SniffedDelimiter) : null;
       if (raw !== null) batch.raw = raw;
       pending.push(batch);
     }
@@ -249,7 +274,11 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       if (scanner === null && text === '') return;
     }
     if (scanner === null) {
-      delimiter ??= sniffDelimiter(text.slice(0, 64 * 1024));
+      if (delimiter == null) {
+        const sample = text.slice(0, 64 * 1024);
+        delimiter = options.delimiterByName == null ? sniffDelimiter(sample) : delimiterForName(sample, options.delimiterByName);
+        if (delimiter !== options.delimiterByName && options.delimiterByName != null) notAsNamed = options.delimiterByName;
+      }
       scanner = new CsvScanner(delimiter, onRecord, '"', options.nullValues ?? null, options.comment ?? null);
     }
     const { literalQuotes, commentLines } = scanner;
@@ -263,6 +292,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       runRaw = false;
       runBytes = [];
       runSize = 0;
+      settleWidth();
       settleTrailing();
       if (runRows.length > 0) pending.push(runRows);
       runRows = [];
@@ -298,8 +328,8 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     return true;
   };
 
-  // Read until the header (or, without one, the first record) is known.
-  while (!done && (options.header ? header === null : pending.length === 0 && runRows.length === 0)) {
+  // Read until the header (or, without one, the records' width) is known.
+  while (!done && (options.header ? header === null : width === null)) {
     await feed();
     if (options.header && header === null && readBytes > MAX_HEADER_LINE_BYTES) {
       throw new AtlasError(`the first line, the header, is longer than ${MAX_HEADER_LINE_BYTES / (1 << 20)} MiB: atlas refuses a header that long`, {
@@ -312,8 +342,7 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     throw new AtlasError('the file is empty: no header row found');
   }
   if (!options.header) {
-    const width = pending.peek()?.[0]?.fields.length ?? runRows[0]?.fields.length ?? 0;
-    if (width === 0) throw new AtlasError('the file is empty: no records found');
+    if (width === null) throw new AtlasError('the file is empty: no records found');
     header = Array.from({ length: width }, (_, i) => `column_${i + 1}`);
   }
 
@@ -325,7 +354,8 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
         await feed();
       } catch (error) {
         // The records held for the trailing-delimiter decision were read: they go before the error, as they would have without the hold.
-        if (trailing === 'undecided' && runRows.length > 0) {
+        if ((trailing === 'undecided' || width === null) && runRows.length > 0) {
+          settleWidth();
           settleTrailing();
           const held = runRows;
           runRows = [];
@@ -345,18 +375,21 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       const filled = options.fillShortRows === true ? { short_rows_filled: shortRows } : {};
       const dropped = trailing === 'drop' ? { trailing_empty_fields_dropped: trailingDropped } : {};
       const skipped = skippedLines > 0 || (options.skipLines ?? 0) > 0 ? { skipped_lines: skippedLines } : {};
-      const sep = sepLine === null ? {} : { excel_sep_line: sepLine };
+      const sep = { ...(sepLine === null ? {} : { excel_sep_line: sepLine }), ...(notAsNamed === null ? {} : { tsv_without_tabs: true }) };
       return { format: 'csv', delimiter, encoding: (decoder as StrictDecoder | null)?.encoding ?? 'utf-8', header: options.header, ...sep, ...skipped, ...comments, ...filled, ...dropped };
     },
     get warnings() {
       const out: string[] = [];
+      if (notAsNamed !== null) {
+        out.push(`the file's name (or --format) says TSV, but its first ${EARLY_RECORDS} lines hold no tab: read as separated by ${JSON.stringify(delimiter)}, which splits its header into ${(header as string[] | null)?.length ?? 0} fields (--delimiter '\t' reads it as tab-separated, one column)`);
+      }
       const n = (scanner as CsvScanner | null)?.literalQuotes ?? 0;
       const where = (first: number | null): string => (first === 0 ? 'the header' : `data record ${first}`);
       if (n > 0) out.push(`${n} quote character(s) in the middle of unquoted fields (the first in ${where(firstLiteralQuote)}) kept as characters, as spreadsheets read them (5'11"), not as the start of a quoted field`);
       const after = (scanner as CsvScanner | null)?.textAfterQuote ?? 0;
       if (after > 0) out.push(`${after} field(s) with text after their closing quote (the first in ${where(firstTextAfterQuote)}) read as COPY reads them: "a"b is ab, a quote after it opening a quoted part again; check them against the file`);
       if (firstShortRow !== null) {
-        out.push(`${shortRows} record(s) with fewer fields than ${options.header ? 'the header' : 'the first record'} (the first: data record ${firstShortRow.rn}, ${firstShortRow.fields} of ${width}) filled with NULL to its width (--fill-short-rows)`);
+        out.push(`${shortRows} record(s) with fewer fields than ${options.header ? 'the header' : WIDEST_EARLY} (the first: data record ${firstShortRow.rn}, ${firstShortRow.fields} of ${width}) filled with NULL to its width (--fill-short-rows)`);
       }
       const narrow = header === null || !options.header ? null : narrowHeader((header as string[]).length, early, skippedLines);
       if (narrow !== null) out.push(narrow);
@@ -380,6 +413,18 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       return out;
     },
   };
+}
+
+/**
+ * `named` (a .tsv file's tab), unless the first EARLY_RECORDS lines of `sample` hold none of it
+ * and the delimiter sniffed among the others splits the first line (a comma-separated file named
+ * .tsv would otherwise be one column of whole lines): then that one.
+ */
+function delimiterForName(sample: string, named: string): string {
+  const lines = sample.split(/\r\n|\r|\n/, EARLY_RECORDS);
+  if (lines.some((l) => l.includes(named))) return named;
+  const sniffed = sniffDelimiter(sample);
+  return sniffed !== named && lines[0]!.includes(sniffed) ? sniffed : named;
 }
 
 /** Words of a one-field record, counted only when one of them is a number (a line of phrases, "Ann Lee", is not columns). */
@@ -410,7 +455,8 @@ function oneNameShort(headerWidth: number, early: ReadonlyArray<{ width: number 
   if (longer * 2 <= early.length) return null;
   return (
     `${longer} of the first ${early.length} records have one field more than the header (${headerWidth + 1}, not ${headerWidth}): the header is one name short, as R's write.table writes no name above its row names; ` +
-    `import with --skip-lines ${skippedLines + 1} --no-header (columns column_1, column_2, ..., which --mapping can rename), or add the missing name to the header line`
+    `import with --skip-lines ${skippedLines + 1} --no-header (columns column_1, column_2, ..., which --mapping can rename), or add the missing name to the header line; ` +
+    `if that first line is data, not names (a last field only some records have), import with --no-header --fill-short-rows`
   );
 }
 

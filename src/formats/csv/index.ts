@@ -1,2 +1,2 @@
 /** The CSV/TSV reader. */
-export { openCsv, type CsvOptions } from './csv.js';
+export { openCsv, WIDEST_EARLY, type CsvOptions } from './csv.js';
