@@ -197,6 +197,10 @@ export interface ImportOutcome {
 }
 
 export async function completeImport(client: Client, schema: string, importId: string, o: ImportOutcome): Promise<void> {
+  // Its transaction's id, which undo compares its rows' xmin with: read from a row it wrote (an index
+  // probe; in an atomic batch's savepoint, the savepoint's id), since the record's own xmin changes
+  // when anyone edits the record in SQL.
+  const ownXmin = o.status === 'failed' ? `'{}'::jsonb` : `coalesce((select jsonb_build_object('import_xmin', t.xmin::text) from ${qualify(schema, o.tableName)} t where t._import_id = $1 limit 1), '{}'::jsonb)`;
   await client.query(
     `update ${qualify(schema, 'import_history')} set
        status = $2, error_message = $3, warnings = $4, file_hash = $5, file_size_bytes = coalesce($6, file_size_bytes),
@@ -205,7 +209,7 @@ export async function completeImport(client: Client, schema: string, importId: s
        duration_seconds = $16, parsing_time_seconds = $17, duplicate_check_time_seconds = $18, insert_time_seconds = $19,
        mapping_status = $20, mapping_errors_count = $21, mapping_completed_at = clock_timestamp(),
        mapping_duration_seconds = extract(epoch from clock_timestamp() - mapping_started_at),
-       metadata = coalesce(metadata, '{}'::jsonb) || $22::jsonb, updated_at = clock_timestamp()
+       metadata = coalesce(metadata, '{}'::jsonb) || $22::jsonb || ${ownXmin}, updated_at = clock_timestamp()
      where import_id = $1`,
     [
       importId,

@@ -188,6 +188,17 @@ describe('undoImport', () => {
     assert.equal((await undoImport(db.settings, d.import_id, { ...run, force: true })).rows_removed, 2);
   });
 
+  it('a record edited in SQL (an auditor setting user_email) changes none of its rows: undo needs no --force, and an update of a row still does', async () => {
+    const a = await importInto(db.settings, files.write('edited1.csv', csv([['name', 'qty'], ['ada', 1], ['grace', 2]])), 'edited_rec');
+    assert.match(String(((await record(a.import_id))!.metadata as Record<string, unknown>).import_xmin), /^\d+$/, 'the record keeps its transaction id');
+    await db.rows(`update ${db.schema}.import_history set user_email = 'ops@example.com' where import_id = $1`, [a.import_id]);
+    const dry = await undoImport(db.settings, a.import_id, { ...run, dryRun: true });
+    assert.deepEqual([dry.rows_to_remove, dry.rows_changed, dry.force_reason], [2, 0, null]);
+    await db.rows(`update ${db.schema}.edited_rec set qty = 5 where name = 'ada'`);
+    const changed = await undoImport(db.settings, a.import_id, { ...run, dryRun: true });
+    assert.deepEqual([changed.rows_changed, changed.force_reason !== null], [1, true]);
+  });
+
   it("atlas's own rewrite of row hashes (a later file adding a column) is no change; an update after it still is", async () => {
     const a = await importInto(db.settings, files.write('rh_a.csv', csv([['name', 'qty'], ['a1', 1], ['a2', 2]])), 'rehashed');
     const b = await importInto(db.settings, files.write('rh_b.csv', csv([['name', 'qty', 'colour'], ['b1', 3, 'red']])), 'rehashed');

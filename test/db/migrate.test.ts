@@ -17,6 +17,20 @@ async function createSchemaAtVersion(client: pg.Client, schema: string, version:
   await client.query('reset search_path');
 }
 
+/** Runs `fn` on a fresh schema as the migrations up to `version` left it, then drops it. */
+async function withSchemaAtVersion(version: number, fn: (client: pg.Client, schema: string) => Promise<void>): Promise<void> {
+  const client = new pg.Client(testDatabaseUrl());
+  await client.connect();
+  const schema = `mig_${randomBytes(5).toString('hex')}`;
+  try {
+    await createSchemaAtVersion(client, schema, version);
+    await fn(client, schema);
+  } finally {
+    await client.query(`drop schema if exists ${schema} cascade`);
+    await client.end();
+  }
+}
+
 describe('migrations', () => {
   it('two concurrent first runs migrate exactly once', async () => {
     const url = testDatabaseUrl();
@@ -39,12 +53,8 @@ describe('migrations', () => {
   });
 
   it('version 4 keeps the records a version-3 schema holds, as json', async () => {
-    const client = new pg.Client(testDatabaseUrl());
-    await client.connect();
-    const schema = `mig_${randomBytes(5).toString('hex')}`;
-    try {
-      // A schema as version 3 left it, holding two kept records (jsonb then).
-      await createSchemaAtVersion(client, schema, 3);
+    // A schema as version 3 left it, holding two kept records (jsonb then).
+    await withSchemaAtVersion(3, async (client, schema) => {
       const id = randomUUID();
       await client.query(`insert into ${schema}.import_history (import_id, source_type, table_name, file_name, status) values ($1, 'local_upload', 't', 'f.csv', 'success')`, [id]);
       await client.query(
@@ -57,18 +67,11 @@ describe('migrations', () => {
         { record_number: 3, record: { a: 'x', bb: 2 }, type: 'json', matched_record_number: 1 },
         { record_number: 5, record: null, type: 'json', matched_record_number: 2 },
       ]);
-    } finally {
-      await client.query(`drop schema if exists ${schema} cascade`);
-      await client.end();
-    }
+    });
   });
 
   it('version 5 upgrades a version-4 schema in place: its records become appends that updated nothing', async () => {
-    const client = new pg.Client(testDatabaseUrl());
-    await client.connect();
-    const schema = `mig_${randomBytes(5).toString('hex')}`;
-    try {
-      await createSchemaAtVersion(client, schema, 4);
+    await withSchemaAtVersion(4, async (client, schema) => {
       const id = randomUUID();
       await client.query(`insert into ${schema}.import_history (import_id, source_type, table_name, file_name, status, rows_inserted) values ($1, 'local_upload', 't', 'f.csv', 'success', 7)`, [id]);
       assert.deepEqual(await migrate(client, schema), listMigrations().filter((m) => m.version > 4).map((m) => m.version));
@@ -82,10 +85,25 @@ describe('migrations', () => {
       await client.query(`insert into ${schema}.import_preimages (import_id, table_name, row_id, action, row_data) values ($1, 't', 1, 'updated', '{"id": 1}')`, [id]);
       await client.query(`delete from ${schema}.import_history where import_id = $1`, [id]);
       assert.equal((await client.query(`select count(*)::int as n from ${schema}.import_preimages`)).rows[0].n, 0);
-    } finally {
-      await client.query(`drop schema if exists ${schema} cascade`);
-      await client.end();
-    }
+    });
+  });
+
+  it("version 7 keeps each committed record's transaction id in metadata.import_xmin, as the record's xmin was before anyone edits it", async () => {
+    await withSchemaAtVersion(6, async (client, schema) => {
+      const [ok, failed, kept] = [randomUUID(), randomUUID(), randomUUID()];
+      const insert = (id: string, status: string, metadata: string) =>
+        client.query(`insert into ${schema}.import_history (import_id, source_type, table_name, file_name, status, metadata) values ($1, 'local_upload', 't', 'f.csv', $2, $3::jsonb)`, [id, status, metadata]);
+      await insert(ok, 'success', '{"format": "csv"}');
+      await insert(failed, 'failed', '{}');
+      await insert(kept, 'partial', '{"import_xmin": "42"}');
+      const before = (await client.query(`select xmin::text as x from ${schema}.import_history where import_id = $1`, [ok])).rows[0].x;
+      assert.deepEqual(await migrate(client, schema), listMigrations().filter((m) => m.version > 6).map((m) => m.version));
+      const rows = await client.query(`select import_id, metadata from ${schema}.import_history`);
+      const meta = new Map(rows.rows.map((r: { import_id: string; metadata: unknown }) => [r.import_id, r.metadata]));
+      assert.deepEqual(meta.get(ok), { format: 'csv', import_xmin: before });
+      assert.deepEqual(meta.get(failed), {}, 'a failed import wrote no rows');
+      assert.deepEqual(meta.get(kept), { import_xmin: '42' }, 'one atlas already kept stays');
+    });
   });
 
   it('numbers the sql/ files without gaps', () => {
