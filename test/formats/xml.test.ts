@@ -257,6 +257,16 @@ describe('openXml', () => {
     assert.equal(plainDoc.details['mixed_content'], undefined);
   });
 
+  it('an attribute named like a child element of the same element, below the record\'s first level, is kept as "@name" in the JSON value, said and counted (the child\'s value took its place)', async () => {
+    const doc = '<r><rec><p><a x="1"><x>2</x></a></p></rec><rec><p><a x="3" y="4"><x>5</x></a></p></rec></r>';
+    for (const saxOnly of [false, true]) {
+      const table = await openXml(chunked(doc), { recordPath: null, encoding: null, saxOnly });
+      assert.deepEqual(plain(await readRecords(table)), [{ p_a: '{"@x":"1","x":"2"}' }, { p_a: '{"@x":"3","y":"4","x":"5"}' }]);
+      assert.deepEqual(table.details['attributes_renamed'], { 'a/@x': 2 });
+      assert.deepEqual(table.warnings?.filter((w) => w.includes('"@name"')), ['attribute(s) named like a child element of the same element, kept as "@name" in the JSON value beside it: a/@x (2 time(s)) (counted in metadata.attributes_renamed)']);
+    }
+  });
+
   it('decodes the encoding the declaration names, a BOM, or the one given', async () => {
     const latin1 = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><r><x>Zoë</x><x>é</x></r>', 'latin1');
     const t1 = await xml(latin1);

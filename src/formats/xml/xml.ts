@@ -12,6 +12,7 @@ import {
   RecordDetector,
   type RecordMatcher,
   type MixedContent,
+  type XmlNotes,
   type XmlNode,
 } from './xmlRecords.js';
 
@@ -160,8 +161,9 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
   const tooBig = (): never => {
     throw new AtlasError(`record ${rn + 1} is too large (over ${MAX_XML_RECORD_CHARS / MIB} MiB of text or ${MAX_XML_RECORD_NODES} elements): atlas refuses it to keep memory bounded`);
   };
-  /** Elements whose text stood beside child elements (see textOf in xmlRecords.ts), by name. */
-  const mixed: MixedContent = new Map();
+  /** Elements whose text stood beside child elements (see textOf in xmlRecords.ts), by name; attributes renamed beside a child of their name. */
+  const notes: XmlNotes = { mixed: new Map(), attributesRenamed: new Map() };
+  const { mixed } = notes;
   // Every key becomes a column: past what a table can hold, the input is refused as soon as it is seen.
   const recordKeys = new RecordKeys(MAX_XML_COLUMNS);
   /** Counts the keys of a record; returns them, as the previous record's array when they are the same (see RecordKeys). */
@@ -248,7 +250,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
     if (node === undefined && outerAttributes.pop()) outerWithAttributes--;
     if (node !== undefined && open.length === 0) {
       rn++;
-      const record = flattenXmlRecord(node, columns, rn, mixed);
+      const record = flattenXmlRecord(node, columns, rn, notes);
       pending.push({ rn, keys: countKeys(record.keys), values: record.values });
     }
   };
@@ -424,7 +426,7 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
           : [
               `attribute(s) of the element(s) around the <${m.names.at(-1)}> records, not imported: ${around.map(([e, a]) => `<${e}> (${[...a].join(', ')})`).join(', ')} (take each <${around.at(-1)![0]}> as a record with --record-path ${around.at(-1)![0]})`,
             ];
-      return [...(w === null ? [] : [w]), ...skipped, ...attrs, ...mixedContentWarnings(mixed)];
+      return [...(w === null ? [] : [w]), ...skipped, ...attrs, ...mixedContentWarnings(mixed), ...renamedAttributeWarnings(notes.attributesRenamed)];
     },
     // A getter, as the warnings are: mixed content is known once the last record is read.
     get details() {
@@ -434,9 +436,17 @@ export async function openXml(bytes: AsyncIterable<Buffer>, options: XmlOptions)
         record_path: names.length > 0 ? `${(matcher as RecordMatcher).anchored ? '/' : ''}${names.join('/')}` : null,
         encoding: text.encoding ?? 'utf-8',
         ...(mixed.size > 0 ? { mixed_content: Object.fromEntries(mixed) } : {}),
+        ...(notes.attributesRenamed.size > 0 ? { attributes_renamed: Object.fromEntries(notes.attributesRenamed) } : {}),
       };
     },
   };
+}
+
+/** One warning naming the attributes kept as `@name` inside JSON values, beside a child element of their name. */
+function renamedAttributeWarnings(renamed: Map<string, number>): string[] {
+  if (renamed.size === 0) return [];
+  const list = [...renamed].map(([where, n]) => `${where} (${n} time(s))`).join(', ');
+  return [`attribute(s) named like a child element of the same element, kept as "@name" in the JSON value beside it: ${list} (counted in metadata.attributes_renamed)`];
 }
 
 /** One warning per element name of mixed content: its column holds its whole text, and its child elements are read too. */

@@ -19,6 +19,13 @@ export interface XmlNode {
 /** Elements of mixed content (text beside child elements), by name: how many (see textOf). */
 export type MixedContent = Map<string, number>;
 
+/** What reading records noticed, for the import's warnings and metadata. */
+export interface XmlNotes {
+  mixed: MixedContent;
+  /** Attributes kept as `@name` in a JSON value beside a child element of their name, by `element/@name`: how many. */
+  attributesRenamed: Map<string, number>;
+}
+
 /** Which elements are records: the last names of their path must equal `names`. */
 export interface RecordMatcher {
   names: string[];
@@ -160,14 +167,23 @@ function groupByName(nodes: XmlNode[]): Map<string, XmlNode[]> {
 
 /**
  * An element as a JSON value: a leaf is its text (or null); otherwise an object of its
- * attributes and children (repeated children as arrays), its own text under "#text".
+ * attributes and children (repeated children as arrays), its own text under "#text". An
+ * attribute named like a child element is kept as `@name` (no element is named so), counted in
+ * `notes`: the child's value took its place before.
  */
-export function xmlToJson(node: XmlNode, mixed?: MixedContent): unknown {
+export function xmlToJson(node: XmlNode, notes?: XmlNotes): unknown {
   if (isLeaf(node)) return textOf(node);
   const out = Object.create(null) as Record<string, unknown>;
-  Object.assign(out, node.attributes);
-  for (const [name, list] of groupByName(node.children)) out[name] = list.length > 1 ? list.map((n) => xmlToJson(n, mixed)) : xmlToJson(list[0] as XmlNode, mixed);
-  const text = textOf(node, mixed);
+  const groups = groupByName(node.children);
+  for (const attr in node.attributes) {
+    if (!groups.has(attr)) out[attr] = node.attributes[attr];
+    else {
+      out[`@${attr}`] = node.attributes[attr];
+      if (notes) notes.attributesRenamed.set(`${node.name}/@${attr}`, (notes.attributesRenamed.get(`${node.name}/@${attr}`) ?? 0) + 1);
+    }
+  }
+  for (const [name, list] of groups) out[name] = list.length > 1 ? list.map((n) => xmlToJson(n, notes)) : xmlToJson(list[0] as XmlNode, notes);
+  const text = textOf(node, notes?.mixed);
   if (text !== null) out['#text'] = text;
   return out;
 }
@@ -205,7 +221,8 @@ function eachGroup(nodes: XmlNode[], each: (name: string, first: XmlNode, list: 
  * single, as itself: castSql makes it an array of one), so the column stays valid JSON from that record on. Keys in the
  * order met; one met twice (an attribute and a child of the same name) is renamed by RecordKeys.
  */
-export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0, mixed?: MixedContent): { keys: string[]; values: Array<string | null> } {
+export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0, notes?: XmlNotes): { keys: string[]; values: Array<string | null> } {
+  const mixed = notes?.mixed;
   const keys: string[] = [];
   const values: Array<string | null> = [];
   const { jsonKeys, repeated } = columns;
@@ -220,11 +237,11 @@ export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0, mi
   /** Writes a group of same-named elements (`list` null: just `first`); false when the caller should flatten the single one. */
   const put = (key: string, first: XmlNode, list: XmlNode[] | null, mayFlatten: boolean): boolean => {
     if (list !== null) noteRepeated(columns, key, rn);
-    if (list !== null) asJson(key, list.map((n) => xmlToJson(n, mixed)));
-    else if (repeated.has(key)) asJson(key, xmlToJson(first, mixed));
+    if (list !== null) asJson(key, list.map((n) => xmlToJson(n, notes)));
+    else if (repeated.has(key)) asJson(key, xmlToJson(first, notes));
     else if (!isLeaf(first)) {
       if (mayFlatten) return false;
-      asJson(key, xmlToJson(first, mixed));
+      asJson(key, xmlToJson(first, notes));
     } else if (jsonKeys.has(key)) asJson(key, textOf(first));
     else set(key, textOf(first));
     return true;
