@@ -250,6 +250,7 @@ refused, --force too, for a foreign key ON DELETE RESTRICT or NO ACTION; without
 ON DELETE CASCADE, SET NULL or SET DEFAULT, which would delete or change them with it (--force
 lets it, and the record lists them). Refused too, naming the table, where row-level security
 policies may hide rows of it from the role atlas connects as (a superuser or a BYPASSRLS role sees all).
+--dry-run shows the plan and exits 1 when the undo would be refused.
 
 Examples:
   atlas undo 1f0c2a9e --dry-run

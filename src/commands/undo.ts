@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { blockingReferencesError, dependentsError, forceRequiredError, keyConflictsError, laterChangeText, laterImportsError, referencesChangedError, undoImport, type UndoResult } from '../core/undo.js';
+import { laterChangeText, undoImport, undoRefusal, type UndoResult } from '../core/undo.js';
 import { blockingReferenceText } from '../core/undoReferenceCheck.js';
 import { keyConflictText } from '../core/undoKeyCheck.js';
-import { CancelledError } from '../errors.js';
+import { CancelledError, ExitCode } from '../errors.js';
 import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
 import type { UndoFlags } from './undoFlags.js';
 
@@ -20,17 +20,15 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
   } else {
     // Show the plan, ask, then undo exactly what was shown (refused if the row count moved meanwhile).
     const plan = await undoImport(settings, importId, { ...options, dryRun: true, onDatabase: databaseNotice(cmd) });
-    if (plan.key_conflicts.length > 0) throw keyConflictsError(plan);
-    if (plan.blocking_references.length > 0) throw blockingReferencesError(plan);
-    if (plan.later_imports.length > 0 && !options.force) throw laterImportsError(plan);
-    if (plan.force_reason !== null && !options.force) throw forceRequiredError(plan);
-    if (plan.references_changed.length > 0 && !options.force) throw referencesChangedError(plan);
-    if (plan.dependents === 'refused') throw dependentsError(plan);
+    const refusal = undoRefusal(plan, options.force);
+    if (refusal !== null) throw refusal;
     process.stderr.write(render(plan, colorFor(cmd, process.stderr), { asking: true }));
     if (!(await confirm('Go ahead?'))) throw new CancelledError('undo cancelled; nothing was changed');
     result = await undoImport(settings, importId, { ...options, expectedRows: plan.rows_to_remove });
   }
 
+  // As the undo itself would end, as import's dry run does: 1 when it would be refused.
+  if (result.would_refuse !== null) process.exitCode = ExitCode.failed;
   if (g.json) {
     printJson({ success: true, ...result });
     return;

@@ -90,6 +90,8 @@ export interface UndoResult {
   rows_reassigned: number | null;
   /** Why the undo needs --force, or null when it does not. */
   force_reason: string | null;
+  /** A dry run's answer: the one-line refusal the undo would meet, or null when it would go ahead (null outside a dry run, which throws it). */
+  would_refuse: string | null;
   /**
    * Rows the table no longer has of the import: deleted, or given to later imports
    * (rows_reassigned); an upsert's updated rows, put back as they were, are not counted. Null in a dry run.
@@ -179,8 +181,20 @@ function describeChange(present: number, inserted: number, updated: number, chan
   return `its rows changed: ${present} row(s) carry its id now, ${parts.join('; ')}`;
 }
 
-/** The refusal of an undo that needs --force (also used by the CLI after a dry run). */
-export function forceRequiredError(plan: UndoResult): AtlasError {
+/** The refusal an undo planned with these options meets, the first in the order undo checks them; null when it goes ahead. */
+export function undoRefusal(plan: UndoResult, force: boolean): AtlasError | null {
+  // First: --force, which the other refusals offer, does not get past these two.
+  if (plan.key_conflicts.length > 0) return keyConflictsError(plan);
+  if (plan.blocking_references.length > 0) return blockingReferencesError(plan);
+  if (plan.later_imports.length > 0 && !force) return laterImportsError(plan);
+  if (plan.force_reason !== null && !force) return forceRequiredError(plan);
+  if (plan.references_changed.length > 0 && !force) return referencesChangedError(plan);
+  if (plan.dependents === 'refused') return dependentsError(plan);
+  return null;
+}
+
+/** The refusal of an undo that needs --force. */
+function forceRequiredError(plan: UndoResult): AtlasError {
   const what = plan.table_exists && plan.rows_to_remove > 0 ? `remove the ${plan.rows_to_remove} row(s) that carry its id, changes included` : 'mark it undone, removing nothing';
   return new AtlasError(`cannot undo import ${plan.import_id}: ${plan.force_reason ?? 'it needs --force'}`, { hint: `--force would ${what}` });
 }
@@ -191,15 +205,15 @@ function describeDependents(plan: UndoResult): string {
   return `${plan.dependent_rows} of its rows are also the data of later imports, which skipped their own copies of them as duplicates: ${list}`;
 }
 
-/** The refusal of an undo whose rows later imports rely on (also used by the CLI after a dry run). */
-export function dependentsError(plan: UndoResult): AtlasError {
+/** The refusal of an undo whose rows later imports rely on. */
+function dependentsError(plan: UndoResult): AtlasError {
   return new AtlasError(`cannot undo import ${plan.import_id}: ${describeDependents(plan)}`, {
     hint: '--reassign keeps those rows, each as a row of the earliest import that skipped it (its record updated); --force deletes them too',
   });
 }
 
-/** The refusal of an undo whose rows later imports changed (also used by the CLI after a dry run). */
-export function laterImportsError(plan: UndoResult): AtlasError {
+/** The refusal of an undo whose rows later imports changed. */
+function laterImportsError(plan: UndoResult): AtlasError {
   const list = plan.later_imports.map(laterChangeText).join(', ');
   const kept = plan.later_imports.some((l) => l.kept > 0);
   return new AtlasError(`cannot undo import ${plan.import_id}: later import(s) ${kept ? 'kept some of its rows as rows of their own file (a replace, an upsert that found them unchanged), or updated or deleted them' : 'updated or deleted its rows'}: ${list}; undo them first, latest first`, {
@@ -207,23 +221,23 @@ export function laterImportsError(plan: UndoResult): AtlasError {
   });
 }
 
-/** The refusal of an undo whose rows to put back hold keys that rows of other imports hold now (also used by the CLI after a dry run). */
-export function keyConflictsError(plan: UndoResult): AtlasError {
+/** The refusal of an undo whose rows to put back hold keys that rows of other imports hold now. */
+function keyConflictsError(plan: UndoResult): AtlasError {
   const owners = [...new Set(plan.key_conflicts.flatMap((k) => k.owners.map((o) => o.import_id)).filter((o) => o !== null))];
   return new AtlasError(`cannot undo import ${plan.import_id}: rows it would put back hold keys that other rows in the table hold now: ${plan.key_conflicts.map(keyConflictText).join('; ')}`, {
     hint: `${owners.length > 0 ? `undo ${owners.join(', ')} first (latest first), then this one` : 'delete or change the rows holding those keys first'}; --force does not change this, the table would hold those keys twice`,
   });
 }
 
-/** The refusal of an undo that would delete rows other tables reference ON DELETE RESTRICT or NO ACTION (also used by the CLI after a dry run). */
-export function blockingReferencesError(plan: UndoResult): AtlasError {
+/** The refusal of an undo that would delete rows other tables reference ON DELETE RESTRICT or NO ACTION. */
+function blockingReferencesError(plan: UndoResult): AtlasError {
   return new AtlasError(`cannot undo import ${plan.import_id}: rows it inserted, which undo deletes, are referenced by ${plan.blocking_references.map(blockingReferenceText).join(', ')}`, {
     hint: 'delete or change the rows that reference them first (or make that foreign key ON DELETE CASCADE or SET NULL); --force does not change this',
   });
 }
 
-/** The refusal of an undo whose DELETE would delete or change rows of other tables through their foreign keys' ON DELETE actions (also used by the CLI after a dry run). */
-export function referencesChangedError(plan: UndoResult): AtlasError {
+/** The refusal of an undo whose DELETE would delete or change rows of other tables through their foreign keys' ON DELETE actions. */
+function referencesChangedError(plan: UndoResult): AtlasError {
   return new AtlasError(`cannot undo import ${plan.import_id}: rows it inserted, which undo deletes, are referenced by ${plan.references_changed.map(blockingReferenceText).join(', ')}; those rows are not its own`, {
     hint: '--force undoes it anyway, and the foreign key deletes or changes them as it says (the undo\'s record lists them); or delete or change those rows first',
   });
@@ -368,6 +382,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     dependent_rows: 0,
     dependent_rows_put_back: 0,
     dependents: 'none',
+    would_refuse: null,
     rows_reassigned: options.dryRun ? null : 0,
     force_reason: null,
     rows_removed: options.dryRun ? null : 0,
@@ -488,13 +503,9 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
       });
     }
   }
-  // First: --force, which the other refusals offer, does not get past this one.
-  if (result.key_conflicts.length > 0 && !options.dryRun) throw keyConflictsError(result);
-  if (result.blocking_references.length > 0 && !options.dryRun) throw blockingReferencesError(result);
-  if (result.later_imports.length > 0 && !options.force && !options.dryRun) throw laterImportsError(result);
-  if (result.force_reason !== null && !options.force && !options.dryRun) throw forceRequiredError(result);
-  if (result.references_changed.length > 0 && !options.force && !options.dryRun) throw referencesChangedError(result);
-  if (result.dependents === 'refused' && !options.dryRun) throw dependentsError(result);
+  const refusal = undoRefusal(result, options.force);
+  if (refusal !== null && !options.dryRun) throw refusal;
+  if (options.dryRun) result.would_refuse = refusal?.message ?? null;
   const expected = options.expectedRows ?? null;
   if (expected !== null && result.rows_to_remove !== expected) {
     throw new AtlasError(`import ${id} now has ${result.rows_to_remove} row(s) in ${table}, not the ${expected} you confirmed; nothing was changed`, { hint: 'run the undo again' });

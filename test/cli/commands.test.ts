@@ -234,7 +234,14 @@ describe('tracking commands (spawned)', () => {
       assert.equal(r.code, 0, r.stderr);
       return r.stdout;
     };
-    assert.match(await dry(), /refused: 1 of its rows are the data of later imports too.*--reassign keeps them for those imports, --force deletes them/);
+    // The plan is shown, and the dry run ends as the undo would: exit 1, so `undo --dry-run && undo --yes` is safe in a script.
+    const refusedPlan = await runAtlas(['undo', a.import_id, '--dry-run', ...conn]);
+    assert.equal(refusedPlan.code, 1, refusedPlan.stderr);
+    assert.match(refusedPlan.stdout, /refused: 1 of its rows are the data of later imports too.*--reassign keeps them for those imports, --force deletes them/);
+    const refusedJson = await runAtlas(['undo', a.import_id, '--dry-run', '--json', ...conn]);
+    assert.equal(refusedJson.code, 1);
+    assert.equal(json(refusedJson).would_refuse, line!.replace(/^atlas: /, ''));
+    assert.equal(json(await runAtlas(['undo', a.import_id, '--dry-run', '--force', '--json', ...conn])).would_refuse, null);
     assert.match(await dry('--reassign'), /remove 2 row\(s\) from .*\.relied: 1 deleted, 1 kept as rows of later imports/);
     assert.match(await dry('--reassign'), new RegExp(`keep 1 of them, which later imports rely on, as rows of the earliest import that skipped each \\(rows per import: ${b.import_id} \\(relied_b.csv\\): 1\\)`));
     assert.match(await dry('--force'), /delete with them 1 row\(s\) that later imports rely on/);
