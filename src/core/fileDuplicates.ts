@@ -48,6 +48,12 @@ export interface S3ObjectIdentity {
  */
 export interface FilePart {
   sheet?: string | null;
+  /**
+   * The sheet read, by its name, once the workbook is open (the check inside the import): compared
+   * with the sheet each earlier import read (`metadata.sheet`) instead of `sheet` as asked, since
+   * `--sheet 1`, `--sheet '#1'`, `--sheet Name` and no --sheet may all name the same sheet. Null: not a workbook.
+   */
+  sheetRead?: string | null;
   range?: string | null;
   entry?: string | null;
   recordPath?: string | null;
@@ -74,11 +80,11 @@ export async function findEarlierImport(
       where table_name = $1 and status in ('success', 'partial')
         and ($2::text is null or file_hash = $2) and ($3::bigint is null or file_size_bytes = $3)
         and not (import_id = any($4::uuid[]))
-        and metadata->'options'->>'sheet' is not distinct from $5 and metadata->'options'->>'range' is not distinct from $6
+        and (case when $11::boolean then metadata->>'sheet' else metadata->'options'->>'sheet' end) is not distinct from $5 and metadata->'options'->>'range' is not distinct from $6
         and metadata->'options'->>'entry' is not distinct from $7 and metadata->'options'->>'record_path' is not distinct from $8
         and ($9::text is null or (source_type = 'b2_storage' and source_path = $9 and metadata->>'etag' = $10 and file_hash is not null))
       order by import_timestamp`,
-    [tableName, knownHash, sizeBytes, except, part.sheet ?? null, part.range ?? null, part.entry ?? null, part.recordPath ?? null, object?.url ?? null, object?.etag ?? null],
+    [tableName, knownHash, sizeBytes, except, (part.sheetRead === undefined ? part.sheet : part.sheetRead) ?? null, part.range ?? null, part.entry ?? null, part.recordPath ?? null, object?.url ?? null, object?.etag ?? null, part.sheetRead !== undefined],
   );
   if (res.rows.length === 0) return null;
   const earlier = ({ import_id, import_timestamp, status }: EarlierImport): EarlierImport => ({ import_id, import_timestamp, status });

@@ -47,7 +47,9 @@ export async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): P
   await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
   let alreadyImportedBy = null;
   if (!options.force && !options.allowSameFile) {
-    alreadyImportedBy = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, [run.importId, ...(run.replaces === null ? [] : [run.replaces])], options);
+    const sheetRead = prepared.input.table.details.sheet;
+    const part = { ...options, sheetRead: typeof sheetRead === 'string' ? sheetRead : null };
+    alreadyImportedBy = await findEarlierImport(client, schema, tableName, { hash: prepared.input.reader.digest() }, [run.importId, ...(run.replaces === null ? [] : [run.replaces])], part);
     if (alreadyImportedBy && !options.dryRun) throw alreadyImported(tableName, alreadyImportedBy);
   }
   const fingerprint = early !== null ? await tableFingerprint(client, schema, tableName) : null;

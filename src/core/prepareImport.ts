@@ -141,7 +141,7 @@ export async function prepare(settings: Settings, options: RunOptions, trace: Im
       throw new UsageError(`key column(s) not in the file: ${lacking.join(', ')}`, { hint: `the file's columns are: ${input.table.header.join(', ')}` });
     }
   }
-  const sheet = inputOptions.sheet === null ? null : String(input.table.details.sheet ?? inputOptions.sheet);
+  const sheet = inputOptions.sheet === null ? null : sheetPart(String(input.table.details.sheet ?? inputOptions.sheet), input.table.details.sheet_position);
   const entry = inputOptions.entry == null || input.entry === null ? null : baseFileName(input.entry);
   const tableName = chooseTableName(options, mapping, input.opened.fileName, sheet ?? entry);
   if (tableName === null) {
@@ -171,6 +171,11 @@ function resolveNullValues(flag: string[] | null, configured: string[], mapping:
   const own = new Map(Object.entries(mapping.columns ?? {}).flatMap(([source, spec]) => (spec.null_values === undefined ? [] : [[source, new Set(spec.null_values)] as const])));
   const every = new Set([...(all ?? []), ...[...own.values()].flatMap((set) => [...set])]);
   return { of: (source) => own.get(source) ?? all, all: every.size > 0 ? every : null };
+}
+
+/** A sheet's part of its table's name: its name, or its position where nothing of the name is left in a table name (sheets `µ`, `∂` went into the first sheet's table). */
+function sheetPart(name: string, position: unknown): string {
+  return sanitizeIdentifier(name) === '' && typeof position === 'number' ? `sheet ${position}` : name;
 }
 
 /**

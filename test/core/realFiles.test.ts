@@ -39,6 +39,33 @@ describe('real files', () => {
     assert.deepEqual(counts, { q: '1000', m: '32', i: '149' });
   });
 
+  it('readxl datasets.xlsx: the same sheet asked for another way (by name, by number, or not at all) is the same file, refused with exit 4 (it was imported again, every row a duplicate)', async () => {
+    const first = await run('datasets.xlsx', { table: 'same_sheet' });
+    for (const sheet of ['iris', '1', '#1']) {
+      const again = await run('datasets.xlsx', { sheet, table: 'same_sheet' }).catch((e: unknown) => e);
+      assert.ok(again instanceof AlreadyImportedError, `--sheet ${sheet}: ${String(again)}`);
+      assert.equal(again.previousImportId, first.import_id);
+    }
+    // Another sheet into the same table is other data.
+    assert.equal((await run('datasets.xlsx', { sheet: 'mtcars', table: 'same_sheet_2' })).status, 'success');
+    assert.ok((await run('datasets.xlsx', { sheet: '#2', table: 'same_sheet_2' }).catch((e: unknown) => e)) instanceof AlreadyImportedError);
+  });
+
+  it("sheets whose names leave nothing in a table name (readxl's utf8-sheet-names.xlsx: ∂) go to a table named after their position, not into the first sheet's table", async () => {
+    const files = tempDir();
+    try {
+      const wb = new ExcelJS.Workbook();
+      wb.addWorksheet('µ').addRows([['a'], [1]]);
+      wb.addWorksheet('∂').addRows([['a'], [2]]);
+      const path = files.write('utf8-sheet-names.xlsx', Buffer.from(await wb.xlsx.writeBuffer()));
+      const importOf = (sheet?: string) => importFile(db.settings, { table: null, source: path, ...(sheet === undefined ? {} : { sheet }) });
+      assert.deepEqual([(await importOf()).table_name, (await importOf('µ')).table_name, (await importOf('#2')).table_name], ['utf8_sheet_names', 'utf8_sheet_names_µ', 'utf8_sheet_names_sheet_2']);
+      assert.deepEqual(await db.rows(`select a from ${db.schema}.utf8_sheet_names_sheet_2`), [{ a: 2 }]);
+    } finally {
+      files.cleanup();
+    }
+  });
+
   it('vega seattle-weather.csv: its 2012/01/01 dates are a date column without any mapping, each value\'s text kept as a correction', async () => {
     const r = await run('vega_seattle_weather_head20.csv', { table: 'seattle' });
     assert.deepEqual([r.status, r.rows_inserted, r.columns.find((c) => c.target === 'date')?.type], ['success', 20, 'date']);

@@ -50,7 +50,7 @@ describe('openXlsx', () => {
   it('finds the header below title rows and converts every kind of cell', async () => {
     const table = await openXlsx(chunked(await ordersWorkbook()), { sheet: null, headerRow: null });
     assert.deepEqual(table.header, ['id', 'name', 'amount', 'ordered', 'paid', 'total', 'link']);
-    assert.deepEqual(table.details, { format: 'xlsx', sheet: 'Orders', header_row: 3, rows_above_header_skipped: 1 });
+    assert.deepEqual(table.details, { format: 'xlsx', sheet: 'Orders', sheet_position: 1, header_row: 3, rows_above_header_skipped: 1 });
     const rows = await readRows(table);
     assert.deepEqual(rows, [
       {
@@ -164,11 +164,11 @@ describe('openXlsx', () => {
     const table = await openXlsx(chunked(rawWorkbook('', scores(1))), { sheet: null, headerRow: null });
     // The notes column is the table's fourth, without a name (named when imported).
     assert.deepEqual(table.header, ['name', 'city', 'score', '']);
-    assert.deepEqual(table.details, { format: 'xlsx', sheet: 'S', header_row: 1 });
+    assert.deepEqual(table.details, { format: 'xlsx', sheet: 'S', sheet_position: 1, header_row: 1 });
     assert.deepEqual((await readRows(table)).map((r) => r.fields), [['Ann', 'Oslo', '3', null], ['Bob', 'Oslo', '4', 'see note'], ['Cid', 'Oslo', '5', null]]);
     // Below a title row, the header is still the row of text, and only the title is skipped.
     const titled = await openXlsx(chunked(rawWorkbook('', `<row r="1">${text('A1', 'Scores')}</row>${scores(2)}`)), { sheet: null, headerRow: null });
-    assert.deepEqual([titled.header, titled.details, (await readRows(titled)).length], [['name', 'city', 'score', ''], { format: 'xlsx', sheet: 'S', header_row: 2, rows_above_header_skipped: 1 }, 3]);
+    assert.deepEqual([titled.header, titled.details, (await readRows(titled)).length], [['name', 'city', 'score', ''], { format: 'xlsx', sheet: 'S', sheet_position: 1, header_row: 2, rows_above_header_skipped: 1 }, 3]);
   });
 
   it('reads dates of a workbook in the 1904 date system', async () => {

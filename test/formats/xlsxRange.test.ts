@@ -38,7 +38,7 @@ describe('--range', () => {
     const bytes = handMadeXlsx([{ name: 'S', rows: SHEET }]);
     const table = await openXlsx(chunked(bytes), { sheet: null, headerRow: null, range: parseSheetRange('B3:E6') });
     assert.deepEqual(table.header, ['id', 'name', 'amount', 'code']);
-    assert.deepEqual(table.details, { format: 'xlsx', sheet: 'S', header_row: 3, range: 'B3:E6' });
+    assert.deepEqual(table.details, { format: 'xlsx', sheet: 'S', sheet_position: 1, header_row: 3, range: 'B3:E6' });
     assert.deepEqual(
       (await readRows(table)).map((r) => [r.rn, r.fields]),
       [

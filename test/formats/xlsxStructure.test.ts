@@ -74,11 +74,11 @@ describe('the header found on a sheet', () => {
     const numbers = rowsXml([[10, 11, 12], [20, 21, 22], [30, 31, 32], [40, 41, 42]]);
     const notes = rowsXml([['Some text.'], ['more text']], 6);
     const table = await openXlsx(chunked(handMadeXlsx([{ name: 'S', rows: numbers + notes }])), { sheet: null, headerRow: null });
-    assert.deepEqual([table.header, table.details], [['10', '11', '12'], { format: 'xlsx', sheet: 'S', header_row: 1 }]);
+    assert.deepEqual([table.header, table.details], [['10', '11', '12'], { format: 'xlsx', sheet: 'S', sheet_position: 1, header_row: 1 }]);
     assert.deepEqual((await readRows(table)).map((r) => [r.rn, r.fields[0]]), [[2, '20'], [3, '30'], [4, '40'], [6, 'Some text.'], [7, 'more text']]);
     // Above the numbers, the widest row of text is still the header (one name short: R's row names), a title above it skipped.
     const titled = await openXlsx(chunked(handMadeXlsx([{ name: 'S', rows: rowsXml([['Report'], [null, 'x', 'y'], ['r1', 1, 2], ['r2', 3, 4]]) }])), { sheet: null, headerRow: null });
-    assert.deepEqual([titled.header, titled.details, (await readRows(titled)).length], [['', 'x', 'y'], { format: 'xlsx', sheet: 'S', header_row: 2, rows_above_header_skipped: 1 }, 2]);
+    assert.deepEqual([titled.header, titled.details, (await readRows(titled)).length], [['', 'x', 'y'], { format: 'xlsx', sheet: 'S', sheet_position: 1, header_row: 2, rows_above_header_skipped: 1 }, 2]);
   });
 
   it("counts a formula's text result as text: a header of formulas below a title", async () => {

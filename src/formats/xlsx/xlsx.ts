@@ -356,6 +356,7 @@ async function readTable(
     details: {
       format: 'xlsx',
       sheet: sheetName,
+      sheet_position: sheet.position,
       header_row: headerData?.number ?? null,
       ...(range !== null ? { range: rangeText(range) } : {}),
       ...(skippedAbove.length > 0 ? { rows_above_header_skipped: skippedAbove.length } : {}),

@@ -96,6 +96,8 @@ export interface SheetChoice {
 /** The sheet found, and where its bytes come from. */
 export interface FoundSheet {
   name: string;
+  /** Its 1-based position among the workbook's sheets. */
+  position: number;
   /** Said to the user when another sheet could have been meant (a sheet named 3 and a 3rd sheet). */
   warning: string | null;
   context: SheetContext;
@@ -144,8 +146,9 @@ export async function findSheet(zip: ZipInput, parking: Parking, options: SheetC
    * relationships), so its sheet is parked until the end of the archive.
    */
   const ready = (): boolean => workbook !== null && rels !== null && dateStyles !== null && stringsRead;
-  const found = (name: string, warning: string | null, entry: ZipEntry, source: FoundSheet['source']): FoundSheet => ({
+  const found = (name: string, position: number, warning: string | null, entry: ZipEntry, source: FoundSheet['source']): FoundSheet => ({
     name,
+    position,
     warning,
     entry,
     source,
@@ -184,7 +187,7 @@ export async function findSheet(zip: ZipInput, parking: Parking, options: SheetC
       worksheets.push(path);
       const target = wanted();
       if (target !== null && target.path !== path) continue; // another sheet: skipped unread
-      if (target !== null && ready()) return found(target.sheet.name, target.warning, entry, 'archive');
+      if (target !== null && ready()) return found(target.sheet.name, workbook!.sheets.indexOf(target.sheet) + 1, target.warning, entry, 'archive');
       const part = parking.park(path);
       parked.set(path, { entry, part });
       for await (const chunk of zip.data()) await part.add(chunk);
@@ -193,24 +196,27 @@ export async function findSheet(zip: ZipInput, parking: Parking, options: SheetC
 
   // The end of the archive: the sheet was parked, or is missing.
   let name: string;
+  let position: number;
   let path: string;
   let warning: string | null;
   if (workbook !== null) {
     const picked = pickSheet(workbook.sheets, options.sheet, kindOf);
     ({ name } = picked.sheet);
+    position = workbook.sheets.indexOf(picked.sheet) + 1;
     path = pathOf(picked.sheet);
     warning = picked.warning;
   } else {
     // No workbook part: the worksheets in archive order, named as exceljs's reader named them.
     const sheets = worksheets.map((p, i): SheetInfo => ({ name: `Sheet${/(\d+)\.xml$/.exec(p)?.[1] ?? i + 1}`, id: i + 1 }));
     ({ sheet: { name }, warning } = pickSheet(sheets, options.sheet));
-    path = worksheets[sheets.findIndex((s) => s.name === name)] as string;
+    position = sheets.findIndex((s) => s.name === name) + 1;
+    path = worksheets[position - 1] as string;
   }
   const got = parked.get(path);
   if (got === undefined) throw new AtlasError(`not a valid .xlsx file: the sheet's data is missing from the archive`);
   parked.delete(path);
   for (const p of parked.values()) await p.part.discard();
-  return found(name, warning, got.entry, got.part);
+  return found(name, position, warning, got.entry, got.part);
 }
 
 /** A small part (workbook, relationships, styles) inflated whole. */
