@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Settings } from '../config.js';
 import { openClient, type Client, type DatabaseTarget } from '../db/connection.js';
 import { getServerVersion } from '../db/tables.js';
@@ -328,14 +329,16 @@ async function importOne(settings: Settings, options: BatchOptions, session: Imp
 
 /** Tables that two or more files of different names went into (success or partial). */
 function tablesNamedAlike(outcomes: readonly BatchFileOutcome[]): Array<{ table: string; files: string[] }> {
-  const byTable = new Map<string, Set<string>>();
+  const byTable = new Map<string, { files: Set<string>; names: Set<string> }>();
   for (const o of outcomes) {
     if ((o.status !== 'success' && o.status !== 'partial') || o.table_name === null) continue;
-    const names = byTable.get(o.table_name) ?? new Set<string>();
-    names.add(o.file);
-    byTable.set(o.table_name, names);
+    const seen = byTable.get(o.table_name) ?? { files: new Set<string>(), names: new Set<string>() };
+    seen.files.add(o.file);
+    seen.names.add(basename(o.file));
+    byTable.set(o.table_name, seen);
   }
-  return [...byTable].filter(([, names]) => names.size > 1).map(([table, names]) => ({ table, files: [...names] }));
+  // Files of one name in several folders (2024/sales.csv, 2025/sales.csv) are one table by design, not named alike.
+  return [...byTable].filter(([, seen]) => seen.names.size > 1).map(([table, seen]) => ({ table, files: [...seen.files] }));
 }
 
 function summarize(outcomes: BatchFileOutcome[], notRun: number, files: number, started: number): BatchSummary {

@@ -182,6 +182,12 @@ describe('importBatch', { timeout: 600_000 }, () => {
     put('in2/b.csv', csv([['id'], [5]]));
     const given = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/in2`], table: 'given' });
     assert.deepEqual(given.tables_named_alike, []);
+    // One name in folders by year is one table by design: not said to be named alike.
+    put('years/2024/sales.csv', csv([['id'], [6]]));
+    put('years/2025/sales.csv', csv([['id'], [7]]));
+    const years = await importBatch(db.settings, { ...defaults, sources: [`${files.dir}/years`], recursive: true });
+    assertStatuses(years, ['sales.csv:success', 'sales.csv:success']);
+    assert.deepEqual(years.tables_named_alike, []);
   });
 
   it('a file removed after the listing fails on its own, with its record in the batch, and the others are imported', async () => {
