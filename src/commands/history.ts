@@ -1,30 +1,6 @@
 import type { Command } from 'commander';
 import { getImport, listHistory, type ImportRecord } from '../core/history.js';
-import {
-  colorFor,
-  colorStatus,
-  databaseNotice,
-  describePage,
-  formatAbsoluteTime,
-  formatCount,
-  formatDuration,
-  formatRelativeTime,
-  formatTime,
-  globalOptions,
-  parseSince,
-  parseWholeNumber,
-  printable,
-  printableLines,
-  printableOrNull,
-  printJson,
-  renderDetail,
-  settingsFor,
-  statusLabel,
-  cellWriter,
-  newTable,
-  tableFlag,
-  type DetailGroup,
-} from './shared.js';
+import { cellWriter, colorFor, colorStatus, databaseNotice, describePage, type DetailGroup, formatAbsoluteTime, formatCount, formatDuration, formatRelativeTime, formatTime, globalOptions, newTable, parseSince, parseWholeNumber, printable, printableLines, printableOrNull, printJson, renderDetail, settingsFor, shortIds, statusLabel, tableFlag } from './shared.js';
 import { UsageError } from '../errors.js';
 import { flagsGiven } from './flags.js';
 import { historyFlags, type HistoryFlags } from './historyFlags.js';
@@ -67,9 +43,10 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
   }
   const cell = cellWriter();
   const table = newTable(['import id', 'when', 'user', 'file', 'table', 'status', 'rows', 'changed', 'time'], c);
+  const shortId = shortIds(result.imports.map((r) => r.import_id));
   for (const r of result.imports) {
     table.push([
-      r.import_id.slice(0, 8),
+      shortId(r.import_id),
       `${formatAbsoluteTime(r.import_timestamp).slice(0, 16)} ${c.dim(formatRelativeTime(r.import_timestamp))}`,
       cell(r.user_id ?? '-', 12),
       cell(r.file_name ?? '(stdin)', 28),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { compactHistory, type CompactResult } from '../core/compact.js';
 import { CancelledError, UsageError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, lockWaitNotices, needsConfirmation, parseAge, printable, printJson, settingsFor } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, lockWaitNotices, needsConfirmation, parseAge, printable, printJson, settingsFor, shortIds } from './shared.js';
 import type { CompactFlags } from './historyCompactFlags.js';
 import { rejectHistoryFilters } from './historyFlags.js';
 
@@ -40,7 +40,8 @@ function render(r: CompactResult, c: ReturnType<typeof colorFor>): string {
   const lines = [
     `${verb} ${formatCount(r.preimages_dropped)} pre-image(s) (previous versions of rows updated or deleted) of ${formatCount(r.imports.length)} import(s) older than ${formatAbsoluteTime(r.cutoff)}`,
   ];
-  for (const i of r.imports.slice(0, 20)) lines.push(`  ${i.import_id.slice(0, 8)}  ${printable(i.table_name)}  ${formatCount(i.preimages)}`);
+  const shortId = shortIds(r.imports.slice(0, 20).map((i) => i.import_id));
+  for (const i of r.imports.slice(0, 20)) lines.push(`  ${shortId(i.import_id)}  ${printable(i.table_name)}  ${formatCount(i.preimages)}`);
   if (r.imports.length > 20) lines.push(c.dim(`  ... and ${formatCount(r.imports.length - 20)} more (--json lists all)`));
   if (r.imports.length > 0) lines.push(c.yellow(r.dry_run ? 'those imports could then no longer be undone' : 'those imports can no longer be undone (atlas history <id> says so)'));
   return `${lines.join('\n')}\n`;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { pruneHistory, type PruneResult } from '../core/history.js';
 import { CancelledError, UsageError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, lockWaitNotices, needsConfirmation, parseAge, printable, printJson, settingsFor, cellWriter, type CellWriter } from './shared.js';
+import { cellWriter, type CellWriter, colorFor, confirm, databaseNotice, formatAbsoluteTime, formatCount, globalOptions, lockWaitNotices, needsConfirmation, parseAge, printable, printJson, settingsFor, shortIds } from './shared.js';
 import { rejectHistoryFilters } from './historyFlags.js';
 import type { PruneFlags } from './historyPruneFlags.js';
 
@@ -42,7 +42,8 @@ function render(r: PruneResult, c: ReturnType<typeof colorFor>, cell: CellWriter
   const verb = r.dry_run ? 'would delete' : 'deleted';
   lines.push(`${verb} ${formatCount(r.pruned_count)} history record(s) older than ${formatAbsoluteTime(r.cutoff)} (statuses: ${r.statuses.join(', ')}); no data rows are touched`);
   const shown = r.imports.slice(0, 20);
-  for (const i of shown) lines.push(`  ${i.import_id.slice(0, 8)}  ${formatAbsoluteTime(i.import_timestamp)}  ${printable(i.status).padEnd(11)}  ${cell(i.table_name, 24).padEnd(24)}  ${cell(i.file_name ?? '(stdin)', 30)}`);
+  const shortId = shortIds(shown.map((i) => i.import_id));
+  for (const i of shown) lines.push(`  ${shortId(i.import_id)}  ${formatAbsoluteTime(i.import_timestamp)}  ${printable(i.status).padEnd(11)}  ${cell(i.table_name, 24).padEnd(24)}  ${cell(i.file_name ?? '(stdin)', 30)}`);
   if (r.imports.length > shown.length) lines.push(c.dim(`  ... and ${formatCount(r.imports.length - shown.length)} more (--json lists all)`));
   for (const k of r.kept) lines.push(c.yellow(`  kept ${k.import_id}: ${formatCount(k.rows)} row(s) in ${printable(k.table)} still reference it`));
   if (r.dry_run && r.pruned_count > 0) lines.push(c.dim('run again without --dry-run to delete them'));

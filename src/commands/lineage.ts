@@ -1,24 +1,7 @@
 import type { Command } from 'commander';
 import { traceLineage, traceRow, type RowLineage, type TableLineage } from '../core/lineage.js';
 import { tableNamed } from '../core/tableName.js';
-import {
-  colorFor,
-  colorStatus,
-  databaseNotice,
-  formatAbsoluteTime,
-  formatCount,
-  formatRelativeTime,
-  formatTime,
-  globalOptions,
-  newTable,
-  printable,
-  printableOrNull,
-  printJson,
-  renderDetail,
-  settingsFor,
-  cellWriter,
-  type DetailGroup,
-} from './shared.js';
+import { cellWriter, colorFor, colorStatus, databaseNotice, type DetailGroup, formatAbsoluteTime, formatCount, formatRelativeTime, formatTime, globalOptions, newTable, printable, printableOrNull, printJson, renderDetail, settingsFor, shortIds } from './shared.js';
 import type { LineageFlags } from './lineageFlags.js';
 
 
@@ -48,13 +31,14 @@ function renderLineage(l: TableLineage, c: ReturnType<typeof colorFor>): string 
   const cell = cellWriter();
   const t = newTable(['import id', 'when', 'file', 'status', 'inserted', 'rows now'], c);
   let anyChanged = false;
+  const shortId = shortIds(l.imports.map((i) => i.import_id));
   for (const i of l.imports) {
     // Rows changed outside atlas (atlas's own upserts, replaces and --reassign are accounted for):
     // said in words beside the colour, which a pipe or --no-color does not show.
     const changed = i.rows_inserted !== null && i.rows_now !== i.rows_expected_now;
     anyChanged ||= changed;
     t.push([
-      i.import_id.slice(0, 8),
+      shortId(i.import_id),
       `${formatAbsoluteTime(i.import_timestamp).slice(0, 16)} ${c.dim(formatRelativeTime(i.import_timestamp))}`,
       cell(i.file_name ?? '(stdin)', 32),
       colorStatus(c, i.status),

@@ -75,6 +75,27 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/**
+ * Import ids as lists show them: 8 characters, more where two of the listed ids share those
+ * (any prefix of 8 or more names an import on the command line, when no other has it).
+ */
+export function shortIds(ids: readonly string[]): (id: string) => string {
+  const sorted = [...new Set(ids)].sort();
+  const length = new Map<string, number>();
+  sorted.forEach((id, k) => {
+    const shared = (other: string | undefined): number => {
+      let n = 0;
+      while (other !== undefined && n < id.length && id[n] === other[n]) n++;
+      return n;
+    };
+    let n = Math.max(8, Math.max(shared(sorted[k - 1]), shared(sorted[k + 1])) + 1);
+    // A dash tells nothing apart: one more character past it.
+    while (n < id.length && id[n - 1] === '-') n++;
+    length.set(id, n);
+  });
+  return (id) => id.slice(0, length.get(id) ?? 8);
+}
+
 /** 1,500,000 */
 export function formatCount(n: number | null | undefined): string {
   return n === null || n === undefined ? '-' : n.toLocaleString('en-US');

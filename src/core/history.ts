@@ -72,7 +72,7 @@ export async function resolveImport(client: Client, schema: string, idOrPrefix: 
   checkImportId(idOrPrefix);
   const found = await findImports(client, schema, idOrPrefix);
   if (found.length === 0) throw noImportWithId(idOrPrefix);
-  if (found.length > 1) throw new UsageError(`import id prefix ${idOrPrefix} is ambiguous`, { hint: 'give more characters of the id' });
+  if (found.length > 1) throw new UsageError(`import id prefix ${idOrPrefix} is ambiguous: ${found.length > 5 ? 'more than 5' : found.length} imports start with it`, { hint: `give more characters of the id: ${found.slice(0, 5).map((r) => r.import_id).join(', ')}${found.length > 5 ? ', ...' : ''}` });
   return found[0]!;
 }
 

@@ -324,7 +324,7 @@ export async function listImports(client: Client, schema: string, f: HistoryFilt
 export async function findImports(client: Client, schema: string, idOrPrefix: string): Promise<ImportRecord[]> {
   const rows = await client.query(
     `select h.* from ${qualify(schema, 'import_history')} h
-     where h.import_id::text like $1 || '%' order by h.import_timestamp desc limit 2`,
+     where h.import_id::text like $1 || '%' order by h.import_timestamp desc limit 6`,
     [idOrPrefix.toLowerCase()],
   );
   return rows.rows.map(toImportRecord);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
-import { describePage, formatCount, formatDuration, formatRelativeTime, parseAge, parseSince, parseWholeNumber, renderDetail, truncate } from '../../src/commands/shared.ts';
+import { describePage, formatCount, formatDuration, formatRelativeTime, parseAge, parseSince, parseWholeNumber, renderDetail, shortIds, truncate } from '../../src/commands/shared.ts';
 import { UsageError } from '../../src/errors.ts';
 
 describe('command output helpers', () => {
@@ -79,5 +79,17 @@ describe('command output helpers', () => {
     assert.equal(describePage('imports', { total_count: 57, limit: 20, offset: 20 }, 20), 'showing 21-40 of 57 imports; next page: --offset 40');
     assert.equal(describePage('imports', { total_count: 57, limit: 20, offset: 40 }, 17), 'showing 41-57 of 57 imports');
     assert.match(describePage('imports', { total_count: 57, limit: 20, offset: 60 }, 0), /--offset 60 is past the end/);
+  });
+  it('lists import ids by 8 characters, more where two listed ids share them (history 53f69e51 was ambiguous), never ending at a dash', () => {
+    const a = '53f69e51-1111-4000-8000-000000000001';
+    const e = '7777aaaa-0000-4000-8000-000000000005';
+    const f = '7777aaaa-1000-4000-8000-000000000006';
+    const b = '53f69e51-1122-4000-8000-000000000002';
+    const c = '0badc0de-0000-4000-8000-000000000003';
+    const d = '53f69e52-0000-4000-8000-000000000004';
+    const short = shortIds([a, b, c, d]);
+    assert.deepEqual([a, b, c, d].map(short), ['53f69e51-111', '53f69e51-112', '0badc0de', '53f69e52']);
+    assert.equal(shortIds([a])(a), '53f69e51');
+    assert.deepEqual([e, f].map(shortIds([e, f])), ['7777aaaa-0', '7777aaaa-1'], 'one past the dash');
   });
 });

@@ -91,7 +91,10 @@ describe('listHistory and getImport', () => {
     await assert.rejects(getImport(db.settings, '00000000-0000-4000-8000-000000000000'), NotFoundError);
     const x = await insertRecord(db, { import_id: 'abcdef01-1111-4111-8111-111111111111' });
     const y = await insertRecord(db, { import_id: 'abcdef01-2222-4222-8222-222222222222' });
-    await assert.rejects(getImport(db.settings, 'abcdef01'), (err: unknown) => err instanceof UsageError && /ambiguous/.test(err.message));
+    await assert.rejects(
+      getImport(db.settings, 'abcdef01'),
+      (err: unknown) => err instanceof UsageError && err.message === 'import id prefix abcdef01 is ambiguous: 2 imports start with it' && [`give more characters of the id: ${y}, ${x}`, `give more characters of the id: ${x}, ${y}`].includes(err.hint ?? ''),
+    );
     assert.equal((await getImport(db.settings, 'abcdef01-1')).import_id, x);
     assert.equal((await getImport(db.settings, 'abcdef01-2222')).import_id, y);
     await db.client.query(`delete from ${db.schema}.import_history where import_id in ($1, $2)`, [x, y]);
