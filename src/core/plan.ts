@@ -167,6 +167,8 @@ export function planImport(input: PlanInput): ImportPlan {
   const exactTypes = present.every((b) => {
     const t = baseName(tableCols.get(b.staged.targetName)!.type);
     const spec = specs[b.staged.mappingKey];
+    // JSON the reader kept (arrays, deeper objects) goes into a jsonb column as it is, as into a new table.
+    if (b.staged.json && t === 'jsonb') return true;
     return isTextType(t) || sameType(b.decided.type, t) || widens(b.decided.type, t) || (spec?.type !== undefined && canonicalTypeName(spec.type) === t);
   });
 

@@ -163,6 +163,13 @@ describe('every format and source gives the same rows and types', () => {
     assert.deepEqual(await db.rows(`select properties_name from ${db.schema}.f_geojson order by id`), RECORDS.map((r) => ({ properties_name: r.name })));
   });
 
+  it('JSON of the same shape again into the table it made, arrays and objects in jsonb columns: merge_exact, not adapt_data (the record said the data was adapted)', async () => {
+    const first = await importFile(db.settings, { source: files.write('shape1.json', JSON.stringify([{ a: 1, b: [1, 2], c: { d: { e: 1 } } }])), table: 'f_shape' });
+    assert.equal(first.import_strategy, 'new_table');
+    const again = await importFile(db.settings, { source: files.write('shape2.json', JSON.stringify([{ a: 3, b: [4], c: { d: { e: 2 } } }])), table: 'f_shape' });
+    assert.deepEqual([again.import_strategy, again.rows_inserted], ['merge_exact', 1]);
+  });
+
   it('JSON and XML keys that first appear deep into the file, and keys that stop appearing', async () => {
     // 20,000 records span many reader batches and COPY pieces: `late` first appears in record
     // 15,001 (the staging table gains a column mid-read), `early` is missing after record 5,000.
