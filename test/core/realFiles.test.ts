@@ -425,7 +425,10 @@ describe('real files', () => {
     );
     assert.deepEqual(counts, { arrays: text.match(/<mime-type [^>]*>[\s\S]*?<\/mime-type>/g)!.filter((r) => r.includes('<glob ')).length, patterns: text.match(/<glob /g)!.length });
     const [first] = await db.rows<{ glob: unknown }>(`select glob from ${db.schema}.mime where _source_row_number = 1`);
-    assert.deepEqual(first?.glob, [{ pattern: /<glob pattern="([^"]+)"/.exec(text)![1] }]);
+    // Its weight is the DTD's default (<!ATTLIST glob ... weight CDATA "50">), which XML 1.0 has every parser supply.
+    assert.deepEqual(first?.glob, [{ pattern: /<glob pattern="([^"]+)"/.exec(text)![1], weight: '50' }]);
+    const [dtd] = await db.rows<{ n: number }>(`select (metadata -> 'dtd_attribute_defaults' ->> 'glob/@weight')::int as n from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
+    assert.equal(dtd?.n, text.match(/<glob [^>]*>/g)!.filter((g) => !g.includes('weight=')).length);
     const [history] = await db.rows<{ arrays: Record<string, number> }>(`select metadata -> 'elements_made_arrays' as arrays from ${db.schema}.import_history where import_id = $1`, [result.import_id]);
     assert.equal(history?.arrays.glob, 5); // the five records before the first with two globs
   });

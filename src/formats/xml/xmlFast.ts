@@ -71,7 +71,7 @@ function entityText(name: string): string | undefined {
 }
 
 /** The predefined entities and character references decoded; any other `&` gives null (sax decides). */
-function decodeEntities(text: string): string | null {
+export function decodeEntities(text: string): string | null {
   let out = '';
   let from = 0;
   for (let amp = text.indexOf('&'); amp >= 0; amp = text.indexOf('&', from)) {

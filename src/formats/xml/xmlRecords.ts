@@ -4,6 +4,7 @@
  */
 import { UsageError } from '../../errors.js';
 import { noteJson, noteMember, noteOwn, noteRepeated, type KeyShapes } from '../shared/index.js';
+import { decodeEntities } from './xmlFast.js';
 
 /** One element of a record, as built from parser events. */
 export interface XmlNode {
@@ -270,4 +271,33 @@ export function flattenXmlRecord(record: XmlNode, columns: KeyShapes, rn = 0, no
     });
   });
   return { keys, values };
+}
+
+/** Attribute defaults a DTD declares, by element name: the attributes an element lacks get these values. */
+export type AttributeDefaults = Map<string, Array<[string, string]>>;
+
+/**
+ * The default attribute values the internal subset of a DOCTYPE declares (`<!ATTLIST glob weight
+ * CDATA "50">`, `#FIXED "v"` too), which XML 1.0 §5.1 has even a non-validating parser supply.
+ * The first declaration of an attribute binds (§3.3). A declaration this does not read (a
+ * parameter entity in it, an entity reference in a value) is left out: nothing is guessed.
+ */
+export function parseAttributeDefaults(doctype: string): AttributeDefaults {
+  const defaults: AttributeDefaults = new Map();
+  const text = doctype.replace(/<!--[\s\S]*?-->/g, ' ');
+  const declaration = /<!ATTLIST\s+([^\s>%]+)((?:[^>"']|"[^"]*"|'[^']*')*)>/g;
+  const definition = /^\s*([^\s%()]+)\s+(?:NOTATION\s*)?(\([^)]*\)|[A-Z]+)\s+(#REQUIRED|#IMPLIED|(?:#FIXED\s+)?("[^"]*"|'[^']*'))/;
+  for (let m = declaration.exec(text); m !== null; m = declaration.exec(text)) {
+    const element = m[1]!;
+    let rest = m[2]!;
+    const list = defaults.get(element) ?? [];
+    for (let d = definition.exec(rest); d !== null; d = definition.exec(rest)) {
+      rest = rest.slice(d[0].length);
+      if (d[4] === undefined || list.some(([name]) => name === d![1])) continue;
+      const value = decodeEntities(d[4].slice(1, -1).replace(/[\t\n\r]/g, ' '));
+      if (value !== null) list.push([d[1]!, value]);
+    }
+    if (list.length > 0) defaults.set(element, list);
+  }
+  return defaults;
 }
