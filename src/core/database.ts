@@ -1,5 +1,5 @@
 import type { Settings } from '../config.js';
-import { openClient, resolveDatabase, type Client, type DatabaseTarget } from '../db/connection.js';
+import { BEGIN, openClient, resolveDatabase, type Client, type DatabaseTarget } from '../db/connection.js';
 import { markInterruptedImports } from '../db/history.js';
 import { getAtlasSchemaState, migrate, migrateInTransaction } from '../db/migrate.js';
 import { checkWritable } from '../db/privileges.js';
@@ -36,7 +36,7 @@ export async function withDatabase<T>(settings: Settings, options: DatabaseOptio
  */
 export async function withDatabaseRolledBack<T>(settings: Settings, options: DatabaseOptions, fn: (client: Client, url: string, target: DatabaseTarget) => Promise<T>): Promise<T> {
   return connected(settings, options, async (client, target) => {
-    await client.query('begin');
+    await client.query(BEGIN);
     try {
       await migrateInTransaction(client, settings.schema);
       return await fn(client, target.url, target);

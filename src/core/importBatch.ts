@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Settings } from '../config.js';
-import { openClient, type Client, type DatabaseTarget } from '../db/connection.js';
+import { BEGIN, openClient, type Client, type DatabaseTarget } from '../db/connection.js';
 import { getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { isGlobArgument } from '../sources/glob.js';
@@ -241,8 +241,7 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
       try {
         const session = await openSession(client, url, target, recorder, batchId, options.atomic);
         if (options.atomic) {
-          await client.query('begin');
-          await client.query('set transaction isolation level read committed');
+          await client.query(BEGIN);
           outcomes = await runInTurn(settings, options, [session], files, tableFor);
           await endAtomic(client, settings.schema, batchId, outcomes, options, files.length);
         } else if (options.stopOnError || files.length < 2) {

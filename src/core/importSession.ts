@@ -85,10 +85,7 @@ export function useDatabase<T>(
  */
 export async function inImportTransaction<T>(client: Client, session: ImportSession | null, fn: () => Promise<T>): Promise<T> {
   if (session === null || !session.atomic) {
-    return withTransaction(client, async () => {
-      await client.query('set transaction isolation level read committed');
-      return fn();
-    });
+    return withTransaction(client, fn);
   }
   await client.query('savepoint atlas_batch_file');
   try {

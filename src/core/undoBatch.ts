@@ -5,7 +5,7 @@
  */
 import type { Settings } from '../config.js';
 import { listBatchImports } from '../db/batches.js';
-import { withTransaction } from '../db/connection.js';
+import { BEGIN, withTransaction } from '../db/connection.js';
 import { withLockWatch } from '../db/lockWaits.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { withExistingSchema } from './database.js';
@@ -46,7 +46,7 @@ export async function undoBatch(settings: Settings, batchId: string, options: Om
         }
       });
     if (options.dryRun) {
-      await client.query('begin');
+      await client.query(BEGIN);
       try {
         await run();
       } finally {

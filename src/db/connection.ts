@@ -161,7 +161,7 @@ export async function withClient<T>(url: string, fn: (client: Client) => Promise
 
 /** Runs `fn` inside BEGIN/COMMIT; any throw rolls back. */
 export async function withTransaction<T>(client: Client, fn: () => Promise<T>): Promise<T> {
-  await client.query('begin');
+  await client.query(BEGIN);
   try {
     const result = await fn();
     await client.query('commit');
@@ -171,6 +171,13 @@ export async function withTransaction<T>(client: Client, fn: () => Promise<T>): 
     throw err;
   }
 }
+
+/**
+ * Every transaction atlas opens is read committed, whatever the server's or role's default: each
+ * statement sees what committed before it, so that an undo that waited for the table's lock sees
+ * the import that held it (under repeatable read it deleted rows that import had just come to rely on).
+ */
+export const BEGIN = 'begin isolation level read committed';
 
 /** work_mem for a transaction that sorts and hashes millions of rows (an import, an undo): in memory rather than spilled to disk. */
 const LARGE_WORK_MEM = '128MB';

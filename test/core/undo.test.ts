@@ -8,7 +8,7 @@ import { getStats } from '../../src/core/stats.ts';
 import { importFile } from '../../src/core/import.ts';
 import { undoImport, type UndoOptions } from '../../src/core/undo.ts';
 import { AtlasError, ImportFailedError, NotFoundError } from '../../src/errors.ts';
-import { assertPromiseHolds } from '../guarantees/helpers.ts';
+import { assertPromiseHolds, waitFor } from '../guarantees/helpers.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
 import { importInto, insertRecord } from '../importHelpers.ts';
 
@@ -151,6 +151,33 @@ describe('undoImport', () => {
     assert.equal(await record(a.import_id), undefined);
     await undoImport(db.settings, failedId, { ...run, purge: true });
     assert.equal(await record(failedId), undefined);
+  });
+
+  it('under a repeatable read default, an undo that waited for its table sees the import that held it: refused for the rows that import came to rely on (it deleted them)', async () => {
+    const a = await importInto(db.settings, files.write('rr_a.csv', csv([['name'], ['r1'], ['r2']])), 'rr_undo');
+    const holder = new pg.Client(db.url);
+    await holder.connect();
+    const key = `atlas:table:${db.schema}.rr_undo`;
+    // Waiters on this table's lock only (a bigint advisory key is classid, high half, and objid).
+    const waiting = async (n: number) =>
+      (await db.rows(`select 1 from pg_locks where locktype = 'advisory' and not granted and objsubid = 1 and ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`, [key])).length === n;
+    try {
+      await holder.query('begin');
+      await holder.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+      const later = importInto(db.settings, files.write('rr_b.csv', csv([['name'], ['r2'], ['r3']])), 'rr_undo');
+      await waitFor('the later import to wait for the table', () => waiting(1));
+      const url = new URL(db.url);
+      url.searchParams.set('options', '-c default_transaction_isolation=repeatable\\ read');
+      const undo = undoImport({ ...db.settings, databaseUrl: url.toString() }, a.import_id, run).then(() => null, (err: unknown) => err);
+      await waitFor('the undo to wait behind it', () => waiting(2));
+      await holder.query('commit');
+      assert.equal((await later).duplicates_found, 1);
+      const err = await undo;
+      assert.ok(err instanceof AtlasError && /also the data of later imports/.test(err.message), String(err));
+    } finally {
+      await holder.end();
+    }
+    assert.deepEqual((await rowsOf('rr_undo')).map((r) => r.name), ['r1', 'r2', 'r3']);
   });
 
   it('refuses when rows were updated, deleted or added since, unless --force', async () => {
