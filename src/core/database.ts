@@ -1,5 +1,5 @@
 import type { Settings } from '../config.js';
-import { BEGIN, openClient, resolveDatabase, type Client, type DatabaseTarget } from '../db/connection.js';
+import { BEGIN, openClient, resolveDatabase, useReadSettings, withTransaction, type Client, type DatabaseTarget } from '../db/connection.js';
 import { markInterruptedImports } from '../db/history.js';
 import { getAtlasSchemaState, migrate, migrateInTransaction } from '../db/migrate.js';
 import { checkWritable } from '../db/privileges.js';
@@ -68,7 +68,12 @@ export async function withExistingSchema<T>(
     if (writes !== null) checkWritable(access, writes);
     await migrate(client, settings.schema);
     await markInterruptedImports(client, settings.schema);
-    return fn(client, target.url);
+    // A command that writes sets its own transaction; a read runs in one with settings under which atlas reads values right.
+    if (writes !== null) return fn(client, target.url);
+    return withTransaction(client, async () => {
+      await useReadSettings(client);
+      return fn(client, target.url);
+    });
   });
 }
 

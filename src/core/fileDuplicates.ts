@@ -75,8 +75,9 @@ export async function findEarlierImport(
   const knownHash = 'hash' in file && typeof file.hash === 'string' ? file.hash : null;
   const sizeBytes = 'sizeBytes' in file ? file.sizeBytes : null;
   const object = 's3' in file ? file.s3 : null;
-  const res = await client.query<EarlierImport & { file_hash: string | null }>(
-    `select import_id, import_timestamp, file_hash, status from ${qualify(schema, 'import_history')}
+  // The time as JSON writes it (ISO 8601 whatever the session's DateStyle: under SQL or German the driver read null); this runs before the import's transaction sets its own.
+  const res = await client.query<Omit<EarlierImport, 'import_timestamp'> & { import_timestamp: string; file_hash: string | null }>(
+    `select import_id, to_json(import_timestamp) #>> '{}' as import_timestamp, file_hash, status from ${qualify(schema, 'import_history')}
       where table_name = $1 and status in ('success', 'partial')
         and ($2::text is null or file_hash = $2) and ($3::bigint is null or file_size_bytes = $3)
         and not (import_id = any($4::uuid[]))
@@ -87,7 +88,7 @@ export async function findEarlierImport(
     [tableName, knownHash, sizeBytes, except, (part.sheetRead === undefined ? part.sheet : part.sheetRead) ?? null, part.range ?? null, part.entry ?? null, part.recordPath ?? null, object?.url ?? null, object?.etag ?? null, part.sheetRead !== undefined],
   );
   if (res.rows.length === 0) return null;
-  const earlier = ({ import_id, import_timestamp, status }: EarlierImport): EarlierImport => ({ import_id, import_timestamp, status });
+  const earlier = ({ import_id, import_timestamp, status }: (typeof res.rows)[number]): EarlierImport => ({ import_id, import_timestamp: new Date(import_timestamp), status });
   if (!('hash' in file)) return earlier(res.rows[0]!);
   const hash = typeof file.hash === 'string' ? file.hash : await file.hash();
   const found = res.rows.find((r) => r.file_hash === hash);

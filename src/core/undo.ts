@@ -360,6 +360,9 @@ export async function undoInTransaction(client: Client, settings: Settings, impo
 
 async function undoVisibleRows(client: Client, settings: Settings, importId: string, options: UndoOptions): Promise<UndoResult> {
   const schema = settings.schema;
+  // Its checks sort and hash every row of the import and every duplicate record relying on them; it reads
+  // pre-images' text, and the record's times (under a German DateStyle they read as null).
+  await useUndoSettings(client);
   const locked = await lockImport(client, schema, importId);
   if (locked === null) throw new NotFoundError(`import ${importId} was deleted meanwhile`);
   const rec = locked.record;
@@ -423,8 +426,6 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
   }
 
   await lockForTransaction(client, `atlas:table:${schema}.${table}`);
-  // Its checks sort and hash every row of the import and every duplicate record relying on them; it reads pre-images' text.
-  await useUndoSettings(client);
   const info = await getDataTable(client, schema, table);
   result.table_exists = info !== null;
   if (info === null) {

@@ -216,6 +216,15 @@ export async function useImportSettings(client: Client): Promise<{ timeZone: str
   return { timeZone: r.time_zone! };
 }
 
+/**
+ * A read command's transaction settings (history, stats, lineage, errors): values come back as
+ * atlas parses them whatever the role's DateStyle (under SQL or German every time read as null)
+ * or extra_float_digits (below 1, lineage showed 0.1 for 0.1234567890123457).
+ */
+export async function useReadSettings(client: Client): Promise<void> {
+  await setLocal(client, TEXT_SETTINGS);
+}
+
 /** An undo's transaction settings: the same as an import's (undo reads the pre-images imports wrote as text). */
 export async function useUndoSettings(client: Client): Promise<void> {
   await setLocal(client, [['work_mem', LARGE_WORK_MEM], ...TEXT_SETTINGS]);

@@ -13,7 +13,8 @@ import { dryRunImport, importFile, type ImportOptions, type ImportResult } from 
 import { listImportErrors } from '../../src/core/importErrors.ts';
 import { traceRow } from '../../src/core/lineage.ts';
 import { undoImport } from '../../src/core/undo.ts';
-import { ImportFailedError, UsageError } from '../../src/errors.ts';
+import { AlreadyImportedError, ImportFailedError, UsageError } from '../../src/errors.ts';
+import { getImport, listHistory } from '../../src/core/history.ts';
 import { csv, FIXTURES, useTempDir, useTestDb } from '../helpers.ts';
 
 const REAL = join(FIXTURES, 'real');
@@ -431,6 +432,24 @@ describe('nothing lost, nothing misleading (issue 19)', () => {
       const r = await importFile(dmy, { ...defaults, source: files.write('ds2.csv', 'day,v\n3/1/13,5\n12/31/13,6\n'), table: 'styled_days' });
       assert.equal(r.status, 'success', JSON.stringify(r.warnings));
       assert.deepEqual(await db.rows(`select day::text as d, v from ${q('styled_days')} order by v`), [{ d: '2024-01-31', v: 1 }, { d: '2013-03-01', v: 5 }, { d: '2013-12-31', v: 6 }]);
+    });
+
+    it('a role set to DateStyle German and extra_float_digits -15 reads the same record: times in history, lineage, the exit-4 refusal and undo (they read as null), floats in lineage (0.1234567890123457 read as 0.1)', async () => {
+      const path = files.write('gs.csv', 'k,f\n1,0.1234567890123457\n');
+      const a = await importFile(db.settings, { ...defaults, source: path, table: 'german_style' });
+      const url = new URL(db.settings.databaseUrl!);
+      url.searchParams.set('options', '-c DateStyle=German -c extra_float_digits=-15');
+      const german = { ...db.settings, databaseUrl: url.toString() };
+      const when = (await getImport(db.settings, a.import_id)).import_timestamp;
+      assert.equal((await getImport(german, a.import_id)).import_timestamp, when);
+      assert.equal((await listHistory(german, { table: 'german_style', user: null, status: null, since: null, limit: 5, offset: 0 })).imports[0]!.import_timestamp, when);
+      const row = await traceRow(german, 'german_style', 1);
+      assert.deepEqual([row.import_timestamp, row.imported_at !== null, row.values.f], [when, true, 0.1234567890123457]);
+      const again = await importFile(german, { ...defaults, source: path, table: 'german_style' }).catch((e: unknown) => e);
+      assert.ok(again instanceof AlreadyImportedError, String(again));
+      assert.equal(again.previousImportTimestamp, when);
+      const undone = await undoImport(german, a.import_id, { dryRun: true, force: false, purge: false });
+      assert.equal(undone.import_timestamp, when);
     });
 
     it('a timestamp written as PostgreSQL writes it in JSON (2026-03-05T11:00:00), among other forms into an existing timestamp column, is no correction (one said it went from itself to itself)', async () => {

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { resolveSettings } from '../../src/config.ts';
 import { pruneHistory } from '../../src/core/history.ts';
 import { importFile } from '../../src/core/import.ts';
+import { traceLineage } from '../../src/core/lineage.ts';
 import { undoImport } from '../../src/core/undo.ts';
 import { AtlasError } from '../../src/errors.ts';
 import { useTempDir, useTestDb } from '../helpers.ts';
@@ -50,6 +51,12 @@ describe('row-level security', () => {
       return true;
     };
     await assert.rejects(undoImport(settings, mixed.import_id, { dryRun: true, force: false, purge: false }), refused);
+    // Lineage said the hidden rows were changed outside atlas ("rows now 4 (5 expected)").
+    await assert.rejects(traceLineage(settings, 'acct'), (err: unknown) => {
+      assert.ok(err instanceof AtlasError, String(err));
+      assert.match(err.message, /^cannot trace the lineage of .*\.acct: row-level security policies on table acct may hide some of its rows from this role/);
+      return true;
+    });
     await assert.rejects(undoImport(settings, mixed.import_id, { dryRun: false, force: true, purge: false }), refused);
     // A record marked undone while rows that the role cannot see still carry its id: deleting it would cascade to them.
     await db.rows(`update ${s}.import_history set status = 'undone' where import_id = $1`, [hidden.import_id]);
