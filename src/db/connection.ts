@@ -212,7 +212,9 @@ async function setLocal(client: Client, settings: ReadonlyArray<readonly [string
  * the record keeps it, so that the time can be read back as the instant it was.
  */
 export async function useImportSettings(client: Client): Promise<{ timeZone: string }> {
-  const r = await setLocal(client, [['work_mem', LARGE_WORK_MEM], ...TEXT_SETTINGS], "current_setting('TimeZone') as time_zone");
+  // idle_in_transaction_session_timeout off for this transaction: in a batch, a file's transaction
+  // sits idle while it waits for the file before it to commit, and a server's limit ended it.
+  const r = await setLocal(client, [['work_mem', LARGE_WORK_MEM], ['idle_in_transaction_session_timeout', '0'], ...TEXT_SETTINGS], "current_setting('TimeZone') as time_zone");
   return { timeZone: r.time_zone! };
 }
 

@@ -171,6 +171,21 @@ describe('importBatch', { timeout: 600_000 }, () => {
     assert.equal(await countRows(db.client, db.schema, 'stamped'), 0);
   });
 
+  it('a server that ends sessions idle in a transaction (idle_in_transaction_session_timeout) ends no file of a batch: not the one waiting for its turn, nor one paused between statements', async () => {
+    for (const n of [1, 2, 3]) put(`idle/${n}.csv`, csv([['id'], [n]]));
+    const url = new URL(db.url);
+    url.searchParams.set('options', '-c idle_in_transaction_session_timeout=300');
+    const settings = { ...db.settings, databaseUrl: url.toString() };
+    // The first file pauses before its commit (idle in its transaction) while the second waits for its turn.
+    const onFileStart: BatchOptions['onFileStart'] = (_file, i) => ({
+      onPhase: async (phase) => {
+        if (i === 0 && phase === 'committing') await new Promise((resolve) => setTimeout(resolve, 1000));
+      },
+    });
+    const r = await importBatch(settings, { ...defaults, sources: [`${files.dir}/idle`], table: 'idle_t', onFileStart });
+    assertStatuses(r, ['1.csv:success', '2.csv:success', '3.csv:success']);
+  });
+
   it('files whose names make the same table name (Report.CSV, report.csv) are said to have gone into one table; with --table they are not', async () => {
     put('in/Report.CSV', csv([['id'], [1]]));
     put('in/report.csv', csv([['id'], [2]]));
