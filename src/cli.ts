@@ -13,7 +13,7 @@ import { importFlags } from './commands/importFlags.js';
 import { lineageFlags } from './commands/lineageFlags.js';
 import { statsFlags } from './commands/statsFlags.js';
 import { undoFlags } from './commands/undoFlags.js';
-import { AlreadyImportedError, AtlasError, describeError, ExitCode, ImportFailedError, redactSecrets, UsageError } from './errors.js';
+import { AlreadyImportedError, AtlasError, describeError, ExitCode, ImportFailedError, permissionHint, redactSecrets, UsageError } from './errors.js';
 import { printable, printableLines } from './transform/printable.js';
 
 /** The version in package.json, which sits beside src/ and dist/ (so this path works from either). */
@@ -336,7 +336,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       return;
     }
     const message = describeError(err);
-    const hint = err instanceof AtlasError ? err.hint : null;
+    const hint = err instanceof AtlasError ? (err.hint ?? permissionHint(err.cause)) : permissionHint(err);
     const warnings = err instanceof ImportFailedError ? err.warnings : [];
     process.exitCode = err instanceof AtlasError ? err.exitCode : ExitCode.failed;
     if (wantsJson) {

@@ -101,6 +101,21 @@ export function describeError(err: unknown): string {
 }
 
 /**
+ * What to grant, for PostgreSQL's "permission denied for table x" (42501) that a command met on
+ * atlas's tables or a data table (imports check their privileges first and name the GRANT; reads
+ * and undo met the server's bare message, one table at a time); null for any other error.
+ */
+export function permissionHint(err: unknown): string | null {
+  const pg = err as Error & PgErrorFields;
+  if (!(err instanceof Error) || pg.code !== '42501') return null;
+  const m = /^permission denied for (table|schema|sequence|view) (.+)$/.exec(err.message);
+  if (m === null) return null;
+  const [, kind, name] = m as unknown as [string, string, string];
+  if (kind === 'schema') return `the role atlas connects as needs USAGE on schema ${name}: GRANT USAGE ON SCHEMA ${name} TO <that role>;`;
+  return `the role atlas connects as lacks a privilege on ${kind} ${name}: reading (history, stats, lineage, errors) needs SELECT on atlas's tables and the imported ones, undo, history prune and compact also UPDATE and DELETE (GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA <schema> TO <that role>;)`;
+}
+
+/**
  * Removes passwords from anything that looks like a connection URL (`scheme://user:password@`,
  * up to the last `@` so that an unencoded `@` in the password does not leave its end showing)
  * or a `password=` parameter (`?password=...`, `password=... host=...`).

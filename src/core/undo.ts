@@ -15,7 +15,7 @@ import { disableSql, type TriggerOrRule } from '../db/rowTriggers.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
 import { countDependentRowsChangedSince, countDependentUpdatedRows, countHandedOverPreImages, countInPlaceRestores, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restoredColumns, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
-import { AtlasError, NotFoundError } from '../errors.js';
+import { AtlasError, describeError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
 import { withExistingSchema, type DatabaseListener } from './database.js';
 import { checkImportId, noImportWithId, resolveImport } from './history.js';
@@ -345,7 +345,13 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
     options,
     async (client, url) => {
       const found = await resolveImport(client, schema, idOrPrefix);
-      return withTransaction(client, () => withLockWatch(client, url, options, () => undoInTransaction(client, settings, found.import_id, options)));
+      try {
+        return await withTransaction(client, () => withLockWatch(client, url, options, () => undoInTransaction(client, settings, found.import_id, options)));
+      } catch (err) {
+        // The server's own reason (a statement_timeout, a lock_timeout, a trigger's error) says nothing of what is left: nothing, it rolled back.
+        if (err instanceof AtlasError) throw err;
+        throw new AtlasError(`undo of import ${found.import_id} failed: ${describeError(err)}; rolled back, nothing was changed`, { cause: err });
+      }
     },
     () => Promise.reject(noImportWithId(idOrPrefix)),
     'an undo',

@@ -146,6 +146,30 @@ describe('refusals: exit codes and one line', () => {
     assert.equal((await db.rows<{ n: number }>(`select count(*)::int as n from pg_class where relname like '%.%orders' and relnamespace = $1::regnamespace`, [db.schema]))[0]!.n, 0, 'no table named after the dotted text');
   });
 
+  it('a role without the privileges a read or an undo needs is told what to grant, not only "permission denied for table ..."', async () => {
+    const path = files.write('grants.csv', csv([['a'], [1]]));
+    const imported = await runAtlas(['import', path, '--json', ...conn]);
+    assert.equal(imported.code, 0, imported.stderr);
+    const id = (JSON.parse(imported.stdout) as { import_id: string }).import_id;
+    const role = `atlas_nogrant_${db.schema.slice(-8)}`;
+    await db.rows(`create role ${role} nologin`);
+    try {
+      await db.rows(`grant usage on schema ${db.schema} to ${role}`);
+      // atlas connects as the test's user and acts as the role (SET ROLE through the connection's options, as no new login is needed).
+      const url = new URL(db.url);
+      url.searchParams.set('options', `-c role=${role}`);
+      for (const args of [['history'], ['lineage', 'grants'], ['undo', id, '--yes']]) {
+        const r = await runAtlas([...args, '--database-url', url.toString(), '--schema', db.schema]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /^atlas: .*permission denied for table /m);
+        assert.match(r.stderr, /hint: the role atlas connects as lacks a privilege on table .*GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA/, args.join(' '));
+      }
+    } finally {
+      await db.rows(`drop owned by ${role}`);
+      await db.rows(`drop role ${role}`);
+    }
+  });
+
   it('stdout on a full device: one line and exit 1; a reader that went away (EPIPE): silence', async () => {
     const full = openSync('/dev/full', 'w');
     const run = (stdout: number | 'pipe', onSpawn: (child: ReturnType<typeof spawn>) => void = () => undefined): Promise<{ code: number | null; stderr: string }> =>
