@@ -591,6 +591,14 @@ describe('real files', () => {
       const right = await importFile(db.settings, { table: 'blocks', source: blocks, delimiter: ';', comment: '#', header: false });
       assert.equal(right.rows_inserted, 2);
       assert.ok(!right.warnings.some((w) => w.includes('--comment')));
+      // The real Blocks.txt has 30 comment lines above its data: without --delimiter, the delimiter is sniffed on the lines --comment leaves (it was sniffed on the comments: one column).
+      const long = files.write('Blocks30.txt', `${Array.from({ length: 30 }, (_, i) => `# note ${i}, more; text`).join('\n')}\n0000..007F; Basic Latin\n0080..00FF; Latin-1 Supplement\n`);
+      const sniffed = await importFile(db.settings, { table: 'blocks30', source: long, comment: '#', header: false });
+      assert.deepEqual(await db.rows(`select column_1 as a, column_2 as b from ${db.schema}.blocks30 order by _source_row_number`), [
+        { a: '0000..007F', b: ' Basic Latin' },
+        { a: '0080..00FF', b: ' Latin-1 Supplement' },
+      ]);
+      assert.equal(sniffed.rows_inserted, 2);
       const numbered = await dryRunImport(db.settings, { table: 'numbered', source: files.write('numbered.csv', '#,name\n1,a\n2,b\n') });
       assert.ok(!numbered.warnings.some((w) => w.includes('--comment')), numbered.warnings.join('\n'));
     } finally {

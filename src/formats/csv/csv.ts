@@ -276,7 +276,8 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     if (scanner === null) {
       if (delimiter == null) {
         const sample = text.slice(0, 64 * 1024);
-        delimiter = options.delimiterByName == null ? sniffDelimiter(sample) : delimiterForName(sample, options.delimiterByName);
+        const comment = options.comment ?? null;
+        delimiter = options.delimiterByName == null ? sniffDelimiter(sample, comment) : delimiterForName(sample, options.delimiterByName, comment);
         if (delimiter !== options.delimiterByName && options.delimiterByName != null) notAsNamed = options.delimiterByName;
       }
       scanner = new CsvScanner(delimiter, onRecord, '"', options.nullValues ?? null, options.comment ?? null);
@@ -420,11 +421,11 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
  * and the delimiter sniffed among the others splits the first line (a comma-separated file named
  * .tsv would otherwise be one column of whole lines): then that one.
  */
-function delimiterForName(sample: string, named: string): string {
-  const lines = sample.split(/\r\n|\r|\n/, EARLY_RECORDS);
+function delimiterForName(sample: string, named: string, comment: string | null): string {
+  const lines = sample.split(/\r\n|\r|\n/).filter((l) => comment === null || !l.startsWith(comment)).slice(0, EARLY_RECORDS);
   if (lines.some((l) => l.includes(named))) return named;
-  const sniffed = sniffDelimiter(sample);
-  return sniffed !== named && lines[0]!.includes(sniffed) ? sniffed : named;
+  const sniffed = sniffDelimiter(sample, comment);
+  return sniffed !== named && lines[0] !== undefined && lines[0].includes(sniffed) ? sniffed : named;
 }
 
 /** Words of a one-field record, counted only when one of them is a number (a line of phrases, "Ann Lee", is not columns). */

@@ -251,21 +251,25 @@ export class CsvScanner {
  * of them (a title line above the header does not rule out the delimiter below it), then the
  * highest count. A candidate on no line is not picked; none found is `,`.
  */
-export function sniffDelimiter(sample: string): string {
+export function sniffDelimiter(sample: string, comment: string | null = null): string {
   const lines: string[] = [];
   let current = '';
   let inQuotes = false;
+  // --comment's lines are not the file's lines: 20 of them above the data left nothing to sniff (unicode-data's Blocks.txt).
+  const keep = (line: string): void => {
+    if (line !== '' && (comment === null || !line.startsWith(comment))) lines.push(line);
+  };
   for (const ch of sample) {
-    if (ch === '"') inQuotes = !inQuotes;
+    if (ch === '"' && !(comment !== null && current.startsWith(comment))) inQuotes = !inQuotes;
     if (!inQuotes && (ch === '\n' || ch === '\r')) {
-      if (current !== '') lines.push(current);
+      keep(current);
       current = '';
       if (lines.length >= 20) break;
       continue;
     }
     current += ch;
   }
-  if (current !== '' && lines.length < 20) lines.push(current);
+  if (lines.length < 20) keep(current);
   let best: string = ',';
   let bestScore = -Infinity;
   for (const d of SNIFFED_DELIMITERS) {
