@@ -6,7 +6,7 @@
  */
 import type { Settings } from '../config.js';
 import { useImportSettings, type Client } from '../db/connection.js';
-import { getRecentInsertRate } from '../db/history.js';
+import { getRecentInsertRate, rememberedTargets } from '../db/history.js';
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
 import { copyIntoStage, createStage, reshapeLateArrays } from '../db/staging/index.js';
@@ -14,7 +14,7 @@ import { analyzeNewTableRowHash, listUnsanitisedColumns, serverFillsRows, withIm
 import { AtlasError, CancelledError } from '../errors.js';
 import { addColumnsSql, createTableSql, type NewTableSql } from '../transform/ddl.js';
 import { overBudget } from '../transform/mapping.js';
-import { COLUMN_LIMIT_REASON, importTempTable, MAX_USER_COLUMNS, qualify, quoteIdent, reservedRenamesWarning, sanitizeIdentifier } from '../transform/naming.js';
+import { COLUMN_LIMIT_REASON, importTempTable, mappingKeysOf, MAX_USER_COLUMNS, qualify, quoteIdent, reservedRenamesWarning, sanitizeIdentifier } from '../transform/naming.js';
 import { NUM_RE } from '../transform/infer.js';
 import { WIDEST_EARLY } from '../formats/csv/index.js';
 import type { ImportPlan } from './plan.js';
@@ -121,7 +121,39 @@ export async function importInTransaction(client: Client, settings: Settings, op
   return recordSuccess(run, staging, decision, errors, record, inserted, rowsDeleted);
 }
 
-/** Stages every row in a TEMP table; Node sees every value on the way (inference). */
+/**
+ * Headers that make the same column name (`Sales %` and `Sales $` are both `sales`; the later one
+ * gets `sales_2`): each goes to the column the table's earlier imports put that header in, so that
+ * a file with them in another order does not swap their values; said in a warning either way.
+ */
+async function matchCollidingHeaders(run: ImportRun, header: readonly string[], targets: Map<string, string>): Promise<void> {
+  const keys = mappingKeysOf(header);
+  const names = header.map((h) => sanitizeIdentifier(h));
+  const colliding = keys.filter((k, i) => !targets.has(k) && names.some((n, j) => j !== i && n === names[i]));
+  if (colliding.length === 0) return;
+  const remembered = await rememberedTargets(run.client, run.schema, run.tableName, colliding);
+  // Only when every one of them is remembered, each in a column of its own: else the file's order decides, as for a new table.
+  const all = colliding.every((k) => remembered.has(k)) && new Set(colliding.map((k) => remembered.get(k))).size === colliding.length;
+  const list = colliding.map((k) => JSON.stringify(k)).join(', ');
+  if (!all) {
+    run.warnings.push(`headers ${list} make the same column name: named by their order in the file (a suffix _2, _3, ... after the first; mapping_config records which went where); later files are matched to these columns by their header`);
+    return;
+  }
+  for (const k of colliding) targets.set(k, remembered.get(k)!);
+  // Said when the file's order would have put one into another's column (the first of a name gets it bare, the next _2, ...).
+  const seen = new Map<string, number>();
+  const byOrder = colliding.map((k) => {
+    const name = names[keys.indexOf(k)]!;
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n === 1 ? name : `${name}_${n}`;
+  });
+  if (colliding.some((k, i) => remembered.get(k) !== byOrder[i])) {
+    run.warnings.push(`headers ${list} make the same column name and come in another order than before: each goes into the column earlier imports of ${run.tableName} put it in (${colliding.map((k) => `${JSON.stringify(k)} -> ${remembered.get(k)}`).join(', ')})`);
+  }
+}
+
+/** Stages every row in a TEMP table; Node sees every value on the way (inference). *//** Stages every row in a TEMP table; Node sees every value on the way (inference). */
 async function stageRows(run: ImportRun): Promise<Staging> {
   const { client, options, prepared, trace, warnings } = run;
   const { input, mapping } = prepared;
@@ -143,6 +175,7 @@ async function stageRows(run: ImportRun): Promise<Staging> {
   if (header === null || header.some((h) => sanitizeIdentifier(h) !== h)) {
     for (const name of await listUnsanitisedColumns(client, run.schema, run.tableName)) if (!targets.has(name)) targets.set(name, name);
   }
+  if (header !== null) await matchCollidingHeaders(run, header, targets);
   const parseStart = performance.now();
   const onChunk = options.onProgress ? (rows: number) => options.onProgress?.({ bytesRead: input.reader.bytes, totalBytes: input.opened.sizeBytes, rows }) : undefined;
   const staged = await copyIntoStage(client, run.stage, input.table, targets, prepared.nullValuesOf, options.signal, onChunk);

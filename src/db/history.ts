@@ -701,3 +701,21 @@ export async function listPrunable(client: Client, schema: string, olderThanSeco
   );
   return { cutoff: isoTime(at)!, records: res.rows.map(toImportSummary) };
 }
+
+/**
+ * The column each of `keys` (a file's mapping keys, its header names) went into in the latest
+ * committed import into `table` that had it, from its record's mapping_config: where two headers
+ * make the same column name (`Sales %`, `Sales $`), a later file with them in another order is
+ * matched to those columns by its header, not by position.
+ */
+export async function rememberedTargets(client: Client, schema: string, table: string, keys: readonly string[]): Promise<Map<string, string>> {
+  const res = await client.query<{ key: string; target: string }>(
+    `select distinct on (c.key) c.key, c.value->>'target' as target
+       from ${qualify(schema, 'import_history')} h
+      cross join jsonb_each(case when jsonb_typeof(h.mapping_config->'columns') = 'object' then h.mapping_config->'columns' else '{}'::jsonb end) as c(key, value)
+      where h.table_name = $1 and h.status in ('success', 'partial') and c.key = any($2::text[]) and jsonb_typeof(c.value->'target') = 'string'
+      order by c.key, h.import_timestamp desc`,
+    [table, keys],
+  );
+  return new Map(res.rows.map((r) => [r.key, r.target]));
+}

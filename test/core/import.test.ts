@@ -313,6 +313,21 @@ describe('importFile (CSV)', () => {
     assert.deepEqual(asTab.columns.map((c) => c.target), ['a_b']);
   });
 
+  it('headers that make the same column name (Sales %, Sales $; Name, name) in another order in a later file go into the columns earlier imports put them in, said; not swapped by position', async () => {
+    const first = await importFile(db.settings, { ...defaults, source: files.write('sales1.csv', 'region,Sales %,Sales $,Name,name\nNorth,12.5,100.25,Nora,nora\n'), table: 'sales_cols' });
+    assert.ok(first.warnings.some((w) => w.startsWith('headers "Sales %", "Sales $", "Name", "name" make the same column name: named by their order in the file')), first.warnings.join('\n'));
+    const later = await importFile(db.settings, { ...defaults, source: files.write('sales2.csv', 'region,name,Sales $,Sales %,Name\nSouth,sam,200.75,7.5,Sam\n'), table: 'sales_cols' });
+    assert.equal(later.import_strategy, 'merge_exact');
+    assert.ok(later.warnings.some((w) => w.includes('come in another order than before')), later.warnings.join('\n'));
+    assert.deepEqual(await db.rows(`select region, sales::text, sales_2::text, name, name_2 from ${db.schema}.sales_cols order by id`), [
+      { region: 'North', sales: '12.5', sales_2: '100.25', name: 'Nora', name_2: 'nora' },
+      { region: 'South', sales: '7.5', sales_2: '200.75', name: 'Sam', name_2: 'sam' },
+    ]);
+    // The same order again is said nothing more of.
+    const same = await importFile(db.settings, { ...defaults, source: files.write('sales3.csv', 'region,Sales %,Sales $,Name,name\nEast,1,2,Eve,eve\n'), table: 'sales_cols' });
+    assert.deepEqual(same.warnings.filter((w) => w.includes('same column name')), []);
+  });
+
   it('values shaped like dates but invalid become mapping errors; the import is partial', async () => {
     const path = files.write('dates.csv', csv([['d', 'n'], ['2023-01-02', 1], ['2023-13-45', 2], ['2023-02-28', 3]]));
     const r = await importFile(db.settings, { ...defaults, source: path });
