@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
+import { undoImport } from '../../src/core/undo.ts';
 import { AtlasError, ImportFailedError } from '../../src/errors.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
 
@@ -326,6 +327,16 @@ describe('importFile (CSV)', () => {
     // The same order again is said nothing more of.
     const same = await importFile(db.settings, { ...defaults, source: files.write('sales3.csv', 'region,Sales %,Sales $,Name,name\nEast,1,2,Eve,eve\n'), table: 'sales_cols' });
     assert.deepEqual(same.warnings.filter((w) => w.includes('same column name')), []);
+  });
+
+  it("short records (mapping errors) are seen by type inference too: distro-info-data's debian.csv, whose older releases lack fields, makes version numeric, so that --fill-short-rows can load them into it after an undo", async () => {
+    const text = 'version,name,eol\n1.1,buzz\n2.0,hamm\n7,wheezy,2018-05-31\n8,jessie,2020-06-30\n';
+    const first = await importFile(db.settings, { ...defaults, source: files.write('debian.csv', text), table: 'debian_rel' });
+    assert.deepEqual([first.status, first.rows_inserted, first.columns.find((c) => c.target === 'version')?.type], ['partial', 2, 'numeric']);
+    await undoImport(db.settings, first.import_id, { dryRun: false, force: false, purge: false });
+    const filled = await importFile(db.settings, { ...defaults, source: files.write('debian2.csv', text), table: 'debian_rel', fillShortRows: true });
+    assert.deepEqual([filled.status, filled.rows_inserted], ['success', 4]);
+    assert.deepEqual(await db.rows(`select version::text as v from ${db.schema}.debian_rel order by _source_row_number`), [{ v: '1.1' }, { v: '2.0' }, { v: '7' }, { v: '8' }]);
   });
 
   it('values shaped like dates but invalid become mapping errors; the import is partial', async () => {

@@ -108,7 +108,9 @@ function appendLines(result: StageResult, { cols, quoted, delimiter }: FixedColu
       }
       const work = NEEDS_WORK.test(f);
       if (work && f.includes('\0')) [f, fixes] = stripNul(f, quoted[i] as string, fixes, result);
-      if (problem === '\\N') col.stats.observe(f);
+      // A short record (a mapping error) is seen too, its fields being the first columns': the type holds its
+      // values, so that it can be loaded later (--fill-short-rows) into the column this import makes.
+      if (problem === '\\N' || problem.startsWith('too_few_fields')) col.stats.observe(f);
       chunk += '\t' + (work ? escapeCopyText(f) : f);
     }
     chunk += `\t${fixesJson(fixes, result)}\n`;
