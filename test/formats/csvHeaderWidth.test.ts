@@ -68,4 +68,11 @@ describe('CSV separated by spaces', () => {
     const given = await openCsv(chunked('a b\n1 2\n', 64), { delimiter: ',', header: true, encoding: null });
     assert.deepEqual(given.warnings, []);
   });
+  it("a first line of numbers or dates read as the header is said (papaparse's long-sample.csv has no header: its first record named the columns); a header of names is not", async () => {
+    const r = await read('2013-11-23T02:30:31-08:00,42,ann@example.com,-1.5e3\n2013-11-24T02:30:31-08:00,43,bob@example.com,7\n');
+    assert.deepEqual(r.warnings, [
+      'the first line, read as the header, holds 3 value(s) shaped like data (2013-11-23T02:30:31-08:00, 42, -1.5e3) that name columns and are not imported as data: if it is data, import with --no-header (columns column_1, column_2, ...)',
+    ]);
+    assert.deepEqual((await read('id,name,born\n1,ann,1990-01-01\n')).warnings, []);
+  });
 });

@@ -392,6 +392,8 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
       if (firstShortRow !== null) {
         out.push(`${shortRows} record(s) with fewer fields than ${options.header ? 'the header' : WIDEST_EARLY} (the first: data record ${firstShortRow.rn}, ${firstShortRow.fields} of ${width}) filled with NULL to its width (--fill-short-rows)`);
       }
+      const dataLike = header === null || !options.header ? null : headerOfData(header as string[]);
+      if (dataLike !== null) out.push(dataLike);
       const narrow = header === null || !options.header ? null : narrowHeader((header as string[]).length, early, skippedLines);
       if (narrow !== null) out.push(narrow);
       if (trailing === 'drop') {
@@ -428,7 +430,22 @@ function delimiterForName(sample: string, named: string, comment: string | null)
   return sniffed !== named && lines[0] !== undefined && lines[0].includes(sniffed) ? sniffed : named;
 }
 
-/** Words of a one-field record, counted only when one of them is a number (a line of phrases, "Ann Lee", is not columns). */
+/** A number or a date or time as files write them: no column name looks so, a record's value does. */
+const DATA_SHAPED = /^(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?)$/;
+
+/**
+ * A warning when the line read as the header holds numbers or dates (a file without a header, as
+ * papaparse's long-sample.csv: its first record named the columns and was lost), as XLSX warns of
+ * a header row holding numbers; null otherwise.
+ */
+function headerOfData(header: readonly string[]): string | null {
+  const shaped = header.map((h) => h.trim()).filter((h) => DATA_SHAPED.test(h));
+  if (shaped.length === 0) return null;
+  const shown = shaped.length > 3 ? `${shaped.slice(0, 3).join(', ')}, ...` : shaped.join(', ');
+  return `the first line, read as the header, holds ${shaped.length} value(s) shaped like data (${shown}) that name columns and are not imported as data: if it is data, import with --no-header (columns column_1, column_2, ...)`;
+}
+
+/** Words of a one-field record,/** Words of a one-field record, counted only when one of them is a number (a line of phrases, "Ann Lee", is not columns). */
 const wordCount = (text: string): number => {
   const words = text.trim() === '' ? [] : text.trim().split(/\s+/);
   return words.some((w) => /^[-+]?\.?\d/.test(w)) ? words.length : 0;
