@@ -124,7 +124,8 @@ export async function importInTransaction(client: Client, settings: Settings, op
 /**
  * Headers that make the same column name (`Sales %` and `Sales $` are both `sales`; the later one
  * gets `sales_2`): each goes to the column the table's earlier imports put that header in, so that
- * a file with them in another order does not swap their values; said in a warning either way.
+ * a file with them in another order does not swap their values. Said when they are first named,
+ * and when a file's order differs from the one that named them.
  */
 async function matchCollidingHeaders(run: ImportRun, header: readonly string[], targets: Map<string, string>): Promise<void> {
   const keys = mappingKeysOf(header);
@@ -153,7 +154,7 @@ async function matchCollidingHeaders(run: ImportRun, header: readonly string[], 
   }
 }
 
-/** Stages every row in a TEMP table; Node sees every value on the way (inference). *//** Stages every row in a TEMP table; Node sees every value on the way (inference). */
+/** Stages every row in a TEMP table; Node sees every value on the way (inference). */
 async function stageRows(run: ImportRun): Promise<Staging> {
   const { client, options, prepared, trace, warnings } = run;
   const { input, mapping } = prepared;
