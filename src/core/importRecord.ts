@@ -121,7 +121,7 @@ export async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nu
     insertTimeSeconds: inserted.seconds,
     mappingStatus: errors.mappingErrors > 0 ? 'completed_with_errors' : 'completed',
   };
-  await completeImport(run.client, run.schema, run.importId, outcome);
+  await completeImport(run.client, run.schema, run.importId, outcome, run.stage);
   await recordModeOutcome(run.client, run.schema, run.importId, { mode: run.mode, updated: rowsUpdated, unchanged: rowsUnchanged, deleted: rowsDeleted, replaces: run.replaces });
   const { input } = run.prepared;
   return {

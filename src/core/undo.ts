@@ -208,7 +208,7 @@ function describeDependents(plan: UndoResult): string {
 /** The refusal of an undo whose rows later imports rely on. */
 function dependentsError(plan: UndoResult): AtlasError {
   return new AtlasError(`cannot undo import ${plan.import_id}: ${describeDependents(plan)}`, {
-    hint: '--reassign keeps those rows, each as a row of the earliest import that skipped it (its record updated); --force deletes them too',
+    hint: `--reassign keeps those rows, each as a row of the earliest import that skipped it (its record updated); --force deletes them too${plan.dependent_rows_put_back > 0 ? ` (the ${plan.dependent_rows_put_back} it updated are put back to their versions before it)` : ''}`,
   });
 }
 

@@ -1,5 +1,5 @@
 /** Queries on import_history. The schema name is always quoted; every value is a parameter. */
-import { qualify } from '../transform/naming.js';
+import { qualify, quoteIdent } from '../transform/naming.js';
 import { isoTime } from '../transform/time.js';
 import type { Client } from './connection.js';
 import { recordJson, recordText, recordTexts } from './recordText.js';
@@ -196,11 +196,16 @@ export interface ImportOutcome {
   metadata: Record<string, unknown>;
 }
 
-export async function completeImport(client: Client, schema: string, importId: string, o: ImportOutcome): Promise<void> {
-  // Its transaction's id, which undo compares its rows' xmin with: read from a row it wrote (an index
-  // probe; in an atomic batch's savepoint, the savepoint's id), since the record's own xmin changes
-  // when anyone edits the record in SQL.
-  const ownXmin = o.status === 'failed' ? `'{}'::jsonb` : `coalesce((select jsonb_build_object('import_xmin', t.xmin::text) from ${qualify(schema, o.tableName)} t where t._import_id = $1 limit 1), '{}'::jsonb)`;
+/**
+ * Writes the import's final record. `stage`, the import's staging table, gives its transaction's id
+ * (`metadata.import_xmin`), which undo compares its rows' xmin with, since the record's own xmin
+ * changes when anyone edits the record in SQL: the xmin of the first staged row, written by the
+ * same (sub)transaction as its rows (in an atomic batch, the file's savepoint), read from the first
+ * page. (Reading it from the data table by _import_id was a scan of the whole table per file of a
+ * batch: without statistics the planner expects many matches, and the import's rows are last.)
+ */
+export async function completeImport(client: Client, schema: string, importId: string, o: ImportOutcome, stage: string | null = null): Promise<void> {
+  const ownXmin = o.status === 'failed' || stage === null ? `'{}'::jsonb` : `coalesce((select jsonb_build_object('import_xmin', s.xmin::text) from ${quoteIdent(stage)} s limit 1), '{}'::jsonb)`;
   await client.query(
     `update ${qualify(schema, 'import_history')} set
        status = $2, error_message = $3, warnings = $4, file_hash = $5, file_size_bytes = coalesce($6, file_size_bytes),

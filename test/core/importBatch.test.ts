@@ -366,6 +366,11 @@ describe('importBatch', { timeout: 600_000 }, () => {
       `select file_name, count(*) over (partition by import_timestamp)::int as n from ${db.schema}.import_history order by import_timestamp`,
     );
     assert.deepEqual(stamped.map((x) => `${x.file_name}:${x.n}`), names.map((n) => `${n}.csv:1`), 'one timestamp per record, in file order');
+    // Each file wrote its rows in a savepoint of its own: the id its record keeps for undo is that savepoint's, its rows' xmin.
+    const xmins = await db.rows<{ same: boolean }>(
+      `select h.metadata->>'import_xmin' = all(array(select t.xmin::text from ${db.schema}.chain t where t._import_id = h.import_id)) as same from ${db.schema}.import_history h where h.table_name = 'chain'`,
+    );
+    assert.deepEqual(xmins.map((x) => x.same), names.map(() => true));
     const undone = await undoBatch(db.settings, r.batch_id, { dryRun: false, force: false, reassign: false, purge: false });
     assert.deepEqual(undone.imports.map((x) => x.import_id), r.files.map((f) => f.import_id).reverse());
     assert.equal(undone.rows_removed, 6);
