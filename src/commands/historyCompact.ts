@@ -43,6 +43,11 @@ function render(r: CompactResult, c: ReturnType<typeof colorFor>): string {
   const shortId = shortIds(r.imports.slice(0, 20).map((i) => i.import_id));
   for (const i of r.imports.slice(0, 20)) lines.push(`  ${shortId(i.import_id)}  ${printable(i.table_name)}  ${formatCount(i.preimages)}`);
   if (r.imports.length > 20) lines.push(c.dim(`  ... and ${formatCount(r.imports.length - 20)} more (--json lists all)`));
-  if (r.imports.length > 0) lines.push(c.yellow(r.dry_run ? 'those imports could then no longer be undone' : 'those imports can no longer be undone (atlas history <id> says so)'));
+  // An undone import's kept versions serve no undo: only the others are said to lose it.
+  const undoable = r.imports.filter((i) => i.status === 'success' || i.status === 'partial').length;
+  const others = r.imports.length - undoable;
+  const already = others > 0 ? `; ${formatCount(others)} ${r.dry_run ? 'are' : 'were'} undone already` : '';
+  if (undoable > 0) lines.push(c.yellow(r.dry_run ? `${formatCount(undoable)} of those imports could then no longer be undone${already}` : `${formatCount(undoable)} of those imports can no longer be undone (atlas history <id> says so)${already}`));
+  else if (others > 0) lines.push(`those imports are undone already: dropping their previous versions takes no undo away`);
   return `${lines.join('\n')}\n`;
 }

@@ -25,7 +25,7 @@ export interface CompactResult {
   /** Imports before this instant are compacted. */
   cutoff: string;
   /** The imports whose pre-images are (or would be) dropped, oldest first. */
-  imports: Array<{ import_id: string; table_name: string; preimages: number }>;
+  imports: Array<{ import_id: string; table_name: string; status: string; preimages: number }>;
   /** Pre-images dropped (or that would be). */
   preimages_dropped: number;
 }

@@ -390,14 +390,14 @@ export async function listRowVersions(client: Client, schema: string, table: str
  * `preimages_pruned_at`: they can no longer be undone. Returns those imports (all that would be,
  * in a dry run) with how many pre-images each had.
  */
-export async function prunePreImages(client: Client, schema: string, cutoff: Date, dryRun: boolean): Promise<Array<{ import_id: string; table_name: string; preimages: number }>> {
+export async function prunePreImages(client: Client, schema: string, cutoff: Date, dryRun: boolean): Promise<Array<{ import_id: string; table_name: string; status: string; preimages: number }>> {
   const h = qualify(schema, 'import_history');
   const pre = qualify(schema, PREIMAGES);
-  const res = await client.query<{ import_id: string; table_name: string; preimages: number }>(
-    `select p.import_id, h.table_name, count(*)::int as preimages
+  const res = await client.query<{ import_id: string; table_name: string; status: string; preimages: number }>(
+    `select p.import_id, h.table_name, h.status, count(*)::int as preimages
        from ${pre} p join ${h} h on h.import_id = p.import_id
       where h.import_timestamp < $1 and h.status <> 'in_progress'
-      group by p.import_id, h.table_name, h.import_timestamp
+      group by p.import_id, h.table_name, h.status, h.import_timestamp
       order by h.import_timestamp`,
     [cutoff],
   );

@@ -109,6 +109,18 @@ describe('what lineage, errors and undo print', () => {
     assert.deepEqual(await db.rows(`select count(*)::int as n from ${db.schema}.ubatch`), [{ n: 0 }], 'the table held 4 rows');
   });
 
+  it('history compact does not say that imports undone already could then no longer be undone', async () => {
+    await run(['import', files.write('cu1.csv', csv([['k', 'v'], ['x', 1]])), '--table', 'compact_u', '-q']);
+    const u = JSON.parse((await run(['import', files.write('cu2.csv', csv([['k', 'v'], ['x', 2]])), '--table', 'compact_u', '--mode', 'upsert', '--key', 'k', '--json'])).stdout) as { import_id: string };
+    assert.equal((await run(['undo', u.import_id, '--yes', '-q'])).code, 0);
+    const plan = JSON.parse((await run(['history', 'compact', '--older-than', '0m', '--dry-run', '--json'])).stdout) as { imports: Array<{ import_id: string; status: string }> };
+    assert.deepEqual(plan.imports.filter((i) => i.import_id === u.import_id), [{ import_id: u.import_id, table_name: 'compact_u', status: 'undone', preimages: 1 }]);
+    const text = (await run(['history', 'compact', '--older-than', '0m', '--dry-run'])).stdout;
+    const undone = plan.imports.filter((i) => i.status === 'undone').length;
+    const others = plan.imports.length - undone;
+    assert.match(text, others === 0 ? /^those imports are undone already: dropping their previous versions takes no undo away$/m : new RegExp(`^${others} of those imports could then no longer be undone; ${undone} are undone already$`, 'm'));
+  });
+
   it("undo's list of later imports names the rows a replace kept in place, after history compact as before", async () => {
     const a = JSON.parse((await run(['import', files.write('kc1.csv', csv([['k'], ['x'], ['y']])), '--table', 'kept_c', '--json'])).stdout) as { import_id: string };
     const r = JSON.parse((await run(['import', files.write('kc2.csv', csv([['k'], ['x'], ['z']])), '--table', 'kept_c', '--mode', 'replace', '--json'])).stdout) as { import_id: string };
