@@ -9,6 +9,8 @@ import { UsageError } from '../errors.js';
 import { parseTableName } from '../transform/naming.js';
 
 export function tableNamed(given: string, settings: Pick<Settings, 'schema' | 'schemaSource'>, what: string): string {
+  // history --table '' matched nothing and said nothing of why.
+  if (given.trim() === '') throw new UsageError(`${what} is empty: give a table name`);
   const parsed = parseTableName(given);
   if (parsed === null) throw new UsageError(`${what} "${given}" is not a name atlas can take: write name, schema.name, or "name" in double quotes for one that holds a dot`);
   const { schema, table } = parsed;

@@ -187,6 +187,7 @@ export function parseTableName(given: string): { schema: string | null; table: s
   const quoted = /^"((?:[^"]|"")+)"$/.exec(given);
   if (quoted) return { schema: null, table: unquote(given) };
   const dot = /^("(?:[^"]|"")+"|[^".]+)\.("(?:[^"]|"")+"|[^".]+)$/.exec(given);
-  if (dot === null) return given.includes('.') ? null : { schema: null, table: given };
+  // A quote that opens a name and never closes it is a typo, not part of a name (`"orders`).
+  if (dot === null) return given.includes('.') || given.startsWith('"') ? null : { schema: null, table: given };
   return { schema: unquote(dot[1]!), table: unquote(dot[2]!) };
 }

@@ -291,6 +291,8 @@ describe('tracking commands (spawned)', () => {
       [['history', 'prune', '--older-than', '365d'], /pass --yes/],
       [['history', 'prune', '--older-than', '365d', '--dry-run', '--table', 'people'], /does not take --table/],
       [['history', 'compact', '--older-than', '365d', '--dry-run', '--table', 'people'], /history compact does not take --table/],
+      [['history', '--table', ''], /--table is empty: give a table name/],
+      [['lineage', '"unterminated'], /the table ""unterminated" is not a name atlas can take/],
     ];
     for (const [args, message] of refusals) {
       const r = await runAtlas([...args, ...conn]);

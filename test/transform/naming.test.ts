@@ -10,7 +10,7 @@ describe('naming', () => {
     assert.deepEqual(parseTableName('"a.b"'), { schema: null, table: 'a.b' });
     assert.deepEqual(parseTableName('"My Schema"."we""ird.t"'), { schema: 'My Schema', table: 'we"ird.t' });
     assert.deepEqual(parseTableName('Orders 2024'), { schema: null, table: 'Orders 2024' });
-    for (const bad of ['a.b.c', 'a.', '.b', '"a.b', 'a."b"c']) assert.equal(parseTableName(bad), null, bad);
+    for (const bad of ['a.b.c', 'a.', '.b', '"a.b', 'a."b"c', '"unterminated', '"']) assert.equal(parseTableName(bad), null, bad);
   });
 
   it('sanitises identifiers: lower case, runs of other characters become one _', () => {
