@@ -122,22 +122,22 @@ export function sourceRowMeaning(record: Pick<ImportRecord, 'metadata' | 'file_t
 
 /** A table's lineage in a schema where atlas never ran (its history tables are not there): no import contributed its rows. */
 async function lineageWithoutHistory(client: Client, schema: string, table: string): Promise<TableLineage> {
-  await requireTrackedTable(client, schema, table);
+  await requireTrackedTable(client, schema, table, false);
   const counts = await countRowsByImport(client, schema, table);
   return { table_name: table, imports: [], total_imports: 0, total_rows_contributed: 0, rows_now_in_table: counts.reduce((sum, c) => sum + c.rows, 0) };
 }
 
 /** A row of a table in a schema where atlas never ran: not there, or naming an import there is no record of. */
 async function rowWithoutHistory(client: Client, schema: string, table: string, id: string): Promise<never> {
-  await requireRowTable(client, schema, table, id);
+  await requireRowTable(client, schema, table, id, false);
   const row = await getRowById(client, schema, table, id, false);
   if (row === null) throw noSuchRow(schema, table, id);
   throw new NotFoundError(`row ${id} names import ${row.importId}, which has no history record`);
 }
 
 /** The table exists, has `_import_id`, and an id column to find row `id` by. */
-async function requireRowTable(client: Client, schema: string, table: string, id: string): Promise<void> {
-  await requireTrackedTable(client, schema, table);
+async function requireRowTable(client: Client, schema: string, table: string, id: string, history = true): Promise<void> {
+  await requireTrackedTable(client, schema, table, history);
   const info = await getDataTable(client, schema, table);
   if (!info?.columns.has('id')) throw new AtlasError(`table ${schema}.${table} has no id column to find row ${id} by`);
   // getRowById compares the id as a bigint, as atlas's tables make it.
@@ -148,9 +148,16 @@ const noSuchRow = (schema: string, table: string, id: string): NotFoundError =>
   new NotFoundError(`no row with id ${id} in ${schema}.${table}`, { hint: 'it may have been deleted, or removed by `atlas undo`' });
 
 /** Checks the table exists and has `_import_id`; throws a helpful error otherwise. */
-async function requireTrackedTable(client: Client, schema: string, table: string): Promise<void> {
+async function requireTrackedTable(client: Client, schema: string, table: string, history = true): Promise<void> {
   const info = await getDataTable(client, schema, table);
   if (info === null) {
+    // Imports went into it, and history lists them: the table was dropped or renamed since ("no table" alone read as a typo).
+    const imported = history ? (await listTableImports(client, schema, table)).length : 0;
+    if (imported > 0) {
+      throw new NotFoundError(`no table ${schema}.${table}: ${imported} import(s) that still own rows went into it, so it was dropped or renamed since`, {
+        hint: `atlas history --table ${table} lists them; give the table back its name to trace its rows`,
+      });
+    }
     const guess = sanitizeIdentifier(table);
     const hint = guess !== table && guess !== '' && (await getDataTable(client, schema, guess)) !== null ? `did you mean ${guess}?` : '`atlas history` shows the tables atlas imported into';
     throw new NotFoundError(`no table ${schema}.${table}`, { hint });

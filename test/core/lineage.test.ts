@@ -11,6 +11,17 @@ describe('traceLineage and traceRow', () => {
   const db = useTestDb();
   const files = useTempDir();
 
+  it('a table atlas imported into that was dropped or renamed since is said to be so, naming history, not only "no table" (read as a typo)', async () => {
+    await importInto(db.settings, files.write('gone.csv', csv([['k'], ['a']])), 'gone_t');
+    await db.rows(`alter table ${db.schema}.gone_t rename to gone_t_old`);
+    await assert.rejects(traceLineage(db.settings, 'gone_t'), (err: unknown) => {
+      assert.ok(err instanceof NotFoundError, String(err));
+      assert.equal(err.message, `no table ${db.schema}.gone_t: 1 import(s) that still own rows went into it, so it was dropped or renamed since`);
+      assert.match(err.hint ?? '', /atlas history --table gone_t lists them/);
+      return true;
+    });
+  });
+
   it("lists the success and partial imports with what they inserted then and their rows now; an import whose rows are gone stays (the spec's definition)", async () => {
     const a = await importInto(db.settings, files.write('members_1.csv', csv([['name', 'joined'], ['ada', '03/14/2024'], ['grace', '07/02/2023'], ['alan', '11/23/2022']])), 'members');
     const b = await importInto(db.settings, files.write('members_2.csv', csv([['name', 'joined'], ['edsger', '01/05/2021'], ['barbara', '02/06/2020']])), 'members');
