@@ -94,7 +94,18 @@ function catalogType(r: ColumnRow, p: 't' | 'b'): CatalogType {
  * element's), and under any domains the type they are built on with the modifier they give it.
  * These are parts to quote and numbers (catalogTypeRef), never text pasted into SQL.
  */
-export async function getExistingTable(client: Client, schema: string, table: string, attempt = 1): Promise<ExistingTable | null> {
+export async function getExistingTable(client: Client, schema: string, table: string): Promise<ExistingTable | null> {
+  // A table another transaction committed between the reading's two statements is read again (at most twice).
+  for (let attempt = 1; ; attempt++) {
+    const found = await readExistingTable(client, schema, table, attempt === 3);
+    if (found !== READ_AGAIN) return found;
+  }
+}
+
+/** readExistingTable's answer when the table showed up, with its columns, after its columns were read. */
+const READ_AGAIN = Symbol('read again');
+
+async function readExistingTable(client: Client, schema: string, table: string, lastTry: boolean): Promise<ExistingTable | null | typeof READ_AGAIN> {
   const res = await client.query<ColumnRow>(
     `with recursive col as (
        select a.attnum, a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.atttypid, a.atttypmod,
@@ -149,7 +160,7 @@ export async function getExistingTable(client: Client, schema: string, table: st
     );
     const relkind = other.rows[0]?.relkind;
     if (relkind === undefined) return null;
-    if (other.rows[0]!.has_columns && (relkind === 'r' || relkind === 'p') && attempt < 3) return getExistingTable(client, schema, table, attempt + 1);
+    if (other.rows[0]!.has_columns && (relkind === 'r' || relkind === 'p') && !lastTry) return READ_AGAIN;
     if (relkind !== 'r' && relkind !== 'p') {
       throw new AtlasError(`${schema}.${table} is ${RELKINDS[relkind] ?? `a relation of kind "${relkind}"`}, not a table: atlas imports only into tables`, {
         hint: 'import into a table of another name with --table NAME',
