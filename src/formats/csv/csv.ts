@@ -162,7 +162,8 @@ export async function openCsv(bytes: AsyncIterable<Buffer>, options: CsvOptions)
     if (width !== null) fields = fillShort(fields, rn + 1, width);
     // Blank lines are not records; in a one-column file one between records may have been an
     // empty value (COPY and R's data.table read it as NULL): those are counted for a warning.
-    if (blanks > 0 && rn > 0 && (header?.length ?? fields.length) === 1) blankBetween += blanks;
+    // (Those right after a header count too: COPY reads them as records as well.)
+    if (blanks > 0 && (rn > 0 || header !== null) && (header?.length ?? 1) === 1 && fields.length === 1) blankBetween += blanks;
     blanks = 0;
     rn++;
     if (rn <= EARLY_RECORDS) early.push({ width: fields.length, n, hash: fields[0]?.startsWith('#') === true, words: fields.length === 1 ? wordCount(fields[0] ?? '') : 0 });
