@@ -274,7 +274,7 @@ describe('openXml', () => {
   <!-- <!ATTLIST glob weight CDATA "99"> -->
   <!ATTLIST glob pattern CDATA #REQUIRED weight CDATA "50" case-sensitive (true|false) #IMPLIED>
   <!ATTLIST magic priority CDATA '50' note CDATA #FIXED "a &amp; b">
-  <!ATTLIST glob weight CDATA "70">
+  <!ATTLIST glob weight CDATA "70" case-sensitive CDATA "true">
 ]>
 <mime-info>
   <mime-type type="a"><glob pattern="*.a"/><magic/></mime-type>

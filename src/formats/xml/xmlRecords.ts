@@ -284,6 +284,8 @@ export type AttributeDefaults = Map<string, Array<[string, string]>>;
  */
 export function parseAttributeDefaults(doctype: string): AttributeDefaults {
   const defaults: AttributeDefaults = new Map();
+  /** Every attribute declared, with a default or not: a later declaration of one does not bind. */
+  const declared = new Set<string>();
   const text = doctype.replace(/<!--[\s\S]*?-->/g, ' ');
   const declaration = /<!ATTLIST\s+([^\s>%]+)((?:[^>"']|"[^"]*"|'[^']*')*)>/g;
   const definition = /^\s*([^\s%()]+)\s+(?:NOTATION\s*)?(\([^)]*\)|[A-Z]+)\s+(#REQUIRED|#IMPLIED|(?:#FIXED\s+)?("[^"]*"|'[^']*'))/;
@@ -293,7 +295,10 @@ export function parseAttributeDefaults(doctype: string): AttributeDefaults {
     const list = defaults.get(element) ?? [];
     for (let d = definition.exec(rest); d !== null; d = definition.exec(rest)) {
       rest = rest.slice(d[0].length);
-      if (d[4] === undefined || list.some(([name]) => name === d![1])) continue;
+      const key = `${element} ${d[1]!}`;
+      if (declared.has(key)) continue;
+      declared.add(key);
+      if (d[4] === undefined) continue;
       const value = decodeEntities(d[4].slice(1, -1).replace(/[\t\n\r]/g, ' '));
       if (value !== null) list.push([d[1]!, value]);
     }
