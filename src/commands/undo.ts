@@ -105,7 +105,7 @@ function renderDependents(r: UndoResult, c: ReturnType<typeof colorFor>): string
   switch (r.dependents) {
     case 'refused':
       return c.yellow(
-        `  refused: ${rows} of its rows are the data of later imports too, which skipped their copies as duplicates of them (records per import: ${r.dependent_imports.map((d) => who(d, d.records)).join(', ')}); --reassign keeps them for those imports, --force deletes them`,
+        `  refused: ${rows} of its rows are the data of later imports too, which skipped their copies as duplicates of them (records per import: ${r.dependent_imports.map((d) => who(d, d.records)).join(', ')}); --reassign keeps them for those imports, --force deletes them${r.dependent_rows_put_back > 0 ? ` (puts back the ${formatCount(r.dependent_rows_put_back)} it updated to their versions before it)` : ''}`,
       );
     case 'reassigned':
       return `  ${r.dry_run ? 'keep' : 'kept'} ${rows} of them, which later imports rely on, as rows of the earliest import that skipped each (rows per import: ${r.dependent_imports.filter((d) => d.rows > 0).map((d) => who(d, d.rows)).join(', ')}); their records count them as inserted`;

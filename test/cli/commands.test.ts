@@ -264,6 +264,9 @@ describe('tracking commands (spawned)', () => {
     const u = await importWith(db.settings, files.write('put_u.csv', csv([['sku', 'n'], ['a', 10], ['c', 3]])), 'put_back', { mode: 'upsert', key: ['sku'] });
     const b = await importInto(db.settings, files.write('put_b.csv', csv([['sku', 'n'], ['a', 10], ['c', 3], ['d', 4]])), 'put_back');
     assert.equal(b.duplicates_found, 2);
+    const refused = await runAtlas(['undo', u.import_id, '--dry-run', ...conn]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stdout, /--force deletes them \(puts back the 1 it updated to their versions before it\)/);
     const r = await runAtlas(['undo', u.import_id, '--dry-run', '--force', ...conn]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`delete with them 1 row\\(s\\) and put back 1 row\\(s\\) to their versions before it that later imports rely on \\(--force; records per import: ${b.import_id} \\(put_b.csv\\): 2\\)`));
