@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { getImport, listHistory, type ImportRecord } from '../core/history.js';
+import { getImport, isInterrupted, listHistory, type ImportRecord } from '../core/history.js';
 import { cellWriter, colorFor, colorStatus, databaseNotice, describePage, type DetailGroup, formatAbsoluteTime, formatCount, formatDuration, formatRelativeTime, formatTime, globalOptions, newTable, parseSince, parseWholeNumber, printable, printableLines, printableOrNull, printJson, renderDetail, settingsFor, shortIds, statusLabel, tableFlag } from './shared.js';
 import { UsageError } from '../errors.js';
 import { flagsGiven } from './flags.js';
@@ -14,7 +14,8 @@ export async function runHistoryCommand(importId: string | undefined, flags: His
     const given = flagsGiven(cmd, historyFlags);
     if (given.length > 0) throw new UsageError(`history ${importId} shows that one import: ${given.join(', ')} filter or page the list of imports`, { hint: 'leave out the import id to list imports' });
     const record = await getImport(settings, importId, { onDatabase: databaseNotice(cmd) });
-    if (g.json) printJson({ success: true, import_record: record });
+    // `interrupted` as the list gives it (its metadata says so too, which not every reader looks in).
+    if (g.json) printJson({ success: true, import_record: { ...record, interrupted: isInterrupted(record) } });
     else process.stdout.write(renderRecord(record, c));
     return;
   }

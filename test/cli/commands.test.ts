@@ -96,6 +96,12 @@ describe('tracking commands (spawned)', () => {
     assert.equal(rec.file_name, longName);
     for (const f of ['file_size_bytes', 'rows_inserted', 'duration_seconds', 'data_validation_errors', 'mapping_errors_count']) assert.equal(typeof rec[f], 'number', f);
     assert.equal(rec.data_validation_errors, rec.validation_errors);
+    assert.equal(rec.interrupted, false);
+    // An interrupted import says so in one record's JSON as in the list's.
+    const cut = await insertRecord(db, { status: 'failed', table_name: 'people' });
+    await db.rows(`update ${db.schema}.import_history set metadata = '{"interrupted": true}' where import_id = $1`, [cut]);
+    assert.equal((json(await runAtlas(['history', cut, '--json', ...conn])).import_record as Record<string, unknown>).interrupted, true);
+    await db.rows(`delete from ${db.schema}.import_history where import_id = $1`, [cut]);
 
     const stats = json(await runAtlas(['stats', '--json', ...conn]));
     assertHasFields(stats, SHAPES.statistics.top, 'stats');
