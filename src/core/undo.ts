@@ -13,7 +13,7 @@ import { dependentImportText, listDependentImports, type DependentImport } from 
 import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
 import { disableSql, type TriggerOrRule } from '../db/rowTriggers.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
-import { countDependentRowsChangedSince, countDependentUpdatedRows, countHandedOverPreImages, countInPlaceRestores, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restoredColumns, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
+import { countDependentRowsChangedSince, countHandedOverPreImages, countInPlaceRestores, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restoredColumns, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
 import { AtlasError, describeError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
@@ -481,7 +481,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     result.later_duplicates = result.dependent_imports.reduce((n, d) => n + d.records, 0);
     result.dependent_rows = result.dependent_imports.reduce((n, d) => n + d.rows, 0);
     if (result.dependent_rows > 0) result.dependents = options.reassign ? 'reassigned' : options.force ? 'deleted' : 'refused';
-    if (result.dependent_rows > 0 && result.rows_to_restore > 0) result.dependent_rows_put_back = await countDependentUpdatedRows(client, schema, table, id);
+    result.dependent_rows_put_back = result.dependent_imports.reduce((n, d) => n + d.rows_on_updated, 0);
     if (result.rows_to_restore > 0) {
       // The rows --force leaves to later imports are not put back (handOverPreImages).
       const skipped = result.later_imports.length > 0 ? await listLaterChangedRowIds(client, schema, table, id) : [];

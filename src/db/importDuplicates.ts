@@ -59,6 +59,8 @@ export interface DependentImport {
   rows: number;
   /** Of `records`, those that rely on rows the undone import updated: undo puts back their previous version, not deletes them. */
   records_on_updated: number;
+  /** Of `rows`, those the undone import updated. */
+  rows_on_updated: number;
 }
 
 /** `id (file.csv, 3 record(s))`: a later import that relies on an import's rows, as refusals name it. */
@@ -111,7 +113,7 @@ export async function listDependentImports(client: Client, schema: string, table
   const h = qualify(schema, 'import_history');
   // Only the columns that decide which record claims a row: not each record's jsonb, which made the
   // sort of 1.5M records spill to disk (docs/decisions.md).
-  const res = await client.query<{ import_id: string; file_name: string | null; import_timestamp: Date; records: number; rows: number; records_on_updated: number }>(
+  const res = await client.query<{ import_id: string; file_name: string | null; import_timestamp: Date; records: number; rows: number; records_on_updated: number; rows_on_updated: number }>(
     `with deps as materialized (
        select d.import_id, d.matched_row_id, d.record_number, h.import_timestamp,
               exists (select 1 from ${qualify(schema, 'import_preimages')} p where p.import_id = $1 and p.table_name = $2 and p.row_id = d.matched_row_id) as on_updated
@@ -120,12 +122,13 @@ export async function listDependentImports(client: Client, schema: string, table
         where h.table_name = $2 and h.import_id <> $1 and h.status in ('success', 'partial')
           and ${reliesOnRowsSql(schema, table)}
      ), firsts as (
-       select distinct on (matched_row_id) import_id from deps order by matched_row_id, import_timestamp, import_id, record_number
+       select distinct on (matched_row_id) import_id, on_updated from deps order by matched_row_id, import_timestamp, import_id, record_number
      )
-     select h.import_id, h.file_name, h.import_timestamp, r.records::int as records, coalesce(f.rows, 0)::int as rows, r.on_updated::int as records_on_updated
+     select h.import_id, h.file_name, h.import_timestamp, r.records::int as records, coalesce(f.rows, 0)::int as rows, r.on_updated::int as records_on_updated,
+            coalesce(f.on_updated, 0)::int as rows_on_updated
        from (select import_id, count(*) as records, count(*) filter (where on_updated) as on_updated from deps group by import_id) r
        join ${h} h on h.import_id = r.import_id
-       left join (select import_id, count(*) as rows from firsts group by import_id) f on f.import_id = r.import_id
+       left join (select import_id, count(*) as rows, count(*) filter (where on_updated) as on_updated from firsts group by import_id) f on f.import_id = r.import_id
       order by h.import_timestamp, h.import_id`,
     [importId, table],
   );

@@ -424,17 +424,3 @@ export async function countDependentRowsChangedSince(client: Client, schema: str
   return res.rows[0]?.n ?? 0;
 }
 
-/**
- * How many of the rows later imports rely on (they skipped their copies as duplicates of them)
- * were updated by `importId`, which kept their previous versions: undo --reassign cannot both
- * keep such a row for the later import and put back its previous version.
- */
-export async function countDependentUpdatedRows(client: Client, schema: string, table: string, importId: string): Promise<number> {
-  const res = await client.query<{ n: number }>(
-    `with ${dependentRecordsSql(schema, table)}
-     select count(*)::int as n from firsts f
-      where exists (select 1 from ${qualify(schema, PREIMAGES)} p where p.import_id = $1 and p.table_name = $2 and p.row_id = f.matched_row_id)`,
-    [importId, table],
-  );
-  return res.rows[0]?.n ?? 0;
-}
