@@ -5,7 +5,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { lockWaitNotice, type LockWait } from '../db/lockWaits.js';
 import { createProgress, progressMode } from './progress.js';
 import { debugPauses, PHASE_POINTS } from './debugPause.js';
-import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printableLines, printJson, settingsFor, withCancelOnSignal } from './shared.js';
+import { colorFor, colorStatus, databaseNotice, formatCount, formatDuration, globalOptions, printable, printableLines, printJson, settingsFor, tableRef, withCancelOnSignal } from './shared.js';
 import type { ImportFlags } from './importFlags.js';
 import { importOptionsFromFlags } from './importOptions.js';
 
@@ -66,7 +66,7 @@ export async function runImportCommand(sources: string[], flags: ImportFlags, cm
   if (g.quiet) return;
   const c = colorFor(cmd);
   const lines = [
-    `${colorStatus(c, result.status)}: imported ${formatCount(result.rows_inserted)} of ${formatCount(result.total_rows_in_file)} rows from ${printable(result.file_name ?? 'stdin')} into ${printable(`${result.schema}.${result.table_name}`)} (${result.import_strategy}) in ${formatDuration(result.duration_seconds)}`,
+    `${colorStatus(c, result.status)}: imported ${formatCount(result.rows_inserted)} of ${formatCount(result.total_rows_in_file)} rows from ${printable(result.file_name ?? 'stdin')} into ${tableRef(result.schema, result.table_name)} (${result.import_strategy}) in ${formatDuration(result.duration_seconds)}`,
   ];
   lines.push(
     c.dim(
@@ -92,8 +92,8 @@ function renderDryRun(r: DryRunResult, c: ReturnType<typeof colorFor>): string {
     c.bold(`dry run: nothing was written`),
     // A file that would fail is said to in the first line, not only below its columns.
     r.would_fail
-      ? c.red(`would fail: ${printable((r.failure ?? 'see the mapping errors below').replace(/; nothing was imported$/, ''))}; no row of the ${formatCount(r.total_rows_in_file)} would go into ${printable(`${r.schema}.${r.table_name}`)}`)
-      : `would import ${formatCount(r.total_rows_in_file)} rows into ${printable(`${r.schema}.${r.table_name}`)} (${r.import_strategy})${r.mapping_errors_count > 0 ? c.yellow(`, less the rows of ${formatCount(r.mapping_errors_count)} mapping error(s)`) : ''}`,
+      ? c.red(`would fail: ${printable((r.failure ?? 'see the mapping errors below').replace(/; nothing was imported$/, ''))}; no row of the ${formatCount(r.total_rows_in_file)} would go into ${tableRef(r.schema, r.table_name)}`)
+      : `would import ${formatCount(r.total_rows_in_file)} rows into ${tableRef(r.schema, r.table_name)} (${r.import_strategy})${r.mapping_errors_count > 0 ? c.yellow(`, less the rows of ${formatCount(r.mapping_errors_count)} mapping error(s)`) : ''}`,
     '',
     c.bold('columns'),
     ...r.columns.map(

@@ -12,6 +12,7 @@ import type { DatabaseTarget } from '../db/connection.js';
 import { lockWaitNotice, type LockWaitOptions } from '../db/lockWaits.js';
 import { firstChars } from '../transform/firstChars.js';
 import { printable } from '../transform/printable.js';
+import { quoteIdent } from '../transform/naming.js';
 
 // Every string from a file, a file name or the database goes through these when text output is
 // rendered (JSON output stays exact).
@@ -20,6 +21,12 @@ export { printable, printableLines } from '../transform/printable.js';
 /** printable() of a value that may be absent (a detail view leaves null out). */
 export function printableOrNull(text: string | null): string | null {
   return text === null ? null : printable(text);
+}
+
+/** `schema.table` as it is written in SQL: a part that is not a plain lower-case name is quoted (`public."Mixed Case"`), so that it can be pasted into psql. */
+export function tableRef(schema: string, table: string): string {
+  const part = (name: string): string => (/^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdent(name));
+  return printable(`${part(schema)}.${part(table)}`);
 }
 import { formatAbsoluteTime } from '../transform/time.js';
 

@@ -3,7 +3,7 @@ import { laterChangeText, undoImport, undoRefusal, type UndoResult } from '../co
 import { blockingReferenceText } from '../core/undoReferenceCheck.js';
 import { keyConflictText } from '../core/undoKeyCheck.js';
 import { CancelledError, ExitCode } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor, tableRef } from './shared.js';
 import type { UndoFlags } from './undoFlags.js';
 
 
@@ -39,7 +39,7 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
 
 /** `asking`: the plan shown before the question, which is not a dry run the user asked for: it does not say "nothing was changed". */
 function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false } = {}): string {
-  const where = printable(`${r.schema}.${r.table_name}`);
+  const where = tableRef(r.schema, r.table_name);
   const what = `import ${r.import_id} (${printable(r.file_name ?? 'stdin')}, ${formatTime(r.import_timestamp)})`;
   const lines: string[] = [];
   const noRows = r.previous_status !== 'success' && r.previous_status !== 'partial';

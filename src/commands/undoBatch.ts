@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { undoBatch, type BatchUndoResult } from '../core/undoBatch.js';
 import { CancelledError, UsageError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatCount, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatCount, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor, tableRef } from './shared.js';
 import type { UndoFlags } from './undoFlags.js';
 
 
@@ -36,7 +36,7 @@ function render(r: BatchUndoResult, c: ReturnType<typeof colorFor>, asking: bool
   // are what the undo does, an upsert's updated rows put back rather than removed (as undo of one import says).
   for (const u of r.imports) {
     const restored = u.rows_restored ?? 0;
-    lines.push(`  ${r.dry_run ? 'remove' : 'removed'} ${formatCount(u.rows_removed)} row(s) of import ${u.import_id} (${printable(u.file_name ?? 'stdin')}) from ${printable(`${u.schema}.${u.table_name}`)}${restored > 0 ? `, put back ${formatCount(restored)} it updated or deleted` : ''}`);
+    lines.push(`  ${r.dry_run ? 'remove' : 'removed'} ${formatCount(u.rows_removed)} row(s) of import ${u.import_id} (${printable(u.file_name ?? 'stdin')}) from ${tableRef(u.schema, u.table_name)}${restored > 0 ? `, put back ${formatCount(restored)} it updated or deleted` : ''}`);
     if (u.rows_altered_on_restore > 0) lines.push(c.yellow(`    forced: ${formatCount(u.rows_altered_on_restore)} of them put back as ${printable(u.restore_changers.join(', '))} changed them (column(s) ${printable(u.columns_altered_on_restore.join(', '))}), not as they were`));
   }
   for (const l of r.left_alone) lines.push(c.dim(`  left alone: import ${l.import_id} (${l.status}, no rows)`));

@@ -41,6 +41,18 @@ describe('atlas import: nothing lost, nothing misleading (spawned)', () => {
     assert.match(fixed.stdout, /^success: imported 20 of 20 rows/);
   });
 
+  it('a table whose name needs quotes is written as SQL names it in what import and undo say', async () => {
+    const file = files.write('quoted.csv', 'a,b\n1,2\n');
+    const r = await runAtlas(['import', file, '--table', 'Mixed Case', '--json', ...conn]);
+    assert.equal(r.code, 0, r.stderr);
+    const id = (JSON.parse(r.stdout) as { import_id: string }).import_id;
+    const dry = await runAtlas(['import', files.write('quoted2.csv', 'a,b\n3,4\n'), '--table', 'Mixed Case', '--dry-run', ...conn]);
+    assert.match(dry.stdout, new RegExp(`into ${db.schema}\\."Mixed Case" \\(`));
+    const undo = await runAtlas(['undo', id, '--yes', ...conn]);
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.match(undo.stdout, new RegExp(`${db.schema}\\."Mixed Case"`));
+  });
+
   it('readxl deaths.xlsx: the rows skipped above the header found are said on the terminal, with the flags that choose another', async () => {
     const r = await runAtlas(['import', real('deaths.xlsx'), '--table', 'deaths_said', ...conn]);
     assert.equal(r.code, 0, r.stderr);

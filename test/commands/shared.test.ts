@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
-import { describePage, formatCount, formatDuration, formatRelativeTime, parseAge, parseSince, parseWholeNumber, renderDetail, shortIds, truncate } from '../../src/commands/shared.ts';
+import { describePage, formatCount, formatDuration, formatRelativeTime, parseAge, parseSince, parseWholeNumber, renderDetail, shortIds, tableRef, truncate } from '../../src/commands/shared.ts';
 import { UsageError } from '../../src/errors.ts';
 
 describe('command output helpers', () => {
@@ -73,6 +73,13 @@ describe('command output helpers', () => {
     assert.ok(out.includes(long));
     assert.match(out, /multi {2}a\n {9}b/);
     assert.doesNotMatch(out, /empty/);
+  });
+
+  it('writes a table as SQL names it, quoting only what needs quotes (into public.Mixed Case could not be pasted into psql)', () => {
+    assert.equal(tableRef('public', 'orders_2024'), 'public.orders_2024');
+    assert.equal(tableRef('public', 'Mixed Case'), 'public."Mixed Case"');
+    assert.equal(tableRef('Sales', 'a.b'), '"Sales"."a.b"');
+    assert.equal(tableRef('public', 'say "hi"'), 'public."say ""hi"""');
   });
 
   it('describes a page, or why it is empty', () => {
