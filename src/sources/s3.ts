@@ -77,12 +77,9 @@ export function resolveS3Settings(s3: S3Settings, env: NodeJS.ProcessEnv): Resol
       : accessKeyId === null ? ['AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID'] : ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
     throw new UsageError(`${has} is set but ${lacks} is not: S3 needs both`);
   }
-  if (endpoint !== null) {
-    try {
-      new URL(endpoint);
-    } catch {
-      throw new UsageError('the S3 endpoint is not a URL (expected e.g. http://localhost:9000)', { hint: 'check s3.endpoint in the config file, or ATLAS_S3_ENDPOINT' });
-    }
+  // `localhost:9000` parses as a URL of scheme `localhost:`: only http and https reach a server.
+  if (endpoint !== null && !/^https?:$/.test(URL.canParse(endpoint) ? new URL(endpoint).protocol : '')) {
+    throw new UsageError(`the S3 endpoint ${JSON.stringify(describeEndpoint(endpoint))} is not an http:// or https:// URL (expected e.g. http://localhost:9000)`, { hint: 'check s3.endpoint in the config file, or ATLAS_S3_ENDPOINT' });
   }
   const timeoutText = nonEmpty(env.ATLAS_S3_TIMEOUT_MS);
   const timeoutMs = timeoutText === null ? IDLE_TIMEOUT_MS : Number(timeoutText);

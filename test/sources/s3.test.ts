@@ -253,6 +253,10 @@ describe('S3 URLs and settings', () => {
     assert.throws(() => resolveS3Settings(NO_SETTINGS, { ATLAS_S3_TIMEOUT_MS: '2m' }), /ATLAS_S3_TIMEOUT_MS must be a whole number of milliseconds/);
     assert.throws(() => resolveS3Settings(NO_SETTINGS, { AWS_ACCESS_KEY_ID: 'k' }), /AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not/);
     assert.throws(() => resolveS3Settings({ ...NO_SETTINGS, endpoint: 'not a url' }, {}), UsageError);
+    // `localhost:9000` parses as a URL of scheme `localhost:` (the SDK then said "Custom endpoint `localhost://9000` was not a valid URI", exit 1).
+    for (const endpoint of ['localhost:9000', 'ftp://files.example.com']) {
+      assert.throws(() => resolveS3Settings({ ...NO_SETTINGS, endpoint }, {}), (err: Error) => err instanceof UsageError && /is not an http:\/\/ or https:\/\/ URL/.test(err.message), endpoint);
+    }
   });
 
   it('maps SDK errors to one line without secrets', () => {
