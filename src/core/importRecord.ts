@@ -121,7 +121,9 @@ export async function recordSuccess(run: ImportRun, { staged, parsingSeconds, nu
     insertTimeSeconds: inserted.seconds,
     mappingStatus: errors.mappingErrors > 0 ? 'completed_with_errors' : 'completed',
   };
-  await completeImport(run.client, run.schema, run.importId, outcome, run.stage);
+  // Rows written under a savepoint carry its xid, not the staging table's.
+  if (run.writeXid !== null) outcome.metadata.import_xmin = run.writeXid;
+  await completeImport(run.client, run.schema, run.importId, outcome, run.writeXid === null ? run.stage : null);
   await recordModeOutcome(run.client, run.schema, run.importId, { mode: run.mode, updated: rowsUpdated, unchanged: rowsUnchanged, deleted: rowsDeleted, replaces: run.replaces });
   const { input } = run.prepared;
   return {

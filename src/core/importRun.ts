@@ -67,6 +67,12 @@ export interface ImportRun extends RunContext {
   warnings: string[];
   /** The TEMP staging table. */
   stage: string;
+  /**
+   * The id of the subtransaction that writes the rows when they are written under a savepoint the
+   * staging table is not (savepointXid): their xmin, which the record keeps as import_xmin and a
+   * rewrite as rehash_xmin. Null: the rows' xmin is the staging table's (completeImport).
+   */
+  writeXid: string | null;
   hasPgInputIsValid: boolean;
   checkCancelled(): void;
 }

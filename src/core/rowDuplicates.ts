@@ -26,8 +26,8 @@ const STALE_HASH_SAMPLE = 50;
 export async function rehash(run: ImportRun, record: BaseRecord, columns: ReadonlyArray<TableColumn>): Promise<number> {
   await recordChangesBeforeRewrite(run.client, run.schema, run.tableName);
   const res = await run.client.query(rehashTableSql(run.schema, run.tableName, columns));
-  const xid = await run.client.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`);
-  Object.assign(record.metadata, { rehash_xmin: xid.rows[0]!.x, rehashed_rows: res.rowCount ?? 0 });
+  const xid = run.writeXid ?? (await run.client.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`)).rows[0]!.x;
+  Object.assign(record.metadata, { rehash_xmin: xid, rehashed_rows: res.rowCount ?? 0 });
   return res.rowCount ?? 0;
 }
 

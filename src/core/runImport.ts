@@ -5,7 +5,7 @@
  * history record (importRecord.ts). What the phases hand each other: importRun.ts.
  */
 import type { Settings } from '../config.js';
-import { useImportSettings, type Client } from '../db/connection.js';
+import { savepointXid, useImportSettings, type Client } from '../db/connection.js';
 import { getRecentInsertRate, rememberedTargets } from '../db/history.js';
 import { countErrorRows, insertMappingErrors, type ErrorCounts } from '../db/mappingErrors.js';
 import { checkCanAlterTable } from '../db/privileges.js';
@@ -68,6 +68,7 @@ export async function importInTransaction(client: Client, settings: Settings, op
     options,
     warnings,
     stage: importTempTable(ctx.importId, 'stage'),
+    writeXid: null,
     hasPgInputIsValid: ctx.serverVersion >= 160000,
     checkCancelled: () => {
       if (options.signal?.aborted) throw new CancelledError();
@@ -85,7 +86,10 @@ export async function importInTransaction(client: Client, settings: Settings, op
   // duplicate records are made so that they can be taken back (see checkDuplicates).
   // (Not a full replace: it keeps the rows the file repeats, which is not nothing.)
   const mayInsertNothing = decision.existing !== null && errors.rejectedRows > 0 && options.dedupe !== false && !options.force && run.mode !== 'replace';
-  if (mayInsertNothing) await client.query('savepoint atlas_before_writing');
+  if (mayInsertNothing) {
+    await client.query('savepoint atlas_before_writing');
+    run.writeXid = await savepointXid(client, importTempTable(run.importId, 'xid'));
+  }
   const said = { warnings: warnings.length, metadata: { ...record.metadata } };
 
   const newTable = await createOrExtendTable(run, decision, record);
@@ -107,6 +111,7 @@ export async function importInTransaction(client: Client, settings: Settings, op
     // (which would keep the same file, once fixed, from being imported again). Added columns,
     // row hashes and duplicate records are taken back; the count stays in the record.
     await client.query('rollback to savepoint atlas_before_writing');
+    run.writeXid = null;
     warnings.length = said.warnings; // (a rehash and its warning were taken back too)
     record.metadata = said.metadata;
     const fileErrors = errors.mappingErrors === 1 ? '1 mapping error' : `${errors.mappingErrors} mapping errors`;

@@ -179,6 +179,17 @@ export async function withTransaction<T>(client: Client, fn: () => Promise<T>): 
  */
 export const BEGIN = 'begin isolation level read committed';
 
+/**
+ * The xmin of the rows written from now on under the savepoint just opened: its subtransaction's
+ * own id, which no SQL function returns (txid_current() gives the top transaction's), read off a
+ * one-row temp table `table` written for it.
+ */
+export async function savepointXid(client: Client, table: string): Promise<string> {
+  const name = `"${table.replace(/"/g, '""')}"`;
+  await client.query(`create temp table ${name} on commit drop as select`);
+  return (await client.query<{ x: string }>(`select xmin::text as x from ${name}`)).rows[0]!.x;
+}
+
 /** work_mem for a transaction that sorts and hashes millions of rows (an import, an undo): in memory rather than spilled to disk. */
 const LARGE_WORK_MEM = '128MB';
 

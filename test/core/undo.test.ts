@@ -244,6 +244,19 @@ describe('undoImport', () => {
     assert.equal(c.rows_inserted, 1);
   });
 
+  it('a partial import into an existing table (its rows written under a savepoint, which has an xid of its own) is undone without --force, and so is the import whose row hashes it rewrote', async () => {
+    const a = await importInto(db.settings, files.write('sp_a.csv', csv([['name', 'qty'], ['a1', 1], ['a2', 2]])), 'partial_sp');
+    const b = await importInto(db.settings, files.write('sp_b.csv', csv([['name', 'qty', 'colour'], ['b1', 3, 'red'], ['b2', 'many', 'blue']])), 'partial_sp');
+    assert.deepEqual([b.status, b.rows_inserted], ['partial', 1]);
+    const dryB = await undoImport(db.settings, b.import_id, { ...run, dryRun: true });
+    assert.deepEqual([dryB.rows_to_remove, dryB.rows_changed, dryB.force_reason], [1, 0, null]);
+    const dryA = await undoImport(db.settings, a.import_id, { ...run, dryRun: true });
+    assert.deepEqual([dryA.rows_to_remove, dryA.rows_changed, dryA.force_reason], [2, 0, null]);
+    assert.equal((await undoImport(db.settings, b.import_id, run)).rows_removed, 1);
+    assert.equal((await undoImport(db.settings, a.import_id, run)).rows_removed, 2);
+    assert.deepEqual(await rowsOf('partial_sp'), []);
+  });
+
   it('an update by hand before atlas rewrote the row hashes (repairing the stale hash it left, or adding a column) still needs --force: the rewrite counts it on the record first', async () => {
     for (const [table, later] of [['rh_stale', [['k', 'v'], [7, 'x']]], ['rh_wider', [['k', 'v', 'extra'], [7, 'x', 'e']]]] as const) {
       const a = await importInto(db.settings, files.write(`${table}_a.csv`, csv([['k', 'v'], [1, 'a'], [2, 'b']])), table);
