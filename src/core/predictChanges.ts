@@ -80,8 +80,6 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges> 
   await client.query(`analyze ${conv}`);
   const target = qualify(a.schema, a.table);
   const existing = a.existingColumns;
-  const missing = new Set(a.plan.columns.map((c) => c.targetName).filter((n) => existing !== null && !existing.has(n)));
-  const columns = a.plan.columns.map((c) => ({ name: c.targetName, type: c.type }));
 
   if (a.upsertKey) {
     if (existing === null) {
@@ -89,7 +87,7 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges> 
       return out;
     }
     // As applyUpsert decides: a match whose values differ is updated, one whose do not is unchanged, no match is inserted (the key is unique in the table: checked before).
-    const { on, differs } = upsertMatchSql(a.upsertKey, columns, await keysArePlain(client, `${a.stage}_pred`, a.upsertKey), missing);
+    const { on, differs } = await upsertMatch(a, a.upsertKey);
     const res = await client.query<{ inserted: number; updated: number; unchanged: number }>(
       `select count(*) filter (where not m.found)::int as inserted,
               count(*) filter (where m.found and m.differs)::int as updated,
@@ -154,17 +152,23 @@ export async function predictChanges(a: PredictArgs): Promise<PredictedChanges> 
   return out;
 }
 
-/** A unique index of the table on plain columns (no expression, no predicate). */
+/** How a record of the file (`c`) matches a table row (`t`) on an upsert's key, and differs from it, as applyUpsert decides. */
+async function upsertMatch(a: PredictArgs, key: KeyColumn[]): Promise<{ on: string; differs: string }> {
+  const missing = new Set(a.plan.columns.map((c) => c.targetName).filter((n) => a.existingColumns !== null && !a.existingColumns.has(n)));
+  const columns = a.plan.columns.map((c) => ({ name: c.targetName, type: c.type }));
+  return upsertMatchSql(key, columns, await keysArePlain(a.client, `${a.stage}_pred`, key), missing);
+}
+
 /**
  * Why the rows the import would write would break one of the table's unique indexes (a user's
  * primary key, or the index `--key` made), as the run would fail on it; null when none would.
  * Checked on the indexes whose columns the file brings: among the rows it would insert, and
  * between them and the table's rows that stay (an append's: all; a `--replace-import`'s: the
- * other imports'; a full replace keeps only rows equal to the file's). Not for an upsert, whose
- * key conflicts are counted as mapping errors.
+ * other imports'; a full replace keeps only rows equal to the file's; an upsert's: those whose key no
+ * record has). An upsert's records sharing its key are mapping errors, out already.
  */
 export async function predictUniqueViolation(a: PredictArgs): Promise<string | null> {
-  if (a.upsertKey || a.existingColumns === null) return null;
+  if (a.existingColumns === null) return null;
   const { client } = a;
   const target = qualify(a.schema, a.table);
   const planned = new Map(a.plan.columns.map((c) => [c.targetName, c]));
@@ -173,12 +177,13 @@ export async function predictUniqueViolation(a: PredictArgs): Promise<string | n
   if (indexes.length === 0) return null;
 
   const conv = quoteIdent(`${a.stage}_pred`);
-  const stays = a.mode === 'append' ? 'true' : a.mode === 'replace_import' ? 't._import_id is distinct from $1' : null;
+  // An upsert's rows stay where no record of the file has their key (a record with it writes its values there).
+  const stays = a.upsertKey ? `not exists (select 1 from ${conv} c where ${(await upsertMatch(a, a.upsertKey)).on})` : a.mode === 'append' ? 'true' : a.mode === 'replace_import' ? 't._import_id is distinct from $1' : null;
   const params = a.mode === 'replace_import' ? [a.replaces] : [];
   // The rows it would insert: the first record of each distinct row (the duplicate check's key),
-  // less those equal to a row that stays.
+  // less those equal to a row that stays; an upsert's: every record (their keys differ: conflicts are out).
   let rows = `select c.* from ${conv} c`;
-  if (a.dedupeKey !== null) {
+  if (a.dedupeKey !== null && !a.upsertKey) {
     const keyOf = (alias: 't' | 'c') => dedupeKeyValues(a, alias);
     rows += ` join (select min(c._rn) as _rn from ${conv} c group by ${rowHashSql(keyOf('c'))}, ${rowSql(keyOf('c'))}) d on d._rn = c._rn`;
     if (stays !== null && a.dedupeKey.every((k) => a.existingColumns!.has(k))) {
@@ -211,7 +216,7 @@ export async function predictUniqueViolation(a: PredictArgs): Promise<string | n
     const key = `(${ix.columns.join(', ')})=(${found.k.map((v) => v ?? 'NULL').join(', ')})`;
     return found.side === 'file'
       ? `unique index ${ix.name} on ${a.table}: the file holds more than one row with ${key}${a.dedupeKey === null ? '' : ' (not duplicates of each other)'}`
-      : `unique index ${ix.name} on ${a.table}: a row of the file has ${key}, which a row ${a.mode === 'append' ? 'of the table' : 'of another import'} already has`;
+      : `unique index ${ix.name} on ${a.table}: a row of the file has ${key}, which a row ${a.mode === 'append' ? 'of the table' : a.upsertKey ? `of the table with another ${a.upsertKey.length > 1 ? 'key' : a.upsertKey[0]!.name}` : 'of another import'} already has`;
   }
   return null;
 }

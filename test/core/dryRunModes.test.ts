@@ -128,4 +128,24 @@ describe('--dry-run of append, upsert and replace', () => {
     const rows = await db.rows<{ code: string | null; name: string | null }>(`select code, name from ${db.schema}.dunique order by code`);
     assert.deepEqual(rows.map((r) => `${r.code}:${r.name}`), ['B:new', 'E:e', 'F:f', 'G:null', 'H:null']);
   });
+
+  it('an upsert dry run says the run would fail on a unique index other than its key (country-data: --key alpha3 made one, then --key alpha2,alpha3), as the run then does, and not where it would not', async () => {
+    await importWith(db.settings, files.write('k1.csv', csv([['a2', 'a3', 'name'], ['FR', 'FRA', 'France'], ['DE', 'DEU', 'Germany']])), 'dukey', { mode: 'upsert', key: ['a3'] });
+    const options: Partial<ImportOptions> = { mode: 'upsert', key: ['a2', 'a3'] };
+    const outcome = async (rows: string[][]) => {
+      const file = files.write(`k-${Math.random().toString(36).slice(2)}.csv`, csv([['a2', 'a3', 'name'], ...rows]));
+      const p = await dryRunImport(db.settings, { ...base, source: file, table: 'dukey', ...options });
+      const run = await importWith(db.settings, file, 'dukey', options).then(
+        () => 'imported',
+        (err: unknown) => ((err as { code?: string }).code === '23505' || /unique/.test(String(err)) ? 'unique violation' : String(err)),
+      );
+      return { predicted: p.would_fail ? p.failure : 'imports', run };
+    };
+    // A new (a2, a3) whose a3 France's row has: inserted beside it, it breaks the index on a3.
+    const clash = await outcome([['FX', 'FRA', 'Metropolitan France']]);
+    assert.match(clash.predicted!, /a row of the file has \(a3\)=\(FRA\), which a row of the table with another key already has/);
+    assert.equal(clash.run, 'unique violation');
+    // Rows matched on the whole key are updated in place: no conflict with themselves.
+    assert.deepEqual(await outcome([['FR', 'FRA', 'France!'], ['IT', 'ITA', 'Italy']]), { predicted: 'imports', run: 'imported' });
+  });
 });
