@@ -54,7 +54,7 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     const split = r.dependents === 'reassigned' ? `: ${formatCount(r.rows_to_remove - r.dependent_rows)} deleted, ${formatCount(r.dependent_rows)} kept as rows of later imports` : '';
     const removing = r.rows_to_remove - updatedBack;
     if (!noRows) lines.push(`  remove ${c.bold(formatCount(removing))} row(s) from ${where}${r.rows_recorded !== removing ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}${split}`);
-    if (restoring > 0) lines.push(`  put back ${c.bold(formatCount(restoring))} row(s) it updated or deleted (${printable(r.import_mode)}), exactly as they were`);
+    if (restoring > 0) lines.push(`  put back ${c.bold(formatCount(restoring))} row(s) it updated or deleted (${MODE_WORDS[r.import_mode] ?? printable(r.import_mode)}), ${asWere(r)}`);
     if (r.rows_handed_over > 0) lines.push(c.yellow(`  leave ${handedOver}`));
     if (r.restore_changers.length > 0) lines.push(c.yellow(`  check the rows it puts back against their previous versions: ${printable(r.restore_changers.join(', '))} of the table may change them, and then it is refused unless --force`));
     if (r.later_imports.length > 0) lines.push(c.yellow(`  ${laterImportsText(r)}`));
@@ -74,7 +74,7 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     lines.push(`${c.green('undone')}: removed ${formatCount(r.rows_removed ?? 0)} row(s) of ${what} from ${where}${kept}`);
     if ((r.rows_restored ?? 0) > 0) {
       const altered = r.rows_altered_on_restore;
-      lines.push(`  put back ${formatCount(r.rows_restored)} row(s) it had updated or deleted, ${altered === 0 ? 'exactly as they were' : `${formatCount((r.rows_restored ?? 0) - altered)} of them exactly as they were`}`);
+      lines.push(`  put back ${formatCount(r.rows_restored)} row(s) it had updated or deleted, ${altered === 0 ? asWere(r) : `${formatCount((r.rows_restored ?? 0) - altered)} of them ${asWere(r)}`}`);
       if (altered > 0) lines.push(c.yellow(`  forced: ${formatCount(altered)} row(s) put back as ${printable(r.restore_changers.join(', '))} changed them (column(s) ${printable(r.columns_altered_on_restore.join(', '))}), not as they were`));
     }
     if (r.rows_handed_over > 0) lines.push(c.yellow(`  left ${handedOver}`));
@@ -87,6 +87,14 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     if (dependents !== null) lines.push(dependents);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** An import's mode in words (replace_import is its flag). */
+const MODE_WORDS: Record<string, string> = { upsert: 'upsert', replace: 'replace', replace_import: '--replace-import' };
+
+/** How rows are put back: as they were, or without the values of columns the table no longer has. */
+function asWere(r: UndoResult): string {
+  return r.columns_not_restored.length === 0 ? 'exactly as they were' : `as they were but for their ${printable(r.columns_not_restored.join(', '))}, which the table no longer has`;
 }
 
 /** The later imports that changed the import's rows, and what --force does with those rows. */

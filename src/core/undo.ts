@@ -113,6 +113,8 @@ export interface UndoResult {
   rows_handed_over: number;
   /** Rows put back as they were before the import (values, metadata, id); null in a dry run. */
   rows_restored: number | null;
+  /** Columns their previous versions hold that the table no longer has (renamed or dropped since): --force puts the rows back without them. */
+  columns_not_restored: string[];
   /**
    * The table's triggers and rules that may change rows as undo puts them back (`trigger touch`):
    * undo compares the rows it put back with their previous versions and is refused (rolled back)
@@ -195,7 +197,12 @@ export function undoRefusal(plan: UndoResult, force: boolean): AtlasError | null
 
 /** The refusal of an undo that needs --force. */
 function forceRequiredError(plan: UndoResult): AtlasError {
-  const what = plan.table_exists && plan.rows_to_remove > 0 ? `remove the ${plan.rows_to_remove} row(s) that carry its id, changes included` : 'mark it undone, removing nothing';
+  // As the dry run counts them: an upsert's updated rows carry its id too, and are put back, not removed.
+  const removing = plan.rows_to_remove - plan.rows_to_restore_in_place;
+  const restoring = plan.rows_to_restore - plan.rows_handed_over;
+  const without = plan.columns_not_restored.length > 0 ? ` (without their ${plan.columns_not_restored.join(', ')})` : '';
+  const parts = [removing > 0 ? `remove the ${removing} row(s) that carry its id, changes included` : null, restoring > 0 ? `put back the ${restoring} row(s) it updated or deleted${without}` : null];
+  const what = plan.table_exists && parts.some((p) => p !== null) ? parts.filter((p) => p !== null).join(', and ') : 'mark it undone, removing nothing';
   return new AtlasError(`cannot undo import ${plan.import_id}: ${plan.force_reason ?? 'it needs --force'}`, { hint: `--force would ${what}` });
 }
 
@@ -400,6 +407,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     rows_to_restore_in_place: 0,
     rows_handed_over: 0,
     rows_restored: options.dryRun ? null : 0,
+    columns_not_restored: [],
     restore_changers: [],
     rows_altered_on_restore: 0,
     columns_altered_on_restore: [],
@@ -457,6 +465,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     result.rows_to_restore = await countPreImages(client, schema, id);
     // A column renamed or dropped since: its previous values have no column to go back into.
     const gone = result.rows_to_restore > 0 ? (await listPreImageColumns(client, schema, table, id)).filter((c) => !info.columns.has(c)) : [];
+    result.columns_not_restored = gone;
     const goneReason = gone.length > 0 ? `the previous versions it kept hold column(s) ${gone.join(', ')}, which ${schema}.${table} no longer has (renamed or dropped since); --force puts its rows back without those values` : null;
     if (rec.preimages_pruned_at !== null && (rec.rows_updated > 0 || rec.rows_deleted > 0)) throw prunedError(rec);
     result.later_imports = await listLaterChanges(client, schema, table, id);
