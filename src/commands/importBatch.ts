@@ -70,6 +70,8 @@ export async function runBatchImportCommand(sources: string[], flags: ImportFlag
         ...batch,
         signal,
         onDatabase: databaseNotice(cmd),
+        // An --atomic batch's wait for its tables' locks, before its first file.
+        ...(g.quiet === true ? {} : { onLockWait: (wait: LockWait) => createProgress('off', undefined, 'the batch').notice(printable(lockWaitNotice(wait))) }),
         onFileStart: (file, index, count) => {
           labels.set(index, fileLabel(file, index, count));
           // An atomic batch runs its files one after another and reports them all at its end.

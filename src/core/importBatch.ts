@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Settings } from '../config.js';
-import { BEGIN, openClient, type Client, type DatabaseTarget } from '../db/connection.js';
+import { BEGIN, lockForTransaction, openClient, tableLockKey, type Client, type DatabaseTarget } from '../db/connection.js';
+import { withLockWatch, type LockWait } from '../db/lockWaits.js';
 import { getServerVersion } from '../db/tables.js';
 import { AlreadyImportedError, AtlasError, describeError, ImportFailedError, UsageError } from '../errors.js';
 import { isGlobArgument } from '../sources/glob.js';
@@ -25,6 +26,8 @@ export type FileHooks = Pick<ImportOptions, 'onPhase' | 'onProgress' | 'onInsert
 
 /** What a batch was asked to do: the options of every file's import, and how to run them. */
 export interface BatchOptions extends Omit<ImportOptions, 'source' | 'onPhase' | 'onProgress' | 'onInsert' | 'onLockWait'> {
+  /** The batch's own waits for locks (an --atomic batch's tables, taken before its first file); each file's are its hooks'. */
+  onLockWait?: ((wait: LockWait) => void) | undefined;
   /** Files, directories, quoted globs, s3:// objects and prefixes, as typed. */
   sources: string[];
   /** Descend into subdirectories and below S3 prefixes. @default false */
@@ -215,9 +218,21 @@ async function openSession(client: Client, url: string, target: DatabaseTarget, 
   return { client, url, target: shared, recorder, batchId, atomic, serverVersion: await getServerVersion(client), reuse: { tempBuffersFixed: false }, turn: null };
 }
 
+/**
+ * An atomic batch takes the lock of every table its files go into before it writes anything, in
+ * one order: else two overlapping batches deadlocked, one holding a table's lock and waiting for
+ * import_history, which the other's new table's foreign key to it locks until that batch commits.
+ */
+async function lockTablesFirst(client: Client, url: string, schema: string, tables: readonly string[], options: BatchOptions): Promise<void> {
+  const keys = [...new Set(tables.map((t) => tableLockKey(schema, t)))].sort();
+  await withLockWatch(client, url, options, async () => {
+    for (const key of keys) await lockForTransaction(client, key);
+  });
+}
+
 /** A file's import options: the batch's, without what only the batch reads, with the file's own hooks. */
 function batchFileOptions(options: BatchOptions, file: ListedFile, hooks: FileHooks | void = undefined): ImportOptions {
-  const { sources: _s, recursive: _r, pattern: _p, atomic: _a, stopOnError: _e, onFileStart: _fs, onFileDone: _fd, s3PageSize: _ps, ...each } = options;
+  const { sources: _s, recursive: _r, pattern: _p, atomic: _a, stopOnError: _e, onFileStart: _fs, onFileDone: _fd, s3PageSize: _ps, onLockWait: _lw, ...each } = options;
   return { ...each, ...(hooks ?? {}), source: file.source };
 }
 
@@ -242,6 +257,7 @@ export async function importBatch(settings: Settings, options: BatchOptions): Pr
         const session = await openSession(client, url, target, recorder, batchId, options.atomic);
         if (options.atomic) {
           await client.query(BEGIN);
+          await lockTablesFirst(client, url, settings.schema, files.map((f) => tableFor(f.fileName)), options);
           outcomes = await runInTurn(settings, options, [session], files, tableFor);
           await endAtomic(client, settings.schema, batchId, outcomes, options, files.length);
         } else if (options.stopOnError || files.length < 2) {

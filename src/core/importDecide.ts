@@ -4,7 +4,7 @@
  * inference's notes, spreadsheet error cells, JSON stored as text) and what they refuse before
  * anything is written. In a batch, the duplicate check's converted rows made before the file's turn.
  */
-import { lockForTransaction, type Client } from '../db/connection.js';
+import { lockForTransaction, tableLockKey, type Client } from '../db/connection.js';
 import { countJsonValues, countNonArrays, type StagedColumn, type StageResult } from '../db/staging/index.js';
 import { countTableColumns, findArrayColumns, findTypesWithoutHash, getExistingTable, tableFingerprint, type ExistingTable } from '../db/tables.js';
 import { AtlasError } from '../errors.js';
@@ -44,7 +44,7 @@ export async function decideTypesAndPlan(run: ImportRun, { staged }: Staging): P
   const early = run.waitTurn !== null && !options.dryRun && checksRows(run) ? await convertEarly(run, staged, decided) : null;
   await run.waitTurn?.();
   run.checkCancelled();
-  await lockForTransaction(client, `atlas:table:${schema}.${tableName}`);
+  await lockForTransaction(client, tableLockKey(schema, tableName));
   let alreadyImportedBy = null;
   if (!options.force && !options.allowSameFile) {
     const sheetRead = prepared.input.table.details.sheet;

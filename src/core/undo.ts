@@ -7,7 +7,7 @@
  * two undos of one import serialise and the second sees `undone`.
  */
 import type { Settings } from '../config.js';
-import { lockForTransaction, useUndoSettings, withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
+import { lockForTransaction, tableLockKey, useUndoSettings, withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
 import { appendToMetadata, deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
@@ -439,7 +439,7 @@ async function undoVisibleRows(client: Client, settings: Settings, importId: str
     return result;
   }
 
-  await lockForTransaction(client, `atlas:table:${schema}.${table}`);
+  await lockForTransaction(client, tableLockKey(schema, table));
   const info = await getDataTable(client, schema, table);
   result.table_exists = info !== null;
   if (info === null) {

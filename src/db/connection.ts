@@ -264,6 +264,11 @@ export async function withRowSecurityOff<T>(client: Client, what: string, fn: ()
 }
 
 /** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK); returns the server process id of the connection, in the same round trip. */
+/** The key of a table's lock (lockForTransaction): one import or undo at a time decides what to write into that table. */
+export function tableLockKey(schema: string, table: string): string {
+  return `atlas:table:${schema}.${table}`;
+}
+
 export async function lockForTransaction(client: Client, key: string): Promise<number> {
   const res = await client.query<{ pid: number }>('select pg_advisory_xact_lock(hashtextextended($1, 0)), pg_backend_pid() as pid', [key]);
   return res.rows[0]!.pid;

@@ -169,6 +169,21 @@ describe('atlas import of several files', { timeout: 900_000 }, () => {
     assert.equal(records.filter((x) => x.status === 'success').length, 6);
   });
 
+  it('two overlapping --atomic runs of the same batch into a new table wait for each other, not deadlock (ieee-data drop folder: 3 of 3 runs failed with 40P01)', async () => {
+    for (let i = 0; i < 8; i++) put(`atomic/f${i}.csv`, csv([['id', 'part'], ...Array.from({ length: 50 }, (_, k) => [i * 1000 + k, `p${i}`])]));
+    // Each round a new table, with --table and without (a table per file): the first file's CREATE TABLE, whose
+    // foreign key locks import_history, is where one batch met the other's record holding it.
+    for (const [round, table] of [[1, ['--table', 'atomic_one']], [2, []], [3, ['--table', 'atomic_three']]] as const) {
+      if (round === 2) await db.client.query(`drop table if exists ${db.schema}.f0, ${db.schema}.f1, ${db.schema}.f2, ${db.schema}.f3, ${db.schema}.f4, ${db.schema}.f5, ${db.schema}.f6, ${db.schema}.f7`);
+      const runs = await Promise.all([0, 1].map(() => runAtlas(['import', join(files.dir, 'atomic'), ...table, '--atomic', '--json', ...conn])));
+      for (const r of runs) assert.equal(r.code, 0, `round ${round}: ${r.stdout}${r.stderr}`);
+      const docs = runs.map((r) => JSON.parse(r.stdout) as { files: Array<{ status: string }> });
+      const statuses = docs.map((d) => [...new Set(d.files.map((f) => f.status))].join()).sort();
+      assert.deepEqual(statuses, ['skipped', 'success'], `round ${round}: one batch imports every file, the other skips them all`);
+    }
+    await assertPromiseHolds(db.client, db.schema);
+  });
+
   it('kill -9 mid-batch: the files completed stay committed, the one interrupted is rolled back and stored as interrupted', async () => {
     put('in/a.csv', csv([['id'], [1], [2]]));
     put('in/b.csv', csv([['id'], [3], [4]]));
