@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
-import { cancelRunningQuery, lockForTransaction, withClient, type Client } from '../db/connection.js';
+import { backendPidOf, cancelRunningQuery, lockForTransaction, withClient, type Client } from '../db/connection.js';
 import { deleteImports, IMPORT_LOCK_PREFIX, insertInProgress, markFailed } from '../db/history.js';
 import { lockWaitWarning, watchLockWaits, type LockWait, type LockWatch } from '../db/lockWaits.js';
 import { checkImportPrivileges } from '../db/privileges.js';
@@ -134,6 +134,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
       await checkImportPrivileges(client, settings.schema, tableName);
       // Committed by a connection of its own, so that it is visible while the import runs and
       // stays behind if this process dies (in an atomic batch: in the batch's transaction, see core/importBatch.ts).
+      let recordWritten = false;
       const recordIn = async (c: Client): Promise<void> => {
         await insertInProgress(
           c,
@@ -154,6 +155,7 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
             },
           }),
         );
+        recordWritten = true;
         await recordModeStarted(c, settings.schema, importId, mode);
       };
       const stopOnAbort = cancelQueriesOnAbort(client, options.signal);
@@ -167,8 +169,17 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
           // before its record exists: an in_progress record nobody holds this for is an import
           // whose process or connection is gone (markInterruptedImports).
           const pid = await lockForTransaction(client, `${IMPORT_LOCK_PREFIX}${importId}`);
-          lockWatch = watchLockWaits(url, pid, noteLockWait(trace, options), options.lockWaitPollMs);
-          await (session !== null ? recordIn(session.recorder) : withClient(url, recordIn));
+          // The record's connection too: its insert waits while another import's new table, whose foreign key locks import_history, is uncommitted.
+          const watched = [pid];
+          trace.warnings ??= [];
+          lockWatch = watchLockWaits(url, watched, noteLockWait(trace, options), options.lockWaitPollMs);
+          const recordWatched = async (c: Client): Promise<void> => {
+            const recorderPid = backendPidOf(c);
+            if (recorderPid !== null && recorderPid !== pid) watched.push(recorderPid);
+            await recordIn(c);
+            watched.length = 1;
+          };
+          await (session !== null ? recordWatched(session.recorder) : withClient(url, recordWatched));
           session?.turn?.recorded();
           return importInTransaction(client, settings, options, ctx);
         });
@@ -196,10 +207,16 @@ async function importWithRecord(settings: Settings, given: RunOptions, session: 
         const record = (c: Client): Promise<void> =>
           markFailed(c, settings.schema, importId, message, duration, { ...input.table.details, error_class: err instanceof Error ? err.name : 'Error', ...metadata }, facts);
         // The import's own connection may be what failed (server restart, terminated backend): then a fresh one says why.
-        const unrecorded = await record(client).then(
-          () => null,
-          () => withClient(url, record).then(() => null, (again: unknown) => unrecordedWarning(importId, again)),
-        );
+        // A record never written (its insert failed: a lock_timeout behind another import's new table) is written now, failed.
+        const unrecorded = recordWritten
+          ? await record(client).then(
+              () => null,
+              () => withClient(url, record).then(() => null, (again: unknown) => unrecordedWarning(importId, again)),
+            )
+          : await withClient(url, async (c) => {
+              await recordIn(c);
+              await record(c);
+            }).then(() => null, (again: unknown) => unrecordedWarning(importId, again, recordWritten));
         const warnings = [...(trace.warnings ?? []), ...(unrecorded === null ? [] : [unrecorded])];
         if (cancelled) throw new ImportFailedError(`import ${importId} cancelled; nothing was written`, importId, { warnings: unrecorded === null ? [] : [unrecorded] });
         const hint = err instanceof AtlasError ? err.hint : (err as { code?: unknown }).code === '23505' ? uniqueViolationHint(err, settings.schema, tableName) : null;

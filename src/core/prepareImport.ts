@@ -211,7 +211,8 @@ export function tableNamerFor(settings: Pick<Settings, 'schema' | 'schemaSource'
 }
 
 /** What the user is told when the failure record of an import could not be written: without it, the reason would be lost without a word. */
-export function unrecordedWarning(importId: string, err: unknown): string {
+export function unrecordedWarning(importId: string, err: unknown, written = true): string {
+  if (!written) return `no history record of import ${importId} could be written (${describeError(err)}): nothing but this message says it ran and why it failed`;
   return `the history record of import ${importId} could not be marked failed (${describeError(err)}): the record does not say why the import failed; this message does`;
 }
 

@@ -59,7 +59,8 @@ async function setTempBuffers(client: Client, reuse: SessionReuse): Promise<void
  * preview, or the stop on mapping errors, whose record the caller commits.
  */
 export async function importInTransaction(client: Client, settings: Settings, options: RunOptions, ctx: RunContext): Promise<ImportResult | DryRunResult | StoppedOnErrors> {
-  const warnings: string[] = [];
+  // (A wait of the record's connection, before this, is noted there already.)
+  const warnings: string[] = ctx.trace.warnings ?? [];
   ctx.trace.warnings = warnings;
   const run: ImportRun = {
     ...ctx,

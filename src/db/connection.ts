@@ -83,17 +83,22 @@ function connectHint(source: Pick<Settings, 'databaseSource' | 'configPath'> | n
 }
 
 /**
- * Opens a client with an error listener attached (an idle client's socket error must not crash the
- * process). The connection is given up past its connect timeout, or when `signal` aborts, by
- * destroying its socket: pg alone would wait until the server answers or closes.
- */
-/**
  * TCP keepalive after a minute without traffic (the system's probes then take ~11 minutes): a server
  * host that died or a network that dropped the connection ends an import waiting on a reply, which
  * would otherwise wait for ever (libpq turns keepalives on too).
  */
 const KEEPALIVE_IDLE_MS = 60_000;
 
+/** The server process a connection talks to, as the server said at connecting; null before. (Behind PgBouncer, PgBouncer's own number, which no backend has.) */
+export function backendPidOf(client: Client): number | null {
+  return cancelKeys.get(client)?.processID ?? null;
+}
+
+/**
+ * Opens a client with an error listener attached (an idle client's socket error must not crash the
+ * process). The connection is given up past its connect timeout, or when `signal` aborts, by
+ * destroying its socket: pg alone would wait until the server answers or closes.
+ */
 export async function openClient(url: string, options: OpenOptions = {}): Promise<Client> {
   if (options.signal?.aborted) throw new CancelledError('cancelled before connecting to PostgreSQL; nothing was written');
   const timeout = connectTimeoutSeconds(url);

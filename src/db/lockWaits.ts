@@ -38,11 +38,11 @@ export interface LockWatch {
 }
 
 /**
- * Polls every `everyMs` whether the backend `pid` waits for a lock held by other sessions, and
+ * Polls every `everyMs` whether one of the backends `pids` (read at each poll) waits for a lock held by other sessions, and
  * calls `onWait` at each poll that finds it waiting, `changed` when the sessions it waits for are
  * others than at the poll before. Never throws: a failed poll (the server gone) only ends the watching.
  */
-export function watchLockWaits(url: string, pid: number, onWait: (wait: LockWait, changed: boolean) => void, everyMs = LOCK_WAIT_POLL_MS): LockWatch {
+export function watchLockWaits(url: string, pids: readonly number[], onWait: (wait: LockWait, changed: boolean) => void, everyMs = LOCK_WAIT_POLL_MS): LockWatch {
   let watcher: Client | null = null;
   let polling: Promise<void> | null = null;
   let stopped = false;
@@ -59,8 +59,9 @@ export function watchLockWaits(url: string, pid: number, onWait: (wait: LockWait
          from pg_stat_activity me
          left join lateral (select l.locktype, l.relation::regclass::text as relation, (to_jsonb(l)->>'waitstart')::timestamptz as waitstart
                               from pg_locks l where l.pid = me.pid and not l.granted limit 1) w on true
-        where me.pid = $1 and me.wait_event_type = 'Lock'`,
-      [pid],
+        where me.pid = any($1::int[]) and me.wait_event_type = 'Lock'
+        order by me.pid limit 1`,
+      [[...pids]],
     );
     const row = res.rows[0];
     if (row === undefined || row.holders === null || stopped) {
@@ -107,7 +108,7 @@ export async function withLockWatch<T>(client: Client, url: string, options: Loc
   const listener = options.onLockWait;
   if (listener === undefined) return fn();
   const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-  const watch = watchLockWaits(url, pid, (wait, changed) => changed && listener(wait), options.lockWaitPollMs);
+  const watch = watchLockWaits(url, [pid], (wait, changed) => changed && listener(wait), options.lockWaitPollMs);
   try {
     return await fn();
   } finally {

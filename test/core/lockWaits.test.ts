@@ -10,6 +10,7 @@ import pg from 'pg';
 import { compactHistory } from '../../src/core/compact.ts';
 import { pruneHistory } from '../../src/core/history.ts';
 import { importFile, type ImportOptions } from '../../src/core/import.ts';
+import { ImportFailedError } from '../../src/errors.ts';
 import { importBatch } from '../../src/core/importBatch.ts';
 import { undoImport } from '../../src/core/undo.ts';
 import { undoBatch } from '../../src/core/undoBatch.ts';
@@ -102,6 +103,41 @@ describe('an import waiting for a lock', () => {
     // The holder's statement without its string literals (another session's may hold secrets).
     assert.match(said, /: select pg_advisory_xact_lock\(hashtextextended\('\.\.\.', 0\)\)\)$/);
     assert.doesNotMatch(said, /atlas:table:/);
+  });
+
+  it('says a wait of the connection that writes its record: import_history locked as another import making a table locks it until it commits (an --atomic batch: 19.8 s without a word)', async () => {
+    await importFile(db.settings, { ...base, table: 'waits_other', source: files.write('g.csv', csv([['k'], ['g']])) });
+    const holder = await holdLock(db, `lock table ${qualify(db.schema, 'import_history')} in share row exclusive mode`);
+    const waits: LockWait[] = [];
+    const result = await importFile(db.settings, {
+      ...base,
+      table: 'waits_other',
+      source: files.write('h.csv', csv([['k'], ['h']])),
+      onLockWait: (wait) => {
+        waits.push(wait);
+        void holder.release();
+      },
+    });
+    assert.equal(result.rows_inserted, 1);
+    assert.deepEqual(
+      waits.map((w) => [w.waitingFor?.relation, w.holders.map((h) => h.pid)]),
+      [[qualify(db.schema, 'import_history').replaceAll('"', ''), [holder.pid]]],
+    );
+    assert.equal(result.warnings.filter((w) => /^waited .*import_history held by another session/.test(w)).length, 1, result.warnings.join('\n'));
+  });
+
+  it('a record that could not be written (lock_timeout behind that lock) is said not to exist, not "could not be marked failed"', async () => {
+    await importFile(db.settings, { ...base, table: 'waits_timeout', source: files.write('i.csv', csv([['k'], ['i']])) });
+    const url = new URL(db.settings.databaseUrl!);
+    url.searchParams.set('options', '-c lock_timeout=300');
+    const settings = { ...db.settings, databaseUrl: url.toString() };
+    const attempt = (name: string) => importFile(settings, { ...base, table: 'waits_timeout', source: files.write(name, csv([['k'], [name]])) });
+    const history = () => db.rows<{ status: string; error_message: string | null }>(`select status, error_message from ${qualify(db.schema, 'import_history')} where file_name = $1`, ['j.csv']);
+    const holder = await holdLock(db, `lock table ${qualify(db.schema, 'import_history')} in share row exclusive mode`);
+    // Held throughout: no record can be written, and the failure says so (it said the record "could not be marked failed").
+    await assert.rejects(attempt('j.csv'), (err: unknown) => err instanceof ImportFailedError && /lock timeout/.test(err.message) && err.warnings.some((w) => /^no history record of import .* could be written \(.*lock timeout/.test(w)));
+    assert.deepEqual(await history(), []);
+    await holder.release();
   });
 
   it('the command says so on stderr under cron (no terminal, no --progress), with the holder', async () => {
