@@ -185,6 +185,12 @@ export async function checkReplaceTarget(client: Client, schema: string, table: 
   if (rec.replaced_by !== null) {
     throw new AtlasError(`--replace-import: import ${replaced} was already replaced by import ${rec.replaced_by}`, { hint: `replace that one: --replace-import ${rec.replaced_by}` });
   }
+  // A full replace's file is the whole table, rows earlier imports wrote kept in place among it: replacing its own rows would leave those beside the correction.
+  if (rec.import_mode === 'replace') {
+    throw new AtlasError(`--replace-import: import ${replaced} is a full replace (--mode replace): the table holds its file's rows, some kept in place as rows of earlier imports, which replacing its own rows would leave beside the corrected file's; nothing was written`, {
+      hint: `load the corrected file with --mode replace (its undo brings back what import ${replaced} left; atlas undo ${replaced} first if its record should say undone)`,
+    });
+  }
   // The rows an upsert updated carry its id, but their earlier versions are other imports' rows: deleting them would lose those.
   if ((rec.rows_updated ?? 0) > 0) {
     throw new AtlasError(`--replace-import: import ${replaced} is an upsert that updated ${rec.rows_updated} row(s) of earlier imports; replacing its rows would delete those rows, whose earlier versions are not its own; nothing was written`, {

@@ -161,6 +161,15 @@ describe('import --mode replace and --replace-import', () => {
     assert.deepEqual([fix.rows_inserted, fix.rows_deleted], [1, 1]);
   });
 
+  it('--replace-import of a full replace is refused, writing nothing, naming --mode replace (tzdata zone1970: the rows it kept in place stayed beside the corrected file, Winnipeg twice)', async () => {
+    await importInto(db.settings, files.write('z1.csv', csv([['tz', 'v'], ['Winnipeg', '1'], ['Lima', '1']])), 'zones_rr');
+    const r = await importWith(db.settings, files.write('z2.csv', csv([['tz', 'v'], ['Winnipeg', '1'], ['Lima', '2']])), 'zones_rr', { mode: 'replace' });
+    const before = await snapshotTable(db, 'zones_rr');
+    await assert.rejects(importWith(db.settings, files.write('z3.csv', csv([['tz', 'v'], ['Winnipeg', '3'], ['Lima', '3']])), null, { replaceImport: r.import_id }), (err: unknown) =>
+      err instanceof ImportFailedError && err.message.includes(`--replace-import: import ${r.import_id} is a full replace (--mode replace)`) && /--mode replace/.test(err.hint ?? ''));
+    assert.deepEqual(await snapshotTable(db, 'zones_rr'), before);
+  });
+
   // Rows as an auditor reads them: values and every metadata column, by id.
   const rowsOf = (table: string) => db.rows<{ id: string; k: string; v: number; _import_id: string; _imported_at: Date; _source_row_number: number }>(`select id, k, v, _import_id, _imported_at, _source_row_number from ${db.schema}.${table} order by id`);
   const undo = { dryRun: false, force: false, purge: false };
