@@ -162,9 +162,13 @@ async function listBatch(settings: Settings, options: Pick<BatchOptions, 'source
   });
   if (list.stdin) throw new UsageError('- (standard input) cannot be imported with --recursive, --pattern, --atomic or --stop-on-error', { hint: 'import standard input in a command of its own' });
   // A lone name holding only [ or { as magic that matches nothing is most likely a file that is not
-  // there, said as a single import says it; one with * or ? is a drop folder's glob on an empty night.
+  // there, said as a single import says it; one with * or ? is a drop folder's glob on an empty night
+  // (an S3 prefix, ending in /, too).
   const only = options.sources.length === 1 ? options.sources[0]! : null;
-  if (only !== null && list.files.length === 0 && !only.startsWith('s3://') && !WILDCARD.test(only) && !existsSync(only)) throw new UsageError(`file not found: ${only}`, { hint: 'no file matches this name or glob' });
+  if (only !== null && list.files.length === 0 && !WILDCARD.test(only)) {
+    if (only.startsWith('s3://') && !only.endsWith('/')) throw new UsageError(`${only}: no such file in the bucket`, { hint: 'no object matches this key or glob; keys are case-sensitive' });
+    if (!only.startsWith('s3://') && !existsSync(only)) throw new UsageError(`file not found: ${only}`, { hint: 'no file matches this name or glob' });
+  }
   return { files: list.files, skipped: list.skipped };
 }
 

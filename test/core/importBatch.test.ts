@@ -14,6 +14,7 @@ import { csv, FIXTURES, openTestDb, tempDir, type TestDb } from '../helpers.ts';
 import { assertPromiseHolds, countRows, historyOf, waitFor } from '../guarantees/helpers.ts';
 import { listHistory } from '../../src/core/history.ts';
 import type { ImportRecord } from '../../src/db/history.ts';
+import { UsageError } from '../../src/errors.ts';
 import { startWireRecorder } from '../guarantees/wireRecorder.ts';
 import { useS3rver } from '../sources/s3rverHelper.ts';
 
@@ -612,6 +613,13 @@ describe('importBatch from an S3 prefix', { timeout: 300_000 }, () => {
     assert.equal(again.summary.skipped, 5);
     assert.equal(again.summary.imported, 1);
     await assertPromiseHolds(db.client, db.schema);
+  });
+
+  it('a lone key with [ ] that matches nothing is a missing object (exit 2), as the same local name is; a * glob or a prefix matching nothing is an empty night', async () => {
+    await s3.put('drop', { 'glob/report[1].csv': csv([['id'], [1]]) });
+    const settings = { ...db.settings, s3: s3.settings };
+    await assert.rejects(importBatch(settings, { ...defaults, sources: ['s3://drop/glob/report[2].csv'], table: 'reports' }), (err: unknown) => err instanceof UsageError && /^s3:\/\/drop\/glob\/report\[2\]\.csv: no such file in the bucket$/.test(err.message));
+    for (const empty of ['s3://drop/glob/*.tsv', 's3://drop/nothing/']) assert.equal((await importBatch(settings, { ...defaults, sources: [empty], table: 'reports' })).summary.files, 0, empty);
   });
 
   it('a re-run skips the objects already imported by their ETag, without downloading them; an object written again is imported again', async () => {
