@@ -10,7 +10,7 @@
  * Pure code: validation reports every problem at once.
  */
 import type { DateOrder, ValueFormat } from './infer.js';
-import { MAX_IDENTIFIER_BYTES, MAX_SOURCE_NAME_CHARS, parseTableName } from './naming.js';
+import { MAX_IDENTIFIER_BYTES, MAX_SOURCE_NAME_CHARS, parseTableName, sanitizeIdentifier } from './naming.js';
 import { strftimeDate } from './typeSql.js';
 
 export const STRATEGIES = ['new_table', 'merge_exact', 'extend_table', 'adapt_data'] as const;
@@ -123,9 +123,17 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
         if (c.format !== undefined) {
           if (typeof c.format !== 'string') problems.push(`${where}.format must be a string`);
           else if (c.type === undefined) problems.push(`${where}.format needs a "type"`);
+          else if (c.type === 'date' && parseDateFormat(c.format)?.time === true) problems.push(`${where}.format "${c.format}" holds a time, which type date would drop: give type timestamp (or timestamptz) to keep it`);
           else if (formatFromMapping(c.type as MappingType, c.format) === null) problems.push(`${where}.format "${c.format}" cannot be used for type ${String(c.type)}`);
         }
       }
+      // Two columns sent to one column: the second would go elsewhere (`x_2`), not where the mapping says.
+      const byTarget = new Map<string, string[]>();
+      for (const [source, spec] of Object.entries(obj.columns as Record<string, { target?: unknown; ignore?: unknown }>)) {
+        if (source.startsWith('//') || typeof spec !== 'object' || spec === null || typeof spec.target !== 'string' || spec.ignore === true) continue;
+        byTarget.set(spec.target, [...(byTarget.get(spec.target) ?? []), source]);
+      }
+      for (const [target, sources] of byTarget) if (sources.length > 1) problems.push(`columns ${sources.map((s) => `"${s}"`).join(' and ')} all have target "${target}": a column holds one of them`);
     }
   }
   return { mapping: obj as Mapping, problems };
@@ -143,19 +151,30 @@ function parseDateFormat(format: string): { order: DateOrder; separator: '-' | '
   return { order, separator: m[2] as '-' | '/' | '.', time: rest !== '' };
 }
 
-/** A ValueFormat for a mapped type and optional format string, or null when they do not fit. */
 /**
  * Refuses a mapping that names columns the file does not have (a typo would otherwise leave a
- * column unmapped without a word). `//` keys are comments.
+ * column unmapped without a word), or sends a column into the one another column of the file goes
+ * into by its own name (that one went into `name_2` without a word). `//` keys are comments.
  */
 export function mappingColumnsProblem(mappingFile: string | null | undefined, mapping: Mapping, fileColumns: readonly string[]): { message: string; hint: string } | null {
   if (!mapping.columns) return null;
   const known = new Set(fileColumns);
   const unknown = Object.keys(mapping.columns).filter((c) => !c.startsWith('//') && !known.has(c));
-  if (unknown.length === 0) return null;
-  return { message: `mapping file ${mappingFile}: column(s) not in the file: ${unknown.join(', ')}`, hint: `the file's columns are: ${fileColumns.join(', ')}` };
+  if (unknown.length > 0) return { message: `mapping file ${mappingFile}: column(s) not in the file: ${unknown.join(', ')}`, hint: `the file's columns are: ${fileColumns.join(', ')}` };
+  const columns = mapping.columns;
+  const named = new Map(fileColumns.filter((c) => columns[c]?.target === undefined && columns[c]?.ignore !== true).map((c) => [sanitizeIdentifier(c), c]));
+  for (const [source, spec] of Object.entries(columns)) {
+    const other = spec.target === undefined || spec.ignore === true ? undefined : named.get(spec.target);
+    if (other === undefined || other === source || source.startsWith('//')) continue;
+    return {
+      message: `mapping file ${mappingFile}: column "${source}" has target "${spec.target}", the column the file's own "${other}" goes into`,
+      hint: `give "${other}" a target of its own, or "ignore": true to leave it out`,
+    };
+  }
+  return null;
 }
 
+/** A ValueFormat for a mapped type and optional format string, or null when they do not fit. */
 export function formatFromMapping(type: MappingType, format: string | undefined): ValueFormat | null {
   if (type === 'date' || type === 'timestamp' || type === 'timestamptz') {
     if (format === undefined) return type === 'date' ? { kind: 'date', order: 'ymd', separator: '-' } : { kind: 'timestamp', order: 'ymd', separator: '-', zone: type === 'timestamptz' };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatFromMapping, formatToMapping, overBudget, parseErrorBudget, parseKeyList, validateMapping } from '../../src/transform/mapping.ts';
+import { formatFromMapping, formatToMapping, mappingColumnsProblem, overBudget, parseErrorBudget, parseKeyList, validateMapping, type Mapping } from '../../src/transform/mapping.ts';
 
 describe('mapping files', () => {
   it('accepts a complete mapping and comment keys', () => {
@@ -30,6 +30,21 @@ describe('mapping files', () => {
     for (const bad of ['', '  ', ',', 'a,,b', 'a,', ',a']) assert.equal(typeof parseKeyList(bad), 'string', JSON.stringify(bad));
     assert.match(String(parseKeyList('')), /at least one column/);
     assert.deepEqual(validateMapping({ key: ['a', ' '] }).problems, ['"key" must be a non-empty list of column names, none of them blank']);
+  });
+
+  it('refuses a time in the format of type date (its time was dropped without a word), two columns with one target, and a target the file\'s own column goes into by its name (palmerpenguins: species into island put island into island_2)', () => {
+    assert.deepEqual(validateMapping({ columns: { d: { type: 'date', format: '%Y-%m-%d %H:%M' }, t: { type: 'timestamp', format: '%Y-%m-%d %H:%M' } } }).problems, [
+      'columns["d"].format "%Y-%m-%d %H:%M" holds a time, which type date would drop: give type timestamp (or timestamptz) to keep it',
+    ]);
+    assert.deepEqual(validateMapping({ columns: { species: { target: 'x' }, island: { target: 'x' }, sex: { target: 'x', ignore: true } } }).problems, ['columns "species" and "island" all have target "x": a column holds one of them']);
+    const header = ['species', 'island', 'Bill Length'];
+    const problem = mappingColumnsProblem('m.json', { columns: { species: { target: 'island' } } }, header);
+    assert.deepEqual(problem, { message: 'mapping file m.json: column "species" has target "island", the column the file\'s own "island" goes into', hint: 'give "island" a target of its own, or "ignore": true to leave it out' });
+    assert.equal(mappingColumnsProblem('m.json', { columns: { species: { target: 'bill_length' } } }, header)?.message, 'mapping file m.json: column "species" has target "bill_length", the column the file\'s own "Bill Length" goes into');
+    // The other column sent elsewhere or left out, or a column named as it is: no clash (a stored mapping_config names every column).
+    for (const columns of [{ species: { target: 'island' }, island: { target: 'island_2' } }, { species: { target: 'island' }, island: { ignore: true } }, { island: { target: 'island' } }] as Array<NonNullable<Mapping['columns']>>) {
+      assert.equal(mappingColumnsProblem('m.json', { columns }, header), null, JSON.stringify(columns));
+    }
   });
 
   it('reports every problem at once', () => {
