@@ -22,7 +22,7 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
     const plan = await undoImport(settings, importId, { ...options, dryRun: true, onDatabase: databaseNotice(cmd) });
     const refusal = undoRefusal(plan, options.force);
     if (refusal !== null) throw refusal;
-    process.stderr.write(render(plan, colorFor(cmd, process.stderr), { asking: true }));
+    process.stderr.write(render(plan, colorFor(cmd, process.stderr), { asking: true, force: options.force }));
     if (!(await confirm('Go ahead?'))) throw new CancelledError('undo cancelled; nothing was changed');
     result = await undoImport(settings, importId, { ...options, expectedRows: plan.rows_to_remove });
   }
@@ -34,11 +34,14 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
     return;
   }
   if (g.quiet) return;
-  process.stdout.write(render(result, colorFor(cmd)));
+  process.stdout.write(render(result, colorFor(cmd), { force: options.force }));
 }
 
-/** `asking`: the plan shown before the question, which is not a dry run the user asked for: it does not say "nothing was changed". */
-function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false } = {}): string {
+/**
+ * `asking`: the plan shown before the question, which is not a dry run the user asked for: it does
+ * not say "nothing was changed". `force`: --force was given, so what needs it is gone past, not asked for.
+ */
+function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false, force = false } = {}): string {
   const where = tableRef(r.schema, r.table_name);
   const what = `import ${r.import_id} (${printable(r.file_name ?? 'stdin')}, ${formatTime(r.import_timestamp)})`;
   const lines: string[] = [];
@@ -57,12 +60,13 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
     if (restoring > 0) lines.push(`  put back ${c.bold(formatCount(restoring))} row(s) it updated or deleted (${MODE_WORDS[r.import_mode] ?? printable(r.import_mode)}), ${asWere(r)}`);
     if (r.rows_handed_over > 0) lines.push(c.yellow(`  leave ${handedOver}`));
     if (r.restore_changers.length > 0) lines.push(c.yellow(`  check the rows it puts back against their previous versions: ${printable(r.restore_changers.join(', '))} of the table may change them, and then it is refused unless --force`));
-    if (r.later_imports.length > 0) lines.push(c.yellow(`  ${laterImportsText(r)}`));
+    if (r.later_imports.length > 0) lines.push(c.yellow(`  ${force ? 'go past, as --force: ' : ''}${laterImportsText(r, !force)}`));
     if (r.key_conflicts.length > 0) lines.push(c.yellow(`  refused, --force too: rows it would put back hold keys that other rows in the table hold now: ${printable(r.key_conflicts.map(keyConflictText).join('; '))}; undo those imports first`));
     if (r.blocking_references.length > 0) lines.push(c.yellow(`  refused, --force too: rows it inserted, which undo deletes, are referenced by ${printable(r.blocking_references.map(blockingReferenceText).join(', '))}; delete or change those rows first`));
     lines.push(r.purged ? `  delete its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)` : '  keep its history record, marked undone');
-    if (r.force_reason !== null) lines.push(c.yellow(`  need --force: ${printable(r.force_reason)}`));
-    if (r.references_changed.length > 0) lines.push(c.yellow(`  need --force: rows it inserted are referenced by ${printable(r.references_changed.map(blockingReferenceText).join(', '))}`));
+    const needs = force ? 'go past, as --force' : 'need --force';
+    if (r.force_reason !== null) lines.push(c.yellow(`  ${needs}: ${printable(r.force_reason)}`));
+    if (r.references_changed.length > 0) lines.push(c.yellow(`  ${needs}: rows it inserted are referenced by ${printable(r.references_changed.map(blockingReferenceText).join(', '))}`));
     const dependents = renderDependents(r, c);
     if (dependents !== null) lines.push(dependents);
     return `${lines.join('\n')}\n`;
@@ -78,7 +82,7 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false 
       if (altered > 0) lines.push(c.yellow(`  forced: ${formatCount(altered)} row(s) put back as ${printable(r.restore_changers.join(', '))} changed them (column(s) ${printable(r.columns_altered_on_restore.join(', '))}), not as they were`));
     }
     if (r.rows_handed_over > 0) lines.push(c.yellow(`  left ${handedOver}`));
-    if (r.later_imports.length > 0) lines.push(c.yellow(`  forced: ${laterImportsText(r)}`));
+    if (r.later_imports.length > 0) lines.push(c.yellow(`  forced: ${laterImportsText(r, false)}`));
     if (r.purged) lines.push(`  deleted its history record and its ${formatCount(r.mapping_errors_removed)} mapping error(s)`);
     else lines.push(`  its history record stays, marked undone by ${printable(r.undone_by ?? '?')} at ${formatTime(r.undone_at)}`);
     if (r.force_reason !== null) lines.push(c.yellow(`  forced: ${printable(r.force_reason)}`));
@@ -98,11 +102,11 @@ function asWere(r: UndoResult): string {
 }
 
 /** The later imports that changed the import's rows, and what --force does with those rows. */
-function laterImportsText(r: UndoResult): string {
+function laterImportsText(r: UndoResult, asking: boolean): string {
   // As the refusal names them: rows kept in place too, which are all a replace has once history compact dropped its pre-images.
   const list = printable(r.later_imports.map(laterChangeText).join(', '));
   const kept = r.later_imports.some((l) => l.kept > 0) ? ', the rows kept in place go with it' : '';
-  return `later import(s) changed its rows or kept them in place: ${list}; the rows they changed stay as they left them${kept} (undo those first, latest first, or --force)`;
+  return `later import(s) changed its rows or kept them in place: ${list}; the rows they changed stay as they left them${kept}${asking ? ' (undo those first, latest first, or --force)' : ''}`;
 }
 
 /** What happens (or would) to the rows later imports rely on, naming them; null when there are none. */

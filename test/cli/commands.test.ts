@@ -278,6 +278,22 @@ describe('tracking commands (spawned)', () => {
     assert.match(r.stdout, new RegExp(`delete with them 1 row\\(s\\) and put back 1 row\\(s\\) to their versions before it that later imports rely on \\(--force; records per import: ${b.import_id} \\(put_b.csv\\): 2\\)`));
   });
 
+  it('undo of an import a later upsert changed: its dry run asks for --force, with --force it says it goes past it, and the forced undo does not tell to undo those first', async () => {
+    const a = await importInto(db.settings, files.write('past_a.csv', csv([['sku', 'n'], ['a', 1], ['b', 2]])), 'go_past');
+    await importWith(db.settings, files.write('past_u.csv', csv([['sku', 'n'], ['a', 10]])), 'go_past', { mode: 'upsert', key: ['sku'] });
+    const asking = await runAtlas(['undo', a.import_id, '--dry-run', ...conn]);
+    assert.equal(asking.code, 1, asking.stderr);
+    assert.match(asking.stdout, /^ {2}later import\(s\) changed its rows .* \(undo those first, latest first, or --force\)$/m);
+    const past = await runAtlas(['undo', a.import_id, '--dry-run', '--force', ...conn]);
+    assert.equal(past.code, 0, past.stderr);
+    assert.match(past.stdout, /^ {2}go past, as --force: later import\(s\) changed its rows .* stay as they left them$/m);
+    assert.doesNotMatch(past.stdout, /need --force|undo those first/);
+    const forced = await runAtlas(['undo', a.import_id, '--yes', '--force', ...conn]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /^ {2}forced: later import\(s\) changed its rows .* stay as they left them$/m);
+    assert.doesNotMatch(forced.stdout, /undo those first/);
+  });
+
   it('history prune: a subcommand beside history <import_id>; --dry-run, --yes, and its refusals', async () => {
     const old = await insertRecord(db, { status: 'failed', age: '400 days', table_name: 'people' });
     const oldOk = await insertRecord(db, { status: 'success', age: '400 days', table_name: 'elsewhere', rows_inserted: 0 });
