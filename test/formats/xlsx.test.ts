@@ -7,7 +7,7 @@ import ExcelJS from 'exceljs';
 import { AtlasError, UsageError } from '../../src/errors.ts';
 import { openXlsx } from '../../src/formats/xlsx/xlsx.ts';
 import { Parking } from '../../src/formats/xlsx/xlsxParking.ts';
-import { booleanText, dateCell, elapsedTimeCell, formatExcelNumber, isDateFormat, isElapsedTimeFormat, isoDateCell, isTimeOfDayFormat, numberText, serialDateCell, type CellText } from '../../src/formats/xlsx/xlsxValues.ts';
+import { booleanText, dateCell, elapsedTimeCell, excelDateFixJson, formatExcelNumber, isDateFormat, isElapsedTimeFormat, isoDateCell, isTimeOfDayFormat, numberText, serialDateCell, type CellText } from '../../src/formats/xlsx/xlsxValues.ts';
 import { slideFormula } from '../../src/formats/xlsx/xlsxFormula.ts';
 import { ZipInput } from '../../src/formats/zip/zipInput.ts';
 import type { ReaderFix } from '../../src/formats/shared/types.ts';
@@ -39,6 +39,8 @@ async function ordersWorkbook(): Promise<Buffer> {
 }
 
 const DATE_FIX = { correction_type: 'datetime_standardization', source_format: 'excel_serial' };
+/** A serial of a 1904-system workbook: its count starts on 1 January 1904, which the correction names. */
+const DATE_1904 = { correction_type: 'datetime_standardization', source_format: 'excel_serial_1904' };
 /** A row's corrections as the reader gives them: by field position, `fix` at `i` and nothing else. */
 function fixAt(i: number, fix: ReaderFix): Array<ReaderFix | undefined> {
   const fixes: Array<ReaderFix | undefined> = [];
@@ -185,10 +187,12 @@ describe('openXlsx', () => {
     ws.getCell('C4').numFmt = 'h:mm AM/PM';
     const rows = await readRows(await openXlsx(chunked(Buffer.from(await wb.xlsx.writeBuffer())), { sheet: null, headerRow: null }));
     assert.deepEqual(rows, [
-      { rn: 2, fields: ['2024-01-01', '1', null], fixes: fixAt(0, { before: '43830', after: '2024-01-01', ...DATE_FIX }) },
-      { rn: 3, fields: ['1904-01-01', '2', null], fixes: fixAt(0, { before: '0', after: '1904-01-01', ...DATE_FIX }) },
-      { rn: 4, fields: ['1904-01-01T06:00:00', '3', '06:00:00'], fixes: Object.assign(fixAt(0, { before: '0.25', after: '1904-01-01T06:00:00', ...DATE_FIX }), { 2: { before: '0.25', after: '06:00:00', ...DATE_FIX } }) },
+      { rn: 2, fields: ['2024-01-01', '1', null], fixes: fixAt(0, { before: '43830', after: '2024-01-01', ...DATE_1904 }) },
+      { rn: 3, fields: ['1904-01-01', '2', null], fixes: fixAt(0, { before: '0', after: '1904-01-01', ...DATE_1904 }) },
+      { rn: 4, fields: ['1904-01-01T06:00:00', '3', '06:00:00'], fixes: Object.assign(fixAt(0, { before: '0.25', after: '1904-01-01T06:00:00', ...DATE_1904 }), { 2: { before: '0.25', after: '06:00:00', ...DATE_1904 } }) },
     ]);
+    // The JSON written for the row's corrections says so too (readxl's type-me.xlsx: 40908 read as 2016-01-01, which 1900's count makes 2011-12-31).
+    assert.equal(excelDateFixJson(serialDateCell(40908, true, '40908').fix!), '{"before":"40908","after":"2016-01-01","correction_type":"datetime_standardization","source_format":"excel_serial_1904"}');
     for (const time of ['h:mm', 'hh:mm:ss AM/PM', '[$-409]h:mm:ss;@', 'mm:ss.0']) assert.ok(isTimeOfDayFormat(time), time);
     for (const day of ['yyyy-mm-dd hh:mm', 'd h:mm', 'mmm h:mm', '[h]:mm', 'yyyy']) assert.ok(!isTimeOfDayFormat(day), day);
     // In the 1900 system a serial below 1 lies on a day 0 that never was: a time alone, whatever the format.

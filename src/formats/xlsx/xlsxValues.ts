@@ -130,6 +130,11 @@ function isTimeOfDay(serial: number, date1904: boolean, timeFormat: boolean): bo
   return serial >= 0 && serial < 1 && (!date1904 || timeFormat);
 }
 
+/** A serial date's source_format: which day its serials count from (a 1904 workbook's 40908 is 2016-01-01, not 2011-12-31), so that an auditor can check the correction. */
+function serialFormat(date1904: boolean): string {
+  return date1904 ? 'excel_serial_1904' : 'excel_serial';
+}
+
 /** Text and fix for a date cell. */
 export function dateCell(date: Date, date1904: boolean): CellText {
   if (Number.isNaN(date.getTime())) return { text: null, fix: NO_FIX };
@@ -140,7 +145,7 @@ export function dateCell(date: Date, date1904: boolean): CellText {
   if (!date1904 && serial >= 1 && serial < 60) shown = new Date(date.getTime() + DAY_MS);
   const after = isoFromExcelDate(shown, isTimeOfDay(serial, date1904, false));
   serial = Number(serial.toFixed(8)); // ms precision; drops float noise from the round trip
-  return { text: after, fix: { before: plainDecimal(serial), after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
+  return { text: after, fix: { before: plainDecimal(serial), after, correction_type: 'datetime_standardization', source_format: serialFormat(date1904) } };
 }
 
 /**
@@ -203,7 +208,7 @@ export function serialDateCell(serial: number, date1904: boolean, written?: stri
   // Excel's phantom 29 Feb 1900, as in dateCell.
   const after = isoText(!date1904 && exact >= 1 && exact < 60 ? ms + DAY_MS : ms, isTimeOfDay(exact, date1904, timeFormat));
   // `before`: the cell's value as the file writes it, where given (what an auditor finds there).
-  return { text: after, fix: { before: written ?? serialText(exact), after, correction_type: 'datetime_standardization', source_format: 'excel_serial' } };
+  return { text: after, fix: { before: written ?? serialText(exact), after, correction_type: 'datetime_standardization', source_format: serialFormat(date1904) } };
 }
 
 /**
@@ -371,14 +376,14 @@ const PLAIN_FIX_TEXT = /^[0-9.:T+-]+$/;
 export function excelDateFixJson(fix: ReaderFix): string | null {
   const { before, after } = fix;
   if (
-    fix.source_format === 'excel_serial' &&
+    (fix.source_format === 'excel_serial' || fix.source_format === 'excel_serial_1904') &&
     fix.correction_type === 'datetime_standardization' &&
     typeof after === 'string' &&
     PLAIN_FIX_TEXT.test(before) &&
     PLAIN_FIX_TEXT.test(after) &&
     Object.keys(fix).length === 4
   ) {
-    return `{"before":"${before}","after":"${after}","correction_type":"datetime_standardization","source_format":"excel_serial"}`;
+    return `{"before":"${before}","after":"${after}","correction_type":"datetime_standardization","source_format":"${fix.source_format}"}`;
   }
   return null;
 }
