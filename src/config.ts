@@ -197,7 +197,8 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
   const [schemaSource, schema] = (schemaCandidates.find(([, name]) => name != null) ?? ['default', 'public']) as [SchemaSource, string];
   if (Buffer.byteLength(schema, 'utf8') > MAX_IDENTIFIER_BYTES) throw new UsageError(`schema name "${schema}" is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
   if (isSystemSchema(schema)) {
-    throw new UsageError(`schema "${schema}" is PostgreSQL's own (pg_* and information_schema hold the system catalogs), not a place for atlas's tables or yours: choose another --schema (default public)`);
+    const from = schemaSource === 'config file' ? 'database.schema in the config file' : schemaSource;
+    throw new UsageError(`schema "${schema}" (${from}) is PostgreSQL's own (pg_* and information_schema hold the system catalogs), not a place for atlas's tables or yours: choose another ${from} (default public)`);
   }
 
   const userEmail = nonEmpty(flags.userEmail) ?? nonEmpty(env.ATLAS_USER_EMAIL) ?? str(raw.user_email);

@@ -126,7 +126,7 @@ export function planImport(input: PlanInput): ImportPlan {
 
   if (existing === null) {
     if (forced !== null && forced !== 'new_table') {
-      throw new AtlasError(`strategy ${forced} needs an existing table, and ${tableName} does not exist`, { hint: 'leave out --strategy to create it' });
+      throw new AtlasError(`strategy ${forced} needs an existing table, and ${tableName} does not exist`, { hint: input.forced != null ? 'leave out --strategy to create it' : 'leave "strategy" out of the mapping file to create it' });
     }
     const columns = brought.map(({ staged, decided }): PlannedColumn => {
       const spec = specs[staged.mappingKey];

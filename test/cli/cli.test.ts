@@ -204,11 +204,20 @@ describe('atlas CLI (spawned)', () => {
       runAtlas(['history', '--database-url', db.url], { env: { ATLAS_SCHEMA: 'pg_catalog' } }),
       runAtlas(['import', path, '--table', 'sys', '--config', cfg]),
     ];
-    for (const r of await Promise.all(runs)) {
+    const said = await Promise.all(runs);
+    for (const r of said) {
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-      assert.match(r.stderr, /is PostgreSQL's own .* choose another --schema/);
     }
+    // Each names where the schema came from (the config file's said "choose another --schema").
+    for (const r of said.slice(0, 5)) assert.match(r.stderr, /\(--schema\) is PostgreSQL's own .* choose another --schema \(default public\)/);
+    assert.match(said[5]!.stderr, /\(ATLAS_SCHEMA\) is PostgreSQL's own .* choose another ATLAS_SCHEMA/);
+    assert.match(said[6]!.stderr, /\(database\.schema in the config file\) is PostgreSQL's own .* choose another database\.schema in the config file/);
+    // A table named in a system schema: refused as such, not sent to --schema pg_catalog, refused in turn.
+    const qualified = await runAtlas(['import', path, '--table', 'pg_catalog.x', '--database-url', db.url]);
+    assert.equal(qualified.code, 2, qualified.stderr);
+    assert.match(qualified.stderr, /"pg_catalog\.x" names a table in schema pg_catalog, PostgreSQL's own/);
+    assert.doesNotMatch(qualified.stderr, /--schema pg_catalog/);
     // A superuser could have created atlas's tables there: nothing was.
     assert.deepEqual(await db.rows(`select to_regclass('information_schema.import_history') as t, to_regclass('information_schema.sys') as u`), [{ t: null, u: null }]);
     // Only the pg_ prefix is reserved: a schema merely containing it, or in capitals, is an ordinary one.

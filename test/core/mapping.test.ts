@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dryRunImport, importFile, type ImportOptions } from '../../src/core/import.ts';
-import { ImportFailedError, UsageError } from '../../src/errors.ts';
+import { AtlasError, ImportFailedError, UsageError } from '../../src/errors.ts';
 import { csv, useTempDir, useTestDb } from '../helpers.ts';
 
 const defaults: Omit<ImportOptions, 'source'> = { table: null };
@@ -219,7 +219,10 @@ describe('types, corrections, strategies, mappings and error budgets', () => {
 
   it('forced strategies fail with a reason when they cannot apply', async () => {
     const path = files.write('s.csv', csv([['a'], [1]]));
-    await assert.rejects(importFile(db.settings, { ...defaults, source: path, table: 'nope_table', strategy: 'merge_exact' }), /needs an existing table/);
+    await assert.rejects(importFile(db.settings, { ...defaults, source: path, table: 'nope_table', strategy: 'merge_exact' }), (err: unknown) => err instanceof AtlasError && /needs an existing table/.test(err.message) && err.hint === 'leave out --strategy to create it');
+    // A mapping's "strategy": the hint names the mapping, not a --strategy nobody gave.
+    const mappingFile = files.write('s-map.json', JSON.stringify({ strategy: 'merge_exact' }));
+    await assert.rejects(importFile(db.settings, { ...defaults, source: path, table: 'nope_table', mappingFile }), (err: unknown) => err instanceof AtlasError && err.hint === 'leave "strategy" out of the mapping file to create it');
     await importFile(db.settings, { ...defaults, source: path, table: 'forced' });
     await assert.rejects(importFile(db.settings, { ...defaults, source: path, table: 'forced', strategy: 'new_table', allowSameFile: true }), /already exists/);
   });
