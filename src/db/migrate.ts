@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { AtlasError } from '../errors.js';
 import { quoteIdent } from '../transform/naming.js';
 import { lockForTransaction, withTransaction, type Client } from './connection.js';
 import { checkCanMigrate, checkSchemaUsable, getSchemaAccess, type SchemaAccess } from './privileges.js';
@@ -52,7 +53,14 @@ async function migrateWith(client: Client, schema: string, inTransaction: (fn: (
   checkSchemaUsable(access, schema);
   // Cheap check without the lock: the common case is "nothing to do".
   const latest = migrations.at(-1)?.version ?? 0;
-  if (access.schemaExists && (await currentVersion(client, schema)) >= latest) return [];
+  const version = access.schemaExists ? await currentVersion(client, schema) : 0;
+  // An older atlas on tables a newer one made misreads their records, and its undo of an upsert deleted the rows it had only updated.
+  if (version > latest) {
+    throw new AtlasError(`atlas's tables in schema ${schema} are at version ${version}, made by a newer atlas than this one, which knows versions up to ${latest}: it would misread their records and could undo imports wrongly, so it reads and changes nothing`, {
+      hint: 'run the newer atlas that upgraded them (npm install, or git pull and npm run build, where it is installed)',
+    });
+  }
+  if (version === latest) return [];
   checkCanMigrate(access, schema);
 
   const applied: number[] = [];

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { listMigrations, migrate } from '../../src/db/migrate.ts';
+import { AtlasError } from '../../src/errors.ts';
 import { testDatabaseUrl } from '../helpers.ts';
 
 /** A schema as atlas's migrations up to `version` left it. */
@@ -103,6 +104,16 @@ describe('migrations', () => {
       assert.deepEqual(meta.get(ok), { format: 'csv', import_xmin: before });
       assert.deepEqual(meta.get(failed), {}, 'a failed import wrote no rows');
       assert.deepEqual(meta.get(kept), { import_xmin: '42' }, 'one atlas already kept stays');
+    });
+  });
+
+  it('tables a newer atlas made (a version this one does not know) are refused, changing nothing: an older atlas undid an upsert by deleting the rows it had only updated', async () => {
+    const latest = listMigrations().at(-1)!.version;
+    await withSchemaAtVersion(latest, async (client, schema) => {
+      await client.query(`insert into ${schema}.atlas_migrations (version, name) values ($1, 'from_a_newer_atlas')`, [latest + 1]);
+      await assert.rejects(migrate(client, schema), (err: unknown) => err instanceof AtlasError && err.message === `atlas's tables in schema ${schema} are at version ${latest + 1}, made by a newer atlas than this one, which knows versions up to ${latest}: it would misread their records and could undo imports wrongly, so it reads and changes nothing`);
+      const versions = await client.query<{ version: number }>(`select version from ${schema}.atlas_migrations order by version`);
+      assert.equal(versions.rows.at(-1)!.version, latest + 1);
     });
   });
 
