@@ -12,6 +12,7 @@ import type { DatabaseTarget } from '../db/connection.js';
 import { lockWaitNotice, type LockWaitOptions } from '../db/lockWaits.js';
 import { firstChars } from '../transform/firstChars.js';
 import { printable } from '../transform/printable.js';
+import { formatAbsoluteTime } from '../transform/time.js';
 import { quoteIdent } from '../transform/naming.js';
 
 // Every string from a file, a file name or the database goes through these when text output is
@@ -28,7 +29,6 @@ export function tableRef(schema: string, table: string): string {
   const part = (name: string): string => (/^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdent(name));
   return printable(`${part(schema)}.${part(table)}`);
 }
-import { formatAbsoluteTime } from '../transform/time.js';
 
 /** The global flags (commands/flags.ts), wherever on the command line they were given. */
 export type GlobalOptions = FlagValues<typeof globalFlags>;
