@@ -60,6 +60,8 @@ export function parseKeyList(text: string): string[] | string {
   if (names.some((k) => k === '')) {
     return text.trim() === '' ? '--key needs at least one column name (was it given an unset variable?)' : `--key "${text}" has an empty column name`;
   }
+  const twice = names.find((k, i) => names.indexOf(k) !== i);
+  if (twice !== undefined) return `--key "${text}" names ${twice} twice`;
   return names;
 }
 
@@ -94,7 +96,7 @@ export function validateMapping(value: unknown): { mapping: Mapping; problems: s
   if (obj.strategy !== undefined && !STRATEGIES.includes(obj.strategy as Strategy)) problems.push(`"strategy" must be one of ${STRATEGIES.join(', ')}`);
   if (obj.key !== undefined && obj.key !== null && (!Array.isArray(obj.key) || obj.key.length === 0 || !obj.key.every((k) => typeof k === 'string' && k.trim() !== ''))) {
     problems.push('"key" must be a non-empty list of column names, none of them blank');
-  }
+  } else if (Array.isArray(obj.key) && new Set(obj.key).size !== obj.key.length) problems.push('"key" names a column twice');
   if (obj.columns !== undefined) {
     if (typeof obj.columns !== 'object' || obj.columns === null || Array.isArray(obj.columns)) problems.push('"columns" must be an object keyed by source column');
     else {

@@ -30,6 +30,9 @@ describe('mapping files', () => {
     for (const bad of ['', '  ', ',', 'a,,b', 'a,', ',a']) assert.equal(typeof parseKeyList(bad), 'string', JSON.stringify(bad));
     assert.match(String(parseKeyList('')), /at least one column/);
     assert.deepEqual(validateMapping({ key: ['a', ' '] }).problems, ['"key" must be a non-empty list of column names, none of them blank']);
+    // A column named twice was kept twice in mapping_config (world-countries: --key cca3,cca3).
+    assert.equal(parseKeyList('cca3, cca3'), '--key "cca3, cca3" names cca3 twice');
+    assert.deepEqual(validateMapping({ key: ['a', 'a'] }).problems, ['"key" names a column twice']);
   });
 
   it('refuses a time in the format of type date (its time was dropped without a word), two columns with one target, and a target the file\'s own column goes into by its name (palmerpenguins: species into island put island into island_2)', () => {
