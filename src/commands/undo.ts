@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { laterChangeText, undoImport, undoRefusal, type UndoResult } from '../core/undo.js';
+import { laterChangeText, undoImport, undoRefusal, type UndoOptions, type UndoResult } from '../core/undo.js';
 import { blockingReferenceText } from '../core/undoReferenceCheck.js';
 import { keyConflictText } from '../core/undoKeyCheck.js';
 import { CancelledError, ExitCode } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor, tableRef } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatCount, formatTime, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor, tableRef, withCancelOnSignal } from './shared.js';
 import type { UndoFlags } from './undoFlags.js';
 
 
@@ -15,8 +15,10 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
   const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true, reassign: flags.reassign === true, ...lockWaitNotices(cmd, 'the undo') };
 
   let result: UndoResult;
+  // Ctrl-C or a kill cancels the statement running, so the undo rolls back at once (it ran on until the server noticed the connection gone).
+  const undoing = (more: Partial<UndoOptions>) => withCancelOnSignal('cancelling: rolling back the undo...', (signal) => undoImport(settings, importId, { ...options, ...more, signal }));
   if (!ask) {
-    result = await undoImport(settings, importId, { ...options, onDatabase: databaseNotice(cmd) });
+    result = await undoing({ onDatabase: databaseNotice(cmd) });
   } else {
     // Show the plan, ask, then undo exactly what was shown (refused if the row count moved meanwhile).
     const plan = await undoImport(settings, importId, { ...options, dryRun: true, onDatabase: databaseNotice(cmd) });
@@ -24,7 +26,7 @@ export async function runUndoCommand(importId: string, flags: UndoFlags, cmd: Co
     if (refusal !== null) throw refusal;
     process.stderr.write(render(plan, colorFor(cmd, process.stderr), { asking: true, force: options.force }));
     if (!(await confirm('Go ahead?'))) throw new CancelledError('undo cancelled; nothing was changed');
-    result = await undoImport(settings, importId, { ...options, expectedRows: plan.rows_to_remove });
+    result = await undoing({ expectedRows: plan.rows_to_remove });
   }
 
   // As the undo itself would end, as import's dry run does: 1 when it would be refused.

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config.js';
-import { backendPidOf, cancelRunningQuery, lockForTransaction, withClient, type Client } from '../db/connection.js';
+import { backendPidOf, cancelQueriesOnAbort, lockForTransaction, withClient, type Client } from '../db/connection.js';
 import { deleteImports, IMPORT_LOCK_PREFIX, insertInProgress, markFailed } from '../db/history.js';
 import { lockWaitWarning, watchLockWaits, type LockWait, type LockWatch } from '../db/lockWaits.js';
 import { checkImportPrivileges } from '../db/privileges.js';
@@ -263,10 +263,3 @@ async function checkKeyAgainstTable(client: Client, schema: string, tableName: s
   if (lacking.length > 0) throw new UsageError(`key column(s) not in table ${tableName}: ${lacking.join(', ')}`);
 }
 
-/** While a query runs, Ctrl-C cancels it on the server (COPY is cancelled through its stream). */
-function cancelQueriesOnAbort(client: Client, signal: AbortSignal | undefined): () => void {
-  if (!signal) return () => undefined;
-  const onAbort = (): void => void cancelRunningQuery(client);
-  signal.addEventListener('abort', onAbort, { once: true });
-  return () => signal.removeEventListener('abort', onAbort);
-}

@@ -7,7 +7,7 @@
  * two undos of one import serialise and the second sees `undone`.
  */
 import type { Settings } from '../config.js';
-import { lockForTransaction, tableLockKey, useUndoSettings, withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
+import { cancelQueriesOnAbort, lockForTransaction, tableLockKey, useUndoSettings, withRowSecurityOff, withTransaction, type Client } from '../db/connection.js';
 import { appendToMetadata, deleteImports, isInterrupted, lockImport, markUndone, type ImportRecord } from '../db/history.js';
 import { dependentImportText, listDependentImports, type DependentImport } from '../db/importDuplicates.js';
 import { withLockWatch, type LockWaitOptions } from '../db/lockWaits.js';
@@ -15,7 +15,7 @@ import { disableSql, type TriggerOrRule } from '../db/rowTriggers.js';
 import { countMappingErrors } from '../db/mappingErrors.js';
 import { countDependentRowsChangedSince, countHandedOverPreImages, countInPlaceRestores, countPreImages, findAlteredRestores, handOverPreImages, laterChangeText, listCompactedLaterChanges, listLaterChangedRowIds, listLaterChanges, listPreImageColumns, listRestoreChangers, deleteInsertedRows, restoredColumns, restorePreImages, restoreUpdatedRows, type LaterChange } from '../db/preImages.js';
 import { deleteImportRows, findRowOwners, getDataTable, getImportRowState } from '../db/tables.js';
-import { AtlasError, describeError, NotFoundError } from '../errors.js';
+import { AtlasError, CancelledError, describeError, NotFoundError } from '../errors.js';
 import { qualify } from '../transform/naming.js';
 import { withExistingSchema, type DatabaseListener } from './database.js';
 import { checkImportId, noImportWithId, resolveImport } from './history.js';
@@ -28,6 +28,8 @@ export { laterChangeText };
 
 /** What `atlas undo` was asked to do. */
 export interface UndoOptions extends LockWaitOptions {
+  /** Aborting it (Ctrl-C) cancels the statement running on the server: the undo rolls back at once, not when the server next writes to a connection that is gone. */
+  signal?: AbortSignal | undefined;
   /** Only report what would be removed; change nothing. @default false */
   dryRun: boolean;
   /**
@@ -352,12 +354,16 @@ export async function undoImport(settings: Settings, idOrPrefix: string, options
     options,
     async (client, url) => {
       const found = await resolveImport(client, schema, idOrPrefix);
+      const stopOnAbort = cancelQueriesOnAbort(client, options.signal);
       try {
         return await withTransaction(client, () => withLockWatch(client, url, options, () => undoInTransaction(client, settings, found.import_id, options)));
       } catch (err) {
+        if (options.signal?.aborted === true) throw new CancelledError(`undo of import ${found.import_id} cancelled; rolled back, nothing was changed`);
         // The server's own reason (a statement_timeout, a lock_timeout, a trigger's error) says nothing of what is left: nothing, it rolled back.
         if (err instanceof AtlasError) throw err;
         throw new AtlasError(`undo of import ${found.import_id} failed: ${describeError(err)}; rolled back, nothing was changed`, { cause: err });
+      } finally {
+        stopOnAbort();
       }
     },
     () => Promise.reject(noImportWithId(idOrPrefix)),

@@ -279,6 +279,14 @@ export async function lockForTransaction(client: Client, key: string): Promise<n
   return res.rows[0]!.pid;
 }
 
+/** While a query runs, Ctrl-C cancels it on the server (COPY is cancelled through its stream). */
+export function cancelQueriesOnAbort(client: Client, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => undefined;
+  const onAbort = (): void => void cancelRunningQuery(client);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
 /**
  * Asks the server to cancel the statement `client` is running: a CancelRequest carrying the key
  * the server gave that connection, sent on a new connection to the same host and port (plain, as

@@ -171,6 +171,27 @@ describe('undo, undo of a batch, history prune and history compact waiting for a
     assert.deepEqual(waits.map((w) => [w.waitingFor?.lockType, w.holders.map((h) => h.pid)]), [['relation', [holderPid]]]);
   });
 
+  it('Ctrl-C while undo waits (or runs) cancels its statement: it rolls back at once, exit 1, saying so (it died by the signal, the server finishing on its own)', async () => {
+    const r = await importFile(db.settings, { table: 'uc', source: files.write('uc.csv', csv([['k'], ['a'], ['b']])) });
+    const holder = await holdLock(db, `lock table ${qualify(db.schema, 'uc')} in access exclusive mode`);
+    let stderr = '';
+    let sent = false;
+    const run = await runAtlas(['undo', r.import_id, '--yes', '--database-url', db.url, '--schema', db.schema], {
+      onSpawn: (child) =>
+        child.stderr!.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (!sent && /waiting \d+ s so far/.test(stderr)) sent = child.kill('SIGINT');
+        }),
+    });
+    await holder.release();
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^atlas: cancelling: rolling back the undo\.\.\.$/m);
+    assert.match(run.stderr, new RegExp(`^atlas: undo of import ${r.import_id} cancelled; rolled back, nothing was changed$`, 'm'));
+    const [rec] = await db.rows<{ status: string }>(`select status from ${qualify(db.schema, 'import_history')} where import_id = $1`, [r.import_id]);
+    assert.equal(rec!.status, 'success');
+    assert.equal((await db.rows(`select 1 from ${qualify(db.schema, 'uc')}`)).length, 2);
+  });
+
   it('undo of a batch is told who holds the table of one of its imports', async () => {
     const dir = join(files.dir, 'batch');
     mkdirSync(dir);
