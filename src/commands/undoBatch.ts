@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { undoBatch, type BatchUndoResult } from '../core/undoBatch.js';
 import { CancelledError, UsageError } from '../errors.js';
-import { colorFor, confirm, databaseNotice, formatCount, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor, tableRef } from './shared.js';
+import { colorFor, confirm, databaseNotice, formatCount, globalOptions, lockWaitNotices, needsConfirmation, printable, printJson, settingsFor, tableRef, withCancelOnSignal } from './shared.js';
 import type { UndoFlags } from './undoFlags.js';
 
 
@@ -12,14 +12,16 @@ export async function runUndoBatchCommand(importId: string | undefined, flags: U
   const g = globalOptions(cmd);
   const options = { dryRun: flags.dryRun === true, force: flags.force === true, purge: flags.purge === true, reassign: flags.reassign === true, onDatabase: databaseNotice(cmd), ...lockWaitNotices(cmd, 'the undo') };
   let result: BatchUndoResult;
+  // As undo of one import: Ctrl-C cancels the statement running, the whole batch's undo rolls back.
+  const undoing = (more: { expectedRows?: Record<string, number> }) => withCancelOnSignal('cancelling: rolling back the undo of the batch...', (signal) => undoBatch(settings, flags.batch, { ...options, ...more, signal }));
   if (!needsConfirmation(flags, 'undo')) {
-    result = await undoBatch(settings, flags.batch, options);
+    result = await undoing({});
   } else {
     // Show the plan, ask, then undo exactly what was shown (refused if a row count moved meanwhile).
     const plan = await undoBatch(settings, flags.batch, { ...options, dryRun: true });
     process.stderr.write(render(plan, colorFor(cmd, process.stderr), true));
     if (!(await confirm('Go ahead?'))) throw new CancelledError('undo cancelled; nothing was changed');
-    result = await undoBatch(settings, flags.batch, { ...options, expectedRows: Object.fromEntries(plan.imports.map((r) => [r.import_id, r.rows_to_remove])) });
+    result = await undoing({ expectedRows: Object.fromEntries(plan.imports.map((r) => [r.import_id, r.rows_to_remove])) });
   }
   if (g.json) {
     printJson({ success: true, ...result });

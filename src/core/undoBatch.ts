@@ -5,9 +5,9 @@
  */
 import type { Settings } from '../config.js';
 import { listBatchImports } from '../db/batches.js';
-import { BEGIN, withTransaction } from '../db/connection.js';
+import { BEGIN, cancelQueriesOnAbort, withTransaction } from '../db/connection.js';
 import { withLockWatch } from '../db/lockWaits.js';
-import { NotFoundError, UsageError } from '../errors.js';
+import { CancelledError, NotFoundError, UsageError } from '../errors.js';
 import { withExistingSchema } from './database.js';
 import { checkBatchId } from './history.js';
 import { undoInTransaction, type UndoOptions, type UndoResult } from './undo.js';
@@ -54,7 +54,15 @@ export async function undoBatch(settings: Settings, batchId: string, options: Om
       }
       for (const r of imports) Object.assign(r, { dry_run: true, undone_at: null, undone_by: null });
     } else {
-      await withTransaction(client, run);
+      const stopOnAbort = cancelQueriesOnAbort(client, options.signal);
+      try {
+        await withTransaction(client, run);
+      } catch (err) {
+        if (options.signal?.aborted === true) throw new CancelledError(`undo of batch ${batchId} cancelled; rolled back, nothing was changed`);
+        throw err;
+      } finally {
+        stopOnAbort();
+      }
     }
     return { batch_id: batchId, dry_run: options.dryRun, imports, left_alone: leftAlone, rows_removed: imports.reduce((n, r) => n + (r.rows_removed ?? 0), 0) };
   }, () => Promise.reject(noSuchBatch()), 'an undo');

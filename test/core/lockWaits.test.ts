@@ -171,12 +171,12 @@ describe('undo, undo of a batch, history prune and history compact waiting for a
     assert.deepEqual(waits.map((w) => [w.waitingFor?.lockType, w.holders.map((h) => h.pid)]), [['relation', [holderPid]]]);
   });
 
-  it('Ctrl-C while undo waits (or runs) cancels its statement: it rolls back at once, exit 1, saying so (it died by the signal, the server finishing on its own)', async () => {
-    const r = await importFile(db.settings, { table: 'uc', source: files.write('uc.csv', csv([['k'], ['a'], ['b']])) });
-    const holder = await holdLock(db, `lock table ${qualify(db.schema, 'uc')} in access exclusive mode`);
+  /** Runs `args` (an undo) while `table` is locked, SIGINT once it says it waits: exit 1, `said` on stderr, the records still `success`, the rows still there. */
+  async function assertUndoCancelled(args: string[], table: string, said: RegExp, importIds: readonly string[], rows: number): Promise<void> {
+    const holder = await holdLock(db, `lock table ${qualify(db.schema, table)} in access exclusive mode`);
     let stderr = '';
     let sent = false;
-    const run = await runAtlas(['undo', r.import_id, '--yes', '--database-url', db.url, '--schema', db.schema], {
+    const run = await runAtlas([...args, '--yes', '--database-url', db.url, '--schema', db.schema], {
       onSpawn: (child) =>
         child.stderr!.on('data', (d: Buffer) => {
           stderr += d.toString();
@@ -185,11 +185,26 @@ describe('undo, undo of a batch, history prune and history compact waiting for a
     });
     await holder.release();
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, /^atlas: cancelling: rolling back the undo\.\.\.$/m);
-    assert.match(run.stderr, new RegExp(`^atlas: undo of import ${r.import_id} cancelled; rolled back, nothing was changed$`, 'm'));
-    const [rec] = await db.rows<{ status: string }>(`select status from ${qualify(db.schema, 'import_history')} where import_id = $1`, [r.import_id]);
-    assert.equal(rec!.status, 'success');
-    assert.equal((await db.rows(`select 1 from ${qualify(db.schema, 'uc')}`)).length, 2);
+    assert.match(run.stderr, /^atlas: cancelling: rolling back the undo.*\.\.\.$/m);
+    assert.match(run.stderr, said);
+    const recs = await db.rows<{ status: string }>(`select status from ${qualify(db.schema, 'import_history')} where import_id = any($1::uuid[])`, [importIds]);
+    assert.deepEqual(recs.map((x) => x.status), importIds.map(() => 'success'));
+    assert.equal((await db.rows(`select 1 from ${qualify(db.schema, table)}`)).length, rows);
+  }
+
+  it('Ctrl-C while undo waits (or runs) cancels its statement: it rolls back at once, exit 1, saying so (it died by the signal, the server finishing on its own)', async () => {
+    const r = await importFile(db.settings, { table: 'uc', source: files.write('uc.csv', csv([['k'], ['a'], ['b']])) });
+    await assertUndoCancelled(['undo', r.import_id], 'uc', new RegExp(`^atlas: undo of import ${r.import_id} cancelled; rolled back, nothing was changed$`, 'm'), [r.import_id], 2);
+  });
+
+  it('Ctrl-C during undo --batch rolls back every import of it, exit 1', async () => {
+    const dir = join(files.dir, 'cancelled');
+    mkdirSync(dir);
+    files.write('cancelled/one.csv', csv([['k'], ['1']]));
+    files.write('cancelled/two.csv', csv([['k'], ['2']]));
+    const batch = await importBatch(db.settings, { sources: [dir], table: 'ucb', format: null, delimiter: null, header: true, encoding: null, name: null, recursive: false, pattern: null, atomic: false, stopOnError: false });
+    const ids = batch.files.map((f) => f.import_id!);
+    await assertUndoCancelled(['undo', '--batch', batch.batch_id], 'ucb', new RegExp(`^atlas: undo of batch ${batch.batch_id} cancelled; rolled back, nothing was changed$`, 'm'), ids, 2);
   });
 
   it('undo of a batch is told who holds the table of one of its imports', async () => {
