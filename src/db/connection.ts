@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Settings } from '../config.js';
 import { AtlasError, CancelledError, DatabaseError, describeError, UsageError } from '../errors.js';
+import { quoteIdent } from '../transform/naming.js';
 import { ensureEmbeddedServer } from './embedded.js';
 
 export type Client = pg.Client;
@@ -190,7 +191,7 @@ export const BEGIN = 'begin isolation level read committed';
  * one-row temp table `table` written for it.
  */
 export async function savepointXid(client: Client, table: string): Promise<string> {
-  const name = `"${table.replace(/"/g, '""')}"`;
+  const name = quoteIdent(table);
   await client.query(`create temp table ${name} on commit drop as select`);
   return (await client.query<{ x: string }>(`select xmin::text as x from ${name}`)).rows[0]!.x;
 }
@@ -268,12 +269,12 @@ export async function withRowSecurityOff<T>(client: Client, what: string, fn: ()
   }
 }
 
-/** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK); returns the server process id of the connection, in the same round trip. */
 /** The key of a table's lock (lockForTransaction): one import or undo at a time decides what to write into that table. */
 export function tableLockKey(schema: string, table: string): string {
   return `atlas:table:${schema}.${table}`;
 }
 
+/** Takes a transaction-level advisory lock named by `key` (released at COMMIT/ROLLBACK); returns the server process id of the connection, in the same round trip. */
 export async function lockForTransaction(client: Client, key: string): Promise<number> {
   const res = await client.query<{ pid: number }>('select pg_advisory_xact_lock(hashtextextended($1, 0)), pg_backend_pid() as pid', [key]);
   return res.rows[0]!.pid;
