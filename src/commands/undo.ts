@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { laterChangeText, undoImport, undoRefusal, type UndoOptions, type UndoResult } from '../core/undo.js';
+import { laterChangeText, plannedRows, undoImport, undoRefusal, type UndoOptions, type UndoResult } from '../core/undo.js';
 import { blockingReferenceText } from '../core/undoReferenceCheck.js';
 import { keyConflictText } from '../core/undoKeyCheck.js';
 import { CancelledError, ExitCode } from '../errors.js';
@@ -48,16 +48,11 @@ function render(r: UndoResult, c: ReturnType<typeof colorFor>, { asking = false,
   const what = `import ${r.import_id} (${printable(r.file_name ?? 'stdin')}, ${formatTime(r.import_timestamp)})`;
   const lines: string[] = [];
   const noRows = r.previous_status !== 'success' && r.previous_status !== 'partial';
-  // Previous versions of rows later imports changed since are handed over to them, not put back.
-  const restoring = r.rows_to_restore - r.rows_handed_over;
-  // An upsert's rows are those it inserted, which go, and those it updated, which get their
-  // previous version back in place: counted apart, not all as "removed".
-  const updatedBack = r.rows_to_restore_in_place;
+  const { removing, restoring } = plannedRows(r);
   const handedOver = `${formatCount(r.rows_handed_over)} row(s) it updated or deleted as the later imports that changed them since left them, not put back`;
   if (r.dry_run) {
     lines.push(asking ? `Undoing ${what} will:` : `${c.bold('dry run')}: nothing was changed. Undoing ${what} would:`);
     const split = r.dependents === 'reassigned' ? `: ${formatCount(r.rows_to_remove - r.dependent_rows)} deleted, ${formatCount(r.dependent_rows)} kept as rows of later imports` : '';
-    const removing = r.rows_to_remove - updatedBack;
     if (!noRows) lines.push(`  remove ${c.bold(formatCount(removing))} row(s) from ${where}${r.rows_recorded !== removing ? ` (it inserted ${formatCount(r.rows_recorded)})` : ''}${split}`);
     if (restoring > 0) lines.push(`  put back ${c.bold(formatCount(restoring))} row(s) it updated or deleted (${MODE_WORDS[r.import_mode] ?? printable(r.import_mode)}), ${asWere(r)}`);
     if (r.rows_handed_over > 0) lines.push(c.yellow(`  leave ${handedOver}`));

@@ -197,11 +197,18 @@ export function undoRefusal(plan: UndoResult, force: boolean): AtlasError | null
   return null;
 }
 
+/**
+ * What an undo planned removes and puts back, as its dry run and its refusal say them: an upsert's
+ * updated rows carry its id too, and are put back in place, not removed; previous versions of rows
+ * later imports changed since are handed over to them, not put back.
+ */
+export function plannedRows(plan: UndoResult): { removing: number; restoring: number } {
+  return { removing: plan.rows_to_remove - plan.rows_to_restore_in_place, restoring: plan.rows_to_restore - plan.rows_handed_over };
+}
+
 /** The refusal of an undo that needs --force. */
 function forceRequiredError(plan: UndoResult): AtlasError {
-  // As the dry run counts them: an upsert's updated rows carry its id too, and are put back, not removed.
-  const removing = plan.rows_to_remove - plan.rows_to_restore_in_place;
-  const restoring = plan.rows_to_restore - plan.rows_handed_over;
+  const { removing, restoring } = plannedRows(plan);
   const without = plan.columns_not_restored.length > 0 ? ` (without their ${plan.columns_not_restored.join(', ')})` : '';
   const parts = [removing > 0 ? `remove the ${removing} row(s) that carry its id, changes included` : null, restoring > 0 ? `put back the ${restoring} row(s) it updated or deleted${without}` : null];
   const what = plan.table_exists && parts.some((p) => p !== null) ? parts.filter((p) => p !== null).join(', and ') : 'mark it undone, removing nothing';
