@@ -3,6 +3,7 @@
  * show why nothing happens) and records who held it and for how long at least.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -16,7 +17,7 @@ import { undoImport } from '../../src/core/undo.ts';
 import { undoBatch } from '../../src/core/undoBatch.ts';
 import type { LockWait } from '../../src/db/lockWaits.ts';
 import { qualify } from '../../src/transform/naming.ts';
-import { csv, runAtlas, useTempDir, useTestDb, type TestDb } from '../helpers.ts';
+import { csv, runAtlas, useTempDir, useTestDb, type RunResult, type TestDb } from '../helpers.ts';
 
 /** A session of its own holding `lock` in an open transaction until `release` is called. */
 async function holdLock(db: TestDb, lock: string): Promise<{ pid: number; release: () => Promise<void> }> {
@@ -32,19 +33,41 @@ async function holdLock(db: TestDb, lock: string): Promise<{ pid: number; releas
   return { pid, release };
 }
 
-/** Runs atlas with `args` while `lock` is held on table `table`, released once atlas says it waits; its exit code 0 and its line on stderr checked. */
-async function assertCommandSaysItWaits(db: TestDb, table: string, args: string[], what: string): Promise<void> {
+/** `act` run while `lock` is held: the waits it was told of, the holder released at the first. */
+async function whileHeld<T>(db: TestDb, lock: string, act: (onLockWait: (wait: LockWait) => void) => Promise<T>): Promise<{ result: T; waits: LockWait[]; holderPid: number }> {
+  const holder = await holdLock(db, lock);
+  const waits: LockWait[] = [];
+  const result = await act((wait) => {
+    waits.push(wait);
+    void holder.release();
+  });
+  await holder.release();
+  return { result, waits, holderPid: holder.pid };
+}
+
+/** Runs atlas with `args` while table `table` is locked; `onWaiting` once atlas says it waits (the lock is released after the run in any case). */
+async function runWhileTableLocked(db: TestDb, table: string, args: string[], onWaiting: (child: ChildProcess, holder: { release: () => Promise<void> }) => void): Promise<{ run: RunResult; holderPid: number }> {
   const holder = await holdLock(db, `lock table ${qualify(db.schema, table)} in access exclusive mode`);
   let stderr = '';
+  let said = false;
   const run = await runAtlas([...args, '--database-url', db.url, '--schema', db.schema], {
     onSpawn: (child) =>
       child.stderr!.on('data', (d: Buffer) => {
         stderr += d.toString();
-        if (/waiting \d+ s so far/.test(stderr)) void holder.release();
+        if (said || !/waiting \d+ s so far/.test(stderr)) return;
+        said = true;
+        onWaiting(child, holder);
       }),
   });
+  await holder.release();
+  return { run, holderPid: holder.pid };
+}
+
+/** Runs atlas with `args` while table `table` is locked, released once atlas says it waits; its exit code 0 and its line on stderr checked. */
+async function assertCommandSaysItWaits(db: TestDb, table: string, args: string[], what: string): Promise<void> {
+  const { run, holderPid } = await runWhileTableLocked(db, table, args, (_child, holder) => void holder.release());
   assert.equal(run.code, 0, run.stderr);
-  const line = `^atlas: waiting \\d+ s so far for a lock on table .*${table} held by another session: pid ${holder.pid} \\(.*lock-holder-test; .*\\); ${what} goes on when that session's transaction ends$`;
+  const line = `^atlas: waiting \\d+ s so far for a lock on table .*${table} held by another session: pid ${holderPid} \\(.*lock-holder-test; .*\\); ${what} goes on when that session's transaction ends$`;
   assert.match(run.stderr, new RegExp(line, 'm'));
 }
 
@@ -107,21 +130,13 @@ describe('an import waiting for a lock', () => {
 
   it('says a wait of the connection that writes its record: import_history locked as another import making a table locks it until it commits (an --atomic batch: 19.8 s without a word)', async () => {
     await importFile(db.settings, { ...base, table: 'waits_other', source: files.write('g.csv', csv([['k'], ['g']])) });
-    const holder = await holdLock(db, `lock table ${qualify(db.schema, 'import_history')} in share row exclusive mode`);
-    const waits: LockWait[] = [];
-    const result = await importFile(db.settings, {
-      ...base,
-      table: 'waits_other',
-      source: files.write('h.csv', csv([['k'], ['h']])),
-      onLockWait: (wait) => {
-        waits.push(wait);
-        void holder.release();
-      },
-    });
+    const { result, waits, holderPid } = await whileHeld(db, `lock table ${qualify(db.schema, 'import_history')} in share row exclusive mode`, (onLockWait) =>
+      importFile(db.settings, { ...base, table: 'waits_other', source: files.write('h.csv', csv([['k'], ['h']])), onLockWait }),
+    );
     assert.equal(result.rows_inserted, 1);
     assert.deepEqual(
       waits.map((w) => [w.waitingFor?.relation, w.holders.map((h) => h.pid)]),
-      [[qualify(db.schema, 'import_history').replaceAll('"', ''), [holder.pid]]],
+      [[qualify(db.schema, 'import_history').replaceAll('"', ''), [holderPid]]],
     );
     assert.equal(result.warnings.filter((w) => /^waited .*import_history held by another session/.test(w)).length, 1, result.warnings.join('\n'));
   });
@@ -152,38 +167,16 @@ describe('undo, undo of a batch, history prune and history compact waiting for a
   const poll = { lockWaitPollMs: 100 };
   const undoOptions = { dryRun: false, force: false, purge: false, ...poll };
 
-  /** `act` run while `lock` is held: the waits it was told of, the holder released at the first. */
-  async function whileHeld<T>(lock: string, act: (onLockWait: (wait: LockWait) => void) => Promise<T>): Promise<{ result: T; waits: LockWait[]; holderPid: number }> {
-    const holder = await holdLock(db, lock);
-    const waits: LockWait[] = [];
-    const result = await act((wait) => {
-      waits.push(wait);
-      void holder.release();
-    });
-    await holder.release();
-    return { result, waits, holderPid: holder.pid };
-  }
-
   it('undo is told who holds its table, and goes on when it is released', async () => {
     const r = await importFile(db.settings, { table: 'uw', source: files.write('u.csv', csv([['k'], ['a'], ['b']])) });
-    const { result, waits, holderPid } = await whileHeld(`lock table ${qualify(db.schema, 'uw')} in access exclusive mode`, (onLockWait) => undoImport(db.settings, r.import_id, { ...undoOptions, onLockWait }));
+    const { result, waits, holderPid } = await whileHeld(db, `lock table ${qualify(db.schema, 'uw')} in access exclusive mode`, (onLockWait) => undoImport(db.settings, r.import_id, { ...undoOptions, onLockWait }));
     assert.equal(result.rows_removed, 2);
     assert.deepEqual(waits.map((w) => [w.waitingFor?.lockType, w.holders.map((h) => h.pid)]), [['relation', [holderPid]]]);
   });
 
   /** Runs `args` (an undo) while `table` is locked, SIGINT once it says it waits: exit 1, `said` on stderr, the records still `success`, the rows still there. */
   async function assertUndoCancelled(args: string[], table: string, said: RegExp, importIds: readonly string[], rows: number): Promise<void> {
-    const holder = await holdLock(db, `lock table ${qualify(db.schema, table)} in access exclusive mode`);
-    let stderr = '';
-    let sent = false;
-    const run = await runAtlas([...args, '--yes', '--database-url', db.url, '--schema', db.schema], {
-      onSpawn: (child) =>
-        child.stderr!.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          if (!sent && /waiting \d+ s so far/.test(stderr)) sent = child.kill('SIGINT');
-        }),
-    });
-    await holder.release();
+    const { run } = await runWhileTableLocked(db, table, [...args, '--yes'], (child) => child.kill('SIGINT'));
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /^atlas: cancelling: rolling back the undo.*\.\.\.$/m);
     assert.match(run.stderr, said);
@@ -213,7 +206,7 @@ describe('undo, undo of a batch, history prune and history compact waiting for a
     files.write('batch/one.csv', csv([['k'], ['1']]));
     files.write('batch/two.csv', csv([['k'], ['2']]));
     const batch = await importBatch(db.settings, { sources: [dir], table: 'bw', format: null, delimiter: null, header: true, encoding: null, name: null, recursive: false, pattern: null, atomic: false, stopOnError: false });
-    const { result, waits, holderPid } = await whileHeld(`lock table ${qualify(db.schema, 'bw')} in access exclusive mode`, (onLockWait) => undoBatch(db.settings, batch.batch_id, { ...undoOptions, onLockWait }));
+    const { result, waits, holderPid } = await whileHeld(db, `lock table ${qualify(db.schema, 'bw')} in access exclusive mode`, (onLockWait) => undoBatch(db.settings, batch.batch_id, { ...undoOptions, onLockWait }));
     assert.equal(result.rows_removed, 2);
     assert.deepEqual(waits.map((w) => w.holders.map((h) => h.pid)), [[holderPid]]);
   });
@@ -223,7 +216,7 @@ describe('undo, undo of a batch, history prune and history compact waiting for a
       () => assert.fail('a file without data rows fails'),
       (err: { importId?: string }) => err.importId!,
     );
-    const { result, waits, holderPid } = await whileHeld(`select 1 from ${qualify(db.schema, 'import_history')} where import_id = '${failed}' for update`, (onLockWait) =>
+    const { result, waits, holderPid } = await whileHeld(db, `select 1 from ${qualify(db.schema, 'import_history')} where import_id = '${failed}' for update`, (onLockWait) =>
       pruneHistory(db.settings, { olderThanSeconds: 0, dryRun: false, onlyIds: [failed], ...poll, onLockWait }),
     );
     assert.equal(result.pruned_count, 1);
@@ -234,7 +227,7 @@ describe('undo, undo of a batch, history prune and history compact waiting for a
     await importFile(db.settings, { table: 'cw', mode: 'upsert', key: ['k'], source: files.write('c1.csv', csv([['k', 'v'], ['1', 'a']])) });
     const upsert = await importFile(db.settings, { table: 'cw', mode: 'upsert', key: ['k'], source: files.write('c2.csv', csv([['k', 'v'], ['1', 'b']])) });
     assert.equal(upsert.rows_updated, 1);
-    const { result, waits, holderPid } = await whileHeld(`select 1 from ${qualify(db.schema, 'import_history')} where import_id = '${upsert.import_id}' for update`, (onLockWait) =>
+    const { result, waits, holderPid } = await whileHeld(db, `select 1 from ${qualify(db.schema, 'import_history')} where import_id = '${upsert.import_id}' for update`, (onLockWait) =>
       compactHistory(db.settings, { olderThanSeconds: 0, dryRun: false, ...poll, onLockWait }),
     );
     assert.equal(result.preimages_dropped, 1);
